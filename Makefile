@@ -1,0 +1,29 @@
+# The two commands: `make dev` runs the example service locally; `make test` installs
+# everything (virtualenv, test servers) and runs the whole test suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: dev test install services bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install -q -e ".[all,test]"
+
+dev: install
+	$(PY) -m lift.cli dev examples.users_api.app:app --port $${PORT:-8000}
+
+services:
+	bash scripts/install-test-services.sh
+
+test: install services
+	$(PY) -m pytest
+
+bench: install
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) .bench-venv .test-services
