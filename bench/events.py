@@ -1,0 +1,117 @@
+"""The measured requests as API Gateway REST (payload 1.0) proxy events, shaped as AWS sends them.
+
+Routes are deployed as their own API Gateway resources (as Chalice and SAM do), so a matched
+request carries ``resource`` = the route template and its ``pathParameters``; the unknown path
+arrives through the catch-all ``/{proxy+}`` resource. When the repo's
+``lift.testing.events.apigw_rest`` builder exists it builds the events; otherwise the
+hand-written builder below does.
+"""
+
+import json
+import time
+import uuid
+
+ACCOUNT_ID = "123456789012"
+API_ID = "a1b2c3d4e5"
+STAGE = "prod"
+DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
+
+VALID_USER = {"name": "Ada Lovelace", "email": "ada@example.com", "age": 36}
+# Missing "email" and a non-numeric "age": invalid for strict and lax validators alike.
+INVALID_USER = {"name": "Ada Lovelace", "age": "thirty-six"}
+
+
+def _headers(body: str | None) -> dict:
+    headers = {
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip, deflate, br",
+        "Host": DOMAIN,
+        "User-Agent": "python-httpx/0.27.0",
+        "X-Amzn-Trace-Id": "Root=1-6740b9c3-1f2e3d4c5b6a79881726354a",
+        "X-Forwarded-For": "203.0.113.42",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        headers["Content-Length"] = str(len(body.encode()))
+    return headers
+
+
+def rest_event(method: str, path: str, resource: str, path_params: dict | None, body=None) -> dict:
+    """A REST API proxy-integration event for one request (hand-written fallback builder)."""
+    text = None if body is None else json.dumps(body)
+    headers = _headers(text)
+    now = time.time()
+    request_id = str(uuid.UUID(int=0x6D1F7C2A_0F3B_4B8E_9C1D_2E3F4A5B6C7D))
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": path_params,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "x7k9p2",
+            "resourcePath": resource,
+            "httpMethod": method,
+            "extendedRequestId": "BQGojGH0oAMFzfQ=",
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "path": f"/{STAGE}{path}",
+            "accountId": ACCOUNT_ID,
+            "protocol": "HTTP/1.1",
+            "stage": STAGE,
+            "domainPrefix": API_ID,
+            "requestTimeEpoch": int(now * 1000),
+            "requestId": request_id,
+            "identity": {
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "sourceIp": "203.0.113.42",
+                "principalOrgId": None,
+                "accessKey": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": headers["User-Agent"],
+                "user": None,
+            },
+            "domainName": DOMAIN,
+            "deploymentId": "r4nd0m",
+            "apiId": API_ID,
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+class LambdaContext:
+    """The attributes of the context object the Python Lambda runtime passes to a handler."""
+
+    function_name = "bench-service"
+    function_version = "$LATEST"
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:bench-service"
+    memory_limit_in_mb = 1024
+    aws_request_id = "0c2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6"
+    log_group_name = "/aws/lambda/bench-service"
+    log_stream_name = "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef"
+    identity = None
+    client_context = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def measured_events() -> dict:
+    """The four measured request kinds: name -> event."""
+    return {
+        "GET /users/{id}": rest_event("GET", "/users/42", "/users/{id}", {"id": "42"}),
+        "POST /users (valid)": rest_event("POST", "/users", "/users", None, VALID_USER),
+        "POST /users (invalid)": rest_event("POST", "/users", "/users", None, INVALID_USER),
+        "GET unknown -> 404": rest_event("GET", "/nothing/here", "/{proxy+}", {"proxy": "nothing/here"}),
+    }
