@@ -1,0 +1,111 @@
+"""Access logging: one JSON line per request or record, with the request bound to every log line.
+
+    from lift.middleware.logging import RequestLogging
+    app.use(RequestLogging())
+
+While the request runs, every log line (from `ctx.logger` or any stdlib logger) carries its
+request id, correlation id, tenant/user and trace id. At the end one access line is written:
+method, path, route template, status and duration for HTTP; source, record id, outcome and
+duration for event records. The first invocation's line also carries `init_duration_ms`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from lift.observability import logging as lift_logging
+from lift.observability.coldstart import init_duration_ms
+
+__all__ = ["RequestLogging", "record_id_of"]
+
+_RECORD_ID_ATTRS = ("message_id", "event_id", "id", "sequence_number")
+_RECORD_ID_KEYS = ("messageId", "MessageId", "eventID", "id", "eventId")
+
+
+def record_id_of(record: Any) -> str | None:
+    """The id of an event record (SQS messageId, SNS MessageId, stream eventID, ...)."""
+    if record is None:
+        return None
+    for attr in _RECORD_ID_ATTRS:
+        value = getattr(record, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    raw = getattr(record, "raw", record)
+    if isinstance(raw, dict):
+        for key in _RECORD_ID_KEYS:
+            value = raw.get(key)
+            if isinstance(value, str) and value:
+                return value
+        sns = raw.get("Sns")
+        if isinstance(sns, dict) and isinstance(sns.get("MessageId"), str):
+            return sns["MessageId"]
+    return None
+
+
+class RequestLogging:
+    """Middleware: binds the request to log lines and writes an access line per request/record.
+
+    Options: `service`, `level`, `sample_rate` and redaction settings go to
+    `lift.observability.logging.configure`; `log_event=True` logs the raw (redacted) event at
+    DEBUG; `access_log=False` keeps the binding but skips the access line.
+    """
+
+    def __init__(self, *, service: str | None = None, level: int | str | None = None,
+                 sample_rate: float | None = None, redact: bool = True,
+                 extra_redact_keys: tuple[str, ...] | list[str] = (), log_event: bool = False,
+                 access_log: bool = True, logger_name: str = "lift.access") -> None:
+        lift_logging.configure(service=service, level=level, sample_rate=sample_rate, redact=redact,
+                               extra_redact_keys=extra_redact_keys, force=True)
+        self.log_event = log_event
+        self.access_log = access_log
+        self.logger = logging.getLogger(logger_name)
+
+    def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+        token = lift_logging.bind_context(ctx)
+        start = time.perf_counter()
+        try:
+            if self.log_event and self.logger.isEnabledFor(logging.DEBUG):
+                self.logger.debug("event received", extra={"event": ctx.event})
+            try:
+                response = call_next(ctx)
+            except Exception:
+                if self.access_log:
+                    self._log_failure(ctx, start)
+                raise
+            if self.access_log:
+                self._log_success(ctx, response, start)
+            return response
+        finally:
+            lift_logging.reset_context(token)
+
+    def _common(self, ctx: Any, start: float) -> dict[str, Any]:
+        fields: dict[str, Any] = {"duration_ms": round((time.perf_counter() - start) * 1000, 3)}
+        if ctx.cold_start:
+            init_ms = init_duration_ms()
+            if init_ms is not None:
+                fields["init_duration_ms"] = init_ms
+        return fields
+
+    def _log_success(self, ctx: Any, response: Any, start: float) -> None:
+        fields = self._common(ctx, start)
+        request = ctx.request
+        if request is not None:
+            status = getattr(response, "status", 200)
+            fields.update(method=request.method, path=request.path, route=ctx.route, status=status,
+                          source_ip=request.source_ip, user_agent=request.headers.get("user-agent"))
+            level = logging.ERROR if status >= 500 else logging.INFO
+            message = f"{request.method} {ctx.route or request.path} {status}"
+        else:
+            fields.update(record_id=record_id_of(ctx.record), outcome="ok")
+            level, message = logging.INFO, f"{ctx.source} record processed"
+        self.logger.log(level, message, extra=fields)
+
+    def _log_failure(self, ctx: Any, start: float) -> None:
+        fields = self._common(ctx, start)
+        fields.update(record_id=record_id_of(ctx.record), outcome="error")
+        if ctx.request is not None:
+            fields.update(method=ctx.request.method, path=ctx.request.path, route=ctx.route)
+        self.logger.error(f"{ctx.source} record failed", exc_info=True, extra=fields)

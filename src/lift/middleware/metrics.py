@@ -1,0 +1,81 @@
+"""Metrics middleware: ColdStart, optional per-route metrics, and the flush of `ctx.metrics`.
+
+    from lift.middleware.metrics import RequestMetrics
+    app.use(RequestMetrics(namespace="Shop", route_metrics=True))
+
+The first invocation of an execution environment adds `ColdStart` (and `InitDuration`) with
+the `service` and `function_name` dimensions. With `route_metrics=True` every request adds
+`Requests`, `Latency`, `ClientErrors` and `ServerErrors` under `service`/`route`/`method`
+(zeros included, so averages give error rates); every record adds `Records`,
+`RecordFailures` and `Latency` under `service`/`source`. HTTP requests flush here; a batch
+is flushed once by the app at the end of the invocation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from lift.observability import metrics as lift_metrics
+from lift.observability.coldstart import claim_cold_start, init_duration_ms
+
+__all__ = ["RequestMetrics"]
+
+
+class RequestMetrics:
+    """Middleware that records service-level metrics and flushes `ctx.metrics` per invocation."""
+
+    def __init__(self, *, namespace: str | None = None, default_dimensions: dict[str, Any] | None = None,
+                 route_metrics: bool = False, cold_start: bool = True) -> None:
+        if namespace or default_dimensions:
+            lift_metrics.configure(namespace, default_dimensions)
+        self.route_metrics = route_metrics
+        self.cold_start = cold_start
+
+    def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+        if self.cold_start and ctx.cold_start and claim_cold_start():
+            self._add_cold_start(ctx, ctx.metrics)
+        start = time.perf_counter()
+        try:
+            response = call_next(ctx)
+        except Exception:
+            if self.route_metrics:
+                self._add_record(ctx, ctx.metrics, start, failed=True)
+            raise
+        else:
+            if self.route_metrics:
+                if ctx.request is not None:
+                    self._add_request(ctx, ctx.metrics, start, getattr(response, "status", 200))
+                else:
+                    self._add_record(ctx, ctx.metrics, start, failed=False)
+            return response
+        finally:
+            if ctx.request is not None and lift_metrics.pending_invocations():
+                lift_metrics.flush_invocation(ctx.event)
+
+    @staticmethod
+    def _add_cold_start(ctx: Any, metrics: lift_metrics.Metrics) -> None:
+        function_name = (getattr(ctx.lambda_context, "function_name", None)
+                         or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "local")
+        dims = {"function_name": function_name}
+        metrics.add("ColdStart", 1, "Count", dimensions=dims)
+        init_ms = init_duration_ms()
+        if init_ms is not None:
+            metrics.add("InitDuration", init_ms, "Milliseconds", dimensions=dims)
+
+    @staticmethod
+    def _add_request(ctx: Any, metrics: lift_metrics.Metrics, start: float, status: int) -> None:
+        dims = {"route": ctx.route or "unmatched", "method": ctx.request.method}
+        metrics.add("Requests", 1, "Count", dimensions=dims)
+        metrics.add("Latency", round((time.perf_counter() - start) * 1000, 3), "Milliseconds", dimensions=dims)
+        metrics.add("ClientErrors", 1 if 400 <= status < 500 else 0, "Count", dimensions=dims)
+        metrics.add("ServerErrors", 1 if status >= 500 else 0, "Count", dimensions=dims)
+
+    @staticmethod
+    def _add_record(ctx: Any, metrics: lift_metrics.Metrics, start: float, failed: bool) -> None:
+        dims = {"source": ctx.source}
+        metrics.add("Records", 1, "Count", dimensions=dims)
+        metrics.add("RecordFailures", 1 if failed else 0, "Count", dimensions=dims)
+        metrics.add("Latency", round((time.perf_counter() - start) * 1000, 3), "Milliseconds", dimensions=dims)

@@ -1,0 +1,346 @@
+"""Structured JSON logs on stdout, one object per line, built on the standard `logging` module.
+
+`configure()` puts a JSON handler on the root logger, so third-party libraries' records come
+out in the same shape. `ctx.logger` is a `BoundLogger` tied to the request: every line it
+writes carries the request id, correlation id, tenant/user, trace id and cold-start flag.
+Lines written through any other logger while a request is current carry them too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import traceback
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from lift.observability.redaction import Redactor
+from lift.observability.tracing import current_trace_id
+
+if TYPE_CHECKING:
+    from lift.context import Context
+
+__all__ = [
+    "BoundLogger",
+    "JsonFormatter",
+    "JsonStreamHandler",
+    "configure",
+    "get_logger",
+    "logger_for",
+    "bind_context",
+    "reset_context",
+    "level_from_env",
+    "correlation_id_for",
+]
+
+APP_LOGGER_NAME = "lift.app"
+CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
+
+_current_ctx: ContextVar[Any] = ContextVar("lift_log_ctx", default=None)
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None))
+) | {"message", "asctime", "taskName", "lift_ctx", "lift_fields"}
+_LAMBDA_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
+_encoder = msgspec.json.Encoder(enc_hook=repr)
+
+
+def level_from_env(default: str = "INFO") -> int:
+    """The level from `LIFT_LOG_LEVEL`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `default`."""
+    raw = (os.environ.get("LIFT_LOG_LEVEL") or os.environ.get("AWS_LAMBDA_LOG_LEVEL") or default).upper()
+    raw = _LAMBDA_LEVELS.get(raw, raw)
+    level = logging.getLevelName(raw)
+    return level if isinstance(level, int) else logging.INFO
+
+
+def _iso_utc(created: float) -> str:
+    ms = int(created * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{ms:03d}Z"
+
+
+def correlation_id_for(ctx: Context) -> str:
+    """The caller's correlation id (`X-Correlation-Id` / `X-Request-Id`), else the request id."""
+    state = ctx._state
+    if state is not None and "correlation_id" in state:
+        return state["correlation_id"]
+    cid = None
+    if ctx.request is not None:
+        headers = ctx.request.headers
+        for name in CORRELATION_HEADERS:
+            cid = headers.get(name)
+            if cid:
+                break
+    return cid or ctx.request_id
+
+
+def _function_fields(ctx: Context | None) -> dict[str, Any]:
+    lc = getattr(ctx, "lambda_context", None) if ctx is not None else None
+    if lc is not None and getattr(lc, "function_name", None):
+        return {
+            "function_name": lc.function_name,
+            "function_version": getattr(lc, "function_version", None),
+            "function_memory_mb": _int_or_none(getattr(lc, "memory_limit_in_mb", None)),
+            "function_arn": getattr(lc, "invoked_function_arn", None),
+        }
+    name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if not name:
+        return {}
+    return {
+        "function_name": name,
+        "function_version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"),
+        "function_memory_mb": _int_or_none(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")),
+    }
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object: fixed fields, request fields, then extras."""
+
+    def __init__(self, service: str | None = None, redactor: Redactor | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.redactor = redactor
+
+    def fields(self, record: logging.LogRecord) -> dict[str, Any]:
+        """The dict that becomes the JSON line (useful to tests and other sinks)."""
+        ctx = record.__dict__.get("lift_ctx") or _current_ctx.get()
+        out: dict[str, Any] = {
+            "timestamp": _iso_utc(record.created),
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "location": f"{record.funcName}:{record.lineno}",
+            "service": self.service or _service_of(ctx),
+        }
+        if ctx is not None:
+            out["cold_start"] = ctx.cold_start
+            out.update(_function_fields(ctx))
+            out["request_id"] = ctx.request_id
+            out["correlation_id"] = correlation_id_for(ctx)
+            if ctx.source:
+                out["source"] = ctx.source
+            if ctx.tenant_id is not None:
+                out["tenant_id"] = ctx.tenant_id
+            if ctx.user_id is not None:
+                out["user_id"] = ctx.user_id
+            if _sampled.get():
+                out["sampled"] = True
+        else:
+            out.update(_function_fields(None))
+        trace_id = current_trace_id()
+        if trace_id:
+            out["trace_id"] = trace_id
+        extra: dict[str, Any] = {}
+        bound = record.__dict__.get("lift_fields")
+        if bound:
+            extra.update(bound)
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS:
+                extra[key] = value
+        if extra:
+            for key, value in (self.redactor.redact(extra) if self.redactor else extra).items():
+                out.setdefault(key, value)  # the fixed fields above always win
+        if record.exc_info and record.exc_info[0] is not None:
+            out["exception"] = _exception_fields(record.exc_info)
+        if record.stack_info:
+            out["stack"] = record.stack_info
+        return out
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _encoder.encode(self.fields(record)).decode("utf-8")
+
+
+def _service_of(ctx: Context | None) -> str:
+    app = getattr(ctx, "app", None) if ctx is not None else None
+    name = getattr(app, "name", None)
+    return name or os.environ.get("LIFT_SERVICE_NAME") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "lift"
+
+
+def _exception_fields(exc_info: Any) -> dict[str, Any]:
+    etype, value, tb = exc_info
+    return {
+        "type": getattr(etype, "__qualname__", str(etype)),
+        "message": str(value),
+        "traceback": "".join(traceback.format_exception(etype, value, tb)),
+    }
+
+
+class JsonStreamHandler(logging.Handler):
+    """Writes formatted lines to the current `sys.stdout` (looked up per line, so capture works)."""
+
+    lift_handler = True
+
+    def __init__(self, formatter: JsonFormatter, stream: Any = None) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self._stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            stream = self._stream or sys.stdout
+            stream.write(line + "\n")
+            stream.flush()
+        except Exception:  # never let logging break a request
+            self.handleError(record)
+
+
+class _Config:
+    handler: JsonStreamHandler | None = None
+    level: int = logging.INFO
+    sample_rate: float = 0.0
+
+
+_config = _Config()
+_sampled: ContextVar[bool] = ContextVar("lift_log_sampled", default=False)
+
+
+def configure(
+    *,
+    service: str | None = None,
+    level: int | str | None = None,
+    sample_rate: float | None = None,
+    redact: bool = True,
+    redact_keys: list[str] | None = None,
+    extra_redact_keys: list[str] | tuple[str, ...] = (),
+    stream: Any = None,
+    force: bool = False,
+) -> JsonStreamHandler:
+    """Install the JSON handler on the root logger (once; `force=True` reconfigures).
+
+    `level` defaults to `LIFT_LOG_LEVEL`/`AWS_LAMBDA_LOG_LEVEL`; `sample_rate` (0..1, default
+    `LIFT_LOG_SAMPLE_RATE`) is the share of invocations logged at DEBUG. Lambda's own root
+    handler is replaced so every line is JSON.
+    """
+    if _config.handler is not None and not force:
+        return _config.handler
+    root = logging.getLogger()
+    if _config.handler is not None:
+        root.removeHandler(_config.handler)
+    for old in list(root.handlers):
+        if type(old).__name__ == "LambdaLoggerHandler" or getattr(old, "lift_handler", False):
+            root.removeHandler(old)
+    redactor = Redactor(redact_keys, extra_keys=extra_redact_keys) if redact else None
+    handler = JsonStreamHandler(JsonFormatter(service, redactor), stream)
+    root.addHandler(handler)
+    if isinstance(level, str):
+        level = logging.getLevelName(_LAMBDA_LEVELS.get(level.upper(), level.upper()))
+    _config.level = level if isinstance(level, int) else level_from_env()
+    root.setLevel(_config.level)
+    if sample_rate is None:
+        try:
+            sample_rate = float(os.environ.get("LIFT_LOG_SAMPLE_RATE") or 0.0)
+        except ValueError:
+            sample_rate = 0.0
+    _config.sample_rate = max(0.0, min(1.0, sample_rate))
+    _config.handler = handler
+    return handler
+
+
+def bind_context(ctx: Any) -> tuple[Any, Any, int | None]:
+    """Make `ctx` the current request for every log line; decides debug sampling.
+
+    Returns a token for `reset_context`.
+    """
+    if _config.handler is None:
+        configure()
+    ctx_token = _current_ctx.set(ctx)
+    rate = _config.sample_rate
+    if rate and _random() < rate:
+        root = logging.getLogger()
+        previous = root.level
+        root.setLevel(logging.DEBUG)
+        return ctx_token, _sampled.set(True), previous
+    return ctx_token, None, None
+
+
+def reset_context(token: tuple[Any, Any, int | None]) -> None:
+    ctx_token, sampled_token, previous_level = token
+    _current_ctx.reset(ctx_token)
+    if sampled_token is not None:
+        _sampled.reset(sampled_token)
+        logging.getLogger().setLevel(previous_level if previous_level is not None else _config.level)
+
+
+def _random() -> float:
+    import random  # only when sampling is on
+
+    return random.random()
+
+
+def current_context() -> Any:
+    """The request bound by the logging middleware, if any."""
+    return _current_ctx.get()
+
+
+class BoundLogger:
+    """A logger with fields attached: `log.info("created", order_id=7)`; `log.bind(k=v)`."""
+
+    __slots__ = ("_logger", "_ctx", "_fields")
+
+    def __init__(self, logger: logging.Logger, ctx: Any = None, fields: dict[str, Any] | None = None) -> None:
+        self._logger = logger
+        self._ctx = ctx
+        self._fields = fields or {}
+
+    def bind(self, **fields: Any) -> BoundLogger:
+        """A new logger whose lines also carry `fields`."""
+        return BoundLogger(self._logger, self._ctx, {**self._fields, **fields})
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return dict(self._fields)
+
+    def is_enabled_for(self, level: int) -> bool:
+        return self._logger.isEnabledFor(level)
+
+    def log(self, level: int, msg: Any, *args: Any, exc_info: Any = None, stack_info: bool = False,
+            **fields: Any) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        merged = {**self._fields, **fields} if fields else self._fields
+        self._logger.log(level, msg, *args, exc_info=exc_info, stack_info=stack_info, stacklevel=3,
+                         extra={"lift_ctx": self._ctx, "lift_fields": merged})
+
+    def debug(self, msg: Any, *args: Any, **fields: Any) -> None:
+        self.log(logging.DEBUG, msg, *args, **fields)
+
+    def info(self, msg: Any, *args: Any, **fields: Any) -> None:
+        self.log(logging.INFO, msg, *args, **fields)
+
+    def warning(self, msg: Any, *args: Any, **fields: Any) -> None:
+        self.log(logging.WARNING, msg, *args, **fields)
+
+    warn = warning
+
+    def error(self, msg: Any, *args: Any, **fields: Any) -> None:
+        self.log(logging.ERROR, msg, *args, **fields)
+
+    def exception(self, msg: Any, *args: Any, exc_info: Any = True, **fields: Any) -> None:
+        self.log(logging.ERROR, msg, *args, exc_info=exc_info, **fields)
+
+    def critical(self, msg: Any, *args: Any, **fields: Any) -> None:
+        self.log(logging.CRITICAL, msg, *args, **fields)
+
+
+def get_logger(name: str = APP_LOGGER_NAME, **fields: Any) -> BoundLogger:
+    """A JSON logger outside any request (init code, background work)."""
+    if _config.handler is None:
+        configure()
+    return BoundLogger(logging.getLogger(name), None, fields)
+
+
+def logger_for(ctx: Context) -> BoundLogger:
+    """The logger behind `ctx.logger`: bound to this request or record."""
+    if _config.handler is None:
+        configure()
+    return BoundLogger(logging.getLogger(APP_LOGGER_NAME), ctx)

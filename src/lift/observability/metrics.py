@@ -1,0 +1,292 @@
+"""CloudWatch metrics as Embedded Metric Format (EMF) JSON lines on stdout.
+
+`ctx.metrics.add("OrdersCreated", 1, unit="Count")` records a value; everything recorded
+during one Lambda invocation is printed as EMF at its end (`flush`). Inputs are checked
+against the EMF specification when they are added, so a mistake fails loudly at the call
+that made it rather than silently in CloudWatch: units, storage resolution (1 or 60), name
+lengths, at most 30 dimensions per set. Past the per-object limits (100 metrics, 100 values
+per metric) the flush splits into several EMF objects, so no value is lost.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:
+    from lift.context import Context
+
+__all__ = [
+    "Metrics",
+    "MetricsError",
+    "UNITS",
+    "MAX_METRICS_PER_OBJECT",
+    "MAX_DIMENSIONS",
+    "MAX_VALUES_PER_METRIC",
+    "metrics_for",
+    "flush_invocation",
+    "pending_invocations",
+]
+
+MAX_METRICS_PER_OBJECT = 100
+MAX_DIMENSIONS = 30
+MAX_VALUES_PER_METRIC = 100
+MAX_NAME_LENGTH = 255
+MAX_DIMENSION_VALUE_LENGTH = 1024
+
+UNITS = frozenset({
+    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
+    "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
+    "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
+    "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
+    "Count/Second", "None",
+})
+_UNITS_BY_LOWER = {u.lower(): u for u in UNITS}
+_RESERVED_KEYS = frozenset({"_aws"})
+
+
+class MetricsError(ValueError):
+    """A metric, dimension or namespace that CloudWatch EMF would reject."""
+
+
+def _check_name(kind: str, name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise MetricsError(f"{kind} name must be a non-empty string, got {name!r}")
+    if len(name) > MAX_NAME_LENGTH:
+        raise MetricsError(f"{kind} name {name[:40]!r}... is {len(name)} characters; the limit is {MAX_NAME_LENGTH}")
+    if not name.isascii() or not name.isprintable():
+        raise MetricsError(f"{kind} name {name!r} must be printable ASCII")
+    if name in _RESERVED_KEYS:
+        raise MetricsError(f"{kind} name {name!r} is reserved by EMF")
+    return name
+
+
+def _check_dimension(name: Any, value: Any) -> tuple[str, str]:
+    _check_name("Dimension", name)
+    if name.startswith(":"):
+        raise MetricsError(f"Dimension name {name!r} must not start with ':'")
+    text = value if isinstance(value, str) else str(value)
+    if not text.strip():
+        raise MetricsError(f"Dimension {name!r} needs a non-empty value")
+    if len(text) > MAX_DIMENSION_VALUE_LENGTH:
+        raise MetricsError(f"Dimension {name!r} value is {len(text)} characters; the limit is "
+                           f"{MAX_DIMENSION_VALUE_LENGTH}")
+    if not text.isascii():
+        raise MetricsError(f"Dimension {name!r} value must be ASCII")
+    return name, text
+
+
+def _check_namespace(namespace: Any) -> str:
+    _check_name("Namespace", namespace)
+    if namespace.startswith(":") or namespace.startswith("AWS/"):
+        raise MetricsError(f"Namespace {namespace!r} is not allowed (':' prefix or reserved 'AWS/')")
+    return namespace
+
+
+def _check_unit(unit: str) -> str:
+    canonical = _UNITS_BY_LOWER.get(unit.lower()) if isinstance(unit, str) else None
+    if canonical is None:
+        raise MetricsError(f"Unknown unit {unit!r}; use one of: {', '.join(sorted(UNITS))}")
+    return canonical
+
+
+def _check_value(name: str, value: Any) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MetricsError(f"Metric {name!r} value must be a number, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MetricsError(f"Metric {name!r} value must be finite, got {value!r}")
+    return value
+
+
+class _MetricSet:
+    """Metrics sharing one dimension set (one or more EMF objects)."""
+
+    __slots__ = ("dimensions", "metrics")
+
+    def __init__(self, dimensions: dict[str, str]) -> None:
+        self.dimensions = dimensions
+        self.metrics: dict[str, tuple[str, int, list[float | int]]] = {}
+
+
+class Metrics:
+    """Collects metric values for one invocation and prints them as EMF on `flush()`."""
+
+    def __init__(self, namespace: str | None = None, service: str | None = None,
+                 default_dimensions: dict[str, Any] | None = None, stream: Any = None) -> None:
+        namespace = namespace or os.environ.get("LIFT_METRICS_NAMESPACE") or service or "Lift"
+        self.namespace = _check_namespace(namespace)
+        self.default_dimensions: dict[str, str] = {}
+        if service:
+            self.default_dimensions["service"] = _check_dimension("service", service)[1]
+        for key, value in (default_dimensions or {}).items():
+            self.set_default_dimension(key, value)
+        self.metadata: dict[str, Any] = {}
+        self._sets: dict[tuple[tuple[str, str], ...], _MetricSet] = {}
+        self._extra_dimensions: dict[str, str] = {}
+        self._stream = stream
+
+    # -- recording -------------------------------------------------------------------
+    def set_default_dimension(self, name: str, value: Any) -> None:
+        name, text = _check_dimension(name, value)
+        self.default_dimensions[name] = text
+        self._check_dimension_count(self.default_dimensions)
+
+    def add_dimension(self, name: str, value: Any) -> None:
+        """A dimension for every metric added in this invocation (after the defaults)."""
+        name, text = _check_dimension(name, value)
+        merged = {**self.default_dimensions, **self._extra_dimensions, name: text}
+        self._check_dimension_count(merged)
+        self._extra_dimensions[name] = text
+
+    def add_metadata(self, key: str, value: Any) -> None:
+        """A field printed with the metrics (searchable in Logs Insights) that is not a dimension."""
+        if key in _RESERVED_KEYS:
+            raise MetricsError(f"Metadata key {key!r} is reserved by EMF")
+        self.metadata[key] = value
+
+    def add(self, name: str, value: float | int | list[float | int] = 1, unit: str = "None", *,
+            resolution: int = 60, dimensions: dict[str, Any] | None = None) -> None:
+        """Record `value` (or several values) for metric `name`.
+
+        `resolution=1` stores it as a high-resolution metric. `dimensions` puts this metric in
+        its own dimension set (on top of the default dimensions).
+        """
+        _check_name("Metric", name)
+        unit = _check_unit(unit)
+        if resolution not in (1, 60):
+            raise MetricsError(f"Metric {name!r} storage resolution must be 1 or 60, got {resolution!r}")
+        values = value if isinstance(value, list | tuple) else [value]
+        checked = [_check_value(name, v) for v in values]
+        dims = {**self.default_dimensions, **self._extra_dimensions}
+        if dimensions:
+            for key, val in dimensions.items():
+                key, text = _check_dimension(key, val)
+                dims[key] = text
+        self._check_dimension_count(dims)
+        if name in dims:
+            raise MetricsError(f"Metric {name!r} has the same name as a dimension")
+        key = tuple(sorted(dims.items()))
+        metric_set = self._sets.get(key)
+        if metric_set is None:
+            metric_set = self._sets[key] = _MetricSet(dims)
+        existing = metric_set.metrics.get(name)
+        if existing is None:
+            metric_set.metrics[name] = (unit, resolution, checked)
+            return
+        if existing[0] != unit or existing[1] != resolution:
+            raise MetricsError(f"Metric {name!r} was added with unit {existing[0]}/resolution {existing[1]}; "
+                               f"it cannot change to {unit}/{resolution} in the same invocation")
+        existing[2].extend(checked)
+
+    @staticmethod
+    def _check_dimension_count(dims: dict[str, str]) -> None:
+        if len(dims) > MAX_DIMENSIONS:
+            raise MetricsError(f"{len(dims)} dimensions; an EMF dimension set holds at most {MAX_DIMENSIONS}")
+
+    @property
+    def has_metrics(self) -> bool:
+        return any(s.metrics for s in self._sets.values())
+
+    # -- output ------------------------------------------------------------------------
+    def to_emf(self, timestamp_ms: int | None = None) -> list[dict[str, Any]]:
+        """The EMF objects for everything recorded (split to stay within the spec's limits)."""
+        ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+        docs: list[dict[str, Any]] = []
+        for metric_set in self._sets.values():
+            for chunk in _chunks(metric_set.metrics):
+                doc: dict[str, Any] = {**self.metadata, **metric_set.dimensions}
+                definitions = []
+                for name, (unit, resolution, values) in chunk.items():
+                    definition: dict[str, Any] = {"Name": name, "Unit": unit}
+                    if resolution == 1:
+                        definition["StorageResolution"] = 1
+                    definitions.append(definition)
+                    doc[name] = values[0] if len(values) == 1 else values
+                doc["_aws"] = {
+                    "Timestamp": ts,
+                    "CloudWatchMetrics": [{
+                        "Namespace": self.namespace,
+                        "Dimensions": [list(metric_set.dimensions)],
+                        "Metrics": definitions,
+                    }],
+                }
+                docs.append(doc)
+        return docs
+
+    def flush(self) -> list[dict[str, Any]]:
+        """Print the EMF lines and start over. Returns what was printed."""
+        docs = self.to_emf()
+        if docs:
+            stream = self._stream or sys.stdout
+            stream.write("".join(msgspec.json.encode(d).decode("utf-8") + "\n" for d in docs))
+            stream.flush()
+        self._sets.clear()
+        self._extra_dimensions.clear()
+        self.metadata.clear()
+        return docs
+
+    def __repr__(self) -> str:
+        count = sum(len(s.metrics) for s in self._sets.values())
+        return f"<Metrics {self.namespace} {count} metrics>"
+
+
+def _chunks(metrics: dict[str, tuple[str, int, list[float | int]]]) -> list[dict[str, Any]]:
+    """Split into objects of at most 100 metrics, each with at most 100 values per metric."""
+    rounds: list[dict[str, Any]] = []
+    for name, (unit, resolution, values) in metrics.items():
+        for i in range(0, len(values), MAX_VALUES_PER_METRIC):
+            part = (unit, resolution, values[i:i + MAX_VALUES_PER_METRIC])
+            index = i // MAX_VALUES_PER_METRIC
+            # Put the n-th slice of each metric in the n-th round, then cut rounds at 100 metrics.
+            while len(rounds) <= index:
+                rounds.append({})
+            rounds[index][name] = part
+    chunks: list[dict[str, Any]] = []
+    for round_ in rounds:
+        items = list(round_.items())
+        for i in range(0, len(items), MAX_METRICS_PER_OBJECT):
+            chunks.append(dict(items[i:i + MAX_METRICS_PER_OBJECT]))
+    return chunks
+
+
+# -- one collector per invocation ----------------------------------------------------------
+# Keyed by the invocation's event object: every record of a batch shares it, and concurrent
+# requests (ASGI) each have their own.
+_open: dict[int, Metrics] = {}
+_settings: dict[str, Any] = {"namespace": None, "default_dimensions": None}
+
+
+def configure(namespace: str | None = None, default_dimensions: dict[str, Any] | None = None) -> None:
+    """Process-wide defaults for `ctx.metrics` (namespace, default dimensions)."""
+    _settings["namespace"] = namespace
+    _settings["default_dimensions"] = dict(default_dimensions) if default_dimensions else None
+
+
+def metrics_for(ctx: Context) -> Metrics:
+    """The collector behind `ctx.metrics`, shared by every record of the invocation."""
+    key = id(ctx.event)
+    metrics = _open.get(key)
+    if metrics is None:
+        app = getattr(ctx, "app", None)
+        service = getattr(app, "name", None) or os.environ.get("LIFT_SERVICE_NAME")
+        namespace = _settings["namespace"] or getattr(app, "metrics_namespace", None)
+        metrics = Metrics(namespace, service, _settings["default_dimensions"])
+        metrics.add_metadata("request_id", ctx.request_id)
+        _open[key] = metrics
+    return metrics
+
+
+def pending_invocations() -> int:
+    """How many invocations have metrics waiting for their flush."""
+    return len(_open)
+
+
+def flush_invocation(event: Any) -> list[dict[str, Any]]:
+    """Print the metrics of the invocation that received `event`. Called once it ends."""
+    metrics = _open.pop(id(event), None)
+    return metrics.flush() if metrics is not None else []

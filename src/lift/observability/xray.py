@@ -1,0 +1,127 @@
+"""X-Ray subsegments of the Lambda function's own segment, sent to the X-Ray daemon over UDP.
+
+Lambda creates the function segment itself and passes its id as `Parent` in
+`_X_AMZN_TRACE_ID`; we record our work as *subsegments* of it, sent independently
+(`type: "subsegment"`, `parent_id`), never as a new segment. Only the stdlib is used:
+no aws-xray-sdk, so no botocore at import.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+import msgspec
+
+from lift.observability.tracing import TraceHeader, current_trace_header, new_span_id
+
+__all__ = ["XRayEmitter", "Subsegment", "daemon_address"]
+
+_DAEMON_HEADER = b'{"format": "json", "version": 1}\n'
+DEFAULT_DAEMON = "127.0.0.1:2000"
+
+
+def daemon_address(raw: str | None = None) -> tuple[str, int]:
+    """Parse `AWS_XRAY_DAEMON_ADDRESS` (`host:port` or `tcp:h:p udp:h:p`) to the UDP address."""
+    raw = raw or os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or DEFAULT_DAEMON
+    chosen = raw.strip()
+    for part in raw.split():
+        if part.startswith("udp:"):
+            chosen = part[4:]
+    host, _, port = chosen.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+class Subsegment:
+    """One unit of work inside the function's segment. Use as a context manager or call `close`."""
+
+    __slots__ = ("emitter", "doc", "_closed")
+
+    def __init__(self, emitter: XRayEmitter, name: str, trace: TraceHeader, parent_id: str) -> None:
+        self.emitter = emitter
+        self._closed = False
+        self.doc: dict[str, Any] = {
+            "name": name[:200],
+            "id": new_span_id(),
+            "trace_id": trace.root,
+            "parent_id": parent_id,
+            "type": "subsegment",
+            "start_time": time.time(),
+        }
+
+    @property
+    def id(self) -> str:
+        return self.doc["id"]
+
+    def annotate(self, key: str, value: str | int | float | bool) -> None:
+        """An indexed annotation (searchable with filter expressions)."""
+        self.doc.setdefault("annotations", {})[key] = value
+
+    def add_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        self.doc.setdefault("metadata", {}).setdefault(namespace, {})[key] = value
+
+    def set_http(self, method: str | None, url: str | None, status: int | None) -> None:
+        http: dict[str, Any] = {}
+        if method or url:
+            http["request"] = {k: v for k, v in (("method", method), ("url", url)) if v}
+        if status is not None:
+            http["response"] = {"status": status}
+            if 400 <= status < 500:
+                self.doc["error"] = True
+                if status == 429:
+                    self.doc["throttle"] = True
+            elif status >= 500:
+                self.doc["fault"] = True
+        self.doc["http"] = http
+
+    def record_exception(self, exc: BaseException) -> None:
+        self.doc["fault"] = True
+        self.doc["cause"] = {"exceptions": [{"id": new_span_id(), "type": type(exc).__name__,
+                                             "message": str(exc)[:500]}]}
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.doc["end_time"] = time.time()
+        self.emitter.send(self.doc)
+
+    def __enter__(self) -> Subsegment:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None:
+            self.record_exception(exc)
+        self.close()
+
+
+class XRayEmitter:
+    """Sends subsegment documents to the X-Ray daemon (UDP; fire and forget)."""
+
+    def __init__(self, address: str | tuple[str, int] | None = None) -> None:
+        self.address = address if isinstance(address, tuple) else daemon_address(address)
+        self._sock: socket.socket | None = None
+
+    def begin(self, name: str, trace: TraceHeader | None = None) -> Subsegment | None:
+        """Start a subsegment of the current function segment; None when the trace is not sampled."""
+        trace = trace or current_trace_header()
+        if trace is None or not trace.sampled or not trace.parent:
+            return None
+        return Subsegment(self, name, trace, trace.parent)
+
+    def send(self, doc: dict[str, Any]) -> None:
+        payload = _DAEMON_HEADER + msgspec.json.encode(doc)
+        try:
+            if self._sock is None:
+                self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self._sock.setblocking(False)
+            self._sock.sendto(payload, self.address)
+        except OSError:
+            pass  # tracing must never fail a request
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
