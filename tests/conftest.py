@@ -1,0 +1,90 @@
+"""Session-wide fixtures: the real test servers (redis-server, DynamoDB Local) and stores on them."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import services as test_services  # noqa: E402  (tests/services.py)
+
+test_services.use_dummy_aws_credentials()
+
+STORE_BACKENDS = ["memory", "dynamodb", "redis"]
+TEST_TABLE = "lift-test"
+
+
+def _service_failed(name: str, exc: Exception) -> None:
+    pytest.fail(f"test server {name} is not available: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of a redis-server for this session (LIFT_TEST_REDIS_URL, else one started on a free port)."""
+    url = os.environ.get("LIFT_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    try:
+        server = test_services.start_redis()
+    except test_services.ServiceError as exc:
+        _service_failed("redis-server", exc)
+    yield f"redis://127.0.0.1:{server.port}/0"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> str:
+    """Endpoint URL of DynamoDB Local for this session (LIFT_TEST_DYNAMODB_ENDPOINT, else started here)."""
+    url = os.environ.get("LIFT_TEST_DYNAMODB_ENDPOINT")
+    if url:
+        yield url
+        return
+    try:
+        server = test_services.start_dynamodb_local()
+    except test_services.ServiceError as exc:
+        _service_failed("DynamoDB Local", exc)
+    yield f"http://127.0.0.1:{server.port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_table(dynamodb_endpoint: str) -> str:
+    """A Lift store table (see lift.stores.dynamodb) on the session's DynamoDB endpoint."""
+    from lift.stores.dynamodb import create_table
+
+    create_table(TEST_TABLE, endpoint_url=dynamodb_endpoint, region=os.environ["AWS_DEFAULT_REGION"])
+    return TEST_TABLE
+
+
+def make_store(backend: str, request: pytest.FixtureRequest):
+    """A fresh store on `backend`; on shared servers each test gets its own key prefix."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    if backend == "memory":
+        from lift.stores.memory import MemoryStore
+
+        return MemoryStore()
+    if backend == "dynamodb":
+        from lift.stores.dynamodb import DynamoDBStore
+
+        table = request.getfixturevalue("dynamodb_table")
+        endpoint = request.getfixturevalue("dynamodb_endpoint")
+        return DynamoDBStore(table, endpoint_url=endpoint, prefix=prefix)
+    if backend == "redis":
+        from lift.stores.redis import RedisStore
+
+        return RedisStore(request.getfixturevalue("redis_url"), prefix=prefix)
+    raise ValueError(backend)
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store(request: pytest.FixtureRequest):
+    """The same test against each store backend: memory, DynamoDB Local, redis-server."""
+    store = make_store(request.param, request)
+    yield store
+    store.close()

@@ -1,0 +1,168 @@
+"""The store contract, run against memory, DynamoDB Local and redis-server alike."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from lift.stores import NotACounter, StoreError
+
+
+def test_get_missing_key_is_none(store):
+    assert store.get("nobody") is None
+
+
+def test_put_then_get_round_trips_json_values(store):
+    value = {"status": "COMPLETED", "body": "héllo", "n": 3, "ratio": 0.5, "tags": ["a", None, True]}
+    store.put("k", value)
+    assert store.get("k") == value
+    store.put("k", "replaced")
+    assert store.get("k") == "replaced"
+
+
+def test_put_if_absent_writes_once(store):
+    assert store.put_if_absent("lock", {"owner": "a"}, ttl=30) is True
+    assert store.put_if_absent("lock", {"owner": "b"}, ttl=30) is False
+    assert store.get("lock") == {"owner": "a"}
+
+
+def test_expired_key_is_absent_and_can_be_taken_again(store):
+    assert store.put_if_absent("lock", "a", ttl=0.3)
+    assert store.get("lock") == "a"
+    time.sleep(1.1)
+    assert store.get("lock") is None
+    assert store.ttl("lock") is None
+    assert store.put_if_absent("lock", "b", ttl=30) is True
+    assert store.get("lock") == "b"
+
+
+def test_ttl_reports_seconds_left_or_none(store):
+    store.put("forever", 1)
+    store.put("brief", 1, ttl=60)
+    assert store.ttl("forever") is None
+    assert store.ttl("missing") is None
+    assert 55 < store.ttl("brief") <= 60
+
+
+def test_compare_and_set_replaces_only_the_expected_value(store):
+    store.put("rec", {"status": "IN_PROGRESS", "token": "t1"}, ttl=30)
+    assert store.compare_and_set("rec", {"status": "IN_PROGRESS", "token": "t2"}, {"status": "X"}) is False
+    assert store.get("rec") == {"status": "IN_PROGRESS", "token": "t1"}
+    assert store.compare_and_set("rec", {"status": "IN_PROGRESS", "token": "t1"}, {"status": "DONE"}, ttl=120)
+    assert store.get("rec") == {"status": "DONE"}
+    assert 110 < store.ttl("rec") <= 120
+    assert store.compare_and_set("missing", "a", "b") is False
+    assert store.get("missing") is None
+
+
+def test_compare_and_set_with_no_ttl_clears_the_expiry(store):
+    store.put("rec", "a", ttl=30)
+    assert store.compare_and_set("rec", "a", "b")
+    assert store.ttl("rec") is None
+
+
+def test_compare_and_set_does_not_revive_an_expired_value(store):
+    store.put("rec", "a", ttl=0.2)
+    time.sleep(1.1)
+    assert store.compare_and_set("rec", "a", "b") is False
+    assert store.get("rec") is None
+
+
+def test_increment_counts_from_zero_and_keeps_the_first_expiry(store):
+    assert store.increment("c", ttl=60) == 1
+    assert store.increment("c", 5, ttl=1000) == 6
+    assert store.increment("c", -2) == 4
+    assert store.get("c") == 4
+    assert 55 < store.ttl("c") <= 60
+
+
+def test_increment_after_expiry_starts_again(store):
+    assert store.increment("window", 3, ttl=0.3) == 3
+    time.sleep(1.1)
+    assert store.increment("window", ttl=0.3) == 1
+
+
+def test_increment_of_a_non_counter_is_a_typed_error(store):
+    store.put("text", {"not": "a number"})
+    with pytest.raises(NotACounter):
+        store.increment("text")
+    assert isinstance(NotACounter("x"), StoreError)
+
+
+def test_delete_removes_and_reports(store):
+    store.put("k", 1)
+    assert store.delete("k") is True
+    assert store.get("k") is None
+    assert store.delete("k") is False
+
+
+def test_conditional_delete_removes_only_the_expected_value(store):
+    store.put("lock", {"token": "mine"}, ttl=30)
+    assert store.delete("lock", expected={"token": "theirs"}) is False
+    assert store.get("lock") == {"token": "mine"}
+    assert store.delete("lock", expected={"token": "mine"}) is True
+    assert store.get("lock") is None
+
+
+def test_concurrent_increments_are_never_lost(store):
+    threads, per_thread = 8, 25
+    barrier = threading.Barrier(threads)
+
+    def hammer():
+        barrier.wait()
+        for _ in range(per_thread):
+            store.increment("hits", ttl=60)
+
+    workers = [threading.Thread(target=hammer) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert store.get("hits") == threads * per_thread
+
+
+def test_concurrent_put_if_absent_has_exactly_one_winner(store):
+    threads = 10
+    barrier = threading.Barrier(threads)
+    winners = []
+
+    def race(name):
+        barrier.wait()
+        if store.put_if_absent("lock", {"owner": name}, ttl=30):
+            winners.append(name)
+
+    workers = [threading.Thread(target=race, args=(f"w{i}",)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(winners) == 1
+    assert store.get("lock") == {"owner": winners[0]}
+
+
+def test_concurrent_compare_and_set_loop_loses_no_update(store):
+    store.put("doc", {"n": 0})
+    threads, per_thread = 6, 10
+    barrier = threading.Barrier(threads)
+
+    def bump():
+        barrier.wait()
+        for _ in range(per_thread):
+            while True:
+                current = store.get("doc")
+                if store.compare_and_set("doc", current, {"n": current["n"] + 1}):
+                    break
+
+    workers = [threading.Thread(target=bump) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert store.get("doc") == {"n": threads * per_thread}
+
+
+def test_invalid_ttl_is_rejected(store):
+    with pytest.raises(ValueError):
+        store.put("k", 1, ttl=0)
