@@ -1,0 +1,222 @@
+"""Compare Lift with a bare handler, Powertools, Chalice and FastAPI+Mangum in one run.
+
+Measures, for every app in bench/apps (the same 52-route service in each framework):
+- init: import + build the app in N fresh processes (median), peak RSS, and the same with no
+  .pyc files available (PYTHONDONTWRITEBYTECODE=1 and an empty -X pycache_prefix per run);
+- warm: per-request time for GET with a typed path param, valid POST, invalid POST and a 404,
+  after checking each app answers like the bare handler (bench/warm.py, one process per app).
+Prints markdown tables and writes them to bench/results.md. Run it with the bench virtualenv:
+``bash bench/run.sh [--quick]``.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+APPS_DIR = HERE / "apps"
+
+# module -> (label, distributions whose versions the report names)
+APPS = {
+    "bare": ("bare handler", []),
+    "lift_app": ("Lift (typed)", ["lift", "msgspec"]),
+    "chalice_app": ("Chalice", ["chalice"]),
+    "chalice_pydantic": ("Chalice + pydantic", ["chalice", "pydantic"]),
+    "powertools_app": ("Powertools", ["aws-lambda-powertools"]),
+    "powertools_validated": ("Powertools + validation", ["aws-lambda-powertools", "pydantic"]),
+    "fastapi_app": ("FastAPI + Mangum", ["fastapi", "mangum", "pydantic"]),
+}
+KINDS = ["GET /users/{id}", "POST /users (valid)", "POST /users (invalid)", "GET unknown -> 404"]
+
+INIT_CHILD = """
+import sys, time
+sys.path.insert(0, {apps_dir!r})
+start = time.perf_counter()
+{import_line}
+elapsed = time.perf_counter() - start
+import json
+# VmHWM, not ru_maxrss: on Linux ru_maxrss keeps the parent's high-water mark across exec.
+with open("/proc/self/status") as status:
+    rss_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({{"ms": elapsed * 1000, "rss_kb": rss_kb, "modules": len(sys.modules)}}))
+"""
+
+
+def init_once(module: str | None, no_pyc: bool) -> dict:
+    """Import (and so build) one app in a fresh interpreter; the child times itself."""
+    import_line = f"import {module}" if module else "pass"
+    code = INIT_CHILD.format(apps_dir=str(APPS_DIR), import_line=import_line)
+    env = dict(os.environ)
+    args = [sys.executable]
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as empty_prefix:
+        if no_pyc:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            args += ["-X", f"pycache_prefix={empty_prefix}"]
+        else:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+        done = subprocess.run(args + ["-c", code], env=env, capture_output=True, text=True, cwd=HERE)
+    if done.returncode != 0:
+        raise RuntimeError(f"init of {module} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure_init(modules: list[str], runs: int) -> dict:
+    """Median init time (with and without .pyc), peak RSS and module count, runs interleaved."""
+    for module in modules:  # write the .pyc files the normal column relies on
+        init_once(module, no_pyc=False)
+    samples = {module: {"ms": [], "rss_kb": [], "nopyc_ms": [], "modules": []} for module in [None, *modules]}
+    for _ in range(runs):
+        for module in [None, *modules]:
+            normal = init_once(module, no_pyc=False)
+            cold = init_once(module, no_pyc=True)
+            entry = samples[module]
+            entry["ms"].append(normal["ms"])
+            entry["rss_kb"].append(normal["rss_kb"])
+            entry["modules"].append(normal["modules"])
+            entry["nopyc_ms"].append(cold["ms"])
+    return {module: {key: statistics.median(values) for key, values in entry.items()}
+            for module, entry in samples.items()}
+
+
+def measure_warm(modules: list[str], repeats: int, target_s: float) -> dict:
+    """Check and time every app in one process (bench/warm.py), rounds interleaved across apps."""
+    done = subprocess.run([sys.executable, str(HERE / "warm.py"), str(repeats), str(target_s), *modules],
+                          capture_output=True, text=True, cwd=HERE)
+    if done.returncode != 0:
+        raise RuntimeError(f"warm run failed:\n{done.stderr}{done.stdout}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def available(module: str) -> bool:
+    """True when the app's framework imports in this interpreter (the main venv lacks the others)."""
+    code = f"import sys; sys.path.insert(0, {str(APPS_DIR)!r}); import {module}"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def versions(modules: list[str]) -> str:
+    names = sorted({dist for module in modules for dist in APPS[module][1]})
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return ", ".join(found)
+
+
+def ratio(value: float, base: float | None) -> str:
+    return f"{value / base:.2f}x" if base else "-"
+
+
+def warm_table(warm: dict) -> list[str]:
+    lines = ["| app | " + " | ".join(KINDS) + " |", "|---|" + "---:|" * len(KINDS)]
+    bare = warm.get("bare")
+    for module, kinds in warm.items():
+        cells = []
+        for kind in KINDS:
+            us = kinds[kind]["median_us"]
+            base = bare[kind]["median_us"] if bare else None
+            status = kinds[kind]["status"]
+            shown = f"{us:.1f} us ({ratio(us, base)})"
+            if kind.startswith("POST /users (invalid)") or kind.endswith("404"):
+                shown += f" [{status}]"
+            cells.append(shown)
+        lines.append(f"| {APPS[module][0]} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def init_table(init: dict) -> list[str]:
+    chalice = init.get("chalice_app", {}).get("ms")
+    baseline = init[None]
+    lines = ["| app | import + build (ms) | vs Chalice | no .pyc (ms) | peak RSS (MB) | modules loaded |",
+             "|---|---:|---:|---:|---:|---:|",
+             f"| (empty interpreter) | {baseline['ms']:.1f} | - | {baseline['nopyc_ms']:.1f} | "
+             f"{baseline['rss_kb'] / 1024:.1f} | {baseline['modules']:.0f} |"]
+    for module, entry in init.items():
+        if module is None:
+            continue
+        lines.append(f"| {APPS[module][0]} | {entry['ms']:.1f} | {ratio(entry['ms'], chalice)} | "
+                     f"{entry['nopyc_ms']:.1f} | {entry['rss_kb'] / 1024:.1f} | {entry['modules']:.0f} |")
+    return lines
+
+
+def target_lines(warm: dict, init: dict) -> list[str]:
+    """Lift's targets from the project's issue, checked against this run."""
+    if "lift_app" not in warm or "bare" not in warm:
+        return []
+    lift, bare = warm["lift_app"], warm["bare"]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    lines = []
+    for kind, limit in [("GET /users/{id}", 1.0), ("POST /users (valid)", 1.0), ("POST /users (invalid)", 3.0)]:
+        r = lift[kind]["median_us"] / bare[kind]["median_us"]
+        lines.append(f"- {kind}: Lift / bare = {r:.2f} (target <= {limit:g}): {verdict(r <= limit)}")
+    lift_init = init.get("lift_app", {}).get("ms")
+    if lift_init and "chalice_app" in init:
+        r = lift_init / init["chalice_app"]["ms"]
+        lines.append(f"- init: Lift / Chalice = {r:.2f} (target <= 1.3): {verdict(r <= 1.3)}")
+    if lift_init and "chalice_pydantic" in init:
+        r = lift_init / init["chalice_pydantic"]["ms"]
+        lines.append(f"- init: Lift / (Chalice + pydantic) = {r:.2f} (target < 0.33): {verdict(r < 1 / 3)}")
+    return lines
+
+
+def report(warm: dict, init: dict, modules: list[str], settings: str) -> str:
+    head = [
+        "# Lift benchmark results",
+        "",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python {platform.python_version()} on "
+        f"{platform.machine()}, {os.cpu_count()} CPUs; {settings}.",
+        f"Versions: {versions(modules)}.",
+        "",
+        "## Warm requests (median per call; ratio vs the bare handler; [status] of error responses)",
+        "",
+    ]
+    middle = ["", "## Init in a fresh process (median; import of the app module, which builds its 52 routes)", ""]
+    targets = target_lines(warm, init)
+    tail = ["", "## Lift's targets", "", *targets] if targets else []
+    return "\n".join(head + warm_table(warm) + middle + init_table(init) + tail) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs and shorter timings (about 30 s)")
+    parser.add_argument("--apps", help="comma-separated app modules (default: all that import here)")
+    parser.add_argument("--init-runs", type=int, help="fresh processes per app (default 15, quick 5)")
+    parser.add_argument("--output", default=str(HERE / "results.md"), help="where to write the tables ('-' for none)")
+    args = parser.parse_args()
+
+    wanted = args.apps.split(",") if args.apps else list(APPS)
+    modules = [module for module in wanted if available(module)]
+    for module in sorted(set(wanted) - set(modules)):
+        print(f"skipping {module}: it does not import here (run bench/setup.sh and use .bench-venv)", file=sys.stderr)
+    if "bare" not in modules:
+        modules.insert(0, "bare")
+
+    runs = args.init_runs or (5 if args.quick else 15)
+    repeats, target_s = (5, 0.01) if args.quick else (21, 0.025)
+    settings = f"init: {runs} fresh processes per app; warm: {repeats} rounds of ~{target_s * 1000:.0f} ms per request kind"
+
+    print(f"warm: {', '.join(modules)}", file=sys.stderr)
+    warm = measure_warm(modules, repeats, target_s)
+    print("init ...", file=sys.stderr)
+    init = measure_init(modules, runs)
+
+    text = report(warm, init, modules, settings)
+    print(text)
+    if args.output != "-":
+        Path(args.output).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

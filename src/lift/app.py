@@ -1,0 +1,414 @@
+"""App: registration (routes, groups, middleware, error handlers) and dispatch.
+
+Everything that can be decided at registration is: templates are compiled into the
+router, handler signatures into binders, and middleware into one chain per endpoint.
+`App.handler` then only detects the source, normalizes lazily, looks up, and calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lift import serialization
+from lift.binding import Binder, build_binder
+from lift.context import Context, Request, Response
+from lift.errors import InternalError, LiftError, MethodNotAllowed, NotFound, UnmatchedEvent, find_lift_error
+from lift.routing import PathEntry, Router, normalize_path
+from lift.sources import apigw_http, apigw_rest, alb, function_url, source_of
+
+__all__ = ["App", "Group", "Endpoint", "Middleware"]
+
+Middleware = Callable[[Context, Callable[[Context], Response]], Response]
+Handler = Callable[[Context], Response]
+
+_log = logging.getLogger("lift")
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_HTTP_MODULES = {"rest": apigw_rest, "http": apigw_http, "alb": alb, "url": function_url}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Endpoint:
+    """One registered handler: its binder, middleware and the chain composed around it."""
+
+    def __init__(self, app: App, fn: Callable[..., Any], template: str, methods: tuple[str, ...], status: int,
+                 middleware: list[Middleware], group: Group | None, binder: Binder, **meta: Any) -> None:
+        self.app = app
+        self.fn = fn
+        self.template = template
+        self.methods = methods
+        self.status = status
+        self.middleware = middleware
+        self.group = group
+        self.binder = binder
+        self.meta = meta
+        self.chain: Handler = self.run
+
+    def all_middleware(self) -> list[Middleware]:
+        """Global, then each enclosing group's, then the route's own middleware."""
+        chain = list(self.app.middleware)
+        if self.group is not None:
+            chain.extend(self.group.all_middleware())
+        chain.extend(self.middleware)
+        return chain
+
+    def compose(self) -> None:
+        self.chain = compose(self.all_middleware(), self.run)
+
+    def run(self, ctx: Context) -> Response:
+        """Call the handler and turn its result (or error) into a Response."""
+        try:
+            result = self.binder.call(ctx)
+            if self.binder.is_async:
+                result = run_async(result)
+            if result.__class__ is Response:
+                return result
+            return to_response(result, self.status)
+        except Exception as exc:  # noqa: BLE001 - every error becomes the error contract
+            return self.app.error_response(ctx, exc)
+
+    def __repr__(self) -> str:
+        return f"<Endpoint {'|'.join(self.methods)} {self.template} -> {self.fn.__qualname__}>"
+
+
+def compose(middleware: Iterable[Middleware], endpoint: Handler) -> Handler:
+    """Wrap `endpoint` in `middleware`, the first one outermost."""
+    call = endpoint
+    for mw in reversed(list(middleware)):
+        call = _link(mw, call)
+    return call
+
+
+def _link(mw: Middleware, call_next: Handler) -> Handler:
+    def call(ctx: Context) -> Response:
+        return mw(ctx, call_next)
+
+    call.__qualname__ = f"chain[{getattr(mw, '__qualname__', type(mw).__name__)}]"
+    return call
+
+
+def to_response(result: Any, status: int = 200) -> Response:
+    """A handler's return value as a Response: None -> 204, str -> text, else JSON."""
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(None, 204 if status == 200 else status)
+    if isinstance(result, bytes | str):
+        return Response(result, status)
+    return Response._raw(serialization.encode_json(result), status, "application/json")
+
+
+class Group:
+    """Routes under a common prefix sharing middleware; groups nest and inherit."""
+
+    def __init__(self, app: App, prefix: str, middleware: Iterable[Middleware] = (),
+                 parent: Group | None = None) -> None:
+        self.app = app
+        self.prefix = "" if prefix in ("", "/") else normalize_path(prefix)
+        self.middleware: list[Middleware] = list(middleware)
+        self.parent = parent
+
+    def all_middleware(self) -> list[Middleware]:
+        inherited = self.parent.all_middleware() if self.parent is not None else []
+        return inherited + self.middleware
+
+    def use(self, *middleware: Middleware) -> None:
+        self.middleware.extend(middleware)
+        self.app._compose_all()
+
+    def group(self, prefix: str, middleware: Iterable[Middleware] = ()) -> Group:
+        return Group(self.app, self.prefix + normalize_path(prefix), middleware, parent=self)
+
+    def route(self, path: str, methods: Iterable[str] | None = None, **options: Any) -> Callable[[Any], Any]:
+        full = self.prefix + normalize_path(path) if path not in ("", "/") or not self.prefix else self.prefix
+        return self.app._route_decorator(full, methods, self, options)
+
+    def get(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, ["GET"], **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, ["POST"], **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, ["PUT"], **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, ["PATCH"], **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, ["DELETE"], **options)
+
+    def head(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, ["HEAD"], **options)
+
+    def options(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, ["OPTIONS"], **options)
+
+
+class App(Group):
+    """A Lift application: one entry point (`handler`) for every Lambda event source."""
+
+    def __init__(self, name: str | None = None, *, max_body_size: int | None = None,
+                 base_path: str | None = None) -> None:
+        super().__init__(self, "")
+        self.name = name or os.environ.get("LIFT_NAME") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "lift"
+        self.max_body_size = max_body_size or _env_int("LIFT_MAX_BODY_SIZE", 6 * 1024 * 1024)
+        base = base_path if base_path is not None else os.environ.get("LIFT_BASE_PATH", "")
+        self.base_path = "" if base in ("", "/") else normalize_path(base)
+        self.router = Router()
+        self.endpoints: list[Endpoint] = []
+        self._exception_handlers: dict[type[BaseException], Callable[[Context, Any], Any]] = {}
+        self._handler_cache: dict[type[BaseException], Callable[[Context, Any], Any] | None] = {}
+        self._cold = True
+        self._dispatch: dict[str, Callable[[Any, Any, str], Any]] = {
+            "rest": self._handle_http, "http": self._handle_http, "alb": self._handle_http, "url": self._handle_http,
+        }
+        self._not_found_endpoint = self._make_endpoint(_default_not_found, "", ("*",), 404, [], None)
+        self._not_found_chain: Handler = self._not_found_endpoint.run
+        self._method_chain: Handler = _method_not_allowed
+        self._compose_all()
+
+    # -- registration -------------------------------------------------------------
+    @property
+    def app_middleware(self) -> list[Middleware]:
+        return self.middleware
+
+    def use(self, *middleware: Middleware) -> None:
+        """Add global middleware (runs for every request and record, 404/405 included)."""
+        self.middleware.extend(middleware)
+        self._compose_all()
+
+    def group(self, prefix: str, middleware: Iterable[Middleware] = ()) -> Group:
+        return Group(self, prefix, middleware)
+
+    def all_middleware(self) -> list[Middleware]:
+        return []  # the app's own middleware is the global part, added once by Endpoint
+
+    def _compose_all(self) -> None:
+        if not hasattr(self, "endpoints"):
+            return
+        for endpoint in self.endpoints:
+            endpoint.compose()
+        self._not_found_chain = compose(self.middleware, self._not_found_endpoint.run)
+        self._method_chain = compose(self.middleware, _method_not_allowed)
+
+    def _make_endpoint(self, fn: Callable[..., Any], template: str, methods: tuple[str, ...], status: int,
+                       middleware: list[Middleware], group: Group | None, **meta: Any) -> Endpoint:
+        entry_params = [v for k, v in _template_params(template)]
+        binder = build_binder(fn, path_params=entry_params, max_body=self.max_body_size)
+        return Endpoint(self, fn, template, methods, status, middleware, group, binder, **meta)
+
+    def _route_decorator(self, path: str, methods: Iterable[str] | None, group: Group | None,
+                         options: dict[str, Any]) -> Callable[[Any], Any]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_route(path, fn, methods, group=None if group is self else group, **options)
+            return fn
+
+        return register
+
+    def add_route(self, path: str, fn: Callable[..., Any], methods: Iterable[str] | None = None, *,
+                  status: int = 200, middleware: Iterable[Middleware] = (), group: Group | None = None,
+                  **meta: Any) -> Endpoint:
+        """Register `fn` for `path` and `methods` (GET by default); fails on conflicts."""
+        verbs = tuple(m.upper() for m in (methods or ["GET"]))
+        for verb in verbs:
+            if verb not in _HTTP_METHODS:
+                raise ValueError(f"Unknown HTTP method {verb!r} for route {path}")
+        entry = self.router.entry_for(path)
+        endpoint = self._make_endpoint(fn, entry.template, verbs, status, list(middleware), group, **meta)
+        for verb in verbs:
+            entry.add(verb, endpoint)
+        endpoint.compose()
+        self.endpoints.append(endpoint)
+        return endpoint
+
+    def exception_handler(self, exc_type: type[BaseException]) -> Callable[[Any], Any]:
+        """Register `fn(ctx, exc) -> Response | value` for `exc_type` (and subclasses)."""
+        def register(fn: Callable[[Context, Any], Any]) -> Callable[[Context, Any], Any]:
+            self._exception_handlers[exc_type] = fn
+            self._handler_cache.clear()
+            return fn
+
+        return register
+
+    def not_found(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Register the handler for paths no route matches (its result is sent with 404)."""
+        self._not_found_endpoint = self._make_endpoint(fn, "", ("*",), 404, [], None)
+        self._compose_all()
+        return fn
+
+    # -- errors -------------------------------------------------------------------
+    def _exception_handler_for(self, exc_type: type[BaseException]) -> Callable[[Context, Any], Any] | None:
+        try:
+            return self._handler_cache[exc_type]
+        except KeyError:
+            found = next((self._exception_handlers[t] for t in exc_type.__mro__ if t in self._exception_handlers),
+                         None)
+            self._handler_cache[exc_type] = found
+            return found
+
+    def error_response(self, ctx: Context, exc: BaseException) -> Response:
+        """The error contract for `exc`: a LiftError's own status, anything else a logged 500."""
+        custom = self._exception_handlers and self._exception_handler_for(type(exc))
+        if custom:
+            try:
+                return to_response(custom(ctx, exc), 500)
+            except Exception as inner:  # noqa: BLE001 - a failing handler must not crash the request
+                exc = inner
+        err = find_lift_error(exc)
+        request_id = ctx.request_id
+        if err is None:
+            _log.error("Unhandled %s in %s (request_id=%s)", type(exc).__name__, _where(ctx), request_id,
+                       exc_info=exc, extra={"request_id": request_id})
+            err = InternalError()
+        elif err.status >= 500:
+            _log.error("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
+                       err.message, exc_info=exc, extra={"request_id": request_id})
+        else:
+            _log.info("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
+                      err.message, extra={"request_id": request_id, "details": err.details})
+        resp = Response._raw(serialization.encode_json(err.to_dict(request_id)), err.status, "application/json")
+        if err.headers:
+            resp.headers.update(err.headers)
+        return resp
+
+    # -- dispatch -------------------------------------------------------------------
+    def handler(self, event: Any, context: Any = None) -> Any:
+        """The Lambda entry point: `handler(event, context) -> dict`."""
+        source = source_of(event)
+        dispatch = self._dispatch.get(source)
+        if dispatch is None:
+            return self._unmatched(event, context, source)
+        return dispatch(event, context, source)
+
+    __call__ = handler
+
+    def _handle_http(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+        module = _HTTP_MODULES[source]
+        request: Request = module.request_from_event(event, self.base_path)
+        cold = self._cold
+        if cold:
+            self._cold = False
+        ctx = Context(self, event, context, source, request, cold)
+        response = self.respond(ctx)
+        if request.method == "HEAD" and response.body:
+            response.headers.setdefault("Content-Length", str(len(response.body)))
+            response.body = b""
+        return module.encode_response(response, request, ctx._request_id)
+
+    def respond(self, ctx: Context) -> Response:
+        """Route an HTTP Context through its chain (used by every HTTP source and ASGI)."""
+        request = ctx.request
+        entry, values = self.router.lookup(request.path)
+        if entry is None:
+            chain = self._not_found_chain
+        else:
+            ctx.route = entry.template
+            if values:
+                request.path_params = _params(entry, values, request)
+            endpoint = entry.methods.get(request.method)
+            if endpoint is None and request.method == "HEAD":
+                endpoint = entry.methods.get("GET")
+            if endpoint is None:
+                ctx.state["allow"] = entry.allow
+                chain = self._method_chain
+            else:
+                chain = endpoint.chain
+        try:
+            return chain(ctx)
+        except Exception as exc:  # noqa: BLE001 - middleware errors become the error contract
+            return self.error_response(ctx, exc)
+
+    def _unmatched(self, event: Any, context: Any, source: str) -> Any:
+        err = UnmatchedEvent(f"No handler is registered for {source} events")
+        _log.error("Unmatched %s event (request_id=%s)", source, getattr(context, "aws_request_id", None))
+        raise err
+
+    def register_source(self, source: str, dispatch: Callable[[Any, Any, str], Any]) -> None:
+        """Route events of `source` to `dispatch(event, context, source)` (used by event sources)."""
+        self._dispatch[source] = dispatch
+
+    def new_context(self, event: Any, context: Any, source: str, request: Request | None = None) -> Context:
+        """A Context for one invocation, marking the first one as the cold start."""
+        cold = self._cold
+        if cold:
+            self._cold = False
+        return Context(self, event, context, source, request, cold)
+
+    @property
+    def routes(self) -> list[PathEntry]:
+        return list(self.router.entries)
+
+
+def _where(ctx: Context) -> str:
+    if ctx.request is not None:
+        return f"{ctx.request.method} {ctx.route or ctx.request.path}"
+    return ctx.source
+
+
+def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, str]:
+    if request.source in ("http", "url", "alb"):
+        from urllib.parse import unquote
+
+        values = [unquote(v) if "%" in v else v for v in values]
+    return dict(zip(entry.param_names, values, strict=True))
+
+
+def _template_params(template: str) -> list[tuple[str, str]]:
+    from lift.routing import parse_template
+
+    return [(k, v) for k, v in parse_template(template) if k != "static"] if template else []
+
+
+def _default_not_found(ctx: Context) -> None:
+    raise NotFound(f"No route for {ctx.request.method} {ctx.request.path}" if ctx.request else "Not found")
+
+
+def _method_not_allowed(ctx: Context) -> Response:
+    allow = ctx.state.get("allow", "")
+    if ctx.request is not None and ctx.request.method == "OPTIONS":
+        return Response(None, 204, {"Allow": allow})
+    return ctx.app.error_response(ctx, MethodNotAllowed(allow, message=f"Method {ctx.method} not allowed"))
+
+
+# -- async handlers: one event loop for the whole execution environment ----------------
+_loop: asyncio.AbstractEventLoop | None = None
+_thread_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def event_loop() -> asyncio.AbstractEventLoop:
+    """The process-wide loop async handlers run on (created once, reused forever)."""
+    global _loop
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+    return _loop
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine on the shared loop; from inside a running loop, on a helper thread's loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return event_loop().run_until_complete(coro)
+    return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    global _thread_loop
+    with _loop_lock:
+        if _thread_loop is None:
+            _thread_loop = asyncio.new_event_loop()
+            threading.Thread(target=_thread_loop.run_forever, name="lift-async", daemon=True).start()
+        return _thread_loop
+
+
+__all__ += ["compose", "to_response", "run_async", "event_loop", "LiftError"]

@@ -1,0 +1,150 @@
+"""A cached JSON Web Key Set fetched from an identity provider (Cognito, Auth0, Okta, ...).
+
+Keys are fetched on first use and kept for `cache_ttl` seconds. A token signed with a key
+id the cache does not know triggers a refetch (the provider rotated its keys), but at most
+once per `min_refetch_interval`, so tokens with made-up key ids cannot flood the provider.
+When a refetch fails the keys already cached keep working.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["JWKSClient", "JWKSUnavailable", "KeyNotFound", "fetch_json", "fetch_json_urllib"]
+
+logger = logging.getLogger("lift.auth")
+
+MAX_JWKS_BYTES = 1 << 20
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class JWKSUnavailable(Exception):
+    """The key set could not be fetched and nothing usable is cached."""
+
+
+class KeyNotFound(LookupError):
+    """No key in the (freshly checked) key set matches the token's key id."""
+
+
+def fetch_json_urllib(url: str, timeout: float) -> Any:
+    """GET `url` with the standard library and decode its JSON body."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
+        body = response.read(MAX_JWKS_BYTES + 1)
+    if len(body) > MAX_JWKS_BYTES:
+        raise ValueError("JWKS response too large")
+    return json.loads(body)
+
+
+def fetch_json_httpx(url: str, timeout: float) -> Any:
+    """GET `url` with httpx and decode its JSON body."""
+    import httpx
+
+    response = httpx.get(url, timeout=timeout, headers={"Accept": "application/json"})
+    response.raise_for_status()
+    if len(response.content) > MAX_JWKS_BYTES:
+        raise ValueError("JWKS response too large")
+    return response.json()
+
+
+def fetch_json(url: str, timeout: float) -> Any:
+    """GET JSON with httpx when it is installed, else with urllib."""
+    try:
+        import httpx  # noqa: F401
+    except ImportError:
+        return fetch_json_urllib(url, timeout)
+    return fetch_json_httpx(url, timeout)
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+        return
+    raise ValueError(f"JWKS URL must be https (http only on localhost), got {url!r}")
+
+
+class JWKSClient:
+    """Signing keys from a JWKS URL, cached, refetched on rotation with a rate limit."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 3.0,
+        cache_ttl: float = 3600.0,
+        min_refetch_interval: float = 30.0,
+        fetch: Callable[[str, float], Any] = fetch_json,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        _check_url(url)
+        self.url = url
+        self.timeout = timeout
+        self.cache_ttl = cache_ttl
+        self.min_refetch_interval = min_refetch_interval
+        self.fetch_count = 0
+        self._fetch = fetch
+        self._clock = clock
+        self._keys: dict[str | None, dict[str, Any]] = {}
+        self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
+        self._lock = threading.Lock()
+
+    def get(self, kid: str | None) -> dict[str, Any]:
+        """The JWK for `kid` (or the only key, when the token names none)."""
+        with self._lock:
+            if self._fetched_at is None or self._clock() - self._fetched_at >= self.cache_ttl:
+                self._refresh(reason="expired" if self._fetched_at is not None else "initial")
+            key = self._lookup(kid)
+            if key is None and self._may_refetch():
+                self._refresh(reason=f"unknown kid {kid!r}")
+                key = self._lookup(kid)
+        if key is None:
+            raise KeyNotFound(f"no key with kid {kid!r} in {self.url}")
+        return key
+
+    def _lookup(self, kid: str | None) -> dict[str, Any] | None:
+        if kid is None and len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        return self._keys.get(kid) if kid is not None else None
+
+    def _may_refetch(self) -> bool:
+        return self._attempted_at is None or self._clock() - self._attempted_at >= self.min_refetch_interval
+
+    def _refresh(self, reason: str) -> None:
+        if self._attempted_at is not None and not self._may_refetch():
+            if not self._keys:  # the last attempt failed moments ago: do not hammer the provider
+                raise JWKSUnavailable(f"JWKS from {self.url} unavailable (retry after backoff)")
+            return
+        self._attempted_at = self._clock()
+        self.fetch_count += 1
+        try:
+            keys = _signing_keys(self._fetch(self.url, self.timeout))
+        except Exception as exc:  # any transport or format problem: keep what we have
+            if not self._keys:
+                logger.error("JWKS fetch from %s failed (%s): %s", self.url, reason, exc)
+                raise JWKSUnavailable(f"cannot fetch JWKS from {self.url}: {exc}") from exc
+            logger.warning("JWKS refetch from %s failed (%s), keeping cached keys: %s", self.url, reason, exc)
+            return
+        self._keys = keys
+        self._fetched_at = self._attempted_at
+        logger.info("JWKS fetched from %s (%s): %d keys", self.url, reason, len(keys))
+
+
+def _signing_keys(document: Any) -> dict[str | None, dict[str, Any]]:
+    """The signature keys of a JWKS document, by kid; encryption keys are left out."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ValueError("JWKS document has no 'keys' list")
+    keys: dict[str | None, dict[str, Any]] = {}
+    for jwk in document["keys"]:
+        if isinstance(jwk, dict) and jwk.get("kty") and jwk.get("use", "sig") == "sig":
+            keys[jwk.get("kid")] = jwk
+    if not keys:
+        raise ValueError("JWKS document has no signing keys")
+    return keys

@@ -1,0 +1,191 @@
+"""JWT verification with PyJWT: HMAC secrets, PEM public keys or a JWKS URL.
+
+The algorithms a verifier accepts are fixed by its key type at configuration time (an
+HMAC secret never verifies an RS256 token and a public key never an HS256 one), so
+algorithm-confusion tokens fail. PyJWT and cryptography are imported when a verifier
+is built, never by `import lift`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lift.auth.credentials import InvalidCredentials
+from lift.auth.jwks import JWKSClient, JWKSUnavailable, KeyNotFound
+
+__all__ = ["JWTVerifier", "import_jwt"]
+
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+_FAMILY_KTY = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+MAX_TOKEN_LENGTH = 16 * 1024
+
+
+def import_jwt() -> Any:
+    """PyJWT, or an ImportError that says which extra to install."""
+    try:
+        import jwt
+        from jwt import algorithms
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError('JWT authentication needs PyJWT: pip install "lift[jwt]"') from exc
+    if not getattr(algorithms, "has_crypto", True):
+        raise ImportError('JWT RS/ES/PS algorithms need cryptography: pip install "lift[jwt]"')
+    return jwt
+
+
+class JWTVerifier:
+    """Verifies a JWT's signature and its iss/aud/exp/nbf claims; returns the claims."""
+
+    def __init__(
+        self,
+        *,
+        secret: str | bytes | None = None,
+        public_key: str | bytes | None = None,
+        jwks_url: str | None = None,
+        jwks: JWKSClient | None = None,
+        algorithms: Iterable[str] | None = None,
+        issuer: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        leeway: float = 30.0,
+        require: Iterable[str] = ("exp",),
+        expect: Mapping[str, Any] | None = None,
+    ) -> None:
+        sources = [s for s in (secret, public_key, jwks_url, jwks) if s is not None]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of secret=, public_key=, jwks_url= or jwks=")
+        self._jwt = import_jwt()
+        self._key: Any = None
+        self._jwks = JWKSClient(jwks_url) if jwks_url is not None else jwks
+        self._jwk_keys: dict[tuple[str | None, str], tuple[dict[str, Any], Any]] = {}
+        if secret is not None:
+            self.algorithms = _checked(algorithms or ("HS256",), HMAC_ALGORITHMS, "an HMAC secret")
+            self._key = secret.encode() if isinstance(secret, str) else secret
+        elif public_key is not None:
+            self._key = _load_public_key(public_key)
+            algorithms = algorithms or (_default_algorithm(self._key),)
+            self.algorithms = _checked(algorithms, ASYMMETRIC_ALGORITHMS, "a public key")
+        else:
+            self.algorithms = _checked(algorithms or ("RS256",), ASYMMETRIC_ALGORITHMS, "a JWKS")
+        self.issuer = issuer if issuer is None or isinstance(issuer, str) else list(issuer)
+        self.audience = audience if audience is None or isinstance(audience, str) else list(audience)
+        self.leeway = leeway
+        self.require = list(require)
+        self.expect = dict(expect or {})
+
+    @classmethod
+    def cognito(
+        cls, region: str, user_pool_id: str, client_id: str | None = None, token_use: str = "id", **options: Any
+    ) -> JWTVerifier:
+        """A verifier for a Cognito user pool's ID tokens (aud = client) or access tokens (client_id)."""
+        issuer = f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+        expect = {"token_use": token_use, **options.pop("expect", {})}
+        if client_id and token_use == "access":
+            expect["client_id"] = client_id
+        audience = client_id if token_use == "id" else None
+        return cls(jwks_url=f"{issuer}/.well-known/jwks.json", issuer=issuer, audience=audience, expect=expect, **options)
+
+    @classmethod
+    def auth0(cls, domain: str, audience: str, **options: Any) -> JWTVerifier:
+        """A verifier for an Auth0 tenant's access tokens for one API (audience)."""
+        issuer = f"https://{domain}/"
+        return cls(jwks_url=f"{issuer}.well-known/jwks.json", issuer=issuer, audience=audience, **options)
+
+    @classmethod
+    def okta(cls, issuer: str, audience: str, **options: Any) -> JWTVerifier:
+        """A verifier for an Okta authorization server (issuer like https://x.okta.com/oauth2/default)."""
+        issuer = issuer.rstrip("/")
+        return cls(jwks_url=f"{issuer}/v1/keys", issuer=issuer, audience=audience, **options)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims when it verifies; raises InvalidCredentials with the reason otherwise."""
+        jwt = self._jwt
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidCredentials("token too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidCredentials(f"malformed token: {exc}") from None
+        alg = header.get("alg")
+        if alg not in self.algorithms:
+            raise InvalidCredentials(f"algorithm {alg!r} not allowed (allowed: {', '.join(self.algorithms)})")
+        key = self._key if self._jwks is None else self._key_from_jwks(header.get("kid"), alg)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.leeway,
+                options={"require": self.require},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidCredentials(f"{type(exc).__name__}: {exc}") from None
+        self._check_expected(claims)
+        return claims
+
+    def _key_from_jwks(self, kid: Any, alg: str) -> Any:
+        if kid is not None and not isinstance(kid, str):
+            raise InvalidCredentials("kid is not a string")
+        try:
+            jwk = self._jwks.get(kid)  # type: ignore[union-attr]
+        except KeyNotFound as exc:
+            raise InvalidCredentials(str(exc)) from None
+        except JWKSUnavailable as exc:
+            raise InvalidCredentials(str(exc)) from None
+        cached = self._jwk_keys.get((kid, alg))
+        if cached is not None and cached[0] is jwk:
+            return cached[1]
+        if jwk.get("alg") not in (None, alg):
+            raise InvalidCredentials(f"token alg {alg} does not match key {kid!r} alg {jwk.get('alg')}")
+        if jwk.get("kty") != _FAMILY_KTY.get(alg[:2]):
+            raise InvalidCredentials(f"token alg {alg} does not fit key {kid!r} of type {jwk.get('kty')}")
+        try:
+            key = self._jwt.PyJWK(jwk, algorithm=alg).key
+        except (self._jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise InvalidCredentials(f"unusable JWK {kid!r}: {exc}") from None
+        self._jwk_keys[(kid, alg)] = (jwk, key)
+        return key
+
+    def _check_expected(self, claims: Mapping[str, Any]) -> None:
+        for name, wanted in self.expect.items():
+            value = claims.get(name)
+            allowed = wanted if isinstance(wanted, (list, tuple, set, frozenset)) else (wanted,)
+            if value not in allowed:
+                raise InvalidCredentials(f"claim {name!r} is {value!r}, expected {wanted!r}")
+
+
+def _checked(algorithms: Iterable[str], allowed: frozenset[str], what: str) -> tuple[str, ...]:
+    chosen = tuple(algorithms)
+    wrong = [alg for alg in chosen if alg not in allowed]
+    if wrong or not chosen:
+        raise ValueError(f"algorithms {wrong or chosen} cannot be used with {what}; choose from {sorted(allowed)}")
+    return chosen
+
+
+def _load_public_key(pem: str | bytes) -> Any:
+    """A cryptography public key from a PEM public key or X.509 certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    data = pem.encode() if isinstance(pem, str) else pem
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        return x509.load_pem_x509_certificate(data).public_key()
+    if b"PRIVATE KEY" in data:
+        raise ValueError("public_key= got a private key; pass the public key (or certificate) only")
+    return serialization.load_pem_public_key(data)
+
+
+def _default_algorithm(key: Any) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return {256: "ES256", 384: "ES384", 521: "ES512"}[key.curve.key_size]
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "EdDSA"
+    raise ValueError(f"unsupported public key type {type(key).__name__}")

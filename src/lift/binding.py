@@ -1,0 +1,293 @@
+"""Handler signatures -> argument binders, built once at registration.
+
+Each parameter becomes a small getter `(ctx) -> value` chosen from its name and type hint:
+`ctx: Context`, path parameters (converted to `int`, `float`, `uuid.UUID`, ...), `body`,
+`query`, and headers marked with `Header`. Per request the binder only calls the getters.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+from lift.context import Context, Request
+from lift.errors import BadRequest, LiftError, PayloadTooLarge, ValidationFailed
+from lift.validation import codec_for
+
+__all__ = ["Header", "Binder", "build_binder", "path_converter"]
+
+Getter = Callable[[Context], Any]
+_EMPTY = inspect.Parameter.empty
+_JSON_TYPES = ("application/json", "+json")
+_FORM = "application/x-www-form-urlencoded"
+
+
+class Header:
+    """Marks a handler parameter as a request header.
+
+    Use as a default (`tenant: str = Header("X-Tenant-Id")`) or in `Annotated[str, Header()]`;
+    without a name, the parameter name with `_` -> `-` is used. A missing header without a
+    default is a 422.
+    """
+
+    __slots__ = ("name", "default")
+
+    def __init__(self, name: str | None = None, default: Any = _EMPTY) -> None:
+        self.name = name
+        self.default = default
+
+
+def _convert_bool(raw: str) -> bool:
+    low = raw.lower()
+    if low in ("true", "1", "yes", "on"):
+        return True
+    if low in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"invalid boolean {raw!r}")
+
+
+def path_converter(tp: Any) -> Callable[[str], Any] | None:
+    """The function turning a path segment into `tp` (None for `str`, which needs none)."""
+    if tp in (str, _EMPTY, Any):
+        return None
+    if tp is bool:
+        return _convert_bool
+    if tp in (int, float, Decimal, uuid.UUID):
+        return tp
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp
+    raise TypeError(f"Unsupported path parameter type {tp!r}: use str, int, float, bool, Decimal, UUID or an Enum")
+
+
+def _type_label(tp: Any) -> str:
+    return {int: "integer", float: "number", uuid.UUID: "UUID", bool: "boolean"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _path_getter(name: str, tp: Any) -> Getter:
+    convert = path_converter(tp)
+    if convert is None:
+        return lambda ctx: ctx.request.path_params[name]
+    label = _type_label(tp)
+
+    def get_typed_path_param(ctx: Context) -> Any:
+        raw = ctx.request.path_params[name]
+        try:
+            return convert(raw)
+        except (ValueError, TypeError, ArithmeticError):
+            raise ValidationFailed(details=[{"location": "path", "path": f"$.{name}",
+                                             "message": f"Expected {label}, got {raw!r}"}]) from None
+
+    return get_typed_path_param
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return True
+    ct = content_type.split(";", 1)[0].strip().lower()
+    return ct == "application/json" or ct.endswith("+json") or ct == "text/plain"
+
+
+def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Getter:
+    if tp is bytes:
+        return lambda ctx: _checked_request(ctx, max_body).body
+    if tp is str:
+        return lambda ctx: _checked_request(ctx, max_body).text
+    codec = codec_for(Any if tp is _EMPTY else tp, "body")
+    form_codec = codec_for(codec.type, "body", strict=False)
+
+    def get_body(ctx: Context) -> Any:
+        req = _checked_request(ctx, max_body)
+        data = req.body
+        if not data:
+            if has_default:
+                return default
+            raise ValidationFailed("Request body is required",
+                                   details=[{"location": "body", "path": "$", "message": "Request body is required"}])
+        ctype = req.content_type
+        if ctype is not None and not _is_json(ctype):
+            if ctype.split(";", 1)[0].strip().lower() == _FORM:
+                return form_codec.convert(dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True)))
+            raise LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {ctype!r}: send JSON")
+        return codec.decode_json(data)
+
+    return get_body
+
+
+def _checked_request(ctx: Context, max_body: int) -> Request:
+    req = ctx.request
+    if req is None:
+        raise BadRequest("This handler needs an HTTP request")
+    if req.body_size() > max_body:
+        raise PayloadTooLarge(f"Request body exceeds the {max_body}-byte limit")
+    return req
+
+
+def _list_like(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _list_like(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_list_like(a) for a in typing.get_args(tp))
+    return origin in (list, set, frozenset, tuple)
+
+
+def _query_getter(tp: Any) -> Getter:
+    codec = codec_for(tp, "query", strict=False)
+    from lift.validation import _fields
+
+    fields = _fields(tp)
+    if fields is None and codec.pydantic is not None:
+        fields = [(n, f.annotation, f.is_required()) for n, f in tp.model_fields.items()]
+    if fields is None:
+        raise TypeError(f"query: {tp!r} must be a msgspec Struct, dataclass, TypedDict or pydantic model")
+    multi = frozenset(name for name, ftype, _ in fields if _list_like(ftype))
+
+    def get_query(ctx: Context) -> Any:
+        q = ctx.request.query if ctx.request is not None else None
+        data: dict[str, Any] = {}
+        if q:
+            for key in q:
+                data[key] = q.getall(key) if key in multi else q[key]
+        return codec.convert(data)
+
+    return get_query
+
+
+def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
+    header = marker.name or name.replace("_", "-")
+    fallback = marker.default if marker.default is not _EMPTY else default
+    convert = path_converter(tp) if tp not in (str, _EMPTY) else None
+    many = _list_like(tp)
+
+    def get_header(ctx: Context) -> Any:
+        headers = ctx.request.headers if ctx.request is not None else None
+        if many:
+            return headers.getall(header) if headers is not None else []
+        value = headers.get(header) if headers is not None else None
+        if value is None:
+            if fallback is not _EMPTY:
+                return fallback
+            raise ValidationFailed(details=[{"location": "header", "path": f"$.{header.lower()}",
+                                             "message": f"Missing required header {header}"}])
+        if convert is None:
+            return value
+        try:
+            return convert(value)
+        except (ValueError, TypeError, ArithmeticError):
+            raise ValidationFailed(details=[{"location": "header", "path": f"$.{header.lower()}",
+                                             "message": f"Expected {_type_label(tp)}, got {value!r}"}]) from None
+
+    return get_header
+
+
+def _unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
+    if typing.get_origin(hint) is typing.Annotated:
+        base, *extras = typing.get_args(hint)
+        for extra in extras:
+            if isinstance(extra, Header):
+                return base, extra
+    if isinstance(default, Header):
+        return hint, default
+    return hint, None
+
+
+class Binder:
+    """Calls a handler with its arguments taken from a Context."""
+
+    __slots__ = ("fn", "getters", "names", "call", "is_async")
+
+    def __init__(self, fn: Callable[..., Any], getters: list[Getter], names: list[str], keyword: bool) -> None:
+        self.fn = fn
+        self.getters = getters
+        self.names = names
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.call = self._build_call(keyword)
+
+    def _build_call(self, keyword: bool) -> Callable[[Context], Any]:
+        fn, getters, names = self.fn, self.getters, self.names
+        if keyword:
+            pairs = list(zip(names, getters, strict=True))
+            return lambda ctx: fn(**{n: g(ctx) for n, g in pairs})
+        if not getters:
+            return lambda ctx: fn()
+        if len(getters) == 1:
+            (g0,) = getters
+            return lambda ctx: fn(g0(ctx))
+        if len(getters) == 2:
+            g0, g1 = getters
+            return lambda ctx: fn(g0(ctx), g1(ctx))
+        return lambda ctx: fn(*[g(ctx) for g in getters])
+
+
+def build_binder(fn: Callable[..., Any], *, path_params: list[str] = (), max_body: int = 6 * 1024 * 1024,
+                 body_source: Callable[[Any, bool, Any], Getter] | None = None) -> Binder:
+    """Inspect `fn` once and build its Binder.
+
+    `body_source` lets event sources supply the `body` getter for records (default: the
+    HTTP request body).
+    """
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception as exc:  # noqa: BLE001 - a bad annotation is a registration error
+        raise TypeError(f"Cannot read the type hints of {fn.__qualname__}: {exc}") from exc
+    getters: list[Getter] = []
+    names: list[str] = []
+    keyword = False
+    qualname = getattr(fn, "__qualname__", repr(fn))
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.kind is param.KEYWORD_ONLY:
+            keyword = True
+        hint = hints.get(param.name, _EMPTY)
+        hint, header = _unwrap_header(hint, param.default)
+        default = param.default if header is None else _EMPTY
+        name = param.name
+        if header is not None:
+            getter = _header_getter(name, header, hint, default)
+        elif _is_context(hint) or (name == "ctx" and hint is _EMPTY):
+            getter = _identity
+        elif name in path_params:
+            getter = _path_getter(name, hint)
+        elif name == "body":
+            if body_source is not None:
+                getter = body_source(hint, default is not _EMPTY, default)
+            else:
+                getter = _body_getter(hint, max_body, default is not _EMPTY, default)
+        elif name == "query":
+            getter = _query_getter(hint)
+        elif hint is Request or name == "request":
+            getter = _request
+        elif default is not _EMPTY:
+            getter = _constant(default)
+        else:
+            raise TypeError(
+                f"Cannot inject parameter {name!r} of {qualname}: it is not `ctx`, a path parameter "
+                f"({', '.join(path_params) or 'none'}), `body`, `query`, a Header(...) or defaulted"
+            )
+        getters.append(getter)
+        names.append(name)
+    return Binder(fn, getters, names, keyword)
+
+
+def _is_context(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, Context)
+
+
+def _identity(ctx: Context) -> Context:
+    return ctx
+
+
+def _request(ctx: Context) -> Request | None:
+    return ctx.request
+
+
+def _constant(value: Any) -> Getter:
+    return lambda ctx: value

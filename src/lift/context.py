@@ -1,0 +1,479 @@
+"""Context, Request and Response: what a handler and its middleware see.
+
+Everything on a `Request` is decoded lazily: an event source fills the raw pieces, and
+headers, query, cookies and body are parsed only when someone reads them.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote
+
+from lift import serialization
+
+if TYPE_CHECKING:
+    from lift.app import App
+
+__all__ = ["Headers", "QueryParams", "Request", "Response", "Context"]
+
+_MISSING: Any = object()
+# Headers whose values may legitimately contain commas: never split them.
+_UNSPLITTABLE = frozenset(
+    {"date", "expires", "last-modified", "if-modified-since", "if-unmodified-since", "retry-after",
+     "set-cookie", "cookie", "user-agent", "authorization", "www-authenticate"}
+)
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, multi-valued headers. `h[name]` and `h.get` give the first value."""
+
+    __slots__ = ("_values", "_comma_joined")
+
+    def __init__(self, values: dict[str, list[str]] | None = None, *, comma_joined: bool = False) -> None:
+        self._values = values or {}
+        self._comma_joined = comma_joined
+
+    @classmethod
+    def from_single(cls, headers: Mapping[str, str] | None, *, comma_joined: bool = False) -> Headers:
+        """Build from a `{name: value}` mapping (API Gateway `headers`)."""
+        values: dict[str, list[str]] = {}
+        for name, value in (headers or {}).items():
+            values.setdefault(name.lower(), []).append(value)
+        return cls(values, comma_joined=comma_joined)
+
+    @classmethod
+    def from_multi(cls, headers: Mapping[str, list[str]] | None) -> Headers:
+        """Build from a `{name: [values]}` mapping (`multiValueHeaders`)."""
+        values: dict[str, list[str]] = {}
+        for name, vals in (headers or {}).items():
+            values.setdefault(name.lower(), []).extend(vals or ())
+        return cls(values)
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name.lower()][0]
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        vals = self._values.get(name.lower())
+        return vals[0] if vals else default
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of `name` (an HTTP API's comma-joined values are split back apart)."""
+        key = name.lower()
+        vals = self._values.get(key, [])
+        if self._comma_joined and key not in _UNSPLITTABLE:
+            return [part.strip() for v in vals for part in v.split(",")]
+        return list(vals)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def items_all(self) -> Iterator[tuple[str, str]]:
+        """Every (name, value) pair, names lower-cased."""
+        for name, vals in self._values.items():
+            for v in vals:
+                yield name, v
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items_all())!r})"
+
+
+class QueryParams(Mapping[str, str]):
+    """Multi-valued query parameters. `q[name]`/`q.get` give the last value, `getall` every one."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, list[str]] | None = None) -> None:
+        self._values = values or {}
+
+    @classmethod
+    def parse(cls, raw: str) -> QueryParams:
+        """Parse a raw (percent-encoded) query string."""
+        values: dict[str, list[str]] = {}
+        for key, value in parse_qsl(raw, keep_blank_values=True):
+            values.setdefault(key, []).append(value)
+        return cls(values)
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name][-1]
+
+    def getall(self, name: str) -> list[str]:
+        return list(self._values.get(name, ()))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self._values.items()}
+
+    def __repr__(self) -> str:
+        return f"QueryParams({self._values!r})"
+
+
+class Request:
+    """An HTTP request, normalized from any HTTP event source. Fields decode on first read.
+
+    Event-source modules subclass it and implement the `_load_*` methods for their shape.
+    """
+
+    __slots__ = ("event", "method", "path", "path_params", "_headers", "_query", "_cookies", "_body")
+
+    source = "http"
+
+    def __init__(self, event: dict[str, Any], method: str, path: str) -> None:
+        self.event = event
+        self.method = method
+        self.path = path
+        self.path_params: dict[str, str] = {}
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._body: bytes | None = None
+
+    # -- what a source provides -------------------------------------------------
+    def _load_headers(self) -> Headers:
+        return Headers.from_single(self.event.get("headers"))
+
+    def _load_query(self) -> QueryParams:
+        return QueryParams()
+
+    def _raw_body(self) -> str | None:
+        return self.event.get("body")
+
+    def _cookie_headers(self) -> list[str]:
+        return self.headers.getall("cookie")
+
+    # -- lazily decoded fields ---------------------------------------------------
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = self._load_headers()
+        return self._headers
+
+    @property
+    def query(self) -> QueryParams:
+        if self._query is None:
+            self._query = self._load_query()
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            cookies: dict[str, str] = {}
+            for header in self._cookie_headers():
+                for part in header.split(";"):
+                    name, sep, value = part.strip().partition("=")
+                    if sep and name:
+                        cookies.setdefault(name, value.strip('"'))
+            self._cookies = cookies
+        return self._cookies
+
+    @property
+    def body(self) -> bytes:
+        """The raw body bytes (base64 bodies decoded)."""
+        if self._body is None:
+            raw = self._raw_body()
+            if not raw:
+                self._body = b""
+            elif self.event.get("isBase64Encoded"):
+                self._body = base64.b64decode(raw)
+            else:
+                self._body = raw.encode("utf-8")
+        return self._body
+
+    def body_size(self) -> int:
+        """The body's size in bytes, estimated without decoding it."""
+        raw = self._raw_body()
+        if not raw:
+            return 0
+        return len(raw) * 3 // 4 if self.event.get("isBase64Encoded") else len(raw)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (raises `BadRequest` on invalid JSON)."""
+        return serialization.decode_json(self.body)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def source_ip(self) -> str | None:
+        return None
+
+    @property
+    def url(self) -> str:
+        host = self.headers.get("host", "localhost")
+        proto = self.headers.get("x-forwarded-proto", "https")
+        query = "&".join(f"{quote(k)}={quote(v)}" for k, vs in self.query.to_dict().items() for v in vs)
+        return f"{proto}://{host}{self.path}" + (f"?{query}" if query else "")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.method} {self.path}>"
+
+
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml",
+               "application/x-www-form-urlencoded", "application/graphql", "image/svg+xml")
+
+
+def is_text_content_type(content_type: str | None) -> bool:
+    """True when a body of this type is sent as text rather than base64."""
+    if not content_type:
+        return True
+    ct = content_type.lower()
+    return any(t in ct for t in _TEXT_TYPES)
+
+
+class Response:
+    """A full HTTP response: status, headers, cookies and a body.
+
+    `body` may be bytes (sent as is), a str (text), or any JSON-encodable value.
+    """
+
+    __slots__ = ("status", "headers", "cookies", "body")
+
+    def __init__(
+        self,
+        body: Any = None,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        content_type: str | None = None,
+        cookies: list[str] | None = None,
+    ) -> None:
+        self.status = status
+        self.headers: dict[str, str] = dict(headers) if headers else {}
+        self.cookies: list[str] = list(cookies) if cookies else []
+        if body is None:
+            self.body = b""
+        elif isinstance(body, bytes | bytearray | memoryview):
+            self.body = bytes(body)
+            content_type = content_type or "application/octet-stream"
+        elif isinstance(body, str):
+            self.body = body.encode("utf-8")
+            content_type = content_type or "text/plain; charset=utf-8"
+        else:
+            self.body = serialization.encode_json(body)
+            content_type = content_type or "application/json"
+        if content_type and not self._has_header("content-type"):
+            self.headers["Content-Type"] = content_type
+
+    @classmethod
+    def _raw(cls, body: bytes, status: int, content_type: str) -> Response:
+        """Fast constructor for already-encoded bodies (used on the hot path)."""
+        resp = cls.__new__(cls)
+        resp.status = status
+        resp.headers = {"Content-Type": content_type}
+        resp.cookies = []
+        resp.body = body
+        return resp
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return cls(serialization.encode_json(data), status, headers, "application/json")
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return cls(text, status, headers, "text/plain; charset=utf-8")
+
+    @classmethod
+    def html(cls, html: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return cls(html, status, headers, "text/html; charset=utf-8")
+
+    @classmethod
+    def binary(cls, data: bytes, content_type: str = "application/octet-stream", status: int = 200) -> Response:
+        return cls(data, status, None, content_type)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 307) -> Response:
+        return cls(None, status, {"Location": location})
+
+    def _has_header(self, name: str) -> bool:
+        lname = name.lower()
+        return any(k.lower() == lname for k in self.headers)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """A response header by case-insensitive name."""
+        lname = name.lower()
+        for k, v in self.headers.items():
+            if k.lower() == lname:
+                return v
+        return default
+
+    @property
+    def content_type(self) -> str | None:
+        return self.header("content-type")
+
+    @property
+    def is_text(self) -> bool:
+        return is_text_content_type(self.content_type)
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str = "",
+        *,
+        max_age: int | None = None,
+        expires: str | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = True,
+        httponly: bool = True,
+        samesite: str | None = "Lax",
+    ) -> Response:
+        """Add a `Set-Cookie`; secure and HttpOnly by default."""
+        parts = [f"{name}={value}"]
+        if max_age is not None:
+            parts.append(f"Max-Age={max_age}")
+        if expires:
+            parts.append(f"Expires={expires}")
+        if path:
+            parts.append(f"Path={path}")
+        if domain:
+            parts.append(f"Domain={domain}")
+        if secure:
+            parts.append("Secure")
+        if httponly:
+            parts.append("HttpOnly")
+        if samesite:
+            parts.append(f"SameSite={samesite}")
+        self.cookies.append("; ".join(parts))
+        return self
+
+    def delete_cookie(self, name: str, path: str | None = "/", domain: str | None = None) -> Response:
+        return self.set_cookie(name, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path,
+                               domain=domain)
+
+    def json_body(self) -> Any:
+        """The body parsed as JSON (for tests and middleware)."""
+        return serialization.decode_json(self.body)
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.content_type} {len(self.body)} bytes>"
+
+
+class Context:
+    """Everything about one request or record, handed to handlers and middleware.
+
+    Identity slots (`user_id`, `tenant_id`, `claims`, `principal`) start as None and are
+    filled by middleware; `state` is a per-request dict for middleware to share data.
+    """
+
+    # Class-level defaults keep construction cheap: an instance only stores what differs.
+    request: Request | None = None
+    record: Any = None
+    route: str | None = None
+    user_id: str | None = None
+    tenant_id: str | None = None
+    claims: dict[str, Any] | None = None
+    principal: Any = None
+    _request_id: str | None = None
+    _state: dict[str, Any] | None = None
+    _logger: Any = None
+    _metrics: Any = None
+    _ws: Any = None
+
+    def __init__(self, app: App, event: Any, lambda_context: Any, source: str,
+                 request: Request | None = None, cold_start: bool = False) -> None:
+        self.app = app
+        self.event = event
+        self.lambda_context = lambda_context
+        self.source = source
+        self.request = request
+        self.cold_start = cold_start
+
+    @property
+    def is_http(self) -> bool:
+        return self.request is not None
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        return self.request.path_params if self.request is not None else {}
+
+    @property
+    def request_id(self) -> str:
+        """The id that ties logs and error bodies together (Lambda's request id by default)."""
+        rid = self._request_id
+        if rid is None:
+            rid = getattr(self.lambda_context, "aws_request_id", None)
+            if not rid and isinstance(self.event, dict):
+                rid = (self.event.get("requestContext") or {}).get("requestId")
+            if not rid:
+                import uuid
+
+                rid = str(uuid.uuid4())
+            self._request_id = rid
+        return rid
+
+    @request_id.setter
+    def request_id(self, value: str) -> None:
+        self._request_id = value
+
+    @property
+    def state(self) -> dict[str, Any]:
+        if self._state is None:
+            self._state = {}
+        return self._state
+
+    def remaining_ms(self) -> int:
+        """Milliseconds left before Lambda's timeout (15 minutes when not on Lambda)."""
+        get = getattr(self.lambda_context, "get_remaining_time_in_millis", None)
+        return int(get()) if get is not None else 900_000
+
+    # -- request shortcuts -------------------------------------------------------
+    @property
+    def method(self) -> str | None:
+        return self.request.method if self.request is not None else None
+
+    @property
+    def path(self) -> str | None:
+        return self.request.path if self.request is not None else None
+
+    @property
+    def headers(self) -> Headers:
+        return self.request.headers if self.request is not None else Headers()
+
+    @property
+    def query(self) -> QueryParams:
+        return self.request.query if self.request is not None else QueryParams()
+
+    @property
+    def body(self) -> bytes:
+        return self.request.body if self.request is not None else b""
+
+    def json(self) -> Any:
+        return self.request.json() if self.request is not None else None
+
+    # -- features provided by other modules, loaded on first use ---------------------
+    @property
+    def logger(self) -> Any:
+        """A logger bound to this request (request id, tenant, user)."""
+        if self._logger is None:
+            from lift.observability.logging import logger_for
+
+            self._logger = logger_for(self)
+        return self._logger
+
+    @property
+    def metrics(self) -> Any:
+        """CloudWatch EMF metrics for this invocation."""
+        if self._metrics is None:
+            from lift.observability.metrics import metrics_for
+
+            self._metrics = metrics_for(self)
+        return self._metrics
+
+    def __repr__(self) -> str:
+        return f"<Context {self.source} {self.request or self.record!r} request_id={self._request_id}>"

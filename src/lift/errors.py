@@ -1,0 +1,159 @@
+"""The LiftError family and how an error becomes an HTTP response.
+
+A `LiftError` carries everything a client needs (status, a stable code, a message and
+optional details); `error_response` turns any exception into the error contract
+`{"error": {"code", "message", "request_id", "details"}}` without leaking internals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "LiftError",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "MethodNotAllowed",
+    "Conflict",
+    "PayloadTooLarge",
+    "ValidationFailed",
+    "TooManyRequests",
+    "InternalError",
+    "ServiceUnavailable",
+    "UnmatchedEvent",
+    "find_lift_error",
+]
+
+
+class LiftError(Exception):
+    """An error with an HTTP status, a stable machine-readable code and a safe message.
+
+    `LiftError(status, code, message, details=None)`; subclasses fix the status and take
+    `Sub(message=None, details=None, *, code=None, headers=None)`.
+    """
+
+    status: int = 500
+    code: str = "internal_error"
+    message: str = "Internal server error"
+
+    def __init__(
+        self,
+        status: int | str | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if isinstance(status, str) and not status.isdigit():  # LiftError("message")
+            status, code, message = None, code, status if message is None else message
+        if status is not None:
+            self.status = int(status)
+        if code is not None:
+            self.code = code
+        if message is not None:
+            self.message = message
+        self.details = details
+        self.headers = headers
+        super().__init__(self.message)
+
+    def to_dict(self, request_id: str | None = None) -> dict[str, Any]:
+        """The error body of the contract."""
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "request_id": request_id,
+                "details": self.details,
+            }
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r})"
+
+
+class _StatusError(LiftError):
+    """Base of the fixed-status errors: `Sub(message=None, details=None, *, code=None, headers=None)`."""
+
+    def __init__(self, message: str | None = None, details: Any = None, *, code: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(None, code, message, details, headers)
+
+
+def _subclass(name: str, status: int, code: str, message: str, doc: str) -> type[LiftError]:
+    return type(name, (_StatusError,), {"status": status, "code": code, "message": message, "__doc__": doc,
+                                        "__module__": __name__})
+
+
+BadRequest = _subclass("BadRequest", 400, "bad_request", "Bad request", "400: the request is malformed.")
+Forbidden = _subclass("Forbidden", 403, "forbidden", "Forbidden", "403: the caller may not do this.")
+NotFound = _subclass("NotFound", 404, "not_found", "Not found", "404: no such resource.")
+Conflict = _subclass("Conflict", 409, "conflict", "Conflict", "409: the request conflicts with current state.")
+PayloadTooLarge = _subclass(
+    "PayloadTooLarge", 413, "payload_too_large", "Request body too large", "413: body over the limit."
+)
+ValidationFailed = _subclass(
+    "ValidationFailed", 422, "validation_failed", "Validation failed", "422: input failed validation."
+)
+InternalError = _subclass("InternalError", 500, "internal_error", "Internal server error", "500.")
+ServiceUnavailable = _subclass(
+    "ServiceUnavailable", 503, "service_unavailable", "Service unavailable", "503: try again later."
+)
+
+
+class Unauthorized(_StatusError):
+    """401: missing or invalid credentials; carries a `WWW-Authenticate` challenge."""
+
+    status = 401
+    code = "unauthorized"
+    message = "Unauthorized"
+
+    def __init__(self, *args: Any, challenge: str = "Bearer", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.headers = {"WWW-Authenticate": challenge, **(self.headers or {})}
+
+
+class MethodNotAllowed(_StatusError):
+    """405: the path exists but not for this method; carries the `Allow` header."""
+
+    status = 405
+    code = "method_not_allowed"
+    message = "Method not allowed"
+
+    def __init__(self, allow: str, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers = {"Allow": allow, **(self.headers or {})}
+
+
+class TooManyRequests(_StatusError):
+    """429: rate limited; `retry_after` seconds becomes the `Retry-After` header."""
+
+    status = 429
+    code = "too_many_requests"
+    message = "Too many requests"
+
+    def __init__(self, *args: Any, retry_after: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(max(0, int(retry_after))), **(self.headers or {})}
+
+
+class UnmatchedEvent(_StatusError):
+    """An event (or record) that no registered handler matches: never a silent success."""
+
+    status = 404
+    code = "unmatched_event"
+    message = "No handler matches this event"
+
+
+def find_lift_error(exc: BaseException) -> LiftError | None:
+    """The first LiftError in `exc`'s `raise ... from` / context chain, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, LiftError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -1,0 +1,78 @@
+"""cors: CORS preflight answers and response headers, with a correct `Vary`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from lift.context import Context, Response
+
+__all__ = ["cors"]
+
+_SIMPLE_HEADERS = ("Content-Type", "Authorization", "X-Request-Id", "Idempotency-Key")
+
+
+def cors(
+    allow_origins: Iterable[str] | str = "*",
+    *,
+    allow_origin_regex: str | None = None,
+    allow_methods: Iterable[str] = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"),
+    allow_headers: Iterable[str] = _SIMPLE_HEADERS,
+    expose_headers: Iterable[str] = (),
+    allow_credentials: bool = False,
+    max_age: int = 600,
+) -> Callable[[Context, Callable[[Context], Response]], Response]:
+    """Allow cross-origin calls from `allow_origins` (a list, `"*"`) or `allow_origin_regex`.
+
+    Preflights (`OPTIONS` with `Access-Control-Request-Method`) are answered here, also on
+    paths with no route. With credentials the origin is echoed, never `*`.
+    """
+    origins = {allow_origins} if isinstance(allow_origins, str) else set(allow_origins)
+    any_origin = "*" in origins and not allow_credentials
+    pattern = re.compile(allow_origin_regex) if allow_origin_regex else None
+    methods = ", ".join(m.upper() for m in allow_methods)
+    headers_allowed = ", ".join(allow_headers)
+    exposed = ", ".join(expose_headers)
+    echo_origin = not any_origin or pattern is not None or len(origins) > 1
+
+    def allowed(origin: str) -> bool:
+        return "*" in origins or origin in origins or bool(pattern and pattern.fullmatch(origin))
+
+    def add_vary(response: Response) -> None:
+        current = response.header("Vary")
+        if current is None:
+            response.headers["Vary"] = "Origin"
+        elif "origin" not in current.lower():
+            response.headers["Vary"] = f"{current}, Origin"
+
+    def cors_middleware(ctx: Context, call_next: Callable[[Context], Response]) -> Response:
+        req = ctx.request
+        if req is None:
+            return call_next(ctx)
+        origin = req.headers.get("origin")
+        if req.method == "OPTIONS" and origin and "access-control-request-method" in req.headers:
+            response = Response(None, 204)
+            if allowed(origin):
+                response.headers["Access-Control-Allow-Origin"] = origin if echo_origin else "*"
+                response.headers["Access-Control-Allow-Methods"] = methods
+                requested = req.headers.get("access-control-request-headers")
+                response.headers["Access-Control-Allow-Headers"] = (
+                    requested if requested and headers_allowed == "*" else headers_allowed)
+                response.headers["Access-Control-Max-Age"] = str(max_age)
+                if allow_credentials:
+                    response.headers["Access-Control-Allow-Credentials"] = "true"
+            if echo_origin:
+                add_vary(response)
+            return response
+        response = call_next(ctx)
+        if origin and allowed(origin):
+            response.headers["Access-Control-Allow-Origin"] = origin if echo_origin else "*"
+            if allow_credentials:
+                response.headers["Access-Control-Allow-Credentials"] = "true"
+            if exposed:
+                response.headers["Access-Control-Expose-Headers"] = exposed
+        if echo_origin:
+            add_vary(response)
+        return response
+
+    return cors_middleware

@@ -1,0 +1,36 @@
+"""request_id: one id per request, taken from the caller when given, echoed in the response."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from lift.context import Context, Response
+
+__all__ = ["request_id"]
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:/=+-]{1,128}$")
+
+
+def request_id(header: str = "X-Request-Id", accept: Sequence[str] = ("X-Request-Id", "X-Correlation-Id"),
+               ) -> Callable[[Context, Callable[[Context], Response]], Response]:
+    """Use the caller's `X-Request-Id`/`X-Correlation-Id` (if well-formed) or Lambda's request id.
+
+    The id becomes `ctx.request_id` (so logs and error bodies carry it) and is echoed in `header`.
+    For records, the message id is used when no Lambda context is present.
+    """
+
+    def request_id_middleware(ctx: Context, call_next: Callable[[Context], Response]) -> Response:
+        req = ctx.request
+        if req is not None:
+            for name in accept:
+                value = req.headers.get(name)
+                if value and _SAFE_ID.match(value):
+                    ctx.request_id = value
+                    break
+        response = call_next(ctx)
+        if req is not None and isinstance(response, Response):
+            response.headers[header] = ctx.request_id
+        return response
+
+    return request_id_middleware

@@ -1,0 +1,175 @@
+"""Path templates and route lookup.
+
+Templates are compiled into a segment tree at registration. Lookup tries, at each
+segment, the static child first, then the `{param}` child, then a greedy `{name+}` tail,
+backtracking cleanly (a failed branch leaves no parameter values behind). Fully static
+paths are found with one dict lookup. Trailing slashes are ignored: `/users/` is `/users`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PathEntry", "Router", "RouteConflict", "normalize_path", "parse_template"]
+
+
+class RouteConflict(ValueError):
+    """Two registrations that cannot both exist (duplicate or ambiguous routes)."""
+
+
+def normalize_path(path: str) -> str:
+    """The one documented trailing-slash rule: strip it (except for the root)."""
+    if not path:
+        return "/"
+    if path[0] != "/":
+        path = "/" + path
+    if len(path) > 1 and path[-1] == "/":
+        path = path.rstrip("/") or "/"
+    return path
+
+
+def parse_template(template: str) -> list[tuple[str, str]]:
+    """Split a template into (kind, value) segments: kind is "static", "param" or "greedy"."""
+    segments: list[tuple[str, str]] = []
+    parts = normalize_path(template).strip("/").split("/") if template.strip("/") else []
+    for i, part in enumerate(parts):
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1]
+            if name.endswith("+"):
+                if i != len(parts) - 1:
+                    raise ValueError(f"Greedy parameter {part} must be the last segment of {template!r}")
+                segments.append(("greedy", name[:-1]))
+            else:
+                segments.append(("param", name))
+            if not segments[-1][1].isidentifier():
+                raise ValueError(f"Path parameter {part} in {template!r} is not a valid identifier")
+        elif "{" in part or "}" in part:
+            raise ValueError(f"Path segment {part!r} in {template!r} mixes text and a parameter")
+        else:
+            if not part:
+                raise ValueError(f"Empty segment in path template {template!r}")
+            segments.append(("static", part))
+    return segments
+
+
+class PathEntry:
+    """One path template and the endpoints registered for it, by method."""
+
+    __slots__ = ("template", "param_names", "methods", "allow")
+
+    def __init__(self, template: str, param_names: list[str]) -> None:
+        self.template = template
+        self.param_names = param_names
+        self.methods: dict[str, Any] = {}
+        self.allow = ""
+
+    def add(self, method: str, endpoint: Any) -> None:
+        if method in self.methods:
+            other = self.methods[method]
+            raise RouteConflict(
+                f"Duplicate route {method} {self.template}: {_describe(endpoint)} conflicts with {_describe(other)}"
+            )
+        self.methods[method] = endpoint
+        methods = set(self.methods)
+        if "GET" in methods:
+            methods.add("HEAD")
+        self.allow = ", ".join(sorted(methods))
+
+
+def _describe(endpoint: Any) -> str:
+    fn = getattr(endpoint, "fn", endpoint)
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+class _Node:
+    __slots__ = ("static", "param", "param_name", "greedy", "greedy_name", "entry", "owner")
+
+    def __init__(self) -> None:
+        self.static: dict[str, _Node] = {}
+        self.param: _Node | None = None
+        self.param_name: str | None = None
+        self.greedy: PathEntry | None = None
+        self.greedy_name: str | None = None
+        self.entry: PathEntry | None = None
+        self.owner: str | None = None  # template that introduced the param/greedy child
+
+
+class Router:
+    """Registers path templates and finds the entry (and parameters) for a path."""
+
+    def __init__(self) -> None:
+        self._root = _Node()
+        self._static: dict[str, PathEntry] = {}
+        self.entries: list[PathEntry] = []
+
+    def entry_for(self, template: str) -> PathEntry:
+        """The entry for `template`, created on first use; ambiguous templates are refused."""
+        segments = parse_template(template)
+        template = "/" + "/".join(
+            v if k == "static" else "{" + v + ("+}" if k == "greedy" else "}") for k, v in segments
+        )
+        node = self._root
+        names: list[str] = []
+        for kind, value in segments:
+            if kind == "static":
+                node = node.static.setdefault(value, _Node())
+            elif kind == "param":
+                if node.param is None:
+                    node.param, node.param_name, node.owner = _Node(), value, template
+                elif node.param_name != value:
+                    raise RouteConflict(
+                        f"Route {template} conflicts with {node.owner}: parameter {{{value}}} and "
+                        f"{{{node.param_name}}} occupy the same position"
+                    )
+                names.append(value)
+                node = node.param
+            else:
+                names.append(value)
+                if node.greedy is None:
+                    node.greedy, node.greedy_name, node.owner = PathEntry(template, names), value, template
+                    self.entries.append(node.greedy)
+                elif node.greedy_name != value:
+                    raise RouteConflict(
+                        f"Route {template} conflicts with {node.greedy.template}: greedy parameters "
+                        f"{{{value}+}} and {{{node.greedy_name}+}} occupy the same position"
+                    )
+                return node.greedy
+        if node.entry is None:
+            node.entry = PathEntry(template, names)
+            self.entries.append(node.entry)
+            if not names:
+                self._static[template] = node.entry
+        return node.entry
+
+    def lookup(self, path: str) -> tuple[PathEntry | None, list[str]]:
+        """The entry matching `path` and its parameter values (in template order)."""
+        if len(path) > 1 and path[-1] == "/":
+            path = path.rstrip("/") or "/"
+        entry = self._static.get(path)
+        if entry is not None:
+            return entry, []
+        values: list[str] = []
+        segments = path.strip("/").split("/") if path != "/" else []
+        entry = _match(self._root, segments, 0, values)
+        return entry, values
+
+
+def _match(node: _Node, segments: list[str], i: int, values: list[str]) -> PathEntry | None:
+    if i == len(segments):
+        return node.entry
+    segment = segments[i]
+    child = node.static.get(segment)
+    if child is not None:
+        found = _match(child, segments, i + 1, values)
+        if found is not None:
+            return found
+    if node.param is not None and segment:
+        values.append(segment)
+        found = _match(node.param, segments, i + 1, values)
+        if found is not None:
+            return found
+        values.pop()
+    if node.greedy is not None and segment:
+        values.append("/".join(segments[i:]))
+        return node.greedy
+    return None

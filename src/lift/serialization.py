@@ -1,0 +1,46 @@
+"""JSON encoding and decoding with msgspec, the one place that knows how values become bytes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import msgspec
+
+__all__ = ["encode_json", "decode_json", "to_builtins"]
+
+
+def _enc_hook(obj: Any) -> Any:
+    """Values msgspec does not encode natively: pydantic models, objects with `to_dict`."""
+    dump = getattr(obj, "model_dump", None)
+    if dump is not None and "pydantic" in sys.modules:
+        return dump(mode="json")
+    if isinstance(obj, set | frozenset):
+        return list(obj)
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    raise TypeError(f"Cannot encode a {type(obj).__name__} as JSON")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
+_decoder = msgspec.json.Decoder()
+
+encode_json = _encoder.encode
+
+
+def decode_json(data: bytes | str) -> Any:
+    """Parse JSON; invalid JSON is a `BadRequest` (400), never a 500."""
+    try:
+        return _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        from lift.errors import BadRequest
+
+        raise BadRequest("Request body is not valid JSON", code="invalid_json",
+                         details=[{"location": "body", "message": str(exc)}]) from exc
+
+
+def to_builtins(value: Any) -> Any:
+    """A value as plain JSON-compatible Python objects."""
+    return msgspec.to_builtins(value, enc_hook=_enc_hook)
+

@@ -1,0 +1,93 @@
+"""Application Load Balancer target events and responses.
+
+ALB passes the query string still percent-encoded, uses `multiValueHeaders` only when the
+target group enables them (the response must then use them too), and needs a
+`statusDescription` in every response.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote_plus
+
+from lift.context import Headers, QueryParams, Request, Response
+from lift.sources.http import MAX_RESPONSE_BYTES, encode_body, too_large_response
+
+NAME = "alb"
+
+
+class AlbRequest(Request):
+    """A request forwarded by an Application Load Balancer."""
+
+    __slots__ = ()
+    source = NAME
+
+    def _load_headers(self) -> Headers:
+        multi = self.event.get("multiValueHeaders")
+        if multi:
+            return Headers.from_multi(multi)
+        return Headers.from_single(self.event.get("headers"))
+
+    def _load_query(self) -> QueryParams:
+        multi = self.event.get("multiValueQueryStringParameters")
+        if multi:
+            return QueryParams({unquote_plus(k): [unquote_plus(v) for v in vs or ()] for k, vs in multi.items()})
+        single = self.event.get("queryStringParameters")
+        if single:
+            return QueryParams({unquote_plus(k): [unquote_plus(v)] for k, v in single.items()})
+        return QueryParams()
+
+    @property
+    def source_ip(self) -> str | None:
+        forwarded = self.headers.get("x-forwarded-for")
+        return forwarded.split(",")[-1].strip() if forwarded else None
+
+
+def request_from_event(event: dict[str, Any], base_path: str = "") -> AlbRequest:
+    path = event.get("path") or "/"
+    if base_path and path.startswith(base_path):
+        path = path[len(base_path):] or "/"
+    return AlbRequest(event, event.get("httpMethod") or "GET", path)
+
+
+def _status_description(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
+    """The ALB response, in the header mode the request arrived in."""
+    body, is_b64 = encode_body(resp)
+    if len(body) > MAX_RESPONSE_BYTES:
+        resp, body = too_large_response(len(body), request_id)
+        is_b64 = False
+    out: dict[str, Any] = {"statusCode": resp.status, "statusDescription": _status_description(resp.status),
+                           "body": body, "isBase64Encoded": is_b64}
+    multi = request is not None and "multiValueHeaders" in request.event
+    if multi:
+        headers = {k: [v] for k, v in resp.headers.items()}
+        if resp.cookies:
+            headers["Set-Cookie"] = list(resp.cookies)
+        out["multiValueHeaders"] = headers
+    else:
+        headers = dict(resp.headers)
+        for i, cookie in enumerate(resp.cookies):
+            # Without multi-value headers, distinct casings carry several cookies.
+            headers[_case_variant("set-cookie", i)] = cookie
+        out["headers"] = headers
+    return out
+
+
+def _case_variant(name: str, n: int) -> str:
+    """The n-th distinct capitalisation of `name` (n=0 is the canonical `Set-Cookie`)."""
+    if n == 0:
+        return "Set-Cookie"
+    letters = [i for i, c in enumerate(name) if c.isalpha()]
+    chars = list(name)
+    for bit, pos in enumerate(letters):
+        if n >> bit & 1:
+            chars[pos] = chars[pos].upper()
+    return "".join(chars)

@@ -1,0 +1,85 @@
+"""API Gateway HTTP APIs (payload format 2.0): events and responses.
+
+Payload 2.0 has `rawPath`/`rawQueryString`, comma-joined header values and a separate
+`cookies` list, both in the event and in the response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from lift.context import Headers, QueryParams, Request, Response
+from lift.sources.http import MAX_RESPONSE_BYTES, encode_body, relative_path, too_large_response
+
+NAME = "http"
+
+
+class HttpApiRequest(Request):
+    """A request from an API Gateway HTTP API (payload format 2.0)."""
+
+    __slots__ = ()
+    source = NAME
+
+    def _load_headers(self) -> Headers:
+        return Headers.from_single(self.event.get("headers"), comma_joined=True)
+
+    def _load_query(self) -> QueryParams:
+        raw = self.event.get("rawQueryString")
+        if raw:
+            return QueryParams.parse(raw)
+        single = self.event.get("queryStringParameters")
+        if single:
+            return QueryParams({k: v.split(",") for k, v in single.items()})
+        return QueryParams()
+
+    def _cookie_headers(self) -> list[str]:
+        cookies = self.event.get("cookies")
+        return ["; ".join(cookies)] if cookies else self.headers.getall("cookie")
+
+    @property
+    def content_type(self) -> str | None:
+        headers = self.event.get("headers")
+        return headers.get("content-type") if headers else None
+
+    @property
+    def source_ip(self) -> str | None:
+        return ((self.event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+
+
+def routed_path(event: dict[str, Any], base_path: str) -> str:
+    """`rawPath` without a named stage prefix, custom-domain mapping or configured base path."""
+    path = event.get("rawPath") or "/"
+    ctx = event.get("requestContext") or {}
+    stage = ctx.get("stage")
+    if stage and stage != "$default":
+        prefix = "/" + stage
+        if path == prefix or path.startswith(prefix + "/"):
+            path = path[len(prefix):] or "/"
+    route_key = event.get("routeKey") or ctx.get("routeKey")
+    if route_key and " " in route_key and ".execute-api." not in (ctx.get("domainName") or ""):
+        template = route_key.split(" ", 1)[1]
+        params = {k: unquote(v) for k, v in (event.get("pathParameters") or {}).items()}
+        path = relative_path(template, params, unquote(path)) if "%" in path else relative_path(
+            template, params, path)
+    if base_path and path.startswith(base_path):
+        path = path[len(base_path):] or "/"
+    return path
+
+
+def request_from_event(event: dict[str, Any], base_path: str = "") -> HttpApiRequest:
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET"
+    return HttpApiRequest(event, method, routed_path(event, base_path))
+
+
+def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
+    """The payload 2.0 response: cookies in their own list."""
+    body, is_b64 = encode_body(resp)
+    if len(body) > MAX_RESPONSE_BYTES:
+        resp, body = too_large_response(len(body), request_id)
+        is_b64 = False
+    out: dict[str, Any] = {"statusCode": resp.status, "headers": resp.headers, "body": body,
+                           "isBase64Encoded": is_b64}
+    if resp.cookies:
+        out["cookies"] = list(resp.cookies)
+    return out

@@ -1,0 +1,75 @@
+"""API Gateway REST APIs (and HTTP APIs with payload format 1.0): events and responses.
+
+Payload 1.0 carries `multiValueHeaders` and `multiValueQueryStringParameters` (already
+URL-decoded by API Gateway); cookies go back as `multiValueHeaders['Set-Cookie']`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lift.context import Headers, QueryParams, Request, Response
+from lift.sources.http import MAX_RESPONSE_BYTES, encode_body, relative_path, too_large_response
+
+NAME = "rest"
+
+
+class RestRequest(Request):
+    """A request from an API Gateway REST API (payload format 1.0)."""
+
+    __slots__ = ()
+    source = NAME
+
+    def _load_headers(self) -> Headers:
+        multi = self.event.get("multiValueHeaders")
+        if multi:
+            return Headers.from_multi(multi)
+        return Headers.from_single(self.event.get("headers"))
+
+    def _load_query(self) -> QueryParams:
+        multi = self.event.get("multiValueQueryStringParameters")
+        if multi:
+            return QueryParams({k: list(v or ()) for k, v in multi.items()})
+        single = self.event.get("queryStringParameters")
+        return QueryParams({k: [v] for k, v in single.items()}) if single else QueryParams()
+
+    @property
+    def content_type(self) -> str | None:
+        headers = self.event.get("headers")
+        if headers and self._headers is None:
+            value = headers.get("content-type") or headers.get("Content-Type")
+            if value is not None:
+                return value
+        return self.headers.get("content-type")
+
+    @property
+    def source_ip(self) -> str | None:
+        identity = (self.event.get("requestContext") or {}).get("identity") or {}
+        return identity.get("sourceIp")
+
+
+def request_from_event(event: dict[str, Any], base_path: str = "") -> RestRequest:
+    """Normalize a REST event. The routed path drops any stage or custom-domain base path."""
+    path = event.get("path") or "/"
+    resource = event.get("resource")
+    if resource is not None and resource != path:
+        ctx = event.get("requestContext") or {}
+        domain = ctx.get("domainName") or ""
+        if ".execute-api." not in domain:  # custom domain: path may carry the base-path mapping
+            path = relative_path(resource, event.get("pathParameters"), path)
+    if base_path and path.startswith(base_path):
+        path = path[len(base_path):] or "/"
+    return RestRequest(event, event.get("httpMethod") or "GET", path)
+
+
+def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
+    """The proxy-integration response API Gateway expects."""
+    body, is_b64 = encode_body(resp)
+    if len(body) > MAX_RESPONSE_BYTES:
+        resp, body = too_large_response(len(body), request_id)
+        is_b64 = False
+    out: dict[str, Any] = {"statusCode": resp.status, "headers": resp.headers, "body": body,
+                           "isBase64Encoded": is_b64}
+    if resp.cookies:
+        out["multiValueHeaders"] = {"Set-Cookie": list(resp.cookies)}
+    return out

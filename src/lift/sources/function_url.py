@@ -1,0 +1,27 @@
+"""Lambda function URLs: the HTTP API payload 2.0 shape on a `lambda-url` domain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lift.sources.apigw_http import HttpApiRequest, encode_response, routed_path
+
+__all__ = ["NAME", "FunctionUrlRequest", "request_from_event", "encode_response", "is_function_url"]
+
+NAME = "url"
+
+
+class FunctionUrlRequest(HttpApiRequest):
+    """A request that arrived through a function URL."""
+
+    __slots__ = ()
+    source = NAME
+
+
+def is_function_url(event: dict[str, Any]) -> bool:
+    return ".lambda-url." in ((event.get("requestContext") or {}).get("domainName") or "")
+
+
+def request_from_event(event: dict[str, Any], base_path: str = "") -> FunctionUrlRequest:
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET"
+    return FunctionUrlRequest(event, method, routed_path(event, base_path))

@@ -1,0 +1,71 @@
+"""What the HTTP event sources share: body encoding, API-relative paths, the size limit."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+from lift.context import Response, is_text_content_type
+
+__all__ = ["encode_body", "relative_path", "MAX_RESPONSE_BYTES", "too_large_response"]
+
+# Lambda's synchronous response payload limit is 6 MB; keep room for the envelope.
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 16 * 1024
+
+_log = logging.getLogger("lift")
+
+
+def encode_body(resp: Response) -> tuple[str, bool]:
+    """The body as Lambda returns it: text as is, binary content types base64-encoded."""
+    body = resp.body
+    if not body:
+        return "", False
+    ctype = resp.headers.get("Content-Type")
+    if ctype is None:
+        ctype = resp.content_type
+    if ctype == "application/json" or is_text_content_type(ctype):
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode("ascii"), True
+
+
+def too_large_response(size: int, request_id: str | None) -> tuple[Response, str]:
+    """The 500 that replaces a response Lambda would refuse, and its encoded body."""
+    from lift.errors import LiftError
+
+    _log.error("Response of %d bytes exceeds Lambda's 6 MB payload limit (request_id=%s)", size, request_id,
+               extra={"request_id": request_id})
+    err = LiftError(500, "response_too_large",
+                    "The response is larger than Lambda's 6 MB payload limit")
+    resp = Response.json(err.to_dict(request_id), status=500)
+    return resp, resp.body.decode("utf-8")
+
+
+def relative_path(template: str | None, params: dict[str, Any] | None, path: str) -> str:
+    """The path relative to the API root, rebuilt from API Gateway's resource template.
+
+    Behind a custom domain the event's path carries the base-path mapping; the resource
+    template with its parameters substituted does not. Falls back to `path` when the
+    rebuilt path is not a suffix of it (so a template from another API never misroutes).
+    """
+    if not template or template.startswith("$"):
+        return path
+    if "{" in template:
+        params = params or {}
+        parts = []
+        for seg in template.split("/"):
+            if seg.startswith("{") and seg.endswith("}"):
+                value = params.get(seg[1:-1].rstrip("+"))
+                if value is None:
+                    return path
+                seg = value.strip("/")
+            parts.append(seg)
+        rebuilt = "/".join(parts)
+    else:
+        rebuilt = template
+    if rebuilt != path and path.endswith(rebuilt) and path[-len(rebuilt) - 1:-len(rebuilt)] in ("/", ""):
+        return rebuilt
+    return path

@@ -1,0 +1,40 @@
+"""A stand-in for the Lambda context object, with a real deadline."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+__all__ = ["LambdaContext", "lambda_context"]
+
+
+@dataclass
+class LambdaContext:
+    """Has the attributes and methods of the context Lambda passes to a handler."""
+
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef"
+    timeout_ms: int = 30_000
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_ms / 1000
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def lambda_context(**kwargs: object) -> LambdaContext:
+    """A fresh fake Lambda context (a new request id each call)."""
+    return LambdaContext(**kwargs)  # type: ignore[arg-type]

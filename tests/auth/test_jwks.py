@@ -1,0 +1,188 @@
+"""JWKS keys fetched from a real HTTP server on 127.0.0.1: caching, rotation and its rate limit."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from jwt_support import SigningKey, claims
+
+from lift.auth import InvalidCredentials, JWKSClient, JWTVerifier
+from lift.auth.jwks import JWKSUnavailable, KeyNotFound, fetch_json_httpx, fetch_json_urllib
+
+
+class Clock:
+    """A clock the test moves by hand, so rate limits are checked without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def verifier_for(server, clock=None, **options):
+    client = JWKSClient(server.url, clock=clock or Clock(), **options)
+    return JWTVerifier(jwks=client, issuer="https://issuer.example.com", audience="orders-api"), client
+
+
+def test_cognito_shaped_jwks_verifies_tokens_and_is_fetched_once(jwks_server, rsa_key):
+    jwks_server.publish(rsa_key, SigningKey("rsa-2"))
+    verifier, client = verifier_for(jwks_server)
+    for _ in range(5):
+        assert verifier.verify(rsa_key.sign(claims()))["sub"] == "user-123"
+    assert jwks_server.requests == 1
+
+
+def test_rotation_new_kid_triggers_refetch(jwks_server, rsa_key):
+    clock = Clock()
+    jwks_server.publish(rsa_key)
+    verifier, _ = verifier_for(jwks_server, clock, min_refetch_interval=30)
+    verifier.verify(rsa_key.sign(claims()))
+    assert jwks_server.requests == 1
+
+    rotated = SigningKey("rsa-rotated")
+    jwks_server.publish(rotated, rsa_key)
+    clock.now += 31
+    assert verifier.verify(rotated.sign(claims()))["sub"] == "user-123"
+    assert jwks_server.requests == 2
+    verifier.verify(rsa_key.sign(claims()))  # the old key still works while it is published
+    assert jwks_server.requests == 2
+
+
+def test_unknown_kid_refetches_at_most_once_per_interval(jwks_server, rsa_key):
+    clock = Clock()
+    jwks_server.publish(rsa_key)
+    verifier, _ = verifier_for(jwks_server, clock, min_refetch_interval=30)
+    verifier.verify(rsa_key.sign(claims()))
+    clock.now += 31
+
+    forged = SigningKey("made-up")
+    for _ in range(10):
+        with pytest.raises(InvalidCredentials, match="made-up"):
+            verifier.verify(forged.sign(claims()))
+        clock.now += 1
+    assert jwks_server.requests == 2  # the first unknown kid refetched, the next nine did not
+
+    clock.now += 30
+    with pytest.raises(InvalidCredentials):
+        verifier.verify(forged.sign(claims()))
+    assert jwks_server.requests == 3
+
+
+def test_key_published_within_the_rate_limit_is_picked_up_after_it(jwks_server, rsa_key):
+    clock = Clock()
+    jwks_server.publish(rsa_key)
+    verifier, _ = verifier_for(jwks_server, clock, min_refetch_interval=30)
+    verifier.verify(rsa_key.sign(claims()))  # initial fetch at t=1000
+    rotated = SigningKey("rsa-rotated")
+    jwks_server.publish(rotated)
+    clock.now += 5
+    with pytest.raises(InvalidCredentials):  # within 30 s of the last fetch: no refetch yet
+        verifier.verify(rotated.sign(claims()))
+    clock.now += 30
+    assert verifier.verify(rotated.sign(claims()))["sub"] == "user-123"
+
+
+def test_cache_expires_after_ttl(jwks_server, rsa_key):
+    clock = Clock()
+    jwks_server.publish(rsa_key)
+    verifier, _ = verifier_for(jwks_server, clock, cache_ttl=600)
+    verifier.verify(rsa_key.sign(claims()))
+    clock.now += 599
+    verifier.verify(rsa_key.sign(claims()))
+    assert jwks_server.requests == 1
+    clock.now += 2
+    verifier.verify(rsa_key.sign(claims()))
+    assert jwks_server.requests == 2
+
+
+def test_cached_keys_survive_a_failing_provider(jwks_server, rsa_key):
+    clock = Clock()
+    jwks_server.publish(rsa_key)
+    verifier, _ = verifier_for(jwks_server, clock, cache_ttl=60)
+    verifier.verify(rsa_key.sign(claims()))
+    jwks_server.status = 500
+    clock.now += 120  # cache expired, refetch fails: keep serving the keys we have
+    assert verifier.verify(rsa_key.sign(claims()))["sub"] == "user-123"
+    assert jwks_server.requests == 2
+
+
+def test_unreachable_provider_without_cached_keys_is_invalid_credentials_and_backs_off(rsa_key):
+    clock = Clock()
+    client = JWKSClient("http://127.0.0.1:9/jwks.json", clock=clock, timeout=0.5, min_refetch_interval=30)
+    verifier = JWTVerifier(jwks=client, audience="orders-api")
+    with pytest.raises(InvalidCredentials, match="cannot fetch"):
+        verifier.verify(rsa_key.sign(claims()))
+    with pytest.raises(InvalidCredentials, match="unavailable"):
+        verifier.verify(rsa_key.sign(claims()))
+    assert client.fetch_count == 1
+
+
+def test_token_alg_must_match_the_jwk_alg_and_type(jwks_server, rsa_key):
+    jwks_server.publish(rsa_key)
+    client = JWKSClient(jwks_server.url)
+    verifier = JWTVerifier(jwks=client, algorithms=["RS256", "PS256", "ES256"], audience="orders-api")
+    with pytest.raises(InvalidCredentials, match="does not match"):
+        verifier.verify(rsa_key.sign(claims(), alg="PS256"))
+    ec_key = SigningKey("ec-1", "ES256")
+    jwks_server.publish(rsa_key, ec_key)
+    impostor = SigningKey("ec-1", "RS256")  # RSA-signed token claiming the EC key's kid
+    with pytest.raises(InvalidCredentials):
+        verifier.verify(impostor.sign(claims()))
+
+
+def test_jwk_without_alg_takes_the_allowed_token_alg(jwks_server):
+    key = SigningKey("no-alg", "RS256", include_alg=False)
+    jwks_server.publish(key)
+    verifier = JWTVerifier(jwks=JWKSClient(jwks_server.url), algorithms=["RS256", "PS256"], audience="orders-api")
+    assert verifier.verify(key.sign(claims(), alg="PS256"))["sub"] == "user-123"
+    assert verifier.verify(key.sign(claims(), alg="RS256"))["sub"] == "user-123"
+
+
+def test_es256_keys_from_jwks(jwks_server):
+    key = SigningKey("ec", "ES256")
+    jwks_server.publish(key)
+    verifier = JWTVerifier(jwks=JWKSClient(jwks_server.url), algorithms=["ES256"], audience="orders-api")
+    assert verifier.verify(key.sign(claims()))["tenant_id"] == "acme"
+
+
+def test_token_without_kid_uses_the_only_key(jwks_server, rsa_key):
+    jwks_server.publish(rsa_key)
+    verifier, _ = verifier_for(jwks_server)
+    assert verifier.verify(rsa_key.sign(claims(), kid=None))["sub"] == "user-123"
+
+
+def test_encryption_keys_are_ignored(jwks_server, rsa_key):
+    enc = SigningKey("enc-1")
+    jwks_server.publish(rsa_key, enc)
+    jwks_server.document["keys"][1]["use"] = "enc"
+    client = JWKSClient(jwks_server.url)
+    with pytest.raises(KeyNotFound):
+        client.get("enc-1")
+    assert client.get(rsa_key.kid)["kid"] == rsa_key.kid
+
+
+def test_document_without_keys_is_unavailable(jwks_server):
+    jwks_server.document = {"not": "a jwks"}
+    with pytest.raises(JWKSUnavailable):
+        JWKSClient(jwks_server.url).get("any")
+
+
+def test_plain_http_is_refused_except_on_loopback():
+    with pytest.raises(ValueError, match="https"):
+        JWKSClient("http://idp.example.com/jwks.json")
+    with pytest.raises(ValueError, match="https"):
+        JWKSClient("file:///etc/passwd")
+    JWKSClient("http://localhost:8080/jwks.json")
+
+
+def test_urllib_fetcher_reads_the_served_document(jwks_server, rsa_key):
+    jwks_server.publish(rsa_key)
+    assert fetch_json_urllib(jwks_server.url, 2.0)["keys"][0]["kid"] == "rsa-1"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("httpx") is None, reason="httpx not installed")
+def test_httpx_fetcher_reads_the_served_document(jwks_server, rsa_key):
+    jwks_server.publish(rsa_key)
+    assert fetch_json_httpx(jwks_server.url, 2.0)["keys"][0]["kid"] == "rsa-1"
