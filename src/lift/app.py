@@ -287,9 +287,62 @@ class App(Group):
         dispatch = self._dispatch.get(source)
         if dispatch is None:
             return self._unmatched(event, context, source)
-        return dispatch(event, context, source)
+        try:
+            return dispatch(event, context, source)
+        finally:
+            if self._invocation_hooks:
+                self._end_invocation(event)
 
     __call__ = handler
+
+    # -- lifecycle: invocation hooks, health, resources (lift.health / lift.resources) ----------
+    _invocation_hooks: tuple[Callable[[Any], Any], ...] = ()
+    _health: Any = None
+    _resources: Any = None
+
+    def on_invocation_end(self, hook: Callable[[Any], Any]) -> None:
+        """Call `hook(event)` after every invocation (e.g. to flush metrics). Added once."""
+        if hook not in self._invocation_hooks:
+            self._invocation_hooks = (*self._invocation_hooks, hook)
+
+    def _end_invocation(self, event: Any) -> None:
+        for hook in self._invocation_hooks:
+            try:
+                hook(event)
+            except Exception:  # noqa: BLE001 - a hook must not turn a good response into a failure
+                _log.exception("invocation hook %r failed", hook)
+
+    @property
+    def health(self) -> Any:
+        """The `lift.health.HealthRegistry` of this app (mount it with `app.health.mount(app)`)."""
+        if self._health is None:
+            from lift.health import HealthRegistry
+
+            self._health = HealthRegistry()
+        return self._health
+
+    @property
+    def resources(self) -> Any:
+        """The `lift.resources.ResourceRegistry` behind `app.resource` / `ctx.resource`."""
+        if self._resources is None:
+            from lift.resources import ResourceRegistry, extension_present, install_sigterm_handler
+
+            self._resources = ResourceRegistry()
+            if extension_present():
+                install_sigterm_handler(self.shutdown)
+        return self._resources
+
+    def resource(self, name: str, factory: Callable[[], Any], close: Callable[[Any], Any] | None = None,
+                 prewarm: bool = True, **options: Any) -> None:
+        """Register a shared resource, created once per execution environment (see lift.resources)."""
+        self.resources.add(name, factory, close=close, prewarm=prewarm, **options)
+
+    def shutdown(self) -> None:
+        """Close every resource and flush what is pending; safe to call more than once."""
+        if self._resources is not None:
+            self._resources.close_all()
+        if self._health is not None:
+            self._health.close()
 
     def _handle_http(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
         module = _HTTP_MODULES[source]

@@ -475,5 +475,9 @@ class Context:
             self._metrics = metrics_for(self)
         return self._metrics
 
+    def resource(self, name: str) -> Any:
+        """The shared resource registered with `app.resource(name, factory)`."""
+        return self.app.resources.get(name)
+
     def __repr__(self) -> str:
         return f"<Context {self.source} {self.request or self.record!r} request_id={self._request_id}>"

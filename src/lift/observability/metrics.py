@@ -278,6 +278,9 @@ def metrics_for(ctx: Context) -> Metrics:
         metrics = Metrics(namespace, service, _settings["default_dimensions"])
         metrics.add_metadata("request_id", ctx.request_id)
         _open[key] = metrics
+        hook = getattr(app, "on_invocation_end", None)
+        if hook is not None:
+            hook(flush_invocation)  # the app flushes once the invocation ends
     return metrics
 
 
