@@ -107,11 +107,31 @@ class LambdaContext:
         return 30_000
 
 
+def lift_rest_event(method: str, path: str, resource: str, path_params: dict | None, body=None) -> dict:
+    """The same event built by the repo's ``lift.testing.events.apigw_rest``."""
+    from lift.testing.events import apigw_rest
+
+    if body is None:
+        return apigw_rest(method, path, resource=resource, path_params=path_params)
+    return apigw_rest(method, path, resource=resource, path_params=path_params, body=json.dumps(body),
+                      headers={"Content-Type": "application/json"})
+
+
+def event_builder():
+    """lift.testing.events when the repo provides it, else the hand-written builder above."""
+    try:
+        import lift.testing.events  # noqa: F401
+    except ImportError:
+        return rest_event
+    return lift_rest_event
+
+
 def measured_events() -> dict:
     """The four measured request kinds: name -> event."""
+    build = event_builder()
     return {
-        "GET /users/{id}": rest_event("GET", "/users/42", "/users/{id}", {"id": "42"}),
-        "POST /users (valid)": rest_event("POST", "/users", "/users", None, VALID_USER),
-        "POST /users (invalid)": rest_event("POST", "/users", "/users", None, INVALID_USER),
-        "GET unknown -> 404": rest_event("GET", "/nothing/here", "/{proxy+}", {"proxy": "nothing/here"}),
+        "GET /users/{id}": build("GET", "/users/42", "/users/{id}", {"id": "42"}),
+        "POST /users (valid)": build("POST", "/users", "/users", None, VALID_USER),
+        "POST /users (invalid)": build("POST", "/users", "/users", None, INVALID_USER),
+        "GET unknown -> 404": build("GET", "/nothing/here", "/{proxy+}", {"proxy": "nothing/here"}),
     }
