@@ -19,7 +19,7 @@ from typing import Any
 from lift.observability import logging as lift_logging
 from lift.observability.coldstart import init_duration_ms
 
-__all__ = ["RequestLogging", "record_id_of"]
+__all__ = ["RequestLogging", "request_logging", "record_id_of"]
 
 _RECORD_ID_ATTRS = ("message_id", "event_id", "id", "sequence_number")
 _RECORD_ID_KEYS = ("messageId", "MessageId", "eventID", "id", "eventId")
@@ -109,3 +109,8 @@ class RequestLogging:
         if ctx.request is not None:
             fields.update(method=ctx.request.method, path=ctx.request.path, route=ctx.route)
         self.logger.error(f"{ctx.source} record failed", exc_info=True, extra=fields)
+
+
+def request_logging(**options: Any) -> RequestLogging:
+    """The `RequestLogging` middleware (the lower-case factory style of `lift.middleware`)."""
+    return RequestLogging(**options)

@@ -21,7 +21,7 @@ from typing import Any
 from lift.observability import metrics as lift_metrics
 from lift.observability.coldstart import claim_cold_start, init_duration_ms
 
-__all__ = ["RequestMetrics"]
+__all__ = ["RequestMetrics", "request_metrics"]
 
 
 class RequestMetrics:
@@ -79,3 +79,8 @@ class RequestMetrics:
         metrics.add("Records", 1, "Count", dimensions=dims)
         metrics.add("RecordFailures", 1 if failed else 0, "Count", dimensions=dims)
         metrics.add("Latency", round((time.perf_counter() - start) * 1000, 3), "Milliseconds", dimensions=dims)
+
+
+def request_metrics(**options: Any) -> RequestMetrics:
+    """The `RequestMetrics` middleware (the lower-case factory style of `lift.middleware`)."""
+    return RequestMetrics(**options)

@@ -16,7 +16,7 @@ from typing import Any
 
 from lift.observability import tracing
 
-__all__ = ["Tracing"]
+__all__ = ["Tracing", "tracing_middleware"]
 
 
 class Tracing:
@@ -117,3 +117,8 @@ def _environ() -> Any:
     import os
 
     return os.environ
+
+
+def tracing_middleware(**options: Any) -> Tracing:
+    """The `Tracing` middleware (the lower-case factory style of `lift.middleware`)."""
+    return Tracing(**options)

@@ -303,7 +303,7 @@ class BoundLogger:
     def is_enabled_for(self, level: int) -> bool:
         return self._logger.isEnabledFor(level)
 
-    def log(self, level: int, msg: Any, *args: Any, exc_info: Any = None, stack_info: bool = False,
+    def log(self, level: int, msg: Any, /, *args: Any, exc_info: Any = None, stack_info: bool = False,
             **fields: Any) -> None:
         if not self._logger.isEnabledFor(level):
             return
@@ -311,24 +311,24 @@ class BoundLogger:
         self._logger.log(level, msg, *args, exc_info=exc_info, stack_info=stack_info, stacklevel=3,
                          extra={"lift_ctx": self._ctx, "lift_fields": merged})
 
-    def debug(self, msg: Any, *args: Any, **fields: Any) -> None:
+    def debug(self, msg: Any, /, *args: Any, **fields: Any) -> None:
         self.log(logging.DEBUG, msg, *args, **fields)
 
-    def info(self, msg: Any, *args: Any, **fields: Any) -> None:
+    def info(self, msg: Any, /, *args: Any, **fields: Any) -> None:
         self.log(logging.INFO, msg, *args, **fields)
 
-    def warning(self, msg: Any, *args: Any, **fields: Any) -> None:
+    def warning(self, msg: Any, /, *args: Any, **fields: Any) -> None:
         self.log(logging.WARNING, msg, *args, **fields)
 
     warn = warning
 
-    def error(self, msg: Any, *args: Any, **fields: Any) -> None:
+    def error(self, msg: Any, /, *args: Any, **fields: Any) -> None:
         self.log(logging.ERROR, msg, *args, **fields)
 
-    def exception(self, msg: Any, *args: Any, exc_info: Any = True, **fields: Any) -> None:
+    def exception(self, msg: Any, /, *args: Any, exc_info: Any = True, **fields: Any) -> None:
         self.log(logging.ERROR, msg, *args, exc_info=exc_info, **fields)
 
-    def critical(self, msg: Any, *args: Any, **fields: Any) -> None:
+    def critical(self, msg: Any, /, *args: Any, **fields: Any) -> None:
         self.log(logging.CRITICAL, msg, *args, **fields)
 
 

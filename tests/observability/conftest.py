@@ -1,0 +1,31 @@
+"""Fresh logging/metrics/tracing state for every observability test."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from lift.observability import coldstart
+from lift.observability import logging as lift_logging
+from lift.observability import metrics as lift_metrics
+
+_ENV = ("_X_AMZN_TRACE_ID", "LIFT_LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL", "LIFT_LOG_SAMPLE_RATE",
+        "LIFT_METRICS_NAMESPACE", "AWS_LAMBDA_FUNCTION_NAME", "LIFT_SERVICE_NAME")
+
+
+@pytest.fixture(autouse=True)
+def fresh_observability(monkeypatch: pytest.MonkeyPatch):
+    for name in _ENV:
+        monkeypatch.delenv(name, raising=False)
+    lift_logging.configure(force=True)
+    lift_metrics.configure()
+    lift_metrics._open.clear()
+    monkeypatch.setattr(coldstart, "_claimed", False)
+    yield
+    root = logging.getLogger()
+    if lift_logging._config.handler is not None:
+        root.removeHandler(lift_logging._config.handler)
+        lift_logging._config.handler = None
+    root.setLevel(logging.WARNING)
+    lift_metrics._open.clear()
