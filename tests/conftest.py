@@ -62,9 +62,9 @@ def dynamodb_table(dynamodb_endpoint: str) -> str:
     return TEST_TABLE
 
 
-def make_store(backend: str, request: pytest.FixtureRequest):
+def make_store(backend: str, request: pytest.FixtureRequest, prefix: str | None = None):
     """A fresh store on `backend`; on shared servers each test gets its own key prefix."""
-    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    prefix = prefix or f"test-{uuid.uuid4().hex[:12]}:"
     if backend == "memory":
         from lift.stores.memory import MemoryStore
 
@@ -88,3 +88,23 @@ def store(request: pytest.FixtureRequest):
     store = make_store(request.param, request)
     yield store
     store.close()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_factory(request: pytest.FixtureRequest):
+    """`store_factory()` -> a new client on one shared backend and key prefix, as separate
+    Lambda instances would have (memory: the one shared in-process store)."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    made: list = []
+    shared = make_store("memory", request) if request.param == "memory" else None
+
+    def factory():
+        if shared is not None:
+            return shared
+        made.append(make_store(request.param, request, prefix))
+        return made[-1]
+
+    factory.backend = request.param
+    yield factory
+    for store in made:
+        store.close()

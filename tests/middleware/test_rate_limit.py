@@ -1,0 +1,212 @@
+"""Rate limiting through real API Gateway/ALB events, against memory, DynamoDB Local and Redis."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+import services as test_services
+
+from lift import App, Context
+from lift.middleware.rate_limit import Limit, rate_limit, sliding_window
+from lift.stores import MemoryStore
+from lift.stores.redis import RedisStore
+from lift.testing import TestClient
+
+FOREVER = 10**7  # a window long enough that no test crosses a window boundary
+
+
+def identify_from_headers(ctx: Context, call_next):
+    """Stand-in for an authenticator: the caller's user and tenant as a gateway authorizer would set them."""
+    if ctx.request is not None:
+        ctx.user_id = ctx.request.headers.get("x-test-user")
+        ctx.tenant_id = ctx.request.headers.get("x-test-tenant")
+        plan = ctx.request.headers.get("x-test-plan")
+        ctx.claims = {"plan": plan} if plan else None
+    return call_next(ctx)
+
+
+def make_app(limiter) -> App:
+    app = App(name="rl-test")
+    app.use(identify_from_headers, limiter)
+
+    @app.get("/items")
+    def list_items(ctx: Context) -> dict:
+        return {"items": []}
+
+    @app.post("/items", status=201)
+    def create_item(ctx: Context) -> dict:
+        return {"created": True}
+
+    return app
+
+
+@pytest.mark.parametrize("algorithm", ["fixed", "sliding", "token_bucket"])
+def test_limit_then_429_with_headers_and_retry_after(store, algorithm):
+    client = TestClient(make_app(rate_limit(3, FOREVER, store=store, algorithm=algorithm)))
+    seen = [client.get("/items") for _ in range(3)]
+    assert [r.status_code for r in seen] == [200, 200, 200]
+    assert [r.headers["RateLimit-Remaining"] for r in seen] == ["2", "1", "0"]
+    assert seen[0].headers["RateLimit-Limit"] == "3" and seen[0].headers["X-RateLimit-Limit"] == "3"
+    assert int(seen[0].headers["RateLimit-Reset"]) > 0
+    assert int(seen[0].headers["X-RateLimit-Reset"]) > time.time()
+
+    rejected = client.get("/items")
+    assert rejected.status_code == 429
+    body = rejected.json()["error"]
+    assert body["code"] == "too_many_requests" and body["request_id"]
+    assert int(rejected.headers["Retry-After"]) >= 1
+    assert rejected.headers["RateLimit-Remaining"] == "0"
+
+
+def test_fixed_window_opens_again_in_the_next_window(store):
+    client = TestClient(make_app(rate_limit("2/s", store=store)))
+    # Start right after a window boundary so both hits land in the same one-second window.
+    time.sleep(1 - time.time() % 1 + 0.01)
+    assert [client.get("/items").status_code for _ in range(3)] == [200, 200, 429]
+    time.sleep(1 - time.time() % 1 + 0.01)
+    assert client.get("/items").status_code == 200
+
+
+def test_users_are_counted_separately(store):
+    client = TestClient(make_app(rate_limit(1, FOREVER, store=store)))
+    assert client.get("/items", headers={"X-Test-User": "alice"}).status_code == 200
+    assert client.get("/items", headers={"X-Test-User": "alice"}).status_code == 429
+    assert client.get("/items", headers={"X-Test-User": "bob"}).status_code == 200
+
+
+def test_tenants_never_share_counters(store):
+    """The same user id in two tenants: one tenant exhausting its quota leaves the other alone."""
+    client = TestClient(make_app(rate_limit(1, FOREVER, store=store)))
+    acme = {"X-Test-User": "u1", "X-Test-Tenant": "acme"}
+    globex = {"X-Test-User": "u1", "X-Test-Tenant": "globex"}
+    assert client.get("/items", headers=acme).status_code == 200
+    assert client.get("/items", headers=acme).status_code == 429
+    assert client.get("/items", headers=globex).status_code == 200
+
+
+def test_without_a_user_the_tenant_then_api_key_then_ip_is_counted():
+    client = TestClient(make_app(rate_limit(1, FOREVER, store=MemoryStore())))
+    assert client.get("/items", headers={"X-Test-Tenant": "acme"}).status_code == 200
+    assert client.get("/items", headers={"X-Test-Tenant": "acme"}).status_code == 429
+    assert client.get("/items", headers={"X-Api-Key": "k-123"}).status_code == 200
+    assert client.get("/items", headers={"X-Api-Key": "k-123"}).status_code == 429
+    assert client.get("/items", headers={"X-Api-Key": "k-456"}).status_code == 200
+    # No identity at all: the client IP (the events' sourceIp) is the key.
+    assert client.get("/items").status_code == 200
+    assert client.get("/items").status_code == 429
+
+
+def test_per_route_by_default_and_global_when_asked():
+    per_route = TestClient(make_app(rate_limit(1, FOREVER, store=MemoryStore())))
+    assert per_route.get("/items").status_code == 200
+    assert per_route.post("/items", json={}).status_code == 201
+    assert per_route.get("/items").status_code == 429
+
+    everywhere = TestClient(make_app(rate_limit(1, FOREVER, store=MemoryStore(), scope="global")))
+    assert everywhere.get("/items").status_code == 200
+    assert everywhere.post("/items", json={}).status_code == 429
+
+
+def test_plan_limits_apply_per_tenant_plan():
+    limiter = rate_limit(1, FOREVER, store=MemoryStore(), plans={"pro": 3})
+    client = TestClient(make_app(limiter))
+    free = {"X-Test-Tenant": "small"}
+    pro = {"X-Test-Tenant": "big", "X-Test-Plan": "pro"}
+    assert [client.get("/items", headers=free).status_code for _ in range(2)] == [200, 429]
+    assert [client.get("/items", headers=pro).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_spoofed_x_forwarded_for_is_ignored_without_trusted_proxies():
+    client = TestClient(make_app(rate_limit(1, FOREVER, store=MemoryStore())))
+    assert client.get("/items", headers={"X-Forwarded-For": "1.1.1.1"}).status_code == 200
+    # A new fake address per request does not buy a new quota: API Gateway's sourceIp counts.
+    assert client.get("/items", headers={"X-Forwarded-For": "2.2.2.2"}).status_code == 429
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "alb"])
+def test_behind_cloudfront_the_trusted_proxy_entry_is_the_client(source):
+    """CloudFront -> API Gateway/ALB: with one trusted proxy, the address CloudFront saw is the client."""
+    client = TestClient(make_app(rate_limit(1, FOREVER, store=MemoryStore(), trusted_proxies=1)), source=source)
+    edge = "130.176.0.10"
+
+    def from_client(ip: str, spoofed: str | None = None):
+        # CloudFront appends the address it saw; an ALB then appends the peer it saw (the edge),
+        # while API Gateway keeps the edge in requestContext sourceIp (the builder's 203.0.113.7).
+        chain = [x for x in (spoofed, ip) if x] + ([edge] if source == "alb" else [])
+        return client.get("/items", headers={"X-Forwarded-For": ", ".join(chain)})
+
+    assert from_client("198.51.100.1").status_code == 200
+    assert from_client("198.51.100.1", spoofed="9.9.9.9").status_code == 429
+    assert from_client("198.51.100.2").status_code == 200
+
+
+def test_store_down_fails_open_with_an_error_log(caplog):
+    dead = RedisStore(f"redis://127.0.0.1:{test_services.free_port()}/0", timeout=0.3)
+    client = TestClient(make_app(rate_limit(1, FOREVER, store=dead)))
+    with caplog.at_level(logging.ERROR, logger="lift.rate_limit"):
+        responses = [client.get("/items") for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert "RateLimit-Limit" not in responses[0].headers
+    errors = [r for r in caplog.records if r.name == "lift.rate_limit"]
+    assert len(errors) == 3 and "request_id=" in errors[0].getMessage() and "fail_open" in errors[0].getMessage()
+
+
+def test_store_down_fails_closed_when_configured():
+    dead = RedisStore(f"redis://127.0.0.1:{test_services.free_port()}/0", timeout=0.3)
+    client = TestClient(make_app(rate_limit(1, FOREVER, store=dead, fail_closed=True)))
+    response = client.get("/items")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert response.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize("algorithm", ["fixed", "sliding", "token_bucket"])
+def test_threads_hammering_one_key_never_exceed_the_limit(store_factory, algorithm):
+    """16 threads, each its own store client (like separate Lambda instances), 120 requests, limit 25."""
+    limit, threads, per_thread = 25, 16, 8 if store_factory.backend == "dynamodb" else 15
+    results: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def worker():
+        client = TestClient(make_app(rate_limit(limit, FOREVER, store=store_factory(), algorithm=algorithm)))
+        barrier.wait()
+        for _ in range(per_thread):
+            status = client.get("/items", headers={"X-Test-User": "hammer"}).status_code
+            with lock:
+                results.append(status)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(results) == threads * per_thread
+    assert results.count(200) == limit
+    assert results.count(429) == threads * per_thread - limit
+
+
+def test_sliding_window_weighs_the_previous_window(store):
+    limit = Limit(10, 100)
+    # 8 hits late in window [0, 100).
+    for _ in range(8):
+        assert sliding_window(store, "k", limit, 90.0).allowed
+    # At t=150 the previous window weighs 0.5 -> estimate 4 + current; 6 more fit, the 7th does not.
+    allowed = [sliding_window(store, "k", limit, 150.0).allowed for _ in range(7)]
+    assert allowed == [True] * 6 + [False]
+    # At t=190 the previous window weighs 0.1 -> 0.8 + 6 current: 3 more fit.
+    assert [sliding_window(store, "k", limit, 190.0).allowed for _ in range(4)] == [True] * 3 + [False]
+
+
+def test_limit_specs_parse():
+    assert Limit.parse("100/minute") == Limit(100, 60)
+    assert Limit.parse("10/s") == Limit(10, 1)
+    assert Limit.parse("5/10s") == Limit(5, 10)
+    assert Limit.parse("1000/hours") == Limit(1000, 3600)
+    with pytest.raises(ValueError):
+        Limit.parse("lots")
+    with pytest.raises(ValueError):
+        Limit.parse("0/minute")
