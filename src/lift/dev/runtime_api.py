@@ -1,0 +1,400 @@
+"""A local Lambda Runtime API, so an app can run under AWS's real runtime client.
+
+`RuntimeEmulator` serves the Runtime API endpoints (`invocation/next`, `{id}/response`,
+`{id}/error`, `init/error`) on 127.0.0.1 and runs `python -m awslambdaric <handler>` as a
+subprocess against it. Each `invoke(event)` is reported the way Lambda reports it: the
+response, or the error document (`errorMessage`, `errorType`, `stackTrace`) for handler
+errors, init errors, timeouts (the runtime is killed) and runtime exits.
+
+    with RuntimeEmulator("app.handler", cwd="path/to/project") as rt:
+        result = rt.invoke({"hello": "world"})
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RuntimeEmulator", "InvokeResult", "RuntimeNotAvailable"]
+
+API_PREFIX = "/2018-06-01/runtime"
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class RuntimeNotAvailable(RuntimeError):
+    """The runtime interface client (`awslambdaric`) is not installed."""
+
+
+@dataclass
+class InvokeResult:
+    """What a caller of Lambda's Invoke API would see for one invocation."""
+
+    request_id: str
+    kind: str  # "response", "error", "init_error", "timeout" or "exit"
+    payload: Any  # the decoded response, or the error document
+    raw: bytes = b""
+    duration_ms: float = 0.0
+    logs: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "response"
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """The error document (`errorMessage`, `errorType`, `stackTrace`), or None on success."""
+        return None if self.ok else self.payload
+
+    @property
+    def function_error(self) -> str | None:
+        """The `X-Amz-Function-Error` header Lambda would send ("Unhandled" on any failure)."""
+        return None if self.ok else "Unhandled"
+
+
+@dataclass
+class _Invocation:
+    request_id: str
+    body: bytes
+    timeout: float
+    trace_id: str
+    deadline: float = 0.0  # monotonic, set when the runtime picks the event up
+    picked_up: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    result: tuple[str, bytes] | None = None
+
+    def resolve(self, kind: str, body: bytes) -> bool:
+        if self.done.is_set():
+            return False
+        self.result = (kind, body)
+        self.done.set()
+        return True
+
+
+class _RuntimeAPIServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, emulator: RuntimeEmulator) -> None:
+        self.emulator = emulator
+        super().__init__(("127.0.0.1", 0), _RuntimeAPIHandler)
+
+
+class _RuntimeAPIHandler(BaseHTTPRequestHandler):
+    """The Runtime API endpoints, with the headers the real service sends."""
+
+    protocol_version = "HTTP/1.1"
+    server: _RuntimeAPIServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path != f"{API_PREFIX}/invocation/next":
+            return self._reply(404, {"errorType": "InvalidRequest", "errorMessage": f"Unknown path {self.path}"})
+        invocation = self.server.emulator._next_invocation()
+        if invocation is None:  # shutting down
+            self.close_connection = True
+            return None
+        deadline_ms = int((time.time() + invocation.timeout) * 1000)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Lambda-Runtime-Aws-Request-Id", invocation.request_id)
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(deadline_ms))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn", self.server.emulator.function_arn)
+        self.send_header("Lambda-Runtime-Trace-Id", invocation.trace_id)
+        self.send_header("Content-Length", str(len(invocation.body)))
+        self.end_headers()
+        self.wfile.write(invocation.body)
+        return None
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        emulator = self.server.emulator
+        if self.path == f"{API_PREFIX}/init/error":
+            emulator._init_failed(body, self.headers.get("Lambda-Runtime-Function-Error-Type"))
+            return self._reply(202, {"status": "OK"})
+        prefix = f"{API_PREFIX}/invocation/"
+        if not self.path.startswith(prefix):
+            return self._reply(404, {"errorType": "InvalidRequest", "errorMessage": f"Unknown path {self.path}"})
+        request_id, _, action = self.path[len(prefix):].partition("/")
+        if action not in ("response", "error"):
+            return self._reply(404, {"errorType": "InvalidRequest", "errorMessage": f"Unknown path {self.path}"})
+        invocation = emulator._current
+        if invocation is None or invocation.request_id != request_id or invocation.done.is_set():
+            return self._reply(400, {"errorType": "InvalidRequestID", "errorMessage": "Invalid request ID"})
+        if action == "error":
+            invocation.resolve("error", body)
+            return self._reply(202, {"status": "OK"})
+        if len(body) > MAX_RESPONSE_BYTES:
+            invocation.resolve("error", json.dumps({
+                "errorMessage": f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload "
+                                f"size ({MAX_RESPONSE_BYTES} bytes).",
+                "errorType": "Function.ResponseSizeTooLarge"}).encode())
+            return self._reply(413, {"errorType": "RequestEntityTooLarge",
+                                     "errorMessage": "Response payload size exceeded maximum allowed payload size"})
+        invocation.resolve("response", body)
+        return self._reply(202, {"status": "OK"})
+
+    def _reply(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class RuntimeEmulator:
+    """Runs `handler` (e.g. "app.handler") under awslambdaric against a local Runtime API.
+
+    `timeout` is the function timeout in seconds (the runtime is killed when it passes);
+    `init_timeout` bounds how long the runtime may take to ask for its first event.
+    `log_sink`, if given, receives each line the runtime prints as it arrives.
+    """
+
+    def __init__(self, handler: str, *, cwd: str | os.PathLike[str] | None = None, timeout: float = 3.0,
+                 init_timeout: float = 10.0, env: Mapping[str, str] | None = None,
+                 function_name: str = "lift-local", memory_mb: int = 128, python: str | None = None,
+                 log_sink: Callable[[str], Any] | None = None) -> None:
+        self.handler = handler
+        self.cwd = str(Path(cwd or os.getcwd()).resolve())
+        self.timeout = timeout
+        self.init_timeout = init_timeout
+        self.extra_env = dict(env or {})
+        self.function_name = function_name
+        self.memory_mb = memory_mb
+        self.python = python or sys.executable
+        self.log_sink = log_sink
+        self.function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        self.init_error: dict[str, Any] | None = None
+        self.starts = 0  # how many runtime processes were started (cold starts)
+        self._server: _RuntimeAPIServer | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pending: queue.Queue[_Invocation] = queue.Queue()
+        self._current: _Invocation | None = None
+        self._closed = threading.Event()
+        self._invoke_lock = threading.Lock()
+        self._logs: list[str] = []
+        self._logs_lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        """`host:port` of the Runtime API (the value of AWS_LAMBDA_RUNTIME_API)."""
+        if self._server is None:
+            raise RuntimeError("The emulator is not started")
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
+    def start(self) -> RuntimeEmulator:
+        """Start the Runtime API server and the runtime process (its init phase begins now)."""
+        _require_runtime_client(self.python)
+        if self._server is None:
+            self._server = _RuntimeAPIServer(self)
+            threading.Thread(target=self._server.serve_forever, name="lift-runtime-api", daemon=True).start()
+        self._start_runtime()
+        return self
+
+    def close(self) -> None:
+        """Stop the runtime process and the server."""
+        self._closed.set()
+        self._kill_runtime()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> RuntimeEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def runtime_env(self) -> dict[str, str]:
+        """The environment Lambda gives the runtime, pointed at this emulator."""
+        env = dict(os.environ)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "_LAMBDA_TELEMETRY_LOG_FD"):
+            env.pop(name, None)
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        paths = [self.cwd, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env.update({
+            "AWS_LAMBDA_RUNTIME_API": self.address,
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
+            "LAMBDA_TASK_ROOT": self.cwd,
+            "LAMBDA_RUNTIME_DIR": str(Path(self.python).parent),
+            "_HANDLER": self.handler,
+            "TZ": ":UTC",
+            "PYTHONPATH": os.pathsep.join(paths),
+            "PYTHONUNBUFFERED": "1",
+            "LAMBDA_DISABLE_PREVIEW_WARN": "1",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def _start_runtime(self) -> None:
+        self.init_error = None
+        self.starts += 1
+        self._process = subprocess.Popen(
+            [self.python, "-m", "awslambdaric", self.handler], cwd=self.cwd, env=self.runtime_env(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        threading.Thread(target=self._read_logs, args=(self._process,), name="lift-runtime-logs", daemon=True).start()
+
+    def _kill_runtime(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+        process.wait(timeout=5)
+
+    def _read_logs(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for raw in iter(process.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            with self._logs_lock:
+                self._logs.append(line)
+            if self.log_sink is not None:
+                self.log_sink(line.rstrip("\n"))
+
+    def _log_mark(self) -> int:
+        with self._logs_lock:
+            return len(self._logs)
+
+    def _logs_since(self, mark: int) -> str:
+        time.sleep(0.02)  # let the reader thread catch up with the last lines
+        with self._logs_lock:
+            return "".join(self._logs[mark:])
+
+    @property
+    def logs(self) -> str:
+        """Everything the runtime printed so far."""
+        with self._logs_lock:
+            return "".join(self._logs)
+
+    # -- invocation ---------------------------------------------------------------------
+    def invoke(self, event: Any, *, timeout: float | None = None) -> InvokeResult:
+        """Send one event and wait for the outcome, as a synchronous Lambda Invoke does."""
+        if self._server is None:
+            raise RuntimeError("Start the emulator first (use it as a context manager)")
+        with self._invoke_lock:
+            if self._process is None or self._process.poll() is not None:
+                self._kill_runtime()
+                self._start_runtime()  # Lambda re-initializes after a crash, timeout or init error
+            body = event if isinstance(event, bytes) else json.dumps(event).encode()
+            invocation = _Invocation(str(uuid.uuid4()), body, timeout or self.timeout, _trace_id())
+            mark = self._log_mark()
+            started = time.monotonic()
+            self._current = invocation
+            self._pending.put(invocation)
+            kind, raw = self._wait(invocation, started)
+            self._current = None
+            _drain(self._pending)
+            if kind in ("timeout", "exit", "init_error"):
+                self._kill_runtime()
+            duration = (time.monotonic() - started) * 1000
+            return InvokeResult(invocation.request_id, kind, _decode(raw), raw, duration, self._logs_since(mark))
+
+    def _wait(self, invocation: _Invocation, started: float) -> tuple[str, bytes]:
+        process = self._process
+        assert process is not None
+        while not invocation.done.wait(0.01):
+            now = time.monotonic()
+            if invocation.picked_up and now > invocation.deadline:
+                invocation.resolve("timeout", _error_doc(
+                    f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout:.2f} seconds",
+                    "Sandbox.Timedout"))
+            elif not invocation.picked_up and now - started > self.init_timeout:
+                invocation.resolve("timeout", _error_doc(
+                    f"RequestId: {invocation.request_id} Error: Runtime did not ask for an event within "
+                    f"{self.init_timeout:.2f} seconds (init timed out)", "Sandbox.Timedout"))
+            elif process.poll() is not None:
+                invocation.done.wait(0.05)  # a final POST may still be in flight
+                invocation.resolve("exit", _error_doc(
+                    f"RequestId: {invocation.request_id} Error: Runtime exited with error: exit status "
+                    f"{process.returncode}", "Runtime.ExitError"))
+        assert invocation.result is not None
+        return invocation.result
+
+    # -- called by the server ------------------------------------------------------------
+    def _next_invocation(self) -> _Invocation | None:
+        while not self._closed.is_set():
+            try:
+                invocation = self._pending.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if invocation.done.is_set():
+                continue
+            invocation.deadline = time.monotonic() + invocation.timeout
+            invocation.picked_up = True
+            return invocation
+        return None
+
+    def _init_failed(self, body: bytes, error_type: str | None) -> None:
+        document = _decode(body)
+        if not isinstance(document, dict):
+            document = _error_doc(str(document), error_type or "Runtime.Unknown")
+        self.init_error = document
+        current = self._current
+        if current is not None:
+            current.resolve("init_error", json.dumps(document).encode())
+
+
+def _require_runtime_client(python: str) -> None:
+    if python == sys.executable:
+        import importlib.util
+
+        if importlib.util.find_spec("awslambdaric") is None:
+            raise RuntimeNotAvailable('The Lambda runtime interface client is missing: pip install "lift[dev]"')
+
+
+def _trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+
+
+def _error_doc(message: str, error_type: str) -> bytes:
+    return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def _drain(pending: queue.Queue[_Invocation]) -> None:
+    while True:
+        try:
+            pending.get_nowait()
+        except queue.Empty:
+            return

@@ -1,0 +1,145 @@
+"""Lift apps under AWS's real runtime interface client, against Lift's Runtime API emulator."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lift.dev.runtime_api import RuntimeEmulator
+from lift.testing import events
+
+pytest.importorskip("awslambdaric")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_module(tmp_path: Path, name: str, source: str) -> Path:
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    return tmp_path
+
+
+def test_users_api_under_awslambdaric_rest_and_http():
+    with RuntimeEmulator("examples.users_api.app.handler", cwd=ROOT, timeout=10) as rt:
+        created = rt.invoke(events.apigw_rest("POST", "/users", body=json.dumps({"name": "Ada", "email": "ada@x.io"}),
+                                              headers={"Content-Type": "application/json"}))
+        assert created.ok, created.payload
+        assert created.payload["statusCode"] == 201
+        user = json.loads(created.payload["body"])
+        assert user["name"] == "Ada"
+
+        fetched = rt.invoke(events.apigw_http("GET", f"/users/{user['id']}"))
+        assert fetched.ok and fetched.payload["statusCode"] == 200
+        assert json.loads(fetched.payload["body"]) == user  # same process: state kept between invocations
+
+        invalid = rt.invoke(events.apigw_http("POST", "/users", body=json.dumps({"name": ""}),
+                                              headers={"Content-Type": "application/json"}))
+        assert invalid.ok and invalid.payload["statusCode"] == 422
+        assert json.loads(invalid.payload["body"])["error"]["code"]
+        assert rt.starts == 1
+
+
+def test_import_error_is_reported_as_init_error(tmp_path):
+    write_module(tmp_path, "broken", "import module_that_does_not_exist\n")
+    with RuntimeEmulator("broken.handler", cwd=tmp_path) as rt:
+        result = rt.invoke({"x": 1})
+    assert result.kind == "init_error" and not result.ok
+    assert result.error["errorType"] == "Runtime.ImportModuleError"
+    assert result.error["errorMessage"] == (
+        "Unable to import module 'broken': No module named 'module_that_does_not_exist'")
+    assert result.function_error == "Unhandled"
+    assert rt.init_error == result.error
+
+
+def test_missing_handler_attribute_is_an_init_error(tmp_path):
+    write_module(tmp_path, "nohandler", "value = 1\n")
+    with RuntimeEmulator("nohandler.handler", cwd=tmp_path) as rt:
+        result = rt.invoke({})
+    assert result.kind == "init_error"
+    assert result.error["errorType"] == "Runtime.HandlerNotFound"
+
+
+def test_handler_exception_reported_with_type_and_stack(tmp_path):
+    write_module(tmp_path, "fails", """
+        from lift import App
+
+        app = App(name="fails")
+
+        def handler(event, context):
+            if event.get("plain"):
+                raise ValueError("bad order 42")
+            return app.handler(event, context)
+    """)
+    with RuntimeEmulator("fails.handler", cwd=tmp_path) as rt:
+        result = rt.invoke({"plain": True})
+        assert result.kind == "error"
+        assert result.error["errorType"] == "ValueError"
+        assert result.error["errorMessage"] == "bad order 42"
+        assert any("fails.py" in frame for frame in result.error["stackTrace"])
+        assert "bad order 42" in result.logs
+        unmatched = rt.invoke({"no": "route"})  # the runtime survives a handler error
+        assert unmatched.kind == "error" and rt.starts == 1
+        assert unmatched.error["errorType"] == "UnmatchedEvent"
+
+
+def test_timeout_kills_the_runtime_and_next_invoke_starts_a_fresh_one(tmp_path):
+    write_module(tmp_path, "slow", """
+        import os, time
+
+        def handler(event, context):
+            if event.get("sleep"):
+                time.sleep(event["sleep"])
+            return {"pid": os.getpid(), "remaining": context.get_remaining_time_in_millis()}
+    """)
+    with RuntimeEmulator("slow.handler", cwd=tmp_path, timeout=1.0) as rt:
+        first = rt.invoke({})
+        assert first.ok and 0 < first.payload["remaining"] <= 1000
+        timed_out = rt.invoke({"sleep": 30})
+        assert timed_out.kind == "timeout"
+        assert timed_out.error["errorType"] == "Sandbox.Timedout"
+        assert timed_out.error["errorMessage"].endswith("Task timed out after 1.00 seconds")
+        assert timed_out.duration_ms < 10_000
+        after = rt.invoke({})
+        assert after.ok and after.payload["pid"] != first.payload["pid"]
+        assert rt.starts == 2
+
+
+def test_runtime_exit_is_reported(tmp_path):
+    write_module(tmp_path, "exits", """
+        import os
+
+        def handler(event, context):
+            os._exit(3)
+    """)
+    with RuntimeEmulator("exits.handler", cwd=tmp_path) as rt:
+        result = rt.invoke({})
+    assert result.kind == "exit"
+    assert result.error["errorType"] == "Runtime.ExitError"
+    assert result.error["errorMessage"].endswith("Runtime exited with error: exit status 3")
+
+
+def test_runtime_api_headers_and_unknown_request_id(tmp_path):
+    write_module(tmp_path, "echo", """
+        import os
+
+        def handler(event, context):
+            return {"arn": context.invoked_function_arn, "id": context.aws_request_id,
+                    "trace": os.environ.get("_X_AMZN_TRACE_ID"), "fn": context.function_name,
+                    "memory": context.memory_limit_in_mb}
+    """)
+    with RuntimeEmulator("echo.handler", cwd=tmp_path, function_name="orders") as rt:
+        result = rt.invoke({"a": 1})
+        assert result.ok
+        assert result.payload["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:orders"
+        assert result.payload["id"] == result.request_id
+        assert result.payload["trace"].startswith("Root=1-")
+        assert result.payload["fn"] == "orders" and result.payload["memory"] == "128"
+        request = urllib.request.Request(f"http://{rt.address}/2018-06-01/runtime/invocation/nope/response",
+                                         data=b"{}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=5)
+        assert err.value.code == 400
+        assert json.loads(err.value.read())["errorType"] == "InvalidRequestID"
