@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from lift import serialization
 from lift.binding import Binder, build_binder
@@ -27,6 +28,7 @@ Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 Handler = Callable[[Context], Response]
 
 _log = logging.getLogger("lift")
+_encode = serialization.encode_json
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HTTP_MODULES = {"rest": apigw_rest, "http": apigw_http, "alb": alb, "url": function_url}
 
@@ -69,8 +71,11 @@ class Endpoint:
             result = self.binder.call(ctx)
             if self.binder.is_async:
                 result = run_async(result)
-            if result.__class__ is Response:
+            cls = result.__class__
+            if cls is Response:
                 return result
+            if cls is dict or cls is list:
+                return Response._raw(_encode(result), self.status, "application/json")
             return to_response(result, self.status)
         except Exception as exc:  # noqa: BLE001 - every error becomes the error contract
             return self.app.error_response(ctx, exc)
@@ -272,7 +277,7 @@ class App(Group):
         elif err.status >= 500:
             _log.error("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
                        err.message, exc_info=exc, extra={"request_id": request_id})
-        else:
+        elif _log.isEnabledFor(logging.INFO):
             _log.info("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
                       err.message, extra={"request_id": request_id, "details": err.details})
         resp = Response._raw(serialization.encode_json(err.to_dict(request_id)), err.status, "application/json")
@@ -400,6 +405,17 @@ class App(Group):
     def routes(self) -> list[PathEntry]:
         return list(self.router.entries)
 
+    @property
+    def asgi(self) -> Any:
+        """This app as an ASGI application (uvicorn, containers); see lift.asgi."""
+        if self._asgi is None:
+            from lift.asgi import asgi_app
+
+            self._asgi = asgi_app(self)
+        return self._asgi
+
+    _asgi: Any = None
+
 
 def _where(ctx: Context) -> str:
     if ctx.request is not None:
@@ -408,10 +424,10 @@ def _where(ctx: Context) -> str:
 
 
 def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, str]:
-    if request.source in ("http", "url", "alb"):
-        from urllib.parse import unquote
-
+    if request.path_encoded:
         values = [unquote(v) if "%" in v else v for v in values]
+    if len(values) == 1:
+        return {entry.param_names[0]: values[0]}
     return dict(zip(entry.param_names, values, strict=True))
 
 
@@ -451,7 +467,10 @@ def run_async(coro: Any) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return event_loop().run_until_complete(coro)
+        if threading.current_thread() is threading.main_thread():
+            return event_loop().run_until_complete(coro)
+    # Worker threads (ASGI, the dev server) share the helper thread's loop: one loop cannot
+    # run_until_complete from several threads at once.
     return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
 
 
