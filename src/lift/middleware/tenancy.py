@@ -1,0 +1,165 @@
+"""Multi-tenancy middleware: which tenant this request acts for, checked against identity.
+
+    app.use(jwt_auth(...), tenancy(resolve_from=["claim:tenant_id", "header:X-Tenant-Id",
+                                                 "path:tenant_id"], allow=is_active_tenant))
+
+Sources are tried in order: `claim:<name>` (the authenticated identity: `ctx.claims`, or
+the tenant the principal carries, e.g. an API key's), `header:<name>`, `query:<name>`,
+`path:<param>`, or any callable `f(ctx) -> str | None`. The identity's tenant is
+authoritative: a header, path or query naming another tenant is a 403, so a caller can
+never act for a tenant their token does not belong to. The tenant is checked against
+`pattern` (it ends up in store keys, logs and metric dimensions) and `allow`, then set on
+`ctx.tenant_id`, which the JSON logs, rate limiting and idempotency scope by.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lift.auth.credentials import CredentialLocation
+from lift.errors import BadRequest, Forbidden
+
+__all__ = ["Tenancy", "tenancy", "DEFAULT_SOURCES", "TENANT_ID_PATTERN"]
+
+logger = logging.getLogger("lift.tenancy")
+
+DEFAULT_SOURCES = ("claim:tenant_id", "header:X-Tenant-Id", "path:tenant_id")
+TENANT_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
+
+Resolver = Callable[[Any], Any]
+
+
+class Source:
+    """One place a tenant id may come from, parsed once at configuration time."""
+
+    def __init__(self, spec: str | Resolver) -> None:
+        if callable(spec):
+            self.name, self.read = getattr(spec, "__name__", "callable"), spec
+            return
+        kind, sep, name = spec.partition(":")
+        if not sep or not name or kind not in ("claim", "header", "query", "path"):
+            raise ValueError(f"tenant source must be claim:/header:/query:/path:<name> or a callable, got {spec!r}")
+        self.name = spec
+        if kind == "claim":
+            self.read = lambda ctx: _claim(ctx, name)
+        elif kind == "path":
+            self.read = lambda ctx: ctx.path_params.get(name)
+        else:
+            location = CredentialLocation(kind, name)
+            self.read = location.read
+
+
+def _claim(ctx: Any, name: str) -> Any:
+    value = (ctx.claims or {}).get(name)
+    if value is None and ctx.principal is not None:
+        value = ctx.principal.tenant_id
+    return value
+
+
+class Tenancy:
+    """The middleware: resolve, cross-check, validate and set `ctx.tenant_id`."""
+
+    def __init__(
+        self,
+        resolve_from: Iterable[str | Resolver] = DEFAULT_SOURCES,
+        *,
+        required: bool = True,
+        allow: Callable[..., bool] | None = None,
+        pattern: str = TENANT_ID_PATTERN,
+        metric_dimension: bool = True,
+        skip: Iterable[str] = (),
+    ) -> None:
+        self.sources = tuple(Source(spec) for spec in resolve_from)
+        if not self.sources:
+            raise ValueError("tenancy() needs at least one source")
+        self.required = required
+        self.allow = _two_argument(allow) if allow is not None else None
+        self.pattern = re.compile(pattern)
+        self.metric_dimension = metric_dimension
+        self.skip = frozenset(skip)
+
+    def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+        if ctx.request is not None and ctx.request.path in self.skip:
+            return call_next(ctx)
+        tenant_id = self.resolve(ctx)
+        if tenant_id is None:
+            if self.required and (ctx.request is not None or ctx.source == "websocket"):
+                self._deny(ctx, "no tenant in request", None)
+                raise BadRequest("A tenant is required", code="tenant_required")
+            return call_next(ctx)
+        if self.allow is not None and not self.allow(ctx, tenant_id):
+            self._deny(ctx, "tenant not allowed", tenant_id)
+            raise Forbidden("Tenant not allowed", code="tenant_forbidden")
+        ctx.tenant_id = tenant_id
+        if self.metric_dimension:
+            _add_dimension(ctx, tenant_id)
+        return call_next(ctx)
+
+    def resolve(self, ctx: Any) -> str | None:
+        """The tenant for `ctx`, or None; raises 403 when sources disagree, 400 when malformed."""
+        chosen: str | None = None
+        chosen_from: Source | None = None
+        for source in self.sources:
+            value = source.read(ctx)
+            if value is None or value == "":
+                continue
+            value = str(value)
+            if chosen is None:
+                chosen, chosen_from = value, source
+            elif value != chosen:
+                self._deny(ctx, f"{source.name}={value!r} conflicts with {chosen_from.name}={chosen!r}", chosen)
+                raise Forbidden("Tenant mismatch", code="tenant_mismatch")
+        if chosen is not None and not self.pattern.fullmatch(chosen):
+            self._deny(ctx, f"malformed tenant id from {chosen_from.name}", None)
+            raise BadRequest("Invalid tenant id", code="invalid_tenant")
+        return chosen
+
+    @staticmethod
+    def _deny(ctx: Any, reason: str, tenant_id: str | None) -> None:
+        logger.warning(
+            "tenant check failed (request_id=%s, user=%s): %s",
+            ctx.request_id,
+            ctx.user_id,
+            reason,
+            extra={"request_id": ctx.request_id, "tenant_failure": reason, "claimed_tenant": tenant_id},
+        )
+
+
+def _two_argument(allow: Callable[..., bool]) -> Callable[[Any, str], bool]:
+    """Accept `allow(tenant_id)` as well as `allow(ctx, tenant_id)` (decided once, here)."""
+    try:
+        params = [
+            p for p in inspect.signature(allow).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+        ]
+    except (TypeError, ValueError):
+        return allow
+    if len(params) == 1:
+        return lambda ctx, tenant_id: allow(tenant_id)
+    return allow
+
+
+def _add_dimension(ctx: Any, tenant_id: str) -> None:
+    try:
+        ctx.metrics.add_dimension("tenant_id", tenant_id)
+    except Exception:  # noqa: BLE001 - metrics must never fail the request
+        logger.debug("could not add tenant_id metric dimension", exc_info=True)
+
+
+def tenancy(
+    resolve_from: Iterable[str | Resolver] = DEFAULT_SOURCES,
+    *,
+    required: bool = True,
+    allow: Callable[..., bool] | None = None,
+    pattern: str = TENANT_ID_PATTERN,
+    metric_dimension: bool = True,
+    skip: Iterable[str] = (),
+) -> Tenancy:
+    """Tenancy middleware; see the module docstring."""
+    return Tenancy(
+        resolve_from, required=required, allow=allow, pattern=pattern, metric_dimension=metric_dimension, skip=skip
+    )

@@ -1,0 +1,235 @@
+"""Tenancy middleware: tenant resolution, cross-checks against identity, and isolation in stores."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+
+import jwt
+import pytest
+from jwt_support import claims
+
+from lift import App, Context
+from lift.auth import hash_api_key
+from lift.context import Response
+from lift.middleware.auth import api_key_auth, gateway_auth, jwt_auth
+from lift.middleware.tenancy import tenancy
+from lift.observability import logging as lift_logging
+from lift.observability import metrics as lift_metrics
+from lift.testing import TestClient, lambda_context
+
+SECRET = "tenancy-secret-" + "0123456789abcdef" * 4
+
+
+def token(**extra) -> str:
+    return jwt.encode(claims(**extra), SECRET, algorithm="HS256")
+
+
+def bearer(tok: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tok}", **headers}
+
+
+def auth():
+    return jwt_auth(secret=SECRET, audience="orders-api")
+
+
+def make_app(*middleware) -> App:
+    app = App(name="tenancy-test")
+    app.use(*middleware)
+
+    @app.get("/orders")
+    def orders(ctx: Context) -> dict:
+        return {"tenant_id": ctx.tenant_id}
+
+    @app.get("/tenants/{tenant_id}/orders")
+    def tenant_orders(ctx: Context, tenant_id: str) -> dict:
+        return {"tenant_id": ctx.tenant_id, "path": tenant_id}
+
+    return app
+
+
+@pytest.fixture
+def json_logs():
+    """Lift's JSON logging on stdout for one test, then the root logger as it was."""
+    handler = lift_logging.configure(force=True)
+    lift_metrics._open.clear()
+    yield
+    logging.getLogger().removeHandler(handler)
+    lift_logging._config.handler = None
+    lift_metrics._open.clear()
+
+
+def json_lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_tenant_from_token_claim_is_set_on_ctx():
+    client = TestClient(make_app(auth(), tenancy()))
+    assert client.get("/orders", headers=bearer(token())).json() == {"tenant_id": "acme"}
+
+
+def test_header_agreeing_with_token_is_accepted():
+    client = TestClient(make_app(auth(), tenancy()))
+    response = client.get("/orders", headers=bearer(token(), **{"X-Tenant-Id": "acme"}))
+    assert response.json() == {"tenant_id": "acme"}
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "alb", "url"])
+def test_header_overriding_the_token_tenant_is_403(source, caplog):
+    client = TestClient(make_app(auth(), tenancy()), source=source)
+    with caplog.at_level(logging.WARNING, logger="lift.tenancy"):
+        response = client.get("/orders", headers=bearer(token(), **{"X-Tenant-Id": "globex"}))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "tenant_mismatch"
+    assert "globex" not in response.text
+    assert any("conflicts" in r.getMessage() for r in caplog.records)
+
+
+def test_path_naming_another_tenant_is_403():
+    client = TestClient(make_app(auth(), tenancy()))
+    assert client.get("/tenants/acme/orders", headers=bearer(token())).json() == {"tenant_id": "acme", "path": "acme"}
+    denied = client.get("/tenants/globex/orders", headers=bearer(token()))
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "tenant_mismatch"
+
+
+def test_header_alone_when_identity_has_no_tenant():
+    key = secrets.token_urlsafe(32)
+    app = make_app(api_key_auth({hash_api_key(key): "etl-service"}), tenancy())
+    client = TestClient(app)
+    assert client.get("/orders", headers={"X-Api-Key": key, "X-Tenant-Id": "globex"}).json() == {"tenant_id": "globex"}
+
+
+def test_api_key_configured_with_a_tenant_cannot_switch_tenant():
+    key = secrets.token_urlsafe(32)
+    app = make_app(api_key_auth({hash_api_key(key): {"name": "acme-etl", "tenant_id": "acme"}}), tenancy())
+    client = TestClient(app)
+    assert client.get("/orders", headers={"X-Api-Key": key}).json() == {"tenant_id": "acme"}
+    assert client.get("/orders", headers={"X-Api-Key": key, "X-Tenant-Id": "globex"}).status_code == 403
+
+
+def test_cognito_custom_tenant_claim_through_rest_authorizer():
+    client = TestClient(make_app(gateway_auth(), tenancy(["claim:custom:tenant_id", "header:X-Tenant-Id"])))
+    authorizer = {"claims": {"sub": "u1", "custom:tenant_id": "acme", "token_use": "id"}}
+    assert client.get("/orders", authorizer=authorizer).json() == {"tenant_id": "acme"}
+    spoof = client.get("/orders", authorizer=authorizer, headers={"X-Tenant-Id": "globex"})
+    assert spoof.status_code == 403
+
+
+def test_http_api_jwt_authorizer_tenant():
+    client = TestClient(make_app(gateway_auth(), tenancy()), source="http")
+    authorizer = {"jwt": {"claims": {"sub": "u1", "tenant_id": "initech"}, "scopes": None}}
+    assert client.get("/orders", authorizer=authorizer).json() == {"tenant_id": "initech"}
+
+
+def test_missing_tenant_is_400_when_required_and_none_when_optional():
+    required = TestClient(make_app(auth(), tenancy()))
+    response = required.get("/orders", headers=bearer(token(tenant_id=None)))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "tenant_required"
+    optional = TestClient(make_app(auth(), tenancy(required=False)))
+    assert optional.get("/orders", headers=bearer(token(tenant_id=None))).json() == {"tenant_id": None}
+
+
+@pytest.mark.parametrize("bad", ["acme#t:globex", "../etc", "a b", "x" * 200, "-leading-dash", "ünicode"])
+def test_malformed_tenant_ids_are_400(bad):
+    client = TestClient(make_app(tenancy(["header:X-Tenant-Id"])), source="http")
+    response = client.get("/orders", headers={"X-Tenant-Id": bad})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_tenant"
+
+
+def test_allow_check_with_one_or_two_arguments():
+    active = {"acme"}
+    one_arg = TestClient(make_app(tenancy(["header:X-Tenant-Id"], allow=lambda t: t in active)))
+    assert one_arg.get("/orders", headers={"X-Tenant-Id": "acme"}).status_code == 200
+    denied = one_arg.get("/orders", headers={"X-Tenant-Id": "suspended-co"})
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "tenant_forbidden"
+
+    def member(ctx, tenant_id):
+        return tenant_id in (ctx.claims or {}).get("tenants", [])
+
+    two_arg = TestClient(make_app(auth(), tenancy(["header:X-Tenant-Id"], allow=member)))
+    tok = token(tenant_id=None, tenants=["acme", "globex"])
+    assert two_arg.get("/orders", headers=bearer(tok, **{"X-Tenant-Id": "globex"})).json() == {"tenant_id": "globex"}
+    assert two_arg.get("/orders", headers=bearer(tok, **{"X-Tenant-Id": "initech"})).status_code == 403
+
+
+def test_callable_and_query_sources():
+    def from_subdomain(ctx):
+        host = ctx.request.headers.get("host", "")
+        return host.split(".")[0] if host.endswith(".saas.example.com") else None
+
+    client = TestClient(make_app(tenancy([from_subdomain, "query:tenant"])), source="http")
+    assert client.get("/orders", headers={"Host": "acme.saas.example.com"}).json() == {"tenant_id": "acme"}
+    assert client.get("/orders", query={"tenant": "globex"}).json() == {"tenant_id": "globex"}
+    conflict = client.get("/orders", headers={"Host": "acme.saas.example.com"}, query={"tenant": "globex"})
+    assert conflict.status_code == 403
+
+
+def test_tenant_in_json_logs_and_metric_dimensions(json_logs, capsys):
+    app = make_app(auth(), tenancy())
+
+    @app.get("/work")
+    def work(ctx: Context) -> dict:
+        ctx.logger.info("did work")
+        ctx.metrics.add("WorkDone", 1, unit="Count")
+        return {}
+
+    TestClient(app).get("/work", headers=bearer(token()), context=lambda_context())
+    lines = json_lines(capsys.readouterr().out)
+    log = next(line for line in lines if line.get("message") == "did work")
+    assert log["tenant_id"] == "acme" and log["user_id"] == "user-123"
+    emf = next(line for line in lines if "_aws" in line)
+    assert emf["tenant_id"] == "acme"
+    assert "tenant_id" in emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+
+
+def test_websocket_connect_tenant_from_query_string():
+    from lift.middleware.auth import jwt_auth as _jwt_auth
+
+    event = {
+        "headers": {"Host": "ws1234abcd.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Version": "13"},
+        "multiValueHeaders": {"Host": ["ws1234abcd.execute-api.us-east-1.amazonaws.com"], "Sec-WebSocket-Version": ["13"]},
+        "queryStringParameters": {"token": token(), "tenant": "acme"},
+        "multiValueQueryStringParameters": {"token": [token()], "tenant": ["acme"]},
+        "requestContext": {
+            "routeKey": "$connect", "eventType": "CONNECT", "messageDirection": "IN", "stage": "prod",
+            "connectedAt": 1795406400000, "requestTimeEpoch": 1795406400000, "requestId": "Ab1CdEfGhIjKlMn=",
+            "identity": {"sourceIp": "203.0.113.7"}, "domainName": "ws1234abcd.execute-api.us-east-1.amazonaws.com",
+            "connectionId": "L0SM9cOFvHcCIhw=", "apiId": "ws1234abcd", "extendedRequestId": "Ab1CdEfGhIjKlMn=",
+            "requestTime": "22/Nov/2026:04:00:00 +0000",
+        },
+        "isBase64Encoded": False,
+    }
+    app = App(name="ws")
+    ctx = Context(app, event, lambda_context(), "websocket")
+    auth_mw = _jwt_auth(secret=SECRET, audience="orders-api", token_from="query:token")
+    tenant_mw = tenancy(["claim:tenant_id", "query:tenant"], metric_dimension=False)
+    auth_mw(ctx, lambda c: tenant_mw(c, lambda c2: Response({})))
+    assert ctx.tenant_id == "acme"
+    event["queryStringParameters"]["tenant"] = "globex"
+    ctx = Context(app, event, lambda_context(), "websocket")
+    from lift.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        auth_mw(ctx, lambda c: tenant_mw(c, lambda c2: Response({})))
+
+
+# -- isolation in the stores -----------------------------------------------------------------
+
+
+def test_rate_limit_counters_are_isolated_per_tenant(store):
+    from lift.middleware.rate_limit import rate_limit
+
+    app = make_app(auth(), tenancy(), rate_limit("2/minute", store=store))
+    client = TestClient(app)
+    acme, globex = bearer(token(tenant_id="acme")), bearer(token(tenant_id="globex"))
+    assert [client.get("/orders", headers=acme).status_code for _ in range(3)] == [200, 200, 429]
+    # Same user id, other tenant: its own counter, untouched by acme's traffic.
+    assert [client.get("/orders", headers=globex).status_code for _ in range(3)] == [200, 200, 429]
+    # acme cannot reach globex's counter (or reset its own) by naming the other tenant.
+    spoof = client.get("/orders", headers=bearer(token(tenant_id="acme"), **{"X-Tenant-Id": "globex"}))
+    assert spoof.status_code == 403
