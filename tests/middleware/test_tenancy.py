@@ -233,3 +233,36 @@ def test_rate_limit_counters_are_isolated_per_tenant(store):
     # acme cannot reach globex's counter (or reset its own) by naming the other tenant.
     spoof = client.get("/orders", headers=bearer(token(tenant_id="acme"), **{"X-Tenant-Id": "globex"}))
     assert spoof.status_code == 403
+
+
+def test_idempotency_records_are_isolated_per_tenant(store):
+    from lift.middleware.idempotency import idempotency
+
+    app = App(name="payments")
+    app.use(auth(), tenancy(), idempotency(store=store))
+    charges: list[str] = []
+
+    @app.post("/charges", status=201)
+    def charge(ctx: Context) -> dict:
+        charges.append(ctx.tenant_id)
+        return {"charge": len(charges), "tenant_id": ctx.tenant_id}
+
+    client = TestClient(app)
+    key = {"Idempotency-Key": "order-42"}
+    acme = client.post("/charges", json={"amount": 5}, headers=bearer(token(tenant_id="acme"), **key))
+    assert acme.status_code == 201 and acme.json() == {"charge": 1, "tenant_id": "acme"}
+
+    # The same key from another tenant is a different request: it runs, and never sees acme's response.
+    globex = client.post("/charges", json={"amount": 5}, headers=bearer(token(tenant_id="globex"), **key))
+    assert globex.json() == {"charge": 2, "tenant_id": "globex"}
+    assert "idempotent-replayed" not in globex.headers
+
+    # Within a tenant the key still deduplicates.
+    again = client.post("/charges", json={"amount": 5}, headers=bearer(token(tenant_id="acme"), **key))
+    assert again.json() == {"charge": 1, "tenant_id": "acme"}
+    assert again.headers["idempotent-replayed"] == "true"
+
+    # Naming the other tenant in a header to read its record is refused before the store is asked.
+    spoof_headers = bearer(token(tenant_id="acme"), **key, **{"X-Tenant-Id": "globex"})
+    assert client.post("/charges", json={"amount": 5}, headers=spoof_headers).status_code == 403
+    assert charges == ["acme", "globex"]
