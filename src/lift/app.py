@@ -7,7 +7,6 @@ router, handler signatures into binders, and middleware into one chain per endpo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
@@ -449,13 +448,15 @@ def _method_not_allowed(ctx: Context) -> Response:
 
 
 # -- async handlers: one event loop for the whole execution environment ----------------
-_loop: asyncio.AbstractEventLoop | None = None
-_thread_loop: asyncio.AbstractEventLoop | None = None
+_loop: Any = None
+_thread_loop: Any = None
 _loop_lock = threading.Lock()
 
 
-def event_loop() -> asyncio.AbstractEventLoop:
+def event_loop() -> Any:
     """The process-wide loop async handlers run on (created once, reused forever)."""
+    import asyncio
+
     global _loop
     if _loop is None or _loop.is_closed():
         _loop = asyncio.new_event_loop()
@@ -464,6 +465,8 @@ def event_loop() -> asyncio.AbstractEventLoop:
 
 def run_async(coro: Any) -> Any:
     """Run a coroutine on the shared loop; from inside a running loop, on a helper thread's loop."""
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -474,7 +477,9 @@ def run_async(coro: Any) -> Any:
     return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
 
 
-def _background_loop() -> asyncio.AbstractEventLoop:
+def _background_loop() -> Any:
+    import asyncio
+
     global _thread_loop
     with _loop_lock:
         if _thread_loop is None:

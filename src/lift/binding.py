@@ -8,7 +8,6 @@ Each parameter becomes a small getter `(ctx) -> value` chosen from its name and 
 from __future__ import annotations
 
 import enum
-import inspect
 import types
 import typing
 import uuid
@@ -24,7 +23,54 @@ from lift.validation import codec_for
 __all__ = ["Header", "Binder", "build_binder", "path_converter"]
 
 Getter = Callable[[Context], Any]
-_EMPTY = inspect.Parameter.empty
+
+
+class _Empty:
+    """Marks a parameter without a default."""
+
+    def __repr__(self) -> str:
+        return "<empty>"
+
+
+_EMPTY: Any = _Empty()
+_CO_COROUTINE = 0x80
+
+
+def parameters(fn: Callable[..., Any]) -> list[tuple[str, bool, Any]]:
+    """(name, keyword_only, default) of each named parameter, read from the code object.
+
+    Avoids importing `inspect` (slow to import) for plain functions and methods.
+    """
+    code = getattr(fn, "__code__", None)
+    if code is None or not hasattr(fn, "__defaults__"):
+        import inspect
+
+        return [(p.name, p.kind is p.KEYWORD_ONLY, _EMPTY if p.default is p.empty else p.default)
+                for p in inspect.signature(fn).parameters.values()
+                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    npos, nkw = code.co_argcount, code.co_kwonlyargcount
+    names = code.co_varnames[: npos + nkw]
+    defaults = fn.__defaults__ or ()
+    kwdefaults = fn.__kwdefaults__ or {}
+    first_default = npos - len(defaults)
+    out = []
+    for i, name in enumerate(names):
+        if i < npos:
+            out.append((name, False, defaults[i - first_default] if i >= first_default else _EMPTY))
+        else:
+            out.append((name, True, kwdefaults.get(name, _EMPTY)))
+    if getattr(fn, "__self__", None) is not None:  # a bound method: `self` is already given
+        out = out[1:]
+    return out
+
+
+def is_coroutine_function(fn: Callable[..., Any]) -> bool:
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        return bool(code.co_flags & _CO_COROUTINE)
+    import inspect
+
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
 _JSON_TYPES = ("application/json", "+json")
 _FORM = "application/x-www-form-urlencoded"
 
@@ -207,7 +253,7 @@ class Binder:
         self.fn = fn
         self.getters = getters
         self.names = names
-        self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_async = is_coroutine_function(fn)
         self.call = self._build_call(keyword)
 
     def _build_call(self, keyword: bool) -> Callable[[Context], Any]:
@@ -241,15 +287,11 @@ def build_binder(fn: Callable[..., Any], *, path_params: list[str] = (), max_bod
     names: list[str] = []
     keyword = False
     qualname = getattr(fn, "__qualname__", repr(fn))
-    for param in inspect.signature(fn).parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        if param.kind is param.KEYWORD_ONLY:
-            keyword = True
-        hint = hints.get(param.name, _EMPTY)
-        hint, header = _unwrap_header(hint, param.default)
-        default = param.default if header is None else _EMPTY
-        name = param.name
+    for name, keyword_only, param_default in parameters(fn):
+        keyword = keyword or keyword_only
+        hint = hints.get(name, _EMPTY)
+        hint, header = _unwrap_header(hint, param_default)
+        default = param_default if header is None else _EMPTY
         if header is not None:
             getter = _header_getter(name, header, hint, default)
         elif _is_context(hint) or (name == "ctx" and hint is _EMPTY):

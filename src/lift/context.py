@@ -126,19 +126,19 @@ class Request:
     Event-source modules subclass it and implement the `_load_*` methods for their shape.
     """
 
-    __slots__ = ("event", "method", "path", "path_params", "_headers", "_query", "_cookies", "_body")
-
+    # Class-level defaults: construction sets only the three fields every source has.
     source = "http"
+    path_encoded = False  # True where the source passes the path still percent-encoded
+    path_params: dict[str, str] = {}  # noqa: RUF012 - replaced, never mutated
+    _headers: Headers | None = None
+    _query: QueryParams | None = None
+    _cookies: dict[str, str] | None = None
+    _body: bytes | None = None
 
     def __init__(self, event: dict[str, Any], method: str, path: str) -> None:
         self.event = event
         self.method = method
         self.path = path
-        self.path_params: dict[str, str] = {}
-        self._headers: Headers | None = None
-        self._query: QueryParams | None = None
-        self._cookies: dict[str, str] | None = None
-        self._body: bytes | None = None
 
     # -- what a source provides -------------------------------------------------
     def _load_headers(self) -> Headers:

@@ -150,6 +150,20 @@ class Router:
             return entry, []
         values: list[str] = []
         segments = path.strip("/").split("/") if path != "/" else []
+        # Fast path: descend without backtracking (static first, then a parameter).
+        node: _Node | None = self._root
+        for segment in segments:
+            child = node.static.get(segment)
+            if child is None:
+                child = node.param
+                if child is None or not segment:
+                    break
+                values.append(segment)
+            node = child
+        else:
+            if node.entry is not None:
+                return node.entry, values
+        values.clear()
         entry = _match(self._root, segments, 0, values)
         return entry, values
 

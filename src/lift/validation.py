@@ -8,7 +8,6 @@ Pydantic v2 models are supported when pydantic is already imported by the user's
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import types
 import typing
@@ -134,12 +133,139 @@ def codec_for(tp: Any, location: str, *, strict: bool = True) -> ModelCodec:
 
 
 # -- the complete-report walk (slow path only) ------------------------------------------
+# A type is compiled once into a tree of checkers; on a failure the tree walks the parsed
+# value and reports each problem. Leaves that plainly match skip msgspec entirely.
+
+_FAST_LEAVES: dict[Any, Callable[[Any], bool]] = {
+    str: lambda v: type(v) is str,
+    int: lambda v: type(v) is int,
+    float: lambda v: type(v) in (int, float),
+    bool: lambda v: type(v) is bool,
+    Any: lambda v: True,
+}
+_checkers: dict[tuple[Any, bool], _Checker] = {}
+
+
+class _Checker:
+    """Reports the problems of `value` at `path` into `out`."""
+
+    __slots__ = ("type", "strict")
+
+    def __init__(self, tp: Any, strict: bool) -> None:
+        self.type = tp
+        self.strict = strict
+
+    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+        try:
+            msgspec.convert(value, self.type, strict=self.strict)
+        except msgspec.ValidationError as exc:
+            sub, message = _split_msgspec_error(str(exc))
+            out.append({"location": location, "path": _join(path, sub), "message": message})
+        except TypeError:
+            pass
+
+
+class _Leaf(_Checker):
+    __slots__ = ("fast",)
+
+    def __init__(self, tp: Any, strict: bool) -> None:
+        super().__init__(tp, strict)
+        self.fast = _FAST_LEAVES.get(tp) if strict else None
+
+    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+        if self.fast is not None and self.fast(value):
+            return
+        super().check(value, path, out, location)
+
+
+class _Object(_Checker):
+    __slots__ = ("fields", "whole")
+
+    def __init__(self, tp: Any, strict: bool, fields: list[tuple[str, Any, bool]]) -> None:
+        super().__init__(tp, strict)
+        self.fields: list[tuple[str, _Checker, bool]] = []
+        _checkers[(tp, strict)] = self  # before compiling fields: recursive types refer back
+        self.fields = [(name, _compile(ftype, strict), required) for name, ftype, required in fields]
+        # Struct options (forbid_unknown_fields, __post_init__) only show in a whole-object check.
+        self.whole = isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+        if not isinstance(value, dict):
+            super().check(value, path, out, location)
+            return
+        before = len(out)
+        for name, checker, required in self.fields:
+            if name in value:
+                checker.check(value[name], f"{path}.{name}", out, location)
+            elif required:
+                out.append({"location": location, "path": path, "message": f"Object missing required field `{name}`"})
+        if self.whole and len(out) == before:
+            super().check(value, path, out, location)
+
+
+class _Items(_Checker):
+    __slots__ = ("item",)
+
+    def __init__(self, tp: Any, strict: bool, item: Any) -> None:
+        super().__init__(tp, strict)
+        self.item = _compile(item, strict)
+
+    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+        if not isinstance(value, list):
+            super().check(value, path, out, location)
+            return
+        for i, item in enumerate(value):
+            self.item.check(item, f"{path}[{i}]", out, location)
+
+
+class _Mapping(_Checker):
+    __slots__ = ("value",)
+
+    def __init__(self, tp: Any, strict: bool, value_type: Any) -> None:
+        super().__init__(tp, strict)
+        self.value = _compile(value_type, strict)
+
+    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+        if not isinstance(value, dict):
+            super().check(value, path, out, location)
+            return
+        for key, item in value.items():
+            self.value.check(item, f"{path}.{key}", out, location)
+
+
+class _Optional(_Checker):
+    __slots__ = ("inner",)
+
+    def __init__(self, tp: Any, strict: bool, inner: Any) -> None:
+        super().__init__(tp, strict)
+        self.inner = _compile(inner, strict)
+
+    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+        if value is not None:
+            self.inner.check(value, path, out, location)
+
+
+class _Annotated(_Checker):
+    __slots__ = ("base",)
+
+    def __init__(self, tp: Any, strict: bool, base: Any) -> None:
+        super().__init__(tp, strict)
+        self.base = _compile(base, strict)
+
+    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+        before = len(out)
+        self.base.check(value, path, out, location)
+        if len(out) == before:  # the base fits: now the constraints (min_length, ge, ...)
+            super().check(value, path, out, location)
+
 
 def _fields(tp: Any) -> list[tuple[str, Any, bool]] | None:
     """(encoded name, type, required) for a struct-like type, or None if it is not one."""
     if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
         return [(f.encode_name, f.type, f.required) for f in msgspec.structs.fields(tp)]
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+    if isinstance(tp, type) and hasattr(tp, "__dataclass_fields__"):
+        import dataclasses
+
         hints = typing.get_type_hints(tp, include_extras=True)
         return [
             (f.name, hints.get(f.name, Any),
@@ -153,62 +279,37 @@ def _fields(tp: Any) -> list[tuple[str, Any, bool]] | None:
     return None
 
 
-def _collect(tp: Any, value: Any, path: str, out: list[Problem], strict: bool, location: str) -> None:
+def _compile(tp: Any, strict: bool) -> _Checker:
+    key = (tp, strict)
+    try:
+        cached = _checkers.get(key)
+    except TypeError:  # an unhashable annotation
+        return _Checker(tp, strict)
+    if cached is not None:
+        return cached
+    checker = _build(tp, strict)
+    _checkers[key] = checker
+    return checker
+
+
+def _build(tp: Any, strict: bool) -> _Checker:
     origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
     if origin is typing.Annotated:
-        base = typing.get_args(tp)[0]
-        before = len(out)
-        _collect(base, value, path, out, strict, location)
-        if len(out) == before:
-            _check_leaf(tp, value, path, out, strict, location)
-        return
+        return _Annotated(tp, strict, args[0])
     fields = _fields(tp)
     if fields is not None:
-        if not isinstance(value, dict):
-            _check_leaf(tp, value, path, out, strict, location)
-            return
-        for name, ftype, required in fields:
-            if name not in value:
-                if required:
-                    out.append({"location": location, "path": path,
-                                "message": f"Object missing required field `{name}`"})
-                continue
-            _collect(ftype, value[name], f"{path}.{name}", out, strict, location)
-        if isinstance(tp, type) and issubclass(tp, msgspec.Struct) and not out:
-            _check_leaf(tp, value, path, out, strict, location)  # forbid_unknown_fields, __post_init__
-        return
-    if origin in (list, set, frozenset) or (origin is tuple and typing.get_args(tp)[-1:] == (Ellipsis,)):
-        if not isinstance(value, list):
-            _check_leaf(tp, value, path, out, strict, location)
-            return
-        item_type = typing.get_args(tp)[0] if typing.get_args(tp) else Any
-        for i, item in enumerate(value):
-            _collect(item_type, item, f"{path}[{i}]", out, strict, location)
-        return
+        return _Object(tp, strict, fields)
+    if origin in (list, set, frozenset) or (origin is tuple and args[-1:] == (Ellipsis,)):
+        return _Items(tp, strict, args[0] if args else Any)
     if origin is dict:
-        if not isinstance(value, dict):
-            _check_leaf(tp, value, path, out, strict, location)
-            return
-        args = typing.get_args(tp)
-        value_type = args[1] if len(args) == 2 else Any
-        for key, item in value.items():
-            _collect(value_type, item, f"{path}.{key}", out, strict, location)
-        return
+        return _Mapping(tp, strict, args[1] if len(args) == 2 else Any)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None and len(args) < len(typing.get_args(tp)):
-            return
-        if len(args) == 1:
-            _collect(args[0], value, path, out, strict, location)
-            return
-    _check_leaf(tp, value, path, out, strict, location)
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1 and len(args) == 2:
+            return _Optional(tp, strict, rest[0])
+    return _Leaf(tp, strict)
 
 
-def _check_leaf(tp: Any, value: Any, path: str, out: list[Problem], strict: bool, location: str) -> None:
-    try:
-        msgspec.convert(value, tp, strict=strict)
-    except msgspec.ValidationError as exc:
-        sub, message = _split_msgspec_error(str(exc))
-        out.append({"location": location, "path": _join(path, sub), "message": message})
-    except TypeError:
-        pass
+def _collect(tp: Any, value: Any, path: str, out: list[Problem], strict: bool, location: str) -> None:
+    _compile(tp, strict).check(value, path, out, location)

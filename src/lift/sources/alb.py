@@ -20,8 +20,8 @@ NAME = "alb"
 class AlbRequest(Request):
     """A request forwarded by an Application Load Balancer."""
 
-    __slots__ = ()
     source = NAME
+    path_encoded = True
 
     def _load_headers(self) -> Headers:
         multi = self.event.get("multiValueHeaders")

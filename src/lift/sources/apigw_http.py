@@ -18,8 +18,8 @@ NAME = "http"
 class HttpApiRequest(Request):
     """A request from an API Gateway HTTP API (payload format 2.0)."""
 
-    __slots__ = ()
     source = NAME
+    path_encoded = True
 
     def _load_headers(self) -> Headers:
         return Headers.from_single(self.event.get("headers"), comma_joined=True)

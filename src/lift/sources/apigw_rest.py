@@ -17,7 +17,6 @@ NAME = "rest"
 class RestRequest(Request):
     """A request from an API Gateway REST API (payload format 1.0)."""
 
-    __slots__ = ()
     source = NAME
 
     def _load_headers(self) -> Headers:

@@ -14,7 +14,6 @@ NAME = "url"
 class FunctionUrlRequest(HttpApiRequest):
     """A request that arrived through a function URL."""
 
-    __slots__ = ()
     source = NAME
 
 

@@ -1,0 +1,89 @@
+"""The base of every event-source record, and the small helpers record modules share.
+
+A record wraps one raw AWS record dict and decodes fields only when they are read. Two
+hooks feed typed handler bodies: `json_text()` (the payload as JSON text, when it is text)
+and `payload()` (the payload as parsed Python values, when it is already structured).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from typing import Any
+
+from lift import serialization
+
+__all__ = ["Record", "name_from_arn", "pattern_matcher", "decode_json_or_text"]
+
+
+class Record:
+    """One record of an event: `raw` is the dict AWS sent for it."""
+
+    __slots__ = ("raw",)
+
+    source = ""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+
+    @property
+    def record_id(self) -> str | None:
+        """The id used in logs and in `batchItemFailures`."""
+        return None
+
+    def json_text(self) -> str | bytes | None:
+        """The payload as JSON text (decoded straight into a typed body), or None."""
+        return None
+
+    def payload(self) -> Any:
+        """The payload as Python values (what an untyped `body` parameter receives)."""
+        text = self.json_text()
+        return None if text is None else decode_json_or_text(text)
+
+    def model_input(self) -> Any:
+        """The builtins a typed body is validated from when there is no JSON text."""
+        return self.payload()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.raw
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.record_id}>"
+
+
+def decode_json_or_text(text: str | bytes) -> Any:
+    """JSON text parsed, or the text itself when it is not JSON (plain string messages)."""
+    try:
+        return serialization.decode_json(text)
+    except Exception:  # noqa: BLE001 - a plain-text message is a valid payload
+        return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+
+
+def name_from_arn(arn: str | None) -> str:
+    """The resource name in an ARN: `...:queue-name`, `...:table/Name/stream/...`, `...:stream/Name`."""
+    if not arn:
+        return ""
+    parts = arn.split(":", 5)
+    resource = parts[5] if len(parts) == 6 else arn
+    if "/" in resource:
+        parts = resource.split("/")
+        return parts[1] if len(parts) > 1 else parts[0]
+    return resource
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def pattern_matcher(pattern: str | None) -> Callable[[str], bool]:
+    """A precompiled test for `pattern`: exact text, or an fnmatch glob (`orders-*`); None matches all."""
+    if pattern is None or pattern == "*":
+        return _always
+    if not _GLOB_CHARS.intersection(pattern):
+        return pattern.__eq__
+    match = re.compile(fnmatch.translate(pattern)).match
+    return lambda value: match(value) is not None
+
+
+def _always(value: str) -> bool:
+    return True
