@@ -1,0 +1,458 @@
+"""Idempotency through real API Gateway events and direct calls, on memory, DynamoDB Local and Redis."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import services as test_services
+
+from lift import App, Context, Response
+from lift.errors import BadRequest
+from lift.middleware.idempotency import (
+    IdempotencyInProgress,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    idempotency,
+    idempotent,
+    key_from_expression,
+)
+from lift.stores.redis import RedisStore
+from lift.testing import TestClient, lambda_context
+
+
+def set_tenant_from_header(ctx: Context, call_next):
+    """Stand-in for the tenancy middleware: the tenant as it would resolve it."""
+    if ctx.request is not None:
+        ctx.tenant_id = ctx.request.headers.get("x-test-tenant")
+    return call_next(ctx)
+
+
+class Orders:
+    """An app whose handlers count how often they really ran."""
+
+    def __init__(self, store, **options):
+        self.runs = 0
+        self.fail_next: list[Exception] = []
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+        self.seen_ttl: list[float | None] = []
+        self.probe_lock_ttl = False
+        self.middleware = idempotency(store, **options)
+        self.app = App(name="orders")
+        self.app.use(set_tenant_from_header, self.middleware)
+
+        @self.app.post("/orders", status=201)
+        def create_order(ctx: Context) -> Response:
+            self.runs += 1
+            self.entered.set()
+            self.release.wait(10)
+            if self.fail_next:
+                raise self.fail_next.pop(0)
+            key = ctx.request.headers.get("idempotency-key")
+            if key and self.probe_lock_ttl:
+                self.seen_ttl.append(self.middleware.ledger.store.ttl(self.middleware.record_key(ctx, key)))
+            order = {"id": f"o-{self.runs}", "item": ctx.request.json()["item"]}
+            response = Response.json(order, status=201, headers={"Location": f"/orders/o-{self.runs}"})
+            response.set_cookie("last_order", order["id"])
+            return response
+
+        @self.app.post("/refunds", status=201)
+        def create_refund(ctx: Context) -> dict:
+            self.runs += 1
+            return {"refund": self.runs}
+
+        @self.app.get("/orders")
+        def list_orders(ctx: Context) -> dict:
+            self.runs += 1
+            return {"orders": []}
+
+
+def post(client, key=None, item="book", path="/orders", **headers):
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return client.post(path, json={"item": item}, headers=headers)
+
+
+def test_a_retry_replays_the_first_response(store):
+    orders = Orders(store)
+    client = TestClient(orders.app)
+    first = post(client, "k-1")
+    again = post(client, "k-1")
+    assert orders.runs == 1
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() == {"id": "o-1", "item": "book"}
+    assert again.headers["Location"] == "/orders/o-1"
+    assert again.cookies == first.cookies and "last_order=o-1" in again.cookies[0]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+
+
+@pytest.mark.parametrize("source", ["http", "alb", "url"])
+def test_replay_works_on_every_http_source(source):
+    orders = Orders(None)
+    client = TestClient(orders.app, source=source)
+    assert post(client, "k").json() == post(client, "k").json()
+    assert orders.runs == 1
+
+
+def test_same_key_with_another_payload_is_422(store):
+    orders = Orders(store)
+    client = TestClient(orders.app)
+    assert post(client, "k-1", item="book").status_code == 201
+    reused = post(client, "k-1", item="lamp")
+    assert reused.status_code == 422
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert orders.runs == 1
+
+
+def test_without_payload_hashing_the_key_alone_decides(store):
+    orders = Orders(store, hash_payload=False)
+    client = TestClient(orders.app)
+    post(client, "k-1", item="book")
+    assert post(client, "k-1", item="lamp").json()["item"] == "book"
+
+
+def test_two_simultaneous_requests_run_the_handler_exactly_once(store_factory):
+    """Two Lambda instances (each its own store client) get the same request at the same moment."""
+    orders_a, orders_b = Orders(store_factory()), Orders(store_factory())
+    runs = []
+    for orders in (orders_a, orders_b):
+        orders.release.clear()  # the handler holds until both requests have been answered or locked out
+    results: dict[str, object] = {}
+    barrier = threading.Barrier(2)
+
+    def send(name, orders):
+        barrier.wait()
+        results[name] = post(TestClient(orders.app), "pay-42")
+        orders_a.release.set()
+        orders_b.release.set()
+
+    threads = [threading.Thread(target=send, args=(n, o)) for n, o in (("a", orders_a), ("b", orders_b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    runs = orders_a.runs + orders_b.runs
+    statuses = sorted(r.status_code for r in results.values())
+    assert runs == 1
+    assert statuses == [201, 409]
+    conflict = next(r for r in results.values() if r.status_code == 409)
+    assert conflict.json()["error"]["code"] == "idempotency_in_progress"
+    assert conflict.headers["Retry-After"] == "1"
+    # Once the first has finished, a retry replays it.
+    replay = post(TestClient(orders_a.app), "pay-42")
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert orders_a.runs + orders_b.runs == 1
+
+
+def test_many_concurrent_duplicates_run_once(store_factory):
+    instances = [Orders(store_factory()) for _ in range(8)]
+    for orders in instances:
+        orders.release.clear()
+    barrier = threading.Barrier(len(instances))
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def send(orders):
+        barrier.wait()
+        response = post(TestClient(orders.app), "same-key")
+        with lock:
+            statuses.append(response.status_code)
+            if statuses.count(409) == len(instances) - 1 or len(statuses) == len(instances):
+                for other in instances:
+                    other.release.set()
+
+    threads = [threading.Thread(target=send, args=(o,)) for o in instances]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sum(o.runs for o in instances) == 1
+    assert sorted(statuses) == [201] + [409] * (len(instances) - 1)
+
+
+def test_a_5xx_is_never_kept_so_a_retry_runs_again(store):
+    orders = Orders(store, cache_client_errors=True)
+    client = TestClient(orders.app)
+    orders.fail_next.append(RuntimeError("database down"))
+    assert post(client, "k").status_code == 500
+    retried = post(client, "k")
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    assert orders.runs == 2
+
+
+def test_client_errors_are_not_kept_by_default(store):
+    orders = Orders(store)
+    client = TestClient(orders.app)
+    orders.fail_next.append(BadRequest("card declined"))
+    assert post(client, "k").status_code == 400
+    assert post(client, "k").status_code == 201
+    assert orders.runs == 2
+
+
+def test_client_errors_are_replayed_when_asked(store):
+    orders = Orders(store, cache_client_errors=True)
+    client = TestClient(orders.app)
+    orders.fail_next.append(BadRequest("card declined"))
+    first = post(client, "k")
+    again = post(client, "k")
+    assert first.status_code == again.status_code == 400
+    assert again.json()["error"]["message"] == "card declined"
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert orders.runs == 1
+
+
+def test_keys_are_scoped_by_tenant(store):
+    orders = Orders(store)
+    client = TestClient(orders.app)
+    acme = post(client, "k", **{"X-Test-Tenant": "acme"})
+    globex = post(client, "k", **{"X-Test-Tenant": "globex"})
+    assert orders.runs == 2
+    assert acme.json()["id"] != globex.json()["id"]
+    assert "Idempotent-Replayed" not in globex.headers
+    assert post(client, "k", **{"X-Test-Tenant": "acme"}).json() == acme.json()
+
+
+def test_keys_are_scoped_by_route(store):
+    orders = Orders(store)
+    client = TestClient(orders.app)
+    post(client, "k")
+    refund = post(client, "k", path="/refunds")
+    assert refund.status_code == 201 and refund.json() == {"refund": 2}
+    assert orders.runs == 2
+
+
+def test_requests_without_a_key_and_safe_methods_are_not_touched(store):
+    orders = Orders(store)
+    client = TestClient(orders.app)
+    post(client)
+    post(client)
+    client.get("/orders", headers={"Idempotency-Key": "k"})
+    client.get("/orders", headers={"Idempotency-Key": "k"})
+    assert orders.runs == 4
+
+
+def test_a_required_key_is_a_400_when_missing_or_malformed():
+    orders = Orders(None, required=True)
+    client = TestClient(orders.app)
+    missing = post(client)
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "idempotency_key_missing"
+    assert post(client, "x" * 300).status_code == 400
+    assert orders.runs == 0
+
+
+def test_the_lock_expires_with_the_invocation(store):
+    """The IN_PROGRESS lock lives as long as the Lambda invocation may, plus a second."""
+    orders = Orders(store)
+    orders.probe_lock_ttl = True
+    client = TestClient(orders.app)
+    client.post("/orders", json={"item": "book"}, headers={"Idempotency-Key": "k"},
+                context=lambda_context(timeout_ms=5000))
+    assert len(orders.seen_ttl) == 1 and 4.0 < orders.seen_ttl[0] <= 6.0
+
+
+def test_a_crashed_invocation_blocks_the_key_only_until_its_lock_expires(store):
+    orders = Orders(store)
+    client = TestClient(orders.app)
+    ctx_event = client.build_event("POST", "/orders", json={"item": "book"}, headers={"Idempotency-Key": "k"})
+    # A first invocation took the lock and died (timeout, crash): only its lock remains.
+    ctx = Context(orders.app, ctx_event, lambda_context(timeout_ms=200), "rest")
+    ctx.route = "/orders"
+    from lift.sources import apigw_rest
+
+    ctx.request = apigw_rest.request_from_event(ctx_event)
+    key = orders.middleware.record_key(ctx, "k")
+    lock, _ = orders.middleware.ledger.begin(key, None, ctx.remaining_ms() / 1000)
+    assert post(client, "k").status_code == 409
+    time.sleep(1.2)
+    assert post(client, "k").status_code == 201
+    assert orders.runs == 1
+
+
+def test_store_down_fails_closed_with_503():
+    dead = RedisStore(f"redis://127.0.0.1:{test_services.free_port()}/0", timeout=0.3)
+    orders = Orders(dead)
+    response = post(TestClient(orders.app), "k")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert orders.runs == 0
+
+
+def test_store_down_fails_open_when_configured(caplog):
+    dead = RedisStore(f"redis://127.0.0.1:{test_services.free_port()}/0", timeout=0.3)
+    orders = Orders(dead, fail_open=True)
+    assert post(TestClient(orders.app), "k").status_code == 201
+    assert orders.runs == 1
+    assert any("fail_open" in r.getMessage() and "request_id=" in r.getMessage() for r in caplog.records)
+
+
+# -- the decorator: direct invokes, records, functions ----------------------------------------
+
+
+def test_idempotent_function_runs_once_per_key(store):
+    charged = []
+
+    @idempotent(store=store, key="payment.id")
+    def charge(event: dict, context=None) -> dict:
+        charged.append(event["payment"]["amount"])
+        return {"charged": event["payment"]["amount"], "n": len(charged)}
+
+    event = {"payment": {"id": "p-1", "amount": 42}}
+    assert charge(event, lambda_context()) == {"charged": 42, "n": 1}
+    assert charge(event, lambda_context()) == {"charged": 42, "n": 1}
+    assert charge({"payment": {"id": "p-2", "amount": 7}}, lambda_context())["n"] == 2
+    assert charged == [42, 7]
+    with pytest.raises(IdempotencyKeyReused):
+        charge({"payment": {"id": "p-1", "amount": 99}}, lambda_context())
+
+
+def test_idempotent_without_a_key_uses_the_whole_payload(store):
+    seen = []
+
+    @idempotent(store=store)
+    def handle(ctx: Context, body: dict) -> None:
+        seen.append(body)
+
+    handle(None, {"a": 1})
+    handle(None, {"a": 1})
+    handle(None, {"a": 2})
+    assert seen == [{"a": 1}, {"a": 2}]
+
+
+def test_an_sqs_redelivery_is_skipped(store):
+    """The same SQS message delivered twice (at-least-once) is processed once; the key is in its JSON body."""
+    processed = []
+
+    @idempotent(store=store, key="body.order_id", hash_payload="body")
+    def on_message(record: dict) -> str:
+        processed.append(record["messageId"])
+        return "ok"
+
+    record = {
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a...",
+        "body": '{"order_id": "o-77", "total": 12.5}',
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183",
+                       "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1545082649185"},
+        "messageAttributes": {}, "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orders", "awsRegion": "us-east-1",
+    }
+    redelivery = {**record, "receiptHandle": "AQEBzWwaftRI0KuVm4tP+/7q1rGgNqicHq...",
+                  "attributes": {**record["attributes"], "ApproximateReceiveCount": "2"}}
+    assert on_message(record) == "ok"
+    assert on_message(redelivery) == "ok"
+    assert processed == [record["messageId"]]
+    # The same order id with other content is a misuse of the key, not a duplicate.
+    with pytest.raises(IdempotencyKeyReused):
+        on_message({**record, "body": '{"order_id": "o-77", "total": 99}'})
+
+
+def test_a_failing_call_is_not_kept(store):
+    attempts = []
+
+    @idempotent(store=store, key="id")
+    def flaky(job: dict) -> str:
+        attempts.append(job["id"])
+        if len(attempts) == 1:
+            raise ConnectionError("downstream timeout")
+        return "done"
+
+    with pytest.raises(ConnectionError):
+        flaky({"id": "j1"})
+    assert flaky({"id": "j1"}) == "done"
+    assert flaky({"id": "j1"}) == "done"
+    assert attempts == ["j1", "j1"]
+
+
+def test_concurrent_duplicate_calls_run_once_and_others_are_in_progress(store_factory):
+    runs, outcomes = [], []
+    release = threading.Event()
+    lock = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    def make():
+        @idempotent(store=store_factory(), key="id", scope="jobs.process")
+        def process(job: dict) -> str:
+            runs.append(job["id"])
+            release.wait(10)
+            return "done"
+
+        return process
+
+    def call(process):
+        barrier.wait()
+        try:
+            result = process({"id": "j-1"})
+        except IdempotencyInProgress:
+            result = "in-progress"
+        with lock:
+            outcomes.append(result)
+            if outcomes.count("in-progress") == 5:
+                release.set()
+
+    functions = [make() for _ in range(6)]
+    threads = [threading.Thread(target=call, args=(f,)) for f in functions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    release.set()
+    assert runs == ["j-1"]
+    assert sorted(outcomes) == ["done"] + ["in-progress"] * 5
+
+
+def test_tenant_scoping_applies_to_functions(store):
+    runs = []
+
+    @idempotent(store=store, key="id")
+    def handle(ctx: Context, body: dict) -> int:
+        runs.append(ctx.tenant_id)
+        return len(runs)
+
+    app = App(name="t")
+    acme, globex = Context(app, {}, None, "invoke"), Context(app, {}, None, "invoke")
+    acme.tenant_id, globex.tenant_id = "acme", "globex"
+    assert handle(acme, {"id": 1}) == 1
+    assert handle(globex, {"id": 1}) == 2
+    assert handle(acme, {"id": 1}) == 1
+    assert runs == ["acme", "globex"]
+
+
+def test_a_required_key_missing_from_the_payload_is_an_error(store):
+    @idempotent(store=store, key="id", required=True)
+    def handle(body: dict) -> None:
+        return None
+
+    with pytest.raises(IdempotencyKeyMissing):
+        handle({"other": 1})
+
+
+def test_async_functions_are_supported(store):
+    import asyncio
+
+    runs = []
+
+    @idempotent(store=store, key="id")
+    async def handle(body: dict) -> dict:
+        runs.append(body["id"])
+        return {"ok": body["id"]}
+
+    assert asyncio.run(handle({"id": "a"})) == {"ok": "a"}
+    assert asyncio.run(handle({"id": "a"})) == {"ok": "a"}
+    assert runs == ["a"]
+
+
+def test_key_expressions():
+    payload = {"detail": {"items": [{"sku": "A1"}, {"sku": "B2"}], "id": "x"}, "body": '{"order": {"id": 7}}'}
+    assert key_from_expression("detail.id")(payload) == "x"
+    assert key_from_expression("detail.items[1].sku")(payload) == "B2"
+    assert key_from_expression("detail.items[-1].sku")(payload) == "B2"
+    assert key_from_expression("body.order.id")(payload) == 7
+    assert key_from_expression("detail.id, body.order.id")(payload) == ["x", 7]
+    assert key_from_expression("detail.missing")(payload) is None
+    assert key_from_expression("detail.items[5].sku")(payload) is None
+    with pytest.raises(ValueError):
+        key_from_expression("detail..id")
