@@ -23,7 +23,9 @@ class Clock:
 
 def verifier_for(server, clock=None, **options):
     client = JWKSClient(server.url, clock=clock or Clock(), **options)
-    return JWTVerifier(jwks=client, issuer="https://issuer.example.com", audience="orders-api"), client
+    # cache_size=0: every verify goes to the key set, which is what these tests watch.
+    verifier = JWTVerifier(jwks=client, issuer="https://issuer.example.com", audience="orders-api", cache_size=0)
+    return verifier, client
 
 
 def test_cognito_shaped_jwks_verifies_tokens_and_is_fetched_once(jwks_server, rsa_key):
@@ -186,3 +188,15 @@ def test_urllib_fetcher_reads_the_served_document(jwks_server, rsa_key):
 def test_httpx_fetcher_reads_the_served_document(jwks_server, rsa_key):
     jwks_server.publish(rsa_key)
     assert fetch_json_httpx(jwks_server.url, 2.0)["keys"][0]["kid"] == "rsa-1"
+
+
+def test_tokens_of_a_withdrawn_key_stop_working_once_the_cache_ttl_passes(jwks_server, rsa_key):
+    clock = Clock()
+    jwks_server.publish(rsa_key)
+    client = JWKSClient(jwks_server.url, clock=clock, min_refetch_interval=0, cache_ttl=0)
+    verifier = JWTVerifier(jwks=client, audience="orders-api", cache_ttl=0)
+    tok = rsa_key.sign(claims())
+    verifier.verify(tok)
+    jwks_server.publish(SigningKey("replacement"))  # the provider withdrew rsa-1 (say, compromised)
+    with pytest.raises(InvalidCredentials, match="rsa-1"):
+        verifier.verify(tok)

@@ -196,3 +196,32 @@ def test_cognito_factory_sets_issuer_jwks_and_token_use():
     assert verifier.audience is None
     id_verifier = JWTVerifier.cognito("eu-west-1", "eu-west-1_AbC", client_id="client-9")
     assert id_verifier.audience == "client-9"
+
+
+def test_repeated_token_is_served_from_cache_but_still_expires():
+    verifier = hs_verifier(leeway=0)
+    tok = jwt.encode(claims(exp=int(time.time()) + 2), SECRET, algorithm="HS256")
+    first = verifier.verify(tok)
+    assert verifier.verify(tok) is first  # the cached claims, not a second signature check
+    time.sleep(max(0.0, first["exp"] - time.time()) + 0.05)
+    with pytest.raises(InvalidCredentials, match="expired"):
+        verifier.verify(tok)
+
+
+def test_token_cache_is_bounded_and_can_be_disabled():
+    verifier = hs_verifier(cache_size=2)
+    tokens = [jwt.encode(claims(sub=f"u{i}"), SECRET, algorithm="HS256") for i in range(5)]
+    for tok in tokens:
+        verifier.verify(tok)
+    assert len(verifier._verified) == 2
+    uncached = hs_verifier(cache_size=0)
+    assert uncached.verify(tokens[0]) is not uncached.verify(tokens[0])
+
+
+def test_failed_tokens_are_not_cached():
+    verifier = hs_verifier()
+    bad = jwt.encode(claims(aud="other"), SECRET, algorithm="HS256")
+    for _ in range(2):
+        with pytest.raises(InvalidCredentials):
+            verifier.verify(bad)
+    assert verifier._verified == {}

@@ -4,10 +4,18 @@ The algorithms a verifier accepts are fixed by its key type at configuration tim
 HMAC secret never verifies an RS256 token and a public key never an HS256 one), so
 algorithm-confusion tokens fail. PyJWT and cryptography are imported when a verifier
 is built, never by `import lift`.
+
+Verified tokens are remembered (like API Gateway's authorizer cache, for at most
+`cache_ttl` seconds and never past their own `exp`), so a client reusing its token on a
+warm Lambda pays for the signature check once, not on every request.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -52,6 +60,8 @@ class JWTVerifier:
         leeway: float = 30.0,
         require: Iterable[str] = ("exp",),
         expect: Mapping[str, Any] | None = None,
+        cache_size: int = 1024,
+        cache_ttl: float = 300.0,
     ) -> None:
         sources = [s for s in (secret, public_key, jwks_url, jwks) if s is not None]
         if len(sources) != 1:
@@ -74,6 +84,10 @@ class JWTVerifier:
         self.leeway = leeway
         self.require = list(require)
         self.expect = dict(expect or {})
+        self.cache_size = cache_size
+        self.cache_ttl = cache_ttl
+        self._verified: dict[str, tuple[dict[str, Any], float]] = {}
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def cognito(
@@ -101,13 +115,22 @@ class JWTVerifier:
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims when it verifies; raises InvalidCredentials with the reason otherwise."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            now = time.time()
+            if now < cached[1] and self._still_valid(cached[0], now):
+                return cached[0]
+            self._verified.pop(token, None)
+        claims = self._verify(token)
+        if self.cache_size > 0:
+            self._remember(token, claims)
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
         jwt = self._jwt
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidCredentials("token too long")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidCredentials(f"malformed token: {exc}") from None
+        header = _unverified_header(token)
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise InvalidCredentials(f"algorithm {alg!r} not allowed (allowed: {', '.join(self.algorithms)})")
@@ -150,12 +173,37 @@ class JWTVerifier:
         self._jwk_keys[(kid, alg)] = (jwk, key)
         return key
 
+    def _still_valid(self, claims: Mapping[str, Any], now: float) -> bool:
+        """exp and nbf (with leeway) for a token verified earlier; the rest cannot change."""
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if exp is not None and now >= exp + self.leeway:
+            return False
+        return nbf is None or now >= nbf - self.leeway
+
+    def _remember(self, token: str, claims: dict[str, Any]) -> None:
+        with self._cache_lock:
+            while len(self._verified) >= self.cache_size:
+                self._verified.pop(next(iter(self._verified)))  # oldest first
+            self._verified[token] = (claims, time.time() + self.cache_ttl)
+
     def _check_expected(self, claims: Mapping[str, Any]) -> None:
         for name, wanted in self.expect.items():
             value = claims.get(name)
             allowed = wanted if isinstance(wanted, (list, tuple, set, frozenset)) else (wanted,)
             if value not in allowed:
                 raise InvalidCredentials(f"claim {name!r} is {value!r}, expected {wanted!r}")
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header, to pick the key; PyJWT's decode validates the whole token again."""
+    segment = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise InvalidCredentials(f"malformed token header: {exc}") from None
+    if not isinstance(header, dict):
+        raise InvalidCredentials("malformed token header: not an object")
+    return header
 
 
 def _checked(algorithms: Iterable[str], allowed: frozenset[str], what: str) -> tuple[str, ...]:
