@@ -206,11 +206,21 @@ def _query_getter(tp: Any) -> Getter:
     return get_query
 
 
+def _without_none(tp: Any) -> Any:
+    """`X` for `X | None` (an optional header), else `tp` itself."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
 def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
     header = marker.name or name.replace("_", "-")
     fallback = marker.default if marker.default is not _EMPTY else default
-    convert = path_converter(tp) if tp not in (str, _EMPTY) else None
     many = _list_like(tp)
+    base = _without_none(tp)
+    convert = path_converter(base) if not many and base not in (str, _EMPTY) else None
 
     def get_header(ctx: Context) -> Any:
         headers = ctx.request.headers if ctx.request is not None else None
@@ -291,7 +301,7 @@ def build_binder(fn: Callable[..., Any], *, path_params: list[str] = (), max_bod
         keyword = keyword or keyword_only
         hint = hints.get(name, _EMPTY)
         hint, header = _unwrap_header(hint, param_default)
-        default = param_default if header is None else _EMPTY
+        default = _EMPTY if isinstance(param_default, Header) else param_default
         if header is not None:
             getter = _header_getter(name, header, hint, default)
         elif _is_context(hint) or (name == "ctx" and hint is _EMPTY):
