@@ -61,8 +61,9 @@ class ModelCodec:
         except msgspec.ValidationError as exc:
             try:
                 raw = msgspec.json.decode(data)
-            except msgspec.DecodeError:  # pragma: no cover - validated JSON always re-parses
-                raw = None
+            except msgspec.DecodeError as syntax:  # failed the type before reaching the bad syntax
+                raise BadRequest("Request body is not valid JSON", code="invalid_json",
+                                 details=[{"location": self.location, "message": str(syntax)}]) from None
             raise ValidationFailed(details=self.problems(raw, exc)) from None
         except msgspec.DecodeError as exc:
             raise BadRequest("Request body is not valid JSON", code="invalid_json",
@@ -198,7 +199,8 @@ class _Object(_Checker):
             if name in value:
                 checker.check(value[name], f"{path}.{name}", out, location)
             elif required:
-                out.append({"location": location, "path": path, "message": f"Object missing required field `{name}`"})
+                out.append({"location": location, "path": f"{path}.{name}",
+                            "message": f"Object missing required field `{name}`"})
         if self.whole and len(out) == before:
             super().check(value, path, out, location)
 
