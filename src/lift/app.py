@@ -30,6 +30,7 @@ _log = logging.getLogger("lift")
 _encode = serialization.encode_json
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HTTP_MODULES = {"rest": apigw_rest, "http": apigw_http, "alb": alb, "url": function_url}
+_MAYBE_TOO_LARGE = 4 * 1024 * 1024  # bodies above this may pass Lambda's 6 MB limit once encoded
 
 
 def _env_int(name: str, default: int) -> int:
@@ -359,7 +360,10 @@ class App(Group):
         if request.method == "HEAD" and response.body:
             response.headers.setdefault("Content-Length", str(len(response.body)))
             response.body = b""
-        return module.encode_response(response, request, ctx._request_id)
+        request_id = ctx._request_id
+        if request_id is None and len(response.body) > _MAYBE_TOO_LARGE:
+            request_id = ctx.request_id  # the 6 MB error body and log line carry it
+        return module.encode_response(response, request, request_id)
 
     def respond(self, ctx: Context) -> Response:
         """Route an HTTP Context through its chain (used by every HTTP source and ASGI)."""
