@@ -101,14 +101,17 @@ class RequestLogging:
         else:
             fields.update(record_id=record_id_of(ctx.record), outcome="ok")
             level, message = logging.INFO, f"{ctx.source} record processed"
-        self.logger.log(level, message, extra=fields)
+        logger = self.logger
+        if logger.isEnabledFor(level):  # built directly: no stack walk for a fixed location
+            logger.handle(logger.makeRecord(logger.name, level, __file__, 0, message, (), None,
+                                            func="access_log", extra={"lift_fields": fields}))
 
     def _log_failure(self, ctx: Any, start: float) -> None:
         fields = self._common(ctx, start)
         fields.update(record_id=record_id_of(ctx.record), outcome="error")
         if ctx.request is not None:
             fields.update(method=ctx.request.method, path=ctx.request.path, route=ctx.route)
-        self.logger.error(f"{ctx.source} record failed", exc_info=True, extra=fields)
+        self.logger.error(f"{ctx.source} record failed", exc_info=True, extra={"lift_fields": fields})
 
 
 def request_logging(**options: Any) -> RequestLogging:

@@ -56,24 +56,34 @@ def level_from_env(default: str = "INFO") -> int:
     return level if isinstance(level, int) else logging.INFO
 
 
+_second_cache: tuple[int, str] = (-1, "")
+
+
 def _iso_utc(created: float) -> str:
-    ms = int(created * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{ms:03d}Z"
+    global _second_cache
+    second = int(created)
+    cached = _second_cache
+    if second != cached[0]:
+        cached = _second_cache = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{int(created * 1000) % 1000:03d}Z"
 
 
 def correlation_id_for(ctx: Context) -> str:
     """The caller's correlation id (`X-Correlation-Id` / `X-Request-Id`), else the request id."""
+    return _caller_correlation_id(ctx) or ctx.request_id
+
+
+def _caller_correlation_id(ctx: Context) -> str | None:
     state = ctx._state
-    if state is not None and "correlation_id" in state:
+    if state is not None and state.get("correlation_id"):
         return state["correlation_id"]
-    cid = None
     if ctx.request is not None:
         headers = ctx.request.headers
         for name in CORRELATION_HEADERS:
             cid = headers.get(name)
             if cid:
-                break
-    return cid or ctx.request_id
+                return cid
+    return None
 
 
 def _function_fields(ctx: Context | None) -> dict[str, Any]:
@@ -109,6 +119,7 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.service = service
         self.redactor = redactor
+        self._ctx_cache: tuple[Any, dict[str, Any]] | None = None
 
     def fields(self, record: logging.LogRecord) -> dict[str, Any]:
         """The dict that becomes the JSON line (useful to tests and other sinks)."""
@@ -119,15 +130,14 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "logger": record.name,
             "location": f"{record.funcName}:{record.lineno}",
-            "service": self.service or _service_of(ctx),
         }
         if ctx is not None:
-            out["cold_start"] = ctx.cold_start
-            out.update(_function_fields(ctx))
+            cached = self._ctx_cache
+            if cached is None or cached[0] is not ctx:
+                cached = self._ctx_cache = (ctx, self._request_fields(ctx))
+            out.update(cached[1])
             out["request_id"] = ctx.request_id
-            out["correlation_id"] = correlation_id_for(ctx)
-            if ctx.source:
-                out["source"] = ctx.source
+            out["correlation_id"] = cached[1].get("correlation_id") or ctx.request_id
             if ctx.tenant_id is not None:
                 out["tenant_id"] = ctx.tenant_id
             if ctx.user_id is not None:
@@ -135,25 +145,35 @@ class JsonFormatter(logging.Formatter):
             if _sampled.get():
                 out["sampled"] = True
         else:
+            out["service"] = self.service or _service_of(None)
             out.update(_function_fields(None))
         trace_id = current_trace_id()
         if trace_id:
             out["trace_id"] = trace_id
-        extra: dict[str, Any] = {}
-        bound = record.__dict__.get("lift_fields")
-        if bound:
-            extra.update(bound)
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS:
-                extra[key] = value
+        attrs = record.__dict__
+        if "lift_fields" in attrs:  # Lift's own loggers pass every field there
+            extra = attrs["lift_fields"]
+        else:
+            extra = {key: value for key, value in attrs.items() if key not in _STANDARD_ATTRS}
         if extra:
             for key, value in (self.redactor.redact(extra) if self.redactor else extra).items():
-                out.setdefault(key, value)  # the fixed fields above always win
+                if key not in out:  # the fixed fields above always win
+                    out[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             out["exception"] = _exception_fields(record.exc_info)
         if record.stack_info:
             out["stack"] = record.stack_info
         return out
+
+    def _request_fields(self, ctx: Any) -> dict[str, Any]:
+        """Fields fixed for the life of one request/record, computed once per Context."""
+        fields: dict[str, Any] = {"service": self.service or _service_of(ctx), "cold_start": ctx.cold_start}
+        fields.update(_function_fields(ctx))
+        fields["request_id"] = None  # placeholders keep the key order stable
+        fields["correlation_id"] = _caller_correlation_id(ctx)
+        if ctx.source:
+            fields["source"] = ctx.source
+        return fields
 
     def format(self, record: logging.LogRecord) -> str:
         return _encoder.encode(self.fields(record)).decode("utf-8")

@@ -20,6 +20,7 @@ _EXACT_SENSITIVE_KEYS = frozenset({"pan", "cvv", "cvc", "cvv2", "ssn", "pin", "p
 
 _CARD_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
 _MAX_DEPTH = 10
+_SCALARS = frozenset({int, float, bool})
 
 
 def _normalize(key: str) -> str:
@@ -71,17 +72,30 @@ class Redactor:
     def redact(self, value: Any, depth: int = 0) -> Any:
         """A copy of `value` with sensitive entries masked; untouched values are returned as is."""
         if isinstance(value, str):
-            if self._cards and len(value) >= 13 and _has_enough_digits(value):
-                return _CARD_CANDIDATE.sub(_mask_card, value)
-            return value
+            return self._redact_text(value)
         if depth >= _MAX_DEPTH:
             return value
         if isinstance(value, dict):
-            return {k: (MASK if isinstance(k, str) and self.is_sensitive(k) and v is not None
-                        else self.redact(v, depth + 1))
-                    for k, v in value.items()}
+            out = {}
+            for k, v in value.items():
+                if v is None:
+                    out[k] = v
+                elif isinstance(k, str) and self.is_sensitive(k):
+                    out[k] = MASK
+                elif v.__class__ in _SCALARS:
+                    out[k] = v
+                elif isinstance(v, str):
+                    out[k] = self._redact_text(v)
+                else:
+                    out[k] = self.redact(v, depth + 1)
+            return out
         if isinstance(value, list | tuple):
             return [self.redact(v, depth + 1) for v in value]
+        return value
+
+    def _redact_text(self, value: str) -> str:
+        if self._cards and len(value) >= 13 and _has_enough_digits(value):
+            return _CARD_CANDIDATE.sub(_mask_card, value)
         return value
 
     def redact_fields(self, fields: dict[str, Any]) -> dict[str, Any]:
