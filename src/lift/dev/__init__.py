@@ -1,0 +1,1 @@
+"""The local dev server (`lift dev`): not imported at runtime."""

@@ -1,0 +1,74 @@
+"""HTTP request -> API Gateway event, and Lambda proxy result -> HTTP response.
+
+The dev server turns each real request into the event API Gateway would send (REST payload
+1.0 or HTTP API payload 2.0, built with `lift.testing.events`) and turns the function's
+result back into a response the way API Gateway does, including its 502 for a malformed one.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import parse_qsl
+
+from lift.context import Response, is_text_content_type
+
+__all__ = ["event_from_request", "response_from_result", "bad_gateway"]
+
+
+def event_from_request(scope: dict[str, Any], body: bytes, payload: str) -> dict[str, Any]:
+    """The API Gateway event for an ASGI HTTP request (`payload` "rest" or "http")."""
+    from lift.testing import events
+
+    headers: dict[str, list[str]] = {}
+    for name, value in scope.get("headers") or []:
+        key = "-".join(p.capitalize() for p in name.decode("latin-1").split("-"))
+        headers.setdefault(key, []).append(value.decode("latin-1"))
+    query: dict[str, list[str]] = {}
+    for k, v in parse_qsl((scope.get("query_string") or b"").decode("latin-1"), keep_blank_values=True):
+        query.setdefault(k, []).append(v)
+    content_type = (headers.get("Content-Type") or [None])[-1]
+    is_base64 = bool(body) and not is_text_content_type(content_type)
+    method, path = scope["method"], scope["path"] or "/"
+    client_ip = (scope.get("client") or ("127.0.0.1", 0))[0]
+    headers.setdefault("X-Forwarded-For", [client_ip])
+    headers.setdefault("X-Forwarded-Proto", [scope.get("scheme", "http")])
+    headers.setdefault("X-Forwarded-Port", [str((scope.get("server") or ("", 80))[1])])
+    body_arg = body if body else None
+    if payload == "http":
+        event = events.apigw_http(method, path, body=body_arg, headers=headers, query=query, is_base64=is_base64)
+        event["requestContext"]["http"]["sourceIp"] = client_ip
+        event["requestContext"]["http"]["userAgent"] = (headers.get("User-Agent") or [""])[-1]
+    else:
+        event = events.apigw_rest(method, path, body=body_arg, headers=headers, query=query, is_base64=is_base64)
+        identity = event["requestContext"]["identity"]
+        identity["sourceIp"] = client_ip
+        identity["userAgent"] = (headers.get("User-Agent") or [None])[-1]
+    return event
+
+
+def bad_gateway() -> Response:
+    """What API Gateway answers when the function fails or returns a malformed result."""
+    return Response.json({"message": "Internal server error"}, status=502)
+
+
+def response_from_result(result: Any) -> Response:
+    """A Lambda proxy result (payload 1.0 or 2.0) as the HTTP response API Gateway sends."""
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        return bad_gateway()
+    body = result.get("body") or ""
+    try:
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+    except ValueError:
+        return bad_gateway()
+    response = Response(None, result["statusCode"])
+    response.body = raw
+    response.headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+    cookies: list[str] = [str(c) for c in result.get("cookies") or []]
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        if name.lower() == "set-cookie":
+            cookies.extend(str(v) for v in values)
+        else:
+            response.headers[name] = ", ".join(str(v) for v in values)
+    response.cookies = cookies
+    return response

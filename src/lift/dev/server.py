@@ -1,0 +1,456 @@
+"""The local dev server: every trigger through `app.handler`, hot reload, and a live dashboard.
+
+    python -m lift.dev.server service.app:app --port 8000 [--payload http] [--no-reload]
+
+HTTP requests become real API Gateway events (REST payload 1.0 or HTTP API 2.0) and go
+through `app.handler`, so local behaviour equals Lambda's. WebSocket clients talk to an
+emulated API Gateway WebSocket API (with a local Management API at `/@connections/{id}`),
+`POST /_lift/events` runs any raw Lambda event (SQS events get queue semantics: redelivery
+and a local DLQ), declared schedules fire on their own, and `/_lift/` is the dashboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import mimetypes
+import os
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from lift import serialization
+from lift.asgi import WebSocketGateway, read_body, send_response
+from lift.context import Response
+from lift.dev import registry
+from lift.dev.activity import Activity, LogCapture
+from lift.dev.bridge import bad_gateway, event_from_request, response_from_result
+from lift.dev.loader import AppLoader
+from lift.dev.queues import LocalQueues, failed_ids, queue_name
+from lift.dev.samples import sample_event, schedule_event
+from lift.dev.schedule import Scheduler
+from lift.sources import source_of
+
+__all__ = ["DevServer", "DevServerError", "serve", "main"]
+
+_log = logging.getLogger("lift.dev")
+STATIC_DIR = Path(__file__).parent / "static"
+_MAX_EVENT_BYTES = 6 * 1024 * 1024
+
+
+class DevServerError(RuntimeError):
+    """The dev server cannot start (port in use, bad app reference...)."""
+
+
+class DevServer:
+    """The dev server's ASGI application and the machinery around the user's app."""
+
+    def __init__(self, app_ref: str, *, payload: str = "rest", reload: bool = True, host: str = "127.0.0.1",
+                 port: int = 8000, project_dir: str | os.PathLike[str] | None = None) -> None:
+        if payload not in ("rest", "http"):
+            raise DevServerError(f"payload must be 'rest' or 'http', not {payload!r}")
+        self.payload = payload
+        self.reload_enabled = reload
+        self.host, self.port = host, port
+        self.loader = AppLoader(app_ref, project_dir)
+        self.activity = Activity()
+        self.queues = LocalQueues(self.invoke)
+        self.scheduler = Scheduler(self._schedules, self.fire_schedule)
+        self.websockets = WebSocketGateway(lambda: self.loader.app, self._invoke_async)
+        self.watcher: Any = None
+        self.started_at = time.time()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Load the app, capture logs, start the watcher and the scheduler (before serving)."""
+        logging.getLogger().addHandler(LogCapture(self.activity))
+        if not self.loader.load() and self.loader.app is None:
+            print(f"lift dev: {self.loader.app_ref} failed to import; fix it and save, the server is up",
+                  file=sys.stderr)
+        if self.reload_enabled:
+            from lift.dev.watcher import SourceWatcher
+
+            self.watcher = SourceWatcher(self.loader.project_dir, self.on_source_change)
+            self.watcher.start()
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
+        app = self.loader.app
+        if app is not None and hasattr(app, "shutdown"):
+            app.shutdown()
+
+    def on_source_change(self, paths: list[str]) -> None:
+        old = self.loader.app
+        ok = self.loader.load()
+        names = ", ".join(os.path.relpath(p, self.loader.project_dir) for p in paths[:3])
+        if ok:
+            print(f"lift dev: reloaded {self.loader.app_ref} in {self.loader.last_reload_ms:.0f} ms ({names})",
+                  file=sys.stderr)
+            self.scheduler.refresh()
+            if old is not None and old is not self.loader.app and hasattr(old, "shutdown"):
+                try:
+                    old.shutdown()
+                except Exception:  # noqa: BLE001 - the old app's resources are best effort
+                    _log.exception("closing the previous app failed")
+        self.activity.publish({"type": "reload", "ok": ok, "error": self.loader.error,
+                               "generation": self.loader.generation})
+
+    def _schedules(self) -> dict[str, str]:
+        app = self.loader.app
+        return registry.schedules(app) if app is not None else {}
+
+    # -- running events ----------------------------------------------------------------
+    def invoke(self, event: Any) -> tuple[Any, str | None]:
+        """Run one event through `app.handler` as Lambda would; records it for the dashboard."""
+        from lift.testing import lambda_context
+
+        app = self.loader.app
+        if app is None:
+            return None, f"The app failed to import:\n{self.loader.error}"
+        context = lambda_context(function_name=getattr(app, "name", "lift-dev"))
+        started = time.perf_counter()
+        result: Any = None
+        error: str | None = None
+        try:
+            result = app.handler(event, context)
+        except Exception as exc:  # noqa: BLE001 - reported like Lambda's errorType/errorMessage
+            error = f"{type(exc).__name__}: {exc}"
+            _log.error("invocation failed (request_id=%s)\n%s", context.aws_request_id, traceback.format_exc(),
+                       extra={"request_id": context.aws_request_id})
+        self._record(event, result, error, (time.perf_counter() - started) * 1000, context.aws_request_id)
+        return result, error
+
+    async def _invoke_async(self, event: dict[str, Any]) -> Any:
+        result, error = await asyncio.get_running_loop().run_in_executor(None, self.invoke, event)
+        if error is not None:
+            raise RuntimeError(error)
+        return result
+
+    def run_event(self, event: Any) -> tuple[Any, str | None]:
+        """Run a raw event; SQS events get queue semantics (redelivery, DLQ)."""
+        if source_of(event) == "sqs":
+            return self.queues.deliver(event)
+        return self.invoke(event)
+
+    def fire_schedule(self, rule: str) -> None:
+        self.run_event(schedule_event(rule, self.scheduler.now()))
+
+    def _record(self, event: Any, result: Any, error: str | None, ms: float, request_id: str) -> None:
+        source = source_of(event)
+        status: int | str = "error" if error else "ok"
+        extra: dict[str, Any] = {}
+        if source in ("rest", "http", "alb", "url"):
+            if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
+                status = result["statusCode"]
+            elif error:
+                status = 502
+            method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
+            target = event.get("path") or event["requestContext"]["http"]["path"]
+            key = f"{method} {self._template_for(target) or target}"
+            kind = "http"
+        else:
+            method, target, key = source.upper(), _target_of(source, event), ""
+            kind = source
+            if source == "websocket":
+                if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
+                    status = result["statusCode"]
+            records = event.get("Records") if isinstance(event, dict) else None
+            if records and source == "sqs":
+                failed = failed_ids(result, error, records)
+                status = "failed" if failed else "ok"
+                extra = {"records": len(records), "failed": len(failed),
+                         "receive_count": max(int((r.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+                                              for r in records)}
+            elif records and isinstance(result, dict) and result.get("batchItemFailures"):
+                status = "failed"
+            key = f"{method} {target}"
+        self.activity.record(kind=kind, method=method, target=target, status=status, duration_ms=ms,
+                             request_id=request_id, stats_key=key, error=error, **extra)
+
+    def _template_for(self, path: str) -> str | None:
+        app = self.loader.app
+        try:
+            entry, _ = app.router.lookup(path)
+        except Exception:  # noqa: BLE001 - just a label for the statistics
+            return None
+        return entry.template if entry is not None else None
+
+    # -- ASGI ---------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            self.activity.loop = asyncio.get_running_loop()
+            await self.websockets.serve(scope, receive, send)
+        elif kind == "http":
+            self.activity.loop = asyncio.get_running_loop()
+            path = scope["path"]
+            if path == "/_lift" or path.startswith("/_lift/"):
+                await self._internal(scope, receive, send)
+            elif "/@connections/" in path:
+                await self.websockets.management_api(scope, receive, send)
+            else:
+                await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.activity.loop = asyncio.get_running_loop()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await asyncio.get_running_loop().run_in_executor(None, self.stop)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = await read_body(receive, _MAX_EVENT_BYTES)
+        if body is None:
+            await send_response(send, Response.json({"message": "Request Too Long"}, status=413))
+            return
+        if self.loader.app is None:
+            await send_response(send, self._import_error_response(scope))
+            return
+        event = event_from_request(scope, body, self.payload)
+        result, error = await asyncio.get_running_loop().run_in_executor(None, self.invoke, event)
+        response = bad_gateway() if error is not None else response_from_result(result)
+        if self.loader.error:
+            response.headers["X-Lift-Reload-Error"] = "the last edit failed to import; serving the last good app"
+        await send_response(send, response)
+
+    def _import_error_response(self, scope: dict[str, Any]) -> Response:
+        accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")
+        error = self.loader.error or "unknown error"
+        if "text/html" in accept:
+            from html import escape
+
+            page = (f"<!doctype html><title>Import error</title><body style='font-family:sans-serif'>"
+                    f"<h1>{escape(self.loader.app_ref)} failed to import</h1><p>Fix the code and save: the "
+                    f"dev server reloads it.</p><pre style='background:#fee;padding:1em'>{escape(error)}</pre>")
+            return Response.html(page, status=500)
+        return Response.json({"error": {"code": "import_error", "message": f"{self.loader.app_ref} failed to import",
+                                        "details": {"traceback": error}}}, status=500)
+
+    # -- /_lift/* -------------------------------------------------------------------------
+    async def _internal(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path, method = scope["path"], scope["method"]
+        sub = path[len("/_lift"):].strip("/")
+        loop = asyncio.get_running_loop()
+        if sub == "stream":
+            await self._stream(receive, send)
+            return
+        body = await read_body(receive, _MAX_EVENT_BYTES)
+        if body is None:
+            response = Response.json({"error": "event larger than 6 MB"}, status=413)
+        elif method == "GET" and sub == "":
+            response = _static("dashboard.html")
+        elif method == "GET" and sub.startswith("static/"):
+            response = _static(sub[len("static/"):])
+        elif method == "GET" and sub == "api/state":
+            response = Response.json(self.state())
+        elif method == "GET" and sub == "api/health":
+            response = Response.json(await loop.run_in_executor(None, self.health))
+        elif method == "POST" and sub == "events":
+            response = await self._post_event(body)
+        elif method == "POST" and sub == "send":
+            response = await self._send_sample(body)
+        elif method == "POST" and sub.startswith("queues/") and sub.endswith("/redrive"):
+            count = self.queues.redrive(sub[len("queues/"):-len("/redrive")])
+            response = Response.json({"redriven": count})
+        elif method == "GET" and (sub in ("docs", "openapi.json") or sub.startswith("swagger/")):
+            from lift.dev import docs
+
+            response = docs.response_for(sub, self.loader.app)
+        else:
+            response = Response.json({"error": f"no dev-server endpoint {method} {path}"}, status=404)
+        await send_response(send, response)
+
+    async def _post_event(self, body: bytes) -> Response:
+        try:
+            event = serialization.decode_json(body)
+        except Exception as exc:  # noqa: BLE001
+            return Response.json({"result": None, "error": f"The body is not a JSON Lambda event: {exc}"}, status=400)
+        result, error = await asyncio.get_running_loop().run_in_executor(None, self.run_event, event)
+        return Response.json({"result": result, "error": error})
+
+    async def _send_sample(self, body: bytes) -> Response:
+        try:
+            spec = serialization.decode_json(body or b"{}")
+            options = spec.get("options") or {}
+            event = sample_event(spec["kind"], spec.get("name") or "", spec.get("body"), **options)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return Response.json({"result": None, "error": f"Bad sample request: {exc}"}, status=400)
+        result, error = await asyncio.get_running_loop().run_in_executor(None, self.run_event, event)
+        return Response.json({"result": result, "error": error, "event": event})
+
+    async def _stream(self, receive: Any, send: Any) -> None:
+        """Server-Sent Events: every invocation, log record and reload as it happens."""
+        queue = self.activity.subscribe()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
+                                (b"x-accel-buffering", b"no")]})
+        await send({"type": "http.response.body", "body": b"retry: 1000\n\n", "more_body": True})
+        disconnected = asyncio.ensure_future(_wait_disconnect(receive))
+        try:
+            while not disconnected.done():
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, disconnected}, timeout=15,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    data = json.dumps(getter.result(), default=str)
+                    await send({"type": "http.response.body", "body": f"data: {data}\n\n".encode(),
+                                "more_body": True})
+                else:
+                    getter.cancel()
+                    if not disconnected.done():
+                        await send({"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True})
+        except OSError:
+            pass
+        finally:
+            self.activity.unsubscribe(queue)
+            disconnected.cancel()
+
+    # -- what the dashboard shows -----------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        app = self.loader.app
+        loader = self.loader
+        return {
+            "app": {"ref": loader.app_ref, "name": getattr(app, "name", None), "generation": loader.generation,
+                    "error": loader.error, "loaded_at": loader.loaded_at, "last_reload_ms": loader.last_reload_ms,
+                    "payload": self.payload, "reload": self.reload_enabled, "started_at": self.started_at},
+            "routes": registry.http_routes(app) if app is not None else [],
+            "sources": registry.event_sources(app) if app is not None else [],
+            "schedules": [{"rule": rule, "expression": expr, "next": self.scheduler.next_fires().get(rule),
+                           "error": self.scheduler.errors.get(rule)} for rule, expr in self._schedules().items()],
+            "invocations": list(self.activity.invocations)[-200:],
+            "stats": self.activity.route_stats(),
+            "logs": list(self.activity.logs)[-200:],
+            "queues": self.queues.snapshot(),
+            "websockets": [{"connection_id": c.id, "source_ip": c.source_ip, "connected_at": c.connected_at}
+                           for c in self.websockets.connections.values()],
+            "health_available": app is not None and getattr(app, "_health", None) is not None,
+        }
+
+    def health(self) -> dict[str, Any] | None:
+        app = self.loader.app
+        registry_ = getattr(app, "_health", None) if app is not None else None
+        if registry_ is None:
+            return None
+        try:
+            return registry_.run(use_cache=False).to_dict()
+        except Exception as exc:  # noqa: BLE001 - shown on the dashboard
+            return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+
+
+async def _wait_disconnect(receive: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def _target_of(source: str, event: Any) -> str:
+    """A short label for an event: queue, topic, bucket/key, detail type, rule, route key."""
+    if not isinstance(event, dict):
+        return type(event).__name__
+    records = event.get("Records") or []
+    first = records[0] if records and isinstance(records[0], dict) else {}
+    if source == "sqs":
+        return queue_name(first)
+    if source == "sns":
+        return (first.get("Sns") or {}).get("TopicArn", "").rsplit(":", 1)[-1]
+    if source == "s3":
+        s3 = first.get("s3") or {}
+        return f"{(s3.get('bucket') or {}).get('name')}/{(s3.get('object') or {}).get('key')}"
+    if source in ("dynamodb", "kinesis"):
+        arn = first.get("eventSourceARN") or ""
+        return arn.split("/")[1] if "/" in arn else arn
+    if source == "schedule":
+        resources = event.get("resources") or [""]
+        return str(resources[0]).rsplit("/", 1)[-1]
+    if source == "eventbridge":
+        return f"{event.get('source')} / {event.get('detail-type')}"
+    if source == "websocket":
+        return (event.get("requestContext") or {}).get("routeKey", "")
+    return source
+
+
+def _static(name: str) -> Response:
+    path = (STATIC_DIR / name).resolve()
+    if not path.is_file() or STATIC_DIR.resolve() not in path.parents:
+        return Response.json({"error": f"no static file {name}"}, status=404)
+    ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if ctype.startswith("text/") or ctype == "application/javascript":
+        ctype += "; charset=utf-8"
+    return Response(path.read_bytes(), 200, {"Cache-Control": "no-cache"}, content_type=ctype)
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise DevServerError(f"Port {port} on {host} is in use ({exc.strerror}); pick another with --port") from None
+
+
+def serve(app_ref: str, host: str = "127.0.0.1", port: int = 8000, reload: bool = True,
+          payload: str = "rest") -> None:
+    """Run the dev server until interrupted (what `lift dev` calls). Blocking."""
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise DevServerError('The dev server needs uvicorn: pip install "lift[dev]"') from exc
+    _check_port(host, port)
+    os.environ["LIFT_WEBSOCKET_ENDPOINT"] = f"http://{host}:{port}"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    _configure_console_logging()
+    server = DevServer(app_ref, payload=payload, reload=reload, host=host, port=port)
+    server.start()
+    print(f"lift dev: serving {app_ref} on http://{host}:{port} ({payload} payload); "
+          f"dashboard http://{host}:{port}/_lift/", file=sys.stderr)
+    config = uvicorn.Config(server, host=host, port=port, lifespan="on", log_level="info", access_log=True,
+                            timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run()
+
+
+def _configure_console_logging() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lift.dev.server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("app", help="the app as module:attr, e.g. service.app:app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--payload", choices=["rest", "http"], default="rest",
+                        help="API Gateway payload: rest (1.0) or http (HTTP API 2.0)")
+    parser.add_argument("--no-reload", dest="reload", action="store_false", help="do not watch for changes")
+    args = parser.parse_args(argv)
+    try:
+        serve(args.app, host=args.host, port=args.port, reload=args.reload, payload=args.payload)
+    except DevServerError as exc:
+        print(f"lift dev: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
