@@ -9,7 +9,6 @@ from the raw event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 __all__ = ["InvalidCredentials", "CredentialLocation", "parse_locations"]
@@ -93,6 +92,8 @@ def _event_cookies(ctx: Any) -> dict[str, str]:
     raw = _event_header(ctx, "cookie")
     if not raw:
         return {}
+    from http.cookies import CookieError, SimpleCookie
+
     try:
         jar = SimpleCookie(raw)
     except CookieError:

@@ -12,7 +12,6 @@ import json
 import logging
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +34,8 @@ class KeyNotFound(LookupError):
 
 def fetch_json_urllib(url: str, timeout: float) -> Any:
     """GET `url` with the standard library and decode its JSON body."""
+    import urllib.request  # lazily: it pulls in http.client, email and ssl
+
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
         body = response.read(MAX_JWKS_BYTES + 1)

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from lift.auth.api_keys import APIKey, APIKeyVerifier
 from lift.auth.credentials import InvalidCredentials, parse_locations
 from lift.auth.gateway import gateway_principal
 from lift.auth.principal import ClaimMap, Match, Principal
 from lift.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from lift.auth.api_keys import APIKey, APIKeyVerifier
 
 __all__ = [
     "Authenticate",
@@ -227,6 +229,8 @@ def api_key_auth(
     optional: bool = False,
 ) -> Authenticate:
     """API-key middleware; `keys` maps SHA-256 hashes (see `hash_api_key`) to callers."""
+    from lift.auth.api_keys import APIKeyVerifier
+
     verifier = keys if isinstance(keys, APIKeyVerifier) else APIKeyVerifier(keys)
     return Authenticate(APIKeyAuth(verifier, key_from), skip=skip, optional=optional)
 
