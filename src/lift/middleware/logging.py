@@ -21,7 +21,7 @@ from lift.observability.coldstart import init_duration_ms
 
 __all__ = ["RequestLogging", "request_logging", "record_id_of"]
 
-_RECORD_ID_ATTRS = ("message_id", "event_id", "id", "sequence_number")
+_RECORD_ID_ATTRS = ("record_id", "message_id", "event_id", "id", "sequence_number")
 _RECORD_ID_KEYS = ("messageId", "MessageId", "eventID", "id", "eventId")
 
 
