@@ -1,0 +1,5 @@
+"""`python -m lift.cli`."""
+
+from lift.cli import main
+
+main()

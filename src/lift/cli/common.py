@@ -1,0 +1,69 @@
+"""What every command shares: consoles, failing with an exit code, loading the app, reading events."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from lift.cli.discovery import AppImportFailed, AppNotFound, AppRef, load_app
+
+__all__ = ["err", "fail", "load", "print_json", "read_event_file", "USAGE", "FAILURE"]
+
+FAILURE = 1  # the command ran and something failed
+USAGE = 2  # the command was called wrongly (bad argument, missing app, bad event file)
+
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = FAILURE, hint: str | None = None) -> NoReturn:
+    """Print a clear error (and an optional hint) to stderr and exit with `code`."""
+    err.print(f"[bold red]Error:[/bold red] {escape(message)}")
+    if hint:
+        err.print(f"[dim]{escape(hint)}[/dim]")
+    raise typer.Exit(code)
+
+
+def load(ref: str | None) -> tuple[Any, AppRef]:
+    """Import the user's app, exiting 2 when it cannot be found and 1 when its import raises."""
+    try:
+        return load_app(ref)
+    except AppNotFound as exc:
+        fail(str(exc), USAGE)
+    except AppImportFailed as exc:
+        cause = exc.__cause__
+        if cause is not None:
+            err.print("".join(traceback.format_exception(cause)).rstrip(), markup=False, highlight=False)
+        fail(str(exc), FAILURE)
+
+
+def print_json(data: Any) -> None:
+    """Write `data` to stdout as indented JSON (stdout stays machine-readable)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def read_event_file(path: str) -> Any:
+    """The JSON event in `path` (`-` for stdin); exits 2 with the reason when it is unusable."""
+    if path == "-":
+        text = sys.stdin.read()
+        where = "stdin"
+    else:
+        file = Path(path)
+        if not file.is_file():
+            fail(f"Event file {path} does not exist", USAGE)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"Cannot read event file {path}: {exc}", USAGE)
+        where = path
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"Event file {where} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", USAGE)

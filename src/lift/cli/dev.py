@@ -1,0 +1,58 @@
+"""`lift dev`: serve the app locally through real API Gateway events (the server is lift.dev.server)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import sys
+
+import typer
+
+from lift.cli.common import USAGE, err, fail
+from lift.cli.discovery import AppNotFound, find_app_ref
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something already listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def dev(
+    app: str = typer.Argument(None, help="The app as module:attr (default: [tool.lift] app, or app.py/main.py)."),
+    port: int = typer.Option(8000, "--port", "-p", min=1, max=65535, help="Port on 127.0.0.1."),
+    reload: bool = typer.Option(True, "--reload/--no-reload", help="Reload when source files change."),
+    payload: str = typer.Option("rest", "--payload", help="API Gateway payload for HTTP requests: rest or http."),
+) -> None:
+    """Serve the app on 127.0.0.1: every request becomes a real API Gateway event through app.handler."""
+    if payload not in ("rest", "http"):
+        fail(f"--payload must be rest or http, not {payload!r}", USAGE)
+    try:
+        ref = find_app_ref(app)
+    except AppNotFound as exc:
+        fail(str(exc), USAGE)
+    root = str(ref.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    if importlib.util.find_spec(ref.module.split(".")[0]) is None:
+        fail(f"Cannot find module {ref.module!r} (looked in {root})", USAGE)
+    if port_in_use(port):
+        fail(f"Port {port} is in use on 127.0.0.1", hint=f"Stop the other server or pick another: lift dev --port {port + 1}")
+    try:
+        from lift.dev.server import serve
+    except ImportError as exc:
+        fail(f"The dev server needs the dev extra ({exc.name} is missing)", hint='pip install "lift[dev]"')
+    err.print(f"[bold]lift dev[/bold] serving [cyan]{ref}[/cyan] on http://127.0.0.1:{port} "
+              f"({payload.upper()} API events{', reload on' if reload else ''})")
+    try:
+        serve(str(ref), host="127.0.0.1", port=port, reload=reload, payload=payload)
+    except OSError as exc:
+        fail(f"Cannot serve on 127.0.0.1:{port}: {exc}")
+    except KeyboardInterrupt:
+        pass

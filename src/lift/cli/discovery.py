@@ -1,0 +1,103 @@
+"""Finding and importing the user's App from `module:attr`, pyproject, or app.py/main.py."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["AppNotFound", "AppImportFailed", "AppRef", "find_app_ref", "load_app"]
+
+_CANDIDATES = ("app", "main")
+
+
+class AppNotFound(Exception):
+    """No app could be located from the reference given (a usage error, exit code 2)."""
+
+
+class AppImportFailed(Exception):
+    """The app's module was found but raised while importing (a runtime failure, exit code 1)."""
+
+
+@dataclass(frozen=True)
+class AppRef:
+    """Where an app lives: `module:attr`, importable with `root` on sys.path."""
+
+    module: str
+    attr: str
+    root: Path
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.attr}"
+
+    @property
+    def handler(self) -> str:
+        """The Lambda handler string (`module.attr`; an App is callable as `handler(event, context)`)."""
+        return f"{self.module}.{self.attr}"
+
+
+def _pyproject_app(root: Path) -> str | None:
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return None
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise AppNotFound(f"Cannot read {path}: {exc}") from None
+    value = data.get("tool", {}).get("lift", {}).get("app")
+    return str(value) if value else None
+
+
+def find_app_ref(ref: str | None, cwd: str | os.PathLike[str] | None = None) -> AppRef:
+    """Resolve `ref` (`module:attr`, `module`, `path/file.py[:attr]`) or discover one in `cwd`."""
+    root = Path(cwd or os.getcwd()).resolve()
+    if not ref:
+        ref = _pyproject_app(root)
+    if not ref:
+        for base in (root, root / "src"):
+            for name in _CANDIDATES:
+                if (base / f"{name}.py").is_file():
+                    return AppRef(name, "app", base)
+        raise AppNotFound(
+            f"No app found in {root}: pass APP as module:attr (e.g. myservice.app:app), add "
+            f'[tool.lift] app = "module:attr" to pyproject.toml, or create app.py with an `app`.')
+    module, _, attr = ref.partition(":")
+    attr = attr or "app"
+    if module.endswith(".py"):
+        path = (root / module).resolve()
+        if not path.is_file():
+            raise AppNotFound(f"App file {module} does not exist")
+        return AppRef(path.stem, attr, path.parent)
+    if not module or not all(part.isidentifier() for part in module.split(".")):
+        raise AppNotFound(f"Invalid app reference {ref!r}: expected module:attr, e.g. myservice.app:app")
+    return AppRef(module, attr, root)
+
+
+def load_app(ref: str | None, cwd: str | os.PathLike[str] | None = None) -> tuple[Any, AppRef]:
+    """Import and return the App named by `ref` (see `find_app_ref`) and where it came from."""
+    app_ref = find_app_ref(ref, cwd)
+    root = str(app_ref.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(app_ref.module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == app_ref.module or app_ref.module.startswith(exc.name + ".")):
+            raise AppNotFound(f"Cannot find module {app_ref.module!r} (looked in {root})") from None
+        raise AppImportFailed(f"Importing {app_ref.module} failed: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any error in user code at import is reported, not crashed on
+        raise AppImportFailed(f"Importing {app_ref.module} failed: {type(exc).__name__}: {exc}") from exc
+    app: Any = module
+    for part in app_ref.attr.split("."):
+        app = getattr(app, part, None)
+        if app is None:
+            raise AppNotFound(f"Module {app_ref.module!r} has no attribute {app_ref.attr!r}")
+    from lift.app import App
+
+    if not isinstance(app, App):
+        raise AppNotFound(f"{app_ref} is a {type(app).__name__}, not a lift.App")
+    return app, app_ref

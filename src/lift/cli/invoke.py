@@ -1,0 +1,131 @@
+"""`lift invoke` (one event through the app, in-process or under the real Lambda runtime) and
+`lift events generate` (AWS-shaped sample events)."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from lift.cli.common import USAGE, err, fail, load, print_json, read_event_file
+from lift.cli.samples import SOURCES, SampleOptions, build_event, parse_body
+
+events_cli = typer.Typer(help="AWS-shaped sample events.", no_args_is_help=True)
+
+_SOURCE_HELP = f"Event source: {', '.join(SOURCES)}."
+
+
+def _sample(source: str, name: str | None, body: str | None, method: str, path: str, key: str,
+            event_name: str | None, event_source: str, detail_type: str, count: int) -> Any:
+    try:
+        return build_event(source, SampleOptions(name=name, body=parse_body(body), method=method.upper(), path=path,
+                                                 key=key, event_name=event_name, source=event_source,
+                                                 detail_type=detail_type, count=count))
+    except ValueError as exc:
+        fail(str(exc), USAGE)
+
+
+NAME = typer.Option(None, "--name", "--queue", "--topic", "--bucket", "--rule", "--table", "--stream", "--route",
+                    help="Queue, topic, bucket, rule, table, stream or WebSocket route key.")
+BODY = typer.Option(None, "--body", "--detail", help="Body / message / detail / new image (JSON or text).")
+METHOD = typer.Option("GET", "--method", "-X", help="HTTP method (HTTP sources).")
+PATH = typer.Option("/", "--path", help="Request path with query (HTTP sources).")
+KEY = typer.Option("uploads/example.txt", "--key", help="Object key (s3).")
+EVENT_NAME = typer.Option(None, "--event-name", help="s3 event name or DynamoDB INSERT/MODIFY/REMOVE.")
+EVENT_SOURCE = typer.Option("my.app", "--source", help="EventBridge source.")
+DETAIL_TYPE = typer.Option("ExampleEvent", "--detail-type", help="EventBridge detail-type.")
+COUNT = typer.Option(1, "--count", "-n", min=1, max=100, help="Records in the batch (sqs, kinesis).")
+
+
+@events_cli.command("generate")
+def generate(
+    source: str = typer.Argument(..., help=_SOURCE_HELP),
+    name: str = NAME, body: str = BODY, method: str = METHOD, path: str = PATH, key: str = KEY,
+    event_name: str = EVENT_NAME, event_source: str = EVENT_SOURCE, detail_type: str = DETAIL_TYPE,
+    count: int = COUNT,
+) -> None:
+    """Print an AWS-shaped sample event for SOURCE."""
+    print_json(_sample(source, name, body, method, path, key, event_name, event_source, detail_type, count))
+
+
+@events_cli.command("sources")
+def sources() -> None:
+    """List the event sources samples can be generated for."""
+    for source in SOURCES:
+        typer.echo(source)
+
+
+def _looks_like_event_file(arg: str) -> bool:
+    return arg == "-" or arg.endswith(".json") or (Path(arg).is_file() and not arg.endswith(".py"))
+
+
+def error_document(exc: BaseException) -> dict[str, Any]:
+    """An exception as Lambda reports it (errorMessage, errorType, stackTrace)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return {"errorMessage": str(exc), "errorType": type(exc).__name__,
+            "stackTrace": [line for line in traceback.format_list(frames)]}
+
+
+def invoke(
+    app: str = typer.Argument(None, help="The app as module:attr (default: discovered)."),
+    event_file: str = typer.Argument(None, help="A JSON event file (- for stdin)."),
+    event_type: str = typer.Option(None, "--event-type", "-t", help=f"Build a sample event instead. {_SOURCE_HELP}"),
+    name: str = NAME, body: str = BODY, method: str = METHOD, path: str = PATH, key: str = KEY,
+    event_name: str = EVENT_NAME, event_source: str = EVENT_SOURCE, detail_type: str = DETAIL_TYPE,
+    count: int = COUNT,
+    runtime: bool = typer.Option(False, "--runtime", help="Run under AWS's runtime client (awslambdaric)."),
+    timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Function timeout in seconds (--runtime)."),
+) -> None:
+    """Run one event through app.handler and print the result as JSON."""
+    if app is not None and event_file is None and _looks_like_event_file(app):
+        app, event_file = None, app
+    if (event_file is None) == (event_type is None):
+        fail("Give an EVENT_FILE or --event-type (exactly one)", USAGE)
+    if event_file is not None:
+        event = read_event_file(event_file)
+    else:
+        event = _sample(event_type, name, body, method, path, key, event_name, event_source, detail_type, count)
+    if runtime:
+        _invoke_runtime(app, event, timeout)
+    else:
+        _invoke_in_process(app, event)
+
+
+def _invoke_in_process(app_ref: str | None, event: Any) -> None:
+    from lift.testing import lambda_context
+
+    app, _ = load(app_ref)
+    try:
+        result = app.handler(event, lambda_context(function_name=app.name))
+    except Exception as exc:  # noqa: BLE001 - reported like Lambda reports an unhandled error
+        err.print("".join(traceback.format_exception(exc)).rstrip(), markup=False, highlight=False)
+        print_json(error_document(exc))
+        fail(f"The handler raised {type(exc).__name__}: {exc}")
+    print_json(result)
+
+
+def _invoke_runtime(app_ref: str | None, event: Any, timeout: float) -> None:
+    from lift.cli.discovery import AppNotFound, find_app_ref
+    from lift.dev.runtime_api import RuntimeEmulator, RuntimeNotAvailable
+
+    try:
+        ref = find_app_ref(app_ref)
+    except AppNotFound as exc:
+        fail(str(exc), USAGE)
+
+    def show(line: str) -> None:
+        err.print(line, style="dim", markup=False, highlight=False)
+
+    try:
+        with err.status(f"Starting the Lambda runtime for {ref.handler}..."), \
+                RuntimeEmulator(ref.handler, cwd=ref.root, timeout=timeout, log_sink=show) as runtime:
+            result = runtime.invoke(event)
+    except RuntimeNotAvailable as exc:
+        fail(str(exc))
+    print_json(result.payload)
+    err.print(f"[dim]{result.kind} in {result.duration_ms:.1f} ms (request id {result.request_id})[/dim]")
+    if not result.ok:
+        labels = {"init_error": "Init error", "timeout": "Timeout", "exit": "Runtime exited", "error": "Handler error"}
+        fail(f"{labels[result.kind]}: {result.error.get('errorType')}: {result.error.get('errorMessage')}")

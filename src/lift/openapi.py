@@ -1,0 +1,313 @@
+"""OpenAPI 3.1 documents generated from the app's typed handlers.
+
+Runs offline (the CLI, the dev server's docs page), so it re-reads handler signatures with
+`inspect` instead of adding anything to the request path. Schemas come from msgspec
+(Structs, dataclasses, TypedDicts, plain types) or pydantic for pydantic models.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import typing
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from lift.binding import Header
+from lift.context import Context, Request, Response
+from lift.routing import parse_template
+
+__all__ = ["openapi_spec", "ERROR_SCHEMA"]
+
+_REF = "#/components/schemas/{name}"
+_EMPTY = inspect.Parameter.empty
+_HTTP = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH")
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Error",
+    "description": "Every error response: a stable code, a safe message, the request id and details.",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "examples": ["validation_failed"]},
+                "message": {"type": "string"},
+                "request_id": {"type": ["string", "null"]},
+                "details": {"description": "For validation errors, one entry per problem.",
+                            "anyOf": [{"type": "array", "items": {"$ref": _REF.format(name="Problem")}}, {}]},
+            },
+            "required": ["code", "message"],
+        },
+    },
+    "required": ["error"],
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "properties": {
+        "location": {"type": "string", "enum": ["path", "query", "header", "body"]},
+        "path": {"type": "string", "examples": ["$.items[2].qty"]},
+        "message": {"type": "string"},
+    },
+}
+
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad request",
+                413: "Payload too large", 415: "Unsupported media type", 422: "Validation failed",
+                500: "Internal server error"}
+
+
+class _Schemas:
+    """Turns Python types into JSON Schemas, collecting named models into components."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {"Error": ERROR_SCHEMA, "Problem": PROBLEM_SCHEMA}
+
+    def of(self, tp: Any) -> dict[str, Any]:
+        if tp in (_EMPTY, Any, object):
+            return {}
+        if _needs_pydantic(tp):
+            return self._pydantic(tp)
+        try:
+            (schema,), components = msgspec.json.schema_components([tp], ref_template=_REF)
+        except (TypeError, ValueError):
+            return self._pydantic(tp) if "pydantic" in sys.modules else {}
+        self.components.update(components)
+        return schema
+
+    def _pydantic(self, tp: Any) -> dict[str, Any]:
+        try:
+            from pydantic import TypeAdapter
+
+            schema = TypeAdapter(tp).json_schema(ref_template=_REF)
+        except Exception:  # noqa: BLE001 - an undescribable type gets an open schema, not a crash
+            return {}
+        self.components.update(schema.pop("$defs", {}))
+        title = getattr(tp, "__name__", None)
+        if isinstance(tp, type) and schema.get("type") == "object" and title:
+            self.components[title] = schema
+            return {"$ref": _REF.format(name=title)}
+        return schema
+
+
+def _needs_pydantic(tp: Any) -> bool:
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is None:
+        return False
+    if isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
+        return True
+    return any(_needs_pydantic(arg) for arg in typing.get_args(tp) if not isinstance(arg, str | int | float))
+
+
+def _unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
+    if typing.get_origin(hint) is typing.Annotated:
+        base, *extras = typing.get_args(hint)
+        for extra in extras:
+            if isinstance(extra, Header):
+                return base, extra
+    if isinstance(default, Header):
+        return hint, default
+    return hint, None
+
+
+def _is_context(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, Context)
+
+
+def _is_optional(tp: Any) -> bool:
+    return type(None) in typing.get_args(tp)
+
+
+def _struct_fields(tp: Any) -> list[tuple[str, Any, bool]]:
+    from lift.validation import _fields
+
+    fields = _fields(tp)
+    if fields is None and sys.modules.get("pydantic") is not None and _needs_pydantic(tp):
+        fields = [(f.alias or n, f.annotation, f.is_required()) for n, f in tp.model_fields.items()]
+    return fields or []
+
+
+def _docs(fn: Any) -> tuple[str | None, str | None]:
+    doc = inspect.getdoc(fn)
+    if not doc:
+        return None, None
+    summary, _, rest = doc.partition("\n")
+    return summary.strip(), rest.strip() or None
+
+
+class _Operation:
+    """One (endpoint, method) as an OpenAPI operation."""
+
+    def __init__(self, endpoint: Any, method: str, schemas: _Schemas) -> None:
+        self.endpoint = endpoint
+        self.method = method
+        self.schemas = schemas
+        self.validates = False
+        self.has_body = False
+
+    def build(self, operation_id: str) -> dict[str, Any]:
+        fn = self.endpoint.fn
+        summary, description = _docs(fn)
+        op: dict[str, Any] = {"operationId": operation_id}
+        if summary:
+            op["summary"] = summary
+        if description:
+            op["description"] = description
+        tags = self.endpoint.meta.get("tags") or _default_tags(self.endpoint.template)
+        if tags:
+            op["tags"] = list(tags)
+        parameters, body = self._parameters(fn)
+        if parameters:
+            op["parameters"] = parameters
+        if body is not None:
+            op["requestBody"] = body
+        op["responses"] = self._responses(fn)
+        if self.endpoint.meta.get("deprecated"):
+            op["deprecated"] = True
+        return op
+
+    def _parameters(self, fn: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        path_names = [name for kind, name in parse_template(self.endpoint.template) if kind != "static"]
+        hints = typing.get_type_hints(fn, include_extras=True)
+        params: list[dict[str, Any]] = []
+        declared: set[str] = set()
+        body: dict[str, Any] | None = None
+        for param in inspect.signature(fn).parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            hint, header = _unwrap_header(hints.get(param.name, _EMPTY), param.default)
+            name = param.name
+            if header is not None:
+                params.append(self._header(name, header, hint, param.default))
+            elif _is_context(hint) or hint is Request or name in ("ctx", "request"):
+                continue
+            elif name in path_names:
+                declared.add(name)
+                self.validates = self.validates or hint not in (str, _EMPTY)
+                params.append({"name": name, "in": "path", "required": True,
+                               "schema": self.schemas.of(str if hint is _EMPTY else hint)})
+            elif name == "body":
+                body = self._body(hint, param.default is not _EMPTY)
+            elif name == "query":
+                self.validates = True
+                params.extend(self._query(hint))
+        for name in path_names:  # parameters the handler does not take still exist in the path
+            if name not in declared:
+                params.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+        return params, body
+
+    def _header(self, name: str, marker: Header, hint: Any, default: Any) -> dict[str, Any]:
+        header = marker.name or name.replace("_", "-")
+        has_default = marker.default is not _EMPTY or (default is not _EMPTY and not isinstance(default, Header))
+        self.validates = True
+        return {"name": header, "in": "header", "required": not has_default,
+                "schema": self.schemas.of(str if hint is _EMPTY else hint)}
+
+    def _query(self, model: Any) -> list[dict[str, Any]]:
+        params = []
+        for name, tp, required in _struct_fields(model):
+            schema = self.schemas.of(tp)
+            param = {"name": name, "in": "query", "required": bool(required), "schema": schema}
+            if schema.get("type") == "array":
+                param.update({"style": "form", "explode": True})
+            params.append(param)
+        return params
+
+    def _body(self, hint: Any, optional: bool) -> dict[str, Any]:
+        self.has_body = True
+        if hint is bytes:
+            content = {"application/octet-stream": {"schema": {"type": "string", "contentMediaType":
+                                                                "application/octet-stream"}}}
+        elif hint is str:
+            content = {"text/plain": {"schema": {"type": "string"}}}
+        else:
+            self.validates = True
+            content = {"application/json": {"schema": self.schemas.of(hint)}}
+        return {"required": not optional, "content": content}
+
+    def _responses(self, fn: Any) -> dict[str, Any]:
+        status = self.endpoint.status
+        hints = typing.get_type_hints(fn)
+        returns = hints.get("return", _EMPTY)
+        responses: dict[str, Any] = {}
+        if returns is type(None) or returns is None:
+            code = 204 if status == 200 else status
+            responses[str(code)] = {"description": _STATUS_TEXT.get(code, "No content")}
+        elif returns is Response or (isinstance(returns, type) and issubclass(returns, Response)):
+            responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Response")}
+        else:
+            if returns in (str, bytes):
+                content = {"text/plain": {"schema": {"type": "string"}}}
+            else:
+                content = {"application/json": {"schema": self.schemas.of(returns)}}
+            responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Response"), "content": content}
+        error = {"application/json": {"schema": {"$ref": _REF.format(name="Error")}}}
+        if self.has_body:
+            responses["400"] = {"description": "The body is not valid JSON", "content": error}
+            responses["413"] = {"description": _STATUS_TEXT[413], "content": error}
+        if self.validates:
+            responses["422"] = {"description": "A parameter or the body failed validation (details lists each "
+                                               "problem with its path)", "content": error}
+        for code, spec in (self.endpoint.meta.get("responses") or {}).items():
+            responses[str(code)] = self._declared_response(spec, error)
+        responses.setdefault("default", {"description": "Error", "content": error})
+        return responses
+
+    def _declared_response(self, spec: Any, error: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(spec, str):
+            return {"description": spec, "content": error}
+        if isinstance(spec, dict):
+            return spec
+        return {"description": getattr(spec, "__name__", "Response"),
+                "content": {"application/json": {"schema": self.schemas.of(spec)}}}
+
+
+def _default_tags(template: str) -> list[str]:
+    for kind, value in parse_template(template):
+        return [value] if kind == "static" else []
+    return []
+
+
+def _openapi_path(template: str) -> str:
+    segments = parse_template(template)
+    if not segments:
+        return "/"
+    return "/" + "/".join(value if kind == "static" else "{" + value + "}" for kind, value in segments)
+
+
+def _http_endpoints(app: Any) -> Iterable[Any]:
+    for endpoint in app.endpoints:
+        template = getattr(endpoint, "template", "")
+        methods = getattr(endpoint, "methods", ())
+        if template.startswith("/") and methods and all(m in _HTTP for m in methods) \
+                and not endpoint.meta.get("include_in_schema", True) is False:
+            yield endpoint
+
+
+def openapi_spec(app: Any, *, title: str | None = None, version: str = "0.1.0", description: str | None = None,
+                 servers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for every HTTP route of `app`."""
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    used_ids: set[str] = set()
+    for endpoint in _http_endpoints(app):
+        path = _openapi_path(endpoint.template)
+        for method in endpoint.methods:
+            operation_id = endpoint.fn.__name__
+            if operation_id in used_ids:
+                operation_id = f"{operation_id}_{method.lower()}"
+            used_ids.add(operation_id)
+            paths.setdefault(path, {})[method.lower()] = _Operation(endpoint, method, schemas).build(operation_id)
+    info: dict[str, Any] = {"title": title or app.name, "version": version}
+    if description:
+        info["description"] = description
+    spec: dict[str, Any] = {"openapi": "3.1.0", "info": info}
+    base = getattr(app, "base_path", "")
+    if servers or base:
+        spec["servers"] = servers or [{"url": base}]
+    spec["paths"] = paths
+    spec["components"] = {"schemas": dict(sorted(schemas.components.items()))}
+    return spec
