@@ -199,3 +199,28 @@ def test_metrics_added_during_a_failed_request_are_still_flushed(capsys):
 
     assert TestClient(app).get("/fail").status_code == 500
     assert metric_values(emf_lines(capsys.readouterr().out), "Attempts") == [1]
+
+
+def test_asgi_requests_flush_their_own_metrics(capsys):
+    httpx = pytest.importorskip("httpx")
+    import asyncio
+
+    app = App("shop")
+
+    @app.get("/n/{n}")
+    def count(ctx, n: int) -> dict:
+        ctx.metrics.add("Seen", n, unit="Count")
+        return {}
+
+    async def run():
+        transport = httpx.ASGITransport(app=app.asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for n in (1, 2, 3):
+                assert (await client.get(f"/n/{n}")).status_code == 200
+
+    asyncio.run(run())
+    docs = emf_lines(capsys.readouterr().out)
+    assert [d["Seen"] for d in docs] == [1, 2, 3]
+    from lift.observability import metrics as lift_metrics
+
+    assert lift_metrics.pending_invocations() == 0

@@ -53,7 +53,7 @@ class RequestMetrics:
             return response
         finally:
             if ctx.request is not None and lift_metrics.pending_invocations():
-                lift_metrics.flush_invocation(ctx.event)
+                lift_metrics.flush_invocation(lift_metrics.invocation_event(ctx))
 
     @staticmethod
     def _add_cold_start(ctx: Any, metrics: lift_metrics.Metrics) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "metrics_for",
     "flush_invocation",
     "pending_invocations",
+    "invocation_event",
 ]
 
 MAX_METRICS_PER_OBJECT = 100
@@ -269,7 +270,7 @@ def configure(namespace: str | None = None, default_dimensions: dict[str, Any] |
 
 def metrics_for(ctx: Context) -> Metrics:
     """The collector behind `ctx.metrics`, shared by every record of the invocation."""
-    key = id(ctx.event)
+    key = id(invocation_event(ctx))
     metrics = _open.get(key)
     if metrics is None:
         app = getattr(ctx, "app", None)
@@ -282,6 +283,15 @@ def metrics_for(ctx: Context) -> Metrics:
         if hook is not None:
             hook(flush_invocation)  # the app flushes once the invocation ends
     return metrics
+
+
+def invocation_event(ctx: Context) -> Any:
+    """The object that identifies `ctx`'s invocation: the Lambda event (shared by a batch's
+    records), or the ASGI scope when there is no event."""
+    event = ctx.event
+    if event is None and ctx.request is not None:
+        event = ctx.request.event
+    return ctx if event is None else event
 
 
 def pending_invocations() -> int:
