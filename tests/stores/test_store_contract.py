@@ -28,6 +28,16 @@ def test_put_if_absent_writes_once(store):
     assert store.get("lock") == {"owner": "a"}
 
 
+def test_put_if_absent_or_get_returns_what_is_there(store):
+    assert store.put_if_absent_or_get("lock", {"owner": "a"}, ttl=30) == (True, None)
+    assert store.put_if_absent_or_get("lock", {"owner": "b"}, ttl=30) == (False, {"owner": "a"})
+    assert store.get("lock") == {"owner": "a"}
+    store.put("short", "old", ttl=0.2)
+    time.sleep(1.1)
+    assert store.put_if_absent_or_get("short", "new", ttl=30) == (True, None)
+    assert store.get("short") == "new"
+
+
 def test_expired_key_is_absent_and_can_be_taken_again(store):
     assert store.put_if_absent("lock", "a", ttl=0.3)
     assert store.get("lock") == "a"
@@ -140,6 +150,25 @@ def test_concurrent_put_if_absent_has_exactly_one_winner(store):
         w.join()
     assert len(winners) == 1
     assert store.get("lock") == {"owner": winners[0]}
+
+
+def test_concurrent_put_if_absent_or_get_has_one_winner_and_everyone_sees_it(store):
+    threads = 10
+    barrier = threading.Barrier(threads)
+    outcomes = []
+
+    def race(name):
+        barrier.wait()
+        outcomes.append((name, store.put_if_absent_or_get("lock", {"owner": name}, ttl=30)))
+
+    workers = [threading.Thread(target=race, args=(f"w{i}",)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    winners = [name for name, (written, _) in outcomes if written]
+    assert len(winners) == 1
+    assert all(current == {"owner": winners[0]} for _, (written, current) in outcomes if not written)
 
 
 def test_concurrent_compare_and_set_loop_loses_no_update(store):

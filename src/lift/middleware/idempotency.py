@@ -99,17 +99,13 @@ class IdempotencyLedger:
         call holds the lock.
         """
         lock = {"status": IN_PROGRESS, "hash": payload_hash, "token": uuid.uuid4().hex}
-        for _ in range(3):
-            if self.store.put_if_absent(key, lock, ttl=lock_ttl):
-                return lock, None
-            record = self.store.get(key)
-            if record is None:
-                continue  # it expired or was released between the two calls: try again
-            if payload_hash is not None and record.get("hash") not in (None, payload_hash):
-                raise IdempotencyKeyReused()
-            if record.get("status") == COMPLETED:
-                return None, record.get("outcome")
-            raise IdempotencyInProgress(headers={"Retry-After": "1"})
+        written, record = self.store.put_if_absent_or_get(key, lock, ttl=lock_ttl)
+        if written:
+            return lock, None
+        if payload_hash is not None and record.get("hash") not in (None, payload_hash):
+            raise IdempotencyKeyReused()
+        if record.get("status") == COMPLETED:
+            return None, record.get("outcome")
         raise IdempotencyInProgress(headers={"Retry-After": "1"})
 
     def complete(self, key: str, lock: dict[str, Any], outcome: Any) -> bool:

@@ -20,6 +20,7 @@ import logging
 import math
 import re
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -104,7 +105,7 @@ def sliding_window(store: Store, key: str, limit: Limit, now: float, cost: int =
     start = math.floor(now / limit.window) * limit.window
     elapsed = now - start
     count = store.increment(f"{key}:{int(start)}", cost, ttl=2 * limit.window - elapsed + 1)
-    previous = store.get(f"{key}:{int(start - limit.window)}") or 0
+    previous = _previous_count(store, f"{key}:{int(start - limit.window)}", elapsed)
     weight = 1 - elapsed / limit.window
     estimate = previous * weight + count
     reset = limit.window - elapsed + (limit.window if previous else 0)
@@ -119,6 +120,25 @@ def sliding_window(store: Store, key: str, limit: Limit, now: float, cost: int =
     else:
         retry = limit.window - elapsed
     return Decision(False, limit.limit, 0, reset, retry_after=max(0.0, retry))
+
+
+_SETTLED_AFTER = 2.0  # seconds after a window closes before its count is final (clock skew)
+_closed_counts: weakref.WeakKeyDictionary[Store, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def _previous_count(store: Store, key: str, elapsed: float) -> int:
+    """The closed previous window's count; read once per process after it has settled."""
+    if elapsed < _SETTLED_AFTER:
+        return store.get(key) or 0
+    cache = _closed_counts.get(store)
+    if cache is None:
+        cache = _closed_counts[store] = {}
+    count = cache.get(key)
+    if count is None:
+        if len(cache) > 10_000:
+            cache.clear()
+        count = cache[key] = store.get(key) or 0
+    return count
 
 
 def token_bucket(store: Store, key: str, limit: Limit, now: float, cost: int = 1) -> Decision:

@@ -94,6 +94,17 @@ class Store:
         """Write `value` only if `key` is missing or expired; True when this call wrote it."""
         raise NotImplementedError
 
+    def put_if_absent_or_get(self, key: str, value: Any, ttl: float | None = None) -> tuple[bool, Any]:
+        """`put_if_absent` that also returns what is there when it does not write: (True, None) when
+        this call wrote `value`, else (False, current value). One round trip on DynamoDB and Redis."""
+        for _ in range(10):
+            if self.put_if_absent(key, value, ttl):
+                return True, None
+            current = self.get(key)
+            if current is not None:
+                return False, current
+        raise StoreError(f"key {key!r} keeps expiring between put_if_absent and get")
+
     def compare_and_set(self, key: str, expected: Any, value: Any, ttl: float | None = None) -> bool:
         """Replace the value with `value` only if it currently equals `expected`; True when replaced.
 

@@ -75,6 +75,10 @@ def _error_code(exc: Exception) -> str:
 class _ConditionFailed(Exception):
     """A conditional write did not apply (internal signal, never raised to callers)."""
 
+    def __init__(self, item: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.item = item
+
 
 class DynamoDBStore(Store):
     """A store on one DynamoDB table laid out as in the module docstring."""
@@ -101,7 +105,7 @@ class DynamoDBStore(Store):
         except ClientError as exc:
             code = _error_code(exc)
             if code == "ConditionalCheckFailedException":
-                raise _ConditionFailed from None
+                raise _ConditionFailed(getattr(exc, "response", {}).get("Item")) from None
             if code in _UNAVAILABLE_CODES:
                 raise StoreUnavailable(f"dynamodb {operation}: {code}") from exc
             if code in _CONFIGURATION_CODES:
@@ -139,8 +143,7 @@ class DynamoDBStore(Store):
         item = self._read(key)
         if item is None:
             return None
-        value = item["v"]
-        return int(value["N"]) if "N" in value else decode_value(value["B"])
+        return _value_of(item)
 
     def put(self, key: str, value: Any, ttl: float | None = None) -> None:
         self._call("put_item", Item=self._item(key, value, ttl, time.time()))
@@ -157,6 +160,28 @@ class DynamoDBStore(Store):
         except _ConditionFailed:
             return False
         return True
+
+    def put_if_absent_or_get(self, key: str, value: Any, ttl: float | None = None) -> tuple[bool, Any]:
+        for _ in range(10):
+            now = time.time()
+            try:
+                self._call(
+                    "put_item",
+                    Item=self._item(key, value, ttl, now),
+                    ConditionExpression=_ABSENT,
+                    ExpressionAttributeValues={":now": {"N": str(int(now * 1000))}},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return True, None
+            except _ConditionFailed as failed:
+                item = failed.item
+            if item is None:  # an endpoint that does not return the old item: read it
+                current = self.get(key)
+                if current is not None:
+                    return False, current
+                continue
+            return False, _value_of(item)
+        raise StoreError(f"key {key!r} keeps expiring between the conditional put and the read")
 
     def compare_and_set(self, key: str, expected: Any, value: Any, ttl: float | None = None) -> bool:
         now = time.time()
@@ -231,6 +256,11 @@ class DynamoDBStore(Store):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _value_of(item: dict[str, Any]) -> Any:
+    value = item["v"]
+    return int(value["N"]) if "N" in value else decode_value(value["B"])
 
 
 def _expiry(ttl: float | None, now: float) -> dict[str, Any]:

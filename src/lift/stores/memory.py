@@ -65,6 +65,16 @@ class MemoryStore(Store):
             self._write(key, data, ttl_to_deadline(ttl, now))
             return True
 
+    def put_if_absent_or_get(self, key: str, value: Any, ttl: float | None = None) -> tuple[bool, Any]:
+        data = encode_value(value)
+        with self._lock:
+            now = time.time()
+            item = self._live(key, now)
+            if item is None:
+                self._write(key, data, ttl_to_deadline(ttl, now))
+                return True, None
+        return False, decode_value(item[0])
+
     def compare_and_set(self, key: str, expected: Any, value: Any, ttl: float | None = None) -> bool:
         old, data = encode_value(expected), encode_value(value)
         with self._lock:

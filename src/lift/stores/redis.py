@@ -29,6 +29,13 @@ if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET',
 return 1
 """
 
+_PUT_IF_ABSENT_OR_GET = """
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return false
+"""
+
 _DELETE_IF_EQUAL = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
@@ -128,6 +135,11 @@ class RedisStore(Store):
             self.client.set, self.prefix + key, encode_value(value), nx=True, px=int(px) if px else None
         )
         return bool(written)
+
+    def put_if_absent_or_get(self, key: str, value: Any, ttl: float | None = None) -> tuple[bool, Any]:
+        script = self._script(_PUT_IF_ABSENT_OR_GET)
+        current = self._call(script, keys=[self.prefix + key], args=[encode_value(value), _ttl_ms(ttl)])
+        return (True, None) if current is None else (False, decode_value(current))
 
     def compare_and_set(self, key: str, expected: Any, value: Any, ttl: float | None = None) -> bool:
         args = [encode_value(expected), encode_value(value), _ttl_ms(ttl)]
