@@ -200,3 +200,29 @@ def test_tokens_of_a_withdrawn_key_stop_working_once_the_cache_ttl_passes(jwks_s
     jwks_server.publish(SigningKey("replacement"))  # the provider withdrew rsa-1 (say, compromised)
     with pytest.raises(InvalidCredentials, match="rsa-1"):
         verifier.verify(tok)
+
+
+def test_auth0_shaped_jwks_with_certificate_chain(jwks_server, rsa_key):
+    import base64
+    import datetime
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dev-tenant.us.auth0.com")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(rsa_key.private.public_key()).serial_number(7)
+        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=365))
+        .sign(rsa_key.private, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    jwk = dict(rsa_key.jwk)
+    jwk["x5c"] = [base64.b64encode(der).decode()]
+    jwk["x5t"] = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()
+    jwks_server.document = {"keys": [jwk]}
+    verifier = JWTVerifier(jwks=JWKSClient(jwks_server.url), issuer="https://issuer.example.com", audience="orders-api")
+    assert verifier.verify(rsa_key.sign(claims()))["sub"] == "user-123"
