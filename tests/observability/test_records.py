@@ -71,3 +71,31 @@ def test_batch_logs_a_line_per_record_and_flushes_metrics_once(capsys):
     assert metric_values(docs, "Records", source="sqs") == [1, 1, 1]
     # one flush for the invocation: each dimension set appears once
     assert len(docs) == 2
+
+
+def test_otel_span_per_record(capsys):
+    import pytest
+
+    sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from lift.middleware.tracing import Tracing
+
+    exporter = InMemorySpanExporter()
+    provider = sdk_trace.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = App("orders")
+    app.use(Tracing(tracer_provider=provider))
+
+    @app.sqs("orders")
+    def handle(ctx, body: dict) -> None:
+        if body.get("fail"):
+            raise ValueError("invalid")
+
+    app.handler(sqs_event({"id": 1}, {"id": 2, "fail": True}), lambda_context())
+    ok, failed = exporter.get_finished_spans()
+    assert ok.name == "sqs process" and ok.kind.name == "CONSUMER"
+    assert ok.attributes["faas.trigger"] == "pubsub" and ok.attributes["lift.source"] == "sqs"
+    assert failed.status.status_code.name == "ERROR"
+    assert failed.events[0].name == "exception"
