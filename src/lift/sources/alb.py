@@ -46,7 +46,7 @@ class AlbRequest(Request):
 
 def request_from_event(event: dict[str, Any], base_path: str = "") -> AlbRequest:
     path = event.get("path") or "/"
-    if base_path and path.startswith(base_path):
+    if base_path and path.startswith(base_path) and path[len(base_path):len(base_path) + 1] in ("", "/"):
         path = path[len(base_path):] or "/"
     return AlbRequest(event, event.get("httpMethod") or "GET", path)
 

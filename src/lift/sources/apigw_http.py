@@ -62,7 +62,7 @@ def routed_path(event: dict[str, Any], base_path: str) -> str:
         params = {k: unquote(v) for k, v in (event.get("pathParameters") or {}).items()}
         path = relative_path(template, params, unquote(path)) if "%" in path else relative_path(
             template, params, path)
-    if base_path and path.startswith(base_path):
+    if base_path and path.startswith(base_path) and path[len(base_path):len(base_path) + 1] in ("", "/"):
         path = path[len(base_path):] or "/"
     return path
 

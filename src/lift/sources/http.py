@@ -66,6 +66,8 @@ def relative_path(template: str | None, params: dict[str, Any] | None, path: str
         rebuilt = "/".join(parts)
     else:
         rebuilt = template
-    if rebuilt != path and path.endswith(rebuilt) and path[-len(rebuilt) - 1:-len(rebuilt)] in ("/", ""):
+    if rebuilt == "/" and template == "/":  # the API's root resource, under any base-path mapping
+        return "/"
+    if rebuilt != path and rebuilt.startswith("/") and path.endswith(rebuilt):
         return rebuilt
     return path
