@@ -21,9 +21,15 @@ class RestRequest(Request):
 
     def _load_headers(self) -> Headers:
         multi = self.event.get("multiValueHeaders")
-        if multi:
-            return Headers.from_multi(multi)
-        return Headers.from_single(self.event.get("headers"))
+        single = self.event.get("headers")
+        if not multi:
+            return Headers.from_single(single)
+        headers = Headers.from_multi(multi)
+        if single and len(single) > len(headers):  # a header only in `headers` (hand-edited events)
+            for name, value in single.items():
+                if name not in headers:
+                    headers._values[name.lower()] = [value]
+        return headers
 
     def _load_query(self) -> QueryParams:
         multi = self.event.get("multiValueQueryStringParameters")
