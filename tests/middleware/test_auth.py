@@ -448,42 +448,56 @@ def ws_event(route_key="$connect", query=None, headers=None):
     return event
 
 
-def run_ws(mw, event):
+def ws_app(mw) -> App:
     app = App(name="ws")
-    ctx = Context(app, event, lambda_context(), "websocket")
-    seen = {}
+    app.use(mw)
 
-    def endpoint(c):
-        seen["principal"] = c.principal
-        return Response({"ok": True})
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> dict:
+        return {"user": ctx.user_id, "tenant": ctx.principal.tenant_id if ctx.principal else None}
 
-    mw(ctx, endpoint)
-    return ctx, seen
+    @app.websocket("$default")
+    def message(ctx: Context) -> dict:
+        return {"user": ctx.user_id}
+
+    return app
 
 
 def test_websocket_connect_with_token_in_query_string():
-    mw = hs_auth(token_from=["header:Authorization", "query:token"])
-    ctx, seen = run_ws(mw, ws_event(query={"token": token()}))
-    assert seen["principal"].user_id == "user-123"
-    assert ctx.user_id == "user-123"
+    app = ws_app(hs_auth(token_from=["header:Authorization", "query:token"]))
+    result = app.handler(ws_event(query={"token": token()}), lambda_context())
+    assert result["statusCode"] == 200
+    assert result["body"] == '{"user":"user-123","tenant":"acme"}'
 
 
 def test_websocket_connect_with_token_in_header():
-    ctx, seen = run_ws(hs_auth(), ws_event(headers={"authorization": f"Bearer {token()}"}))
-    assert seen["principal"].tenant_id == "acme"
+    app = ws_app(hs_auth())
+    result = app.handler(ws_event(headers={"Authorization": f"Bearer {token()}"}), lambda_context())
+    assert result["statusCode"] == 200 and '"user-123"' in result["body"]
 
 
-def test_websocket_connect_without_token_is_rejected():
-    with pytest.raises(Unauthorized) as info:
-        run_ws(hs_auth(token_from="query:token"), ws_event())
-    assert info.value.headers["WWW-Authenticate"] == "Bearer"
-    with pytest.raises(Unauthorized):
-        run_ws(hs_auth(token_from="query:token"), ws_event(query={"token": "forged"}))
+def test_websocket_connect_without_or_with_bad_token_is_rejected():
+    app = ws_app(hs_auth(token_from="query:token"))
+    missing = app.handler(ws_event(), lambda_context())
+    assert missing["statusCode"] == 401
+    assert missing["headers"]["WWW-Authenticate"] == "Bearer"
+    forged = app.handler(ws_event(query={"token": token(aud="other-api")}), lambda_context())
+    assert forged["statusCode"] == 401
+    assert forged["headers"]["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
 def test_websocket_messages_after_connect_pass_without_credentials():
-    ctx, seen = run_ws(hs_auth(token_from="query:token"), ws_event(route_key="$default"))
-    assert seen["principal"] is None
+    app = ws_app(hs_auth(token_from="query:token"))
+    result = app.handler(ws_event(route_key="$default"), lambda_context())
+    assert result["statusCode"] == 200 and result["body"] == '{"user":null}'
+
+
+def test_middleware_called_directly_raises_unauthorized_with_challenge():
+    mw = hs_auth(token_from="query:token")
+    ctx = Context(App(name="direct"), ws_event(), lambda_context(), "websocket")
+    with pytest.raises(Unauthorized) as info:
+        mw(ctx, lambda c: Response({"ok": True}))
+    assert info.value.headers["WWW-Authenticate"] == "Bearer"
 
 
 # -- import cost and missing extra ---------------------------------------------------------------

@@ -12,7 +12,6 @@ from jwt_support import claims
 
 from lift import App, Context
 from lift.auth import hash_api_key
-from lift.context import Response
 from lift.middleware.auth import api_key_auth, gateway_auth, jwt_auth
 from lift.middleware.tenancy import tenancy
 from lift.observability import logging as lift_logging
@@ -188,11 +187,10 @@ def test_tenant_in_json_logs_and_metric_dimensions(json_logs, capsys):
 
 
 def test_websocket_connect_tenant_from_query_string():
-    from lift.middleware.auth import jwt_auth as _jwt_auth
-
     event = {
         "headers": {"Host": "ws1234abcd.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Version": "13"},
-        "multiValueHeaders": {"Host": ["ws1234abcd.execute-api.us-east-1.amazonaws.com"], "Sec-WebSocket-Version": ["13"]},
+        "multiValueHeaders": {"Host": ["ws1234abcd.execute-api.us-east-1.amazonaws.com"],
+                              "Sec-WebSocket-Version": ["13"]},
         "queryStringParameters": {"token": token(), "tenant": "acme"},
         "multiValueQueryStringParameters": {"token": [token()], "tenant": ["acme"]},
         "requestContext": {
@@ -205,17 +203,16 @@ def test_websocket_connect_tenant_from_query_string():
         "isBase64Encoded": False,
     }
     app = App(name="ws")
-    ctx = Context(app, event, lambda_context(), "websocket")
-    auth_mw = _jwt_auth(secret=SECRET, audience="orders-api", token_from="query:token")
-    tenant_mw = tenancy(["claim:tenant_id", "query:tenant"], metric_dimension=False)
-    auth_mw(ctx, lambda c: tenant_mw(c, lambda c2: Response({})))
-    assert ctx.tenant_id == "acme"
-    event["queryStringParameters"]["tenant"] = "globex"
-    ctx = Context(app, event, lambda_context(), "websocket")
-    from lift.errors import Forbidden
+    app.use(jwt_auth(secret=SECRET, audience="orders-api", token_from="query:token"),
+            tenancy(["claim:tenant_id", "query:tenant"], metric_dimension=False))
 
-    with pytest.raises(Forbidden):
-        auth_mw(ctx, lambda c: tenant_mw(c, lambda c2: Response({})))
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> dict:
+        return {"tenant": ctx.tenant_id}
+
+    assert app.handler(event, lambda_context())["body"] == '{"tenant":"acme"}'
+    event["queryStringParameters"]["tenant"] = event["multiValueQueryStringParameters"]["tenant"][0] = "globex"
+    assert app.handler(event, lambda_context())["statusCode"] == 403
 
 
 # -- isolation in the stores -----------------------------------------------------------------
