@@ -20,6 +20,7 @@ from lift.context import Context, Request, Response
 from lift.errors import InternalError, LiftError, MethodNotAllowed, NotFound, UnmatchedEvent, find_lift_error
 from lift.routing import PathEntry, Router, normalize_path
 from lift.sources import apigw_http, apigw_rest, alb, function_url, source_of
+from lift.sources.registry import EventSources
 
 __all__ = ["App", "Group", "Endpoint", "Middleware"]
 
@@ -158,7 +159,7 @@ class Group:
         return self.route(path, ["OPTIONS"], **options)
 
 
-class App(Group):
+class App(Group, EventSources):
     """A Lift application: one entry point (`handler`) for every Lambda event source."""
 
     def __init__(self, name: str | None = None, *, max_body_size: int | None = None,
@@ -176,6 +177,7 @@ class App(Group):
         self._dispatch: dict[str, Callable[[Any, Any, str], Any]] = {
             "rest": self._handle_http, "http": self._handle_http, "alb": self._handle_http, "url": self._handle_http,
         }
+        self._init_event_sources()
         self._not_found_endpoint = self._make_endpoint(_default_not_found, "", ("*",), 404, [], None)
         self._not_found_chain: Handler = self._not_found_endpoint.run
         self._method_chain: Handler = _method_not_allowed
@@ -204,6 +206,7 @@ class App(Group):
             endpoint.compose()
         self._not_found_chain = compose(self.middleware, self._not_found_endpoint.run)
         self._method_chain = compose(self.middleware, _method_not_allowed)
+        self._compose_event_handlers()
 
     def _make_endpoint(self, fn: Callable[..., Any], template: str, methods: tuple[str, ...], status: int,
                        middleware: list[Middleware], group: Group | None, **meta: Any) -> Endpoint:

@@ -475,6 +475,21 @@ class Context:
             self._metrics = metrics_for(self)
         return self._metrics
 
+    @property
+    def connection_id(self) -> str | None:
+        """The WebSocket connection this event came from (None for other sources)."""
+        return self.record.connection_id if self.source == "websocket" and self.record is not None else None
+
+    @property
+    def ws(self) -> Any:
+        """A `lift.websocket.WebSocketClient`: this connection's API for WebSocket events,
+        else `app.websocket_client`. `ctx.ws.send(connection_id, data)`, `.close`, `.broadcast`."""
+        if self._ws is None:
+            from lift.websocket import client_for
+
+            self._ws = client_for(self)
+        return self._ws
+
     def resource(self, name: str) -> Any:
         """The shared resource registered with `app.resource(name, factory)`."""
         return self.app.resources.get(name)

@@ -86,6 +86,40 @@ class TestClient:
         """Call the handler with any event and return its raw result."""
         return self.app.handler(event, context or lambda_context())
 
+    # -- event sources: each builds the AWS-shaped event and returns the handler's raw result --
+    def sqs(self, queue: str, bodies: list[Any], **options: Any) -> Any:
+        """Send an SQS batch (one record per body); returns `{"batchItemFailures": [...]}`."""
+        return self.invoke(events.sqs(queue, bodies, **options))
+
+    def sns(self, topic: str, message: Any, **options: Any) -> Any:
+        return self.invoke(events.sns(topic, message, **options))
+
+    def s3(self, bucket: str, key: str, **options: Any) -> Any:
+        return self.invoke(events.s3(bucket, key, **options))
+
+    def eventbridge(self, source: str, detail_type: str, detail: Any = None, **options: Any) -> Any:
+        return self.invoke(events.eventbridge(source, detail_type, detail, **options))
+
+    def schedule(self, rule: str, **options: Any) -> Any:
+        return self.invoke(events.schedule(rule, **options))
+
+    def dynamodb_stream(self, table: str, changes: list[dict[str, Any]]) -> Any:
+        """Send stream records (`{"event_name": "INSERT", "keys": {...}, "new_image": {...}}` each)."""
+        return self.invoke(events.dynamodb_stream(table, changes))
+
+    def kinesis(self, stream: str, data: list[Any], **options: Any) -> Any:
+        return self.invoke(events.kinesis(stream, data, **options))
+
+    def websocket_connect(self, **options: Any) -> Any:
+        """Returns `{"statusCode": ...}` as API Gateway receives it."""
+        return self.invoke(events.websocket_connect(**options))
+
+    def websocket_message(self, body: Any, **options: Any) -> Any:
+        return self.invoke(events.websocket_message(body, **options))
+
+    def websocket_disconnect(self, **options: Any) -> Any:
+        return self.invoke(events.websocket_disconnect(**options))
+
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("GET", path, **kwargs)
 

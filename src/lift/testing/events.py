@@ -213,3 +213,447 @@ def alb(method: str = "GET", path: str = "/", *, body: Any = None, headers: dict
         event["headers"] = {k: v[-1] for k, v in mv.items()}
         event["queryStringParameters"] = {k: v[-1] for k, v in enc_q.items()}
     return event
+
+
+# -- event sources (SQS, SNS, S3, EventBridge, schedules, streams, WebSocket) ---------------------
+__all__ += ["sqs", "sqs_message", "sqs_from_sns", "sqs_from_eventbridge", "sns", "sns_notification", "s3",
+            "s3_record", "s3_via_sns", "s3_via_eventbridge", "eventbridge", "schedule", "dynamodb_stream",
+            "dynamodb_record", "to_dynamodb", "kinesis", "kinesis_record", "websocket_connect",
+            "websocket_message", "websocket_disconnect"]
+
+import hashlib as _hashlib  # noqa: E402 - builders below are an appended section
+import json as _json  # noqa: E402
+from decimal import Decimal as _Decimal  # noqa: E402
+from urllib.parse import quote_plus as _quote_plus  # noqa: E402
+
+
+def _text(body: Any) -> str:
+    """A message body as AWS carries it: strings as is, bytes decoded, anything else as JSON."""
+    if isinstance(body, str):
+        return body
+    if isinstance(body, bytes):
+        return body.decode("utf-8")
+    from lift import serialization
+
+    return serialization.encode_json(body).decode("utf-8")
+
+
+def _iso(ms: bool = True) -> str:
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z" if ms else \
+        now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _md5(text: str) -> str:
+    return _hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - SQS's own checksum
+
+
+def _sqs_attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, bytes):
+        return {"binaryValue": base64.b64encode(value).decode("ascii"), "stringListValues": [],
+                "binaryListValues": [], "dataType": "Binary"}
+    data_type = "Number" if isinstance(value, int | float | _Decimal) and not isinstance(value, bool) else "String"
+    return {"stringValue": str(value), "stringListValues": [], "binaryListValues": [], "dataType": data_type}
+
+
+def sqs_message(body: Any, *, queue: str = "orders", message_id: str | None = None,
+                message_attributes: dict[str, Any] | None = None, group_id: str | None = None,
+                deduplication_id: str | None = None, receive_count: int = 1, sequence_number: str | None = None,
+                region: str = REGION) -> dict[str, Any]:
+    """One SQS record of a Lambda event. FIFO queues (`.fifo`) get group, dedup id and sequence number."""
+    text = _text(body)
+    sent = int(time.time() * 1000)
+    attributes = {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": str(sent),
+                  "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": str(sent + 2)}
+    if queue.endswith(".fifo"):
+        attributes["SequenceNumber"] = sequence_number or str(18849496460467696128 + sent)
+        attributes["MessageGroupId"] = group_id or "default"
+        attributes["MessageDeduplicationId"] = deduplication_id or _hashlib.sha256(text.encode()).hexdigest()
+    elif group_id is not None:
+        attributes["MessageGroupId"] = group_id
+    record: dict[str, Any] = {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a" + uuid.uuid4().hex,
+        "body": text,
+        "attributes": attributes,
+        "messageAttributes": {k: _sqs_attribute(v) for k, v in (message_attributes or {}).items()},
+        "md5OfBody": _md5(text),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{region}:{ACCOUNT}:{queue}",
+        "awsRegion": region,
+    }
+    if message_attributes:
+        record["md5OfMessageAttributes"] = _md5(_json.dumps(record["messageAttributes"], sort_keys=True))
+    return record
+
+
+def sqs(queue: str = "orders", bodies: list[Any] | None = None, *, records: list[dict[str, Any]] | None = None,
+        group_id: str | None = None, group_ids: list[str] | None = None, **options: Any) -> dict[str, Any]:
+    """An SQS event: one record per body (or the given `records`). `group_ids` sets each record's group."""
+    if records is None:
+        records = []
+        for i, body in enumerate(bodies or []):
+            gid = group_ids[i] if group_ids is not None else group_id
+            records.append(sqs_message(body, queue=queue, group_id=gid,
+                                       sequence_number=str(18849496460467696128 + i) if queue.endswith(".fifo")
+                                       else None, **options))
+    return {"Records": records}
+
+
+def _sns_message_attributes(attrs: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in (attrs or {}).items():
+        if isinstance(value, bytes):
+            out[name] = {"Type": "Binary", "Value": base64.b64encode(value).decode("ascii")}
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = {"Type": "Number", "Value": str(value)}
+        else:
+            out[name] = {"Type": "String", "Value": str(value)}
+    return out
+
+
+def sns_notification(topic: str = "alerts", message: Any = "", *, subject: str | None = None,
+                     message_id: str | None = None, message_attributes: dict[str, Any] | None = None,
+                     region: str = REGION) -> dict[str, Any]:
+    """The notification document SNS delivers over HTTP and into SQS bodies (non-raw delivery)."""
+    topic_arn = f"arn:aws:sns:{region}:{ACCOUNT}:{topic}"
+    doc: dict[str, Any] = {
+        "Type": "Notification",
+        "MessageId": message_id or str(uuid.uuid4()),
+        "TopicArn": topic_arn,
+    }
+    if subject is not None:
+        doc["Subject"] = subject
+    doc.update({
+        "Message": _text(message),
+        "Timestamp": _iso(),
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bk"
+                     "kOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=",
+        "SigningCertURL": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-"
+                          "0000000000000000000000.pem",
+        "UnsubscribeURL": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
+                          f"{topic_arn}:{uuid.uuid4()}",
+    })
+    if message_attributes:
+        doc["MessageAttributes"] = _sns_message_attributes(message_attributes)
+    return doc
+
+
+def sns(topic: str = "alerts", message: Any = "", *, subject: str | None = None, message_id: str | None = None,
+        message_attributes: dict[str, Any] | None = None, messages: list[Any] | None = None,
+        region: str = REGION) -> dict[str, Any]:
+    """An SNS event (one record per message; SNS sends one) as Lambda receives it."""
+    topic_arn = f"arn:aws:sns:{region}:{ACCOUNT}:{topic}"
+    records = []
+    for msg in (messages if messages is not None else [message]):
+        doc = sns_notification(topic, msg, subject=subject, message_id=message_id,
+                               message_attributes=message_attributes, region=region)
+        inner = {
+            "Type": "Notification", "MessageId": doc["MessageId"], "TopicArn": topic_arn,
+            "Subject": subject, "Message": doc["Message"], "Timestamp": doc["Timestamp"],
+            "SignatureVersion": "1", "Signature": doc["Signature"],
+            "SigningCertUrl": doc["SigningCertURL"], "UnsubscribeUrl": doc["UnsubscribeURL"],
+            "MessageAttributes": _sns_message_attributes(message_attributes),
+        }
+        records.append({
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
+            "EventSource": "aws:sns",
+            "Sns": inner,
+        })
+    return {"Records": records}
+
+
+def sqs_from_sns(queue: str = "orders", topic: str = "alerts", messages: list[Any] | None = None, *,
+                 raw: bool = False, subject: str | None = None,
+                 message_attributes: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
+    """An SQS event from a queue subscribed to an SNS topic: raw delivery puts the message itself in
+    the body (attributes become SQS message attributes); otherwise the body is the notification."""
+    records = []
+    for msg in messages or []:
+        if raw:
+            records.append(sqs_message(msg, queue=queue, message_attributes=message_attributes, **options))
+        else:
+            doc = sns_notification(topic, msg, subject=subject, message_attributes=message_attributes)
+            body = _json.dumps(doc, indent=2, separators=(",", " : "))
+            records.append(sqs_message(body, queue=queue, **options))
+    return {"Records": records}
+
+
+def eventbridge(source: str = "payments", detail_type: str = "PaymentSettled", detail: Any = None, *,
+                resources: list[str] | None = None, event_id: str | None = None, region: str = REGION,
+                account: str = ACCOUNT) -> dict[str, Any]:
+    """An EventBridge event as a rule target receives it."""
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": _iso(ms=False),
+        "region": region,
+        "resources": list(resources or []),
+        "detail": {} if detail is None else detail,
+    }
+
+
+def sqs_from_eventbridge(queue: str = "orders", events_: list[dict[str, Any]] | None = None,
+                         **options: Any) -> dict[str, Any]:
+    """An SQS event from a queue that is an EventBridge rule target: each body is the whole event."""
+    return {"Records": [sqs_message(_json.dumps(ev, separators=(",", ":")), queue=queue, **options)
+                        for ev in events_ or []]}
+
+
+def schedule(rule: str = "nightly-report", *, region: str = REGION, scheduler: bool = False) -> dict[str, Any]:
+    """A `Scheduled Event` from an EventBridge rule (or from EventBridge Scheduler with `scheduler=True`)."""
+    if scheduler:
+        arn = f"arn:aws:scheduler:{region}:{ACCOUNT}:schedule/default/{rule}"
+        return eventbridge("aws.scheduler", "Scheduled Event", {}, resources=[arn], region=region)
+    arn = f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule}"
+    return eventbridge("aws.events", "Scheduled Event", {}, resources=[arn], region=region)
+
+
+def s3_record(bucket: str = "uploads", key: str = "in/file.txt", *, event_name: str = "ObjectCreated:Put",
+              size: int = 1024, etag: str = "0123456789abcdef0123456789abcdef", version_id: str | None = None,
+              region: str = REGION) -> dict[str, Any]:
+    """One S3 notification record; the key is URL-encoded as S3 sends it (a space becomes `+`)."""
+    obj: dict[str, Any] = {"key": _quote_plus(key, safe="/"), "sequencer": "0A1B2C3D4E5F678901"}
+    if not event_name.startswith("ObjectRemoved"):
+        obj = {"key": obj["key"], "size": size, "eTag": etag, "sequencer": obj["sequencer"]}
+    if version_id is not None:
+        obj["versionId"] = version_id
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": _iso(),
+        "eventName": event_name,
+        "userIdentity": {"principalId": "AWS:AIDAINPONIXQXHT3IKHL2"},
+        "requestParameters": {"sourceIPAddress": SOURCE_IP},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810",
+                             "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "lift-notification",
+            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                       "arn": f"arn:aws:s3:::{bucket}"},
+            "object": obj,
+        },
+    }
+
+
+def s3(bucket: str = "uploads", key: str = "in/file.txt", **options: Any) -> dict[str, Any]:
+    """An S3 event notification as Lambda receives it."""
+    return {"Records": [s3_record(bucket, key, **options)]}
+
+
+def s3_via_sns(topic: str = "uploads-topic", bucket: str = "uploads", key: str = "in/file.txt",
+               **options: Any) -> dict[str, Any]:
+    """An SNS event whose message is an S3 notification (S3 -> SNS -> Lambda)."""
+    message = _json.dumps(s3(bucket, key, **options), separators=(",", ":"))
+    return sns(topic, message, subject="Amazon S3 Notification")
+
+
+def s3_via_eventbridge(bucket: str = "uploads", key: str = "in/file.txt", *, detail_type: str = "Object Created",
+                       reason: str = "PutObject", size: int = 1024, etag: str = "0123456789abcdef0123456789abcdef",
+                       version_id: str | None = None, region: str = REGION) -> dict[str, Any]:
+    """An `aws.s3` EventBridge event (`Object Created` / `Object Deleted`) for a bucket with
+    EventBridge notifications on."""
+    obj: dict[str, Any] = {"key": key, "sequencer": "00617F08299329D189"}
+    if detail_type == "Object Created":
+        obj = {"key": key, "size": size, "etag": etag, "sequencer": obj["sequencer"]}
+    if version_id is not None:
+        obj["version-id"] = version_id
+    detail: dict[str, Any] = {"version": "0", "bucket": {"name": bucket}, "object": obj,
+                              "request-id": "N4N7GDK58NMKJ12R", "requester": ACCOUNT,
+                              "source-ip-address": SOURCE_IP}
+    if detail_type == "Object Created":
+        detail["reason"] = reason
+    elif detail_type == "Object Deleted":
+        detail["reason"] = "DeleteObject"
+        detail["deletion-type"] = "Permanently Deleted" if reason == "PutObject" else reason
+    return eventbridge("aws.s3", detail_type, detail, resources=[f"arn:aws:s3:::{bucket}"], region=region)
+
+
+def to_dynamodb(value: Any) -> dict[str, Any]:
+    """A Python value as a DynamoDB attribute value (`{"S": ...}`, `{"N": ...}`, ...)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float | _Decimal):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes):
+        return {"B": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict):
+        return {"M": {k: to_dynamodb(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_dynamodb(v) for v in value]}
+    if isinstance(value, set | frozenset):
+        items = sorted(value, key=str)
+        if all(isinstance(v, str) for v in items):
+            return {"SS": items}
+        if all(isinstance(v, bytes) for v in items):
+            return {"BS": [base64.b64encode(v).decode("ascii") for v in items]}
+        return {"NS": [str(v) for v in items]}
+    raise TypeError(f"Cannot store a {type(value).__name__} in DynamoDB")
+
+
+_stream_sequence = [4421584500000000017450439091]
+
+
+def dynamodb_record(table: str = "orders", event_name: str = "INSERT", *, keys: dict[str, Any] | None = None,
+                    new_image: dict[str, Any] | None = None, old_image: dict[str, Any] | None = None,
+                    view_type: str = "NEW_AND_OLD_IMAGES", sequence_number: str | None = None,
+                    region: str = REGION) -> dict[str, Any]:
+    """One DynamoDB stream record; images are given as Python values and marshalled to DynamoDB JSON."""
+    _stream_sequence[0] += 1
+    stream: dict[str, Any] = {
+        "ApproximateCreationDateTime": int(time.time()),
+        "Keys": {k: to_dynamodb(v) for k, v in (keys or {}).items()},
+    }
+    if new_image is not None and view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        stream["NewImage"] = {k: to_dynamodb(v) for k, v in new_image.items()}
+    if old_image is not None and view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        stream["OldImage"] = {k: to_dynamodb(v) for k, v in old_image.items()}
+    stream["SequenceNumber"] = sequence_number or str(_stream_sequence[0])
+    stream["SizeBytes"] = len(_json.dumps(stream, default=str))
+    stream["StreamViewType"] = view_type
+    return {
+        "eventID": uuid.uuid4().hex,
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": stream,
+        "eventSourceARN": f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}/stream/2026-11-22T00:00:00.000",
+    }
+
+
+def dynamodb_stream(table: str = "orders", changes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A DynamoDB stream event; each change is `dynamodb_record` keyword arguments
+    (`{"event_name": "INSERT", "keys": {...}, "new_image": {...}}`)."""
+    return {"Records": [dynamodb_record(table, **change) for change in changes or []]}
+
+
+_kinesis_sequence = [49590338271490256608559692538361571095921575989136588898]
+
+
+def kinesis_record(data: Any, *, stream: str = "clicks", partition_key: str = "1",
+                   shard_id: str = "shardId-000000000006", sequence_number: str | None = None,
+                   region: str = REGION) -> dict[str, Any]:
+    """One Kinesis record (`data` base64-encoded as Kinesis sends it; non-bytes become JSON)."""
+    raw = data if isinstance(data, bytes) else _text(data).encode("utf-8")
+    _kinesis_sequence[0] += 1
+    seq = sequence_number or str(_kinesis_sequence[0])
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": partition_key,
+            "sequenceNumber": seq,
+            "data": base64.b64encode(raw).decode("ascii"),
+            "approximateArrivalTimestamp": round(time.time(), 3),
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{seq}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/lambda-kinesis-role",
+        "awsRegion": region,
+        "eventSourceARN": f"arn:aws:kinesis:{region}:{ACCOUNT}:stream/{stream}",
+    }
+
+
+def kinesis(stream: str = "clicks", data: list[Any] | None = None, *, shard_id: str = "shardId-000000000006",
+            partition_keys: list[str] | None = None, records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A Kinesis event: one record per item of `data` (or the given `records`)."""
+    if records is None:
+        records = [kinesis_record(d, stream=stream, shard_id=shard_id,
+                                  partition_key=partition_keys[i] if partition_keys else str(i))
+                   for i, d in enumerate(data or [])]
+    return {"Records": records}
+
+
+_WS_API = "abcdef123"
+_WS_HOST = f"{_WS_API}.execute-api.{REGION}.amazonaws.com"
+
+
+def _connection_id() -> str:
+    return base64.b64encode(uuid.uuid4().bytes[:10]).decode("ascii")
+
+
+def _ws_context(route_key: str, event_type: str, connection_id: str | None, stage: str,
+                domain: str | None) -> dict[str, Any]:
+    request_time, epoch = _now()
+    host = domain or _WS_HOST
+    return {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": base64.b64encode(uuid.uuid4().bytes[:10]).decode("ascii"),
+        "requestTime": request_time,
+        "messageDirection": "IN",
+        "stage": stage,
+        "connectedAt": epoch - 1500,
+        "requestTimeEpoch": epoch,
+        "identity": {"sourceIp": SOURCE_IP},
+        "requestId": base64.b64encode(uuid.uuid4().bytes[:10]).decode("ascii"),
+        "domainName": host,
+        "connectionId": connection_id or _connection_id(),
+        "apiId": host.split(".")[0],
+    }
+
+
+def websocket_connect(*, connection_id: str | None = None, headers: dict[str, Any] | None = None,
+                      query: dict[str, Any] | None = None, stage: str = "prod",
+                      domain: str | None = None) -> dict[str, Any]:
+    """A `$connect` event: the handshake's headers and query string, no body."""
+    host = domain or _WS_HOST
+    mv: dict[str, list[str]] = {
+        "Host": [host],
+        "Sec-WebSocket-Extensions": ["permessage-deflate; client_max_window_bits"],
+        "Sec-WebSocket-Key": [base64.b64encode(uuid.uuid4().bytes).decode("ascii")],
+        "Sec-WebSocket-Version": ["13"],
+        "X-Amzn-Trace-Id": [f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"],
+        "X-Forwarded-For": [SOURCE_IP],
+        "X-Forwarded-Port": ["443"],
+        "X-Forwarded-Proto": ["https"],
+    }
+    for name, value in (headers or {}).items():
+        mv[name] = [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+    q = {k: [str(x) for x in v] if isinstance(v, list | tuple) else [str(v)] for k, v in (query or {}).items()}
+    event: dict[str, Any] = {
+        "headers": {k: v[-1] for k, v in mv.items()},
+        "multiValueHeaders": mv,
+        "requestContext": _ws_context("$connect", "CONNECT", connection_id, stage, domain),
+        "isBase64Encoded": False,
+    }
+    if q:
+        event["queryStringParameters"] = {k: v[-1] for k, v in q.items()}
+        event["multiValueQueryStringParameters"] = q
+    return event
+
+
+def websocket_message(body: Any = "", *, route_key: str = "$default", connection_id: str | None = None,
+                      stage: str = "prod", domain: str | None = None, is_base64: bool = False) -> dict[str, Any]:
+    """A message event on `route_key` (`$default` or a custom route chosen by the route selection expression)."""
+    ctx = _ws_context(route_key, "MESSAGE", connection_id, stage, domain)
+    ctx["messageId"] = base64.b64encode(uuid.uuid4().bytes[:10]).decode("ascii")
+    text = _text(body)
+    if is_base64:
+        text = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return {"requestContext": ctx, "body": text, "isBase64Encoded": is_base64}
+
+
+def websocket_disconnect(*, connection_id: str | None = None, status_code: int = 1001,
+                         reason: str = "Going away", stage: str = "prod", domain: str | None = None) -> dict[str, Any]:
+    """A `$disconnect` event (the close code and reason are in the request context)."""
+    host = domain or _WS_HOST
+    ctx = _ws_context("$disconnect", "DISCONNECT", connection_id, stage, domain)
+    ctx["disconnectStatusCode"] = status_code
+    ctx["disconnectReason"] = reason
+    headers = {"Host": host, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+    return {"headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "requestContext": ctx, "isBase64Encoded": False}

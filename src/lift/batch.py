@@ -1,0 +1,202 @@
+"""Running records: one handler call per record, partial batch failures, ordering rules.
+
+- A record whose handler (or middleware) raises is failed and logged with its id; the rest
+  of the batch still runs. Nothing is dropped: a failed record is reported back to Lambda.
+- `lane_of(record)` names an ordering lane (an SQS FIFO message group, a stream shard):
+  after a failure in a lane, the lane's later records are failed without being run.
+- Async handlers with `concurrency=N` run N lanes at a time on the shared event loop;
+  each record's sync middleware runs on a worker thread while its coroutine runs on the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lift.context import Context, Response
+from lift.errors import find_lift_error
+
+if TYPE_CHECKING:
+    from lift.app import App
+    from lift.sources.record import Record
+
+__all__ = ["RecordResult", "run_record", "run_or_raise", "process_batch", "await_result", "log_record_failure"]
+
+_log = logging.getLogger("lift")
+_worker = threading.local()
+
+
+class RecordResult(Response):
+    """What `call_next(ctx)` returns for a record: an empty 200 Response carrying `value`,
+    the handler's own return value (not encoded: nobody sends it over HTTP)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.status = 200
+        self.headers = {}
+        self.cookies = []
+        self.body = b""
+        self.value = value
+
+
+def await_result(coro: Any) -> Any:
+    """Run an async handler's coroutine: on the batch's loop inside a concurrent batch,
+    else on the process-wide loop."""
+    loop = getattr(_worker, "loop", None)
+    if loop is not None:
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+    from lift.app import run_async
+
+    return run_async(coro)
+
+
+def log_record_failure(ctx: Context, record: Record | None, exc: BaseException) -> None:
+    """One log line naming the source, record id and reason; a traceback for unexpected errors."""
+    record_id = record.record_id if record is not None else None
+    extra = {"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id}
+    err = find_lift_error(exc)
+    if err is not None and err.status < 500:
+        reason = f"{err.code}: {err.message}" + (f" {err.details}" if err.details else "")
+        _log.warning("%s record %s rejected (request_id=%s): %s", ctx.source, record_id, ctx.request_id, reason,
+                     extra={**extra, "reason": reason})
+    else:
+        _log.error("%s record %s failed (request_id=%s): %s: %s", ctx.source, record_id, ctx.request_id,
+                   type(exc).__name__, exc, exc_info=exc, extra=extra)
+
+
+def _refused(result: Any) -> bool:
+    """Middleware answered with an error Response instead of running the handler."""
+    return result.__class__ is not RecordResult and isinstance(result, Response) and result.status >= 400
+
+
+def run_record(app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str,
+               record: Record) -> bool:
+    """Run one record through its chain; False (after logging) when it failed."""
+    ctx = app.new_context(event, context, source)
+    ctx.record = record
+    try:
+        result = chain(ctx)
+    except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
+        log_record_failure(ctx, record, exc)
+        return False
+    if _refused(result):
+        _log.warning("%s record %s refused by middleware with status %s (request_id=%s)", source,
+                     record.record_id, result.status, ctx.request_id,
+                     extra={"source": source, "record_id": record.record_id, "request_id": ctx.request_id})
+        return False
+    return True
+
+
+def run_or_raise(app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str,
+                 record: Record | None) -> Any:
+    """Run one record of an asynchronous source: a failure is logged and raised, so Lambda retries
+    the event and its DLQ or failure destination receives it."""
+    ctx = app.new_context(event, context, source)
+    ctx.record = record
+    try:
+        result = chain(ctx)
+    except Exception as exc:
+        log_record_failure(ctx, record, exc)
+        raise
+    if _refused(result):
+        from lift.errors import LiftError
+
+        exc = LiftError(result.status, "refused", f"{source} record refused by middleware with status "
+                                                  f"{result.status}")
+        log_record_failure(ctx, record, exc)
+        raise exc
+    return result
+
+
+Item = tuple[Any, "Record"]  # (handler with a `.chain`, record)
+
+
+def process_batch(app: App, items: list[Item], event: Any, context: Any, source: str,
+                  lane_of: Callable[[Record], Any] | None = None, concurrency: int | None = None) -> list[str]:
+    """Run every record; return the ids of the failed ones, in batch order."""
+    if concurrency and len(items) > 1:
+        return _process_concurrently(app, items, event, context, source, lane_of, concurrency)
+    failed: list[str] = []
+    blocked: set[Any] | None = None
+    for handler, record in items:
+        if lane_of is not None:
+            lane = lane_of(record)
+            if blocked is not None and lane in blocked:
+                _skip(source, record, lane)
+                failed.append(record.record_id)
+                continue
+        if not run_record(app, handler.chain, event, context, source, record):
+            failed.append(record.record_id)
+            if lane_of is not None:
+                if blocked is None:
+                    blocked = set()
+                blocked.add(lane)
+    return failed
+
+
+def _skip(source: str, record: Record, lane: Any) -> None:
+    _log.warning("%s record %s not run: an earlier record of %s failed (ordering kept)", source,
+                 record.record_id, lane, extra={"source": source, "record_id": record.record_id})
+
+
+def _run_lane(app: App, lane: list[tuple[int, Item]], event: Any, context: Any, source: str,
+              loop: Any) -> list[int]:
+    """Run one lane in order on a worker thread; the indexes of its failed records."""
+    _worker.loop = loop
+    failed: list[int] = []
+    try:
+        for index, (handler, record) in lane:
+            if failed:
+                _skip(source, record, "its lane")
+                failed.append(index)
+            elif not run_record(app, handler.chain, event, context, source, record):
+                failed.append(index)
+    finally:
+        _worker.loop = None
+    return failed
+
+
+def _process_concurrently(app: App, items: list[Item], event: Any, context: Any, source: str,
+                          lane_of: Callable[[Record], Any] | None, concurrency: int) -> list[str]:
+    import asyncio
+
+    from lift.app import run_async
+
+    lanes: dict[Any, list[tuple[int, Item]]] = {}
+    for index, item in enumerate(items):
+        key = lane_of(item[1]) if lane_of is not None else index
+        lanes.setdefault(key if key is not None else ("record", index), []).append((index, item))
+    pool = _executor(concurrency)
+
+    async def run_all() -> list[list[int]]:
+        loop = asyncio.get_running_loop()
+        limit = asyncio.Semaphore(concurrency)
+
+        async def one(lane: list[tuple[int, Item]]) -> list[int]:
+            async with limit:
+                return await loop.run_in_executor(pool, _run_lane, app, lane, event, context, source, loop)
+
+        return await asyncio.gather(*(one(lane) for lane in lanes.values()))
+
+    failed = sorted(i for lane_failed in run_async(run_all()) for i in lane_failed)
+    return [items[i][1].record_id for i in failed]
+
+
+_executors: dict[int, Any] = {}
+_executors_lock = threading.Lock()
+
+
+def _executor(workers: int) -> Any:
+    """A thread pool per concurrency level, created once for the execution environment."""
+    with _executors_lock:
+        pool = _executors.get(workers)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = _executors[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lift-batch")
+        return pool

@@ -1,0 +1,26 @@
+"""Direct invocation: the whole event is the payload; the handler's result goes back as is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lift import serialization
+from lift.context import Response
+
+__all__ = ["encode_result"]
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def encode_result(value: Any) -> Any:
+    """A handler's return value as something the Lambda runtime can serialize to JSON."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, Response):
+        if not value.body:
+            return None
+        ctype = value.content_type or ""
+        if "json" in ctype:
+            return value.json_body()
+        return value.body.decode("utf-8", "replace")
+    return serialization.to_builtins(value)

@@ -1,0 +1,79 @@
+"""Kinesis data streams: records with base64 `data` decoded, and their shard for checkpointing."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from lift.sources.record import Record, decode_json_or_text, name_from_arn
+
+__all__ = ["KinesisRecord"]
+
+
+class KinesisRecord(Record):
+    """One Kinesis record: partition_key, sequence_number, data (bytes), arrival time, shard."""
+
+    __slots__ = ("_data",)
+
+    source = "kinesis"
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self._data: bytes | None = None
+
+    @property
+    def record_id(self) -> str:
+        return self.raw["kinesis"]["sequenceNumber"]
+
+    @property
+    def sequence_number(self) -> str:
+        return self.raw["kinesis"]["sequenceNumber"]
+
+    @property
+    def event_id(self) -> str | None:
+        return self.raw.get("eventID")
+
+    @property
+    def partition_key(self) -> str:
+        return self.raw["kinesis"].get("partitionKey") or ""
+
+    @property
+    def shard_id(self) -> str:
+        """`shardId-000000000006` from the eventID `shardId-000000000006:4959...`."""
+        return (self.raw.get("eventID") or "").partition(":")[0]
+
+    @property
+    def approximate_arrival_timestamp(self) -> float | None:
+        return self.raw["kinesis"].get("approximateArrivalTimestamp")
+
+    @property
+    def arrival_time(self) -> Any:
+        """The approximate arrival time as an aware UTC `datetime`."""
+        from datetime import datetime, timezone
+
+        ts = self.approximate_arrival_timestamp
+        return datetime.fromtimestamp(ts, timezone.utc) if ts is not None else None
+
+    @property
+    def stream_arn(self) -> str:
+        return self.raw.get("eventSourceARN") or ""
+
+    @property
+    def stream(self) -> str:
+        return name_from_arn(self.stream_arn)
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = base64.b64decode(self.raw["kinesis"].get("data") or "")
+        return self._data
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+    def json_text(self) -> bytes:
+        return self.data
+
+    def payload(self) -> Any:
+        return decode_json_or_text(self.data)

@@ -1,0 +1,481 @@
+"""Event-source registration (`@app.sqs`, `@app.s3`, ...) and dispatch of records to handlers.
+
+`EventSources` is mixed into `App`. Matchers (exact names or precompiled globs) and
+middleware chains are built at registration; per record the dispatcher only wraps the raw
+record, finds the handler (cached per queue/topic/stream ARN) and runs its chain.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lift import app as _lift_app
+from lift import serialization
+from lift.batch import RecordResult, await_result, process_batch, run_or_raise
+from lift.binding import _EMPTY, build_binder
+from lift.context import Context, Response
+from lift.errors import UnmatchedEvent
+from lift.sources import dynamodb, eventbridge, invoke, kinesis, s3, sns, sqs, websocket
+from lift.sources.record import Record, name_from_arn, pattern_matcher
+from lift.validation import codec_for
+
+__all__ = ["EventSources", "EventHandler", "record_body", "invoke_body"]
+
+_log = logging.getLogger("lift")
+Getter = Callable[[Context], Any]
+Middleware = Callable[[Context, Callable[[Context], Response]], Response]
+
+EVENT_SOURCES = ("sqs", "sns", "s3", "eventbridge", "schedule", "dynamodb", "kinesis", "websocket", "invoke")
+
+
+# -- the `body` parameter of a record handler ---------------------------------------------
+def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
+    """The getter for a record handler's `body`: the record payload decoded into `hint`."""
+    if isinstance(hint, type) and issubclass(hint, Record):
+        return _the_record
+    if hint is str:
+        return _record_text
+    if hint is bytes:
+        return lambda ctx: _record_text(ctx).encode("utf-8")
+    if hint is _EMPTY or hint is Any:
+        return _record_payload
+    codec = codec_for(hint, "body")
+    decode_json, convert = codec.decode_json, codec.convert
+
+    def get_record_body(ctx: Context) -> Any:
+        record = ctx.record
+        text = record.json_text()
+        if text is not None:
+            if not text and has_default:
+                return default
+            return decode_json(text)
+        value = record.model_input()
+        if value is None and has_default:
+            return default
+        return convert(value)
+
+    return get_record_body
+
+
+def _the_record(ctx: Context) -> Any:
+    return ctx.record
+
+
+def _record_payload(ctx: Context) -> Any:
+    return ctx.record.payload()
+
+
+def _record_text(ctx: Context) -> str:
+    text = ctx.record.json_text()
+    if text is None:
+        return serialization.encode_json(ctx.record.payload()).decode("utf-8")
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+
+
+def invoke_body(hint: Any, has_default: bool, default: Any) -> Getter:
+    """The getter for a direct-invoke handler's `body`: the whole event decoded into `hint`."""
+    if hint is _EMPTY or hint is Any or hint is dict:
+        return lambda ctx: ctx.event
+    if hint is str:
+        return lambda ctx: ctx.event if isinstance(ctx.event, str) else serialization.encode_json(ctx.event).decode()
+    if hint is bytes:
+        return lambda ctx: serialization.encode_json(ctx.event)
+    convert = codec_for(hint, "body").convert
+
+    def get_invoke_body(ctx: Context) -> Any:
+        if ctx.event is None and has_default:
+            return default
+        return convert(ctx.event)
+
+    return get_invoke_body
+
+
+# -- registered handlers ------------------------------------------------------------------
+class EventHandler:
+    """One registered record handler: what it matches, its binder and its composed chain."""
+
+    def __init__(self, app: Any, source: str, fn: Callable[..., Any], name: str | None,
+                 match: Callable[[Any], bool], middleware: Iterable[Middleware], options: dict[str, Any],
+                 body_source: Callable[[Any, bool, Any], Getter] = record_body) -> None:
+        self.app = app
+        self.source = source
+        self.fn = fn
+        self.name = name
+        self.match = match
+        self.middleware = list(middleware)
+        self.options = options
+        self.binder = build_binder(fn, body_source=body_source)
+        self.concurrency: int | None = options.get("concurrency")
+        self.envelope: str | None = options.get("envelope")
+        self.chain: Callable[[Context], Any] = self.run
+        self.compose()
+
+    def compose(self) -> None:
+        """Global middleware, then the handler's own, around `run` (recomposed by `app.use`)."""
+        self.chain = _lift_app.compose([*self.app.middleware, *self.middleware], self.run)
+
+    def run(self, ctx: Context) -> Any:
+        result = self.binder.call(ctx)
+        if self.binder.is_async:
+            result = await_result(result)
+        return RecordResult(result)
+
+    def __repr__(self) -> str:
+        return f"<EventHandler {self.source} {self.name!r} -> {getattr(self.fn, '__qualname__', self.fn)}>"
+
+
+class WebSocketHandler(EventHandler):
+    """A WebSocket route: like HTTP, results and errors become a status for API Gateway."""
+
+    def run(self, ctx: Context) -> Response:
+        try:
+            result = self.binder.call(ctx)
+            if self.binder.is_async:
+                result = await_result(result)
+            if result is None:
+                return Response(None, 200)
+            return _lift_app.to_response(result)
+        except Exception as exc:  # noqa: BLE001 - `$connect` rejections and errors become a status
+            return self.app.error_response(ctx, exc)
+
+
+def _s3_matcher(bucket: str, events: Iterable[str] | None, prefix: str, suffix: str) -> Callable[[Any], bool]:
+    bucket_ok = pattern_matcher(bucket)
+    event_tests = [pattern_matcher(s3.normalize_event_name(e)) for e in (events or ())]
+
+    def matches(obj: s3.S3Object) -> bool:
+        if not bucket_ok(obj.bucket):
+            return False
+        if event_tests and not any(test(obj.event_name) for test in event_tests):
+            return False
+        key = obj.key
+        return key.startswith(prefix) and key.endswith(suffix)
+
+    return matches
+
+
+def _eventbridge_matcher(source: str | None, detail_type: str | None) -> Callable[[Any], bool]:
+    source_ok, type_ok = pattern_matcher(source), pattern_matcher(detail_type)
+    return lambda key: source_ok(key[0]) and type_ok(key[1])
+
+
+def _expression(kind: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value if value.startswith(f"{kind}(") else f"{kind}({value})"
+
+
+def _sqs_group(record: sqs.SQSRecord) -> str | None:
+    return record.group_id
+
+
+def _kinesis_shard(record: kinesis.KinesisRecord) -> str:
+    return record.shard_id
+
+
+def _dynamodb_shard(record: dynamodb.DynamoDBRecord) -> str:
+    return record.table_arn  # a stream batch comes from one shard: the whole batch is one lane
+
+
+# -- the mixin ------------------------------------------------------------------------------
+class EventSources:
+    """Registration decorators and dispatchers for every non-HTTP Lambda trigger."""
+
+    event_handlers: list[EventHandler]
+
+    def _init_event_sources(self) -> None:
+        self.event_handlers = []
+        self._handlers_by_source: dict[str, list[EventHandler]] = {s: [] for s in EVENT_SOURCES}
+        self._match_cache: dict[tuple[str, Any], EventHandler | None] = {}
+        self._websocket_client: Any = None
+        for source, dispatch in (("sqs", self._dispatch_sqs), ("sns", self._dispatch_sns),
+                                 ("s3", self._dispatch_s3), ("eventbridge", self._dispatch_eventbridge),
+                                 ("schedule", self._dispatch_schedule), ("dynamodb", self._dispatch_dynamodb),
+                                 ("kinesis", self._dispatch_kinesis), ("websocket", self._dispatch_websocket),
+                                 ("invoke", self._dispatch_invoke)):
+            self.register_source(source, dispatch)  # type: ignore[attr-defined]
+
+    def _compose_event_handlers(self) -> None:
+        for handler in getattr(self, "event_handlers", ()):
+            handler.compose()
+
+    # -- registration ---------------------------------------------------------------------
+    def add_event_handler(self, source: str, fn: Callable[..., Any], name: str | None,
+                          match: Callable[[Any], bool], middleware: Iterable[Middleware] = (),
+                          handler_class: type[EventHandler] = EventHandler,
+                          body_source: Callable[[Any, bool, Any], Getter] = record_body,
+                          **options: Any) -> EventHandler:
+        """Register `fn` for records of `source` that `match`; first registered match wins."""
+        handler = handler_class(self, source, fn, name, match, middleware, options, body_source)
+        if handler.concurrency is not None:
+            if handler.concurrency < 1:
+                raise ValueError(f"concurrency must be >= 1, not {handler.concurrency}")
+            if not handler.binder.is_async:
+                raise TypeError(f"concurrency= needs an async handler: make {fn.__qualname__} `async def`")
+        self._handlers_by_source[source].append(handler)
+        self.event_handlers.append(handler)
+        self._match_cache.clear()
+        return handler
+
+    def _decorator(self, source: str, name: str | None, match: Callable[[Any], bool],
+                   middleware: Iterable[Middleware], **options: Any) -> Callable[[Any], Any]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            handler_class = WebSocketHandler if source == "websocket" else EventHandler
+            self.add_event_handler(source, fn, name, match, middleware, handler_class, **options)
+            return fn
+
+        return register
+
+    def sqs(self, queue: str, *, envelope: str | None = "auto", concurrency: int | None = None,
+            middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+        """Handle messages of `queue` (exact name or glob), one call per record.
+
+        Failed records are reported in `batchItemFailures` (the mapping needs
+        `ReportBatchItemFailures`). `envelope`: "auto" unwraps SNS notifications and
+        EventBridge events found in a body, "sns"/"eventbridge" expect one, None never unwraps.
+        `concurrency=N` runs an async handler on N records (FIFO: N message groups) at a time.
+        """
+        if envelope not in sqs.ENVELOPES:
+            raise ValueError(f"envelope must be one of {sqs.ENVELOPES}, not {envelope!r}")
+        return self._decorator("sqs", queue, pattern_matcher(queue), middleware, envelope=envelope,
+                               concurrency=concurrency)
+
+    def sns(self, topic: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+        """Handle notifications of `topic` (name or glob); a failure raises so Lambda retries."""
+        return self._decorator("sns", topic, pattern_matcher(topic), middleware)
+
+    def s3(self, bucket: str, events: Iterable[str] | None = None, prefix: str = "", suffix: str = "", *,
+           middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+        """Handle object events of `bucket` filtered by event-name globs (`ObjectCreated:*`) and key
+        prefix/suffix; direct notifications, via SNS, or via EventBridge (`aws.s3`)."""
+        events = list(events) if events is not None else None
+        return self._decorator("s3", bucket, _s3_matcher(bucket, events, prefix, suffix), middleware,
+                               events=events, prefix=prefix, suffix=suffix)
+
+    def eventbridge(self, source: str | None = None, detail_type: str | None = None, *,
+                    middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+        """Handle EventBridge events by `source` and `detail_type` (exact or glob; None = any)."""
+        name = f"{source or '*'}/{detail_type or '*'}"
+        return self._decorator("eventbridge", name, _eventbridge_matcher(source, detail_type), middleware,
+                               event_source=source, detail_type=detail_type)
+
+    def schedule(self, rule: str, cron: str | None = None, rate: str | None = None, *,
+                 middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+        """Handle the scheduled events of EventBridge rule (or Scheduler schedule) `rule`.
+
+        `cron`/`rate` (`"0 3 * * ? *"`, `"5 minutes"`) are kept for the dev server and deployment.
+        """
+        if cron is not None and rate is not None:
+            raise ValueError("schedule: give cron= or rate=, not both")
+        expression = _expression("cron", cron) or _expression("rate", rate)
+        return self._decorator("schedule", rule, pattern_matcher(rule), middleware, expression=expression,
+                               cron=cron, rate=rate)
+
+    def dynamodb_stream(self, table: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+        """Handle the stream records of `table`; a failure checkpoints: later records are retried."""
+        return self._decorator("dynamodb", table, pattern_matcher(table), middleware)
+
+    def kinesis(self, stream: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+        """Handle the records of Kinesis `stream`; a failure checkpoints its shard."""
+        return self._decorator("kinesis", stream, pattern_matcher(stream), middleware)
+
+    def websocket(self, route_key: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+        """Handle a WebSocket route: `$connect`, `$disconnect`, `$default` or a custom route key.
+
+        Raise `Unauthorized`/`Forbidden` in `$connect` to refuse the connection with that status.
+        """
+        return self._decorator("websocket", route_key, route_key.__eq__, middleware)
+
+    def invoke(self, fn: Callable[..., Any] | None = None, *,
+               middleware: Iterable[Middleware] = ()) -> Any:
+        """Handle direct invocations (any payload no other source claims); `body` is the event."""
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
+            if self._handlers_by_source["invoke"]:
+                raise ValueError(f"an @app.invoke handler is already registered: "
+                                 f"{self._handlers_by_source['invoke'][0].fn.__qualname__}")
+            self.add_event_handler("invoke", func, None, _always, middleware, body_source=invoke_body)
+            return func
+
+        return register(fn) if fn is not None else register
+
+    @property
+    def schedules(self) -> dict[str, str]:
+        """Rule name -> `cron(...)`/`rate(...)` for every schedule registered with one."""
+        return {h.name: h.options["expression"] for h in self._handlers_by_source["schedule"]
+                if h.options.get("expression") and h.name}
+
+    # -- WebSocket Management API -------------------------------------------------------
+    @property
+    def websocket_client(self) -> Any:
+        """A `lift.websocket.WebSocketClient` for `LIFT_WEBSOCKET_ENDPOINT` (or the one assigned),
+        to push to connections from any handler."""
+        if self._websocket_client is None:
+            from lift.websocket import WebSocketClient
+
+            self._websocket_client = WebSocketClient(endpoint=os.environ.get("LIFT_WEBSOCKET_ENDPOINT"))
+        return self._websocket_client
+
+    @websocket_client.setter
+    def websocket_client(self, client: Any) -> None:
+        self._websocket_client = client
+
+    # -- matching -------------------------------------------------------------------------
+    def _handler_for(self, source: str, key: Any) -> EventHandler | None:
+        cache_key = (source, key)
+        try:
+            return self._match_cache[cache_key]
+        except KeyError:
+            found = next((h for h in self._handlers_by_source[source] if h.match(key)), None)
+            if len(self._match_cache) < 4096:
+                self._match_cache[cache_key] = found
+            return found
+
+    def _handler_for_arn(self, source: str, arn: str) -> EventHandler | None:
+        """The handler for the queue/table/stream named in `arn` (cached per ARN)."""
+        cache_key = (source, arn)
+        try:
+            return self._match_cache[cache_key]
+        except KeyError:
+            name = name_from_arn(arn)
+            found = next((h for h in self._handlers_by_source[source] if h.match(name)), None)
+            if len(self._match_cache) < 4096:
+                self._match_cache[cache_key] = found
+            return found
+
+    def _s3_handler_for(self, obj: s3.S3Object) -> EventHandler | None:
+        return next((h for h in self._handlers_by_source["s3"] if h.match(obj)), None)
+
+    def _unmatched_event(self, source: str, what: str, context: Any) -> UnmatchedEvent:
+        request_id = getattr(context, "aws_request_id", None)
+        message = f"No handler matches this {source} event: {what}"
+        _log.error("Unmatched %s event (request_id=%s): %s", source, request_id, message,
+                   extra={"source": source, "request_id": request_id})
+        return UnmatchedEvent(message, details={"source": source, "key": what})
+
+    # -- dispatch: batch sources ------------------------------------------------------------
+    def _dispatch_sqs(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+        items = []
+        for raw in event["Records"]:
+            arn = raw.get("eventSourceARN") or ""
+            handler = self._handler_for_arn("sqs", arn)
+            if handler is None:
+                raise self._unmatched_event("sqs", f"queue {name_from_arn(arn)!r} ({arn})", context)
+            record = sqs.SQSRecord(raw)
+            if handler.envelope is not None:
+                sqs.unwrap(record, handler.envelope)
+            items.append((handler, record))
+        first = items[0][0] if items else None
+        fifo = bool(items) and items[0][1].queue_arn.endswith(".fifo")
+        concurrency = first.concurrency if first is not None and all(h is first for h, _ in items) else None
+        failed = process_batch(self, items, event, context, "sqs", _sqs_group if fifo else None,  # type: ignore[arg-type]
+                               concurrency)
+        return sqs.encode_batch_response(failed)
+
+    def _dispatch_stream(self, event: dict[str, Any], context: Any, source: str, record_class: type[Record],
+                         lane_of: Callable[[Any], Any]) -> dict[str, Any]:
+        items = []
+        for raw in event["Records"]:
+            arn = raw.get("eventSourceARN") or ""
+            handler = self._handler_for_arn(source, arn)
+            if handler is None:
+                raise self._unmatched_event(source, f"stream of {name_from_arn(arn)!r} ({arn})", context)
+            items.append((handler, record_class(raw)))
+        failed = process_batch(self, items, event, context, source, lane_of)  # type: ignore[arg-type]
+        return sqs.encode_batch_response(failed)
+
+    def _dispatch_dynamodb(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+        return self._dispatch_stream(event, context, "dynamodb", dynamodb.DynamoDBRecord, _dynamodb_shard)
+
+    def _dispatch_kinesis(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+        return self._dispatch_stream(event, context, "kinesis", kinesis.KinesisRecord, _kinesis_shard)
+
+    # -- dispatch: asynchronous sources (a failure raises, Lambda retries) ---------------
+    def _run_all(self, items: list[tuple[str, EventHandler, Record]], event: Any, context: Any) -> None:
+        for source, handler, record in items:
+            run_or_raise(self, handler.chain, event, context, source, record)  # type: ignore[arg-type]
+
+    def _dispatch_sns(self, event: dict[str, Any], context: Any, source: str) -> None:
+        items: list[tuple[str, EventHandler, Record]] = []
+        for raw in event["Records"]:
+            topic = sns.topic_of(raw)
+            handler = self._handler_for("sns", topic)
+            if handler is not None:
+                items.append(("sns", handler, sns.SNSRecord(raw)))
+                continue
+            s3_records = s3.records_in_message(raw["Sns"].get("Message") or "")
+            if not s3_records:
+                raise self._unmatched_event("sns", f"topic {topic!r}", context)
+            items.extend(self._s3_items(s3_records, context))
+        self._run_all(items, event, context)
+
+    def _s3_items(self, raw_records: list[dict[str, Any]], context: Any) -> list[tuple[str, EventHandler, Record]]:
+        items: list[tuple[str, EventHandler, Record]] = []
+        for raw in raw_records:
+            obj = s3.S3Object(raw)
+            handler = self._s3_handler_for(obj)
+            if handler is None:
+                raise self._unmatched_event("s3", f"{obj.event_name} s3://{obj.bucket}/{obj.key}", context)
+            items.append(("s3", handler, obj))
+        return items
+
+    def _dispatch_s3(self, event: dict[str, Any], context: Any, source: str) -> None:
+        self._run_all(self._s3_items(event["Records"], context), event, context)
+
+    def _dispatch_eventbridge(self, event: dict[str, Any], context: Any, source: str) -> None:
+        key = (event.get("source") or "", event.get("detail-type") or "")
+        handler = self._handler_for("eventbridge", key)
+        if handler is not None:
+            run_or_raise(self, handler.chain, event, context, "eventbridge",  # type: ignore[arg-type]
+                         eventbridge.EventBridgeEvent(event))
+            return
+        obj = s3.from_eventbridge(event)
+        handler = self._s3_handler_for(obj) if obj is not None else None
+        if handler is None:
+            what = (f"{obj.event_name} s3://{obj.bucket}/{obj.key}" if obj is not None
+                    else f"source {key[0]!r}, detail-type {key[1]!r}")
+            raise self._unmatched_event("s3" if obj is not None else "eventbridge", what, context)
+        run_or_raise(self, handler.chain, event, context, "s3", obj)  # type: ignore[arg-type]
+
+    def _dispatch_schedule(self, event: dict[str, Any], context: Any, source: str) -> None:
+        record = eventbridge.ScheduledEvent(event)
+        handler = self._handler_for("schedule", record.rule)
+        if handler is None:
+            handler = self._handler_for("eventbridge", (event.get("source") or "", "Scheduled Event"))
+            source = "eventbridge"
+        if handler is None:
+            raise self._unmatched_event("schedule", f"rule {record.rule!r}", context)
+        run_or_raise(self, handler.chain, event, context, source, record)  # type: ignore[arg-type]
+
+    # -- dispatch: request/response sources ------------------------------------------------
+    def _dispatch_websocket(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+        record = websocket.WebSocketEvent(event)
+        handler = self._handler_for("websocket", record.route_key)
+        if handler is None and record.event_type == "MESSAGE":
+            handler = self._handler_for("websocket", "$default")
+        if handler is None:
+            raise self._unmatched_event("websocket", f"route {record.route_key!r}", context)
+        ctx = self.new_context(event, context, "websocket")  # type: ignore[attr-defined]
+        ctx.record = record
+        try:
+            response = handler.chain(ctx)
+        except Exception as exc:  # noqa: BLE001 - middleware errors become a status, like HTTP
+            response = self.error_response(ctx, exc)  # type: ignore[attr-defined]
+        if not isinstance(response, Response):
+            response = _lift_app.to_response(response)
+        return websocket.encode_response(response)
+
+    def _dispatch_invoke(self, event: Any, context: Any, source: str) -> Any:
+        handlers = self._handlers_by_source["invoke"]
+        if not handlers:
+            kind = type(event).__name__
+            raise self._unmatched_event("invoke", f"a {kind} payload (no @app.invoke handler)", context)
+        result = run_or_raise(self, handlers[0].chain, event, context, "invoke", None)  # type: ignore[arg-type]
+        return invoke.encode_result(result.value if isinstance(result, RecordResult) else result)
+
+
+def _always(key: Any) -> bool:
+    return True

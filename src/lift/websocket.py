@@ -1,0 +1,157 @@
+"""Pushing to WebSocket clients through the API Gateway Management API.
+
+`WebSocketClient.send/close/broadcast` post to `https://{domain}/{stage}/@connections/{id}`
+with boto3 (imported on first use). A connection that is gone (`GoneException`, HTTP 410) is
+reported per connection, so callers can delete it from wherever they keep connections.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from lift import serialization
+
+__all__ = ["WebSocketClient", "ConnectionGone", "BroadcastResult", "client_for"]
+
+
+class ConnectionGone(Exception):
+    """The connection no longer exists (API Gateway answered 410 `GoneException`)."""
+
+    def __init__(self, connection_id: str) -> None:
+        super().__init__(f"WebSocket connection {connection_id} is gone")
+        self.connection_id = connection_id
+
+
+class BroadcastResult:
+    """What a broadcast did: ids `sent`, ids `gone` (clean these up), and `failed` {id: error}."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.gone: list[str] = []
+        self.failed: dict[str, Exception] = {}
+
+    def __repr__(self) -> str:
+        return f"<BroadcastResult sent={len(self.sent)} gone={self.gone} failed={list(self.failed)}>"
+
+
+def _encode(data: Any) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    return serialization.encode_json(data)
+
+
+def _region_of(endpoint: str) -> str | None:
+    host = endpoint.split("://", 1)[-1].split("/", 1)[0]
+    parts = host.split(".")
+    if len(parts) > 3 and parts[1] == "execute-api":
+        return parts[2]
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+class WebSocketClient:
+    """Sends to, closes and inspects WebSocket connections of one API stage."""
+
+    def __init__(self, endpoint: str | None = None, *, region: str | None = None, client: Any = None) -> None:
+        self.endpoint = endpoint
+        self.region = region
+        self._client = client
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """The boto3 `apigatewaymanagementapi` client, created once."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> Any:
+        if not self.endpoint:
+            raise RuntimeError("No WebSocket endpoint: set LIFT_WEBSOCKET_ENDPOINT "
+                               "(https://{api-id}.execute-api.{region}.amazonaws.com/{stage}) or assign "
+                               "app.websocket_client = WebSocketClient(endpoint=...)")
+        try:
+            import boto3
+        except ImportError:  # pragma: no cover - depends on the installed extras
+            raise ImportError('Sending to WebSocket connections needs boto3: pip install "lift[aws]"') from None
+        return boto3.client("apigatewaymanagementapi", endpoint_url=self.endpoint,
+                            region_name=self.region or _region_of(self.endpoint))
+
+    @staticmethod
+    def _is_gone(exc: Exception) -> bool:
+        response = getattr(exc, "response", None)
+        if not isinstance(response, dict):
+            return False
+        code = (response.get("Error") or {}).get("Code")
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        return code == "GoneException" or status == 410
+
+    def send(self, connection_id: str, data: Any) -> None:
+        """Send `data` (bytes, str, or anything JSON-encodable); raises ConnectionGone."""
+        try:
+            self.client.post_to_connection(ConnectionId=connection_id, Data=_encode(data))
+        except Exception as exc:
+            if self._is_gone(exc):
+                raise ConnectionGone(connection_id) from exc
+            raise
+
+    def close(self, connection_id: str) -> bool:
+        """Disconnect a client; False when it was already gone."""
+        try:
+            self.client.delete_connection(ConnectionId=connection_id)
+        except Exception as exc:
+            if self._is_gone(exc):
+                return False
+            raise
+        return True
+
+    def info(self, connection_id: str) -> dict[str, Any]:
+        """The connection's `ConnectedAt`, `Identity` and `LastActiveAt`; raises ConnectionGone."""
+        try:
+            return self.client.get_connection(ConnectionId=connection_id)
+        except Exception as exc:
+            if self._is_gone(exc):
+                raise ConnectionGone(connection_id) from exc
+            raise
+
+    def broadcast(self, connection_ids: Iterable[str], data: Any) -> BroadcastResult:
+        """Send `data` to every connection; never stops at one failure."""
+        payload = _encode(data)
+        result = BroadcastResult()
+        for connection_id in connection_ids:
+            try:
+                self.send(connection_id, payload)
+            except ConnectionGone:
+                result.gone.append(connection_id)
+            except Exception as exc:  # noqa: BLE001 - reported per connection
+                result.failed[connection_id] = exc
+            else:
+                result.sent.append(connection_id)
+        return result
+
+    def __repr__(self) -> str:
+        return f"<WebSocketClient {self.endpoint}>"
+
+
+_clients: dict[str, WebSocketClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(ctx: Any) -> WebSocketClient:
+    """The client for a context: its own API stage for WebSocket events, else the app's."""
+    record = ctx.record
+    if ctx.source == "websocket" and record is not None and record.domain:
+        override = os.environ.get("LIFT_WEBSOCKET_ENDPOINT")
+        endpoint = override or record.endpoint
+        with _clients_lock:
+            client = _clients.get(endpoint)
+            if client is None:
+                client = _clients[endpoint] = WebSocketClient(endpoint)
+        return client
+    return ctx.app.websocket_client
