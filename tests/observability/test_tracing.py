@@ -103,6 +103,7 @@ def test_otel_span_per_request_with_route_status_tenant_and_lambda_parent(otel_e
     assert ok.attributes["http.response.status_code"] == 200
     assert ok.attributes["lift.tenant_id"] == "acme"
     assert ok.attributes["faas.trigger"] == "http"
+    assert ok.attributes["faas.coldstart"] is True and failed.attributes["faas.coldstart"] is False
     assert format(ok.context.trace_id, "032x") == "5759e988bd862e3fe1be46a994272793"
     assert format(ok.parent.span_id, "016x") == "53995c3f42cd8ad8"
     assert ok.status.status_code.name == "UNSET"
@@ -169,6 +170,7 @@ def test_xray_mode_sends_subsegments_of_the_function_segment(xray_daemon, monkey
         assert len(doc["id"]) == 16
     assert ok["name"] == "GET /items/{item_id}"
     assert ok["annotations"]["route"] == "/items/{item_id}"
+    assert ok["annotations"]["cold_start"] is True and failed["annotations"]["cold_start"] is False
     assert ok["http"]["response"]["status"] == 200 and "fault" not in ok
     assert failed["http"]["response"]["status"] == 500 and failed["fault"] is True
     assert seen["X-Amzn-Trace-Id"] == f"Root={ROOT};Parent={failed['id']};Sampled=1"

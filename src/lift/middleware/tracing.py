@@ -96,6 +96,7 @@ class Tracing:
 
 def _annotate(sub: Any, ctx: Any) -> None:
     sub.annotate("source", ctx.source)
+    sub.annotate("cold_start", bool(ctx.cold_start))
     if ctx.route:
         sub.annotate("route", ctx.route)
     if ctx.tenant_id is not None:

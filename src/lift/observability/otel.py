@@ -66,6 +66,7 @@ class OTelTracer:
         attributes: dict[str, Any] = {
             "faas.trigger": FAAS_TRIGGERS.get(ctx.source, "other"),
             "faas.invocation_id": ctx.request_id,
+            "faas.coldstart": bool(ctx.cold_start),
             "lift.source": ctx.source,
             "cloud.provider": "aws",
         }
