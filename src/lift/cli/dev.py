@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from lift.cli.common import USAGE, err, fail
+from lift.cli.common import USAGE, fail
 from lift.cli.discovery import AppNotFound, find_app_ref
 
 
@@ -45,13 +45,13 @@ def dev(
     if port_in_use(port):
         fail(f"Port {port} is in use on 127.0.0.1", hint=f"Stop the other server or pick another: lift dev --port {port + 1}")
     try:
-        from lift.dev.server import serve
+        from lift.dev.server import DevServerError, serve
     except ImportError as exc:
         fail(f"The dev server needs the dev extra ({exc.name} is missing)", hint='pip install "lift[dev]"')
-    err.print(f"[bold]lift dev[/bold] serving [cyan]{ref}[/cyan] on http://127.0.0.1:{port} "
-              f"({payload.upper()} API events{', reload on' if reload else ''})")
     try:
         serve(str(ref), host="127.0.0.1", port=port, reload=reload, payload=payload)
+    except DevServerError as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"Cannot serve on 127.0.0.1:{port}: {exc}")
     except KeyboardInterrupt:

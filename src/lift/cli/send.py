@@ -10,8 +10,10 @@ from typing import Any
 
 import typer
 
-from lift.cli.common import USAGE, err, fail, print_json
-from lift.cli.samples import SampleOptions, build_event, parse_body
+from lift.cli.common import USAGE, fail, print_json, read_event_file
+from lift.cli.samples import SampleOptions, build_event
+
+__all__ = ["send_cli", "post_event"]
 
 send_cli = typer.Typer(help="Send an AWS-shaped event to a running `lift dev` server.", no_args_is_help=True)
 
@@ -113,9 +115,5 @@ def send_raw(
     url: str = URL_OPTION,
 ) -> None:
     """Send any event from a file, as is."""
-    from lift.cli.common import read_event_file
-
     post_event(url, read_event_file(file))
 
-
-__all__ = ["send_cli", "post_event", "parse_body", "err"]
