@@ -13,7 +13,7 @@ from lift.middleware.logging import RequestLogging, request_logging
 from lift.observability import logging as lift_logging
 from lift.testing import TestClient, lambda_context
 
-from emf_spec import log_lines
+from observability.emf_spec import log_lines
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 

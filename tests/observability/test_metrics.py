@@ -12,7 +12,7 @@ from lift.middleware.metrics import RequestMetrics, request_metrics
 from lift.observability.metrics import Metrics, MetricsError
 from lift.testing import TestClient, lambda_context
 
-from emf_spec import emf_lines, metric_values, validate_emf
+from observability.emf_spec import emf_lines, metric_values, validate_emf
 
 
 def printed(metrics: Metrics) -> list[dict]:

@@ -10,7 +10,7 @@ from lift.middleware.logging import RequestLogging
 from lift.middleware.metrics import RequestMetrics
 from lift.testing import lambda_context
 
-from emf_spec import emf_lines, log_lines, metric_values, validate_emf
+from observability.emf_spec import emf_lines, log_lines, metric_values, validate_emf
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:orders"
 
