@@ -1,0 +1,112 @@
+"""`lift dev` serving an app and `lift send` firing triggers at it, both as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("uvicorn")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def dev_server(events_project: Path):
+    """`lift dev --no-reload` on a free port, serving the events project; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "lift.cli", "dev", "--port", str(port), "--no-reload"],
+                            cwd=events_project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                assert json.loads(response.read()) == {"status": "ok"}
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.poll() is not None else ""
+                proc.kill()
+                pytest.fail(f"lift dev did not come up: {out}")
+            time.sleep(0.1)
+    yield url
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_send_each_trigger_to_the_dev_server(cli, dev_server, tmp_path):
+    sent = cli("send", "sqs", "orders", '{"order_id": "a1", "amount": 5}', "--url", dev_server)
+    assert sent.code == 0, sent
+    assert sent.json() == {"batchItemFailures": []}
+
+    (tmp_path / "order.json").write_text('{"order_id": "b2", "amount": 7}')
+    from_file = cli("send", "sqs", "orders", "--file", str(tmp_path / "order.json"), "--url", dev_server)
+    assert from_file.code == 0, from_file
+
+    s3 = cli("send", "s3", "uploads", "in/report 1.csv", "--url", dev_server)
+    assert s3.code == 0, s3
+
+    event = cli("send", "event", "payments", "PaymentSettled", '{"payment": 9}', "--url", dev_server)
+    assert event.code == 0, event
+
+    schedule = cli("send", "schedule", "nightly-report", "--url", dev_server)
+    assert schedule.code == 0, schedule
+
+
+def test_send_shows_failed_sqs_records(cli, dev_server):
+    result = cli("send", "sqs", "orders", '{"order_id": "x", "amount": -1}', "--url", dev_server)
+    assert result.code == 0, result
+    assert len(result.json()["batchItemFailures"]) == 1
+
+
+def test_send_to_an_unmatched_source_fails(cli, dev_server):
+    result = cli("send", "schedule", "no-such-rule", "--url", dev_server)
+    assert result.code == 1, result
+    assert "no-such-rule" in result.stderr
+
+
+def test_send_usage_errors_and_no_server(cli, tmp_path):
+    assert cli("send", "sqs", "orders").code == 2  # neither BODY nor --file
+    assert cli("send", "event", "payments", "Settled", "{not json").code == 2
+    port = free_port()
+    result = cli("send", "sqs", "orders", "{}", "--url", f"http://127.0.0.1:{port}")
+    assert result.code == 1
+    assert "No dev server at" in result.stderr
+
+
+def test_dev_port_in_use_is_exit_1(cli, events_project):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = cli("dev", "--port", str(port), "--no-reload", cwd=events_project, timeout=30)
+    assert result.code == 1, result
+    assert f"Port {port} is in use" in result.stderr
+
+
+def test_dev_missing_app_is_exit_2(cli, tmp_path):
+    result = cli("dev", "--no-reload", cwd=tmp_path, timeout=30)
+    assert result.code == 2, result
+    assert "No app found" in result.stderr
+    missing = cli("dev", "ghost:app", "--no-reload", cwd=tmp_path, timeout=30)
+    assert missing.code == 2 and "Cannot find module 'ghost'" in missing.stderr
+    assert cli("dev", "--payload", "soap", cwd=tmp_path).code == 2
