@@ -210,31 +210,7 @@ async def send_response(send: Send, response: Response) -> None:
 # -- WebSocket: API Gateway's WebSocket API, played locally -----------------------------------
 def route_keys_of(app: Any) -> set[str]:
     """The WebSocket route keys `app` registered (`$connect`, `$default`, custom keys)."""
-    for attr in ("websocket_routes", "_websocket_routes", "_websockets", "websocket_handlers"):
-        found = getattr(app, attr, None)
-        if isinstance(found, dict):
-            return set(found)
-    registry = getattr(app, "sources", None) or getattr(app, "_sources", None)
-    keys: set[str] = set()
-    for item in _iter_registrations(registry):
-        if getattr(item, "source", getattr(item, "kind", None)) == "websocket":
-            key = getattr(item, "route_key", None) or getattr(item, "name", None) or getattr(item, "key", None)
-            if key:
-                keys.add(key)
-    return keys
-
-
-def _iter_registrations(registry: Any) -> list[Any]:
-    if registry is None:
-        return []
-    if isinstance(registry, dict):
-        out: list[Any] = []
-        for value in registry.values():
-            out.extend(value if isinstance(value, list | tuple) else [value])
-        return out
-    if isinstance(registry, list | tuple):
-        return list(registry)
-    return list(getattr(registry, "registrations", []) or [])
+    return {h.name for h in getattr(app, "event_handlers", ()) if h.source == "websocket" and h.name}
 
 
 def _connection_id() -> str:

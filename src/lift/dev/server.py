@@ -69,7 +69,9 @@ class DevServer:
     def start(self) -> None:
         """Load the app, capture logs, start the watcher and the scheduler (before serving)."""
         logging.getLogger().addHandler(LogCapture(self.activity))
-        if not self.loader.load() and self.loader.app is None:
+        if self.loader.load():
+            self._prepare(self.loader.app)
+        elif self.loader.app is None:
             print(f"lift dev: {self.loader.app_ref} failed to import; fix it and save, the server is up",
                   file=sys.stderr)
         if self.reload_enabled:
@@ -92,6 +94,7 @@ class DevServer:
         ok = self.loader.load()
         names = ", ".join(os.path.relpath(p, self.loader.project_dir) for p in paths[:3])
         if ok:
+            self._prepare(self.loader.app)
             print(f"lift dev: reloaded {self.loader.app_ref} in {self.loader.last_reload_ms:.0f} ms ({names})",
                   file=sys.stderr)
             self.scheduler.refresh()
@@ -102,6 +105,14 @@ class DevServer:
                     _log.exception("closing the previous app failed")
         self.activity.publish({"type": "reload", "ok": ok, "error": self.loader.error,
                                "generation": self.loader.generation})
+
+    def _prepare(self, app: Any) -> None:
+        """Point the app's WebSocket client at this server's Management API."""
+        if hasattr(type(app), "websocket_client") and getattr(app, "_websocket_client", None) is None:
+            from lift.websocket import WebSocketClient
+
+            endpoint = f"http://{self.host}:{self.port}"
+            app.websocket_client = WebSocketClient(endpoint=endpoint, client=LocalManagementClient(endpoint))
 
     def _schedules(self) -> dict[str, str]:
         app = self.loader.app
@@ -349,6 +360,27 @@ class DevServer:
             return registry_.run(use_cache=False).to_dict()
         except Exception as exc:  # noqa: BLE001 - shown on the dashboard
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+
+
+class LocalManagementClient:
+    """A boto3 Management API client for the dev server's endpoint, created on first use.
+
+    It signs with throwaway credentials (the dev server ignores signatures), so `lift dev`
+    never needs AWS credentials and never sets them in the environment the app sees.
+    """
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("apigatewaymanagementapi", endpoint_url=self.endpoint,
+                                        region_name="us-east-1", aws_access_key_id="lift-dev",
+                                        aws_secret_access_key="lift-dev")
+        return getattr(self._client, name)
 
 
 async def _wait_disconnect(receive: Any) -> None:

@@ -1,0 +1,187 @@
+// The Lift dev dashboard: initial state from /_lift/api/state, live updates over SSE (/_lift/stream).
+"use strict";
+const $ = (sel) => document.querySelector(sel);
+const MAX_ROWS = 300;
+const LEVELS = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40, CRITICAL: 50 };
+let logs = [];
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : String(child ?? ""));
+  return node;
+}
+
+function statusClass(status) {
+  if (typeof status === "number") return "s" + String(status)[0];
+  return status === "ok" ? "s2" : status;
+}
+
+function time(ts) { return new Date(ts * 1000).toLocaleTimeString(); }
+
+function addInvocation(item, fresh) {
+  const body = $("#invocations tbody");
+  let status = String(item.status);
+  if (item.records !== undefined) status += ` (${item.records - item.failed}/${item.records} ok, receive #${item.receive_count})`;
+  const row = el("tr", { class: fresh ? "new" : "", "data-kind": item.kind, title: item.error || "" },
+    el("td", {}, time(item.at)), el("td", {}, item.method), el("td", { class: "target" }, item.target),
+    el("td", { class: statusClass(item.status) }, status), el("td", {}, item.duration_ms.toFixed(1)),
+    el("td", { class: "muted" }, item.request_id || ""));
+  body.prepend(row);
+  while (body.children.length > MAX_ROWS) body.lastChild.remove();
+}
+
+function renderStat(stat) {
+  const body = $("#stats tbody");
+  let row = [...body.children].find((r) => r.dataset.key === stat.key);
+  const cells = [stat.key, stat.count, stat.errors, stat.p50, stat.p90, stat.p99];
+  const fresh = el("tr", { "data-key": stat.key }, ...cells.map((c, i) => el("td", { class: i === 2 && c ? "error" : "" }, c)));
+  if (row) row.replaceWith(fresh); else body.append(fresh);
+}
+
+function addLog(item) {
+  logs.push(item);
+  if (logs.length > 500) logs.shift();
+  if (LEVELS[item.level] >= LEVELS[$("#log-level").value]) prependLog(item);
+}
+
+function prependLog(item) {
+  const box = $("#logs");
+  box.prepend(el("div", { class: "log" }, el("span", { class: "lvl " + item.level }, item.level), " ",
+    el("span", { class: "muted" }, `${time(item.at)} ${item.logger}${item.request_id ? " " + item.request_id : ""} `),
+    item.message));
+  while (box.children.length > MAX_ROWS) box.lastChild.remove();
+}
+
+function renderLogs() {
+  $("#logs").replaceChildren();
+  for (const item of logs) if (LEVELS[item.level] >= LEVELS[$("#log-level").value]) prependLog(item);
+}
+
+async function post(url, payload) {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload || {}) });
+  return res.json();
+}
+
+async function sendSample(kind, name, options) {
+  $("#send-result").textContent = `sending ${kind} ${name}...`;
+  const out = await post("/_lift/send", { kind, name, options });
+  $("#send-result").textContent = `${kind} ${name}: ` + (out.error ? "error: " + out.error : "result " + JSON.stringify(out.result));
+}
+
+async function sendHttp(method, path) {
+  const res = await fetch(path, { method });
+  $("#send-result").textContent = `${method} ${path}: ${res.status}`;
+}
+
+function renderSources(state) {
+  const box = $("#sources");
+  box.replaceChildren();
+  for (const src of state.sources) {
+    if (src.kind === "websocket") continue;
+    box.append(el("button", { "data-kind": src.kind, "data-name": src.name, onclick: () => sendSample(src.kind, src.name, src.options) },
+      `${src.kind} ${src.name}`));
+  }
+  if (!box.children.length) box.append(el("span", { class: "muted" }, "no event sources registered"));
+}
+
+function renderRoutes(state) {
+  const body = $("#routes tbody");
+  body.replaceChildren();
+  for (const r of state.routes) {
+    const simple = r.method === "GET" && !r.path.includes("{");
+    body.append(el("tr", {}, el("td", {}, r.method), el("td", {}, r.path), el("td", {}, r.handler),
+      el("td", { class: "wrap muted" }, r.middleware.map((m) => m.split(".")[0]).join(" > ")),
+      el("td", {}, simple ? el("button", { class: "small", onclick: () => sendHttp("GET", r.path) }, "send") : "")));
+  }
+}
+
+function renderQueues(queues) {
+  const body = $("#queues tbody");
+  body.replaceChildren();
+  for (const q of queues) {
+    const dlq = q.dlq.map((d) => `${d.messageId.slice(0, 8)} x${d.receiveCount}`).join(", ");
+    body.append(el("tr", { "data-queue": q.queue }, el("td", {}, q.queue), el("td", {}, q.received), el("td", {}, q.succeeded),
+      el("td", {}, q.redelivered), el("td", { class: q.dlq.length ? "error dlq" : "dlq" }, q.dlq.length ? `${q.dlq.length}: ${dlq}` : "0"),
+      el("td", {}, q.dlq.length ? el("button", { class: "small", onclick: () => post(`/_lift/queues/${encodeURIComponent(q.queue)}/redrive`) }, "redrive") : "")));
+  }
+}
+
+function renderSchedules(schedules) {
+  const body = $("#schedules tbody");
+  body.replaceChildren();
+  for (const s of schedules) {
+    body.append(el("tr", {}, el("td", {}, s.rule), el("td", {}, s.expression),
+      el("td", { class: s.error ? "error" : "" }, s.error || (s.next || "").replace("T", " ").slice(0, 19)),
+      el("td", {}, el("button", { class: "small", onclick: () => sendSample("schedule", s.rule) }, "fire now"))));
+  }
+}
+
+function renderWebsockets(conns) {
+  $("#websockets").replaceChildren(...conns.map((c) => el("li", {}, `${c.connection_id} from ${c.source_ip} since ${time(c.connected_at)}`)));
+}
+
+async function runHealth() {
+  const report = await (await fetch("/_lift/api/health")).json();
+  const box = $("#health");
+  if (!report) { box.textContent = "no health checks registered"; return; }
+  box.replaceChildren(el("div", { class: "health-" + (report.status === "pass" ? "pass" : report.status === "warn" ? "warn" : "fail") },
+    `status: ${report.status}`));
+  for (const [name, check] of Object.entries(report.checks || {})) {
+    box.append(el("div", { class: "health-" + (check.status === "pass" ? "pass" : "fail") },
+      `${name}: ${check.status} (${check.latency_ms ?? "?"} ms)${check.error ? " " + check.error : ""}`));
+  }
+}
+
+function renderReload(app) {
+  $("#reload-error").hidden = !app.error;
+  $("#reload-error-text").textContent = app.error || "";
+}
+
+async function refreshState() {
+  const state = await (await fetch("/_lift/api/state")).json();
+  $("#app-name").textContent = state.app.name || "";
+  $("#app-ref").textContent = `${state.app.ref} (${state.app.payload} payload, generation ${state.app.generation})`;
+  renderReload(state.app);
+  renderRoutes(state);
+  renderSources(state);
+  renderQueues(state.queues);
+  renderSchedules(state.schedules);
+  renderWebsockets(state.websockets);
+  return state;
+}
+
+let queuedRefresh = null;
+function refreshSoon() {
+  if (queuedRefresh) return;
+  queuedRefresh = setTimeout(() => { queuedRefresh = null; refreshState(); }, 300);
+}
+
+async function start() {
+  const state = await refreshState();
+  for (const item of state.invocations) addInvocation(item, false);
+  for (const stat of state.stats) renderStat(stat);
+  for (const item of state.logs) addLog(item);
+  if (state.health_available) runHealth();
+  const stream = new EventSource("/_lift/stream");
+  stream.onopen = () => { $("#live").textContent = "live"; $("#live").classList.remove("off"); };
+  stream.onerror = () => { $("#live").textContent = "reconnecting"; $("#live").classList.add("off"); };
+  stream.onmessage = (msg) => {
+    const data = JSON.parse(msg.data);
+    if (data.type === "invocation") {
+      addInvocation(data.item, true);
+      renderStat(data.stats);
+      if (data.item.kind === "sqs" || data.item.kind === "websocket") refreshSoon();
+    } else if (data.type === "log") addLog(data.item);
+    else if (data.type === "reload") refreshSoon();
+  };
+}
+
+$("#clear").addEventListener("click", () => $("#invocations tbody").replaceChildren());
+$("#log-level").addEventListener("change", renderLogs);
+$("#health-run").addEventListener("click", runHealth);
+start();

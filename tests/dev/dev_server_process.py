@@ -1,0 +1,168 @@
+"""Start the real dev server in a subprocess on a free port, against a project written to a tmp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+APP_SOURCE = '''
+import logging
+from lift import App, Context, Response
+from lift.errors import Forbidden
+
+app = App(name="devdemo")
+log = logging.getLogger("devdemo")
+VERSION = "v1"
+seen = []
+
+
+@app.get("/hello/{name}")
+def hello(ctx: Context, name: str) -> dict:
+    log.info("saying hello to %s", name)
+    return {"hello": name, "version": VERSION, "source": ctx.source, "query": ctx.query.getall("tag")}
+
+
+@app.post("/echo")
+def echo(ctx: Context) -> Response:
+    resp = Response(ctx.request.body, 201, {"X-Echo": ctx.headers.get("x-custom", "")},
+                    content_type=ctx.request.content_type or "application/octet-stream")
+    resp.set_cookie("session", "abc", secure=False)
+    resp.set_cookie("theme", "dark", secure=False)
+    return resp
+
+
+@app.get("/whoami")
+def whoami(ctx: Context) -> dict:
+    return {"cookies": ctx.request.cookies, "ip": ctx.request.source_ip, "ua": ctx.headers.get("user-agent"),
+            "event_source": ctx.source, "has_request_context": "requestContext" in ctx.event}
+
+
+@app.get("/boom")
+def boom(ctx: Context) -> dict:
+    raise RuntimeError("secret detail")
+
+
+@app.sqs("orders")
+def order(ctx: Context, body: dict) -> None:
+    if body.get("fail"):
+        raise ValueError(f"cannot process order {body.get('id')}")
+    log.info("order %s ok (receive %s)", body.get("id"), ctx.record.receive_count)
+
+
+@app.schedule("tick", rate="1 minute")
+def tick(ctx: Context) -> None:
+    log.warning("tick fired for rule %s", ctx.record.rule)
+
+
+@app.websocket("$connect")
+def connect(ctx: Context) -> None:
+    if ctx.record.query.get("token") != "letmein":
+        raise Forbidden("bad token")
+
+
+@app.websocket("$disconnect")
+def disconnect(ctx: Context) -> None:
+    log.info("disconnected %s", ctx.connection_id)
+
+
+@app.websocket("echo")
+def ws_echo(ctx: Context, body: dict) -> None:
+    ctx.ws.send(ctx.connection_id, {"echo": body.get("text"), "route": ctx.record.route_key})
+
+
+@app.websocket("$default")
+def ws_default(ctx: Context) -> None:
+    ctx.ws.send(ctx.connection_id, {"default": True})
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_project(root: Path, source: str = APP_SOURCE) -> Path:
+    pkg = root / "devdemo"
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "app.py").write_text(source)
+    return pkg / "app.py"
+
+
+class DevServerProcess:
+    """`python -m lift.dev.server devdemo.app:app` running in `root`."""
+
+    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), full_env.get("PYTHONPATH")]))
+        self.log_path = root / "devserver.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port", str(self.port), *args],
+            cwd=root, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dev server exited: {self.output()}")
+            try:
+                self.get("/_lift/api/state")
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"dev server did not start: {self.output()}")
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any], bytes]:
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=20) as resp:
+                return resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.headers, err.read()
+
+    def get(self, path: str) -> Any:
+        status, _, body = self.request("GET", path)
+        return json.loads(body)
+
+    def post_json(self, path: str, payload: Any) -> tuple[int, Any]:
+        status, _, body = self.request("POST", path, json.dumps(payload).encode(),
+                                       {"content-type": "application/json"})
+        return status, json.loads(body)
+
+    def wait_for(self, predicate: Any, timeout: float = 15, interval: float = 0.1) -> Any:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(interval)
+        raise AssertionError(f"condition not met in {timeout}s; last={last!r}\n{self.output()[-3000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()

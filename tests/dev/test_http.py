@@ -1,0 +1,80 @@
+"""HTTP through the dev server: real requests become API Gateway events and go through app.handler."""
+
+from __future__ import annotations
+
+import json
+
+from dev_server_process import DevServerProcess
+
+
+def test_get_becomes_a_rest_event_with_path_params_and_multi_value_query(dev_server: DevServerProcess) -> None:
+    status, headers, body = dev_server.request("GET", "/hello/ada%20l?tag=a&tag=b")
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"hello": "ada l", "version": "v1", "source": "rest", "query": ["a", "b"]}
+
+
+def test_request_carries_client_ip_headers_and_cookies(dev_server: DevServerProcess) -> None:
+    status, _, body = dev_server.request("GET", "/whoami", headers={"Cookie": "a=1; b=two", "User-Agent": "t/1"})
+    data = json.loads(body)
+    assert status == 200
+    assert data == {"cookies": {"a": "1", "b": "two"}, "ip": "127.0.0.1", "ua": "t/1", "event_source": "rest",
+                    "has_request_context": True}
+
+
+def test_binary_body_round_trips_through_base64_and_cookies_come_back(dev_server: DevServerProcess) -> None:
+    payload = bytes(range(256)) * 4
+    status, headers, body = dev_server.request("POST", "/echo", payload, {"Content-Type": "image/png",
+                                                                         "X-Custom": "yes"})
+    assert status == 201
+    assert body == payload
+    assert headers["content-type"] == "image/png"
+    assert headers["x-echo"] == "yes"
+    cookies = headers.get_all("set-cookie")
+    assert [c.split(";")[0] for c in cookies] == ["session=abc", "theme=dark"]
+
+
+def test_errors_keep_the_lift_error_contract(dev_server: DevServerProcess) -> None:
+    status, _, body = dev_server.request("GET", "/boom")
+    error = json.loads(body)["error"]
+    assert status == 500
+    assert error["code"] == "internal_error"
+    assert "secret detail" not in body.decode()
+    status, _, body = dev_server.request("GET", "/nowhere")
+    assert status == 404
+    assert json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_dashboard_state_lists_routes_sources_and_statistics(dev_server: DevServerProcess) -> None:
+    dev_server.request("GET", "/hello/stats")
+    state = dev_server.get("/_lift/api/state")
+    assert {"method": "GET", "path": "/hello/{name}"}.items() <= next(
+        r for r in state["routes"] if r["path"] == "/hello/{name}").items()
+    kinds = {(s["kind"], s["name"]) for s in state["sources"]}
+    assert {("sqs", "orders"), ("schedule", "tick"), ("websocket", "echo")} <= kinds
+    stats = {s["key"]: s for s in state["stats"]}
+    assert stats["GET /hello/{name}"]["count"] >= 1
+    assert stats["GET /hello/{name}"]["p50"] > 0
+    mine = [i for i in state["invocations"] if i["target"] == "/hello/stats"]
+    assert mine and mine[-1]["status"] == 200 and mine[-1]["method"] == "GET" and mine[-1]["request_id"]
+    assert any(log["level"] == "INFO" and "saying hello to stats" in log["message"] for log in state["logs"])
+
+
+def test_swagger_ui_and_openapi_are_served_from_installed_assets(dev_server: DevServerProcess) -> None:
+    status, headers, body = dev_server.request("GET", "/_lift/docs")
+    assert status == 200 and b"/_lift/swagger/swagger-ui-bundle.js" in body
+    status, headers, asset = dev_server.request("GET", "/_lift/swagger/swagger-ui-bundle.js")
+    assert status == 200 and len(asset) > 100_000
+    spec = dev_server.get("/_lift/openapi.json")
+    assert spec["openapi"].startswith("3.1")
+    assert "/hello/{name}" in spec["paths"]
+
+
+def test_dashboard_page_and_assets_are_served(dev_server: DevServerProcess) -> None:
+    status, headers, body = dev_server.request("GET", "/_lift/")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert b"/_lift/static/dashboard.js" in body
+    status, headers, _ = dev_server.request("GET", "/_lift/static/dashboard.js")
+    assert status == 200 and "javascript" in headers["content-type"]
+    status, _, _ = dev_server.request("GET", "/_lift/static/../server.py")
+    assert status == 404
