@@ -1,0 +1,64 @@
+"""The dev server plays API Gateway's WebSocket API; ctx.ws.send reaches the connected client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from dev_server_process import DevServerProcess
+
+
+def _ws_url(dev_server: DevServerProcess, query: str = "") -> str:
+    return f"ws://127.0.0.1:{dev_server.port}/{query}"
+
+
+def test_connect_is_refused_when_the_connect_route_raises_forbidden(dev_server: DevServerProcess) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with pytest.raises(InvalidStatus) as info:
+        connect(_ws_url(dev_server, "?token=wrong"), open_timeout=10)
+    assert info.value.response.status_code == 403
+
+
+def test_messages_route_by_action_and_ctx_ws_send_delivers(dev_server: DevServerProcess) -> None:
+    from websockets.sync.client import connect
+
+    with connect(_ws_url(dev_server, "?token=letmein"), open_timeout=10) as ws:
+        ws.send(json.dumps({"action": "echo", "text": "hi"}))
+        assert json.loads(ws.recv(timeout=10)) == {"echo": "hi", "route": "echo"}
+        ws.send("not json at all")
+        assert json.loads(ws.recv(timeout=10)) == {"default": True}
+        ws.send(json.dumps({"action": "no-such-route"}))
+        assert json.loads(ws.recv(timeout=10)) == {"default": True}
+        state = dev_server.get("/_lift/api/state")
+        assert len(state["websockets"]) == 1
+        connection_id = state["websockets"][0]["connection_id"]
+        # the local Management API, as AWS's: GET the connection, POST to it
+        status, _, body = dev_server.request("GET", f"/@connections/{connection_id}")
+        assert status == 200 and json.loads(body)["Identity"]["SourceIp"] == "127.0.0.1"
+        status, _, _ = dev_server.request("POST", f"/local/@connections/{connection_id}", b"pushed")
+        assert status == 200
+        assert ws.recv(timeout=10) == "pushed"
+    dev_server.wait_for(lambda: any("disconnected " + connection_id in log["message"]
+                                    for log in dev_server.get("/_lift/api/state")["logs"]))
+    routes = [i["target"] for i in dev_server.get("/_lift/api/state")["invocations"] if i["kind"] == "websocket"]
+    assert {"$connect", "echo", "$default", "$disconnect"} <= set(routes)
+
+
+def test_posting_to_a_gone_connection_is_410(dev_server: DevServerProcess) -> None:
+    status, headers, body = dev_server.request("POST", "/@connections/AbCdEfGhIjKl=", b"x")
+    assert status == 410
+    assert json.loads(body) == {"message": "GoneException"}
+
+
+def test_async_client_receives_pushes(dev_server: DevServerProcess) -> None:
+    import websockets
+
+    async def run() -> dict:
+        async with websockets.connect(_ws_url(dev_server, "?token=letmein")) as ws:
+            await ws.send(json.dumps({"action": "echo", "text": "async"}))
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+    assert asyncio.run(run()) == {"echo": "async", "route": "echo"}
