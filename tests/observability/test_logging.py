@@ -232,3 +232,24 @@ def test_lambda_runtime_handler_is_replaced(capsys):
     lift_logging.configure(force=True)
     logging.getLogger("x").warning("only json")
     assert log_lines(capsys.readouterr().out)[0]["message"] == "only json"
+
+
+def test_location_is_the_calling_line_for_every_method(capsys):
+    log = lift_logging.get_logger()
+
+    def caller():
+        log.info("a")
+        log.log(logging.WARNING, "b")
+        try:
+            raise KeyError("k")
+        except KeyError:
+            log.exception("c")
+        log.error("d", exc_info=ValueError("v"))
+
+    caller()
+    lines = log_lines(capsys.readouterr().out)
+    assert [x["location"].split(":")[0] for x in lines] == ["caller"] * 4
+    numbers = [int(x["location"].split(":")[1]) for x in lines]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 4
+    assert lines[2]["exception"]["type"] == "KeyError"
+    assert lines[3]["exception"] == {"type": "ValueError", "message": "v", "traceback": "ValueError: v\n"}

@@ -325,31 +325,53 @@ class BoundLogger:
 
     def log(self, level: int, msg: Any, /, *args: Any, exc_info: Any = None, stack_info: bool = False,
             **fields: Any) -> None:
-        if not self._logger.isEnabledFor(level):
-            return
+        if self._logger.isEnabledFor(level):
+            self._emit(level, msg, args, exc_info, stack_info, fields)
+
+    def _emit(self, level: int, msg: Any, args: tuple[Any, ...], exc_info: Any, stack_info: bool,
+              fields: dict[str, Any]) -> None:
+        """Build the record directly: the caller's frame is known, no stack walk needed."""
+        logger = self._logger
+        caller = sys._getframe(2)  # the user's frame: user -> info()/log() -> _emit()
+        code = caller.f_code
+        if exc_info and not isinstance(exc_info, tuple):
+            exc_info = (type(exc_info), exc_info, exc_info.__traceback__) if isinstance(exc_info, BaseException) \
+                else sys.exc_info()
+        sinfo = None
+        if stack_info:
+            import traceback as tb
+
+            sinfo = "Stack (most recent call last):\n" + "".join(tb.format_stack(caller)).rstrip("\n")
         merged = {**self._fields, **fields} if fields else self._fields
-        self._logger.log(level, msg, *args, exc_info=exc_info, stack_info=stack_info, stacklevel=3,
-                         extra={"lift_ctx": self._ctx, "lift_fields": merged})
+        record = logger.makeRecord(logger.name, level, code.co_filename, caller.f_lineno, msg, args, exc_info,
+                                   code.co_name, {"lift_ctx": self._ctx, "lift_fields": merged}, sinfo)
+        logger.handle(record)
 
     def debug(self, msg: Any, /, *args: Any, **fields: Any) -> None:
-        self.log(logging.DEBUG, msg, *args, **fields)
+        if self._logger.isEnabledFor(logging.DEBUG):
+            self._emit(logging.DEBUG, msg, args, None, False, fields)
 
     def info(self, msg: Any, /, *args: Any, **fields: Any) -> None:
-        self.log(logging.INFO, msg, *args, **fields)
+        if self._logger.isEnabledFor(logging.INFO):
+            self._emit(logging.INFO, msg, args, None, False, fields)
 
     def warning(self, msg: Any, /, *args: Any, **fields: Any) -> None:
-        self.log(logging.WARNING, msg, *args, **fields)
+        if self._logger.isEnabledFor(logging.WARNING):
+            self._emit(logging.WARNING, msg, args, None, False, fields)
 
     warn = warning
 
-    def error(self, msg: Any, /, *args: Any, **fields: Any) -> None:
-        self.log(logging.ERROR, msg, *args, **fields)
+    def error(self, msg: Any, /, *args: Any, exc_info: Any = None, **fields: Any) -> None:
+        if self._logger.isEnabledFor(logging.ERROR):
+            self._emit(logging.ERROR, msg, args, exc_info, False, fields)
 
     def exception(self, msg: Any, /, *args: Any, exc_info: Any = True, **fields: Any) -> None:
-        self.log(logging.ERROR, msg, *args, exc_info=exc_info, **fields)
+        if self._logger.isEnabledFor(logging.ERROR):
+            self._emit(logging.ERROR, msg, args, exc_info, False, fields)
 
     def critical(self, msg: Any, /, *args: Any, **fields: Any) -> None:
-        self.log(logging.CRITICAL, msg, *args, **fields)
+        if self._logger.isEnabledFor(logging.CRITICAL):
+            self._emit(logging.CRITICAL, msg, args, None, False, fields)
 
 
 def get_logger(name: str = APP_LOGGER_NAME, **fields: Any) -> BoundLogger:
