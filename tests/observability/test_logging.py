@@ -253,3 +253,15 @@ def test_location_is_the_calling_line_for_every_method(capsys):
     assert numbers == sorted(numbers) and len(set(numbers)) == 4
     assert lines[2]["exception"]["type"] == "KeyError"
     assert lines[3]["exception"] == {"type": "ValueError", "message": "v", "traceback": "ValueError: v\n"}
+
+
+def test_unusual_field_values_still_produce_a_line(capsys):
+    class Thing:
+        def __repr__(self):
+            return "<Thing 1>"
+
+    lift_logging.get_logger().info("odd", thing=Thing(), by_pair={(1, 2): "x"}, tags={"a"})
+    line = log_lines(capsys.readouterr().out)[0]
+    assert line["thing"] == "<Thing 1>"
+    assert line["by_pair"] == {"(1, 2)": "x"}
+    assert line["tags"] == ["a"]

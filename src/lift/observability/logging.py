@@ -176,7 +176,24 @@ class JsonFormatter(logging.Formatter):
         return fields
 
     def format(self, record: logging.LogRecord) -> str:
-        return _encoder.encode(self.fields(record)).decode("utf-8")
+        fields = self.fields(record)
+        try:
+            return _encoder.encode(fields).decode("utf-8")
+        except Exception:  # noqa: BLE001 - odd keys or values must not cost the line
+            return _encoder.encode(_json_safe(fields)).decode("utf-8")
+
+
+def _json_safe(value: Any, depth: int = 0) -> Any:
+    """`value` with dict keys as strings and anything unusual as its repr."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if depth > 20:
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_safe(v, depth + 1) for v in value]
+    return repr(value)
 
 
 def _service_of(ctx: Context | None) -> str:
