@@ -258,14 +258,14 @@ class Message(msgspec.Struct):
 @app.websocket("$connect")
 def connect(ctx: Context) -> None:
     """Refuse clients without a token (the query string of the connect request)."""
-    if not ctx.request or not ctx.request.query.get("token"):
+    if not ctx.record.query.get("token"):
         raise Unauthorized("token required")
-    connections.add(ctx.record.connection_id)
+    connections.add(ctx.connection_id)
 
 
 @app.websocket("$disconnect")
 def disconnect(ctx: Context) -> None:
-    connections.discard(ctx.record.connection_id)
+    connections.discard(ctx.connection_id)
 
 
 @app.websocket("echo")
@@ -288,16 +288,18 @@ from lift.testing import TestClient, events
 
 def test_connect_needs_a_token():
     client = TestClient(service.app)
-    refused = client.invoke(events.websocket("$connect", connection_id="c1"))
+    refused = client.invoke(events.websocket_connect(connection_id="c1"))
     assert refused["statusCode"] == 401
-    accepted = client.invoke(events.websocket("$connect", connection_id="c2", query={"token": "t"}))
+    accepted = client.invoke(events.websocket_connect(connection_id="c2", query={"token": "t"}))
     assert accepted["statusCode"] == 200
     assert "c2" in service.connections
+    client.invoke(events.websocket_disconnect(connection_id="c2"))
+    assert "c2" not in service.connections
 
 
 def test_echo_route():
     result = TestClient(service.app).invoke(
-        events.websocket("echo", connection_id="c2", body=json.dumps({"action": "echo", "text": "hi"})))
+        events.websocket_message(json.dumps({"action": "echo", "text": "hi"}), route_key="echo", connection_id="c2"))
     assert result["statusCode"] == 200
     assert json.loads(result["body"]) == {"echo": "hi"}
 '''
