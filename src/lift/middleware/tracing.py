@@ -11,6 +11,7 @@ calls made through `lift.observability.tracing.inject_trace_headers` continue it
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -107,17 +108,12 @@ def _annotate(sub: Any, ctx: Any) -> None:
 def _incoming_header(ctx: Any) -> tracing.TraceHeader | None:
     """A trace carried by the HTTP request itself (outside Lambda, where no env var is set)."""
     request = ctx.request
-    if request is None or tracing.XRAY_ENV in _environ():
+    if request is None or tracing.XRAY_ENV in os.environ:
         return None
     headers = request.headers
     return tracing.parse_traceparent(headers.get("traceparent")) or tracing.parse_xray_header(
         headers.get("x-amzn-trace-id"))
 
-
-def _environ() -> Any:
-    import os
-
-    return os.environ
 
 
 def tracing_middleware(**options: Any) -> Tracing:
