@@ -65,7 +65,12 @@ class SNSRecord(Record):
         if attr is None:
             return default
         value = attr.get("Value")
-        return base64.b64decode(value) if attr.get("Type") == "Binary" and value else value
+        if attr.get("Type") == "Binary" and value:
+            try:
+                return base64.b64decode(value, validate=True)
+            except ValueError:
+                return value.encode("utf-8")  # not base64 (AWS's own test events send plain text)
+        return value
 
     @property
     def text(self) -> str:

@@ -1,0 +1,336 @@
+"""Batch semantics: partial failures, FIFO groups, stream checkpoints, validation failures,
+middleware around every record, async handlers and concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+import msgspec
+import pytest
+
+from lift import App, Context, Response
+from lift.errors import Forbidden
+from lift.testing import TestClient, events
+
+
+class Job(msgspec.Struct):
+    n: int
+
+
+class Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def logs():  # noqa: ANN201
+    logger = logging.getLogger("lift")
+    handler, level = Capture(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def ids(event: dict) -> list[str]:
+    return [r["messageId"] for r in event["Records"]]
+
+
+def failures(result: dict) -> list[str]:
+    return [f["itemIdentifier"] for f in result["batchItemFailures"]]
+
+
+def test_mixed_batch_reports_only_failed_records(logs) -> None:  # noqa: ANN001
+    app = App()
+    done = []
+
+    @app.sqs("jobs")
+    def work(body: Job) -> None:
+        if body.n % 2:
+            raise RuntimeError(f"odd {body.n}")
+        done.append(body.n)
+
+    event = events.sqs("jobs", [{"n": i} for i in range(6)])
+    result = TestClient(app).invoke(event)
+    assert failures(result) == [ids(event)[1], ids(event)[3], ids(event)[5]]
+    assert done == [0, 2, 4]
+    errors = [r for r in logs.records if r.levelno == logging.ERROR]
+    assert [r.record_id for r in errors] == failures(result)
+    assert all(r.exc_info for r in errors)  # unexpected errors carry their traceback
+
+
+def test_validation_failure_is_a_failed_record_with_a_log_line(logs) -> None:  # noqa: ANN001
+    app = App()
+    done = []
+
+    @app.sqs("jobs")
+    def work(body: Job) -> None:
+        done.append(body.n)
+
+    event = events.sqs("jobs", [{"n": 1}, {"n": "one"}, "{not json", {"n": 4}])
+    result = TestClient(app).invoke(event)
+    assert failures(result) == [ids(event)[1], ids(event)[2]]
+    assert done == [1, 4]
+    warnings = [r for r in logs.records if r.levelno == logging.WARNING]
+    assert [r.record_id for r in warnings] == failures(result)
+    assert "$.n" in warnings[0].getMessage() and "validation_failed" in warnings[0].getMessage()
+    assert "invalid_json" in warnings[1].getMessage()
+
+
+def test_fifo_group_stops_after_first_failure_other_groups_continue(logs) -> None:  # noqa: ANN001
+    app = App()
+    ran = []
+
+    @app.sqs("orders.fifo")
+    def work(ctx: Context, body: Job) -> None:
+        ran.append((ctx.record.group_id, body.n))
+        if body.n == 1:
+            raise RuntimeError("boom")
+
+    groups = ["a", "a", "b", "a", "b"]
+    event = events.sqs("orders.fifo", [{"n": i} for i in range(5)], group_ids=groups)
+    result = TestClient(app).invoke(event)
+    # record 1 (group a) fails: records 3 (group a) is failed without running; group b runs on
+    assert failures(result) == [ids(event)[1], ids(event)[3]]
+    assert ran == [("a", 0), ("a", 1), ("b", 2), ("b", 4)]
+    assert any("not run" in r.getMessage() and r.record_id == ids(event)[3] for r in logs.records)
+
+
+def test_standard_queue_with_group_ids_does_not_skip() -> None:
+    app = App()
+    ran = []
+
+    @app.sqs("fair")
+    def work(body: Job) -> None:
+        ran.append(body.n)
+        if body.n == 0:
+            raise RuntimeError("boom")
+
+    event = events.sqs("fair", [{"n": 0}, {"n": 1}], group_id="tenant-1")
+    assert failures(TestClient(app).invoke(event)) == [ids(event)[0]]
+    assert ran == [0, 1]
+
+
+def test_kinesis_failure_checkpoints_the_rest_of_its_shard() -> None:
+    app = App()
+    ran = []
+
+    @app.kinesis("clicks")
+    def work(body: Job) -> None:
+        ran.append(body.n)
+        if body.n == 1:
+            raise RuntimeError("boom")
+
+    event = events.kinesis("clicks", [{"n": i} for i in range(4)])
+    result = TestClient(app).invoke(event)
+    seqs = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+    assert failures(result) == seqs[1:]
+    assert ran == [0, 1]
+
+
+def test_kinesis_shards_checkpoint_independently() -> None:
+    app = App()
+    ran = []
+
+    @app.kinesis("clicks")
+    def work(body: Job) -> None:
+        ran.append(body.n)
+        if body.n == 0:
+            raise RuntimeError("boom")
+
+    records = [events.kinesis_record({"n": 0}, shard_id="shardId-000000000001"),
+               events.kinesis_record({"n": 1}, shard_id="shardId-000000000002"),
+               events.kinesis_record({"n": 2}, shard_id="shardId-000000000001")]
+    result = TestClient(app).invoke(events.kinesis("clicks", records=records))
+    seqs = [r["kinesis"]["sequenceNumber"] for r in records]
+    assert failures(result) == [seqs[0], seqs[2]]
+    assert ran == [0, 1]
+
+
+def test_dynamodb_failure_checkpoints_later_records() -> None:
+    app = App()
+    ran = []
+
+    @app.dynamodb_stream("orders")
+    def work(ctx: Context, body: Job) -> None:
+        ran.append(body.n)
+        if body.n == 1:
+            raise RuntimeError("boom")
+
+    event = events.dynamodb_stream("orders", [{"keys": {"pk": str(i)}, "new_image": {"pk": str(i), "n": i}}
+                                              for i in range(3)])
+    result = TestClient(app).invoke(event)
+    seqs = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+    assert failures(result) == seqs[1:]
+    assert ran == [0, 1]
+
+
+def test_global_middleware_runs_around_every_record_and_sees_the_source() -> None:
+    app = App()
+    seen = []
+
+    def mw(ctx: Context, call_next):  # noqa: ANN202, ANN001
+        seen.append(("before", ctx.source, ctx.record.record_id if ctx.record else None, ctx.is_http))
+        response = call_next(ctx)
+        seen.append(("after", ctx.source))
+        return response
+
+    app.use(mw)
+
+    @app.sqs("jobs")
+    def work(body: Job) -> None:
+        seen.append(("handler", body.n))
+
+    @app.get("/ping")
+    def ping() -> str:
+        return "pong"
+
+    client = TestClient(app)
+    event = events.sqs("jobs", [{"n": 1}, {"n": 2}])
+    client.invoke(event)
+    assert seen == [("before", "sqs", ids(event)[0], False), ("handler", 1), ("after", "sqs"),
+                    ("before", "sqs", ids(event)[1], False), ("handler", 2), ("after", "sqs")]
+    seen.clear()
+    assert client.get("/ping").text == "pong"
+    assert seen == [("before", "rest", None, True), ("after", "rest")]
+
+
+def test_middleware_added_after_registration_wraps_records_too() -> None:
+    app = App()
+    order = []
+
+    @app.sns("alerts", middleware=[lambda ctx, nxt: (order.append("own"), nxt(ctx))[1]])
+    def alert(body: str) -> None:
+        order.append(body)
+
+    app.use(lambda ctx, nxt: (order.append("global"), nxt(ctx))[1])
+    TestClient(app).sns("alerts", "hi")
+    assert order == ["global", "own", "hi"]
+
+
+def test_middleware_refusal_fails_the_record() -> None:
+    app = App()
+    ran = []
+
+    def only_even(ctx: Context, call_next):  # noqa: ANN202, ANN001
+        if ctx.record.payload()["n"] % 2:
+            return Response({"error": "refused"}, 429)
+        return call_next(ctx)
+
+    app.use(only_even)
+
+    @app.sqs("jobs")
+    def work(body: Job) -> None:
+        ran.append(body.n)
+
+    event = events.sqs("jobs", [{"n": 0}, {"n": 1}])
+    assert failures(TestClient(app).invoke(event)) == [ids(event)[1]]
+    assert ran == [0]
+
+
+def test_middleware_raising_fails_only_that_record() -> None:
+    app = App()
+
+    def deny_second(ctx: Context, call_next):  # noqa: ANN202, ANN001
+        if ctx.record.payload()["n"] == 2:
+            raise Forbidden("no")
+        return call_next(ctx)
+
+    app.use(deny_second)
+
+    @app.sqs("jobs")
+    def work(body: Job) -> None:
+        pass
+
+    event = events.sqs("jobs", [{"n": 1}, {"n": 2}, {"n": 3}])
+    assert failures(TestClient(app).invoke(event)) == [ids(event)[1]]
+
+
+def test_async_handler_runs_on_the_shared_loop() -> None:
+    app = App()
+    loops = []
+
+    @app.sqs("jobs")
+    async def work(body: Job) -> None:
+        await asyncio.sleep(0)
+        loops.append(id(asyncio.get_running_loop()))
+        if body.n == 2:
+            raise RuntimeError("boom")
+
+    event = events.sqs("jobs", [{"n": 1}, {"n": 2}])
+    client = TestClient(app)
+    assert failures(client.invoke(event)) == [ids(event)[1]]
+    client.sqs("jobs", [{"n": 3}])
+    assert len(loops) == 3 and len(set(loops)) == 1
+
+
+def test_concurrency_runs_async_records_at_the_same_time() -> None:
+    app = App()
+    active, peak = [0], [0]
+    lock = threading.Lock()
+
+    @app.sqs("jobs", concurrency=4)
+    async def work(body: Job) -> None:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        await asyncio.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        if body.n == 5:
+            raise RuntimeError("boom")
+
+    event = events.sqs("jobs", [{"n": i} for i in range(8)])
+    start = time.monotonic()
+    result = TestClient(app).invoke(event)
+    elapsed = time.monotonic() - start
+    assert failures(result) == [ids(event)[5]]
+    assert peak[0] == 4
+    assert elapsed < 8 * 0.05  # sequential would take at least 0.4 s
+
+
+def test_concurrency_keeps_fifo_group_order() -> None:
+    app = App()
+    ran: list[tuple[str, int]] = []
+
+    @app.sqs("jobs.fifo", concurrency=3)
+    async def work(ctx: Context, body: Job) -> None:
+        await asyncio.sleep(0.01 * (3 - body.n % 3))
+        ran.append((ctx.record.group_id, body.n))
+        if body.n == 1:
+            raise RuntimeError("boom")
+
+    groups = ["a", "a", "b", "a", "b", "c"]
+    event = events.sqs("jobs.fifo", [{"n": i} for i in range(6)], group_ids=groups)
+    result = TestClient(app).invoke(event)
+    assert failures(result) == [ids(event)[1], ids(event)[3]]
+    assert [n for g, n in ran if g == "a"] == [0, 1]
+    assert [n for g, n in ran if g == "b"] == [2, 4]
+    assert [n for g, n in ran if g == "c"] == [5]
+
+
+def test_concurrent_batch_with_middleware_and_context_per_record() -> None:
+    app = App()
+    seen = []
+
+    def tag(ctx: Context, call_next):  # noqa: ANN202, ANN001
+        ctx.state["id"] = ctx.record.message_id
+        return call_next(ctx)
+
+    app.use(tag)
+
+    @app.sqs("jobs", concurrency=2)
+    async def work(ctx: Context, body: Job) -> None:
+        await asyncio.sleep(0.01)
+        seen.append(ctx.state["id"] == ctx.record.message_id)
+
+    TestClient(app).sqs("jobs", [{"n": i} for i in range(4)])
+    assert seen == [True] * 4
