@@ -64,6 +64,7 @@ def test_scoped_keys_differ_per_tenant_and_cannot_be_forged():
     # A tenant id or key part containing the separator cannot reach another tenant's key.
     assert scoped_key("b", tenant_id="a#idem") != scoped_key("idem", "b", tenant_id="a")
     assert scoped_key("x#y") != scoped_key("x", "y")
+    assert scoped_key("a%23b") != scoped_key("a#b")
 
 
 def test_tenant_scoped_keys_isolate_values_in_one_store(store):

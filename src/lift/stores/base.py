@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
 
@@ -70,13 +69,19 @@ def ttl_to_deadline(ttl: float | None, now: float | None = None) -> float | None
 def scoped_key(*parts: object, tenant_id: str | None = None) -> str:
     """A store key from its parts, prefixed with the tenant when one is set.
 
-    Parts are percent-escaped so that no tenant or key part can forge another tenant's key:
-    `scoped_key("rl", "u1", tenant_id="acme")` -> `"t:acme#rl#u1"`.
+    `#` (the separator) and `%` are percent-escaped in every part, so no tenant id or key part
+    can forge another tenant's key: `scoped_key("rl", "u1", tenant_id="acme")` -> `"t:acme#rl#u1"`.
     """
-    body = "#".join(quote(str(part), safe="") for part in parts)
+    body = "#".join(_escape(str(part)) for part in parts)
     if tenant_id is None or tenant_id == "":
         return "g#" + body
-    return "t:" + quote(str(tenant_id), safe="") + "#" + body
+    return "t:" + _escape(str(tenant_id)) + "#" + body
+
+
+def _escape(part: str) -> str:
+    if "#" in part or "%" in part:
+        return part.replace("%", "%25").replace("#", "%23")
+    return part
 
 
 class Store:
