@@ -224,3 +224,19 @@ def test_asgi_requests_flush_their_own_metrics(capsys):
     from lift.observability import metrics as lift_metrics
 
     assert lift_metrics.pending_invocations() == 0
+
+
+def test_metrics_added_by_middleware_outside_the_metrics_middleware_are_kept(capsys):
+    app = App("shop")
+
+    def outer(ctx, call_next):
+        response = call_next(ctx)
+        ctx.metrics.add("OuterSeen", 1, unit="Count")
+        return response
+
+    app.use(outer, RequestMetrics(route_metrics=True, cold_start=False))
+    app.get("/")(lambda ctx: {})
+    TestClient(app).get("/")
+    docs = emf_lines(capsys.readouterr().out)
+    assert metric_values(docs, "OuterSeen") == [1]
+    assert metric_values(docs, "Requests", route="/") == [1]

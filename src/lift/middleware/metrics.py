@@ -7,8 +7,8 @@ The first invocation of an execution environment adds `ColdStart` (and `InitDura
 the `service` and `function_name` dimensions. With `route_metrics=True` every request adds
 `Requests`, `Latency`, `ClientErrors` and `ServerErrors` under `service`/`route`/`method`
 (zeros included, so averages give error rates); every record adds `Records`,
-`RecordFailures` and `Latency` under `service`/`source`. HTTP requests flush here; a batch
-is flushed once by the app at the end of the invocation.
+`RecordFailures` and `Latency` under `service`/`source`. Everything is printed once, when the
+app finishes the invocation (so metrics added by outer middleware are not lost).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ __all__ = ["RequestMetrics", "request_metrics"]
 
 
 class RequestMetrics:
-    """Middleware that records service-level metrics and flushes `ctx.metrics` per invocation."""
+    """Middleware that records ColdStart and, optionally, per-route/per-record metrics."""
 
     def __init__(self, *, namespace: str | None = None, default_dimensions: dict[str, Any] | None = None,
                  route_metrics: bool = False, cold_start: bool = True) -> None:
@@ -42,18 +42,17 @@ class RequestMetrics:
             response = call_next(ctx)
         except Exception:
             if self.route_metrics:
-                self._add_record(ctx, ctx.metrics, start, failed=True)
-            raise
-        else:
-            if self.route_metrics:
-                if ctx.request is not None:
-                    self._add_request(ctx, ctx.metrics, start, getattr(response, "status", 200))
+                if ctx.request is not None:  # an inner middleware raised: the core answers 500
+                    self._add_request(ctx, ctx.metrics, start, 500)
                 else:
-                    self._add_record(ctx, ctx.metrics, start, failed=False)
-            return response
-        finally:
-            if ctx.request is not None and lift_metrics.pending_invocations():
-                lift_metrics.flush_invocation(lift_metrics.invocation_event(ctx))
+                    self._add_record(ctx, ctx.metrics, start, failed=True)
+            raise
+        if self.route_metrics:
+            if ctx.request is not None:
+                self._add_request(ctx, ctx.metrics, start, getattr(response, "status", 200))
+            else:
+                self._add_record(ctx, ctx.metrics, start, failed=False)
+        return response
 
     @staticmethod
     def _add_cold_start(ctx: Any, metrics: lift_metrics.Metrics) -> None:
