@@ -88,6 +88,11 @@ class AsgiApp:
         self.app = app
         self.threaded = threaded
         self.websockets = WebSocketGateway(lambda: app)
+        if route_keys_of(app) and getattr(app, "_websocket_client", None) is None \
+                and not os.environ.get("LIFT_WEBSOCKET_ENDPOINT"):
+            from lift.websocket import WebSocketClient
+
+            app.websocket_client = WebSocketClient(client=InProcessManagementApi(self.websockets))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -151,12 +156,16 @@ class AsgiApp:
 
 
 def prewarm_resources(app: App) -> None:
-    """Create every registered resource not created yet (startup of a long-lived server)."""
+    """Create the resources not created yet (e.g. a database unreachable at import time).
+
+    Resources registered with `prewarm=False` stay lazy when the registry records that flag.
+    """
     registry = app._resources
     if registry is None:
         return
-    for name in registry.names():
-        if not registry.is_created(name):
+    definitions = getattr(registry, "_defs", {})
+    for name in list(registry.names):
+        if not registry.is_created(name) and getattr(definitions.get(name), "prewarm", True):
             try:
                 registry.get(name)
             except Exception:  # noqa: BLE001 - retried on first use, like at Lambda init
@@ -436,6 +445,55 @@ class WebSocketGateway:
         else:
             response = Response.json({"message": "Method not allowed"}, status=405)
         await send_response(send, response)
+
+
+class GoneError(Exception):
+    """Shaped like botocore's ClientError for a 410 `GoneException`."""
+
+    def __init__(self, connection_id: str) -> None:
+        super().__init__(f"GoneException: connection {connection_id} is gone")
+        self.response = {"Error": {"Code": "GoneException", "Message": str(self)},
+                         "ResponseMetadata": {"HTTPStatusCode": 410}}
+
+
+class InProcessManagementApi:
+    """The Management API calls `WebSocketClient` makes, answered by this process's gateway.
+
+    Under `app.asgi` the clients are connected to this very process, so `ctx.ws.send` hands the
+    data to the connection directly instead of going through HTTP and boto3.
+    """
+
+    def __init__(self, gateway: WebSocketGateway) -> None:
+        self.gateway = gateway
+
+    def _connection(self, connection_id: str) -> Connection:
+        conn = self.gateway.connections.get(connection_id)
+        if conn is None or conn.closed:
+            raise GoneError(connection_id)
+        return conn
+
+    def _run(self, conn: Connection, coro: Any) -> Any:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is conn.loop:
+            coro.close()
+            raise RuntimeError("ctx.ws must be called from a handler's worker thread, not the event loop")
+        return asyncio.run_coroutine_threadsafe(coro, conn.loop).result(10)
+
+    def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        conn = self._connection(ConnectionId)
+        self._run(conn, conn.send(Data if isinstance(Data, bytes) else str(Data).encode("utf-8")))
+        return {}
+
+    def delete_connection(self, *, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
+        conn = self._connection(ConnectionId)
+        self._run(conn, conn.close())
+        return {}
+
+    def get_connection(self, *, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
+        return self._connection(ConnectionId).info()
 
 
 def _multi_headers(scope: Scope) -> dict[str, list[str]]:
