@@ -1,0 +1,165 @@
+"""App: settings, the Lambda entry point, source registration and composed chains."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lift import App, Context, Response
+from lift.errors import UnmatchedEvent
+from lift.testing import TestClient, events, lambda_context
+
+
+def test_name_from_argument_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert App(name="users").name == "users"
+    monkeypatch.setenv("LIFT_NAME", "from-env")
+    assert App().name == "from-env"
+    monkeypatch.delenv("LIFT_NAME")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn-name")
+    assert App().name == "fn-name"
+
+
+def test_handler_is_the_lambda_entry_point_and_app_is_callable() -> None:
+    app = App()
+    app.get("/ping")(lambda: {"pong": True})
+    event = events.apigw_rest("GET", "/ping")
+    out = app.handler(event, lambda_context())
+    assert out["statusCode"] == 200 and json.loads(out["body"]) == {"pong": True}
+    assert app(events.apigw_rest("GET", "/ping"), lambda_context())["statusCode"] == 200
+    handler = app.handler  # what a Lambda runtime would be pointed at
+    assert handler(events.apigw_http("GET", "/ping"), None)["statusCode"] == 200
+
+
+def test_unmatched_event_raises_a_clear_error_instead_of_succeeding() -> None:
+    app = App()
+    with pytest.raises(UnmatchedEvent):
+        app.handler({"some": "payload"}, lambda_context())
+
+
+def test_register_source_routes_other_events() -> None:
+    app = App()
+    calls = []
+
+    def dispatch(event, context, source):
+        ctx = app.new_context(event, context, source)
+        calls.append((source, ctx.cold_start))
+        return {"handled": source}
+
+    app.register_source("invoke", dispatch)
+    assert app.handler({"task": "x"}, lambda_context()) == {"handled": "invoke"}
+    app.handler({"task": "y"}, lambda_context())
+    assert calls == [("invoke", True), ("invoke", False)]
+
+
+def test_cold_start_is_shared_between_http_and_other_sources() -> None:
+    app = App()
+    flags = []
+    app.register_source("invoke", lambda event, context, source: flags.append(
+        app.new_context(event, context, source).cold_start))
+    app.get("/c")(lambda ctx: flags.append(ctx.cold_start))
+    app.handler({"x": 1}, None)
+    TestClient(app).get("/c")
+    assert flags == [True, False]
+
+
+def test_routes_lists_registered_templates() -> None:
+    app = App()
+    app.get("/a")(lambda: None)
+    app.post("/a")(lambda: None)
+    app.get("/b/{id}")(lambda id: None)
+    assert sorted(entry.template for entry in app.routes) == ["/a", "/b/{id}"]
+    allow = {entry.template: entry.allow for entry in app.routes}
+    assert allow["/a"] == "GET, HEAD, POST"
+
+
+def test_add_route_returns_an_endpoint() -> None:
+    app = App()
+    endpoint = app.add_route("/x/{n}", lambda n: {"n": n}, ["PUT"], status=202)
+    assert endpoint.template == "/x/{n}" and endpoint.methods == ("PUT",) and endpoint.status == 202
+    assert TestClient(app).put("/x/4").status_code == 202
+
+
+def test_middleware_added_after_routes_applies_to_them() -> None:
+    app = App()
+    app.get("/a")(lambda: {})
+
+    def tag(ctx: Context, call_next):
+        response = call_next(ctx)
+        response.headers["X-Tag"] = "late"
+        return response
+
+    app.use(tag)
+    client = TestClient(app)
+    assert client.get("/a").headers["X-Tag"] == "late"
+    assert client.get("/missing").headers["X-Tag"] == "late"
+    assert client.post("/a").headers["X-Tag"] == "late"
+
+
+def test_middleware_order_first_is_outermost() -> None:
+    app = App()
+    order = []
+
+    def make(name: str):
+        def mw(ctx: Context, call_next):
+            order.append(f"{name}>")
+            response = call_next(ctx)
+            order.append(f"<{name}")
+            return response
+
+        return mw
+
+    app.use(make("a"), make("b"))
+    app.get("/x")(lambda: order.append("handler"))
+    TestClient(app).get("/x")
+    assert order == ["a>", "b>", "handler", "<b", "<a"]
+
+
+def test_middleware_sees_a_response_for_handler_results_and_errors() -> None:
+    app = App()
+    seen = []
+
+    def spy(ctx: Context, call_next):
+        response = call_next(ctx)
+        seen.append((type(response).__name__, response.status))
+        return response
+
+    app.use(spy)
+    app.get("/ok")(lambda: {"ok": 1})
+    app.get("/none")(lambda: None)
+    app.get("/err")(lambda: 1 / 0)
+    client = TestClient(app)
+    for path in ("/ok", "/none", "/err", "/missing"):
+        client.get(path)
+    assert seen == [("Response", 200), ("Response", 204), ("Response", 500), ("Response", 404)]
+
+
+def test_handler_decorator_returns_the_function_unchanged() -> None:
+    app = App()
+
+    def original(ctx: Context) -> dict:
+        return {"direct": True}
+
+    assert app.get("/o")(original) is original
+    assert original(None) == {"direct": True}  # still callable in unit tests
+
+
+def test_group_decorators_for_every_method() -> None:
+    app = App()
+    api = app.group("/api")
+    for verb in ("get", "post", "put", "patch", "delete", "options"):
+        getattr(api, verb)("/thing")(lambda ctx: Response.json({"m": ctx.method}))
+    api.head("/thing-head")(lambda: Response(None, 200, {"X-H": "1"}))
+    client = TestClient(app)
+    for verb in ("get", "post", "put", "patch", "delete", "options"):
+        assert getattr(client, verb)("/api/thing").json() == {"m": verb.upper()}
+    assert client.head("/api/thing-head").headers["X-H"] == "1"
+
+
+def test_events_are_not_mutated_by_handling() -> None:
+    app = App()
+    app.post("/x/{id}")(lambda ctx, id: ctx.json())
+    event = events.apigw_rest("POST", "/x/1", body='{"a": 1}', headers={"Content-Type": "application/json"})
+    snapshot = json.dumps(event, sort_keys=True)
+    app.handler(event, lambda_context())
+    assert json.dumps(event, sort_keys=True) == snapshot
