@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from lift import binding
 from lift.binding import Header
 from lift.context import Context, Request, Response
 from lift.routing import parse_template
@@ -78,11 +79,16 @@ class _Schemas:
         self.components.update(components)
         return schema
 
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The component a `$ref` schema points to (or the schema itself)."""
+        ref = schema.get("$ref", "")
+        return self.components.get(ref.rsplit("/", 1)[-1], {}) if ref else schema
+
     def _pydantic(self, tp: Any) -> dict[str, Any]:
         try:
             from pydantic import TypeAdapter
 
-            schema = TypeAdapter(tp).json_schema(ref_template=_REF)
+            schema = TypeAdapter(tp).json_schema(ref_template=_REF.replace("{name}", "{model}"))
         except Exception:  # noqa: BLE001 - an undescribable type gets an open schema, not a crash
             return {}
         self.components.update(schema.pop("$defs", {}))
@@ -119,15 +125,6 @@ def _is_context(hint: Any) -> bool:
 
 def _is_optional(tp: Any) -> bool:
     return type(None) in typing.get_args(tp)
-
-
-def _struct_fields(tp: Any) -> list[tuple[str, Any, bool]]:
-    from lift.validation import _fields
-
-    fields = _fields(tp)
-    if fields is None and sys.modules.get("pydantic") is not None and _needs_pydantic(tp):
-        fields = [(f.alias or n, f.annotation, f.is_required()) for n, f in tp.model_fields.items()]
-    return fields or []
 
 
 def _docs(fn: Any) -> tuple[str | None, str | None]:
@@ -201,17 +198,19 @@ class _Operation:
 
     def _header(self, name: str, marker: Header, hint: Any, default: Any) -> dict[str, Any]:
         header = marker.name or name.replace("_", "-")
-        has_default = marker.default is not _EMPTY or (default is not _EMPTY and not isinstance(default, Header))
+        marker_default = not (marker.default is _EMPTY or marker.default is getattr(binding, "_EMPTY", _EMPTY))
+        has_default = marker_default or (default is not _EMPTY and not isinstance(default, Header))
         self.validates = True
         return {"name": header, "in": "header", "required": not has_default,
                 "schema": self.schemas.of(str if hint is _EMPTY else hint)}
 
     def _query(self, model: Any) -> list[dict[str, Any]]:
+        schema = self.schemas.resolve(self.schemas.of(model))
+        required = set(schema.get("required", ()))
         params = []
-        for name, tp, required in _struct_fields(model):
-            schema = self.schemas.of(tp)
-            param = {"name": name, "in": "query", "required": bool(required), "schema": schema}
-            if schema.get("type") == "array":
+        for name, prop in (schema.get("properties") or {}).items():
+            param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if prop.get("type") == "array":
                 param.update({"style": "form", "explode": True})
             params.append(param)
         return params
@@ -283,7 +282,7 @@ def _http_endpoints(app: Any) -> Iterable[Any]:
         template = getattr(endpoint, "template", "")
         methods = getattr(endpoint, "methods", ())
         if template.startswith("/") and methods and all(m in _HTTP for m in methods) \
-                and not endpoint.meta.get("include_in_schema", True) is False:
+                        and endpoint.meta.get("include_in_schema", True) is not False:
             yield endpoint
 
 
