@@ -36,6 +36,11 @@ APPS = {
     "powertools_validated": ("Powertools + validation", ["aws-lambda-powertools", "pydantic"]),
     "fastapi_app": ("FastAPI + Mangum", ["fastapi", "mangum", "pydantic"]),
 }
+# Init only: the Lift app in a virtualenv holding just lift and msgspec, like a deployment package
+# (.bench-venv also has pydantic's typing_extensions, which msgspec imports when present).
+LIFT_ONLY_PYTHON = HERE.parent / ".bench-venv" / "lift-only" / "bin" / "python"
+LIFT_ONLY = "lift_app@lift-only"
+LIFT_ONLY_LABEL = "Lift (typed), only lift + msgspec installed"
 KINDS = ["GET /users/{id}", "POST /users (valid)", "POST /users (invalid)", "GET unknown -> 404"]
 
 INIT_CHILD = """
@@ -52,23 +57,24 @@ print(json.dumps({{"ms": elapsed * 1000, "rss_kb": rss_kb, "modules": len(sys.mo
 """
 
 
-def init_once(module: str | None, pycache_prefix: str | None = None) -> dict:
+def init_once(key: str | None, pycache_prefix: str | None = None) -> dict:
     """Import (and so build) one app in a fresh interpreter; the child times itself.
 
     With a pycache_prefix, Python reads .pyc files only from that tree and writes none, so
     every module it lacks there is compiled from source.
     """
+    module, python = (key, sys.executable) if key != LIFT_ONLY else ("lift_app", str(LIFT_ONLY_PYTHON))
     import_line = f"import {module}" if module else "pass"
     code = INIT_CHILD.format(apps_dir=str(APPS_DIR), import_line=import_line)
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    args = [sys.executable]
+    args = [python]
     if pycache_prefix is not None:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         args += ["-X", f"pycache_prefix={pycache_prefix}"]
     done = subprocess.run(args + ["-c", code], env=env, capture_output=True, text=True, cwd=HERE)
     if done.returncode != 0:
-        raise RuntimeError(f"init of {module} failed:\n{done.stderr}")
+        raise RuntimeError(f"init of {key} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -78,7 +84,8 @@ def stdlib_only_pycache(modules: list[str], prefix: Path) -> None:
     Imports every app once writing its .pyc files under prefix, then drops all but the stdlib's;
     runs with this prefix compile the app, lift and the frameworks from source.
     """
-    code = f"import sys; sys.path.insert(0, {str(APPS_DIR)!r}); " + "; ".join(f"import {m}" for m in modules)
+    code = f"import sys; sys.path.insert(0, {str(APPS_DIR)!r}); " + "; ".join(
+        f"import {m}" for m in modules if m != LIFT_ONLY)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-X", f"pycache_prefix={prefix}", "-c", code], env=env, check=True, cwd=HERE)
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
@@ -169,7 +176,7 @@ def init_table(init: dict) -> list[str]:
              "| peak RSS (MB) | modules loaded |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for module, entry in init.items():
-        label = APPS[module][0] if module else "(empty interpreter)"
+        label = LIFT_ONLY_LABEL if module == LIFT_ONLY else APPS[module][0] if module else "(empty interpreter)"
         lines.append(f"| {label} | {entry['ms']:.1f} | {ratio(entry['ms'], chalice) if module else '-'} | "
                      f"{entry['nopkgpyc_ms']:.1f} | {entry['nopyc_ms']:.1f} | {entry['rss_kb'] / 1024:.1f} | "
                      f"{entry['modules']:.0f} |")
@@ -189,13 +196,15 @@ def target_lines(warm: dict, init: dict) -> list[str]:
     for kind, limit in [("GET /users/{id}", 1.0), ("POST /users (valid)", 1.0), ("POST /users (invalid)", 3.0)]:
         r = lift[kind]["median_us"] / bare[kind]["median_us"]
         lines.append(f"- {kind}: Lift / bare = {r:.2f} (target <= {limit:g}): {verdict(r <= limit)}")
-    lift_init = init.get("lift_app", {}).get("ms")
-    if lift_init and "chalice_app" in init:
-        r = lift_init / init["chalice_app"]["ms"]
-        lines.append(f"- init: Lift / Chalice = {r:.2f} (target <= 1.3): {verdict(r <= 1.3)}")
-    if lift_init and "chalice_pydantic" in init:
-        r = lift_init / init["chalice_pydantic"]["ms"]
-        lines.append(f"- init: Lift / (Chalice + pydantic) = {r:.2f} (target < 0.33): {verdict(r < 1 / 3)}")
+    for key, which in [("lift_app", ""), (LIFT_ONLY, " (only lift + msgspec installed)")]:
+        lift_init = init.get(key, {}).get("ms")
+        if lift_init and "chalice_app" in init:
+            r = lift_init / init["chalice_app"]["ms"]
+            lines.append(f"- init{which}: Lift / Chalice = {r:.2f} (target <= 1.3): {verdict(r <= 1.3)}")
+        if lift_init and "chalice_pydantic" in init:
+            r = lift_init / init["chalice_pydantic"]["ms"]
+            lines.append(f"- init{which}: Lift / (Chalice + pydantic) = {r:.2f} (target < 0.33): "
+                         f"{verdict(r < 1 / 3)}")
     return lines
 
 
@@ -238,7 +247,10 @@ def main() -> None:
     print(f"warm: {', '.join(modules)}", file=sys.stderr)
     warm = measure_warm(modules, repeats, target_s)
     print("init ...", file=sys.stderr)
-    init = measure_init(modules, runs)
+    init_keys = list(modules)
+    if "lift_app" in modules and LIFT_ONLY_PYTHON.exists():
+        init_keys.insert(init_keys.index("lift_app") + 1, LIFT_ONLY)
+    init = measure_init(init_keys, runs)
 
     text = report(warm, init, modules, settings)
     print(text)

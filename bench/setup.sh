@@ -11,16 +11,27 @@ PACKAGES=(aws-lambda-powertools chalice fastapi mangum "pydantic>=2" "msgspec>=0
 STAMP="$VENV/.bench-setup-done"
 WANT="$(printf '%s\n' "${PACKAGES[@]}" | sha1sum | cut -c1-12)"
 
+pip_install() {  # pip install, without the noise of the machine's unused local index warnings
+    "$1" -m pip install -q "${@:2}" 2>&1 | { grep -v "^WARNING: Location" || true; }
+}
+
+LIFT_ONLY="$VENV/lift-only"  # lift and msgspec alone, as a Lift deployment package has them
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]] \
-    && "$VENV/bin/python" -c "import lift, chalice, fastapi, mangum, aws_lambda_powertools, pydantic, msgspec" 2>/dev/null; then
+    && "$VENV/bin/python" -c "import lift, chalice, fastapi, mangum, aws_lambda_powertools, pydantic, msgspec" 2>/dev/null \
+    && "$LIFT_ONLY/bin/python" -c "import lift" 2>/dev/null; then
     exit 0
 fi
 
 if [[ ! -x "$VENV/bin/python" ]]; then
     "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
+    pip_install "$VENV/bin/python" --upgrade pip
 fi
-"$VENV/bin/python" -m pip install -q "${PACKAGES[@]}"
-"$VENV/bin/python" -m pip install -q -e "$ROOT"
+pip_install "$VENV/bin/python" "${PACKAGES[@]}"
+pip_install "$VENV/bin/python" -e "$ROOT"
+if [[ ! -x "$LIFT_ONLY/bin/python" ]]; then
+    "$PYTHON" -m venv "$LIFT_ONLY"
+fi
+pip_install "$LIFT_ONLY/bin/python" -e "$ROOT"
 echo "$WANT" > "$STAMP"
 echo "bench venv ready: $VENV"
