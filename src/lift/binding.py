@@ -147,6 +147,7 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
         return lambda ctx: _checked_request(ctx, max_body).text
     codec = codec_for(Any if tp is _EMPTY else tp, "body")
     form_codec = codec_for(codec.type, "body", strict=False)
+    form_lists = _list_fields(codec.type)
 
     def get_body(ctx: Context) -> Any:
         req = _checked_request(ctx, max_body)
@@ -159,11 +160,31 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
         ctype = req.content_type
         if ctype is not None and not _is_json(ctype):
             if ctype.split(";", 1)[0].strip().lower() == _FORM:
-                return form_codec.convert(dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True)))
+                return form_codec.convert(_form_data(data, form_lists))
             raise LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {ctype!r}: send JSON")
         return codec.decode_json(data)
 
     return get_body
+
+
+def _list_fields(tp: Any) -> frozenset[str]:
+    """Names of a model's list-like fields: repeated form keys fill them."""
+    from lift.validation import _fields
+
+    fields = _fields(tp)
+    if fields is None and isinstance(getattr(tp, "model_fields", None), dict):  # pydantic
+        fields = [(n, f.annotation, f.is_required()) for n, f in tp.model_fields.items()]
+    return frozenset(name for name, ftype, _ in fields or () if _list_like(ftype))
+
+
+def _form_data(data: bytes, lists: frozenset[str]) -> dict[str, Any]:
+    form: dict[str, Any] = {}
+    for key, value in parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True):
+        if key in lists:
+            form.setdefault(key, []).append(value)
+        else:
+            form[key] = value
+    return form
 
 
 def _checked_request(ctx: Context, max_body: int) -> Request:
