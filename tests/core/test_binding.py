@@ -215,6 +215,44 @@ def test_form_urlencoded_body_is_converted_to_the_model() -> None:
     assert bad.json()["error"]["details"][0]["path"] == "$.age"
 
 
+@dataclasses.dataclass
+class Survey:
+    name: str
+    colors: list[str]
+
+
+class PydanticSurvey(pydantic.BaseModel):
+    name: str
+    colors: list[str]
+
+
+@pytest.mark.parametrize("model", [Survey, PydanticSurvey], ids=["dataclass", "pydantic"])
+def test_form_repeated_keys_fill_list_fields(model: type) -> None:
+    app = App()
+
+    def survey(body) -> dict:
+        return {"name": body.name, "colors": body.colors}
+
+    survey.__annotations__ = {"body": model}
+    app.post("/survey")(survey)
+    res = TestClient(app).post("/survey", body="name=ada&colors=red&colors=blue",
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert res.json() == {"name": "ada", "colors": ["red", "blue"]}
+
+
+def test_list_body_reports_item_paths() -> None:
+    app = App()
+
+    def bulk(body) -> int:
+        return len(body)
+
+    bulk.__annotations__ = {"body": list[Item]}
+    app.post("/bulk")(bulk)
+    res = TestClient(app).post("/bulk", json=[{"sku": "a", "qty": 1}, {"sku": "b", "qty": "x"}, {"qty": 3}])
+    assert res.status_code == 422
+    assert [d["path"] for d in res.json()["error"]["details"]] == ["$[1].qty", "$[2].sku"]
+
+
 @pytest.mark.parametrize("ctype", ["text/xml", "application/xml", "multipart/form-data; boundary=x", "image/png"])
 def test_unsupported_content_type_is_415(ctype: str) -> None:
     res = TestClient(_order_app(Order)).post("/orders", body="<order/>", headers={"Content-Type": ctype})
