@@ -189,3 +189,21 @@ def test_cli_openapi_writes_a_valid_document(cli, tmp_path):
     assert spec["info"]["version"] == "1.2.3"
     printed = cli("openapi", "examples.users_api.app:app")
     assert printed.code == 0 and json.loads(printed.stdout)["paths"] == spec["paths"]
+
+
+def test_route_options_tags_deprecated_and_hidden():
+    app = App(name="opts")
+
+    @app.get("/visible", tags=["admin"], deprecated=True)
+    def visible() -> dict:
+        return {}
+
+    @app.get("/internal", include_in_schema=False)
+    def internal() -> dict:
+        return {}
+
+    spec = openapi_spec(app)
+    validate(spec)
+    assert list(spec["paths"]) == ["/visible"]
+    operation = spec["paths"]["/visible"]["get"]
+    assert operation["tags"] == ["admin"] and operation["deprecated"] is True
