@@ -1,0 +1,299 @@
+"""SNS, S3 (direct, via SNS, via EventBridge), EventBridge and schedules: asynchronous invokes
+whose failures raise so Lambda retries and the DLQ/destination receives them."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+import pytest
+
+from lift import App, Context
+from lift.errors import UnmatchedEvent
+from lift.sources.s3 import S3Object
+from lift.testing import TestClient, events
+
+
+class Alert(msgspec.Struct):
+    level: str
+
+
+class Payment(msgspec.Struct):
+    payment_id: str
+    amount: int
+
+
+class Upload(msgspec.Struct):
+    bucket: str
+    key: str
+    size: int
+
+
+# -- SNS -----------------------------------------------------------------------------------
+def test_sns_typed_message_and_record_fields() -> None:
+    app = App()
+    got = []
+
+    @app.sns("alerts")
+    def alert(ctx: Context, body: Alert) -> None:
+        rec = ctx.record
+        got.append((ctx.source, body, rec.subject, rec.topic, rec.attribute("severity"), rec.timestamp[:4]))
+
+    event = events.sns("alerts", {"level": "high"}, subject="disk", message_attributes={"severity": 3})
+    assert TestClient(app).invoke(event) is None
+    assert got == [("sns", Alert("high"), "disk", "alerts", "3", event["Records"][0]["Sns"]["Timestamp"][:4])]
+
+
+def test_sns_verbatim_aws_sample(aws_event) -> None:  # noqa: ANN001
+    app = App()
+    got = []
+
+    @app.sns("sns-lambda")
+    def on_message(ctx: Context, body: str) -> None:
+        rec = ctx.record
+        got.append((body, rec.message_id, rec.subject, rec.attribute("Test"), rec.attribute("TestBinary"),
+                    rec.timestamp))
+
+    app.handler(aws_event("sns"), None)
+    assert got == [("Hello from SNS!", "95df01b4-ee98-5cb9-9903-4c221d41eb5e", "TestInvoke", "TestString",
+                    b"TestBinary", "2019-01-02T12:45:07.000Z")]
+
+
+def test_sns_failure_raises_after_logging(lift_logs) -> None:  # noqa: ANN001
+    app = App()
+
+    @app.sns("alerts")
+    def alert(body: Alert) -> None:
+        raise RuntimeError("pager down")
+
+    event = events.sns("alerts", {"level": "low"})
+    with pytest.raises(RuntimeError, match="pager down"):
+        TestClient(app).invoke(event)
+    message_id = event["Records"][0]["Sns"]["MessageId"]
+    assert any(r.levelno == logging.ERROR and r.record_id == message_id for r in lift_logs.records)
+
+
+def test_sns_invalid_message_raises_validation_error(lift_logs) -> None:  # noqa: ANN001
+    app = App()
+
+    @app.sns("alerts")
+    def alert(body: Alert) -> None:
+        pass
+
+    with pytest.raises(Exception) as info:
+        TestClient(app).sns("alerts", {"lvl": "x"})
+    assert getattr(info.value, "status", None) == 422
+    assert any("rejected" in m and "level" in m for m in lift_logs.messages(logging.WARNING))
+
+
+def test_sns_unmatched_topic_raises() -> None:
+    app = App()
+
+    @app.sns("alerts")
+    def alert(body: str) -> None:
+        pass
+
+    with pytest.raises(UnmatchedEvent, match="billing"):
+        TestClient(app).sns("billing", "x")
+
+
+# -- S3 ------------------------------------------------------------------------------------
+def test_s3_record_fields_with_decoded_key() -> None:
+    app = App()
+    got = []
+
+    @app.s3("uploads", events=["ObjectCreated:*"], prefix="in/", suffix=".csv")
+    def uploaded(ctx: Context, body: S3Object) -> None:
+        got.append((ctx.source, body.bucket, body.key, body.size, body.etag, body.version_id, body.event_name))
+
+    event = events.s3("uploads", "in/my report+final (1).csv", size=77, version_id="v1")
+    assert '%2B' in event["Records"][0]["s3"]["object"]["key"]  # `+` in a key is sent encoded
+    TestClient(app).invoke(event)
+    assert got == [("s3", "uploads", "in/my report+final (1).csv", 77, "0123456789abcdef0123456789abcdef", "v1",
+                    "ObjectCreated:Put")]
+
+
+def test_s3_verbatim_aws_sample_key_is_url_decoded(aws_event) -> None:  # noqa: ANN001
+    app = App()
+    got = []
+
+    @app.s3("example-bucket")
+    def uploaded(body: Upload) -> None:
+        got.append(body)
+
+    app.handler(aws_event("s3"), None)
+    assert got == [Upload("example-bucket", "test/key", 1024)]
+
+
+def test_s3_filters_by_event_prefix_and_suffix() -> None:
+    app = App()
+    got = []
+
+    @app.s3("uploads", events=["s3:ObjectRemoved:*"])
+    def removed(body: S3Object) -> None:
+        got.append(("removed", body.key))
+
+    @app.s3("uploads", prefix="img/", suffix=".png")
+    def images(body: S3Object) -> None:
+        got.append(("image", body.key))
+
+    @app.s3("up*")
+    def rest(body: S3Object) -> None:
+        got.append(("rest", body.key))
+
+    client = TestClient(app)
+    client.s3("uploads", "img/a.png")
+    client.s3("uploads", "img/a.png", event_name="ObjectRemoved:Delete")
+    client.s3("uploads", "img/a.jpg")
+    client.s3("upstream", "x")
+    assert got == [("image", "img/a.png"), ("removed", "img/a.png"), ("rest", "img/a.jpg"), ("rest", "x")]
+
+
+def test_s3_unmatched_key_raises() -> None:
+    app = App()
+
+    @app.s3("uploads", prefix="in/")
+    def uploaded(body: S3Object) -> None:
+        pass
+
+    with pytest.raises(UnmatchedEvent, match="out/x"):
+        TestClient(app).s3("uploads", "out/x")
+
+
+def test_s3_via_sns_reaches_the_s3_handler() -> None:
+    app = App()
+    got = []
+
+    @app.s3("uploads", events=["ObjectCreated:*"])
+    def uploaded(ctx: Context, body: S3Object) -> None:
+        got.append((ctx.source, body.bucket, body.key))
+
+    TestClient(app).invoke(events.s3_via_sns("uploads-topic", "uploads", "in/a b.txt"))
+    assert got == [("s3", "uploads", "in/a b.txt")]
+
+
+def test_s3_via_eventbridge_reaches_the_s3_handler(aws_event) -> None:  # noqa: ANN001
+    app = App()
+    got = []
+
+    @app.s3("*", events=["ObjectCreated:*"])
+    def uploaded(ctx: Context, body: S3Object) -> None:
+        got.append((ctx.source, body.bucket, body.key, body.size, body.etag, body.event_name))
+
+    @app.s3("uploads", events=["ObjectRemoved:*"])
+    def removed(body: S3Object) -> None:
+        got.append(("removed", body.key, body.event_name))
+
+    client = TestClient(app)
+    client.invoke(aws_event("s3_eventbridge"))
+    client.invoke(events.s3_via_eventbridge("uploads", "old.txt", detail_type="Object Deleted"))
+    assert got == [("s3", "example-bucket", "IMG_m7fzo3.jpg", 184662, "4e68adba0abe2dc8653dc3354e14c01d",
+                    "ObjectCreated:Put"), ("removed", "old.txt", "ObjectRemoved:Delete")]
+
+
+def test_explicit_eventbridge_handler_wins_over_s3_routing() -> None:
+    app = App()
+    got = []
+
+    @app.eventbridge(source="aws.s3", detail_type="Object Created")
+    def raw(body: dict) -> None:
+        got.append(body["object"]["key"])
+
+    TestClient(app).invoke(events.s3_via_eventbridge("uploads", "k.txt"))
+    assert got == ["k.txt"]
+
+
+# -- EventBridge and schedules ----------------------------------------------------------------
+def test_eventbridge_typed_detail_and_fields() -> None:
+    app = App()
+    got = []
+
+    @app.eventbridge(source="payments", detail_type="PaymentSettled")
+    def settled(ctx: Context, body: Payment) -> None:
+        rec = ctx.record
+        got.append((ctx.source, body, rec.id, rec.event_source, rec.detail_type, rec.account, rec.region,
+                    rec.resources))
+
+    event = events.eventbridge("payments", "PaymentSettled", {"payment_id": "p1", "amount": 5},
+                               resources=["arn:aws:payments:::p1"])
+    TestClient(app).invoke(event)
+    assert got == [("eventbridge", Payment("p1", 5), event["id"], "payments", "PaymentSettled",
+                    "123456789012", "us-east-1", ["arn:aws:payments:::p1"])]
+
+
+def test_eventbridge_globs_and_verbatim_sample(aws_event) -> None:  # noqa: ANN001
+    app = App()
+    got = []
+
+    @app.eventbridge(source="aws.ec2", detail_type="EC2 Instance *")
+    def ec2(ctx: Context, body: dict) -> None:
+        got.append((body["state"], ctx.record.time))
+
+    @app.eventbridge(source="payments.*")
+    def payments(ctx: Context) -> None:
+        got.append(ctx.record.detail_type)
+
+    client = TestClient(app)
+    client.invoke(aws_event("eventbridge"))
+    client.eventbridge("payments.eu", "Refunded", {})
+    assert got == [("terminated", "2017-12-22T18:43:48Z"), "Refunded"]
+    with pytest.raises(UnmatchedEvent, match="shipping"):
+        client.eventbridge("shipping", "Sent", {})
+
+
+def test_eventbridge_failure_raises() -> None:
+    app = App()
+
+    @app.eventbridge(source="payments")
+    def settled(body: Payment) -> None:
+        raise RuntimeError("ledger down")
+
+    with pytest.raises(RuntimeError, match="ledger down"):
+        TestClient(app).eventbridge("payments", "PaymentSettled", {"payment_id": "p", "amount": 1})
+
+
+def test_schedule_by_rule_name_and_expression() -> None:
+    app = App()
+    got = []
+
+    @app.schedule("nightly-report", cron="0 3 * * ? *")
+    def nightly(ctx: Context) -> None:
+        got.append((ctx.source, ctx.record.rule, ctx.record.time is not None))
+
+    @app.schedule("every-5", rate="5 minutes")
+    def every5(ctx: Context) -> None:
+        got.append((ctx.source, ctx.record.rule))
+
+    client = TestClient(app)
+    client.schedule("nightly-report")
+    client.schedule("every-5", scheduler=True)  # EventBridge Scheduler sends the same shape
+    assert got == [("schedule", "nightly-report", True), ("schedule", "every-5")]
+    assert app.schedules == {"nightly-report": "cron(0 3 * * ? *)", "every-5": "rate(5 minutes)"}
+    with pytest.raises(UnmatchedEvent, match="weekly"):
+        client.schedule("weekly")
+    with pytest.raises(ValueError):
+        app.schedule("both", cron="0 1 * * ? *", rate="1 day")
+
+
+def test_schedule_verbatim_aws_sample(aws_event) -> None:  # noqa: ANN001
+    app = App()
+    got = []
+
+    @app.schedule("my-schedule")
+    def tick(ctx: Context) -> None:
+        got.append((ctx.record.rule, ctx.record.time, ctx.record.id))
+
+    app.handler(aws_event("schedule"), None)
+    assert got == [("my-schedule", "2019-03-01T01:23:45Z", "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c")]
+
+
+def test_schedule_failure_raises(lift_logs) -> None:  # noqa: ANN001
+    app = App()
+
+    @app.schedule("nightly")
+    def nightly() -> None:
+        raise RuntimeError("report failed")
+
+    with pytest.raises(RuntimeError):
+        TestClient(app).schedule("nightly")
+    assert any("schedule record" in m for m in lift_logs.messages(logging.ERROR))

@@ -1,0 +1,118 @@
+"""DynamoDB and Kinesis streams: record fields, typed bodies from images and data."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+import pytest
+
+from lift import App, Context
+from lift.errors import UnmatchedEvent
+from lift.testing import TestClient, events
+
+
+class Item(msgspec.Struct):
+    Id: int
+    Message: str
+
+
+class Product(msgspec.Struct):
+    sku: str
+    price: float
+    stock: int
+    tags: set[str]
+    blob: bytes
+    meta: dict
+
+
+class Click(msgspec.Struct):
+    page: str
+
+
+def test_dynamodb_verbatim_sample_images_and_fields(aws_event) -> None:  # noqa: ANN001
+    app = App()
+    got = []
+
+    @app.dynamodb_stream("ExampleTableWithStream")
+    def changed(ctx: Context, body: Item) -> None:
+        rec = ctx.record
+        got.append((ctx.source, rec.event_name, rec.keys, body, rec.old_image, rec.sequence_number))
+
+    assert app.handler(aws_event("dynamodb"), None) == {"batchItemFailures": []}
+    new, changed_ = {"Message": "New item!", "Id": Decimal(101)}, {"Message": "This item has changed",
+                                                                   "Id": Decimal(101)}
+    assert got == [
+        ("dynamodb", "INSERT", {"Id": Decimal(101)}, Item(101, "New item!"), None, "111"),
+        ("dynamodb", "MODIFY", {"Id": Decimal(101)}, Item(101, "This item has changed"), new, "222"),
+        ("dynamodb", "REMOVE", {"Id": Decimal(101)}, Item(101, "This item has changed"), changed_, "333"),
+    ]
+
+
+def test_dynamodb_plain_values_and_typed_conversion() -> None:
+    app = App()
+    got = []
+
+    @app.dynamodb_stream("products")
+    def changed(ctx: Context, body: Product) -> None:
+        got.append((body, ctx.record.new_image))
+
+    image = {"sku": "A1", "price": Decimal("9.99"), "stock": 3, "tags": {"x", "y"}, "blob": b"\x00\x01",
+             "meta": {"dims": [1, 2.5], "gift": True, "note": None}}
+    TestClient(app).dynamodb_stream("products", [{"keys": {"sku": "A1"}, "new_image": image}])
+    body, new_image = got[0]
+    assert body == Product("A1", 9.99, 3, {"x", "y"}, b"\x00\x01", {"dims": [1, 2.5], "gift": True, "note": None})
+    assert new_image == {"sku": "A1", "price": Decimal("9.99"), "stock": Decimal(3), "tags": {"x", "y"},
+                         "blob": b"\x00\x01", "meta": {"dims": [Decimal(1), Decimal("2.5")], "gift": True,
+                                                       "note": None}}
+
+
+def test_dynamodb_keys_only_stream_gives_keys() -> None:
+    app = App()
+    got = []
+
+    @app.dynamodb_stream("orders")
+    def changed(body: dict) -> None:
+        got.append(body)
+
+    TestClient(app).dynamodb_stream("orders", [{"keys": {"pk": "o#1"}, "new_image": {"pk": "o#1", "x": 1},
+                                                "view_type": "KEYS_ONLY"}])
+    assert got == [{"pk": "o#1"}]
+
+
+def test_dynamodb_unmatched_table_raises() -> None:
+    app = App()
+
+    @app.dynamodb_stream("orders")
+    def changed(body: dict) -> None:
+        pass
+
+    with pytest.raises(UnmatchedEvent, match="users"):
+        TestClient(app).dynamodb_stream("users", [{"keys": {"pk": "u"}}])
+
+
+def test_kinesis_verbatim_sample(aws_event) -> None:  # noqa: ANN001
+    app = App()
+    got = []
+
+    @app.kinesis("lambda-stream")
+    def on_record(ctx: Context, body: str) -> None:
+        rec = ctx.record
+        got.append((ctx.source, body, rec.partition_key, rec.shard_id, rec.arrival_time.year))
+
+    assert app.handler(aws_event("kinesis"), None) == {"batchItemFailures": []}
+    assert got == [("kinesis", "Hello, this is a test.", "1", "shardId-000000000006", 2018),
+                   ("kinesis", "This is only a test.", "1", "shardId-000000000006", 2018)]
+
+
+def test_kinesis_typed_json_data_and_bytes() -> None:
+    app = App()
+    got = []
+
+    @app.kinesis("clicks")
+    def click(ctx: Context, body: Click) -> None:
+        got.append((body.page, ctx.record.data, ctx.record.sequence_number))
+
+    event = events.kinesis("clicks", [{"page": "/home"}])
+    TestClient(app).invoke(event)
+    assert got == [("/home", b'{"page":"/home"}', event["Records"][0]["kinesis"]["sequenceNumber"])]
