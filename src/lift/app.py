@@ -355,6 +355,8 @@ class App(Group, EventSources):
     def _handle_http(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
         module = _HTTP_MODULES[source]
         request: Request = module.request_from_event(event, self.base_path)
+        if self.max_body_size != Request.max_body:
+            request.max_body = self.max_body_size
         cold = self._cold
         if cold:
             self._cold = False

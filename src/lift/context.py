@@ -129,6 +129,7 @@ class Request:
     # Class-level defaults: construction sets only the three fields every source has.
     source = "http"
     path_encoded = False  # True where the source passes the path still percent-encoded
+    max_body = 6 * 1024 * 1024  # bytes; reading a larger body is a 413 (the App sets its own limit)
     path_params: dict[str, str] = {}  # noqa: RUF012 - replaced, never mutated
     _headers: Headers | None = None
     _query: QueryParams | None = None
@@ -185,6 +186,10 @@ class Request:
             raw = self._raw_body()
             if not raw:
                 self._body = b""
+            elif len(raw) > self.max_body and self.body_size() > self.max_body:
+                from lift.errors import PayloadTooLarge
+
+                raise PayloadTooLarge(f"Request body exceeds the {self.max_body}-byte limit")
             elif self.event.get("isBase64Encoded"):
                 self._body = base64.b64decode(raw)
             else:
