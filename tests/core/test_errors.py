@@ -251,6 +251,19 @@ def test_body_over_the_configured_limit_is_413(source: str) -> None:
     assert big_b64.status_code == 413
 
 
+@pytest.mark.parametrize("source", SOURCES)
+def test_body_limit_also_applies_when_the_handler_reads_the_body_itself(source: str) -> None:
+    app = App(max_body_size=256)
+    app.post("/json")(lambda ctx: {"n": len(ctx.json()["a"])})
+    app.post("/raw")(lambda ctx: {"n": len(ctx.body)})
+    client = TestClient(app, source=source)
+    assert client.post("/json", json={"a": "x" * 10}).json() == {"n": 10}
+    for path in ("/json", "/raw"):
+        res = client.post(path, json={"a": "x" * 1000})
+        assert res.status_code == 413, path
+        assert res.json()["error"]["code"] == "payload_too_large"
+
+
 def test_body_limit_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIFT_MAX_BODY_SIZE", "64")
     app = App()
