@@ -39,8 +39,11 @@ _CO_COROUTINE = 0x80
 def parameters(fn: Callable[..., Any]) -> list[tuple[str, bool, Any]]:
     """(name, keyword_only, default) of each named parameter, read from the code object.
 
-    Avoids importing `inspect` (slow to import) for plain functions and methods.
+    Avoids importing `inspect` (slow to import) for plain functions and methods. A decorated
+    handler (`functools.wraps`) is read through `__wrapped__`, as `inspect.signature` would.
     """
+    while getattr(fn, "__wrapped__", None) is not None:
+        fn = fn.__wrapped__
     code = getattr(fn, "__code__", None)
     if code is None or not hasattr(fn, "__defaults__"):
         import inspect

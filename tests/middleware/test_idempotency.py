@@ -456,3 +456,110 @@ def test_key_expressions():
     assert key_from_expression("detail.items[5].sku")(payload) is None
     with pytest.raises(ValueError):
         key_from_expression("detail..id")
+
+
+# -- through app.handler: SQS batches and direct invokes ---------------------------------------
+
+import msgspec  # noqa: E402
+
+from lift.testing import events  # noqa: E402
+
+
+class Payment(msgspec.Struct):
+    payment_id: str
+    amount: int
+
+
+def test_sqs_redelivery_through_the_app_is_skipped_with_the_decorator(store):
+    app = App(name="payments")
+    charged: list[str] = []
+
+    @app.sqs("payments")
+    @idempotent(store=store, key="payment_id")
+    def charge(ctx: Context, body: Payment) -> dict:
+        charged.append(body.payment_id)
+        return {"charged": body.amount}
+
+    first = events.sqs_message({"payment_id": "p-1", "amount": 10}, queue="payments")
+    redelivered = {**first, "receiptHandle": "AQEBredelivered",
+                   "attributes": {**first["attributes"], "ApproximateReceiveCount": "2"}}
+    other = events.sqs_message({"payment_id": "p-2", "amount": 5}, queue="payments")
+    result = app.handler(events.sqs("payments", records=[first, other]), lambda_context())
+    assert result == {"batchItemFailures": []}
+    result = app.handler(events.sqs("payments", records=[redelivered]), lambda_context())
+    assert result == {"batchItemFailures": []}
+    assert charged == ["p-1", "p-2"]
+
+
+def test_sqs_duplicate_in_progress_fails_the_record_for_redelivery(store):
+    app = App(name="payments")
+    charged: list[str] = []
+
+    @app.sqs("payments")
+    @idempotent(store=store, key="payment_id")
+    def charge(ctx: Context, body: Payment) -> None:
+        charged.append(body.payment_id)
+
+    message = events.sqs_message({"payment_id": "p-9", "amount": 1}, queue="payments")
+    # Another instance holds the lock for this payment right now.
+    key_owner = charge.idempotency
+    from lift.stores.base import scoped_key
+    import hashlib
+
+    key = scoped_key("fn", key_owner.scope, hashlib.sha256(b'"p-9"').hexdigest())
+    assert store.put_if_absent(key, {"status": "IN_PROGRESS", "hash": None, "token": "other"}, ttl=30)
+    result = app.handler(events.sqs("payments", records=[message]), lambda_context())
+    assert result == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
+    assert charged == []
+
+
+def test_idempotency_middleware_covers_records_when_given_a_key(store):
+    app = App(name="payments")
+    app.use(idempotency(store, key="payment_id"))
+    charged: list[str] = []
+
+    @app.sqs("payments")
+    def charge(ctx: Context, body: Payment) -> None:
+        charged.append(body.payment_id)
+
+    @app.sqs("audit")
+    def audit(ctx: Context, body: Payment) -> None:
+        charged.append("audit:" + body.payment_id)
+
+    payment = {"payment_id": "p-1", "amount": 10}
+    batch = [events.sqs_message(payment, queue="payments"), events.sqs_message(payment, queue="payments")]
+    assert app.handler(events.sqs("payments", records=batch), lambda_context()) == {"batchItemFailures": []}
+    # The same payload on another queue is a different key.
+    app.handler(events.sqs("audit", [payment]), lambda_context())
+    assert charged == ["p-1", "audit:p-1"]
+
+
+def test_direct_invoke_is_idempotent_through_the_middleware(store):
+    app = App(name="jobs")
+    app.use(idempotency(store, key="job.id"))
+    runs: list[str] = []
+
+    @app.invoke
+    def run_job(ctx: Context, body: dict) -> dict:
+        runs.append(body["job"]["id"])
+        return {"ran": body["job"]["id"], "n": len(runs)}
+
+    assert app.handler({"job": {"id": "j-1"}}, lambda_context()) == {"ran": "j-1", "n": 1}
+    assert app.handler({"job": {"id": "j-1"}}, lambda_context()) == {"ran": "j-1", "n": 1}
+    assert app.handler({"job": {"id": "j-2"}}, lambda_context()) == {"ran": "j-2", "n": 2}
+    with pytest.raises(IdempotencyKeyReused):
+        app.handler({"job": {"id": "j-1", "extra": True}}, lambda_context())
+
+
+def test_records_pass_through_the_http_only_middleware(store):
+    app = App(name="payments")
+    app.use(idempotency(store))
+    charged: list[str] = []
+
+    @app.sqs("payments")
+    def charge(ctx: Context, body: Payment) -> None:
+        charged.append(body.payment_id)
+
+    payment = {"payment_id": "p-1", "amount": 10}
+    app.handler(events.sqs("payments", [payment, payment]), lambda_context())
+    assert charged == ["p-1", "p-1"]

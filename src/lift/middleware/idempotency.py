@@ -18,6 +18,10 @@ Failures are not kept: a 5xx (or a raised error) releases the lock so a retry ru
 4xx responses are kept only with `cache_client_errors=True`. The same key with a different
 payload is a 422. Records are scoped by tenant (`ctx.tenant_id`) and by route or function.
 
+As middleware, records and direct invokes are covered too when asked (`key=` an expression
+over the record's payload, or `records=True` to key on the whole payload): a duplicate record
+is skipped and its first result returned, one still in progress fails (and is redelivered).
+
 Store failure: fails CLOSED by default (HTTP 503 with `Retry-After`, a record fails and is
 retried), since running a payment twice is worse than asking for a retry; `fail_open=True`
 runs the handler unprotected instead, with an error log and the
@@ -167,6 +171,8 @@ class IdempotencyMiddleware:
         cache_client_errors: bool = False,
         fail_open: bool = False,
         lock_timeout: float = 60.0,
+        key: str | Callable[[Any], Any] | None = None,
+        records: bool | None = None,
         name: str = "idem",
     ) -> None:
         if store is None:
@@ -174,6 +180,8 @@ class IdempotencyMiddleware:
 
             store = MemoryStore()
         self.ledger = IdempotencyLedger(store, expires_after)
+        self.record_key_of = key_from_expression(key) if isinstance(key, str) else key
+        self.records = records if records is not None else key is not None
         self.header = header
         self.required = required
         self.methods = frozenset(m.upper() for m in methods)
@@ -191,7 +199,9 @@ class IdempotencyMiddleware:
 
     def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         request = ctx.request
-        if request is None or request.method not in self.methods:
+        if request is None:
+            return self._record(ctx, call_next) if self.records and ctx.source != "websocket" else call_next(ctx)
+        if request.method not in self.methods:
             return call_next(ctx)
         client_key = request.headers.get(self.header)
         if client_key is None:
@@ -223,6 +233,41 @@ class IdempotencyMiddleware:
         self._settle(ctx, key, lock, response)
         return response
 
+    def _record(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+        """A record or direct invoke: the key from its payload; a duplicate is skipped."""
+        from lift.batch import RecordResult
+
+        data = _builtins(ctx.record.payload() if ctx.record is not None else ctx.event)
+        encoded = msgspec.json.encode(data)
+        value = self.record_key_of(data) if self.record_key_of is not None else data
+        if value is None or value == "":
+            _log.warning("no idempotency key in the %s payload (request_id=%s): processed without idempotency",
+                         ctx.source, ctx.request_id)
+            return call_next(ctx)
+        key = scoped_key(self.name, f"{ctx.source}:{_origin(ctx.record)}", _digest(msgspec.json.encode(value)),
+                         tenant_id=ctx.tenant_id)
+        payload_hash = _digest(encoded) if self.hash_payload else None
+        try:
+            lock, outcome = self.ledger.begin(key, payload_hash, _lock_ttl(ctx, None, self.lock_timeout))
+        except StoreError as exc:
+            _report_store_error(ctx, exc, self.fail_open)
+            if self.fail_open:
+                return call_next(ctx)
+            raise
+        if lock is None:
+            _log.info("duplicate %s record skipped (request_id=%s)", ctx.source, ctx.request_id)
+            return RecordResult(_decode_outcome(outcome))
+        try:
+            result = call_next(ctx)
+        except BaseException:
+            self.ledger.release(key, lock)
+            raise
+        try:
+            self.ledger.complete(key, lock, _encode_outcome(getattr(result, "value", result)))
+        except StoreError as exc:
+            _report_store_error(ctx, exc, True)
+        return result
+
     def _settle(self, ctx: Any, key: str, lock: dict[str, Any], response: Response) -> None:
         status = response.status
         keep = status < 400 or (status < 500 and self.cache_client_errors)
@@ -234,6 +279,16 @@ class IdempotencyMiddleware:
         except StoreError as exc:
             # The handler ran; its lock expires on its own. Never turn a success into an error.
             _report_store_error(ctx, exc, True)
+
+
+def _origin(record: Any) -> str:
+    """Where a record came from (queue, topic, table, stream, rule), so that the same payload
+    on two queues is two different keys."""
+    for attribute in ("queue", "topic", "table", "stream", "rule", "bucket"):
+        value = getattr(record, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def _response_record(response: Response) -> dict[str, Any]:
@@ -316,6 +371,8 @@ def _step(value: Any, step: str | int) -> Any:
 def _builtins(value: Any) -> Any:
     if isinstance(value, Context):
         return None
+    if hasattr(value, "payload") and hasattr(value, "raw"):  # an event-source Record: its content
+        value = value.payload()
     try:
         return msgspec.to_builtins(value, enc_hook=_enc_hook)
     except (TypeError, msgspec.EncodeError) as exc:
@@ -362,7 +419,7 @@ class _Idempotent:
         if self.payload_name is not None and self.payload_name in named:
             payload = named[self.payload_name]
         elif ctx is not None:
-            payload = ctx.record if ctx.record is not None else ctx.event
+            payload = ctx.record.payload() if ctx.record is not None else ctx.event
         return ctx, lambda_context, payload
 
     def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any, Any, Any]:
