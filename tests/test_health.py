@@ -185,3 +185,19 @@ def test_endpoints_only_exist_once_mounted():
     assert TestClient(app).get("/health").status_code == 404
     app.health.mount(app, prefix="/_status")
     assert TestClient(app).get("/_status/ready").status_code == 200
+
+
+def test_mount_with_middleware_protects_the_endpoints():
+    from lift.errors import Unauthorized
+
+    def require_key(ctx, call_next):
+        if ctx.request.headers.get("x-health-key") != "k":
+            raise Unauthorized("health key required")
+        return call_next(ctx)
+
+    app = App("svc")
+    app.health.add("x", lambda: True)
+    app.health.mount(app, middleware=[require_key])
+    client = TestClient(app)
+    assert client.get("/health").status_code == 401
+    assert client.get("/health", headers={"X-Health-Key": "k"}).status_code == 200

@@ -265,3 +265,15 @@ def test_unusual_field_values_still_produce_a_line(capsys):
     assert line["thing"] == "<Thing 1>"
     assert line["by_pair"] == {"(1, 2)": "x"}
     assert line["tags"] == ["a"]
+
+
+def test_log_event_at_debug_is_redacted_and_access_log_can_be_off(capsys):
+    app = App("svc")
+    app.use(RequestLogging(level="DEBUG", log_event=True, access_log=False))
+    app.get("/e")(lambda ctx: {})
+    TestClient(app, source="http").get("/e", headers={"Authorization": "Bearer secret-token"})
+    lines = log_lines(capsys.readouterr().out)
+    assert [x["message"] for x in lines] == ["event received"]
+    event = lines[0]["event"]
+    assert event["requestContext"]["http"]["method"] == "GET"
+    assert event["headers"]["authorization"] == "***"
