@@ -258,8 +258,10 @@ class App(Group, EventSources):
         try:
             return self._handler_cache[exc_type]
         except KeyError:
-            found = next((self._exception_handlers[t] for t in exc_type.__mro__ if t in self._exception_handlers),
-                         None)
+            mro = exc_type.__mro__
+            if issubclass(exc_type, LiftError):  # a handler for Exception must not swallow 404s and 422s
+                mro = mro[:mro.index(LiftError) + 1]
+            found = next((self._exception_handlers[t] for t in mro if t in self._exception_handlers), None)
             self._handler_cache[exc_type] = found
             return found
 
