@@ -184,6 +184,26 @@ def test_exception_handler_registry() -> None:
     assert index.status_code == 409 and index.json()["error"]["message"] == "handled as conflict"
 
 
+def test_handler_for_exception_catches_unhandled_errors_but_not_lift_errors() -> None:
+    app = App()
+
+    @app.exception_handler(Exception)
+    def everything(ctx: Context, exc: Exception) -> Response:
+        return Response.json({"oops": type(exc).__name__}, status=500)
+
+    @app.exception_handler(Conflict)
+    def conflict(ctx: Context, exc: Conflict) -> Response:
+        return Response.json({"conflict": exc.message}, status=409)
+
+    app.get("/crash")(lambda: 1 / 0)
+    app.get("/conflict")(lambda: (_ for _ in ()).throw(Conflict("taken")))
+    client = TestClient(app)
+    assert client.get("/crash").json() == {"oops": "ZeroDivisionError"}
+    assert client.get("/conflict").json() == {"conflict": "taken"}
+    missing = client.get("/missing")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
 def test_custom_not_found_handler_runs_inside_global_middleware() -> None:
     app = App()
 
