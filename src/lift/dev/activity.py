@@ -120,7 +120,7 @@ class LogCapture(logging.Handler):
         self.activity = activity
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(("uvicorn", "watchfiles", "asyncio")):
+        if record.name.startswith(("uvicorn", "watchfiles", "asyncio", "lift.dev.console")):
             return
         try:
             message = record.getMessage()

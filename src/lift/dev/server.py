@@ -39,6 +39,7 @@ from lift.sources import source_of
 __all__ = ["DevServer", "DevServerError", "serve", "main"]
 
 _log = logging.getLogger("lift.dev")
+_console = logging.getLogger("lift.dev.console")  # one line per record invocation; not on the dashboard
 STATIC_DIR = Path(__file__).parent / "static"
 _MAX_EVENT_BYTES = 6 * 1024 * 1024
 
@@ -185,6 +186,10 @@ class DevServer:
             key = f"{method} {target}"
         self.activity.record(kind=kind, method=method, target=target, status=status, duration_ms=ms,
                              request_id=request_id, stats_key=key, error=error, **extra)
+        if kind != "http":  # uvicorn's access log already prints HTTP requests
+            detail = f" {extra['records'] - extra['failed']}/{extra['records']} ok, receive " \
+                     f"#{extra['receive_count']}" if extra else ""
+            _console.info("%s %s -> %s%s (%.1f ms, request_id=%s)", method, target, status, detail, ms, request_id)
 
     def _template_for(self, path: str) -> str | None:
         app = self.loader.app
