@@ -201,3 +201,29 @@ def test_mount_with_middleware_protects_the_endpoints():
     client = TestClient(app)
     assert client.get("/health").status_code == 401
     assert client.get("/health", headers={"X-Health-Key": "k"}).status_code == 200
+
+
+def test_a_hung_check_is_not_started_again_while_it_still_runs():
+    release = threading.Event()
+    started = []
+
+    def hangs():
+        started.append(1)
+        release.wait(5)
+
+    registry = HealthRegistry(cache_ttl=0)
+    registry.add("hangs", hangs, timeout=0.1)
+    try:
+        assert registry.run().checks[0].status == "timeout"
+        assert registry.run().checks[0].status == "timeout"
+        assert len(started) == 1
+    finally:
+        release.set()
+    time.sleep(0.1)
+    registry.run()
+    assert len(started) == 2
+
+
+def test_cache_ttl_from_environment(monkeypatch):
+    monkeypatch.setenv("LIFT_HEALTH_CACHE_TTL", "42")
+    assert HealthRegistry().cache_ttl == 42.0

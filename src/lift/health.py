@@ -112,13 +112,17 @@ class _Registered:
 
 
 class HealthRegistry:
-    """Named checks with per-check timeouts, run in parallel and cached for `cache_ttl` seconds."""
+    """Named checks with per-check timeouts, run in parallel and cached for `cache_ttl` seconds
+    (default 5, or `LIFT_HEALTH_CACHE_TTL`)."""
 
-    def __init__(self, cache_ttl: float = 5.0, default_timeout: float = 2.0) -> None:
+    def __init__(self, cache_ttl: float | None = None, default_timeout: float = 2.0) -> None:
+        if cache_ttl is None:
+            cache_ttl = float(os.environ.get("LIFT_HEALTH_CACHE_TTL") or 5.0)
         self.cache_ttl = cache_ttl
         self.default_timeout = default_timeout
         self._checks: dict[str, _Registered] = {}
         self._cache: dict[bool, HealthReport] = {}
+        self._in_flight: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._executor: Any = None
 
@@ -167,7 +171,14 @@ class HealthRegistry:
                 self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lift-health")
             executor = self._executor
         started = time.perf_counter()
-        futures = [(c, executor.submit(_timed, c.check)) for c in checks]
+        futures = []
+        for check in checks:
+            # A check still hung from an earlier run is not started again: threads cannot be killed,
+            # and piling them up would starve every other check.
+            previous = self._in_flight.get(check.name)
+            future = previous if previous is not None and not previous.done() else executor.submit(_timed, check.check)
+            self._in_flight[check.name] = future
+            futures.append((check, future))
         results: list[CheckResult] = []
         for check, future in futures:
             remaining = check.timeout - (time.perf_counter() - started)
