@@ -31,28 +31,29 @@ POST_BODY = {"name": "Ada", "email": "ada@example.com", "age": 36}
 
 
 # -- the apps (uvicorn --factory bench_asgi:make_<name>) -------------------------------------
-def make_lift():  # noqa: ANN201
+def make_lift():
     """Lift's ASGI app: handlers run in the thread pool (the default)."""
     from lift_app import app
 
     return app.asgi
 
 
-def make_lift_inline():  # noqa: ANN201
+def make_lift_inline():
     """Lift's ASGI app dispatching on the event loop (for sync handlers that never block)."""
-    from lift.asgi import asgi_app
     from lift_app import app
+
+    from lift.asgi import asgi_app
 
     return asgi_app(app, threaded=False)
 
 
-def make_fastapi():  # noqa: ANN201
+def make_fastapi():
     from fastapi_app import app
 
     return app
 
 
-def make_starlette():  # noqa: ANN201
+def make_starlette():
     """The same service in plain Starlette: async endpoints, hand-written validation."""
     from catalog import RESOURCES, check_fields, created, deleted, item, listing
     from starlette.applications import Starlette
@@ -60,10 +61,10 @@ def make_starlette():  # noqa: ANN201
     from starlette.routing import Route
 
     def routes_for(collection: str, singular: str, fields: tuple) -> list[Route]:
-        async def list_items(request):  # noqa: ANN001, ANN202
+        async def list_items(request):
             return JSONResponse(listing(singular))
 
-        async def create_item(request):  # noqa: ANN001, ANN202
+        async def create_item(request):
             try:
                 data = await request.json()
             except ValueError:
@@ -73,10 +74,10 @@ def make_starlette():  # noqa: ANN201
                 return JSONResponse({"detail": problems}, status_code=422)
             return JSONResponse(created(data), status_code=201)
 
-        async def get_item(request):  # noqa: ANN001, ANN202
+        async def get_item(request):
             return JSONResponse(item(singular, request.path_params["id"]))
 
-        async def delete_item(request):  # noqa: ANN001, ANN202
+        async def delete_item(request):
             return JSONResponse(deleted(request.path_params["id"]))
 
         return [Route(f"/{collection}", list_items, methods=["GET"]),

@@ -1,0 +1,143 @@
+"""Per-record cost of an SQS batch: Lift's `@app.sqs` vs a bare loop vs Powertools' BatchProcessor.
+
+Run with the bench virtualenv (bench/setup.sh installs Powertools there):
+
+    .bench-venv/bin/python bench/bench_batch.py [--rounds 15] [--calls 2000]
+
+One 10-record SQS event (built with `lift.testing.events`), each body a small JSON order
+decoded into a `msgspec.Struct`, all records succeeding. Variants, timed in interleaved rounds
+(so a slow spell of the machine hits all alike), reported as the median per-record time and its
+ratio to the bare loop:
+
+- bare loop: `for record in event["Records"]` decoding the body with a msgspec decoder, calling
+  the handler, collecting `batchItemFailures` in a try/except: the floor for any framework.
+- lift: `@app.sqs("orders") def handle(body: Order)` through `app.handler` (source detection,
+  queue match, Context per record, typed body, partial-failure response).
+- lift + middleware: the same with one global pass-through middleware (runs around every record).
+- powertools: `BatchProcessor(EventType.SQS)` + `process_partial_response`, the record handler
+  decoding `record.body` with the same msgspec decoder (so both sides pay the same decoding).
+
+Target (issue 3): Lift within 2x the bare loop per record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import msgspec  # noqa: E402
+
+from lift import App, Context  # noqa: E402
+from lift.testing import events, lambda_context  # noqa: E402
+
+RECORDS = 10
+
+
+class Order(msgspec.Struct):
+    order_id: str
+    customer: str
+    qty: int
+    price: float
+
+
+_decoder = msgspec.json.Decoder(Order)
+_sink: list[Any] = []
+
+
+def handle_order(order: Order) -> None:
+    """The work every variant does per record: touch the typed order."""
+    if order.qty < 0:
+        raise ValueError("negative quantity")
+
+
+def bare_loop(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    failures = []
+    for record in event["Records"]:
+        try:
+            handle_order(_decoder.decode(record["body"]))
+        except Exception:  # noqa: BLE001
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def lift_handler(middleware: bool) -> Any:
+    app = App(name="bench-batch")
+    if middleware:
+        app.use(lambda ctx, call_next: call_next(ctx))
+
+    @app.sqs("orders")
+    def on_order(ctx: Context, body: Order) -> None:
+        handle_order(body)
+
+    return app.handler
+
+
+def powertools_handler() -> Any:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: Any) -> None:
+        handle_order(_decoder.decode(record.body))
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+
+    return handler
+
+
+def per_call_us(fn: Any, event: dict[str, Any], context: Any, calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn(event, context)
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=2000)
+    args = parser.parse_args()
+
+    bodies = [{"order_id": f"o-{i}", "customer": f"c-{i % 3}", "qty": i + 1, "price": 9.5 + i}
+              for i in range(RECORDS)]
+    event = events.sqs("orders", bodies)
+    context = lambda_context()
+    variants: dict[str, Any] = {"bare loop": bare_loop, "lift": lift_handler(False),
+                                "lift + middleware": lift_handler(True)}
+    try:
+        variants["powertools BatchProcessor"] = powertools_handler()
+    except ImportError:
+        print("(powertools not installed: run bench/setup.sh and use .bench-venv/bin/python)", file=sys.stderr)
+    for name, fn in variants.items():  # every variant must succeed on every record
+        result = fn(event, context)
+        if result != {"batchItemFailures": []}:
+            raise SystemExit(f"{name}: unexpected result {result!r}")
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for name, fn in variants.items():  # warm up
+        per_call_us(fn, event, context, max(50, args.calls // 10))
+    for _ in range(args.rounds):
+        for name, fn in variants.items():
+            samples[name].append(per_call_us(fn, event, context, args.calls) / RECORDS)
+    bare = statistics.median(samples["bare loop"])
+    print(f"SQS batch of {RECORDS} records, typed msgspec body; median of {args.rounds} rounds x "
+          f"{args.calls} batches (Python {sys.version.split()[0]})")
+    print(f"{'variant':<28}{'per record (us)':>16}{'vs bare loop':>14}")
+    for name, values in samples.items():
+        med = statistics.median(values)
+        print(f"{name:<28}{med:>16.2f}{med / bare:>13.2f}x")
+    lift = statistics.median(samples["lift"])
+    print(f"target: lift within 2x the bare loop -> {'met' if lift <= 2 * bare else 'NOT met'} "
+          f"({lift / bare:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
