@@ -406,48 +406,6 @@ def test_group_roles_from_gateway_context():
 # -- WebSocket $connect -------------------------------------------------------------------------
 
 
-def ws_event(route_key="$connect", query=None, headers=None):
-    """An API Gateway WebSocket event as AWS sends it for $connect (and later messages)."""
-    headers = {
-        "Host": "ws1234abcd.execute-api.us-east-1.amazonaws.com",
-        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "Sec-WebSocket-Version": "13",
-        "X-Forwarded-For": "203.0.113.7",
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
-        **(headers or {}),
-    }
-    connect = route_key == "$connect"
-    event = {
-        "requestContext": {
-            "routeKey": route_key,
-            "eventType": "CONNECT" if connect else "MESSAGE",
-            "extendedRequestId": "Ab1CdEfGhIjKlMn=",
-            "requestTime": "22/Nov/2026:04:00:00 +0000",
-            "messageDirection": "IN",
-            "stage": "prod",
-            "connectedAt": 1795406400000,
-            "requestTimeEpoch": 1795406400000,
-            "identity": {"sourceIp": "203.0.113.7", "userAgent": "Mozilla/5.0"},
-            "requestId": "Ab1CdEfGhIjKlMn=",
-            "domainName": "ws1234abcd.execute-api.us-east-1.amazonaws.com",
-            "connectionId": "L0SM9cOFvHcCIhw=",
-            "apiId": "ws1234abcd",
-        },
-        "isBase64Encoded": False,
-    }
-    if connect:
-        event["headers"] = headers
-        event["multiValueHeaders"] = {k: [v] for k, v in headers.items()}
-        if query:
-            event["queryStringParameters"] = query
-            event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
-    else:
-        event["body"] = '{"action":"ping"}'
-        event["requestContext"]["messageId"] = "abc123="
-    return event
-
-
 def ws_app(mw) -> App:
     app = App(name="ws")
     app.use(mw)
@@ -465,39 +423,58 @@ def ws_app(mw) -> App:
 
 def test_websocket_connect_with_token_in_query_string():
     app = ws_app(hs_auth(token_from=["header:Authorization", "query:token"]))
-    result = app.handler(ws_event(query={"token": token()}), lambda_context())
+    result = app.handler(events.websocket_connect(query={"token": token()}), lambda_context())
     assert result["statusCode"] == 200
     assert result["body"] == '{"user":"user-123","tenant":"acme"}'
 
 
 def test_websocket_connect_with_token_in_header():
     app = ws_app(hs_auth())
-    result = app.handler(ws_event(headers={"Authorization": f"Bearer {token()}"}), lambda_context())
+    result = app.handler(events.websocket_connect(headers={"Authorization": f"Bearer {token()}"}), lambda_context())
     assert result["statusCode"] == 200 and '"user-123"' in result["body"]
 
 
 def test_websocket_connect_without_or_with_bad_token_is_rejected():
     app = ws_app(hs_auth(token_from="query:token"))
-    missing = app.handler(ws_event(), lambda_context())
+    missing = app.handler(events.websocket_connect(), lambda_context())
     assert missing["statusCode"] == 401
     assert missing["headers"]["WWW-Authenticate"] == "Bearer"
-    forged = app.handler(ws_event(query={"token": token(aud="other-api")}), lambda_context())
+    forged = app.handler(events.websocket_connect(query={"token": token(aud="other-api")}), lambda_context())
     assert forged["statusCode"] == 401
     assert forged["headers"]["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
 def test_websocket_messages_after_connect_pass_without_credentials():
     app = ws_app(hs_auth(token_from="query:token"))
-    result = app.handler(ws_event(route_key="$default"), lambda_context())
+    result = app.handler(events.websocket_message({"action": "ping"}), lambda_context())
     assert result["statusCode"] == 200 and result["body"] == '{"user":null}'
 
 
 def test_middleware_called_directly_raises_unauthorized_with_challenge():
     mw = hs_auth(token_from="query:token")
-    ctx = Context(App(name="direct"), ws_event(), lambda_context(), "websocket")
+    ctx = Context(App(name="direct"), events.websocket_connect(), lambda_context(), "websocket")
     with pytest.raises(Unauthorized) as info:
         mw(ctx, lambda c: Response({"ok": True}))
     assert info.value.headers["WWW-Authenticate"] == "Bearer"
+
+
+# -- event sources -----------------------------------------------------------------------------
+
+
+def test_queue_records_pass_through_auth_and_tenancy():
+    from lift.middleware.tenancy import tenancy
+
+    app = App(name="worker")
+    app.use(hs_auth(), tenancy())
+    seen = []
+
+    @app.sqs("orders")
+    def on_order(ctx: Context, body: dict) -> None:
+        seen.append((body["id"], ctx.principal, ctx.tenant_id))
+
+    result = app.handler(events.sqs("orders", [{"id": 1}, {"id": 2}]), lambda_context())
+    assert result == {"batchItemFailures": []}
+    assert seen == [(1, None, None), (2, None, None)]
 
 
 # -- import cost and missing extra ---------------------------------------------------------------

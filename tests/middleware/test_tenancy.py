@@ -16,7 +16,7 @@ from lift.middleware.auth import api_key_auth, gateway_auth, jwt_auth
 from lift.middleware.tenancy import tenancy
 from lift.observability import logging as lift_logging
 from lift.observability import metrics as lift_metrics
-from lift.testing import TestClient, lambda_context
+from lift.testing import TestClient, events, lambda_context
 
 SECRET = "tenancy-secret-" + "0123456789abcdef" * 4
 
@@ -187,21 +187,7 @@ def test_tenant_in_json_logs_and_metric_dimensions(json_logs, capsys):
 
 
 def test_websocket_connect_tenant_from_query_string():
-    event = {
-        "headers": {"Host": "ws1234abcd.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Version": "13"},
-        "multiValueHeaders": {"Host": ["ws1234abcd.execute-api.us-east-1.amazonaws.com"],
-                              "Sec-WebSocket-Version": ["13"]},
-        "queryStringParameters": {"token": token(), "tenant": "acme"},
-        "multiValueQueryStringParameters": {"token": [token()], "tenant": ["acme"]},
-        "requestContext": {
-            "routeKey": "$connect", "eventType": "CONNECT", "messageDirection": "IN", "stage": "prod",
-            "connectedAt": 1795406400000, "requestTimeEpoch": 1795406400000, "requestId": "Ab1CdEfGhIjKlMn=",
-            "identity": {"sourceIp": "203.0.113.7"}, "domainName": "ws1234abcd.execute-api.us-east-1.amazonaws.com",
-            "connectionId": "L0SM9cOFvHcCIhw=", "apiId": "ws1234abcd", "extendedRequestId": "Ab1CdEfGhIjKlMn=",
-            "requestTime": "22/Nov/2026:04:00:00 +0000",
-        },
-        "isBase64Encoded": False,
-    }
+    event = events.websocket_connect(query={"token": token(), "tenant": "acme"})
     app = App(name="ws")
     app.use(jwt_auth(secret=SECRET, audience="orders-api", token_from="query:token"),
             tenancy(["claim:tenant_id", "query:tenant"], metric_dimension=False))
@@ -211,8 +197,8 @@ def test_websocket_connect_tenant_from_query_string():
         return {"tenant": ctx.tenant_id}
 
     assert app.handler(event, lambda_context())["body"] == '{"tenant":"acme"}'
-    event["queryStringParameters"]["tenant"] = event["multiValueQueryStringParameters"]["tenant"][0] = "globex"
-    assert app.handler(event, lambda_context())["statusCode"] == 403
+    spoofed = events.websocket_connect(query={"token": token(), "tenant": "globex"})
+    assert app.handler(spoofed, lambda_context())["statusCode"] == 403
 
 
 # -- isolation in the stores -----------------------------------------------------------------
