@@ -149,10 +149,9 @@ def main() -> None:
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     args = parser.parse_args()
     names = args.frameworks.split(",")
-    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    lua.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-              f"wrk.body = '{json.dumps(POST_BODY)}'\n")
-    lua.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                  f"wrk.body = '{json.dumps(POST_BODY)}'\n")
     results: dict[str, dict[str, list[float]]] = {n: {"get": [], "post": [], "get_ms": [], "post_ms": []}
                                                   for n in names}
     answers = {}
@@ -182,20 +181,21 @@ def main() -> None:
 def report(results: dict[str, dict[str, list[float]]], args: argparse.Namespace) -> None:
     med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in results.items()}
     base = med.get("lift")
-    lines = [f"# ASGI under uvicorn: requests/second (wrk -t1 -c{args.connections} -d{args.duration}s, "
-             f"loopback, median of {args.rounds} interleaved rounds)", "",
-             f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, one uvicorn worker each "
-             "(uvloop + httptools when installed). Same 52-route service in every framework.", "",
-             "| framework | GET /users/{id} rps | mean latency ms | POST /users rps | mean latency ms | "
-             "GET vs lift | POST vs lift |", "|---|---|---|---|---|---|---|"]
+    title = (f"# ASGI under uvicorn: requests/second (wrk -t1 -c{args.connections} -d{args.duration}s, "
+             f"loopback, median of {args.rounds} interleaved rounds)")
+    machine = (f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, one uvicorn worker each "
+               "(uvloop + httptools when installed). Same 52-route service in every framework.")
+    header = ("| framework | GET /users/{id} rps | mean latency ms | POST /users rps | mean latency ms | "
+              "GET vs lift | POST vs lift |")
+    lines = [title, "", machine, "", header, "|---|---|---|---|---|---|---|"]
     for name, m in med.items():
         ratio_get = f"{m['get'] / base['get']:.2f}x" if base else "-"
         ratio_post = f"{m['post'] / base['post']:.2f}x" if base else "-"
         lines.append(f"| {name} | {m['get']:.0f} | {m['get_ms']:.2f} | {m['post']:.0f} | {m['post_ms']:.2f} | "
                      f"{ratio_get} | {ratio_post} |")
-    lines += ["", "`lift` runs handlers in the thread pool (the default, safe for blocking handlers); "
-              "`lift-inline` is `asgi_app(app, threaded=False)`, dispatching on the event loop. "
-              "FastAPI's and Starlette's endpoints are `async def` (no thread hop)."]
+    lines += ["", ("`lift` runs handlers in the thread pool (the default, safe for blocking handlers); "
+                   "`lift-inline` is `asgi_app(app, threaded=False)`, dispatching on the event loop. "
+                   "FastAPI's and Starlette's endpoints are `async def` (no thread hop).")]
     text = "\n".join(lines) + "\n"
     print("\n" + text)
     (HERE / "results_asgi.md").write_text(text)

@@ -32,7 +32,7 @@ def make_app() -> App:
     app = App(name="asgi-test", max_body_size=1024)
     calls: list[str] = []
 
-    def tag(ctx: Context, call_next):  # noqa: ANN001, ANN202
+    def tag(ctx: Context, call_next):
         calls.append(ctx.source)
         resp = call_next(ctx)
         resp.headers["X-Mw"] = ctx.source
@@ -75,7 +75,7 @@ def client() -> httpx.AsyncClient:
                              base_url="http://testserver")
 
 
-def run(coro):  # noqa: ANN001, ANN201
+def run(coro):
     return asyncio.run(coro)
 
 
@@ -203,7 +203,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def uvicorn_server(tmp_path: Path):  # noqa: ANN201
+def uvicorn_server(tmp_path: Path):
     (tmp_path / "svc.py").write_text(textwrap.dedent(SERVICE))
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}

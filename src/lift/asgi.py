@@ -18,7 +18,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lift import serialization
@@ -27,8 +27,17 @@ from lift.context import Context, Headers, QueryParams, Request, Response
 if TYPE_CHECKING:
     from lift.app import App
 
-__all__ = ["AsgiApp", "AsgiRequest", "WebSocketGateway", "asgi_app", "websocket_event", "route_keys_of",
-           "send_response", "read_body", "prewarm_resources"]
+__all__ = [
+    "AsgiApp",
+    "AsgiRequest",
+    "WebSocketGateway",
+    "asgi_app",
+    "prewarm_resources",
+    "read_body",
+    "route_keys_of",
+    "send_response",
+    "websocket_event",
+]
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -233,7 +242,7 @@ def websocket_event(event_type: str, route_key: str, connection_id: str, *, doma
                     body: str | None = None, is_base64: bool = False, disconnect_status: int | None = None,
                     ) -> dict[str, Any]:
     """An API Gateway WebSocket API event (CONNECT, MESSAGE or DISCONNECT) as AWS sends it."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ctx: dict[str, Any] = {
         "routeKey": route_key, "eventType": event_type, "extendedRequestId": secrets.token_urlsafe(12),
         "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "messageDirection": "IN", "stage": stage,
@@ -286,9 +295,9 @@ class Connection:
 
     def info(self) -> dict[str, Any]:
         fmt = "%Y-%m-%dT%H:%M:%S.000Z"
-        return {"ConnectedAt": datetime.fromtimestamp(self.connected_at, timezone.utc).strftime(fmt),
+        return {"ConnectedAt": datetime.fromtimestamp(self.connected_at, UTC).strftime(fmt),
                 "Identity": {"SourceIp": self.source_ip, "UserAgent": self.user_agent},
-                "LastActiveAt": datetime.fromtimestamp(self.last_active_at, timezone.utc).strftime(fmt)}
+                "LastActiveAt": datetime.fromtimestamp(self.last_active_at, UTC).strftime(fmt)}
 
 
 Invoker = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -482,17 +491,17 @@ class InProcessManagementApi:
             raise RuntimeError("ctx.ws must be called from a handler's worker thread, not the event loop")
         return asyncio.run_coroutine_threadsafe(coro, conn.loop).result(10)
 
-    def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict[str, Any]:
         conn = self._connection(ConnectionId)
         self._run(conn, conn.send(Data if isinstance(Data, bytes) else str(Data).encode("utf-8")))
         return {}
 
-    def delete_connection(self, *, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
+    def delete_connection(self, *, ConnectionId: str) -> dict[str, Any]:
         conn = self._connection(ConnectionId)
         self._run(conn, conn.close())
         return {}
 
-    def get_connection(self, *, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
+    def get_connection(self, *, ConnectionId: str) -> dict[str, Any]:
         return self._connection(ConnectionId).info()
 
 

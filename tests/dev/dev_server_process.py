@@ -110,7 +110,7 @@ class DevServerProcess:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), full_env.get("PYTHONPATH")]))
         self.log_path = root / "devserver.log"
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - open for the server's lifetime
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port", str(self.port), *args],
             cwd=root, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -141,7 +141,7 @@ class DevServerProcess:
             return err.code, err.headers, err.read()
 
     def get(self, path: str) -> Any:
-        status, _, body = self.request("GET", path)
+        _status, _, body = self.request("GET", path)
         return json.loads(body)
 
     def post_json(self, path: str, payload: Any) -> tuple[int, Any]:

@@ -18,7 +18,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 @pytest.fixture
-def page():  # noqa: ANN201
+def page():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run scripts/install-test-services.sh", pytrace=False)
@@ -33,7 +33,7 @@ def page():  # noqa: ANN201
             shutil.rmtree(profile, ignore_errors=True)
 
 
-def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess, page) -> None:  # noqa: ANN001
+def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess, page) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(dev_server.base + "/_lift/")
@@ -44,7 +44,7 @@ def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess,
     for name in ("ada", "grace", "linus"):
         dev_server.request("GET", f"/hello/{name}")
     dev_server.request("GET", "/boom")
-    status, out = dev_server.post_json("/_lift/events", sqs_event("orders", [{"id": "dash-1"}]))
+    _status, out = dev_server.post_json("/_lift/events", sqs_event("orders", [{"id": "dash-1"}]))
     assert out["error"] is None
 
     rows = page.locator("#invocations tbody tr")
@@ -76,6 +76,6 @@ def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess,
     assert json.loads(dev_server.request("GET", "/_lift/api/state")[2])["app"]["name"] == "devdemo"
 
 
-def test_swagger_ui_renders_the_spec(dev_server: DevServerProcess, page) -> None:  # noqa: ANN001
+def test_swagger_ui_renders_the_spec(dev_server: DevServerProcess, page) -> None:
     page.goto(dev_server.base + "/_lift/docs")
     page.locator(".opblock-summary-path", has_text="/hello/{name}").first.wait_for(timeout=20000)

@@ -61,9 +61,9 @@ def test_dashboard_state_lists_routes_sources_and_statistics(dev_server: DevServ
 
 
 def test_swagger_ui_and_openapi_are_served_from_installed_assets(dev_server: DevServerProcess) -> None:
-    status, headers, body = dev_server.request("GET", "/_lift/docs")
+    status, _, body = dev_server.request("GET", "/_lift/docs")
     assert status == 200 and b"/_lift/swagger/swagger-ui-bundle.js" in body
-    status, headers, asset = dev_server.request("GET", "/_lift/swagger/swagger-ui-bundle.js")
+    status, _headers, asset = dev_server.request("GET", "/_lift/swagger/swagger-ui-bundle.js")
     assert status == 200 and len(asset) > 100_000
     spec = dev_server.get("/_lift/openapi.json")
     assert spec["openapi"].startswith("3.1")

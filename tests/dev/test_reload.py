@@ -9,7 +9,7 @@ from dev_server_process import APP_SOURCE, DevServerProcess, write_project
 
 
 def _version(server: DevServerProcess) -> tuple[str, dict]:
-    status, headers, body = server.request("GET", "/hello/x")
+    _status, headers, body = server.request("GET", "/hello/x")
     return json.loads(body)["version"], headers
 
 
@@ -80,7 +80,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     try:
         proc = subprocess.run([sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port",
                                str(server.port)], cwd=tmp_path, capture_output=True, text=True, timeout=30,
-                              env=server_env())
+                              env=server_env(), check=False)
         assert proc.returncode == 1
         assert f"Port {server.port}" in proc.stderr and "in use" in proc.stderr
     finally:

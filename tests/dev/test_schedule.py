@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from lift.dev.schedule import ScheduleError, Scheduler, parse_expression
 
-T0 = datetime(2026, 11, 22, 4, 7, 30, tzinfo=timezone.utc)  # a Sunday
+T0 = datetime(2026, 11, 22, 4, 7, 30, tzinfo=UTC)  # a Sunday
 
 
 def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("expression", "expected"), [

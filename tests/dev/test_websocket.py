@@ -48,7 +48,7 @@ def test_messages_route_by_action_and_ctx_ws_send_delivers(dev_server: DevServer
 
 
 def test_posting_to_a_gone_connection_is_410(dev_server: DevServerProcess) -> None:
-    status, headers, body = dev_server.request("POST", "/@connections/AbCdEfGhIjKl=", b"x")
+    status, _headers, body = dev_server.request("POST", "/@connections/AbCdEfGhIjKl=", b"x")
     assert status == 410
     assert json.loads(body) == {"message": "GoneException"}
 

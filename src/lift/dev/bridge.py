@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from lift.context import Response, is_text_content_type
 
-__all__ = ["event_from_request", "response_from_result", "bad_gateway"]
+__all__ = ["bad_gateway", "event_from_request", "response_from_result"]
 
 
 def event_from_request(scope: dict[str, Any], body: bytes, payload: str) -> dict[str, Any]:

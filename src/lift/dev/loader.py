@@ -70,7 +70,7 @@ class AppLoader:
             importlib.invalidate_caches()
             try:
                 app = import_app(self.app_ref)
-            except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit... must not stop the server
+            except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 self.error = "".join(traceback.format_exception(exc)).rstrip()

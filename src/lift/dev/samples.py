@@ -11,18 +11,26 @@ import json
 import secrets
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["sqs_event", "sns_event", "s3_event", "eventbridge_event", "schedule_event", "dynamodb_event",
-           "kinesis_event", "sample_event"]
+__all__ = [
+    "dynamodb_event",
+    "eventbridge_event",
+    "kinesis_event",
+    "s3_event",
+    "sample_event",
+    "schedule_event",
+    "sns_event",
+    "sqs_event",
+]
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 
 def _iso(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _text(body: Any) -> str:
@@ -43,7 +51,7 @@ def sqs_event(queue: str, bodies: list[Any], *, fifo_group: str | None = None) -
         records.append({
             "messageId": str(uuid.uuid4()), "receiptHandle": "AQEB" + secrets.token_urlsafe(48),
             "body": text, "attributes": attributes, "messageAttributes": {},
-            "md5OfBody": hashlib.md5(text.encode()).hexdigest(), "eventSource": "aws:sqs",  # noqa: S324 - SQS's own field
+            "md5OfBody": hashlib.md5(text.encode()).hexdigest(), "eventSource": "aws:sqs",
             "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}", "awsRegion": REGION,
         })
     return {"Records": records}

@@ -13,9 +13,9 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["ScheduleError", "Rate", "Cron", "parse_expression", "Scheduler"]
+__all__ = ["Cron", "Rate", "ScheduleError", "Scheduler", "parse_expression"]
 
 _log = logging.getLogger("lift.dev")
 _UNITS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -192,7 +192,7 @@ class Scheduler:
         self.fire = fire
         self.time_scale = time_scale or float(os.environ.get("LIFT_DEV_TIME_SCALE") or 1.0)
         self._origin_real = time.time()
-        self._origin = datetime.now(timezone.utc)
+        self._origin = datetime.now(UTC)
         self._jobs: dict[str, _Job] = {}
         self._wake = threading.Event()
         self._stop = False

@@ -36,7 +36,7 @@ from lift.dev.samples import sample_event, schedule_event
 from lift.dev.schedule import Scheduler
 from lift.sources import source_of
 
-__all__ = ["DevServer", "DevServerError", "serve", "main"]
+__all__ = ["DevServer", "DevServerError", "main", "serve"]
 
 _log = logging.getLogger("lift.dev")
 _console = logging.getLogger("lift.dev.console")  # one line per record invocation; not on the dashboard
@@ -171,9 +171,8 @@ class DevServer:
         else:
             method, target, key = source.upper(), _target_of(source, event), ""
             kind = source
-            if source == "websocket":
-                if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
-                    status = result["statusCode"]
+            if source == "websocket" and isinstance(result, dict) and isinstance(result.get("statusCode"), int):
+                status = result["statusCode"]
             records = event.get("Records") if isinstance(event, dict) else None
             if records and source == "sqs":
                 failed = failed_ids(result, error, records)
