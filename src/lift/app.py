@@ -7,12 +7,10 @@ router, handler signatures into binders, and middleware into one chain per endpo
 
 from __future__ import annotations
 
-import logging
+import _thread
 import os
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import unquote
 
 from lift import serialization
 from lift.binding import Binder, build_binder
@@ -27,7 +25,6 @@ __all__ = ["App", "Group", "Endpoint", "Middleware"]
 Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 Handler = Callable[[Context], Response]
 
-_log = logging.getLogger("lift")
 _encode = serialization.encode_json
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HTTP_MODULES = {"rest": apigw_rest, "http": apigw_http, "alb": alb, "url": function_url}
@@ -276,14 +273,14 @@ class App(Group, EventSources):
         err = find_lift_error(exc)
         request_id = ctx.request_id
         if err is None:
-            _log.error("Unhandled %s in %s (request_id=%s)", type(exc).__name__, _where(ctx), request_id,
+            _logger().error("Unhandled %s in %s (request_id=%s)", type(exc).__name__, _where(ctx), request_id,
                        exc_info=exc, extra={"request_id": request_id})
             err = InternalError()
         elif err.status >= 500:
-            _log.error("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
+            _logger().error("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
                        err.message, exc_info=exc, extra={"request_id": request_id})
-        elif _log.isEnabledFor(logging.INFO):
-            _log.info("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
+        elif _logger().isEnabledFor(20):  # INFO
+            _logger().info("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
                       err.message, extra={"request_id": request_id, "details": err.details})
         resp = Response._raw(serialization.encode_json(err.to_dict(request_id)), err.status, "application/json")
         if err.headers:
@@ -320,7 +317,7 @@ class App(Group, EventSources):
             try:
                 hook(event)
             except Exception:  # noqa: BLE001 - a hook must not turn a good response into a failure
-                _log.exception("invocation hook %r failed", hook)
+                _logger().exception("invocation hook %r failed", hook)
 
     @property
     def health(self) -> Any:
@@ -397,7 +394,7 @@ class App(Group, EventSources):
 
     def _unmatched(self, event: Any, context: Any, source: str) -> Any:
         err = UnmatchedEvent(f"No handler is registered for {source} events")
-        _log.error("Unmatched %s event (request_id=%s)", source, getattr(context, "aws_request_id", None))
+        _logger().error("Unmatched %s event (request_id=%s)", source, getattr(context, "aws_request_id", None))
         raise err
 
     def register_source(self, source: str, dispatch: Callable[[Any, Any, str], Any]) -> None:
@@ -427,6 +424,13 @@ class App(Group, EventSources):
     _asgi: Any = None
 
 
+def _logger() -> Any:
+    """The "lift" logger; `logging` is imported on first use to keep cold starts short."""
+    import logging
+
+    return logging.getLogger("lift")
+
+
 def _where(ctx: Context) -> str:
     if ctx.request is not None:
         return f"{ctx.request.method} {ctx.route or ctx.request.path}"
@@ -435,6 +439,8 @@ def _where(ctx: Context) -> str:
 
 def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, str]:
     if request.path_encoded:
+        from urllib.parse import unquote
+
         values = [unquote(v) if "%" in v else v for v in values]
     if len(values) == 1:
         return {entry.param_names[0]: values[0]}
@@ -461,7 +467,7 @@ def _method_not_allowed(ctx: Context) -> Response:
 # -- async handlers: one event loop for the whole execution environment ----------------
 _loop: Any = None
 _thread_loop: Any = None
-_loop_lock = threading.Lock()
+_loop_lock = _thread.allocate_lock()
 
 
 def event_loop() -> Any:
@@ -477,6 +483,7 @@ def event_loop() -> Any:
 def run_async(coro: Any) -> Any:
     """Run a coroutine on the shared loop; from inside a running loop, on a helper thread's loop."""
     import asyncio
+    import threading
 
     try:
         asyncio.get_running_loop()
@@ -495,6 +502,8 @@ def _background_loop() -> Any:
     with _loop_lock:
         if _thread_loop is None:
             _thread_loop = asyncio.new_event_loop()
+            import threading
+
             threading.Thread(target=_thread_loop.run_forever, name="lift-async", daemon=True).start()
         return _thread_loop
 

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
 
 from lift.context import Context, Request
 from lift.errors import BadRequest, LiftError, PayloadTooLarge, ValidationFailed
@@ -182,6 +181,8 @@ def _list_fields(tp: Any) -> frozenset[str]:
 
 def _form_data(data: bytes, lists: frozenset[str]) -> dict[str, Any]:
     form: dict[str, Any] = {}
+    from urllib.parse import parse_qsl
+
     for key, value in parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True):
         if key in lists:
             form.setdefault(key, []).append(value)

@@ -6,10 +6,8 @@ headers, query, cookies and body are parsed only when someone reads them.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote
 
 from lift import serialization
 
@@ -96,6 +94,8 @@ class QueryParams(Mapping[str, str]):
     @classmethod
     def parse(cls, raw: str) -> QueryParams:
         """Parse a raw (percent-encoded) query string."""
+        from urllib.parse import parse_qsl
+
         values: dict[str, list[str]] = {}
         for key, value in parse_qsl(raw, keep_blank_values=True):
             values.setdefault(key, []).append(value)
@@ -191,6 +191,8 @@ class Request:
 
                 raise PayloadTooLarge(f"Request body exceeds the {self.max_body}-byte limit")
             elif self.event.get("isBase64Encoded"):
+                import base64
+
                 self._body = base64.b64decode(raw)
             else:
                 self._body = raw.encode("utf-8")
@@ -223,6 +225,8 @@ class Request:
     def url(self) -> str:
         host = self.headers.get("host", "localhost")
         proto = self.headers.get("x-forwarded-proto", "https")
+        from urllib.parse import quote
+
         query = "&".join(f"{quote(k)}={quote(v)}" for k, vs in self.query.to_dict().items() for v in vs)
         return f"{proto}://{host}{self.path}" + (f"?{query}" if query else "")
 

@@ -7,9 +7,7 @@ target group enables them (the response must then use them too), and needs a
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote_plus
 
 from lift.context import Headers, QueryParams, Request, Response
 from lift.sources.http import MAX_RESPONSE_BYTES, encode_body, too_large_response
@@ -30,6 +28,8 @@ class AlbRequest(Request):
         return Headers.from_single(self.event.get("headers"))
 
     def _load_query(self) -> QueryParams:
+        from urllib.parse import unquote_plus
+
         multi = self.event.get("multiValueQueryStringParameters")
         if multi:
             return QueryParams({unquote_plus(k): [unquote_plus(v) for v in vs or ()] for k, vs in multi.items()})
@@ -52,6 +52,8 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> AlbRequest
 
 
 def _status_description(status: int) -> str:
+    from http import HTTPStatus
+
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:

@@ -7,7 +7,6 @@ Payload 2.0 has `rawPath`/`rawQueryString`, comma-joined header values and a sep
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from lift.context import Headers, QueryParams, Request, Response
 from lift.sources.http import MAX_RESPONSE_BYTES, encode_body, relative_path, too_large_response
@@ -59,6 +58,8 @@ def routed_path(event: dict[str, Any], base_path: str) -> str:
     route_key = event.get("routeKey") or ctx.get("routeKey")
     if route_key and " " in route_key and ".execute-api." not in (ctx.get("domainName") or ""):
         template = route_key.split(" ", 1)[1]
+        from urllib.parse import unquote
+
         params = {k: unquote(v) for k, v in (event.get("pathParameters") or {}).items()}
         path = relative_path(template, params, unquote(path)) if "%" in path else relative_path(
             template, params, path)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import logging
 from typing import Any
 
 from lift.context import Response, is_text_content_type
@@ -13,7 +11,6 @@ __all__ = ["encode_body", "relative_path", "MAX_RESPONSE_BYTES", "too_large_resp
 # Lambda's synchronous response payload limit is 6 MB; keep room for the envelope.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 16 * 1024
 
-_log = logging.getLogger("lift")
 
 
 def encode_body(resp: Response) -> tuple[str, bool]:
@@ -29,6 +26,8 @@ def encode_body(resp: Response) -> tuple[str, bool]:
             return body.decode("utf-8"), False
         except UnicodeDecodeError:
             pass
+    import base64
+
     return base64.b64encode(body).decode("ascii"), True
 
 
@@ -36,7 +35,9 @@ def too_large_response(size: int, request_id: str | None) -> tuple[Response, str
     """The 500 that replaces a response Lambda would refuse, and its encoded body."""
     from lift.errors import LiftError
 
-    _log.error("Response of %d bytes exceeds Lambda's 6 MB payload limit (request_id=%s)", size, request_id,
+    import logging
+
+    logging.getLogger("lift").error("Response of %d bytes exceeds Lambda's 6 MB payload limit (request_id=%s)", size, request_id,
                extra={"request_id": request_id})
     err = LiftError(500, "response_too_large",
                     "The response is larger than Lambda's 6 MB payload limit")
