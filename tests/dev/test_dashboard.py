@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dev_server_process import ROOT, DevServerProcess
 
-from lift.dev.samples import sqs_event
+from lift.testing.events import sqs as sqs_event
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dev_server_process import DevServerProcess
 
-from lift.dev.samples import schedule_event, sqs_event
+from lift.testing.events import schedule as schedule_event
+from lift.testing.events import sqs as sqs_event
 
 
 def _queue(dev_server: DevServerProcess, name: str) -> dict:
