@@ -24,6 +24,8 @@ app = App(name="devdemo")
 log = logging.getLogger("devdemo")
 VERSION = "v1"
 seen = []
+app.health.add("config", lambda: {"version": VERSION})
+app.health.add("cache", lambda: False, critical=False)
 
 
 @app.get("/hello/{name}")

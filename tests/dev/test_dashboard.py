@@ -69,6 +69,8 @@ def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess,
     page.locator("#logs .log", has_text="saying hello to linus").wait_for(timeout=15000)
     page.locator("#queues tbody tr[data-queue='orders']").wait_for(timeout=15000)
     assert page.locator("#schedules tbody tr", has_text="rate(1 minute)").count() == 1
+    page.locator("#health div", has_text="config: ok").wait_for(timeout=15000)
+    assert "cache: fail" in page.locator("#health").inner_text()
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)

@@ -78,3 +78,11 @@ def test_dashboard_page_and_assets_are_served(dev_server: DevServerProcess) -> N
     assert status == 200 and "javascript" in headers["content-type"]
     status, _, _ = dev_server.request("GET", "/_lift/static/../server.py")
     assert status == 404
+
+
+def test_health_checks_run_from_the_dashboard_api(dev_server: DevServerProcess) -> None:
+    report = dev_server.get("/_lift/api/health")
+    assert report["status"] == "degraded"
+    assert report["checks"]["config"]["status"] == "ok" and report["checks"]["config"]["details"] == {"version": "v1"}
+    assert report["checks"]["cache"]["status"] == "fail"
+    assert dev_server.get("/_lift/api/state")["health_available"] is True

@@ -129,10 +129,10 @@ async function runHealth() {
   const report = await (await fetch("/_lift/api/health")).json();
   const box = $("#health");
   if (!report) { box.textContent = "no health checks registered"; return; }
-  box.replaceChildren(el("div", { class: "health-" + (report.status === "pass" ? "pass" : report.status === "warn" ? "warn" : "fail") },
-    `status: ${report.status}`));
+  const cls = (status) => "health-" + (status === "ok" ? "pass" : status === "degraded" ? "warn" : "fail");
+  box.replaceChildren(el("div", { class: cls(report.status) }, `status: ${report.status} (checked ${report.checked_at || ""})`));
   for (const [name, check] of Object.entries(report.checks || {})) {
-    box.append(el("div", { class: "health-" + (check.status === "pass" ? "pass" : "fail") },
+    box.append(el("div", { class: cls(check.status) },
       `${name}: ${check.status} (${check.latency_ms ?? "?"} ms)${check.error ? " " + check.error : ""}`));
   }
 }
