@@ -242,3 +242,35 @@ def test_under_uvicorn_ctx_ws_send_reaches_the_client_in_process(uvicorn_server:
         reply = json.loads(ws.recv(timeout=10))
         assert "heard" in reply, reply
         assert reply["heard"] == "hello" and reply["from"].endswith("=")
+
+
+def test_root_path_and_base_path_are_stripped_before_routing() -> None:
+    app = App(name="mounted", base_path="/v1")
+
+    @app.get("/ping")
+    def ping(ctx: Context) -> dict:
+        return {"path": ctx.request.path}
+
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app.asgi, root_path="/svc")
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return [await client.get("/svc/v1/ping"), await client.get("/svc/v2/ping")]
+
+    ok, missing = run(go())
+    assert ok.status_code == 200 and ok.json() == {"path": "/ping"}
+    assert missing.status_code == 404
+
+
+def test_inline_dispatch_serves_the_same_responses() -> None:
+    from lift.asgi import asgi_app
+
+    app = make_app()
+
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=asgi_app(app, threaded=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return [await client.get("/items/3?q=z"), await client.post("/items", json={"name": "a", "price": 2})]
+
+    got, created = run(go())
+    assert got.json()["id"] == 3 and got.json()["q"] == ["z"]
+    assert created.status_code == 201

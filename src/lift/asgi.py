@@ -86,7 +86,12 @@ class AsgiRequest(Request):
 
 
 def asgi_app(app: App, *, threaded: bool = True) -> AsgiApp:
-    """The ASGI application serving `app` (what `app.asgi` returns)."""
+    """The ASGI application serving `app` (what `app.asgi` returns).
+
+    `threaded` (default) runs each request's middleware and handler in the thread pool, so a
+    blocking handler never stalls the server; `threaded=False` (or `LIFT_ASGI_THREADED=0`)
+    dispatches on the event loop, faster when every handler is quick and never blocks.
+    """
     return AsgiApp(app, threaded=threaded)
 
 
@@ -95,7 +100,7 @@ class AsgiApp:
 
     def __init__(self, app: App, *, threaded: bool = True) -> None:
         self.app = app
-        self.threaded = threaded
+        self.threaded = threaded and os.environ.get("LIFT_ASGI_THREADED", "1") != "0"
         self.websockets = WebSocketGateway(lambda: app)
         if route_keys_of(app) and getattr(app, "_websocket_client", None) is None \
                 and not os.environ.get("LIFT_WEBSOCKET_ENDPOINT"):
@@ -122,7 +127,7 @@ class AsgiApp:
         if body is None:
             await send_response(send, _too_large(app.max_body_size))
             return
-        request = AsgiRequest(scope, body, _routed_path(scope["path"], app.base_path))
+        request = AsgiRequest(scope, body, _routed_path(scope["path"], scope.get("root_path", ""), app.base_path))
         ctx = app.new_context(None, None, "asgi", request)
         if self.threaded:
             response = await asyncio.get_running_loop().run_in_executor(None, self._respond, ctx)
@@ -182,9 +187,11 @@ def prewarm_resources(app: App) -> None:
                              exc_info=True)
 
 
-def _routed_path(path: str, base_path: str) -> str:
-    if base_path and path.startswith(base_path):
-        return path[len(base_path):] or "/"
+def _routed_path(path: str, root_path: str, base_path: str) -> str:
+    """The path the router sees: without the server's mount point (root_path) or the app's base path."""
+    for prefix in (root_path, base_path):
+        if prefix and (path == prefix or path.startswith(prefix + "/")):
+            path = path[len(prefix):] or "/"
     return path or "/"
 
 
