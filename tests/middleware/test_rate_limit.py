@@ -10,7 +10,7 @@ import pytest
 import services as test_services
 
 from lift import App, Context
-from lift.middleware.rate_limit import Limit, rate_limit, sliding_window
+from lift.middleware.rate_limit import Limit, fixed_window, rate_limit, sliding_window
 from lift.stores import MemoryStore
 from lift.stores.redis import RedisStore
 from lift.testing import TestClient
@@ -62,12 +62,10 @@ def test_limit_then_429_with_headers_and_retry_after(store, algorithm):
 
 
 def test_fixed_window_opens_again_in_the_next_window(store):
-    client = TestClient(make_app(rate_limit("2/s", store=store)))
-    # Start right after a window boundary so both hits land in the same one-second window.
-    time.sleep(1 - time.time() % 1 + 0.01)
-    assert [client.get("/items").status_code for _ in range(3)] == [200, 200, 429]
-    time.sleep(1 - time.time() % 1 + 0.01)
-    assert client.get("/items").status_code == 200
+    limit = Limit(2, 10)
+    assert [fixed_window(store, "k", limit, now).allowed for now in (100.0, 105.0, 109.9)] == [True, True, False]
+    again = fixed_window(store, "k", limit, 110.0)
+    assert again.allowed and again.remaining == 1 and again.reset_after == 10
 
 
 def test_users_are_counted_separately(store):
@@ -172,7 +170,8 @@ def test_threads_hammering_one_key_never_exceed_the_limit(store_factory, algorit
     barrier = threading.Barrier(threads)
 
     def worker():
-        client = TestClient(make_app(rate_limit(limit, FOREVER, store=store_factory(), algorithm=algorithm)))
+        limiter = rate_limit(limit, FOREVER, store=store_factory(), algorithm=algorithm, fail_closed=True)
+        client = TestClient(make_app(limiter))
         barrier.wait()
         for _ in range(per_thread):
             status = client.get("/items", headers={"X-Test-User": "hammer"}).status_code

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import random
 import re
 import time
 import weakref
@@ -156,7 +157,7 @@ def token_bucket(store: Store, key: str, limit: Limit, now: float, cost: int = 1
 def _take_tokens_cas(store: Store, key: str, capacity: int, rate: float, cost: int,
                      now: float) -> tuple[bool, float, float]:
     """Token bucket as a compare-and-set loop over {"tokens", "at"} (memory, DynamoDB)."""
-    for _ in range(100):
+    for attempt in range(100):
         state = store.get(key)
         if state is None:
             tokens = float(capacity)
@@ -170,6 +171,7 @@ def _take_tokens_cas(store: Store, key: str, capacity: int, rate: float, cost: i
         written = store.put_if_absent(key, new, ttl) if state is None else store.compare_and_set(key, state, new, ttl)
         if written:
             return allowed, left, wait
+        time.sleep(random.random() * min(0.02, 0.001 * (attempt + 1)))  # jitter: let the winner through
         now = max(now, time.time())
     raise StoreError(f"token bucket {key!r}: too much contention (100 compare-and-set attempts failed)")
 
