@@ -274,3 +274,22 @@ def test_inline_dispatch_serves_the_same_responses() -> None:
     got, created = run(go())
     assert got.json()["id"] == 3 and got.json()["q"] == ["z"]
     assert created.status_code == 201
+
+
+def test_websocket_is_refused_when_the_app_has_no_websocket_routes() -> None:
+    app = make_app()
+    sent: list[dict] = []
+
+    async def go() -> None:
+        messages = [{"type": "websocket.connect"}]
+
+        async def receive() -> dict:
+            return messages.pop(0)
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await app.asgi({"type": "websocket", "path": "/", "headers": [], "query_string": b""}, receive, send)
+
+    run(go())
+    assert sent == [{"type": "websocket.close", "code": 1008}]

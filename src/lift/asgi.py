@@ -337,7 +337,7 @@ class WebSocketGateway:
         except Exception:  # noqa: BLE001 - a non-JSON message goes to $default
             return "$default"
         key = value.get(self.route_key_field) if isinstance(value, dict) else None
-        if isinstance(key, str) and key and (key in keys or not keys):
+        if isinstance(key, str) and key in keys:
             return key
         return "$default"
 
@@ -357,9 +357,13 @@ class WebSocketGateway:
         conn = Connection(conn_id, send, asyncio.get_running_loop(), client[0], user_agent)
         self.connections[conn_id] = conn
         keys = route_keys_of(self.get_app())
-        if "$connect" in keys or not keys:
+        if not keys:  # the app has no WebSocket API
+            del self.connections[conn_id]
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if "$connect" in keys:
             event = websocket_event("CONNECT", "$connect", conn_id, headers=headers, query=query, **common)
-            status = await self._status_of(event, allow_missing=True)
+            status = await self._status_of(event)
             if status >= 300:
                 del self.connections[conn_id]
                 await send({"type": "websocket.close", "code": 1008})
@@ -403,12 +407,10 @@ class WebSocketGateway:
             if not conn.closed:
                 await conn.send(raw)
 
-    async def _status_of(self, event: dict[str, Any], allow_missing: bool = False) -> int:
+    async def _status_of(self, event: dict[str, Any]) -> int:
         try:
             result = await self.invoke(event)
-        except Exception as exc:  # noqa: BLE001
-            if allow_missing and type(exc).__name__ == "UnmatchedEvent":
-                return 200
+        except Exception:  # noqa: BLE001 - API Gateway answers a failed integration with a 500
             _log.exception("WebSocket %s failed", event["requestContext"]["routeKey"])
             return 500
         if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
