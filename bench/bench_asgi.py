@@ -183,8 +183,10 @@ def report(results: dict[str, dict[str, list[float]]], args: argparse.Namespace)
     base = med.get("lift")
     title = (f"# ASGI under uvicorn: requests/second (wrk -t1 -c{args.connections} -d{args.duration}s, "
              f"loopback, median of {args.rounds} interleaved rounds)")
-    machine = (f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, one uvicorn worker each "
-               "(uvloop + httptools when installed). Same 52-route service in every framework.")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    machine = (f"Machine: {os.cpu_count()} CPUs (load average at the end: {load}), Python "
+               f"{sys.version.split()[0]}, one uvicorn worker each (uvloop + httptools when installed). "
+               "Same 52-route service in every framework.")
     header = ("| framework | GET /users/{id} rps | mean latency ms | POST /users rps | mean latency ms | "
               "GET vs lift | POST vs lift |")
     lines = [title, "", machine, "", header, "|---|---|---|---|---|---|---|"]

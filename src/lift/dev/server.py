@@ -69,7 +69,8 @@ class DevServer:
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         """Load the app, capture logs, start the watcher and the scheduler (before serving)."""
-        logging.getLogger().addHandler(LogCapture(self.activity))
+        self.log_capture = LogCapture(self.activity)
+        logging.getLogger().addHandler(self.log_capture)
         if self.loader.load():
             self._prepare(self.loader.app)
         elif self.loader.app is None:
@@ -108,7 +109,10 @@ class DevServer:
                                "generation": self.loader.generation})
 
     def _prepare(self, app: Any) -> None:
-        """Point the app's WebSocket client at this server's Management API."""
+        """Keep capturing logs (the app may reconfigure logging) and point its WebSocket client here."""
+        root = logging.getLogger()
+        if self.log_capture not in root.handlers:
+            root.addHandler(self.log_capture)
         if hasattr(type(app), "websocket_client") and getattr(app, "_websocket_client", None) is None:
             from lift.websocket import WebSocketClient
 
