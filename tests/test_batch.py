@@ -334,3 +334,29 @@ def test_concurrent_batch_with_middleware_and_context_per_record() -> None:
 
     TestClient(app).sqs("jobs", [{"n": i} for i in range(4)])
     assert seen == [True] * 4
+
+
+def test_handler_raising_a_msgspec_error_runs_once_and_fails() -> None:
+    app = App()
+    calls = []
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job) -> None:
+        calls.append(body.n)
+        msgspec.json.decode(b"{broken")  # the handler's own bug, not the record's body
+
+    event = events.sqs("jobs", [{"n": 1}])
+    assert failures(TestClient(app).invoke(event)) == ids(event)
+    assert calls == [1]
+
+
+def test_empty_body_uses_the_default() -> None:
+    app = App()
+    got = []
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job | None = None) -> None:
+        got.append(body)
+
+    TestClient(app).sqs("jobs", ["", {"n": 2}])
+    assert got == [None, Job(2)]

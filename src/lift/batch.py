@@ -70,8 +70,15 @@ def log_record_failure(ctx: Context, record: Record | None, exc: BaseException) 
 
 
 def _refused(result: Any) -> bool:
-    """Middleware answered with an error Response instead of running the handler."""
-    return result.__class__ is not RecordResult and isinstance(result, Response) and result.status >= 400
+    """Middleware (or the handler) answered with an error Response: the record did not succeed."""
+    return (result is not None and result.__class__ is not RecordResult and isinstance(result, Response)
+            and result.status >= 400)
+
+
+def _log_refused(ctx: Context, record: Record, status: int) -> None:
+    _log.warning("%s record %s refused with status %s (request_id=%s)", ctx.source, record.record_id, status,
+                 ctx.request_id, extra={"source": ctx.source, "record_id": record.record_id,
+                                        "request_id": ctx.request_id})
 
 
 def run_record(app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str,
@@ -85,9 +92,7 @@ def run_record(app: App, chain: Callable[[Context], Any], event: Any, context: A
         log_record_failure(ctx, record, exc)
         return False
     if _refused(result):
-        _log.warning("%s record %s refused by middleware with status %s (request_id=%s)", source,
-                     record.record_id, result.status, ctx.request_id,
-                     extra={"source": source, "record_id": record.record_id, "request_id": ctx.request_id})
+        _log_refused(ctx, record, result.status)
         return False
     return True
 
@@ -113,29 +118,40 @@ def run_or_raise(app: App, chain: Callable[[Context], Any], event: Any, context:
     return result
 
 
-Item = tuple[Any, "Record"]  # (handler with a `.chain`, record)
-
-
-def process_batch(app: App, items: list[Item], event: Any, context: Any, source: str,
+def process_batch(app: App, handler: Any, records: list[Record], event: Any, context: Any, source: str,
                   lane_of: Callable[[Record], Any] | None = None, concurrency: int | None = None) -> list[str]:
-    """Run every record; return the ids of the failed ones, in batch order."""
-    if concurrency and len(items) > 1:
-        return _process_concurrently(app, items, event, context, source, lane_of, concurrency)
+    """Run every record through `handler.chain`; return the ids of the failed ones, in batch order."""
+    if concurrency and len(records) > 1:
+        return _process_concurrently(app, handler, records, event, context, source, lane_of, concurrency)
     failed: list[str] = []
     blocked: set[Any] | None = None
-    for handler, record in items:
+    chain = handler.chain
+    first = True
+    for record in records:  # run_record, inlined: this loop is the per-record hot path
         if lane_of is not None:
             lane = lane_of(record)
             if blocked is not None and lane in blocked:
                 _skip(source, record, lane)
                 failed.append(record.record_id)
                 continue
-        if not run_record(app, handler.chain, event, context, source, record):
-            failed.append(record.record_id)
-            if lane_of is not None:
-                if blocked is None:
-                    blocked = set()
-                blocked.add(lane)
+        if first:  # the app marks the cold start on the first context
+            ctx = app.new_context(event, context, source)
+            first = False
+        else:
+            ctx = Context(app, event, context, source, None, False)
+        ctx.record = record
+        try:
+            result = chain(ctx)
+            if result is None or not _refused(result):
+                continue
+            _log_refused(ctx, record, result.status)
+        except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
+            log_record_failure(ctx, record, exc)
+        failed.append(record.record_id)
+        if lane_of is not None:
+            if blocked is None:
+                blocked = set()
+            blocked.add(lane)
     return failed
 
 
@@ -144,47 +160,48 @@ def _skip(source: str, record: Record, lane: Any) -> None:
                  record.record_id, lane, extra={"source": source, "record_id": record.record_id})
 
 
-def _run_lane(app: App, lane: list[tuple[int, Item]], event: Any, context: Any, source: str,
-              loop: Any) -> list[int]:
+def _run_lane(app: App, chain: Callable[[Context], Any], lane: list[tuple[int, Record]], event: Any,
+              context: Any, source: str, loop: Any) -> list[int]:
     """Run one lane in order on a worker thread; the indexes of its failed records."""
     _worker.loop = loop
     failed: list[int] = []
     try:
-        for index, (handler, record) in lane:
+        for index, record in lane:
             if failed:
                 _skip(source, record, "its lane")
                 failed.append(index)
-            elif not run_record(app, handler.chain, event, context, source, record):
+            elif not run_record(app, chain, event, context, source, record):
                 failed.append(index)
     finally:
         _worker.loop = None
     return failed
 
 
-def _process_concurrently(app: App, items: list[Item], event: Any, context: Any, source: str,
+def _process_concurrently(app: App, handler: Any, records: list[Record], event: Any, context: Any, source: str,
                           lane_of: Callable[[Record], Any] | None, concurrency: int) -> list[str]:
     import asyncio
 
     from lift.app import run_async
 
-    lanes: dict[Any, list[tuple[int, Item]]] = {}
-    for index, item in enumerate(items):
-        key = lane_of(item[1]) if lane_of is not None else index
-        lanes.setdefault(key if key is not None else ("record", index), []).append((index, item))
+    lanes: dict[Any, list[tuple[int, Record]]] = {}
+    for index, record in enumerate(records):
+        key = lane_of(record) if lane_of is not None else None
+        lanes.setdefault(key if key is not None else ("record", index), []).append((index, record))
     pool = _executor(concurrency)
+    chain = handler.chain
 
     async def run_all() -> list[list[int]]:
         loop = asyncio.get_running_loop()
         limit = asyncio.Semaphore(concurrency)
 
-        async def one(lane: list[tuple[int, Item]]) -> list[int]:
+        async def one(lane: list[tuple[int, Record]]) -> list[int]:
             async with limit:
-                return await loop.run_in_executor(pool, _run_lane, app, lane, event, context, source, loop)
+                return await loop.run_in_executor(pool, _run_lane, app, chain, lane, event, context, source, loop)
 
         return await asyncio.gather(*(one(lane) for lane in lanes.values()))
 
     failed = sorted(i for lane_failed in run_async(run_all()) for i in lane_failed)
-    return [items[i][1].record_id for i in failed]
+    return [records[i].record_id for i in failed]
 
 
 _executors: dict[int, Any] = {}

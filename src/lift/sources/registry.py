@@ -12,10 +12,12 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import msgspec
+
 from lift import app as _lift_app
 from lift import serialization
 from lift.batch import RecordResult, await_result, process_batch, run_or_raise
-from lift.binding import _EMPTY, build_binder
+from lift.binding import _EMPTY, _identity, build_binder
 from lift.context import Context, Response
 from lift.errors import UnmatchedEvent
 from lift.sources import dynamodb, eventbridge, invoke, kinesis, s3, sns, sqs, websocket
@@ -23,6 +25,8 @@ from lift.sources.record import Record, name_from_arn, pattern_matcher
 from lift.validation import codec_for
 
 __all__ = ["EventSources", "EventHandler", "record_body", "invoke_body"]
+
+SQSRecord = sqs.SQSRecord
 
 _log = logging.getLogger("lift")
 Getter = Callable[[Context], Any]
@@ -44,19 +48,29 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
         return _record_payload
     codec = codec_for(hint, "body")
     decode_json, convert = codec.decode_json, codec.convert
+    # msgspec's decoder straight away; the codec (complete error report) only when it fails
+    fast = getattr(codec, "_decoder", None) if codec.pydantic is None else None
+    fast_decode = fast.decode if fast is not None else decode_json
 
     def get_record_body(ctx: Context) -> Any:
         record = ctx.record
-        text = record.json_text()
+        if record.__class__ is SQSRecord and record.inner is None:  # the hot case, without a call
+            text = record.raw["body"]
+        else:
+            text = record.json_text()
         if text is not None:
             if not text and has_default:
                 return default
-            return decode_json(text)
+            try:
+                return fast_decode(text)
+            except msgspec.MsgspecError:
+                return decode_json(text)  # raises BadRequest/ValidationFailed with every problem
         value = record.model_input()
         if value is None and has_default:
             return default
         return convert(value)
 
+    get_record_body.fast_decode = fast_decode if fast is not None else None  # type: ignore[attr-defined]
     return get_record_body
 
 
@@ -114,21 +128,71 @@ class EventHandler:
         self.compose()
 
     def compose(self) -> None:
-        """Global middleware, then the handler's own, around `run` (recomposed by `app.use`)."""
-        self.chain = _lift_app.compose([*self.app.middleware, *self.middleware], self.run)
+        """Global middleware, then the handler's own, around `run` (recomposed by `app.use`).
+
+        Without middleware the chain is the bare call: nobody needs the result wrapped.
+        """
+        middleware = [*self.app.middleware, *self.middleware]
+        self._fast = self._direct_call()
+        self.chain = _lift_app.compose(middleware, self.run) if middleware else self._fast
+
+    def call(self, ctx: Context) -> Any:
+        """The handler's own return value."""
+        if self.binder.is_async:
+            return await_result(self.binder.call(ctx))
+        return self.binder.call(ctx)
+
+    def _direct_call(self) -> Callable[[Context], Any]:
+        """`call` without the indirections: `ctx` passed straight through, the body getter called
+        inline (the common record signatures); anything else goes through the binder."""
+        binder, fn = self.binder, self.fn
+        if binder.is_async or getattr(getattr(fn, "__code__", None), "co_kwonlyargcount", 1):
+            return self.call
+        getters = binder.getters
+        if len(getters) == 1:
+            (g0,) = getters
+            return fn if g0 is _identity else lambda ctx: fn(g0(ctx))
+        if len(getters) == 2:
+            g0, g1 = getters
+            fast_decode = getattr(g1, "fast_decode", None)
+            if g0 is _identity and fast_decode is not None:
+                return _ctx_and_typed_body(fn, g1, fast_decode)
+            if g0 is _identity:
+                return lambda ctx: fn(ctx, g1(ctx))
+            if g1 is _identity:
+                return lambda ctx: fn(g0(ctx), ctx)
+        return binder.call
 
     def run(self, ctx: Context) -> Any:
-        result = self.binder.call(ctx)
-        if self.binder.is_async:
-            result = await_result(result)
-        return RecordResult(result)
+        """The handler's return value as a Response for middleware (a `RecordResult`)."""
+        return RecordResult(self._fast(ctx))
 
     def __repr__(self) -> str:
         return f"<EventHandler {self.source} {self.name!r} -> {getattr(self.fn, '__qualname__', self.fn)}>"
 
 
+def _ctx_and_typed_body(fn: Callable[..., Any], get_body: Getter, fast_decode: Callable[[Any], Any],
+                        ) -> Callable[[Context], Any]:
+    """`fn(ctx, body)` for a plain SQS message, decoded in the same frame (the hot path);
+    everything else (envelopes, other sources, invalid bodies) through the body getter."""
+    def call_with_typed_body(ctx: Context) -> Any:
+        record = ctx.record
+        if record.__class__ is SQSRecord and record.inner is None:
+            try:
+                body = fast_decode(record.raw["body"])
+            except msgspec.MsgspecError:
+                body = get_body(ctx)  # raises the complete validation error (or gives the default)
+            return fn(ctx, body)
+        return fn(ctx, get_body(ctx))
+
+    return call_with_typed_body
+
+
 class WebSocketHandler(EventHandler):
     """A WebSocket route: like HTTP, results and errors become a status for API Gateway."""
+
+    def compose(self) -> None:
+        self.chain = _lift_app.compose([*self.app.middleware, *self.middleware], self.run)
 
     def run(self, ctx: Context) -> Response:
         try:
@@ -357,34 +421,48 @@ class EventSources:
         return UnmatchedEvent(message, details={"source": source, "key": what})
 
     # -- dispatch: batch sources ------------------------------------------------------------
-    def _dispatch_sqs(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
-        items = []
-        for raw in event["Records"]:
-            arn = raw.get("eventSourceARN") or ""
-            handler = self._handler_for_arn("sqs", arn)
+    def _batches(self, source: str, raws: list[dict[str, Any]], context: Any,
+                 ) -> list[tuple[EventHandler, list[dict[str, Any]]]]:
+        """The records grouped by source ARN (a mapping sends one queue/shard per batch), each
+        group with its handler; raises UnmatchedEvent before anything runs."""
+        arn = (raws[0].get("eventSourceARN") or "") if raws else ""
+        groups: dict[str, list[dict[str, Any]]] | None = None
+        for raw in raws:
+            if raw.get("eventSourceARN") != arn:  # mixed ARNs: never sent by Lambda, handled anyway
+                groups = {}
+                for r in raws:
+                    groups.setdefault(r.get("eventSourceARN") or "", []).append(r)
+                break
+        batches = []
+        for group_arn, group in (groups or {arn: raws}).items():
+            handler = self._handler_for_arn(source, group_arn)
             if handler is None:
-                raise self._unmatched_event("sqs", f"queue {name_from_arn(arn)!r} ({arn})", context)
-            record = sqs.SQSRecord(raw)
-            if handler.envelope is not None:
-                sqs.unwrap(record, handler.envelope)
-            items.append((handler, record))
-        first = items[0][0] if items else None
-        fifo = bool(items) and items[0][1].queue_arn.endswith(".fifo")
-        concurrency = first.concurrency if first is not None and all(h is first for h, _ in items) else None
-        failed = process_batch(self, items, event, context, "sqs", _sqs_group if fifo else None,  # type: ignore[arg-type]
-                               concurrency)
+                what = "queue" if source == "sqs" else "stream of"
+                raise self._unmatched_event(source, f"{what} {name_from_arn(group_arn)!r} ({group_arn})", context)
+            batches.append((handler, group))
+        return batches
+
+    def _dispatch_sqs(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+        failed: list[str] = []
+        for handler, raws in self._batches("sqs", event["Records"], context):
+            records = [SQSRecord(raw) for raw in raws]
+            envelope = handler.envelope
+            if envelope is not None:
+                for record in records:
+                    body = record.raw.get("body") or ""
+                    if envelope != "auto" or '"TopicArn"' in body or '"detail-type"' in body:
+                        sqs.unwrap(record, envelope)
+            fifo = (records[0].raw.get("eventSourceARN") or "").endswith(".fifo")
+            failed += process_batch(self, handler, records, event, context, "sqs",  # type: ignore[arg-type]
+                                    _sqs_group if fifo else None, handler.concurrency)
         return sqs.encode_batch_response(failed)
 
     def _dispatch_stream(self, event: dict[str, Any], context: Any, source: str, record_class: type[Record],
                          lane_of: Callable[[Any], Any]) -> dict[str, Any]:
-        items = []
-        for raw in event["Records"]:
-            arn = raw.get("eventSourceARN") or ""
-            handler = self._handler_for_arn(source, arn)
-            if handler is None:
-                raise self._unmatched_event(source, f"stream of {name_from_arn(arn)!r} ({arn})", context)
-            items.append((handler, record_class(raw)))
-        failed = process_batch(self, items, event, context, source, lane_of)  # type: ignore[arg-type]
+        failed: list[str] = []
+        for handler, raws in self._batches(source, event["Records"], context):
+            records = [record_class(raw) for raw in raws]
+            failed += process_batch(self, handler, records, event, context, source, lane_of)  # type: ignore[arg-type]
         return sqs.encode_batch_response(failed)
 
     def _dispatch_dynamodb(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
