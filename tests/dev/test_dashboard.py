@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from dev_server_process import ROOT, DevServerProcess
+from dev.dev_server_process import ROOT, DevServerProcess
 
 from lift.testing.events import sqs as sqs_event
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dev_server_process import DevServerProcess
+from dev.dev_server_process import DevServerProcess
 
 from lift.testing.events import schedule as schedule_event
 from lift.testing.events import sqs as sqs_event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dev_server_process import DevServerProcess
+from dev.dev_server_process import DevServerProcess
 
 
 def test_get_becomes_a_rest_event_with_path_params_and_multi_value_query(dev_server: DevServerProcess) -> None:

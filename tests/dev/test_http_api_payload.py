@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dev_server_process import DevServerProcess, write_project
+from dev.dev_server_process import DevServerProcess, write_project
 
 
 def test_http_api_payload_with_cookies_list_and_multi_value_query(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dev_server_process import APP_SOURCE, DevServerProcess, write_project
+from dev.dev_server_process import APP_SOURCE, DevServerProcess, write_project
 
 
 def _version(server: DevServerProcess) -> tuple[str, dict]:
@@ -90,6 +90,6 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 def server_env() -> dict[str, str]:
     import os
 
-    from dev_server_process import ROOT
+    from dev.dev_server_process import ROOT
 
     return {**os.environ, "PYTHONPATH": str(ROOT / "src")}

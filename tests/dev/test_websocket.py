@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from dev_server_process import DevServerProcess
+from dev.dev_server_process import DevServerProcess
 
 
 def _ws_url(dev_server: DevServerProcess, query: str = "") -> str:
