@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from dev.dev_server_process import DevServerProcess, write_project
 
 FAST_QUEUE = {"LIFT_DEV_VISIBILITY_TIMEOUT": "0.1", "LIFT_DEV_MAX_RECEIVE_COUNT": "3",

@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from dev.dev_server_process import ROOT, DevServerProcess
 
+from dev.dev_server_process import ROOT, DevServerProcess
 from lift.testing.events import sqs as sqs_event
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dev.dev_server_process import DevServerProcess
-
 from lift.testing.events import schedule as schedule_event
 from lift.testing.events import sqs as sqs_event
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+
 from dev.dev_server_process import DevServerProcess
 
 
