@@ -43,9 +43,18 @@ def cli():
 
 
 EVENTS_APP = '''
+    import pathlib
+
     import msgspec
     from lift import App, Context
     from lift.middleware import request_id
+
+    LOG = pathlib.Path(__file__).with_name("triggers.log")
+
+
+    def note(line: str) -> None:
+        with LOG.open("a") as log:
+            log.write(line + "\\n")
 
     app = App(name="orders-service")
     app.use(request_id())
@@ -64,16 +73,19 @@ EVENTS_APP = '''
 
     @app.s3("uploads", events=["ObjectCreated:*"])
     def on_upload(ctx: Context) -> dict:
+        note(f"s3 {ctx.record.key}")
         return {"key": ctx.record.key}
 
 
     @app.eventbridge(source="payments", detail_type="PaymentSettled")
     def settled(ctx: Context, body: dict) -> dict:
+        note(f"settled {body}")
         return {"settled": body}
 
 
     @app.schedule("nightly-report")
     def nightly(ctx: Context) -> str:
+        note("report done")
         return "report done"
 
 

@@ -105,6 +105,13 @@ def test_generated_event_options(cli):
     assert s3["Records"][0]["s3"]["object"]["key"] == "in/a+b.txt"
 
 
+def test_events_sources_lists_every_source(cli):
+    result = cli("events", "sources")
+    assert result.code == 0
+    assert result.stdout.split() == ["rest", "http", "alb", "url", "sqs", "sns", "s3", "eventbridge", "schedule",
+                                     "dynamodb", "kinesis", "websocket", "invoke"]
+
+
 def test_unknown_source_is_a_usage_error(cli):
     result = cli("events", "generate", "carrier-pigeon")
     assert result.code == 2 and "Unknown event source" in result.stderr

@@ -53,7 +53,7 @@ def dev_server(events_project: Path):
         proc.wait()
 
 
-def test_send_each_trigger_to_the_dev_server(cli, dev_server, tmp_path):
+def test_send_each_trigger_to_the_dev_server(cli, dev_server, events_project, tmp_path):
     sent = cli("send", "sqs", "orders", '{"order_id": "a1", "amount": 5}', "--url", dev_server)
     assert sent.code == 0, sent
     assert sent.json() == {"batchItemFailures": []}
@@ -70,6 +70,16 @@ def test_send_each_trigger_to_the_dev_server(cli, dev_server, tmp_path):
 
     schedule = cli("send", "schedule", "nightly-report", "--url", dev_server)
     assert schedule.code == 0, schedule
+    assert schedule.json() is None  # asynchronous sources return nothing, as on Lambda
+    assert (events_project / "triggers.log").read_text().splitlines() == [
+        "s3 in/report 1.csv", "settled {'payment': 9}", "report done"]
+
+    event_file = tmp_path / "sqs.json"
+    event_file.write_text(cli("events", "generate", "sqs", "--queue", "orders", "-n", "2",
+                              "--body", '{"order_id": "c3", "amount": 1}').stdout)
+    raw = cli("send", "raw", str(event_file), "--url", dev_server)
+    assert raw.code == 0, raw
+    assert raw.json() == {"batchItemFailures": []}
 
 
 def test_send_shows_failed_sqs_records(cli, dev_server):
