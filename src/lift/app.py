@@ -388,9 +388,12 @@ class App(Group, EventSources):
             else:
                 chain = endpoint.chain
         try:
-            return chain(ctx)
+            response = chain(ctx)
         except Exception as exc:  # noqa: BLE001 - middleware errors become the error contract
             return self.error_response(ctx, exc)
+        if response.__class__ is not Response:  # a middleware that returned a plain value
+            response = to_response(response)
+        return response
 
     def _unmatched(self, event: Any, context: Any, source: str) -> Any:
         err = UnmatchedEvent(f"No handler is registered for {source} events")
