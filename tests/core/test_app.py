@@ -163,3 +163,18 @@ def test_events_are_not_mutated_by_handling() -> None:
     snapshot = json.dumps(event, sort_keys=True)
     app.handler(event, lambda_context())
     assert json.dumps(event, sort_keys=True) == snapshot
+
+
+def test_middleware_returning_a_plain_value_still_gives_a_valid_response() -> None:
+    app = App()
+
+    def short_circuit(ctx: Context, call_next):
+        if ctx.headers.get("x-maintenance"):
+            return {"maintenance": True}
+        return call_next(ctx)
+
+    app.use(short_circuit)
+    app.get("/x")(lambda: {"ok": True})
+    for source in ("rest", "http", "alb", "url"):
+        res = TestClient(app, source=source).get("/x", headers={"X-Maintenance": "1"})
+        assert res.status_code == 200 and res.json() == {"maintenance": True}
