@@ -293,3 +293,21 @@ def test_websocket_is_refused_when_the_app_has_no_websocket_routes() -> None:
 
     run(go())
     assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+def test_blocking_handlers_run_concurrently_in_the_thread_pool() -> None:
+    import threading
+
+    app = App(name="blocking")
+    barrier = threading.Barrier(12, timeout=10)
+
+    @app.get("/wait")
+    def wait(ctx: Context) -> dict:
+        barrier.wait()  # only passes when 12 requests are in handlers at the same time
+        return {"ok": True}
+
+    async def go() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.asgi), base_url="http://t") as client:
+            return await asyncio.gather(*(client.get("/wait") for _ in range(12)))
+
+    assert [r.status_code for r in run(go())] == [200] * 12

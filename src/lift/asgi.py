@@ -18,6 +18,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,7 @@ class AsgiApp:
     def __init__(self, app: App, *, threaded: bool = True) -> None:
         self.app = app
         self.threaded = threaded and os.environ.get("LIFT_ASGI_THREADED", "1") != "0"
+        self._executor: ThreadPoolExecutor | None = None
         self.websockets = WebSocketGateway(lambda: app)
         if route_keys_of(app) and getattr(app, "_websocket_client", None) is None \
                 and not os.environ.get("LIFT_WEBSOCKET_ENDPOINT"):
@@ -130,13 +132,21 @@ class AsgiApp:
         request = AsgiRequest(scope, body, _routed_path(scope["path"], scope.get("root_path", ""), app.base_path))
         ctx = app.new_context(None, None, "asgi", request)
         if self.threaded:
-            response = await asyncio.get_running_loop().run_in_executor(None, self._respond, ctx)
+            response = await asyncio.get_running_loop().run_in_executor(self.executor, self._respond, ctx)
         else:
             response = self._respond(ctx)
         if request.method == "HEAD" and response.body:
             response.headers.setdefault("Content-Length", str(len(response.body)))
             response.body = b""
         await send_response(send, response)
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The handler threads: `LIFT_ASGI_THREADS` of them (40, like Starlette's thread limiter)."""
+        if self._executor is None:
+            size = int(os.environ.get("LIFT_ASGI_THREADS") or 40)
+            self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="lift-asgi")
+        return self._executor
 
     def _respond(self, ctx: Context) -> Response:
         app = self.app
@@ -165,6 +175,9 @@ class AsgiApp:
                     _log.exception("ASGI shutdown failed")
                     await send({"type": "lifespan.shutdown.failed", "message": f"{type(exc).__name__}: {exc}"})
                     return
+                if self._executor is not None:
+                    self._executor.shutdown(wait=False)
+                    self._executor = None
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
