@@ -182,6 +182,17 @@ def test_invoke_runtime_runs_under_awslambdaric(cli):
     assert json.loads(result.json()["body"]) == []
 
 
+def test_invoke_runtime_repeat_reuses_the_warm_runtime(cli):
+    pytest.importorskip("awslambdaric")
+    result = cli("invoke", "examples.users_api.app:app", "--runtime", "--repeat", "2", "-t", "rest", "-X", "POST",
+                 "--path", "/users", "--body", '{"name": "Ada", "email": "ada@example.com"}')
+    assert result.code == 0, result
+    first, second = result.json()
+    assert first["statusCode"] == 201
+    assert second["statusCode"] == 409  # same process: the first user is still in memory
+    assert json.loads(second["body"])["error"]["code"] == "email_taken"
+
+
 def test_invoke_runtime_reports_an_import_error_as_lambda_does(cli, tmp_path):
     pytest.importorskip("awslambdaric")
     (tmp_path / "app.py").write_text("import not_installed_dependency\n")

@@ -48,8 +48,9 @@ def _source_rows(app: Any) -> list[dict[str, Any]]:
         source = getattr(handler, "source", "event")
         options = getattr(handler, "options", {}) or {}
         name = handler.name if handler.name is not None else "*"
+        hidden = {"envelope", "cron", "rate"} if options.get("expression") else {"envelope"}
         detail = ", ".join(f"{k}={v}" for k, v in options.items()
-                           if v not in (None, "", (), []) and k not in ("envelope",) and not callable(v))
+                           if v not in (None, "", (), []) and k not in hidden and not callable(v))
         mws = [*global_mw, *getattr(handler, "middleware", [])]
         rows.append({"kind": source, "methods": [source.upper()], "path": f"{name} ({detail})" if detail else name,
                      "handler": _handler_name(handler.fn), "status": None,

@@ -77,6 +77,8 @@ def invoke(
     count: int = COUNT,
     runtime: bool = typer.Option(False, "--runtime", help="Run under AWS's runtime client (awslambdaric)."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Function timeout in seconds (--runtime)."),
+    repeat: int = typer.Option(1, "--repeat", min=1, max=1000,
+                               help="Send the event this many times (cold, then warm); prints a JSON list."),
 ) -> None:
     """Run one event through app.handler and print the result as JSON."""
     if app is not None and event_file is None and _looks_like_event_file(app):
@@ -88,25 +90,27 @@ def invoke(
     else:
         event = _sample(event_type, name, body, method, path, key, event_name, event_source, detail_type, count)
     if runtime:
-        _invoke_runtime(app, event, timeout)
+        _invoke_runtime(app, event, timeout, repeat)
     else:
-        _invoke_in_process(app, event)
+        _invoke_in_process(app, event, repeat)
 
 
-def _invoke_in_process(app_ref: str | None, event: Any) -> None:
+def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
     from lift.testing import lambda_context
 
     app, _ = load(app_ref)
-    try:
-        result = app.handler(event, lambda_context(function_name=app.name))
-    except Exception as exc:  # noqa: BLE001 - reported like Lambda reports an unhandled error
-        err.print("".join(traceback.format_exception(exc)).rstrip(), markup=False, highlight=False)
-        print_json(error_document(exc))
-        fail(f"The handler raised {type(exc).__name__}: {exc}")
-    print_json(result)
+    results = []
+    for _ in range(repeat):
+        try:
+            results.append(app.handler(event, lambda_context(function_name=app.name)))
+        except Exception as exc:  # noqa: BLE001 - reported like Lambda reports an unhandled error
+            err.print("".join(traceback.format_exception(exc)).rstrip(), markup=False, highlight=False)
+            print_json(error_document(exc))
+            fail(f"The handler raised {type(exc).__name__}: {exc}")
+    print_json(results[0] if repeat == 1 else results)
 
 
-def _invoke_runtime(app_ref: str | None, event: Any, timeout: float) -> None:
+def _invoke_runtime(app_ref: str | None, event: Any, timeout: float, repeat: int) -> None:
     from lift.cli.discovery import AppNotFound, find_app_ref
     from lift.dev.runtime_api import RuntimeEmulator, RuntimeNotAvailable
 
@@ -118,14 +122,20 @@ def _invoke_runtime(app_ref: str | None, event: Any, timeout: float) -> None:
     def show(line: str) -> None:
         err.print(line, style="dim", markup=False, highlight=False)
 
+    results = []
     try:
         with err.status(f"Starting the Lambda runtime for {ref.handler}..."), \
                 RuntimeEmulator(ref.handler, cwd=ref.root, timeout=timeout, log_sink=show) as runtime:
-            result = runtime.invoke(event)
+            for _ in range(repeat):
+                result = runtime.invoke(event)
+                results.append(result)
+                err.print(f"[dim]{result.kind} in {result.duration_ms:.1f} ms (request id {result.request_id})[/dim]")
+                if not result.ok:
+                    break
     except RuntimeNotAvailable as exc:
         fail(str(exc))
-    print_json(result.payload)
-    err.print(f"[dim]{result.kind} in {result.duration_ms:.1f} ms (request id {result.request_id})[/dim]")
-    if not result.ok:
+    print_json(results[0].payload if repeat == 1 else [r.payload for r in results])
+    last = results[-1]
+    if not last.ok:
         labels = {"init_error": "Init error", "timeout": "Timeout", "exit": "Runtime exited", "error": "Handler error"}
-        fail(f"{labels[result.kind]}: {result.error.get('errorType')}: {result.error.get('errorMessage')}")
+        fail(f"{labels[last.kind]}: {last.error.get('errorType')}: {last.error.get('errorMessage')}")
