@@ -18,6 +18,7 @@ class RestRequest(Request):
     """A request from an API Gateway REST API (payload format 1.0)."""
 
     source = NAME
+    path_encoded = True  # REST APIs pass `path` still percent-encoded: parameters are decoded
 
     def _load_headers(self) -> Headers:
         multi = self.event.get("multiValueHeaders")
