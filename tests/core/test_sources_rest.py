@@ -154,3 +154,13 @@ def test_http_api_payload_v1_is_handled_as_rest(app: App) -> None:
     event["requestContext"]["stage"] = "$default"
     assert source_of(event) == "rest"
     assert app.handler(event, lambda_context())["statusCode"] == 200
+
+
+def test_percent_encoded_path_parameters_are_decoded() -> None:
+    """REST APIs pass `path` percent-encoded; handlers get decoded parameter values."""
+    app = App()
+    app.get("/users/{name}")(lambda name: {"name": name})
+    event = events.apigw_rest("GET", "/users/x")
+    event["path"] = "/users/caf%C3%A9%20au%20lait"
+    event["pathParameters"] = {"proxy": "users/caf\u00e9 au lait"}
+    assert json.loads(app.handler(event, lambda_context())["body"]) == {"name": "caf\u00e9 au lait"}
