@@ -229,3 +229,15 @@ def test_new_refuses_bad_names_templates_and_existing_dirs(cli, tmp_path):
     (tmp_path / "taken" / "file").write_text("x")
     taken = cli("new", "taken", cwd=tmp_path)
     assert taken.code == 1 and "already exists" in taken.stderr
+
+
+def test_app_given_as_a_file_path(cli, tmp_path, events_project):
+    service = events_project / "src"
+    service.mkdir()
+    (service / "service.py").write_text((events_project / "app.py").read_text())
+    (events_project / "app.py").unlink()
+    result = cli("routes", "src/service.py:app", "--json", cwd=events_project)
+    assert result.code == 0, result
+    assert any(row["handler"] == "service.process_order" for row in result.json())
+    missing = cli("routes", "src/nope.py", cwd=events_project)
+    assert missing.code == 2 and "does not exist" in missing.stderr
