@@ -63,6 +63,13 @@ def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess,
     page.wait_for_function("document.querySelectorAll('#invocations tbody tr[data-kind=sqs]').length >= 2",
                            timeout=15000)
 
+    # clicking a row shows the API Gateway event the request became and the function's result
+    rows.filter(has_text="/hello/grace").first.click()
+    page.wait_for_function("document.querySelector('#detail-event').textContent.includes('requestContext')",
+                           timeout=15000)
+    assert '"httpMethod": "GET"' in page.inner_text("#detail-event")
+    assert '"statusCode": 200' in page.inner_text("#detail-result")
+
     stat = page.locator("#stats tbody tr[data-key='GET /hello/{name}']")
     stat.wait_for(timeout=15000)
     assert stat.locator("td").nth(1).inner_text() == "3"
@@ -75,6 +82,7 @@ def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess,
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
     assert not errors, errors
+    assert rows.filter(has_text="/favicon.ico").count() == 0  # the page itself sends nothing to the app
     assert json.loads(dev_server.request("GET", "/_lift/api/state")[2])["app"]["name"] == "devdemo"
 
 

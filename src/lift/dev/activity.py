@@ -48,14 +48,19 @@ class Activity:
         self.invocations: deque[dict[str, Any]] = deque(maxlen=max_items)
         self.logs: deque[dict[str, Any]] = deque(maxlen=max_items)
         self.stats: dict[str, _RouteStats] = {}
+        self.details: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._seq = 0
 
     def record(self, *, kind: str, method: str, target: str, status: int | str, duration_ms: float,
-               request_id: str | None, stats_key: str, error: str | None = None, **extra: Any) -> dict[str, Any]:
-        """Add an invocation (HTTP request, record, schedule, WebSocket frame) and publish it."""
+               request_id: str | None, stats_key: str, error: str | None = None, event: Any = None,
+               result: Any = None, **extra: Any) -> dict[str, Any]:
+        """Add an invocation (HTTP request, record, schedule, WebSocket frame) and publish it.
+
+        The event and the handler's result are kept apart (for the detail view), not broadcast.
+        """
         failed = error is not None or (isinstance(status, int) and status >= 500) or status == "failed"
         with self._lock:
             self._seq += 1
@@ -63,6 +68,9 @@ class Activity:
                     "status": status, "duration_ms": round(duration_ms, 2), "request_id": request_id,
                     "route": stats_key, "error": error, **extra}
             self.invocations.append(item)
+            self.details[self._seq] = {"event": event, "result": result, "error": error}
+            while len(self.details) > self.invocations.maxlen:
+                del self.details[next(iter(self.details))]
             stats = self.stats.setdefault(stats_key, _RouteStats())
             stats.count += 1
             stats.errors += failed
@@ -70,6 +78,11 @@ class Activity:
             summary = stats.to_dict(stats_key)
         self.publish({"type": "invocation", "item": item, "stats": summary})
         return item
+
+    def detail(self, invocation_id: int) -> dict[str, Any] | None:
+        """The event and result of one recent invocation."""
+        with self._lock:
+            return self.details.get(invocation_id)
 
     def log(self, item: dict[str, Any]) -> None:
         with self._lock:

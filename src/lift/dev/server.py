@@ -188,7 +188,8 @@ class DevServer:
                 status = "failed"
             key = f"{method} {target}"
         self.activity.record(kind=kind, method=method, target=target, status=status, duration_ms=ms,
-                             request_id=request_id, stats_key=key, error=error, **extra)
+                             request_id=request_id, stats_key=key, error=error, event=event, result=result,
+                             **extra)
         if kind != "http":  # uvicorn's access log already prints HTTP requests
             detail = f" {extra['records'] - extra['failed']}/{extra['records']} ok, receive " \
                      f"#{extra['receive_count']}" if extra else ""
@@ -276,6 +277,10 @@ class DevServer:
             response = _static(sub[len("static/"):])
         elif method == "GET" and sub == "api/state":
             response = Response.json(self.state())
+        elif method == "GET" and sub.startswith("api/invocations/") and sub.rsplit("/", 1)[1].isdigit():
+            detail = self.activity.detail(int(sub.rsplit("/", 1)[1]))
+            response = Response(json.dumps(detail, default=str), 404 if detail is None else 200,
+                                content_type="application/json")
         elif method == "GET" and sub == "api/health":
             response = Response.json(await loop.run_in_executor(None, self.health))
         elif method == "POST" and sub == "events":

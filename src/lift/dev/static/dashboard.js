@@ -27,12 +27,24 @@ function addInvocation(item, fresh) {
   const body = $("#invocations tbody");
   let status = String(item.status);
   if (item.records !== undefined) status += ` (${item.records - item.failed}/${item.records} ok, receive #${item.receive_count})`;
-  const row = el("tr", { class: fresh ? "new" : "", "data-kind": item.kind, title: item.error || "" },
+  const row = el("tr", { class: fresh ? "new" : "", "data-kind": item.kind, "data-id": item.id, title: item.error || "",
+                         onclick: () => showDetail(item, row) },
     el("td", {}, time(item.at)), el("td", {}, item.method), el("td", { class: "target" }, item.target),
     el("td", { class: statusClass(item.status) }, status), el("td", {}, item.duration_ms.toFixed(1)),
     el("td", { class: "muted" }, item.request_id || ""));
   body.prepend(row);
   while (body.children.length > MAX_ROWS) body.lastChild.remove();
+}
+
+async function showDetail(item, row) {
+  document.querySelectorAll("#invocations tr.selected").forEach((r) => r.classList.remove("selected"));
+  row.classList.add("selected");
+  const res = await fetch(`/_lift/api/invocations/${item.id}`);
+  const detail = res.ok ? await res.json() : { event: "(no longer kept)", result: null, error: null };
+  $("#detail-title").textContent = `${item.method} ${item.target} (${item.request_id || ""})`;
+  $("#detail-event").textContent = JSON.stringify(detail.event, null, 2);
+  $("#detail-result").textContent = detail.error ? "error: " + detail.error : JSON.stringify(detail.result, null, 2);
+  $("#detail").hidden = false;
 }
 
 function renderStat(stat) {
@@ -182,6 +194,7 @@ async function start() {
 }
 
 $("#clear").addEventListener("click", () => $("#invocations tbody").replaceChildren());
+$("#detail-close").addEventListener("click", () => { $("#detail").hidden = true; });
 $("#log-level").addEventListener("change", renderLogs);
 $("#health-run").addEventListener("click", runHealth);
 start();
