@@ -32,10 +32,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-import msgspec  # noqa: E402
+import msgspec
 
-from lift import App, Context  # noqa: E402
-from lift.testing import events, lambda_context  # noqa: E402
+from lift import App, Context
+from lift.testing import events, lambda_context
 
 RECORDS = 10
 
@@ -80,7 +80,11 @@ def lift_handler(middleware: bool) -> Any:
 
 
 def powertools_handler() -> Any:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
 
     processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -30,7 +30,7 @@ class Capture(logging.Handler):
 
 
 @pytest.fixture
-def logs():  # noqa: ANN201
+def logs():
     logger = logging.getLogger("lift")
     handler, level = Capture(), logger.level
     logger.addHandler(handler)
@@ -48,7 +48,7 @@ def failures(result: dict) -> list[str]:
     return [f["itemIdentifier"] for f in result["batchItemFailures"]]
 
 
-def test_mixed_batch_reports_only_failed_records(logs) -> None:  # noqa: ANN001
+def test_mixed_batch_reports_only_failed_records(logs) -> None:
     app = App()
     done = []
 
@@ -67,7 +67,7 @@ def test_mixed_batch_reports_only_failed_records(logs) -> None:  # noqa: ANN001
     assert all(r.exc_info for r in errors)  # unexpected errors carry their traceback
 
 
-def test_validation_failure_is_a_failed_record_with_a_log_line(logs) -> None:  # noqa: ANN001
+def test_validation_failure_is_a_failed_record_with_a_log_line(logs) -> None:
     app = App()
     done = []
 
@@ -85,7 +85,7 @@ def test_validation_failure_is_a_failed_record_with_a_log_line(logs) -> None:  #
     assert "invalid_json" in warnings[1].getMessage()
 
 
-def test_fifo_group_stops_after_first_failure_other_groups_continue(logs) -> None:  # noqa: ANN001
+def test_fifo_group_stops_after_first_failure_other_groups_continue(logs) -> None:
     app = App()
     ran = []
 
@@ -177,7 +177,7 @@ def test_global_middleware_runs_around_every_record_and_sees_the_source() -> Non
     app = App()
     seen = []
 
-    def mw(ctx: Context, call_next):  # noqa: ANN202, ANN001
+    def mw(ctx: Context, call_next):
         seen.append(("before", ctx.source, ctx.record.record_id if ctx.record else None, ctx.is_http))
         response = call_next(ctx)
         seen.append(("after", ctx.source))
@@ -220,7 +220,7 @@ def test_middleware_refusal_fails_the_record() -> None:
     app = App()
     ran = []
 
-    def only_even(ctx: Context, call_next):  # noqa: ANN202, ANN001
+    def only_even(ctx: Context, call_next):
         if ctx.record.payload()["n"] % 2:
             return Response({"error": "refused"}, 429)
         return call_next(ctx)
@@ -239,7 +239,7 @@ def test_middleware_refusal_fails_the_record() -> None:
 def test_middleware_raising_fails_only_that_record() -> None:
     app = App()
 
-    def deny_second(ctx: Context, call_next):  # noqa: ANN202, ANN001
+    def deny_second(ctx: Context, call_next):
         if ctx.record.payload()["n"] == 2:
             raise Forbidden("no")
         return call_next(ctx)
@@ -321,7 +321,7 @@ def test_concurrent_batch_with_middleware_and_context_per_record() -> None:
     app = App()
     seen = []
 
-    def tag(ctx: Context, call_next):  # noqa: ANN202, ANN001
+    def tag(ctx: Context, call_next):
         ctx.state["id"] = ctx.record.message_id
         return call_next(ctx)
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from lift.app import App
     from lift.sources.record import Record
 
-__all__ = ["RecordResult", "run_record", "run_or_raise", "process_batch", "await_result", "log_record_failure"]
+__all__ = ["RecordResult", "await_result", "log_record_failure", "process_batch", "run_or_raise", "run_record"]
 
 _log = logging.getLogger("lift")
 _worker = threading.local()

@@ -14,7 +14,7 @@ from typing import Any
 
 from lift import serialization
 
-__all__ = ["WebSocketClient", "ConnectionGone", "BroadcastResult", "client_for"]
+__all__ = ["BroadcastResult", "ConnectionGone", "WebSocketClient", "client_for"]
 
 
 class ConnectionGone(Exception):

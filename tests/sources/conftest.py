@@ -44,6 +44,6 @@ def lift_logs() -> LogCapture:
 
 
 @pytest.fixture
-def aws_event():  # noqa: ANN201
+def aws_event():
     """`aws_event("sqs")`: a verbatim AWS sample event from tests/sources/events/."""
     return load_event

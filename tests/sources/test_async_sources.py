@@ -44,7 +44,7 @@ def test_sns_typed_message_and_record_fields() -> None:
     assert got == [("sns", Alert("high"), "disk", "alerts", "3", event["Records"][0]["Sns"]["Timestamp"][:4])]
 
 
-def test_sns_verbatim_aws_sample(aws_event) -> None:  # noqa: ANN001
+def test_sns_verbatim_aws_sample(aws_event) -> None:
     app = App()
     got = []
 
@@ -59,7 +59,7 @@ def test_sns_verbatim_aws_sample(aws_event) -> None:  # noqa: ANN001
                     b"TestBinary", "2019-01-02T12:45:07.000Z")]
 
 
-def test_sns_failure_raises_after_logging(lift_logs) -> None:  # noqa: ANN001
+def test_sns_failure_raises_after_logging(lift_logs) -> None:
     app = App()
 
     @app.sns("alerts")
@@ -73,7 +73,7 @@ def test_sns_failure_raises_after_logging(lift_logs) -> None:  # noqa: ANN001
     assert any(r.levelno == logging.ERROR and r.record_id == message_id for r in lift_logs.records)
 
 
-def test_sns_invalid_message_raises_validation_error(lift_logs) -> None:  # noqa: ANN001
+def test_sns_invalid_message_raises_validation_error(lift_logs) -> None:
     app = App()
 
     @app.sns("alerts")
@@ -113,7 +113,7 @@ def test_s3_record_fields_with_decoded_key() -> None:
                     "ObjectCreated:Put")]
 
 
-def test_s3_verbatim_aws_sample_key_is_url_decoded(aws_event) -> None:  # noqa: ANN001
+def test_s3_verbatim_aws_sample_key_is_url_decoded(aws_event) -> None:
     app = App()
     got = []
 
@@ -172,7 +172,7 @@ def test_s3_via_sns_reaches_the_s3_handler() -> None:
     assert got == [("s3", "uploads", "in/a b.txt")]
 
 
-def test_s3_via_eventbridge_reaches_the_s3_handler(aws_event) -> None:  # noqa: ANN001
+def test_s3_via_eventbridge_reaches_the_s3_handler(aws_event) -> None:
     app = App()
     got = []
 
@@ -221,7 +221,7 @@ def test_eventbridge_typed_detail_and_fields() -> None:
                     "123456789012", "us-east-1", ["arn:aws:payments:::p1"])]
 
 
-def test_eventbridge_globs_and_verbatim_sample(aws_event) -> None:  # noqa: ANN001
+def test_eventbridge_globs_and_verbatim_sample(aws_event) -> None:
     app = App()
     got = []
 
@@ -275,7 +275,7 @@ def test_schedule_by_rule_name_and_expression() -> None:
         app.schedule("both", cron="0 1 * * ? *", rate="1 day")
 
 
-def test_schedule_verbatim_aws_sample(aws_event) -> None:  # noqa: ANN001
+def test_schedule_verbatim_aws_sample(aws_event) -> None:
     app = App()
     got = []
 
@@ -287,7 +287,7 @@ def test_schedule_verbatim_aws_sample(aws_event) -> None:  # noqa: ANN001
     assert got == [("my-schedule", "2019-03-01T01:23:45Z", "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c")]
 
 
-def test_schedule_failure_raises(lift_logs) -> None:  # noqa: ANN001
+def test_schedule_failure_raises(lift_logs) -> None:
     app = App()
 
     @app.schedule("nightly")

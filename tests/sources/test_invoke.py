@@ -37,7 +37,7 @@ def test_any_payload_and_async_handler() -> None:
     app = App()
 
     @app.invoke()
-    async def echo(body) -> list:  # noqa: ANN001
+    async def echo(body) -> list:
         return [body]
 
     client = TestClient(app)
@@ -46,7 +46,7 @@ def test_any_payload_and_async_handler() -> None:
     assert client.invoke({"Records": [{"eventSource": "aws:kafka"}]}) == [{"Records": [{"eventSource": "aws:kafka"}]}]
 
 
-def test_invalid_payload_and_errors_raise_after_logging(lift_logs) -> None:  # noqa: ANN001
+def test_invalid_payload_and_errors_raise_after_logging(lift_logs) -> None:
     app = App()
 
     @app.invoke

@@ -36,7 +36,7 @@ def test_typed_body_and_record_fields() -> None:
     assert seen == [("sqs", Order(1, 2), message_id, 3, "new", "orders")]
 
 
-def test_verbatim_aws_sample_event_with_str_body(aws_event) -> None:  # noqa: ANN001
+def test_verbatim_aws_sample_event_with_str_body(aws_event) -> None:
     app = App()
     bodies = []
 
@@ -49,7 +49,7 @@ def test_verbatim_aws_sample_event_with_str_body(aws_event) -> None:  # noqa: AN
                       ("Test message.", "2e1424d4-f796-459a-8184-9c92662be6da", "us-east-2", 1545082650636)]
 
 
-def test_verbatim_fifo_sample_exposes_group(aws_event) -> None:  # noqa: ANN001
+def test_verbatim_fifo_sample_exposes_group(aws_event) -> None:
     app = App()
     groups = []
 
@@ -70,7 +70,7 @@ def test_bytes_and_untyped_bodies() -> None:
         got.append(body)
 
     @app.sqs("any")
-    def untyped(body) -> None:  # noqa: ANN001 - untyped on purpose
+    def untyped(body) -> None:
         got.append(body)
 
     client = TestClient(app)
@@ -124,7 +124,7 @@ def test_queue_glob_and_first_registration_wins() -> None:
     assert calls == [("glob", "orders-eu"), ("dlq", "orders-dlq")]
 
 
-def test_unmatched_queue_raises_and_logs(lift_logs) -> None:  # noqa: ANN001
+def test_unmatched_queue_raises_and_logs(lift_logs) -> None:
     app = App()
 
     @app.sqs("orders")

@@ -30,7 +30,7 @@ class Click(msgspec.Struct):
     page: str
 
 
-def test_dynamodb_verbatim_sample_images_and_fields(aws_event) -> None:  # noqa: ANN001
+def test_dynamodb_verbatim_sample_images_and_fields(aws_event) -> None:
     app = App()
     got = []
 
@@ -91,7 +91,7 @@ def test_dynamodb_unmatched_table_raises() -> None:
         TestClient(app).dynamodb_stream("users", [{"keys": {"pk": "u"}}])
 
 
-def test_kinesis_verbatim_sample(aws_event) -> None:  # noqa: ANN001
+def test_kinesis_verbatim_sample(aws_event) -> None:
     app = App()
     got = []
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import unquote
 
 import msgspec
@@ -23,14 +24,14 @@ class Chat(msgspec.Struct):
     message: str
 
 
-def test_detection_of_every_websocket_event(aws_event) -> None:  # noqa: ANN001
+def test_detection_of_every_websocket_event(aws_event) -> None:
     for event in (aws_event("websocket_connect"), aws_event("websocket_message"), events.websocket_connect(),
                   events.websocket_message("x"), events.websocket_disconnect()):
         assert source_of(event) == "websocket"
     assert source_of(events.apigw_rest("GET", "/")) == "rest"
 
 
-def test_connect_reads_handshake_and_can_reject(aws_event) -> None:  # noqa: ANN001
+def test_connect_reads_handshake_and_can_reject(aws_event) -> None:
     app = App()
     seen = []
 
@@ -66,7 +67,7 @@ def test_connect_headers_are_case_insensitive() -> None:
     assert seen == ["chat"]
 
 
-def test_custom_route_typed_body_and_reply(aws_event) -> None:  # noqa: ANN001
+def test_custom_route_typed_body_and_reply(aws_event) -> None:
     app = App()
 
     @app.websocket("sendmessage")
@@ -137,8 +138,8 @@ def test_handler_error_is_a_500_without_details() -> None:
 class ManagementAPI(BaseHTTPRequestHandler):
     """Speaks the API Gateway Management API: POST/GET/DELETE /{stage}/@connections/{id}."""
 
-    live: set[str] = set()
-    received: list[tuple[str, str, bytes]] = []
+    live: ClassVar[set[str]] = set()
+    received: ClassVar[list[tuple[str, str, bytes]]] = []
 
     def _connection(self) -> str:
         return unquote(self.path.rsplit("/@connections/", 1)[1])
@@ -159,7 +160,7 @@ class ManagementAPI(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         cid = self._connection()
         data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if cid not in self.live:
@@ -167,7 +168,7 @@ class ManagementAPI(BaseHTTPRequestHandler):
         self.received.append(("POST", cid, data))
         return self._ok()
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         cid = self._connection()
         if cid not in self.live:
             return self._gone()
@@ -175,7 +176,7 @@ class ManagementAPI(BaseHTTPRequestHandler):
         self.received.append(("DELETE", cid, b""))
         return self._ok()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         cid = self._connection()
         if cid not in self.live:
             return self._gone()
@@ -188,7 +189,7 @@ class ManagementAPI(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def management_api():  # noqa: ANN201
+def management_api():
     ManagementAPI.live = {"conn-1=", "conn-2="}
     ManagementAPI.received = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), ManagementAPI)

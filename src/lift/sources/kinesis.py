@@ -49,10 +49,10 @@ class KinesisRecord(Record):
     @property
     def arrival_time(self) -> Any:
         """The approximate arrival time as an aware UTC `datetime`."""
-        from datetime import datetime, timezone
+        from datetime import UTC, datetime
 
         ts = self.approximate_arrival_timestamp
-        return datetime.fromtimestamp(ts, timezone.utc) if ts is not None else None
+        return datetime.fromtimestamp(ts, UTC) if ts is not None else None
 
     @property
     def stream_arn(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from lift import serialization
 
-__all__ = ["Record", "name_from_arn", "pattern_matcher", "decode_json_or_text"]
+__all__ = ["Record", "decode_json_or_text", "name_from_arn", "pattern_matcher"]
 
 
 class Record:

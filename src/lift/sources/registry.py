@@ -24,7 +24,7 @@ from lift.sources import dynamodb, eventbridge, invoke, kinesis, s3, sns, sqs, w
 from lift.sources.record import Record, name_from_arn, pattern_matcher
 from lift.validation import codec_for
 
-__all__ = ["EventSources", "EventHandler", "record_body", "invoke_body"]
+__all__ = ["EventHandler", "EventSources", "invoke_body", "record_body"]
 
 SQSRecord = sqs.SQSRecord
 

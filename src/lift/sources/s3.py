@@ -8,7 +8,7 @@ from urllib.parse import unquote_plus
 from lift import serialization
 from lift.sources.record import Record
 
-__all__ = ["S3Object", "S3_EVENT_TYPES", "records_in_message", "from_eventbridge", "normalize_event_name"]
+__all__ = ["S3_EVENT_TYPES", "S3Object", "from_eventbridge", "normalize_event_name", "records_in_message"]
 
 # EventBridge detail-types of S3 -> the notification event-name family they correspond to.
 S3_EVENT_TYPES = {
@@ -33,7 +33,7 @@ _DETAIL_SUFFIX = {"Object Restore Initiated": "Post", "Object Restore Completed"
 class S3Object(Record):
     """One object event: bucket, key (URL-decoded), size, etag, version_id, event_name, event_time."""
 
-    __slots__ = ("bucket", "key", "event_name")
+    __slots__ = ("bucket", "event_name", "key")
 
     source = "s3"
 
@@ -95,7 +95,7 @@ class S3Object(Record):
 
 def normalize_event_name(name: str) -> str:
     """`s3:ObjectCreated:*` and `ObjectCreated:*` are the same filter."""
-    return name[3:] if name.startswith("s3:") else name
+    return name.removeprefix("s3:")
 
 
 def from_eventbridge(event: dict[str, Any]) -> S3Object | None:

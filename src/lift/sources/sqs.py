@@ -9,7 +9,7 @@ from lift import serialization
 from lift.sources import eventbridge, sns
 from lift.sources.record import Record, decode_json_or_text, name_from_arn
 
-__all__ = ["SQSRecord", "ENVELOPES", "unwrap", "encode_batch_response"]
+__all__ = ["ENVELOPES", "SQSRecord", "encode_batch_response", "unwrap"]
 
 ENVELOPES = ("auto", "sns", "eventbridge", None)
 

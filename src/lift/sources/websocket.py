@@ -17,7 +17,7 @@ class WebSocketEvent(Record):
     `$connect` also carries the handshake's headers and query string.
     """
 
-    __slots__ = ("_headers", "_query", "_body")
+    __slots__ = ("_body", "_headers", "_query")
 
     source = "websocket"
 
