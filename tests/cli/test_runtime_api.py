@@ -145,3 +145,17 @@ def test_runtime_api_headers_and_unknown_request_id(tmp_path):
             urllib.request.urlopen(request, timeout=5)
         assert err.value.code == 400
         assert json.loads(err.value.read())["errorType"] == "InvalidRequestID"
+
+
+def test_response_over_6mb_is_rejected_like_lambda(tmp_path):
+    write_module(tmp_path, "big", """
+        def handler(event, context):
+            return "x" * event["n"]
+    """)
+    with RuntimeEmulator("big.handler", cwd=tmp_path) as rt:
+        fits = rt.invoke({"n": 2_000_000})
+        assert fits.ok and len(fits.payload) == 2_000_000
+        too_big = rt.invoke({"n": 7_000_000})
+        assert too_big.kind == "error"
+        assert too_big.error["errorType"] == "Function.ResponseSizeTooLarge"
+        assert rt.invoke({"n": 3}).payload == "xxx"
