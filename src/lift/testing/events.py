@@ -221,10 +221,10 @@ __all__ += ["sqs", "sqs_message", "sqs_from_sns", "sqs_from_eventbridge", "sns",
             "dynamodb_record", "to_dynamodb", "kinesis", "kinesis_record", "websocket_connect",
             "websocket_message", "websocket_disconnect"]
 
-import hashlib as _hashlib  # noqa: E402 - builders below are an appended section
-import json as _json  # noqa: E402
-from decimal import Decimal as _Decimal  # noqa: E402
-from urllib.parse import quote_plus as _quote_plus  # noqa: E402
+import hashlib as _hashlib
+import json as _json
+from decimal import Decimal as _Decimal
+from urllib.parse import quote_plus as _quote_plus
 
 
 def _text(body: Any) -> str:
@@ -245,7 +245,7 @@ def _iso(ms: bool = True) -> str:
 
 
 def _md5(text: str) -> str:
-    return _hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - SQS's own checksum
+    return _hashlib.md5(text.encode("utf-8")).hexdigest()  # SQS's own checksum, not security
 
 
 def _sqs_attribute(value: Any) -> dict[str, Any]:
