@@ -50,6 +50,7 @@ class Endpoint:
         self.group = group
         self.binder = binder
         self.meta = meta
+        self.run: Handler = self._build_run()
         self.chain: Handler = self.run
 
     def all_middleware(self) -> list[Middleware]:
@@ -63,20 +64,26 @@ class Endpoint:
     def compose(self) -> None:
         self.chain = compose(self.all_middleware(), self.run)
 
-    def run(self, ctx: Context) -> Response:
-        """Call the handler and turn its result (or error) into a Response."""
-        try:
-            result = self.binder.call(ctx)
-            if self.binder.is_async:
-                result = run_async(result)
-            cls = result.__class__
-            if cls is Response:
-                return result
-            if cls is dict or cls is list:
-                return Response._raw(_encode(result), self.status, "application/json")
-            return to_response(result, self.status)
-        except Exception as exc:  # noqa: BLE001 - every error becomes the error contract
-            return self.app.error_response(ctx, exc)
+    def _build_run(self) -> Handler:
+        """The innermost link: call the handler, turn its result (or error) into a Response."""
+        call, is_async, status, app = self.binder.call, self.binder.is_async, self.status, self.app
+        raw = Response._raw
+
+        def run(ctx: Context) -> Response:
+            try:
+                result = call(ctx)
+                if is_async:
+                    result = run_async(result)
+                cls = result.__class__
+                if cls is dict or cls is list:
+                    return raw(_encode(result), status, "application/json")
+                if cls is Response:
+                    return result
+                return to_response(result, status)
+            except Exception as exc:  # noqa: BLE001 - every error becomes the error contract
+                return app.error_response(ctx, exc)
+
+        return run
 
     def __repr__(self) -> str:
         return f"<Endpoint {'|'.join(self.methods)} {self.template} -> {self.fn.__qualname__}>"
@@ -427,11 +434,17 @@ class App(Group, EventSources):
     _asgi: Any = None
 
 
+_lift_logger: Any = None
+
+
 def _logger() -> Any:
     """The "lift" logger; `logging` is imported on first use to keep cold starts short."""
-    import logging
+    global _lift_logger
+    if _lift_logger is None:
+        import logging
 
-    return logging.getLogger("lift")
+        _lift_logger = logging.getLogger("lift")
+    return _lift_logger
 
 
 def _where(ctx: Context) -> str:
@@ -441,7 +454,7 @@ def _where(ctx: Context) -> str:
 
 
 def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, str]:
-    if request.path_encoded:
+    if request.path_encoded and "%" in request.path:
         from urllib.parse import unquote
 
         values = [unquote(v) if "%" in v else v for v in values]
@@ -456,8 +469,9 @@ def _template_params(template: str) -> list[tuple[str, str]]:
     return [(k, v) for k, v in parse_template(template) if k != "static"] if template else []
 
 
-def _default_not_found(ctx: Context) -> None:
-    raise NotFound(f"No route for {ctx.request.method} {ctx.request.path}" if ctx.request else "Not found")
+def _default_not_found(ctx: Context) -> Response:
+    message = f"No route for {ctx.request.method} {ctx.request.path}" if ctx.request else "Not found"
+    return ctx.app.error_response(ctx, NotFound(message))
 
 
 def _method_not_allowed(ctx: Context) -> Response:
@@ -468,6 +482,19 @@ def _method_not_allowed(ctx: Context) -> Response:
 
 
 # -- async handlers: one event loop for the whole execution environment ----------------
+_asyncio_modules: Any = None
+
+
+def _async_modules() -> Any:
+    """(asyncio, threading), imported once: only apps with async handlers pay for them."""
+    global _asyncio_modules
+    if _asyncio_modules is None:
+        import asyncio
+        import threading
+
+        _asyncio_modules = (asyncio, threading)
+    return _asyncio_modules
+
 _loop: Any = None
 _thread_loop: Any = None
 _loop_lock = _thread.allocate_lock()
@@ -485,9 +512,7 @@ def event_loop() -> Any:
 
 def run_async(coro: Any) -> Any:
     """Run a coroutine on the shared loop; from inside a running loop, on a helper thread's loop."""
-    import asyncio
-    import threading
-
+    asyncio, threading = _async_modules()
     try:
         asyncio.get_running_loop()
     except RuntimeError:

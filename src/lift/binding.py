@@ -121,18 +121,31 @@ def _type_label(tp: Any) -> str:
 def _path_getter(name: str, tp: Any) -> Getter:
     convert = path_converter(tp)
     if convert is None:
-        return lambda ctx: ctx.request.path_params[name]
+        def get_path_param(ctx: Context) -> Any:
+            return ctx.request.path_params[name]
+
+        get_path_param.inline = ("path", name, None)  # type: ignore[attr-defined]
+        return get_path_param
     label = _type_label(tp)
 
     def get_typed_path_param(ctx: Context) -> Any:
         raw = ctx.request.path_params[name]
         try:
             return convert(raw)
-        except (ValueError, TypeError, ArithmeticError):
-            raise ValidationFailed(details=[{"location": "path", "path": f"$.{name}",
-                                             "message": f"Expected {label}, got {raw!r}"}]) from None
+        except _CONVERSION_ERRORS:
+            raise bad_path_param(name, label, raw) from None
 
+    get_typed_path_param.inline = ("path", name, convert, label)  # type: ignore[attr-defined]
     return get_typed_path_param
+
+
+_CONVERSION_ERRORS = (ValueError, TypeError, ArithmeticError)
+
+
+def bad_path_param(name: str, label: str, raw: str) -> ValidationFailed:
+    """The 422 for a path segment that does not convert to its hinted type."""
+    return ValidationFailed(details=[{"location": "path", "path": f"$.{name}",
+                                      "message": f"Expected {label}, got {raw!r}"}])
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -292,19 +305,35 @@ class Binder:
         self.call = self._build_call(keyword)
 
     def _build_call(self, keyword: bool) -> Callable[[Context], Any]:
-        fn, getters, names = self.fn, self.getters, self.names
-        if keyword:
-            pairs = list(zip(names, getters, strict=True))
-            return lambda ctx: fn(**{n: g(ctx) for n, g in pairs})
-        if not getters:
-            return lambda ctx: fn()
-        if len(getters) == 1:
-            (g0,) = getters
-            return lambda ctx: fn(g0(ctx))
-        if len(getters) == 2:
-            g0, g1 = getters
-            return lambda ctx: fn(g0(ctx), g1(ctx))
-        return lambda ctx: fn(*[g(ctx) for g in getters])
+        """Generate one function that gathers every argument inline and calls the handler.
+
+        `ctx` and path parameters are read in place (no getter call); the other kinds call
+        their getter. Built once per handler, at registration.
+        """
+        namespace: dict[str, Any] = {"fn": self.fn, "_ERRORS": _CONVERSION_ERRORS, "_bad": bad_path_param}
+        lines = ["def call(ctx):"]
+        args: list[str] = []
+        uses_path = any(getattr(g, "inline", ("",))[0] == "path" for g in self.getters)
+        if uses_path:
+            lines.append("    pp = ctx.request.path_params")
+        for i, (name, getter) in enumerate(zip(self.names, self.getters, strict=True)):
+            var = f"a{i}"
+            inline = getattr(getter, "inline", None)
+            if getter is _identity:
+                var = "ctx"
+            elif inline is not None and inline[2] is None:
+                var = f"pp[{name!r}]"
+            elif inline is not None:
+                namespace[f"c{i}"], namespace[f"l{i}"] = inline[2], inline[3]
+                lines += [f"    raw = pp[{name!r}]", "    try:", f"        {var} = c{i}(raw)",
+                          "    except _ERRORS:", f"        raise _bad({name!r}, l{i}, raw) from None"]
+            else:
+                namespace[f"g{i}"] = getter
+                lines.append(f"    {var} = g{i}(ctx)")
+            args.append(f"{name}={var}" if keyword else var)
+        lines.append(f"    return fn({', '.join(args)})")
+        exec("\n".join(lines), namespace)  # noqa: S102 - source built from parameter names only
+        return namespace["call"]
 
 
 def build_binder(fn: Callable[..., Any], *, path_params: list[str] = (), max_body: int = 6 * 1024 * 1024,

@@ -16,6 +16,8 @@ from typing import Any
 
 import msgspec
 
+from lift.errors import BadRequest, ValidationFailed
+
 __all__ = ["Problem", "ModelCodec", "codec_for", "is_pydantic_model"]
 
 Problem = dict  # {"location": ..., "path": "$.a[0].b", "message": ...}
@@ -52,8 +54,6 @@ class ModelCodec:
 
     def decode_json(self, data: bytes) -> Any:
         """Parse and validate JSON bytes; raises BadRequest (syntax) or ValidationFailed."""
-        from lift.errors import BadRequest, ValidationFailed
-
         if self.pydantic is not None:
             return self._pydantic_call(self.pydantic.validate_json, data)
         try:
@@ -71,8 +71,6 @@ class ModelCodec:
 
     def convert(self, value: Any) -> Any:
         """Validate already-parsed builtins (query dicts, record payloads)."""
-        from lift.errors import ValidationFailed
-
         if self.pydantic is not None:
             return self._pydantic_call(self.pydantic.validate_python, value)
         try:
@@ -93,8 +91,6 @@ class ModelCodec:
         return found
 
     def _pydantic_call(self, fn: Callable[[Any], Any], data: Any) -> Any:
-        from lift.errors import BadRequest, ValidationFailed
-
         pydantic = sys.modules["pydantic"]
         try:
             return fn(data)

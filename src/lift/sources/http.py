@@ -12,7 +12,6 @@ __all__ = ["encode_body", "relative_path", "MAX_RESPONSE_BYTES", "too_large_resp
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 16 * 1024
 
 
-
 def encode_body(resp: Response) -> tuple[str, bool]:
     """The body as Lambda returns it: text as is, binary content types base64-encoded."""
     body = resp.body
@@ -33,11 +32,12 @@ def encode_body(resp: Response) -> tuple[str, bool]:
 
 def too_large_response(size: int, request_id: str | None) -> tuple[Response, str]:
     """The 500 that replaces a response Lambda would refuse, and its encoded body."""
-    from lift.errors import LiftError
-
     import logging
 
-    logging.getLogger("lift").error("Response of %d bytes exceeds Lambda's 6 MB payload limit (request_id=%s)", size, request_id,
+    from lift.errors import LiftError
+
+    logging.getLogger("lift").error(
+        "Response of %d bytes exceeds Lambda's 6 MB payload limit (request_id=%s)", size, request_id,
                extra={"request_id": request_id})
     err = LiftError(500, "response_too_large",
                     "The response is larger than Lambda's 6 MB payload limit")
