@@ -144,8 +144,11 @@ _clients_lock = threading.Lock()
 
 
 def client_for(ctx: Any) -> WebSocketClient:
-    """The client for a context: its own API stage for WebSocket events, else the app's."""
+    """The client for a context: an assigned `app.websocket_client` if any, else the event's own
+    API stage for WebSocket events (or `LIFT_WEBSOCKET_ENDPOINT`), else the app's client."""
     record = ctx.record
+    if getattr(ctx.app, "_websocket_client_assigned", False):
+        return ctx.app.websocket_client
     if ctx.source == "websocket" and record is not None and record.domain:
         override = os.environ.get("LIFT_WEBSOCKET_ENDPOINT")
         endpoint = override or record.endpoint

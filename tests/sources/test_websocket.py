@@ -252,3 +252,15 @@ def test_endpoint_comes_from_the_event_domain_and_stage() -> None:
 
     TestClient(app).websocket_connect(stage="live")
     assert endpoints == ["https://abcdef123.execute-api.us-east-1.amazonaws.com/live"]
+
+
+def test_an_assigned_client_serves_websocket_events_too(management_api: str) -> None:
+    app = App()
+    app.websocket_client = WebSocketClient(endpoint=management_api, region="us-east-1")
+
+    @app.websocket("$default")
+    def default(ctx: Context, body: str) -> None:
+        ctx.ws.send(ctx.connection_id, body.upper())
+
+    TestClient(app).websocket_message("hey", connection_id="conn-2=")
+    assert ManagementAPI.received == [("POST", "conn-2=", b"HEY")]

@@ -256,6 +256,7 @@ class EventSources:
         self._handlers_by_source: dict[str, list[EventHandler]] = {s: [] for s in EVENT_SOURCES}
         self._match_cache: dict[tuple[str, Any], EventHandler | None] = {}
         self._websocket_client: Any = None
+        self._websocket_client_assigned = False
         for source, dispatch in (("sqs", self._dispatch_sqs), ("sns", self._dispatch_sns),
                                  ("s3", self._dispatch_s3), ("eventbridge", self._dispatch_eventbridge),
                                  ("schedule", self._dispatch_schedule), ("dynamodb", self._dispatch_dynamodb),
@@ -385,7 +386,9 @@ class EventSources:
 
     @websocket_client.setter
     def websocket_client(self, client: Any) -> None:
+        """An assigned client is used everywhere, WebSocket events included (tests, the dev server)."""
         self._websocket_client = client
+        self._websocket_client_assigned = client is not None
 
     # -- matching -------------------------------------------------------------------------
     def _handler_for(self, source: str, key: Any) -> EventHandler | None:
