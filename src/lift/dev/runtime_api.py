@@ -327,8 +327,17 @@ class RuntimeEmulator:
     def _wait(self, invocation: _Invocation, started: float) -> tuple[str, bytes]:
         process = self._process
         assert process is not None
+        restarted = False
         while not invocation.done.wait(0.01):
             now = time.monotonic()
+            if not invocation.picked_up and not restarted and process.poll() is not None \
+                    and self.init_error is None:
+                # The runtime died between invocations (e.g. after a failed post): re-initialize once.
+                self._kill_runtime()
+                self._start_runtime()
+                process, restarted, started = self._process, True, now
+                assert process is not None
+                continue
             if invocation.picked_up and now > invocation.deadline:
                 invocation.resolve("timeout", _error_doc(
                     f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout:.2f} seconds",
