@@ -125,7 +125,7 @@ def test_two_simultaneous_requests_run_the_handler_exactly_once(store_factory):
     barrier = threading.Barrier(2)
 
     def send(name, orders):
-        barrier.wait()
+        barrier.wait(timeout=30)
         results[name] = post(TestClient(orders.app), "pay-42")
         orders_a.release.set()
         orders_b.release.set()
@@ -157,7 +157,7 @@ def test_many_concurrent_duplicates_run_once(store_factory):
     lock = threading.Lock()
 
     def send(orders):
-        barrier.wait()
+        barrier.wait(timeout=30)
         response = post(TestClient(orders.app), "same-key")
         with lock:
             statuses.append(response.status_code)
@@ -383,7 +383,7 @@ def test_concurrent_duplicate_calls_run_once_and_others_are_in_progress(store_fa
         return process
 
     def call(process):
-        barrier.wait()
+        barrier.wait(timeout=30)
         try:
             result = process({"id": "j-1"})
         except IdempotencyInProgress:

@@ -169,16 +169,18 @@ def test_threads_hammering_one_key_never_exceed_the_limit(store_factory, algorit
     lock = threading.Lock()
     barrier = threading.Barrier(threads)
 
-    def worker():
+    def make_client():
         limiter = rate_limit(limit, FOREVER, store=store_factory(), algorithm=algorithm, fail_closed=True)
-        client = TestClient(make_app(limiter))
-        barrier.wait()
+        return TestClient(make_app(limiter))
+
+    def worker(client):
+        barrier.wait(timeout=30)
         for _ in range(per_thread):
             status = client.get("/items", headers={"X-Test-User": "hammer"}).status_code
             with lock:
                 results.append(status)
 
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    workers = [threading.Thread(target=worker, args=(make_client(),)) for _ in range(threads)]
     for w in workers:
         w.start()
     for w in workers:

@@ -121,7 +121,7 @@ def test_concurrent_increments_are_never_lost(store):
     barrier = threading.Barrier(threads)
 
     def hammer():
-        barrier.wait()
+        barrier.wait(timeout=30)
         for _ in range(per_thread):
             store.increment("hits", ttl=60)
 
@@ -139,7 +139,7 @@ def test_concurrent_put_if_absent_has_exactly_one_winner(store):
     winners = []
 
     def race(name):
-        barrier.wait()
+        barrier.wait(timeout=30)
         if store.put_if_absent("lock", {"owner": name}, ttl=30):
             winners.append(name)
 
@@ -158,7 +158,7 @@ def test_concurrent_put_if_absent_or_get_has_one_winner_and_everyone_sees_it(sto
     outcomes = []
 
     def race(name):
-        barrier.wait()
+        barrier.wait(timeout=30)
         outcomes.append((name, store.put_if_absent_or_get("lock", {"owner": name}, ttl=30)))
 
     workers = [threading.Thread(target=race, args=(f"w{i}",)) for i in range(threads)]
@@ -177,7 +177,7 @@ def test_concurrent_compare_and_set_loop_loses_no_update(store):
     barrier = threading.Barrier(threads)
 
     def bump():
-        barrier.wait()
+        barrier.wait(timeout=30)
         for _ in range(per_thread):
             while True:
                 current = store.get("doc")

@@ -65,7 +65,9 @@ def _client(endpoint_url: str | None, region: str | None, timeout: float) -> Any
         retries={"max_attempts": 2, "mode": "standard"},
         max_pool_connections=50,
     )
-    return boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region, config=config)
+    # A session of its own: boto3's default session is not safe to create clients from in threads.
+    session = boto3.session.Session()
+    return session.client("dynamodb", endpoint_url=endpoint_url, region_name=region, config=config)
 
 
 def _error_code(exc: Exception) -> str:
