@@ -3,6 +3,8 @@ groups and middleware, and a randomized comparison of `Router.lookup` with a bru
 
 from __future__ import annotations
 
+import decimal
+import enum
 import uuid
 
 import pytest
@@ -97,6 +99,41 @@ def test_typed_path_parameters_are_converted(hint: type, raw: str, expected: obj
     assert res.status_code == 200
     assert type(seen["value"]) is hint
     assert res.json() == {"item_id": expected}
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@pytest.mark.parametrize(
+    ("hint", "raw", "expected"),
+    [(bool, "true", True), (bool, "0", False), (decimal.Decimal, "1.10", decimal.Decimal("1.10")),
+     (Color, "blue", Color.BLUE)],
+)
+def test_more_path_parameter_types(hint: type, raw: str, expected: object) -> None:
+    app = App()
+    seen = {}
+
+    def get_item(item_id) -> dict:
+        seen["value"] = item_id
+        return {}
+
+    get_item.__annotations__ = {"item_id": hint}
+    app.get("/items/{item_id}")(get_item)
+    assert TestClient(app).get(f"/items/{raw}").status_code == 200
+    assert seen["value"] == expected and type(seen["value"]) is type(expected)
+    assert TestClient(app).get("/items/nonsense-value").status_code == 422
+
+
+def test_unsupported_path_parameter_type_fails_at_registration() -> None:
+    app = App()
+
+    def handler(item_id) -> None: ...
+
+    handler.__annotations__ = {"item_id": list}
+    with pytest.raises(TypeError, match="item_id|list"):
+        app.get("/items/{item_id}")(handler)
 
 
 @pytest.mark.parametrize(("hint", "raw"), [(int, "abc"), (int, "1.5"), (float, "x"), (uuid.UUID, "not-a-uuid")])
