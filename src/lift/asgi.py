@@ -104,7 +104,7 @@ class AsgiApp:
         self.threaded = threaded and os.environ.get("LIFT_ASGI_THREADED", "1") != "0"
         self._executor: ThreadPoolExecutor | None = None
         self.websockets = WebSocketGateway(lambda: app)
-        if route_keys_of(app) and getattr(app, "_websocket_client", None) is None \
+        if route_keys_of(app) and not getattr(app, "_websocket_client_assigned", False) \
                 and not os.environ.get("LIFT_WEBSOCKET_ENDPOINT"):
             from lift.websocket import WebSocketClient
 

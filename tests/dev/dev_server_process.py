@@ -105,11 +105,13 @@ def write_project(root: Path, source: str = APP_SOURCE) -> Path:
 class DevServerProcess:
     """`python -m lift.dev.server devdemo.app:app` running in `root`."""
 
-    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None,
+                 drop_env: tuple[str, ...] = ()) -> None:
         self.root = root
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        full_env = {k: v for k, v in os.environ.items() if k not in drop_env}
+        full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), full_env.get("PYTHONPATH")]))
         self.log_path = root / "devserver.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - open for the server's lifetime

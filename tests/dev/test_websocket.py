@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dev.dev_server_process import DevServerProcess
+from dev.dev_server_process import DevServerProcess, write_project
 
 
 def _ws_url(dev_server: DevServerProcess, query: str = "") -> str:
@@ -63,3 +63,21 @@ def test_async_client_receives_pushes(dev_server: DevServerProcess) -> None:
             return json.loads(await asyncio.wait_for(ws.recv(), 10))
 
     assert asyncio.run(run()) == {"echo": "async", "route": "echo"}
+
+
+def test_ctx_ws_send_needs_no_aws_credentials(tmp_path) -> None:
+    from websockets.sync.client import connect
+
+
+    write_project(tmp_path)
+    no_credentials = {"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_CONFIG_FILE": str(tmp_path / "none"),
+                      "AWS_EC2_METADATA_DISABLED": "true"}
+    server = DevServerProcess(tmp_path, "--no-reload", env=no_credentials,
+                              drop_env=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                        "AWS_PROFILE"))
+    try:
+        with connect(f"ws://127.0.0.1:{server.port}/?token=letmein", open_timeout=10) as ws:
+            ws.send(json.dumps({"action": "echo", "text": "no creds"}))
+            assert json.loads(ws.recv(timeout=10)) == {"echo": "no creds", "route": "echo"}
+    finally:
+        server.stop()

@@ -113,7 +113,7 @@ class DevServer:
         root = logging.getLogger()
         if self.log_capture not in root.handlers:
             root.addHandler(self.log_capture)
-        if hasattr(type(app), "websocket_client") and getattr(app, "_websocket_client", None) is None:
+        if hasattr(type(app), "websocket_client") and not getattr(app, "_websocket_client_assigned", False):
             from lift.websocket import WebSocketClient
 
             endpoint = f"http://{self.host}:{self.port}"
