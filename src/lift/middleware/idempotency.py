@@ -33,7 +33,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import inspect
 import logging
 import re
 import uuid
@@ -403,6 +402,8 @@ class _Idempotent:
         self.fail_open = fail_open
         self.lock_timeout = lock_timeout
         self.required = required
+        import inspect
+
         self.params = [p.name for p in inspect.signature(fn).parameters.values()]
         self.payload_name = payload or _payload_param(fn)
 
@@ -493,6 +494,8 @@ class _Idempotent:
 
 def _payload_param(fn: Callable[..., Any]) -> str | None:
     """`body` when the function takes one, else its first parameter that is not a context."""
+    import inspect
+
     params = list(inspect.signature(fn).parameters.values())
     names = [p.name for p in params]
     if "body" in names:
@@ -549,6 +552,8 @@ def idempotent(
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         wrapped = _Idempotent(function, store, key, payload, scope, expires_after, hash_payload, fail_open,
                               lock_timeout, required)
+
+        import inspect
 
         if inspect.iscoroutinefunction(function):
 
