@@ -101,6 +101,9 @@ def test_generated_event_options(cli):
     rest = cli("events", "generate", "rest", "-X", "POST", "--path", "/users?x=1", "--body", '{"a": 1}').json()
     assert rest["httpMethod"] == "POST" and rest["path"] == "/users"
     assert rest["queryStringParameters"] == {"x": "1"} and json.loads(rest["body"]) == {"a": 1}
+    authed = cli("events", "generate", "http", "-H", "Authorization: Bearer t0k", "-H", "X-Tenant-Id: acme").json()
+    assert authed["headers"]["authorization"] == "Bearer t0k" and authed["headers"]["x-tenant-id"] == "acme"
+    assert cli("events", "generate", "http", "-H", "no-colon").code == 2
     s3 = cli("events", "generate", "s3", "--bucket", "b", "--key", "in/a b.txt").json()
     assert s3["Records"][0]["s3"]["object"]["key"] == "in/a+b.txt"
 

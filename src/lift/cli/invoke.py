@@ -17,12 +17,23 @@ events_cli = typer.Typer(help="AWS-shaped sample events.", no_args_is_help=True)
 _SOURCE_HELP = f"Event source: {', '.join(SOURCES)}."
 
 
+def _headers(values: list[str] | None) -> dict[str, str]:
+    headers = {}
+    for value in values or []:
+        name, sep, content = value.partition(":")
+        if not sep or not name.strip():
+            fail(f"Header {value!r} must look like 'Name: value'", USAGE)
+        headers[name.strip()] = content.strip()
+    return headers
+
+
 def _sample(source: str, name: str | None, body: str | None, method: str, path: str, key: str,
-            event_name: str | None, event_source: str, detail_type: str, count: int) -> Any:
+            event_name: str | None, event_source: str, detail_type: str, count: int,
+            headers: list[str] | None = None) -> Any:
     try:
         return build_event(source, SampleOptions(name=name, body=parse_body(body), method=method.upper(), path=path,
                                                  key=key, event_name=event_name, source=event_source,
-                                                 detail_type=detail_type, count=count))
+                                                 detail_type=detail_type, count=count, headers=_headers(headers)))
     except ValueError as exc:
         fail(str(exc), USAGE)
 
@@ -37,6 +48,7 @@ EVENT_NAME = typer.Option(None, "--event-name", help="s3 event name or DynamoDB 
 EVENT_SOURCE = typer.Option("my.app", "--source", help="EventBridge source.")
 DETAIL_TYPE = typer.Option("ExampleEvent", "--detail-type", help="EventBridge detail-type.")
 COUNT = typer.Option(1, "--count", "-n", min=1, max=100, help="Records in the batch (sqs, kinesis).")
+HEADER = typer.Option(None, "--header", "-H", help="'Name: value' request header (HTTP sources; repeatable).")
 
 
 @events_cli.command("generate")
@@ -44,10 +56,10 @@ def generate(
     source: str = typer.Argument(..., help=_SOURCE_HELP),
     name: str = NAME, body: str = BODY, method: str = METHOD, path: str = PATH, key: str = KEY,
     event_name: str = EVENT_NAME, event_source: str = EVENT_SOURCE, detail_type: str = DETAIL_TYPE,
-    count: int = COUNT,
+    count: int = COUNT, header: list[str] = HEADER,
 ) -> None:
     """Print an AWS-shaped sample event for SOURCE."""
-    print_json(_sample(source, name, body, method, path, key, event_name, event_source, detail_type, count))
+    print_json(_sample(source, name, body, method, path, key, event_name, event_source, detail_type, count, header))
 
 
 @events_cli.command("sources")
@@ -74,7 +86,7 @@ def invoke(
     event_type: str = typer.Option(None, "--event-type", "-t", help=f"Build a sample event instead. {_SOURCE_HELP}"),
     name: str = NAME, body: str = BODY, method: str = METHOD, path: str = PATH, key: str = KEY,
     event_name: str = EVENT_NAME, event_source: str = EVENT_SOURCE, detail_type: str = DETAIL_TYPE,
-    count: int = COUNT,
+    count: int = COUNT, header: list[str] = HEADER,
     runtime: bool = typer.Option(False, "--runtime", help="Run under AWS's runtime client (awslambdaric)."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Function timeout in seconds (--runtime)."),
     repeat: int = typer.Option(1, "--repeat", min=1, max=1000,
@@ -88,7 +100,8 @@ def invoke(
     if event_file is not None:
         event = read_event_file(event_file)
     else:
-        event = _sample(event_type, name, body, method, path, key, event_name, event_source, detail_type, count)
+        event = _sample(event_type, name, body, method, path, key, event_name, event_source, detail_type, count,
+                        header)
     if runtime:
         _invoke_runtime(app, event, timeout, repeat)
     else:
