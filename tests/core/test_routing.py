@@ -498,7 +498,7 @@ def brute_force(table: list[list[tuple[str, str]]], path: str) -> tuple[str, lis
 path_segments = st.lists(st.sampled_from(STATICS + ["d", "e", "a%20b", ""]), max_size=6)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(table=st.lists(templates(), min_size=1, max_size=12), paths=st.lists(path_segments, min_size=1, max_size=8))
 def test_lookup_agrees_with_brute_force(table, paths) -> None:
     router = Router()
