@@ -244,3 +244,15 @@ def test_app_given_as_a_file_path(cli, tmp_path, events_project):
     assert any(row["handler"] == "service.process_order" for row in result.json())
     missing = cli("routes", "src/nope.py", cwd=events_project)
     assert missing.code == 2 and "does not exist" in missing.stderr
+
+
+def test_lift_console_script(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "lift"
+    if not script.exists():
+        pytest.skip("the lift console script is not installed in this environment")
+    result = subprocess.run([str(script), "version"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("lift ")

@@ -232,9 +232,8 @@ class RuntimeEmulator:
 
     def runtime_env(self) -> dict[str, str]:
         """The environment Lambda gives the runtime, pointed at this emulator."""
-        env = dict(os.environ)
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "_LAMBDA_TELEMETRY_LOG_FD"):
-            env.pop(name, None)
+        env = dict(os.environ)  # AWS credentials pass through, like the execution role's on Lambda
+        env.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
         paths = [self.cwd, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         env.update({
