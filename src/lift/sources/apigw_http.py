@@ -39,7 +39,10 @@ class HttpApiRequest(Request):
     @property
     def content_type(self) -> str | None:
         headers = self.event.get("headers")
-        return headers.get("content-type") if headers else None
+        if not headers:
+            return None
+        value = headers.get("content-type")  # API Gateway lowercases names; hand-made events may not
+        return value if value is not None else self.headers.get("content-type")
 
     @property
     def source_ip(self) -> str | None:
