@@ -139,3 +139,17 @@ def test_client_helpers_for_http(app: App) -> None:
     assert res.json()["cookies"] == {"s": "v"}
     cookies = client.get("/cookies").cookies
     assert [c.split(";")[0] for c in cookies] == ["a=1", "b=2"]
+
+
+def test_content_type_header_in_any_case() -> None:
+    app = App()
+
+    def form(body) -> dict:
+        return {"name": body["name"]}
+
+    form.__annotations__ = {"body": dict}
+    app.post("/form")(form)
+    event = events.apigw_http("POST", "/form", body="name=ada")
+    event["headers"]["Content-Type"] = "application/x-www-form-urlencoded"
+    out = app.handler(event, lambda_context())
+    assert out["statusCode"] == 200 and json.loads(out["body"]) == {"name": "ada"}
