@@ -211,3 +211,38 @@ def test_limit_specs_parse():
         Limit.parse("lots")
     with pytest.raises(ValueError):
         Limit.parse("0/minute")
+
+
+def _hammer_in_a_process(backend: str, address: str, prefix: str, limit: int, hits: int, queue) -> None:
+    """One 'Lambda instance' in its own process: its own store client, `hits` hits on one key."""
+    from lift.stores.dynamodb import DynamoDBStore
+    from lift.stores.redis import RedisStore
+
+    if backend == "redis":
+        store = RedisStore(address, prefix=prefix)
+    else:
+        store = DynamoDBStore("lift-test", endpoint_url=address, prefix=prefix)
+    allowed = sum(fixed_window(store, "k", Limit(limit, FOREVER), time.time()).allowed for _ in range(hits))
+    queue.put(allowed)
+
+
+@pytest.mark.parametrize("backend", ["redis", "dynamodb"])
+def test_processes_hammering_one_key_never_exceed_the_limit(request, backend):
+    """4 processes x 15 hits with a limit of 20: exactly 20 are allowed across all of them."""
+    import multiprocessing
+    import uuid
+
+    address = request.getfixturevalue("redis_url" if backend == "redis" else "dynamodb_endpoint")
+    if backend == "dynamodb":
+        request.getfixturevalue("dynamodb_table")
+    spawn = multiprocessing.get_context("spawn")
+    queue = spawn.Queue()
+    prefix = f"proc-{uuid.uuid4().hex[:8]}:"
+    processes = [spawn.Process(target=_hammer_in_a_process, args=(backend, address, prefix, 20, 15, queue))
+                 for _ in range(4)]
+    for p in processes:
+        p.start()
+    allowed = [queue.get(timeout=60) for _ in processes]
+    for p in processes:
+        p.join(30)
+    assert sum(allowed) == 20

@@ -310,8 +310,8 @@ class RateLimiter:
         who = who or caller_key(ctx, self.trusted_proxies)
         if self.scope == "global":
             where = "*"
-        elif ctx.request is not None:
-            where = f"{ctx.request.method} {ctx.route or ctx.request.path}"
+        elif ctx.request is not None:  # unmatched paths share one key: no counter per random path
+            where = f"{ctx.request.method} {ctx.route or '<unmatched>'}"
         else:
             where = ctx.source
         return scoped_key(self.name, where, who, tenant_id=ctx.tenant_id)
