@@ -100,6 +100,17 @@ class AppLoader:
                 continue
             if self.is_project_file(getattr(module, "__file__", None)):
                 del sys.modules[name]
+                _drop_bytecode(getattr(module, "__cached__", None))
+
+
+def _drop_bytecode(cached: str | None) -> None:
+    """Delete a purged module's .pyc: it is validated by whole-second mtime and size, so an edit
+    saved within the same second as the last import, keeping the size, would load stale code."""
+    if cached:
+        try:
+            os.remove(cached)
+        except OSError:
+            pass
 
 
 def _installed_dirs() -> tuple[str, ...]:
