@@ -108,6 +108,24 @@ def test_generated_event_options(cli):
     assert s3["Records"][0]["s3"]["object"]["key"] == "in/a+b.txt"
 
 
+def test_envelopes_reach_the_inner_handler(cli, events_project):
+    via_sns = cli("events", "generate", "sqs", "--queue", "orders", "--via", "sns",
+                  "--body", '{"order_id": "e1", "amount": -1}')
+    assert via_sns.code == 0, via_sns
+    assert json.loads(via_sns.json()["Records"][0]["body"])["Type"] == "Notification"
+    result = cli("invoke", "-t", "sqs", "--queue", "orders", "--via", "sns", "--body", '{"order_id": "e1", "amount": -1}',
+                 cwd=events_project)
+    assert result.code == 0, result
+    assert len(result.json()["batchItemFailures"]) == 1  # the SNS envelope was unwrapped to the typed Order
+    for via in ("sns", "eventbridge"):
+        s3 = cli("invoke", "-t", "s3", "--bucket", "uploads", "--key", f"via-{via}.txt", "--via", via,
+                 cwd=events_project)
+        assert s3.code == 0, s3
+    assert (events_project / "triggers.log").read_text().splitlines() == ["s3 via-sns.txt", "s3 via-eventbridge.txt"]
+    bad = cli("events", "generate", "kinesis", "--via", "sns")
+    assert bad.code == 2 and "not an envelope" in bad.stderr
+
+
 def test_events_sources_lists_every_source(cli):
     result = cli("events", "sources")
     assert result.code == 0

@@ -29,11 +29,12 @@ def _headers(values: list[str] | None) -> dict[str, str]:
 
 def _sample(source: str, name: str | None, body: str | None, method: str, path: str, key: str,
             event_name: str | None, event_source: str, detail_type: str, count: int,
-            headers: list[str] | None = None) -> Any:
+            headers: list[str] | None = None, via: str | None = None) -> Any:
     try:
         return build_event(source, SampleOptions(name=name, body=parse_body(body), method=method.upper(), path=path,
                                                  key=key, event_name=event_name, source=event_source,
-                                                 detail_type=detail_type, count=count, headers=_headers(headers)))
+                                                 detail_type=detail_type, count=count, headers=_headers(headers),
+                                                 via=via))
     except ValueError as exc:
         fail(str(exc), USAGE)
 
@@ -48,6 +49,7 @@ EVENT_NAME = typer.Option(None, "--event-name", help="s3 event name or DynamoDB 
 EVENT_SOURCE = typer.Option("my.app", "--source", help="EventBridge source.")
 DETAIL_TYPE = typer.Option("ExampleEvent", "--detail-type", help="EventBridge detail-type.")
 COUNT = typer.Option(1, "--count", "-n", min=1, max=100, help="Records in the batch (sqs, kinesis).")
+VIA = typer.Option(None, "--via", help="Envelope: sqs or s3 delivered via sns or eventbridge.")
 HEADER = typer.Option(None, "--header", "-H", help="'Name: value' request header (HTTP sources; repeatable).")
 
 
@@ -56,10 +58,11 @@ def generate(
     source: str = typer.Argument(..., help=_SOURCE_HELP),
     name: str = NAME, body: str = BODY, method: str = METHOD, path: str = PATH, key: str = KEY,
     event_name: str = EVENT_NAME, event_source: str = EVENT_SOURCE, detail_type: str = DETAIL_TYPE,
-    count: int = COUNT, header: list[str] = HEADER,
+    count: int = COUNT, header: list[str] = HEADER, via: str = VIA,
 ) -> None:
     """Print an AWS-shaped sample event for SOURCE."""
-    print_json(_sample(source, name, body, method, path, key, event_name, event_source, detail_type, count, header))
+    print_json(_sample(source, name, body, method, path, key, event_name, event_source, detail_type, count, header,
+                       via))
 
 
 @events_cli.command("sources")
@@ -86,7 +89,7 @@ def invoke(
     event_type: str = typer.Option(None, "--event-type", "-t", help=f"Build a sample event instead. {_SOURCE_HELP}"),
     name: str = NAME, body: str = BODY, method: str = METHOD, path: str = PATH, key: str = KEY,
     event_name: str = EVENT_NAME, event_source: str = EVENT_SOURCE, detail_type: str = DETAIL_TYPE,
-    count: int = COUNT, header: list[str] = HEADER,
+    count: int = COUNT, header: list[str] = HEADER, via: str = VIA,
     runtime: bool = typer.Option(False, "--runtime", help="Run under AWS's runtime client (awslambdaric)."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Function timeout in seconds (--runtime)."),
     repeat: int = typer.Option(1, "--repeat", min=1, max=1000,
@@ -101,7 +104,7 @@ def invoke(
         event = read_event_file(event_file)
     else:
         event = _sample(event_type, name, body, method, path, key, event_name, event_source, detail_type, count,
-                        header)
+                        header, via)
     if runtime:
         _invoke_runtime(app, event, timeout, repeat)
     else:

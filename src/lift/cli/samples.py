@@ -29,6 +29,7 @@ class SampleOptions:
     detail_type: str = "ExampleEvent"
     count: int = 1
     headers: dict[str, str] | None = None
+    via: str | None = None  # an envelope: sqs via "sns" or "eventbridge"; s3 via "sns" or "eventbridge"
 
 
 def parse_body(text: str | None) -> Any:
@@ -62,7 +63,13 @@ def _http(kind: str) -> Callable[[SampleOptions], dict[str, Any]]:
 
 # -- event sources: the lift.testing.events builders ------------------------------------------
 def _sqs(o: SampleOptions) -> dict[str, Any]:
-    return events.sqs(o.name or "my-queue", [_text(o.body, {"message": "hello"})] * o.count)
+    queue, body = o.name or "my-queue", _text(o.body, {"message": "hello"})
+    if o.via == "sns":
+        return events.sqs_from_sns(queue, "my-topic", [body] * o.count)
+    if o.via == "eventbridge":
+        detail = {"example": True} if o.body is None else o.body
+        return events.sqs_from_eventbridge(queue, [events.eventbridge(o.source, o.detail_type, detail)] * o.count)
+    return events.sqs(queue, [body] * o.count)
 
 
 def _sns(o: SampleOptions) -> dict[str, Any]:
@@ -73,7 +80,12 @@ def _s3(o: SampleOptions) -> dict[str, Any]:
     options: dict[str, Any] = {"event_name": o.event_name or "ObjectCreated:Put"}
     if o.body is not None:
         options["size"] = len(_text(o.body, ""))
-    return events.s3(o.name or "my-bucket", o.key, **options)
+    bucket = o.name or "my-bucket"
+    if o.via == "sns":
+        return events.s3_via_sns("my-topic", bucket, o.key, **options)
+    if o.via == "eventbridge":
+        return events.s3_via_eventbridge(bucket, o.key)
+    return events.s3(bucket, o.key, **options)
 
 
 def _eventbridge(o: SampleOptions) -> dict[str, Any]:
@@ -127,4 +139,7 @@ def build_event(source: str, options: SampleOptions | None = None) -> Any:
         build = SOURCES[source]
     except KeyError:
         raise ValueError(f"Unknown event source {source!r}; choose one of: {', '.join(SOURCES)}") from None
-    return build(options or SampleOptions())
+    options = options or SampleOptions()
+    if options.via is not None and (source not in ("sqs", "s3") or options.via not in ("sns", "eventbridge")):
+        raise ValueError(f"--via {options.via} is not an envelope for {source} (sqs and s3: sns or eventbridge)")
+    return build(options)
