@@ -104,6 +104,12 @@ class AsgiApp:
         self.threaded = threaded and os.environ.get("LIFT_ASGI_THREADED", "1") != "0"
         self._executor: ThreadPoolExecutor | None = None
         self.websockets = WebSocketGateway(lambda: app)
+        self._ws_client_checked = False
+
+    def _use_in_process_websocket_client(self) -> None:
+        """Let `ctx.ws` reach this process's clients directly (unless the user assigned a client)."""
+        self._ws_client_checked = True
+        app = self.app
         if route_keys_of(app) and not getattr(app, "_websocket_client_assigned", False) \
                 and not os.environ.get("LIFT_WEBSOCKET_ENDPOINT"):
             from lift.websocket import WebSocketClient
@@ -118,6 +124,8 @@ class AsgiApp:
             else:
                 await self.http(scope, receive, send)
         elif kind == "websocket":
+            if not self._ws_client_checked:
+                self._use_in_process_websocket_client()
             await self.websockets.serve(scope, receive, send)
         elif kind == "lifespan":
             await self.lifespan(receive, send)
