@@ -209,6 +209,7 @@ class RuntimeEmulator:
     def start(self) -> RuntimeEmulator:
         """Start the Runtime API server and the runtime process (its init phase begins now)."""
         _require_runtime_client(self.python)
+        self._closed.clear()
         if self._server is None:
             self._server = _RuntimeAPIServer(self)
             threading.Thread(target=self._server.serve_forever, name="lift-runtime-api", daemon=True).start()
