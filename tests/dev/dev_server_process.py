@@ -34,6 +34,14 @@ def hello(ctx: Context, name: str) -> dict:
     return {"hello": name, "version": VERSION, "source": ctx.source, "query": ctx.query.getall("tag")}
 
 
+@app.get("/async/{n}")
+async def slow_async(ctx: Context, n: int) -> dict:
+    import asyncio
+
+    await asyncio.sleep(0.05)
+    return {"n": n}
+
+
 @app.post("/echo")
 def echo(ctx: Context) -> Response:
     resp = Response(ctx.request.body, 201, {"X-Echo": ctx.headers.get("x-custom", "")},

@@ -86,3 +86,11 @@ def test_health_checks_run_from_the_dashboard_api(dev_server: DevServerProcess) 
     assert report["checks"]["config"]["status"] == "ok" and report["checks"]["config"]["details"] == {"version": "v1"}
     assert report["checks"]["cache"]["status"] == "fail"
     assert dev_server.get("/_lift/api/state")["health_available"] is True
+
+
+def test_async_handlers_run_concurrently_on_one_shared_loop(dev_server: DevServerProcess) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: dev_server.request("GET", f"/async/{n}"), range(8)))
+    assert [(status, json.loads(body)) for status, _, body in answers] == [(200, {"n": n}) for n in range(8)]
