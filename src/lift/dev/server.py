@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +226,11 @@ class DevServer:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.activity.loop = asyncio.get_running_loop()
+                loop = asyncio.get_running_loop()
+                self.activity.loop = loop
+                # invocations run in threads, like concurrent Lambda environments; asyncio's default
+                # pool (CPUs + 4) would make slow handlers queue behind each other
+                loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="lift-dev"))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await asyncio.get_running_loop().run_in_executor(None, self.stop)
@@ -342,6 +347,16 @@ class DevServer:
         finally:
             self.activity.unsubscribe(queue)
             disconnected.cancel()
+
+    def summary(self) -> str:
+        """What the app registered, for the console at startup."""
+        app = self.loader.app
+        if app is None:
+            return "lift dev: no app loaded yet"
+        routes = registry.http_routes(app)
+        lines = [f"  {r['method']:9s} {r['path']}" for r in routes]
+        lines += [f"  {s['kind']:9s} {s['name']}" for s in registry.event_sources(app)]
+        return f"lift dev: {len(routes)} routes, {len(lines) - len(routes)} event handlers\n" + "\n".join(lines)
 
     # -- what the dashboard shows -----------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -463,6 +478,7 @@ def serve(app_ref: str, host: str = "127.0.0.1", port: int = 8000, reload: bool 
     server.start()
     print(f"lift dev: serving {app_ref} on http://{host}:{port} ({payload} payload); "
           f"dashboard http://{host}:{port}/_lift/", file=sys.stderr)
+    print(server.summary(), file=sys.stderr)
     config = uvicorn.Config(server, host=host, port=port, lifespan="on", log_level="info", access_log=True,
                             timeout_graceful_shutdown=2)
     uvicorn.Server(config).run()
