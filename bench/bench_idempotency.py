@@ -38,16 +38,16 @@ def ensure_clients() -> None:
 
 ensure_clients()
 
-import services as test_services  # noqa: E402
+import services as test_services
 
-from lift import App, Context  # noqa: E402
-from lift.middleware.idempotency import idempotency  # noqa: E402
-from lift.middleware.idempotency import idempotent as lift_idempotent  # noqa: E402
-from lift.middleware.rate_limit import rate_limit  # noqa: E402
-from lift.stores.dynamodb import DynamoDBStore, create_table  # noqa: E402
-from lift.stores.memory import MemoryStore  # noqa: E402
-from lift.stores.redis import RedisStore  # noqa: E402
-from lift.testing import events, lambda_context  # noqa: E402
+from lift import App, Context
+from lift.middleware.idempotency import idempotency
+from lift.middleware.idempotency import idempotent as lift_idempotent
+from lift.middleware.rate_limit import rate_limit
+from lift.stores.dynamodb import DynamoDBStore, create_table
+from lift.stores.memory import MemoryStore
+from lift.stores.redis import RedisStore
+from lift.testing import events, lambda_context
 
 Variant = Callable[[int], Callable[[], object]]  # prepare(n) -> run one request
 
