@@ -72,7 +72,8 @@ def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess,
 
     stat = page.locator("#stats tbody tr[data-key='GET /hello/{name}']")
     stat.wait_for(timeout=15000)
-    assert stat.locator("td").nth(1).inner_text() == "3"
+    page.wait_for_function("""document.querySelector("#stats tbody tr[data-key='GET /hello/{name}'] td:nth-child(2)")
+                              .textContent === '3'""", timeout=15000)
     page.locator("#logs .log", has_text="saying hello to linus").wait_for(timeout=15000)
     page.locator("#queues tbody tr[data-queue='orders']").wait_for(timeout=15000)
     assert page.locator("#schedules tbody tr", has_text="rate(1 minute)").count() == 1
