@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -27,6 +29,11 @@ def test_new_project_passes_its_own_tests(cli, tmp_path, template):
     assert " passed" in tests.stdout and "failed" not in tests.stdout
     routes = cli("routes", "--json", cwd=project)  # the CLI finds the new app through [tool.lift]
     assert routes.code == 0 and routes.json()
+    if importlib.util.find_spec("awslambdaric") is not None:  # the README's runtime check works as written
+        line = next(l for l in (project / "README.md").read_text().splitlines() if l.startswith("lift invoke --runtime"))
+        args = shlex.split(line.split("   #")[0])[1:]
+        runtime = cli(*args, cwd=project)
+        assert runtime.code == 0, runtime
 
 
 def test_bench_reports_cold_start_and_every_route(cli):

@@ -45,10 +45,11 @@ pip install -e ".[dev]"
 pytest                       # the tests drive app.handler with real AWS-shaped events
 lift dev                     # http://127.0.0.1:8000, reloads on save; dashboard at /_lift/
 lift routes                  # what the app registers
-{{extra_commands}}lift invoke --runtime --event-type http --path {{probe}}   # under AWS's own runtime client
+{{extra_commands}}{{probe}}   # under AWS's own runtime client
 lift openapi -o openapi.json
 ```
 
+`pip install -e ".[dev]"` expects Lift itself to be installed in the environment already.
 Deploy `app.handler` (the module `app`, attribute `handler`) as the Lambda handler.
 '''
 
@@ -316,7 +317,11 @@ _EXTRA_COMMANDS = {
               "lift send schedule nightly-report\n",
     "websocket": "",
 }
-_PROBE = {"api": "/health", "events": "/health", "websocket": "/"}
+_PROBE = {
+    "api": "lift invoke --runtime --event-type http --path /health",
+    "events": "lift invoke --runtime --event-type sqs --queue orders --body '{\"order_id\": \"a1\", \"amount\": 1}'",
+    "websocket": "lift invoke --runtime --event-type websocket --route echo --body '{\"action\": \"echo\", \"text\": \"hi\"}'",
+}
 
 
 def render(template: str, name: str) -> dict[str, str]:
