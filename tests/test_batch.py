@@ -360,3 +360,52 @@ def test_empty_body_uses_the_default() -> None:
 
     TestClient(app).sqs("jobs", ["", {"n": 2}])
     assert got == [None, Job(2)]
+
+
+def test_body_only_handler_still_unwraps_envelopes_and_reports_refusals() -> None:
+    app = App()
+    got = []
+
+    @app.sqs("jobs")
+    def work(body: Job) -> Response | None:
+        got.append(body.n)
+        return Response({"error": "later"}, 503) if body.n == 3 else None
+
+    event = events.sqs_from_sns("jobs", "job-events", [{"n": 1}, {"n": 3}])
+    event["Records"] += events.sqs("jobs", [{"n": 2}, {"n": "bad"}])["Records"]
+    result = TestClient(app).invoke(event)
+    assert failures(result) == [ids(event)[1], ids(event)[3]]
+    assert got == [1, 3, 2]
+
+
+def test_body_only_batch_ends_the_cold_start() -> None:
+    app = App()
+    cold = []
+
+    @app.sqs("jobs")
+    def work(body: Job) -> None:
+        pass
+
+    @app.sns("alerts")
+    def alert(ctx: Context) -> None:
+        cold.append(ctx.cold_start)
+
+    client = TestClient(app)
+    client.sqs("jobs", [{"n": 1}])
+    client.sns("alerts", "x")
+    assert cold == [False]
+
+
+def test_middleware_added_later_runs_for_body_only_handlers() -> None:
+    app = App()
+    seen = []
+
+    @app.sqs("jobs")
+    def work(body: Job) -> None:
+        seen.append(body.n)
+
+    client = TestClient(app)
+    client.sqs("jobs", [{"n": 1}])
+    app.use(lambda ctx, call_next: (seen.append(ctx.record.message_id[:0] + "mw"), call_next(ctx))[1])
+    client.sqs("jobs", [{"n": 2}])
+    assert seen == [1, "mw", 2]

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from lift.app import App
     from lift.sources.record import Record
 
-__all__ = ["RecordResult", "await_result", "log_record_failure", "process_batch", "run_or_raise", "run_record"]
+__all__ = ["RecordResult", "await_result", "is_refusal", "log_record_failure", "log_refusal", "process_batch",
+           "run_or_raise", "run_record"]
 
 _log = logging.getLogger("lift")
 _worker = threading.local()
@@ -69,13 +70,13 @@ def log_record_failure(ctx: Context, record: Record | None, exc: BaseException) 
                    type(exc).__name__, exc, exc_info=exc, extra=extra)
 
 
-def _refused(result: Any) -> bool:
+def is_refusal(result: Any) -> bool:
     """Middleware (or the handler) answered with an error Response: the record did not succeed."""
     return (result is not None and result.__class__ is not RecordResult and isinstance(result, Response)
             and result.status >= 400)
 
 
-def _log_refused(ctx: Context, record: Record, status: int) -> None:
+def log_refusal(ctx: Context, record: Record, status: int) -> None:
     _log.warning("%s record %s refused with status %s (request_id=%s)", ctx.source, record.record_id, status,
                  ctx.request_id, extra={"source": ctx.source, "record_id": record.record_id,
                                         "request_id": ctx.request_id})
@@ -91,8 +92,8 @@ def run_record(app: App, chain: Callable[[Context], Any], event: Any, context: A
     except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
         log_record_failure(ctx, record, exc)
         return False
-    if _refused(result):
-        _log_refused(ctx, record, result.status)
+    if is_refusal(result):
+        log_refusal(ctx, record, result.status)
         return False
     return True
 
@@ -108,7 +109,7 @@ def run_or_raise(app: App, chain: Callable[[Context], Any], event: Any, context:
     except Exception as exc:
         log_record_failure(ctx, record, exc)
         raise
-    if _refused(result):
+    if is_refusal(result):
         from lift.errors import LiftError
 
         exc = LiftError(result.status, "refused", f"{source} record refused by middleware with status "
@@ -142,9 +143,9 @@ def process_batch(app: App, handler: Any, records: list[Record], event: Any, con
         ctx.record = record
         try:
             result = chain(ctx)
-            if result is None or not _refused(result):
+            if result is None or not is_refusal(result):
                 continue
-            _log_refused(ctx, record, result.status)
+            log_refusal(ctx, record, result.status)
         except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
             log_record_failure(ctx, record, exc)
         failed.append(record.record_id)

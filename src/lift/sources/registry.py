@@ -16,7 +16,16 @@ import msgspec
 
 from lift import app as _lift_app
 from lift import serialization
-from lift.batch import RecordResult, await_result, process_batch, run_or_raise
+from lift.batch import (
+    RecordResult,
+    await_result,
+    is_refusal,
+    log_record_failure,
+    log_refusal,
+    process_batch,
+    run_or_raise,
+    run_record,
+)
 from lift.binding import _EMPTY, _identity, build_binder
 from lift.context import Context, Response
 from lift.errors import UnmatchedEvent
@@ -135,6 +144,17 @@ class EventHandler:
         middleware = [*self.app.middleware, *self.middleware]
         self._fast = self._direct_call()
         self.chain = _lift_app.compose(middleware, self.run) if middleware else self._fast
+        self.body_decoder = None if middleware else self._body_only_decoder()
+
+    def _body_only_decoder(self) -> Callable[[Any], Any] | None:
+        """For `def handler(body: Model)` (sync, no ctx, no middleware): the msgspec decoder of the
+        body, so a plain record can skip building a Context nobody would see."""
+        binder = self.binder
+        if binder.is_async or len(binder.getters) != 1 or binder.names != ["body"]:
+            return None
+        if getattr(getattr(self.fn, "__code__", None), "co_kwonlyargcount", 1):
+            return None
+        return getattr(binder.getters[0], "fast_decode", None)
 
     def call(self, ctx: Context) -> Any:
         """The handler's own return value."""
@@ -436,8 +456,13 @@ class EventSources:
                 for r in raws:
                     groups.setdefault(r.get("eventSourceARN") or "", []).append(r)
                 break
+        if groups is None:  # the normal case: one queue or stream
+            handler = self._handler_for_arn(source, arn)
+            if handler is not None:
+                return [(handler, raws)]
+            groups = {arn: raws}
         batches = []
-        for group_arn, group in (groups or {arn: raws}).items():
+        for group_arn, group in groups.items():
             handler = self._handler_for_arn(source, group_arn)
             if handler is None:
                 what = "queue" if source == "sqs" else "stream of"
@@ -448,17 +473,60 @@ class EventSources:
     def _dispatch_sqs(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
         failed: list[str] = []
         for handler, raws in self._batches("sqs", event["Records"], context):
-            records = [SQSRecord(raw) for raw in raws]
             envelope = handler.envelope
+            fifo = (raws[0].get("eventSourceARN") or "").endswith(".fifo")
+            if handler.body_decoder is not None and not fifo and envelope in ("auto", None):
+                failed += self._run_sqs_bodies(handler, raws, event, context)
+                continue
+            records = [SQSRecord(raw) for raw in raws]
             if envelope is not None:
                 for record in records:
                     body = record.raw.get("body") or ""
                     if envelope != "auto" or '"TopicArn"' in body or '"detail-type"' in body:
                         sqs.unwrap(record, envelope)
-            fifo = (records[0].raw.get("eventSourceARN") or "").endswith(".fifo")
             failed += process_batch(self, handler, records, event, context, "sqs",  # type: ignore[arg-type]
                                     _sqs_group if fifo else None, handler.concurrency)
         return sqs.encode_batch_response(failed)
+
+    def _run_sqs_bodies(self, handler: EventHandler, raws: list[dict[str, Any]], event: dict[str, Any],
+                        context: Any) -> list[str]:
+        """A standard-queue batch for `def handler(body: Model)` without middleware: each plain body
+        is decoded and handed over directly. Envelopes and invalid bodies take the full path (one
+        record at a time), failures are logged with the message id like everywhere else."""
+        if self._cold:  # type: ignore[attr-defined]
+            self.new_context(event, context, "sqs")  # type: ignore[attr-defined]  # ends the cold start
+        decode, fn, auto = handler.body_decoder, handler.fn, handler.envelope == "auto"
+        failed: list[str] = []
+        for raw in raws:
+            body = raw.get("body") or ""
+            if not (auto and ('"TopicArn"' in body or '"detail-type"' in body)):
+                try:
+                    value = decode(body)  # type: ignore[misc]
+                except msgspec.MsgspecError:
+                    pass  # the full path reports it
+                else:
+                    try:
+                        result = fn(value)
+                    except Exception as exc:  # noqa: BLE001 - a failed record is reported
+                        result = exc
+                    if result is None:
+                        continue
+                    if not isinstance(result, Exception) and not is_refusal(result):
+                        continue
+                    ctx = Context(self, event, context, "sqs", None, False)
+                    ctx.record = SQSRecord(raw)
+                    if isinstance(result, Exception):
+                        log_record_failure(ctx, ctx.record, result)
+                    else:
+                        log_refusal(ctx, ctx.record, result.status)
+                    failed.append(raw["messageId"])
+                    continue
+            record = SQSRecord(raw)
+            if auto:
+                sqs.unwrap(record, "auto")
+            if not run_record(self, handler.chain, event, context, "sqs", record):  # type: ignore[arg-type]
+                failed.append(record.record_id)
+        return failed
 
     def _dispatch_stream(self, event: dict[str, Any], context: Any, source: str, record_class: type[Record],
                          lane_of: Callable[[Any], Any]) -> dict[str, Any]:
