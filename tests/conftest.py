@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import services as test_services  # noqa: E402  (tests/services.py)
+import services as test_services
 
 test_services.use_dummy_aws_credentials()
 

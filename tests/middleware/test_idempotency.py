@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
+import msgspec
 import pytest
 import services as test_services
 
@@ -18,8 +20,9 @@ from lift.middleware.idempotency import (
     idempotent,
     key_from_expression,
 )
+from lift.stores.base import scoped_key
 from lift.stores.redis import RedisStore
-from lift.testing import TestClient, lambda_context
+from lift.testing import TestClient, events, lambda_context
 
 
 def set_tenant_from_header(ctx: Context, call_next):
@@ -265,7 +268,7 @@ def test_a_crashed_invocation_blocks_the_key_only_until_its_lock_expires(store):
 
     ctx.request = apigw_rest.request_from_event(ctx_event)
     key = orders.middleware.record_key(ctx, "k")
-    lock, _ = orders.middleware.ledger.begin(key, None, ctx.remaining_ms() / 1000)
+    orders.middleware.ledger.begin(key, None, ctx.remaining_ms() / 1000)
     assert post(client, "k").status_code == 409
     time.sleep(1.2)
     assert post(client, "k").status_code == 201
@@ -460,10 +463,6 @@ def test_key_expressions():
 
 # -- through app.handler: SQS batches and direct invokes ---------------------------------------
 
-import msgspec  # noqa: E402
-
-from lift.testing import events  # noqa: E402
-
 
 class Payment(msgspec.Struct):
     payment_id: str
@@ -502,11 +501,7 @@ def test_sqs_duplicate_in_progress_fails_the_record_for_redelivery(store):
 
     message = events.sqs_message({"payment_id": "p-9", "amount": 1}, queue="payments")
     # Another instance holds the lock for this payment right now.
-    key_owner = charge.idempotency
-    from lift.stores.base import scoped_key
-    import hashlib
-
-    key = scoped_key("fn", key_owner.scope, hashlib.sha256(b'"p-9"').hexdigest())
+    key = scoped_key("fn", charge.idempotency.scope, hashlib.sha256(b'"p-9"').hexdigest())
     assert store.put_if_absent(key, {"status": "IN_PROGRESS", "hash": None, "token": "other"}, ttl=30)
     result = app.handler(events.sqs("payments", records=[message]), lambda_context())
     assert result == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}

@@ -46,13 +46,13 @@ from lift.errors import BadRequest, Conflict, ServiceUnavailable, ValidationFail
 from lift.stores.base import Store, StoreError, scoped_key
 
 __all__ = [
+    "IdempotencyInProgress",
+    "IdempotencyKeyMissing",
+    "IdempotencyKeyReused",
+    "IdempotencyLedger",
     "IdempotencyMiddleware",
     "idempotency",
     "idempotent",
-    "IdempotencyLedger",
-    "IdempotencyInProgress",
-    "IdempotencyKeyReused",
-    "IdempotencyKeyMissing",
     "key_from_expression",
 ]
 

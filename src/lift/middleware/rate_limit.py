@@ -30,13 +30,13 @@ from lift.errors import ServiceUnavailable, TooManyRequests
 from lift.stores.base import Store, StoreError, scoped_key
 
 __all__ = [
-    "Limit",
     "Decision",
+    "Limit",
     "RateLimiter",
-    "rate_limit",
-    "client_ip",
     "caller_key",
+    "client_ip",
     "fixed_window",
+    "rate_limit",
     "sliding_window",
     "token_bucket",
 ]

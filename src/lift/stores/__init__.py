@@ -23,16 +23,16 @@ if TYPE_CHECKING:
     from lift.stores.redis import RedisStore
 
 __all__ = [
+    "DynamoDBStore",
+    "MemoryStore",
+    "NotACounter",
+    "RedisStore",
     "Store",
+    "StoreConfigurationError",
     "StoreError",
     "StoreUnavailable",
-    "StoreConfigurationError",
-    "NotACounter",
-    "scoped_key",
-    "MemoryStore",
-    "DynamoDBStore",
-    "RedisStore",
     "create_table",
+    "scoped_key",
     "store_from_url",
 ]
 

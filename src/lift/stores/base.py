@@ -14,14 +14,14 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "NotACounter",
     "Store",
+    "StoreConfigurationError",
     "StoreError",
     "StoreUnavailable",
-    "StoreConfigurationError",
-    "NotACounter",
-    "scoped_key",
-    "encode_value",
     "decode_value",
+    "encode_value",
+    "scoped_key",
 ]
 
 _encoder = msgspec.json.Encoder()

@@ -100,7 +100,12 @@ class DynamoDBStore(Store):
         self.prefix = prefix
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            PartialCredentialsError,
+        )
 
         try:
             return getattr(self.client, operation)(TableName=self.table, **kwargs)

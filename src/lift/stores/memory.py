@@ -11,7 +11,13 @@ import threading
 import time
 from typing import Any
 
-from lift.stores.base import NotACounter, Store, decode_value, encode_value, ttl_to_deadline
+from lift.stores.base import (
+    NotACounter,
+    Store,
+    decode_value,
+    encode_value,
+    ttl_to_deadline,
+)
 
 __all__ = ["MemoryStore"]
 
