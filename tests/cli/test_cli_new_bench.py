@@ -47,8 +47,12 @@ def test_bench_reports_cold_start_and_every_route(cli):
     assert set(by_route) == {("GET", "/"), ("GET", "/users"), ("POST", "/users"), ("GET", "/users/1"),
                              ("PATCH", "/users/1"), ("DELETE", "/users/1")}
     assert by_route[("GET", "/users")]["status"] == 200
-    assert by_route[("POST", "/users")]["status"] == 422  # the sample body {} misses required fields
-    assert by_route[("GET", "/users/1")]["status"] == 404
+    # bodies are sampled from the OpenAPI schema, so the typed route succeeds; repeats then conflict
+    assert by_route[("POST", "/users")]["status"] == 201
+    assert by_route[("POST", "/users")]["warm_status"] == 409
+    assert by_route[("GET", "/users/1")]["status"] == 200  # the user the POST created
+    assert by_route[("DELETE", "/users/1")]["status"] == 204
+    assert by_route[("DELETE", "/users/1")]["warm_status"] == 404
     assert all(r["median_us"] > 0 and r["p99_us"] >= r["median_us"] for r in report["routes"])
 
 
@@ -56,5 +60,6 @@ def test_bench_table_and_method_filter(cli):
     result = cli("bench", "examples.users_api.app:app", "-n", "50", "--cold-runs", "1", "-m", "GET", timeout=300)
     assert result.code == 0, result
     assert "Cold start" in result.stdout and "/users/1" in result.stdout and "PATCH" not in result.stdout
+    assert "404" in result.stdout  # GET /users/1 before any user exists
     none = cli("bench", "examples.users_api.app:app", "-m", "TRACE")
     assert none.code == 2 and "No HTTP routes" in none.stderr

@@ -1,5 +1,6 @@
 """`lift bench`: the user's own app, measured in-process (cold start in fresh processes, warm
-per-route latency through `app.handler` with real API Gateway events)."""
+per-route latency through `app.handler` with real API Gateway events; request bodies are
+sampled from each route's OpenAPI schema so typed routes run their success path)."""
 
 from __future__ import annotations
 
@@ -77,18 +78,75 @@ def cold_start(ref: AppRef, method: str, path: str, runs: int) -> dict[str, floa
             "first_invocation_ms": statistics.median(firsts)}
 
 
-def route_latency(app: Any, method: str, path: str, requests: int) -> dict[str, Any]:
+def sample_from_schema(schema: dict[str, Any], components: dict[str, Any], depth: int = 0) -> Any:
+    """A small value valid for a JSON Schema (required fields only, lower bounds respected)."""
+    if depth > 8:
+        return None
+    if "$ref" in schema:
+        return sample_from_schema(components.get(schema["$ref"].rsplit("/", 1)[-1], {}), components, depth + 1)
+    if "default" in schema:
+        return schema["default"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        options = [o for o in schema.get(key, []) if o.get("type") != "null"]
+        if options:
+            return sample_from_schema(options[0], components, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: sample_from_schema(props.get(name, {}), components, depth + 1)
+                for name in schema.get("required", [])}
+    if kind == "array":
+        return [sample_from_schema(schema.get("items", {}), components, depth + 1)
+                for _ in range(schema.get("minItems", 0))]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0) + (1 if "exclusiveMinimum" in schema else 0))
+        return max(low, 1) if kind == "integer" else float(max(low, 1))
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        formats = {"uuid": "123e4567-e89b-12d3-a456-426614174000", "date-time": "2026-01-01T00:00:00Z",
+                   "date": "2026-01-01", "email": "user@example.com"}
+        if schema.get("format") in formats:
+            return formats[schema["format"]]
+        return "example".ljust(schema.get("minLength", 0), "x")[: schema.get("maxLength", 64)]
+    return {}
+
+
+def sample_bodies(app: Any) -> dict[tuple[str, str], str]:
+    """(method, template) -> a JSON request body built from the route's OpenAPI request schema."""
+    from lift.openapi import openapi_spec
+
+    try:
+        spec = openapi_spec(app)
+    except Exception:  # noqa: BLE001 - without a spec, routes are measured with an empty body
+        return {}
+    components = spec.get("components", {}).get("schemas", {})
+    bodies = {}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if schema is not None:
+                bodies[(method.upper(), path)] = json.dumps(sample_from_schema(schema, components))
+    return bodies
+
+
+def route_latency(app: Any, method: str, path: str, requests: int, body: str | None = None) -> dict[str, Any]:
     """Median and p99 of `requests` warm calls of one route through app.handler."""
     from lift.testing import events, lambda_context
 
-    body = "{}" if method in ("POST", "PUT", "PATCH") else None
+    if body is None and method in ("POST", "PUT", "PATCH"):
+        body = "{}"
     headers = {"Content-Type": "application/json"} if body else None
     event = events.apigw_rest(method, path, body=body, headers=headers)
     context = lambda_context()
     handler = app.handler
-    status = handler(event, context).get("statusCode")
+    status = last_status = handler(event, context).get("statusCode")
     for _ in range(min(100, requests)):
-        handler(event, context)
+        last_status = handler(event, context).get("statusCode")
     timings = []
     clock = time.perf_counter_ns
     for _ in range(requests):
@@ -96,7 +154,7 @@ def route_latency(app: Any, method: str, path: str, requests: int) -> dict[str, 
         handler(event, context)
         timings.append(clock() - t0)
     timings.sort()
-    return {"method": method, "path": path, "status": status, "median_us": statistics.median(timings) / 1000,
+    return {"method": method, "path": path, "status": status, "warm_status": last_status, "median_us": statistics.median(timings) / 1000,
             "p99_us": timings[min(len(timings) - 1, int(len(timings) * 0.99))] / 1000, "requests": requests}
 
 
@@ -110,19 +168,23 @@ def bench(
     """Benchmark the app in-process: cold start and per-route latency (runs your handlers)."""
     application, ref = load(app)
     wanted = {m.upper() for m in methods or []}
-    targets = [(m, sample_path(e)) for e in application.endpoints if getattr(e, "template", "").startswith("/")
+    from lift.openapi import _openapi_path
+
+    bodies = sample_bodies(application)
+    targets = [(m, sample_path(e), bodies.get((m, _openapi_path(e.template))))
+               for e in application.endpoints if getattr(e, "template", "").startswith("/")
                for m in e.methods if not wanted or m in wanted]
     if not targets:
         fail("No HTTP routes to benchmark" + (f" with methods {', '.join(sorted(wanted))}" if wanted else ""), USAGE)
-    first = next(((m, p) for m, p in targets if m == "GET"), targets[0])
+    first = next(((m, p) for m, p, _ in targets if m == "GET"), targets[0][:2])
     results: list[dict[str, Any]] = []
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("Cold start", total=cold_runs + len(targets))
         cold = cold_start(ref, first[0], first[1], cold_runs)
         progress.advance(task, cold_runs)
-        for method, path in targets:
+        for method, path, body in targets:
             progress.update(task, description=f"{method} {path}")
-            results.append(route_latency(application, method, path, requests))
+            results.append(route_latency(application, method, path, requests, body))
             progress.advance(task)
     if as_json:
         print_json({"app": str(ref), "cold_start": {**cold, "route": f"{first[0]} {first[1]}", "runs": cold_runs},
@@ -144,5 +206,6 @@ def _print_tables(ref: str, cold: dict[str, float], first: tuple[str, str], runs
                             ("p99", "right")):
         routes.add_column(column, justify=justify)
     for r in results:
-        routes.add_row(r["method"], r["path"], str(r["status"]), f"{r['median_us']:.1f} µs", f"{r['p99_us']:.1f} µs")
+        status = str(r["status"]) if r["status"] == r["warm_status"] else f"{r['status']}→{r['warm_status']}"
+        routes.add_row(r["method"], r["path"], status, f"{r['median_us']:.1f} µs", f"{r['p99_us']:.1f} µs")
     console.print(routes)
