@@ -20,7 +20,7 @@ from lift.binding import Header
 from lift.context import Context, Request, Response
 from lift.routing import parse_template
 
-__all__ = ["openapi_spec", "ERROR_SCHEMA"]
+__all__ = ["openapi_spec", "openapi_path", "ERROR_SCHEMA"]
 
 _REF = "#/components/schemas/{name}"
 _EMPTY = inspect.Parameter.empty
@@ -270,7 +270,8 @@ def _default_tags(template: str) -> list[str]:
     return []
 
 
-def _openapi_path(template: str) -> str:
+def openapi_path(template: str) -> str:
+    """A Lift path template as an OpenAPI path (`{path+}` becomes `{path}`)."""
     segments = parse_template(template)
     if not segments:
         return "/"
@@ -293,7 +294,7 @@ def openapi_spec(app: Any, *, title: str | None = None, version: str = "0.1.0", 
     paths: dict[str, dict[str, Any]] = {}
     used_ids: set[str] = set()
     for endpoint in _http_endpoints(app):
-        path = _openapi_path(endpoint.template)
+        path = openapi_path(endpoint.template)
         for method in endpoint.methods:
             operation_id = endpoint.fn.__name__
             if operation_id in used_ids:

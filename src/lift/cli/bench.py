@@ -168,10 +168,10 @@ def bench(
     """Benchmark the app in-process: cold start and per-route latency (runs your handlers)."""
     application, ref = load(app)
     wanted = {m.upper() for m in methods or []}
-    from lift.openapi import _openapi_path
+    from lift.openapi import openapi_path
 
     bodies = sample_bodies(application)
-    targets = [(m, sample_path(e), bodies.get((m, _openapi_path(e.template))))
+    targets = [(m, sample_path(e), bodies.get((m, openapi_path(e.template))))
                for e in application.endpoints if getattr(e, "template", "").startswith("/")
                for m in e.methods if not wanted or m in wanted]
     if not targets:
