@@ -70,6 +70,7 @@ class EventSources:
         self.event_handlers = []
         self._handlers_by_source: dict[str, list[EventHandler]] = {s: [] for s in EVENT_SOURCES}
         self._match_cache: dict[tuple[str, Any], EventHandler | None] = {}
+        self._arn_cache: dict[str, dict[str, EventHandler | None]] = {s: {} for s in EVENT_SOURCES}
         self._websocket_client: Any = None
         self._websocket_client_assigned = False
         for source, dispatch in (("sqs", self._dispatch_sqs), ("sns", self._dispatch_sns),
@@ -99,6 +100,8 @@ class EventSources:
         self._handlers_by_source[source].append(handler)
         self.event_handlers.append(handler)
         self._match_cache.clear()
+        for cache in self._arn_cache.values():
+            cache.clear()
         return handler
 
     def _decorator(self, source: str, name: str | None, match: Callable[[Any], bool],
@@ -218,14 +221,14 @@ class EventSources:
 
     def _handler_for_arn(self, source: str, arn: str) -> EventHandler | None:
         """The handler for the queue/table/stream named in `arn` (cached per ARN)."""
-        cache_key = (source, arn)
+        cache = self._arn_cache[source]
         try:
-            return self._match_cache[cache_key]
+            return cache[arn]
         except KeyError:
             name = name_from_arn(arn)
             found = next((h for h in self._handlers_by_source[source] if h.match(name)), None)
-            if len(self._match_cache) < 4096:
-                self._match_cache[cache_key] = found
+            if len(cache) < 4096:
+                cache[arn] = found
             return found
 
     def _s3_handler_for(self, obj: s3.S3Object) -> EventHandler | None:
@@ -269,8 +272,8 @@ class EventSources:
         failed: list[str] = []
         for handler, raws in self._batches("sqs", event["Records"], context):
             envelope = handler.envelope
-            fifo = (raws[0].get("eventSourceARN") or "").endswith(".fifo")
-            if handler.body_decoder is not None and not fifo and envelope in ("auto", None):
+            fifo = raws[0].get("eventSourceARN", "").endswith(".fifo")
+            if handler.body_decoder is not None and not fifo and envelope != "sns" and envelope != "eventbridge":
                 failed += self._run_sqs_bodies(handler, raws, event, context)
                 continue
             records = [SQSRecord(raw) for raw in raws]
