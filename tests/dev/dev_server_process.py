@@ -42,6 +42,14 @@ async def slow_async(ctx: Context, n: int) -> dict:
     return {"n": n}
 
 
+@app.get("/sleep")
+def sleep(ctx: Context) -> dict:
+    import time
+
+    time.sleep(float(ctx.query.get("s", "0")))
+    return {"remaining_ms": ctx.remaining_ms()}
+
+
 @app.post("/echo")
 def echo(ctx: Context) -> Response:
     resp = Response(ctx.request.body, 201, {"X-Echo": ctx.headers.get("x-custom", "")},

@@ -94,3 +94,12 @@ def test_async_handlers_run_concurrently_on_one_shared_loop(dev_server: DevServe
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda n: dev_server.request("GET", f"/async/{n}"), range(8)))
     assert [(status, json.loads(body)) for status, _, body in answers] == [(200, {"n": n}) for n in range(8)]
+
+
+def test_function_timeout_gives_api_gateways_504_and_a_real_remaining_time(dev_server: DevServerProcess) -> None:
+    status, _, body = dev_server.request("GET", "/sleep?s=0")
+    assert status == 200 and 1000 < json.loads(body)["remaining_ms"] <= 2000  # LIFT_DEV_TIMEOUT=2
+    status, _, body = dev_server.request("GET", "/sleep?s=3")
+    assert status == 504 and json.loads(body) == {"message": "Endpoint request timed out"}
+    logs = dev_server.get("/_lift/api/state")["logs"]
+    assert any(log["level"] == "ERROR" and "Task timed out after 2.00 seconds" in log["message"] for log in logs)

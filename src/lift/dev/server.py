@@ -66,6 +66,8 @@ class DevServer:
         self.websockets = WebSocketGateway(lambda: self.loader.app, self._invoke_async)
         self.watcher: Any = None
         self.started_at = time.time()
+        # the function timeout: API Gateway's integration limit (29 s) unless LIFT_DEV_TIMEOUT says otherwise
+        self.timeout = float(os.environ.get("LIFT_DEV_TIMEOUT") or 29)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -132,7 +134,7 @@ class DevServer:
         app = self.loader.app
         if app is None:
             return None, f"The app failed to import:\n{self.loader.error}"
-        context = lambda_context(function_name=getattr(app, "name", "lift-dev"))
+        context = lambda_context(function_name=getattr(app, "name", "lift-dev"), timeout_ms=int(self.timeout * 1000))
         started = time.perf_counter()
         result: Any = None
         error: str | None = None
@@ -246,8 +248,16 @@ class DevServer:
             await send_response(send, self._import_error_response(scope))
             return
         event = event_from_request(scope, body, self.payload)
-        result, error = await asyncio.get_running_loop().run_in_executor(None, self.invoke, event)
-        response = bad_gateway() if error is not None else response_from_result(result)
+        running = asyncio.get_running_loop().run_in_executor(None, self.invoke, event)
+        try:
+            result, error = await asyncio.wait_for(asyncio.shield(running), self.timeout)
+        except TimeoutError:
+            # Lambda would stop the function; a thread cannot be stopped, so it finishes unobserved
+            _log.error("Task timed out after %.2f seconds: %s %s (LIFT_DEV_TIMEOUT)", self.timeout,
+                       scope["method"], scope["path"])
+            response = Response.json({"message": "Endpoint request timed out"}, status=504)
+        else:
+            response = bad_gateway() if error is not None else response_from_result(result)
         if self.loader.error:
             response.headers["X-Lift-Reload-Error"] = "the last edit failed to import; serving the last good app"
         await send_response(send, response)
