@@ -70,6 +70,16 @@ def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess,
     assert '"httpMethod": "GET"' in page.inner_text("#detail-event")
     assert '"statusCode": 200' in page.inner_text("#detail-result")
 
+    # the request form sends a real HTTP request through the app
+    page.select_option("#http-method", "POST")
+    page.fill("#http-path", "/echo")
+    page.fill("#http-body", '{"from": "form"}')
+    page.click("#http-form button")
+    page.wait_for_function("document.querySelector('#send-result').textContent.startsWith('POST /echo: 201')",
+                           timeout=15000)
+    assert '{"from": "form"}' in page.inner_text("#send-result")
+    rows.filter(has_text="/echo").first.wait_for(timeout=15000)
+
     stat = page.locator("#stats tbody tr[data-key='GET /hello/{name}']")
     stat.wait_for(timeout=15000)
     page.wait_for_function("""document.querySelector("#stats tbody tr[data-key='GET /hello/{name}'] td:nth-child(2)")

@@ -85,9 +85,12 @@ async function sendSample(kind, name, options) {
   $("#send-result").textContent = `${kind} ${name}: ` + (out.error ? "error: " + out.error : "result " + JSON.stringify(out.result));
 }
 
-async function sendHttp(method, path) {
-  const res = await fetch(path, { method });
-  $("#send-result").textContent = `${method} ${path}: ${res.status}`;
+async function sendHttp(method, path, body) {
+  const init = { method };
+  if (body) { init.body = body; init.headers = { "content-type": "application/json" }; }
+  const res = await fetch(path, init);
+  const text = await res.text();
+  $("#send-result").textContent = `${method} ${path}: ${res.status} ${text.slice(0, 300)}`;
 }
 
 function renderSources(state) {
@@ -194,6 +197,10 @@ async function start() {
 }
 
 $("#clear").addEventListener("click", () => $("#invocations tbody").replaceChildren());
+$("#http-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  sendHttp($("#http-method").value, $("#http-path").value, $("#http-body").value.trim());
+});
 $("#detail-close").addEventListener("click", () => { $("#detail").hidden = true; });
 $("#log-level").addEventListener("change", renderLogs);
 $("#health-run").addEventListener("click", runHealth);
