@@ -17,6 +17,9 @@ test_services.use_dummy_aws_credentials()
 
 STORE_BACKENDS = ["memory", "dynamodb", "redis"]
 TEST_TABLE = "lift-test"
+# Generous timeouts: on a busy 2-core machine DynamoDB Local (a JVM) can stall for seconds, and
+# a timeout would turn into fail-open/fail-closed behaviour the test did not ask for.
+SERVER_TIMEOUT = 15.0
 
 
 def _service_failed(name: str, exc: Exception) -> None:
@@ -74,11 +77,11 @@ def make_store(backend: str, request: pytest.FixtureRequest, prefix: str | None 
 
         table = request.getfixturevalue("dynamodb_table")
         endpoint = request.getfixturevalue("dynamodb_endpoint")
-        return DynamoDBStore(table, endpoint_url=endpoint, prefix=prefix)
+        return DynamoDBStore(table, endpoint_url=endpoint, prefix=prefix, timeout=SERVER_TIMEOUT)
     if backend == "redis":
         from lift.stores.redis import RedisStore
 
-        return RedisStore(request.getfixturevalue("redis_url"), prefix=prefix)
+        return RedisStore(request.getfixturevalue("redis_url"), prefix=prefix, timeout=SERVER_TIMEOUT)
     raise ValueError(backend)
 
 

@@ -68,6 +68,13 @@ def test_fixed_window_opens_again_in_the_next_window(store):
     assert again.allowed and again.remaining == 1 and again.reset_after == 10
 
 
+def test_sub_second_windows_do_not_share_a_counter(store):
+    limit = Limit(1, 0.5)
+    assert fixed_window(store, "k", limit, 100.0).allowed
+    assert not fixed_window(store, "k", limit, 100.2).allowed
+    assert fixed_window(store, "k", limit, 100.5).allowed
+
+
 def test_users_are_counted_separately(store):
     client = TestClient(make_app(rate_limit(1, FOREVER, store=store)))
     assert client.get("/items", headers={"X-Test-User": "alice"}).status_code == 200
@@ -219,9 +226,9 @@ def _hammer_in_a_process(backend: str, address: str, prefix: str, limit: int, hi
     from lift.stores.redis import RedisStore
 
     if backend == "redis":
-        store = RedisStore(address, prefix=prefix)
+        store = RedisStore(address, prefix=prefix, timeout=15)
     else:
-        store = DynamoDBStore("lift-test", endpoint_url=address, prefix=prefix)
+        store = DynamoDBStore("lift-test", endpoint_url=address, prefix=prefix, timeout=15)
     allowed = sum(fixed_window(store, "k", Limit(limit, FOREVER), time.time()).allowed for _ in range(hits))
     queue.put(allowed)
 

@@ -88,9 +88,9 @@ class Decision:
 
 def fixed_window(store: Store, key: str, limit: Limit, now: float, cost: int = 1) -> Decision:
     """Count hits in windows aligned to multiples of `window`; one atomic increment per hit."""
-    start = math.floor(now / limit.window) * limit.window
-    reset = start + limit.window - now
-    count = store.increment(f"{key}:{int(start)}", cost, ttl=reset + 1)
+    index = math.floor(now / limit.window)
+    reset = (index + 1) * limit.window - now
+    count = store.increment(f"{key}:{index}", cost, ttl=reset + 1)
     if count <= limit.limit:
         return Decision(True, limit.limit, limit.limit - count, reset)
     return Decision(False, limit.limit, 0, reset, retry_after=reset)
@@ -100,19 +100,19 @@ def sliding_window(store: Store, key: str, limit: Limit, now: float, cost: int =
     """Weighted sliding window: the previous window's count fades out linearly as time passes.
 
     Estimate = previous * (1 - elapsed / window) + current. The increment is atomic, so
-    concurrent callers see distinct counts and the estimate never lets more than `limit`
-    through; a rejected hit is taken back so it does not count against the caller.
+    concurrent callers see distinct counts and a hit is allowed only while the estimate stays
+    within `limit`; a rejected hit is taken back so it does not count against the caller.
     """
-    start = math.floor(now / limit.window) * limit.window
-    elapsed = now - start
-    count = store.increment(f"{key}:{int(start)}", cost, ttl=2 * limit.window - elapsed + 1)
-    previous = _previous_count(store, f"{key}:{int(start - limit.window)}", elapsed)
+    index = math.floor(now / limit.window)
+    elapsed = now - index * limit.window
+    count = store.increment(f"{key}:{index}", cost, ttl=2 * limit.window - elapsed + 1)
+    previous = _previous_count(store, f"{key}:{index - 1}", elapsed)
     weight = 1 - elapsed / limit.window
     estimate = previous * weight + count
     reset = limit.window - elapsed + (limit.window if previous else 0)
     if estimate <= limit.limit:
         return Decision(True, limit.limit, max(0, int(limit.limit - estimate)), reset)
-    store.increment(f"{key}:{int(start)}", -cost)
+    store.increment(f"{key}:{index}", -cost)
     count -= cost
     if previous and count + cost <= limit.limit:
         # Wait until previous * weight(t) + count + cost <= limit.
