@@ -231,7 +231,7 @@ def target_lines(warm: dict, init: dict) -> list[str]:
                              f"{verdict(r <= 1.3)}")
         if lift_init and "chalice_pydantic" in init:
             r = lift_init / init["chalice_pydantic"]["ms"]
-            lines.append(f"- init{which}: Lift / (Chalice + pydantic) = {r:.2f} (target < 0.33): "
+            lines.append(f"- init{which}: Lift / (Chalice + pydantic) = {r:.3f} (target < 0.333): "
                          f"{verdict(r < 1 / 3)}")
     return lines
 
