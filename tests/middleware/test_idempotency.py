@@ -262,7 +262,7 @@ def test_a_crashed_invocation_blocks_the_key_only_until_its_lock_expires(store):
     client = TestClient(orders.app)
     ctx_event = client.build_event("POST", "/orders", json={"item": "book"}, headers={"Idempotency-Key": "k"})
     # A first invocation took the lock and died (timeout, crash): only its lock remains.
-    ctx = Context(orders.app, ctx_event, lambda_context(timeout_ms=200), "rest")
+    ctx = Context(orders.app, ctx_event, lambda_context(timeout_ms=1500), "rest")
     ctx.route = "/orders"
     from lift.sources import apigw_rest
 
@@ -270,7 +270,7 @@ def test_a_crashed_invocation_blocks_the_key_only_until_its_lock_expires(store):
     key = orders.middleware.record_key(ctx, "k")
     orders.middleware.ledger.begin(key, None, ctx.remaining_ms() / 1000)
     assert post(client, "k").status_code == 409
-    time.sleep(1.2)
+    time.sleep(2.0)
     assert post(client, "k").status_code == 201
     assert orders.runs == 1
 
