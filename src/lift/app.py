@@ -67,7 +67,7 @@ class Endpoint:
     def _build_run(self) -> Handler:
         """The innermost link: call the handler, turn its result (or error) into a Response."""
         call, is_async, status, app = self.binder.call, self.binder.is_async, self.status, self.app
-        raw = Response._raw
+        new = object.__new__
 
         def run(ctx: Context) -> Response:
             try:
@@ -76,7 +76,10 @@ class Endpoint:
                     result = run_async(result)
                 cls = result.__class__
                 if cls is dict or cls is list:
-                    return raw(_encode(result), status, "application/json")
+                    response = new(Response)
+                    response.status, response.body = status, _encode(result)
+                    response.headers, response.cookies = {"Content-Type": "application/json"}, []
+                    return response
                 if cls is Response:
                     return result
                 return to_response(result, status)
@@ -179,7 +182,7 @@ class App(Group, EventSources):
         self._handler_cache: dict[type[BaseException], Callable[[Context, Any], Any] | None] = {}
         self._cold = True
         self._dispatch: dict[str, Callable[[Any, Any, str], Any]] = {
-            "rest": self._handle_http, "http": self._handle_http, "alb": self._handle_http, "url": self._handle_http,
+            name: self._http_handler(module) for name, module in _HTTP_MODULES.items()
         }
         self._init_event_sources()
         self._not_found_endpoint = self._make_endpoint(_default_not_found, "", ("*",), 404, [], None)
@@ -358,23 +361,29 @@ class App(Group, EventSources):
         if self._health is not None:
             self._health.close()
 
-    def _handle_http(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
-        module = _HTTP_MODULES[source]
-        request: Request = module.request_from_event(event, self.base_path)
-        if self.max_body_size != Request.max_body:
-            request.max_body = self.max_body_size
-        cold = self._cold
-        if cold:
-            self._cold = False
-        ctx = Context(self, event, context, source, request, cold)
-        response = self.respond(ctx)
-        if request.method == "HEAD" and response.body:
-            response.headers.setdefault("Content-Length", str(len(response.body)))
-            response.body = b""
-        request_id = ctx._request_id
-        if request_id is None and len(response.body) > _MAYBE_TOO_LARGE:
-            request_id = ctx.request_id  # the 6 MB error body and log line carry it
-        return module.encode_response(response, request, request_id)
+    def _http_handler(self, module: Any) -> Callable[[dict[str, Any], Any, str], dict[str, Any]]:
+        """The dispatcher for one HTTP source: normalize, respond, encode for that service."""
+        request_from_event, encode_response = module.request_from_event, module.encode_response
+        default_max_body = Request.max_body
+
+        def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+            request: Request = request_from_event(event, self.base_path)
+            if self.max_body_size != default_max_body:
+                request.max_body = self.max_body_size
+            cold = self._cold
+            if cold:
+                self._cold = False
+            ctx = Context(self, event, context, source, request, cold)
+            response = self.respond(ctx)
+            if request.method == "HEAD" and response.body:
+                response.headers.setdefault("Content-Length", str(len(response.body)))
+                response.body = b""
+            request_id = ctx._request_id
+            if request_id is None and len(response.body) > _MAYBE_TOO_LARGE:
+                request_id = ctx.request_id  # the 6 MB error body and log line carry it
+            return encode_response(response, request, request_id)
+
+        return handle_http
 
     def respond(self, ctx: Context) -> Response:
         """Route an HTTP Context through its chain (used by every HTTP source and ASGI)."""
@@ -385,7 +394,10 @@ class App(Group, EventSources):
         else:
             ctx.route = entry.template
             if values:
-                request.path_params = _params(entry, values, request)
+                if len(values) == 1 and (not request.path_encoded or "%" not in values[0]):
+                    request.path_params = {entry.param_names[0]: values[0]}
+                else:
+                    request.path_params = _params(entry, values, request)
             endpoint = entry.methods.get(request.method)
             if endpoint is None and request.method == "HEAD":
                 endpoint = entry.methods.get("GET")

@@ -380,10 +380,11 @@ class Context:
     filled by middleware; `state` is a per-request dict for middleware to share data.
     """
 
-    # Class-level defaults keep construction cheap: an instance only stores what differs.
-    request: Request | None = None
+    # The fields every context has live in slots (fast to set); the rest are class-level
+    # defaults, stored in the instance's __dict__ only once something sets them.
+    __slots__ = ("app", "event", "lambda_context", "source", "request", "cold_start", "route", "__dict__")
+
     record: Any = None
-    route: str | None = None
     user_id: str | None = None
     tenant_id: str | None = None
     claims: dict[str, Any] | None = None
@@ -402,6 +403,7 @@ class Context:
         self.source = source
         self.request = request
         self.cold_start = cold_start
+        self.route: str | None = None
 
     @property
     def is_http(self) -> bool:

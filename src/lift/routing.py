@@ -100,6 +100,9 @@ class Router:
     def __init__(self) -> None:
         self._root = _Node()
         self._static: dict[str, PathEntry] = {}
+        # "/a/b" -> the entry of "/a/b/{x}": static templates ending in one parameter, the
+        # commonest REST shape, found with one dict lookup on the parent path.
+        self._param_tail: dict[str, PathEntry] = {}
         self.entries: list[PathEntry] = []
 
     def entry_for(self, template: str) -> PathEntry:
@@ -139,6 +142,8 @@ class Router:
             self.entries.append(node.entry)
             if not names:
                 self._static[template] = node.entry
+            elif len(names) == 1 and segments[-1][0] == "param":
+                self._param_tail[template.rpartition("/")[0]] = node.entry
         return node.entry
 
     def lookup(self, path: str) -> tuple[PathEntry | None, list[str]]:
@@ -148,6 +153,11 @@ class Router:
         entry = self._static.get(path)
         if entry is not None:
             return entry, []
+        parent, _, last = path.rpartition("/")
+        if last:
+            entry = self._param_tail.get(parent)
+            if entry is not None:
+                return entry, [last]
         values: list[str] = []
         segments = path.strip("/").split("/") if path != "/" else []
         # Fast path: descend without backtracking (static first, then a parameter).

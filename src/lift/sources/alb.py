@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import MAX_RESPONSE_BYTES, encode_body, too_large_response
+from lift.sources.http import lambda_body
 
 NAME = "alb"
 
@@ -62,10 +62,7 @@ def _status_description(status: int) -> str:
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
     """The ALB response, in the header mode the request arrived in."""
-    body, is_b64 = encode_body(resp)
-    if len(body) > MAX_RESPONSE_BYTES:
-        resp, body = too_large_response(len(body), request_id)
-        is_b64 = False
+    resp, body, is_b64 = lambda_body(resp, request_id)
     out: dict[str, Any] = {"statusCode": resp.status, "statusDescription": _status_description(resp.status),
                            "body": body, "isBase64Encoded": is_b64}
     multi = request is not None and "multiValueHeaders" in request.event

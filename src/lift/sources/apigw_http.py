@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import MAX_RESPONSE_BYTES, encode_body, relative_path, too_large_response
+from lift.sources.http import lambda_body, relative_path
 
 NAME = "http"
 
@@ -78,10 +78,7 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> HttpApiReq
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
     """The payload 2.0 response: cookies in their own list."""
-    body, is_b64 = encode_body(resp)
-    if len(body) > MAX_RESPONSE_BYTES:
-        resp, body = too_large_response(len(body), request_id)
-        is_b64 = False
+    resp, body, is_b64 = lambda_body(resp, request_id)
     out: dict[str, Any] = {"statusCode": resp.status, "headers": resp.headers, "body": body,
                            "isBase64Encoded": is_b64}
     if resp.cookies:

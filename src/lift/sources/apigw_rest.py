@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import MAX_RESPONSE_BYTES, encode_body, relative_path, too_large_response
+from lift.sources.http import JSON_FAST_PATH_BYTES, lambda_body, relative_path
 
 NAME = "rest"
 
@@ -70,10 +70,10 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> RestReques
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
     """The proxy-integration response API Gateway expects."""
-    body, is_b64 = encode_body(resp)
-    if len(body) > MAX_RESPONSE_BYTES:
-        resp, body = too_large_response(len(body), request_id)
-        is_b64 = False
+    if resp.headers.get("Content-Type") == "application/json" and len(resp.body) < JSON_FAST_PATH_BYTES:
+        body, is_b64 = resp.body.decode("utf-8"), False
+    else:
+        resp, body, is_b64 = lambda_body(resp, request_id)
     out: dict[str, Any] = {"statusCode": resp.status, "headers": resp.headers, "body": body,
                            "isBase64Encoded": is_b64}
     if resp.cookies:

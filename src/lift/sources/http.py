@@ -6,10 +6,12 @@ from typing import Any
 
 from lift.context import Response, is_text_content_type
 
-__all__ = ["encode_body", "relative_path", "MAX_RESPONSE_BYTES", "too_large_response"]
+__all__ = ["encode_body", "lambda_body", "relative_path", "MAX_RESPONSE_BYTES", "too_large_response"]
 
 # Lambda's synchronous response payload limit is 6 MB; keep room for the envelope.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 16 * 1024
+# JSON bodies below this size are valid UTF-8 text and far from the limit: sent as they are.
+JSON_FAST_PATH_BYTES = 1024 * 1024
 
 
 def encode_body(resp: Response) -> tuple[str, bool]:
@@ -28,6 +30,21 @@ def encode_body(resp: Response) -> tuple[str, bool]:
     import base64
 
     return base64.b64encode(body).decode("ascii"), True
+
+
+def lambda_body(resp: Response, request_id: str | None) -> tuple[Response, str, bool]:
+    """The body for Lambda's response dict (JSON on a fast path), replaced by a 500 when too large."""
+    body = resp.body
+    if len(body) < MAX_RESPONSE_BYTES and resp.headers.get("Content-Type") == "application/json":
+        try:
+            return resp, body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    text, is_b64 = encode_body(resp)
+    if len(text) > MAX_RESPONSE_BYTES:
+        resp, text = too_large_response(len(text), request_id)
+        is_b64 = False
+    return resp, text, is_b64
 
 
 def too_large_response(size: int, request_id: str | None) -> tuple[Response, str]:
