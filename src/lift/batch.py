@@ -10,8 +10,7 @@
 
 from __future__ import annotations
 
-import logging
-import threading
+import _thread
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +24,19 @@ if TYPE_CHECKING:
 __all__ = ["RecordResult", "await_result", "is_refusal", "log_record_failure", "log_refusal", "process_batch",
            "run_or_raise", "run_record"]
 
-_log = logging.getLogger("lift")
-_worker = threading.local()
+_worker = _thread._local()  # threading.local without importing threading
+_lift_logger: Any = None
+_run_async: Any = None
+
+
+def _log() -> Any:
+    """The "lift" logger, imported on first use (a failing record is the first use)."""
+    global _lift_logger
+    if _lift_logger is None:
+        import logging
+
+        _lift_logger = logging.getLogger("lift")
+    return _lift_logger
 
 
 class RecordResult(Response):
@@ -51,9 +61,12 @@ def await_result(coro: Any) -> Any:
         import asyncio
 
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
-    from lift.app import run_async
+    global _run_async
+    if _run_async is None:
+        from lift.app import run_async
 
-    return run_async(coro)
+        _run_async = run_async
+    return _run_async(coro)
 
 
 def log_record_failure(ctx: Context, record: Record | None, exc: BaseException) -> None:
@@ -63,10 +76,10 @@ def log_record_failure(ctx: Context, record: Record | None, exc: BaseException) 
     err = find_lift_error(exc)
     if err is not None and err.status < 500:
         reason = f"{err.code}: {err.message}" + (f" {err.details}" if err.details else "")
-        _log.warning("%s record %s rejected (request_id=%s): %s", ctx.source, record_id, ctx.request_id, reason,
+        _log().warning("%s record %s rejected (request_id=%s): %s", ctx.source, record_id, ctx.request_id, reason,
                      extra={**extra, "reason": reason})
     else:
-        _log.error("%s record %s failed (request_id=%s): %s: %s", ctx.source, record_id, ctx.request_id,
+        _log().error("%s record %s failed (request_id=%s): %s: %s", ctx.source, record_id, ctx.request_id,
                    type(exc).__name__, exc, exc_info=exc, extra=extra)
 
 
@@ -77,7 +90,7 @@ def is_refusal(result: Any) -> bool:
 
 
 def log_refusal(ctx: Context, record: Record, status: int) -> None:
-    _log.warning("%s record %s refused with status %s (request_id=%s)", ctx.source, record.record_id, status,
+    _log().warning("%s record %s refused with status %s (request_id=%s)", ctx.source, record.record_id, status,
                  ctx.request_id, extra={"source": ctx.source, "record_id": record.record_id,
                                         "request_id": ctx.request_id})
 
@@ -157,7 +170,7 @@ def process_batch(app: App, handler: Any, records: list[Record], event: Any, con
 
 
 def _skip(source: str, record: Record, lane: Any) -> None:
-    _log.warning("%s record %s not run: an earlier record of %s failed (ordering kept)", source,
+    _log().warning("%s record %s not run: an earlier record of %s failed (ordering kept)", source,
                  record.record_id, lane, extra={"source": source, "record_id": record.record_id})
 
 
@@ -206,7 +219,7 @@ def _process_concurrently(app: App, handler: Any, records: list[Record], event: 
 
 
 _executors: dict[int, Any] = {}
-_executors_lock = threading.Lock()
+_executors_lock = _thread.allocate_lock()
 
 
 def _executor(workers: int) -> Any:

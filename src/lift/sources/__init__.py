@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["source_of", "HTTP_SOURCES"]
+__all__ = ["source_of", "HTTP_SOURCES", "LazyModule"]
 
 HTTP_SOURCES = frozenset({"rest", "http", "alb", "url"})
 
@@ -18,6 +18,25 @@ _RECORD_SOURCES = {
     "aws:dynamodb": "dynamodb",
     "aws:kinesis": "kinesis",
 }
+
+
+class LazyModule:
+    """Stands in for a module until its first attribute is read, then puts the real module
+    in its place in `namespace`, so an app pays only for the event sources it uses."""
+
+    __slots__ = ("_name", "_namespace", "_alias")
+
+    def __init__(self, name: str, namespace: dict[str, Any]) -> None:
+        self._name = name
+        self._namespace = namespace
+        self._alias = name.rpartition(".")[2]
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        module = importlib.import_module(self._name)
+        self._namespace[self._alias] = module
+        return getattr(module, attr)
 
 
 def source_of(event: Any) -> str:

@@ -14,7 +14,7 @@ from lift import serialization
 from lift.batch import RecordResult, await_result
 from lift.binding import _EMPTY, _identity, build_binder
 from lift.context import Context, Response
-from lift.sources import s3, sqs
+from lift.sources import LazyModule
 from lift.sources.record import Record, pattern_matcher
 from lift.validation import codec_for
 
@@ -28,7 +28,8 @@ __all__ = [
     "schedule_expression",
 ]
 
-SQSRecord = sqs.SQSRecord
+s3 = LazyModule("lift.sources.s3", globals())
+sqs = LazyModule("lift.sources.sqs", globals())
 Getter = Callable[[Context], Any]
 Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 
@@ -52,7 +53,7 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
 
     def get_record_body(ctx: Context) -> Any:
         record = ctx.record
-        if record.__class__ is SQSRecord and record.inner is None:  # the hot case, without a call
+        if record.__class__ is sqs.SQSRecord and record.inner is None:  # the hot case, without a call
             text = record.raw["body"]
         else:
             text = record.json_text()
@@ -186,7 +187,7 @@ def _ctx_and_typed_body(fn: Callable[..., Any], get_body: Getter, fast_decode: C
     everything else (envelopes, other sources, invalid bodies) through the body getter."""
     def call_with_typed_body(ctx: Context) -> Any:
         record = ctx.record
-        if record.__class__ is SQSRecord and record.inner is None:
+        if record.__class__ is sqs.SQSRecord and record.inner is None:
             try:
                 body = fast_decode(record.raw["body"])
             except msgspec.MsgspecError:

@@ -7,7 +7,6 @@ record, finds the handler (cached per queue/topic/stream ARN) and runs its chain
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,7 +25,7 @@ from lift.batch import (
 )
 from lift.context import Context, Response
 from lift.errors import UnmatchedEvent
-from lift.sources import dynamodb, eventbridge, invoke, kinesis, s3, sns, sqs, websocket
+from lift.sources import LazyModule
 from lift.sources.handlers import (
     EventHandler,
     Getter,
@@ -41,8 +40,15 @@ from lift.sources.record import Record, name_from_arn, pattern_matcher
 
 __all__ = ["EVENT_SOURCES", "EventHandler", "EventSources"]
 
-SQSRecord = sqs.SQSRecord
-_log = logging.getLogger("lift")
+# Source modules load on first use: an HTTP-only app never imports them.
+dynamodb = LazyModule("lift.sources.dynamodb", globals())
+eventbridge = LazyModule("lift.sources.eventbridge", globals())
+invoke = LazyModule("lift.sources.invoke", globals())
+kinesis = LazyModule("lift.sources.kinesis", globals())
+s3 = LazyModule("lift.sources.s3", globals())
+sns = LazyModule("lift.sources.sns", globals())
+sqs = LazyModule("lift.sources.sqs", globals())
+websocket = LazyModule("lift.sources.websocket", globals())
 Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 
 EVENT_SOURCES = ("sqs", "sns", "s3", "eventbridge", "schedule", "dynamodb", "kinesis", "websocket", "invoke")
@@ -237,7 +243,9 @@ class EventSources:
     def _unmatched_event(self, source: str, what: str, context: Any) -> UnmatchedEvent:
         request_id = getattr(context, "aws_request_id", None)
         message = f"No handler matches this {source} event: {what}"
-        _log.error("Unmatched %s event (request_id=%s): %s", source, request_id, message,
+        import logging
+
+        logging.getLogger("lift").error("Unmatched %s event (request_id=%s): %s", source, request_id, message,
                    extra={"source": source, "request_id": request_id})
         return UnmatchedEvent(message, details={"source": source, "key": what})
 
@@ -276,7 +284,7 @@ class EventSources:
             if handler.body_decoder is not None and not fifo and envelope != "sns" and envelope != "eventbridge":
                 failed += self._run_sqs_bodies(handler, raws, event, context)
                 continue
-            records = [SQSRecord(raw) for raw in raws]
+            records = [sqs.SQSRecord(raw) for raw in raws]
             if envelope is not None:
                 for record in records:
                     body = record.raw.get("body") or ""
@@ -312,14 +320,14 @@ class EventSources:
                     if not isinstance(result, Exception) and not is_refusal(result):
                         continue
                     ctx = Context(self, event, context, "sqs", None, False)
-                    ctx.record = SQSRecord(raw)
+                    ctx.record = sqs.SQSRecord(raw)
                     if isinstance(result, Exception):
                         log_record_failure(ctx, ctx.record, result)
                     else:
                         log_refusal(ctx, ctx.record, result.status)
                     failed.append(raw["messageId"])
                     continue
-            record = SQSRecord(raw)
+            record = sqs.SQSRecord(raw)
             if auto:
                 sqs.unwrap(record, "auto")
             if not run_record(self, handler.chain, event, context, "sqs", record):  # type: ignore[arg-type]
