@@ -292,6 +292,9 @@ def _unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
     return hint, None
 
 
+_compiled_calls: dict[str, Any] = {}
+
+
 class Binder:
     """Calls a handler with its arguments taken from a Context."""
 
@@ -322,17 +325,22 @@ class Binder:
             if getter is _identity:
                 var = "ctx"
             elif inline is not None and inline[2] is None:
-                var = f"pp[{name!r}]"
+                namespace[f"n{i}"] = name
+                var = f"pp[n{i}]"
             elif inline is not None:
-                namespace[f"c{i}"], namespace[f"l{i}"] = inline[2], inline[3]
-                lines += [f"    raw = pp[{name!r}]", "    try:", f"        {var} = c{i}(raw)",
-                          "    except _ERRORS:", f"        raise _bad({name!r}, l{i}, raw) from None"]
+                namespace[f"n{i}"], namespace[f"c{i}"], namespace[f"l{i}"] = name, inline[2], inline[3]
+                lines += [f"    raw = pp[n{i}]", "    try:", f"        {var} = c{i}(raw)",
+                          "    except _ERRORS:", f"        raise _bad(n{i}, l{i}, raw) from None"]
             else:
                 namespace[f"g{i}"] = getter
                 lines.append(f"    {var} = g{i}(ctx)")
             args.append(f"{name}={var}" if keyword else var)
         lines.append(f"    return fn({', '.join(args)})")
-        exec("\n".join(lines), namespace)  # noqa: S102 - source built from parameter names only
+        source = "\n".join(lines)
+        code = _compiled_calls.get(source)
+        if code is None:  # handlers of one shape share the compiled code
+            code = _compiled_calls[source] = compile(source, "<lift binder>", "exec")
+        exec(code, namespace)  # noqa: S102 - source built from parameter names and indexes only
         return namespace["call"]
 
 
