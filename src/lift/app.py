@@ -15,6 +15,7 @@ from typing import Any
 from lift import serialization
 from lift.binding import Binder, build_binder
 from lift.context import Context, Request, Response
+from lift.errors import lift_logger as _logger
 from lift.errors import InternalError, LiftError, MethodNotAllowed, NotFound, UnmatchedEvent, find_lift_error
 from lift.routing import PathEntry, Router, normalize_path
 from lift.sources import apigw_http, apigw_rest, alb, function_url, source_of
@@ -444,19 +445,6 @@ class App(Group, EventSources):
         return self._asgi
 
     _asgi: Any = None
-
-
-_lift_logger: Any = None
-
-
-def _logger() -> Any:
-    """The "lift" logger; `logging` is imported on first use to keep cold starts short."""
-    global _lift_logger
-    if _lift_logger is None:
-        import logging
-
-        _lift_logger = logging.getLogger("lift")
-    return _lift_logger
 
 
 def _where(ctx: Context) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lift.context import Context, Response
 from lift.errors import find_lift_error
+from lift.errors import lift_logger as _log
 
 if TYPE_CHECKING:
     from lift.app import App
@@ -25,18 +26,7 @@ __all__ = ["RecordResult", "await_result", "is_refusal", "log_record_failure", "
            "run_or_raise", "run_record"]
 
 _worker = _thread._local()  # threading.local without importing threading
-_lift_logger: Any = None
 _run_async: Any = None
-
-
-def _log() -> Any:
-    """The "lift" logger, imported on first use (a failing record is the first use)."""
-    global _lift_logger
-    if _lift_logger is None:
-        import logging
-
-        _lift_logger = logging.getLogger("lift")
-    return _lift_logger
 
 
 class RecordResult(Response):

@@ -281,7 +281,8 @@ def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
     return get_header
 
 
-def _unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
+def unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
+    """The type and `Header` marker of a parameter (from `Annotated[...]` or its default)."""
     if typing.get_origin(hint) is typing.Annotated:
         base, *extras = typing.get_args(hint)
         for extra in extras:
@@ -362,7 +363,7 @@ def build_binder(fn: Callable[..., Any], *, path_params: list[str] = (), max_bod
     for name, keyword_only, param_default in parameters(fn):
         keyword = keyword or keyword_only
         hint = hints.get(name, _EMPTY)
-        hint, header = _unwrap_header(hint, param_default)
+        hint, header = unwrap_header(hint, param_default)
         default = _EMPTY if isinstance(param_default, Header) else param_default
         if header is not None:
             getter = _header_getter(name, header, hint, default)

@@ -24,6 +24,7 @@ __all__ = [
     "ServiceUnavailable",
     "UnmatchedEvent",
     "find_lift_error",
+    "lift_logger",
 ]
 
 
@@ -157,3 +158,17 @@ def find_lift_error(exc: BaseException) -> LiftError | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+_lift_logger: Any = None
+
+
+def lift_logger() -> Any:
+    """The "lift" logger that error and failure lines go to; `logging` is imported on first
+    use so an app that never logs does not pay for it at cold start."""
+    global _lift_logger
+    if _lift_logger is None:
+        import logging
+
+        _lift_logger = logging.getLogger("lift")
+    return _lift_logger

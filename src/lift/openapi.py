@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from lift import binding
-from lift.binding import Header
+from lift.binding import Header, unwrap_header
 from lift.context import Context, Request, Response
 from lift.routing import parse_template
 
@@ -108,17 +108,6 @@ def _needs_pydantic(tp: Any) -> bool:
     return any(_needs_pydantic(arg) for arg in typing.get_args(tp) if not isinstance(arg, str | int | float))
 
 
-def _unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
-    if typing.get_origin(hint) is typing.Annotated:
-        base, *extras = typing.get_args(hint)
-        for extra in extras:
-            if isinstance(extra, Header):
-                return base, extra
-    if isinstance(default, Header):
-        return hint, default
-    return hint, None
-
-
 def _is_context(hint: Any) -> bool:
     return isinstance(hint, type) and issubclass(hint, Context)
 
@@ -175,7 +164,7 @@ class _Operation:
         for param in inspect.signature(fn).parameters.values():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
-            hint, header = _unwrap_header(hints.get(param.name, _EMPTY), param.default)
+            hint, header = unwrap_header(hints.get(param.name, _EMPTY), param.default)
             name = param.name
             if header is not None:
                 params.append(self._header(name, header, hint, param.default))

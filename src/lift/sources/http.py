@@ -49,11 +49,9 @@ def lambda_body(resp: Response, request_id: str | None) -> tuple[Response, str, 
 
 def too_large_response(size: int, request_id: str | None) -> tuple[Response, str]:
     """The 500 that replaces a response Lambda would refuse, and its encoded body."""
-    import logging
+    from lift.errors import LiftError, lift_logger
 
-    from lift.errors import LiftError
-
-    logging.getLogger("lift").error(
+    lift_logger().error(
         "Response of %d bytes exceeds Lambda's 6 MB payload limit (request_id=%s)", size, request_id,
                extra={"request_id": request_id})
     err = LiftError(500, "response_too_large",

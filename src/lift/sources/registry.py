@@ -24,7 +24,7 @@ from lift.batch import (
     run_record,
 )
 from lift.context import Context, Response
-from lift.errors import UnmatchedEvent
+from lift.errors import UnmatchedEvent, lift_logger
 from lift.sources import LazyModule
 from lift.sources.handlers import (
     EventHandler,
@@ -243,9 +243,7 @@ class EventSources:
     def _unmatched_event(self, source: str, what: str, context: Any) -> UnmatchedEvent:
         request_id = getattr(context, "aws_request_id", None)
         message = f"No handler matches this {source} event: {what}"
-        import logging
-
-        logging.getLogger("lift").error("Unmatched %s event (request_id=%s): %s", source, request_id, message,
+        lift_logger().error("Unmatched %s event (request_id=%s): %s", source, request_id, message,
                    extra={"source": source, "request_id": request_id})
         return UnmatchedEvent(message, details={"source": source, "key": what})
 
