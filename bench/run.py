@@ -248,9 +248,13 @@ def report(warm: dict, init: dict, modules: list[str], settings: str) -> str:
         "",
     ]
     middle = ["", "## Init in a fresh process (median; import of the app module, which builds its 52 routes)", ""]
+    if not init:
+        middle, init_lines = [], []
+    else:
+        init_lines = init_table(init)
     targets = target_lines(warm, init)
     tail = ["", "## Lift's targets", "", *targets] if targets else []
-    return "\n".join(head + warm_table(warm) + middle + init_table(init) + tail) + "\n"
+    return "\n".join(head + warm_table(warm) + middle + init_lines + tail) + "\n"
 
 
 def main() -> None:
@@ -258,6 +262,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs and shorter timings (about 30 s)")
     parser.add_argument("--apps", help="comma-separated app modules (default: all that import here)")
     parser.add_argument("--init-runs", type=int, help="fresh processes per app (default 15, quick 5)")
+    parser.add_argument("--no-init", action="store_true", help="warm requests only (skip the init measurements)")
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
                         help="cpu: CPU time of the measured process (default, robust on a shared machine); "
                              "wall: elapsed time")
@@ -281,11 +286,13 @@ def main() -> None:
 
     print(f"warm: {', '.join(modules)}", file=sys.stderr)
     warm = measure_warm(modules, repeats, target_s)
-    print("init ...", file=sys.stderr)
-    init_keys = list(modules)
-    if "lift_app" in modules and LIFT_ONLY_PYTHON.exists():
-        init_keys.insert(init_keys.index("lift_app") + 1, LIFT_ONLY)
-    init = measure_init(init_keys, runs)
+    init = {}
+    if not args.no_init:
+        print("init ...", file=sys.stderr)
+        init_keys = list(modules)
+        if "lift_app" in modules and LIFT_ONLY_PYTHON.exists():
+            init_keys.insert(init_keys.index("lift_app") + 1, LIFT_ONLY)
+        init = measure_init(init_keys, runs)
 
     text = report(warm, init, modules, settings)
     print(text)
