@@ -168,6 +168,19 @@ def versions(modules: list[str]) -> str:
     return ", ".join(found)
 
 
+def lift_revision() -> str:
+    """The repository commit the measured lift comes from, marking uncommitted changes to src/lift."""
+    root = HERE.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/lift"], cwd=root, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown revision"
+    return f"commit {commit}" + (" with uncommitted changes in src/lift" if dirty else "")
+
+
 def ratio(value: float, base: float | None) -> str:
     return f"{value / base:.2f}x" if base else "-"
 
@@ -242,7 +255,7 @@ def report(warm: dict, init: dict, modules: list[str], settings: str) -> str:
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python {platform.python_version()} on "
         f"{platform.machine()}, {os.cpu_count()} CPUs; {settings}.",
-        f"Versions: {versions(modules)}.",
+        f"Versions: {versions(modules)}; lift from {lift_revision()}.",
         "",
         "## Warm requests (median per call; ratio vs the bare handler; [status] of error responses)",
         "",
