@@ -471,7 +471,11 @@ def _template_params(template: str) -> list[tuple[str, str]]:
 
 def _default_not_found(ctx: Context) -> Response:
     message = f"No route for {ctx.request.method} {ctx.request.path}" if ctx.request else "Not found"
-    return ctx.app.error_response(ctx, NotFound(message))
+    app = ctx.app
+    if app._exception_handlers or _logger().isEnabledFor(20):  # INFO: the 4xx log line is wanted
+        return app.error_response(ctx, NotFound(message))
+    body = {"error": {"code": "not_found", "message": message, "request_id": ctx.request_id, "details": None}}
+    return Response._raw(_encode(body), 404, "application/json")
 
 
 def _method_not_allowed(ctx: Context) -> Response:

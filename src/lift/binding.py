@@ -161,8 +161,12 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
     if tp is str:
         return lambda ctx: _checked_request(ctx, max_body).text
     codec = codec_for(Any if tp is _EMPTY else tp, "body")
-    form_codec = codec_for(codec.type, "body", strict=False)
-    form_lists = _list_fields(codec.type)
+    form: list[Any] = []  # (codec, list fields), built when the first form body arrives
+
+    def form_body(data: bytes) -> Any:
+        if not form:
+            form.extend((codec_for(codec.type, "body", strict=False), _list_fields(codec.type)))
+        return form[0].convert(_form_data(data, form[1]))
 
     def get_body(ctx: Context) -> Any:
         req = _checked_request(ctx, max_body)
@@ -175,7 +179,7 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
         ctype = req.content_type
         if ctype is not None and not _is_json(ctype):
             if ctype.split(";", 1)[0].strip().lower() == _FORM:
-                return form_codec.convert(_form_data(data, form_lists))
+                return form_body(data)
             raise LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {ctype!r}: send JSON")
         return codec.decode_json(data)
 
