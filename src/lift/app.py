@@ -301,7 +301,10 @@ class App(Group, EventSources):
     # -- dispatch -------------------------------------------------------------------
     def handler(self, event: Any, context: Any = None) -> Any:
         """The Lambda entry point: `handler(event, context) -> dict`."""
-        source = source_of(event)
+        if type(event) is dict and "resource" in event and "httpMethod" in event:
+            source = "rest"  # the commonest event, decided without a call (no ALB/WebSocket has `resource`)
+        else:
+            source = source_of(event)
         dispatch = self._dispatch.get(source)
         if dispatch is None:
             return self._unmatched(event, context, source)
