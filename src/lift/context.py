@@ -382,9 +382,9 @@ class Context:
 
     # The fields every context has live in slots (fast to set); the rest are class-level
     # defaults, stored in the instance's __dict__ only once something sets them.
-    __slots__ = ("app", "event", "lambda_context", "source", "request", "cold_start", "route", "__dict__")
+    __slots__ = ("app", "event", "lambda_context", "source", "request", "cold_start", "route", "record",
+                 "__dict__")
 
-    record: Any = None
     user_id: str | None = None
     tenant_id: str | None = None
     claims: dict[str, Any] | None = None
@@ -404,6 +404,7 @@ class Context:
         self.request = request
         self.cold_start = cold_start
         self.route: str | None = None
+        self.record: Any = None
 
     @property
     def is_http(self) -> bool:
