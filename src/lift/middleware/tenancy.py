@@ -150,16 +150,4 @@ def _add_dimension(ctx: Any, tenant_id: str) -> None:
         logger.debug("could not add tenant_id metric dimension", exc_info=True)
 
 
-def tenancy(
-    resolve_from: Iterable[str | Resolver] = DEFAULT_SOURCES,
-    *,
-    required: bool = True,
-    allow: Callable[..., bool] | None = None,
-    pattern: str = TENANT_ID_PATTERN,
-    metric_dimension: bool = True,
-    skip: Iterable[str] = (),
-) -> Tenancy:
-    """Tenancy middleware; see the module docstring."""
-    return Tenancy(
-        resolve_from, required=required, allow=allow, pattern=pattern, metric_dimension=metric_dimension, skip=skip
-    )
+tenancy = Tenancy  # `app.use(tenancy(...))`: the factory is the class itself
