@@ -192,10 +192,6 @@ class App(Group, EventSources):
         self._compose_all()
 
     # -- registration -------------------------------------------------------------
-    @property
-    def app_middleware(self) -> list[Middleware]:
-        return self.middleware
-
     def use(self, *middleware: Middleware) -> None:
         """Add global middleware (runs for every request and record, 404/405 included)."""
         self.middleware.extend(middleware)
@@ -217,9 +213,9 @@ class App(Group, EventSources):
         self._compose_event_handlers()
 
     def _make_endpoint(self, fn: Callable[..., Any], template: str, methods: tuple[str, ...], status: int,
-                       middleware: list[Middleware], group: Group | None, **meta: Any) -> Endpoint:
-        entry_params = [v for k, v in _template_params(template)]
-        binder = build_binder(fn, path_params=entry_params, max_body=self.max_body_size)
+                       middleware: list[Middleware], group: Group | None, path_params: list[str] = (),
+                       **meta: Any) -> Endpoint:
+        binder = build_binder(fn, path_params=path_params, max_body=self.max_body_size)
         return Endpoint(self, fn, template, methods, status, middleware, group, binder, **meta)
 
     def _route_decorator(self, path: str, methods: Iterable[str] | None, group: Group | None,
@@ -239,7 +235,8 @@ class App(Group, EventSources):
             if verb not in _HTTP_METHODS:
                 raise ValueError(f"Unknown HTTP method {verb!r} for route {path}")
         entry = self.router.entry_for(path)
-        endpoint = self._make_endpoint(fn, entry.template, verbs, status, list(middleware), group, **meta)
+        endpoint = self._make_endpoint(fn, entry.template, verbs, status, list(middleware), group,
+                                       path_params=entry.param_names, **meta)
         for verb in verbs:
             entry.add(verb, endpoint)
         endpoint.compose()
@@ -464,12 +461,6 @@ def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, 
     if len(values) == 1:
         return {entry.param_names[0]: values[0]}
     return dict(zip(entry.param_names, values, strict=True))
-
-
-def _template_params(template: str) -> list[tuple[str, str]]:
-    from lift.routing import parse_template
-
-    return [(k, v) for k, v in parse_template(template) if k != "static"] if template else []
 
 
 def _default_not_found(ctx: Context) -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import lambda_body
+from lift.sources.http import lambda_body, strip_base_path
 
 NAME = "alb"
 
@@ -46,8 +46,8 @@ class AlbRequest(Request):
 
 def request_from_event(event: dict[str, Any], base_path: str = "") -> AlbRequest:
     path = event.get("path") or "/"
-    if base_path and path.startswith(base_path) and path[len(base_path):len(base_path) + 1] in ("", "/"):
-        path = path[len(base_path):] or "/"
+    if base_path:
+        path = strip_base_path(path, base_path)
     return AlbRequest(event, event.get("httpMethod") or "GET", path)
 
 

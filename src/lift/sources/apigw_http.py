@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import lambda_body, relative_path
+from lift.sources.http import lambda_body, relative_path, strip_base_path
 
 NAME = "http"
 
@@ -64,11 +64,8 @@ def routed_path(event: dict[str, Any], base_path: str) -> str:
         from urllib.parse import unquote
 
         params = {k: unquote(v) for k, v in (event.get("pathParameters") or {}).items()}
-        path = relative_path(template, params, unquote(path)) if "%" in path else relative_path(
-            template, params, path)
-    if base_path and path.startswith(base_path) and path[len(base_path):len(base_path) + 1] in ("", "/"):
-        path = path[len(base_path):] or "/"
-    return path
+        path = relative_path(template, params, unquote(path) if "%" in path else path)
+    return strip_base_path(path, base_path) if base_path else path
 
 
 def request_from_event(event: dict[str, Any], base_path: str = "") -> HttpApiRequest:

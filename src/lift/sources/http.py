@@ -6,7 +6,7 @@ from typing import Any
 
 from lift.context import Response, is_text_content_type
 
-__all__ = ["encode_body", "lambda_body", "relative_path", "MAX_RESPONSE_BYTES", "too_large_response"]
+__all__ = ["encode_body", "lambda_body", "relative_path", "strip_base_path", "MAX_RESPONSE_BYTES", "too_large_response"]
 
 # Lambda's synchronous response payload limit is 6 MB; keep room for the envelope.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 16 * 1024
@@ -58,6 +58,13 @@ def too_large_response(size: int, request_id: str | None) -> tuple[Response, str
                     "The response is larger than Lambda's 6 MB payload limit")
     resp = Response.json(err.to_dict(request_id), status=500)
     return resp, resp.body.decode("utf-8")
+
+
+def strip_base_path(path: str, base_path: str) -> str:
+    """`path` without the configured base path (`LIFT_BASE_PATH`), matched on whole segments."""
+    if base_path and path.startswith(base_path) and path[len(base_path):len(base_path) + 1] in ("", "/"):
+        return path[len(base_path):] or "/"
+    return path
 
 
 def relative_path(template: str | None, params: dict[str, Any] | None, path: str) -> str:
