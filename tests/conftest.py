@@ -6,6 +6,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,34 +27,32 @@ def _service_failed(name: str, exc: Exception) -> None:
     pytest.fail(f"test server {name} is not available: {exc}", pytrace=False)
 
 
+def _session_server(env: str, start: Any, name: str, url: str) -> Any:
+    """The URL in `env`, else a server `start()`ed for the whole session and stopped after it."""
+    given = os.environ.get(env)
+    if given:
+        yield given
+        return
+    try:
+        server = start()
+    except test_services.ServiceError as exc:
+        _service_failed(name, exc)
+    yield url.format(port=server.port)
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """URL of a redis-server for this session (LIFT_TEST_REDIS_URL, else one started on a free port)."""
-    url = os.environ.get("LIFT_TEST_REDIS_URL")
-    if url:
-        yield url
-        return
-    try:
-        server = test_services.start_redis()
-    except test_services.ServiceError as exc:
-        _service_failed("redis-server", exc)
-    yield f"redis://127.0.0.1:{server.port}/0"
-    server.stop()
+    yield from _session_server("LIFT_TEST_REDIS_URL", test_services.start_redis, "redis-server",
+                               "redis://127.0.0.1:{port}/0")
 
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> str:
     """Endpoint URL of DynamoDB Local for this session (LIFT_TEST_DYNAMODB_ENDPOINT, else started here)."""
-    url = os.environ.get("LIFT_TEST_DYNAMODB_ENDPOINT")
-    if url:
-        yield url
-        return
-    try:
-        server = test_services.start_dynamodb_local()
-    except test_services.ServiceError as exc:
-        _service_failed("DynamoDB Local", exc)
-    yield f"http://127.0.0.1:{server.port}"
-    server.stop()
+    yield from _session_server("LIFT_TEST_DYNAMODB_ENDPOINT", test_services.start_dynamodb_local,
+                               "DynamoDB Local", "http://127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="session")
