@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lift.sources.record import Record
 
 __all__ = ["RecordResult", "await_result", "is_refusal", "log_record_failure", "log_refusal", "process_batch",
-           "run_or_raise", "run_record"]
+           "run_or_raise", "run_record", "skip_record"]
 
 _worker = _thread._local()  # threading.local without importing threading
 _run_async: Any = None
@@ -86,10 +86,15 @@ def log_refusal(ctx: Context, record: Record, status: int) -> None:
 
 
 def run_record(app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str,
-               record: Record) -> bool:
-    """Run one record through its chain; False (after logging) when it failed."""
-    ctx = app.new_context(event, context, source)
-    ctx.record = record
+               record: Record, cold: bool | None = None) -> bool:
+    """Run one record through its chain; False (after logging) when it failed.
+
+    `cold`: whether this is the cold start's first context (None: ask the app)."""
+    if cold is None:
+        ctx = app.new_context(event, context, source)
+        ctx.record = record
+    else:
+        ctx = Context(app, event, context, source, None, cold, None, record)
     try:
         result = chain(ctx)
     except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
@@ -135,15 +140,15 @@ def process_batch(app: App, handler: Any, records: list[Record], event: Any, con
         if lane_of is not None:
             lane = lane_of(record)
             if blocked is not None and lane in blocked:
-                _skip(source, record, lane)
+                skip_record(source, record, lane)
                 failed.append(record.record_id)
                 continue
         if first:  # the app marks the cold start on the first context
             ctx = app.new_context(event, context, source)
+            ctx.record = record
             first = False
         else:
-            ctx = Context(app, event, context, source, None, False)
-        ctx.record = record
+            ctx = Context(app, event, context, source, None, False, None, record)
         try:
             result = chain(ctx)
             if result is None or not is_refusal(result):
@@ -159,9 +164,10 @@ def process_batch(app: App, handler: Any, records: list[Record], event: Any, con
     return failed
 
 
-def _skip(source: str, record: Record, lane: Any) -> None:
+def skip_record(source: str, record: Record, lane: Any) -> None:
+    """Log a record failed unrun because an earlier one of its lane failed."""
     _log().warning("%s record %s not run: an earlier record of %s failed (ordering kept)", source,
-                 record.record_id, lane, extra={"source": source, "record_id": record.record_id})
+                   record.record_id, lane, extra={"source": source, "record_id": record.record_id})
 
 
 def _run_lane(app: App, chain: Callable[[Context], Any], lane: list[tuple[int, Record]], event: Any,
@@ -172,7 +178,7 @@ def _run_lane(app: App, chain: Callable[[Context], Any], lane: list[tuple[int, R
     try:
         for index, record in lane:
             if failed:
-                _skip(source, record, "its lane")
+                skip_record(source, record, "its lane")
                 failed.append(index)
             elif not run_record(app, chain, event, context, source, record):
                 failed.append(index)

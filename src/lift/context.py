@@ -7,14 +7,16 @@ headers, query, cookies and body are parsed only when someone reads them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec
 
 from lift import serialization
 
 if TYPE_CHECKING:
     from lift.app import App
 
-__all__ = ["Headers", "QueryParams", "Request", "Response", "Context"]
+__all__ = ["Context", "Headers", "QueryParams", "RecordContext", "Request", "Response"]
 
 _MISSING: Any = object()
 # Headers whose values may legitimately contain commas: never split them.
@@ -373,38 +375,51 @@ class Response:
         return f"<Response {self.status} {self.content_type} {len(self.body)} bytes>"
 
 
-class Context:
+class Context(msgspec.Struct, dict=True, eq=False):
     """Everything about one request or record, handed to handlers and middleware.
 
-    Identity slots (`user_id`, `tenant_id`, `claims`, `principal`) start as None and are
-    filled by middleware; `state` is a per-request dict for middleware to share data.
+    Identity attributes (`user_id`, `tenant_id`, `claims`, `principal`) start as None and are
+    set by middleware; `state` is a per-request dict for middleware to share data.
+
+    A msgspec Struct (no `__eq__`: contexts compare by identity): built by C code, it costs a
+    third of a Python `__init__`, which matters once per record of every batch. The fields are
+    the positional arguments; anything else set on a context lives in its `__dict__`.
     """
 
-    # The fields every context has live in slots (fast to set); the rest are class-level
-    # defaults, stored in the instance's __dict__ only once something sets them.
-    __slots__ = ("app", "event", "lambda_context", "source", "request", "cold_start", "route", "record",
-                 "__dict__")
+    app: App
+    event: Any
+    lambda_context: Any
+    source: str
+    request: Request | None = None
+    cold_start: bool = False
+    route: str | None = None
+    _record: Any = None  # `record`
 
-    user_id: str | None = None
-    tenant_id: str | None = None
-    claims: dict[str, Any] | None = None
-    principal: Any = None
-    _request_id: str | None = None
-    _state: dict[str, Any] | None = None
-    _logger: Any = None
-    _metrics: Any = None
-    _ws: Any = None
+    # Class-level defaults, kept in the instance's __dict__ once middleware or a feature sets
+    # them (not Struct fields: a context with fewer fields is quicker to make).
+    if TYPE_CHECKING:
+        user_id: str | None
+        tenant_id: str | None
+        claims: dict[str, Any] | None
+        principal: Any
+    user_id = None
+    tenant_id = None
+    claims = None
+    principal = None
+    _request_id = None
+    _state = None
+    _logger = None
+    _metrics = None
+    _ws = None
 
-    def __init__(self, app: App, event: Any, lambda_context: Any, source: str,
-                 request: Request | None = None, cold_start: bool = False) -> None:
-        self.app = app
-        self.event = event
-        self.lambda_context = lambda_context
-        self.source = source
-        self.request = request
-        self.cold_start = cold_start
-        self.route: str | None = None
-        self.record: Any = None
+    @property
+    def record(self) -> Any:
+        """The event-source record this context is for (an `SQSRecord`, ...; None for HTTP)."""
+        return self._record
+
+    @record.setter
+    def record(self, value: Any) -> None:
+        self._record = value
 
     @property
     def is_http(self) -> bool:
@@ -508,3 +523,24 @@ class Context:
 
     def __repr__(self) -> str:
         return f"<Context {self.source} {self.request or self.record!r} request_id={self._request_id}>"
+
+
+class RecordContext(Context):
+    """The context of one plain record of a batch: it keeps the raw record dict and makes the
+    record object only when someone reads `ctx.record` (most handlers read only their typed
+    body). Each batch source names its record class in a subclass."""
+
+    raw: dict[str, Any] | None = None
+
+    record_type: ClassVar[Any] = None
+
+    @property
+    def record(self) -> Any:
+        record = self._record
+        if record is None:
+            record = self._record = self.record_type(self.raw)
+        return record
+
+    @record.setter
+    def record(self, value: Any) -> None:
+        self._record = value

@@ -43,6 +43,10 @@ def source_of(event: Any) -> str:
     """The name of the source that produced `event` ("rest", "sqs", ..., or "invoke")."""
     if type(event) is not dict:
         return "invoke"
+    records = event.get("Records")
+    if records and type(records) is list and type(records[0]) is dict:
+        first = records[0]
+        return _RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource"), "invoke")
     if "httpMethod" in event:
         ctx = event.get("requestContext")
         if ctx and "elb" in ctx:
@@ -53,10 +57,6 @@ def source_of(event: Any) -> str:
     if "rawPath" in event:
         domain = (event.get("requestContext") or {}).get("domainName") or ""
         return "url" if ".lambda-url." in domain else "http"
-    records = event.get("Records")
-    if records and type(records) is list and type(records[0]) is dict:
-        first = records[0]
-        return _RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource"), "invoke")
     if "detail-type" in event and "source" in event:
         return "schedule" if event["detail-type"] == "Scheduled Event" else "eventbridge"
     ctx = event.get("requestContext")

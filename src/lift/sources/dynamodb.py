@@ -18,15 +18,11 @@ class DynamoDBRecord(Record):
     A typed body is built from NewImage (OldImage for REMOVE; Keys when the stream has no images).
     """
 
-    __slots__ = ("_keys", "_new", "_old")
+    _keys: Any = None
+    _new: Any = None
+    _old: Any = None
 
     source = "dynamodb"
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-        self._keys: Any = None
-        self._new: Any = None
-        self._old: Any = None
 
     @property
     def _stream(self) -> dict[str, Any]:

@@ -12,8 +12,6 @@ __all__ = ["EventBridgeEvent", "ScheduledEvent", "is_event", "rule_of"]
 class EventBridgeEvent(Record):
     """One EventBridge event: id, source, detail_type, time, resources, account, region, detail."""
 
-    __slots__ = ()
-
     source = "eventbridge"
 
     @property
@@ -59,8 +57,6 @@ class EventBridgeEvent(Record):
 
 class ScheduledEvent(EventBridgeEvent):
     """A `Scheduled Event` from an EventBridge rule (or EventBridge Scheduler): `rule` and `time`."""
-
-    __slots__ = ()
 
     source = "schedule"
 

@@ -134,17 +134,24 @@ class EventHandler:
         middleware = [*self.app.middleware, *self.middleware]
         self._fast = self._direct_call()
         self.chain = _lift_app.compose(middleware, self.run) if middleware else self._fast
-        self.body_decoder = None if middleware else self._body_only_decoder()
+        self.body_shortcut = None if middleware else self._body_shortcut()
+        self.batch_runner: Callable[..., list[str]] | None = None  # made by the source on first use
 
-    def _body_only_decoder(self) -> Callable[[Any], Any] | None:
-        """For `def handler(body: Model)` (sync, no ctx, no middleware): the msgspec decoder of the
-        body, so a plain record can skip building a Context nobody would see."""
+    def _body_shortcut(self) -> tuple[bool, Callable[[Any], Any]] | None:
+        """For `def handler(body: Model)` and `def handler(ctx: Context, body: Model)` (sync, no
+        middleware): (takes ctx, the msgspec decoder of the body), so a batch source can decode a
+        plain record's body and call the handler in its own loop; else None."""
         binder = self.binder
-        if binder.is_async or len(binder.getters) != 1 or binder.names != ["body"]:
+        if binder.is_async or getattr(getattr(self.fn, "__code__", None), "co_kwonlyargcount", 1):
             return None
-        if getattr(getattr(self.fn, "__code__", None), "co_kwonlyargcount", 1):
-            return None
-        return getattr(binder.getters[0], "fast_decode", None)
+        getters = binder.getters
+        if len(getters) == 1 and binder.names == ["body"]:
+            decode = getattr(getters[0], "fast_decode", None)
+            return (False, decode) if decode is not None else None
+        if len(getters) == 2 and getters[0] is _identity and binder.names[1] == "body":
+            decode = getattr(getters[1], "fast_decode", None)
+            return (True, decode) if decode is not None else None
+        return None
 
     def call(self, ctx: Context) -> Any:
         """The handler's own return value."""

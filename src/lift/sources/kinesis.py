@@ -13,13 +13,9 @@ __all__ = ["KinesisRecord"]
 class KinesisRecord(Record):
     """One Kinesis record: partition_key, sequence_number, data (bytes), arrival time, shard."""
 
-    __slots__ = ("_data",)
+    _data: bytes | None = None
 
     source = "kinesis"
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-        self._data: bytes | None = None
 
     @property
     def record_id(self) -> str:

@@ -10,22 +10,25 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
+
+import msgspec
 
 from lift import serialization
 
 __all__ = ["Record", "decode_json_or_text", "name_from_arn", "pattern_matcher"]
 
 
-class Record:
-    """One record of an event: `raw` is the dict AWS sent for it."""
+class Record(msgspec.Struct, eq=False):
+    """One record of an event: `raw` is the dict AWS sent for it.
 
-    __slots__ = ("raw",)
+    A msgspec Struct (compared by identity): built by C code, it is cheap enough to make one per
+    record of every batch. Subclasses add their lazily filled caches as fields with defaults.
+    """
 
-    source = ""
+    raw: dict[str, Any]
 
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
+    source: ClassVar[str] = ""
 
     @property
     def record_id(self) -> str | None:

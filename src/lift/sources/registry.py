@@ -11,18 +11,8 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import msgspec
-
 from lift import app as _lift_app
-from lift.batch import (
-    RecordResult,
-    is_refusal,
-    log_record_failure,
-    log_refusal,
-    process_batch,
-    run_or_raise,
-    run_record,
-)
+from lift.batch import RecordResult, process_batch, run_or_raise
 from lift.context import Context, Response
 from lift.errors import UnmatchedEvent, lift_logger
 from lift.sources import LazyModule
@@ -52,10 +42,6 @@ websocket = LazyModule("lift.sources.websocket", globals())
 Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 
 EVENT_SOURCES = ("sqs", "sns", "s3", "eventbridge", "schedule", "dynamodb", "kinesis", "websocket", "invoke")
-
-
-def _sqs_group(record: sqs.SQSRecord) -> str | None:
-    return record.group_id
 
 
 def _kinesis_shard(record: kinesis.KinesisRecord) -> str:
@@ -275,62 +261,9 @@ class EventSources:
         return batches
 
     def _dispatch_sqs(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
-        failed: list[str] = []
-        for handler, raws in self._batches("sqs", event["Records"], context):
-            envelope = handler.envelope
-            fifo = raws[0].get("eventSourceARN", "").endswith(".fifo")
-            if handler.body_decoder is not None and not fifo and envelope != "sns" and envelope != "eventbridge":
-                failed += self._run_sqs_bodies(handler, raws, event, context)
-                continue
-            records = [sqs.SQSRecord(raw) for raw in raws]
-            if envelope is not None:
-                for record in records:
-                    body = record.raw.get("body") or ""
-                    if envelope != "auto" or '"TopicArn"' in body or '"detail-type"' in body:
-                        sqs.unwrap(record, envelope)
-            failed += process_batch(self, handler, records, event, context, "sqs",  # type: ignore[arg-type]
-                                    _sqs_group if fifo else None, handler.concurrency)
-        return sqs.encode_batch_response(failed)
-
-    def _run_sqs_bodies(self, handler: EventHandler, raws: list[dict[str, Any]], event: dict[str, Any],
-                        context: Any) -> list[str]:
-        """A standard-queue batch for `def handler(body: Model)` without middleware: each plain body
-        is decoded and handed over directly. Envelopes and invalid bodies take the full path (one
-        record at a time), failures are logged with the message id like everywhere else."""
-        if self._cold:  # type: ignore[attr-defined]
-            self.new_context(event, context, "sqs")  # type: ignore[attr-defined]  # ends the cold start
-        decode, fn, auto = handler.body_decoder, handler.fn, handler.envelope == "auto"
-        failed: list[str] = []
-        for raw in raws:
-            body = raw.get("body") or ""
-            if not (auto and ('"TopicArn"' in body or '"detail-type"' in body)):
-                try:
-                    value = decode(body)  # type: ignore[misc]
-                except msgspec.MsgspecError:
-                    pass  # the full path reports it
-                else:
-                    try:
-                        result = fn(value)
-                    except Exception as exc:  # noqa: BLE001 - a failed record is reported
-                        result = exc
-                    if result is None:
-                        continue
-                    if not isinstance(result, Exception) and not is_refusal(result):
-                        continue
-                    ctx = Context(self, event, context, "sqs", None, False)
-                    ctx.record = sqs.SQSRecord(raw)
-                    if isinstance(result, Exception):
-                        log_record_failure(ctx, ctx.record, result)
-                    else:
-                        log_refusal(ctx, ctx.record, result.status)
-                    failed.append(raw["messageId"])
-                    continue
-            record = sqs.SQSRecord(raw)
-            if auto:
-                sqs.unwrap(record, "auto")
-            if not run_record(self, handler.chain, event, context, "sqs", record):  # type: ignore[arg-type]
-                failed.append(record.record_id)
-        return failed
+        dispatch = sqs.dispatcher(self)  # made on the first SQS event: HTTP-only apps never import sqs
+        self.register_source("sqs", dispatch)  # type: ignore[attr-defined]
+        return dispatch(event, context, source)
 
     def _dispatch_stream(self, event: dict[str, Any], context: Any, source: str, record_class: type[Record],
                          lane_of: Callable[[Any], Any]) -> dict[str, Any]:

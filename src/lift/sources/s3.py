@@ -33,22 +33,18 @@ _DETAIL_SUFFIX = {"Object Restore Initiated": "Post", "Object Restore Completed"
 class S3Object(Record):
     """One object event: bucket, key (URL-decoded), size, etag, version_id, event_name, event_time."""
 
-    __slots__ = ("bucket", "event_name", "key")
+    bucket: str = ""  # given for an EventBridge event; read from `raw` for a notification record
+    key: str = ""
+    event_name: str = ""
 
     source = "s3"
 
-    def __init__(self, raw: dict[str, Any], bucket: str | None = None, key: str | None = None,
-                 event_name: str | None = None) -> None:
-        self.raw = raw
-        s3 = raw.get("s3")
+    def __post_init__(self) -> None:
+        s3 = self.raw.get("s3")
         if s3 is not None:  # a notification record: the key is URL-encoded, `+` is a space
             self.bucket = s3["bucket"]["name"]
             self.key = unquote_plus(s3["object"]["key"])
-            self.event_name = raw.get("eventName") or ""
-        else:
-            self.bucket = bucket or ""
-            self.key = key or ""
-            self.event_name = event_name or ""
+            self.event_name = self.raw.get("eventName") or ""
 
     def _object(self) -> dict[str, Any]:
         s3 = self.raw.get("s3")

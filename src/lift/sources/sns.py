@@ -13,13 +13,13 @@ __all__ = ["SNSRecord", "is_notification", "topic_of"]
 class SNSRecord(Record):
     """One SNS notification: subject, message id, message attributes, timestamp, `message` text."""
 
-    __slots__ = ("sns",)
+    sns: dict[str, Any] | None = None  # raw["Sns"], or the notification itself (SNS -> SQS)
 
     source = "sns"
 
-    def __init__(self, raw: dict[str, Any], sns: dict[str, Any] | None = None) -> None:
-        self.raw = raw
-        self.sns = sns if sns is not None else raw["Sns"]
+    def __post_init__(self) -> None:
+        if self.sns is None:
+            self.sns = self.raw["Sns"]
 
     @classmethod
     def from_notification(cls, notification: dict[str, Any]) -> SNSRecord:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import msgspec
+
 from lift import serialization
+from lift.batch import is_refusal, log_record_failure, log_refusal, process_batch, run_record, skip_record
+from lift.context import Context, RecordContext, Response
 from lift.sources import eventbridge, sns
 from lift.sources.record import Record, decode_json_or_text, name_from_arn
 
-__all__ = ["ENVELOPES", "SQSRecord", "encode_batch_response", "unwrap"]
+__all__ = ["ENVELOPES", "SQSContext", "SQSRecord", "dispatcher", "encode_batch_response", "group_of", "runner",
+           "unwrap"]
 
 ENVELOPES = ("auto", "sns", "eventbridge", None)
 
@@ -19,13 +24,9 @@ class SQSRecord(Record):
     `inner` is that unwrapped record (an `SNSRecord` or `EventBridgeEvent`) and the typed body
     comes from it."""
 
-    __slots__ = ("inner",)
+    inner: Record | None = None
 
     source = "sqs"
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-        self.inner: Record | None = None
 
     @property
     def record_id(self) -> str:
@@ -106,6 +107,12 @@ class SQSRecord(Record):
         return decode_json_or_text(self.body) if inner is None else inner.payload()
 
 
+class SQSContext(RecordContext):
+    """The context of a plain message: its `SQSRecord` is made when `ctx.record` is first read."""
+
+    record_type = SQSRecord
+
+
 def unwrap(record: SQSRecord, envelope: str | None) -> None:
     """Set `record.inner` when its body is an SNS notification or EventBridge event.
 
@@ -132,6 +139,148 @@ def unwrap(record: SQSRecord, envelope: str | None) -> None:
         record.inner = eventbridge.EventBridgeEvent(doc)
 
 
+def group_of(record: SQSRecord) -> str | None:
+    """The ordering lane of a FIFO message: its message group."""
+    return record.group_id
+
+
+def _record(raw: dict[str, Any], envelope: str | None) -> SQSRecord:
+    record = SQSRecord(raw)
+    if envelope is not None:
+        unwrap(record, envelope)
+    return record
+
+
+def dispatcher(app: Any) -> Any:
+    """The SQS dispatcher of `app`: `dispatch(event, context, source) -> {"batchItemFailures": ...}`.
+
+    A batch from one queue (what Lambda's event source mappings send) whose handler is known
+    goes straight to that handler's runner; anything else is grouped by queue first (a queue
+    with no handler is an error raised before any message runs).
+    """
+    handlers_by_arn = app._arn_cache["sqs"]
+
+    def dispatch_sqs(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+        raws = event["Records"]
+        arn = raws[0].get("eventSourceARN") or ""
+        handler = handlers_by_arn.get(arn)
+        if handler is not None:
+            try:
+                for raw in raws:
+                    if raw["eventSourceARN"] != arn:
+                        handler = None
+                        break
+            except KeyError:
+                handler = None
+        if handler is not None:
+            failed = (handler.batch_runner or runner(app, handler))(raws, event, context, arn.endswith(".fifo"))
+        else:
+            failed = []
+            for handler, group in app._batches("sqs", raws, context):
+                fifo = (group[0].get("eventSourceARN") or "").endswith(".fifo")
+                failed += (handler.batch_runner or runner(app, handler))(group, event, context, fifo)
+        if not failed:
+            return {"batchItemFailures": []}
+        return encode_batch_response(failed)
+
+    return dispatch_sqs
+
+
+def runner(app: Any, handler: Any) -> Any:
+    """`run(raws, event, context, fifo) -> failed ids` for `handler`, made once per composition
+    (kept in `handler.batch_runner` until middleware changes).
+
+    A plain message for a `(body: Model)` or `(ctx, body: Model)` handler without middleware
+    takes the short way: its body decoded straight into the model and the handler called from
+    this loop. Envelopes, invalid bodies (reported in full by the body getter) and every other
+    signature go through the handler's chain. FIFO queues keep each message group in order:
+    after a failure, the group's later messages are failed without being run.
+    """
+    envelope, concurrency, chain = handler.envelope, handler.concurrency, handler.chain
+    if concurrency or envelope == "sns" or envelope == "eventbridge":
+        def run_records(raws: list[dict[str, Any]], event: Any, context: Any, fifo: bool) -> list[str]:
+            records = [_record(raw, envelope) for raw in raws]
+            return process_batch(app, handler, records, event, context, "sqs", group_of if fifo else None,
+                                 concurrency)
+
+        handler.batch_runner = run_records
+        return run_records
+    scan = envelope == "auto"  # '"TopicArn"' / '"detail-type"' in a body: maybe an envelope
+    with_ctx, decode = handler.body_shortcut or (False, None)
+    fn = handler.fn
+
+    def run(raws: list[dict[str, Any]], event: Any, context: Any, fifo: bool) -> list[str]:
+        cold = app._cold
+        if cold:
+            app._cold = False
+        failed: list[str] = []
+        blocked: set[Any] | None = None
+        group = None
+        for raw in raws:
+            if fifo:
+                group = (raw.get("attributes") or {}).get("MessageGroupId")
+                if blocked is not None and group in blocked:
+                    skip_record("sqs", SQSRecord(raw), f"message group {group!r}")
+                    failed.append(raw["messageId"])
+                    continue
+            try:
+                body = raw["body"]
+            except KeyError:
+                body = ""
+            if decode is not None and not (scan and 'ype"' in body  # "Type" (SNS) or "detail-type" (EventBridge)
+                                           and ('"TopicArn"' in body or '"detail-type"' in body)):
+                try:
+                    value = decode(body)
+                except msgspec.MsgspecError:
+                    pass  # the full way below reports every problem
+                else:
+                    try:
+                        if with_ctx:
+                            ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
+                            cold = False
+                            result = fn(ctx, value)
+                        else:
+                            result = fn(value)
+                        if result is None or not is_refusal(result):
+                            continue
+                        _report(app, ctx if with_ctx else None, raw, event, context, result)
+                    except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
+                        _report(app, ctx if with_ctx else None, raw, event, context, exc)
+                    failed.append(raw["messageId"])
+                    if fifo:
+                        blocked = _block(blocked, group)
+                    continue
+            if not run_record(app, chain, event, context, "sqs", _record(raw, envelope), cold):
+                failed.append(raw["messageId"])
+                if fifo:
+                    blocked = _block(blocked, group)
+            cold = False
+        return failed
+
+    handler.batch_runner = run
+    return run
+
+
+def _report(app: Any, ctx: Context | None, raw: dict[str, Any], event: Any, context: Any,
+            outcome: Exception | Response) -> None:
+    """Log why a message failed (the exception its handler raised, or the error Response it
+    returned), with its message id."""
+    if ctx is None:
+        ctx = SQSContext(app, event, context, "sqs", raw=raw)
+    if isinstance(outcome, Exception):
+        log_record_failure(ctx, ctx.record, outcome)
+    else:
+        log_refusal(ctx, ctx.record, outcome.status)
+
+
+def _block(blocked: set[Any] | None, group: Any) -> set[Any]:
+    blocked = blocked if blocked is not None else set()
+    blocked.add(group)
+    return blocked
+
+
 def encode_batch_response(failed_ids: list[str]) -> dict[str, Any]:
     """The partial-batch response Lambda expects (needs `ReportBatchItemFailures` on the mapping)."""
+    if not failed_ids:
+        return {"batchItemFailures": []}
     return {"batchItemFailures": [{"itemIdentifier": i} for i in failed_ids]}

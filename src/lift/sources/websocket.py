@@ -17,15 +17,11 @@ class WebSocketEvent(Record):
     `$connect` also carries the handshake's headers and query string.
     """
 
-    __slots__ = ("_body", "_headers", "_query")
+    _headers: Headers | None = None
+    _query: QueryParams | None = None
+    _body: str | None = None
 
     source = "websocket"
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-        self._headers: Headers | None = None
-        self._query: QueryParams | None = None
-        self._body: str | None = None
 
     @property
     def _rc(self) -> dict[str, Any]:
