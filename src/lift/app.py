@@ -18,7 +18,7 @@ from lift.context import Context, Request, Response
 from lift.errors import lift_logger as _logger
 from lift.errors import InternalError, LiftError, MethodNotAllowed, NotFound, UnmatchedEvent, find_lift_error
 from lift.routing import PathEntry, Router, normalize_path
-from lift.sources import apigw_http, apigw_rest, alb, function_url, source_of
+from lift.sources import RECORD_SOURCES, alb, apigw_http, apigw_rest, function_url, source_of
 from lift.sources.registry import EventSources
 
 __all__ = ["App", "Group", "Endpoint", "Middleware"]
@@ -300,6 +300,9 @@ class App(Group, EventSources):
         """The Lambda entry point: `handler(event, context) -> dict`."""
         if type(event) is dict and "resource" in event and "httpMethod" in event:
             source = "rest"  # the commonest event, decided without a call (no ALB/WebSocket has `resource`)
+        elif (type(event) is dict and "Records" in event and type(records := event["Records"]) is list and records
+              and type(first := records[0]) is dict):  # a batch: its first record names the service
+            source = RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource")) or "invoke"
         else:
             source = source_of(event)
         dispatch = self._dispatch.get(source)

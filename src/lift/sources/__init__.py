@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["source_of", "HTTP_SOURCES", "LazyModule"]
+__all__ = ["HTTP_SOURCES", "RECORD_SOURCES", "LazyModule", "source_of"]
 
 HTTP_SOURCES = frozenset({"rest", "http", "alb", "url"})
 
-_RECORD_SOURCES = {
+# the `eventSource` (`EventSource` for SNS) of each record-batch service
+RECORD_SOURCES = {
     "aws:sqs": "sqs",
     "aws:sns": "sns",
     "aws:s3": "s3",
@@ -43,10 +44,11 @@ def source_of(event: Any) -> str:
     """The name of the source that produced `event` ("rest", "sqs", ..., or "invoke")."""
     if type(event) is not dict:
         return "invoke"
-    records = event.get("Records")
-    if records and type(records) is list and type(records[0]) is dict:
-        first = records[0]
-        return _RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource"), "invoke")
+    if "Records" in event:
+        records = event["Records"]
+        if type(records) is list and records and type(records[0]) is dict:
+            first = records[0]
+            return RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource"), "invoke")
     if "httpMethod" in event:
         ctx = event.get("requestContext")
         if ctx and "elb" in ctx:

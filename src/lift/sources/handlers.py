@@ -70,6 +70,7 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
         return convert(value)
 
     get_record_body.fast_decode = fast_decode if fast is not None else None  # type: ignore[attr-defined]
+    get_record_body.model = hint  # type: ignore[attr-defined]
     return get_record_body
 
 
@@ -135,23 +136,23 @@ class EventHandler:
         self._fast = self._direct_call()
         self.chain = _lift_app.compose(middleware, self.run) if middleware else self._fast
         self.body_shortcut = None if middleware else self._body_shortcut()
-        self.batch_runner: Callable[..., list[str]] | None = None  # made by the source on first use
 
-    def _body_shortcut(self) -> tuple[bool, Callable[[Any], Any]] | None:
+    def _body_shortcut(self) -> tuple[bool, Callable[[Any], Any], Any] | None:
         """For `def handler(body: Model)` and `def handler(ctx: Context, body: Model)` (sync, no
-        middleware): (takes ctx, the msgspec decoder of the body), so a batch source can decode a
-        plain record's body and call the handler in its own loop; else None."""
+        middleware): (takes ctx, the msgspec decoder of the body, the model), so a batch source
+        can decode a plain record's body and call the handler in its own loop; else None."""
         binder = self.binder
         if binder.is_async or getattr(getattr(self.fn, "__code__", None), "co_kwonlyargcount", 1):
             return None
         getters = binder.getters
         if len(getters) == 1 and binder.names == ["body"]:
-            decode = getattr(getters[0], "fast_decode", None)
-            return (False, decode) if decode is not None else None
-        if len(getters) == 2 and getters[0] is _identity and binder.names[1] == "body":
-            decode = getattr(getters[1], "fast_decode", None)
-            return (True, decode) if decode is not None else None
-        return None
+            with_ctx, getter = False, getters[0]
+        elif len(getters) == 2 and getters[0] is _identity and binder.names[1] == "body":
+            with_ctx, getter = True, getters[1]
+        else:
+            return None
+        decode = getattr(getter, "fast_decode", None)
+        return (with_ctx, decode, getter.model) if decode is not None else None
 
     def call(self, ctx: Context) -> Any:
         """The handler's own return value."""

@@ -13,7 +13,8 @@ from lift.context import Context, RecordContext, Response
 from lift.sources import eventbridge, sns
 from lift.sources.record import Record, decode_json_or_text, name_from_arn
 
-__all__ = ["ENVELOPES", "SQSContext", "SQSRecord", "dispatcher", "encode_batch_response", "group_of", "runner",
+__all__ = ["ENVELOPES", "SQSContext", "SQSRecord", "dispatcher", "encode_batch_response", "group_of", "plan_for",
+           "rejects_envelopes",
            "unwrap"]
 
 ENVELOPES = ("auto", "sns", "eventbridge", None)
@@ -154,31 +155,84 @@ def _record(raw: dict[str, Any], envelope: str | None) -> SQSRecord:
 def dispatcher(app: Any) -> Any:
     """The SQS dispatcher of `app`: `dispatch(event, context, source) -> {"batchItemFailures": ...}`.
 
-    A batch from one queue (what Lambda's event source mappings send) whose handler is known
-    goes straight to that handler's runner; anything else is grouped by queue first (a queue
-    with no handler is an error raised before any message runs).
+    One handler call per message. A plain message for a `(body: Model)` or `(ctx, body: Model)`
+    handler without middleware takes the short way: its body decoded straight into the model
+    and the handler called from this loop. Envelopes, invalid bodies (reported in full by the
+    body getter) and every other signature go through the handler's chain. FIFO queues keep
+    each message group in order: after a failure, the group's later messages are failed
+    without being run.
+
+    A batch from one queue (what Lambda's event source mappings send) uses that queue's plan,
+    made once per queue ARN; anything else is grouped by queue first (a queue with no handler
+    is an error raised before any message runs).
     """
-    handlers_by_arn = app._arn_cache["sqs"]
+    plans = app._batch_runners.setdefault("sqs", {})
 
     def dispatch_sqs(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
         raws = event["Records"]
         arn = raws[0].get("eventSourceARN") or ""
-        handler = handlers_by_arn.get(arn)
-        if handler is not None:
+        plan = plans.get(arn)
+        if plan is not None:
             try:
                 for raw in raws:
                     if raw["eventSourceARN"] != arn:
-                        handler = None
+                        plan = None
                         break
             except KeyError:
-                handler = None
-        if handler is not None:
-            failed = (handler.batch_runner or runner(app, handler))(raws, event, context, arn.endswith(".fifo"))
-        else:
-            failed = []
-            for handler, group in app._batches("sqs", raws, context):
-                fifo = (group[0].get("eventSourceARN") or "").endswith(".fifo")
-                failed += (handler.batch_runner or runner(app, handler))(group, event, context, fifo)
+                plan = None
+        batches = ((plan, raws),) if plan is not None else _planned_batches(app, plans, raws, context)
+        cold = app._cold
+        if cold:
+            app._cold = False
+        failed: list[str] = []
+        for (fn, with_ctx, decode, scan, fifo, handler), raws in batches:
+            if fn is None:  # concurrency or a fixed envelope: every message as a record
+                records = [_record(raw, handler.envelope) for raw in raws]
+                failed += process_batch(app, handler, records, event, context, "sqs", group_of if fifo else None,
+                                        handler.concurrency)
+                continue
+            blocked: set[Any] | None = None
+            group = None
+            for raw in raws:
+                if fifo:
+                    group = (raw.get("attributes") or {}).get("MessageGroupId")
+                    if blocked is not None and group in blocked:
+                        skip_record("sqs", SQSRecord(raw), f"message group {group!r}")
+                        failed.append(raw["messageId"])
+                        continue
+                try:
+                    body = raw["body"]
+                except KeyError:
+                    body = ""
+                if decode is not None and not (scan and 'ype"' in body  # "Type" (SNS), "detail-type" (EventBridge)
+                                               and ('"TopicArn"' in body or '"detail-type"' in body)):
+                    try:
+                        value = decode(body)
+                    except msgspec.MsgspecError:
+                        pass  # the full way below reports every problem
+                    else:
+                        try:
+                            if with_ctx:
+                                ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
+                                cold = False
+                                result = fn(ctx, value)
+                            else:
+                                result = fn(value)
+                            if result is None or not is_refusal(result):
+                                continue
+                            _report(app, ctx if with_ctx else None, raw, event, context, result)
+                        except Exception as exc:  # noqa: BLE001 - a failed message is reported, never a crash
+                            _report(app, ctx if with_ctx else None, raw, event, context, exc)
+                        failed.append(raw["messageId"])
+                        if fifo:
+                            blocked = _block(blocked, group)
+                        continue
+                record = _record(raw, handler.envelope)
+                if not run_record(app, handler.chain, event, context, "sqs", record, cold):
+                    failed.append(raw["messageId"])
+                    if fifo:
+                        blocked = _block(blocked, group)
+                cold = False
         if not failed:
             return {"batchItemFailures": []}
         return encode_batch_response(failed)
@@ -186,79 +240,60 @@ def dispatcher(app: Any) -> Any:
     return dispatch_sqs
 
 
-def runner(app: Any, handler: Any) -> Any:
-    """`run(raws, event, context, fifo) -> failed ids` for `handler`, made once per composition
-    (kept in `handler.batch_runner` until middleware changes).
+Plan = tuple[Any, bool, Any, bool, bool, Any]
 
-    A plain message for a `(body: Model)` or `(ctx, body: Model)` handler without middleware
-    takes the short way: its body decoded straight into the model and the handler called from
-    this loop. Envelopes, invalid bodies (reported in full by the body getter) and every other
-    signature go through the handler's chain. FIFO queues keep each message group in order:
-    after a failure, the group's later messages are failed without being run.
-    """
-    envelope, concurrency, chain = handler.envelope, handler.concurrency, handler.chain
-    if concurrency or envelope == "sns" or envelope == "eventbridge":
-        def run_records(raws: list[dict[str, Any]], event: Any, context: Any, fifo: bool) -> list[str]:
-            records = [_record(raw, envelope) for raw in raws]
-            return process_batch(app, handler, records, event, context, "sqs", group_of if fifo else None,
-                                 concurrency)
 
-        handler.batch_runner = run_records
-        return run_records
-    scan = envelope == "auto"  # '"TopicArn"' / '"detail-type"' in a body: maybe an envelope
-    with_ctx, decode = handler.body_shortcut or (False, None)
-    fn = handler.fn
+def plan_for(handler: Any, fifo: bool) -> Plan:
+    """How to run `handler`'s messages: (fn or None for the record-by-record way, fn takes ctx,
+    the body decoder or None, scan bodies for envelopes, fifo, handler)."""
+    envelope = handler.envelope
+    if handler.concurrency or envelope == "sns" or envelope == "eventbridge":
+        return (None, False, None, False, fifo, handler)
+    shortcut = handler.body_shortcut
+    if shortcut is None:
+        return (handler.fn, False, None, False, fifo, handler)
+    with_ctx, decode, model = shortcut
+    scan = envelope == "auto" and not rejects_envelopes(model)
+    return (handler.fn, with_ctx, decode, scan, fifo, handler)
 
-    def run(raws: list[dict[str, Any]], event: Any, context: Any, fifo: bool) -> list[str]:
-        cold = app._cold
-        if cold:
-            app._cold = False
-        failed: list[str] = []
-        blocked: set[Any] | None = None
-        group = None
-        for raw in raws:
-            if fifo:
-                group = (raw.get("attributes") or {}).get("MessageGroupId")
-                if blocked is not None and group in blocked:
-                    skip_record("sqs", SQSRecord(raw), f"message group {group!r}")
-                    failed.append(raw["messageId"])
-                    continue
-            try:
-                body = raw["body"]
-            except KeyError:
-                body = ""
-            if decode is not None and not (scan and 'ype"' in body  # "Type" (SNS) or "detail-type" (EventBridge)
-                                           and ('"TopicArn"' in body or '"detail-type"' in body)):
-                try:
-                    value = decode(body)
-                except msgspec.MsgspecError:
-                    pass  # the full way below reports every problem
-                else:
-                    try:
-                        if with_ctx:
-                            ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
-                            cold = False
-                            result = fn(ctx, value)
-                        else:
-                            result = fn(value)
-                        if result is None or not is_refusal(result):
-                            continue
-                        _report(app, ctx if with_ctx else None, raw, event, context, result)
-                    except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
-                        _report(app, ctx if with_ctx else None, raw, event, context, exc)
-                    failed.append(raw["messageId"])
-                    if fifo:
-                        blocked = _block(blocked, group)
-                    continue
-            if not run_record(app, chain, event, context, "sqs", _record(raw, envelope), cold):
-                failed.append(raw["messageId"])
-                if fifo:
-                    blocked = _block(blocked, group)
-            cold = False
-        return failed
 
-    handler.batch_runner = run
-    return run
+# The top-level keys of the documents SNS (notifications, subscription confirmations) and
+# EventBridge write into an SQS body.
+_SNS_KEYS = frozenset({"Type", "MessageId", "Token", "TopicArn", "Subject", "Message", "Timestamp",
+                       "SignatureVersion", "Signature", "SigningCertURL", "SigningCertUrl", "SubscribeURL",
+                       "UnsubscribeURL", "UnsubscribeUrl", "MessageAttributes", "SequenceNumber"})
+_EVENTBRIDGE_KEYS = frozenset({"version", "id", "detail-type", "source", "account", "time", "region", "resources",
+                               "detail", "replay-name"})
+
+
+def rejects_envelopes(model: Any) -> bool:
+    """True when no SNS notification or EventBridge event can decode into `model`: a model
+    that is not a JSON object, or an object with a required field neither envelope has. Then a
+    body that decoded is proven plain, and plain bodies skip the envelope scan."""
+    import msgspec.inspect as mi
+
+    try:
+        info = mi.type_info(model)
+    except Exception:  # noqa: BLE001 - a type msgspec cannot describe: scan to be safe
+        return False
+    if isinstance(info, mi.StructType | mi.DataclassType | mi.TypedDictType):
+        if getattr(info, "array_like", False):
+            return True
+        required = {field.encode_name for field in info.fields if field.required}
+        return bool(required - _SNS_KEYS) and bool(required - _EVENTBRIDGE_KEYS)
+    return isinstance(info, mi.ListType | mi.TupleType | mi.VarTupleType | mi.SetType | mi.FrozenSetType
+                      | mi.NamedTupleType | mi.StrType | mi.IntType | mi.FloatType | mi.BoolType)
+
+
+def _planned_batches(app: Any, plans: dict[str, Plan], raws: list[dict[str, Any]],
+                     context: Any) -> list[tuple[Plan, list[dict[str, Any]]]]:
+    """The messages grouped by queue, each group with its plan (cached for the queue's ARN)."""
+    batches = []
+    for handler, group in app._batches("sqs", raws, context):
+        arn = group[0].get("eventSourceARN") or ""
+        plan = plans[arn] = plan_for(handler, arn.endswith(".fifo"))
+        batches.append((plan, group))
+    return batches
 
 
 def _report(app: Any, ctx: Context | None, raw: dict[str, Any], event: Any, context: Any,
