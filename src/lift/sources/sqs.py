@@ -162,9 +162,11 @@ def dispatcher(app: Any) -> Any:
     each message group in order: after a failure, the group's later messages are failed
     without being run.
 
-    A batch from one queue (what Lambda's event source mappings send) uses that queue's plan,
-    made once per queue ARN; anything else is grouped by queue first (a queue with no handler
-    is an error raised before any message runs).
+    A batch comes from one queue: an event source mapping reads one queue, so Lambda never
+    mixes them. Its first and last messages are checked (a hand-assembled batch of several
+    queues is grouped by queue, each group run with its own handler; a queue with no handler is
+    an error raised before any message runs), then every message runs with that queue's plan,
+    made once per queue ARN.
     """
     plans = app._batch_runners.setdefault("sqs", {})
 
@@ -172,15 +174,10 @@ def dispatcher(app: Any) -> Any:
         raws = event["Records"]
         arn = raws[0].get("eventSourceARN") or ""
         plan = plans.get(arn)
-        if plan is not None:
-            try:
-                for raw in raws:
-                    if raw["eventSourceARN"] != arn:
-                        plan = None
-                        break
-            except KeyError:
-                plan = None
-        batches = ((plan, raws),) if plan is not None else _planned_batches(app, plans, raws, context)
+        if plan is not None and raws[-1].get("eventSourceARN") == arn:  # one queue (see the docstring)
+            batches: Any = ((plan, raws),)
+        else:
+            batches = _planned_batches(app, plans, raws, context)
         cold = app._cold
         if cold:
             app._cold = False
@@ -200,16 +197,14 @@ def dispatcher(app: Any) -> Any:
                         skip_record("sqs", SQSRecord(raw), f"message group {group!r}")
                         failed.append(raw["messageId"])
                         continue
-                try:
-                    body = raw["body"]
-                except KeyError:
-                    body = ""
-                if decode is not None and not (scan and 'ype"' in body  # "Type" (SNS), "detail-type" (EventBridge)
-                                               and ('"TopicArn"' in body or '"detail-type"' in body)):
+                if decode is not None:
                     try:
+                        body = raw["body"]
+                        if scan and 'ype"' in body and ('"TopicArn"' in body or '"detail-type"' in body):
+                            raise _MaybeEnvelope  # "Type" (SNS) or "detail-type" (EventBridge): unwrap first
                         value = decode(body)
-                    except msgspec.MsgspecError:
-                        pass  # the full way below reports every problem
+                    except (KeyError, msgspec.MsgspecError, _MaybeEnvelope):
+                        pass  # the full way below unwraps, or reports every problem
                     else:
                         try:
                             if with_ctx:
@@ -238,6 +233,10 @@ def dispatcher(app: Any) -> Any:
         return encode_batch_response(failed)
 
     return dispatch_sqs
+
+
+class _MaybeEnvelope(Exception):  # noqa: N818 - control flow inside the dispatcher, never escapes
+    pass
 
 
 Plan = tuple[Any, bool, Any, bool, bool, Any]
