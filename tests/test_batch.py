@@ -409,3 +409,135 @@ def test_middleware_added_later_runs_for_body_only_handlers() -> None:
     app.use(lambda ctx, call_next: (seen.append(ctx.record.message_id[:0] + "mw"), call_next(ctx))[1])
     client.sqs("jobs", [{"n": 2}])
     assert seen == [1, "mw", 2]
+
+
+# -- the short way for plain messages: one context per message, never shared ---------------------
+def test_ctx_body_handler_gets_its_own_context_and_record_per_message() -> None:
+    app = App()
+    kept: list[tuple[Context, Job]] = []
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job) -> None:
+        kept.append((ctx, body))  # a handler may keep its context: later messages must not change it
+
+    event = events.sqs("jobs", [{"n": i} for i in range(4)], receive_count=2)
+    assert TestClient(app).invoke(event) == {"batchItemFailures": []}
+    assert len({id(ctx) for ctx, _ in kept}) == 4
+    assert [(ctx.record.message_id, ctx.record.receive_count, body.n) for ctx, body in kept] == [
+        (message_id, 2, n) for n, message_id in enumerate(ids(event))]
+    assert [ctx.source for ctx, _ in kept] == ["sqs"] * 4 and all(not ctx.is_http for ctx, _ in kept)
+
+
+def test_ctx_state_and_identity_never_leak_to_the_next_message() -> None:
+    app = App()
+    seen = []
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job) -> None:
+        seen.append((dict(ctx.state), ctx.user_id))
+        ctx.state["n"] = body.n
+        ctx.user_id = f"user-{body.n}"
+
+    TestClient(app).sqs("jobs", [{"n": 1}, {"n": 2}, {"n": 3}])
+    assert seen == [({}, None)] * 3
+
+
+def test_first_context_of_a_batch_is_the_cold_start() -> None:
+    app = App()
+    cold = []
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job) -> None:
+        cold.append(ctx.cold_start)
+
+    client = TestClient(app)
+    client.sqs("jobs", [{"n": 1}, {"n": 2}])
+    client.sqs("jobs", [{"n": 3}])
+    assert cold == [True, False, False]
+
+
+def test_ctx_body_handler_refusal_and_exception_fail_only_their_message(logs) -> None:
+    app = App()
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job) -> Response | None:
+        if body.n == 1:
+            raise RuntimeError("boom")
+        return Response({"error": "later"}, 503) if body.n == 2 else None
+
+    event = events.sqs("jobs", [{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}])
+    assert failures(TestClient(app).invoke(event)) == [ids(event)[1], ids(event)[2]]
+    failed_logs = {r.record_id: r.getMessage() for r in logs.records if getattr(r, "record_id", None)}
+    assert "RuntimeError: boom" in failed_logs[ids(event)[1]]
+    assert "503" in failed_logs[ids(event)[2]]
+
+
+def test_batch_assembled_from_two_queues_runs_each_with_its_handler() -> None:
+    app = App()
+    ran = []
+
+    @app.sqs("jobs")
+    def job(ctx: Context, body: Job) -> None:
+        ran.append(("jobs", body.n, ctx.record.queue))
+
+    @app.sqs("other")
+    def other(body: Job) -> None:
+        ran.append(("other", body.n))
+
+    client = TestClient(app)
+    client.sqs("jobs", [{"n": 0}])  # the queue's plan is cached first: a mixed batch must not reuse it blindly
+    event = events.sqs("jobs", [{"n": 1}, {"n": 2}])
+    event["Records"] += events.sqs("other", [{"n": 3}])["Records"]
+    assert TestClient(app).invoke(event) == {"batchItemFailures": []}
+    assert ran == [("jobs", 0, "jobs"), ("jobs", 1, "jobs"), ("jobs", 2, "jobs"), ("other", 3)]
+
+
+class Loose(msgspec.Struct):  # no required field: an SNS notification would decode into it
+    n: int = -1
+    Message: str = ""
+
+
+def test_model_an_envelope_could_decode_into_still_gets_the_inner_message() -> None:
+    app = App()
+    got = []
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Loose) -> None:
+        got.append((body.n, body.Message, ctx.record.inner is not None))
+
+    event = events.sqs_from_sns("jobs", "job-events", [{"n": 7}])
+    event["Records"] += events.sqs("jobs", [{"n": 8}])["Records"]
+    assert TestClient(app).invoke(event) == {"batchItemFailures": []}
+    assert got == [(7, "", True), (8, "", False)]
+
+
+def test_which_models_no_envelope_can_decode_into() -> None:
+    from dataclasses import dataclass
+    from typing import Any, TypedDict
+
+    from lift.sources.sqs import rejects_envelopes
+
+    class Required(msgspec.Struct):
+        order_id: str
+        qty: int = 0
+
+    class OnlyEnvelopeKeys(msgspec.Struct):  # both required names exist in an SNS notification
+        Message: str
+        TopicArn: str
+
+    class Renamed(msgspec.Struct, rename="camel"):
+        topic_arn: str  # encoded as topicArn, not an envelope key
+
+    @dataclass
+    class Data:
+        detail: dict  # no SNS notification has it
+        Message: str  # no EventBridge event has it
+
+    class Typed(TypedDict):
+        order_id: str
+
+    assert rejects_envelopes(Required) and rejects_envelopes(Renamed) and rejects_envelopes(Typed)
+    assert rejects_envelopes(list[int]) and rejects_envelopes(int)
+    assert not rejects_envelopes(OnlyEnvelopeKeys)
+    assert not rejects_envelopes(dict) and not rejects_envelopes(Any) and not rejects_envelopes(Required | None)
+    assert rejects_envelopes(Data)  # `detail` is no SNS key and `Message` no EventBridge key
