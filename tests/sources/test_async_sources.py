@@ -172,6 +172,71 @@ def test_s3_via_sns_reaches_the_s3_handler() -> None:
     assert got == [("s3", "uploads", "in/a b.txt")]
 
 
+def test_s3_via_sqs_reaches_the_s3_handler_with_sqs_batch_semantics(lift_logs) -> None:
+    app = App()
+    got = []
+    seen_sources = []
+    app.use(lambda ctx, call_next: (seen_sources.append(ctx.source), call_next(ctx))[1])
+
+    @app.s3("uploads", events=["ObjectCreated:*"], prefix="in/")
+    def uploaded(ctx: Context, body: S3Object) -> None:
+        if body.key.endswith("bad.txt"):
+            raise RuntimeError("cannot read it")
+        got.append((ctx.source, body.bucket, body.key, body.size))
+
+    event = events.s3_via_sqs("uploads-queue", "uploads", ["in/a b.txt", "in/bad.txt", "out/c.txt", "in/d.txt"])
+    message_ids = [r["messageId"] for r in event["Records"]]
+    result = TestClient(app).invoke(event)
+    # the failed object and the unmatched one fail their own message (redelivered, then the DLQ); the rest succeed
+    assert result == {"batchItemFailures": [{"itemIdentifier": message_ids[1]}, {"itemIdentifier": message_ids[2]}]}
+    assert got == [("s3", "uploads", "in/a b.txt", 1024), ("s3", "uploads", "in/d.txt", 1024)]
+    assert seen_sources == ["s3"] * 3  # middleware runs around each S3 record, not around the SQS message
+    assert any("ObjectCreated:Put s3://uploads/out/c.txt" in r.getMessage() for r in lift_logs.records)
+
+
+def test_s3_via_sns_via_sqs_and_the_s3_test_event_are_handled() -> None:
+    app = App()
+    got = []
+
+    @app.s3("uploads")
+    def uploaded(body: S3Object) -> None:
+        got.append(body.key)
+
+    sns_body = events.sns_notification("uploads-topic", events.s3("uploads", "in/x.txt"))
+    test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-12-01T10:00:00.000Z",
+                  "Bucket": "uploads", "RequestId": "5582815E1AEA5ADF", "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}
+    result = TestClient(app).invoke(events.sqs("uploads-queue", [sns_body, test_event]))
+    assert result == {"batchItemFailures": []}
+    assert got == ["in/x.txt"]
+
+
+def test_sqs_handler_for_the_queue_wins_over_s3_routing() -> None:
+    app = App()
+    got = []
+
+    @app.s3("uploads")
+    def uploaded(body: S3Object) -> None:
+        got.append(("s3", body.key))
+
+    @app.sqs("uploads-queue")
+    def queued(body: dict) -> None:
+        got.append(("sqs", body["Records"][0]["s3"]["object"]["key"]))
+
+    TestClient(app).invoke(events.s3_via_sqs("uploads-queue", "uploads", ["in/x.txt"]))
+    assert got == [("sqs", "in/x.txt")]
+
+
+def test_queue_with_no_sqs_handler_and_no_s3_notification_fails_the_message() -> None:
+    app = App()
+
+    @app.s3("uploads")
+    def uploaded(body: S3Object) -> None:
+        pass
+
+    event = events.sqs("uploads-queue", [{"not": "an s3 notification"}])
+    assert TestClient(app).invoke(event) == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
 def test_s3_via_eventbridge_reaches_the_s3_handler(aws_event) -> None:
     app = App()
     got = []

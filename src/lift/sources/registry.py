@@ -239,9 +239,10 @@ class EventSources:
 
     # -- dispatch: batch sources ------------------------------------------------------------
     def _batches(self, source: str, raws: list[dict[str, Any]], context: Any,
-                 ) -> list[tuple[EventHandler, list[dict[str, Any]]]]:
+                 fallback: Callable[[], Any] | None = None) -> list[tuple[EventHandler, list[dict[str, Any]]]]:
         """The records grouped by source ARN (a mapping sends one queue/shard per batch), each
-        group with its handler; raises UnmatchedEvent before anything runs."""
+        group with its handler (or what `fallback()` offers for a group nobody handles); raises
+        UnmatchedEvent before anything runs."""
         arn = (raws[0].get("eventSourceARN") or "") if raws else ""
         groups: dict[str, list[dict[str, Any]]] | None = None
         for raw in raws:
@@ -258,6 +259,8 @@ class EventSources:
         batches = []
         for group_arn, group in groups.items():
             handler = self._handler_for_arn(source, group_arn)
+            if handler is None and fallback is not None:
+                handler = fallback()
             if handler is None:
                 what = "queue" if source == "sqs" else "stream of"
                 raise self._unmatched_event(source, f"{what} {name_from_arn(group_arn)!r} ({group_arn})", context)

@@ -1,4 +1,5 @@
-"""SQS: the message record, envelope unwrapping (SNS and EventBridge inside a body), batch response."""
+"""SQS: the message record, envelopes (SNS, EventBridge, S3 notifications in a body), running a batch,
+the partial-batch response."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import msgspec
 from lift import serialization
 from lift.batch import is_refusal, log_record_failure, log_refusal, process_batch, run_record, skip_record
 from lift.context import Context, RecordContext, Response
-from lift.sources import eventbridge, sns
+from lift.errors import LiftError, lift_logger
+from lift.sources import LazyModule, eventbridge, sns
 from lift.sources.record import Record, decode_json_or_text, name_from_arn
 
-__all__ = ["ENVELOPES", "SQSContext", "SQSRecord", "dispatcher", "encode_batch_response", "group_of", "plan_for",
-           "rejects_envelopes",
-           "unwrap"]
+s3 = LazyModule("lift.sources.s3", globals())
+
+__all__ = ["ENVELOPES", "S3Relay", "SQSContext", "SQSRecord", "dispatcher", "encode_batch_response", "group_of",
+           "plan_for", "rejects_envelopes", "unwrap"]
 
 ENVELOPES = ("auto", "sns", "eventbridge", None)
 
@@ -235,6 +238,41 @@ def dispatcher(app: Any) -> Any:
     return dispatch_sqs
 
 
+class S3Relay:
+    """The handler of a queue S3 sends its event notifications to (directly, or through an SNS
+    topic) when no `@app.sqs` handler matches that queue: each message's S3 records run through
+    the app's `@app.s3` handlers (middleware sees `ctx.source == "s3"`), and the message fails,
+    to be redelivered, when one of them fails or matches no handler."""
+
+    concurrency = None
+    envelope = "auto"
+    body_shortcut = None
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.fn = self.chain
+
+    def chain(self, ctx: Context) -> None:
+        app, record = self.app, ctx.record
+        text = record.inner.message if isinstance(record.inner, sns.SNSRecord) else record.body
+        raws = s3.records_in_message(text)
+        if raws is None:
+            if '"s3:TestEvent"' in text:  # S3 sends one when a notification is configured: nothing to do
+                lift_logger().info("sqs message %s is S3's test event: acknowledged", record.message_id)
+                return
+            raise app._unmatched_event("sqs", f"queue {record.queue!r}: a message that is no S3 notification "
+                                              f"({record.queue_arn})", ctx.lambda_context)
+        for raw in raws:
+            obj = s3.S3Object(raw)
+            handler = app._s3_handler_for(obj)
+            if handler is None:
+                raise app._unmatched_event("s3", f"{obj.event_name} s3://{obj.bucket}/{obj.key}", ctx.lambda_context)
+            result = handler.chain(Context(app, ctx.event, ctx.lambda_context, "s3", None, False, None, obj))
+            if is_refusal(result):
+                raise LiftError(result.status, "refused", f"s3 record refused by middleware with status "
+                                                          f"{result.status}")
+
+
 class _MaybeEnvelope(Exception):  # noqa: N818 - control flow inside the dispatcher, never escapes
     pass
 
@@ -288,7 +326,8 @@ def _planned_batches(app: Any, plans: dict[str, Plan], raws: list[dict[str, Any]
                      context: Any) -> list[tuple[Plan, list[dict[str, Any]]]]:
     """The messages grouped by queue, each group with its plan (cached for the queue's ARN)."""
     batches = []
-    for handler, group in app._batches("sqs", raws, context):
+    relay = (lambda: S3Relay(app)) if app._handlers_by_source["s3"] else None
+    for handler, group in app._batches("sqs", raws, context, relay):
         arn = group[0].get("eventSourceARN") or ""
         plan = plans[arn] = plan_for(handler, arn.endswith(".fifo"))
         batches.append((plan, group))

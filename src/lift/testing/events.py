@@ -217,7 +217,7 @@ def alb(method: str = "GET", path: str = "/", *, body: Any = None, headers: dict
 
 # -- event sources (SQS, SNS, S3, EventBridge, schedules, streams, WebSocket) ---------------------
 __all__ += ["sqs", "sqs_message", "sqs_from_sns", "sqs_from_eventbridge", "sns", "sns_notification", "s3",
-            "s3_record", "s3_via_sns", "s3_via_eventbridge", "eventbridge", "schedule", "dynamodb_stream",
+            "s3_record", "s3_via_sns", "s3_via_sqs", "s3_via_eventbridge", "eventbridge", "schedule", "dynamodb_stream",
             "dynamodb_record", "to_dynamodb", "kinesis", "kinesis_record", "websocket_connect",
             "websocket_message", "websocket_disconnect"]
 
@@ -453,6 +453,13 @@ def s3_via_sns(topic: str = "uploads-topic", bucket: str = "uploads", key: str =
     """An SNS event whose message is an S3 notification (S3 -> SNS -> Lambda)."""
     message = _json.dumps(s3(bucket, key, **options), separators=(",", ":"))
     return sns(topic, message, subject="Amazon S3 Notification")
+
+
+def s3_via_sqs(queue: str = "uploads-queue", bucket: str = "uploads", keys: list[str] | None = None,
+               **options: Any) -> dict[str, Any]:
+    """An SQS event whose messages are S3 notifications (S3 -> SQS -> Lambda), one per key."""
+    bodies = [_json.dumps(s3(bucket, key, **options), separators=(",", ":")) for key in (keys or ["in/file.txt"])]
+    return sqs(queue, bodies)
 
 
 def s3_via_eventbridge(bucket: str = "uploads", key: str = "in/file.txt", *, detail_type: str = "Object Created",
