@@ -117,11 +117,13 @@ def test_envelopes_reach_the_inner_handler(cli, events_project):
                  cwd=events_project)
     assert result.code == 0, result
     assert len(result.json()["batchItemFailures"]) == 1  # the SNS envelope was unwrapped to the typed Order
-    for via in ("sns", "eventbridge"):
+    for via in ("sns", "eventbridge", "sqs"):
         s3 = cli("invoke", "-t", "s3", "--bucket", "uploads", "--key", f"via-{via}.txt", "--via", via,
                  cwd=events_project)
         assert s3.code == 0, s3
-    assert (events_project / "triggers.log").read_text().splitlines() == ["s3 via-sns.txt", "s3 via-eventbridge.txt"]
+    assert s3.json() == {"batchItemFailures": []}  # via SQS: the queue's batch response
+    assert (events_project / "triggers.log").read_text().splitlines() == [
+        "s3 via-sns.txt", "s3 via-eventbridge.txt", "s3 via-sqs.txt"]
     bad = cli("events", "generate", "kinesis", "--via", "sns")
     assert bad.code == 2 and "not an envelope" in bad.stderr
 

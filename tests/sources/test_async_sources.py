@@ -226,15 +226,19 @@ def test_sqs_handler_for_the_queue_wins_over_s3_routing() -> None:
     assert got == [("sqs", "in/x.txt")]
 
 
-def test_queue_with_no_sqs_handler_and_no_s3_notification_fails_the_message() -> None:
+def test_queue_nobody_claims_with_other_messages_is_still_an_unmatched_event() -> None:
     app = App()
 
     @app.s3("uploads")
     def uploaded(body: S3Object) -> None:
         pass
 
-    event = events.sqs("uploads-queue", [{"not": "an s3 notification"}])
-    assert TestClient(app).invoke(event) == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    with pytest.raises(UnmatchedEvent, match="uploads-queue"):
+        TestClient(app).invoke(events.sqs("uploads-queue", [{"not": "an s3 notification"}]))
+    mixed = events.s3_via_sqs("uploads-queue", "uploads", ["in/x.txt"])
+    mixed["Records"] += events.sqs("uploads-queue", ["plain"])["Records"]
+    with pytest.raises(UnmatchedEvent):  # decided before anything runs: the whole batch is retried
+        TestClient(app).invoke(mixed)
 
 
 def test_s3_via_eventbridge_reaches_the_s3_handler(aws_event) -> None:

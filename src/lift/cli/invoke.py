@@ -49,7 +49,7 @@ EVENT_NAME = typer.Option(None, "--event-name", help="s3 event name or DynamoDB 
 EVENT_SOURCE = typer.Option("my.app", "--source", help="EventBridge source.")
 DETAIL_TYPE = typer.Option("ExampleEvent", "--detail-type", help="EventBridge detail-type.")
 COUNT = typer.Option(1, "--count", "-n", min=1, max=100, help="Records in the batch (sqs, kinesis).")
-VIA = typer.Option(None, "--via", help="Envelope: sqs or s3 delivered via sns or eventbridge.")
+VIA = typer.Option(None, "--via", help="Envelope: sqs via sns or eventbridge; s3 via sns, eventbridge or sqs.")
 HEADER = typer.Option(None, "--header", "-H", help="'Name: value' request header (HTTP sources; repeatable).")
 
 

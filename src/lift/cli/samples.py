@@ -29,7 +29,7 @@ class SampleOptions:
     detail_type: str = "ExampleEvent"
     count: int = 1
     headers: dict[str, str] | None = None
-    via: str | None = None  # an envelope: sqs via "sns" or "eventbridge"; s3 via "sns" or "eventbridge"
+    via: str | None = None  # an envelope: sqs via "sns" or "eventbridge"; s3 via "sns", "eventbridge" or "sqs"
 
 
 def parse_body(text: str | None) -> Any:
@@ -85,6 +85,8 @@ def _s3(o: SampleOptions) -> dict[str, Any]:
         return events.s3_via_sns("my-topic", bucket, o.key, **options)
     if o.via == "eventbridge":
         return events.s3_via_eventbridge(bucket, o.key)
+    if o.via == "sqs":
+        return events.s3_via_sqs("my-queue", bucket, [o.key] * o.count, **options)
     return events.s3(bucket, o.key, **options)
 
 
@@ -140,6 +142,8 @@ def build_event(source: str, options: SampleOptions | None = None) -> Any:
     except KeyError:
         raise ValueError(f"Unknown event source {source!r}; choose one of: {', '.join(SOURCES)}") from None
     options = options or SampleOptions()
-    if options.via is not None and (source not in ("sqs", "s3") or options.via not in ("sns", "eventbridge")):
-        raise ValueError(f"--via {options.via} is not an envelope for {source} (sqs and s3: sns or eventbridge)")
+    envelopes = {"sqs": ("sns", "eventbridge"), "s3": ("sns", "eventbridge", "sqs")}
+    if options.via is not None and options.via not in envelopes.get(source, ()):
+        raise ValueError(f"--via {options.via} is not an envelope for {source} "
+                         "(sqs: sns or eventbridge; s3: sns, eventbridge or sqs)")
     return build(options)

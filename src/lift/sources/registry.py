@@ -239,10 +239,11 @@ class EventSources:
 
     # -- dispatch: batch sources ------------------------------------------------------------
     def _batches(self, source: str, raws: list[dict[str, Any]], context: Any,
-                 fallback: Callable[[], Any] | None = None) -> list[tuple[EventHandler, list[dict[str, Any]]]]:
+                 fallback: Callable[[list[dict[str, Any]]], Any] | None = None,
+                 ) -> list[tuple[EventHandler, list[dict[str, Any]]]]:
         """The records grouped by source ARN (a mapping sends one queue/shard per batch), each
-        group with its handler (or what `fallback()` offers for a group nobody handles); raises
-        UnmatchedEvent before anything runs."""
+        group with its handler (or what `fallback(group)` offers for a group nobody handles);
+        raises UnmatchedEvent before anything runs."""
         arn = (raws[0].get("eventSourceARN") or "") if raws else ""
         groups: dict[str, list[dict[str, Any]]] | None = None
         for raw in raws:
@@ -260,7 +261,7 @@ class EventSources:
         for group_arn, group in groups.items():
             handler = self._handler_for_arn(source, group_arn)
             if handler is None and fallback is not None:
-                handler = fallback()
+                handler = fallback(group)
             if handler is None:
                 what = "queue" if source == "sqs" else "stream of"
                 raise self._unmatched_event(source, f"{what} {name_from_arn(group_arn)!r} ({group_arn})", context)

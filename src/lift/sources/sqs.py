@@ -260,8 +260,8 @@ class S3Relay:
             if '"s3:TestEvent"' in text:  # S3 sends one when a notification is configured: nothing to do
                 lift_logger().info("sqs message %s is S3's test event: acknowledged", record.message_id)
                 return
-            raise app._unmatched_event("sqs", f"queue {record.queue!r}: a message that is no S3 notification "
-                                              f"({record.queue_arn})", ctx.lambda_context)
+            raise app._unmatched_event("sqs", f"queue {record.queue!r} ({record.queue_arn}): a message that "
+                                              "mentions S3 but is no S3 notification", ctx.lambda_context)
         for raw in raws:
             obj = s3.S3Object(raw)
             handler = app._s3_handler_for(obj)
@@ -326,12 +326,25 @@ def _planned_batches(app: Any, plans: dict[str, Plan], raws: list[dict[str, Any]
                      context: Any) -> list[tuple[Plan, list[dict[str, Any]]]]:
     """The messages grouped by queue, each group with its plan (cached for the queue's ARN)."""
     batches = []
-    relay = (lambda: S3Relay(app)) if app._handlers_by_source["s3"] else None
-    for handler, group in app._batches("sqs", raws, context, relay):
+    for handler, group in app._batches("sqs", raws, context, lambda group: _s3_relay(app, group)):
         arn = group[0].get("eventSourceARN") or ""
-        plan = plans[arn] = plan_for(handler, arn.endswith(".fifo"))
+        plan = plan_for(handler, arn.endswith(".fifo"))
+        if handler.__class__ is not S3Relay:  # decided again for every batch a queue nobody claims sends
+            plans[arn] = plan
         batches.append((plan, group))
     return batches
+
+
+def _s3_relay(app: Any, raws: list[dict[str, Any]]) -> S3Relay | None:
+    """An S3Relay for messages of a queue no `@app.sqs` handler claims, when the app has `@app.s3`
+    handlers and every message looks like an S3 notification (also inside an SNS envelope)."""
+    if not app._handlers_by_source["s3"]:
+        return None
+    for raw in raws:
+        body = raw.get("body") or ""
+        if "aws:s3" not in body and "s3:TestEvent" not in body:
+            return None
+    return S3Relay(app)
 
 
 def _report(app: Any, ctx: Context | None, raw: dict[str, Any], event: Any, context: Any,
