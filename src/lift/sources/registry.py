@@ -63,8 +63,8 @@ class EventSources:
         self._handlers_by_source: dict[str, list[EventHandler]] = {s: [] for s in EVENT_SOURCES}
         self._match_cache: dict[tuple[str, Any], EventHandler | None] = {}
         self._arn_cache: dict[str, dict[str, EventHandler | None]] = {s: {} for s in EVENT_SOURCES}
-        # per source, queue/stream ARN -> the runner a source module made for its handler
-        self._batch_runners: dict[str, dict[str, Callable[..., Any]]] = {}
+        # per source, queue/stream ARN -> the plan a source module made for running its handler
+        self._batch_plans: dict[str, dict[str, Any]] = {}
         self._websocket_client: Any = None
         self._websocket_client_assigned = False
         for source, dispatch in (("sqs", self._dispatch_sqs), ("sns", self._dispatch_sns),
@@ -77,8 +77,8 @@ class EventSources:
     def _compose_event_handlers(self) -> None:
         for handler in getattr(self, "event_handlers", ()):
             handler.compose()
-        for runners in getattr(self, "_batch_runners", {}).values():
-            runners.clear()
+        for plans in getattr(self, "_batch_plans", {}).values():
+            plans.clear()
 
     # -- registration ---------------------------------------------------------------------
     def add_event_handler(self, source: str, fn: Callable[..., Any], name: str | None,
@@ -96,7 +96,7 @@ class EventSources:
         self._handlers_by_source[source].append(handler)
         self.event_handlers.append(handler)
         self._match_cache.clear()
-        for cache in (*self._arn_cache.values(), *self._batch_runners.values()):
+        for cache in (*self._arn_cache.values(), *self._batch_plans.values()):
             cache.clear()
         return handler
 

@@ -171,7 +171,7 @@ def dispatcher(app: Any) -> Any:
     an error raised before any message runs), then every message runs with that queue's plan,
     made once per queue ARN.
     """
-    plans = app._batch_runners.setdefault("sqs", {})
+    plans = app._batch_plans.setdefault("sqs", {})
 
     def dispatch_sqs(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
         raws = event["Records"]
