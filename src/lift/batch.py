@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from lift.sources.record import Record
 
 __all__ = ["RecordResult", "await_result", "is_refusal", "log_record_failure", "log_refusal", "process_batch",
-           "run_or_raise", "run_record", "skip_record"]
+           "run_context", "run_or_raise", "run_record",
+           "skip_record"]
 
 _worker = _thread._local()  # threading.local without importing threading
 _run_async: Any = None
@@ -95,13 +96,18 @@ def run_record(app: App, chain: Callable[[Context], Any], event: Any, context: A
         ctx.record = record
     else:
         ctx = Context(app, event, context, source, None, cold, None, record)
+    return run_context(chain, ctx)
+
+
+def run_context(chain: Callable[[Context], Any], ctx: Context) -> bool:
+    """Run a record's context through its chain; False (after logging) when it failed."""
     try:
         result = chain(ctx)
     except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
-        log_record_failure(ctx, record, exc)
+        log_record_failure(ctx, ctx.record, exc)
         return False
     if is_refusal(result):
-        log_refusal(ctx, record, result.status)
+        log_refusal(ctx, ctx.record, result.status)
         return False
     return True
 

@@ -52,11 +52,10 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
     fast_decode = fast.decode if fast is not None else decode_json
 
     def get_record_body(ctx: Context) -> Any:
-        record = ctx.record
-        if record.__class__ is sqs.SQSRecord and record.inner is None:  # the hot case, without a call
-            text = record.raw["body"]
+        if ctx.__class__ is sqs.SQSContext:  # a plain message: its body, without making its record
+            text = ctx.raw["body"]
         else:
-            text = record.json_text()
+            text = ctx.record.json_text()
         if text is not None:
             if not text and has_default:
                 return default
@@ -64,7 +63,7 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
                 return fast_decode(text)
             except msgspec.MsgspecError:
                 return decode_json(text)  # raises BadRequest/ValidationFailed with every problem
-        value = record.model_input()
+        value = ctx.record.model_input()
         if value is None and has_default:
             return default
         return convert(value)
@@ -191,13 +190,12 @@ class EventHandler:
 
 def _ctx_and_typed_body(fn: Callable[..., Any], get_body: Getter, fast_decode: Callable[[Any], Any],
                         ) -> Callable[[Context], Any]:
-    """`fn(ctx, body)` for a plain SQS message, decoded in the same frame (the hot path);
+    """`fn(ctx, body)` for a plain SQS message, decoded in the same frame (the hot path with middleware);
     everything else (envelopes, other sources, invalid bodies) through the body getter."""
     def call_with_typed_body(ctx: Context) -> Any:
-        record = ctx.record
-        if record.__class__ is sqs.SQSRecord and record.inner is None:
+        if ctx.__class__ is sqs.SQSContext:  # a plain message
             try:
-                body = fast_decode(record.raw["body"])
+                body = fast_decode(ctx.raw["body"])
             except msgspec.MsgspecError:
                 body = get_body(ctx)  # raises the complete validation error (or gives the default)
             return fn(ctx, body)

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from lift import serialization
-from lift.batch import is_refusal, log_record_failure, log_refusal, process_batch, run_record, skip_record
+from lift.batch import is_refusal, log_record_failure, log_refusal, process_batch, run_context, skip_record
 from lift.context import Context, RecordContext, Response
 from lift.errors import LiftError, lift_logger
 from lift.sources import LazyModule, eventbridge, sns
@@ -225,12 +225,16 @@ def dispatcher(app: Any) -> Any:
                         if fifo:
                             blocked = _block(blocked, group)
                         continue
-                record = _record(raw, handler.envelope)
-                if not run_record(app, handler.chain, event, context, "sqs", record, cold):
+                body = raw.get("body") or ""
+                if handler.envelope is not None and ('"TopicArn"' in body or '"detail-type"' in body):
+                    ctx = Context(app, event, context, "sqs", None, cold, None, _record(raw, handler.envelope))
+                else:  # a plain message: its record is made only if someone reads it
+                    ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
+                cold = False
+                if not run_context(handler.chain, ctx):
                     failed.append(raw["messageId"])
                     if fifo:
                         blocked = _block(blocked, group)
-                cold = False
         if not failed:
             return {"batchItemFailures": []}
         return encode_batch_response(failed)
