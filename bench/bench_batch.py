@@ -1,20 +1,25 @@
 """Per-record cost of an SQS batch: Lift's `@app.sqs` vs a bare loop vs Powertools' BatchProcessor.
 
-Run with the bench virtualenv (bench/setup.sh installs Powertools there):
+Run with the bench virtualenv (bench/setup.sh installs Powertools there; `bench/run.sh` runs it
+after the HTTP comparison):
 
-    .bench-venv/bin/python bench/bench_batch.py [--rounds 15] [--calls 2000] [--clock cpu|wall]
+    .bench-venv/bin/python bench/bench_batch.py [--rounds 41] [--calls 500] [--clock cpu|wall]
 
 One 10-record SQS event (built with `lift.testing.events`), each body a small JSON order
-decoded into a `msgspec.Struct`, all records succeeding. Variants, timed in interleaved rounds
-(so a slow spell of the machine hits all alike), reported as the median per-record time and its
-ratio to the bare loop:
+decoded into a `msgspec.Struct`, all records succeeding; every variant's answer is checked
+before timing. Each round times `--calls` batches of every variant back to back (the order
+rotates from round to round); "vs bare" is the median over rounds of the variant's time divided
+by the bare loop's in the same round, so a slow spell of a shared machine hits both sides of
+each ratio alike. Every variant's user function does the same work (checks `qty`), called once
+per record:
 
 - bare loop: `for record in event["Records"]` decoding the body with a msgspec decoder, calling
   the handler, collecting `batchItemFailures` in a try/except: the floor for any framework.
 - lift (body): `@app.sqs("orders") def handle(body: Order)` through `app.handler` (source
-  detection, queue match, typed body, partial-failure response); with no middleware and no `ctx`
-  parameter a plain body skips the Context and record objects nobody would see.
-- lift (ctx, body): `def handle(ctx: Context, body: Order)`: a Context and an SQSRecord per record.
+  detection, queue match, typed body, partial-failure response); with no `ctx` parameter no
+  context is made for a message that succeeds.
+- lift (ctx, body): `def handle(ctx: Context, body: Order)`: a Context per record (its SQSRecord
+  is made only if the handler reads `ctx.record`).
 - lift (ctx, body) + middleware: the same with one global pass-through middleware around every record.
 - powertools: `BatchProcessor(EventType.SQS)` + `process_partial_response`, the record handler
   decoding `record.body` with the same msgspec decoder (so both sides pay the same decoding).

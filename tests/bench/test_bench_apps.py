@@ -68,3 +68,15 @@ def test_every_app_registers_the_same_52_routes(bench_modules):
     bare, lift_app = apps["bare"], apps["lift_app"]
     assert len(bare.STATIC_ROUTES) + len(bare.ITEM_ROUTES) == 52
     assert len(lift_app.app.endpoints) == 52
+
+
+def test_batch_bench_variants_agree_and_report_the_target() -> None:
+    """bench/bench_batch.py checks every variant's batch response before timing; a tiny run."""
+    import subprocess
+
+    run = subprocess.run([sys.executable, str(BENCH / "bench_batch.py"), "--rounds", "1", "--calls", "3"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    rows = {line.split("  ")[0]: line for line in run.stdout.splitlines()}
+    assert {"bare loop", "lift (body)", "lift (ctx, body)", "lift (ctx, body) + middleware"} <= set(rows)
+    assert "target: lift (ctx, body) within 2x the bare loop" in run.stdout
