@@ -366,3 +366,66 @@ def test_schedule_failure_raises(lift_logs) -> None:
     with pytest.raises(RuntimeError):
         TestClient(app).schedule("nightly")
     assert any("schedule record" in m for m in lift_logs.messages(logging.ERROR))
+
+
+def test_eventbridge_record_source_is_the_events_source(aws_event) -> None:
+    app = App()
+    got = []
+
+    @app.eventbridge(source="aws.ec2")
+    def ec2(ctx: Context) -> None:
+        got.append((ctx.source, ctx.record.source, ctx.record.event_source))
+
+    @app.schedule("every-5")
+    def tick(ctx: Context) -> None:
+        got.append((ctx.source, ctx.record.source))
+
+    client = TestClient(app)
+    client.invoke(aws_event("eventbridge"))
+    client.schedule("every-5")
+    client.schedule("every-5", scheduler=True)
+    assert got == [("eventbridge", "aws.ec2", "aws.ec2"), ("schedule", "aws.events"), ("schedule", "aws.scheduler")]
+
+
+def test_scheduler_detail_sent_as_json_text_is_parsed() -> None:
+    app = App()
+    got = []
+
+    @app.schedule("cleanup")
+    def cleanup(ctx: Context, body: dict) -> None:  # EventBridge Scheduler sends "detail": "{}"
+        got.append((body, ctx.record.detail))
+
+    @app.eventbridge(source="billing")
+    def billing(body: Payment) -> None:
+        got.append(body)
+
+    client = TestClient(app)
+    event = events.schedule("cleanup", scheduler=True)
+    assert event["detail"] == "{}"
+    client.invoke(event)
+    client.invoke(events.eventbridge("billing", "Charged", '{"payment_id": "p9", "amount": 3}'))
+    assert got == [({}, {}), Payment("p9", 3)]
+
+
+def test_s3_via_eventbridge_via_sqs_reaches_the_s3_handler() -> None:
+    app = App()
+    got = []
+
+    @app.s3("uploads", events=["ObjectCreated:*"])
+    def uploaded(ctx: Context, body: S3Object) -> None:
+        got.append((ctx.source, body.key, body.event_name))
+
+    event = events.sqs_from_eventbridge("uploads-queue", [events.s3_via_eventbridge("uploads", "in/a.txt")])
+    assert TestClient(app).invoke(event) == {"batchItemFailures": []}
+    assert got == [("s3", "in/a.txt", "ObjectCreated:Put")]
+
+
+def test_a_queue_whose_messages_only_mention_an_s3_arn_is_not_taken_for_s3() -> None:
+    app = App()
+
+    @app.s3("uploads")
+    def uploaded(body: S3Object) -> None:
+        pass
+
+    with pytest.raises(UnmatchedEvent):
+        TestClient(app).invoke(events.sqs("audit-queue", [{"resource": "arn:aws:s3:::uploads/in/a.txt"}]))

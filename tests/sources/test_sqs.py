@@ -221,3 +221,23 @@ def test_bad_envelope_and_sync_concurrency_are_registration_errors() -> None:
         app.sqs("q", envelope="kafka")
     with pytest.raises(TypeError, match="async"):
         app.sqs("q", concurrency=4)(lambda body: None)
+
+
+def test_message_attribute_values_follow_their_data_type() -> None:
+    app = App()
+    got = []
+
+    @app.sqs("orders")
+    def on_order(ctx: Context) -> None:
+        rec = ctx.record
+        got.append((rec.attribute("count"), rec.attribute("blob"), rec.attribute("missing", "-")))
+
+    event = events.sqs("orders", [{"id": 1, "qty": 1}])
+    event["Records"][0]["messageAttributes"] = {
+        # a Number attribute that also carries a binaryValue (seen in published sample events)
+        "count": {"stringValue": "100", "binaryValue": "base64Str", "stringListValues": [], "binaryListValues": [],
+                  "dataType": "Number"},
+        "blob": {"binaryValue": "AAEC", "stringListValues": [], "binaryListValues": [], "dataType": "Binary"},
+    }
+    assert TestClient(app).invoke(event) == {"batchItemFailures": []}
+    assert got == [("100", b"\x00\x01\x02", "-")]

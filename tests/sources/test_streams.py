@@ -116,3 +116,18 @@ def test_kinesis_typed_json_data_and_bytes() -> None:
     event = events.kinesis("clicks", [{"page": "/home"}])
     TestClient(app).invoke(event)
     assert got == [("/home", b'{"page":"/home"}', event["Records"][0]["kinesis"]["sequenceNumber"])]
+
+
+def test_kinesis_binary_data_reaches_a_bytes_body_unchanged() -> None:
+    import gzip
+
+    app = App()
+    got = []
+
+    @app.kinesis("logs")
+    def logs(body: bytes) -> None:  # e.g. a CloudWatch Logs subscription: gzip-compressed JSON
+        got.append(gzip.decompress(body))
+
+    payload = b'{"messageType":"DATA_MESSAGE","logEvents":[]}'
+    TestClient(app).invoke(events.kinesis("logs", [gzip.compress(payload)]))
+    assert got == [payload]

@@ -22,7 +22,7 @@ class DynamoDBRecord(Record):
     _new: Any = None
     _old: Any = None
 
-    source = "dynamodb"
+    kind = "dynamodb"
 
     @property
     def _stream(self) -> dict[str, Any]:

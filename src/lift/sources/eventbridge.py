@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lift.sources.record import Record
+from lift.sources.record import Record, decode_json_or_text
 
 __all__ = ["EventBridgeEvent", "ScheduledEvent", "is_event", "rule_of"]
 
@@ -12,7 +12,7 @@ __all__ = ["EventBridgeEvent", "ScheduledEvent", "is_event", "rule_of"]
 class EventBridgeEvent(Record):
     """One EventBridge event: id, source, detail_type, time, resources, account, region, detail."""
 
-    source = "eventbridge"
+    kind = "eventbridge"
 
     @property
     def record_id(self) -> str | None:
@@ -23,9 +23,11 @@ class EventBridgeEvent(Record):
         return self.raw.get("id")
 
     @property
-    def event_source(self) -> str:
-        """The event's `source` field (e.g. `payments`, `aws.s3`)."""
+    def source(self) -> str:
+        """The event's `source` field (e.g. `payments`, `aws.s3`, `aws.scheduler`)."""
         return self.raw.get("source") or ""
+
+    event_source = source
 
     @property
     def detail_type(self) -> str:
@@ -49,16 +51,22 @@ class EventBridgeEvent(Record):
 
     @property
     def detail(self) -> Any:
-        return self.raw.get("detail")
+        """The event's `detail`; EventBridge Scheduler sends it as JSON text (`"{}"`), parsed here."""
+        detail = self.raw.get("detail")
+        return decode_json_or_text(detail) if type(detail) is str else detail
+
+    def json_text(self) -> str | None:
+        detail = self.raw.get("detail")
+        return detail if type(detail) is str else None
 
     def payload(self) -> Any:
-        return self.raw.get("detail")
+        return self.detail
 
 
 class ScheduledEvent(EventBridgeEvent):
     """A `Scheduled Event` from an EventBridge rule (or EventBridge Scheduler): `rule` and `time`."""
 
-    source = "schedule"
+    kind = "schedule"
 
     @property
     def rule(self) -> str:

@@ -42,7 +42,7 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
     if hint is str:
         return _record_text
     if hint is bytes:
-        return lambda ctx: _record_text(ctx).encode("utf-8")
+        return _record_bytes
     if hint is _EMPTY or hint is Any:
         return _record_payload
     codec = codec_for(hint, "body")
@@ -79,6 +79,14 @@ def _the_record(ctx: Context) -> Any:
 
 def _record_payload(ctx: Context) -> Any:
     return ctx.record.payload()
+
+
+def _record_bytes(ctx: Context) -> bytes:
+    """The payload's bytes as they came (Kinesis data may be gzip or any binary)."""
+    text = ctx.record.json_text()
+    if isinstance(text, bytes):
+        return text
+    return _record_text(ctx).encode("utf-8")
 
 
 def _record_text(ctx: Context) -> str:

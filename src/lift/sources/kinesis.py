@@ -15,7 +15,7 @@ class KinesisRecord(Record):
 
     _data: bytes | None = None
 
-    source = "kinesis"
+    kind = "kinesis"
 
     @property
     def record_id(self) -> str:

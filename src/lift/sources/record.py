@@ -28,7 +28,7 @@ class Record(msgspec.Struct, eq=False):
 
     raw: dict[str, Any]
 
-    source: ClassVar[str] = ""
+    kind: ClassVar[str] = ""  # the source name: "sqs", "s3", ...
 
     @property
     def record_id(self) -> str | None:

@@ -37,7 +37,7 @@ class S3Object(Record):
     key: str = ""
     event_name: str = ""
 
-    source = "s3"
+    kind = "s3"
 
     def __post_init__(self) -> None:
         s3 = self.raw.get("s3")

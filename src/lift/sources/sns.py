@@ -15,7 +15,7 @@ class SNSRecord(Record):
 
     sns: dict[str, Any] | None = None  # raw["Sns"], or the notification itself (SNS -> SQS)
 
-    source = "sns"
+    kind = "sns"
 
     def __post_init__(self) -> None:
         if self.sns is None:

@@ -30,7 +30,7 @@ class SQSRecord(Record):
 
     inner: Record | None = None
 
-    source = "sqs"
+    kind = "sqs"
 
     @property
     def record_id(self) -> str:
@@ -66,7 +66,7 @@ class SQSRecord(Record):
         attr = self.message_attributes.get(name)
         if attr is None:
             return default
-        if attr.get("binaryValue") is not None:
+        if (attr.get("dataType") or "").startswith("Binary") and attr.get("binaryValue") is not None:
             return base64.b64decode(attr["binaryValue"])
         return attr.get("stringValue")
 
@@ -244,7 +244,7 @@ def dispatcher(app: Any) -> Any:
 
 class S3Relay:
     """The handler of a queue S3 sends its event notifications to (directly, or through an SNS
-    topic) when no `@app.sqs` handler matches that queue: each message's S3 records run through
+    topic or EventBridge) when no `@app.sqs` handler matches that queue: each message's S3 records run through
     the app's `@app.s3` handlers (middleware sees `ctx.source == "s3"`), and the message fails,
     to be redelivered, when one of them fails or matches no handler."""
 
@@ -258,7 +258,15 @@ class S3Relay:
 
     def chain(self, ctx: Context) -> None:
         app, record = self.app, ctx.record
-        text = record.inner.message if isinstance(record.inner, sns.SNSRecord) else record.body
+        inner = record.inner
+        if isinstance(inner, eventbridge.EventBridgeEvent):  # S3 -> EventBridge -> SQS: one object
+            obj = s3.from_eventbridge(inner.raw)
+            if obj is None:
+                raise app._unmatched_event("sqs", f"queue {record.queue!r} ({record.queue_arn}): an EventBridge "
+                                                  f"event that is no S3 object event", ctx.lambda_context)
+            self._run(ctx, obj)
+            return
+        text = inner.message if isinstance(inner, sns.SNSRecord) else record.body
         raws = s3.records_in_message(text)
         if raws is None:
             if '"s3:TestEvent"' in text:  # S3 sends one when a notification is configured: nothing to do
@@ -267,14 +275,16 @@ class S3Relay:
             raise app._unmatched_event("sqs", f"queue {record.queue!r} ({record.queue_arn}): a message that "
                                               "mentions S3 but is no S3 notification", ctx.lambda_context)
         for raw in raws:
-            obj = s3.S3Object(raw)
-            handler = app._s3_handler_for(obj)
-            if handler is None:
-                raise app._unmatched_event("s3", f"{obj.event_name} s3://{obj.bucket}/{obj.key}", ctx.lambda_context)
-            result = handler.chain(Context(app, ctx.event, ctx.lambda_context, "s3", None, False, None, obj))
-            if is_refusal(result):
-                raise LiftError(result.status, "refused", f"s3 record refused by middleware with status "
-                                                          f"{result.status}")
+            self._run(ctx, s3.S3Object(raw))
+
+    def _run(self, ctx: Context, obj: Any) -> None:
+        app = self.app
+        handler = app._s3_handler_for(obj)
+        if handler is None:
+            raise app._unmatched_event("s3", f"{obj.event_name} s3://{obj.bucket}/{obj.key}", ctx.lambda_context)
+        result = handler.chain(Context(app, ctx.event, ctx.lambda_context, "s3", None, False, None, obj))
+        if is_refusal(result):
+            raise LiftError(result.status, "refused", f"s3 record refused by middleware with status {result.status}")
 
 
 class _MaybeEnvelope(Exception):  # noqa: N818 - control flow inside the dispatcher, never escapes
@@ -346,7 +356,9 @@ def _s3_relay(app: Any, raws: list[dict[str, Any]]) -> S3Relay | None:
         return None
     for raw in raws:
         body = raw.get("body") or ""
-        if "aws:s3" not in body and "s3:TestEvent" not in body:
+        # "aws:s3" as a value (not inside an ARN), also JSON-escaped inside an SNS message; "aws.s3" for
+        # EventBridge; S3's test event
+        if not ('"aws:s3\\"' in body or '"aws:s3"' in body or '"aws.s3"' in body or "s3:TestEvent" in body):
             return None
     return S3Relay(app)
 

@@ -21,7 +21,7 @@ class WebSocketEvent(Record):
     _query: QueryParams | None = None
     _body: str | None = None
 
-    source = "websocket"
+    kind = "websocket"
 
     @property
     def _rc(self) -> dict[str, Any]:

@@ -407,9 +407,9 @@ def sqs_from_eventbridge(queue: str = "orders", events_: list[dict[str, Any]] | 
 
 def schedule(rule: str = "nightly-report", *, region: str = REGION, scheduler: bool = False) -> dict[str, Any]:
     """A `Scheduled Event` from an EventBridge rule (or from EventBridge Scheduler with `scheduler=True`)."""
-    if scheduler:
+    if scheduler:  # Scheduler's own `detail` is JSON text ("{}"), not an object
         arn = f"arn:aws:scheduler:{region}:{ACCOUNT}:schedule/default/{rule}"
-        return eventbridge("aws.scheduler", "Scheduled Event", {}, resources=[arn], region=region)
+        return eventbridge("aws.scheduler", "Scheduled Event", "{}", resources=[arn], region=region)
     arn = f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule}"
     return eventbridge("aws.events", "Scheduled Event", {}, resources=[arn], region=region)
 
