@@ -204,7 +204,8 @@ def test_s3_via_sns_via_sqs_and_the_s3_test_event_are_handled() -> None:
 
     sns_body = events.sns_notification("uploads-topic", events.s3("uploads", "in/x.txt"))
     test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-12-01T10:00:00.000Z",
-                  "Bucket": "uploads", "RequestId": "5582815E1AEA5ADF", "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}
+                  "Bucket": "uploads", "RequestId": "5582815E1AEA5ADF",
+                  "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}
     result = TestClient(app).invoke(events.sqs("uploads-queue", [sns_body, test_event]))
     assert result == {"batchItemFailures": []}
     assert got == ["in/x.txt"]

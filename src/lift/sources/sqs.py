@@ -120,8 +120,8 @@ class SQSContext(RecordContext):
 def unwrap(record: SQSRecord, envelope: str | None) -> None:
     """Set `record.inner` when its body is an SNS notification or EventBridge event.
 
-    `auto` tests the body with two substring checks first, so plain messages pay ~nothing;
-    a hit is confirmed on the parsed document before the envelope is used.
+    `auto` tests the body with substring checks first, so plain messages pay ~nothing; a hit is
+    confirmed on the parsed document before the envelope is used.
     """
     body = record.raw.get("body") or ""
     if envelope == "auto":
@@ -244,9 +244,9 @@ def dispatcher(app: Any) -> Any:
 
 class S3Relay:
     """The handler of a queue S3 sends its event notifications to (directly, or through an SNS
-    topic or EventBridge) when no `@app.sqs` handler matches that queue: each message's S3 records run through
-    the app's `@app.s3` handlers (middleware sees `ctx.source == "s3"`), and the message fails,
-    to be redelivered, when one of them fails or matches no handler."""
+    topic or EventBridge) when no `@app.sqs` handler matches that queue: each message's S3
+    records run through the app's `@app.s3` handlers (middleware sees `ctx.source == "s3"`), and
+    the message fails, to be redelivered, when one of them fails or matches no handler."""
 
     concurrency = None
     envelope = "auto"
