@@ -1,4 +1,5 @@
-"""A small in-memory users CRUD service: the example `make dev` runs."""
+"""A small in-memory users CRUD service, with users also imported from an SQS queue: the example
+`make dev` runs."""
 
 from __future__ import annotations
 
@@ -113,6 +114,17 @@ def update_user(ctx: Context, user_id: int, body: UserPatch) -> User:
 @api.delete("/{user_id}")
 def delete_user(user_id: int) -> None:
     store.delete(user_id)
+
+
+@app.sqs("user-imports")
+def import_user(ctx: Context, body: NewUser) -> None:
+    """Users imported from a queue, one message each. An invalid message fails alone (Lambda
+    redelivers it, then the queue's DLQ keeps it); an email already taken counts as imported."""
+    try:
+        store.create(body)
+    except Conflict:
+        ctx.logger.info("user already imported", extra={"email": body.email,
+                                                        "message_id": ctx.record.message_id})
 
 
 handler = app.handler

@@ -4,7 +4,7 @@ import pytest
 
 from examples.users_api.app import UserStore, app
 from examples.users_api import app as module
-from lift.testing import TestClient
+from lift.testing import TestClient, events
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +63,15 @@ def test_request_id_is_echoed_and_in_errors(client):
     resp = client.get("/users/999", headers={"X-Request-Id": "req-42"})
     assert resp.headers["x-request-id"] == "req-42"
     assert resp.json()["error"]["request_id"] == "req-42"
+
+
+def test_users_imported_from_a_queue_fail_one_message_at_a_time():
+    client = TestClient(app)
+    client.post("/users", json={"name": "Ada", "email": "ada@example.com"})
+    event = events.sqs("user-imports", [{"name": "Grace", "email": "grace@example.com"},
+                                        {"name": "", "email": "nobody@example.com"},  # fails validation
+                                        {"name": "Ada", "email": "ada@example.com"}])  # already there
+    result = client.invoke(event)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    emails = [u["email"] for u in client.get("/users").json()]
+    assert emails == ["ada@example.com", "grace@example.com"]
