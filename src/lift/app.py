@@ -300,9 +300,12 @@ class App(Group, EventSources):
         """The Lambda entry point: `handler(event, context) -> dict`."""
         if type(event) is dict and "resource" in event and "httpMethod" in event:
             source = "rest"  # the commonest event, decided without a call (no ALB/WebSocket has `resource`)
-        elif (type(event) is dict and "Records" in event and type(records := event["Records"]) is list and records
-              and type(first := records[0]) is dict):  # a batch: its first record names the service
-            source = RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource")) or "invoke"
+        elif type(event) is dict and "Records" in event:  # a batch: its first record names the service
+            try:
+                first = event["Records"][0]
+                source = RECORD_SOURCES[first["eventSource"] if "eventSource" in first else first["EventSource"]]
+            except (KeyError, IndexError, TypeError):  # not a batch AWS sends: the full test decides
+                source = source_of(event)
         else:
             source = source_of(event)
         dispatch = self._dispatch.get(source)
