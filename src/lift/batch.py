@@ -139,22 +139,17 @@ def process_batch(app: App, handler: Any, records: list[Record], event: Any, con
     if concurrency and len(records) > 1:
         return _process_concurrently(app, handler, records, event, context, source, lane_of, concurrency)
     failed: list[str] = []
-    blocked: set[Any] | None = None
+    blocked: set[Any] | None = None  # the lanes with a failure: asked of each record only once one exists
     chain = handler.chain
-    first = True
+    cold = app._cold
+    app._cold = False  # the first context is the cold start's
     for record in records:  # run_record, inlined: this loop is the per-record hot path
-        if lane_of is not None:
-            lane = lane_of(record)
-            if blocked is not None and lane in blocked:
-                skip_record(source, record, lane)
-                failed.append(record.record_id)
-                continue
-        if first:  # the app marks the cold start on the first context
-            ctx = app.new_context(event, context, source)
-            ctx.record = record
-            first = False
-        else:
-            ctx = Context(app, event, context, source, None, False, None, record)
+        if blocked is not None and (lane := lane_of(record)) in blocked:  # type: ignore[misc]
+            skip_record(source, record, lane)
+            failed.append(record.record_id)
+            continue
+        ctx = Context(app, event, context, source, None, cold, None, record)
+        cold = False
         try:
             result = chain(ctx)
             if result is None or not is_refusal(result):
@@ -166,7 +161,7 @@ def process_batch(app: App, handler: Any, records: list[Record], event: Any, con
         if lane_of is not None:
             if blocked is None:
                 blocked = set()
-            blocked.add(lane)
+            blocked.add(lane_of(record))
     return failed
 
 
