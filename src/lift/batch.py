@@ -106,6 +106,8 @@ def run_context(chain: Callable[[Context], Any], ctx: Context) -> bool:
     except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
         log_record_failure(ctx, ctx.record, exc)
         return False
+    if result is None or result.__class__ is RecordResult:  # the usual answers, without a call
+        return True
     if is_refusal(result):
         log_refusal(ctx, ctx.record, result.status)
         return False
