@@ -87,15 +87,10 @@ def log_refusal(ctx: Context, record: Record, status: int) -> None:
 
 
 def run_record(app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str,
-               record: Record, cold: bool | None = None) -> bool:
-    """Run one record through its chain; False (after logging) when it failed.
-
-    `cold`: whether this is the cold start's first context (None: ask the app)."""
-    if cold is None:
-        ctx = app.new_context(event, context, source)
-        ctx.record = record
-    else:
-        ctx = Context(app, event, context, source, None, cold, None, record)
+               record: Record) -> bool:
+    """Run one record through its chain; False (after logging) when it failed."""
+    ctx = app.new_context(event, context, source)
+    ctx.record = record
     return run_context(chain, ctx)
 
 

@@ -534,13 +534,9 @@ class RecordContext(Context):
 
     record_type: ClassVar[Any] = None
 
-    @property
+    @Context.record.getter  # Context's setter, this getter
     def record(self) -> Any:
         record = self._record
         if record is None:
             record = self._record = self.record_type(self.raw)
         return record
-
-    @record.setter
-    def record(self, value: Any) -> None:
-        self._record = value

@@ -185,8 +185,8 @@ def dispatcher(app: Any) -> Any:
         if cold:
             app._cold = False
         failed: list[str] = []
-        for (fn, with_ctx, decode, scan, fifo, handler), raws in batches:
-            if fn is None:  # concurrency or a fixed envelope: every message as a record
+        for (by_record, fn, with_ctx, decode, scan, fifo, handler), raws in batches:
+            if by_record:  # concurrency or a fixed envelope: every message as a record
                 records = [_record(raw, handler.envelope) for raw in raws]
                 failed += process_batch(app, handler, records, event, context, "sqs", group_of if fifo else None,
                                         handler.concurrency)
@@ -254,7 +254,6 @@ class S3Relay:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.fn = self.chain
 
     def chain(self, ctx: Context) -> None:
         app, record = self.app, ctx.record
@@ -291,21 +290,21 @@ class _MaybeEnvelope(Exception):  # noqa: N818 - control flow inside the dispatc
     pass
 
 
-Plan = tuple[Any, bool, Any, bool, bool, Any]
+Plan = tuple[bool, Any, bool, Any, bool, bool, Any]
 
 
 def plan_for(handler: Any, fifo: bool) -> Plan:
-    """How to run `handler`'s messages: (fn or None for the record-by-record way, fn takes ctx,
-    the body decoder or None, scan bodies for envelopes, fifo, handler)."""
+    """How to run `handler`'s messages: (every message as a record through `process_batch`; the
+    handler function and whether it takes ctx, with the body decoder, for the short way (None:
+    always the chain); scan bodies for envelopes; fifo; the handler)."""
     envelope = handler.envelope
-    if handler.concurrency or envelope == "sns" or envelope == "eventbridge":
-        return (None, False, None, False, fifo, handler)
-    shortcut = handler.body_shortcut
+    by_record = bool(handler.concurrency) or envelope == "sns" or envelope == "eventbridge"
+    shortcut = None if by_record else handler.body_shortcut
     if shortcut is None:
-        return (handler.fn, False, None, False, fifo, handler)
+        return (by_record, None, False, None, False, fifo, handler)
     with_ctx, decode, model = shortcut
     scan = envelope == "auto" and not rejects_envelopes(model)
-    return (handler.fn, with_ctx, decode, scan, fifo, handler)
+    return (False, handler.fn, with_ctx, decode, scan, fifo, handler)
 
 
 # The top-level keys of the documents SNS (notifications, subscription confirmations) and
