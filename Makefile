@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: dev test install services bench clean
+.PHONY: dev test install services lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,12 @@ dev: install
 services:
 	bash scripts/install-test-services.sh
 
-test: install services
+test: install services lint
 	$(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 bench: install
 	bash bench/run.sh

@@ -80,10 +80,12 @@ def make_starlette():
         async def delete_item(request):
             return JSONResponse(deleted(request.path_params["id"]))
 
-        return [Route(f"/{collection}", list_items, methods=["GET"]),
-                Route(f"/{collection}", create_item, methods=["POST"]),
-                Route(f"/{collection}/{{id:int}}", get_item, methods=["GET"]),
-                Route(f"/{collection}/{{id:int}}", delete_item, methods=["DELETE"])]
+        return [
+            Route(f"/{collection}", list_items, methods=["GET"]),
+            Route(f"/{collection}", create_item, methods=["POST"]),
+            Route(f"/{collection}/{{id:int}}", get_item, methods=["GET"]),
+            Route(f"/{collection}/{{id:int}}", delete_item, methods=["DELETE"]),
+        ]
 
     return Starlette(routes=[r for spec in RESOURCES for r in routes_for(*spec)])
 
@@ -102,8 +104,21 @@ class Server:
         factory = "make_" + name.replace("-", "_")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE / "apps")])}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", f"bench_asgi:{factory}", "--port", str(self.port),
-             "--no-access-log", "--log-level", "warning"], cwd=HERE, env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"bench_asgi:{factory}",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=HERE,
+            env=env,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -121,8 +136,12 @@ class Server:
 def check_same_answers(server: Server) -> tuple[int, object, int, object]:
     with urllib.request.urlopen(server.base + "/users/7") as resp:
         got = (resp.status, json.loads(resp.read()))
-    req = urllib.request.Request(server.base + "/users", data=json.dumps(POST_BODY).encode(), method="POST",
-                                 headers={"content-type": "application/json"})
+    req = urllib.request.Request(
+        server.base + "/users",
+        data=json.dumps(POST_BODY).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(req) as resp:
         return (*got, resp.status, json.loads(resp.read()))
 
@@ -150,13 +169,16 @@ def main() -> None:
     args = parser.parse_args()
     names = args.frameworks.split(",")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                  f"wrk.body = '{json.dumps(POST_BODY)}'\n")
-    results: dict[str, dict[str, list[float]]] = {n: {"get": [], "post": [], "get_ms": [], "post_ms": []}
-                                                  for n in names}
+        lua.write(
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = '{json.dumps(POST_BODY)}'\n"
+        )
+    results: dict[str, dict[str, list[float]]] = {
+        n: {"get": [], "post": [], "get_ms": [], "post_ms": []} for n in names
+    }
     answers = {}
     for round_no in range(args.rounds):
-        order = names[round_no % len(names):] + names[:round_no % len(names)]
+        order = names[round_no % len(names) :] + names[: round_no % len(names)]
         for name in order:
             server = Server(name)
             try:
@@ -170,8 +192,11 @@ def main() -> None:
                 results[name]["post_ms"].append(ms)
             finally:
                 server.stop()
-            print(f"round {round_no + 1} {name:12s} GET {results[name]['get'][-1]:9.0f} rps   "
-                  f"POST {results[name]['post'][-1]:9.0f} rps", flush=True)
+            print(
+                f"round {round_no + 1} {name:12s} GET {results[name]['get'][-1]:9.0f} rps   "
+                f"POST {results[name]['post'][-1]:9.0f} rps",
+                flush=True,
+            )
     os.unlink(lua.name)
     if len({json.dumps(a, sort_keys=True) for a in answers.values()}) != 1:
         print("WARNING: frameworks answered differently:", json.dumps(answers, indent=1))
@@ -181,23 +206,36 @@ def main() -> None:
 def report(results: dict[str, dict[str, list[float]]], args: argparse.Namespace) -> None:
     med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in results.items()}
     base = med.get("lift")
-    title = (f"# ASGI under uvicorn: requests/second (wrk -t1 -c{args.connections} -d{args.duration}s, "
-             f"loopback, median of {args.rounds} interleaved rounds)")
+    title = (
+        f"# ASGI under uvicorn: requests/second (wrk -t1 -c{args.connections} -d{args.duration}s, "
+        f"loopback, median of {args.rounds} interleaved rounds)"
+    )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    machine = (f"Machine: {os.cpu_count()} CPUs (load average at the end: {load}), Python "
-               f"{sys.version.split()[0]}, one uvicorn worker each (uvloop + httptools when installed). "
-               "Same 52-route service in every framework.")
-    header = ("| framework | GET /users/{id} rps | mean latency ms | POST /users rps | mean latency ms | "
-              "GET vs lift | POST vs lift |")
+    machine = (
+        f"Machine: {os.cpu_count()} CPUs (load average at the end: {load}), Python "
+        f"{sys.version.split()[0]}, one uvicorn worker each (uvloop + httptools when installed). "
+        "Same 52-route service in every framework."
+    )
+    header = (
+        "| framework | GET /users/{id} rps | mean latency ms | POST /users rps | mean latency ms | "
+        "GET vs lift | POST vs lift |"
+    )
     lines = [title, "", machine, "", header, "|---|---|---|---|---|---|---|"]
     for name, m in med.items():
         ratio_get = f"{m['get'] / base['get']:.2f}x" if base else "-"
         ratio_post = f"{m['post'] / base['post']:.2f}x" if base else "-"
-        lines.append(f"| {name} | {m['get']:.0f} | {m['get_ms']:.2f} | {m['post']:.0f} | {m['post_ms']:.2f} | "
-                     f"{ratio_get} | {ratio_post} |")
-    lines += ["", ("`lift` runs handlers in the thread pool (the default, safe for blocking handlers); "
-                   "`lift-inline` is `asgi_app(app, threaded=False)`, dispatching on the event loop. "
-                   "FastAPI's and Starlette's endpoints are `async def` (no thread hop).")]
+        lines.append(
+            f"| {name} | {m['get']:.0f} | {m['get_ms']:.2f} | {m['post']:.0f} | {m['post_ms']:.2f} | "
+            f"{ratio_get} | {ratio_post} |"
+        )
+    lines += [
+        "",
+        (
+            "`lift` runs handlers in the thread pool (the default, safe for blocking handlers); "
+            "`lift-inline` is `asgi_app(app, threaded=False)`, dispatching on the event loop. "
+            "FastAPI's and Starlette's endpoints are `async def` (no thread hop)."
+        ),
+    ]
     text = "\n".join(lines) + "\n"
     print("\n" + text)
     (HERE / "results_asgi.md").write_text(text)

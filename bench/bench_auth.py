@@ -21,16 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-import jwt  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
-from jwt.algorithms import RSAAlgorithm  # noqa: E402
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import RSAAlgorithm
 
-from lift import App, Context  # noqa: E402
-from lift.auth import JWKSClient, JWTVerifier, hash_api_key  # noqa: E402
-from lift.middleware.auth import api_key_auth, gateway_auth, jwt_auth, require_roles  # noqa: E402
-from lift.middleware.tenancy import tenancy  # noqa: E402
-from lift.testing import events, lambda_context  # noqa: E402
+from lift import App, Context
+from lift.auth import JWKSClient, JWTVerifier, hash_api_key
+from lift.middleware.auth import api_key_auth, gateway_auth, jwt_auth, require_roles
+from lift.middleware.tenancy import tenancy
+from lift.testing import events, lambda_context
 
 SECRET = secrets.token_urlsafe(48)
 CLAIMS = {
@@ -66,7 +66,7 @@ def serve_jwks(document: dict) -> tuple[ThreadingHTTPServer, str]:
     body = json.dumps(document).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -150,8 +150,10 @@ def main() -> None:
             samples[name].append(time_variant(app, event, context, args.requests))
     server.shutdown()
     base = statistics.median(samples["no auth"])
-    print(f"Auth middleware overhead: {args.rounds} rounds x {args.requests} requests, Python {sys.version.split()[0]}, "
-          f"PyJWT {jwt.__version__}\n")
+    print(
+        f"Auth middleware overhead: {args.rounds} rounds x {args.requests} requests, Python {sys.version.split()[0]}, "
+        f"PyJWT {jwt.__version__}\n"
+    )
     print("| variant | median µs/request | overhead µs | ratio vs no auth |")
     print("|---|---:|---:|---:|")
     for name, values in samples.items():

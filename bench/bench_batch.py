@@ -72,7 +72,7 @@ def bare_loop(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for record in event["Records"]:
         try:
             handle_order(_decoder.decode(record["body"]))
-        except Exception:  # noqa: BLE001
+        except Exception:
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
 
@@ -83,6 +83,7 @@ def lift_handler(middleware: bool, with_ctx: bool = True) -> Any:
         app.use(lambda ctx, call_next: call_next(ctx))
 
     if with_ctx:
+
         @app.sqs("orders")
         def on_order(ctx: Context, body: Order) -> None:
             if body.qty < 0:
@@ -108,8 +109,9 @@ def powertools_handler() -> Any:
             raise ValueError("negative quantity")
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
 
     return handler
 
@@ -128,19 +130,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=41)
     parser.add_argument("--calls", type=int, default=500)
-    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
-                        help="cpu: time.process_time (default, robust on a shared machine); wall: perf_counter")
+    parser.add_argument(
+        "--clock",
+        choices=["cpu", "wall"],
+        default="cpu",
+        help="cpu: time.process_time (default, robust on a shared machine); wall: perf_counter",
+    )
     args = parser.parse_args()
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
 
-    bodies = [{"order_id": f"o-{i}", "customer": f"c-{i % 3}", "qty": i + 1, "price": 9.5 + i}
-              for i in range(RECORDS)]
+    bodies = [{"order_id": f"o-{i}", "customer": f"c-{i % 3}", "qty": i + 1, "price": 9.5 + i} for i in range(RECORDS)]
     event = events.sqs("orders", bodies)
     context = lambda_context()
-    variants: dict[str, Any] = {"bare loop": bare_loop, "lift (body)": lift_handler(False, with_ctx=False),
-                                "lift (ctx, body)": lift_handler(False),
-                                "lift (ctx, body) + middleware": lift_handler(True)}
+    variants: dict[str, Any] = {
+        "bare loop": bare_loop,
+        "lift (body)": lift_handler(False, with_ctx=False),
+        "lift (ctx, body)": lift_handler(False),
+        "lift (ctx, body) + middleware": lift_handler(True),
+    }
     try:
         variants["powertools BatchProcessor"] = powertools_handler()
     except ImportError:
@@ -151,25 +159,29 @@ def main() -> None:
             raise SystemExit(f"{name}: unexpected result {result!r}")
     samples: dict[str, list[float]] = {name: [] for name in variants}
     ratios: dict[str, list[float]] = {name: [] for name in variants}  # per round: vs the bare loop's
-    for name, fn in variants.items():  # warm up
+    for fn in variants.values():  # warm up
         per_call_us(fn, event, context, max(50, args.calls // 10))
     names = list(variants)
     for round_ in range(args.rounds):
-        order = names[round_ % len(names):] + names[:round_ % len(names)]  # rotate: no variant always first
+        order = names[round_ % len(names) :] + names[: round_ % len(names)]  # rotate: no variant always first
         times = {name: per_call_us(variants[name], event, context, args.calls) / RECORDS for name in order}
         for name, value in times.items():
             samples[name].append(value)
             ratios[name].append(value / times["bare loop"])
-    print(f"SQS batch of {RECORDS} records, typed msgspec body; median of {args.rounds} rounds x "
-          f"{args.calls} batches, {args.clock} clock (Python {sys.version.split()[0]})")
+    print(
+        f"SQS batch of {RECORDS} records, typed msgspec body; median of {args.rounds} rounds x "
+        f"{args.calls} batches, {args.clock} clock (Python {sys.version.split()[0]})"
+    )
     print(f"{'variant':<32}{'median us/record':>17}{'vs bare':>9}{'best us/record':>16}")
     for name, values in samples.items():
-        print(f"{name:<32}{statistics.median(values):>17.2f}{statistics.median(ratios[name]):>8.2f}x"
-              f"{min(values):>16.2f}")
+        print(
+            f"{name:<32}{statistics.median(values):>17.2f}{statistics.median(ratios[name]):>8.2f}x{min(values):>16.2f}"
+        )
     print("(vs bare: the median over rounds of the variant's time over the bare loop's in the same round)")
     for name in ("lift (body)", "lift (ctx, body)"):
         ratio = statistics.median(ratios[name])
         print(f"target: {name} within 2x the bare loop -> {'met' if ratio <= 2 else 'NOT met'} ({ratio:.2f}x)")
+
 
 if __name__ == "__main__":
     main()

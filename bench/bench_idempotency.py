@@ -110,8 +110,9 @@ def function_variant(handler: Callable, fresh_key: bool) -> Variant:
 
     def prepare(n: int) -> Callable[[], object]:
         fixed = uuid.uuid4().hex
-        batch = iter([({"id": uuid.uuid4().hex if fresh_key else fixed, "amount": 42}, lambda_context())
-                      for _ in range(n)])
+        batch = iter(
+            [({"id": uuid.uuid4().hex if fresh_key else fixed, "amount": 42}, lambda_context()) for _ in range(n)]
+        )
 
         def run() -> object:
             event, context = next(batch)
@@ -125,7 +126,7 @@ def function_variant(handler: Callable, fresh_key: bool) -> Variant:
 def measure(variants: dict[str, Variant], rounds: int, requests: int) -> dict[str, float]:
     """Median per-request microseconds of each variant over interleaved rounds."""
     per_round: dict[str, list[float]] = {name: [] for name in variants}
-    for name, prepare in variants.items():  # warm-up: connections, scripts, first keys
+    for prepare in variants.values():  # warm-up: connections, scripts, first keys
         run = prepare(5)
         for _ in range(5):
             run()
@@ -196,7 +197,8 @@ def main() -> None:
         for backend, store in stores.items():
             http[f"idempotency/{backend}/first"] = http_variant(http_app(idempotency(store)), fresh_key=True)
             http[f"idempotency/{backend}/replay"] = http_variant(
-                http_app(idempotency(store)), fresh_key=False, same_key=uuid.uuid4().hex)
+                http_app(idempotency(store)), fresh_key=False, same_key=uuid.uuid4().hex
+            )
             for algorithm in ("fixed", "sliding", "token_bucket"):
                 limiter = rate_limit(10**9, 3600, store=store, algorithm=algorithm)
                 http[f"rate_limit/{backend}/{algorithm}"] = http_variant(http_app(limiter), fresh_key=False)

@@ -103,13 +103,24 @@ def build_handlers() -> dict[str, Callable[[Any, Any], Any]]:
         logger.info("order read", extra={"order_id": order_id})
         metrics.add_metric(name="OrdersRead", unit=MetricUnit.Count, value=1)
         result = {"statusCode": 200, "body": f'{{"id": {order_id}}}', "headers": {"Content-Type": "application/json"}}
-        logger.info("GET /orders/{order_id} 200", extra={
-            "method": event["httpMethod"], "path": event["path"], "route": event["resource"], "status": 200,
-            "duration_ms": (time.perf_counter() - start) * 1000})
+        logger.info(
+            "GET /orders/{order_id} 200",
+            extra={
+                "method": event["httpMethod"],
+                "path": event["path"],
+                "route": event["resource"],
+                "status": 200,
+                "duration_ms": (time.perf_counter() - start) * 1000,
+            },
+        )
         return result
 
-    return {"lift bare": bare.handler, "lift + logging + metrics": observed.handler,
-            "plain handler": plain, "powertools Logger + Metrics": powertools}
+    return {
+        "lift bare": bare.handler,
+        "lift + logging + metrics": observed.handler,
+        "plain handler": plain,
+        "powertools Logger + Metrics": powertools,
+    }
 
 
 def rest_event() -> dict:

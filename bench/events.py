@@ -113,8 +113,14 @@ def lift_rest_event(method: str, path: str, resource: str, path_params: dict | N
 
     if body is None:
         return apigw_rest(method, path, resource=resource, path_params=path_params)
-    return apigw_rest(method, path, resource=resource, path_params=path_params, body=json.dumps(body),
-                      headers={"Content-Type": "application/json"})
+    return apigw_rest(
+        method,
+        path,
+        resource=resource,
+        path_params=path_params,
+        body=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
 
 
 def event_builder():

@@ -45,8 +45,13 @@ def import_once(module: str, preload: str = "") -> dict:
 
 def largest_imports(module: str, top: int) -> list[tuple[int, str]]:
     """(cumulative microseconds, module) of the slowest imports, from -X importtime."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], capture_output=True,
-                          text=True, env=child_env(), check=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        check=True,
+    )
     rows = []
     for line in done.stderr.splitlines():
         parts = line.split("|")
@@ -77,16 +82,26 @@ def main() -> int:
     msgspec_ms = statistics.median(run["ms"] for run in msgspec_runs)
     loaded = set(lift_runs[0]["modules"])
     via_msgspec = set(msgspec_runs[0]["modules"])
-    foreign = sorted(name for name in loaded - via_msgspec
-                     if top_level(name) not in sys.stdlib_module_names and top_level(name) not in ("lift", "msgspec"))
-    stdlib_packages = sorted({top_level(name) for name in loaded - via_msgspec
-                              if top_level(name) in sys.stdlib_module_names and not name.startswith("_")})
+    foreign = sorted(
+        name
+        for name in loaded - via_msgspec
+        if top_level(name) not in sys.stdlib_module_names and top_level(name) not in ("lift", "msgspec")
+    )
+    stdlib_packages = sorted(
+        {
+            top_level(name)
+            for name in loaded - via_msgspec
+            if top_level(name) in sys.stdlib_module_names and not name.startswith("_")
+        }
+    )
 
     print(f"import lift:    {lift_ms:6.1f} ms median of {args.runs} fresh processes ({len(loaded)} modules loaded)")
     print(f"import msgspec: {msgspec_ms:6.1f} ms alone ({len(via_msgspec)} modules)")
     if "typing_extensions" in via_msgspec:
-        print("  (typing_extensions is installed here, so msgspec imports it; a deployment of only lift and"
-              " msgspec does not have it)")
+        print(
+            "  (typing_extensions is installed here, so msgspec imports it; a deployment of only lift and"
+            " msgspec does not have it)"
+        )
     print(f"lift's own share: {lift_ms - msgspec_ms:6.1f} ms")
     print(f"building bench/apps/lift_app.py (52 routes) after `import lift`: {build_ms:6.1f} ms")
     print(f"stdlib packages lift adds beyond msgspec's: {', '.join(stdlib_packages) or 'none'}")

@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE / "apps"), str(HERE)]
 
-from events import LambdaContext, measured_events  # noqa: E402
+from events import LambdaContext, measured_events
 
 
 def main() -> None:

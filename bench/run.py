@@ -96,7 +96,8 @@ def stdlib_only_pycache(modules: list[str], prefix: Path) -> None:
     runs with this prefix compile the app, lift and the frameworks from source.
     """
     code = f"import sys; sys.path.insert(0, {str(APPS_DIR)!r}); " + "; ".join(
-        f"import {m}" for m in modules if m != LIFT_ONLY)
+        f"import {m}" for m in modules if m != LIFT_ONLY
+    )
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-X", f"pycache_prefix={prefix}", "-c", code], env=env, check=True, cwd=HERE)
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
@@ -121,8 +122,10 @@ def measure_init(modules: list[str], runs: int) -> dict:
     in_lambda = lambda_runtime_available()
     for module in modules:  # write the .pyc files the normal column relies on
         init_once(module)
-    samples = {module: {"ms": [], "rss_kb": [], "modules": [], "lambda_ms": [], "nopkgpyc_ms": [], "nopyc_ms": []}
-               for module in [None, *modules]}
+    samples = {
+        module: {"ms": [], "rss_kb": [], "modules": [], "lambda_ms": [], "nopkgpyc_ms": [], "nopyc_ms": []}
+        for module in [None, *modules]
+    }
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as scratch:
         stdlib_prefix = Path(scratch) / "stdlib-only"
         stdlib_only_pycache(modules, stdlib_prefix)
@@ -138,14 +141,20 @@ def measure_init(modules: list[str], runs: int) -> dict:
                 entry["nopkgpyc_ms"].append(init_once(module, str(stdlib_prefix))["ms"])
                 empty = tempfile.mkdtemp(dir=scratch)
                 entry["nopyc_ms"].append(init_once(module, empty)["ms"])
-    return {module: {key: statistics.median(values) if values else None for key, values in entry.items()}
-            for module, entry in samples.items()}
+    return {
+        module: {key: statistics.median(values) if values else None for key, values in entry.items()}
+        for module, entry in samples.items()
+    }
 
 
 def measure_warm(modules: list[str], repeats: int, target_s: float) -> dict:
     """Check and time every app in one process (bench/warm.py), rounds interleaved across apps."""
-    done = subprocess.run([sys.executable, str(HERE / "warm.py"), CLOCK, str(repeats), str(target_s), *modules],
-                          capture_output=True, text=True, cwd=HERE)
+    done = subprocess.run(
+        [sys.executable, str(HERE / "warm.py"), CLOCK, str(repeats), str(target_s), *modules],
+        capture_output=True,
+        text=True,
+        cwd=HERE,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"warm run failed:\n{done.stderr}{done.stdout}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -172,10 +181,12 @@ def lift_revision() -> str:
     """The repository commit the measured lift comes from, marking uncommitted changes to src/lift."""
     root = HERE.parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/lift"], cwd=root, capture_output=True,
-                               text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src/lift"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown revision"
     return f"commit {commit}" + (" with uncommitted changes in src/lift" if dirty else "")
@@ -204,9 +215,11 @@ def warm_table(warm: dict) -> list[str]:
 
 def init_table(init: dict) -> list[str]:
     chalice = init.get("chalice_app", {})
-    lines = ["| app | import + build (ms) | vs Chalice | in the Lambda runtime (ms) | vs Chalice "
-             "| no .pyc but stdlib's (ms) | no .pyc at all (ms) | peak RSS (MB) | modules loaded |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| app | import + build (ms) | vs Chalice | in the Lambda runtime (ms) | vs Chalice "
+        "| no .pyc but stdlib's (ms) | no .pyc at all (ms) | peak RSS (MB) | modules loaded |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for module, entry in init.items():
         label = LIFT_ONLY_LABEL if module == LIFT_ONLY else APPS[module][0] if module else "(empty interpreter)"
         in_lambda = entry["lambda_ms"]
@@ -215,7 +228,8 @@ def init_table(init: dict) -> list[str]:
             f"{'-' if in_lambda is None else f'{in_lambda:.1f}'} | "
             f"{ratio(in_lambda, chalice.get('lambda_ms')) if module and in_lambda is not None else '-'} | "
             f"{entry['nopkgpyc_ms']:.1f} | {entry['nopyc_ms']:.1f} | {entry['rss_kb'] / 1024:.1f} | "
-            f"{entry['modules']:.0f} |")
+            f"{entry['modules']:.0f} |"
+        )
     return lines
 
 
@@ -240,12 +254,13 @@ def target_lines(warm: dict, init: dict) -> list[str]:
             in_lambda, chalice_in_lambda = init[key]["lambda_ms"], init["chalice_app"]["lambda_ms"]
             if in_lambda and chalice_in_lambda:
                 r = in_lambda / chalice_in_lambda
-                lines.append(f"- init{which}, in the Lambda runtime: Lift / Chalice = {r:.2f} (target <= 1.3): "
-                             f"{verdict(r <= 1.3)}")
+                lines.append(
+                    f"- init{which}, in the Lambda runtime: Lift / Chalice = {r:.2f} (target <= 1.3): "
+                    f"{verdict(r <= 1.3)}"
+                )
         if lift_init and "chalice_pydantic" in init:
             r = lift_init / init["chalice_pydantic"]["ms"]
-            lines.append(f"- init{which}: Lift / (Chalice + pydantic) = {r:.3f} (target < 0.333): "
-                         f"{verdict(r < 1 / 3)}")
+            lines.append(f"- init{which}: Lift / (Chalice + pydantic) = {r:.3f} (target < 0.333): {verdict(r < 1 / 3)}")
     return lines
 
 
@@ -276,9 +291,12 @@ def main() -> None:
     parser.add_argument("--apps", help="comma-separated app modules (default: all that import here)")
     parser.add_argument("--init-runs", type=int, help="fresh processes per app (default 15, quick 5)")
     parser.add_argument("--no-init", action="store_true", help="warm requests only (skip the init measurements)")
-    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
-                        help="cpu: CPU time of the measured process (default, robust on a shared machine); "
-                             "wall: elapsed time")
+    parser.add_argument(
+        "--clock",
+        choices=["cpu", "wall"],
+        default="cpu",
+        help="cpu: CPU time of the measured process (default, robust on a shared machine); wall: elapsed time",
+    )
     parser.add_argument("--output", default=str(HERE / "results.md"), help="where to write the tables ('-' for none)")
     args = parser.parse_args()
     global CLOCK
@@ -294,8 +312,10 @@ def main() -> None:
     runs = args.init_runs or (5 if args.quick else 15)
     repeats, target_s = (5, 0.01) if args.quick else (21, 0.025)
     clock = "CPU time (process_time/thread_time)" if CLOCK == "cpu" else "wall time (perf_counter)"
-    settings = (f"init: {runs} fresh processes per app; warm: {repeats} rounds of ~{target_s * 1000:.0f} ms per "
-                f"request kind; clock: {clock}")
+    settings = (
+        f"init: {runs} fresh processes per app; warm: {repeats} rounds of ~{target_s * 1000:.0f} ms per "
+        f"request kind; clock: {clock}"
+    )
 
     print(f"warm: {', '.join(modules)}", file=sys.stderr)
     warm = measure_warm(modules, repeats, target_s)

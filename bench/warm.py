@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE / "apps"), str(HERE)]
 
-from events import LambdaContext, measured_events  # noqa: E402
+from events import LambdaContext, measured_events
 
 
 def parse_body(response: dict):
@@ -80,8 +80,11 @@ def calibrate(call, event, context, target_s: float) -> int:
 
 def time_apps(handlers: dict, events: dict, context, repeats: int, target_s: float) -> dict:
     """module -> kind -> median/min per-call microseconds, rounds interleaved across apps."""
-    sizes = {(module, kind): calibrate(call, event, context, target_s)
-             for module, call in handlers.items() for kind, event in events.items()}
+    sizes = {
+        (module, kind): calibrate(call, event, context, target_s)
+        for module, call in handlers.items()
+        for kind, event in events.items()
+    }
     samples = {key: [] for key in sizes}
     for _ in range(repeats):
         for module, call in handlers.items():
@@ -89,8 +92,11 @@ def time_apps(handlers: dict, events: dict, context, repeats: int, target_s: flo
                 samples[module, kind].append(per_call_us(call, event, context, sizes[module, kind]))
     results = {module: {} for module in handlers}
     for (module, kind), values in samples.items():
-        results[module][kind] = {"median_us": statistics.median(values), "min_us": min(values),
-                                 "calls": sizes[module, kind]}
+        results[module][kind] = {
+            "median_us": statistics.median(values),
+            "min_us": min(values),
+            "calls": sizes[module, kind],
+        }
     return results
 
 

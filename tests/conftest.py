@@ -44,15 +44,28 @@ def _session_server(env: str, start: Any, name: str, url: str) -> Any:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """URL of a redis-server for this session (LIFT_TEST_REDIS_URL, else one started on a free port)."""
-    yield from _session_server("LIFT_TEST_REDIS_URL", test_services.start_redis, "redis-server",
-                               "redis://127.0.0.1:{port}/0")
+    yield from _session_server(
+        "LIFT_TEST_REDIS_URL", test_services.start_redis, "redis-server", "redis://127.0.0.1:{port}/0"
+    )
 
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> str:
     """Endpoint URL of DynamoDB Local for this session (LIFT_TEST_DYNAMODB_ENDPOINT, else started here)."""
-    yield from _session_server("LIFT_TEST_DYNAMODB_ENDPOINT", test_services.start_dynamodb_local,
-                               "DynamoDB Local", "http://127.0.0.1:{port}")
+    yield from _session_server(
+        "LIFT_TEST_DYNAMODB_ENDPOINT", test_services.start_dynamodb_local, "DynamoDB Local", "http://127.0.0.1:{port}"
+    )
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> str:
+    """Endpoint URL of a moto server for this session (LIFT_TEST_MOTO_ENDPOINT, else started here).
+
+    Every AWS API that moto mocks answers on it; tests give it as `endpoint_url` to boto3. Use
+    distinct resource names per test (the server is shared by the whole session)."""
+    yield from _session_server(
+        "LIFT_TEST_MOTO_ENDPOINT", test_services.start_moto_server, "moto server", "http://127.0.0.1:{port}"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ class JWKSServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 server.requests += 1
                 body = json.dumps(server.document).encode()
                 self.send_response(server.status)

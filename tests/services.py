@@ -82,12 +82,27 @@ def _redis_answers(port: int) -> bool:
 
 def start_redis() -> ManagedProcess:
     """redis-server on a free port, without persistence."""
-    binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    binary = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
     if binary is None:
         raise ServiceError(f"redis-server is not installed; {INSTALL_HINT}")
     port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--daemonize", "no", "--protected-mode", "yes"]
+    argv = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
+    ]
     return ManagedProcess("redis", argv, port, ready=lambda: _redis_answers(port))
 
 
@@ -116,8 +131,16 @@ def start_dynamodb_local() -> ManagedProcess:
         raise ServiceError(f"java is not installed (DynamoDB Local needs it); {INSTALL_HINT}")
     jar = dynamodb_local_jar()
     port = free_port()
-    argv = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-            "-inMemory", "-port", str(port), "-disableTelemetry"]
+    argv = [
+        java,
+        f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+        "-jar",
+        str(jar),
+        "-inMemory",
+        "-port",
+        str(port),
+        "-disableTelemetry",
+    ]
     return ManagedProcess("dynamodb-local", argv, port, ready=lambda: _dynamodb_answers(port), timeout=60.0)
 
 
@@ -138,3 +161,20 @@ def use_dummy_aws_credentials() -> None:
         os.environ.pop("AWS_PROFILE", None)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
+
+
+def _moto_answers(port: int) -> bool:
+    request = "GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(request.encode())
+        return sock.recv(64).startswith(b"HTTP/1.")
+
+
+def start_moto_server() -> ManagedProcess:
+    """moto in server mode (every AWS API moto mocks: CloudFormation, Lambda, CloudWatch, Route 53,
+    KMS, SSM, S3, IAM, ...), in memory, on a free port. `moto[server]` comes with the test extra."""
+    import sys
+
+    port = free_port()
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    return ManagedProcess("moto", argv, port, ready=lambda: _moto_answers(port), timeout=60.0)

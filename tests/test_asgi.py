@@ -44,8 +44,13 @@ def make_app() -> App:
     def get_item(ctx: Context, item_id: int) -> dict:
         if item_id == 404:
             raise NotFound("no such item")
-        return {"id": item_id, "q": ctx.query.getall("q"), "ip": ctx.request.source_ip,
-                "cookies": ctx.request.cookies, "agent": ctx.headers.get("user-agent")}
+        return {
+            "id": item_id,
+            "q": ctx.query.getall("q"),
+            "ip": ctx.request.source_ip,
+            "cookies": ctx.request.cookies,
+            "agent": ctx.headers.get("user-agent"),
+        }
 
     @app.post("/items", status=201)
     def create(ctx: Context, body: NewItem) -> dict:
@@ -71,8 +76,9 @@ def make_app() -> App:
 @pytest.fixture
 def client() -> httpx.AsyncClient:
     app = make_app()
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app.asgi, client=("10.1.2.3", 5555)),
-                             base_url="http://testserver")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app.asgi, client=("10.1.2.3", 5555)), base_url="http://testserver"
+    )
 
 
 def run(coro):
@@ -86,21 +92,22 @@ def test_routes_typed_params_query_headers_cookies_and_middleware(client: httpx.
 
     resp = run(go())
     assert resp.status_code == 200
-    assert resp.json() == {"id": 7, "q": ["a", "b"], "ip": "10.1.2.3", "cookies": {"s": "1", "t": "2"},
-                           "agent": "ua/1"}
+    assert resp.json() == {"id": 7, "q": ["a", "b"], "ip": "10.1.2.3", "cookies": {"s": "1", "t": "2"}, "agent": "ua/1"}
     assert resp.headers["x-mw"] == "asgi"
 
 
 def test_typed_body_validation_and_error_contract(client: httpx.AsyncClient) -> None:
     async def go() -> list[httpx.Response]:
         async with client:
-            return [await client.post("/items", json={"name": "pen", "price": 1.5}),
-                    await client.post("/items", json={"name": "pen"}),
-                    await client.get("/items/404"),
-                    await client.get("/items/abc"),
-                    await client.delete("/items/1"),
-                    await client.get("/nowhere"),
-                    await client.post("/items", content=b"x" * 2048)]
+            return [
+                await client.post("/items", json={"name": "pen", "price": 1.5}),
+                await client.post("/items", json={"name": "pen"}),
+                await client.get("/items/404"),
+                await client.get("/items/abc"),
+                await client.delete("/items/1"),
+                await client.get("/nowhere"),
+                await client.post("/items", content=b"x" * 2048),
+            ]
 
     created, invalid, missing, bad_param, not_allowed, unknown, too_large = run(go())
     assert created.status_code == 201 and created.json() == {"name": "pen", "price": 1.5}
@@ -169,7 +176,7 @@ def test_lifespan_prewarms_resources_and_shutdown_closes_them() -> None:
 
 
 # -- under uvicorn, in a subprocess --------------------------------------------------------
-SERVICE = '''
+SERVICE = """
 from lift import App, Context
 from lift.errors import Unauthorized
 
@@ -193,7 +200,7 @@ def default(ctx: Context) -> dict:
     return {"statusCode": 200}
 
 asgi = app.asgi
-'''
+"""
 
 
 def _free_port() -> int:
@@ -208,8 +215,13 @@ def uvicorn_server(tmp_path: Path):
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
     env.pop("LIFT_WEBSOCKET_ENDPOINT", None)
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "svc:asgi", "--port", str(port), "--log-level",
-                             "warning"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "svc:asgi", "--port", str(port), "--log-level", "warning"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

@@ -146,9 +146,11 @@ def test_kinesis_shards_checkpoint_independently() -> None:
         if body.n == 0:
             raise RuntimeError("boom")
 
-    records = [events.kinesis_record({"n": 0}, shard_id="shardId-000000000001"),
-               events.kinesis_record({"n": 1}, shard_id="shardId-000000000002"),
-               events.kinesis_record({"n": 2}, shard_id="shardId-000000000001")]
+    records = [
+        events.kinesis_record({"n": 0}, shard_id="shardId-000000000001"),
+        events.kinesis_record({"n": 1}, shard_id="shardId-000000000002"),
+        events.kinesis_record({"n": 2}, shard_id="shardId-000000000001"),
+    ]
     result = TestClient(app).invoke(events.kinesis("clicks", records=records))
     seqs = [r["kinesis"]["sequenceNumber"] for r in records]
     assert failures(result) == [seqs[0], seqs[2]]
@@ -165,8 +167,9 @@ def test_dynamodb_failure_checkpoints_later_records() -> None:
         if body.n == 1:
             raise RuntimeError("boom")
 
-    event = events.dynamodb_stream("orders", [{"keys": {"pk": str(i)}, "new_image": {"pk": str(i), "n": i}}
-                                              for i in range(3)])
+    event = events.dynamodb_stream(
+        "orders", [{"keys": {"pk": str(i)}, "new_image": {"pk": str(i), "n": i}} for i in range(3)]
+    )
     result = TestClient(app).invoke(event)
     seqs = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
     assert failures(result) == seqs[1:]
@@ -196,8 +199,14 @@ def test_global_middleware_runs_around_every_record_and_sees_the_source() -> Non
     client = TestClient(app)
     event = events.sqs("jobs", [{"n": 1}, {"n": 2}])
     client.invoke(event)
-    assert seen == [("before", "sqs", ids(event)[0], False), ("handler", 1), ("after", "sqs"),
-                    ("before", "sqs", ids(event)[1], False), ("handler", 2), ("after", "sqs")]
+    assert seen == [
+        ("before", "sqs", ids(event)[0], False),
+        ("handler", 1),
+        ("after", "sqs"),
+        ("before", "sqs", ids(event)[1], False),
+        ("handler", 2),
+        ("after", "sqs"),
+    ]
     seen.clear()
     assert client.get("/ping").text == "pong"
     assert seen == [("before", "rest", None, True), ("after", "rest")]
@@ -424,7 +433,8 @@ def test_ctx_body_handler_gets_its_own_context_and_record_per_message() -> None:
     assert TestClient(app).invoke(event) == {"batchItemFailures": []}
     assert len({id(ctx) for ctx, _ in kept}) == 4
     assert [(ctx.record.message_id, ctx.record.receive_count, body.n) for ctx, body in kept] == [
-        (message_id, 2, n) for n, message_id in enumerate(ids(event))]
+        (message_id, 2, n) for n, message_id in enumerate(ids(event))
+    ]
     assert [ctx.source for ctx, _ in kept] == ["sqs"] * 4 and all(not ctx.is_http for ctx, _ in kept)
 
 

@@ -18,7 +18,7 @@ from lift.testing import TestClient
 class _Dependency(BaseHTTPRequestHandler):
     seen_headers: list[dict[str, str]] = []
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         type(self).seen_headers.append(dict(self.headers))
         if self.path == "/slow":
             time.sleep(1.5)
@@ -49,9 +49,12 @@ def health_table(dynamodb_endpoint):
 
     client = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint, region_name=os.environ["AWS_DEFAULT_REGION"])
     name = f"health-{uuid.uuid4().hex[:8]}"
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
     client.get_waiter("table_exists").wait(TableName=name)
     return name
 

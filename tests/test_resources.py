@@ -137,8 +137,10 @@ def test_sigterm_closes_resources_when_an_extension_is_present(tmp_path):
 
 
 def test_no_sigterm_handler_without_an_extension():
-    code = ("import signal; from lift import App; app = App('x'); app.resource('r', object);"
-            "print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)")
+    code = (
+        "import signal; from lift import App; app = App('x'); app.resource('r', object);"
+        "print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)"
+    )
     env = {**os.environ, "LIFT_SHUTDOWN_ON_SIGTERM": "0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
@@ -147,11 +149,10 @@ def test_no_sigterm_handler_without_an_extension():
 # -- Pool ----------------------------------------------------------------------------------
 def test_pool_reuses_connections_and_respects_max_size():
     pool = Pool(Client, max_size=2, acquire_timeout=0.2)
-    with pool.connection() as a:
-        with pool.connection() as b:
-            assert a is not b and pool.in_use == 2
-            with pytest.raises(PoolTimeout):
-                pool.acquire()
+    with pool.connection() as a, pool.connection() as b:
+        assert a is not b and pool.in_use == 2
+        with pytest.raises(PoolTimeout):
+            pool.acquire()
     assert pool.idle == 2
     with pool.connection() as c:
         assert c in (a, b)
@@ -186,13 +187,11 @@ def test_pool_prewarm_check_on_borrow_and_idle_timeout():
 
 def test_pool_discards_a_connection_whose_user_failed_with_an_io_error():
     pool = Pool(Client, max_size=1)
-    with pytest.raises(ConnectionResetError):
-        with pool.connection() as conn:
-            raise ConnectionResetError("peer reset")
+    with pytest.raises(ConnectionResetError), pool.connection() as conn:
+        raise ConnectionResetError("peer reset")
     assert conn.closed and pool.size == 0
-    with pytest.raises(ValueError):
-        with pool.connection() as conn2:
-            raise ValueError("application error")
+    with pytest.raises(ValueError), pool.connection() as conn2:
+        raise ValueError("application error")
     assert not conn2.closed and pool.idle == 1
 
 

@@ -4,16 +4,16 @@ Chalice routes on the API Gateway resource, so an unknown path only reaches it t
 catch-all ``/{proxy+}`` resource; the extra route below answers those with a 404.
 """
 
-from chalice import Chalice, NotFoundError, Response
-
 from catalog import RESOURCES, check_fields, created, deleted, item, listing
+from chalice import Chalice, NotFoundError, Response
 
 app = Chalice(app_name="bench-service")
 
 
 def unprocessable(message: str, details=None) -> Response:
-    return Response(body={"error": {"code": "validation_failed", "message": message, "details": details}},
-                    status_code=422)
+    return Response(
+        body={"error": {"code": "validation_failed", "message": message, "details": details}}, status_code=422
+    )
 
 
 def add_routes(collection: str, singular: str, fields: tuple) -> None:

@@ -1,9 +1,8 @@
 """The bench service in Chalice with pydantic models validating every body and path param."""
 
 import pydantic
-from chalice import Chalice, NotFoundError, Response
-
 from catalog import RESOURCES, created, deleted, item, listing
+from chalice import Chalice, NotFoundError, Response
 
 app = Chalice(app_name="bench-service")
 ItemId = pydantic.TypeAdapter(int)
@@ -11,13 +10,16 @@ ItemId = pydantic.TypeAdapter(int)
 
 def unprocessable(error: pydantic.ValidationError) -> Response:
     details = error.errors(include_url=False, include_context=False, include_input=False)
-    return Response(body={"error": {"code": "validation_failed", "message": "invalid request", "details": details}},
-                    status_code=422)
+    return Response(
+        body={"error": {"code": "validation_failed", "message": "invalid request", "details": details}}, status_code=422
+    )
 
 
 def body_model(singular: str, fields: tuple) -> type[pydantic.BaseModel]:
     text_a, text_b, number = fields
-    return pydantic.create_model(f"New{singular.title()}", **{text_a: (str, ...), text_b: (str, ...), number: (int, ...)})
+    return pydantic.create_model(
+        f"New{singular.title()}", **{text_a: (str, ...), text_b: (str, ...), number: (int, ...)}
+    )
 
 
 def add_routes(collection: str, singular: str, fields: tuple) -> None:

@@ -1,17 +1,18 @@
 """The bench service in FastAPI with pydantic models, adapted to Lambda by Mangum (default settings)."""
 
 import pydantic
+from catalog import RESOURCES, created, deleted, item, listing
 from fastapi import FastAPI
 from mangum import Mangum
-
-from catalog import RESOURCES, created, deleted, item, listing
 
 app = FastAPI(title="bench-service")
 
 
 def body_model(singular: str, fields: tuple) -> type[pydantic.BaseModel]:
     text_a, text_b, number = fields
-    return pydantic.create_model(f"New{singular.title()}", **{text_a: (str, ...), text_b: (str, ...), number: (int, ...)})
+    return pydantic.create_model(
+        f"New{singular.title()}", **{text_a: (str, ...), text_b: (str, ...), number: (int, ...)}
+    )
 
 
 def add_routes(collection: str, singular: str, fields: tuple) -> None:

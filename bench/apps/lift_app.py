@@ -1,8 +1,8 @@
 """The bench service in Lift: typed ``int`` path params and msgspec.Struct bodies."""
 
 import msgspec
-
 from catalog import RESOURCES, created, deleted, item, listing
+
 from lift import App, Context
 
 app = App(name="bench-service")

@@ -1,15 +1,17 @@
 """The bench service on Powertools' APIGatewayRestResolver, untyped: bodies checked by hand."""
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-
 from catalog import RESOURCES, check_fields, created, deleted, item, listing
 
 app = APIGatewayRestResolver()
 
 
 def unprocessable(message: str, details=None) -> Response:
-    return Response(status_code=422, content_type=content_types.APPLICATION_JSON,
-                    body={"error": {"code": "validation_failed", "message": message, "details": details}})
+    return Response(
+        status_code=422,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"code": "validation_failed", "message": message, "details": details}},
+    )
 
 
 def add_routes(collection: str, singular: str, fields: tuple) -> None:

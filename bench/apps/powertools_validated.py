@@ -2,7 +2,6 @@
 
 import pydantic
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-
 from catalog import RESOURCES, created, deleted, item, listing
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -10,7 +9,9 @@ app = APIGatewayRestResolver(enable_validation=True)
 
 def body_model(singular: str, fields: tuple) -> type[pydantic.BaseModel]:
     text_a, text_b, number = fields
-    return pydantic.create_model(f"New{singular.title()}", **{text_a: (str, ...), text_b: (str, ...), number: (int, ...)})
+    return pydantic.create_model(
+        f"New{singular.title()}", **{text_a: (str, ...), text_b: (str, ...), number: (int, ...)}
+    )
 
 
 def add_routes(collection: str, singular: str, fields: tuple) -> None:

@@ -63,7 +63,7 @@ class UserStore:
 
     def list(self, query: ListQuery) -> list[User]:
         users = [u for u in self._users.values() if query.email is None or u.email == query.email]
-        return users[query.offset: query.offset + query.limit]
+        return users[query.offset : query.offset + query.limit]
 
     def update(self, user_id: int, patch: UserPatch) -> User:
         with self._lock:
@@ -123,8 +123,7 @@ def import_user(ctx: Context, body: NewUser) -> None:
     try:
         store.create(body)
     except Conflict:
-        ctx.logger.info("user already imported", extra={"email": body.email,
-                                                        "message_id": ctx.record.message_id})
+        ctx.logger.info("user already imported", extra={"email": body.email, "message_id": ctx.record.message_id})
 
 
 handler = app.handler

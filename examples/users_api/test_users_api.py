@@ -2,8 +2,8 @@
 
 import pytest
 
-from examples.users_api.app import UserStore, app
 from examples.users_api import app as module
+from examples.users_api.app import UserStore, app
 from lift.testing import TestClient, events
 
 
@@ -68,9 +68,14 @@ def test_request_id_is_echoed_and_in_errors(client):
 def test_users_imported_from_a_queue_fail_one_message_at_a_time():
     client = TestClient(app)
     client.post("/users", json={"name": "Ada", "email": "ada@example.com"})
-    event = events.sqs("user-imports", [{"name": "Grace", "email": "grace@example.com"},
-                                        {"name": "", "email": "nobody@example.com"},  # fails validation
-                                        {"name": "Ada", "email": "ada@example.com"}])  # already there
+    event = events.sqs(
+        "user-imports",
+        [
+            {"name": "Grace", "email": "grace@example.com"},
+            {"name": "", "email": "nobody@example.com"},  # fails validation
+            {"name": "Ada", "email": "ada@example.com"},
+        ],
+    )  # already there
     result = client.invoke(event)
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
     emails = [u["email"] for u in client.get("/users").json()]

@@ -15,8 +15,8 @@ from typing import Any
 from lift import serialization
 from lift.binding import Binder, build_binder
 from lift.context import Context, Request, Response
-from lift.errors import lift_logger as _logger
 from lift.errors import InternalError, LiftError, MethodNotAllowed, NotFound, UnmatchedEvent, find_lift_error
+from lift.errors import lift_logger as _logger
 from lift.routing import PathEntry, Router, normalize_path
 from lift.sources import RECORD_SOURCES, alb, apigw_http, apigw_rest, function_url, source_of
 from lift.sources.registry import EventSources
@@ -40,8 +40,18 @@ def _env_int(name: str, default: int) -> int:
 class Endpoint:
     """One registered handler: its binder, middleware and the chain composed around it."""
 
-    def __init__(self, app: App, fn: Callable[..., Any], template: str, methods: tuple[str, ...], status: int,
-                 middleware: list[Middleware], group: Group | None, binder: Binder, **meta: Any) -> None:
+    def __init__(
+        self,
+        app: App,
+        fn: Callable[..., Any],
+        template: str,
+        methods: tuple[str, ...],
+        status: int,
+        middleware: list[Middleware],
+        group: Group | None,
+        binder: Binder,
+        **meta: Any,
+    ) -> None:
         self.app = app
         self.fn = fn
         self.template = template
@@ -84,7 +94,7 @@ class Endpoint:
                 if cls is Response:
                     return result
                 return to_response(result, status)
-            except Exception as exc:  # noqa: BLE001 - every error becomes the error contract
+            except Exception as exc:
                 return app.error_response(ctx, exc)
 
         return run
@@ -123,8 +133,9 @@ def to_response(result: Any, status: int = 200) -> Response:
 class Group:
     """Routes under a common prefix sharing middleware; groups nest and inherit."""
 
-    def __init__(self, app: App, prefix: str, middleware: Iterable[Middleware] = (),
-                 parent: Group | None = None) -> None:
+    def __init__(
+        self, app: App, prefix: str, middleware: Iterable[Middleware] = (), parent: Group | None = None
+    ) -> None:
         self.app = app
         self.prefix = "" if prefix in ("", "/") else normalize_path(prefix)
         self.middleware: list[Middleware] = list(middleware)
@@ -170,8 +181,9 @@ class Group:
 class App(Group, EventSources):
     """A Lift application: one entry point (`handler`) for every Lambda event source."""
 
-    def __init__(self, name: str | None = None, *, max_body_size: int | None = None,
-                 base_path: str | None = None) -> None:
+    def __init__(
+        self, name: str | None = None, *, max_body_size: int | None = None, base_path: str | None = None
+    ) -> None:
         super().__init__(self, "")
         self.name = name or os.environ.get("LIFT_NAME") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "lift"
         self.max_body_size = max_body_size or _env_int("LIFT_MAX_BODY_SIZE", 6 * 1024 * 1024)
@@ -212,31 +224,49 @@ class App(Group, EventSources):
         self._method_chain = compose(self.middleware, _method_not_allowed)
         self._compose_event_handlers()
 
-    def _make_endpoint(self, fn: Callable[..., Any], template: str, methods: tuple[str, ...], status: int,
-                       middleware: list[Middleware], group: Group | None, path_params: list[str] = (),
-                       **meta: Any) -> Endpoint:
+    def _make_endpoint(
+        self,
+        fn: Callable[..., Any],
+        template: str,
+        methods: tuple[str, ...],
+        status: int,
+        middleware: list[Middleware],
+        group: Group | None,
+        path_params: list[str] = (),
+        **meta: Any,
+    ) -> Endpoint:
         binder = build_binder(fn, path_params=path_params, max_body=self.max_body_size)
         return Endpoint(self, fn, template, methods, status, middleware, group, binder, **meta)
 
-    def _route_decorator(self, path: str, methods: Iterable[str] | None, group: Group | None,
-                         options: dict[str, Any]) -> Callable[[Any], Any]:
+    def _route_decorator(
+        self, path: str, methods: Iterable[str] | None, group: Group | None, options: dict[str, Any]
+    ) -> Callable[[Any], Any]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.add_route(path, fn, methods, group=None if group is self else group, **options)
             return fn
 
         return register
 
-    def add_route(self, path: str, fn: Callable[..., Any], methods: Iterable[str] | None = None, *,
-                  status: int = 200, middleware: Iterable[Middleware] = (), group: Group | None = None,
-                  **meta: Any) -> Endpoint:
+    def add_route(
+        self,
+        path: str,
+        fn: Callable[..., Any],
+        methods: Iterable[str] | None = None,
+        *,
+        status: int = 200,
+        middleware: Iterable[Middleware] = (),
+        group: Group | None = None,
+        **meta: Any,
+    ) -> Endpoint:
         """Register `fn` for `path` and `methods` (GET by default); fails on conflicts."""
         verbs = tuple(m.upper() for m in (methods or ["GET"]))
         for verb in verbs:
             if verb not in _HTTP_METHODS:
                 raise ValueError(f"Unknown HTTP method {verb!r} for route {path}")
         entry = self.router.entry_for(path)
-        endpoint = self._make_endpoint(fn, entry.template, verbs, status, list(middleware), group,
-                                       path_params=entry.param_names, **meta)
+        endpoint = self._make_endpoint(
+            fn, entry.template, verbs, status, list(middleware), group, path_params=entry.param_names, **meta
+        )
         for verb in verbs:
             entry.add(verb, endpoint)
         endpoint.compose()
@@ -245,6 +275,7 @@ class App(Group, EventSources):
 
     def exception_handler(self, exc_type: type[BaseException]) -> Callable[[Any], Any]:
         """Register `fn(ctx, exc) -> Response | value` for `exc_type` (and subclasses)."""
+
         def register(fn: Callable[[Context, Any], Any]) -> Callable[[Context, Any], Any]:
             self._exception_handlers[exc_type] = fn
             self._handler_cache.clear()
@@ -265,7 +296,7 @@ class App(Group, EventSources):
         except KeyError:
             mro = exc_type.__mro__
             if issubclass(exc_type, LiftError):  # a handler for Exception must not swallow 404s and 422s
-                mro = mro[:mro.index(LiftError) + 1]
+                mro = mro[: mro.index(LiftError) + 1]
             found = next((self._exception_handlers[t] for t in mro if t in self._exception_handlers), None)
             self._handler_cache[exc_type] = found
             return found
@@ -276,20 +307,41 @@ class App(Group, EventSources):
         if custom:
             try:
                 return to_response(custom(ctx, exc), 500)
-            except Exception as inner:  # noqa: BLE001 - a failing handler must not crash the request
+            except Exception as inner:
                 exc = inner
         err = find_lift_error(exc)
         request_id = ctx.request_id
         if err is None:
-            _logger().error("Unhandled %s in %s (request_id=%s)", type(exc).__name__, _where(ctx), request_id,
-                       exc_info=exc, extra={"request_id": request_id})
+            _logger().error(
+                "Unhandled %s in %s (request_id=%s)",
+                type(exc).__name__,
+                _where(ctx),
+                request_id,
+                exc_info=exc,
+                extra={"request_id": request_id},
+            )
             err = InternalError()
         elif err.status >= 500:
-            _logger().error("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
-                       err.message, exc_info=exc, extra={"request_id": request_id})
+            _logger().error(
+                "%s %s in %s (request_id=%s): %s",
+                err.status,
+                err.code,
+                _where(ctx),
+                request_id,
+                err.message,
+                exc_info=exc,
+                extra={"request_id": request_id},
+            )
         elif _logger().isEnabledFor(20):  # INFO
-            _logger().info("%s %s in %s (request_id=%s): %s", err.status, err.code, _where(ctx), request_id,
-                      err.message, extra={"request_id": request_id, "details": err.details})
+            _logger().info(
+                "%s %s in %s (request_id=%s): %s",
+                err.status,
+                err.code,
+                _where(ctx),
+                request_id,
+                err.message,
+                extra={"request_id": request_id, "details": err.details},
+            )
         resp = Response._raw(serialization.encode_json(err.to_dict(request_id)), err.status, "application/json")
         if err.headers:
             resp.headers.update(err.headers)
@@ -333,7 +385,7 @@ class App(Group, EventSources):
         for hook in self._invocation_hooks:
             try:
                 hook(event)
-            except Exception:  # noqa: BLE001 - a hook must not turn a good response into a failure
+            except Exception:
                 _logger().exception("invocation hook %r failed", hook)
 
     @property
@@ -356,8 +408,14 @@ class App(Group, EventSources):
                 install_sigterm_handler(self.shutdown)
         return self._resources
 
-    def resource(self, name: str, factory: Callable[[], Any], close: Callable[[Any], Any] | None = None,
-                 prewarm: bool = True, **options: Any) -> None:
+    def resource(
+        self,
+        name: str,
+        factory: Callable[[], Any],
+        close: Callable[[Any], Any] | None = None,
+        prewarm: bool = True,
+        **options: Any,
+    ) -> None:
         """Register a shared resource, created once per execution environment (see lift.resources)."""
         self.resources.add(name, factory, close=close, prewarm=prewarm, **options)
 
@@ -415,7 +473,7 @@ class App(Group, EventSources):
                 chain = endpoint.chain
         try:
             response = chain(ctx)
-        except Exception as exc:  # noqa: BLE001 - middleware errors become the error contract
+        except Exception as exc:
             return self.error_response(ctx, exc)
         if response.__class__ is not Response:  # a middleware that returned a plain value
             response = to_response(response)
@@ -498,6 +556,7 @@ def _async_modules() -> Any:
 
         _asyncio_modules = (asyncio, threading)
     return _asyncio_modules
+
 
 _loop: Any = None
 _thread_loop: Any = None

@@ -110,8 +110,11 @@ class AsgiApp:
         """Let `ctx.ws` reach this process's clients directly (unless the user assigned a client)."""
         self._ws_client_checked = True
         app = self.app
-        if route_keys_of(app) and not getattr(app, "_websocket_client_assigned", False) \
-                and not os.environ.get("LIFT_WEBSOCKET_ENDPOINT"):
+        if (
+            route_keys_of(app)
+            and not getattr(app, "_websocket_client_assigned", False)
+            and not os.environ.get("LIFT_WEBSOCKET_ENDPOINT")
+        ):
             from lift.websocket import WebSocketClient
 
             app.websocket_client = WebSocketClient(client=InProcessManagementApi(self.websockets))
@@ -171,7 +174,7 @@ class AsgiApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await asyncio.get_running_loop().run_in_executor(None, prewarm_resources, self.app)
-                except Exception as exc:  # noqa: BLE001 - reported to the server, which stops
+                except Exception as exc:
                     _log.exception("ASGI startup failed")
                     await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
                     return
@@ -179,7 +182,7 @@ class AsgiApp:
             elif message["type"] == "lifespan.shutdown":
                 try:
                     await asyncio.get_running_loop().run_in_executor(None, self.app.shutdown)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     _log.exception("ASGI shutdown failed")
                     await send({"type": "lifespan.shutdown.failed", "message": f"{type(exc).__name__}: {exc}"})
                     return
@@ -203,16 +206,17 @@ def prewarm_resources(app: App) -> None:
         if not registry.is_created(name) and getattr(definitions.get(name), "prewarm", True):
             try:
                 registry.get(name)
-            except Exception:  # noqa: BLE001 - retried on first use, like at Lambda init
-                _log.warning("resource %s could not be created at startup; will retry on first use", name,
-                             exc_info=True)
+            except Exception:
+                _log.warning(
+                    "resource %s could not be created at startup; will retry on first use", name, exc_info=True
+                )
 
 
 def _routed_path(path: str, root_path: str, base_path: str) -> str:
     """The path the router sees: without the server's mount point (root_path) or the app's base path."""
     for prefix in (root_path, base_path):
         if prefix and (path == prefix or path.startswith(prefix + "/")):
-            path = path[len(prefix):] or "/"
+            path = path[len(prefix) :] or "/"
     return path or "/"
 
 
@@ -264,19 +268,38 @@ def _connection_id() -> str:
     return base64.b64encode(secrets.token_bytes(9)).decode().replace("/", "_").replace("+", "-")[:12] + "="
 
 
-def websocket_event(event_type: str, route_key: str, connection_id: str, *, domain: str, stage: str,
-                    connected_at: int, source_ip: str = "127.0.0.1", user_agent: str | None = None,
-                    headers: dict[str, list[str]] | None = None, query: dict[str, list[str]] | None = None,
-                    body: str | None = None, is_base64: bool = False, disconnect_status: int | None = None,
-                    ) -> dict[str, Any]:
+def websocket_event(
+    event_type: str,
+    route_key: str,
+    connection_id: str,
+    *,
+    domain: str,
+    stage: str,
+    connected_at: int,
+    source_ip: str = "127.0.0.1",
+    user_agent: str | None = None,
+    headers: dict[str, list[str]] | None = None,
+    query: dict[str, list[str]] | None = None,
+    body: str | None = None,
+    is_base64: bool = False,
+    disconnect_status: int | None = None,
+) -> dict[str, Any]:
     """An API Gateway WebSocket API event (CONNECT, MESSAGE or DISCONNECT) as AWS sends it."""
     now = datetime.now(UTC)
     ctx: dict[str, Any] = {
-        "routeKey": route_key, "eventType": event_type, "extendedRequestId": secrets.token_urlsafe(12),
-        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "messageDirection": "IN", "stage": stage,
-        "connectedAt": connected_at, "requestTimeEpoch": int(now.timestamp() * 1000),
-        "identity": {"sourceIp": source_ip, "userAgent": user_agent}, "requestId": secrets.token_urlsafe(12),
-        "domainName": domain, "connectionId": connection_id, "apiId": "local",
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": secrets.token_urlsafe(12),
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "messageDirection": "IN",
+        "stage": stage,
+        "connectedAt": connected_at,
+        "requestTimeEpoch": int(now.timestamp() * 1000),
+        "identity": {"sourceIp": source_ip, "userAgent": user_agent},
+        "requestId": secrets.token_urlsafe(12),
+        "domainName": domain,
+        "connectionId": connection_id,
+        "apiId": "local",
     }
     event: dict[str, Any] = {"requestContext": ctx, "isBase64Encoded": is_base64}
     if event_type == "MESSAGE":
@@ -297,8 +320,9 @@ def websocket_event(event_type: str, route_key: str, connection_id: str, *, doma
 class Connection:
     """One connected WebSocket client."""
 
-    def __init__(self, connection_id: str, send: Send, loop: asyncio.AbstractEventLoop, source_ip: str,
-                 user_agent: str | None) -> None:
+    def __init__(
+        self, connection_id: str, send: Send, loop: asyncio.AbstractEventLoop, source_ip: str, user_agent: str | None
+    ) -> None:
         self.id = connection_id
         self._send = send
         self.loop = loop
@@ -323,9 +347,11 @@ class Connection:
 
     def info(self) -> dict[str, Any]:
         fmt = "%Y-%m-%dT%H:%M:%S.000Z"
-        return {"ConnectedAt": datetime.fromtimestamp(self.connected_at, UTC).strftime(fmt),
-                "Identity": {"SourceIp": self.source_ip, "UserAgent": self.user_agent},
-                "LastActiveAt": datetime.fromtimestamp(self.last_active_at, UTC).strftime(fmt)}
+        return {
+            "ConnectedAt": datetime.fromtimestamp(self.connected_at, UTC).strftime(fmt),
+            "Identity": {"SourceIp": self.source_ip, "UserAgent": self.user_agent},
+            "LastActiveAt": datetime.fromtimestamp(self.last_active_at, UTC).strftime(fmt),
+        }
 
 
 Invoker = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -339,8 +365,14 @@ class WebSocketGateway:
     `action`, or `LIFT_WEBSOCKET_ROUTE_KEY`) from JSON messages; unknown keys go to `$default`.
     """
 
-    def __init__(self, get_app: Callable[[], Any], invoke: Invoker | None = None, *, stage: str = "local",
-                 route_key_field: str | None = None) -> None:
+    def __init__(
+        self,
+        get_app: Callable[[], Any],
+        invoke: Invoker | None = None,
+        *,
+        stage: str = "local",
+        route_key_field: str | None = None,
+    ) -> None:
         self.get_app = get_app
         self.invoke = invoke or self._invoke_handler
         self.stage = stage
@@ -355,7 +387,7 @@ class WebSocketGateway:
         keys = route_keys_of(self.get_app())
         try:
             value = serialization.decode_json(body.encode("utf-8"))
-        except Exception:  # noqa: BLE001 - a non-JSON message goes to $default
+        except Exception:
             return "$default"
         key = value.get(self.route_key_field) if isinstance(value, dict) else None
         if isinstance(key, str) and key in keys:
@@ -373,8 +405,13 @@ class WebSocketGateway:
         host = (headers.get("Host") or headers.get("host") or ["127.0.0.1"])[-1]
         conn_id = _connection_id()
         connected_at = int(time.time() * 1000)
-        common = {"domain": host, "stage": self.stage, "connected_at": connected_at, "source_ip": client[0],
-                  "user_agent": user_agent}
+        common = {
+            "domain": host,
+            "stage": self.stage,
+            "connected_at": connected_at,
+            "source_ip": client[0],
+            "user_agent": user_agent,
+        }
         conn = Connection(conn_id, send, asyncio.get_running_loop(), client[0], user_agent)
         self.connections[conn_id] = conn
         keys = route_keys_of(self.get_app())
@@ -403,8 +440,9 @@ class WebSocketGateway:
             self.connections.pop(conn_id, None)
             conn.closed = True
             if "$disconnect" in route_keys_of(self.get_app()):
-                event = websocket_event("DISCONNECT", "$disconnect", conn_id, headers=headers,
-                                        disconnect_status=close_code, **common)
+                event = websocket_event(
+                    "DISCONNECT", "$disconnect", conn_id, headers=headers, disconnect_status=close_code, **common
+                )
                 await self._status_of(event)
 
     async def _on_message(self, conn: Connection, message: dict[str, Any], common: dict[str, Any]) -> None:
@@ -417,10 +455,9 @@ class WebSocketGateway:
         event = websocket_event("MESSAGE", route, conn.id, body=body, is_base64=is_b64, **common)
         try:
             result = await self.invoke(event)
-        except Exception:  # noqa: BLE001 - API Gateway answers an integration failure with an error frame
+        except Exception:
             _log.exception("WebSocket route %s failed (connection %s)", route, conn.id)
-            await conn.send(serialization.encode_json({"message": "Internal server error",
-                                                       "connectionId": conn.id}))
+            await conn.send(serialization.encode_json({"message": "Internal server error", "connectionId": conn.id}))
             return
         if isinstance(result, dict) and result.get("body"):
             data = result["body"]
@@ -431,7 +468,7 @@ class WebSocketGateway:
     async def _status_of(self, event: dict[str, Any]) -> int:
         try:
             result = await self.invoke(event)
-        except Exception:  # noqa: BLE001 - API Gateway answers a failed integration with a 500
+        except Exception:
             _log.exception("WebSocket %s failed", event["requestContext"]["routeKey"])
             return 500
         if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
@@ -468,8 +505,9 @@ class WebSocketGateway:
         conn = self.connections.get(conn_id)
         method = scope["method"]
         if conn is None or conn.closed:
-            response = Response.json({"message": "GoneException"}, status=410,
-                                     headers={"x-amzn-ErrorType": "GoneException"})
+            response = Response.json(
+                {"message": "GoneException"}, status=410, headers={"x-amzn-ErrorType": "GoneException"}
+            )
         elif method == "POST":
             if len(body) > 128 * 1024:
                 response = Response.json({"message": "PayloadTooLargeException"}, status=413)
@@ -491,8 +529,10 @@ class GoneError(Exception):
 
     def __init__(self, connection_id: str) -> None:
         super().__init__(f"GoneException: connection {connection_id} is gone")
-        self.response = {"Error": {"Code": "GoneException", "Message": str(self)},
-                         "ResponseMetadata": {"HTTPStatusCode": 410}}
+        self.response = {
+            "Error": {"Code": "GoneException", "Message": str(self)},
+            "ResponseMetadata": {"HTTPStatusCode": 410},
+        }
 
 
 class InProcessManagementApi:

@@ -22,9 +22,18 @@ if TYPE_CHECKING:
     from lift.app import App
     from lift.sources.record import Record
 
-__all__ = ["RecordResult", "await_result", "is_refusal", "log_record_failure", "log_refusal", "process_batch",
-           "run_context", "run_or_raise", "run_record",
-           "skip_record"]
+__all__ = [
+    "RecordResult",
+    "await_result",
+    "is_refusal",
+    "log_record_failure",
+    "log_refusal",
+    "process_batch",
+    "run_context",
+    "run_or_raise",
+    "run_record",
+    "skip_record",
+]
 
 _worker = _thread._local()  # threading.local without importing threading
 _run_async: Any = None
@@ -67,27 +76,51 @@ def log_record_failure(ctx: Context, record: Record | None, exc: BaseException) 
     err = find_lift_error(exc)
     if err is not None and err.status < 500:
         reason = f"{err.code}: {err.message}" + (f" {err.details}" if err.details else "")
-        _log().warning("%s record %s rejected (request_id=%s): %s", ctx.source, record_id, ctx.request_id, reason,
-                     extra={**extra, "reason": reason})
+        _log().warning(
+            "%s record %s rejected (request_id=%s): %s",
+            ctx.source,
+            record_id,
+            ctx.request_id,
+            reason,
+            extra={**extra, "reason": reason},
+        )
     else:
-        _log().error("%s record %s failed (request_id=%s): %s: %s", ctx.source, record_id, ctx.request_id,
-                   type(exc).__name__, exc, exc_info=exc, extra=extra)
+        _log().error(
+            "%s record %s failed (request_id=%s): %s: %s",
+            ctx.source,
+            record_id,
+            ctx.request_id,
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+            extra=extra,
+        )
 
 
 def is_refusal(result: Any) -> bool:
     """Middleware (or the handler) answered with an error Response: the record did not succeed."""
-    return (result is not None and result.__class__ is not RecordResult and isinstance(result, Response)
-            and result.status >= 400)
+    return (
+        result is not None
+        and result.__class__ is not RecordResult
+        and isinstance(result, Response)
+        and result.status >= 400
+    )
 
 
 def log_refusal(ctx: Context, record: Record, status: int) -> None:
-    _log().warning("%s record %s refused with status %s (request_id=%s)", ctx.source, record.record_id, status,
-                 ctx.request_id, extra={"source": ctx.source, "record_id": record.record_id,
-                                        "request_id": ctx.request_id})
+    _log().warning(
+        "%s record %s refused with status %s (request_id=%s)",
+        ctx.source,
+        record.record_id,
+        status,
+        ctx.request_id,
+        extra={"source": ctx.source, "record_id": record.record_id, "request_id": ctx.request_id},
+    )
 
 
-def run_record(app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str,
-               record: Record) -> bool:
+def run_record(
+    app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str, record: Record
+) -> bool:
     """Run one record through its chain; False (after logging) when it failed."""
     ctx = app.new_context(event, context, source)
     ctx.record = record
@@ -98,7 +131,7 @@ def run_context(chain: Callable[[Context], Any], ctx: Context) -> bool:
     """Run a record's context through its chain; False (after logging) when it failed."""
     try:
         result = chain(ctx)
-    except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
+    except Exception as exc:
         log_record_failure(ctx, ctx.record, exc)
         return False
     if result is None or result.__class__ is RecordResult:  # the usual answers, without a call
@@ -109,8 +142,9 @@ def run_context(chain: Callable[[Context], Any], ctx: Context) -> bool:
     return True
 
 
-def run_or_raise(app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str,
-                 record: Record | None) -> Any:
+def run_or_raise(
+    app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str, record: Record | None
+) -> Any:
     """Run one record of an asynchronous source: a failure is logged and raised, so Lambda retries
     the event and its DLQ or failure destination receives it."""
     ctx = app.new_context(event, context, source)
@@ -123,15 +157,22 @@ def run_or_raise(app: App, chain: Callable[[Context], Any], event: Any, context:
     if is_refusal(result):
         from lift.errors import LiftError
 
-        exc = LiftError(result.status, "refused", f"{source} record refused by middleware with status "
-                                                  f"{result.status}")
+        exc = LiftError(result.status, "refused", f"{source} record refused by middleware with status {result.status}")
         log_record_failure(ctx, record, exc)
         raise exc
     return result
 
 
-def process_batch(app: App, handler: Any, records: list[Record], event: Any, context: Any, source: str,
-                  lane_of: Callable[[Record], Any] | None = None, concurrency: int | None = None) -> list[str]:
+def process_batch(
+    app: App,
+    handler: Any,
+    records: list[Record],
+    event: Any,
+    context: Any,
+    source: str,
+    lane_of: Callable[[Record], Any] | None = None,
+    concurrency: int | None = None,
+) -> list[str]:
     """Run every record through `handler.chain`; return the ids of the failed ones, in batch order."""
     if concurrency and len(records) > 1:
         return _process_concurrently(app, handler, records, event, context, source, lane_of, concurrency)
@@ -152,7 +193,7 @@ def process_batch(app: App, handler: Any, records: list[Record], event: Any, con
             if result is None or not is_refusal(result):
                 continue
             log_refusal(ctx, record, result.status)
-        except Exception as exc:  # noqa: BLE001 - a failed record is reported, never a crash of the batch
+        except Exception as exc:
             log_record_failure(ctx, record, exc)
         failed.append(record.record_id)
         if lane_of is not None:
@@ -164,12 +205,24 @@ def process_batch(app: App, handler: Any, records: list[Record], event: Any, con
 
 def skip_record(source: str, record: Record, lane: Any) -> None:
     """Log a record failed unrun because an earlier one of its lane failed."""
-    _log().warning("%s record %s not run: an earlier record of %s failed (ordering kept)", source,
-                   record.record_id, lane, extra={"source": source, "record_id": record.record_id})
+    _log().warning(
+        "%s record %s not run: an earlier record of %s failed (ordering kept)",
+        source,
+        record.record_id,
+        lane,
+        extra={"source": source, "record_id": record.record_id},
+    )
 
 
-def _run_lane(app: App, chain: Callable[[Context], Any], lane: list[tuple[int, Record]], event: Any,
-              context: Any, source: str, loop: Any) -> list[int]:
+def _run_lane(
+    app: App,
+    chain: Callable[[Context], Any],
+    lane: list[tuple[int, Record]],
+    event: Any,
+    context: Any,
+    source: str,
+    loop: Any,
+) -> list[int]:
     """Run one lane in order on a worker thread; the indexes of its failed records."""
     _worker.loop = loop
     failed: list[int] = []
@@ -185,8 +238,16 @@ def _run_lane(app: App, chain: Callable[[Context], Any], lane: list[tuple[int, R
     return failed
 
 
-def _process_concurrently(app: App, handler: Any, records: list[Record], event: Any, context: Any, source: str,
-                          lane_of: Callable[[Record], Any] | None, concurrency: int) -> list[str]:
+def _process_concurrently(
+    app: App,
+    handler: Any,
+    records: list[Record],
+    event: Any,
+    context: Any,
+    source: str,
+    lane_of: Callable[[Record], Any] | None,
+    concurrency: int,
+) -> list[str]:
     import asyncio
 
     from lift.app import run_async

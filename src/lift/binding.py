@@ -47,9 +47,11 @@ def parameters(fn: Callable[..., Any]) -> list[tuple[str, bool, Any]]:
     if code is None or not hasattr(fn, "__defaults__"):
         import inspect
 
-        return [(p.name, p.kind is p.KEYWORD_ONLY, _EMPTY if p.default is p.empty else p.default)
-                for p in inspect.signature(fn).parameters.values()
-                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        return [
+            (p.name, p.kind is p.KEYWORD_ONLY, _EMPTY if p.default is p.empty else p.default)
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
     npos, nkw = code.co_argcount, code.co_kwonlyargcount
     names = code.co_varnames[: npos + nkw]
     defaults = fn.__defaults__ or ()
@@ -72,7 +74,9 @@ def is_coroutine_function(fn: Callable[..., Any]) -> bool:
         return bool(code.co_flags & _CO_COROUTINE)
     import inspect
 
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))  # noqa: B004 (a callable object's async __call__)
+
+
 _JSON_TYPES = ("application/json", "+json")
 _FORM = "application/x-www-form-urlencoded"
 
@@ -115,12 +119,15 @@ def path_converter(tp: Any) -> Callable[[str], Any] | None:
 
 
 def _type_label(tp: Any) -> str:
-    return {int: "integer", float: "number", uuid.UUID: "UUID", bool: "boolean"}.get(tp, getattr(tp, "__name__", str(tp)))
+    return {int: "integer", float: "number", uuid.UUID: "UUID", bool: "boolean"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
 
 
 def _path_getter(name: str, tp: Any) -> Getter:
     convert = path_converter(tp)
     if convert is None:
+
         def get_path_param(ctx: Context) -> Any:
             return ctx.request.path_params[name]
 
@@ -144,8 +151,9 @@ _CONVERSION_ERRORS = (ValueError, TypeError, ArithmeticError)
 
 def bad_path_param(name: str, label: str, raw: str) -> ValidationFailed:
     """The 422 for a path segment that does not convert to its hinted type."""
-    return ValidationFailed(details=[{"location": "path", "path": f"$.{name}",
-                                      "message": f"Expected {label}, got {raw!r}"}])
+    return ValidationFailed(
+        details=[{"location": "path", "path": f"$.{name}", "message": f"Expected {label}, got {raw!r}"}]
+    )
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -174,8 +182,10 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
         if not data:
             if has_default:
                 return default
-            raise ValidationFailed("Request body is required",
-                                   details=[{"location": "body", "path": "$", "message": "Request body is required"}])
+            raise ValidationFailed(
+                "Request body is required",
+                details=[{"location": "body", "path": "$", "message": "Request body is required"}],
+            )
         ctype = req.content_type
         if ctype is not None and not _is_json(ctype):
             if ctype.split(";", 1)[0].strip().lower() == _FORM:
@@ -272,15 +282,29 @@ def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
         if value is None:
             if fallback is not _EMPTY:
                 return fallback
-            raise ValidationFailed(details=[{"location": "header", "path": f"$.{header.lower()}",
-                                             "message": f"Missing required header {header}"}])
+            raise ValidationFailed(
+                details=[
+                    {
+                        "location": "header",
+                        "path": f"$.{header.lower()}",
+                        "message": f"Missing required header {header}",
+                    }
+                ]
+            )
         if convert is None:
             return value
         try:
             return convert(value)
         except (ValueError, TypeError, ArithmeticError):
-            raise ValidationFailed(details=[{"location": "header", "path": f"$.{header.lower()}",
-                                             "message": f"Expected {_type_label(tp)}, got {value!r}"}]) from None
+            raise ValidationFailed(
+                details=[
+                    {
+                        "location": "header",
+                        "path": f"$.{header.lower()}",
+                        "message": f"Expected {_type_label(tp)}, got {value!r}",
+                    }
+                ]
+            ) from None
 
     return get_header
 
@@ -334,8 +358,13 @@ class Binder:
                 var = f"pp[n{i}]"
             elif inline is not None:
                 namespace[f"n{i}"], namespace[f"c{i}"], namespace[f"l{i}"] = name, inline[2], inline[3]
-                lines += [f"    raw = pp[n{i}]", "    try:", f"        {var} = c{i}(raw)",
-                          "    except _ERRORS:", f"        raise _bad(n{i}, l{i}, raw) from None"]
+                lines += [
+                    f"    raw = pp[n{i}]",
+                    "    try:",
+                    f"        {var} = c{i}(raw)",
+                    "    except _ERRORS:",
+                    f"        raise _bad(n{i}, l{i}, raw) from None",
+                ]
             else:
                 namespace[f"g{i}"] = getter
                 lines.append(f"    {var} = g{i}(ctx)")
@@ -345,12 +374,17 @@ class Binder:
         code = _compiled_calls.get(source)
         if code is None:  # handlers of one shape share the compiled code
             code = _compiled_calls[source] = compile(source, "<lift binder>", "exec")
-        exec(code, namespace)  # noqa: S102 - source built from parameter names and indexes only
+        exec(code, namespace)
         return namespace["call"]
 
 
-def build_binder(fn: Callable[..., Any], *, path_params: list[str] = (), max_body: int = 6 * 1024 * 1024,
-                 body_source: Callable[[Any, bool, Any], Getter] | None = None) -> Binder:
+def build_binder(
+    fn: Callable[..., Any],
+    *,
+    path_params: list[str] = (),
+    max_body: int = 6 * 1024 * 1024,
+    body_source: Callable[[Any, bool, Any], Getter] | None = None,
+) -> Binder:
     """Inspect `fn` once and build its Binder.
 
     `body_source` lets event sources supply the `body` getter for records (default: the
@@ -358,7 +392,7 @@ def build_binder(fn: Callable[..., Any], *, path_params: list[str] = (), max_bod
     """
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
-    except Exception as exc:  # noqa: BLE001 - a bad annotation is a registration error
+    except Exception as exc:
         raise TypeError(f"Cannot read the type hints of {fn.__qualname__}: {exc}") from exc
     getters: list[Getter] = []
     names: list[str] = []

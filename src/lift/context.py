@@ -21,8 +21,19 @@ __all__ = ["Context", "Headers", "QueryParams", "RecordContext", "Request", "Res
 _MISSING: Any = object()
 # Headers whose values may legitimately contain commas: never split them.
 _UNSPLITTABLE = frozenset(
-    {"date", "expires", "last-modified", "if-modified-since", "if-unmodified-since", "retry-after",
-     "set-cookie", "cookie", "user-agent", "authorization", "www-authenticate"}
+    {
+        "date",
+        "expires",
+        "last-modified",
+        "if-modified-since",
+        "if-unmodified-since",
+        "retry-after",
+        "set-cookie",
+        "cookie",
+        "user-agent",
+        "authorization",
+        "www-authenticate",
+    }
 )
 
 
@@ -132,7 +143,7 @@ class Request:
     source = "http"
     path_encoded = False  # True where the source passes the path still percent-encoded
     max_body = 6 * 1024 * 1024  # bytes; reading a larger body is a 413 (the App sets its own limit)
-    path_params: dict[str, str] = {}  # noqa: RUF012 - replaced, never mutated
+    path_params: dict[str, str] = {}
     _headers: Headers | None = None
     _query: QueryParams | None = None
     _cookies: dict[str, str] | None = None
@@ -236,8 +247,17 @@ class Request:
         return f"<{type(self).__name__} {self.method} {self.path}>"
 
 
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml",
-               "application/x-www-form-urlencoded", "application/graphql", "image/svg+xml")
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "+json",
+    "+xml",
+    "application/x-www-form-urlencoded",
+    "application/graphql",
+    "image/svg+xml",
+)
 
 
 def is_text_content_type(content_type: str | None) -> bool:
@@ -364,8 +384,7 @@ class Response:
         return self
 
     def delete_cookie(self, name: str, path: str | None = "/", domain: str | None = None) -> Response:
-        return self.set_cookie(name, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path,
-                               domain=domain)
+        return self.set_cookie(name, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path, domain=domain)
 
     def json_body(self) -> Any:
         """The body parsed as JSON (for tests and middleware)."""

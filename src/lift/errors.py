@@ -77,14 +77,23 @@ class LiftError(Exception):
 class _StatusError(LiftError):
     """Base of the fixed-status errors: `Sub(message=None, details=None, *, code=None, headers=None)`."""
 
-    def __init__(self, message: str | None = None, details: Any = None, *, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        details: Any = None,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(None, code, message, details, headers)
 
 
 def _subclass(name: str, status: int, code: str, message: str, doc: str) -> type[LiftError]:
-    return type(name, (_StatusError,), {"status": status, "code": code, "message": message, "__doc__": doc,
-                                        "__module__": __name__})
+    return type(
+        name,
+        (_StatusError,),
+        {"status": status, "code": code, "message": message, "__doc__": doc, "__module__": __name__},
+    )
 
 
 BadRequest = _subclass("BadRequest", 400, "bad_request", "Bad request", "400: the request is malformed.")

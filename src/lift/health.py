@@ -38,8 +38,9 @@ class CheckResult:
 
     __slots__ = ("name", "status", "latency_ms", "critical", "error", "details")
 
-    def __init__(self, name: str, status: str, latency_ms: float, critical: bool,
-                 error: str | None = None, details: Any = None) -> None:
+    def __init__(
+        self, name: str, status: str, latency_ms: float, critical: bool, error: str | None = None, details: Any = None
+    ) -> None:
         self.name = name
         self.status = status
         self.latency_ms = latency_ms
@@ -159,12 +160,17 @@ class HealthRegistry:
         self._cache[critical_only] = report
         for result in results:
             if not result.ok:
-                _log.warning("health check %s: %s", result.name, result.status,
-                             extra={"check": result.name, "error": result.error, "critical": result.critical})
+                _log.warning(
+                    "health check %s: %s",
+                    result.name,
+                    result.status,
+                    extra={"check": result.name, "error": result.error, "critical": result.critical},
+                )
         return report
 
     def _run_parallel(self, checks: list[_Registered]) -> list[CheckResult]:
-        from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+        from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import TimeoutError as FutureTimeout
 
         with self._lock:
             if self._executor is None:
@@ -186,8 +192,12 @@ class HealthRegistry:
                 status, latency, error, details = future.result(timeout=max(0.0, remaining))
             except FutureTimeout:
                 future.cancel()
-                status, latency, error, details = "timeout", check.timeout * 1000, \
-                    f"no answer within {check.timeout:g}s", None
+                status, latency, error, details = (
+                    "timeout",
+                    check.timeout * 1000,
+                    f"no answer within {check.timeout:g}s",
+                    None,
+                )
             results.append(CheckResult(check.name, status, round(latency, 3), check.critical, error, details))
         return results
 
@@ -200,14 +210,14 @@ class HealthRegistry:
         prefix = "/" + prefix.strip("/")
         registry = self
 
-        def health_summary(ctx) -> Any:  # noqa: ANN001 - injected by name
+        def health_summary(ctx) -> Any:
             report = registry.run()
             return Response.json(report.to_dict(), status=report.http_status, headers=_NO_STORE)
 
-        def health_live(ctx) -> Any:  # noqa: ANN001
+        def health_live(ctx) -> Any:
             return Response.json({"status": "ok"}, headers=_NO_STORE)
 
-        def health_ready(ctx) -> Any:  # noqa: ANN001
+        def health_ready(ctx) -> Any:
             report = registry.run(critical_only=True)
             return Response.json(report.to_dict(), status=report.http_status, headers=_NO_STORE)
 
@@ -228,7 +238,7 @@ def _timed(check: Check) -> tuple[str, float, str | None, Any]:
     start = time.perf_counter()
     try:
         outcome = check()
-    except Exception as exc:  # noqa: BLE001 - a failing check is a result, not a crash
+    except Exception as exc:
         return "fail", (time.perf_counter() - start) * 1000, _error_text(exc), None
     latency = (time.perf_counter() - start) * 1000
     if outcome is False:
@@ -256,8 +266,9 @@ class CheckFailed(Exception):
     """Raised by built-in checks with a message for the report."""
 
 
-def dynamodb_table(table_name: str, *, client: Any = None, endpoint_url: str | None = None,
-                   region_name: str | None = None) -> Check:
+def dynamodb_table(
+    table_name: str, *, client: Any = None, endpoint_url: str | None = None, region_name: str | None = None
+) -> Check:
     """DescribeTable on `table_name`; healthy when the table is ACTIVE (needs `lift[dynamodb]`)."""
     state: dict[str, Any] = {"client": client}
 
@@ -270,8 +281,11 @@ def dynamodb_table(table_name: str, *, client: Any = None, endpoint_url: str | N
             from botocore.config import Config
 
             state["client"] = boto3.client(
-                "dynamodb", endpoint_url=endpoint_url or os.environ.get("LIFT_DYNAMODB_ENDPOINT"),
-                region_name=region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+                "dynamodb",
+                endpoint_url=endpoint_url or os.environ.get("LIFT_DYNAMODB_ENDPOINT"),
+                region_name=region_name
+                or os.environ.get("AWS_REGION")
+                or os.environ.get("AWS_DEFAULT_REGION")
                 or "us-east-1",
                 config=Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1}),
             )
@@ -294,16 +308,24 @@ def redis_ping(url: str | None = None, *, client: Any = None, timeout: float = 2
                 import redis
             except ImportError as exc:
                 raise CheckFailed('the Redis check needs redis-py: pip install "lift[redis]"') from exc
-            state["client"] = redis.Redis.from_url(url or os.environ.get("LIFT_REDIS_URL") or "redis://127.0.0.1:6379",
-                                                   socket_timeout=timeout, socket_connect_timeout=timeout)
+            state["client"] = redis.Redis.from_url(
+                url or os.environ.get("LIFT_REDIS_URL") or "redis://127.0.0.1:6379",
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+            )
         if not state["client"].ping():
             raise CheckFailed("PING got no PONG")
 
     return check
 
 
-def http_get(url: str, *, timeout: float = 2.0, expect: Callable[[int], bool] | None = None,
-             headers: dict[str, str] | None = None) -> Check:
+def http_get(
+    url: str,
+    *,
+    timeout: float = 2.0,
+    expect: Callable[[int], bool] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Check:
     """GET `url`; healthy on a 2xx/3xx (or when `expect(status)` says so). Uses httpx when
     installed, else urllib. The current trace headers are sent along."""
     accept = expect or (lambda status: 200 <= status < 400)
@@ -332,14 +354,15 @@ def _http_status(url: str, headers: dict[str, str], timeout: float) -> int:
 
     req = urllib.request.Request(url, headers=headers, method="GET")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - operator-configured URL
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status
     except urllib.error.HTTPError as err:
         return err.code
 
 
-def memory_headroom(*, min_free_mb: float | None = None, min_free_ratio: float = 0.1,
-                    limit_mb: float | None = None) -> Check:
+def memory_headroom(
+    *, min_free_mb: float | None = None, min_free_ratio: float = 0.1, limit_mb: float | None = None
+) -> Check:
     """Healthy while resident memory leaves enough of the function's memory free.
 
     The limit is `limit_mb`, else `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; the threshold is

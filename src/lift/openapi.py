@@ -37,8 +37,10 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "code": {"type": "string", "examples": ["validation_failed"]},
                 "message": {"type": "string"},
                 "request_id": {"type": ["string", "null"]},
-                "details": {"description": "For validation errors, one entry per problem.",
-                            "anyOf": [{"type": "array", "items": {"$ref": _REF.format(name="Problem")}}, {}]},
+                "details": {
+                    "description": "For validation errors, one entry per problem.",
+                    "anyOf": [{"type": "array", "items": {"$ref": _REF.format(name="Problem")}}, {}],
+                },
             },
             "required": ["code", "message"],
         },
@@ -56,9 +58,17 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 
-_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad request",
-                413: "Payload too large", 415: "Unsupported media type", 422: "Validation failed",
-                500: "Internal server error"}
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    400: "Bad request",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    500: "Internal server error",
+}
 
 
 class _Schemas:
@@ -89,7 +99,7 @@ class _Schemas:
             from pydantic import TypeAdapter
 
             schema = TypeAdapter(tp).json_schema(ref_template=_REF.replace("{name}", "{model}"))
-        except Exception:  # noqa: BLE001 - an undescribable type gets an open schema, not a crash
+        except Exception:
             return {}
         self.components.update(schema.pop("$defs", {}))
         title = getattr(tp, "__name__", None)
@@ -173,8 +183,14 @@ class _Operation:
             elif name in path_names:
                 declared.add(name)
                 self.validates = self.validates or hint not in (str, _EMPTY)
-                params.append({"name": name, "in": "path", "required": True,
-                               "schema": self.schemas.of(str if hint is _EMPTY else hint)})
+                params.append(
+                    {
+                        "name": name,
+                        "in": "path",
+                        "required": True,
+                        "schema": self.schemas.of(str if hint is _EMPTY else hint),
+                    }
+                )
             elif name == "body":
                 body = self._body(hint, param.default is not _EMPTY)
             elif name == "query":
@@ -190,8 +206,12 @@ class _Operation:
         marker_default = not (marker.default is _EMPTY or marker.default is getattr(binding, "_EMPTY", _EMPTY))
         has_default = marker_default or (default is not _EMPTY and not isinstance(default, Header))
         self.validates = True
-        return {"name": header, "in": "header", "required": not has_default,
-                "schema": self.schemas.of(str if hint is _EMPTY else hint)}
+        return {
+            "name": header,
+            "in": "header",
+            "required": not has_default,
+            "schema": self.schemas.of(str if hint is _EMPTY else hint),
+        }
 
     def _query(self, model: Any) -> list[dict[str, Any]]:
         schema = self.schemas.resolve(self.schemas.of(model))
@@ -207,8 +227,11 @@ class _Operation:
     def _body(self, hint: Any, optional: bool) -> dict[str, Any]:
         self.has_body = True
         if hint is bytes:
-            content = {"application/octet-stream": {"schema": {"type": "string", "contentMediaType":
-                                                                "application/octet-stream"}}}
+            content = {
+                "application/octet-stream": {
+                    "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
+                }
+            }
         elif hint is str:
             content = {"text/plain": {"schema": {"type": "string"}}}
         else:
@@ -237,8 +260,10 @@ class _Operation:
             responses["400"] = {"description": "The body is not valid JSON", "content": error}
             responses["413"] = {"description": _STATUS_TEXT[413], "content": error}
         if self.validates:
-            responses["422"] = {"description": "A parameter or the body failed validation (details lists each "
-                                               "problem with its path)", "content": error}
+            responses["422"] = {
+                "description": "A parameter or the body failed validation (details lists each problem with its path)",
+                "content": error,
+            }
         for code, spec in (self.endpoint.meta.get("responses") or {}).items():
             responses[str(code)] = self._declared_response(spec, error)
         responses.setdefault("default", {"description": "Error", "content": error})
@@ -249,8 +274,10 @@ class _Operation:
             return {"description": spec, "content": error}
         if isinstance(spec, dict):
             return spec
-        return {"description": getattr(spec, "__name__", "Response"),
-                "content": {"application/json": {"schema": self.schemas.of(spec)}}}
+        return {
+            "description": getattr(spec, "__name__", "Response"),
+            "content": {"application/json": {"schema": self.schemas.of(spec)}},
+        }
 
 
 def _default_tags(template: str) -> list[str]:
@@ -271,13 +298,23 @@ def _http_endpoints(app: Any) -> Iterable[Any]:
     for endpoint in app.endpoints:
         template = getattr(endpoint, "template", "")
         methods = getattr(endpoint, "methods", ())
-        if template.startswith("/") and methods and all(m in _HTTP for m in methods) \
-                        and endpoint.meta.get("include_in_schema", True) is not False:
+        if (
+            template.startswith("/")
+            and methods
+            and all(m in _HTTP for m in methods)
+            and endpoint.meta.get("include_in_schema", True) is not False
+        ):
             yield endpoint
 
 
-def openapi_spec(app: Any, *, title: str | None = None, version: str = "0.1.0", description: str | None = None,
-                 servers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def openapi_spec(
+    app: Any,
+    *,
+    title: str | None = None,
+    version: str = "0.1.0",
+    description: str | None = None,
+    servers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The OpenAPI 3.1 document for every HTTP route of `app`."""
     schemas = _Schemas()
     paths: dict[str, dict[str, Any]] = {}

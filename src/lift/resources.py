@@ -24,8 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
-__all__ = ["ResourceRegistry", "Pool", "PoolTimeout", "PoolClosed", "extension_present",
-           "install_sigterm_handler"]
+__all__ = ["ResourceRegistry", "Pool", "PoolTimeout", "PoolClosed", "extension_present", "install_sigterm_handler"]
 
 _log = logging.getLogger("lift.resources")
 T = TypeVar("T")
@@ -40,8 +39,14 @@ def _default_close(instance: Any) -> None:
 class _Definition:
     __slots__ = ("name", "factory", "close", "check", "check_interval")
 
-    def __init__(self, name: str, factory: Callable[[], Any], close: Callable[[Any], Any] | None,
-                 check: Callable[[Any], Any] | None, check_interval: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        factory: Callable[[], Any],
+        close: Callable[[Any], Any] | None,
+        check: Callable[[Any], Any] | None,
+        check_interval: float,
+    ) -> None:
         self.name = name
         self.factory = factory
         self.close = close or _default_close
@@ -59,9 +64,16 @@ class ResourceRegistry:
         self._lock = threading.RLock()
         self.created_ms: dict[str, float] = {}
 
-    def add(self, name: str, factory: Callable[[], Any], *, close: Callable[[Any], Any] | None = None,
-            prewarm: bool = True, check: Callable[[Any], Any] | None = None,
-            check_interval: float = 30.0) -> None:
+    def add(
+        self,
+        name: str,
+        factory: Callable[[], Any],
+        *,
+        close: Callable[[Any], Any] | None = None,
+        prewarm: bool = True,
+        check: Callable[[Any], Any] | None = None,
+        check_interval: float = 30.0,
+    ) -> None:
         """Register `factory` under `name`; with `prewarm`, create it now (at init)."""
         if name in self._defs:
             raise ValueError(f"A resource named {name!r} is already registered")
@@ -71,9 +83,13 @@ class ResourceRegistry:
         if prewarm:
             try:
                 self.get(name)
-            except Exception:  # noqa: BLE001 - retried on first use; init must not crash
-                _log.warning("resource %s could not be created at init; will retry on first use", name,
-                             exc_info=True, extra={"resource": name})
+            except Exception:
+                _log.warning(
+                    "resource %s could not be created at init; will retry on first use",
+                    name,
+                    exc_info=True,
+                    extra={"resource": name},
+                )
 
     def __contains__(self, name: object) -> bool:
         return name in self._defs
@@ -103,7 +119,7 @@ class ResourceRegistry:
     def _passes(definition: _Definition, instance: Any) -> bool:
         try:
             return definition.check(instance) is not False  # type: ignore[misc]
-        except Exception:  # noqa: BLE001 - a raising check is a failed check
+        except Exception:
             return False
 
     def _create(self, name: str) -> Any:
@@ -148,9 +164,10 @@ class ResourceRegistry:
         try:
             definition.close(instance)
             return True
-        except Exception:  # noqa: BLE001 - shutdown goes on with the others
-            _log.warning("closing resource %s failed", definition.name, exc_info=True,
-                         extra={"resource": definition.name})
+        except Exception:
+            _log.warning(
+                "closing resource %s failed", definition.name, exc_info=True, extra={"resource": definition.name}
+            )
             return False
 
 
@@ -209,10 +226,18 @@ class Pool(Generic[T]):
     connection is replaced. A connection whose user raised one of `discard_on` is closed.
     """
 
-    def __init__(self, factory: Callable[[], T], *, close: Callable[[T], Any] | None = None,
-                 min_size: int = 0, max_size: int = 10, idle_timeout: float = 300.0,
-                 check: Callable[[T], Any] | None = None, acquire_timeout: float = 10.0,
-                 discard_on: tuple[type[BaseException], ...] = (OSError,)) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], T],
+        *,
+        close: Callable[[T], Any] | None = None,
+        min_size: int = 0,
+        max_size: int = 10,
+        idle_timeout: float = 300.0,
+        check: Callable[[T], Any] | None = None,
+        acquire_timeout: float = 10.0,
+        discard_on: tuple[type[BaseException], ...] = (OSError,),
+    ) -> None:
         if max_size < 1 or min_size < 0 or min_size > max_size:
             raise ValueError(f"Pool sizes must satisfy 0 <= min_size <= max_size >= 1 (got {min_size}, {max_size})")
         self.factory = factory
@@ -301,7 +326,7 @@ class Pool(Generic[T]):
             return True
         try:
             return self.check(conn) is not False
-        except Exception:  # noqa: BLE001 - a raising check means a broken connection
+        except Exception:
             return False
 
     def release(self, conn: T, *, discard: bool = False) -> None:
@@ -329,7 +354,7 @@ class Pool(Generic[T]):
     def _close_quietly(self, conn: T) -> None:
         try:
             self._close_fn(conn)
-        except Exception:  # noqa: BLE001
+        except Exception:
             _log.warning("closing a pooled connection failed", exc_info=True)
 
     @contextmanager

@@ -36,11 +36,11 @@ def decode_json(data: bytes | str) -> Any:
     except msgspec.DecodeError as exc:
         from lift.errors import BadRequest
 
-        raise BadRequest("Request body is not valid JSON", code="invalid_json",
-                         details=[{"location": "body", "message": str(exc)}]) from exc
+        raise BadRequest(
+            "Request body is not valid JSON", code="invalid_json", details=[{"location": "body", "message": str(exc)}]
+        ) from exc
 
 
 def to_builtins(value: Any) -> Any:
     """A value as plain JSON-compatible Python objects."""
     return msgspec.to_builtins(value, enc_hook=_enc_hook)
-

@@ -73,15 +73,18 @@ class WebSocketClient:
 
     def _make_client(self) -> Any:
         if not self.endpoint:
-            raise RuntimeError("No WebSocket endpoint: set LIFT_WEBSOCKET_ENDPOINT "
-                               "(https://{api-id}.execute-api.{region}.amazonaws.com/{stage}) or assign "
-                               "app.websocket_client = WebSocketClient(endpoint=...)")
+            raise RuntimeError(
+                "No WebSocket endpoint: set LIFT_WEBSOCKET_ENDPOINT "
+                "(https://{api-id}.execute-api.{region}.amazonaws.com/{stage}) or assign "
+                "app.websocket_client = WebSocketClient(endpoint=...)"
+            )
         try:
             import boto3
         except ImportError:  # pragma: no cover - depends on the installed extras
             raise ImportError('Sending to WebSocket connections needs boto3: pip install "lift[aws]"') from None
-        return boto3.client("apigatewaymanagementapi", endpoint_url=self.endpoint,
-                            region_name=self.region or _region_of(self.endpoint))
+        return boto3.client(
+            "apigatewaymanagementapi", endpoint_url=self.endpoint, region_name=self.region or _region_of(self.endpoint)
+        )
 
     @staticmethod
     def _is_gone(exc: Exception) -> bool:
@@ -129,7 +132,7 @@ class WebSocketClient:
                 self.send(connection_id, payload)
             except ConnectionGone:
                 result.gone.append(connection_id)
-            except Exception as exc:  # noqa: BLE001 - reported per connection
+            except Exception as exc:
                 result.failed[connection_id] = exc
             else:
                 result.sent.append(connection_id)

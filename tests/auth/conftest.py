@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 pytest.importorskip("jwt")
-from jwt_support import JWKSServer, SigningKey  # noqa: E402
+from jwt_support import JWKSServer, SigningKey
 
 
 @pytest.fixture(scope="session")

@@ -212,11 +212,15 @@ def test_auth0_shaped_jwks_with_certificate_chain(jwks_server, rsa_key):
     from cryptography.x509.oid import NameOID
 
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dev-tenant.us.auth0.com")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(rsa_key.private.public_key()).serial_number(7)
-        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=365))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(rsa_key.private.public_key())
+        .serial_number(7)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=365))
         .sign(rsa_key.private, hashes.SHA256())
     )
     der = cert.public_bytes(serialization.Encoding.DER)

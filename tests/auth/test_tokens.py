@@ -65,7 +65,7 @@ def test_pem_default_algorithm_follows_the_key_type():
 
 def test_certificate_pem_is_accepted_as_public_key(rsa_key):
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "issuer.example.com")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -96,9 +96,9 @@ def test_rs256_token_signed_by_another_key_is_rejected(rsa_key):
 
 def test_algorithm_confusion_hs256_signed_with_public_key_is_rejected(rsa_key):
     # The classic attack: sign HS256 with the (public) PEM as the HMAC secret.
-    import hmac
-    import hashlib
     import base64
+    import hashlib
+    import hmac
     import json
 
     def b64(data: bytes) -> str:

@@ -41,9 +41,13 @@ def test_each_measured_request_gets_the_expected_answer(bench_modules, app_name)
     app = apps[app_name]
 
     assert answer(app, requests["GET /users/{id}"], events) == (
-        200, {"id": 42, "type": "user", "name": "user 42", "active": True})
+        200,
+        {"id": 42, "type": "user", "name": "user 42", "active": True},
+    )
     assert answer(app, requests["POST /users (valid)"], events) == (
-        201, {"id": 101, "name": "Ada Lovelace", "email": "ada@example.com", "age": 36})
+        201,
+        {"id": 101, "name": "Ada Lovelace", "email": "ada@example.com", "age": 36},
+    )
 
     status, body = answer(app, requests["POST /users (invalid)"], events)
     assert status == 422
@@ -74,8 +78,13 @@ def test_batch_bench_variants_agree_and_report_the_target() -> None:
     """bench/bench_batch.py checks every variant's batch response before timing; a tiny run."""
     import subprocess
 
-    run = subprocess.run([sys.executable, str(BENCH / "bench_batch.py"), "--rounds", "1", "--calls", "3"],
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "bench_batch.py"), "--rounds", "1", "--calls", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     rows = {line.split("  ")[0]: line for line in run.stdout.splitlines()}
     assert {"bare loop", "lift (body)", "lift (ctx, body)", "lift (ctx, body) + middleware"} <= set(rows)

@@ -28,12 +28,20 @@ class CLIResult:
         return f"<exit {self.code}\nstdout: {self.stdout[-2000:]}\nstderr: {self.stderr[-2000:]}>"
 
 
-def run_cli(*args: str, cwd: str | os.PathLike[str] | None = None, stdin: str | None = None,
-            timeout: float = 120) -> CLIResult:
+def run_cli(
+    *args: str, cwd: str | os.PathLike[str] | None = None, stdin: str | None = None, timeout: float = 120
+) -> CLIResult:
     """`python -m lift.cli ARGS` with this interpreter (lift is installed in its environment)."""
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "lift.cli", *args], cwd=cwd or ROOT, input=stdin,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lift.cli", *args],
+        cwd=cwd or ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     return CLIResult(proc)
 
 
@@ -42,7 +50,7 @@ def cli():
     return run_cli
 
 
-EVENTS_APP = '''
+EVENTS_APP = """
     import pathlib
 
     import msgspec
@@ -92,7 +100,7 @@ EVENTS_APP = '''
     @app.get("/health")
     def health() -> dict:
         return {"status": "ok"}
-'''
+"""
 
 
 @pytest.fixture

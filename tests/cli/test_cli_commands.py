@@ -9,8 +9,22 @@ import pytest
 
 from lift.sources import source_of
 
-COMMANDS = [["new"], ["dev"], ["send"], ["send", "sqs"], ["send", "s3"], ["send", "event"], ["send", "schedule"],
-            ["invoke"], ["events"], ["events", "generate"], ["routes"], ["openapi"], ["bench"], ["version"]]
+COMMANDS = [
+    ["new"],
+    ["dev"],
+    ["send"],
+    ["send", "sqs"],
+    ["send", "s3"],
+    ["send", "event"],
+    ["send", "schedule"],
+    ["invoke"],
+    ["events"],
+    ["events", "generate"],
+    ["routes"],
+    ["openapi"],
+    ["bench"],
+    ["version"],
+]
 
 
 def test_version(cli):
@@ -72,7 +86,11 @@ def test_routes_table_and_json(cli):
     assert by_route[(("POST",), "/users")]["handler"] == "examples.users_api.app.create_user"
     assert by_route[(("POST",), "/users")]["status"] == 201
     assert by_route[(("DELETE",), "/users/{user_id}")]["middleware"] == [
-        "request_id", "recover", "cors", "security_headers"]
+        "request_id",
+        "recover",
+        "cors",
+        "security_headers",
+    ]
 
 
 def test_routes_lists_event_sources(cli, events_project):
@@ -84,8 +102,10 @@ def test_routes_lists_event_sources(cli, events_project):
 
 
 # -- events generate -----------------------------------------------------------------------------
-@pytest.mark.parametrize("source", ["rest", "http", "alb", "url", "sqs", "sns", "s3", "eventbridge", "schedule",
-                                    "dynamodb", "kinesis", "websocket"])
+@pytest.mark.parametrize(
+    "source",
+    ["rest", "http", "alb", "url", "sqs", "sns", "s3", "eventbridge", "schedule", "dynamodb", "kinesis", "websocket"],
+)
 def test_generated_events_are_recognised_as_their_source(cli, source):
     result = cli("events", "generate", source)
     assert result.code == 0, result
@@ -109,21 +129,36 @@ def test_generated_event_options(cli):
 
 
 def test_envelopes_reach_the_inner_handler(cli, events_project):
-    via_sns = cli("events", "generate", "sqs", "--queue", "orders", "--via", "sns",
-                  "--body", '{"order_id": "e1", "amount": -1}')
+    via_sns = cli(
+        "events", "generate", "sqs", "--queue", "orders", "--via", "sns", "--body", '{"order_id": "e1", "amount": -1}'
+    )
     assert via_sns.code == 0, via_sns
     assert json.loads(via_sns.json()["Records"][0]["body"])["Type"] == "Notification"
-    result = cli("invoke", "-t", "sqs", "--queue", "orders", "--via", "sns", "--body", '{"order_id": "e1", "amount": -1}',
-                 cwd=events_project)
+    result = cli(
+        "invoke",
+        "-t",
+        "sqs",
+        "--queue",
+        "orders",
+        "--via",
+        "sns",
+        "--body",
+        '{"order_id": "e1", "amount": -1}',
+        cwd=events_project,
+    )
     assert result.code == 0, result
     assert len(result.json()["batchItemFailures"]) == 1  # the SNS envelope was unwrapped to the typed Order
     for via in ("sns", "eventbridge", "sqs"):
-        s3 = cli("invoke", "-t", "s3", "--bucket", "uploads", "--key", f"via-{via}.txt", "--via", via,
-                 cwd=events_project)
+        s3 = cli(
+            "invoke", "-t", "s3", "--bucket", "uploads", "--key", f"via-{via}.txt", "--via", via, cwd=events_project
+        )
         assert s3.code == 0, s3
     assert s3.json() == {"batchItemFailures": []}  # via SQS: the queue's batch response
     assert (events_project / "triggers.log").read_text().splitlines() == [
-        "s3 via-sns.txt", "s3 via-eventbridge.txt", "s3 via-sqs.txt"]
+        "s3 via-sns.txt",
+        "s3 via-eventbridge.txt",
+        "s3 via-sqs.txt",
+    ]
     bad = cli("events", "generate", "kinesis", "--via", "sns")
     assert bad.code == 2 and "not an envelope" in bad.stderr
 
@@ -131,8 +166,21 @@ def test_envelopes_reach_the_inner_handler(cli, events_project):
 def test_events_sources_lists_every_source(cli):
     result = cli("events", "sources")
     assert result.code == 0
-    assert result.stdout.split() == ["rest", "http", "alb", "url", "sqs", "sns", "s3", "eventbridge", "schedule",
-                                     "dynamodb", "kinesis", "websocket", "invoke"]
+    assert result.stdout.split() == [
+        "rest",
+        "http",
+        "alb",
+        "url",
+        "sqs",
+        "sns",
+        "s3",
+        "eventbridge",
+        "schedule",
+        "dynamodb",
+        "kinesis",
+        "websocket",
+        "invoke",
+    ]
 
 
 def test_unknown_source_is_a_usage_error(cli):
@@ -142,8 +190,17 @@ def test_unknown_source_is_a_usage_error(cli):
 
 # -- invoke (in-process) ---------------------------------------------------------------------------
 def test_invoke_event_file_through_the_app(cli, tmp_path):
-    event = cli("events", "generate", "http", "-X", "POST", "--path", "/users",
-                "--body", '{"name": "Ada", "email": "ada@example.com"}').stdout
+    event = cli(
+        "events",
+        "generate",
+        "http",
+        "-X",
+        "POST",
+        "--path",
+        "/users",
+        "--body",
+        '{"name": "Ada", "email": "ada@example.com"}',
+    ).stdout
     (tmp_path / "create.json").write_text(event)
     result = cli("invoke", "examples.users_api.app:app", str(tmp_path / "create.json"))
     assert result.code == 0, result
@@ -160,20 +217,39 @@ def test_invoke_reads_stdin_and_discovers_the_app(cli, events_project):
 
 
 def test_invoke_event_type_sqs_reports_batch_failures(cli, events_project):
-    ok = cli("invoke", "--event-type", "sqs", "--queue", "orders", "--body", '{"order_id": "a", "amount": 1}',
-             cwd=events_project)
+    ok = cli(
+        "invoke",
+        "--event-type",
+        "sqs",
+        "--queue",
+        "orders",
+        "--body",
+        '{"order_id": "a", "amount": 1}',
+        cwd=events_project,
+    )
     assert ok.code == 0, ok
     assert ok.json() == {"batchItemFailures": []}
-    bad = cli("invoke", "-t", "sqs", "--queue", "orders", "--body", '{"order_id": "a", "amount": -1}',
-              cwd=events_project)
+    bad = cli(
+        "invoke", "-t", "sqs", "--queue", "orders", "--body", '{"order_id": "a", "amount": -1}', cwd=events_project
+    )
     assert bad.code == 0, bad
     assert len(bad.json()["batchItemFailures"]) == 1
 
 
 def test_invoke_schedule_and_eventbridge(cli, events_project):
     assert cli("invoke", "-t", "schedule", "--rule", "nightly-report", cwd=events_project).code == 0
-    result = cli("invoke", "-t", "eventbridge", "--source", "payments", "--detail-type", "PaymentSettled",
-                 "--detail", '{"id": 3}', cwd=events_project)
+    result = cli(
+        "invoke",
+        "-t",
+        "eventbridge",
+        "--source",
+        "payments",
+        "--detail-type",
+        "PaymentSettled",
+        "--detail",
+        '{"id": 3}',
+        cwd=events_project,
+    )
     assert result.code == 0, result
 
 
@@ -207,8 +283,21 @@ def test_invoke_runtime_runs_under_awslambdaric(cli):
 
 def test_invoke_runtime_repeat_reuses_the_warm_runtime(cli):
     pytest.importorskip("awslambdaric")
-    result = cli("invoke", "examples.users_api.app:app", "--runtime", "--repeat", "2", "-t", "rest", "-X", "POST",
-                 "--path", "/users", "--body", '{"name": "Ada", "email": "ada@example.com"}')
+    result = cli(
+        "invoke",
+        "examples.users_api.app:app",
+        "--runtime",
+        "--repeat",
+        "2",
+        "-t",
+        "rest",
+        "-X",
+        "POST",
+        "--path",
+        "/users",
+        "--body",
+        '{"name": "Ada", "email": "ada@example.com"}',
+    )
     assert result.code == 0, result
     first, second = result.json()
     assert first["statusCode"] == 201
@@ -228,7 +317,8 @@ def test_invoke_runtime_reports_an_import_error_as_lambda_does(cli, tmp_path):
 
 def test_invoke_runtime_timeout(cli, tmp_path):
     pytest.importorskip("awslambdaric")
-    (tmp_path / "app.py").write_text(textwrap.dedent("""
+    (tmp_path / "app.py").write_text(
+        textwrap.dedent("""
         import time
         from lift import App
 
@@ -238,7 +328,8 @@ def test_invoke_runtime_timeout(cli, tmp_path):
         def slow() -> dict:
             time.sleep(30)
             return {}
-    """))
+    """)
+    )
     result = cli("invoke", "--runtime", "--timeout", "1", "-t", "rest", "--path", "/slow", cwd=tmp_path)
     assert result.code == 1, result
     assert result.json()["errorType"] == "Sandbox.Timedout"

@@ -28,9 +28,14 @@ def dev_server(events_project: Path):
     """`lift dev --no-reload` on a free port, serving the events project; yields its URL."""
     port = free_port()
     env = {**os.environ, "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "lift.cli", "dev", "--port", str(port), "--no-reload"],
-                            cwd=events_project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lift.cli", "dev", "--port", str(port), "--no-reload"],
+        cwd=events_project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -72,11 +77,17 @@ def test_send_each_trigger_to_the_dev_server(cli, dev_server, events_project, tm
     assert schedule.code == 0, schedule
     assert schedule.json() is None  # asynchronous sources return nothing, as on Lambda
     assert (events_project / "triggers.log").read_text().splitlines() == [
-        "s3 in/report 1.csv", "settled {'payment': 9}", "report done"]
+        "s3 in/report 1.csv",
+        "settled {'payment': 9}",
+        "report done",
+    ]
 
     event_file = tmp_path / "sqs.json"
-    event_file.write_text(cli("events", "generate", "sqs", "--queue", "orders", "-n", "2",
-                              "--body", '{"order_id": "c3", "amount": 1}').stdout)
+    event_file.write_text(
+        cli(
+            "events", "generate", "sqs", "--queue", "orders", "-n", "2", "--body", '{"order_id": "c3", "amount": 1}'
+        ).stdout
+    )
     raw = cli("send", "raw", str(event_file), "--url", dev_server)
     assert raw.code == 0, raw
     assert raw.json() == {"batchItemFailures": []}

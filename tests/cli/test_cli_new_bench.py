@@ -23,14 +23,22 @@ def test_new_project_passes_its_own_tests(cli, tmp_path, template):
     assert pyproject["tool"]["lift"]["app"] == "app:app"
     assert "lift dev" in (project / "README.md").read_text()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
-                           capture_output=True, text=True, timeout=120, env=env)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert " passed" in tests.stdout and "failed" not in tests.stdout
     routes = cli("routes", "--json", cwd=project)  # the CLI finds the new app through [tool.lift]
     assert routes.code == 0 and routes.json()
     if importlib.util.find_spec("awslambdaric") is not None:  # the README's runtime check works as written
-        line = next(l for l in (project / "README.md").read_text().splitlines() if l.startswith("lift invoke --runtime"))
+        line = next(
+            l for l in (project / "README.md").read_text().splitlines() if l.startswith("lift invoke --runtime")
+        )
         args = shlex.split(line.split("   #")[0])[1:]
         runtime = cli(*args, cwd=project)
         assert runtime.code == 0, runtime
@@ -44,8 +52,14 @@ def test_bench_reports_cold_start_and_every_route(cli):
     assert cold["runs"] == 2 and cold["route"] == "GET /"
     assert cold["process_ms"] > cold["import_ms"] > 0 and cold["first_invocation_ms"] > 0
     by_route = {(r["method"], r["path"]): r for r in report["routes"]}
-    assert set(by_route) == {("GET", "/"), ("GET", "/users"), ("POST", "/users"), ("GET", "/users/1"),
-                             ("PATCH", "/users/1"), ("DELETE", "/users/1")}
+    assert set(by_route) == {
+        ("GET", "/"),
+        ("GET", "/users"),
+        ("POST", "/users"),
+        ("GET", "/users/1"),
+        ("PATCH", "/users/1"),
+        ("DELETE", "/users/1"),
+    }
     assert by_route[("GET", "/users")]["status"] == 200
     # bodies are sampled from the OpenAPI schema, so the typed route succeeds; repeats then conflict
     assert by_route[("POST", "/users")]["status"] == 201

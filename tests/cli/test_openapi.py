@@ -38,8 +38,9 @@ def test_users_api_paths_and_operations(users_spec):
 
 def test_path_and_query_parameters(users_spec):
     get_user = users_spec["paths"]["/users/{user_id}"]["get"]
-    assert get_user["parameters"] == [{"name": "user_id", "in": "path", "required": True,
-                                       "schema": {"type": "integer"}}]
+    assert get_user["parameters"] == [
+        {"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    ]
     listing = {p["name"]: p for p in users_spec["paths"]["/users"]["get"]["parameters"]}
     assert set(listing) == {"limit", "offset", "email"}
     assert listing["limit"]["in"] == "query" and listing["limit"]["required"] is False
@@ -103,8 +104,9 @@ def typed_app() -> App:
         return body
 
     @api.get("/widgets")
-    async def list_widgets(query: Page, tenant: Annotated[str, Header("X-Tenant-Id")],
-                           trace: str | None = Header("X-Trace", default=None)) -> list[Widget]:
+    async def list_widgets(
+        query: Page, tenant: Annotated[str, Header("X-Tenant-Id")], trace: str | None = Header("X-Trace", default=None)
+    ) -> list[Widget]:
         return []
 
     @api.put("/notes/{note_id}")
@@ -156,7 +158,9 @@ def test_pydantic_models_headers_and_docs(typed_spec):
     assert params[("query", "tags")]["schema"] == {"type": "array", "items": {"type": "string"}, "default": []}
     assert params[("query", "tags")]["explode"] is True
     assert listing["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "type": "array", "items": ref("Widget")}
+        "type": "array",
+        "items": ref("Widget"),
+    }
 
 
 def test_dataclass_typeddict_uuid_text_bytes_and_greedy_paths(typed_spec):

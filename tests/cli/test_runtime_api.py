@@ -25,8 +25,14 @@ def write_module(tmp_path: Path, name: str, source: str) -> Path:
 
 def test_users_api_under_awslambdaric_rest_and_http():
     with RuntimeEmulator("examples.users_api.app.handler", cwd=ROOT, timeout=10) as rt:
-        created = rt.invoke(events.apigw_rest("POST", "/users", body=json.dumps({"name": "Ada", "email": "ada@x.io"}),
-                                              headers={"Content-Type": "application/json"}))
+        created = rt.invoke(
+            events.apigw_rest(
+                "POST",
+                "/users",
+                body=json.dumps({"name": "Ada", "email": "ada@x.io"}),
+                headers={"Content-Type": "application/json"},
+            )
+        )
         assert created.ok, created.payload
         assert created.payload["statusCode"] == 201
         user = json.loads(created.payload["body"])
@@ -36,8 +42,11 @@ def test_users_api_under_awslambdaric_rest_and_http():
         assert fetched.ok and fetched.payload["statusCode"] == 200
         assert json.loads(fetched.payload["body"]) == user  # same process: state kept between invocations
 
-        invalid = rt.invoke(events.apigw_http("POST", "/users", body=json.dumps({"name": ""}),
-                                              headers={"Content-Type": "application/json"}))
+        invalid = rt.invoke(
+            events.apigw_http(
+                "POST", "/users", body=json.dumps({"name": ""}), headers={"Content-Type": "application/json"}
+            )
+        )
         assert invalid.ok and invalid.payload["statusCode"] == 422
         assert json.loads(invalid.payload["body"])["error"]["code"]
         assert rt.starts == 1
@@ -50,7 +59,8 @@ def test_import_error_is_reported_as_init_error(tmp_path):
     assert result.kind == "init_error" and not result.ok
     assert result.error["errorType"] == "Runtime.ImportModuleError"
     assert result.error["errorMessage"] == (
-        "Unable to import module 'broken': No module named 'module_that_does_not_exist'")
+        "Unable to import module 'broken': No module named 'module_that_does_not_exist'"
+    )
     assert result.function_error == "Unhandled"
     assert rt.init_error == result.error
 
@@ -64,7 +74,10 @@ def test_missing_handler_attribute_is_an_init_error(tmp_path):
 
 
 def test_handler_exception_reported_with_type_and_stack(tmp_path):
-    write_module(tmp_path, "fails", """
+    write_module(
+        tmp_path,
+        "fails",
+        """
         from lift import App
 
         app = App(name="fails")
@@ -73,7 +86,8 @@ def test_handler_exception_reported_with_type_and_stack(tmp_path):
             if event.get("plain"):
                 raise ValueError("bad order 42")
             return app.handler(event, context)
-    """)
+    """,
+    )
     with RuntimeEmulator("fails.handler", cwd=tmp_path) as rt:
         result = rt.invoke({"plain": True})
         assert result.kind == "error"
@@ -87,14 +101,18 @@ def test_handler_exception_reported_with_type_and_stack(tmp_path):
 
 
 def test_timeout_kills_the_runtime_and_next_invoke_starts_a_fresh_one(tmp_path):
-    write_module(tmp_path, "slow", """
+    write_module(
+        tmp_path,
+        "slow",
+        """
         import os, time
 
         def handler(event, context):
             if event.get("sleep"):
                 time.sleep(event["sleep"])
             return {"pid": os.getpid(), "remaining": context.get_remaining_time_in_millis()}
-    """)
+    """,
+    )
     with RuntimeEmulator("slow.handler", cwd=tmp_path, timeout=1.0) as rt:
         first = rt.invoke({})
         assert first.ok and 0 < first.payload["remaining"] <= 1000
@@ -110,12 +128,16 @@ def test_timeout_kills_the_runtime_and_next_invoke_starts_a_fresh_one(tmp_path):
 
 
 def test_runtime_exit_is_reported(tmp_path):
-    write_module(tmp_path, "exits", """
+    write_module(
+        tmp_path,
+        "exits",
+        """
         import os
 
         def handler(event, context):
             os._exit(3)
-    """)
+    """,
+    )
     with RuntimeEmulator("exits.handler", cwd=tmp_path) as rt:
         result = rt.invoke({})
     assert result.kind == "exit"
@@ -124,14 +146,18 @@ def test_runtime_exit_is_reported(tmp_path):
 
 
 def test_runtime_api_headers_and_unknown_request_id(tmp_path):
-    write_module(tmp_path, "echo", """
+    write_module(
+        tmp_path,
+        "echo",
+        """
         import os
 
         def handler(event, context):
             return {"arn": context.invoked_function_arn, "id": context.aws_request_id,
                     "trace": os.environ.get("_X_AMZN_TRACE_ID"), "fn": context.function_name,
                     "memory": context.memory_limit_in_mb}
-    """)
+    """,
+    )
     with RuntimeEmulator("echo.handler", cwd=tmp_path, function_name="orders") as rt:
         result = rt.invoke({"a": 1})
         assert result.ok
@@ -139,8 +165,9 @@ def test_runtime_api_headers_and_unknown_request_id(tmp_path):
         assert result.payload["id"] == result.request_id
         assert result.payload["trace"].startswith("Root=1-")
         assert result.payload["fn"] == "orders" and result.payload["memory"] == "128"
-        request = urllib.request.Request(f"http://{rt.address}/2018-06-01/runtime/invocation/nope/response",
-                                         data=b"{}", method="POST")
+        request = urllib.request.Request(
+            f"http://{rt.address}/2018-06-01/runtime/invocation/nope/response", data=b"{}", method="POST"
+        )
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(request, timeout=5)
         assert err.value.code == 400
@@ -148,10 +175,14 @@ def test_runtime_api_headers_and_unknown_request_id(tmp_path):
 
 
 def test_response_over_6mb_is_rejected_like_lambda(tmp_path):
-    write_module(tmp_path, "big", """
+    write_module(
+        tmp_path,
+        "big",
+        """
         def handler(event, context):
             return "x" * event["n"]
-    """)
+    """,
+    )
     with RuntimeEmulator("big.handler", cwd=tmp_path) as rt:
         fits = rt.invoke({"n": 2_000_000})
         assert fits.ok and len(fits.payload) == 2_000_000

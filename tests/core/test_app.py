@@ -55,8 +55,9 @@ def test_register_source_routes_other_events() -> None:
 def test_cold_start_is_shared_between_http_and_other_sources() -> None:
     app = App()
     flags = []
-    app.register_source("invoke", lambda event, context, source: flags.append(
-        app.new_context(event, context, source).cold_start))
+    app.register_source(
+        "invoke", lambda event, context, source: flags.append(app.new_context(event, context, source).cold_start)
+    )
     app.get("/c")(lambda ctx: flags.append(ctx.cold_start))
     app.handler({"x": 1}, None)
     TestClient(app).get("/c")

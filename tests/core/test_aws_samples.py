@@ -33,22 +33,37 @@ def app() -> App:
 
     @app.post("/path/to/resource")
     def resource(ctx: Context, body: TestBody) -> dict:
-        return {"source": ctx.source, "path": ctx.path, "test": body.test, "query": ctx.query.to_dict(),
-                "request_id": ctx.request_id}
+        return {
+            "source": ctx.source,
+            "path": ctx.path,
+            "test": body.test,
+            "query": ctx.query.to_dict(),
+            "request_id": ctx.request_id,
+        }
 
     @app.route("/my/path", methods=["GET", "POST"])
     def my_path(ctx: Context) -> Response:
-        data = {"source": ctx.source, "method": ctx.method, "body": ctx.body.decode(),
-                "query": ctx.query.to_dict(), "header2": ctx.headers.getall("Header2"),
-                "header1": ctx.headers.get("HEADER1"), "request_id": ctx.request_id}
+        data = {
+            "source": ctx.source,
+            "method": ctx.method,
+            "body": ctx.body.decode(),
+            "query": ctx.query.to_dict(),
+            "header2": ctx.headers.getall("Header2"),
+            "header1": ctx.headers.get("HEADER1"),
+            "request_id": ctx.request_id,
+        }
         resp = Response.json(data)
         resp.set_cookie("seen", "1")
         return resp
 
     @app.get("/")
     def root(ctx: Context) -> dict:
-        return {"root": True, "cookies": ctx.request.cookies, "host": ctx.headers.get("host"),
-                "ip": ctx.request.source_ip}
+        return {
+            "root": True,
+            "cookies": ctx.request.cookies,
+            "host": ctx.headers.get("host"),
+            "ip": ctx.request.source_ip,
+        }
 
     @app.get("/nodejs-apig-function-1G3XMPLZXVXYI")
     def named_stage(ctx: Context) -> dict:
@@ -77,9 +92,15 @@ def _invoke(app: App, name: str) -> tuple[dict, dict | None]:
 
 def test_sources_are_detected() -> None:
     expected = {
-        "rest_proxy_sam.json": "rest", "rest_root_lambda_docs.json": "rest", "rest_v1_http_api_docs.json": "rest",
-        "http_v2_docs.json": "http", "http_v2_named_stage.json": "http", "http_v2_sam.json": "http",
-        "alb_lambda_docs.json": "alb", "alb_multi_value.json": "alb", "function_url_docs.json": "url",
+        "rest_proxy_sam.json": "rest",
+        "rest_root_lambda_docs.json": "rest",
+        "rest_v1_http_api_docs.json": "rest",
+        "http_v2_docs.json": "http",
+        "http_v2_named_stage.json": "http",
+        "http_v2_sam.json": "http",
+        "alb_lambda_docs.json": "alb",
+        "alb_multi_value.json": "alb",
+        "function_url_docs.json": "url",
     }
     assert {name: source_of(load_event(name)) for name in expected} == expected
 
@@ -87,8 +108,13 @@ def test_sources_are_detected() -> None:
 def test_rest_proxy_sample_routes_to_path_to_resource(app: App) -> None:
     out, data = _invoke(app, "rest_proxy_sam.json")
     assert out["statusCode"] == 200
-    assert data == {"source": "rest", "path": "/path/to/resource", "test": "body", "query": {"foo": ["bar"]},
-                    "request_id": "lambda-rest_proxy_sam.json"}
+    assert data == {
+        "source": "rest",
+        "path": "/path/to/resource",
+        "test": "body",
+        "query": {"foo": ["bar"]},
+        "request_id": "lambda-rest_proxy_sam.json",
+    }
     assert out["headers"]["Content-Type"] == "application/json"
     assert out["isBase64Encoded"] is False
 
@@ -123,9 +149,11 @@ def test_http_v2_sample_from_docs(app: App) -> None:
 def test_http_v2_named_stage_sample(app: App) -> None:
     out, data = _invoke(app, "http_v2_named_stage.json")
     assert out["statusCode"] == 200
-    assert data == {"path": "/nodejs-apig-function-1G3XMPLZXVXYI",
-                    "cookies": {"s_fid": "7AABXMPL1AFD9BBF-0643XMPL09956DE2", "regStatus": "pre-register"},
-                    "ip": "205.255.255.176"}
+    assert data == {
+        "path": "/nodejs-apig-function-1G3XMPLZXVXYI",
+        "cookies": {"s_fid": "7AABXMPL1AFD9BBF-0643XMPL09956DE2", "regStatus": "pre-register"},
+        "ip": "205.255.255.176",
+    }
 
 
 def test_http_v2_sam_sample_with_base64_body(app: App) -> None:
@@ -136,8 +164,13 @@ def test_http_v2_sam_sample_with_base64_body(app: App) -> None:
 
 def test_alb_sample(app: App) -> None:
     out = app.handler(load_event("alb_lambda_docs.json"), lambda_context())
-    assert out == {"statusCode": 200, "statusDescription": "200 OK", "isBase64Encoded": False,
-                   "headers": {"Content-Type": "text/html; charset=utf-8"}, "body": "<h1>Hello from Lambda!</h1>"}
+    assert out == {
+        "statusCode": 200,
+        "statusDescription": "200 OK",
+        "isBase64Encoded": False,
+        "headers": {"Content-Type": "text/html; charset=utf-8"},
+        "body": "<h1>Hello from Lambda!</h1>",
+    }
 
 
 def test_alb_multi_value_sample(app: App) -> None:
@@ -156,8 +189,16 @@ def test_function_url_sample(app: App) -> None:
     assert out["cookies"][0].startswith("seen=1;")
 
 
-@pytest.mark.parametrize("name", ["rest_proxy_sam.json", "http_v2_docs.json", "alb_lambda_docs.json",
-                                  "function_url_docs.json", "rest_root_lambda_docs.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rest_proxy_sam.json",
+        "http_v2_docs.json",
+        "alb_lambda_docs.json",
+        "function_url_docs.json",
+        "rest_root_lambda_docs.json",
+    ],
+)
 def test_samples_get_404_and_request_id_on_unknown_paths(name: str) -> None:
     app = App()
     app.use(request_id(), cors("*"))

@@ -110,8 +110,10 @@ def _order_app(model: type) -> App:
 
 # -- body models ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("model", [Order, DataclassOrder, TypedOrder, PydanticOrder],
-                         ids=["msgspec", "dataclass", "typeddict", "pydantic"])
+
+@pytest.mark.parametrize(
+    "model", [Order, DataclassOrder, TypedOrder, PydanticOrder], ids=["msgspec", "dataclass", "typeddict", "pydantic"]
+)
 @pytest.mark.parametrize("source", SOURCES)
 def test_body_model_is_parsed_and_route_status_used(model: type, source: str) -> None:
     res = TestClient(_order_app(model), source=source).post("/orders", json=GOOD_ORDER)
@@ -123,8 +125,9 @@ def test_body_model_is_parsed_and_route_status_used(model: type, source: str) ->
     assert [i["qty"] for i in body["order"]["items"]] == [2, 1]
 
 
-@pytest.mark.parametrize("model", [Order, DataclassOrder, TypedOrder, PydanticOrder],
-                         ids=["msgspec", "dataclass", "typeddict", "pydantic"])
+@pytest.mark.parametrize(
+    "model", [Order, DataclassOrder, TypedOrder, PydanticOrder], ids=["msgspec", "dataclass", "typeddict", "pydantic"]
+)
 def test_invalid_model_is_422_listing_every_problem_with_its_path(model: type) -> None:
     res = TestClient(_order_app(model)).post("/orders", json=BAD_ORDER)
     assert res.status_code == 422
@@ -191,8 +194,9 @@ def test_json_with_charset_and_vendor_json_types_are_accepted() -> None:
 
 def test_base64_encoded_json_body_is_decoded() -> None:
     client = TestClient(_order_app(Order))
-    res = client.post("/orders", body=msgspec.json.encode(GOOD_ORDER), is_base64=True,
-                      headers={"Content-Type": "application/json"})
+    res = client.post(
+        "/orders", body=msgspec.json.encode(GOOD_ORDER), is_base64=True, headers={"Content-Type": "application/json"}
+    )
     assert client.last_event["isBase64Encoded"] is True
     assert res.status_code == 201
 
@@ -205,12 +209,16 @@ def test_form_urlencoded_body_is_converted_to_the_model() -> None:
 
     signup.__annotations__ = {"body": Signup}
     app.post("/signup")(signup)
-    res = TestClient(app).post("/signup", body="name=Ada+L&age=36&newsletter=true",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    res = TestClient(app).post(
+        "/signup",
+        body="name=Ada+L&age=36&newsletter=true",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert res.status_code == 200
     assert res.json() == {"name": "Ada L", "age": 36, "newsletter": True}
-    bad = TestClient(app).post("/signup", body="name=Ada&age=old",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    bad = TestClient(app).post(
+        "/signup", body="name=Ada&age=old", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert bad.status_code == 422
     assert bad.json()["error"]["details"][0]["path"] == "$.age"
 
@@ -235,8 +243,9 @@ def test_form_repeated_keys_fill_list_fields(model: type) -> None:
 
     survey.__annotations__ = {"body": model}
     app.post("/survey")(survey)
-    res = TestClient(app).post("/survey", body="name=ada&colors=red&colors=blue",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    res = TestClient(app).post(
+        "/survey", body="name=ada&colors=red&colors=blue", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert res.json() == {"name": "ada", "colors": ["red", "blue"]}
 
 
@@ -290,7 +299,9 @@ def test_body_as_raw_bytes_and_text() -> None:
     app.post("/text")(text)
     client = TestClient(app)
     assert client.post("/raw", body=b"\xff\x00\x01", headers={"Content-Type": "application/octet-stream"}).json() == {
-        "len": 3, "first": 255}
+        "len": 3,
+        "first": 255,
+    }
     assert client.post("/text", body="héllo", headers={"Content-Type": "text/plain"}).json() == {"text": "héllo"}
 
 
@@ -321,14 +332,17 @@ def test_lift_with_msgspec_models_does_not_import_pydantic() -> None:
 
 
 def test_import_lift_loads_only_stdlib_and_msgspec() -> None:
-    code = ("import sys, lift; names = {m.split('.')[0] for m in sys.modules}; "
-            "print(sorted(n for n in names if n not in sys.stdlib_module_names and not n.startswith('_')))")
+    code = (
+        "import sys, lift; names = {m.split('.')[0] for m in sys.modules}; "
+        "print(sorted(n for n in names if n not in sys.stdlib_module_names and not n.startswith('_')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    third_party = set(eval(out.stdout))  # noqa: S307 - our own subprocess output
+    third_party = set(eval(out.stdout))
     assert third_party <= {"lift", "msgspec", "typing_extensions"}, third_party
 
 
 # -- query and headers ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_query_model_with_multi_values(source: str) -> None:
@@ -347,7 +361,8 @@ def test_query_model_with_multi_values(source: str) -> None:
     bad = client.get("/search?page=two")
     assert bad.status_code == 422
     assert bad.json()["error"]["details"] == [
-        {"location": "query", "path": "$.page", "message": bad.json()["error"]["details"][0]["message"]}]
+        {"location": "query", "path": "$.page", "message": bad.json()["error"]["details"][0]["message"]}
+    ]
 
 
 def test_alb_without_multi_value_headers_keeps_the_last_query_value() -> None:
@@ -380,15 +395,16 @@ def test_headers_by_marker_as_default_and_annotated() -> None:
         tenant: str = Header("X-Tenant-Id"),
         x_trace: Annotated[str, Header()] = "none",
         limit: Annotated[int, Header("X-Limit")] = 10,
-        accept: Annotated[list[str], Header("Accept")] = None,  # type: ignore[assignment]
+        accept: Annotated[list[str], Header("Accept")] = None,  # type: ignore[assignment]  # noqa: RUF013
     ) -> dict:
         return {"tenant": tenant, "trace": x_trace, "limit": limit, "accept": accept}
 
     client = TestClient(app, source="rest")
-    res = client.get("/whoami", headers={"x-tenant-id": "acme", "X-Trace": "t-1", "X-Limit": "5",
-                                         "Accept": ["application/json", "text/plain"]})
-    assert res.json() == {"tenant": "acme", "trace": "t-1", "limit": 5,
-                          "accept": ["application/json", "text/plain"]}
+    res = client.get(
+        "/whoami",
+        headers={"x-tenant-id": "acme", "X-Trace": "t-1", "X-Limit": "5", "Accept": ["application/json", "text/plain"]},
+    )
+    assert res.json() == {"tenant": "acme", "trace": "t-1", "limit": 5, "accept": ["application/json", "text/plain"]}
     defaults = client.get("/whoami", headers={"X-Tenant-Id": "acme"})
     assert defaults.json()["trace"] == "none" and defaults.json()["limit"] == 10
 
@@ -428,6 +444,7 @@ def test_unannotated_ctx_and_path_param() -> None:
 
 # -- return values ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("source", SOURCES)
 def test_return_values_become_responses(source: str) -> None:
     app = App()
@@ -443,8 +460,11 @@ def test_return_values_become_responses(source: str) -> None:
     client = TestClient(app, source=source)
 
     res = client.get("/model")
-    assert (res.status_code, res.json(), res.headers["Content-Type"]) == (200, {"sku": "a", "qty": 1},
-                                                                          "application/json")
+    assert (res.status_code, res.json(), res.headers["Content-Type"]) == (
+        200,
+        {"sku": "a", "qty": 1},
+        "application/json",
+    )
     assert client.get("/dict").json() == {"a": 1}
     assert client.get("/list").json() == [1, "two"]
     assert client.post("/created").status_code == 201
@@ -509,6 +529,7 @@ def test_response_gives_full_control(source: str) -> None:
 
 
 # -- async handlers --------------------------------------------------------------------------------------
+
 
 def test_async_handlers_run_on_one_loop_reused_across_invocations() -> None:
     app = App()

@@ -83,8 +83,9 @@ def test_base64_body_is_decoded_to_raw_bytes(echo_app) -> None:
     app, seen = echo_app
     payload = bytes(range(200))
     for source in SOURCES:
-        _client(app, source).post("/orders/1/lines/2", body=payload,
-                                  headers={"Content-Type": "application/octet-stream"})
+        _client(app, source).post(
+            "/orders/1/lines/2", body=payload, headers={"Content-Type": "application/octet-stream"}
+        )
         assert seen[-1].body == payload, source
 
 

@@ -56,8 +56,9 @@ def test_lift_error_becomes_the_error_contract(exc: LiftError, status: int, code
     res = TestClient(_raising(exc), source=source).get("/fail", context=ctx)
     assert res.status_code == status
     assert res.headers["Content-Type"] == "application/json"
-    assert res.json() == {"error": {"code": code, "message": exc.message, "request_id": "req-123",
-                                    "details": exc.details}}
+    assert res.json() == {
+        "error": {"code": code, "message": exc.message, "request_id": "req-123", "details": exc.details}
+    }
 
 
 def test_error_subclasses_keep_default_messages_and_accept_code_and_headers() -> None:
@@ -95,7 +96,7 @@ def test_lift_error_is_found_through_raise_from_chains() -> None:
         try:
             raise Forbidden("no access")
         except Forbidden:
-            raise ValueError("during handling")  # noqa: B904 - implicit __context__ chain on purpose
+            raise ValueError("during handling")
 
     client = TestClient(app)
     res = client.get("/wrapped")
@@ -115,7 +116,8 @@ def test_find_lift_error_survives_cycles() -> None:
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_unhandled_exception_is_500_without_its_text_and_logged_with_traceback(
-        source: str, caplog: pytest.LogCaptureFixture) -> None:
+    source: str, caplog: pytest.LogCaptureFixture
+) -> None:
     app = App()
 
     @app.get("/boom")
@@ -126,8 +128,14 @@ def test_unhandled_exception_is_500_without_its_text_and_logged_with_traceback(
     res = TestClient(app, source=source).get("/boom", context=lambda_context(aws_request_id="req-boom"))
     assert res.status_code == 500
     assert "hunter2" not in res.text and "ValueError" not in res.text
-    assert res.json() == {"error": {"code": "internal_error", "message": "Internal server error",
-                                    "request_id": "req-boom", "details": None}}
+    assert res.json() == {
+        "error": {
+            "code": "internal_error",
+            "message": "Internal server error",
+            "request_id": "req-boom",
+            "details": None,
+        }
+    }
     records = [r for r in caplog.records if r.name == "lift" and r.levelno == logging.ERROR]
     assert len(records) == 1
     record = records[0]
@@ -141,7 +149,8 @@ def test_unhandled_exception_is_500_without_its_text_and_logged_with_traceback(
 def test_server_side_lift_errors_are_logged_with_traceback(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="lift")
     res = TestClient(_raising(LiftError(503, "upstream_down", "Try later"))).get(
-        "/fail", context=lambda_context(aws_request_id="req-503"))
+        "/fail", context=lambda_context(aws_request_id="req-503")
+    )
     assert res.status_code == 503
     assert any("req-503" in r.getMessage() and r.exc_info for r in caplog.records)
 
@@ -266,8 +275,12 @@ def test_body_over_the_configured_limit_is_413(source: str) -> None:
     assert big.status_code == 413
     assert big.json()["error"]["code"] == "payload_too_large"
     assert "1024" in big.json()["error"]["message"]
-    big_b64 = client.post("/upload", body=msgspec.json.encode({"a": "y" * 5000}), is_base64=True,
-                          headers={"Content-Type": "application/json"})
+    big_b64 = client.post(
+        "/upload",
+        body=msgspec.json.encode({"a": "y" * 5000}),
+        is_base64=True,
+        headers={"Content-Type": "application/json"},
+    )
     assert big_b64.status_code == 413
 
 

@@ -34,6 +34,7 @@ def _app(*middleware) -> App:
 
 # -- request_id --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("header", ["X-Request-Id", "X-Correlation-Id", "x-request-id"])
 def test_request_id_taken_from_the_caller_and_echoed(source: str, header: str) -> None:
@@ -56,8 +57,9 @@ def test_request_id_defaults_to_lambdas_id(source: str) -> None:
 
 @pytest.mark.parametrize("bad", ["has space", "x" * 200, "new\nline", "<script>"])
 def test_malformed_incoming_ids_are_ignored(bad: str) -> None:
-    res = TestClient(_app(request_id())).get("/items", headers={"X-Request-Id": bad},
-                                             context=lambda_context(aws_request_id="lam-2"))
+    res = TestClient(_app(request_id())).get(
+        "/items", headers={"X-Request-Id": bad}, context=lambda_context(aws_request_id="lam-2")
+    )
     assert res.headers["X-Request-Id"] == "lam-2"
 
 
@@ -72,6 +74,7 @@ def test_request_id_in_error_bodies_and_custom_header_name() -> None:
 
 
 # -- recover --------------------------------------------------------------------------------------------
+
 
 def test_recover_turns_inner_middleware_errors_into_responses_outer_middleware_sees() -> None:
     seen: list[int] = []
@@ -120,6 +123,7 @@ def test_recover_passes_good_responses_through() -> None:
 
 
 # -- cors -------------------------------------------------------------------------------------------------
+
 
 def _preflight(client: TestClient, origin: str, path: str = "/items", method: str = "POST", **headers):
     return client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": method, **headers})
@@ -199,8 +203,10 @@ def test_cors_origin_pattern() -> None:
     assert ok.headers["Access-Control-Allow-Origin"] == "https://pr-42.preview.example"
     for origin in ("https://pr-42.preview.example.evil.com", "http://pr-42.preview.example"):
         assert "Access-Control-Allow-Origin" not in client.get("/items", headers={"Origin": origin}).headers
-    assert _preflight(client, "https://x.preview.example").headers["Access-Control-Allow-Origin"] == \
-        "https://x.preview.example"
+    assert (
+        _preflight(client, "https://x.preview.example").headers["Access-Control-Allow-Origin"]
+        == "https://x.preview.example"
+    )
 
 
 def test_cors_wildcard_allow_headers_echoes_the_request() -> None:
@@ -222,6 +228,7 @@ def test_plain_options_without_preflight_headers_reaches_routing() -> None:
 
 
 # -- security_headers ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_security_headers_defaults(source: str) -> None:

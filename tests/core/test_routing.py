@@ -50,6 +50,7 @@ def app() -> App:
 
 # -- precedence and parameters ---------------------------------------------------------
 
+
 def test_static_route_beats_parameter_route(app: App) -> None:
     client = TestClient(app)
     assert client.get("/users/me").json() == {"handler": "get_me"}
@@ -108,8 +109,12 @@ class Color(enum.Enum):
 
 @pytest.mark.parametrize(
     ("hint", "raw", "expected"),
-    [(bool, "true", True), (bool, "0", False), (decimal.Decimal, "1.10", decimal.Decimal("1.10")),
-     (Color, "blue", Color.BLUE)],
+    [
+        (bool, "true", True),
+        (bool, "0", False),
+        (decimal.Decimal, "1.10", decimal.Decimal("1.10")),
+        (Color, "blue", Color.BLUE),
+    ],
 )
 def test_more_path_parameter_types(hint: type, raw: str, expected: object) -> None:
     app = App()
@@ -149,9 +154,7 @@ def test_bad_typed_path_parameter_is_a_422_in_location_path(hint: type, raw: str
     assert res.status_code == 422
     error = res.json()["error"]
     assert error["code"] == "validation_failed"
-    assert error["details"] == [
-        {"location": "path", "path": "$.item_id", "message": error["details"][0]["message"]}
-    ]
+    assert error["details"] == [{"location": "path", "path": "$.item_id", "message": error["details"][0]["message"]}]
     assert raw in error["details"][0]["message"]
 
 
@@ -163,11 +166,16 @@ def test_several_parameters_in_one_template() -> None:
         return {"org": org, "repo": repo, "number": number, "params": ctx.path_params}
 
     res = TestClient(app).get("/orgs/acme/repos/lift/issues/7")
-    assert res.json() == {"org": "acme", "repo": "lift", "number": 7,
-                          "params": {"org": "acme", "repo": "lift", "number": "7"}}
+    assert res.json() == {
+        "org": "acme",
+        "repo": "lift",
+        "number": 7,
+        "params": {"org": "acme", "repo": "lift", "number": "7"},
+    }
 
 
 # -- 404, 405, HEAD, trailing slash -----------------------------------------------------------
+
 
 def test_unknown_path_is_404_with_error_body(app: App) -> None:
     res = TestClient(app).get("/nothing/here", context=None)
@@ -244,6 +252,7 @@ def test_normalize_path_rule() -> None:
 
 # -- registration errors ----------------------------------------------------------------------
 
+
 def test_duplicate_route_fails_naming_both_handlers() -> None:
     app = App()
 
@@ -266,8 +275,10 @@ def test_conflicting_parameter_names_fail_naming_both_templates() -> None:
     def by_id(ctx: Context, user_id: str) -> None: ...
 
     with pytest.raises(RouteConflict) as info:
+
         @app.post("/users/{name}")
         def by_name(ctx: Context, name: str) -> None: ...
+
     assert "/users/{name}" in str(info.value) and "/users/{user_id}" in str(info.value)
 
 
@@ -303,6 +314,7 @@ def test_unknown_method_is_refused() -> None:
 def test_handler_parameter_that_cannot_be_injected_fails_at_registration() -> None:
     app = App()
     with pytest.raises(TypeError, match="mystery"):
+
         @app.get("/x/{known}")
         def handler(ctx: Context, known: str, mystery: int) -> None: ...
 
@@ -321,6 +333,7 @@ def test_route_decorator_accepts_several_methods() -> None:
 
 
 # -- groups and middleware ----------------------------------------------------------------------
+
 
 def _tagger(tag: str):
     def mw(ctx: Context, call_next):
@@ -407,8 +420,9 @@ def test_global_middleware_runs_for_404_and_405() -> None:
     app.get("/only-get")(lambda ctx: {"ok": True})
     client = TestClient(app)
 
-    preflight = client.options("/does/not/exist", headers={
-        "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+    preflight = client.options(
+        "/does/not/exist", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
@@ -482,7 +496,7 @@ def brute_force(table: list[list[tuple[str, str]]], path: str) -> tuple[str, lis
             if i >= len(segs):
                 ok = False
                 break
-            if kind == "static" and segs[i] != value or kind == "param" and not segs[i]:
+            if (kind == "static" and segs[i] != value) or (kind == "param" and not segs[i]):
                 ok = False
                 break
             if kind == "param":
@@ -517,8 +531,8 @@ def test_lookup_agrees_with_brute_force(table, paths) -> None:
 
 def test_backtracking_out_of_a_static_branch_does_not_leak_parameters() -> None:
     router = Router()
-    router.entry_for("/a/{x}/c")       # static first segment, captures {x}, then fails on "d"
-    router.entry_for("/{y}/b/d")       # matches only after backtracking to the root
+    router.entry_for("/a/{x}/c")  # static first segment, captures {x}, then fails on "d"
+    router.entry_for("/{y}/b/d")  # matches only after backtracking to the root
     router.entry_for("/a/{x}/{z}/e")
     entry, values = router.lookup("/a/b/d")
     assert entry.template == "/{y}/b/d"

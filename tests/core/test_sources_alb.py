@@ -19,8 +19,13 @@ def app() -> App:
 
     @app.route("/things/{name}", methods=["GET", "POST"])
     def thing(ctx: Context, name: str) -> dict:
-        return {"name": name, "query": ctx.query.to_dict(), "accept": ctx.headers.getall("accept"),
-                "ip": ctx.request.source_ip, "body": ctx.body.decode("latin-1")}
+        return {
+            "name": name,
+            "query": ctx.query.to_dict(),
+            "accept": ctx.headers.getall("accept"),
+            "ip": ctx.request.source_ip,
+            "body": ctx.body.decode("latin-1"),
+        }
 
     @app.get("/cookies")
     def cookies(ctx: Context) -> Response:
@@ -63,8 +68,9 @@ def test_plus_in_query_is_a_space(app: App) -> None:
 
 
 def test_multi_value_mode(app: App) -> None:
-    event = events.alb("GET", "/things/x", multi_value=True, headers={"Accept": ["a/b", "c/d"]},
-                       query={"tag": ["x y", "z"]})
+    event = events.alb(
+        "GET", "/things/x", multi_value=True, headers={"Accept": ["a/b", "c/d"]}, query={"tag": ["x y", "z"]}
+    )
     assert "headers" not in event and "queryStringParameters" not in event
     assert event["multiValueQueryStringParameters"] == {"tag": ["x%20y", "z"]}
     out = app.handler(event, lambda_context())
@@ -84,8 +90,9 @@ def test_single_value_mode_response_uses_headers(app: App) -> None:
     assert out["isBase64Encoded"] is False
 
 
-@pytest.mark.parametrize(("status", "description"), [(404, "404 Not Found"), (405, "405 Method Not Allowed"),
-                                                      (204, "204 No Content")])
+@pytest.mark.parametrize(
+    ("status", "description"), [(404, "404 Not Found"), (405, "405 Method Not Allowed"), (204, "204 No Content")]
+)
 def test_status_description_for_every_status(status: int, description: str) -> None:
     app = App()
     app.get("/s")(lambda: Response(None, status))

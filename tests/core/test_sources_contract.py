@@ -36,8 +36,9 @@ def _app() -> App:
 PATHS = ["/json", "/none", "/text", "/bin", "/cookies", "/redirect", "/error", "/missing", "/only-post"]
 
 
-@pytest.mark.parametrize(("source", "multi_value"),
-                         [("rest", False), ("http", False), ("url", False), ("alb", False), ("alb", True)])
+@pytest.mark.parametrize(
+    ("source", "multi_value"), [("rest", False), ("http", False), ("url", False), ("alb", False), ("alb", True)]
+)
 def test_every_response_has_only_the_fields_the_service_accepts(source: str, multi_value: bool) -> None:
     client = TestClient(_app(), source=source, **({"multi_value": True} if multi_value else {}))
     for method in ("GET", "HEAD"):

@@ -19,9 +19,14 @@ def app() -> App:
 
     @app.route("/items/{item_id}", methods=["GET", "POST"])
     def item(ctx: Context, item_id: str) -> dict:
-        return {"item_id": item_id, "path": ctx.path, "query": ctx.query.to_dict(),
-                "accept": ctx.headers.getall("accept"), "cookies": ctx.request.cookies,
-                "body": ctx.body.decode("latin-1")}
+        return {
+            "item_id": item_id,
+            "path": ctx.path,
+            "query": ctx.query.to_dict(),
+            "accept": ctx.headers.getall("accept"),
+            "cookies": ctx.request.cookies,
+            "body": ctx.body.decode("latin-1"),
+        }
 
     @app.get("/cookies")
     def cookies(ctx: Context) -> Response:
@@ -106,8 +111,10 @@ def test_base64_body(app: App) -> None:
 def test_response_shape_and_cookies_list(app: App) -> None:
     out = app.handler(events.apigw_http("GET", "/cookies"), lambda_context())
     assert out["statusCode"] == 200
-    assert out["cookies"] == ["a=1; Path=/; Secure; HttpOnly; SameSite=Lax",
-                              "b=2; Max-Age=5; Path=/; Secure; HttpOnly; SameSite=Lax"]
+    assert out["cookies"] == [
+        "a=1; Path=/; Secure; HttpOnly; SameSite=Lax",
+        "b=2; Max-Age=5; Path=/; Secure; HttpOnly; SameSite=Lax",
+    ]
     assert out["headers"] == {"X-One": "1", "Content-Type": "application/json"}
     assert "multiValueHeaders" not in out
     assert not any(k.lower() == "set-cookie" for k in out["headers"])

@@ -18,8 +18,13 @@ def app() -> App:
 
     @app.route("/users/{user_id}", methods=["GET", "POST"])
     def user(ctx: Context, user_id: str) -> dict:
-        return {"user_id": user_id, "path": ctx.path, "query": ctx.query.to_dict(),
-                "accept": ctx.headers.getall("accept"), "body": ctx.body.decode("latin-1")}
+        return {
+            "user_id": user_id,
+            "path": ctx.path,
+            "query": ctx.query.to_dict(),
+            "accept": ctx.headers.getall("accept"),
+            "body": ctx.body.decode("latin-1"),
+        }
 
     @app.get("/")
     def root(ctx: Context) -> dict:
@@ -44,8 +49,9 @@ def test_detected_as_rest() -> None:
 
 
 def test_multi_value_headers_and_query(app: App) -> None:
-    event = events.apigw_rest("GET", "/users/7", headers={"Accept": ["application/json", "text/html"]},
-                              query={"tag": ["a", "b"], "q": "x y"})
+    event = events.apigw_rest(
+        "GET", "/users/7", headers={"Accept": ["application/json", "text/html"]}, query={"tag": ["a", "b"], "q": "x y"}
+    )
     assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b"], "q": ["x y"]}
     assert event["queryStringParameters"] == {"tag": "b", "q": "x y"}
     out = app.handler(event, lambda_context())
@@ -129,8 +135,9 @@ def test_response_shape(app: App) -> None:
 
 def test_cookies_go_in_multi_value_set_cookie(app: App) -> None:
     out = app.handler(events.apigw_rest("GET", "/cookies"), lambda_context())
-    assert out["multiValueHeaders"] == {"Set-Cookie": ["a=1; Path=/; Secure; HttpOnly; SameSite=Lax",
-                                                      "b=2; Path=/; HttpOnly; SameSite=Lax"]}
+    assert out["multiValueHeaders"] == {
+        "Set-Cookie": ["a=1; Path=/; Secure; HttpOnly; SameSite=Lax", "b=2; Path=/; HttpOnly; SameSite=Lax"]
+    }
     assert "Set-Cookie" not in out["headers"]
 
 

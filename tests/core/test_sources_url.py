@@ -18,8 +18,14 @@ def app() -> App:
 
     @app.route("/hooks/{name}", methods=["GET", "POST"])
     def hook(ctx: Context, name: str) -> dict:
-        return {"name": name, "source": ctx.source, "query": ctx.query.to_dict(), "cookies": ctx.request.cookies,
-                "body": ctx.body.decode("latin-1"), "ip": ctx.request.source_ip}
+        return {
+            "name": name,
+            "source": ctx.source,
+            "query": ctx.query.to_dict(),
+            "cookies": ctx.request.cookies,
+            "body": ctx.body.decode("latin-1"),
+            "ip": ctx.request.source_ip,
+        }
 
     @app.get("/cookies")
     def cookies() -> Response:
@@ -39,12 +45,23 @@ def test_detected_as_function_url() -> None:
 
 
 def test_request_fields(app: App) -> None:
-    event = events.function_url("POST", "/hooks/github?tag=a&tag=b", body='{"x": 1}',
-                                headers={"Content-Type": "application/json"}, cookies=["k=v"])
+    event = events.function_url(
+        "POST",
+        "/hooks/github?tag=a&tag=b",
+        body='{"x": 1}',
+        headers={"Content-Type": "application/json"},
+        cookies=["k=v"],
+    )
     out = app.handler(event, lambda_context())
     data = json.loads(out["body"])
-    assert data == {"name": "github", "source": "url", "query": {"tag": ["a", "b"]}, "cookies": {"k": "v"},
-                    "body": '{"x": 1}', "ip": events.SOURCE_IP}
+    assert data == {
+        "name": "github",
+        "source": "url",
+        "query": {"tag": ["a", "b"]},
+        "cookies": {"k": "v"},
+        "body": '{"x": 1}',
+        "ip": events.SOURCE_IP,
+    }
 
 
 def test_response_uses_cookies_list_and_base64(app: App) -> None:

@@ -20,9 +20,15 @@ def app() -> App:
 
     @app.route("/echo/{name}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def echo(ctx: Context, name: str) -> dict:
-        return {"source": ctx.source, "method": ctx.method, "name": name, "query": ctx.query.to_dict(),
-                "json": ctx.json() if ctx.body else None, "x": ctx.headers.get("x-test"),
-                "cookies": ctx.request.cookies}
+        return {
+            "source": ctx.source,
+            "method": ctx.method,
+            "name": name,
+            "query": ctx.query.to_dict(),
+            "json": ctx.json() if ctx.body else None,
+            "x": ctx.headers.get("x-test"),
+            "cookies": ctx.request.cookies,
+        }
 
     return app
 
@@ -30,11 +36,17 @@ def app() -> App:
 @pytest.mark.parametrize("source", SOURCES)
 def test_client_sends_the_real_event_of_each_source(app: App, source: str) -> None:
     client = TestClient(app, source=source)
-    res = client.put("/echo/bob?a=1", json={"k": "v"}, headers={"X-Test": "yes"}, cookies={"c": "1"},
-                     query={"b": "2"})
+    res = client.put("/echo/bob?a=1", json={"k": "v"}, headers={"X-Test": "yes"}, cookies={"c": "1"}, query={"b": "2"})
     assert res.status_code == 200
-    assert res.json() == {"source": source, "method": "PUT", "name": "bob", "query": {"a": ["1"], "b": ["2"]},
-                          "json": {"k": "v"}, "x": "yes", "cookies": {"c": "1"}}
+    assert res.json() == {
+        "source": source,
+        "method": "PUT",
+        "name": "bob",
+        "query": {"a": ["1"], "b": ["2"]},
+        "json": {"k": "v"},
+        "x": "yes",
+        "cookies": {"c": "1"},
+    }
     assert source_of(client.last_event) == source
 
 
@@ -81,14 +93,48 @@ def test_fake_lambda_context() -> None:
 
 # -- builders: shaped like AWS's events -----------------------------------------------------------
 
-REST_KEYS = {"resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
-             "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext", "body",
-             "isBase64Encoded"}
-REST_CONTEXT_KEYS = {"accountId", "apiId", "domainName", "httpMethod", "identity", "path", "protocol", "requestId",
-                     "requestTime", "requestTimeEpoch", "resourceId", "resourcePath", "stage"}
+REST_KEYS = {
+    "resource",
+    "path",
+    "httpMethod",
+    "headers",
+    "multiValueHeaders",
+    "queryStringParameters",
+    "multiValueQueryStringParameters",
+    "pathParameters",
+    "stageVariables",
+    "requestContext",
+    "body",
+    "isBase64Encoded",
+}
+REST_CONTEXT_KEYS = {
+    "accountId",
+    "apiId",
+    "domainName",
+    "httpMethod",
+    "identity",
+    "path",
+    "protocol",
+    "requestId",
+    "requestTime",
+    "requestTimeEpoch",
+    "resourceId",
+    "resourcePath",
+    "stage",
+}
 V2_KEYS = {"version", "routeKey", "rawPath", "rawQueryString", "headers", "requestContext", "isBase64Encoded"}
-V2_CONTEXT_KEYS = {"accountId", "apiId", "domainName", "domainPrefix", "http", "requestId", "routeKey", "stage",
-                   "time", "timeEpoch"}
+V2_CONTEXT_KEYS = {
+    "accountId",
+    "apiId",
+    "domainName",
+    "domainPrefix",
+    "http",
+    "requestId",
+    "routeKey",
+    "stage",
+    "time",
+    "timeEpoch",
+}
 
 
 def test_rest_builder_shape() -> None:
@@ -138,14 +184,28 @@ def test_function_url_builder_shape() -> None:
 
 def test_alb_builder_shape() -> None:
     single = events.alb("GET", "/p", query={"q": "a b"}, headers={"X-A": "1"})
-    assert set(single) == {"requestContext", "httpMethod", "path", "body", "isBase64Encoded", "headers",
-                           "queryStringParameters"}
+    assert set(single) == {
+        "requestContext",
+        "httpMethod",
+        "path",
+        "body",
+        "isBase64Encoded",
+        "headers",
+        "queryStringParameters",
+    }
     assert "targetGroupArn" in single["requestContext"]["elb"]
     assert single["queryStringParameters"] == {"q": "a%20b"}
     assert single["headers"]["x-a"] == "1" and single["body"] == ""
     multi = events.alb("GET", "/p", query={"q": ["1", "2"]}, multi_value=True)
-    assert set(multi) == {"requestContext", "httpMethod", "path", "body", "isBase64Encoded", "multiValueHeaders",
-                          "multiValueQueryStringParameters"}
+    assert set(multi) == {
+        "requestContext",
+        "httpMethod",
+        "path",
+        "body",
+        "isBase64Encoded",
+        "multiValueHeaders",
+        "multiValueQueryStringParameters",
+    }
     assert multi["multiValueQueryStringParameters"] == {"q": ["1", "2"]}
 
 

@@ -8,8 +8,12 @@ import pytest
 
 from dev.dev_server_process import DevServerProcess, write_project
 
-FAST_QUEUE = {"LIFT_DEV_VISIBILITY_TIMEOUT": "0.1", "LIFT_DEV_MAX_RECEIVE_COUNT": "3",
-              "LIFT_DEV_TIME_SCALE": "120", "LIFT_DEV_TIMEOUT": "2"}
+FAST_QUEUE = {
+    "LIFT_DEV_VISIBILITY_TIMEOUT": "0.1",
+    "LIFT_DEV_MAX_RECEIVE_COUNT": "3",
+    "LIFT_DEV_TIME_SCALE": "120",
+    "LIFT_DEV_TIMEOUT": "2",
+}
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
-APP_SOURCE = '''
+APP_SOURCE = """
 import logging
 from lift import App, Context, Response
 from lift.errors import Forbidden
@@ -101,7 +101,7 @@ def ws_echo(ctx: Context, body: dict) -> None:
 @app.websocket("$default")
 def ws_default(ctx: Context) -> None:
     ctx.ws.send(ctx.connection_id, {"default": True})
-'''
+"""
 
 
 def free_port() -> int:
@@ -121,8 +121,9 @@ def write_project(root: Path, source: str = APP_SOURCE) -> Path:
 class DevServerProcess:
     """`python -m lift.dev.server devdemo.app:app` running in `root`."""
 
-    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None,
-                 drop_env: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, root: Path, *args: str, env: dict[str, str] | None = None, drop_env: tuple[str, ...] = ()
+    ) -> None:
         self.root = root
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -130,10 +131,14 @@ class DevServerProcess:
         full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), full_env.get("PYTHONPATH")]))
         self.log_path = root / "devserver.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - open for the server's lifetime
+        self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port", str(self.port), *args],
-            cwd=root, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+            cwd=root,
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -151,8 +156,9 @@ class DevServerProcess:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any], bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any], bytes]:
         req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(req, timeout=20) as resp:
@@ -165,8 +171,7 @@ class DevServerProcess:
         return json.loads(body)
 
     def post_json(self, path: str, payload: Any) -> tuple[int, Any]:
-        status, _, body = self.request("POST", path, json.dumps(payload).encode(),
-                                       {"content-type": "application/json"})
+        status, _, body = self.request("POST", path, json.dumps(payload).encode(), {"content-type": "application/json"})
         return status, json.loads(body)
 
     def wait_for(self, predicate: Any, timeout: float = 15, interval: float = 0.1) -> Any:

@@ -13,8 +13,16 @@ from dev.dev_server_process import ROOT, DevServerProcess
 from lift.testing.events import sqs as sqs_event
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -24,8 +32,9 @@ def page():
         pytest.fail("chromium is not installed: run scripts/install-test-services.sh", pytrace=False)
     profile = tempfile.mkdtemp(prefix="lift-chromium-")
     with sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
-                                                        args=FLAGS, viewport={"width": 1400, "height": 1000})
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": 1400, "height": 1000}
+        )
         try:
             yield context.new_page()
         finally:
@@ -58,15 +67,18 @@ def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess,
 
     # a button on the page sends a sample event to the registered queue
     page.click("#sources button[data-kind='sqs'][data-name='orders']")
-    page.wait_for_function("document.querySelector('#send-result').textContent.includes('batchItemFailures')",
-                           timeout=15000)
-    page.wait_for_function("document.querySelectorAll('#invocations tbody tr[data-kind=sqs]').length >= 2",
-                           timeout=15000)
+    page.wait_for_function(
+        "document.querySelector('#send-result').textContent.includes('batchItemFailures')", timeout=15000
+    )
+    page.wait_for_function(
+        "document.querySelectorAll('#invocations tbody tr[data-kind=sqs]').length >= 2", timeout=15000
+    )
 
     # clicking a row shows the API Gateway event the request became and the function's result
     rows.filter(has_text="/hello/grace").first.click()
-    page.wait_for_function("document.querySelector('#detail-event').textContent.includes('requestContext')",
-                           timeout=15000)
+    page.wait_for_function(
+        "document.querySelector('#detail-event').textContent.includes('requestContext')", timeout=15000
+    )
     assert '"httpMethod": "GET"' in page.inner_text("#detail-event")
     assert '"statusCode": 200' in page.inner_text("#detail-result")
 
@@ -75,15 +87,19 @@ def test_dashboard_shows_live_requests_and_records(dev_server: DevServerProcess,
     page.fill("#http-path", "/echo")
     page.fill("#http-body", '{"from": "form"}')
     page.click("#http-form button")
-    page.wait_for_function("document.querySelector('#send-result').textContent.startsWith('POST /echo: 201')",
-                           timeout=15000)
+    page.wait_for_function(
+        "document.querySelector('#send-result').textContent.startsWith('POST /echo: 201')", timeout=15000
+    )
     assert '{"from": "form"}' in page.inner_text("#send-result")
     rows.filter(has_text="/echo").first.wait_for(timeout=15000)
 
     stat = page.locator("#stats tbody tr[data-key='GET /hello/{name}']")
     stat.wait_for(timeout=15000)
-    page.wait_for_function("""document.querySelector("#stats tbody tr[data-key='GET /hello/{name}'] td:nth-child(2)")
-                              .textContent === '3'""", timeout=15000)
+    page.wait_for_function(
+        """document.querySelector("#stats tbody tr[data-key='GET /hello/{name}'] td:nth-child(2)")
+                              .textContent === '3'""",
+        timeout=15000,
+    )
     page.locator("#logs .log", has_text="saying hello to linus").wait_for(timeout=15000)
     page.locator("#queues tbody tr[data-queue='orders']").wait_for(timeout=15000)
     assert page.locator("#schedules tbody tr", has_text="rate(1 minute)").count() == 1

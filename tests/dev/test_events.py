@@ -42,7 +42,10 @@ def test_non_sqs_event_returns_the_handler_result_and_errors(dev_server: DevServ
     assert status == 200 and out == {"result": None, "error": None}
     status, out = dev_server.post_json("/_lift/events", schedule_event("unknown-rule"))
     assert out["result"] is None and "UnmatchedEvent" in out["error"] and "unknown-rule" in out["error"]
-    status, out = dev_server.request("POST", "/_lift/events", b"{not json", {"content-type": "application/json"})[:2], None
+    status, out = (
+        dev_server.request("POST", "/_lift/events", b"{not json", {"content-type": "application/json"})[:2],
+        None,
+    )
     assert status[0] == 400
 
 
@@ -55,9 +58,13 @@ def test_sample_event_button_endpoint_sends_to_a_registered_source(dev_server: D
 
 def test_declared_schedules_fire_on_their_own(dev_server: DevServerProcess) -> None:
     # LIFT_DEV_TIME_SCALE=120: rate(1 minute) fires every half second of real time
-    fired = dev_server.wait_for(lambda: [i for i in dev_server.get("/_lift/api/state")["invocations"]
-                                         if i["kind"] == "schedule" and i["target"] == "tick"
-                                         and i["status"] == "ok"][2:])
+    fired = dev_server.wait_for(
+        lambda: [
+            i
+            for i in dev_server.get("/_lift/api/state")["invocations"]
+            if i["kind"] == "schedule" and i["target"] == "tick" and i["status"] == "ok"
+        ][2:]
+    )
     assert fired
     state = dev_server.get("/_lift/api/state")
     assert state["schedules"][0]["rule"] == "tick"

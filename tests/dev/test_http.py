@@ -18,14 +18,20 @@ def test_request_carries_client_ip_headers_and_cookies(dev_server: DevServerProc
     status, _, body = dev_server.request("GET", "/whoami", headers={"Cookie": "a=1; b=two", "User-Agent": "t/1"})
     data = json.loads(body)
     assert status == 200
-    assert data == {"cookies": {"a": "1", "b": "two"}, "ip": "127.0.0.1", "ua": "t/1", "event_source": "rest",
-                    "has_request_context": True}
+    assert data == {
+        "cookies": {"a": "1", "b": "two"},
+        "ip": "127.0.0.1",
+        "ua": "t/1",
+        "event_source": "rest",
+        "has_request_context": True,
+    }
 
 
 def test_binary_body_round_trips_through_base64_and_cookies_come_back(dev_server: DevServerProcess) -> None:
     payload = bytes(range(256)) * 4
-    status, headers, body = dev_server.request("POST", "/echo", payload, {"Content-Type": "image/png",
-                                                                         "X-Custom": "yes"})
+    status, headers, body = dev_server.request(
+        "POST", "/echo", payload, {"Content-Type": "image/png", "X-Custom": "yes"}
+    )
     assert status == 201
     assert body == payload
     assert headers["content-type"] == "image/png"
@@ -49,7 +55,8 @@ def test_dashboard_state_lists_routes_sources_and_statistics(dev_server: DevServ
     dev_server.request("GET", "/hello/stats")
     state = dev_server.get("/_lift/api/state")
     assert {"method": "GET", "path": "/hello/{name}"}.items() <= next(
-        r for r in state["routes"] if r["path"] == "/hello/{name}").items()
+        r for r in state["routes"] if r["path"] == "/hello/{name}"
+    ).items()
     kinds = {(s["kind"], s["name"]) for s in state["sources"]}
     assert {("sqs", "orders"), ("schedule", "tick"), ("websocket", "echo")} <= kinds
     stats = {s["key"]: s for s in state["stats"]}

@@ -71,7 +71,8 @@ def test_bad_references_name_the_problem(loader: AppLoader) -> None:
 
 
 def test_same_size_edits_within_one_second_are_not_served_from_stale_bytecode(
-        loader: AppLoader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loader: AppLoader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sys, "dont_write_bytecode", False)  # as on a developer's machine
     helpers = tmp_path / "loaderproj" / "helpers.py"
     for greeting in ("aaa", "bbb", "ccc", "ddd"):  # same size, same second

@@ -26,7 +26,7 @@ def make_queues(max_receive: int = 2) -> tuple[App, LocalQueues, list[tuple[str,
     def invoke(event: dict[str, Any]) -> tuple[Any, str | None]:
         try:
             return app.handler(event, lambda_context()), None
-        except Exception as exc:  # noqa: BLE001 - reported like Lambda does
+        except Exception as exc:
             return None, f"{type(exc).__name__}: {exc}"
 
     return app, LocalQueues(invoke, max_receive_count=max_receive, visibility_timeout=0.01), seen

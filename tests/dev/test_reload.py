@@ -78,9 +78,15 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     write_project(tmp_path)
     server = DevServerProcess(tmp_path, "--no-reload")
     try:
-        proc = subprocess.run([sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port",
-                               str(server.port)], cwd=tmp_path, capture_output=True, text=True, timeout=30,
-                              env=server_env(), check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port", str(server.port)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=server_env(),
+            check=False,
+        )
         assert proc.returncode == 1
         assert f"Port {server.port}" in proc.stderr and "in use" in proc.stderr
     finally:

@@ -15,21 +15,24 @@ def at(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("expression", "expected"), [
-    ("cron(0 10 * * ? *)", at(2026, 11, 22, 10, 0)),
-    ("cron(0/15 * * * ? *)", at(2026, 11, 22, 4, 15)),
-    ("cron(0 8 1 * ? *)", at(2026, 12, 1, 8, 0)),
-    ("cron(0 18 ? * MON-FRI *)", at(2026, 11, 23, 18, 0)),
-    ("cron(15 10 ? * 6L 2026-2030)", at(2026, 11, 27, 10, 15)),  # last Friday of the month
-    ("cron(0 12 ? * 3#2 *)", at(2026, 12, 8, 12, 0)),  # second Tuesday
-    ("cron(0 0 L * ? *)", at(2026, 11, 30, 0, 0)),  # last day of the month
-    ("cron(0 9 1W * ? *)", at(2026, 12, 1, 9, 0)),  # nearest weekday to the 1st
-    ("cron(30 2 ? JAN,JUL SUN 2027)", at(2027, 1, 3, 2, 30)),
-    ("cron(0 0 29 2 ? *)", at(2028, 2, 29, 0, 0)),
-    ("rate(5 minutes)", at(2026, 11, 22, 4, 12, 30)),
-    ("rate(1 hour)", at(2026, 11, 22, 5, 7, 30)),
-    ("rate(2 days)", at(2026, 11, 24, 4, 7, 30)),
-])
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("cron(0 10 * * ? *)", at(2026, 11, 22, 10, 0)),
+        ("cron(0/15 * * * ? *)", at(2026, 11, 22, 4, 15)),
+        ("cron(0 8 1 * ? *)", at(2026, 12, 1, 8, 0)),
+        ("cron(0 18 ? * MON-FRI *)", at(2026, 11, 23, 18, 0)),
+        ("cron(15 10 ? * 6L 2026-2030)", at(2026, 11, 27, 10, 15)),  # last Friday of the month
+        ("cron(0 12 ? * 3#2 *)", at(2026, 12, 8, 12, 0)),  # second Tuesday
+        ("cron(0 0 L * ? *)", at(2026, 11, 30, 0, 0)),  # last day of the month
+        ("cron(0 9 1W * ? *)", at(2026, 12, 1, 9, 0)),  # nearest weekday to the 1st
+        ("cron(30 2 ? JAN,JUL SUN 2027)", at(2027, 1, 3, 2, 30)),
+        ("cron(0 0 29 2 ? *)", at(2028, 2, 29, 0, 0)),
+        ("rate(5 minutes)", at(2026, 11, 22, 4, 12, 30)),
+        ("rate(1 hour)", at(2026, 11, 22, 5, 7, 30)),
+        ("rate(2 days)", at(2026, 11, 24, 4, 7, 30)),
+    ],
+)
 def test_next_fire_time(expression: str, expected: datetime) -> None:
     assert parse_expression(expression).next_after(T0, T0) == expected
 
@@ -41,19 +44,22 @@ def test_cron_never_returns_the_same_minute_twice() -> None:
     assert cron.next_after(first) == at(2026, 11, 22, 4, 9)
 
 
-@pytest.mark.parametrize(("expression", "reason"), [
-    ("rate(1 minutes)", "singular"),
-    ("rate(5 minute)", "singular"),
-    ("rate(0 minutes)", "positive"),
-    ("rate(5 weeks)", "unit"),
-    ("cron(0 10 * * *)", "6 fields"),
-    ("cron(0 10 * * * *)", "exactly one"),
-    ("cron(0 10 ? * ? *)", "exactly one"),
-    ("cron(61 10 * * ? *)", "0-59"),
-    ("cron(0 10 * FOO ? *)", "1-12"),
-    ("every 5 minutes", "rate(...) or cron(...)"),
-    ("cron(0 0 1 1 ? 1999)", "never fires"),
-])
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("rate(1 minutes)", "singular"),
+        ("rate(5 minute)", "singular"),
+        ("rate(0 minutes)", "positive"),
+        ("rate(5 weeks)", "unit"),
+        ("cron(0 10 * * *)", "6 fields"),
+        ("cron(0 10 * * * *)", "exactly one"),
+        ("cron(0 10 ? * ? *)", "exactly one"),
+        ("cron(61 10 * * ? *)", "0-59"),
+        ("cron(0 10 * FOO ? *)", "1-12"),
+        ("every 5 minutes", "rate(...) or cron(...)"),
+        ("cron(0 0 1 1 ? 1999)", "never fires"),
+    ],
+)
 def test_bad_expressions_are_rejected_with_the_reason(expression: str, reason: str) -> None:
     with pytest.raises(ScheduleError, match=reason.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         parse_expression(expression).next_after(T0, T0)

@@ -42,8 +42,11 @@ def test_messages_route_by_action_and_ctx_ws_send_delivers(dev_server: DevServer
         status, _, _ = dev_server.request("POST", f"/local/@connections/{connection_id}", b"pushed")
         assert status == 200
         assert ws.recv(timeout=10) == "pushed"
-    dev_server.wait_for(lambda: any("disconnected " + connection_id in log["message"]
-                                    for log in dev_server.get("/_lift/api/state")["logs"]))
+    dev_server.wait_for(
+        lambda: any(
+            "disconnected " + connection_id in log["message"] for log in dev_server.get("/_lift/api/state")["logs"]
+        )
+    )
     routes = [i["target"] for i in dev_server.get("/_lift/api/state")["invocations"] if i["kind"] == "websocket"]
     assert {"$connect", "echo", "$default", "$disconnect"} <= set(routes)
 
@@ -68,13 +71,18 @@ def test_async_client_receives_pushes(dev_server: DevServerProcess) -> None:
 def test_ctx_ws_send_needs_no_aws_credentials(tmp_path) -> None:
     from websockets.sync.client import connect
 
-
     write_project(tmp_path)
-    no_credentials = {"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_CONFIG_FILE": str(tmp_path / "none"),
-                      "AWS_EC2_METADATA_DISABLED": "true"}
-    server = DevServerProcess(tmp_path, "--no-reload", env=no_credentials,
-                              drop_env=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                                        "AWS_PROFILE"))
+    no_credentials = {
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    server = DevServerProcess(
+        tmp_path,
+        "--no-reload",
+        env=no_credentials,
+        drop_env=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"),
+    )
     try:
         with connect(f"ws://127.0.0.1:{server.port}/?token=letmein", open_timeout=10) as ws:
             ws.send(json.dumps({"action": "echo", "text": "no creds"}))

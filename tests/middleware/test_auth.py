@@ -293,8 +293,13 @@ def test_rest_cognito_user_pool_authorizer_claims():
 def test_http_api_jwt_authorizer_claims_and_scopes():
     authorizer = {
         "jwt": {
-            "claims": {"sub": "auth0|5fe4", "iss": "https://tenant.auth0.com/", "groups": "[admin users]",
-                       "tenant_id": "t-9", "exp": "1612061676"},
+            "claims": {
+                "sub": "auth0|5fe4",
+                "iss": "https://tenant.auth0.com/",
+                "groups": "[admin users]",
+                "tenant_id": "t-9",
+                "exp": "1612061676",
+            },
             "scopes": ["orders:read", "orders:write"],
         }
     }
@@ -338,8 +343,13 @@ def test_rest_iam_identity():
     app = make_app(gateway_auth())
     event = events.apigw_rest("GET", "/me")
     event["requestContext"]["identity"].update(
-        {"accessKey": "ASIAEXAMPLE", "accountId": "123456789012", "caller": "AROAEXAMPLE:session",
-         "user": "AROAEXAMPLE:session", "userArn": "arn:aws:sts::123456789012:assumed-role/caller/session"}
+        {
+            "accessKey": "ASIAEXAMPLE",
+            "accountId": "123456789012",
+            "caller": "AROAEXAMPLE:session",
+            "user": "AROAEXAMPLE:session",
+            "userArn": "arn:aws:sts::123456789012:assumed-role/caller/session",
+        }
     )
     result = TestClient(app).invoke(event)
     assert result["statusCode"] == 200
@@ -352,7 +362,9 @@ def test_no_authorizer_in_event_is_401():
 
 
 def test_gateway_first_then_jwt():
-    client = TestClient(make_app(authenticate(GatewayAuth(), JWTAuth(JWTVerifier(secret=SECRET, audience="orders-api")))))
+    client = TestClient(
+        make_app(authenticate(GatewayAuth(), JWTAuth(JWTVerifier(secret=SECRET, audience="orders-api"))))
+    )
     assert client.get("/me", authorizer={"principalId": "gw-user"}).json()["method"] == "authorizer"
     assert client.get("/me", headers=bearer(token())).json()["method"] == "jwt"
 

@@ -252,8 +252,9 @@ def test_the_lock_expires_with_the_invocation(store):
     orders = Orders(store)
     orders.probe_lock_ttl = True
     client = TestClient(orders.app)
-    client.post("/orders", json={"item": "book"}, headers={"Idempotency-Key": "k"},
-                context=lambda_context(timeout_ms=5000))
+    client.post(
+        "/orders", json={"item": "book"}, headers={"Idempotency-Key": "k"}, context=lambda_context(timeout_ms=5000)
+    )
     assert len(orders.seen_ttl) == 1 and 1.0 < orders.seen_ttl[0] <= 6.0
 
 
@@ -338,13 +339,23 @@ def test_an_sqs_redelivery_is_skipped(store):
         "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
         "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a...",
         "body": '{"order_id": "o-77", "total": 12.5}',
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183",
-                       "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1545082649185"},
-        "messageAttributes": {}, "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3", "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orders", "awsRegion": "us-east-1",
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1545082649183",
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": "1545082649185",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orders",
+        "awsRegion": "us-east-1",
     }
-    redelivery = {**record, "receiptHandle": "AQEBzWwaftRI0KuVm4tP+/7q1rGgNqicHq...",
-                  "attributes": {**record["attributes"], "ApproximateReceiveCount": "2"}}
+    redelivery = {
+        **record,
+        "receiptHandle": "AQEBzWwaftRI0KuVm4tP+/7q1rGgNqicHq...",
+        "attributes": {**record["attributes"], "ApproximateReceiveCount": "2"},
+    }
     assert on_message(record) == "ok"
     assert on_message(redelivery) == "ok"
     assert processed == [record["messageId"]]
@@ -480,8 +491,11 @@ def test_sqs_redelivery_through_the_app_is_skipped_with_the_decorator(store):
         return {"charged": body.amount}
 
     first = events.sqs_message({"payment_id": "p-1", "amount": 10}, queue="payments")
-    redelivered = {**first, "receiptHandle": "AQEBredelivered",
-                   "attributes": {**first["attributes"], "ApproximateReceiveCount": "2"}}
+    redelivered = {
+        **first,
+        "receiptHandle": "AQEBredelivered",
+        "attributes": {**first["attributes"], "ApproximateReceiveCount": "2"},
+    }
     other = events.sqs_message({"payment_id": "p-2", "amount": 5}, queue="payments")
     result = app.handler(events.sqs("payments", records=[first, other]), lambda_context())
     assert result == {"batchItemFailures": []}

@@ -245,8 +245,9 @@ def test_processes_hammering_one_key_never_exceed_the_limit(request, backend):
     spawn = multiprocessing.get_context("spawn")
     queue = spawn.Queue()
     prefix = f"proc-{uuid.uuid4().hex[:8]}:"
-    processes = [spawn.Process(target=_hammer_in_a_process, args=(backend, address, prefix, 20, 15, queue))
-                 for _ in range(4)]
+    processes = [
+        spawn.Process(target=_hammer_in_a_process, args=(backend, address, prefix, 20, 15, queue)) for _ in range(4)
+    ]
     for p in processes:
         p.start()
     allowed = [queue.get(timeout=60) for _ in processes]

@@ -189,8 +189,10 @@ def test_tenant_in_json_logs_and_metric_dimensions(json_logs, capsys):
 def test_websocket_connect_tenant_from_query_string():
     event = events.websocket_connect(query={"token": token(), "tenant": "acme"})
     app = App(name="ws")
-    app.use(jwt_auth(secret=SECRET, audience="orders-api", token_from="query:token"),
-            tenancy(["claim:tenant_id", "query:tenant"], metric_dimension=False))
+    app.use(
+        jwt_auth(secret=SECRET, audience="orders-api", token_from="query:token"),
+        tenancy(["claim:tenant_id", "query:tenant"], metric_dimension=False),
+    )
 
     @app.websocket("$connect")
     def connect(ctx: Context) -> dict:

@@ -10,8 +10,15 @@ from lift.observability import coldstart
 from lift.observability import logging as lift_logging
 from lift.observability import metrics as lift_metrics
 
-_ENV = ("_X_AMZN_TRACE_ID", "LIFT_LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL", "LIFT_LOG_SAMPLE_RATE",
-        "LIFT_METRICS_NAMESPACE", "AWS_LAMBDA_FUNCTION_NAME", "LIFT_SERVICE_NAME")
+_ENV = (
+    "_X_AMZN_TRACE_ID",
+    "LIFT_LOG_LEVEL",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "LIFT_LOG_SAMPLE_RATE",
+    "LIFT_METRICS_NAMESPACE",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "LIFT_SERVICE_NAME",
+)
 
 
 @pytest.fixture(autouse=True)

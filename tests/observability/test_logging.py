@@ -12,7 +12,6 @@ from lift.errors import NotFound
 from lift.middleware.logging import RequestLogging, request_logging
 from lift.observability import logging as lift_logging
 from lift.testing import TestClient, lambda_context
-
 from observability.emf_spec import log_lines
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -64,7 +63,9 @@ def test_access_line_per_request_with_route_template_status_and_duration(capsys)
     client.get("/missing")
     lines = [x for x in log_lines(capsys.readouterr().out) if x["logger"] == "lift.access"]
     assert [(x["route"], x["path"], x["status"], x["method"]) for x in lines] == [
-        ("/orders/{order_id}", "/orders/7", 200, "GET"), ("/missing", "/missing", 404, "GET")]
+        ("/orders/{order_id}", "/orders/7", 200, "GET"),
+        ("/missing", "/missing", 404, "GET"),
+    ]
     assert all(isinstance(x["duration_ms"], float) and x["duration_ms"] >= 0 for x in lines)
     assert lines[0]["cold_start"] is True and lines[1]["cold_start"] is False
     assert "init_duration_ms" in lines[0] and "init_duration_ms" not in lines[1]
@@ -133,10 +134,15 @@ def test_trace_id_from_lambda_environment(capsys, monkeypatch):
     assert lines and all(x["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793" for x in lines)
 
 
-@pytest.mark.parametrize("env,value,debug_shown", [
-    ("LIFT_LOG_LEVEL", "DEBUG", True), ("LIFT_LOG_LEVEL", "WARNING", False),
-    ("AWS_LAMBDA_LOG_LEVEL", "TRACE", True), ("AWS_LAMBDA_LOG_LEVEL", "WARN", False),
-])
+@pytest.mark.parametrize(
+    "env,value,debug_shown",
+    [
+        ("LIFT_LOG_LEVEL", "DEBUG", True),
+        ("LIFT_LOG_LEVEL", "WARNING", False),
+        ("AWS_LAMBDA_LOG_LEVEL", "TRACE", True),
+        ("AWS_LAMBDA_LOG_LEVEL", "WARN", False),
+    ],
+)
 def test_level_from_environment(capsys, monkeypatch, env, value, debug_shown):
     monkeypatch.setenv(env, value)
     lift_logging.configure(force=True)
@@ -175,9 +181,16 @@ def test_debug_sampling_is_decided_per_invocation(capsys):
 def test_redaction_of_keys_and_card_numbers_is_nested_and_configurable(capsys):
     lift_logging.configure(force=True, extra_redact_keys=["internal_note"])
     log = lift_logging.get_logger().bind(api_key="k-123")
-    log.info("payment", payment={"card": "4111 1111 1111 1111", "Authorization": "Bearer x",
-                                 "items": [{"session-token": "t"}, {"sku": "A1"}]},
-             internal_note="do not share", order_ref="1234567890123")
+    log.info(
+        "payment",
+        payment={
+            "card": "4111 1111 1111 1111",
+            "Authorization": "Bearer x",
+            "items": [{"session-token": "t"}, {"sku": "A1"}],
+        },
+        internal_note="do not share",
+        order_ref="1234567890123",
+    )
     line = log_lines(capsys.readouterr().out)[0]
     assert line["api_key"] == "***"
     assert line["internal_note"] == "***"

@@ -11,7 +11,6 @@ from lift import App
 from lift.middleware.metrics import RequestMetrics, request_metrics
 from lift.observability.metrics import Metrics, MetricsError
 from lift.testing import TestClient, lambda_context
-
 from observability.emf_spec import emf_lines, metric_values, validate_emf
 
 
@@ -73,7 +72,10 @@ def test_dimensions_default_dimensions_and_high_resolution():
     by_metric = {d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]: d for d in docs}
     latency = by_metric["Latency"]
     assert latency["_aws"]["CloudWatchMetrics"][0]["Metrics"][0] == {
-        "Name": "Latency", "Unit": "Milliseconds", "StorageResolution": 1}
+        "Name": "Latency",
+        "Unit": "Milliseconds",
+        "StorageResolution": 1,
+    }
     assert sorted(latency["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["region", "service", "stage"]
     retries = by_metric["Retries"]
     assert retries["provider"] == "stripe" and retries["stage"] == "prod" and retries["service"] == "checkout"
@@ -101,19 +103,22 @@ def test_more_than_100_values_are_split_without_losing_any():
     assert all(len(d["Latency"]) <= 100 for d in docs if isinstance(d.get("Latency"), list))
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda m: m.add("", 1), "non-empty"),
-    (lambda m: m.add("x" * 256, 1), "limit is 255"),
-    (lambda m: m.add("Ok", 1, unit="Parsecs"), "Unknown unit"),
-    (lambda m: m.add("Ok", 1, resolution=30), "1 or 60"),
-    (lambda m: m.add("Ok", "7"), "must be a number"),
-    (lambda m: m.add("Ok", float("nan")), "finite"),
-    (lambda m: m.add("Ok", True), "must be a number"),
-    (lambda m: m.add("_aws", 1), "reserved"),
-    (lambda m: m.add_dimension(":bad", "v"), "must not start"),
-    (lambda m: m.add_dimension("empty", ""), "non-empty value"),
-    (lambda m: m.add("service", 1), "same name as a dimension"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda m: m.add("", 1), "non-empty"),
+        (lambda m: m.add("x" * 256, 1), "limit is 255"),
+        (lambda m: m.add("Ok", 1, unit="Parsecs"), "Unknown unit"),
+        (lambda m: m.add("Ok", 1, resolution=30), "1 or 60"),
+        (lambda m: m.add("Ok", "7"), "must be a number"),
+        (lambda m: m.add("Ok", float("nan")), "finite"),
+        (lambda m: m.add("Ok", True), "must be a number"),
+        (lambda m: m.add("_aws", 1), "reserved"),
+        (lambda m: m.add_dimension(":bad", "v"), "must not start"),
+        (lambda m: m.add_dimension("empty", ""), "non-empty value"),
+        (lambda m: m.add("service", 1), "same name as a dimension"),
+    ],
+)
 def test_invalid_input_fails_at_the_call_with_a_clear_error(call, message):
     m = Metrics("Shop", "svc")
     with pytest.raises(MetricsError, match=message):
@@ -175,8 +180,8 @@ def test_route_metrics_count_latency_and_error_classes(capsys):
     client = TestClient(app)
     client.get("/items/1")
     client.get("/items/abc")  # 422: the path parameter is not an int
-    client.get("/items/0")    # 500
-    client.get("/nowhere")    # 404, no route
+    client.get("/items/0")  # 500
+    client.get("/nowhere")  # 404, no route
     docs = emf_lines(capsys.readouterr().out)
     assert len(docs) == 4 and all(validate_emf(d) == [] for d in docs)
     route = {"route": "/items/{item_id}", "method": "GET"}

@@ -9,7 +9,6 @@ from lift import App
 from lift.middleware.logging import RequestLogging
 from lift.middleware.metrics import RequestMetrics
 from lift.testing import lambda_context
-
 from observability.emf_spec import emf_lines, log_lines, metric_values, validate_emf
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:orders"
@@ -20,18 +19,24 @@ def sqs_event(*bodies: dict) -> dict:
     records = []
     for body in bodies:
         text = json.dumps(body)
-        records.append({
-            "messageId": str(uuid.uuid4()),
-            "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a" + uuid.uuid4().hex,
-            "body": text,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183",
-                           "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1545082649185"},
-            "messageAttributes": {},
-            "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": QUEUE_ARN,
-            "awsRegion": "us-east-1",
-        })
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a" + uuid.uuid4().hex,
+                "body": text,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1545082649183",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1545082649185",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": QUEUE_ARN,
+                "awsRegion": "us-east-1",
+            }
+        )
     return {"Records": records}
 
 
@@ -59,7 +64,10 @@ def test_batch_logs_a_line_per_record_and_flushes_metrics_once(capsys):
     out = capsys.readouterr().out
     access = [x for x in log_lines(out) if x["logger"] == "lift.access"]
     assert [(x["record_id"], x["outcome"]) for x in access] == [
-        (event["Records"][0]["messageId"], "ok"), (failed_id, "error"), (event["Records"][2]["messageId"], "ok")]
+        (event["Records"][0]["messageId"], "ok"),
+        (failed_id, "error"),
+        (event["Records"][2]["messageId"], "ok"),
+    ]
     failure = access[1]
     assert failure["level"] == "ERROR" and failure["exception"]["type"] == "ValueError"
     assert all(x["source"] == "sqs" for x in access)

@@ -42,7 +42,9 @@ def test_outgoing_headers_follow_the_lambda_trace(monkeypatch):
     assert headers["Accept"] == "application/json"
     # headers the caller already set are kept
     assert tracing.inject_trace_headers({"x-amzn-trace-id": "mine"}) == {
-        "x-amzn-trace-id": "mine", "traceparent": headers["traceparent"]}
+        "x-amzn-trace-id": "mine",
+        "traceparent": headers["traceparent"],
+    }
     assert tracing.current_trace_id() == ROOT
 
 
@@ -118,8 +120,9 @@ def test_otel_parent_from_incoming_traceparent(otel_exporter):
     app = App("svc")
     app.use(Tracing(tracer_provider=provider))
     app.get("/")(lambda ctx: {})
-    TestClient(app, source="http").get("/", headers={
-        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+    TestClient(app, source="http").get(
+        "/", headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    )
     (span,) = exporter.get_finished_spans()
     assert format(span.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
     assert format(span.parent.span_id, "016x") == "b7ad6b7169203331"

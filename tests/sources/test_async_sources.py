@@ -51,12 +51,21 @@ def test_sns_verbatim_aws_sample(aws_event) -> None:
     @app.sns("sns-lambda")
     def on_message(ctx: Context, body: str) -> None:
         rec = ctx.record
-        got.append((body, rec.message_id, rec.subject, rec.attribute("Test"), rec.attribute("TestBinary"),
-                    rec.timestamp))
+        got.append(
+            (body, rec.message_id, rec.subject, rec.attribute("Test"), rec.attribute("TestBinary"), rec.timestamp)
+        )
 
     app.handler(aws_event("sns"), None)
-    assert got == [("Hello from SNS!", "95df01b4-ee98-5cb9-9903-4c221d41eb5e", "TestInvoke", "TestString",
-                    b"TestBinary", "2019-01-02T12:45:07.000Z")]
+    assert got == [
+        (
+            "Hello from SNS!",
+            "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+            "TestInvoke",
+            "TestString",
+            b"TestBinary",
+            "2019-01-02T12:45:07.000Z",
+        )
+    ]
 
 
 def test_sns_failure_raises_after_logging(lift_logs) -> None:
@@ -107,10 +116,19 @@ def test_s3_record_fields_with_decoded_key() -> None:
         got.append((ctx.source, body.bucket, body.key, body.size, body.etag, body.version_id, body.event_name))
 
     event = events.s3("uploads", "in/my report+final (1).csv", size=77, version_id="v1")
-    assert '%2B' in event["Records"][0]["s3"]["object"]["key"]  # `+` in a key is sent encoded
+    assert "%2B" in event["Records"][0]["s3"]["object"]["key"]  # `+` in a key is sent encoded
     TestClient(app).invoke(event)
-    assert got == [("s3", "uploads", "in/my report+final (1).csv", 77, "0123456789abcdef0123456789abcdef", "v1",
-                    "ObjectCreated:Put")]
+    assert got == [
+        (
+            "s3",
+            "uploads",
+            "in/my report+final (1).csv",
+            77,
+            "0123456789abcdef0123456789abcdef",
+            "v1",
+            "ObjectCreated:Put",
+        )
+    ]
 
 
 def test_s3_verbatim_aws_sample_key_is_url_decoded(aws_event) -> None:
@@ -203,9 +221,14 @@ def test_s3_via_sns_via_sqs_and_the_s3_test_event_are_handled() -> None:
         got.append(body.key)
 
     sns_body = events.sns_notification("uploads-topic", events.s3("uploads", "in/x.txt"))
-    test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-12-01T10:00:00.000Z",
-                  "Bucket": "uploads", "RequestId": "5582815E1AEA5ADF",
-                  "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}
+    test_event = {
+        "Service": "Amazon S3",
+        "Event": "s3:TestEvent",
+        "Time": "2026-12-01T10:00:00.000Z",
+        "Bucket": "uploads",
+        "RequestId": "5582815E1AEA5ADF",
+        "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+    }
     result = TestClient(app).invoke(events.sqs("uploads-queue", [sns_body, test_event]))
     assert result == {"batchItemFailures": []}
     assert got == ["in/x.txt"]
@@ -257,8 +280,10 @@ def test_s3_via_eventbridge_reaches_the_s3_handler(aws_event) -> None:
     client = TestClient(app)
     client.invoke(aws_event("s3_eventbridge"))
     client.invoke(events.s3_via_eventbridge("uploads", "old.txt", detail_type="Object Deleted"))
-    assert got == [("s3", "example-bucket", "IMG_m7fzo3.jpg", 184662, "4e68adba0abe2dc8653dc3354e14c01d",
-                    "ObjectCreated:Put"), ("removed", "old.txt", "ObjectRemoved:Delete")]
+    assert got == [
+        ("s3", "example-bucket", "IMG_m7fzo3.jpg", 184662, "4e68adba0abe2dc8653dc3354e14c01d", "ObjectCreated:Put"),
+        ("removed", "old.txt", "ObjectRemoved:Delete"),
+    ]
 
 
 def test_explicit_eventbridge_handler_wins_over_s3_routing() -> None:
@@ -281,14 +306,26 @@ def test_eventbridge_typed_detail_and_fields() -> None:
     @app.eventbridge(source="payments", detail_type="PaymentSettled")
     def settled(ctx: Context, body: Payment) -> None:
         rec = ctx.record
-        got.append((ctx.source, body, rec.id, rec.event_source, rec.detail_type, rec.account, rec.region,
-                    rec.resources))
+        got.append(
+            (ctx.source, body, rec.id, rec.event_source, rec.detail_type, rec.account, rec.region, rec.resources)
+        )
 
-    event = events.eventbridge("payments", "PaymentSettled", {"payment_id": "p1", "amount": 5},
-                               resources=["arn:aws:payments:::p1"])
+    event = events.eventbridge(
+        "payments", "PaymentSettled", {"payment_id": "p1", "amount": 5}, resources=["arn:aws:payments:::p1"]
+    )
     TestClient(app).invoke(event)
-    assert got == [("eventbridge", Payment("p1", 5), event["id"], "payments", "PaymentSettled",
-                    "123456789012", "us-east-1", ["arn:aws:payments:::p1"])]
+    assert got == [
+        (
+            "eventbridge",
+            Payment("p1", 5),
+            event["id"],
+            "payments",
+            "PaymentSettled",
+            "123456789012",
+            "us-east-1",
+            ["arn:aws:payments:::p1"],
+        )
+    ]
 
 
 def test_eventbridge_globs_and_verbatim_sample(aws_event) -> None:

@@ -45,8 +45,10 @@ def test_verbatim_aws_sample_event_with_str_body(aws_event) -> None:
         bodies.append((body, ctx.record.message_id, ctx.record.region, ctx.record.sent_timestamp))
 
     assert app.handler(aws_event("sqs"), None) == {"batchItemFailures": []}
-    assert bodies == [("Test message.", "059f36b4-87a3-44ab-83d2-661975830a7d", "us-east-2", 1545082649183),
-                      ("Test message.", "2e1424d4-f796-459a-8184-9c92662be6da", "us-east-2", 1545082650636)]
+    assert bodies == [
+        ("Test message.", "059f36b4-87a3-44ab-83d2-661975830a7d", "us-east-2", 1545082649183),
+        ("Test message.", "2e1424d4-f796-459a-8184-9c92662be6da", "us-east-2", 1545082650636),
+    ]
 
 
 def test_verbatim_fifo_sample_exposes_group(aws_event) -> None:
@@ -145,8 +147,9 @@ def test_sns_to_sqs_non_raw_delivery_is_unwrapped() -> None:
     def on_order(ctx: Context, body: Order) -> None:
         got.append((body, ctx.record.inner.subject, ctx.record.inner.topic, ctx.record.inner.attribute("tenant")))
 
-    event = events.sqs_from_sns("orders", "order-events", [{"id": 5, "qty": 1}], subject="new order",
-                                message_attributes={"tenant": "acme"})
+    event = events.sqs_from_sns(
+        "orders", "order-events", [{"id": 5, "qty": 1}], subject="new order", message_attributes={"tenant": "acme"}
+    )
     assert '"Type" : "Notification"' in event["Records"][0]["body"]  # the exact layout SNS writes
     assert TestClient(app).invoke(event) == {"batchItemFailures": []}
     assert got == [(Order(5, 1), "new order", "order-events", "acme")]
@@ -160,8 +163,9 @@ def test_sns_to_sqs_raw_delivery_is_the_message() -> None:
     def on_order(ctx: Context, body: Order) -> None:
         got.append((body, ctx.record.inner, ctx.record.attribute("tenant")))
 
-    event = events.sqs_from_sns("orders", "order-events", [{"id": 6, "qty": 2}], raw=True,
-                                message_attributes={"tenant": "acme"})
+    event = events.sqs_from_sns(
+        "orders", "order-events", [{"id": 6, "qty": 2}], raw=True, message_attributes={"tenant": "acme"}
+    )
     assert TestClient(app).invoke(event) == {"batchItemFailures": []}
     assert got == [(Order(6, 2), None, "acme")]
 
@@ -235,8 +239,13 @@ def test_message_attribute_values_follow_their_data_type() -> None:
     event = events.sqs("orders", [{"id": 1, "qty": 1}])
     event["Records"][0]["messageAttributes"] = {
         # a Number attribute that also carries a binaryValue (seen in published sample events)
-        "count": {"stringValue": "100", "binaryValue": "base64Str", "stringListValues": [], "binaryListValues": [],
-                  "dataType": "Number"},
+        "count": {
+            "stringValue": "100",
+            "binaryValue": "base64Str",
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "Number",
+        },
         "blob": {"binaryValue": "AAEC", "stringListValues": [], "binaryListValues": [], "dataType": "Binary"},
     }
     assert TestClient(app).invoke(event) == {"batchItemFailures": []}

@@ -40,8 +40,10 @@ def test_dynamodb_verbatim_sample_images_and_fields(aws_event) -> None:
         got.append((ctx.source, rec.event_name, rec.keys, body, rec.old_image, rec.sequence_number))
 
     assert app.handler(aws_event("dynamodb"), None) == {"batchItemFailures": []}
-    new, changed_ = {"Message": "New item!", "Id": Decimal(101)}, {"Message": "This item has changed",
-                                                                   "Id": Decimal(101)}
+    new, changed_ = (
+        {"Message": "New item!", "Id": Decimal(101)},
+        {"Message": "This item has changed", "Id": Decimal(101)},
+    )
     assert got == [
         ("dynamodb", "INSERT", {"Id": Decimal(101)}, Item(101, "New item!"), None, "111"),
         ("dynamodb", "MODIFY", {"Id": Decimal(101)}, Item(101, "This item has changed"), new, "222"),
@@ -57,14 +59,25 @@ def test_dynamodb_plain_values_and_typed_conversion() -> None:
     def changed(ctx: Context, body: Product) -> None:
         got.append((body, ctx.record.new_image))
 
-    image = {"sku": "A1", "price": Decimal("9.99"), "stock": 3, "tags": {"x", "y"}, "blob": b"\x00\x01",
-             "meta": {"dims": [1, 2.5], "gift": True, "note": None}}
+    image = {
+        "sku": "A1",
+        "price": Decimal("9.99"),
+        "stock": 3,
+        "tags": {"x", "y"},
+        "blob": b"\x00\x01",
+        "meta": {"dims": [1, 2.5], "gift": True, "note": None},
+    }
     TestClient(app).dynamodb_stream("products", [{"keys": {"sku": "A1"}, "new_image": image}])
     body, new_image = got[0]
     assert body == Product("A1", 9.99, 3, {"x", "y"}, b"\x00\x01", {"dims": [1, 2.5], "gift": True, "note": None})
-    assert new_image == {"sku": "A1", "price": Decimal("9.99"), "stock": Decimal(3), "tags": {"x", "y"},
-                         "blob": b"\x00\x01", "meta": {"dims": [Decimal(1), Decimal("2.5")], "gift": True,
-                                                       "note": None}}
+    assert new_image == {
+        "sku": "A1",
+        "price": Decimal("9.99"),
+        "stock": Decimal(3),
+        "tags": {"x", "y"},
+        "blob": b"\x00\x01",
+        "meta": {"dims": [Decimal(1), Decimal("2.5")], "gift": True, "note": None},
+    }
 
 
 def test_dynamodb_keys_only_stream_gives_keys() -> None:
@@ -75,8 +88,9 @@ def test_dynamodb_keys_only_stream_gives_keys() -> None:
     def changed(body: dict) -> None:
         got.append(body)
 
-    TestClient(app).dynamodb_stream("orders", [{"keys": {"pk": "o#1"}, "new_image": {"pk": "o#1", "x": 1},
-                                                "view_type": "KEYS_ONLY"}])
+    TestClient(app).dynamodb_stream(
+        "orders", [{"keys": {"pk": "o#1"}, "new_image": {"pk": "o#1", "x": 1}, "view_type": "KEYS_ONLY"}]
+    )
     assert got == [{"pk": "o#1"}]
 
 
@@ -101,8 +115,10 @@ def test_kinesis_verbatim_sample(aws_event) -> None:
         got.append((ctx.source, body, rec.partition_key, rec.shard_id, rec.arrival_time.year))
 
     assert app.handler(aws_event("kinesis"), None) == {"batchItemFailures": []}
-    assert got == [("kinesis", "Hello, this is a test.", "1", "shardId-000000000006", 2018),
-                   ("kinesis", "This is only a test.", "1", "shardId-000000000006", 2018)]
+    assert got == [
+        ("kinesis", "Hello, this is a test.", "1", "shardId-000000000006", 2018),
+        ("kinesis", "This is only a test.", "1", "shardId-000000000006", 2018),
+    ]
 
 
 def test_kinesis_typed_json_data_and_bytes() -> None:

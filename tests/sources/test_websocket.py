@@ -25,8 +25,13 @@ class Chat(msgspec.Struct):
 
 
 def test_detection_of_every_websocket_event(aws_event) -> None:
-    for event in (aws_event("websocket_connect"), aws_event("websocket_message"), events.websocket_connect(),
-                  events.websocket_message("x"), events.websocket_disconnect()):
+    for event in (
+        aws_event("websocket_connect"),
+        aws_event("websocket_message"),
+        events.websocket_connect(),
+        events.websocket_message("x"),
+        events.websocket_disconnect(),
+    ):
         assert source_of(event) == "websocket"
     assert source_of(events.apigw_rest("GET", "/")) == "rest"
 
@@ -47,8 +52,14 @@ def test_connect_reads_handshake_and_can_reject(aws_event) -> None:
 
     client = TestClient(app)
     assert client.invoke(aws_event("websocket_connect")) == {"statusCode": 200}
-    assert seen[0] == ("websocket", "eb5Q8clHoAMCIxw=", "CONNECT", "abcdef123.execute-api.us-east-1.amazonaws.com",
-                       "default", "203.0.113.7")
+    assert seen[0] == (
+        "websocket",
+        "eb5Q8clHoAMCIxw=",
+        "CONNECT",
+        "abcdef123.execute-api.us-east-1.amazonaws.com",
+        "default",
+        "203.0.113.7",
+    )
     refused = client.websocket_connect()
     assert refused["statusCode"] == 401
     assert json.loads(refused["body"])["error"]["code"] == "unauthorized"
@@ -180,9 +191,15 @@ class ManagementAPI(BaseHTTPRequestHandler):
         cid = self._connection()
         if cid not in self.live:
             return self._gone()
-        return self._ok(json.dumps({"connectedAt": "2026-11-22T00:00:00Z",
-                                    "identity": {"sourceIp": "203.0.113.7", "userAgent": "test"},
-                                    "lastActiveAt": "2026-11-22T00:01:00Z"}).encode())
+        return self._ok(
+            json.dumps(
+                {
+                    "connectedAt": "2026-11-22T00:00:00Z",
+                    "identity": {"sourceIp": "203.0.113.7", "userAgent": "test"},
+                    "lastActiveAt": "2026-11-22T00:01:00Z",
+                }
+            ).encode()
+        )
 
     def log_message(self, *args: object) -> None:
         pass
@@ -211,8 +228,12 @@ def test_client_send_close_broadcast_and_gone(management_api: str) -> None:
     assert ws.info("conn-2=")["Identity"]["SourceIp"] == "203.0.113.7"
     assert ws.close("conn-2=") is True
     assert ws.close("conn-2=") is False  # already gone
-    assert ManagementAPI.received == [("POST", "conn-1=", b'{"hello":1}'), ("POST", "conn-1=", b"news"),
-                                      ("POST", "conn-2=", b"news"), ("DELETE", "conn-2=", b"")]
+    assert ManagementAPI.received == [
+        ("POST", "conn-1=", b'{"hello":1}'),
+        ("POST", "conn-1=", b"news"),
+        ("POST", "conn-2=", b"news"),
+        ("DELETE", "conn-2=", b""),
+    ]
 
 
 def test_ctx_ws_replies_to_the_connection(management_api: str, monkeypatch: pytest.MonkeyPatch) -> None:

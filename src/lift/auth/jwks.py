@@ -37,7 +37,7 @@ def fetch_json_urllib(url: str, timeout: float) -> Any:
     import urllib.request  # lazily: it pulls in http.client, email and ssl
 
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         body = response.read(MAX_JWKS_BYTES + 1)
     if len(body) > MAX_JWKS_BYTES:
         raise ValueError("JWKS response too large")

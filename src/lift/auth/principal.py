@@ -85,9 +85,7 @@ class ClaimMap:
         object.__setattr__(self, "roles", _names(roles))
         object.__setattr__(self, "scopes", _names(scopes))
 
-    def principal(
-        self, claims: Mapping[str, Any], method: str, scopes: Iterable[str] | None = None
-    ) -> Principal:
+    def principal(self, claims: Mapping[str, Any], method: str, scopes: Iterable[str] | None = None) -> Principal:
         """Build the principal for `claims`; `scopes` given by API Gateway take precedence."""
         user = _first(claims, self.user)
         tenant = _first(claims, self.tenant)

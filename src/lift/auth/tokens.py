@@ -99,7 +99,9 @@ class JWTVerifier:
         if client_id and token_use == "access":
             expect["client_id"] = client_id
         audience = client_id if token_use == "id" else None
-        return cls(jwks_url=f"{issuer}/.well-known/jwks.json", issuer=issuer, audience=audience, expect=expect, **options)
+        return cls(
+            jwks_url=f"{issuer}/.well-known/jwks.json", issuer=issuer, audience=audience, expect=expect, **options
+        )
 
     @classmethod
     def auth0(cls, domain: str, audience: str, **options: Any) -> JWTVerifier:

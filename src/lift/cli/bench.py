@@ -48,7 +48,7 @@ def sample_path(endpoint: Any) -> str:
 
     try:
         hints = typing.get_type_hints(endpoint.fn)
-    except Exception:  # noqa: BLE001 - unresolvable hints fall back to strings
+    except Exception:
         hints = {}
     parts = []
     for kind, value in parse_template(endpoint.template):
@@ -74,8 +74,11 @@ def cold_start(ref: AppRef, method: str, path: str, runs: int) -> dict[str, floa
         data = json.loads(proc.stdout.strip().splitlines()[-1])
         imports.append(data["import_ms"])
         firsts.append(data["first_ms"])
-    return {"process_ms": statistics.median(totals), "import_ms": statistics.median(imports),
-            "first_invocation_ms": statistics.median(firsts)}
+    return {
+        "process_ms": statistics.median(totals),
+        "import_ms": statistics.median(imports),
+        "first_invocation_ms": statistics.median(firsts),
+    }
 
 
 def sample_from_schema(schema: dict[str, Any], components: dict[str, Any], depth: int = 0) -> Any:
@@ -97,19 +100,25 @@ def sample_from_schema(schema: dict[str, Any], components: dict[str, Any], depth
         kind = next((k for k in kind if k != "null"), None)
     if kind == "object":
         props = schema.get("properties", {})
-        return {name: sample_from_schema(props.get(name, {}), components, depth + 1)
-                for name in schema.get("required", [])}
+        return {
+            name: sample_from_schema(props.get(name, {}), components, depth + 1) for name in schema.get("required", [])
+        }
     if kind == "array":
-        return [sample_from_schema(schema.get("items", {}), components, depth + 1)
-                for _ in range(schema.get("minItems", 0))]
+        return [
+            sample_from_schema(schema.get("items", {}), components, depth + 1) for _ in range(schema.get("minItems", 0))
+        ]
     if kind in ("integer", "number"):
         low = schema.get("minimum", schema.get("exclusiveMinimum", 0) + (1 if "exclusiveMinimum" in schema else 0))
         return max(low, 1) if kind == "integer" else float(max(low, 1))
     if kind == "boolean":
         return True
     if kind == "string":
-        formats = {"uuid": "123e4567-e89b-12d3-a456-426614174000", "date-time": "2026-01-01T00:00:00Z",
-                   "date": "2026-01-01", "email": "user@example.com"}
+        formats = {
+            "uuid": "123e4567-e89b-12d3-a456-426614174000",
+            "date-time": "2026-01-01T00:00:00Z",
+            "date": "2026-01-01",
+            "email": "user@example.com",
+        }
         if schema.get("format") in formats:
             return formats[schema["format"]]
         return "example".ljust(schema.get("minLength", 0), "x")[: schema.get("maxLength", 64)]
@@ -122,7 +131,7 @@ def sample_bodies(app: Any) -> dict[tuple[str, str], str]:
 
     try:
         spec = openapi_spec(app)
-    except Exception:  # noqa: BLE001 - without a spec, routes are measured with an empty body
+    except Exception:
         return {}
     components = spec.get("components", {}).get("schemas", {})
     bodies = {}
@@ -154,8 +163,15 @@ def route_latency(app: Any, method: str, path: str, requests: int, body: str | N
         handler(event, context)
         timings.append(clock() - t0)
     timings.sort()
-    return {"method": method, "path": path, "status": status, "warm_status": last_status, "median_us": statistics.median(timings) / 1000,
-            "p99_us": timings[min(len(timings) - 1, int(len(timings) * 0.99))] / 1000, "requests": requests}
+    return {
+        "method": method,
+        "path": path,
+        "status": status,
+        "warm_status": last_status,
+        "median_us": statistics.median(timings) / 1000,
+        "p99_us": timings[min(len(timings) - 1, int(len(timings) * 0.99))] / 1000,
+        "requests": requests,
+    }
 
 
 def bench(
@@ -171,9 +187,13 @@ def bench(
     from lift.openapi import openapi_path
 
     bodies = sample_bodies(application)
-    targets = [(m, sample_path(e), bodies.get((m, openapi_path(e.template))))
-               for e in application.endpoints if getattr(e, "template", "").startswith("/")
-               for m in e.methods if not wanted or m in wanted]
+    targets = [
+        (m, sample_path(e), bodies.get((m, openapi_path(e.template))))
+        for e in application.endpoints
+        if getattr(e, "template", "").startswith("/")
+        for m in e.methods
+        if not wanted or m in wanted
+    ]
     if not targets:
         fail("No HTTP routes to benchmark" + (f" with methods {', '.join(sorted(wanted))}" if wanted else ""), USAGE)
     first = next(((m, p) for m, p, _ in targets if m == "GET"), targets[0][:2])
@@ -187,23 +207,36 @@ def bench(
             results.append(route_latency(application, method, path, requests, body))
             progress.advance(task)
     if as_json:
-        print_json({"app": str(ref), "cold_start": {**cold, "route": f"{first[0]} {first[1]}", "runs": cold_runs},
-                    "routes": results})
+        print_json(
+            {
+                "app": str(ref),
+                "cold_start": {**cold, "route": f"{first[0]} {first[1]}", "runs": cold_runs},
+                "routes": results,
+            }
+        )
         return
     _print_tables(str(ref), cold, first, cold_runs, results)
 
 
-def _print_tables(ref: str, cold: dict[str, float], first: tuple[str, str], runs: int,
-                  results: list[dict[str, Any]]) -> None:
+def _print_tables(
+    ref: str, cold: dict[str, float], first: tuple[str, str], runs: int, results: list[dict[str, Any]]
+) -> None:
     console = Console()
     table = Table(title=f"Cold start of {ref} (median of {runs} fresh processes, {first[0]} {first[1]})")
     for column in ("Process start to response", "Import app", "First invocation"):
         table.add_column(column, justify="right")
-    table.add_row(f"{cold['process_ms']:.1f} ms", f"{cold['import_ms']:.1f} ms", f"{cold['first_invocation_ms']:.2f} ms")
+    table.add_row(
+        f"{cold['process_ms']:.1f} ms", f"{cold['import_ms']:.1f} ms", f"{cold['first_invocation_ms']:.2f} ms"
+    )
     console.print(table)
     routes = Table(title="Warm latency per route (through app.handler, REST API events)")
-    for column, justify in (("Method", "left"), ("Path", "left"), ("Status", "right"), ("Median", "right"),
-                            ("p99", "right")):
+    for column, justify in (
+        ("Method", "left"),
+        ("Path", "left"),
+        ("Status", "right"),
+        ("Median", "right"),
+        ("p99", "right"),
+    ):
         routes.add_column(column, justify=justify)
     for r in results:
         status = str(r["status"]) if r["status"] == r["warm_status"] else f"{r['status']}→{r['warm_status']}"

@@ -43,7 +43,10 @@ def dev(
     if importlib.util.find_spec(ref.module.split(".")[0]) is None:
         fail(f"Cannot find module {ref.module!r} (looked in {root})", USAGE)
     if port_in_use(port):
-        fail(f"Port {port} is in use on 127.0.0.1", hint=f"Stop the other server or pick another: lift dev --port {port + 1}")
+        fail(
+            f"Port {port} is in use on 127.0.0.1",
+            hint=f"Stop the other server or pick another: lift dev --port {port + 1}",
+        )
     try:
         from lift.dev.server import DevServerError, serve
     except ImportError as exc:

@@ -64,7 +64,8 @@ def find_app_ref(ref: str | None, cwd: str | os.PathLike[str] | None = None) -> 
                     return AppRef(name, "app", base)
         raise AppNotFound(
             f"No app found in {root}: pass APP as module:attr (e.g. myservice.app:app), add "
-            f'[tool.lift] app = "module:attr" to pyproject.toml, or create app.py with an `app`.')
+            f'[tool.lift] app = "module:attr" to pyproject.toml, or create app.py with an `app`.'
+        )
     module, _, attr = ref.partition(":")
     attr = attr or "app"
     if module.endswith(".py"):
@@ -89,7 +90,7 @@ def load_app(ref: str | None, cwd: str | os.PathLike[str] | None = None) -> tupl
         if exc.name and (exc.name == app_ref.module or app_ref.module.startswith(exc.name + ".")):
             raise AppNotFound(f"Cannot find module {app_ref.module!r} (looked in {root})") from None
         raise AppImportFailed(f"Importing {app_ref.module} failed: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - any error in user code at import is reported, not crashed on
+    except Exception as exc:
         raise AppImportFailed(f"Importing {app_ref.module} failed: {type(exc).__name__}: {exc}") from exc
     app: Any = module
     for part in app_ref.attr.split("."):

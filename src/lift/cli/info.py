@@ -33,9 +33,16 @@ def route_rows(app: Any) -> list[dict[str, Any]]:
         template = getattr(endpoint, "template", "")
         methods = list(getattr(endpoint, "methods", ()))
         kind = "http" if template.startswith("/") else (endpoint.meta.get("source") or "event")
-        rows.append({"kind": kind, "methods": methods, "path": template, "handler": _handler_name(endpoint.fn),
-                     "status": endpoint.status,
-                     "middleware": [middleware_name(m) for m in endpoint.all_middleware()]})
+        rows.append(
+            {
+                "kind": kind,
+                "methods": methods,
+                "path": template,
+                "handler": _handler_name(endpoint.fn),
+                "status": endpoint.status,
+                "middleware": [middleware_name(m) for m in endpoint.all_middleware()],
+            }
+        )
     rows.extend(_source_rows(app))
     return rows
 
@@ -49,12 +56,22 @@ def _source_rows(app: Any) -> list[dict[str, Any]]:
         options = getattr(handler, "options", {}) or {}
         name = handler.name if handler.name is not None else "*"
         hidden = {"envelope", "cron", "rate"} if options.get("expression") else {"envelope"}
-        detail = ", ".join(f"{k}={v}" for k, v in options.items()
-                           if v not in (None, "", (), []) and k not in hidden and not callable(v))
+        detail = ", ".join(
+            f"{k}={v}"
+            for k, v in options.items()
+            if v not in (None, "", (), []) and k not in hidden and not callable(v)
+        )
         mws = [*global_mw, *getattr(handler, "middleware", [])]
-        rows.append({"kind": source, "methods": [source.upper()], "path": f"{name} ({detail})" if detail else name,
-                     "handler": _handler_name(handler.fn), "status": None,
-                     "middleware": [middleware_name(m) for m in mws]})
+        rows.append(
+            {
+                "kind": source,
+                "methods": [source.upper()],
+                "path": f"{name} ({detail})" if detail else name,
+                "handler": _handler_name(handler.fn),
+                "status": None,
+                "middleware": [middleware_name(m) for m in mws],
+            }
+        )
     return rows
 
 
@@ -90,7 +107,7 @@ def openapi(
     application, _ = load(app)
     try:
         spec = openapi_spec(application, title=title, version=api_version)
-    except Exception as exc:  # noqa: BLE001 - a handler the generator cannot read is reported, not a traceback
+    except Exception as exc:
         fail(f"Cannot generate the OpenAPI document: {type(exc).__name__}: {exc}")
     if output is None:
         print_json(spec)

@@ -27,20 +27,53 @@ def _headers(values: list[str] | None) -> dict[str, str]:
     return headers
 
 
-def _sample(source: str, name: str | None, body: str | None, method: str, path: str, key: str,
-            event_name: str | None, event_source: str, detail_type: str, count: int,
-            headers: list[str] | None = None, via: str | None = None) -> Any:
+def _sample(
+    source: str,
+    name: str | None,
+    body: str | None,
+    method: str,
+    path: str,
+    key: str,
+    event_name: str | None,
+    event_source: str,
+    detail_type: str,
+    count: int,
+    headers: list[str] | None = None,
+    via: str | None = None,
+) -> Any:
     try:
-        return build_event(source, SampleOptions(name=name, body=parse_body(body), method=method.upper(), path=path,
-                                                 key=key, event_name=event_name, source=event_source,
-                                                 detail_type=detail_type, count=count, headers=_headers(headers),
-                                                 via=via))
+        return build_event(
+            source,
+            SampleOptions(
+                name=name,
+                body=parse_body(body),
+                method=method.upper(),
+                path=path,
+                key=key,
+                event_name=event_name,
+                source=event_source,
+                detail_type=detail_type,
+                count=count,
+                headers=_headers(headers),
+                via=via,
+            ),
+        )
     except ValueError as exc:
         fail(str(exc), USAGE)
 
 
-NAME = typer.Option(None, "--name", "--queue", "--topic", "--bucket", "--rule", "--table", "--stream", "--route",
-                    help="Queue, topic, bucket, rule, table, stream or WebSocket route key.")
+NAME = typer.Option(
+    None,
+    "--name",
+    "--queue",
+    "--topic",
+    "--bucket",
+    "--rule",
+    "--table",
+    "--stream",
+    "--route",
+    help="Queue, topic, bucket, rule, table, stream or WebSocket route key.",
+)
 BODY = typer.Option(None, "--body", "--detail", help="Body / message / detail / new image (JSON or text).")
 METHOD = typer.Option("GET", "--method", "-X", help="HTTP method (HTTP sources).")
 PATH = typer.Option("/", "--path", help="Request path with query (HTTP sources).")
@@ -56,13 +89,22 @@ HEADER = typer.Option(None, "--header", "-H", help="'Name: value' request header
 @events_cli.command("generate")
 def generate(
     source: str = typer.Argument(..., help=_SOURCE_HELP),
-    name: str = NAME, body: str = BODY, method: str = METHOD, path: str = PATH, key: str = KEY,
-    event_name: str = EVENT_NAME, event_source: str = EVENT_SOURCE, detail_type: str = DETAIL_TYPE,
-    count: int = COUNT, header: list[str] = HEADER, via: str = VIA,
+    name: str = NAME,
+    body: str = BODY,
+    method: str = METHOD,
+    path: str = PATH,
+    key: str = KEY,
+    event_name: str = EVENT_NAME,
+    event_source: str = EVENT_SOURCE,
+    detail_type: str = DETAIL_TYPE,
+    count: int = COUNT,
+    header: list[str] = HEADER,
+    via: str = VIA,
 ) -> None:
     """Print an AWS-shaped sample event for SOURCE."""
-    print_json(_sample(source, name, body, method, path, key, event_name, event_source, detail_type, count, header,
-                       via))
+    print_json(
+        _sample(source, name, body, method, path, key, event_name, event_source, detail_type, count, header, via)
+    )
 
 
 @events_cli.command("sources")
@@ -79,21 +121,33 @@ def _looks_like_event_file(arg: str) -> bool:
 def error_document(exc: BaseException) -> dict[str, Any]:
     """An exception as Lambda reports it (errorMessage, errorType, stackTrace)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return {"errorMessage": str(exc), "errorType": type(exc).__name__,
-            "stackTrace": [line for line in traceback.format_list(frames)]}
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "stackTrace": [line for line in traceback.format_list(frames)],
+    }
 
 
 def invoke(
     app: str = typer.Argument(None, help="The app as module:attr (default: discovered)."),
     event_file: str = typer.Argument(None, help="A JSON event file (- for stdin)."),
     event_type: str = typer.Option(None, "--event-type", "-t", help=f"Build a sample event instead. {_SOURCE_HELP}"),
-    name: str = NAME, body: str = BODY, method: str = METHOD, path: str = PATH, key: str = KEY,
-    event_name: str = EVENT_NAME, event_source: str = EVENT_SOURCE, detail_type: str = DETAIL_TYPE,
-    count: int = COUNT, header: list[str] = HEADER, via: str = VIA,
+    name: str = NAME,
+    body: str = BODY,
+    method: str = METHOD,
+    path: str = PATH,
+    key: str = KEY,
+    event_name: str = EVENT_NAME,
+    event_source: str = EVENT_SOURCE,
+    detail_type: str = DETAIL_TYPE,
+    count: int = COUNT,
+    header: list[str] = HEADER,
+    via: str = VIA,
     runtime: bool = typer.Option(False, "--runtime", help="Run under AWS's runtime client (awslambdaric)."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Function timeout in seconds (--runtime)."),
-    repeat: int = typer.Option(1, "--repeat", min=1, max=1000,
-                               help="Send the event this many times (cold, then warm); prints a JSON list."),
+    repeat: int = typer.Option(
+        1, "--repeat", min=1, max=1000, help="Send the event this many times (cold, then warm); prints a JSON list."
+    ),
 ) -> None:
     """Run one event through app.handler and print the result as JSON."""
     if app is not None and event_file is None and _looks_like_event_file(app):
@@ -103,8 +157,9 @@ def invoke(
     if event_file is not None:
         event = read_event_file(event_file)
     else:
-        event = _sample(event_type, name, body, method, path, key, event_name, event_source, detail_type, count,
-                        header, via)
+        event = _sample(
+            event_type, name, body, method, path, key, event_name, event_source, detail_type, count, header, via
+        )
     if runtime:
         _invoke_runtime(app, event, timeout, repeat)
     else:
@@ -119,7 +174,7 @@ def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
     for _ in range(repeat):
         try:
             results.append(app.handler(event, lambda_context(function_name=app.name)))
-        except Exception as exc:  # noqa: BLE001 - reported like Lambda reports an unhandled error
+        except Exception as exc:
             err.print("".join(traceback.format_exception(exc)).rstrip(), markup=False, highlight=False)
             print_json(error_document(exc))
             fail(f"The handler raised {type(exc).__name__}: {exc}")
@@ -140,8 +195,10 @@ def _invoke_runtime(app_ref: str | None, event: Any, timeout: float, repeat: int
 
     results = []
     try:
-        with err.status(f"Starting the Lambda runtime for {ref.handler}..."), \
-                RuntimeEmulator(ref.handler, cwd=ref.root, timeout=timeout, log_sink=show) as runtime:
+        with (
+            err.status(f"Starting the Lambda runtime for {ref.handler}..."),
+            RuntimeEmulator(ref.handler, cwd=ref.root, timeout=timeout, log_sink=show) as runtime,
+        ):
             for _ in range(repeat):
                 result = runtime.invoke(event)
                 results.append(result)

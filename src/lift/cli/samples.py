@@ -15,6 +15,7 @@ from lift.testing import events
 
 __all__ = ["SOURCES", "SampleOptions", "build_event", "parse_body"]
 
+
 @dataclass
 class SampleOptions:
     """Everything a sample can be customized with (each source reads what it needs)."""
@@ -128,9 +129,18 @@ def _invoke(o: SampleOptions) -> Any:
 
 
 SOURCES: dict[str, Callable[[SampleOptions], Any]] = {
-    "rest": _http("apigw_rest"), "http": _http("apigw_http"), "alb": _http("alb"), "url": _http("function_url"),
-    "sqs": _sqs, "sns": _sns, "s3": _s3, "eventbridge": _eventbridge, "schedule": _schedule,
-    "dynamodb": _dynamodb, "kinesis": _kinesis, "websocket": _websocket,
+    "rest": _http("apigw_rest"),
+    "http": _http("apigw_http"),
+    "alb": _http("alb"),
+    "url": _http("function_url"),
+    "sqs": _sqs,
+    "sns": _sns,
+    "s3": _s3,
+    "eventbridge": _eventbridge,
+    "schedule": _schedule,
+    "dynamodb": _dynamodb,
+    "kinesis": _kinesis,
+    "websocket": _websocket,
     "invoke": _invoke,
 }
 
@@ -144,6 +154,8 @@ def build_event(source: str, options: SampleOptions | None = None) -> Any:
     options = options or SampleOptions()
     envelopes = {"sqs": ("sns", "eventbridge"), "s3": ("sns", "eventbridge", "sqs")}
     if options.via is not None and options.via not in envelopes.get(source, ()):
-        raise ValueError(f"--via {options.via} is not an envelope for {source} "
-                         "(sqs: sns or eventbridge; s3: sns, eventbridge or sqs)")
+        raise ValueError(
+            f"--via {options.via} is not an envelope for {source} "
+            "(sqs: sns or eventbridge; s3: sns, eventbridge or sqs)"
+        )
     return build(options)

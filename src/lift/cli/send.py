@@ -24,8 +24,9 @@ EVENTS_PATH = "/_lift/events"
 def post_event(url: str, event: Any) -> Any:
     """POST the raw Lambda event to the dev server and return the handler's result (exit 1 on error)."""
     target = url.rstrip("/") + EVENTS_PATH
-    request = urllib.request.Request(target, data=json.dumps(event).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        target, data=json.dumps(event).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             raw = response.read()
@@ -116,4 +117,3 @@ def send_raw(
 ) -> None:
     """Send any event from a file, as is."""
     post_event(url, read_event_file(file))
-

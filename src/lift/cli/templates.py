@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = ["TEMPLATES", "render"]
 
-PYPROJECT = '''\
+PYPROJECT = """\
 [project]
 name = "{{name}}"
 version = "0.1.0"
@@ -22,7 +22,7 @@ app = "app:app"
 [tool.pytest.ini_options]
 pythonpath = ["."]
 testpaths = ["tests"]
-'''
+"""
 
 GITIGNORE = """\
 __pycache__/
@@ -31,7 +31,7 @@ __pycache__/
 .pytest_cache/
 """
 
-README = '''\
+README = """\
 # {{name}}
 
 An AWS Lambda service built with Lift (`lift new --template {{template}}`).
@@ -51,7 +51,7 @@ lift openapi -o openapi.json
 
 `pip install -e ".[dev]"` expects Lift itself to be installed in the environment already.
 Deploy `app.handler` (the module `app`, attribute `handler`) as the Lambda handler.
-'''
+"""
 
 API_APP = '''\
 """{{name}}: an HTTP API on AWS Lambda (API Gateway REST/HTTP API, ALB or a function URL)."""
@@ -313,22 +313,32 @@ TEMPLATES: dict[str, dict[str, str]] = {
 
 _EXTRA_COMMANDS = {
     "api": "",
-    "events": "lift send sqs orders '{\"order_id\": \"a1\", \"amount\": 10}'   # while lift dev runs\n"
-              "lift send schedule nightly-report\n",
+    "events": 'lift send sqs orders \'{"order_id": "a1", "amount": 10}\'   # while lift dev runs\n'
+    "lift send schedule nightly-report\n",
     "websocket": "",
 }
 _PROBE = {
     "api": "lift invoke --runtime --event-type http --path /health",
-    "events": "lift invoke --runtime --event-type sqs --queue orders --body '{\"order_id\": \"a1\", \"amount\": 1}'",
-    "websocket": "lift invoke --runtime --event-type websocket --route echo --body '{\"action\": \"echo\", \"text\": \"hi\"}'",
+    "events": 'lift invoke --runtime --event-type sqs --queue orders --body \'{"order_id": "a1", "amount": 1}\'',
+    "websocket": 'lift invoke --runtime --event-type websocket --route echo --body \'{"action": "echo", "text": "hi"}\'',
 }
 
 
 def render(template: str, name: str) -> dict[str, str]:
     """Relative path -> file content for a new project called `name`."""
-    files = {"pyproject.toml": PYPROJECT, ".gitignore": GITIGNORE, "README.md": README,
-             "tests/__init__.py": "", **TEMPLATES[template]}
-    values = {"name": name, "template": template, "extra_commands": _EXTRA_COMMANDS[template], "probe": _PROBE[template]}
+    files = {
+        "pyproject.toml": PYPROJECT,
+        ".gitignore": GITIGNORE,
+        "README.md": README,
+        "tests/__init__.py": "",
+        **TEMPLATES[template],
+    }
+    values = {
+        "name": name,
+        "template": template,
+        "extra_commands": _EXTRA_COMMANDS[template],
+        "probe": _PROBE[template],
+    }
     rendered = {}
     for path, content in files.items():
         for key, value in values.items():

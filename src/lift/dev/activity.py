@@ -36,9 +36,14 @@ class _RouteStats:
 
     def to_dict(self, key: str) -> dict[str, Any]:
         ordered = sorted(self.durations)
-        return {"key": key, "count": self.count, "errors": self.errors,
-                "p50": round(percentile(ordered, 50), 2), "p90": round(percentile(ordered, 90), 2),
-                "p99": round(percentile(ordered, 99), 2)}
+        return {
+            "key": key,
+            "count": self.count,
+            "errors": self.errors,
+            "p50": round(percentile(ordered, 50), 2),
+            "p90": round(percentile(ordered, 90), 2),
+            "p99": round(percentile(ordered, 99), 2),
+        }
 
 
 class Activity:
@@ -54,9 +59,21 @@ class Activity:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._seq = 0
 
-    def record(self, *, kind: str, method: str, target: str, status: int | str, duration_ms: float,
-               request_id: str | None, stats_key: str, error: str | None = None, event: Any = None,
-               result: Any = None, **extra: Any) -> dict[str, Any]:
+    def record(
+        self,
+        *,
+        kind: str,
+        method: str,
+        target: str,
+        status: int | str,
+        duration_ms: float,
+        request_id: str | None,
+        stats_key: str,
+        error: str | None = None,
+        event: Any = None,
+        result: Any = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         """Add an invocation (HTTP request, record, schedule, WebSocket frame) and publish it.
 
         The event and the handler's result are kept apart (for the detail view), not broadcast.
@@ -64,9 +81,19 @@ class Activity:
         failed = error is not None or (isinstance(status, int) and status >= 500) or status == "failed"
         with self._lock:
             self._seq += 1
-            item = {"id": self._seq, "at": time.time(), "kind": kind, "method": method, "target": target,
-                    "status": status, "duration_ms": round(duration_ms, 2), "request_id": request_id,
-                    "route": stats_key, "error": error, **extra}
+            item = {
+                "id": self._seq,
+                "at": time.time(),
+                "kind": kind,
+                "method": method,
+                "target": target,
+                "status": status,
+                "duration_ms": round(duration_ms, 2),
+                "request_id": request_id,
+                "route": stats_key,
+                "error": error,
+                **extra,
+            }
             self.invocations.append(item)
             self.details[self._seq] = {"event": event, "result": result, "error": error}
             while len(self.details) > self.invocations.maxlen:
@@ -139,7 +166,14 @@ class LogCapture(logging.Handler):
             message = record.getMessage()
             if record.exc_info and record.exc_info[0] is not None:
                 message += "\n" + logging.Formatter().formatException(record.exc_info)
-            self.activity.log({"at": record.created, "level": record.levelname, "logger": record.name,
-                               "message": message[:8000], "request_id": getattr(record, "request_id", None)})
-        except Exception:  # noqa: BLE001 - logging must never break the app
+            self.activity.log(
+                {
+                    "at": record.created,
+                    "level": record.levelname,
+                    "logger": record.name,
+                    "message": message[:8000],
+                    "request_id": getattr(record, "request_id", None),
+                }
+            )
+        except Exception:
             self.handleError(record)

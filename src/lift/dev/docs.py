@@ -45,7 +45,7 @@ def response_for(sub: str, app: Any) -> Response:
         from html import escape
 
         return Response.html(_PAGE.format(title=escape(getattr(app, "name", "lift"))))
-    asset = sub[len("swagger/"):]
+    asset = sub[len("swagger/") :]
     if asset == "lift-init.js":
         return Response(_INIT, 200, content_type="application/javascript; charset=utf-8")
     base = swagger_dir()
@@ -67,5 +67,5 @@ def _spec(app: Any) -> Response:
         return Response.json({"error": "lift.openapi is not available in this version"}, status=501)
     try:
         return Response.json(openapi_spec(app))
-    except Exception as exc:  # noqa: BLE001 - shown to the developer, this is a local tool
+    except Exception as exc:
         return Response.json({"error": f"OpenAPI generation failed: {type(exc).__name__}: {exc}"}, status=500)

@@ -53,13 +53,17 @@ class _QueueState:
 class LocalQueues:
     """Tracks every SQS queue the app received from, its redrives and its dead letters."""
 
-    def __init__(self, invoke: Invoke, max_receive_count: int | None = None,
-                 visibility_timeout: float | None = None) -> None:
+    def __init__(
+        self, invoke: Invoke, max_receive_count: int | None = None, visibility_timeout: float | None = None
+    ) -> None:
         self.invoke = invoke
         self.max_receive_count = max_receive_count or int(os.environ.get("LIFT_DEV_MAX_RECEIVE_COUNT") or 3)
         env_timeout = os.environ.get("LIFT_DEV_VISIBILITY_TIMEOUT")
-        self.visibility_timeout = visibility_timeout if visibility_timeout is not None else float(
-            env_timeout if env_timeout is not None else 1.0)
+        self.visibility_timeout = (
+            visibility_timeout
+            if visibility_timeout is not None
+            else float(env_timeout if env_timeout is not None else 1.0)
+        )
         self._queues: dict[str, _QueueState] = {}
         self._lock = threading.Lock()
         self.on_change: Callable[[], None] = lambda: None
@@ -79,11 +83,22 @@ class LocalQueues:
                     continue
                 count = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
                 if count >= self.max_receive_count:
-                    state.dead.append({"messageId": record.get("messageId"), "body": record.get("body"),
-                                       "receiveCount": count, "error": error, "at": time.time(),
-                                       "record": record})
-                    _log.warning("SQS message %s moved to the local DLQ of %s after %d receives",
-                                 record.get("messageId"), queue_name(record), count)
+                    state.dead.append(
+                        {
+                            "messageId": record.get("messageId"),
+                            "body": record.get("body"),
+                            "receiveCount": count,
+                            "error": error,
+                            "at": time.time(),
+                            "record": record,
+                        }
+                    )
+                    _log.warning(
+                        "SQS message %s moved to the local DLQ of %s after %d receives",
+                        record.get("messageId"),
+                        queue_name(record),
+                        count,
+                    )
                 else:
                     state.redelivered += 1
                     retry.append(_received_again(record))
@@ -97,16 +112,22 @@ class LocalQueues:
     def _redeliver(self, event: dict[str, Any]) -> None:
         try:
             self.deliver(event)
-        except Exception:  # noqa: BLE001 - a timer thread must not die silently
+        except Exception:
             _log.exception("SQS redelivery failed")
 
     def snapshot(self) -> list[dict[str, Any]]:
         """Per-queue counters and dead letters, for the dashboard."""
         with self._lock:
-            return [{"queue": name, "received": s.received, "succeeded": s.succeeded,
-                     "redelivered": s.redelivered,
-                     "dlq": [{k: v for k, v in d.items() if k != "record"} for d in s.dead]}
-                    for name, s in sorted(self._queues.items())]
+            return [
+                {
+                    "queue": name,
+                    "received": s.received,
+                    "succeeded": s.succeeded,
+                    "redelivered": s.redelivered,
+                    "dlq": [{k: v for k, v in d.items() if k != "record"} for d in s.dead],
+                }
+                for name, s in sorted(self._queues.items())
+            ]
 
     def redrive(self, queue: str) -> int:
         """Send a queue's dead letters back through the app (a DLQ redrive); returns how many."""

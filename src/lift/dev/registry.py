@@ -6,6 +6,7 @@ from typing import Any
 
 __all__ = ["event_sources", "http_routes", "schedules"]
 
+
 def _name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
 
@@ -16,8 +17,14 @@ def http_routes(app: Any) -> list[dict[str, Any]]:
     for entry in app.routes:
         for method, endpoint in sorted(entry.methods.items()):
             middleware = endpoint.all_middleware() if hasattr(endpoint, "all_middleware") else []
-            rows.append({"method": method, "path": entry.template, "handler": _name(endpoint.fn),
-                         "middleware": [_name(m) for m in middleware]})
+            rows.append(
+                {
+                    "method": method,
+                    "path": entry.template,
+                    "handler": _name(endpoint.fn),
+                    "middleware": [_name(m) for m in middleware],
+                }
+            )
     return rows
 
 
@@ -25,12 +32,16 @@ def event_sources(app: Any) -> list[dict[str, Any]]:
     """Every event-source registration: kind, name (queue, topic, bucket, rule...) and options."""
     found: list[dict[str, Any]] = []
     for handler in getattr(app, "event_handlers", ()):
-        options = {k: v for k, v in (handler.options or {}).items()
-                   if v is not None and isinstance(v, str | int | float | bool | list)}
+        options = {
+            k: v
+            for k, v in (handler.options or {}).items()
+            if v is not None and isinstance(v, str | int | float | bool | list)
+        }
         if handler.source == "eventbridge":
             options["source"] = options.pop("event_source", None) or "lift.dev"
-        found.append({"kind": handler.source, "name": handler.name or "", "options": options,
-                      "handler": _name(handler.fn)})
+        found.append(
+            {"kind": handler.source, "name": handler.name or "", "options": options, "handler": _name(handler.fn)}
+        )
     return found
 
 

@@ -104,10 +104,10 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         if self.path != f"{API_PREFIX}/invocation/next":
             return self._reply(404, {"errorType": "InvalidRequest", "errorMessage": f"Unknown path {self.path}"})
         invocation = self.server.emulator._next_invocation()
@@ -126,7 +126,7 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
         self.wfile.write(invocation.body)
         return None
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         emulator = self.server.emulator
@@ -136,7 +136,7 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
         prefix = f"{API_PREFIX}/invocation/"
         if not self.path.startswith(prefix):
             return self._reply(404, {"errorType": "InvalidRequest", "errorMessage": f"Unknown path {self.path}"})
-        request_id, _, action = self.path[len(prefix):].partition("/")
+        request_id, _, action = self.path[len(prefix) :].partition("/")
         if action not in ("response", "error"):
             return self._reply(404, {"errorType": "InvalidRequest", "errorMessage": f"Unknown path {self.path}"})
         invocation = emulator._current
@@ -146,12 +146,23 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
             invocation.resolve("error", body)
             return self._reply(202, {"status": "OK"})
         if len(body) > MAX_RESPONSE_BYTES:
-            invocation.resolve("error", json.dumps({
-                "errorMessage": f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload "
-                                f"size ({MAX_RESPONSE_BYTES} bytes).",
-                "errorType": "Function.ResponseSizeTooLarge"}).encode())
-            return self._reply(413, {"errorType": "RequestEntityTooLarge",
-                                     "errorMessage": "Response payload size exceeded maximum allowed payload size"})
+            invocation.resolve(
+                "error",
+                json.dumps(
+                    {
+                        "errorMessage": f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload "
+                        f"size ({MAX_RESPONSE_BYTES} bytes).",
+                        "errorType": "Function.ResponseSizeTooLarge",
+                    }
+                ).encode(),
+            )
+            return self._reply(
+                413,
+                {
+                    "errorType": "RequestEntityTooLarge",
+                    "errorMessage": "Response payload size exceeded maximum allowed payload size",
+                },
+            )
         invocation.resolve("response", body)
         return self._reply(202, {"status": "OK"})
 
@@ -172,10 +183,19 @@ class RuntimeEmulator:
     `log_sink`, if given, receives each line the runtime prints as it arrives.
     """
 
-    def __init__(self, handler: str, *, cwd: str | os.PathLike[str] | None = None, timeout: float = 3.0,
-                 init_timeout: float = 10.0, env: Mapping[str, str] | None = None,
-                 function_name: str = "lift-local", memory_mb: int = 128, python: str | None = None,
-                 log_sink: Callable[[str], Any] | None = None) -> None:
+    def __init__(
+        self,
+        handler: str,
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        timeout: float = 3.0,
+        init_timeout: float = 10.0,
+        env: Mapping[str, str] | None = None,
+        function_name: str = "lift-local",
+        memory_mb: int = 128,
+        python: str | None = None,
+        log_sink: Callable[[str], Any] | None = None,
+    ) -> None:
         self.handler = handler
         self.cwd = str(Path(cwd or os.getcwd()).resolve())
         self.timeout = timeout
@@ -237,25 +257,27 @@ class RuntimeEmulator:
         env.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
         paths = [self.cwd, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-        env.update({
-            "AWS_LAMBDA_RUNTIME_API": self.address,
-            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
-            "LAMBDA_TASK_ROOT": self.cwd,
-            "LAMBDA_RUNTIME_DIR": str(Path(self.python).parent),
-            "_HANDLER": self.handler,
-            "TZ": ":UTC",
-            "PYTHONPATH": os.pathsep.join(paths),
-            "PYTHONUNBUFFERED": "1",
-            "LAMBDA_DISABLE_PREVIEW_WARN": "1",
-        })
+        env.update(
+            {
+                "AWS_LAMBDA_RUNTIME_API": self.address,
+                "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
+                "LAMBDA_TASK_ROOT": self.cwd,
+                "LAMBDA_RUNTIME_DIR": str(Path(self.python).parent),
+                "_HANDLER": self.handler,
+                "TZ": ":UTC",
+                "PYTHONPATH": os.pathsep.join(paths),
+                "PYTHONUNBUFFERED": "1",
+                "LAMBDA_DISABLE_PREVIEW_WARN": "1",
+            }
+        )
         env.update(self.extra_env)
         return env
 
@@ -263,8 +285,14 @@ class RuntimeEmulator:
         self.init_error = None
         self.starts += 1
         self._process = subprocess.Popen(
-            [self.python, "-m", "awslambdaric", self.handler], cwd=self.cwd, env=self.runtime_env(),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            [self.python, "-m", "awslambdaric", self.handler],
+            cwd=self.cwd,
+            env=self.runtime_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         threading.Thread(target=self._read_logs, args=(self._process,), name="lift-runtime-logs", daemon=True).start()
 
     def _kill_runtime(self) -> None:
@@ -330,8 +358,7 @@ class RuntimeEmulator:
         restarted = False
         while not invocation.done.wait(0.01):
             now = time.monotonic()
-            if not invocation.picked_up and not restarted and process.poll() is not None \
-                    and self.init_error is None:
+            if not invocation.picked_up and not restarted and process.poll() is not None and self.init_error is None:
                 # The runtime died between invocations (e.g. after a failed post): re-initialize once.
                 self._kill_runtime()
                 self._start_runtime()
@@ -339,18 +366,32 @@ class RuntimeEmulator:
                 assert process is not None
                 continue
             if invocation.picked_up and now > invocation.deadline:
-                invocation.resolve("timeout", _error_doc(
-                    f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout:.2f} seconds",
-                    "Sandbox.Timedout"))
+                invocation.resolve(
+                    "timeout",
+                    _error_doc(
+                        f"RequestId: {invocation.request_id} Error: Task timed out after {invocation.timeout:.2f} seconds",
+                        "Sandbox.Timedout",
+                    ),
+                )
             elif not invocation.picked_up and now - started > self.init_timeout:
-                invocation.resolve("timeout", _error_doc(
-                    f"RequestId: {invocation.request_id} Error: Runtime did not ask for an event within "
-                    f"{self.init_timeout:.2f} seconds (init timed out)", "Sandbox.Timedout"))
+                invocation.resolve(
+                    "timeout",
+                    _error_doc(
+                        f"RequestId: {invocation.request_id} Error: Runtime did not ask for an event within "
+                        f"{self.init_timeout:.2f} seconds (init timed out)",
+                        "Sandbox.Timedout",
+                    ),
+                )
             elif process.poll() is not None:
                 invocation.done.wait(0.05)  # a final POST may still be in flight
-                invocation.resolve("exit", _error_doc(
-                    f"RequestId: {invocation.request_id} Error: Runtime exited with error: exit status "
-                    f"{process.returncode}", "Runtime.ExitError"))
+                invocation.resolve(
+                    "exit",
+                    _error_doc(
+                        f"RequestId: {invocation.request_id} Error: Runtime exited with error: exit status "
+                        f"{process.returncode}",
+                        "Runtime.ExitError",
+                    ),
+                )
         assert invocation.result is not None
         return invocation.result
 

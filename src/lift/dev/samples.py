@@ -38,9 +38,16 @@ def sample_event(kind: str, name: str = "", body: Any = None, **options: Any) ->
     if kind == "schedule":
         return schedule_event(name)
     if kind == "dynamodb":
-        return events.dynamodb_stream(name, [{"event_name": "INSERT", "keys": {"id": "sample"},
-                                              "new_image": {"id": "sample", **(sample if isinstance(sample, dict)
-                                                                                else {"value": sample})}}])
+        return events.dynamodb_stream(
+            name,
+            [
+                {
+                    "event_name": "INSERT",
+                    "keys": {"id": "sample"},
+                    "new_image": {"id": "sample", **(sample if isinstance(sample, dict) else {"value": sample})},
+                }
+            ],
+        )
     if kind == "kinesis":
         return events.kinesis(name, [sample])
     if kind == "invoke":

@@ -42,14 +42,17 @@ class Rate:
 def _parse_rate(body: str, expression: str) -> Rate:
     m = re.fullmatch(r"\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*", body)
     if not m:
-        raise ScheduleError(f"Bad rate expression {expression!r}: expected rate(<value> <unit>), "
-                            "unit minute(s), hour(s) or day(s)")
+        raise ScheduleError(
+            f"Bad rate expression {expression!r}: expected rate(<value> <unit>), unit minute(s), hour(s) or day(s)"
+        )
     value, unit = int(m.group(1)), m.group(2)
     if value <= 0:
         raise ScheduleError(f"Bad rate expression {expression!r}: the value must be a positive integer")
     if (value == 1) != (not unit.endswith("s")):
-        raise ScheduleError(f"Bad rate expression {expression!r}: use the singular unit for 1 and the plural "
-                            "otherwise (rate(1 minute), rate(5 minutes))")
+        raise ScheduleError(
+            f"Bad rate expression {expression!r}: use the singular unit for 1 and the plural "
+            "otherwise (rate(1 minute), rate(5 minutes))"
+        )
     return Rate(expression, value * _UNITS[unit.rstrip("s")])
 
 
@@ -104,12 +107,15 @@ class Cron:
         self.expression = expression
         parts = body.split()
         if len(parts) != 6:
-            raise ScheduleError(f"Bad cron expression {expression!r}: expected 6 fields "
-                                "(minutes hours day-of-month month day-of-week year)")
+            raise ScheduleError(
+                f"Bad cron expression {expression!r}: expected 6 fields "
+                "(minutes hours day-of-month month day-of-week year)"
+            )
         minute, hour, dom, month, dow, year = parts
         if (dom == "?") == (dow == "?"):
-            raise ScheduleError(f"Bad cron expression {expression!r}: exactly one of day-of-month and "
-                                "day-of-week must be '?'")
+            raise ScheduleError(
+                f"Bad cron expression {expression!r}: exactly one of day-of-month and day-of-week must be '?'"
+            )
         self.minutes = sorted(_field(minute, 0, 59, expression))
         self.hours = sorted(_field(hour, 0, 23, expression))
         self.months = _field(month, 1, 12, expression, _MONTHS)
@@ -186,8 +192,9 @@ class _Job:
 class Scheduler:
     """Fires `fire(rule)` for every schedule returned by `schedules()` (rule -> expression)."""
 
-    def __init__(self, schedules: Callable[[], dict[str, str]], fire: Callable[[str], None],
-                 time_scale: float | None = None) -> None:
+    def __init__(
+        self, schedules: Callable[[], dict[str, str]], fire: Callable[[str], None], time_scale: float | None = None
+    ) -> None:
         self.schedules = schedules
         self.fire = fire
         self.time_scale = time_scale or float(os.environ.get("LIFT_DEV_TIME_SCALE") or 1.0)
@@ -244,7 +251,7 @@ class Scheduler:
                 job.next_at = job.schedule.next_after(now, job.started)
                 try:
                     self.fire(job.rule)
-                except Exception:  # noqa: BLE001 - a failing schedule must not stop the others
+                except Exception:
                     _log.exception("schedule %s failed", job.rule)
             upcoming = [job.next_at for job in self._jobs.values()]
             wait = ((min(upcoming) - self.now()).total_seconds() / self.time_scale) if upcoming else 60.0

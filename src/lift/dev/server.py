@@ -52,8 +52,16 @@ class DevServerError(RuntimeError):
 class DevServer:
     """The dev server's ASGI application and the machinery around the user's app."""
 
-    def __init__(self, app_ref: str, *, payload: str = "rest", reload: bool = True, host: str = "127.0.0.1",
-                 port: int = 8000, project_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        app_ref: str,
+        *,
+        payload: str = "rest",
+        reload: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        project_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         if payload not in ("rest", "http"):
             raise DevServerError(f"payload must be 'rest' or 'http', not {payload!r}")
         self.payload = payload
@@ -77,8 +85,9 @@ class DevServer:
         if self.loader.load():
             self._prepare(self.loader.app)
         elif self.loader.app is None:
-            print(f"lift dev: {self.loader.app_ref} failed to import; fix it and save, the server is up",
-                  file=sys.stderr)
+            print(
+                f"lift dev: {self.loader.app_ref} failed to import; fix it and save, the server is up", file=sys.stderr
+            )
         if self.reload_enabled:
             from lift.dev.watcher import SourceWatcher
 
@@ -100,16 +109,19 @@ class DevServer:
         names = ", ".join(os.path.relpath(p, self.loader.project_dir) for p in paths[:3])
         if ok:
             self._prepare(self.loader.app)
-            print(f"lift dev: reloaded {self.loader.app_ref} in {self.loader.last_reload_ms:.0f} ms ({names})",
-                  file=sys.stderr)
+            print(
+                f"lift dev: reloaded {self.loader.app_ref} in {self.loader.last_reload_ms:.0f} ms ({names})",
+                file=sys.stderr,
+            )
             self.scheduler.refresh()
             if old is not None and old is not self.loader.app and hasattr(old, "shutdown"):
                 try:
                     old.shutdown()
-                except Exception:  # noqa: BLE001 - the old app's resources are best effort
+                except Exception:
                     _log.exception("closing the previous app failed")
-        self.activity.publish({"type": "reload", "ok": ok, "error": self.loader.error,
-                               "generation": self.loader.generation})
+        self.activity.publish(
+            {"type": "reload", "ok": ok, "error": self.loader.error, "generation": self.loader.generation}
+        )
 
     def _prepare(self, app: Any) -> None:
         """Keep capturing logs (the app may reconfigure logging) and point its WebSocket client here."""
@@ -140,10 +152,14 @@ class DevServer:
         error: str | None = None
         try:
             result = app.handler(event, context)
-        except Exception as exc:  # noqa: BLE001 - reported like Lambda's errorType/errorMessage
+        except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            _log.error("invocation failed (request_id=%s)\n%s", context.aws_request_id, traceback.format_exc(),
-                       extra={"request_id": context.aws_request_id})
+            _log.error(
+                "invocation failed (request_id=%s)\n%s",
+                context.aws_request_id,
+                traceback.format_exc(),
+                extra={"request_id": context.aws_request_id},
+            )
         self._record(event, result, error, (time.perf_counter() - started) * 1000, context.aws_request_id)
         return result, error
 
@@ -184,25 +200,42 @@ class DevServer:
             if records and source == "sqs":
                 failed = failed_ids(result, error, records)
                 status = "failed" if failed else "ok"
-                extra = {"records": len(records), "failed": len(failed),
-                         "receive_count": max(int((r.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
-                                              for r in records)}
+                extra = {
+                    "records": len(records),
+                    "failed": len(failed),
+                    "receive_count": max(
+                        int((r.get("attributes") or {}).get("ApproximateReceiveCount") or 1) for r in records
+                    ),
+                }
             elif records and isinstance(result, dict) and result.get("batchItemFailures"):
                 status = "failed"
             key = f"{method} {target}"
-        self.activity.record(kind=kind, method=method, target=target, status=status, duration_ms=ms,
-                             request_id=request_id, stats_key=key, error=error, event=event, result=result,
-                             **extra)
+        self.activity.record(
+            kind=kind,
+            method=method,
+            target=target,
+            status=status,
+            duration_ms=ms,
+            request_id=request_id,
+            stats_key=key,
+            error=error,
+            event=event,
+            result=result,
+            **extra,
+        )
         if kind != "http":  # uvicorn's access log already prints HTTP requests
-            detail = f" {extra['records'] - extra['failed']}/{extra['records']} ok, receive " \
-                     f"#{extra['receive_count']}" if extra else ""
+            detail = (
+                f" {extra['records'] - extra['failed']}/{extra['records']} ok, receive #{extra['receive_count']}"
+                if extra
+                else ""
+            )
             _console.info("%s %s -> %s%s (%.1f ms, request_id=%s)", method, target, status, detail, ms, request_id)
 
     def _template_for(self, path: str) -> str | None:
         app = self.loader.app
         try:
             entry, _ = app.router.lookup(path)
-        except Exception:  # noqa: BLE001 - just a label for the statistics
+        except Exception:
             return None
         return entry.template if entry is not None else None
 
@@ -253,8 +286,12 @@ class DevServer:
             result, error = await asyncio.wait_for(asyncio.shield(running), self.timeout)
         except TimeoutError:
             # Lambda would stop the function; a thread cannot be stopped, so it finishes unobserved
-            _log.error("Task timed out after %.2f seconds: %s %s (LIFT_DEV_TIMEOUT)", self.timeout,
-                       scope["method"], scope["path"])
+            _log.error(
+                "Task timed out after %.2f seconds: %s %s (LIFT_DEV_TIMEOUT)",
+                self.timeout,
+                scope["method"],
+                scope["path"],
+            )
             response = Response.json({"message": "Endpoint request timed out"}, status=504)
         else:
             response = bad_gateway() if error is not None else response_from_result(result)
@@ -268,17 +305,27 @@ class DevServer:
         if "text/html" in accept:
             from html import escape
 
-            page = (f"<!doctype html><title>Import error</title><body style='font-family:sans-serif'>"
-                    f"<h1>{escape(self.loader.app_ref)} failed to import</h1><p>Fix the code and save: the "
-                    f"dev server reloads it.</p><pre style='background:#fee;padding:1em'>{escape(error)}</pre>")
+            page = (
+                f"<!doctype html><title>Import error</title><body style='font-family:sans-serif'>"
+                f"<h1>{escape(self.loader.app_ref)} failed to import</h1><p>Fix the code and save: the "
+                f"dev server reloads it.</p><pre style='background:#fee;padding:1em'>{escape(error)}</pre>"
+            )
             return Response.html(page, status=500)
-        return Response.json({"error": {"code": "import_error", "message": f"{self.loader.app_ref} failed to import",
-                                        "details": {"traceback": error}}}, status=500)
+        return Response.json(
+            {
+                "error": {
+                    "code": "import_error",
+                    "message": f"{self.loader.app_ref} failed to import",
+                    "details": {"traceback": error},
+                }
+            },
+            status=500,
+        )
 
     # -- /_lift/* -------------------------------------------------------------------------
     async def _internal(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path, method = scope["path"], scope["method"]
-        sub = path[len("/_lift"):].strip("/")
+        sub = path[len("/_lift") :].strip("/")
         loop = asyncio.get_running_loop()
         if sub == "stream":
             await self._stream(receive, send)
@@ -289,13 +336,14 @@ class DevServer:
         elif method == "GET" and sub == "":
             response = _static("dashboard.html")
         elif method == "GET" and sub.startswith("static/"):
-            response = _static(sub[len("static/"):])
+            response = _static(sub[len("static/") :])
         elif method == "GET" and sub == "api/state":
             response = Response.json(self.state())
         elif method == "GET" and sub.startswith("api/invocations/") and sub.rsplit("/", 1)[1].isdigit():
             detail = self.activity.detail(int(sub.rsplit("/", 1)[1]))
-            response = Response(json.dumps(detail, default=str), 404 if detail is None else 200,
-                                content_type="application/json")
+            response = Response(
+                json.dumps(detail, default=str), 404 if detail is None else 200, content_type="application/json"
+            )
         elif method == "GET" and sub == "api/health":
             response = Response.json(await loop.run_in_executor(None, self.health))
         elif method == "POST" and sub == "events":
@@ -303,7 +351,7 @@ class DevServer:
         elif method == "POST" and sub == "send":
             response = await self._send_sample(body)
         elif method == "POST" and sub.startswith("queues/") and sub.endswith("/redrive"):
-            count = self.queues.redrive(sub[len("queues/"):-len("/redrive")])
+            count = self.queues.redrive(sub[len("queues/") : -len("/redrive")])
             response = Response.json({"redriven": count})
         elif method == "GET" and (sub in ("docs", "openapi.json") or sub.startswith("swagger/")):
             from lift.dev import docs
@@ -316,7 +364,7 @@ class DevServer:
     async def _post_event(self, body: bytes) -> Response:
         try:
             event = serialization.decode_json(body)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return Response.json({"result": None, "error": f"The body is not a JSON Lambda event: {exc}"}, status=400)
         result, error = await asyncio.get_running_loop().run_in_executor(None, self.run_event, event)
         return Response.json({"result": result, "error": error})
@@ -334,20 +382,26 @@ class DevServer:
     async def _stream(self, receive: Any, send: Any) -> None:
         """Server-Sent Events: every invocation, log record and reload as it happens."""
         queue = self.activity.subscribe()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
-                                (b"x-accel-buffering", b"no")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream"),
+                    (b"cache-control", b"no-cache"),
+                    (b"x-accel-buffering", b"no"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b"retry: 1000\n\n", "more_body": True})
         disconnected = asyncio.ensure_future(_wait_disconnect(receive))
         try:
             while not disconnected.done():
                 getter = asyncio.ensure_future(queue.get())
-                done, _ = await asyncio.wait({getter, disconnected}, timeout=15,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({getter, disconnected}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
                 if getter in done:
                     data = json.dumps(getter.result(), default=str)
-                    await send({"type": "http.response.body", "body": f"data: {data}\n\n".encode(),
-                                "more_body": True})
+                    await send({"type": "http.response.body", "body": f"data: {data}\n\n".encode(), "more_body": True})
                 else:
                     getter.cancel()
                     if not disconnected.done():
@@ -373,19 +427,36 @@ class DevServer:
         app = self.loader.app
         loader = self.loader
         return {
-            "app": {"ref": loader.app_ref, "name": getattr(app, "name", None), "generation": loader.generation,
-                    "error": loader.error, "loaded_at": loader.loaded_at, "last_reload_ms": loader.last_reload_ms,
-                    "payload": self.payload, "reload": self.reload_enabled, "started_at": self.started_at},
+            "app": {
+                "ref": loader.app_ref,
+                "name": getattr(app, "name", None),
+                "generation": loader.generation,
+                "error": loader.error,
+                "loaded_at": loader.loaded_at,
+                "last_reload_ms": loader.last_reload_ms,
+                "payload": self.payload,
+                "reload": self.reload_enabled,
+                "started_at": self.started_at,
+            },
             "routes": registry.http_routes(app) if app is not None else [],
             "sources": registry.event_sources(app) if app is not None else [],
-            "schedules": [{"rule": rule, "expression": expr, "next": self.scheduler.next_fires().get(rule),
-                           "error": self.scheduler.errors.get(rule)} for rule, expr in self._schedules().items()],
+            "schedules": [
+                {
+                    "rule": rule,
+                    "expression": expr,
+                    "next": self.scheduler.next_fires().get(rule),
+                    "error": self.scheduler.errors.get(rule),
+                }
+                for rule, expr in self._schedules().items()
+            ],
             "invocations": list(self.activity.invocations)[-200:],
             "stats": self.activity.route_stats(),
             "logs": list(self.activity.logs)[-200:],
             "queues": self.queues.snapshot(),
-            "websockets": [{"connection_id": c.id, "source_ip": c.source_ip, "connected_at": c.connected_at}
-                           for c in self.websockets.connections.values()],
+            "websockets": [
+                {"connection_id": c.id, "source_ip": c.source_ip, "connected_at": c.connected_at}
+                for c in self.websockets.connections.values()
+            ],
             "health_available": app is not None and getattr(app, "_health", None) is not None,
         }
 
@@ -396,7 +467,7 @@ class DevServer:
             return None
         try:
             return registry_.run(use_cache=False).to_dict()
-        except Exception as exc:  # noqa: BLE001 - shown on the dashboard
+        except Exception as exc:
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
 
 
@@ -415,9 +486,13 @@ class LocalManagementClient:
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("apigatewaymanagementapi", endpoint_url=self.endpoint,
-                                        region_name="us-east-1", aws_access_key_id="lift-dev",
-                                        aws_secret_access_key="lift-dev")
+            self._client = boto3.client(
+                "apigatewaymanagementapi",
+                endpoint_url=self.endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="lift-dev",
+                aws_secret_access_key="lift-dev",
+            )
         return getattr(self._client, name)
 
 
@@ -470,11 +545,12 @@ def _check_port(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise DevServerError(f"Port {port} on {host} is in use ({exc.strerror}); pick another with --port") from None
+            raise DevServerError(
+                f"Port {port} on {host} is in use ({exc.strerror}); pick another with --port"
+            ) from None
 
 
-def serve(app_ref: str, host: str = "127.0.0.1", port: int = 8000, reload: bool = True,
-          payload: str = "rest") -> None:
+def serve(app_ref: str, host: str = "127.0.0.1", port: int = 8000, reload: bool = True, payload: str = "rest") -> None:
     """Run the dev server until interrupted (what `lift dev` calls). Blocking."""
     try:
         import uvicorn
@@ -486,11 +562,15 @@ def serve(app_ref: str, host: str = "127.0.0.1", port: int = 8000, reload: bool 
     _configure_console_logging()
     server = DevServer(app_ref, payload=payload, reload=reload, host=host, port=port)
     server.start()
-    print(f"lift dev: serving {app_ref} on http://{host}:{port} ({payload} payload); "
-          f"dashboard http://{host}:{port}/_lift/", file=sys.stderr)
+    print(
+        f"lift dev: serving {app_ref} on http://{host}:{port} ({payload} payload); "
+        f"dashboard http://{host}:{port}/_lift/",
+        file=sys.stderr,
+    )
     print(server.summary(), file=sys.stderr)
-    config = uvicorn.Config(server, host=host, port=port, lifespan="on", log_level="info", access_log=True,
-                            timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        server, host=host, port=port, lifespan="on", log_level="info", access_log=True, timeout_graceful_shutdown=2
+    )
     uvicorn.Server(config).run()
 
 
@@ -509,8 +589,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("app", help="the app as module:attr, e.g. service.app:app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--payload", choices=["rest", "http"], default="rest",
-                        help="API Gateway payload: rest (1.0) or http (HTTP API 2.0)")
+    parser.add_argument(
+        "--payload",
+        choices=["rest", "http"],
+        default="rest",
+        help="API Gateway payload: rest (1.0) or http (HTTP API 2.0)",
+    )
     parser.add_argument("--no-reload", dest="reload", action="store_false", help="do not watch for changes")
     args = parser.parse_args(argv)
     try:

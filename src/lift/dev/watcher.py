@@ -10,8 +10,21 @@ from pathlib import Path
 __all__ = ["SourceWatcher"]
 
 _log = logging.getLogger("lift.dev")
-_IGNORED_DIRS = {".git", ".venv", "venv", "__pycache__", "node_modules", ".bench-venv", ".test-services",
-                 "test-artifacts", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist"}
+_IGNORED_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    ".bench-venv",
+    ".test-services",
+    "test-artifacts",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "build",
+    "dist",
+}
 
 
 def _watched(change: object, path: str) -> bool:
@@ -43,10 +56,11 @@ class SourceWatcher:
         import watchfiles
 
         # debounce/step small: a save is picked up and the app re-imported in well under a second.
-        for changes in watchfiles.watch(self.root, watch_filter=_watched, stop_event=self._stop,
-                                        debounce=50, step=20, raise_interrupt=False):
+        for changes in watchfiles.watch(
+            self.root, watch_filter=_watched, stop_event=self._stop, debounce=50, step=20, raise_interrupt=False
+        ):
             paths = sorted({p for _, p in changes})
             try:
                 self.on_change(paths)
-            except Exception:  # noqa: BLE001 - the watcher must keep running
+            except Exception:
                 _log.exception("reload failed")

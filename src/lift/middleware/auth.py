@@ -155,9 +155,7 @@ class Authenticate:
                 principal = method.authenticate(ctx)
             except InvalidCredentials as exc:
                 _log_failure(ctx, method.name, exc.reason, logging.WARNING)
-                raise Unauthorized(
-                    "Invalid credentials", challenge=_invalid(method.challenge)
-                ) from None
+                raise Unauthorized("Invalid credentials", challenge=_invalid(method.challenge)) from None
             if principal is not None:
                 return principal
         return None

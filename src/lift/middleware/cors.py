@@ -57,7 +57,8 @@ def cors(
                 response.headers["Access-Control-Allow-Methods"] = methods
                 requested = req.headers.get("access-control-request-headers")
                 response.headers["Access-Control-Allow-Headers"] = (
-                    requested if requested and headers_allowed == "*" else headers_allowed)
+                    requested if requested and headers_allowed == "*" else headers_allowed
+                )
                 response.headers["Access-Control-Max-Age"] = str(max_age)
                 if allow_credentials:
                     response.headers["Access-Control-Allow-Credentials"] = "true"

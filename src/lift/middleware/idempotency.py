@@ -143,12 +143,17 @@ def _digest(data: bytes) -> str:
 
 def _report_store_error(ctx: Any, exc: StoreError, fail_open: bool) -> None:
     request_id = getattr(ctx, "request_id", None)
-    _log.error("idempotency store failed (request_id=%s, fail_%s): %s", request_id,
-               "open" if fail_open else "closed", exc, extra={"request_id": request_id})
+    _log.error(
+        "idempotency store failed (request_id=%s, fail_%s): %s",
+        request_id,
+        "open" if fail_open else "closed",
+        exc,
+        extra={"request_id": request_id},
+    )
     if ctx is not None:
         try:
             ctx.metrics.add("IdempotencyStoreErrors", 1, "Count")
-        except Exception:  # noqa: BLE001 - metrics must never break the request
+        except Exception:
             _log.debug("could not add the IdempotencyStoreErrors metric", exc_info=True)
 
 
@@ -193,8 +198,9 @@ class IdempotencyMiddleware:
     def record_key(self, ctx: Any, idempotency_key: str) -> str:
         """The store key: tenant, then method and route template, then the client's key."""
         request = ctx.request
-        return scoped_key(self.name, f"{request.method} {ctx.route or request.path}", idempotency_key,
-                          tenant_id=ctx.tenant_id)
+        return scoped_key(
+            self.name, f"{request.method} {ctx.route or request.path}", idempotency_key, tenant_id=ctx.tenant_id
+        )
 
     def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         request = ctx.request
@@ -208,8 +214,9 @@ class IdempotencyMiddleware:
                 return ctx.app.error_response(ctx, IdempotencyKeyMissing(f"The {self.header} header is required"))
             return call_next(ctx)
         if not _KEY_RE.match(client_key):
-            return ctx.app.error_response(ctx, IdempotencyKeyMissing(
-                f"The {self.header} header must be 1-255 visible ASCII characters"))
+            return ctx.app.error_response(
+                ctx, IdempotencyKeyMissing(f"The {self.header} header must be 1-255 visible ASCII characters")
+            )
         key = self.record_key(ctx, client_key)
         payload_hash = _digest(request.path.encode() + b"\n" + request.body) if self.hash_payload else None
         try:
@@ -220,8 +227,9 @@ class IdempotencyMiddleware:
             _report_store_error(ctx, exc, self.fail_open)
             if self.fail_open:
                 return call_next(ctx)
-            return ctx.app.error_response(ctx, ServiceUnavailable(
-                "Idempotency store unavailable, retry later", headers={"Retry-After": "1"}))
+            return ctx.app.error_response(
+                ctx, ServiceUnavailable("Idempotency store unavailable, retry later", headers={"Retry-After": "1"})
+            )
         if lock is None:
             return _replay(outcome)
         try:
@@ -240,11 +248,18 @@ class IdempotencyMiddleware:
         encoded = msgspec.json.encode(data)
         value = self.record_key_of(data) if self.record_key_of is not None else data
         if value is None or value == "":
-            _log.warning("no idempotency key in the %s payload (request_id=%s): processed without idempotency",
-                         ctx.source, ctx.request_id)
+            _log.warning(
+                "no idempotency key in the %s payload (request_id=%s): processed without idempotency",
+                ctx.source,
+                ctx.request_id,
+            )
             return call_next(ctx)
-        key = scoped_key(self.name, f"{ctx.source}:{_origin(ctx.record)}", _digest(msgspec.json.encode(value)),
-                         tenant_id=ctx.tenant_id)
+        key = scoped_key(
+            self.name,
+            f"{ctx.source}:{_origin(ctx.record)}",
+            _digest(msgspec.json.encode(value)),
+            tenant_id=ctx.tenant_id,
+        )
         payload_hash = _digest(encoded) if self.hash_payload else None
         try:
             lock, outcome = self.ledger.begin(key, payload_hash, _lock_ttl(ctx, None, self.lock_timeout))
@@ -300,8 +315,9 @@ def _response_record(response: Response) -> dict[str, Any]:
 
 
 def _replay(outcome: dict[str, Any]) -> Response:
-    response = Response(base64.b64decode(outcome["body"]), outcome["status"], outcome["headers"],
-                        cookies=outcome.get("cookies"))
+    response = Response(
+        base64.b64decode(outcome["body"]), outcome["status"], outcome["headers"], cookies=outcome.get("cookies")
+    )
     response.headers[REPLAYED_HEADER] = "true"
     return response
 
@@ -335,7 +351,7 @@ def _compile_path(path: str) -> Callable[[Any], Any]:
     steps: list[str | int] = []
     position = 0
     for match in _PATH_PART.finditer(path):
-        between = path[position:match.start()]
+        between = path[position : match.start()]
         if between not in ("", "."):
             raise ValueError(f"bad idempotency key expression {path!r}")
         steps.append(int(match.group(2)) if match.group(2) is not None else match.group(1))
@@ -390,9 +406,19 @@ def _enc_hook(value: Any) -> Any:
 class _Idempotent:
     """Wraps one function: the key from its payload, the lock around its call."""
 
-    def __init__(self, fn: Callable[..., Any], store: Store, key: str | Callable[[Any], Any] | None,
-                 payload: str | None, scope: str | None, expires_after: float, hash_payload: bool | str,
-                 fail_open: bool, lock_timeout: float, required: bool) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        store: Store,
+        key: str | Callable[[Any], Any] | None,
+        payload: str | None,
+        scope: str | None,
+        expires_after: float,
+        hash_payload: bool | str,
+        fail_open: bool,
+        lock_timeout: float,
+        required: bool,
+    ) -> None:
         self.fn = fn
         self.ledger = IdempotencyLedger(store, expires_after)
         self.key = key_from_expression(key) if isinstance(key, str) else key
@@ -550,8 +576,9 @@ def idempotent(
         store = MemoryStore()
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        wrapped = _Idempotent(function, store, key, payload, scope, expires_after, hash_payload, fail_open,
-                              lock_timeout, required)
+        wrapped = _Idempotent(
+            function, store, key, payload, scope, expires_after, hash_payload, fail_open, lock_timeout, required
+        )
 
         import inspect
 

@@ -53,12 +53,26 @@ class RequestLogging:
     DEBUG; `access_log=False` keeps the binding but skips the access line.
     """
 
-    def __init__(self, *, service: str | None = None, level: int | str | None = None,
-                 sample_rate: float | None = None, redact: bool = True,
-                 extra_redact_keys: tuple[str, ...] | list[str] = (), log_event: bool = False,
-                 access_log: bool = True, logger_name: str = "lift.access") -> None:
-        lift_logging.configure(service=service, level=level, sample_rate=sample_rate, redact=redact,
-                               extra_redact_keys=extra_redact_keys, force=True)
+    def __init__(
+        self,
+        *,
+        service: str | None = None,
+        level: int | str | None = None,
+        sample_rate: float | None = None,
+        redact: bool = True,
+        extra_redact_keys: tuple[str, ...] | list[str] = (),
+        log_event: bool = False,
+        access_log: bool = True,
+        logger_name: str = "lift.access",
+    ) -> None:
+        lift_logging.configure(
+            service=service,
+            level=level,
+            sample_rate=sample_rate,
+            redact=redact,
+            extra_redact_keys=extra_redact_keys,
+            force=True,
+        )
         self.log_event = log_event
         self.access_log = access_log
         self.logger = logging.getLogger(logger_name)
@@ -94,8 +108,14 @@ class RequestLogging:
         request = ctx.request
         if request is not None:
             status = getattr(response, "status", 200)
-            fields.update(method=request.method, path=request.path, route=ctx.route, status=status,
-                          source_ip=request.source_ip, user_agent=request.headers.get("user-agent"))
+            fields.update(
+                method=request.method,
+                path=request.path,
+                route=ctx.route,
+                status=status,
+                source_ip=request.source_ip,
+                user_agent=request.headers.get("user-agent"),
+            )
             level = logging.ERROR if status >= 500 else logging.INFO
             message = f"{request.method} {ctx.route or request.path} {status}"
         else:
@@ -103,8 +123,11 @@ class RequestLogging:
             level, message = logging.INFO, f"{ctx.source} record processed"
         logger = self.logger
         if logger.isEnabledFor(level):  # built directly: no stack walk for a fixed location
-            logger.handle(logger.makeRecord(logger.name, level, __file__, 0, message, (), None,
-                                            func="access_log", extra={"lift_fields": fields}))
+            logger.handle(
+                logger.makeRecord(
+                    logger.name, level, __file__, 0, message, (), None, func="access_log", extra={"lift_fields": fields}
+                )
+            )
 
     def _log_failure(self, ctx: Any, start: float) -> None:
         fields = self._common(ctx, start)

@@ -27,8 +27,14 @@ __all__ = ["RequestMetrics", "request_metrics"]
 class RequestMetrics:
     """Middleware that records ColdStart and, optionally, per-route/per-record metrics."""
 
-    def __init__(self, *, namespace: str | None = None, default_dimensions: dict[str, Any] | None = None,
-                 route_metrics: bool = False, cold_start: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        namespace: str | None = None,
+        default_dimensions: dict[str, Any] | None = None,
+        route_metrics: bool = False,
+        cold_start: bool = True,
+    ) -> None:
         if namespace or default_dimensions:
             lift_metrics.configure(namespace, default_dimensions)
         self.route_metrics = route_metrics
@@ -56,8 +62,9 @@ class RequestMetrics:
 
     @staticmethod
     def _add_cold_start(ctx: Any, metrics: lift_metrics.Metrics) -> None:
-        function_name = (getattr(ctx.lambda_context, "function_name", None)
-                         or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "local")
+        function_name = (
+            getattr(ctx.lambda_context, "function_name", None) or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "local"
+        )
         dims = {"function_name": function_name}
         metrics.add("ColdStart", 1, "Count", dimensions=dims)
         init_ms = init_duration_ms()

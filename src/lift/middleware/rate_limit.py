@@ -42,8 +42,18 @@ __all__ = [
 ]
 
 _log = logging.getLogger("lift.rate_limit")
-_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
-          "d": 86400, "day": 86400}
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
 _LIMIT_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*\.?\d*)\s*([a-z]+?)s?\s*$")
 
 
@@ -154,8 +164,9 @@ def token_bucket(store: Store, key: str, limit: Limit, now: float, cost: int = 1
     return Decision(allowed, limit.limit, int(left), reset, retry_after=0.0 if allowed else wait)
 
 
-def _take_tokens_cas(store: Store, key: str, capacity: int, rate: float, cost: int,
-                     now: float) -> tuple[bool, float, float]:
+def _take_tokens_cas(
+    store: Store, key: str, capacity: int, rate: float, cost: int, now: float
+) -> tuple[bool, float, float]:
     """Token bucket as a compare-and-set loop over {"tokens", "at"} (memory, DynamoDB)."""
     for attempt in range(100):
         state = store.get(key)
@@ -322,8 +333,13 @@ class RateLimiter:
         try:
             return self.hit(self.store, self.store_key(ctx), limit, time.time(), self.cost)
         except StoreError as exc:
-            _log.error("rate limit store failed (request_id=%s, fail_%s): %s", ctx.request_id,
-                       "closed" if self.fail_closed else "open", exc, extra={"request_id": ctx.request_id})
+            _log.error(
+                "rate limit store failed (request_id=%s, fail_%s): %s",
+                ctx.request_id,
+                "closed" if self.fail_closed else "open",
+                exc,
+                extra={"request_id": ctx.request_id},
+            )
             _add_metric(ctx, "RateLimitStoreErrors")
             if self.fail_closed:
                 raise ServiceUnavailable("Rate limiter unavailable", headers={"Retry-After": "1"}) from exc
@@ -340,8 +356,12 @@ class RateLimiter:
             _add_metric(ctx, "RateLimitExceeded")
             headers = self._headers(decision) if self.headers else {}
             retry = max(1, math.ceil(decision.retry_after))
-            exc = TooManyRequests("Rate limit exceeded", retry_after=retry, headers=headers,
-                                  details={"limit": decision.limit, "retry_after": retry})
+            exc = TooManyRequests(
+                "Rate limit exceeded",
+                retry_after=retry,
+                headers=headers,
+                details={"limit": decision.limit, "retry_after": retry},
+            )
             return _reject(ctx, exc)
         response = call_next(ctx)
         if self.headers and ctx.request is not None and response is not None:
@@ -376,5 +396,5 @@ def _reject(ctx: Any, exc: Exception) -> Any:
 def _add_metric(ctx: Any, name: str) -> None:
     try:
         ctx.metrics.add(name, 1, "Count")
-    except Exception:  # noqa: BLE001 - metrics must never break the request
+    except Exception:
         _log.debug("could not add metric %s", name, exc_info=True)

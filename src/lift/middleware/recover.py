@@ -18,7 +18,7 @@ def recover() -> Callable[[Context, Callable[[Context], Response]], Response]:
     def recover_middleware(ctx: Context, call_next: Callable[[Context], Response]) -> Response:
         try:
             return call_next(ctx)
-        except Exception as exc:  # noqa: BLE001 - that is the point of this middleware
+        except Exception as exc:
             if ctx.request is None:
                 raise
             return ctx.app.error_response(ctx, exc)

@@ -12,8 +12,10 @@ __all__ = ["request_id"]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:/=+-]{1,128}$")
 
 
-def request_id(header: str = "X-Request-Id", accept: Sequence[str] = ("X-Request-Id", "X-Correlation-Id"),
-               ) -> Callable[[Context, Callable[[Context], Response]], Response]:
+def request_id(
+    header: str = "X-Request-Id",
+    accept: Sequence[str] = ("X-Request-Id", "X-Correlation-Id"),
+) -> Callable[[Context, Callable[[Context], Response]], Response]:
     """Use the caller's `X-Request-Id`/`X-Correlation-Id` (if well-formed) or Lambda's request id.
 
     The id becomes `ctx.request_id` (so logs and error bodies carry it) and is echoed in `header`.

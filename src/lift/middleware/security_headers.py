@@ -18,8 +18,9 @@ DEFAULT_SECURITY_HEADERS = {
 }
 
 
-def security_headers(overrides: dict[str, str | None] | None = None,
-                     ) -> Callable[[Context, Callable[[Context], Response]], Response]:
+def security_headers(
+    overrides: dict[str, str | None] | None = None,
+) -> Callable[[Context, Callable[[Context], Response]], Response]:
     """Add the default headers (an override of None drops one); a handler's own value wins."""
     headers = {**DEFAULT_SECURITY_HEADERS, **(overrides or {})}
     pairs = [(k, v) for k, v in headers.items() if v is not None]

@@ -133,7 +133,8 @@ def _two_argument(allow: Callable[..., bool]) -> Callable[[Any, str], bool]:
     """Accept `allow(tenant_id)` as well as `allow(ctx, tenant_id)` (decided once, here)."""
     try:
         params = [
-            p for p in inspect.signature(allow).parameters.values()
+            p
+            for p in inspect.signature(allow).parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
         ]
     except (TypeError, ValueError):
@@ -146,7 +147,7 @@ def _two_argument(allow: Callable[..., bool]) -> Callable[[Any, str], bool]:
 def _add_dimension(ctx: Any, tenant_id: str) -> None:
     try:
         ctx.metrics.add_dimension("tenant_id", tenant_id)
-    except Exception:  # noqa: BLE001 - metrics must never fail the request
+    except Exception:
         logger.debug("could not add tenant_id metric dimension", exc_info=True)
 
 

@@ -23,8 +23,14 @@ __all__ = ["Tracing", "tracing_middleware"]
 class Tracing:
     """Middleware. `mode`: "otel" (default), "xray", or "headers" (propagation only)."""
 
-    def __init__(self, mode: str = "otel", *, tracer_provider: Any = None, daemon_address: str | None = None,
-                 segment_name: str | None = None) -> None:
+    def __init__(
+        self,
+        mode: str = "otel",
+        *,
+        tracer_provider: Any = None,
+        daemon_address: str | None = None,
+        segment_name: str | None = None,
+    ) -> None:
         if mode not in ("otel", "xray", "headers"):
             raise ValueError(f'Tracing mode must be "otel", "xray" or "headers", not {mode!r}')
         self.mode = mode
@@ -56,8 +62,11 @@ class Tracing:
     def _call_otel(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         with self._otel.start(ctx) as span:
             span_ctx = span.get_span_context()
-            header = tracing.TraceHeader(tracing.w3c_to_xray_trace_id(format(span_ctx.trace_id, "032x")),
-                                         format(span_ctx.span_id, "016x"), bool(span_ctx.trace_flags & 1))
+            header = tracing.TraceHeader(
+                tracing.w3c_to_xray_trace_id(format(span_ctx.trace_id, "032x")),
+                format(span_ctx.span_id, "016x"),
+                bool(span_ctx.trace_flags & 1),
+            )
             token = tracing.set_current(header)
             try:
                 response = call_next(ctx)
@@ -71,8 +80,9 @@ class Tracing:
 
     def _call_xray(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         request = ctx.request
-        name = self.segment_name or (f"{request.method} {ctx.route or request.path}" if request is not None
-                                     else f"{ctx.source} record")
+        name = self.segment_name or (
+            f"{request.method} {ctx.route or request.path}" if request is not None else f"{ctx.source} record"
+        )
         sub = self._xray.begin(name)
         if sub is None:
             return call_next(ctx)
@@ -112,8 +122,8 @@ def _incoming_header(ctx: Any) -> tracing.TraceHeader | None:
         return None
     headers = request.headers
     return tracing.parse_traceparent(headers.get("traceparent")) or tracing.parse_xray_header(
-        headers.get("x-amzn-trace-id"))
-
+        headers.get("x-amzn-trace-id")
+    )
 
 
 def tracing_middleware(**options: Any) -> Tracing:

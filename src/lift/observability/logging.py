@@ -41,9 +41,13 @@ APP_LOGGER_NAME = "lift.app"
 CORRELATION_HEADERS = ("x-correlation-id", "x-request-id")
 
 _current_ctx: ContextVar[Any] = ContextVar("lift_log_ctx", default=None)
-_STANDARD_ATTRS = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None))
-) | {"message", "asctime", "taskName", "lift_ctx", "lift_fields"}
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "lift_ctx",
+    "lift_fields",
+}
 _LAMBDA_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
 _encoder = msgspec.json.Encoder(enc_hook=repr)
 
@@ -179,7 +183,7 @@ class JsonFormatter(logging.Formatter):
         fields = self.fields(record)
         try:
             return _encoder.encode(fields).decode("utf-8")
-        except Exception:  # noqa: BLE001 - odd keys or values must not cost the line
+        except Exception:
             return _encoder.encode(_json_safe(fields)).decode("utf-8")
 
 
@@ -340,28 +344,43 @@ class BoundLogger:
     def is_enabled_for(self, level: int) -> bool:
         return self._logger.isEnabledFor(level)
 
-    def log(self, level: int, msg: Any, /, *args: Any, exc_info: Any = None, stack_info: bool = False,
-            **fields: Any) -> None:
+    def log(
+        self, level: int, msg: Any, /, *args: Any, exc_info: Any = None, stack_info: bool = False, **fields: Any
+    ) -> None:
         if self._logger.isEnabledFor(level):
             self._emit(level, msg, args, exc_info, stack_info, fields)
 
-    def _emit(self, level: int, msg: Any, args: tuple[Any, ...], exc_info: Any, stack_info: bool,
-              fields: dict[str, Any]) -> None:
+    def _emit(
+        self, level: int, msg: Any, args: tuple[Any, ...], exc_info: Any, stack_info: bool, fields: dict[str, Any]
+    ) -> None:
         """Build the record directly: the caller's frame is known, no stack walk needed."""
         logger = self._logger
         caller = sys._getframe(2)  # the user's frame: user -> info()/log() -> _emit()
         code = caller.f_code
         if exc_info and not isinstance(exc_info, tuple):
-            exc_info = (type(exc_info), exc_info, exc_info.__traceback__) if isinstance(exc_info, BaseException) \
+            exc_info = (
+                (type(exc_info), exc_info, exc_info.__traceback__)
+                if isinstance(exc_info, BaseException)
                 else sys.exc_info()
+            )
         sinfo = None
         if stack_info:
             import traceback as tb
 
             sinfo = "Stack (most recent call last):\n" + "".join(tb.format_stack(caller)).rstrip("\n")
         merged = {**self._fields, **fields} if fields else self._fields
-        record = logger.makeRecord(logger.name, level, code.co_filename, caller.f_lineno, msg, args, exc_info,
-                                   code.co_name, {"lift_ctx": self._ctx, "lift_fields": merged}, sinfo)
+        record = logger.makeRecord(
+            logger.name,
+            level,
+            code.co_filename,
+            caller.f_lineno,
+            msg,
+            args,
+            exc_info,
+            code.co_name,
+            {"lift_ctx": self._ctx, "lift_fields": merged},
+            sinfo,
+        )
         logger.handle(record)
 
     def debug(self, msg: Any, /, *args: Any, **fields: Any) -> None:

@@ -40,13 +40,37 @@ MAX_VALUES_PER_METRIC = 100
 MAX_NAME_LENGTH = 255
 MAX_DIMENSION_VALUE_LENGTH = 1024
 
-UNITS = frozenset({
-    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
-    "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
-    "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
-    "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
-    "Count/Second", "None",
-})
+UNITS = frozenset(
+    {
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
+    }
+)
 _UNITS_BY_LOWER = {u.lower(): u for u in UNITS}
 _RESERVED_KEYS = frozenset({"_aws"})
 
@@ -75,8 +99,9 @@ def _check_dimension(name: Any, value: Any) -> tuple[str, str]:
     if not text.strip():
         raise MetricsError(f"Dimension {name!r} needs a non-empty value")
     if len(text) > MAX_DIMENSION_VALUE_LENGTH:
-        raise MetricsError(f"Dimension {name!r} value is {len(text)} characters; the limit is "
-                           f"{MAX_DIMENSION_VALUE_LENGTH}")
+        raise MetricsError(
+            f"Dimension {name!r} value is {len(text)} characters; the limit is {MAX_DIMENSION_VALUE_LENGTH}"
+        )
     if not text.isascii():
         raise MetricsError(f"Dimension {name!r} value must be ASCII")
     return name, text
@@ -117,8 +142,13 @@ class _MetricSet:
 class Metrics:
     """Collects metric values for one invocation and prints them as EMF on `flush()`."""
 
-    def __init__(self, namespace: str | None = None, service: str | None = None,
-                 default_dimensions: dict[str, Any] | None = None, stream: Any = None) -> None:
+    def __init__(
+        self,
+        namespace: str | None = None,
+        service: str | None = None,
+        default_dimensions: dict[str, Any] | None = None,
+        stream: Any = None,
+    ) -> None:
         namespace = namespace or os.environ.get("LIFT_METRICS_NAMESPACE") or service or "Lift"
         self.namespace = _check_namespace(namespace)
         self.default_dimensions: dict[str, str] = {}
@@ -150,8 +180,15 @@ class Metrics:
             raise MetricsError(f"Metadata key {key!r} is reserved by EMF")
         self.metadata[key] = value
 
-    def add(self, name: str, value: float | int | list[float | int] = 1, unit: str = "None", *,
-            resolution: int = 60, dimensions: dict[str, Any] | None = None) -> None:
+    def add(
+        self,
+        name: str,
+        value: float | int | list[float | int] = 1,
+        unit: str = "None",
+        *,
+        resolution: int = 60,
+        dimensions: dict[str, Any] | None = None,
+    ) -> None:
         """Record `value` (or several values) for metric `name`.
 
         `resolution=1` stores it as a high-resolution metric. `dimensions` puts this metric in
@@ -180,8 +217,10 @@ class Metrics:
             metric_set.metrics[name] = (unit, resolution, checked)
             return
         if existing[0] != unit or existing[1] != resolution:
-            raise MetricsError(f"Metric {name!r} was added with unit {existing[0]}/resolution {existing[1]}; "
-                               f"it cannot change to {unit}/{resolution} in the same invocation")
+            raise MetricsError(
+                f"Metric {name!r} was added with unit {existing[0]}/resolution {existing[1]}; "
+                f"it cannot change to {unit}/{resolution} in the same invocation"
+            )
         existing[2].extend(checked)
 
     @staticmethod
@@ -210,11 +249,13 @@ class Metrics:
                     doc[name] = values[0] if len(values) == 1 else values
                 doc["_aws"] = {
                     "Timestamp": ts,
-                    "CloudWatchMetrics": [{
-                        "Namespace": self.namespace,
-                        "Dimensions": [list(metric_set.dimensions)],
-                        "Metrics": definitions,
-                    }],
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": self.namespace,
+                            "Dimensions": [list(metric_set.dimensions)],
+                            "Metrics": definitions,
+                        }
+                    ],
                 }
                 docs.append(doc)
         return docs
@@ -241,7 +282,7 @@ def _chunks(metrics: dict[str, tuple[str, int, list[float | int]]]) -> list[dict
     rounds: list[dict[str, Any]] = []
     for name, (unit, resolution, values) in metrics.items():
         for i in range(0, len(values), MAX_VALUES_PER_METRIC):
-            part = (unit, resolution, values[i:i + MAX_VALUES_PER_METRIC])
+            part = (unit, resolution, values[i : i + MAX_VALUES_PER_METRIC])
             index = i // MAX_VALUES_PER_METRIC
             # Put the n-th slice of each metric in the n-th round, then cut rounds at 100 metrics.
             while len(rounds) <= index:
@@ -251,7 +292,7 @@ def _chunks(metrics: dict[str, tuple[str, int, list[float | int]]]) -> list[dict
     for round_ in rounds:
         items = list(round_.items())
         for i in range(0, len(items), MAX_METRICS_PER_OBJECT):
-            chunks.append(dict(items[i:i + MAX_METRICS_PER_OBJECT]))
+            chunks.append(dict(items[i : i + MAX_METRICS_PER_OBJECT]))
     return chunks
 
 

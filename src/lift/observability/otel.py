@@ -13,9 +13,18 @@ from lift.observability.tracing import TraceHeader, current_trace_header, parse_
 __all__ = ["OTelTracer", "require_otel", "FAAS_TRIGGERS"]
 
 FAAS_TRIGGERS = {
-    "rest": "http", "http": "http", "alb": "http", "url": "http", "websocket": "http",
-    "sqs": "pubsub", "sns": "pubsub", "eventbridge": "pubsub", "kinesis": "pubsub",
-    "s3": "datasource", "dynamodb": "datasource", "schedule": "timer",
+    "rest": "http",
+    "http": "http",
+    "alb": "http",
+    "url": "http",
+    "websocket": "http",
+    "sqs": "pubsub",
+    "sns": "pubsub",
+    "eventbridge": "pubsub",
+    "kinesis": "pubsub",
+    "s3": "datasource",
+    "dynamodb": "datasource",
+    "schedule": "timer",
 }
 
 
@@ -54,7 +63,9 @@ class OTelTracer:
             return None
         trace = self._trace
         span_ctx = trace.SpanContext(
-            trace_id=int(trace_hex, 16), span_id=span_id, is_remote=True,
+            trace_id=int(trace_hex, 16),
+            span_id=span_id,
+            is_remote=True,
             trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED if header.sampled else trace.TraceFlags.DEFAULT),
         )
         return trace.set_span_in_context(trace.NonRecordingSpan(span_ctx))
@@ -80,9 +91,14 @@ class OTelTracer:
         else:
             name = f"{ctx.source} process"
             kind = trace.SpanKind.CONSUMER
-        return self.tracer.start_as_current_span(name, context=self.parent_context(ctx), kind=kind,
-                                                 attributes=attributes, record_exception=True,
-                                                 set_status_on_exception=True)
+        return self.tracer.start_as_current_span(
+            name,
+            context=self.parent_context(ctx),
+            kind=kind,
+            attributes=attributes,
+            record_exception=True,
+            set_status_on_exception=True,
+        )
 
     def finish(self, span: Any, ctx: Any, status: int | None) -> None:
         """Attributes known only at the end: status, tenant, user, the matched route."""

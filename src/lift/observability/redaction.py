@@ -12,8 +12,23 @@ MASK = "***"
 
 # A key is sensitive when its normalized form (lower case, no '-', '_' or spaces) contains one of these...
 DEFAULT_SENSITIVE_KEYS = frozenset(
-    {"password", "passwd", "passphrase", "secret", "token", "authorization", "apikey", "cookie",
-     "credential", "privatekey", "cardnumber", "creditcard", "ccnumber", "sessionid", "signature"}
+    {
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "authorization",
+        "apikey",
+        "cookie",
+        "credential",
+        "privatekey",
+        "cardnumber",
+        "creditcard",
+        "ccnumber",
+        "sessionid",
+        "signature",
+    }
 )
 # ...or equals one of these short ones (too short to match as a substring).
 _EXACT_SENSITIVE_KEYS = frozenset({"pan", "cvv", "cvc", "cvv2", "ssn", "pin", "pwd", "auth", "otp"})
@@ -51,8 +66,9 @@ class Redactor:
 
     __slots__ = ("_substrings", "_exact", "_cards", "_cache")
 
-    def __init__(self, keys: Iterable[str] | None = None, *, extra_keys: Iterable[str] = (),
-                 card_numbers: bool = True) -> None:
+    def __init__(
+        self, keys: Iterable[str] | None = None, *, extra_keys: Iterable[str] = (), card_numbers: bool = True
+    ) -> None:
         base = DEFAULT_SENSITIVE_KEYS if keys is None else frozenset(_normalize(k) for k in keys)
         self._substrings = tuple(base | {_normalize(k) for k in extra_keys})
         self._exact = _EXACT_SENSITIVE_KEYS if keys is None else frozenset()

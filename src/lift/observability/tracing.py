@@ -146,7 +146,7 @@ def current_trace_id() -> str | None:
         header = parse_xray_header(raw)
         return header.root if header else None
     end = raw.find(";", start)
-    return raw[start + 5:] if end < 0 else raw[start + 5:end]
+    return raw[start + 5 :] if end < 0 else raw[start + 5 : end]
 
 
 def outgoing_headers() -> dict[str, str]:
@@ -187,5 +187,6 @@ def _otel_header() -> TraceHeader | None:
     if not span_ctx.is_valid:
         return None
     trace_hex = format(span_ctx.trace_id, "032x")
-    return TraceHeader(w3c_to_xray_trace_id(trace_hex), format(span_ctx.span_id, "016x"),
-                       bool(span_ctx.trace_flags & 1))
+    return TraceHeader(
+        w3c_to_xray_trace_id(trace_hex), format(span_ctx.span_id, "016x"), bool(span_ctx.trace_flags & 1)
+    )

@@ -78,8 +78,9 @@ class Subsegment:
 
     def record_exception(self, exc: BaseException) -> None:
         self.doc["fault"] = True
-        self.doc["cause"] = {"exceptions": [{"id": new_span_id(), "type": type(exc).__name__,
-                                             "message": str(exc)[:500]}]}
+        self.doc["cause"] = {
+            "exceptions": [{"id": new_span_id(), "type": type(exc).__name__, "message": str(exc)[:500]}]
+        }
 
     def close(self) -> None:
         if self._closed:

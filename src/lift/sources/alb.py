@@ -63,8 +63,12 @@ def _status_description(status: int) -> str:
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
     """The ALB response, in the header mode the request arrived in."""
     resp, body, is_b64 = lambda_body(resp, request_id)
-    out: dict[str, Any] = {"statusCode": resp.status, "statusDescription": _status_description(resp.status),
-                           "body": body, "isBase64Encoded": is_b64}
+    out: dict[str, Any] = {
+        "statusCode": resp.status,
+        "statusDescription": _status_description(resp.status),
+        "body": body,
+        "isBase64Encoded": is_b64,
+    }
     multi = request is not None and "multiValueHeaders" in request.event
     if multi:
         headers = {k: [v] for k, v in resp.headers.items()}

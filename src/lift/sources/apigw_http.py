@@ -57,7 +57,7 @@ def routed_path(event: dict[str, Any], base_path: str) -> str:
     if stage and stage != "$default":
         prefix = "/" + stage
         if path == prefix or path.startswith(prefix + "/"):
-            path = path[len(prefix):] or "/"
+            path = path[len(prefix) :] or "/"
     route_key = event.get("routeKey") or ctx.get("routeKey")
     if route_key and " " in route_key and ".execute-api." not in (ctx.get("domainName") or ""):
         template = route_key.split(" ", 1)[1]
@@ -76,8 +76,7 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> HttpApiReq
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
     """The payload 2.0 response: cookies in their own list."""
     resp, body, is_b64 = lambda_body(resp, request_id)
-    out: dict[str, Any] = {"statusCode": resp.status, "headers": resp.headers, "body": body,
-                           "isBase64Encoded": is_b64}
+    out: dict[str, Any] = {"statusCode": resp.status, "headers": resp.headers, "body": body, "isBase64Encoded": is_b64}
     if resp.cookies:
         out["cookies"] = list(resp.cookies)
     return out

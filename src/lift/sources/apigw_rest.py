@@ -63,8 +63,8 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> RestReques
         domain = ctx.get("domainName") or ""
         if ".execute-api." not in domain:  # custom domain: path may carry the base-path mapping
             path = relative_path(resource, event.get("pathParameters"), path)
-    if base_path and path.startswith(base_path) and path[len(base_path):len(base_path) + 1] in ("", "/"):
-        path = path[len(base_path):] or "/"  # http.strip_base_path, inlined on the hottest source
+    if base_path and path.startswith(base_path) and path[len(base_path) : len(base_path) + 1] in ("", "/"):
+        path = path[len(base_path) :] or "/"  # http.strip_base_path, inlined on the hottest source
     return RestRequest(event, event.get("httpMethod") or "GET", path)
 
 
@@ -74,8 +74,7 @@ def encode_response(resp: Response, request: Request | None, request_id: str | N
         body, is_b64 = resp.body.decode("utf-8"), False
     else:
         resp, body, is_b64 = lambda_body(resp, request_id)
-    out: dict[str, Any] = {"statusCode": resp.status, "headers": resp.headers, "body": body,
-                           "isBase64Encoded": is_b64}
+    out: dict[str, Any] = {"statusCode": resp.status, "headers": resp.headers, "body": body, "isBase64Encoded": is_b64}
     if resp.cookies:
         out["multiValueHeaders"] = {"Set-Cookie": list(resp.cookies)}
     return out

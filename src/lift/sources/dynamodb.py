@@ -116,7 +116,7 @@ def _number(text: str, plain: bool) -> Any:
 
 def from_attribute_value(value: dict[str, Any], plain_numbers: bool = False) -> Any:
     """One DynamoDB attribute value (`{"S": ...}`, `{"N": ...}`, `{"M": ...}`, ...) as Python."""
-    (kind, data), = value.items()
+    ((kind, data),) = value.items()
     if kind == "S":
         return data
     if kind == "N":

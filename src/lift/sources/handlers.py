@@ -118,9 +118,17 @@ def invoke_body(hint: Any, has_default: bool, default: Any) -> Getter:
 class EventHandler:
     """One registered record handler: what it matches, its binder and its composed chain."""
 
-    def __init__(self, app: Any, source: str, fn: Callable[..., Any], name: str | None,
-                 match: Callable[[Any], bool], middleware: Iterable[Middleware], options: dict[str, Any],
-                 body_source: Callable[[Any, bool, Any], Getter] = record_body) -> None:
+    def __init__(
+        self,
+        app: Any,
+        source: str,
+        fn: Callable[..., Any],
+        name: str | None,
+        match: Callable[[Any], bool],
+        middleware: Iterable[Middleware],
+        options: dict[str, Any],
+        body_source: Callable[[Any, bool, Any], Getter] = record_body,
+    ) -> None:
         self.app = app
         self.source = source
         self.fn = fn
@@ -196,10 +204,14 @@ class EventHandler:
         return f"<EventHandler {self.source} {self.name!r} -> {getattr(self.fn, '__qualname__', self.fn)}>"
 
 
-def _ctx_and_typed_body(fn: Callable[..., Any], get_body: Getter, fast_decode: Callable[[Any], Any],
-                        ) -> Callable[[Context], Any]:
+def _ctx_and_typed_body(
+    fn: Callable[..., Any],
+    get_body: Getter,
+    fast_decode: Callable[[Any], Any],
+) -> Callable[[Context], Any]:
     """`fn(ctx, body)` for a plain SQS message, decoded in the same frame (the hot path with middleware);
     everything else (envelopes, other sources, invalid bodies) through the body getter."""
+
     def call_with_typed_body(ctx: Context) -> Any:
         if ctx.__class__ is sqs.SQSContext:  # a plain message
             try:
@@ -226,7 +238,7 @@ class WebSocketHandler(EventHandler):
             if result is None:
                 return Response(None, 200)
             return _lift_app.to_response(result)
-        except Exception as exc:  # noqa: BLE001 - `$connect` rejections and errors become a status
+        except Exception as exc:
             return self.app.error_response(ctx, exc)
 
 

@@ -52,18 +52,20 @@ def too_large_response(size: int, request_id: str | None) -> tuple[Response, str
     from lift.errors import LiftError, lift_logger
 
     lift_logger().error(
-        "Response of %d bytes exceeds Lambda's 6 MB payload limit (request_id=%s)", size, request_id,
-               extra={"request_id": request_id})
-    err = LiftError(500, "response_too_large",
-                    "The response is larger than Lambda's 6 MB payload limit")
+        "Response of %d bytes exceeds Lambda's 6 MB payload limit (request_id=%s)",
+        size,
+        request_id,
+        extra={"request_id": request_id},
+    )
+    err = LiftError(500, "response_too_large", "The response is larger than Lambda's 6 MB payload limit")
     resp = Response.json(err.to_dict(request_id), status=500)
     return resp, resp.body.decode("utf-8")
 
 
 def strip_base_path(path: str, base_path: str) -> str:
     """`path` without the configured base path (`LIFT_BASE_PATH`), matched on whole segments."""
-    if base_path and path.startswith(base_path) and path[len(base_path):len(base_path) + 1] in ("", "/"):
-        return path[len(base_path):] or "/"
+    if base_path and path.startswith(base_path) and path[len(base_path) : len(base_path) + 1] in ("", "/"):
+        return path[len(base_path) :] or "/"
     return path
 
 

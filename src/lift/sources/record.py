@@ -59,7 +59,7 @@ def decode_json_or_text(text: str | bytes) -> Any:
     """JSON text parsed, or the text itself when it is not JSON (plain string messages)."""
     try:
         return serialization.decode_json(text)
-    except Exception:  # noqa: BLE001 - a plain-text message is a valid payload
+    except Exception:
         return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
 
 

@@ -67,11 +67,17 @@ class EventSources:
         self._batch_plans: dict[str, dict[str, Any]] = {}
         self._websocket_client: Any = None
         self._websocket_client_assigned = False
-        for source, dispatch in (("sqs", self._dispatch_sqs), ("sns", self._dispatch_sns),
-                                 ("s3", self._dispatch_s3), ("eventbridge", self._dispatch_eventbridge),
-                                 ("schedule", self._dispatch_schedule), ("dynamodb", self._dispatch_dynamodb),
-                                 ("kinesis", self._dispatch_kinesis), ("websocket", self._dispatch_websocket),
-                                 ("invoke", self._dispatch_invoke)):
+        for source, dispatch in (
+            ("sqs", self._dispatch_sqs),
+            ("sns", self._dispatch_sns),
+            ("s3", self._dispatch_s3),
+            ("eventbridge", self._dispatch_eventbridge),
+            ("schedule", self._dispatch_schedule),
+            ("dynamodb", self._dispatch_dynamodb),
+            ("kinesis", self._dispatch_kinesis),
+            ("websocket", self._dispatch_websocket),
+            ("invoke", self._dispatch_invoke),
+        ):
             self.register_source(source, dispatch)  # type: ignore[attr-defined]
 
     def _compose_event_handlers(self) -> None:
@@ -81,11 +87,17 @@ class EventSources:
             plans.clear()
 
     # -- registration ---------------------------------------------------------------------
-    def add_event_handler(self, source: str, fn: Callable[..., Any], name: str | None,
-                          match: Callable[[Any], bool], middleware: Iterable[Middleware] = (),
-                          handler_class: type[EventHandler] = EventHandler,
-                          body_source: Callable[[Any, bool, Any], Getter] = record_body,
-                          **options: Any) -> EventHandler:
+    def add_event_handler(
+        self,
+        source: str,
+        fn: Callable[..., Any],
+        name: str | None,
+        match: Callable[[Any], bool],
+        middleware: Iterable[Middleware] = (),
+        handler_class: type[EventHandler] = EventHandler,
+        body_source: Callable[[Any, bool, Any], Getter] = record_body,
+        **options: Any,
+    ) -> EventHandler:
         """Register `fn` for records of `source` that `match`; first registered match wins."""
         handler = handler_class(self, source, fn, name, match, middleware, options, body_source)
         if handler.concurrency is not None:
@@ -100,8 +112,14 @@ class EventSources:
             cache.clear()
         return handler
 
-    def _decorator(self, source: str, name: str | None, match: Callable[[Any], bool],
-                   middleware: Iterable[Middleware], **options: Any) -> Callable[[Any], Any]:
+    def _decorator(
+        self,
+        source: str,
+        name: str | None,
+        match: Callable[[Any], bool],
+        middleware: Iterable[Middleware],
+        **options: Any,
+    ) -> Callable[[Any], Any]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             handler_class = WebSocketHandler if source == "websocket" else EventHandler
             self.add_event_handler(source, fn, name, match, middleware, handler_class, **options)
@@ -109,8 +127,14 @@ class EventSources:
 
         return register
 
-    def sqs(self, queue: str, *, envelope: str | None = "auto", concurrency: int | None = None,
-            middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+    def sqs(
+        self,
+        queue: str,
+        *,
+        envelope: str | None = "auto",
+        concurrency: int | None = None,
+        middleware: Iterable[Middleware] = (),
+    ) -> Callable[[Any], Any]:
         """Handle messages of `queue` (exact name or glob), one call per record.
 
         Failed records are reported in `batchItemFailures` (the mapping needs
@@ -120,30 +144,53 @@ class EventSources:
         """
         if envelope not in sqs.ENVELOPES:
             raise ValueError(f"envelope must be one of {sqs.ENVELOPES}, not {envelope!r}")
-        return self._decorator("sqs", queue, pattern_matcher(queue), middleware, envelope=envelope,
-                               concurrency=concurrency)
+        return self._decorator(
+            "sqs", queue, pattern_matcher(queue), middleware, envelope=envelope, concurrency=concurrency
+        )
 
     def sns(self, topic: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """Handle notifications of `topic` (name or glob); a failure raises so Lambda retries."""
         return self._decorator("sns", topic, pattern_matcher(topic), middleware)
 
-    def s3(self, bucket: str, events: Iterable[str] | None = None, prefix: str = "", suffix: str = "", *,
-           middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+    def s3(
+        self,
+        bucket: str,
+        events: Iterable[str] | None = None,
+        prefix: str = "",
+        suffix: str = "",
+        *,
+        middleware: Iterable[Middleware] = (),
+    ) -> Callable[[Any], Any]:
         """Handle object events of `bucket` filtered by event-name globs (`ObjectCreated:*`) and key
         prefix/suffix; direct notifications, via SNS, or via EventBridge (`aws.s3`)."""
         events = list(events) if events is not None else None
-        return self._decorator("s3", bucket, s3_matcher(bucket, events, prefix, suffix), middleware,
-                               events=events, prefix=prefix, suffix=suffix)
+        return self._decorator(
+            "s3",
+            bucket,
+            s3_matcher(bucket, events, prefix, suffix),
+            middleware,
+            events=events,
+            prefix=prefix,
+            suffix=suffix,
+        )
 
-    def eventbridge(self, source: str | None = None, detail_type: str | None = None, *,
-                    middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+    def eventbridge(
+        self, source: str | None = None, detail_type: str | None = None, *, middleware: Iterable[Middleware] = ()
+    ) -> Callable[[Any], Any]:
         """Handle EventBridge events by `source` and `detail_type` (exact or glob; None = any)."""
         name = f"{source or '*'}/{detail_type or '*'}"
-        return self._decorator("eventbridge", name, eventbridge_matcher(source, detail_type), middleware,
-                               event_source=source, detail_type=detail_type)
+        return self._decorator(
+            "eventbridge",
+            name,
+            eventbridge_matcher(source, detail_type),
+            middleware,
+            event_source=source,
+            detail_type=detail_type,
+        )
 
-    def schedule(self, rule: str, cron: str | None = None, rate: str | None = None, *,
-                 middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+    def schedule(
+        self, rule: str, cron: str | None = None, rate: str | None = None, *, middleware: Iterable[Middleware] = ()
+    ) -> Callable[[Any], Any]:
         """Handle the scheduled events of EventBridge rule (or Scheduler schedule) `rule`.
 
         `cron`/`rate` (`"0 3 * * ? *"`, `"5 minutes"`) are kept for the dev server and deployment.
@@ -151,8 +198,9 @@ class EventSources:
         if cron is not None and rate is not None:
             raise ValueError("schedule: give cron= or rate=, not both")
         expression = schedule_expression("cron", cron) or schedule_expression("rate", rate)
-        return self._decorator("schedule", rule, pattern_matcher(rule), middleware, expression=expression,
-                               cron=cron, rate=rate)
+        return self._decorator(
+            "schedule", rule, pattern_matcher(rule), middleware, expression=expression, cron=cron, rate=rate
+        )
 
     def dynamodb_stream(self, table: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """Handle the stream records of `table`; a failure checkpoints: later records are retried."""
@@ -169,13 +217,15 @@ class EventSources:
         """
         return self._decorator("websocket", route_key, route_key.__eq__, middleware)
 
-    def invoke(self, fn: Callable[..., Any] | None = None, *,
-               middleware: Iterable[Middleware] = ()) -> Any:
+    def invoke(self, fn: Callable[..., Any] | None = None, *, middleware: Iterable[Middleware] = ()) -> Any:
         """Handle direct invocations (any payload no other source claims); `body` is the event."""
+
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
             if self._handlers_by_source["invoke"]:
-                raise ValueError(f"an @app.invoke handler is already registered: "
-                                 f"{self._handlers_by_source['invoke'][0].fn.__qualname__}")
+                raise ValueError(
+                    f"an @app.invoke handler is already registered: "
+                    f"{self._handlers_by_source['invoke'][0].fn.__qualname__}"
+                )
             self.add_event_handler("invoke", func, None, _always, middleware, body_source=invoke_body)
             return func
 
@@ -184,8 +234,11 @@ class EventSources:
     @property
     def schedules(self) -> dict[str, str]:
         """Rule name -> `cron(...)`/`rate(...)` for every schedule registered with one."""
-        return {h.name: h.options["expression"] for h in self._handlers_by_source["schedule"]
-                if h.options.get("expression") and h.name}
+        return {
+            h.name: h.options["expression"]
+            for h in self._handlers_by_source["schedule"]
+            if h.options.get("expression") and h.name
+        }
 
     # -- WebSocket Management API -------------------------------------------------------
     @property
@@ -233,14 +286,23 @@ class EventSources:
     def _unmatched_event(self, source: str, what: str, context: Any) -> UnmatchedEvent:
         request_id = getattr(context, "aws_request_id", None)
         message = f"No handler matches this {source} event: {what}"
-        lift_logger().error("Unmatched %s event (request_id=%s): %s", source, request_id, message,
-                   extra={"source": source, "request_id": request_id})
+        lift_logger().error(
+            "Unmatched %s event (request_id=%s): %s",
+            source,
+            request_id,
+            message,
+            extra={"source": source, "request_id": request_id},
+        )
         return UnmatchedEvent(message, details={"source": source, "key": what})
 
     # -- dispatch: batch sources ------------------------------------------------------------
-    def _batches(self, source: str, raws: list[dict[str, Any]], context: Any,
-                 fallback: Callable[[list[dict[str, Any]]], Any] | None = None,
-                 ) -> list[tuple[EventHandler, list[dict[str, Any]]]]:
+    def _batches(
+        self,
+        source: str,
+        raws: list[dict[str, Any]],
+        context: Any,
+        fallback: Callable[[list[dict[str, Any]]], Any] | None = None,
+    ) -> list[tuple[EventHandler, list[dict[str, Any]]]]:
         """The records grouped by source ARN (a mapping sends one queue/shard per batch), each
         group with its handler (or what `fallback(group)` offers for a group nobody handles);
         raises UnmatchedEvent before anything runs."""
@@ -273,8 +335,14 @@ class EventSources:
         self.register_source("sqs", dispatch)  # type: ignore[attr-defined]
         return dispatch(event, context, source)
 
-    def _dispatch_stream(self, event: dict[str, Any], context: Any, source: str, record_class: type[Record],
-                         lane_of: Callable[[Any], Any]) -> dict[str, Any]:
+    def _dispatch_stream(
+        self,
+        event: dict[str, Any],
+        context: Any,
+        source: str,
+        record_class: type[Record],
+        lane_of: Callable[[Any], Any],
+    ) -> dict[str, Any]:
         failed: list[str] = []
         for handler, raws in self._batches(source, event["Records"], context):
             records = [record_class(raw) for raw in raws]
@@ -323,14 +391,23 @@ class EventSources:
         key = (event.get("source") or "", event.get("detail-type") or "")
         handler = self._handler_for("eventbridge", key)
         if handler is not None:
-            run_or_raise(self, handler.chain, event, context, "eventbridge",  # type: ignore[arg-type]
-                         eventbridge.EventBridgeEvent(event))
+            run_or_raise(
+                self,
+                handler.chain,
+                event,
+                context,
+                "eventbridge",  # type: ignore[arg-type]
+                eventbridge.EventBridgeEvent(event),
+            )
             return
         obj = s3.from_eventbridge(event)
         handler = self._s3_handler_for(obj) if obj is not None else None
         if handler is None:
-            what = (f"{obj.event_name} s3://{obj.bucket}/{obj.key}" if obj is not None
-                    else f"source {key[0]!r}, detail-type {key[1]!r}")
+            what = (
+                f"{obj.event_name} s3://{obj.bucket}/{obj.key}"
+                if obj is not None
+                else f"source {key[0]!r}, detail-type {key[1]!r}"
+            )
             raise self._unmatched_event("s3" if obj is not None else "eventbridge", what, context)
         run_or_raise(self, handler.chain, event, context, "s3", obj)  # type: ignore[arg-type]
 
@@ -356,7 +433,7 @@ class EventSources:
         ctx.record = record
         try:
             response = handler.chain(ctx)
-        except Exception as exc:  # noqa: BLE001 - middleware errors become a status, like HTTP
+        except Exception as exc:
             response = self.error_response(ctx, exc)  # type: ignore[attr-defined]
         if not isinstance(response, Response):
             response = _lift_app.to_response(response)

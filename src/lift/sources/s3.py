@@ -23,11 +23,20 @@ S3_EVENT_TYPES = {
     "Object Storage Class Changed": "LifecycleTransition",
     "Object Access Tier Changed": "IntelligentTiering",
 }
-_REASONS = {"PutObject": "Put", "POST Object": "Post", "CopyObject": "Copy",
-            "CompleteMultipartUpload": "CompleteMultipartUpload"}
-_DETAIL_SUFFIX = {"Object Restore Initiated": "Post", "Object Restore Completed": "Completed",
-                  "Object Restore Expired": "Delete", "Object Tags Added": "Put", "Object Tags Deleted": "Delete",
-                  "Object ACL Updated": "Put"}
+_REASONS = {
+    "PutObject": "Put",
+    "POST Object": "Post",
+    "CopyObject": "Copy",
+    "CompleteMultipartUpload": "CompleteMultipartUpload",
+}
+_DETAIL_SUFFIX = {
+    "Object Restore Initiated": "Post",
+    "Object Restore Completed": "Completed",
+    "Object Restore Expired": "Delete",
+    "Object Tags Added": "Put",
+    "Object Tags Deleted": "Delete",
+    "Object ACL Updated": "Put",
+}
 
 
 class S3Object(Record):
@@ -81,9 +90,17 @@ class S3Object(Record):
         return self.raw.get("awsRegion") or self.raw.get("region")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"bucket": self.bucket, "key": self.key, "size": self.size, "etag": self.etag,
-                "version_id": self.version_id, "event_name": self.event_name, "event_time": self.event_time,
-                "region": self.region, "sequencer": self.sequencer}
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "size": self.size,
+            "etag": self.etag,
+            "version_id": self.version_id,
+            "event_name": self.event_name,
+            "event_time": self.event_time,
+            "region": self.region,
+            "sequencer": self.sequencer,
+        }
 
     def payload(self) -> Any:
         return self.to_dict()
@@ -121,7 +138,7 @@ def records_in_message(message: str) -> list[dict[str, Any]] | None:
         return None
     try:
         doc = serialization.decode_json(message)
-    except Exception:  # noqa: BLE001 - not JSON: not an S3 notification
+    except Exception:
         return None
     records = doc.get("Records") if type(doc) is dict else None
     if not records or type(records) is not list:

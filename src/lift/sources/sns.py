@@ -90,5 +90,4 @@ def topic_of(raw_record: dict[str, Any]) -> str:
 
 def is_notification(value: Any) -> bool:
     """True for an SNS notification document (what non-raw SNS -> SQS delivery puts in the body)."""
-    return (type(value) is dict and value.get("Type") == "Notification" and "TopicArn" in value
-            and "Message" in value)
+    return type(value) is dict and value.get("Type") == "Notification" and "TopicArn" in value and "Message" in value

@@ -17,8 +17,18 @@ from lift.sources.record import Record, decode_json_or_text, name_from_arn
 
 s3 = LazyModule("lift.sources.s3", globals())
 
-__all__ = ["ENVELOPES", "S3Relay", "SQSContext", "SQSRecord", "dispatcher", "encode_batch_response", "group_of",
-           "plan_for", "rejects_envelopes", "unwrap"]
+__all__ = [
+    "ENVELOPES",
+    "S3Relay",
+    "SQSContext",
+    "SQSRecord",
+    "dispatcher",
+    "encode_batch_response",
+    "group_of",
+    "plan_for",
+    "rejects_envelopes",
+    "unwrap",
+]
 
 ENVELOPES = ("auto", "sns", "eventbridge", None)
 
@@ -135,7 +145,7 @@ def unwrap(record: SQSRecord, envelope: str | None) -> None:
         return
     try:
         doc = serialization.decode_json(body)
-    except Exception:  # noqa: BLE001 - not JSON: no envelope, the body is the payload
+    except Exception:
         return
     if envelope == "sns" and sns.is_notification(doc):
         record.inner = sns.SNSRecord.from_notification(doc)
@@ -188,8 +198,9 @@ def dispatcher(app: Any) -> Any:
         for (by_record, fn, with_ctx, decode, scan, fifo, handler), raws in batches:
             if by_record:  # concurrency or a fixed envelope: every message as a record
                 records = [_record(raw, handler.envelope) for raw in raws]
-                failed += process_batch(app, handler, records, event, context, "sqs", group_of if fifo else None,
-                                        handler.concurrency)
+                failed += process_batch(
+                    app, handler, records, event, context, "sqs", group_of if fifo else None, handler.concurrency
+                )
                 continue
             blocked: set[Any] | None = None
             group = None
@@ -219,7 +230,7 @@ def dispatcher(app: Any) -> Any:
                             if result is None or not is_refusal(result):
                                 continue
                             _report(app, ctx if with_ctx else None, raw, event, context, result)
-                        except Exception as exc:  # noqa: BLE001 - a failed message is reported, never a crash
+                        except Exception as exc:
                             _report(app, ctx if with_ctx else None, raw, event, context, exc)
                         failed.append(raw["messageId"])
                         if fifo:
@@ -261,8 +272,11 @@ class S3Relay:
         if isinstance(inner, eventbridge.EventBridgeEvent):  # S3 -> EventBridge -> SQS: one object
             obj = s3.from_eventbridge(inner.raw)
             if obj is None:
-                raise app._unmatched_event("sqs", f"queue {record.queue!r} ({record.queue_arn}): an EventBridge "
-                                                  f"event that is no S3 object event", ctx.lambda_context)
+                raise app._unmatched_event(
+                    "sqs",
+                    f"queue {record.queue!r} ({record.queue_arn}): an EventBridge event that is no S3 object event",
+                    ctx.lambda_context,
+                )
             self._run(ctx, obj)
             return
         text = inner.message if isinstance(inner, sns.SNSRecord) else record.body
@@ -271,8 +285,11 @@ class S3Relay:
             if '"s3:TestEvent"' in text:  # S3 sends one when a notification is configured: nothing to do
                 lift_logger().info("sqs message %s is S3's test event: acknowledged", record.message_id)
                 return
-            raise app._unmatched_event("sqs", f"queue {record.queue!r} ({record.queue_arn}): a message that "
-                                              "mentions S3 but is no S3 notification", ctx.lambda_context)
+            raise app._unmatched_event(
+                "sqs",
+                f"queue {record.queue!r} ({record.queue_arn}): a message that mentions S3 but is no S3 notification",
+                ctx.lambda_context,
+            )
         for raw in raws:
             self._run(ctx, s3.S3Object(raw))
 
@@ -286,7 +303,7 @@ class S3Relay:
             raise LiftError(result.status, "refused", f"s3 record refused by middleware with status {result.status}")
 
 
-class _MaybeEnvelope(Exception):  # noqa: N818 - control flow inside the dispatcher, never escapes
+class _MaybeEnvelope(Exception):
     pass
 
 
@@ -309,11 +326,29 @@ def plan_for(handler: Any, fifo: bool) -> Plan:
 
 # The top-level keys of the documents SNS (notifications, subscription confirmations) and
 # EventBridge write into an SQS body.
-_SNS_KEYS = frozenset({"Type", "MessageId", "Token", "TopicArn", "Subject", "Message", "Timestamp",
-                       "SignatureVersion", "Signature", "SigningCertURL", "SigningCertUrl", "SubscribeURL",
-                       "UnsubscribeURL", "UnsubscribeUrl", "MessageAttributes", "SequenceNumber"})
-_EVENTBRIDGE_KEYS = frozenset({"version", "id", "detail-type", "source", "account", "time", "region", "resources",
-                               "detail", "replay-name"})
+_SNS_KEYS = frozenset(
+    {
+        "Type",
+        "MessageId",
+        "Token",
+        "TopicArn",
+        "Subject",
+        "Message",
+        "Timestamp",
+        "SignatureVersion",
+        "Signature",
+        "SigningCertURL",
+        "SigningCertUrl",
+        "SubscribeURL",
+        "UnsubscribeURL",
+        "UnsubscribeUrl",
+        "MessageAttributes",
+        "SequenceNumber",
+    }
+)
+_EVENTBRIDGE_KEYS = frozenset(
+    {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail", "replay-name"}
+)
 
 
 def rejects_envelopes(model: Any) -> bool:
@@ -324,19 +359,31 @@ def rejects_envelopes(model: Any) -> bool:
 
     try:
         info = mi.type_info(model)
-    except Exception:  # noqa: BLE001 - a type msgspec cannot describe: scan to be safe
+    except Exception:
         return False
     if isinstance(info, mi.StructType | mi.DataclassType | mi.TypedDictType):
         if getattr(info, "array_like", False):
             return True
         required = {field.encode_name for field in info.fields if field.required}
         return bool(required - _SNS_KEYS) and bool(required - _EVENTBRIDGE_KEYS)
-    return isinstance(info, mi.ListType | mi.TupleType | mi.VarTupleType | mi.SetType | mi.FrozenSetType
-                      | mi.NamedTupleType | mi.StrType | mi.IntType | mi.FloatType | mi.BoolType)
+    return isinstance(
+        info,
+        mi.ListType
+        | mi.TupleType
+        | mi.VarTupleType
+        | mi.SetType
+        | mi.FrozenSetType
+        | mi.NamedTupleType
+        | mi.StrType
+        | mi.IntType
+        | mi.FloatType
+        | mi.BoolType,
+    )
 
 
-def _planned_batches(app: Any, plans: dict[str, Plan], raws: list[dict[str, Any]],
-                     context: Any) -> list[tuple[Plan, list[dict[str, Any]]]]:
+def _planned_batches(
+    app: Any, plans: dict[str, Plan], raws: list[dict[str, Any]], context: Any
+) -> list[tuple[Plan, list[dict[str, Any]]]]:
     """The messages grouped by queue, each group with its plan (cached for the queue's ARN)."""
     batches = []
     for handler, group in app._batches("sqs", raws, context, lambda group: _s3_relay(app, group)):
@@ -362,8 +409,9 @@ def _s3_relay(app: Any, raws: list[dict[str, Any]]) -> S3Relay | None:
     return S3Relay(app)
 
 
-def _report(app: Any, ctx: Context | None, raw: dict[str, Any], event: Any, context: Any,
-            outcome: Exception | Response) -> None:
+def _report(
+    app: Any, ctx: Context | None, raw: dict[str, Any], event: Any, context: Any, outcome: Exception | Response
+) -> None:
     """Log why a message failed (the exception its handler raised, or the error Response it
     returned), with its message id."""
     if ctx is None:

@@ -58,9 +58,18 @@ class TestClient:
         self.event_options = event_options
         self.last_event: dict[str, Any] | None = None
 
-    def build_event(self, method: str, path: str, *, json: Any = None, body: Any = None,
-                    headers: Mapping[str, Any] | None = None, query: Mapping[str, Any] | None = None,
-                    cookies: Mapping[str, str] | None = None, **options: Any) -> dict[str, Any]:
+    def build_event(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        body: Any = None,
+        headers: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
         """The exact event the request becomes for this client's source."""
         hdrs = dict(headers or {})
         if json is not None:

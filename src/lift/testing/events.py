@@ -7,11 +7,15 @@ base64 bodies where AWS would use them), never a minimal dict.
 from __future__ import annotations
 
 import base64
+import hashlib as _hashlib
+import json as _json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from decimal import Decimal as _Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
+from urllib.parse import quote_plus as _quote_plus
 
 __all__ = ["apigw_rest", "apigw_http", "alb", "function_url", "split_path"]
 
@@ -56,7 +60,7 @@ def _body(body: Any, is_base64: bool | None) -> tuple[str | None, bool]:
 
 
 def _now() -> tuple[str, int]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%d/%b/%Y:%H:%M:%S +0000"), int(now.timestamp() * 1000)
 
 
@@ -81,11 +85,21 @@ def _default_headers(host: str, body: str | None, headers: dict[str, Any] | None
     return base
 
 
-def apigw_rest(method: str = "GET", path: str = "/", *, body: Any = None, headers: dict[str, Any] | None = None,
-               query: dict[str, Any] | None = None, resource: str | None = None,
-               path_params: dict[str, str] | None = None, stage: str = "prod", is_base64: bool | None = None,
-               authorizer: dict[str, Any] | None = None, domain: str | None = None,
-               request_id: str | None = None) -> dict[str, Any]:
+def apigw_rest(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    body: Any = None,
+    headers: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
+    resource: str | None = None,
+    path_params: dict[str, str] | None = None,
+    stage: str = "prod",
+    is_base64: bool | None = None,
+    authorizer: dict[str, Any] | None = None,
+    domain: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """An API Gateway REST API proxy event (payload 1.0), as a `/{proxy+}` resource sends it."""
     path, q = _merge_query(path, query)
     text, b64 = _body(body, is_base64)
@@ -96,15 +110,34 @@ def apigw_rest(method: str = "GET", path: str = "/", *, body: Any = None, header
         path_params = path_params if path_params is not None else ({"proxy": path.lstrip("/")} if path != "/" else None)
     request_time, epoch = _now()
     ctx: dict[str, Any] = {
-        "accountId": ACCOUNT, "apiId": "abcdef1234", "domainName": host, "domainPrefix": host.split(".")[0],
-        "extendedRequestId": "Ab1CdEfGhIjKlMn=", "httpMethod": method.upper(),
-        "identity": {"accessKey": None, "accountId": None, "caller": None, "cognitoAuthenticationProvider": None,
-                     "cognitoAuthenticationType": None, "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
-                     "principalOrgId": None, "sourceIp": SOURCE_IP, "user": None, "userAgent": USER_AGENT,
-                     "userArn": None},
-        "path": f"/{stage}{path}" if ".execute-api." in host else path, "protocol": "HTTP/1.1",
-        "requestId": request_id or str(uuid.uuid4()), "requestTime": request_time, "requestTimeEpoch": epoch,
-        "resourceId": "a1b2c3", "resourcePath": resource, "stage": stage,
+        "accountId": ACCOUNT,
+        "apiId": "abcdef1234",
+        "domainName": host,
+        "domainPrefix": host.split(".")[0],
+        "extendedRequestId": "Ab1CdEfGhIjKlMn=",
+        "httpMethod": method.upper(),
+        "identity": {
+            "accessKey": None,
+            "accountId": None,
+            "caller": None,
+            "cognitoAuthenticationProvider": None,
+            "cognitoAuthenticationType": None,
+            "cognitoIdentityId": None,
+            "cognitoIdentityPoolId": None,
+            "principalOrgId": None,
+            "sourceIp": SOURCE_IP,
+            "user": None,
+            "userAgent": USER_AGENT,
+            "userArn": None,
+        },
+        "path": f"/{stage}{path}" if ".execute-api." in host else path,
+        "protocol": "HTTP/1.1",
+        "requestId": request_id or str(uuid.uuid4()),
+        "requestTime": request_time,
+        "requestTimeEpoch": epoch,
+        "resourceId": "a1b2c3",
+        "resourcePath": resource,
+        "stage": stage,
     }
     if authorizer is not None:
         ctx["authorizer"] = authorizer
@@ -124,9 +157,20 @@ def apigw_rest(method: str = "GET", path: str = "/", *, body: Any = None, header
     }
 
 
-def _v2(method: str, path: str, body: Any, headers: dict[str, Any] | None, query: dict[str, Any] | None,
-        cookies: list[str] | None, is_base64: bool | None, host: str, route_key: str, stage: str,
-        authorizer: dict[str, Any] | None, request_id: str | None) -> dict[str, Any]:
+def _v2(
+    method: str,
+    path: str,
+    body: Any,
+    headers: dict[str, Any] | None,
+    query: dict[str, Any] | None,
+    cookies: list[str] | None,
+    is_base64: bool | None,
+    host: str,
+    route_key: str,
+    stage: str,
+    authorizer: dict[str, Any] | None,
+    request_id: str | None,
+) -> dict[str, Any]:
     path, q = _merge_query(path, query)
     text, b64 = _body(body, is_base64)
     mv = _default_headers(host, text, headers)
@@ -146,12 +190,22 @@ def _v2(method: str, path: str, body: Any, headers: dict[str, Any] | None, query
         "rawQueryString": raw_query,
         "headers": flat,
         "requestContext": {
-            "accountId": ACCOUNT, "apiId": host.split(".")[0], "domainName": host,
+            "accountId": ACCOUNT,
+            "apiId": host.split(".")[0],
+            "domainName": host,
             "domainPrefix": host.split(".")[0],
-            "http": {"method": method.upper(), "path": path, "protocol": "HTTP/1.1", "sourceIp": SOURCE_IP,
-                     "userAgent": USER_AGENT},
-            "requestId": request_id or str(uuid.uuid4()), "routeKey": route_key, "stage": stage,
-            "time": request_time, "timeEpoch": epoch,
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": SOURCE_IP,
+                "userAgent": USER_AGENT,
+            },
+            "requestId": request_id or str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": stage,
+            "time": request_time,
+            "timeEpoch": epoch,
         },
         "isBase64Encoded": b64,
     }
@@ -166,31 +220,56 @@ def _v2(method: str, path: str, body: Any, headers: dict[str, Any] | None, query
     return event
 
 
-def apigw_http(method: str = "GET", path: str = "/", *, body: Any = None, headers: dict[str, Any] | None = None,
-               query: dict[str, Any] | None = None, cookies: list[str] | None = None,
-               is_base64: bool | None = None, stage: str = "$default", route_key: str = "$default",
-               authorizer: dict[str, Any] | None = None, request_id: str | None = None) -> dict[str, Any]:
+def apigw_http(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    body: Any = None,
+    headers: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
+    cookies: list[str] | None = None,
+    is_base64: bool | None = None,
+    stage: str = "$default",
+    route_key: str = "$default",
+    authorizer: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """An API Gateway HTTP API event (payload 2.0)."""
     host = f"r3pmxmplak.execute-api.{REGION}.amazonaws.com"
-    return _v2(method, path, body, headers, query, cookies, is_base64, host, route_key, stage, authorizer,
-               request_id)
+    return _v2(method, path, body, headers, query, cookies, is_base64, host, route_key, stage, authorizer, request_id)
 
 
-def function_url(method: str = "GET", path: str = "/", *, body: Any = None, headers: dict[str, Any] | None = None,
-                 query: dict[str, Any] | None = None, cookies: list[str] | None = None,
-                 is_base64: bool | None = None, authorizer: dict[str, Any] | None = None,
-                 request_id: str | None = None) -> dict[str, Any]:
+def function_url(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    body: Any = None,
+    headers: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
+    cookies: list[str] | None = None,
+    is_base64: bool | None = None,
+    authorizer: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """A Lambda function URL event (payload 2.0 on a `lambda-url` domain)."""
     host = f"a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.lambda-url.{REGION}.on.aws"
-    event = _v2(method, path, body, headers, query, cookies, is_base64, host, "$default", "$default",
-                authorizer, request_id)
+    event = _v2(
+        method, path, body, headers, query, cookies, is_base64, host, "$default", "$default", authorizer, request_id
+    )
     event["requestContext"]["apiId"] = host.split(".")[0]
     return event
 
 
-def alb(method: str = "GET", path: str = "/", *, body: Any = None, headers: dict[str, Any] | None = None,
-        query: dict[str, Any] | None = None, is_base64: bool | None = None,
-        multi_value: bool = False) -> dict[str, Any]:
+def alb(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    body: Any = None,
+    headers: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
+    is_base64: bool | None = None,
+    multi_value: bool = False,
+) -> dict[str, Any]:
     """An Application Load Balancer event (query left percent-encoded, as ALB sends it)."""
     path, q = _merge_query(path, query)
     text, b64 = _body(body, is_base64)
@@ -199,8 +278,12 @@ def alb(method: str = "GET", path: str = "/", *, body: Any = None, headers: dict
     mv = {k.lower(): v for k, v in mv.items()}
     enc_q = {quote(k, safe=""): [quote(v, safe="") for v in vs] for k, vs in q.items()}
     event: dict[str, Any] = {
-        "requestContext": {"elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:"
-                                                     "targetgroup/lambda-279XGJDqGZ5rsrHC2Fjr/49e9d65c45c6791a"}},
+        "requestContext": {
+            "elb": {
+                "targetGroupArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:"
+                "targetgroup/lambda-279XGJDqGZ5rsrHC2Fjr/49e9d65c45c6791a"
+            }
+        },
         "httpMethod": method.upper(),
         "path": path,
         "body": text if text is not None else "",
@@ -216,15 +299,29 @@ def alb(method: str = "GET", path: str = "/", *, body: Any = None, headers: dict
 
 
 # -- event sources (SQS, SNS, S3, EventBridge, schedules, streams, WebSocket) ---------------------
-__all__ += ["sqs", "sqs_message", "sqs_from_sns", "sqs_from_eventbridge", "sns", "sns_notification", "s3",
-            "s3_record", "s3_via_sns", "s3_via_sqs", "s3_via_eventbridge", "eventbridge", "schedule", "dynamodb_stream",
-            "dynamodb_record", "to_dynamodb", "kinesis", "kinesis_record", "websocket_connect",
-            "websocket_message", "websocket_disconnect"]
-
-import hashlib as _hashlib
-import json as _json
-from decimal import Decimal as _Decimal
-from urllib.parse import quote_plus as _quote_plus
+__all__ += [
+    "sqs",
+    "sqs_message",
+    "sqs_from_sns",
+    "sqs_from_eventbridge",
+    "sns",
+    "sns_notification",
+    "s3",
+    "s3_record",
+    "s3_via_sns",
+    "s3_via_sqs",
+    "s3_via_eventbridge",
+    "eventbridge",
+    "schedule",
+    "dynamodb_stream",
+    "dynamodb_record",
+    "to_dynamodb",
+    "kinesis",
+    "kinesis_record",
+    "websocket_connect",
+    "websocket_message",
+    "websocket_disconnect",
+]
 
 
 def _text(body: Any) -> str:
@@ -239,9 +336,12 @@ def _text(body: Any) -> str:
 
 
 def _iso(ms: bool = True) -> str:
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z" if ms else \
-        now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC)
+    return (
+        now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+        if ms
+        else now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
 
 
 def _md5(text: str) -> str:
@@ -250,21 +350,37 @@ def _md5(text: str) -> str:
 
 def _sqs_attribute(value: Any) -> dict[str, Any]:
     if isinstance(value, bytes):
-        return {"binaryValue": base64.b64encode(value).decode("ascii"), "stringListValues": [],
-                "binaryListValues": [], "dataType": "Binary"}
+        return {
+            "binaryValue": base64.b64encode(value).decode("ascii"),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "Binary",
+        }
     data_type = "Number" if isinstance(value, int | float | _Decimal) and not isinstance(value, bool) else "String"
     return {"stringValue": str(value), "stringListValues": [], "binaryListValues": [], "dataType": data_type}
 
 
-def sqs_message(body: Any, *, queue: str = "orders", message_id: str | None = None,
-                message_attributes: dict[str, Any] | None = None, group_id: str | None = None,
-                deduplication_id: str | None = None, receive_count: int = 1, sequence_number: str | None = None,
-                region: str = REGION) -> dict[str, Any]:
+def sqs_message(
+    body: Any,
+    *,
+    queue: str = "orders",
+    message_id: str | None = None,
+    message_attributes: dict[str, Any] | None = None,
+    group_id: str | None = None,
+    deduplication_id: str | None = None,
+    receive_count: int = 1,
+    sequence_number: str | None = None,
+    region: str = REGION,
+) -> dict[str, Any]:
     """One SQS record of a Lambda event. FIFO queues (`.fifo`) get group, dedup id and sequence number."""
     text = _text(body)
     sent = int(time.time() * 1000)
-    attributes = {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": str(sent),
-                  "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": str(sent + 2)}
+    attributes = {
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": str(sent),
+        "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+        "ApproximateFirstReceiveTimestamp": str(sent + 2),
+    }
     if queue.endswith(".fifo"):
         attributes["SequenceNumber"] = sequence_number or str(18849496460467696128 + sent)
         attributes["MessageGroupId"] = group_id or "default"
@@ -287,16 +403,29 @@ def sqs_message(body: Any, *, queue: str = "orders", message_id: str | None = No
     return record
 
 
-def sqs(queue: str = "orders", bodies: list[Any] | None = None, *, records: list[dict[str, Any]] | None = None,
-        group_id: str | None = None, group_ids: list[str] | None = None, **options: Any) -> dict[str, Any]:
+def sqs(
+    queue: str = "orders",
+    bodies: list[Any] | None = None,
+    *,
+    records: list[dict[str, Any]] | None = None,
+    group_id: str | None = None,
+    group_ids: list[str] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
     """An SQS event: one record per body (or the given `records`). `group_ids` sets each record's group."""
     if records is None:
         records = []
         for i, body in enumerate(bodies or []):
             gid = group_ids[i] if group_ids is not None else group_id
-            records.append(sqs_message(body, queue=queue, group_id=gid,
-                                       sequence_number=str(18849496460467696128 + i) if queue.endswith(".fifo")
-                                       else None, **options))
+            records.append(
+                sqs_message(
+                    body,
+                    queue=queue,
+                    group_id=gid,
+                    sequence_number=str(18849496460467696128 + i) if queue.endswith(".fifo") else None,
+                    **options,
+                )
+            )
     return {"Records": records}
 
 
@@ -312,9 +441,15 @@ def _sns_message_attributes(attrs: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def sns_notification(topic: str = "alerts", message: Any = "", *, subject: str | None = None,
-                     message_id: str | None = None, message_attributes: dict[str, Any] | None = None,
-                     region: str = REGION) -> dict[str, Any]:
+def sns_notification(
+    topic: str = "alerts",
+    message: Any = "",
+    *,
+    subject: str | None = None,
+    message_id: str | None = None,
+    message_attributes: dict[str, Any] | None = None,
+    region: str = REGION,
+) -> dict[str, Any]:
     """The notification document SNS delivers over HTTP and into SQS bodies (non-raw delivery)."""
     topic_arn = f"arn:aws:sns:{region}:{ACCOUNT}:{topic}"
     doc: dict[str, Any] = {
@@ -324,50 +459,75 @@ def sns_notification(topic: str = "alerts", message: Any = "", *, subject: str |
     }
     if subject is not None:
         doc["Subject"] = subject
-    doc.update({
-        "Message": _text(message),
-        "Timestamp": _iso(),
-        "SignatureVersion": "1",
-        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bk"
-                     "kOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=",
-        "SigningCertURL": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-"
-                          "0000000000000000000000.pem",
-        "UnsubscribeURL": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
-                          f"{topic_arn}:{uuid.uuid4()}",
-    })
+    doc.update(
+        {
+            "Message": _text(message),
+            "Timestamp": _iso(),
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bk"
+            "kOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=",
+            "SigningCertURL": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-"
+            "0000000000000000000000.pem",
+            "UnsubscribeURL": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
+            f"{topic_arn}:{uuid.uuid4()}",
+        }
+    )
     if message_attributes:
         doc["MessageAttributes"] = _sns_message_attributes(message_attributes)
     return doc
 
 
-def sns(topic: str = "alerts", message: Any = "", *, subject: str | None = None, message_id: str | None = None,
-        message_attributes: dict[str, Any] | None = None, messages: list[Any] | None = None,
-        region: str = REGION) -> dict[str, Any]:
+def sns(
+    topic: str = "alerts",
+    message: Any = "",
+    *,
+    subject: str | None = None,
+    message_id: str | None = None,
+    message_attributes: dict[str, Any] | None = None,
+    messages: list[Any] | None = None,
+    region: str = REGION,
+) -> dict[str, Any]:
     """An SNS event (one record per message; SNS sends one) as Lambda receives it."""
     topic_arn = f"arn:aws:sns:{region}:{ACCOUNT}:{topic}"
     records = []
-    for msg in (messages if messages is not None else [message]):
-        doc = sns_notification(topic, msg, subject=subject, message_id=message_id,
-                               message_attributes=message_attributes, region=region)
+    for msg in messages if messages is not None else [message]:
+        doc = sns_notification(
+            topic, msg, subject=subject, message_id=message_id, message_attributes=message_attributes, region=region
+        )
         inner = {
-            "Type": "Notification", "MessageId": doc["MessageId"], "TopicArn": topic_arn,
-            "Subject": subject, "Message": doc["Message"], "Timestamp": doc["Timestamp"],
-            "SignatureVersion": "1", "Signature": doc["Signature"],
-            "SigningCertUrl": doc["SigningCertURL"], "UnsubscribeUrl": doc["UnsubscribeURL"],
+            "Type": "Notification",
+            "MessageId": doc["MessageId"],
+            "TopicArn": topic_arn,
+            "Subject": subject,
+            "Message": doc["Message"],
+            "Timestamp": doc["Timestamp"],
+            "SignatureVersion": "1",
+            "Signature": doc["Signature"],
+            "SigningCertUrl": doc["SigningCertURL"],
+            "UnsubscribeUrl": doc["UnsubscribeURL"],
             "MessageAttributes": _sns_message_attributes(message_attributes),
         }
-        records.append({
-            "EventVersion": "1.0",
-            "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
-            "EventSource": "aws:sns",
-            "Sns": inner,
-        })
+        records.append(
+            {
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
+                "EventSource": "aws:sns",
+                "Sns": inner,
+            }
+        )
     return {"Records": records}
 
 
-def sqs_from_sns(queue: str = "orders", topic: str = "alerts", messages: list[Any] | None = None, *,
-                 raw: bool = False, subject: str | None = None,
-                 message_attributes: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
+def sqs_from_sns(
+    queue: str = "orders",
+    topic: str = "alerts",
+    messages: list[Any] | None = None,
+    *,
+    raw: bool = False,
+    subject: str | None = None,
+    message_attributes: dict[str, Any] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
     """An SQS event from a queue subscribed to an SNS topic: raw delivery puts the message itself in
     the body (attributes become SQS message attributes); otherwise the body is the notification."""
     records = []
@@ -381,9 +541,16 @@ def sqs_from_sns(queue: str = "orders", topic: str = "alerts", messages: list[An
     return {"Records": records}
 
 
-def eventbridge(source: str = "payments", detail_type: str = "PaymentSettled", detail: Any = None, *,
-                resources: list[str] | None = None, event_id: str | None = None, region: str = REGION,
-                account: str = ACCOUNT) -> dict[str, Any]:
+def eventbridge(
+    source: str = "payments",
+    detail_type: str = "PaymentSettled",
+    detail: Any = None,
+    *,
+    resources: list[str] | None = None,
+    event_id: str | None = None,
+    region: str = REGION,
+    account: str = ACCOUNT,
+) -> dict[str, Any]:
     """An EventBridge event as a rule target receives it."""
     return {
         "version": "0",
@@ -398,11 +565,13 @@ def eventbridge(source: str = "payments", detail_type: str = "PaymentSettled", d
     }
 
 
-def sqs_from_eventbridge(queue: str = "orders", events_: list[dict[str, Any]] | None = None,
-                         **options: Any) -> dict[str, Any]:
+def sqs_from_eventbridge(
+    queue: str = "orders", events_: list[dict[str, Any]] | None = None, **options: Any
+) -> dict[str, Any]:
     """An SQS event from a queue that is an EventBridge rule target: each body is the whole event."""
-    return {"Records": [sqs_message(_json.dumps(ev, separators=(",", ":")), queue=queue, **options)
-                        for ev in events_ or []]}
+    return {
+        "Records": [sqs_message(_json.dumps(ev, separators=(",", ":")), queue=queue, **options) for ev in events_ or []]
+    }
 
 
 def schedule(rule: str = "nightly-report", *, region: str = REGION, scheduler: bool = False) -> dict[str, Any]:
@@ -414,9 +583,16 @@ def schedule(rule: str = "nightly-report", *, region: str = REGION, scheduler: b
     return eventbridge("aws.events", "Scheduled Event", {}, resources=[arn], region=region)
 
 
-def s3_record(bucket: str = "uploads", key: str = "in/file.txt", *, event_name: str = "ObjectCreated:Put",
-              size: int = 1024, etag: str = "0123456789abcdef0123456789abcdef", version_id: str | None = None,
-              region: str = REGION) -> dict[str, Any]:
+def s3_record(
+    bucket: str = "uploads",
+    key: str = "in/file.txt",
+    *,
+    event_name: str = "ObjectCreated:Put",
+    size: int = 1024,
+    etag: str = "0123456789abcdef0123456789abcdef",
+    version_id: str | None = None,
+    region: str = REGION,
+) -> dict[str, Any]:
     """One S3 notification record; the key is URL-encoded as S3 sends it (a space becomes `+`)."""
     obj: dict[str, Any] = {"key": _quote_plus(key, safe="/"), "sequencer": "0A1B2C3D4E5F678901"}
     if not event_name.startswith("ObjectRemoved"):
@@ -431,13 +607,18 @@ def s3_record(bucket: str = "uploads", key: str = "in/file.txt", *, event_name: 
         "eventName": event_name,
         "userIdentity": {"principalId": "AWS:AIDAINPONIXQXHT3IKHL2"},
         "requestParameters": {"sourceIPAddress": SOURCE_IP},
-        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810",
-                             "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+        "responseElements": {
+            "x-amz-request-id": "C3D13FE58DE4C810",
+            "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD",
+        },
         "s3": {
             "s3SchemaVersion": "1.0",
             "configurationId": "lift-notification",
-            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
-                       "arn": f"arn:aws:s3:::{bucket}"},
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
             "object": obj,
         },
     }
@@ -448,23 +629,33 @@ def s3(bucket: str = "uploads", key: str = "in/file.txt", **options: Any) -> dic
     return {"Records": [s3_record(bucket, key, **options)]}
 
 
-def s3_via_sns(topic: str = "uploads-topic", bucket: str = "uploads", key: str = "in/file.txt",
-               **options: Any) -> dict[str, Any]:
+def s3_via_sns(
+    topic: str = "uploads-topic", bucket: str = "uploads", key: str = "in/file.txt", **options: Any
+) -> dict[str, Any]:
     """An SNS event whose message is an S3 notification (S3 -> SNS -> Lambda)."""
     message = _json.dumps(s3(bucket, key, **options), separators=(",", ":"))
     return sns(topic, message, subject="Amazon S3 Notification")
 
 
-def s3_via_sqs(queue: str = "uploads-queue", bucket: str = "uploads", keys: list[str] | None = None,
-               **options: Any) -> dict[str, Any]:
+def s3_via_sqs(
+    queue: str = "uploads-queue", bucket: str = "uploads", keys: list[str] | None = None, **options: Any
+) -> dict[str, Any]:
     """An SQS event whose messages are S3 notifications (S3 -> SQS -> Lambda), one per key."""
     bodies = [_json.dumps(s3(bucket, key, **options), separators=(",", ":")) for key in (keys or ["in/file.txt"])]
     return sqs(queue, bodies)
 
 
-def s3_via_eventbridge(bucket: str = "uploads", key: str = "in/file.txt", *, detail_type: str = "Object Created",
-                       reason: str = "PutObject", size: int = 1024, etag: str = "0123456789abcdef0123456789abcdef",
-                       version_id: str | None = None, region: str = REGION) -> dict[str, Any]:
+def s3_via_eventbridge(
+    bucket: str = "uploads",
+    key: str = "in/file.txt",
+    *,
+    detail_type: str = "Object Created",
+    reason: str = "PutObject",
+    size: int = 1024,
+    etag: str = "0123456789abcdef0123456789abcdef",
+    version_id: str | None = None,
+    region: str = REGION,
+) -> dict[str, Any]:
     """An `aws.s3` EventBridge event (`Object Created` / `Object Deleted`) for a bucket with
     EventBridge notifications on."""
     obj: dict[str, Any] = {"key": key, "sequencer": "00617F08299329D189"}
@@ -472,9 +663,14 @@ def s3_via_eventbridge(bucket: str = "uploads", key: str = "in/file.txt", *, det
         obj = {"key": key, "size": size, "etag": etag, "sequencer": obj["sequencer"]}
     if version_id is not None:
         obj["version-id"] = version_id
-    detail: dict[str, Any] = {"version": "0", "bucket": {"name": bucket}, "object": obj,
-                              "request-id": "N4N7GDK58NMKJ12R", "requester": ACCOUNT,
-                              "source-ip-address": SOURCE_IP}
+    detail: dict[str, Any] = {
+        "version": "0",
+        "bucket": {"name": bucket},
+        "object": obj,
+        "request-id": "N4N7GDK58NMKJ12R",
+        "requester": ACCOUNT,
+        "source-ip-address": SOURCE_IP,
+    }
     if detail_type == "Object Created":
         detail["reason"] = reason
     elif detail_type == "Object Deleted":
@@ -512,10 +708,17 @@ def to_dynamodb(value: Any) -> dict[str, Any]:
 _stream_sequence = [4421584500000000017450439091]
 
 
-def dynamodb_record(table: str = "orders", event_name: str = "INSERT", *, keys: dict[str, Any] | None = None,
-                    new_image: dict[str, Any] | None = None, old_image: dict[str, Any] | None = None,
-                    view_type: str = "NEW_AND_OLD_IMAGES", sequence_number: str | None = None,
-                    region: str = REGION) -> dict[str, Any]:
+def dynamodb_record(
+    table: str = "orders",
+    event_name: str = "INSERT",
+    *,
+    keys: dict[str, Any] | None = None,
+    new_image: dict[str, Any] | None = None,
+    old_image: dict[str, Any] | None = None,
+    view_type: str = "NEW_AND_OLD_IMAGES",
+    sequence_number: str | None = None,
+    region: str = REGION,
+) -> dict[str, Any]:
     """One DynamoDB stream record; images are given as Python values and marshalled to DynamoDB JSON."""
     _stream_sequence[0] += 1
     stream: dict[str, Any] = {
@@ -549,9 +752,15 @@ def dynamodb_stream(table: str = "orders", changes: list[dict[str, Any]] | None 
 _kinesis_sequence = [49590338271490256608559692538361571095921575989136588898]
 
 
-def kinesis_record(data: Any, *, stream: str = "clicks", partition_key: str = "1",
-                   shard_id: str = "shardId-000000000006", sequence_number: str | None = None,
-                   region: str = REGION) -> dict[str, Any]:
+def kinesis_record(
+    data: Any,
+    *,
+    stream: str = "clicks",
+    partition_key: str = "1",
+    shard_id: str = "shardId-000000000006",
+    sequence_number: str | None = None,
+    region: str = REGION,
+) -> dict[str, Any]:
     """One Kinesis record (`data` base64-encoded as Kinesis sends it; non-bytes become JSON)."""
     raw = data if isinstance(data, bytes) else _text(data).encode("utf-8")
     _kinesis_sequence[0] += 1
@@ -574,13 +783,22 @@ def kinesis_record(data: Any, *, stream: str = "clicks", partition_key: str = "1
     }
 
 
-def kinesis(stream: str = "clicks", data: list[Any] | None = None, *, shard_id: str = "shardId-000000000006",
-            partition_keys: list[str] | None = None, records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def kinesis(
+    stream: str = "clicks",
+    data: list[Any] | None = None,
+    *,
+    shard_id: str = "shardId-000000000006",
+    partition_keys: list[str] | None = None,
+    records: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A Kinesis event: one record per item of `data` (or the given `records`)."""
     if records is None:
-        records = [kinesis_record(d, stream=stream, shard_id=shard_id,
-                                  partition_key=partition_keys[i] if partition_keys else str(i))
-                   for i, d in enumerate(data or [])]
+        records = [
+            kinesis_record(
+                d, stream=stream, shard_id=shard_id, partition_key=partition_keys[i] if partition_keys else str(i)
+            )
+            for i, d in enumerate(data or [])
+        ]
     return {"Records": records}
 
 
@@ -592,8 +810,9 @@ def _connection_id() -> str:
     return base64.b64encode(uuid.uuid4().bytes[:10]).decode("ascii")
 
 
-def _ws_context(route_key: str, event_type: str, connection_id: str | None, stage: str,
-                domain: str | None) -> dict[str, Any]:
+def _ws_context(
+    route_key: str, event_type: str, connection_id: str | None, stage: str, domain: str | None
+) -> dict[str, Any]:
     request_time, epoch = _now()
     host = domain or _WS_HOST
     return {
@@ -613,9 +832,14 @@ def _ws_context(route_key: str, event_type: str, connection_id: str | None, stag
     }
 
 
-def websocket_connect(*, connection_id: str | None = None, headers: dict[str, Any] | None = None,
-                      query: dict[str, Any] | None = None, stage: str = "prod",
-                      domain: str | None = None) -> dict[str, Any]:
+def websocket_connect(
+    *,
+    connection_id: str | None = None,
+    headers: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
+    stage: str = "prod",
+    domain: str | None = None,
+) -> dict[str, Any]:
     """A `$connect` event: the handshake's headers and query string, no body."""
     host = domain or _WS_HOST
     mv: dict[str, list[str]] = {
@@ -643,8 +867,15 @@ def websocket_connect(*, connection_id: str | None = None, headers: dict[str, An
     return event
 
 
-def websocket_message(body: Any = "", *, route_key: str = "$default", connection_id: str | None = None,
-                      stage: str = "prod", domain: str | None = None, is_base64: bool = False) -> dict[str, Any]:
+def websocket_message(
+    body: Any = "",
+    *,
+    route_key: str = "$default",
+    connection_id: str | None = None,
+    stage: str = "prod",
+    domain: str | None = None,
+    is_base64: bool = False,
+) -> dict[str, Any]:
     """A message event on `route_key` (`$default` or a custom route chosen by the route selection expression)."""
     ctx = _ws_context(route_key, "MESSAGE", connection_id, stage, domain)
     ctx["messageId"] = base64.b64encode(uuid.uuid4().bytes[:10]).decode("ascii")
@@ -654,13 +885,23 @@ def websocket_message(body: Any = "", *, route_key: str = "$default", connection
     return {"requestContext": ctx, "body": text, "isBase64Encoded": is_base64}
 
 
-def websocket_disconnect(*, connection_id: str | None = None, status_code: int = 1001,
-                         reason: str = "Going away", stage: str = "prod", domain: str | None = None) -> dict[str, Any]:
+def websocket_disconnect(
+    *,
+    connection_id: str | None = None,
+    status_code: int = 1001,
+    reason: str = "Going away",
+    stage: str = "prod",
+    domain: str | None = None,
+) -> dict[str, Any]:
     """A `$disconnect` event (the close code and reason are in the request context)."""
     host = domain or _WS_HOST
     ctx = _ws_context("$disconnect", "DISCONNECT", connection_id, stage, domain)
     ctx["disconnectStatusCode"] = status_code
     ctx["disconnectReason"] = reason
     headers = {"Host": host, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
-    return {"headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "requestContext": ctx, "isBase64Encoded": False}
+    return {
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "requestContext": ctx,
+        "isBase64Encoded": False,
+    }
