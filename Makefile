@@ -11,6 +11,10 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 install: $(PY)
+	@# the distribution was called `lift` before `lift-lambda`: drop that stale install (and the PyPI
+	@# project of that name, which would shadow `import lift`) so only lift-lambda provides `lift`
+	@$(PY) -m pip uninstall -q -y lift >/dev/null 2>&1 || true
+	@rm -rf src/lift.egg-info
 	$(PY) -m pip install -q -e ".[all,test]"
 
 dev: install

@@ -269,7 +269,7 @@ class CheckFailed(Exception):
 def dynamodb_table(
     table_name: str, *, client: Any = None, endpoint_url: str | None = None, region_name: str | None = None
 ) -> Check:
-    """DescribeTable on `table_name`; healthy when the table is ACTIVE (needs `lift[dynamodb]`)."""
+    """DescribeTable on `table_name`; healthy when the table is ACTIVE (needs `lift-lambda[dynamodb]`)."""
     state: dict[str, Any] = {"client": client}
 
     def check() -> dict[str, Any]:
@@ -277,7 +277,7 @@ def dynamodb_table(
             try:
                 import boto3
             except ImportError as exc:
-                raise CheckFailed('the DynamoDB check needs boto3: pip install "lift[dynamodb]"') from exc
+                raise CheckFailed('the DynamoDB check needs boto3: pip install "lift-lambda[dynamodb]"') from exc
             from botocore.config import Config
 
             state["client"] = boto3.client(
@@ -299,7 +299,7 @@ def dynamodb_table(
 
 
 def redis_ping(url: str | None = None, *, client: Any = None, timeout: float = 2.0) -> Check:
-    """PING a Redis server (needs `lift[redis]`); `url` like `redis://127.0.0.1:6379/0`."""
+    """PING a Redis server (needs `lift-lambda[redis]`); `url` like `redis://127.0.0.1:6379/0`."""
     state: dict[str, Any] = {"client": client}
 
     def check() -> None:
@@ -307,7 +307,7 @@ def redis_ping(url: str | None = None, *, client: Any = None, timeout: float = 2
             try:
                 import redis
             except ImportError as exc:
-                raise CheckFailed('the Redis check needs redis-py: pip install "lift[redis]"') from exc
+                raise CheckFailed('the Redis check needs redis-py: pip install "lift-lambda[redis]"') from exc
             state["client"] = redis.Redis.from_url(
                 url or os.environ.get("LIFT_REDIS_URL") or "redis://127.0.0.1:6379",
                 socket_timeout=timeout,

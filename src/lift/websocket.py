@@ -81,7 +81,7 @@ class WebSocketClient:
         try:
             import boto3
         except ImportError:  # pragma: no cover - depends on the installed extras
-            raise ImportError('Sending to WebSocket connections needs boto3: pip install "lift[aws]"') from None
+            raise ImportError('Sending to WebSocket connections needs boto3: pip install "lift-lambda[aws]"') from None
         return boto3.client(
             "apigatewaymanagementapi", endpoint_url=self.endpoint, region_name=self.region or _region_of(self.endpoint)
         )

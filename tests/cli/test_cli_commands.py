@@ -30,7 +30,7 @@ COMMANDS = [
 def test_version(cli):
     result = cli("version")
     assert result.code == 0, result
-    assert result.stdout.startswith("lift 0.1.0 (python 3.")
+    assert result.stdout.startswith("lift-lambda 0.1.0 (python 3.")
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -366,4 +366,4 @@ def test_lift_console_script(tmp_path):
     if not script.exists():
         pytest.skip("the lift console script is not installed in this environment")
     result = subprocess.run([str(script), "version"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    assert result.returncode == 0 and result.stdout.startswith("lift ")
+    assert result.returncode == 0 and result.stdout.startswith("lift-lambda ")

@@ -19,7 +19,7 @@ def test_new_project_passes_its_own_tests(cli, tmp_path, template):
     project = tmp_path / "demo"
     assert {"pyproject.toml", "README.md", "app.py", "tests"} <= {p.name for p in project.iterdir()}
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    assert pyproject["project"]["dependencies"] == ["lift"]
+    assert pyproject["project"]["dependencies"][0] == "lift-lambda"
     assert pyproject["tool"]["lift"]["app"] == "app:app"
     assert "lift dev" in (project / "README.md").read_text()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}

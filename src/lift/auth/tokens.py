@@ -38,9 +38,9 @@ def import_jwt() -> Any:
         import jwt
         from jwt import algorithms
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError('JWT authentication needs PyJWT: pip install "lift[jwt]"') from exc
+        raise ImportError('JWT authentication needs PyJWT: pip install "lift-lambda[jwt]"') from exc
     if not getattr(algorithms, "has_crypto", True):
-        raise ImportError('JWT RS/ES/PS algorithms need cryptography: pip install "lift[jwt]"')
+        raise ImportError('JWT RS/ES/PS algorithms need cryptography: pip install "lift-lambda[jwt]"')
     return jwt
 
 

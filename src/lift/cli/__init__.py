@@ -13,7 +13,9 @@ def main() -> None:
     except ImportError as exc:
         import sys
 
-        sys.stderr.write(f'The lift command needs the dev extra ({exc.name} is missing): pip install "lift[dev]"\n')
+        sys.stderr.write(
+            f'The lift command needs the dev extra ({exc.name} is missing): pip install "lift-lambda[dev]"\n'
+        )
         raise SystemExit(1) from None
     from lift.cli.root import cli
 

@@ -50,7 +50,7 @@ def dev(
     try:
         from lift.dev.server import DevServerError, serve
     except ImportError as exc:
-        fail(f"The dev server needs the dev extra ({exc.name} is missing)", hint='pip install "lift[dev]"')
+        fail(f"The dev server needs the dev extra ({exc.name} is missing)", hint='pip install "lift-lambda[dev]"')
     try:
         serve(str(ref), host="127.0.0.1", port=port, reload=reload, payload=payload)
     except DevServerError as exc:

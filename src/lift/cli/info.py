@@ -127,4 +127,4 @@ def version() -> None:
 
     import lift
 
-    typer.echo(f"lift {lift.__version__} (python {platform.python_version()}, msgspec {msgspec.__version__})")
+    typer.echo(f"lift-lambda {lift.__version__} (python {platform.python_version()}, msgspec {msgspec.__version__})")

@@ -31,4 +31,7 @@ def new(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
     err.print(f"[green]Created[/green] {target} from the [bold]{template}[/bold] template. Next:")
-    err.print(f'  cd {target}\n  pip install -e ".[dev]"\n  pytest\n  lift dev', markup=False)
+    err.print(
+        f'  cd {target}\n  python -m venv .venv && . .venv/bin/activate\n  pip install -e ".[dev]"\n  pytest\n  lift dev',
+        markup=False,
+    )

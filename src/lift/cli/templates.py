@@ -11,10 +11,10 @@ name = "{{name}}"
 version = "0.1.0"
 description = "{{name}}: an AWS Lambda service built with Lift"
 requires-python = ">=3.11"
-dependencies = ["lift"]
+dependencies = ["lift-lambda", "msgspec>=0.18"]
 
 [project.optional-dependencies]
-dev = ["lift[dev]", "pytest>=8"]
+dev = ["lift-lambda[dev]", "pytest>=8"]
 
 [tool.lift]
 app = "app:app"
@@ -40,7 +40,7 @@ An AWS Lambda service built with Lift (`lift new --template {{template}}`).
 
 ```bash
 python -m venv .venv && . .venv/bin/activate
-pip install -e ".[dev]"
+pip install -e ".[dev]"         # Lift from PyPI as lift-lambda (imported as `lift`)
 
 pytest                       # the tests drive app.handler with real AWS-shaped events
 lift dev                     # http://127.0.0.1:8000, reloads on save; dashboard at /_lift/
@@ -49,7 +49,9 @@ lift routes                  # what the app registers
 lift openapi -o openapi.json
 ```
 
-`pip install -e ".[dev]"` expects Lift itself to be installed in the environment already.
+To use Lift from a checkout instead of PyPI, install it first in the same virtualenv:
+`pip install -e "/path/to/lift[dev]"`. The unrelated PyPI project `lift` must not be installed
+beside it (it has a top-level `lift` package too).
 Deploy `app.handler` (the module `app`, attribute `handler`) as the Lambda handler.
 """
 

@@ -1,7 +1,7 @@
 """Swagger UI at `/_lift/docs` from assets installed with the package (no CDN), and the spec.
 
 The assets come from the `swagger-ui-bundle-v2` distribution (Swagger UI 5, which renders
-OpenAPI 3.1), installed by `lift[dev]`.
+OpenAPI 3.1), installed by `lift-lambda[dev]`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def response_for(sub: str, app: Any) -> Response:
         return _spec(app)
     if sub == "docs":
         if swagger_dir() is None:
-            return Response.text('Swagger UI needs its assets: pip install "lift[dev]"', status=501)
+            return Response.text('Swagger UI needs its assets: pip install "lift-lambda[dev]"', status=501)
         from html import escape
 
         return Response.html(_PAGE.format(title=escape(getattr(app, "name", "lift"))))

@@ -424,7 +424,7 @@ def _require_runtime_client(python: str) -> None:
         import importlib.util
 
         if importlib.util.find_spec("awslambdaric") is None:
-            raise RuntimeNotAvailable('The Lambda runtime interface client is missing: pip install "lift[dev]"')
+            raise RuntimeNotAvailable('The Lambda runtime interface client is missing: pip install "lift-lambda[dev]"')
 
 
 def _trace_id() -> str:

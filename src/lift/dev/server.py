@@ -555,7 +555,7 @@ def serve(app_ref: str, host: str = "127.0.0.1", port: int = 8000, reload: bool 
     try:
         import uvicorn
     except ImportError as exc:
-        raise DevServerError('The dev server needs uvicorn: pip install "lift[dev]"') from exc
+        raise DevServerError('The dev server needs uvicorn: pip install "lift-lambda[dev]"') from exc
     _check_port(host, port)
     os.environ["LIFT_WEBSOCKET_ENDPOINT"] = f"http://{host}:{port}"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

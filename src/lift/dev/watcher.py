@@ -45,7 +45,7 @@ class SourceWatcher:
         try:
             import watchfiles  # noqa: F401
         except ImportError as exc:
-            raise RuntimeError('Hot reload needs watchfiles: pip install "lift[dev]"') from exc
+            raise RuntimeError('Hot reload needs watchfiles: pip install "lift-lambda[dev]"') from exc
         self._thread = threading.Thread(target=self._run, name="lift-dev-watcher", daemon=True)
         self._thread.start()
 

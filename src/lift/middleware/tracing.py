@@ -1,7 +1,7 @@
 """Tracing middleware: a span (OpenTelemetry) or subsegment (X-Ray) per request or record.
 
     from lift.middleware.tracing import Tracing
-    app.use(Tracing())               # OpenTelemetry: pip install "lift[tracing]"
+    app.use(Tracing())               # OpenTelemetry: pip install "lift-lambda[tracing]"
     app.use(Tracing(mode="xray"))    # X-Ray subsegments of the function's segment, stdlib only
 
 In every mode, an incoming `X-Amzn-Trace-Id` / `traceparent` header (ASGI, local server) or

@@ -1,4 +1,4 @@
-"""OpenTelemetry spans per request or record (needs `pip install "lift[tracing]"`).
+"""OpenTelemetry spans per request or record (needs `pip install "lift-lambda[tracing]"`).
 
 The parent comes from the caller's W3C `traceparent` header when there is one, else from
 Lambda's `_X_AMZN_TRACE_ID`, so the span joins the trace the function is already part of.
@@ -33,7 +33,7 @@ def require_otel() -> Any:
     try:
         from opentelemetry import trace
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError('OpenTelemetry tracing needs the tracing extra: pip install "lift[tracing]"') from exc
+        raise ImportError('OpenTelemetry tracing needs the tracing extra: pip install "lift-lambda[tracing]"') from exc
     return trace
 
 

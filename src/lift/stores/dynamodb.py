@@ -58,7 +58,7 @@ def _client(endpoint_url: str | None, region: str | None, timeout: float) -> Any
         import boto3
         from botocore.config import Config
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError('DynamoDBStore needs boto3: pip install "lift[dynamodb]"') from exc
+        raise ImportError('DynamoDBStore needs boto3: pip install "lift-lambda[dynamodb]"') from exc
     config = Config(
         connect_timeout=timeout,
         read_timeout=timeout,

@@ -91,7 +91,7 @@ class RedisStore(Store):
             try:
                 import redis
             except ImportError as exc:  # pragma: no cover - depends on the environment
-                raise ImportError('RedisStore needs redis-py: pip install "lift[redis]"') from exc
+                raise ImportError('RedisStore needs redis-py: pip install "lift-lambda[redis]"') from exc
             client = redis.Redis.from_url(
                 url or "redis://127.0.0.1:6379/0", socket_timeout=timeout, socket_connect_timeout=timeout
             )
