@@ -1,0 +1,259 @@
+"""How values are fetched: the AWS Parameters and Secrets Lambda Extension when it runs, else boto3.
+
+The extension (a Lambda layer) answers on `localhost:$PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`
+(2773) with the same JSON as GetParameter/GetSecretValue, authenticated by the function's
+session token in `X-Aws-Parameters-Secrets-Token`, and caches values itself. AppConfig's own
+agent extension answers on `localhost:$AWS_APPCONFIG_EXTENSION_HTTP_PORT` (2772). The stdlib
+`http.client` talks to both: no dependency, and nothing for a function that does not use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import msgspec
+
+__all__ = [
+    "Fetched",
+    "FetchError",
+    "NotFoundError",
+    "AccessDeniedError",
+    "ExtensionBackend",
+    "Boto3Backend",
+    "default_backend",
+    "extension_present",
+]
+
+EXTENSION_PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+APPCONFIG_PORT_ENV = "AWS_APPCONFIG_EXTENSION_HTTP_PORT"
+TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "KMSAccessDeniedException")
+_NOT_FOUND = ("ParameterNotFound", "ResourceNotFoundException", "ParameterVersionNotFound")
+
+
+class Fetched(msgspec.Struct, frozen=True):
+    """One value as a service returned it. `secure`: a SecureString or a secret."""
+
+    value: str | bytes
+    secure: bool = False
+    version: str | None = None
+    content_type: str | None = None
+
+
+class FetchError(Exception):
+    """A value could not be read (the message never contains a value)."""
+
+
+class NotFoundError(FetchError):
+    pass
+
+
+class AccessDeniedError(FetchError):
+    pass
+
+
+def _classify(code: str, message: str) -> FetchError:
+    text = f"{code}: {message}" if message else code
+    if code in _ACCESS_DENIED or "AccessDenied" in code:
+        return AccessDeniedError(text)
+    if code in _NOT_FOUND or "NotFound" in code:
+        return NotFoundError(text)
+    return FetchError(text)
+
+
+def extension_present() -> bool:
+    """True when the Parameters and Secrets extension runs next to this function.
+
+    `LIFT_CONFIG_EXTENSION=0/1` decides outright; otherwise the extension is assumed when its
+    port variable is set or its layer is in /opt/extensions."""
+    forced = os.environ.get("LIFT_CONFIG_EXTENSION")
+    if forced is not None:
+        return forced.lower() in ("1", "true", "yes", "on")
+    if os.environ.get(EXTENSION_PORT_ENV):
+        return True
+    try:
+        return any("parameters" in name.lower() and "secrets" in name.lower() for name in os.listdir("/opt/extensions"))
+    except OSError:
+        return False
+
+
+class ExtensionBackend:
+    """Reads through the Parameters and Secrets extension (and AppConfig's agent) on localhost."""
+
+    name = "extension"
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        appconfig_port: int | None = None,
+        host: str = "127.0.0.1",
+        timeout: float = 5.0,
+    ) -> None:
+        self.port = port or int(os.environ.get(EXTENSION_PORT_ENV) or 2773)
+        self.appconfig_port = appconfig_port or int(os.environ.get(APPCONFIG_PORT_ENV) or 2772)
+        self.host = host
+        self.timeout = timeout
+
+    def _get(self, port: int, path: str, token: bool = True) -> tuple[int, bytes, str | None]:
+        import http.client
+
+        conn = http.client.HTTPConnection(self.host, port, timeout=self.timeout)
+        try:
+            headers = {TOKEN_HEADER: os.environ.get("AWS_SESSION_TOKEN", "")} if token else {}
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            return resp.status, resp.read(), resp.getheader("Content-Type")
+        except OSError as exc:
+            raise FetchError(f"the extension on {self.host}:{port} does not answer ({exc})") from None
+        finally:
+            conn.close()
+
+    def _json(self, path: str) -> dict[str, Any]:
+        status, body, _ = self._get(self.port, path)
+        if status == 200:
+            return msgspec.json.decode(body)
+        text = body.decode("utf-8", "replace")[:300]
+        if "AccessDenied" in text:
+            raise AccessDeniedError(f"AccessDenied (extension HTTP {status}): {text}")
+        if status in (401, 403):
+            raise FetchError(
+                f"the extension refused the request (HTTP {status}): {TOKEN_HEADER} must carry the function's"
+                " AWS_SESSION_TOKEN"
+            )
+        if status == 404 or "NotFound" in text:
+            raise NotFoundError(f"not found (extension HTTP {status}): {text}")
+        raise FetchError(f"extension HTTP {status}: {text}")
+
+    def parameters(self, names: Iterable[str], decrypt: bool = True) -> dict[str, Fetched | FetchError]:
+        out: dict[str, Fetched | FetchError] = {}
+        for name in names:
+            query = urlencode({"name": name, "withDecryption": "true" if decrypt else "false"})
+            try:
+                param = self._json(f"/systemsmanager/parameters/get?{query}")["Parameter"]
+            except FetchError as exc:
+                out[name] = exc
+                continue
+            out[name] = Fetched(param["Value"], param.get("Type") == "SecureString", str(param.get("Version")))
+        return out
+
+    def secret(self, secret_id: str, version_stage: str | None = None) -> Fetched:
+        params = {"secretId": secret_id}
+        if version_stage:
+            params["versionStage"] = version_stage
+        data = self._json(f"/secretsmanager/get?{urlencode(params)}")
+        return _secret_value(data)
+
+    def appconfig(self, application: str, environment: str, profile: str) -> Fetched:
+        path = "/applications/{}/environments/{}/configurations/{}".format(
+            *(quote(p, safe="") for p in (application, environment, profile))
+        )
+        status, body, ctype = self._get(self.appconfig_port, path, token=False)
+        if status == 200:
+            return Fetched(body, False, None, ctype)
+        text = body.decode("utf-8", "replace")[:300]
+        if status == 404:
+            raise NotFoundError(f"not found (AppConfig agent HTTP 404): {text}")
+        if status in (401, 403):
+            raise AccessDeniedError(f"AccessDenied (AppConfig agent HTTP {status}): {text}")
+        raise FetchError(f"AppConfig agent HTTP {status}: {text}")
+
+
+def _secret_value(data: dict[str, Any]) -> Fetched:
+    if data.get("SecretString") is not None:
+        value: str | bytes = data["SecretString"]
+    else:
+        raw = data.get("SecretBinary") or b""
+        value = base64.b64decode(raw) if isinstance(raw, str) else raw
+    return Fetched(value, True, data.get("VersionId"))
+
+
+class Boto3Backend:
+    """Reads with boto3 (SSM GetParameters in batches of ten, GetSecretValue, AppConfig Data)."""
+
+    name = "boto3"
+
+    def __init__(self, *, region: str | None = None, endpoint_url: str | None = None, session: Any = None) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self._session = session
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is None:
+            try:
+                import boto3
+            except ImportError:
+                raise ImportError(
+                    'lift.config needs boto3 without the extension: pip install "lift-lambda[aws]"'
+                ) from None
+            session = self._session or boto3.session.Session()
+            client = self._clients[service] = session.client(
+                service, region_name=self.region, endpoint_url=self.endpoint_url
+            )
+        return client
+
+    @property
+    def region_name(self) -> str:
+        return self.region or self.client("ssm").meta.region_name
+
+    def _call(self, fn: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(**kwargs)
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            raise _classify(str(err.get("Code", "")), str(err.get("Message", ""))) from None
+        except BotoCoreError as exc:
+            raise FetchError(str(exc)) from None
+
+    def parameters(self, names: Iterable[str], decrypt: bool = True) -> dict[str, Fetched | FetchError]:
+        names = list(dict.fromkeys(names))
+        out: dict[str, Fetched | FetchError] = {}
+        ssm = self.client("ssm")
+        for i in range(0, len(names), 10):
+            batch = names[i : i + 10]
+            try:
+                resp = self._call(ssm.get_parameters, Names=batch, WithDecryption=decrypt)
+            except FetchError as exc:
+                for name in batch:
+                    out[name] = exc
+                continue
+            for param in resp.get("Parameters", []):
+                fetched = Fetched(param["Value"], param.get("Type") == "SecureString", str(param.get("Version")))
+                out[param["Name"]] = fetched
+                if param.get("ARN"):
+                    out.setdefault(param["ARN"], fetched)
+            for name in resp.get("InvalidParameters", []):
+                out[name] = NotFoundError("ParameterNotFound")
+            for name in batch:  # a name given as ARN or without its leading slash
+                out.setdefault(name, NotFoundError("ParameterNotFound"))
+        return out
+
+    def secret(self, secret_id: str, version_stage: str | None = None) -> Fetched:
+        kwargs = {"SecretId": secret_id}
+        if version_stage:
+            kwargs["VersionStage"] = version_stage
+        return _secret_value(self._call(self.client("secretsmanager").get_secret_value, **kwargs))
+
+    def appconfig(self, application: str, environment: str, profile: str) -> Fetched:
+        data = self.client("appconfigdata")
+        session = self._call(
+            data.start_configuration_session,
+            ApplicationIdentifier=application,
+            EnvironmentIdentifier=environment,
+            ConfigurationProfileIdentifier=profile,
+        )
+        resp = self._call(data.get_latest_configuration, ConfigurationToken=session["InitialConfigurationToken"])
+        return Fetched(resp["Configuration"].read(), False, None, resp.get("ContentType"))
+
+
+def default_backend() -> ExtensionBackend | Boto3Backend:
+    """The extension when it is present, else boto3 (endpoint from `AWS_ENDPOINT_URL` as boto3 reads it)."""
+    return ExtensionBackend() if extension_present() else Boto3Backend()

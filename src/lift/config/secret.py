@@ -1,0 +1,68 @@
+"""`SecretStr`: a value that never shows itself in a repr, a str(), a log line or a traceback."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+__all__ = ["SecretStr", "MASKED"]
+
+MASKED = "**********"
+
+
+class SecretStr:
+    """A secret string. `get_secret_value()` is the only way to the text.
+
+    Not a `str` subclass on purpose: a subclass would leak through concatenation, `%s`
+    formatting of its characters, slicing and JSON encoders that treat it as a string.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            raise TypeError(f"SecretStr needs a str, not {type(value).__name__}")
+        object.__setattr__(self, "_value", value)
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def json(self) -> Any:
+        """The secret parsed as JSON (a Secrets Manager secret holding key/value pairs)."""
+        import msgspec
+
+        return msgspec.json.decode(self._value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("SecretStr is immutable")
+
+    def __repr__(self) -> str:
+        return f"SecretStr('{MASKED}')"
+
+    def __str__(self) -> str:
+        return MASKED
+
+    def __format__(self, spec: str) -> str:
+        return MASKED
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SecretStr):
+            return hmac.compare_digest(self._value.encode(), other._value.encode())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("SecretStr", self._value))
+
+    def __reduce__(self) -> Any:  # pickling (multiprocessing, caches) must not write the value out
+        raise TypeError("SecretStr cannot be pickled")
+
+    def __getstate__(self) -> Any:
+        raise TypeError("SecretStr cannot be pickled")

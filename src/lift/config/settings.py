@@ -1,0 +1,344 @@
+"""Loading a settings class: every declared source fetched at once, converted, checked, cached.
+
+A settings class is a `msgspec.Struct` whose field defaults say where each value comes from.
+Fields without a source read the environment variable of their upper-cased name, else keep
+their default. Secrets (Secrets Manager, SecureString parameters) must be typed `SecretStr`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, get_args, get_origin
+
+import msgspec
+
+from lift.config.backends import AccessDeniedError, Fetched, FetchError, NotFoundError, default_backend
+from lift.config.secret import SecretStr
+from lift.config.sources import MISSING, AppConfig, Env, Parameter, Secret, Source
+
+__all__ = ["ConfigError", "Settings", "load", "declared_sources", "iam_statements", "on_change"]
+
+T = TypeVar("T")
+_log = logging.getLogger("lift.config")
+_change_listeners: list[Callable[[type, list[str]], None]] = []
+
+
+class ConfigError(Exception):
+    """Settings could not load. `problems` lists `(field, message)`; no message holds a value."""
+
+    def __init__(self, settings: type, problems: list[tuple[str, str]]) -> None:
+        self.settings = settings
+        self.problems = problems
+        lines = "\n".join(f"  - {field}: {message}" for field, message in problems)
+        super().__init__(f"{settings.__name__} could not load {len(problems)} setting(s):\n{lines}")
+
+
+def on_change(listener: Callable[[type, list[str]], None]) -> Callable[[type, list[str]], None]:
+    """Call `listener(settings_class, changed_field_names)` when a refresh changes values."""
+    _change_listeners.append(listener)
+    return listener
+
+
+def _fields(cls: type) -> list[Any]:
+    if not (isinstance(cls, type) and issubclass(cls, msgspec.Struct)):
+        raise TypeError(f"{cls!r} is not a settings class: declare it as a msgspec.Struct")
+    return list(msgspec.structs.fields(cls))
+
+
+def declared_sources(cls: type) -> dict[str, Source]:
+    """`{field name: Source}` for every field of `cls` read from somewhere (env included)."""
+    out: dict[str, Source] = {}
+    for field in _fields(cls):
+        default = field.default
+        if isinstance(default, Source):
+            out[field.name] = default
+        else:
+            out[field.name] = Env(field.name.upper(), default=default if default is not msgspec.NODEFAULT else MISSING)
+    return out
+
+
+def iam_statements(
+    cls: type, *, region: str = "*", account: str = "*", kms_key_arns: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The IAM policy statements reading `cls` needs: exactly the declared names, nothing wider.
+
+    SecureString parameters and secrets encrypted with a customer managed key also need
+    `kms:Decrypt` on that key (pass `kms_key_arns`; AWS managed keys need no grant)."""
+    by_actions: dict[tuple[str, ...], list[str]] = {}
+    for source in declared_sources(cls).values():
+        actions = source.actions()
+        if actions:
+            arns = by_actions.setdefault(actions, [])
+            arn = source.resource_arn(region, account)
+            if arn not in arns:
+                arns.append(arn)
+    statements = [
+        {"Effect": "Allow", "Action": list(actions), "Resource": arns} for actions, arns in by_actions.items()
+    ]
+    if kms_key_arns:
+        statements.append({"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": list(kms_key_arns)})
+    return statements
+
+
+def _wants_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    return get_origin(annotation) is not None and SecretStr in get_args(annotation)
+
+
+def _permission_hint(source: Source) -> str:
+    actions = " and ".join(source.actions()[:1] or ("?",))
+    hint = f"the function's role needs {actions} on {source.resource_arn()}"
+    if isinstance(source, Parameter | Secret):
+        hint += " (and kms:Decrypt on its key when that is a customer managed key)"
+    return hint
+
+
+def _dec_hook(tp: type, obj: Any) -> Any:
+    if tp is SecretStr:
+        if isinstance(obj, str):
+            return SecretStr(obj)
+        raise msgspec.ValidationError("expected a string secret")
+    raise NotImplementedError
+
+
+def load(cls: type[T], *, backend: Any = None) -> T:
+    """Fetch every declared value of `cls` now and return an instance (raises `ConfigError`)."""
+    instance, _ = _load(cls, backend or default_backend())
+    return instance
+
+
+def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
+    sources = declared_sources(cls)
+    annotations = {f.name: f.type for f in _fields(cls)}
+    problems: list[tuple[str, str]] = []
+    raw: dict[str, Any] = {}
+    versions: dict[str, str | None] = {}
+    fetched: dict[str, Fetched | FetchError] = {}
+
+    params = [s.name for s in sources.values() if isinstance(s, Parameter)]
+    if params:
+        fetched.update({f"param:{k}": v for k, v in backend.parameters(params).items()})
+    for source in sources.values():
+        key = None
+        try:
+            if isinstance(source, Secret):
+                key = f"secret:{source.secret_id}:{source.version_stage}"
+                if key not in fetched:
+                    fetched[key] = backend.secret(source.secret_id, source.version_stage)
+            elif isinstance(source, AppConfig):
+                key = f"appconfig:{source.name}"
+                if key not in fetched:
+                    fetched[key] = backend.appconfig(source.application, source.environment, source.profile)
+        except FetchError as exc:
+            fetched[key] = exc
+
+    for name, source in sources.items():
+        if isinstance(source, Env):
+            value = os.environ.get(source.name)
+            if value is None:
+                if source.default is MISSING:
+                    problems.append((name, f"environment variable {source.name} is not set"))
+                continue  # the field's own default applies
+            raw[name] = value
+            continue
+        if isinstance(source, Parameter):
+            got = fetched.get(f"param:{source.name}", NotFoundError("ParameterNotFound"))
+        elif isinstance(source, Secret):
+            got = fetched[f"secret:{source.secret_id}:{source.version_stage}"]
+        else:
+            got = fetched[f"appconfig:{source.name}"]
+        if isinstance(got, FetchError):
+            if isinstance(got, NotFoundError) and source.default is not MISSING:
+                raw[name] = source.default
+                continue
+            problems.append((name, _problem(source, got)))
+            continue
+        if (source.secure or got.secure) and not _wants_secret(annotations[name]):
+            problems.append(
+                (name, f"{source.describe()} is a secret: type the field SecretStr so its value never reaches a log")
+            )
+            continue
+        value: Any = got.value
+        if isinstance(source, Secret) and source.key:
+            try:
+                doc = msgspec.json.decode(value)
+            except msgspec.DecodeError:
+                doc = None
+            if isinstance(doc, dict) and source.key in doc:
+                value = doc[source.key]
+            else:
+                keys = sorted(doc) if isinstance(doc, dict) else "the secret is not a JSON object"
+                problems.append(
+                    (name, f"{source.describe()}: no key {source.key!r} in the secret's JSON (keys: {keys})")
+                )
+                continue
+        elif isinstance(source, AppConfig):
+            if not isinstance(value, str) and (got.content_type or "").startswith("application/json"):
+                value = msgspec.json.decode(value)
+            elif isinstance(value, bytes):
+                value = value.decode("utf-8")
+        raw[name] = value
+        versions[name] = got.version
+
+    if problems:
+        raise ConfigError(cls, problems)
+    try:
+        instance = msgspec.convert(raw, cls, strict=False, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:  # msgspec's message names the field, never the value
+        raise ConfigError(cls, [("(conversion)", str(exc))]) from None
+    return instance, versions
+
+
+def _problem(source: Source, exc: FetchError) -> str:
+    if isinstance(exc, AccessDeniedError):
+        return f"access denied reading {source.describe()}: {_permission_hint(source)}"
+    if isinstance(exc, NotFoundError):
+        return f"{source.describe()} does not exist (check the name and the region)"
+    return f"{source.describe()} could not be read: {exc}"
+
+
+class Settings(Generic[T]):
+    """One settings class, loaded once per execution environment and cached for `ttl` seconds.
+
+    `get()` loads on first use; after `ttl` it returns the cached value and refreshes in a
+    background thread (a failed refresh keeps the last good values and logs a warning).
+    `refresh()` reloads now, e.g. after a downstream AccessDenied or a rotated password;
+    `retry_on(...)` wraps a call to do that once automatically.
+    """
+
+    def __init__(self, cls: type[T], *, ttl: float | None = 300.0, backend: Any = None, app: Any = None) -> None:
+        declared_sources(cls)  # fail at declaration on a class that is not a settings class
+        self.cls = cls
+        self.ttl = ttl
+        self._backend = backend
+        self._value: T | None = None
+        self._versions: dict[str, str | None] = {}
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+        self._refreshing = False
+        if app is not None:
+            _register(app, self)
+
+    @property
+    def backend(self) -> Any:
+        if self._backend is None:
+            self._backend = default_backend()
+        return self._backend
+
+    def get(self) -> T:
+        value = self._value
+        if value is None:
+            with self._lock:
+                if self._value is None:
+                    self._store(*_load(self.cls, self.backend))
+                return self._value  # type: ignore[return-value]
+        if self.ttl is not None and time.monotonic() - self._loaded_at > self.ttl and not self._refreshing:
+            self._refreshing = True
+            threading.Thread(target=self._background_refresh, name="lift-config-refresh", daemon=True).start()
+        return value
+
+    __call__ = get
+
+    def refresh(self) -> T:
+        """Reload every value now; raises `ConfigError` (and keeps the old values) on failure."""
+        with self._lock:
+            self._store(*_load(self.cls, self.backend))
+            return self._value  # type: ignore[return-value]
+
+    def _background_refresh(self) -> None:
+        try:
+            self.refresh()
+        except Exception as exc:
+            _log.warning("Refreshing %s failed; keeping the last values: %s", self.cls.__name__, exc)
+        finally:
+            self._refreshing = False
+
+    def _store(self, value: T, versions: dict[str, str | None]) -> None:
+        old = self._value
+        self._value, self._loaded_at = value, time.monotonic()
+        self._versions = versions
+        if old is not None:
+            changed = [f.name for f in _fields(self.cls) if getattr(old, f.name) != getattr(value, f.name)]
+            if changed:
+                _log.info("Settings %s changed: %s", self.cls.__name__, ", ".join(changed))
+                for listener in list(_change_listeners):
+                    try:
+                        listener(self.cls, changed)
+                    except Exception:
+                        _log.exception("A settings change listener failed")
+
+    def retry_on(
+        self, *errors: type[BaseException], when: Callable[[BaseException], bool] | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorate a call that uses the settings: on one of `errors` (by default any error whose
+        code or text says AccessDenied / authentication failed), refresh and call it once more."""
+        import functools
+
+        def matches(exc: BaseException) -> bool:
+            if errors and not isinstance(exc, errors):
+                return False
+            if when is not None:
+                return when(exc)
+            return bool(errors) or _looks_like_rotation(exc)
+
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(fn)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return fn(*args, **kwargs)
+                except Exception as exc:
+                    if not matches(exc):
+                        raise
+                    self.refresh()
+                    return fn(*args, **kwargs)
+
+            return call
+
+        return decorate
+
+    def iam_statements(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return iam_statements(self.cls, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Settings {self.cls.__name__} {'loaded' if self._value is not None else 'not loaded'}>"
+
+
+def _looks_like_rotation(exc: BaseException) -> bool:
+    code = ""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+    text = f"{code} {type(exc).__name__} {exc}".lower()
+    return any(
+        word in text
+        for word in ("accessdenied", "access denied", "authentication failed", "invalid password", "unauthorized")
+    )
+
+
+# -- what deploy reads: the settings an app declared -----------------------------------
+_by_app: weakref.WeakKeyDictionary[Any, list[Settings[Any]]] = weakref.WeakKeyDictionary()
+
+
+def _register(app: Any, settings: Settings[Any]) -> None:
+    _by_app.setdefault(app, []).append(settings)
+
+
+def settings_of(app: Any) -> list[Settings[Any]]:
+    """The settings classes bound to `app` with `Settings(cls, app=app)` (for deploy and `lift info`)."""
+    return list(_by_app.get(app, ()))
+
+
+def app_iam_statements(app: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every statement the settings bound to `app` need (deploy grants exactly these)."""
+    out: list[dict[str, Any]] = []
+    for settings in settings_of(app):
+        for statement in settings.iam_statements(**kwargs):
+            if statement not in out:
+                out.append(statement)
+    return out

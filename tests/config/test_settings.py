@@ -1,0 +1,301 @@
+"""lift.config: typed settings loaded from env, SSM, Secrets Manager and AppConfig (moto server and
+the Parameters and Secrets extension emulated over real HTTP)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import msgspec
+import pytest
+from conftest import SESSION_TOKEN
+
+from lift.config import (
+    AppConfig,
+    Boto3Backend,
+    ConfigError,
+    Env,
+    ExtensionBackend,
+    Parameter,
+    Secret,
+    SecretStr,
+    Settings,
+    app_iam_statements,
+    iam_statements,
+    load,
+    on_change,
+)
+from lift.config.backends import default_backend
+
+
+class Flags(msgspec.Struct):
+    new_checkout: bool
+    max_items: int
+
+
+def _seed(ssm, secrets, p: str) -> None:
+    ssm.put_parameter(Name=f"/{p}/api/url", Value="https://api.example.com", Type="String")
+    ssm.put_parameter(Name=f"/{p}/api/timeout", Value="2.5", Type="String")
+    ssm.put_parameter(Name=f"/{p}/signing-key", Value="sk-live-4242", Type="SecureString")
+    secrets.create_secret(Name=f"{p}/db", SecretString=json.dumps({"username": "app", "password": "hunter2-db"}))
+
+
+def _settings_class(p: str) -> type:
+    class AppSettings(msgspec.Struct):
+        table: str = Env("LIFT_TEST_TABLE")
+        api_url: str = Parameter(f"/{p}/api/url")
+        timeout: float = Parameter(f"/{p}/api/timeout")
+        signing_key: SecretStr = Parameter(f"/{p}/signing-key")
+        db_password: SecretStr = Secret(f"{p}/db#password")
+        region: str = "eu-west-1"
+
+    return AppSettings
+
+
+def test_every_source_loads_typed_values_with_boto3(aws, ssm, secrets, names, monkeypatch) -> None:
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+    monkeypatch.setenv("REGION", "us-west-2")
+    settings = load(_settings_class(names))
+    assert settings.table == "orders"
+    assert settings.api_url == "https://api.example.com"
+    assert settings.timeout == 2.5  # converted to the field's type
+    assert settings.signing_key.get_secret_value() == "sk-live-4242"  # SecureString decrypted
+    assert settings.db_password.get_secret_value() == "hunter2-db"  # one key of the secret's JSON
+    assert settings.region == "us-west-2"  # a plain field reads the env var of its upper-cased name
+    assert "hunter2" not in repr(settings) and "sk-live" not in repr(settings)
+
+
+def test_the_extension_serves_the_same_values_over_http(extension, ssm, secrets, names, monkeypatch) -> None:
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(extension.port))
+    monkeypatch.delenv("LIFT_CONFIG_EXTENSION", raising=False)
+    backend = default_backend()
+    assert isinstance(backend, ExtensionBackend)  # present: the port variable is set
+    before = len(extension.calls)
+    settings = load(_settings_class(names), backend=backend)
+    assert settings.signing_key.get_secret_value() == "sk-live-4242"
+    assert settings.db_password.get_secret_value() == "hunter2-db"
+    assert settings.timeout == 2.5
+    made = extension.calls[before:]
+    assert any(f"name=%2F{names}%2Fsigning-key&withDecryption=true" in c for c in made)
+    assert any(f"secretId={names}%2Fdb" in c for c in made)
+
+
+def test_the_extension_refuses_a_call_without_the_session_token(extension, ssm, secrets, names, monkeypatch) -> None:
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "not-the-token")
+    with pytest.raises(ConfigError) as info:
+        load(_settings_class(names), backend=ExtensionBackend(extension.port))
+    assert "AWS_SESSION_TOKEN" in str(info.value)
+
+
+def test_appconfig_profile_through_the_agent(extension, moto_endpoint, names) -> None:
+    appconfig = boto3.client("appconfig", endpoint_url=moto_endpoint)
+    app_id = appconfig.create_application(Name=f"{names}-app")["Id"]
+    profile = appconfig.create_configuration_profile(ApplicationId=app_id, Name="flags", LocationUri="hosted")
+    version = appconfig.create_hosted_configuration_version(
+        ApplicationId=app_id,
+        ConfigurationProfileId=profile["Id"],
+        Content=json.dumps({"new_checkout": True, "max_items": 50}).encode(),
+        ContentType="application/json",
+    )
+    extension.hosted[(f"{names}-app", "prod", "flags")] = (app_id, profile["Id"], version["VersionNumber"])
+
+    class WithFlags(msgspec.Struct):
+        flags: Flags = AppConfig(f"{names}-app", "prod", "flags")
+
+    settings = load(WithFlags, backend=ExtensionBackend(appconfig_port=extension.port))
+    assert settings.flags == Flags(new_checkout=True, max_items=50)
+
+
+def test_missing_values_fail_at_startup_naming_each_one_and_the_permission(aws, ssm, names) -> None:
+    class AppSettings(msgspec.Struct):
+        table: str = Env(f"LIFT_{names.upper()}_TABLE")
+        api_url: str = Parameter(f"/{names}/missing")
+        db_password: SecretStr = Secret(f"{names}/absent#password")
+        optional: str = Parameter(f"/{names}/optional", default="fallback")
+
+    with pytest.raises(ConfigError) as info:
+        load(AppSettings)
+    message = str(info.value)
+    assert "3 setting(s)" in message
+    assert f"environment variable LIFT_{names.upper()}_TABLE is not set" in message
+    assert f"SSM Parameter Store parameter '/{names}/missing' does not exist" in message
+    assert f"Secrets Manager secret '{names}/absent'" in message
+    assert [field for field, _ in info.value.problems] == ["table", "api_url", "db_password"]
+
+
+def test_access_denied_names_the_iam_permission(extension, ssm, names) -> None:
+    """The extension passes the service's AccessDenied on; the error says what to grant."""
+    from lift.config.backends import AccessDeniedError
+    from lift.config.settings import _problem
+
+    source = Parameter(f"/{names}/x")
+    text = _problem(source, AccessDeniedError("AccessDeniedException: not authorized"))
+    assert f"ssm:GetParameter on arn:aws:ssm:*:*:parameter/{names}/x" in text
+
+
+def test_a_secret_into_a_plain_str_field_is_refused(aws, ssm, secrets, names) -> None:
+    _seed(ssm, secrets, names)
+
+    class Leaky(msgspec.Struct):
+        password: str = Secret(f"{names}/db#password")
+        key: str = Parameter(f"/{names}/signing-key")  # a SecureString
+
+    with pytest.raises(ConfigError) as info:
+        load(Leaky)
+    assert [field for field, _ in info.value.problems] == ["password", "key"]
+    assert "type the field SecretStr" in str(info.value)
+    assert "hunter2" not in str(info.value) and "sk-live" not in str(info.value)
+
+
+def test_a_missing_json_key_lists_the_keys_not_the_values(aws, ssm, secrets, names) -> None:
+    _seed(ssm, secrets, names)
+
+    class Wrong(msgspec.Struct):
+        password: SecretStr = Secret(f"{names}/db#passwd")
+
+    with pytest.raises(ConfigError) as info:
+        load(Wrong)
+    assert "no key 'passwd'" in str(info.value) and "['password', 'username']" in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+def test_settings_load_once_and_refresh_after_their_ttl(extension, ssm, secrets, names, monkeypatch) -> None:
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    settings = Settings(_settings_class(names), ttl=3600, backend=ExtensionBackend(extension.port))
+    first = settings.get()
+    calls = len(extension.calls)
+    assert settings.get() is first and len(extension.calls) == calls  # warm: no call at all
+
+    secrets.put_secret_value(SecretId=f"{names}/db", SecretString=json.dumps({"password": "rotated-pw"}))
+    settings.ttl = 0.0  # expired: the stale value comes back now, the refresh runs in the background
+    assert settings.get() is first
+    deadline = time.monotonic() + 10
+    while settings.get().db_password.get_secret_value() != "rotated-pw":
+        assert time.monotonic() < deadline, "the background refresh never happened"
+        time.sleep(0.02)
+
+
+def test_a_failed_background_refresh_keeps_the_last_values(aws, ssm, secrets, names, monkeypatch) -> None:
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+    settings = Settings(_settings_class(names), ttl=3600)
+    first = settings.get()
+    secrets.delete_secret(SecretId=f"{names}/db", ForceDeleteWithoutRecovery=True)
+    with pytest.raises(ConfigError):
+        settings.refresh()
+    assert settings.get() is first
+
+
+def test_retry_on_rotation_refreshes_and_calls_again(aws, ssm, secrets, names, monkeypatch) -> None:
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+    settings = Settings(_settings_class(names), ttl=None)
+    settings.get()
+    secrets.put_secret_value(SecretId=f"{names}/db", SecretString=json.dumps({"password": "new-pw"}))
+    seen = []
+
+    class AuthFailed(Exception):
+        pass
+
+    @settings.retry_on()
+    def connect() -> str:
+        password = settings.get().db_password.get_secret_value()
+        seen.append(password)
+        if password != "new-pw":
+            raise AuthFailed("password authentication failed for user app")
+        return "connected"
+
+    assert connect() == "connected"
+    assert seen == ["hunter2-db", "new-pw"]
+
+    @settings.retry_on()
+    def broken() -> None:
+        raise ValueError("unrelated")
+
+    with pytest.raises(ValueError):
+        broken()
+
+
+def test_a_refresh_that_changes_values_tells_listeners_the_field_names(aws, ssm, secrets, names, monkeypatch) -> None:
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+    cls = _settings_class(names)
+    changes = []
+    on_change(lambda settings_cls, fields: changes.append((settings_cls, fields)) if settings_cls is cls else None)
+    settings = Settings(cls, ttl=None)
+    settings.get()
+    settings.refresh()
+    assert changes == []  # nothing changed
+    ssm.put_parameter(Name=f"/{names}/api/url", Value="https://v2.example.com", Type="String", Overwrite=True)
+    settings.refresh()
+    assert changes == [(cls, ["api_url"])]
+
+
+def test_iam_statements_grant_exactly_the_declared_names(names) -> None:
+    from lift import App
+
+    class AppSettings(msgspec.Struct):
+        a: str = Parameter("/prod/a")
+        b: SecretStr = Parameter("/prod/b")
+        db: SecretStr = Secret("prod/db#password")
+        db_user: SecretStr = Secret("prod/db#username")
+        flags: dict = AppConfig("orders", "prod", "flags")
+        plain: str = Env("TABLE")
+
+    statements = iam_statements(AppSettings, region="eu-west-1", account="123456789012")
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter", "ssm:GetParameters"],
+            "Resource": [
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/a",
+                "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/b",
+            ],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-??????"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
+            "Resource": [
+                "arn:aws:appconfig:eu-west-1:123456789012:application/orders/environment/prod/configuration/flags"
+            ],
+        },
+    ]
+    app = App(name="orders")
+    Settings(AppSettings, app=app)
+    assert app_iam_statements(app, region="eu-west-1", account="123456789012") == statements
+    with_key = iam_statements(AppSettings, kms_key_arns=["arn:aws:kms:eu-west-1:123456789012:key/k1"])
+    assert with_key[-1] == {
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": ["arn:aws:kms:eu-west-1:123456789012:key/k1"],
+    }
+
+
+def test_a_settings_class_must_be_a_struct() -> None:
+    class NotSettings:
+        a: str = Env("A")
+
+    with pytest.raises(TypeError, match="msgspec.Struct"):
+        Settings(NotSettings)
+
+
+def test_boto3_backend_batches_parameters(aws, ssm, names) -> None:
+    for i in range(13):
+        ssm.put_parameter(Name=f"/{names}/p{i}", Value=str(i), Type="String")
+    got = Boto3Backend().parameters([f"/{names}/p{i}" for i in range(13)] + [f"/{names}/none"])
+    assert [got[f"/{names}/p{i}"].value for i in range(13)] == [str(i) for i in range(13)]
+    assert type(got[f"/{names}/none"]).__name__ == "NotFoundError"
