@@ -499,6 +499,34 @@ class App(Group, EventSources):
     def routes(self) -> list[PathEntry]:
         return list(self.router.entries)
 
+    # -- inspection (read by lift.deploy and tooling; never on the request path) -----------
+    _declared_stores: tuple[Any, ...] = ()
+
+    def add_store(self, store: Any) -> None:
+        """Declare a store the app uses outside middleware (sessions, your own code), so that
+        deployment creates and grants its table like those of idempotency and rate limiting."""
+        if all(s is not store for s in self._declared_stores):
+            self._declared_stores = (*self._declared_stores, store)
+
+    @property
+    def stores(self) -> list[Any]:
+        """Every store the app uses: those declared with `add_store` and those held by middleware
+        (global, group, route or record-handler middleware with a `store` or `ledger.store`)."""
+        found: list[Any] = list(self._declared_stores)
+        chains = [self.middleware, *(e.all_middleware() for e in self.endpoints)]
+        chains += [h.middleware for h in self.event_handlers]
+        for chain in chains:
+            for mw in chain:
+                for store in (getattr(mw, "store", None), getattr(getattr(mw, "ledger", None), "store", None)):
+                    if store is not None and all(s is not store for s in found):
+                        found.append(store)
+        return found
+
+    @property
+    def resource_names(self) -> list[str]:
+        """The names registered with `app.resource`, in registration order (creates nothing)."""
+        return self._resources.names if self._resources is not None else []
+
     @property
     def asgi(self) -> Any:
         """This app as an ASGI application (uvicorn, containers); see lift.asgi."""

@@ -1,0 +1,350 @@
+"""Deployment configuration: `[tool.lift]` in pyproject.toml (or the top level of lift.toml), with stages.
+
+    [tool.lift]
+    app = "app:app"
+    memory = 512
+    environment = { LOG_LEVEL = "INFO" }
+
+    [tool.lift.queues.orders]
+    batch_size = 25
+
+    [tool.lift.stages.prod]
+    memory = 1024
+    environment = { LOG_LEVEL = "WARNING" }
+
+A stage's table overrides the base key by key; tables (`environment`, `tags`, `queues`, ...) merge
+recursively, lists and scalars are replaced. Every table is checked against its schema (msgspec
+Structs that forbid unknown fields): an unknown key or a wrong type is a `ConfigError` naming the
+file, the table and the key. Each named sub-table (`queues.orders`) is checked on its own so the
+error names it (msgspec's paths do not carry dictionary keys).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = [
+    "ConfigError",
+    "ProjectConfig",
+    "StageConfig",
+    "QueueConfig",
+    "TopicConfig",
+    "BucketConfig",
+    "StreamConfig",
+    "TableConfig",
+    "IamStatementConfig",
+    "AlbConfig",
+    "load_config",
+    "config_from_dict",
+]
+
+HttpKind = Literal["http", "rest", "url", "alb", "none"]
+Architecture = Literal["arm64", "x86_64"]
+RUNTIMES = ("python3.11", "python3.12", "python3.13")
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922)
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(ssm|secretsmanager):[a-z0-9-]+:\d{12}:(parameter/.+|secret:.+)$")
+
+
+class ConfigError(ValueError):
+    """The deployment configuration is invalid; the message names the file, table and key."""
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    pass
+
+
+class QueueConfig(_Strict):
+    """`[tool.lift.queues.NAME]`: an SQS queue the app consumes (`@app.sqs(NAME)`)."""
+
+    batch_size: int = 10
+    batching_window: int = 0  # seconds (MaximumBatchingWindowInSeconds), standard queues only
+    max_receive_count: int = 5  # deliveries before a message moves to the DLQ
+    visibility_timeout: int | None = None  # default: 6x the function timeout (AWS's advice)
+    max_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency (2-1000)
+    arn: str | None = None  # an existing queue: not created, only consumed
+    arns: list[str] = []  # for a glob name (`orders-*`): the existing queues it stands for
+
+
+class TopicConfig(_Strict):
+    """`[tool.lift.topics.NAME]`: an SNS topic the app subscribes to (`@app.sns(NAME)`)."""
+
+    arn: str | None = None  # an existing topic: only subscribed
+
+
+class BucketConfig(_Strict):
+    """`[tool.lift.buckets.NAME]`: an S3 bucket whose object events the app handles (`@app.s3`)."""
+
+    create: bool = False  # create the bucket (else it exists and has EventBridge notifications on)
+
+
+class StreamConfig(_Strict):
+    """`[tool.lift.streams.NAME]`: a Kinesis stream or DynamoDB table stream the app consumes."""
+
+    arn: str | None = None  # required for DynamoDB streams; Kinesis streams are created without it
+    batch_size: int = 100
+    batching_window: int = 0
+    starting_position: Literal["LATEST", "TRIM_HORIZON"] = "LATEST"
+    bisect_on_error: bool = True
+    retry_attempts: int = 3
+    max_record_age: int = 3600  # seconds; -1 = forever
+    parallelization: int = 1
+
+
+class TableConfig(_Strict):
+    """`[tool.lift.tables.NAME]`: a DynamoDB table used by one of the app's stores."""
+
+    pitr: bool = True
+    retain: bool = True  # kept when the stack is deleted
+    arn: str | None = None  # an existing table: not created, only granted
+
+
+class IamStatementConfig(_Strict):
+    """One IAM statement added to the function's role (`[[tool.lift.iam]]`)."""
+
+    actions: list[str]
+    resources: list[str]
+    effect: Literal["Allow", "Deny"] = "Allow"
+
+
+class AlbConfig(_Strict):
+    """`[tool.lift.alb]`: the existing listener an `http = "alb"` front attaches to."""
+
+    listener_arn: str
+    priority: int = 100
+    path_patterns: list[str] = msgspec.field(default_factory=lambda: ["/*"])
+
+
+class StageConfig(_Strict):
+    """The settings of one stage: the base `[tool.lift]` table merged with `[tool.lift.stages.S]`."""
+
+    region: str | None = None
+    regions: list[str] = []
+    runtime: str = "python3.12"
+    architecture: Architecture = "arm64"
+    memory: int = 512
+    timeout: int = 30
+    reserved_concurrency: int | None = None
+    environment: dict[str, str] = {}
+    secrets: dict[str, str] = {}  # env var -> SSM parameter or Secrets Manager secret ARN
+    http: HttpKind = "http"
+    cors_origins: list[str] = []
+    tracing: bool = True
+    snapstart: bool = False
+    log_retention_days: int = 30
+    log_level: str | None = None
+    domain: str | None = None
+    certificate_arn: str | None = None
+    tags: dict[str, str] = {}
+    alarms_email: str | None = None
+    iam: list[IamStatementConfig] = []
+    layers: list[str] = []
+    stack_name: str | None = None
+    artifact_bucket: str | None = None
+    event_bus: str = "default"
+    queues: dict[str, QueueConfig] = {}
+    topics: dict[str, TopicConfig] = {}
+    buckets: dict[str, BucketConfig] = {}
+    streams: dict[str, StreamConfig] = {}
+    tables: dict[str, TableConfig] = {}
+    alb: AlbConfig | None = None
+
+
+_NAMED_TABLES: dict[str, type[_Strict]] = {
+    "queues": QueueConfig,
+    "topics": TopicConfig,
+    "buckets": BucketConfig,
+    "streams": StreamConfig,
+    "tables": TableConfig,
+}
+_TOP_ONLY = ("app", "name", "stages", "default_stage")
+
+
+class ProjectConfig(msgspec.Struct, kw_only=True):
+    """The whole `[tool.lift]` table: where the app is, the service name, the base and the stages."""
+
+    file: str  # the file it was read from ("" when built from a dict)
+    app: str | None = None
+    name: str | None = None
+    default_stage: str = "dev"
+    base: dict[str, Any] = {}
+    stages: dict[str, dict[str, Any]] = {}
+
+    def stage(self, name: str | None = None) -> StageConfig:
+        """The settings of stage `name` (the default stage when None): base overridden by the stage."""
+        name = name or self.default_stage
+        if not _STAGE_NAME.match(name):
+            raise ConfigError(
+                f"Invalid stage name {name!r}: lowercase letters, digits and '-', starting with a letter (max 32)"
+            )
+        merged = _merge(self.base, self.stages.get(name, {}))
+        where = f"[tool.lift.stages.{name}]" if name in self.stages else "[tool.lift]"
+        return _stage_config(merged, self.file, where)
+
+    @property
+    def stage_names(self) -> list[str]:
+        return sorted(self.stages)
+
+
+def load_config(root: str | os.PathLike[str] = ".") -> ProjectConfig:
+    """Read `[tool.lift]` from `root`/pyproject.toml, else `root`/lift.toml; an empty config when neither."""
+    root = Path(root)
+    pyproject, lift_toml = root / "pyproject.toml", root / "lift.toml"
+    if lift_toml.is_file():
+        return config_from_dict(_read_toml(lift_toml), str(lift_toml), prefix="")
+    if pyproject.is_file():
+        data = _read_toml(pyproject)
+        return config_from_dict(data.get("tool", {}).get("lift", {}), str(pyproject))
+    return config_from_dict({}, "")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}") from None
+
+
+def config_from_dict(data: dict[str, Any], file: str = "", prefix: str = "tool.lift") -> ProjectConfig:
+    """Check a `[tool.lift]` table (base and every stage) and return it as a ProjectConfig."""
+    file_label = file or "configuration"
+
+    def table(path: str) -> str:
+        full = ".".join(p for p in (prefix, path) if p)
+        return f"[{full}]" if full else "the top level"
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file_label}: {table('')} must be a table")
+    data = copy.deepcopy(data)
+    app, name = data.pop("app", None), data.pop("name", None)
+    default_stage = data.pop("default_stage", "dev")
+    stages = data.pop("stages", {})
+    for key, value in (("app", app), ("name", name), ("default_stage", default_stage)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{file_label}: {table('')} key {key!r} must be a string, not {type(value).__name__}")
+    if not isinstance(stages, dict) or not all(isinstance(v, dict) for v in stages.values()):
+        raise ConfigError(f"{file_label}: {table('stages')} must hold one table per stage ([tool.lift.stages.prod])")
+    _check_settings(data, file_label, table, "")
+    for stage_name, stage in stages.items():
+        if not _STAGE_NAME.match(stage_name):
+            raise ConfigError(
+                f"{file_label}: {table('stages.' + stage_name)}: invalid stage name {stage_name!r} "
+                f"(lowercase letters, digits and '-', starting with a letter)"
+            )
+        misplaced = [k for k in _TOP_ONLY if k in stage]
+        if misplaced:
+            raise ConfigError(
+                f"{file_label}: {table('stages.' + stage_name)}: key {misplaced[0]!r} is only allowed in {table('')}"
+            )
+        _check_settings(stage, file_label, table, f"stages.{stage_name}")
+    return ProjectConfig(file=file, app=app, name=name, default_stage=default_stage, base=data, stages=stages)
+
+
+def _check_settings(raw: dict[str, Any], file: str, table: Any, path: str) -> None:
+    """Validate one settings table (base or a stage) so errors name the exact table and key."""
+    flat = {k: v for k, v in raw.items() if k not in _NAMED_TABLES}
+    _convert(flat, StageConfig, file, table(path))
+    for key, schema in _NAMED_TABLES.items():
+        if key not in raw:
+            continue
+        entries = raw[key]
+        sub = f"{path}.{key}" if path else key
+        if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+            raise ConfigError(f"{file}: {table(sub)} must hold one table per name ([{sub}.NAME])")
+        for entry_name, entry in entries.items():
+            _convert(
+                entry, schema, file, table(f'{sub}."{entry_name}"' if "." in entry_name else f"{sub}.{entry_name}")
+            )
+
+
+def _convert(raw: dict[str, Any], schema: type[Any], file: str, where: str) -> Any:
+    try:
+        return msgspec.convert(raw, schema)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{file}: {where}: {_describe(str(exc))}") from None
+
+
+def _describe(message: str) -> str:
+    """msgspec's message in config terms: `unknown key 'memry'`, `key 'memory': expected int, got str`."""
+    unknown = re.match(r"Object contains unknown field `([^`]+)`(?: - at `\$(.*)`)?", message)
+    if unknown:
+        inner = (unknown.group(2) or "").lstrip(".")
+        return f"unknown key {(inner + '.' if inner else '') + unknown.group(1)!r}"
+    located = re.match(r"(.*) - at `\$\.?(.*)`", message)
+    if located:
+        text, key = located.groups()
+        key = re.sub(r"\[\d+\]", lambda m: f"[{m.group(0)[1:-1]}]", key)
+        return f"key {key!r}: {text[0].lower() + text[1:]}"
+    if message.startswith("Object missing required field"):
+        return "missing required key " + message.split("`")[1].join("''")
+    return message
+
+
+def _stage_config(merged: dict[str, Any], file: str, where: str) -> StageConfig:
+    config = _convert(merged, StageConfig, file or "configuration", where)
+    _check_values(config, file or "configuration", where)
+    return config
+
+
+def _check_values(config: StageConfig, file: str, where: str) -> None:
+    """Ranges and formats msgspec's types cannot say (the limits Lambda and CloudWatch enforce)."""
+
+    def bad(key: str, why: str) -> ConfigError:
+        return ConfigError(f"{file}: {where}: key {key!r}: {why}")
+
+    if config.runtime not in RUNTIMES:
+        raise bad("runtime", f"{config.runtime!r} is not a supported runtime ({', '.join(RUNTIMES)})")
+    if not 128 <= config.memory <= 10240:
+        raise bad("memory", f"{config.memory} MB is outside Lambda's 128-10240 MB")
+    if not 1 <= config.timeout <= 900:
+        raise bad("timeout", f"{config.timeout} s is outside Lambda's 1-900 s")
+    if config.reserved_concurrency is not None and config.reserved_concurrency < 0:
+        raise bad("reserved_concurrency", "must be >= 0")
+    if config.log_retention_days not in LOG_RETENTION_DAYS:
+        raise bad("log_retention_days", f"{config.log_retention_days} is not a CloudWatch Logs retention period")
+    if config.snapstart and config.runtime == "python3.11":
+        raise bad("snapstart", "SnapStart for Python needs runtime python3.12 or later")
+    for env, arn in config.secrets.items():
+        if not _SECRET_ARN.match(arn):
+            raise bad(f"secrets.{env}", f"{arn!r} is not an SSM parameter or Secrets Manager secret ARN")
+    for name, queue in config.queues.items():
+        if not 1 <= queue.batch_size <= 10000:
+            raise bad(f"queues.{name}.batch_size", "must be 1-10000")
+        if queue.batch_size > 10 and queue.batching_window < 1:
+            raise bad(f"queues.{name}.batching_window", "a batch_size above 10 needs a batching_window of 1 s or more")
+        if not 0 <= queue.batching_window <= 300:
+            raise bad(f"queues.{name}.batching_window", "must be 0-300 seconds")
+        if queue.max_concurrency is not None and not 2 <= queue.max_concurrency <= 1000:
+            raise bad(f"queues.{name}.max_concurrency", "must be 2-1000")
+    for name, stream in config.streams.items():
+        if not 1 <= stream.batch_size <= 10000:
+            raise bad(f"streams.{name}.batch_size", "must be 1-10000")
+        if not -1 <= stream.retry_attempts <= 10000:
+            raise bad(f"streams.{name}.retry_attempts", "must be -1 (forever) to 10000")
+        if stream.max_record_age != -1 and not 60 <= stream.max_record_age <= 604800:
+            raise bad(f"streams.{name}.max_record_age", "must be -1 (forever) or 60-604800 seconds")
+        if not 1 <= stream.parallelization <= 10:
+            raise bad(f"streams.{name}.parallelization", "must be 1-10")
+    if config.http == "alb" and config.alb is None:
+        raise bad("alb", 'http = "alb" needs [tool.lift.alb] listener_arn = "..."')
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`: tables merge recursively, anything else is replaced."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged

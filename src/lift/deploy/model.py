@@ -1,0 +1,1027 @@
+"""The deployment model: what an App needs in AWS, derived from its registrations and its stage config.
+
+`build_deployment(app, config, stage)` reads the App only through its public inspection API
+(`endpoints`, `event_handlers`, `schedules`, `stores`, `resource_names`, `name`) and returns a
+`Deployment`: plain frozen dataclasses that say *what* to create (functions, the HTTP front,
+queues and their DLQs, event source mappings, rules, schedules, tables, log groups, IAM roles)
+and never *how*. Renderers (CloudFormation/SAM, Terraform, Pulumi, CDK) read only this model.
+
+Values that only exist once deployed (account, region, the id of an API created in the same
+deployment) are `Expr`s: strings with `{partition}`, `{region}`, `{account}`, `{url_suffix}`
+and `{ref:ID}` (the physical id of the model resource ID) placeholders, which each renderer
+turns into its own syntax (CloudFormation `Fn::Sub`, Terraform interpolation, ...).
+Every resource has an `id`: a stable, unique, alphanumeric name renderers use as logical id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lift.deploy.config import ConfigError, ProjectConfig, StageConfig
+
+__all__ = [
+    "Expr",
+    "IamStatement",
+    "Role",
+    "Function",
+    "HttpRoute",
+    "HttpFront",
+    "WebSocketApi",
+    "Queue",
+    "Topic",
+    "TopicSubscription",
+    "Bucket",
+    "KinesisStream",
+    "Table",
+    "EventSourceMapping",
+    "EventRule",
+    "Schedule",
+    "LogGroup",
+    "Deployment",
+    "ModelError",
+    "build_deployment",
+    "queue_arn",
+    "table_arn",
+    "function_arn",
+]
+
+
+class ModelError(ConfigError):
+    """The App's registrations cannot be deployed as configured (the message says what to add)."""
+
+
+# -- values known only at deployment -------------------------------------------------------------
+_PLACEHOLDER = re.compile(r"\{(partition|region|account|url_suffix|ref:[A-Za-z0-9]+)\}")
+
+
+@dataclass(frozen=True, order=True)
+class Expr:
+    """A string with deployment-time placeholders: `{partition}`, `{region}`, `{account}`,
+    `{url_suffix}` (amazonaws.com) and `{ref:ID}` (the physical id of model resource ID)."""
+
+    template: str
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """The model ids this value refers to (`{ref:ID}`), in order of appearance."""
+        return tuple(m[4:] for m in _PLACEHOLDER.findall(self.template) if m.startswith("ref:"))
+
+    def parts(self) -> list[str | tuple[str, str]]:
+        """The template split into literal text and (kind, name) placeholders, for renderers:
+        `[("pseudo", "region"), ":", ("ref", "Api")]`."""
+        out: list[str | tuple[str, str]] = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(self.template):
+            if m.start() > pos:
+                out.append(self.template[pos : m.start()])
+            name = m.group(1)
+            out.append(("ref", name[4:]) if name.startswith("ref:") else ("pseudo", name))
+            pos = m.end()
+        if pos < len(self.template):
+            out.append(self.template[pos:])
+        return out
+
+    def format(self, *, partition: str = "aws", region: str, account: str, refs: Mapping[str, str] = {}) -> str:
+        """The concrete string for one account and region (`refs`: model id -> physical id)."""
+
+        def value(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name.startswith("ref:"):
+                return refs[name[4:]]
+            return {"partition": partition, "region": region, "account": account, "url_suffix": "amazonaws.com"}[name]
+
+        return _PLACEHOLDER.sub(value, self.template)
+
+    def __str__(self) -> str:
+        return self.template
+
+
+Value = str | Expr
+
+
+def queue_arn(name: str) -> Expr:
+    return Expr(f"arn:{{partition}}:sqs:{{region}}:{{account}}:{name}")
+
+
+def table_arn(name: str) -> Expr:
+    return Expr(f"arn:{{partition}}:dynamodb:{{region}}:{{account}}:table/{name}")
+
+
+def function_arn(name: str) -> Expr:
+    return Expr(f"arn:{{partition}}:lambda:{{region}}:{{account}}:function:{name}")
+
+
+def _given_arn(arn: str) -> Expr:
+    return Expr(arn)
+
+
+# -- resources ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IamStatement:
+    """One statement of a role's inline policy. `resources` never holds `*` where a name is known."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[Value, ...]
+    effect: Literal["Allow", "Deny"] = "Allow"
+    reason: str = ""  # why the app needs it (shown by `lift synth`, kept out of templates)
+
+
+@dataclass(frozen=True)
+class Role:
+    """An IAM role assumed by `service` (e.g. `lambda.amazonaws.com`) with one inline policy."""
+
+    id: str
+    service: str
+    statements: tuple[IamStatement, ...]
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function running the App's handler (zip package, `code` filled by packaging)."""
+
+    id: str
+    name: str  # physical function name: "<service>-<stage>"
+    handler: str  # "module.attr": an App is callable as handler(event, context)
+    runtime: str
+    architecture: Literal["arm64", "x86_64"]
+    memory: int
+    timeout: int
+    role_id: str
+    log_group_id: str
+    environment: tuple[tuple[str, Value], ...]  # sorted by name; secrets appear as references (ARNs)
+    reserved_concurrency: int | None = None
+    tracing: bool = True
+    snapstart: bool = False
+    layers: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()  # app.resource names (re-created after a SnapStart restore)
+    description: str = ""
+
+    @property
+    def arn(self) -> Expr:
+        return function_arn(self.name)
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One registered HTTP route: a method (or `ANY`) and a path template (`/users/{id}`, `{p+}`)."""
+
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class HttpFront:
+    """How HTTP reaches the function: `http` (API Gateway HTTP API), `rest` (REST API), `url`
+    (function URL) or `alb`. Every route goes to `function_id`; unknown paths also reach the
+    function (`catch_all`) so the App answers 404/405 itself."""
+
+    id: str
+    kind: Literal["http", "rest", "url", "alb"]
+    function_id: str
+    routes: tuple[HttpRoute, ...]
+    stage: str
+    catch_all: bool = True
+    cors_origins: tuple[str, ...] = ()
+    domain: str | None = None
+    certificate_arn: str | None = None
+    alb_listener_arn: str | None = None
+    alb_priority: int = 100
+    alb_path_patterns: tuple[str, ...] = ("/*",)
+
+
+@dataclass(frozen=True)
+class WebSocketApi:
+    """An API Gateway WebSocket API whose route keys all invoke `function_id`."""
+
+    id: str
+    name: str
+    function_id: str
+    route_keys: tuple[str, ...]
+    stage: str
+    route_selection_expression: str = "$request.body.action"
+
+    @property
+    def endpoint(self) -> Expr:
+        """The Management API endpoint handlers post to (`LIFT_WEBSOCKET_ENDPOINT`)."""
+        return Expr(f"https://{{ref:{self.id}}}.execute-api.{{region}}.{{url_suffix}}/{self.stage}")
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS queue created by the deployment: a consumed queue (with `dlq_id`) or a DLQ."""
+
+    id: str
+    name: str
+    fifo: bool
+    visibility_timeout: int
+    dlq_id: str | None = None
+    max_receive_count: int = 5
+    is_dlq: bool = False
+    retention_seconds: int = 345600  # 4 days (SQS default); DLQs keep 14 days
+
+    @property
+    def arn(self) -> Expr:
+        return queue_arn(self.name)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """An SNS topic created by the deployment."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TopicSubscription:
+    """The function subscribed to a topic (created here when `topic_id`, else an existing ARN)."""
+
+    id: str
+    function_id: str
+    topic_arn: Value
+    topic_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """An S3 bucket created by the deployment (versioned, encrypted, public access blocked, its
+    object events sent to EventBridge)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class KinesisStream:
+    """A Kinesis data stream created by the deployment (on-demand, encrypted)."""
+
+    id: str
+    name: str
+
+    @property
+    def arn(self) -> Expr:
+        return Expr(f"arn:{{partition}}:kinesis:{{region}}:{{account}}:stream/{self.name}")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table a Lift store uses: on-demand, TTL on, point-in-time recovery (PITR)."""
+
+    id: str
+    name: str
+    partition_key: tuple[str, Literal["S", "N", "B"]]
+    sort_key: tuple[str, Literal["S", "N", "B"]] | None = None
+    ttl_attribute: str | None = None
+    pitr: bool = True
+    retain: bool = True  # kept when the stack is deleted
+    used_by: str = ""  # what uses it (e.g. "idempotency, rate_limit")
+
+    @property
+    def arn(self) -> Expr:
+        return table_arn(self.name)
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    """A Lambda event source mapping: SQS (with `ReportBatchItemFailures`), Kinesis or a DynamoDB stream."""
+
+    id: str
+    kind: Literal["sqs", "kinesis", "dynamodb"]
+    function_id: str
+    source_arn: Value
+    source_id: str | None = None  # the model id when the queue/stream is created here
+    batch_size: int = 10
+    batching_window: int = 0
+    report_batch_item_failures: bool = True
+    max_concurrency: int | None = None  # SQS only
+    starting_position: str | None = None  # streams only
+    bisect_on_error: bool = False
+    retry_attempts: int | None = None
+    max_record_age: int | None = None
+    parallelization: int | None = None
+    on_failure_arn: Value | None = None  # streams: where discarded batches' metadata goes
+    on_failure_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """An EventBridge rule on `bus` whose matching events invoke the function."""
+
+    id: str
+    name: str
+    bus: str
+    pattern: Mapping[str, Any]
+    function_id: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge Scheduler schedule invoking the function with a `Scheduled Event` (`input`),
+    through `role_id` (a role Scheduler assumes, allowed to invoke only this function)."""
+
+    id: str
+    name: str
+    expression: str  # cron(...) or rate(...)
+    function_id: str
+    role_id: str
+    input: Expr  # JSON text (with `{account}`/`{region}` placeholders and Scheduler's <aws.scheduler.*>)
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class LogGroup:
+    """The function's CloudWatch Logs group, created with a retention (Lambda's own never expires)."""
+
+    id: str
+    name: str
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Everything one stage of one service needs in AWS. Renderers read only this."""
+
+    service: str
+    stage: str
+    stack_name: str
+    region: str
+    regions: tuple[str, ...]
+    tags: tuple[tuple[str, str], ...]
+    functions: tuple[Function, ...]
+    roles: tuple[Role, ...]
+    log_groups: tuple[LogGroup, ...]
+    http: HttpFront | None = None
+    websocket: WebSocketApi | None = None
+    queues: tuple[Queue, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    subscriptions: tuple[TopicSubscription, ...] = ()
+    buckets: tuple[Bucket, ...] = ()
+    streams: tuple[KinesisStream, ...] = ()
+    tables: tuple[Table, ...] = ()
+    event_source_mappings: tuple[EventSourceMapping, ...] = ()
+    rules: tuple[EventRule, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    alarms_email: str | None = None
+    artifact_bucket: str | None = None
+    warnings: tuple[str, ...] = ()
+    config: StageConfig = field(default_factory=StageConfig, compare=False, repr=False)
+
+    @property
+    def function(self) -> Function:
+        """The function (a Lift service deploys as one function)."""
+        return self.functions[0]
+
+    def role(self, role_id: str) -> Role:
+        return next(r for r in self.roles if r.id == role_id)
+
+    def by_id(self, resource_id: str) -> Any:
+        """The model resource with `id` (any kind)."""
+        for item in self.resources():
+            if item.id == resource_id:
+                return item
+        raise KeyError(resource_id)
+
+    def resources(self) -> list[Any]:
+        """Every resource of the model, in a fixed order."""
+        items: list[Any] = [*self.functions, *self.roles, *self.log_groups]
+        items += [x for x in (self.http, self.websocket) if x is not None]
+        for group in (
+            self.queues,
+            self.topics,
+            self.subscriptions,
+            self.buckets,
+            self.streams,
+            self.tables,
+            self.event_source_mappings,
+            self.rules,
+            self.schedules,
+        ):
+            items.extend(group)
+        return items
+
+    @property
+    def iam_actions(self) -> list[str]:
+        """Every IAM action granted to the function roles, sorted (for summaries and checks)."""
+        return sorted({a for role in self.roles for s in role.statements for a in s.actions})
+
+
+# -- building the model ---------------------------------------------------------------------------
+_NON_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+_GLOB = re.compile(r"[*?\[]")
+
+
+def logical_id(*parts: str) -> str:
+    """`("queue", "orders-in.fifo")` -> `QueueOrdersInFifo`: alphanumeric, CamelCase, stable."""
+    words = [w for p in parts for w in _NON_ALNUM.split(p) if w]
+    text = "".join(w[:1].upper() + w[1:] for w in words)
+    return text[:200] or "Resource"
+
+
+class _Ids:
+    """Hands out logical ids, suffixing a number if two names collapse to the same id."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def __call__(self, *parts: str) -> str:
+        base = logical_id(*parts)
+        candidate, n = base, 2
+        while candidate in self.used:
+            candidate, n = f"{base}{n}", n + 1
+        self.used.add(candidate)
+        return candidate
+
+
+def handler_from_app_ref(app_ref: str | None) -> str:
+    """`"pkg.app:app"` -> `"pkg.app.app"` (the Lambda handler string); default `app.app`."""
+    module, _, attr = (app_ref or "app:app").partition(":")
+    return f"{module}.{attr or 'app'}"
+
+
+def build_deployment(
+    app: Any,
+    config: ProjectConfig,
+    stage: str | None = None,
+    *,
+    handler: str | None = None,
+    region: str | None = None,
+) -> Deployment:
+    """The Deployment of `app` for `stage` (the config's default stage when None).
+
+    `handler` is the Lambda handler string (`module.attr`; by default from `[tool.lift] app`);
+    `region` overrides the stage's region (else its first region, else AWS_REGION, else us-east-1).
+    Raises ModelError when a registration needs configuration that is missing (a glob queue name
+    without the ARNs it stands for, a DynamoDB stream without its ARN)."""
+    import os
+
+    stage = stage or config.default_stage
+    settings = config.stage(stage)
+    return _Builder(
+        app, config, settings, stage, handler or handler_from_app_ref(config.app), region, os.environ
+    ).build()
+
+
+class _Builder:
+    def __init__(
+        self,
+        app: Any,
+        config: ProjectConfig,
+        settings: StageConfig,
+        stage: str,
+        handler: str,
+        region: str | None,
+        environ: Mapping[str, str],
+    ) -> None:
+        self.app, self.config, self.s, self.stage, self.handler = app, config, settings, stage, handler
+        self.service = _service_name(config.name or app.name)
+        self.region = (
+            region
+            or settings.region
+            or (settings.regions[0] if settings.regions else None)
+            or environ.get("AWS_REGION")
+            or environ.get("AWS_DEFAULT_REGION")
+            or "us-east-1"
+        )
+        self.ids = _Ids()
+        self.function_id = self.ids("Function")
+        self.role_id = self.ids("FunctionRole")
+        self.log_group_id = self.ids("FunctionLogs")
+        self.function_name = f"{self.service}-{stage}"[:64]
+        self.statements: list[IamStatement] = []
+        self.queues: list[Queue] = []
+        self.topics: list[Topic] = []
+        self.subscriptions: list[TopicSubscription] = []
+        self.buckets: list[Bucket] = []
+        self.streams: list[KinesisStream] = []
+        self.tables: list[Table] = []
+        self.mappings: list[EventSourceMapping] = []
+        self.rules: list[EventRule] = []
+        self.schedules: list[Schedule] = []
+        self.roles: list[Role] = []
+        self.warnings: list[str] = []
+        self.environment: dict[str, Value] = {}
+        self.by_source: dict[str, list[Any]] = {}
+        for handler_ in app.event_handlers:
+            self.by_source.setdefault(handler_.source, []).append(handler_)
+
+    def where(self, key: str) -> str:
+        file = self.config.file or "configuration"
+        return f"{file}: add [tool.lift.{key}]"
+
+    # -- the whole model ----------------------------------------------------------------------
+    def build(self) -> Deployment:
+        s = self.s
+        http = self._http()
+        websocket = self._websocket()
+        self._queues()
+        self._topics()
+        self._buckets()
+        self._eventbridge()
+        self._streams()
+        self._schedules()
+        self._tables()
+        self._base_statements(websocket)
+        log_group = LogGroup(self.log_group_id, f"/aws/lambda/{self.function_name}", s.log_retention_days)
+        environment = {"LIFT_NAME": self.service, "LIFT_STAGE": self.stage}
+        if s.log_level:
+            environment["LIFT_LOG_LEVEL"] = s.log_level
+        environment.update(s.environment)
+        environment.update(self.environment)
+        for env, arn in s.secrets.items():  # a reference the function resolves, never the secret itself
+            environment[env] = arn
+        function = Function(
+            id=self.function_id,
+            name=self.function_name,
+            handler=self.handler,
+            runtime=s.runtime,
+            architecture=s.architecture,
+            memory=s.memory,
+            timeout=s.timeout,
+            role_id=self.role_id,
+            log_group_id=self.log_group_id,
+            environment=tuple(sorted(environment.items())),
+            reserved_concurrency=s.reserved_concurrency,
+            tracing=s.tracing,
+            snapstart=s.snapstart,
+            layers=tuple(s.layers),
+            resources=tuple(self.app.resource_names),
+            description=f"{self.service} ({self.stage}), deployed by lift",
+        )
+        role = Role(self.role_id, "lambda.amazonaws.com", tuple(self.statements))
+        tags = {"lift:service": self.service, "lift:stage": self.stage, **s.tags}
+        return Deployment(
+            service=self.service,
+            stage=self.stage,
+            stack_name=(s.stack_name or f"{self.service}-{self.stage}"),
+            region=self.region,
+            regions=tuple(s.regions or [self.region]),
+            tags=tuple(sorted(tags.items())),
+            functions=(function,),
+            roles=(role, *self.roles),
+            log_groups=(log_group,),
+            http=http,
+            websocket=websocket,
+            queues=tuple(self.queues),
+            topics=tuple(self.topics),
+            subscriptions=tuple(self.subscriptions),
+            buckets=tuple(self.buckets),
+            streams=tuple(self.streams),
+            tables=tuple(self.tables),
+            event_source_mappings=tuple(self.mappings),
+            rules=tuple(self.rules),
+            schedules=tuple(self.schedules),
+            alarms_email=s.alarms_email,
+            artifact_bucket=s.artifact_bucket,
+            warnings=tuple(self.warnings),
+            config=s,
+        )
+
+    def grant(self, sid: str, actions: Iterable[str], resources: Iterable[Value], reason: str) -> None:
+        self.statements.append(IamStatement(logical_id(sid), tuple(actions), tuple(resources), reason=reason))
+
+    # -- HTTP and WebSocket -------------------------------------------------------------------
+    def _http(self) -> HttpFront | None:
+        s = self.s
+        routes = sorted(
+            {HttpRoute(method, _api_path(e.template)) for e in self.app.endpoints for method in e.methods},
+            key=lambda r: (r.path, r.method),
+        )
+        if s.http == "none":
+            return None
+        if not routes and s.http != "url":
+            return None
+        alb = s.alb
+        return HttpFront(
+            id=self.ids("Http", "Api" if s.http in ("http", "rest") else s.http),
+            kind=s.http,
+            function_id=self.function_id,
+            routes=tuple(routes),
+            stage=self.stage,
+            cors_origins=tuple(s.cors_origins),
+            domain=s.domain,
+            certificate_arn=s.certificate_arn,
+            alb_listener_arn=alb.listener_arn if alb else None,
+            alb_priority=alb.priority if alb else 100,
+            alb_path_patterns=tuple(alb.path_patterns) if alb else ("/*",),
+        )
+
+    def _websocket(self) -> WebSocketApi | None:
+        handlers = self.by_source.get("websocket", [])
+        if not handlers:
+            return None
+        keys = sorted({h.name for h in handlers})
+        api = WebSocketApi(
+            self.ids("WebSocketApi"), f"{self.service}-{self.stage}-ws", self.function_id, tuple(keys), self.stage
+        )
+        self.environment["LIFT_WEBSOCKET_ENDPOINT"] = api.endpoint
+        return api
+
+    # -- SQS ------------------------------------------------------------------------------------
+    def _queues(self) -> None:
+        visibility_default = min(6 * self.s.timeout, 43200)
+        for h in self.by_source.get("sqs", []):
+            name = h.name
+            cfg = self.s.queues.get(name)
+            from lift.deploy.config import QueueConfig
+
+            cfg = cfg or QueueConfig()
+            fifo = name.endswith(".fifo")
+            if _GLOB.search(name) and not cfg.arns and not cfg.arn:
+                raise ModelError(
+                    f"@app.sqs({name!r}) is a pattern: deployment needs the queues it stands for. "
+                    f"{self.where(f'queues.{_toml_key(name)}')} arns = [...]"
+                )
+            if cfg.arn or cfg.arns:
+                arns = [_given_arn(a) for a in ([cfg.arn] if cfg.arn else []) + cfg.arns]
+                self.warnings.append(
+                    f"queue {name}: an existing queue, consumed but not created; give it a DLQ (redrive policy) yourself"
+                )
+                for i, arn in enumerate(arns):
+                    self._sqs_mapping(name if len(arns) == 1 else f"{name}-{i + 1}", arn, None, cfg, fifo)
+                self.grant(f"Consume {name}", _SQS_CONSUME, arns, f"@app.sqs({name!r}) consumes it")
+                continue
+            visibility = cfg.visibility_timeout or visibility_default
+            if visibility < self.s.timeout:
+                raise ModelError(
+                    f"queue {name}: visibility_timeout {visibility} s is below the function timeout "
+                    f"{self.s.timeout} s (messages would be delivered twice while still being processed)"
+                )
+            base = name[: -len(".fifo")] if fifo else name
+            dlq = Queue(
+                self.ids("Queue", base, "Dlq"),
+                f"{base}-dlq.fifo" if fifo else f"{base}-dlq",
+                fifo,
+                visibility,
+                is_dlq=True,
+                retention_seconds=1209600,
+            )
+            queue = Queue(self.ids("Queue", base), name, fifo, visibility, dlq.id, cfg.max_receive_count)
+            self.queues += [queue, dlq]
+            self._sqs_mapping(name, queue.arn, queue.id, cfg, fifo)
+            self.grant(f"Consume {base}", _SQS_CONSUME, [queue.arn], f"@app.sqs({name!r}) consumes it")
+
+    def _sqs_mapping(self, name: str, arn: Value, queue_id: str | None, cfg: Any, fifo: bool) -> None:
+        if fifo and cfg.batching_window:
+            raise ModelError(f"queue {name}: FIFO queues do not take a batching_window")
+        self.mappings.append(
+            EventSourceMapping(
+                id=self.ids("Mapping", name),
+                kind="sqs",
+                function_id=self.function_id,
+                source_arn=arn,
+                source_id=queue_id,
+                batch_size=cfg.batch_size,
+                batching_window=cfg.batching_window,
+                max_concurrency=cfg.max_concurrency,
+            )
+        )
+
+    # -- SNS, S3, EventBridge -------------------------------------------------------------------
+    def _topics(self) -> None:
+        for h in self.by_source.get("sns", []):
+            name = h.name
+            cfg = self.s.topics.get(name)
+            if cfg is not None and cfg.arn:
+                self.subscriptions.append(
+                    TopicSubscription(self.ids("Subscription", name), self.function_id, _given_arn(cfg.arn))
+                )
+                continue
+            if _GLOB.search(name):
+                raise ModelError(
+                    f"@app.sns({name!r}) is a pattern: {self.where(f'topics.{_toml_key(name)}')} arn = ... "
+                    f"(or register one handler per topic)"
+                )
+            topic = Topic(self.ids("Topic", name), name)
+            self.topics.append(topic)
+            arn = Expr(f"arn:{{partition}}:sns:{{region}}:{{account}}:{name}")
+            self.subscriptions.append(
+                TopicSubscription(self.ids("Subscription", name), self.function_id, arn, topic.id)
+            )
+
+    def _buckets(self) -> None:
+        for h in self.by_source.get("s3", []):
+            name = h.name
+            cfg = self.s.buckets.get(name)
+            if _GLOB.search(name):
+                raise ModelError(f"@app.s3({name!r}): deployment needs the exact bucket name")
+            if cfg is not None and cfg.create:
+                self.buckets.append(Bucket(self.ids("Bucket", name), name))
+            else:
+                self.warnings.append(
+                    f"bucket {name}: an existing bucket; turn on its EventBridge notifications "
+                    f"(or set [tool.lift.buckets.{_toml_key(name)}] create = true)"
+                )
+            events, prefix, suffix = h.options.get("events"), h.options.get("prefix"), h.options.get("suffix")
+            detail: dict[str, Any] = {"bucket": {"name": [name]}}
+            key_filters = []
+            if prefix:
+                key_filters.append({"prefix": prefix})
+            if suffix:
+                key_filters.append({"suffix": suffix})
+            if key_filters:
+                detail["object"] = {"key": key_filters}
+            pattern = {
+                "source": ["aws.s3"],
+                "detail-type": sorted({_S3_DETAIL_TYPE.get(e.split(":")[0], "Object Created") for e in events})
+                if events
+                else ["Object Created"],
+                "detail": detail,
+            }
+            rule = EventRule(
+                self.ids("Rule", "S3", name),
+                _rule_name(self.function_name, "s3", name),
+                "default",
+                pattern,
+                self.function_id,
+                f"S3 object events of {name} for @app.s3",
+            )
+            self.rules.append(rule)
+            resource = f"arn:{{partition}}:s3:::{name}/{prefix or ''}*"
+            self.grant(
+                f"Read {name}",
+                ["s3:GetObject"],
+                [Expr(resource)],
+                f"@app.s3({name!r}) reads the objects it is told about",
+            )
+
+    def _eventbridge(self) -> None:
+        for h in self.by_source.get("eventbridge", []):
+            source, detail_type = h.options.get("event_source"), h.options.get("detail_type")
+            pattern: dict[str, Any] = {}
+            if source:
+                pattern["source"] = [_event_pattern_value(source)]
+            if detail_type:
+                pattern["detail-type"] = [_event_pattern_value(detail_type)]
+            if not pattern:
+                pattern["source"] = [{"prefix": ""}]
+            label = f"{source or 'any'}-{detail_type or 'any'}"
+            self.rules.append(
+                EventRule(
+                    self.ids("Rule", label),
+                    _rule_name(self.function_name, "eb", label),
+                    self.s.event_bus,
+                    pattern,
+                    self.function_id,
+                    f"@app.eventbridge(source={source!r}, detail_type={detail_type!r})",
+                )
+            )
+
+    # -- streams ----------------------------------------------------------------------------------
+    def _streams(self) -> None:
+        from lift.deploy.config import StreamConfig
+
+        for kind in ("kinesis", "dynamodb"):
+            for h in self.by_source.get(kind, []):
+                name = h.name
+                cfg = self.s.streams.get(name) or StreamConfig()
+                source_id = None
+                if cfg.arn:
+                    arn: Value = _given_arn(cfg.arn)
+                elif kind == "kinesis" and not _GLOB.search(name):
+                    stream = KinesisStream(self.ids("Stream", name), name)
+                    self.streams.append(stream)
+                    arn, source_id = stream.arn, stream.id
+                else:
+                    what = "@app.dynamodb_stream" if kind == "dynamodb" else "@app.kinesis"
+                    raise ModelError(
+                        f"{what}({name!r}) needs the stream's ARN: {self.where(f'streams.{_toml_key(name)}')} arn = ..."
+                    )
+                failed = Queue(
+                    self.ids("Queue", name, "Failed"),
+                    f"{self.function_name}-{name}-failed"[:80],
+                    False,
+                    min(6 * self.s.timeout, 43200),
+                    is_dlq=True,
+                    retention_seconds=1209600,
+                )
+                self.queues.append(failed)
+                self.mappings.append(
+                    EventSourceMapping(
+                        id=self.ids("Mapping", name),
+                        kind=kind,  # type: ignore[arg-type]
+                        function_id=self.function_id,
+                        source_arn=arn,
+                        source_id=source_id,
+                        batch_size=cfg.batch_size,
+                        batching_window=cfg.batching_window,
+                        starting_position=cfg.starting_position,
+                        bisect_on_error=cfg.bisect_on_error,
+                        retry_attempts=cfg.retry_attempts,
+                        max_record_age=cfg.max_record_age,
+                        parallelization=cfg.parallelization,
+                        on_failure_arn=failed.arn,
+                        on_failure_id=failed.id,
+                    )
+                )
+                if kind == "kinesis":
+                    actions = _KINESIS_CONSUME
+                    resources: list[Value] = [arn]
+                else:
+                    actions = _DYNAMODB_STREAM_CONSUME
+                    resources = [arn]
+                self.grant(f"Read stream {name}", actions, resources, f"{kind} stream {name} is consumed")
+                self.grant(
+                    f"Report failures {name}",
+                    ["sqs:SendMessage"],
+                    [failed.arn],
+                    f"records of {name} that exhaust their retries are reported to its failure queue",
+                )
+
+    # -- schedules ----------------------------------------------------------------------------
+    def _schedules(self) -> None:
+        handlers = self.by_source.get("schedule", [])
+        if not handlers:
+            return
+        role_id = self.ids("SchedulerRole")
+        made = False
+        for h in handlers:
+            expression = h.options.get("expression")
+            if not expression:
+                self.warnings.append(
+                    f"schedule {h.name}: no cron= or rate= on @app.schedule, so no schedule is created "
+                    f"(an existing rule named {h.name} must target the function)"
+                )
+                continue
+            made = True
+            self.schedules.append(
+                Schedule(
+                    id=self.ids("Schedule", h.name),
+                    name=h.name,
+                    expression=expression,
+                    function_id=self.function_id,
+                    role_id=role_id,
+                    input=_scheduled_event_input(),
+                )
+            )
+        if made:
+            fn = function_arn(self.function_name)
+            statement = IamStatement(
+                "InvokeFunction", ("lambda:InvokeFunction",), (fn,), reason="schedules invoke the function"
+            )
+            self.roles.append(Role(role_id, "scheduler.amazonaws.com", (statement,)))
+
+    # -- stores ---------------------------------------------------------------------------------
+    def _tables(self) -> None:
+        from lift.deploy.config import TableConfig
+        from lift.stores.dynamodb import DynamoDBStore
+
+        users: dict[str, list[str]] = {}
+        for store in self.app.stores:
+            if isinstance(store, DynamoDBStore):
+                users.setdefault(store.table, [])
+            else:
+                kind = type(store).__name__
+                if kind == "MemoryStore":
+                    self.warnings.append(
+                        "a MemoryStore is per execution environment: idempotency and rate limits are not shared "
+                        "between concurrent Lambda instances (use DynamoDBStore)"
+                    )
+                else:
+                    self.warnings.append(f"a {kind} is not created by lift deploy (bring its server and its access)")
+        for mw in self.app.middleware:
+            for store in (getattr(mw, "store", None), getattr(getattr(mw, "ledger", None), "store", None)):
+                table = getattr(store, "table", None)
+                if isinstance(store, DynamoDBStore) and table in users:
+                    users[table].append(type(mw).__name__)
+        for name in users:
+            cfg = self.s.tables.get(name) or TableConfig()
+            if cfg.arn:
+                arn: Value = _given_arn(cfg.arn)
+            else:
+                table = Table(
+                    self.ids("Table", name),
+                    name,
+                    ("pk", "S"),
+                    ttl_attribute="expires_at",
+                    pitr=cfg.pitr,
+                    retain=cfg.retain,
+                    used_by=", ".join(sorted(set(users[name]))) or "app.stores",
+                )
+                self.tables.append(table)
+                arn = table.arn
+            self.grant(f"Store {name}", _STORE_ITEM_ACTIONS, [arn], f"the Lift store on table {name}")
+
+    # -- always ---------------------------------------------------------------------------------
+    def _base_statements(self, websocket: WebSocketApi | None) -> None:
+        s = self.s
+        log_arn = Expr(f"arn:{{partition}}:logs:{{region}}:{{account}}:log-group:/aws/lambda/{self.function_name}:*")
+        self.statements.insert(
+            0,
+            IamStatement(
+                "WriteLogs",
+                ("logs:CreateLogStream", "logs:PutLogEvents"),
+                (log_arn,),
+                reason="the function's log lines",
+            ),
+        )
+        if websocket is not None:
+            arn = Expr(
+                f"arn:{{partition}}:execute-api:{{region}}:{{account}}:{{ref:{websocket.id}}}/{websocket.stage}/*/@connections/*"
+            )
+            self.grant(
+                "WebSocket send",
+                ["execute-api:ManageConnections"],
+                [arn],
+                "ctx.ws.send/close on this API's connections",
+            )
+        if s.tracing:
+            self.grant(
+                "Tracing",
+                ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                ["*"],
+                "X-Ray active tracing (these actions take no resource)",
+            )
+        ssm = sorted(a for a in s.secrets.values() if ":ssm:" in a)
+        secrets = sorted(a for a in s.secrets.values() if ":secretsmanager:" in a)
+        if ssm:
+            self.grant(
+                "Read parameters", ["ssm:GetParameter", "ssm:GetParameters"], [_given_arn(a) for a in ssm], "secrets"
+            )
+        if secrets:
+            self.grant("Read secrets", ["secretsmanager:GetSecretValue"], [_given_arn(a) for a in secrets], "secrets")
+        for i, extra in enumerate(s.iam, start=1):
+            self.statements.append(
+                IamStatement(
+                    f"Config{i}",
+                    tuple(extra.actions),
+                    tuple(_given_arn(r) if r != "*" else "*" for r in extra.resources),
+                    extra.effect,
+                    "[[tool.lift.iam]] in the config",
+                )
+            )
+
+
+_SQS_CONSUME = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+_KINESIS_CONSUME = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+)
+_DYNAMODB_STREAM_CONSUME = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+# what lift.stores.dynamodb calls: get_item, put_item (conditional), update_item, delete_item
+_STORE_ITEM_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+_S3_DETAIL_TYPE = {
+    "ObjectCreated": "Object Created",
+    "ObjectRemoved": "Object Deleted",
+    "ObjectRestore": "Object Restore Completed",
+}
+
+
+def _service_name(name: str) -> str:
+    clean = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    if not clean or not clean[0].isalpha():
+        raise ConfigError(f'Service name {name!r} must start with a letter (set [tool.lift] name = "...")')
+    return clean[:40]
+
+
+def _api_path(template: str) -> str:
+    return template or "/"
+
+
+def _toml_key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
+
+
+def _event_pattern_value(value: str) -> Any:
+    return {"wildcard": value} if _GLOB.search(value) else value
+
+
+def _rule_name(function_name: str, kind: str, label: str) -> str:
+    """An EventBridge rule name (64 chars max) that stays unique and readable."""
+    import hashlib
+
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{function_name}-{kind}-{label}")
+    if len(name) > 64:
+        name = name[:55] + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return name
+
+
+def _scheduled_event_input() -> Expr:
+    """The payload Scheduler sends: a `Scheduled Event` (Lift's schedule source) whose `resources`
+    name the schedule, filled in by Scheduler's context attributes at each run."""
+    import json
+
+    event = {
+        "version": "0",
+        "id": "<aws.scheduler.execution-id>",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "{account}",
+        "time": "<aws.scheduler.scheduled-time>",
+        "region": "{region}",
+        "resources": ["<aws.scheduler.schedule-arn>"],
+        "detail": {},
+    }
+    return Expr(json.dumps(event, separators=(",", ":")))

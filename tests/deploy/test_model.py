@@ -1,0 +1,226 @@
+"""The deployment model derived from an App's registrations (what renderers read)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lift import App, Context
+from lift.deploy import ModelError, build_deployment, config_from_dict
+from lift.deploy.model import Expr
+
+CONFIG = config_from_dict(
+    {
+        "app": "shop.app:app",
+        "region": "eu-west-1",
+        "queues": {"shop-orders": {"batch_size": 25, "batching_window": 2}},
+        "stages": {
+            "prod": {
+                "memory": 1024,
+                "reserved_concurrency": 20,
+                "secrets": {"DB_PASSWORD": "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/db"},
+            }
+        },
+    },
+    "pyproject.toml",
+)
+
+
+def fmt(value: object, **refs: str) -> str:
+    return (
+        value.format(region="eu-west-1", account="123456789012", refs=refs) if isinstance(value, Expr) else str(value)
+    )
+
+
+def test_every_registration_becomes_a_resource(app: App) -> None:
+    d = build_deployment(app, CONFIG, "prod")
+    assert (d.service, d.stage, d.stack_name, d.region) == ("shop", "prod", "shop-prod", "eu-west-1")
+    fn = d.function
+    assert (fn.name, fn.handler, fn.memory, fn.reserved_concurrency, fn.architecture) == (
+        "shop-prod",
+        "shop.app.app",
+        1024,
+        20,
+        "arm64",
+    )
+    assert fn.resources == ("clock",)
+    assert d.http is not None and d.http.kind == "http"
+    assert [(r.method, r.path) for r in d.http.routes] == [("POST", "/orders"), ("GET", "/orders/{order_id}")]
+    assert {q.name for q in d.queues} == {
+        "shop-orders",
+        "shop-orders-dlq",
+        "shop-payments.fifo",
+        "shop-payments-dlq.fifo",
+        "shop-prod-shop-clicks-failed",
+    }
+    assert [t.name for t in d.topics] == ["shop-alerts"]
+    assert [s.name for s in d.streams] == ["shop-clicks"]
+    assert sorted(t.name for t in d.tables) == ["shop-limits", "shop-state"]
+    assert [s.name for s in d.schedules] == ["shop-nightly"]
+    assert d.websocket is not None and d.websocket.route_keys == ("$connect", "chat")
+    assert [(m.kind, m.source_id) for m in d.event_source_mappings] == [
+        ("sqs", "QueueShopOrders"),
+        ("sqs", "QueueShopPayments"),
+        ("kinesis", "StreamShopClicks"),
+    ]
+    ids = [r.id for r in d.resources()]
+    assert len(ids) == len(set(ids)) and all(i.isalnum() for i in ids)
+
+
+def test_queues_get_a_dlq_and_batch_settings_from_config(app: App) -> None:
+    d = build_deployment(app, CONFIG, "prod")
+    orders = d.by_id("QueueShopOrders")
+    dlq = d.by_id(orders.dlq_id)
+    assert dlq.is_dlq and dlq.name == "shop-orders-dlq" and orders.max_receive_count == 5
+    assert orders.visibility_timeout == 6 * d.function.timeout
+    mapping = next(m for m in d.event_source_mappings if m.source_id == orders.id)
+    assert (mapping.batch_size, mapping.batching_window, mapping.report_batch_item_failures) == (25, 2, True)
+    fifo = d.by_id("QueueShopPayments")
+    assert fifo.fifo and d.by_id(fifo.dlq_id).name == "shop-payments-dlq.fifo"
+    clicks = next(m for m in d.event_source_mappings if m.kind == "kinesis")
+    assert (clicks.bisect_on_error, clicks.retry_attempts, clicks.max_record_age, clicks.starting_position) == (
+        True,
+        3,
+        3600,
+        "LATEST",
+    )
+    assert fmt(clicks.on_failure_arn) == "arn:aws:sqs:eu-west-1:123456789012:shop-prod-shop-clicks-failed"
+
+
+def test_store_tables_have_ttl_pitr_and_are_kept(app: App) -> None:
+    table = next(t for t in build_deployment(app, CONFIG, "prod").tables if t.name == "shop-state")
+    assert (table.partition_key, table.ttl_attribute, table.pitr, table.retain) == (
+        ("pk", "S"),
+        "expires_at",
+        True,
+        True,
+    )
+    assert table.used_by == "IdempotencyMiddleware"
+
+
+def test_iam_is_least_privilege_on_named_resources(app: App) -> None:
+    d = build_deployment(app, CONFIG, "prod")
+    statements = {s.sid: s for s in d.role(d.function.role_id).statements}
+    consume = statements["ConsumeShopOrders"]
+    assert consume.actions == (
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+    )
+    assert [fmt(r) for r in consume.resources] == ["arn:aws:sqs:eu-west-1:123456789012:shop-orders"]
+    store = statements["StoreShopState"]
+    assert [fmt(r) for r in store.resources] == ["arn:aws:dynamodb:eu-west-1:123456789012:table/shop-state"]
+    ws = statements["WebSocketSend"]
+    assert ws.actions == ("execute-api:ManageConnections",)
+    assert [fmt(r, WebSocketApi="abc123") for r in ws.resources] == [
+        "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/@connections/*"
+    ]
+    assert [fmt(r) for r in statements["ReadParameters"].resources] == [
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/db"
+    ]
+    wildcard = [s.sid for s in statements.values() if "*" in s.resources]
+    assert wildcard == ["Tracing"]  # X-Ray's actions take no resource; everything else is named
+    assert "sqs:SendMessage" not in statements["ConsumeShopOrders"].actions
+
+
+def test_secrets_are_references_in_the_environment_never_values(app: App) -> None:
+    env = dict(build_deployment(app, CONFIG, "prod").function.environment)
+    assert env["DB_PASSWORD"] == "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/db"
+    assert (env["LIFT_NAME"], env["LIFT_STAGE"]) == ("shop", "prod")
+    assert (
+        fmt(env["LIFT_WEBSOCKET_ENDPOINT"], WebSocketApi="abc123")
+        == "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+    )
+
+
+def test_the_schedule_input_reaches_the_handler_as_a_scheduled_event(app: App) -> None:
+    """What Scheduler sends (its context attributes filled in) is dispatched to @app.schedule."""
+    d = build_deployment(app, CONFIG, "prod")
+    schedule = d.schedules[0]
+    assert schedule.expression == "cron(0 3 * * ? *)"
+    role = d.role(schedule.role_id)
+    assert role.service == "scheduler.amazonaws.com" and role.statements[0].actions == ("lambda:InvokeFunction",)
+    text = fmt(schedule.input)
+    for attribute, value in {
+        "<aws.scheduler.execution-id>": "c1d2e3",
+        "<aws.scheduler.scheduled-time>": "2026-12-04T03:00:00Z",
+        "<aws.scheduler.schedule-arn>": "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/shop-nightly",
+    }.items():
+        text = text.replace(attribute, value)
+    seen = []
+    app.use(lambda ctx, call_next: seen.append(ctx.record.rule) or call_next(ctx))
+    app.handler(json.loads(text), None)
+    assert seen == ["shop-nightly"]
+
+
+def test_the_same_app_gives_an_equal_model_and_stages_differ() -> None:
+    from tests.deploy.conftest import full_app
+
+    assert build_deployment(full_app(), CONFIG, "prod") == build_deployment(full_app(), CONFIG, "prod")
+    assert build_deployment(full_app(), CONFIG, "dev").function.memory == 512
+
+
+def test_a_pattern_queue_needs_the_arns_it_stands_for() -> None:
+    app = App(name="svc")
+
+    @app.sqs("orders-*")
+    def on(body: dict) -> None: ...
+
+    with pytest.raises(
+        ModelError, match=r"@app.sqs\('orders-\*'\) is a pattern.*\[tool.lift.queues.\"orders-\*\"\] arns"
+    ):
+        build_deployment(app, config_from_dict({}, "pyproject.toml"))
+    arn = "arn:aws:sqs:us-east-1:123456789012:orders-eu"
+    d = build_deployment(app, config_from_dict({"queues": {"orders-*": {"arns": [arn]}}}, "pyproject.toml"))
+    assert [str(m.source_arn) for m in d.event_source_mappings] == [arn] and d.queues == ()
+    assert any("existing queue" in w for w in d.warnings)
+
+
+def test_a_dynamodb_stream_needs_its_arn() -> None:
+    app = App(name="svc")
+
+    @app.dynamodb_stream("orders")
+    def on(body: dict) -> None: ...
+
+    with pytest.raises(ModelError, match=r"streams.orders\] arn = "):
+        build_deployment(app, config_from_dict({}, "pyproject.toml"))
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+    d = build_deployment(app, config_from_dict({"streams": {"orders": {"arn": arn}}}, "pyproject.toml"))
+    statement = next(s for s in d.roles[0].statements if s.sid == "ReadStreamOrders")
+    assert [str(r) for r in statement.resources] == [arn]
+
+
+def test_an_http_only_app_has_only_its_function_front_and_logs() -> None:
+    app = App(name="Tiny API")
+
+    @app.get("/")
+    def root() -> dict:
+        return {}
+
+    d = build_deployment(app, config_from_dict({"http": "url", "tracing": False}, ""))
+    assert d.service == "tiny-api" and d.http.kind == "url"
+    assert [type(r).__name__ for r in d.resources()] == ["Function", "Role", "LogGroup", "HttpFront"]
+    assert [s.sid for s in d.roles[0].statements] == ["WriteLogs"]
+    assert d.log_groups[0].retention_days == 30
+
+
+def test_inspection_api_lists_stores_and_resources_without_creating_them() -> None:
+    from lift.middleware.idempotency import idempotency
+    from lift.stores.memory import MemoryStore
+
+    app = App(name="svc")
+    made = []
+    assert app.resource_names == [] and app.stores == []
+    app.resource("db", lambda: made.append(1), prewarm=False)
+    shared, own = MemoryStore(), MemoryStore()
+    app.use(idempotency(store=shared))
+    app.add_store(own)
+    api = app.group("/api", middleware=[idempotency(store=shared)])
+
+    @api.get("/x")
+    def x(ctx: Context) -> None: ...
+
+    assert app.resource_names == ["db"] and made == []
+    assert app.stores == [own, shared]
