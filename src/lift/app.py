@@ -440,6 +440,12 @@ class App(Group, EventSources):
                 self._cold = False
             ctx = Context(self, event, context, source, request, cold)
             response = self.respond(ctx)
+            if response.__class__ is not Response:  # a streamed body: collected (lift.streaming)
+                from lift.sources.http import MAX_RESPONSE_BYTES
+                from lift.streaming import finish_for_lambda
+
+                seconds = ctx.remaining_ms() / 1000 if context is not None else None
+                response = finish_for_lambda(response, request.method, MAX_RESPONSE_BYTES, ctx.request_id, seconds)
             if request.method == "HEAD" and response.body:
                 response.headers.setdefault("Content-Length", str(len(response.body)))
                 response.body = b""

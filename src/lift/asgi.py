@@ -146,6 +146,11 @@ class AsgiApp:
             response = await asyncio.get_running_loop().run_in_executor(self.executor, self._respond, ctx)
         else:
             response = self._respond(ctx)
+        if response.__class__ is not Response and hasattr(response, "chunks"):  # lift.streaming
+            from lift.streaming import stream_to_asgi
+
+            await stream_to_asgi(send, receive, response, self.executor, head_only=request.method == "HEAD")
+            return
         if request.method == "HEAD" and response.body:
             response.headers.setdefault("Content-Length", str(len(response.body)))
             response.body = b""

@@ -331,6 +331,34 @@ class Response:
     def redirect(cls, location: str, status: int = 307) -> Response:
         return cls(None, status, {"Location": location})
 
+    @classmethod
+    def stream(
+        cls,
+        chunks: Any,
+        content_type: str = "application/octet-stream",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """A streamed body from a sync or async iterable of bytes/str (see lift.streaming)."""
+        from lift.streaming import StreamingResponse
+
+        return StreamingResponse(chunks, status, headers, content_type)
+
+    @classmethod
+    def ndjson(cls, items: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        """Each item of a sync or async iterable streamed as one JSON line (`application/x-ndjson`)."""
+        from lift.streaming import StreamingResponse, ndjson_chunks
+
+        return StreamingResponse(ndjson_chunks(items), status, headers, "application/x-ndjson")
+
+    @classmethod
+    def sse(cls, events: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        """Server-sent events from a sync or async iterable (`lift.streaming.ServerSentEvent` or data)."""
+        from lift.streaming import StreamingResponse, sse_chunks
+
+        merged = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})}
+        return StreamingResponse(sse_chunks(events), status, merged, "text/event-stream; charset=utf-8")
+
     def _has_header(self, name: str) -> bool:
         lname = name.lower()
         return any(k.lower() == lname for k in self.headers)

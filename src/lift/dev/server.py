@@ -281,7 +281,8 @@ class DevServer:
             await send_response(send, self._import_error_response(scope))
             return
         event = event_from_request(scope, body, self.payload)
-        running = asyncio.get_running_loop().run_in_executor(None, self.invoke, event)
+        streamed: list[Any] = []  # a streamed response, handed over instead of collected (lift.streaming)
+        running = asyncio.get_running_loop().run_in_executor(None, self._invoke_streaming, event, streamed)
         try:
             result, error = await asyncio.wait_for(asyncio.shield(running), self.timeout)
         except TimeoutError:
@@ -297,7 +298,19 @@ class DevServer:
             response = bad_gateway() if error is not None else response_from_result(result)
         if self.loader.error:
             response.headers["X-Lift-Reload-Error"] = "the last edit failed to import; serving the last good app"
+        if streamed and response.status < 500:
+            from lift.streaming import stream_to_asgi
+
+            await stream_to_asgi(send, receive, streamed[0])
+            return
         await send_response(send, response)
+
+    def _invoke_streaming(self, event: Any, streamed: list[Any]) -> tuple[Any, str | None]:
+        """`invoke`, with a streamed response handed to `streamed` to be sent chunk by chunk."""
+        from lift.streaming import passthrough
+
+        with passthrough(streamed.append):
+            return self.invoke(event)
 
     def _import_error_response(self, scope: dict[str, Any]) -> Response:
         accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")

@@ -1,0 +1,439 @@
+"""Streamed responses: `Response.stream`, `Response.sse` and `Response.ndjson`.
+
+A handler returns a `StreamingResponse` around a sync or async iterable. How it reaches the
+client depends on where the app runs:
+
+- under ASGI (`app.asgi`, uvicorn) and the dev server, each chunk is sent as soon as the
+  iterator yields it (chunked transfer), and a client that disconnects stops the iterator:
+  an async generator gets `CancelledError` at its `await` and is closed, a sync generator is
+  closed once its pending `next()` returns; either way its `finally` blocks run;
+- on Lambda's buffered integrations (API Gateway, ALB, a function URL in BUFFERED mode) the
+  chunks are collected into one body, and a stream that outgrows Lambda's 6 MB response
+  limit is stopped and answered with a clear 500 (`response_too_large`), never a truncated
+  body. For real streaming on Lambda, run `app.asgi` behind the Lambda Web Adapter with a
+  function URL in RESPONSE_STREAM mode (docs/streaming.md).
+
+Only apps that stream import this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any
+
+from lift import serialization
+from lift.context import Response, is_text_content_type
+
+__all__ = [
+    "StreamingResponse",
+    "ServerSentEvent",
+    "collect",
+    "ndjson_chunks",
+    "sse_chunks",
+    "stream_to_asgi",
+    "passthrough",
+]
+
+_MISSING = object()
+
+
+class ServerSentEvent:
+    """One server-sent event with its optional `event` name, `id` and `retry` (ms).
+
+    `data` may be a str (sent as is, one `data:` line per line) or any JSON-encodable value.
+    """
+
+    __slots__ = ("data", "event", "id", "retry", "comment")
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        event: str | None = None,
+        id: str | None = None,
+        retry: int | None = None,
+        comment: str | None = None,
+    ) -> None:
+        self.data, self.event, self.id, self.retry, self.comment = data, event, id, retry, comment
+
+    def encode(self) -> bytes:
+        lines: list[str] = []
+        if self.comment is not None:
+            lines.extend(f": {line}" for line in self.comment.splitlines() or [""])
+        if self.event is not None:
+            lines.append(f"event: {_one_line(self.event)}")
+        if self.id is not None:
+            lines.append(f"id: {_one_line(self.id)}")
+        if self.retry is not None:
+            lines.append(f"retry: {int(self.retry)}")
+        if self.data is not None:
+            data = self.data
+            text = data if isinstance(data, str) else serialization.encode_json(data).decode("utf-8")
+            lines.extend(f"data: {line}" for line in text.splitlines() or [""])
+        return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def _one_line(value: str) -> str:
+    return str(value).replace("\r", " ").replace("\n", " ")
+
+
+class StreamingResponse(Response):
+    """A response whose body is produced by an iterator of chunks (bytes or str).
+
+    `body` stays empty until a buffered integration collects the chunks (`collect`).
+    """
+
+    __slots__ = ("chunks",)
+
+    def __init__(
+        self,
+        chunks: Iterable[Any] | AsyncIterable[Any],
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> None:
+        super().__init__(None, status, headers, content_type)
+        self.chunks = chunks
+
+    @property
+    def is_async(self) -> bool:
+        return hasattr(self.chunks, "__aiter__")
+
+    def __repr__(self) -> str:
+        return f"<StreamingResponse {self.status} {self.content_type}>"
+
+
+def _as_bytes(chunk: Any) -> bytes:
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, str):
+        return chunk.encode("utf-8")
+    if isinstance(chunk, bytearray | memoryview):
+        return bytes(chunk)
+    raise TypeError(f"a streamed chunk must be bytes or str, not {type(chunk).__name__}")
+
+
+def ndjson_chunks(items: Iterable[Any] | AsyncIterable[Any]) -> Iterator[bytes] | AsyncIterator[bytes]:
+    """Each item as one JSON line."""
+    encode = serialization.encode_json
+    if hasattr(items, "__aiter__"):
+
+        async def async_lines() -> AsyncIterator[bytes]:
+            async for item in items:  # type: ignore[union-attr]
+                yield encode(item) + b"\n"
+
+        return _closing_async(async_lines(), items)
+
+    def lines() -> Iterator[bytes]:
+        for item in items:  # type: ignore[union-attr]
+            yield encode(item) + b"\n"
+
+    return _closing_sync(lines(), items)
+
+
+def sse_chunks(events: Iterable[Any] | AsyncIterable[Any]) -> Iterator[bytes] | AsyncIterator[bytes]:
+    """Each event as a server-sent event (`ServerSentEvent`, or any value sent as its `data`)."""
+
+    def encode(event: Any) -> bytes:
+        return (event if isinstance(event, ServerSentEvent) else ServerSentEvent(event)).encode()
+
+    if hasattr(events, "__aiter__"):
+
+        async def async_events() -> AsyncIterator[bytes]:
+            async for event in events:  # type: ignore[union-attr]
+                yield encode(event)
+
+        return _closing_async(async_events(), events)
+
+    def sync_events() -> Iterator[bytes]:
+        for event in events:  # type: ignore[union-attr]
+            yield encode(event)
+
+    return _closing_sync(sync_events(), events)
+
+
+def _closing_sync(wrapper: Iterator[bytes], source: Any) -> Iterator[bytes]:
+    """`wrapper`, closing the user's generator too when the wrapper is closed early."""
+
+    def run() -> Iterator[bytes]:
+        try:
+            yield from wrapper
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    return run()
+
+
+def _closing_async(wrapper: AsyncIterator[bytes], source: Any) -> AsyncIterator[bytes]:
+    async def run() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in wrapper:
+                yield chunk
+        finally:
+            await wrapper.aclose()  # type: ignore[attr-defined]
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    return run()
+
+
+# -- buffered integrations (API Gateway, ALB): collect with a size and a time guard -------------
+class _Overflow(Exception):
+    def __init__(self, code: str, size: int) -> None:
+        self.code, self.size = code, size
+
+
+def collect(
+    response: StreamingResponse, limit: int, request_id: str | None = None, seconds: float | None = None
+) -> Response:
+    """The stream gathered into one body, or a clear 500 instead of a truncated body.
+
+    `limit` counts what Lambda returns (base64 text for binary content types): past it the
+    answer is `response_too_large`. `seconds` is the time left before the function's timeout:
+    a stream still running near it (an endless SSE feed) is `stream_timeout`. Either way the
+    iterator is closed at once, so its cleanup runs and the rest is never produced.
+    """
+    text = is_text_content_type(response.content_type)
+    raw_limit = limit if text else limit * 3 // 4
+    deadline = None if seconds is None else time.monotonic() + max(0.05, seconds - min(1.0, seconds / 5))
+    try:
+        if response.is_async:
+            from lift.app import run_async
+
+            body = run_async(_collect_async(response.chunks, raw_limit, deadline))
+        else:
+            body = _collect_sync(response.chunks, raw_limit, deadline)
+    except _Overflow as over:
+        return _overflow_response(over, text, limit, request_id)
+    out = Response(None, response.status, response.headers, cookies=response.cookies)
+    out.body = body
+    return out
+
+
+def _overflow_response(over: _Overflow, text: bool, limit: int, request_id: str | None) -> Response:
+    from lift.errors import LiftError, lift_logger
+    from lift.sources.http import too_large_response
+
+    if over.code == "response_too_large":
+        resp, _ = too_large_response(over.size if text else over.size * 4 // 3, request_id)
+        return resp
+    lift_logger().error(
+        "Streamed response still running near the function's timeout after %d bytes (request_id=%s)",
+        over.size,
+        request_id,
+        extra={"request_id": request_id},
+    )
+    err = LiftError(500, "stream_timeout", "The streamed response did not finish before the function's timeout")
+    return Response.json(err.to_dict(request_id), status=500)
+
+
+def _collect_sync(chunks: Iterable[Any], limit: int, deadline: float | None) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    iterator = iter(chunks)
+    try:
+        for chunk in iterator:
+            data = _as_bytes(chunk)
+            size += len(data)
+            if size > limit:
+                raise _Overflow("response_too_large", size)
+            if deadline is not None and time.monotonic() > deadline:
+                raise _Overflow("stream_timeout", size)
+            parts.append(data)
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    return b"".join(parts)
+
+
+async def _collect_async(chunks: AsyncIterable[Any], limit: int, deadline: float | None) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    iterator = chunks.__aiter__()
+    try:
+        while True:
+            try:
+                if deadline is None:
+                    chunk = await iterator.__anext__()
+                else:
+                    chunk = await asyncio.wait_for(iterator.__anext__(), max(0.0, deadline - time.monotonic()))
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise _Overflow("stream_timeout", size) from None
+            data = _as_bytes(chunk)
+            size += len(data)
+            if size > limit:
+                raise _Overflow("response_too_large", size)
+            parts.append(data)
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    return b"".join(parts)
+
+
+def close_stream(response: StreamingResponse) -> None:
+    """Close a stream nobody will read (a HEAD request): its generator's cleanup runs."""
+    chunks = response.chunks
+    if response.is_async:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            from lift.app import run_async
+
+            run_async(aclose())
+    else:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+# -- the dev server: hand a stream to the server instead of collecting it ---------------------
+_local = threading.local()
+
+
+class passthrough:
+    """While active on this thread, `app.handler` hands a streamed response to `sink` and
+    returns the rest of the response with an empty body (the dev server streams it itself)."""
+
+    def __init__(self, sink: Callable[[StreamingResponse], None]) -> None:
+        self.sink = sink
+
+    def __enter__(self) -> passthrough:
+        _local.sink = self.sink
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _local.sink = None
+
+
+def finish_for_lambda(
+    response: Response, request_method: str, limit: int, request_id: str | None, seconds: float | None = None
+) -> Response:
+    """What a buffered Lambda integration sends for a streamed response."""
+    if not isinstance(response, StreamingResponse):
+        return response
+    sink = getattr(_local, "sink", None)
+    if sink is not None and request_method != "HEAD":
+        sink(response)
+        headers = dict(response.headers)
+        headers["X-Lift-Streamed"] = "1"
+        out = Response(None, response.status, headers, cookies=response.cookies)
+        return out
+    if request_method == "HEAD":
+        close_stream(response)
+        return Response(None, response.status, response.headers, cookies=response.cookies)
+    return collect(response, limit, request_id, seconds)
+
+
+# -- ASGI: chunk by chunk, stopped by a client disconnect ------------------------------------
+_pool: Any = None
+_pool_lock = threading.Lock()
+
+
+def _default_pool() -> Any:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lift-stream")
+        return _pool
+
+
+async def stream_to_asgi(
+    send: Callable[[dict[str, Any]], Any],
+    receive: Callable[[], Any],
+    response: StreamingResponse,
+    executor: Any = None,
+    head_only: bool = False,
+) -> bool:
+    """Send `response` chunk by chunk; True when it completed, False when the client left.
+
+    A task watches `receive()` for `http.disconnect` and cancels the streaming task, so an
+    async generator waiting between items is stopped at once. Sync iterators run their
+    `next()` on `executor`'s threads, never on the event loop.
+    """
+    executor = executor or _default_pool()
+    headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    headers.extend((b"set-cookie", c.encode("latin-1")) for c in response.cookies)
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if head_only:
+        if response.is_async:
+            aclose = getattr(response.chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        else:
+            await asyncio.get_running_loop().run_in_executor(executor, close_stream, response)
+        await send({"type": "http.response.body", "body": b""})
+        return True
+
+    streaming = asyncio.ensure_future(_pump(send, response, executor))
+    disconnected = False
+
+    async def watch_disconnect() -> None:
+        nonlocal disconnected
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+                streaming.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch_disconnect())
+    try:
+        await streaming
+        return True
+    except asyncio.CancelledError:
+        if disconnected:
+            return False
+        raise
+    except OSError:  # the server refused a send: the client is gone
+        return False
+    finally:
+        watcher.cancel()
+        if not streaming.done():
+            streaming.cancel()
+
+
+async def _pump(send: Callable[[dict[str, Any]], Any], response: StreamingResponse, executor: Any) -> None:
+    chunks = response.chunks
+    if response.is_async:
+        iterator = chunks.__aiter__()  # type: ignore[union-attr]
+        try:
+            async for chunk in iterator:
+                data = _as_bytes(chunk)
+                if data:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+    else:
+        iterator = iter(chunks)  # type: ignore[arg-type]
+        pending: Any = None
+        try:
+            while True:
+                pending = executor.submit(next, iterator, _MISSING)
+                chunk = await asyncio.wrap_future(pending)
+                if chunk is _MISSING:
+                    break
+                data = _as_bytes(chunk)
+                if data:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                # on a worker thread, once a pending next() has returned (a running generator cannot be closed)
+                if pending is None or pending.done():
+                    executor.submit(close)
+                else:
+                    pending.add_done_callback(lambda _f: close())
+    await send({"type": "http.response.body", "body": b""})

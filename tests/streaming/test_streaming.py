@@ -1,0 +1,216 @@
+"""Response.stream / sse / ndjson: truly streamed under uvicorn and the dev server (read with httpx),
+collected with a size guard on Lambda's buffered integrations."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lift import App, Response
+from lift.streaming import ServerSentEvent
+from lift.testing import TestClient
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def _load_app(marks: Path):
+    os.environ["STREAM_MARKS"] = str(marks)
+    spec = importlib.util.spec_from_file_location("stream_app_inproc", HERE / "stream_app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(log.read_text())
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+def _wait_mark(marks: Path, text: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marks.exists() and text in marks.read_text():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} never recorded; marks: {marks.read_text() if marks.exists() else ''}")
+
+
+@pytest.fixture(scope="module")
+def marks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("marks") / "marks.txt"
+
+
+def _start(args: list[str], marks: Path, cwd: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "STREAM_MARKS": str(marks), "PYTHONUNBUFFERED": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT / "src")])
+    out = open(log, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args, "--port", str(port)], cwd=cwd, env=env, stdout=out, stderr=out
+    )
+    base = f"http://127.0.0.1:{port}"
+    _wait_http(base + "/ndjson?n=1", proc, log)
+    return proc, base
+
+
+@pytest.fixture(scope="module")
+def uvicorn_base(marks: Path, tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("uvicorn")
+    proc, base = _start(["uvicorn", "stream_app:asgi", "--log-level", "warning"], marks, tmp, tmp / "log")
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def dev_base(marks: Path, tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("dev")
+    proc, base = _start(["lift.dev.server", "stream_app:app", "--no-reload"], marks, tmp, tmp / "log")
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+# -- truly streamed: an endless generator's first chunks reach the client -----------------------
+@pytest.mark.parametrize("server", ["uvicorn_base", "dev_base"])
+def test_an_endless_sse_stream_arrives_event_by_event_and_a_disconnect_runs_its_cleanup(
+    server: str, marks: Path, request: pytest.FixtureRequest
+) -> None:
+    base = request.getfixturevalue(server)
+    tag = f"sse-{server}"
+    with httpx.stream("GET", f"{base}/forever/sse?tag={tag}", timeout=10) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        assert resp.headers["cache-control"] == "no-cache"
+        assert "content-length" not in resp.headers
+        events = []
+        for line in resp.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+            if len(events) == 3:
+                break
+    assert events == [{"tick": 0}, {"tick": 1}, {"tick": 2}]
+    _wait_mark(marks, f"closed {tag}")  # the async generator's finally ran after the client left
+
+
+@pytest.mark.parametrize("server", ["uvicorn_base", "dev_base"])
+def test_a_sync_generator_streams_and_is_closed_when_the_client_disconnects(
+    server: str, marks: Path, request: pytest.FixtureRequest
+) -> None:
+    base = request.getfixturevalue(server)
+    tag = f"sync-{server}"
+    with httpx.stream("GET", f"{base}/forever/sync?tag={tag}", timeout=10) as resp:
+        lines = []
+        for line in resp.iter_lines():
+            lines.append(line)
+            if len(lines) == 4:
+                break
+    assert lines == ["line 0", "line 1", "line 2", "line 3"]
+    _wait_mark(marks, f"closed {tag}")
+
+
+def test_ndjson_under_uvicorn_is_chunked_and_complete(uvicorn_base: str) -> None:
+    with httpx.stream("GET", f"{uvicorn_base}/ndjson?n=500&pad=100", timeout=10) as resp:
+        assert resp.headers["content-type"] == "application/x-ndjson"
+        assert resp.headers.get("transfer-encoding") == "chunked"
+        items = [json.loads(line) for line in resp.iter_lines() if line]
+    assert [i["i"] for i in items] == list(range(500))
+    resp = httpx.get(f"{uvicorn_base}/async-ndjson", timeout=10)
+    assert resp.text == '{"i":0}\n{"i":1}\n{"i":2}\n'
+
+
+def test_head_of_a_stream_sends_headers_only(uvicorn_base: str, marks: Path) -> None:
+    resp = httpx.head(f"{uvicorn_base}/forever/sync?tag=head", timeout=10)  # endless body: never read
+    assert resp.status_code == 200 and resp.content == b""
+    assert resp.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+# -- Lambda's buffered integrations: collected, with a size guard ------------------------------
+@pytest.mark.parametrize("source", ["rest", "http", "alb", "url"])
+def test_buffered_sources_collect_the_stream(source: str, tmp_path: Path) -> None:
+    module = _load_app(tmp_path / "marks")
+    client = TestClient(module.app, source=source)
+    resp = client.get("/ndjson?n=3")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"] == "application/x-ndjson"
+    assert [json.loads(line)["i"] for line in resp.text.splitlines()] == [0, 1, 2]
+    resp = client.get("/async-ndjson")
+    assert resp.text == '{"i":0}\n{"i":1}\n{"i":2}\n'
+
+
+@pytest.mark.parametrize("path", ["/forever/sse", "/forever/sync"])
+def test_an_endless_stream_on_a_buffered_source_is_a_500_before_the_function_times_out(
+    path: str, tmp_path: Path
+) -> None:
+    from lift.testing import lambda_context
+
+    module = _load_app(tmp_path / "marks")
+    started = time.monotonic()
+    resp = TestClient(module.app).get(path + "?tag=buffered", context=lambda_context(timeout_ms=1500))
+    assert time.monotonic() - started < 1.5
+    assert resp.status_code == 500
+    assert resp.json()["error"]["code"] == "stream_timeout"
+    assert "closed buffered" in (tmp_path / "marks").read_text()  # the generator's cleanup ran
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream"])
+def test_a_stream_past_lambdas_6mb_limit_is_a_clear_500_and_stops_the_generator(
+    content_type: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    module = _load_app(tmp_path / "marks")
+    client = TestClient(module.app)
+    resp = client.get(f"/big?n=40&type={content_type}")  # 10 MB
+    assert resp.status_code == 500
+    assert resp.json()["error"]["code"] == "response_too_large"
+    assert resp.json()["error"]["request_id"]
+    assert "6 MB" in caplog.text
+    # stopped at the limit (base64 makes binary bodies 4/3 larger), not drained to the end
+    assert max(module.pulled) < (24 if content_type == "text/plain" else 18)
+    assert "closed big" in (tmp_path / "marks").read_text()
+    module.pulled.clear()
+    ok = client.get(f"/big?n=8&type={content_type}")  # 2 MB: fits
+    assert ok.status_code == 200 and len(ok.body) == 8 * 256 * 1024
+
+
+def test_sse_event_format(tmp_path: Path) -> None:
+    app = App()
+
+    @app.get("/events")
+    def events() -> Response:
+        return Response.sse(
+            [
+                "plain",
+                {"a": 1},
+                ServerSentEvent("two\nlines", event="multi", id="7", retry=1500),
+                ServerSentEvent(comment="keep-alive"),
+            ]
+        )
+
+    resp = TestClient(app).get("/events")
+    assert resp.text == (
+        'data: plain\n\ndata: {"a":1}\n\nevent: multi\nid: 7\nretry: 1500\ndata: two\ndata: lines\n\n: keep-alive\n\n'
+    )
