@@ -500,5 +500,5 @@ def test_importing_auth_middleware_does_not_import_pyjwt_or_cryptography():
 
 def test_missing_pyjwt_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "jwt", None)
-    with pytest.raises(ImportError, match=r"lift\[jwt\]"):
+    with pytest.raises(ImportError, match=r"lift-lambda\[jwt\]"):
         jwt_auth(secret=SECRET)

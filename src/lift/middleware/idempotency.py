@@ -99,11 +99,12 @@ class IdempotencyLedger:
         """Take the lock: (lock, None) when this call must run, (None, outcome) to replay.
 
         Raises IdempotencyKeyReused for a different payload, IdempotencyInProgress while another
-        call holds the lock.
+        call holds the lock. A lock with this call's own token is this call's: the write reached
+        the store but its answer was lost, and the store client's retry found it.
         """
         lock = {"status": IN_PROGRESS, "hash": payload_hash, "token": uuid.uuid4().hex}
         written, record = self.store.put_if_absent_or_get(key, lock, ttl=lock_ttl)
-        if written:
+        if written or (isinstance(record, dict) and record.get("token") == lock["token"]):
             return lock, None
         if payload_hash is not None and record.get("hash") not in (None, payload_hash):
             raise IdempotencyKeyReused()

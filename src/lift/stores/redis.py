@@ -92,8 +92,18 @@ class RedisStore(Store):
                 import redis
             except ImportError as exc:  # pragma: no cover - depends on the environment
                 raise ImportError('RedisStore needs redis-py: pip install "lift-lambda[redis]"') from exc
+            from redis.backoff import ExponentialBackoff
+            from redis.retry import Retry
+
+            # One retry on a lost connection or a timeout, as botocore does for DynamoDBStore (from_url
+            # alone gives none). A retried write may find its own first attempt applied: the features
+            # built on the store recognise their own writes (the idempotency lock's token).
             client = redis.Redis.from_url(
-                url or "redis://127.0.0.1:6379/0", socket_timeout=timeout, socket_connect_timeout=timeout
+                url or "redis://127.0.0.1:6379/0",
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 1),
+                retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
             )
         self.client = client
         self.prefix = prefix
