@@ -342,7 +342,10 @@ class App(Group, EventSources):
                 err.message,
                 extra={"request_id": request_id, "details": err.details},
             )
-        resp = Response._raw(serialization.encode_json(err.to_dict(request_id)), err.status, "application/json")
+        from lift.observability.redaction import redact_cards  # error bodies never carry a card number
+
+        body = redact_cards(err.to_dict(request_id))
+        resp = Response._raw(serialization.encode_json(body), err.status, "application/json")
         if err.headers:
             resp.headers.update(err.headers)
         return resp

@@ -194,7 +194,7 @@ def test_redaction_of_keys_and_card_numbers_is_nested_and_configurable(capsys):
     line = log_lines(capsys.readouterr().out)[0]
     assert line["api_key"] == "***"
     assert line["internal_note"] == "***"
-    assert line["payment"]["card"] == "****1111"
+    assert line["payment"]["card"] == "411111******1111"  # first six, last four (PCI DSS 3.4.1)
     assert line["payment"]["Authorization"] == "***"
     assert line["payment"]["items"] == [{"session-token": "***"}, {"sku": "A1"}]
     assert line["order_ref"] == "1234567890123"  # not a valid card number (Luhn), kept

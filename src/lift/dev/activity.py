@@ -13,6 +13,8 @@ import time
 from collections import deque
 from typing import Any
 
+from lift.observability.redaction import mask_card_numbers
+
 __all__ = ["Activity", "Invocation", "LogCapture", "percentile"]
 
 
@@ -166,6 +168,7 @@ class LogCapture(logging.Handler):
             message = record.getMessage()
             if record.exc_info and record.exc_info[0] is not None:
                 message += "\n" + logging.Formatter().formatException(record.exc_info)
+            message = mask_card_numbers(message)
             self.activity.log(
                 {
                     "at": record.created,

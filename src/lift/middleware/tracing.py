@@ -70,7 +70,8 @@ class Tracing:
             token = tracing.set_current(header)
             try:
                 response = call_next(ctx)
-            except BaseException:
+            except BaseException as exc:
+                self._otel.record_exception(span, exc)
                 self._otel.finish(span, ctx, None)
                 raise
             finally:

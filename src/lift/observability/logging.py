@@ -167,6 +167,15 @@ class JsonFormatter(logging.Formatter):
             out["exception"] = _exception_fields(record.exc_info)
         if record.stack_info:
             out["stack"] = record.stack_info
+        redactor = self.redactor
+        if redactor is not None:  # card numbers in the text Lift writes: message, exception, stack
+            message = out["message"]
+            if len(message) >= 13:
+                out["message"] = redactor.redact_text(message)
+            if "exception" in out:
+                out["exception"] = redactor.redact(out["exception"])
+            if "stack" in out:
+                out["stack"] = redactor.redact_text(out["stack"])
         return out
 
     def _request_fields(self, ctx: Any) -> dict[str, Any]:

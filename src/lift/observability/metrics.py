@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from lift.observability.redaction import redact_cards
+
 if TYPE_CHECKING:
     from lift.context import Context
 
@@ -265,6 +267,7 @@ class Metrics:
         docs = self.to_emf()
         if docs:
             stream = self._stream or sys.stdout
+            docs = redact_cards(docs)  # dimension values and metadata are free text: no card number in them
             stream.write("".join(msgspec.json.encode(d).decode("utf-8") + "\n" for d in docs))
             stream.flush()
         self._sets.clear()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lift.observability.redaction import mask_card_numbers
 from lift.observability.tracing import TraceHeader, current_trace_header, parse_traceparent, xray_to_w3c_trace_id
 
 __all__ = ["OTelTracer", "require_otel", "FAAS_TRIGGERS"]
@@ -82,10 +83,10 @@ class OTelTracer:
             "cloud.provider": "aws",
         }
         if request is not None:
-            name = f"{request.method} {ctx.route or request.path}"
+            name = f"{request.method} {ctx.route or mask_card_numbers(request.path)}"
             kind = trace.SpanKind.SERVER
             attributes["http.request.method"] = request.method
-            attributes["url.path"] = request.path
+            attributes["url.path"] = mask_card_numbers(request.path)
             if ctx.route:
                 attributes["http.route"] = ctx.route
         else:
@@ -96,9 +97,25 @@ class OTelTracer:
             context=self.parent_context(ctx),
             kind=kind,
             attributes=attributes,
-            record_exception=True,
-            set_status_on_exception=True,
+            record_exception=False,  # recorded by record_exception, with card numbers masked
+            set_status_on_exception=False,
         )
+
+    def record_exception(self, span: Any, exc: BaseException) -> None:
+        """The exception event OpenTelemetry would record, with card numbers masked in its text."""
+        import traceback
+
+        message = mask_card_numbers(str(exc))
+        span.add_event(
+            "exception",
+            {
+                "exception.type": type(exc).__qualname__,
+                "exception.message": message,
+                "exception.stacktrace": mask_card_numbers("".join(traceback.format_exception(exc))),
+                "exception.escaped": True,
+            },
+        )
+        span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, f"{type(exc).__name__}: {message}"))
 
     def finish(self, span: Any, ctx: Any, status: int | None) -> None:
         """Attributes known only at the end: status, tenant, user, the matched route."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from lift.observability.redaction import redact_cards
 from lift.observability.tracing import TraceHeader, current_trace_header, new_span_id
 
 __all__ = ["XRayEmitter", "Subsegment", "daemon_address"]
@@ -113,7 +114,7 @@ class XRayEmitter:
         return Subsegment(self, name, trace, trace.parent)
 
     def send(self, doc: dict[str, Any]) -> None:
-        payload = _DAEMON_HEADER + msgspec.json.encode(doc)
+        payload = _DAEMON_HEADER + msgspec.json.encode(redact_cards(doc))  # no card number leaves in a trace
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

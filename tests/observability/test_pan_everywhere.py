@@ -1,0 +1,227 @@
+"""Card numbers (PAN) are masked to first-6/last-4 in everything Lift writes: log messages and
+fields, exception messages and tracebacks, error bodies, EMF metric lines, OpenTelemetry spans,
+X-Ray segments and the dev dashboard's log view; CVV and track data are never written."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from typing import Annotated
+
+import msgspec
+import pytest
+
+from lift import App
+from lift.errors import BadRequest
+from lift.middleware.logging import RequestLogging
+from lift.middleware.tracing import Tracing
+from lift.observability.redaction import PII, Redactor, mask_card_numbers
+from lift.testing import TestClient
+
+VISA = "4111111111111111"
+VISA_SPACED = "4111 1111 1111 1111"
+MASTERCARD = "5555-5555-5555-4444"
+TRACK2 = ";4111111111111111=25121010000012300000?"
+CVV = "987"
+
+
+def _pan_app(*tracing) -> App:
+    app = App("payments")
+    app.use(RequestLogging(), *tracing)
+    stdlib = logging.getLogger("payments.gateway")
+
+    @app.post("/pay")
+    def pay(ctx) -> dict:
+        ctx.logger.info(f"charging card {VISA_SPACED}", card=MASTERCARD, cvv=CVV, swipe=TRACK2)
+        stdlib.warning("gateway said %s for %s", "retry", VISA)
+        ctx.metrics.add_metadata("card", VISA)
+        ctx.metrics.add("Charges", 1)
+        raise RuntimeError(f"declined {VISA} (track {TRACK2})")
+
+    @app.get("/cards/{number}")
+    def card(ctx, number: str) -> dict:
+        raise BadRequest(f"card {number} is blocked", details={"card": number, "other": MASTERCARD})
+
+    return app
+
+
+def _no_card_data(text: str) -> None:
+    for raw in (VISA, VISA_SPACED, MASTERCARD, "5555555555554444", "25121010000012300000"):
+        assert raw not in text, f"{raw} leaked"
+    assert f'"cvv":"{CVV}"' not in text.replace(" ", "")
+
+
+def test_logs_metrics_and_error_bodies_mask_card_numbers(capsys) -> None:
+    client = TestClient(_pan_app())
+    failed = client.post("/pay", json={})
+    blocked = client.get(f"/cards/{VISA}")
+    out = capsys.readouterr().out
+    assert failed.status_code == 500 and blocked.status_code == 400
+    body = blocked.json()["error"]
+    assert body["message"] == "card 411111******1111 is blocked"
+    assert body["details"] == {"card": "411111******1111", "other": "555555******4444"}
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    charging = next(line for line in lines if line["message"].startswith("charging"))
+    assert charging["message"] == "charging card 411111******1111"
+    assert charging["card"] == "555555******4444" and charging["cvv"] == "***"
+    assert charging["swipe"] == "[track data]"
+    gateway = next(line for line in lines if line["logger"] == "payments.gateway")
+    assert gateway["message"] == "gateway said retry for 411111******1111"
+    crash = next(line for line in lines if "exception" in line)
+    assert "declined 411111******1111 (track [track data])" in crash["exception"]["message"]
+    assert "declined 411111******1111" in crash["exception"]["traceback"]
+    emf = next(line for line in lines if "_aws" in line)
+    assert emf["card"] == "411111******1111"
+    _no_card_data(out + failed.text + blocked.text)
+
+
+def test_opentelemetry_spans_mask_card_numbers() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = App("payments")
+    app.use(Tracing(tracer_provider=provider))
+
+    @app.get("/charge/{number}")
+    def charge(ctx, number: str) -> dict:
+        raise RuntimeError(f"declined {number}")
+
+    app.not_found(lambda ctx: {"missing": True})
+    client = TestClient(app)
+    assert client.get(f"/charge/{VISA}").status_code == 500
+    assert client.get(f"/nothing/{VISA}").status_code == 404
+    spans = exporter.get_finished_spans()
+    dumped = "\n".join(span.to_json() for span in spans)
+    assert "/charge/411111******1111" in dumped and "/nothing/411111******1111" in dumped  # url.path
+    _no_card_data(dumped)
+
+
+def test_an_exception_through_the_span_is_recorded_masked() -> None:
+    """A middleware below Tracing that raises: the span's exception event and status are masked."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    def gateway(ctx, call_next):
+        raise RuntimeError(f"gateway refused {VISA}")
+
+    app = App("payments")
+    app.use(Tracing(tracer_provider=provider), gateway)
+    app.get("/x")(lambda ctx: {})
+    assert TestClient(app).get("/x").status_code == 500
+    (span,) = exporter.get_finished_spans()
+    assert span.status.description == "RuntimeError: gateway refused 411111******1111"
+    assert span.events[0].attributes["exception.message"] == "gateway refused 411111******1111"
+    assert "gateway refused 411111******1111" in span.events[0].attributes["exception.stacktrace"]
+    _no_card_data(span.to_json())
+
+
+@pytest.fixture
+def xray_daemon():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    yield sock
+    sock.close()
+
+
+def test_xray_segments_mask_card_numbers(xray_daemon, monkeypatch) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+    app = App("payments")
+    app.use(Tracing(mode="xray", daemon_address=f"127.0.0.1:{xray_daemon.getsockname()[1]}"))
+
+    @app.get("/charge/{number}")
+    def charge(ctx, number: str) -> dict:
+        raise RuntimeError(f"declined {number}")
+
+    TestClient(app).get(f"/charge/{VISA}")
+    data = xray_daemon.recv(65536).decode()
+    doc = json.loads(data.partition("\n")[2])
+    assert doc["fault"] is True
+    assert doc["http"]["request"]["url"].endswith("/charge/411111******1111")
+    _no_card_data(data)
+
+
+def test_the_dev_dashboard_log_view_masks_card_numbers() -> None:
+    from lift.dev.activity import Activity, LogCapture
+
+    activity = Activity()
+    capture = LogCapture(activity)
+    logger = logging.getLogger("payments.dev")
+    logger.addHandler(capture)
+    try:
+        try:
+            raise ValueError(f"bad {VISA}")
+        except ValueError:
+            logger.exception("charging %s", MASTERCARD)
+    finally:
+        logger.removeHandler(capture)
+    (entry,) = activity.logs
+    assert entry["message"].startswith("charging 555555******4444")
+    assert "ValueError: bad 411111******1111" in entry["message"]
+    _no_card_data(json.dumps(entry))
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("pan 4111111111111111 ok", "pan 411111******1111 ok"),
+        ("amex 3782 822463 10005", "amex 378282*****0005"),
+        ("19-digit 6011000990139424000 x", "19-digit 6011000990139424000 x"),  # fails Luhn: kept
+        ("order 1234567890123", "order 1234567890123"),  # not Luhn
+        ("at 1733320000002 ms", "at 1733320000002 ms"),  # an epoch-ms timestamp that passes Luhn: no brand starts 1
+        ("id 4111111111111112", "id 4111111111111112"),  # Luhn fails
+        ("%B4111111111111111^DOE/JOHN^2512101000000000?", "[track data]"),
+        ("short 411111111111", "short 411111111111"),
+    ],
+)
+def test_card_detection(text: str, masked: str) -> None:
+    assert mask_card_numbers(text) == masked
+
+
+class Customer(msgspec.Struct):
+    id: int
+    email: Annotated[str, PII]
+    name: Annotated[str, PII(roles={"support"})]
+    note: str
+
+
+def test_pii_fields_of_models_are_masked_in_log_fields(capsys) -> None:
+    redacted = Redactor().redact({"customer": Customer(7, "ada@example.com", "Ada", f"card {VISA}")})
+    assert redacted == {"customer": {"id": 7, "email": "***", "name": "***", "note": "card 411111******1111"}}
+
+    app = App("crm")
+    app.use(RequestLogging())
+    app.get("/c")(lambda ctx: ctx.logger.info("customer", customer=Customer(7, "ada@example.com", "Ada", "")) or {})
+    TestClient(app).get("/c")
+    out = capsys.readouterr().out
+    assert '"email":"***"' in out and "ada@example.com" not in out
+
+
+def test_pii_fields_in_responses_are_shown_only_to_their_roles() -> None:
+    from lift.auth.principal import Principal
+    from lift.pii import visible
+
+    app = App("crm")
+
+    @app.get("/customers/{cid}")
+    def get_customer(ctx, cid: int) -> dict:
+        role = ctx.headers.get("x-test-role")
+        if role:
+            ctx.principal = Principal(user_id="u1", roles=frozenset({role}))
+        return visible([Customer(cid, "ada@example.com", "Ada", "vip")], ctx)
+
+    client = TestClient(app)
+    anonymous = client.get("/customers/7").json()
+    support = client.get("/customers/7", headers={"X-Test-Role": "support"}).json()
+    assert anonymous == [{"id": 7, "email": "***", "name": "***", "note": "vip"}]
+    assert support == [{"id": 7, "email": "***", "name": "Ada", "note": "vip"}]  # email: PII for everyone
