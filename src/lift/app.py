@@ -422,6 +422,12 @@ class App(Group, EventSources):
         """Register a shared resource, created once per execution environment (see lift.resources)."""
         self.resources.add(name, factory, close=close, prewarm=prewarm, **options)
 
+    def service(self, name: str, **options: Any) -> Any:
+        """The `lift.services.ServiceClient` for service `name` (created on first call; see docs/services.md)."""
+        from lift.services import service
+
+        return service(self, name, **options)
+
     def shutdown(self) -> None:
         """Close every resource and flush what is pending; safe to call more than once."""
         if self._resources is not None:

@@ -1,0 +1,669 @@
+"""ServiceClient: typed calls to another service, with discovery, balancing and resilience.
+
+    users = app.service("users", base_url="https://users.internal", timeout=2.0, retry=3)
+    user = users.get("/users/{user_id}", user_id=42, response=User)      # a User, or NotFound
+    user = await users.aio.get("/users/{user_id}", user_id=42, response=User)
+
+One call: expand the path template, take a bulkhead slot, ask the breaker, pick an instance
+(discovery -> health -> balancer), send with httpx on a pooled connection (one pool per
+execution environment, registered as an `app.resource` so `app.shutdown()` closes it), then
+decide: done, retry (idempotent only, with backoff and within the budget and deadline), or fail
+with a stable error (lift.services.errors). Ids, trace context and tenant go with every call
+(lift.services.propagation). httpx is imported on the first call, not before.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+
+from lift.resilience.breaker import CircuitBreaker
+from lift.resilience.bulkhead import Bulkhead
+from lift.resilience.errors import ResilienceError
+from lift.resilience.retry import RetryBudget, RetryPolicy, parse_retry_after
+from lift.resilience.timeouts import Timeouts
+from lift.serialization import encode_json
+from lift.services.auth import Auth
+from lift.services.balancing import Balancer, HealthTracker, balancer_named
+from lift.services.discovery import (
+    CachedDiscovery,
+    Discovery,
+    EnvDiscovery,
+    Instance,
+    NoInstances,
+    StaticDiscovery,
+)
+from lift.services.errors import ServiceError, UpstreamTimeout, error_for_response
+from lift.services.propagation import current_context, headers_for
+
+__all__ = ["ServiceClient", "AsyncCalls", "Pools", "expand_path"]
+
+_log = logging.getLogger("lift.services")
+_monotonic = time.monotonic
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_httpx: Any = None
+
+
+def _load_httpx() -> Any:
+    global _httpx
+    if _httpx is None:
+        try:
+            import httpx
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError('service clients need httpx: pip install "lift-lambda[http]"') from exc
+        _httpx = httpx
+    return _httpx
+
+
+# -- path templates -------------------------------------------------------------------------
+_templates: dict[str, tuple[tuple[str, str | None, bool], ...]] = {}
+
+
+def _compile(template: str) -> tuple[tuple[str, str | None, bool], ...]:
+    """`/users/{id}/files/{path+}` -> ((literal, param, greedy), ...)."""
+    parts: list[tuple[str, str | None, bool]] = []
+    rest = template
+    while True:
+        start = rest.find("{")
+        if start < 0:
+            parts.append((rest, None, False))
+            break
+        end = rest.index("}", start)
+        name = rest[start + 1 : end]
+        greedy = name.endswith("+")
+        parts.append((rest[:start], name.rstrip("+"), greedy))
+        rest = rest[end + 1 :]
+    compiled = tuple(parts)
+    _templates[template] = compiled
+    return compiled
+
+
+def expand_path(template: str, params: Mapping[str, Any]) -> str:
+    """The template with each `{name}` replaced by its URL-quoted value (`{name+}` keeps `/`)."""
+    parts = _templates.get(template) or _compile(template)
+    if len(parts) == 1:
+        return template
+    out = []
+    for literal, name, greedy in parts:
+        out.append(literal)
+        if name is not None:
+            try:
+                value = params[name]
+            except KeyError:
+                raise TypeError(f"path parameter {name!r} of {template} is missing") from None
+            out.append(quote(str(value), safe="/" if greedy else ""))
+    return "".join(out)
+
+
+# -- response types -----------------------------------------------------------------------------
+_decoders: dict[Any, Callable[[bytes], Any]] = {}
+_any_decoder = msgspec.json.Decoder()
+
+
+def _decoder_for(tp: Any) -> Callable[[bytes], Any]:
+    decoder = _decoders.get(tp)
+    if decoder is None:
+        if tp is None:
+            decoder = _any_decoder.decode
+        elif tp is bytes:
+            decoder = bytes
+        elif tp is str:
+            decoder = lambda b: b.decode()  # noqa: E731
+        elif "pydantic" in sys.modules and hasattr(tp, "model_validate_json"):
+            decoder = tp.model_validate_json
+        else:
+            decoder = msgspec.json.Decoder(tp).decode
+        _decoders[tp] = decoder
+    return decoder
+
+
+def _decode_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (msgspec.DecodeError, UnicodeDecodeError)
+    if "pydantic" in sys.modules:
+        from pydantic import ValidationError
+
+        errors += (ValidationError,)
+    return errors
+
+
+# -- pools --------------------------------------------------------------------------------------
+class Pools:
+    """The httpx clients of one service: one sync client, one async client per event loop."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        self._sync: Any = None
+        self._async: dict[int, tuple[Any, Any]] = {}
+
+    def sync(self) -> Any:
+        client = self._sync
+        if client is None:
+            httpx = _load_httpx()
+            client = self._sync = httpx.Client(**self.options)
+        return client
+
+    def for_loop(self, loop: Any) -> Any:
+        entry = self._async.get(id(loop))
+        if entry is None or entry[0] is not loop:
+            httpx = _load_httpx()
+            entry = self._async[id(loop)] = (loop, httpx.AsyncClient(**self.options))
+        return entry[1]
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+        entries, self._async = list(self._async.values()), {}
+        for loop, client in entries:
+            _close_async(loop, client)
+
+
+def _close_async(loop: Any, client: Any) -> None:
+    import asyncio
+
+    try:
+        if loop.is_closed():
+            return
+        if loop.is_running():
+            asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(5)
+        else:
+            loop.run_until_complete(client.aclose())
+    except Exception:
+        _log.debug("closing an async service pool failed", exc_info=True)
+
+
+# -- one call ------------------------------------------------------------------------------------
+class _Call:
+    __slots__ = (
+        "method",
+        "route",
+        "path",
+        "query",
+        "content",
+        "headers",
+        "ctx",
+        "deadline",
+        "idempotent",
+        "response",
+        "raw",
+        "attempt",
+        "start",
+        "budget_spent",
+    )
+
+
+class ServiceClient:
+    """Calls to one service. Thread-safe; share one per service (app.service does)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        base_url: str | Sequence[str | Instance] | None = None,
+        discovery: Discovery | None = None,
+        app: Any = None,
+        balancer: str | Balancer = "round_robin",
+        timeout: float | Timeouts = 10.0,
+        retry: int | RetryPolicy | None = 3,
+        breaker: bool | CircuitBreaker | dict[str, Any] = True,
+        bulkhead: int | Bulkhead | None = None,
+        health: bool | HealthTracker = True,
+        auth: Auth | None = None,
+        forward_authorization: bool = False,
+        headers: Mapping[str, str] | None = None,
+        metrics: bool = True,
+        discovery_ttl: float = 30.0,
+        pool: dict[str, Any] | None = None,
+    ) -> None:
+        self.name = name
+        if discovery is None:
+            discovery = StaticDiscovery(base_url) if base_url is not None else EnvDiscovery(name)
+        elif base_url is not None:
+            raise ValueError("give base_url or discovery, not both")
+        if not isinstance(discovery, StaticDiscovery | EnvDiscovery | CachedDiscovery):
+            discovery = CachedDiscovery(discovery, ttl=discovery_ttl)
+        self.discovery = discovery
+        self.balancer = balancer_named(balancer)
+        self._tracks_outstanding = type(self.balancer).started is not Balancer.started
+        self.timeouts = timeout if isinstance(timeout, Timeouts) else Timeouts(float(timeout))
+        if retry is None or retry is False:
+            retry = RetryPolicy(1)
+        self.retry = retry if isinstance(retry, RetryPolicy) else RetryPolicy(int(retry), budget=RetryBudget())
+        if breaker is True:
+            breaker = CircuitBreaker(name)
+        elif isinstance(breaker, dict):
+            breaker = CircuitBreaker(name, **breaker)
+        self.breaker: CircuitBreaker | None = breaker or None
+        self.bulkhead = Bulkhead(name, bulkhead) if isinstance(bulkhead, int) else bulkhead
+        self.health = HealthTracker() if health is True else (health or None)
+        self.auth = auth
+        self.forward_authorization = forward_authorization
+        self.base_headers = {"Accept": "application/json", **(headers or {})}
+        self.metrics = metrics
+        self.stats = {"calls": 0, "failures": 0, "retries": 0}
+        options = {"timeout": self.timeouts.attempt, "follow_redirects": False}
+        if self.timeouts.connect is not None:
+            options["timeout"] = None  # set per attempt
+        options.update(pool or {})
+        self.app = app
+        self._resource = f"service:{name}"
+        if app is not None:
+            app.resource(self._resource, lambda: Pools(options), close=Pools.close, prewarm=False)
+            self._own_pools = None
+        else:
+            self._own_pools = Pools(options)
+        self.aio = AsyncCalls(self)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def pools(self) -> Pools:
+        if self._own_pools is not None:
+            return self._own_pools
+        return self.app.resources.get(self._resource)
+
+    def close(self) -> None:
+        """Close the connection pools (app.shutdown() does it for app-registered clients)."""
+        if self._own_pools is not None:
+            self._own_pools.close()
+        elif self.app is not None:
+            self.app.resources.reset(self._resource)
+
+    def instance(self) -> Instance:
+        """The instance the next call goes to: discovery, then health, then the balancer."""
+        try:
+            instances = self.discovery.instances()
+        except NoInstances as exc:
+            raise ServiceError(503, "no_instances", f"No instance of service {self.name} is known",
+                               service=self.name) from exc
+        except Exception as exc:
+            raise ServiceError(503, "no_instances", f"Discovery of service {self.name} failed",
+                               service=self.name) from exc
+        if not instances:
+            raise ServiceError(503, "no_instances", f"No instance of service {self.name} is known", service=self.name)
+        health = self.health
+        if health is not None:
+            instances, probe = health.available(instances)
+            if probe is not None:
+                return probe
+        return self.balancer.pick(instances)
+
+    def _prepare(
+        self,
+        method: str,
+        template: str,
+        params: Mapping[str, Any],
+        body: Any,
+        query: Any,
+        headers: Mapping[str, str] | None,
+        ctx: Any,
+        timeout: float | None,
+        idempotency_key: str | None,
+        response: Any,
+        raw: bool,
+    ) -> _Call:
+        call = _Call()
+        call.method = method = method.upper()
+        call.route = template
+        call.path = expand_path(template, params)
+        if query is not None and not isinstance(query, Mapping):
+            query = {k: v for k, v in msgspec.to_builtins(query).items() if v is not None}
+        call.query = query or None
+        call.content = None if body is None else (body if isinstance(body, bytes) else encode_json(body))
+        if ctx is None:
+            ctx = current_context()
+        call.ctx = ctx
+        out = dict(self.base_headers)
+        out.update(headers_for(ctx, self.forward_authorization))
+        if call.content is not None:
+            out["Content-Type"] = "application/json"
+        if idempotency_key is not None:
+            out["Idempotency-Key"] = idempotency_key
+        if headers:
+            out.update(headers)
+        if self.auth is not None and not self.auth.signs_body:
+            self.auth.apply(method, "", out, call.content)
+        call.headers = out
+        call.deadline = self.timeouts.deadline(ctx, timeout)
+        call.idempotent = idempotency_key is not None or method in _IDEMPOTENT
+        call.response = response
+        call.raw = raw
+        call.attempt = 1
+        call.budget_spent = False
+        call.start = _monotonic()
+        self.retry.budget.record_request()
+        return call
+
+    def _attempt_timeout(self, call: _Call) -> Any:
+        left = call.deadline.attempt_timeout()
+        if left < self.timeouts.min_attempt:
+            raise UpstreamTimeout(
+                504, "upstream_timeout", f"No time left to call service {self.name}", service=self.name,
+                attempts=call.attempt - 1,
+            )
+        connect = self.timeouts.connect
+        if connect is None and left >= self.timeouts.attempt:
+            return _httpx.USE_CLIENT_DEFAULT
+        return _httpx.Timeout(left, connect=min(connect, left) if connect is not None else left)
+
+    def _signed_headers(self, call: _Call, url: str) -> dict[str, str]:
+        auth = self.auth
+        if auth is None or not auth.signs_body:
+            return call.headers
+        headers = dict(call.headers)
+        full = str(_httpx.URL(url, params=call.query)) if call.query else url
+        auth.apply(call.method, full, headers, call.content)
+        return headers
+
+    def _after_attempt(
+        self, call: _Call, instance: Instance, probe: bool, elapsed: float, resp: Any, exc: BaseException | None
+    ) -> float | None:
+        """Record the attempt; the delay before the next one, or None when this one is final."""
+        status = resp.status_code if resp is not None else 0
+        failed = exc is not None or status >= 500
+        if self.breaker is not None:
+            self.breaker.record(probe, elapsed, failed, call.ctx)
+        if self.health is not None:
+            self.health.record(instance, failed)
+        if not failed and status != 429:
+            return None
+        policy = self.retry
+        if call.attempt >= policy.attempts:
+            return None
+        if exc is not None:
+            if not (call.idempotent or _not_sent(exc)):
+                return None
+            retry_after = None
+        else:
+            if not call.idempotent or status not in policy.statuses:
+                return None
+            retry_after = parse_retry_after(resp.headers.get("retry-after"))
+        delay = policy.delay(call.attempt, retry_after)
+        if delay is None or call.deadline.remaining() - delay < self.timeouts.min_attempt:
+            return None
+        if not policy.budget.try_spend():
+            call.budget_spent = True
+            _log.warning(
+                "service %s: retry budget spent, not retrying %s %s", self.name, call.method, call.route,
+                extra={"service": self.name, "route": call.route},
+            )
+            return None
+        call.attempt += 1
+        self.stats["retries"] += 1
+        return delay
+
+    def _finish(self, call: _Call, resp: Any, exc: BaseException | None) -> Any:
+        status = resp.status_code if resp is not None else None
+        if exc is not None:
+            self._observe(call, None, True)
+            if isinstance(exc, _httpx.TimeoutException):
+                err: ServiceError = UpstreamTimeout(
+                    504, "upstream_timeout", f"Service {self.name} did not answer in time", service=self.name,
+                    attempts=call.attempt,
+                )
+            else:
+                err = ServiceError(
+                    503, "upstream_unavailable", f"Service {self.name} could not be reached", service=self.name,
+                    attempts=call.attempt,
+                )
+            raise err from exc
+        if call.raw:
+            self._observe(call, status, status >= 500)
+            return resp
+        if 200 <= status < 300:
+            self._observe(call, status, False)
+            content = resp.content
+            if not content and call.response not in (bytes, str):
+                return None
+            try:
+                return _decoder_for(call.response)(content)
+            except _decode_errors() as problem:
+                raise ServiceError(
+                    502, "upstream_invalid_response", f"Service {self.name} answered in an unexpected shape",
+                    service=self.name, upstream_status=status, upstream={"problem": str(problem)},
+                    attempts=call.attempt,
+                ) from problem
+        self._observe(call, status, status >= 500)
+        retry_after = parse_retry_after(resp.headers.get("retry-after")) if status in (429, 503) else None
+        raise error_for_response(self.name, status, resp.content, retry_after, call.attempt)
+
+    def _refused(self, call: _Call, err: ResilienceError) -> None:
+        """A call the breaker or bulkhead refused (no request sent)."""
+        self._observe(call, None, True, refused=err.code)
+        if isinstance(err.details, dict):
+            err.details.setdefault("service", self.name)
+
+    def _observe(self, call: _Call, status: int | None, failed: bool, refused: str | None = None) -> None:
+        stats = self.stats
+        stats["calls"] += 1
+        if failed:
+            stats["failures"] += 1
+        ctx = call.ctx
+        latency_ms = (_monotonic() - call.start) * 1000
+        if self.metrics and ctx is not None:
+            try:
+                metrics = ctx.metrics
+                dims = {"dependency": self.name, "route": f"{call.method} {call.route}"}
+                metrics.add("ServiceCallLatency", round(latency_ms, 3), "Milliseconds", dimensions=dims)
+                if call.attempt > 1:
+                    metrics.add("ServiceCallRetries", call.attempt - 1, "Count", dimensions=dims)
+                if failed:
+                    metrics.add("ServiceCallErrors", 1, "Count", dimensions=dims)
+            except Exception:
+                _log.debug("service call metrics not recorded", exc_info=True)
+        level = logging.WARNING if failed else logging.DEBUG
+        if _log.isEnabledFor(level):
+            _log.log(
+                level,
+                "service %s %s %s -> %s in %.1f ms (%d attempt%s)",
+                self.name,
+                call.method,
+                call.route,
+                refused or status or "no answer",
+                latency_ms,
+                call.attempt,
+                "" if call.attempt == 1 else "s",
+                extra={
+                    "service": self.name,
+                    "route": call.route,
+                    "method": call.method,
+                    "status": status,
+                    "latency_ms": round(latency_ms, 3),
+                    "attempts": call.attempt,
+                    "circuit": self.breaker.state if self.breaker is not None else None,
+                    "refused": refused,
+                    "request_id": ctx.request_id if ctx is not None else None,
+                },
+            )
+
+    # -- sync calls ----------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        /,
+        *,
+        response: Any = None,
+        body: Any = None,
+        query: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ctx: Any = None,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+        raw: bool = False,
+        path_params: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Any:
+        """Call `method path` (a template: `{name}` filled from keyword arguments) and return the
+        decoded answer: an instance of `response` (msgspec Struct, dataclass, pydantic model, ...),
+        plain JSON when `response` is None, or the httpx.Response with `raw=True`."""
+        if path_params:
+            params = {**path_params, **params}
+        call = self._prepare(method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw)
+        if _httpx is None:
+            _load_httpx()
+        http = self.pools().sync()
+        breaker, bulkhead, balancer = self.breaker, self.bulkhead, self.balancer
+        while True:
+            attempt_timeout = self._attempt_timeout(call)
+            instance = self.instance()
+            if bulkhead is not None:
+                try:
+                    bulkhead.acquire()
+                except ResilienceError as err:
+                    self._refused(call, err)
+                    raise
+            try:
+                probe = breaker.acquire(call.ctx) if breaker is not None else False
+            except ResilienceError as err:
+                if bulkhead is not None:
+                    bulkhead.release()
+                self._refused(call, err)
+                raise
+            if self._tracks_outstanding:
+                balancer.started(instance)
+            url = instance.url + call.path
+            resp = exc = None
+            start = _monotonic()
+            try:
+                resp = http.request(
+                    call.method,
+                    url,
+                    content=call.content,
+                    params=call.query,
+                    headers=self._signed_headers(call, url),
+                    timeout=attempt_timeout,
+                )
+            except _httpx.TransportError as error:
+                exc = error
+            finally:
+                if bulkhead is not None:
+                    bulkhead.release()
+                if self._tracks_outstanding:
+                    balancer.finished(instance)
+            delay = self._after_attempt(call, instance, probe, _monotonic() - start, resp, exc)
+            if delay is None:
+                return self._finish(call, resp, exc)
+            time.sleep(delay)
+
+    def get(self, path: str, /, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, /, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, /, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, /, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, /, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def head(self, path: str, /, **kwargs: Any) -> Any:
+        return self.request("HEAD", path, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<ServiceClient {self.name} via {type(self.discovery).__name__}>"
+
+
+def _not_sent(exc: BaseException) -> bool:
+    """True when the request certainly never reached the callee (safe to retry any method)."""
+    return isinstance(exc, _httpx.ConnectError | _httpx.ConnectTimeout | _httpx.PoolTimeout)
+
+
+class AsyncCalls:
+    """`client.aio`: the same calls as coroutines, on httpx.AsyncClient (one pool per event loop)."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        /,
+        *,
+        response: Any = None,
+        body: Any = None,
+        query: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ctx: Any = None,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+        raw: bool = False,
+        path_params: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Any:
+        import asyncio
+
+        c = self.client
+        if path_params:
+            params = {**path_params, **params}
+        call = c._prepare(method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw)
+        if _httpx is None:
+            _load_httpx()
+        http = c.pools().for_loop(asyncio.get_running_loop())
+        breaker, bulkhead, balancer = c.breaker, c.bulkhead, c.balancer
+        while True:
+            attempt_timeout = c._attempt_timeout(call)
+            instance = c.instance()
+            if bulkhead is not None:
+                try:
+                    await bulkhead.acquire_async()
+                except ResilienceError as err:
+                    c._refused(call, err)
+                    raise
+            try:
+                probe = breaker.acquire(call.ctx) if breaker is not None else False
+            except ResilienceError as err:
+                if bulkhead is not None:
+                    bulkhead.release()
+                c._refused(call, err)
+                raise
+            if c._tracks_outstanding:
+                balancer.started(instance)
+            url = instance.url + call.path
+            resp = exc = None
+            start = _monotonic()
+            try:
+                resp = await http.request(
+                    call.method,
+                    url,
+                    content=call.content,
+                    params=call.query,
+                    headers=c._signed_headers(call, url),
+                    timeout=attempt_timeout,
+                )
+            except _httpx.TransportError as error:
+                exc = error
+            finally:
+                if bulkhead is not None:
+                    bulkhead.release()
+                if c._tracks_outstanding:
+                    balancer.finished(instance)
+            delay = c._after_attempt(call, instance, probe, _monotonic() - start, resp, exc)
+            if delay is None:
+                return c._finish(call, resp, exc)
+            await asyncio.sleep(delay)
+
+    async def get(self, path: str, /, **kwargs: Any) -> Any:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, /, **kwargs: Any) -> Any:
+        return await self.request("POST", path, **kwargs)
+
+    async def put(self, path: str, /, **kwargs: Any) -> Any:
+        return await self.request("PUT", path, **kwargs)
+
+    async def patch(self, path: str, /, **kwargs: Any) -> Any:
+        return await self.request("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, /, **kwargs: Any) -> Any:
+        return await self.request("DELETE", path, **kwargs)
+

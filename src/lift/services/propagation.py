@@ -1,0 +1,71 @@
+"""What an outgoing call carries from the request that makes it.
+
+For the current request (`ctx=` given to the call, else the one `bind_current` made current):
+`X-Request-Id` (the caller's request id), `X-Correlation-Id` (the caller's caller's correlation
+id, else the request id: one id across the whole chain), the trace (`X-Amzn-Trace-Id` and W3C
+`traceparent`, see lift.observability.tracing), `X-Tenant-Id` (when tenancy set one) and, when
+the client forwards it, the caller's `Authorization`. A header the call sets itself wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+from lift.observability.tracing import outgoing_headers as _trace_headers
+
+__all__ = ["current_context", "bind_current", "headers_for", "PROPAGATED_HEADERS"]
+
+PROPAGATED_HEADERS = ("X-Request-Id", "X-Correlation-Id", "X-Amzn-Trace-Id", "traceparent", "X-Tenant-Id")
+
+_current: ContextVar[Any] = ContextVar("lift_service_ctx", default=None)
+
+
+def current_context() -> Any:
+    """The request or record being handled in this thread or task (set by `bind_current`)."""
+    ctx = _current.get()
+    if ctx is None:
+        from lift.observability.logging import current_context as logged
+
+        ctx = logged()
+    return ctx
+
+
+def bind_current(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+    """Middleware (added by `app.service`): makes `ctx` current for the calls its handler makes."""
+    token = _current.set(ctx)
+    try:
+        return call_next(ctx)
+    finally:
+        _current.reset(token)
+
+
+def _correlation_id(ctx: Any) -> str:
+    state = ctx._state
+    if state is not None and state.get("correlation_id"):
+        return state["correlation_id"]
+    request = ctx.request
+    if request is not None:
+        headers = request.headers
+        cid = headers.get("x-correlation-id") or headers.get("x-request-id")
+        if cid:
+            return cid
+    return ctx.request_id
+
+
+def headers_for(ctx: Any, forward_authorization: bool = False) -> dict[str, str]:
+    """The propagated headers for a call made on behalf of `ctx` (None: only the trace)."""
+    out = _trace_headers()
+    if ctx is None:
+        return out
+    out["X-Request-Id"] = ctx.request_id
+    out["X-Correlation-Id"] = _correlation_id(ctx)
+    tenant = ctx.tenant_id
+    if tenant:
+        out["X-Tenant-Id"] = str(tenant)
+    if forward_authorization and ctx.request is not None:
+        auth = ctx.request.headers.get("authorization")
+        if auth:
+            out["Authorization"] = auth
+    return out
