@@ -44,6 +44,7 @@ class Recorder:
         self.peak = 0
         self.fail_first = 0
         self.slow_ms = 0
+        self.gate = threading.Event()
 
     def enter(self, ctx: Context) -> None:
         with self.lock:
@@ -119,6 +120,11 @@ def users_app(name: str = "users", instance: str = "a") -> tuple[App, Recorder]:
     def slow(ctx: Context) -> dict:
         time.sleep((rec.slow_ms or int(ctx.query.get("ms", "200"))) / 1000)
         return {"slept": True}
+
+    @app.get("/gate")
+    def gate() -> dict:
+        rec.gate.wait(10)  # held until the test opens the gate
+        return {"passed": True}
 
     @app.get("/bad-shape")
     def bad_shape() -> dict:

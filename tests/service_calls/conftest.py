@@ -20,6 +20,7 @@ class UsersServer:
             rec.peak = rec.in_flight = 0
             rec.fail_first = 0
             rec.slow_ms = 0
+            rec.gate.clear()
         return rec
 
 

@@ -15,7 +15,6 @@ from lift.middleware.tenancy import tenancy
 from lift.middleware.tracing import Tracing
 from lift.services import ServiceClient, ServiceError, UpstreamNotFound, client_for
 from lift.testing import TestClient
-from lift.testing.context import lambda_context
 from tests.service_calls.apps import NewUser, Page, User, UserModel, users_app
 from tests.service_calls.serving import Served, free_port
 

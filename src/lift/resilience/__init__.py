@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from lift.resilience.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
     from lift.resilience.bulkhead import Bulkhead
     from lift.resilience.errors import BulkheadFull, CircuitOpen, DeadlineExceeded, Overloaded, ResilienceError
-    from lift.resilience.guard import guard
     from lift.resilience.retry import RetryBudget, RetryPolicy, is_idempotent, parse_retry_after
+    from lift.resilience.route_guard import guard
     from lift.resilience.shedding import LoadShedder
     from lift.resilience.timeouts import Deadline, Timeouts
 
@@ -29,7 +29,7 @@ _LAZY = {
     "BulkheadFull": "errors",
     "DeadlineExceeded": "errors",
     "Overloaded": "errors",
-    "guard": "guard",
+    "guard": "route_guard",
     "RetryBudget": "retry",
     "RetryPolicy": "retry",
     "is_idempotent": "retry",
@@ -38,7 +38,26 @@ _LAZY = {
     "Deadline": "timeouts",
     "Timeouts": "timeouts",
 }
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Bulkhead",
+    "BulkheadFull",
+    "CLOSED",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "Deadline",
+    "DeadlineExceeded",
+    "HALF_OPEN",
+    "LoadShedder",
+    "OPEN",
+    "Overloaded",
+    "ResilienceError",
+    "RetryBudget",
+    "RetryPolicy",
+    "Timeouts",
+    "guard",
+    "is_idempotent",
+    "parse_retry_after",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -112,7 +112,7 @@ class CircuitBreaker:
             self._open_until = _monotonic() + self.open_for
         if new != HALF_OPEN:
             self._probes = self._probe_successes = 0
-        if new == CLOSED or new == OPEN:
+        if new in (CLOSED, OPEN):
             self._reset_window()
         self._events.append((old, new, reason, ctx))
 
@@ -165,9 +165,7 @@ class CircuitBreaker:
         with self._lock:
             if self._state == OPEN:
                 if _monotonic() < self._open_until:
-                    raise CircuitOpen(
-                        details={"dependency": self.name}, retry_after=self._open_until - _monotonic()
-                    )
+                    raise CircuitOpen(details={"dependency": self.name}, retry_after=self._open_until - _monotonic())
                 self._transition(HALF_OPEN, "open time elapsed", ctx)
             if self._state == CLOSED:
                 probe = False

@@ -59,7 +59,7 @@ class Bulkhead:
                 deadline = time.monotonic() + wait
                 while self.in_use >= self.limit:
                     left = deadline - time.monotonic()
-                    if left <= 0 or not self._cond.wait(left) and self.in_use >= self.limit:
+                    if left <= 0 or (not self._cond.wait(left) and self.in_use >= self.limit):
                         raise self._full()
                 self._take()
                 return

@@ -27,9 +27,7 @@ class ResilienceError(LiftError):
     code = "service_unavailable"
     message = "Service unavailable"
 
-    def __init__(
-        self, message: str | None = None, details: Any = None, *, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, message: str | None = None, details: Any = None, *, retry_after: float | None = None) -> None:
         super().__init__(None, None, message, details, retry_after_header(retry_after))
         self.retry_after = retry_after
 

@@ -68,9 +68,9 @@ class LoadShedder:
         if self.max_queue_ms is not None and ctx.request is not None:
             scope = ctx.request.event
             arrived = scope.get(ARRIVAL_KEY) if isinstance(scope, dict) else None
-            if arrived is not None and (time.monotonic() - arrived) * 1000 > self.max_queue_ms:
-                if not self._skipped(ctx.path):
-                    raise self._refuse("queue_time", ctx)
+            late = arrived is not None and (time.monotonic() - arrived) * 1000 > self.max_queue_ms
+            if late and not self._skipped(ctx.path):
+                raise self._refuse("queue_time", ctx)
         return call_next(ctx)
 
     # -- ASGI wrapper -------------------------------------------------------------------

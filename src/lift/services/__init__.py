@@ -60,7 +60,36 @@ _LAZY = {
     "TypedClient": "typed",
     "client_for": "typed",
 }
-__all__ = sorted([*_LAZY, "service"])
+__all__ = [
+    "ApiKey",
+    "Auth",
+    "Balancer",
+    "BearerToken",
+    "CachedDiscovery",
+    "CloudMapDiscovery",
+    "Discovery",
+    "EnvDiscovery",
+    "HealthTracker",
+    "Instance",
+    "LeastOutstanding",
+    "NoInstances",
+    "RoundRobin",
+    "ServiceClient",
+    "ServiceError",
+    "SigV4",
+    "StackOutputDiscovery",
+    "StaticDiscovery",
+    "TypedClient",
+    "UpstreamConflict",
+    "UpstreamNotFound",
+    "UpstreamTimeout",
+    "Weighted",
+    "client_for",
+    "current_context",
+    "deregister_instance",
+    "register_instance",
+    "service",
+]
 
 
 def __getattr__(name: str) -> Any:

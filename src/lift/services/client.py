@@ -278,11 +278,13 @@ class ServiceClient:
         try:
             instances = self.discovery.instances()
         except NoInstances as exc:
-            raise ServiceError(503, "no_instances", f"No instance of service {self.name} is known",
-                               service=self.name) from exc
+            raise ServiceError(
+                503, "no_instances", f"No instance of service {self.name} is known", service=self.name
+            ) from exc
         except Exception as exc:
-            raise ServiceError(503, "no_instances", f"Discovery of service {self.name} failed",
-                               service=self.name) from exc
+            raise ServiceError(
+                503, "no_instances", f"Discovery of service {self.name} failed", service=self.name
+            ) from exc
         if not instances:
             raise ServiceError(503, "no_instances", f"No instance of service {self.name} is known", service=self.name)
         health = self.health
@@ -342,7 +344,10 @@ class ServiceClient:
         left = call.deadline.attempt_timeout()
         if left < self.timeouts.min_attempt:
             raise UpstreamTimeout(
-                504, "upstream_timeout", f"No time left to call service {self.name}", service=self.name,
+                504,
+                "upstream_timeout",
+                f"No time left to call service {self.name}",
+                service=self.name,
                 attempts=call.attempt - 1,
             )
         connect = self.timeouts.connect
@@ -388,7 +393,10 @@ class ServiceClient:
         if not policy.budget.try_spend():
             call.budget_spent = True
             _log.warning(
-                "service %s: retry budget spent, not retrying %s %s", self.name, call.method, call.route,
+                "service %s: retry budget spent, not retrying %s %s",
+                self.name,
+                call.method,
+                call.route,
                 extra={"service": self.name, "route": call.route},
             )
             return None
@@ -402,12 +410,18 @@ class ServiceClient:
             self._observe(call, None, True)
             if isinstance(exc, _httpx.TimeoutException):
                 err: ServiceError = UpstreamTimeout(
-                    504, "upstream_timeout", f"Service {self.name} did not answer in time", service=self.name,
+                    504,
+                    "upstream_timeout",
+                    f"Service {self.name} did not answer in time",
+                    service=self.name,
                     attempts=call.attempt,
                 )
             else:
                 err = ServiceError(
-                    503, "upstream_unavailable", f"Service {self.name} could not be reached", service=self.name,
+                    503,
+                    "upstream_unavailable",
+                    f"Service {self.name} could not be reached",
+                    service=self.name,
                     attempts=call.attempt,
                 )
             raise err from exc
@@ -423,8 +437,12 @@ class ServiceClient:
                 return _decoder_for(call.response)(content)
             except _decode_errors() as problem:
                 raise ServiceError(
-                    502, "upstream_invalid_response", f"Service {self.name} answered in an unexpected shape",
-                    service=self.name, upstream_status=status, upstream={"problem": str(problem)},
+                    502,
+                    "upstream_invalid_response",
+                    f"Service {self.name} answered in an unexpected shape",
+                    service=self.name,
+                    upstream_status=status,
+                    upstream={"problem": str(problem)},
                     attempts=call.attempt,
                 ) from problem
         self._observe(call, status, status >= 500)
@@ -666,4 +684,3 @@ class AsyncCalls:
 
     async def delete(self, path: str, /, **kwargs: Any) -> Any:
         return await self.request("DELETE", path, **kwargs)
-

@@ -144,7 +144,14 @@ def _boto3_client(service: str, client: Any, endpoint_url: str | None, region: s
         import boto3
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError(f'{service} discovery needs boto3: pip install "lift-lambda[aws]"') from exc
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=region)
+    config = None
+    if endpoint_url is not None:
+        # DiscoverInstances is sent to `data-<endpoint>`; a custom endpoint (a local emulator,
+        # a VPC endpoint) is used as given
+        from botocore.config import Config
+
+        config = Config(inject_host_prefix=False)
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
 
 
 class StackOutputDiscovery(Discovery):

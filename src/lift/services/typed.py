@@ -131,7 +131,10 @@ def operations_of_openapi(spec: dict[str, Any]) -> list[Operation]:
         for method, op in item.items():
             if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
                 continue
-            name = op.get("operationId") or f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}"
+            name = (
+                op.get("operationId")
+                or f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}"
+            )
             params = [p for p in shared + (op.get("parameters") or []) if p.get("in") == "path"]
             has_query = any(p.get("in") == "query" for p in shared + (op.get("parameters") or []))
             ops.append(

@@ -1,0 +1,174 @@
+"""The resilience policies on their own: breaker windows, backoff, budget, bulkhead, deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from email.utils import formatdate
+
+import pytest
+
+from lift import App, Context
+from lift.resilience import (
+    Bulkhead,
+    BulkheadFull,
+    CircuitBreaker,
+    CircuitOpen,
+    RetryBudget,
+    RetryPolicy,
+    Timeouts,
+    guard,
+    parse_retry_after,
+)
+from lift.testing import TestClient
+from lift.testing.context import lambda_context
+
+
+def outcomes(breaker: CircuitBreaker, results: str, elapsed: float = 0.0) -> None:
+    for r in results:
+        probe = breaker.acquire()
+        breaker.record(probe, elapsed, r == "x")
+
+
+def test_breaker_opens_on_failure_rate_over_the_sliding_window():
+    breaker = CircuitBreaker("dep", window=4, min_calls=4, failure_rate=0.5)
+    outcomes(breaker, "x.x")  # 2 of 3: not enough calls yet
+    assert breaker.state == "closed"
+    outcomes(breaker, ".")  # 2 of 4 = 50%
+    assert breaker.state == "open" and breaker.opened == 1
+
+
+def test_old_failures_slide_out_of_the_window():
+    breaker = CircuitBreaker("dep", window=4, min_calls=4, failure_rate=0.75)
+    outcomes(breaker, "xx..")  # 50%
+    outcomes(breaker, "..")  # the window is now "....": the failures slid out
+    outcomes(breaker, "xx")  # "..xx": 50% again, never 75%
+    assert breaker.state == "closed" and breaker.failure_ratio() == 0.5
+
+
+def test_open_refuses_then_half_open_allows_limited_trials():
+    breaker = CircuitBreaker("dep", window=2, min_calls=2, open_for=0.05, half_open_calls=2)
+    outcomes(breaker, "xx")
+    with pytest.raises(CircuitOpen) as caught:
+        breaker.acquire()
+    assert caught.value.status == 503 and caught.value.retry_after <= 0.05
+    time.sleep(0.06)
+    assert breaker.state == "half_open"
+    first, second = breaker.acquire(), breaker.acquire()
+    assert first and second
+    with pytest.raises(CircuitOpen):  # a third concurrent trial is refused
+        breaker.acquire()
+    breaker.record(first, 0.0, True)  # one failed trial re-opens
+    assert breaker.state == "open"
+
+
+def test_slow_calls_open_the_breaker_even_when_they_succeed():
+    breaker = CircuitBreaker("dep", window=5, min_calls=5, slow_call=0.5, slow_rate=0.6)
+    outcomes(breaker, "..", elapsed=0.1)
+    outcomes(breaker, "...", elapsed=0.7)
+    assert breaker.state == "open"
+
+
+def test_breaker_call_wraps_any_function():
+    breaker = CircuitBreaker("dep", window=1, min_calls=1, open_for=60)
+    assert breaker.call(lambda x: x * 2, 21) == 42
+    with pytest.raises(ZeroDivisionError):
+        breaker.call(lambda: 1 / 0)
+    with pytest.raises(CircuitOpen):
+        breaker.call(lambda: 1)
+
+    async def ok():
+        return "fine"
+
+    fresh = CircuitBreaker("dep2")
+    assert asyncio.run(fresh.call_async(ok)) == "fine"
+
+
+def test_full_jitter_backoff_stays_within_its_bounds():
+    policy = RetryPolicy(5, base=0.1, cap=0.5)
+    for retry, ceiling in ((1, 0.1), (2, 0.2), (3, 0.4), (4, 0.5)):
+        delays = [policy.backoff(retry) for _ in range(200)]
+        assert all(0 <= d <= ceiling for d in delays) and max(delays) > ceiling / 2
+    assert policy.delay(1, retry_after=2.0) == 2.0
+    assert policy.delay(1, retry_after=60.0) is None  # longer than max_retry_after: give up
+
+
+def test_retry_after_parsing():
+    assert parse_retry_after("3") == 3.0
+    assert 9 <= parse_retry_after(formatdate(time.time() + 10, usegmt=True)) <= 10
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_retry_budget_is_a_fraction_of_recent_requests():
+    budget = RetryBudget(ratio=0.1, min_retries=1, window=10)
+    for _ in range(50):
+        budget.record_request()
+    spent = sum(budget.try_spend() for _ in range(20))
+    assert spent == 5 and budget.exhausted == 15 and budget.available() == 0
+
+
+def test_deadline_follows_the_lambda_remaining_time():
+    policy = Timeouts(10.0, attempt=3.0, margin=0.2)
+
+    class Ctx:
+        lambda_context = lambda_context(timeout_ms=1000)
+
+    deadline = policy.deadline(Ctx())
+    assert deadline.from_lambda and 0.7 < deadline.remaining() <= 0.8
+    assert deadline.attempt_timeout() <= 0.8
+    fixed = policy.deadline(None)
+    assert not fixed.from_lambda and fixed.attempt_timeout() == pytest.approx(3.0, abs=0.01)
+
+
+def test_bulkhead_threads_wait_up_to_max_wait():
+    bulkhead = Bulkhead("dep", 1, max_wait=0.5)
+    bulkhead.acquire()
+    threading.Timer(0.1, bulkhead.release).start()
+    start = time.monotonic()
+    bulkhead.acquire()  # gets the slot once it is released
+    assert 0.05 < time.monotonic() - start < 0.5
+    with pytest.raises(BulkheadFull):
+        bulkhead.acquire(timeout=0.05)
+    bulkhead.release()
+    assert bulkhead.in_use == 0
+
+
+def test_a_thread_releasing_hands_its_slot_to_a_waiting_coroutine():
+    bulkhead = Bulkhead("dep", 1, max_wait=2.0)
+    bulkhead.acquire()
+
+    async def waiter():
+        threading.Timer(0.05, bulkhead.release).start()
+        await bulkhead.acquire_async()
+        held = bulkhead.in_use
+        bulkhead.release()
+        return held
+
+    assert asyncio.run(waiter()) == 1 and bulkhead.in_use == 0
+
+    async def gives_up():
+        bulkhead.acquire()
+        try:
+            await bulkhead.acquire_async(timeout=0.05)
+        finally:
+            bulkhead.release()
+
+    with pytest.raises(BulkheadFull):
+        asyncio.run(gives_up())
+    assert bulkhead.in_use == 0
+
+
+def test_guard_middleware_trips_a_routes_breaker():
+    app = App(name="guarded")
+    breaker = CircuitBreaker("report", window=2, min_calls=2, open_for=60)
+
+    @app.get("/report", middleware=[guard(breaker=breaker, bulkhead=Bulkhead("report", 4))])
+    def report(ctx: Context) -> dict:
+        raise RuntimeError("backend down")
+
+    client = TestClient(app)
+    assert [client.get("/report").status_code for _ in range(2)] == [500, 500]
+    refused = client.get("/report")
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "circuit_open"
+    assert refused.headers["Retry-After"] == "60"

@@ -1,0 +1,176 @@
+"""Discovery (env, static, CloudFormation outputs, Cloud Map on moto) and load balancing over
+real instances served by uvicorn."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+
+import boto3
+import pytest
+
+from lift.services import (
+    CachedDiscovery,
+    CloudMapDiscovery,
+    EnvDiscovery,
+    HealthTracker,
+    Instance,
+    LeastOutstanding,
+    ServiceClient,
+    ServiceError,
+    StackOutputDiscovery,
+    StaticDiscovery,
+    Weighted,
+    register_instance,
+)
+from tests.service_calls.apps import users_app
+from tests.service_calls.serving import Served
+
+
+@pytest.fixture(scope="module")
+def instances():
+    """Two instances of the users service ("a" and "b"), each on its own port."""
+    served = {name: Served(users_app(instance=name)[0].asgi) for name in ("a", "b")}
+    yield served
+    for s in served.values():
+        s.stop()
+
+
+def who(client: ServiceClient, n: int) -> Counter:
+    return Counter(client.get("/whoami")["instance"] for _ in range(n))
+
+
+def test_round_robin_alternates(instances):
+    client = ServiceClient("users", base_url=[instances["a"].url, instances["b"].url])
+    assert who(client, 6) == {"a": 3, "b": 3}
+    client.close()
+
+
+def test_weighted_follows_weights_and_dynamic_changes(instances):
+    balancer = Weighted()
+    urls = [Instance(instances["a"].url, weight=3), Instance(instances["b"].url, weight=1)]
+    client = ServiceClient("users", base_url=urls, balancer=balancer)
+    assert who(client, 8) == {"a": 6, "b": 2}
+    balancer.set_weight(instances["a"].url, 0)  # drain a at run time
+    assert who(client, 4) == {"b": 4}
+    client.close()
+
+
+def test_least_outstanding_avoids_the_busy_instance(instances):
+    balancer = LeastOutstanding()
+    client = ServiceClient("users", base_url=[instances["a"].url, instances["b"].url], balancer=balancer)
+    busy = threading.Thread(target=lambda: client.get("/slow", query={"ms": 1000}))
+    busy.start()
+    deadline = time.monotonic() + 5
+    while not any(balancer.outstanding.values()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    slow_one = next(k for k, v in balancer.outstanding.items() if v == 1)
+    picks = Counter(client.instance().url for _ in range(4))
+    busy.join()
+    assert slow_one not in picks and sum(picks.values()) == 4
+    client.close()
+
+
+def test_a_dead_instance_is_excluded_then_probed_back(instances):
+    health = HealthTracker(failures=2, probe_after=0.3)
+    client = ServiceClient(
+        "users", base_url=[instances["a"].url, instances["b"].url], health=health, retry=3, breaker=False
+    )
+    instances["b"].stop()
+    try:
+        # every call still succeeds (a refused connection is retried on the next instance)
+        assert who(client, 6) == {"a": 6}
+        assert health.excluded() == [instances["b"].url]
+    finally:
+        instances["b"].restart()
+    time.sleep(0.35)
+    seen = who(client, 4)
+    assert seen["b"] >= 1 and health.excluded() == []  # the probe succeeded: b is back in rotation
+    client.close()
+
+
+def test_env_discovery_reads_the_variables(instances, monkeypatch):
+    monkeypatch.setenv("LIFT_SERVICE_USER_API_URLS", f"{instances['a'].url};weight=2, {instances['b'].url}")
+    found = EnvDiscovery("user-api").instances()
+    assert [(i.url, i.weight) for i in found] == [(instances["a"].url, 2.0), (instances["b"].url, 1.0)]
+    client = ServiceClient("user-api")
+    assert set(who(client, 4)) == {"a", "b"}
+    monkeypatch.delenv("LIFT_SERVICE_USER_API_URLS")
+    with pytest.raises(ServiceError) as caught:
+        client.get("/whoami")
+    assert (caught.value.status, caught.value.code) == (503, "no_instances")
+    client.close()
+
+
+class Flaky(StaticDiscovery):
+    def __init__(self, urls):
+        super().__init__(urls)
+        self.fail = False
+        self.calls = 0
+
+    def instances(self):
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("registry down")
+        return super().instances()
+
+
+def test_cached_discovery_keeps_answers_for_the_ttl_and_serves_stale_on_error(instances):
+    inner = Flaky([instances["a"].url])
+    cached = CachedDiscovery(inner, ttl=0.2)
+    for _ in range(5):
+        cached.instances()
+    assert inner.calls == 1
+    time.sleep(0.25)
+    inner.fail = True
+    assert cached.instances()[0].url == instances["a"].url  # stale, logged, not an error
+    assert inner.calls == 2
+
+
+def test_cloud_map_discovery_on_moto(instances, moto_endpoint):
+    from botocore.config import Config
+
+    sd = boto3.client(
+        "servicediscovery",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        config=Config(inject_host_prefix=False),
+    )
+    namespace = f"shop-{uuid.uuid4().hex[:8]}.local"
+    op = sd.create_http_namespace(Name=namespace)["OperationId"]
+    namespace_id = sd.get_operation(OperationId=op)["Operation"]["Targets"]["NAMESPACE"]
+    service_id = sd.create_service(Name="users", NamespaceId=namespace_id)["Service"]["Id"]
+    register_instance(service_id, "users-a", instances["a"].url, attributes={"stage": "prod"}, client=sd)
+    register_instance(service_id, "users-b", instances["b"].url, attributes={"stage": "dev"}, client=sd)
+
+    discovery = CloudMapDiscovery(namespace, "users", query={"stage": "prod"}, client=sd)
+    found = discovery.instances()
+    assert [(i.url, i.id) for i in found] == [(instances["a"].url, "users-a")]
+    client = ServiceClient(
+        "users",
+        discovery=CloudMapDiscovery(namespace, "users", endpoint_url=moto_endpoint, region="us-east-1"),
+        discovery_ttl=60,
+    )
+    assert set(who(client, 4)) == {"a", "b"}
+    assert client.discovery.lookups == 1  # cached: one DiscoverInstances for four calls
+    client.close()
+
+
+def test_stack_output_discovery_on_moto(instances, moto_endpoint):
+    cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name="us-east-1")
+    stack = f"users-prod-{uuid.uuid4().hex[:6]}"
+    template = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {"ApiUrl": {"Value": instances["b"].url}},
+    }
+    import json
+
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    client = ServiceClient("users", discovery=StackOutputDiscovery(stack, client=cfn))
+    assert who(client, 2) == {"b": 2}
+    with pytest.raises(ServiceError) as caught:
+        ServiceClient("users", discovery=StackOutputDiscovery(stack, "Missing", client=cfn)).get("/whoami")
+    assert caught.value.code == "no_instances"
+    client.close()
