@@ -141,3 +141,18 @@ def measured_events() -> dict:
         "POST /users (invalid)": build("POST", "/users", "/users", None, INVALID_USER),
         "GET unknown -> 404": build("GET", "/nothing/here", "/{proxy+}", {"proxy": "nothing/here"}),
     }
+
+
+def format_events() -> dict:
+    """`GET /users/42` through the other HTTP sources: name -> (event, the limit's handler name).
+
+    HTTP API (payload 2.0, `$default` stage), function URL and ALB (single-value headers), each
+    built by `lift.testing.events` exactly as that service sends it.
+    """
+    from lift.testing.events import alb, apigw_http, function_url
+
+    return {
+        "HTTP API GET": (apigw_http("GET", "/users/42", route_key="GET /users/{id}"), "handler_v2"),
+        "function URL GET": (function_url("GET", "/users/42"), "handler_v2"),
+        "ALB GET": (alb("GET", "/users/42"), "handler_alb"),
+    }

@@ -230,3 +230,26 @@ def test_auth0_shaped_jwks_with_certificate_chain(jwks_server, rsa_key):
     jwks_server.document = {"keys": [jwk]}
     verifier = JWTVerifier(jwks=JWKSClient(jwks_server.url), issuer="https://issuer.example.com", audience="orders-api")
     assert verifier.verify(rsa_key.sign(claims()))["sub"] == "user-123"
+
+
+def test_with_the_defaults_a_withdrawn_key_stops_working_within_15_minutes(jwks_server, rsa_key, monkeypatch):
+    """The bound is the JWKS cache TTL plus the verified-token cache TTL; the defaults sum to 900 s."""
+    import time
+
+    clock = Clock()
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + (clock.now - 1000.0))  # the token cache's clock
+    jwks_server.publish(rsa_key)
+    client = JWKSClient(jwks_server.url, clock=clock)
+    verifier = JWTVerifier(jwks=client, audience="orders-api")
+    assert client.cache_ttl + verifier.cache_ttl <= 15 * 60
+    tok = rsa_key.sign(claims())
+    verifier.verify(tok)  # t=0: keys fetched, token remembered
+    jwks_server.publish(SigningKey("replacement"))  # the provider withdraws rsa-1 right away
+    clock.now += client.cache_ttl - 1  # the worst case: verified again just before the key set expires
+    verifier.verify(tok)
+    clock.now += verifier.cache_ttl - 2  # still served from the verified-token cache
+    verifier.verify(tok)
+    clock.now += 3  # 15 minutes after the withdrawal: refused
+    with pytest.raises(InvalidCredentials, match="rsa-1"):
+        verifier.verify(tok)

@@ -170,7 +170,7 @@ def test_store_down_fails_closed_when_configured():
 
 @pytest.mark.parametrize("algorithm", ["fixed", "sliding", "token_bucket"])
 def test_threads_hammering_one_key_never_exceed_the_limit(store_factory, algorithm):
-    """16 threads, each its own store client (like separate Lambda instances), 120 requests, limit 25."""
+    """16 threads, each its own store client (like separate Lambda instances), 240 requests (128 on DynamoDB), limit 25."""
     limit, threads, per_thread = 25, 16, 8 if store_factory.backend == "dynamodb" else 15
     results: list[int] = []
     lock = threading.Lock()

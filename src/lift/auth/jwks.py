@@ -1,6 +1,8 @@
 """A cached JSON Web Key Set fetched from an identity provider (Cognito, Auth0, Okta, ...).
 
-Keys are fetched on first use and kept for `cache_ttl` seconds. A token signed with a key
+Keys are fetched on first use and kept for `cache_ttl` seconds (10 minutes by default: with the
+verifier's 5-minute verified-token cache, a key withdrawn from the set stops working within 15
+minutes at most). A token signed with a key
 id the cache does not know triggers a refetch (the provider rotated its keys), but at most
 once per `min_refetch_interval`, so tokens with made-up key ids cannot flood the provider.
 When a refetch fails the keys already cached keep working.
@@ -79,7 +81,7 @@ class JWKSClient:
         url: str,
         *,
         timeout: float = 3.0,
-        cache_ttl: float = 3600.0,
+        cache_ttl: float = 600.0,
         min_refetch_interval: float = 30.0,
         fetch: Callable[[str, float], Any] = fetch_json,
         clock: Callable[[], float] = time.monotonic,

@@ -1,0 +1,161 @@
+"""Instructions per warm request, counted by valgrind: the same on a loaded machine as on an idle one.
+
+Wall-clock times on a shared machine move with everyone else's load; the number of machine
+instructions a request executes does not. Each app runs in a child under
+`valgrind --tool=cachegrind` once with no measured calls (the base: interpreter start, import,
+warm-up) and once per request kind with `--calls` calls of that kind; (total - base) / calls
+is that kind's instructions per call. Instructions are not time (a cache miss costs more than
+an add), but for the same Python code paths the two move together, and ratios between apps
+doing the same work are what the bench reports.
+
+Usage: ``python bench/instructions.py [--apps bare_msgspec,bare,lift_app] [--calls 2000] [--json]``.
+The apps are modules in bench/apps exposing ``handler`` (and ``handler_v2``/``handler_alb`` for
+the other HTTP formats, as `bare_msgspec` does; apps without them answer every format with
+``handler``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE / "apps"), str(HERE)]
+
+WARMUP = 300
+
+
+def all_events() -> dict:
+    """kind -> (event, handler attribute name of the limit)."""
+    from events import format_events, measured_events
+
+    kinds = {kind: (event, "handler") for kind, event in measured_events().items()}
+    kinds.update(format_events())
+    return kinds
+
+
+def child(module: str, kind: str | None, calls: int) -> None:
+    """Import the app, warm every kind up, then make `calls` calls of `kind` (none when None)."""
+    import importlib
+
+    from events import LambdaContext
+
+    app = importlib.import_module(module)
+    context = LambdaContext()
+    events = all_events()
+    handlers = {k: getattr(app, name, app.handler) for k, (_, name) in events.items()}
+    for k, (event, _) in events.items():
+        if not answers(handlers[k], event, context):
+            continue
+        for _ in range(WARMUP):
+            handlers[k](event, context)
+    if kind is not None:
+        call, event = handlers[kind], events[kind][0]
+        for _ in range(calls):
+            call(event, context)
+
+
+def answers(handler, event: dict, context) -> bool:
+    """Whether `handler` understands this event's format (the stdlib bare handler knows REST only)."""
+    try:
+        return 200 <= handler(event, context)["statusCode"] < 500
+    except (KeyError, TypeError):
+        return False
+
+
+def supported(module: str) -> set[str]:
+    """The request kinds `module` answers."""
+    import importlib
+
+    from events import LambdaContext
+
+    app = importlib.import_module(module)
+    return {
+        k
+        for k, (event, name) in all_events().items()
+        if answers(getattr(app, name, app.handler), event, LambdaContext())
+    }
+
+
+def count(python: str, module: str, kind: str | None, calls: int) -> int:
+    """Instructions executed by one child run."""
+    args = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+        python,
+        __file__,
+        "--child",
+        module,
+        kind or "",
+        str(calls),
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    out = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+    if out.returncode != 0 or not found:
+        raise SystemExit(f"{module} {kind}: valgrind failed\n{out.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def measure(apps: list[str], calls: int, kinds: list[str] | None = None, python: str = sys.executable) -> dict:
+    """app -> kind -> instructions per call."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed: instruction counts need it (apt-get install valgrind)")
+    kinds = kinds or list(all_events())
+    results: dict[str, dict[str, float]] = {}
+    for app in apps:
+        base = count(python, app, None, 0)
+        known = supported(app)
+        results[app] = {
+            kind: (count(python, app, kind, calls) - base) / calls if kind in known else None for kind in kinds
+        }
+    return results
+
+
+def table(results: dict, limit: str) -> str:
+    kinds = list(next(iter(results.values())))
+    lines = [
+        "| app | " + " | ".join(kinds) + " |",
+        "|---|" + "---:|" * len(kinds),
+    ]
+    for app, row in results.items():
+        cells = []
+        for kind in kinds:
+            if row[kind] is None:
+                cells.append("-")
+                continue
+            ratio = row[kind] / results[limit][kind] if limit in results else float("nan")
+            cells.append(f"{row[kind] / 1000:.1f}k ({ratio:.2f}x)")
+        lines.append(f"| {app} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3] or None, int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", default="bare_msgspec,bare,lift_app")
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--kinds", default=None, help="comma-separated request kinds (default: all)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    apps = args.apps.split(",")
+    results = measure(apps, args.calls, args.kinds.split(",") if args.kinds else None)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print(f"Instructions per call (valgrind cachegrind, {args.calls} calls); ratio vs {apps[0]}")
+        print(table(results, apps[0]))
+
+
+if __name__ == "__main__":
+    main()
