@@ -458,6 +458,7 @@ class Context(msgspec.Struct, dict=True, eq=False):
     _logger = None
     _metrics = None
     _ws = None
+    _cache = None
 
     @property
     def record(self) -> Any:
@@ -563,6 +564,16 @@ class Context(msgspec.Struct, dict=True, eq=False):
 
             self._ws = client_for(self)
         return self._ws
+
+    @property
+    def cache(self) -> Any:
+        """The `lift.cache.Cache` of the cache middleware around this route (else the process's
+        in-memory cache): `ctx.cache.invalidate(tags=["user:42"])`."""
+        if self._cache is None:
+            from lift.cache import default_cache
+
+            self._cache = default_cache()
+        return self._cache
 
     def resource(self, name: str) -> Any:
         """The shared resource registered with `app.resource(name, factory)`."""

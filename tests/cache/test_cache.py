@@ -1,0 +1,231 @@
+"""lift.cache: the L1 LRU, the two-tier Cache against real stores, @cached."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+
+import msgspec
+import pytest
+
+from lift.cache import LRU, Cache, cached, new_entry
+
+
+def _entry(value, ttl=30.0, size=10, **kw):
+    return new_entry(value, ttl, size=size, **kw)
+
+
+# -- L1 -------------------------------------------------------------------------------------------
+def test_lru_is_bounded_by_entries_and_bytes_and_counts_evictions() -> None:
+    lru = LRU(max_entries=3, max_bytes=100)
+    for i in range(3):
+        lru.put(f"k{i}", _entry(i))
+    assert lru.get("k0").value == 0  # k0 is now the most recently used
+    lru.put("k3", _entry(3))
+    assert lru.get("k1") is None and lru.get("k0") is not None  # the least recently used went
+    lru.put("big", _entry("big", size=90))
+    assert len(lru) <= 3 and lru.bytes <= 100
+    assert not lru.put("huge", _entry("huge", size=101))  # larger than the whole cache: refused
+    stats = lru.stats()
+    assert stats["evictions"] >= 2 and stats["hits"] >= 2 and stats["misses"] >= 1
+
+
+def test_lru_expires_entries_after_their_stale_window() -> None:
+    lru = LRU()
+    lru.put("k", new_entry("v", 0.1, swr=0.1))
+    assert lru.get("k").value == "v"
+    time.sleep(0.25)
+    assert lru.get("k") is None and len(lru) == 0
+
+
+def test_lru_is_safe_across_threads() -> None:
+    lru = LRU(max_entries=50, max_bytes=10_000)
+
+    def work(n: int) -> None:
+        for i in range(2000):
+            lru.put(f"{n}:{i % 80}", _entry(i))
+            lru.get(f"{(n + 1) % 4}:{i % 80}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(lru) <= 50 and lru.bytes == 10 * len(lru)
+
+
+# -- two tiers on a real store (memory, DynamoDB Local, redis-server) ---------------------------
+def test_an_entry_written_by_one_instance_is_read_by_another(store_factory) -> None:
+    a, b = Cache(store_factory()), Cache(store_factory())
+    a.set("report", {"rows": [1, 2]}, ttl=30, tags=("reports",))
+    assert b.get("report") == {"rows": [1, 2]}
+    assert b.stats()["l2_hits"] == 1
+    assert b.get("report") == {"rows": [1, 2]} and b.stats()["l2_hits"] == 1  # now from b's L1
+
+
+def test_invalidation_by_key_tag_and_prefix_reaches_other_instances(store_factory) -> None:
+    a = Cache(store_factory(), l1_ttl=0.3)
+    b = Cache(store_factory(), l1_ttl=0.3)
+    for name, tags in [("user:1", ("u1",)), ("user:2", ("u2",)), ("order:1", ()), ("order:2", ())]:
+        a.set(name, name, ttl=30, tags=tags)
+    b.invalidate(tags=["u1"])
+    b.invalidate(prefix="order:")
+    b.invalidate("user:2")
+    time.sleep(0.35)  # a's own L1 copies live at most l1_ttl
+    assert a.get("user:1") is None and a.get("order:1") is None and a.get("order:2") is None
+    assert a.get("user:2") is None
+    a.set("user:1", "again", ttl=30, tags=("u1",))  # written after the invalidation: valid
+    assert b.get("user:1") == "again"
+
+
+def test_a_value_computed_before_an_invalidation_is_not_kept(store_factory) -> None:
+    cache = Cache(store_factory())
+    started = time.time()
+    cache.invalidate(tags=["t"])
+    cache.put("k", new_entry("old data", 30, tags=("t",), started_at=started))
+    assert cache.get("k") is None
+
+
+def test_markers_stay_bounded_by_folding_into_a_floor(store_factory) -> None:
+    a = Cache(store_factory(), max_markers=10)
+    b = Cache(store_factory(), max_markers=10)
+    a.set("survivor", 1, ttl=30)
+    for i in range(25):
+        b.invalidate(tags=[f"t{i}"])
+    record = b.store.get(b._store_key("m", "markers"))
+    assert len(record["t"]) <= 10 and record["f"] > 0
+    time.sleep(0.01)
+    b.set("later", 2, ttl=30)
+    assert Cache(store_factory()).get("later") == 2  # newer than the floor: valid
+    assert Cache(store_factory()).get("survivor") is None  # older than the floor: void (never stale)
+
+
+def test_one_computation_per_key_across_instances(store_factory) -> None:
+    caches = [Cache(store_factory()) for _ in range(3)]
+    calls: list[int] = []
+
+    def compute(started: float):
+        calls.append(1)
+        time.sleep(0.4)
+        return "value", new_entry("value", 30, started_at=started)
+
+    results: list = []
+
+    def worker(cache: Cache) -> None:
+        state, entry, result = cache.fetch("hot", compute)
+        results.append(result if state == "miss" else entry.value)
+
+    threads = [threading.Thread(target=worker, args=(caches[i % 3],)) for i in range(9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["value"] * 9
+    assert len(calls) == 1
+
+
+def test_stale_while_revalidate_inline_refreshes_on_the_lock_winner(store_factory) -> None:
+    cache = Cache(store_factory(), refresh="inline")
+    cache.set("k", "v1", ttl=0.2, swr=30)
+    time.sleep(0.3)
+    state, entry, result = cache.fetch("k", lambda started: ("v2", new_entry("v2", 30, started_at=started)))
+    assert (state, result) == ("miss", "v2")
+    assert cache.get("k") == "v2"
+
+
+@pytest.mark.parametrize("kind", ["redis", "dynamodb"])
+def test_an_unreachable_store_degrades_to_uncached(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    from lift.stores import DynamoDBStore, RedisStore
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    if kind == "redis":
+        store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.2)
+    else:
+        store = DynamoDBStore("t", endpoint_url=f"http://127.0.0.1:{port}", timeout=0.3)
+    cache = Cache(store, l1=False)
+    calls: list[int] = []
+
+    @cached(ttl=30, cache=cache)
+    def lookup(x: int) -> int:
+        calls.append(x)
+        return x * 2
+
+    with caplog.at_level(logging.WARNING, logger="lift"):
+        assert lookup(2) == 4 and lookup(2) == 4
+        cache.invalidate(tags=["x"])
+    assert calls == [2, 2]
+    assert cache.stats()["l2_errors"] >= 3
+    assert "serving without it" in caplog.text
+
+
+# -- @cached ----------------------------------------------------------------------------------------
+class User(msgspec.Struct):
+    id: int
+    name: str
+
+
+def test_cached_function_with_key_tags_and_invalidate(store_factory) -> None:
+    cache = Cache(store_factory())
+    calls: list[int] = []
+
+    @cached(ttl=30, cache=cache, tags=lambda user_id: [f"user:{user_id}"])
+    def get_user(user_id: int) -> User:
+        calls.append(user_id)
+        return User(user_id, f"name-{user_id}")
+
+    assert get_user(1) == User(1, "name-1") and get_user(1) == User(1, "name-1")
+    assert calls == [1]
+    # another instance reads it back from L2 as the annotated type
+    other = Cache(store_factory())
+
+    @cached(ttl=30, cache=other, name=get_user.key_for(1).split(":")[0])
+    def get_user_elsewhere(user_id: int) -> User:
+        raise AssertionError("should come from L2")
+
+    assert get_user_elsewhere(1) == User(1, "name-1")
+    cache.invalidate(tags=["user:1"])
+    assert get_user(1) == User(1, "name-1") and calls == [1, 1]
+    get_user.invalidate(1)
+    get_user(1)
+    assert calls == [1, 1, 1]
+
+
+def test_cached_async_function_computes_once_for_concurrent_callers() -> None:
+    calls: list[int] = []
+
+    @cached(ttl=30, cache=Cache())
+    async def fetch(n: int) -> dict:
+        calls.append(n)
+        await asyncio.sleep(0.05)
+        return {"n": n}
+
+    async def main() -> list:
+        return await asyncio.gather(*(fetch(1) for _ in range(5)), fetch(2))
+
+    assert asyncio.run(main()) == [{"n": 1}] * 5 + [{"n": 2}]
+    assert sorted(calls) == [1, 2]
+    assert asyncio.run(main())[0] == {"n": 1} and sorted(calls) == [1, 2]
+
+
+def test_cached_swr_serves_stale_while_one_refresh_runs() -> None:
+    calls: list[int] = []
+    cache = Cache(refresh="background")
+
+    @cached(ttl=0.2, swr=30, cache=cache)
+    def value() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert value() == 1
+    time.sleep(0.3)
+    assert value() == 1  # stale, served at once
+    deadline = time.monotonic() + 3
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.05)
+    assert value() == 2 and len(calls) == 2
