@@ -353,8 +353,8 @@ class App(Group, EventSources):
     # -- dispatch -------------------------------------------------------------------
     def handler(self, event: Any, context: Any = None) -> Any:
         """The Lambda entry point: `handler(event, context) -> dict`."""
-        if type(event) is dict and "resource" in event and "httpMethod" in event:
-            source = "rest"  # the commonest event, decided without a call (no ALB/WebSocket has `resource`)
+        if type(event) is dict and "resource" in event and "httpMethod" in event and "methodArn" not in event:
+            source = "rest"  # the commonest event, decided without a call (no ALB/WebSocket/authorizer has these)
         elif type(event) is dict and "Records" in event:  # a batch: its first record names the service
             try:
                 first = event["Records"][0]

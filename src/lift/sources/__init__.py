@@ -1,13 +1,14 @@
 """Event sources: which service sent an event, and each source's own module.
 
-`source_of` is the one cheap test per event: a couple of key lookups, no parsing.
+`source_of` is the one cheap test per event: a couple of key lookups, no parsing. The HTTP
+and batch sources are decided first; every other trigger by the rules in `lift.sources.rules`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["HTTP_SOURCES", "RECORD_SOURCES", "LazyModule", "source_of"]
+__all__ = ["HTTP_SOURCES", "RECORD_SOURCES", "LazyModule", "other_source", "source_of"]
 
 HTTP_SOURCES = frozenset({"rest", "http", "alb", "url"})
 
@@ -19,6 +20,13 @@ RECORD_SOURCES = {
     "aws:dynamodb": "dynamodb",
     "aws:kinesis": "kinesis",
 }
+
+
+def other_source(event: Any) -> str:
+    """The source of an event none of the fast tests above claims (lift.sources.rules), or "invoke"."""
+    from lift.sources.rules import other_source as classify
+
+    return classify(event)
 
 
 class LazyModule:
@@ -43,25 +51,31 @@ class LazyModule:
 def source_of(event: Any) -> str:
     """The name of the source that produced `event` ("rest", "sqs", ..., or "invoke")."""
     if type(event) is not dict:
-        return "invoke"
+        return other_source(event)
     if "Records" in event:
         records = event["Records"]
         if type(records) is list and records and type(records[0]) is dict:
             first = records[0]
-            return RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource"), "invoke")
+            return RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource")) or other_source(event)
     if "httpMethod" in event:
         ctx = event.get("requestContext")
         if ctx and "elb" in ctx:
             return "alb"
-        if ctx and "connectionId" in ctx:
+        if "methodArn" in event:  # a REST REQUEST (or HTTP API 1.0) authorizer request
+            return "authorizer"
+        if ctx and "connectionId" in ctx and "resource" not in event:  # as App.handler's REST fast path
             return "websocket"
+        if "actionGroup" in event:  # a Bedrock agent action group (OpenAPI form)
+            return "bedrock_agent"
         return "rest"
     if "rawPath" in event:
+        if "routeArn" in event:  # an HTTP API authorizer request (payload 2.0)
+            return "authorizer"
         domain = (event.get("requestContext") or {}).get("domainName") or ""
         return "url" if ".lambda-url." in domain else "http"
     if "detail-type" in event and "source" in event:
         return "schedule" if event["detail-type"] == "Scheduled Event" else "eventbridge"
     ctx = event.get("requestContext")
-    if type(ctx) is dict and "connectionId" in ctx:
+    if type(ctx) is dict and "connectionId" in ctx and "methodArn" not in event:
         return "websocket"
-    return "invoke"
+    return other_source(event)  # the rules of every other trigger (lift.sources.rules)

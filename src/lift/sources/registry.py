@@ -27,6 +27,7 @@ from lift.sources.handlers import (
     schedule_expression,
 )
 from lift.sources.record import Record, name_from_arn, pattern_matcher
+from lift.sources.triggers import Triggers
 
 __all__ = ["EVENT_SOURCES", "EventHandler", "EventSources"]
 
@@ -53,7 +54,7 @@ def _dynamodb_shard(record: dynamodb.DynamoDBRecord) -> str:
 
 
 # -- the mixin ------------------------------------------------------------------------------
-class EventSources:
+class EventSources(Triggers):
     """Registration decorators and dispatchers for every non-HTTP Lambda trigger."""
 
     event_handlers: list[EventHandler]
@@ -79,6 +80,7 @@ class EventSources:
             ("invoke", self._dispatch_invoke),
         ):
             self.register_source(source, dispatch)  # type: ignore[attr-defined]
+        self._init_triggers()  # authorizers, Cognito, Firehose, Kafka, ... (lift.sources.triggers)
 
     def _compose_event_handlers(self) -> None:
         for handler in getattr(self, "event_handlers", ()):

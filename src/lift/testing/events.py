@@ -905,3 +905,7 @@ def websocket_disconnect(
         "requestContext": ctx,
         "isBase64Encoded": False,
     }
+
+
+# the other triggers (authorizers, Cognito, Firehose, Kafka, ...): lift.testing.trigger_events
+from lift.testing.trigger_events import *  # noqa: E402,F403

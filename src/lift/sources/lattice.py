@@ -1,0 +1,75 @@
+"""VPC Lattice requests (event v1 and v2), routed by the HTTP router like any other HTTP source.
+
+v1 uses snake_case fields (`raw_path`, `query_string_parameters`, `is_base64_encoded`); v2
+(`version: "2.0"`) uses `path`, `queryStringParameters`, `isBase64Encoded` and a
+`requestContext` naming the service network, and may send header and query values as lists.
+Lattice expects the ALB-like answer: `statusCode`, `statusDescription`, `headers`, `body`,
+`isBase64Encoded`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lift.context import Headers, QueryParams, Request, Response
+from lift.sources.http import lambda_body, strip_base_path
+
+NAME = "lattice"
+
+
+def _values(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+class LatticeRequest(Request):
+    """A request a VPC Lattice service forwarded to its Lambda target."""
+
+    source = NAME
+
+    def _load_headers(self) -> Headers:
+        values: dict[str, list[str]] = {}
+        for name, value in (self.event.get("headers") or {}).items():
+            if value is not None:
+                values.setdefault(name.lower(), []).extend(_values(value))
+        return Headers(values)
+
+    def _load_query(self) -> QueryParams:
+        query = self.event.get("queryStringParameters") or self.event.get("query_string_parameters") or {}
+        return QueryParams({k: _values(v) for k, v in query.items() if v is not None})
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None and self.event.get("is_base64_encoded") and self.event.get("body"):
+            import base64
+
+            self._body = base64.b64decode(self.event["body"])
+        return super().body
+
+    @property
+    def source_ip(self) -> str | None:
+        forwarded = self.headers.get("x-forwarded-for")
+        return forwarded.split(",")[0].strip() if forwarded else None
+
+
+def request_from_event(event: dict[str, Any], base_path: str = "") -> LatticeRequest:
+    path = event.get("path") or event.get("raw_path") or "/"
+    path = path.split("?", 1)[0]  # v1's raw_path may carry the query string
+    if base_path:
+        path = strip_base_path(path, base_path)
+    return LatticeRequest(event, (event.get("method") or "GET").upper(), path)
+
+
+def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
+    from lift.sources.alb import _case_variant, _status_description
+
+    resp, body, is_b64 = lambda_body(resp, request_id)
+    headers = dict(resp.headers)
+    for i, cookie in enumerate(resp.cookies):  # single-value headers: distinct casings carry several cookies
+        headers[_case_variant("set-cookie", i)] = cookie
+    return {
+        "statusCode": resp.status,
+        "statusDescription": _status_description(resp.status),
+        "headers": headers,
+        "body": body,
+        "isBase64Encoded": is_b64,
+    }

@@ -1,0 +1,98 @@
+"""Lift against the corpus of real AWS sample events (../shared/corpus/events, see its SOURCES.md).
+
+Runs only where that folder exists; the samples are read in place, never copied into the repo.
+Every sample is claimed by exactly one documented rule (lift.sources.rules) or by none (then
+it reaches @app.invoke unchanged), and App.handler's fast paths agree with the rule table.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from lift import App
+from lift.sources import source_of
+from lift.sources.rules import RULES, rules_matching
+from lift.sources.triggers import TRIGGER_SOURCES
+from lift.testing import lambda_context
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "events"
+if not CORPUS.is_dir():  # a worktree: the corpus sits next to the repositories' parent
+    CORPUS = Path("/work/shared/corpus/events")
+
+pytestmark = pytest.mark.skipif(not (CORPUS / "SOURCES.md").is_file(), reason="no event corpus here")
+
+
+def _samples() -> list[tuple[str, object]]:
+    if not CORPUS.is_dir():
+        return []
+    return [
+        (str(path.relative_to(CORPUS)), json.loads(path.read_text(encoding="utf-8-sig")))
+        for path in sorted(CORPUS.rglob("*.json"))
+    ]
+
+
+SAMPLES = _samples()
+
+
+def test_the_corpus_is_there() -> None:
+    assert len(SAMPLES) >= 480  # 487 when collected; a shrinking corpus would hide regressions
+
+
+def test_no_two_rules_claim_the_same_sample() -> None:
+    overlaps = {name: found for name, event in SAMPLES if len(found := rules_matching(event)) > 1}
+    assert overlaps == {}
+
+
+def test_source_of_follows_the_rule_table() -> None:
+    wrong = {}
+    for name, event in SAMPLES:
+        matched = rules_matching(event)
+        expected = matched[0] if matched else "invoke"
+        if source_of(event) != expected:
+            wrong[name] = (source_of(event), expected)
+    assert wrong == {}
+
+
+def test_app_handler_dispatches_every_sample_to_the_source_of_its_rule() -> None:
+    """The fast paths in App.handler (REST, record batches) agree with source_of."""
+    app = App()
+    seen: list[str] = []
+    for source in {rule.source for rule in RULES} | {"invoke"}:
+        app.register_source(source, lambda event, context, source: seen.append(source))
+    wrong = {}
+    for name, event in SAMPLES:
+        seen.clear()
+        app.handler(copy.deepcopy(event), lambda_context())
+        if seen != [source_of(event)]:
+            wrong[name] = (seen[:], source_of(event))
+    assert wrong == {}
+
+
+def test_every_rule_claims_some_real_sample() -> None:
+    claimed = {source_of(event) for _, event in SAMPLES}
+    assert {rule.source for rule in RULES} - claimed == set()
+
+
+def test_unclaimed_samples_and_triggers_without_handlers_reach_invoke_unchanged() -> None:
+    app = App()
+    received: list = []
+
+    @app.invoke
+    def anything(body: object) -> str:
+        received.append(body)
+        return "handled"
+
+    count = 0
+    for name, event in SAMPLES:
+        if source_of(event) not in {"invoke", *TRIGGER_SOURCES}:
+            continue
+        received.clear()
+        original = copy.deepcopy(event)
+        assert app.handler(event, lambda_context()) == "handled", name
+        assert received == [original], name
+        count += 1
+    assert count > 150

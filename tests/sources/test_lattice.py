@@ -1,0 +1,50 @@
+"""VPC Lattice v1/v2 requests are HTTP requests: routed by the app's routes, answered ALB-style."""
+
+from __future__ import annotations
+
+import json
+
+from lift import App, Context, Response
+from lift.sources import source_of
+from lift.testing import events, lambda_context
+
+
+def _app() -> App:
+    app = App()
+
+    @app.post("/orders/{order_id}")
+    def create(ctx: Context, order_id: str, body: dict) -> Response:
+        data = {
+            "source": ctx.source,
+            "id": order_id,
+            "body": body,
+            "q": ctx.query.get("x"),
+            "h": ctx.headers.get("x-a"),
+        }
+        return Response.json(data, status=201).set_cookie("s", "1")
+
+    return app
+
+
+def test_lattice_v2_request_is_routed_and_answered() -> None:
+    event = events.vpc_lattice("POST", "/orders/7", body={"n": 1}, query={"x": "y"}, headers={"x-a": "b"})
+    assert source_of(event) == "lattice"
+    out = _app().handler(event, lambda_context())
+    assert out["statusCode"] == 201 and out["statusDescription"] == "201 Created"
+    assert out["isBase64Encoded"] is False
+    assert out["headers"]["Content-Type"] == "application/json"
+    assert out["headers"]["Set-Cookie"].startswith("s=1")
+    assert json.loads(out["body"]) == {"source": "lattice", "id": "7", "body": {"n": 1}, "q": "y", "h": "b"}
+
+
+def test_lattice_v1_request_with_a_base64_body() -> None:
+    event = events.vpc_lattice("POST", "/orders/8", body={"n": 2}, version="1.0", is_base64=True)
+    assert "raw_path" in event and source_of(event) == "lattice"
+    out = _app().handler(event, lambda_context())
+    assert out["statusCode"] == 201
+    assert json.loads(out["body"])["body"] == {"n": 2}
+
+
+def test_unknown_lattice_path_is_a_404() -> None:
+    out = _app().handler(events.vpc_lattice("GET", "/nowhere"), lambda_context())
+    assert out["statusCode"] == 404 and json.loads(out["body"])["error"]["code"] == "not_found"
