@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from extension_emulator import ExtensionEmulator
-
-SESSION_TOKEN = "lift-test-session-token"
+from config.extension_emulator import SESSION_TOKEN, ExtensionEmulator
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from botocore.exceptions import ClientError
 
+SESSION_TOKEN = "lift-test-session-token"
+
 
 class ExtensionEmulator:
     def __init__(self, endpoint_url: str, token: str, ttl: float = 300.0) -> None:

@@ -9,8 +9,8 @@ import time
 import boto3
 import msgspec
 import pytest
-from conftest import SESSION_TOKEN
 
+from config.extension_emulator import SESSION_TOKEN
 from lift.config import (
     AppConfig,
     Boto3Backend,
