@@ -48,3 +48,13 @@ if ! command -v chromium >/dev/null 2>&1 && [[ ! -x /usr/bin/chromium ]]; then
     echo "install-test-services: installing chromium"
     apt_install chromium
 fi
+
+# --- checkov, in a virtualenv of its own outside the repository (it pins boto3 and packaging versions
+# the test extra cannot share); tests/deploy run it on generated templates ---
+CHECKOV_VERSION="3.3.30"
+CHECKOV_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/lift/checkov-$CHECKOV_VERSION"
+if ! "$CHECKOV_VENV/bin/checkov" --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+    echo "install-test-services: installing checkov $CHECKOV_VERSION into $CHECKOV_VENV"
+    python3 -m venv "$CHECKOV_VENV"
+    "$CHECKOV_VENV/bin/pip" install -q --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+fi

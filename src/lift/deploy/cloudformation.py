@@ -1,0 +1,561 @@
+"""CloudFormation and SAM templates from the deployment model (reads only `lift.deploy.model`).
+
+`render(deployment, format="cloudformation"|"sam")` returns the template as a dict whose key
+order is fixed by the model, so `to_json`/`to_yaml` give byte-identical text for the same App
+and config. The code location is two template parameters (`CodeS3Bucket`, `CodeS3Key`): the
+template does not change when only the code does, and `lift deploy` passes the uploaded
+artifact's content-addressed key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lift.deploy.model import (
+    Deployment,
+    EventSourceMapping,
+    Expr,
+    Function,
+    HttpFront,
+    IamStatement,
+    Value,
+    WebSocketApi,
+)
+
+__all__ = ["render", "to_json", "to_yaml", "summary"]
+
+FORMATS = ("cloudformation", "sam")
+_PSEUDO = {
+    "partition": "AWS::Partition",
+    "region": "AWS::Region",
+    "account": "AWS::AccountId",
+    "url_suffix": "AWS::URLSuffix",
+}
+
+
+def sub(value: Value) -> Any:
+    """A model value in CloudFormation: plain text, or `Fn::Sub` for an Expr with placeholders."""
+    if not isinstance(value, Expr):
+        return value
+    parts = value.parts()
+    if all(isinstance(p, str) for p in parts):
+        return value.template
+    text = "".join(
+        p if isinstance(p, str) else "${" + (_PSEUDO[p[1]] if p[0] == "pseudo" else p[1]) + "}" for p in parts
+    )
+    return {"Fn::Sub": text}
+
+
+def _ref(logical_id: str) -> dict[str, str]:
+    return {"Ref": logical_id}
+
+
+def _arn(logical_id: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def _policy(statements: tuple[IamStatement, ...]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": s.sid,
+                "Effect": s.effect,
+                "Action": list(s.actions),
+                "Resource": [sub(r) for r in s.resources] if len(s.resources) > 1 else sub(s.resources[0]),
+            }
+            for s in statements
+        ],
+    }
+
+
+class _Template:
+    def __init__(self, deployment: Deployment, fmt: str) -> None:
+        self.d = deployment
+        self.fmt = fmt
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.outputs: dict[str, dict[str, Any]] = {}
+        fn = deployment.function
+        # With SnapStart, triggers invoke the published alias (snapshots exist only for versions).
+        # SAM publishes the version and alias itself (AutoPublishAlias; its logical id is
+        # <function>Alias<name>), so the alias name there is the stage without punctuation.
+        self.alias = "".join(c for c in deployment.stage if c.isalnum()) if fmt == "sam" else deployment.stage
+        self.target_id = (f"{fn.id}Alias{self.alias}" if fmt == "sam" else f"{fn.id}Alias") if fn.snapstart else fn.id
+
+    def add(self, logical_id: str, kind: str, properties: dict[str, Any], **attributes: Any) -> None:
+        if logical_id in self.resources:
+            raise ValueError(f"duplicate logical id {logical_id}")
+        self.resources[logical_id] = {"Type": kind, **attributes, "Properties": properties}
+
+    def target_arn(self) -> Any:
+        return _ref(self.target_id) if self.d.function.snapstart else _arn(self.d.function.id)
+
+    def permission(self, logical_id: str, principal: str, source_arn: Any, **extra: Any) -> None:
+        props = {"Action": "lambda:InvokeFunction", "FunctionName": self.target_arn(), "Principal": principal}
+        props.update(extra)
+        if source_arn is not None:
+            props["SourceArn"] = source_arn
+        self.add(logical_id, "AWS::Lambda::Permission", props)
+
+    # -- the whole template --------------------------------------------------------------------------
+    def build(self) -> dict[str, Any]:
+        d = self.d
+        for role in d.roles:
+            self.role(role.id, role.service, role.statements)
+        for group in d.log_groups:
+            self.add(
+                group.id,
+                "AWS::Logs::LogGroup",
+                {"LogGroupName": group.name, "RetentionInDays": group.retention_days},
+                DeletionPolicy="Delete",
+                UpdateReplacePolicy="Delete",
+            )
+        for fn in d.functions:
+            self.function(fn)
+        if d.http is not None:
+            self.http(d.http)
+        if d.websocket is not None:
+            self.websocket(d.websocket)
+        self.queues()
+        self.topics()
+        self.buckets()
+        self.streams()
+        self.tables()
+        for mapping in d.event_source_mappings:
+            self.mapping(mapping)
+        self.rules()
+        self.schedules()
+        template: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09"}
+        if self.fmt == "sam":
+            template["Transform"] = "AWS::Serverless-2016-10-31"
+        template["Description"] = f"{d.service} ({d.stage}): generated by lift from the app's registrations"
+        template["Metadata"] = {"Lift": {"service": d.service, "stage": d.stage}}
+        template["Parameters"] = {
+            "CodeS3Bucket": {"Type": "String", "Description": "S3 bucket of the function's zip (lift package)"},
+            "CodeS3Key": {"Type": "String", "Description": "S3 key of the function's zip"},
+        }
+        template["Resources"] = self.resources
+        template["Outputs"] = self.outputs
+        return template
+
+    def role(self, logical_id: str, service: str, statements: tuple[IamStatement, ...]) -> None:
+        self.add(
+            logical_id,
+            "AWS::IAM::Role",
+            {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+                },
+                "Policies": [{"PolicyName": f"{logical_id}Policy", "PolicyDocument": _policy(statements)}],
+            },
+        )
+
+    def function(self, fn: Function) -> None:
+        props: dict[str, Any] = {
+            "FunctionName": fn.name,
+            "Description": fn.description,
+            "Handler": fn.handler,
+            "Runtime": fn.runtime,
+            "Architectures": [fn.architecture],
+            "MemorySize": fn.memory,
+            "Timeout": fn.timeout,
+            "Role": _arn(fn.role_id),
+            "LoggingConfig": {"LogGroup": _ref(fn.log_group_id), "LogFormat": "Text"},
+            "Environment": {"Variables": {k: sub(v) for k, v in fn.environment}},
+            "TracingConfig": {"Mode": "Active" if fn.tracing else "PassThrough"},
+        }
+        if fn.reserved_concurrency is not None:
+            props["ReservedConcurrentExecutions"] = fn.reserved_concurrency
+        if fn.layers:
+            props["Layers"] = list(fn.layers)
+        if fn.snapstart:
+            props["SnapStart"] = {"ApplyOn": "PublishedVersions"}
+        if self.fmt == "sam":
+            props["CodeUri"] = {"Bucket": _ref("CodeS3Bucket"), "Key": _ref("CodeS3Key")}
+            props["Tracing"] = props.pop("TracingConfig")["Mode"]
+            props["Tags"] = dict(self.d.tags)
+            if fn.snapstart:
+                props["AutoPublishAlias"] = self.alias
+            self.add(fn.id, "AWS::Serverless::Function", props)
+        else:
+            props["Code"] = {"S3Bucket": _ref("CodeS3Bucket"), "S3Key": _ref("CodeS3Key")}
+            props["Tags"] = [{"Key": k, "Value": v} for k, v in self.d.tags]
+            self.add(fn.id, "AWS::Lambda::Function", props)
+        if fn.snapstart and self.fmt != "sam":
+            # A Version's properties all force replacement: the code key in its description
+            # publishes a new version (and snapshot) whenever the code changes.
+            self.add(
+                f"{fn.id}Version",
+                "AWS::Lambda::Version",
+                {"FunctionName": _ref(fn.id), "Description": {"Fn::Sub": "code ${CodeS3Key}"}},
+            )
+            self.add(
+                f"{fn.id}Alias",
+                "AWS::Lambda::Alias",
+                {
+                    "FunctionName": _ref(fn.id),
+                    "FunctionVersion": {"Fn::GetAtt": [f"{fn.id}Version", "Version"]},
+                    "Name": self.alias,
+                },
+            )
+        self.outputs["FunctionName"] = {"Value": _ref(fn.id)}
+        self.outputs["FunctionArn"] = {"Value": _arn(fn.id)}
+
+    # -- HTTP --------------------------------------------------------------------------------------
+    def http(self, front: HttpFront) -> None:
+        api = front.id
+        if front.kind == "http":
+            props: dict[str, Any] = {"Name": f"{self.d.stack_name}-http", "ProtocolType": "HTTP"}
+            if front.cors_origins:
+                props["CorsConfiguration"] = {
+                    "AllowOrigins": list(front.cors_origins),
+                    "AllowMethods": ["*"],
+                    "AllowHeaders": ["*"],
+                }
+            self.add(api, "AWS::ApiGatewayV2::Api", props)
+            self.add(
+                f"{api}Integration",
+                "AWS::ApiGatewayV2::Integration",
+                {
+                    "ApiId": _ref(api),
+                    "IntegrationType": "AWS_PROXY",
+                    "IntegrationUri": self.target_arn(),
+                    "PayloadFormatVersion": "2.0",
+                },
+            )
+            target = {"Fn::Sub": f"integrations/${{{api}Integration}}"}
+            route_ids = []
+            keys = [f"{r.method} {r.path}" for r in front.routes] + (["$default"] if front.catch_all else [])
+            for key in keys:
+                route_id = f"{api}Route{_route_id(key)}"
+                route_ids.append(route_id)
+                self.add(route_id, "AWS::ApiGatewayV2::Route", {"ApiId": _ref(api), "RouteKey": key, "Target": target})
+            self.add(
+                f"{api}Stage",
+                "AWS::ApiGatewayV2::Stage",
+                {"ApiId": _ref(api), "StageName": "$default", "AutoDeploy": True},
+                DependsOn=route_ids,
+            )
+            self.permission(
+                f"{api}Permission",
+                "apigateway.amazonaws.com",
+                {"Fn::Sub": f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api}}}/*"},
+            )
+            self.outputs["ApiUrl"] = {
+                "Value": {"Fn::Sub": f"https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/"}
+            }
+        elif front.kind == "rest":
+            self.rest(front)
+        elif front.kind == "url":
+            self.add(api, "AWS::Lambda::Url", {"TargetFunctionArn": self.target_arn(), "AuthType": "NONE"})
+            self.add(
+                f"{api}Permission",
+                "AWS::Lambda::Permission",
+                {
+                    "Action": "lambda:InvokeFunctionUrl",
+                    "FunctionName": self.target_arn(),
+                    "Principal": "*",
+                    "FunctionUrlAuthType": "NONE",
+                },
+            )
+            self.outputs["ApiUrl"] = {"Value": {"Fn::GetAtt": [api, "FunctionUrl"]}}
+        elif front.kind == "alb":
+            self.permission(f"{api}Permission", "elasticloadbalancing.amazonaws.com", None)
+            self.add(
+                f"{api}TargetGroup",
+                "AWS::ElasticLoadBalancingV2::TargetGroup",
+                {"TargetType": "lambda", "Targets": [{"Id": self.target_arn()}]},
+                DependsOn=[f"{api}Permission"],
+            )
+            self.add(
+                f"{api}Rule",
+                "AWS::ElasticLoadBalancingV2::ListenerRule",
+                {
+                    "ListenerArn": front.alb_listener_arn,
+                    "Priority": front.alb_priority,
+                    "Conditions": [
+                        {"Field": "path-pattern", "PathPatternConfig": {"Values": list(front.alb_path_patterns)}}
+                    ],
+                    "Actions": [{"Type": "forward", "TargetGroupArn": _ref(f"{api}TargetGroup")}],
+                },
+            )
+
+    def rest(self, front: HttpFront) -> None:
+        """A REST API proxying every path to the function (the App routes, answers 404/405)."""
+        api = front.id
+        self.add(
+            api,
+            "AWS::ApiGateway::RestApi",
+            {"Name": f"{self.d.stack_name}-rest", "EndpointConfiguration": {"Types": ["REGIONAL"]}},
+        )
+        self.add(
+            f"{api}Proxy",
+            "AWS::ApiGateway::Resource",
+            {"RestApiId": _ref(api), "ParentId": {"Fn::GetAtt": [api, "RootResourceId"]}, "PathPart": "{proxy+}"},
+        )
+        uri = {
+            "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+            + ("${" + self.target_id + "}" if self.d.function.snapstart else "${" + self.d.function.id + ".Arn}")
+            + "/invocations"
+        }
+        methods = []
+        for suffix, resource in (("Root", {"Fn::GetAtt": [api, "RootResourceId"]}), ("Proxy", _ref(f"{api}Proxy"))):
+            methods.append(f"{api}Any{suffix}")
+            self.add(
+                f"{api}Any{suffix}",
+                "AWS::ApiGateway::Method",
+                {
+                    "RestApiId": _ref(api),
+                    "ResourceId": resource,
+                    "HttpMethod": "ANY",
+                    "AuthorizationType": "NONE",
+                    "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST", "Uri": uri},
+                },
+            )
+        self.add(f"{api}Deployment", "AWS::ApiGateway::Deployment", {"RestApiId": _ref(api)}, DependsOn=methods)
+        self.add(
+            f"{api}Stage",
+            "AWS::ApiGateway::Stage",
+            {
+                "RestApiId": _ref(api),
+                "DeploymentId": _ref(f"{api}Deployment"),
+                "StageName": front.stage,
+                "TracingEnabled": self.d.function.tracing,
+            },
+        )
+        self.permission(
+            f"{api}Permission",
+            "apigateway.amazonaws.com",
+            {"Fn::Sub": f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api}}}/*"},
+        )
+        self.outputs["ApiUrl"] = {
+            "Value": {"Fn::Sub": f"https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{front.stage}/"}
+        }
+
+    def websocket(self, ws: WebSocketApi) -> None:
+        api = ws.id
+        self.add(
+            api,
+            "AWS::ApiGatewayV2::Api",
+            {"Name": ws.name, "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": ws.route_selection_expression},
+        )
+        fn_arn = ("${" + self.target_id + "}") if self.d.function.snapstart else ("${" + self.d.function.id + ".Arn}")
+        self.add(
+            f"{api}Integration",
+            "AWS::ApiGatewayV2::Integration",
+            {
+                "ApiId": _ref(api),
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": {
+                    "Fn::Sub": f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/{fn_arn}/invocations"
+                },
+            },
+        )
+        routes = []
+        for key in ws.route_keys:
+            route_id = f"{api}Route{_route_id(key)}"
+            routes.append(route_id)
+            self.add(
+                route_id,
+                "AWS::ApiGatewayV2::Route",
+                {"ApiId": _ref(api), "RouteKey": key, "Target": {"Fn::Sub": f"integrations/${{{api}Integration}}"}},
+            )
+        self.add(f"{api}Deployment", "AWS::ApiGatewayV2::Deployment", {"ApiId": _ref(api)}, DependsOn=routes)
+        self.add(
+            f"{api}Stage",
+            "AWS::ApiGatewayV2::Stage",
+            {"ApiId": _ref(api), "StageName": ws.stage, "DeploymentId": _ref(f"{api}Deployment")},
+        )
+        self.permission(
+            f"{api}Permission",
+            "apigateway.amazonaws.com",
+            {"Fn::Sub": f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api}}}/*"},
+        )
+        self.outputs["WebSocketUrl"] = {
+            "Value": {"Fn::Sub": f"wss://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{ws.stage}"}
+        }
+
+    # -- messaging and data ------------------------------------------------------------------------
+    def queues(self) -> None:
+        for q in self.d.queues:
+            props: dict[str, Any] = {"QueueName": q.name}
+            if q.fifo:
+                props["FifoQueue"] = True
+            props.update(
+                VisibilityTimeout=q.visibility_timeout,
+                MessageRetentionPeriod=q.retention_seconds,
+                SqsManagedSseEnabled=True,
+            )
+            if q.dlq_id:
+                props["RedrivePolicy"] = {"deadLetterTargetArn": _arn(q.dlq_id), "maxReceiveCount": q.max_receive_count}
+            self.add(q.id, "AWS::SQS::Queue", props)
+
+    def topics(self) -> None:
+        for t in self.d.topics:
+            self.add(t.id, "AWS::SNS::Topic", {"TopicName": t.name, "KmsMasterKeyId": "alias/aws/sns"})
+        for s in self.d.subscriptions:
+            topic = _ref(s.topic_id) if s.topic_id else sub(s.topic_arn)
+            self.add(
+                s.id,
+                "AWS::SNS::Subscription",
+                {"Protocol": "lambda", "TopicArn": topic, "Endpoint": self.target_arn()},
+            )
+            self.permission(f"{s.id}Permission", "sns.amazonaws.com", topic)
+
+    def buckets(self) -> None:
+        for b in self.d.buckets:
+            self.add(
+                b.id,
+                "AWS::S3::Bucket",
+                {
+                    "BucketName": b.name,
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [
+                            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                        ]
+                    },
+                    "PublicAccessBlockConfiguration": {
+                        "BlockPublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "IgnorePublicAcls": True,
+                        "RestrictPublicBuckets": True,
+                    },
+                    "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
+                },
+                DeletionPolicy="Retain",
+                UpdateReplacePolicy="Retain",
+            )
+
+    def streams(self) -> None:
+        for s in self.d.streams:
+            self.add(
+                s.id,
+                "AWS::Kinesis::Stream",
+                {
+                    "Name": s.name,
+                    "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
+                    "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
+                },
+            )
+
+    def tables(self) -> None:
+        for t in self.d.tables:
+            attributes = [t.partition_key] + ([t.sort_key] if t.sort_key else [])
+            props: dict[str, Any] = {
+                "TableName": t.name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": n, "AttributeType": k} for n, k in attributes],
+                "KeySchema": [{"AttributeName": t.partition_key[0], "KeyType": "HASH"}]
+                + ([{"AttributeName": t.sort_key[0], "KeyType": "RANGE"}] if t.sort_key else []),
+                "SSESpecification": {"SSEEnabled": True},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": t.pitr},
+            }
+            if t.ttl_attribute:
+                props["TimeToLiveSpecification"] = {"AttributeName": t.ttl_attribute, "Enabled": True}
+            policy = "Retain" if t.retain else "Delete"
+            self.add(t.id, "AWS::DynamoDB::Table", props, DeletionPolicy=policy, UpdateReplacePolicy=policy)
+
+    def mapping(self, m: EventSourceMapping) -> None:
+        props: dict[str, Any] = {
+            "FunctionName": _ref(self.target_id) if self.d.function.snapstart else _ref(m.function_id),
+            "EventSourceArn": _arn(m.source_id) if m.source_id else sub(m.source_arn),
+            "BatchSize": m.batch_size,
+        }
+        if m.batching_window:
+            props["MaximumBatchingWindowInSeconds"] = m.batching_window
+        if m.report_batch_item_failures:
+            props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        if m.max_concurrency:
+            props["ScalingConfig"] = {"MaximumConcurrency": m.max_concurrency}
+        if m.kind in ("kinesis", "dynamodb"):
+            props["StartingPosition"] = m.starting_position
+            props["BisectBatchOnFunctionError"] = m.bisect_on_error
+            props["MaximumRetryAttempts"] = m.retry_attempts
+            props["MaximumRecordAgeInSeconds"] = m.max_record_age
+            props["ParallelizationFactor"] = m.parallelization
+            if m.on_failure_arn is not None:
+                destination = _arn(m.on_failure_id) if m.on_failure_id else sub(m.on_failure_arn)
+                props["DestinationConfig"] = {"OnFailure": {"Destination": destination}}
+        # the role's policy must exist before Lambda checks it can read the source
+        self.add(m.id, "AWS::Lambda::EventSourceMapping", props, DependsOn=[self.d.function.role_id])
+
+    def rules(self) -> None:
+        for r in self.d.rules:
+            props: dict[str, Any] = {"Name": r.name, "Description": r.description[:512], "State": "ENABLED"}
+            if r.bus != "default":
+                props["EventBusName"] = r.bus
+            props["EventPattern"] = r.pattern
+            props["Targets"] = [{"Id": "function", "Arn": self.target_arn()}]
+            self.add(r.id, "AWS::Events::Rule", props)
+            self.permission(f"{r.id}Permission", "events.amazonaws.com", _arn(r.id))
+
+    def schedules(self) -> None:
+        for s in self.d.schedules:
+            self.add(
+                s.id,
+                "AWS::Scheduler::Schedule",
+                {
+                    "Name": s.name,
+                    "ScheduleExpression": s.expression,
+                    "ScheduleExpressionTimezone": s.timezone,
+                    "FlexibleTimeWindow": {"Mode": "OFF"},
+                    "State": "ENABLED",
+                    "Target": {"Arn": self.target_arn(), "RoleArn": _arn(s.role_id), "Input": sub(s.input)},
+                },
+            )
+
+
+def _route_id(key: str) -> str:
+    """`GET /users/{id}` -> `GetUsersId`; `$default` -> `Default` (unique enough with the method)."""
+    import re
+
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", key.replace("+", " Greedy")) if w]
+    text = "".join(w[:1].upper() + w[1:].lower() for w in words) or "Root"
+    return text if key != "ANY /" else "AnyRoot"
+
+
+def render(deployment: Deployment, format: str = "cloudformation") -> dict[str, Any]:
+    """The template for `deployment` as a dict (`format`: "cloudformation" or "sam")."""
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
+    return _Template(deployment, format).build()
+
+
+def to_json(template: dict[str, Any]) -> str:
+    return json.dumps(template, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_yaml(template: dict[str, Any]) -> str:
+    """YAML with long-form intrinsics (`Fn::Sub:`), which CloudFormation reads like the JSON."""
+    try:
+        import yaml
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError('YAML output needs PyYAML: pip install "lift-lambda[deploy]"') from exc
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    _Dumper.ignore_aliases = lambda self, data: True  # type: ignore[method-assign]
+    return yaml.dump(template, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+
+
+def summary(deployment: Deployment, template: dict[str, Any]) -> dict[str, Any]:
+    """What `lift synth` prints: resources by type, and every IAM action with its resources."""
+    by_type: dict[str, int] = {}
+    for resource in template["Resources"].values():
+        by_type[resource["Type"]] = by_type.get(resource["Type"], 0) + 1
+    iam = [
+        {
+            "role": role.id,
+            "sid": s.sid,
+            "actions": list(s.actions),
+            "resources": [str(r) for r in s.resources],
+            "why": s.reason,
+        }
+        for role in deployment.roles
+        for s in role.statements
+    ]
+    return {"resources": dict(sorted(by_type.items())), "iam": iam, "warnings": list(deployment.warnings)}
