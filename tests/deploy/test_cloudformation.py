@@ -14,7 +14,9 @@ import yaml
 from lift.deploy import build_deployment, config_from_dict
 from lift.deploy.cloudformation import render, to_json, to_yaml
 from tests.deploy.conftest import full_app
-from tests.services import INSTALL_HINT, ROOT
+from tests.services import ROOT
+
+INSTALL_HINT = "run `bash scripts/install-test-services.sh` (make test does it)"
 
 CHECKOV_VERSION = "3.3.30"  # scripts/install-test-services.sh installs it in a virtualenv of its own
 CHECKOV = Path(
