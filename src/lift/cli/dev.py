@@ -28,6 +28,9 @@ def dev(
     port: int = typer.Option(8000, "--port", "-p", min=1, max=65535, help="Port on 127.0.0.1."),
     reload: bool = typer.Option(True, "--reload/--no-reload", help="Reload when source files change."),
     payload: str = typer.Option("rest", "--payload", help="API Gateway payload for HTTP requests: rest or http."),
+    profile: bool = typer.Option(False, "--profile", help="Profile requests; the dashboard shows the slowest."),
+    profile_every: int = typer.Option(1, "--profile-every", min=1, help="With --profile: one request in N."),
+    profile_memory: bool = typer.Option(False, "--profile-memory", help="With --profile: tracemalloc peak too."),
 ) -> None:
     """Serve the app on 127.0.0.1: every request becomes a real API Gateway event through app.handler."""
     if payload not in ("rest", "http"):
@@ -52,7 +55,15 @@ def dev(
     except ImportError as exc:
         fail(f"The dev server needs the dev extra ({exc.name} is missing)", hint='pip install "lift-lambda[dev]"')
     try:
-        serve(str(ref), host="127.0.0.1", port=port, reload=reload, payload=payload)
+        serve(
+            str(ref),
+            host="127.0.0.1",
+            port=port,
+            reload=reload,
+            payload=payload,
+            profile_every=profile_every if profile else 0,
+            profile_memory=profile and profile_memory,
+        )
     except DevServerError as exc:
         fail(str(exc))
     except OSError as exc:

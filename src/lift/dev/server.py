@@ -18,7 +18,9 @@ import logging
 import mimetypes
 import os
 import socket
+import subprocess
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +63,8 @@ class DevServer:
         host: str = "127.0.0.1",
         port: int = 8000,
         project_dir: str | os.PathLike[str] | None = None,
+        profile_every: int = 0,
+        profile_memory: bool = False,
     ) -> None:
         if payload not in ("rest", "http"):
             raise DevServerError(f"payload must be 'rest' or 'http', not {payload!r}")
@@ -76,6 +80,13 @@ class DevServer:
         self.started_at = time.time()
         # the function timeout: API Gateway's integration limit (29 s) unless LIFT_DEV_TIMEOUT says otherwise
         self.timeout = float(os.environ.get("LIFT_DEV_TIMEOUT") or 29)
+        self.profiler: Any = None
+        if profile_every:
+            from lift.dev.profiling import RequestProfiler
+
+            self.profiler = RequestProfiler(every=profile_every, memory=profile_memory)
+        self.tests = TestRun(self.activity)
+        self._import_costs: tuple[int, list[dict[str, Any]]] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -106,7 +117,7 @@ class DevServer:
     def on_source_change(self, paths: list[str]) -> None:
         old = self.loader.app
         ok = self.loader.load()
-        names = ", ".join(os.path.relpath(p, self.loader.project_dir) for p in paths[:3])
+        names = ", ".join(os.path.relpath(p, self.loader.project_dir) for p in paths[:3]) or "restart"
         if ok:
             self._prepare(self.loader.app)
             print(
@@ -150,8 +161,13 @@ class DevServer:
         started = time.perf_counter()
         result: Any = None
         error: str | None = None
+        profiled = self.profiler is not None and self.profiler.selected()
         try:
-            result = app.handler(event, context)
+            if profiled:
+                label = _label_of(event)
+                result = self.profiler.run(lambda: app.handler(event, context), context.aws_request_id, label)
+            else:
+                result = app.handler(event, context)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             _log.error(
@@ -160,7 +176,9 @@ class DevServer:
                 traceback.format_exc(),
                 extra={"request_id": context.aws_request_id},
             )
-        self._record(event, result, error, (time.perf_counter() - started) * 1000, context.aws_request_id)
+        self._record(
+            event, result, error, (time.perf_counter() - started) * 1000, context.aws_request_id, profiled=profiled
+        )
         return result, error
 
     async def _invoke_async(self, event: dict[str, Any]) -> Any:
@@ -178,10 +196,14 @@ class DevServer:
     def fire_schedule(self, rule: str) -> None:
         self.run_event(schedule_event(rule, self.scheduler.now()))
 
-    def _record(self, event: Any, result: Any, error: str | None, ms: float, request_id: str) -> None:
+    def _record(
+        self, event: Any, result: Any, error: str | None, ms: float, request_id: str, profiled: bool = False
+    ) -> None:
         source = source_of(event)
         status: int | str = "error" if error else "ok"
         extra: dict[str, Any] = {}
+        if profiled:
+            extra["profiled"] = True
         if source in ("rest", "http", "alb", "url"):
             if isinstance(result, dict) and isinstance(result.get("statusCode"), int):
                 status = result["statusCode"]
@@ -226,7 +248,7 @@ class DevServer:
         if kind != "http":  # uvicorn's access log already prints HTTP requests
             detail = (
                 f" {extra['records'] - extra['failed']}/{extra['records']} ok, receive #{extra['receive_count']}"
-                if extra
+                if "records" in extra
                 else ""
             )
             _console.info("%s %s -> %s%s (%.1f ms, request_id=%s)", method, target, status, detail, ms, request_id)
@@ -363,6 +385,8 @@ class DevServer:
             response = await self._post_event(body)
         elif method == "POST" and sub == "send":
             response = await self._send_sample(body)
+        elif sub.startswith(("api/profiles", "api/imports", "api/restart", "api/tests")) or sub.endswith("/replay"):
+            response = await self._action(method, sub, body)
         elif method == "POST" and sub.startswith("queues/") and sub.endswith("/redrive"):
             count = self.queues.redrive(sub[len("queues/") : -len("/redrive")])
             response = Response.json({"redriven": count})
@@ -373,6 +397,82 @@ class DevServer:
         else:
             response = Response.json({"error": f"no dev-server endpoint {method} {path}"}, status=404)
         await send_response(send, response)
+
+    async def _action(self, method: str, sub: str, body: bytes) -> Response:
+        """The dashboard's actions: profiles, import costs, restart, tests, replay."""
+        loop = asyncio.get_running_loop()
+        parts = sub.split("/")
+        if method == "GET" and sub == "api/profiles":
+            profiler = self.profiler
+            return Response.json(
+                {
+                    "enabled": profiler is not None,
+                    "engine": profiler.engine if profiler else None,
+                    "every": profiler.every if profiler else None,
+                    "slowest": profiler.slowest() if profiler else [],
+                }
+            )
+        if method == "GET" and len(parts) in (3, 4) and parts[:2] == ["api", "profiles"]:
+            profile = self._find_profile(parts[2])
+            if profile is None:
+                return Response.json(
+                    {"error": f"no profile {parts[2]} (profiling on: {self.profiler is not None})"}, 404
+                )
+            if len(parts) == 4 and parts[3] == "html":
+                if profile.html is None:
+                    return Response.json({"error": "no HTML for this profile (cProfile engine)"}, status=404)
+                return Response.html(profile.html)
+            return Response.json({**profile.summary(), "tree": profile.tree})
+        if method == "GET" and sub == "api/imports":
+            try:
+                return Response.json({"imports": await loop.run_in_executor(None, self.import_costs)})
+            except RuntimeError as exc:
+                return Response.json({"error": str(exc)}, status=500)
+        if method == "POST" and sub == "api/restart":
+            ok = await loop.run_in_executor(None, self.restart)
+            return Response.json({"ok": ok, "error": self.loader.error, "generation": self.loader.generation})
+        if method == "POST" and sub == "api/tests":
+            spec = serialization.decode_json(body) if body else {}
+            args = spec.get("args") if isinstance(spec, dict) else None
+            if args is not None and not (isinstance(args, list) and all(isinstance(a, str) for a in args)):
+                return Response.json({"error": "args must be a list of strings"}, status=400)
+            if not self.tests.start(self.loader.project_dir, args or []):
+                return Response.json({"error": "a test run is already running"}, status=409)
+            return Response.json(self.tests.state(), status=202)
+        if method == "GET" and sub == "api/tests":
+            return Response.json(self.tests.state())
+        if method == "POST" and len(parts) == 4 and parts[:2] == ["api", "invocations"] and parts[3] == "replay":
+            detail = self.activity.detail(int(parts[2])) if parts[2].isdigit() else None
+            if detail is None or detail.get("event") is None:
+                return Response.json({"error": f"no recorded invocation {parts[2]}"}, status=404)
+            result, error = await loop.run_in_executor(None, self.run_event, detail["event"])
+            return Response.json({"result": result, "error": error})
+        return Response.json({"error": f"no dev-server endpoint {method} /_lift/{sub}"}, status=404)
+
+    def _find_profile(self, key: str) -> Any:
+        if self.profiler is None:
+            return None
+        return self.profiler.get(int(key)) if key.isdigit() else self.profiler.for_request(key)
+
+    def restart(self) -> bool:
+        """Re-import the app now, as a saved edit would (the dashboard's restart button)."""
+        self.on_source_change([])
+        return self.loader.error is None
+
+    def import_costs(self, limit: int = 40) -> list[dict[str, Any]]:
+        """What importing the app's module costs at a cold start, per module (cached per reload)."""
+        generation = self.loader.generation
+        if self._import_costs is None or self._import_costs[0] != generation:
+            from lift.dev.profiling import import_costs
+
+            module = self.loader.app_ref.partition(":")[0]
+            costs = import_costs(module, self.loader.project_dir)
+            rows = [
+                {"module": c.module, "self_us": c.self_us, "cumulative_us": c.cumulative_us, "depth": c.depth}
+                for c in costs
+            ]
+            self._import_costs = (generation, rows)
+        return self._import_costs[1][:limit]
 
     async def _post_event(self, body: bytes) -> Response:
         try:
@@ -471,6 +571,8 @@ class DevServer:
                 for c in self.websockets.connections.values()
             ],
             "health_available": app is not None and getattr(app, "_health", None) is not None,
+            "profiling": {"enabled": self.profiler is not None, "engine": getattr(self.profiler, "engine", None)},
+            "tests": self.tests.state(),
         }
 
     def health(self) -> dict[str, Any] | None:
@@ -482,6 +584,69 @@ class DevServer:
             return registry_.run(use_cache=False).to_dict()
         except Exception as exc:
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+
+
+class TestRun:
+    """The dashboard's "run the tests": one pytest subprocess at a time, its output streamed as it comes."""
+
+    def __init__(self, activity: Activity, keep_lines: int = 2000) -> None:
+        self.activity = activity
+        self.keep_lines = keep_lines
+        self.lines: list[str] = []
+        self.exit_code: int | None = None
+        self.running = False
+        self.started_at: float | None = None
+        self._lock = threading.Lock()
+
+    def start(self, project_dir: Path, args: list[str]) -> bool:
+        with self._lock:
+            if self.running:
+                return False
+            self.running, self.exit_code, self.lines, self.started_at = True, None, [], time.time()
+        threading.Thread(target=self._run, args=(project_dir, args), daemon=True, name="lift-dev-tests").start()
+        return True
+
+    def _run(self, project_dir: Path, args: list[str]) -> None:
+        argv = [sys.executable, "-m", "pytest", "-q", "--color=no", *args]
+        self.activity.publish({"type": "tests", "started": True, "argv": argv[2:]})
+        code = -1
+        try:
+            with subprocess.Popen(
+                argv, cwd=project_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            ) as proc:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    self._line(line.rstrip("\n"))
+                code = proc.wait()
+        except OSError as exc:
+            self._line(f"could not start pytest: {exc}")
+        with self._lock:
+            self.running, self.exit_code = False, code
+        self.activity.publish({"type": "tests", "done": True, "exit_code": code})
+
+    def _line(self, line: str) -> None:
+        with self._lock:
+            self.lines.append(line)
+            del self.lines[: -self.keep_lines]
+        self.activity.publish({"type": "tests", "line": line})
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "running": self.running,
+                "exit_code": self.exit_code,
+                "started_at": self.started_at,
+                "output": self.lines[-400:],
+            }
+
+
+def _label_of(event: Any) -> str:
+    """`GET /path` for an HTTP event, `SQS orders` for a record batch: how a profile is listed."""
+    source = source_of(event)
+    if source in ("rest", "http", "alb", "url") and isinstance(event, dict):
+        http = (event.get("requestContext") or {}).get("http") or {}
+        return f"{event.get('httpMethod') or http.get('method')} {event.get('path') or http.get('path')}"
+    return f"{source.upper()} {_target_of(source, event)}"
 
 
 class LocalManagementClient:
@@ -563,7 +728,15 @@ def _check_port(host: str, port: int) -> None:
             ) from None
 
 
-def serve(app_ref: str, host: str = "127.0.0.1", port: int = 8000, reload: bool = True, payload: str = "rest") -> None:
+def serve(
+    app_ref: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reload: bool = True,
+    payload: str = "rest",
+    profile_every: int = 0,
+    profile_memory: bool = False,
+) -> None:
     """Run the dev server until interrupted (what `lift dev` calls). Blocking."""
     try:
         import uvicorn
@@ -573,7 +746,15 @@ def serve(app_ref: str, host: str = "127.0.0.1", port: int = 8000, reload: bool 
     os.environ["LIFT_WEBSOCKET_ENDPOINT"] = f"http://{host}:{port}"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     _configure_console_logging()
-    server = DevServer(app_ref, payload=payload, reload=reload, host=host, port=port)
+    server = DevServer(
+        app_ref,
+        payload=payload,
+        reload=reload,
+        host=host,
+        port=port,
+        profile_every=profile_every,
+        profile_memory=profile_memory,
+    )
     server.start()
     print(
         f"lift dev: serving {app_ref} on http://{host}:{port} ({payload} payload); "
@@ -609,9 +790,19 @@ def main(argv: list[str] | None = None) -> int:
         help="API Gateway payload: rest (1.0) or http (HTTP API 2.0)",
     )
     parser.add_argument("--no-reload", dest="reload", action="store_false", help="do not watch for changes")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile one request in N (1: all)")
+    parser.add_argument("--profile-memory", action="store_true", help="also record tracemalloc's peak per request")
     args = parser.parse_args(argv)
     try:
-        serve(args.app, host=args.host, port=args.port, reload=args.reload, payload=args.payload)
+        serve(
+            args.app,
+            host=args.host,
+            port=args.port,
+            reload=args.reload,
+            payload=args.payload,
+            profile_every=args.profile,
+            profile_memory=args.profile_memory,
+        )
     except DevServerError as exc:
         print(f"lift dev: {exc}", file=sys.stderr)
         return 1

@@ -36,7 +36,9 @@ function addInvocation(item, fresh) {
   while (body.children.length > MAX_ROWS) body.lastChild.remove();
 }
 
+let shown = null;
 async function showDetail(item, row) {
+  shown = item;
   document.querySelectorAll("#invocations tr.selected").forEach((r) => r.classList.remove("selected"));
   row.classList.add("selected");
   const res = await fetch(`/_lift/api/invocations/${item.id}`);
@@ -44,7 +46,75 @@ async function showDetail(item, row) {
   $("#detail-title").textContent = `${item.method} ${item.target} (${item.request_id || ""})`;
   $("#detail-event").textContent = JSON.stringify(detail.event, null, 2);
   $("#detail-result").textContent = detail.error ? "error: " + detail.error : JSON.stringify(detail.result, null, 2);
+  $("#detail-profile").hidden = !item.profiled;
+  $("#replay-result").textContent = "";
   $("#detail").hidden = false;
+}
+
+async function replay() {
+  if (!shown) return;
+  $("#replay-result").textContent = "replaying...";
+  const out = await post(`/_lift/api/invocations/${shown.id}/replay`);
+  $("#replay-result").textContent = "replayed: " + (out.error ? "error: " + out.error : JSON.stringify(out.result).slice(0, 300));
+}
+
+function treeText(node, depth, lines) {
+  lines.push(`${"  ".repeat(depth)}${node.ms.toFixed(2)} ms  ${node.function}  ${node.location}`);
+  for (const child of node.children) treeText(child, depth + 1, lines);
+  return lines;
+}
+
+async function showProfile(key) {
+  const res = await fetch(`/_lift/api/profiles/${encodeURIComponent(key)}`);
+  const profile = await res.json();
+  if (!res.ok) { $("#profile-tree").textContent = profile.error; $("#profile-view").hidden = false; return; }
+  $("#profile-title").textContent = `${profile.label} (${profile.duration_ms} ms, ${profile.engine})`;
+  $("#profile-tree").textContent = treeText(profile.tree, 0, []).join("\n");
+  const link = $("#profile-html");
+  link.hidden = profile.engine !== "pyinstrument";
+  link.href = `/_lift/api/profiles/${profile.id}/html`;
+  $("#profile-view").hidden = false;
+}
+
+async function refreshProfiles() {
+  const data = await (await fetch("/_lift/api/profiles")).json();
+  $("#profiling-state").textContent = data.enabled ? `(${data.engine}, 1 request in ${data.every})` : "(off: lift dev --profile)";
+  const body = $("#profiles tbody");
+  body.replaceChildren(...data.slowest.map((p) => el("tr", { "data-profile": p.id },
+    el("td", {}, p.label), el("td", {}, p.duration_ms.toFixed(2)), el("td", {}, p.memory_peak_kb == null ? "" : `${p.memory_peak_kb} KB`),
+    el("td", {}, el("button", { class: "small", onclick: () => showProfile(p.id) }, "call tree")))));
+}
+
+async function loadImports() {
+  $("#imports-load").textContent = "measuring...";
+  const data = await (await fetch("/_lift/api/imports")).json();
+  $("#imports-load").textContent = "measure again";
+  const body = $("#imports tbody");
+  if (data.error) { body.replaceChildren(el("tr", {}, el("td", { class: "error" }, data.error))); return; }
+  body.replaceChildren(...data.imports.map((c) => el("tr", {}, el("td", {}, "  ".repeat(c.depth) + c.module),
+    el("td", {}, (c.self_us / 1000).toFixed(2)), el("td", {}, (c.cumulative_us / 1000).toFixed(2)))));
+}
+
+function renderTests(tests) {
+  if (!tests || (!tests.running && tests.exit_code === null)) return;
+  $("#tests-section").hidden = false;
+  $("#tests-status").textContent = tests.running ? "running..." : `exit code ${tests.exit_code}`;
+  $("#tests-output").textContent = tests.output.join("\n");
+}
+
+async function runTests() {
+  $("#tests-section").hidden = false;
+  $("#tests-output").textContent = "";
+  $("#tests-status").textContent = "starting...";
+  const res = await fetch("/_lift/api/tests", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  if (res.status === 409) $("#tests-status").textContent = "a run is already going";
+}
+
+async function restartApp() {
+  $("#restart").textContent = "restarting...";
+  const out = await post("/_lift/api/restart");
+  $("#restart").textContent = out.ok ? `restarted (generation ${out.generation})` : "restart failed";
+  refreshState();
 }
 
 function renderStat(stat) {
@@ -167,7 +237,14 @@ async function refreshState() {
   renderQueues(state.queues);
   renderSchedules(state.schedules);
   renderWebsockets(state.websockets);
+  renderTests(state.tests);
   return state;
+}
+
+let queuedProfiles = null;
+function refreshProfilesSoon() {
+  if (queuedProfiles) return;
+  queuedProfiles = setTimeout(() => { queuedProfiles = null; refreshProfiles(); }, 300);
 }
 
 let queuedRefresh = null;
@@ -182,6 +259,7 @@ async function start() {
   for (const stat of state.stats) renderStat(stat);
   for (const item of state.logs) addLog(item);
   if (state.health_available) runHealth();
+  refreshProfiles();
   const stream = new EventSource("/_lift/stream");
   stream.onopen = () => { $("#live").textContent = "live"; $("#live").classList.remove("off"); };
   stream.onerror = () => { $("#live").textContent = "reconnecting"; $("#live").classList.add("off"); };
@@ -191,8 +269,15 @@ async function start() {
       addInvocation(data.item, true);
       renderStat(data.stats);
       if (data.item.kind === "sqs" || data.item.kind === "websocket") refreshSoon();
+      if (data.item.profiled) refreshProfilesSoon();
     } else if (data.type === "log") addLog(data.item);
     else if (data.type === "reload") refreshSoon();
+    else if (data.type === "tests") {
+      $("#tests-section").hidden = false;
+      if (data.started) { $("#tests-output").textContent = ""; $("#tests-status").textContent = "running..."; }
+      if (data.line !== undefined) $("#tests-output").textContent += data.line + "\n";
+      if (data.done) $("#tests-status").textContent = `exit code ${data.exit_code}`;
+    }
   };
 }
 
@@ -204,4 +289,9 @@ $("#http-form").addEventListener("submit", (ev) => {
 $("#detail-close").addEventListener("click", () => { $("#detail").hidden = true; });
 $("#log-level").addEventListener("change", renderLogs);
 $("#health-run").addEventListener("click", runHealth);
+$("#detail-replay").addEventListener("click", replay);
+$("#detail-profile").addEventListener("click", () => shown && showProfile(shown.request_id));
+$("#imports-load").addEventListener("click", loadImports);
+$("#run-tests").addEventListener("click", runTests);
+$("#restart").addEventListener("click", restartApp);
 start();
