@@ -29,6 +29,7 @@ Handler = Callable[[Context], Response]
 _encode = serialization.encode_json
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HTTP_MODULES = {"rest": apigw_rest, "http": apigw_http, "alb": alb, "url": function_url}
+_SCHEMA_OPTIONS = frozenset({"request_schema", "response_schema", "validators", "validate_response"})
 _MAYBE_TOO_LARGE = 4 * 1024 * 1024  # bodies above this may pass Lambda's 6 MB limit once encoded
 
 
@@ -263,10 +264,19 @@ class App(Group, EventSources):
         for verb in verbs:
             if verb not in _HTTP_METHODS:
                 raise ValueError(f"Unknown HTTP method {verb!r} for route {path}")
+        middleware = list(middleware)
+        checks = None
+        if meta and not _SCHEMA_OPTIONS.isdisjoint(meta):  # request_schema=, validators=, ... (lift.schema)
+            from lift.schema import route_validation
+
+            checks = route_validation(fn, meta)
+            middleware.append(checks)
         entry = self.router.entry_for(path)
         endpoint = self._make_endpoint(
-            fn, entry.template, verbs, status, list(middleware), group, path_params=entry.param_names, **meta
+            fn, entry.template, verbs, status, middleware, group, path_params=entry.param_names, **meta
         )
+        if checks is not None:
+            checks.endpoint = endpoint
         for verb in verbs:
             entry.add(verb, endpoint)
         endpoint.compose()

@@ -89,6 +89,38 @@ class _Schemas:
         self.components.update(components)
         return schema
 
+    def embed(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """A route's own JSON Schema (request_schema=/response_schema=) as OpenAPI 3.1 embeds it:
+        `$schema` dropped (the document's dialect is 2020-12), `$defs`/`definitions` moved into
+        components with their local `$ref`s rewritten to point there."""
+        defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
+        renamed = {}
+        for name, sub in defs.items():
+            target = (
+                name
+                if name not in self.components or self.components[name] == sub
+                else f"{name}_{len(self.components)}"
+            )
+            renamed[name] = target
+        body = {k: v for k, v in schema.items() if k not in ("$schema", "$defs", "definitions")}
+
+        def rewrite(node: Any) -> Any:
+            if isinstance(node, dict):
+                out = {k: rewrite(v) for k, v in node.items()}
+                ref = out.get("$ref")
+                if isinstance(ref, str):
+                    for prefix in ("#/$defs/", "#/definitions/"):
+                        if ref.startswith(prefix) and ref[len(prefix) :] in renamed:
+                            out["$ref"] = _REF.format(name=renamed[ref[len(prefix) :]])
+                return out
+            if isinstance(node, list):
+                return [rewrite(v) for v in node]
+            return node
+
+        for name, sub in defs.items():
+            self.components[renamed[name]] = rewrite(sub)
+        return rewrite(body)
+
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         """The component a `$ref` schema points to (or the schema itself)."""
         ref = schema.get("$ref", "")
@@ -158,9 +190,21 @@ class _Operation:
         parameters, body = self._parameters(fn)
         if parameters:
             op["parameters"] = parameters
-        if body is not None:
+        meta = self.endpoint.meta
+        if meta.get("request_schema") is not None:  # a JSON Schema given at registration wins
+            self.has_body = self.validates = True
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": self.schemas.embed(meta["request_schema"])}},
+            }
+        elif body is not None:
             op["requestBody"] = body
+        if meta.get("validators"):
+            self.validates = True
         op["responses"] = self._responses(fn)
+        if meta.get("response_schema") is not None:
+            ok = op["responses"].setdefault(str(self.endpoint.status), {"description": "Response"})
+            ok["content"] = {"application/json": {"schema": self.schemas.embed(meta["response_schema"])}}
         if self.endpoint.meta.get("deprecated"):
             op["deprecated"] = True
         return op
