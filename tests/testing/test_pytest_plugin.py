@@ -149,3 +149,45 @@ def test_plugin_import_is_light():
     code = "import sys, lift.testing.pytest_plugin; print(sorted(m for m in ('boto3','redis','httpx') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     assert out.stdout.strip() == "[]"
+
+
+STORE_APP = """
+from lift import App
+from lift.middleware.idempotency import idempotency
+from lift.stores import DynamoDBStore
+
+app = App("payments")
+app.use(idempotency(store=DynamoDBStore("payments-state")))
+calls = []
+
+@app.post("/charges", status=201)
+def charge(body: dict) -> dict:
+    calls.append(body)
+    return {"charge": len(calls)}
+"""
+
+STORE_TESTS = """
+def test_tables_from_the_deploy_model(lift_tables, dynamodb_local, lift_client):
+    assert lift_tables == ["payments-state"]
+    table = dynamodb_local.client().describe_table(TableName="payments-state")["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    ttl = dynamodb_local.client().describe_time_to_live(TableName="payments-state")["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED"
+    headers = {"Idempotency-Key": "k-1"}
+    first = lift_client.post("/charges", json={"amount": 5}, headers=headers)
+    again = lift_client.post("/charges", json={"amount": 5}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() == {"charge": 1}
+    assert again.headers.get("Idempotent-Replayed") == "true"
+"""
+
+
+def test_lift_tables_creates_the_apps_store_tables(pytester, monkeypatch):
+    _clean_env(monkeypatch)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    jar = test_services._services.dynamodb_local_jar([test_services.SERVICES_DIR])
+    monkeypatch.setenv("LIFT_DYNAMODB_LOCAL_JAR", str(jar))
+    pytester.makepyprojecttoml('[tool.lift]\napp = "app:app"\n\n[tool.lift.test]\nservices = ["dynamodb"]\n')
+    pytester.makepyfile(app=STORE_APP, test_store=STORE_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=1)

@@ -165,7 +165,7 @@ _NAMED_TABLES: dict[str, type[_Strict]] = {
     "streams": StreamConfig,
     "tables": TableConfig,
 }
-_TOP_ONLY = ("app", "name", "stages", "default_stage")
+_TOP_ONLY = ("app", "name", "stages", "default_stage", "test")
 
 
 class ProjectConfig(msgspec.Struct, kw_only=True):
@@ -175,6 +175,7 @@ class ProjectConfig(msgspec.Struct, kw_only=True):
     app: str | None = None
     name: str | None = None
     default_stage: str = "dev"
+    test: dict[str, Any] = {}  # [tool.lift.test]: what `lift test` starts (read by lift.cli.run_tests)
     base: dict[str, Any] = {}
     stages: dict[str, dict[str, Any]] = {}
 
@@ -229,6 +230,9 @@ def config_from_dict(data: dict[str, Any], file: str = "", prefix: str = "tool.l
     app, name = data.pop("app", None), data.pop("name", None)
     default_stage = data.pop("default_stage", "dev")
     stages = data.pop("stages", {})
+    test = data.pop("test", {})
+    if not isinstance(test, dict):
+        raise ConfigError(f"{file_label}: {table('test')} must be a table (services = [...])")
     for key, value in (("app", app), ("name", name), ("default_stage", default_stage)):
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{file_label}: {table('')} key {key!r} must be a string, not {type(value).__name__}")
@@ -247,7 +251,9 @@ def config_from_dict(data: dict[str, Any], file: str = "", prefix: str = "tool.l
                 f"{file_label}: {table('stages.' + stage_name)}: key {misplaced[0]!r} is only allowed in {table('')}"
             )
         _check_settings(stage, file_label, table, f"stages.{stage_name}")
-    return ProjectConfig(file=file, app=app, name=name, default_stage=default_stage, base=data, stages=stages)
+    return ProjectConfig(
+        file=file, app=app, name=name, default_stage=default_stage, test=test, base=data, stages=stages
+    )
 
 
 def _check_settings(raw: dict[str, Any], file: str, table: Any, path: str) -> None:

@@ -9,6 +9,8 @@ Fixtures for a user's tests:
   installed is skipped with the reason (`--lift-install-services` or `lift test --install-services`
   installs DynamoDB Local and redis-server). `LIFT_TEST_REDIS_URL`, `LIFT_TEST_DYNAMODB_ENDPOINT` and
   `LIFT_TEST_MOTO_ENDPOINT` point them at servers already running (`lift test` does that).
+- `lift_tables`: the app's store tables (from the deployment model) created on DynamoDB Local;
+  `dynamodb_local` sets `AWS_ENDPOINT_URL_DYNAMODB` for the session, so the app's stores use it.
 - `lift_logs` / `lift_metrics`: the JSON log lines and CloudWatch EMF documents the app wrote during
   the test, parsed.
 
@@ -114,6 +116,32 @@ class DynamoDBLocal:
         create_table(name, endpoint_url=self.endpoint, region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
         return name
 
+    def create_app_tables(self, app: Any, stage: str | None = None, root: Any = ".") -> list[str]:
+        """Create the tables the deployment model gives `app` (its DynamoDB stores: keys, TTL), as
+        `lift deploy` would for `stage`; returns their names. Existing tables are left as they are."""
+        from lift.deploy.config import load_config
+        from lift.deploy.model import build_deployment
+
+        deployment = build_deployment(app, load_config(root), stage)
+        client = self.client()
+        existing = set(client.list_tables()["TableNames"])
+        for table in deployment.tables:
+            if table.name in existing:
+                continue
+            keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
+            client.create_table(
+                TableName=table.name,
+                KeySchema=[{"AttributeName": name, "KeyType": kind} for (name, _), kind in keys],
+                AttributeDefinitions=[{"AttributeName": name, "AttributeType": type_} for (name, type_), _ in keys],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            if table.ttl_attribute:
+                client.update_time_to_live(
+                    TableName=table.name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+                )
+        return [t.name for t in deployment.tables]
+
     def __repr__(self) -> str:
         return f"DynamoDBLocal({self.endpoint!r})"
 
@@ -184,7 +212,16 @@ def dynamodb_local(pytestconfig: pytest.Config) -> Iterator[DynamoDBLocal]:
         services.start_dynamodb_local,
         "http://127.0.0.1:{port}",
     ):
-        yield DynamoDBLocal(url)
+        # boto3 clients created from here on (the app's DynamoDB stores) use DynamoDB Local
+        previous = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
+        try:
+            yield DynamoDBLocal(url)
+        finally:
+            if previous is None:
+                os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+            else:
+                os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -195,6 +232,14 @@ def moto_server(pytestconfig: pytest.Config) -> Iterator[MotoServer]:
     ):
         services.use_dummy_aws_credentials(keep_existing=True)
         yield MotoServer(url)
+
+
+@pytest.fixture(scope="session")
+def lift_tables(dynamodb_local: DynamoDBLocal, lift_app: Any, pytestconfig: pytest.Config) -> list[str]:
+    """The app's store tables, created on DynamoDB Local from the deployment model (as `lift deploy`
+    makes them); their names. DynamoDB Local starts before the app is imported, so the app's
+    `DynamoDBStore`s (which create their boto3 client at import) already talk to it."""
+    return dynamodb_local.create_app_tables(lift_app, root=pytestconfig.rootpath)
 
 
 # -- logs and metrics ----------------------------------------------------------------------------
