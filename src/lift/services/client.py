@@ -526,6 +526,7 @@ class ServiceClient:
             _load_httpx()
         http = self.pools().sync()
         breaker, bulkhead, balancer = self.breaker, self.bulkhead, self.balancer
+        resp = exc = None
         while True:
             attempt_timeout = self._attempt_timeout(call)
             instance = self.instance()
@@ -533,6 +534,9 @@ class ServiceClient:
                 try:
                     bulkhead.acquire()
                 except ResilienceError as err:
+                    if call.attempt > 1:  # a retry refused: the caller learns how the last try went
+                        call.attempt -= 1
+                        return self._finish(call, resp, exc)
                     self._refused(call, err)
                     raise
             try:
@@ -540,6 +544,9 @@ class ServiceClient:
             except ResilienceError as err:
                 if bulkhead is not None:
                     bulkhead.release()
+                if call.attempt > 1:
+                    call.attempt -= 1
+                    return self._finish(call, resp, exc)
                 self._refused(call, err)
                 raise
             if self._tracks_outstanding:
@@ -628,6 +635,7 @@ class AsyncCalls:
             _load_httpx()
         http = c.pools().for_loop(asyncio.get_running_loop())
         breaker, bulkhead, balancer = c.breaker, c.bulkhead, c.balancer
+        resp = exc = None
         while True:
             attempt_timeout = c._attempt_timeout(call)
             instance = c.instance()
@@ -635,6 +643,9 @@ class AsyncCalls:
                 try:
                     await bulkhead.acquire_async()
                 except ResilienceError as err:
+                    if call.attempt > 1:  # a retry refused: the caller learns how the last try went
+                        call.attempt -= 1
+                        return c._finish(call, resp, exc)
                     c._refused(call, err)
                     raise
             try:
@@ -642,6 +653,9 @@ class AsyncCalls:
             except ResilienceError as err:
                 if bulkhead is not None:
                     bulkhead.release()
+                if call.attempt > 1:
+                    call.attempt -= 1
+                    return c._finish(call, resp, exc)
                 c._refused(call, err)
                 raise
             if c._tracks_outstanding:

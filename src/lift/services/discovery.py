@@ -177,6 +177,12 @@ class StackOutputDiscovery(Discovery):
         self._endpoint_url = endpoint_url
         self._region = region
 
+    @classmethod
+    def for_service(cls, service: str, stage: str, output: str = "ApiUrl", **options: Any) -> StackOutputDiscovery:
+        """The stack `lift deploy` creates for `service` at `stage` (named `<service>-<stage>`,
+        the deploy model's default stack name)."""
+        return cls(f"{service}-{stage}", output, **options)
+
     def instances(self) -> list[Instance]:
         self._client = client = _boto3_client("cloudformation", self._client, self._endpoint_url, self._region)
         stacks = client.describe_stacks(StackName=self.stack).get("Stacks") or []
