@@ -229,3 +229,30 @@ def _resigned(seen: dict[str, str], url: str, creds) -> bool:
     canonical = signer.canonical_request(request)
     string_to_sign = signer.string_to_sign(request, canonical)
     return signer.signature(string_to_sign, request) == auth.split("Signature=")[1]
+
+
+def test_async_handler_calls_propagate_the_request_without_ctx(users):
+    import httpx
+
+    app = App(name="async-orders")
+    app.use(request_id())
+    client = app.service("users", base_url=users.url)
+
+    @app.get("/orders/{order_id}")
+    async def get_order(order_id: int) -> dict:
+        user = await client.aio.get("/users/{user_id}", user_id=order_id, response=User)
+        return {"user": user.name}
+
+    served = Served(app.asgi)
+    try:
+        answer = httpx.get(f"{served.url}/orders/1", headers={"X-Correlation-Id": "async-corr"})
+        assert answer.json() == {"user": "Ada"}
+        seen = users.rec.seen[-1]
+        assert seen["x-correlation-id"] == "async-corr"
+        assert seen["x-request-id"] == answer.headers["x-request-id"]
+    finally:
+        served.stop()
+    # on Lambda too: the handler's loop is the environment's, and the pool stays with it
+    response = TestClient(app).get("/orders/2", headers={"X-Correlation-Id": "lambda-corr"})
+    assert response.json() == {"user": "Linus"} and users.rec.seen[-1]["x-correlation-id"] == "lambda-corr"
+    app.shutdown()
