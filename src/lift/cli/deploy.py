@@ -75,6 +75,85 @@ def print_summary(info: dict[str, Any]) -> None:
         err.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
 
 
+def package(
+    stage: str = STAGE_ARGUMENT,
+    app: str = APP_OPTION,
+    output: Path = typer.Option(None, "--output", "-o", help="The zip to write (default: .lift/STAGE/package.zip)."),
+    check: bool = typer.Option(
+        False, "--check", help="Import the handler from the unpacked zip in a clean interpreter."
+    ),
+    no_compile: bool = typer.Option(False, "--no-compile", help="Do not precompile bytecode."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Build the deployment zip: the app, lift's runtime and the dependencies for the Lambda platform."""
+    result, deployment = build_package_for(app, stage, output, compile=not no_compile)
+    report = package_report(result)
+    if check:
+        from lift.deploy.package import PackageError, check_package
+
+        fn = deployment.function
+        try:
+            report["check"] = check_package(result.path, fn.handler, fn.runtime, fn.architecture)
+        except PackageError as exc:
+            fail(str(exc))
+    if as_json:
+        print_json(report)
+        return
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]{result.path}[/bold]: {result.zipped / 2**20:.2f} MB zipped, {result.unzipped / 2**20:.2f} MB unzipped, "
+        f"{result.files} files, sha256 {result.sha256[:16]}"
+    )
+    console.print(result.compile_note, style="green" if result.compiled else "yellow")
+    largest = Table("largest", "unzipped")
+    for name, size in result.largest:
+        largest.add_row(name, f"{size / 2**20:.2f} MB")
+    console.print(largest)
+    if check:
+        console.print(
+            f"[green]check:[/green] {deployment.function.handler} imports from the package in {report['check']['import_ms']} ms"
+        )
+
+
+def build_package_for(app: str | None, stage: str | None, output: Path | None, compile: bool = True) -> tuple[Any, Any]:
+    """Build the package of the current project for `stage` (exits with the reason when it cannot)."""
+    from lift.deploy.package import PackageError, build_package
+
+    deployment = deployment_for(app, stage)
+    from lift.deploy import load_config
+
+    config = load_config(Path.cwd())
+    fn = deployment.function
+    dest = output or Path(".lift") / deployment.stage / "package.zip"
+    try:
+        result = build_package(
+            Path.cwd(),
+            dest,
+            app_ref=app or config.app,
+            runtime=fn.runtime,
+            architecture=fn.architecture,
+            include=list(deployment.config.include),
+            compile=compile,
+        )
+    except PackageError as exc:
+        fail(str(exc))
+    return result, deployment
+
+
+def package_report(result: Any) -> dict[str, Any]:
+    return {
+        "path": str(result.path),
+        "sha256": result.sha256,
+        "zipped": result.zipped,
+        "unzipped": result.unzipped,
+        "files": result.files,
+        "compiled": result.compiled,
+        "compile_note": result.compile_note,
+        "largest": [{"name": n, "bytes": b} for n, b in result.largest],
+        "requirements": result.requirements,
+    }
+
+
 def _short_arn(arn: str) -> str:
     """`arn:{partition}:sqs:{region}:{account}:jobs` -> `sqs:jobs` (this account and region)."""
     return arn.replace("arn:{partition}:", "").replace(":{region}:{account}:", ":")
@@ -87,3 +166,4 @@ def _env_region(region: str | None) -> str | None:
 def register(cli: typer.Typer) -> None:
     """Add the deployment commands to the `lift` command tree."""
     cli.command("synth")(synth)
+    cli.command("package")(package)

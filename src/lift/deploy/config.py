@@ -147,6 +147,7 @@ class StageConfig(_Strict):
     alarms_email: str | None = None
     iam: list[IamStatementConfig] = []
     layers: list[str] = []
+    include: list[str] = []  # extra project paths for the package (the app's module is always in)
     stack_name: str | None = None
     artifact_bucket: str | None = None
     event_bus: str = "default"

@@ -1,0 +1,406 @@
+"""`lift package`: the deployment zip, reproducible, built for the Lambda platform.
+
+    code      the app's module or package (from `[tool.lift] app`) and `[tool.lift] include` paths
+    lift      the runtime part of the installed lift (never cli/, dev/, deploy/, testing/)
+    deps      `[project] dependencies` (or requirements.txt) installed by pip for the target:
+              --platform manylinux2014_<arch> (+ manylinux_2_28/2_34 on AL2023 runtimes)
+              --only-binary=:all: --python-version X.Y --implementation cp --target
+              boto3/botocore left out (the runtime has them) unless pinned with `==`
+
+Then `__pycache__`, `*.dist-info/RECORD`, `bin/` and dependencies' `tests/` folders are dropped,
+bytecode is compiled by an interpreter of the target version (`compileall`, unchecked-hash .pyc:
+/var/task is read-only and a zip without .pyc recompiles every module on every cold start), and
+the zip is written with sorted entries, fixed timestamps and fixed permissions, so the same
+inputs give the same bytes (and the same sha256, which names the artifact in S3).
+
+Why not `sam build`: it needs the SAM CLI (and often Docker); pip's cross-platform install and
+zipfile do the same for wheels-only dependencies, and let us fix what `sam build` does not
+(reproducible zips, precompiled bytecode).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "PackageError",
+    "PackageResult",
+    "build_package",
+    "check_package",
+    "find_interpreter",
+    "MAX_ZIPPED",
+    "MAX_UNZIPPED",
+]
+
+MAX_ZIPPED = 50 * 1024 * 1024  # direct upload limit
+MAX_UNZIPPED = 250 * 1024 * 1024  # function + layers, unzipped
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_TOOLING = ("cli", "dev", "deploy", "testing")  # lift packages a deployed function never imports
+_AWS_SDK = {"boto3", "botocore", "s3transfer", "jmespath"}
+_SKIP_DIRS = {
+    "__pycache__",
+    ".git",
+    ".venv",
+    "venv",
+    ".lift",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "node_modules",
+}
+
+
+class PackageError(Exception):
+    """The package cannot be built as asked (the message says why and what to do)."""
+
+
+@dataclass
+class PackageResult:
+    path: Path
+    sha256: str
+    zipped: int
+    unzipped: int
+    files: int
+    compiled: bool
+    compile_note: str
+    largest: list[tuple[str, int]] = field(default_factory=list)  # top-level entries by unzipped size
+    requirements: list[str] = field(default_factory=list)
+
+
+def find_interpreter(version: str) -> str | None:
+    """A CPython of `version` ("3.12") on this machine: the running one, pythonX.Y on PATH, or pyenv's."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    candidates = [shutil.which(f"python{version}")]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if pyenv.is_dir():
+        candidates += [str(p / "bin" / f"python{version}") for p in sorted(pyenv.glob(f"{version}.*"), reverse=True)]
+    for candidate in candidates:
+        if not candidate or not Path(candidate).exists():
+            continue
+        try:
+            out = subprocess.run(
+                [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except OSError:
+            continue
+        if out.returncode == 0 and out.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def platforms(runtime: str, architecture: str) -> list[str]:
+    """pip --platform tags the runtime's glibc accepts (python3.12+ run on Amazon Linux 2023, glibc 2.34)."""
+    arch = "aarch64" if architecture == "arm64" else "x86_64"
+    tags = [f"manylinux2014_{arch}"]
+    if runtime != "python3.11":
+        tags += [f"manylinux_2_28_{arch}", f"manylinux_2_34_{arch}"]
+    return tags
+
+
+# -- what goes in --------------------------------------------------------------------------------
+def project_requirements(root: Path) -> list[str]:
+    """The project's runtime requirements: requirements.txt if present, else [project] dependencies."""
+    import tomllib
+
+    req_file = root / "requirements.txt"
+    if req_file.is_file():
+        lines = [line.split("#", 1)[0].strip() for line in req_file.read_text().splitlines()]
+        return [line for line in lines if line and not line.startswith("-")]
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        return list(data.get("project", {}).get("dependencies", []))
+    return []
+
+
+def resolve_requirements(requirements: list[str]) -> list[str]:
+    """The requirements pip installs: lift itself replaced by its runtime deps (lift is copied from this
+    installation), boto3 and friends dropped unless pinned with `==` (the runtime provides them)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+
+    out: list[str] = []
+    for text in requirements:
+        req = Requirement(text)
+        name = req.name.lower().replace("_", "-")
+        if name in ("lift", "lift-lambda"):
+            try:
+                own = requires("lift-lambda")
+            except PackageNotFoundError:
+                own = requires("lift")
+            for dep in own or []:
+                dep_req = Requirement(dep)
+                marker = dep_req.marker
+                wanted = marker is None or any(marker.evaluate({"extra": extra}) for extra in req.extras)
+                if wanted and dep_req.name.replace("_", "-") not in ("lift", "lift-lambda"):
+                    out.append(str(dep_req).split(";")[0].strip())
+            continue
+        out.append(text)
+    kept = []
+    for text in out:
+        req = Requirement(text)
+        if req.name.lower() in _AWS_SDK and not any(s.operator in ("==", "===") for s in req.specifier):
+            continue
+        if text not in kept:
+            kept.append(text)
+    return kept
+
+
+def app_paths(root: Path, app_ref: str | None, include: list[str]) -> list[Path]:
+    """The project files to ship: the app's top-level module or package, and `include` paths."""
+    module = (app_ref or "app:app").split(":", 1)[0].split(".", 1)[0]
+    paths = []
+    for base in (root, root / "src"):
+        for candidate in (base / module, base / f"{module}.py"):
+            if candidate.exists():
+                paths.append(candidate)
+        if paths:
+            break
+    if not paths:
+        raise PackageError(f"Cannot find the app's module {module!r} in {root} or {root / 'src'}")
+    for extra in include:
+        path = root / extra
+        if not path.exists():
+            raise PackageError(f"[tool.lift] include: {extra} does not exist in {root}")
+        paths.append(path)
+    return paths
+
+
+def _copy_tree(src: Path, dest: Path, skip_top: tuple[str, ...] = ()) -> None:
+    if src.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        return
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        if any(part in _SKIP_DIRS for part in rel.parts) or (rel.parts and rel.parts[0] in skip_top):
+            continue
+        if path.is_file() and path.suffix not in (".pyc", ".pyo"):
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+def _pip_install(requirements: list[str], target: Path, runtime: str, architecture: str) -> None:
+    if not requirements:
+        return
+    version = runtime.removeprefix("python")
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
+    cmd += ["--target", str(target), "--implementation", "cp", "--python-version", version, "--only-binary=:all:"]
+    for tag in platforms(runtime, architecture):
+        cmd += ["--platform", tag]
+    proc = subprocess.run([*cmd, *requirements], capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()[-5:]
+        raise PackageError(
+            f"pip could not install the dependencies for {runtime} on {architecture} "
+            f"(wheels only: a dependency without a wheel for manylinux/{architecture} cannot be packaged here):\n  "
+            + "\n  ".join(detail)
+        )
+
+
+def _prune(build: Path) -> None:
+    """Drop what a deployed function never needs from the installed dependencies (the only content of
+    `build` at this point): bytecode of this machine, RECORD files, scripts, the packages' own tests."""
+    for path in sorted(build.rglob("*"), reverse=True):
+        if not path.exists():
+            continue
+        depth = len(path.relative_to(build).parts)
+        if path.is_dir() and (path.name == "__pycache__" or (path.name in ("tests", "test") and depth >= 2)):
+            shutil.rmtree(path)
+        elif path.is_file() and (
+            path.suffix in (".pyc", ".pyo") or (path.name == "RECORD" and path.parent.name.endswith(".dist-info"))
+        ):
+            path.unlink()
+    bin_dir = build / "bin"
+    if bin_dir.is_dir():
+        shutil.rmtree(bin_dir)
+
+
+def _compile(build: Path, runtime: str) -> tuple[bool, str]:
+    version = runtime.removeprefix("python")
+    interpreter = find_interpreter(version)
+    if interpreter is None:
+        return (
+            False,
+            f"no Python {version} interpreter here: bytecode not precompiled (install python{version} to precompile)",
+        )
+    proc = subprocess.run(
+        [
+            interpreter,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(build),
+            "-p",
+            "/var/task",
+            str(build),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if proc.returncode not in (0, 1):  # 1: some file did not compile (e.g. a py2 leftover in a dependency)
+        return False, f"compileall failed: {proc.stderr.strip()[-500:]}"
+    return True, f"bytecode compiled by Python {version} ({interpreter}), unchecked-hash"
+
+
+def write_zip(build: Path, dest: Path) -> tuple[int, int]:
+    """A reproducible zip of `build`: sorted entries, fixed timestamps and modes. Returns (files, unzipped bytes)."""
+    files = sorted((p for p in build.rglob("*") if p.is_file()), key=lambda p: p.relative_to(build).as_posix())
+    total = 0
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for path in files:
+            rel = path.relative_to(build).as_posix()
+            info = zipfile.ZipInfo(rel, date_time=_FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (
+                0o100755 if os.access(path, os.X_OK) and path.suffix not in (".py", ".pyc") else 0o100644
+            ) << 16
+            info.create_system = 3  # unix, so the modes above are honoured
+            data = path.read_bytes()
+            total += len(data)
+            zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(buffer.getvalue())
+    return len(files), total
+
+
+def _largest(build: Path, n: int = 8) -> list[tuple[str, int]]:
+    sizes: dict[str, int] = {}
+    for path in build.rglob("*"):
+        if path.is_file():
+            top = path.relative_to(build).parts[0]
+            if top.endswith(".dist-info"):
+                top = re.sub(r"-[^-]+\.dist-info$", "", top) + " (metadata)"
+            sizes[top] = sizes.get(top, 0) + path.stat().st_size
+    return sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+# -- the package ---------------------------------------------------------------------------------
+def build_package(
+    root: Path,
+    dest: Path,
+    *,
+    app_ref: str | None,
+    runtime: str = "python3.12",
+    architecture: str = "arm64",
+    include: list[str] | None = None,
+    requirements: list[str] | None = None,
+    compile: bool = True,
+    max_zipped: int = MAX_ZIPPED,
+    max_unzipped: int = MAX_UNZIPPED,
+) -> PackageResult:
+    """Build the zip for the project in `root` at `dest`; raises PackageError over Lambda's limits."""
+    import lift
+
+    root = Path(root).resolve()
+    reqs = resolve_requirements(project_requirements(root) if requirements is None else requirements)
+    with tempfile.TemporaryDirectory(prefix="lift-package-") as tmp:
+        build = Path(tmp) / "task"
+        build.mkdir()
+        _pip_install(reqs, build, runtime, architecture)
+        _prune(build)
+        lift_dir = Path(lift.__file__).parent
+        _copy_tree(lift_dir, build / "lift", skip_top=_TOOLING)
+        for path in app_paths(root, app_ref, include or []):
+            _copy_tree(path, build / path.relative_to(root if not path.is_relative_to(root / "src") else root / "src"))
+        compiled, note = _compile(build, runtime) if compile else (False, "bytecode not precompiled (--no-compile)")
+        files, unzipped = write_zip(build, dest)
+        largest = _largest(build)
+    zipped = dest.stat().st_size
+    sha = hashlib.sha256(dest.read_bytes()).hexdigest()
+    result = PackageResult(dest, sha, zipped, unzipped, files, compiled, note, largest, reqs)
+    if unzipped > max_unzipped:
+        raise PackageError(
+            f"The package is {unzipped / 2**20:.1f} MB unzipped, over Lambda's {max_unzipped / 2**20:.0f} MB limit. Largest: "
+            + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in largest[:5])
+            + ". Move dependencies to a layer or a container image, or drop the biggest ones."
+        )
+    if zipped > max_zipped:
+        raise PackageError(
+            f"The package is {zipped / 2**20:.1f} MB zipped, over Lambda's {max_zipped / 2**20:.0f} MB direct-upload limit. "
+            "Largest: "
+            + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in largest[:5])
+            + ". Put the dependencies in a layer (they count toward 250 MB unzipped, not 50 MB zipped)."
+        )
+    return result
+
+
+_CHECK = r"""
+import importlib, json, sys, time
+sys.path.insert(0, sys.argv[1])
+start = time.perf_counter()
+module, attr = sys.argv[2].rsplit(".", 1)
+handler = getattr(importlib.import_module(module), attr)
+elapsed = (time.perf_counter() - start) * 1000
+tooling = sorted(m for m in sys.modules if m.split(".")[:2] in (["lift", "cli"], ["lift", "dev"], ["lift", "deploy"]))
+outside = sorted(
+    m.__name__ for m in list(sys.modules.values())
+    if getattr(m, "__file__", None) and "site-packages" in m.__file__ and not m.__file__.startswith(sys.argv[1])
+)
+print(json.dumps({"callable": callable(handler), "import_ms": round(elapsed, 1), "tooling": tooling, "outside": outside}))
+"""
+
+
+def check_package(zip_path: Path, handler: str, runtime: str, architecture: str) -> dict[str, object]:
+    """Import `handler` from the unpacked zip in a clean interpreter of the runtime's version
+    (isolated: no site-packages, no PYTHONPATH). Raises PackageError with the import's error."""
+    import json
+
+    version = runtime.removeprefix("python")
+    host = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+    if host != architecture:
+        raise PackageError(
+            f"Cannot check a {architecture} package on this {host} machine (its compiled dependencies would not load)"
+        )
+    interpreter = find_interpreter(version)
+    if interpreter is None:
+        raise PackageError(f"Cannot check the package: no Python {version} interpreter on this machine")
+    with tempfile.TemporaryDirectory(prefix="lift-check-") as tmp:
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.extractall(tmp)
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "LIFT_NAME": "check",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        proc = subprocess.run(
+            [interpreter, "-I", "-S", "-c", _CHECK, tmp, handler],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=tmp,
+        )
+    if proc.returncode != 0:
+        raise PackageError(f"Importing {handler} from the package failed:\n{proc.stderr.strip()[-2000:]}")
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not report["callable"]:
+        raise PackageError(f"{handler} in the package is not callable")
+    if report["tooling"]:
+        raise PackageError(f"The handler imports lift tooling ({', '.join(report['tooling'])}), which is not packaged")
+    return report

@@ -1,0 +1,146 @@
+"""`lift package`: a reproducible zip for the Lambda platform, checked by importing the handler from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lift.deploy.package import PackageError, build_package, check_package, resolve_requirements
+
+APP = """
+import msgspec
+from lift import App
+
+app = App(name="tiny")
+
+
+class Note(msgspec.Struct):
+    text: str
+
+
+@app.post("/notes", status=201)
+def create(body: Note) -> Note:
+    return body
+"""
+PYPROJECT = """
+[project]
+name = "tiny"
+version = "0.1.0"
+dependencies = ["lift-lambda", "boto3>=1.28"]
+
+[tool.lift]
+app = "tiny:app"
+architecture = "x86_64"
+"""
+
+
+def lift(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "lift.cli", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "tiny.py").write_text(APP)
+    (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
+    (root / "tests").mkdir()
+    (root / "tests" / "test_tiny.py").write_text("def test_x(): pass\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def packaged(project: Path) -> dict:
+    """`lift package --check --json`, run once for the module (pip's cache keeps reruns fast)."""
+    result = lift("package", "--check", "--json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_package_holds_the_app_lift_runtime_and_platform_wheels(project: Path, packaged: dict) -> None:
+    names = zipfile.ZipFile(
+        packaged["path"] if Path(packaged["path"]).is_absolute() else project / packaged["path"]
+    ).namelist()
+    assert "tiny.py" in names and "lift/app.py" in names
+    assert not [
+        n
+        for n in names
+        if n.startswith(("lift/cli/", "lift/dev/", "lift/deploy/", "lift/testing/", "tests/", "boto3/", "botocore/"))
+    ]
+    assert any(n.startswith("msgspec/_core.cpython-312-x86_64-linux-gnu") for n in names)
+    assert "tiny.cpython-312.pyc" in {Path(n).name for n in names if "__pycache__" in n}
+    assert not [n for n in names if "cpython-311" in n]  # nothing compiled by the build machine's own Python
+    assert packaged["requirements"] == ["msgspec>=0.18"]  # lift vendored, boto3 left to the runtime
+    assert packaged["compiled"] is True
+
+
+def test_bytecode_is_unchecked_hash_so_the_read_only_task_dir_never_recompiles(project: Path, packaged: dict) -> None:
+    with zipfile.ZipFile(project / packaged["path"]) as zf:
+        pyc = zf.read("__pycache__/tiny.cpython-312.pyc")
+    flags = int.from_bytes(pyc[4:8], "little")
+    assert flags == 0b01  # hash-based, check_source off (PEP 552)
+
+
+def test_the_check_imports_the_handler_from_the_unpacked_zip(packaged: dict) -> None:
+    assert packaged["check"]["callable"] is True and packaged["check"]["tooling"] == []
+
+
+def test_the_same_inputs_give_the_same_zip(project: Path, packaged: dict) -> None:
+    again = lift("package", "-o", "again.zip", "--json", cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["sha256"] == packaged["sha256"]
+    with zipfile.ZipFile(project / "again.zip") as zf:
+        infos = zf.infolist()
+    assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_a_handler_that_needs_tooling_fails_the_check(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text("from lift import App\nimport lift.deploy\napp = App(name='bad')\n")
+    zip_path = tmp_path / "bad.zip"
+    build_package(
+        tmp_path,
+        zip_path,
+        app_ref="bad:app",
+        runtime="python3.12",
+        architecture="x86_64",
+        requirements=["lift-lambda"],
+    )
+    with pytest.raises(
+        PackageError, match=r"(?s)Importing bad.app from the package failed:.*No module named 'lift.deploy'"
+    ):
+        check_package(zip_path, "bad.app", "python3.12", "x86_64")
+
+
+def test_over_the_size_limit_is_refused_naming_the_largest_parts(tmp_path: Path) -> None:
+    (tmp_path / "big.py").write_text("from lift import App\napp = App(name='big')\n")
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "blob.bin").write_bytes(os.urandom(300_000))
+    with pytest.raises(PackageError, match=r"over Lambda's 0 MB direct-upload limit. Largest: .*assets 0.3 MB.*layer"):
+        build_package(
+            tmp_path,
+            tmp_path / "big.zip",
+            app_ref="big:app",
+            include=["assets"],
+            requirements=[],
+            compile=False,
+            max_zipped=200_000,
+        )
+
+
+def test_requirements_drop_lift_and_the_runtime_sdk_unless_pinned() -> None:
+    assert resolve_requirements(["lift-lambda[jwt]", "boto3>=1.28", "httpx"]) == [
+        "msgspec>=0.18",
+        "PyJWT[crypto]>=2.8",
+        "httpx",
+    ]
+    assert resolve_requirements(["boto3==1.35.0"]) == ["boto3==1.35.0"]
