@@ -575,6 +575,14 @@ class Context(msgspec.Struct, dict=True, eq=False):
             self._cache = default_cache()
         return self._cache
 
+    def audit(
+        self, action: str, *, target: str | None = None, details: dict[str, Any] | None = None, outcome: str = "success"
+    ) -> Any:
+        """Append an entry to the app's audit trail (`lift.audit`): who, what, when, request id, outcome."""
+        from lift.audit.trail import trail_for
+
+        return trail_for(self.app).record(action, ctx=self, target=target, details=details, outcome=outcome)
+
     def resource(self, name: str) -> Any:
         """The shared resource registered with `app.resource(name, factory)`."""
         return self.app.resources.get(name)

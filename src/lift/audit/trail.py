@@ -1,0 +1,198 @@
+"""The audit trail of an app: `ctx.audit(...)`, automatic entries, and the hash-chained writer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lift.audit.entry import GENESIS, AuditEntry, entry_hash
+from lift.audit.sinks import AuditSink, ConflictError
+
+__all__ = ["AuditTrail", "trail_for", "SYSTEM_TENANT"]
+
+SYSTEM_TENANT = "-"  # entries without a tenant (configuration changes, unauthenticated callers)
+_log = logging.getLogger("lift.audit")
+_trails: weakref.WeakKeyDictionary[Any, AuditTrail] = weakref.WeakKeyDictionary()
+
+
+def trail_for(app: Any) -> AuditTrail:
+    """The trail registered for `app` (`AuditTrail(sink, app=app)`)."""
+    trail = _trails.get(app)
+    if trail is None:
+        raise RuntimeError("ctx.audit needs an audit trail: lift.audit.AuditTrail(sink, app=app)")
+    return trail
+
+
+def _now_iso() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
+class AuditTrail:
+    """Appends hash-chained entries to `sink`.
+
+    `fail_closed=True` makes a failed write raise (the request fails rather than go unaudited);
+    by default the failure is logged at ERROR with the request id and the request goes on.
+    `config_changes=True` records an entry whenever a `lift.config.Settings` refresh changes
+    values (field names only, never values).
+    """
+
+    def __init__(
+        self,
+        sink: AuditSink,
+        *,
+        app: Any = None,
+        fail_closed: bool = False,
+        config_changes: bool = True,
+        retries: int = 5,
+    ) -> None:
+        self.sink = sink
+        self.fail_closed = fail_closed
+        self.retries = retries
+        self._heads: dict[tuple[str, str], tuple[int, str]] = {}
+        self._lock = threading.Lock()
+        if app is not None:
+            _trails[app] = self
+        if config_changes:
+            from lift.config.settings import on_change
+
+            on_change(self._config_changed)
+
+    # -- writing --------------------------------------------------------------------------
+    def record(
+        self,
+        action: str,
+        *,
+        ctx: Any = None,
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+        outcome: str = "success",
+        admin: bool = False,
+        tenant: str | None = None,
+        principal: str | None = None,
+    ) -> AuditEntry | None:
+        """Append one entry; who/where come from `ctx` (principal, tenant, source IP, request id)."""
+        fields = _who(ctx)
+        if tenant is not None:
+            fields["tenant"] = tenant
+        if principal is not None:
+            fields["principal"] = principal
+        if details:
+            from lift.observability.redaction import default_redactor
+
+            details = default_redactor.redact(details)  # card numbers, CVV, secrets never reach the trail
+        try:
+            return self._append(action, outcome, target, details, admin, fields)
+        except Exception as exc:
+            if self.fail_closed:
+                raise
+            _log.error(
+                "Audit entry %s could not be written (request_id=%s): %s",
+                action,
+                fields.get("request_id"),
+                exc,
+                exc_info=exc,
+            )
+            return None
+
+    def _append(
+        self, action: str, outcome: str, target: str | None, details: Any, admin: bool, fields: dict[str, Any]
+    ) -> AuditEntry:
+        tenant = str(fields.pop("tenant", None) or SYSTEM_TENANT)
+        chain = self.sink.chain_id()
+        key = (tenant, chain)
+        with self._lock:
+            for _attempt in range(self.retries):
+                seq, prev = self._head(key)
+                entry = AuditEntry(
+                    tenant=tenant,
+                    chain=chain,
+                    seq=seq + 1,
+                    id=str(uuid.uuid4()),
+                    at=_now_iso(),
+                    action=action,
+                    outcome=outcome,
+                    target=target,
+                    details=details,
+                    admin=admin,
+                    prev_hash=prev,
+                    **fields,
+                )
+                entry.hash = entry_hash(entry)
+                try:
+                    self.sink.append(entry)
+                except ConflictError:  # another execution environment appended first: re-read the head
+                    self._heads.pop(key, None)
+                    continue
+                self._heads[key] = (entry.seq, entry.hash)
+                return entry
+        raise ConflictError(f"could not append to the audit chain of tenant {tenant!r} after {self.retries} tries")
+
+    def _head(self, key: tuple[str, str]) -> tuple[int, str]:
+        head = self._heads.get(key)
+        if head is None:
+            last = self.sink.head(*key) if self.sink.shared_chain else None
+            head = (last.seq, last.hash) if last is not None else (0, GENESIS)
+        return head
+
+    def _config_changed(self, settings_cls: type, fields: list[str]) -> None:
+        self.record(
+            "config.changed",
+            target=settings_cls.__name__,
+            details={"fields": list(fields)},
+            principal="system",
+        )
+
+    # -- automatic entries ----------------------------------------------------------------------
+    def middleware(self, *, admin: Iterable[str] = ()) -> Callable[[Any, Any], Any]:
+        """Middleware: an entry for every 401 (`auth.failed`) and 403 (`authz.denied`), and for
+        every request to a route under one of the `admin` prefixes (`admin.request`, marked admin).
+        Put it first in `app.use(...)` so it sees what the auth middleware decides."""
+        prefixes = tuple(p.rstrip("/") for p in admin)
+
+        def audit_requests(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+            try:
+                response = call_next(ctx)
+            except Exception as exc:
+                status = getattr(exc, "status", 500)
+                self._after(ctx, status, prefixes, getattr(exc, "code", None))
+                raise
+            self._after(ctx, getattr(response, "status", 200), prefixes, None)
+            return response
+
+        return audit_requests
+
+    def _after(self, ctx: Any, status: int, prefixes: tuple[str, ...], code: str | None) -> None:
+        if ctx.request is None:
+            return
+        where = f"{ctx.request.method} {ctx.route or ctx.request.path}"
+        details = {"status": status, "code": code} if code else {"status": status}
+        if status == 401:
+            self.record("auth.failed", ctx=ctx, target=where, details=details, outcome="failure")
+        elif status == 403:
+            self.record("authz.denied", ctx=ctx, target=where, details=details, outcome="denied")
+        route = ctx.route or ctx.request.path
+        if prefixes and any(route == p or route.startswith(p + "/") for p in prefixes):
+            outcome = "success" if status < 400 else ("denied" if status in (401, 403) else "failure")
+            self.record("admin.request", ctx=ctx, target=where, details=details, outcome=outcome, admin=True)
+
+
+def _who(ctx: Any) -> dict[str, Any]:
+    if ctx is None:
+        return {}
+    principal = getattr(ctx, "principal", None)
+    request = getattr(ctx, "request", None)
+    return {
+        "tenant": getattr(ctx, "tenant_id", None) or getattr(principal, "tenant_id", None),
+        "principal": getattr(ctx, "user_id", None) or getattr(principal, "user_id", None),
+        "auth_method": getattr(principal, "method", None),
+        "source_ip": getattr(request, "source_ip", None) if request is not None else None,
+        "request_id": ctx.request_id,
+        "route": getattr(ctx, "route", None),
+        "source": getattr(ctx, "source", None),
+    }
