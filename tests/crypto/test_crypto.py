@@ -9,7 +9,6 @@ from typing import Annotated
 import boto3
 import msgspec
 import pytest
-from conftest import make_store
 
 from lift.crypto import (
     DataKeyCache,
@@ -141,10 +140,14 @@ class Customer(msgspec.Struct):
     limits: Encrypted[dict[str, int]] | None = None
 
 
-def test_encrypted_model_fields_are_sealed_before_the_store_and_opened_on_read(kms, request) -> None:
+def test_encrypted_model_fields_are_sealed_before_the_store_and_opened_on_read(
+    kms, dynamodb_table, dynamodb_endpoint
+) -> None:
+    from lift.stores.dynamodb import DynamoDBStore
+
     client, key_id = kms
     cipher = FieldCipher(KMSKeyProvider(key_id, client=client), index_key=INDEX_KEY)
-    store = make_store("dynamodb", request)  # DynamoDB Local
+    store = DynamoDBStore(dynamodb_table, endpoint_url=dynamodb_endpoint, prefix=f"crypto-{os.urandom(4).hex()}:")
     records = EncryptedRecords(store, Customer, cipher)
     ada = Customer("c1", "Ada", PAN, "ada@example.com", {"daily": 500})
     records.put("c1", ada, tenant="acme")
