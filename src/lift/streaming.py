@@ -417,23 +417,91 @@ async def _pump(send: Callable[[dict[str, Any]], Any], response: StreamingRespon
             if aclose is not None:
                 await aclose()
     else:
-        iterator = iter(chunks)  # type: ignore[arg-type]
-        pending: Any = None
+        await _pump_sync(send, iter(chunks))  # type: ignore[arg-type]
+    await send({"type": "http.response.body", "body": b""})
+
+
+_DONE = object()
+_IN_FLIGHT = 32  # chunks a sync generator may run ahead of the client (backpressure)
+_BATCH_BYTES = 64 * 1024  # chunks already waiting are sent together up to this size
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+async def _pump_sync(send: Callable[[dict[str, Any]], Any], iterator: Iterator[Any]) -> None:
+    """A sync generator, run on its own thread: each chunk is handed to the event loop as soon
+    as it is produced (the loop sends whatever has arrived in one message), at most
+    `_IN_FLIGHT` chunks ahead of the client. The thread also closes the generator (a generator
+    is closed by the thread that runs it), on completion or once the client has left.
+
+    One thread per stream rather than a pool hop per chunk (Starlette's way): the hop costs a
+    round trip through the pool for every item, and a long stream must not hold a handler
+    thread from the app's pool.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    slots = threading.Semaphore(_IN_FLIGHT)
+    stop = threading.Event()
+
+    def post(item: Any) -> None:
         try:
-            while True:
-                pending = executor.submit(next, iterator, _MISSING)
-                chunk = await asyncio.wrap_future(pending)
-                if chunk is _MISSING:
-                    break
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone (server shutdown)
+            stop.set()
+
+    def produce() -> None:
+        try:
+            for chunk in iterator:
                 data = _as_bytes(chunk)
-                if data:
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                if not data:
+                    continue
+                while not slots.acquire(timeout=0.2):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                post(data)
+        except BaseException as exc:
+            post(_Failed(exc))
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:
-                # on a worker thread, once a pending next() has returned (a running generator cannot be closed)
-                if pending is None or pending.done():
-                    executor.submit(close)
+                try:
+                    close()
+                except Exception:
+                    from lift.errors import lift_logger
+
+                    lift_logger().exception("closing a streamed response's generator failed")
+            post(_DONE)
+
+    threading.Thread(target=produce, name="lift-stream", daemon=True).start()
+    try:
+        while True:
+            items = [await queue.get()]
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            done = False
+            parts: list[bytes] = []
+            size = 0
+            for item in items:
+                if item is _DONE:
+                    done = True
+                elif isinstance(item, _Failed):
+                    raise item.exc
                 else:
-                    pending.add_done_callback(lambda _f: close())
-    await send({"type": "http.response.body", "body": b""})
+                    slots.release()
+                    if size and size + len(item) > _BATCH_BYTES:  # small chunks travel together
+                        await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
+                        parts, size = [], 0
+                    parts.append(item)
+                    size += len(item)
+            if parts:
+                body = parts[0] if len(parts) == 1 else b"".join(parts)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            if done:
+                return
+    finally:
+        stop.set()

@@ -133,10 +133,14 @@ class CacheMiddleware:
             if self.invalidate_on_write and method in _WRITES and 200 <= response.status < 300:
                 self.invalidate_path(request.path)
             return response
-        client = _directives(request.headers.get("cache-control"))
-        if "no-store" in client:
-            return call_next(ctx)
-        bypass = "no-cache" in client or client.get("max-age") == "0" or request.headers.get("pragma") == "no-cache"
+        header = request.headers._values.get  # lower-cased names -> [values]
+        bypass = False
+        control = header("cache-control")
+        if control is not None or header("pragma") is not None:
+            client = _directives(control[0] if control else None)
+            if "no-store" in client:
+                return call_next(ctx)
+            bypass = "no-cache" in client or client.get("max-age") == "0" or (header("pragma") or [""])[0] == "no-cache"
         scope = (ctx.tenant_id, ctx.user_id)
         key = self.key_for(ctx)
 
@@ -158,7 +162,8 @@ class CacheMiddleware:
             response = _response_from(entry, state)
         if self.metrics:
             ctx.metrics.add(f"Cache{state.capitalize()}", 1, "Count")
-        return _conditional(request.headers.get("if-none-match"), response)
+        if_none_match = header("if-none-match")
+        return _conditional(if_none_match[0], response) if if_none_match else response
 
     # -- keys -----------------------------------------------------------------------------
     def key_for(self, ctx: Context) -> str:
@@ -174,21 +179,24 @@ class CacheMiddleware:
 
                 pairs = sorted((k, v) for k, vs in query.to_dict().items() for v in vs)
                 name += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
-        headers = request.headers
-        varies = "|".join(headers.get(h, "") for h in self.vary) if self.vary else ""
+        header = request.headers._values.get  # lower-cased names -> [values]
+        varies = "|".join((header(h) or [""])[0] for h in self.vary) if self.vary else ""
         who = ""
         if not self.shared:
             if ctx.user_id is not None:
                 who = f"u:{ctx.user_id}"
             else:
-                credentials = headers.get("authorization") or ""
-                cookie = headers.get("cookie") or ""
+                credentials = header("authorization")
+                cookie = header("cookie")
                 if credentials or cookie:
-                    digest = hashlib.sha256(f"{credentials}\n{cookie}".encode()).hexdigest()[:32]
-                    who = f"c:{digest}"
+                    raw = f"{(credentials or [''])[0]}\n{(cookie or [''])[0]}"
+                    who = "c:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
         if len(varies) > 64:
             varies = hashlib.sha256(varies.encode()).hexdigest()[:32]
-        return scoped_key("http", "GET", name, varies, who, tenant_id=ctx.tenant_id)
+        plain = f"{name}{varies}{who}"
+        if ctx.tenant_id is not None or "#" in plain or "%" in plain:
+            return scoped_key("http", "GET", name, varies, who, tenant_id=ctx.tenant_id)
+        return f"g#http#GET#{name}#{varies}#{who}"  # scoped_key's answer, without its escaping work
 
     # -- what is stored -------------------------------------------------------------------
     def _entry_for(self, ctx: Context, response: Any, started: float, scope: tuple[Any, Any]) -> Any:
