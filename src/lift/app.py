@@ -432,6 +432,20 @@ class App(Group, EventSources):
         """Register a shared resource, created once per execution environment (see lift.resources)."""
         self.resources.add(name, factory, close=close, prewarm=prewarm, **options)
 
+    connection_store: Any = None  # set by lift.websocket.connections.track_connections
+
+    @property
+    def jobs(self) -> Any:
+        """The app's `lift.jobs.Jobs`: `app.jobs.configure(store=..., queue=...)`, `app.jobs.mount(app)`."""
+        from lift.jobs import jobs_of
+
+        return jobs_of(self)
+
+    def job(self, name: str, *, max_attempts: int = 3) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Define long-running job `name`: `fn(ctx, body: Model, progress)`, started with
+        `ctx.jobs.start(name, body)` and run outside the request (see lift.jobs)."""
+        return self.jobs.define(name, max_attempts=max_attempts)
+
     def service(self, name: str, **options: Any) -> Any:
         """The `lift.services.ServiceClient` for service `name` (created on first call; see docs/services.md)."""
         from lift.services import service

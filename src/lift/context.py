@@ -566,6 +566,13 @@ class Context(msgspec.Struct, dict=True, eq=False):
         return self._ws
 
     @property
+    def jobs(self) -> Any:
+        """`lift.jobs.JobsForContext`: `ctx.jobs.start("report", body)`, `.get(id)`, `.cancel(id)`."""
+        from lift.jobs import JobsForContext
+
+        return JobsForContext(self)
+
+    @property
     def cache(self) -> Any:
         """The `lift.cache.Cache` of the cache middleware around this route (else the process's
         in-memory cache): `ctx.cache.invalidate(tags=["user:42"])`."""

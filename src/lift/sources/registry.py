@@ -107,6 +107,11 @@ class EventSources(Triggers):
                 raise ValueError(f"concurrency must be >= 1, not {handler.concurrency}")
             if not handler.binder.is_async:
                 raise TypeError(f"concurrency= needs an async handler: make {fn.__qualname__} `async def`")
+        for existing in self._handlers_by_source[source]:  # a handler Lift put in place gives way
+            if existing.name == name and getattr(existing.fn, "lift_placeholder", False):
+                self._handlers_by_source[source].remove(existing)
+                self.event_handlers.remove(existing)
+                break
         self._handlers_by_source[source].append(handler)
         self.event_handlers.append(handler)
         self._match_cache.clear()

@@ -1,4 +1,5 @@
-"""Pushing to WebSocket clients through the API Gateway Management API.
+"""Pushing to WebSocket clients through the API Gateway Management API (and, with
+`lift.websocket.connections`, to a user, a tenant or everyone connected).
 
 `WebSocketClient.send/close/broadcast` post to `https://{domain}/{stage}/@connections/{id}`
 with boto3 (imported on first use). A connection that is gone (`GoneException`, HTTP 410) is
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
 from typing import Any
 
 from lift import serialization
@@ -37,6 +37,9 @@ class BroadcastResult:
         return f"<BroadcastResult sent={len(self.sent)} gone={self.gone} failed={list(self.failed)}>"
 
 
+_NO_DATA: Any = object()
+
+
 def _encode(data: Any) -> bytes:
     if isinstance(data, bytes):
         return data
@@ -56,11 +59,14 @@ def _region_of(endpoint: str) -> str | None:
 class WebSocketClient:
     """Sends to, closes and inspects WebSocket connections of one API stage."""
 
-    def __init__(self, endpoint: str | None = None, *, region: str | None = None, client: Any = None) -> None:
+    def __init__(
+        self, endpoint: str | None = None, *, region: str | None = None, client: Any = None, connections: Any = None
+    ) -> None:
         self.endpoint = endpoint
         self.region = region
         self._client = client
         self._lock = threading.Lock()
+        self.connections = connections  # a lift.websocket.connections.ConnectionStore, for the fan-outs
 
     @property
     def client(self) -> Any:
@@ -123,8 +129,14 @@ class WebSocketClient:
                 raise ConnectionGone(connection_id) from exc
             raise
 
-    def broadcast(self, connection_ids: Iterable[str], data: Any) -> BroadcastResult:
-        """Send `data` to every connection; never stops at one failure."""
+    def broadcast(self, connection_ids: Any, data: Any = _NO_DATA, *, filter: Any = None, concurrency: int = 16) -> Any:
+        """`broadcast(ids, data)`: send `data` to those connections (a BroadcastResult).
+        `broadcast(data, filter=fn)`: send to every stored connection `fn(connection)` accepts (all
+        when no filter) and return a FanOutSummary; needs `track_connections`."""
+        if data is _NO_DATA:
+            found = self._store("broadcast").all()
+            targets = [c for c in found if filter is None or filter(c)]
+            return self._fan_out(targets, connection_ids, concurrency)
         payload = _encode(data)
         result = BroadcastResult()
         for connection_id in connection_ids:
@@ -138,6 +150,26 @@ class WebSocketClient:
                 result.sent.append(connection_id)
         return result
 
+    def send_to_user(self, user_id: str, data: Any, *, concurrency: int = 16) -> Any:
+        """Send `data` to every connection of `user_id` (a FanOutSummary); needs `track_connections`."""
+        return self._fan_out(self._store("send_to_user").by_user(str(user_id)), data, concurrency)
+
+    def send_to_tenant(self, tenant_id: str, data: Any, *, concurrency: int = 16) -> Any:
+        """Send `data` to every connection of `tenant_id` (a FanOutSummary); needs `track_connections`."""
+        return self._fan_out(self._store("send_to_tenant").by_tenant(str(tenant_id)), data, concurrency)
+
+    def _store(self, what: str) -> Any:
+        if self.connections is None:
+            raise RuntimeError(
+                f"ctx.ws.{what} needs a connection store: track_connections(app, store) (lift.websocket.connections)"
+            )
+        return self.connections
+
+    def _fan_out(self, targets: list[Any], data: Any, concurrency: int) -> Any:
+        from lift.websocket.connections import fan_out
+
+        return fan_out(self, self.connections, targets, data, concurrency=concurrency)
+
     def __repr__(self) -> str:
         return f"<WebSocketClient {self.endpoint}>"
 
@@ -150,14 +182,19 @@ def client_for(ctx: Any) -> WebSocketClient:
     """The client for a context: an assigned `app.websocket_client` if any, else the event's own
     API stage for WebSocket events (or `LIFT_WEBSOCKET_ENDPOINT`), else the app's client."""
     record = ctx.record
-    if getattr(ctx.app, "_websocket_client_assigned", False):
-        return ctx.app.websocket_client
-    if ctx.source == "websocket" and record is not None and record.domain:
+    app = ctx.app
+    if getattr(app, "_websocket_client_assigned", False):
+        client = app.websocket_client
+    elif ctx.source == "websocket" and record is not None and record.domain:
         override = os.environ.get("LIFT_WEBSOCKET_ENDPOINT")
         endpoint = override or record.endpoint
         with _clients_lock:
             client = _clients.get(endpoint)
             if client is None:
                 client = _clients[endpoint] = WebSocketClient(endpoint)
-        return client
-    return ctx.app.websocket_client
+    else:
+        client = app.websocket_client
+    store = getattr(app, "connection_store", None)
+    if store is not None and client.connections is None:
+        client.connections = store
+    return client

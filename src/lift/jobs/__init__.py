@@ -1,0 +1,446 @@
+"""Long-running jobs: accepted by a request at once, run outside its time limit, followed by
+`GET /jobs/{id}` or pushed over WebSocket.
+
+    app.jobs.configure(store=DynamoDBStore("svc-state"), queue="svc-jobs")
+    app.jobs.mount(app)                                   # GET /jobs/{job_id}, POST /jobs/{job_id}/cancel
+
+    @app.job("report")
+    def report(ctx: Context, body: ReportRequest, progress) -> dict:
+        for i, month in enumerate(body.months):
+            progress(100 * i / len(body.months), f"month {month}")
+        return {"rows": 1234}
+
+    @app.post("/reports")
+    def start(ctx: Context, body: ReportRequest) -> Response:
+        return ctx.jobs.start("report", body).accepted()     # 202, Location: /jobs/<id>
+
+A started job is saved as `queued` in the job store (any `lift.stores` backend) and its id is
+sent to the jobs queue. On Lambda that is an SQS queue (the deploy model creates it with a worker
+function of a long timeout); the same app consumes it, runs the job function and records
+`running` -> `succeeded` / `failed` / `cancelled` with progress, result or error. A failed run is
+retried by SQS redelivery until `max_attempts`, then the job is `failed` with its last error (its
+dead-letter state). Outside Lambda (the dev server, tests) jobs run on a local worker thread
+through `app.handler` with the same SQS event, retries included.
+
+Updates go to the WebSocket connection that started the job (or every connection of the user
+who did, when the app tracks connections): `{"type": "job.progress" | "job.succeeded" |
+"job.failed" | "job.cancelled", "job": {...}}`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import threading
+import time
+import typing
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+__all__ = ["Job", "JobCancelled", "Jobs", "JobsForContext", "jobs_of"]
+
+_log = logging.getLogger("lift.jobs")
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+TERMINAL = (SUCCEEDED, FAILED, CANCELLED)
+MAX_INLINE_RESULT = 300_000  # bytes of JSON kept in the job record (DynamoDB items stop at 400 KB)
+
+
+class JobCancelled(Exception):
+    """Raised by `progress()` when the job was cancelled: the job function stops there."""
+
+
+class Job(msgspec.Struct, kw_only=True):
+    """A job's state as stored and as `GET /jobs/{id}` shows it."""
+
+    id: str
+    name: str
+    status: str = QUEUED
+    progress: float = 0.0
+    message: str | None = None
+    result: Any = None
+    result_url: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    max_attempts: int = 3
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    tenant_id: str | None = None
+    user_id: str | None = None
+    connection_id: str | None = None
+    body: Any = None
+
+    def public(self) -> dict[str, Any]:
+        """What clients see (the request body and the notification target stay private)."""
+        data = msgspec.to_builtins(self)
+        for private in ("body", "connection_id", "user_id"):
+            data.pop(private, None)
+        return dict(data)
+
+    def accepted(self, prefix: str = "/jobs") -> Any:
+        """The 202 answer for a started job: its id and where to follow it (`Location`)."""
+        return _accepted(self, f"{prefix.rstrip('/')}/{self.id}")
+
+
+def _accepted(job: Job, url: str) -> Any:
+    from lift.context import Response
+
+    response = Response.json({"job_id": job.id, "status": job.status, "status_url": url}, status=202)
+    response.headers["Location"] = url
+    return response
+
+
+class _Definition:
+    def __init__(self, name: str, fn: Callable[..., Any], max_attempts: int) -> None:
+        self.name, self.fn, self.max_attempts = name, fn, max_attempts
+        params = inspect.signature(fn).parameters
+        hints = typing.get_type_hints(fn)
+        self.params = list(params)
+        self.body_type = hints.get("body", Any)
+        unknown = [p for p in self.params if p not in ("ctx", "body", "progress")]
+        if unknown:
+            raise TypeError(f"@app.job({name!r}): a job function takes ctx, body and progress, not {unknown}")
+
+    def call(self, ctx: Any, body: Any, progress: Callable[..., None]) -> Any:
+        values = {"ctx": ctx, "body": body, "progress": progress}
+        return self.fn(**{p: values[p] for p in self.params})
+
+
+class Jobs:
+    """An app's jobs: definitions, the store, the queue, and the worker (`app.jobs`)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.definitions: dict[str, _Definition] = {}
+        self.store: Any = None
+        self.queue = "lift-jobs"
+        self.transport = "auto"
+        self.ttl = 7 * 24 * 3600
+        self.retry_delay = 1.0
+        self.result_bucket: str | None = None
+        self._worker_registered = False
+        self._queue_url: str | None = None
+        self._sqs: Any = None
+
+    def configure(
+        self,
+        *,
+        store: Any = None,
+        queue: str | None = None,
+        transport: str | None = None,
+        ttl: float | None = None,
+        retry_delay: float | None = None,
+        result_bucket: str | None = None,
+    ) -> Jobs:
+        """Where jobs live (`store`: a lift.stores backend; memory by default) and run (`queue`: the
+        SQS queue name; `transport`: "sqs", "local" or "auto" = SQS on Lambda, local elsewhere)."""
+        if store is not None:
+            self.store = store
+        if queue is not None:
+            if self._worker_registered and queue != self.queue:
+                raise ValueError("configure the jobs queue before defining jobs")
+            self.queue = queue
+        if transport is not None:
+            if transport not in ("sqs", "local", "auto"):
+                raise ValueError(f"jobs transport must be sqs, local or auto, not {transport!r}")
+            self.transport = transport
+        self.ttl = ttl or self.ttl
+        self.retry_delay = self.retry_delay if retry_delay is None else retry_delay
+        self.result_bucket = result_bucket or self.result_bucket
+        return self
+
+    # -- definitions ----------------------------------------------------------------------------
+    def define(self, name: str, *, max_attempts: int = 3) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """The `@app.job(name)` decorator."""
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if name in self.definitions:
+                raise ValueError(f"@app.job({name!r}) is already defined")
+            self.definitions[name] = _Definition(name, fn, max_attempts)
+            if not self._worker_registered:
+                from lift.context import Context
+
+                def run_job(ctx: Context, body: dict) -> None:  # type: ignore[type-arg]
+                    self._run_message(ctx, body)
+
+                run_job.__annotations__ = {"ctx": Context, "body": dict, "return": None}
+                self.app.sqs(self.queue)(run_job)
+                self._worker_registered = True
+            return fn
+
+        return register
+
+    def _store(self) -> Any:
+        if self.store is None:
+            from lift.stores.memory import MemoryStore
+
+            self.store = MemoryStore()
+        return self.store
+
+    # -- state ----------------------------------------------------------------------------------
+    def get(self, job_id: str) -> Job | None:
+        data = self._store().get(f"job#{job_id}")
+        return msgspec.convert(data, Job) if data is not None else None
+
+    def _save(self, job: Job) -> None:
+        self._store().put(f"job#{job.id}", msgspec.to_builtins(job), ttl=self.ttl)
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Cancel a queued or running job (a running one stops at its next `progress()`)."""
+        job = self.get(job_id)
+        if job is None or job.status in TERMINAL:
+            return job
+        job.status, job.finished_at = CANCELLED, time.time()
+        self._save(job)
+        self._notify(job, "job.cancelled")
+        return job
+
+    # -- starting ----------------------------------------------------------------------------------
+    def start(
+        self,
+        name: str,
+        body: Any = None,
+        *,
+        ctx: Any = None,
+        idempotency_key: str | None = None,
+        notify_connection: str | None = None,
+    ) -> Job:
+        """Save job `name` as queued and send it to the jobs queue; with an `idempotency_key`, a
+        second start with the same key returns the first job."""
+        definition = self.definitions.get(name)
+        if definition is None:
+            raise KeyError(f"no job named {name!r}; defined: {sorted(self.definitions)}")
+        tenant = getattr(ctx, "tenant_id", None) if ctx is not None else None
+        job = Job(
+            id=uuid.uuid4().hex,
+            name=name,
+            max_attempts=definition.max_attempts,
+            created_at=time.time(),
+            tenant_id=None if tenant is None else str(tenant),
+            user_id=_text(getattr(ctx, "user_id", None)) if ctx is not None else None,
+            connection_id=notify_connection or (getattr(ctx, "connection_id", None) if ctx is not None else None),
+            body=msgspec.to_builtins(body),
+        )
+        if idempotency_key is not None:
+            key = f"jobkey#{tenant or ''}#{name}#{idempotency_key}"
+            wrote, existing = self._store().put_if_absent_or_get(key, job.id, ttl=self.ttl)
+            if not wrote:
+                found = self.get(existing)
+                if found is not None:
+                    return found
+                self._store().put(key, job.id, ttl=self.ttl)
+        self._save(job)
+        self._enqueue(job)
+        return job
+
+    def _enqueue(self, job: Job) -> None:
+        message = msgspec.json.encode({"lift_job": job.id, "name": job.name}).decode()
+        if self._transport() == "sqs":
+            self._send_sqs(message)
+        else:
+            threading.Thread(target=self._run_locally, args=(message, job.max_attempts), daemon=True).start()
+
+    def _transport(self) -> str:
+        if self.transport != "auto":
+            return self.transport
+        return "sqs" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "local"
+
+    def _send_sqs(self, message: str) -> None:
+        if self._sqs is None:
+            import boto3
+
+            self._sqs = boto3.session.Session().client("sqs")
+        if self._queue_url is None:
+            self._queue_url = (
+                os.environ.get("LIFT_JOBS_QUEUE_URL") or self._sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
+            )
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=message)
+
+    def _run_locally(self, message: str, attempts: int) -> None:
+        """The local worker: the SQS event Lambda would deliver, redelivered while it fails."""
+        from lift.testing import events, lambda_context
+
+        event = events.sqs(self.queue, [message])
+        for attempt in range(1, attempts + 1):
+            event["Records"][0]["attributes"]["ApproximateReceiveCount"] = str(attempt)
+            result = self.app.handler(event, lambda_context(function_name=f"{self.app.name}-jobs", timeout_ms=900_000))
+            if not (isinstance(result, dict) and result.get("batchItemFailures")):
+                return
+            time.sleep(self.retry_delay)
+
+    # -- running -----------------------------------------------------------------------------------
+    def _run_message(self, ctx: Any, body: dict) -> None:  # the SQS handler of the jobs queue
+        job_id = body.get("lift_job") if isinstance(body, dict) else None
+        job = self.get(job_id) if isinstance(job_id, str) else None
+        if job is None:
+            _log.warning("jobs: message for an unknown job %r dropped", job_id)
+            return
+        if job.status in TERMINAL:
+            return  # a redelivery of a finished job, or a cancelled one
+        definition = self.definitions.get(job.name)
+        if definition is None:
+            self._finish(job, FAILED, error=f"no job named {job.name!r} in this app")
+            return
+        job.attempts += 1
+        job.status, job.started_at, job.error = RUNNING, job.started_at or time.time(), None
+        self._save(job)
+        self._notify(job, "job.progress")
+        try:
+            body_value = (
+                msgspec.convert(job.body, definition.body_type) if definition.body_type is not Any else job.body
+            )
+            result = definition.call(ctx, body_value, self._progress(job))
+        except JobCancelled:
+            return
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            _log.error("job %s (%s) attempt %d failed: %s", job.id, job.name, job.attempts, error, exc_info=True)
+            if self._is_cancelled(job.id):
+                return
+            if job.attempts < job.max_attempts:
+                job.status, job.error = QUEUED, error
+                self._save(job)
+                raise  # the record fails: SQS delivers it again
+            self._finish(job, FAILED, error=error)
+            return
+        self._finish(job, SUCCEEDED, result=result)
+
+    def _progress(self, job: Job) -> Callable[..., None]:
+        def progress(percent: float, message: str | None = None) -> None:
+            if self._is_cancelled(job.id):
+                raise JobCancelled(job.id)
+            job.progress = max(0.0, min(100.0, float(percent)))
+            job.message = message
+            self._save(job)
+            self._notify(job, "job.progress")
+
+        return progress
+
+    def _is_cancelled(self, job_id: str) -> bool:
+        current = self.get(job_id)
+        return current is not None and current.status == CANCELLED
+
+    def _finish(self, job: Job, status: str, *, result: Any = None, error: str | None = None) -> None:
+        job.status, job.finished_at, job.error = status, time.time(), error
+        if status == SUCCEEDED:
+            job.progress = 100.0
+            data = msgspec.to_builtins(result)
+            encoded = msgspec.json.encode(data)
+            if len(encoded) > MAX_INLINE_RESULT:
+                job.result_url = self._store_large_result(job, encoded)
+                job.result = None
+            else:
+                job.result = data
+        self._save(job)
+        self._notify(job, f"job.{status}")
+
+    def _store_large_result(self, job: Job, encoded: bytes) -> str:
+        if not self.result_bucket:
+            raise ValueError(
+                f"job {job.id}: the result is {len(encoded)} bytes, over {MAX_INLINE_RESULT}; "
+                "configure app.jobs.configure(result_bucket=...) to keep large results in S3"
+            )
+        import boto3
+
+        s3 = boto3.session.Session().client("s3")
+        key = f"lift-jobs/{job.name}/{job.id}.json"
+        s3.put_object(Bucket=self.result_bucket, Key=key, Body=encoded, ContentType="application/json")
+        return str(
+            s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self.result_bucket, "Key": key}, ExpiresIn=int(self.ttl)
+            )
+        )
+
+    def _notify(self, job: Job, kind: str) -> None:
+        """Push the job's state to the connection that started it, else to its user's connections."""
+        if not job.connection_id and not job.user_id:
+            return
+        message = {"type": kind, "job": job.public()}
+        try:
+            client = self.app.websocket_client
+            store = getattr(self.app, "connection_store", None)
+            if store is not None and client.connections is None:
+                client.connections = store
+            if job.connection_id:
+                client.send(job.connection_id, message)
+            elif store is not None and job.user_id:
+                client.send_to_user(job.user_id, message)
+        except Exception as exc:  # a notification never fails the job
+            _log.warning("job %s: update %s not delivered: %s", job.id, kind, exc)
+
+    # -- HTTP ---------------------------------------------------------------------------------------
+    def mount(self, app: Any, prefix: str = "/jobs") -> None:
+        """`GET {prefix}/{job_id}` (the job, 404 for another tenant's) and `POST {prefix}/{job_id}/cancel`."""
+        from lift.errors import NotFound
+
+        def visible(ctx: Any, job_id: str) -> Job:
+            job = self.get(job_id)
+            if job is None or (job.tenant_id is not None and str(ctx.tenant_id) != job.tenant_id):
+                raise NotFound(f"job {job_id} not found")
+            return job
+
+        def get_job(ctx: Any, job_id: str) -> dict[str, Any]:
+            return visible(ctx, job_id).public()
+
+        def cancel_job(ctx: Any, job_id: str) -> dict[str, Any]:
+            visible(ctx, job_id)
+            job = self.cancel(job_id)
+            assert job is not None
+            return job.public()
+
+        get_job.__annotations__ = {"ctx": _context_type(), "job_id": str, "return": dict}
+        cancel_job.__annotations__ = {"ctx": _context_type(), "job_id": str, "return": dict}
+        app.get(f"{prefix.rstrip('/')}/{{job_id}}")(get_job)
+        app.post(f"{prefix.rstrip('/')}/{{job_id}}/cancel")(cancel_job)
+
+
+def _context_type() -> Any:
+    from lift.context import Context
+
+    return Context
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class JobsForContext:
+    """`ctx.jobs`: start, read and cancel jobs on behalf of this request (its tenant, user and
+    WebSocket connection are recorded with the job)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.jobs = jobs_of(ctx.app)
+
+    def start(
+        self, name: str, body: Any = None, *, idempotency_key: str | None = None, notify_connection: str | None = None
+    ) -> Job:
+        return self.jobs.start(
+            name, body, ctx=self.ctx, idempotency_key=idempotency_key, notify_connection=notify_connection
+        )
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def cancel(self, job_id: str) -> Job | None:
+        return self.jobs.cancel(job_id)
+
+
+_registry_lock = threading.Lock()
+
+
+def jobs_of(app: Any) -> Jobs:
+    """The app's `Jobs` (created on first use)."""
+    jobs = getattr(app, "_lift_jobs", None)
+    if jobs is None:
+        with _registry_lock:
+            jobs = getattr(app, "_lift_jobs", None)
+            if jobs is None:
+                jobs = Jobs(app)
+                app._lift_jobs = jobs
+    return jobs

@@ -1,0 +1,124 @@
+"""The connection store on every backend, kept by Lift from real-shaped WebSocket events."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+
+from lift import App, Context
+from lift.errors import Forbidden
+from lift.testing import events, lambda_context
+from lift.websocket.connections import (
+    Connection,
+    DynamoDBConnections,
+    MemoryConnections,
+    RedisConnections,
+    create_table,
+    track_connections,
+)
+
+
+@pytest.fixture(scope="module")
+def connections_table(dynamodb_endpoint: str) -> str:
+    name = f"ws-connections-{uuid.uuid4().hex[:8]}"
+    create_table(name, endpoint_url=dynamodb_endpoint, region=os.environ["AWS_DEFAULT_REGION"])
+    return name
+
+
+@pytest.fixture(params=["memory", "dynamodb", "redis"])
+def store(request):
+    if request.param == "memory":
+        return MemoryConnections()
+    if request.param == "dynamodb":
+        endpoint = request.getfixturevalue("dynamodb_endpoint")
+        table = request.getfixturevalue("connections_table")
+        store = DynamoDBConnections(table, endpoint_url=endpoint, region=os.environ["AWS_DEFAULT_REGION"])
+        for connection in list(store.all()):
+            store.delete(connection.id)
+        return store
+    return RedisConnections(request.getfixturevalue("redis_url"), prefix=f"t-{uuid.uuid4().hex[:8]}:")
+
+
+def conn(cid: str, user: str | None, tenant: str | None, **attrs) -> Connection:
+    now = time.time()
+    return Connection(id=cid, user_id=user, tenant_id=tenant, connected_at=now, attributes=attrs, expires_at=now + 600)
+
+
+def test_store_contract(store):
+    store.put(conn("c1", "u1", "acme", room="lobby"))
+    store.put(conn("c2", "u1", "acme"))
+    store.put(conn("c3", "u2", "globex"))
+    store.put(conn("c4", None, None))
+    assert store.get("c1").attributes == {"room": "lobby"} and store.get("c1").user_id == "u1"
+    assert sorted(c.id for c in store.by_user("u1")) == ["c1", "c2"]
+    assert [c.id for c in store.by_tenant("globex")] == ["c3"]
+    assert sorted(c.id for c in store.all()) == ["c1", "c2", "c3", "c4"]
+    store.delete("c1")
+    assert store.get("c1") is None
+    assert [c.id for c in store.by_user("u1")] == ["c2"]
+    assert store.by_tenant("nobody") == [] and store.by_user("nobody") == []
+
+
+def test_expired_connections_are_not_returned(store):
+    past = time.time() - 5
+    store.put(Connection(id="old", user_id="u9", tenant_id="t9", connected_at=past - 10, expires_at=past))
+    assert store.get("old") is None
+    assert store.by_user("u9") == [] and store.by_tenant("t9") == []
+
+
+def ws_app(store) -> App:
+    app = App("chat")
+
+    def identity(ctx: Context, call_next):  # stands in for auth + tenancy middleware on $connect
+        if ctx.source == "websocket" and ctx.record.route_key == "$connect":
+            ctx.user_id = ctx.record.query.get("user")
+            ctx.tenant_id = ctx.record.query.get("tenant")
+        return call_next(ctx)
+
+    app.use(identity)
+    track_connections(app, store)
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> None:
+        if ctx.record.query.get("user") == "mallory":
+            raise Forbidden("not you")
+        ctx.connection_attributes["room"] = ctx.record.query.get("room", "lobby")
+
+    return app
+
+
+def test_connect_and_disconnect_keep_the_store(store):
+    app = ws_app(store)
+    ok = app.handler(
+        events.websocket_connect(connection_id="A1=", query={"user": "u1", "tenant": "acme", "room": "r7"}),
+        lambda_context(),
+    )
+    assert ok["statusCode"] == 200
+    stored = store.get("A1=")
+    assert (stored.user_id, stored.tenant_id, stored.attributes) == ("u1", "acme", {"room": "r7"})
+    assert stored.expires_at > time.time() + 3000
+    refused = app.handler(events.websocket_connect(connection_id="M1=", query={"user": "mallory"}), lambda_context())
+    assert refused["statusCode"] == 403 and store.get("M1=") is None
+    app.handler(events.websocket_disconnect(connection_id="A1="), lambda_context())
+    assert store.get("A1=") is None
+
+
+def test_tracking_without_handlers_registers_accepting_ones():
+    store = MemoryConnections()
+    app = App("bare")
+    track_connections(app, store)
+    assert app.handler(events.websocket_connect(connection_id="B1="), lambda_context())["statusCode"] == 200
+    assert store.get("B1=") is not None
+    app.handler(events.websocket_disconnect(connection_id="B1="), lambda_context())
+    assert store.get("B1=") is None
+    with pytest.raises(ValueError, match="already tracks"):
+        track_connections(app, store)
+
+
+def test_fan_out_needs_a_store():
+    app = App("nostore")
+    with pytest.raises(RuntimeError, match="track_connections"):
+        app.websocket_client.send_to_user("u1", {"hi": 1})
