@@ -88,8 +88,14 @@ class WebSocketClient:
             import boto3
         except ImportError:  # pragma: no cover - depends on the installed extras
             raise ImportError('Sending to WebSocket connections needs boto3: pip install "lift-lambda[aws]"') from None
+        from botocore.config import Config
+
+        # as many pooled connections as a fan-out sends at once (botocore's default pool is 10)
         return boto3.client(
-            "apigatewaymanagementapi", endpoint_url=self.endpoint, region_name=self.region or _region_of(self.endpoint)
+            "apigatewaymanagementapi",
+            endpoint_url=self.endpoint,
+            region_name=self.region or _region_of(self.endpoint),
+            config=Config(max_pool_connections=64),
         )
 
     @staticmethod
