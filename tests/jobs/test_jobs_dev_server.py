@@ -8,6 +8,7 @@ import time
 
 import pytest
 from dev.dev_server_process import DevServerProcess, write_project
+from dev.test_dashboard import page  # noqa: F401  (the Chromium page fixture)
 
 APP = """
 import time
@@ -149,3 +150,16 @@ def test_tenant_fan_out_reaches_only_that_tenants_connections(server: DevServerP
 def test_a_stale_connection_is_removed_on_410(server: DevServerProcess) -> None:
     status, out = post(server, "/stale", {})
     assert status == 200 and out == {"sent": 0, "failed": 0, "removed": 1, "still_stored": False}
+
+
+def test_the_dashboard_lists_jobs_with_their_progress(server: DevServerProcess, page) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.base + "/_lift/")
+    page.wait_for_selector("#live:text('live')", timeout=15000)
+    _, started = post(server, "/imports", {"rows": 40})
+    row = page.locator(f"#jobs tbody tr[data-job='{started['job_id']}']")
+    row.wait_for(timeout=15000)
+    page.wait_for_selector(f"#jobs tbody tr[data-job='{started['job_id']}'][data-status='succeeded']", timeout=30000)
+    assert "100%" in row.inner_text() and "row 40" in row.inner_text()
+    assert not errors, errors

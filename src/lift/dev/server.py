@@ -573,7 +573,18 @@ class DevServer:
             "health_available": app is not None and getattr(app, "_health", None) is not None,
             "profiling": {"enabled": self.profiler is not None, "engine": getattr(self.profiler, "engine", None)},
             "tests": self.tests.state(),
+            "jobs": self._jobs(app),
         }
+
+    @staticmethod
+    def _jobs(app: Any) -> list[dict[str, Any]]:
+        jobs = getattr(app, "_lift_jobs", None) if app is not None else None
+        if jobs is None:
+            return []
+        try:
+            return [job.public() for job in jobs.recent()]
+        except Exception as exc:  # a store that cannot be read must not break the dashboard
+            return [{"id": "?", "name": "?", "status": f"unreadable: {exc}"}]
 
     def health(self) -> dict[str, Any] | None:
         app = self.loader.app

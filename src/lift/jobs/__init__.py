@@ -29,6 +29,7 @@ who did, when the app tracks connections): `{"type": "job.progress" | "job.succe
 
 from __future__ import annotations
 
+import collections
 import inspect
 import logging
 import os
@@ -126,6 +127,7 @@ class Jobs:
         self._worker_registered = False
         self._queue_url: str | None = None
         self._sqs: Any = None
+        self._recent: collections.deque[str] = collections.deque(maxlen=100)  # for the dev dashboard
 
     def configure(
         self,
@@ -235,8 +237,14 @@ class Jobs:
                     return found
                 self._store().put(key, job.id, ttl=self.ttl)
         self._save(job)
+        self._recent.append(job.id)
         self._enqueue(job)
         return job
+
+    def recent(self) -> list[Job]:
+        """The jobs this process started lately, newest first (what the dev dashboard lists)."""
+        found = (self.get(job_id) for job_id in reversed(self._recent))
+        return [job for job in found if job is not None]
 
     def _enqueue(self, job: Job) -> None:
         message = msgspec.json.encode({"lift_job": job.id, "name": job.name}).decode()

@@ -196,6 +196,17 @@ function renderQueues(queues) {
   }
 }
 
+function renderJobs(jobs) {
+  const body = $("#jobs tbody");
+  body.replaceChildren(...(jobs || []).map((j) => el("tr", { "data-job": j.id, "data-status": j.status },
+    el("td", {}, `${j.name} ${String(j.id).slice(0, 8)}`), el("td", { class: j.status === "failed" ? "error" : "" }, j.status),
+    el("td", {}, `${Math.round(j.progress || 0)}%`), el("td", {}, j.attempts ?? ""),
+    el("td", { class: "wrap" }, j.error || j.message || ""))));
+  if (!body.children.length) body.append(el("tr", {}, el("td", { class: "muted" }, "no jobs started yet")));
+  // jobs run on the app's own worker, outside the dashboard's stream: follow them while any is active
+  if ((jobs || []).some((j) => j.status === "queued" || j.status === "running")) setTimeout(refreshSoon, 500);
+}
+
 function renderSchedules(schedules) {
   const body = $("#schedules tbody");
   body.replaceChildren();
@@ -238,6 +249,7 @@ async function refreshState() {
   renderSchedules(state.schedules);
   renderWebsockets(state.websockets);
   renderTests(state.tests);
+  renderJobs(state.jobs);
   return state;
 }
 
@@ -268,7 +280,7 @@ async function start() {
     if (data.type === "invocation") {
       addInvocation(data.item, true);
       renderStat(data.stats);
-      if (data.item.kind === "sqs" || data.item.kind === "websocket") refreshSoon();
+      if (data.item.kind === "sqs" || data.item.kind === "websocket" || data.item.method === "POST") refreshSoon();
       if (data.item.profiled) refreshProfilesSoon();
     } else if (data.type === "log") addLog(data.item);
     else if (data.type === "reload") refreshSoon();
