@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from lift.cli.trigger_samples import TRIGGER_SAMPLES
 from lift.sources import source_of
 
 COMMANDS = [
@@ -180,6 +181,7 @@ def test_events_sources_lists_every_source(cli):
         "kinesis",
         "websocket",
         "invoke",
+        *TRIGGER_SAMPLES,  # authorizer, cognito, firehose, ... (tests/sources/test_trigger_samples.py)
     ]
 
 

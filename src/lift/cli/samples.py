@@ -159,3 +159,9 @@ def build_event(source: str, options: SampleOptions | None = None) -> Any:
             "(sqs: sns or eventbridge; s3: sns, eventbridge or sqs)"
         )
     return build(options)
+
+
+# the other triggers (authorizers, Cognito, Firehose, Kafka, ...)
+from lift.cli.trigger_samples import TRIGGER_SAMPLES  # noqa: E402
+
+SOURCES.update(TRIGGER_SAMPLES)

@@ -18,6 +18,10 @@ __all__ = [
     "http_api_authorizer",
     "websocket_authorizer",
     "vpc_lattice",
+    "cognito",
+    "firehose",
+    "kafka",
+    "cloudwatch_logs",
 ]
 
 ACCOUNT = "123456789012"
@@ -227,3 +231,164 @@ def vpc_lattice(
             "timeEpoch": str(int(time.time() * 1_000_000)),
         },
     }
+
+
+# -- Cognito user pools ----------------------------------------------------------------------------
+_COGNITO_SOURCES = {
+    "pre_sign_up": "PreSignUp_SignUp",
+    "post_confirmation": "PostConfirmation_ConfirmSignUp",
+    "pre_authentication": "PreAuthentication_Authentication",
+    "post_authentication": "PostAuthentication_Authentication",
+    "pre_token_generation": "TokenGeneration_Authentication",
+    "define_auth_challenge": "DefineAuthChallenge_Authentication",
+    "create_auth_challenge": "CreateAuthChallenge_Authentication",
+    "verify_auth_challenge_response": "VerifyAuthChallengeResponse_Authentication",
+    "custom_message": "CustomMessage_SignUp",
+    "user_migration": "UserMigration_Authentication",
+    "custom_email_sender": "CustomEmailSender_SignUp",
+    "custom_sms_sender": "CustomSMSSender_SignUp",
+}
+_COGNITO_RESPONSES: dict[str, dict[str, Any]] = {
+    "PreSignUp": {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False},
+    "TokenGeneration": {"claimsOverrideDetails": None},
+    "DefineAuthChallenge": {"challengeName": None, "issueTokens": None, "failAuthentication": None},
+    "CreateAuthChallenge": {"publicChallengeParameters": None, "privateChallengeParameters": None, "challengeMetadata": None},
+    "VerifyAuthChallengeResponse": {"answerCorrect": None},
+    "CustomMessage": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
+    "UserMigration": {"userAttributes": None, "finalUserStatus": None, "messageAction": None, "desiredDeliveryMediums": None, "forceAliasCreation": None},
+}  # fmt: skip
+
+
+def cognito(
+    trigger: str = "pre_sign_up",
+    *,
+    user_name: str = "jane",
+    attributes: dict[str, str] | None = None,
+    request: dict[str, Any] | None = None,
+    trigger_source: str | None = None,
+    version: str = "1",
+    user_pool_id: str = f"{REGION}_EXAMPLE",
+) -> dict[str, Any]:
+    """A Cognito user-pool trigger event (`trigger` as in `@app.cognito`; version "2"/"3" for the
+    pre token generation V2/V3 events)."""
+    source = trigger_source or _COGNITO_SOURCES[trigger]
+    prefix = source.split("_", 1)[0]
+    attrs = {
+        "sub": str(uuid.UUID(int=7)),
+        "email": f"{user_name}@example.com",
+        "email_verified": "true",
+        **(attributes or {}),
+    }
+    req: dict[str, Any] = {"userAttributes": attrs}
+    if prefix == "TokenGeneration":
+        req["groupConfiguration"] = {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": None}
+        if version != "1":
+            req["scopes"] = ["aws.cognito.signin.user.admin"]
+    if prefix in ("CustomMessage",):
+        req.update({"codeParameter": "{####}", "linkParameter": "{##Click Here##}", "usernameParameter": None})
+    if prefix in ("CustomEmailSender", "CustomSMSSender"):
+        req.update(
+            {
+                "type": "customEmailSenderRequestV1" if prefix == "CustomEmailSender" else "customSMSSenderRequestV1",
+                "code": "AYADeBEXAMPLE",
+            }
+        )
+    if prefix == "UserMigration":
+        req = {"password": "secret", "validationData": None}
+    req.update(request or {})
+    response = dict(_COGNITO_RESPONSES.get(prefix, {}))
+    if prefix == "TokenGeneration" and version != "1":
+        response = {"claimsAndScopeOverrideDetails": None}
+    event: dict[str, Any] = {
+        "version": version,
+        "triggerSource": source,
+        "region": REGION,
+        "userPoolId": user_pool_id,
+        "userName": user_name,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789"},
+        "request": req,
+        "response": response,
+    }
+    if prefix in ("CustomEmailSender", "CustomSMSSender"):
+        del event["response"]
+    return event  # fmt: skip
+
+
+# -- Firehose, Kafka, CloudWatch Logs --------------------------------------------------------------
+def firehose(stream: str = "my-stream", records: list[Any] | None = None) -> dict[str, Any]:
+    """A Firehose transformation event; each record's data is the bytes/str/JSON of `records`."""
+    now = int(time.time() * 1000)
+    return {
+        "invocationId": _request_id(),
+        "deliveryStreamArn": f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{stream}",
+        "region": REGION,
+        "records": [
+            {"recordId": f"4962941731000000000000000000000000000000000000000{i:02d}", "approximateArrivalTimestamp": now, "data": _b64(r)}
+            for i, r in enumerate(records if records is not None else [{"hello": "world"}])
+        ],
+    }  # fmt: skip
+
+
+def kafka(
+    topic: str = "orders",
+    values: list[Any] | None = None,
+    *,
+    partition: int = 0,
+    key: str | None = "key-1",
+    headers: dict[str, str] | None = None,
+    self_managed: bool = False,
+    first_offset: int = 15,
+) -> dict[str, Any]:
+    """An MSK (or self-managed Kafka) event with `values` as the records of one partition."""
+    now = int(time.time() * 1000)
+    hdrs = [{name: list(value.encode("utf-8"))} for name, value in (headers or {}).items()]
+    records = [
+        {
+            "topic": topic,
+            "partition": partition,
+            "offset": first_offset + i,
+            "timestamp": now,
+            "timestampType": "CREATE_TIME",
+            "key": None if key is None else _b64(key),
+            "value": _b64(value),
+            "headers": hdrs,
+        }
+        for i, value in enumerate(values if values is not None else [{"order_id": "a1"}])
+    ]
+    servers = "b-2.demo-cluster-1.a1bcde.c1.kafka.us-east-1.amazonaws.com:9092,b-1.demo-cluster-1.a1bcde.c1.kafka.us-east-1.amazonaws.com:9092"
+    event: dict[str, Any] = {
+        "eventSource": "SelfManagedKafka" if self_managed else "aws:kafka",
+        "bootstrapServers": servers,
+        "records": {f"{topic}-{partition}": records},
+    }
+    if not self_managed:
+        event["eventSourceArn"] = (
+            f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/demo-cluster-1/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5"
+        )
+    return event  # fmt: skip
+
+
+def cloudwatch_logs(
+    log_group: str = "/aws/lambda/orders",
+    messages: list[Any] | None = None,
+    *,
+    log_stream: str = "2024/01/01/[$LATEST]0123456789abcdef",
+    control: bool = False,
+) -> dict[str, Any]:
+    """A CloudWatch Logs subscription delivery (gzip+base64), one log event per message."""
+    import gzip
+
+    now = int(time.time() * 1000)
+    payload = {
+        "messageType": "CONTROL_MESSAGE" if control else "DATA_MESSAGE",
+        "owner": ACCOUNT,
+        "logGroup": log_group,
+        "logStream": log_stream,
+        "subscriptionFilters": ["lift-subscription"],
+        "logEvents": [
+            {"id": f"3195310660696698337880902507980421114328961542429{i:05d}", "timestamp": now, "message": _text(m)}
+            for i, m in enumerate(messages if messages is not None else ["hello"])
+        ],
+    }
+    data = base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode("ascii")
+    return {"awslogs": {"data": data}}

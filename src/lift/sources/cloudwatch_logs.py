@@ -1,0 +1,88 @@
+"""CloudWatch Logs subscription filters: the gzip+base64 `awslogs.data` decoded, one handler call
+per log event.
+
+`body` is the event's message, parsed when it is JSON (typed by hint, or `str` for the raw
+text); the record gives `id`, `timestamp`, `message`, `log_group`, `log_stream`, `owner`,
+`subscription_filters`. The `CONTROL_MESSAGE` CloudWatch sends to check a new subscription
+is answered without calling the handler. A failure raises, so Lambda retries the whole
+delivery (asynchronous invocation): handlers should be idempotent.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from typing import Any
+
+from lift.sources.record import Record
+from lift.sources.triggers import run_handler
+
+__all__ = ["LogEvent", "decode_logs", "dispatch"]
+
+
+def decode_logs(event: dict[str, Any]) -> dict[str, Any]:
+    """The subscription's payload: `{messageType, owner, logGroup, logStream, subscriptionFilters, logEvents}`
+    (gzip; account-level subscription policies may deliver it zlib-compressed)."""
+    data = base64.b64decode(event["awslogs"]["data"])
+    if data[:2] == b"\x1f\x8b":
+        return json.loads(gzip.decompress(data))
+    import zlib
+
+    return json.loads(zlib.decompress(data))
+
+
+class LogEvent(Record):
+    """One log event of a subscription delivery."""
+
+    kind = "cloudwatch_logs"
+    batch: dict[str, Any] = {}
+
+    @property
+    def record_id(self) -> str | None:
+        return self.raw.get("id")
+
+    @property
+    def id(self) -> str | None:
+        return self.raw.get("id")
+
+    @property
+    def timestamp(self) -> int | None:
+        return self.raw.get("timestamp")
+
+    @property
+    def message(self) -> str:
+        return self.raw.get("message") or ""
+
+    @property
+    def log_group(self) -> str:
+        return self.batch.get("logGroup") or ""
+
+    @property
+    def log_stream(self) -> str:
+        return self.batch.get("logStream") or ""
+
+    @property
+    def owner(self) -> str | None:
+        return self.batch.get("owner")
+
+    @property
+    def subscription_filters(self) -> list[str]:
+        return list(self.batch.get("subscriptionFilters") or ())
+
+    def json_text(self) -> str:
+        return self.message
+
+
+def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> None:
+    batch = decode_logs(event)
+    if batch.get("messageType") == "CONTROL_MESSAGE":
+        return None
+    group = batch.get("logGroup") or ""
+    handler = next((h for h in handlers if h.match(group)), None)
+    if handler is None:
+        raise app._unmatched_event("cloudwatch_logs", f"log group {group!r}", context)
+    for raw in batch.get("logEvents") or ():
+        record = LogEvent(raw, batch=batch)
+        run_handler(app, handler, event, context, "cloudwatch_logs", record)
+    return None

@@ -1,0 +1,110 @@
+"""Firehose transformation, Kafka (MSK and self-managed) and CloudWatch Logs subscriptions."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import msgspec
+import pytest
+
+from lift import App, Context
+from lift.sources import source_of
+from lift.sources.firehose import Dropped, FirehoseResult
+from lift.testing import events, lambda_context
+
+
+class Click(msgspec.Struct):
+    page: str
+
+
+def _data(answer: dict) -> bytes:
+    return base64.b64decode(answer["data"])
+
+
+def test_firehose_answers_every_record_in_order() -> None:
+    app = App()
+
+    @app.firehose("clicks")
+    def transform(ctx: Context, body: Click):
+        if body.page == "drop":
+            return Dropped
+        if body.page == "bad":
+            raise ValueError("cannot transform")
+        if body.page == "same":
+            return None
+        if body.page == "part":
+            return FirehoseResult({"page": body.page}, partition_keys={"page": body.page})
+        return f"{body.page.upper()}\n"
+
+    records = [{"page": "home"}, {"page": "drop"}, {"page": "bad"}, {"page": "same"}, {"page": "part"}, "not json"]
+    event = events.firehose("clicks", records)
+    assert source_of(event) == "firehose"
+    out = app.handler(event, lambda_context())
+    ids = [r["recordId"] for r in event["records"]]
+    originals = [r["data"] for r in event["records"]]
+    assert [(a["recordId"], a["result"]) for a in out["records"]] == list(
+        zip(ids, ["Ok", "Dropped", "ProcessingFailed", "Ok", "Ok", "ProcessingFailed"], strict=True)
+    )
+    assert _data(out["records"][0]) == b"HOME\n"
+    assert [out["records"][i]["data"] for i in (1, 2, 3, 5)] == [originals[i] for i in (1, 2, 3, 5)]
+    assert json.loads(_data(out["records"][4])) == {"page": "part"}
+    assert out["records"][4]["metadata"] == {"partitionKeys": {"page": "part"}}
+    assert set(out) == {"records"}
+
+
+def test_kafka_records_with_partial_failures_per_partition() -> None:
+    app = App()
+    seen: list = []
+
+    @app.kafka(topic="orders")
+    def order(ctx: Context, body: dict) -> None:
+        record = ctx.record
+        seen.append((record.offset, record.key_text, record.headers, body))
+        if body.get("fail"):
+            raise ValueError("boom")
+
+    event = events.kafka("orders", [{"n": 1}, {"fail": True}, {"n": 3}], headers={"trace": "abc"})
+    assert source_of(event) == "kafka"
+    out = app.handler(event, lambda_context())
+    assert out == {
+        "batchItemFailures": [
+            {"itemIdentifier": {"partition": "orders-0", "offset": 16}},
+            {"itemIdentifier": {"partition": "orders-0", "offset": 17}},
+        ]
+    }
+    assert seen == [(15, "key-1", {"trace": b"abc"}, {"n": 1}), (16, "key-1", {"trace": b"abc"}, {"fail": True})]
+    assert app.handler(events.kafka("orders", [{"n": 4}], self_managed=True), lambda_context()) == {
+        "batchItemFailures": []
+    }
+
+
+def test_cloudwatch_logs_decoded_into_log_events() -> None:
+    app = App()
+    seen: list = []
+
+    @app.cloudwatch_logs(log_group="/aws/lambda/*")
+    def logs(ctx: Context, body) -> None:
+        seen.append((ctx.record.log_group, ctx.record.message, body))
+
+    event = events.cloudwatch_logs("/aws/lambda/orders", [{"level": "ERROR", "msg": "x"}, "plain text"])
+    assert source_of(event) == "cloudwatch_logs"
+    assert app.handler(event, lambda_context()) is None
+    assert seen == [
+        ("/aws/lambda/orders", '{"level": "ERROR", "msg": "x"}', {"level": "ERROR", "msg": "x"}),
+        ("/aws/lambda/orders", "plain text", "plain text"),
+    ]
+    seen.clear()
+    assert app.handler(events.cloudwatch_logs("/aws/lambda/orders", control=True), lambda_context()) is None
+    assert seen == []
+
+
+def test_cloudwatch_logs_failure_raises_so_lambda_retries() -> None:
+    app = App()
+
+    @app.cloudwatch_logs()
+    def logs(body: str) -> None:
+        raise RuntimeError("sink down")
+
+    with pytest.raises(RuntimeError):
+        app.handler(events.cloudwatch_logs(), lambda_context())
