@@ -944,6 +944,7 @@ class _Builder:
             )
         if secrets:
             self.grant("Read secrets", ["secretsmanager:GetSecretValue"], [_given_arn(a) for a in secrets], "secrets")
+        self._settings_statements()
         for i, extra in enumerate(s.iam, start=1):
             self.statements.append(
                 IamStatement(
@@ -954,6 +955,20 @@ class _Builder:
                     "[[tool.lift.iam]] in the config",
                 )
             )
+
+    def _settings_statements(self) -> None:
+        """What `lift.config.Settings(cls, app=app)` declares: read access to exactly those names."""
+        from lift.config.settings import settings_of
+
+        for settings in settings_of(self.app):
+            name = settings.cls.__name__
+            for statement in settings.iam_statements(region="{region}", account="{account}"):
+                service = statement["Action"][0].split(":", 1)[0]
+                resources = [
+                    Expr(r.replace("arn:aws:", "arn:{partition}:", 1)) if "{region}" in r else _given_arn(r)
+                    for r in statement["Resource"]
+                ]
+                self.grant(f"Settings {name} {service}", statement["Action"], resources, f"lift.config {name}")
 
 
 _SQS_CONSUME = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
