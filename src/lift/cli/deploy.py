@@ -154,6 +154,199 @@ def package_report(result: Any) -> dict[str, Any]:
     }
 
 
+REGION_OPTION = typer.Option(None, "--region", help="AWS region (default: the stage's region).")
+ENDPOINT_OPTION = typer.Option(
+    None,
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL",
+    help="Another AWS endpoint (e.g. moto); boto3 reads AWS_ENDPOINT_URL too.",
+)
+_STATUS_STYLE = {"COMPLETE": "green", "IN_PROGRESS": "cyan", "FAILED": "red"}
+
+
+def _aws(deployment: Any, endpoint_url: str | None) -> Any:
+    from lift.deploy.aws import Aws
+
+    return Aws(deployment.region, endpoint_url)
+
+
+def deploy(
+    stage: str = STAGE_ARGUMENT,
+    history_stage: str = typer.Argument(None, hidden=True),
+    app: str = APP_OPTION,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Deploy without asking for confirmation."),
+    region: str = REGION_OPTION,
+    endpoint_url: str = ENDPOINT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="history: print the records as JSON."),
+    package_zip: Path = typer.Option(
+        None, "--package", help="Deploy this zip (from lift package) instead of building one."
+    ),
+) -> None:
+    """Deploy STAGE: package, upload, change set (the diff), confirm, execute and follow the events.
+
+    `lift deploy history STAGE` lists the stage's deployment records (the audit trail)."""
+    if stage == "history":
+        return deploy_history(history_stage, app, region, endpoint_url, as_json)
+    from lift.deploy.aws import DeployError, deployment_record
+    from lift.deploy.cloudformation import render, to_json
+
+    deployment = deployment_for(app, stage, region)
+    aws = _aws(deployment, endpoint_url)
+    console = Console(highlight=False)
+    if package_zip is not None:
+        result = _existing_package(package_zip)
+    else:
+        result, _ = build_package_for(app, deployment.stage, None)
+    template_body = to_json(render(deployment))
+    prefix = f"{deployment.service}/{deployment.stage}"
+    try:
+        bucket = aws.artifact_bucket(deployment.artifact_bucket)
+        key = aws.upload_artifact(bucket, prefix, result.path, result.sha256)
+        console.print(f"artifact: s3://{bucket}/{key} ({result.zipped / 2**20:.2f} MB)")
+        plan = aws.plan(
+            deployment.stack_name,
+            template_body,
+            {"CodeS3Bucket": bucket, "CodeS3Key": key},
+            dict(deployment.tags),
+            bucket,
+            prefix,
+        )
+    except DeployError as exc:
+        fail(str(exc))
+    if plan.empty:
+        console.print(f"[green]no changes[/green]: {deployment.stack_name} is up to date")
+        return
+    print_changes(console, plan)
+    if not yes:
+        if not _interactive():
+            aws.discard(plan)
+            fail("Not deploying without confirmation: pass --yes (no terminal to ask on)", USAGE)
+        if not typer.confirm(f"Deploy these changes to {deployment.stack_name} ({deployment.region})?"):
+            aws.discard(plan)
+            err.print("Not deployed; the change set was deleted.")
+            raise typer.Exit(1)
+    try:
+        outcome = aws.execute(plan, on_event=lambda e: print_event(console, e))
+    except KeyboardInterrupt:
+        err.print(
+            f"\n[yellow]Interrupted.[/yellow] CloudFormation goes on with the {plan.kind.lower()} of {plan.stack} "
+            f"(AWS stays consistent: it completes or rolls back by itself). Follow it with "
+            f"`aws cloudformation describe-stacks --stack-name {plan.stack}`, then run `lift deploy {deployment.stage}` again."
+        )
+        raise typer.Exit(130) from None
+    record = deployment_record(
+        aws, plan.stack, deployment.stage, Path.cwd(), result.sha256, template_body, outcome, len(plan.changes)
+    )
+    aws.write_record(bucket, prefix, record)
+    if outcome.outcome == "failed":
+        err.print(f"[bold red]Deploy failed[/bold red] ({outcome.stack_status or 'no status'}): {outcome.reason}")
+        raise typer.Exit(1)
+    console.print(f"[green]{outcome.outcome}[/green]: {plan.stack} is {outcome.stack_status}")
+    for name, value in sorted(outcome.outputs.items()):
+        console.print(f"  {name}: {value}")
+
+
+def _existing_package(path: Path) -> Any:
+    import hashlib
+
+    from lift.deploy.package import PackageResult
+
+    if not path.is_file():
+        fail(f"Package {path} does not exist (build it with lift package)", USAGE)
+    data = path.read_bytes()
+    return PackageResult(path, hashlib.sha256(data).hexdigest(), len(data), 0, 0, False, "")
+
+
+def _interactive() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def print_changes(console: Console, plan: Any) -> None:
+    table = Table("action", "resource", "type", "replacement", title=f"Changes to {plan.stack} ({plan.kind.lower()})")
+    colours = {"Add": "green", "Modify": "yellow", "Remove": "red"}
+    for change in plan.changes:
+        colour = colours.get(change.action, "white")
+        replacement = "[bold red]REPLACED[/bold red]" if change.replaces else ""
+        table.add_row(f"[{colour}]{change.action}[/{colour}]", change.logical_id, change.resource_type, replacement)
+    console.print(table)
+    replaced = [c.logical_id for c in plan.changes if c.replaces]
+    if replaced:
+        console.print(
+            f"[bold red]warning:[/bold red] replaced (data in them is lost unless retained): {', '.join(replaced)}"
+        )
+
+
+def print_event(console: Console, event: Any) -> None:
+    style = next((v for k, v in _STATUS_STYLE.items() if event.status.endswith(k)), "white")
+    reason = f"  {event.reason}" if event.reason and event.status.endswith("FAILED") else ""
+    console.print(
+        f"{event.timestamp[11:19]}  [{style}]{event.status:<28}[/{style}] {event.logical_id} ({event.resource_type}){reason}"
+    )
+
+
+def deploy_history(
+    stage: str | None, app: str | None, region: str | None, endpoint_url: str | None, as_json: bool
+) -> None:
+    deployment = deployment_for(app, stage, region)
+    aws = _aws(deployment, endpoint_url)
+    bucket = aws.artifact_bucket(deployment.artifact_bucket)
+    records = aws.records(bucket, f"{deployment.service}/{deployment.stage}")
+    if as_json:
+        print_json(records)
+        return
+    table = Table(
+        "when",
+        "outcome",
+        "who",
+        "git commit",
+        "artifact",
+        "template",
+        "changes",
+        title=f"Deployments of {deployment.stack_name}",
+    )
+    for r in records:
+        colour = "red" if r["outcome"] == "failed" else "green"
+        table.add_row(
+            r["when"],
+            f"[{colour}]{r['outcome']}[/{colour}]",
+            r.get("who") or r.get("user", ""),
+            (r.get("git_commit") or "")[:12],
+            r["artifact_sha256"][:12],
+            r["template_sha256"][:12],
+            str(r.get("changes", "")),
+        )
+    Console(highlight=False).print(table)
+
+
+def destroy(
+    stage: str = typer.Argument(..., help="The stage to delete."),
+    app: str = APP_OPTION,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking for confirmation."),
+    region: str = REGION_OPTION,
+    endpoint_url: str = ENDPOINT_OPTION,
+) -> None:
+    """Delete STAGE's stack (retained tables and buckets stay, and are listed)."""
+    from lift.deploy.aws import DeployError
+
+    deployment = deployment_for(app, stage, region)
+    aws = _aws(deployment, endpoint_url)
+    if not yes:
+        if not _interactive():
+            fail("Not deleting without confirmation: pass --yes (no terminal to ask on)", USAGE)
+        if not typer.confirm(f"Delete {deployment.stack_name} in {deployment.region}?"):
+            raise typer.Exit(1)
+    try:
+        retained = aws.destroy(deployment.stack_name)
+    except DeployError as exc:
+        fail(str(exc))
+    console = Console(highlight=False)
+    console.print(f"[green]deleted[/green]: {deployment.stack_name}")
+    for resource in retained:
+        console.print(f"  retained (delete it yourself if it should go): {resource}")
+
+
 def _short_arn(arn: str) -> str:
     """`arn:{partition}:sqs:{region}:{account}:jobs` -> `sqs:jobs` (this account and region)."""
     return arn.replace("arn:{partition}:", "").replace(":{region}:{account}:", ":")
@@ -167,3 +360,5 @@ def register(cli: typer.Typer) -> None:
     """Add the deployment commands to the `lift` command tree."""
     cli.command("synth")(synth)
     cli.command("package")(package)
+    cli.command("deploy")(deploy)
+    cli.command("destroy")(destroy)

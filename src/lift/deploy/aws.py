@@ -1,0 +1,419 @@
+"""AWS operations behind `lift deploy` / `destroy` / `deploy history`: every call goes through boto3.
+
+A deploy: the artifact goes to a per-account/region bucket (created once: versioned, encrypted,
+public access blocked) under a content-addressed key; a change set is created and described (the
+diff); it is executed and the stack's events are followed until the stack settles; a record of
+the deploy (who, when, git commit, artifact and template hashes, outcome) is written next to the
+artifacts, so `lift deploy history` is the audit trail. `AWS_ENDPOINT_URL` (boto3's own setting)
+points every client at another endpoint, e.g. moto in the tests.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Aws", "Change", "Plan", "DeployOutcome", "DeployError", "StackEvent"]
+
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+_DONE = ("_COMPLETE", "_FAILED")
+_NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "No changes")
+_TEMPLATE_BODY_LIMIT = 51200
+
+
+class DeployError(Exception):
+    """A deploy step failed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of the change set's diff."""
+
+    action: str  # Add | Modify | Remove | Import | Dynamic
+    logical_id: str
+    resource_type: str
+    replacement: str = ""  # True | Conditional | False | "" (CloudFormation's answer for Modify)
+
+    @property
+    def replaces(self) -> bool:
+        return self.replacement in ("True", "Conditional")
+
+
+@dataclass
+class Plan:
+    stack: str
+    change_set: str | None
+    kind: str  # CREATE | UPDATE
+    changes: list[Change]
+
+    @property
+    def empty(self) -> bool:
+        return self.change_set is None
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    timestamp: str
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+
+
+@dataclass
+class DeployOutcome:
+    outcome: str  # created | updated | no changes | failed | interrupted
+    stack_status: str = ""
+    reason: str = ""
+    events: list[StackEvent] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+def _error_text(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and response.get("Error"):
+        return str(response["Error"].get("Message") or response["Error"].get("Code"))
+    text = str(exc)
+    start = text.find('{"__type"')  # moto answers some errors in JSON where botocore expects XML
+    if start != -1:
+        try:
+            return json.loads(text[start:].rstrip("'")).get("message", text)
+        except ValueError:
+            pass
+    return text
+
+
+class Aws:
+    """boto3 clients for one region (and endpoint), and the operations lift needs."""
+
+    def __init__(self, region: str, endpoint_url: str | None = None) -> None:
+        try:
+            import boto3
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError('lift deploy needs boto3: pip install "lift-lambda[deploy]"') from exc
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.session = boto3.session.Session(region_name=region)
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            from botocore.config import Config
+
+            # no retry of a request that reached the service (an execute_change_set must not run twice)
+            config = Config(retries={"mode": "standard", "max_attempts": 1 if service == "cloudformation" else 3})
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
+        return self._clients[service]
+
+    def account(self) -> str:
+        return self.identity()["Account"]
+
+    def identity(self) -> dict[str, str]:
+        if not hasattr(self, "_identity"):
+            self._identity = self.client("sts").get_caller_identity()
+        return self._identity
+
+    # -- the artifact bucket ---------------------------------------------------------------------
+    def artifact_bucket(self, name: str | None = None) -> str:
+        """The artifact bucket (`name`, else `lift-artifacts-<account>-<region>`), created once:
+        versioned, encrypted (SSE-S3), public access blocked."""
+        from botocore.exceptions import ClientError
+
+        bucket = name or f"lift-artifacts-{self.account()}-{self.region}"
+        s3 = self.client("s3")
+        try:
+            s3.head_bucket(Bucket=bucket)
+            return bucket
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise DeployError(f"Cannot use the artifact bucket {bucket}: {_error_text(exc)}") from None
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        s3.create_bucket(**kwargs)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        return bucket
+
+    def upload_artifact(self, bucket: str, prefix: str, zip_path: Path, sha256: str) -> str:
+        """Upload the zip under its content hash (skipped when that key exists); returns the key."""
+        from botocore.exceptions import ClientError
+
+        key = f"{prefix}/artifacts/{sha256}.zip"
+        s3 = self.client("s3")
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+            return key
+        except ClientError:
+            pass
+        s3.upload_file(str(zip_path), bucket, key)
+        return key
+
+    # -- change sets ---------------------------------------------------------------------------
+    def stack_status(self, stack: str) -> str | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        except ClientError as exc:
+            if "does not exist" in _error_text(exc):
+                return None
+            raise
+
+    def plan(
+        self, stack: str, template_body: str, parameters: dict[str, str], tags: dict[str, str], bucket: str, prefix: str
+    ) -> Plan:
+        """Create and describe a change set; an empty Plan when there is nothing to change."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        cfn = self.client("cloudformation")
+        status = self.stack_status(stack)
+        if status == "ROLLBACK_COMPLETE":  # a failed first create: CloudFormation only allows deleting it
+            cfn.delete_stack(StackName=stack)
+            self._wait_deleted(stack)
+            status = None
+        kind = "UPDATE" if status not in (None, "REVIEW_IN_PROGRESS") else "CREATE"
+        name = "lift-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        kwargs: dict[str, Any] = {
+            "StackName": stack,
+            "ChangeSetName": name,
+            "ChangeSetType": kind,
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            "Capabilities": CAPABILITIES,
+            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+        }
+        if len(template_body.encode()) <= _TEMPLATE_BODY_LIMIT:
+            kwargs["TemplateBody"] = template_body
+        else:
+            key = f"{prefix}/templates/{hashlib.sha256(template_body.encode()).hexdigest()}.json"
+            self.client("s3").put_object(Bucket=bucket, Key=key, Body=template_body.encode())
+            kwargs["TemplateURL"] = f"https://{bucket}.s3.{self.region}.amazonaws.com/{key}"
+        try:
+            cfn.create_change_set(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            if any(text in _error_text(exc) for text in _NO_CHANGES):
+                return Plan(stack, None, kind, [])
+            raise DeployError(f"Creating the change set failed: {_error_text(exc)}") from None
+        described = self._wait_change_set(stack, name)
+        if described["Status"] == "FAILED":
+            reason = described.get("StatusReason") or ""
+            cfn.delete_change_set(StackName=stack, ChangeSetName=name)
+            if any(text in reason for text in _NO_CHANGES):
+                return Plan(stack, None, kind, [])
+            raise DeployError(f"The change set failed: {reason}")
+        changes = [
+            Change(
+                rc["Action"],
+                rc.get("LogicalResourceId", ""),
+                rc.get("ResourceType", ""),
+                str(rc.get("Replacement") or ""),
+            )
+            for rc in (c["ResourceChange"] for c in described.get("Changes", []) if "ResourceChange" in c)
+        ]
+        return Plan(stack, name, kind, changes)
+
+    def _wait_change_set(self, stack: str, name: str) -> dict[str, Any]:
+        cfn = self.client("cloudformation")
+        for _ in range(600):
+            described = cfn.describe_change_set(StackName=stack, ChangeSetName=name)
+            if described["Status"] in ("CREATE_COMPLETE", "FAILED"):
+                return described
+            time.sleep(1)
+        raise DeployError(f"The change set {name} was not ready after 10 minutes")
+
+    def discard(self, plan: Plan) -> None:
+        """Delete an unexecuted change set (and the empty stack a CREATE change set made)."""
+        if plan.change_set is None:
+            return
+        cfn = self.client("cloudformation")
+        cfn.delete_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
+        if plan.kind == "CREATE":
+            cfn.delete_stack(StackName=plan.stack)
+
+    def execute(
+        self, plan: Plan, on_event: Callable[[StackEvent], None] = lambda e: None, poll: float = 2.0
+    ) -> DeployOutcome:
+        """Execute the change set and follow the stack's events until it settles."""
+        cfn = self.client("cloudformation")
+        seen = {e.timestamp + e.logical_id + e.status for e in self.events(plan.stack)}
+        try:
+            cfn.execute_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
+        except Exception as exc:
+            # CloudFormation reports a resource failure as events; some endpoints (moto) raise it here
+            status = self.stack_status(plan.stack) or ""
+            return DeployOutcome("failed", status, _error_text(exc), self.events(plan.stack))
+        collected: list[StackEvent] = []
+        while True:
+            status = self.stack_status(plan.stack) or "DELETE_COMPLETE"
+            for event in self.events(plan.stack):
+                key = event.timestamp + event.logical_id + event.status
+                if key not in seen:
+                    seen.add(key)
+                    collected.append(event)
+                    on_event(event)
+            if status.endswith(_DONE):
+                break
+            time.sleep(poll)
+        failures = [e for e in collected if e.status.endswith("_FAILED") and e.reason]
+        outputs = self.outputs(plan.stack)
+        if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            return DeployOutcome("created" if plan.kind == "CREATE" else "updated", status, "", collected, outputs)
+        reason = failures[0].reason if failures else status
+        where = f"{failures[0].logical_id} ({failures[0].resource_type}): " if failures else ""
+        return DeployOutcome("failed", status, where + reason, collected, outputs)
+
+    def events(self, stack: str) -> list[StackEvent]:
+        """The stack's events, oldest first."""
+        from botocore.exceptions import ClientError
+
+        try:
+            raw = self.client("cloudformation").describe_stack_events(StackName=stack)["StackEvents"]
+        except ClientError:
+            return []
+        events = [
+            StackEvent(
+                str(e.get("Timestamp", "")),
+                e.get("LogicalResourceId", ""),
+                e.get("ResourceType", ""),
+                e.get("ResourceStatus", ""),
+                e.get("ResourceStatusReason", "") or "",
+            )
+            for e in raw
+        ]
+        return list(reversed(events))
+
+    def outputs(self, stack: str) -> dict[str, str]:
+        try:
+            found = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+        except Exception:
+            return {}
+        return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+
+    def stack_resources(self, stack: str) -> dict[str, dict[str, str]]:
+        """Logical id -> {type, physical id, status} of the stack's resources."""
+        cfn = self.client("cloudformation")
+        out: dict[str, dict[str, str]] = {}
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack):
+            for r in page["StackResourceSummaries"]:
+                out[r.get("LogicalResourceId", "")] = {
+                    "type": r.get("ResourceType", ""),
+                    "physical_id": r.get("PhysicalResourceId", ""),
+                    "status": r.get("ResourceStatus", ""),
+                }
+        return out
+
+    # -- destroy ----------------------------------------------------------------------------------
+    def destroy(self, stack: str) -> list[str]:
+        """Delete the stack and wait; returns the retained resources (kept by DeletionPolicy) it leaves."""
+        cfn = self.client("cloudformation")
+        if self.stack_status(stack) is None:
+            raise DeployError(f"There is no stack {stack} in {self.region}")
+        template = cfn.get_template(StackName=stack)["TemplateBody"]
+        if isinstance(template, str):
+            template = json.loads(template)
+        retained = [
+            f"{logical_id} ({resource['Type']})"
+            for logical_id, resource in template.get("Resources", {}).items()
+            if resource.get("DeletionPolicy") == "Retain"
+        ]
+        cfn.delete_stack(StackName=stack)
+        self._wait_deleted(stack)
+        return retained
+
+    def _wait_deleted(self, stack: str) -> None:
+        for _ in range(900):
+            status = self.stack_status(stack)
+            if status in (None, "DELETE_COMPLETE"):
+                return
+            if status == "DELETE_FAILED":
+                raise DeployError(
+                    f"Deleting {stack} failed: {self.events(stack)[-1].reason if self.events(stack) else ''}"
+                )
+            time.sleep(2)
+        raise DeployError(f"{stack} was not deleted after 30 minutes")
+
+    # -- the audit trail -----------------------------------------------------------------------
+    def write_record(self, bucket: str, prefix: str, record: dict[str, Any]) -> str:
+        key = f"{prefix}/deployments/{record['when'].replace(':', '')}-{record['template_sha256'][:8]}.json"
+        self.client("s3").put_object(
+            Bucket=bucket, Key=key, Body=json.dumps(record, indent=2).encode(), ContentType="application/json"
+        )
+        return key
+
+    def records(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
+        """Every deployment record of the stage, oldest first."""
+        s3 = self.client("s3")
+        keys = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/deployments/"):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        return [json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) for key in sorted(keys)]
+
+
+def git_commit(root: Path) -> str:
+    """`<sha>` (`<sha>+dirty` with uncommitted changes), or "" outside a git repository."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if sha.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=10)
+        return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except OSError:
+        return ""
+
+
+def deployment_record(
+    aws: Aws,
+    stack: str,
+    stage: str,
+    root: Path,
+    artifact_sha: str,
+    template_body: str,
+    outcome: DeployOutcome,
+    changes: int,
+) -> dict[str, Any]:
+    """Who, when, what (git commit, artifact and template hashes) and how it went."""
+    try:
+        who = aws.identity().get("Arn", "")
+    except Exception:
+        who = ""
+    return {
+        "stack": stack,
+        "stage": stage,
+        "region": aws.region,
+        "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "who": who,
+        "user": getpass.getuser(),
+        "git_commit": git_commit(root),
+        "artifact_sha256": artifact_sha,
+        "template_sha256": hashlib.sha256(template_body.encode()).hexdigest(),
+        "outcome": outcome.outcome,
+        "stack_status": outcome.stack_status,
+        "reason": outcome.reason,
+        "changes": changes,
+    }
+
+
+def as_dict(value: Any) -> Any:
+    return asdict(value)

@@ -1,0 +1,66 @@
+"""`lift deploy` failures against moto: the first failing reason, exit 1, a failed record in the history."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import boto3
+
+APP = """
+from lift import App
+
+app = App(name="{name}")
+
+
+@app.get("/ping")
+def ping() -> dict:
+    return {{"ok": True}}
+"""
+
+
+def lift(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "lift.cli", *args], cwd=cwd, capture_output=True, text=True, env=full, timeout=300
+    )
+
+
+def test_a_failing_deploy_prints_the_first_failing_reason_and_records_it(tmp_path: Path, moto_endpoint: str) -> None:
+    name = f"fail{uuid.uuid4().hex[:8]}"
+    (tmp_path / "app.py").write_text(APP.format(name=name))
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n'))
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    # the function's log group already exists (made by hand, or by an earlier function of that name)
+    boto3.client("logs", endpoint_url=moto_endpoint, region_name="us-east-1").create_log_group(
+        logGroupName=f"/aws/lambda/{name}-dev"
+    )
+    built = lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env=env)
+    assert built.returncode == 0, built.stderr
+    result = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "Deploy failed" in result.stderr and "log group already exists" in result.stderr
+    history = json.loads(lift("deploy", "history", "dev", "--json", cwd=tmp_path, env=env).stdout)
+    assert [(r["outcome"], r["stack"]) for r in history] == [("failed", f"{name}-dev")]
+    assert "already exists" in history[0]["reason"]
+
+
+def test_deploy_without_yes_and_without_a_terminal_refuses_and_leaves_nothing(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    name = f"ask{uuid.uuid4().hex[:8]}"
+    (tmp_path / "app.py").write_text(APP.format(name=name))
+    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n')
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    assert lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env=env).returncode == 0
+    result = lift("deploy", "dev", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert result.returncode == 2 and "pass --yes" in result.stderr
+    cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name="us-east-1")
+    assert f"{name}-dev" not in {
+        s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+    }
