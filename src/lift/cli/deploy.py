@@ -4,11 +4,13 @@ the command-line side of `lift.deploy` (the logic lives there; this module parse
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lift.cli.common import USAGE, err, fail, load, print_json
@@ -347,6 +349,155 @@ def destroy(
         console.print(f"  retained (delete it yourself if it should go): {resource}")
 
 
+def logs(
+    stage: str = STAGE_ARGUMENT,
+    app: str = APP_OPTION,
+    function: str = typer.Option(None, "--function", help="The function name (default: the stage's function)."),
+    since: str = typer.Option("10m", "--since", help="How far back: 30s, 10m, 2h, 1d."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines (Ctrl-C stops)."),
+    filter_pattern: str = typer.Option(None, "--filter", help="A CloudWatch Logs filter pattern."),
+    raw: bool = typer.Option(False, "--json", help="Print the log messages as they are (Lift's JSON lines)."),
+    region: str = REGION_OPTION,
+    endpoint_url: str = ENDPOINT_OPTION,
+) -> None:
+    """Print the stage's CloudWatch Logs, Lift's JSON lines rendered readably (level, request id)."""
+    import sys
+    import time
+
+    from lift.deploy.observe import LEVEL_STYLES, fetch_logs, parse_since, render_line
+
+    try:
+        window = parse_since(since)
+    except ValueError as exc:
+        fail(str(exc), USAGE)
+    deployment = deployment_for(app, stage, region)
+    aws = _aws(deployment, endpoint_url)
+    group = f"/aws/lambda/{function or deployment.function.name}"
+    console = Console(highlight=False, soft_wrap=True)
+    start = int((time.time() - window) * 1000)
+    seen: set[str] = set()
+    try:
+        while True:
+            try:
+                events = fetch_logs(aws, group, start, filter_pattern)
+            except Exception as exc:
+                fail(f"Cannot read {group}: {exc}")
+            for event in events:
+                if event.get("eventId") in seen:
+                    continue
+                seen.add(event.get("eventId", ""))
+                start = max(start, event["timestamp"])
+                if raw:
+                    sys.stdout.write(event["message"].rstrip("\n") + "\n")
+                    continue
+                level, text = render_line(event["message"])
+                when = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%H:%M:%S")
+                style = LEVEL_STYLES.get(level or "", "")
+                console.print(f"[dim]{when}[/dim] " + (f"[{style}]{escape(text)}[/{style}]" if style else escape(text)))
+            if not follow:
+                return
+            time.sleep(2)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+def metrics(
+    stage: str = STAGE_ARGUMENT,
+    app: str = APP_OPTION,
+    since: str = typer.Option("1h", "--since", help="The window: 30m, 1h, 1d."),
+    namespace: str = typer.Option(None, "--namespace", help="The app's EMF namespace (default: the service name)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON."),
+    region: str = REGION_OPTION,
+    endpoint_url: str = ENDPOINT_OPTION,
+) -> None:
+    """Invocations, errors, throttles, duration p50/p99, cold starts and the app's own metrics."""
+    from lift.deploy.observe import lambda_metrics, parse_since
+
+    try:
+        window = parse_since(since)
+    except ValueError as exc:
+        fail(str(exc), USAGE)
+    deployment = deployment_for(app, stage, region)
+    aws = _aws(deployment, endpoint_url)
+    fn = deployment.function
+    numbers = lambda_metrics(aws, fn.name, namespace or deployment.service, window, f"/aws/lambda/{fn.name}")
+    if as_json:
+        print_json(numbers)
+        return
+    table = Table("metric", "value", title=f"{fn.name}, last {since}")
+    for key in ("invocations", "errors", "throttles", "cold_starts"):
+        table.add_row(key.replace("_", " "), _number(numbers[key]))
+    for key in ("duration_avg_ms", "duration_p50_ms", "duration_p99_ms", "duration_max_ms"):
+        table.add_row(key.removeprefix("duration_").removesuffix("_ms") + " duration (ms)", _number(numbers[key]))
+    for name, value in numbers["app_metrics"].items():
+        table.add_row(f"app: {name}", _number(value))
+    Console(highlight=False).print(table)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def health(
+    stage: str = STAGE_ARGUMENT,
+    app: str = APP_OPTION,
+    url: str = typer.Option(None, "--url", help="The service's base URL (default: the stack's ApiUrl output)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    region: str = REGION_OPTION,
+    endpoint_url: str = ENDPOINT_OPTION,
+) -> None:
+    """Call the deployed /health/ready (or invoke the function with it when there is no HTTP front)."""
+    from lift.deploy.observe import check_health, health_event
+
+    deployment = deployment_for(app, stage, region)
+    if url is None:
+        aws = _aws(deployment, endpoint_url)
+        url = aws.outputs(deployment.stack_name).get("ApiUrl")
+        if url is None:
+            import json as _json
+
+            try:
+                answer = aws.client("lambda").invoke(
+                    FunctionName=deployment.function.name, Payload=_json.dumps(health_event(deployment.stage)).encode()
+                )
+                payload = _json.loads(answer["Payload"].read() or b"{}")
+            except Exception as exc:
+                fail(f"Cannot invoke {deployment.function.name}: {exc}")
+            status, report = int(payload.get("statusCode", 0)), _json.loads(payload.get("body") or "{}")
+            return _print_health(status, report, as_json, f"invoke {deployment.function.name}")
+    target = url.rstrip("/") + "/health/ready"
+    try:
+        status, report = check_health(target)
+    except OSError as exc:
+        fail(f"Cannot reach {target}: {exc}")
+    _print_health(status, report, as_json, target)
+
+
+def _print_health(status: int, report: dict[str, Any], as_json: bool, where: str) -> None:
+    if as_json:
+        print_json({"status_code": status, **report})
+    else:
+        console = Console(highlight=False)
+        colour = "green" if status == 200 else "red"
+        console.print(f"[{colour}]{report.get('status', status)}[/{colour}] ({status}) from {where}")
+        checks = report.get("checks") or {}
+        rows = checks.items() if isinstance(checks, dict) else ((c.get("name", "?"), c) for c in checks)
+        table = Table("check", "status", "ms", "detail")
+        for name, check in rows:
+            ok = check.get("status") in ("ok", "pass", "healthy")
+            table.add_row(
+                name,
+                f"[{'green' if ok else 'red'}]{check.get('status')}[/]",
+                _number(check.get("latency_ms")),
+                escape(str(check.get("error") or check.get("details") or "")),
+            )
+        console.print(table)
+    if status != 200:
+        raise typer.Exit(1)
+
+
 def _short_arn(arn: str) -> str:
     """`arn:{partition}:sqs:{region}:{account}:jobs` -> `sqs:jobs` (this account and region)."""
     return arn.replace("arn:{partition}:", "").replace(":{region}:{account}:", ":")
@@ -362,3 +513,6 @@ def register(cli: typer.Typer) -> None:
     cli.command("package")(package)
     cli.command("deploy")(deploy)
     cli.command("destroy")(destroy)
+    cli.command("logs")(logs)
+    cli.command("metrics")(metrics)
+    cli.command("health")(health)
