@@ -18,10 +18,12 @@ from lift.context import Context, Request, Response
 from lift.errors import InternalError, LiftError, MethodNotAllowed, NotFound, UnmatchedEvent, find_lift_error
 from lift.errors import lift_logger as _logger
 from lift.routing import PathEntry, Router, normalize_path
-from lift.sources import RECORD_SOURCES, alb, apigw_http, apigw_rest, function_url, source_of
+from lift.sources import HTTP_SOURCES, RECORD_SOURCES, LazyModule, alb, apigw_http, apigw_rest, function_url, source_of
 from lift.sources.registry import EventSources
 
 __all__ = ["App", "Group", "Endpoint", "Middleware"]
+
+event_shape = LazyModule("lift.sources.event_shape", globals())  # read only once a request failed
 
 Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 Handler = Callable[[Context], Response]
@@ -321,7 +323,19 @@ class App(Group, EventSources):
                 exc = inner
         err = find_lift_error(exc)
         request_id = ctx.request_id
-        if err is None:
+        if err is None and ctx.source in HTTP_SOURCES and (found := event_shape.problems(ctx.event, ctx.source)):
+            err = event_shape.malformed_event(ctx.source, found)  # a field of the wrong type: the event's fault
+            _logger().warning(
+                "Malformed %s event (request_id=%s): %s: %s (%s: %s)",
+                ctx.source,
+                request_id,
+                found[0]["path"],
+                found[0]["message"],
+                type(exc).__name__,
+                exc,
+                extra={"request_id": request_id, "details": found},
+            )
+        elif err is None:
             _logger().error(
                 "Unhandled %s in %s (request_id=%s)",
                 type(exc).__name__,
@@ -465,27 +479,30 @@ class App(Group, EventSources):
         default_max_body = Request.max_body
 
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
-            request: Request = request_from_event(event, self.base_path)
-            if self.max_body_size != default_max_body:
-                request.max_body = self.max_body_size
-            cold = self._cold
-            if cold:
-                self._cold = False
-            ctx = Context(self, event, context, source, request, cold)
-            response = self.respond(ctx)
-            if response.__class__ is not Response:  # a streamed body: collected (lift.streaming)
-                from lift.sources.http import MAX_RESPONSE_BYTES
-                from lift.streaming import finish_for_lambda
+            try:
+                request: Request = request_from_event(event, self.base_path)
+                if self.max_body_size != default_max_body:
+                    request.max_body = self.max_body_size
+                cold = self._cold
+                if cold:
+                    self._cold = False
+                ctx = Context(self, event, context, source, request, cold)
+                response = self.respond(ctx)
+                if response.__class__ is not Response:  # a streamed body: collected (lift.streaming)
+                    from lift.sources.http import MAX_RESPONSE_BYTES
+                    from lift.streaming import finish_for_lambda
 
-                seconds = ctx.remaining_ms() / 1000 if context is not None else None
-                response = finish_for_lambda(response, request.method, MAX_RESPONSE_BYTES, ctx.request_id, seconds)
-            if request.method == "HEAD" and response.body:
-                response.headers.setdefault("Content-Length", str(len(response.body)))
-                response.body = b""
-            request_id = ctx._request_id
-            if request_id is None and len(response.body) > _MAYBE_TOO_LARGE:
-                request_id = ctx.request_id  # the 6 MB error body and log line carry it
-            return encode_response(response, request, request_id)
+                    seconds = ctx.remaining_ms() / 1000 if context is not None else None
+                    response = finish_for_lambda(response, request.method, MAX_RESPONSE_BYTES, ctx.request_id, seconds)
+                if request.method == "HEAD" and response.body:
+                    response.headers.setdefault("Content-Length", str(len(response.body)))
+                    response.body = b""
+                request_id = ctx._request_id
+                if request_id is None and len(response.body) > _MAYBE_TOO_LARGE:
+                    request_id = ctx.request_id  # the 6 MB error body and log line carry it
+                return encode_response(response, request, request_id)
+            except Exception as exc:  # outside the chain: a malformed event (`path: 5`), never an escape
+                return encode_response(self.error_response(Context(self, event, context, source), exc), None, None)
 
         return handle_http
 

@@ -27,6 +27,8 @@ __all__ = [
     "await_result",
     "is_refusal",
     "log_record_failure",
+    "id_of",
+    "lane",
     "log_refusal",
     "process_batch",
     "run_context",
@@ -69,9 +71,10 @@ def await_result(coro: Any) -> Any:
     return _run_async(coro)
 
 
-def log_record_failure(ctx: Context, record: Record | None, exc: BaseException) -> None:
+def log_record_failure(ctx: Context, record: Record | None, exc: BaseException, record_id: Any = None) -> None:
     """One log line naming the source, record id and reason; a traceback for unexpected errors."""
-    record_id = record.record_id if record is not None else None
+    if record is not None:
+        record_id = id_of(record)
     extra = {"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id}
     err = find_lift_error(exc)
     if err is not None and err.status < 500:
@@ -108,14 +111,35 @@ def is_refusal(result: Any) -> bool:
 
 
 def log_refusal(ctx: Context, record: Record, status: int) -> None:
+    record_id = id_of(record)
     _log().warning(
         "%s record %s refused with status %s (request_id=%s)",
         ctx.source,
-        record.record_id,
+        record_id,
         status,
         ctx.request_id,
-        extra={"source": ctx.source, "record_id": record.record_id, "request_id": ctx.request_id},
+        extra={"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id},
     )
+
+
+def id_of(record: Record) -> Any:
+    """The id a failed record is reported with; "" for a record without one (never sent by AWS),
+    which makes Lambda retry the whole batch: a record nobody can name cannot fail alone."""
+    try:
+        record_id = record.record_id
+    except Exception:
+        return ""
+    return record_id if record_id.__class__ is str else ""
+
+
+def lane(lane_of: Callable[[Record], Any], record: Record) -> Any:
+    """The ordering lane of a record, or None when its fields cannot say (a malformed record)."""
+    try:
+        key = lane_of(record)
+        hash(key)
+    except Exception:
+        return None
+    return key
 
 
 def run_record(
@@ -182,9 +206,9 @@ def process_batch(
     cold = app._cold
     app._cold = False  # the first context is the cold start's
     for record in records:  # run_record, inlined: this loop is the per-record hot path
-        if blocked is not None and (lane := lane_of(record)) in blocked:  # type: ignore[misc]
-            skip_record(source, record, lane)
-            failed.append(record.record_id)
+        if blocked is not None and (key := lane(lane_of, record)) in blocked:  # type: ignore[arg-type]
+            skip_record(source, record, key)
+            failed.append(id_of(record))
             continue
         ctx = Context(app, event, context, source, None, cold, None, record)
         cold = False
@@ -195,22 +219,23 @@ def process_batch(
             log_refusal(ctx, record, result.status)
         except Exception as exc:
             log_record_failure(ctx, record, exc)
-        failed.append(record.record_id)
+        failed.append(id_of(record))
         if lane_of is not None:
             if blocked is None:
                 blocked = set()
-            blocked.add(lane_of(record))
+            blocked.add(lane(lane_of, record))
     return failed
 
 
 def skip_record(source: str, record: Record, lane: Any) -> None:
     """Log a record failed unrun because an earlier one of its lane failed."""
+    record_id = id_of(record)
     _log().warning(
         "%s record %s not run: an earlier record of %s failed (ordering kept)",
         source,
-        record.record_id,
+        record_id,
         lane,
-        extra={"source": source, "record_id": record.record_id},
+        extra={"source": source, "record_id": record_id},
     )
 
 
@@ -254,7 +279,7 @@ def _process_concurrently(
 
     lanes: dict[Any, list[tuple[int, Record]]] = {}
     for index, record in enumerate(records):
-        key = lane_of(record) if lane_of is not None else None
+        key = lane(lane_of, record) if lane_of is not None else None
         lanes.setdefault(key if key is not None else ("record", index), []).append((index, record))
     pool = _executor(concurrency)
     chain = handler.chain
@@ -270,7 +295,7 @@ def _process_concurrently(
         return await asyncio.gather(*(one(lane) for lane in lanes.values()))
 
     failed = sorted(i for lane_failed in run_async(run_all()) for i in lane_failed)
-    return [records[i].record_id for i in failed]
+    return [id_of(records[i]) for i in failed]
 
 
 _executors: dict[int, Any] = {}

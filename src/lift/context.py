@@ -6,6 +6,7 @@ headers, query, cookies and body are parsed only when someone reads them.
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -204,9 +205,14 @@ class Request:
 
                 raise PayloadTooLarge(f"Request body exceeds the {self.max_body}-byte limit")
             elif self.event.get("isBase64Encoded"):
-                import base64
+                try:  # strict: characters outside the alphabet are an error, not skipped
+                    self._body = binascii.a2b_base64(raw, strict_mode=True)
+                except (ValueError, TypeError):  # binascii.Error is a ValueError
+                    from lift.errors import BadRequest
 
-                self._body = base64.b64decode(raw)
+                    raise BadRequest(
+                        "Request body is not valid base64", code="invalid_base64", details=[{"location": "body"}]
+                    ) from None
             else:
                 self._body = raw.encode("utf-8")
         return self._body
@@ -484,7 +490,10 @@ class Context(msgspec.Struct, dict=True, eq=False):
         if rid is None:
             rid = getattr(self.lambda_context, "aws_request_id", None)
             if not rid and isinstance(self.event, dict):
-                rid = (self.event.get("requestContext") or {}).get("requestId")
+                request_context = self.event.get("requestContext")
+                rid = request_context.get("requestId") if isinstance(request_context, dict) else None
+                if not isinstance(rid, str):
+                    rid = None
             if not rid:
                 import uuid
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["encode_json", "decode_json", "to_builtins"]
+__all__ = ["encode_json", "decode_json", "invalid_json", "to_builtins", "TOO_DEEP"]
 
 
 def _enc_hook(obj: Any) -> Any:
@@ -29,16 +29,28 @@ _decoder = msgspec.json.Decoder()
 encode_json = _encoder.encode
 
 
+# msgspec stops at the interpreter's recursion limit (RecursionError): a document nested that deep
+# (a ~2 KB body can nest 1,000 levels) is refused like malformed JSON, never a 500.
+TOO_DEEP = "JSON nested too deeply"
+
+
+def invalid_json(location: str, problem: str) -> Exception:
+    """The 400 for JSON that cannot be parsed (syntax, or nesting past the parser's depth limit)."""
+    from lift.errors import BadRequest
+
+    return BadRequest(
+        "Request body is not valid JSON", code="invalid_json", details=[{"location": location, "message": problem}]
+    )
+
+
 def decode_json(data: bytes | str) -> Any:
-    """Parse JSON; invalid JSON is a `BadRequest` (400), never a 500."""
+    """Parse JSON; invalid JSON (or JSON nested too deeply) is a `BadRequest` (400), never a 500."""
     try:
         return _decoder.decode(data)
     except msgspec.DecodeError as exc:
-        from lift.errors import BadRequest
-
-        raise BadRequest(
-            "Request body is not valid JSON", code="invalid_json", details=[{"location": "body", "message": str(exc)}]
-        ) from exc
+        raise invalid_json("body", str(exc)) from exc
+    except RecursionError:
+        raise invalid_json("body", TOO_DEEP) from None
 
 
 def to_builtins(value: Any) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from lift.errors import BadRequest, ValidationFailed
+from lift.serialization import TOO_DEEP, invalid_json
 
 __all__ = ["Problem", "ModelCodec", "codec_for", "is_pydantic_model"]
 
@@ -62,18 +63,14 @@ class ModelCodec:
             try:
                 raw = msgspec.json.decode(data)
             except msgspec.DecodeError as syntax:  # failed the type before reaching the bad syntax
-                raise BadRequest(
-                    "Request body is not valid JSON",
-                    code="invalid_json",
-                    details=[{"location": self.location, "message": str(syntax)}],
-                ) from None
+                raise invalid_json(self.location, str(syntax)) from None
+            except RecursionError:
+                raise invalid_json(self.location, TOO_DEEP) from None
             raise ValidationFailed(details=self.problems(raw, exc)) from None
         except msgspec.DecodeError as exc:
-            raise BadRequest(
-                "Request body is not valid JSON",
-                code="invalid_json",
-                details=[{"location": self.location, "message": str(exc)}],
-            ) from None
+            raise invalid_json(self.location, str(exc)) from None
+        except RecursionError:  # nested past the parser's depth limit: invalid input, not a 500
+            raise invalid_json(self.location, TOO_DEEP) from None
 
     def convert(self, value: Any) -> Any:
         """Validate already-parsed builtins (query dicts, record payloads)."""
@@ -83,6 +80,8 @@ class ModelCodec:
             return msgspec.convert(value, self.type, strict=self.strict)
         except msgspec.ValidationError as exc:
             raise ValidationFailed(details=self.problems(value, exc)) from None
+        except RecursionError:
+            raise invalid_json(self.location, TOO_DEEP) from None
 
     def problems(self, value: Any, first: msgspec.ValidationError) -> list[Problem]:
         """Every problem in `value`, or msgspec's first one if the walk finds nothing."""

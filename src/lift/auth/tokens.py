@@ -149,6 +149,9 @@ class JWTVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidCredentials(f"{type(exc).__name__}: {exc}") from None
+        except RecursionError:  # a signed payload nested past the JSON parser's depth limit
+            raise InvalidCredentials("malformed token payload: nested too deeply") from None
+        _check_numeric_dates(claims)
         self._check_expected(claims)
         return claims
 
@@ -203,9 +206,24 @@ def _unverified_header(token: str) -> dict[str, Any]:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (ValueError, TypeError) as exc:
         raise InvalidCredentials(f"malformed token header: {exc}") from None
+    except RecursionError:  # an 11 KB header can nest thousands of levels: refused, not a 500
+        raise InvalidCredentials("malformed token header: nested too deeply") from None
     if not isinstance(header, dict):
         raise InvalidCredentials("malformed token header: not an object")
     return header
+
+
+_NUMERIC_DATES = ("exp", "nbf", "iat")
+
+
+def _check_numeric_dates(claims: Mapping[str, Any]) -> None:
+    """exp, nbf and iat must be JSON numbers (RFC 7519 NumericDate). PyJWT accepts "1700000000"
+    (it calls int()); the verified-token cache compares them with floats, so a string is refused
+    here, the first time, instead of passing once and failing on reuse."""
+    for name in _NUMERIC_DATES:
+        value = claims.get(name)
+        if value is not None and (value.__class__ is bool or not isinstance(value, int | float)):
+            raise InvalidCredentials(f"claim {name!r} is not a number (NumericDate)")
 
 
 def _checked(algorithms: Iterable[str], allowed: frozenset[str], what: str) -> tuple[str, ...]:

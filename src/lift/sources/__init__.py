@@ -52,30 +52,45 @@ def source_of(event: Any) -> str:
     """The name of the source that produced `event` ("rest", "sqs", ..., or "invoke")."""
     if type(event) is not dict:
         return other_source(event)
-    if "Records" in event:
-        records = event["Records"]
-        if type(records) is list and records and type(records[0]) is dict:
-            first = records[0]
-            return RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource")) or other_source(event)
-    if "httpMethod" in event:
-        ctx = event.get("requestContext")
-        if ctx and "elb" in ctx:
-            return "alb"
-        if "methodArn" in event:  # a REST REQUEST (or HTTP API 1.0) authorizer request
-            return "authorizer"
-        if ctx and "connectionId" in ctx and "resource" not in event:  # as App.handler's REST fast path
-            return "websocket"
-        if "actionGroup" in event:  # a Bedrock agent action group (OpenAPI form)
-            return "bedrock_agent"
-        return "rest"
-    if "rawPath" in event:
-        if "routeArn" in event:  # an HTTP API authorizer request (payload 2.0)
-            return "authorizer"
-        domain = (event.get("requestContext") or {}).get("domainName") or ""
-        return "url" if ".lambda-url." in domain else "http"
-    if "detail-type" in event and "source" in event:
-        return "schedule" if event["detail-type"] == "Scheduled Event" else "eventbridge"
+    try:
+        if "Records" in event:
+            records = event["Records"]
+            if type(records) is list and records and type(records[0]) is dict:
+                first = records[0]
+                return RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource")) or other_source(event)
+        if "httpMethod" in event:
+            ctx = event.get("requestContext")
+            if ctx and "elb" in ctx:
+                return "alb"
+            if "methodArn" in event:  # a REST REQUEST (or HTTP API 1.0) authorizer request
+                return "authorizer"
+            if ctx and "connectionId" in ctx and "resource" not in event:  # as App.handler's REST fast path
+                return "websocket"
+            if "actionGroup" in event:  # a Bedrock agent action group (OpenAPI form)
+                return "bedrock_agent"
+            return "rest"
+        if "rawPath" in event:
+            if "routeArn" in event:  # an HTTP API authorizer request (payload 2.0)
+                return "authorizer"
+            domain = (event.get("requestContext") or {}).get("domainName") or ""
+            return "url" if ".lambda-url." in domain else "http"
+        if "detail-type" in event and "source" in event:
+            return "schedule" if event["detail-type"] == "Scheduled Event" else "eventbridge"
+    except (TypeError, AttributeError):  # a field of the wrong type: its keys decide, its handler answers 400
+        return _source_of_malformed(event)
     ctx = event.get("requestContext")
     if type(ctx) is dict and "connectionId" in ctx and "methodArn" not in event:
         return "websocket"
     return other_source(event)  # the rules of every other trigger (lift.sources.rules)
+
+
+def _source_of_malformed(event: dict[str, Any]) -> str:
+    """The source of an event with a field of the wrong type (`requestContext: 5`), from its keys alone."""
+    ctx = event.get("requestContext")
+    ctx = ctx if type(ctx) is dict else {}
+    if "httpMethod" in event:
+        return "alb" if "elb" in ctx else "rest"
+    if "rawPath" in event:
+        domain = ctx.get("domainName")
+        return "url" if type(domain) is str and ".lambda-url." in domain else "http"
+    return "invoke"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import lambda_body, strip_base_path
+from lift.sources.http import lambda_body, method_or_get, strip_base_path
 
 NAME = "alb"
 
@@ -48,7 +48,10 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> AlbRequest
     path = event.get("path") or "/"
     if base_path:
         path = strip_base_path(path, base_path)
-    return AlbRequest(event, event.get("httpMethod") or "GET", path)
+    method = event.get("httpMethod")
+    if method.__class__ is not str:
+        method = method_or_get(method)
+    return AlbRequest(event, method, path)
 
 
 def _status_description(status: int) -> str:

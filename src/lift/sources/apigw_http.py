@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import lambda_body, relative_path, strip_base_path
+from lift.sources.http import lambda_body, method_or_get, relative_path, strip_base_path
 
 NAME = "http"
 
@@ -69,7 +69,9 @@ def routed_path(event: dict[str, Any], base_path: str) -> str:
 
 
 def request_from_event(event: dict[str, Any], base_path: str = "") -> HttpApiRequest:
-    method = ((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET"
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
+    if method.__class__ is not str:
+        method = method_or_get(method)
     return HttpApiRequest(event, method, routed_path(event, base_path))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import JSON_FAST_PATH_BYTES, lambda_body, relative_path
+from lift.sources.http import JSON_FAST_PATH_BYTES, lambda_body, method_or_get, relative_path
 
 NAME = "rest"
 
@@ -65,7 +65,10 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> RestReques
             path = relative_path(resource, event.get("pathParameters"), path)
     if base_path and path.startswith(base_path) and path[len(base_path) : len(base_path) + 1] in ("", "/"):
         path = path[len(base_path) :] or "/"  # http.strip_base_path, inlined on the hottest source
-    return RestRequest(event, event.get("httpMethod") or "GET", path)
+    method = event.get("httpMethod")
+    if method.__class__ is not str:
+        method = method_or_get(method)
+    return RestRequest(event, method, path)
 
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import base64
 from decimal import Decimal
 from typing import Any
 
-from lift.sources.record import Record, name_from_arn
+from lift.sources.record import Record, malformed_record, name_from_arn
 
 __all__ = ["DynamoDBRecord", "from_attribute_value", "from_image"]
 
@@ -26,7 +26,12 @@ class DynamoDBRecord(Record):
 
     @property
     def _stream(self) -> dict[str, Any]:
-        return self.raw.get("dynamodb") or {}
+        stream = self.raw.get("dynamodb")
+        if stream.__class__ is dict:
+            return stream  # type: ignore[no-any-return]
+        if stream is None:
+            return {}
+        raise malformed_record("dynamodb", "an object", stream)
 
     @property
     def record_id(self) -> str | None:
@@ -67,19 +72,19 @@ class DynamoDBRecord(Record):
     @property
     def keys(self) -> dict[str, Any]:
         if self._keys is None:
-            self._keys = from_image(self._stream.get("Keys"))
+            self._keys = _image(self._stream.get("Keys"))
         return self._keys
 
     @property
     def new_image(self) -> dict[str, Any] | None:
         if self._new is None and "NewImage" in self._stream:
-            self._new = from_image(self._stream["NewImage"])
+            self._new = _image(self._stream["NewImage"])
         return self._new
 
     @property
     def old_image(self) -> dict[str, Any] | None:
         if self._old is None and "OldImage" in self._stream:
-            self._old = from_image(self._stream["OldImage"])
+            self._old = _image(self._stream["OldImage"])
         return self._old
 
     def _image_raw(self) -> dict[str, Any] | None:
@@ -95,7 +100,18 @@ class DynamoDBRecord(Record):
 
     def model_input(self) -> Any:
         """The image with numbers as int/float, so `int` and `float` fields validate."""
-        return from_image(self._image_raw(), plain_numbers=True)
+        return _image(self._image_raw(), plain_numbers=True)
+
+
+def _image(image: Any, plain_numbers: bool = False) -> dict[str, Any]:
+    """`from_image` for a record's own image: one that is no DynamoDB JSON (or nests past the
+    interpreter's depth limit) fails that record alone, with a 400-class reason."""
+    try:
+        return from_image(image, plain_numbers)
+    except RecursionError:
+        raise malformed_record("image", "DynamoDB JSON", image, "nested too deeply") from None
+    except (ValueError, TypeError, AttributeError):
+        raise malformed_record("image", "DynamoDB JSON", image) from None
 
 
 def from_image(image: dict[str, Any] | None, plain_numbers: bool = False) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.sources.apigw_http import HttpApiRequest, encode_response, routed_path
+from lift.sources.http import method_or_get
 
 __all__ = ["NAME", "FunctionUrlRequest", "request_from_event", "encode_response", "is_function_url"]
 
@@ -22,5 +23,7 @@ def is_function_url(event: dict[str, Any]) -> bool:
 
 
 def request_from_event(event: dict[str, Any], base_path: str = "") -> FunctionUrlRequest:
-    method = ((event.get("requestContext") or {}).get("http") or {}).get("method") or "GET"
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
+    if method.__class__ is not str:
+        method = method_or_get(method)
     return FunctionUrlRequest(event, method, routed_path(event, base_path))

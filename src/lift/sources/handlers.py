@@ -7,15 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import msgspec
-
 from lift import app as _lift_app
 from lift import serialization
 from lift.batch import RecordResult, await_result
 from lift.binding import _EMPTY, _identity, build_binder
 from lift.context import Context, Response
 from lift.sources import LazyModule
-from lift.sources.record import Record, pattern_matcher
+from lift.sources.record import Record, malformed_record, pattern_matcher
 from lift.validation import codec_for
 
 __all__ = [
@@ -61,7 +59,9 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
                 return default
             try:
                 return fast_decode(text)
-            except msgspec.MsgspecError:
+            except Exception:
+                if text.__class__ is not str and text.__class__ is not bytes:
+                    raise malformed_record("body", "text", text) from None
                 return decode_json(text)  # raises BadRequest/ValidationFailed with every problem
         value = ctx.record.model_input()
         if value is None and has_default:
@@ -216,8 +216,8 @@ def _ctx_and_typed_body(
         if ctx.__class__ is sqs.SQSContext:  # a plain message
             try:
                 body = fast_decode(ctx.raw["body"])
-            except msgspec.MsgspecError:
-                body = get_body(ctx)  # raises the complete validation error (or gives the default)
+            except Exception:  # invalid, nested too deeply, not text...
+                body = get_body(ctx)  # raises the complete error (or gives the default)
             return fn(ctx, body)
         return fn(ctx, get_body(ctx))
 

@@ -6,12 +6,28 @@ from typing import Any
 
 from lift.context import Response, is_text_content_type
 
-__all__ = ["encode_body", "lambda_body", "relative_path", "strip_base_path", "MAX_RESPONSE_BYTES", "too_large_response"]
+__all__ = [
+    "encode_body",
+    "lambda_body",
+    "method_or_get",
+    "relative_path",
+    "strip_base_path",
+    "MAX_RESPONSE_BYTES",
+    "too_large_response",
+]
 
 # Lambda's synchronous response payload limit is 6 MB; keep room for the envelope.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 16 * 1024
 # JSON bodies below this size are valid UTF-8 text and far from the limit: sent as they are.
 JSON_FAST_PATH_BYTES = 1024 * 1024
+
+
+def method_or_get(method: Any) -> str:
+    """The method of an event whose method is not a string: GET when it is missing; any other
+    value (`httpMethod: []`) makes a malformed event, answered with a 400 (see `event_shape`)."""
+    if method is None:
+        return "GET"
+    raise TypeError(f"the event's request method is a {type(method).__name__}, not a string")
 
 
 def encode_body(resp: Response) -> tuple[str, bool]:

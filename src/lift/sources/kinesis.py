@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 from typing import Any
 
-from lift.sources.record import Record, decode_json_or_text, name_from_arn
+from lift.sources.record import Record, decode_json_or_text, malformed_record, name_from_arn
 
 __all__ = ["KinesisRecord"]
 
@@ -61,7 +61,11 @@ class KinesisRecord(Record):
     @property
     def data(self) -> bytes:
         if self._data is None:
-            self._data = base64.b64decode(self.raw["kinesis"].get("data") or "")
+            data = self.raw["kinesis"].get("data")
+            try:
+                self._data = binascii.a2b_base64(data, strict_mode=True)
+            except (ValueError, TypeError):  # binascii.Error is a ValueError: this record fails alone
+                raise malformed_record("data", "base64", data) from None
         return self._data
 
     @property

@@ -16,7 +16,7 @@ import msgspec
 
 from lift import serialization
 
-__all__ = ["Record", "decode_json_or_text", "name_from_arn", "pattern_matcher"]
+__all__ = ["Record", "decode_json_or_text", "name_from_arn", "malformed_record", "pattern_matcher"]
 
 
 class Record(msgspec.Struct, eq=False):
@@ -56,11 +56,32 @@ class Record(msgspec.Struct, eq=False):
 
 
 def decode_json_or_text(text: str | bytes) -> Any:
-    """JSON text parsed, or the text itself when it is not JSON (plain string messages)."""
+    """JSON text parsed, or the text itself when it is not JSON (plain string messages).
+
+    JSON nested past the parser's depth limit is a `BadRequest`: that record fails alone.
+    """
     try:
-        return serialization.decode_json(text)
+        return _decode(text)
+    except RecursionError:
+        raise serialization.invalid_json("body", serialization.TOO_DEEP) from None
     except Exception:
         return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+
+
+_decode = msgspec.json.Decoder().decode
+
+
+def malformed_record(field: str, expected: str, value: Any, problem: str | None = None) -> Exception:
+    """The 400 for a record field that is not what AWS sends (`field` of a hand-made or corrupted
+    event): raised while that record runs, so it fails alone."""
+    from lift.errors import BadRequest
+
+    problem = problem or f"expected {expected}, got {type(value).__name__}"
+    return BadRequest(
+        f"The record's {field} is not {expected}: {problem}",
+        code="malformed_record",
+        details=[{"location": field, "message": problem}],
+    )
 
 
 def name_from_arn(arn: str | None) -> str:

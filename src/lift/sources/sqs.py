@@ -6,16 +6,15 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import msgspec
-
 from lift import serialization
 from lift.batch import is_refusal, log_record_failure, log_refusal, process_batch, run_context, skip_record
 from lift.context import Context, RecordContext, Response
-from lift.errors import LiftError, lift_logger
+from lift.errors import BadRequest, LiftError, find_lift_error, lift_logger
 from lift.sources import LazyModule, eventbridge, sns
-from lift.sources.record import Record, decode_json_or_text, name_from_arn
+from lift.sources.record import Record, decode_json_or_text, malformed_record, name_from_arn
 
 s3 = LazyModule("lift.sources.s3", globals())
+event_shape = LazyModule("lift.sources.event_shape", globals())
 
 __all__ = [
     "ENVELOPES",
@@ -52,7 +51,10 @@ class SQSRecord(Record):
 
     @property
     def body(self) -> str:
-        return self.raw.get("body") or ""
+        body = self.raw.get("body")
+        if body.__class__ is str:
+            return body  # type: ignore[no-any-return]
+        raise malformed_record("body", "a string", body)  # AWS always sends one: this message fails alone
 
     @property
     def text(self) -> str:
@@ -64,7 +66,12 @@ class SQSRecord(Record):
 
     @property
     def attributes(self) -> dict[str, str]:
-        return self.raw.get("attributes") or {}
+        attributes = self.raw.get("attributes")
+        if attributes.__class__ is dict:
+            return attributes  # type: ignore[no-any-return]
+        if attributes is None:
+            return {}
+        raise malformed_record("attributes", "an object", attributes)
 
     @property
     def message_attributes(self) -> dict[str, Any]:
@@ -113,7 +120,7 @@ class SQSRecord(Record):
     def json_text(self) -> str | None:
         inner = self.inner
         if inner is None:
-            return self.raw.get("body") or ""
+            return self.body
         return inner.json_text()
 
     def payload(self) -> Any:
@@ -133,7 +140,9 @@ def unwrap(record: SQSRecord, envelope: str | None) -> None:
     `auto` tests the body with substring checks first, so plain messages pay ~nothing; a hit is
     confirmed on the parsed document before the envelope is used.
     """
-    body = record.raw.get("body") or ""
+    body = record.raw.get("body")
+    if body.__class__ is not str:  # no envelope in it: its body getter reports what it is
+        return
     if envelope == "auto":
         if '"TopicArn"' in body:
             envelope = "sns"
@@ -197,7 +206,14 @@ def dispatcher(app: Any) -> Any:
         failed: list[str] = []
         for (by_record, fn, with_ctx, decode, scan, fifo, handler), raws in batches:
             if by_record:  # concurrency or a fixed envelope: every message as a record
-                records = [_record(raw, handler.envelope) for raw in raws]
+                records = []
+                for raw in raws:
+                    try:
+                        if fifo:
+                            raw["attributes"].get("MessageGroupId")  # a FIFO message names its group
+                        records.append(_record(raw, handler.envelope))
+                    except Exception as exc:
+                        failed.append(_malformed(app, raw, event, context, exc))
                 failed += process_batch(
                     app, handler, records, event, context, "sqs", group_of if fifo else None, handler.concurrency
                 )
@@ -205,47 +221,58 @@ def dispatcher(app: Any) -> Any:
             blocked: set[Any] | None = None
             group = None
             for raw in raws:
-                if fifo:
-                    group = (raw.get("attributes") or {}).get("MessageGroupId")
-                    if blocked is not None and group in blocked:
-                        skip_record("sqs", SQSRecord(raw), f"message group {group!r}")
-                        failed.append(raw["messageId"])
-                        continue
-                if decode is not None:
-                    try:
-                        body = raw["body"]
-                        if scan and 'ype"' in body and ('"TopicArn"' in body or '"detail-type"' in body):
-                            raise _MaybeEnvelope  # "Type" (SNS) or "detail-type" (EventBridge): unwrap first
-                        value = decode(body)
-                    except (KeyError, msgspec.MsgspecError, _MaybeEnvelope):
-                        pass  # the full way below unwraps, or reports every problem
-                    else:
+                # Whatever a message holds (a body nested too deeply, a field of the wrong type), it
+                # fails alone: the handler's failures are caught below, the rest by the outer except.
+                try:
+                    if fifo:
+                        group = raw["attributes"].get("MessageGroupId")
+                        if blocked is not None and group in blocked:
+                            skip_record("sqs", SQSRecord(raw), f"message group {group!r}")
+                            failed.append(raw["messageId"])
+                            continue
+                    if decode is not None:
                         try:
-                            if with_ctx:
-                                ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
-                                cold = False
-                                result = fn(ctx, value)
-                            else:
-                                result = fn(value)
-                            if result is None or not is_refusal(result):
-                                continue
-                            _report(app, ctx if with_ctx else None, raw, event, context, result)
-                        except Exception as exc:
-                            _report(app, ctx if with_ctx else None, raw, event, context, exc)
+                            body = raw["body"]
+                            if scan and 'ype"' in body and ('"TopicArn"' in body or '"detail-type"' in body):
+                                raise _MaybeEnvelope  # "Type" (SNS) or "detail-type" (EventBridge): unwrap first
+                            value = decode(body)
+                        except Exception:
+                            pass  # the full way below unwraps, or reports every problem
+                        else:
+                            try:
+                                if with_ctx:
+                                    ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
+                                    cold = False
+                                    result = fn(ctx, value)
+                                else:
+                                    result = fn(value)
+                                if result is None or not is_refusal(result):
+                                    continue
+                                _report(app, ctx if with_ctx else None, raw, event, context, result)
+                            except Exception as exc:
+                                _report(app, ctx if with_ctx else None, raw, event, context, exc)
+                            failed.append(raw["messageId"])
+                            if fifo:
+                                blocked = _block(blocked, group)
+                            continue
+                    body = raw.get("body")
+                    if (
+                        handler.envelope is not None
+                        and body.__class__ is str
+                        and ('"TopicArn"' in body or '"detail-type"' in body)
+                    ):
+                        ctx = Context(app, event, context, "sqs", None, cold, None, _record(raw, handler.envelope))
+                    else:  # a plain message: its record is made only if someone reads it
+                        ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
+                    cold = False
+                    if not run_context(handler.chain, ctx):
                         failed.append(raw["messageId"])
                         if fifo:
                             blocked = _block(blocked, group)
-                        continue
-                body = raw.get("body") or ""
-                if handler.envelope is not None and ('"TopicArn"' in body or '"detail-type"' in body):
-                    ctx = Context(app, event, context, "sqs", None, cold, None, _record(raw, handler.envelope))
-                else:  # a plain message: its record is made only if someone reads it
-                    ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
-                cold = False
-                if not run_context(handler.chain, ctx):
-                    failed.append(raw["messageId"])
-                    if fifo:
-                        blocked = _block(blocked, group)
+                except Exception as exc:
+                    failed.append(_malformed(app, raw, event, context, exc))
+                    if fifo and (bad_group := _group_or_none(raw)) is not None:
+                        blocked = _block(blocked, bad_group)
         if not failed:
             return {"batchItemFailures": []}
         return encode_batch_response(failed)
@@ -422,9 +449,30 @@ def _report(
         log_refusal(ctx, ctx.record, outcome.status)
 
 
+def _malformed(app: Any, raw: Any, event: Any, context: Any, exc: Exception) -> str:
+    """Log a message that could not even be run (a field of the wrong type in a hand-made or
+    corrupted event); its id, for `batchItemFailures`."""
+    message_id = raw.get("messageId") if raw.__class__ is dict else None
+    if find_lift_error(exc) is None and (found := event_shape.problems(raw, "sqs")):
+        exc = BadRequest("Malformed SQS message", code="malformed_record", details=found)
+    ctx = Context(app, event, context, "sqs")
+    log_record_failure(ctx, None, exc, message_id)
+    return message_id if message_id.__class__ is str else ""  # "": Lambda retries the whole batch
+
+
+def _group_or_none(raw: Any) -> Any:
+    try:
+        return raw["attributes"]["MessageGroupId"]
+    except Exception:
+        return None
+
+
 def _block(blocked: set[Any] | None, group: Any) -> set[Any]:
     blocked = blocked if blocked is not None else set()
-    blocked.add(group)
+    try:
+        blocked.add(group)
+    except TypeError:  # an unhashable group id (a malformed message): it has no group to keep in order
+        pass
     return blocked
 
 

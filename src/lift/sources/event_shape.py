@@ -1,0 +1,139 @@
+"""The shape of each HTTP event and SQS message, checked only once handling one has failed.
+
+AWS never sends a field of the wrong type, so nothing checks types on the way in: a request reads
+only the fields it needs, when it needs them. When reading one raised, `problems(event, source)`
+says which fields of the event are not what that service sends (`$.requestContext: Expected
+object, got str`), so the caller answers a malformed event with a 400 in the source's own format
+instead of a 500. The shapes are msgspec types, validated by msgspec (`convert`), not by hand.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import Any
+
+import msgspec
+
+__all__ = ["problems", "malformed_event"]
+
+_Map = dict[str, str] | None
+_MultiMap = dict[str, list[str] | None] | None
+
+
+class _Identity(msgspec.Struct):
+    sourceIp: str | None = None
+
+
+class _RestContext(msgspec.Struct):
+    requestId: str | None = None
+    domainName: str | None = None
+    identity: _Identity | None = None
+    authorizer: dict[str, Any] | None = None
+
+
+class _RestEvent(msgspec.Struct):
+    """API Gateway REST API (payload 1.0)."""
+
+    httpMethod: str | None = None
+    path: str | None = None
+    resource: str | None = None
+    headers: _Map = None
+    multiValueHeaders: _MultiMap = None
+    queryStringParameters: _Map = None
+    multiValueQueryStringParameters: _MultiMap = None
+    pathParameters: _Map = None
+    requestContext: _RestContext | None = None
+    body: str | None = None
+    isBase64Encoded: bool | None = None
+
+
+class _Http(msgspec.Struct):
+    method: str | None = None
+    sourceIp: str | None = None
+
+
+class _HttpContext(msgspec.Struct):
+    requestId: str | None = None
+    domainName: str | None = None
+    stage: str | None = None
+    routeKey: str | None = None
+    http: _Http | None = None
+    authorizer: dict[str, Any] | None = None
+
+
+class _HttpEvent(msgspec.Struct):
+    """API Gateway HTTP API (payload 2.0) and function URLs."""
+
+    rawPath: str | None = None
+    rawQueryString: str | None = None
+    routeKey: str | None = None
+    cookies: list[str] | None = None
+    headers: _Map = None
+    queryStringParameters: _Map = None
+    pathParameters: _Map = None
+    requestContext: _HttpContext | None = None
+    body: str | None = None
+    isBase64Encoded: bool | None = None
+
+
+class _AlbEvent(msgspec.Struct):
+    """Application Load Balancer target event."""
+
+    httpMethod: str | None = None
+    path: str | None = None
+    headers: _Map = None
+    multiValueHeaders: _MultiMap = None
+    queryStringParameters: _Map = None
+    multiValueQueryStringParameters: _MultiMap = None
+    requestContext: dict[str, Any] | None = None
+    body: str | None = None
+    isBase64Encoded: bool | None = None
+
+
+class _SqsMessage(msgspec.Struct):
+    """One SQS message of a Lambda event."""
+
+    messageId: str
+    body: str
+    attributes: dict[str, str]
+    messageAttributes: dict[str, Any] | None = None
+    eventSourceARN: str | None = None
+
+
+_SHAPES: dict[str, Any] = {
+    "rest": _RestEvent,
+    "http": _HttpEvent,
+    "url": _HttpEvent,
+    "alb": _AlbEvent,
+    "sqs": _SqsMessage,
+}
+
+
+def problems(event: Any, source: str) -> list[dict[str, str]]:
+    """What in `event` (an HTTP event, or one SQS message) is not shaped as `source` sends it; [] when
+    nothing is (or `source` has no shape here)."""
+    shape = _SHAPES.get(source)
+    if shape is None:
+        return []
+    try:
+        msgspec.convert(event, shape, strict=True)
+    except msgspec.ValidationError as exc:
+        text, _, path = str(exc).rpartition(" - at `")
+        return [{"location": "event", "path": path.rstrip("`") if text else "$", "message": text or str(exc)}]
+    except Exception as exc:  # not even a mapping msgspec can read
+        return [{"location": "event", "path": "$", "message": f"{type(exc).__name__}: {exc}"}]
+    if source != "sqs" and event.get("isBase64Encoded") and event.get("body"):
+        try:
+            binascii.a2b_base64(event["body"], strict_mode=True)
+        except (ValueError, TypeError):
+            return [
+                {"location": "event", "path": "$.body", "message": "isBase64Encoded is true but the body is not base64"}
+            ]
+    return []
+
+
+def malformed_event(source: str, found: list[dict[str, str]]) -> Exception:
+    """The 400 for an event whose fields are not what `source` sends."""
+    from lift.errors import BadRequest
+
+    return BadRequest(f"Malformed {source} event", code="malformed_event", details=found)

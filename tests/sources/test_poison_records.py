@@ -1,0 +1,328 @@
+"""One bad record fails alone: poison bodies and wrong-typed fields, every batch source, every handler shape.
+
+Each batch goes through `app.handler` as Lambda delivers it; the answer must name the bad record
+alone in `batchItemFailures` (never raise, never fail its neighbours), the good records must have
+run once, and the bad one must be logged as a rejection (WARNING), not as a crash.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lift import App, Context
+from lift.testing import events
+
+# ~4 KB of JSON nesting 2,000 levels: inside a field the model does not know (msgspec skips it,
+# recursing), and as the whole body
+POISONS = {
+    "nested-in-unknown-field": '{"id": 1, "qty": 1, "x": ' + "[" * 2000 + "]" * 2000 + "}",
+    "nested-body": "[" * 2000 + "]" * 2000,
+}
+
+
+class Order(msgspec.Struct):
+    id: int
+    qty: int
+
+
+# -- batch sources: (event for `items`, where one item is bad; the id Lambda knows each record by) --
+def sqs_batch(items: list[Any], fifo: bool = False) -> dict[str, Any]:
+    queue = "orders.fifo" if fifo else "orders"
+    # FIFO: one message group per message, so a failure blocks no other message
+    return events.sqs(queue, items, group_ids=[f"g{i}" for i in range(len(items))] if fifo else None)
+
+
+def kinesis_batch(items: list[Any]) -> dict[str, Any]:
+    # one shard per record: a failure checkpoints only its own shard
+    return {
+        "Records": [
+            events.kinesis_record(item, stream="orders", shard_id=f"shardId-00000000000{i}")
+            for i, item in enumerate(items)
+        ]
+    }
+
+
+def deep_dynamodb_image(depth: int) -> dict[str, Any]:
+    """A NewImage with a map nested `depth` levels (built without recursion)."""
+    value: dict[str, Any] = {"NULL": True}
+    for _ in range(depth):
+        value = {"M": {"x": value}}
+    return {"id": {"N": "1"}, "qty": {"N": "1"}, "x": value}
+
+
+def dynamodb_batch(items: list[Any]) -> dict[str, Any]:
+    records = []
+    for item in items:
+        image = item if isinstance(item, dict) and "deep" not in item else {"id": 0, "qty": 0}
+        record = events.dynamodb_record("orders", keys={"id": 1}, new_image=image)
+        if isinstance(item, dict) and "deep" in item:
+            record["dynamodb"]["NewImage"] = deep_dynamodb_image(item["deep"])
+        records.append(record)
+    return {"Records": records}
+
+
+def record_id(source: str, raw: dict[str, Any]) -> str:
+    if source.startswith("sqs"):
+        return raw["messageId"]
+    if source == "kinesis":
+        return raw["kinesis"]["sequenceNumber"]
+    return raw["dynamodb"]["SequenceNumber"]
+
+
+def batch_for(source: str, poison: str) -> tuple[dict[str, Any], int]:
+    """A batch of good orders with one poison record; (event, index of the poison)."""
+    good = [{"id": 1, "qty": 2}, {"id": 2, "qty": 3}, {"id": 3, "qty": 4}]
+    if source == "dynamodb":  # a stream batch is one shard: the poison last, so no good record follows it
+        return dynamodb_batch([*good, {"deep": 2000}]), 3
+    items = [good[0], POISONS[poison], good[1], good[2]]
+    if source == "kinesis":
+        return kinesis_batch(items), 1
+    return sqs_batch(items, fifo=source == "sqs-fifo"), 1
+
+
+def register(app: App, source: str, handler: Callable[..., Any]) -> None:
+    if source.startswith("sqs"):
+        app.sqs("orders*")(handler)
+    elif source == "kinesis":
+        app.kinesis("orders")(handler)
+    else:
+        app.dynamodb_stream("orders")(handler)
+
+
+def make_handler(shape: str, seen: list[Any]) -> Callable[..., Any]:
+    """The handler shapes users write; each reads the record's payload its own way."""
+    if shape == "body":
+
+        def handler(body: Order) -> None:
+            seen.append(body.id)
+
+    elif shape == "ctx+body":
+
+        def handler(ctx: Context, body: Order) -> None:  # type: ignore[misc]
+            seen.append(body.id)
+
+    elif shape == "ctx":
+
+        def handler(ctx: Context) -> None:  # type: ignore[misc]
+            payload = ctx.record.payload()  # the record's own decoding: JSON text parsed, a DynamoDB image
+            seen.append(int(payload["id"]))
+
+    elif shape == "async":
+
+        async def handler(ctx: Context, body: Order) -> None:  # type: ignore[misc]
+            seen.append(body.id)
+
+    else:  # async, several records at a time (SQS only)
+
+        async def handler(ctx: Context, body: Order) -> None:  # type: ignore[misc]
+            seen.append(body.id)
+
+    return handler
+
+
+def passthrough(ctx: Context, call_next: Callable[[Context], Any]) -> Any:
+    return call_next(ctx)
+
+
+@pytest.fixture
+def lift_warnings(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger="lift")
+    return caplog
+
+
+BATCH_SOURCES = ["sqs", "sqs-fifo", "kinesis", "dynamodb"]
+SHAPES = ["body", "ctx+body", "ctx", "async"]
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["no-middleware", "middleware"])
+@pytest.mark.parametrize("shape", [*SHAPES, "async-concurrent"])
+@pytest.mark.parametrize("source", BATCH_SOURCES)
+@pytest.mark.parametrize("poison", list(POISONS))
+def test_poison_record_fails_alone(source, shape, middleware, poison, lift_warnings) -> None:
+    if shape == "async-concurrent" and not source.startswith("sqs"):
+        pytest.skip("concurrency= is an SQS option")
+    if source == "dynamodb" and poison != "nested-body":
+        pytest.skip("a DynamoDB image is no JSON text: one poison (a deep map) covers it")
+    app = App(name="poison")
+    if middleware:
+        app.use(passthrough)
+    seen: list[int] = []
+    handler = make_handler(shape, seen)
+    if shape == "async-concurrent":
+        app.sqs("orders*", concurrency=4)(handler)
+    else:
+        register(app, source, handler)
+    event, bad = batch_for(source, poison)
+    bad_id = record_id(source, event["Records"][bad])
+
+    result = app.handler(event, None)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": bad_id}]}
+    assert sorted(seen) == [1, 2, 3]  # every good record ran, once
+    messages = [(r.levelno, r.getMessage()) for r in lift_warnings.records]
+    assert [m for level, m in messages if level >= logging.ERROR] == []
+    assert any(level == logging.WARNING and "rejected" in m and "nested too deeply" in m for level, m in messages), (
+        messages
+    )
+
+
+# -- wrong-typed fields ------------------------------------------------------------------------
+WRONG_SQS_FIELDS = [
+    ("body", None),
+    ("body", 7),
+    ("body", {"id": 1, "qty": 1}),
+    ("body", [1]),
+    ("body", True),
+]
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["no-middleware", "middleware"])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+@pytest.mark.parametrize(("field", "value"), [*WRONG_SQS_FIELDS, ("attributes", "x"), ("attributes", [1])])
+def test_sqs_message_with_a_wrong_typed_field_fails_alone(field, value, fifo, shape, middleware, lift_warnings) -> None:
+    if field == "attributes" and not fifo:
+        pytest.skip("a standard queue reads no attribute to run a message")
+    app = App(name="wrong-typed")
+    if middleware:
+        app.use(passthrough)
+    seen: list[int] = []
+    app.sqs("orders*")(make_handler(shape, seen))
+    event = sqs_batch([{"id": 1, "qty": 1}, {"id": 2, "qty": 1}, {"id": 3, "qty": 1}], fifo=fifo)
+    event["Records"][1][field] = value
+
+    result = app.handler(event, None)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert sorted(seen) == [1, 3]
+    messages = [(r.levelno, r.getMessage()) for r in lift_warnings.records]
+    assert [m for level, m in messages if level >= logging.ERROR] == [], messages
+    assert any(level == logging.WARNING and event["Records"][1]["messageId"] in m for level, m in messages)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("value", [None, 5, "!!not base64!!", ["eyJpZCI6IDF9"]])
+def test_kinesis_record_with_bad_data_fails_alone(shape, value, lift_warnings) -> None:
+    app = App()
+    seen: list[int] = []
+    app.kinesis("orders")(make_handler(shape, seen))
+    event = kinesis_batch([{"id": 1, "qty": 1}, {"id": 2, "qty": 1}, {"id": 3, "qty": 1}])
+    event["Records"][1]["kinesis"]["data"] = value
+    result = app.handler(event, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["kinesis"]["sequenceNumber"]}]}
+    assert sorted(seen) == [1, 3]
+    assert [r for r in lift_warnings.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("field", "value"), [("dynamodb", "x"), ("NewImage", "x"), ("NewImage", {"id": {"Q": "1"}})])
+def test_dynamodb_record_with_a_wrong_typed_image_fails(shape, field, value, lift_warnings) -> None:
+    app = App()
+    seen: list[int] = []
+    app.dynamodb_stream("orders")(make_handler(shape, seen))
+    event = dynamodb_batch([{"id": 1, "qty": 1}, {"id": 2, "qty": 1}])
+    last = event["Records"][-1]
+    sequence = last["dynamodb"]["SequenceNumber"]
+    if field == "dynamodb":
+        last["dynamodb"] = value
+    else:
+        last["dynamodb"]["NewImage"] = value
+    result = app.handler(event, None)
+    # a record whose `dynamodb` is no object has no sequence number to report: "" makes Lambda retry the batch
+    expected = "" if field == "dynamodb" else sequence
+    assert result == {"batchItemFailures": [{"itemIdentifier": expected}]}
+    assert seen == [1]
+    assert [r for r in lift_warnings.records if r.levelno >= logging.ERROR] == []
+
+
+# -- random records ---------------------------------------------------------------------------
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+_payloads = st.sampled_from(
+    [
+        {"id": 1, "qty": 1},
+        {"id": "x"},
+        "{",
+        "",
+        "plain text",
+        POISONS["nested-body"],
+        POISONS["nested-in-unknown-field"],
+    ]
+)
+_ID_FIELDS = {
+    "messageId",
+    "eventSource",
+    "eventSourceARN",
+    "eventID",
+    "kinesis.sequenceNumber",
+    "dynamodb.SequenceNumber",
+}
+
+
+def _mutable_fields(raw: dict[str, Any]) -> list[str]:
+    """Every field of a record but the ones Lambda identifies and routes it by (without those no
+    record can be named in batchItemFailures)."""
+    fields = list(raw)
+    for nested in ("kinesis", "dynamodb", "attributes"):
+        if isinstance(raw.get(nested), dict):
+            fields += [f"{nested}.{k}" for k in raw[nested]]
+    return [f for f in fields if f not in _ID_FIELDS]
+
+
+def _mutate(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        raw = raw.get(key) if isinstance(raw, dict) else None
+    if isinstance(raw, dict):
+        raw[last] = value
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    source=st.sampled_from(BATCH_SOURCES),
+    shape=st.sampled_from(SHAPES),
+    middleware=st.booleans(),
+    payloads=st.lists(_payloads, min_size=1, max_size=4),
+    data=st.data(),
+)
+def test_random_records_fail_alone_or_succeed(source, shape, middleware, payloads, data) -> None:
+    app = App(name="random-records")
+    if middleware:
+        app.use(passthrough)
+    seen: list[int] = []
+    register(app, source, make_handler(shape, seen))
+    if source == "dynamodb":
+        event = dynamodb_batch([p if isinstance(p, dict) else {"id": 9, "qty": "x"} for p in payloads])
+    elif source == "kinesis":
+        event = kinesis_batch(payloads)
+    else:
+        event = sqs_batch(payloads, fifo=source == "sqs-fifo")
+    ids = [record_id(source, raw) for raw in event["Records"]]
+    for raw in event["Records"]:
+        for field in data.draw(st.lists(st.sampled_from(_mutable_fields(raw)), max_size=2, unique=True)):
+            _mutate(raw, field, data.draw(_json))
+
+    result = app.handler(event, None)  # never raises
+
+    assert set(result) == {"batchItemFailures"}
+    failed = [item["itemIdentifier"] for item in result["batchItemFailures"]]
+    assert set(failed) <= {*ids, ""}
+    assert len(seen) + len(failed) >= len(ids) or source == "dynamodb"  # each record ran or was reported
+
+
+def test_poison_bodies_are_what_the_issue_describes() -> None:
+    """~4 KB, ~2,000 levels: small enough for any queue, deep enough for any parser's limit."""
+    for text in POISONS.values():
+        assert 3_900 <= len(text) <= 4_200
+    assert len(base64.b64encode(POISONS["nested-body"].encode())) < 1024 * 1024  # a valid Kinesis record too
