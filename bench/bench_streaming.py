@@ -147,6 +147,7 @@ def main() -> None:
         }
         try:
             line_size = 1024 + 16
+            total = args.total_mb * 1024 * 1024
             cases = {
                 "NDJSON, one ~1 KB record per item": f"/ndjson?n={args.mb * 1024 * 1024 // line_size}",
                 "bytes, 64 KB chunks": f"/bytes?total={args.mb * 1024 * 1024}&size=65536",
@@ -157,12 +158,18 @@ def main() -> None:
                     for name, server in servers.items():
                         size, seconds = read_all(server.base + path)
                         rates.setdefault((case, name), []).append(size / seconds / 1e6)
-            rss: dict[str, tuple[float, float]] = {}
-            for name, server in servers.items():
+            rss: dict[str, tuple[float, float, float]] = {}
+            long_streams = [
+                ("Lift, Response.ndjson (one record per item)", "Lift", f"/ndjson?n={total // line_size}"),
+                ("Lift, Response.stream (64 KB chunks)", "Lift", f"/bytes?total={total}&size=65536"),
+                ("Starlette StreamingResponse (64 KB chunks)", "Starlette", f"/bytes?total={total}&size=65536"),
+            ]
+            for label, name, path in long_streams:
+                server = servers[name]
                 warm = server.peak_rss_mb()
-                size, _ = read_all(server.base + f"/ndjson?n={args.total_mb * 1024 * 1024 // line_size}")
-                rss[name] = (warm, server.peak_rss_mb())
-                assert size >= args.total_mb * 1024 * 1024 * 0.95, size
+                size, seconds = read_all(server.base + path)
+                rss[label] = (warm, server.peak_rss_mb(), size / seconds / 1e6)
+                assert size >= total * 0.95, size
         finally:
             for server in servers.values():
                 server.stop()
@@ -173,9 +180,9 @@ def main() -> None:
     for case in cases:
         lift, star = statistics.median(rates[(case, "Lift")]), statistics.median(rates[(case, "Starlette")])
         print(f"| {case} | {lift:.0f} MB/s | {star:.0f} MB/s | {lift / star:.2f}x |")
-    print(f"\npeak RSS of the server process before and after one {args.total_mb} MB NDJSON response:")
-    for name, (warm, after) in rss.items():
-        print(f"- {name}: {warm:.1f} MB -> {after:.1f} MB")
+    print(f"\npeak RSS (VmHWM) of the server process before and after one {args.total_mb} MB response:")
+    for label, (warm, after, rate) in rss.items():
+        print(f"- {label}: {warm:.1f} MB -> {after:.1f} MB ({rate:.0f} MB/s)")
 
 
 if __name__ == "__main__":
