@@ -206,9 +206,9 @@ def collect(
         if response.is_async:
             from lift.app import run_async
 
-            body = run_async(_collect_async(response.chunks, raw_limit, deadline))
+            body = run_async(_collect_async(response.chunks, raw_limit, deadline))  # type: ignore[arg-type]
         else:
-            body = _collect_sync(response.chunks, raw_limit, deadline)
+            body = _collect_sync(response.chunks, raw_limit, deadline)  # type: ignore[arg-type]
     except _Overflow as over:
         return _overflow_response(over, text, limit, request_id)
     out = Response(None, response.status, response.headers, cookies=response.cookies)

@@ -338,3 +338,15 @@ def test_a_failing_store_never_fails_the_request(caplog: pytest.LogCaptureFixtur
     assert calls["user:1"] == 2
     assert broken.stats()["l2_errors"] >= 3
     assert "cache store get failed, serving without it" in caplog.text
+
+
+def test_metrics_true_emits_hit_and_miss_counts_as_emf(capsys: pytest.CaptureFixture) -> None:
+    from observability.emf_spec import emf_lines, metric_values, validate_emf
+
+    app, _ = make_app(cache(ttl=30, store=Cache(), metrics=True))
+    client = TestClient(app)
+    client.get("/users/1")
+    client.get("/users/1")
+    docs = emf_lines(capsys.readouterr().out)
+    assert all(validate_emf(doc) == [] for doc in docs)
+    assert metric_values(docs, "CacheMiss") == [1] and metric_values(docs, "CacheHit") == [1]

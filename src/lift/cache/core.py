@@ -269,11 +269,11 @@ class Cache:
                 ).start()
             return "stale", entry, None
         with self._flights_lock:
-            flight = self._flights.get(key)
-            leader = flight is None
-            if leader:
-                flight = self._flights[key] = _Flight()
-        if not leader:
+            running = self._flights.get(key)
+            flight = running if running is not None else _Flight()
+            if running is None:
+                self._flights[key] = flight
+        if running is not None:
             flight.done.wait(self.lock_wait)
             entry = self.lookup(key)
             if entry is not None and time.time() < entry.stale_until:

@@ -155,7 +155,7 @@ class CacheMiddleware:
                 from lift.app import to_response
 
                 response = to_response(response)
-            if entry is not None and response.header("etag") is None:
+            if entry is not None and entry.etag and response.header("etag") is None:
                 response.headers["ETag"] = entry.etag
             response.headers["X-Cache"] = "miss"
         else:
@@ -169,6 +169,7 @@ class CacheMiddleware:
     def key_for(self, ctx: Context) -> str:
         """This request's key: method, path + sorted query (or `key(ctx)`), vary headers, scope."""
         request = ctx.request
+        assert request is not None
         if self.key is not None:
             name = self.key(ctx)
         else:
@@ -200,6 +201,8 @@ class CacheMiddleware:
 
     # -- what is stored -------------------------------------------------------------------
     def _entry_for(self, ctx: Context, response: Any, started: float, scope: tuple[Any, Any]) -> Any:
+        request = ctx.request
+        assert request is not None
         if not isinstance(response, Response) or response.status not in self.statuses or response.cookies:
             return None
         if hasattr(response, "chunks"):  # streamed: never buffered into the cache
@@ -210,7 +213,7 @@ class CacheMiddleware:
             lift_logger().warning(
                 "cache: %s set the tenant or user after the cache middleware made its key; not caching it "
                 "(put cache() after auth and tenancy middleware)",
-                ctx.route or ctx.request.path,
+                ctx.route or request.path,
             )
             return None
         ttl = self.ttl
@@ -238,7 +241,7 @@ class CacheMiddleware:
         headers = {k: v for k, v in response.headers.items() if k.lower() not in ("x-cache", "age", "etag")}
         headers["ETag"] = etag
         tags = self.tags(ctx) if callable(self.tags) else self.tags
-        path = ctx.request.path
+        path = request.path
         all_tags = (f"path:{entry_name(path)}", *tags, *ctx.state.get(_TAGS_STATE, ()))
         value = {"s": response.status, "h": headers, "b": body}
         size = len(body) + sum(len(k) + len(v) for k, v in headers.items()) + 200
