@@ -14,7 +14,7 @@ import base64
 from typing import Any
 
 from lift.batch import process_batch
-from lift.sources.record import Record
+from lift.sources.record import Record, malformed_record
 
 __all__ = ["KafkaRecord", "dispatch"]
 
@@ -61,7 +61,11 @@ class KafkaRecord(Record):
 
     @property
     def value(self) -> bytes:
-        return base64.b64decode(self.raw.get("value") or "")
+        value = self.raw.get("value") or ""  # None: a tombstone
+        try:
+            return base64.b64decode(value)
+        except (ValueError, TypeError):  # binascii.Error is a ValueError: this record fails alone
+            raise malformed_record("value", "base64", value) from None
 
     @property
     def text(self) -> str:
