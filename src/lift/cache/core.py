@@ -32,6 +32,8 @@ from lift.cache.lru import LRU, Entry
 __all__ = ["Cache", "Entry", "default_cache"]
 
 _MAX_KEY = 400  # longer keys are shortened with a hash (DynamoDB keys are at most 2 KB)
+_WARN_EVERY = 10.0  # seconds between two warnings about the same failing store operation
+current_request = threading.local()  # `request_id` of the request this thread serves (set by the middleware)
 
 
 class _Flight:
@@ -88,6 +90,7 @@ class Cache:
         self.l2_hits = 0
         self.l2_errors = 0
         self.invalidations = 0
+        self._warned: dict[str, tuple[float, int]] = {}
 
     # -- keys ---------------------------------------------------------------------------
     def _store_key(self, kind: str, key: str) -> str:
@@ -101,14 +104,30 @@ class Cache:
             return getattr(self.store, operation)(*args, **kwargs)
         except Exception as exc:
             self.l2_errors += 1
-            _log().warning(
-                "cache store %s failed, serving without it: %s: %s",
-                operation,
-                type(exc).__name__,
-                exc,
-                extra={"cache_operation": operation},
-            )
+            self._warn(operation, exc)
             raise _StoreFailed from exc
+
+    def _warn(self, operation: str, exc: Exception) -> None:
+        """One warning per operation every `_WARN_EVERY` seconds during an outage (with the number
+        of failures since the last one), carrying the request id when a request is running."""
+        now = time.monotonic()
+        with self._markers_lock:
+            last, suppressed = self._warned.get(operation, (-_WARN_EVERY, 0))
+            if now - last < _WARN_EVERY:
+                self._warned[operation] = (last, suppressed + 1)
+                return
+            self._warned[operation] = (now, 0)
+        request_id = getattr(current_request, "request_id", None)
+        more = f" ({suppressed} more failures since the last warning)" if suppressed else ""
+        _log().warning(
+            "cache store %s failed, serving without it: %s: %s (request_id=%s)%s",
+            operation,
+            type(exc).__name__,
+            exc,
+            request_id,
+            more,
+            extra={"cache_operation": operation, "request_id": request_id},
+        )
 
     # -- reading ----------------------------------------------------------------------------
     def lookup(self, key: str) -> Entry | None:

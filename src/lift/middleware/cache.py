@@ -29,7 +29,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lift.cache.core import Cache, default_cache, new_entry
+from lift.cache.core import Cache, current_request, default_cache, new_entry
 from lift.context import Context, Response
 from lift.stores.base import scoped_key
 
@@ -143,6 +143,7 @@ class CacheMiddleware:
             bypass = "no-cache" in client or client.get("max-age") == "0" or (header("pragma") or [""])[0] == "no-cache"
         scope = (ctx.tenant_id, ctx.user_id)
         key = self.key_for(ctx)
+        current_request.request_id = ctx._request_id or getattr(ctx.lambda_context, "aws_request_id", None)
 
         def compute(started: float) -> tuple[Response, Any]:
             response = call_next(ctx)
