@@ -112,6 +112,13 @@ def _answering_app() -> App:
     app.firehose()(lambda ctx: None)
     app.kafka()(lambda ctx, body: None)
     app.cloudwatch_logs()(lambda ctx, body: None)
+    app.ses()(lambda ctx: None)
+    app.mq()(lambda ctx, body: None)
+    app.appsync()(lambda ctx, body: {"ok": True})
+    app.appsync_authorizer()(lambda ctx: True)
+    app.bedrock_agent()(lambda ctx, body: {"ok": True})
+    app.s3_batch()(lambda ctx, body: "done")
+    app.secrets_rotation()(lambda ctx: None)
     app.route("/{path+}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])(lambda ctx, path: {})
     return app
 
@@ -123,6 +130,13 @@ ANSWERS = {
     "kafka": lambda out: out == {"batchItemFailures": []},
     "cloudwatch_logs": lambda out: out is None,
     "lattice": lambda out: out["statusCode"] in (200, 204) and "statusDescription" in out,
+    "ses": lambda out: out is None,
+    "mq": lambda out: out is None,
+    "appsync": lambda out: out == {"ok": True} or (isinstance(out, list) and all(o == {"ok": True} for o in out)),
+    "appsync_authorizer": lambda out: out == {"isAuthorized": True, "resolverContext": {}},
+    "bedrock_agent": lambda out: out["messageVersion"] == "1.0" and out["response"]["actionGroup"],
+    "s3_batch": lambda out: [r["resultCode"] for r in out["results"]] == ["Succeeded"] * len(out["results"]),
+    "secrets_rotation": lambda out: out is None,
 }
 
 
@@ -146,3 +160,42 @@ def test_every_claimed_sample_gets_its_services_answer() -> None:
         if not ANSWERS[source](out):
             wrong[name] = out
     assert wrong == {}
+
+
+def test_custom_resource_and_codepipeline_samples_report_to_their_service() -> None:
+    import boto3
+    from botocore.config import Config
+
+    from tests.sources.recording_server import RecordingServer
+
+    server = RecordingServer()
+    try:
+        app = App()
+        app.custom_resource()(lambda ctx, body: {"Done": "yes"})
+        app.codepipeline()(lambda ctx: None)
+        app.codepipeline_client = boto3.client(
+            "codepipeline", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="x",
+            aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}),
+        )  # fmt: skip
+        count = 0
+        for name, event in SAMPLES:
+            source = source_of(event)
+            if source not in ("custom_resource", "codepipeline"):
+                continue
+            event = copy.deepcopy(event)
+            if source == "custom_resource":
+                event["ResponseURL"] = f"{server.url}/cfn"  # the sample's presigned URL, pointed here
+            server.requests.clear()
+            app.handler(event, lambda_context())
+            (sent,) = server.requests
+            if source == "custom_resource":
+                answer = json.loads(sent["body"])
+                assert (answer["Status"], answer["RequestId"], answer["Data"]) == (
+                    "SUCCESS", event["RequestId"], {"Done": "yes"},
+                ), name  # fmt: skip
+            else:
+                assert sent["headers"]["X-Amz-Target"].endswith("PutJobSuccessResult"), name
+            count += 1
+        assert count >= 10
+    finally:
+        server.close()

@@ -157,11 +157,14 @@ class Triggers:
 
     # -- request/response triggers -------------------------------------------------------------
     def custom_resource(
-        self, resource_type: str = "*", *, middleware: Iterable[Middleware] = ()
+        self, resource_type: str = "*", *, timeout_margin: float = 5.0, middleware: Iterable[Middleware] = ()
     ) -> Callable[[Any], Any]:
         """A CloudFormation custom resource of `resource_type` (`Custom::Thing`, or a glob). Lift
-        always PUTs the answer to the `ResponseURL`, also when the handler fails or time runs out."""
-        return self._trigger("custom_resource", resource_type, pattern_matcher(resource_type), middleware)
+        always PUTs the answer to the `ResponseURL`, also when the handler fails or time runs out
+        (`timeout_margin` seconds before the function's timeout)."""
+        return self._trigger(
+            "custom_resource", resource_type, pattern_matcher(resource_type), middleware, timeout_margin=timeout_margin
+        )
 
     def appsync(self, field: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """An AppSync direct Lambda resolver for `Type.field` (glob: `Query.*`); batch resolvers too."""

@@ -22,6 +22,19 @@ __all__ = [
     "firehose",
     "kafka",
     "cloudwatch_logs",
+    "ses",
+    "amazon_mq",
+    "rabbitmq",
+    "custom_resource",
+    "appsync_resolver",
+    "appsync_batch",
+    "appsync_authorizer",
+    "bedrock_agent",
+    "bedrock_agent_function",
+    "s3_object_lambda",
+    "s3_batch",
+    "secrets_rotation",
+    "codepipeline_job",
 ]
 
 ACCOUNT = "123456789012"
@@ -392,3 +405,273 @@ def cloudwatch_logs(
     }
     data = base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode("ascii")
     return {"awslogs": {"data": data}}
+
+
+# -- SES, Amazon MQ ---------------------------------------------------------------------------------
+def ses(
+    recipients: list[str] | None = None, *, source: str = "jane@example.com", subject: str = "Hello", spam: str = "PASS"
+) -> dict[str, Any]:
+    """An SES receipt-rule event (Lambda action) for one received mail."""
+    recipients = recipients or ["orders@example.com"]
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    message_id = uuid.uuid4().hex
+    headers = [
+        {"name": "From", "value": source},
+        {"name": "To", "value": ", ".join(recipients)},
+        {"name": "Subject", "value": subject},
+    ]
+    verdict = {"status": "PASS"}
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:ses",
+                "eventVersion": "1.0",
+                "ses": {
+                    "mail": {
+                        "timestamp": now, "source": source, "messageId": message_id, "destination": recipients,
+                        "headersTruncated": False, "headers": headers,
+                        "commonHeaders": {"returnPath": source, "from": [source], "date": now, "to": recipients, "messageId": f"<{message_id}@example.com>", "subject": subject},
+                    },
+                    "receipt": {
+                        "timestamp": now, "processingTimeMillis": 574, "recipients": recipients,
+                        "spamVerdict": {"status": spam}, "virusVerdict": verdict, "spfVerdict": verdict, "dkimVerdict": verdict, "dmarcVerdict": verdict,
+                        "action": {"type": "Lambda", "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:mail", "invocationType": "Event"},
+                    },
+                },
+            }
+        ]
+    }  # fmt: skip
+
+
+def amazon_mq(queue: str = "orders", messages: list[Any] | None = None) -> dict[str, Any]:
+    """An Amazon MQ for ActiveMQ event: `messages` on queue `queue`."""
+    now = int(time.time() * 1000)
+    return {
+        "eventSource": "aws:amq",
+        "eventSourceArn": f"arn:aws:mq:{REGION}:{ACCOUNT}:broker:test:b-9bcfa592-423a-4942-879d-eb284b418fc8",
+        "messages": [
+            {
+                "messageID": f"ID:b-9bcfa592-423a-4942-879d-eb284b418fc8-1.mq.{REGION}.amazonaws.com-37557-1234520418293-4:1:1:1:{i + 1}",
+                "messageType": "jms/text-message", "deliveryMode": 1, "replyTo": None, "type": None, "expiration": "60000",
+                "priority": 1, "correlationId": "myJMSCoID", "redelivered": False,
+                "destination": {"physicalName": queue}, "data": _b64(m), "timestamp": now, "brokerInTime": now, "brokerOutTime": now,
+                "properties": {"index": "1"},
+            }
+            for i, m in enumerate(messages if messages is not None else [{"hello": "world"}])
+        ],
+    }  # fmt: skip
+
+
+def rabbitmq(queue: str = "orders", messages: list[Any] | None = None, *, vhost: str = "/") -> dict[str, Any]:
+    """An Amazon MQ for RabbitMQ event: `messages` on queue `queue` of `vhost`."""
+    return {
+        "eventSource": "aws:rmq",
+        "eventSourceArn": f"arn:aws:mq:{REGION}:{ACCOUNT}:broker:pizzaBroker:b-9bcfa592-423a-4942-879d-eb284b418fc8",
+        "rmqMessagesByQueue": {
+            f"{queue}::{vhost}": [
+                {
+                    "basicProperties": {
+                        "contentType": "application/json", "contentEncoding": None, "headers": {}, "deliveryMode": 1, "priority": 34,
+                        "correlationId": None, "replyTo": None, "expiration": "60000", "messageId": f"msg-{i + 1}", "timestamp": "Jan 1, 1970, 12:33:41 AM",
+                        "type": None, "userId": "AIDACKCEVSQ6C2EXAMPLE", "appId": None, "clusterId": None, "bodySize": 80,
+                    },
+                    "redelivered": False,
+                    "data": _b64(m),
+                }
+                for i, m in enumerate(messages if messages is not None else [{"hello": "world"}])
+            ]
+        },
+    }  # fmt: skip
+
+
+# -- CloudFormation custom resources ---------------------------------------------------------------
+def custom_resource(
+    request_type: str = "Create",
+    *,
+    resource_type: str = "Custom::Thing",
+    properties: dict[str, Any] | None = None,
+    old_properties: dict[str, Any] | None = None,
+    physical_resource_id: str | None = None,
+    response_url: str = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/response",
+    logical_resource_id: str = "MyThing",
+) -> dict[str, Any]:
+    """A CloudFormation custom resource request (Create, Update or Delete)."""
+    stack = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/my-stack/{uuid.uuid4()}"
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:custom-resource",
+        "ResponseURL": response_url,
+        "StackId": stack,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": logical_resource_id,
+        "ResourceType": resource_type,
+        "ResourceProperties": {
+            "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:custom-resource",
+            **(properties or {}),
+        },
+    }
+    if request_type != "Create":
+        event["PhysicalResourceId"] = physical_resource_id or f"{logical_resource_id}-abc123"
+    if request_type == "Update":
+        event["OldResourceProperties"] = old_properties or {}
+    return event
+
+
+# -- AppSync ---------------------------------------------------------------------------------------
+def appsync_resolver(
+    field: str = "Query.getPost",
+    arguments: dict[str, Any] | None = None,
+    *,
+    source: dict[str, Any] | None = None,
+    identity: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An AppSync direct Lambda resolver event for `Type.field`."""
+    parent, _, name = field.partition(".")
+    return {
+        "arguments": arguments or {},
+        "identity": identity,
+        "source": source,
+        "request": {"headers": {"host": f"{_API}.appsync-api.{REGION}.amazonaws.com", "x-amzn-requestid": _request_id()}, "domainName": None},
+        "prev": None,
+        "info": {"selectionSetList": ["id", "title"], "selectionSetGraphQL": "{ id title }", "parentTypeName": parent, "fieldName": name, "variables": {}},
+        "stash": {},
+    }  # fmt: skip
+
+
+def appsync_batch(field: str = "Post.author", sources: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """An AppSync batch resolver invocation: one resolver event per source."""
+    return [appsync_resolver(field, {}, source=s) for s in (sources or [{"id": "1"}, {"id": "2"}])]
+
+
+def appsync_authorizer(
+    token: str = "allow", *, operation: str = "getPost", query: str = "query { getPost(id: 1) { id } }"
+) -> dict[str, Any]:
+    """An AppSync Lambda authorizer request."""
+    return {
+        "authorizationToken": token,
+        "requestContext": {"apiId": _API, "accountId": ACCOUNT, "requestId": _request_id(), "queryString": query, "operationName": operation, "variables": {}},
+        "requestHeaders": {"authorization": token, "host": f"{_API}.appsync-api.{REGION}.amazonaws.com"},
+    }  # fmt: skip
+
+
+# -- Bedrock agents --------------------------------------------------------------------------------
+def _agent_event(action_group: str, parameters: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "messageVersion": "1.0",
+        "agent": {"name": "claims-agent", "id": "8ZXY0W8P1H", "alias": "TSTALIASID", "version": "DRAFT"},
+        "inputText": "Send reminders to all pending documents",
+        "sessionId": "12345678912345",
+        "actionGroup": action_group,
+        "parameters": [{"name": k, "type": "string", "value": str(v)} for k, v in (parameters or {}).items()],
+        "sessionAttributes": {"tenant": "t-1"},
+        "promptSessionAttributes": {},
+    }
+
+
+def bedrock_agent(
+    api_path: str = "/claims",
+    method: str = "GET",
+    *,
+    action_group: str = "ClaimManagement",
+    parameters: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Bedrock agent action-group event, OpenAPI form (`apiPath`, `httpMethod`, `requestBody`)."""
+    event = _agent_event(action_group, parameters)
+    event.update({"apiPath": api_path, "httpMethod": method})
+    if body is not None:
+        props = [{"name": k, "type": "string", "value": str(v)} for k, v in body.items()]
+        event["requestBody"] = {"content": {"application/json": {"properties": props}}}
+    return event  # fmt: skip
+
+
+def bedrock_agent_function(
+    function: str = "send_reminder", *, action_group: str = "ClaimManagement", parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A Bedrock agent action-group event, function-details form (`function`, `parameters`)."""
+    event = _agent_event(action_group, parameters)
+    event["function"] = function
+    return event
+
+
+# -- S3 Object Lambda, S3 Batch Operations --------------------------------------------------------
+def s3_object_lambda(
+    input_url: str = "https://my-bucket.s3.us-east-1.amazonaws.com/photo.jpg?X-Amz-Signature=abc",
+    *,
+    access_point: str = "my-olap",
+    payload: str = "",
+) -> dict[str, Any]:
+    """An S3 Object Lambda GetObject event (the original is at the presigned `input_url`)."""
+    return {
+        "xAmzRequestId": _request_id(),
+        "getObjectContext": {"inputS3Url": input_url, "outputRoute": "io-use1-001", "outputToken": "OutputToken"},
+        "configuration": {
+            "accessPointArn": f"arn:aws:s3-object-lambda:{REGION}:{ACCOUNT}:accesspoint/{access_point}",
+            "supportingAccessPointArn": f"arn:aws:s3:{REGION}:{ACCOUNT}:accesspoint/example-ap",
+            "payload": payload,
+        },
+        "userRequest": {"url": f"https://{access_point}-{ACCOUNT}.s3-object-lambda.{REGION}.amazonaws.com/photo.jpg", "headers": {"Host": f"{access_point}-{ACCOUNT}.s3-object-lambda.{REGION}.amazonaws.com", "Accept-Encoding": "identity", "X-Amz-Content-SHA256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}},
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDACKCEVSQ6C2EXAMPLE", "arn": f"arn:aws:iam::{ACCOUNT}:user/Alice", "accountId": ACCOUNT, "accessKeyId": "AKIAEXAMPLE"},
+        "protocolVersion": "1.00",
+    }  # fmt: skip
+
+
+def s3_batch(
+    bucket: str = "my-bucket",
+    keys: list[str] | None = None,
+    *,
+    version: str = "1.0",
+    user_arguments: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An S3 Batch Operations invocation (schema `version` "1.0" or "2.0"), one task per key."""
+    job: dict[str, Any] = {"id": str(uuid.uuid4())}
+    if version == "2.0":
+        job["userArguments"] = user_arguments or {}
+    tasks = []
+    for i, key in enumerate(keys or ["photos/a.jpg"]):
+        task: dict[str, Any] = {"taskId": f"dGFza2lk{i:04d}", "s3Key": key.replace(" ", "+"), "s3VersionId": None}
+        if version == "2.0":
+            task["s3Bucket"] = bucket
+        else:
+            task["s3BucketArn"] = f"arn:aws:s3:::{bucket}"
+        tasks.append(task)
+    return {
+        "invocationSchemaVersion": version,
+        "invocationId": "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
+        "job": job,
+        "tasks": tasks,
+    }
+
+
+# -- Secrets Manager rotation, CodePipeline ---------------------------------------------------------
+def secrets_rotation(
+    step: str = "createSecret", secret: str = "db-password", *, token: str | None = None
+) -> dict[str, Any]:
+    """A Secrets Manager rotation step for secret `secret`."""
+    return {
+        "Step": step,
+        "SecretId": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}-AbCdEf",
+        "ClientRequestToken": token or str(uuid.uuid4()),
+    }
+
+
+def codepipeline_job(user_parameters: Any = None, *, job_id: str | None = None) -> dict[str, Any]:
+    """A CodePipeline Lambda invoke action job."""
+    params = (
+        user_parameters if user_parameters is None or isinstance(user_parameters, str) else json.dumps(user_parameters)
+    )
+    configuration = {"FunctionName": "my-function"}
+    if params is not None:
+        configuration["UserParameters"] = params
+    return {
+        "CodePipeline.job": {
+            "id": job_id or str(uuid.uuid4()),
+            "accountId": ACCOUNT,
+            "data": {
+                "actionConfiguration": {"configuration": configuration},
+                "inputArtifacts": [{"name": "SourceOutput", "revision": None, "location": {"type": "S3", "s3Location": {"bucketName": "pipeline-artifacts", "objectKey": "source.zip"}}}],
+                "outputArtifacts": [],
+                "artifactCredentials": {"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "secret", "sessionToken": "token"},
+            },
+        }
+    }  # fmt: skip

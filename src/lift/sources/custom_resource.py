@@ -1,0 +1,176 @@
+"""CloudFormation custom resources: the handler creates, updates or deletes; Lift always PUTs the
+answer to the presigned `ResponseURL`, so a stack never hangs waiting for one.
+
+`body` is `ResourceProperties` (typed by hint); `ctx.record` gives `request_type`
+("Create"/"Update"/"Delete"), `physical_resource_id`, `old_properties`, `resource_type`,
+`logical_resource_id`, `stack_id`. The handler returns the resource's `Data` (a dict or
+model), or a `CustomResourceResult` to set the physical id or `NoEcho`; None is a success
+with no data. When it raises, Lift sends `FAILED` with the exception's message; when the
+function is about to time out (`timeout_margin` seconds left, 5 by default), a timer sends
+`FAILED` first. Exactly one answer is sent per request.
+
+The PUT goes through urllib (the standard library): one request to a presigned S3 URL does
+not justify importing an HTTP client in every custom-resource function.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from typing import Any
+
+from lift import serialization
+from lift.errors import lift_logger
+from lift.sources.record import Record
+from lift.sources.triggers import first_handler, run_handler
+
+__all__ = ["CustomResourceRequest", "CustomResourceResult", "dispatch", "send_response"]
+
+TIMEOUT_MARGIN = 5.0  # seconds before the function's timeout when a FAILED answer is sent
+
+
+class CustomResourceResult:
+    """What a handler may return to set the physical id, the data and `NoEcho`."""
+
+    def __init__(self, data: Any = None, physical_resource_id: str | None = None, no_echo: bool = False) -> None:
+        self.data = data
+        self.physical_resource_id = physical_resource_id
+        self.no_echo = no_echo
+
+
+class CustomResourceRequest(Record):
+    kind = "custom_resource"
+
+    @property
+    def record_id(self) -> str | None:
+        return self.raw.get("RequestId")
+
+    @property
+    def request_type(self) -> str:
+        return self.raw.get("RequestType") or ""
+
+    @property
+    def resource_type(self) -> str:
+        return self.raw.get("ResourceType") or ""
+
+    @property
+    def logical_resource_id(self) -> str:
+        return self.raw.get("LogicalResourceId") or ""
+
+    @property
+    def physical_resource_id(self) -> str | None:
+        return self.raw.get("PhysicalResourceId")
+
+    @property
+    def stack_id(self) -> str:
+        return self.raw.get("StackId") or ""
+
+    @property
+    def response_url(self) -> str:
+        return self.raw.get("ResponseURL") or ""
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return self.raw.get("ResourceProperties") or {}
+
+    @property
+    def old_properties(self) -> dict[str, Any] | None:
+        return self.raw.get("OldResourceProperties")
+
+    def payload(self) -> Any:
+        return self.properties
+
+
+def send_response(
+    event: dict[str, Any], status: str, reason: str, physical_id: str, data: Any = None, no_echo: bool = False
+) -> dict[str, Any]:
+    """PUT the answer CloudFormation waits for to the event's `ResponseURL`; the answer sent."""
+    answer = {
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": physical_id,
+        "StackId": event.get("StackId"),
+        "RequestId": event.get("RequestId"),
+        "LogicalResourceId": event.get("LogicalResourceId"),
+        "NoEcho": no_echo,
+        "Data": serialization.to_builtins(data) if data is not None else {},
+    }
+    body = json.dumps(answer).encode("utf-8")
+    # the presigned URL is signed without a content type: send an empty one
+    request = urllib.request.Request(
+        event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+    return answer
+
+
+class _Answer:
+    """Sends exactly one answer per request, whichever of the handler and the timer comes first."""
+
+    def __init__(self, event: dict[str, Any], default_id: str) -> None:
+        self.event = event
+        self.default_id = default_id
+        self.lock = threading.Lock()
+        self.sent: dict[str, Any] | None = None
+
+    def send(
+        self, status: str, reason: str, physical_id: str | None = None, data: Any = None, no_echo: bool = False
+    ) -> dict[str, Any] | None:
+        with self.lock:
+            if self.sent is not None:
+                return None
+            self.sent = {}
+            try:
+                self.sent = send_response(self.event, status, reason, physical_id or self.default_id, data, no_echo)
+            except Exception:
+                lift_logger().exception(
+                    "custom resource %s: sending %s to the ResponseURL failed",
+                    self.event.get("LogicalResourceId"),
+                    status,
+                )
+            return self.sent
+
+
+def _default_physical_id(record: CustomResourceRequest, context: Any) -> str:
+    if record.physical_resource_id:
+        return record.physical_resource_id
+    stream = getattr(context, "log_stream_name", None)
+    return stream or f"{record.logical_resource_id}-{(record.record_id or '')[:8]}"
+
+
+def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, Any] | None:
+    record = CustomResourceRequest(event)
+    answer = _Answer(event, _default_physical_id(record, context))
+    handler = first_handler(handlers, record.resource_type)
+    if handler is None:
+        answer.send("FAILED", f"No handler for custom resource type {record.resource_type!r}")
+        raise app._unmatched_event("custom_resource", f"resource type {record.resource_type!r}", context)
+    timer = _start_timer(answer, context, handler.options.get("timeout_margin", TIMEOUT_MARGIN))
+    try:
+        result = run_handler(app, handler, event, context, "custom_resource", record)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        stream = getattr(context, "log_stream_name", None)
+        answer.send("FAILED", reason + (f" (see CloudWatch log stream {stream})" if stream else ""))
+        return answer.sent
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if isinstance(result, CustomResourceResult):
+        answer.send("SUCCESS", "", result.physical_resource_id, result.data, result.no_echo)
+    else:
+        answer.send("SUCCESS", "", None, result)
+    return answer.sent
+
+
+def _start_timer(answer: _Answer, context: Any, margin: float) -> threading.Timer | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    delay = max(remaining() / 1000.0 - margin, 0.0)
+    timer = threading.Timer(delay, answer.send, ("FAILED", "The custom resource handler timed out"))
+    timer.daemon = True
+    timer.start()
+    return timer

@@ -1,0 +1,98 @@
+"""SES receipt rules invoking Lambda: one handler call per received mail.
+
+`body` is the mail's `commonHeaders` merged with `source`/`destination`/`messageId` (typed by
+hint); `ctx.record` gives `message_id`, `source`, `destination`, `subject`, `headers`,
+`recipients`, the spam/virus/SPF/DKIM/DMARC verdicts and the receipt `action`. With a
+synchronous (`RequestResponse`) rule action, return "STOP_RULE", "STOP_RULE_SET" or
+"CONTINUE": Lift answers `{"disposition": ...}`; None answers nothing. A failure raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lift.sources.record import Record, pattern_matcher
+from lift.sources.triggers import run_handler
+
+__all__ = ["DISPOSITIONS", "SESMail", "dispatch", "recipient_matcher"]
+
+DISPOSITIONS = ("STOP_RULE", "STOP_RULE_SET", "CONTINUE")
+
+
+def recipient_matcher(recipient: str) -> Callable[[Any], bool]:
+    test = pattern_matcher(recipient.lower() if recipient else recipient)
+    return lambda recipients: any(test(r.lower()) for r in recipients)
+
+
+class SESMail(Record):
+    kind = "ses"
+
+    @property
+    def mail(self) -> dict[str, Any]:
+        return (self.raw.get("ses") or {}).get("mail") or {}
+
+    @property
+    def receipt(self) -> dict[str, Any]:
+        return (self.raw.get("ses") or {}).get("receipt") or {}
+
+    @property
+    def record_id(self) -> str | None:
+        return self.mail.get("messageId")
+
+    message_id = record_id
+
+    @property
+    def source(self) -> str | None:
+        return self.mail.get("source")
+
+    @property
+    def destination(self) -> list[str]:
+        return list(self.mail.get("destination") or ())
+
+    @property
+    def common_headers(self) -> dict[str, Any]:
+        return self.mail.get("commonHeaders") or {}
+
+    @property
+    def subject(self) -> str | None:
+        return self.common_headers.get("subject")
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {h.get("name"): h.get("value") for h in self.mail.get("headers") or ()}
+
+    @property
+    def recipients(self) -> list[str]:
+        return list(self.receipt.get("recipients") or self.destination)
+
+    def verdict(self, name: str) -> str | None:
+        """`spam`, `virus`, `spf`, `dkim` or `dmarc`: PASS, FAIL, GRAY or PROCESSING_FAILED."""
+        return (self.receipt.get(f"{name}Verdict") or {}).get("status")
+
+    @property
+    def action(self) -> dict[str, Any]:
+        return self.receipt.get("action") or {}
+
+    def payload(self) -> Any:
+        return {
+            **self.common_headers,
+            "messageId": self.mail.get("messageId"),
+            "source": self.source,
+            "destination": self.destination,
+        }
+
+
+def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, str] | None:
+    disposition = None
+    for raw in event.get("Records") or ():
+        record = SESMail(raw)
+        handler = next((h for h in handlers if h.match(record.recipients)), None)
+        if handler is None:
+            raise app._unmatched_event("ses", f"mail to {', '.join(record.recipients)}", context)
+        result = run_handler(app, handler, event, context, "ses", record)
+        if result is not None:
+            if result not in DISPOSITIONS:
+                raise ValueError(f"an SES handler returns None or one of {DISPOSITIONS}, not {result!r}")
+            disposition = result
+    return {"disposition": disposition} if disposition is not None else None

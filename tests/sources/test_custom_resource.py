@@ -1,0 +1,96 @@
+"""CloudFormation custom resources: the answer is always PUT to the ResponseURL (a real local server)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from lift import App, Context
+from lift.sources import source_of
+from lift.sources.custom_resource import CustomResourceResult
+from lift.testing import events, lambda_context
+from tests.sources.recording_server import RecordingServer
+
+
+@pytest.fixture
+def server():
+    server = RecordingServer(answer=b"")
+    yield server
+    server.close()
+
+
+def _sent(server: RecordingServer) -> dict:
+    assert len(server.requests) == 1
+    request = server.requests[0]
+    assert request["method"] == "PUT" and request["path"] == "/response?sig=1"
+    assert request["headers"].get("Content-Type") == ""
+    return json.loads(request["body"])
+
+
+def _event(server: RecordingServer, request_type: str = "Create", **options) -> dict:
+    return events.custom_resource(request_type, response_url=f"{server.url}/response?sig=1", **options)
+
+
+def test_create_puts_success_with_the_data(server: RecordingServer) -> None:
+    app = App()
+
+    @app.custom_resource("Custom::Bucket")
+    def bucket(ctx: Context, body: dict) -> CustomResourceResult:
+        assert ctx.record.request_type == "Create"
+        return CustomResourceResult({"Arn": f"arn:aws:s3:::{body['Name']}"}, physical_resource_id=body["Name"])
+
+    event = _event(server, resource_type="Custom::Bucket", properties={"Name": "logs"})
+    assert source_of(event) == "custom_resource"
+    app.handler(event, lambda_context())
+    assert _sent(server) == {
+        "Status": "SUCCESS",
+        "Reason": "",
+        "PhysicalResourceId": "logs",
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": "MyThing",
+        "NoEcho": False,
+        "Data": {"Arn": "arn:aws:s3:::logs"},
+    }
+
+
+def test_update_keeps_the_physical_id_and_a_failure_is_put_as_failed(server: RecordingServer) -> None:
+    app = App()
+
+    @app.custom_resource()
+    def thing(ctx: Context) -> None:
+        if ctx.record.request_type == "Delete":
+            raise RuntimeError("still in use")
+
+    app.handler(_event(server, "Update", physical_resource_id="thing-1", old_properties={"A": "1"}), lambda_context())
+    sent = _sent(server)
+    assert (sent["Status"], sent["PhysicalResourceId"], sent["Data"]) == ("SUCCESS", "thing-1", {})
+    server.requests.clear()
+    out = app.handler(_event(server, "Delete", physical_resource_id="thing-1"), lambda_context())
+    sent = _sent(server)
+    assert sent["Status"] == "FAILED" and sent["PhysicalResourceId"] == "thing-1"
+    assert sent["Reason"].startswith("RuntimeError: still in use (see CloudWatch log stream ")
+    assert out == sent
+
+
+def test_near_the_timeout_failed_is_sent_once(server: RecordingServer) -> None:
+    app = App()
+
+    @app.custom_resource(timeout_margin=0.2)
+    def slow(ctx: Context) -> dict:
+        time.sleep(0.6)
+        return {"late": True}
+
+    app.handler(_event(server), lambda_context(timeout_ms=300))
+    sent = _sent(server)  # exactly one answer: the timer's, the late success is not sent
+    assert sent["Status"] == "FAILED" and sent["Reason"] == "The custom resource handler timed out"
+
+
+def test_an_unknown_resource_type_still_answers_failed(server: RecordingServer) -> None:
+    app = App()
+    app.custom_resource("Custom::Known")(lambda ctx: None)
+    with pytest.raises(Exception):
+        app.handler(_event(server, resource_type="Custom::Other"), lambda_context())
+    assert _sent(server)["Status"] == "FAILED"
