@@ -433,6 +433,10 @@ class App(Group, EventSources):
             self._resources = ResourceRegistry()
             if extension_present():
                 install_sigterm_handler(self.shutdown)
+            if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+                from lift.snapstart import install
+
+                install(self)  # resources made before the snapshot, re-created after each restore
         return self._resources
 
     def resource(

@@ -16,8 +16,17 @@ dependencies = ["lift-lambda", "msgspec>=0.18"]
 [project.optional-dependencies]
 dev = ["lift-lambda[dev]", "pytest>=8"]
 
-[tool.lift]
+[tool.lift]  # `lift synth` / `lift deploy STAGE` read this (docs/deploy.md)
 app = "app:app"
+runtime = "python3.12"
+architecture = "arm64"
+memory = 512
+timeout = 30
+log_retention_days = 30
+
+[tool.lift.stages.prod]
+memory = 1024
+log_retention_days = 90
 
 [tool.pytest.ini_options]
 pythonpath = ["."]
