@@ -464,6 +464,16 @@ class App(Group, EventSources):
         `ctx.jobs.start(name, body)` and run outside the request (see lift.jobs)."""
         return self.jobs.define(name, max_attempts=max_attempts)
 
+    slos: list[Any] = []  # lift.slo.SLO, declared with app.slo
+
+    def slo(self, name: str, **options: Any) -> Any:
+        """Declare a service level objective (`availability=99.9`, `latency_p99_ms=300`,
+        `window_days=30`, `routes=["GET /orders/{id}"]`): `lift synth` makes its burn-rate alarms and
+        `lift slo report` measures it (see docs/slo.md)."""
+        from lift.slo import declare
+
+        return declare(self, name, **options)
+
     def service(self, name: str, **options: Any) -> Any:
         """The `lift.services.ServiceClient` for service `name` (created on first call; see docs/services.md)."""
         from lift.services import service

@@ -123,6 +123,35 @@ class AlbConfig(_Strict):
     path_patterns: list[str] = msgspec.field(default_factory=lambda: ["/*"])
 
 
+class ReleaseConfig(_Strict):
+    """`[tool.lift.stages.S.release]`: how a new version takes the traffic (see docs/releases.md)."""
+
+    strategy: Literal["all-at-once", "canary", "linear", "blue-green"] = "all-at-once"
+    engine: Literal["lift", "codedeploy"] = "lift"  # Lift-orchestrated, or SAM DeploymentPreference
+    percent: float = 10.0
+    interval: int = 300  # seconds per step
+    bake: int = 0  # seconds of watching after 100%
+    alarms: list[str] = []  # CloudWatch alarms that gate every step
+    max_error_rate: float | None = None  # of the new version, from AWS/Lambda metrics
+    poll_seconds: float = 10.0
+    alias: str = "live"
+    rollout: Literal["rolling", "parallel"] = "rolling"  # across the stage's regions
+    parallel_limit: int = 2
+    health_url: str | None = None  # blue-green: "{url}" of the new version's /health/ready
+
+
+class DrConfig(_Strict):
+    """`[tool.lift.stages.S.dr]`: the Route 53 front door over the stage's regions."""
+
+    zone_id: str
+    record: str
+    hosts: dict[str, str]  # region -> the regional API host name
+    mode: Literal["active-passive", "active-active"] = "active-passive"
+    health_path: str = "/health/ready"
+    notify_topic_arn: str | None = None
+    global_table: str | None = None  # for `lift dr status` replication lag
+
+
 class StageConfig(_Strict):
     """The settings of one stage: the base `[tool.lift]` table merged with `[tool.lift.stages.S]`."""
 
@@ -157,6 +186,8 @@ class StageConfig(_Strict):
     streams: dict[str, StreamConfig] = {}
     tables: dict[str, TableConfig] = {}
     alb: AlbConfig | None = None
+    release: ReleaseConfig | None = None
+    dr: DrConfig | None = None
 
 
 _NAMED_TABLES: dict[str, type[_Strict]] = {

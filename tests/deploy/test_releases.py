@@ -1,0 +1,320 @@
+"""Traffic shifting, rollback, multi-region waves, DR failover and SLO reports against moto server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import threading
+import uuid
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+
+from lift.deploy import dr
+from lift.deploy.regions import rollout
+from lift.deploy.releases import Release, plan_for, rollback_alias
+
+
+def _zip(text: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("app.py", text)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def role_arn(moto_endpoint: str) -> str:
+    iam = boto3.client("iam", endpoint_url=moto_endpoint)
+    name = f"lift-release-{uuid.uuid4().hex[:6]}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
+
+
+class Service:
+    """A function with version 1 live on alias `live` and a new build ready to publish, in one region."""
+
+    def __init__(self, endpoint: str, role: str, region: str = "us-east-1") -> None:
+        self.region = region
+        self.lam = boto3.client("lambda", endpoint_url=endpoint, region_name=region)
+        self.cw = boto3.client("cloudwatch", endpoint_url=endpoint, region_name=region)
+        self.name = f"svc-{uuid.uuid4().hex[:8]}"
+        self.lam.create_function(
+            FunctionName=self.name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": _zip("def handler(e, c):\n    return 1\n")},
+        )
+        self.old = self.lam.publish_version(FunctionName=self.name)["Version"]
+        self.lam.create_alias(FunctionName=self.name, Name="live", FunctionVersion=self.old)
+        self.lam.update_function_code(FunctionName=self.name, ZipFile=_zip("def handler(e, c):\n    return 2\n"))
+        self.alarm = f"{self.name}-errors"
+        self.cw.put_metric_alarm(
+            AlarmName=self.alarm,
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        self.cw.set_alarm_state(AlarmName=self.alarm, StateValue="OK", StateReason="quiet")
+
+    def alias(self) -> dict:
+        return self.lam.get_alias(FunctionName=self.name, Name="live")
+
+    def release(self, strategy: str = "canary", sleep=None, **options) -> Release:
+        """A release on simulated time: each step lasts 300 s, watched every 100 s; `sleep(seconds)`
+        is called at each watch (what happens meanwhile) and the clock moves on by `seconds`."""
+        plan = plan_for(strategy, percent=10, interval=300, alarms=[self.alarm], poll_seconds=100, **options)
+        now = [0.0]
+
+        def advance(seconds: float) -> None:
+            if sleep is not None:
+                sleep(seconds)
+            now[0] += seconds
+
+        return Release(self.lam, self.cw, self.name, "live", plan, sleep=advance, clock=lambda: now[0])
+
+
+@pytest.fixture
+def service(moto_endpoint, role_arn) -> Service:
+    return Service(moto_endpoint, role_arn)
+
+
+def test_a_canary_shifts_in_steps_and_promotes(service):
+    seen = []
+    release = service.release(sleep=lambda s: seen.append(service.alias()))
+    result = release.run()
+    assert result.ok and result.old_version == service.old and result.new_version != service.old
+    during = seen[0]  # what Lambda routed while the canary step was being watched
+    assert during["FunctionVersion"] == service.old
+    assert during["RoutingConfig"]["AdditionalVersionWeights"] == {result.new_version: 0.1}
+    final = service.alias()
+    assert final["FunctionVersion"] == result.new_version and not final.get("RoutingConfig", {}).get(
+        "AdditionalVersionWeights"
+    )
+    assert [e["percent"] for e in result.events if e["kind"] == "shift"] == [10, 100]
+    assert rollback_alias(service.lam, service.name, "live") == (result.new_version, service.old)
+    assert service.alias()["FunctionVersion"] == service.old
+
+
+def test_an_alarm_firing_mid_shift_rolls_back_to_the_old_version(service):
+    def alarm_fires(_seconds):  # while the 10% step is watched, the errors alarm goes off in CloudWatch
+        service.cw.set_alarm_state(AlarmName=service.alarm, StateValue="ALARM", StateReason="errors on the canary")
+
+    result = service.release(sleep=alarm_fires).run()
+    assert (
+        result.verdict == "rolled_back" and service.alarm in result.reason and "errors on the canary" in result.reason
+    )
+    alias = service.alias()
+    assert alias["FunctionVersion"] == service.old and not alias.get("RoutingConfig", {}).get(
+        "AdditionalVersionWeights"
+    )
+    assert [e["kind"] for e in result.events][-2:] == ["rollback", "verdict"]
+
+
+def test_ctrl_c_rolls_back(service):
+    def interrupted(_seconds):
+        raise KeyboardInterrupt
+
+    result = service.release(strategy="linear", sleep=interrupted).run()
+    assert result.verdict == "interrupted" and service.alias()["FunctionVersion"] == service.old
+
+
+def test_linear_steps_and_a_failing_gate_before_traffic(service):
+    assert [s.percent for s in plan_for("linear", percent=25).steps] == [25, 50, 75, 100]
+    service.cw.set_alarm_state(AlarmName=service.alarm, StateValue="ALARM", StateReason="already failing")
+    result = service.release().run()
+    assert result.verdict == "rolled_back" and not [e for e in result.events if e["kind"] == "shift"]
+
+
+def test_blue_green_checks_health_before_any_traffic(service):
+    plan = plan_for("blue-green", alarms=[service.alarm], poll_seconds=0.01)  # bake 0: no waiting
+    checked = []
+    bad = Release(
+        service.lam,
+        service.cw,
+        service.name,
+        "live",
+        plan,
+        sleep=lambda s: None,
+        health_check=lambda version: checked.append(version) or False,
+    )
+    result = bad.run()
+    assert result.verdict == "rolled_back" and "health check" in result.reason and checked == [result.new_version]
+    assert service.alias()["FunctionVersion"] == service.old
+    good = Release(
+        service.lam, service.cw, service.name, "live", plan, sleep=lambda s: None, health_check=lambda v: True
+    )
+    assert good.run(new_version=result.new_version).ok
+    assert service.alias()["FunctionVersion"] == result.new_version
+
+
+def test_a_multi_region_rollout_halts_and_rolls_back_the_regions_already_done(moto_endpoint, role_arn):
+    east = Service(moto_endpoint, role_arn, "us-east-1")
+    west = Service(moto_endpoint, role_arn, "eu-west-1")
+    west.cw.set_alarm_state(AlarmName=west.alarm, StateValue="ALARM", StateReason="eu errors")
+    services = {"us-east-1": east, "eu-west-1": west}
+    events = []
+    result = rollout(["us-east-1", "eu-west-1"], lambda region: services[region].release(), on_event=events.append)
+    assert result.verdict == "halted" and result.failed_region == "eu-west-1" and "eu errors" in result.reason
+    assert result.results["us-east-1"].ok and result.rolled_back == ["us-east-1"]
+    assert east.alias()["FunctionVersion"] == east.old and west.alias()["FunctionVersion"] == west.old
+    assert [e["kind"] for e in events] == ["wave", "wave_done", "wave", "rollback", "halted"]
+
+
+def test_a_parallel_rollout_promotes_every_region(moto_endpoint, role_arn):
+    regions = ["us-east-1", "us-west-2", "eu-west-1"]
+    services = {r: Service(moto_endpoint, role_arn, r) for r in regions}
+    result = rollout(regions, lambda region: services[region].release(), mode="parallel", limit=2)
+    assert result.ok and all(services[r].alias()["FunctionVersion"] == result.results[r].new_version for r in regions)
+
+
+class Health(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/health/ready" else 404)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_dr_failover_flips_the_records_and_checks_the_new_primary(moto_endpoint):
+    route53 = boto3.client("route53", endpoint_url=moto_endpoint)
+    zone = route53.create_hosted_zone(Name=f"{uuid.uuid4().hex[:6]}.example.com", CallerReference=uuid.uuid4().hex)
+    zone_id = zone["HostedZone"]["Id"]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    local = f"127.0.0.1:{server.server_address[1]}"
+    door = dr.FrontDoor(
+        zone_id,
+        f"api.{zone['HostedZone']['Name']}".rstrip("."),
+        [dr.Region("us-east-1", "use1.example.com"), dr.Region("eu-west-1", "euw1.example.com")],
+    )
+    dr.ensure_front_door(route53, door)
+    before = dr.status(route53, door)
+    assert before["serving"] == "us-east-1" and [r["role"] for r in before["regions"]] == ["PRIMARY", "SECONDARY"]
+    sns = boto3.client("sns", endpoint_url=moto_endpoint)
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    topic = sns.create_topic(Name=f"dr-{uuid.uuid4().hex[:6]}")["TopicArn"]
+    queue = sqs.create_queue(QueueName=f"dr-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    verify = lambda region: dr._answers(f"http://{local}{region.health_path}")  # noqa: E731  (the real HTTP check)
+    entry = dr.failover(route53, door, "eu-west-1", verify=verify, notify=dr.sns_notifier(sns, topic))
+    assert entry["from"] == "us-east-1" and entry["to"] == "eu-west-1" and entry["new_primary_answers"] is True
+    after = dr.status(route53, door)
+    assert after["serving"] == "eu-west-1" and [r["role"] for r in after["regions"]] == ["SECONDARY", "PRIMARY"]
+    [message] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    assert json.loads(message["Body"])["to"] == "eu-west-1"
+    report = dr.drill(route53, door, verify=verify)
+    assert report["passed"] and [s["to"] for s in report["steps"]] == ["us-east-1", "eu-west-1"]
+    server.shutdown()
+
+
+def test_front_door_health_checks_detect_a_dead_region_in_about_30_seconds():
+    door = dr.FrontDoor("Z1", "api.example.com", [dr.Region("us-east-1", "a.example.com"), dr.Region("eu-west-1", "b")])
+    resources = dr.front_door_resources(door)
+    check = resources["HealthCheckUsEast1"]["Properties"]["HealthCheckConfig"]
+    assert check["RequestInterval"] * check["FailureThreshold"] == 30 and check["ResourcePath"] == "/health/ready"
+    assert resources["RecordEuWest1"]["Properties"]["Failover"] == "SECONDARY"
+
+
+def test_slo_report_matches_a_hand_computation(moto_endpoint):
+    from lift.deploy.slo import markdown, report
+    from lift.slo import SLO
+
+    cw = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    service = f"shop{uuid.uuid4().hex[:6]}"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    dims = [
+        {"Name": "service", "Value": service},
+        {"Name": "route", "Value": "/orders"},
+        {"Name": "method", "Value": "POST"},
+    ]
+    # 10,000 requests over the last two days, 4 of them 5xx; in the last hour 1,000 requests and 2 errors
+    for hours_ago, requests, errors in ((30, 5000, 1), (5, 4000, 1), (0, 1000, 2)):
+        at = now - dt.timedelta(hours=hours_ago, minutes=10 if hours_ago == 0 else 0)
+        cw.put_metric_data(
+            Namespace=service,
+            MetricData=[
+                {"MetricName": "Requests", "Dimensions": dims, "Value": requests, "Timestamp": at, "Unit": "Count"},
+                {"MetricName": "ServerErrors", "Dimensions": dims, "Value": errors, "Timestamp": at, "Unit": "Count"},
+            ],
+        )
+    slo = SLO(name="checkout", availability=99.9, routes=("POST /orders",))
+    r = report(
+        cw, slo, service=service, namespace=service, endpoints=[("POST", "/orders"), ("GET", "/orders")], now=now
+    )
+    budget = 0.001
+    assert (r.requests, r.errors) == (10000, 4)
+    assert r.sli == pytest.approx(1 - 4 / 10000)
+    assert r.budget_remaining == pytest.approx(1 - (4 / 10000) / budget)  # 60% left
+    assert r.burn_rate_1h == pytest.approx((2 / 1000) / budget)  # 2x: under the 14.4x page threshold
+    assert not r.freeze
+    assert "| checkout | 99.9% | 99.960% | 60.0% | 2.00x |" in markdown([r], "prod")
+
+
+def test_burn_rate_alarms_dashboard_and_front_door_pass_cfn_lint():
+    from cfnlint.api import ManualArgs, lint
+
+    from lift.deploy.slo import alarm_resources, burn_alerts, dashboard_resource
+    from lift.slo import SLO
+
+    slo = SLO(name="checkout", availability=99.9, latency_p99_ms=300, routes=("POST /orders", "/orders/{id}"))
+    endpoints = [("POST", "/orders"), ("GET", "/orders/{id}"), ("DELETE", "/orders/{id}"), ("GET", "/health")]
+    assert [(a.name, a.burn_rate, a.long_seconds, a.short_seconds, a.action) for a in burn_alerts(slo)] == [
+        ("fast", 14.4, 3600, 300, "page"),
+        ("slow", 6.0, 21600, 1800, "ticket"),
+    ]
+    resources = {"Alerts": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": "alias/aws/sns"}}}
+    resources.update(
+        alarm_resources(
+            slo,
+            service="shop",
+            namespace="shop",
+            endpoints=endpoints,
+            page_actions=[{"Ref": "Alerts"}],
+            ticket_actions=[{"Ref": "Alerts"}],
+        )
+    )
+    resources["SloDashboard"] = dashboard_resource(
+        [slo], service="shop", stage="prod", namespace="shop", endpoints=endpoints, region="us-east-1"
+    )
+    door = dr.FrontDoor(
+        "Z123", "api.example.com", [dr.Region("us-east-1", "a.example.com"), dr.Region("eu-west-1", "b.example.com")]
+    )
+    resources.update(dr.front_door_resources(door))
+    fast_long = resources["SloCheckoutFastLongAlarm"]["Properties"]
+    assert fast_long["Threshold"] == pytest.approx(14.4 * 0.001)
+    assert fast_long["Metrics"][-1]["Expression"] == "(e0+e1+e2)/(r0+r1+r2)"  # POST /orders and both /orders/{id}
+    rule = resources["SloCheckoutFastBurnAlarm"]["Properties"]["AlarmRule"]
+    assert rule == "ALARM(shop-slo-checkout-fast-long) AND ALARM(shop-slo-checkout-fast-short)"
+    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
+    matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
+    assert [str(m) for m in matches] == []
+
+
+def test_an_slo_names_at_most_four_routes_and_only_existing_ones():
+    from lift.deploy.slo import alarm_resources
+    from lift.slo import SLO
+
+    endpoints = [("GET", f"/r{i}") for i in range(6)]
+    with pytest.raises(ValueError, match="at most 4 routes"):
+        alarm_resources(SLO(name="all", availability=99.5), service="s", namespace="s", endpoints=endpoints)
+    with pytest.raises(ValueError, match="no route GET /nope"):
+        alarm_resources(
+            SLO(name="x", availability=99.5, routes=("GET /nope",)), service="s", namespace="s", endpoints=endpoints
+        )
+    with pytest.raises(ValueError, match="availability= and/or latency_p99_ms="):
+        SLO(name="empty")
