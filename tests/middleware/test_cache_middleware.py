@@ -353,3 +353,29 @@ def test_metrics_true_emits_hit_and_miss_counts_as_emf(capsys: pytest.CaptureFix
     docs = emf_lines(capsys.readouterr().out)
     assert all(validate_emf(doc) == [] for doc in docs)
     assert metric_values(docs, "CacheMiss") == [1] and metric_values(docs, "CacheHit") == [1]
+
+
+def test_cache_as_group_and_route_middleware() -> None:
+    app = App()
+    calls: list[str] = []
+    api = app.group("/api", middleware=[cache(ttl=30, store=Cache())])
+
+    @api.get("/a")
+    def a() -> dict:
+        calls.append("a")
+        return {}
+
+    @app.get("/b", middleware=[cache(ttl=30, store=Cache())])
+    def b() -> dict:
+        calls.append("b")
+        return {}
+
+    @app.get("/c")
+    def c() -> dict:
+        calls.append("c")
+        return {}
+
+    client = TestClient(app)
+    for path in ("/api/a", "/b", "/c") * 2:
+        client.get(path)
+    assert calls == ["a", "b", "c", "c"]
