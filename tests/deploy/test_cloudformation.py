@@ -31,7 +31,18 @@ CHECKOV = Path(
 REGION = "eu-west-1"
 VARIANTS = {
     "http": {},
-    "rest-snapstart": {"http": "rest", "snapstart": True, "reserved_concurrency": 5},
+    "rest-snapstart": {
+        "http": "rest",
+        "snapstart": True,
+        "reserved_concurrency": 5,
+        "domain": "api.example.com",
+        "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",
+    },
+    "alarms-domain": {
+        "alarms_email": "oncall@example.com",
+        "domain": "shop.example.com",
+        "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",
+    },
     "url": {"http": "url", "tracing": False},
     "alb": {
         "http": "alb",
@@ -95,6 +106,32 @@ def test_iam_names_every_resource_it_can() -> None:
     assert ws["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/dev/*/@connections/*"
     }
+
+
+def test_alarms_email_the_errors_throttles_and_waiting_dlq_messages() -> None:
+    t = template_for("alarms-domain")
+    alarms = {r["Properties"]["AlarmName"]: r["Properties"] for r in resources_of(t, "AWS::CloudWatch::Alarm").values()}
+    assert set(alarms) == {
+        "shop-dev-errors",
+        "shop-dev-throttles",
+        "shop-orders-dlq-not-empty",
+        "shop-payments-dlq.fifo-not-empty",
+        "shop-dev-shop-clicks-failed-not-empty",
+    }
+    assert alarms["shop-dev-errors"]["Dimensions"] == [{"Name": "FunctionName", "Value": "shop-dev"}]
+    assert alarms["shop-orders-dlq-not-empty"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    email = t["Resources"]["AlarmTopicEmail"]["Properties"]
+    assert (email["Protocol"], email["Endpoint"]) == ("email", "oncall@example.com")
+    assert "AlarmTopic" not in template_for("http")["Resources"]
+
+
+def test_a_custom_domain_maps_to_the_api() -> None:
+    t = template_for("alarms-domain")
+    assert t["Resources"]["HttpApiDomain"]["Properties"]["DomainName"] == "shop.example.com"
+    assert t["Resources"]["HttpApiMapping"]["Properties"]["Stage"] == {"Ref": "HttpApiStage"}
+    assert t["Outputs"]["DomainTarget"]["Value"] == {"Fn::GetAtt": ["HttpApiDomain", "RegionalDomainName"]}
+    rest = template_for("rest-snapstart")
+    assert rest["Resources"]["HttpApiMapping"]["Type"] == "AWS::ApiGateway::BasePathMapping"
 
 
 def test_snapstart_triggers_invoke_the_published_alias() -> None:

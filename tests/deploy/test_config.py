@@ -116,6 +116,7 @@ def test_bad_config_names_the_file_the_table_and_the_key(table: dict, expected: 
         ({"snapstart": True, "runtime": "python3.11"}, "SnapStart for Python needs runtime python3.12"),
         ({"queues": {"q": {"batch_size": 50}}}, "a batch_size above 10 needs a batching_window"),
         ({"http": "alb"}, 'http = "alb" needs [tool.lift.alb]'),
+        ({"domain": "api.example.com"}, "a custom domain needs certificate_arn"),
     ],
 )
 def test_values_outside_aws_limits_are_refused_naming_the_stage(stage: dict, expected: str) -> None:

@@ -126,6 +126,9 @@ class _Template:
             self.mapping(mapping)
         self.rules()
         self.schedules()
+        self.alarms()
+        if d.http is not None and d.http.domain:
+            self.domain(d.http)
         template: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09"}
         if self.fmt == "sam":
             template["Transform"] = "AWS::Serverless-2016-10-31"
@@ -506,6 +509,78 @@ class _Template:
                     "Target": {"Arn": self.target_arn(), "RoleArn": _arn(s.role_id), "Input": sub(s.input)},
                 },
             )
+
+    def alarms(self) -> None:
+        d = self.d
+        if d.alarm_topic_id and d.alarms_email:
+            self.add(
+                f"{d.alarm_topic_id}Email",
+                "AWS::SNS::Subscription",
+                {"Protocol": "email", "TopicArn": _ref(d.alarm_topic_id), "Endpoint": d.alarms_email},
+            )
+        for a in d.alarms:
+            self.add(
+                a.id,
+                "AWS::CloudWatch::Alarm",
+                {
+                    "AlarmName": a.name,
+                    "AlarmDescription": a.description,
+                    "Namespace": a.namespace,
+                    "MetricName": a.metric,
+                    "Dimensions": [{"Name": n, "Value": sub(v)} for n, v in a.dimensions],
+                    "Statistic": a.statistic,
+                    "Period": a.period,
+                    "EvaluationPeriods": a.evaluation_periods,
+                    "Threshold": a.threshold,
+                    "ComparisonOperator": a.comparison,
+                    "TreatMissingData": "notBreaching",
+                    "AlarmActions": [_ref(a.topic_id)],
+                },
+            )
+
+    def domain(self, front: HttpFront) -> None:
+        """The custom domain (regional, TLS 1.2) mapped to the API; point DNS at the DomainTarget output."""
+        api = front.id
+        if front.kind == "http":
+            self.add(
+                f"{api}Domain",
+                "AWS::ApiGatewayV2::DomainName",
+                {
+                    "DomainName": front.domain,
+                    "DomainNameConfigurations": [
+                        {
+                            "CertificateArn": front.certificate_arn,
+                            "EndpointType": "REGIONAL",
+                            "SecurityPolicy": "TLS_1_2",
+                        }
+                    ],
+                },
+            )
+            self.add(
+                f"{api}Mapping",
+                "AWS::ApiGatewayV2::ApiMapping",
+                {"ApiId": _ref(api), "DomainName": _ref(f"{api}Domain"), "Stage": _ref(f"{api}Stage")},
+            )
+            target = {"Fn::GetAtt": [f"{api}Domain", "RegionalDomainName"]}
+        else:
+            self.add(
+                f"{api}Domain",
+                "AWS::ApiGateway::DomainName",
+                {
+                    "DomainName": front.domain,
+                    "RegionalCertificateArn": front.certificate_arn,
+                    "EndpointConfiguration": {"Types": ["REGIONAL"]},
+                    "SecurityPolicy": "TLS_1_2",
+                },
+            )
+            self.add(
+                f"{api}Mapping",
+                "AWS::ApiGateway::BasePathMapping",
+                {"RestApiId": _ref(api), "DomainName": _ref(f"{api}Domain"), "Stage": _ref(f"{api}Stage")},
+            )
+            target = {"Fn::GetAtt": [f"{api}Domain", "RegionalDomainName"]}
+        self.outputs["DomainUrl"] = {"Value": f"https://{front.domain}/"}
+        self.outputs["DomainTarget"] = {"Value": target}
 
 
 def _route_id(key: str) -> str:

@@ -373,6 +373,10 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
             raise bad(f"streams.{name}.max_record_age", "must be -1 (forever) or 60-604800 seconds")
         if not 1 <= stream.parallelization <= 10:
             raise bad(f"streams.{name}.parallelization", "must be 1-10")
+    if config.domain and not config.certificate_arn:
+        raise bad("domain", "a custom domain needs certificate_arn (an ACM certificate in the stage's region)")
+    if config.domain and config.http not in ("http", "rest"):
+        raise bad("domain", f'a custom domain is for http = "http" or "rest", not {config.http!r}')
     if config.http == "alb" and config.alb is None:
         raise bad("alb", 'http = "alb" needs [tool.lift.alb] listener_arn = "..."')
 

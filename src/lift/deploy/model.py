@@ -40,6 +40,7 @@ __all__ = [
     "EventRule",
     "Schedule",
     "LogGroup",
+    "Alarm",
     "Deployment",
     "ModelError",
     "build_deployment",
@@ -334,6 +335,24 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """A CloudWatch alarm notifying `topic_id` (the alarms topic, emailed to `alarms_email`)."""
+
+    id: str
+    name: str
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, Value], ...]
+    statistic: str
+    threshold: float
+    topic_id: str
+    period: int = 300
+    evaluation_periods: int = 1
+    comparison: str = "GreaterThanThreshold"
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class LogGroup:
     """The function's CloudWatch Logs group, created with a retention (Lambda's own never expires)."""
 
@@ -366,7 +385,9 @@ class Deployment:
     event_source_mappings: tuple[EventSourceMapping, ...] = ()
     rules: tuple[EventRule, ...] = ()
     schedules: tuple[Schedule, ...] = ()
-    alarms_email: str | None = None
+    alarms: tuple[Alarm, ...] = ()
+    alarms_email: str | None = None  # subscribed to the alarms topic (one of `topics`, `alarm_topic_id`)
+    alarm_topic_id: str | None = None
     artifact_bucket: str | None = None
     warnings: tuple[str, ...] = ()
     config: StageConfig = field(default_factory=StageConfig, compare=False, repr=False)
@@ -400,6 +421,7 @@ class Deployment:
             self.event_source_mappings,
             self.rules,
             self.schedules,
+            self.alarms,
         ):
             items.extend(group)
         return items
@@ -525,6 +547,7 @@ class _Builder:
         self._streams()
         self._schedules()
         self._tables()
+        alarms, alarm_topic_id = self._alarms()
         self._base_statements(websocket)
         log_group = LogGroup(self.log_group_id, f"/aws/lambda/{self.function_name}", s.log_retention_days)
         environment = {"LIFT_NAME": self.service, "LIFT_STAGE": self.stage}
@@ -575,7 +598,9 @@ class _Builder:
             event_source_mappings=tuple(self.mappings),
             rules=tuple(self.rules),
             schedules=tuple(self.schedules),
+            alarms=alarms,
             alarms_email=s.alarms_email,
+            alarm_topic_id=alarm_topic_id,
             artifact_bucket=s.artifact_bucket,
             warnings=tuple(self.warnings),
             config=s,
@@ -905,6 +930,55 @@ class _Builder:
                 self.tables.append(table)
                 arn = table.arn
             self.grant(f"Store {name}", _STORE_ITEM_ACTIONS, [arn], f"the Lift store on table {name}")
+
+    # -- alarms -----------------------------------------------------------------------------------
+    def _alarms(self) -> tuple[tuple[Alarm, ...], str | None]:
+        """With `alarms_email`: errors and throttles of the function, and any message in a DLQ."""
+        if not self.s.alarms_email:
+            return (), None
+        topic = Topic(self.ids("AlarmTopic"), f"{self.function_name}-alarms")
+        self.topics.append(topic)
+        fn = (("FunctionName", self.function_name),)
+        alarms = [
+            Alarm(
+                self.ids("AlarmErrors"),
+                f"{self.function_name}-errors",
+                "AWS/Lambda",
+                "Errors",
+                fn,
+                "Sum",
+                0,
+                topic.id,
+                description="the function raised (any error in 5 minutes)",
+            ),
+            Alarm(
+                self.ids("AlarmThrottles"),
+                f"{self.function_name}-throttles",
+                "AWS/Lambda",
+                "Throttles",
+                fn,
+                "Sum",
+                0,
+                topic.id,
+                description="invocations were throttled",
+            ),
+        ]
+        for queue in self.queues:
+            if queue.is_dlq:
+                alarms.append(
+                    Alarm(
+                        self.ids("Alarm", queue.name),
+                        f"{queue.name}-not-empty"[:255],
+                        "AWS/SQS",
+                        "ApproximateNumberOfMessagesVisible",
+                        (("QueueName", queue.name),),
+                        "Maximum",
+                        0,
+                        topic.id,
+                        description=f"messages wait in {queue.name} (failed records to look at)",
+                    )
+                )
+        return tuple(alarms), topic.id
 
     # -- always ---------------------------------------------------------------------------------
     def _base_statements(self, websocket: WebSocketApi | None) -> None:
