@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lift.cli import audit, bench, deploy, dev, info, invoke, new, run_tests, send
+from lift.cli import audit, bench, deploy, dev, info, invoke, new, release, run_tests, send
 
 cli = typer.Typer(
     name="lift",
@@ -26,4 +26,5 @@ cli.command("bench")(bench.bench)
 cli.command("version")(info.version)
 cli.command("test")(run_tests.test)
 deploy.register(cli)  # synth, package, deploy, destroy, logs, metrics, health
+release.register(cli)  # release, rollback, slo report, dr status/failover/drill
 cli.add_typer(audit.audit_cli, name="audit")
