@@ -29,6 +29,7 @@ test: install services lint
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 bench: install
 	bash bench/run.sh

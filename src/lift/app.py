@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import _thread
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lift import serialization
@@ -235,7 +235,7 @@ class App(Group, EventSources):
         status: int,
         middleware: list[Middleware],
         group: Group | None,
-        path_params: list[str] = (),
+        path_params: Sequence[str] = (),
         **meta: Any,
     ) -> Endpoint:
         binder = build_binder(fn, path_params=path_params, max_body=self.max_body_size)
@@ -522,7 +522,7 @@ class App(Group, EventSources):
 
     def respond(self, ctx: Context) -> Response:
         """Route an HTTP Context through its chain (used by every HTTP source and ASGI)."""
-        request = ctx.request
+        request: Request = ctx.request  # type: ignore[assignment]  # an HTTP context: never None
         entry, values = self.router.lookup(request.path)
         if entry is None:
             chain = self._not_found_chain

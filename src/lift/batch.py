@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 import _thread
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lift.context import Context, Response
 from lift.errors import find_lift_error
@@ -37,6 +37,7 @@ __all__ = [
     "skip_record",
 ]
 
+_R = TypeVar("_R", bound="Record")  # a batch holds records of one source
 _worker = _thread._local()  # threading.local without importing threading
 _run_async: Any = None
 
@@ -132,7 +133,7 @@ def id_of(record: Record) -> Any:
     return record_id if record_id.__class__ is str else ""
 
 
-def lane(lane_of: Callable[[Record], Any], record: Record) -> Any:
+def lane(lane_of: Callable[[_R], Any], record: _R) -> Any:
     """The ordering lane of a record, or None when its fields cannot say (a malformed record)."""
     try:
         key = lane_of(record)
@@ -181,20 +182,22 @@ def run_or_raise(
     if is_refusal(result):
         from lift.errors import LiftError
 
-        exc = LiftError(result.status, "refused", f"{source} record refused by middleware with status {result.status}")
-        log_record_failure(ctx, record, exc)
-        raise exc
+        refused = LiftError(
+            result.status, "refused", f"{source} record refused by middleware with status {result.status}"
+        )
+        log_record_failure(ctx, record, refused)
+        raise refused
     return result
 
 
 def process_batch(
     app: App,
     handler: Any,
-    records: list[Record],
+    records: Sequence[_R],
     event: Any,
     context: Any,
     source: str,
-    lane_of: Callable[[Record], Any] | None = None,
+    lane_of: Callable[[_R], Any] | None = None,
     concurrency: int | None = None,
 ) -> list[str]:
     """Run every record through `handler.chain`; return the ids of the failed ones, in batch order."""
@@ -266,11 +269,11 @@ def _run_lane(
 def _process_concurrently(
     app: App,
     handler: Any,
-    records: list[Record],
+    records: Sequence[_R],
     event: Any,
     context: Any,
     source: str,
-    lane_of: Callable[[Record], Any] | None,
+    lane_of: Callable[[_R], Any] | None,
     concurrency: int,
 ) -> list[str]:
     import asyncio

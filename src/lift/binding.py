@@ -11,7 +11,7 @@ import enum
 import types
 import typing
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -41,8 +41,8 @@ def parameters(fn: Callable[..., Any]) -> list[tuple[str, bool, Any]]:
     Avoids importing `inspect` (slow to import) for plain functions and methods. A decorated
     handler (`functools.wraps`) is read through `__wrapped__`, as `inspect.signature` would.
     """
-    while getattr(fn, "__wrapped__", None) is not None:
-        fn = fn.__wrapped__
+    while (wrapped := getattr(fn, "__wrapped__", None)) is not None:
+        fn = wrapped
     code = getattr(fn, "__code__", None)
     if code is None or not hasattr(fn, "__defaults__"):
         import inspect
@@ -129,14 +129,14 @@ def _path_getter(name: str, tp: Any) -> Getter:
     if convert is None:
 
         def get_path_param(ctx: Context) -> Any:
-            return ctx.request.path_params[name]
+            return ctx.request.path_params[name]  # type: ignore[union-attr]  # routed: an HTTP request
 
         get_path_param.inline = ("path", name, None)  # type: ignore[attr-defined]
         return get_path_param
     label = _type_label(tp)
 
     def get_typed_path_param(ctx: Context) -> Any:
-        raw = ctx.request.path_params[name]
+        raw = ctx.request.path_params[name]  # type: ignore[union-attr]  # routed: an HTTP request
         try:
             return convert(raw)
         except _CONVERSION_ERRORS:
@@ -375,13 +375,14 @@ class Binder:
         if code is None:  # handlers of one shape share the compiled code
             code = _compiled_calls[source] = compile(source, "<lift binder>", "exec")
         exec(code, namespace)
-        return namespace["call"]
+        call: Callable[[Context], Any] = namespace["call"]
+        return call
 
 
 def build_binder(
     fn: Callable[..., Any],
     *,
-    path_params: list[str] = (),
+    path_params: Sequence[str] = (),
     max_body: int = 6 * 1024 * 1024,
     body_source: Callable[[Any, bool, Any], Getter] | None = None,
 ) -> Binder:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import binascii
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import msgspec
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Context", "Headers", "QueryParams", "RecordContext", "Request", "Response"]
 
+_T = TypeVar("_T")
 _MISSING: Any = object()
 # Headers whose values may legitimately contain commas: never split them.
 _UNSPLITTABLE = frozenset(
@@ -66,7 +67,11 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, name: str) -> str:
         return self._values[name.lower()][0]
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str | _T) -> str | _T: ...
+    def get(self, name: str, default: Any = None) -> Any:
         vals = self._values.get(name.lower())
         return vals[0] if vals else default
 
@@ -450,11 +455,19 @@ class Context(msgspec.Struct, dict=True, eq=False):
 
     # Class-level defaults, kept in the instance's __dict__ once middleware or a feature sets
     # them (not Struct fields: a context with fewer fields is quicker to make).
+    # (Declared for type checkers with their defaults, which keeps them optional in the signature
+    # mypy infers for the Struct: they are never constructor arguments at run time.)
     if TYPE_CHECKING:
-        user_id: str | None
-        tenant_id: str | None
-        claims: dict[str, Any] | None
-        principal: Any
+        user_id: str | None = None
+        tenant_id: str | None = None
+        claims: dict[str, Any] | None = None
+        principal: Any = None
+        _request_id: str | None = None
+        _state: dict[str, Any] | None = None
+        _logger: Any = None
+        _metrics: Any = None
+        _ws: Any = None
+        _cache: Any = None
     user_id = None
     tenant_id = None
     claims = None
@@ -616,9 +629,13 @@ class RecordContext(Context):
 
     record_type: ClassVar[Any] = None
 
-    @Context.record.getter  # Context's setter, this getter
+    @property
     def record(self) -> Any:
         record = self._record
         if record is None:
             record = self._record = self.record_type(self.raw)
         return record
+
+    @record.setter
+    def record(self, value: Any) -> None:
+        self._record = value

@@ -88,28 +88,68 @@ class _StatusError(LiftError):
         super().__init__(None, code, message, details, headers)
 
 
-def _subclass(name: str, status: int, code: str, message: str, doc: str) -> type[LiftError]:
-    return type(
-        name,
-        (_StatusError,),
-        {"status": status, "code": code, "message": message, "__doc__": doc, "__module__": __name__},
-    )
+class BadRequest(_StatusError):
+    """400: the request is malformed."""
+
+    status = 400
+    code = "bad_request"
+    message = "Bad request"
 
 
-BadRequest = _subclass("BadRequest", 400, "bad_request", "Bad request", "400: the request is malformed.")
-Forbidden = _subclass("Forbidden", 403, "forbidden", "Forbidden", "403: the caller may not do this.")
-NotFound = _subclass("NotFound", 404, "not_found", "Not found", "404: no such resource.")
-Conflict = _subclass("Conflict", 409, "conflict", "Conflict", "409: the request conflicts with current state.")
-PayloadTooLarge = _subclass(
-    "PayloadTooLarge", 413, "payload_too_large", "Request body too large", "413: body over the limit."
-)
-ValidationFailed = _subclass(
-    "ValidationFailed", 422, "validation_failed", "Validation failed", "422: input failed validation."
-)
-InternalError = _subclass("InternalError", 500, "internal_error", "Internal server error", "500.")
-ServiceUnavailable = _subclass(
-    "ServiceUnavailable", 503, "service_unavailable", "Service unavailable", "503: try again later."
-)
+class Forbidden(_StatusError):
+    """403: the caller may not do this."""
+
+    status = 403
+    code = "forbidden"
+    message = "Forbidden"
+
+
+class NotFound(_StatusError):
+    """404: no such resource."""
+
+    status = 404
+    code = "not_found"
+    message = "Not found"
+
+
+class Conflict(_StatusError):
+    """409: the request conflicts with current state."""
+
+    status = 409
+    code = "conflict"
+    message = "Conflict"
+
+
+class PayloadTooLarge(_StatusError):
+    """413: body over the limit."""
+
+    status = 413
+    code = "payload_too_large"
+    message = "Request body too large"
+
+
+class ValidationFailed(_StatusError):
+    """422: input failed validation."""
+
+    status = 422
+    code = "validation_failed"
+    message = "Validation failed"
+
+
+class InternalError(_StatusError):
+    """500: an unexpected error (the body never carries its text)."""
+
+    status = 500
+    code = "internal_error"
+    message = "Internal server error"
+
+
+class ServiceUnavailable(_StatusError):
+    """503: try again later."""
+
+    status = 503
+    code = "service_unavailable"
+    message = "Service unavailable"
 
 
 class Unauthorized(_StatusError):

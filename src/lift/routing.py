@@ -161,9 +161,9 @@ class Router:
         values: list[str] = []
         segments = path.strip("/").split("/") if path != "/" else []
         # Fast path: descend without backtracking (static first, then a parameter).
-        node: _Node | None = self._root
+        node: _Node = self._root
         for segment in segments:
-            child = node.static.get(segment)
+            child: _Node | None = node.static.get(segment)
             if child is None:
                 child = node.param
                 if child is None or not segment:

@@ -21,7 +21,7 @@ from lift.serialization import TOO_DEEP, invalid_json
 
 __all__ = ["Problem", "ModelCodec", "codec_for", "is_pydantic_model"]
 
-Problem = dict  # {"location": ..., "path": "$.a[0].b", "message": ...}
+Problem = dict[str, Any]  # {"location": ..., "path": "$.a[0].b", "message": ...}
 
 
 def is_pydantic_model(tp: Any) -> bool:
@@ -53,7 +53,7 @@ class ModelCodec:
         if self.pydantic is None:
             self._decoder = msgspec.json.Decoder(tp, strict=strict)
 
-    def decode_json(self, data: bytes) -> Any:
+    def decode_json(self, data: bytes | str) -> Any:
         """Parse and validate JSON bytes; raises BadRequest (syntax) or ValidationFailed."""
         if self.pydantic is not None:
             return self._pydantic_call(self.pydantic.validate_json, data)

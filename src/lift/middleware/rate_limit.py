@@ -356,13 +356,13 @@ class RateLimiter:
             _add_metric(ctx, "RateLimitExceeded")
             headers = self._headers(decision) if self.headers else {}
             retry = max(1, math.ceil(decision.retry_after))
-            exc = TooManyRequests(
+            limited = TooManyRequests(
                 "Rate limit exceeded",
                 retry_after=retry,
                 headers=headers,
                 details={"limit": decision.limit, "retry_after": retry},
             )
-            return _reject(ctx, exc)
+            return _reject(ctx, limited)
         response = call_next(ctx)
         if self.headers and ctx.request is not None and response is not None:
             for name, value in self._headers(decision).items():

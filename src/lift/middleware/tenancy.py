@@ -111,10 +111,10 @@ class Tenancy:
             if chosen is None:
                 chosen, chosen_from = value, source
             elif value != chosen:
-                self._deny(ctx, f"{source.name}={value!r} conflicts with {chosen_from.name}={chosen!r}", chosen)
+                self._deny(ctx, f"{source.name}={value!r} conflicts with {chosen_from.name}={chosen!r}", chosen)  # type: ignore[union-attr]
                 raise Forbidden("Tenant mismatch", code="tenant_mismatch")
         if chosen is not None and not self.pattern.fullmatch(chosen):
-            self._deny(ctx, f"malformed tenant id from {chosen_from.name}", None)
+            self._deny(ctx, f"malformed tenant id from {chosen_from.name}", None)  # type: ignore[union-attr]
             raise BadRequest("Invalid tenant id", code="invalid_tenant")
         return chosen
 

@@ -57,7 +57,8 @@ def source_of(event: Any) -> str:
             records = event["Records"]
             if type(records) is list and records and type(records[0]) is dict:
                 first = records[0]
-                return RECORD_SOURCES.get(first.get("eventSource") or first.get("EventSource")) or other_source(event)
+                service = first.get("eventSource") or first.get("EventSource")
+                return RECORD_SOURCES.get(service) or other_source(event)  # type: ignore[arg-type]
         if "httpMethod" in event:
             ctx = event.get("requestContext")
             if ctx and "elb" in ctx:

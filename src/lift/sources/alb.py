@@ -74,10 +74,10 @@ def encode_response(resp: Response, request: Request | None, request_id: str | N
     }
     multi = request is not None and "multiValueHeaders" in request.event
     if multi:
-        headers = {k: [v] for k, v in resp.headers.items()}
+        multi_headers = {k: [v] for k, v in resp.headers.items()}
         if resp.cookies:
-            headers["Set-Cookie"] = list(resp.cookies)
-        out["multiValueHeaders"] = headers
+            multi_headers["Set-Cookie"] = list(resp.cookies)
+        out["multiValueHeaders"] = multi_headers
     else:
         headers = dict(resp.headers)
         for i, cookie in enumerate(resp.cookies):

@@ -28,7 +28,7 @@ class DynamoDBRecord(Record):
     def _stream(self) -> dict[str, Any]:
         stream = self.raw.get("dynamodb")
         if stream.__class__ is dict:
-            return stream  # type: ignore[no-any-return]
+            return stream
         if stream is None:
             return {}
         raise malformed_record("dynamodb", "an object", stream)

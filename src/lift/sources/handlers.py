@@ -5,7 +5,7 @@ registration (names, globs, S3 filters)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lift import app as _lift_app
 from lift import serialization
@@ -15,6 +15,9 @@ from lift.context import Context, Response
 from lift.sources import LazyModule
 from lift.sources.record import Record, malformed_record, pattern_matcher
 from lift.validation import codec_for
+
+if TYPE_CHECKING:
+    from lift.sources.s3 import S3Object
 
 __all__ = [
     "EventHandler",
@@ -51,7 +54,7 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
 
     def get_record_body(ctx: Context) -> Any:
         if ctx.__class__ is sqs.SQSContext:  # a plain message: its body, without making its record
-            text = ctx.raw["body"]
+            text = ctx.raw["body"]  # type: ignore[attr-defined]  # an SQSContext
         else:
             text = ctx.record.json_text()
         if text is not None:
@@ -157,7 +160,7 @@ class EventHandler:
         middleware): (takes ctx, the msgspec decoder of the body, the model), so a batch source
         can decode a plain record's body and call the handler in its own loop; else None."""
         binder = self.binder
-        if binder.is_async or getattr(getattr(self.fn, "__code__", None), "co_kwonlyargcount", 1):
+        if binder.is_async or getattr(getattr(self.fn, "__code__", None), "co_kwonlyargcount", 1) != 0:
             return None
         getters = binder.getters
         if len(getters) == 1 and binder.names == ["body"]:
@@ -167,7 +170,7 @@ class EventHandler:
         else:
             return None
         decode = getattr(getter, "fast_decode", None)
-        return (with_ctx, decode, getter.model) if decode is not None else None
+        return (with_ctx, decode, getter.model) if decode is not None else None  # type: ignore[attr-defined]
 
     def call(self, ctx: Context) -> Any:
         """The handler's own return value."""
@@ -179,7 +182,7 @@ class EventHandler:
         """`call` without the indirections: `ctx` passed straight through, the body getter called
         inline (the common record signatures); anything else goes through the binder."""
         binder, fn = self.binder, self.fn
-        if binder.is_async or getattr(getattr(fn, "__code__", None), "co_kwonlyargcount", 1):
+        if binder.is_async or getattr(getattr(fn, "__code__", None), "co_kwonlyargcount", 1) != 0:
             return self.call
         getters = binder.getters
         if len(getters) == 1:
@@ -215,7 +218,7 @@ def _ctx_and_typed_body(
     def call_with_typed_body(ctx: Context) -> Any:
         if ctx.__class__ is sqs.SQSContext:  # a plain message
             try:
-                body = fast_decode(ctx.raw["body"])
+                body = fast_decode(ctx.raw["body"])  # type: ignore[attr-defined]  # an SQSContext
             except Exception:  # invalid, nested too deeply, not text...
                 body = get_body(ctx)  # raises the complete error (or gives the default)
             return fn(ctx, body)
@@ -246,7 +249,7 @@ def s3_matcher(bucket: str, events: Iterable[str] | None, prefix: str, suffix: s
     bucket_ok = pattern_matcher(bucket)
     event_tests = [pattern_matcher(s3.normalize_event_name(e)) for e in (events or ())]
 
-    def matches(obj: s3.S3Object) -> bool:
+    def matches(obj: S3Object) -> bool:
         if not bucket_ok(obj.bucket):
             return False
         if event_tests and not any(test(obj.event_name) for test in event_tests):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lift import app as _lift_app
 from lift.batch import RecordResult, process_batch, run_or_raise
@@ -29,6 +29,11 @@ from lift.sources.handlers import (
 from lift.sources.record import Record, name_from_arn, pattern_matcher
 from lift.sources.triggers import Triggers
 
+if TYPE_CHECKING:
+    from lift.sources.dynamodb import DynamoDBRecord
+    from lift.sources.kinesis import KinesisRecord
+    from lift.sources.s3 import S3Object
+
 __all__ = ["EVENT_SOURCES", "EventHandler", "EventSources"]
 
 # Source modules load on first use: an HTTP-only app never imports them.
@@ -45,11 +50,11 @@ Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 EVENT_SOURCES = ("sqs", "sns", "s3", "eventbridge", "schedule", "dynamodb", "kinesis", "websocket", "invoke")
 
 
-def _kinesis_shard(record: kinesis.KinesisRecord) -> str:
+def _kinesis_shard(record: KinesisRecord) -> str:
     return record.shard_id
 
 
-def _dynamodb_shard(record: dynamodb.DynamoDBRecord) -> str:
+def _dynamodb_shard(record: DynamoDBRecord) -> str:
     return record.table_arn  # a stream batch comes from one shard: the whole batch is one lane
 
 
@@ -287,7 +292,7 @@ class EventSources(Triggers):
                 cache[arn] = found
             return found
 
-    def _s3_handler_for(self, obj: s3.S3Object) -> EventHandler | None:
+    def _s3_handler_for(self, obj: S3Object) -> EventHandler | None:
         return next((h for h in self._handlers_by_source["s3"] if h.match(obj)), None)
 
     def _unmatched_event(self, source: str, what: str, context: Any) -> UnmatchedEvent:
@@ -399,11 +404,11 @@ class EventSources(Triggers):
         handler = self._handler_for("eventbridge", key)
         if handler is not None:
             run_or_raise(
-                self,
+                self,  # type: ignore[arg-type]
                 handler.chain,
                 event,
                 context,
-                "eventbridge",  # type: ignore[arg-type]
+                "eventbridge",
                 eventbridge.EventBridgeEvent(event),
             )
             return

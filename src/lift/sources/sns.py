@@ -13,7 +13,7 @@ __all__ = ["SNSRecord", "is_notification", "topic_of"]
 class SNSRecord(Record):
     """One SNS notification: subject, message id, message attributes, timestamp, `message` text."""
 
-    sns: dict[str, Any] | None = None  # raw["Sns"], or the notification itself (SNS -> SQS)
+    sns: dict[str, Any] = None  # type: ignore[assignment]  # raw["Sns"], or the notification itself (SNS -> SQS): set in __post_init__
 
     kind = "sns"
 

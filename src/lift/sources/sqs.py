@@ -53,7 +53,7 @@ class SQSRecord(Record):
     def body(self) -> str:
         body = self.raw.get("body")
         if body.__class__ is str:
-            return body  # type: ignore[no-any-return]
+            return body
         raise malformed_record("body", "a string", body)  # AWS always sends one: this message fails alone
 
     @property
@@ -68,7 +68,7 @@ class SQSRecord(Record):
     def attributes(self) -> dict[str, str]:
         attributes = self.raw.get("attributes")
         if attributes.__class__ is dict:
-            return attributes  # type: ignore[no-any-return]
+            return attributes
         if attributes is None:
             return {}
         raise malformed_record("attributes", "an object", attributes)
@@ -117,7 +117,7 @@ class SQSRecord(Record):
     def region(self) -> str | None:
         return self.raw.get("awsRegion")
 
-    def json_text(self) -> str | None:
+    def json_text(self) -> str | bytes | None:
         inner = self.inner
         if inner is None:
             return self.body
@@ -220,6 +220,7 @@ def dispatcher(app: Any) -> Any:
                 continue
             blocked: set[Any] | None = None
             group = None
+            ctx: Context
             for raw in raws:
                 # Whatever a message holds (a body nested too deeply, a field of the wrong type), it
                 # fails alone: the handler's failures are caught below, the rest by the outer except.
