@@ -35,7 +35,7 @@ def action_matcher(path: str, method: str | None, action_group: str | None) -> C
     return lambda key: group_ok(key[0]) and path_ok(key[1]) and (verb is None or key[2] == verb)
 
 
-def _values(items: Any) -> dict[str, Any]:
+def _values(items: Any) -> dict[Any, Any]:
     return {p.get("name"): p.get("value") for p in items or () if isinstance(p, dict)}
 
 
