@@ -10,7 +10,7 @@ from __future__ import annotations
 import _thread
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from lift import serialization
 from lift.binding import Binder, build_binder
@@ -27,6 +27,7 @@ event_shape = LazyModule("lift.sources.event_shape", globals())  # read only onc
 
 Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 Handler = Callable[[Context], Response]
+_F = TypeVar("_F", bound=Callable[..., Any])  # a decorated function keeps its own type
 
 _encode = serialization.encode_json
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -155,29 +156,29 @@ class Group:
     def group(self, prefix: str, middleware: Iterable[Middleware] = ()) -> Group:
         return Group(self.app, self.prefix + normalize_path(prefix), middleware, parent=self)
 
-    def route(self, path: str, methods: Iterable[str] | None = None, **options: Any) -> Callable[[Any], Any]:
+    def route(self, path: str, methods: Iterable[str] | None = None, **options: Any) -> Callable[[_F], _F]:
         full = self.prefix + normalize_path(path) if path not in ("", "/") or not self.prefix else self.prefix
         return self.app._route_decorator(full, methods, self, options)
 
-    def get(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def get(self, path: str, **options: Any) -> Callable[[_F], _F]:
         return self.route(path, ["GET"], **options)
 
-    def post(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def post(self, path: str, **options: Any) -> Callable[[_F], _F]:
         return self.route(path, ["POST"], **options)
 
-    def put(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def put(self, path: str, **options: Any) -> Callable[[_F], _F]:
         return self.route(path, ["PUT"], **options)
 
-    def patch(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def patch(self, path: str, **options: Any) -> Callable[[_F], _F]:
         return self.route(path, ["PATCH"], **options)
 
-    def delete(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def delete(self, path: str, **options: Any) -> Callable[[_F], _F]:
         return self.route(path, ["DELETE"], **options)
 
-    def head(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def head(self, path: str, **options: Any) -> Callable[[_F], _F]:
         return self.route(path, ["HEAD"], **options)
 
-    def options(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def options(self, path: str, **options: Any) -> Callable[[_F], _F]:
         return self.route(path, ["OPTIONS"], **options)
 
 
@@ -243,8 +244,8 @@ class App(Group, EventSources):
 
     def _route_decorator(
         self, path: str, methods: Iterable[str] | None, group: Group | None, options: dict[str, Any]
-    ) -> Callable[[Any], Any]:
-        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+    ) -> Callable[[_F], _F]:
+        def register(fn: _F) -> _F:
             self.add_route(path, fn, methods, group=None if group is self else group, **options)
             return fn
 
@@ -285,10 +286,10 @@ class App(Group, EventSources):
         self.endpoints.append(endpoint)
         return endpoint
 
-    def exception_handler(self, exc_type: type[BaseException]) -> Callable[[Any], Any]:
+    def exception_handler(self, exc_type: type[BaseException]) -> Callable[[_F], _F]:
         """Register `fn(ctx, exc) -> Response | value` for `exc_type` (and subclasses)."""
 
-        def register(fn: Callable[[Context, Any], Any]) -> Callable[[Context, Any], Any]:
+        def register(fn: _F) -> _F:
             self._exception_handlers[exc_type] = fn
             self._handler_cache.clear()
             return fn

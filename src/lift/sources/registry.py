@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lift import app as _lift_app
 from lift.batch import RecordResult, process_batch, run_or_raise
@@ -46,6 +46,7 @@ sns = LazyModule("lift.sources.sns", globals())
 sqs = LazyModule("lift.sources.sqs", globals())
 websocket = LazyModule("lift.sources.websocket", globals())
 Middleware = Callable[[Context, Callable[[Context], Response]], Response]
+_F = TypeVar("_F", bound=Callable[..., Any])  # a decorated function keeps its own type
 
 EVENT_SOURCES = ("sqs", "sns", "s3", "eventbridge", "schedule", "dynamodb", "kinesis", "websocket", "invoke")
 
@@ -131,8 +132,8 @@ class EventSources(Triggers):
         match: Callable[[Any], bool],
         middleware: Iterable[Middleware],
         **options: Any,
-    ) -> Callable[[Any], Any]:
-        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+    ) -> Callable[[_F], _F]:
+        def register(fn: _F) -> _F:
             handler_class = WebSocketHandler if source == "websocket" else EventHandler
             self.add_event_handler(source, fn, name, match, middleware, handler_class, **options)
             return fn
@@ -146,7 +147,7 @@ class EventSources(Triggers):
         envelope: str | None = "auto",
         concurrency: int | None = None,
         middleware: Iterable[Middleware] = (),
-    ) -> Callable[[Any], Any]:
+    ) -> Callable[[_F], _F]:
         """Handle messages of `queue` (exact name or glob), one call per record.
 
         Failed records are reported in `batchItemFailures` (the mapping needs
@@ -160,7 +161,7 @@ class EventSources(Triggers):
             "sqs", queue, pattern_matcher(queue), middleware, envelope=envelope, concurrency=concurrency
         )
 
-    def sns(self, topic: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+    def sns(self, topic: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[_F], _F]:
         """Handle notifications of `topic` (name or glob); a failure raises so Lambda retries."""
         return self._decorator("sns", topic, pattern_matcher(topic), middleware)
 
@@ -172,7 +173,7 @@ class EventSources(Triggers):
         suffix: str = "",
         *,
         middleware: Iterable[Middleware] = (),
-    ) -> Callable[[Any], Any]:
+    ) -> Callable[[_F], _F]:
         """Handle object events of `bucket` filtered by event-name globs (`ObjectCreated:*`) and key
         prefix/suffix; direct notifications, via SNS, or via EventBridge (`aws.s3`)."""
         events = list(events) if events is not None else None
@@ -188,7 +189,7 @@ class EventSources(Triggers):
 
     def eventbridge(
         self, source: str | None = None, detail_type: str | None = None, *, middleware: Iterable[Middleware] = ()
-    ) -> Callable[[Any], Any]:
+    ) -> Callable[[_F], _F]:
         """Handle EventBridge events by `source` and `detail_type` (exact or glob; None = any)."""
         name = f"{source or '*'}/{detail_type or '*'}"
         return self._decorator(
@@ -202,7 +203,7 @@ class EventSources(Triggers):
 
     def schedule(
         self, rule: str, cron: str | None = None, rate: str | None = None, *, middleware: Iterable[Middleware] = ()
-    ) -> Callable[[Any], Any]:
+    ) -> Callable[[_F], _F]:
         """Handle the scheduled events of EventBridge rule (or Scheduler schedule) `rule`.
 
         `cron`/`rate` (`"0 3 * * ? *"`, `"5 minutes"`) are kept for the dev server and deployment.
@@ -214,15 +215,15 @@ class EventSources(Triggers):
             "schedule", rule, pattern_matcher(rule), middleware, expression=expression, cron=cron, rate=rate
         )
 
-    def dynamodb_stream(self, table: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+    def dynamodb_stream(self, table: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[_F], _F]:
         """Handle the stream records of `table`; a failure checkpoints: later records are retried."""
         return self._decorator("dynamodb", table, pattern_matcher(table), middleware)
 
-    def kinesis(self, stream: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+    def kinesis(self, stream: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[_F], _F]:
         """Handle the records of Kinesis `stream`; a failure checkpoints its shard."""
         return self._decorator("kinesis", stream, pattern_matcher(stream), middleware)
 
-    def websocket(self, route_key: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
+    def websocket(self, route_key: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[_F], _F]:
         """Handle a WebSocket route: `$connect`, `$disconnect`, `$default` or a custom route key.
 
         Raise `Unauthorized`/`Forbidden` in `$connect` to refuse the connection with that status.
