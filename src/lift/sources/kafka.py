@@ -84,7 +84,7 @@ class KafkaRecord(Record):
         return self.value
 
 
-def _lane(record: KafkaRecord) -> tuple[str, int]:
+def _lane(record: Any) -> tuple[str, int]:
     return (record.topic, record.partition)
 
 
@@ -97,11 +97,11 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
         handler = next((h for h in handlers if h.match(topic)), None)
         if handler is None:
             raise app._unmatched_event("kafka", f"topic {topic!r}", context)
-        records = [KafkaRecord(raw) for raw in raws]
+        records: list[Record] = [KafkaRecord(raw) for raw in raws]
         failed = set(process_batch(app, handler, records, event, context, "kafka", _lane))
         failures += [
             {"itemIdentifier": {"partition": f"{r.topic}-{r.partition}", "offset": r.offset}}
             for r in records
-            if r.record_id in failed
+            if isinstance(r, KafkaRecord) and r.record_id in failed
         ]
     return {"batchItemFailures": failures}
