@@ -149,7 +149,9 @@ class AsgiApp:
         if response.__class__ is not Response and hasattr(response, "chunks"):  # lift.streaming
             from lift.streaming import stream_to_asgi
 
-            await stream_to_asgi(send, receive, response, self.executor, head_only=request.method == "HEAD")
+            await stream_to_asgi(
+                send, receive, response, self.executor, head_only=request.method == "HEAD", request_id=ctx.request_id
+            )
             return
         if request.method == "HEAD" and response.body:
             response.headers.setdefault("Content-Length", str(len(response.body)))

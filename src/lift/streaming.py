@@ -354,6 +354,7 @@ async def stream_to_asgi(
     response: StreamingResponse,
     executor: Any = None,
     head_only: bool = False,
+    request_id: str | None = None,
 ) -> bool:
     """Send `response` chunk by chunk; True when it completed, False when the client left.
 
@@ -396,6 +397,17 @@ async def stream_to_asgi(
             return False
         raise
     except OSError:  # the server refused a send: the client is gone
+        return False
+    except Exception:
+        # the headers are gone: the only honest signal left is to end the response unfinished
+        # (the client sees a broken chunked body, never a complete-looking truncated one)
+        from lift.errors import lift_logger
+
+        lift_logger().exception(
+            "Streamed response failed after its headers were sent (request_id=%s)",
+            request_id,
+            extra={"request_id": request_id},
+        )
         return False
     finally:
         watcher.cancel()

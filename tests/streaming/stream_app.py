@@ -88,4 +88,13 @@ async def async_ndjson(ctx: Context) -> Response:
     return Response.ndjson(items())
 
 
+@app.get("/broken")
+def broken(ctx: Context) -> Response:
+    def lines():
+        yield "first line\n"
+        raise RuntimeError("database went away")
+
+    return Response.stream(lines(), "text/plain")
+
+
 asgi = app.asgi

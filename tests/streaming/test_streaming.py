@@ -77,10 +77,14 @@ def _start(args: list[str], marks: Path, cwd: Path, log: Path) -> tuple[subproce
     return proc, base
 
 
+uvicorn_base_log: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def uvicorn_base(marks: Path, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("uvicorn")
     proc, base = _start(["uvicorn", "stream_app:asgi", "--log-level", "warning"], marks, tmp, tmp / "log")
+    uvicorn_base_log[:] = [str(tmp / "log")]
     yield base
     proc.terminate()
     proc.wait(10)
@@ -214,3 +218,20 @@ def test_sse_event_format(tmp_path: Path) -> None:
     assert resp.text == (
         'data: plain\n\ndata: {"a":1}\n\nevent: multi\nid: 7\nretry: 1500\ndata: two\ndata: lines\n\n: keep-alive\n\n'
     )
+
+
+def test_a_generator_failing_mid_stream_breaks_the_response_and_is_logged(uvicorn_base: str) -> None:
+    # never a complete-looking truncated body: the chunked response is left unfinished
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", f"{uvicorn_base}/broken", timeout=10) as resp:
+        assert resp.status_code == 200
+        for _ in resp.iter_bytes():
+            pass
+    log = (Path(uvicorn_base_log[0])).read_text()
+    assert "Streamed response failed after its headers were sent (request_id=" in log
+
+
+def test_a_generator_failing_on_a_buffered_source_is_the_usual_500(tmp_path: Path) -> None:
+    module = _load_app(tmp_path / "marks")
+    resp = TestClient(module.app).get("/broken")
+    assert resp.status_code == 500
+    assert resp.json()["error"]["code"] == "internal_error" and "database" not in resp.text
