@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: dev test install services lint bench clean
+.PHONY: dev test test-other-pythons install services lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,8 @@ install: $(PY)
 	$(PY) -m pip install -q -e ".[all,test]"
 
 dev: install
+	@echo "lift is installed in $(VENV): in another terminal run '. $(VENV)/bin/activate' to use it," >&2
+	@echo "  e.g. lift send sqs user-imports '{\"name\": \"Linus\", \"email\": \"linus@example.com\"}'" >&2
 	$(PY) -m lift.cli dev examples.users_api.app:app --port $${PORT:-8000}
 
 services:
@@ -25,6 +27,10 @@ services:
 
 test: install services lint
 	$(PY) -m pytest
+	LIFT_MAIN_PYTHON=$(PY) bash scripts/test-other-pythons.sh
+
+test-other-pythons:  # only the core suites on Python 3.12 and 3.13 (when found)
+	LIFT_MAIN_PYTHON=$(PY) bash scripts/test-other-pythons.sh
 
 lint: install
 	$(PY) -m ruff check .
@@ -35,4 +41,4 @@ bench: install
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) .bench-venv .test-services
+	rm -rf $(VENV) .venv-3.12 .venv-3.13 .bench-venv .test-services

@@ -343,7 +343,7 @@ class App(Group, EventSources):
                 _where(ctx),
                 request_id,
                 exc_info=exc,
-                extra={"request_id": request_id},
+                extra={"request_id": request_id, "lift_ctx": ctx},
             )
             err = InternalError()
         elif err.status >= 500:
@@ -355,7 +355,7 @@ class App(Group, EventSources):
                 request_id,
                 err.message,
                 exc_info=exc,
-                extra={"request_id": request_id},
+                extra={"request_id": request_id, "lift_ctx": ctx},
             )
         elif _logger().isEnabledFor(20):  # INFO
             _logger().info(
@@ -365,7 +365,7 @@ class App(Group, EventSources):
                 _where(ctx),
                 request_id,
                 err.message,
-                extra={"request_id": request_id, "details": err.details},
+                extra={"request_id": request_id, "details": err.details, "lift_ctx": ctx},
             )
         from lift.observability.redaction import redact_cards  # error bodies never carry a card number
 

@@ -76,7 +76,7 @@ def log_record_failure(ctx: Context, record: Record | None, exc: BaseException, 
     """One log line naming the source, record id and reason; a traceback for unexpected errors."""
     if record is not None:
         record_id = id_of(record)
-    extra = {"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id}
+    extra = {"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id, "lift_ctx": ctx}
     err = find_lift_error(exc)
     if err is not None and err.status < 500:
         reason = f"{err.code}: {err.message}" + (f" {err.details}" if err.details else "")
@@ -119,7 +119,7 @@ def log_refusal(ctx: Context, record: Record, status: int) -> None:
         record_id,
         status,
         ctx.request_id,
-        extra={"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id},
+        extra={"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id, "lift_ctx": ctx},
     )
 
 

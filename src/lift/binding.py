@@ -421,6 +421,12 @@ def build_binder(
             getter = _request
         elif default is not _EMPTY:
             getter = _constant(default)
+        elif body_source is not None:  # a record or direct-invoke handler: no path, query or headers
+            raise TypeError(
+                f"Cannot inject parameter {name!r} of {qualname}: an event handler takes `ctx` (a Context) and "
+                f"`body` (the record's payload, decoded into its annotation: `body: Order`); name the payload "
+                f"parameter `body`, or give {name!r} a default"
+            )
         else:
             raise TypeError(
                 f"Cannot inject parameter {name!r} of {qualname}: it is not `ctx`, a path parameter "

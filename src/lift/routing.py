@@ -41,6 +41,12 @@ def parse_template(template: str) -> list[tuple[str, str]]:
                 segments.append(("greedy", name[:-1]))
             else:
                 segments.append(("param", name))
+            if ":" in segments[-1][1]:  # `{order_id:int}`, as other frameworks write it
+                name, _, kind = segments[-1][1].partition(":")
+                raise ValueError(
+                    f"Path parameter {part} in {template!r}: write {{{name}}} and annotate the handler's "
+                    f"parameter ({name}: {kind}); Lift takes a parameter's type from the handler's annotation"
+                )
             if not segments[-1][1].isidentifier():
                 raise ValueError(f"Path parameter {part} in {template!r} is not a valid identifier")
         elif "{" in part or "}" in part:

@@ -183,15 +183,20 @@ class _Leaf(_Checker):
 
 
 class _Object(_Checker):
-    __slots__ = ("fields", "whole")
+    __slots__ = ("fields", "whole", "known")
 
     def __init__(self, tp: Any, strict: bool, fields: list[tuple[str, Any, bool]]) -> None:
         super().__init__(tp, strict)
         self.fields: list[tuple[str, _Checker, bool]] = []
         _checkers[(tp, strict)] = self  # before compiling fields: recursive types refer back
         self.fields = [(name, _compile(ftype, strict), required) for name, ftype, required in fields]
-        # Struct options (forbid_unknown_fields, __post_init__) only show in a whole-object check.
+        # Struct options (forbid_unknown_fields, __post_init__) only show in a whole-object check,
+        # which runs when the fields are fine; unknown fields are listed here, beside other problems.
         self.whole = isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+        self.known: frozenset[str] | None = None
+        if self.whole and tp.__struct_config__.forbid_unknown_fields:
+            tag_field = tp.__struct_config__.tag_field
+            self.known = frozenset([name for name, _, _ in fields] + ([tag_field] if tag_field else []))
 
     def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
         if not isinstance(value, dict):
@@ -209,6 +214,12 @@ class _Object(_Checker):
                         "message": f"Object missing required field `{name}`",
                     }
                 )
+        if self.known is not None:
+            for key in value:
+                if key not in self.known:
+                    out.append(
+                        {"location": location, "path": path, "message": f"Object contains unknown field `{key}`"}
+                    )
         if self.whole and len(out) == before:
             super().check(value, path, out, location)
 

@@ -103,6 +103,7 @@ def test_send_to_an_unmatched_source_fails(cli, dev_server):
     result = cli("send", "schedule", "no-such-rule", "--url", dev_server)
     assert result.code == 1, result
     assert "no-such-rule" in result.stderr
+    assert result.stdout == ""  # no `null` result before the error
 
 
 def test_send_usage_errors_and_no_server(cli, tmp_path):

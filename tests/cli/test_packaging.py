@@ -125,3 +125,10 @@ def test_new_project_installs_and_passes_its_tests_with_its_readme_commands(whee
         [str(project / ".venv" / "bin" / "pip"), "show", "lift-lambda"], capture_output=True, text=True
     )
     assert show.returncode == 0 and "Name: lift-lambda" in show.stdout, show.stderr
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_dev_says_how_to_use_the_lift_command_it_installed() -> None:
+    dry_run = subprocess.run(["make", "-n", "dev"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert ". .venv/bin/activate" in dry_run.stdout and "lift send sqs user-imports" in dry_run.stdout

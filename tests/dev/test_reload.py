@@ -55,20 +55,23 @@ def test_helper_module_edits_are_reimported(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_server_starts_when_the_app_fails_to_import_and_serves_once_fixed(tmp_path: Path) -> None:
-    app_file = write_project(tmp_path, APP_SOURCE + "\nraise RuntimeError('broken at import')\n")
-    server = DevServerProcess(tmp_path)
-    try:
-        status, headers, body = server.request("GET", "/hello/x")
-        assert status == 500
-        error = json.loads(body)["error"]
-        assert error["code"] == "import_error" and "broken at import" in error["details"]["traceback"]
-        status, headers, body = server.request("GET", "/hello/x", headers={"Accept": "text/html"})
-        assert status == 500 and headers["content-type"].startswith("text/html") and b"broken at import" in body
-        app_file.write_text(APP_SOURCE)
-        server.wait_for(lambda: server.request("GET", "/hello/x")[0] == 200, timeout=10, interval=0.05)
-    finally:
-        server.stop()
+def test_an_app_that_never_imported_stops_the_server_with_its_traceback(tmp_path: Path) -> None:
+    """With no app ever loaded there is no last good app to keep: exit 1 (the import raised) with
+    the traceback, or 2 when the reference names nothing, instead of serving 500s forever."""
+    import subprocess
+    import sys
+
+    from dev.dev_server_process import free_port
+
+    write_project(tmp_path, APP_SOURCE + "\nraise RuntimeError('broken at import')\n")
+    argv = [sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port", str(free_port()), "--no-reload"]
+    proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, env=server_env())
+    assert proc.returncode == 1, proc.stderr
+    assert "RuntimeError: broken at import" in proc.stderr and "devdemo.app:app failed to import" in proc.stderr
+    argv[3] = "devdemo.app:nothing_here"
+    write_project(tmp_path)
+    proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, env=server_env())
+    assert proc.returncode == 2 and "has no attribute 'nothing_here'" in proc.stderr, proc.stderr
 
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:

@@ -69,7 +69,11 @@ def test_batch_logs_a_line_per_record_and_flushes_metrics_once(capsys):
         (event["Records"][2]["messageId"], "ok"),
     ]
     failure = access[1]
-    assert failure["level"] == "ERROR" and failure["exception"]["type"] == "ValueError"
+    assert failure["level"] == "ERROR" and failure["error_code"] == "ValueError" and failure["status"] == 500
+    tracebacks = [x for x in log_lines(out) if "exception" in x]  # once, in the core's failure line
+    assert [(x["exception"]["type"], x["record_id"], x["service"]) for x in tracebacks] == [
+        ("ValueError", failed_id, "orders")
+    ]
     assert all(x["source"] == "sqs" for x in access)
 
     docs = emf_lines(out)

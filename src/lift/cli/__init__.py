@@ -17,6 +17,6 @@ def main() -> None:
             f'The lift command needs the dev extra ({exc.name} is missing): pip install "lift-lambda[dev]"\n'
         )
         raise SystemExit(1) from None
-    from lift.cli.root import cli
+    from lift.cli.root import command
 
-    cli()
+    command()()

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from lift.cli.common import USAGE, err, fail, load, print_json
+from lift.cli.common import USAGE, app_output_on_stderr, err, fail, load, print_json
 from lift.cli.discovery import AppRef
 
 _COLD_SCRIPT = """
@@ -182,7 +182,8 @@ def bench(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Benchmark the app in-process: cold start and per-route latency (runs your handlers)."""
-    application, ref = load(app)
+    with app_output_on_stderr():
+        application, ref = load(app)
     wanted = {m.upper() for m in methods or []}
     from lift.openapi import openapi_path
 
@@ -204,7 +205,8 @@ def bench(
         progress.advance(task, cold_runs)
         for method, path, body in targets:
             progress.update(task, description=f"{method} {path}")
-            results.append(route_latency(application, method, path, requests, body))
+            with app_output_on_stderr():  # the app's log lines stay off the tables
+                results.append(route_latency(application, method, path, requests, body))
             progress.advance(task)
     if as_json:
         print_json(

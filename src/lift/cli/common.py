@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -14,7 +16,17 @@ from rich.markup import escape
 
 from lift.cli.discovery import AppImportFailed, AppNotFound, AppRef, load_app
 
-__all__ = ["err", "fail", "load", "print_json", "read_event_file", "USAGE", "FAILURE"]
+__all__ = [
+    "app_output_on_stderr",
+    "err",
+    "fail",
+    "load",
+    "print_json",
+    "print_raw",
+    "read_event_file",
+    "USAGE",
+    "FAILURE",
+]
 
 FAILURE = 1  # the command ran and something failed
 USAGE = 2  # the command was called wrongly (bad argument, missing app, bad event file)
@@ -39,8 +51,23 @@ def load(ref: str | None) -> tuple[Any, AppRef]:
     except AppImportFailed as exc:
         cause = exc.__cause__
         if cause is not None:
-            err.print("".join(traceback.format_exception(cause)).rstrip(), markup=False, highlight=False)
+            print_raw("".join(traceback.format_exception(cause)).rstrip())
         fail(str(exc), FAILURE)
+
+
+@contextlib.contextmanager
+def app_output_on_stderr() -> Iterator[None]:
+    """Run the user's app with what it prints (log lines, EMF metrics, print()) going to stderr,
+    so that stdout carries only the command's result: `lift invoke ... | jq` keeps working."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def print_raw(text: str) -> None:
+    """Write `text` to stderr as is: app log lines and tracebacks are never wrapped or styled
+    (Rich would wrap them at 80 columns when stderr is not a terminal)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def print_json(data: Any) -> None:

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from lift.cli.common import USAGE, fail
+from lift.cli.common import FAILURE, USAGE, fail, print_raw
 from lift.cli.discovery import AppNotFound, find_app_ref
 
 
@@ -51,7 +51,7 @@ def dev(
             hint=f"Stop the other server or pick another: lift dev --port {port + 1}",
         )
     try:
-        from lift.dev.server import DevServerError, serve
+        from lift.dev.server import AppNotLoaded, DevServerError, serve
     except ImportError as exc:
         fail(f"The dev server needs the dev extra ({exc.name} is missing)", hint='pip install "lift-lambda[dev]"')
     try:
@@ -64,6 +64,10 @@ def dev(
             profile_every=profile_every if profile else 0,
             profile_memory=profile and profile_memory,
         )
+    except AppNotLoaded as exc:  # no app was ever loaded: nothing to serve
+        if exc.detail:
+            print_raw(exc.detail)
+        fail(str(exc), USAGE if exc.usage else FAILURE)
     except DevServerError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -9,10 +9,10 @@ from typing import Any
 
 import typer
 
-from lift.cli.common import USAGE, err, fail, load, print_json, read_event_file
+from lift.cli.common import USAGE, app_output_on_stderr, err, fail, load, print_json, print_raw, read_event_file
 from lift.cli.samples import SOURCES, SampleOptions, build_event, parse_body
 
-events_cli = typer.Typer(help="AWS-shaped sample events.", no_args_is_help=True)
+events_cli = typer.Typer(help="AWS-shaped sample events.", no_args_is_help=True, rich_markup_mode=None)
 
 _SOURCE_HELP = f"Event source: {', '.join(SOURCES)}."
 
@@ -169,13 +169,15 @@ def invoke(
 def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
     from lift.testing import lambda_context
 
-    app, _ = load(app_ref)
+    with app_output_on_stderr():
+        app, _ = load(app_ref)
     results = []
     for _ in range(repeat):
         try:
-            results.append(app.handler(event, lambda_context(function_name=app.name)))
+            with app_output_on_stderr():
+                results.append(app.handler(event, lambda_context(function_name=app.name)))
         except Exception as exc:
-            err.print("".join(traceback.format_exception(exc)).rstrip(), markup=False, highlight=False)
+            print_raw("".join(traceback.format_exception(exc)).rstrip())
             print_json(error_document(exc))
             fail(f"The handler raised {type(exc).__name__}: {exc}")
     print_json(results[0] if repeat == 1 else results)
@@ -190,14 +192,11 @@ def _invoke_runtime(app_ref: str | None, event: Any, timeout: float, repeat: int
     except AppNotFound as exc:
         fail(str(exc), USAGE)
 
-    def show(line: str) -> None:
-        err.print(line, style="dim", markup=False, highlight=False)
-
     results = []
     try:
         with (
             err.status(f"Starting the Lambda runtime for {ref.handler}..."),
-            RuntimeEmulator(ref.handler, cwd=ref.root, timeout=timeout, log_sink=show) as runtime,
+            RuntimeEmulator(ref.handler, cwd=ref.root, timeout=timeout, log_sink=print_raw) as runtime,
         ):
             for _ in range(repeat):
                 result = runtime.invoke(event)

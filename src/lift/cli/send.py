@@ -15,7 +15,9 @@ from lift.cli.samples import SampleOptions, build_event
 
 __all__ = ["send_cli", "post_event"]
 
-send_cli = typer.Typer(help="Send an AWS-shaped event to a running `lift dev` server.", no_args_is_help=True)
+send_cli = typer.Typer(
+    help="Send an AWS-shaped event to a running `lift dev` server.", no_args_is_help=True, rich_markup_mode=None
+)
 
 URL_OPTION = typer.Option("http://127.0.0.1:8000", "--url", help="The dev server (lift dev).")
 EVENTS_PATH = "/_lift/events"
@@ -43,9 +45,9 @@ def post_event(url: str, event: Any) -> Any:
         fail(f"The dev server at {url} sent a non-JSON answer: {raw[:200]!r}")
     if not isinstance(answer, dict) or "result" not in answer:
         fail(f"Unexpected answer from {target}: {answer!r}")
-    print_json(answer["result"])
-    if answer.get("error"):
+    if answer.get("error"):  # no result to print: the error alone, on stderr
         fail(f"The handler failed: {answer['error']}")
+    print_json(answer["result"])
     return answer["result"]
 
 

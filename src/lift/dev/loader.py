@@ -2,7 +2,8 @@
 
 Reloading purges the project's own modules (those under the project directory, never
 installed packages or Lift itself) from `sys.modules` and imports the app again. A failed
-import keeps the last good app and records the error for the console and the dashboard.
+import keeps the last good app and records the error for the console and the dashboard (when no
+app was ever loaded there is nothing to keep: the dev server stops with the error).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class AppLoader:
         self.app: Any = None
         self.error: str | None = None
         self.error_at: float | None = None
+        self.error_is_reference = False  # the last error: the reference names no app (not a raising import)
         self.generation = 0
         self.loaded_at: float | None = None
         self.last_reload_ms: float | None = None
@@ -73,9 +75,16 @@ class AppLoader:
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
                     raise
-                self.error = "".join(traceback.format_exception(exc)).rstrip()
+                module = self.app_ref.partition(":")[0]
+                self.error_is_reference = isinstance(exc, AppRefError) or (
+                    isinstance(exc, ModuleNotFoundError) and f"{module}.".startswith(f"{exc.name}.")
+                )
+                self.error = (
+                    str(exc) if isinstance(exc, AppRefError) else "".join(traceback.format_exception(exc)).rstrip()
+                )
                 self.error_at = time.time()
-                _log.error("Could not import %s (the last good app keeps serving):\n%s", self.app_ref, self.error)
+                if self.app is not None:  # with no app yet, the caller reports the error and stops
+                    _log.error("Could not import %s (the last good app keeps serving):\n%s", self.app_ref, self.error)
                 return False
             self.app = app
             self.error = None

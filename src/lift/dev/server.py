@@ -39,7 +39,7 @@ from lift.dev.samples import sample_event, schedule_event
 from lift.dev.schedule import Scheduler
 from lift.sources import source_of
 
-__all__ = ["DevServer", "DevServerError", "main", "serve"]
+__all__ = ["AppNotLoaded", "DevServer", "DevServerError", "main", "serve"]
 
 _log = logging.getLogger("lift.dev")
 _console = logging.getLogger("lift.dev.console")  # one line per record invocation; not on the dashboard
@@ -49,6 +49,15 @@ _MAX_EVENT_BYTES = 6 * 1024 * 1024
 
 class DevServerError(RuntimeError):
     """The dev server cannot start (port in use, bad app reference...)."""
+
+
+class AppNotLoaded(DevServerError):
+    """No app was ever loaded: the reference names none (`usage`), or its import raised (`detail`)."""
+
+    def __init__(self, message: str, usage: bool, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
+        self.detail = detail
 
 
 class DevServer:
@@ -95,10 +104,11 @@ class DevServer:
         logging.getLogger().addHandler(self.log_capture)
         if self.loader.load():
             self._prepare(self.loader.app)
-        elif self.loader.app is None:
-            print(
-                f"lift dev: {self.loader.app_ref} failed to import; fix it and save, the server is up", file=sys.stderr
-            )
+        elif self.loader.app is None:  # nothing to keep serving: stop with the error
+            logging.getLogger().removeHandler(self.log_capture)
+            if self.loader.error_is_reference:
+                raise AppNotLoaded(self.loader.error or f"Cannot load {self.loader.app_ref}", usage=True)
+            raise AppNotLoaded(f"{self.loader.app_ref} failed to import", usage=False, detail=self.loader.error)
         if self.reload_enabled:
             from lift.dev.watcher import SourceWatcher
 
@@ -779,10 +789,20 @@ def serve(
     uvicorn.Server(config).run()
 
 
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Plain lines on stderr until the app installs Lift's JSON handler (`RequestLogging`): from
+    then on that handler prints every line and this one stays quiet, so no line shows twice."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if any(getattr(handler, "lift_handler", False) for handler in logging.getLogger().handlers):
+            return
+        super().emit(record)
+
+
 def _configure_console_logging() -> None:
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _ConsoleHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
@@ -815,8 +835,10 @@ def main(argv: list[str] | None = None) -> int:
             profile_memory=args.profile_memory,
         )
     except DevServerError as exc:
+        if isinstance(exc, AppNotLoaded) and exc.detail:
+            print(exc.detail, file=sys.stderr)
         print(f"lift dev: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, AppNotLoaded) and exc.usage else 1
     except KeyboardInterrupt:
         pass
     return 0

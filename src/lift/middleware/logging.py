@@ -7,6 +7,11 @@ While the request runs, every log line (from `ctx.logger` or any stdlib logger) 
 request id, correlation id, tenant/user and trace id. At the end one access line is written:
 method, path, route template, status and duration for HTTP; source, record id, outcome and
 duration for event records. The first invocation's line also carries `init_duration_ms`.
+
+Its place in the chain does not change what is logged: an error raised by a middleware after
+it (a 401 from `jwt_auth`) is answered with the status the client gets, and logged by it:
+4xx at INFO, 5xx at ERROR, one access line either way. A failed record's line is WARNING
+when a LiftError 4xx rejected it, ERROR otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lift.errors import find_lift_error
 from lift.observability import logging as lift_logging
 from lift.observability.coldstart import init_duration_ms
 
@@ -85,10 +91,14 @@ class RequestLogging:
                 self.logger.debug("event received", extra={"event": ctx.event})
             try:
                 response = call_next(ctx)
-            except Exception:
-                if self.access_log:
-                    self._log_failure(ctx, start)
-                raise
+            except Exception as exc:
+                if ctx.request is None:
+                    if self.access_log:
+                        self._log_failure(ctx, start, exc)
+                    raise
+                # Raised by a middleware further in (a 401 from auth, say): answered here as the
+                # core would, so the access line has the status the client gets, whatever the order.
+                response = ctx.app.error_response(ctx, exc)
             if self.access_log:
                 self._log_success(ctx, response, start)
             return response
@@ -129,12 +139,18 @@ class RequestLogging:
                 )
             )
 
-    def _log_failure(self, ctx: Any, start: float) -> None:
+    def _log_failure(self, ctx: Any, start: float, exc: Exception) -> None:
+        """The access line of a failed record: WARNING for a client error (a LiftError 4xx: the
+        record was rejected), ERROR otherwise. The traceback is in the core's failure line."""
         fields = self._common(ctx, start)
         fields.update(record_id=record_id_of(ctx.record), outcome="error")
-        if ctx.request is not None:
-            fields.update(method=ctx.request.method, path=ctx.request.path, route=ctx.route)
-        self.logger.error(f"{ctx.source} record failed", exc_info=True, extra={"lift_fields": fields})
+        err = find_lift_error(exc)
+        status = err.status if err is not None else 500
+        fields.update(status=status, error_code=err.code if err is not None else type(exc).__name__)
+        if status < 500:
+            self.logger.warning(f"{ctx.source} record rejected", extra={"lift_fields": fields})
+        else:
+            self.logger.error(f"{ctx.source} record failed", extra={"lift_fields": fields})
 
 
 def request_logging(**options: Any) -> RequestLogging:

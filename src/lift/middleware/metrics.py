@@ -46,13 +46,14 @@ class RequestMetrics:
         start = time.perf_counter()
         try:
             response = call_next(ctx)
-        except Exception:
-            if self.route_metrics:
-                if ctx.request is not None:  # an inner middleware raised: the core answers 500
-                    self._add_request(ctx, ctx.metrics, start, 500)
-                else:
+        except Exception as exc:
+            if ctx.request is None:
+                if self.route_metrics:
                     self._add_record(ctx, ctx.metrics, start, failed=True)
-            raise
+                raise
+            # An inner middleware raised (a 401 from auth, say): answered here as the core would,
+            # so the request is counted by the status the client gets (4xx ClientErrors, 5xx ServerErrors).
+            response = ctx.app.error_response(ctx, exc)
         if self.route_metrics:
             if ctx.request is not None:
                 self._add_request(ctx, ctx.metrics, start, getattr(response, "status", 200))

@@ -148,9 +148,9 @@ class JsonFormatter(logging.Formatter):
                 out["user_id"] = ctx.user_id
             if _sampled.get():
                 out["sampled"] = True
-        else:
-            out["service"] = self.service or _service_of(None)
-            out.update(_function_fields(None))
+        else:  # outside a request: the app and function of the last request seen, else the environment
+            out["service"] = self.service or _config.app_service or _service_of(None)
+            out.update(_config.function_fields or _function_fields(None))
         trace_id = current_trace_id()
         if trace_id:
             out["trace_id"] = trace_id
@@ -248,6 +248,8 @@ class _Config:
     handler: JsonStreamHandler | None = None
     level: int = logging.INFO
     sample_rate: float = 0.0
+    app_service: str | None = None  # the app's name, for lines written outside any request
+    function_fields: dict[str, Any] | None = None
 
 
 _config = _Config()
@@ -293,6 +295,7 @@ def configure(
             sample_rate = 0.0
     _config.sample_rate = max(0.0, min(1.0, sample_rate))
     _config.handler = handler
+    _config.app_service = _config.function_fields = None
     return handler
 
 
@@ -303,6 +306,9 @@ def bind_context(ctx: Any) -> tuple[Any, Any, int | None]:
     """
     if _config.handler is None:
         configure()
+    if _config.function_fields is None:  # once: lines outside a request name this app and function
+        _config.app_service = getattr(getattr(ctx, "app", None), "name", None)
+        _config.function_fields = _function_fields(ctx)
     ctx_token = _current_ctx.set(ctx)
     rate = _config.sample_rate
     if rate and _random() < rate:
@@ -377,6 +383,8 @@ class BoundLogger:
             import traceback as tb
 
             sinfo = "Stack (most recent call last):\n" + "".join(tb.format_stack(caller)).rstrip("\n")
+        if fields and type(fields.get("extra")) is dict:  # stdlib style: `extra=` fields at the top level
+            fields = {**fields.pop("extra"), **fields}
         merged = {**self._fields, **fields} if fields else self._fields
         record = logger.makeRecord(
             logger.name,

@@ -455,10 +455,24 @@ class EventSources(Triggers):
     def _dispatch_invoke(self, event: Any, context: Any, source: str) -> Any:
         handlers = self._handlers_by_source["invoke"]
         if not handlers:
+            origin = _records_origin(event)
+            if origin is not None:  # records of a service Lift has no decorator for: name it
+                what = f"records from {origin}, a source with no Lift decorator (handle it with @app.invoke)"
+                raise self._unmatched_event(origin, what, context)
             kind = type(event).__name__
             raise self._unmatched_event("invoke", f"a {kind} payload (no @app.invoke handler)", context)
         result = run_or_raise(self, handlers[0].chain, event, context, "invoke", None)  # type: ignore[arg-type]
         return invoke.encode_result(result.value if isinstance(result, RecordResult) else result)
+
+
+def _records_origin(event: Any) -> str | None:
+    """The `eventSource` of an event's records (`aws:ses`, `aws:codecommit`), if it has any."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        origin = records[0].get("eventSource") or records[0].get("EventSource")
+        if isinstance(origin, str) and origin:
+            return origin
+    return None
 
 
 def _always(key: Any) -> bool:

@@ -1,0 +1,82 @@
+"""The errors a developer meets while writing an app say what to write instead."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from lift import App, Context
+from lift.errors import UnmatchedEvent
+from lift.testing import TestClient
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "events"
+if not CORPUS.is_dir():  # a worktree: the corpus sits next to the repositories' parent
+    CORPUS = Path("/work/shared/corpus/events")
+
+
+class Order(msgspec.Struct):
+    id: int
+
+
+class NewUser(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    age: int
+
+
+def test_a_typed_path_parameter_points_to_the_annotation():
+    app = App(name="orders")
+    with pytest.raises(ValueError) as raised:
+
+        @app.get("/orders/{order_id:int}")
+        def get_order(order_id: int) -> dict:
+            return {}
+
+    message = str(raised.value)
+    assert "{order_id}" in message and "annotation" in message and "order_id: int" in message
+
+
+def test_a_record_handler_with_an_unknown_parameter_lists_what_records_accept():
+    app = App(name="orders")
+    with pytest.raises(TypeError) as raised:
+
+        @app.sqs("orders")
+        def on_order(ctx: Context, order: Order) -> None: ...
+
+    message = str(raised.value)
+    assert "'order'" in message and "`body`" in message and "`ctx`" in message
+    assert "Header" not in message and "query" not in message and "path parameter" not in message
+
+
+@pytest.mark.skipif(not (CORPUS / "SOURCES.md").is_file(), reason="no event corpus here")
+def test_records_from_a_source_without_a_handler_name_that_source():
+    event = json.loads((CORPUS / "aws-lambda-java-libs" / "codecommit_event.json").read_text(encoding="utf-8-sig"))
+    app = App(name="repos")
+
+    @app.sqs("orders")
+    def on_order(body: dict) -> None: ...
+
+    with pytest.raises(UnmatchedEvent) as raised:
+        app.handler(event, None)
+    assert "aws:codecommit" in str(raised.value) and "invoke event" not in str(raised.value)
+
+
+def test_an_invalid_body_lists_every_problem_with_the_unknown_field():
+    app = App(name="users")
+
+    @app.post("/users", status=201)
+    def create(body: NewUser) -> NewUser:
+        return body
+
+    response = TestClient(app).post("/users", json={"name": 5, "age": "x", "nickname": "al"})
+    assert response.status_code == 422
+    problems = {(p["path"], p["message"]) for p in response.json()["error"]["details"]}
+    assert problems == {
+        ("$.name", "Expected `str`, got `int`"),
+        ("$.age", "Expected `int`, got `str`"),
+        ("$", "Object contains unknown field `nickname`"),
+    }
+    alone = TestClient(app).post("/users", json={"name": "Al", "age": 3, "nickname": "al"})
+    assert [p["message"] for p in alone.json()["error"]["details"]] == ["Object contains unknown field `nickname`"]
