@@ -43,7 +43,7 @@ VARIANTS = {
         "domain": "shop.example.com",
         "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",
     },
-    "url": {"http": "url", "tracing": False},
+    "url": {"http": "url", "tracing": False, "dependencies_layer": True},
     "alb": {
         "http": "alb",
         "alb": {
@@ -132,6 +132,15 @@ def test_a_custom_domain_maps_to_the_api() -> None:
     assert t["Outputs"]["DomainTarget"]["Value"] == {"Fn::GetAtt": ["HttpApiDomain", "RegionalDomainName"]}
     rest = template_for("rest-snapstart")
     assert rest["Resources"]["HttpApiMapping"]["Type"] == "AWS::ApiGateway::BasePathMapping"
+
+
+def test_a_dependencies_layer_is_its_own_code_location() -> None:
+    t = template_for("url")
+    layer = t["Resources"]["DependenciesLayer"]["Properties"]
+    assert layer["Content"] == {"S3Bucket": {"Ref": "CodeS3Bucket"}, "S3Key": {"Ref": "LayerS3Key"}}
+    assert (layer["CompatibleRuntimes"], layer["CompatibleArchitectures"]) == (["python3.12"], ["arm64"])
+    assert t["Resources"]["Function"]["Properties"]["Layers"] == [{"Ref": "DependenciesLayer"}]
+    assert "LayerS3Key" in t["Parameters"] and "LayerS3Key" not in template_for("http")["Parameters"]
 
 
 def test_snapstart_triggers_invoke_the_published_alias() -> None:

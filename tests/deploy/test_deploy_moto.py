@@ -64,3 +64,36 @@ def test_deploy_without_yes_and_without_a_terminal_refuses_and_leaves_nothing(
     assert f"{name}-dev" not in {
         s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
     }
+
+
+def test_dependencies_in_a_layer_are_packaged_checked_and_deployed(tmp_path: Path, moto_endpoint: str) -> None:
+    name = f"layer{uuid.uuid4().hex[:8]}"
+    (tmp_path / "app.py").write_text(APP.format(name=name))
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "0"\ndependencies = ["lift-lambda"]\n\n'
+        '[tool.lift]\napp = "app:app"\nregion = "us-east-1"\narchitecture = "x86_64"\ndependencies_layer = true\n'
+    )
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    built = lift("package", "--check", "--json", "-o", "package.zip", cwd=tmp_path, env=env)
+    assert built.returncode == 0, built.stderr
+    report = json.loads(built.stdout)
+    import zipfile
+
+    code = zipfile.ZipFile(tmp_path / "package.zip").namelist()
+    layer = zipfile.ZipFile(tmp_path / "layer.zip").namelist()
+    assert "app.py" in code and not [n for n in code if n.startswith("msgspec")]
+    assert any(n.startswith("python/msgspec/") for n in layer) and report["check"]["callable"] is True
+    deployed = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    # moto does not attach layers to functions: check what lift gave CloudFormation and S3
+    cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name="us-east-1")
+    params = {
+        p["ParameterKey"]: p["ParameterValue"]
+        for p in cfn.describe_stacks(StackName=f"{name}-dev")["Stacks"][0]["Parameters"]
+    }
+    assert params["LayerS3Key"] == f"{name}/dev/artifacts/{report['layer']['sha256']}.zip"
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    assert (
+        s3.head_object(Bucket=params["CodeS3Bucket"], Key=params["LayerS3Key"])["ContentLength"]
+        == report["layer"]["zipped"]
+    )

@@ -147,3 +147,16 @@ def test_health_calls_the_deployed_ready_endpoint(tmp_path: Path, healthy: bool,
     assert "database" in result.stdout and "/health/ready" in result.stdout
     assert report["status_code"] == (200 if healthy else 503)
     assert report["checks"]["database"]["status"] == ("ok" if healthy else "fail")
+
+
+def test_the_health_invoke_event_reaches_the_ready_route_of_a_lift_app() -> None:
+    """Without an HTTP front `lift health` invokes the function with this event: Lift must route it."""
+    from lift import App
+    from lift.deploy.observe import health_event
+
+    app = App(name="svc")
+    app.health.add("queue", lambda: True, critical=True)
+    app.health.mount(app)
+    answer = app.handler(health_event("dev"), None)
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"])["checks"]["queue"]["status"] == "ok"

@@ -95,7 +95,8 @@ def package(
 
         fn = deployment.function
         try:
-            report["check"] = check_package(result.path, fn.handler, fn.runtime, fn.architecture)
+            layer = result.layer.path if result.layer is not None else None
+            report["check"] = check_package(result.path, fn.handler, fn.runtime, fn.architecture, layer)
         except PackageError as exc:
             fail(str(exc))
     if as_json:
@@ -106,6 +107,11 @@ def package(
         f"[bold]{result.path}[/bold]: {result.zipped / 2**20:.2f} MB zipped, {result.unzipped / 2**20:.2f} MB unzipped, "
         f"{result.files} files, sha256 {result.sha256[:16]}"
     )
+    if result.layer is not None:
+        console.print(
+            f"[bold]{result.layer.path}[/bold] (dependencies layer): {result.layer.zipped / 2**20:.2f} MB zipped, "
+            f"{result.layer.unzipped / 2**20:.2f} MB unzipped"
+        )
     console.print(result.compile_note, style="green" if result.compiled else "yellow")
     largest = Table("largest", "unzipped")
     for name, size in result.largest:
@@ -136,6 +142,7 @@ def build_package_for(app: str | None, stage: str | None, output: Path | None, c
             architecture=fn.architecture,
             include=list(deployment.config.include),
             compile=compile,
+            layer_dest=dest.with_name("layer.zip") if deployment.layers else None,
         )
     except PackageError as exc:
         fail(str(exc))
@@ -143,7 +150,11 @@ def build_package_for(app: str | None, stage: str | None, output: Path | None, c
 
 
 def package_report(result: Any) -> dict[str, Any]:
+    layer = result.layer
     return {
+        "layer": None
+        if layer is None
+        else {"path": str(layer.path), "sha256": layer.sha256, "zipped": layer.zipped, "unzipped": layer.unzipped},
         "path": str(result.path),
         "sha256": result.sha256,
         "zipped": result.zipped,
@@ -197,6 +208,8 @@ def deploy(
     console = Console(highlight=False)
     if package_zip is not None:
         result = _existing_package(package_zip)
+        if deployment.layers:
+            result.layer = _existing_package(package_zip.with_name("layer.zip"))
     else:
         result, _ = build_package_for(app, deployment.stage, None)
     template_body = to_json(render(deployment))
@@ -205,10 +218,14 @@ def deploy(
         bucket = aws.artifact_bucket(deployment.artifact_bucket)
         key = aws.upload_artifact(bucket, prefix, result.path, result.sha256)
         console.print(f"artifact: s3://{bucket}/{key} ({result.zipped / 2**20:.2f} MB)")
+        parameters = {"CodeS3Bucket": bucket, "CodeS3Key": key}
+        if deployment.layers:
+            parameters["LayerS3Key"] = aws.upload_artifact(bucket, prefix, result.layer.path, result.layer.sha256)
+            console.print(f"layer: s3://{bucket}/{parameters['LayerS3Key']} ({result.layer.zipped / 2**20:.2f} MB)")
         plan = aws.plan(
             deployment.stack_name,
             template_body,
-            {"CodeS3Bucket": bucket, "CodeS3Key": key},
+            parameters,
             dict(deployment.tags),
             bucket,
             prefix,

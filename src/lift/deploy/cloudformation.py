@@ -111,6 +111,18 @@ class _Template:
                 DeletionPolicy="Delete",
                 UpdateReplacePolicy="Delete",
             )
+        for layer in d.layers:
+            self.add(
+                layer.id,
+                "AWS::Lambda::LayerVersion",
+                {
+                    "LayerName": layer.name,
+                    "Description": f"dependencies of {d.function.name}, packaged by lift",
+                    "Content": {"S3Bucket": _ref("CodeS3Bucket"), "S3Key": _ref("LayerS3Key")},
+                    "CompatibleRuntimes": [layer.runtime],
+                    "CompatibleArchitectures": [layer.architecture],
+                },
+            )
         for fn in d.functions:
             self.function(fn)
         if d.http is not None:
@@ -138,6 +150,11 @@ class _Template:
             "CodeS3Bucket": {"Type": "String", "Description": "S3 bucket of the function's zip (lift package)"},
             "CodeS3Key": {"Type": "String", "Description": "S3 key of the function's zip"},
         }
+        if d.layers:
+            template["Parameters"]["LayerS3Key"] = {
+                "Type": "String",
+                "Description": "S3 key of the dependencies layer's zip",
+            }
         template["Resources"] = self.resources
         template["Outputs"] = self.outputs
         return template
@@ -171,8 +188,11 @@ class _Template:
         }
         if fn.reserved_concurrency is not None:
             props["ReservedConcurrentExecutions"] = fn.reserved_concurrency
-        if fn.layers:
-            props["Layers"] = list(fn.layers)
+        layers: list[Any] = list(fn.layers)
+        if fn.dependencies_layer_id:
+            layers.insert(0, _ref(fn.dependencies_layer_id))
+        if layers:
+            props["Layers"] = layers
         if fn.snapstart:
             props["SnapStart"] = {"ApplyOn": "PublishedVersions"}
         if self.fmt == "sam":

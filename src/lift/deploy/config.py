@@ -177,6 +177,7 @@ class StageConfig(_Strict):
     iam: list[IamStatementConfig] = []
     layers: list[str] = []
     include: list[str] = []  # extra project paths for the package (the app's module is always in)
+    dependencies_layer: bool = False  # dependencies in a layer of their own, apart from the code
     stack_name: str | None = None
     artifact_bucket: str | None = None
     event_bus: str = "default"

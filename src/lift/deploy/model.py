@@ -15,6 +15,7 @@ Every resource has an `id`: a stable, unique, alphanumeric name renderers use as
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ __all__ = [
     "IamStatement",
     "Role",
     "Function",
+    "DependenciesLayer",
     "HttpRoute",
     "HttpFront",
     "WebSocketApi",
@@ -160,10 +162,22 @@ class Function:
     layers: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()  # app.resource names (re-created after a SnapStart restore)
     description: str = ""
+    dependencies_layer_id: str | None = None  # the DependenciesLayer holding its dependencies, if apart
 
     @property
     def arn(self) -> Expr:
         return function_arn(self.name)
+
+
+@dataclass(frozen=True)
+class DependenciesLayer:
+    """A Lambda layer holding the function's dependencies (`dependencies_layer = true`); its zip
+    comes from `lift package` like the function's (a second code location for renderers)."""
+
+    id: str
+    name: str
+    runtime: str
+    architecture: Literal["arm64", "x86_64"]
 
 
 @dataclass(frozen=True)
@@ -386,6 +400,7 @@ class Deployment:
     rules: tuple[EventRule, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     alarms: tuple[Alarm, ...] = ()
+    layers: tuple[DependenciesLayer, ...] = ()
     alarms_email: str | None = None  # subscribed to the alarms topic (one of `topics`, `alarm_topic_id`)
     alarm_topic_id: str | None = None
     artifact_bucket: str | None = None
@@ -409,7 +424,7 @@ class Deployment:
 
     def resources(self) -> list[Any]:
         """Every resource of the model, in a fixed order."""
-        items: list[Any] = [*self.functions, *self.roles, *self.log_groups]
+        items: list[Any] = [*self.functions, *self.layers, *self.roles, *self.log_groups]
         items += [x for x in (self.http, self.websocket) if x is not None]
         for group in (
             self.queues,
@@ -576,6 +591,14 @@ class _Builder:
             description=f"{self.service} ({self.stage}), deployed by lift",
         )
         role = Role(self.role_id, "lambda.amazonaws.com", tuple(self.statements))
+        layers = ()
+        if s.dependencies_layer:
+            layers = (
+                DependenciesLayer(
+                    self.ids("DependenciesLayer"), f"{self.function_name}-deps", s.runtime, s.architecture
+                ),
+            )
+            function = dataclasses.replace(function, dependencies_layer_id=layers[0].id)
         tags = {"lift:service": self.service, "lift:stage": self.stage, **s.tags}
         return Deployment(
             service=self.service,
@@ -599,6 +622,7 @@ class _Builder:
             rules=tuple(self.rules),
             schedules=tuple(self.schedules),
             alarms=alarms,
+            layers=layers,
             alarms_email=s.alarms_email,
             alarm_topic_id=alarm_topic_id,
             artifact_bucket=s.artifact_bucket,

@@ -76,6 +76,7 @@ class PackageResult:
     compile_note: str
     largest: list[tuple[str, int]] = field(default_factory=list)  # top-level entries by unzipped size
     requirements: list[str] = field(default_factory=list)
+    layer: PackageResult | None = None  # the dependencies layer, when built apart
 
 
 def find_interpreter(version: str) -> str | None:
@@ -233,7 +234,7 @@ def _prune(build: Path) -> None:
         shutil.rmtree(bin_dir)
 
 
-def _compile(build: Path, runtime: str) -> tuple[bool, str]:
+def _compile(build: Path, runtime: str, prefix: str = "/var/task") -> tuple[bool, str]:
     version = runtime.removeprefix("python")
     interpreter = find_interpreter(version)
     if interpreter is None:
@@ -310,48 +311,81 @@ def build_package(
     include: list[str] | None = None,
     requirements: list[str] | None = None,
     compile: bool = True,
+    layer_dest: Path | None = None,
     max_zipped: int = MAX_ZIPPED,
     max_unzipped: int = MAX_UNZIPPED,
 ) -> PackageResult:
-    """Build the zip for the project in `root` at `dest`; raises PackageError over Lambda's limits."""
+    """Build the zip for the project in `root` at `dest`; raises PackageError over Lambda's limits.
+
+    With `layer_dest`, the dependencies go to a layer zip there instead (under `python/`, which
+    Lambda puts on sys.path from /opt): the function's zip keeps only the app and lift."""
     import lift
 
     root = Path(root).resolve()
     reqs = resolve_requirements(project_requirements(root) if requirements is None else requirements)
+    layer_result = None
     with tempfile.TemporaryDirectory(prefix="lift-package-") as tmp:
         build = Path(tmp) / "task"
         build.mkdir()
-        _pip_install(reqs, build, runtime, architecture)
-        _prune(build)
+        deps = Path(tmp) / "layer" / "python" if layer_dest is not None else build
+        deps.mkdir(parents=True, exist_ok=True)
+        _pip_install(reqs, deps, runtime, architecture)
+        _prune(deps)
         lift_dir = Path(lift.__file__).parent
         _copy_tree(lift_dir, build / "lift", skip_top=_TOOLING)
         for path in app_paths(root, app_ref, include or []):
             _copy_tree(path, build / path.relative_to(root if not path.is_relative_to(root / "src") else root / "src"))
         compiled, note = _compile(build, runtime) if compile else (False, "bytecode not precompiled (--no-compile)")
+        if layer_dest is not None:
+            layer_root = deps.parent
+            if compile and compiled:
+                _compile(layer_root, runtime, prefix="/opt")
+            layer_files, layer_unzipped = write_zip(layer_root, layer_dest)
+            layer_result = _result(layer_dest, layer_files, layer_unzipped, compiled, note, _largest(deps), reqs)
         files, unzipped = write_zip(build, dest)
         largest = _largest(build)
-    zipped = dest.stat().st_size
-    sha = hashlib.sha256(dest.read_bytes()).hexdigest()
-    result = PackageResult(dest, sha, zipped, unzipped, files, compiled, note, largest, reqs)
-    if unzipped > max_unzipped:
+    result = _result(dest, files, unzipped, compiled, note, largest, reqs)
+    result.layer = layer_result
+    total = unzipped + (layer_result.unzipped if layer_result else 0)
+    parts = sorted(largest + (layer_result.largest if layer_result else []), key=lambda kv: -kv[1])
+    if total > max_unzipped:
         raise PackageError(
-            f"The package is {unzipped / 2**20:.1f} MB unzipped, over Lambda's {max_unzipped / 2**20:.0f} MB limit. Largest: "
-            + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in largest[:5])
-            + ". Move dependencies to a layer or a container image, or drop the biggest ones."
+            f"The package is {total / 2**20:.1f} MB unzipped (with its layer), over Lambda's "
+            f"{max_unzipped / 2**20:.0f} MB limit. Largest: "
+            + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in parts[:5])
+            + ". Use a container image, or drop the biggest dependencies."
         )
-    if zipped > max_zipped:
-        raise PackageError(
-            f"The package is {zipped / 2**20:.1f} MB zipped, over Lambda's {max_zipped / 2**20:.0f} MB direct-upload limit. "
-            "Largest: "
-            + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in largest[:5])
-            + ". Put the dependencies in a layer (they count toward 250 MB unzipped, not 50 MB zipped)."
-        )
+    for built in (result, layer_result):
+        if built is not None and built.zipped > max_zipped:
+            hint = (
+                "Put the dependencies in a layer ([tool.lift] dependencies_layer = true): each zip has the 50 MB limit."
+                if layer_result is None
+                else "Split or trim the dependencies."
+            )
+            raise PackageError(
+                f"{built.path.name} is {built.zipped / 2**20:.1f} MB zipped, over Lambda's {max_zipped / 2**20:.0f} MB "
+                "direct-upload limit. Largest: "
+                + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in built.largest[:5])
+                + ". "
+                + hint
+            )
     return result
+
+
+def _result(
+    dest: Path, files: int, unzipped: int, compiled: bool, note: str, largest: list[tuple[str, int]], reqs: list[str]
+) -> PackageResult:
+    data = dest.read_bytes()
+    return PackageResult(
+        dest, hashlib.sha256(data).hexdigest(), len(data), unzipped, files, compiled, note, largest, reqs
+    )
 
 
 _CHECK = r"""
 import importlib, json, sys, time
 sys.path.insert(0, sys.argv[1])
+if len(sys.argv) > 3:
+    sys.path.append(sys.argv[3])  # the layer's python/ (Lambda: /opt/python, after /var/task)
 start = time.perf_counter()
 module, attr = sys.argv[2].rsplit(".", 1)
 handler = getattr(importlib.import_module(module), attr)
@@ -365,7 +399,9 @@ print(json.dumps({"callable": callable(handler), "import_ms": round(elapsed, 1),
 """
 
 
-def check_package(zip_path: Path, handler: str, runtime: str, architecture: str) -> dict[str, object]:
+def check_package(
+    zip_path: Path, handler: str, runtime: str, architecture: str, layer_zip: Path | None = None
+) -> dict[str, object]:
     """Import `handler` from the unpacked zip in a clean interpreter of the runtime's version
     (isolated: no site-packages, no PYTHONPATH). Raises PackageError with the import's error."""
     import json
@@ -379,9 +415,15 @@ def check_package(zip_path: Path, handler: str, runtime: str, architecture: str)
     interpreter = find_interpreter(version)
     if interpreter is None:
         raise PackageError(f"Cannot check the package: no Python {version} interpreter on this machine")
-    with tempfile.TemporaryDirectory(prefix="lift-check-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lift-check-") as base:
+        tmp = str(Path(base) / "task")
         with zipfile.ZipFile(zip_path) as zf:
             zf.extractall(tmp)
+        extra = []
+        if layer_zip is not None:
+            with zipfile.ZipFile(layer_zip) as zf:
+                zf.extractall(Path(base) / "opt")
+            extra = [str(Path(base) / "opt" / "python")]
         env = {
             "PATH": os.environ.get("PATH", ""),
             "LIFT_NAME": "check",
@@ -389,7 +431,7 @@ def check_package(zip_path: Path, handler: str, runtime: str, architecture: str)
             "AWS_DEFAULT_REGION": "us-east-1",
         }
         proc = subprocess.run(
-            [interpreter, "-I", "-S", "-c", _CHECK, tmp, handler],
+            [interpreter, "-I", "-S", "-c", _CHECK, tmp, handler, *extra],
             capture_output=True,
             text=True,
             timeout=120,
