@@ -67,6 +67,10 @@ class Endpoint:
         self.meta = meta
         self.run: Handler = self._build_run()
         self.chain: Handler = self.run
+        # No middleware around a sync handler: an HTTP source may call `binder.call` itself and
+        # encode a dict or list result straight into its response (App._http_handler).
+        self.call = binder.call
+        self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
 
     def all_middleware(self) -> list[Middleware]:
         """Global, then each enclosing group's, then the route's own middleware."""
@@ -77,7 +81,9 @@ class Endpoint:
         return chain
 
     def compose(self) -> None:
-        self.chain = compose(self.all_middleware(), self.run)
+        middleware = self.all_middleware()
+        self.chain = compose(middleware, self.run)
+        self.direct = not self.binder.is_async and "HEAD" not in self.methods and not middleware
 
     def _build_run(self) -> Handler:
         """The innermost link: call the handler, turn its result (or error) into a Response."""
@@ -367,10 +373,13 @@ class App(Group, EventSources):
                 err.message,
                 extra={"request_id": request_id, "details": err.details, "lift_ctx": ctx},
             )
-        from lift.observability.redaction import redact_cards  # error bodies never carry a card number
+        body = err.to_dict(request_id)
+        encoded = _encode(body)
+        if _may_hold_card(err.message, err.details):  # error bodies never carry a card number
+            from lift.observability.redaction import redact_cards
 
-        body = redact_cards(err.to_dict(request_id))
-        resp = Response._raw(serialization.encode_json(body), err.status, "application/json")
+            encoded = _encode(redact_cards(body))
+        resp = Response._raw(encoded, err.status, "application/json")
         if err.headers:
             resp.headers.update(err.headers)
         return resp
@@ -489,9 +498,19 @@ class App(Group, EventSources):
             self._health.close()
 
     def _http_handler(self, module: Any) -> Callable[[dict[str, Any], Any, str], dict[str, Any]]:
-        """The dispatcher for one HTTP source: normalize, respond, encode for that service."""
+        """The dispatcher for one HTTP source: normalize, respond, encode for that service.
+
+        The commonest request, a route without middleware whose handler returns a dict or a
+        list, takes a direct path: the router's one-lookup cases inline, the handler called
+        through its binder, and its JSON sent with `module.json_response` without a Response
+        object in between. Anything else (middleware, errors, other results, HEAD, encoded or
+        nested paths) goes through `respond` as before; both give the same answer.
+        """
         request_from_event, encode_response = module.request_from_event, module.encode_response
+        json_response = getattr(module, "json_response", None)  # (status, text, request) -> the answer
         default_max_body = Request.max_body
+        static_routes, param_tail, root = self.router._static, self.router._param_tail, self.router._root
+        new_context = Context
 
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
             try:
@@ -501,8 +520,55 @@ class App(Group, EventSources):
                 cold = self._cold
                 if cold:
                     self._cold = False
-                ctx = Context(self, event, context, source, request, cold)
-                response = self.respond(ctx)
+                ctx = new_context(self, event, context, source, request, cold)
+                path = request.path
+                entry = static_routes.get(path)
+                if entry is None:
+                    parent, _, last = path.rpartition("/")
+                    entry = param_tail.get(parent)
+                    if entry is not None:
+                        if not last or "%" in last:
+                            entry = None
+                        else:
+                            request.path_params = {entry.param_names[0]: last}
+                endpoint = entry.methods.get(request.method) if entry is not None else None
+                if endpoint is not None and endpoint.direct:
+                    ctx.route = entry.template  # type: ignore[union-attr]
+                    try:
+                        result = endpoint.call(ctx)
+                    except Exception as exc:
+                        response = self.error_response(ctx, exc)
+                    else:
+                        cls = result.__class__
+                        if cls is dict or cls is list:
+                            body = _encode(result)
+                            if json_response is not None and len(body) < _MAYBE_TOO_LARGE:
+                                return json_response(endpoint.status, body.decode("utf-8"), request)
+                            response = Response._raw(body, endpoint.status, "application/json")
+                        else:
+                            response = to_response(result, endpoint.status)
+                elif entry is None and root.param is None and root.greedy is None and unrouted(path, root):
+                    not_found = self._not_found_endpoint
+                    if (
+                        json_response is not None
+                        and not_found.fn is _default_not_found
+                        and self._not_found_chain is not_found.run  # no global middleware
+                        and not self._exception_handlers
+                        and request.method != "HEAD"
+                        and not _logger().isEnabledFor(20)  # INFO: the 4xx log line is wanted (error_response)
+                    ):
+                        request_id = getattr(context, "aws_request_id", None) or ctx.request_id
+                        message = f"No route for {request.method} {path}"
+                        error = {"code": "not_found", "message": message, "request_id": request_id, "details": None}
+                        return json_response(404, _encode({"error": error}).decode("utf-8"), request)
+                    try:  # no template starts with this path's first segment: the 404 without a second lookup
+                        response = self._not_found_chain(ctx)
+                    except Exception as exc:
+                        response = self.error_response(ctx, exc)
+                    if response.__class__ is not Response:
+                        response = to_response(response)
+                else:
+                    response = self.respond(ctx)
                 if response.__class__ is not Response:  # a streamed body: collected (lift.streaming)
                     from lift.sources.http import MAX_RESPONSE_BYTES
                     from lift.streaming import finish_for_lambda
@@ -608,6 +674,34 @@ class App(Group, EventSources):
         return self._asgi
 
     _asgi: Any = None
+
+
+# User input reaches an error body only through its message and details (the code is fixed,
+# the request id is AWS's or a UUID). They hold a card number only if they have 13 digits and
+# redaction's quick check matches: JSON leaves digits, spaces and dashes as they are, so text
+# that fails either test holds none, and the walk over the body (lift.observability.redaction)
+# is skipped.
+_NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
+_digit_run: Any = None
+
+
+def _may_hold_card(message: Any, details: Any) -> bool:
+    global _digit_run
+    text = _encode([message, details]) if details is not None else _encode(message)
+    if len(text) < 13 or len(text.translate(None, _NOT_DIGITS)) < 13:
+        return False
+    if _digit_run is None:
+        import re
+
+        _digit_run = re.compile(rb"\d(?:[ -]?\d){12}").search
+    return _digit_run(text) is not None
+
+
+def unrouted(path: str, root: Any) -> bool:
+    """True when no route can match `path`: its first segment is no static child of the root
+    (call only when the root has no parameter child)."""
+    first = path[1:].partition("/")[0]
+    return bool(first) and first not in root.static
 
 
 def _where(ctx: Context) -> str:

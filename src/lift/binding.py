@@ -176,7 +176,20 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
             form.extend((codec_for(codec.type, "body", strict=False), _list_fields(codec.type)))
         return form[0].convert(_form_data(data, form[1]))
 
+    decode_json = codec.decode_json
+    quarter = max_body // 4  # a str of at most this many characters is at most max_body bytes of UTF-8
+
     def get_body(ctx: Context) -> Any:
+        req = ctx.request
+        if req is not None and req._body is None and _reads_event_body(type(req)):
+            # The common case, decided without reading the body twice: a JSON text body from the
+            # event, decoded straight from the str (msgspec reads str and bytes alike).
+            event = req.event
+            raw = event.get("body")
+            if raw.__class__ is str and raw and len(raw) <= quarter and not event.get("isBase64Encoded"):
+                ctype = req.content_type
+                if ctype is None or ctype == "application/json" or _is_json(ctype):
+                    return decode_json(raw)
         req = _checked_request(ctx, max_body)
         data = req.body
         if not data:
@@ -194,6 +207,18 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
         return codec.decode_json(data)
 
     return get_body
+
+
+_plain_body: dict[type, bool] = {}
+
+
+def _reads_event_body(cls: type) -> bool:
+    """Whether requests of `cls` take their body from the event's `body` and `isBase64Encoded`
+    (the base class's way), so a JSON text body may be decoded straight from the event."""
+    known = _plain_body.get(cls)
+    if known is None:
+        known = _plain_body[cls] = cls._raw_body is Request._raw_body and cls.body is Request.body  # type: ignore[attr-defined]
+    return known
 
 
 def _list_fields(tp: Any) -> frozenset[str]:

@@ -63,6 +63,24 @@ def _status_description(status: int) -> str:
         return str(status)
 
 
+def json_response(status: int, body: str, request: Request) -> dict[str, Any]:
+    """The ALB response for a JSON body already encoded (the direct path of `App`)."""
+    out: dict[str, Any] = {
+        "statusCode": status,
+        "statusDescription": _DESCRIPTIONS.get(status) or _status_description(status),
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    if "multiValueHeaders" in request.event:
+        out["multiValueHeaders"] = {"Content-Type": ["application/json"]}
+    else:
+        out["headers"] = {"Content-Type": "application/json"}
+    return out
+
+
+_DESCRIPTIONS = {200: "200 OK", 201: "201 Created"}
+
+
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
     """The ALB response, in the header mode the request arrived in."""
     resp, body, is_b64 = lambda_body(resp, request_id)

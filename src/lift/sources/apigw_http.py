@@ -75,6 +75,16 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> HttpApiReq
     return HttpApiRequest(event, method, routed_path(event, base_path))
 
 
+def json_response(status: int, body: str, request: Request) -> dict[str, Any]:
+    """The payload 2.0 response for a JSON body already encoded (the direct path of `App`)."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
     """The payload 2.0 response: cookies in their own list."""
     resp, body, is_b64 = lambda_body(resp, request_id)

@@ -56,19 +56,35 @@ class RestRequest(Request):
 
 def request_from_event(event: dict[str, Any], base_path: str = "") -> RestRequest:
     """Normalize a REST event. The routed path drops any stage or custom-domain base path."""
-    path = event.get("path") or "/"
-    resource = event.get("resource")
-    if resource is not None and resource != path:
-        ctx = event.get("requestContext") or {}
-        domain = ctx.get("domainName") or ""
-        if ".execute-api." not in domain:  # custom domain: path may carry the base-path mapping
-            path = relative_path(resource, event.get("pathParameters"), path)
+    try:  # the event as API Gateway sends it, read with plain subscripts (the hottest source)
+        path, resource, method = event["path"], event["resource"], event["httpMethod"]
+        if resource != path and ".execute-api." not in event["requestContext"]["domainName"]:
+            path = relative_path(resource, event.get("pathParameters"), path)  # custom domain: base-path mapping
+    except (KeyError, TypeError):  # a hand-made or partial event: read what is there
+        path = event.get("path") or "/"
+        resource = event.get("resource")
+        method = event.get("httpMethod")
+        if resource is not None and resource != path:
+            domain = (event.get("requestContext") or {}).get("domainName") or ""
+            if ".execute-api." not in domain:
+                path = relative_path(resource, event.get("pathParameters"), path)
+    if not path:
+        path = "/"
     if base_path and path.startswith(base_path) and path[len(base_path) : len(base_path) + 1] in ("", "/"):
         path = path[len(base_path) :] or "/"  # http.strip_base_path, inlined on the hottest source
-    method = event.get("httpMethod")
     if method.__class__ is not str:
         method = method_or_get(method)
     return RestRequest(event, method, path)
+
+
+def json_response(status: int, body: str, request: Request) -> dict[str, Any]:
+    """The response for a JSON body already encoded (the direct path of `App`): no cookies."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
 
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lift.sources.apigw_http import HttpApiRequest, encode_response, routed_path
+from lift.sources.apigw_http import HttpApiRequest, encode_response, json_response, routed_path
 from lift.sources.http import method_or_get
 
-__all__ = ["NAME", "FunctionUrlRequest", "request_from_event", "encode_response", "is_function_url"]
+__all__ = ["NAME", "FunctionUrlRequest", "request_from_event", "encode_response", "json_response", "is_function_url"]
 
 NAME = "url"
 

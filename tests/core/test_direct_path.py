@@ -1,0 +1,125 @@
+"""A route without middleware answers through a direct path (no Response object in between):
+every answer must be the one the full path gives, which a pass-through middleware forces."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from lift import App, Context, Response
+from lift.errors import Conflict
+from lift.testing import events, lambda_context
+
+
+class NewUser(msgspec.Struct):
+    name: str
+    age: int
+
+
+def make_app(*, middleware: bool) -> App:
+    app = App(name="users")
+    if middleware:
+        app.use(lambda ctx, call_next: call_next(ctx))
+
+    @app.get("/users")
+    def list_users(ctx: Context) -> list:
+        return [{"id": 1}]
+
+    @app.get("/users/{user_id}")
+    def get_user(ctx: Context, user_id: int) -> dict:
+        if user_id == 409:
+            raise Conflict("taken")
+        if user_id == 500:
+            raise RuntimeError("boom")
+        if user_id == 7:
+            return Response.text("seven", headers={"X-Seven": "1"})
+        return {"id": user_id, "route": ctx.route, "params": ctx.path_params}
+
+    @app.post("/users", status=201)
+    def create_user(ctx: Context, body: NewUser) -> dict:
+        return {"name": body.name, "age": body.age}
+
+    @app.get("/files/{path+}")
+    def get_file(ctx: Context, path: str) -> dict:
+        return {"path": path}
+
+    return app
+
+
+def requests():
+    body = '{"name": "Ada", "age": 36}'
+    json_headers = {"Content-Type": "application/json"}
+    cases = [
+        ("GET", "/users", None, None),
+        ("GET", "/users/42", None, None),
+        ("GET", "/users/42/", None, None),
+        ("GET", "/users/abc", None, None),  # 422: not an int
+        ("GET", "/users/409", None, None),
+        ("GET", "/users/500", None, None),
+        ("GET", "/users/7", None, None),
+        ("HEAD", "/users/42", None, None),
+        ("DELETE", "/users/42", None, None),  # 405
+        ("GET", "/nothing/here", None, None),  # 404 (no template starts with "nothing")
+        ("HEAD", "/nothing/here", None, None),
+        ("GET", "/users/1/2/3", None, None),  # 404 after the tree walk
+        ("GET", "/files/a/b.txt", None, None),
+        ("POST", "/users", body, json_headers),
+        ("POST", "/users", '{"name": 1}', json_headers),  # 422, every problem
+        ("POST", "/users", "{not json", json_headers),  # 400
+        ("POST", "/users", "", json_headers),  # 422: body required
+        ("POST", "/users", body, {"Content-Type": "text/csv"}),  # 415
+        ("POST", "/users", "name=Ada&age=36", {"Content-Type": "application/x-www-form-urlencoded"}),
+    ]
+    builders = {
+        "rest": lambda m, p, b, h: events.apigw_rest(m, p, body=b, headers=h),
+        "http": lambda m, p, b, h: events.apigw_http(m, p, body=b, headers=h),
+        "url": lambda m, p, b, h: events.function_url(m, p, body=b, headers=h),
+        "alb": lambda m, p, b, h: events.alb(m, p, body=b, headers=h),
+        "alb-multi": lambda m, p, b, h: events.alb(m, p, body=b, headers=h, multi_value=True),
+    }
+    for source, build in builders.items():
+        for method, path, body_text, headers in cases:
+            yield pytest.param(source, build, method, path, body_text, headers, id=f"{source} {method} {path}")
+
+
+def comparable(answer: dict) -> dict:
+    answer = dict(answer)
+    if answer.get("body", "").startswith("{") and "request_id" in answer["body"]:
+        answer["body"] = msgspec.json.decode(answer["body"])
+        answer["body"]["error"]["request_id"] = "-"
+    return answer
+
+
+DIRECT, FULL = make_app(middleware=False), make_app(middleware=True)
+
+
+@pytest.mark.parametrize(("source", "build", "method", "path", "body", "headers"), list(requests()))
+def test_the_direct_path_answers_exactly_as_the_full_chain(source, build, method, path, body, headers):
+    event = build(method, path, body, headers)
+    direct = DIRECT.handler(event, lambda_context())
+    full = FULL.handler(event, lambda_context())
+    assert comparable(direct) == comparable(full)
+    assert 200 <= direct["statusCode"] < 600
+
+
+def test_a_route_takes_the_full_chain_once_middleware_is_added_later():
+    app = make_app(middleware=False)
+    event = events.apigw_rest("GET", "/users/42")
+    assert app.handler(event, lambda_context())["headers"] == {"Content-Type": "application/json"}
+
+    def tag(ctx, call_next):
+        response = call_next(ctx)
+        response.headers["X-Tag"] = "yes"
+        return response
+
+    app.use(tag)
+    assert app.handler(event, lambda_context())["headers"]["X-Tag"] == "yes"
+    missing = app.handler(events.apigw_rest("GET", "/nothing/here"), lambda_context())
+    assert missing["statusCode"] == 404 and missing["headers"]["X-Tag"] == "yes"
+
+
+def test_a_card_number_in_an_error_body_is_masked_on_every_path():
+    app = make_app(middleware=False)
+    answer = app.handler(events.apigw_rest("GET", "/users/4111111111111111x"), lambda_context())
+    assert answer["statusCode"] == 422
+    assert "4111111111111111" not in answer["body"] and "411111******1111" in answer["body"]
