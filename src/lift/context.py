@@ -6,7 +6,6 @@ headers, query, cookies and body are parsed only when someone reads them.
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
@@ -210,6 +209,8 @@ class Request:
 
                 raise PayloadTooLarge(f"Request body exceeds the {self.max_body}-byte limit")
             elif self.event.get("isBase64Encoded"):
+                import binascii  # on the first base64 body: a C module an app without one never loads
+
                 try:  # strict: characters outside the alphabet are an error, not skipped
                     self._body = binascii.a2b_base64(raw, strict_mode=True)
                 except (ValueError, TypeError):  # binascii.Error is a ValueError

@@ -7,7 +7,6 @@ and `payload()` (the payload as parsed Python values, when it is already structu
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -105,6 +104,8 @@ def pattern_matcher(pattern: str | None) -> Callable[[str], bool]:
         return _always
     if not _GLOB_CHARS.intersection(pattern):
         return pattern.__eq__
+    import fnmatch  # only for glob patterns: an app of exact names never loads it
+
     match = re.compile(fnmatch.translate(pattern)).match
     return lambda value: match(value) is not None
 

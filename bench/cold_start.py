@@ -1,0 +1,123 @@
+"""Cold start as Lambda sees it: spawn of the runtime to the first response, under `awslambdaric`.
+
+Each app runs as `python -m awslambdaric <module>.handler` (AWS's own runtime interface client)
+against the project's Runtime API emulator (`lift.dev.runtime_api.RuntimeEmulator`), and the
+clock runs from the spawn of that process to the first response the emulator receives: the
+interpreter start, the runtime client's own imports, the app's import and build, and the first
+request. Rounds are interleaved across apps, so a slow spell of a shared machine hits them alike;
+the table shows medians and ratios to Chalice in the same run, and /proc/loadavg before and after.
+
+Variants: `.pyc` present (written by a warm-up run); no `.pyc` at all for the app and its
+packages (`PYTHONDONTWRITEBYTECODE=1`, an empty `PYTHONPYCACHEPREFIX`), as a deployment package
+built without them. `lift_app@lift-only` runs in `.bench-venv/lift-only` (lift, msgspec and the
+runtime client only, no typing_extensions), `lift_app` in `.bench-venv` (typing_extensions
+present, as pydantic brings it).
+
+Usage: ``.bench-venv/bin/python bench/cold_start.py [--rounds 11] [--apps ...] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE / "apps"), str(HERE)]
+
+VENV_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
+LIFT_ONLY_PYTHON = ROOT / ".bench-venv" / "lift-only" / "bin" / "python"
+APPS = {
+    "bare_msgspec": "hand-written, msgspec",
+    "bare": "hand-written, stdlib json",
+    "lift_app": "Lift (typing_extensions installed)",
+    "lift_app@lift-only": "Lift (only lift + msgspec)",
+    "chalice_app": "Chalice",
+}
+
+
+WITH_PYC = {"PYTHONDONTWRITEBYTECODE": ""}  # empty is unset: .pyc files are written and read
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split(" ")[0]
+    except OSError:
+        return "?"
+
+
+def spawn_to_first_response(key: str, env: dict[str, str]) -> float:
+    """Milliseconds from the runtime's spawn to the first response of one GET."""
+    from events import measured_events
+
+    from lift.dev.runtime_api import RuntimeEmulator
+
+    module, _, venv = key.partition("@")
+    python = str(LIFT_ONLY_PYTHON if venv == "lift-only" else VENV_PYTHON)
+    event = measured_events()["GET /users/{id}"]
+    emulator = RuntimeEmulator(f"{module}.handler", cwd=HERE / "apps", python=python, env=env, init_timeout=60)
+    started = time.perf_counter()
+    with emulator:
+        result = emulator.invoke(event, timeout=60)
+        elapsed = (time.perf_counter() - started) * 1000
+    if not result.ok or result.payload.get("statusCode") != 200:
+        raise SystemExit(f"{key}: the first request failed: {result.payload!r}\n{result.logs}")
+    return elapsed
+
+
+def measure(keys: list[str], rounds: int) -> dict:
+    """key -> variant -> median ms."""
+    samples: dict[str, dict[str, list[float]]] = {k: {"pyc": [], "no_pyc": []} for k in keys}
+    for key in keys:  # write the .pyc files the first variant relies on
+        spawn_to_first_response(key, WITH_PYC)
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch:
+        for i in range(rounds):
+            for key in keys:
+                samples[key]["pyc"].append(spawn_to_first_response(key, WITH_PYC))
+                empty = tempfile.mkdtemp(dir=scratch, prefix=f"{i}-")
+                no_pyc = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": empty}
+                samples[key]["no_pyc"].append(spawn_to_first_response(key, no_pyc))
+    return {k: {v: statistics.median(xs) for v, xs in variants.items()} for k, variants in samples.items()}
+
+
+def table(results: dict) -> list[str]:
+    chalice = results.get("chalice_app")
+    lines = [
+        "| app | spawn -> first response (ms) | vs Chalice | no .pyc (ms) | vs Chalice |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for key, row in results.items():
+        cells = []
+        for variant in ("pyc", "no_pyc"):
+            base = chalice[variant] if chalice else None
+            cells += [f"{row[variant]:.1f}", f"{row[variant] / base:.2f}x" if base else "-"]
+        lines.append(f"| {APPS[key]} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--apps", default=",".join(APPS))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    keys = [k for k in args.apps.split(",") if not k.endswith("@lift-only") or LIFT_ONLY_PYTHON.exists()]
+    before = loadavg()
+    results = measure(keys, args.rounds)
+    after = loadavg()
+    if args.json:
+        print(json.dumps({"results": results, "loadavg": [before, after]}))
+        return
+    print(
+        f"Cold start under awslambdaric (median of {args.rounds} interleaved rounds; load average {before} -> {after})"
+    )
+    print("\n".join(table(results)))
+
+
+if __name__ == "__main__":
+    main()
