@@ -1,9 +1,38 @@
 #!/usr/bin/env bash
-# Set up the bench virtualenv (quick when already done), then run the comparison with it.
-# Arguments go to bench/run.py (e.g. --quick, --apps bare,lift_app); bench/bench_batch.py follows.
+# The whole comparison in one run (`make bench`): every figure of the README's speed table, each
+# with its comparison in the same run and the machine's load recorded. Sets up the bench
+# virtualenv (quick when already done), then:
+#   run.py               warm requests and init vs both hand-written handlers, Chalice, Powertools,
+#                        FastAPI+Mangum (CPU clock), peak RSS -> bench/results.md
+#   instructions.py      instructions per warm request (valgrind; load-independent), when valgrind exists
+#   cold_start.py        spawn to first response under awslambdaric + the Runtime API emulator
+#   bench_registration.py  registration cost per route at 1,000 routes vs Chalice
+#   bench_batch.py       per-record cost of an SQS batch, with and without pass-through middleware
+#   bench_asgi.py        uvicorn, pinned cores, raw ASGI as the limit -> bench/results_asgi.md (needs wrk)
+# Arguments go to run.py (e.g. --quick, --apps bare,lift_app). Everything printed is also
+# appended to bench/results.md after run.py's tables.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="$ROOT/.bench-venv/bin/python"
+RESULTS="$ROOT/bench/results.md"
 bash "$ROOT/bench/setup.sh"
-"$ROOT/.bench-venv/bin/python" "$ROOT/bench/run.py" "$@"
-echo
-exec "$ROOT/.bench-venv/bin/python" "$ROOT/bench/bench_batch.py"
+"$PY" "$ROOT/bench/run.py" "$@"
+section() { printf '\n## %s\n\nLoad average before: %s\n\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS"; }
+if command -v valgrind >/dev/null 2>&1; then
+    section "Instructions per warm request (valgrind)"
+    "$PY" "$ROOT/bench/instructions.py" --apps bare_msgspec,bare,lift_app,chalice_app | tee -a "$RESULTS"
+fi
+section "Cold start under awslambdaric"
+"$PY" "$ROOT/bench/cold_start.py" | tee -a "$RESULTS"
+section "Registration"
+"$PY" "$ROOT/bench/bench_registration.py" $(command -v valgrind >/dev/null && echo --instructions) | tee -a "$RESULTS"
+section "SQS batches"
+"$PY" "$ROOT/bench/bench_batch.py" | tee -a "$RESULTS"
+if command -v wrk >/dev/null 2>&1; then
+    "$PY" -m pip install -q "uvicorn[standard]>=0.29" starlette 2>&1 | { grep -v "^WARNING: Location" || true; }
+    section "ASGI (full table in bench/results_asgi.md)"
+    "$PY" "$ROOT/bench/bench_asgi.py" | tee -a "$RESULTS"
+else
+    echo "wrk not installed: ASGI skipped (bash bench/bench_asgi.sh installs it)" | tee -a "$RESULTS"
+fi
+printf '\nLoad average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS"
