@@ -37,16 +37,33 @@ def deployment_for(app_ref: str | None, stage: str | None, region: str | None = 
 def synth(
     stage: str = STAGE_ARGUMENT,
     app: str = APP_OPTION,
-    format: str = typer.Option("cloudformation", "--format", "-f", help="cloudformation or sam."),
+    format: str = typer.Option("cloudformation", "--format", "-f", help="cloudformation, sam or terraform."),
     output: Path = typer.Option(None, "--output", "-o", help="Directory for the template (default: .lift/STAGE)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Write the stage's template (template.json and template.yaml) and print what it creates."""
     from lift.deploy.cloudformation import FORMATS, render, summary, to_json, to_yaml
 
-    if format not in FORMATS:
-        fail(f"Unknown format {format!r}; choose one of: {', '.join(FORMATS)}", USAGE)
+    if format not in (*FORMATS, "terraform"):
+        fail(f"Unknown format {format!r}; choose one of: {', '.join(FORMATS)}, terraform", USAGE)
     deployment = deployment_for(app, stage)
+    if format == "terraform":
+        from lift.deploy.terraform import render as render_terraform
+        from lift.deploy.terraform import to_files
+
+        out = output or Path(".lift") / deployment.stage / "terraform"
+        out.mkdir(parents=True, exist_ok=True)
+        files = to_files(render_terraform(deployment))
+        for name, text in files.items():
+            (out / name).write_text(text, encoding="utf-8")
+        cfn = render(deployment, "cloudformation")  # the same model: its summary says what the module creates
+        info = summary(deployment, cfn)
+        info["stack"], info["output"], info["files"] = deployment.stack_name, str(out), sorted(files)
+        if as_json:
+            print_json(info)
+            return
+        print_summary(info)
+        return
     template = render(deployment, format)
     out = output or Path(".lift") / deployment.stage
     out.mkdir(parents=True, exist_ok=True)

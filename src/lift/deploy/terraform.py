@@ -1,0 +1,732 @@
+"""Terraform from the deployment model: a module directory in Terraform JSON (`*.tf.json`) using the
+`hashicorp/aws` provider, describing the same infrastructure as the CloudFormation renderer.
+
+    lift synth prod --format terraform -o infra/orders     # main.tf.json, variables.tf.json, outputs.tf.json
+
+    module "orders" {
+      source        = "./infra/orders"
+      artifact_path = "dist/orders.zip"                      # lift package
+    }
+
+Stage settings are variables with the stage's values as defaults (`memory_size`, `timeout`,
+`log_retention_days`, `environment`), URLs and ARNs are outputs, and the function's zip is the
+`artifact_path` input. Model placeholders become provider data sources (`{region}` ->
+`data.aws_region.current.name`, ...) and `{ref:ID}` the referenced resource's id. Like the other
+renderers this reads only the model.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lift.deploy.model import Deployment, EventSourceMapping, Expr, Function, HttpFront, IamStatement, Value
+
+__all__ = ["render", "to_files"]
+
+_PSEUDO = {
+    "partition": "${data.aws_partition.current.partition}",
+    "region": "${data.aws_region.current.name}",
+    "account": "${data.aws_caller_identity.current.account_id}",
+    "url_suffix": "${data.aws_partition.current.dns_suffix}",
+}
+
+
+def _snake(model_id: str) -> str:
+    """`MappingShopOrders` -> `mapping_shop_orders` (Terraform resource names)."""
+    out = []
+    for i, c in enumerate(model_id):
+        if (
+            c.isupper()
+            and i
+            and (not model_id[i - 1].isupper() or (i + 1 < len(model_id) and model_id[i + 1].islower()))
+        ):
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out)
+
+
+class _Module:
+    def __init__(self, deployment: Deployment) -> None:
+        self.d = deployment
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.refs: dict[str, str] = {}  # model id -> the expression of its physical id
+        fn = deployment.function
+        self.fn = f"aws_lambda_function.{_snake(fn.id)}"
+        self.fn_arn = f"${{{self.fn}.arn}}"
+        self.fn_invoke_arn = f"${{{self.fn}.invoke_arn}}"
+        self.fn_name = f"${{{self.fn}.function_name}}"
+        if fn.snapstart:  # triggers invoke the published alias (snapshots exist only for versions)
+            alias = f"aws_lambda_alias.{_snake(fn.id)}_alias"
+            self.target_arn, self.target_invoke_arn = f"${{{alias}.arn}}", f"${{{alias}.invoke_arn}}"
+            self.target_name, self.qualifier = self.fn_name, f"${{{alias}.name}}"
+        else:
+            self.target_arn, self.target_invoke_arn, self.target_name, self.qualifier = (
+                self.fn_arn,
+                self.fn_invoke_arn,
+                self.fn_name,
+                None,
+            )
+
+    def add(self, kind: str, name: str, body: dict[str, Any], model_id: str | None = None, ref: str = "id") -> str:
+        bucket = self.resources.setdefault(kind, {})
+        if name in bucket:
+            raise ValueError(f"duplicate Terraform resource {kind}.{name}")
+        bucket[name] = {k: v for k, v in body.items() if v is not None}  # null is "unset": leave it out
+        if model_id is not None:
+            self.refs[model_id] = f"{kind}.{name}.{ref}"
+        return f"{kind}.{name}"
+
+    def value(self, value: Value) -> str:
+        if not isinstance(value, Expr):
+            return value
+        out = []
+        for part in value.parts():
+            if isinstance(part, str):
+                out.append(part.replace("${", "$${"))
+            elif part[0] == "pseudo":
+                out.append(_PSEUDO[part[1]])
+            else:
+                out.append("${" + self.refs[part[1]] + "}")
+        return "".join(out)
+
+    def permission(
+        self, name: str, principal: str, source_arn: str | None, action: str = "lambda:InvokeFunction", **extra: Any
+    ) -> None:
+        body: dict[str, Any] = {"action": action, "function_name": self.target_name, "principal": principal}
+        if self.qualifier:
+            body["qualifier"] = self.qualifier
+        if source_arn is not None:
+            body["source_arn"] = source_arn
+        body.update(extra)
+        self.add("aws_lambda_permission", name, body)
+
+    # -- the module -------------------------------------------------------------------------------
+    def build(self) -> dict[str, dict[str, Any]]:
+        d = self.d
+        # ids other resources may reference by {ref:ID}
+        for q in d.queues:
+            self.refs[q.id] = f"aws_sqs_queue.{_snake(q.id)}.url"
+        for t in d.topics:
+            self.refs[t.id] = f"aws_sns_topic.{_snake(t.id)}.arn"
+        if d.websocket is not None:
+            self.refs[d.websocket.id] = f"aws_apigatewayv2_api.{_snake(d.websocket.id)}.id"
+        if d.http is not None and d.http.kind in ("http", "rest"):
+            kind = "aws_apigatewayv2_api" if d.http.kind == "http" else "aws_api_gateway_rest_api"
+            self.refs[d.http.id] = f"{kind}.{_snake(d.http.id)}.id"
+        for group in d.log_groups:
+            self.add(
+                "aws_cloudwatch_log_group",
+                _snake(group.id),
+                {"name": group.name, "retention_in_days": "${var.log_retention_days}"},
+                group.id,
+                "name",
+            )
+        for role in d.roles:
+            self.role(role.id, role.service, role.statements)
+        for fn in d.functions:
+            self.function(fn)
+        if d.http is not None:
+            self.http(d.http)
+        if d.websocket is not None:
+            self.websocket()
+        self.messaging()
+        self.data()
+        for mapping in d.event_source_mappings:
+            self.mapping(mapping)
+        self.rules_and_schedules()
+        self.alarms()
+        if d.http is not None and d.http.domain:
+            self.domain(d.http)
+        main = {
+            "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": ">= 5.40"}}},
+            "data": {
+                "aws_partition": {"current": {}},
+                "aws_region": {"current": {}},
+                "aws_caller_identity": {"current": {}},
+            },
+            "resource": self.resources,
+        }
+        fn = d.function
+        variables = {
+            "variable": {
+                "artifact_path": {"type": "string", "description": "The function's zip (lift package)"},
+                "memory_size": {"type": "number", "default": fn.memory, "description": "Function memory (MB)"},
+                "timeout": {"type": "number", "default": fn.timeout, "description": "Function timeout (seconds)"},
+                "log_retention_days": {
+                    "type": "number",
+                    "default": d.log_groups[0].retention_days if d.log_groups else 30,
+                    "description": "CloudWatch Logs retention",
+                },
+                "environment": {
+                    "type": "map(string)",
+                    "default": {},
+                    "description": "Extra environment variables (merged over the stage's)",
+                },
+                "tags": {"type": "map(string)", "default": dict(d.tags), "description": "Tags on every resource"},
+            }
+        }
+        outputs = {
+            "output": {"function_name": {"value": self.fn_name}, "function_arn": {"value": self.fn_arn}, **self.outputs}
+        }
+        return {"main.tf.json": main, "variables.tf.json": variables, "outputs.tf.json": outputs}
+
+    def role(self, role_id: str, service: str, statements: tuple[IamStatement, ...]) -> None:
+        name = _snake(role_id)
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+        self.add(
+            "aws_iam_role",
+            name,
+            {"assume_role_policy": json.dumps(trust, sort_keys=True), "tags": "${var.tags}"},
+            role_id,
+            "arn",
+        )
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": s.sid,
+                    "Effect": s.effect,
+                    "Action": list(s.actions),
+                    "Resource": [self.value(r) for r in s.resources],
+                }
+                for s in statements
+            ],
+        }
+        self.add(
+            "aws_iam_role_policy",
+            f"{name}_policy",
+            {
+                "name": f"{role_id}Policy",
+                "role": f"${{aws_iam_role.{name}.id}}",
+                "policy": json.dumps(policy, sort_keys=True),
+            },
+        )
+
+    def function(self, fn: Function) -> None:
+        name = _snake(fn.id)
+        environment = {k: self.value(v) for k, v in fn.environment}
+        body: dict[str, Any] = {
+            "function_name": fn.name,
+            "description": fn.description,
+            "handler": fn.handler,
+            "runtime": fn.runtime,
+            "architectures": [fn.architecture],
+            "memory_size": "${var.memory_size}",
+            "timeout": "${var.timeout}",
+            "role": f"${{{self.refs[fn.role_id]}}}",
+            "filename": "${var.artifact_path}",
+            "source_code_hash": "${filebase64sha256(var.artifact_path)}",
+            "logging_config": {"log_format": "Text", "log_group": f"${{{self.refs[fn.log_group_id]}}}"},
+            "environment": {"variables": "${merge(" + json.dumps(environment, sort_keys=True) + ", var.environment)}"},
+            "tracing_config": {"mode": "Active" if fn.tracing else "PassThrough"},
+            "tags": "${var.tags}",
+            "depends_on": [f"aws_iam_role_policy.{_snake(fn.role_id)}_policy"],
+        }
+        if fn.reserved_concurrency is not None:
+            body["reserved_concurrent_executions"] = fn.reserved_concurrency
+        if fn.layers:
+            body["layers"] = list(fn.layers)
+        if fn.snapstart:
+            body["snap_start"] = {"apply_on": "PublishedVersions"}
+            body["publish"] = True
+        self.add("aws_lambda_function", name, body, fn.id, "function_name")
+        if fn.snapstart:
+            self.add(
+                "aws_lambda_alias",
+                f"{name}_alias",
+                {"name": self.d.stage, "function_name": self.fn_name, "function_version": f"${{{self.fn}.version}}"},
+            )
+
+    # -- HTTP ---------------------------------------------------------------------------------------
+    def http(self, front: HttpFront) -> None:
+        api = _snake(front.id)
+        if front.kind == "http":
+            body: dict[str, Any] = {"name": f"{self.d.stack_name}-http", "protocol_type": "HTTP", "tags": "${var.tags}"}
+            if front.cors_origins:
+                body["cors_configuration"] = {
+                    "allow_origins": list(front.cors_origins),
+                    "allow_methods": ["*"],
+                    "allow_headers": ["*"],
+                }
+            self.add("aws_apigatewayv2_api", api, body)
+            self.add(
+                "aws_apigatewayv2_integration",
+                f"{api}_integration",
+                {
+                    "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                    "integration_type": "AWS_PROXY",
+                    "integration_uri": self.target_arn,
+                    "payload_format_version": "2.0",
+                },
+            )
+            keys = [f"{r.method} {r.path}" for r in front.routes] + (["$default"] if front.catch_all else [])
+            for key in keys:
+                self.add(
+                    "aws_apigatewayv2_route",
+                    f"{api}_route_{_route_name(key)}",
+                    {
+                        "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                        "route_key": key,
+                        "target": f"integrations/${{aws_apigatewayv2_integration.{api}_integration.id}}",
+                    },
+                )
+            self.add(
+                "aws_apigatewayv2_stage",
+                f"{api}_stage",
+                {
+                    "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                    "name": "$default",
+                    "auto_deploy": True,
+                },
+            )
+            self.permission(
+                f"{api}_permission", "apigateway.amazonaws.com", f"${{aws_apigatewayv2_api.{api}.execution_arn}}/*"
+            )
+            self.outputs["api_url"] = {"value": f"${{aws_apigatewayv2_stage.{api}_stage.invoke_url}}"}
+        elif front.kind == "rest":
+            self.rest(front)
+        elif front.kind == "url":
+            self.add(
+                "aws_lambda_function_url",
+                api,
+                {
+                    "function_name": self.target_name,
+                    "authorization_type": "NONE",
+                    **({"qualifier": self.qualifier} if self.qualifier else {}),
+                },
+            )
+            self.permission(
+                f"{api}_permission", "*", None, action="lambda:InvokeFunctionUrl", function_url_auth_type="NONE"
+            )
+            self.outputs["api_url"] = {"value": f"${{aws_lambda_function_url.{api}.function_url}}"}
+        elif front.kind == "alb":
+            # the target group checks the permission when it is attached, so the permission cannot
+            # name it: it is limited to this account instead
+            self.permission(
+                f"{api}_permission", "elasticloadbalancing.amazonaws.com", None, source_account=_PSEUDO["account"]
+            )
+            self.add("aws_lb_target_group", f"{api}_target_group", {"target_type": "lambda", "tags": "${var.tags}"})
+            self.add(
+                "aws_lb_target_group_attachment",
+                f"{api}_attachment",
+                {
+                    "target_group_arn": f"${{aws_lb_target_group.{api}_target_group.arn}}",
+                    "target_id": self.target_arn,
+                    "depends_on": [f"aws_lambda_permission.{api}_permission"],
+                },
+            )
+            self.add(
+                "aws_lb_listener_rule",
+                f"{api}_rule",
+                {
+                    "listener_arn": front.alb_listener_arn,
+                    "priority": front.alb_priority,
+                    "condition": [{"path_pattern": {"values": list(front.alb_path_patterns)}}],
+                    "action": [
+                        {"type": "forward", "target_group_arn": f"${{aws_lb_target_group.{api}_target_group.arn}}"}
+                    ],
+                },
+            )
+
+    def rest(self, front: HttpFront) -> None:
+        """A REST API proxying every path to the function (the App routes, answers 404/405)."""
+        api = _snake(front.id)
+        ref = f"aws_api_gateway_rest_api.{api}"
+        self.add(
+            "aws_api_gateway_rest_api",
+            api,
+            {
+                "name": f"{self.d.stack_name}-rest",
+                "endpoint_configuration": {"types": ["REGIONAL"]},
+                "tags": "${var.tags}",
+                "lifecycle": {"create_before_destroy": True},
+            },
+        )
+        self.add(
+            "aws_api_gateway_resource",
+            f"{api}_proxy",
+            {
+                "rest_api_id": f"${{{ref}.id}}",
+                "parent_id": f"${{{ref}.root_resource_id}}",
+                "path_part": "{proxy+}",
+            },
+        )
+        methods = []
+        for suffix, resource in (
+            ("root", f"${{{ref}.root_resource_id}}"),
+            ("proxy", f"${{aws_api_gateway_resource.{api}_proxy.id}}"),
+        ):
+            self.add(
+                "aws_api_gateway_method",
+                f"{api}_any_{suffix}",
+                {
+                    "rest_api_id": f"${{{ref}.id}}",
+                    "resource_id": resource,
+                    "http_method": "ANY",
+                    "authorization": "NONE",
+                },
+            )
+            self.add(
+                "aws_api_gateway_integration",
+                f"{api}_any_{suffix}",
+                {
+                    "rest_api_id": f"${{{ref}.id}}",
+                    "resource_id": resource,
+                    "http_method": f"${{aws_api_gateway_method.{api}_any_{suffix}.http_method}}",
+                    "type": "AWS_PROXY",
+                    "integration_http_method": "POST",
+                    "uri": self.target_invoke_arn,
+                },
+            )
+            methods.append(f"aws_api_gateway_integration.{api}_any_{suffix}")
+        self.add(
+            "aws_api_gateway_deployment",
+            f"{api}_deployment",
+            {"rest_api_id": f"${{{ref}.id}}", "depends_on": methods, "lifecycle": {"create_before_destroy": True}},
+        )
+        self.add(
+            "aws_api_gateway_stage",
+            f"{api}_stage",
+            {
+                "rest_api_id": f"${{{ref}.id}}",
+                "deployment_id": f"${{aws_api_gateway_deployment.{api}_deployment.id}}",
+                "stage_name": front.stage,
+                "xray_tracing_enabled": self.d.function.tracing,
+                "tags": "${var.tags}",
+            },
+        )
+        self.permission(f"{api}_permission", "apigateway.amazonaws.com", f"${{{ref}.execution_arn}}/*")
+        self.outputs["api_url"] = {"value": f"${{aws_api_gateway_stage.{api}_stage.invoke_url}}/"}
+
+    def websocket(self) -> None:
+        ws = self.d.websocket
+        assert ws is not None
+        api = _snake(ws.id)
+        self.add(
+            "aws_apigatewayv2_api",
+            api,
+            {
+                "name": ws.name,
+                "protocol_type": "WEBSOCKET",
+                "route_selection_expression": ws.route_selection_expression,
+                "tags": "${var.tags}",
+            },
+        )
+        self.add(
+            "aws_apigatewayv2_integration",
+            f"{api}_integration",
+            {
+                "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                "integration_type": "AWS_PROXY",
+                "integration_uri": self.target_invoke_arn,
+            },
+        )
+        routes = []
+        for key in ws.route_keys:
+            name = f"{api}_route_{_route_name(key)}"
+            routes.append(f"aws_apigatewayv2_route.{name}")
+            self.add(
+                "aws_apigatewayv2_route",
+                name,
+                {
+                    "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                    "route_key": key,
+                    "target": f"integrations/${{aws_apigatewayv2_integration.{api}_integration.id}}",
+                },
+            )
+        self.add(
+            "aws_apigatewayv2_deployment",
+            f"{api}_deployment",
+            {
+                "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                "depends_on": routes,
+                "lifecycle": {"create_before_destroy": True},
+            },
+        )
+        self.add(
+            "aws_apigatewayv2_stage",
+            f"{api}_stage",
+            {
+                "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                "name": ws.stage,
+                "deployment_id": f"${{aws_apigatewayv2_deployment.{api}_deployment.id}}",
+            },
+        )
+        self.permission(
+            f"{api}_permission", "apigateway.amazonaws.com", f"${{aws_apigatewayv2_api.{api}.execution_arn}}/*"
+        )
+        self.outputs["websocket_url"] = {"value": f"${{aws_apigatewayv2_stage.{api}_stage.invoke_url}}"}
+
+    # -- messaging and data -------------------------------------------------------------------------
+    def messaging(self) -> None:
+        for q in self.d.queues:
+            body: dict[str, Any] = {
+                "name": q.name,
+                "visibility_timeout_seconds": q.visibility_timeout,
+                "message_retention_seconds": q.retention_seconds,
+                "sqs_managed_sse_enabled": True,
+                "tags": "${var.tags}",
+            }
+            if q.fifo:
+                body["fifo_queue"] = True
+            if q.dlq_id:
+                body["redrive_policy"] = (
+                    "${jsonencode({deadLetterTargetArn = aws_sqs_queue."
+                    + _snake(q.dlq_id)
+                    + f".arn, maxReceiveCount = {q.max_receive_count}}})}}"
+                )
+            self.add("aws_sqs_queue", _snake(q.id), body)
+        for t in self.d.topics:
+            self.add(
+                "aws_sns_topic",
+                _snake(t.id),
+                {"name": t.name, "kms_master_key_id": "alias/aws/sns", "tags": "${var.tags}"},
+            )
+        for s in self.d.subscriptions:
+            topic = f"${{aws_sns_topic.{_snake(s.topic_id)}.arn}}" if s.topic_id else self.value(s.topic_arn)
+            self.add(
+                "aws_sns_topic_subscription",
+                _snake(s.id),
+                {"protocol": "lambda", "topic_arn": topic, "endpoint": self.target_arn},
+            )
+            self.permission(f"{_snake(s.id)}_permission", "sns.amazonaws.com", topic)
+
+    def data(self) -> None:
+        for b in self.d.buckets:
+            name = _snake(b.id)
+            self.add(
+                "aws_s3_bucket", name, {"bucket": b.name, "tags": "${var.tags}", "lifecycle": {"prevent_destroy": True}}
+            )
+            bucket = f"${{aws_s3_bucket.{name}.id}}"
+            self.add(
+                "aws_s3_bucket_versioning", name, {"bucket": bucket, "versioning_configuration": {"status": "Enabled"}}
+            )
+            self.add(
+                "aws_s3_bucket_server_side_encryption_configuration",
+                name,
+                {
+                    "bucket": bucket,
+                    "rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+                },
+            )
+            self.add(
+                "aws_s3_bucket_public_access_block",
+                name,
+                {
+                    "bucket": bucket,
+                    "block_public_acls": True,
+                    "block_public_policy": True,
+                    "ignore_public_acls": True,
+                    "restrict_public_buckets": True,
+                },
+            )
+            self.add("aws_s3_bucket_notification", name, {"bucket": bucket, "eventbridge": True})
+        for s in self.d.streams:
+            self.add(
+                "aws_kinesis_stream",
+                _snake(s.id),
+                {
+                    "name": s.name,
+                    "stream_mode_details": {"stream_mode": "ON_DEMAND"},
+                    "encryption_type": "KMS",
+                    "kms_key_id": "alias/aws/kinesis",
+                    "tags": "${var.tags}",
+                },
+            )
+        for t in self.d.tables:
+            keys = [t.partition_key] + ([t.sort_key] if t.sort_key else [])
+            body: dict[str, Any] = {
+                "name": t.name,
+                "billing_mode": "PAY_PER_REQUEST",
+                "hash_key": t.partition_key[0],
+                "attribute": [{"name": n, "type": k} for n, k in keys],
+                "server_side_encryption": {"enabled": True},
+                "point_in_time_recovery": {"enabled": t.pitr},
+                "tags": "${var.tags}",
+            }
+            if t.sort_key:
+                body["range_key"] = t.sort_key[0]
+            if t.ttl_attribute:
+                body["ttl"] = {"attribute_name": t.ttl_attribute, "enabled": True}
+            if t.retain:
+                body["lifecycle"] = {"prevent_destroy": True}
+            self.add("aws_dynamodb_table", _snake(t.id), body)
+
+    def _arn_of(self, model_id: str) -> str:
+        kinds = {q.id: "aws_sqs_queue" for q in self.d.queues}
+        kinds.update({s.id: "aws_kinesis_stream" for s in self.d.streams})
+        kinds.update({t.id: "aws_dynamodb_table" for t in self.d.tables})
+        kinds.update({t.id: "aws_sns_topic" for t in self.d.topics})
+        return f"${{{kinds[model_id]}.{_snake(model_id)}.arn}}"
+
+    def mapping(self, m: EventSourceMapping) -> None:
+        body: dict[str, Any] = {
+            "function_name": self.target_arn,
+            "event_source_arn": self._arn_of(m.source_id) if m.source_id else self.value(m.source_arn),
+            "batch_size": m.batch_size,
+            "depends_on": [f"aws_iam_role_policy.{_snake(self.d.function.role_id)}_policy"],
+        }
+        if m.batching_window:
+            body["maximum_batching_window_in_seconds"] = m.batching_window
+        if m.report_batch_item_failures:
+            body["function_response_types"] = ["ReportBatchItemFailures"]
+        if m.max_concurrency:
+            body["scaling_config"] = {"maximum_concurrency": m.max_concurrency}
+        if m.kind in ("kinesis", "dynamodb"):
+            body["starting_position"] = m.starting_position
+            body["bisect_batch_on_function_error"] = m.bisect_on_error
+            body["maximum_retry_attempts"] = m.retry_attempts
+            body["maximum_record_age_in_seconds"] = m.max_record_age
+            body["parallelization_factor"] = m.parallelization
+            if m.on_failure_arn is not None:
+                destination = self._arn_of(m.on_failure_id) if m.on_failure_id else self.value(m.on_failure_arn)
+                body["destination_config"] = {"on_failure": {"destination_arn": destination}}
+        self.add("aws_lambda_event_source_mapping", _snake(m.id), body)
+
+    def rules_and_schedules(self) -> None:
+        for r in self.d.rules:
+            name = _snake(r.id)
+            rule: dict[str, Any] = {
+                "name": r.name,
+                "description": r.description[:512],
+                "event_pattern": json.dumps(r.pattern, sort_keys=True),
+                "tags": "${var.tags}",
+            }
+            if r.bus != "default":
+                rule["event_bus_name"] = r.bus
+            self.add("aws_cloudwatch_event_rule", name, rule)
+            target: dict[str, Any] = {
+                "rule": f"${{aws_cloudwatch_event_rule.{name}.name}}",
+                "target_id": "function",
+                "arn": self.target_arn,
+            }
+            if r.bus != "default":
+                target["event_bus_name"] = r.bus
+            self.add("aws_cloudwatch_event_target", name, target)
+            self.permission(f"{name}_permission", "events.amazonaws.com", f"${{aws_cloudwatch_event_rule.{name}.arn}}")
+        for s in self.d.schedules:
+            self.add(
+                "aws_scheduler_schedule",
+                _snake(s.id),
+                {
+                    "name": s.name,
+                    "schedule_expression": s.expression,
+                    "schedule_expression_timezone": s.timezone,
+                    "flexible_time_window": {"mode": "OFF"},
+                    "state": "ENABLED",
+                    "target": {
+                        "arn": self.target_arn,
+                        "role_arn": f"${{{self.refs[s.role_id]}}}",
+                        "input": self.value(s.input),
+                    },
+                },
+            )
+
+    def alarms(self) -> None:
+        d = self.d
+        if d.alarm_topic_id and d.alarms_email:
+            self.add(
+                "aws_sns_topic_subscription",
+                f"{_snake(d.alarm_topic_id)}_email",
+                {
+                    "protocol": "email",
+                    "topic_arn": f"${{aws_sns_topic.{_snake(d.alarm_topic_id)}.arn}}",
+                    "endpoint": d.alarms_email,
+                },
+            )
+        for a in d.alarms:
+            self.add(
+                "aws_cloudwatch_metric_alarm",
+                _snake(a.id),
+                {
+                    "alarm_name": a.name,
+                    "alarm_description": a.description,
+                    "namespace": a.namespace,
+                    "metric_name": a.metric,
+                    "dimensions": {n: self.value(v) for n, v in a.dimensions},
+                    "statistic": a.statistic,
+                    "period": a.period,
+                    "evaluation_periods": a.evaluation_periods,
+                    "threshold": a.threshold,
+                    "comparison_operator": a.comparison,
+                    "treat_missing_data": "notBreaching",
+                    "alarm_actions": [f"${{aws_sns_topic.{_snake(a.topic_id)}.arn}}"],
+                    "tags": "${var.tags}",
+                },
+            )
+
+    def domain(self, front: HttpFront) -> None:
+        """The custom domain (regional, TLS 1.2) mapped to the API; point DNS at the domain_target output."""
+        api = _snake(front.id)
+        if front.kind == "http":
+            self.add(
+                "aws_apigatewayv2_domain_name",
+                f"{api}_domain",
+                {
+                    "domain_name": front.domain,
+                    "domain_name_configuration": {
+                        "certificate_arn": front.certificate_arn,
+                        "endpoint_type": "REGIONAL",
+                        "security_policy": "TLS_1_2",
+                    },
+                    "tags": "${var.tags}",
+                },
+            )
+            self.add(
+                "aws_apigatewayv2_api_mapping",
+                f"{api}_mapping",
+                {
+                    "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                    "domain_name": f"${{aws_apigatewayv2_domain_name.{api}_domain.id}}",
+                    "stage": f"${{aws_apigatewayv2_stage.{api}_stage.id}}",
+                },
+            )
+            target = f"${{aws_apigatewayv2_domain_name.{api}_domain.domain_name_configuration[0].target_domain_name}}"
+        elif front.kind == "rest":
+            self.add(
+                "aws_api_gateway_domain_name",
+                f"{api}_domain",
+                {
+                    "domain_name": front.domain,
+                    "regional_certificate_arn": front.certificate_arn,
+                    "endpoint_configuration": {"types": ["REGIONAL"]},
+                    "security_policy": "TLS_1_2",
+                    "tags": "${var.tags}",
+                },
+            )
+            self.add(
+                "aws_api_gateway_base_path_mapping",
+                f"{api}_mapping",
+                {
+                    "api_id": f"${{aws_api_gateway_rest_api.{api}.id}}",
+                    "domain_name": f"${{aws_api_gateway_domain_name.{api}_domain.domain_name}}",
+                    "stage_name": f"${{aws_api_gateway_stage.{api}_stage.stage_name}}",
+                },
+            )
+            target = f"${{aws_api_gateway_domain_name.{api}_domain.regional_domain_name}}"
+        else:
+            return
+        self.outputs["domain_url"] = {"value": f"https://{front.domain}/"}
+        self.outputs["domain_target"] = {"value": target}
+
+
+def _route_name(key: str) -> str:
+    import re
+
+    words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+", key.replace("+", " greedy")) if w]
+    return "_".join(words) or "root"
+
+
+def render(deployment: Deployment) -> dict[str, dict[str, Any]]:
+    """The module's files (name -> JSON document) for `deployment`."""
+    return _Module(deployment).build()
+
+
+def to_files(module: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each file's text: sorted keys and a final newline, so the same app gives the same bytes."""
+    return {name: json.dumps(doc, indent=2, sort_keys=True) + "\n" for name, doc in module.items()}
