@@ -77,9 +77,12 @@ _EXACT_SENSITIVE_KEYS = frozenset(
     }
 )
 
-_CARD_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
-# 13 digits with at most one space or dash between each: nothing shorter can be a card number.
-_QUICK_CHECK = re.compile(r"\d(?:[ -]?\d){12}")
+_CARD_CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
+# A run of 13+ digits, spaces and dashes from digit to digit: every card number is inside one.
+# (An ASCII character-class run is what `re` scans fastest: 9k instructions on a 58-character
+# line against 15k for the same with `\d`, which tests Unicode categories, and 16k for the exact
+# card pattern.)
+_QUICK_CHECK = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
 # Track 1 (%B<PAN>^NAME^YYMM...?) and track 2 (;<PAN>=YYMM...?) as read from a magnetic stripe.
 _TRACK_DATA = re.compile(r"%?B\d{13,19}\^[^^]{0,26}\^\d{4}[^?\s]*\??|;?\d{13,19}=\d{4}[^?\s]*\??")
 _TRACK_MASK = "[track data]"
