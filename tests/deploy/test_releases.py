@@ -318,3 +318,25 @@ def test_an_slo_names_at_most_four_routes_and_only_existing_ones():
         )
     with pytest.raises(ValueError, match="availability= and/or latency_p99_ms="):
         SLO(name="empty")
+
+
+def test_lift_synth_puts_the_apps_slo_alarms_and_dashboard_in_the_template():
+    from cfnlint.api import ManualArgs, lint
+
+    from lift.deploy import build_deployment, config_from_dict
+    from lift.deploy.cloudformation import render, to_json
+    from tests.deploy.conftest import full_app
+
+    app = full_app()
+    method, route = sorted((m, e.template) for e in app.endpoints for m in e.methods if m != "HEAD")[0]
+    app.slo("core", availability=99.9, latency_p99_ms=250, routes=[f"{method} {route}"])
+    config = config_from_dict({"region": "eu-west-1", "alarms_email": "oncall@example.com"}, "pyproject.toml")
+    template = render(build_deployment(app, config, "prod"))
+    resources = template["Resources"]
+    fast = resources["SloCoreFastBurnAlarm"]["Properties"]
+    assert resources["SloCoreFastBurnAlarm"]["Type"] == "AWS::CloudWatch::CompositeAlarm"
+    assert fast["AlarmActions"] and "fast-long" in fast["AlarmRule"] and "fast-short" in fast["AlarmRule"]
+    assert resources["SloDashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
+    dims = {d["Name"]: d["Value"] for d in resources["SloCoreLatency0Alarm"]["Properties"]["Dimensions"]}
+    assert dims == {"service": app.name, "route": route, "method": method}
+    assert [str(m) for m in lint(to_json(template), config=ManualArgs(regions=["eu-west-1"]))] == []

@@ -139,6 +139,8 @@ class _Template:
         self.rules()
         self.schedules()
         self.alarms()
+        if d.slos:
+            self.slo_alarms()
         if d.http is not None and d.http.domain:
             self.domain(d.http)
         template: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09"}
@@ -557,6 +559,35 @@ class _Template:
                     "AlarmActions": [_ref(a.topic_id)],
                 },
             )
+
+    def slo_alarms(self) -> None:
+        """Each SLO's multi-window burn-rate alarms (to the alarms topic when there is one) and a
+        dashboard of the stage's SLOs (see lift.deploy.slo)."""
+        from lift.deploy.slo import alarm_resources, dashboard_resource
+
+        d = self.d
+        actions = [_ref(d.alarm_topic_id)] if d.alarm_topic_id else None
+        for slo in d.slos:
+            found = alarm_resources(
+                slo,
+                service=d.service,
+                namespace=d.metrics_namespace,
+                endpoints=d.slo_routes,
+                page_actions=actions,
+                ticket_actions=actions,
+            )
+            for logical_id, resource in found.items():
+                if logical_id in self.resources:
+                    raise ValueError(f"duplicate logical id {logical_id}")
+                self.resources[logical_id] = resource
+        self.resources["SloDashboard"] = dashboard_resource(
+            list(d.slos),
+            service=d.service,
+            stage=d.stage,
+            namespace=d.metrics_namespace,
+            endpoints=d.slo_routes,
+            region=d.region,
+        )
 
     def domain(self, front: HttpFront) -> None:
         """The custom domain (regional, TLS 1.2) mapped to the API; point DNS at the DomainTarget output."""

@@ -403,6 +403,9 @@ class Deployment:
     layers: tuple[DependenciesLayer, ...] = ()
     alarms_email: str | None = None  # subscribed to the alarms topic (one of `topics`, `alarm_topic_id`)
     alarm_topic_id: str | None = None
+    slos: tuple[Any, ...] = ()  # lift.slo.SLO declared with app.slo: burn-rate alarms (lift.deploy.slo)
+    slo_routes: tuple[tuple[str, str], ...] = ()  # (method, route template) of the app, for the SLOs
+    metrics_namespace: str = ""  # where RequestMetrics writes (the service name unless configured)
     artifact_bucket: str | None = None
     warnings: tuple[str, ...] = ()
     config: StageConfig = field(default_factory=StageConfig, compare=False, repr=False)
@@ -625,6 +628,11 @@ class _Builder:
             layers=layers,
             alarms_email=s.alarms_email,
             alarm_topic_id=alarm_topic_id,
+            slos=tuple(getattr(self.app, "slos", ())),
+            slo_routes=tuple(
+                sorted({(m, e.template) for e in self.app.endpoints for m in e.methods if m not in ("HEAD", "OPTIONS")})
+            ),
+            metrics_namespace=getattr(self.app, "metrics_namespace", None) or self.app.name,
             artifact_bucket=s.artifact_bucket,
             warnings=tuple(self.warnings),
             config=s,
