@@ -3,7 +3,6 @@ the command-line side of `lift.deploy` (the logic lives there; this module parse
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -535,10 +534,6 @@ def _print_health(status: int, report: dict[str, Any], as_json: bool, where: str
 def _short_arn(arn: str) -> str:
     """`arn:{partition}:sqs:{region}:{account}:jobs` -> `sqs:jobs` (this account and region)."""
     return arn.replace("arn:{partition}:", "").replace(":{region}:{account}:", ":")
-
-
-def _env_region(region: str | None) -> str | None:
-    return region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
 def register(cli: typer.Typer) -> None:

@@ -16,7 +16,7 @@ import json
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -413,7 +413,3 @@ def deployment_record(
         "reason": outcome.reason,
         "changes": changes,
     }
-
-
-def as_dict(value: Any) -> Any:
-    return asdict(value)
