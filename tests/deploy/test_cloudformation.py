@@ -152,8 +152,10 @@ def test_snapstart_triggers_invoke_the_published_alias() -> None:
     assert t["Resources"]["MappingShopOrders"]["Properties"]["FunctionName"] == {"Ref": "FunctionAlias"}
 
 
-@pytest.mark.parametrize("fmt", ["cloudformation", "sam"])
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize(
+    "variant, fmt",
+    [(v, "cloudformation") for v in VARIANTS] + [("http", "sam"), ("rest-snapstart", "sam")],
+)
 def test_cfn_lint_finds_nothing(variant: str, fmt: str) -> None:
     """cfn-lint (errors and warnings); SAM templates are linted after aws-sam-translator's transform."""
     from cfnlint.api import ManualArgs, lint
