@@ -63,7 +63,6 @@ _EXACT_SENSITIVE_KEYS = frozenset(
         "cvc",
         "cvv2",
         "cvc2",
-        "cid",
         "cav2",
         "csc",
         "ssn",
