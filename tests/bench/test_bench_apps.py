@@ -22,7 +22,7 @@ def bench_modules():
     sys.path[:0] = added
     try:
         events = importlib.import_module("events")
-        apps = {name: importlib.import_module(name) for name in ("bare", "lift_app")}
+        apps = {name: importlib.import_module(name) for name in ("bare", "bare_msgspec", "lift_app")}
     finally:
         for path in added:
             sys.path.remove(path)
@@ -89,3 +89,21 @@ def test_batch_bench_variants_agree_and_report_the_target() -> None:
     rows = {line.split("  ")[0]: line for line in run.stdout.splitlines()}
     assert {"bare loop", "lift (body)", "lift (ctx, body)", "lift (ctx, body) + middleware"} <= set(rows)
     assert "target: lift (ctx, body) within 2x the bare loop" in run.stdout
+
+
+def test_the_limit_answers_like_lift_on_every_kind_and_http_format(bench_modules):
+    """The msgspec hand-written handler is only a fair limit if it does the same work: the same
+    status on every measured request, the same body for every success, in every HTTP format."""
+    events, apps = bench_modules
+    limit, lift_app = apps["bare_msgspec"], apps["lift_app"]
+    kinds = {kind: (event, "handler") for kind, event in events.measured_events().items()}
+    kinds.update(events.format_events())
+    assert len(kinds) == 7
+    for kind, (event, handler_name) in kinds.items():
+        mine = getattr(limit, handler_name)(event, events.LambdaContext())
+        theirs = lift_app.handler(event, events.LambdaContext())
+        assert mine["statusCode"] == theirs["statusCode"], kind
+        if mine["statusCode"] < 300:
+            assert json.loads(mine["body"]) == json.loads(theirs["body"]), kind
+        else:
+            assert "error" in json.loads(mine["body"]), kind
