@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 
 VERSIONS=(${LIFT_OTHER_PYTHONS:-3.12 3.13})
 SUITES=(tests/core tests/sources tests/middleware tests/test_batch.py)
-# What those suites import: the runtime extras they exercise, pytest and its plugins, the models.
-REQUIREMENTS=(-e ".[jwt,redis,dynamodb]" "pytest>=8" "pytest-timeout>=2" "hypothesis>=6" "pydantic>=2")
+# What those suites import: the runtime extras they exercise, pytest and its plugins, the models,
+# mypy (a user's strict type checker reading Lift's hints: tests/core/test_public_types.py).
+REQUIREMENTS=(-e ".[jwt,redis,dynamodb]" "pytest>=8" "pytest-timeout>=2" "hypothesis>=6" "pydantic>=2" "mypy>=1.10")
 
 find_python() {  # an interpreter of exactly version $1, or nothing
     local version=$1 candidate
@@ -50,7 +51,7 @@ for version in "${VERSIONS[@]}"; do
     exact=$("$venv/bin/python" -c "import platform; print(platform.python_version())")
     echo "== Python $exact ($venv): ${SUITES[*]}" >&2
     log=$(mktemp)
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider "${SUITES[@]}" 2>&1 | tee "$log"
+    "$venv/bin/python" -m pytest -p no:cacheprovider "${SUITES[@]}" 2>&1 | tee "$log"
     result=${PIPESTATUS[0]}
     counts=$(grep -E "^[0-9]+ (passed|failed)|^=+ .*(passed|failed)" "$log" | tail -1 | tr -d '=' | xargs)
     rm -f "$log"

@@ -23,11 +23,24 @@ from hypothesis import strategies as st
 from lift import App, Context
 from lift.testing import events, trigger_events
 
-# ~4 KB of JSON nesting 2,000 levels: inside a field the model does not know (msgspec skips it,
-# recursing), and as the whole body
+
+def _parses(depth: int) -> bool:
+    """Whether this interpreter's msgspec decodes JSON nested `depth` levels (its limit follows the
+    C recursion limit, which rose with Python 3.12 and 3.13)."""
+    try:
+        msgspec.json.decode("[" * depth + "]" * depth)
+    except RecursionError:
+        return False
+    return True
+
+
+# ~4 KB of JSON nesting 2,000 levels (the issue's poison): inside a field the model does not know
+# (msgspec skips it, recursing), and as the whole body. Python 3.13 parses 2,000 levels: there the
+# poison nests 20,000, past its limit.
+DEPTH = 20_000 if _parses(2000) else 2000
 POISONS = {
-    "nested-in-unknown-field": '{"id": 1, "qty": 1, "x": ' + "[" * 2000 + "]" * 2000 + "}",
-    "nested-body": "[" * 2000 + "]" * 2000,
+    "nested-in-unknown-field": '{"id": 1, "qty": 1, "x": ' + "[" * DEPTH + "]" * DEPTH + "}",
+    "nested-body": "[" * DEPTH + "]" * DEPTH,
 }
 
 
@@ -353,6 +366,8 @@ def test_random_records_fail_alone_or_succeed(source, shape, middleware, payload
 
 def test_poison_bodies_are_what_the_issue_describes() -> None:
     """~4 KB, ~2,000 levels: small enough for any queue, deep enough for any parser's limit."""
+    if DEPTH != 2000:
+        pytest.skip(f"this Python parses 2,000 levels: the poison nests {DEPTH}")
     for text in POISONS.values():
         assert 3_900 <= len(text) <= 4_200
     assert len(base64.b64encode(POISONS["nested-body"].encode())) < 1024 * 1024  # a valid Kinesis record too
