@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 
 import msgspec
 import pytest
@@ -298,12 +297,9 @@ def test_concurrency_runs_async_records_at_the_same_time() -> None:
             raise RuntimeError("boom")
 
     event = events.sqs("jobs", [{"n": i} for i in range(8)])
-    start = time.monotonic()
     result = TestClient(app).invoke(event)
-    elapsed = time.monotonic() - start
     assert failures(result) == [ids(event)[5]]
-    assert peak[0] == 4
-    assert elapsed < 8 * 0.05  # sequential would take at least 0.4 s
+    assert peak[0] == 4  # four records in flight at once (no wall-clock assertion: the machine may be loaded)
 
 
 def test_concurrency_keeps_fifo_group_order() -> None:
