@@ -142,3 +142,19 @@ def test_a_job_function_with_the_wrong_parameters_is_refused_at_registration():
 
         @app.job("bad")
         def bad(ctx, payload) -> None: ...
+
+
+def test_the_deploy_model_lets_the_function_send_jobs_and_names_the_queue():
+    from lift.deploy import build_deployment, config_from_dict
+    from lift.deploy.cloudformation import render
+    from lift.stores.dynamodb import DynamoDBStore
+
+    app, _ = make_app(store=DynamoDBStore("svc-state", region="eu-west-1"), transport="sqs", queue="svc-jobs")
+    deployment = build_deployment(app, config_from_dict({"region": "eu-west-1"}, "pyproject.toml"), "prod")
+    [queue] = [q for q in deployment.queues if q.name == "svc-jobs"]
+    statements = {s.sid: s for s in deployment.role(deployment.function.role_id).statements}
+    send = next(s for s in statements.values() if "sqs:SendMessage" in s.actions)
+    assert send.resources == (queue.arn,)
+    assert any(t.name == "svc-state" for t in deployment.tables)  # the job store's table is created
+    env = dict(render(deployment)["Resources"][deployment.function.id]["Properties"]["Environment"]["Variables"])
+    assert env["LIFT_JOBS_QUEUE_URL"] == {"Fn::Sub": "${" + queue.id + "}"}  # the queue's URL (its Ref)

@@ -559,6 +559,7 @@ class _Builder:
         http = self._http()
         websocket = self._websocket()
         self._queues()
+        self._jobs()
         self._topics()
         self._buckets()
         self._eventbridge()
@@ -721,6 +722,23 @@ class _Builder:
             self.queues += [queue, dlq]
             self._sqs_mapping(name, queue.arn, queue.id, cfg, fifo)
             self.grant(f"Consume {base}", _SQS_CONSUME, [queue.arn], f"@app.sqs({name!r}) consumes it")
+
+    def _jobs(self) -> None:
+        """`@app.job` consumes the jobs queue (so `_queues` made it, with its DLQ); `ctx.jobs.start`
+        also sends to it: the function may send there and finds it by `LIFT_JOBS_QUEUE_URL`."""
+        jobs = self.app.jobs
+        if not jobs.definitions:
+            return
+        queue = next((q for q in self.queues if q.name == jobs.queue), None)
+        if queue is None:  # an existing queue given by ARN: its sender grants are the user's
+            return
+        self.grant(
+            f"Send jobs {queue.name}",
+            ("sqs:GetQueueUrl", "sqs:SendMessage"),
+            [queue.arn],
+            "ctx.jobs.start enqueues jobs",
+        )
+        self.environment["LIFT_JOBS_QUEUE_URL"] = Expr(f"{{ref:{queue.id}}}")
 
     def _sqs_mapping(self, name: str, arn: Value, queue_id: str | None, cfg: Any, fifo: bool) -> None:
         if fifo and cfg.batching_window:

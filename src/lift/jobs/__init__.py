@@ -143,6 +143,7 @@ class Jobs:
         SQS queue name; `transport`: "sqs", "local" or "auto" = SQS on Lambda, local elsewhere)."""
         if store is not None:
             self.store = store
+            self.app.add_store(store)  # deployment creates and grants its table
         if queue is not None:
             if self._worker_registered and queue != self.queue:
                 raise ValueError("configure the jobs queue before defining jobs")
