@@ -1,0 +1,646 @@
+"""Pulumi from the deployment model: a `LiftService` component resource a Pulumi program
+instantiates, creating with `pulumi_aws` the same infrastructure as the CloudFormation and
+Terraform renderers (resource for resource like `lift.deploy.terraform`).
+
+    import pulumi
+    from lift.deploy import build_deployment, load_config
+    from lift.deploy.pulumi import LiftService
+    from orders import app
+
+    stage = pulumi.get_stack()                               # one stack per stage
+    deployment = build_deployment(app, load_config("."), stage)
+    config = pulumi.Config("lift")
+    service = LiftService("orders", deployment, artifact_path=f"dist/orders-{stage}.zip",
+                          memory_size=config.get_int("memory_size"))
+    pulumi.export("url", service.api_url)
+
+Stage settings are arguments whose defaults are the stage's values (`memory_size`, `timeout`,
+`log_retention_days`, `environment`, `tags`), like the Terraform module's variables; read them
+from the stack's config to vary them per stack. Model placeholders become the provider's
+`get_partition`/`get_region`/`get_caller_identity` results and `{ref:ID}` the referenced
+resource's output. Like the other renderers this reads only the model. Needs `lift-lambda[pulumi]`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from lift.deploy.model import Deployment, EventSourceMapping, Expr, Function, HttpFront, IamStatement, Value
+
+try:
+    import pulumi
+    import pulumi_aws as aws
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError('lift.deploy.pulumi needs pulumi and pulumi_aws: pip install "lift-lambda[pulumi]"') from exc
+
+__all__ = ["LiftService"]
+
+
+def _route_name(key: str) -> str:
+    import re
+
+    words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+", key.replace("+", " greedy")) if w]
+    return "-".join(words) or "root"
+
+
+class LiftService(pulumi.ComponentResource):
+    """Every resource of one stage of a Lift service (`deployment`), as children of this component.
+
+    `artifact_path` is the function's zip (`lift package`); the keyword arguments override the
+    stage's settings. `resources` maps each child's logical name to the resource; `function`,
+    `api_url`, `websocket_url`, `domain_url` and `domain_target` are outputs (URLs are None when
+    the stage has no such front)."""
+
+    def __init__(
+        self,
+        name: str,
+        deployment: Deployment,
+        artifact_path: str,
+        *,
+        memory_size: int | None = None,
+        timeout: int | None = None,
+        log_retention_days: int | None = None,
+        environment: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("lift:index:LiftService", name, None, opts)
+        d = deployment
+        self.d = d
+        self._name = name
+        self.artifact_path = artifact_path
+        fn = d.function
+        self.memory_size = memory_size if memory_size is not None else fn.memory
+        self.timeout = timeout if timeout is not None else fn.timeout
+        self.log_retention_days = (
+            log_retention_days
+            if log_retention_days is not None
+            else (d.log_groups[0].retention_days if d.log_groups else 30)
+        )
+        self.extra_environment = dict(environment or {})
+        self.tags = dict(d.tags) if tags is None else dict(tags)
+        self.resources: dict[str, pulumi.Resource] = {}
+        self.refs: dict[str, Any] = {}  # model id -> the output of its physical id
+        self.api_url: Any = None
+        self.websocket_url: Any = None
+        self.domain_url: Any = None
+        self.domain_target: Any = None
+        self._pseudo: dict[str, Any] = {}
+        self._build()
+        self.function_name = self.function.name
+        self.function_arn = self.function.arn
+        self.register_outputs(
+            {
+                "function_name": self.function_name,
+                "function_arn": self.function_arn,
+                "api_url": self.api_url,
+                "websocket_url": self.websocket_url,
+                "domain_url": self.domain_url,
+                "domain_target": self.domain_target,
+            }
+        )
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def add(self, cls: Any, model_name: str, opts: pulumi.ResourceOptions | None = None, **args: Any) -> Any:
+        logical = f"{self._name}-{model_name}"
+        if logical in self.resources:
+            raise ValueError(f"duplicate Pulumi resource {logical}")
+        child = pulumi.ResourceOptions(parent=self)
+        resource = cls(
+            logical,
+            opts=pulumi.ResourceOptions.merge(child, opts) if opts else child,
+            **{k: v for k, v in args.items() if v is not None},
+        )
+        self.resources[logical] = resource
+        return resource
+
+    def pseudo(self, name: str) -> Any:
+        if not self._pseudo:
+            partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self))
+            self._pseudo = {
+                "partition": partition.partition,
+                "url_suffix": partition.dns_suffix,
+                "region": aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region,
+                "account": aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id,
+            }
+        return self._pseudo[name]
+
+    def value(self, value: Value) -> Any:
+        """A model value as a Pulumi input: literal text stays a str, placeholders become outputs."""
+        if not isinstance(value, Expr):
+            return value
+        parts = value.parts()
+        if all(isinstance(p, str) for p in parts):
+            return value.template
+        return pulumi.Output.concat(
+            *(p if isinstance(p, str) else self.pseudo(p[1]) if p[0] == "pseudo" else self.refs[p[1]] for p in parts)
+        )
+
+    def permission(
+        self, name: str, principal: str, source_arn: Any, action: str = "lambda:InvokeFunction", **extra: Any
+    ) -> None:
+        self.add(
+            aws.lambda_.Permission,
+            name,
+            action=action,
+            function=self.target_name,
+            principal=principal,
+            qualifier=self.qualifier,
+            source_arn=source_arn,
+            **extra,
+        )
+
+    # -- the component ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        d = self.d
+        for group in d.log_groups:
+            lg = self.add(aws.cloudwatch.LogGroup, group.id, name=group.name, retention_in_days=self.log_retention_days)
+            self.refs[group.id] = lg.name
+        # resources the function's environment and policies may reference ({ref:ID}) come first
+        self.messaging()
+        if d.websocket is not None:
+            ws = d.websocket
+            self.ws_api = self.add(
+                aws.apigatewayv2.Api,
+                ws.id,
+                name=ws.name,
+                protocol_type="WEBSOCKET",
+                route_selection_expression=ws.route_selection_expression,
+                tags=self.tags,
+            )
+            self.refs[ws.id] = self.ws_api.id
+        if d.http is not None and d.http.kind in ("http", "rest"):
+            self.http_api(d.http)
+        self.policies: dict[str, Any] = {}
+        for role in d.roles:
+            self.role(role.id, role.service, role.statements)
+        for fn in d.functions:
+            self.function_(fn)
+        if d.http is not None:
+            self.http(d.http)
+        if d.websocket is not None:
+            self.websocket()
+        self.subscriptions()
+        self.data()
+        for mapping in d.event_source_mappings:
+            self.mapping(mapping)
+        self.rules_and_schedules()
+        self.alarms()
+        if d.http is not None and d.http.domain:
+            self.domain(d.http)
+
+    def role(self, role_id: str, service: str, statements: tuple[IamStatement, ...]) -> None:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+        role = self.add(aws.iam.Role, role_id, assume_role_policy=json.dumps(trust, sort_keys=True), tags=self.tags)
+        self.refs[role_id] = role.arn
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": s.sid,
+                    "Effect": s.effect,
+                    "Action": list(s.actions),
+                    "Resource": [self.value(r) for r in s.resources],
+                }
+                for s in statements
+            ],
+        }
+        self.policies[role_id] = self.add(
+            aws.iam.RolePolicy,
+            f"{role_id}Policy",
+            name=f"{role_id}Policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(policy, sort_keys=True),
+        )
+
+    def function_(self, fn: Function) -> None:
+        environment = {k: self.value(v) for k, v in fn.environment} | self.extra_environment
+        function = self.add(
+            aws.lambda_.Function,
+            fn.id,
+            pulumi.ResourceOptions(depends_on=[self.policies[fn.role_id]]),
+            name=fn.name,
+            description=fn.description,
+            handler=fn.handler,
+            runtime=fn.runtime,
+            architectures=[fn.architecture],
+            memory_size=self.memory_size,
+            timeout=self.timeout,
+            role=self.refs[fn.role_id],
+            code=pulumi.FileArchive(self.artifact_path),
+            logging_config={"log_format": "Text", "log_group": self.refs[fn.log_group_id]},
+            environment={"variables": environment},
+            tracing_config={"mode": "Active" if fn.tracing else "PassThrough"},
+            tags=self.tags,
+            reserved_concurrent_executions=fn.reserved_concurrency,
+            layers=list(fn.layers) or None,
+            snap_start={"apply_on": "PublishedVersions"} if fn.snapstart else None,
+            publish=True if fn.snapstart else None,
+        )
+        self.refs[fn.id] = function.name
+        self.function = function
+        if fn.snapstart:  # triggers invoke the published alias (snapshots exist only for versions)
+            alias = self.add(
+                aws.lambda_.Alias,
+                f"{fn.id}Alias",
+                name=self.d.stage,
+                function_name=function.name,
+                function_version=function.version,
+            )
+            self.target_arn, self.target_invoke_arn = alias.arn, alias.invoke_arn
+            self.target_name, self.qualifier = function.name, alias.name
+        else:
+            self.target_arn, self.target_invoke_arn = function.arn, function.invoke_arn
+            self.target_name, self.qualifier = function.name, None
+
+    # -- HTTP ---------------------------------------------------------------------------------------
+    def http_api(self, front: HttpFront) -> None:
+        """The API itself (before the function: its id may be in the function's environment)."""
+        if front.kind == "http":
+            cors = None
+            if front.cors_origins:
+                cors = {"allow_origins": list(front.cors_origins), "allow_methods": ["*"], "allow_headers": ["*"]}
+            self.api = self.add(
+                aws.apigatewayv2.Api,
+                front.id,
+                name=f"{self.d.stack_name}-http",
+                protocol_type="HTTP",
+                cors_configuration=cors,
+                tags=self.tags,
+            )
+        else:
+            self.api = self.add(
+                aws.apigateway.RestApi,
+                front.id,
+                name=f"{self.d.stack_name}-rest",
+                endpoint_configuration={"types": "REGIONAL"},
+                tags=self.tags,
+            )
+        self.refs[front.id] = self.api.id
+
+    def http(self, front: HttpFront) -> None:
+        api_id = front.id
+        if front.kind == "http":
+            integration = self.add(
+                aws.apigatewayv2.Integration,
+                f"{api_id}Integration",
+                api_id=self.api.id,
+                integration_type="AWS_PROXY",
+                integration_uri=self.target_arn,
+                payload_format_version="2.0",
+            )
+            keys = [f"{r.method} {r.path}" for r in front.routes] + (["$default"] if front.catch_all else [])
+            for key in keys:
+                self.add(
+                    aws.apigatewayv2.Route,
+                    f"{api_id}Route-{_route_name(key)}",
+                    api_id=self.api.id,
+                    route_key=key,
+                    target=pulumi.Output.concat("integrations/", integration.id),
+                )
+            self.stage = self.add(
+                aws.apigatewayv2.Stage, f"{api_id}Stage", api_id=self.api.id, name="$default", auto_deploy=True
+            )
+            self.permission(
+                f"{api_id}Permission", "apigateway.amazonaws.com", pulumi.Output.concat(self.api.execution_arn, "/*")
+            )
+            self.api_url = self.stage.invoke_url
+        elif front.kind == "rest":
+            self.rest(front)
+        elif front.kind == "url":
+            url = self.add(
+                aws.lambda_.FunctionUrl,
+                api_id,
+                function_name=self.target_name,
+                authorization_type="NONE",
+                qualifier=self.qualifier,
+            )
+            self.permission(
+                f"{api_id}Permission", "*", None, action="lambda:InvokeFunctionUrl", function_url_auth_type="NONE"
+            )
+            self.api_url = url.function_url
+        elif front.kind == "alb":
+            # the target group checks the permission when it is attached, so the permission cannot
+            # name it: it is limited to this account instead
+            self.permission(
+                f"{api_id}Permission", "elasticloadbalancing.amazonaws.com", None, source_account=self.pseudo("account")
+            )
+            permission = self.resources[f"{self._name}-{api_id}Permission"]
+            group = self.add(aws.lb.TargetGroup, f"{api_id}TargetGroup", target_type="lambda", tags=self.tags)
+            self.add(
+                aws.lb.TargetGroupAttachment,
+                f"{api_id}Attachment",
+                pulumi.ResourceOptions(depends_on=[permission]),
+                target_group_arn=group.arn,
+                target_id=self.target_arn,
+            )
+            self.add(
+                aws.lb.ListenerRule,
+                f"{api_id}Rule",
+                listener_arn=front.alb_listener_arn,
+                priority=front.alb_priority,
+                conditions=[{"path_pattern": {"values": list(front.alb_path_patterns)}}],
+                actions=[{"type": "forward", "target_group_arn": group.arn}],
+            )
+
+    def rest(self, front: HttpFront) -> None:
+        """A REST API proxying every path to the function (the App routes, answers 404/405)."""
+        api, name = self.api, front.id
+        proxy = self.add(
+            aws.apigateway.Resource,
+            f"{name}Proxy",
+            rest_api=api.id,
+            parent_id=api.root_resource_id,
+            path_part="{proxy+}",
+        )
+        integrations = []
+        for suffix, resource in (("Root", api.root_resource_id), ("Proxy", proxy.id)):
+            method = self.add(
+                aws.apigateway.Method,
+                f"{name}Any{suffix}",
+                rest_api=api.id,
+                resource_id=resource,
+                http_method="ANY",
+                authorization="NONE",
+            )
+            integrations.append(
+                self.add(
+                    aws.apigateway.Integration,
+                    f"{name}Any{suffix}Integration",
+                    rest_api=api.id,
+                    resource_id=resource,
+                    http_method=method.http_method,
+                    type="AWS_PROXY",
+                    integration_http_method="POST",
+                    uri=self.target_invoke_arn,
+                )
+            )
+        deployment = self.add(
+            aws.apigateway.Deployment,
+            f"{name}Deployment",
+            pulumi.ResourceOptions(depends_on=integrations),
+            rest_api=api.id,
+        )
+        self.stage = self.add(
+            aws.apigateway.Stage,
+            f"{name}Stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=front.stage,
+            xray_tracing_enabled=self.d.function.tracing,
+            tags=self.tags,
+        )
+        self.permission(f"{name}Permission", "apigateway.amazonaws.com", pulumi.Output.concat(api.execution_arn, "/*"))
+        self.api_url = pulumi.Output.concat(self.stage.invoke_url, "/")
+
+    def websocket(self) -> None:
+        ws = self.d.websocket
+        assert ws is not None
+        api = self.ws_api
+        integration = self.add(
+            aws.apigatewayv2.Integration,
+            f"{ws.id}Integration",
+            api_id=api.id,
+            integration_type="AWS_PROXY",
+            integration_uri=self.target_invoke_arn,
+        )
+        routes = [
+            self.add(
+                aws.apigatewayv2.Route,
+                f"{ws.id}Route-{_route_name(key)}",
+                api_id=api.id,
+                route_key=key,
+                target=pulumi.Output.concat("integrations/", integration.id),
+            )
+            for key in ws.route_keys
+        ]
+        deployment = self.add(
+            aws.apigatewayv2.Deployment, f"{ws.id}Deployment", pulumi.ResourceOptions(depends_on=routes), api_id=api.id
+        )
+        stage = self.add(
+            aws.apigatewayv2.Stage, f"{ws.id}Stage", api_id=api.id, name=ws.stage, deployment_id=deployment.id
+        )
+        self.permission(f"{ws.id}Permission", "apigateway.amazonaws.com", pulumi.Output.concat(api.execution_arn, "/*"))
+        self.websocket_url = stage.invoke_url
+
+    # -- messaging and data -------------------------------------------------------------------------
+    def messaging(self) -> None:
+        self.arns: dict[str, Any] = {}
+        created: dict[str, Any] = {}
+        # DLQs first: a queue's redrive policy names its DLQ
+        for q in sorted(self.d.queues, key=lambda q: not q.is_dlq):
+            redrive = None
+            if q.dlq_id:
+                redrive = pulumi.Output.json_dumps(
+                    {"deadLetterTargetArn": created[q.dlq_id].arn, "maxReceiveCount": q.max_receive_count}
+                )
+            queue = self.add(
+                aws.sqs.Queue,
+                q.id,
+                name=q.name,
+                visibility_timeout_seconds=q.visibility_timeout,
+                message_retention_seconds=q.retention_seconds,
+                sqs_managed_sse_enabled=True,
+                tags=self.tags,
+                fifo_queue=True if q.fifo else None,
+                redrive_policy=redrive,
+            )
+            created[q.id] = queue
+            self.refs[q.id], self.arns[q.id] = queue.url, queue.arn
+        for t in self.d.topics:
+            topic = self.add(aws.sns.Topic, t.id, name=t.name, kms_master_key_id="alias/aws/sns", tags=self.tags)
+            self.refs[t.id] = self.arns[t.id] = topic.arn
+
+    def subscriptions(self) -> None:
+        for s in self.d.subscriptions:
+            topic = self.arns[s.topic_id] if s.topic_id else self.value(s.topic_arn)
+            self.add(aws.sns.TopicSubscription, s.id, protocol="lambda", topic=topic, endpoint=self.target_arn)
+            self.permission(f"{s.id}Permission", "sns.amazonaws.com", topic)
+
+    def data(self) -> None:
+        for b in self.d.buckets:
+            bucket = self.add(aws.s3.Bucket, b.id, pulumi.ResourceOptions(protect=True), bucket=b.name, tags=self.tags)
+            self.add(
+                aws.s3.BucketVersioning,
+                f"{b.id}Versioning",
+                bucket=bucket.id,
+                versioning_configuration={"status": "Enabled"},
+            )
+            self.add(
+                aws.s3.BucketServerSideEncryptionConfiguration,
+                f"{b.id}Encryption",
+                bucket=bucket.id,
+                rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            )
+            self.add(
+                aws.s3.BucketPublicAccessBlock,
+                f"{b.id}PublicAccessBlock",
+                bucket=bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+            )
+            self.add(aws.s3.BucketNotification, f"{b.id}Notification", bucket=bucket.id, eventbridge=True)
+        for s in self.d.streams:
+            stream = self.add(
+                aws.kinesis.Stream,
+                s.id,
+                name=s.name,
+                stream_mode_details={"stream_mode": "ON_DEMAND"},
+                encryption_type="KMS",
+                kms_key_id="alias/aws/kinesis",
+                tags=self.tags,
+            )
+            self.arns[s.id] = stream.arn
+        for t in self.d.tables:
+            keys = [t.partition_key] + ([t.sort_key] if t.sort_key else [])
+            table = self.add(
+                aws.dynamodb.Table,
+                t.id,
+                pulumi.ResourceOptions(protect=t.retain),
+                name=t.name,
+                billing_mode="PAY_PER_REQUEST",
+                hash_key=t.partition_key[0],
+                range_key=t.sort_key[0] if t.sort_key else None,
+                attributes=[{"name": n, "type": k} for n, k in keys],
+                server_side_encryption={"enabled": True},
+                point_in_time_recovery={"enabled": t.pitr},
+                ttl={"attribute_name": t.ttl_attribute, "enabled": True} if t.ttl_attribute else None,
+                tags=self.tags,
+            )
+            self.arns[t.id] = table.arn
+
+    def mapping(self, m: EventSourceMapping) -> None:
+        args: dict[str, Any] = {
+            "function_name": self.target_arn,
+            "event_source_arn": self.arns[m.source_id] if m.source_id else self.value(m.source_arn),
+            "batch_size": m.batch_size,
+            "maximum_batching_window_in_seconds": m.batching_window or None,
+            "function_response_types": ["ReportBatchItemFailures"] if m.report_batch_item_failures else None,
+            "scaling_config": {"maximum_concurrency": m.max_concurrency} if m.max_concurrency else None,
+        }
+        if m.kind in ("kinesis", "dynamodb"):
+            args.update(
+                starting_position=m.starting_position,
+                bisect_batch_on_function_error=m.bisect_on_error,
+                maximum_retry_attempts=m.retry_attempts,
+                maximum_record_age_in_seconds=m.max_record_age,
+                parallelization_factor=m.parallelization,
+            )
+            if m.on_failure_arn is not None:
+                destination = self.arns[m.on_failure_id] if m.on_failure_id else self.value(m.on_failure_arn)
+                args["destination_config"] = {"on_failure": {"destination_arn": destination}}
+        options = pulumi.ResourceOptions(depends_on=[self.policies[self.d.function.role_id]])
+        self.add(aws.lambda_.EventSourceMapping, m.id, options, **args)
+
+    def rules_and_schedules(self) -> None:
+        for r in self.d.rules:
+            bus = r.bus if r.bus != "default" else None
+            rule = self.add(
+                aws.cloudwatch.EventRule,
+                r.id,
+                name=r.name,
+                description=r.description[:512],
+                event_pattern=json.dumps(r.pattern, sort_keys=True),
+                event_bus_name=bus,
+                tags=self.tags,
+            )
+            self.add(
+                aws.cloudwatch.EventTarget,
+                f"{r.id}Target",
+                rule=rule.name,
+                target_id="function",
+                arn=self.target_arn,
+                event_bus_name=bus,
+            )
+            self.permission(f"{r.id}Permission", "events.amazonaws.com", rule.arn)
+        for s in self.d.schedules:
+            self.add(
+                aws.scheduler.Schedule,
+                s.id,
+                name=s.name,
+                schedule_expression=s.expression,
+                schedule_expression_timezone=s.timezone,
+                flexible_time_window={"mode": "OFF"},
+                state="ENABLED",
+                target={"arn": self.target_arn, "role_arn": self.refs[s.role_id], "input": self.value(s.input)},
+            )
+
+    def alarms(self) -> None:
+        d = self.d
+        if d.alarm_topic_id and d.alarms_email:
+            self.add(
+                aws.sns.TopicSubscription,
+                f"{d.alarm_topic_id}Email",
+                protocol="email",
+                topic=self.arns[d.alarm_topic_id],
+                endpoint=d.alarms_email,
+            )
+        for a in d.alarms:
+            self.add(
+                aws.cloudwatch.MetricAlarm,
+                a.id,
+                name=a.name,
+                alarm_description=a.description,
+                namespace=a.namespace,
+                metric_name=a.metric,
+                dimensions={n: self.value(v) for n, v in a.dimensions},
+                statistic=a.statistic,
+                period=a.period,
+                evaluation_periods=a.evaluation_periods,
+                threshold=a.threshold,
+                comparison_operator=a.comparison,
+                treat_missing_data="notBreaching",
+                alarm_actions=[self.arns[a.topic_id]],
+                tags=self.tags,
+            )
+
+    def domain(self, front: HttpFront) -> None:
+        """The custom domain (regional, TLS 1.2) mapped to the API; point DNS at `domain_target`."""
+        if front.kind == "http":
+            domain = self.add(
+                aws.apigatewayv2.DomainName,
+                f"{front.id}Domain",
+                domain_name=front.domain,
+                domain_name_configuration={
+                    "certificate_arn": front.certificate_arn,
+                    "endpoint_type": "REGIONAL",
+                    "security_policy": "TLS_1_2",
+                },
+                tags=self.tags,
+            )
+            self.add(
+                aws.apigatewayv2.ApiMapping,
+                f"{front.id}Mapping",
+                api_id=self.api.id,
+                domain_name=domain.id,
+                stage=self.stage.id,
+            )
+            self.domain_target = domain.domain_name_configuration.target_domain_name
+        elif front.kind == "rest":
+            domain = self.add(
+                aws.apigateway.DomainName,
+                f"{front.id}Domain",
+                domain_name=front.domain,
+                regional_certificate_arn=front.certificate_arn,
+                endpoint_configuration={"types": "REGIONAL"},
+                security_policy="TLS_1_2",
+                tags=self.tags,
+            )
+            self.add(
+                aws.apigateway.BasePathMapping,
+                f"{front.id}Mapping",
+                rest_api=self.api.id,
+                domain_name=domain.domain_name,
+                stage_name=self.stage.stage_name,
+            )
+            self.domain_target = domain.regional_domain_name
+        else:
+            return
+        self.domain_url = f"https://{front.domain}/"

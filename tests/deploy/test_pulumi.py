@@ -1,0 +1,309 @@
+"""Pulumi from the deployment model: `LiftService` runs under Pulumi's documented unit-test mocks
+(`pulumi.runtime.set_mocks`, no engine or CLI), and the resources it registers describe the same
+infrastructure as the CloudFormation template (the inventory of test_terraform.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pulumi  # the test extra installs it (and pulumi_aws)
+import pytest
+
+from lift.deploy.cloudformation import render as render_cfn
+from lift.deploy.model import Expr
+from tests.deploy.test_cloudformation import REGION, VARIANTS
+from tests.deploy.test_terraform import _cfn_inventory, deployment_for
+from tests.services import ROOT
+
+ACCOUNT = "123456789012"
+
+
+class Recorder(pulumi.runtime.Mocks):
+    """Records every registered resource (type, logical name, resolved inputs) and answers the
+    provider's functions (partition, region, caller identity) like AWS would."""
+
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+        self.calls: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.resources.append(args)
+        kind = args.typ.split(":")[1].split("/")[0]
+        physical = args.inputs.get("name") or args.inputs.get("bucket") or args.name
+        outputs = {
+            **args.inputs,
+            "arn": f"arn:aws:{kind}:{REGION}:{ACCOUNT}:{physical}",
+            "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/functions/{physical}/invocations",
+            "executionArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{args.name}",
+            "url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}",
+            "rootResourceId": "root0",
+            "version": "1",
+            "invokeUrl": f"https://{args.name}.execute-api.{REGION}.amazonaws.com/",
+            "functionUrl": f"https://{args.name}.lambda-url.{REGION}.on.aws/",
+            "regionalDomainName": f"d-{args.name}.execute-api.{REGION}.amazonaws.com",
+        }
+        if args.typ == "aws:apigatewayv2/domainName:DomainName":
+            outputs["domainNameConfiguration"] = {
+                **args.inputs["domainNameConfiguration"],
+                "targetDomainName": f"d-{args.name}.execute-api.{REGION}.amazonaws.com",
+            }
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        self.calls.append(args.token)
+        return {
+            "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
+            "aws:index/getRegion:getRegion": {"name": REGION, "region": REGION},
+            "aws:index/getCallerIdentity:getCallerIdentity": {"accountId": ACCOUNT, "arn": "", "userId": ""},
+        }[args.token]
+
+
+def run(deployment, **kwargs) -> tuple[Recorder, dict]:
+    """Runs `LiftService` under the mocks; returns the recorder and the component's resolved outputs."""
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, preview=False)
+    from lift.deploy.pulumi import LiftService
+
+    outputs: dict = {}
+
+    @pulumi.runtime.test
+    def program():
+        service = LiftService("shop", deployment, artifact_path="dist/shop-dev.zip", **kwargs)
+        names = ("function_name", "api_url", "websocket_url", "domain_target")
+        named = {n: getattr(service, n) for n in names if getattr(service, n) is not None}
+        waits = [r.urn for r in service.resources.values()] + list(named.values())
+        return pulumi.Output.all(*waits).apply(lambda values: outputs.update(zip(named, values[-len(named) :])))
+
+    program()
+    return recorder, outputs
+
+
+def of(recorder: Recorder, typ: str) -> list[dict]:
+    return [r.inputs for r in recorder.resources if r.typ == typ]
+
+
+def _pulumi_inventory(recorder: Recorder) -> dict:
+    return {
+        "functions": sorted(p["name"] for p in of(recorder, "aws:lambda/function:Function")),
+        "tables": sorted(
+            (p["name"], p["hashKey"], (p.get("ttl") or {}).get("attributeName"))
+            for p in of(recorder, "aws:dynamodb/table:Table")
+        ),
+        "mappings": sorted(
+            (
+                p["batchSize"],
+                p.get("maximumBatchingWindowInSeconds", 0),
+                tuple(p.get("functionResponseTypes", ())),
+                p.get("startingPosition"),
+            )
+            for p in of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")
+        ),
+        "schedules": sorted(
+            (p["name"], p["scheduleExpression"]) for p in of(recorder, "aws:scheduler/schedule:Schedule")
+        ),
+        "routes": sorted(p["routeKey"] for p in of(recorder, "aws:apigatewayv2/route:Route")),
+        "queues": sorted(p["name"] for p in of(recorder, "aws:sqs/queue:Queue")),
+        "rules": sorted(p["name"] for p in of(recorder, "aws:cloudwatch/eventRule:EventRule")),
+        "iam": sorted(
+            (a, s["Sid"])
+            for p in of(recorder, "aws:iam/rolePolicy:RolePolicy")
+            for s in json.loads(p["policy"])["Statement"]
+            for a in s["Action"]
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict:
+    return {variant: (deployment_for(variant), *run(deployment_for(variant))) for variant in VARIANTS}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_pulumi_and_cloudformation_describe_the_same_infrastructure(runs, variant):
+    deployment, recorder, _ = runs[variant]
+    cfn = _cfn_inventory(render_cfn(deployment))
+    assert _pulumi_inventory(recorder) == cfn
+    assert cfn["functions"] and cfn["mappings"] and cfn["iam"] and cfn["routes"]  # it compared something
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_resource_type_matches_the_cloudformation_count(runs, variant):
+    """Resource for resource: each kind the template creates is registered as many times."""
+    deployment, recorder, _ = runs[variant]
+    cfn = render_cfn(deployment)["Resources"]
+    pairs = {
+        "AWS::Lambda::Function": "aws:lambda/function:Function",
+        "AWS::IAM::Role": "aws:iam/role:Role",
+        "AWS::Logs::LogGroup": "aws:cloudwatch/logGroup:LogGroup",
+        "AWS::SQS::Queue": "aws:sqs/queue:Queue",
+        "AWS::SNS::Topic": "aws:sns/topic:Topic",
+        "AWS::SNS::Subscription": "aws:sns/topicSubscription:TopicSubscription",
+        "AWS::DynamoDB::Table": "aws:dynamodb/table:Table",
+        "AWS::Kinesis::Stream": "aws:kinesis/stream:Stream",
+        "AWS::Lambda::EventSourceMapping": "aws:lambda/eventSourceMapping:EventSourceMapping",
+        "AWS::Events::Rule": "aws:cloudwatch/eventRule:EventRule",
+        "AWS::Scheduler::Schedule": "aws:scheduler/schedule:Schedule",
+        "AWS::Lambda::Permission": "aws:lambda/permission:Permission",
+        "AWS::CloudWatch::Alarm": "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "AWS::Lambda::Alias": "aws:lambda/alias:Alias",
+        "AWS::Lambda::Url": "aws:lambda/functionUrl:FunctionUrl",
+    }
+    for cfn_type, pulumi_type in pairs.items():
+        expected = sum(1 for r in cfn.values() if r["Type"] == cfn_type)
+        assert len(of(recorder, pulumi_type)) == expected, (cfn_type, pulumi_type)
+
+
+def test_function_properties_and_its_iam_policy_document(runs):
+    deployment, recorder, outputs = runs["http"]
+    fn = deployment.function
+    [function] = of(recorder, "aws:lambda/function:Function")
+    assert function["handler"] == fn.handler and function["runtime"] == fn.runtime
+    assert function["memorySize"] == fn.memory and function["timeout"] == fn.timeout
+    assert function["architectures"] == [fn.architecture]
+    assert function["tracingConfig"] == {"mode": "Active"}
+    assert function["role"] == f"arn:aws:iam:{REGION}:{ACCOUNT}:shop-{fn.role_id}"  # the role's arn output
+    assert function["loggingConfig"]["logGroup"] == deployment.log_groups[0].name
+    assert function["tags"] == dict(deployment.tags)
+    # every model placeholder resolved: queue URLs of the environment are the queues' outputs
+    env = function["environment"]["variables"]
+    assert env and not any("{" in v for v in env.values())
+    # the role's inline policy: the model's statements with account/region/partition filled in
+    policies = {p["name"]: json.loads(p["policy"]) for p in of(recorder, "aws:iam/rolePolicy:RolePolicy")}
+    document = policies[f"{fn.role_id}Policy"]
+    assert document["Version"] == "2012-10-17"
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    model = {s.sid: s for s in deployment.role(fn.role_id).statements}
+    assert set(statements) == set(model)
+    for sid, statement in model.items():
+        got = statements[sid]
+        assert got["Effect"] == statement.effect and got["Action"] == list(statement.actions)
+        assert len(got["Resource"]) == len(statement.resources)
+        for resource, model_resource in zip(got["Resource"], statement.resources):
+            if isinstance(model_resource, Expr) and not model_resource.refs:
+                assert resource == model_resource.format(region=REGION, account=ACCOUNT)
+            elif isinstance(model_resource, Expr):  # names a resource created here: its output, resolved
+                assert "{" not in resource and resource.startswith(model_resource.template.split("{", 1)[0])
+            else:
+                assert resource == model_resource
+    log_statement = statements["WriteLogs"]
+    assert log_statement["Resource"] == [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{fn.name}:*"]
+    # the WebSocket statement names the API created here (its id output)
+    [ws_statement] = [s for s in document["Statement"] if "execute-api:ManageConnections" in s["Action"]]
+    assert ws_statement["Resource"][0].startswith(f"arn:aws:execute-api:{REGION}:{ACCOUNT}:shop-")
+    services = sorted(
+        json.loads(r["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"]
+        for r in of(recorder, "aws:iam/role:Role")
+    )
+    assert services == ["lambda.amazonaws.com", "scheduler.amazonaws.com"]
+    assert outputs["function_name"] == fn.name and outputs["api_url"].startswith("https://")
+    assert outputs["websocket_url"].startswith("https://")
+    assert set(recorder.calls) >= {"aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getRegion:getRegion"}
+
+
+def test_queues_mappings_tables_and_schedules_carry_the_model_settings(runs):
+    deployment, recorder, _ = runs["http"]
+    queues = {q["name"]: q for q in of(recorder, "aws:sqs/queue:Queue")}
+    for q in deployment.queues:
+        assert queues[q.name]["visibilityTimeoutSeconds"] == q.visibility_timeout
+        assert queues[q.name]["messageRetentionSeconds"] == q.retention_seconds
+        assert queues[q.name].get("fifoQueue", False) == q.fifo
+        if q.dlq_id:
+            redrive = json.loads(queues[q.name]["redrivePolicy"])
+            dlq = deployment.by_id(q.dlq_id)
+            assert redrive == {
+                "deadLetterTargetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{dlq.name}",
+                "maxReceiveCount": 5,
+            }
+    mappings = of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")
+    kinesis = [m for m in mappings if m.get("startingPosition")]
+    assert kinesis and all(
+        m["destinationConfig"]["onFailure"]["destinationArn"].startswith("arn:aws:sqs:") for m in kinesis
+    )
+    assert all(m["functionName"].endswith(deployment.function.name) for m in mappings)
+    tables = {t["name"]: t for t in of(recorder, "aws:dynamodb/table:Table")}
+    assert set(tables) == {"shop-state", "shop-limits"}
+    table = tables["shop-state"]
+    assert table["billingMode"] == "PAY_PER_REQUEST" and table["pointInTimeRecovery"] == {"enabled": True}
+    assert table["attributes"] == [{"name": "pk", "type": "S"}] and table["ttl"]["enabled"] is True
+    [schedule] = of(recorder, "aws:scheduler/schedule:Schedule")
+    event = json.loads(schedule["target"]["input"])
+    assert event["detail-type"] == "Scheduled Event" and event["account"] == ACCOUNT and event["region"] == REGION
+    assert schedule["target"]["roleArn"].startswith(f"arn:aws:iam:{REGION}:{ACCOUNT}:")
+
+
+def test_snapstart_triggers_invoke_the_alias_and_rest_routes_everything(runs):
+    deployment, recorder, outputs = runs["rest-snapstart"]
+    [function] = of(recorder, "aws:lambda/function:Function")
+    assert function["snapStart"] == {"applyOn": "PublishedVersions"} and function["publish"] is True
+    assert function["reservedConcurrentExecutions"] == 5
+    [alias] = of(recorder, "aws:lambda/alias:Alias")
+    assert alias["name"] == "dev"
+    permissions = of(recorder, "aws:lambda/permission:Permission")
+    assert permissions and all(p["qualifier"] == "dev" for p in permissions)
+    mappings = of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert mappings and all(m["functionName"].endswith(":dev") for m in mappings)  # the alias's arn
+    methods = of(recorder, "aws:apigateway/method:Method")
+    assert sorted(m["httpMethod"] for m in methods) == ["ANY", "ANY"]
+    [proxy] = of(recorder, "aws:apigateway/resource:Resource")
+    assert proxy["pathPart"] == "{proxy+}"
+    [domain] = of(recorder, "aws:apigateway/domainName:DomainName")
+    assert domain["domainName"] == "api.example.com" and domain["securityPolicy"] == "TLS_1_2"
+    assert outputs["api_url"].endswith("/") and outputs["domain_target"].startswith("d-")
+
+
+def test_stage_settings_are_arguments_like_terraform_variables():
+    deployment = deployment_for("url")
+    recorder, outputs = run(deployment, memory_size=2048, environment={"FEATURE_X": "on"}, tags={"team": "a"})
+    [function] = of(recorder, "aws:lambda/function:Function")
+    assert function["memorySize"] == 2048 and function["timeout"] == deployment.function.timeout
+    assert function["environment"]["variables"]["FEATURE_X"] == "on"
+    assert function["tags"] == {"team": "a"} and function["tracingConfig"] == {"mode": "PassThrough"}
+    [url] = of(recorder, "aws:lambda/functionUrl:FunctionUrl")
+    assert url["authorizationType"] == "NONE" and outputs["api_url"].startswith("https://")
+
+
+def test_alb_permission_is_limited_to_the_account(runs):
+    _, recorder, _ = runs["alb"]
+    [permission] = [
+        p for p in of(recorder, "aws:lambda/permission:Permission") if "elasticloadbalancing" in p["principal"]
+    ]
+    assert permission["sourceAccount"] == ACCOUNT and "sourceArn" not in permission
+    [rule] = of(recorder, "aws:lb/listenerRule:ListenerRule")
+    assert rule["conditions"][0]["pathPattern"]["values"] == ["/*"] and rule["priority"] == 100
+
+
+def test_import_lift_does_not_import_pulumi():
+    code = "import sys, lift, lift.deploy; print('pulumi' in sys.modules, 'pulumi_aws' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_docs_example_program_runs(tmp_path, monkeypatch):
+    """The worked example of docs/deploy.md, on a project directory, as stack `prod`."""
+    from tests.deploy.test_cli_synth import CONFIG, project
+
+    section = (ROOT / "docs" / "deploy.md").read_text().split("\n## Pulumi\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    root = project(tmp_path, CONFIG)
+    monkeypatch.chdir(root)
+    monkeypatch.syspath_prepend(str(root))
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project="notes", stack="prod", preview=False)
+
+    @pulumi.runtime.test
+    def program():
+        namespace: dict = {}
+        exec(compile(code.replace("from orders import app", "from notes import app"), "deploy.md", "exec"), namespace)
+        return pulumi.Output.all(*(r.urn for r in namespace["service"].resources.values()))
+
+    try:
+        program()
+    finally:
+        sys.modules.pop("notes", None)
+    [function] = of(recorder, "aws:lambda/function:Function")
+    assert function["name"] == "notes-prod" and function["handler"] == "notes.app"
+    assert function["memorySize"] == 1024 and function["environment"]["variables"]["FEATURE_X"] == "off"
+    assert function["code"].path == "dist/orders-prod.zip"
+    assert [s["scheduleExpression"] for s in of(recorder, "aws:scheduler/schedule:Schedule")] == ["rate(1 day)"]
