@@ -174,3 +174,27 @@ def test_stack_output_discovery_on_moto(instances, moto_endpoint):
         ServiceClient("users", discovery=StackOutputDiscovery(stack, "Missing", client=cfn)).get("/whoami")
     assert caught.value.code == "no_instances"
     client.close()
+
+
+def test_cloud_map_leaves_out_unhealthy_instances(instances, moto_endpoint):
+    from botocore.config import Config
+
+    sd = boto3.client(
+        "servicediscovery",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        config=Config(inject_host_prefix=False),
+    )
+    namespace = f"health-{uuid.uuid4().hex[:8]}.local"
+    op = sd.create_http_namespace(Name=namespace)["OperationId"]
+    namespace_id = sd.get_operation(OperationId=op)["Operation"]["Targets"]["NAMESPACE"]
+    service_id = sd.create_service(
+        Name="users", NamespaceId=namespace_id, HealthCheckCustomConfig={"FailureThreshold": 1}
+    )["Service"]["Id"]
+    register_instance(service_id, "users-a", instances["a"].url, client=sd)
+    register_instance(service_id, "users-b", instances["b"].url, client=sd)
+    sd.update_instance_custom_health_status(ServiceId=service_id, InstanceId="users-b", Status="UNHEALTHY")
+    found = CloudMapDiscovery(namespace, "users", client=sd).instances()
+    assert [i.id for i in found] == ["users-a"]
+    everything = CloudMapDiscovery(namespace, "users", health="ALL", client=sd).instances()
+    assert sorted(i.id for i in everything) == ["users-a", "users-b"]

@@ -22,7 +22,7 @@ from lift.resilience import (
 from lift.services import ServiceClient, ServiceError
 from lift.testing import TestClient
 from lift.testing.context import lambda_context
-from tests.service_calls.serving import Served
+from tests.service_calls.serving import Served, free_port
 
 
 def fast_retry(attempts: int = 3, budget: RetryBudget | None = None) -> RetryPolicy:
@@ -124,13 +124,10 @@ def test_slow_callee_opens_the_circuit_by_slow_call_rate(users):
     client.close()
 
 
-def test_an_open_circuit_is_shared_through_redis(users, redis_url):
-    from lift.stores import RedisStore
-
-    store = RedisStore(redis_url, prefix="circuit-test:")
-    store.delete("lift#circuit#users-shared")
-    first = CircuitBreaker("users-shared", window=2, min_calls=2, open_for=30, store=store)
-    second = CircuitBreaker("users-shared", window=2, min_calls=2, open_for=30, store=store, sync_interval=0)
+def test_an_open_circuit_is_shared_through_a_store(users, store_factory):
+    """Two execution environments (each its own store client) on Redis, DynamoDB Local, memory."""
+    first = CircuitBreaker("users-shared", window=2, min_calls=2, open_for=30, store=store_factory())
+    second = CircuitBreaker("users-shared", window=2, min_calls=2, open_for=30, store=store_factory(), sync_interval=0)
     a = ServiceClient("users", base_url=users.url, retry=1, breaker=first)
     b = ServiceClient("users", base_url=users.url, retry=1, breaker=second)
     assert b.get("/users/1")["id"] == 1
@@ -138,12 +135,26 @@ def test_an_open_circuit_is_shared_through_redis(users, redis_url):
         with pytest.raises(ServiceError):
             a.get("/boom")
     hits = users.rec.hits["/boom"]
-    with pytest.raises(CircuitOpen):  # another execution environment: refused without trying
+    with pytest.raises(CircuitOpen) as caught:  # another environment: refused without trying
         b.get("/boom")
     assert users.rec.hits["/boom"] == hits and second.state == "open"
-    store.delete("lift#circuit#users-shared")
+    assert 25 <= caught.value.retry_after <= 30  # until the first one's opening ends, not a fresh 30 s
     a.close()
     b.close()
+
+
+def test_a_failing_store_leaves_the_breaker_in_process(users):
+    from lift.stores import RedisStore
+
+    dead = RedisStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
+    breaker = CircuitBreaker("users-alone", window=3, min_calls=3, failure_rate=0.6, store=dead, sync_interval=0)
+    client = ServiceClient("users", base_url=users.url, retry=1, breaker=breaker)
+    assert client.get("/users/1")["id"] == 1  # the store is unreachable: the call still goes through
+    for _ in range(2):
+        with pytest.raises(ServiceError):
+            client.get("/boom")
+    assert breaker.state == "open"  # opened locally, its publication failed and was logged
+    client.close()
 
 
 def wait_for(condition, timeout: float = 10.0) -> None:
