@@ -9,6 +9,7 @@ the OpenTelemetry and X-Ray span recorders live in `lift.observability.otel` / `
 from __future__ import annotations
 
 import os
+import sys
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
@@ -177,8 +178,6 @@ def inject_trace_headers(headers: dict[str, str] | None = None) -> dict[str, str
 
 def _otel_header() -> TraceHeader | None:
     """The active OpenTelemetry span as a trace header, only if OpenTelemetry is already loaded."""
-    import sys
-
     if "opentelemetry.trace" not in sys.modules:
         return None
     from opentelemetry import trace

@@ -97,7 +97,8 @@ def expand_path(template: str, params: Mapping[str, Any]) -> str:
                 value = params[name]
             except KeyError:
                 raise TypeError(f"path parameter {name!r} of {template} is missing") from None
-            out.append(quote(str(value), safe="/" if greedy else ""))
+            text = str(value)
+            out.append(text if text.isalnum() and text.isascii() else quote(text, safe="/" if greedy else ""))
     return "".join(out)
 
 
@@ -247,7 +248,7 @@ class ServiceClient:
         self.base_headers = {"Accept": "application/json", **(headers or {})}
         self.metrics = metrics
         self.stats = {"calls": 0, "failures": 0, "retries": 0}
-        options = {"timeout": self.timeouts.attempt, "follow_redirects": False}
+        options = {"timeout": self.timeouts.attempt, "follow_redirects": False, "headers": self.base_headers}
         if self.timeouts.connect is not None:
             options["timeout"] = None  # set per attempt
         options.update(pool or {})
@@ -319,8 +320,9 @@ class ServiceClient:
         if ctx is None:
             ctx = current_context()
         call.ctx = ctx
-        out = dict(self.base_headers)
-        out.update(headers_for(ctx, self.forward_authorization))
+        # the client's own headers (Accept, `headers=` of the client) are the pool's defaults:
+        # httpx merges nothing for a call that adds none
+        out = headers_for(ctx, self.forward_authorization)
         if call.content is not None:
             out["Content-Type"] = "application/json"
         if idempotency_key is not None:
@@ -329,7 +331,7 @@ class ServiceClient:
             out.update(headers)
         if self.auth is not None and not self.auth.signs_body:
             self.auth.apply(method, "", out, call.content)
-        call.headers = out
+        call.headers = out or None
         call.deadline = self.timeouts.deadline(ctx, timeout)
         call.idempotent = idempotency_key is not None or method in _IDEMPOTENT
         call.response = response
@@ -359,7 +361,7 @@ class ServiceClient:
         auth = self.auth
         if auth is None or not auth.signs_body:
             return call.headers
-        headers = dict(call.headers)
+        headers = {**self.base_headers, **(call.headers or {})}
         full = str(_httpx.URL(url, params=call.query)) if call.query else url
         auth.apply(call.method, full, headers, call.content)
         return headers

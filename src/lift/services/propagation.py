@@ -23,13 +23,20 @@ _current: ContextVar[Any] = ContextVar("lift_service_ctx", default=None)
 
 
 def current_context() -> Any:
-    """The request or record being handled in this thread or task (set by `bind_current`)."""
+    """The request or record being handled in this thread or task (set by `bind_current`, else
+    by the logging middleware)."""
     ctx = _current.get()
     if ctx is None:
-        from lift.observability.logging import current_context as logged
-
-        ctx = logged()
+        ctx = _logged_context()
     return ctx
+
+
+def _logged_context() -> Any:
+    global _logged_context
+    from lift.observability.logging import current_context as logged
+
+    _logged_context = logged  # imported once
+    return logged()
 
 
 def bind_current(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
