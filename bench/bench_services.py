@@ -129,20 +129,33 @@ def micro(fn: Callable[[], object], n: int = 200_000) -> float:
     return best * 1e9
 
 
-def http_variants(url: str) -> tuple[dict[str, Callable[[], object]], list[object]]:
-    raw = httpx.Client(timeout=10)
+BODY = b'{"id": 1, "name": "Ada Lovelace", "email": "ada@example.com"}'
+
+
+def mock_transport() -> httpx.MockTransport:
+    """httpx's in-process transport answering what the callee answers: no socket, no server."""
+    return httpx.MockTransport(
+        lambda request: httpx.Response(200, content=BODY, headers={"content-type": "application/json"})
+    )
+
+
+def http_variants(
+    url: str, transport: httpx.BaseTransport | None = None
+) -> tuple[dict[str, Callable[[], object]], list[object]]:
+    pool = {"transport": transport} if transport is not None else None
+    raw = httpx.Client(timeout=10, **(pool or {}))
     decode = msgspec.json.Decoder(User).decode
     target = url + "/users/1"
 
     def raw_httpx() -> User:
         return decode(raw.get(target).content)
 
-    bare = ServiceClient("users", base_url=url, retry=1, breaker=False, health=False, metrics=False)
-    default = ServiceClient("users", base_url=url)
-    guarded = ServiceClient("users", base_url=url, bulkhead=Bulkhead("users", 50))
+    bare = ServiceClient("users", base_url=url, retry=1, breaker=False, health=False, metrics=False, pool=pool)
+    default = ServiceClient("users", base_url=url, pool=pool)
+    guarded = ServiceClient("users", base_url=url, bulkhead=Bulkhead("users", 50), pool=pool)
 
     app = App(name="orders")
-    in_handler = app.service("users", base_url=url)
+    in_handler = app.service("users", base_url=url, pool=pool)
 
     @app.get("/orders/{order_id}")
     def get_order(order_id: int) -> dict:
@@ -224,8 +237,10 @@ def policy_figures() -> dict[str, float]:
 
 
 def run_only(url: str, variant: str, calls: int) -> None:
-    """Warm, then `calls` calls of one variant and nothing else (for callgrind)."""
-    variants, _ = http_variants(url)
+    """Warm, then `calls` calls of one variant and nothing else (for callgrind). `url` "mock"
+    uses httpx's in-process mock transport instead of a server."""
+    transport = mock_transport() if url == "mock" else None
+    variants, _ = http_variants("http://users.local" if transport else url, transport)
     fn = variants[variant]
     real_stdout, sys.stdout = sys.stdout, open(os.devnull, "w")
     for _ in range(20):
@@ -235,32 +250,32 @@ def run_only(url: str, variant: str, calls: int) -> None:
     sys.stdout = real_stdout
 
 
-def callgrind(variants: list[str], calls: tuple[int, int] = (50, 150)) -> dict[str, float]:
-    """Instructions per call of each variant, from two callgrind runs of different lengths (their
-    difference cancels start-up). Load-independent, unlike times."""
+def callgrind(variants: list[str], calls: tuple[int, int] = (100, 300), server: bool = False) -> dict[str, float]:
+    """Instructions per call of each variant on httpx's mock transport (the client's own work, no
+    socket), from two callgrind runs of different lengths (their difference cancels start-up).
+    Load-independent, unlike times."""
     import re
     import tempfile
 
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_callee(Path(tmp))
-        try:
-            for variant in variants:
-                counts = []
-                for n in calls:
-                    log = Path(tmp) / f"cg-{n}.out"
-                    argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={log}", sys.executable]
-                    argv += [__file__, "--only", variant, "--url", url, "--calls", str(n)]
-                    run = subprocess.run(argv, capture_output=True, text=True)
-                    found = re.search(r"Collected : (\d+)", run.stderr)
-                    if run.returncode != 0 or found is None:
-                        print(f"callgrind run of {variant!r} failed:\n{run.stderr[-2000:]}", file=sys.stderr)
-                        break
-                    counts.append(int(found.group(1)))
-                if len(counts) == 2:
-                    out[variant] = (counts[1] - counts[0]) / (calls[1] - calls[0])
-                    print(f"  {variant}: {out[variant]:.0f} instructions per call", file=sys.stderr, flush=True)
-        finally:
+        proc, url = start_callee(Path(tmp)) if server else (None, "mock")
+        for variant in variants:
+            counts = []
+            for n in calls:
+                log = Path(tmp) / f"cg-{n}.out"
+                argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={log}", sys.executable]
+                argv += [__file__, "--only", variant, "--url", url, "--calls", str(n)]
+                run = subprocess.run(argv, capture_output=True, text=True)
+                found = re.search(r"Collected : (\d+)", run.stderr)
+                if run.returncode != 0 or found is None:
+                    print(f"callgrind run of {variant!r} failed:\n{run.stderr[-2000:]}", file=sys.stderr)
+                    break
+                counts.append(int(found.group(1)))
+            if len(counts) == 2:
+                out[variant] = (counts[1] - counts[0]) / (calls[1] - calls[0])
+                print(f"  {variant}: {out[variant]:.0f} instructions per call", file=sys.stderr, flush=True)
+        if proc is not None:
             proc.terminate()
     return out
 
@@ -275,20 +290,18 @@ def main() -> None:
     parser.add_argument("--only", help="run one variant against --url (used under callgrind)")
     parser.add_argument("--url")
     parser.add_argument("--callgrind", action="store_true", help="instruction counts per call instead of times")
+    parser.add_argument("--server", action="store_true", help="with --callgrind: call a real local server, not a mock")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     if args.only:
         run_only(args.url, args.only, args.calls)
         return
     if args.callgrind:
-        names = [
-            "raw httpx.Client.get + msgspec decode",
-            "ServiceClient, defaults (breaker, retry budget, health)",
-            "ServiceClient, defaults + bulkhead",
-        ]
-        counts = callgrind(names)
+        names = ["raw httpx.Client.get + msgspec decode", "ServiceClient, defaults (breaker, retry budget, health)"]
+        counts = callgrind(names, server=args.server)
         base = counts.get(names[0], float("nan"))
-        print("Instructions per call (callgrind, client process only)")
+        where = "a local uvicorn server (client process)" if args.server else "httpx's mock transport"
+        print(f"Instructions per call on {where} (callgrind)")
         for name, value in counts.items():
             print(f"  {name:58} {value:12.0f} {value - base:+10.0f} {value / base:6.3f}x")
         return
