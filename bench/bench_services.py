@@ -216,7 +216,8 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def policy_figures() -> dict[str, float]:
+def policy_calls() -> dict[str, Callable[[], object]]:
+    """One call of each policy (and of a discovery lookup), for timing or instruction counts."""
     breaker = CircuitBreaker("b")
     bulkhead = Bulkhead("b", 10)
     budget = RetryBudget()
@@ -229,11 +230,43 @@ def policy_figures() -> dict[str, float]:
         bulkhead.acquire()
         bulkhead.release()
 
+    cached = CachedDiscovery(StaticDiscovery("http://127.0.0.1:1"), ttl=3600)
+    os.environ["LIFT_SERVICE_USERS_URL"] = "http://127.0.0.1:1"
     return {
-        "CircuitBreaker acquire + record (closed)": micro(breaker_call),
-        "Bulkhead acquire + release": micro(bulkhead_call),
-        "RetryBudget.record_request": micro(budget.record_request),
+        "CircuitBreaker acquire + record (closed)": breaker_call,
+        "Bulkhead acquire + release": bulkhead_call,
+        "RetryBudget.record_request": budget.record_request,
+        "StaticDiscovery.instances()": StaticDiscovery("http://127.0.0.1:1").instances,
+        "EnvDiscovery.instances()": EnvDiscovery("users").instances,
+        "CachedDiscovery.instances(), fresh entry": cached.instances,
     }
+
+
+def policy_callgrind(calls: tuple[int, int] = (20_000, 60_000)) -> dict[str, float]:
+    """Instructions per call of each policy alone (two callgrind runs per policy)."""
+    import re
+    import tempfile
+
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in policy_calls():
+            counts = []
+            for n in calls:
+                argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(tmp) / 'cg.out'}", sys.executable]
+                argv += [__file__, "--only-policy", name, "--calls", str(n)]
+                run = subprocess.run(argv, capture_output=True, text=True)
+                found = re.search(r"Collected : (\d+)", run.stderr)
+                if run.returncode != 0 or found is None:
+                    print(f"callgrind run of {name!r} failed:\n{run.stderr[-2000:]}", file=sys.stderr)
+                    break
+                counts.append(int(found.group(1)))
+            if len(counts) == 2:
+                out[name] = (counts[1] - counts[0]) / (calls[1] - calls[0])
+    return out
+
+
+def policy_figures() -> dict[str, float]:
+    return {name: micro(fn) for name, fn in policy_calls().items()}
 
 
 def run_only(url: str, variant: str, calls: int) -> None:
@@ -288,6 +321,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--only", help="run one variant against --url (used under callgrind)")
+    parser.add_argument("--only-policy", help="run one policy --calls times (used under callgrind)")
     parser.add_argument("--url")
     parser.add_argument("--callgrind", action="store_true", help="instruction counts per call instead of times")
     parser.add_argument("--server", action="store_true", help="with --callgrind: call a real local server, not a mock")
@@ -296,14 +330,24 @@ def main() -> None:
     if args.only:
         run_only(args.url, args.only, args.calls)
         return
+    if args.only_policy:
+        fn = policy_calls()[args.only_policy]
+        for _ in range(args.calls):
+            fn()
+        return
     if args.callgrind:
         names = ["raw httpx.Client.get + msgspec decode", "ServiceClient, defaults (breaker, retry budget, health)"]
+        policies = {} if args.server else policy_callgrind()
         counts = callgrind(names, server=args.server)
         base = counts.get(names[0], float("nan"))
         where = "a local uvicorn server (client process)" if args.server else "httpx's mock transport"
         print(f"Instructions per call on {where} (callgrind)")
         for name, value in counts.items():
             print(f"  {name:58} {value:12.0f} {value - base:+10.0f} {value / base:6.3f}x")
+        if policies:
+            print("Instructions per call of each policy alone (callgrind)")
+            for name, value in policies.items():
+                print(f"  {name:58} {value:12.0f}")
         return
     load_before = loadavg()
     test_services.use_dummy_aws_credentials()

@@ -153,6 +153,9 @@ class Pools:
         entry = self._async.get(id(loop))
         if entry is None or entry[0] is not loop:
             httpx = _load_httpx()
+            for key, (old_loop, _) in list(self._async.items()):
+                if old_loop.is_closed():  # its connections died with their loop
+                    del self._async[key]
             entry = self._async[id(loop)] = (loop, httpx.AsyncClient(**self.options))
         return entry[1]
 
