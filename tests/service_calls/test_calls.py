@@ -60,14 +60,14 @@ def test_callee_404_is_not_found_with_its_message_in_details(users):
 
 
 def test_callee_failures_become_stable_codes_without_exception_text(users):
-    client = ServiceClient("users", base_url=users.url, retry=1, breaker=False, timeout=0.3)
+    client = ServiceClient("users", base_url=users.url, retry=1, breaker=False)
     with pytest.raises(ServiceError) as caught:
         client.get("/boom")
     assert (caught.value.status, caught.value.code) == (502, "upstream_error")
     assert "password" not in json.dumps(caught.value.to_dict())
 
     with pytest.raises(ServiceError) as caught:
-        client.get("/slow", query={"ms": 1000})
+        client.get("/slow", query={"ms": 1000}, timeout=0.3)
     assert (caught.value.status, caught.value.code) == (504, "upstream_timeout")
 
     with pytest.raises(ServiceError) as caught:

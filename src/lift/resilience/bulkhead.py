@@ -36,6 +36,7 @@ class Bulkhead:
         self.rejected = 0
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
+        self._thread_waiters = 0
         self._async_waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[bool]]] = deque()
 
     def _full(self) -> BulkheadFull:
@@ -50,17 +51,24 @@ class Bulkhead:
     # -- threads ------------------------------------------------------------------------
     def acquire(self, timeout: float | None = None) -> None:
         """Take a slot, waiting up to `timeout` (default `max_wait`); BulkheadFull otherwise."""
-        wait = self.max_wait if timeout is None else timeout
-        with self._cond:
-            if self.in_use < self.limit:
-                self._take()
+        with self._lock:  # the condition's own lock: the fast path skips Condition's Python methods
+            in_use = self.in_use
+            if in_use < self.limit:
+                self.in_use = in_use = in_use + 1
+                if in_use > self.peak:
+                    self.peak = in_use
                 return
+            wait = self.max_wait if timeout is None else timeout
             if wait > 0:
                 deadline = time.monotonic() + wait
-                while self.in_use >= self.limit:
-                    left = deadline - time.monotonic()
-                    if left <= 0 or (not self._cond.wait(left) and self.in_use >= self.limit):
-                        raise self._full()
+                self._thread_waiters += 1
+                try:
+                    while self.in_use >= self.limit:
+                        left = deadline - time.monotonic()
+                        if left <= 0 or (not self._cond.wait(left) and self.in_use >= self.limit):
+                            raise self._full()
+                finally:
+                    self._thread_waiters -= 1
                 self._take()
                 return
             raise self._full()
@@ -74,7 +82,8 @@ class Bulkhead:
                     loop.call_soon_threadsafe(_hand_over, future, self)
                     return  # the slot now belongs to that waiter (or comes back if it gave up)
             self.in_use -= 1
-            self._cond.notify()
+            if self._thread_waiters:
+                self._cond.notify()
 
     def __enter__(self) -> Bulkhead:
         self.acquire()
