@@ -120,6 +120,39 @@ def measure(apps: list[str], calls: int, kinds: list[str] | None = None, python:
     return results
 
 
+def init_counts(apps: list[str]) -> dict[str, float]:
+    """Instructions of `import <app>` (the framework's import and the 52 routes' registration)
+    after `import awslambdaric.bootstrap`, i.e. what the Lambda runtime has loaded before it
+    imports a handler; `app@lift-only` runs in .bench-venv/lift-only (no typing_extensions)."""
+    root = HERE.parent / ".bench-venv"
+    results = {}
+    for key in apps:
+        module, _, venv = key.partition("@")
+        python = str(root / "lift-only" / "bin" / "python") if venv == "lift-only" else sys.executable
+        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": ""}
+        totals = []
+        for code in ("import awslambdaric.bootstrap", f"import awslambdaric.bootstrap; import {module}"):
+            subprocess.run([python, "-c", code], cwd=HERE / "apps", env=env, check=True)  # write the .pyc files
+            out = subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=cachegrind",
+                    "--cache-sim=no",
+                    "--cachegrind-out-file=/dev/null",
+                    python,
+                    "-c",
+                    code,
+                ],
+                cwd=HERE / "apps",
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            totals.append(int(re.search(r"I\s+refs:\s+([\d,]+)", out.stderr).group(1).replace(",", "")))
+        results[key] = totals[1] - totals[0]
+    return results
+
+
 def table(results: dict, limit: str) -> str:
     kinds = list(next(iter(results.values())))
     lines = [
@@ -147,8 +180,18 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--kinds", default=None, help="comma-separated request kinds (default: all)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--init", action="store_true", help="count the import of each app in the Lambda runtime instead"
+    )
     args = parser.parse_args()
     apps = args.apps.split(",")
+    if args.init:
+        counts = init_counts(apps)
+        base = counts.get("chalice_app")
+        print("Instructions of the app's import after the Lambda runtime's own (valgrind); ratio vs Chalice")
+        for key, n in counts.items():
+            print(f"| {key} | {n / 1e6:.1f}M | {n / base:.2f}x |" if base else f"| {key} | {n / 1e6:.1f}M |")
+        return
     results = measure(apps, args.calls, args.kinds.split(",") if args.kinds else None)
     if args.json:
         print(json.dumps(results))
