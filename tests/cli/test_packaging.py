@@ -19,7 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-NOT_RUNTIME = {"all", "test"}  # the extras that are not a runtime feature
+# the extras that are not a runtime feature (pulumi, cdk: infrastructure SDKs of hundreds of MB, not in `all`)
+NOT_RUNTIME = {"all", "test", "pulumi", "cdk"}
 
 
 @pytest.fixture(scope="module")
