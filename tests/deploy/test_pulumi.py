@@ -4,6 +4,7 @@ infrastructure as the CloudFormation template (the inventory of test_terraform.p
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -115,8 +116,19 @@ def _pulumi_inventory(recorder: Recorder) -> dict:
     }
 
 
+@pytest.fixture(autouse=True, scope="module")
+def event_loop_for_pulumi():
+    """Pulumi's runtime awaits on the thread's current event loop; an earlier test of the suite
+    may have left none set (asyncio.run clears it)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
 @pytest.fixture(scope="module")
-def runs() -> dict:
+def runs(event_loop_for_pulumi) -> dict:
     return {variant: (deployment_for(variant), *run(deployment_for(variant))) for variant in VARIANTS}
 
 
