@@ -15,10 +15,10 @@ import argparse
 import os
 import statistics
 import sys
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
@@ -39,6 +39,15 @@ class ManagementApi(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+def serve_emulator(ready: Any) -> None:
+    """The Management API emulator's process (pinned to core 0 when the machine has two)."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ManagementApi)
+    ready.put(server.server_address[1])
+    server.serve_forever()
 
 
 def fan_out_rate(connections: int, concurrency: int, endpoint: str) -> float:
@@ -83,9 +92,13 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ManagementApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    # the emulator runs in a process of its own (on the other core when pinned: taskset -c 1 for this one)
+    import multiprocessing
+
+    ready: Any = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve_emulator, args=(ready,), daemon=True)
+    server.start()
+    endpoint = f"http://127.0.0.1:{ready.get(timeout=10)}"
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"broadcast to {args.connections} connections (sends/s, median of {args.rounds} rounds, range)")
     for concurrency in (1, 16, 64):
@@ -96,7 +109,7 @@ def main() -> None:
     started = statistics.median(p[1] for p in pairs)
     print(f"ctx.jobs.start: {started:.1f} us per call (MemoryStore.put of the record alone: {bare:.1f} us)")
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
-    server.shutdown()
+    server.terminate()
 
 
 if __name__ == "__main__":
