@@ -90,3 +90,61 @@ def test_affected_tests_follow_imports(tmp_path):
     assert affected_tests([other], tmp_path) == [str(other)]
     assert affected_tests([tmp_path / "README.md"], tmp_path) is None
     assert affected_tests([tmp_path / "unrelated.py"], tmp_path) is None
+
+
+def test_watch_reruns_the_tests_that_import_a_changed_module(tmp_path):
+    import os
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 2) == 4\n"
+    )
+    (tmp_path / "tests" / "test_other.py").write_text("def test_other():\n    assert True\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lift.cli", "test", "--watch", "--slowest", "0", "--", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
+    def wait_for(text: str, timeout: float = 60) -> list[str]:
+        seen = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if text in line:
+                return seen
+        raise AssertionError(f"{text!r} not printed; got {seen}")
+
+    try:
+        wait_for("2 passed")
+        wait_for("watching for changes")
+        time.sleep(0.5)
+        (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")  # a bug, saved
+        seen = wait_for("1 failed")
+        rerun = next(line for line in seen if "rerunning" in line)
+        assert "test_calc.py" in rerun and "test_other.py" not in rerun
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -139,7 +139,8 @@ def _watch(args: list[str], env: dict[str, str], root: Path) -> int:
     try:
         for changes in watchfiles.watch(root, watch_filter=watchfiles.PythonFilter()):
             files = affected_tests((Path(p) for _, p in changes), root)
-            err.print(f"[bold]rerunning {'all tests' if files is None else ', '.join(files)}[/bold]")
+            names = "all tests" if files is None else ", ".join(os.path.relpath(f, root) for f in files)
+            err.print(f"[bold]rerunning {names}[/bold]", soft_wrap=True)
             code = _pytest(args + (files or []), env, root)
     except KeyboardInterrupt:
         pass
