@@ -50,6 +50,40 @@ def test_a_failing_deploy_prints_the_first_failing_reason_and_records_it(tmp_pat
     assert "already exists" in history[0]["reason"]
 
 
+def test_each_deployment_is_appended_to_the_audit_trail(tmp_path: Path, moto_endpoint: str) -> None:
+    from lift.audit import DynamoDBAuditSink, create_audit_table
+
+    name = f"aud{uuid.uuid4().hex[:8]}"
+    table = f"{name}-audit"
+    create_audit_table(table, region="us-east-1", endpoint_url=moto_endpoint)
+    (tmp_path / "app.py").write_text(APP.format(name=name))
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.lift]\napp = "app:app"\nregion = "us-east-1"\naudit_table = "{table}"\n'
+    )
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    boto3.client("logs", endpoint_url=moto_endpoint, region_name="us-east-1").create_log_group(
+        logGroupName=f"/aws/lambda/{name}-dev"
+    )  # the deploy fails on it, and a failed deploy is audited too
+    assert lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env=env).returncode == 0
+    assert lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env).returncode == 1
+    [entry] = list(DynamoDBAuditSink(table, region="us-east-1", endpoint_url=moto_endpoint).entries())
+    assert (entry.action, entry.outcome, entry.target, entry.admin) == ("deploy.failed", "failure", f"{name}-dev", True)
+    assert entry.details["template_sha256"] and "already exists" in entry.details["reason"]
+    verified = lift(
+        "audit",
+        "verify",
+        "--dynamodb-table",
+        table,
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        moto_endpoint,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert verified.returncode == 0 and "1 entries in 1 chain(s): intact" in verified.stdout
+
+
 def test_deploy_without_yes_and_without_a_terminal_refuses_and_leaves_nothing(
     tmp_path: Path, moto_endpoint: str
 ) -> None:

@@ -273,12 +273,47 @@ def deploy(
         aws, plan.stack, deployment.stage, Path.cwd(), result.sha256, template_body, outcome, len(plan.changes)
     )
     aws.write_record(bucket, prefix, record)
+    if deployment.config.audit_table:
+        _audit_deployment(deployment.config.audit_table, deployment.region, endpoint_url, record)
     if outcome.outcome == "failed":
         err.print(f"[bold red]Deploy failed[/bold red] ({outcome.stack_status or 'no status'}): {outcome.reason}")
         raise typer.Exit(1)
     console.print(f"[green]{outcome.outcome}[/green]: {plan.stack} is {outcome.stack_status}")
     for name, value in sorted(outcome.outputs.items()):
         console.print(f"  {name}: {value}")
+
+
+def _audit_deployment(table: str, region: str, endpoint_url: str | None, record: dict[str, Any]) -> None:
+    """Append the deployment to the app's audit trail (`audit_table`), hash-chained like every entry
+    there: who deployed what (commit, artifact and template hashes) to which stack, and how it went."""
+    from lift.audit import AuditTrail, DynamoDBAuditSink
+
+    trail = AuditTrail(DynamoDBAuditSink(table, region=region, endpoint_url=endpoint_url), config_changes=False)
+    details = {
+        k: record[k]
+        for k in (
+            "stage",
+            "region",
+            "git_commit",
+            "artifact_sha256",
+            "template_sha256",
+            "stack_status",
+            "reason",
+            "changes",
+            "user",
+        )
+        if k in record
+    }
+    entry = trail.record(
+        f"deploy.{record['outcome']}",
+        target=record["stack"],
+        details=details,
+        outcome="success" if record["outcome"] != "failed" else "failure",
+        admin=True,
+        principal=record.get("who") or record.get("user") or "unknown",
+    )
+    if entry is None:
+        err.print(f"[yellow]The deployment was not written to the audit table {table} (see the error above)[/yellow]")
 
 
 def _existing_package(path: Path) -> Any:

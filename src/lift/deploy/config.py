@@ -187,6 +187,7 @@ class StageConfig(_Strict):
     streams: dict[str, StreamConfig] = {}
     tables: dict[str, TableConfig] = {}
     alb: AlbConfig | None = None
+    audit_table: str | None = None  # lift deploy appends each deployment to this lift.audit trail (DynamoDB)
     release: ReleaseConfig | None = None
     dr: DrConfig | None = None
 
