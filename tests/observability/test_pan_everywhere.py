@@ -171,6 +171,29 @@ def test_the_dev_dashboard_log_view_masks_card_numbers() -> None:
     _no_card_data(json.dumps(entry))
 
 
+def test_the_dev_dashboard_invocation_view_masks_card_numbers_but_replays_the_real_event() -> None:
+    from lift.dev.activity import Activity
+
+    activity = Activity()
+    event = {"body": json.dumps({"card": VISA, "track": "%B4111111111111111^DOE/JOHN^2512101000000000?"})}
+    item = activity.record(
+        kind="http",
+        method="POST",
+        target="/charge",
+        status=402,
+        duration_ms=1.0,
+        request_id="r-1",
+        stats_key="POST /charge",
+        event=event,
+        result={"body": f"declined {VISA}"},
+    )
+    shown = activity.detail_json(item["id"])
+    assert shown is not None and "411111******1111" in shown
+    _no_card_data(shown)
+    assert activity.detail(item["id"])["event"] == event  # a replay sends what was received
+    assert activity.detail_json(999) is None
+
+
 @pytest.mark.parametrize(
     ("text", "masked"),
     [

@@ -113,6 +113,14 @@ class Activity:
         with self._lock:
             return self.details.get(invocation_id)
 
+    def detail_json(self, invocation_id: int) -> str | None:
+        """`detail` as the dashboard shows it: JSON with card numbers masked and track data removed
+        (the kept event stays whole, so a replay sends what was received)."""
+        import json
+
+        detail = self.detail(invocation_id)
+        return None if detail is None else mask_card_numbers(json.dumps(detail, default=str))
+
     def log(self, item: dict[str, Any]) -> None:
         with self._lock:
             self.logs.append(item)

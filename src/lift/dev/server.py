@@ -385,9 +385,9 @@ class DevServer:
         elif method == "GET" and sub == "api/state":
             response = Response.json(self.state())
         elif method == "GET" and sub.startswith("api/invocations/") and sub.rsplit("/", 1)[1].isdigit():
-            detail = self.activity.detail(int(sub.rsplit("/", 1)[1]))
+            detail_text = self.activity.detail_json(int(sub.rsplit("/", 1)[1]))
             response = Response(
-                json.dumps(detail, default=str), 404 if detail is None else 200, content_type="application/json"
+                detail_text or "null", 404 if detail_text is None else 200, content_type="application/json"
             )
         elif method == "GET" and sub == "api/health":
             response = Response.json(await loop.run_in_executor(None, self.health))
