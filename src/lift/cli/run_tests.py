@@ -56,21 +56,11 @@ def _start(names: Iterable[str], root: Path, install: bool) -> tuple[dict[str, s
         variable, url = _SERVICES[name]
         if os.environ.get(variable):
             continue
-        reason = services.missing_reason(name, dirs)
-        if reason and install:
-            from lift.testing.pytest_plugin import _install
-
-            _install(name)
-            reason = services.missing_reason(name, dirs)
+        reason = services.ready_reason(name, dirs, install)
         if reason:
             err.print(f"[yellow]{name}: {reason}; tests that need it will be skipped[/yellow]")
             continue
-        if name == "dynamodb":
-            server = services.start_dynamodb_local(dirs)
-        elif name == "redis":
-            server = services.start_redis()
-        else:
-            server = services.start_moto_server()
+        server = services.start_service(name, dirs)
         started.append(server)
         env[variable] = url.format(port=server.port)
         err.print(f"[dim]{name} on {env[variable]} ({server.startup_seconds:.1f} s to start)[/dim]")

@@ -77,14 +77,19 @@ def _logical(*parts: str) -> str:
     return "".join(p[:1].upper() + p[1:] for part in parts for p in part.replace("_", "-").split("-") if p)
 
 
+def _dimensions(service: str, route: str, method: str) -> list[dict[str, str]]:
+    """The dimensions `RequestMetrics(route_metrics=True)` writes a route's metrics under."""
+    return [
+        {"Name": "service", "Value": service},
+        {"Name": "route", "Value": route},
+        {"Name": "method", "Value": method},
+    ]
+
+
 def _ratio_metrics(namespace: str, service: str, routes: list[tuple[str, str]], period: int) -> list[dict[str, Any]]:
     metrics: list[dict[str, Any]] = []
     for i, (method, route) in enumerate(routes):
-        dims = [
-            {"Name": "service", "Value": service},
-            {"Name": "route", "Value": route},
-            {"Name": "method", "Value": method},
-        ]
+        dims = _dimensions(service, route, method)
         for kind, name in (("e", "ServerErrors"), ("r", "Requests")):
             metrics.append(
                 {
@@ -164,11 +169,7 @@ def alarm_resources(
                 "AlarmDescription": f"SLO {slo.name}: p99 of {method} {route} above {slo.latency_p99_ms} ms",
                 "Namespace": namespace,
                 "MetricName": "Latency",
-                "Dimensions": [
-                    {"Name": "service", "Value": service},
-                    {"Name": "route", "Value": route},
-                    {"Name": "method", "Value": method},
-                ],
+                "Dimensions": _dimensions(service, route, method),
                 "ExtendedStatistic": "p99",
                 "Period": 300,
                 "EvaluationPeriods": 3,
@@ -292,11 +293,7 @@ def _query(
 ) -> list[dict[str, Any]]:
     queries = []
     for i, (method, route) in enumerate(routes):
-        dims = [
-            {"Name": "service", "Value": service},
-            {"Name": "route", "Value": route},
-            {"Name": "method", "Value": method},
-        ]
+        dims = _dimensions(service, route, method)
         for name in metrics:
             queries.append(
                 {

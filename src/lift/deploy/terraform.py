@@ -52,6 +52,10 @@ class _Module:
         self.resources: dict[str, dict[str, Any]] = {}
         self.outputs: dict[str, dict[str, Any]] = {}
         self.refs: dict[str, str] = {}  # model id -> the expression of its physical id
+        self.source_kinds = {q.id: "aws_sqs_queue" for q in deployment.queues}  # model id -> resource type
+        self.source_kinds.update({s.id: "aws_kinesis_stream" for s in deployment.streams})
+        self.source_kinds.update({t.id: "aws_dynamodb_table" for t in deployment.tables})
+        self.source_kinds.update({t.id: "aws_sns_topic" for t in deployment.topics})
         fn = deployment.function
         self.fn = f"aws_lambda_function.{_snake(fn.id)}"
         self.fn_arn = f"${{{self.fn}.arn}}"
@@ -558,11 +562,8 @@ class _Module:
             self.add("aws_dynamodb_table", _snake(t.id), body)
 
     def _arn_of(self, model_id: str) -> str:
-        kinds = {q.id: "aws_sqs_queue" for q in self.d.queues}
-        kinds.update({s.id: "aws_kinesis_stream" for s in self.d.streams})
-        kinds.update({t.id: "aws_dynamodb_table" for t in self.d.tables})
-        kinds.update({t.id: "aws_sns_topic" for t in self.d.topics})
-        return f"${{{kinds[model_id]}.{_snake(model_id)}.arn}}"
+        """The ARN of a queue, stream, table or topic the module creates (event sources, destinations)."""
+        return f"${{{self.source_kinds[model_id]}.{_snake(model_id)}.arn}}"
 
     def mapping(self, m: EventSourceMapping) -> None:
         body: dict[str, Any] = {

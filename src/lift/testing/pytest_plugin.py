@@ -162,31 +162,18 @@ class MotoServer:
         return f"MotoServer({self.endpoint!r})"
 
 
-def _install(name: str) -> None:
-    import shutil
-    import subprocess
-
-    if name == "dynamodb":
-        services.install_dynamodb_local()
-    elif name == "redis" and shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True)
-
-
-def _local_service(pytestconfig: pytest.Config, name: str, env: str, start: Any, url: str) -> Iterator[str]:
+def _local_service(pytestconfig: pytest.Config, name: str, env: str, url: str) -> Iterator[str]:
     """The URL in `env`, else a server started for the session, else a skip saying why."""
     given = os.environ.get(env)
     if given:
         yield given
         return
     dirs = services.service_dirs(pytestconfig.rootpath)
-    reason = services.missing_reason(name, dirs)
-    if reason and pytestconfig.getoption("lift_install_services"):
-        _install(name)
-        reason = services.missing_reason(name, dirs)
+    reason = services.ready_reason(name, dirs, install=pytestconfig.getoption("lift_install_services"))
     if reason:
         pytest.skip(f"{reason} (lift test --install-services, or pytest --lift-install-services)")
     services.use_dummy_aws_credentials(keep_existing=True)
-    server = start(dirs) if name == "dynamodb" else start()
+    server = services.start_service(name, dirs)
     try:
         yield url.format(port=server.port)
     finally:
@@ -196,9 +183,7 @@ def _local_service(pytestconfig: pytest.Config, name: str, env: str, start: Any,
 @pytest.fixture(scope="session")
 def redis_server(pytestconfig: pytest.Config) -> Iterator[RedisServer]:
     """A real redis-server on 127.0.0.1 for the whole session."""
-    for url in _local_service(
-        pytestconfig, "redis", "LIFT_TEST_REDIS_URL", services.start_redis, "redis://127.0.0.1:{port}/0"
-    ):
+    for url in _local_service(pytestconfig, "redis", "LIFT_TEST_REDIS_URL", "redis://127.0.0.1:{port}/0"):
         yield RedisServer(url)
 
 
@@ -209,7 +194,6 @@ def dynamodb_local(pytestconfig: pytest.Config) -> Iterator[DynamoDBLocal]:
         pytestconfig,
         "dynamodb",
         "LIFT_TEST_DYNAMODB_ENDPOINT",
-        services.start_dynamodb_local,
         "http://127.0.0.1:{port}",
     ):
         # boto3 clients created from here on (the app's DynamoDB stores) use DynamoDB Local
@@ -227,9 +211,7 @@ def dynamodb_local(pytestconfig: pytest.Config) -> Iterator[DynamoDBLocal]:
 @pytest.fixture(scope="session")
 def moto_server(pytestconfig: pytest.Config) -> Iterator[MotoServer]:
     """moto in server mode on 127.0.0.1 for the whole session."""
-    for url in _local_service(
-        pytestconfig, "moto", "LIFT_TEST_MOTO_ENDPOINT", services.start_moto_server, "http://127.0.0.1:{port}"
-    ):
+    for url in _local_service(pytestconfig, "moto", "LIFT_TEST_MOTO_ENDPOINT", "http://127.0.0.1:{port}"):
         services.use_dummy_aws_credentials(keep_existing=True)
         yield MotoServer(url)
 

