@@ -180,15 +180,24 @@ BATCH_SOURCES = ["sqs", "sqs-fifo", "kinesis", "dynamodb", "kafka"]
 SHAPES = ["body", "ctx+body", "ctx", "async"]
 
 
+def poison_matrix() -> list[Any]:
+    """Every (poison, source, shape) cell that applies: `concurrency=` is an SQS option, and a
+    DynamoDB image is no JSON text, so one poison (a deep map) covers it."""
+    cells = []
+    for poison in POISONS:
+        for source in BATCH_SOURCES:
+            if source == "dynamodb" and poison != "nested-body":
+                continue
+            for shape in [*SHAPES, "async-concurrent"]:
+                if shape == "async-concurrent" and not source.startswith("sqs"):
+                    continue
+                cells.append(pytest.param(poison, source, shape, id=f"{poison}-{source}-{shape}"))
+    return cells
+
+
 @pytest.mark.parametrize("middleware", [False, True], ids=["no-middleware", "middleware"])
-@pytest.mark.parametrize("shape", [*SHAPES, "async-concurrent"])
-@pytest.mark.parametrize("source", BATCH_SOURCES)
-@pytest.mark.parametrize("poison", list(POISONS))
+@pytest.mark.parametrize(("poison", "source", "shape"), poison_matrix())
 def test_poison_record_fails_alone(source, shape, middleware, poison, lift_warnings) -> None:
-    if shape == "async-concurrent" and not source.startswith("sqs"):
-        pytest.skip("concurrency= is an SQS option")
-    if source == "dynamodb" and poison != "nested-body":
-        pytest.skip("a DynamoDB image is no JSON text: one poison (a deep map) covers it")
     app = App(name="poison")
     if middleware:
         app.use(passthrough)
@@ -224,11 +233,19 @@ WRONG_SQS_FIELDS = [
 
 @pytest.mark.parametrize("middleware", [False, True], ids=["no-middleware", "middleware"])
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
-@pytest.mark.parametrize(("field", "value"), [*WRONG_SQS_FIELDS, ("attributes", "x"), ("attributes", [1])])
+@pytest.mark.parametrize(
+    ("field", "value", "fifo"),
+    [
+        *[
+            pytest.param(f, v, fifo, id=f"{f}={v!r}-{'fifo' if fifo else 'standard'}")
+            for f, v in WRONG_SQS_FIELDS
+            for fifo in (False, True)
+        ],
+        # a standard queue reads no attribute to run a message: the FIFO attributes are FIFO-only cells
+        *[pytest.param("attributes", v, True, id=f"attributes={v!r}-fifo") for v in ("x", [1])],
+    ],
+)
 def test_sqs_message_with_a_wrong_typed_field_fails_alone(field, value, fifo, shape, middleware, lift_warnings) -> None:
-    if field == "attributes" and not fifo:
-        pytest.skip("a standard queue reads no attribute to run a message")
     app = App(name="wrong-typed")
     if middleware:
         app.use(passthrough)
