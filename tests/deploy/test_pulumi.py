@@ -15,7 +15,7 @@ import pytest
 from lift.deploy.cloudformation import render as render_cfn
 from lift.deploy.model import Expr
 from tests.deploy.test_cloudformation import REGION, VARIANTS
-from tests.deploy.test_terraform import _cfn_inventory, deployment_for
+from tests.deploy.test_terraform import _cfn_inventory, _dims, deployment_for
 from tests.services import ROOT
 
 ACCOUNT = "123456789012"
@@ -71,7 +71,10 @@ def run(deployment, **kwargs) -> tuple[Recorder, dict]:
 
     @pulumi.runtime.test
     def program():
-        service = LiftService("shop", deployment, artifact_path="dist/shop-dev.zip", **kwargs)
+        layer = "dist/shop-dev-layer.zip" if deployment.layers else None
+        service = LiftService(
+            "shop", deployment, artifact_path="dist/shop-dev.zip", layer_artifact_path=layer, **kwargs
+        )
         names = ("function_name", "api_url", "websocket_url", "domain_target")
         named = {n: getattr(service, n) for n in names if getattr(service, n) is not None}
         waits = [r.urn for r in service.resources.values()] + list(named.values())
@@ -113,7 +116,55 @@ def _pulumi_inventory(recorder: Recorder) -> dict:
             for s in json.loads(p["policy"])["Statement"]
             for a in s["Action"]
         ),
+        "alarms": sorted(_alarm_row(p) for p in of(recorder, "aws:cloudwatch/metricAlarm:MetricAlarm")),
+        "composite_alarms": sorted(  # the rule as resolved from the window alarms' name outputs
+            (p["alarmName"], p["alarmRule"], len(p.get("alarmActions", ())))
+            for p in of(recorder, "aws:cloudwatch/compositeAlarm:CompositeAlarm")
+        ),
+        "dashboards": sorted(
+            (p["dashboardName"], json.dumps(json.loads(p["dashboardBody"]), sort_keys=True))
+            for p in of(recorder, "aws:cloudwatch/dashboard:Dashboard")
+        ),
     }
+
+
+def _alarm_row(p: dict) -> tuple:
+    """A registered MetricAlarm's inputs as the row of test_terraform's `_alarm_row`."""
+    queries = tuple(
+        (
+            q["id"],
+            q.get("expression"),
+            q.get("returnData", True),
+            *(
+                (
+                    q["metric"]["namespace"],
+                    q["metric"]["metricName"],
+                    _dims(q["metric"].get("dimensions")),
+                    q["metric"]["stat"],
+                    q["metric"]["period"],
+                )
+                if "metric" in q
+                else (None,) * 5
+            ),
+        )
+        for q in p.get("metricQueries", ())
+    )
+    return (
+        p["name"],
+        p["comparisonOperator"],
+        p["threshold"],
+        p["evaluationPeriods"],
+        p.get("datapointsToAlarm"),
+        p.get("namespace"),
+        p.get("metricName"),
+        _dims(p.get("dimensions")),
+        p.get("statistic"),
+        p.get("extendedStatistic"),
+        p.get("period"),
+        p.get("treatMissingData"),
+        queries,
+        len(p.get("alarmActions", ())),
+    )
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -138,6 +189,7 @@ def test_pulumi_and_cloudformation_describe_the_same_infrastructure(runs, varian
     cfn = _cfn_inventory(render_cfn(deployment))
     assert _pulumi_inventory(recorder) == cfn
     assert cfn["functions"] and cfn["mappings"] and cfn["iam"] and cfn["routes"]  # it compared something
+    assert len(cfn["composite_alarms"]) == 4 and cfn["dashboards"]  # the SLOs' alarms were compared too
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -159,8 +211,11 @@ def test_every_resource_type_matches_the_cloudformation_count(runs, variant):
         "AWS::Scheduler::Schedule": "aws:scheduler/schedule:Schedule",
         "AWS::Lambda::Permission": "aws:lambda/permission:Permission",
         "AWS::CloudWatch::Alarm": "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "AWS::CloudWatch::CompositeAlarm": "aws:cloudwatch/compositeAlarm:CompositeAlarm",
+        "AWS::CloudWatch::Dashboard": "aws:cloudwatch/dashboard:Dashboard",
         "AWS::Lambda::Alias": "aws:lambda/alias:Alias",
         "AWS::Lambda::Url": "aws:lambda/functionUrl:FunctionUrl",
+        "AWS::Lambda::LayerVersion": "aws:lambda/layerVersion:LayerVersion",
     }
     for cfn_type, pulumi_type in pairs.items():
         expected = sum(1 for r in cfn.values() if r["Type"] == cfn_type)
@@ -274,6 +329,19 @@ def test_stage_settings_are_arguments_like_terraform_variables():
     assert function["tags"] == {"team": "a"} and function["tracingConfig"] == {"mode": "PassThrough"}
     [url] = of(recorder, "aws:lambda/functionUrl:FunctionUrl")
     assert url["authorizationType"] == "NONE" and outputs["api_url"].startswith("https://")
+    # dependencies_layer = true: the layer is created from its own zip and comes first on the function
+    [layer] = of(recorder, "aws:lambda/layerVersion:LayerVersion")
+    assert layer["code"].path == "dist/shop-dev-layer.zip" and layer["layerName"] == deployment.layers[0].name
+    assert layer["compatibleRuntimes"] == [deployment.function.runtime]
+    assert function["layers"] == [f"arn:aws:lambda:{REGION}:{ACCOUNT}:shop-{deployment.layers[0].id}"]
+
+
+def test_a_layer_stage_without_its_zip_is_a_clear_error():
+    from lift.deploy.pulumi import LiftService
+
+    pulumi.runtime.set_mocks(Recorder(), preview=False)
+    with pytest.raises(ValueError, match="layer_artifact_path"):
+        LiftService("shop", deployment_for("url"), artifact_path="dist/shop-dev.zip")
 
 
 def test_alb_permission_is_limited_to_the_account(runs):

@@ -21,9 +21,17 @@ from tests.services import ROOT
 PROVIDER = json.loads((Path(__file__).parent / "data" / "terraform_aws_provider.json").read_text())
 
 
+def slo_app():
+    """The full app with SLOs: burn-rate alarms over every route, and a latency objective on one."""
+    app = full_app()
+    app.slo("orders", availability=99.9)
+    app.slo("reads", availability=99.5, latency_p99_ms=300, window_days=7, routes=["GET /orders/{order_id}"])
+    return app
+
+
 def deployment_for(variant: str):
     return build_deployment(
-        full_app(), config_from_dict({"region": REGION, **VARIANTS[variant]}, "pyproject.toml"), "dev"
+        slo_app(), config_from_dict({"region": REGION, **VARIANTS[variant]}, "pyproject.toml"), "dev"
     )
 
 
@@ -39,7 +47,35 @@ def test_every_resource_uses_only_the_providers_arguments_and_all_required_ones(
             assert re.fullmatch(r"[a-z_][a-z0-9_]*", name), name
             problems += [f"{kind}.{name}: unknown argument {a}" for a in sorted(set(body) - allowed)]
             problems += [f"{kind}.{name}: missing {a}" for a in sorted(required - set(body))]
+            for path, block in PROVIDER[kind].get("blocks", {}).items():  # nested blocks, by dotted path
+                for found in _blocks(body, path.split(".")):
+                    where = f"{kind}.{name}.{path}"
+                    problems += [f"{where}: unknown argument {a}" for a in sorted(set(found) - set(block["arguments"]))]
+                    problems += [f"{where}: missing {a}" for a in sorted(set(block["required"]) - set(found))]
     assert problems == []
+
+
+def _blocks(body: dict, path: list[str]) -> list[dict]:
+    """The nested blocks at `path` (a block is a JSON object, or a list of them when repeated)."""
+    value = body.get(path[0])
+    found = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+    return found if len(path) == 1 else [b for f in found for b in _blocks(f, path[1:])]
+
+
+def test_slo_alarms_use_metric_math_blocks_and_reference_their_windows():
+    main = render(deployment_for("alarms-domain"))["main.tf.json"]
+    alarms = main["resource"]["aws_cloudwatch_metric_alarm"]
+    queries = [q for a in alarms.values() for q in a.get("metric_query", ())]
+    assert queries and all(q["metric"]["stat"] == "Sum" for q in queries if "metric" in q)
+    assert sum(1 for q in queries if q.get("return_data")) == sum(1 for a in alarms.values() if "metric_query" in a)
+    composite = main["resource"]["aws_cloudwatch_composite_alarm"]["slo_orders_fast_burn_alarm"]
+    assert composite["alarm_rule"] == (
+        "ALARM(${aws_cloudwatch_metric_alarm.slo_orders_fast_long_alarm.alarm_name}) AND "
+        "ALARM(${aws_cloudwatch_metric_alarm.slo_orders_fast_short_alarm.alarm_name})"
+    )
+    assert composite["alarm_actions"] == ["${aws_sns_topic.alarm_topic.arn}"]
+    [dashboard] = main["resource"]["aws_cloudwatch_dashboard"].values()
+    assert dashboard["dashboard_name"] == "shop-dev-slos" and json.loads(dashboard["dashboard_body"])["widgets"]
 
 
 def test_references_point_at_resources_of_the_module():
@@ -54,6 +90,17 @@ def test_references_point_at_resources_of_the_module():
     variables = set(module["variables.tf.json"]["variable"])
     assert set(re.findall(r"var\.([a-z_]+)", text)) <= variables
     assert "artifact_path" in variables and "default" not in module["variables.tf.json"]["variable"]["artifact_path"]
+
+
+def test_a_dependencies_layer_comes_from_its_own_zip_and_comes_first():
+    deployment = deployment_for("url")
+    module = render(deployment)
+    [(name, layer)] = module["main.tf.json"]["resource"]["aws_lambda_layer_version"].items()
+    assert layer["filename"] == "${var.layer_artifact_path}" and layer["layer_name"] == deployment.layers[0].name
+    [function] = module["main.tf.json"]["resource"]["aws_lambda_function"].values()
+    assert function["layers"][0] == f"${{aws_lambda_layer_version.{name}.arn}}"
+    assert "default" not in module["variables.tf.json"]["variable"]["layer_artifact_path"]
+    assert "layer_artifact_path" not in render(deployment_for("http"))["variables.tf.json"]["variable"]
 
 
 def test_the_same_app_gives_byte_identical_files():
@@ -93,7 +140,101 @@ def _cfn_inventory(template: dict) -> dict:
             for s in pol["PolicyDocument"]["Statement"]
             for a in s["Action"]
         ),
+        "alarms": sorted(_alarm_row(p) for p in of("AWS::CloudWatch::Alarm")),
+        "composite_alarms": sorted(
+            (p["AlarmName"], p["AlarmRule"], len(p.get("AlarmActions", ())))
+            for p in of("AWS::CloudWatch::CompositeAlarm")
+        ),
+        "dashboards": sorted(
+            (p["DashboardName"], json.dumps(json.loads(p["DashboardBody"]), sort_keys=True))
+            for p in of("AWS::CloudWatch::Dashboard")
+        ),
     }
+
+
+def _dims(dimensions) -> tuple:
+    """CloudWatch dimensions as sorted (name, value) pairs, from a list of Name/Value or a map."""
+    if isinstance(dimensions, dict):
+        return tuple(sorted(dimensions.items()))
+    return tuple(sorted((d["Name"], d["Value"]) for d in dimensions or ()))
+
+
+def _alarm_row(p: dict) -> tuple:
+    """A CloudFormation AWS::CloudWatch::Alarm's properties as a comparable row."""
+    queries = tuple(
+        (
+            m["Id"],
+            m.get("Expression"),
+            m.get("ReturnData", True),
+            *(
+                (
+                    m["MetricStat"]["Metric"]["Namespace"],
+                    m["MetricStat"]["Metric"]["MetricName"],
+                    _dims(m["MetricStat"]["Metric"].get("Dimensions")),
+                    m["MetricStat"]["Stat"],
+                    m["MetricStat"]["Period"],
+                )
+                if "MetricStat" in m
+                else (None,) * 5
+            ),
+        )
+        for m in p.get("Metrics", ())
+    )
+    return (
+        p["AlarmName"],
+        p["ComparisonOperator"],
+        p["Threshold"],
+        p["EvaluationPeriods"],
+        p.get("DatapointsToAlarm"),
+        p.get("Namespace"),
+        p.get("MetricName"),
+        _dims(p.get("Dimensions")),
+        p.get("Statistic"),
+        p.get("ExtendedStatistic"),
+        p.get("Period"),
+        p.get("TreatMissingData"),
+        queries,
+        len(p.get("AlarmActions", ())),
+    )
+
+
+def _tf_alarm_row(p: dict) -> tuple:
+    """An aws_cloudwatch_metric_alarm's arguments as the row of `_alarm_row`."""
+    queries = tuple(
+        (
+            q["id"],
+            q.get("expression"),
+            q.get("return_data", True),
+            *(
+                (
+                    q["metric"]["namespace"],
+                    q["metric"]["metric_name"],
+                    _dims(q["metric"].get("dimensions")),
+                    q["metric"]["stat"],
+                    q["metric"]["period"],
+                )
+                if "metric" in q
+                else (None,) * 5
+            ),
+        )
+        for q in p.get("metric_query", ())
+    )
+    return (
+        p["alarm_name"],
+        p["comparison_operator"],
+        p["threshold"],
+        p["evaluation_periods"],
+        p.get("datapoints_to_alarm"),
+        p.get("namespace"),
+        p.get("metric_name"),
+        _dims(p.get("dimensions")),
+        p.get("statistic"),
+        p.get("extended_statistic"),
+        p.get("period"),
+        p.get("treat_missing_data"),
+        queries,
+        len(p.get("alarm_actions", ())),
+    )
 
 
 def _tf_inventory(module: dict) -> dict:
@@ -123,7 +264,25 @@ def _tf_inventory(module: dict) -> dict:
             for s in json.loads(p["policy"])["Statement"]
             for a in s["Action"]
         ),
+        "alarms": sorted(_tf_alarm_row(p) for p in of("aws_cloudwatch_metric_alarm")),
+        "composite_alarms": sorted(
+            (p["alarm_name"], _resolve_alarm_names(p["alarm_rule"], res), len(p.get("alarm_actions", ())))
+            for p in of("aws_cloudwatch_composite_alarm")
+        ),
+        "dashboards": sorted(
+            (p["dashboard_name"], json.dumps(json.loads(p["dashboard_body"]), sort_keys=True))
+            for p in of("aws_cloudwatch_dashboard")
+        ),
     }
+
+
+def _resolve_alarm_names(rule: str, resources: dict) -> str:
+    """A composite alarm's rule with its references (`${aws_cloudwatch_metric_alarm.X.alarm_name}`)
+    replaced by the names of the alarms they point at (a wrong reference fails here)."""
+    alarms = resources["aws_cloudwatch_metric_alarm"]
+    return re.sub(
+        r"\$\{aws_cloudwatch_metric_alarm\.([a-z0-9_]+)\.alarm_name\}", lambda m: alarms[m[1]]["alarm_name"], rule
+    )
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -132,6 +291,8 @@ def test_terraform_and_cloudformation_describe_the_same_infrastructure(variant):
     cfn, tf = _cfn_inventory(render_cfn(deployment)), _tf_inventory(render(deployment))
     assert tf == cfn
     assert cfn["functions"] and cfn["mappings"] and cfn["iam"]  # the comparison compared something
+    assert len(cfn["composite_alarms"]) == 4 and cfn["dashboards"]  # two SLOs, a fast and a slow burn each
+    assert any(row[12] for row in cfn["alarms"]) and any(row[9] == "p99" for row in cfn["alarms"])
 
 
 def _justified_checks() -> set[str]:

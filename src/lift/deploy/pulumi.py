@@ -24,6 +24,7 @@ resource's output. Like the other renderers this reads only the model. Needs `li
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,8 +40,6 @@ __all__ = ["LiftService"]
 
 
 def _route_name(key: str) -> str:
-    import re
-
     words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+", key.replace("+", " greedy")) if w]
     return "-".join(words) or "root"
 
@@ -48,8 +47,9 @@ def _route_name(key: str) -> str:
 class LiftService(pulumi.ComponentResource):
     """Every resource of one stage of a Lift service (`deployment`), as children of this component.
 
-    `artifact_path` is the function's zip (`lift package`); the keyword arguments override the
-    stage's settings. `resources` maps each child's logical name to the resource; `function`,
+    `artifact_path` is the function's zip (`lift package`), `layer_artifact_path` the dependencies
+    layer's zip when the stage has `dependencies_layer = true`; the other keyword arguments override
+    the stage's settings. `resources` maps each child's logical name to the resource; `function`,
     `api_url`, `websocket_url`, `domain_url` and `domain_target` are outputs (URLs are None when
     the stage has no such front)."""
 
@@ -59,6 +59,7 @@ class LiftService(pulumi.ComponentResource):
         deployment: Deployment,
         artifact_path: str,
         *,
+        layer_artifact_path: str | None = None,
         memory_size: int | None = None,
         timeout: int | None = None,
         log_retention_days: int | None = None,
@@ -71,6 +72,12 @@ class LiftService(pulumi.ComponentResource):
         self.d = d
         self._name = name
         self.artifact_path = artifact_path
+        if d.layers and not layer_artifact_path:
+            raise ValueError(
+                "this stage puts its dependencies in a layer (dependencies_layer = true): "
+                "pass layer_artifact_path= (the layer zip written by lift package)"
+            )
+        self.layer_artifact_path = layer_artifact_path
         fn = d.function
         self.memory_size = memory_size if memory_size is not None else fn.memory
         self.timeout = timeout if timeout is not None else fn.timeout
@@ -176,6 +183,17 @@ class LiftService(pulumi.ComponentResource):
         self.policies: dict[str, Any] = {}
         for role in d.roles:
             self.role(role.id, role.service, role.statements)
+        for layer in d.layers:
+            version = self.add(
+                aws.lambda_.LayerVersion,
+                layer.id,
+                layer_name=layer.name,
+                description=f"dependencies of {d.function.name}, packaged by lift",
+                code=pulumi.FileArchive(self.layer_artifact_path),
+                compatible_runtimes=[layer.runtime],
+                compatible_architectures=[layer.architecture],
+            )
+            self.refs[layer.id] = version.arn
         for fn in d.functions:
             self.function_(fn)
         if d.http is not None:
@@ -188,6 +206,8 @@ class LiftService(pulumi.ComponentResource):
             self.mapping(mapping)
         self.rules_and_schedules()
         self.alarms()
+        if d.slos:
+            self.slo_alarms()
         if d.http is not None and d.http.domain:
             self.domain(d.http)
 
@@ -238,7 +258,8 @@ class LiftService(pulumi.ComponentResource):
             tracing_config={"mode": "Active" if fn.tracing else "PassThrough"},
             tags=self.tags,
             reserved_concurrent_executions=fn.reserved_concurrency,
-            layers=list(fn.layers) or None,
+            layers=([self.refs[fn.dependencies_layer_id]] if fn.dependencies_layer_id else []) + list(fn.layers)
+            or None,
             snap_start={"apply_on": "PublishedVersions"} if fn.snapstart else None,
             publish=True if fn.snapstart else None,
         )
@@ -601,6 +622,46 @@ class LiftService(pulumi.ComponentResource):
                 tags=self.tags,
             )
 
+    def slo_alarms(self) -> None:
+        """The SLOs' burn-rate alarms and dashboard, the same as the CloudFormation output's (the
+        resources of `lift.deploy.slo.stage_resources`, CloudWatch API fields mapped to `pulumi_aws`
+        arguments). A composite alarm's rule is built from its windows' alarm `name` outputs, so
+        Pulumi creates them first."""
+        from lift.deploy.slo import stage_resources
+
+        d = self.d
+        actions = [self.arns[d.alarm_topic_id]] if d.alarm_topic_id else None
+        resources = stage_resources(d, actions)
+        names: dict[str, Any] = {}  # alarm name -> the alarm's name output
+        for logical_id, resource in resources.items():
+            if resource["Type"] == "AWS::CloudWatch::Alarm":
+                props = resource["Properties"]
+                alarm = self.add(aws.cloudwatch.MetricAlarm, logical_id, tags=self.tags, **_metric_alarm(props))
+                names[props["AlarmName"]] = alarm.name
+        for logical_id, resource in resources.items():
+            props = resource["Properties"]
+            if resource["Type"] == "AWS::CloudWatch::CompositeAlarm":
+                parts: list[Any] = []
+                for piece in re.split(r"(ALARM\([^)]*\))", props["AlarmRule"]):
+                    name = piece[len("ALARM(") : -1] if piece.startswith("ALARM(") else None
+                    parts += ["ALARM(", names[name], ")"] if name in names else [piece]
+                self.add(
+                    aws.cloudwatch.CompositeAlarm,
+                    logical_id,
+                    alarm_name=props["AlarmName"],
+                    alarm_description=props.get("AlarmDescription"),
+                    alarm_rule=pulumi.Output.concat(*parts),
+                    alarm_actions=props.get("AlarmActions"),
+                    tags=self.tags,
+                )
+            elif resource["Type"] == "AWS::CloudWatch::Dashboard":
+                self.add(
+                    aws.cloudwatch.Dashboard,
+                    logical_id,
+                    dashboard_name=props["DashboardName"],
+                    dashboard_body=props["DashboardBody"],
+                )
+
     def domain(self, front: HttpFront) -> None:
         """The custom domain (regional, TLS 1.2) mapped to the API; point DNS at `domain_target`."""
         if front.kind == "http":
@@ -644,3 +705,44 @@ class LiftService(pulumi.ComponentResource):
         else:
             return
         self.domain_url = f"https://{front.domain}/"
+
+
+def _metric_alarm(props: dict[str, Any]) -> dict[str, Any]:
+    """`aws.cloudwatch.MetricAlarm` arguments from CloudWatch's PutMetricAlarm fields (one metric,
+    or metric math as `metric_queries`)."""
+    args: dict[str, Any] = {
+        "name": props["AlarmName"],
+        "alarm_description": props.get("AlarmDescription"),
+        "namespace": props.get("Namespace"),
+        "metric_name": props.get("MetricName"),
+        "dimensions": {x["Name"]: x["Value"] for x in props["Dimensions"]} if "Dimensions" in props else None,
+        "statistic": props.get("Statistic"),
+        "extended_statistic": props.get("ExtendedStatistic"),
+        "period": props.get("Period"),
+        "evaluation_periods": props["EvaluationPeriods"],
+        "datapoints_to_alarm": props.get("DatapointsToAlarm"),
+        "threshold": props["Threshold"],
+        "comparison_operator": props["ComparisonOperator"],
+        "treat_missing_data": props.get("TreatMissingData"),
+        "alarm_actions": props.get("AlarmActions"),
+    }
+    if "Metrics" in props:
+        queries = []
+        for m in props["Metrics"]:
+            query: dict[str, Any] = {"id": m["Id"], "return_data": m.get("ReturnData", True)}
+            if "Expression" in m:
+                query["expression"] = m["Expression"]
+            if "Label" in m:
+                query["label"] = m["Label"]
+            if "MetricStat" in m:
+                stat = m["MetricStat"]
+                query["metric"] = {
+                    "namespace": stat["Metric"]["Namespace"],
+                    "metric_name": stat["Metric"]["MetricName"],
+                    "dimensions": {x["Name"]: x["Value"] for x in stat["Metric"].get("Dimensions", ())},
+                    "period": stat["Period"],
+                    "stat": stat["Stat"],
+                }
+            queries.append(query)
+        args["metric_queries"] = queries
+    return args

@@ -26,7 +26,15 @@ from typing import Any
 
 from lift.slo import SLO
 
-__all__ = ["BurnAlert", "SLOReport", "alarm_resources", "burn_alerts", "dashboard_resource", "report"]
+__all__ = [
+    "BurnAlert",
+    "SLOReport",
+    "alarm_resources",
+    "burn_alerts",
+    "dashboard_resource",
+    "report",
+    "stage_resources",
+]
 
 MAX_ROUTES = 4
 
@@ -250,6 +258,39 @@ def dashboard_resource(
             "DashboardBody": json.dumps({"widgets": widgets}, sort_keys=True),
         },
     }
+
+
+def stage_resources(deployment: Any, actions: list[Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Every SLO alarm of `deployment` and its SLO dashboard (logical id -> CloudFormation resource),
+    alarming to `actions`. The properties are CloudWatch's own API fields (PutMetricAlarm,
+    PutCompositeAlarm, PutDashboard), which CloudFormation takes as they are: the Terraform and
+    Pulumi renderers map these same resources to their provider's arguments, so every output
+    describes the same alarms."""
+    resources: dict[str, dict[str, Any]] = {}
+    if not deployment.slos:
+        return resources
+    for slo in deployment.slos:
+        found = alarm_resources(
+            slo,
+            service=deployment.service,
+            namespace=deployment.metrics_namespace,
+            endpoints=deployment.slo_routes,
+            page_actions=actions,
+            ticket_actions=actions,
+        )
+        for logical_id, resource in found.items():
+            if logical_id in resources:
+                raise ValueError(f"duplicate logical id {logical_id}")
+            resources[logical_id] = resource
+    resources["SloDashboard"] = dashboard_resource(
+        list(deployment.slos),
+        service=deployment.service,
+        stage=deployment.stage,
+        namespace=deployment.metrics_namespace,
+        endpoints=deployment.slo_routes,
+        region=deployment.region,
+    )
+    return resources
 
 
 # -- reports -----------------------------------------------------------------------------------------

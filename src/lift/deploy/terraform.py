@@ -129,6 +129,21 @@ class _Module:
             )
         for role in d.roles:
             self.role(role.id, role.service, role.statements)
+        for layer in d.layers:
+            self.add(
+                "aws_lambda_layer_version",
+                _snake(layer.id),
+                {
+                    "layer_name": layer.name,
+                    "description": f"dependencies of {d.function.name}, packaged by lift",
+                    "filename": "${var.layer_artifact_path}",
+                    "source_code_hash": "${filebase64sha256(var.layer_artifact_path)}",
+                    "compatible_runtimes": [layer.runtime],
+                    "compatible_architectures": [layer.architecture],
+                },
+                layer.id,
+                "arn",
+            )
         for fn in d.functions:
             self.function(fn)
         if d.http is not None:
@@ -141,6 +156,8 @@ class _Module:
             self.mapping(mapping)
         self.rules_and_schedules()
         self.alarms()
+        if d.slos:
+            self.slo_alarms()
         if d.http is not None and d.http.domain:
             self.domain(d.http)
         main = {
@@ -156,6 +173,16 @@ class _Module:
         variables = {
             "variable": {
                 "artifact_path": {"type": "string", "description": "The function's zip (lift package)"},
+                **(
+                    {
+                        "layer_artifact_path": {
+                            "type": "string",
+                            "description": "The dependencies layer's zip (lift package, dependencies_layer = true)",
+                        }
+                    }
+                    if d.layers
+                    else {}
+                ),
                 "memory_size": {"type": "number", "default": fn.memory, "description": "Function memory (MB)"},
                 "timeout": {"type": "number", "default": fn.timeout, "description": "Function timeout (seconds)"},
                 "log_retention_days": {
@@ -233,8 +260,9 @@ class _Module:
         }
         if fn.reserved_concurrency is not None:
             body["reserved_concurrent_executions"] = fn.reserved_concurrency
-        if fn.layers:
-            body["layers"] = list(fn.layers)
+        layers = [f"${{{self.refs[fn.dependencies_layer_id]}}}"] if fn.dependencies_layer_id else []
+        if layers or fn.layers:
+            body["layers"] = layers + list(fn.layers)
         if fn.snapstart:
             body["snap_start"] = {"apply_on": "PublishedVersions"}
             body["publish"] = True
@@ -661,6 +689,46 @@ class _Module:
                 },
             )
 
+    def slo_alarms(self) -> None:
+        """The SLOs' burn-rate alarms and dashboard, the same as the CloudFormation output's (the
+        resources of `lift.deploy.slo.stage_resources`, CloudWatch API fields mapped to the provider's
+        arguments). A composite alarm's rule names its windows' alarms through their `alarm_name`
+        attributes, so Terraform creates them first (and deletes them last)."""
+        from lift.deploy.slo import stage_resources
+
+        d = self.d
+        actions = [f"${{aws_sns_topic.{_snake(d.alarm_topic_id)}.arn}}"] if d.alarm_topic_id else None
+        resources = stage_resources(d, actions)
+        names: dict[str, str] = {}  # alarm name -> the expression of the alarm's name attribute
+        for logical_id, resource in resources.items():
+            if resource["Type"] == "AWS::CloudWatch::Alarm":
+                name = _snake(logical_id)
+                self.add("aws_cloudwatch_metric_alarm", name, _metric_alarm(resource["Properties"]))
+                names[resource["Properties"]["AlarmName"]] = f"${{aws_cloudwatch_metric_alarm.{name}.alarm_name}}"
+        for logical_id, resource in resources.items():
+            props = resource["Properties"]
+            if resource["Type"] == "AWS::CloudWatch::CompositeAlarm":
+                rule = _literal(props["AlarmRule"])
+                for alarm_name, expression in names.items():
+                    rule = rule.replace(f"ALARM({_literal(alarm_name)})", f"ALARM({expression})")
+                self.add(
+                    "aws_cloudwatch_composite_alarm",
+                    _snake(logical_id),
+                    {
+                        "alarm_name": props["AlarmName"],
+                        "alarm_description": _literal(props.get("AlarmDescription", "")) or None,
+                        "alarm_rule": rule,
+                        "alarm_actions": props.get("AlarmActions"),
+                        "tags": "${var.tags}",
+                    },
+                )
+            elif resource["Type"] == "AWS::CloudWatch::Dashboard":
+                self.add(
+                    "aws_cloudwatch_dashboard",
+                    _snake(logical_id),
+                    {"dashboard_name": props["DashboardName"], "dashboard_body": _literal(props["DashboardBody"])},
+                )
+
     def domain(self, front: HttpFront) -> None:
         """The custom domain (regional, TLS 1.2) mapped to the API; point DNS at the domain_target output."""
         api = _snake(front.id)
@@ -714,6 +782,53 @@ class _Module:
             return
         self.outputs["domain_url"] = {"value": f"https://{front.domain}/"}
         self.outputs["domain_target"] = {"value": target}
+
+
+def _literal(text: str) -> str:
+    """`text` as a Terraform string literal (template sequences `${` and `%{` escaped)."""
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
+def _metric_alarm(props: dict[str, Any]) -> dict[str, Any]:
+    """An `aws_cloudwatch_metric_alarm` from CloudWatch's PutMetricAlarm fields (one metric, or
+    metric math as `metric_query` blocks)."""
+    body: dict[str, Any] = {
+        "alarm_name": props["AlarmName"],
+        "alarm_description": _literal(props["AlarmDescription"]) if "AlarmDescription" in props else None,
+        "namespace": props.get("Namespace"),
+        "metric_name": props.get("MetricName"),
+        "dimensions": {x["Name"]: _literal(x["Value"]) for x in props["Dimensions"]} if "Dimensions" in props else None,
+        "statistic": props.get("Statistic"),
+        "extended_statistic": props.get("ExtendedStatistic"),
+        "period": props.get("Period"),
+        "evaluation_periods": props["EvaluationPeriods"],
+        "datapoints_to_alarm": props.get("DatapointsToAlarm"),
+        "threshold": props["Threshold"],
+        "comparison_operator": props["ComparisonOperator"],
+        "treat_missing_data": props.get("TreatMissingData"),
+        "alarm_actions": props.get("AlarmActions"),
+        "tags": "${var.tags}",
+    }
+    if "Metrics" in props:
+        queries = []
+        for m in props["Metrics"]:
+            query: dict[str, Any] = {"id": m["Id"], "return_data": m.get("ReturnData", True)}
+            if "Expression" in m:
+                query["expression"] = m["Expression"]
+            if "Label" in m:
+                query["label"] = m["Label"]
+            if "MetricStat" in m:
+                stat = m["MetricStat"]
+                query["metric"] = {
+                    "namespace": stat["Metric"]["Namespace"],
+                    "metric_name": stat["Metric"]["MetricName"],
+                    "dimensions": {x["Name"]: _literal(x["Value"]) for x in stat["Metric"].get("Dimensions", ())},
+                    "period": stat["Period"],
+                    "stat": stat["Stat"],
+                }
+            queries.append(query)
+        body["metric_query"] = queries
+    return {k: v for k, v in body.items() if v is not None}
 
 
 def _route_name(key: str) -> str:
