@@ -589,10 +589,24 @@ class App(Group, EventSources):
 
     def respond(self, ctx: Context) -> Response:
         """Route an HTTP Context through its chain (used by every HTTP source and ASGI)."""
+        chain = self.chain_for(ctx)[0]
+        try:
+            response = chain(ctx)
+        except Exception as exc:
+            return self.error_response(ctx, exc)
+        if response.__class__ is not Response:  # a middleware that returned a plain value
+            response = to_response(response)
+        return response
+
+    def chain_for(self, ctx: Context) -> tuple[Handler, Endpoint | None]:
+        """Route an HTTP Context: the chain that answers it and its endpoint (the not-found
+        endpoint for a 404, None for a 405). Sets `ctx.route` and the path parameters; `lift.asgi`
+        uses it to decide where a chain runs before running it."""
         request: Request = ctx.request  # type: ignore[assignment]  # an HTTP context: never None
         entry, values = self.router.lookup(request.path)
+        endpoint: Endpoint | None
         if entry is None:
-            chain = self._not_found_chain
+            chain, endpoint = self._not_found_chain, self._not_found_endpoint
         else:
             ctx.route = entry.template
             if values:
@@ -608,13 +622,7 @@ class App(Group, EventSources):
                 chain = self._method_chain
             else:
                 chain = endpoint.chain
-        try:
-            response = chain(ctx)
-        except Exception as exc:
-            return self.error_response(ctx, exc)
-        if response.__class__ is not Response:  # a middleware that returned a plain value
-            response = to_response(response)
-        return response
+        return chain, endpoint
 
     def _unmatched(self, event: Any, context: Any, source: str) -> Any:
         err = UnmatchedEvent(f"No handler is registered for {source} events")

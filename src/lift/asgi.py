@@ -15,14 +15,17 @@ import base64
 import logging
 import os
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from lift import serialization
+from lift.app import to_response
 from lift.context import Context, Headers, QueryParams, Request, Response
 
 if TYPE_CHECKING:
@@ -55,7 +58,10 @@ class AsgiRequest(Request):
     source = "asgi"
 
     def __init__(self, scope: Scope, body: bytes, path: str) -> None:
-        super().__init__(scope, scope["method"], path)
+        # Request.__init__'s three fields, set here: one call less on every request.
+        self.event = scope
+        self.method = scope["method"]
+        self.path = path
         self._body = body
 
     def _load_headers(self) -> Headers:
@@ -63,6 +69,16 @@ class AsgiRequest(Request):
         for name, value in self.event["headers"]:
             values.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
         return Headers(values)
+
+    @property
+    def content_type(self) -> str | None:
+        """The Content-Type, found in the scope without decoding every header (ASGI names are lower-case)."""
+        if self._headers is None:
+            for name, value in self.event["headers"]:
+                if name == b"content-type":
+                    return value.decode("latin-1")
+            return None
+        return self._headers.get("content-type")
 
     def _load_query(self) -> QueryParams:
         raw = self.event.get("query_string") or b""
@@ -86,25 +102,112 @@ class AsgiRequest(Request):
         return f"{self.event.get('scheme', 'http')}://{host}{self.path}" + (f"?{query}" if query else "")
 
 
-def asgi_app(app: App, *, threaded: bool = True) -> AsgiApp:
+def asgi_app(app: App, *, dispatch: str | None = None, threaded: bool | None = None) -> AsgiApp:
     """The ASGI application serving `app` (what `app.asgi` returns).
 
-    `threaded` (default) runs each request's middleware and handler in the thread pool, so a
-    blocking handler never stalls the server; `threaded=False` (or `LIFT_ASGI_THREADED=0`)
-    dispatches on the event loop, faster when every handler is quick and never blocks.
+    `dispatch` says where a route's middleware and handler run:
+    - `"auto"` (the default): in the thread pool until the route has shown it is cheap (16 runs
+      in a row within the inline budget, 1 ms), then on the event loop; a run on the loop that
+      overruns the budget and is seen blocking (or burning CPU) sends the route back to the pool for
+      good. Routes registered with `blocking=True` always use the pool, `blocking=False` the loop.
+    - `"threads"`: always in the thread pool (no blocking handler can ever stall the loop);
+    - `"loop"`: always on the event loop (for services whose handlers never block).
+    The default comes from `LIFT_ASGI_DISPATCH`; `threaded=True`/`False` (or
+    `LIFT_ASGI_THREADED=0`) are the older spelling of `"threads"`/`"loop"`.
     """
-    return AsgiApp(app, threaded=threaded)
+    return AsgiApp(app, dispatch=dispatch, threaded=threaded)
+
+
+DISPATCH_MODES = ("auto", "threads", "loop")
+PROBATION_RUNS = 16  # cheap runs in a row, in the pool, before a route moves to the event loop
+SUSPECT_RUNS = 8  # instrumented runs on the loop after a slow one, to tell blocking from preemption
+_MAX_ON_LOOP_SECONDS = 0.001  # default inline budget; LIFT_ASGI_INLINE_BUDGET_MS
+
+
+def _dispatch_mode(dispatch: str | None, threaded: bool | None) -> str:
+    if dispatch is None:
+        if threaded is not None:
+            dispatch = "threads" if threaded else "loop"
+        else:
+            dispatch = os.environ.get("LIFT_ASGI_DISPATCH") or (
+                "loop" if os.environ.get("LIFT_ASGI_THREADED") == "0" else "auto"
+            )
+    if dispatch not in DISPATCH_MODES:
+        raise ValueError(f"dispatch must be one of {', '.join(DISPATCH_MODES)}, not {dispatch!r}")
+    return dispatch
+
+
+class Placement:
+    """Where one route's chain runs (`dispatch="auto"`), and what its runs have shown so far.
+
+    A run is slow when its wall clock passes the budget; a slow run *blocked* when the thread
+    switched out voluntarily meanwhile (a socket, a sleep, a lock: `getrusage`'s voluntary context
+    switches) or used more CPU than the budget. A slow run that did neither was preempted by the
+    OS (a loaded machine) and says nothing about the handler. Runs in the pool, while on
+    probation, read the thread's usage around the chain (~1 us each, so only then); runs on the
+    loop only read `perf_counter`, and after a slow one the next `SUSPECT_RUNS` runs are watched
+    with `getrusage`: one that blocked sends the route to the pool for good.
+    """
+
+    __slots__ = ("inline", "pinned", "cheap_runs", "suspect_runs", "name")
+
+    def __init__(self, name: str, inline: bool = False, pinned: bool = False) -> None:
+        self.name = name
+        self.inline = inline
+        self.pinned = pinned  # never moves (a `blocking=` mark, a forced mode, or seen blocking)
+        self.cheap_runs = 0
+        self.suspect_runs = 0
+
+    def ran_in_pool(self, seconds: float, budget: float, usage: tuple[Any, Any] | None) -> None:
+        """Count a run in the pool: `seconds` of wall clock, and the thread's usage before and after."""
+        if seconds > budget:
+            if usage is None:
+                self.cheap_runs = 0
+                return
+            before, after = usage
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            if after.ru_nvcsw > before.ru_nvcsw or cpu > budget:
+                self.cheap_runs = 0  # it waited for something (or computed for long): not for the loop
+                return
+            # slow only because the OS ran something else meanwhile (a loaded machine): cheap
+        self.cheap_runs += 1
+        if self.cheap_runs >= PROBATION_RUNS:
+            self.inline = True
+            self.suspect_runs = 0
+
+    def blocked(self, why: str) -> None:
+        """A run on the loop was seen blocking: this route uses the pool from now on."""
+        self.inline = False
+        self.pinned = True
+        _log.warning("route %s blocked the event loop (%s): it runs in the thread pool from now on", self.name, why)
+
+    def __repr__(self) -> str:
+        where = "loop" if self.inline else "pool"
+        return f"<Placement {self.name} {where}{' pinned' if self.pinned else ''}>"
 
 
 class AsgiApp:
     """An ASGI 3 application for one Lift App: HTTP, WebSocket and lifespan."""
 
-    def __init__(self, app: App, *, threaded: bool = True) -> None:
+    def __init__(self, app: App, *, dispatch: str | None = None, threaded: bool | None = None) -> None:
         self.app = app
-        self.threaded = threaded and os.environ.get("LIFT_ASGI_THREADED", "1") != "0"
+        self.dispatch = _dispatch_mode(dispatch, threaded)
+        budget_ms = os.environ.get("LIFT_ASGI_INLINE_BUDGET_MS")
+        self.inline_budget = float(budget_ms) / 1000 if budget_ms else _MAX_ON_LOOP_SECONDS
         self._executor: ThreadPoolExecutor | None = None
+        self._placements: dict[Any, Placement] = {}  # chain -> where it runs
         self.websockets = WebSocketGateway(lambda: app)
         self._ws_client_checked = False
+
+    @property
+    def threaded(self) -> bool:
+        """True when every request runs in the thread pool (`dispatch="threads"`)."""
+        return self.dispatch == "threads"
+
+    def placement(self, method: str, path: str) -> Placement | None:
+        """Where the route answering `method path` runs now (None before its first request)."""
+        ctx = self.app.new_context(None, None, "asgi", Request({}, method, path))
+        return self._placements.get(self.app.chain_for(ctx)[0])
 
     def _use_in_process_websocket_client(self) -> None:
         """Let `ctx.ws` reach this process's clients directly (unless the user assigned a client)."""
@@ -120,32 +223,111 @@ class AsgiApp:
             app.websocket_client = WebSocketClient(client=InProcessManagementApi(self.websockets))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            if scope["path"].startswith("/@connections/") and self.websockets.connections:
+        if scope["type"] == "http":
+            if self.websockets.connections and scope["path"].startswith("/@connections/"):
                 await self.websockets.management_api(scope, receive, send)
             else:
                 await self.http(scope, receive, send)
-        elif kind == "websocket":
+        elif scope["type"] == "websocket":
             if not self._ws_client_checked:
                 self._use_in_process_websocket_client()
             await self.websockets.serve(scope, receive, send)
-        elif kind == "lifespan":
+        elif scope["type"] == "lifespan":
             await self.lifespan(receive, send)
 
     # -- HTTP ----------------------------------------------------------------------
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request: read the body, route, run the chain where its Placement says, send."""
         app = self.app
-        body = await read_body(receive, app.max_body_size)
+        message = await receive()
+        if message.get("more_body") or message["type"] != "http.request":
+            body = await read_body(receive, app.max_body_size, message)
+        else:
+            body = message.get("body", b"")
+            if len(body) > app.max_body_size:
+                body = None
         if body is None:
             await send_response(send, _too_large(app.max_body_size))
             return
-        request = AsgiRequest(scope, body, _routed_path(scope["path"], scope.get("root_path", ""), app.base_path))
-        ctx = app.new_context(None, None, "asgi", request)
-        if self.threaded:
-            response = await asyncio.get_running_loop().run_in_executor(self.executor, self._respond, ctx)
+        path = scope["path"]
+        root_path = scope.get("root_path")
+        if root_path or app.base_path:
+            path = _routed_path(path, root_path or "", app.base_path)
+        request = AsgiRequest(scope, body, path)
+        cold = app._cold
+        if cold:
+            app._cold = False
+        ctx = Context(app, None, None, "asgi", request, cold)
+        # The router's one-lookup cases (a static path, one trailing parameter) first, as the
+        # Lambda path does; anything else goes through App.chain_for.
+        router = app.router
+        entry = router._static.get(path)
+        if entry is None:
+            parent, _, last = path.rpartition("/")
+            entry = router._param_tail.get(parent)
+            if entry is not None:
+                if last and "%" not in last:
+                    request.path_params = {entry.param_names[0]: last}
+                else:
+                    entry = None
+        endpoint = entry.methods.get(request.method) if entry is not None else None
+        if endpoint is not None:
+            ctx.route = entry.template  # type: ignore[union-attr]
+            chain = endpoint.chain
         else:
-            response = self._respond(ctx)
+            try:
+                chain, endpoint = app.chain_for(ctx)
+            except Exception as exc:  # a path the router cannot decode: the error contract, never an escape
+                await send_response(send, app.error_response(ctx, exc))
+                return
+        place = self._placements.get(chain)
+        if place is None:
+            place = self._place(chain, endpoint)
+        if place.inline:
+            if endpoint is not None and chain is endpoint.run and endpoint.binder.is_async:
+                response = await self._respond_async(ctx, endpoint)
+            elif place.suspect_runs:
+                response = self._respond_watched(ctx, chain, place)
+            elif endpoint is not None and chain is endpoint.run and request.method != "HEAD":
+                # No middleware around a sync handler: a dict or list result goes out as JSON
+                # without a Response object in between (the commonest request).
+                started = perf_counter()
+                running = _get_running_loop()
+                _set_running_loop(None)  # the handler sees the loop's thread as a worker sees its own
+                try:
+                    result = endpoint.call(ctx)
+                except Exception as exc:
+                    result = app.error_response(ctx, exc)
+                finally:
+                    _set_running_loop(running)
+                if app._invocation_hooks:
+                    app._end_invocation(scope)
+                cls = result.__class__
+                if cls is dict or cls is list:
+                    data = _encode(result)
+                    if perf_counter() - started > self.inline_budget and not place.pinned:
+                        place.suspect_runs = SUSPECT_RUNS  # blocking, or the OS preempting us: the next runs tell
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": endpoint.status,
+                            "headers": [_JSON_TYPE, (b"content-length", b"%d" % len(data))],
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": data})
+                    return
+                response = result if cls is Response else self._result_response(ctx, result, endpoint.status)
+                if perf_counter() - started > self.inline_budget and not place.pinned:
+                    place.suspect_runs = SUSPECT_RUNS
+            else:
+                started = perf_counter()
+                response = self._respond_on_loop(ctx, chain)
+                if perf_counter() - started > self.inline_budget and not place.pinned:
+                    place.suspect_runs = SUSPECT_RUNS
+        else:
+            response = await asyncio.get_running_loop().run_in_executor(
+                self.executor, self._respond_in_pool, ctx, chain, place
+            )
         if response.__class__ is not Response and hasattr(response, "chunks"):  # lift.streaming
             from lift.streaming import stream_to_asgi
 
@@ -158,6 +340,25 @@ class AsgiApp:
             response.body = b""
         await send_response(send, response)
 
+    def _place(self, chain: Any, endpoint: Any) -> Placement:
+        """The Placement of a chain seen for the first time: from the mode, the route's mark and its handler."""
+        if endpoint is None:
+            name, mark, is_async, bare = "405", None, False, False
+        else:
+            name = f"{'|'.join(endpoint.methods)} {endpoint.template or '(not found)'}"
+            mark = endpoint.meta.get("blocking")
+            is_async, bare = endpoint.binder.is_async, chain is endpoint.run
+        if self.dispatch == "threads" or mark is True:
+            place = Placement(name, inline=False, pinned=True)
+        elif is_async:  # awaited on the loop when nothing sync wraps it; else the chain waits for it in the pool
+            place = Placement(name, inline=bare, pinned=True)
+        elif self.dispatch == "loop" or mark is False:
+            place = Placement(name, inline=True, pinned=True)
+        else:
+            place = Placement(name)
+        self._placements[chain] = place
+        return place
+
     @property
     def executor(self) -> ThreadPoolExecutor:
         """The handler threads: `LIFT_ASGI_THREADS` of them (40, like Starlette's thread limiter)."""
@@ -166,13 +367,85 @@ class AsgiApp:
             self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="lift-asgi")
         return self._executor
 
-    def _respond(self, ctx: Context) -> Response:
+    def _respond(self, ctx: Context, chain: Any) -> Response:
+        """Run a chain (middleware and handler): its Response, or the error contract's."""
         app = self.app
         try:
-            return app.respond(ctx)
+            response = chain(ctx)
+            if response.__class__ is not Response:  # a middleware that returned a plain value
+                response = to_response(response)
+        except Exception as exc:
+            response = app.error_response(ctx, exc)
+        if app._invocation_hooks:
+            app._end_invocation(ctx.request.event)  # type: ignore[union-attr]
+        return response
+
+    def _respond_in_pool(self, ctx: Context, chain: Any, place: Placement) -> Response:
+        if place.pinned:
+            return self._respond(ctx, chain)
+        usage = _thread_usage
+        before = usage() if usage is not None else None
+        started = perf_counter()
+        response = self._respond(ctx, chain)
+        elapsed = perf_counter() - started
+        place.ran_in_pool(elapsed, self.inline_budget, (before, usage()) if usage is not None else None)
+        return response
+
+    def _respond_on_loop(self, ctx: Context, chain: Any) -> Response:
+        """Run a chain on the loop's thread, which it sees as a worker thread sees it: no running
+        loop (so `asyncio.run` and Lift's `run_async` work there as they do in the pool)."""
+        running = _get_running_loop()
+        _set_running_loop(None)
+        try:
+            return self._respond(ctx, chain)
         finally:
-            if app._invocation_hooks:
-                app._end_invocation(ctx.request.event if ctx.request is not None else None)
+            _set_running_loop(running)
+
+    def _result_response(self, ctx: Context, result: Any, status: int) -> Response:
+        try:
+            return to_response(result, status)
+        except Exception as exc:  # a result msgspec cannot encode
+            return self.app.error_response(ctx, exc)
+
+    def _respond_watched(self, ctx: Context, chain: Any, place: Placement) -> Response:
+        """A run on the loop after a slow one, with the thread's resource usage read around it."""
+        place.suspect_runs -= 1
+        usage = _thread_usage
+        if usage is None:  # no per-thread usage here (not Linux): a second slow run is taken as blocking
+            started = perf_counter()
+            response = self._respond_on_loop(ctx, chain)
+            elapsed = perf_counter() - started
+            if elapsed > self.inline_budget:
+                place.blocked(f"{elapsed * 1000:.1f} ms")
+            return response
+        before = usage()
+        started = perf_counter()
+        response = self._respond_on_loop(ctx, chain)
+        elapsed = perf_counter() - started
+        after = usage()
+        if elapsed > self.inline_budget:
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            if after.ru_nvcsw > before.ru_nvcsw:
+                place.blocked(f"a run took {elapsed * 1000:.1f} ms, waiting")
+            elif cpu > self.inline_budget:
+                place.blocked(f"a run took {cpu * 1000:.1f} ms of CPU")
+        return response
+
+    async def _respond_async(self, ctx: Context, endpoint: Any) -> Response:
+        """An async handler without middleware, awaited on the server's own loop."""
+        app = self.app
+        try:
+            result = await endpoint.call(ctx)
+            cls = result.__class__
+            if cls is dict or cls is list:
+                response = Response._raw(_encode(result), endpoint.status, "application/json")
+            else:
+                response = result if cls is Response else to_response(result, endpoint.status)
+        except Exception as exc:
+            response = app.error_response(ctx, exc)
+        if app._invocation_hooks:
+            app._end_invocation(ctx.request.event)  # type: ignore[union-attr]
+        return response
 
     # -- lifespan ------------------------------------------------------------------
     async def lifespan(self, receive: Receive, send: Send) -> None:
@@ -198,6 +471,26 @@ class AsgiApp:
                     self._executor = None
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
+_encode = serialization.encode_json
+_get_running_loop = asyncio._get_running_loop
+_set_running_loop = asyncio._set_running_loop
+
+
+def _usage_of_this_thread() -> Callable[[], Any] | None:
+    """`getrusage` for the calling thread, where the platform has it (Linux)."""
+    try:
+        import resource
+
+        who = resource.RUSAGE_THREAD  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):
+        return None
+    return lambda: resource.getrusage(who)
+
+
+_thread_usage = _usage_of_this_thread()
 
 
 def prewarm_resources(app: App) -> None:
@@ -227,12 +520,12 @@ def _routed_path(path: str, root_path: str, base_path: str) -> str:
     return path or "/"
 
 
-async def read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None when it exceeds `limit` bytes."""
+async def read_body(receive: Receive, limit: int, first: dict[str, Any] | None = None) -> bytes | None:
+    """The whole request body, or None when it exceeds `limit` bytes (`first`: a message already received)."""
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        message, first = first or await receive(), None
         if message["type"] == "http.disconnect":
             break
         chunk = message.get("body", b"")
@@ -335,6 +628,7 @@ class Connection:
         self.loop = loop
         self.source_ip = source_ip
         self.user_agent = user_agent
+        self.thread = threading.get_ident()  # the loop's thread
         self.connected_at = time.time()
         self.last_active_at = self.connected_at
         self.closed = False
@@ -551,6 +845,7 @@ class InProcessManagementApi:
 
     def __init__(self, gateway: WebSocketGateway) -> None:
         self.gateway = gateway
+        self._pending: set[asyncio.Task[Any]] = set()  # sends queued from the loop's own thread
 
     def _connection(self, connection_id: str) -> Connection:
         conn = self.gateway.connections.get(connection_id)
@@ -559,14 +854,19 @@ class InProcessManagementApi:
         return conn
 
     def _run(self, conn: Connection, coro: Any) -> Any:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is conn.loop:
-            coro.close()
-            raise RuntimeError("ctx.ws must be called from a handler's worker thread, not the event loop")
+        if threading.get_ident() == conn.thread:
+            # A handler running on the loop's own thread (`lift.asgi` runs cheap handlers there):
+            # it cannot wait for the loop, so the send is queued and goes out once it returns.
+            task = conn.loop.create_task(coro)
+            self._pending.add(task)
+            task.add_done_callback(self._sent)
+            return None
         return asyncio.run_coroutine_threadsafe(coro, conn.loop).result(10)
+
+    def _sent(self, task: asyncio.Task[Any]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.warning("sending to a WebSocket connection failed", exc_info=task.exception())
 
     def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict[str, Any]:
         conn = self._connection(ConnectionId)
