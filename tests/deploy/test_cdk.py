@@ -5,6 +5,7 @@ infrastructure as the CloudFormation renderer (the inventory of test_terraform.p
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lift.deploy.cloudformation import render as render_cfn
-from tests.deploy.test_cloudformation import REGION, VARIANTS
+from tests.deploy.test_cloudformation import CHECKOV, INSTALL_HINT, REGION, VARIANTS, _justified_checks
 from tests.deploy.test_terraform import _cfn_inventory, deployment_for
 from tests.services import ROOT
 
@@ -106,3 +107,60 @@ def test_import_lift_does_not_import_the_cdk():
     code = "import sys, lift, lift.deploy; print('aws_cdk' in sys.modules, 'jsii' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_lift_synth_writes_a_cdk_app_that_synthesizes_a_stack_per_stage(tmp_path, monkeypatch):
+    """`lift synth --format cdk`: cdk.json and app.py; the app synthesizes (aws-cdk-lib, as `cdk synth`
+    runs it) the chosen stage's stack, which is the CloudFormation renderer's template and passes
+    cfn-lint; without the stage's package it says which command makes it."""
+    import runpy
+
+    from cfnlint.api import ManualArgs, lint
+
+    from lift.deploy import build_deployment, load_config
+    from tests.deploy.test_cli_synth import CONFIG, lift, project
+
+    root = project(tmp_path, CONFIG)
+    result = lift("synth", "prod", "--format", "cdk", cwd=root)
+    assert result.returncode == 0, result.stderr
+    out = root / ".lift" / "cdk"
+    assert sorted(p.name for p in out.iterdir()) == ["app.py", "cdk.json"]
+    assert json.loads((out / "cdk.json").read_text()) == {"app": "python3 app.py"}
+    monkeypatch.chdir(out)
+    try:  # every stage by default: the first one's missing package stops it with the command to run
+        namespace = runpy.run_path(str(out / "app.py"))
+        with pytest.raises(SystemExit, match=r"dev/package.zip does not exist: run `lift package dev` first"):
+            namespace["main"]()
+        from notes import app as lift_app
+    finally:
+        sys.modules.pop("notes", None)
+    (root / ".lift" / "prod").mkdir(parents=True)
+    _zip(root / ".lift" / "prod" / "package.zip", "notes.py")
+    # `cdk synth -c stage=prod` runs `python3 app.py` in the directory of cdk.json with these variables
+    env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "cdk.out"), "CDK_CONTEXT_JSON": json.dumps({"stage": "prod"})}
+    proc = subprocess.run([sys.executable, "app.py"], cwd=out, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "cdk.out" / "manifest.json").read_text())
+    stacks = {k: v for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"}
+    assert list(stacks) == ["notes-prod"] and stacks["notes-prod"]["environment"].endswith("/eu-west-1")
+    template = json.loads((tmp_path / "cdk.out" / "notes-prod.template.json").read_text())
+    ours = render_cfn(build_deployment(lift_app, load_config(root), "prod", handler="notes.app"))
+    assert _cfn_inventory(template) == _cfn_inventory(ours)
+    assert set(template["Resources"]) - set(ours["Resources"]) <= {"CDKMetadata"}
+    assert template["Resources"]["Function"]["Properties"]["MemorySize"] == 1024
+    assert [str(m) for m in lint(json.dumps(template), config=ManualArgs(regions=[REGION]))] == []
+    # checkov's CloudFormation checks: nothing beyond the findings justified for lift synth's templates
+    if not CHECKOV.exists():
+        pytest.fail(f"checkov is not installed at {CHECKOV}; {INSTALL_HINT}", pytrace=False)
+    path = tmp_path / "notes-prod.template.json"
+    path.write_text(json.dumps(template))
+    proc = subprocess.run(
+        [str(CHECKOV), "-f", str(path), "--framework", "cloudformation", "--quiet", "--compact", "-o", "json"]
+        + ["--skip-download"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(proc.stdout)
+    assert report["summary"]["parsing_errors"] == 0 and report["summary"]["passed"] > 10
+    assert {c["check_id"] for c in report["results"]["failed_checks"]} - _justified_checks() == set()

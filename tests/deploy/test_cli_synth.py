@@ -102,3 +102,9 @@ def test_a_config_mistake_exits_2_naming_file_table_and_key(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "pyproject.toml: [tool.lift.stages.prod.queues.notes-imports]: unknown key 'batchsize'" in result.stderr
     assert not (root / ".lift").exists()
+
+
+def test_an_unknown_format_exits_2_naming_every_format(tmp_path: Path) -> None:
+    result = lift("synth", "--format", "helm", cwd=project(tmp_path, CONFIG))
+    assert result.returncode == 2
+    assert "cloudformation, sam, terraform, pulumi, cdk" in result.stderr and not (tmp_path / ".lift").exists()

@@ -387,3 +387,62 @@ def test_the_docs_example_program_runs(tmp_path, monkeypatch):
     assert function["memorySize"] == 1024 and function["environment"]["variables"]["FEATURE_X"] == "off"
     assert function["code"].path == "dist/orders-prod.zip"
     assert [s["scheduleExpression"] for s in of(recorder, "aws:scheduler/schedule:Schedule")] == ["rate(1 day)"]
+
+
+def test_lift_synth_writes_a_pulumi_project_whose_program_runs_per_stack(tmp_path, monkeypatch):
+    """`lift synth --format pulumi`: Pulumi.yaml, the program and a stack config per stage; the
+    program runs under the mocks as stack `prod` with that stack's config, as the engine runs it."""
+    import runpy
+
+    import yaml
+
+    from tests.deploy.test_cli_synth import CONFIG, lift, project
+
+    root = project(tmp_path, CONFIG)
+    result = lift("synth", "prod", "--format", "pulumi", "-o", "infra/pulumi", cwd=root)
+    assert result.returncode == 0, result.stderr
+    out = root / "infra" / "pulumi"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "Pulumi.dev.yaml",
+        "Pulumi.prod.yaml",
+        "Pulumi.yaml",
+        "__main__.py",
+        "requirements.txt",
+    ]
+    assert "Pulumi.prod.yaml" in result.stdout and "sqs:ReceiveMessage" in result.stdout
+    assert yaml.safe_load((out / "Pulumi.yaml").read_text()) | {"description": ""} == {
+        "name": "notes",
+        "runtime": {"name": "python"},
+        "description": "",
+    }
+    prod = yaml.safe_load((out / "Pulumi.prod.yaml").read_text())["config"]
+    dev = yaml.safe_load((out / "Pulumi.dev.yaml").read_text())["config"]
+    assert prod["aws:region"] == dev["aws:region"] == "eu-west-1"
+    assert prod["lift:memory_size"] == "1024" and dev["lift:memory_size"] != "1024"  # [tool.lift.stages.prod]
+    assert prod["lift:artifact_path"] == ".lift/prod/package.zip"
+    again = lift("synth", "prod", "--format", "pulumi", "-o", "infra/again", cwd=root)
+    assert again.returncode == 0
+    assert all((out / f).read_bytes() == (root / "infra" / "again" / f).read_bytes() for f in ("__main__.py",))
+
+    prod["lift:timeout"] = "25"  # what `pulumi config set lift:timeout 25 -s prod` writes
+    monkeypatch.chdir(out)  # the engine runs the program in its project directory
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project="notes", stack="prod", preview=False)
+    pulumi.runtime.set_all_config(prod)
+
+    @pulumi.runtime.test
+    def program():
+        namespace = runpy.run_path(str(out / "__main__.py"), run_name="__main__")
+        return pulumi.Output.all(*(r.urn for r in namespace["service"].resources.values()))
+
+    try:
+        program()
+    finally:
+        sys.modules.pop("notes", None)
+        pulumi.runtime.set_all_config({})
+    [function] = of(recorder, "aws:lambda/function:Function")
+    assert function["name"] == "notes-prod" and function["handler"] == "notes.app"
+    assert function["memorySize"] == 1024 and function["timeout"] == 25
+    assert function["code"].path == str(root / ".lift" / "prod" / "package.zip")
+    assert [q["name"] for q in of(recorder, "aws:sqs/queue:Queue")] == ["notes-imports-dlq", "notes-imports"]
+    assert [s["scheduleExpression"] for s in of(recorder, "aws:scheduler/schedule:Schedule")] == ["rate(1 day)"]

@@ -33,29 +33,47 @@ def deployment_for(app_ref: str | None, stage: str | None, region: str | None = 
         fail(str(exc), USAGE)
 
 
+PROJECT_FORMATS = ("terraform", "pulumi", "cdk")  # written as a directory of files, not one template
+
+
 def synth(
     stage: str = STAGE_ARGUMENT,
     app: str = APP_OPTION,
-    format: str = typer.Option("cloudformation", "--format", "-f", help="cloudformation, sam or terraform."),
-    output: Path = typer.Option(None, "--output", "-o", help="Directory for the template (default: .lift/STAGE)."),
+    format: str = typer.Option(
+        "cloudformation", "--format", "-f", help="cloudformation, sam, terraform, pulumi or cdk."
+    ),
+    output: Path = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Directory to write to (default: .lift/STAGE, .lift/STAGE/terraform, .lift/pulumi, .lift/cdk).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Write the stage's template (template.json and template.yaml) and print what it creates."""
+    """Write the stage's template (template.json and template.yaml) and print what it creates.
+
+    `--format terraform` writes the stage's Terraform module; `--format pulumi` a Pulumi project
+    (a stack per stage) and `--format cdk` a CDK app (a stack per stage), both instantiating
+    Lift's LiftService from the app."""
     from lift.deploy.cloudformation import FORMATS, render, summary, to_json, to_yaml
 
-    if format not in (*FORMATS, "terraform"):
-        fail(f"Unknown format {format!r}; choose one of: {', '.join(FORMATS)}, terraform", USAGE)
-    deployment = deployment_for(app, stage)
+    if format not in (*FORMATS, *PROJECT_FORMATS):
+        fail(f"Unknown format {format!r}; choose one of: {', '.join((*FORMATS, *PROJECT_FORMATS))}", USAGE)
+    if format in ("pulumi", "cdk"):
+        deployment, files, out = _provider_project(app, stage, format, output)
+    else:
+        deployment = deployment_for(app, stage)
     if format == "terraform":
         from lift.deploy.terraform import render as render_terraform
         from lift.deploy.terraform import to_files
 
         out = output or Path(".lift") / deployment.stage / "terraform"
-        out.mkdir(parents=True, exist_ok=True)
         files = to_files(render_terraform(deployment))
+    if format in PROJECT_FORMATS:
+        out.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (out / name).write_text(text, encoding="utf-8")
-        cfn = render(deployment, "cloudformation")  # the same model: its summary says what the module creates
+        cfn = render(deployment, "cloudformation")  # the same model: its summary says what the files create
         info = summary(deployment, cfn)
         info["stack"], info["output"], info["files"] = deployment.stack_name, str(out), sorted(files)
         if as_json:
@@ -76,9 +94,41 @@ def synth(
     print_summary(info)
 
 
+def _provider_project(
+    app_ref: str | None, stage: str | None, format: str, output: Path | None
+) -> tuple[Any, Any, Path]:
+    """The Pulumi or CDK project of every stage (the config's stages, the default one and `stage`):
+    (the deployment of `stage`, the files, the output directory)."""
+    from lift.deploy import ConfigError, build_deployment, load_config
+    from lift.deploy.projects import cdk_project, pulumi_project
+
+    project = Path.cwd()
+    try:
+        config = load_config(project)
+    except ConfigError as exc:
+        fail(str(exc), USAGE)
+    lift_app, ref = load(app_ref or config.app)
+    stage = stage or config.default_stage
+    deployments = {}
+    try:
+        for name in sorted({*config.stage_names, config.default_stage, stage}):
+            deployments[name] = build_deployment(lift_app, config, name, handler=ref.handler)
+    except ConfigError as exc:
+        fail(str(exc), USAGE)
+    out = output or Path(".lift") / format
+    make = pulumi_project if format == "pulumi" else cdk_project
+    files = make(deployments.values(), project=project, out=out, app_root=ref.root, module=ref.module, attr=ref.attr)
+    return deployments[stage], files, out
+
+
 def print_summary(info: dict[str, Any]) -> None:
     console = Console(highlight=False)
-    console.print(f"[bold]{info['stack']}[/bold]: template written to {info['output']}/template.json and template.yaml")
+    if "files" in info:
+        console.print(f"[bold]{info['stack']}[/bold]: {', '.join(info['files'])} written to {info['output']}")
+    else:
+        console.print(
+            f"[bold]{info['stack']}[/bold]: template written to {info['output']}/template.json and template.yaml"
+        )
     resources = Table("resource type", "count", title="Resources")
     for kind, count in info["resources"].items():
         resources.add_row(kind, str(count))
