@@ -131,3 +131,55 @@ def test_dependencies_in_a_layer_are_packaged_checked_and_deployed(tmp_path: Pat
         s3.head_object(Bucket=params["CodeS3Bucket"], Key=params["LayerS3Key"])["ContentLength"]
         == report["layer"]["zipped"]
     )
+
+
+def test_a_failed_create_leaves_nothing_and_a_failed_update_leaves_the_stack_as_it_was(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    """moto 5 has no rollback: it executes a change set inside ExecuteChangeSet, answers the first
+    failing resource's error there and keeps what it had created (its stack stays REVIEW_IN_PROGRESS,
+    never ROLLBACK_COMPLETE). What Lift must do with that is what it does on AWS: say why, exit 1,
+    and leave nothing that blocks the next deploy once the cause is fixed."""
+    name = f"rb{uuid.uuid4().hex[:8]}"
+    stack = f"{name}-dev"
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    kw = {"endpoint_url": moto_endpoint, "region_name": "us-east-1"}
+    sqs, logs = boto3.client("sqs", **kw), boto3.client("logs", **kw)
+    cfn = boto3.client("cloudformation", **kw)
+    consumer = f'\n\n@app.sqs("{name}-orders")\ndef on_order(body: dict) -> None: ...\n'
+    (tmp_path / "app.py").write_text(APP.format(name=name) + consumer)
+    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n')
+    assert lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env=env).returncode == 0
+    taken = sqs.create_queue(QueueName=f"{name}-orders")["QueueUrl"]  # someone else's queue of that name
+
+    created = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert created.returncode == 1
+    said = " ".join(created.stderr.split())
+    assert "Deploy failed (DELETE_COMPLETE): The specified queue already exists." in said
+    assert f"Nothing was created: the stack {stack} was deleted again" in said
+    # what moto had created before the queue failed (the log group, the function) went with the stack
+    assert not logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{stack}")["logGroups"]
+    assert stack not in {
+        s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+    }
+
+    sqs.delete_queue(QueueUrl=taken)  # the cause fixed: the next deploy creates the stack
+    again = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    assert f"created: {stack} is CREATE_COMPLETE" in again.stdout
+
+    taken = sqs.create_queue(QueueName=f"{name}-payments")["QueueUrl"]
+    payments = f'\n\n@app.sqs("{name}-payments")\ndef on_payment(body: dict) -> None: ...\n'
+    (tmp_path / "app.py").write_text(APP.format(name=name) + consumer + payments)
+    updated = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert updated.returncode == 1
+    said = " ".join(updated.stderr.split())
+    assert "Deploy failed (CREATE_COMPLETE): The specified queue already exists." in said
+    assert f"ExecuteChangeSet failed: {stack} is still CREATE_COMPLETE" in said
+
+    sqs.delete_queue(QueueUrl=taken)
+    fixed = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert fixed.returncode == 0, fixed.stderr
+    assert f"updated: {stack} is UPDATE_COMPLETE" in fixed.stdout
+    history = json.loads(lift("deploy", "history", "dev", "--json", cwd=tmp_path, env=env).stdout)
+    assert [r["outcome"] for r in history] == ["failed", "created", "failed", "updated"]

@@ -266,12 +266,55 @@ def deploy(
     `lift deploy history STAGE` lists the stage's deployment records (the audit trail)."""
     if stage == "history":
         return deploy_history(history_stage, app, region, endpoint_url, as_json)
-    from lift.deploy.aws import DeployError, deployment_record
-    from lift.deploy.cloudformation import render, to_json
-
     deployment = deployment_for(app, stage, region)
     aws = _aws(deployment, endpoint_url)
     console = Console(highlight=False)
+    try:
+        prepared = _prepare(deployment, aws, console, app, package_zip, yes)
+    except KeyboardInterrupt:
+        err.print(
+            "\n[yellow]Interrupted before anything was deployed[/yellow]: no change set was executed "
+            f"(one being made was deleted); {deployment.stack_name} is as it was."
+        )
+        raise typer.Exit(130) from None
+    if prepared is None:
+        return
+    plan, result, template_body, bucket, prefix = prepared
+    interrupted = False
+    try:
+        outcome = aws.execute(plan, on_event=lambda e: print_event(console, e))
+    except KeyboardInterrupt:
+        interrupted = True
+        what = "cancelling the update" if plan.kind == "UPDATE" else "checking the stack"
+        err.print(f"\n[yellow]Interrupted[/yellow]: {what} of {plan.stack} (Ctrl-C again stops following, not that)")
+        outcome = aws.interrupted(plan, on_event=lambda e: print_event(console, e))
+    from lift.deploy.interrupts import holding_interrupts
+
+    with holding_interrupts():  # the audit trail records an interrupted deploy too
+        _record(deployment, aws, plan, result, template_body, bucket, prefix, outcome, endpoint_url)
+    if interrupted:
+        err.print(
+            f"[bold yellow]Deploy interrupted[/bold yellow] ({outcome.stack_status or 'no status'}): {outcome.reason}"
+        )
+        err.print(outcome.verdict)
+        err.print(f"Resume with `lift deploy {deployment.stage}` once the stack has settled.")
+        raise typer.Exit(130)
+    if outcome.outcome == "failed":
+        err.print(f"[bold red]Deploy failed[/bold red] ({outcome.stack_status or 'no status'}): {outcome.reason}")
+        if outcome.verdict:
+            err.print(outcome.verdict)
+        raise typer.Exit(1)
+    console.print(f"[green]{outcome.outcome}[/green]: {plan.stack} is {outcome.stack_status}")
+    for name, value in sorted(outcome.outputs.items()):
+        console.print(f"  {name}: {value}")
+
+
+def _prepare(deployment: Any, aws: Any, console: Console, app: str | None, package_zip: Path | None, yes: bool) -> Any:
+    """Package, upload and make the change set, show it and confirm: (plan, package, template,
+    bucket, prefix), or None when there is nothing to deploy. Exits when refused or declined."""
+    from lift.deploy.aws import DeployError
+    from lift.deploy.cloudformation import render, to_json
+
     if package_zip is not None:
         result = _existing_package(package_zip)
         if deployment.layers:
@@ -295,42 +338,50 @@ def deploy(
             dict(deployment.tags),
             bucket,
             prefix,
+            on_note=lambda note: err.print(f"[yellow]note:[/yellow] {note}"),
         )
     except DeployError as exc:
         fail(str(exc))
     if plan.empty:
         console.print(f"[green]no changes[/green]: {deployment.stack_name} is up to date")
-        return
-    print_changes(console, plan)
-    if not yes:
-        if not _interactive():
-            aws.discard(plan)
-            fail("Not deploying without confirmation: pass --yes (no terminal to ask on)", USAGE)
-        if not typer.confirm(f"Deploy these changes to {deployment.stack_name} ({deployment.region})?"):
-            aws.discard(plan)
-            err.print("Not deployed; the change set was deleted.")
-            raise typer.Exit(1)
+        return None
     try:
-        outcome = aws.execute(plan, on_event=lambda e: print_event(console, e))
-    except KeyboardInterrupt:
-        err.print(
-            f"\n[yellow]Interrupted.[/yellow] CloudFormation goes on with the {plan.kind.lower()} of {plan.stack} "
-            f"(AWS stays consistent: it completes or rolls back by itself). Follow it with "
-            f"`aws cloudformation describe-stacks --stack-name {plan.stack}`, then run `lift deploy {deployment.stage}` again."
-        )
+        print_changes(console, plan)
+        if not yes:
+            if not _interactive():
+                aws.discard(plan)
+                fail("Not deploying without confirmation: pass --yes (no terminal to ask on)", USAGE)
+            if not typer.confirm(f"Deploy these changes to {deployment.stack_name} ({deployment.region})?"):
+                aws.discard(plan)
+                err.print("Not deployed; the change set was deleted.")
+                raise typer.Exit(1)
+    except (KeyboardInterrupt, typer.Abort):  # Ctrl-C (or end of input) at the question
+        aws.discard_interrupted(plan)
+        err.print("\nNot deployed; the change set was deleted.")
         raise typer.Exit(130) from None
+    return plan, result, template_body, bucket, prefix
+
+
+def _record(
+    deployment: Any,
+    aws: Any,
+    plan: Any,
+    result: Any,
+    template_body: str,
+    bucket: str,
+    prefix: str,
+    outcome: Any,
+    endpoint_url: str | None,
+) -> None:
+    """The deployment record (and the audit trail entry) of this deploy, whatever its outcome."""
+    from lift.deploy.aws import deployment_record
+
     record = deployment_record(
         aws, plan.stack, deployment.stage, Path.cwd(), result.sha256, template_body, outcome, len(plan.changes)
     )
     aws.write_record(bucket, prefix, record)
     if deployment.config.audit_table:
         _audit_deployment(deployment.config.audit_table, deployment.region, endpoint_url, record)
-    if outcome.outcome == "failed":
-        err.print(f"[bold red]Deploy failed[/bold red] ({outcome.stack_status or 'no status'}): {outcome.reason}")
-        raise typer.Exit(1)
-    console.print(f"[green]{outcome.outcome}[/green]: {plan.stack} is {outcome.stack_status}")
-    for name, value in sorted(outcome.outputs.items()):
-        console.print(f"  {name}: {value}")
 
 
 def _audit_deployment(table: str, region: str, endpoint_url: str | None, record: dict[str, Any]) -> None:
@@ -358,7 +409,7 @@ def _audit_deployment(table: str, region: str, endpoint_url: str | None, record:
         f"deploy.{record['outcome']}",
         target=record["stack"],
         details=details,
-        outcome="success" if record["outcome"] != "failed" else "failure",
+        outcome="success" if record["outcome"] in ("created", "updated") else "failure",
         admin=True,
         principal=record.get("who") or record.get("user") or "unknown",
     )
@@ -427,7 +478,7 @@ def deploy_history(
         title=f"Deployments of {deployment.stack_name}",
     )
     for r in records:
-        colour = "red" if r["outcome"] == "failed" else "green"
+        colour = {"failed": "red", "interrupted": "yellow"}.get(r["outcome"], "green")
         table.add_row(
             r["when"],
             f"[{colour}]{r['outcome']}[/{colour}]",

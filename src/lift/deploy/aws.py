@@ -21,12 +21,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Aws", "Change", "Plan", "DeployOutcome", "DeployError", "StackEvent"]
+__all__ = [
+    "Aws",
+    "Change",
+    "Plan",
+    "DeployOutcome",
+    "DeployError",
+    "StackEvent",
+    "blocked_reason",
+    "failure_verdict",
+    "first_failure",
+]
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 _DONE = ("_COMPLETE", "_FAILED")
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "No changes")
 _TEMPLATE_BODY_LIMIT = 51200
+# a first create that failed (ROLLBACK_COMPLETE: CloudFormation allows only deleting it) or whose
+# change set was never executed (REVIEW_IN_PROGRESS: an empty stack): deleted before the next create
+_LEFTOVER = ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
+# CloudFormation's own reason on the resources it stopped because another one failed: not the cause
+_CONSEQUENCES = ("Resource creation cancelled", "Resource update cancelled", "Resource deletion cancelled")
 
 
 class DeployError(Exception):
@@ -72,9 +87,62 @@ class StackEvent:
 class DeployOutcome:
     outcome: str  # created | updated | no changes | failed | interrupted
     stack_status: str = ""
-    reason: str = ""
+    reason: str = ""  # the failing resource and CloudFormation's reason, or why it was interrupted
     events: list[StackEvent] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    verdict: str = ""  # what the stack's state means for the user, and what to do next
+
+
+def first_failure(events: list[StackEvent]) -> StackEvent | None:
+    """The event that caused a failed deploy: the oldest resource failure, skipping the resources
+    CloudFormation cancelled because of it; else the stack's own failure (or rollback) reason."""
+    failed = [e for e in events if e.status.endswith("_FAILED") and e.reason]
+    causes = [e for e in failed if e.resource_type != "AWS::CloudFormation::Stack"]
+    causes = [e for e in causes if not e.reason.startswith(_CONSEQUENCES)] or causes
+    if causes:
+        return causes[0]
+    stack = [e for e in events if e.resource_type == "AWS::CloudFormation::Stack" and e.reason]
+    stack = [e for e in stack if e.status.endswith(("_FAILED", "ROLLBACK_IN_PROGRESS"))]
+    return (failed or stack or [None])[0]
+
+
+def failure_verdict(stack: str, status: str) -> str:
+    """What a stack left in `status` by a failed (or cancelled) deploy means, and what to do next."""
+    if status == "ROLLBACK_COMPLETE":
+        return (
+            f"CloudFormation rolled the create back: nothing of {stack} is left but the empty stack, which "
+            "CloudFormation only allows deleting; the next lift deploy deletes it and creates the stack again."
+        )
+    if status == "UPDATE_ROLLBACK_COMPLETE":
+        return f"CloudFormation rolled the update back: {stack} is as it was before this deploy."
+    if status == "UPDATE_ROLLBACK_FAILED":
+        return (
+            f"The rollback failed too: {stack} is stuck in UPDATE_ROLLBACK_FAILED. Fix (or delete) the resource "
+            f"named above, then `aws cloudformation continue-update-rollback --stack-name {stack}` (with "
+            "--resources-to-skip for one that cannot be fixed); lift deploy refuses the stack until then."
+        )
+    if status in ("ROLLBACK_FAILED", "DELETE_FAILED"):
+        return (
+            f"CloudFormation could not delete everything it had created: {stack} is {status}. Delete it "
+            "(lift destroy; resources it cannot delete are named in its events) before deploying again."
+        )
+    if status.endswith("_FAILED"):
+        return f"{stack} is {status}: delete it (lift destroy) or roll it back before deploying again."
+    if status.endswith("_IN_PROGRESS"):
+        return f"CloudFormation is still working on {stack} ({status}); it completes or rolls back by itself."
+    return f"{stack} is {status or 'gone'}."
+
+
+def blocked_reason(stack: str, status: str | None) -> str | None:
+    """Why a deploy cannot start on a stack in `status` (None when it can), and what to do."""
+    if status is None or status in _LEFTOVER or status.endswith("_COMPLETE"):
+        return None
+    if status.endswith("_IN_PROGRESS"):
+        return (
+            f"{stack} is {status}: another deploy, rollback or delete is running on it. Wait until it settles "
+            f"(`aws cloudformation describe-stack-events --stack-name {stack}`), then deploy again."
+        )
+    return failure_verdict(stack, status)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -82,6 +150,8 @@ def _error_text(exc: BaseException) -> str:
     if isinstance(response, dict) and response.get("Error"):
         return str(response["Error"].get("Message") or response["Error"].get("Code"))
     text = str(exc)
+    if "<title>" in text:  # an HTML error page (a proxy, or moto's 500 for an action it lacks)
+        return text.split("<title>", 1)[1].split("</title>", 1)[0]
     start = text.find('{"__type"')  # moto answers some errors in JSON where botocore expects XML
     if start != -1:
         try:
@@ -183,14 +253,30 @@ class Aws:
             raise
 
     def plan(
-        self, stack: str, template_body: str, parameters: dict[str, str], tags: dict[str, str], bucket: str, prefix: str
+        self,
+        stack: str,
+        template_body: str,
+        parameters: dict[str, str],
+        tags: dict[str, str],
+        bucket: str,
+        prefix: str,
+        on_note: Callable[[str], None] = lambda note: None,
     ) -> Plan:
-        """Create and describe a change set; an empty Plan when there is nothing to change."""
+        """Create and describe a change set; an empty Plan when there is nothing to change.
+
+        A stack a deploy cannot start on (an operation in progress, a failed rollback) is a
+        DeployError saying what to do; the empty stack a failed or unexecuted first create left is
+        deleted first (`on_note` says so). Ctrl-C while the change set is made deletes it again."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         cfn = self.client("cloudformation")
         status = self.stack_status(stack)
-        if status == "ROLLBACK_COMPLETE":  # a failed first create: CloudFormation only allows deleting it
+        blocked = blocked_reason(stack, status)
+        if blocked is not None:
+            raise DeployError(blocked)
+        if status in _LEFTOVER:
+            why = "a failed first create" if status == "ROLLBACK_COMPLETE" else "a change set never executed"
+            on_note(f"{stack} is {status} ({why}): deleting the empty stack before creating it again")
             cfn.delete_stack(StackName=stack)
             self._wait_deleted(stack)
             status = None
@@ -211,12 +297,16 @@ class Aws:
             self.client("s3").put_object(Bucket=bucket, Key=key, Body=template_body.encode())
             kwargs["TemplateURL"] = f"https://{bucket}.s3.{self.region}.amazonaws.com/{key}"
         try:
-            cfn.create_change_set(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            if any(text in _error_text(exc) for text in _NO_CHANGES):
-                return Plan(stack, None, kind, [])
-            raise DeployError(f"Creating the change set failed: {_error_text(exc)}") from None
-        described = self._wait_change_set(stack, name)
+            try:
+                cfn.create_change_set(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                if any(text in _error_text(exc) for text in _NO_CHANGES):
+                    return Plan(stack, None, kind, [])
+                raise DeployError(f"Creating the change set failed: {_error_text(exc)}") from None
+            described = self._wait_change_set(stack, name)
+        except KeyboardInterrupt:
+            self.discard_interrupted(Plan(stack, name, kind, []))
+            raise
         if described["Status"] == "FAILED":
             reason = described.get("StatusReason") or ""
             cfn.delete_change_set(StackName=stack, ChangeSetName=name)
@@ -252,37 +342,138 @@ class Aws:
         if plan.kind == "CREATE":
             cfn.delete_stack(StackName=plan.stack)
 
+    def discard_interrupted(self, plan: Plan) -> None:
+        """`discard` after a Ctrl-C, held against a second one; the change set may not exist yet."""
+        from lift.deploy.interrupts import holding_interrupts
+
+        cfn = self.client("cloudformation")
+        with holding_interrupts():
+            try:
+                cfn.delete_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
+            except Exception:
+                pass  # never created (Ctrl-C came first), or already gone
+            if plan.kind == "CREATE":
+                try:
+                    cfn.delete_stack(StackName=plan.stack)
+                except Exception:
+                    pass
+
     def execute(
         self, plan: Plan, on_event: Callable[[StackEvent], None] = lambda e: None, poll: float = 2.0
     ) -> DeployOutcome:
-        """Execute the change set and follow the stack's events until it settles."""
+        """Execute the change set and follow the stack's events until it settles.
+
+        Ctrl-C raises KeyboardInterrupt out of here: `interrupted(plan)` then leaves AWS in a known state."""
         cfn = self.client("cloudformation")
-        seen = {e.timestamp + e.logical_id + e.status for e in self.events(plan.stack)}
+        self._seen = {e.timestamp + e.logical_id + e.status for e in self.events(plan.stack)}
         try:
             cfn.execute_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
         except Exception as exc:
-            # CloudFormation reports a resource failure as events; some endpoints (moto) raise it here
-            status = self.stack_status(plan.stack) or ""
-            return DeployOutcome("failed", status, _error_text(exc), self.events(plan.stack))
-        collected: list[StackEvent] = []
-        while True:
-            status = self.stack_status(plan.stack) or "DELETE_COMPLETE"
-            for event in self.events(plan.stack):
-                key = event.timestamp + event.logical_id + event.status
-                if key not in seen:
-                    seen.add(key)
-                    collected.append(event)
-                    on_event(event)
-            if status.endswith(_DONE):
-                break
-            time.sleep(poll)
-        failures = [e for e in collected if e.status.endswith("_FAILED") and e.reason]
+            return self._refused(plan, _error_text(exc))
+        collected, status = self._follow(plan.stack, on_event, poll)
         outputs = self.outputs(plan.stack)
         if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             return DeployOutcome("created" if plan.kind == "CREATE" else "updated", status, "", collected, outputs)
-        reason = failures[0].reason if failures else status
-        where = f"{failures[0].logical_id} ({failures[0].resource_type}): " if failures else ""
-        return DeployOutcome("failed", status, where + reason, collected, outputs)
+        failure = first_failure(collected)
+        reason = f"{failure.logical_id} ({failure.resource_type}): {failure.reason}" if failure else status
+        return DeployOutcome("failed", status, reason, collected, outputs, failure_verdict(plan.stack, status))
+
+    def _follow(self, stack: str, on_event: Callable[[StackEvent], None], poll: float) -> tuple[list[StackEvent], str]:
+        """Pass each new stack event to `on_event` until the stack settles; (events, final status)."""
+        collected: list[StackEvent] = []
+        while True:
+            status = self.stack_status(stack) or "DELETE_COMPLETE"
+            for event in self.events(stack):
+                key = event.timestamp + event.logical_id + event.status
+                if key not in self._seen:
+                    self._seen.add(key)
+                    collected.append(event)
+                    on_event(event)
+            if status.endswith(_DONE):
+                return collected, status
+            time.sleep(poll)
+
+    def _refused(self, plan: Plan, reason: str) -> DeployOutcome:
+        """ExecuteChangeSet answered an error. On AWS the change set did not run (the failures of a
+        run are stack events); moto runs it inside the call, raises a resource's error there and
+        rolls nothing back. Either way a first create leaves a stack that would block the next
+        deploy: it is deleted (with what moto had created of it)."""
+        from lift.deploy.interrupts import holding_interrupts
+
+        events = self.events(plan.stack)
+        if plan.kind != "CREATE":
+            status = self.stack_status(plan.stack) or ""
+            return DeployOutcome(
+                "failed", status, reason, events, verdict=f"ExecuteChangeSet failed: {plan.stack} is still {status}."
+            )
+        try:
+            with holding_interrupts():
+                self.client("cloudformation").delete_stack(StackName=plan.stack)
+                self._wait_deleted(plan.stack)
+        except Exception as exc:
+            status = self.stack_status(plan.stack) or ""
+            verdict = (
+                f"The stack could not be deleted ({_error_text(exc)}): {plan.stack} is {status}; "
+                "delete it (lift destroy) before deploying again."
+            )
+            return DeployOutcome("failed", status, reason, events, verdict=verdict)
+        verdict = f"Nothing was created: the stack {plan.stack} was deleted again, so the next deploy starts clean."
+        return DeployOutcome("failed", "DELETE_COMPLETE", reason, events, verdict=verdict)
+
+    def interrupted(
+        self, plan: Plan, on_event: Callable[[StackEvent], None] = lambda e: None, poll: float = 2.0
+    ) -> DeployOutcome:
+        """Leave AWS in a known state after Ctrl-C during `execute`, and say which.
+
+        An update is cancelled (CancelUpdateStack): CloudFormation rolls it back and this follows
+        the rollback to its end (a second Ctrl-C stops following; the rollback goes on in AWS). A
+        create cannot be cancelled: its state is reported as it stands. A change set the Ctrl-C
+        kept from running is deleted."""
+        from lift.deploy.interrupts import holding_interrupts
+
+        if not hasattr(self, "_seen"):
+            self._seen = set()
+        with holding_interrupts():  # a second Ctrl-C must not cut these calls in half
+            early = self._settle_interrupted(plan)
+        if early is not None:
+            return early
+        try:
+            events, status = self._follow(plan.stack, on_event, poll)
+        except KeyboardInterrupt:
+            status = self.stack_status(plan.stack) or ""
+            verdict = (
+                f"Stopped following: CloudFormation goes on rolling {plan.stack} back ({status}) to what it was "
+                "before this deploy."
+            )
+            return DeployOutcome("interrupted", status, "the update was cancelled", verdict=verdict)
+        return DeployOutcome(
+            "interrupted", status, "the update was cancelled", events, verdict=_as_it_stands(plan, status)
+        )
+
+    def _settle_interrupted(self, plan: Plan) -> DeployOutcome | None:
+        """Delete a change set that had not run, report a create, cancel an update (None: cancelled)."""
+        cfn = self.client("cloudformation")
+        try:
+            execution = cfn.describe_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
+            not_run = execution.get("ExecutionStatus") == "AVAILABLE"
+        except Exception:
+            not_run = False  # gone: it ran (CloudFormation deletes executed change sets in time)
+        if not_run:
+            self.discard_interrupted(plan)
+            status = self.stack_status(plan.stack) or "DELETE_COMPLETE"
+            verdict = f"The change set had not started: it was deleted and {plan.stack} is unchanged ({status})."
+            return DeployOutcome("interrupted", status, "interrupted before the change set ran", verdict=verdict)
+        if plan.kind == "CREATE":
+            status = self.stack_status(plan.stack) or "DELETE_COMPLETE"
+            reason = "CloudFormation cannot cancel a stack create"
+            return DeployOutcome("interrupted", status, reason, verdict=_as_it_stands(plan, status))
+        try:
+            cfn.cancel_update_stack(StackName=plan.stack)
+        except Exception as exc:
+            status = self.stack_status(plan.stack) or ""
+            reason = f"CloudFormation did not cancel the update: {_error_text(exc)}"
+            return DeployOutcome("interrupted", status, reason, verdict=_as_it_stands(plan, status))
+        return None
 
     def events(self, stack: str) -> list[StackEvent]:
         """The stack's events, oldest first."""
@@ -369,6 +560,20 @@ class Aws:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/deployments/"):
             keys += [o["Key"] for o in page.get("Contents", [])]
         return [json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) for key in sorted(keys)]
+
+
+def _as_it_stands(plan: Plan, status: str) -> str:
+    """What a stack in `status` means after an interrupted deploy of `plan`."""
+    if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        return f"The {plan.kind.lower()} had already finished: {plan.stack} is {status} and runs this deploy."
+    if status == "DELETE_COMPLETE":
+        return f"{plan.stack} does not exist."
+    if status.endswith("_IN_PROGRESS"):
+        return (
+            f"CloudFormation goes on with the {plan.kind.lower()} of {plan.stack} ({status}): it completes or rolls "
+            f"back by itself. Follow it with `aws cloudformation describe-stack-events --stack-name {plan.stack}`."
+        )
+    return failure_verdict(plan.stack, status)
 
 
 def git_commit(root: Path) -> str:

@@ -1,0 +1,124 @@
+"""An HTTP proxy on 127.0.0.1 between `lift` and moto server: it forwards every request to moto
+and passes moto's answer back unchanged, records the API actions it forwarded, and can hold one
+answer until the test releases it.
+
+Why: moto executes a change set inside the ExecuteChangeSet call, so a stack is never "in
+progress" long enough to press Ctrl-C during `lift deploy`'s wait. Holding moto's (real) answer
+to the first DescribeStacks after ExecuteChangeSet opens that window at a known point: the test
+interrupts `lift` while the answer is held. Nothing is invented: every answer is moto's.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+__all__ = ["AwsProxy"]
+
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
+
+
+class AwsProxy:
+    """`AwsProxy(moto_endpoint)`; `.url` is the endpoint to give `lift` (AWS_ENDPOINT_URL)."""
+
+    def __init__(self, target: str) -> None:
+        parsed = urllib.parse.urlsplit(target)
+        self.target = (parsed.hostname or "127.0.0.1", parsed.port or 80)
+        self.actions: list[tuple[str, dict[str, str]]] = []  # (Action, its parameters), in order
+        self.held = threading.Event()  # set while an answer is held
+        self._release = threading.Event()
+        self._hold: tuple[str, str] | None = None
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                proxy._forward(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True, name="aws-proxy").start()
+
+    def hold(self, action: str, after: str) -> None:
+        """Hold moto's answer to the first `action` request that follows an `after` request."""
+        with self._lock:
+            self._hold, self._seen_after = (action, after), False
+            self.held.clear()
+            self._release.clear()
+
+    def release(self) -> None:
+        self._release.set()
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.actions]
+
+    def close(self) -> None:
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _should_hold(self, action: str) -> bool:
+        with self._lock:
+            if self._hold is None:
+                return False
+            if action == self._hold[1]:
+                self._seen_after = True
+            elif action == self._hold[0] and self._seen_after:
+                self._hold = None
+                return True
+            return False
+
+    def _forward(self, request: BaseHTTPRequestHandler) -> None:
+        body = _read_body(request)
+        action = ""
+        if body and "x-www-form-urlencoded" in request.headers.get("Content-Type", ""):
+            params = dict(urllib.parse.parse_qsl(body.decode()))
+            action = params.get("Action", "")
+            if action:
+                with self._lock:
+                    self.actions.append((action, params))
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        upstream = http.client.HTTPConnection(*self.target, timeout=60)
+        upstream.request(request.command, request.path, body=body, headers=headers)
+        answer = upstream.getresponse()
+        data = answer.read()
+        upstream.close()
+        if action and self._should_hold(action):
+            self.held.set()
+            self._release.wait(60)
+        try:
+            request.send_response(answer.status, answer.reason)
+            for key, value in answer.getheaders():
+                if key.lower() not in _HOP_BY_HOP:
+                    request.send_header(key, value)
+            length = answer.getheader("Content-Length") if request.command == "HEAD" else None
+            request.send_header("Content-Length", length or str(len(data)))
+            request.end_headers()
+            if request.command != "HEAD":
+                request.wfile.write(data)
+        except OSError:
+            pass  # the client gave up on the held answer (it was interrupted)
+
+
+def _read_body(request: BaseHTTPRequestHandler) -> bytes:
+    if request.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int(request.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                request.rfile.readline()
+                return b"".join(chunks)
+            chunks.append(request.rfile.read(size))
+            request.rfile.readline()
+    length = int(request.headers.get("Content-Length") or 0)
+    return request.rfile.read(length) if length else b""

@@ -1,0 +1,170 @@
+"""Ctrl-C during `lift deploy`, for real: `lift` runs in a subprocess against moto server and gets
+SIGINT while it waits on CloudFormation.
+
+moto executes a change set inside ExecuteChangeSet, so there is no wait to interrupt; an HTTP proxy
+(tests/deploy/aws_proxy.py) forwards every call to moto and holds moto's answer to the first
+DescribeStacks (or DescribeChangeSet) until the test has pressed Ctrl-C. What moto received is
+asserted from the proxy's record; the stack's state from moto itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.deploy.aws_proxy import AwsProxy
+from tests.deploy.test_deploy_moto import APP, lift
+
+# SIGINT as a terminal's Ctrl-C delivers it, even when the test runner was started with SIGINT
+# ignored (a background job), which a child would inherit and Python would then keep
+LIFT = [
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('lift.cli', run_name='__main__')",
+]
+
+
+@pytest.fixture
+def proxy(moto_endpoint: str):
+    proxy = AwsProxy(moto_endpoint)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path, moto_endpoint: str) -> tuple[Path, str]:
+    name = f"int{uuid.uuid4().hex[:8]}"
+    (tmp_path / "app.py").write_text(APP.format(name=name))
+    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n')
+    built = lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env={"AWS_ENDPOINT_URL": moto_endpoint})
+    assert built.returncode == 0, built.stderr
+    return tmp_path, f"{name}-dev"
+
+
+def interrupted_deploy(cwd: Path, proxy: AwsProxy, hold: str, after: str, *extra: str) -> tuple[int, str]:
+    """Run `lift deploy dev --yes` through the proxy, press Ctrl-C while moto's answer to the first
+    `hold` after `after` is held, and return (exit code, stderr)."""
+    proxy.hold(hold, after=after)
+    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url, "COLUMNS": "200", "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [*LIFT, "deploy", "dev", "--yes", "--package", "package.zip", *extra],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proxy.held.wait(90), f"lift never waited on {hold}: {proc.communicate(timeout=30)}"
+        proc.send_signal(signal.SIGINT)
+        proxy.release()
+        _out, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, " ".join(stderr.split())  # rich wraps long lines
+
+
+def stack_status(moto_endpoint: str, stack: str) -> str | None:
+    cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name="us-east-1")
+    live = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == stack]
+    live = [s["StackStatus"] for s in live if s["StackStatus"] != "DELETE_COMPLETE"]
+    return live[0] if live else None
+
+
+def history(cwd: Path, moto_endpoint: str) -> list[dict]:
+    shown = lift("deploy", "history", "dev", "--json", cwd=cwd, env={"AWS_ENDPOINT_URL": moto_endpoint})
+    return json.loads(shown.stdout)
+
+
+def test_ctrl_c_while_the_change_set_is_made_deletes_it_and_deploys_nothing(project, proxy, moto_endpoint):
+    cwd, stack = project
+    code, stderr = interrupted_deploy(cwd, proxy, "DescribeChangeSet", after="CreateChangeSet")
+    assert code == 130, stderr
+    assert "Interrupted before anything was deployed" in stderr and f"{stack} is as it was" in stderr
+    names = proxy.names()
+    assert "ExecuteChangeSet" not in names
+    assert names.index("DeleteChangeSet") > names.index("CreateChangeSet") and "DeleteStack" in names
+    assert stack_status(moto_endpoint, stack) is None  # not even the empty REVIEW_IN_PROGRESS stack
+
+
+def test_ctrl_c_during_a_create_says_what_state_the_stack_is_in_and_records_it(project, proxy, moto_endpoint):
+    cwd, stack = project
+    code, stderr = interrupted_deploy(cwd, proxy, "DescribeStacks", after="ExecuteChangeSet")
+    assert code == 130, stderr
+    assert "Deploy interrupted (CREATE_COMPLETE): CloudFormation cannot cancel a stack create" in stderr
+    # moto had finished the create inside ExecuteChangeSet: that is the state reported
+    assert f"The create had already finished: {stack} is CREATE_COMPLETE" in stderr
+    assert "Resume with `lift deploy dev`" in stderr
+    assert "CancelUpdateStack" not in proxy.names()
+    assert stack_status(moto_endpoint, stack) == "CREATE_COMPLETE"
+    [record] = history(cwd, moto_endpoint)
+    assert (record["outcome"], record["stack_status"]) == ("interrupted", "CREATE_COMPLETE")
+
+
+def test_ctrl_c_during_an_update_cancels_it(project, proxy, moto_endpoint):
+    cwd, stack = project
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    first = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=cwd, env=env)
+    assert first.returncode == 0, first.stderr
+    app = (cwd / "app.py").read_text()
+    (cwd / "app.py").write_text(app + '\n\n@app.get("/pong")\ndef pong() -> dict:\n    return {}\n')
+    code, stderr = interrupted_deploy(cwd, proxy, "DescribeStacks", after="ExecuteChangeSet")
+    assert code == 130, stderr
+    assert f"Interrupted: cancelling the update of {stack}" in stderr
+    names = proxy.names()
+    assert names.index("CancelUpdateStack") > names.index("ExecuteChangeSet")
+    [cancel] = [params for name, params in proxy.actions if name == "CancelUpdateStack"]
+    assert cancel["StackName"] == stack
+    # moto 5 has no CancelUpdateStack (it answers 500) and had finished the update anyway: Lift
+    # says the cancel did not happen and what the stack is, instead of claiming a rollback
+    assert "CloudFormation did not cancel the update: 500 Internal Server Error" in stderr
+    assert f"The update had already finished: {stack} is UPDATE_COMPLETE and runs this deploy" in stderr
+    assert stack_status(moto_endpoint, stack) == "UPDATE_COMPLETE"
+    assert [r["outcome"] for r in history(cwd, moto_endpoint)] == ["created", "interrupted"]
+
+
+def test_ctrl_c_at_the_confirmation_question_deletes_the_change_set(project, moto_endpoint):
+    cwd, stack = project
+    controller, terminal = pty.openpty()  # a terminal on stdin, so lift asks before deploying
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [*LIFT, "deploy", "dev", "--package", "package.zip"],
+        cwd=cwd,
+        env=env,
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(terminal)
+    try:
+        seen = ""
+        while "Deploy these changes" not in seen:
+            chunk = proc.stdout.readline()
+            assert chunk or proc.poll() is None, f"lift ended without asking: {seen} {proc.stderr.read()}"
+            seen += chunk
+            if "Deploy these changes" in chunk or chunk.startswith("└"):
+                break
+        assert stack_status(moto_endpoint, stack) == "REVIEW_IN_PROGRESS"  # the change set waits for the answer
+        proc.send_signal(signal.SIGINT)
+        _out, stderr = proc.communicate(timeout=60)
+    finally:
+        os.close(controller)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "Not deployed; the change set was deleted." in stderr
+    assert stack_status(moto_endpoint, stack) is None
