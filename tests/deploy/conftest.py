@@ -70,6 +70,114 @@ def full_app(extra_route: bool = False) -> App:
     return app
 
 
+def app_for(variant: str) -> App:
+    """The app a deploy test variant deploys: `triggers*` variants deploy `triggers_app`."""
+    return triggers_app() if variant.startswith("triggers") else full_app()
+
+
 @pytest.fixture
 def app() -> App:
     return full_app()
+
+
+def triggers_app() -> App:
+    """Every trigger of issue 15 next to HTTP and WebSocket routes (and the health routes)."""
+    app = App(name="hooks")
+    app.health.mount(app)
+
+    @app.get("/orders/{order_id}")
+    def get_order(order_id: int) -> dict[str, Any]:
+        return {"id": order_id}
+
+    @app.get("/docs/{page}")
+    def docs_page(page: str) -> dict[str, Any]:
+        return {"page": page}
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> None: ...
+
+    @app.authorizer()
+    def authorize(body: Any) -> dict[str, Any]:
+        return {"sub": "user-1"}
+
+    @app.cognito("pre_sign_up")
+    def pre_sign_up(body: dict) -> None: ...
+
+    @app.cognito("pre_token_generation")
+    def pre_token(body: dict) -> None: ...
+
+    @app.firehose("hooks-clicks")
+    def transform(body: dict) -> dict:
+        return body
+
+    @app.kafka("orders")
+    def on_kafka_order(body: dict) -> None: ...
+
+    @app.kafka("audit")
+    def on_kafka_audit(body: dict) -> None: ...
+
+    @app.mq("jobs")
+    def on_job(body: dict) -> None: ...
+
+    @app.cloudwatch_logs("/aws/lambda/payments")
+    def on_log(body: Any) -> None: ...
+
+    @app.ses("*@hooks.example.com")
+    def on_mail(body: dict) -> None: ...
+
+    @app.custom_resource("Custom::Seed")
+    def seed(body: dict) -> dict:
+        return {}
+
+    @app.appsync("Query.*")
+    def resolve(body: dict) -> dict:
+        return {}
+
+    @app.appsync_authorizer()
+    def appsync_auth(ctx: Context) -> bool:
+        return True
+
+    @app.bedrock_agent("/claims/{id}", "GET")
+    def claim(body: dict) -> dict:
+        return {}
+
+    @app.s3_object_lambda("redacted")
+    def redact(body: bytes) -> bytes:
+        return body
+
+    @app.secrets_rotation(secret="hooks-db-*")
+    def rotate(ctx: Context) -> None: ...
+
+    @app.codepipeline()
+    def pipeline_step(body: dict) -> None: ...
+
+    return app
+
+
+# the [tool.lift] a triggers_app deployment needs (the things its decorators cannot know)
+TRIGGERS_CONFIG: dict[str, Any] = {
+    "authorizer": {"public_routes": ["GET /docs/{page}"], "ttl": 60},
+    "cognito": {"create": True, "pre_token_generation_version": "V2_0"},
+    "kafka": {
+        "orders": {
+            "cluster_arn": "arn:aws:kafka:eu-west-1:123456789012:cluster/shop/5f1c8b7e-1111-2222-3333-444455556666-2",
+            "consumer_group_id": "hooks-orders",
+        },
+        "audit": {
+            "bootstrap_servers": ["kafka1.example.com:9096", "kafka2.example.com:9096"],
+            "secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hooks-kafka-AbCdEf",
+            "subnets": ["subnet-0a1b2c3d"],
+            "security_groups": ["sg-0a1b2c3d"],
+        },
+    },
+    "mq": {
+        "jobs": {
+            "broker_arn": "arn:aws:mq:eu-west-1:123456789012:broker:jobs:b-1234a5b6-78cd-901e-2fgh-3i45j6k178l9",
+            "secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hooks-mq-AbCdEf",
+        }
+    },
+    "log_groups": {"/aws/lambda/payments": {"filter_pattern": "ERROR"}},
+    "firehose": {"hooks-clicks": {"role_name": "hooks-clicks-firehose"}},
+    "object_lambda": {"redacted": {"bucket": "hooks-documents"}},
+    "triggers": {"ses_rule_set": "hooks-inbound"},
+}

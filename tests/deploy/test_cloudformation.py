@@ -13,7 +13,7 @@ import yaml
 
 from lift.deploy import build_deployment, config_from_dict
 from lift.deploy.cloudformation import render, to_json, to_yaml
-from tests.deploy.conftest import full_app
+from tests.deploy.conftest import TRIGGERS_CONFIG, app_for
 from tests.services import ROOT
 
 INSTALL_HINT = "run `bash scripts/install-test-services.sh` (make test does it)"
@@ -50,12 +50,15 @@ VARIANTS = {
             "listener_arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2"
         },
     },
+    # tests.deploy.conftest.triggers_app: every trigger of issue 15, behind an HTTP API or a REST API
+    "triggers": TRIGGERS_CONFIG,
+    "triggers-rest": {**TRIGGERS_CONFIG, "http": "rest", "snapstart": True},
 }
 
 
 def template_for(variant: str, fmt: str = "cloudformation", stage: str = "dev") -> dict:
     config = config_from_dict({"region": REGION, **VARIANTS[variant]}, "pyproject.toml")
-    return render(build_deployment(full_app(), config, stage), fmt)
+    return render(build_deployment(app_for(variant), config, stage), fmt)
 
 
 def resources_of(template: dict, kind: str) -> dict[str, dict]:

@@ -125,6 +125,59 @@ def _pulumi_inventory(recorder: Recorder) -> dict:
             (p["dashboardName"], json.dumps(json.loads(p["dashboardBody"]), sort_keys=True))
             for p in of(recorder, "aws:cloudwatch/dashboard:Dashboard")
         ),
+        "authorizers": sorted(
+            [
+                (p["type"], p["identitySource"], p["authorizerResultTtlInSeconds"])
+                for p in of(recorder, "aws:apigateway/authorizer:Authorizer")
+            ]
+            + [
+                (
+                    p["authorizerType"],
+                    ", ".join(p["identitySources"]),
+                    p.get("authorizerResultTtlInSeconds"),
+                    p.get("enableSimpleResponses"),
+                )
+                for p in of(recorder, "aws:apigatewayv2/authorizer:Authorizer")
+            ]
+        ),
+        "guarded": sorted(
+            [
+                p["routeKey"]
+                for p in of(recorder, "aws:apigatewayv2/route:Route")
+                if p.get("authorizationType") == "CUSTOM"
+            ]
+            + [f"{p['httpMethod']} {p['authorization']}" for p in of(recorder, "aws:apigateway/method:Method")]
+        ),
+        "permissions": sorted(p["principal"] for p in of(recorder, "aws:lambda/permission:Permission")),
+        "subscription_filters": sorted(
+            (p["logGroup"], p["filterPattern"])
+            for p in of(recorder, "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+        ),
+        "user_pools": sorted(
+            (p["name"], tuple(sorted(k.lower() for k in p["lambdaConfig"])))
+            for p in of(recorder, "aws:cognito/userPool:UserPool")
+        ),
+        "brokers": sorted(
+            (
+                tuple(p.get("topics", ())),
+                (p["queues"],) if "queues" in p else (),
+                tuple(sorted(c["type"] for c in p.get("sourceAccessConfigurations", ()))),
+                tuple(
+                    int(v) if v is not None else None
+                    for v in (
+                        (p.get("provisionedPollerConfig") or {}).get(k) for k in ("minimumPollers", "maximumPollers")
+                    )
+                ),
+            )
+            for p in of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")
+            if "topics" in p or "queues" in p
+        ),
+        "object_lambda": sorted(
+            p["name"] for p in of(recorder, "aws:s3control/objectLambdaAccessPoint:ObjectLambdaAccessPoint")
+        ),
+        "role_policies": sorted(
+            p["role"] for p in of(recorder, "aws:iam/rolePolicy:RolePolicy") if not p["role"].endswith("-id")
+        ),
     }
 
 
@@ -216,6 +269,14 @@ def test_every_resource_type_matches_the_cloudformation_count(runs, variant):
         "AWS::Lambda::Alias": "aws:lambda/alias:Alias",
         "AWS::Lambda::Url": "aws:lambda/functionUrl:FunctionUrl",
         "AWS::Lambda::LayerVersion": "aws:lambda/layerVersion:LayerVersion",
+        "AWS::ApiGateway::Authorizer": "aws:apigateway/authorizer:Authorizer",
+        "AWS::ApiGatewayV2::Authorizer": "aws:apigatewayv2/authorizer:Authorizer",
+        "AWS::ApiGateway::Resource": "aws:apigateway/resource:Resource",
+        "AWS::ApiGateway::Method": "aws:apigateway/method:Method",
+        "AWS::Cognito::UserPool": "aws:cognito/userPool:UserPool",
+        "AWS::Logs::SubscriptionFilter": "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
+        "AWS::S3::AccessPoint": "aws:s3/accessPoint:AccessPoint",
+        "AWS::S3ObjectLambda::AccessPoint": "aws:s3control/objectLambdaAccessPoint:ObjectLambdaAccessPoint",
     }
     for cfn_type, pulumi_type in pairs.items():
         expected = sum(1 for r in cfn.values() if r["Type"] == cfn_type)

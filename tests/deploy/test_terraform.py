@@ -14,7 +14,7 @@ import pytest
 from lift.deploy import build_deployment, config_from_dict
 from lift.deploy.cloudformation import render as render_cfn
 from lift.deploy.terraform import render, to_files
-from tests.deploy.conftest import full_app
+from tests.deploy.conftest import full_app, triggers_app
 from tests.deploy.test_cloudformation import CHECKOV, INSTALL_HINT, REGION, VARIANTS
 from tests.services import ROOT
 
@@ -31,7 +31,9 @@ def slo_app():
 
 def deployment_for(variant: str):
     return build_deployment(
-        slo_app(), config_from_dict({"region": REGION, **VARIANTS[variant]}, "pyproject.toml"), "dev"
+        (triggers_app() if variant.startswith("triggers") else slo_app()),
+        config_from_dict({"region": REGION, **VARIANTS[variant]}, "pyproject.toml"),
+        "dev",
     )
 
 
@@ -134,11 +136,19 @@ def _cfn_inventory(template: dict) -> dict:
         "queues": sorted(p["QueueName"] for p in of("AWS::SQS::Queue")),
         "rules": sorted(p["Name"] for p in of("AWS::Events::Rule")),
         "iam": sorted(
-            (a, s["Sid"])
-            for p in of("AWS::IAM::Role")
-            for pol in p["Policies"]
-            for s in pol["PolicyDocument"]["Statement"]
-            for a in s["Action"]
+            [
+                (a, s["Sid"])
+                for p in of("AWS::IAM::Role")
+                for pol in p["Policies"]
+                for s in pol["PolicyDocument"]["Statement"]
+                for a in s["Action"]
+            ]
+            + [
+                (a, s["Sid"])
+                for p in of("AWS::IAM::RolePolicy")
+                for s in p["PolicyDocument"]["Statement"]
+                for a in s["Action"]
+            ]
         ),
         "alarms": sorted(_alarm_row(p) for p in of("AWS::CloudWatch::Alarm")),
         "composite_alarms": sorted(
@@ -149,6 +159,46 @@ def _cfn_inventory(template: dict) -> dict:
             (p["DashboardName"], json.dumps(json.loads(p["DashboardBody"]), sort_keys=True))
             for p in of("AWS::CloudWatch::Dashboard")
         ),
+        # the other triggers (issue 15)
+        "authorizers": sorted(
+            [
+                (p["Type"], p["IdentitySource"], p["AuthorizerResultTtlInSeconds"])
+                for p in of("AWS::ApiGateway::Authorizer")
+            ]
+            + [
+                (
+                    p["AuthorizerType"],
+                    ", ".join(p["IdentitySource"]),
+                    p.get("AuthorizerResultTtlInSeconds"),
+                    p.get("EnableSimpleResponses"),
+                )
+                for p in of("AWS::ApiGatewayV2::Authorizer")
+            ]
+        ),
+        "guarded": sorted(
+            [p["RouteKey"] for p in of("AWS::ApiGatewayV2::Route") if p.get("AuthorizationType") == "CUSTOM"]
+            + [f"{p['HttpMethod']} {p['AuthorizationType']}" for p in of("AWS::ApiGateway::Method")]
+        ),
+        "permissions": sorted(p["Principal"] for p in of("AWS::Lambda::Permission")),
+        "subscription_filters": sorted(
+            (p["LogGroupName"], p["FilterPattern"]) for p in of("AWS::Logs::SubscriptionFilter")
+        ),
+        "user_pools": sorted(
+            (p["UserPoolName"], tuple(sorted(k.lower() for k in p["LambdaConfig"])))
+            for p in of("AWS::Cognito::UserPool")
+        ),
+        "brokers": sorted(
+            (
+                tuple(p.get("Topics", ())),
+                tuple(p.get("Queues", ())),
+                tuple(sorted(c["Type"] for c in p.get("SourceAccessConfigurations", ()))),
+                tuple((p.get("ProvisionedPollerConfig") or {}).get(k) for k in ("MinimumPollers", "MaximumPollers")),
+            )
+            for p in of("AWS::Lambda::EventSourceMapping")
+            if "Topics" in p or "Queues" in p
+        ),
+        "object_lambda": sorted(p["Name"] for p in of("AWS::S3ObjectLambda::AccessPoint")),
+        "role_policies": sorted(p["RoleName"] for p in of("AWS::IAM::RolePolicy")),
     }
 
 
@@ -273,6 +323,47 @@ def _tf_inventory(module: dict) -> dict:
             (p["dashboard_name"], json.dumps(json.loads(p["dashboard_body"]), sort_keys=True))
             for p in of("aws_cloudwatch_dashboard")
         ),
+        "authorizers": sorted(
+            [
+                (p["type"], p["identity_source"], p["authorizer_result_ttl_in_seconds"])
+                for p in of("aws_api_gateway_authorizer")
+            ]
+            + [
+                (
+                    p["authorizer_type"],
+                    ", ".join(p["identity_sources"]),
+                    p.get("authorizer_result_ttl_in_seconds"),
+                    p.get("enable_simple_responses"),
+                )
+                for p in of("aws_apigatewayv2_authorizer")
+            ]
+        ),
+        "guarded": sorted(
+            [p["route_key"] for p in of("aws_apigatewayv2_route") if p.get("authorization_type") == "CUSTOM"]
+            + [f"{p['http_method']} {p['authorization']}" for p in of("aws_api_gateway_method")]
+        ),
+        "permissions": sorted(p["principal"] for p in of("aws_lambda_permission")),
+        "subscription_filters": sorted(
+            (p["log_group_name"], p["filter_pattern"]) for p in of("aws_cloudwatch_log_subscription_filter")
+        ),
+        "user_pools": sorted(
+            (p["name"], tuple(sorted(k.replace("_", "") for k in p["lambda_config"])))
+            for p in of("aws_cognito_user_pool")
+        ),
+        "brokers": sorted(
+            (
+                tuple(p.get("topics", ())),
+                tuple(p.get("queues", ())),
+                tuple(sorted(c["type"] for c in p.get("source_access_configuration", ()))),
+                tuple(
+                    (p.get("provisioned_poller_config") or {}).get(k) for k in ("minimum_pollers", "maximum_pollers")
+                ),
+            )
+            for p in of("aws_lambda_event_source_mapping")
+            if "topics" in p or "queues" in p
+        ),
+        "object_lambda": sorted(p["name"] for p in of("aws_s3control_object_lambda_access_point")),
+        "role_policies": sorted(p["role"] for p in of("aws_iam_role_policy") if not p["role"].startswith("${")),
     }
 
 

@@ -148,7 +148,10 @@ def test_a_jwt_authorizer_is_three_lines() -> None:
     token = jwt.encode(claims, secret, algorithm="HS256")
     out = app.handler(events.apigw_token_authorizer(f"Bearer {token}"), lambda_context())
     assert out["principalId"] == "user-7"
-    assert out["context"]["sub"] == "user-7" and out["context"]["roles"] == '["a","b"]'
+    assert out["context"]["sub"] == "user-7" and out["context"]["roles"] == "a b"  # name lists space separated
+    api_event = events.apigw_rest("GET", "/pets")
+    api_event["requestContext"]["authorizer"] = {**out["context"], "principalId": out["principalId"]}
+    assert gateway_principal(api_event, ClaimMap()).roles == {"a", "b"}  # not '"a"' from a JSON text
     expired = jwt.encode({**claims, "exp": int(time.time()) - 3600}, secret, algorithm="HS256")
     with pytest.raises(Exception, match="^Unauthorized$"):
         app.handler(events.apigw_token_authorizer(f"Bearer {expired}"), lambda_context())

@@ -1,4 +1,5 @@
-"""`lift send ...`: fire a local trigger (SQS, S3, EventBridge, schedule) at a running `lift dev`."""
+"""`lift send ...`: fire a local trigger (SQS, S3, EventBridge, schedule, or any other source's sample
+event: authorizers, Cognito, Kafka, ...) at a running `lift dev`."""
 
 from __future__ import annotations
 
@@ -110,6 +111,24 @@ def send_schedule(
 ) -> None:
     """Fire a scheduled event for RULE now."""
     post_event(url, build_event("schedule", SampleOptions(name=rule)))
+
+
+@send_cli.command("trigger")
+def send_trigger(
+    source: str = typer.Argument(..., help="Any source of `lift events generate` (kafka, cognito, authorizer, ...)."),
+    name: str = typer.Argument(None, help="What the source's sample names (topic, trigger, stream, access point...)."),
+    body: str = typer.Option(None, "--body", "-b", help="The payload (JSON or text), where the source has one."),
+    count: int = typer.Option(1, "--count", "-n", min=1, max=100, help="Records, for batch sources."),
+    url: str = URL_OPTION,
+) -> None:
+    """Send the sample event of SOURCE (as `lift events generate SOURCE` builds it)."""
+    from lift.cli.samples import parse_body
+
+    try:
+        event = build_event(source, SampleOptions(name=name, body=parse_body(body), count=count))
+    except ValueError as exc:
+        fail(str(exc), USAGE)
+    post_event(url, event)
 
 
 @send_cli.command("raw")

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from lift.deploy.model import (
+    Authorizer,
     Deployment,
     EventSourceMapping,
     Expr,
@@ -21,6 +22,7 @@ from lift.deploy.model import (
     IamStatement,
     Value,
     WebSocketApi,
+    rest_resources,
 )
 
 __all__ = ["render", "to_json", "to_yaml", "summary"]
@@ -125,6 +127,8 @@ class _Template:
             )
         for fn in d.functions:
             self.function(fn)
+        for authorizer in d.authorizers:
+            self.authorizer(authorizer)
         if d.http is not None:
             self.http(d.http)
         if d.websocket is not None:
@@ -138,6 +142,7 @@ class _Template:
             self.mapping(mapping)
         self.rules()
         self.schedules()
+        self.triggers()
         self.alarms()
         if d.slos:
             self.slo_alarms()
@@ -253,10 +258,14 @@ class _Template:
             target = {"Fn::Sub": f"integrations/${{{api}Integration}}"}
             route_ids = []
             keys = [f"{r.method} {r.path}" for r in front.routes] + (["$default"] if front.catch_all else [])
+            public = {f"{r.method} {r.path}" for r in front.public_routes}
             for key in keys:
                 route_id = f"{api}Route{_route_id(key)}"
                 route_ids.append(route_id)
-                self.add(route_id, "AWS::ApiGatewayV2::Route", {"ApiId": _ref(api), "RouteKey": key, "Target": target})
+                route: dict[str, Any] = {"ApiId": _ref(api), "RouteKey": key, "Target": target}
+                if front.authorizer_id and key not in public:
+                    route.update(AuthorizationType="CUSTOM", AuthorizerId=_ref(front.authorizer_id))
+                self.add(route_id, "AWS::ApiGatewayV2::Route", route)
             self.add(
                 f"{api}Stage",
                 "AWS::ApiGatewayV2::Stage",
@@ -326,19 +335,44 @@ class _Template:
             + "/invocations"
         }
         methods = []
+
+        def method(logical_id: str, resource: Any, verb: str, authorized: bool) -> None:
+            methods.append(logical_id)
+            props: dict[str, Any] = {"RestApiId": _ref(api), "ResourceId": resource, "HttpMethod": verb}
+            if authorized:
+                props.update(AuthorizationType="CUSTOM", AuthorizerId=_ref(front.authorizer_id))
+            else:
+                props["AuthorizationType"] = "NONE"
+            props["Integration"] = {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST", "Uri": uri}
+            self.add(logical_id, "AWS::ApiGateway::Method", props)
+
+        guarded = front.authorizer_id is not None
+        public_root = {r.method for r in front.public_routes if r.path == "/"}
         for suffix, resource in (("Root", {"Fn::GetAtt": [api, "RootResourceId"]}), ("Proxy", _ref(f"{api}Proxy"))):
-            methods.append(f"{api}Any{suffix}")
+            method(f"{api}Any{suffix}", resource, "ANY", guarded and not (suffix == "Root" and "ANY" in public_root))
+            if suffix == "Root" and guarded:
+                for verb in sorted(public_root - {"ANY"}):
+                    method(f"{api}{verb.title()}Root", resource, verb, False)
+        # public routes of a guarded API: explicit resources (see lift.deploy.model.rest_resources)
+        ids = {"": None}
+        for node in rest_resources(front.public_routes) if guarded else ():
+            rid = f"{api}Resource{_route_id(node.path)}"
+            ids[node.path] = rid
+            parent = {"Fn::GetAtt": [api, "RootResourceId"]} if not node.parent else _ref(ids[node.parent])
             self.add(
-                f"{api}Any{suffix}",
-                "AWS::ApiGateway::Method",
-                {
-                    "RestApiId": _ref(api),
-                    "ResourceId": resource,
-                    "HttpMethod": "ANY",
-                    "AuthorizationType": "NONE",
-                    "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST", "Uri": uri},
-                },
+                rid, "AWS::ApiGateway::Resource", {"RestApiId": _ref(api), "ParentId": parent, "PathPart": node.part}
             )
+            if "ANY" not in node.public_methods:
+                method(f"{rid}Any", _ref(rid), "ANY", True)
+            for verb in node.public_methods:
+                method(f"{rid}{verb.title()}", _ref(rid), verb, False)
+            if node.proxy_child:
+                self.add(
+                    f"{rid}Proxy",
+                    "AWS::ApiGateway::Resource",
+                    {"RestApiId": _ref(api), "ParentId": _ref(rid), "PathPart": "{proxy+}"},
+                )
+                method(f"{rid}ProxyAny", _ref(f"{rid}Proxy"), "ANY", True)
         self.add(f"{api}Deployment", "AWS::ApiGateway::Deployment", {"RestApiId": _ref(api)}, DependsOn=methods)
         self.add(
             f"{api}Stage",
@@ -382,11 +416,10 @@ class _Template:
         for key in ws.route_keys:
             route_id = f"{api}Route{_route_id(key)}"
             routes.append(route_id)
-            self.add(
-                route_id,
-                "AWS::ApiGatewayV2::Route",
-                {"ApiId": _ref(api), "RouteKey": key, "Target": {"Fn::Sub": f"integrations/${{{api}Integration}}"}},
-            )
+            route = {"ApiId": _ref(api), "RouteKey": key, "Target": {"Fn::Sub": f"integrations/${{{api}Integration}}"}}
+            if ws.authorizer_id and key == "$connect":
+                route.update(AuthorizationType="CUSTOM", AuthorizerId=_ref(ws.authorizer_id))
+            self.add(route_id, "AWS::ApiGatewayV2::Route", route)
         self.add(f"{api}Deployment", "AWS::ApiGatewayV2::Deployment", {"ApiId": _ref(api)}, DependsOn=routes)
         self.add(
             f"{api}Stage",
@@ -485,10 +518,16 @@ class _Template:
 
     def mapping(self, m: EventSourceMapping) -> None:
         props: dict[str, Any] = {
-            "FunctionName": _ref(self.target_id) if self.d.function.snapstart else _ref(m.function_id),
-            "EventSourceArn": _arn(m.source_id) if m.source_id else sub(m.source_arn),
-            "BatchSize": m.batch_size,
+            "FunctionName": _ref(self.target_id) if self.d.function.snapstart else _ref(m.function_id)
         }
+        if m.kind == "kafka":
+            props["SelfManagedEventSource"] = {"Endpoints": {"KafkaBootstrapServers": list(m.bootstrap_servers)}}
+        else:
+            props["EventSourceArn"] = _arn(m.source_id) if m.source_id else sub(m.source_arn)
+        props["BatchSize"] = m.batch_size
+        if m.kind in ("msk", "kafka", "mq"):
+            self.broker_mapping(m, props)
+            return
         if m.batching_window:
             props["MaximumBatchingWindowInSeconds"] = m.batching_window
         if m.report_batch_item_failures:
@@ -506,6 +545,129 @@ class _Template:
                 props["DestinationConfig"] = {"OnFailure": {"Destination": destination}}
         # the role's policy must exist before Lambda checks it can read the source
         self.add(m.id, "AWS::Lambda::EventSourceMapping", props, DependsOn=[self.d.function.role_id])
+
+    def broker_mapping(self, m: EventSourceMapping, props: dict[str, Any]) -> None:
+        """Kafka (MSK, self-managed) and Amazon MQ: topics or queues, credentials, VPC access."""
+        if m.batching_window:
+            props["MaximumBatchingWindowInSeconds"] = m.batching_window
+        if m.topics:
+            props["Topics"] = list(m.topics)
+            props["StartingPosition"] = m.starting_position
+        if m.queues:
+            props["Queues"] = list(m.queues)
+        if m.source_access:
+            props["SourceAccessConfigurations"] = [{"Type": t, "URI": sub(uri)} for t, uri in m.source_access]
+        if m.consumer_group_id:
+            key = "AmazonManagedKafkaEventSourceConfig" if m.kind == "msk" else "SelfManagedKafkaEventSourceConfig"
+            props[key] = {"ConsumerGroupId": m.consumer_group_id}
+        if m.report_batch_item_failures:
+            props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        if m.pollers:
+            props["ProvisionedPollerConfig"] = {"MinimumPollers": m.pollers[0], "MaximumPollers": m.pollers[1]}
+        self.add(m.id, "AWS::Lambda::EventSourceMapping", props, DependsOn=[self.d.function.role_id])
+
+    def authorizer(self, a: Authorizer) -> None:
+        fn_arn = ("${" + self.target_id + "}") if self.d.function.snapstart else ("${" + self.d.function.id + ".Arn}")
+        uri = {
+            "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+            + fn_arn
+            + "/invocations"
+        }
+        if a.kind == "rest":
+            props: dict[str, Any] = {
+                "Name": a.name,
+                "RestApiId": _ref(a.api_id),
+                "Type": a.type,
+                "AuthorizerUri": uri,
+                "IdentitySource": ", ".join(a.identity_sources),
+                "AuthorizerResultTtlInSeconds": a.ttl,
+            }
+            self.add(a.id, "AWS::ApiGateway::Authorizer", props)
+            return
+        props = {
+            "Name": a.name,
+            "ApiId": _ref(a.api_id),
+            "AuthorizerType": "REQUEST",
+            "AuthorizerUri": uri,
+            "IdentitySource": list(a.identity_sources),
+        }
+        if a.kind == "http":
+            props.update(
+                AuthorizerPayloadFormatVersion=a.payload_version,
+                EnableSimpleResponses=a.simple_responses,
+                AuthorizerResultTtlInSeconds=a.ttl,
+            )
+        self.add(a.id, "AWS::ApiGatewayV2::Authorizer", props)
+
+    def triggers(self) -> None:
+        """Permissions, subscription filters, user pools, Object Lambda access points, role
+        policies and outputs of the other triggers."""
+        d = self.d
+        for pool in d.user_pools:
+            lambda_config: dict[str, Any] = {}
+            for key, version in pool.triggers:
+                lambda_config[key] = (
+                    {"LambdaArn": self.target_arn(), "LambdaVersion": version} if version else self.target_arn()
+                )
+            if pool.kms_key_arn:
+                lambda_config["KMSKeyID"] = pool.kms_key_arn
+            self.add(
+                pool.id,
+                "AWS::Cognito::UserPool",
+                {"UserPoolName": pool.name, "LambdaConfig": lambda_config, "UserPoolTags": dict(d.tags)},
+                DeletionPolicy="Retain",
+                UpdateReplacePolicy="Retain",
+            )
+        for p in d.permissions:
+            extra = {"SourceAccount": {"Ref": "AWS::AccountId"}} if p.source_account else {}
+            self.permission(p.id, p.principal, sub(p.source_arn) if p.source_arn is not None else None, **extra)
+        for f in d.subscription_filters:
+            self.add(
+                f.id,
+                "AWS::Logs::SubscriptionFilter",
+                {
+                    "FilterName": f.name,
+                    "LogGroupName": f.log_group,
+                    "FilterPattern": f.filter_pattern,
+                    "DestinationArn": self.target_arn(),
+                },
+                DependsOn=[f.permission_id],
+            )
+        for o in d.object_lambda_access_points:
+            self.add(o.access_point_id, "AWS::S3::AccessPoint", {"Bucket": o.bucket, "Name": o.access_point_name})
+            self.add(
+                o.id,
+                "AWS::S3ObjectLambda::AccessPoint",
+                {
+                    "Name": o.name,
+                    "ObjectLambdaConfiguration": {
+                        "SupportingAccessPoint": {
+                            "Fn::Sub": "arn:${AWS::Partition}:s3:${AWS::Region}:${AWS::AccountId}:accesspoint/"
+                            + f"${{{o.access_point_id}}}"
+                        },
+                        "TransformationConfigurations": [
+                            {
+                                "Actions": ["GetObject"],
+                                "ContentTransformation": {"AwsLambda": {"FunctionArn": self.target_arn()}},
+                            }
+                        ],
+                    },
+                },
+            )
+        for rp in d.role_policies:
+            self.add(
+                rp.id,
+                "AWS::IAM::RolePolicy",
+                {"RoleName": rp.role_name, "PolicyName": f"{rp.id}Policy", "PolicyDocument": _policy(rp.statements)},
+            )
+        for out in d.outputs:
+            if out.target:
+                value: Any = self.target_arn()
+            elif out.arn_of:
+                value = _arn(out.arn_of)
+            else:
+                value = sub(out.value) if out.value is not None else ""
+            self.outputs[out.name] = {"Description": out.description, "Value": value}
 
     def rules(self) -> None:
         for r in self.d.rules:

@@ -41,6 +41,14 @@ __all__ = [
     "TableConfig",
     "IamStatementConfig",
     "AlbConfig",
+    "AuthorizerConfig",
+    "CognitoConfig",
+    "KafkaConfig",
+    "MqConfig",
+    "LogSubscriptionConfig",
+    "FirehoseConfig",
+    "ObjectLambdaConfig",
+    "TriggersConfig",
     "load_config",
     "config_from_dict",
 ]
@@ -123,6 +131,82 @@ class AlbConfig(_Strict):
     path_patterns: list[str] = msgspec.field(default_factory=lambda: ["/*"])
 
 
+class AuthorizerConfig(_Strict):
+    """`[tool.lift.authorizer]`: how API Gateway calls the app's `@app.authorizer` (docs/deploy.md)."""
+
+    type: Literal["TOKEN", "REQUEST"] = "REQUEST"  # REST APIs only (HTTP and WebSocket APIs are REQUEST)
+    identity_source: list[str] = []  # default: the Authorization header, in the API kind's syntax
+    websocket_identity_source: list[str] = []  # default: route.request.header.Authorization
+    ttl: int = 300  # seconds API Gateway caches an answer (0 = never; WebSocket APIs never cache)
+    public_routes: list[str] = []  # "GET /health" or "/health" (every method): no authorizer
+    public_health: bool = True  # the app.health routes stay public (uptime checks carry no token)
+
+
+class CognitoConfig(_Strict):
+    """`[tool.lift.cognito]`: the user pool whose triggers the app's `@app.cognito` handlers are."""
+
+    user_pool_arn: str | None = None  # an existing pool: only allowed to invoke (set its triggers yourself)
+    create: bool = False  # create a pool with the triggers set (kept when the stack is deleted)
+    user_pool_name: str | None = None  # default: <service>-<stage>
+    pre_token_generation_version: Literal["V1_0", "V2_0", "V3_0"] = "V1_0"
+    kms_key_arn: str | None = None  # required by custom_email_sender / custom_sms_sender
+
+
+class KafkaConfig(_Strict):
+    """`[tool.lift.kafka.TOPIC]`: where `@app.kafka(TOPIC)` reads from: an MSK cluster or brokers."""
+
+    cluster_arn: str | None = None  # Amazon MSK
+    bootstrap_servers: list[str] = []  # self-managed Kafka ("host:9092")
+    auth: Literal["iam", "sasl_scram_512", "sasl_scram_256", "plain", "mtls", "none"] | None = None
+    secret_arn: str | None = None  # SASL/SCRAM or mTLS credentials (Secrets Manager)
+    subnets: list[str] = []  # self-managed brokers in a VPC
+    security_groups: list[str] = []
+    consumer_group_id: str | None = None
+    batch_size: int = 100
+    batching_window: int = 0
+    starting_position: Literal["LATEST", "TRIM_HORIZON"] = "LATEST"
+    partial_failures: bool = True  # ReportBatchItemFailures (needs provisioned pollers)
+    min_pollers: int = 1
+    max_pollers: int = 10
+
+
+class MqConfig(_Strict):
+    """`[tool.lift.mq.QUEUE]`: the Amazon MQ broker `@app.mq(QUEUE)` consumes."""
+
+    broker_arn: str
+    secret_arn: str  # the broker user's credentials (Secrets Manager: username, password)
+    engine: Literal["activemq", "rabbitmq"] = "activemq"
+    virtual_host: str | None = None  # RabbitMQ
+    batch_size: int = 100
+    batching_window: int = 0
+
+
+class LogSubscriptionConfig(_Strict):
+    """`[tool.lift.log_groups.NAME]`: the subscription filter feeding `@app.cloudwatch_logs(NAME)`."""
+
+    filter_pattern: str = ""  # "" = every log event
+
+
+class FirehoseConfig(_Strict):
+    """`[tool.lift.firehose.STREAM]`: the delivery stream whose transformation `@app.firehose` is."""
+
+    role_name: str | None = None  # the stream's IAM role: Lift lets it invoke the function
+
+
+class ObjectLambdaConfig(_Strict):
+    """`[tool.lift.object_lambda.NAME]`: the bucket behind Object Lambda access point NAME."""
+
+    bucket: str
+
+
+class TriggersConfig(_Strict):
+    """`[tool.lift.triggers]`: who may invoke the other triggers (each key narrows a permission)."""
+
+    appsync_api_arn: str | None = None  # AppSync authorizers: the API allowed to invoke
+    bedrock_agent_arn: str | None = None  # Bedrock agents: the agent (default: any agent of the account)
+    ses_rule_set: str | None = None  # SES: the receipt rule set (default: any of the account)
+
+
 class ReleaseConfig(_Strict):
     """`[tool.lift.stages.S.release]`: how a new version takes the traffic (see docs/releases.md)."""
 
@@ -190,6 +274,14 @@ class StageConfig(_Strict):
     audit_table: str | None = None  # lift deploy appends each deployment to this lift.audit trail (DynamoDB)
     release: ReleaseConfig | None = None
     dr: DrConfig | None = None
+    authorizer: AuthorizerConfig | None = None
+    cognito: CognitoConfig | None = None
+    triggers: TriggersConfig | None = None
+    kafka: dict[str, KafkaConfig] = {}
+    mq: dict[str, MqConfig] = {}
+    log_groups: dict[str, LogSubscriptionConfig] = {}
+    firehose: dict[str, FirehoseConfig] = {}
+    object_lambda: dict[str, ObjectLambdaConfig] = {}
 
 
 _NAMED_TABLES: dict[str, type[_Strict]] = {
@@ -198,6 +290,11 @@ _NAMED_TABLES: dict[str, type[_Strict]] = {
     "buckets": BucketConfig,
     "streams": StreamConfig,
     "tables": TableConfig,
+    "kafka": KafkaConfig,
+    "mq": MqConfig,
+    "log_groups": LogSubscriptionConfig,
+    "firehose": FirehoseConfig,
+    "object_lambda": ObjectLambdaConfig,
 }
 _TOP_ONLY = ("app", "name", "stages", "default_stage", "test")
 
@@ -379,6 +476,20 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
         raise bad("domain", "a custom domain needs certificate_arn (an ACM certificate in the stage's region)")
     if config.domain and config.http not in ("http", "rest"):
         raise bad("domain", f'a custom domain is for http = "http" or "rest", not {config.http!r}')
+    for name, kafka in config.kafka.items():
+        if bool(kafka.cluster_arn) == bool(kafka.bootstrap_servers):
+            raise bad(f"kafka.{name}", "give cluster_arn (Amazon MSK) or bootstrap_servers (self-managed), one of them")
+        if not 1 <= kafka.batch_size <= 10000:
+            raise bad(f"kafka.{name}.batch_size", "must be 1-10000")
+        if not 1 <= kafka.min_pollers <= kafka.max_pollers <= 2000:
+            raise bad(f"kafka.{name}.max_pollers", "pollers: 1 <= min_pollers <= max_pollers <= 2000")
+        if (kafka.auth or "").startswith(("sasl", "plain", "mtls")) and not kafka.secret_arn:
+            raise bad(f"kafka.{name}.secret_arn", f"auth = {kafka.auth!r} needs the credentials' secret_arn")
+    for name, mq in config.mq.items():
+        if not 1 <= mq.batch_size <= 10000:
+            raise bad(f"mq.{name}.batch_size", "must be 1-10000")
+    if config.authorizer is not None and config.authorizer.ttl not in range(0, 3601):
+        raise bad("authorizer.ttl", "must be 0-3600 seconds")
     if config.http == "alb" and config.alb is None:
         raise bad("alb", 'http = "alb" needs [tool.lift.alb] listener_arn = "..."')
 

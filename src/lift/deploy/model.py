@@ -43,6 +43,15 @@ __all__ = [
     "Schedule",
     "LogGroup",
     "Alarm",
+    "Authorizer",
+    "Permission",
+    "SubscriptionFilter",
+    "UserPool",
+    "ObjectLambdaAccessPoint",
+    "RolePolicy",
+    "Output",
+    "RestResource",
+    "rest_resources",
     "Deployment",
     "ModelError",
     "build_deployment",
@@ -206,6 +215,8 @@ class HttpFront:
     alb_listener_arn: str | None = None
     alb_priority: int = 100
     alb_path_patterns: tuple[str, ...] = ("/*",)
+    authorizer_id: str | None = None  # the Authorizer every route uses, but `public_routes`
+    public_routes: tuple[HttpRoute, ...] = ()  # routes (method ANY = every method) left without it
 
 
 @dataclass(frozen=True)
@@ -218,6 +229,7 @@ class WebSocketApi:
     route_keys: tuple[str, ...]
     stage: str
     route_selection_expression: str = "$request.body.action"
+    authorizer_id: str | None = None  # the Authorizer of the `$connect` route
 
     @property
     def endpoint(self) -> Expr:
@@ -302,10 +314,11 @@ class Table:
 
 @dataclass(frozen=True)
 class EventSourceMapping:
-    """A Lambda event source mapping: SQS (with `ReportBatchItemFailures`), Kinesis or a DynamoDB stream."""
+    """A Lambda event source mapping: SQS (with `ReportBatchItemFailures`), Kinesis, a DynamoDB stream,
+    Amazon MSK (`msk`), self-managed Kafka (`kafka`) or Amazon MQ (`mq`)."""
 
     id: str
-    kind: Literal["sqs", "kinesis", "dynamodb"]
+    kind: Literal["sqs", "kinesis", "dynamodb", "msk", "kafka", "mq"]
     function_id: str
     source_arn: Value
     source_id: str | None = None  # the model id when the queue/stream is created here
@@ -320,6 +333,12 @@ class EventSourceMapping:
     parallelization: int | None = None
     on_failure_arn: Value | None = None  # streams: where discarded batches' metadata goes
     on_failure_id: str | None = None
+    topics: tuple[str, ...] = ()  # Kafka
+    queues: tuple[str, ...] = ()  # Amazon MQ
+    bootstrap_servers: tuple[str, ...] = ()  # self-managed Kafka
+    source_access: tuple[tuple[str, Value], ...] = ()  # (Type, URI): credentials, VPC, virtual host
+    consumer_group_id: str | None = None
+    pollers: tuple[int, int] | None = None  # (min, max) provisioned pollers (Kafka partial failures)
 
 
 @dataclass(frozen=True)
@@ -376,6 +395,142 @@ class LogGroup:
 
 
 @dataclass(frozen=True)
+class Authorizer:
+    """An API Gateway Lambda authorizer calling the function (`@app.authorizer`) for the API `api_id`
+    (the model id of the HttpFront or WebSocketApi). `kind`: `rest` (TOKEN or REQUEST), `http`
+    (REQUEST, payload 2.0, simple or IAM responses) or `websocket` (REQUEST, on `$connect`)."""
+
+    id: str
+    api_id: str
+    kind: Literal["rest", "http", "websocket"]
+    name: str
+    type: Literal["TOKEN", "REQUEST"]
+    identity_sources: tuple[str, ...]
+    ttl: int = 300  # result cache (REST and HTTP APIs; 0 = off)
+    simple_responses: bool = True  # HTTP APIs: `isAuthorized` answers (else IAM policies)
+    payload_version: str = "2.0"  # HTTP APIs
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Lets AWS service `principal` invoke the function (a resource-based policy statement), from
+    `source_arn` (wildcards allowed) and, with `source_account`, only from the stage's account."""
+
+    id: str
+    principal: str
+    source_arn: Value | None = None
+    source_account: bool = False
+    source_id: str | None = None  # the model resource whose ARN is the source (created here)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SubscriptionFilter:
+    """A CloudWatch Logs subscription filter sending `log_group`'s events to the function."""
+
+    id: str
+    name: str
+    log_group: str
+    filter_pattern: str = ""
+    permission_id: str = ""  # the Permission it needs first (logs.amazonaws.com)
+
+
+@dataclass(frozen=True)
+class UserPool:
+    """A Cognito user pool created with the app's `@app.cognito` triggers in its `LambdaConfig`
+    (`triggers`: (LambdaConfig key, LambdaVersion or None)); kept when the stack is deleted."""
+
+    id: str
+    name: str
+    triggers: tuple[tuple[str, str | None], ...]
+    kms_key_arn: str | None = None  # custom email/SMS senders decrypt codes with it
+
+    @property
+    def arn(self) -> Expr:
+        return Expr(f"arn:{{partition}}:cognito-idp:{{region}}:{{account}}:userpool/{{ref:{self.id}}}")
+
+
+@dataclass(frozen=True)
+class ObjectLambdaAccessPoint:
+    """An S3 access point on `bucket` and the Object Lambda access point `name` in front of it,
+    whose GetObject requests invoke the function (`@app.s3_object_lambda(name)`)."""
+
+    id: str
+    name: str
+    bucket: str
+    access_point_id: str
+    access_point_name: str
+
+    @property
+    def arn(self) -> Expr:
+        return Expr(f"arn:{{partition}}:s3-object-lambda:{{region}}:{{account}}:accesspoint/{self.name}")
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    """An inline policy added to an existing role named `role_name` (e.g. a Firehose delivery
+    stream's role, allowed to invoke the function)."""
+
+    id: str
+    role_name: str
+    statements: tuple[IamStatement, ...]
+
+
+@dataclass(frozen=True)
+class Output:
+    """A value the deployment prints (`name` in CamelCase): the function's ARN to plug in somewhere
+    (`target`: the ARN triggers invoke, the alias with SnapStart), a created role's ARN (`arn_of`),
+    or a plain `value`."""
+
+    name: str
+    description: str
+    target: bool = False
+    arn_of: str | None = None
+    value: Value | None = None
+
+
+@dataclass(frozen=True)
+class RestResource:
+    """One explicit resource of a REST API with public routes (see `rest_resources`)."""
+
+    path: str
+    parent: str  # "" for the root
+    part: str
+    public_methods: tuple[str, ...]  # methods without the authorizer ("ANY" = every method)
+    proxy_child: bool  # a `{proxy+}` child (with the authorizer) keeps deeper paths reaching the app
+
+
+def rest_resources(public_routes: Iterable[HttpRoute]) -> list[RestResource]:
+    """The explicit REST API resources public routes need, parents first. Every other path still
+    reaches the function through the root's `{proxy+}`; each explicit resource gets `ANY` with the
+    authorizer, its public methods without, and a `{proxy+}` child unless it has a variable child."""
+    public: dict[str, set[str]] = {}
+    for route in public_routes:
+        path = "/" + route.path.strip("/")
+        public.setdefault(path, set()).add(route.method)
+        parts = [p for p in path.split("/") if p]
+        for i in range(1, len(parts)):
+            public.setdefault("/" + "/".join(parts[:i]), set())
+    out = []
+    paths = sorted(p for p in public if p != "/")
+    for path in paths:
+        parent, _, part = path.rpartition("/")
+        children = [p for p in paths if p.rpartition("/")[0] == path]
+        variable_child = any(p.rpartition("/")[2].startswith("{") for p in children)
+        methods = public[path]
+        out.append(
+            RestResource(
+                path=path,
+                parent=parent,
+                part=part,
+                public_methods=("ANY",) if "ANY" in methods else tuple(sorted(methods)),
+                proxy_child=not variable_child and not part.endswith("+}"),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
 class Deployment:
     """Everything one stage of one service needs in AWS. Renderers read only this."""
 
@@ -409,6 +564,13 @@ class Deployment:
     artifact_bucket: str | None = None
     warnings: tuple[str, ...] = ()
     config: StageConfig = field(default_factory=StageConfig, compare=False, repr=False)
+    authorizers: tuple[Authorizer, ...] = ()
+    permissions: tuple[Permission, ...] = ()
+    subscription_filters: tuple[SubscriptionFilter, ...] = ()
+    user_pools: tuple[UserPool, ...] = ()
+    object_lambda_access_points: tuple[ObjectLambdaAccessPoint, ...] = ()
+    role_policies: tuple[RolePolicy, ...] = ()
+    outputs: tuple[Output, ...] = ()
 
     @property
     def function(self) -> Function:
@@ -440,6 +602,12 @@ class Deployment:
             self.rules,
             self.schedules,
             self.alarms,
+            self.authorizers,
+            self.permissions,
+            self.subscription_filters,
+            self.user_pools,
+            self.object_lambda_access_points,
+            self.role_policies,
         ):
             items.extend(group)
         return items
@@ -545,6 +713,13 @@ class _Builder:
         self.roles: list[Role] = []
         self.warnings: list[str] = []
         self.environment: dict[str, Value] = {}
+        self.authorizers: list[Authorizer] = []
+        self.permissions: list[Permission] = []
+        self.subscription_filters: list[SubscriptionFilter] = []
+        self.user_pools: list[UserPool] = []
+        self.object_lambdas: list[ObjectLambdaAccessPoint] = []
+        self.role_policies: list[RolePolicy] = []
+        self.outputs: list[Output] = []
         self.by_source: dict[str, list[Any]] = {}
         for handler_ in app.event_handlers:
             self.by_source.setdefault(handler_.source, []).append(handler_)
@@ -566,6 +741,7 @@ class _Builder:
         self._streams()
         self._schedules()
         self._tables()
+        http, websocket = self._triggers(http, websocket)
         alarms, alarm_topic_id = self._alarms()
         self._base_statements(websocket)
         log_group = LogGroup(self.log_group_id, f"/aws/lambda/{self.function_name}", s.log_retention_days)
@@ -637,6 +813,13 @@ class _Builder:
             artifact_bucket=s.artifact_bucket,
             warnings=tuple(self.warnings),
             config=s,
+            authorizers=tuple(self.authorizers),
+            permissions=tuple(self.permissions),
+            subscription_filters=tuple(self.subscription_filters),
+            user_pools=tuple(self.user_pools),
+            object_lambda_access_points=tuple(self.object_lambdas),
+            role_policies=tuple(self.role_policies),
+            outputs=tuple(self.outputs),
         )
 
     def grant(self, sid: str, actions: Iterable[str], resources: Iterable[Value], reason: str) -> None:
@@ -981,6 +1164,527 @@ class _Builder:
                 arn = table.arn
             self.grant(f"Store {name}", _STORE_ITEM_ACTIONS, [arn], f"the Lift store on table {name}")
 
+    # -- the other triggers (issue 15) ----------------------------------------------------------
+    def _triggers(
+        self, http: HttpFront | None, websocket: WebSocketApi | None
+    ) -> tuple[HttpFront | None, WebSocketApi | None]:
+        """Authorizers, Cognito, Kafka, MQ, log subscriptions, Firehose, Object Lambda, and the
+        permissions and outputs of the triggers AWS services invoke directly."""
+        http, websocket = self._authorizers(http, websocket)
+        self._cognito()
+        self._kafka()
+        self._mq()
+        self._log_subscriptions()
+        self._firehose()
+        self._object_lambda()
+        self._invoked_by_services()
+        return http, websocket
+
+    def permit(
+        self,
+        label: str,
+        principal: str,
+        source_arn: Value | None,
+        reason: str,
+        *,
+        source_account: bool = False,
+        source_id: str | None = None,
+    ) -> Permission:
+        permission = Permission(self.ids("Permission", label), principal, source_arn, source_account, source_id, reason)
+        self.permissions.append(permission)
+        return permission
+
+    def _authorizers(
+        self, http: HttpFront | None, websocket: WebSocketApi | None
+    ) -> tuple[HttpFront | None, WebSocketApi | None]:
+        from lift.deploy.config import AuthorizerConfig
+
+        handlers = self.by_source.get("authorizer", [])
+        if not handlers:
+            return http, websocket
+        cfg = self.s.authorizer or AuthorizerConfig()
+        simple = all(h.options.get("response") != "policy" for h in handlers)
+        if http is not None and http.kind in ("http", "rest"):
+            if http.kind == "rest":
+                sources = tuple(cfg.identity_source) or ("method.request.header.Authorization",)
+                kind: Literal["rest", "http"] = "rest"
+                type_: Literal["TOKEN", "REQUEST"] = cfg.type
+                if type_ == "TOKEN" and len(sources) != 1:
+                    raise ModelError("[tool.lift.authorizer] a TOKEN authorizer takes exactly one identity_source")
+            else:
+                sources = tuple(cfg.identity_source) or ("$request.header.Authorization",)
+                kind, type_ = "http", "REQUEST"
+            authorizer = Authorizer(
+                self.ids("Authorizer", "Http"),
+                http.id,
+                kind,
+                f"{self.function_name}-authorizer",
+                type_,
+                sources,
+                ttl=cfg.ttl,
+                simple_responses=simple,
+            )
+            self.authorizers.append(authorizer)
+            public = self._public_routes(http, cfg)
+            http = dataclasses.replace(http, authorizer_id=authorizer.id, public_routes=public)
+            self.permit(
+                "Authorizer Http",
+                "apigateway.amazonaws.com",
+                Expr(f"arn:{{partition}}:execute-api:{{region}}:{{account}}:{{ref:{http.id}}}/authorizers/*"),
+                "API Gateway calls @app.authorizer for this API's routes",
+            )
+        elif http is not None:
+            self.warnings.append(
+                f"@app.authorizer: http = {http.kind!r} has no API Gateway authorizers; "
+                "the authorizer serves only the APIs that name this function"
+            )
+        if websocket is not None:
+            if "$connect" not in websocket.route_keys:
+                self.warnings.append(
+                    "@app.authorizer: the WebSocket API has no $connect route, the only one an authorizer guards"
+                )
+            else:
+                sources = tuple(cfg.websocket_identity_source) or ("route.request.header.Authorization",)
+                authorizer = Authorizer(
+                    self.ids("Authorizer", "WebSocket"),
+                    websocket.id,
+                    "websocket",
+                    f"{self.function_name}-ws-authorizer",
+                    "REQUEST",
+                    sources,
+                    ttl=0,
+                    simple_responses=False,
+                )
+                self.authorizers.append(authorizer)
+                websocket = dataclasses.replace(websocket, authorizer_id=authorizer.id)
+                self.permit(
+                    "Authorizer WebSocket",
+                    "apigateway.amazonaws.com",
+                    Expr(f"arn:{{partition}}:execute-api:{{region}}:{{account}}:{{ref:{websocket.id}}}/authorizers/*"),
+                    "API Gateway calls @app.authorizer on $connect",
+                )
+        if not self.authorizers:
+            self.warnings.append(
+                "@app.authorizer: this stage has no API Gateway API, so no authorizer is created; "
+                "point an existing API's authorizer at the function (output AuthorizerFunctionArn)"
+            )
+            self.outputs.append(Output("AuthorizerFunctionArn", "the function to use as a Lambda authorizer", True))
+        return http, websocket
+
+    def _public_routes(self, http: HttpFront, cfg: Any) -> tuple[HttpRoute, ...]:
+        """The routes left without the authorizer: `public_routes` of the config, and the
+        app.health routes unless `public_health = false`."""
+        public: set[HttpRoute] = set()
+        paths = {r.path for r in http.routes}
+        for spec in cfg.public_routes:
+            method, _, path = spec.strip().rpartition(" ")
+            method = (method.strip() or "ANY").upper()
+            path = _api_path(path.strip())
+            if path not in paths:
+                raise ModelError(
+                    f"[tool.lift.authorizer] public_routes: {spec!r} is not a route of the app "
+                    f"(routes: {', '.join(sorted(paths)) or 'none'})"
+                )
+            public.update(r for r in http.routes if r.path == path and (method == "ANY" or r.method == method))
+        if cfg.public_health:
+            for endpoint in self.app.endpoints:
+                if getattr(endpoint.fn, "__module__", "") == "lift.health":
+                    public.update(r for r in http.routes if r.path == _api_path(endpoint.template))
+        return tuple(sorted(public, key=lambda r: (r.path, r.method)))
+
+    def _cognito(self) -> None:
+        from lift.deploy.config import CognitoConfig
+        from lift.sources.cognito import TRIGGERS
+
+        handlers = self.by_source.get("cognito", [])
+        if not handlers:
+            return
+        cfg = self.s.cognito or CognitoConfig()
+        names = []
+        for h in handlers:
+            name = (
+                h.name
+                if h.name in TRIGGERS
+                else next((n for n, prefix in TRIGGERS.items() if prefix == (h.name or "").split("_", 1)[0]), None)
+            )
+            if name and name not in names:
+                names.append(name)
+        triggers: list[tuple[str, str | None]] = []
+        for name in names:
+            key, version = _COGNITO_LAMBDA_CONFIG[name]
+            if key is None:
+                self.warnings.append(f"@app.cognito({name!r}): set this trigger on the user pool yourself")
+                continue
+            if name == "pre_token_generation":
+                version = cfg.pre_token_generation_version
+            triggers.append((key, version))
+        senders = [k for k, _ in triggers if k in ("CustomEmailSender", "CustomSMSSender")]
+        if cfg.user_pool_arn:
+            arn: Value = _given_arn(cfg.user_pool_arn)
+            self.warnings.append(
+                f"Cognito: the existing pool {cfg.user_pool_arn} may invoke the function; set its triggers "
+                f"({', '.join(k for k, _ in triggers)}) to the function (output CognitoTriggerFunctionArn)"
+            )
+            self.outputs.append(
+                Output("CognitoTriggerFunctionArn", "the function to set as the user pool's Lambda triggers", True)
+            )
+            self.permit("Cognito", "cognito-idp.amazonaws.com", arn, "the user pool calls its @app.cognito triggers")
+        elif cfg.create:
+            if senders and not cfg.kms_key_arn:
+                raise ModelError(
+                    f"@app.cognito custom senders ({', '.join(senders)}) need a KMS key: "
+                    f"{self.where('cognito')} kms_key_arn = ..."
+                )
+            pool = UserPool(
+                self.ids("UserPool"),
+                cfg.user_pool_name or f"{self.service}-{self.stage}",
+                tuple(triggers),
+                cfg.kms_key_arn if senders else None,
+            )
+            self.user_pools.append(pool)
+            self.permit(
+                "Cognito",
+                "cognito-idp.amazonaws.com",
+                pool.arn,
+                "the user pool calls its @app.cognito triggers",
+                source_id=pool.id,
+            )
+            self.outputs.append(
+                Output("UserPoolId", "the user pool created with the triggers", value=Expr(f"{{ref:{pool.id}}}"))
+            )
+        else:
+            raise ModelError(
+                f"@app.cognito needs its user pool: {self.where('cognito')} user_pool_arn = ... "
+                "(an existing pool) or create = true"
+            )
+        if senders and cfg.kms_key_arn:
+            self.grant(
+                "Cognito sender key",
+                ["kms:Decrypt"],
+                [_given_arn(cfg.kms_key_arn)],
+                "custom senders decrypt the codes Cognito encrypts",
+            )
+
+    def _kafka(self) -> None:
+        for h in self.by_source.get("kafka", []):
+            topic = h.name or "*"
+            cfg = self.s.kafka.get(topic)
+            if _GLOB.search(topic) or cfg is None:
+                raise ModelError(
+                    f"@app.kafka({topic!r}) needs its cluster (and an exact topic): "
+                    f"{self.where(f'kafka.{_toml_key(topic)}')} cluster_arn = ... (MSK) or bootstrap_servers = [...]"
+                )
+            access: list[tuple[str, Value]] = []
+            auth = cfg.auth or ("iam" if cfg.cluster_arn else ("sasl_scram_512" if cfg.secret_arn else "none"))
+            if cfg.secret_arn:
+                kind = {
+                    "sasl_scram_512": "SASL_SCRAM_512_AUTH",
+                    "sasl_scram_256": "SASL_SCRAM_256_AUTH",
+                    "plain": "BASIC_AUTH",
+                    "mtls": "CLIENT_CERTIFICATE_TLS_AUTH",
+                }.get(auth)
+                if kind:
+                    access.append((kind, _given_arn(cfg.secret_arn)))
+                self.grant(
+                    f"Kafka secret {topic}",
+                    ["secretsmanager:GetSecretValue"],
+                    [_given_arn(cfg.secret_arn)],
+                    f"the {topic} mapping authenticates to the brokers",
+                )
+            access += [("VPC_SUBNET", f"subnet:{s}") for s in cfg.subnets]
+            access += [("VPC_SECURITY_GROUP", f"security_group:{g}") for g in cfg.security_groups]
+            mapping = EventSourceMapping(
+                id=self.ids("Mapping", "Kafka", topic),
+                kind="msk" if cfg.cluster_arn else "kafka",
+                function_id=self.function_id,
+                source_arn=_given_arn(cfg.cluster_arn) if cfg.cluster_arn else "",
+                batch_size=cfg.batch_size,
+                batching_window=cfg.batching_window,
+                report_batch_item_failures=cfg.partial_failures,
+                starting_position=cfg.starting_position,
+                topics=(topic,),
+                bootstrap_servers=tuple(cfg.bootstrap_servers),
+                source_access=tuple(access),
+                consumer_group_id=cfg.consumer_group_id,
+                pollers=(cfg.min_pollers, cfg.max_pollers) if cfg.partial_failures else None,
+            )
+            self.mappings.append(mapping)
+            if not cfg.partial_failures:
+                self.warnings.append(
+                    f"kafka {topic}: partial_failures = false: records the handler fails are not retried"
+                )
+            if cfg.cluster_arn:
+                cluster = cfg.cluster_arn
+                self.grant(
+                    f"Kafka cluster {topic}",
+                    ["kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"],
+                    [_given_arn(cluster)],
+                    f"the {topic} mapping finds the MSK brokers",
+                )
+                if auth == "iam":
+                    prefix, _, rest = cluster.partition(":cluster/")
+                    group = cfg.consumer_group_id or "*"
+                    self.grant(
+                        f"Kafka read {topic}",
+                        [
+                            "kafka-cluster:Connect",
+                            "kafka-cluster:DescribeClusterDynamicConfiguration",
+                            "kafka-cluster:DescribeGroup",
+                            "kafka-cluster:AlterGroup",
+                            "kafka-cluster:DescribeTopic",
+                            "kafka-cluster:ReadData",
+                        ],
+                        [
+                            _given_arn(cluster),
+                            _given_arn(f"{prefix}:topic/{rest}/{topic}"),
+                            _given_arn(f"{prefix}:group/{rest}/{group}"),
+                        ],
+                        f"IAM access to topic {topic} and its consumer group",
+                    )
+            if cfg.cluster_arn or cfg.subnets:
+                self._vpc_network_grant()
+
+    def _vpc_network_grant(self) -> None:
+        if any(st.sid == "EventSourceNetwork" for st in self.statements):
+            return
+        self.grant(
+            "Event source network",
+            [
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+            ],
+            ["*"],
+            "Lambda's pollers reach brokers inside a VPC (these EC2 actions take no resource)",
+        )
+
+    def _mq(self) -> None:
+        for h in self.by_source.get("mq", []):
+            queue = h.name or "*"
+            cfg = self.s.mq.get(queue)
+            if _GLOB.search(queue) or cfg is None:
+                raise ModelError(
+                    f"@app.mq({queue!r}) needs its broker (and an exact queue name): "
+                    f"{self.where(f'mq.{_toml_key(queue)}')} broker_arn = ..., secret_arn = ..."
+                )
+            access: list[tuple[str, Value]] = [("BASIC_AUTH", _given_arn(cfg.secret_arn))]
+            if cfg.engine == "rabbitmq" and cfg.virtual_host:
+                access.append(("VIRTUAL_HOST", cfg.virtual_host))
+            self.mappings.append(
+                EventSourceMapping(
+                    id=self.ids("Mapping", "Mq", queue),
+                    kind="mq",
+                    function_id=self.function_id,
+                    source_arn=_given_arn(cfg.broker_arn),
+                    batch_size=cfg.batch_size,
+                    batching_window=cfg.batching_window,
+                    report_batch_item_failures=False,  # Amazon MQ has no partial batch response
+                    queues=(queue,),
+                    source_access=tuple(access),
+                )
+            )
+            self.grant(
+                f"Mq broker {queue}",
+                ["mq:DescribeBroker"],
+                [_given_arn(cfg.broker_arn)],
+                f"the {queue} mapping finds the broker",
+            )
+            self.grant(
+                f"Mq secret {queue}",
+                ["secretsmanager:GetSecretValue"],
+                [_given_arn(cfg.secret_arn)],
+                f"the {queue} mapping logs in to the broker",
+            )
+            self._vpc_network_grant()
+
+    def _log_subscriptions(self) -> None:
+        from lift.deploy.config import LogSubscriptionConfig
+
+        for h in self.by_source.get("cloudwatch_logs", []):
+            group = h.name or "*"
+            if _GLOB.search(group):
+                raise ModelError(f"@app.cloudwatch_logs({group!r}): deployment needs the exact log group name")
+            cfg = self.s.log_groups.get(group) or LogSubscriptionConfig()
+            permission = self.permit(
+                f"Logs {group}",
+                "logs.amazonaws.com",
+                Expr(f"arn:{{partition}}:logs:{{region}}:{{account}}:log-group:{group}:*"),
+                f"log group {group} delivers its events",
+            )
+            self.subscription_filters.append(
+                SubscriptionFilter(
+                    self.ids("SubscriptionFilter", group),
+                    f"{self.function_name}-{group.strip('/').replace('/', '-')}"[:512],
+                    group,
+                    cfg.filter_pattern,
+                    permission.id,
+                )
+            )
+
+    def _firehose(self) -> None:
+        handlers = self.by_source.get("firehose", [])
+        if not handlers:
+            return
+        self.outputs.append(
+            Output("FirehoseProcessorArn", "the Lambda processor of the delivery streams' transformation", True)
+        )
+        for h in handlers:
+            stream = h.name or "*"
+            cfg = self.s.firehose.get(stream)
+            if cfg is None or not cfg.role_name:
+                self.warnings.append(
+                    f"firehose {stream}: set the delivery stream's processor to the function (output "
+                    f"FirehoseProcessorArn); its role needs lambda:InvokeFunction and lambda:GetFunctionConfiguration "
+                    f"on it ([tool.lift.firehose.{_toml_key(stream)}] role_name = ... lets Lift grant them)"
+                )
+                continue
+            fn = function_arn(self.function_name)
+            self.role_policies.append(
+                RolePolicy(
+                    self.ids("FirehoseInvoke", stream),
+                    cfg.role_name,
+                    (
+                        IamStatement(
+                            "InvokeProcessor",
+                            ("lambda:GetFunctionConfiguration", "lambda:InvokeFunction"),
+                            (fn, Expr(f"{fn.template}:*")),
+                            reason=f"delivery stream {stream} transforms its records with @app.firehose",
+                        ),
+                    ),
+                )
+            )
+
+    def _object_lambda(self) -> None:
+        for h in self.by_source.get("s3_object_lambda", []):
+            name = h.name or "*"
+            cfg = self.s.object_lambda.get(name)
+            if _GLOB.search(name) or cfg is None:
+                raise ModelError(
+                    f"@app.s3_object_lambda({name!r}) needs the exact access point name and its bucket: "
+                    f"{self.where(f'object_lambda.{_toml_key(name)}')} bucket = ..."
+                )
+            point = ObjectLambdaAccessPoint(
+                self.ids("ObjectLambda", name), name, cfg.bucket, self.ids("AccessPoint", name), f"{name}-source"[:50]
+            )
+            self.object_lambdas.append(point)
+            self.grant(
+                f"Object lambda {name}",
+                ["s3-object-lambda:WriteGetObjectResponse"],
+                [point.arn],
+                f"@app.s3_object_lambda({name!r}) answers GetObject",
+            )
+
+    def _invoked_by_services(self) -> None:
+        """Triggers an AWS service invokes with a resource policy (SES, Bedrock agents, Secrets
+        Manager rotation, AppSync authorizers), or through a role (AppSync resolvers), or that
+        report back (CodePipeline); and the function ARN where the user plugs it in."""
+        from lift.deploy.config import TriggersConfig
+
+        cfg = self.s.triggers or TriggersConfig()
+        fn = function_arn(self.function_name)
+        if self.by_source.get("ses"):
+            rule_set = (
+                Expr(f"arn:{{partition}}:ses:{{region}}:{{account}}:receipt-rule-set/{cfg.ses_rule_set}:receipt-rule/*")
+                if cfg.ses_rule_set
+                else None
+            )
+            self.permit("Ses", "ses.amazonaws.com", rule_set, "SES receipt rules invoke @app.ses", source_account=True)
+        if self.by_source.get("bedrock_agent"):
+            agent = (
+                _given_arn(cfg.bedrock_agent_arn)
+                if cfg.bedrock_agent_arn
+                else Expr("arn:{partition}:bedrock:{region}:{account}:agent/*")
+            )
+            self.permit(
+                "Bedrock agent",
+                "bedrock.amazonaws.com",
+                agent,
+                "Bedrock agent action groups call @app.bedrock_agent",
+                source_account=True,
+            )
+            self.outputs.append(Output("BedrockActionGroupFunctionArn", "the action group's Lambda function", True))
+        secrets = sorted({h.options.get("secret") or "*" for h in self.by_source.get("secrets_rotation", [])})
+        if self.by_source.get("secrets_rotation"):
+            # the secret pattern `name` covers the ARN's random suffix with `-??????`
+            arns = [
+                Expr(
+                    f"arn:{{partition}}:secretsmanager:{{region}}:{{account}}:secret:{s if s == '*' else s + '-??????'}"
+                )
+                for s in secrets
+            ]
+            if "*" in secrets:
+                self.warnings.append(
+                    "@app.secrets_rotation(secret='*'): the function may rotate every secret of the account; "
+                    "name the secrets (secret='db-*') to narrow it"
+                )
+            self.grant(
+                "Rotate secrets",
+                [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+                arns,
+                "@app.secrets_rotation steps read, write and promote the secret's versions",
+            )
+            self.grant(
+                "Random password",
+                ["secretsmanager:GetRandomPassword"],
+                ["*"],
+                "createSecret generates the new password (this action takes no resource)",
+            )
+            for s, arn in zip(secrets, arns, strict=True):
+                self.permit(
+                    f"Rotation {s}",
+                    "secretsmanager.amazonaws.com",
+                    arn,
+                    "Secrets Manager calls the rotation steps",
+                    source_account=True,
+                )
+            self.outputs.append(Output("RotationFunctionArn", "the secrets' rotation function", True))
+        if self.by_source.get("appsync"):
+            role_id = self.ids("AppSyncRole")
+            statement = IamStatement(
+                "InvokeResolver",
+                ("lambda:InvokeFunction",),
+                (fn, Expr(f"{fn.template}:*")),
+                reason="AppSync data sources invoke @app.appsync resolvers",
+            )
+            self.roles.append(Role(role_id, "appsync.amazonaws.com", (statement,)))
+            self.outputs.append(
+                Output("AppSyncDataSourceRoleArn", "the service role of the Lambda data source", arn_of=role_id)
+            )
+            self.outputs.append(Output("AppSyncResolverFunctionArn", "the Lambda data source's function", True))
+        if self.by_source.get("appsync_authorizer"):
+            api = _given_arn(cfg.appsync_api_arn) if cfg.appsync_api_arn else None
+            self.permit(
+                "AppSync authorizer",
+                "appsync.amazonaws.com",
+                api,
+                "AppSync calls @app.appsync_authorizer",
+                source_account=api is None,
+            )
+        if self.by_source.get("codepipeline"):
+            self.grant(
+                "CodePipeline results",
+                ["codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"],
+                ["*"],
+                "@app.codepipeline reports each job's result (these actions take no resource)",
+            )
+            self.outputs.append(Output("CodePipelineFunctionArn", "the function of the Lambda invoke action", True))
+        if self.by_source.get("custom_resource"):
+            self.outputs.append(
+                Output(
+                    "CustomResourceServiceToken", "ServiceToken of the custom resources (@app.custom_resource)", True
+                )
+            )
+        if self.by_source.get("s3_batch"):
+            self.outputs.append(Output("S3BatchFunctionArn", "the function of the S3 Batch Operations job", True))
+
     # -- alarms -----------------------------------------------------------------------------------
     def _alarms(self) -> tuple[tuple[Alarm, ...], str | None]:
         """With `alarms_email`: errors and throttles of the function, and any message in a DLQ."""
@@ -1095,6 +1799,22 @@ class _Builder:
                 self.grant(f"Settings {name} {service}", statement["Action"], resources, f"lift.config {name}")
 
 
+# @app.cognito trigger -> (the user pool's LambdaConfig key, its LambdaVersion when it takes one)
+_COGNITO_LAMBDA_CONFIG: dict[str, tuple[str | None, str | None]] = {
+    "pre_sign_up": ("PreSignUp", None),
+    "post_confirmation": ("PostConfirmation", None),
+    "pre_authentication": ("PreAuthentication", None),
+    "post_authentication": ("PostAuthentication", None),
+    "pre_token_generation": ("PreTokenGenerationConfig", "V1_0"),
+    "define_auth_challenge": ("DefineAuthChallenge", None),
+    "create_auth_challenge": ("CreateAuthChallenge", None),
+    "verify_auth_challenge_response": ("VerifyAuthChallengeResponse", None),
+    "custom_message": ("CustomMessage", None),
+    "user_migration": ("UserMigration", None),
+    "custom_email_sender": ("CustomEmailSender", "V1_0"),
+    "custom_sms_sender": ("CustomSMSSender", "V1_0"),
+    "inbound_federation": (None, None),  # not in CloudFormation's LambdaConfig yet
+}
 _SQS_CONSUME = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 _KINESIS_CONSUME = (
     "kinesis:DescribeStream",

@@ -28,7 +28,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lift.deploy.model import Deployment, EventSourceMapping, Expr, Function, HttpFront, IamStatement, Value
+from lift.deploy.model import (
+    Authorizer,
+    Deployment,
+    EventSourceMapping,
+    Expr,
+    Function,
+    HttpFront,
+    IamStatement,
+    Value,
+    rest_resources,
+)
 
 try:
     import pulumi
@@ -42,6 +52,23 @@ __all__ = ["LiftService"]
 def _route_name(key: str) -> str:
     words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+", key.replace("+", " greedy")) if w]
     return "-".join(words) or "root"
+
+
+# the user pool's LambdaConfig key (CloudFormation) -> the lambda_config argument
+_COGNITO_KEYS = {
+    "PreSignUp": "pre_sign_up",
+    "PostConfirmation": "post_confirmation",
+    "PreAuthentication": "pre_authentication",
+    "PostAuthentication": "post_authentication",
+    "PreTokenGenerationConfig": "pre_token_generation_config",
+    "DefineAuthChallenge": "define_auth_challenge",
+    "CreateAuthChallenge": "create_auth_challenge",
+    "VerifyAuthChallengeResponse": "verify_auth_challenge_response",
+    "CustomMessage": "custom_message",
+    "UserMigration": "user_migration",
+    "CustomEmailSender": "custom_email_sender",
+    "CustomSMSSender": "custom_sms_sender",
+}
 
 
 class LiftService(pulumi.ComponentResource):
@@ -94,6 +121,7 @@ class LiftService(pulumi.ComponentResource):
         self.websocket_url: Any = None
         self.domain_url: Any = None
         self.domain_target: Any = None
+        self.trigger_outputs: dict[str, Any] = {}  # the deployment's outputs (CamelCase names, like CloudFormation)
         self._pseudo: dict[str, Any] = {}
         self._build()
         self.function_name = self.function.name
@@ -106,6 +134,7 @@ class LiftService(pulumi.ComponentResource):
                 "websocket_url": self.websocket_url,
                 "domain_url": self.domain_url,
                 "domain_target": self.domain_target,
+                **self.trigger_outputs,
             }
         )
 
@@ -147,8 +176,8 @@ class LiftService(pulumi.ComponentResource):
 
     def permission(
         self, name: str, principal: str, source_arn: Any, action: str = "lambda:InvokeFunction", **extra: Any
-    ) -> None:
-        self.add(
+    ) -> Any:
+        return self.add(
             aws.lambda_.Permission,
             name,
             action=action,
@@ -196,6 +225,7 @@ class LiftService(pulumi.ComponentResource):
             self.refs[layer.id] = version.arn
         for fn in d.functions:
             self.function_(fn)
+        self.authorizers = {a.id: self.authorizer(a) for a in d.authorizers}
         if d.http is not None:
             self.http(d.http)
         if d.websocket is not None:
@@ -205,6 +235,7 @@ class LiftService(pulumi.ComponentResource):
         for mapping in d.event_source_mappings:
             self.mapping(mapping)
         self.rules_and_schedules()
+        self.triggers()
         self.alarms()
         if d.slos:
             self.slo_alarms()
@@ -316,13 +347,17 @@ class LiftService(pulumi.ComponentResource):
                 payload_format_version="2.0",
             )
             keys = [f"{r.method} {r.path}" for r in front.routes] + (["$default"] if front.catch_all else [])
+            public = {f"{r.method} {r.path}" for r in front.public_routes}
             for key in keys:
+                guarded = front.authorizer_id is not None and key not in public
                 self.add(
                     aws.apigatewayv2.Route,
                     f"{api_id}Route-{_route_name(key)}",
                     api_id=self.api.id,
                     route_key=key,
                     target=pulumi.Output.concat("integrations/", integration.id),
+                    authorization_type="CUSTOM" if guarded else None,
+                    authorizer_id=self.authorizers[front.authorizer_id].id if guarded else None,
                 )
             self.stage = self.add(
                 aws.apigatewayv2.Stage, f"{api_id}Stage", api_id=self.api.id, name="$default", auto_deploy=True
@@ -380,27 +415,53 @@ class LiftService(pulumi.ComponentResource):
             path_part="{proxy+}",
         )
         integrations = []
-        for suffix, resource in (("Root", api.root_resource_id), ("Proxy", proxy.id)):
-            method = self.add(
+        authorizer = self.authorizers[front.authorizer_id] if front.authorizer_id else None
+
+        def method(logical: str, resource: Any, verb: str, authorized: bool) -> None:
+            created = self.add(
                 aws.apigateway.Method,
-                f"{name}Any{suffix}",
+                logical,
                 rest_api=api.id,
                 resource_id=resource,
-                http_method="ANY",
-                authorization="NONE",
+                http_method=verb,
+                authorization="CUSTOM" if authorized else "NONE",
+                authorizer_id=authorizer.id if authorized else None,
             )
             integrations.append(
                 self.add(
                     aws.apigateway.Integration,
-                    f"{name}Any{suffix}Integration",
+                    f"{logical}Integration",
                     rest_api=api.id,
                     resource_id=resource,
-                    http_method=method.http_method,
+                    http_method=created.http_method,
                     type="AWS_PROXY",
                     integration_http_method="POST",
                     uri=self.target_invoke_arn,
                 )
             )
+
+        guarded = authorizer is not None
+        public_root = {r.method for r in front.public_routes if r.path == "/"}
+        method(f"{name}AnyRoot", api.root_resource_id, "ANY", guarded and "ANY" not in public_root)
+        for verb in sorted(public_root - {"ANY"}) if guarded else ():
+            method(f"{name}{verb.title()}Root", api.root_resource_id, verb, False)
+        method(f"{name}AnyProxy", proxy.id, "ANY", guarded)
+        created: dict[str, Any] = {"": api.root_resource_id}
+        for node in rest_resources(front.public_routes) if guarded else ():
+            rid = f"{name}Resource-{_route_name(node.path)}"
+            resource = self.add(
+                aws.apigateway.Resource, rid, rest_api=api.id, parent_id=created[node.parent], path_part=node.part
+            ).id
+            created[node.path] = resource
+            if "ANY" not in node.public_methods:
+                method(f"{rid}-any", resource, "ANY", True)
+            for verb in node.public_methods:
+                method(f"{rid}-{verb.lower()}", resource, verb, False)
+            if node.proxy_child:
+                child = self.add(
+                    aws.apigateway.Resource, f"{rid}-proxy", rest_api=api.id, parent_id=resource, path_part="{proxy+}"
+                )
+                method(f"{rid}-proxy-any", child.id, "ANY", True)
         deployment = self.add(
             aws.apigateway.Deployment,
             f"{name}Deployment",
@@ -437,6 +498,8 @@ class LiftService(pulumi.ComponentResource):
                 api_id=api.id,
                 route_key=key,
                 target=pulumi.Output.concat("integrations/", integration.id),
+                authorization_type="CUSTOM" if ws.authorizer_id and key == "$connect" else None,
+                authorizer_id=self.authorizers[ws.authorizer_id].id if ws.authorizer_id and key == "$connect" else None,
             )
             for key in ws.route_keys
         ]
@@ -538,6 +601,9 @@ class LiftService(pulumi.ComponentResource):
             self.arns[t.id] = table.arn
 
     def mapping(self, m: EventSourceMapping) -> None:
+        if m.kind in ("msk", "kafka", "mq"):
+            self.broker_mapping(m)
+            return
         args: dict[str, Any] = {
             "function_name": self.target_arn,
             "event_source_arn": self.arns[m.source_id] if m.source_id else self.value(m.source_arn),
@@ -559,6 +625,142 @@ class LiftService(pulumi.ComponentResource):
                 args["destination_config"] = {"on_failure": {"destination_arn": destination}}
         options = pulumi.ResourceOptions(depends_on=[self.policies[self.d.function.role_id]])
         self.add(aws.lambda_.EventSourceMapping, m.id, options, **args)
+
+    def broker_mapping(self, m: EventSourceMapping) -> None:
+        """Kafka (MSK, self-managed) and Amazon MQ: topics or queues, credentials, VPC access."""
+        group = {"consumer_group_id": m.consumer_group_id} if m.consumer_group_id else None
+        args: dict[str, Any] = {
+            "function_name": self.target_arn,
+            "event_source_arn": self.value(m.source_arn) if m.kind != "kafka" else None,
+            "self_managed_event_source": {"endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ",".join(m.bootstrap_servers)}}
+            if m.kind == "kafka"
+            else None,
+            "batch_size": m.batch_size,
+            "maximum_batching_window_in_seconds": m.batching_window or None,
+            "topics": list(m.topics) or None,
+            "starting_position": m.starting_position if m.topics else None,
+            "queues": m.queues[0] if m.queues else None,  # pulumi_aws takes the one queue as a string
+            "source_access_configurations": [{"type": t, "uri": self.value(u)} for t, u in m.source_access] or None,
+            "amazon_managed_kafka_event_source_config": group if m.kind == "msk" else None,
+            "self_managed_kafka_event_source_config": group if m.kind == "kafka" else None,
+            "function_response_types": ["ReportBatchItemFailures"] if m.report_batch_item_failures else None,
+            "provisioned_poller_config": {"minimum_pollers": m.pollers[0], "maximum_pollers": m.pollers[1]}
+            if m.pollers
+            else None,
+        }
+        options = pulumi.ResourceOptions(depends_on=[self.policies[self.d.function.role_id]])
+        self.add(aws.lambda_.EventSourceMapping, m.id, options, **args)
+
+    def authorizer(self, a: Authorizer) -> Any:
+        if a.kind == "rest":
+            return self.add(
+                aws.apigateway.Authorizer,
+                a.id,
+                name=a.name,
+                rest_api=self.refs[a.api_id],
+                type=a.type,
+                authorizer_uri=self.target_invoke_arn,
+                identity_source=", ".join(a.identity_sources),
+                authorizer_result_ttl_in_seconds=a.ttl,
+            )
+        http = a.kind == "http"
+        return self.add(
+            aws.apigatewayv2.Authorizer,
+            a.id,
+            name=a.name,
+            api_id=self.refs[a.api_id],
+            authorizer_type="REQUEST",
+            authorizer_uri=self.target_invoke_arn,
+            identity_sources=list(a.identity_sources),
+            authorizer_payload_format_version=a.payload_version if http else None,
+            enable_simple_responses=a.simple_responses if http else None,
+            authorizer_result_ttl_in_seconds=a.ttl if http else None,
+        )
+
+    def triggers(self) -> None:
+        """Permissions, subscription filters, user pools, Object Lambda access points, role
+        policies and outputs of the other triggers."""
+        d = self.d
+        for p in d.user_pools:
+            config: dict[str, Any] = {}
+            for key, version in p.triggers:
+                name = _COGNITO_KEYS[key]
+                config[name] = (
+                    {"lambda_arn": self.target_arn, "lambda_version": version} if version else self.target_arn
+                )
+            if p.kms_key_arn:
+                config["kms_key_id"] = p.kms_key_arn
+            pool = self.add(
+                aws.cognito.UserPool,
+                p.id,
+                pulumi.ResourceOptions(protect=True),
+                name=p.name,
+                lambda_config=config,
+                tags=self.tags,
+            )
+            self.refs[p.id] = pool.id
+        permissions = {}
+        for perm in d.permissions:
+            permissions[perm.id] = self.permission(
+                perm.id,
+                perm.principal,
+                self.value(perm.source_arn) if perm.source_arn is not None else None,
+                source_account=self.pseudo("account") if perm.source_account else None,
+            )
+        for f in d.subscription_filters:
+            self.add(
+                aws.cloudwatch.LogSubscriptionFilter,
+                f.id,
+                pulumi.ResourceOptions(depends_on=[permissions[f.permission_id]]),
+                name=f.name,
+                log_group=f.log_group,
+                filter_pattern=f.filter_pattern,
+                destination_arn=self.target_arn,
+            )
+        for o in d.object_lambda_access_points:
+            point = self.add(aws.s3.AccessPoint, o.access_point_id, bucket=o.bucket, name=o.access_point_name)
+            self.add(
+                aws.s3control.ObjectLambdaAccessPoint,
+                o.id,
+                name=o.name,
+                configuration={
+                    "supporting_access_point": point.arn,
+                    "transformation_configurations": [
+                        {
+                            "actions": ["GetObject"],
+                            "content_transformation": {"aws_lambda": {"function_arn": self.target_arn}},
+                        }
+                    ],
+                },
+            )
+        for rp in d.role_policies:
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": s.sid,
+                        "Effect": s.effect,
+                        "Action": list(s.actions),
+                        "Resource": [self.value(r) for r in s.resources],
+                    }
+                    for s in rp.statements
+                ],
+            }
+            self.add(
+                aws.iam.RolePolicy,
+                rp.id,
+                name=f"{rp.id}Policy",
+                role=rp.role_name,
+                policy=pulumi.Output.json_dumps(policy, sort_keys=True),
+            )
+        for out in d.outputs:
+            if out.target:
+                value = self.target_arn
+            elif out.arn_of:
+                value = self.refs[out.arn_of]
+            else:
+                value = self.value(out.value) if out.value is not None else ""
+            self.trigger_outputs[out.name] = value
 
     def rules_and_schedules(self) -> None:
         for r in self.d.rules:

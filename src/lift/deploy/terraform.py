@@ -20,7 +20,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lift.deploy.model import Deployment, EventSourceMapping, Expr, Function, HttpFront, IamStatement, Value
+from lift.deploy.model import (
+    Authorizer,
+    Deployment,
+    EventSourceMapping,
+    Expr,
+    Function,
+    HttpFront,
+    IamStatement,
+    Value,
+    rest_resources,
+)
 
 __all__ = ["render", "to_files"]
 
@@ -119,6 +129,8 @@ class _Module:
         if d.http is not None and d.http.kind in ("http", "rest"):
             kind = "aws_apigatewayv2_api" if d.http.kind == "http" else "aws_api_gateway_rest_api"
             self.refs[d.http.id] = f"{kind}.{_snake(d.http.id)}.id"
+        for pool in d.user_pools:
+            self.refs[pool.id] = f"aws_cognito_user_pool.{_snake(pool.id)}.id"
         for group in d.log_groups:
             self.add(
                 "aws_cloudwatch_log_group",
@@ -146,6 +158,8 @@ class _Module:
             )
         for fn in d.functions:
             self.function(fn)
+        for authorizer in d.authorizers:
+            self.authorizer(authorizer)
         if d.http is not None:
             self.http(d.http)
         if d.websocket is not None:
@@ -155,6 +169,7 @@ class _Module:
         for mapping in d.event_source_mappings:
             self.mapping(mapping)
         self.rules_and_schedules()
+        self.triggers()
         self.alarms()
         if d.slos:
             self.slo_alarms()
@@ -297,16 +312,17 @@ class _Module:
                 },
             )
             keys = [f"{r.method} {r.path}" for r in front.routes] + (["$default"] if front.catch_all else [])
+            public = {f"{r.method} {r.path}" for r in front.public_routes}
             for key in keys:
-                self.add(
-                    "aws_apigatewayv2_route",
-                    f"{api}_route_{_route_name(key)}",
-                    {
-                        "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
-                        "route_key": key,
-                        "target": f"integrations/${{aws_apigatewayv2_integration.{api}_integration.id}}",
-                    },
-                )
+                route: dict[str, Any] = {
+                    "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                    "route_key": key,
+                    "target": f"integrations/${{aws_apigatewayv2_integration.{api}_integration.id}}",
+                }
+                if front.authorizer_id and key not in public:
+                    route["authorization_type"] = "CUSTOM"
+                    route["authorizer_id"] = f"${{aws_apigatewayv2_authorizer.{_snake(front.authorizer_id)}.id}}"
+                self.add("aws_apigatewayv2_route", f"{api}_route_{_route_name(key)}", route)
             self.add(
                 "aws_apigatewayv2_stage",
                 f"{api}_stage",
@@ -389,33 +405,58 @@ class _Module:
             },
         )
         methods = []
-        for suffix, resource in (
-            ("root", f"${{{ref}.root_resource_id}}"),
-            ("proxy", f"${{aws_api_gateway_resource.{api}_proxy.id}}"),
-        ):
-            self.add(
-                "aws_api_gateway_method",
-                f"{api}_any_{suffix}",
-                {
-                    "rest_api_id": f"${{{ref}.id}}",
-                    "resource_id": resource,
-                    "http_method": "ANY",
-                    "authorization": "NONE",
-                },
-            )
+        authorizer = (
+            f"${{aws_api_gateway_authorizer.{_snake(front.authorizer_id)}.id}}" if front.authorizer_id else None
+        )
+
+        def method(name: str, resource: str, verb: str, authorized: bool) -> None:
+            body = {"rest_api_id": f"${{{ref}.id}}", "resource_id": resource, "http_method": verb}
+            if authorized:
+                body.update(authorization="CUSTOM", authorizer_id=authorizer)
+            else:
+                body["authorization"] = "NONE"
+            self.add("aws_api_gateway_method", name, body)
             self.add(
                 "aws_api_gateway_integration",
-                f"{api}_any_{suffix}",
+                name,
                 {
                     "rest_api_id": f"${{{ref}.id}}",
                     "resource_id": resource,
-                    "http_method": f"${{aws_api_gateway_method.{api}_any_{suffix}.http_method}}",
+                    "http_method": f"${{aws_api_gateway_method.{name}.http_method}}",
                     "type": "AWS_PROXY",
                     "integration_http_method": "POST",
                     "uri": self.target_invoke_arn,
                 },
             )
-            methods.append(f"aws_api_gateway_integration.{api}_any_{suffix}")
+            methods.append(f"aws_api_gateway_integration.{name}")
+
+        guarded = authorizer is not None
+        public_root = {r.method for r in front.public_routes if r.path == "/"}
+        root = f"${{{ref}.root_resource_id}}"
+        method(f"{api}_any_root", root, "ANY", guarded and "ANY" not in public_root)
+        for verb in sorted(public_root - {"ANY"}) if guarded else ():
+            method(f"{api}_{verb.lower()}_root", root, verb, False)
+        method(f"{api}_any_proxy", f"${{aws_api_gateway_resource.{api}_proxy.id}}", "ANY", guarded)
+        names = {"": root}
+        for node in rest_resources(front.public_routes) if guarded else ():
+            rid = f"{api}_resource_{_route_name(node.path)}"
+            self.add(
+                "aws_api_gateway_resource",
+                rid,
+                {"rest_api_id": f"${{{ref}.id}}", "parent_id": names[node.parent], "path_part": node.part},
+            )
+            names[node.path] = resource = f"${{aws_api_gateway_resource.{rid}.id}}"
+            if "ANY" not in node.public_methods:
+                method(f"{rid}_any", resource, "ANY", True)
+            for verb in node.public_methods:
+                method(f"{rid}_{verb.lower()}", resource, verb, False)
+            if node.proxy_child:
+                self.add(
+                    "aws_api_gateway_resource",
+                    f"{rid}_proxy",
+                    {"rest_api_id": f"${{{ref}.id}}", "parent_id": resource, "path_part": "{proxy+}"},
+                )
+                method(f"{rid}_proxy_any", f"${{aws_api_gateway_resource.{rid}_proxy.id}}", "ANY", True)
         self.add(
             "aws_api_gateway_deployment",
             f"{api}_deployment",
@@ -462,15 +503,15 @@ class _Module:
         for key in ws.route_keys:
             name = f"{api}_route_{_route_name(key)}"
             routes.append(f"aws_apigatewayv2_route.{name}")
-            self.add(
-                "aws_apigatewayv2_route",
-                name,
-                {
-                    "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
-                    "route_key": key,
-                    "target": f"integrations/${{aws_apigatewayv2_integration.{api}_integration.id}}",
-                },
-            )
+            route: dict[str, Any] = {
+                "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
+                "route_key": key,
+                "target": f"integrations/${{aws_apigatewayv2_integration.{api}_integration.id}}",
+            }
+            if ws.authorizer_id and key == "$connect":
+                route["authorization_type"] = "CUSTOM"
+                route["authorizer_id"] = f"${{aws_apigatewayv2_authorizer.{_snake(ws.authorizer_id)}.id}}"
+            self.add("aws_apigatewayv2_route", name, route)
         self.add(
             "aws_apigatewayv2_deployment",
             f"{api}_deployment",
@@ -600,6 +641,9 @@ class _Module:
             "batch_size": m.batch_size,
             "depends_on": [f"aws_iam_role_policy.{_snake(self.d.function.role_id)}_policy"],
         }
+        if m.kind in ("msk", "kafka", "mq"):
+            self.broker_mapping(m, body)
+            return
         if m.batching_window:
             body["maximum_batching_window_in_seconds"] = m.batching_window
         if m.report_batch_item_failures:
@@ -616,6 +660,148 @@ class _Module:
                 destination = self._arn_of(m.on_failure_id) if m.on_failure_id else self.value(m.on_failure_arn)
                 body["destination_config"] = {"on_failure": {"destination_arn": destination}}
         self.add("aws_lambda_event_source_mapping", _snake(m.id), body)
+
+    def broker_mapping(self, m: EventSourceMapping, body: dict[str, Any]) -> None:
+        """Kafka (MSK, self-managed) and Amazon MQ: topics or queues, credentials, VPC access."""
+        if m.kind == "kafka":
+            del body["event_source_arn"]
+            body["self_managed_event_source"] = {
+                "endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ",".join(m.bootstrap_servers)}
+            }
+        if m.batching_window:
+            body["maximum_batching_window_in_seconds"] = m.batching_window
+        if m.topics:
+            body["topics"] = list(m.topics)
+            body["starting_position"] = m.starting_position
+        if m.queues:
+            body["queues"] = list(m.queues)
+        if m.source_access:
+            body["source_access_configuration"] = [{"type": t, "uri": self.value(u)} for t, u in m.source_access]
+        if m.consumer_group_id:
+            key = (
+                "amazon_managed_kafka_event_source_config"
+                if m.kind == "msk"
+                else "self_managed_kafka_event_source_config"
+            )
+            body[key] = {"consumer_group_id": m.consumer_group_id}
+        if m.report_batch_item_failures:
+            body["function_response_types"] = ["ReportBatchItemFailures"]
+        if m.pollers:
+            body["provisioned_poller_config"] = {"minimum_pollers": m.pollers[0], "maximum_pollers": m.pollers[1]}
+        self.add("aws_lambda_event_source_mapping", _snake(m.id), body)
+
+    def authorizer(self, a: Authorizer) -> None:
+        if a.kind == "rest":
+            self.add(
+                "aws_api_gateway_authorizer",
+                _snake(a.id),
+                {
+                    "name": a.name,
+                    "rest_api_id": f"${{aws_api_gateway_rest_api.{_snake(a.api_id)}.id}}",
+                    "type": a.type,
+                    "authorizer_uri": self.target_invoke_arn,
+                    "identity_source": ", ".join(a.identity_sources),
+                    "authorizer_result_ttl_in_seconds": a.ttl,
+                },
+            )
+            return
+        body: dict[str, Any] = {
+            "name": a.name,
+            "api_id": f"${{aws_apigatewayv2_api.{_snake(a.api_id)}.id}}",
+            "authorizer_type": "REQUEST",
+            "authorizer_uri": self.target_invoke_arn,
+            "identity_sources": list(a.identity_sources),
+        }
+        if a.kind == "http":
+            body["authorizer_payload_format_version"] = a.payload_version
+            body["enable_simple_responses"] = a.simple_responses
+            body["authorizer_result_ttl_in_seconds"] = a.ttl
+        self.add("aws_apigatewayv2_authorizer", _snake(a.id), body)
+
+    def triggers(self) -> None:
+        """Permissions, subscription filters, user pools, Object Lambda access points, role
+        policies and outputs of the other triggers."""
+        d = self.d
+        for pool in d.user_pools:
+            config: dict[str, Any] = {}
+            for key, version in pool.triggers:
+                name = _COGNITO_KEYS[key]
+                config[name] = (
+                    {"lambda_arn": self.target_arn, "lambda_version": version} if version else self.target_arn
+                )
+            if pool.kms_key_arn:
+                config["kms_key_id"] = pool.kms_key_arn
+            self.add(
+                "aws_cognito_user_pool",
+                _snake(pool.id),
+                {
+                    "name": pool.name,
+                    "lambda_config": config,
+                    "tags": "${var.tags}",
+                    "lifecycle": {"prevent_destroy": True},
+                },
+            )
+        for p in d.permissions:
+            extra = {"source_account": _PSEUDO["account"]} if p.source_account else {}
+            source = self.value(p.source_arn) if p.source_arn is not None else None
+            self.permission(_snake(p.id), p.principal, source, **extra)
+        for f in d.subscription_filters:
+            self.add(
+                "aws_cloudwatch_log_subscription_filter",
+                _snake(f.id),
+                {
+                    "name": f.name,
+                    "log_group_name": f.log_group,
+                    "filter_pattern": f.filter_pattern,
+                    "destination_arn": self.target_arn,
+                    "depends_on": [f"aws_lambda_permission.{_snake(f.permission_id)}"],
+                },
+            )
+        for o in d.object_lambda_access_points:
+            point = _snake(o.access_point_id)
+            self.add("aws_s3_access_point", point, {"bucket": o.bucket, "name": o.access_point_name})
+            self.add(
+                "aws_s3control_object_lambda_access_point",
+                _snake(o.id),
+                {
+                    "name": o.name,
+                    "configuration": {
+                        "supporting_access_point": f"${{aws_s3_access_point.{point}.arn}}",
+                        "transformation_configuration": [
+                            {
+                                "actions": ["GetObject"],
+                                "content_transformation": {"aws_lambda": {"function_arn": self.target_arn}},
+                            }
+                        ],
+                    },
+                },
+            )
+        for rp in d.role_policies:
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": s.sid,
+                        "Effect": s.effect,
+                        "Action": list(s.actions),
+                        "Resource": [self.value(r) for r in s.resources],
+                    }
+                    for s in rp.statements
+                ],
+            }
+            self.add(
+                "aws_iam_role_policy",
+                _snake(rp.id),
+                {"name": f"{rp.id}Policy", "role": rp.role_name, "policy": json.dumps(policy, sort_keys=True)},
+            )
+        for out in d.outputs:
+            if out.target:
+                value = self.target_arn
+            elif out.arn_of:
+                value = f"${{aws_iam_role.{_snake(out.arn_of)}.arn}}"
+            else:
+                value = self.value(out.value) if out.value is not None else ""
+            self.outputs[_snake(out.name)] = {"value": value, "description": out.description}
 
     def rules_and_schedules(self) -> None:
         for r in self.d.rules:
@@ -829,6 +1015,23 @@ def _metric_alarm(props: dict[str, Any]) -> dict[str, Any]:
             queries.append(query)
         body["metric_query"] = queries
     return {k: v for k, v in body.items() if v is not None}
+
+
+# the user pool's LambdaConfig key (CloudFormation) -> the lambda_config argument
+_COGNITO_KEYS = {
+    "PreSignUp": "pre_sign_up",
+    "PostConfirmation": "post_confirmation",
+    "PreAuthentication": "pre_authentication",
+    "PostAuthentication": "post_authentication",
+    "PreTokenGenerationConfig": "pre_token_generation_config",
+    "DefineAuthChallenge": "define_auth_challenge",
+    "CreateAuthChallenge": "create_auth_challenge",
+    "VerifyAuthChallengeResponse": "verify_auth_challenge_response",
+    "CustomMessage": "custom_message",
+    "UserMigration": "user_migration",
+    "CustomEmailSender": "custom_email_sender",
+    "CustomSMSSender": "custom_sms_sender",
+}
 
 
 def _route_name(key: str) -> str:

@@ -52,4 +52,11 @@ def sample_event(kind: str, name: str = "", body: Any = None, **options: Any) ->
         return events.kinesis(name, [sample])
     if kind == "invoke":
         return sample if isinstance(sample, dict) else {"value": sample}
-    raise ValueError(f"No sample event for source {kind!r}")
+    from lift.cli.trigger_samples import TRIGGER_SAMPLES  # authorizers, Cognito, Kafka, ... (lift events generate)
+
+    build = TRIGGER_SAMPLES.get(kind)
+    if build is None:
+        raise ValueError(f"No sample event for source {kind!r}")
+    from lift.cli.samples import SampleOptions
+
+    return build(SampleOptions(name=None if name == "sample" else name, body=body))

@@ -32,6 +32,7 @@ from lift.asgi import WebSocketGateway, read_body, send_response
 from lift.context import Response
 from lift.dev import registry
 from lift.dev.activity import Activity, LogCapture
+from lift.dev.authorizer import LocalAuthorizer
 from lift.dev.bridge import bad_gateway, event_from_request, response_from_result
 from lift.dev.loader import AppLoader
 from lift.dev.queues import LocalQueues, failed_ids, queue_name
@@ -96,6 +97,7 @@ class DevServer:
             self.profiler = RequestProfiler(every=profile_every, memory=profile_memory)
         self.tests = TestRun(self.activity)
         self._import_costs: tuple[int, list[dict[str, Any]]] | None = None
+        self.authorizer = LocalAuthorizer(_authorizer_config(project_dir), payload)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -313,6 +315,13 @@ class DevServer:
             await send_response(send, self._import_error_response(scope))
             return
         event = event_from_request(scope, body, self.payload)
+        if LocalAuthorizer.registered(self.loader.app):  # API Gateway calls @app.authorizer first
+            refused = await asyncio.get_running_loop().run_in_executor(
+                None, self.authorizer.check, self.loader.app, event, self.invoke
+            )
+            if refused is not None:
+                await send_response(send, refused)
+                return
         streamed: list[Any] = []  # a streamed response, handed over instead of collected (lift.streaming)
         running = asyncio.get_running_loop().run_in_executor(None, self._invoke_streaming, event, streamed)
         try:
@@ -726,6 +735,17 @@ def _target_of(source: str, event: Any) -> str:
     if source == "websocket":
         return (event.get("requestContext") or {}).get("routeKey", "")
     return source
+
+
+def _authorizer_config(project_dir: str | os.PathLike[str] | None) -> Any:
+    """`[tool.lift.authorizer]` of the project's default stage (None when absent or invalid)."""
+    from lift.deploy.config import ConfigError, load_config
+
+    try:
+        return load_config(project_dir or ".").stage().authorizer
+    except ConfigError as exc:
+        _log.warning("[tool.lift.authorizer] not read: %s", exc)
+        return None
 
 
 def _static(name: str) -> Response:

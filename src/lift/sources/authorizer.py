@@ -179,6 +179,10 @@ def policy(principal_id: str, effect: str, resource: str, context: dict[str, Any
     return answer
 
 
+# claims that list names: space separated in the context, as lift.auth's claim reader splits them
+_NAME_LISTS = frozenset({"roles", "scope", "scp", "scopes", "groups", "cognito:groups"})
+
+
 def _scalar(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
@@ -206,7 +210,13 @@ def principal_context(result: Any) -> tuple[str, dict[str, Any]]:
                 context[name] = _scalar(value)
         return result.user_id or "user", {k: v for k, v in context.items() if v is not None}
     if isinstance(result, Mapping):
-        context = {str(k): _scalar(v) for k, v in result.items() if v is not None}
+        context = {
+            str(k): " ".join(sorted(map(str, v)))
+            if k in _NAME_LISTS and isinstance(v, list | tuple | set | frozenset)
+            else _scalar(v)
+            for k, v in result.items()
+            if v is not None
+        }
         user = result.get("sub") or result.get("principalId") or result.get("username") or "user"
         return str(user), context
     if isinstance(result, str):

@@ -205,7 +205,9 @@ class Triggers:
         every step) of secrets whose name matches `secret`."""
         from lift.sources import secrets_rotation
 
-        return self._trigger("secrets_rotation", step, secrets_rotation.step_matcher(step, secret), middleware)
+        return self._trigger(
+            "secrets_rotation", step, secrets_rotation.step_matcher(step, secret), middleware, secret=secret
+        )
 
     def codepipeline(self, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """A CodePipeline Lambda invoke action: Lift reports the job's success to CodePipeline, or
