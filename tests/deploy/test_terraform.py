@@ -21,17 +21,18 @@ from tests.services import ROOT
 PROVIDER = json.loads((Path(__file__).parent / "data" / "terraform_aws_provider.json").read_text())
 
 
-def slo_app():
-    """The full app with SLOs: burn-rate alarms over every route, and a latency objective on one."""
-    app = full_app()
-    app.slo("orders", availability=99.9)
+def slo_app(app=None):
+    """The full app (or `app`) with SLOs: burn-rate alarms over every route, and a latency objective on one."""
+    routes = None if app is None else ["GET /orders/{order_id}", "GET /docs/{page}"]  # triggers_app: 5 routes
+    app = app or full_app()
+    app.slo("orders", availability=99.9, routes=routes)
     app.slo("reads", availability=99.5, latency_p99_ms=300, window_days=7, routes=["GET /orders/{order_id}"])
     return app
 
 
 def deployment_for(variant: str):
     return build_deployment(
-        (triggers_app() if variant.startswith("triggers") else slo_app()),
+        slo_app(triggers_app() if variant.startswith("triggers") else None),
         config_from_dict({"region": REGION, **VARIANTS[variant]}, "pyproject.toml"),
         "dev",
     )

@@ -46,6 +46,16 @@ def docs(ctx: Context, page: str) -> dict:
     return {{"page": page, "principal": ctx.principal is not None, "calls": len(calls)}}
 
 
+@app.websocket("$connect")
+def connect(ctx: Context) -> None:
+    calls.append("connect:" + str(ctx.user_id))
+
+
+@app.websocket("whoami")
+def whoami(ctx: Context) -> None:
+    ctx.ws.send(ctx.connection_id, {{"calls": calls[-1]}})
+
+
 @app.kafka("orders")
 def on_order(body: dict) -> None:
     calls.append("kafka")
@@ -109,6 +119,23 @@ def test_a_policy_answer_is_evaluated_against_the_route(tmp_path: Path) -> None:
         assert status == 200 and json.loads(body)["sub"] == "user-1"
         status, _, body = server.request("GET", "/me", headers={"Authorization": "Bearer banned"})
         assert (status, json.loads(body)) == (403, {"message": "Forbidden"})  # a Deny policy
+    finally:
+        server.stop()
+
+
+def test_websocket_connect_goes_through_the_authorizer(tmp_path: Path) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    server = serve(tmp_path)
+    url = f"ws://127.0.0.1:{server.port}/"
+    try:
+        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Bearer banned"}):
+            with pytest.raises(InvalidStatus):
+                connect(url, additional_headers=headers, open_timeout=10)
+        with connect(url, additional_headers={"Authorization": "Bearer good"}, open_timeout=10) as ws:
+            ws.send(json.dumps({"action": "whoami"}))
+            assert json.loads(ws.recv(timeout=10)) == {"calls": "connect:user-1"}  # the context reached $connect
     finally:
         server.stop()
 

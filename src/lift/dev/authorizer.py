@@ -8,7 +8,9 @@ false`) skip it, and a request without the identity source (the Authorization he
 is refused without calling it. The answer is read as API Gateway reads it: `Unauthorized` -> 401,
 `isAuthorized: false` or a policy that does not allow the method -> 403, another failure -> 500;
 an allowed request carries the authorizer's context in `requestContext.authorizer` (REST:
-`principalId` and the context; HTTP API: `lambda`), where `ctx.principal` reads it. Results are
+`principalId` and the context; HTTP API: `lambda`), where `ctx.principal` reads it. A WebSocket
+`$connect` goes through it too (identity source `route.request.header.Authorization` by
+default); a refused connection is closed as API Gateway refuses it. Results are
 not cached (each request calls the authorizer), so a change to the authorizer shows at once.
 """
 
@@ -59,9 +61,9 @@ class LocalAuthorizer:
         return False
 
     # -- the authorizer's request -----------------------------------------------------------------
-    def _identity(self, event: dict[str, Any]) -> list[str] | None:
+    def _identity(self, event: dict[str, Any], sources: list[str] | None = None) -> list[str] | None:
         """The identity source values, or None when one is missing (API Gateway answers 401)."""
-        sources = self.config.identity_source or ["Authorization"]
+        sources = sources or self.config.identity_source or ["Authorization"]
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         query = event.get("queryStringParameters") or {}
         values = []
@@ -133,31 +135,65 @@ class LocalAuthorizer:
         if identity is None:
             return Response.json({"message": "Unauthorized"}, status=401)
         request = self.request_for(event, identity)
-        result, error = invoke(request)
-        if error is not None:
-            if error.rstrip().endswith("Unauthorized"):
-                return Response.json({"message": "Unauthorized"}, status=401)
-            _log.error("the authorizer failed: %s", error)
-            return Response.json({"message": None}, status=500)
-        if not isinstance(result, dict):
-            _log.error("the authorizer answered %r, neither a policy nor a simple response", result)
-            return Response.json({"message": None}, status=500)
-        context = result.get("context") or {}
-        if "isAuthorized" in result:
-            allowed = result["isAuthorized"] is True
-        else:
-            allowed = _policy_allows(
-                result.get("policyDocument") or {}, request.get("methodArn") or request["routeArn"]
-            )
-        if not allowed:
+        status, principal_id, context = _decide(invoke(request), request.get("methodArn") or request["routeArn"])
+        if status == 401:
+            return Response.json({"message": "Unauthorized"}, status=401)
+        if status == 403:
             if rest:
                 return Response.json({"Message": "User is not authorized to access this resource"}, status=403)
             return Response.json({"message": "Forbidden"}, status=403)
+        if status is not None:
+            return Response.json({"message": None}, status=status)
         if rest:
-            event["requestContext"]["authorizer"] = {"principalId": result.get("principalId"), **context}
+            event["requestContext"]["authorizer"] = {"principalId": principal_id, **context}
         else:
             event["requestContext"]["authorizer"] = {"lambda": context}
         return None
+
+    def check_connect(
+        self, app: Any, event: dict[str, Any], invoke: Callable[[Any], tuple[Any, str | None]]
+    ) -> int | None:
+        """A WebSocket `$connect`: None when it may reach the route (the context put in it), else
+        the status API Gateway refuses the connection with."""
+        if not self.registered(app):
+            return None
+        sources = self.config.websocket_identity_source or ["route.request.header.Authorization"]
+        if self._identity(event, sources) is None:
+            return 401
+        ctx = event.get("requestContext") or {}
+        arn = f"arn:aws:execute-api:us-east-1:{ctx.get('accountId') or '123456789012'}:{ctx.get('apiId') or 'local'}/{ctx.get('stage') or 'local'}/$connect"
+        keep = (
+            "headers",
+            "multiValueHeaders",
+            "queryStringParameters",
+            "multiValueQueryStringParameters",
+            "requestContext",
+        )
+        request = {"type": "REQUEST", "methodArn": arn, "stageVariables": {}, **{k: event.get(k) for k in keep}}
+        status, principal_id, context = _decide(invoke(request), arn)
+        if status is None:
+            event.setdefault("requestContext", {})["authorizer"] = {"principalId": principal_id, **context}
+        return status
+
+
+def _decide(answer: tuple[Any, str | None], arn: str) -> tuple[int | None, Any, dict[str, Any]]:
+    """(None, principalId, context) when the authorizer allows `arn`, else (401|403|500, None, {})."""
+    result, error = answer
+    if error is not None:
+        if error.rstrip().endswith("Unauthorized"):
+            return 401, None, {}
+        _log.error("the authorizer failed: %s", error)
+        return 500, None, {}
+    if not isinstance(result, dict):
+        _log.error("the authorizer answered %r, neither a policy nor a simple response", result)
+        return 500, None, {}
+    if "isAuthorized" in result:
+        allowed = result["isAuthorized"] is True
+    else:
+        allowed = _policy_allows(result.get("policyDocument") or {}, arn)
+    if not allowed:
+        return 403, None, {}
+    return None, result.get("principalId"), dict(result.get("context") or {})
 
 
 def _policy_allows(document: dict[str, Any], arn: str) -> bool:

@@ -85,7 +85,7 @@ class DevServer:
         self.activity = Activity()
         self.queues = LocalQueues(self.invoke)
         self.scheduler = Scheduler(self._schedules, self.fire_schedule)
-        self.websockets = WebSocketGateway(lambda: self.loader.app, self._invoke_async)
+        self.websockets = WebSocketGateway(lambda: self.loader.app, self._invoke_websocket)
         self.watcher: Any = None
         self.started_at = time.time()
         # the function timeout: API Gateway's integration limit (29 s) unless LIFT_DEV_TIMEOUT says otherwise
@@ -192,6 +192,18 @@ class DevServer:
             event, result, error, (time.perf_counter() - started) * 1000, context.aws_request_id, profiled=profiled
         )
         return result, error
+
+    async def _invoke_websocket(self, event: dict[str, Any]) -> Any:
+        """A WebSocket event; a `$connect` first goes through `@app.authorizer` when there is one."""
+        if (event.get("requestContext") or {}).get("eventType") == "CONNECT" and LocalAuthorizer.registered(
+            self.loader.app
+        ):
+            refused = await asyncio.get_running_loop().run_in_executor(
+                None, self.authorizer.check_connect, self.loader.app, event, self.invoke
+            )
+            if refused is not None:
+                return {"statusCode": refused}
+        return await self._invoke_async(event)
 
     async def _invoke_async(self, event: dict[str, Any]) -> Any:
         result, error = await asyncio.get_running_loop().run_in_executor(None, self.invoke, event)
