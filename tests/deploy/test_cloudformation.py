@@ -157,7 +157,7 @@ def test_snapstart_triggers_invoke_the_published_alias() -> None:
 
 @pytest.mark.parametrize(
     "variant, fmt",
-    [(v, "cloudformation") for v in VARIANTS] + [("http", "sam"), ("rest-snapstart", "sam")],
+    [(v, "cloudformation") for v in VARIANTS] + [("http", "sam"), ("rest-snapstart", "sam"), ("triggers-rest", "sam")],
 )
 def test_cfn_lint_finds_nothing(variant: str, fmt: str) -> None:
     """cfn-lint (errors and warnings); SAM templates are linted after aws-sam-translator's transform."""

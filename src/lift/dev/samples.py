@@ -23,6 +23,7 @@ def schedule_event(rule: str, when: datetime | None = None) -> dict[str, Any]:
 def sample_event(kind: str, name: str = "", body: Any = None, **options: Any) -> dict[str, Any]:
     """A sample event for one registered source (what the dashboard's buttons send)."""
     sample = body if body is not None else {"sample": True, "sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    given = name or None
     name = (name or "sample").replace("*", "sample")
     if kind == "sqs":
         return events.sqs(name, [sample])
@@ -59,4 +60,10 @@ def sample_event(kind: str, name: str = "", body: Any = None, **options: Any) ->
         raise ValueError(f"No sample event for source {kind!r}")
     from lift.cli.samples import SampleOptions
 
-    return build(SampleOptions(name=None if name == "sample" else name, body=body))
+    named = name if given else None  # a pattern's `*` became "sample", so the sample matches it
+    if kind == "secrets_rotation":  # the handler's name is the step; the secret is an option
+        secret = (options.get("secret") or "*").replace("*", "sample")
+        return build(SampleOptions(name=secret, event_name=None if named in (None, "sample") else named, body=body))
+    if kind == "bedrock_agent" and named and named.startswith("/"):
+        return build(SampleOptions(path=named, method=options.get("method") or "GET", body=body))
+    return build(SampleOptions(name=named, body=body))
