@@ -419,3 +419,15 @@ def test_the_triggers_stack_deploys_to_moto(moto_endpoint: str) -> None:
     assert methods["/docs/{page}"] == {"ANY": "CUSTOM", "GET": "NONE"}
     assert methods["/health/ready"] == {"ANY": "CUSTOM", "GET": "NONE"}
     assert methods["/health/ready/{proxy+}"] == {"ANY": "CUSTOM"}
+
+
+def test_terraform_outputs_match_the_cloudformation_ones() -> None:
+    from lift.deploy.terraform import render as render_tf
+
+    d = deployment()
+    outputs = render_tf(d)["outputs.tf.json"]["output"]
+    assert outputs["custom_resource_service_token"]["value"] == "${aws_lambda_function.function.arn}"
+    assert outputs["app_sync_data_source_role_arn"]["value"] == "${aws_iam_role.app_sync_role.arn}"
+    assert outputs["user_pool_id"]["value"] == "${aws_cognito_user_pool.user_pool.id}"
+    named = {o.name for o in d.outputs}
+    assert named <= set(render(d)["Outputs"]) and len(named) == 8
