@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 import uuid
 import zipfile
 
@@ -122,3 +127,101 @@ def test_slo_report_as_markdown(cli, tmp_path, moto_endpoint):
     # 1% errors against a 0.5% budget: the budget is overspent twice over, releases freeze (exit 1)
     assert result.code == 1, result
     assert "| orders | 99.5% | 99.000% | -100.0% |" in result.stdout and "FREEZE: error budget spent" in result.stdout
+
+
+# SIGINT as a terminal's Ctrl-C delivers it, even under a runner started with SIGINT ignored
+LIFT = [
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('lift.cli', run_name='__main__')",
+]
+
+
+def release_in_the_background(tmp_path, moto_endpoint) -> subprocess.Popen:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.Popen(
+        [*LIFT, "release", "prod", "--endpoint-url", moto_endpoint],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_the_canary(proc: subprocess.Popen, *lambdas) -> None:
+    """Until every alias sends part of its traffic to the new version (the canary step is on)."""
+    deadline = time.monotonic() + 60
+    while True:
+        weights = [lam.get_alias(FunctionName=fn, Name="live").get("RoutingConfig") for lam, fn in lambdas]
+        if all(w and w.get("AdditionalVersionWeights") for w in weights):
+            return
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the canary step never started"
+        time.sleep(0.1)
+
+
+def interrupt(proc: subprocess.Popen) -> tuple[int, str]:
+    proc.send_signal(signal.SIGINT)
+    try:
+        _out, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, " ".join(stderr.split())
+
+
+def test_ctrl_c_mid_shift_puts_the_alias_back_on_the_old_version(tmp_path, moto_endpoint):
+    _service, function, _alarm, old, lam, _cw = make_project(tmp_path, moto_endpoint)
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("interval = 1", "interval = 120"))  # a canary step to interrupt
+    proc = release_in_the_background(tmp_path, moto_endpoint)
+    wait_for_the_canary(proc, (lam, function))
+    code, stderr = interrupt(proc)
+    assert code == 130, stderr
+    assert f"rolled back to version {old}: interrupted (Ctrl-C)" in stderr and "Release interrupted" in stderr
+    assert f"[us-east-1] {function}:live is on version {old}" in stderr
+    alias = lam.get_alias(FunctionName=function, Name="live")
+    assert alias["FunctionVersion"] == old and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+
+
+def test_ctrl_c_mid_rollout_puts_every_region_back(tmp_path, moto_endpoint):
+    """Two regions released in parallel, each release in its own thread: Ctrl-C reaches the main
+    thread only, which must stop both shifts and put both aliases back."""
+    _service, function, alarm, old, lam, cw = make_project(tmp_path, moto_endpoint)
+    west = boto3.client("lambda", endpoint_url=moto_endpoint, region_name="eu-west-1")
+    role = lam.get_function(FunctionName=function)["Configuration"]["Role"]
+    west.create_function(
+        FunctionName=function, Runtime="python3.12", Role=role, Handler="app.app", Code={"ZipFile": _zip("v1")}
+    )
+    west_old = west.publish_version(FunctionName=function)["Version"]
+    west.create_alias(FunctionName=function, Name="live", FunctionVersion=west_old)
+    west.update_function_code(FunctionName=function, ZipFile=_zip("v2"))
+    pyproject = tmp_path / "pyproject.toml"
+    text = pyproject.read_text().replace("interval = 1", 'interval = 120\nrollout = "parallel"')
+    pyproject.write_text(
+        text.replace('region = "us-east-1"', 'region = "us-east-1"\nregions = ["us-east-1", "eu-west-1"]')
+    )
+    # the gate alarm has to exist in each region (alarms are regional)
+    boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name="eu-west-1").put_metric_alarm(
+        AlarmName=alarm,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    proc = release_in_the_background(tmp_path, moto_endpoint)
+    wait_for_the_canary(proc, (lam, function), (west, function))
+    code, stderr = interrupt(proc)
+    assert code == 130, stderr
+    assert "interrupted (Ctrl-C): every region released is back on its old version" in stderr
+    for client, version in ((lam, old), (west, west_old)):
+        alias = client.get_alias(FunctionName=function, Name="live")
+        assert alias["FunctionVersion"] == version
+        assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+    assert f"[eu-west-1] {function}:live is on version {west_old}" in stderr

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lift.cli.common import USAGE, err, fail, print_json
@@ -44,7 +45,7 @@ def _print_event(console: Console, event: dict[str, Any]) -> None:
         console.print(f"{where}[bold {style}]{event['verdict']}[/bold {style}]: {event['reason']}")
     elif kind == "start":
         console.print(f"{where}{event['strategy']}: version {event['old_version']} -> {event['new_version']}")
-    elif kind in ("wave", "halted"):
+    elif kind in ("wave", "halted", "interrupted"):
         console.print(f"[bold]{kind}[/bold] {event.get('regions') or event.get('reason')}")
 
 
@@ -100,24 +101,50 @@ def release(
         )
 
     regions = _regions(deployment, region)
-    if len(regions) == 1:
-        result = release_for(regions[0]).run(version)
-        ok, payload = result.ok, {"verdict": result.verdict, "reason": result.reason, "events": result.events}
-    else:
-        mode, limit = (config.rollout, config.parallel_limit) if config else ("rolling", 2)
-        if version:
-            fail("--version names one region's version; release several regions without it", USAGE)
-        outcome = rollout(regions, release_for, mode=mode, limit=limit, on_event=lambda e: _print_event(console, e))
-        ok = outcome.ok
-        payload = {
-            "verdict": outcome.verdict,
-            "reason": outcome.reason,
-            "rolled_back": outcome.rolled_back,
-            "regions": {r: {"verdict": x.verdict, "reason": x.reason} for r, x in outcome.results.items()},
-        }
+    if len(regions) > 1 and version:
+        fail("--version names one region's version; release several regions without it", USAGE)
+    try:
+        if len(regions) == 1:
+            result = release_for(regions[0]).run(version)
+            verdict = result.verdict
+            payload = {"verdict": result.verdict, "reason": result.reason, "events": result.events}
+        else:
+            mode, limit = (config.rollout, config.parallel_limit) if config else ("rolling", 2)
+            outcome = rollout(regions, release_for, mode=mode, limit=limit, on_event=lambda e: _print_event(console, e))
+            verdict = outcome.verdict
+            payload = {
+                "verdict": outcome.verdict,
+                "reason": outcome.reason,
+                "rolled_back": outcome.rolled_back,
+                "regions": {r: {"verdict": x.verdict, "reason": x.reason} for r, x in outcome.results.items()},
+            }
+    except KeyboardInterrupt:  # outside a shift (publishing the version, reading the alias): say where it is
+        err.print("\n[yellow]Interrupted[/yellow]")
+        _print_aliases(regions, function, alias, endpoint_url)
+        raise typer.Exit(130) from None
     if as_json:
         print_json(payload)
-    raise typer.Exit(0 if ok else 1)
+    if verdict == "interrupted":
+        err.print("[yellow]Release interrupted[/yellow]; `lift release` starts it over.")
+        _print_aliases(regions, function, alias, endpoint_url)
+        raise typer.Exit(130)
+    raise typer.Exit(0 if verdict == "promoted" else 1)
+
+
+def _print_aliases(regions: list[str], function: str, alias: str, endpoint_url: str | None) -> None:
+    """Where the alias stands in each region, as Lambda reports it (after an interruption)."""
+    from lift.deploy.interrupts import holding_interrupts
+
+    with holding_interrupts():
+        for name in regions:
+            try:
+                found = _client("lambda", name, endpoint_url).get_alias(FunctionName=function, Name=alias)
+            except Exception as exc:
+                err.print(escape(f"[{name}] {function}:{alias}: cannot read it ({exc})"))
+                continue
+            weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+            extra = "".join(f", {w:.0%} on version {v}" for v, w in weights.items())
+            err.print(escape(f"[{name}] {function}:{alias} is on version {found['FunctionVersion']}{extra}"))
 
 
 def rollback(
@@ -136,7 +163,7 @@ def rollback(
             old, new = rollback_alias(_client("lambda", name, endpoint_url), deployment.function.name, alias)
         except ValueError as exc:
             fail(f"{name}: {exc}")
-        err.print(f"[{name}] {deployment.function.name}:{alias} back from version {old} to {new}")
+        err.print(escape(f"[{name}] {deployment.function.name}:{alias} back from version {old} to {new}"))
 
 
 def _load_app(app_ref: str | None) -> Any:

@@ -18,6 +18,7 @@ Strategies (the same names as the template-native engine, SAM `DeploymentPrefere
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,14 +111,15 @@ class Release:
         *,
         health_check: Callable[[str], bool] | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.lambda_client, self.cloudwatch = lambda_client, cloudwatch
         self.function, self.alias, self.plan = function, alias, plan
         self.health_check = health_check
         self.on_event = on_event
-        self.sleep, self.clock = sleep, clock
+        self._stop = threading.Event()  # set by interrupt(): wakes the wait between gate checks
+        self.sleep, self.clock = sleep or self._stop.wait, clock
         self.old_version: str | None = None
         self.new_version: str | None = None
         self.events: list[dict[str, Any]] = []
@@ -160,16 +162,24 @@ class Release:
         self._event("shift", percent=percent, new_version=self.new_version, old_version=self.old_version)
 
     def rollback(self, reason: str) -> None:
-        """Put the alias back on the old version at 100%."""
+        """Put the alias back on the old version at 100% (a Ctrl-C meanwhile does not cut it short)."""
+        from lift.deploy.interrupts import holding_interrupts
+
         if self.old_version is None:
             return
-        self.lambda_client.update_alias(
-            FunctionName=self.function,
-            Name=self.alias,
-            FunctionVersion=self.old_version,
-            RoutingConfig={"AdditionalVersionWeights": {}},
-        )
+        with holding_interrupts():
+            self.lambda_client.update_alias(
+                FunctionName=self.function,
+                Name=self.alias,
+                FunctionVersion=self.old_version,
+                RoutingConfig={"AdditionalVersionWeights": {}},
+            )
         self._event("rollback", reason=reason, version=self.old_version)
+
+    def interrupt(self) -> None:
+        """Ctrl-C from another thread (a multi-region rollout): the release rolls back at its next
+        gate check and ends `interrupted`, as if it had been interrupted itself."""
+        self._stop.set()
 
     # -- gates ------------------------------------------------------------------------------------------
     def check_gates(self) -> None:
@@ -217,6 +227,8 @@ class Release:
     def _watch(self, seconds: float) -> None:
         deadline = self.clock() + seconds
         while True:
+            if self._stop.is_set():
+                raise KeyboardInterrupt
             self.check_gates()
             left = deadline - self.clock()
             if left <= 0:
