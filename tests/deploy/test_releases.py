@@ -210,7 +210,7 @@ def test_dr_failover_flips_the_records_and_checks_the_new_primary(moto_endpoint)
     queue = sqs.create_queue(QueueName=f"dr-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
-    verify = lambda region: dr._answers(f"http://{local}{region.health_path}")  # noqa: E731  (the real HTTP check)
+    verify = lambda region: dr.url_answers(f"http://{local}{region.health_path}")  # noqa: E731  (the real HTTP check)
     entry = dr.failover(route53, door, "eu-west-1", verify=verify, notify=dr.sns_notifier(sns, topic))
     assert entry["from"] == "us-east-1" and entry["to"] == "eu-west-1" and entry["new_primary_answers"] is True
     after = dr.status(route53, door)

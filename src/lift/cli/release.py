@@ -87,9 +87,9 @@ def release(
     def release_for(name: str) -> Release:
         health = None
         if plan.strategy == "blue-green" and config is not None and config.health_url:
-            from lift.deploy.dr import _answers
+            from lift.deploy.dr import url_answers
 
-            health = lambda v: _answers(config.health_url.format(version=v))  # noqa: E731
+            health = lambda v: url_answers(config.health_url.format(version=v))  # noqa: E731
         return Release(
             _client("lambda", name, endpoint_url),
             _client("cloudwatch", name, endpoint_url),

@@ -25,6 +25,7 @@ __all__ = [
     "failover",
     "front_door_resources",
     "status",
+    "url_answers",
 ]
 
 REQUEST_INTERVAL = 10  # seconds between Route 53 health checks (the "fast" interval)
@@ -198,7 +199,8 @@ def replication_latency(cloudwatch: Any, table: str, receiving_region: str) -> f
     return float(values[0]) if values else None
 
 
-def _answers(url: str, timeout: float = 5.0) -> bool:
+def url_answers(url: str, timeout: float = 5.0) -> bool:
+    """Whether a GET of `url` answers 2xx within `timeout` seconds (a health check: any error is no)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return 200 <= response.status < 300
@@ -234,7 +236,7 @@ def failover(
         HostedZoneId=door.zone_id, ChangeBatch={"Comment": f"lift dr failover to {to_region}", "Changes": changes}
     )
     flipped = time.monotonic()
-    check = verify or (lambda r: _answers(f"{scheme}://{r.host}{r.health_path}"))
+    check = verify or (lambda r: url_answers(f"{scheme}://{r.host}{r.health_path}"))
     answered = check(target)
     entry = {
         "event": "dr.failover",
