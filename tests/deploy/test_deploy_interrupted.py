@@ -168,3 +168,25 @@ def test_ctrl_c_at_the_confirmation_question_deletes_the_change_set(project, mot
     assert proc.returncode == 130, stderr
     assert "Not deployed; the change set was deleted." in stderr
     assert stack_status(moto_endpoint, stack) is None
+
+
+def test_ctrl_c_during_destroy_says_where_the_delete_stands(project, proxy, moto_endpoint):
+    cwd, stack = project
+    first = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=cwd, env={"AWS_ENDPOINT_URL": moto_endpoint})
+    assert first.returncode == 0, first.stderr
+    proxy.hold("DescribeStacks", after="DeleteStack")
+    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url, "COLUMNS": "200", "NO_COLOR": "1"}
+    proc = subprocess.Popen([*LIFT, "destroy", "dev", "--yes"], cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proxy.held.wait(90), proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGINT)
+        proxy.release()
+        _out, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    # moto deletes inside DeleteStack: by the time lift looks, the delete has finished
+    assert f"Interrupted: the delete had finished; {stack} is deleted." in " ".join(stderr.split())
+    assert stack_status(moto_endpoint, stack) is None

@@ -512,6 +512,19 @@ def destroy(
         retained = aws.destroy(deployment.stack_name)
     except DeployError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:  # the delete goes on in CloudFormation: say where it stands
+        from lift.deploy.interrupts import holding_interrupts
+
+        with holding_interrupts():
+            status = aws.stack_status(deployment.stack_name)
+        if status in (None, "DELETE_COMPLETE"):
+            err.print(f"\n[yellow]Interrupted[/yellow]: the delete had finished; {deployment.stack_name} is deleted.")
+        else:
+            err.print(
+                f"\n[yellow]Interrupted[/yellow]: CloudFormation goes on deleting {deployment.stack_name} ({status}); "
+                f"`lift destroy {deployment.stage}` again waits for it."
+            )
+        raise typer.Exit(130) from None
     console = Console(highlight=False)
     console.print(f"[green]deleted[/green]: {deployment.stack_name}")
     for resource in retained:
