@@ -237,6 +237,15 @@ def test_self_managed_kafka_uses_its_brokers_secret_and_vpc() -> None:
     assert not any(s.startswith("KafkaReadAudit") for s in policy(t))  # no IAM auth to a self-managed cluster
 
 
+def test_msk_with_a_secret_authenticates_with_sasl_scram_not_iam() -> None:
+    cluster = TRIGGERS_CONFIG["kafka"]["orders"]["cluster_arn"]
+    secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:AmazonMSK_orders-AbCdEf"
+    t = template(kafka={**TRIGGERS_CONFIG["kafka"], "orders": {"cluster_arn": cluster, "secret_arn": secret}})
+    [msk] = [p for p in of(t, "AWS::Lambda::EventSourceMapping").values() if p.get("Topics") == ["orders"]]
+    assert msk["SourceAccessConfigurations"] == [{"Type": "SASL_SCRAM_512_AUTH", "URI": secret}]
+    assert "KafkaReadOrders" not in policy(t) and policy(t)["KafkaSecretOrders"]["Resource"] == secret
+
+
 def test_mq_mapping_logs_in_with_its_secret_and_has_no_partial_failures() -> None:
     t = template()
     [mq] = [p for p in of(t, "AWS::Lambda::EventSourceMapping").values() if "Queues" in p]
@@ -254,6 +263,8 @@ def test_kafka_and_mq_need_their_cluster_and_broker() -> None:
         build_deployment(triggers_app(), config_from_dict({"region": REGION, **TRIGGERS_CONFIG, "mq": {}}), "dev")
     with pytest.raises(ConfigError, match="one of them"):
         config_from_dict({"kafka": {"t": {"cluster_arn": "arn:aws:kafka:x", "bootstrap_servers": ["b:1"]}}}).stage()
+    with pytest.raises(ConfigError, match="IAM authentication is Amazon MSK's"):
+        config_from_dict({"kafka": {"t": {"bootstrap_servers": ["b:1"], "auth": "iam"}}}).stage()
     with pytest.raises(ConfigError, match="needs the credentials' secret_arn"):
         config_from_dict({"kafka": {"t": {"bootstrap_servers": ["b:1"], "auth": "sasl_scram_256"}}}).stage()
     with pytest.raises(ConfigError, match=r"\[tool.lift.mq.jobs\]: missing required key 'secret_arn'"):

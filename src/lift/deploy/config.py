@@ -483,6 +483,8 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
             raise bad(f"kafka.{name}.batch_size", "must be 1-10000")
         if not 1 <= kafka.min_pollers <= kafka.max_pollers <= 2000:
             raise bad(f"kafka.{name}.max_pollers", "pollers: 1 <= min_pollers <= max_pollers <= 2000")
+        if kafka.auth == "iam" and not kafka.cluster_arn:
+            raise bad(f"kafka.{name}.auth", "IAM authentication is Amazon MSK's (cluster_arn)")
         if (kafka.auth or "").startswith(("sasl", "plain", "mtls")) and not kafka.secret_arn:
             raise bad(f"kafka.{name}.secret_arn", f"auth = {kafka.auth!r} needs the credentials' secret_arn")
     for name, mq in config.mq.items():

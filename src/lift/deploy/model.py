@@ -1375,7 +1375,7 @@ class _Builder:
                     f"{self.where(f'kafka.{_toml_key(topic)}')} cluster_arn = ... (MSK) or bootstrap_servers = [...]"
                 )
             access: list[tuple[str, Value]] = []
-            auth = cfg.auth or ("iam" if cfg.cluster_arn else ("sasl_scram_512" if cfg.secret_arn else "none"))
+            auth = cfg.auth or ("sasl_scram_512" if cfg.secret_arn else ("iam" if cfg.cluster_arn else "none"))
             if cfg.secret_arn:
                 kind = {
                     "sasl_scram_512": "SASL_SCRAM_512_AUTH",
