@@ -17,7 +17,15 @@ model, 201) on loopback. The method:
 Results are printed and written to bench/results_asgi.md. Run through bench/bench_asgi.sh
 (installs wrk and the venv).
 
+`--instructions` measures instead what each app costs per request without a server (valgrind's
+instruction count, load-independent): the app is called with an ASGI scope, a `receive` and a
+`send` that do nothing, 200 then 2,200 times, and the difference is divided by 2,000. Lift's
+default mode is measured after its routes moved to the loop (valgrind runs code ~50x slower, so
+the inline budget is raised to 100 ms for that run); `lift-threads` counts the thread hop's
+user-space instructions only (the kernel's part of a context switch is not counted).
+
     python bench/bench_asgi.py [--rounds 5] [--duration 5] [--connections 32]
+    python bench/bench_asgi.py --instructions [--frameworks raw,lift,...]
 """
 
 from __future__ import annotations
@@ -39,26 +47,36 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE / "apps")]
 
-FRAMEWORKS = ["raw", "lift", "lift-inline", "starlette", "fastapi"]
+FRAMEWORKS = ["raw", "lift", "lift-loop", "lift-threads", "starlette", "fastapi"]
 SERVER_CPU, LOAD_CPU = "0", "1"
 POST_BODY = {"name": "Ada", "email": "ada@example.com", "age": 36}
 
 
 # -- the apps (uvicorn --factory bench_asgi:make_<name>) -------------------------------------
 def make_lift():
-    """Lift's ASGI app: handlers run in the thread pool (the default)."""
+    """Lift's ASGI app as users get it: `dispatch="auto"` (a route runs in the thread pool until
+    it has shown it is cheap, then on the event loop)."""
     from lift_app import app
 
     return app.asgi
 
 
-def make_lift_inline():
-    """Lift's ASGI app dispatching on the event loop (for sync handlers that never block)."""
+def make_lift_loop():
+    """Lift's ASGI app with every route on the event loop (`dispatch="loop"`)."""
     from lift_app import app
 
     from lift.asgi import asgi_app
 
-    return asgi_app(app, threaded=False)
+    return asgi_app(app, dispatch="loop")
+
+
+def make_lift_threads():
+    """Lift's ASGI app with every request in the thread pool (`dispatch="threads"`, the old default)."""
+    from lift_app import app
+
+    from lift.asgi import asgi_app
+
+    return asgi_app(app, dispatch="threads")
 
 
 def make_raw():
@@ -241,6 +259,95 @@ def wrk(url: str, duration: int, connections: int, script: str | None = None) ->
     }
 
 
+# -- instructions per request, no server (valgrind) ------------------------------------------
+def scope_for(kind: str) -> dict:
+    """The scope uvicorn (httptools) builds for the bench's GET or POST."""
+    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"accept", b"*/*")]
+    path, method = ("/users/7", "GET") if kind == "get" else ("/users", "POST")
+    if kind == "post":
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(json.dumps(POST_BODY)))]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "method": method,
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": headers,
+    }
+
+
+def drive(name: str, kind: str, count: int) -> None:
+    """Call one app `count` times (after 500 warm-up calls) with the bench's request: what valgrind counts."""
+    import asyncio
+
+    app = globals()["make_" + name.replace("-", "_")]()
+    message = {"type": "http.request", "body": json.dumps(POST_BODY).encode() if kind == "post" else b""}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return message
+
+    async def send(msg: dict) -> None:
+        sent.append(msg)
+
+    async def run() -> None:
+        for _ in range(500):
+            await app(scope_for(kind), receive, send)
+        if sent[-2]["status"] not in (200, 201):
+            raise SystemExit(f"{name} answered {sent[-2]['status']}: {sent[-1]['body'][:200]!r}")
+        for _ in range(count):
+            sent.clear()
+            await app(scope_for(kind), receive, send)
+
+    try:
+        import uvloop
+
+        uvloop.run(run())
+    except ImportError:
+        asyncio.run(run())
+
+
+def instructions(names: list[str]) -> None:
+    """Instructions per request of each app (valgrind), and the ratio to the raw ASGI app."""
+    if not shutil.which("valgrind"):
+        raise SystemExit("valgrind is not installed")
+    env = {**os.environ, "LIFT_ASGI_INLINE_BUDGET_MS": "100"}  # valgrind runs ~50x slower
+
+    def total(name: str, kind: str, count: int) -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = subprocess.run(
+                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out", sys.executable, __file__]
+                + ["--drive", name, kind, str(count)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            ).stderr
+        return int(re.search(r"Collected : (\d+)", out).group(1))
+
+    per: dict[str, dict[str, float]] = {}
+    for name in names:
+        per[name] = {kind: (total(name, kind, 2200) - total(name, kind, 200)) / 2000 for kind in ("get", "post")}
+        print(f"{name:12s} GET {per[name]['get'] / 1000:6.1f}k   POST {per[name]['post'] / 1000:6.1f}k", flush=True)
+    lines = [
+        "| instructions per request (valgrind, no server) | GET /users/7 | vs raw | POST /users | vs raw |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, cost in per.items():
+        cells = []
+        for kind in ("get", "post"):
+            ratio = f"{cost[kind] / per['raw'][kind]:.2f}x" if "raw" in per else "-"
+            cells += [f"{cost[kind] / 1000:.1f}k", ratio]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n" + "\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -248,8 +355,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     parser.add_argument("--output", default=str(HERE / "results_asgi.md"))
+    parser.add_argument("--instructions", action="store_true", help="valgrind instructions per request, no server")
+    parser.add_argument("--drive", nargs=3, metavar=("APP", "KIND", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = args.frameworks.split(",")
+    if args.drive:
+        drive(args.drive[0], args.drive[1], int(args.drive[2]))
+        return
+    if args.instructions:
+        instructions(names)
+        return
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(
             'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
@@ -330,11 +445,24 @@ def report(results: dict, args: argparse.Namespace, loads: list[float], discarde
         errors = sum(r["errors"] for k in ("get", "post") for r in results[name][k])
         non_2xx = sum(r["non_2xx"] for k in ("get", "post") for r in results[name][k])
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {errors} | {non_2xx} |")
+    if "lift" in results and "starlette" in results:
+        lines += [
+            "",
+            "Goal (issue 11): Lift's default at least 0.8x raw, p99 no worse than Starlette's. This run: GET "
+            + ", POST ".join(
+                f"{med('lift', k, 'rps') / med(limit, k, 'rps'):.2f}x raw, p99 {med('lift', k, 'p99'):.2f} ms vs "
+                f"Starlette's {med('starlette', k, 'p99'):.2f} ms"
+                for k in ("get", "post")
+                if limit
+            )
+            + ".",
+        ]
     lines += [
         "",
         (
-            "`lift` runs handlers in the thread pool (the default, safe for blocking handlers); "
-            "`lift-inline` is `asgi_app(app, threaded=False)`, dispatching on the event loop. "
+            '`lift` is `app.asgi` as users get it (`dispatch="auto"`: a route runs in the thread pool until it '
+            "has shown it is cheap, then on the event loop; docs/asgi.md); `lift-loop` runs every route on the "
+            "loop, `lift-threads` every request in the pool (the default before). "
             "FastAPI's and Starlette's endpoints are `async def` (no thread hop)."
         ),
     ]

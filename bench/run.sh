@@ -8,7 +8,8 @@
 #   cold_start.py        spawn to first response under awslambdaric + the Runtime API emulator
 #   bench_registration.py  registration cost per route at 1,000 routes vs Chalice
 #   bench_batch.py       per-record cost of an SQS batch, with and without pass-through middleware
-#   bench_asgi.py        uvicorn, pinned cores, raw ASGI as the limit -> bench/results_asgi.md (needs wrk)
+#   bench_asgi.py        uvicorn, pinned cores, raw ASGI as the limit -> bench/results_asgi.md (needs wrk);
+#                        with valgrind also its --instructions (per request, no server)
 # Arguments go to run.py (e.g. --quick, --apps bare,lift_app). Everything printed is also
 # appended to bench/results.md after run.py's tables.
 set -euo pipefail
@@ -33,6 +34,10 @@ if command -v wrk >/dev/null 2>&1; then
     "$PY" -m pip install -q "uvicorn[standard]>=0.29" starlette 2>&1 | { grep -v "^WARNING: Location" || true; }
     section "ASGI (full table in bench/results_asgi.md)"
     "$PY" "$ROOT/bench/bench_asgi.py" | tee -a "$RESULTS"
+    if command -v valgrind >/dev/null 2>&1; then
+        section "ASGI instructions per request (valgrind, no server)"
+        "$PY" "$ROOT/bench/bench_asgi.py" --instructions --frameworks raw,lift,lift-loop,lift-threads,starlette | tee -a "$RESULTS"
+    fi
 else
     echo "wrk not installed: ASGI skipped (bash bench/bench_asgi.sh installs it)" | tee -a "$RESULTS"
 fi

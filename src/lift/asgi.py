@@ -119,6 +119,7 @@ def asgi_app(app: App, *, dispatch: str | None = None, threaded: bool | None = N
 
 
 DISPATCH_MODES = ("auto", "threads", "loop")
+DIRECT, AWAITED, CHAIN = 0, 1, 2  # a sync handler alone, an async handler alone, anything with middleware
 PROBATION_RUNS = 16  # cheap runs in a row, in the pool, before a route moves to the event loop
 SUSPECT_RUNS = 8  # instrumented runs on the loop after a slow one, to tell blocking from preemption
 _MAX_ON_LOOP_SECONDS = 0.001  # default inline budget; LIFT_ASGI_INLINE_BUDGET_MS
@@ -149,10 +150,11 @@ class Placement:
     with `getrusage`: one that blocked sends the route to the pool for good.
     """
 
-    __slots__ = ("inline", "pinned", "cheap_runs", "suspect_runs", "name")
+    __slots__ = ("inline", "pinned", "cheap_runs", "suspect_runs", "name", "kind")
 
-    def __init__(self, name: str, inline: bool = False, pinned: bool = False) -> None:
+    def __init__(self, name: str, inline: bool = False, pinned: bool = False, kind: int = 0) -> None:
         self.name = name
+        self.kind = kind  # DIRECT, AWAITED or CHAIN: how a run on the loop calls it
         self.inline = inline
         self.pinned = pinned  # never moves (a `blocking=` mark, a forced mode, or seen blocking)
         self.cheap_runs = 0
@@ -253,7 +255,8 @@ class AsgiApp:
         root_path = scope.get("root_path")
         if root_path or app.base_path:
             path = _routed_path(path, root_path or "", app.base_path)
-        request = AsgiRequest(scope, body, path)
+        request = _new(AsgiRequest)  # AsgiRequest(scope, body, path) without the call
+        request.event, request.method, request.path, request._body = scope, scope["method"], path, body
         cold = app._cold
         if cold:
             app._cold = False
@@ -284,11 +287,11 @@ class AsgiApp:
         if place is None:
             place = self._place(chain, endpoint)
         if place.inline:
-            if endpoint is not None and chain is endpoint.run and endpoint.binder.is_async:
+            if place.kind == AWAITED:
                 response = await self._respond_async(ctx, endpoint)
             elif place.suspect_runs:
                 response = self._respond_watched(ctx, chain, place)
-            elif endpoint is not None and chain is endpoint.run and request.method != "HEAD":
+            elif place.kind == DIRECT and request.method != "HEAD":
                 # No middleware around a sync handler: a dict or list result goes out as JSON
                 # without a Response object in between (the commonest request).
                 started = perf_counter()
@@ -348,14 +351,15 @@ class AsgiApp:
             name = f"{'|'.join(endpoint.methods)} {endpoint.template or '(not found)'}"
             mark = endpoint.meta.get("blocking")
             is_async, bare = endpoint.binder.is_async, chain is endpoint.run
+        kind = (AWAITED if is_async else DIRECT) if bare else CHAIN
         if self.dispatch == "threads" or mark is True:
-            place = Placement(name, inline=False, pinned=True)
+            place = Placement(name, inline=False, pinned=True, kind=kind)
         elif is_async:  # awaited on the loop when nothing sync wraps it; else the chain waits for it in the pool
-            place = Placement(name, inline=bare, pinned=True)
+            place = Placement(name, inline=bare, pinned=True, kind=kind)
         elif self.dispatch == "loop" or mark is False:
-            place = Placement(name, inline=True, pinned=True)
+            place = Placement(name, inline=True, pinned=True, kind=kind)
         else:
-            place = Placement(name)
+            place = Placement(name, kind=kind)
         self._placements[chain] = place
         return place
 
@@ -474,6 +478,7 @@ class AsgiApp:
 
 
 _JSON_TYPE = (b"content-type", b"application/json")
+_new = object.__new__
 _encode = serialization.encode_json
 _get_running_loop = asyncio._get_running_loop
 _set_running_loop = asyncio._set_running_loop
@@ -546,13 +551,30 @@ def _too_large(limit: int) -> Response:
     return Response.json(err.to_dict(str(uuid.uuid4())), status=413)
 
 
+_HEADER_NAMES: dict[str, bytes] = {}  # "Content-Type" -> b"content-type", for the names apps use (capped)
+
+
+def _header_name(name: str) -> bytes:
+    encoded = name.lower().encode("latin-1")
+    if len(_HEADER_NAMES) < 1024:
+        _HEADER_NAMES[name] = encoded
+    return encoded
+
+
 async def send_response(send: Send, response: Response) -> None:
-    """Write a Lift Response to an ASGI connection."""
+    """Write a Lift Response to an ASGI connection: one `http.response.start`, one body message."""
     body = response.body
-    headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
-    if not any(k == b"content-length" for k, _ in headers):
-        headers.append((b"content-length", str(len(body)).encode()))
-    headers.extend((b"set-cookie", c.encode("latin-1")) for c in response.cookies)
+    headers = []
+    has_length = False
+    for name, value in response.headers.items():
+        key = _HEADER_NAMES.get(name) or _header_name(name)
+        if key == b"content-length":
+            has_length = True
+        headers.append((key, (value if value.__class__ is str else str(value)).encode("latin-1")))
+    if not has_length:
+        headers.append((b"content-length", b"%d" % len(body)))
+    for cookie in response.cookies:
+        headers.append((b"set-cookie", cookie.encode("latin-1")))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
