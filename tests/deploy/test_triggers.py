@@ -147,6 +147,24 @@ def test_an_authorizer_without_an_api_gateway_front_is_an_output_to_plug_in() ->
     assert any("no API Gateway API" in w for w in deployment(app, http="none").warnings)
 
 
+def test_an_authorizer_for_another_api_id_leaves_the_stages_api_open() -> None:
+    app = App(name="other")
+
+    @app.get("/me")
+    def me() -> dict:
+        return {}
+
+    @app.authorizer("a1b2c3d4e5")
+    def authorize(body: Any) -> str:
+        return "user-1"
+
+    d = deployment(app)
+    t = render(d)
+    assert not of(t, "AWS::ApiGatewayV2::Authorizer")
+    assert all("AuthorizerId" not in r for r in of(t, "AWS::ApiGatewayV2::Route").values())
+    assert "AuthorizerFunctionArn" in t["Outputs"] and any("serves APIs named by id" in w for w in d.warnings)
+
+
 # -- Cognito --------------------------------------------------------------------------------------------
 def test_a_created_user_pool_has_the_triggers_and_only_it_may_invoke() -> None:
     t = template()

@@ -1202,6 +1202,15 @@ class _Builder:
         handlers = self.by_source.get("authorizer", [])
         if not handlers:
             return http, websocket
+        own = [h for h in handlers if h.name in (None, "*")]  # `api=` names another API (its id is known)
+        if not own:
+            self.warnings.append(
+                "@app.authorizer(api=...) serves APIs named by id, not this stage's: point their authorizer "
+                "at the function (output AuthorizerFunctionArn)"
+            )
+            self.outputs.append(Output("AuthorizerFunctionArn", "the function to use as a Lambda authorizer", True))
+            return http, websocket
+        handlers = own
         cfg = self.s.authorizer or AuthorizerConfig()
         simple = all(h.options.get("response") != "policy" for h in handlers)
         if http is not None and http.kind in ("http", "rest"):

@@ -40,7 +40,8 @@ class LocalAuthorizer:
     # -- which requests -----------------------------------------------------------------------
     @staticmethod
     def registered(app: Any) -> bool:
-        return any(h.source == "authorizer" for h in getattr(app, "event_handlers", ()))
+        """An `@app.authorizer` for the app's own API (one with `api=` names another API, as deployed)."""
+        return any(h.source == "authorizer" and h.name in (None, "*") for h in getattr(app, "event_handlers", ()))
 
     def is_public(self, app: Any, method: str, path: str) -> bool:
         try:
