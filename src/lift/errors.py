@@ -85,7 +85,15 @@ class _StatusError(LiftError):
         code: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(None, code, message, details, headers)
+        # LiftError.__init__(None, code, message, details, headers), without its two extra calls:
+        # a 422 for an invalid body is built on the request path.
+        if code is not None:
+            self.code = code
+        if message is not None:
+            self.message = message
+        self.details = details
+        self.headers = headers
+        self.args = (self.message,)
 
 
 class BadRequest(_StatusError):
@@ -199,6 +207,8 @@ class UnmatchedEvent(_StatusError):
 
 def find_lift_error(exc: BaseException) -> LiftError | None:
     """The first LiftError in `exc`'s `raise ... from` / context chain, if any."""
+    if isinstance(exc, LiftError):
+        return exc
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

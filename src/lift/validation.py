@@ -140,13 +140,13 @@ def codec_for(tp: Any, location: str, *, strict: bool = True) -> ModelCodec:
 # A type is compiled once into a tree of checkers; on a failure the tree walks the parsed
 # value and reports each problem. Leaves that plainly match skip msgspec entirely.
 
-_FAST_LEAVES: dict[Any, Callable[[Any], bool]] = {
-    str: lambda v: type(v) is str,
-    int: lambda v: type(v) is int,
-    float: lambda v: type(v) in (int, float),
-    bool: lambda v: type(v) is bool,
-    Any: lambda v: True,
-}
+# The classes a strict leaf of these types accepts as they are, without asking msgspec.
+_FAST_LEAVES: dict[Any, tuple[type, ...]] = {str: (str,), int: (int,), float: (int, float), bool: (bool,)}
+# A value of one of these classes never fits a leaf above that does not accept its class, whatever it
+# holds, so msgspec's message for (leaf type, value class) is asked once and reused: a failed
+# `msgspec.convert` (an exception) costs more than the rest of a small report.
+_NEVER_FIT = frozenset({str, bool, type(None), list, dict})
+_mismatch: dict[tuple[Any, type], str] = {}
 _checkers: dict[tuple[Any, bool], _Checker] = {}
 
 
@@ -170,15 +170,31 @@ class _Checker:
 
 
 class _Leaf(_Checker):
-    __slots__ = ("fast",)
+    __slots__ = ("accepts", "anything")
 
     def __init__(self, tp: Any, strict: bool) -> None:
         super().__init__(tp, strict)
-        self.fast = _FAST_LEAVES.get(tp) if strict else None
+        self.anything = tp is Any
+        self.accepts = _FAST_LEAVES.get(tp) if strict else None
 
     def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
-        if self.fast is not None and self.fast(value):
+        if self.anything:
             return
+        accepts = self.accepts
+        if accepts is not None:
+            cls = value.__class__
+            if cls in accepts:
+                return
+            if cls in _NEVER_FIT:
+                message = _mismatch.get((self.type, cls))
+                if message is None:
+                    before = len(out)
+                    super().check(value, path, out, location)
+                    if len(out) == before + 1 and out[-1]["path"] == path:  # msgspec's own message, kept
+                        _mismatch[(self.type, cls)] = out[-1]["message"]
+                    return
+                out.append({"location": location, "path": path, "message": message})
+                return
         super().check(value, path, out, location)
 
 
@@ -187,9 +203,13 @@ class _Object(_Checker):
 
     def __init__(self, tp: Any, strict: bool, fields: list[tuple[str, Any, bool]]) -> None:
         super().__init__(tp, strict)
-        self.fields: list[tuple[str, _Checker, bool]] = []
+        self.fields: list[tuple[str, _Checker, bool, tuple[type, ...] | None]] = []
         _checkers[(tp, strict)] = self  # before compiling fields: recursive types refer back
-        self.fields = [(name, _compile(ftype, strict), required) for name, ftype, required in fields]
+        for name, ftype, required in fields:
+            checker = _compile(ftype, strict)
+            # a plain leaf's accepted classes, tested here: a field that fits costs no call and no path
+            accepts = checker.accepts if type(checker) is _Leaf else None
+            self.fields.append((name, checker, required, accepts))
         # Struct options (forbid_unknown_fields, __post_init__) only show in a whole-object check,
         # which runs when the fields are fine; unknown fields are listed here, beside other problems.
         self.whole = isinstance(tp, type) and issubclass(tp, msgspec.Struct)
@@ -203,9 +223,12 @@ class _Object(_Checker):
             super().check(value, path, out, location)
             return
         before = len(out)
-        for name, checker, required in self.fields:
+        for name, checker, required, accepts in self.fields:
             if name in value:
-                checker.check(value[name], f"{path}.{name}", out, location)
+                item = value[name]
+                if accepts is not None and item.__class__ in accepts:
+                    continue
+                checker.check(item, f"{path}.{name}", out, location)
             elif required:
                 out.append(
                     {

@@ -595,3 +595,55 @@ def test_optional_typed_header() -> None:
     assert client.get("/opt").json() == {"version": None}
     assert client.get("/opt", headers={"X-Api-Version": "3"}).json() == {"version": 3}
     assert client.get("/opt", headers={"X-Api-Version": "three"}).status_code == 422
+
+
+class Leaves(msgspec.Struct):
+    s: str
+    i: int
+    f: float
+    b: bool
+
+
+@pytest.mark.parametrize("wrong", ["text", True, None, [1], {"a": 1}, 7, 1.5], ids=repr)
+def test_each_wrong_leaf_reports_msgspecs_own_message_on_every_request(wrong: object) -> None:
+    app = App()
+
+    def create(body: Leaves) -> dict:
+        return {}
+
+    app.post("/leaves")(create)
+    client = TestClient(app)
+    good = {"s": "x", "i": 1, "f": 1.0, "b": False}
+    expected = []
+    for name, tp in (("s", str), ("i", int), ("f", float), ("b", bool)):
+        try:
+            msgspec.convert(wrong, tp, strict=True)
+        except msgspec.ValidationError as exc:
+            expected.append({"location": "body", "path": f"$.{name}", "message": str(exc)})
+    bad = dict.fromkeys(good, wrong)
+    for _ in range(3):  # the first answer asks msgspec, later ones reuse its message: all the same
+        res = client.post("/leaves", json=bad)
+        assert res.status_code == 422
+        assert res.json()["error"]["details"] == expected
+
+
+def test_a_status_error_keeps_its_message_as_its_only_argument() -> None:
+    from lift.errors import BadRequest, ValidationFailed
+
+    err = ValidationFailed(details=[{"path": "$"}])
+    assert (err.args, str(err), err.status, err.code, err.details, err.headers) == (
+        ("Validation failed",),
+        "Validation failed",
+        422,
+        "validation_failed",
+        [{"path": "$"}],
+        None,
+    )
+    custom = BadRequest("no", code="nope", headers={"X": "1"})
+    assert (custom.args, custom.message, custom.code, custom.headers, custom.status) == (
+        ("no",),
+        "no",
+        "nope",
+        {"X": "1"},
+        400,
+    )
