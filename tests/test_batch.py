@@ -547,3 +547,37 @@ def test_which_models_no_envelope_can_decode_into() -> None:
     assert not rejects_envelopes(OnlyEnvelopeKeys)
     assert not rejects_envelopes(dict) and not rejects_envelopes(Any) and not rejects_envelopes(Required | None)
     assert rejects_envelopes(Data)  # `detail` is no SNS key and `Message` no EventBridge key
+
+
+def test_typed_records_under_two_middlewares_get_their_own_empty_200_result(logs) -> None:
+    app = App()
+    seen = []
+
+    def outer(ctx: Context, call_next):
+        result = call_next(ctx)
+        seen.append(("outer", result.status, dict(result.headers), list(result.cookies), result.body, result.value))
+        result.headers["X-Seen"] = "1"  # each record's result is its own: the next one starts empty
+        result.set_cookie("a", "b")
+        return result
+
+    def inner(ctx: Context, call_next):
+        seen.append(("inner", ctx.record.payload()))
+        return call_next(ctx)
+
+    app.use(outer, inner)
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job) -> int:
+        return body.n * 10
+
+    event = events.sqs("jobs", [{"n": 1}, {"n": "two"}, {"n": 3}])
+    assert failures(TestClient(app).invoke(event)) == [ids(event)[1]]  # the invalid body fails alone
+    assert seen == [
+        ("inner", {"n": 1}),
+        ("outer", 200, {}, [], b"", 10),
+        ("inner", {"n": "two"}),
+        ("inner", {"n": 3}),
+        ("outer", 200, {}, [], b"", 30),
+    ]
+    lines = [r.getMessage() for r in logs.records if r.levelname in ("WARNING", "ERROR")]
+    assert len(lines) == 1 and ids(event)[1] in lines[0] and "$.n" in lines[0]  # one line, naming the problem

@@ -44,16 +44,42 @@ _run_async: Any = None
 
 class RecordResult(Response):
     """What `call_next(ctx)` returns for a record: an empty 200 Response carrying `value`,
-    the handler's own return value (not encoded: nobody sends it over HTTP)."""
+    the handler's own return value (not encoded: nobody sends it over HTTP).
 
-    __slots__ = ("value",)
+    One is made per record that runs through middleware, so it is cheap to make: status and
+    body are class defaults (an instance keeps its own once set) and the headers dict and
+    cookies list are made when first read."""
+
+    # No __slots__: the instance dict holds what is set, the class the defaults.
+    status = 200
+    body = b""
+    _headers: dict[str, str] | None = None
+    _cookies: list[str] | None = None
 
     def __init__(self, value: Any) -> None:
-        self.status = 200
-        self.headers = {}
-        self.cookies = []
-        self.body = b""
         self.value = value
+
+    @property  # the slot of Response, made on first read here
+    def headers(self) -> dict[str, str]:
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = {}
+        return headers
+
+    @headers.setter
+    def headers(self, value: dict[str, str]) -> None:
+        self._headers = value
+
+    @property
+    def cookies(self) -> list[str]:
+        cookies = self._cookies
+        if cookies is None:
+            cookies = self._cookies = []
+        return cookies
+
+    @cookies.setter
+    def cookies(self, value: list[str]) -> None:
+        self._cookies = value
 
 
 def await_result(coro: Any) -> Any:

@@ -7,7 +7,7 @@ import base64
 from typing import Any
 
 from lift import serialization
-from lift.batch import is_refusal, log_record_failure, log_refusal, process_batch, run_context, skip_record
+from lift.batch import RecordResult, is_refusal, log_record_failure, log_refusal, process_batch, skip_record
 from lift.context import Context, RecordContext, Response
 from lift.errors import BadRequest, LiftError, find_lift_error, lift_logger
 from lift.sources import LazyModule, eventbridge, sns
@@ -174,6 +174,9 @@ def _record(raw: dict[str, Any], envelope: str | None) -> SQSRecord:
     return record
 
 
+_FAILED: Any = object()  # a message whose handler raised (the dispatcher's loop)
+
+
 def dispatcher(app: Any) -> Any:
     """The SQS dispatcher of `app`: `dispatch(event, context, source) -> {"batchItemFailures": ...}`.
 
@@ -221,6 +224,7 @@ def dispatcher(app: Any) -> Any:
             blocked: set[Any] | None = None
             group = None
             ctx: Context
+            outer, chain = handler.outer, handler.chain
             for raw in raws:
                 # Whatever a message holds (a body nested too deeply, a field of the wrong type), it
                 # fails alone: the handler's failures are caught below, the rest by the outer except.
@@ -266,7 +270,17 @@ def dispatcher(app: Any) -> Any:
                     else:  # a plain message: its record is made only if someone reads it
                         ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
                     cold = False
-                    if not run_context(handler.chain, ctx):
+                    # run_context(handler.chain, ctx), inlined; the outermost middleware called here
+                    try:
+                        result = outer[0](ctx, outer[1]) if outer is not None else chain(ctx)
+                    except Exception as exc:
+                        log_record_failure(ctx, ctx.record, exc)
+                        result = _FAILED
+                    if result is None or result.__class__ is RecordResult:
+                        continue
+                    if result is _FAILED or is_refusal(result):
+                        if result is not _FAILED:
+                            log_refusal(ctx, ctx.record, result.status)
                         failed.append(raw["messageId"])
                         if fifo:
                             blocked = _block(blocked, group)
@@ -290,6 +304,7 @@ class S3Relay:
     concurrency = None
     envelope = "auto"
     body_shortcut = None
+    outer = None
 
     def __init__(self, app: Any) -> None:
         self.app = app
