@@ -5,7 +5,9 @@ checkov's Terraform checks."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from tests.deploy.test_cloudformation import CHECKOV, INSTALL_HINT, REGION, VARI
 from tests.services import ROOT
 
 PROVIDER = json.loads((Path(__file__).parent / "data" / "terraform_aws_provider.json").read_text())
+TERRAFORM = os.environ.get("LIFT_TEST_TERRAFORM") or shutil.which("terraform")
+PROVIDER_MIRROR = Path(os.environ.get("LIFT_TEST_TERRAFORM_PLUGINS") or "/opt/tf-plugins")  # an unpacked mirror
 
 
 def slo_app(app=None):
@@ -444,3 +448,38 @@ def test_lift_synth_writes_the_terraform_module(tmp_path: Path) -> None:
     again = lift("synth", "prod", "--format", "terraform", "-o", "infra2", cwd=root)
     assert again.returncode == 0
     assert all((root / "infra" / f).read_bytes() == (root / "infra2" / f).read_bytes() for f in files)
+
+
+def test_terraform_validate_accepts_every_module(tmp_path: Path) -> None:
+    """Where this machine has a terraform binary and an unpacked filesystem mirror of the
+    hashicorp/aws provider (neither can be downloaded here; LIFT_TEST_TERRAFORM and
+    LIFT_TEST_TERRAFORM_PLUGINS name them), `terraform validate` checks every module against the
+    provider's own schema: a root module calls the module of every HTTP front."""
+    if not TERRAFORM or not (PROVIDER_MIRROR / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+        pytest.skip(f"no terraform binary, or no hashicorp/aws provider under {PROVIDER_MIRROR}")
+    root: dict = {"module": {}}
+    for variant in VARIANTS:
+        deployment = deployment_for(variant)
+        (tmp_path / variant).mkdir()
+        for name, text in to_files(render(deployment)).items():
+            (tmp_path / variant / name).write_text(text)
+        call = {"source": f"./{variant}", "artifact_path": "package.zip"}
+        if deployment.layers:
+            call["layer_artifact_path"] = "layer.zip"
+        root["module"][variant.replace("-", "_")] = call
+    (tmp_path / "main.tf.json").write_text(json.dumps(root))
+    (tmp_path / "package.zip").write_bytes(b"")
+    (tmp_path / "layer.zip").write_bytes(b"")
+    config = tmp_path / "terraformrc"
+    config.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{PROVIDER_MIRROR}"\n  }}\n}}\n')
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+
+    def terraform(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [TERRAFORM, *args, "-no-color"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    init = terraform("init", "-backend=false", "-input=false")
+    assert init.returncode == 0, init.stdout + init.stderr
+    report = json.loads(terraform("validate", "-json").stdout)
+    assert [d["summary"] for d in report["diagnostics"]] == [] and report["valid"]
