@@ -4,7 +4,7 @@
 
 1. `lift synth` wall time for the 52-route bench service (process start to template written), and
    `chalice package` for the same service in Chalice when a chalice executable is given/found.
-   (`sam validate` needs the SAM CLI, which this machine does not have: not measured.)
+   (`sam validate` on the same service, and synth time per provider: bench/bench_synth.py.)
 2. Cold import of that service from its unpacked `lift package` zip, in a read-only directory (as
    /var/task), with and without the precompiled unchecked-hash bytecode: what a cold start pays.
 3. The size of the package of examples/orders_service (zipped and unzipped).
@@ -93,10 +93,70 @@ def cold_imports(zip_path: Path, python: str, runs: int) -> list[float]:
     return out
 
 
+def sam_build_vs_lift_package(tmp: Path, sam: Path, python: str) -> dict[str, object]:
+    """`sam build` of examples/orders_service with the same dependencies (the app, Lift's own source,
+    and what `lift-lambda[dynamodb]` requires, in requirements.txt as a SAM user writes them) against
+    `lift package` of it: wall time and the artifact's size zipped/unzipped."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    import lift
+
+    example = ROOT / "examples" / "orders_service"
+    project = tmp / "sam-orders"
+    code = project / "src"
+    code.mkdir(parents=True)
+    shutil.copy(example / "app.py", code / "app.py")
+    shutil.copytree(Path(lift.__file__).parent, code / "lift", ignore=shutil.ignore_patterns("__pycache__"))
+    deps = []
+    for text in requires("lift-lambda") or []:
+        req = Requirement(text)
+        if req.name not in ("lift", "lift-lambda") and (
+            req.marker is None or req.marker.evaluate({"extra": "dynamodb"})
+        ):
+            deps.append(str(req).split(";")[0].strip())
+    (code / "requirements.txt").write_text("\n".join(deps) + "\n")
+    (project / "template.yaml").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nResources:\n"
+        "  Function:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n"
+        "      Handler: app.app\n      Runtime: python3.12\n      Architectures: [arm64]\n"
+    )
+    env = {
+        "PATH": f"{Path(python).parent}:{os.environ['PATH']}",
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    sam_ms = wall([str(sam), "build", "-t", "template.yaml", "-b", str(project / "build")], project, 1, env)[0]
+    built = project / "build" / "Function"
+    unzipped = sum(f.stat().st_size for f in built.rglob("*") if f.is_file())
+    archive = shutil.make_archive(str(tmp / "sam-orders"), "zip", built)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [*LIFT, "package", "-o", str(tmp / "lift-orders.zip"), "--json"], cwd=example, capture_output=True, text=True
+    )
+    lift_ms = (time.perf_counter() - start) * 1000
+    if proc.returncode != 0:
+        raise SystemExit(f"lift package failed:\n{proc.stderr[-2000:]}")
+    ours = json.loads(proc.stdout)
+    return {
+        "sam_build_requirements": deps,
+        "sam_build_ms": round(sam_ms),
+        "lift_package_ms": round(lift_ms),
+        "sam_build_zip_mb": round(Path(archive).stat().st_size / 2**20, 2),
+        "sam_build_unzipped_mb": round(unzipped / 2**20, 2),
+        "lift_package_zip_mb": round(ours["zipped"] / 2**20, 2),
+        "lift_package_unzipped_mb": round(ours["unzipped"] / 2**20, 2),
+        "sam_build_note": "sam build keeps boto3/botocore (declared by lift-lambda[dynamodb]), no .pyc; "
+        "lift package leaves out the runtime's boto3 and precompiles bytecode",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--chalice", default=str(ROOT / ".bench-venv" / "bin" / "chalice"))
+    parser.add_argument("--sam", default=str(ROOT / ".bench-venv" / "sam" / "bin" / "sam"))
     args = parser.parse_args()
     from lift.deploy.package import build_package, find_interpreter
 
@@ -115,7 +175,7 @@ def main() -> None:
             results["chalice_over_lift"] = round(results["chalice_package_ms"] / results["lift_synth_ms"], 2)
         else:
             results["chalice_package_ms"] = f"not measured ({chalice} not found; bench/setup.sh installs it)"
-        results["sam_validate_ms"] = "not measured (no SAM CLI on this machine)"
+        results["sam_validate_ms"] = "see bench/bench_synth.py (the SAM CLI in .bench-venv/sam)"
 
         python = find_interpreter("3.12")
         if python:
@@ -153,7 +213,13 @@ def main() -> None:
         )
         results["orders_service_zip_mb"] = round(example.zipped / 2**20, 2)
         results["orders_service_unzipped_mb"] = round(example.unzipped / 2**20, 2)
-        results["sam_build_size"] = "not measured (no SAM CLI on this machine)"
+        sam = Path(args.sam)
+        if not sam.exists():
+            results["sam_build"] = f"not measured ({sam} not found; bash bench/setup.sh installs it)"
+        elif python is None:
+            results["sam_build"] = "not measured (sam build needs python3.12 on PATH; none found)"
+        else:
+            results.update(sam_build_vs_lift_package(tmp, sam, python))
     results["load_after"] = load()
     print(json.dumps(results, indent=2))
 

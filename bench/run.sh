@@ -8,6 +8,8 @@
 #   cold_start.py        spawn to first response under awslambdaric + the Runtime API emulator
 #   bench_registration.py  registration cost per route at 1,000 routes vs Chalice
 #   bench_batch.py       per-record cost of an SQS batch, with and without pass-through middleware
+#   bench_synth.py       lift synth per provider (CloudFormation, SAM, Terraform, Pulumi, CDK), cdk synth,
+#                        the Pulumi program, chalice package and sam validate on the same 52-route service
 #   bench_asgi.py        uvicorn, pinned cores, raw ASGI as the limit -> bench/results_asgi.md (needs wrk);
 #                        with valgrind also its --instructions (per request, no server)
 # Arguments go to run.py (e.g. --quick, --apps bare,lift_app). Everything printed is also
@@ -30,6 +32,12 @@ section "Registration"
 "$PY" "$ROOT/bench/bench_registration.py" $(command -v valgrind >/dev/null && echo --instructions) | tee -a "$RESULTS"
 section "SQS batches"
 "$PY" "$ROOT/bench/bench_batch.py" | tee -a "$RESULTS"
+section "Synth per provider"
+if [[ -x "$ROOT/.venv/bin/python" ]]; then  # lift's CLI and the provider SDKs (make install: the test extra)
+    "$ROOT/.venv/bin/python" "$ROOT/bench/bench_synth.py" | tee -a "$RESULTS"
+else
+    echo "no $ROOT/.venv (make install creates it): synth per provider skipped" | tee -a "$RESULTS"
+fi
 if command -v wrk >/dev/null 2>&1; then
     "$PY" -m pip install -q "uvicorn[standard]>=0.29" starlette 2>&1 | { grep -v "^WARNING: Location" || true; }
     section "ASGI (full table in bench/results_asgi.md)"
