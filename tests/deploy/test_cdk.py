@@ -15,7 +15,7 @@ import pytest
 
 from lift.deploy.cloudformation import render as render_cfn
 from tests.deploy.test_cloudformation import CHECKOV, INSTALL_HINT, REGION, VARIANTS, _justified_checks
-from tests.deploy.test_terraform import _cfn_inventory, deployment_for
+from tests.deploy.test_terraform import EXAMPLES, _cfn_inventory, deployment_for, example_deployment
 from tests.services import ROOT
 
 ACCOUNT = "123456789012"
@@ -48,11 +48,20 @@ def synthesized(tmp_path_factory) -> dict:
             artifact_path=str(code),
             layer_artifact_path=str(layer) if deployment.layers else None,
         )
+    for example in EXAMPLES:  # and one per example app
+        stack = cdk.Stack(
+            app, f"example-{example}".replace("_", "-"), env=cdk.Environment(account=ACCOUNT, region=REGION)
+        )
+        services[example] = LiftService(stack, "Service", example_deployment(example), artifact_path=str(code))
     assembly = app.synth()
-    return {
+    found = {
         variant: (deployment_for(variant), assembly.get_stack_by_name(f"shop-{variant}").template, services[variant])
         for variant in VARIANTS
     }
+    for example in EXAMPLES:
+        template = assembly.get_stack_by_name(f"example-{example}".replace("_", "-")).template
+        found[example] = (example_deployment(example), template, services[example])
+    return found
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -64,6 +73,14 @@ def test_cdk_and_cloudformation_describe_the_same_infrastructure(synthesized, va
     ours = render_cfn(deployment)["Resources"]
     assert set(template["Resources"]) == set(ours)  # the renderer's logical ids, one for one
     assert sorted(template["Outputs"]) == sorted(render_cfn(deployment)["Outputs"])
+
+
+@pytest.mark.parametrize("example", list(EXAMPLES))
+def test_the_example_apps_are_the_same_infrastructure_in_the_cdk(synthesized, example):
+    deployment, template, _ = synthesized[example]
+    cfn = _cfn_inventory(render_cfn(deployment))
+    assert _cfn_inventory(template) == cfn
+    assert cfn["functions"] and cfn["routes"] and cfn["iam"]  # it compared something
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

@@ -15,7 +15,7 @@ import pytest
 from lift.deploy.cloudformation import render as render_cfn
 from lift.deploy.model import Expr
 from tests.deploy.test_cloudformation import REGION, VARIANTS
-from tests.deploy.test_terraform import _cfn_inventory, _dims, deployment_for
+from tests.deploy.test_terraform import EXAMPLES, _cfn_inventory, _dims, deployment_for, example_deployment
 from tests.services import ROOT
 
 ACCOUNT = "123456789012"
@@ -243,6 +243,15 @@ def test_pulumi_and_cloudformation_describe_the_same_infrastructure(runs, varian
     assert _pulumi_inventory(recorder) == cfn
     assert cfn["functions"] and cfn["mappings"] and cfn["iam"] and cfn["routes"]  # it compared something
     assert len(cfn["composite_alarms"]) == 4 and cfn["dashboards"]  # the SLOs' alarms were compared too
+
+
+@pytest.mark.parametrize("example", list(EXAMPLES))
+def test_the_example_apps_are_the_same_infrastructure_in_pulumi(example):
+    deployment = example_deployment(example)
+    recorder, _ = run(deployment)
+    cfn = _cfn_inventory(render_cfn(deployment))
+    assert _pulumi_inventory(recorder) == cfn
+    assert cfn["functions"] and cfn["routes"] and cfn["iam"]  # it compared something
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

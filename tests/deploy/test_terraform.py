@@ -4,6 +4,7 @@ checkov's Terraform checks."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lift.deploy import build_deployment, config_from_dict
+from lift.deploy import build_deployment, config_from_dict, load_config
 from lift.deploy.cloudformation import render as render_cfn
 from lift.deploy.terraform import render, to_files
 from tests.deploy.conftest import full_app, triggers_app
@@ -23,6 +24,23 @@ from tests.services import ROOT
 PROVIDER = json.loads((Path(__file__).parent / "data" / "terraform_aws_provider.json").read_text())
 TERRAFORM = os.environ.get("LIFT_TEST_TERRAFORM") or shutil.which("terraform")
 PROVIDER_MIRROR = Path(os.environ.get("LIFT_TEST_TERRAFORM_PLUGINS") or "/opt/tf-plugins")  # an unpacked mirror
+
+
+EXAMPLES = {  # the example apps (module, project folder with its [tool.lift], if any)
+    "orders_service": ("examples.orders_service.app", "examples/orders_service"),
+    "shop_orders": ("examples.shop.orders", None),
+    "shop_payments": ("examples.shop.payments", None),
+    "shop_users": ("examples.shop.users", None),
+    "users_api": ("examples.users_api.app", None),
+}
+
+
+def example_deployment(name: str):
+    """Stage prod of an example app (its own [tool.lift] when it has one)."""
+    module, folder = EXAMPLES[name]
+    app = importlib.import_module(module).app
+    config = load_config(ROOT / folder) if folder else config_from_dict({"region": REGION}, "pyproject.toml")
+    return build_deployment(app, config, "prod", handler=f"{module.rsplit('.', 1)[-1]}.app")
 
 
 def slo_app(app=None):
@@ -389,6 +407,14 @@ def test_terraform_and_cloudformation_describe_the_same_infrastructure(variant):
     assert cfn["functions"] and cfn["mappings"] and cfn["iam"]  # the comparison compared something
     assert len(cfn["composite_alarms"]) == 4 and cfn["dashboards"]  # two SLOs, a fast and a slow burn each
     assert any(row[12] for row in cfn["alarms"]) and any(row[9] == "p99" for row in cfn["alarms"])
+
+
+@pytest.mark.parametrize("example", list(EXAMPLES))
+def test_the_example_apps_are_the_same_infrastructure_in_terraform(example):
+    deployment = example_deployment(example)
+    cfn = _cfn_inventory(render_cfn(deployment))
+    assert _tf_inventory(render(deployment)) == cfn
+    assert cfn["functions"] and cfn["routes"] and cfn["iam"]  # it compared something
 
 
 def _justified_checks() -> set[str]:
