@@ -17,11 +17,9 @@ model, 201) on loopback. The method:
 Results are printed and written to bench/results_asgi.md. Run through bench/bench_asgi.sh
 (installs wrk and the venv).
 
-`--instructions` measures instead what each app costs per request without a server (valgrind's
-instruction count, load-independent): the app is called with an ASGI scope, a `receive` and a
-`send` that do nothing, 200 then 2,200 times, and the difference is divided by 2,000. Lift's
-default mode is measured after its routes moved to the loop (valgrind runs code ~50x slower, so
-the inline budget is raised to 100 ms for that run); `lift-threads` counts the thread hop's
+`--instructions` measures instead the instructions the uvicorn process executes per request
+(valgrind's callgrind, independent of the machine's load; see `instructions`). Lift's default
+mode is measured after its routes moved to the loop; `lift-threads` counts the thread hop's
 user-space instructions only (the kernel's part of a context switch is not counted).
 
     python bench/bench_asgi.py [--rounds 5] [--duration 5] [--connections 32]
@@ -43,6 +41,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE / "apps")]
@@ -259,84 +258,86 @@ def wrk(url: str, duration: int, connections: int, script: str | None = None) ->
     }
 
 
-# -- instructions per request, no server (valgrind) ------------------------------------------
-def scope_for(kind: str) -> dict:
-    """The scope uvicorn (httptools) builds for the bench's GET or POST."""
-    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"accept", b"*/*")]
-    path, method = ("/users/7", "GET") if kind == "get" else ("/users", "POST")
-    if kind == "post":
-        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(json.dumps(POST_BODY)))]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "scheme": "http",
-        "method": method,
-        "root_path": "",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": headers,
-    }
+# -- instructions per request under uvicorn (valgrind) ----------------------------------------
+def _one_request(conn: Any, kind: str, body: bytes, name: str) -> None:
+    if kind == "get":
+        conn.request("GET", "/users/7")
+    else:
+        conn.request("POST", "/users", body, {"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    resp.read()
+    if resp.status not in (200, 201):
+        raise RuntimeError(f"{name} answered {resp.status}")
 
 
-def drive(name: str, kind: str, count: int) -> None:
-    """Call one app `count` times (after 500 warm-up calls) with the bench's request: what valgrind counts."""
-    import asyncio
+def instructions(names: list[str], count: int = 2000) -> None:
+    """Instructions the uvicorn process spends per request (valgrind's callgrind, load-independent).
 
-    app = globals()["make_" + name.replace("-", "_")]()
-    message = {"type": "http.request", "body": json.dumps(POST_BODY).encode() if kind == "post" else b""}
-    sent: list[dict] = []
+    Each app is served by uvicorn under callgrind; a keep-alive client outside valgrind sends 300
+    warm-up requests, then the counters are zeroed (`callgrind_control -z`), `count` requests sent
+    one after another and the counters dumped: everything the server process executed for them
+    (httptools parsing, uvicorn, the app, the thread hop where there is one) divided by `count`.
+    Valgrind runs code ~50x slower, so Lift's inline budget is raised to 100 ms for these runs.
+    """
+    import http.client
 
-    async def receive() -> dict:
-        return message
-
-    async def send(msg: dict) -> None:
-        sent.append(msg)
-
-    async def run() -> None:
-        for _ in range(500):
-            await app(scope_for(kind), receive, send)
-        if sent[-2]["status"] not in (200, 201):
-            raise SystemExit(f"{name} answered {sent[-2]['status']}: {sent[-1]['body'][:200]!r}")
-        for _ in range(count):
-            sent.clear()
-            await app(scope_for(kind), receive, send)
-
-    try:
-        import uvloop
-
-        uvloop.run(run())
-    except ImportError:
-        asyncio.run(run())
-
-
-def instructions(names: list[str]) -> None:
-    """Instructions per request of each app (valgrind), and the ratio to the raw ASGI app."""
-    if not shutil.which("valgrind"):
+    if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
         raise SystemExit("valgrind is not installed")
-    env = {**os.environ, "LIFT_ASGI_INLINE_BUDGET_MS": "100"}  # valgrind runs ~50x slower
-
-    def total(name: str, kind: str, count: int) -> int:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run(
-                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out", sys.executable, __file__]
-                + ["--drive", name, kind, str(count)],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=True,
-            ).stderr
-        return int(re.search(r"Collected : (\d+)", out).group(1))
-
+    env = {
+        **os.environ,
+        "LIFT_ASGI_INLINE_BUDGET_MS": "100",
+        "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE / "apps")]),
+    }
+    body = json.dumps(POST_BODY).encode()
     per: dict[str, dict[str, float]] = {}
     for name in names:
-        per[name] = {kind: (total(name, kind, 2200) - total(name, kind, 200)) / 2000 for kind in ("get", "post")}
+        port = free_port()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "cg.out"
+            factory = "make_" + name.replace("-", "_")
+            proc = subprocess.Popen(
+                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-m", "uvicorn"]
+                + ["--factory", f"bench_asgi:{factory}", "--port", str(port), "--no-access-log"]
+                + ["--log-level", "warning"],
+                cwd=HERE,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                deadline = time.monotonic() + 300
+                while True:
+                    try:
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                        conn.request("GET", "/users/7")
+                        conn.getresponse().read()
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline or proc.poll() is not None:
+                            raise RuntimeError(f"{name} did not start under valgrind") from None
+                        time.sleep(0.5)
+                per[name] = {}
+                for kind, dump in (("get", 1), ("post", 2)):
+                    for _ in range(300):
+                        _one_request(conn, kind, body, name)
+                    subprocess.run(["callgrind_control", "-z", str(proc.pid)], capture_output=True, check=True)
+                    for _ in range(count):
+                        _one_request(conn, kind, body, name)
+                    subprocess.run(["callgrind_control", "-d", str(proc.pid)], capture_output=True, check=True)
+                    dumped = Path(f"{out}.{dump}")
+                    for _ in range(100):
+                        if dumped.exists() and "summary:" in dumped.read_text(errors="replace"):
+                            break
+                        time.sleep(0.2)
+                    summary = re.search(r"^summary:\s+(\d+)", dumped.read_text(errors="replace"), re.M)
+                    per[name][kind] = int(summary.group(1)) / count
+                conn.close()
+            finally:
+                proc.terminate()
+                proc.wait(60)
         print(f"{name:12s} GET {per[name]['get'] / 1000:6.1f}k   POST {per[name]['post'] / 1000:6.1f}k", flush=True)
     lines = [
-        "| instructions per request (valgrind, no server) | GET /users/7 | vs raw | POST /users | vs raw |",
+        "| instructions per request (uvicorn under callgrind) | GET /users/7 | vs raw | POST /users | vs raw |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, cost in per.items():
@@ -345,6 +346,11 @@ def instructions(names: list[str]) -> None:
             ratio = f"{cost[kind] / per['raw'][kind]:.2f}x" if "raw" in per else "-"
             cells += [f"{cost[kind] / 1000:.1f}k", ratio]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        "As throughput, raw / lift is the ratio of requests per second one core would serve if every "
+        "instruction cost the same (it does not: a thread hop's kernel work is not counted)."
+    )
     print("\n" + "\n".join(lines))
 
 
@@ -355,13 +361,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     parser.add_argument("--output", default=str(HERE / "results_asgi.md"))
-    parser.add_argument("--instructions", action="store_true", help="valgrind instructions per request, no server")
-    parser.add_argument("--drive", nargs=3, metavar=("APP", "KIND", "COUNT"), help=argparse.SUPPRESS)
+    parser.add_argument("--instructions", action="store_true", help="valgrind instructions per request under uvicorn")
     args = parser.parse_args()
     names = args.frameworks.split(",")
-    if args.drive:
-        drive(args.drive[0], args.drive[1], int(args.drive[2]))
-        return
     if args.instructions:
         instructions(names)
         return

@@ -1,10 +1,13 @@
 """The App as an ASGI application (`app.asgi`), for containers under uvicorn.
 
-HTTP requests become a `Request` built straight from the ASGI scope and go through
-`App.respond` (the same routing, middleware and typed handlers as on Lambda), in a worker
-thread so blocking handlers never stall the event loop. WebSocket connections are served the
-way API Gateway's WebSocket API serves them (`WebSocketGateway`): `$connect`, route selection
-by a JSON key, `$disconnect`, each as an event through `app.handler`. The lifespan protocol
+HTTP requests become a `Request` built straight from the ASGI scope and go through the same
+routing, middleware and typed handlers as on Lambda. Where a route runs is decided per route
+(`Placement`, docs/asgi.md): in the thread pool until its runs have shown it never waits and
+stays within a 1 ms budget, then on the event loop (a thread hand-off costs about as much as
+the rest of a cheap request); a route seen waiting there goes back to the pool for good, so a
+blocking handler does not stall the loop. WebSocket connections are served the way API
+Gateway's WebSocket API serves them (`WebSocketGateway`): `$connect`, route selection by a
+JSON key, `$disconnect`, each as an event through `app.handler`. The lifespan protocol
 pre-warms resources at startup and closes them at shutdown.
 """
 
@@ -141,13 +144,14 @@ def _dispatch_mode(dispatch: str | None, threaded: bool | None) -> str:
 class Placement:
     """Where one route's chain runs (`dispatch="auto"`), and what its runs have shown so far.
 
-    A run is slow when its wall clock passes the budget; a slow run *blocked* when the thread
-    switched out voluntarily meanwhile (a socket, a sleep, a lock: `getrusage`'s voluntary context
-    switches) or used more CPU than the budget. A slow run that did neither was preempted by the
-    OS (a loaded machine) and says nothing about the handler. Runs in the pool, while on
-    probation, read the thread's usage around the chain (~1 us each, so only then); runs on the
-    loop only read `perf_counter`, and after a slow one the next `SUSPECT_RUNS` runs are watched
-    with `getrusage`: one that blocked sends the route to the pool for good.
+    Probation, in the pool: a run counts as cheap when it finished within the budget, or was slow
+    only because the OS ran something else meanwhile (a loaded machine): no voluntary context
+    switch and little CPU, read with `getrusage` around the run (~1 us, so only on probation).
+    On the loop, a run is timed with `perf_counter` only; the first `SUSPECT_RUNS` runs there, and
+    the `SUSPECT_RUNS` after any slow one, are *watched* with `getrusage`: one that switched out
+    voluntarily (it waited for a socket, a sleep or a lock, however briefly) or used more CPU than
+    the budget sends the route to the pool for good. The loop's thread has the GIL to itself, so
+    a voluntary switch there is the handler waiting, never a GIL hand-off.
     """
 
     __slots__ = ("inline", "pinned", "cheap_runs", "suspect_runs", "name", "kind")
@@ -175,7 +179,7 @@ class Placement:
         self.cheap_runs += 1
         if self.cheap_runs >= PROBATION_RUNS:
             self.inline = True
-            self.suspect_runs = 0
+            self.suspect_runs = SUSPECT_RUNS  # its first runs on the loop are watched too
 
     def blocked(self, why: str) -> None:
         """A run on the loop was seen blocking: this route uses the pool from now on."""
@@ -427,11 +431,11 @@ class AsgiApp:
         response = self._respond_on_loop(ctx, chain)
         elapsed = perf_counter() - started
         after = usage()
-        if elapsed > self.inline_budget:
+        if after.ru_nvcsw > before.ru_nvcsw:  # it waited for something (a socket, a sleep, a lock), however briefly
+            place.blocked(f"a run waited, {elapsed * 1000:.2f} ms in all")
+        elif elapsed > self.inline_budget:
             cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-            if after.ru_nvcsw > before.ru_nvcsw:
-                place.blocked(f"a run took {elapsed * 1000:.1f} ms, waiting")
-            elif cpu > self.inline_budget:
+            if cpu > self.inline_budget:
                 place.blocked(f"a run took {cpu * 1000:.1f} ms of CPU")
         return response
 
