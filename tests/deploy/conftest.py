@@ -10,7 +10,8 @@ from lift import App, Context
 
 
 def full_app(extra_route: bool = False) -> App:
-    """HTTP + SQS (standard and FIFO) + SNS + S3 + EventBridge + schedule + Kinesis + WebSocket + stores."""
+    """HTTP + SQS (standard and FIFO) + SNS + S3 + EventBridge + schedule + Kinesis + WebSocket + stores,
+    tracked WebSocket connections and a job (its worker function)."""
     import boto3
 
     from lift.middleware.idempotency import idempotency
@@ -66,6 +67,15 @@ def full_app(extra_route: bool = False) -> App:
 
     @app.websocket("chat")
     def chat(ctx: Context, body: dict) -> None: ...
+
+    from lift.websocket.connections import DynamoDBConnections, track_connections
+
+    track_connections(app, DynamoDBConnections("shop-connections", client=client))
+    app.jobs.configure(queue="shop-jobs", store=DynamoDBStore("shop-state", client=client))
+
+    @app.job("report", max_attempts=6)
+    def report(ctx: Context, body: dict, progress: Any) -> dict[str, Any]:
+        return {}
 
     return app
 

@@ -98,7 +98,7 @@ def test_queues_mappings_and_tables_carry_the_model_settings() -> None:
     assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
     assert json.loads(schedule["Target"]["Input"]["Fn::Sub"])["detail-type"] == "Scheduled Event"
     routes = sorted(r["Properties"]["RouteKey"] for r in resources_of(t, "AWS::ApiGatewayV2::Route").values())
-    assert routes == ["$connect", "$default", "GET /orders/{order_id}", "POST /orders", "chat"]
+    assert routes == ["$connect", "$default", "$disconnect", "GET /orders/{order_id}", "POST /orders", "chat"]
 
 
 def test_iam_names_every_resource_it_can() -> None:
@@ -120,6 +120,7 @@ def test_alarms_email_the_errors_throttles_and_waiting_dlq_messages() -> None:
         "shop-orders-dlq-not-empty",
         "shop-payments-dlq.fifo-not-empty",
         "shop-dev-shop-clicks-failed-not-empty",
+        "shop-jobs-dlq-not-empty",
     }
     assert alarms["shop-dev-errors"]["Dimensions"] == [{"Name": "FunctionName", "Value": "shop-dev"}]
     assert alarms["shop-orders-dlq-not-empty"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]

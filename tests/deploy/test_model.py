@@ -53,15 +53,18 @@ def test_every_registration_becomes_a_resource(app: App) -> None:
         "shop-payments.fifo",
         "shop-payments-dlq.fifo",
         "shop-prod-shop-clicks-failed",
+        "shop-jobs",
+        "shop-jobs-dlq",
     }
     assert [t.name for t in d.topics] == ["shop-alerts"]
     assert [s.name for s in d.streams] == ["shop-clicks"]
-    assert sorted(t.name for t in d.tables) == ["shop-limits", "shop-state"]
+    assert sorted(t.name for t in d.tables) == ["shop-connections", "shop-limits", "shop-state"]
     assert [s.name for s in d.schedules] == ["shop-nightly"]
-    assert d.websocket is not None and d.websocket.route_keys == ("$connect", "chat")
+    assert d.websocket is not None and d.websocket.route_keys == ("$connect", "$disconnect", "chat")
     assert [(m.kind, m.source_id) for m in d.event_source_mappings] == [
         ("sqs", "QueueShopOrders"),
         ("sqs", "QueueShopPayments"),
+        ("sqs", "QueueShopJobs"),
         ("kinesis", "StreamShopClicks"),
     ]
     ids = [r.id for r in d.resources()]

@@ -89,11 +89,17 @@ def of(recorder: Recorder, typ: str) -> list[dict]:
 
 
 def _pulumi_inventory(recorder: Recorder) -> dict:
+    aliases = {a["name"]: a["functionName"] for a in of(recorder, "aws:lambda/alias:Alias")}  # (mocked ARNs end in it)
     return {
         "functions": sorted(p["name"] for p in of(recorder, "aws:lambda/function:Function")),
         "tables": sorted(
             (p["name"], p["hashKey"], (p.get("ttl") or {}).get("attributeName"))
             for p in of(recorder, "aws:dynamodb/table:Table")
+        ),
+        "indexes": sorted(
+            (p["name"], i["name"], i["hashKey"], i["projectionType"], tuple(sorted(a["name"] for a in p["attributes"])))
+            for p in of(recorder, "aws:dynamodb/table:Table")
+            for i in p.get("globalSecondaryIndexes", ())
         ),
         "mappings": sorted(
             (
@@ -103,6 +109,18 @@ def _pulumi_inventory(recorder: Recorder) -> dict:
                 p.get("startingPosition"),
             )
             for p in of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")
+        ),
+        "mapping_targets": sorted(
+            (
+                aliases.get(p["functionName"].rsplit(":", 1)[-1], p["functionName"].rsplit(":", 1)[-1]),
+                p["batchSize"],
+                (p.get("scalingConfig") or {}).get("maximumConcurrency"),
+            )
+            for p in of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")
+        ),
+        "function_limits": sorted(
+            (p["name"], p["timeout"], p["memorySize"], p.get("reservedConcurrentExecutions"))
+            for p in of(recorder, "aws:lambda/function:Function")
         ),
         "schedules": sorted(
             (p["name"], p["scheduleExpression"]) for p in of(recorder, "aws:scheduler/schedule:Schedule")
@@ -241,8 +259,10 @@ def test_pulumi_and_cloudformation_describe_the_same_infrastructure(runs, varian
     deployment, recorder, _ = runs[variant]
     cfn = _cfn_inventory(render_cfn(deployment))
     assert _pulumi_inventory(recorder) == cfn
-    assert cfn["functions"] and cfn["mappings"] and cfn["iam"] and cfn["routes"]  # it compared something
     assert len(cfn["composite_alarms"]) == 4 and cfn["dashboards"]  # the SLOs' alarms were compared too
+    assert (
+        cfn["functions"] and cfn["mappings"] and cfn["iam"] and cfn["routes"] and cfn["indexes"]
+    )  # it compared something
 
 
 @pytest.mark.parametrize("example", list(EXAMPLES))
@@ -295,7 +315,7 @@ def test_every_resource_type_matches_the_cloudformation_count(runs, variant):
 def test_function_properties_and_its_iam_policy_document(runs):
     deployment, recorder, outputs = runs["http"]
     fn = deployment.function
-    [function] = of(recorder, "aws:lambda/function:Function")
+    [function] = [f for f in of(recorder, "aws:lambda/function:Function") if f["name"] == fn.name]
     assert function["handler"] == fn.handler and function["runtime"] == fn.runtime
     assert function["memorySize"] == fn.memory and function["timeout"] == fn.timeout
     assert function["architectures"] == [fn.architecture]
@@ -325,7 +345,9 @@ def test_function_properties_and_its_iam_policy_document(runs):
             else:
                 assert resource == model_resource
     log_statement = statements["WriteLogs"]
-    assert log_statement["Resource"] == [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{fn.name}:*"]
+    assert log_statement["Resource"] == [
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{name}:*" for name in (fn.name, f"{fn.name}-jobs")
+    ]
     # the WebSocket statement names the API created here (its id output)
     [ws_statement] = [s for s in document["Statement"] if "execute-api:ManageConnections" in s["Action"]]
     assert ws_statement["Resource"][0].startswith(f"arn:aws:execute-api:{REGION}:{ACCOUNT}:shop-")
@@ -342,6 +364,7 @@ def test_function_properties_and_its_iam_policy_document(runs):
 def test_queues_mappings_tables_and_schedules_carry_the_model_settings(runs):
     deployment, recorder, _ = runs["http"]
     queues = {q["name"]: q for q in of(recorder, "aws:sqs/queue:Queue")}
+    jobs_queue = next(q for q in deployment.queues if q.name == "shop-jobs")
     for q in deployment.queues:
         assert queues[q.name]["visibilityTimeoutSeconds"] == q.visibility_timeout
         assert queues[q.name]["messageRetentionSeconds"] == q.retention_seconds
@@ -351,16 +374,27 @@ def test_queues_mappings_tables_and_schedules_carry_the_model_settings(runs):
             dlq = deployment.by_id(q.dlq_id)
             assert redrive == {
                 "deadLetterTargetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{dlq.name}",
-                "maxReceiveCount": 5,
+                "maxReceiveCount": 7 if q is jobs_queue else 5,  # more than the job's max_attempts (6)
             }
     mappings = of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")
     kinesis = [m for m in mappings if m.get("startingPosition")]
     assert kinesis and all(
         m["destinationConfig"]["onFailure"]["destinationArn"].startswith("arn:aws:sqs:") for m in kinesis
     )
-    assert all(m["functionName"].endswith(deployment.function.name) for m in mappings)
+    worker = next(f for f in deployment.functions if f.name.endswith("-jobs"))
+    assert all(
+        m["functionName"].endswith(
+            worker.name if m["eventSourceArn"].endswith(":shop-jobs") else deployment.function.name
+        )
+        for m in mappings
+    )
     tables = {t["name"]: t for t in of(recorder, "aws:dynamodb/table:Table")}
-    assert set(tables) == {"shop-state", "shop-limits"}
+    assert set(tables) == {"shop-state", "shop-limits", "shop-connections"}
+    gsis = tables["shop-connections"]["globalSecondaryIndexes"]
+    assert [(i["name"], i["hashKey"], i["projectionType"]) for i in gsis] == [
+        ("by-user", "user_id", "ALL"),
+        ("by-tenant", "tenant_id", "ALL"),
+    ]
     table = tables["shop-state"]
     assert table["billingMode"] == "PAY_PER_REQUEST" and table["pointInTimeRecovery"] == {"enabled": True}
     assert table["attributes"] == [{"name": "pk", "type": "S"}] and table["ttl"]["enabled"] is True
@@ -372,7 +406,7 @@ def test_queues_mappings_tables_and_schedules_carry_the_model_settings(runs):
 
 def test_snapstart_triggers_invoke_the_alias_and_rest_routes_everything(runs):
     deployment, recorder, outputs = runs["rest-snapstart"]
-    [function] = of(recorder, "aws:lambda/function:Function")
+    [function] = [f for f in of(recorder, "aws:lambda/function:Function") if f["name"] == deployment.function.name]
     assert function["snapStart"] == {"applyOn": "PublishedVersions"} and function["publish"] is True
     assert function["reservedConcurrentExecutions"] == 5
     [alias] = of(recorder, "aws:lambda/alias:Alias")
@@ -380,7 +414,10 @@ def test_snapstart_triggers_invoke_the_alias_and_rest_routes_everything(runs):
     permissions = of(recorder, "aws:lambda/permission:Permission")
     assert permissions and all(p["qualifier"] == "dev" for p in permissions)
     mappings = of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")
-    assert mappings and all(m["functionName"].endswith(":dev") for m in mappings)  # the alias's arn
+    app_mappings = [m for m in mappings if not m["eventSourceArn"].endswith(":shop-jobs")]
+    assert app_mappings and all(m["functionName"].endswith(":dev") for m in app_mappings)  # the alias's arn
+    [jobs] = [m for m in mappings if m not in app_mappings]
+    assert jobs["functionName"].endswith(":shop-dev-jobs")  # the worker (no SnapStart, no alias)
     methods = of(recorder, "aws:apigateway/method:Method")
     assert sorted(m["httpMethod"] for m in methods) == ["ANY", "ANY"]
     [proxy] = of(recorder, "aws:apigateway/resource:Resource")
@@ -393,8 +430,9 @@ def test_snapstart_triggers_invoke_the_alias_and_rest_routes_everything(runs):
 def test_stage_settings_are_arguments_like_terraform_variables():
     deployment = deployment_for("url")
     recorder, outputs = run(deployment, memory_size=2048, environment={"FEATURE_X": "on"}, tags={"team": "a"})
-    [function] = of(recorder, "aws:lambda/function:Function")
+    [function, worker] = of(recorder, "aws:lambda/function:Function")
     assert function["memorySize"] == 2048 and function["timeout"] == deployment.function.timeout
+    assert (worker["name"], worker["memorySize"], worker["timeout"]) == ("shop-dev-jobs", 512, 900)  # its own
     assert function["environment"]["variables"]["FEATURE_X"] == "on"
     assert function["tags"] == {"team": "a"} and function["tracingConfig"] == {"mode": "PassThrough"}
     [url] = of(recorder, "aws:lambda/functionUrl:FunctionUrl")

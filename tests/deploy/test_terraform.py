@@ -145,6 +145,17 @@ def _cfn_inventory(template: dict) -> dict:
             )
             for p in of("AWS::DynamoDB::Table")
         ),
+        "indexes": sorted(
+            (
+                p["TableName"],
+                i["IndexName"],
+                i["KeySchema"][0]["AttributeName"],
+                i["Projection"]["ProjectionType"],
+                tuple(sorted(a["AttributeName"] for a in p["AttributeDefinitions"])),
+            )
+            for p in of("AWS::DynamoDB::Table")
+            for i in p.get("GlobalSecondaryIndexes", ())
+        ),
         "mappings": sorted(
             (
                 p["BatchSize"],
@@ -153,6 +164,18 @@ def _cfn_inventory(template: dict) -> dict:
                 p.get("StartingPosition"),
             )
             for p in of("AWS::Lambda::EventSourceMapping")
+        ),
+        "mapping_targets": sorted(
+            (
+                res[_cfn_target(p["FunctionName"])]["Properties"]["FunctionName"],
+                p["BatchSize"],
+                (p.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+            )
+            for p in of("AWS::Lambda::EventSourceMapping")
+        ),
+        "function_limits": sorted(
+            (p["FunctionName"], p["Timeout"], p["MemorySize"], p.get("ReservedConcurrentExecutions"))
+            for p in of("AWS::Lambda::Function")
         ),
         "schedules": sorted((p["Name"], p["ScheduleExpression"]) for p in of("AWS::Scheduler::Schedule")),
         "routes": sorted(p["RouteKey"] for p in of("AWS::ApiGatewayV2::Route")),
@@ -310,6 +333,18 @@ def _tf_alarm_row(p: dict) -> tuple:
     )
 
 
+def _cfn_target(function_name: dict) -> str:
+    """The function a mapping's FunctionName points at (`Ref` of the function or of its alias)."""
+    target = function_name["Ref"]
+    return target[: -len("Alias")] if target.endswith("Alias") else target
+
+
+def _tf_number(module: dict, value: object) -> object:
+    """A literal, or the default of the `${var.NAME}` it names."""
+    found = re.fullmatch(r"\$\{var\.([a-z_]+)\}", str(value))
+    return module["variables.tf.json"]["variable"][found[1]]["default"] if found else value
+
+
 def _tf_inventory(module: dict) -> dict:
     res = module["main.tf.json"]["resource"]
     of = lambda kind: list(res.get(kind, {}).values())  # noqa: E731
@@ -317,6 +352,17 @@ def _tf_inventory(module: dict) -> dict:
         "functions": sorted(p["function_name"] for p in of("aws_lambda_function")),
         "tables": sorted(
             (p["name"], p["hash_key"], (p.get("ttl") or {}).get("attribute_name")) for p in of("aws_dynamodb_table")
+        ),
+        "indexes": sorted(
+            (
+                p["name"],
+                i["name"],
+                i["hash_key"],
+                i["projection_type"],
+                tuple(sorted(a["name"] for a in p["attribute"])),
+            )
+            for p in of("aws_dynamodb_table")
+            for i in p.get("global_secondary_index", ())
         ),
         "mappings": sorted(
             (
@@ -326,6 +372,25 @@ def _tf_inventory(module: dict) -> dict:
                 p.get("starting_position"),
             )
             for p in of("aws_lambda_event_source_mapping")
+        ),
+        "mapping_targets": sorted(
+            (
+                res["aws_lambda_function"][
+                    re.search(r"aws_lambda_(?:function|alias)\.([a-z0-9_]+?)(?:_alias)?\.", p["function_name"])[1]
+                ]["function_name"],
+                p["batch_size"],
+                (p.get("scaling_config") or {}).get("maximum_concurrency"),
+            )
+            for p in of("aws_lambda_event_source_mapping")
+        ),
+        "function_limits": sorted(
+            (
+                p["function_name"],
+                _tf_number(module, p["timeout"]),
+                _tf_number(module, p["memory_size"]),
+                p.get("reserved_concurrent_executions"),
+            )
+            for p in of("aws_lambda_function")
         ),
         "schedules": sorted((p["name"], p["schedule_expression"]) for p in of("aws_scheduler_schedule")),
         "routes": sorted(p["route_key"] for p in of("aws_apigatewayv2_route")),
@@ -404,9 +469,9 @@ def test_terraform_and_cloudformation_describe_the_same_infrastructure(variant):
     deployment = deployment_for(variant)
     cfn, tf = _cfn_inventory(render_cfn(deployment)), _tf_inventory(render(deployment))
     assert tf == cfn
-    assert cfn["functions"] and cfn["mappings"] and cfn["iam"]  # the comparison compared something
     assert len(cfn["composite_alarms"]) == 4 and cfn["dashboards"]  # two SLOs, a fast and a slow burn each
     assert any(row[12] for row in cfn["alarms"]) and any(row[9] == "p99" for row in cfn["alarms"])
+    assert cfn["functions"] and cfn["mappings"] and cfn["iam"] and cfn["indexes"]  # the comparison compared something
 
 
 @pytest.mark.parametrize("example", list(EXAMPLES))

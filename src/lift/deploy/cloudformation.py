@@ -230,8 +230,9 @@ class _Template:
                     "Name": self.alias,
                 },
             )
-        self.outputs["FunctionName"] = {"Value": _ref(fn.id)}
-        self.outputs["FunctionArn"] = {"Value": _arn(fn.id)}
+        prefix = "" if fn.id == self.d.function.id else fn.id  # JobsFunctionName, ... for the others
+        self.outputs[f"{prefix or 'Function'}Name"] = {"Value": _ref(fn.id)}
+        self.outputs[f"{prefix or 'Function'}Arn"] = {"Value": _arn(fn.id)}
 
     # -- HTTP --------------------------------------------------------------------------------------
     def http(self, front: HttpFront) -> None:
@@ -501,24 +502,32 @@ class _Template:
 
     def tables(self) -> None:
         for t in self.d.tables:
-            attributes = [t.partition_key] + ([t.sort_key] if t.sort_key else [])
             props: dict[str, Any] = {
                 "TableName": t.name,
                 "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": n, "AttributeType": k} for n, k in attributes],
-                "KeySchema": [{"AttributeName": t.partition_key[0], "KeyType": "HASH"}]
-                + ([{"AttributeName": t.sort_key[0], "KeyType": "RANGE"}] if t.sort_key else []),
+                "AttributeDefinitions": [{"AttributeName": n, "AttributeType": k} for n, k in t.attributes],
+                "KeySchema": _key_schema(t.partition_key, t.sort_key),
                 "SSESpecification": {"SSEEnabled": True},
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": t.pitr},
             }
+            if t.indexes:
+                props["GlobalSecondaryIndexes"] = [
+                    {
+                        "IndexName": i.name,
+                        "KeySchema": _key_schema(i.partition_key, i.sort_key),
+                        "Projection": {"ProjectionType": i.projection},
+                    }
+                    for i in t.indexes
+                ]
             if t.ttl_attribute:
                 props["TimeToLiveSpecification"] = {"AttributeName": t.ttl_attribute, "Enabled": True}
             policy = "Retain" if t.retain else "Delete"
             self.add(t.id, "AWS::DynamoDB::Table", props, DeletionPolicy=policy, UpdateReplacePolicy=policy)
 
     def mapping(self, m: EventSourceMapping) -> None:
+        primary = m.function_id == self.d.function.id  # the others (the jobs worker) have no alias
         props: dict[str, Any] = {
-            "FunctionName": _ref(self.target_id) if self.d.function.snapstart else _ref(m.function_id)
+            "FunctionName": _ref(self.target_id) if primary and self.d.function.snapstart else _ref(m.function_id)
         }
         if m.kind == "kafka":
             props["SelfManagedEventSource"] = {"Endpoints": {"KafkaBootstrapServers": list(m.bootstrap_servers)}}
@@ -544,7 +553,8 @@ class _Template:
                 destination = _arn(m.on_failure_id) if m.on_failure_id else sub(m.on_failure_arn)
                 props["DestinationConfig"] = {"OnFailure": {"Destination": destination}}
         # the role's policy must exist before Lambda checks it can read the source
-        self.add(m.id, "AWS::Lambda::EventSourceMapping", props, DependsOn=[self.d.function.role_id])
+        role_id = self.d.by_id(m.function_id).role_id
+        self.add(m.id, "AWS::Lambda::EventSourceMapping", props, DependsOn=[role_id])
 
     def broker_mapping(self, m: EventSourceMapping, props: dict[str, Any]) -> None:
         """Kafka (MSK, self-managed) and Amazon MQ: topics or queues, credentials, VPC access."""
@@ -794,6 +804,13 @@ class _Template:
             target = {"Fn::GetAtt": [f"{api}Domain", "RegionalDomainName"]}
         self.outputs["DomainUrl"] = {"Value": f"https://{front.domain}/"}
         self.outputs["DomainTarget"] = {"Value": target}
+
+
+def _key_schema(partition_key: tuple[str, str], sort_key: tuple[str, str] | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": partition_key[0], "KeyType": "HASH"}]
+    if sort_key:
+        schema.append({"AttributeName": sort_key[0], "KeyType": "RANGE"})
+    return schema
 
 
 def _route_id(key: str) -> str:

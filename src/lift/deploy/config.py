@@ -49,6 +49,7 @@ __all__ = [
     "FirehoseConfig",
     "ObjectLambdaConfig",
     "TriggersConfig",
+    "JobsConfig",
     "load_config",
     "config_from_dict",
 ]
@@ -236,6 +237,20 @@ class DrConfig(_Strict):
     global_table: str | None = None  # for `lift dr status` replication lag
 
 
+class JobsConfig(_Strict):
+    """`[tool.lift.jobs]` (or `[tool.lift.stages.S.jobs]`): the worker function that runs `@app.job`s.
+
+    By default jobs run in a function of their own (`<service>-<stage>-jobs`) consuming the jobs
+    queue, so a job may run up to 15 minutes while the HTTP function keeps its short timeout."""
+
+    worker: bool = True  # false: the app's own function consumes the jobs queue (its timeout bounds a run)
+    timeout: int = 900  # seconds (Lambda's maximum)
+    memory: int | None = None  # MB; default: the stage's memory
+    reserved_concurrency: int | None = None  # at most this many jobs run at once
+    batch_size: int = 1  # jobs per invocation: each may take the whole timeout
+    max_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency of the queue's mapping (2-1000)
+
+
 class StageConfig(_Strict):
     """The settings of one stage: the base `[tool.lift]` table merged with `[tool.lift.stages.S]`."""
 
@@ -282,6 +297,7 @@ class StageConfig(_Strict):
     log_groups: dict[str, LogSubscriptionConfig] = {}
     firehose: dict[str, FirehoseConfig] = {}
     object_lambda: dict[str, ObjectLambdaConfig] = {}
+    jobs: JobsConfig = msgspec.field(default_factory=JobsConfig)
 
 
 _NAMED_TABLES: dict[str, type[_Strict]] = {
@@ -472,6 +488,17 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
             raise bad(f"streams.{name}.max_record_age", "must be -1 (forever) or 60-604800 seconds")
         if not 1 <= stream.parallelization <= 10:
             raise bad(f"streams.{name}.parallelization", "must be 1-10")
+    jobs = config.jobs
+    if not 1 <= jobs.timeout <= 900:
+        raise bad("jobs.timeout", f"{jobs.timeout} s is outside Lambda's 1-900 s")
+    if jobs.memory is not None and not 128 <= jobs.memory <= 10240:
+        raise bad("jobs.memory", f"{jobs.memory} MB is outside Lambda's 128-10240 MB")
+    if jobs.reserved_concurrency is not None and jobs.reserved_concurrency < 0:
+        raise bad("jobs.reserved_concurrency", "must be >= 0")
+    if not 1 <= jobs.batch_size <= 10:
+        raise bad("jobs.batch_size", "must be 1-10 (each job may take the whole timeout)")
+    if jobs.max_concurrency is not None and not 2 <= jobs.max_concurrency <= 1000:
+        raise bad("jobs.max_concurrency", "must be 2-1000")
     if config.domain and not config.certificate_arn:
         raise bad("domain", "a custom domain needs certificate_arn (an ACM certificate in the stage's region)")
     if config.domain and config.http not in ("http", "rest"):

@@ -38,6 +38,7 @@ __all__ = [
     "Bucket",
     "KinesisStream",
     "Table",
+    "TableIndex",
     "EventSourceMapping",
     "EventRule",
     "Schedule",
@@ -295,6 +296,16 @@ class KinesisStream:
 
 
 @dataclass(frozen=True)
+class TableIndex:
+    """A global secondary index of a Table (on-demand like its table)."""
+
+    name: str
+    partition_key: tuple[str, Literal["S", "N", "B"]]
+    sort_key: tuple[str, Literal["S", "N", "B"]] | None = None
+    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+
+
+@dataclass(frozen=True)
 class Table:
     """A DynamoDB table a Lift store uses: on-demand, TTL on, point-in-time recovery (PITR)."""
 
@@ -306,10 +317,24 @@ class Table:
     pitr: bool = True
     retain: bool = True  # kept when the stack is deleted
     used_by: str = ""  # what uses it (e.g. "idempotency, rate_limit")
+    indexes: tuple[TableIndex, ...] = ()  # global secondary indexes
 
     @property
     def arn(self) -> Expr:
         return table_arn(self.name)
+
+    @property
+    def attributes(self) -> list[tuple[str, str]]:
+        """Every key attribute of the table and its indexes, once each, in order of first use
+        (what CloudFormation's AttributeDefinitions and Terraform's `attribute` blocks list)."""
+        seen: dict[str, str] = {}
+        keys = [self.partition_key, self.sort_key]
+        for index in self.indexes:
+            keys += [index.partition_key, index.sort_key]
+        for key in keys:
+            if key is not None:
+                seen.setdefault(key[0], key[1])
+        return list(seen.items())
 
 
 @dataclass(frozen=True)
@@ -720,6 +745,7 @@ class _Builder:
         self.object_lambdas: list[ObjectLambdaAccessPoint] = []
         self.role_policies: list[RolePolicy] = []
         self.outputs: list[Output] = []
+        self.extra_functions: list[dict[str, Any]] = []  # Function fields of the jobs/stream functions
         self.by_source: dict[str, list[Any]] = {}
         for handler_ in app.event_handlers:
             self.by_source.setdefault(handler_.source, []).append(handler_)
@@ -742,6 +768,7 @@ class _Builder:
         self._schedules()
         self._tables()
         http, websocket = self._triggers(http, websocket)
+        self._connections()
         alarms, alarm_topic_id = self._alarms()
         self._base_statements(websocket)
         log_group = LogGroup(self.log_group_id, f"/aws/lambda/{self.function_name}", s.log_retention_days)
@@ -779,6 +806,22 @@ class _Builder:
                 ),
             )
             function = dataclasses.replace(function, dependencies_layer_id=layers[0].id)
+        # the jobs worker (and the streaming function): the same code, role and settings, their own
+        # handler, limits and log group; triggers stay on the app's function unless routed to them
+        extra_functions, extra_logs = [], []
+        for spec in self.extra_functions:
+            spec = dict(spec)
+            env = dict(function.environment) | spec.pop("environment", {})
+            layers_first = spec.pop("layers_first", ())
+            extra = dataclasses.replace(
+                function,
+                snapstart=False,
+                environment=tuple(sorted(env.items())),
+                layers=(*layers_first, *function.layers),
+                **spec,
+            )
+            extra_functions.append(extra)
+            extra_logs.append(LogGroup(extra.log_group_id, f"/aws/lambda/{extra.name}", s.log_retention_days))
         tags = {"lift:service": self.service, "lift:stage": self.stage, **s.tags}
         return Deployment(
             service=self.service,
@@ -787,9 +830,9 @@ class _Builder:
             region=self.region,
             regions=tuple(s.regions or [self.region]),
             tags=tuple(sorted(tags.items())),
-            functions=(function,),
+            functions=(function, *extra_functions),
             roles=(role, *self.roles),
-            log_groups=(log_group,),
+            log_groups=(log_group, *extra_logs),
             http=http,
             websocket=websocket,
             queues=tuple(self.queues),
@@ -912,7 +955,16 @@ class _Builder:
         jobs = self.app.jobs
         if not jobs.definitions:
             return
+        if jobs.result_bucket:
+            self.grant(
+                "Job results",
+                ("s3:GetObject", "s3:PutObject"),
+                [Expr(f"arn:{{partition}}:s3:::{jobs.result_bucket}/lift-jobs/*")],
+                "large job results are written to S3 and shared by presigned URL",
+            )
         queue = next((q for q in self.queues if q.name == jobs.queue), None)
+        if self.s.jobs.worker:
+            self._jobs_worker(jobs, queue)
         if queue is None:  # an existing queue given by ARN: its sender grants are the user's
             return
         self.grant(
@@ -922,6 +974,55 @@ class _Builder:
             "ctx.jobs.start enqueues jobs",
         )
         self.environment["LIFT_JOBS_QUEUE_URL"] = Expr(f"{{ref:{queue.id}}}")
+
+    def _jobs_worker(self, jobs: Any, queue: Queue | None) -> None:
+        """A function of its own consumes the jobs queue: a job may run up to its `timeout` (900 s by
+        default) while the HTTP function keeps its short one. The queue's visibility timeout must
+        exceed the worker's (else SQS delivers a running job again), and a message must be received
+        more times than a job's `max_attempts` (else it reaches the DLQ before the job is `failed`)."""
+        cfg = self.s.jobs
+        worker_id = self.ids("JobsFunction")
+        if queue is not None:
+            source = self.s.queues.get(jobs.queue)
+            visibility = (source.visibility_timeout if source else None) or min(6 * cfg.timeout, 43200)
+            if visibility < cfg.timeout:
+                raise ModelError(
+                    f"queue {jobs.queue}: visibility_timeout {visibility} s is below the jobs worker's timeout "
+                    f"{cfg.timeout} s (a running job would be delivered again)"
+                )
+            attempts = max((getattr(d, "max_attempts", 3) for d in jobs.definitions.values()), default=3)
+            updated = dataclasses.replace(
+                queue, visibility_timeout=visibility, max_receive_count=max(queue.max_receive_count, attempts + 1)
+            )
+            self.queues[self.queues.index(queue)] = updated
+            mine = [i for i, m in enumerate(self.mappings) if m.source_id == queue.id]
+        else:
+            given = self.s.queues.get(jobs.queue)
+            arns = {a for a in ([given.arn] if given and given.arn else []) + (given.arns if given else [])}
+            mine = [i for i, m in enumerate(self.mappings) if m.kind == "sqs" and str(m.source_arn) in arns]
+            self.warnings.append(
+                f"jobs queue {jobs.queue}: an existing queue; its visibility timeout must be at least "
+                f"the jobs worker's timeout ({cfg.timeout} s)"
+            )
+        for i in mine:
+            self.mappings[i] = dataclasses.replace(
+                self.mappings[i],
+                function_id=worker_id,
+                batch_size=cfg.batch_size,
+                batching_window=0,
+                max_concurrency=cfg.max_concurrency,
+            )
+        self.extra_functions.append(
+            {
+                "id": worker_id,
+                "name": f"{self.function_name[:59]}-jobs",
+                "log_group_id": self.ids("JobsFunctionLogs"),
+                "memory": cfg.memory or self.s.memory,
+                "timeout": cfg.timeout,
+                "reserved_concurrency": cfg.reserved_concurrency,
+                "description": f"{self.service} ({self.stage}) jobs worker: runs @app.job, deployed by lift",
+            }
+        )
 
     def _sqs_mapping(self, name: str, arn: Value, queue_id: str | None, cfg: Any, fifo: bool) -> None:
         if fifo and cfg.batching_window:
@@ -1694,6 +1795,58 @@ class _Builder:
         if self.by_source.get("s3_batch"):
             self.outputs.append(Output("S3BatchFunctionArn", "the function of the S3 Batch Operations job", True))
 
+    def _connections(self) -> None:
+        """`track_connections(app, DynamoDBConnections(name))`: the table that store works with
+        (key `connection_id`, TTL on `expires_at`, a GSI per user and per tenant), and exactly the
+        calls it makes: items on the table, `Query` on the two indexes, `Scan` for `broadcast`."""
+        from lift.deploy.config import TableConfig
+        from lift.websocket.connections import TENANT_INDEX, USER_INDEX, DynamoDBConnections, connection_store_of
+
+        store = connection_store_of(self.app)
+        if store is None:
+            return
+        if not isinstance(store, DynamoDBConnections):
+            if type(store).__name__ == "MemoryConnections":
+                self.warnings.append(
+                    "MemoryConnections is per execution environment: fan-out misses connections made to "
+                    "other instances (use DynamoDBConnections)"
+                )
+            return
+        name = store.table
+        if any(t.name == name for t in self.tables):
+            raise ModelError(
+                f"table {name} is used both by a Lift store (key pk) and by DynamoDBConnections (key connection_id): "
+                "give the connections their own table"
+            )
+        cfg = self.s.tables.get(name) or TableConfig()
+        if cfg.arn:
+            arn: Value = _given_arn(cfg.arn)
+        else:
+            table = Table(
+                self.ids("Table", name),
+                name,
+                ("connection_id", "S"),
+                ttl_attribute="expires_at",
+                pitr=cfg.pitr,
+                retain=cfg.retain,
+                used_by="websocket connections",
+                indexes=(TableIndex(USER_INDEX, ("user_id", "S")), TableIndex(TENANT_INDEX, ("tenant_id", "S"))),
+            )
+            self.tables.append(table)
+            arn = table.arn
+        self.grant(
+            f"Connections {name}",
+            ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"),
+            [arn],
+            "lift.websocket.connections: $connect/$disconnect keep it, broadcast scans it",
+        )
+        self.grant(
+            f"Connections {name} indexes",
+            ("dynamodb:Query",),
+            [Expr(f"{arn}/index/{USER_INDEX}"), Expr(f"{arn}/index/{TENANT_INDEX}")],
+            "ctx.ws.send_to_user / send_to_tenant query the by-user and by-tenant indexes",
+        )
+
     # -- alarms -----------------------------------------------------------------------------------
     def _alarms(self) -> tuple[tuple[Alarm, ...], str | None]:
         """With `alarms_email`: errors and throttles of the function, and any message in a DLQ."""
@@ -1746,14 +1899,17 @@ class _Builder:
     # -- always ---------------------------------------------------------------------------------
     def _base_statements(self, websocket: WebSocketApi | None) -> None:
         s = self.s
-        log_arn = Expr(f"arn:{{partition}}:logs:{{region}}:{{account}}:log-group:/aws/lambda/{self.function_name}:*")
+        log_arns = tuple(
+            Expr(f"arn:{{partition}}:logs:{{region}}:{{account}}:log-group:/aws/lambda/{name}:*")
+            for name in (self.function_name, *(f["name"] for f in self.extra_functions))
+        )
         self.statements.insert(
             0,
             IamStatement(
                 "WriteLogs",
                 ("logs:CreateLogStream", "logs:PutLogEvents"),
-                (log_arn,),
-                reason="the function's log lines",
+                log_arns,
+                reason="the functions' log lines",
             ),
         )
         if websocket is not None:

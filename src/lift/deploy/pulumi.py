@@ -210,6 +210,7 @@ class LiftService(pulumi.ComponentResource):
         if d.http is not None and d.http.kind in ("http", "rest"):
             self.http_api(d.http)
         self.policies: dict[str, Any] = {}
+        self.functions: dict[str, Any] = {}  # model id -> the function (the app's, the jobs worker, ...)
         for role in d.roles:
             self.role(role.id, role.service, role.statements)
         for layer in d.layers:
@@ -271,6 +272,7 @@ class LiftService(pulumi.ComponentResource):
 
     def function_(self, fn: Function) -> None:
         environment = {k: self.value(v) for k, v in fn.environment} | self.extra_environment
+        primary = fn.id == self.d.function.id  # the arguments size the app's function only
         function = self.add(
             aws.lambda_.Function,
             fn.id,
@@ -280,8 +282,8 @@ class LiftService(pulumi.ComponentResource):
             handler=fn.handler,
             runtime=fn.runtime,
             architectures=[fn.architecture],
-            memory_size=self.memory_size,
-            timeout=self.timeout,
+            memory_size=self.memory_size if primary else fn.memory,
+            timeout=self.timeout if primary else fn.timeout,
             role=self.refs[fn.role_id],
             code=pulumi.FileArchive(self.artifact_path),
             logging_config={"log_format": "Text", "log_group": self.refs[fn.log_group_id]},
@@ -295,6 +297,9 @@ class LiftService(pulumi.ComponentResource):
             publish=True if fn.snapstart else None,
         )
         self.refs[fn.id] = function.name
+        self.functions[fn.id] = function
+        if not primary:
+            return
         self.function = function
         if fn.snapstart:  # triggers invoke the published alias (snapshots exist only for versions)
             alias = self.add(
@@ -583,7 +588,6 @@ class LiftService(pulumi.ComponentResource):
             )
             self.arns[s.id] = stream.arn
         for t in self.d.tables:
-            keys = [t.partition_key] + ([t.sort_key] if t.sort_key else [])
             table = self.add(
                 aws.dynamodb.Table,
                 t.id,
@@ -592,7 +596,17 @@ class LiftService(pulumi.ComponentResource):
                 billing_mode="PAY_PER_REQUEST",
                 hash_key=t.partition_key[0],
                 range_key=t.sort_key[0] if t.sort_key else None,
-                attributes=[{"name": n, "type": k} for n, k in keys],
+                attributes=[{"name": n, "type": k} for n, k in t.attributes],
+                global_secondary_indexes=[
+                    {
+                        "name": i.name,
+                        "hash_key": i.partition_key[0],
+                        "range_key": i.sort_key[0] if i.sort_key else None,
+                        "projection_type": i.projection,
+                    }
+                    for i in t.indexes
+                ]
+                or None,
                 server_side_encryption={"enabled": True},
                 point_in_time_recovery={"enabled": t.pitr},
                 ttl={"attribute_name": t.ttl_attribute, "enabled": True} if t.ttl_attribute else None,
@@ -604,8 +618,9 @@ class LiftService(pulumi.ComponentResource):
         if m.kind in ("msk", "kafka", "mq"):
             self.broker_mapping(m)
             return
+        primary = m.function_id == self.d.function.id  # the others (the jobs worker) have no alias
         args: dict[str, Any] = {
-            "function_name": self.target_arn,
+            "function_name": self.target_arn if primary else self.functions[m.function_id].arn,
             "event_source_arn": self.arns[m.source_id] if m.source_id else self.value(m.source_arn),
             "batch_size": m.batch_size,
             "maximum_batching_window_in_seconds": m.batching_window or None,
@@ -623,7 +638,7 @@ class LiftService(pulumi.ComponentResource):
             if m.on_failure_arn is not None:
                 destination = self.arns[m.on_failure_id] if m.on_failure_id else self.value(m.on_failure_arn)
                 args["destination_config"] = {"on_failure": {"destination_arn": destination}}
-        options = pulumi.ResourceOptions(depends_on=[self.policies[self.d.function.role_id]])
+        options = pulumi.ResourceOptions(depends_on=[self.policies[self.d.by_id(m.function_id).role_id]])
         self.add(aws.lambda_.EventSourceMapping, m.id, options, **args)
 
     def broker_mapping(self, m: EventSourceMapping) -> None:

@@ -255,6 +255,10 @@ class _Module:
 
     def function(self, fn: Function) -> None:
         name = _snake(fn.id)
+        primary = fn.id == self.d.function.id  # the stage variables size the app's function only
+        if not primary:
+            self.outputs[f"{name}_name"] = {"value": f"${{aws_lambda_function.{name}.function_name}}"}
+            self.outputs[f"{name}_arn"] = {"value": f"${{aws_lambda_function.{name}.arn}}"}
         environment = {k: self.value(v) for k, v in fn.environment}
         body: dict[str, Any] = {
             "function_name": fn.name,
@@ -262,8 +266,8 @@ class _Module:
             "handler": fn.handler,
             "runtime": fn.runtime,
             "architectures": [fn.architecture],
-            "memory_size": "${var.memory_size}",
-            "timeout": "${var.timeout}",
+            "memory_size": "${var.memory_size}" if primary else fn.memory,
+            "timeout": "${var.timeout}" if primary else fn.timeout,
             "role": f"${{{self.refs[fn.role_id]}}}",
             "filename": "${var.artifact_path}",
             "source_code_hash": "${filebase64sha256(var.artifact_path)}",
@@ -612,12 +616,11 @@ class _Module:
                 },
             )
         for t in self.d.tables:
-            keys = [t.partition_key] + ([t.sort_key] if t.sort_key else [])
             body: dict[str, Any] = {
                 "name": t.name,
                 "billing_mode": "PAY_PER_REQUEST",
                 "hash_key": t.partition_key[0],
-                "attribute": [{"name": n, "type": k} for n, k in keys],
+                "attribute": [{"name": n, "type": k} for n, k in t.attributes],
                 "server_side_encryption": {"enabled": True},
                 "point_in_time_recovery": {"enabled": t.pitr},
                 "tags": "${var.tags}",
@@ -626,6 +629,16 @@ class _Module:
                 body["range_key"] = t.sort_key[0]
             if t.ttl_attribute:
                 body["ttl"] = {"attribute_name": t.ttl_attribute, "enabled": True}
+            if t.indexes:
+                body["global_secondary_index"] = [
+                    {
+                        "name": i.name,
+                        "hash_key": i.partition_key[0],
+                        "projection_type": i.projection,
+                        **({"range_key": i.sort_key[0]} if i.sort_key else {}),
+                    }
+                    for i in t.indexes
+                ]
             if t.retain:
                 body["lifecycle"] = {"prevent_destroy": True}
             self.add("aws_dynamodb_table", _snake(t.id), body)
@@ -635,11 +648,12 @@ class _Module:
         return f"${{{self.source_kinds[model_id]}.{_snake(model_id)}.arn}}"
 
     def mapping(self, m: EventSourceMapping) -> None:
+        primary = m.function_id == self.d.function.id  # the others (the jobs worker) have no alias
         body: dict[str, Any] = {
-            "function_name": self.target_arn,
+            "function_name": self.target_arn if primary else f"${{aws_lambda_function.{_snake(m.function_id)}.arn}}",
             "event_source_arn": self._arn_of(m.source_id) if m.source_id else self.value(m.source_arn),
             "batch_size": m.batch_size,
-            "depends_on": [f"aws_iam_role_policy.{_snake(self.d.function.role_id)}_policy"],
+            "depends_on": [f"aws_iam_role_policy.{_snake(self.d.by_id(m.function_id).role_id)}_policy"],
         }
         if m.kind in ("msk", "kafka", "mq"):
             self.broker_mapping(m, body)

@@ -1,0 +1,159 @@
+"""Deploy-model pieces of issues 16-18: the WebSocket connections table with its GSIs, the jobs
+worker function, the RESPONSE_STREAM function URL and the Cloud Map registration."""
+
+from __future__ import annotations
+
+from lift import App
+from lift.deploy import ModelError, build_deployment, config_from_dict
+from lift.deploy.model import Expr
+
+REGION, ACCOUNT = "eu-west-1", "123456789012"
+
+
+def fmt(value: object, **refs: str) -> str:
+    return value.format(region=REGION, account=ACCOUNT, refs=refs) if isinstance(value, Expr) else str(value)
+
+
+def statements_of(d) -> dict:
+    return {s.sid: s for s in d.role(d.function.role_id).statements}
+
+
+# -- the WebSocket connections table ---------------------------------------------------------------
+def test_tracked_connections_get_their_table_with_ttl_and_a_gsi_per_user_and_tenant(app: App) -> None:
+    d = build_deployment(app, config_from_dict({"region": REGION}, "pyproject.toml"), "dev")
+    table = next(t for t in d.tables if t.name == "shop-connections")
+    assert (table.partition_key, table.sort_key, table.ttl_attribute) == (("connection_id", "S"), None, "expires_at")
+    assert [(i.name, i.partition_key, i.projection) for i in table.indexes] == [
+        ("by-user", ("user_id", "S"), "ALL"),
+        ("by-tenant", ("tenant_id", "S"), "ALL"),
+    ]
+    assert table.attributes == [("connection_id", "S"), ("user_id", "S"), ("tenant_id", "S")]
+    assert table.used_by == "websocket connections"
+
+
+def test_the_functions_get_exactly_the_calls_the_connections_store_makes(app: App) -> None:
+    d = build_deployment(app, config_from_dict({"region": REGION}, "pyproject.toml"), "dev")
+    statements = statements_of(d)
+    items = statements["ConnectionsShopConnections"]
+    assert items.actions == ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan")
+    assert [fmt(r) for r in items.resources] == [f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shop-connections"]
+    query = statements["ConnectionsShopConnectionsIndexes"]
+    assert query.actions == ("dynamodb:Query",)
+    assert [fmt(r) for r in query.resources] == [
+        f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shop-connections/index/by-user",
+        f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shop-connections/index/by-tenant",
+    ]
+    assert statements["WebSocketSend"].actions == ("execute-api:ManageConnections",)
+    # no other statement touches the connections table
+    others = [s.sid for s in statements.values() if any("shop-connections" in str(r) for r in s.resources)]
+    assert others == ["ConnectionsShopConnections", "ConnectionsShopConnectionsIndexes"]
+
+
+def test_an_existing_connections_table_is_granted_not_created() -> None:
+    from lift.websocket.connections import DynamoDBConnections, track_connections
+
+    app = App(name="chat")
+    track_connections(app, DynamoDBConnections("chat-conns"))
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/chat-conns"
+    d = build_deployment(app, config_from_dict({"tables": {"chat-conns": {"arn": arn}}}, "pyproject.toml"))
+    assert d.tables == ()
+    query = statements_of(d)["ConnectionsChatConnsIndexes"]
+    assert [str(r) for r in query.resources] == [f"{arn}/index/by-user", f"{arn}/index/by-tenant"]
+    assert d.websocket is not None and d.websocket.route_keys == ("$connect", "$disconnect")
+
+
+def test_connections_sharing_a_store_table_are_refused_and_memory_connections_warn() -> None:
+    import pytest
+
+    from lift.stores.dynamodb import DynamoDBStore
+    from lift.websocket.connections import DynamoDBConnections, MemoryConnections, track_connections
+
+    app = App(name="chat")
+    app.add_store(DynamoDBStore("chat-state"))
+    track_connections(app, DynamoDBConnections("chat-state"))
+    with pytest.raises(ModelError, match="give the connections their own table"):
+        build_deployment(app, config_from_dict({}, "pyproject.toml"))
+    memory = App(name="chat")
+    track_connections(memory, MemoryConnections())
+    d = build_deployment(memory, config_from_dict({}, "pyproject.toml"))
+    assert d.tables == () and any("MemoryConnections" in w for w in d.warnings)
+
+
+# -- the jobs worker ---------------------------------------------------------------------------------
+def jobs_app(queue: str = "svc-jobs", max_attempts: int = 3) -> App:
+    app = App(name="svc")
+    app.jobs.configure(queue=queue)
+
+    @app.get("/reports")
+    def reports() -> dict:
+        return {}
+
+    @app.job("report", max_attempts=max_attempts)
+    def report(body: dict) -> dict:
+        return {}
+
+    return app
+
+
+def test_jobs_run_in_a_worker_function_with_its_own_limits_and_the_http_function_keeps_its_own() -> None:
+    config = config_from_dict(
+        {
+            "timeout": 10,
+            "memory": 256,
+            "stages": {"prod": {"jobs": {"timeout": 600, "memory": 2048, "reserved_concurrency": 4}}},
+        },
+        "pyproject.toml",
+    )
+    d = build_deployment(jobs_app(), config, "prod")
+    app_fn, worker = d.functions
+    assert (app_fn.name, app_fn.timeout, app_fn.memory, app_fn.reserved_concurrency) == ("svc-prod", 10, 256, None)
+    assert (worker.name, worker.timeout, worker.memory, worker.reserved_concurrency) == ("svc-prod-jobs", 600, 2048, 4)
+    assert (worker.handler, worker.role_id, worker.environment) == (app_fn.handler, app_fn.role_id, app_fn.environment)
+    assert worker.log_group_id != app_fn.log_group_id
+    assert [g.name for g in d.log_groups] == ["/aws/lambda/svc-prod", "/aws/lambda/svc-prod-jobs"]
+    [mapping] = d.event_source_mappings
+    queue = d.by_id(mapping.source_id)
+    assert (mapping.function_id, mapping.batch_size, queue.name) == (worker.id, 1, "svc-jobs")
+    assert queue.visibility_timeout == 3600 >= worker.timeout  # 6x the worker's timeout, not the HTTP one's
+    assert queue.max_receive_count == 5  # above max_attempts (3): the job is `failed` before its DLQ
+    logs = statements_of(d)["WriteLogs"]
+    assert [fmt(r) for r in logs.resources] == [
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/svc-prod:*",
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/svc-prod-jobs:*",
+    ]
+    # the default stage: 900 s, the stage's memory
+    dev = build_deployment(jobs_app(), config, "dev")
+    assert (dev.functions[1].timeout, dev.functions[1].memory) == (900, 256)
+
+
+def test_the_jobs_queue_outlives_the_worker_timeout_and_the_job_attempts() -> None:
+    import pytest
+
+    d = build_deployment(jobs_app(max_attempts=9), config_from_dict({}, "pyproject.toml"))
+    queue = next(q for q in d.queues if q.name == "svc-jobs")
+    assert (queue.visibility_timeout, queue.max_receive_count) == (5400, 10)
+    too_short = {"queues": {"svc-jobs": {"visibility_timeout": 300}}, "jobs": {"timeout": 900}}
+    with pytest.raises(ModelError, match="below the jobs worker's timeout 900 s"):
+        build_deployment(jobs_app(), config_from_dict(too_short, "pyproject.toml"))
+
+
+def test_jobs_can_stay_in_the_app_function_and_the_worker_settings_are_checked() -> None:
+    import pytest
+
+    from lift.deploy.config import ConfigError
+
+    d = build_deployment(jobs_app(), config_from_dict({"jobs": {"worker": False}}, "pyproject.toml"))
+    assert len(d.functions) == 1 and d.event_source_mappings[0].function_id == d.function.id
+    for bad, key in (({"timeout": 901}, "jobs.timeout"), ({"batch_size": 11}, "jobs.batch_size")):
+        with pytest.raises(ConfigError, match=key):
+            build_deployment(jobs_app(), config_from_dict({"jobs": bad}, "pyproject.toml"))
+    with pytest.raises(ConfigError, match="unknown key 'jobs.timout'"):
+        config_from_dict({"jobs": {"timout": 5}}, "pyproject.toml").stage()
+
+
+def test_large_job_results_may_be_written_to_their_bucket_only() -> None:
+    app = jobs_app()
+    app.jobs.configure(result_bucket="svc-results")
+    statement = statements_of(build_deployment(app, config_from_dict({}, "pyproject.toml")))["JobResults"]
+    assert statement.actions == ("s3:GetObject", "s3:PutObject")
+    assert [fmt(r) for r in statement.resources] == ["arn:aws:s3:::svc-results/lift-jobs/*"]

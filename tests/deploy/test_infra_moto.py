@@ -1,0 +1,113 @@
+"""The stack the deploy model renders, created by moto server's CloudFormation, works with the
+runtime code that uses it: the WebSocket connections store runs against the table the template
+created (its GSI queries included), the jobs worker is its own function consuming the jobs queue,
+and the stack's outputs are what `StackOutputDiscovery` reads by default."""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from typing import Any
+
+import boto3
+import pytest
+
+from lift import App, Context
+from lift.deploy import build_deployment, config_from_dict
+from lift.deploy.cloudformation import render, to_json
+
+REGION = "us-east-1"
+
+
+def deployable_app(name: str) -> App:
+    from lift.websocket.connections import DynamoDBConnections, track_connections
+
+    app = App(name=name)
+
+    @app.get("/ping")
+    def ping() -> dict[str, Any]:
+        return {"ok": True}
+
+    @app.websocket("chat")
+    def chat(ctx: Context, body: dict) -> None: ...
+
+    track_connections(app, DynamoDBConnections(f"{name}-connections"))
+    app.jobs.configure(queue=f"{name}-jobs")
+
+    @app.job("report")
+    def report(body: dict, progress: Any) -> dict[str, Any]:
+        return {}
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def stack(moto_endpoint: str) -> dict[str, Any]:
+    """One stack for the module (CloudFormation on moto is slow): its app, model and outputs."""
+    name = f"infra{uuid.uuid4().hex[:8]}"
+    app = deployable_app(name)
+    config = {"region": REGION, "timeout": 20, "jobs": {"reserved_concurrency": 2, "memory": 1024}}
+    deployment = build_deployment(app, config_from_dict(config, "pyproject.toml"), "dev")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    bucket = f"{name}-artifacts"
+    s3.create_bucket(Bucket=bucket)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as zf:
+        zf.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    s3.put_object(Bucket=bucket, Key="code.zip", Body=code.getvalue())
+    cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name=REGION)
+    cfn.create_stack(
+        StackName=deployment.stack_name,
+        TemplateBody=to_json(render(deployment)),
+        Parameters=[
+            {"ParameterKey": "CodeS3Bucket", "ParameterValue": bucket},
+            {"ParameterKey": "CodeS3Key", "ParameterValue": "code.zip"},
+        ],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    cfn.get_waiter("stack_create_complete").wait(StackName=deployment.stack_name, WaiterConfig={"Delay": 1})
+    [described] = cfn.describe_stacks(StackName=deployment.stack_name)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    return {"name": name, "app": app, "deployment": deployment, "outputs": outputs, "endpoint": moto_endpoint}
+
+
+def test_the_connections_store_works_on_the_table_the_template_created(stack: dict[str, Any]) -> None:
+    import time
+
+    from lift.websocket.connections import Connection, DynamoDBConnections
+
+    table = f"{stack['name']}-connections"
+    client = boto3.client("dynamodb", endpoint_url=stack["endpoint"], region_name=REGION)
+    described = client.describe_table(TableName=table)["Table"]
+    assert {i["IndexName"] for i in described["GlobalSecondaryIndexes"]} == {"by-user", "by-tenant"}
+    store = DynamoDBConnections(table, client=client)
+    now = time.time()
+    for cid, user, tenant in (("c1", "u1", "t1"), ("c2", "u1", "t2"), ("c3", "u2", "t1")):
+        store.put(Connection(id=cid, user_id=user, tenant_id=tenant, connected_at=now, expires_at=now + 60))
+    assert sorted(c.id for c in store.by_user("u1")) == ["c1", "c2"]
+    assert sorted(c.id for c in store.by_tenant("t1")) == ["c1", "c3"]
+    assert sorted(c.id for c in store.all()) == ["c1", "c2", "c3"]
+    store.delete("c1")
+    assert store.get("c1") is None and [c.id for c in store.by_tenant("t1")] == ["c3"]
+
+
+def test_the_jobs_worker_is_its_own_function_consuming_the_jobs_queue(stack: dict[str, Any]) -> None:
+    name, endpoint = stack["name"], stack["endpoint"]
+    lam = boto3.client("lambda", endpoint_url=endpoint, region_name=REGION)
+    app_fn = lam.get_function(FunctionName=f"{name}-dev")
+    worker = lam.get_function(FunctionName=f"{name}-dev-jobs")
+    assert (app_fn["Configuration"]["Timeout"], worker["Configuration"]["Timeout"]) == (20, 900)
+    assert (app_fn["Configuration"]["MemorySize"], worker["Configuration"]["MemorySize"]) == (512, 1024)
+    assert worker["Concurrency"]["ReservedConcurrentExecutions"] == 2
+    assert worker["Configuration"]["Handler"] == app_fn["Configuration"]["Handler"]
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
+    url = sqs.get_queue_url(QueueName=f"{name}-jobs")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert int(attributes["VisibilityTimeout"]) >= 900  # AWS refuses a mapping below the function timeout
+    [mapping] = lam.list_event_source_mappings(FunctionName=f"{name}-dev-jobs")["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == attributes["QueueArn"] and mapping["BatchSize"] == 1
+    assert lam.list_event_source_mappings(FunctionName=f"{name}-dev")["EventSourceMappings"] == []
+    env = worker["Configuration"]["Environment"]["Variables"]
+    # the worker may start further jobs like the app (moto's Ref gives the queue's AWS-style URL)
+    assert env["LIFT_JOBS_QUEUE_URL"].split("/")[-2:] == url.split("/")[-2:]
