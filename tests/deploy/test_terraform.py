@@ -122,8 +122,8 @@ def test_a_dependencies_layer_comes_from_its_own_zip_and_comes_first():
     module = render(deployment)
     [(name, layer)] = module["main.tf.json"]["resource"]["aws_lambda_layer_version"].items()
     assert layer["filename"] == "${var.layer_artifact_path}" and layer["layer_name"] == deployment.layers[0].name
-    [function] = module["main.tf.json"]["resource"]["aws_lambda_function"].values()
-    assert function["layers"][0] == f"${{aws_lambda_layer_version.{name}.arn}}"
+    functions = module["main.tf.json"]["resource"]["aws_lambda_function"].values()  # the app's and the jobs worker
+    assert functions and all(f["layers"][0] == f"${{aws_lambda_layer_version.{name}.arn}}" for f in functions)
     assert "default" not in module["variables.tf.json"]["variable"]["layer_artifact_path"]
     assert "layer_artifact_path" not in render(deployment_for("http"))["variables.tf.json"]["variable"]
 
