@@ -259,10 +259,9 @@ def test_pulumi_and_cloudformation_describe_the_same_infrastructure(runs, varian
     deployment, recorder, _ = runs[variant]
     cfn = _cfn_inventory(render_cfn(deployment))
     assert _pulumi_inventory(recorder) == cfn
+    assert cfn["indexes"] or variant.startswith("triggers")  # full_app's connections table was compared
     assert len(cfn["composite_alarms"]) == 4 and cfn["dashboards"]  # the SLOs' alarms were compared too
-    assert (
-        cfn["functions"] and cfn["mappings"] and cfn["iam"] and cfn["routes"] and cfn["indexes"]
-    )  # it compared something
+    assert cfn["functions"] and cfn["mappings"] and cfn["iam"] and cfn["routes"]  # it compared something
 
 
 @pytest.mark.parametrize("example", list(EXAMPLES))

@@ -469,9 +469,10 @@ def test_terraform_and_cloudformation_describe_the_same_infrastructure(variant):
     deployment = deployment_for(variant)
     cfn, tf = _cfn_inventory(render_cfn(deployment)), _tf_inventory(render(deployment))
     assert tf == cfn
+    assert cfn["indexes"] or variant.startswith("triggers")  # full_app's connections table was compared
     assert len(cfn["composite_alarms"]) == 4 and cfn["dashboards"]  # two SLOs, a fast and a slow burn each
     assert any(row[12] for row in cfn["alarms"]) and any(row[9] == "p99" for row in cfn["alarms"])
-    assert cfn["functions"] and cfn["mappings"] and cfn["iam"] and cfn["indexes"]  # the comparison compared something
+    assert cfn["functions"] and cfn["mappings"] and cfn["iam"]  # the comparison compared something
 
 
 @pytest.mark.parametrize("example", list(EXAMPLES))
