@@ -183,14 +183,14 @@ def _cfn_inventory(template: dict) -> dict:
         "rules": sorted(p["Name"] for p in of("AWS::Events::Rule")),
         "iam": sorted(
             [
-                (a, s["Sid"])
+                (a, s["Sid"], _arns(s["Resource"], _CFN_PSEUDO, _CFN_REF))
                 for p in of("AWS::IAM::Role")
                 for pol in p["Policies"]
                 for s in pol["PolicyDocument"]["Statement"]
                 for a in s["Action"]
             ]
             + [
-                (a, s["Sid"])
+                (a, s["Sid"], _arns(s["Resource"], _CFN_PSEUDO, _CFN_REF))
                 for p in of("AWS::IAM::RolePolicy")
                 for s in p["PolicyDocument"]["Statement"]
                 for a in s["Action"]
@@ -246,6 +246,37 @@ def _cfn_inventory(template: dict) -> dict:
         "object_lambda": sorted(p["Name"] for p in of("AWS::S3ObjectLambda::AccessPoint")),
         "role_policies": sorted(p["RoleName"] for p in of("AWS::IAM::RolePolicy")),
     }
+
+
+ACCOUNT = "123456789012"  # the account the IAM comparison deploys to (the Pulumi mocks' too)
+_CFN_PSEUDO = {
+    "${AWS::Partition}": "aws",
+    "${AWS::Region}": REGION,
+    "${AWS::AccountId}": ACCOUNT,
+    "${AWS::URLSuffix}": "amazonaws.com",
+}
+_CFN_REF = r"\$\{[A-Za-z0-9.]+\}"
+_TF_PSEUDO = {
+    "${data.aws_partition.current.partition}": "aws",
+    "${data.aws_region.current.name}": REGION,
+    "${data.aws_caller_identity.current.account_id}": ACCOUNT,
+    "${data.aws_partition.current.dns_suffix}": "amazonaws.com",
+}
+_TF_REF = r"\$\{[^}]+\}"
+
+
+def _arns(resources, pseudo: dict[str, str], ref: str) -> tuple[str, ...]:
+    """A statement's resources as they would be once deployed (partition, region and account of the
+    comparison filled in; a resource created in the same deployment: {ref}), so IAM is compared
+    resource by resource across providers."""
+    out = []
+    for resource in resources if isinstance(resources, list) else [resources]:
+        if isinstance(resource, dict):  # Fn::Sub keeps its text; Ref / Fn::GetAtt are the resource itself
+            resource = resource["Fn::Sub"] if isinstance(resource.get("Fn::Sub"), str) else "{ref}"
+        for placeholder, name in pseudo.items():
+            resource = resource.replace(placeholder, name)
+        out.append(re.sub(ref, "{ref}", resource))
+    return tuple(sorted(out))
 
 
 def _dims(dimensions) -> tuple:
@@ -397,7 +428,7 @@ def _tf_inventory(module: dict) -> dict:
         "queues": sorted(p["name"] for p in of("aws_sqs_queue")),
         "rules": sorted(p["name"] for p in of("aws_cloudwatch_event_rule")),
         "iam": sorted(
-            (a, s["Sid"])
+            (a, s["Sid"], _arns(s["Resource"], _TF_PSEUDO, _TF_REF))
             for p in of("aws_iam_role_policy")
             for s in json.loads(p["policy"])["Statement"]
             for a in s["Action"]
@@ -470,6 +501,8 @@ def test_terraform_and_cloudformation_describe_the_same_infrastructure(variant):
     cfn, tf = _cfn_inventory(render_cfn(deployment)), _tf_inventory(render(deployment))
     assert tf == cfn
     assert cfn["indexes"] or variant.startswith("triggers")  # full_app's connections table was compared
+    arns = {arn for row in cfn["iam"] for arn in row[2]}  # and IAM resource by resource, filled in
+    assert any(arn.startswith("arn:aws:") and f":{REGION}:{ACCOUNT}:" in arn for arn in arns)
     assert len(cfn["composite_alarms"]) == 4 and cfn["dashboards"]  # two SLOs, a fast and a slow burn each
     assert any(row[12] for row in cfn["alarms"]) and any(row[9] == "p99" for row in cfn["alarms"])
     assert cfn["functions"] and cfn["mappings"] and cfn["iam"]  # the comparison compared something
