@@ -561,3 +561,51 @@ def test_lift_synth_writes_a_pulumi_project_whose_program_runs_per_stack(tmp_pat
     assert function["code"].path == str(root / ".lift" / "prod" / "package.zip")
     assert [q["name"] for q in of(recorder, "aws:sqs/queue:Queue")] == ["notes-imports-dlq", "notes-imports"]
     assert [s["scheduleExpression"] for s in of(recorder, "aws:scheduler/schedule:Schedule")] == ["rate(1 day)"]
+
+
+def test_the_written_program_imports_an_app_from_a_src_layout(tmp_path, monkeypatch):
+    """`[tool.lift] app = "notes.api:service.app"` under src/: the program puts src/ on sys.path and
+    reaches the App through its dotted attribute."""
+    import runpy
+
+    from lift.deploy import build_deployment, load_config
+    from lift.deploy.projects import pulumi_project
+
+    (tmp_path / "src" / "notes").mkdir(parents=True)
+    (tmp_path / "src" / "notes" / "__init__.py").write_text("")
+    (tmp_path / "src" / "notes" / "api.py").write_text(
+        "from lift import App\n\n\nclass service:\n    app = App(name='notes')\n\n\n"
+        "@service.app.get('/notes')\ndef notes() -> list:\n    return []\n"
+    )
+    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "notes.api:service.app"\nregion = "eu-west-1"\n')
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    from notes.api import service
+
+    out = tmp_path / "deploy" / "pulumi"
+    deployment = build_deployment(service.app, load_config(tmp_path), "dev", handler="notes.api.service.app")
+    files = pulumi_project(
+        [deployment], project=tmp_path, out=out, app_root=tmp_path / "src", module="notes.api", attr="service.app"
+    )
+    out.mkdir(parents=True)
+    for name, text in files.items():
+        (out / name).write_text(text)
+    for name in [m for m in sys.modules if m == "notes" or m.startswith("notes.")]:
+        monkeypatch.delitem(sys.modules, name)  # the program imports it itself
+    monkeypatch.chdir(out)
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project="notes", stack="dev", preview=False)
+    pulumi.runtime.set_all_config({"lift:artifact_path": ".lift/dev/package.zip"})
+
+    @pulumi.runtime.test
+    def program():
+        namespace = runpy.run_path(str(out / "__main__.py"), run_name="__main__")
+        return pulumi.Output.all(*(r.urn for r in namespace["service"].resources.values()))
+
+    try:
+        program()
+    finally:
+        pulumi.runtime.set_all_config({})
+    [function] = of(recorder, "aws:lambda/function:Function")
+    assert function["handler"] == "notes.api.service.app" and function["name"] == "notes-dev"
+    assert function["code"].path == str(tmp_path / ".lift" / "dev" / "package.zip")
+    assert "GET /notes" in [r["routeKey"] for r in of(recorder, "aws:apigatewayv2/route:Route")]
