@@ -212,6 +212,8 @@ class App(Group, EventSources):
         self._not_found_chain: Handler = self._not_found_endpoint.run
         self._method_chain: Handler = _method_not_allowed
         self._compose_all()
+        if type(self).handler is App.handler:  # (a subclass's own `handler` is left alone)
+            self.handler = self._rest_first_handler()  # type: ignore[method-assign]
 
     # -- registration -------------------------------------------------------------
     def use(self, *middleware: Middleware) -> None:
@@ -233,6 +235,17 @@ class App(Group, EventSources):
         self._not_found_chain = compose(self.middleware, self._not_found_endpoint.run)
         self._method_chain = compose(self.middleware, _method_not_allowed)
         self._compose_event_handlers()
+        self._note_plain_not_found()
+
+    def _note_plain_not_found(self) -> None:
+        """Whether a 404 is the default one, untouched by middleware or exception handlers (then
+        an HTTP source answers it without a Context; see `_http_handler`)."""
+        not_found = self._not_found_endpoint
+        self._plain_not_found = (
+            not_found.fn is _default_not_found
+            and self._not_found_chain is not_found.run
+            and not self._exception_handlers
+        )
 
     def _make_endpoint(
         self,
@@ -298,6 +311,7 @@ class App(Group, EventSources):
         def register(fn: _F) -> _F:
             self._exception_handlers[exc_type] = fn
             self._handler_cache.clear()
+            self._note_plain_not_found()
             return fn
 
         return register
@@ -408,8 +422,28 @@ class App(Group, EventSources):
 
     __call__ = handler
 
+    def _rest_first_handler(self) -> Callable[..., Any]:
+        """`handler` as this app's own function (set on the instance): a REST API request, the
+        commonest event, goes straight to its dispatcher, without the method's bound call and the
+        source lookup."""
+        dispatch, general, app = self._dispatch, App.handler, self
+
+        def handler(event: Any, context: Any = None) -> Any:
+            if type(event) is dict and "resource" in event and "httpMethod" in event and "methodArn" not in event:
+                try:
+                    return dispatch["rest"](event, context, "rest")
+                finally:
+                    if app._invocation_hooks:  # (a hook may be added during the request)
+                        app._end_invocation(event)
+            return general(app, event, context)
+
+        handler.__doc__ = App.handler.__doc__
+        handler.__qualname__ = "App.handler"
+        return handler
+
     # -- lifecycle: invocation hooks, health, resources (lift.health / lift.resources) ----------
     _invocation_hooks: tuple[Callable[[Any], Any], ...] = ()
+    _plain_not_found = False
     _health: Any = None
     _resources: Any = None
 
@@ -512,15 +546,33 @@ class App(Group, EventSources):
         static_routes, param_tail, root = self.router._static, self.router._param_tail, self.router._root
         new_context = Context
 
+        rest = module is apigw_rest  # the hottest source: its event read and its answer made inline
+        rest_request, new = apigw_rest.RestRequest, object.__new__
+
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
             try:
-                request: Request = request_from_event(event, self.base_path)
+                request: Request
+                if rest:  # apigw_rest.request_from_event for the event as API Gateway sends it
+                    try:
+                        path, method = event["path"], event["httpMethod"]
+                        plain = (
+                            path.__class__ is str
+                            and method.__class__ is str
+                            and path
+                            and not self.base_path
+                            and (event["resource"] == path or ".execute-api." in event["requestContext"]["domainName"])
+                        )
+                    except (KeyError, TypeError):
+                        plain = False
+                    if plain:
+                        request = new(rest_request)
+                        request.event, request.method, request.path = event, method, path
+                    else:
+                        request = request_from_event(event, self.base_path)
+                else:
+                    request = request_from_event(event, self.base_path)
                 if self.max_body_size != default_max_body:
                     request.max_body = self.max_body_size
-                cold = self._cold
-                if cold:
-                    self._cold = False
-                ctx = new_context(self, event, context, source, request, cold)
                 path = request.path
                 entry = static_routes.get(path)
                 if entry is None:
@@ -531,6 +583,31 @@ class App(Group, EventSources):
                             entry = None
                         else:
                             request.path_params = {entry.param_names[0]: last}
+                    elif (
+                        json_response is not None
+                        and self._plain_not_found
+                        and root.param is None
+                        and root.greedy is None
+                        and (first := path[1:].partition("/")[0])  # unrouted(path, root), inlined
+                        and first not in root.static
+                        and request.method != "HEAD"
+                    ):
+                        # The default 404, answered before a Context is made (it needs none)
+                        logger = _logger()
+                        if not logger.isEnabledFor(20):  # INFO: the 4xx log line is wanted (error_response)
+                            if self._cold:
+                                self._cold = False
+                            request_id = (
+                                getattr(context, "aws_request_id", None)
+                                or Context(self, event, context, source, request).request_id
+                            )
+                            message = f"No route for {request.method} {path}"
+                            error = {"code": "not_found", "message": message, "request_id": request_id, "details": None}
+                            return json_response(404, _encode({"error": error}).decode("utf-8"), request)
+                cold = self._cold
+                if cold:
+                    self._cold = False
+                ctx = new_context(self, event, context, source, request, cold)
                 endpoint = entry.methods.get(request.method) if entry is not None else None
                 if endpoint is not None and endpoint.direct:
                     ctx.route = entry.template  # type: ignore[union-attr]
@@ -543,24 +620,18 @@ class App(Group, EventSources):
                         if cls is dict or cls is list:
                             body = _encode(result)
                             if json_response is not None and len(body) < _MAYBE_TOO_LARGE:
+                                if rest:  # apigw_rest.json_response, inlined
+                                    return {
+                                        "statusCode": endpoint.status,
+                                        "headers": {"Content-Type": "application/json"},
+                                        "body": body.decode("utf-8"),
+                                        "isBase64Encoded": False,
+                                    }
                                 return json_response(endpoint.status, body.decode("utf-8"), request)
                             response = Response._raw(body, endpoint.status, "application/json")
                         else:
                             response = to_response(result, endpoint.status)
                 elif entry is None and root.param is None and root.greedy is None and unrouted(path, root):
-                    not_found = self._not_found_endpoint
-                    if (
-                        json_response is not None
-                        and not_found.fn is _default_not_found
-                        and self._not_found_chain is not_found.run  # no global middleware
-                        and not self._exception_handlers
-                        and request.method != "HEAD"
-                        and not _logger().isEnabledFor(20)  # INFO: the 4xx log line is wanted (error_response)
-                    ):
-                        request_id = getattr(context, "aws_request_id", None) or ctx.request_id
-                        message = f"No route for {request.method} {path}"
-                        error = {"code": "not_found", "message": message, "request_id": request_id, "details": None}
-                        return json_response(404, _encode({"error": error}).decode("utf-8"), request)
                     try:  # no template starts with this path's first segment: the 404 without a second lookup
                         response = self._not_found_chain(ctx)
                     except Exception as exc:

@@ -7,7 +7,7 @@ import msgspec
 import pytest
 
 from lift import App, Context, Response
-from lift.errors import Conflict
+from lift.errors import Conflict, NotFound
 from lift.testing import events, lambda_context
 
 
@@ -62,6 +62,8 @@ def requests():
         ("GET", "/nothing/here", None, None),  # 404 (no template starts with "nothing")
         ("HEAD", "/nothing/here", None, None),
         ("GET", "/users/1/2/3", None, None),  # 404 after the tree walk
+        ("GET", "//nothing", None, None),  # an empty first segment: the tree decides, not the quick 404
+        ("GET", "/", None, None),  # no root route: 404
         ("GET", "/files/a/b.txt", None, None),
         ("POST", "/users", body, json_headers),
         ("POST", "/users", '{"name": 1}', json_headers),  # 422, every problem
@@ -123,3 +125,52 @@ def test_a_card_number_in_an_error_body_is_masked_on_every_path():
     answer = app.handler(events.apigw_rest("GET", "/users/4111111111111111x"), lambda_context())
     assert answer["statusCode"] == 422
     assert "4111111111111111" not in answer["body"] and "411111******1111" in answer["body"]
+
+
+def test_an_exception_handler_added_after_a_404_answers_the_next_ones():
+    app = make_app(middleware=False)
+    event = events.apigw_rest("GET", "/nothing/here")
+    assert app.handler(event, lambda_context())["statusCode"] == 404
+
+    @app.exception_handler(NotFound)
+    def missing(ctx: Context, exc: NotFound) -> Response:
+        return Response.json({"custom": type(exc).__name__}, status=404)
+
+    answer = app.handler(event, lambda_context())
+    assert (answer["statusCode"], msgspec.json.decode(answer["body"])) == (404, {"custom": "NotFound"})
+
+
+def test_the_default_404_logs_its_line_when_info_is_enabled(caplog: pytest.LogCaptureFixture):
+    app = make_app(middleware=False)
+    context = lambda_context()
+    with caplog.at_level("INFO", logger="lift"):
+        answer = app.handler(events.apigw_rest("GET", "/nothing/here"), context)
+    assert answer["statusCode"] == 404
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert context.aws_request_id in caplog.records[0].getMessage()
+
+
+def test_a_subclass_keeps_its_own_handler_and_hooks_added_during_a_request_run_at_its_end():
+    class Counting(App):
+        calls = 0
+
+        def handler(self, event, context=None):
+            Counting.calls += 1
+            return super().handler(event, context)
+
+    app = Counting()
+    app.get("/ping")(lambda: {"ok": True})
+    assert app.handler(events.apigw_rest("GET", "/ping"), lambda_context())["statusCode"] == 200
+    assert Counting.calls == 1
+
+    plain = App()
+    ended = []
+
+    @plain.get("/hook")
+    def hook() -> dict:
+        plain.on_invocation_end(ended.append)  # added while the first request runs
+        return {}
+
+    event = events.apigw_rest("GET", "/hook")
+    plain.handler(event, lambda_context())
+    assert ended == [event]

@@ -51,7 +51,12 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> AlbRequest
     method = event.get("httpMethod")
     if method.__class__ is not str:
         method = method_or_get(method)
-    return AlbRequest(event, method, path)
+    request = _new(AlbRequest)  # AlbRequest(event, method, path) without the __init__ call
+    request.event, request.method, request.path = event, method, path
+    return request
+
+
+_new = object.__new__
 
 
 def _status_description(status: int) -> str:

@@ -68,11 +68,40 @@ def routed_path(event: dict[str, Any], base_path: str) -> str:
     return strip_base_path(path, base_path) if base_path else path
 
 
+def plain_path(event: dict[str, Any], base_path: str) -> tuple[str, str] | None:
+    """(method, path) of an event as AWS sends it on its own domain and the `$default` stage,
+    read with plain subscripts: `routed_path` has nothing to strip or rebuild there. None for
+    anything else (named stage, custom domain with a route template, base path, odd fields)."""
+    try:
+        ctx = event["requestContext"]
+        method, path = ctx["http"]["method"], event["rawPath"]
+        if (
+            ctx["stage"] != "$default"
+            or base_path
+            or method.__class__ is not str
+            or path.__class__ is not str
+            or not path
+            or (" " in event["routeKey"] and ".execute-api." not in ctx["domainName"])
+        ):
+            return None
+    except (KeyError, TypeError):
+        return None
+    return method, path
+
+
 def request_from_event(event: dict[str, Any], base_path: str = "") -> HttpApiRequest:
+    plain = plain_path(event, base_path)
+    if plain is not None:
+        request = _new(HttpApiRequest)  # HttpApiRequest(event, method, path) without the __init__ call
+        request.event, (request.method, request.path) = event, plain
+        return request
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
     if method.__class__ is not str:
         method = method_or_get(method)
     return HttpApiRequest(event, method, routed_path(event, base_path))
+
+
+_new = object.__new__
 
 
 def json_response(status: int, body: str, request: Request) -> dict[str, Any]:

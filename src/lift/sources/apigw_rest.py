@@ -74,7 +74,12 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> RestReques
         path = path[len(base_path) :] or "/"  # http.strip_base_path, inlined on the hottest source
     if method.__class__ is not str:
         method = method_or_get(method)
-    return RestRequest(event, method, path)
+    request = _new(RestRequest)  # RestRequest(event, method, path) without the __init__ call
+    request.event, request.method, request.path = event, method, path
+    return request
+
+
+_new = object.__new__
 
 
 def json_response(status: int, body: str, request: Request) -> dict[str, Any]:
