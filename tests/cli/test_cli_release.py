@@ -15,6 +15,7 @@ import uuid
 import zipfile
 
 import boto3
+import pytest
 
 APP = """
 from lift import App
@@ -162,8 +163,8 @@ def wait_for_the_canary(proc: subprocess.Popen, *lambdas) -> None:
         time.sleep(0.1)
 
 
-def interrupt(proc: subprocess.Popen) -> tuple[int, str]:
-    proc.send_signal(signal.SIGINT)
+def interrupt(proc: subprocess.Popen, signum: int = signal.SIGINT) -> tuple[int, str]:
+    proc.send_signal(signum)
     try:
         _out, stderr = proc.communicate(timeout=60)
     finally:
@@ -173,13 +174,14 @@ def interrupt(proc: subprocess.Popen) -> tuple[int, str]:
     return proc.returncode, " ".join(stderr.split())
 
 
-def test_ctrl_c_mid_shift_puts_the_alias_back_on_the_old_version(tmp_path, moto_endpoint):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm-of-a-cancelled-ci-job"])
+def test_ctrl_c_mid_shift_puts_the_alias_back_on_the_old_version(tmp_path, moto_endpoint, signum):
     _service, function, _alarm, old, lam, _cw = make_project(tmp_path, moto_endpoint)
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("interval = 1", "interval = 120"))  # a canary step to interrupt
     proc = release_in_the_background(tmp_path, moto_endpoint)
     wait_for_the_canary(proc, (lam, function))
-    code, stderr = interrupt(proc)
+    code, stderr = interrupt(proc, signum)
     assert code == 130, stderr
     assert f"rolled back to version {old}: interrupted (Ctrl-C)" in stderr and "Release interrupted" in stderr
     assert f"[us-east-1] {function}:live is on version {old}" in stderr

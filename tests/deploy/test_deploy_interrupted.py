@@ -51,13 +51,15 @@ def project(tmp_path: Path, moto_endpoint: str) -> tuple[Path, str]:
     return tmp_path, f"{name}-dev"
 
 
-def interrupted_deploy(cwd: Path, proxy: AwsProxy, hold: str, after: str, *extra: str) -> tuple[int, str]:
-    """Run `lift deploy dev --yes` through the proxy, press Ctrl-C while moto's answer to the first
-    `hold` after `after` is held, and return (exit code, stderr)."""
+def interrupted_deploy(
+    cwd: Path, proxy: AwsProxy, hold: str, after: str, signum: int = signal.SIGINT
+) -> tuple[int, str]:
+    """Run `lift deploy dev --yes` through the proxy, press Ctrl-C (or send `signum`) while moto's
+    answer to the first `hold` after `after` is held, and return (exit code, stderr)."""
     proxy.hold(hold, after=after)
     env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url, "COLUMNS": "200", "NO_COLOR": "1"}
     proc = subprocess.Popen(
-        [*LIFT, "deploy", "dev", "--yes", "--package", "package.zip", *extra],
+        [*LIFT, "deploy", "dev", "--yes", "--package", "package.zip"],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -66,7 +68,7 @@ def interrupted_deploy(cwd: Path, proxy: AwsProxy, hold: str, after: str, *extra
     )
     try:
         assert proxy.held.wait(90), f"lift never waited on {hold}: {proc.communicate(timeout=30)}"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         proxy.release()
         _out, stderr = proc.communicate(timeout=90)
     finally:
@@ -113,14 +115,15 @@ def test_ctrl_c_during_a_create_says_what_state_the_stack_is_in_and_records_it(p
     assert (record["outcome"], record["stack_status"]) == ("interrupted", "CREATE_COMPLETE")
 
 
-def test_ctrl_c_during_an_update_cancels_it(project, proxy, moto_endpoint):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm-of-a-cancelled-ci-job"])
+def test_ctrl_c_during_an_update_cancels_it(project, proxy, moto_endpoint, signum):
     cwd, stack = project
     env = {"AWS_ENDPOINT_URL": moto_endpoint}
     first = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=cwd, env=env)
     assert first.returncode == 0, first.stderr
     app = (cwd / "app.py").read_text()
     (cwd / "app.py").write_text(app + '\n\n@app.get("/pong")\ndef pong() -> dict:\n    return {}\n')
-    code, stderr = interrupted_deploy(cwd, proxy, "DescribeStacks", after="ExecuteChangeSet")
+    code, stderr = interrupted_deploy(cwd, proxy, "DescribeStacks", after="ExecuteChangeSet", signum=signum)
     assert code == 130, stderr
     assert f"Interrupted: cancelling the update of {stack}" in stderr
     names = proxy.names()

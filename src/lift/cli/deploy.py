@@ -266,6 +266,9 @@ def deploy(
     `lift deploy history STAGE` lists the stage's deployment records (the audit trail)."""
     if stage == "history":
         return deploy_history(history_stage, app, region, endpoint_url, as_json)
+    from lift.deploy.interrupts import terminate_as_interrupt
+
+    terminate_as_interrupt()  # a cancelled CI job (SIGTERM) gets the same cleanup as Ctrl-C
     deployment = deployment_for(app, stage, region)
     aws = _aws(deployment, endpoint_url)
     console = Console(highlight=False)
@@ -500,6 +503,9 @@ def destroy(
 ) -> None:
     """Delete STAGE's stack (retained tables and buckets stay, and are listed)."""
     from lift.deploy.aws import DeployError
+    from lift.deploy.interrupts import terminate_as_interrupt
+
+    terminate_as_interrupt()
 
     deployment = deployment_for(app, stage, region)
     aws = _aws(deployment, endpoint_url)

@@ -61,9 +61,11 @@ def release(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Shift the stage's alias to a new version step by step, watching the gates; roll back on failure."""
+    from lift.deploy.interrupts import terminate_as_interrupt
     from lift.deploy.regions import rollout
     from lift.deploy.releases import Release, plan_for
 
+    terminate_as_interrupt()  # a cancelled CI job (SIGTERM) rolls back like Ctrl-C
     deployment = deployment_for(app, stage, region)
     config = deployment.config.release
     options: dict[str, Any] = {}
