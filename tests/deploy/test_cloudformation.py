@@ -39,6 +39,7 @@ VARIANTS = {
         "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",
     },
     "alarms-domain": {
+        "streaming": {"memory": 1024, "timeout": 120},  # a RESPONSE_STREAM function URL (IAM auth)
         "alarms_email": "oncall@example.com",
         "domain": "shop.example.com",
         "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",

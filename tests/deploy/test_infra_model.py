@@ -157,3 +157,96 @@ def test_large_job_results_may_be_written_to_their_bucket_only() -> None:
     statement = statements_of(build_deployment(app, config_from_dict({}, "pyproject.toml")))["JobResults"]
     assert statement.actions == ("s3:GetObject", "s3:PutObject")
     assert [fmt(r) for r in statement.resources] == ["arn:aws:s3:::svc-results/lift-jobs/*"]
+
+
+# -- the RESPONSE_STREAM function URL -----------------------------------------------------------------
+def streaming_app() -> App:
+    app = App(name="feed")
+
+    @app.get("/events")
+    def events() -> dict:
+        return {}
+
+    @app.sqs("feed-in")
+    def on_in(body: dict) -> None: ...
+
+    return app
+
+
+def test_streaming_is_a_function_behind_the_web_adapter_with_a_response_stream_url() -> None:
+    config = {"app": "feed.app:app", "region": REGION, "streaming": {"timeout": 300, "auth": "NONE", "port": 8000}}
+    d = build_deployment(streaming_app(), config_from_dict(config, "pyproject.toml"))
+    app_fn, stream = d.functions
+    assert (stream.name, stream.handler, stream.timeout, stream.memory) == (
+        "feed-dev-stream",
+        "lift/run_asgi.sh",
+        300,
+        512,
+    )
+    env = dict(stream.environment)
+    assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap" and env["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert (env["AWS_LWA_PORT"], env["LIFT_ASGI_APP"]) == ("8000", "feed.app:app.asgi")
+    assert [fmt(layer) for layer in stream.layers] == [
+        f"arn:aws:lambda:{REGION}:753240598075:layer:LambdaAdapterLayerArm64:26"
+    ]
+    assert "AWS_LAMBDA_EXEC_WRAPPER" not in dict(app_fn.environment) and app_fn.handler == "feed.app.app"
+    [url] = d.function_urls
+    assert (url.function_id, url.auth_type, url.invoke_mode) == (stream.id, "NONE", "RESPONSE_STREAM")
+    # the queue's records stay with the app's function: under the adapter every event goes to uvicorn
+    assert [m.function_id for m in d.event_source_mappings] == [app_fn.id]
+    assert any("uvicorn" in w for w in d.warnings)
+
+
+def test_the_adapter_layer_follows_the_architecture_and_the_region() -> None:
+    import pytest
+
+    def layer(**settings: object) -> str:
+        d = build_deployment(streaming_app(), config_from_dict({"streaming": {}, **settings}, "pyproject.toml"))
+        return fmt(d.functions[1].layers[0]).replace(REGION, str(settings.get("region", REGION)))
+
+    assert layer(architecture="x86_64") == f"arn:aws:lambda:{REGION}:753240598075:layer:LambdaAdapterLayerX86:26"
+    china = layer(region="cn-northwest-1", architecture="x86_64")
+    assert ":069767869989:layer:LambdaAdapterLayerX86:26" in china
+    with pytest.raises(ModelError, match="no arm64 build in cn-north-1"):
+        layer(region="cn-north-1")
+    with pytest.raises(ModelError, match=r"us-gov-west-1: \[tool.lift.streaming\] layer"):
+        layer(region="us-gov-west-1")
+    own = "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:layer:Adapter:3"
+    assert layer(region="us-gov-west-1", streaming={"layer": own}) == own
+
+
+def test_streaming_settings_are_checked() -> None:
+    import pytest
+
+    from lift.deploy.config import ConfigError
+
+    for bad, key in (({"port": 9001}, "streaming.port"), ({"layer": "adapter"}, "streaming.layer")):
+        with pytest.raises(ConfigError, match=key):
+            build_deployment(streaming_app(), config_from_dict({"streaming": bad}, "pyproject.toml"))
+    with pytest.raises(ModelError, match="needs HTTP routes"):
+        build_deployment(App(name="empty"), config_from_dict({"streaming": {}}, "pyproject.toml"))
+
+
+def test_templates_give_the_stream_function_its_url_layer_and_output() -> None:
+    from lift.deploy.cloudformation import render as render_cfn
+    from lift.deploy.terraform import render as render_tf
+
+    d = build_deployment(streaming_app(), config_from_dict({"streaming": {}}, "pyproject.toml"))
+    t = render_cfn(d)
+    url = t["Resources"]["StreamUrl"]["Properties"]
+    assert url == {
+        "TargetFunctionArn": {"Fn::GetAtt": ["StreamFunction", "Arn"]},
+        "AuthType": "AWS_IAM",
+        "InvokeMode": "RESPONSE_STREAM",
+    }
+    assert "StreamUrlPermission" not in t["Resources"]  # IAM auth: callers need lambda:InvokeFunctionUrl themselves
+    assert t["Outputs"]["StreamUrl"] == {"Value": {"Fn::GetAtt": ["StreamUrl", "FunctionUrl"]}}
+    assert t["Resources"]["StreamFunction"]["Properties"]["Layers"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:753240598075:layer:LambdaAdapterLayerArm64:26"}
+    ]
+    main = render_tf(d)["main.tf.json"]
+    [tf_url] = main["resource"]["aws_lambda_function_url"].values()
+    assert tf_url["invoke_mode"] == "RESPONSE_STREAM" and tf_url["authorization_type"] == "AWS_IAM"
+    assert main["resource"]["aws_lambda_function"]["stream_function"]["layers"] == [
+        "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:753240598075:layer:LambdaAdapterLayerArm64:26"
+    ]

@@ -123,6 +123,23 @@ def _pulumi_inventory(recorder: Recorder) -> dict:
             (p["name"], p["timeout"], p["memorySize"], p.get("reservedConcurrentExecutions"))
             for p in of(recorder, "aws:lambda/function:Function")
         ),
+        "function_urls": sorted(
+            (
+                p["functionName"],
+                p["authorizationType"],
+                p.get("invokeMode", "BUFFERED"),
+            )
+            for p in of(recorder, "aws:lambda/functionUrl:FunctionUrl")
+        ),
+        "function_layers": sorted(
+            (
+                p["name"],
+                p["handler"],
+                len(p.get("layers", ())),
+                p.get("environment", {}).get("variables", {}).get("AWS_LWA_INVOKE_MODE"),
+            )
+            for p in of(recorder, "aws:lambda/function:Function")
+        ),
         "schedules": sorted(
             (p["name"], p["scheduleExpression"]) for p in of(recorder, "aws:scheduler/schedule:Schedule")
         ),

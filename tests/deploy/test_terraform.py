@@ -177,6 +177,25 @@ def _cfn_inventory(template: dict) -> dict:
             (p["FunctionName"], p["Timeout"], p["MemorySize"], p.get("ReservedConcurrentExecutions"))
             for p in of("AWS::Lambda::Function")
         ),
+        "function_urls": sorted(
+            (
+                res[p["TargetFunctionArn"]["Fn::GetAtt"][0]]["Properties"]["FunctionName"]
+                if "Fn::GetAtt" in p["TargetFunctionArn"]
+                else None,
+                p["AuthType"],
+                p.get("InvokeMode", "BUFFERED"),
+            )
+            for p in of("AWS::Lambda::Url")
+        ),
+        "function_layers": sorted(
+            (
+                p["FunctionName"],
+                p["Handler"],
+                len(p.get("Layers", ())),
+                (p.get("Environment") or {}).get("Variables", {}).get("AWS_LWA_INVOKE_MODE"),
+            )
+            for p in of("AWS::Lambda::Function")
+        ),
         "schedules": sorted((p["Name"], p["ScheduleExpression"]) for p in of("AWS::Scheduler::Schedule")),
         "routes": sorted(p["RouteKey"] for p in of("AWS::ApiGatewayV2::Route")),
         "queues": sorted(p["QueueName"] for p in of("AWS::SQS::Queue")),
@@ -420,6 +439,27 @@ def _tf_inventory(module: dict) -> dict:
                 _tf_number(module, p["timeout"]),
                 _tf_number(module, p["memory_size"]),
                 p.get("reserved_concurrent_executions"),
+            )
+            for p in of("aws_lambda_function")
+        ),
+        "function_urls": sorted(
+            (
+                res["aws_lambda_function"][m[1]]["function_name"]
+                if (m := re.search(r"aws_lambda_function\.([a-z0-9_]+)\.function_name", p["function_name"]))
+                else None,
+                p["authorization_type"],
+                p.get("invoke_mode", "BUFFERED"),
+            )
+            for p in of("aws_lambda_function_url")
+        ),
+        "function_layers": sorted(
+            (
+                p["function_name"],
+                p["handler"],
+                len(p.get("layers", ())),
+                json.loads(
+                    p["environment"]["variables"].split("${merge(", 1)[1].rsplit(", var.environment)", 1)[0]
+                ).get("AWS_LWA_INVOKE_MODE"),
             )
             for p in of("aws_lambda_function")
         ),

@@ -18,6 +18,7 @@ from lift.deploy.model import (
     EventSourceMapping,
     Expr,
     Function,
+    FunctionUrl,
     HttpFront,
     IamStatement,
     Value,
@@ -133,6 +134,8 @@ class _Template:
             self.http(d.http)
         if d.websocket is not None:
             self.websocket(d.websocket)
+        for url in d.function_urls:
+            self.function_url(url)
         self.queues()
         self.topics()
         self.buckets()
@@ -195,7 +198,7 @@ class _Template:
         }
         if fn.reserved_concurrency is not None:
             props["ReservedConcurrentExecutions"] = fn.reserved_concurrency
-        layers: list[Any] = list(fn.layers)
+        layers: list[Any] = [sub(layer) for layer in fn.layers]
         if fn.dependencies_layer_id:
             layers.insert(0, _ref(fn.dependencies_layer_id))
         if layers:
@@ -316,6 +319,29 @@ class _Template:
                     "Actions": [{"Type": "forward", "TargetGroupArn": _ref(f"{api}TargetGroup")}],
                 },
             )
+
+    def function_url(self, url: FunctionUrl) -> None:
+        """The streaming function's own URL (RESPONSE_STREAM); public only with auth NONE."""
+        props: dict[str, Any] = {
+            "TargetFunctionArn": _arn(url.function_id),
+            "AuthType": url.auth_type,
+            "InvokeMode": url.invoke_mode,
+        }
+        if url.cors_origins:
+            props["Cors"] = {"AllowOrigins": list(url.cors_origins), "AllowMethods": ["*"], "AllowHeaders": ["*"]}
+        self.add(url.id, "AWS::Lambda::Url", props)
+        if url.auth_type == "NONE":
+            self.add(
+                f"{url.id}Permission",
+                "AWS::Lambda::Permission",
+                {
+                    "Action": "lambda:InvokeFunctionUrl",
+                    "FunctionName": _arn(url.function_id),
+                    "Principal": "*",
+                    "FunctionUrlAuthType": "NONE",
+                },
+            )
+        self.outputs[url.output] = {"Value": {"Fn::GetAtt": [url.id, "FunctionUrl"]}}
 
     def rest(self, front: HttpFront) -> None:
         """A REST API proxying every path to the function (the App routes, answers 404/405)."""

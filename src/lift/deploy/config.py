@@ -50,6 +50,7 @@ __all__ = [
     "ObjectLambdaConfig",
     "TriggersConfig",
     "JobsConfig",
+    "StreamingConfig",
     "load_config",
     "config_from_dict",
 ]
@@ -251,6 +252,19 @@ class JobsConfig(_Strict):
     max_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency of the queue's mapping (2-1000)
 
 
+class StreamingConfig(_Strict):
+    """`[tool.lift.streaming]`: a function of its own behind a function URL in RESPONSE_STREAM mode,
+    running the App's ASGI side through the AWS Lambda Web Adapter (see docs/streaming.md)."""
+
+    auth: Literal["AWS_IAM", "NONE"] = "AWS_IAM"  # the function URL's AuthType (NONE: public)
+    memory: int | None = None  # MB; default: the stage's memory
+    timeout: int | None = None  # seconds; default: the stage's timeout
+    reserved_concurrency: int | None = None
+    layer: str | None = None  # the adapter layer's ARN (default: AWS's, per region and architecture)
+    port: int = 8080  # where uvicorn listens inside the function (AWS_LWA_PORT)
+    cors_origins: list[str] = []
+
+
 class StageConfig(_Strict):
     """The settings of one stage: the base `[tool.lift]` table merged with `[tool.lift.stages.S]`."""
 
@@ -298,6 +312,7 @@ class StageConfig(_Strict):
     firehose: dict[str, FirehoseConfig] = {}
     object_lambda: dict[str, ObjectLambdaConfig] = {}
     jobs: JobsConfig = msgspec.field(default_factory=JobsConfig)
+    streaming: StreamingConfig | None = None
 
 
 _NAMED_TABLES: dict[str, type[_Strict]] = {
@@ -488,6 +503,18 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
             raise bad(f"streams.{name}.max_record_age", "must be -1 (forever) or 60-604800 seconds")
         if not 1 <= stream.parallelization <= 10:
             raise bad(f"streams.{name}.parallelization", "must be 1-10")
+    stream = config.streaming
+    if stream is not None:
+        if stream.timeout is not None and not 1 <= stream.timeout <= 900:
+            raise bad("streaming.timeout", f"{stream.timeout} s is outside Lambda's 1-900 s")
+        if stream.memory is not None and not 128 <= stream.memory <= 10240:
+            raise bad("streaming.memory", f"{stream.memory} MB is outside Lambda's 128-10240 MB")
+        if not 1024 <= stream.port <= 65535 or stream.port == 9001:
+            raise bad("streaming.port", "must be 1024-65535 and not 9001 (the Lambda runtime API's)")
+        if stream.layer is not None and not re.match(
+            r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:.+:\d+$", stream.layer
+        ):
+            raise bad("streaming.layer", f"{stream.layer!r} is not a layer version ARN")
     jobs = config.jobs
     if not 1 <= jobs.timeout <= 900:
         raise bad("jobs.timeout", f"{jobs.timeout} s is outside Lambda's 1-900 s")

@@ -32,6 +32,7 @@ __all__ = [
     "HttpRoute",
     "HttpFront",
     "WebSocketApi",
+    "FunctionUrl",
     "Queue",
     "Topic",
     "TopicSubscription",
@@ -169,7 +170,7 @@ class Function:
     reserved_concurrency: int | None = None
     tracing: bool = True
     snapstart: bool = False
-    layers: tuple[str, ...] = ()
+    layers: tuple[Value, ...] = ()  # layer version ARNs (an Expr for one that depends on the region)
     resources: tuple[str, ...] = ()  # app.resource names (re-created after a SnapStart restore)
     description: str = ""
     dependencies_layer_id: str | None = None  # the DependenciesLayer holding its dependencies, if apart
@@ -218,6 +219,19 @@ class HttpFront:
     alb_path_patterns: tuple[str, ...] = ("/*",)
     authorizer_id: str | None = None  # the Authorizer every route uses, but `public_routes`
     public_routes: tuple[HttpRoute, ...] = ()  # routes (method ANY = every method) left without it
+
+
+@dataclass(frozen=True)
+class FunctionUrl:
+    """A function URL of its own (beside the HTTP front): the streaming function's, in
+    `RESPONSE_STREAM` mode (`[tool.lift.streaming]`)."""
+
+    id: str
+    function_id: str
+    auth_type: Literal["AWS_IAM", "NONE"] = "AWS_IAM"
+    invoke_mode: Literal["BUFFERED", "RESPONSE_STREAM"] = "RESPONSE_STREAM"
+    cors_origins: tuple[str, ...] = ()
+    output: str = "StreamUrl"  # the stack output holding the URL
 
 
 @dataclass(frozen=True)
@@ -596,6 +610,7 @@ class Deployment:
     object_lambda_access_points: tuple[ObjectLambdaAccessPoint, ...] = ()
     role_policies: tuple[RolePolicy, ...] = ()
     outputs: tuple[Output, ...] = ()
+    function_urls: tuple[FunctionUrl, ...] = ()  # the streaming function's RESPONSE_STREAM URL
 
     @property
     def function(self) -> Function:
@@ -616,6 +631,7 @@ class Deployment:
         """Every resource of the model, in a fixed order."""
         items: list[Any] = [*self.functions, *self.layers, *self.roles, *self.log_groups]
         items += [x for x in (self.http, self.websocket) if x is not None]
+        items += list(self.function_urls)
         for group in (
             self.queues,
             self.topics,
@@ -746,6 +762,7 @@ class _Builder:
         self.role_policies: list[RolePolicy] = []
         self.outputs: list[Output] = []
         self.extra_functions: list[dict[str, Any]] = []  # Function fields of the jobs/stream functions
+        self.function_urls: list[FunctionUrl] = []
         self.by_source: dict[str, list[Any]] = {}
         for handler_ in app.event_handlers:
             self.by_source.setdefault(handler_.source, []).append(handler_)
@@ -769,6 +786,7 @@ class _Builder:
         self._tables()
         http, websocket = self._triggers(http, websocket)
         self._connections()
+        self._streaming()
         alarms, alarm_topic_id = self._alarms()
         self._base_statements(websocket)
         log_group = LogGroup(self.log_group_id, f"/aws/lambda/{self.function_name}", s.log_retention_days)
@@ -863,6 +881,7 @@ class _Builder:
             object_lambda_access_points=tuple(self.object_lambdas),
             role_policies=tuple(self.role_policies),
             outputs=tuple(self.outputs),
+            function_urls=tuple(self.function_urls),
         )
 
     def grant(self, sid: str, actions: Iterable[str], resources: Iterable[Value], reason: str) -> None:
@@ -1795,6 +1814,69 @@ class _Builder:
         if self.by_source.get("s3_batch"):
             self.outputs.append(Output("S3BatchFunctionArn", "the function of the S3 Batch Operations job", True))
 
+    def _streaming(self) -> None:
+        """`[tool.lift.streaming]`: a function of its own running `app.asgi` under uvicorn behind the
+        AWS Lambda Web Adapter (its layer runs `lift/run_asgi.sh`, then streams each answer back),
+        reached by a function URL in RESPONSE_STREAM mode. Event triggers stay on the app's function:
+        under the adapter every invocation goes to the web server."""
+        cfg = self.s.streaming
+        if cfg is None:
+            return
+        if not self.app.endpoints:
+            raise ModelError("[tool.lift.streaming] needs HTTP routes to stream (the app has none)")
+        stream_id = self.ids("StreamFunction")
+        module, _, attr = self.handler.rpartition(".")
+        layer: Value = _given_arn(cfg.layer) if cfg.layer else self._web_adapter_layer()
+        self.extra_functions.append(
+            {
+                "id": stream_id,
+                "name": f"{self.function_name[:57]}-stream",
+                "handler": "lift/run_asgi.sh",
+                "log_group_id": self.ids("StreamFunctionLogs"),
+                "memory": cfg.memory or self.s.memory,
+                "timeout": cfg.timeout or self.s.timeout,
+                "reserved_concurrency": cfg.reserved_concurrency,
+                "description": f"{self.service} ({self.stage}) streaming responses (ASGI), deployed by lift",
+                "layers_first": (layer,),
+                "environment": {
+                    "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+                    "AWS_LWA_INVOKE_MODE": "response_stream",
+                    "AWS_LWA_PORT": str(cfg.port),
+                    "LIFT_ASGI_APP": f"{module}:{attr}.asgi",
+                },
+            }
+        )
+        self.function_urls.append(
+            FunctionUrl(self.ids("StreamUrl"), stream_id, cfg.auth, "RESPONSE_STREAM", tuple(cfg.cors_origins))
+        )
+        self.warnings.append(
+            "streaming: the package must contain uvicorn (add it to the project's dependencies); "
+            "the streaming function answers HTTP only"
+        )
+
+    def _web_adapter_layer(self) -> Expr:
+        """The AWS Lambda Web Adapter layer (version 26) AWS publishes for the stage's architecture:
+        one account for the commercial regions, one per China region (x86_64 only there)."""
+        arch = "Arm64" if self.s.architecture == "arm64" else "X86"
+        china = {"cn-north-1": "041581134020", "cn-northwest-1": "069767869989"}
+        if self.region in china:
+            if arch != "X86":
+                raise ModelError(
+                    f"the Lambda Web Adapter layer has no arm64 build in {self.region}: set architecture = "
+                    '"x86_64" or [tool.lift.streaming] layer = "<arn>"'
+                )
+            account = china[self.region]
+        elif self.region.startswith(("us-gov-", "us-iso", "eu-isoe-", "cn-")):
+            raise ModelError(
+                f"no published Lambda Web Adapter layer is known in {self.region}: "
+                '[tool.lift.streaming] layer = "<the layer version ARN>"'
+            )
+        else:
+            account = "753240598075"
+        return Expr(
+            f"arn:{{partition}}:lambda:{{region}}:{account}:layer:LambdaAdapterLayer{arch}:{_WEB_ADAPTER_VERSION}"
+        )
+
     def _connections(self) -> None:
         """`track_connections(app, DynamoDBConnections(name))`: the table that store works with
         (key `connection_id`, TTL on `expires_at`, a GSI per user and per tenant), and exactly the
@@ -1980,6 +2062,7 @@ _COGNITO_LAMBDA_CONFIG: dict[str, tuple[str | None, str | None]] = {
     "custom_sms_sender": ("CustomSMSSender", "V1_0"),
     "inbound_federation": (None, None),  # not in CloudFormation's LambdaConfig yet
 }
+_WEB_ADAPTER_VERSION = 26  # the AWS Lambda Web Adapter layer version the streaming function uses
 _SQS_CONSUME = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 _KINESIS_CONSUME = (
     "kinesis:DescribeStream",

@@ -195,7 +195,7 @@ def _copy_tree(src: Path, dest: Path, skip_top: tuple[str, ...] = ()) -> None:
         if path.is_file() and path.suffix not in (".pyc", ".pyo"):
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            shutil.copy(path, target)  # with its mode: an executable (lift/run_asgi.sh) stays one in the zip
 
 
 def _pip_install(requirements: list[str], target: Path, runtime: str, architecture: str) -> None:

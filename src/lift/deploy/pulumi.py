@@ -34,6 +34,7 @@ from lift.deploy.model import (
     EventSourceMapping,
     Expr,
     Function,
+    FunctionUrl,
     HttpFront,
     IamStatement,
     Value,
@@ -119,6 +120,7 @@ class LiftService(pulumi.ComponentResource):
         self.refs: dict[str, Any] = {}  # model id -> the output of its physical id
         self.api_url: Any = None
         self.websocket_url: Any = None
+        self.stream_url: Any = None  # the streaming function's URL ([tool.lift.streaming])
         self.domain_url: Any = None
         self.domain_target: Any = None
         self.trigger_outputs: dict[str, Any] = {}  # the deployment's outputs (CamelCase names, like CloudFormation)
@@ -132,6 +134,7 @@ class LiftService(pulumi.ComponentResource):
                 "function_arn": self.function_arn,
                 "api_url": self.api_url,
                 "websocket_url": self.websocket_url,
+                "stream_url": self.stream_url,
                 "domain_url": self.domain_url,
                 "domain_target": self.domain_target,
                 **self.trigger_outputs,
@@ -231,6 +234,8 @@ class LiftService(pulumi.ComponentResource):
             self.http(d.http)
         if d.websocket is not None:
             self.websocket()
+        for url in d.function_urls:
+            self.function_url(url)
         self.subscriptions()
         self.data()
         for mapping in d.event_source_mappings:
@@ -291,7 +296,8 @@ class LiftService(pulumi.ComponentResource):
             tracing_config={"mode": "Active" if fn.tracing else "PassThrough"},
             tags=self.tags,
             reserved_concurrent_executions=fn.reserved_concurrency,
-            layers=([self.refs[fn.dependencies_layer_id]] if fn.dependencies_layer_id else []) + list(fn.layers)
+            layers=([self.refs[fn.dependencies_layer_id]] if fn.dependencies_layer_id else [])
+            + [self.value(layer) for layer in fn.layers]
             or None,
             snap_start={"apply_on": "PublishedVersions"} if fn.snapstart else None,
             publish=True if fn.snapstart else None,
@@ -408,6 +414,31 @@ class LiftService(pulumi.ComponentResource):
                 conditions=[{"path_pattern": {"values": list(front.alb_path_patterns)}}],
                 actions=[{"type": "forward", "target_group_arn": group.arn}],
             )
+
+    def function_url(self, url: FunctionUrl) -> None:
+        """The streaming function's own URL (RESPONSE_STREAM); public only with auth NONE."""
+        function = self.functions[url.function_id]
+        cors = None
+        if url.cors_origins:
+            cors = {"allow_origins": list(url.cors_origins), "allow_methods": ["*"], "allow_headers": ["*"]}
+        created = self.add(
+            aws.lambda_.FunctionUrl,
+            url.id,
+            function_name=function.name,
+            authorization_type=url.auth_type,
+            invoke_mode=url.invoke_mode,
+            cors=cors,
+        )
+        if url.auth_type == "NONE":
+            self.add(
+                aws.lambda_.Permission,
+                f"{url.id}Permission",
+                action="lambda:InvokeFunctionUrl",
+                function=function.name,
+                principal="*",
+                function_url_auth_type="NONE",
+            )
+        self.stream_url = created.function_url
 
     def rest(self, front: HttpFront) -> None:
         """A REST API proxying every path to the function (the App routes, answers 404/405)."""

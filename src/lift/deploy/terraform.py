@@ -26,6 +26,7 @@ from lift.deploy.model import (
     EventSourceMapping,
     Expr,
     Function,
+    FunctionUrl,
     HttpFront,
     IamStatement,
     Value,
@@ -164,6 +165,8 @@ class _Module:
             self.http(d.http)
         if d.websocket is not None:
             self.websocket()
+        for url in d.function_urls:
+            self.function_url(url)
         self.messaging()
         self.data()
         for mapping in d.event_source_mappings:
@@ -281,7 +284,7 @@ class _Module:
             body["reserved_concurrent_executions"] = fn.reserved_concurrency
         layers = [f"${{{self.refs[fn.dependencies_layer_id]}}}"] if fn.dependencies_layer_id else []
         if layers or fn.layers:
-            body["layers"] = layers + list(fn.layers)
+            body["layers"] = layers + [self.value(layer) for layer in fn.layers]
         if fn.snapstart:
             body["snap_start"] = {"apply_on": "PublishedVersions"}
             body["publish"] = True
@@ -384,6 +387,31 @@ class _Module:
                     ],
                 },
             )
+
+    def function_url(self, url: FunctionUrl) -> None:
+        """The streaming function's own URL (RESPONSE_STREAM); public only with auth NONE."""
+        name = _snake(url.id)
+        function = f"${{aws_lambda_function.{_snake(url.function_id)}.function_name}}"
+        body: dict[str, Any] = {
+            "function_name": function,
+            "authorization_type": url.auth_type,
+            "invoke_mode": url.invoke_mode,
+        }
+        if url.cors_origins:
+            body["cors"] = {"allow_origins": list(url.cors_origins), "allow_methods": ["*"], "allow_headers": ["*"]}
+        self.add("aws_lambda_function_url", name, body)
+        if url.auth_type == "NONE":
+            self.add(
+                "aws_lambda_permission",
+                f"{name}_permission",
+                {
+                    "action": "lambda:InvokeFunctionUrl",
+                    "function_name": function,
+                    "principal": "*",
+                    "function_url_auth_type": "NONE",
+                },
+            )
+        self.outputs[_snake(url.output)] = {"value": f"${{aws_lambda_function_url.{name}.function_url}}"}
 
     def rest(self, front: HttpFront) -> None:
         """A REST API proxying every path to the function (the App routes, answers 404/405)."""
