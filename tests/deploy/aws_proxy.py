@@ -5,12 +5,14 @@ answer until the test releases it.
 Why: moto executes a change set inside the ExecuteChangeSet call, so a stack is never "in
 progress" long enough to press Ctrl-C during `lift deploy`'s wait. Holding moto's (real) answer
 to the first DescribeStacks after ExecuteChangeSet opens that window at a known point: the test
-interrupts `lift` while the answer is held. Nothing is invented: every answer is moto's.
+interrupts `lift` while the answer is held (or cuts the network there). Nothing is invented:
+every answer is moto's.
 """
 
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +32,7 @@ class AwsProxy:
         self.held = threading.Event()  # set while an answer is held
         self._release = threading.Event()
         self._hold: tuple[str, str] | None = None
+        self._cut = False
         self._lock = threading.Lock()
         proxy = self
 
@@ -59,13 +62,22 @@ class AwsProxy:
     def release(self) -> None:
         self._release.set()
 
+    def cut(self) -> None:
+        """The network goes: the held request's connection is closed unanswered and the proxy
+        stops listening (later connections are refused)."""
+        self._cut = True
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
     def names(self) -> list[str]:
         return [name for name, _ in self.actions]
 
     def close(self) -> None:
         self._release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        if not self._cut:
+            self.server.shutdown()
+            self.server.server_close()
 
     def _should_hold(self, action: str) -> bool:
         with self._lock:
@@ -80,6 +92,9 @@ class AwsProxy:
 
     def _forward(self, request: BaseHTTPRequestHandler) -> None:
         body = _read_body(request)
+        if self._cut:  # a kept-alive connection from before the cut goes too
+            _hang_up(request)
+            return
         action = ""
         if body and "x-www-form-urlencoded" in request.headers.get("Content-Type", ""):
             params = dict(urllib.parse.parse_qsl(body.decode()))
@@ -96,6 +111,9 @@ class AwsProxy:
         if action and self._should_hold(action):
             self.held.set()
             self._release.wait(60)
+            if self._cut:
+                _hang_up(request)
+                return
         try:
             request.send_response(answer.status, answer.reason)
             for key, value in answer.getheaders():
@@ -108,6 +126,11 @@ class AwsProxy:
                 request.wfile.write(data)
         except OSError:
             pass  # the client gave up on the held answer (it was interrupted)
+
+
+def _hang_up(request: BaseHTTPRequestHandler) -> None:
+    request.close_connection = True
+    request.connection.shutdown(socket.SHUT_RDWR)
 
 
 def _read_body(request: BaseHTTPRequestHandler) -> bytes:

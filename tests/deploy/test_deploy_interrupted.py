@@ -193,3 +193,32 @@ def test_ctrl_c_during_destroy_says_where_the_delete_stands(project, proxy, moto
     # moto deletes inside DeleteStack: by the time lift looks, the delete has finished
     assert f"Interrupted: the delete had finished; {stack} is deleted." in " ".join(stderr.split())
     assert stack_status(moto_endpoint, stack) is None
+
+
+def test_losing_aws_mid_deploy_says_what_is_known_instead_of_a_traceback(project, proxy, moto_endpoint):
+    """The network (or the session's credentials) goes while lift follows the stack."""
+    cwd, stack = project
+    proxy.hold("DescribeStacks", after="ExecuteChangeSet")
+    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url, "COLUMNS": "200", "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [*LIFT, "deploy", "dev", "--yes", "--package", "package.zip"],
+        cwd=cwd,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proxy.held.wait(90), proc.communicate(timeout=30)
+        proxy.cut()
+        _out, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    said = " ".join(stderr.split())
+    assert proc.returncode == 1, said
+    assert "Traceback" not in said
+    assert f"Deploy outcome unknown (no status): lost contact with CloudFormation while following {stack}" in said
+    assert "Its state cannot be read now; the create goes on in CloudFormation without lift" in said
+    assert "The deployment record was not written" in said
+    assert stack_status(moto_endpoint, stack) == "CREATE_COMPLETE"  # what moto had done meanwhile

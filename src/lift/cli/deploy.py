@@ -285,27 +285,44 @@ def deploy(
     plan, result, template_body, bucket, prefix = prepared
     interrupted = False
     try:
-        outcome = aws.execute(plan, on_event=lambda e: print_event(console, e))
-    except KeyboardInterrupt:
-        interrupted = True
-        what = "cancelling the update" if plan.kind == "UPDATE" else "checking the stack"
-        err.print(f"\n[yellow]Interrupted[/yellow]: {what} of {plan.stack} (Ctrl-C again stops following, not that)")
-        outcome = aws.interrupted(plan, on_event=lambda e: print_event(console, e))
+        try:
+            outcome = aws.execute(plan, on_event=lambda e: print_event(console, e))
+        except KeyboardInterrupt:
+            interrupted = True
+            what = "cancelling the update" if plan.kind == "UPDATE" else "checking the stack"
+            err.print(
+                f"\n[yellow]Interrupted[/yellow]: {what} of {plan.stack} (Ctrl-C again stops following, not that)"
+            )
+            outcome = aws.interrupted(plan, on_event=lambda e: print_event(console, e))
+    except Exception as exc:  # AWS stopped answering meanwhile (network, expired credentials)
+        outcome = aws.lost(plan, exc)
     from lift.deploy.interrupts import holding_interrupts
 
     with holding_interrupts():  # the audit trail records an interrupted deploy too
-        _record(deployment, aws, plan, result, template_body, bucket, prefix, outcome, endpoint_url)
+        try:
+            _record(deployment, aws, plan, result, template_body, bucket, prefix, outcome, endpoint_url)
+        except Exception as exc:
+            err.print(f"[yellow]The deployment record was not written[/yellow]: {escape(str(exc))}")
+    if outcome.outcome == "unknown":
+        err.print(
+            f"[bold red]Deploy outcome unknown[/bold red] ({outcome.stack_status or 'no status'}): {escape(outcome.reason)}"
+        )
+        err.print(escape(outcome.verdict))
+        err.print(f"Run `lift deploy {deployment.stage}` again once the stack has settled.")
+        raise typer.Exit(1)
     if interrupted:
         err.print(
-            f"[bold yellow]Deploy interrupted[/bold yellow] ({outcome.stack_status or 'no status'}): {outcome.reason}"
+            f"[bold yellow]Deploy interrupted[/bold yellow] ({outcome.stack_status or 'no status'}): {escape(outcome.reason)}"
         )
-        err.print(outcome.verdict)
+        err.print(escape(outcome.verdict))
         err.print(f"Resume with `lift deploy {deployment.stage}` once the stack has settled.")
         raise typer.Exit(130)
     if outcome.outcome == "failed":
-        err.print(f"[bold red]Deploy failed[/bold red] ({outcome.stack_status or 'no status'}): {outcome.reason}")
+        err.print(
+            f"[bold red]Deploy failed[/bold red] ({outcome.stack_status or 'no status'}): {escape(outcome.reason)}"
+        )
         if outcome.verdict:
-            err.print(outcome.verdict)
+            err.print(escape(outcome.verdict))
         raise typer.Exit(1)
     console.print(f"[green]{outcome.outcome}[/green]: {plan.stack} is {outcome.stack_status}")
     for name, value in sorted(outcome.outputs.items()):

@@ -85,7 +85,7 @@ class StackEvent:
 
 @dataclass
 class DeployOutcome:
-    outcome: str  # created | updated | no changes | failed | interrupted
+    outcome: str  # created | updated | no changes | failed | interrupted | unknown (lost contact)
     stack_status: str = ""
     reason: str = ""  # the failing resource and CloudFormation's reason, or why it was interrupted
     events: list[StackEvent] = field(default_factory=list)
@@ -449,6 +449,23 @@ class Aws:
         return DeployOutcome(
             "interrupted", status, "the update was cancelled", events, verdict=_as_it_stands(plan, status)
         )
+
+    def lost(self, plan: Plan, exc: BaseException) -> DeployOutcome:
+        """AWS stopped answering while the change set ran (network, expired credentials): what is
+        known, i.e. the error and the stack's status if it can still be read."""
+        try:
+            status = self.stack_status(plan.stack) or "DELETE_COMPLETE"
+        except Exception:
+            status = ""
+        reason = f"lost contact with CloudFormation while following {plan.stack}: {_error_text(exc)}"
+        if status:
+            return DeployOutcome("unknown", status, reason, verdict=_as_it_stands(plan, status))
+        verdict = (
+            f"Its state cannot be read now; the {plan.kind.lower()} goes on in CloudFormation without lift and "
+            f"completes or rolls back by itself. Follow it with "
+            f"`aws cloudformation describe-stack-events --stack-name {plan.stack}`."
+        )
+        return DeployOutcome("unknown", status, reason, verdict=verdict)
 
     def _settle_interrupted(self, plan: Plan) -> DeployOutcome | None:
         """Delete a change set that had not run, report a create, cancel an update (None: cancelled)."""
