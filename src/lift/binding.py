@@ -334,9 +334,12 @@ def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
     return get_header
 
 
+_ANNOTATED = type(typing.Annotated[int, "x"])
+
+
 def unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
     """The type and `Header` marker of a parameter (from `Annotated[...]` or its default)."""
-    if typing.get_origin(hint) is typing.Annotated:
+    if hint.__class__ is _ANNOTATED:  # typing.get_origin(hint) is typing.Annotated, without the call
         base, *extras = typing.get_args(hint)
         for extra in extras:
             if isinstance(extra, Header):
@@ -346,7 +349,7 @@ def unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
     return hint, None
 
 
-_compiled_calls: dict[str, Any] = {}
+_compiled_calls: dict[tuple[Any, ...], types.CodeType] = {}
 
 
 class Binder:
@@ -365,43 +368,62 @@ class Binder:
         """Generate one function that gathers every argument inline and calls the handler.
 
         `ctx` and path parameters are read in place (no getter call); the other kinds call
-        their getter. Built once per handler, at registration.
+        their getter. Built once per handler, at registration; handlers of one shape (the same
+        parameter names and kinds) share the compiled code, so most registrations only bind
+        a new namespace to it.
         """
         namespace: dict[str, Any] = {"fn": self.fn, "_ERRORS": _CONVERSION_ERRORS, "_bad": bad_path_param}
-        lines = ["def call(ctx):"]
-        args: list[str] = []
-        uses_path = any(getattr(g, "inline", ("",))[0] == "path" for g in self.getters)
-        if uses_path:
-            lines.append("    pp = ctx.request.path_params")
+        shape: list[Any] = [keyword]
         for i, (name, getter) in enumerate(zip(self.names, self.getters, strict=True)):
-            var = f"a{i}"
             inline = getattr(getter, "inline", None)
             if getter is _identity:
-                var = "ctx"
+                shape.append((name, 0))
             elif inline is not None and inline[2] is None:
                 namespace[f"n{i}"] = name
-                var = f"pp[n{i}]"
+                shape.append((name, 1))
             elif inline is not None:
                 namespace[f"n{i}"], namespace[f"c{i}"], namespace[f"l{i}"] = name, inline[2], inline[3]
-                lines += [
-                    f"    raw = pp[n{i}]",
-                    "    try:",
-                    f"        {var} = c{i}(raw)",
-                    "    except _ERRORS:",
-                    f"        raise _bad(n{i}, l{i}, raw) from None",
-                ]
+                shape.append((name, 2))
             else:
                 namespace[f"g{i}"] = getter
-                lines.append(f"    {var} = g{i}(ctx)")
-            args.append(f"{name}={var}" if keyword else var)
-        lines.append(f"    return fn({', '.join(args)})")
-        source = "\n".join(lines)
-        code = _compiled_calls.get(source)
-        if code is None:  # handlers of one shape share the compiled code
-            code = _compiled_calls[source] = compile(source, "<lift binder>", "exec")
-        exec(code, namespace)
-        call: Callable[[Context], Any] = namespace["call"]
+                shape.append((name, 3))
+        key = tuple(shape)
+        code = _compiled_calls.get(key)
+        if code is None:
+            code = _compiled_calls[key] = _compile_call(key)
+        call: Callable[[Context], Any] = types.FunctionType(code, namespace, "call")
         return call
+
+
+def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
+    """The code of `call(ctx)` for a handler of this shape: (keyword, (name, kind), ...), kind 0 ctx,
+    1 a str path parameter, 2 a converted path parameter, 3 any other getter."""
+    keyword, params = shape[0], shape[1:]
+    lines = ["def call(ctx):"]
+    if any(kind in (1, 2) for _, kind in params):
+        lines.append("    pp = ctx.request.path_params")
+    args: list[str] = []
+    for i, (name, kind) in enumerate(params):
+        var = f"a{i}"
+        if kind == 0:
+            var = "ctx"
+        elif kind == 1:
+            var = f"pp[n{i}]"
+        elif kind == 2:
+            lines += [
+                f"    raw = pp[n{i}]",
+                "    try:",
+                f"        {var} = c{i}(raw)",
+                "    except _ERRORS:",
+                f"        raise _bad(n{i}, l{i}, raw) from None",
+            ]
+        else:
+            lines.append(f"    {var} = g{i}(ctx)")
+        args.append(f"{name}={var}" if keyword else var)
+    lines.append(f"    return fn({', '.join(args)})")
+    module = compile("\n".join(lines), "<lift binder>", "exec")
+    code: types.CodeType = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    return code
 
 
 def build_binder(
@@ -470,8 +492,14 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     when no annotation is a string (no forward reference to evaluate): the common case, at a
     fraction of the cost, which matters once per route of a large app at cold start."""
     annotations = getattr(fn, "__annotations__", None)  # what get_type_hints reads (wraps copies it)
-    if type(annotations) is dict and not any(type(v) is str for v in annotations.values()):
-        return {k: type(None) if v is None else v for k, v in annotations.items()}
+    if type(annotations) is dict:
+        for v in annotations.values():
+            if v is None or type(v) is str:
+                break
+        else:
+            return annotations  # nothing to evaluate or replace (read only: build_binder never writes it)
+        if not any(type(v) is str for v in annotations.values()):
+            return {k: type(None) if v is None else v for k, v in annotations.items()}
     try:
         return typing.get_type_hints(fn, include_extras=True)
     except Exception as exc:

@@ -50,8 +50,16 @@ class ModelCodec:
         self.location = location
         self.strict = strict
         self.pydantic = _pydantic_adapter(tp)
-        if self.pydantic is None:
+        if self.pydantic is None and not _plain_struct(tp):
             self._decoder = msgspec.json.Decoder(tp, strict=strict)
+        # else: a Struct of plain scalar fields, whose decoder cannot fail to build: made on first
+        # use (`__getattr__`), so registering a route costs less (msgspec reads the class then)
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "_decoder" or "pydantic" not in self.__dict__ or self.pydantic is not None:
+            raise AttributeError(name)
+        decoder = self._decoder = msgspec.json.Decoder(self.type, strict=self.strict)
+        return decoder
 
     def decode_json(self, data: bytes | str) -> Any:
         """Parse and validate JSON bytes; raises BadRequest (syntax) or ValidationFailed."""
@@ -123,6 +131,26 @@ def _pydantic_adapter(tp: Any) -> Any:
     except TypeError:
         return pydantic.TypeAdapter(tp)
     return None
+
+
+_PLAIN_FIELD_TYPES = frozenset({str, int, float, bool, bytes})
+
+
+def _plain_struct(tp: Any) -> bool:
+    """True for a msgspec Struct whose own and inherited fields are all annotated with a plain
+    scalar class (`str`, `int`, `float`, `bool`, `bytes`): msgspec always supports it."""
+    if not (isinstance(tp, type) and issubclass(tp, msgspec.Struct)):
+        return False
+    for cls in tp.__mro__:
+        if cls is msgspec.Struct:
+            break
+        annotations = cls.__dict__.get("__annotations__")  # noqa: RUF063 (`inspect` is slow to import)
+        try:
+            if annotations and not all(v in _PLAIN_FIELD_TYPES for v in annotations.values()):
+                return False
+        except TypeError:  # an unhashable annotation
+            return False
+    return True
 
 
 def _pydantic_path(loc: tuple[Any, ...]) -> str:

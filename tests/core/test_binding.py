@@ -647,3 +647,39 @@ def test_a_status_error_keeps_its_message_as_its_only_argument() -> None:
         {"X": "1"},
         400,
     )
+
+
+def test_a_plain_model_route_registers_before_msgspec_reads_it_and_still_checks_bodies() -> None:
+    from lift.validation import codec_for
+
+    Plain = msgspec.defstruct("Plain", [("name", str), ("age", int)])
+    Child = msgspec.defstruct("Child", [("score", float)], bases=(Plain,))  # real classes, not strings
+    Nested = msgspec.defstruct("Nested", [("child", Child)])
+
+    assert "_decoder" not in codec_for(Child, "body").__dict__  # made on the first body
+    assert "_decoder" in codec_for(Nested, "body").__dict__  # not plain: built (and checked) at once
+    app = App()
+
+    def create(body) -> dict:
+        return {"name": body.name, "score": body.score}
+
+    create.__annotations__["body"] = Child  # (this module's annotations are strings)
+    app.post("/children")(create)
+    client = TestClient(app)
+    assert client.post("/children", json={"name": "a", "age": 1, "score": 2}).json() == {"name": "a", "score": 2.0}
+    bad = client.post("/children", json={"name": "a", "age": "x"})
+    assert bad.status_code == 422
+    assert [d["path"] for d in bad.json()["error"]["details"]] == ["$.age", "$.score"]
+
+
+def test_an_unsupported_field_type_still_fails_at_registration() -> None:
+    class Odd(msgspec.Struct):
+        when: complex
+
+    app = App()
+
+    def create(body: Odd) -> dict:
+        return {}
+
+    with pytest.raises(TypeError):
+        app.post("/odd")(create)
