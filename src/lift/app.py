@@ -423,19 +423,29 @@ class App(Group, EventSources):
     __call__ = handler
 
     def _rest_first_handler(self) -> Callable[..., Any]:
-        """`handler` as this app's own function (set on the instance): a REST API request, the
-        commonest event, goes straight to its dispatcher, without the method's bound call and the
-        source lookup."""
-        dispatch, general, app = self._dispatch, App.handler, self
+        """`handler` as this app's own function, set on the instance: the same steps as the
+        method without its bound call (kept in step with `App.handler`)."""
+        dispatch, app = self._dispatch, self
 
-        def handler(event: Any, context: Any = None) -> Any:
+        def handler(event: Any, context: Any = None) -> Any:  # App.handler's own steps, in one frame
             if type(event) is dict and "resource" in event and "httpMethod" in event and "methodArn" not in event:
+                source = "rest"
+            elif type(event) is dict and "Records" in event:
                 try:
-                    return dispatch["rest"](event, context, "rest")
-                finally:
-                    if app._invocation_hooks:  # (a hook may be added during the request)
-                        app._end_invocation(event)
-            return general(app, event, context)
+                    first = event["Records"][0]
+                    source = RECORD_SOURCES[first["eventSource"] if "eventSource" in first else first["EventSource"]]
+                except (KeyError, IndexError, TypeError):
+                    source = source_of(event)
+            else:
+                source = source_of(event)
+            run = dispatch.get(source)
+            if run is None:
+                return app._unmatched(event, context, source)
+            try:
+                return run(event, context, source)
+            finally:
+                if app._invocation_hooks:  # (a hook may be added during the request)
+                    app._end_invocation(event)
 
         handler.__doc__ = App.handler.__doc__
         handler.__qualname__ = "App.handler"

@@ -178,10 +178,13 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
 
     decode_json = codec.decode_json
     quarter = max_body // 4  # a str of at most this many characters is at most max_body bytes of UTF-8
+    # msgspec's decoder called here (made on the first body: see ModelCodec), the codec's error
+    # report only when it fails
+    fast: list[Any] = [] if codec.pydantic is None else [decode_json]
 
     def get_body(ctx: Context) -> Any:
         req = ctx.request
-        if req is not None and req._body is None and _reads_event_body(type(req)):
+        if req is not None and req._body is None and (_plain_body.get(req.__class__) or _reads_event_body(type(req))):
             # The common case, decided without reading the body twice: a JSON text body from the
             # event, decoded straight from the str (msgspec reads str and bytes alike).
             event = req.event
@@ -189,7 +192,13 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
             if raw.__class__ is str and raw and len(raw) <= quarter and not event.get("isBase64Encoded"):
                 ctype = req.content_type
                 if ctype is None or ctype == "application/json" or _is_json(ctype):
-                    return decode_json(raw)
+                    if not fast:
+                        fast.append(codec._decoder.decode)
+                    try:
+                        return fast[0](raw)
+                    except Exception as exc:
+                        codec.failed(raw, exc)
+                        raise
         req = _checked_request(ctx, max_body)
         data = req.body
         if not data:

@@ -114,14 +114,17 @@ class Router:
     def entry_for(self, template: str) -> PathEntry:
         """The entry for `template`, created on first use; ambiguous templates are refused."""
         segments = parse_template(template)
-        template = "/" + "/".join(
-            v if k == "static" else "{" + v + ("+}" if k == "greedy" else "}") for k, v in segments
-        )
+        # The segments written back are the normalized template itself (parse_template refuses
+        # empty segments and keeps each `{name}`/`{name+}` as written): no need to rebuild it.
+        template = normalize_path(template)
         node = self._root
         names: list[str] = []
         for kind, value in segments:
             if kind == "static":
-                node = node.static.setdefault(value, _Node())
+                child = node.static.get(value)
+                if child is None:  # (a node made only when missing: registration allocates less)
+                    child = node.static[value] = _Node()
+                node = child
             elif kind == "param":
                 if node.param is None:
                     node.param, node.param_name, node.owner = _Node(), value, template

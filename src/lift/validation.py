@@ -67,7 +67,14 @@ class ModelCodec:
             return self._pydantic_call(self.pydantic.validate_json, data)
         try:
             return self._decoder.decode(data)
-        except msgspec.ValidationError as exc:
+        except Exception as exc:
+            self.failed(data, exc)
+            raise
+
+    def failed(self, data: bytes | str, exc: Exception) -> None:
+        """Raise the error for `data`, whose typed decode raised `exc`: BadRequest (syntax, or
+        nested too deeply) or ValidationFailed listing every problem; returns for any other `exc`."""
+        if isinstance(exc, msgspec.ValidationError):
             try:
                 raw = msgspec.json.decode(data)
             except msgspec.DecodeError as syntax:  # failed the type before reaching the bad syntax
@@ -75,9 +82,9 @@ class ModelCodec:
             except RecursionError:
                 raise invalid_json(self.location, TOO_DEEP) from None
             raise ValidationFailed(details=self.problems(raw, exc)) from None
-        except msgspec.DecodeError as exc:
+        if isinstance(exc, msgspec.DecodeError):
             raise invalid_json(self.location, str(exc)) from None
-        except RecursionError:  # nested past the parser's depth limit: invalid input, not a 500
+        if isinstance(exc, RecursionError):  # nested past the parser's depth limit: invalid input, not a 500
             raise invalid_json(self.location, TOO_DEEP) from None
 
     def convert(self, value: Any) -> Any:
