@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -99,6 +100,19 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float
     return elapsed
 
 
+def instructions(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
+    """The instructions the process executes (valgrind's cachegrind, no cache simulation): a count
+    that does not move with the machine's load."""
+    vg = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+    proc = subprocess.run(
+        [*vg, *cmd], cwd=cwd, capture_output=True, text=True, env={**os.environ, **QUIET, **(env or {})}
+    )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
+    if proc.returncode != 0 or not found:
+        raise SystemExit(f"valgrind {' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
 def importable(module: str) -> bool:
     return subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True).returncode == 0
 
@@ -108,6 +122,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--chalice", default=str(ROOT / ".bench-venv" / "bin" / "chalice"))
     parser.add_argument("--sam", default=str(ROOT / ".bench-venv" / "sam" / "bin" / "sam"))
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="Also count instructions (valgrind) of each Python step but cdk synth and the Pulumi program: "
+        "load-independent, about a minute per step on a loaded machine.",
+    )
     parser.add_argument("--run-pulumi-program", type=Path, help=argparse.SUPPRESS)  # the mocks' child process
     args = parser.parse_args()
     if args.run_pulumi_program:
@@ -175,6 +195,17 @@ def main() -> None:
                 times[name].append(timed(cmd, cwd, env))
                 if fresh:
                     shutil.rmtree(out, ignore_errors=True)
+        counts: dict[str, int] = {}
+        if args.instructions:
+            for i, (name, (cmd, cwd, env, _)) in enumerate(steps.items()):
+                if name.startswith(("cdk synth", "Pulumi program")):
+                    continue  # Node.js under valgrind / pulumi_aws's import: many minutes, and not Lift's cost
+                out = str(tmp / "out" / f"vg-{i}")
+                counts[name] = instructions(
+                    [c.replace("{out}", out) for c in cmd],
+                    cwd,
+                    {k: v.replace("{out}", out) for k, v in (env or {}).items()},
+                )
         load_after = load()
 
     base = statistics.median(times["lift synth -f cloudformation"])
@@ -196,6 +227,14 @@ def main() -> None:
         print(f"| {name} | {median:.0f} | {min(values):.0f}-{max(values):.0f} | {median / base:.2f}x |")
     for name, why in skipped.items():
         print(f"| {name} | not measured: {why} | | |")
+    if counts:
+        base_count = counts["lift synth -f cloudformation"]
+        print("\nInstructions per process (valgrind cachegrind; load-independent):\n")
+        print("| step | instructions | / lift synth (CloudFormation) |")
+        print("|---|---:|---:|")
+        for name, count in counts.items():
+            print(f"| {name} | {count / 1e9:.3f} G | {count / base_count:.2f}x |")
+        results["instructions"] = counts
     busy = max(float(load_before.split()[0]), float(load_after.split()[0]))
     if busy > 2:
         print(
