@@ -11,7 +11,7 @@
 #   bench_synth.py       lift synth per provider (CloudFormation, SAM, Terraform, Pulumi, CDK), cdk synth,
 #                        the Pulumi program, chalice package and sam validate on the same 52-route service
 #   bench_asgi.py        uvicorn, pinned cores, raw ASGI as the limit -> bench/results_asgi.md (needs wrk);
-#                        with valgrind also its --instructions (per request, no server)
+#                        with valgrind also its --instructions (per request, uvicorn under callgrind)
 # Arguments go to run.py (e.g. --quick, --apps bare,lift_app). Everything printed is also
 # appended to bench/results.md after run.py's tables.
 set -euo pipefail
@@ -43,8 +43,8 @@ if command -v wrk >/dev/null 2>&1; then
     section "ASGI (full table in bench/results_asgi.md)"
     "$PY" "$ROOT/bench/bench_asgi.py" | tee -a "$RESULTS"
     if command -v valgrind >/dev/null 2>&1; then
-        section "ASGI instructions per request (valgrind, no server)"
-        "$PY" "$ROOT/bench/bench_asgi.py" --instructions --frameworks raw,lift,lift-loop,lift-threads,starlette | tee -a "$RESULTS"
+        section "ASGI instructions per request (uvicorn under callgrind)"
+        "$PY" "$ROOT/bench/bench_asgi.py" --instructions --frameworks raw,lift,lift-threads,starlette | tee -a "$RESULTS"
     fi
 else
     echo "wrk not installed: ASGI skipped (bash bench/bench_asgi.sh installs it)" | tee -a "$RESULTS"
