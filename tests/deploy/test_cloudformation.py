@@ -40,11 +40,17 @@ VARIANTS = {
     },
     "alarms-domain": {
         "streaming": {"memory": 1024, "timeout": 120},  # a RESPONSE_STREAM function URL (IAM auth)
+        "cloud_map": {"namespace": "shop", "attributes": {"weight": "2"}},  # the namespace looked up by name
         "alarms_email": "oncall@example.com",
         "domain": "shop.example.com",
         "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",
     },
-    "url": {"http": "url", "tracing": False, "dependencies_layer": True},
+    "url": {
+        "http": "url",
+        "tracing": False,
+        "dependencies_layer": True,
+        "cloud_map": {"namespace": "shop", "namespace_id": "ns-abcdef0123456789", "service": "shop-api"},
+    },
     "alb": {
         "http": "alb",
         "alb": {

@@ -250,3 +250,91 @@ def test_templates_give_the_stream_function_its_url_layer_and_output() -> None:
     assert main["resource"]["aws_lambda_function"]["stream_function"]["layers"] == [
         "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:753240598075:layer:LambdaAdapterLayerArm64:26"
     ]
+
+
+# -- Cloud Map registration and the callers' discovery grants -------------------------------------------
+def test_a_stage_registers_its_url_in_cloud_map_with_its_stage_region_and_function() -> None:
+    from lift.deploy.cloudformation import render as render_cfn
+
+    config = {"region": REGION, "cloud_map": {"namespace": "shop", "attributes": {"weight": "3"}}}
+    d = build_deployment(streaming_app(), config_from_dict(config, "pyproject.toml"), "prod")
+    reg = d.cloud_map
+    assert (reg.namespace, reg.service, reg.instance_id, reg.url_source, reg.namespace_id) == (
+        "shop",
+        "feed",
+        "feed-prod",
+        "api",
+        None,
+    )
+    attributes = {k: fmt(v) for k, v in reg.attributes}
+    assert attributes == {
+        "FUNCTION_ARN": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:feed-prod",
+        "region": REGION,
+        "stage": "prod",
+        "weight": "3",
+    }
+    t = render_cfn(d)
+    instance = t["Resources"]["CloudMapServiceInstance"]["Properties"]
+    assert instance["InstanceAttributes"]["URL"] == t["Outputs"]["ApiUrl"]["Value"]  # what CloudMapDiscovery reads
+    assert instance["ServiceId"] == {"Ref": "CloudMapService"} and instance["InstanceId"] == "feed-prod"
+    service = t["Resources"]["CloudMapService"]["Properties"]
+    assert service["NamespaceId"] == {"Ref": "CloudMapNamespaceId"} and service["Type"] == "HTTP"
+    assert "CloudMapNamespaceId" in t["Parameters"]  # lift deploy looks the id up by the name
+    given = {"cloud_map": {"namespace": "shop", "namespace_id": "ns-0123456789abcdef"}, "domain": "feed.example.com"}
+    given["certificate_arn"] = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    t2 = render_cfn(build_deployment(streaming_app(), config_from_dict(given, "pyproject.toml")))
+    assert t2["Resources"]["CloudMapService"]["Properties"]["NamespaceId"] == "ns-0123456789abcdef"
+    assert (
+        t2["Resources"]["CloudMapServiceInstance"]["Properties"]["InstanceAttributes"]["URL"]
+        == "https://feed.example.com/"
+    )
+    assert "CloudMapNamespaceId" not in t2["Parameters"]
+
+
+def caller_app() -> App:
+    from lift.services import CloudMapDiscovery, StackOutputDiscovery
+
+    app = App(name="orders")
+    app.service("payments", discovery=CloudMapDiscovery("shop", "payments"))
+    app.service("users", discovery=StackOutputDiscovery.for_service("users", "prod"))
+    app.service("static", base_url="http://static.internal")
+
+    @app.get("/orders")
+    def orders() -> dict:
+        return {}
+
+    return app
+
+
+def test_callers_may_discover_exactly_the_services_they_call() -> None:
+    d = build_deployment(caller_app(), config_from_dict({"region": REGION}, "pyproject.toml"))
+    statements = statements_of(d)
+    cloud_map = statements["DiscoverPayments"]
+    assert (cloud_map.actions, cloud_map.resources) == (("servicediscovery:DiscoverInstances",), ("*",))
+    assert cloud_map.condition == {
+        "StringEquals": {"servicediscovery:NamespaceName": "shop", "servicediscovery:ServiceName": "payments"}
+    }
+    stack = statements["DiscoverUsers"]
+    assert stack.actions == ("cloudformation:DescribeStacks",)
+    assert [fmt(r) for r in stack.resources] == [f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/users-prod/*"]
+    assert not any("static" in s.sid.lower() for s in statements.values())
+
+
+def test_the_discovery_condition_reaches_every_template_and_lints_clean() -> None:
+    import json
+
+    from cfnlint.api import ManualArgs, lint
+
+    from lift.deploy.cloudformation import render as render_cfn
+    from lift.deploy.cloudformation import to_yaml
+    from lift.deploy.terraform import render as render_tf
+
+    d = build_deployment(caller_app(), config_from_dict({"region": REGION}, "pyproject.toml"))
+    t = render_cfn(d)
+    policy = t["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    [statement] = [s for s in policy["Statement"] if s["Sid"] == "DiscoverPayments"]
+    assert statement["Condition"]["StringEquals"]["servicediscovery:ServiceName"] == "payments"
+    assert [str(m) for m in lint(to_yaml(t), config=ManualArgs(regions=[REGION]))] == []
+    [tf_policy] = render_tf(d)["main.tf.json"]["resource"]["aws_iam_role_policy"].values()
+    [tf_statement] = [s for s in json.loads(tf_policy["policy"])["Statement"] if s["Sid"] == "DiscoverPayments"]
+    assert tf_statement["Condition"] == statement["Condition"]

@@ -48,7 +48,13 @@ def stack(moto_endpoint: str) -> dict[str, Any]:
     name = f"infra{uuid.uuid4().hex[:8]}"
     app = deployable_app(name)
     config = {"region": REGION, "timeout": 20, "jobs": {"reserved_concurrency": 2, "memory": 1024}}
+    config["cloud_map"] = {"namespace": f"{name}-ns"}  # its id is looked up like lift deploy does
     deployment = build_deployment(app, config_from_dict(config, "pyproject.toml"), "dev")
+    from lift.deploy.aws import Aws
+
+    discovery = boto3.client("servicediscovery", endpoint_url=moto_endpoint, region_name=REGION)
+    discovery.create_http_namespace(Name=f"{name}-ns")
+    namespace_id = Aws(REGION, moto_endpoint).cloud_map_namespace_id(f"{name}-ns")
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
     bucket = f"{name}-artifacts"
     s3.create_bucket(Bucket=bucket)
@@ -63,13 +69,22 @@ def stack(moto_endpoint: str) -> dict[str, Any]:
         Parameters=[
             {"ParameterKey": "CodeS3Bucket", "ParameterValue": bucket},
             {"ParameterKey": "CodeS3Key", "ParameterValue": "code.zip"},
+            {"ParameterKey": "CloudMapNamespaceId", "ParameterValue": namespace_id},
         ],
         Capabilities=["CAPABILITY_IAM"],
     )
     cfn.get_waiter("stack_create_complete").wait(StackName=deployment.stack_name, WaiterConfig={"Delay": 1})
     [described] = cfn.describe_stacks(StackName=deployment.stack_name)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-    return {"name": name, "app": app, "deployment": deployment, "outputs": outputs, "endpoint": moto_endpoint}
+    return {
+        "name": name,
+        "app": app,
+        "deployment": deployment,
+        "outputs": outputs,
+        "endpoint": moto_endpoint,
+        "namespace_id": namespace_id,
+        "template": render(deployment),
+    }
 
 
 def test_the_connections_store_works_on_the_table_the_template_created(stack: dict[str, Any]) -> None:
@@ -111,3 +126,52 @@ def test_the_jobs_worker_is_its_own_function_consuming_the_jobs_queue(stack: dic
     env = worker["Configuration"]["Environment"]["Variables"]
     # the worker may start further jobs like the app (moto's Ref gives the queue's AWS-style URL)
     assert env["LIFT_JOBS_QUEUE_URL"].split("/")[-2:] == url.split("/")[-2:]
+
+
+def test_stack_output_discovery_finds_the_service_by_default(stack: dict[str, Any]) -> None:
+    from lift.services import StackOutputDiscovery
+
+    found = StackOutputDiscovery.for_service(stack["name"], "dev", endpoint_url=stack["endpoint"], region=REGION)
+    [instance] = found.instances()  # no output key given: the one lift deploy writes
+    # (moto's CloudFormation leaves the HTTP API's id unresolved in the URL; the key is what matters)
+    assert instance.url == stack["outputs"]["ApiUrl"].rstrip("/") and instance.url.startswith("https://")
+
+
+def test_the_cloud_map_registration_is_what_cloud_map_discovery_reads(stack: dict[str, Any]) -> None:
+    """moto's CloudFormation does not create Cloud Map resources: the template's service and instance
+    are created through the Cloud Map API exactly as written (the URL resolved from the stack's
+    output), then CloudMapDiscovery, the way a caller is configured, finds the stage."""
+    from lift.services import CloudMapDiscovery
+
+    name, endpoint = stack["name"], stack["endpoint"]
+    resources = stack["template"]["Resources"]
+    service = resources["CloudMapService"]["Properties"]
+    instance = resources["CloudMapServiceInstance"]["Properties"]
+    assert service["NamespaceId"] == {"Ref": "CloudMapNamespaceId"}
+    client = boto3.client("servicediscovery", endpoint_url=endpoint, region_name=REGION)
+    created = client.create_service(
+        Name=service["Name"],
+        NamespaceId=stack["namespace_id"],
+        Type=service["Type"],
+        Description=service["Description"],
+    )["Service"]
+    attributes = dict(instance["InstanceAttributes"])
+    assert attributes["URL"] == stack["template"]["Outputs"]["ApiUrl"]["Value"]
+    attributes["URL"] = stack["outputs"]["ApiUrl"]
+    attributes["region"] = REGION
+    attributes["FUNCTION_ARN"] = f"arn:aws:lambda:{REGION}:123456789012:function:{name}-dev"
+    client.register_instance(ServiceId=created["Id"], InstanceId=instance["InstanceId"], Attributes=attributes)
+    found = CloudMapDiscovery(f"{name}-ns", name, query={"stage": "dev"}, endpoint_url=endpoint, region=REGION)
+    [discovered] = found.instances()
+    assert discovered.url == stack["outputs"]["ApiUrl"].rstrip("/") and discovered.id == f"{name}-dev"
+    assert (
+        CloudMapDiscovery(f"{name}-ns", name, query={"stage": "prod"}, endpoint_url=endpoint, region=REGION).instances()
+        == []
+    )
+
+
+def test_a_missing_namespace_is_a_clear_deploy_error(stack: dict[str, Any]) -> None:
+    from lift.deploy.aws import Aws, DeployError
+
+    with pytest.raises(DeployError, match="No Cloud Map namespace named 'nowhere'.*namespace_id"):
+        Aws(REGION, stack["endpoint"]).cloud_map_namespace_id("nowhere")

@@ -59,6 +59,14 @@ class Recorder(pulumi.runtime.Mocks):
             "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
             "aws:index/getRegion:getRegion": {"name": REGION, "region": REGION},
             "aws:index/getCallerIdentity:getCallerIdentity": {"accountId": ACCOUNT, "arn": "", "userId": ""},
+            "aws:servicediscovery/getHttpNamespace:getHttpNamespace": {
+                "id": "ns-fromlookup000000",
+                "name": "shop",
+                "arn": f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-fromlookup000000",
+                "description": "",
+                "httpName": "shop",
+                "tags": {},
+            },
         }[args.token]
 
 
@@ -139,6 +147,14 @@ def _pulumi_inventory(recorder: Recorder) -> dict:
                 p.get("environment", {}).get("variables", {}).get("AWS_LWA_INVOKE_MODE"),
             )
             for p in of(recorder, "aws:lambda/function:Function")
+        ),
+        "cloud_map": sorted(
+            (p["name"], p["type"], p["namespaceId"] if p["namespaceId"].startswith("ns-abc") else "lookup")
+            for p in of(recorder, "aws:servicediscovery/service:Service")
+        )
+        + sorted(
+            (p["instanceId"], tuple(sorted(p["attributes"])), p["attributes"].get("URL", "")[:8])
+            for p in of(recorder, "aws:servicediscovery/instance:Instance")
         ),
         "schedules": sorted(
             (p["name"], p["scheduleExpression"]) for p in of(recorder, "aws:scheduler/schedule:Schedule")
@@ -321,6 +337,8 @@ def test_every_resource_type_matches_the_cloudformation_count(runs, variant):
         "AWS::CloudWatch::Dashboard": "aws:cloudwatch/dashboard:Dashboard",
         "AWS::Lambda::Alias": "aws:lambda/alias:Alias",
         "AWS::Lambda::Url": "aws:lambda/functionUrl:FunctionUrl",
+        "AWS::ServiceDiscovery::Service": "aws:servicediscovery/service:Service",
+        "AWS::ServiceDiscovery::Instance": "aws:servicediscovery/instance:Instance",
         "AWS::Lambda::LayerVersion": "aws:lambda/layerVersion:LayerVersion",
         "AWS::ApiGateway::Authorizer": "aws:apigateway/authorizer:Authorizer",
         "AWS::ApiGatewayV2::Authorizer": "aws:apigatewayv2/authorizer:Authorizer",

@@ -196,6 +196,18 @@ def _cfn_inventory(template: dict) -> dict:
             )
             for p in of("AWS::Lambda::Function")
         ),
+        "cloud_map": sorted(
+            (p["Name"], p["Type"], p["NamespaceId"] if isinstance(p["NamespaceId"], str) else "lookup")
+            for p in of("AWS::ServiceDiscovery::Service")
+        )
+        + sorted(
+            (
+                p["InstanceId"],
+                tuple(sorted(p["InstanceAttributes"])),
+                "https://" if p["InstanceAttributes"].get("URL") else "",
+            )
+            for p in of("AWS::ServiceDiscovery::Instance")
+        ),
         "schedules": sorted((p["Name"], p["ScheduleExpression"]) for p in of("AWS::Scheduler::Schedule")),
         "routes": sorted(p["RouteKey"] for p in of("AWS::ApiGatewayV2::Route")),
         "queues": sorted(p["QueueName"] for p in of("AWS::SQS::Queue")),
@@ -462,6 +474,14 @@ def _tf_inventory(module: dict) -> dict:
                 ).get("AWS_LWA_INVOKE_MODE"),
             )
             for p in of("aws_lambda_function")
+        ),
+        "cloud_map": sorted(
+            (p["name"], p["type"], p["namespace_id"] if p["namespace_id"].startswith("ns-") else "lookup")
+            for p in of("aws_service_discovery_service")
+        )
+        + sorted(
+            (p["instance_id"], tuple(sorted(p["attributes"])), "https://" if p["attributes"].get("URL") else "")
+            for p in of("aws_service_discovery_instance")
         ),
         "schedules": sorted((p["name"], p["schedule_expression"]) for p in of("aws_scheduler_schedule")),
         "routes": sorted(p["route_key"] for p in of("aws_apigatewayv2_route")),

@@ -351,6 +351,8 @@ def _prepare(deployment: Any, aws: Any, console: Console, app: str | None, packa
         if deployment.layers:
             parameters["LayerS3Key"] = aws.upload_artifact(bucket, prefix, result.layer.path, result.layer.sha256)
             console.print(f"layer: s3://{bucket}/{parameters['LayerS3Key']} ({result.layer.zipped / 2**20:.2f} MB)")
+        if deployment.cloud_map is not None and not deployment.cloud_map.namespace_id:
+            parameters["CloudMapNamespaceId"] = aws.cloud_map_namespace_id(deployment.cloud_map.namespace)
         plan = aws.plan(
             deployment.stack_name,
             template_body,

@@ -191,6 +191,24 @@ class Aws:
             self._identity = self.client("sts").get_caller_identity()
         return self._identity
 
+    # -- Cloud Map ---------------------------------------------------------------------------------
+    def cloud_map_namespace_id(self, name: str) -> str:
+        """The id of the Cloud Map HTTP namespace called `name` (its HttpName), for the template's
+        CloudMapNamespaceId parameter when the config gives only the name."""
+        client = self.client("servicediscovery")
+        try:
+            for page in client.get_paginator("list_namespaces").paginate():
+                for namespace in page.get("Namespaces", []):
+                    http_name = (namespace.get("Properties") or {}).get("HttpProperties", {}).get("HttpName")
+                    if name in (namespace.get("Name"), http_name):
+                        return str(namespace["Id"])
+        except Exception as exc:
+            raise DeployError(f"Cannot list the Cloud Map namespaces: {_error_text(exc)}") from None
+        raise DeployError(
+            f"No Cloud Map namespace named {name!r} in {self.region}: create it "
+            f"(aws servicediscovery create-http-namespace --name {name}) or set [tool.lift.cloud_map] namespace_id"
+        )
+
     # -- the artifact bucket ---------------------------------------------------------------------
     def artifact_bucket(self, name: str | None = None) -> str:
         """The artifact bucket (`name`, else `lift-artifacts-<account>-<region>`), created once:

@@ -14,6 +14,7 @@ from typing import Any
 
 from lift.deploy.model import (
     Authorizer,
+    CloudMapRegistration,
     Deployment,
     EventSourceMapping,
     Expr,
@@ -67,6 +68,7 @@ def _policy(statements: tuple[IamStatement, ...]) -> dict[str, Any]:
                 "Effect": s.effect,
                 "Action": list(s.actions),
                 "Resource": [sub(r) for r in s.resources] if len(s.resources) > 1 else sub(s.resources[0]),
+                **({"Condition": dict(s.condition)} if s.condition else {}),
             }
             for s in statements
         ],
@@ -151,6 +153,8 @@ class _Template:
             self.slo_alarms()
         if d.http is not None and d.http.domain:
             self.domain(d.http)
+        if d.cloud_map is not None:
+            self.cloud_map(d.cloud_map)
         template: dict[str, Any] = {"AWSTemplateFormatVersion": "2010-09-09"}
         if self.fmt == "sam":
             template["Transform"] = "AWS::Serverless-2016-10-31"
@@ -164,6 +168,11 @@ class _Template:
             template["Parameters"]["LayerS3Key"] = {
                 "Type": "String",
                 "Description": "S3 key of the dependencies layer's zip",
+            }
+        if d.cloud_map is not None and not d.cloud_map.namespace_id:
+            template["Parameters"]["CloudMapNamespaceId"] = {
+                "Type": "String",
+                "Description": f"id of the Cloud Map namespace {d.cloud_map.namespace} (lift deploy looks it up)",
             }
         template["Resources"] = self.resources
         template["Outputs"] = self.outputs
@@ -342,6 +351,33 @@ class _Template:
                 },
             )
         self.outputs[url.output] = {"Value": {"Fn::GetAtt": [url.id, "FunctionUrl"]}}
+
+    def cloud_map(self, reg: CloudMapRegistration) -> None:
+        """The Cloud Map service and this stage's instance, whose `URL` CloudMapDiscovery reads."""
+        self.add(
+            reg.id,
+            "AWS::ServiceDiscovery::Service",
+            {
+                "Name": reg.service,
+                "NamespaceId": reg.namespace_id or _ref("CloudMapNamespaceId"),
+                "Type": "HTTP",
+                "Description": f"{self.d.service}: registered by lift",
+            },
+        )
+        attributes = {k: sub(v) for k, v in reg.attributes}
+        url = {
+            "api": self.outputs.get("ApiUrl", {}).get("Value"),
+            "domain": self.outputs.get("DomainUrl", {}).get("Value"),
+            "stream": self.outputs.get("StreamUrl", {}).get("Value"),
+        }.get(reg.url_source)
+        if url is not None:
+            attributes["URL"] = url
+        self.add(
+            f"{reg.id}Instance",
+            "AWS::ServiceDiscovery::Instance",
+            {"ServiceId": _ref(reg.id), "InstanceId": reg.instance_id, "InstanceAttributes": attributes},
+        )
+        self.outputs["CloudMapServiceId"] = {"Value": _ref(reg.id)}
 
     def rest(self, front: HttpFront) -> None:
         """A REST API proxying every path to the function (the App routes, answers 404/405)."""

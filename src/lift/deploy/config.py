@@ -51,6 +51,7 @@ __all__ = [
     "TriggersConfig",
     "JobsConfig",
     "StreamingConfig",
+    "CloudMapConfig",
     "load_config",
     "config_from_dict",
 ]
@@ -265,6 +266,16 @@ class StreamingConfig(_Strict):
     cors_origins: list[str] = []
 
 
+class CloudMapConfig(_Strict):
+    """`[tool.lift.cloud_map]`: register the service's endpoint in an AWS Cloud Map HTTP namespace,
+    where other services find it with `lift.services.CloudMapDiscovery(namespace, service)`."""
+
+    namespace: str  # the namespace's name (CloudMapDiscovery's first argument)
+    namespace_id: str | None = None  # its id ("ns-..."); else looked up by name at deploy time
+    service: str | None = None  # the Cloud Map service name (default: the service's name)
+    attributes: dict[str, str] = {}  # extra instance attributes (e.g. weight = "2")
+
+
 class StageConfig(_Strict):
     """The settings of one stage: the base `[tool.lift]` table merged with `[tool.lift.stages.S]`."""
 
@@ -313,6 +324,7 @@ class StageConfig(_Strict):
     object_lambda: dict[str, ObjectLambdaConfig] = {}
     jobs: JobsConfig = msgspec.field(default_factory=JobsConfig)
     streaming: StreamingConfig | None = None
+    cloud_map: CloudMapConfig | None = None
 
 
 _NAMED_TABLES: dict[str, type[_Strict]] = {
@@ -503,6 +515,12 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
             raise bad(f"streams.{name}.max_record_age", "must be -1 (forever) or 60-604800 seconds")
         if not 1 <= stream.parallelization <= 10:
             raise bad(f"streams.{name}.parallelization", "must be 1-10")
+    cloud_map = config.cloud_map
+    if cloud_map is not None:
+        if cloud_map.namespace_id is not None and not re.match(r"^ns-[a-z0-9]{16,}$", cloud_map.namespace_id):
+            raise bad("cloud_map.namespace_id", f"{cloud_map.namespace_id!r} is not a Cloud Map namespace id (ns-...)")
+        if len(cloud_map.attributes) > 25:
+            raise bad("cloud_map.attributes", "Cloud Map takes at most 30 attributes (Lift sets up to 5)")
     stream = config.streaming
     if stream is not None:
         if stream.timeout is not None and not 1 <= stream.timeout <= 900:

@@ -33,6 +33,7 @@ __all__ = [
     "HttpFront",
     "WebSocketApi",
     "FunctionUrl",
+    "CloudMapRegistration",
     "Queue",
     "Topic",
     "TopicSubscription",
@@ -142,6 +143,7 @@ class IamStatement:
     resources: tuple[Value, ...]
     effect: Literal["Allow", "Deny"] = "Allow"
     reason: str = ""  # why the app needs it (shown by `lift synth`, kept out of templates)
+    condition: Mapping[str, Mapping[str, Any]] | None = None  # for actions that take no resource
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,22 @@ class FunctionUrl:
     invoke_mode: Literal["BUFFERED", "RESPONSE_STREAM"] = "RESPONSE_STREAM"
     cors_origins: tuple[str, ...] = ()
     output: str = "StreamUrl"  # the stack output holding the URL
+
+
+@dataclass(frozen=True)
+class CloudMapRegistration:
+    """The service's entry in an AWS Cloud Map HTTP namespace (`[tool.lift.cloud_map]`): a Cloud Map
+    service `service` (logical id `id`) and one instance `instance_id` (`{id}Instance`) whose `URL`
+    attribute is the stage's URL (`url_source`: the API's, the custom domain's, the streaming URL,
+    or none) and whose other `attributes` say what it is (stage, region, the function's ARN)."""
+
+    id: str
+    namespace: str
+    service: str
+    instance_id: str
+    attributes: tuple[tuple[str, Value], ...]
+    url_source: Literal["api", "domain", "stream", "none"] = "api"
+    namespace_id: str | None = None  # None: looked up by name (CloudFormation: the CloudMapNamespaceId parameter)
 
 
 @dataclass(frozen=True)
@@ -611,6 +629,7 @@ class Deployment:
     role_policies: tuple[RolePolicy, ...] = ()
     outputs: tuple[Output, ...] = ()
     function_urls: tuple[FunctionUrl, ...] = ()  # the streaming function's RESPONSE_STREAM URL
+    cloud_map: CloudMapRegistration | None = None  # where other services discover this one
 
     @property
     def function(self) -> Function:
@@ -632,6 +651,7 @@ class Deployment:
         items: list[Any] = [*self.functions, *self.layers, *self.roles, *self.log_groups]
         items += [x for x in (self.http, self.websocket) if x is not None]
         items += list(self.function_urls)
+        items += [self.cloud_map] if self.cloud_map is not None else []
         for group in (
             self.queues,
             self.topics,
@@ -787,6 +807,8 @@ class _Builder:
         http, websocket = self._triggers(http, websocket)
         self._connections()
         self._streaming()
+        cloud_map = self._cloud_map(http)
+        self._service_discovery()
         alarms, alarm_topic_id = self._alarms()
         self._base_statements(websocket)
         log_group = LogGroup(self.log_group_id, f"/aws/lambda/{self.function_name}", s.log_retention_days)
@@ -882,6 +904,7 @@ class _Builder:
             role_policies=tuple(self.role_policies),
             outputs=tuple(self.outputs),
             function_urls=tuple(self.function_urls),
+            cloud_map=cloud_map,
         )
 
     def grant(self, sid: str, actions: Iterable[str], resources: Iterable[Value], reason: str) -> None:
@@ -1853,6 +1876,71 @@ class _Builder:
             "streaming: the package must contain uvicorn (add it to the project's dependencies); "
             "the streaming function answers HTTP only"
         )
+
+    def _cloud_map(self, http: HttpFront | None) -> CloudMapRegistration | None:
+        """`[tool.lift.cloud_map]`: the service registers its endpoint (the `URL` attribute
+        `CloudMapDiscovery` reads) in the namespace, with its stage, region and function ARN."""
+        cfg = self.s.cloud_map
+        if cfg is None:
+            return None
+        if http is not None and http.domain:
+            source = "domain"
+        elif http is not None and http.kind in ("http", "rest", "url"):
+            source = "api"
+        elif self.function_urls:
+            source = "stream"
+        else:
+            source = "none"
+            self.warnings.append(
+                "cloud_map: the stage has no URL (an ALB front or no HTTP front): the instance carries the "
+                "function's ARN only, so CloudMapDiscovery will skip it"
+            )
+        attributes: dict[str, Value] = {
+            "stage": self.stage,
+            "region": Expr("{region}"),
+            "FUNCTION_ARN": function_arn(self.function_name),
+        }
+        attributes.update(cfg.attributes)
+        return CloudMapRegistration(
+            self.ids("CloudMapService"),
+            cfg.namespace,
+            cfg.service or self.service,
+            f"{self.service}-{self.stage}",
+            tuple(sorted(attributes.items())),
+            source,  # type: ignore[arg-type]
+            cfg.namespace_id,
+        )
+
+    def _service_discovery(self) -> None:
+        """Each `app.service(...)` client may look its service up: `DiscoverInstances` (which takes
+        no resource) only in its namespace and service, `DescribeStacks` only on its stack."""
+        from lift.services import service_clients
+
+        for name, client in sorted(service_clients(self.app).items()):
+            discovery = getattr(client.discovery, "inner", client.discovery)
+            kind = type(discovery).__name__
+            if kind == "CloudMapDiscovery":
+                self.statements.append(
+                    IamStatement(
+                        logical_id("Discover", name),
+                        ("servicediscovery:DiscoverInstances",),
+                        ("*",),
+                        reason=f"app.service({name!r}) finds its instances in Cloud Map",
+                        condition={
+                            "StringEquals": {
+                                "servicediscovery:NamespaceName": discovery.namespace,
+                                "servicediscovery:ServiceName": discovery.service,
+                            }
+                        },
+                    )
+                )
+            elif kind == "StackOutputDiscovery":
+                self.grant(
+                    f"Discover {name}",
+                    ["cloudformation:DescribeStacks"],
+                    [Expr(f"arn:{{partition}}:cloudformation:{{region}}:{{account}}:stack/{discovery.stack}/*")],
+                    f"app.service({name!r}) reads its URL from stack {discovery.stack}'s outputs",
+                )
 
     def _web_adapter_layer(self) -> Expr:
         """The AWS Lambda Web Adapter layer (version 26) AWS publishes for the stage's architecture:

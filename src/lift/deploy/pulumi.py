@@ -30,6 +30,7 @@ from typing import Any
 
 from lift.deploy.model import (
     Authorizer,
+    CloudMapRegistration,
     Deployment,
     EventSourceMapping,
     Expr,
@@ -121,6 +122,7 @@ class LiftService(pulumi.ComponentResource):
         self.api_url: Any = None
         self.websocket_url: Any = None
         self.stream_url: Any = None  # the streaming function's URL ([tool.lift.streaming])
+        self.cloud_map_service_id: Any = None  # the Cloud Map service's id ([tool.lift.cloud_map])
         self.domain_url: Any = None
         self.domain_target: Any = None
         self.trigger_outputs: dict[str, Any] = {}  # the deployment's outputs (CamelCase names, like CloudFormation)
@@ -247,6 +249,8 @@ class LiftService(pulumi.ComponentResource):
             self.slo_alarms()
         if d.http is not None and d.http.domain:
             self.domain(d.http)
+        if d.cloud_map is not None:
+            self.cloud_map(d.cloud_map)
 
     def role(self, role_id: str, service: str, statements: tuple[IamStatement, ...]) -> None:
         trust = {
@@ -263,6 +267,7 @@ class LiftService(pulumi.ComponentResource):
                     "Effect": s.effect,
                     "Action": list(s.actions),
                     "Resource": [self.value(r) for r in s.resources],
+                    **({"Condition": dict(s.condition)} if s.condition else {}),
                 }
                 for s in statements
             ],
@@ -439,6 +444,36 @@ class LiftService(pulumi.ComponentResource):
                 function_url_auth_type="NONE",
             )
         self.stream_url = created.function_url
+
+    def cloud_map(self, reg: CloudMapRegistration) -> None:
+        """The Cloud Map service and this stage's instance, whose `URL` CloudMapDiscovery reads."""
+        namespace_id = reg.namespace_id
+        if namespace_id is None:  # looked up by its name
+            found = aws.servicediscovery.get_http_namespace_output(
+                name=reg.namespace, opts=pulumi.InvokeOptions(parent=self)
+            )
+            namespace_id = found.id
+        service = self.add(
+            aws.servicediscovery.Service,
+            reg.id,
+            name=reg.service,
+            namespace_id=namespace_id,
+            type="HTTP",
+            description=f"{self.d.service}: registered by lift",
+            tags=self.tags,
+        )
+        attributes = {k: self.value(v) for k, v in reg.attributes}
+        url = {"api": self.api_url, "domain": self.domain_url, "stream": self.stream_url}.get(reg.url_source)
+        if url is not None:
+            attributes["URL"] = url
+        self.add(
+            aws.servicediscovery.Instance,
+            f"{reg.id}Instance",
+            instance_id=reg.instance_id,
+            service_id=service.id,
+            attributes=attributes,
+        )
+        self.cloud_map_service_id = service.id
 
     def rest(self, front: HttpFront) -> None:
         """A REST API proxying every path to the function (the App routes, answers 404/405)."""
@@ -788,6 +823,7 @@ class LiftService(pulumi.ComponentResource):
                         "Effect": s.effect,
                         "Action": list(s.actions),
                         "Resource": [self.value(r) for r in s.resources],
+                        **({"Condition": dict(s.condition)} if s.condition else {}),
                     }
                     for s in rp.statements
                 ],

@@ -22,6 +22,7 @@ from typing import Any
 
 from lift.deploy.model import (
     Authorizer,
+    CloudMapRegistration,
     Deployment,
     EventSourceMapping,
     Expr,
@@ -178,6 +179,8 @@ class _Module:
             self.slo_alarms()
         if d.http is not None and d.http.domain:
             self.domain(d.http)
+        if d.cloud_map is not None:
+            self.cloud_map(d.cloud_map)
         main = {
             "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": ">= 5.40"}}},
             "data": {
@@ -187,6 +190,8 @@ class _Module:
             },
             "resource": self.resources,
         }
+        if d.cloud_map is not None and not d.cloud_map.namespace_id:  # looked up by its name
+            main["data"]["aws_service_discovery_http_namespace"] = {"cloud_map": {"name": d.cloud_map.namespace}}
         fn = d.function
         variables = {
             "variable": {
@@ -242,6 +247,7 @@ class _Module:
                     "Effect": s.effect,
                     "Action": list(s.actions),
                     "Resource": [self.value(r) for r in s.resources],
+                    **({"Condition": dict(s.condition)} if s.condition else {}),
                 }
                 for s in statements
             ],
@@ -412,6 +418,39 @@ class _Module:
                 },
             )
         self.outputs[_snake(url.output)] = {"value": f"${{aws_lambda_function_url.{name}.function_url}}"}
+
+    def cloud_map(self, reg: CloudMapRegistration) -> None:
+        """The Cloud Map service and this stage's instance, whose `URL` CloudMapDiscovery reads."""
+        name = _snake(reg.id)
+        self.add(
+            "aws_service_discovery_service",
+            name,
+            {
+                "name": reg.service,
+                "namespace_id": reg.namespace_id or "${data.aws_service_discovery_http_namespace.cloud_map.id}",
+                "type": "HTTP",
+                "description": f"{self.d.service}: registered by lift",
+                "tags": "${var.tags}",
+            },
+        )
+        attributes = {k: self.value(v) for k, v in reg.attributes}
+        url = {
+            "api": self.outputs.get("api_url", {}).get("value"),
+            "domain": self.outputs.get("domain_url", {}).get("value"),
+            "stream": self.outputs.get("stream_url", {}).get("value"),
+        }.get(reg.url_source)
+        if url is not None:
+            attributes["URL"] = url
+        self.add(
+            "aws_service_discovery_instance",
+            f"{name}_instance",
+            {
+                "instance_id": reg.instance_id,
+                "service_id": f"${{aws_service_discovery_service.{name}.id}}",
+                "attributes": attributes,
+            },
+        )
+        self.outputs["cloud_map_service_id"] = {"value": f"${{aws_service_discovery_service.{name}.id}}"}
 
     def rest(self, front: HttpFront) -> None:
         """A REST API proxying every path to the function (the App routes, answers 404/405)."""
@@ -827,6 +866,7 @@ class _Module:
                         "Effect": s.effect,
                         "Action": list(s.actions),
                         "Resource": [self.value(r) for r in s.resources],
+                        **({"Condition": dict(s.condition)} if s.condition else {}),
                     }
                     for s in rp.statements
                 ],

@@ -61,6 +61,7 @@ _LAZY = {
     "client_for": "typed",
 }
 __all__ = [
+    "service_clients",
     "ApiKey",
     "Auth",
     "Balancer",
@@ -99,6 +100,12 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(f"lift.services.{module}"), name)
+
+
+def service_clients(app: Any) -> dict[str, ServiceClient]:
+    """The clients `app.service(...)` made on `app`, by service name (what the deploy model reads
+    to grant each discovery its lookups)."""
+    return dict(app.__dict__.get("_service_clients", {}))
 
 
 def service(app: Any, name: str, **options: Any) -> ServiceClient:

@@ -154,6 +154,9 @@ def _boto3_client(service: str, client: Any, endpoint_url: str | None, region: s
     return boto3.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
 
 
+SERVICE_URL_OUTPUT = "ApiUrl"  # the stack output `lift deploy` writes the service's URL to
+
+
 class StackOutputDiscovery(Discovery):
     """The URL a CloudFormation stack exports as an output (`describe_stacks`).
 
@@ -165,7 +168,7 @@ class StackOutputDiscovery(Discovery):
     def __init__(
         self,
         stack: str,
-        output: str = "ApiUrl",
+        output: str = SERVICE_URL_OUTPUT,
         *,
         client: Any = None,
         endpoint_url: str | None = None,
@@ -178,7 +181,9 @@ class StackOutputDiscovery(Discovery):
         self._region = region
 
     @classmethod
-    def for_service(cls, service: str, stage: str, output: str = "ApiUrl", **options: Any) -> StackOutputDiscovery:
+    def for_service(
+        cls, service: str, stage: str, output: str = SERVICE_URL_OUTPUT, **options: Any
+    ) -> StackOutputDiscovery:
         """The stack `lift deploy` creates for `service` at `stage` (named `<service>-<stage>`,
         the deploy model's default stack name)."""
         return cls(f"{service}-{stage}", output, **options)
