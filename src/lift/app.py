@@ -115,6 +115,8 @@ class Endpoint:
 
 def compose(middleware: Iterable[Middleware], endpoint: Handler) -> Handler:
     """Wrap `endpoint` in `middleware`, the first one outermost."""
+    if middleware.__class__ is list and not middleware:
+        return endpoint
     call = endpoint
     for mw in reversed(list(middleware)):
         call = _link(mw, call)

@@ -118,10 +118,12 @@ def path_converter(tp: Any) -> Callable[[str], Any] | None:
     raise TypeError(f"Unsupported path parameter type {tp!r}: use str, int, float, bool, Decimal, UUID or an Enum")
 
 
+_TYPE_LABELS: dict[Any, str] = {int: "integer", float: "number", uuid.UUID: "UUID", bool: "boolean"}
+
+
 def _type_label(tp: Any) -> str:
-    return {int: "integer", float: "number", uuid.UUID: "UUID", bool: "boolean"}.get(
-        tp, getattr(tp, "__name__", str(tp))
-    )
+    label = _TYPE_LABELS.get(tp)
+    return label if label is not None else getattr(tp, "__name__", str(tp))
 
 
 def _path_getter(name: str, tp: Any) -> Getter:

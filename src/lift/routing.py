@@ -76,6 +76,9 @@ class PathEntry:
                 f"Duplicate route {method} {self.template}: {_describe(endpoint)} conflicts with {_describe(other)}"
             )
         self.methods[method] = endpoint
+        if len(self.methods) == 1:  # the commonest entry: what the general case below gives, without its set
+            self.allow = "GET, HEAD" if method == "GET" else method
+            return
         methods = set(self.methods)
         if "GET" in methods:
             methods.add("HEAD")
@@ -87,11 +90,14 @@ def _describe(endpoint: Any) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
+_NO_CHILDREN: dict[str, Any] = {}  # shared by every node without static children: never written to
+
+
 class _Node:
     __slots__ = ("static", "param", "param_name", "greedy", "greedy_name", "entry", "owner")
 
     def __init__(self) -> None:
-        self.static: dict[str, _Node] = {}
+        self.static: dict[str, _Node] = _NO_CHILDREN  # a node's own dict once it has a static child
         self.param: _Node | None = None
         self.param_name: str | None = None
         self.greedy: PathEntry | None = None
@@ -123,6 +129,8 @@ class Router:
             if kind == "static":
                 child = node.static.get(value)
                 if child is None:  # (a node made only when missing: registration allocates less)
+                    if node.static is _NO_CHILDREN:
+                        node.static = {}
                     child = node.static[value] = _Node()
                 node = child
             elif kind == "param":

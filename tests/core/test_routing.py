@@ -564,3 +564,30 @@ def test_backtracking_end_to_end_binds_only_the_matched_parameters() -> None:
 
     res = TestClient(app).get("/shop/books/reviews")
     assert res.json() == {"route": "catch_all", "params": {"path": "books/reviews"}}
+
+
+def test_allow_lists_every_method_of_a_path_with_head_beside_get() -> None:
+    from lift.routing import PathEntry
+
+    for methods, allow in (
+        (["GET"], "GET, HEAD"),
+        (["POST"], "POST"),
+        (["HEAD"], "HEAD"),
+        (["POST", "GET"], "GET, HEAD, POST"),
+        (["DELETE", "PUT"], "DELETE, PUT"),
+    ):
+        entry = PathEntry("/x", [])
+        for method in methods:
+            entry.add(method, object())
+        assert entry.allow == allow
+
+
+def test_a_leaf_node_gets_its_own_children_when_a_longer_route_arrives() -> None:
+    from lift.routing import Router
+
+    router = Router()
+    a = router.entry_for("/a")
+    b = router.entry_for("/b")
+    ab = router.entry_for("/a/c")
+    assert router.lookup("/a/c") == (ab, []) and router.lookup("/b/c") == (None, [])
+    assert router.lookup("/a") == (a, []) and router.lookup("/b") == (b, [])
