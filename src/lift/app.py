@@ -431,8 +431,12 @@ class App(Group, EventSources):
 
         def handler(event: Any, context: Any = None) -> Any:  # App.handler's own steps, in one frame
             if type(event) is dict and "resource" in event and "httpMethod" in event and "methodArn" not in event:
-                source = "rest"
-            elif type(event) is dict and "Records" in event:
+                try:  # the commonest event: its dispatcher (always registered) called at once
+                    return dispatch["rest"](event, context, "rest")
+                finally:
+                    if app._invocation_hooks:  # (a hook may be added during the request)
+                        app._end_invocation(event)
+            if type(event) is dict and "Records" in event:
                 try:
                     first = event["Records"][0]
                     source = RECORD_SOURCES[first["eventSource"] if "eventSource" in first else first["EventSource"]]
