@@ -227,3 +227,6 @@ def test_ctrl_c_mid_rollout_puts_every_region_back(tmp_path, moto_endpoint):
         assert alias["FunctionVersion"] == version
         assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
     assert f"[eu-west-1] {function}:live is on version {west_old}" in stderr
+    assert f"[eu-west-1] rolled back to version {west_old}: interrupted (Ctrl-C)" in stderr
+    assert f"[us-east-1] rolled back to version {old}: interrupted (Ctrl-C)" in stderr
+    assert "version None" not in stderr

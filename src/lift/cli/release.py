@@ -34,11 +34,13 @@ def _regions(deployment: Any, region: str | None) -> list[str]:
 
 
 def _print_event(console: Console, event: dict[str, Any]) -> None:
-    where = f"[{event.get('region')}] " if event.get("region") else ""
+    where = escape(f"[{event.get('region')}] ") if event.get("region") else ""  # not Rich markup
     kind = event["kind"]
     if kind == "shift":
         console.print(f"{where}[cyan]{event['percent']:g}%[/cyan] of traffic on version {event['new_version']}")
     elif kind == "rollback":
+        if event.get("version") is None:
+            return  # a rollout's note of a region its own release already reported rolled back
         console.print(f"{where}[red]rolled back[/red] to version {event.get('version')}: {event.get('reason')}")
     elif kind == "verdict":
         style = "green" if event["verdict"] == "promoted" else "red"
