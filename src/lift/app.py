@@ -534,6 +534,24 @@ class App(Group, EventSources):
 
         return declare(self, name, **options)
 
+    release_hooks: dict[str, Any] = {}  # name -> fn(check), registered with app.release_hook
+
+    def release_hook(self, name: str | Callable[..., Any] | None = None) -> Any:
+        """Register a release check `fn(check: lift.release_hooks.ReleaseCheck) -> bool` under `name`
+        (default: the function's name); a stage runs it before traffic (`pre_traffic = "name"`) or
+        after the shift (`post_traffic`), and a False or an exception rolls the release back."""
+        from lift.release_hooks import register
+
+        if callable(name):
+            register(self, name.__name__, name)
+            return name
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            register(self, name or fn.__name__, fn)
+            return fn
+
+        return decorator
+
     def service(self, name: str, **options: Any) -> Any:
         """The `lift.services.ServiceClient` for service `name` (created on first call; see docs/services.md)."""
         from lift.services import service

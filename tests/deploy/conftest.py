@@ -77,6 +77,14 @@ def full_app(extra_route: bool = False) -> App:
     def report(ctx: Context, body: dict, progress: Any) -> dict[str, Any]:
         return {}
 
+    @app.release_hook("smoke")  # deployed only on stages whose release names it (pre_traffic/post_traffic)
+    def smoke(check: Any) -> bool:
+        return check.invoke({"ping": True}) is not None
+
+    @app.release_hook
+    def settled(check: Any) -> bool:
+        return True
+
     return app
 
 

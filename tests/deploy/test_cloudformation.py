@@ -51,6 +51,16 @@ VARIANTS = {
         "dependencies_layer": True,
         "cloud_map": {"namespace": "shop", "namespace_id": "ns-abcdef0123456789", "service": "shop-api"},
     },
+    "release": {
+        "release": {
+            "strategy": "linear",
+            "percent": 20,
+            "interval": 60,
+            "alarms": ["shop-dev-errors"],
+            "pre_traffic": "smoke",
+            "post_traffic": "settled",
+        }
+    },
     "alb": {
         "http": "alb",
         "alb": {

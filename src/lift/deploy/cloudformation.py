@@ -22,6 +22,8 @@ from lift.deploy.model import (
     FunctionUrl,
     HttpFront,
     IamStatement,
+    ReleaseHookFunction,
+    TrafficShift,
     Value,
     WebSocketApi,
     rest_resources,
@@ -82,11 +84,33 @@ class _Template:
         self.resources: dict[str, dict[str, Any]] = {}
         self.outputs: dict[str, dict[str, Any]] = {}
         fn = deployment.function
-        # With SnapStart, triggers invoke the published alias (snapshots exist only for versions).
-        # SAM publishes the version and alias itself (AutoPublishAlias; its logical id is
-        # <function>Alias<name>), so the alias name there is the stage without punctuation.
-        self.alias = "".join(c for c in deployment.stage if c.isalnum()) if fmt == "sam" else deployment.stage
-        self.target_id = (f"{fn.id}Alias{self.alias}" if fmt == "sam" else f"{fn.id}Alias") if fn.snapstart else fn.id
+        # With a release strategy or SnapStart, every trigger invokes the alias (`traffic_alias`):
+        # the one traffic moves on, and the only one with SnapStart snapshots. SAM publishes the
+        # version and alias itself when the template moves the alias (AutoPublishAlias; logical id
+        # <function>Alias<name>; for SnapStart alone the name is the stage without punctuation);
+        # elsewhere the template has its own Version and Alias (<function>Version, <function>Alias).
+        self.release = deployment.release
+        alias = deployment.traffic_alias
+        self.aliased = alias is not None
+        self.sam_publishes = (
+            fmt == "sam" and self.aliased and (self.release is None or self.release.engine == "codedeploy")
+        )
+        if self.release is None and fmt == "sam":
+            alias = "".join(c for c in deployment.stage if c.isalnum())
+        self.alias = alias or deployment.stage
+        if not self.aliased:
+            self.target_id = fn.id
+        elif self.sam_publishes:
+            self.target_id = f"{fn.id}Alias{''.join(c for c in self.alias if c.isalnum())}"
+        else:
+            self.target_id = f"{fn.id}Alias"
+        # SAM names the CodeDeploy application and group it generates; the model's ids map to them
+        self.renames: dict[str, str] = {}
+        if self.release is not None and self.release.engine == "codedeploy" and fmt == "sam":
+            self.renames = {
+                str(self.release.application_id): "ServerlessDeploymentApplication",
+                str(self.release.group_id): f"{fn.id}DeploymentGroup",
+            }
 
     def add(self, logical_id: str, kind: str, properties: dict[str, Any], **attributes: Any) -> None:
         if logical_id in self.resources:
@@ -94,7 +118,12 @@ class _Template:
         self.resources[logical_id] = {"Type": kind, **attributes, "Properties": properties}
 
     def target_arn(self) -> Any:
-        return _ref(self.target_id) if self.d.function.snapstart else _arn(self.d.function.id)
+        """What triggers invoke: the alias's ARN (Ref of an alias) or the function's."""
+        return _ref(self.target_id) if self.aliased else _arn(self.d.function.id)
+
+    def target_sub(self) -> str:
+        """The same inside an `Fn::Sub` string."""
+        return "${" + self.target_id + "}" if self.aliased else "${" + self.d.function.id + ".Arn}"
 
     def permission(self, logical_id: str, principal: str, source_arn: Any, **extra: Any) -> None:
         props = {"Action": "lambda:InvokeFunction", "FunctionName": self.target_arn(), "Principal": principal}
@@ -132,6 +161,8 @@ class _Template:
             self.function(fn)
         for authorizer in d.authorizers:
             self.authorizer(authorizer)
+        if d.release is not None:
+            self.release_resources(d.release)
         if d.http is not None:
             self.http(d.http)
         if d.websocket is not None:
@@ -187,7 +218,9 @@ class _Template:
                     "Version": "2012-10-17",
                     "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
                 },
-                "Policies": [{"PolicyName": f"{logical_id}Policy", "PolicyDocument": _policy(statements)}],
+                "Policies": [
+                    {"PolicyName": f"{logical_id}Policy", "PolicyDocument": _renamed(_policy(statements), self.renames)}
+                ],
             },
         )
 
@@ -214,37 +247,164 @@ class _Template:
             props["Layers"] = layers
         if fn.snapstart:
             props["SnapStart"] = {"ApplyOn": "PublishedVersions"}
+        configuration = _digest(props)  # what a new version is published for, besides the code
         if self.fmt == "sam":
             props["CodeUri"] = {"Bucket": _ref("CodeS3Bucket"), "Key": _ref("CodeS3Key")}
             props["Tracing"] = props.pop("TracingConfig")["Mode"]
             props["Tags"] = dict(self.d.tags)
-            if fn.snapstart:
+            attributes: dict[str, Any] = {}
+            if self.sam_publishes and fn.id == self.d.function.id:
                 props["AutoPublishAlias"] = self.alias
-            self.add(fn.id, "AWS::Serverless::Function", props)
+                if self.release is not None:
+                    props["DeploymentPreference"] = self.deployment_preference(self.release)
+            elif fn.snapstart:
+                # SnapStart's versions are this template's own Version resource (lift release moves the
+                # alias): cfn-lint's W2530 expects AutoPublishAlias, which would move it on every deploy
+                attributes["Metadata"] = {"cfn-lint": {"config": {"ignore_checks": ["W2530"]}}}
+            self.add(fn.id, "AWS::Serverless::Function", props, **attributes)
         else:
             props["Code"] = {"S3Bucket": _ref("CodeS3Bucket"), "S3Key": _ref("CodeS3Key")}
             props["Tags"] = [{"Key": k, "Value": v} for k, v in self.d.tags]
             self.add(fn.id, "AWS::Lambda::Function", props)
-        if fn.snapstart and self.fmt != "sam":
-            # A Version's properties all force replacement: the code key in its description
-            # publishes a new version (and snapshot) whenever the code changes.
-            self.add(
-                f"{fn.id}Version",
-                "AWS::Lambda::Version",
-                {"FunctionName": _ref(fn.id), "Description": {"Fn::Sub": "code ${CodeS3Key}"}},
-            )
-            self.add(
-                f"{fn.id}Alias",
-                "AWS::Lambda::Alias",
-                {
-                    "FunctionName": _ref(fn.id),
-                    "FunctionVersion": {"Fn::GetAtt": [f"{fn.id}Version", "Version"]},
-                    "Name": self.alias,
-                },
-            )
-        prefix = "" if fn.id == self.d.function.id else fn.id  # JobsFunctionName, ... for the others
+        main = fn.id == self.d.function.id
+        if main and self.aliased and not self.sam_publishes:
+            self.version_and_alias(fn, configuration)
+        prefix = "" if main else fn.id  # JobsFunctionName, ... for the others
         self.outputs[f"{prefix or 'Function'}Name"] = {"Value": _ref(fn.id)}
         self.outputs[f"{prefix or 'Function'}Arn"] = {"Value": _arn(fn.id)}
+        if main and self.aliased:
+            self.outputs["AliasArn"] = {"Value": _ref(self.target_id)}
+
+    def version_and_alias(self, fn: Function, configuration: str) -> None:
+        """The Version and the Alias triggers invoke. A Version's properties all force replacement:
+        when the template moves the alias (SnapStart, CodeDeploy) its description carries the code
+        key and a digest of the configuration, so each change publishes a new version; replaced
+        versions are retained (the old one serves during a shift and is the rollback target).
+        With `lift release` the description never changes: the template publishes the first
+        version and `lift release` moves the alias from then on, CloudFormation leaves it alone."""
+        lift_moves_it = self.release is not None and self.release.engine == "lift"
+        layer = " ${LayerS3Key}" if fn.dependencies_layer_id else ""
+        description: Any = (
+            "first version: lift release moves the alias"
+            if lift_moves_it
+            else {"Fn::Sub": f"code ${{CodeS3Key}}{layer} configuration {configuration}"}
+        )
+        self.add(
+            f"{fn.id}Version",
+            "AWS::Lambda::Version",
+            {"FunctionName": _ref(fn.id), "Description": description},
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+        attributes: dict[str, Any] = {}
+        release = self.release
+        if release is not None and release.engine == "codedeploy":
+            update: dict[str, Any] = {
+                "ApplicationName": _ref(str(release.application_id)),
+                "DeploymentGroupName": _ref(str(release.group_id)),
+            }
+            for phase, key in (("pre", "BeforeAllowTrafficHook"), ("post", "AfterAllowTrafficHook")):
+                hook = release.hook(phase)
+                if hook is not None:
+                    update[key] = _ref(hook.id)
+            attributes["UpdatePolicy"] = {"CodeDeployLambdaAliasUpdate": update}
+        self.add(
+            f"{fn.id}Alias",
+            "AWS::Lambda::Alias",
+            {
+                "FunctionName": _ref(fn.id),
+                "FunctionVersion": {"Fn::GetAtt": [f"{fn.id}Version", "Version"]},
+                "Name": self.alias,
+            },
+            **attributes,
+        )
+
+    # -- releases ------------------------------------------------------------------------------------
+    def deployment_preference(self, release: TrafficShift) -> dict[str, Any]:
+        """SAM's DeploymentPreference: CodeDeploy shifts the AutoPublishAlias, gated and hooked."""
+        preference: dict[str, Any] = {
+            "Type": release.sam_type if release.deployment_config else _ref(str(release.custom_config_id)),
+            "Role": _arn(str(release.service_role_id)),
+        }
+        if release.alarms:
+            preference["Alarms"] = list(release.alarms)
+        hooks = {
+            key: _ref(hook.id)
+            for key, hook in (("PreTraffic", release.hook("pre")), ("PostTraffic", release.hook("post")))
+            if hook is not None
+        }
+        if hooks:
+            preference["Hooks"] = hooks
+        return preference
+
+    def release_resources(self, release: TrafficShift) -> None:
+        """The hook functions; with CodeDeploy, its custom configuration and (plain CloudFormation)
+        its application and deployment group (SAM generates those from DeploymentPreference)."""
+        for hook in release.hooks:
+            self.hook_function(hook, release)
+        if release.engine != "codedeploy":
+            return
+        if release.custom_config_id:
+            kind = str(release.custom_type)
+            step = (
+                {"CanaryPercentage": release.percent, "CanaryInterval": release.minutes}
+                if kind == "TimeBasedCanary"
+                else {"LinearPercentage": release.percent, "LinearInterval": release.minutes}
+            )
+            self.add(
+                release.custom_config_id,
+                "AWS::CodeDeploy::DeploymentConfig",
+                {"ComputePlatform": "Lambda", "TrafficRoutingConfig": {"Type": kind, kind: step}},
+            )
+        if self.fmt == "sam":
+            return
+        self.add(str(release.application_id), "AWS::CodeDeploy::Application", {"ComputePlatform": "Lambda"})
+        group: dict[str, Any] = {
+            "ApplicationName": _ref(str(release.application_id)),
+            "ServiceRoleArn": _arn(str(release.service_role_id)),
+            "DeploymentConfigName": release.deployment_config or _ref(str(release.custom_config_id)),
+            "DeploymentStyle": {"DeploymentType": "BLUE_GREEN", "DeploymentOption": "WITH_TRAFFIC_CONTROL"},
+            "AutoRollbackConfiguration": {
+                "Enabled": True,
+                "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"],
+            },
+        }
+        if release.alarms:
+            group["AlarmConfiguration"] = {"Enabled": True, "Alarms": [{"Name": a} for a in release.alarms]}
+        self.add(str(release.group_id), "AWS::CodeDeploy::DeploymentGroup", group)
+        self.outputs["ReleaseApplication"] = {"Value": _ref(str(release.application_id))}
+        self.outputs["ReleaseDeploymentGroup"] = {"Value": _ref(str(release.group_id))}
+
+    def hook_function(self, hook: ReleaseHookFunction, release: TrafficShift) -> None:
+        """A hook: the app's package, handler lift.release_hooks.handler; under CodeDeploy it is told
+        the version being deployed (the one the alias is moving to)."""
+        fn = self.d.function
+        variables: dict[str, Any] = {k: sub(v) for k, v in hook.environment}
+        if release.engine == "codedeploy":
+            variables["LIFT_RELEASE_VERSION"] = (
+                _ref(f"{fn.id}.Version") if self.fmt == "sam" else _ref(f"{fn.id}Version")
+            )
+        props: dict[str, Any] = {
+            "FunctionName": hook.name,
+            "Description": f"{hook.phase}-traffic check {hook.hook} of {fn.name}, deployed by lift",
+            "Handler": hook.handler,
+            "Runtime": fn.runtime,
+            "Architectures": [fn.architecture],
+            "MemorySize": fn.memory,
+            "Timeout": hook.timeout,
+            "Role": _arn(hook.role_id),
+            "LoggingConfig": {"LogGroup": _ref(hook.log_group_id), "LogFormat": "Text"},
+            "Environment": {"Variables": dict(sorted(variables.items()))},
+            "TracingConfig": {"Mode": "Active" if fn.tracing else "PassThrough"},
+            "Code": {"S3Bucket": _ref("CodeS3Bucket"), "S3Key": _ref("CodeS3Key")},
+            "Tags": [{"Key": k, "Value": v} for k, v in self.d.tags],
+        }
+        layers: list[Any] = list(fn.layers)
+        if fn.dependencies_layer_id:
+            layers.insert(0, _ref(fn.dependencies_layer_id))
+        if layers:
+            props["Layers"] = layers
+        self.add(hook.id, "AWS::Lambda::Function", props)
 
     # -- HTTP --------------------------------------------------------------------------------------
     def http(self, front: HttpFront) -> None:
@@ -394,7 +554,7 @@ class _Template:
         )
         uri = {
             "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-            + ("${" + self.target_id + "}" if self.d.function.snapstart else "${" + self.d.function.id + ".Arn}")
+            + self.target_sub()
             + "/invocations"
         }
         methods = []
@@ -463,7 +623,7 @@ class _Template:
             "AWS::ApiGatewayV2::Api",
             {"Name": ws.name, "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": ws.route_selection_expression},
         )
-        fn_arn = ("${" + self.target_id + "}") if self.d.function.snapstart else ("${" + self.d.function.id + ".Arn}")
+        fn_arn = self.target_sub()
         self.add(
             f"{api}Integration",
             "AWS::ApiGatewayV2::Integration",
@@ -589,7 +749,7 @@ class _Template:
     def mapping(self, m: EventSourceMapping) -> None:
         primary = m.function_id == self.d.function.id  # the others (the jobs worker) have no alias
         props: dict[str, Any] = {
-            "FunctionName": _ref(self.target_id) if primary and self.d.function.snapstart else _ref(m.function_id)
+            "FunctionName": _ref(self.target_id) if primary and self.aliased else _ref(m.function_id)
         }
         if m.kind == "kafka":
             props["SelfManagedEventSource"] = {"Endpoints": {"KafkaBootstrapServers": list(m.bootstrap_servers)}}
@@ -639,7 +799,7 @@ class _Template:
         self.add(m.id, "AWS::Lambda::EventSourceMapping", props, DependsOn=[self.d.function.role_id])
 
     def authorizer(self, a: Authorizer) -> None:
-        fn_arn = ("${" + self.target_id + "}") if self.d.function.snapstart else ("${" + self.d.function.id + ".Arn}")
+        fn_arn = self.target_sub()
         uri = {
             "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
             + fn_arn
@@ -873,6 +1033,27 @@ def _key_schema(partition_key: tuple[str, str], sort_key: tuple[str, str] | None
     if sort_key:
         schema.append({"AttributeName": sort_key[0], "KeyType": "RANGE"})
     return schema
+
+
+def _digest(value: Any) -> str:
+    """A short, stable digest of a JSON-able value (a function's configuration)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _renamed(value: Any, renames: dict[str, str]) -> Any:
+    """`value` with `${Old}` in Fn::Sub strings (and Ref targets) renamed to the ids SAM generates."""
+    if not renames:
+        return value
+    if isinstance(value, dict):
+        return {k: (renames.get(v, v) if k == "Ref" else _renamed(v, renames)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, renames) for v in value]
+    if isinstance(value, str):
+        for old, new in renames.items():
+            value = value.replace("${" + old + "}", "${" + new + "}")
+    return value
 
 
 def _route_id(key: str) -> str:

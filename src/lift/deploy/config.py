@@ -225,6 +225,9 @@ class ReleaseConfig(_Strict):
     rollout: Literal["rolling", "parallel"] = "rolling"  # across the stage's regions
     parallel_limit: int = 2
     health_url: str | None = None  # blue-green: "{url}" of the new version's /health/ready
+    pre_traffic: str | None = None  # an @app.release_hook name: checks the new version before any traffic
+    post_traffic: str | None = None  # an @app.release_hook name: checks it once it has all the traffic
+    hook_timeout: int = 300  # seconds a hook function may run (Lambda timeout of the hook functions)
 
 
 class DrConfig(_Strict):
@@ -237,6 +240,7 @@ class DrConfig(_Strict):
     health_path: str = "/health/ready"
     notify_topic_arn: str | None = None
     global_table: str | None = None  # for `lift dr status` replication lag
+    global_tables: bool = True  # the stores' DynamoDB tables become global tables replicated to every region
 
 
 class JobsConfig(_Strict):
@@ -566,6 +570,23 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
         raise bad("authorizer.ttl", "must be 0-3600 seconds")
     if config.http == "alb" and config.alb is None:
         raise bad("alb", 'http = "alb" needs [tool.lift.alb] listener_arn = "..."')
+    if config.release is not None:
+        _check_release(config.release, bad)
+
+
+def _check_release(release: ReleaseConfig, bad: Any) -> None:
+    """What CodeDeploy accepts when it runs the shift (whole percents, whole minutes), and names."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,127}", release.alias) or release.alias.isdigit():
+        raise bad("release.alias", f"{release.alias!r} is not a Lambda alias name (letters, digits, '-', '_')")
+    if not 0 < release.percent < 100:
+        raise bad("release.percent", f"{release.percent} must be between 0 and 100")
+    if not 1 <= release.hook_timeout <= 900:
+        raise bad("release.hook_timeout", "must be 1-900 seconds (a Lambda timeout)")
+    if release.engine == "codedeploy" and release.strategy in ("canary", "linear"):
+        if release.percent != int(release.percent):
+            raise bad("release.percent", f"CodeDeploy shifts whole percents, not {release.percent}")
+        if release.interval % 60 or release.interval < 60:
+            raise bad("release.interval", f"CodeDeploy steps last whole minutes: {release.interval} s is not")
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,8 @@ __all__ = [
     "Output",
     "RestResource",
     "rest_resources",
+    "ReleaseHookFunction",
+    "TrafficShift",
     "Deployment",
     "ModelError",
     "build_deployment",
@@ -443,6 +445,69 @@ class Alarm:
 
 
 @dataclass(frozen=True)
+class ReleaseHookFunction:
+    """A pre- or post-traffic check (`@app.release_hook`) deployed as a function of its own: the
+    app's package with handler `lift.release_hooks.handler`, named `CodeDeployHook_...` (the prefix
+    AWS's CodeDeploy role for Lambda may invoke)."""
+
+    id: str
+    phase: Literal["pre", "post"]
+    hook: str  # the name registered with @app.release_hook
+    name: str
+    role_id: str
+    log_group_id: str
+    timeout: int
+    environment: tuple[tuple[str, Value], ...]
+    handler: str = "lift.release_hooks.handler"
+
+    @property
+    def arn(self) -> Expr:
+        return function_arn(self.name)
+
+
+# CodeDeploy's predefined Lambda configurations: (strategy, percent, minutes) -> name
+_PREDEFINED_CONFIGS = {
+    **{("canary", 10.0, m): f"CodeDeployDefault.LambdaCanary10Percent{m}Minutes" for m in (5, 10, 15, 30)},
+    **{
+        ("linear", 10.0, m): f"CodeDeployDefault.LambdaLinear10PercentEvery{m}Minute{'s' if m > 1 else ''}"
+        for m in (1, 2, 3, 10)
+    },
+}
+
+
+@dataclass(frozen=True)
+class TrafficShift:
+    """How a new version takes the traffic of `alias` (`[tool.lift.stages.S.release]`). Every trigger
+    invokes the alias. `engine = "lift"`: the template creates the alias once and `lift release`
+    moves it; `"codedeploy"`: each deployment publishes a version and CodeDeploy shifts the alias
+    (`deployment_config`, or the custom `TimeBasedCanary`/`TimeBasedLinear` one when no predefined
+    configuration fits), watching `alarms` and running the hooks, with no Lift process."""
+
+    alias: str
+    engine: Literal["lift", "codedeploy"]
+    strategy: str
+    percent: int
+    minutes: int
+    alarms: tuple[str, ...] = ()
+    hooks: tuple[ReleaseHookFunction, ...] = ()
+    deployment_config: str | None = None  # a predefined CodeDeploy config; None: `custom_config_id`
+    custom_config_id: str | None = None
+    custom_type: str | None = None  # TimeBasedCanary | TimeBasedLinear
+    application_id: str | None = None  # codedeploy engine: the CodeDeploy application, group, role
+    group_id: str | None = None
+    service_role_id: str | None = None
+
+    @property
+    def sam_type(self) -> str | None:
+        """SAM's `DeploymentPreference.Type` for a predefined configuration (`Canary10Percent5Minutes`)."""
+        prefix = "CodeDeployDefault.Lambda"
+        return self.deployment_config[len(prefix) :] if self.deployment_config else None
+
+    def hook(self, phase: str) -> ReleaseHookFunction | None:
+        return next((h for h in self.hooks if h.phase == phase), None)
+
+
+@dataclass(frozen=True)
 class LogGroup:
     """The function's CloudWatch Logs group, created with a retention (Lambda's own never expires)."""
 
@@ -619,6 +684,7 @@ class Deployment:
     slo_routes: tuple[tuple[str, str], ...] = ()  # (method, route template) of the app, for the SLOs
     metrics_namespace: str = ""  # where RequestMetrics writes (the service name unless configured)
     artifact_bucket: str | None = None
+    release: TrafficShift | None = None  # [release]: triggers invoke its alias (see TrafficShift)
     warnings: tuple[str, ...] = ()
     config: StageConfig = field(default_factory=StageConfig, compare=False, repr=False)
     authorizers: tuple[Authorizer, ...] = ()
@@ -635,6 +701,14 @@ class Deployment:
     def function(self) -> Function:
         """The function (a Lift service deploys as one function)."""
         return self.functions[0]
+
+    @property
+    def traffic_alias(self) -> str | None:
+        """The alias every trigger invokes: the release alias, else the stage's name with SnapStart
+        (snapshots exist only for published versions), else None (triggers invoke $LATEST)."""
+        if self.release is not None:
+            return self.release.alias
+        return self.stage if self.function.snapstart else None
 
     def role(self, role_id: str) -> Role:
         return next(r for r in self.roles if r.id == role_id)
@@ -772,6 +846,7 @@ class _Builder:
         self.rules: list[EventRule] = []
         self.schedules: list[Schedule] = []
         self.roles: list[Role] = []
+        self.extra_log_groups: list[LogGroup] = []
         self.warnings: list[str] = []
         self.environment: dict[str, Value] = {}
         self.authorizers: list[Authorizer] = []
@@ -811,6 +886,7 @@ class _Builder:
         self._service_discovery()
         alarms, alarm_topic_id = self._alarms()
         self._base_statements(websocket)
+        release = self._release()
         log_group = LogGroup(self.log_group_id, f"/aws/lambda/{self.function_name}", s.log_retention_days)
         environment = {"LIFT_NAME": self.service, "LIFT_STAGE": self.stage}
         if s.log_level:
@@ -872,7 +948,7 @@ class _Builder:
             tags=tuple(sorted(tags.items())),
             functions=(function, *extra_functions),
             roles=(role, *self.roles),
-            log_groups=(log_group, *extra_logs),
+            log_groups=(log_group, *extra_logs, *self.extra_log_groups),
             http=http,
             websocket=websocket,
             queues=tuple(self.queues),
@@ -894,6 +970,7 @@ class _Builder:
             ),
             metrics_namespace=getattr(self.app, "metrics_namespace", None) or self.app.name,
             artifact_bucket=s.artifact_bucket,
+            release=release,
             warnings=tuple(self.warnings),
             config=s,
             authorizers=tuple(self.authorizers),
@@ -2065,6 +2142,164 @@ class _Builder:
                     )
                 )
         return tuple(alarms), topic.id
+
+    # -- releases -----------------------------------------------------------------------------
+    def _release(self) -> TrafficShift | None:
+        """The stage's `release` table as a TrafficShift: its CodeDeploy configuration, application,
+        group and service role (codedeploy engine), and its hook functions."""
+        cfg = self.s.release
+        if cfg is None:
+            return None
+        minutes = max(1, cfg.interval // 60)
+        percent = int(cfg.percent)
+        shift: dict[str, Any] = {}
+        if cfg.strategy in ("all-at-once", "blue-green"):
+            shift["deployment_config"] = "CodeDeployDefault.LambdaAllAtOnce"
+        elif (cfg.strategy, float(cfg.percent), minutes) in _PREDEFINED_CONFIGS and cfg.interval % 60 == 0:
+            shift["deployment_config"] = _PREDEFINED_CONFIGS[(cfg.strategy, float(cfg.percent), minutes)]
+        elif cfg.engine == "codedeploy":
+            shift["custom_config_id"] = self.ids("ReleaseConfig")
+            shift["custom_type"] = "TimeBasedCanary" if cfg.strategy == "canary" else "TimeBasedLinear"
+        codedeploy = cfg.engine == "codedeploy"
+        if codedeploy:
+            shift["application_id"] = self.ids("ReleaseApplication")
+            shift["group_id"] = self.ids("ReleaseGroup")
+            shift["service_role_id"] = self.ids("ReleaseRole")
+            if cfg.bake:
+                self.warnings.append(
+                    "release: CodeDeploy has no bake time after 100%; a post_traffic hook can watch the new version"
+                )
+            if cfg.max_error_rate is not None:
+                self.warnings.append(
+                    "release: max_error_rate is checked by `lift release` only; under CodeDeploy gate on an alarm"
+                )
+            if cfg.strategy == "blue-green" and not cfg.pre_traffic:
+                self.warnings.append(
+                    "release: blue-green under CodeDeploy checks the new version with a pre_traffic hook; none is set"
+                )
+        hooks = self._release_hooks(cfg, shift.get("application_id"), shift.get("group_id"))
+        shift_obj = TrafficShift(
+            alias=cfg.alias,
+            engine=cfg.engine,
+            strategy=cfg.strategy,
+            percent=percent,
+            minutes=minutes,
+            alarms=tuple(cfg.alarms),
+            hooks=hooks,
+            **shift,
+        )
+        if codedeploy:
+            self._codedeploy_role(shift_obj)
+        return shift_obj
+
+    def _release_hooks(self, cfg: Any, application_id: str | None, group_id: str | None) -> tuple[Any, ...]:
+        named = [(phase, name) for phase, name in (("pre", cfg.pre_traffic), ("post", cfg.post_traffic)) if name]
+        if not named:
+            return ()
+        registered = getattr(self.app, "release_hooks", {}) or {}
+        for phase, name in named:
+            if name not in registered:
+                key = "pre_traffic" if phase == "pre" else "post_traffic"
+                known = ", ".join(sorted(registered)) or "none"
+                raise ModelError(
+                    f"[tool.lift.stages.{self.stage}.release] {key} = {name!r}: the app registers no "
+                    f"@app.release_hook({name!r}) (registered: {known})"
+                )
+        role_id = self.ids("ReleaseHookRole")
+        hooks, statements = [], []
+        log_arns: list[Value] = []
+        for phase, name in named:
+            function_name = f"CodeDeployHook_{self.function_name}"[:60] + f"-{phase}"
+            log_group = LogGroup(
+                self.ids("ReleaseHook", phase, "Logs"), f"/aws/lambda/{function_name}", self.s.log_retention_days
+            )
+            self.extra_log_groups.append(log_group)
+            log_arns.append(Expr(f"arn:{{partition}}:logs:{{region}}:{{account}}:log-group:{log_group.name}:*"))
+            environment = {
+                "LIFT_NAME": self.service,
+                "LIFT_STAGE": self.stage,
+                **self.s.environment,
+                **{k: v for k, v in self.environment.items() if k.startswith("LIFT_")},
+                "LIFT_RELEASE_APP": self.handler,
+                "LIFT_RELEASE_HOOK": name,
+                "LIFT_RELEASE_PHASE": phase,
+                "LIFT_RELEASE_FUNCTION": self.function_name,
+                "LIFT_RELEASE_ALIAS": cfg.alias,
+            }
+            hooks.append(
+                ReleaseHookFunction(
+                    self.ids("ReleaseHook", phase),
+                    phase,  # type: ignore[arg-type]
+                    name,
+                    function_name,
+                    role_id,
+                    log_group.id,
+                    cfg.hook_timeout,
+                    tuple(sorted(environment.items())),
+                )
+            )
+        statements.append(
+            IamStatement(
+                "WriteLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), tuple(log_arns), reason="the hooks' logs"
+            )
+        )
+        statements.append(
+            IamStatement(
+                "InvokeNewVersion",
+                ("lambda:InvokeFunction",),
+                (Expr(f"arn:{{partition}}:lambda:{{region}}:{{account}}:function:{self.function_name}:*"),),
+                reason="a hook's check.invoke calls the version being released",
+            )
+        )
+        if application_id and group_id:
+            statements.append(
+                IamStatement(
+                    "ReportHookStatus",
+                    ("codedeploy:PutLifecycleEventHookExecutionStatus",),
+                    (
+                        Expr(
+                            f"arn:{{partition}}:codedeploy:{{region}}:{{account}}:deploymentgroup:"
+                            f"{{ref:{application_id}}}/{{ref:{group_id}}}"
+                        ),
+                    ),
+                    reason="the hook tells CodeDeploy whether the release goes on",
+                )
+            )
+        self.roles.append(Role(role_id, "lambda.amazonaws.com", tuple(statements)))
+        return tuple(hooks)
+
+    def _codedeploy_role(self, shift: TrafficShift) -> None:
+        """CodeDeploy's service role, with what AWSCodeDeployRoleForLambda grants scoped to this
+        function, its alarms and its hooks (no S3: the AppSpec comes from CloudFormation)."""
+        fn = function_arn(self.function_name)
+        statements = [
+            IamStatement(
+                "ShiftAlias",
+                ("lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig", "lambda:UpdateAlias"),
+                (fn, Expr(f"{fn.template}:*")),
+                reason="CodeDeploy moves the alias's weights step by step",
+            )
+        ]
+        if shift.alarms:
+            statements.append(
+                IamStatement(
+                    "ReadGatingAlarms",
+                    ("cloudwatch:DescribeAlarms",),
+                    tuple(Expr(f"arn:{{partition}}:cloudwatch:{{region}}:{{account}}:alarm:{a}") for a in shift.alarms),
+                    reason="CodeDeploy stops and rolls back when a gating alarm fires",
+                )
+            )
+        if shift.hooks:
+            statements.append(
+                IamStatement(
+                    "InvokeHooks",
+                    ("lambda:InvokeFunction",),
+                    tuple(h.arn for h in shift.hooks),
+                    reason="CodeDeploy runs the pre/post-traffic hooks",
+                )
+            )
+        assert shift.service_role_id is not None
+        self.roles.append(Role(shift.service_role_id, "codedeploy.amazonaws.com", tuple(statements)))
 
     # -- always ---------------------------------------------------------------------------------
     def _base_statements(self, websocket: WebSocketApi | None) -> None:

@@ -196,6 +196,10 @@ class LiftService(pulumi.ComponentResource):
     # -- the component ------------------------------------------------------------------------------
     def _build(self) -> None:
         d = self.d
+        if d.release is not None and d.release.engine == "codedeploy":
+            from lift.deploy.terraform import CODEDEPLOY_ONLY_IN_CLOUDFORMATION
+
+            raise ValueError(CODEDEPLOY_ONLY_IN_CLOUDFORMATION.format(tool="Pulumi"))
         for group in d.log_groups:
             lg = self.add(aws.cloudwatch.LogGroup, group.id, name=group.name, retention_in_days=self.log_retention_days)
             self.refs[group.id] = lg.name
@@ -232,6 +236,8 @@ class LiftService(pulumi.ComponentResource):
         for fn in d.functions:
             self.function_(fn)
         self.authorizers = {a.id: self.authorizer(a) for a in d.authorizers}
+        if d.release is not None:
+            self.release_hooks()
         if d.http is not None:
             self.http(d.http)
         if d.websocket is not None:
@@ -305,18 +311,25 @@ class LiftService(pulumi.ComponentResource):
             + [self.value(layer) for layer in fn.layers]
             or None,
             snap_start={"apply_on": "PublishedVersions"} if fn.snapstart else None,
-            publish=True if fn.snapstart else None,
+            publish=True if primary and self.d.traffic_alias else None,
         )
         self.refs[fn.id] = function.name
         self.functions[fn.id] = function
         if not primary:
             return
         self.function = function
-        if fn.snapstart:  # triggers invoke the published alias (snapshots exist only for versions)
+        if self.d.traffic_alias:  # triggers invoke the alias (release strategy, or SnapStart's versions)
+            # `lift release` moves a release alias from the first version on: Pulumi must not move it back
+            keep = (
+                pulumi.ResourceOptions(ignore_changes=["function_version", "routing_config", "description"])
+                if self.d.release is not None
+                else None
+            )
             alias = self.add(
                 aws.lambda_.Alias,
                 f"{fn.id}Alias",
-                name=self.d.stage,
+                keep,
+                name=self.d.traffic_alias,
                 function_name=function.name,
                 function_version=function.version,
             )
@@ -325,6 +338,32 @@ class LiftService(pulumi.ComponentResource):
         else:
             self.target_arn, self.target_invoke_arn = function.arn, function.invoke_arn
             self.target_name, self.qualifier = function.name, None
+
+    def release_hooks(self) -> None:
+        """The pre/post-traffic hook functions `lift release` invokes (same package, handler
+        lift.release_hooks.handler)."""
+        assert self.d.release is not None
+        fn = self.d.function
+        for hook in self.d.release.hooks:
+            self.add(
+                aws.lambda_.Function,
+                hook.id,
+                pulumi.ResourceOptions(depends_on=[self.policies[hook.role_id]]),
+                name=hook.name,
+                description=f"{hook.phase}-traffic check {hook.hook} of {fn.name}, deployed by lift",
+                handler=hook.handler,
+                runtime=fn.runtime,
+                architectures=[fn.architecture],
+                memory_size=self.memory_size,
+                timeout=hook.timeout,
+                role=self.refs[hook.role_id],
+                code=pulumi.FileArchive(self.artifact_path),
+                logging_config={"log_format": "Text", "log_group": self.refs[hook.log_group_id]},
+                environment={"variables": {k: self.value(v) for k, v in hook.environment}},
+                tracing_config={"mode": "Active" if fn.tracing else "PassThrough"},
+                tags=self.tags,
+                layers=list(fn.layers) or None,
+            )
 
     # -- HTTP ---------------------------------------------------------------------------------------
     def http_api(self, front: HttpFront) -> None:

@@ -44,6 +44,12 @@ _PSEUDO = {
 }
 
 
+CODEDEPLOY_ONLY_IN_CLOUDFORMATION = (
+    'release engine = "codedeploy" is template-native in CloudFormation and SAM (lift synth --format '
+    'cloudformation|sam): {tool} has no CodeDeploy-driven alias update. Use engine = "lift" (lift release).'
+)
+
+
 def _snake(model_id: str) -> str:
     """`MappingShopOrders` -> `mapping_shop_orders` (Terraform resource names)."""
     out = []
@@ -73,7 +79,7 @@ class _Module:
         self.fn_arn = f"${{{self.fn}.arn}}"
         self.fn_invoke_arn = f"${{{self.fn}.invoke_arn}}"
         self.fn_name = f"${{{self.fn}.function_name}}"
-        if fn.snapstart:  # triggers invoke the published alias (snapshots exist only for versions)
+        if deployment.traffic_alias:  # triggers invoke the alias (release strategy, or SnapStart's versions)
             alias = f"aws_lambda_alias.{_snake(fn.id)}_alias"
             self.target_arn, self.target_invoke_arn = f"${{{alias}.arn}}", f"${{{alias}.invoke_arn}}"
             self.target_name, self.qualifier = self.fn_name, f"${{{alias}.name}}"
@@ -121,6 +127,8 @@ class _Module:
     # -- the module -------------------------------------------------------------------------------
     def build(self) -> dict[str, dict[str, Any]]:
         d = self.d
+        if d.release is not None and d.release.engine == "codedeploy":
+            raise ValueError(CODEDEPLOY_ONLY_IN_CLOUDFORMATION.format(tool="Terraform"))
         # ids other resources may reference by {ref:ID}
         for q in d.queues:
             self.refs[q.id] = f"aws_sqs_queue.{_snake(q.id)}.url"
@@ -162,6 +170,8 @@ class _Module:
             self.function(fn)
         for authorizer in d.authorizers:
             self.authorizer(authorizer)
+        if d.release is not None:
+            self.release_hooks()
         if d.http is not None:
             self.http(d.http)
         if d.websocket is not None:
@@ -293,14 +303,48 @@ class _Module:
             body["layers"] = layers + [self.value(layer) for layer in fn.layers]
         if fn.snapstart:
             body["snap_start"] = {"apply_on": "PublishedVersions"}
+        aliased = primary and self.d.traffic_alias is not None
+        if aliased:
             body["publish"] = True
         self.add("aws_lambda_function", name, body, fn.id, "function_name")
-        if fn.snapstart:
-            self.add(
-                "aws_lambda_alias",
-                f"{name}_alias",
-                {"name": self.d.stage, "function_name": self.fn_name, "function_version": f"${{{self.fn}.version}}"},
-            )
+        if aliased:
+            alias: dict[str, Any] = {
+                "name": self.d.traffic_alias,
+                "function_name": self.fn_name,
+                "function_version": f"${{{self.fn}.version}}",
+            }
+            if self.d.release is not None:
+                # `lift release` moves the alias from the first version on: Terraform must not move it back
+                alias["lifecycle"] = {"ignore_changes": ["function_version", "routing_config", "description"]}
+            self.add("aws_lambda_alias", f"{name}_alias", alias)
+            self.outputs["alias_arn"] = {"value": self.target_arn}
+
+    def release_hooks(self) -> None:
+        """The pre/post-traffic hook functions `lift release` invokes (same package, handler
+        lift.release_hooks.handler). CodeDeploy's engine is CloudFormation's (its alias UpdatePolicy)."""
+        release = self.d.release
+        assert release is not None
+        fn = self.d.function
+        for hook in release.hooks:
+            body: dict[str, Any] = {
+                "function_name": hook.name,
+                "description": f"{hook.phase}-traffic check {hook.hook} of {fn.name}, deployed by lift",
+                "handler": hook.handler,
+                "runtime": fn.runtime,
+                "architectures": [fn.architecture],
+                "memory_size": "${var.memory_size}",
+                "timeout": hook.timeout,
+                "role": f"${{{self.refs[hook.role_id]}}}",
+                "filename": "${var.artifact_path}",
+                "source_code_hash": "${filebase64sha256(var.artifact_path)}",
+                "logging_config": {"log_format": "Text", "log_group": f"${{{self.refs[hook.log_group_id]}}}"},
+                "environment": {"variables": {k: self.value(v) for k, v in hook.environment}},
+                "tracing_config": {"mode": "Active" if fn.tracing else "PassThrough"},
+                "layers": list(fn.layers) or None,
+                "tags": "${var.tags}",
+                "depends_on": [f"aws_iam_role_policy.{_snake(hook.role_id)}_policy"],
+            }
+            self.add("aws_lambda_function", _snake(hook.id), body)
 
     # -- HTTP ---------------------------------------------------------------------------------------
     def http(self, front: HttpFront) -> None:
