@@ -332,13 +332,17 @@ class _Module:
                 "handler": hook.handler,
                 "runtime": fn.runtime,
                 "architectures": [fn.architecture],
-                "memory_size": "${var.memory_size}",
+                "memory_size": fn.memory,
                 "timeout": hook.timeout,
                 "role": f"${{{self.refs[hook.role_id]}}}",
                 "filename": "${var.artifact_path}",
                 "source_code_hash": "${filebase64sha256(var.artifact_path)}",
                 "logging_config": {"log_format": "Text", "log_group": f"${{{self.refs[hook.log_group_id]}}}"},
-                "environment": {"variables": {k: self.value(v) for k, v in hook.environment}},
+                "environment": {
+                    "variables": "${merge("
+                    + json.dumps({k: self.value(v) for k, v in hook.environment}, sort_keys=True)
+                    + ", var.environment)}"
+                },
                 "tracing_config": {"mode": "Active" if fn.tracing else "PassThrough"},
                 "layers": list(fn.layers) or None,
                 "tags": "${var.tags}",
