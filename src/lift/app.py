@@ -585,7 +585,7 @@ class App(Group, EventSources):
 
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
             try:
-                request: Request
+                request: Request | None = None
                 if rest:  # apigw_rest.request_from_event for the event as API Gateway sends it
                     try:
                         path, method = event["path"], event["httpMethod"]
@@ -598,16 +598,13 @@ class App(Group, EventSources):
                         )
                     except (KeyError, TypeError):
                         plain = False
-                    if plain:
-                        request = new(rest_request)
-                        request.event, request.method, request.path = event, method, path
-                    else:
+                    if not plain:  # (a plain event's request is made after the lookup: a 404 needs none)
                         request = request_from_event(event, self.base_path)
                 else:
                     request = request_from_event(event, self.base_path)
-                if self.max_body_size != default_max_body:
-                    request.max_body = self.max_body_size
-                path = request.path
+                if request is not None:
+                    path, method = request.path, request.method
+                tail_value = None
                 entry = static_routes.get(path)
                 if entry is None:
                     parent, _, last = path.rpartition("/")
@@ -616,7 +613,7 @@ class App(Group, EventSources):
                         if not last or "%" in last:
                             entry = None
                         else:
-                            request.path_params = {entry.param_names[0]: last}
+                            tail_value = last
                     elif (
                         json_response is not None
                         and self._plain_not_found
@@ -624,20 +621,37 @@ class App(Group, EventSources):
                         and root.greedy is None
                         and (first := path[1:].partition("/")[0])  # unrouted(path, root), inlined
                         and first not in root.static
-                        and request.method != "HEAD"
+                        and method != "HEAD"
                     ):
                         # The default 404, answered before a Context is made (it needs none)
                         logger = _logger()
                         if not logger.isEnabledFor(20):  # INFO: the 4xx log line is wanted (error_response)
                             if self._cold:
                                 self._cold = False
-                            request_id = (
-                                getattr(context, "aws_request_id", None)
-                                or Context(self, event, context, source, request).request_id
-                            )
-                            message = f"No route for {request.method} {path}"
+                            request_id = getattr(context, "aws_request_id", None)
+                            if not request_id:
+                                if request is None:
+                                    request = new(rest_request)
+                                    request.event, request.method, request.path = event, method, path
+                                request_id = Context(self, event, context, source, request).request_id
+                            message = f"No route for {method} {path}"
                             error = {"code": "not_found", "message": message, "request_id": request_id, "details": None}
-                            return json_response(404, _encode({"error": error}).decode("utf-8"), request)
+                            text = _encode({"error": error}).decode("utf-8")
+                            if rest:  # apigw_rest.json_response, inlined
+                                return {
+                                    "statusCode": 404,
+                                    "headers": {"Content-Type": "application/json"},
+                                    "body": text,
+                                    "isBase64Encoded": False,
+                                }
+                            return json_response(404, text, request)
+                if request is None:
+                    request = new(rest_request)
+                    request.event, request.method, request.path = event, method, path
+                if tail_value is not None:
+                    request.path_params = {entry.param_names[0]: tail_value}  # type: ignore[union-attr]
+                if self.max_body_size != default_max_body:
+                    request.max_body = self.max_body_size
                 cold = self._cold
                 if cold:
                     self._cold = False

@@ -174,3 +174,18 @@ def test_a_subclass_keeps_its_own_handler_and_hooks_added_during_a_request_run_a
     event = events.apigw_rest("GET", "/hook")
     plain.handler(event, lambda_context())
     assert ended == [event]
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "alb"])
+def test_the_default_404_without_a_lambda_context_takes_the_events_request_id(source):
+    build = {"rest": events.apigw_rest, "http": events.apigw_http, "alb": events.alb}[source]
+    event = build("GET", "/nothing/here")
+    answer = make_app(middleware=False).handler(event, None)
+    assert answer["statusCode"] == 404
+    error = msgspec.json.decode(answer["body"])["error"]
+    expected = (event.get("requestContext") or {}).get("requestId")
+    assert error["message"] == "No route for GET /nothing/here"
+    if expected:  # API Gateway's id; an ALB event has none: a fresh UUID then
+        assert error["request_id"] == expected
+    else:
+        assert len(error["request_id"]) == 36
