@@ -47,6 +47,9 @@ def _print_event(console: Console, event: dict[str, Any]) -> None:
         console.print(f"{where}[bold {style}]{event['verdict']}[/bold {style}]: {event['reason']}")
     elif kind == "start":
         console.print(f"{where}{event['strategy']}: version {event['old_version']} -> {event['new_version']}")
+    elif kind == "hook":
+        style, word = ("green", "passed") if event["ok"] else ("red", "failed")
+        console.print(f"{where}{event['phase']}-traffic hook [{style}]{word}[/{style}]: {escape(event['reason'])}")
     elif kind in ("wave", "halted", "interrupted"):
         console.print(f"[bold]{kind}[/bold] {event.get('regions') or event.get('reason')}")
 
@@ -94,13 +97,23 @@ def release(
             from lift.deploy.dr import url_answers
 
             health = lambda v: url_answers(config.health_url.format(version=v))  # noqa: E731
+        lambda_client = _client("lambda", name, endpoint_url)
+        hooks = {}
+        if deployment.release is not None:
+            from lift.deploy.releases import hook_invoker
+
+            for hook in deployment.release.hooks:
+                hooks[hook.phase] = hook_invoker(
+                    lambda_client, hook.name, hook=hook.hook, phase=hook.phase, function=function, alias=alias
+                )
         return Release(
-            _client("lambda", name, endpoint_url),
+            lambda_client,
             _client("cloudwatch", name, endpoint_url),
             function,
             alias,
             plan,
             health_check=health,
+            hooks=hooks,
             on_event=lambda e: _print_event(console, e),
         )
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Release", "ReleasePlan", "ReleaseResult", "Step", "plan_for", "rollback_alias"]
+__all__ = ["Release", "ReleasePlan", "ReleaseResult", "Step", "hook_invoker", "plan_for", "rollback_alias"]
 
 Strategy = Literal["all-at-once", "canary", "linear", "blue-green"]
 STRATEGIES = ("all-at-once", "canary", "linear", "blue-green")
@@ -110,6 +110,7 @@ class Release:
         plan: ReleasePlan,
         *,
         health_check: Callable[[str], bool] | None = None,
+        hooks: dict[str, Callable[[str], Any]] | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         sleep: Callable[[float], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -117,6 +118,7 @@ class Release:
         self.lambda_client, self.cloudwatch = lambda_client, cloudwatch
         self.function, self.alias, self.plan = function, alias, plan
         self.health_check = health_check
+        self.hooks = hooks or {}  # "pre"/"post" -> fn(new version) -> an outcome with .ok and .reason
         self.on_event = on_event
         self._stop = threading.Event()  # set by interrupt(): wakes the wait between gate checks
         self.sleep, self.clock = sleep or self._stop.wait, clock
@@ -224,6 +226,17 @@ class Release:
         invocations = sums.get("invocations", 0)
         return sums.get("errors", 0) / invocations if invocations else None
 
+    def _hook(self, phase: str) -> None:
+        """Run the `phase` hook (pre/post-traffic) on the new version; GateFailed when it fails."""
+        run = self.hooks.get(phase)
+        if run is None:
+            return
+        assert self.new_version is not None
+        outcome = run(self.new_version)
+        self._event("hook", phase=phase, ok=outcome.ok, reason=outcome.reason)
+        if not outcome.ok:
+            raise GateFailed(f"{phase}-traffic hook failed: {outcome.reason}")
+
     def _watch(self, seconds: float) -> None:
         deadline = self.clock() + seconds
         while True:
@@ -256,9 +269,11 @@ class Release:
                 if not self.health_check(new_version):
                     raise GateFailed(f"version {new_version} failed its health check before taking traffic")
                 self._event("health", version=new_version, ok=True)
+            self._hook("pre")  # before any traffic: a failure leaves the alias untouched
             for step in self.plan.steps:
                 self._route(step.percent)
                 self._watch(step.seconds)
+            self._hook("post")  # the new version has all the traffic: a failure rolls it back
         except GateFailed as exc:
             self.rollback(str(exc))
             return self._result("rolled_back", str(exc))
@@ -276,6 +291,30 @@ class Release:
         return ReleaseResult(
             verdict, reason, self.function, self.alias, self.old_version, self.new_version, self.events
         )
+
+
+def hook_invoker(lambda_client: Any, hook_function: str, *, hook: str, phase: str, function: str, alias: str) -> Any:
+    """A `Release` hook that invokes the deployed hook function (`lift.release_hooks.handler`)
+    with the new version and reads its outcome; a function error is a failed hook."""
+    import json
+
+    from lift.release_hooks import HOOK_EVENT_KEY, HookOutcome
+
+    def run(version: str) -> HookOutcome:
+        request = {"hook": hook, "phase": phase, "function": function, "alias": alias, "version": version}
+        try:
+            response = lambda_client.invoke(
+                FunctionName=hook_function, Payload=json.dumps({HOOK_EVENT_KEY: request}).encode()
+            )
+            body = response["Payload"].read()
+            answer = json.loads(body) if body else {}
+        except Exception as exc:
+            return HookOutcome("Failed", f"could not invoke {hook_function}: {type(exc).__name__}: {exc}")
+        if response.get("FunctionError") or not isinstance(answer, dict):
+            return HookOutcome("Failed", f"{hook_function} failed: {answer}")
+        return HookOutcome(str(answer.get("status", "Failed")), str(answer.get("reason", "")))
+
+    return run
 
 
 def rollback_alias(lambda_client: Any, function: str, alias: str) -> tuple[str, str]:
