@@ -5,8 +5,8 @@ answer until the test releases it.
 Why: moto executes a change set inside the ExecuteChangeSet call, so a stack is never "in
 progress" long enough to press Ctrl-C during `lift deploy`'s wait. Holding moto's (real) answer
 to the first DescribeStacks after ExecuteChangeSet opens that window at a known point: the test
-interrupts `lift` while the answer is held (or cuts the network there). Nothing is invented:
-every answer is moto's.
+interrupts `lift` while the answer is held (or cuts the network there). `drop` hangs up on one
+request unanswered, as a network blip does. Nothing is invented: every answer is moto's.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import socket
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 __all__ = ["AwsProxy"]
 
@@ -33,6 +34,7 @@ class AwsProxy:
         self._release = threading.Event()
         self._hold: tuple[str, str] | None = None
         self._cut = False
+        self._drop: list[Any] | None = None  # [action, after, seen_after, times left]
         self._lock = threading.Lock()
         proxy = self
 
@@ -58,6 +60,23 @@ class AwsProxy:
             self._hold, self._seen_after = (action, after), False
             self.held.clear()
             self._release.clear()
+
+    def drop(self, action: str, after: str, times: int = 1) -> None:
+        """Hang up, unanswered and without forwarding, on the next `times` `action` requests that
+        follow an `after` request (a connection reset the client sees as a network error)."""
+        with self._lock:
+            self._drop = [action, after, False, times]
+
+    def _should_drop(self, action: str) -> bool:
+        with self._lock:
+            if self._drop is None:
+                return False
+            if action == self._drop[1]:
+                self._drop[2] = True
+            elif action == self._drop[0] and self._drop[2] and self._drop[3] > 0:
+                self._drop[3] -= 1
+                return True
+            return False
 
     def release(self) -> None:
         self._release.set()
@@ -102,6 +121,9 @@ class AwsProxy:
             if action:
                 with self._lock:
                     self.actions.append((action, params))
+        if action and self._should_drop(action):
+            _hang_up(request)
+            return
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         upstream = http.client.HTTPConnection(*self.target, timeout=60)
         upstream.request(request.command, request.path, body=body, headers=headers)

@@ -222,3 +222,20 @@ def test_losing_aws_mid_deploy_says_what_is_known_instead_of_a_traceback(project
     assert "Its state cannot be read now; the create goes on in CloudFormation without lift" in said
     assert "The deployment record was not written" in said
     assert stack_status(moto_endpoint, stack) == "CREATE_COMPLETE"  # what moto had done meanwhile
+
+
+def test_a_dropped_read_while_following_the_stack_is_retried_not_an_unknown_outcome(project, proxy, moto_endpoint):
+    """One DescribeStacks lost on the network while lift follows the create: lift asks again (reads
+    retry with backoff; the calls that change the stack never do) and reports the deploy as done."""
+    cwd, stack = project
+    proxy.drop("DescribeStacks", after="ExecuteChangeSet", times=2)
+    env = {"AWS_ENDPOINT_URL": proxy.url, "COLUMNS": "200", "NO_COLOR": "1"}
+    done = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=cwd, env=env)
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 0, said
+    assert "outcome unknown" not in said
+    after = proxy.names()[proxy.names().index("ExecuteChangeSet") :]
+    assert after.count("DescribeStacks") >= 3  # the two dropped, then the one answered
+    assert proxy.names().count("ExecuteChangeSet") == 1
+    assert stack_status(moto_endpoint, stack) == "CREATE_COMPLETE"
+    assert [entry["outcome"] for entry in history(cwd, moto_endpoint)] == ["created"]

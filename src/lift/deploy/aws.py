@@ -183,6 +183,19 @@ class Aws:
             self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=config)
         return self._clients[service]
 
+    def reader(self) -> Any:
+        """A CloudFormation client for reads only (Describe*, List*, GetTemplate): unlike the one that
+        changes stacks, it retries a throttled or dropped request (standard mode, with backoff), so
+        one throttled DescribeStackEvents during a long deploy is not an 'outcome unknown'."""
+        if "cloudformation:read" not in self._clients:
+            from botocore.config import Config
+
+            config = Config(retries={"mode": "standard", "max_attempts": 4})
+            self._clients["cloudformation:read"] = self.session.client(
+                "cloudformation", endpoint_url=self.endpoint_url, config=config
+            )
+        return self._clients["cloudformation:read"]
+
     def account(self) -> str:
         return self.identity()["Account"]
 
@@ -264,7 +277,7 @@ class Aws:
         from botocore.exceptions import ClientError
 
         try:
-            return self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+            return self.reader().describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
         except ClientError as exc:
             if "does not exist" in _error_text(exc):
                 return None
@@ -343,9 +356,8 @@ class Aws:
         return Plan(stack, name, kind, changes)
 
     def _wait_change_set(self, stack: str, name: str) -> dict[str, Any]:
-        cfn = self.client("cloudformation")
         for _ in range(600):
-            described = cfn.describe_change_set(StackName=stack, ChangeSetName=name)
+            described = self.reader().describe_change_set(StackName=stack, ChangeSetName=name)
             if described["Status"] in ("CREATE_COMPLETE", "FAILED"):
                 return described
             time.sleep(1)
@@ -489,7 +501,7 @@ class Aws:
         """Delete a change set that had not run, report a create, cancel an update (None: cancelled)."""
         cfn = self.client("cloudformation")
         try:
-            execution = cfn.describe_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
+            execution = self.reader().describe_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
             not_run = execution.get("ExecutionStatus") == "AVAILABLE"
         except Exception:
             not_run = False  # gone: it ran (CloudFormation deletes executed change sets in time)
@@ -515,7 +527,7 @@ class Aws:
         from botocore.exceptions import ClientError
 
         try:
-            raw = self.client("cloudformation").describe_stack_events(StackName=stack)["StackEvents"]
+            raw = self.reader().describe_stack_events(StackName=stack)["StackEvents"]
         except ClientError:
             return []
         events = [
@@ -532,16 +544,15 @@ class Aws:
 
     def outputs(self, stack: str) -> dict[str, str]:
         try:
-            found = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+            found = self.reader().describe_stacks(StackName=stack)["Stacks"][0]
         except Exception:
             return {}
         return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
 
     def stack_resources(self, stack: str) -> dict[str, dict[str, str]]:
         """Logical id -> {type, physical id, status} of the stack's resources."""
-        cfn = self.client("cloudformation")
         out: dict[str, dict[str, str]] = {}
-        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack):
+        for page in self.reader().get_paginator("list_stack_resources").paginate(StackName=stack):
             for r in page["StackResourceSummaries"]:
                 out[r.get("LogicalResourceId", "")] = {
                     "type": r.get("ResourceType", ""),
@@ -556,7 +567,7 @@ class Aws:
         cfn = self.client("cloudformation")
         if self.stack_status(stack) is None:
             raise DeployError(f"There is no stack {stack} in {self.region}")
-        template = cfn.get_template(StackName=stack)["TemplateBody"]
+        template = self.reader().get_template(StackName=stack)["TemplateBody"]
         if isinstance(template, str):
             template = json.loads(template)
         retained = [
