@@ -744,6 +744,15 @@ class _Template:
             if t.ttl_attribute:
                 props["TimeToLiveSpecification"] = {"AttributeName": t.ttl_attribute, "Enabled": True}
             policy = "Retain" if t.retain else "Delete"
+            if t.replicas:
+                self.add(
+                    t.id,
+                    "AWS::DynamoDB::GlobalTable",
+                    _global_table(props, t),
+                    DeletionPolicy=policy,
+                    UpdateReplacePolicy=policy,
+                )
+                continue
             self.add(t.id, "AWS::DynamoDB::Table", props, DeletionPolicy=policy, UpdateReplacePolicy=policy)
 
     def mapping(self, m: EventSourceMapping) -> None:
@@ -1033,6 +1042,18 @@ def _key_schema(partition_key: tuple[str, str], sort_key: tuple[str, str] | None
     if sort_key:
         schema.append({"AttributeName": sort_key[0], "KeyType": "RANGE"})
     return schema
+
+
+def _global_table(props: dict[str, Any], table: Any) -> dict[str, Any]:
+    """A table's properties as an AWS::DynamoDB::GlobalTable: the same keys, indexes and TTL, a
+    stream (replication needs NEW_AND_OLD_IMAGES), and PITR on each replica."""
+    out = {k: v for k, v in props.items() if k != "PointInTimeRecoverySpecification"}
+    out["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    out["Replicas"] = [
+        {"Region": region, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": table.pitr}}
+        for region in table.replicas
+    ]
+    return out
 
 
 def _digest(value: Any) -> str:

@@ -352,6 +352,7 @@ class Table:
     retain: bool = True  # kept when the stack is deleted
     used_by: str = ""  # what uses it (e.g. "idempotency, rate_limit")
     indexes: tuple[TableIndex, ...] = ()  # global secondary indexes
+    replicas: tuple[str, ...] = ()  # a DynamoDB global table replicated in these regions (this one first)
 
     @property
     def arn(self) -> Expr:
@@ -1366,10 +1367,17 @@ class _Builder:
                 table = getattr(store, "table", None)
                 if isinstance(store, DynamoDBStore) and table in users:
                     users[table].append(type(mw).__name__)
+        regions = self._global_table_regions()
         for name in users:
             cfg = self.s.tables.get(name) or TableConfig()
             if cfg.arn:
                 arn: Value = _given_arn(cfg.arn)
+            elif regions and self.region != regions[0]:
+                # a replica: the global table (and this region's replica) is created by the first region's stack
+                arn = table_arn(name)
+                self.warnings.append(
+                    f"table {name}: a replica of the global table the {regions[0]} stack creates (deploy it first)"
+                )
             else:
                 table = Table(
                     self.ids("Table", name),
@@ -1379,10 +1387,21 @@ class _Builder:
                     pitr=cfg.pitr,
                     retain=cfg.retain,
                     used_by=", ".join(sorted(set(users[name]))) or "app.stores",
+                    replicas=tuple(regions),
                 )
                 self.tables.append(table)
                 arn = table.arn
             self.grant(f"Store {name}", _STORE_ITEM_ACTIONS, [arn], f"the Lift store on table {name}")
+
+    def _global_table_regions(self) -> list[str]:
+        """With `[stages.S.dr]` over two regions or more (the stage's `regions`, else the front door's
+        hosts), the stores' tables are global tables: the first region's stack creates each table
+        with a replica in every region; the other regions' stacks use their replica."""
+        dr = self.s.dr
+        if dr is None or not dr.global_tables:
+            return []
+        regions = list(dict.fromkeys(self.s.regions or list(dr.hosts)))
+        return regions if len(regions) > 1 and self.region in regions else []
 
     # -- the other triggers (issue 15) ----------------------------------------------------------
     def _triggers(

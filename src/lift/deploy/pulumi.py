@@ -715,6 +715,12 @@ class LiftService(pulumi.ComponentResource):
                 server_side_encryption={"enabled": True},
                 point_in_time_recovery={"enabled": t.pitr},
                 ttl={"attribute_name": t.ttl_attribute, "enabled": True} if t.ttl_attribute else None,
+                stream_enabled=True if t.replicas else None,  # a global table replicates through its stream
+                stream_view_type="NEW_AND_OLD_IMAGES" if t.replicas else None,
+                replicas=[
+                    {"region_name": r, "point_in_time_recovery": t.pitr} for r in t.replicas if r != self.d.region
+                ]
+                or None,
                 tags=self.tags,
             )
             self.arns[t.id] = table.arn

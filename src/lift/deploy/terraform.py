@@ -754,6 +754,12 @@ class _Module:
                     }
                     for i in t.indexes
                 ]
+            if t.replicas:  # a global table: this region's table plus a replica in each other region
+                body["stream_enabled"] = True
+                body["stream_view_type"] = "NEW_AND_OLD_IMAGES"
+                body["replica"] = [
+                    {"region_name": r, "point_in_time_recovery": t.pitr} for r in t.replicas if r != self.d.region
+                ]
             if t.retain:
                 body["lifecycle"] = {"prevent_destroy": True}
             self.add("aws_dynamodb_table", _snake(t.id), body)
