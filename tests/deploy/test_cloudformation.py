@@ -138,7 +138,16 @@ def test_alarms_email_the_errors_throttles_and_waiting_dlq_messages() -> None:
         "shop-payments-dlq.fifo-not-empty",
         "shop-dev-shop-clicks-failed-not-empty",
         "shop-jobs-dlq-not-empty",
+        "shop-dev-jobs-errors",  # the jobs worker and the streaming function alarm like the app's function
+        "shop-dev-jobs-throttles",
+        "shop-dev-stream-errors",
+        "shop-dev-stream-throttles",
     }
+    worker = alarms["shop-dev-jobs-errors"]
+    assert (worker["MetricName"], worker["Dimensions"]) == (
+        "Errors",
+        [{"Name": "FunctionName", "Value": "shop-dev-jobs"}],
+    )
     assert alarms["shop-dev-errors"]["Dimensions"] == [{"Name": "FunctionName", "Value": "shop-dev"}]
     assert alarms["shop-orders-dlq-not-empty"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     email = t["Resources"]["AlarmTopicEmail"]["Properties"]

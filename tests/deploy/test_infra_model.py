@@ -318,6 +318,11 @@ def test_callers_may_discover_exactly_the_services_they_call() -> None:
     assert stack.actions == ("cloudformation:DescribeStacks",)
     assert [fmt(r) for r in stack.resources] == [f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/users-prod/*"]
     assert not any("static" in s.sid.lower() for s in statements.values())
+    from lift.deploy.cloudformation import render as render_cfn
+    from lift.deploy.cloudformation import summary
+
+    iam = {row["sid"]: row for row in summary(d, render_cfn(d))["iam"]}  # what lift synth prints
+    assert iam["DiscoverPayments"]["condition"] == cloud_map.condition and "condition" not in iam["DiscoverUsers"]
 
 
 def test_the_discovery_condition_reaches_every_template_and_lints_clean() -> None:

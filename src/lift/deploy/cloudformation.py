@@ -1122,6 +1122,7 @@ def summary(deployment: Deployment, template: dict[str, Any]) -> dict[str, Any]:
             "sid": s.sid,
             "actions": list(s.actions),
             "resources": [str(r) for r in s.resources],
+            **({"condition": dict(s.condition)} if s.condition else {}),
             "why": s.reason,
         }
         for role in deployment.roles

@@ -2145,6 +2145,22 @@ class _Builder:
                 description="invocations were throttled",
             ),
         ]
+        for spec in self.extra_functions:  # the jobs worker and the streaming function alarm like the app's
+            name = spec["name"]
+            for metric, what in (("Errors", "raised (any error in 5 minutes)"), ("Throttles", "was throttled")):
+                alarms.append(
+                    Alarm(
+                        self.ids("Alarm", spec["id"], metric),
+                        f"{name}-{metric.lower()}",
+                        "AWS/Lambda",
+                        metric,
+                        (("FunctionName", name),),
+                        "Sum",
+                        0,
+                        topic.id,
+                        description=f"{name} {what}",
+                    )
+                )
         for queue in self.queues:
             if queue.is_dlq:
                 alarms.append(
