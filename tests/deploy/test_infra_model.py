@@ -29,6 +29,7 @@ def test_tracked_connections_get_their_table_with_ttl_and_a_gsi_per_user_and_ten
     ]
     assert table.attributes == [("connection_id", "S"), ("user_id", "S"), ("tenant_id", "S")]
     assert table.used_by == "websocket connections"
+    assert not [w for w in d.warnings if "Connections" in w]  # the tracking middleware's store is this table
 
 
 def test_the_functions_get_exactly_the_calls_the_connections_store_makes(app: App) -> None:

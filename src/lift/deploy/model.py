@@ -1350,7 +1350,12 @@ class _Builder:
         from lift.stores.dynamodb import DynamoDBStore
 
         users: dict[str, list[str]] = {}
+        from lift.websocket.connections import connection_store_of
+
+        connections = connection_store_of(self.app)  # its table is made by _connections
         for store in self.app.stores:
+            if store is connections:
+                continue
             if isinstance(store, DynamoDBStore):
                 users.setdefault(store.table, [])
             else:
