@@ -183,3 +183,18 @@ def test_a_failed_create_leaves_nothing_and_a_failed_update_leaves_the_stack_as_
     assert f"updated: {stack} is UPDATE_COMPLETE" in fixed.stdout
     history = json.loads(lift("deploy", "history", "dev", "--json", cwd=tmp_path, env=env).stdout)
     assert [r["outcome"] for r in history] == ["failed", "created", "failed", "updated"]
+
+
+def test_deployment_records_within_one_second_keep_their_order_and_both_stay(moto_endpoint: str) -> None:
+    """A failed deploy and its retry a moment later (same second, same template): history shows both,
+    oldest first; neither overwrites the other."""
+    from lift.deploy.aws import Aws
+
+    aws = Aws("us-east-1", endpoint_url=moto_endpoint)
+    bucket = f"records-{uuid.uuid4().hex[:8]}"
+    aws.client("s3").create_bucket(Bucket=bucket)
+    for outcome in ("failed", "created", "updated"):
+        record = {"when": "2026-12-04T19:53:01Z", "template_sha256": "ab" * 32, "outcome": outcome}
+        aws.write_record(bucket, "svc/dev", record)
+
+    assert [r["outcome"] for r in aws.records(bucket, "svc/dev")] == ["failed", "created", "updated"]

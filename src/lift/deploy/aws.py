@@ -593,7 +593,10 @@ class Aws:
 
     # -- the audit trail -----------------------------------------------------------------------
     def write_record(self, bucket: str, prefix: str, record: dict[str, Any]) -> str:
-        key = f"{prefix}/deployments/{record['when'].replace(':', '')}-{record['template_sha256'][:8]}.json"
+        # keyed by the time of writing to the microsecond: two deploys within one second (a failed one
+        # and its retry) keep their order in `records` and never overwrite each other
+        written = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S.%fZ")
+        key = f"{prefix}/deployments/{written}-{record['template_sha256'][:8]}.json"
         self.client("s3").put_object(
             Bucket=bucket, Key=key, Body=json.dumps(record, indent=2).encode(), ContentType="application/json"
         )
