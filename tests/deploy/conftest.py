@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -199,3 +200,14 @@ TRIGGERS_CONFIG: dict[str, Any] = {
     "object_lambda": {"redacted": {"bucket": "hooks-documents"}},
     "triggers": {"ses_rule_set": "hooks-inbound"},
 }
+
+
+@pytest.fixture(scope="module")
+def event_loop_for_pulumi():
+    """Pulumi's runtime awaits on the thread's current event loop; an earlier test of the suite
+    may have left none set (asyncio.run clears it), so a test that runs Pulumi asks for this."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()

@@ -70,7 +70,7 @@ def test_terraform_carries_a_replica_block_per_other_region() -> None:
     assert (state["stream_enabled"], state["stream_view_type"]) == (True, "NEW_AND_OLD_IMAGES")
 
 
-def test_pulumi_carries_the_replicas_too() -> None:
+def test_pulumi_carries_the_replicas_too(event_loop_for_pulumi) -> None:
     from tests.deploy.test_pulumi import of, run
 
     recorder, _ = run(deployment())

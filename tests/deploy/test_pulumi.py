@@ -4,7 +4,6 @@ infrastructure as the CloudFormation template (the inventory of test_terraform.p
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
@@ -280,14 +279,8 @@ def _alarm_row(p: dict) -> tuple:
 
 
 @pytest.fixture(autouse=True, scope="module")
-def event_loop_for_pulumi():
-    """Pulumi's runtime awaits on the thread's current event loop; an earlier test of the suite
-    may have left none set (asyncio.run clears it)."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield
-    asyncio.set_event_loop(None)
-    loop.close()
+def _pulumi_loop(event_loop_for_pulumi):
+    """Every test here runs Pulumi's runtime (tests/deploy/conftest.py: event_loop_for_pulumi)."""
 
 
 @pytest.fixture(scope="module")
