@@ -173,6 +173,26 @@ def test_a_dependencies_layer_is_its_own_code_location() -> None:
     assert "LayerS3Key" in t["Parameters"] and "LayerS3Key" not in template_for("http")["Parameters"]
 
 
+def test_every_service_principal_permission_names_the_account() -> None:
+    """Each invoke permission for an AWS service is scoped to this account (SourceAccount) or to one
+    source (SourceArn), so no other account's load balancer, bucket or rule can invoke the function;
+    the ALB's permission has no source ARN to give, so it names the account, as Terraform and Pulumi do."""
+    for variant in VARIANTS:
+        resources = template_for(variant)["Resources"]
+        for logical_id, r in resources.items():
+            if (
+                r["Type"] != "AWS::Lambda::Permission"
+                or r["Properties"]["Principal"].endswith(".amazonaws.com") is False
+            ):
+                continue
+            props = r["Properties"]
+            assert "SourceArn" in props or "SourceAccount" in props, (variant, logical_id, props)
+    alb = [r["Properties"] for r in template_for("alb")["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert [p["SourceAccount"] for p in alb if p["Principal"] == "elasticloadbalancing.amazonaws.com"] == [
+        {"Ref": "AWS::AccountId"}
+    ]
+
+
 def test_snapstart_triggers_invoke_the_published_alias() -> None:
     t = template_for("rest-snapstart")
     assert t["Resources"]["Function"]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}

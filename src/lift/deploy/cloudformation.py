@@ -469,7 +469,12 @@ class _Template:
             )
             self.outputs["ApiUrl"] = {"Value": {"Fn::GetAtt": [api, "FunctionUrl"]}}
         elif front.kind == "alb":
-            self.permission(f"{api}Permission", "elasticloadbalancing.amazonaws.com", None)
+            self.permission(
+                f"{api}Permission",
+                "elasticloadbalancing.amazonaws.com",
+                None,
+                SourceAccount={"Ref": "AWS::AccountId"},
+            )
             self.add(
                 f"{api}TargetGroup",
                 "AWS::ElasticLoadBalancingV2::TargetGroup",
