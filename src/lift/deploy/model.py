@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -146,6 +146,24 @@ class IamStatement:
     effect: Literal["Allow", "Deny"] = "Allow"
     reason: str = ""  # why the app needs it (shown by `lift synth`, kept out of templates)
     condition: Mapping[str, Mapping[str, Any]] | None = None  # for actions that take no resource
+
+
+def policy_document(statements: Iterable[IamStatement], resource: Callable[[Value], Any]) -> dict[str, Any]:
+    """An IAM policy document of `statements`, each resource rendered by `resource` (the Terraform
+    and Pulumi renderers' own value mapping), for a role's inline policy and for role policies."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": s.sid,
+                "Effect": s.effect,
+                "Action": list(s.actions),
+                "Resource": [resource(r) for r in s.resources],
+                **({"Condition": dict(s.condition)} if s.condition else {}),
+            }
+            for s in statements
+        ],
+    }
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from lift.deploy.model import (
     HttpFront,
     IamStatement,
     Value,
+    policy_document,
     rest_resources,
 )
 
@@ -265,19 +266,7 @@ class LiftService(pulumi.ComponentResource):
         }
         role = self.add(aws.iam.Role, role_id, assume_role_policy=json.dumps(trust, sort_keys=True), tags=self.tags)
         self.refs[role_id] = role.arn
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": s.sid,
-                    "Effect": s.effect,
-                    "Action": list(s.actions),
-                    "Resource": [self.value(r) for r in s.resources],
-                    **({"Condition": dict(s.condition)} if s.condition else {}),
-                }
-                for s in statements
-            ],
-        }
+        policy = policy_document(statements, self.value)
         self.policies[role_id] = self.add(
             aws.iam.RolePolicy,
             f"{role_id}Policy",
@@ -860,19 +849,7 @@ class LiftService(pulumi.ComponentResource):
                 },
             )
         for rp in d.role_policies:
-            policy = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": s.sid,
-                        "Effect": s.effect,
-                        "Action": list(s.actions),
-                        "Resource": [self.value(r) for r in s.resources],
-                        **({"Condition": dict(s.condition)} if s.condition else {}),
-                    }
-                    for s in rp.statements
-                ],
-            }
+            policy = policy_document(rp.statements, self.value)
             self.add(
                 aws.iam.RolePolicy,
                 rp.id,

@@ -31,6 +31,7 @@ from lift.deploy.model import (
     HttpFront,
     IamStatement,
     Value,
+    policy_document,
     rest_resources,
 )
 
@@ -249,19 +250,7 @@ class _Module:
             role_id,
             "arn",
         )
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": s.sid,
-                    "Effect": s.effect,
-                    "Action": list(s.actions),
-                    "Resource": [self.value(r) for r in s.resources],
-                    **({"Condition": dict(s.condition)} if s.condition else {}),
-                }
-                for s in statements
-            ],
-        }
+        policy = policy_document(statements, self.value)
         self.add(
             "aws_iam_role_policy",
             f"{name}_policy",
@@ -912,19 +901,7 @@ class _Module:
                 },
             )
         for rp in d.role_policies:
-            policy = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": s.sid,
-                        "Effect": s.effect,
-                        "Action": list(s.actions),
-                        "Resource": [self.value(r) for r in s.resources],
-                        **({"Condition": dict(s.condition)} if s.condition else {}),
-                    }
-                    for s in rp.statements
-                ],
-            }
+            policy = policy_document(rp.statements, self.value)
             self.add(
                 "aws_iam_role_policy",
                 _snake(rp.id),
