@@ -24,16 +24,17 @@ SESSION_TOKEN = "lift-test-session-token"
 
 
 class ExtensionEmulator:
-    def __init__(self, endpoint_url: str, token: str, ttl: float = 300.0) -> None:
+    def __init__(self, endpoint_url: str, token: str, ttl: float = 300.0, session=None) -> None:
         self.token = token
         self.ttl = ttl
         self.calls: list[str] = []
         # (application, environment, profile) names -> moto's ids and the deployed version
         self.hosted: dict[tuple[str, str, str], tuple[str, str, int]] = {}
         self.cache: dict[str, tuple[float, int, bytes, str]] = {}
-        self.ssm = boto3.client("ssm", endpoint_url=endpoint_url)
-        self.secrets = boto3.client("secretsmanager", endpoint_url=endpoint_url)
-        self.appconfig = boto3.client("appconfig", endpoint_url=endpoint_url)
+        session = session or boto3.session.Session()  # the function's role, as the extension uses it
+        self.ssm = session.client("ssm", endpoint_url=endpoint_url)
+        self.secrets = session.client("secretsmanager", endpoint_url=endpoint_url)
+        self.appconfig = session.client("appconfig", endpoint_url=endpoint_url)
         emulator = self
 
         class Handler(BaseHTTPRequestHandler):

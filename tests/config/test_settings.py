@@ -130,16 +130,6 @@ def test_missing_values_fail_at_startup_naming_each_one_and_the_permission(aws, 
     assert [field for field, _ in info.value.problems] == ["table", "api_url", "db_password"]
 
 
-def test_access_denied_names_the_iam_permission(extension, ssm, names) -> None:
-    """The extension passes the service's AccessDenied on; the error says what to grant."""
-    from lift.config.backends import AccessDeniedError
-    from lift.config.settings import _problem
-
-    source = Parameter(f"/{names}/x")
-    text = _problem(source, AccessDeniedError("AccessDeniedException: not authorized"))
-    assert f"ssm:GetParameter on arn:aws:ssm:*:*:parameter/{names}/x" in text
-
-
 def test_a_secret_into_a_plain_str_field_is_refused(aws, ssm, secrets, names) -> None:
     _seed(ssm, secrets, names)
 

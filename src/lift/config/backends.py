@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -53,13 +55,19 @@ class NotFoundError(FetchError):
 
 
 class AccessDeniedError(FetchError):
-    pass
+    """The caller may not read the value. `action`: the IAM action that was refused, when known."""
+
+    def __init__(self, message: str, action: str | None = None) -> None:
+        super().__init__(message)
+        self.action = action
 
 
-def _classify(code: str, message: str) -> FetchError:
+def _classify(code: str, message: str, action: str | None = None) -> FetchError:
     text = f"{code}: {message}" if message else code
-    if code in _ACCESS_DENIED or "AccessDenied" in code:
-        return AccessDeniedError(text)
+    # A bare "403" is an error body botocore could not parse (moto answers JSON-protocol
+    # services with an XML error); its text still says AccessDenied.
+    if code in _ACCESS_DENIED or "AccessDenied" in code or (code == "403" and "AccessDenied" in message):
+        return AccessDeniedError(text, action)
     if code in _NOT_FOUND or "NotFound" in code:
         return NotFoundError(text)
     return FetchError(text)
@@ -113,13 +121,13 @@ class ExtensionBackend:
         finally:
             conn.close()
 
-    def _json(self, path: str) -> dict[str, Any]:
+    def _json(self, path: str, action: str) -> dict[str, Any]:
         status, body, _ = self._get(self.port, path)
         if status == 200:
             return msgspec.json.decode(body)
         text = body.decode("utf-8", "replace")[:300]
         if "AccessDenied" in text:
-            raise AccessDeniedError(f"AccessDenied (extension HTTP {status}): {text}")
+            raise AccessDeniedError(f"AccessDenied (extension HTTP {status}): {text}", action)
         if status in (401, 403):
             raise FetchError(
                 f"the extension refused the request (HTTP {status}): {TOKEN_HEADER} must carry the function's"
@@ -134,7 +142,7 @@ class ExtensionBackend:
         for name in names:
             query = urlencode({"name": name, "withDecryption": "true" if decrypt else "false"})
             try:
-                param = self._json(f"/systemsmanager/parameters/get?{query}")["Parameter"]
+                param = self._json(f"/systemsmanager/parameters/get?{query}", "ssm:GetParameter")["Parameter"]
             except FetchError as exc:
                 out[name] = exc
                 continue
@@ -145,7 +153,7 @@ class ExtensionBackend:
         params = {"secretId": secret_id}
         if version_stage:
             params["versionStage"] = version_stage
-        data = self._json(f"/secretsmanager/get?{urlencode(params)}")
+        data = self._json(f"/secretsmanager/get?{urlencode(params)}", "secretsmanager:GetSecretValue")
         return _secret_value(data)
 
     def appconfig(self, application: str, environment: str, profile: str) -> Fetched:
@@ -159,7 +167,9 @@ class ExtensionBackend:
         if status == 404:
             raise NotFoundError(f"not found (AppConfig agent HTTP 404): {text}")
         if status in (401, 403):
-            raise AccessDeniedError(f"AccessDenied (AppConfig agent HTTP {status}): {text}")
+            raise AccessDeniedError(
+                f"AccessDenied (AppConfig agent HTTP {status}): {text}", "appconfig:StartConfigurationSession"
+            )
         raise FetchError(f"AppConfig agent HTTP {status}: {text}")
 
 
@@ -177,11 +187,23 @@ class Boto3Backend:
 
     name = "boto3"
 
-    def __init__(self, *, region: str | None = None, endpoint_url: str | None = None, session: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        session: Any = None,
+        appconfig_poll_interval: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.region = region
         self.endpoint_url = endpoint_url
         self._session = session
         self._clients: dict[str, Any] = {}
+        self.appconfig_poll_interval = appconfig_poll_interval  # RequiredMinimumPollIntervalInSeconds (15-86400)
+        self._clock = clock
+        self._appconfig: dict[tuple[str, str, str], _AppConfigSession] = {}
+        self._appconfig_lock = threading.Lock()
 
     def client(self, service: str) -> Any:
         client = self._clients.get(service)
@@ -202,14 +224,14 @@ class Boto3Backend:
     def region_name(self) -> str:
         return self.region or self.client("ssm").meta.region_name
 
-    def _call(self, fn: Any, **kwargs: Any) -> Any:
+    def _call(self, fn: Any, action: str, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return fn(**kwargs)
         except ClientError as exc:
             err = exc.response.get("Error", {})
-            raise _classify(str(err.get("Code", "")), str(err.get("Message", ""))) from None
+            raise _classify(str(err.get("Code", "")), str(err.get("Message", "")), action) from None
         except BotoCoreError as exc:
             raise FetchError(str(exc)) from None
 
@@ -220,7 +242,7 @@ class Boto3Backend:
         for i in range(0, len(names), 10):
             batch = names[i : i + 10]
             try:
-                resp = self._call(ssm.get_parameters, Names=batch, WithDecryption=decrypt)
+                resp = self._call(ssm.get_parameters, "ssm:GetParameters", Names=batch, WithDecryption=decrypt)
             except FetchError as exc:
                 for name in batch:
                     out[name] = exc
@@ -240,18 +262,90 @@ class Boto3Backend:
         kwargs = {"SecretId": secret_id}
         if version_stage:
             kwargs["VersionStage"] = version_stage
-        return _secret_value(self._call(self.client("secretsmanager").get_secret_value, **kwargs))
+        return _secret_value(
+            self._call(self.client("secretsmanager").get_secret_value, "secretsmanager:GetSecretValue", **kwargs)
+        )
 
     def appconfig(self, application: str, environment: str, profile: str) -> Fetched:
-        data = self.client("appconfigdata")
-        session = self._call(
-            data.start_configuration_session,
-            ApplicationIdentifier=application,
-            EnvironmentIdentifier=environment,
-            ConfigurationProfileIdentifier=profile,
-        )
-        resp = self._call(data.get_latest_configuration, ConfigurationToken=session["InitialConfigurationToken"])
-        return Fetched(resp["Configuration"].read(), False, None, resp.get("ContentType"))
+        """The profile's deployed configuration through an AppConfig Data session.
+
+        One session per profile lives as long as this backend: each `GetLatestConfiguration`
+        uses the token the previous answer gave, an empty answer means "unchanged" (the cached
+        value is returned), and no call is made before the `NextPollIntervalInSeconds` the
+        service asked for has passed. An expired or refused token starts a new session once."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = (application, environment, profile)
+        with self._appconfig_lock:
+            state = self._appconfig.get(key)
+            if state is None:
+                state = self._appconfig[key] = _AppConfigSession()
+            now = self._clock()
+            if state.fetched is not None and now < state.next_poll:
+                return state.fetched
+            data = self.client("appconfigdata")
+            for attempt in (1, 2):
+                if state.token is None:
+                    start: dict[str, Any] = {
+                        "ApplicationIdentifier": application,
+                        "EnvironmentIdentifier": environment,
+                        "ConfigurationProfileIdentifier": profile,
+                    }
+                    if self.appconfig_poll_interval is not None:
+                        start["RequiredMinimumPollIntervalInSeconds"] = self.appconfig_poll_interval
+                    resp = self._call(data.start_configuration_session, "appconfig:StartConfigurationSession", **start)
+                    state.token = resp["InitialConfigurationToken"]
+                    state.fresh = True
+                try:
+                    resp = data.get_latest_configuration(ConfigurationToken=state.token)
+                except ClientError as exc:
+                    problem = _token_problem(exc)
+                    if problem == "PollIntervalNotSatisfied" and state.fetched is not None:
+                        state.next_poll = now + _MIN_POLL_SECONDS  # the token was not used: keep it
+                        return state.fetched
+                    if problem in ("Expired", "Corrupted") and attempt == 1:
+                        state.token = None  # tokens live 24 hours: start a new session
+                        continue
+                    err = exc.response.get("Error", {})
+                    raise _classify(
+                        str(err.get("Code", "")), str(err.get("Message", "")), "appconfig:GetLatestConfiguration"
+                    ) from None
+                except BotoCoreError as exc:
+                    raise FetchError(str(exc)) from None
+                break
+            state.token = resp.get("NextPollConfigurationToken")
+            state.next_poll = now + float(resp.get("NextPollIntervalInSeconds") or _DEFAULT_POLL_SECONDS)
+            body = resp["Configuration"].read()
+            if body or state.fresh or state.fetched is None:
+                # A session's first answer is the whole configuration (possibly empty); later
+                # answers are empty when nothing changed.
+                state.fetched = Fetched(body, False, resp.get("VersionLabel") or None, resp.get("ContentType"))
+            state.fresh = False
+            return state.fetched
+
+
+class _AppConfigSession:
+    __slots__ = ("token", "next_poll", "fetched", "fresh")
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+        self.next_poll = 0.0
+        self.fetched: Fetched | None = None
+        self.fresh = False
+
+
+_DEFAULT_POLL_SECONDS = 60.0  # AppConfig Data's default poll interval
+_MIN_POLL_SECONDS = 15.0  # the smallest RequiredMinimumPollIntervalInSeconds the API accepts
+
+
+def _token_problem(exc: Any) -> str | None:
+    """`Expired`, `Corrupted` or `PollIntervalNotSatisfied` from a BadRequestException about the token."""
+    response = exc.response
+    if response.get("Error", {}).get("Code") != "BadRequestException":
+        return None
+    details = response.get("Details") or {}
+    problem = (details.get("InvalidParameters") or {}).get("ConfigurationToken") or {}
+    return problem.get("Problem") if isinstance(problem, dict) else None
 
 
 def default_backend() -> ExtensionBackend | Boto3Backend:

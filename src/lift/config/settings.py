@@ -91,8 +91,10 @@ def _wants_secret(annotation: Any) -> bool:
     return get_origin(annotation) is not None and SecretStr in get_args(annotation)
 
 
-def _permission_hint(source: Source) -> str:
-    actions = " and ".join(source.actions()[:1] or ("?",))
+def _permission_hint(source: Source, refused: str | None = None) -> str:
+    """What to grant: the action that was refused (the boto3 path reads parameters with
+    ssm:GetParameters, the extension with ssm:GetParameter), else every action the source needs."""
+    actions = refused or " and ".join(source.actions() or ("?",))
     hint = f"the function's role needs {actions} on {source.resource_arn()}"
     if isinstance(source, Parameter | Secret):
         hint += " (and kms:Decrypt on its key when that is a customer managed key)"
@@ -197,7 +199,7 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
 
 def _problem(source: Source, exc: FetchError) -> str:
     if isinstance(exc, AccessDeniedError):
-        return f"access denied reading {source.describe()}: {_permission_hint(source)}"
+        return f"access denied reading {source.describe()}: {_permission_hint(source, exc.action)}"
     if isinstance(exc, NotFoundError):
         return f"{source.describe()} does not exist (check the name and the region)"
     return f"{source.describe()} could not be read: {exc}"
@@ -207,15 +209,26 @@ class Settings(Generic[T]):
     """One settings class, loaded once per execution environment and cached for `ttl` seconds.
 
     `get()` loads on first use; after `ttl` it returns the cached value and refreshes in a
-    background thread (a failed refresh keeps the last good values and logs a warning).
+    background thread (a failed refresh keeps the last good values and logs a warning). With
+    `max_stale`, values older than `ttl + max_stale` are never served: `get()` then refreshes in
+    the caller's thread and raises `ConfigError` if that fails (e.g. the role lost access).
     `refresh()` reloads now, e.g. after a downstream AccessDenied or a rotated password;
     `retry_on(...)` wraps a call to do that once automatically.
     """
 
-    def __init__(self, cls: type[T], *, ttl: float | None = 300.0, backend: Any = None, app: Any = None) -> None:
+    def __init__(
+        self,
+        cls: type[T],
+        *,
+        ttl: float | None = 300.0,
+        max_stale: float | None = None,
+        backend: Any = None,
+        app: Any = None,
+    ) -> None:
         declared_sources(cls)  # fail at declaration on a class that is not a settings class
         self.cls = cls
         self.ttl = ttl
+        self.max_stale = max_stale
         self._backend = backend
         self._value: T | None = None
         self._versions: dict[str, str | None] = {}
@@ -238,9 +251,14 @@ class Settings(Generic[T]):
                 if self._value is None:
                     self._store(*_load(self.cls, self.backend))
                 return self._value  # type: ignore[return-value]
-        if self.ttl is not None and time.monotonic() - self._loaded_at > self.ttl and not self._refreshing:
-            self._refreshing = True
-            threading.Thread(target=self._background_refresh, name="lift-config-refresh", daemon=True).start()
+        if self.ttl is not None:
+            age = time.monotonic() - self._loaded_at
+            if age > self.ttl:
+                if self.max_stale is not None and age > self.ttl + self.max_stale:
+                    return self.refresh()  # past the grace period: fresh values or a ConfigError
+                if not self._refreshing:
+                    self._refreshing = True
+                    threading.Thread(target=self._background_refresh, name="lift-config-refresh", daemon=True).start()
         return value
 
     __call__ = get
@@ -315,10 +333,27 @@ def _looks_like_rotation(exc: BaseException) -> bool:
     if isinstance(response, dict):
         code = str(response.get("Error", {}).get("Code", ""))
     text = f"{code} {type(exc).__name__} {exc}".lower()
-    return any(
-        word in text
-        for word in ("accessdenied", "access denied", "authentication failed", "invalid password", "unauthorized")
-    )
+    return any(word in text for word in _ROTATION_WORDS)
+
+
+# What a rejected credential looks like: AWS (a deleted or replaced access key, an expired
+# session token, a denied action), databases ("password authentication failed"), Redis
+# (WRONGPASS / redis-py's AuthenticationError) and HTTP APIs (401 Unauthorized).
+_ROTATION_WORDS = (
+    "accessdenied",
+    "access denied",
+    "invalidclienttokenid",
+    "unrecognizedclient",
+    "signaturedoesnotmatch",
+    "expiredtoken",
+    "authfailure",
+    "authentication failed",
+    "authenticationerror",
+    "invalid password",
+    "wrongpass",
+    "invalid username-password",
+    "unauthorized",
+)
 
 
 # -- what deploy reads: the settings an app declared -----------------------------------
