@@ -266,3 +266,23 @@ def test_ctx_audit_without_a_trail_says_how_to_add_one() -> None:
         from lift.context import Context
 
         Context(app, {}, None, "http").audit("x")
+
+
+def test_secrets_and_card_numbers_in_details_or_target_are_masked_and_the_entry_is_still_written() -> None:
+    """A SecretStr in details used to make the entry unencodable: it was lost (logged, not written)."""
+    from lift.config import SecretStr
+
+    sink = MemoryAuditSink()
+    trail = AuditTrail(sink, config_changes=False)
+    entry = trail.record(
+        "key.used",
+        tenant="acme",
+        target="card:4111 1111 1111 1111",
+        details={"credential": SecretStr("sk-live-4242"), "when": {"nested": SecretStr("n-secret")}, 3: "x"},
+    )
+    assert entry is not None and list(sink.entries()) == [entry]
+    assert entry.details == {"credential": "***", "when": {"nested": "**********"}, "3": "x"}
+    assert entry.target == "card:411111******1111"
+    text = msgspec.json.encode(entry).decode()
+    assert "sk-live" not in text and "n-secret" not in text and "4111 1111 1111 1111" not in text
+    assert verify_entries([entry]) == (1, [])

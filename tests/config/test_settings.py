@@ -275,6 +275,35 @@ def test_iam_statements_grant_exactly_the_declared_names(names) -> None:
     }
 
 
+def test_customer_managed_keys_declared_on_sources_are_granted_and_named(names) -> None:
+    key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+    class Keyed(msgspec.Struct):
+        signing: SecretStr = Parameter("/prod/signing", kms_key="1234abcd-12ab-34cd-56ef-1234567890ab")
+        db: SecretStr = Secret("prod/db#password", kms_key=key_arn)
+        other: SecretStr = Secret("prod/other", kms_key="arn:aws:kms:eu-west-1:123456789012:key/k2")
+
+    statements = iam_statements(Keyed, region="eu-west-1", account="123456789012")
+    assert statements[-1] == {
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [key_arn, "arn:aws:kms:eu-west-1:123456789012:key/k2"],  # the id became the same ARN
+    }
+    with pytest.raises(ValueError, match="alias"):
+        Secret("prod/db", kms_key="alias/payments")
+
+    from lift.config.backends import _classify
+    from lift.config.settings import _problem
+
+    source = Keyed.__struct_defaults__[1]
+    refused = _classify("AccessDeniedException", "Access to KMS is not allowed", "secretsmanager:GetSecretValue")
+    assert _problem(source, refused).endswith(f"the function's role needs kms:Decrypt on {key_arn}")
+    read_refused = _classify("AccessDeniedException", "not authorized", "secretsmanager:GetSecretValue")
+    assert _problem(source, read_refused).endswith(
+        f"needs secretsmanager:GetSecretValue on arn:aws:secretsmanager:*:*:secret:prod/db-?????? and kms:Decrypt on {key_arn}"
+    )
+
+
 def test_a_settings_class_must_be_a_struct() -> None:
     class NotSettings:
         a: str = Env("A")

@@ -174,3 +174,17 @@ def test_encrypt_model_with_the_local_provider_round_trips() -> None:
     assert decrypt_model(Customer, data, cipher, tenant="acme") == ada
     with pytest.raises(TypeError, match="no Encrypted"):
         EncryptedRecords(None, msgspec.defstruct("Plain", [("a", int)]), cipher)
+
+
+def test_a_context_that_could_stand_for_another_tenant_and_field_is_refused() -> None:
+    """The context is sealed as `key=value` lines: a newline in a tenant id could make tenant
+    "b\\nlift:tenant=c" + field "f" read as the same bytes as another pair, so it is refused."""
+    cipher = FieldCipher(LocalKeyProvider.generate())
+    sealed = cipher.encrypt(PAN, tenant="acme", field="card")
+    with pytest.raises(ValueError, match="newline"):
+        cipher.encrypt(PAN, tenant="acme\nlift:tenant=x", field="card")
+    with pytest.raises(ValueError, match="newline"):
+        cipher.decrypt(sealed, tenant="acme", field="card\nlift:tenant=acme")
+    with pytest.raises(ValueError, match="newline"):
+        FieldCipher(LocalKeyProvider.generate(), context={"app=x": "y"}).encrypt(PAN, tenant="t", field="f")
+    assert cipher.decrypt(sealed, tenant="acme", field="card") == PAN

@@ -14,7 +14,7 @@ class ShopSettings(msgspec.Struct):
     table: str = Env("TABLE")
     api_url: str = Parameter("/shop/api/url")
     signing_key: SecretStr = Parameter("/shop/signing-key")
-    db_password: SecretStr = Secret("shop/db#password")
+    db_password: SecretStr = Secret("shop/db#password", kms_key="1234abcd-12ab-34cd-56ef-1234567890ab")
     flags: dict = AppConfig("shop", "prod", "flags")
 
 
@@ -48,6 +48,10 @@ def test_declared_settings_become_exact_iam_statements() -> None:
             ("appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"),
             ["arn:aws:appconfig:eu-west-1:123456789012:application/shop/environment/prod/configuration/flags"],
         ),
+        "SettingsShopSettingsKms": (  # the secret's customer managed key, and no other
+            ("kms:Decrypt",),
+            ["arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+        ),
     }
     assert all("*" not in s.resources for s in role.statements if s.sid.startswith("Settings"))
 
@@ -69,5 +73,5 @@ def test_the_rendered_template_with_settings_statements_passes_cfn_lint() -> Non
     Settings(ShopSettings, app=app)
     config = config_from_dict({"app": "shop.app:app", "region": "eu-west-1"}, "pyproject.toml")
     text = to_yaml(render(build_deployment(app, config, "prod"), "cloudformation"))
-    assert "secret:shop/db-??????" in text
+    assert "secret:shop/db-??????" in text and "key/1234abcd-12ab-34cd-56ef-1234567890ab" in text
     assert [str(m) for m in lint(text, config=ManualArgs(regions=["eu-west-1"]))] == []

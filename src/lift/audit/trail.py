@@ -78,14 +78,22 @@ class AuditTrail:
     ) -> AuditEntry | None:
         """Append one entry; who/where come from `ctx` (principal, tenant, source IP, request id)."""
         fields = _who(ctx)
+        if target is not None:
+            from lift.observability.redaction import default_redactor
+
+            target = default_redactor.redact_text(str(target))  # `card:4111...` -> `card:411111******1111`
         if tenant is not None:
             fields["tenant"] = tenant
         if principal is not None:
             fields["principal"] = principal
         if details:
+            import msgspec
+
             from lift.observability.redaction import default_redactor
 
-            details = default_redactor.redact(details)  # card numbers, CVV, secrets never reach the trail
+            # Plain JSON first (a SecretStr becomes its mask, any other object its str()), then
+            # masked: card numbers, CVV, secrets never reach the trail, and the entry always encodes.
+            details = default_redactor.redact(msgspec.to_builtins(details, enc_hook=str, str_keys=True))
         try:
             return self._append(action, outcome, target, details, admin, fields)
         except Exception as exc:

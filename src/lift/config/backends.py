@@ -67,6 +67,9 @@ def _classify(code: str, message: str, action: str | None = None) -> FetchError:
     # A bare "403" is an error body botocore could not parse (moto answers JSON-protocol
     # services with an XML error); its text still says AccessDenied.
     if code in _ACCESS_DENIED or "AccessDenied" in code or (code == "403" and "AccessDenied" in message):
+        lower = message.lower()
+        if code.startswith("KMS") or "access to kms" in lower or "perform: kms:" in lower:
+            action = "kms:Decrypt"  # the value's key was refused, not the read itself
         return AccessDeniedError(text, action)
     if code in _NOT_FOUND or "NotFound" in code:
         return NotFoundError(text)

@@ -68,9 +68,14 @@ def iam_statements(
     """The IAM policy statements reading `cls` needs: exactly the declared names, nothing wider.
 
     SecureString parameters and secrets encrypted with a customer managed key also need
-    `kms:Decrypt` on that key (pass `kms_key_arns`; AWS managed keys need no grant)."""
+    `kms:Decrypt` on that key: declared on the source (`Secret(..., kms_key=ARN or id)`) or
+    passed as `kms_key_arns` (AWS managed keys need no grant)."""
     by_actions: dict[tuple[str, ...], list[str]] = {}
+    keys: list[str] = []
     for source in declared_sources(cls).values():
+        key_arn = source.kms_key_arn(region, account) if isinstance(source, Parameter | Secret) else None
+        if key_arn and key_arn not in keys:
+            keys.append(key_arn)
         actions = source.actions()
         if actions:
             arns = by_actions.setdefault(actions, [])
@@ -80,8 +85,9 @@ def iam_statements(
     statements = [
         {"Effect": "Allow", "Action": list(actions), "Resource": arns} for actions, arns in by_actions.items()
     ]
-    if kms_key_arns:
-        statements.append({"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": list(kms_key_arns)})
+    keys += [arn for arn in kms_key_arns or () if arn not in keys]
+    if keys:
+        statements.append({"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": keys})
     return statements
 
 
@@ -94,9 +100,14 @@ def _wants_secret(annotation: Any) -> bool:
 def _permission_hint(source: Source, refused: str | None = None) -> str:
     """What to grant: the action that was refused (the boto3 path reads parameters with
     ssm:GetParameters, the extension with ssm:GetParameter), else every action the source needs."""
+    key = source.kms_key_arn() if isinstance(source, Parameter | Secret) else None
+    if refused == "kms:Decrypt":
+        return f"the function's role needs kms:Decrypt on {key or 'the customer managed key that encrypts it'}"
     actions = refused or " and ".join(source.actions() or ("?",))
     hint = f"the function's role needs {actions} on {source.resource_arn()}"
-    if isinstance(source, Parameter | Secret):
+    if key:
+        hint += f" and kms:Decrypt on {key}"
+    elif isinstance(source, Parameter | Secret):
         hint += " (and kms:Decrypt on its key when that is a customer managed key)"
     return hint
 

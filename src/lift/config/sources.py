@@ -42,6 +42,20 @@ class Source:
         return f"{type(self).__name__}({self.name!r})"
 
 
+def _check_kms_key(key: str | None) -> str | None:
+    """A customer managed key that encrypts the value: its ARN or id. An alias is refused because
+    IAM matches kms:Decrypt against the key's ARN, never the alias's."""
+    if key is not None and (key.startswith("alias/") or ":alias/" in key):
+        raise ValueError(f"kms_key={key!r}: give the key's ARN or id; an IAM grant on an alias does not cover Decrypt")
+    return key
+
+
+def _kms_key_arn(key: str | None, region: str, account: str) -> str | None:
+    if key is None or key.startswith("arn:"):
+        return key
+    return f"arn:aws:kms:{region}:{account}:key/{key}"
+
+
 class Env(Source):
     """An environment variable (`Env("TABLE_NAME", default="orders")`)."""
 
@@ -58,9 +72,13 @@ class Parameter(Source):
     kind = "parameter"
     service = "SSM Parameter Store"
 
-    def __init__(self, name: str, *, default: Any = MISSING, decrypt: bool = True) -> None:
+    def __init__(self, name: str, *, default: Any = MISSING, decrypt: bool = True, kms_key: str | None = None) -> None:
         super().__init__(name, default=default)
         self.decrypt = decrypt
+        self.kms_key = _check_kms_key(kms_key)
+
+    def kms_key_arn(self, region: str = "*", account: str = "*") -> str | None:
+        return _kms_key_arn(self.kms_key, region, account)
 
     def actions(self) -> tuple[str, ...]:
         return ("ssm:GetParameter", "ssm:GetParameters")
@@ -78,10 +96,16 @@ class Secret(Source):
     service = "Secrets Manager"
     secure = True
 
-    def __init__(self, name: str, *, default: Any = MISSING, version_stage: str | None = None) -> None:
+    def __init__(
+        self, name: str, *, default: Any = MISSING, version_stage: str | None = None, kms_key: str | None = None
+    ) -> None:
         super().__init__(name, default=default)
         self.secret_id, _, self.key = name.partition("#")
         self.version_stage = version_stage
+        self.kms_key = _check_kms_key(kms_key)
+
+    def kms_key_arn(self, region: str = "*", account: str = "*") -> str | None:
+        return _kms_key_arn(self.kms_key, region, account)
 
     def describe(self) -> str:
         key = f" (key {self.key!r})" if self.key else ""

@@ -27,7 +27,14 @@ def aesgcm() -> type:
 
 
 def canonical_context(context: dict[str, str]) -> bytes:
-    """The encryption context as stable bytes (sorted keys): the associated data of every seal."""
+    """The encryption context as stable bytes (sorted keys): the associated data of every seal.
+
+    `key=value` lines are unambiguous only when no key holds `=` or a newline and no value a
+    newline; otherwise tenant "a\nlift:tenant=b" could stand for another (tenant, field) pair,
+    so such a context is refused."""
+    for key, value in context.items():
+        if "=" in key or "\n" in key or "\n" in str(value):
+            raise ValueError(f"encryption context entry {key!r} may not contain a newline (nor '=' in its key)")
     return "\n".join(f"{k}={context[k]}" for k in sorted(context)).encode("utf-8")
 
 
