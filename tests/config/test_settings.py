@@ -318,3 +318,61 @@ def test_boto3_backend_batches_parameters(aws, ssm, names) -> None:
     got = Boto3Backend().parameters([f"/{names}/p{i}" for i in range(13)] + [f"/{names}/none"])
     assert [got[f"/{names}/p{i}"].value for i in range(13)] == [str(i) for i in range(13)]
     assert type(got[f"/{names}/none"]).__name__ == "NotFoundError"
+
+
+def test_an_env_source_with_a_default_uses_it_when_the_variable_is_unset(names, monkeypatch) -> None:
+    """It used to leave the Env object itself in the field."""
+
+    class WithDefaults(msgspec.Struct):
+        table: str = Env(f"LIFT_{names.upper()}_T", default="orders")
+        tags: list[str] = msgspec.field(default_factory=list)  # a plain field keeps its own default
+        retries: int = 3
+
+    cfg = load(WithDefaults, backend=ExtensionBackend())  # nothing to fetch: the backend is never called
+    assert (cfg.table, cfg.tags, cfg.retries) == ("orders", [], 3)
+    monkeypatch.setenv(f"LIFT_{names.upper()}_T", "invoices")
+    monkeypatch.setenv("RETRIES", "5")
+    cfg = load(WithDefaults, backend=ExtensionBackend())
+    assert (cfg.table, cfg.retries) == ("invoices", 5)
+
+
+def test_a_pydantic_model_works_as_a_settings_class(aws, ssm, secrets, names, monkeypatch) -> None:
+    import pydantic
+
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+
+    class PydanticSettings(pydantic.BaseModel):
+        table: str = Env("LIFT_TEST_TABLE")
+        timeout: float = Parameter(f"/{names}/api/timeout")
+        signing_key: pydantic.SecretStr = Parameter(f"/{names}/signing-key")
+        db_password: SecretStr = Secret(f"{names}/db#password")  # lift's SecretStr works in pydantic too
+        region: str = "eu-west-1"
+
+    cfg = Settings(PydanticSettings).get()
+    assert (cfg.table, cfg.timeout, cfg.region) == ("orders", 2.5, "eu-west-1")
+    assert cfg.signing_key.get_secret_value() == "sk-live-4242"
+    assert cfg.db_password.get_secret_value() == "hunter2-db"
+    assert "sk-live" not in repr(cfg) and "hunter2" not in repr(cfg) and "hunter2" not in cfg.model_dump_json()
+    assert iam_statements(PydanticSettings)[0]["Action"] == ["ssm:GetParameter", "ssm:GetParameters"]
+
+    class Leaky(pydantic.BaseModel):
+        password: str = Secret(f"{names}/db#password")
+
+    with pytest.raises(ConfigError, match="type the field SecretStr"):
+        load(Leaky)
+
+    class Wrong(pydantic.BaseModel):
+        port: int = Parameter(f"/{names}/signing-key", decrypt=True)  # a secret that is not an int
+        url: int = Parameter(f"/{names}/api/url")
+
+    with pytest.raises(ConfigError) as info:
+        load(Wrong)
+    assert "sk-live" not in str(info.value)
+
+    class BadValue(pydantic.BaseModel):
+        url: int = Parameter(f"/{names}/api/url")
+
+    with pytest.raises(ConfigError) as info:
+        load(BadValue)
+    assert info.value.problems[0][0] == "url" and "https://api.example.com" not in str(info.value)

@@ -35,6 +35,20 @@ class SecretStr:
 
         return msgspec.json.decode(self._value)
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Lets a pydantic settings model declare `lift.config.SecretStr` fields (serialized masked)."""
+        from pydantic_core import core_schema
+
+        def validate(value: Any) -> SecretStr:
+            if isinstance(value, str | SecretStr):
+                return cls(value)
+            raise ValueError("expected a string secret")
+
+        return core_schema.no_info_plain_validator_function(
+            validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
+        )
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("SecretStr is immutable")
 

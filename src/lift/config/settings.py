@@ -44,10 +44,34 @@ def on_change(listener: Callable[[type, list[str]], None]) -> Callable[[type, li
     return listener
 
 
-def _fields(cls: type) -> list[Any]:
-    if not (isinstance(cls, type) and issubclass(cls, msgspec.Struct)):
-        raise TypeError(f"{cls!r} is not a settings class: declare it as a msgspec.Struct")
-    return list(msgspec.structs.fields(cls))
+_OWN_DEFAULT: Any = type("_OwnDefault", (), {"__repr__": lambda self: "the field's default"})()
+
+
+class _Field:
+    __slots__ = ("name", "type", "default")
+
+    def __init__(self, name: str, type: Any, default: Any) -> None:
+        self.name, self.type, self.default = name, type, default
+
+
+def _is_pydantic(cls: Any) -> bool:
+    return isinstance(cls, type) and hasattr(cls, "model_fields") and hasattr(cls, "model_validate")
+
+
+def _fields(cls: type) -> list[_Field]:
+    """(name, type, default) of a msgspec Struct or a pydantic model (`msgspec.NODEFAULT`: none)."""
+    if isinstance(cls, type) and issubclass(cls, msgspec.Struct):
+        return [
+            _Field(f.name, f.type, _OWN_DEFAULT if f.default_factory is not msgspec.NODEFAULT else f.default)
+            for f in msgspec.structs.fields(cls)
+        ]
+    if _is_pydantic(cls):
+        out = []
+        for name, info in cls.model_fields.items():
+            required = info.is_required() and not isinstance(info.default, Source)
+            out.append(_Field(name, info.annotation, msgspec.NODEFAULT if required else info.default))
+        return out
+    raise TypeError(f"{cls!r} is not a settings class: declare it as a msgspec.Struct (or a pydantic model)")
 
 
 def declared_sources(cls: type) -> dict[str, Source]:
@@ -57,8 +81,10 @@ def declared_sources(cls: type) -> dict[str, Source]:
         default = field.default
         if isinstance(default, Source):
             out[field.name] = default
-        else:
-            out[field.name] = Env(field.name.upper(), default=default if default is not msgspec.NODEFAULT else MISSING)
+        else:  # a plain field: the env var of its upper-cased name, else the class's own default
+            out[field.name] = Env(
+                field.name.upper(), default=_OWN_DEFAULT if default is not msgspec.NODEFAULT else MISSING
+            )
     return out
 
 
@@ -91,10 +117,20 @@ def iam_statements(
     return statements
 
 
-def _wants_secret(annotation: Any) -> bool:
-    if annotation is SecretStr:
+def _is_secret_type(tp: Any) -> bool:
+    if tp is SecretStr:
         return True
-    return get_origin(annotation) is not None and SecretStr in get_args(annotation)
+    # pydantic's SecretStr / SecretBytes, for settings classes that are pydantic models
+    return getattr(tp, "__module__", "").startswith("pydantic") and getattr(tp, "__name__", "") in (
+        "SecretStr",
+        "SecretBytes",
+    )
+
+
+def _wants_secret(annotation: Any) -> bool:
+    if _is_secret_type(annotation):
+        return True
+    return get_origin(annotation) is not None and any(_is_secret_type(a) for a in get_args(annotation))
 
 
 def _permission_hint(source: Source, refused: str | None = None) -> str:
@@ -157,7 +193,9 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
             if value is None:
                 if source.default is MISSING:
                     problems.append((name, f"environment variable {source.name} is not set"))
-                continue  # the field's own default applies
+                elif source.default is not _OWN_DEFAULT:
+                    raw[name] = source.default  # Env("X", default=...)
+                continue
             raw[name] = value
             continue
         if isinstance(source, Parameter):
@@ -201,11 +239,28 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
 
     if problems:
         raise ConfigError(cls, problems)
+    if _is_pydantic(cls):
+        return _pydantic_instance(cls, raw), versions
     try:
         instance = msgspec.convert(raw, cls, strict=False, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:  # msgspec's message names the field, never the value
         raise ConfigError(cls, [("(conversion)", str(exc))]) from None
     return instance, versions
+
+
+def _pydantic_instance(cls: Any, raw: dict[str, Any]) -> Any:
+    """`cls.model_validate(raw)`; pydantic's own message would quote the input (a secret,
+    maybe), so the problems are rebuilt from the error's location and text only."""
+    from pydantic import ValidationError
+
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            (".".join(str(part) for part in err["loc"]) or "(conversion)", err["msg"])
+            for err in exc.errors(include_input=False, include_url=False, include_context=False)
+        ]
+        raise ConfigError(cls, problems) from None
 
 
 def _problem(source: Source, exc: FetchError) -> str:
