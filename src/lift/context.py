@@ -60,7 +60,8 @@ class Headers(Mapping[str, str]):
         """Build from a `{name: [values]}` mapping (`multiValueHeaders`)."""
         values: dict[str, list[str]] = {}
         for name, vals in (headers or {}).items():
-            values.setdefault(name.lower(), []).extend(vals or ())
+            if vals:  # a name with no values (`[]` or null) is no header: h[name] would have nothing to give
+                values.setdefault(name.lower(), []).extend(vals)
         return cls(values)
 
     def __getitem__(self, name: str) -> str:

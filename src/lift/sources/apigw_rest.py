@@ -35,7 +35,7 @@ class RestRequest(Request):
     def _load_query(self) -> QueryParams:
         multi = self.event.get("multiValueQueryStringParameters")
         if multi:
-            return QueryParams({k: list(v or ()) for k, v in multi.items()})
+            return QueryParams({k: list(v) for k, v in multi.items() if v})  # (a null list: no parameter)
         single = self.event.get("queryStringParameters")
         return QueryParams({k: [v] for k, v in single.items()}) if single else QueryParams()
 

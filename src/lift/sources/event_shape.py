@@ -122,6 +122,9 @@ def problems(event: Any, source: str) -> list[dict[str, str]]:
         return [{"location": "event", "path": path.rstrip("`") if text else "$", "message": text or str(exc)}]
     except Exception as exc:  # not even a mapping msgspec can read
         return [{"location": "event", "path": "$", "message": f"{type(exc).__name__}: {exc}"}]
+    where = _lone_surrogate(event, "$")
+    if where is not None:  # JSON may escape one ("\\udcff"); no AWS service sends it, and no UTF-8 can carry it
+        return [{"location": "event", "path": where, "message": "Text is not valid Unicode (a lone surrogate)"}]
     if source != "sqs" and event.get("isBase64Encoded") and event.get("body"):
         try:
             binascii.a2b_base64(event["body"], strict_mode=True)
@@ -130,6 +133,30 @@ def problems(event: Any, source: str) -> list[dict[str, str]]:
                 {"location": "event", "path": "$.body", "message": "isBase64Encoded is true but the body is not base64"}
             ]
     return []
+
+
+def _lone_surrogate(value: Any, path: str, depth: int = 0) -> str | None:
+    """The path of the first text in `value` that UTF-8 cannot encode (a lone surrogate), else None."""
+    if value.__class__ is str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if depth > 8:  # the fields a request reads are shallow; deeper nesting is a payload's own business
+        return None
+    if value.__class__ is dict:
+        for key, item in value.items():
+            name = f"{path}.{key}" if key.__class__ is str and key.isidentifier() else f"{path}[{key!r}]"
+            if key.__class__ is str and (found := _lone_surrogate(key, name)) is not None:
+                return found
+            if (found := _lone_surrogate(item, name, depth + 1)) is not None:
+                return found
+    elif value.__class__ is list:
+        for i, item in enumerate(value):
+            if (found := _lone_surrogate(item, f"{path}[{i}]", depth + 1)) is not None:
+                return found
+    return None
 
 
 def malformed_event(source: str, found: list[dict[str, str]]) -> Exception:

@@ -92,7 +92,7 @@ def relative_path(template: str | None, params: dict[str, Any] | None, path: str
     template with its parameters substituted does not. Falls back to `path` when the
     rebuilt path is not a suffix of it (so a template from another API never misroutes).
     """
-    if not template or template.startswith("$"):
+    if not template or template.startswith("$") or path.__class__ is not str:  # (a malformed `path: null`)
         return path
     if "{" in template:
         params = params or {}

@@ -9,17 +9,19 @@ from __future__ import annotations
 import base64
 import hashlib as _hashlib
 import json as _json
+import re
 import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal as _Decimal
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 from urllib.parse import quote_plus as _quote_plus
 
 __all__ = ["apigw_rest", "apigw_http", "alb", "function_url", "split_path"]
 
 ACCOUNT = "123456789012"
+_LONE_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
 REGION = "us-east-1"
 SOURCE_IP = "203.0.113.7"
 USER_AGENT = "lift-testclient/1.0"
@@ -182,7 +184,8 @@ def _v2(
         flat.setdefault("content-length", str(len(text)))
     request_time, epoch = _now()
     raw_query = urlencode([(k, v) for k, vs in q.items() for v in vs], quote_via=quote)
-    raw_path = quote(path, safe="/:@!$&'()*+,;=-._~")
+    # the path is a URL path: a %XX escape in it stays one (as a browser sends "/a%2Fb"), other text is encoded
+    raw_path = _LONE_PERCENT.sub("%25", quote(path, safe="/:@!$&'()*+,;=-._~%"))
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -196,7 +199,7 @@ def _v2(
             "domainPrefix": host.split(".")[0],
             "http": {
                 "method": method.upper(),
-                "path": path,
+                "path": unquote(raw_path),  # API Gateway decodes it
                 "protocol": "HTTP/1.1",
                 "sourceIp": SOURCE_IP,
                 "userAgent": USER_AGENT,
