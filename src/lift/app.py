@@ -206,6 +206,7 @@ class App(Group, EventSources):
         self._exception_handlers: dict[type[BaseException], Callable[[Context, Any], Any]] = {}
         self._handler_cache: dict[type[BaseException], Callable[[Context, Any], Any] | None] = {}
         self._cold = True
+        self._invocation_hooks = ()  # (set on the instance too: read on every request, found quicker there)
         self._dispatch: dict[str, Callable[[Any, Any, str], Any]] = {
             name: self._http_handler(module) for name, module in _HTTP_MODULES.items()
         }
@@ -429,19 +430,33 @@ class App(Group, EventSources):
         method without its bound call (kept in step with `App.handler`)."""
         dispatch, app = self._dispatch, self
 
+        last_domain = [("", False)]  # the last HTTP API/function URL domain seen, and whether it is a URL's
+
         def handler(event: Any, context: Any = None) -> Any:  # App.handler's own steps, in one frame
-            if type(event) is dict and "resource" in event and "httpMethod" in event and "methodArn" not in event:
+            if type(event) is not dict:
+                source = source_of(event)
+            elif "resource" in event and "httpMethod" in event and "methodArn" not in event:
                 try:  # the commonest event: its dispatcher (always registered) called at once
                     return dispatch["rest"](event, context, "rest")
                 finally:
                     if app._invocation_hooks:  # (a hook may be added during the request)
                         app._end_invocation(event)
-            if type(event) is dict and "Records" in event:
+            elif "Records" in event:
                 try:
                     first = event["Records"][0]
                     source = RECORD_SOURCES[first["eventSource"] if "eventSource" in first else first["EventSource"]]
                 except (KeyError, IndexError, TypeError):
                     source = source_of(event)
+            elif "rawPath" in event and "routeArn" not in event:  # source_of's HTTP API/function URL test, inlined
+                try:  # an HTTP API's and a function URL's events differ in their domain only: one test per domain
+                    domain, known = event["requestContext"]["domainName"], last_domain[0]
+                    if domain != known[0]:
+                        known = last_domain[0] = (domain, ".lambda-url." in domain)
+                    source = "url" if known[1] else "http"
+                except (KeyError, TypeError):
+                    source = source_of(event)
+            elif "httpMethod" in event and (rc := event.get("requestContext")).__class__ is dict and "elb" in rc:
+                source = "alb"  # (source_of's first HTTP test, inlined)
             else:
                 source = source_of(event)
             run = dispatch.get(source)
@@ -580,27 +595,51 @@ class App(Group, EventSources):
         static_routes, param_tail, root = self.router._static, self.router._param_tail, self.router._root
         new_context = Context
 
-        rest = module is apigw_rest  # the hottest source: its event read and its answer made inline
-        rest_request, new = apigw_rest.RestRequest, object.__new__
+        # The event as AWS sends it (the service's own domain, no base path, plain field types) is
+        # read here with subscripts, and its request made after the route lookup (a 404 needs none);
+        # anything else goes through the source's `request_from_event`.
+        rest, v2 = module is apigw_rest, module is apigw_http or module is function_url
+        request_classes: dict[Any, type[Request]] = {apigw_rest: apigw_rest.RestRequest, alb: alb.AlbRequest}
+        request_classes.update({apigw_http: apigw_http.HttpApiRequest, function_url: function_url.FunctionUrlRequest})
+        new_request, new = request_classes.get(module, Request), object.__new__
+        same_json = rest or v2  # their answer for a JSON body is one dict (json_response), made inline
+        api_domain = [("", False)]  # the last domain seen, and whether it is API Gateway's own (execute-api)
 
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
             try:
                 request: Request | None = None
-                if rest:  # apigw_rest.request_from_event for the event as API Gateway sends it
-                    try:
+                try:
+                    if rest:  # the resource template differs from the path on a custom domain's base path mapping
                         path, method = event["path"], event["httpMethod"]
+                        plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
+                        if plain and event["resource"] != path:
+                            domain, known = event["requestContext"]["domainName"], api_domain[0]
+                            if domain != known[0]:  # (one substring test per domain, not per request)
+                                known = api_domain[0] = (domain, ".execute-api." in domain)
+                            plain = known[1]
+                    elif v2:  # apigw_http.plain_path, inlined: the `$default` stage, a route key's custom domain
+                        rc, path = event["requestContext"], event["rawPath"]
+                        method = rc["http"]["method"]
                         plain = (
                             path.__class__ is str
                             and method.__class__ is str
                             and path
                             and not self.base_path
-                            and (event["resource"] == path or ".execute-api." in event["requestContext"]["domainName"])
+                            and rc["stage"] == "$default"
                         )
-                    except (KeyError, TypeError):
+                        if plain and " " in event["routeKey"]:
+                            domain, known = rc["domainName"], api_domain[0]
+                            if domain != known[0]:
+                                known = api_domain[0] = (domain, ".execute-api." in domain)
+                            plain = known[1]
+                    elif module is alb:
+                        path, method = event["path"], event["httpMethod"]
+                        plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
+                    else:
                         plain = False
-                    if not plain:  # (a plain event's request is made after the lookup: a 404 needs none)
-                        request = request_from_event(event, self.base_path)
-                else:
+                except (KeyError, TypeError):
+                    plain = False
+                if not plain:
                     request = request_from_event(event, self.base_path)
                 if request is not None:
                     path, method = request.path, request.method
@@ -631,22 +670,25 @@ class App(Group, EventSources):
                             request_id = getattr(context, "aws_request_id", None)
                             if not request_id:
                                 if request is None:
-                                    request = new(rest_request)
+                                    request = new(new_request)
                                     request.event, request.method, request.path = event, method, path
                                 request_id = Context(self, event, context, source, request).request_id
                             message = f"No route for {method} {path}"
                             error = {"code": "not_found", "message": message, "request_id": request_id, "details": None}
                             text = _encode({"error": error}).decode("utf-8")
-                            if rest:  # apigw_rest.json_response, inlined
+                            if same_json:  # apigw_rest.json_response, inlined
                                 return {
                                     "statusCode": 404,
                                     "headers": {"Content-Type": "application/json"},
                                     "body": text,
                                     "isBase64Encoded": False,
                                 }
+                            if request is None:
+                                request = new(new_request)
+                                request.event, request.method, request.path = event, method, path
                             return json_response(404, text, request)
                 if request is None:
-                    request = new(rest_request)
+                    request = new(new_request)
                     request.event, request.method, request.path = event, method, path
                 if tail_value is not None:
                     request.path_params = {entry.param_names[0]: tail_value}  # type: ignore[union-attr]
@@ -668,7 +710,7 @@ class App(Group, EventSources):
                         if cls is dict or cls is list:
                             body = _encode(result)
                             if json_response is not None and len(body) < _MAYBE_TOO_LARGE:
-                                if rest:  # apigw_rest.json_response, inlined
+                                if same_json:  # apigw_rest.json_response, inlined
                                     return {
                                         "statusCode": endpoint.status,
                                         "headers": {"Content-Type": "application/json"},
