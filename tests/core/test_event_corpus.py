@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lift import App
+from lift import App, Context
 from lift.errors import UnmatchedEvent
 from lift.sources import source_of
 from lift.sources.cognito import TRIGGERS as COGNITO_TRIGGERS
@@ -199,3 +199,146 @@ def test_custom_resource_and_codepipeline_samples_report_to_their_service() -> N
         assert count >= 10
     finally:
         server.close()
+
+
+# -- the main triggers: what each real sample reaches, and what Lift answers ---------------------------
+HTTP_KINDS = ("rest", "http", "alb", "url")
+STREAM_IDS = {  # the itemIdentifier Lambda expects for each batch source
+    "sqs": lambda r: r["messageId"],
+    "kinesis": lambda r: r["kinesis"]["sequenceNumber"],
+    "dynamodb": lambda r: r["dynamodb"]["SequenceNumber"],
+}
+
+
+def _recording_app(seen: list, fail: set) -> App:
+    """Catch-all handlers for the main triggers, recording what each call received; an id in `fail` raises."""
+    app = App()
+
+    def record(kind: str, ident: object) -> None:
+        seen.append((kind, ident))
+        if ident in fail:
+            raise RuntimeError(f"record {ident} failed")
+
+    @app.route("/{path+}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+    def any_path(ctx: Context, path: str) -> dict:
+        record("http", (ctx.method, ctx.path))
+        return {"method": ctx.method, "cookies": ctx.request.cookies, "length": len(ctx.body)}
+
+    @app.route("/", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+    def root(ctx: Context) -> dict:
+        record("http", (ctx.method, "/"))
+        return {"method": ctx.method, "length": len(ctx.body)}
+
+    app.sqs("*")(lambda ctx, body: record("sqs", ctx.record.message_id))
+    app.kinesis("*")(lambda ctx, body: record("kinesis", ctx.record.sequence_number))
+    app.dynamodb_stream("*")(lambda ctx, body: record("dynamodb", ctx.record.sequence_number))
+    app.sns("*")(lambda ctx, body: record("sns", ctx.record.message_id))
+    app.s3("*")(lambda ctx, body: record("s3", (ctx.record.bucket, ctx.record.key)))
+    app.eventbridge()(lambda ctx, body: record("eventbridge", ctx.record.id))
+    app.schedule("*")(lambda ctx: record("schedule", ctx.record.rule))
+    for route_key in ("$connect", "$disconnect", "$default"):
+        app.websocket(route_key)(lambda ctx, body=None: record("websocket", ctx.record.connection_id))
+    return app
+
+
+def _b64_invalid(event: dict) -> bool:
+    import binascii
+
+    if not event.get("isBase64Encoded") or not event.get("body"):
+        return False
+    try:
+        binascii.a2b_base64(event["body"], strict_mode=True)
+    except ValueError:
+        return True
+    return False
+
+
+def test_every_real_http_sample_reaches_its_route_and_gets_its_services_answer() -> None:
+    seen: list = []
+    app = _recording_app(seen, set())
+    count = 0
+    for name, event in SAMPLES:
+        source = source_of(event)
+        if source not in HTTP_KINDS:
+            continue
+        seen.clear()
+        out = app.handler(copy.deepcopy(event), lambda_context())
+        count += 1
+        if _b64_invalid(event):  # SDK fixtures with "isBase64Encoded": true on plain text: the client's fault
+            assert out["statusCode"] == 400, name
+            assert json.loads(out["body"])["error"]["code"] == "invalid_base64", name
+            continue
+        assert out["statusCode"] == 200, (name, out)
+        http = event["requestContext"].get("http") or {}
+        method = event.get("httpMethod") or http.get("method") or "GET"  # (a null httpMethod is read as GET)
+        assert [kind for kind, _ in seen] == ["http"] and seen[0][1][0] == method.upper(), name
+        assert type(out["isBase64Encoded"]) is bool and type(out["body"]) is str, name
+        if source == "alb":
+            assert out["statusDescription"] == "200 OK", name
+            assert ("multiValueHeaders" in out) == ("multiValueHeaders" in event), name  # the request's header mode
+        else:
+            assert out["headers"]["Content-Type"] == "application/json", name
+        if method.upper() != "HEAD":
+            answer = json.loads(out["body"])
+            assert answer["method"] == method.upper(), name
+    assert count >= 150
+
+
+@pytest.mark.parametrize("kind", ["sqs", "kinesis", "dynamodb"])
+def test_every_real_batch_sample_runs_each_record_once_and_a_failed_record_is_reported_alone(kind) -> None:
+    seen: list = []
+    count = 0
+    for name, event in SAMPLES:
+        if source_of(event) != kind:
+            continue
+        ids = [STREAM_IDS[kind](r) for r in event["Records"]]
+        out = _recording_app(seen, set()).handler(copy.deepcopy(event), lambda_context())
+        assert out == {"batchItemFailures": []}, name
+        assert seen == [(kind, i) for i in ids], name
+        bad = ids[len(ids) // 2]  # fail the middle record: it (and for a stream, its shard's later ones) is reported
+        seen.clear()
+        out = _recording_app(seen, {bad}).handler(copy.deepcopy(event), lambda_context())
+        reported = [f["itemIdentifier"] for f in out["batchItemFailures"]]
+        assert reported[0] == bad, name
+        if kind == "sqs" and not any(r.get("attributes", {}).get("MessageGroupId") for r in event["Records"]):
+            assert reported == [bad], name  # a standard queue: nothing else is retried
+        else:
+            assert set(reported) <= set(ids[ids.index(bad) :]), name  # ordering: only it and later records
+        seen.clear()
+        count += 1
+    assert count >= 5
+
+
+@pytest.mark.parametrize("kind", ["sns", "s3", "eventbridge", "schedule", "websocket"])
+def test_every_real_async_sample_reaches_its_handler_and_a_failure_fails_the_invocation(kind) -> None:
+    from urllib.parse import unquote_plus
+
+    seen: list = []
+    count = 0
+    for name, event in SAMPLES:
+        if source_of(event) != kind:
+            continue
+        if kind == "s3" and "s3" not in event["Records"][0]:  # (S3 test events and Glacier fixtures)
+            continue
+        seen.clear()
+        _recording_app(seen, set()).handler(copy.deepcopy(event), lambda_context())
+        if kind == "sns":
+            assert seen == [("sns", r["Sns"]["MessageId"]) for r in event["Records"]], name
+        elif kind == "s3":
+            expected = [(r["s3"]["bucket"]["name"], unquote_plus(r["s3"]["object"]["key"])) for r in event["Records"]]
+            assert seen == [("s3", e) for e in expected], name
+        elif kind == "eventbridge":
+            assert seen == [("eventbridge", event["id"])], name
+        elif kind == "schedule":
+            assert seen == [("schedule", event["resources"][0].rpartition("/")[2])], name
+        else:
+            assert seen == [("websocket", event["requestContext"]["connectionId"])], name
+        failing = {ident for _, ident in seen}
+        if kind == "websocket":  # API Gateway waits for the answer: a 500 in its format
+            out = _recording_app([], failing).handler(copy.deepcopy(event), lambda_context())
+            assert out["statusCode"] == 500 and json.loads(out["body"])["error"]["code"] == "internal_error", name
+        else:
+            with pytest.raises(RuntimeError, match="failed"):  # an asynchronous source: Lambda retries the event
+                _recording_app([], failing).handler(copy.deepcopy(event), lambda_context())
+        count += 1
+    assert count >= 1
