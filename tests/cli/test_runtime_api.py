@@ -191,3 +191,102 @@ def test_response_over_6mb_is_rejected_like_lambda(tmp_path):
         assert too_big.error["errorType"] == "Function.ResponseSizeTooLarge"
         assert rt.invoke({"n": 3}).payload == "xxx"  # awslambdaric died on the 413; Lambda re-inits
         assert rt.starts == 2
+
+
+LIFT_APP = """
+    import time
+
+    import msgspec
+    from lift import App, Context
+    from lift.errors import NotFound
+
+    app = App(name="orders")
+
+
+    class Order(msgspec.Struct):
+        id: str
+        qty: int
+
+
+    @app.get("/orders/{order_id}")
+    def get_order(ctx: Context, order_id: int) -> dict:
+        if order_id == 0:
+            raise NotFound("no order 0")
+        if order_id == 13:
+            raise RuntimeError("secret internals")
+        if order_id == 99:
+            time.sleep(30)
+        ctx.logger.info("served order", extra={"order_id": order_id})
+        return {"id": order_id, "cold": ctx.cold_start}
+
+
+    @app.sqs("orders")
+    def on_order(body: Order) -> None:
+        if body.qty < 0:
+            raise ValueError("negative quantity")
+
+
+    @app.s3("uploads")
+    def on_upload(ctx: Context) -> None:
+        raise RuntimeError("cannot read " + ctx.record.key)
+
+
+    handler = app.handler
+"""
+
+
+def _log_lines(logs: str) -> list[dict]:
+    return [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+
+
+def test_a_lift_app_under_awslambdaric_answers_errors_and_timeouts_as_lambda_reports_them(tmp_path):
+    write_module(tmp_path, "orders_app", LIFT_APP)
+    with RuntimeEmulator("orders_app.handler", cwd=tmp_path, timeout=3.0) as rt:
+        ok = rt.invoke(events.apigw_rest("GET", "/orders/5"))
+        assert ok.ok and ok.payload["statusCode"] == 200
+        assert json.loads(ok.payload["body"]) == {"id": 5, "cold": True}
+        (line,) = [entry for entry in _log_lines(ok.logs) if entry["message"] == "served order"]
+        assert line["request_id"] == ok.request_id and line["level"] == "INFO"  # the invocation's own id
+
+        missing = rt.invoke(events.apigw_http("GET", "/orders/0"))
+        assert missing.ok and missing.payload["statusCode"] == 404
+        assert json.loads(missing.payload["body"])["error"] == {
+            "code": "not_found",
+            "message": "no order 0",
+            "request_id": missing.request_id,
+            "details": None,
+        }
+
+        crash = rt.invoke(events.alb("GET", "/orders/13"))  # a bug: a 500 answer, the invocation itself succeeds
+        assert crash.ok and crash.payload["statusCode"] == 500
+        assert crash.payload["statusDescription"] == "500 Internal Server Error"
+        assert "secret" not in crash.payload["body"]
+        (error_line,) = [entry for entry in _log_lines(crash.logs) if entry["level"] == "ERROR"]
+        assert error_line["request_id"] == crash.request_id and "secret internals" in json.dumps(error_line)
+
+        batch = events.sqs("orders", [{"id": "a", "qty": 1}, {"id": "b", "qty": -1}, "not json", {"id": "c", "qty": 2}])
+        ids = [record["messageId"] for record in batch["Records"]]
+        partial = rt.invoke(batch)
+        assert partial.ok and partial.payload == {
+            "batchItemFailures": [{"itemIdentifier": ids[1]}, {"itemIdentifier": ids[2]}]
+        }
+
+        failed = rt.invoke(events.s3("uploads", "in/a b.txt"))  # asynchronous: the invocation fails, Lambda retries
+        assert failed.kind == "error" and failed.function_error == "Unhandled"
+        assert failed.error["errorType"] == "RuntimeError"
+        assert failed.error["errorMessage"] == "cannot read in/a b.txt"
+        assert failed.error["requestId"] == failed.request_id
+        assert type(failed.error["stackTrace"]) is list and any(
+            "orders_app.py" in f for f in failed.error["stackTrace"]
+        )
+
+        timed_out = rt.invoke(events.apigw_rest("GET", "/orders/99"))
+        assert timed_out.kind == "timeout" and timed_out.error["errorType"] == "Sandbox.Timedout"
+        assert (
+            timed_out.error["errorMessage"]
+            == f"RequestId: {timed_out.request_id} Error: Task timed out after 3.00 seconds"
+        )
+
+        fresh = rt.invoke(events.apigw_rest("GET", "/orders/6"))  # a new execution environment: a cold start again
+        assert fresh.ok and json.loads(fresh.payload["body"]) == {"id": 6, "cold": True}
+        assert rt.starts == 2
