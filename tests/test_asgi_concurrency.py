@@ -1,0 +1,121 @@
+"""app.asgi under uvicorn with many concurrent clients: every request sees only its own headers,
+query, body and request id, while routes move between the event loop and the thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SERVICE = """
+import asyncio
+import time
+
+import msgspec
+from lift import App, Context
+from lift.middleware import request_id
+
+app = App(name="concurrent")
+app.use(request_id())
+
+
+class Item(msgspec.Struct):
+    name: str
+
+
+@app.get("/sync/{n}")
+def sync_echo(ctx: Context, n: int) -> dict:
+    if n % 7 == 0:  # blocks now and then: the route moves to the thread pool mid-run
+        time.sleep(0.01)
+    return {"n": n, "tag": ctx.headers.get("x-tag"), "q": ctx.query.get("v"), "rid": ctx.request_id}
+
+
+@app.get("/async/{n}")
+async def async_echo(ctx: Context, n: int) -> dict:
+    await asyncio.sleep(0.001 * (n % 5))
+    return {"n": n, "tag": ctx.headers.get("x-tag"), "q": ctx.query.get("v"), "rid": ctx.request_id}
+
+
+@app.post("/items")
+def create(ctx: Context, body: Item) -> dict:
+    return {"n": body.name, "tag": ctx.headers.get("x-tag"), "q": None, "rid": ctx.request_id}
+
+
+asgi = app.asgi
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("concurrent")
+    (root / "concurrent_svc.py").write_text(textwrap.dedent(SERVICE))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(ROOT / "src")])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "concurrent_svc:asgi", "--port", str(port), "--log-level", "error"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            break
+        except OSError:
+            assert proc.poll() is None, "uvicorn exited"
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_concurrent_clients_each_see_only_their_own_request(server: str) -> None:
+    async def main() -> list:
+        limits = httpx.Limits(max_connections=50)
+        async with httpx.AsyncClient(base_url=server, timeout=60, limits=limits) as client:
+
+            async def one(i: int, kind: str) -> object:
+                headers = {"X-Tag": f"t{i}{kind}", "X-Request-Id": f"r{i}{kind}"}
+                if kind == "post":
+                    response = await client.post("/items", json={"name": f"n{i}"}, headers=headers)
+                    expected = {"n": f"n{i}", "tag": f"t{i}post", "q": None, "rid": f"r{i}post"}
+                else:
+                    response = await client.get(f"/{kind}/{i}", params={"v": f"q{i}"}, headers=headers)
+                    expected = {"n": i, "tag": f"t{i}{kind}", "q": f"q{i}", "rid": f"r{i}{kind}"}
+                seen = (response.status_code, response.json(), response.headers.get("x-request-id"))
+                return True if seen == (200, expected, expected["rid"]) else (i, kind, seen)
+
+            return await asyncio.gather(*(one(i, kind) for i in range(120) for kind in ("sync", "async", "post")))
+
+    results = asyncio.run(main())
+    assert [r for r in results if r is not True] == []
+
+
+def test_hostile_bodies_under_uvicorn_get_structured_4xx(server: str) -> None:
+    json_type = {"Content-Type": "application/json"}
+    with httpx.Client(base_url=server, timeout=60) as client:
+        cases = {
+            b'{"name": "\xff\xfe"}': (400, "invalid_json"),  # invalid UTF-8
+            b"not json": (400, "invalid_json"),
+            b'{"name": 5}': (422, "validation_failed"),
+            b"x" * (7 * 1024 * 1024): (413, "payload_too_large"),
+        }
+        for body, (status, code) in cases.items():
+            response = client.post("/items", content=body, headers=json_type)
+            assert (response.status_code, response.json()["error"]["code"]) == (status, code), body[:20]
+        assert client.post("/items", content=b'{"name": "a", "name": "b"}', headers=json_type).json()["n"] == "b"
+        assert client.get("/sync/%C3%28").status_code == 422  # invalid UTF-8 in a path parameter: not an int
