@@ -285,3 +285,57 @@ def test_an_assigned_client_serves_websocket_events_too(management_api: str) -> 
 
     TestClient(app).websocket_message("hey", connection_id="conn-2=")
     assert ManagementAPI.received == [("POST", "conn-2=", b"HEY")]
+
+
+# -- hostile WebSocket events: the client's (or a hand-made event's) fault is a 4xx, never a 500 ------
+def _hostile_app() -> App:
+    app = App()
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> dict:
+        return {"tag": ctx.record.headers.get("x-tag"), "q": ctx.record.query.to_dict()}
+
+    @app.websocket("$default")
+    def default(ctx: Context, body: Chat) -> dict:
+        return {"heard": body.message}
+
+    return app
+
+
+def test_a_binary_frame_that_is_not_base64_is_a_400(caplog) -> None:
+    event = events.websocket_message(b"\x00\x01", is_base64=True)
+    event["body"] = "!!not base64"
+    out = _hostile_app().handler(event, None)
+    assert out["statusCode"] == 400
+    assert json.loads(out["body"])["error"]["code"] == "invalid_base64"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("body", '{"action": "say", "message": "\udcff"}'),
+        ("multiValueHeaders", 5),
+        ("multiValueQueryStringParameters", "x"),
+    ],
+)
+def test_a_field_api_gateway_never_sends_is_a_400_malformed_event(field, value, caplog) -> None:
+    caplog.set_level("WARNING", logger="lift")
+    if field == "body":
+        event = events.websocket_message({"action": "say", "message": "x"})
+    else:
+        event = events.websocket_connect(headers={"X-Tag": "a"}, query={"token": "t"})
+    event[field] = value
+    out = _hostile_app().handler(event, None)
+    assert out["statusCode"] == 400, out
+    error = json.loads(out["body"])["error"]
+    assert error["code"] == "malformed_event" and error["details"][0]["path"].startswith(f"$.{field}")
+    assert [r.getMessage().split(" (")[0] for r in caplog.records if r.levelname == "WARNING"] == [
+        "Malformed websocket event"
+    ]
+
+
+def test_a_connect_query_parameter_without_values_is_absent() -> None:
+    event = events.websocket_connect(query={"token": "t", "room": "r"})
+    event["multiValueQueryStringParameters"] = {"token": None, "room": ["r"]}
+    out = _hostile_app().handler(event, None)
+    assert out["statusCode"] == 200 and json.loads(out["body"])["q"] == {"room": ["r"]}

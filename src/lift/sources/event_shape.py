@@ -100,12 +100,33 @@ class _SqsMessage(msgspec.Struct):
     eventSourceARN: str | None = None
 
 
+class _WebSocketContext(msgspec.Struct):
+    connectionId: str
+    routeKey: str | None = None
+    eventType: str | None = None
+    domainName: str | None = None
+    stage: str | None = None
+
+
+class _WebSocketEvent(msgspec.Struct):
+    """API Gateway WebSocket API event ($connect, $disconnect, messages)."""
+
+    requestContext: _WebSocketContext
+    headers: _Map = None
+    multiValueHeaders: _MultiMap = None
+    queryStringParameters: _Map = None
+    multiValueQueryStringParameters: _MultiMap = None
+    body: str | None = None
+    isBase64Encoded: bool | None = None
+
+
 _SHAPES: dict[str, Any] = {
     "rest": _RestEvent,
     "http": _HttpEvent,
     "url": _HttpEvent,
     "alb": _AlbEvent,
     "sqs": _SqsMessage,
+    "websocket": _WebSocketEvent,
 }
 
 

@@ -279,7 +279,9 @@ class WebSocketHandler(EventHandler):
                 return Response(None, 200)
             return _lift_app.to_response(result)
         except Exception as exc:
-            return self.app.error_response(ctx, exc)
+            from lift.sources.websocket import error_response
+
+            return error_response(self.app, ctx, exc)
 
 
 def s3_matcher(bucket: str, events: Iterable[str] | None, prefix: str, suffix: str) -> Callable[[Any], bool]:

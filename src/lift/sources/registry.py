@@ -447,7 +447,7 @@ class EventSources(Triggers):
         try:
             response = handler.chain(ctx)
         except Exception as exc:
-            response = self.error_response(ctx, exc)  # type: ignore[attr-defined]
+            response = websocket.error_response(self, ctx, exc)
         if not isinstance(response, Response):
             response = _lift_app.to_response(response)
         return websocket.encode_response(response)

@@ -8,7 +8,7 @@ from typing import Any
 from lift.context import Headers, QueryParams, Response
 from lift.sources.record import Record, decode_json_or_text
 
-__all__ = ["WebSocketEvent", "encode_response"]
+__all__ = ["WebSocketEvent", "encode_response", "error_response"]
 
 
 class WebSocketEvent(Record):
@@ -94,7 +94,7 @@ class WebSocketEvent(Record):
         if self._query is None:
             multi = self.raw.get("multiValueQueryStringParameters") or {}
             single = self.raw.get("queryStringParameters") or {}
-            values = {k: list(v) for k, v in multi.items()} or {k: [v] for k, v in single.items()}
+            values = {k: list(v) for k, v in multi.items() if v} or {k: [v] for k, v in single.items()}
             self._query = QueryParams(values)
         return self._query
 
@@ -103,7 +103,14 @@ class WebSocketEvent(Record):
         if self._body is None:
             raw = self.raw.get("body") or ""
             if raw and self.raw.get("isBase64Encoded"):
-                raw = base64.b64decode(raw).decode("utf-8", "replace")
+                try:  # strict, as for HTTP bodies: a frame API Gateway encoded is always valid base64
+                    raw = base64.b64decode(raw, validate=True).decode("utf-8", "replace")
+                except (ValueError, TypeError):
+                    from lift.errors import BadRequest
+
+                    raise BadRequest(
+                        "Message body is not valid base64", code="invalid_base64", details=[{"location": "body"}]
+                    ) from None
             self._body = raw
         return self._body
 
@@ -132,3 +139,26 @@ def encode_response(response: Response) -> dict[str, Any]:
             out["body"] = base64.b64encode(response.body).decode("ascii")
             out["isBase64Encoded"] = True
     return out
+
+
+def error_response(app: Any, ctx: Any, exc: BaseException) -> Response:
+    """`app.error_response(ctx, exc)`, but a failure caused by a field API Gateway never sends (text no
+    UTF-8 can carry, a header of the wrong type) is the event's fault: a 400 `malformed_event`, as for HTTP."""
+    from lift.errors import find_lift_error, lift_logger
+
+    if find_lift_error(exc) is None:
+        from lift.sources.event_shape import malformed_event, problems
+
+        found = problems(ctx.event, "websocket")
+        if found:
+            lift_logger().warning(
+                "Malformed websocket event (request_id=%s): %s: %s (%s: %s)",
+                ctx.request_id,
+                found[0]["path"],
+                found[0]["message"],
+                type(exc).__name__,
+                exc,
+                extra={"request_id": ctx.request_id, "details": found},
+            )
+            exc = malformed_event("websocket", found)
+    return app.error_response(ctx, exc)
