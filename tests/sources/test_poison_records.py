@@ -388,3 +388,45 @@ def test_poison_bodies_are_what_the_issue_describes() -> None:
     for text in POISONS.values():
         assert 3_900 <= len(text) <= 4_200
     assert len(base64.b64encode(POISONS["nested-body"].encode())) < 1024 * 1024  # a valid Kinesis record too
+
+
+# -- asynchronous sources (SNS, S3): no partial answer, so a malformed record fails the invocation ---------
+def _sns_without_message(event: dict[str, Any]) -> None:
+    del event["Records"][0]["Sns"]
+
+
+def _s3_without_object(event: dict[str, Any]) -> None:
+    event["Records"][0]["s3"]["object"] = None
+
+
+def _s3_without_bucket(event: dict[str, Any]) -> None:
+    event["Records"][0]["s3"] = {}
+
+
+@pytest.mark.parametrize(
+    ("source", "make", "corrupt"),
+    [
+        ("sns", lambda: events.sns("alerts", {"a": 1}), _sns_without_message),
+        ("s3", lambda: events.s3("uploads", "in/a.txt"), _s3_without_object),
+        ("s3", lambda: events.s3("uploads", "in/a.txt"), _s3_without_bucket),
+    ],
+)
+def test_a_malformed_async_record_fails_the_invocation_with_a_clear_error_and_one_warning(
+    source, make, corrupt, lift_warnings
+) -> None:
+    from lift.errors import BadRequest
+    from lift.testing import lambda_context
+
+    app = App()
+    ran: list[str] = []
+    app.sns("*")(lambda body: ran.append("sns"))
+    app.s3("*")(lambda ctx: ran.append("s3"))
+    event = make()
+    corrupt(event)
+    with pytest.raises(BadRequest) as raised:  # Lambda retries, then the DLQ / on-failure destination keeps it
+        app.handler(event, lambda_context(aws_request_id="req-malformed"))
+    assert raised.value.code == "malformed_event"
+    assert raised.value.details[0]["path"] == "$.Records[0]"
+    assert ran == []
+    warnings = [r.getMessage() for r in lift_warnings.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(f"Malformed {source} record 0 (request_id=req-malformed)")

@@ -375,23 +375,47 @@ class EventSources(Triggers):
 
     def _dispatch_sns(self, event: dict[str, Any], context: Any, source: str) -> None:
         items: list[tuple[str, EventHandler, Record]] = []
-        for raw in event["Records"]:
-            topic = sns.topic_of(raw)
-            handler = self._handler_for("sns", topic)
-            if handler is not None:
-                items.append(("sns", handler, sns.SNSRecord(raw)))
-                continue
-            s3_records = s3.records_in_message(raw["Sns"].get("Message") or "")
+        for i, raw in enumerate(event["Records"]):
+            try:
+                topic = sns.topic_of(raw)
+                handler = self._handler_for("sns", topic)
+                if handler is not None:
+                    items.append(("sns", handler, sns.SNSRecord(raw)))
+                    continue
+                s3_records = s3.records_in_message(raw["Sns"].get("Message") or "")
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise self._malformed_record_event("sns", i, exc, context) from None
             if not s3_records:
                 raise self._unmatched_event("sns", f"topic {topic!r}", context)
             items.extend(self._s3_items(s3_records, context))
         self._run_all(items, event, context)
 
+    def _malformed_record_event(self, source: str, index: int, exc: Exception, context: Any) -> Exception:
+        """The clear error for a record without the fields its service always sends (a hand-made or
+        corrupted event), logged once with the request id; the invocation fails (nothing is dropped)."""
+        from lift.errors import BadRequest
+
+        request_id = getattr(context, "aws_request_id", None)
+        problem = f"{type(exc).__name__}: {exc}"
+        lift_logger().warning(
+            "Malformed %s record %d (request_id=%s): %s",
+            source,
+            index,
+            request_id,
+            problem,
+            extra={"source": source, "request_id": request_id},
+        )
+        details = [{"location": "event", "path": f"$.Records[{index}]", "message": problem}]
+        return BadRequest(f"Malformed {source} event", code="malformed_event", details=details)
+
     def _s3_items(self, raw_records: list[dict[str, Any]], context: Any) -> list[tuple[str, EventHandler, Record]]:
         items: list[tuple[str, EventHandler, Record]] = []
-        for raw in raw_records:
-            obj = s3.S3Object(raw)
-            handler = self._s3_handler_for(obj)
+        for i, raw in enumerate(raw_records):
+            try:
+                obj = s3.S3Object(raw)
+                handler = self._s3_handler_for(obj)
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise self._malformed_record_event("s3", i, exc, context) from None
             if handler is None:
                 raise self._unmatched_event("s3", f"{obj.event_name} s3://{obj.bucket}/{obj.key}", context)
             items.append(("s3", handler, obj))
