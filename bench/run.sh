@@ -10,6 +10,8 @@
 #   bench_batch.py       per-record cost of an SQS batch, with and without pass-through middleware
 #   bench_synth.py       lift synth per provider (CloudFormation, SAM, Terraform, Pulumi, CDK), cdk synth,
 #                        the Pulumi program, chalice package and sam validate on the same 52-route service
+#   bench_security.py    lift.config cold (extension emulated, boto3 -> moto) and warm, field encrypt/decrypt
+#                        with a cached data key, PAN masking per log line
 #   bench_asgi.py        uvicorn, pinned cores, raw ASGI as the limit -> bench/results_asgi.md (needs wrk);
 #                        with valgrind also its --instructions (per request, uvicorn under callgrind)
 # Arguments go to run.py (e.g. --quick, --apps bare,lift_app). Everything printed is also
@@ -37,6 +39,12 @@ if [[ -x "$ROOT/.venv/bin/python" ]]; then  # lift's CLI and the provider SDKs (
     "$ROOT/.venv/bin/python" "$ROOT/bench/bench_synth.py" | tee -a "$RESULTS"
 else
     echo "no $ROOT/.venv (make install creates it): synth per provider skipped" | tee -a "$RESULTS"
+fi
+section "Security features (lift.config, lift.crypto, PAN masking)"
+if [[ -x "$ROOT/.venv/bin/python" ]]; then  # boto3, moto server and cryptography (the test extra)
+    "$ROOT/.venv/bin/python" "$ROOT/bench/bench_security.py" --rounds 5 | tee -a "$RESULTS"
+else
+    echo "no $ROOT/.venv (make install creates it): security features skipped" | tee -a "$RESULTS"
 fi
 if command -v wrk >/dev/null 2>&1; then
     "$PY" -m pip install -q "uvicorn[standard]>=0.29" starlette 2>&1 | { grep -v "^WARNING: Location" || true; }

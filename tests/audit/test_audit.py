@@ -241,6 +241,22 @@ def test_firehose_sink_delivers_verifiable_json_lines(moto_endpoint) -> None:
     entries = [msgspec.json.decode(line, type=AuditEntry) for line in lines if line]
     assert len(entries) == 3 and verify_entries(entries) == (3, [])
 
+    # `lift audit verify --s3` reads what Firehose delivered, and finds an entry removed from it
+    from typer.testing import CliRunner
+
+    from lift.cli.root import cli
+
+    args = ["audit", "verify", "--s3", f"s3://{bucket}", "--endpoint-url", moto_endpoint]
+    ok = CliRunner().invoke(cli, args)
+    assert ok.exit_code == 0 and "3 entries in 1 chain(s): intact" in ok.output, ok.output
+    keys = [obj["Key"] for obj in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    kept = [line for line in lines if line and msgspec.json.decode(line, type=AuditEntry).seq != 2]
+    for key in keys:
+        s3.delete_object(Bucket=bucket, Key=key)
+    s3.put_object(Bucket=bucket, Key=keys[0], Body=("\n".join(kept) + "\n").encode())
+    bad = CliRunner().invoke(cli, args)
+    assert bad.exit_code == 1 and "entry 3: entries 2 removed before it" in bad.output, bad.output
+
 
 def test_a_failed_write_is_logged_or_fails_the_request_when_fail_closed(caplog) -> None:
     class Broken(MemoryAuditSink):

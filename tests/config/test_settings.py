@@ -376,3 +376,16 @@ def test_a_pydantic_model_works_as_a_settings_class(aws, ssm, secrets, names, mo
     with pytest.raises(ConfigError) as info:
         load(BadValue)
     assert info.value.problems[0][0] == "url" and "https://api.example.com" not in str(info.value)
+
+
+def test_decrypt_false_reads_a_securestring_without_decrypting_it(aws, ssm, secrets, names) -> None:
+    """`Parameter(..., decrypt=False)` was ignored: every parameter was read WithDecryption=True."""
+    _seed(ssm, secrets, names)
+
+    class Raw(msgspec.Struct):
+        sealed: SecretStr = Parameter(f"/{names}/signing-key", decrypt=False)
+        opened: SecretStr = Parameter(f"/{names}/signing-key")
+
+    cfg = load(Raw)
+    assert cfg.opened.get_secret_value() == "sk-live-4242"
+    assert cfg.sealed.get_secret_value() != "sk-live-4242"  # what SSM returns without decryption

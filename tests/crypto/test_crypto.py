@@ -188,3 +188,31 @@ def test_a_context_that_could_stand_for_another_tenant_and_field_is_refused() ->
     with pytest.raises(ValueError, match="newline"):
         FieldCipher(LocalKeyProvider.generate(), context={"app=x": "y"}).encrypt(PAN, tenant="t", field="f")
     assert cipher.decrypt(sealed, tenant="acme", field="card") == PAN
+
+
+def test_searchable_fields_are_found_by_value_through_a_token_index(store) -> None:
+    """On every store backend (memory, DynamoDB Local, redis-server): find by an encrypted email."""
+    cipher = FieldCipher(LocalKeyProvider.generate(), index_key=INDEX_KEY)
+    records = EncryptedRecords(store, Customer, cipher)
+    ada = Customer("c1", "Ada", PAN, "ada@example.com")
+    twin = Customer("c2", "Ada L.", PAN, "ada@example.com")
+    bob = Customer("c3", "Bob", PAN, "bob@example.com")
+    for customer in (ada, twin, bob):
+        records.put(customer.id, customer, tenant="acme")
+    records.put("c1", ada, tenant="acme")  # written again: listed once
+    assert sorted(c.id for c in records.find("email", "ada@example.com", tenant="acme")) == ["c1", "c2"]
+    assert records.find("email", "bob@example.com", tenant="acme") == [bob]
+    assert records.find("email", "ada@example.com", tenant="globex") == []  # per tenant
+    assert records.find("email", "eve@example.com", tenant="acme") == []
+
+    index = store.get(
+        records._index_key("email", records.find_token("email", "ada@example.com", tenant="acme"), "acme")
+    )
+    assert sorted(index) == ["c1", "c2"] and "ada@" not in repr(index)  # keys only, no plaintext
+
+    records.put("c2", msgspec.structs.replace(twin, email="ada.l@example.com"), tenant="acme")  # changed
+    records.delete("c1", tenant="acme")
+    assert records.find("email", "ada@example.com", tenant="acme") == []
+    assert [c.id for c in records.find("email", "ada.l@example.com", tenant="acme")] == ["c2"]
+    with pytest.raises(ValueError, match="not a searchable"):
+        records.find("card", PAN, tenant="acme")

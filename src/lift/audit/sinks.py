@@ -28,6 +28,7 @@ __all__ = [
     "KinesisAuditSink",
     "FirehoseAuditSink",
     "create_audit_table",
+    "s3_entries",
 ]
 
 
@@ -230,6 +231,29 @@ class KinesisAuditSink(AuditSink):
                 if not resp["Records"] or not resp.get("MillisBehindLatest"):
                     break
                 iterator = resp.get("NextShardIterator")
+
+
+def s3_entries(
+    uri: str, *, tenant: str | None = None, region: str | None = None, endpoint_url: str | None = None
+) -> Iterator[AuditEntry]:
+    """Every entry in the objects under `s3://bucket/prefix` (where Firehose delivers a
+    `FirehoseAuditSink`): newline-separated JSON, gzip-compressed objects included."""
+    import gzip
+
+    if not uri.startswith("s3://"):
+        raise ValueError(f"expected s3://bucket/prefix, not {uri!r}")
+    bucket, _, prefix = uri[5:].partition("/")
+    client = _boto3_client("s3", region, endpoint_url)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            if body[:2] == b"\x1f\x8b":
+                body = gzip.decompress(body)
+            for line in body.splitlines():
+                if line.strip():
+                    entry = _decode(line)
+                    if tenant is None or entry.tenant == tenant:
+                        yield entry
 
 
 class FirehoseAuditSink(AuditSink):

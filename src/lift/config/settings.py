@@ -170,9 +170,11 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
     versions: dict[str, str | None] = {}
     fetched: dict[str, Fetched | FetchError] = {}
 
-    params = [s.name for s in sources.values() if isinstance(s, Parameter)]
-    if params:
-        fetched.update({f"param:{k}": v for k, v in backend.parameters(params).items()})
+    for decrypt in (True, False):  # Parameter(..., decrypt=False) reads a SecureString's ciphertext
+        params = [s.name for s in sources.values() if isinstance(s, Parameter) and s.decrypt is decrypt]
+        if params:
+            kind = "param" if decrypt else "sealed-param"
+            fetched.update({f"{kind}:{k}": v for k, v in backend.parameters(params, decrypt=decrypt).items()})
     for source in sources.values():
         key = None
         try:
@@ -199,7 +201,8 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
             raw[name] = value
             continue
         if isinstance(source, Parameter):
-            got = fetched.get(f"param:{source.name}", NotFoundError("ParameterNotFound"))
+            kind = "param" if source.decrypt else "sealed-param"
+            got = fetched.get(f"{kind}:{source.name}", NotFoundError("ParameterNotFound"))
         elif isinstance(source, Secret):
             got = fetched[f"secret:{source.secret_id}:{source.version_stage}"]
         else:

@@ -9,7 +9,7 @@ class Customer(msgspec.Struct):
 records = EncryptedRecords(store, Customer, cipher)
 records.put("c1", customer, tenant="acme")      # the store holds only lift1:... and hmac1:...
 records.get("c1", tenant="acme")                # -> Customer, decrypted
-records.find_token("email", "ada@example.com", tenant="acme")  # the token to look it up by
+records.find("email", "ada@example.com", tenant="acme")  # -> [Customer], through an HMAC-token index
 ```
 """
 
@@ -103,11 +103,62 @@ class EncryptedRecords:
         return scoped_key(self.prefix + key, tenant_id=tenant)
 
     def put(self, key: str, obj: Any, *, tenant: str, ttl: float | None = None) -> None:
-        self.store.put(self._key(key, tenant), encrypt_model(obj, self.cipher, tenant=tenant), ttl)
+        """Seal and store `obj`; each searchable field's token is added to its index (see `find`)."""
+        data = encrypt_model(obj, self.cipher, tenant=tenant)
+        for name, marker in encrypted_fields(self.model).items():
+            token = data.get(name + TOKEN_SUFFIX)
+            if marker.searchable and token is not None:
+                self._index_add(self._index_key(name, token, tenant), key)
+        self.store.put(self._key(key, tenant), data, ttl)
 
     def get(self, key: str, *, tenant: str) -> Any:
         data = self.store.get(self._key(key, tenant))
         return None if data is None else decrypt_model(self.model, data, self.cipher, tenant=tenant)
+
+    def delete(self, key: str, *, tenant: str) -> bool:
+        """Remove the record (its index entries are dropped lazily by `find`)."""
+        return self.store.delete(self._key(key, tenant))
+
+    def find(self, field: str, value: Any, *, tenant: str) -> list[Any]:
+        """The tenant's records whose searchable encrypted `field` equals `value`.
+
+        The store is a key-value store, so each search token has an index entry listing the
+        record keys that carried it (only the HMAC token and keys: no plaintext). A record whose
+        field changed or that was deleted stays listed until a `find` sees its current token
+        differ and prunes it."""
+        token = self.find_token(field, value, tenant=tenant)
+        index_key = self._index_key(field, token, tenant)
+        keys = self.store.get(index_key) or []
+        found, stale = [], []
+        for key in keys:
+            data = self.store.get(self._key(key, tenant))
+            if data is None or data.get(field + TOKEN_SUFFIX) != token:
+                stale.append(key)
+                continue
+            found.append(decrypt_model(self.model, data, self.cipher, tenant=tenant))
+        if stale:
+            self._index_prune(index_key, stale)
+        return found
+
+    def _index_key(self, field: str, token: str, tenant: str) -> str:
+        from lift.stores.base import scoped_key
+
+        return scoped_key(f"lift-index:{self.prefix}{field}:{token}", tenant_id=tenant)
+
+    def _index_add(self, index_key: str, key: str) -> None:
+        for _ in range(20):  # compare-and-set: concurrent writers never drop each other's keys
+            current = self.store.get(index_key)
+            if current is None:
+                if self.store.put_if_absent(index_key, [key]):
+                    return
+            elif key in current or self.store.compare_and_set(index_key, current, [*current, key]):
+                return
+        raise RuntimeError(f"the search index {index_key!r} kept changing; try again")
+
+    def _index_prune(self, index_key: str, stale: list[str]) -> None:
+        current = self.store.get(index_key)
+        if current is not None:  # best effort: a concurrent change wins and the next find prunes
+            self.store.compare_and_set(index_key, current, [k for k in current if k not in stale])
 
     def raw(self, key: str, *, tenant: str) -> Any:
         """What the store holds (ciphertext), for audits and tests."""
