@@ -344,3 +344,125 @@ def test_the_discovery_condition_reaches_every_template_and_lints_clean() -> Non
     [tf_policy] = render_tf(d)["main.tf.json"]["resource"]["aws_iam_role_policy"].values()
     [tf_statement] = [s for s in json.loads(tf_policy["policy"])["Statement"] if s["Sid"] == "DiscoverPayments"]
     assert tf_statement["Condition"] == statement["Condition"]
+
+
+# -- Cloud Map health from the readiness checks (lift.cloud_map_health) -----------------------------------
+def cloud_map_deployment(**cloud_map: object):
+    config = {"region": REGION, "cloud_map": {"namespace": "shop", **cloud_map}}
+    return build_deployment(streaming_app(), config_from_dict(config, "pyproject.toml"), "prod")
+
+
+def test_registration_reports_health_by_default_on_a_schedule_with_exactly_its_grant() -> None:
+    from lift.cloud_map_health import INSTANCE_ENV, SCHEDULE_ENV, SERVICE_ENV
+
+    d = cloud_map_deployment()
+    reg = d.cloud_map
+    assert reg.health is True
+    [schedule] = [s for s in d.schedules if s.id == reg.health_schedule_id]
+    assert (schedule.name, schedule.expression, schedule.function_id) == (
+        "feed-prod-cloudmap-health",
+        "rate(1 minute)",
+        d.function.id,
+    )
+    scheduler = d.role(schedule.role_id)  # Scheduler's role may invoke this function and nothing else
+    assert scheduler.service == "scheduler.amazonaws.com"
+    assert [(s.actions, [fmt(r) for r in s.resources]) for s in scheduler.statements] == [
+        (("lambda:InvokeFunction",), [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:feed-prod"])
+    ]
+    env = dict(d.function.environment)
+    assert env[SCHEDULE_ENV] == schedule.name and env[INSTANCE_ENV] == "feed-prod" == reg.instance_id
+    assert fmt(env[SERVICE_ENV], CloudMapService="srv-0123") == "srv-0123"
+    grant = statements_of(d)["ReportCloudMapHealth"]
+    assert grant.actions == ("servicediscovery:UpdateInstanceCustomHealthStatus",)
+    assert [fmt(r, CloudMapService="srv-0123") for r in grant.resources] == [
+        f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/srv-0123"
+    ]
+    health_actions = [a for s in statements_of(d).values() for a in s.actions if "CustomHealth" in a]
+    assert health_actions == ["servicediscovery:UpdateInstanceCustomHealthStatus"]
+
+
+def test_health_can_be_turned_off_or_reported_less_often_and_a_bad_rate_is_refused() -> None:
+    from lift.cloud_map_health import SCHEDULE_ENV
+
+    off = cloud_map_deployment(health=False)
+    assert off.cloud_map.health is False and off.cloud_map.health_schedule_id is None
+    assert off.schedules == () and SCHEDULE_ENV not in dict(off.function.environment)
+    assert "ReportCloudMapHealth" not in statements_of(off)
+    assert [r.service for r in off.roles] == ["lambda.amazonaws.com"]
+    slow = cloud_map_deployment(health_rate="5 minutes")
+    assert [s.expression for s in slow.schedules] == ["rate(5 minutes)"]
+    for bad in ("5 minute", "1 minutes", "0 minutes", "1 week", "rate(1 minute)", "30 seconds"):
+        try:
+            cloud_map_deployment(health_rate=bad)
+        except Exception as exc:
+            assert "cloud_map.health_rate" in str(exc) and repr(bad) in str(exc)
+        else:
+            raise AssertionError(f"health_rate {bad!r} was accepted")
+
+
+def test_the_health_schedule_shares_the_scheduler_role_with_the_apps_own_schedules() -> None:
+    app = streaming_app()
+
+    @app.schedule("nightly-report", rate="1 day")
+    def nightly() -> None: ...
+
+    config = {"region": REGION, "cloud_map": {"namespace": "shop"}}
+    d = build_deployment(app, config_from_dict(config, "pyproject.toml"), "prod")
+    assert sorted(s.name for s in d.schedules) == ["feed-prod-cloudmap-health", "nightly-report"]
+    assert len({s.role_id for s in d.schedules}) == 1
+    assert [r.service for r in d.roles].count("scheduler.amazonaws.com") == 1
+
+
+def test_every_renderer_creates_the_custom_health_check_and_points_the_function_at_it() -> None:
+    import json
+
+    from cfnlint.api import ManualArgs, lint
+
+    from lift.cloud_map_health import INSTANCE_ENV, SCHEDULE_ENV, SERVICE_ENV
+    from lift.deploy.cloudformation import render as render_cfn
+    from lift.deploy.cloudformation import to_yaml
+    from lift.deploy.terraform import render as render_tf
+    from lift.sources.eventbridge import rule_of
+
+    d = cloud_map_deployment()
+    t = render_cfn(d)
+    res = t["Resources"]
+    assert res["CloudMapService"]["Properties"]["HealthCheckCustomConfig"] == {"FailureThreshold": 1}
+    env = res["Function"]["Properties"]["Environment"]["Variables"]
+    assert env[SERVICE_ENV] in ({"Ref": "CloudMapService"}, {"Fn::Sub": "${CloudMapService}"})
+    assert env[INSTANCE_ENV] == "feed-prod"
+    schedule = res["CloudMapHealthSchedule"]["Properties"]
+    assert schedule["Name"] == env[SCHEDULE_ENV] and schedule["ScheduleExpression"] == "rate(1 minute)"
+    # what Scheduler sends at each run, its context attributes filled in, is the event the app recognises
+    payload = schedule["Target"]["Input"]["Fn::Sub"].replace("${AWS::AccountId}", ACCOUNT)
+    payload = payload.replace("${AWS::Region}", REGION).replace(
+        "<aws.scheduler.schedule-arn>", f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{schedule['Name']}"
+    )
+    event = json.loads(payload)
+    assert event["detail-type"] == "Scheduled Event" and rule_of(event) == env[SCHEDULE_ENV]
+    policy = res["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    [grant] = [s for s in policy["Statement"] if s["Sid"] == "ReportCloudMapHealth"]
+    assert grant["Action"] == ["servicediscovery:UpdateInstanceCustomHealthStatus"]
+    assert grant["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:servicediscovery:${AWS::Region}:${AWS::AccountId}:service/${CloudMapService}"
+    }
+    assert [str(m) for m in lint(to_yaml(t), config=ManualArgs(regions=[REGION]))] == []
+
+    main = render_tf(d)["main.tf.json"]
+    [service] = main["resource"]["aws_service_discovery_service"].values()
+    assert service["health_check_custom_config"] == {}  # failure_threshold is deprecated: AWS always uses 1
+    [function] = [f for f in main["resource"]["aws_lambda_function"].values() if f["function_name"] == "feed-prod"]
+    variables = function["environment"]["variables"]
+    assert "aws_service_discovery_service.cloud_map_service.id" in variables
+    assert "feed-prod-cloudmap-health" in variables
+    [tf_policy] = [p for p in main["resource"]["aws_iam_role_policy"].values() if "CustomHealth" in p["policy"]]
+    [tf_grant] = [s for s in json.loads(tf_policy["policy"])["Statement"] if s["Sid"] == "ReportCloudMapHealth"]
+    assert tf_grant["Resource"] == [
+        "arn:${data.aws_partition.current.partition}:servicediscovery:${data.aws_region.current.name}:"
+        "${data.aws_caller_identity.current.account_id}:service/${aws_service_discovery_service.cloud_map_service.id}"
+    ]
+    off = render_cfn(cloud_map_deployment(health=False))
+    assert "HealthCheckCustomConfig" not in off["Resources"]["CloudMapService"]["Properties"]
+    assert SERVICE_ENV not in off["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+    off_tf = render_tf(cloud_map_deployment(health=False))["main.tf.json"]["resource"]
+    assert "health_check_custom_config" not in next(iter(off_tf["aws_service_discovery_service"].values()))

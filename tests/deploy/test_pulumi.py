@@ -148,7 +148,12 @@ def _pulumi_inventory(recorder: Recorder) -> dict:
             for p in of(recorder, "aws:lambda/function:Function")
         ),
         "cloud_map": sorted(
-            (p["name"], p["type"], p["namespaceId"] if p["namespaceId"].startswith("ns-abc") else "lookup")
+            (
+                p["name"],
+                p["type"],
+                p["namespaceId"] if p["namespaceId"].startswith("ns-abc") else "lookup",
+                "custom health" if "healthCheckCustomConfig" in p else "",
+            )
             for p in of(recorder, "aws:servicediscovery/service:Service")
         )
         + sorted(
@@ -637,3 +642,27 @@ def test_the_written_program_imports_an_app_from_a_src_layout(tmp_path, monkeypa
     assert function["handler"] == "notes.api.service.app" and function["name"] == "notes-dev"
     assert function["code"].path == str(tmp_path / ".lift" / "dev" / "package.zip")
     assert "GET /notes" in [r["routeKey"] for r in of(recorder, "aws:apigatewayv2/route:Route")]
+
+
+def test_the_cloud_map_health_check_and_the_reporters_environment_and_grant(runs):
+    """The Cloud Map service is made before the function: its id is in the function's environment
+    (lift.cloud_map_health) and in the one statement that may update its instances' health."""
+    from lift.cloud_map_health import INSTANCE_ENV, SCHEDULE_ENV, SERVICE_ENV
+
+    deployment, recorder, _ = runs["url"]
+    [service] = [
+        r for r in recorder.resources if r.typ == "aws:servicediscovery/service:Service"
+    ]  # failure_threshold is deprecated: AWS always uses 1
+    assert service.inputs["healthCheckCustomConfig"] == {}
+    [function] = [f for f in of(recorder, "aws:lambda/function:Function") if f["name"] == deployment.function.name]
+    variables = function["environment"]["variables"]
+    assert variables[SERVICE_ENV] == f"{service.name}-id"  # the mocked service's id
+    assert variables[INSTANCE_ENV] == deployment.cloud_map.instance_id
+    [schedule] = [s for s in of(recorder, "aws:scheduler/schedule:Schedule") if s["name"] == variables[SCHEDULE_ENV]]
+    assert schedule["scheduleExpression"] == "rate(1 minute)"
+    statements = [
+        s for p in of(recorder, "aws:iam/rolePolicy:RolePolicy") for s in json.loads(p["policy"])["Statement"]
+    ]
+    [grant] = [s for s in statements if s["Sid"] == "ReportCloudMapHealth"]
+    assert grant["Action"] == ["servicediscovery:UpdateInstanceCustomHealthStatus"]
+    assert grant["Resource"] == [f"arn:aws:servicediscovery:{REGION}:{ACCOUNT}:service/{service.name}-id"]

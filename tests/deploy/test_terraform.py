@@ -197,7 +197,12 @@ def _cfn_inventory(template: dict) -> dict:
             for p in of("AWS::Lambda::Function")
         ),
         "cloud_map": sorted(
-            (p["Name"], p["Type"], p["NamespaceId"] if isinstance(p["NamespaceId"], str) else "lookup")
+            (
+                p["Name"],
+                p["Type"],
+                p["NamespaceId"] if isinstance(p["NamespaceId"], str) else "lookup",
+                "custom health" if "HealthCheckCustomConfig" in p else "",
+            )
             for p in of("AWS::ServiceDiscovery::Service")
         )
         + sorted(
@@ -476,7 +481,12 @@ def _tf_inventory(module: dict) -> dict:
             for p in of("aws_lambda_function")
         ),
         "cloud_map": sorted(
-            (p["name"], p["type"], p["namespace_id"] if p["namespace_id"].startswith("ns-") else "lookup")
+            (
+                p["name"],
+                p["type"],
+                p["namespace_id"] if p["namespace_id"].startswith("ns-") else "lookup",
+                "custom health" if "health_check_custom_config" in p else "",
+            )
             for p in of("aws_service_discovery_service")
         )
         + sorted(

@@ -519,16 +519,15 @@ class _Template:
 
     def cloud_map(self, reg: CloudMapRegistration) -> None:
         """The Cloud Map service and this stage's instance, whose `URL` CloudMapDiscovery reads."""
-        self.add(
-            reg.id,
-            "AWS::ServiceDiscovery::Service",
-            {
-                "Name": reg.service,
-                "NamespaceId": reg.namespace_id or _ref("CloudMapNamespaceId"),
-                "Type": "HTTP",
-                "Description": f"{self.d.service}: registered by lift",
-            },
-        )
+        service = {
+            "Name": reg.service,
+            "NamespaceId": reg.namespace_id or _ref("CloudMapNamespaceId"),
+            "Type": "HTTP",
+            "Description": f"{self.d.service}: registered by lift",
+        }
+        if reg.health:  # the function reports its readiness (lift.cloud_map_health); 1: the only value AWS keeps
+            service["HealthCheckCustomConfig"] = {"FailureThreshold": 1}
+        self.add(reg.id, "AWS::ServiceDiscovery::Service", service)
         attributes = {k: sub(v) for k, v in reg.attributes}
         url = {
             "api": self.outputs.get("ApiUrl", {}).get("Value"),

@@ -278,6 +278,10 @@ class CloudMapConfig(_Strict):
     namespace_id: str | None = None  # its id ("ns-..."); else looked up by name at deploy time
     service: str | None = None  # the Cloud Map service name (default: the service's name)
     attributes: dict[str, str] = {}  # extra instance attributes (e.g. weight = "2")
+    # the instance's health in Cloud Map follows the app's readiness checks (`/health/ready`),
+    # reported by the function itself every `health_rate`; false: healthy while registered
+    health: bool = True
+    health_rate: str = "1 minute"  # an EventBridge Scheduler rate: "1 minute", "5 minutes", "1 hour"
 
 
 class StageConfig(_Strict):
@@ -525,6 +529,12 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
             raise bad("cloud_map.namespace_id", f"{cloud_map.namespace_id!r} is not a Cloud Map namespace id (ns-...)")
         if len(cloud_map.attributes) > 25:
             raise bad("cloud_map.attributes", "Cloud Map takes at most 30 attributes (Lift sets up to 5)")
+        rate = re.fullmatch(r"([1-9]\d*) (minute|hour|day)(s?)", cloud_map.health_rate)
+        if rate is None or (rate[1] == "1") == (rate[3] == "s"):  # AWS: "1 minute", "2 minutes"
+            raise bad(
+                "cloud_map.health_rate",
+                f'{cloud_map.health_rate!r} is not a rate such as "1 minute", "5 minutes" or "1 hour"',
+            )
     stream = config.streaming
     if stream is not None:
         if stream.timeout is not None and not 1 <= stream.timeout <= 900:

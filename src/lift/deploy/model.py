@@ -270,6 +270,15 @@ class CloudMapRegistration:
     attributes: tuple[tuple[str, Value], ...]
     url_source: Literal["api", "domain", "stream", "none"] = "api"
     namespace_id: str | None = None  # None: looked up by name (CloudFormation: the CloudMapNamespaceId parameter)
+    # a custom health check (HealthCheckCustomConfig, FailureThreshold 1: the only value AWS keeps),
+    # set by the function from its readiness checks on the schedule `health_schedule_id`
+    health: bool = False
+    health_schedule_id: str | None = None
+
+    @property
+    def arn(self) -> Expr:
+        """The Cloud Map service's ARN (what UpdateInstanceCustomHealthStatus is granted on)."""
+        return Expr(f"arn:{{partition}}:servicediscovery:{{region}}:{{account}}:service/{{ref:{self.id}}}")
 
 
 @dataclass(frozen=True)
@@ -2020,7 +2029,7 @@ class _Builder:
             "FUNCTION_ARN": function_arn(self.function_name),
         }
         attributes.update(cfg.attributes)
-        return CloudMapRegistration(
+        registration = CloudMapRegistration(
             self.ids("CloudMapService"),
             cfg.namespace,
             cfg.service or self.service,
@@ -2029,6 +2038,46 @@ class _Builder:
             source,  # type: ignore[arg-type]
             cfg.namespace_id,
         )
+        if cfg.health:
+            registration = self._cloud_map_health(registration, cfg.health_rate)
+        return registration
+
+    def _cloud_map_health(self, reg: CloudMapRegistration, rate: str) -> CloudMapRegistration:
+        """The instance's health follows the app's readiness checks: a schedule invokes the function
+        with a `Scheduled Event` that `App.handler` hands to `lift.cloud_map_health.report`, which
+        may update the custom health status of this service's instances and nothing else."""
+        from lift import cloud_map_health
+
+        scheduler = next((r for r in self.roles if r.service == "scheduler.amazonaws.com"), None)
+        if scheduler is None:  # no @app.schedule made the role Scheduler invokes the function with
+            invoke = IamStatement(
+                "InvokeFunction",
+                ("lambda:InvokeFunction",),
+                (function_arn(self.function_name),),
+                reason="schedules invoke the function",
+            )
+            scheduler = Role(self.ids("SchedulerRole"), "scheduler.amazonaws.com", (invoke,))
+            self.roles.append(scheduler)
+        schedule = Schedule(
+            id=self.ids("CloudMapHealthSchedule"),
+            name=_rule_name(self.function_name, "cloudmap", "health"),
+            expression=f"rate({rate})",
+            function_id=self.function_id,
+            role_id=scheduler.id,
+            input=_scheduled_event_input(),
+        )
+        self.schedules.append(schedule)
+        reg = dataclasses.replace(reg, health=True, health_schedule_id=schedule.id)
+        self.environment[cloud_map_health.SCHEDULE_ENV] = schedule.name
+        self.environment[cloud_map_health.SERVICE_ENV] = Expr(f"{{ref:{reg.id}}}")
+        self.environment[cloud_map_health.INSTANCE_ENV] = reg.instance_id
+        self.grant(
+            "Report Cloud Map health",
+            ["servicediscovery:UpdateInstanceCustomHealthStatus"],
+            [reg.arn],
+            "the function reports its readiness checks as its Cloud Map instance's health",
+        )
+        return reg
 
     def _service_discovery(self) -> None:
         """Each `app.service(...)` client may look its service up: `DiscoverInstances` (which takes

@@ -219,6 +219,8 @@ class LiftService(pulumi.ComponentResource):
             self.refs[ws.id] = self.ws_api.id
         if d.http is not None and d.http.kind in ("http", "rest"):
             self.http_api(d.http)
+        if d.cloud_map is not None:  # its id is in the function's environment and policy
+            self.cloud_map_service(d.cloud_map)
         self.policies: dict[str, Any] = {}
         self.functions: dict[str, Any] = {}  # model id -> the function (the app's, the jobs worker, ...)
         for role in d.roles:
@@ -473,23 +475,32 @@ class LiftService(pulumi.ComponentResource):
             )
         self.stream_url = created.function_url
 
-    def cloud_map(self, reg: CloudMapRegistration) -> None:
-        """The Cloud Map service and this stage's instance, whose `URL` CloudMapDiscovery reads."""
+    def cloud_map_service(self, reg: CloudMapRegistration) -> None:
+        """The Cloud Map service (with a custom health check when the function reports its readiness)."""
         namespace_id = reg.namespace_id
         if namespace_id is None:  # looked up by its name
             found = aws.servicediscovery.get_http_namespace_output(
                 name=reg.namespace, opts=pulumi.InvokeOptions(parent=self)
             )
             namespace_id = found.id
-        service = self.add(
+        health = None
+        if reg.health:  # lift.cloud_map_health; failure_threshold is deprecated (AWS always uses 1)
+            health = aws.servicediscovery.ServiceHealthCheckCustomConfigArgs()
+        self.cloud_map_service_ = self.add(
             aws.servicediscovery.Service,
             reg.id,
             name=reg.service,
             namespace_id=namespace_id,
             type="HTTP",
             description=f"{self.d.service}: registered by lift",
+            health_check_custom_config=health,
             tags=self.tags,
         )
+        self.refs[reg.id] = self.cloud_map_service_.id
+
+    def cloud_map(self, reg: CloudMapRegistration) -> None:
+        """This stage's instance in the Cloud Map service, whose `URL` CloudMapDiscovery reads."""
+        service = self.cloud_map_service_
         attributes = {k: self.value(v) for k, v in reg.attributes}
         url = {"api": self.api_url, "domain": self.domain_url, "stream": self.stream_url}.get(reg.url_source)
         if url is not None:

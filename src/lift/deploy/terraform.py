@@ -142,6 +142,8 @@ class _Module:
             self.refs[d.http.id] = f"{kind}.{_snake(d.http.id)}.id"
         for pool in d.user_pools:
             self.refs[pool.id] = f"aws_cognito_user_pool.{_snake(pool.id)}.id"
+        if d.cloud_map is not None:
+            self.refs[d.cloud_map.id] = f"aws_service_discovery_service.{_snake(d.cloud_map.id)}.id"
         for group in d.log_groups:
             self.add(
                 "aws_cloudwatch_log_group",
@@ -467,6 +469,9 @@ class _Module:
                 "namespace_id": reg.namespace_id or "${data.aws_service_discovery_http_namespace.cloud_map.id}",
                 "type": "HTTP",
                 "description": f"{self.d.service}: registered by lift",
+                # the function reports its readiness (lift.cloud_map_health); failure_threshold is
+                # deprecated (AWS always uses 1), so the block is left empty
+                "health_check_custom_config": {} if reg.health else None,
                 "tags": "${var.tags}",
             },
         )

@@ -448,8 +448,13 @@ class EventSources(Triggers):
             raise self._unmatched_event("s3" if obj is not None else "eventbridge", what, context)
         run_or_raise(self, handler.chain, event, context, "s3", obj)  # type: ignore[arg-type]
 
-    def _dispatch_schedule(self, event: dict[str, Any], context: Any, source: str) -> None:
+    def _dispatch_schedule(self, event: dict[str, Any], context: Any, source: str) -> Any:
         record = eventbridge.ScheduledEvent(event)
+        health = os.environ.get("LIFT_CLOUD_MAP_HEALTH_SCHEDULE")  # lift.cloud_map_health.SCHEDULE_ENV
+        if health and record.rule == health:  # the deployment's Cloud Map health schedule: Lift's own
+            from lift.cloud_map_health import report
+
+            return report(self, event, context)
         handler = self._handler_for("schedule", record.rule)
         if handler is None:
             handler = self._handler_for("eventbridge", (event.get("source") or "", "Scheduled Event"))
