@@ -70,3 +70,12 @@ def test_declared_schedules_fire_on_their_own(dev_server: DevServerProcess) -> N
     assert state["schedules"][0]["rule"] == "tick"
     assert state["schedules"][0]["expression"] == "rate(1 minute)"
     assert any(log["level"] == "WARNING" and "tick fired for rule tick" in log["message"] for log in state["logs"])
+
+
+def test_the_cloud_map_health_schedule_is_never_reported_from_the_dev_server(dev_server: DevServerProcess) -> None:
+    """The server's environment names a health schedule (tests/dev/conftest.py): locally it is an
+    ordinary schedule name with no handler, so no Cloud Map call is made."""
+    status, out = dev_server.post_json("/_lift/events", schedule_event("shop-dev-cloudmap-health"))
+    assert status == 200 and out["result"] is None
+    assert "UnmatchedEvent" in out["error"] and "shop-dev-cloudmap-health" in out["error"]
+    assert "cloud map health" not in dev_server.output()

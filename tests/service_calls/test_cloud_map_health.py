@@ -247,3 +247,14 @@ def test_the_runtime_side_stays_light(deployed_env: dict[str, Any]) -> None:
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen == {"before": False, "after": True, "tooling": [], "result": seen["result"]}
     assert seen["result"]["reported"] is True
+
+
+def test_healthy_or_else_all_gives_every_instance_back_when_none_is_healthy(deployed_env: dict[str, Any]) -> None:
+    app = users_app({"table": False, "cache": True})
+    assert app.handler(scheduled_event(), lambda_context())["status"] == "UNHEALTHY"
+    namespace, endpoint = deployed_env["namespace"], deployed_env["endpoint"]
+    assert CloudMapDiscovery(namespace, "users", endpoint_url=endpoint, region=REGION).instances() == []
+    [last_resort] = CloudMapDiscovery(
+        namespace, "users", health="HEALTHY_OR_ELSE_ALL", endpoint_url=endpoint, region=REGION
+    ).instances()
+    assert (last_resort.id, last_resort.healthy) == ("users-prod", False)

@@ -798,6 +798,9 @@ def serve(
     _check_port(host, port)
     os.environ["LIFT_WEBSOCKET_ENDPOINT"] = f"http://{host}:{port}"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # a deployed function's environment copied here must not let local runs set the deployed
+    # instance's health in Cloud Map: locally the health schedule is an ordinary schedule name
+    os.environ.pop("LIFT_CLOUD_MAP_HEALTH_SCHEDULE", None)  # lift.cloud_map_health.SCHEDULE_ENV
     _configure_console_logging()
     server = DevServer(
         app_ref,

@@ -308,8 +308,9 @@ def register_instance(
 ) -> str:
     """Register this service's endpoint in Cloud Map (`RegisterInstance`); returns the operation id.
 
-    Call it once the endpoint answers (e.g. after deploying, or at container start); health comes
-    from Cloud Map's checks (point a custom or Route 53 health check at `/health/ready`).
+    Call it once the endpoint answers (e.g. after deploying, or at container start). In a service
+    created with a custom health check, the instance's health is what `UpdateInstanceCustomHealthStatus`
+    last said (a stage deployed by Lift reports its `/health/ready` checks: `lift.cloud_map_health`).
     """
     client = _boto3_client("servicediscovery", client, endpoint_url, region)
     attrs = {"URL": url, **(attributes or {})}

@@ -64,6 +64,8 @@ class EventSources(Triggers):
     """Registration decorators and dispatchers for every non-HTTP Lambda trigger."""
 
     event_handlers: list[EventHandler]
+    # the deployment's Cloud Map health schedule (lift.cloud_map_health.SCHEDULE_ENV); False: not read yet
+    _cloud_map_health_schedule: str | bool | None = False
 
     def _init_event_sources(self) -> None:
         self.event_handlers = []
@@ -450,8 +452,10 @@ class EventSources(Triggers):
 
     def _dispatch_schedule(self, event: dict[str, Any], context: Any, source: str) -> Any:
         record = eventbridge.ScheduledEvent(event)
-        health = os.environ.get("LIFT_CLOUD_MAP_HEALTH_SCHEDULE")  # lift.cloud_map_health.SCHEDULE_ENV
-        if health and record.rule == health:  # the deployment's Cloud Map health schedule: Lift's own
+        health = self._cloud_map_health_schedule
+        if health is False:  # read once per app (a missing key costs os.environ a KeyError each time)
+            health = self._cloud_map_health_schedule = os.environ.get("LIFT_CLOUD_MAP_HEALTH_SCHEDULE") or None
+        if health is not None and record.rule == health:  # the deployment's Cloud Map health schedule
             from lift.cloud_map_health import report
 
             return report(self, event, context)
