@@ -392,7 +392,12 @@ class App(Group, EventSources):
             )
         body = err.to_dict(request_id)
         encoded = _encode(body)
-        if _may_hold_card(err.message, err.details):  # error bodies never carry a card number
+        # A validator's report that quotes nothing from the input (ValidationFailed.report) needs no
+        # scan while it is unchanged; not after a custom handler has had it (and raised)
+        card_free = None if custom else err._card_free
+        if (card_free is None or card_free[0] is not err.details or card_free[1] is not err.message) and _may_hold_card(
+            err.message, err.details
+        ):  # error bodies never carry a card number
             from lift.observability.redaction import redact_cards
 
             encoded = _encode(redact_cards(body))

@@ -38,6 +38,12 @@ class LiftError(Exception):
     status: int = 500
     code: str = "internal_error"
     message: str = "Internal server error"
+    details: Any = None
+    headers: dict[str, str] | None = None
+    # Set by `ValidationFailed.report` to `(details, message)` when Lift's validator built the
+    # report from field names, indices and type-only messages (no text taken from the input): the
+    # error body then skips the card-number scan while both are still those objects.
+    _card_free: tuple[Any, str] | None = None
 
     def __init__(
         self,
@@ -142,6 +148,17 @@ class ValidationFailed(_StatusError):
     status = 422
     code = "validation_failed"
     message = "Validation failed"
+
+    @classmethod
+    def report(cls, problems: list[dict[str, Any]], *, echoes: bool = True) -> ValidationFailed:
+        """The 422 listing a validator's `problems`, made without `__init__` (an invalid body is a
+        request path). `echoes=False` says no problem quotes the input (paths of field names and
+        indices, messages naming types only), so its error body needs no card-number scan."""
+        exc: ValidationFailed = cls.__new__(cls, cls.message)
+        exc.details = problems
+        if not echoes:
+            exc._card_free = (problems, exc.message)
+        return exc
 
 
 class InternalError(_StatusError):

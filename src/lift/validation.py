@@ -19,9 +19,18 @@ import msgspec
 from lift.errors import BadRequest, ValidationFailed
 from lift.serialization import TOO_DEEP, invalid_json
 
-__all__ = ["Problem", "ModelCodec", "codec_for", "is_pydantic_model"]
+__all__ = ["Problem", "Report", "ModelCodec", "codec_for", "is_pydantic_model"]
 
 Problem = dict[str, Any]  # {"location": ..., "path": "$.a[0].b", "message": ...}
+
+
+class Report(list):  # type: ignore[type-arg]
+    """The problems found in one value (a list of `Problem`). `echoes` is set when a problem quotes
+    the input (a mapping key or unknown field name in a path or message, or a message of msgspec's
+    that may show the value), so its error body must be scanned for card numbers; a report without
+    echoes names only fields, indices and types."""
+
+    echoes = False
 
 
 def is_pydantic_model(tp: Any) -> bool:
@@ -81,7 +90,8 @@ class ModelCodec:
                 raise invalid_json(self.location, str(syntax)) from None
             except RecursionError:
                 raise invalid_json(self.location, TOO_DEEP) from None
-            raise ValidationFailed(details=self.problems(raw, exc)) from None
+            found = self.problems(raw, exc)
+            raise ValidationFailed.report(found, echoes=found.echoes) from None
         if isinstance(exc, msgspec.DecodeError):
             raise invalid_json(self.location, str(exc)) from None
         if isinstance(exc, RecursionError):  # nested past the parser's depth limit: invalid input, not a 500
@@ -94,20 +104,22 @@ class ModelCodec:
         try:
             return msgspec.convert(value, self.type, strict=self.strict)
         except msgspec.ValidationError as exc:
-            raise ValidationFailed(details=self.problems(value, exc)) from None
+            found = self.problems(value, exc)
+            raise ValidationFailed.report(found, echoes=found.echoes) from None
         except RecursionError:
             raise invalid_json(self.location, TOO_DEEP) from None
 
-    def problems(self, value: Any, first: msgspec.ValidationError) -> list[Problem]:
+    def problems(self, value: Any, first: msgspec.ValidationError) -> Report:
         """Every problem in `value`, or msgspec's first one if the walk finds nothing."""
-        found: list[Problem] = []
+        found = Report()
         try:
             _collect(self.type, value, "$", found, self.strict, self.location)
         except Exception:
-            found = []
+            found = Report()
         if not found:
             path, message = _split_msgspec_error(str(first))
-            found = [{"location": self.location, "path": path, "message": message}]
+            found.append({"location": self.location, "path": path, "message": message})
+            found.echoes = True
         return found
 
     def _pydantic_call(self, fn: Callable[[Any], Any], data: Any) -> Any:
@@ -194,12 +206,13 @@ class _Checker:
         self.type = tp
         self.strict = strict
 
-    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+    def check(self, value: Any, path: str, out: Report, location: str) -> None:
         try:
             msgspec.convert(value, self.type, strict=self.strict)
         except msgspec.ValidationError as exc:
             sub, message = _split_msgspec_error(str(exc))
             out.append({"location": location, "path": _join(path, sub), "message": message})
+            out.echoes = True  # msgspec's message may quote the value (an enum's, a literal's)
         except TypeError:
             pass
 
@@ -212,7 +225,7 @@ class _Leaf(_Checker):
         self.anything = tp is Any
         self.accepts = _FAST_LEAVES.get(tp) if strict else None
 
-    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+    def check(self, value: Any, path: str, out: Report, location: str) -> None:
         if self.anything:
             return
         accepts = self.accepts
@@ -223,10 +236,11 @@ class _Leaf(_Checker):
             if cls in _NEVER_FIT:
                 message = _mismatch.get((self.type, cls))
                 if message is None:
-                    before = len(out)
+                    before, echoes = len(out), out.echoes
                     super().check(value, path, out, location)
                     if len(out) == before + 1 and out[-1]["path"] == path:  # msgspec's own message, kept
                         _mismatch[(self.type, cls)] = out[-1]["message"]
+                        out.echoes = echoes  # ... which names the two types only
                     return
                 out.append({"location": location, "path": path, "message": message})
                 return
@@ -253,7 +267,7 @@ class _Object(_Checker):
             tag_field = tp.__struct_config__.tag_field
             self.known = frozenset([name for name, _, _ in fields] + ([tag_field] if tag_field else []))
 
-    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+    def check(self, value: Any, path: str, out: Report, location: str) -> None:
         if not isinstance(value, dict):
             super().check(value, path, out, location)
             return
@@ -278,6 +292,7 @@ class _Object(_Checker):
                     out.append(
                         {"location": location, "path": path, "message": f"Object contains unknown field `{key}`"}
                     )
+                    out.echoes = True
         if self.whole and len(out) == before:
             super().check(value, path, out, location)
 
@@ -289,7 +304,7 @@ class _Items(_Checker):
         super().__init__(tp, strict)
         self.item = _compile(item, strict)
 
-    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+    def check(self, value: Any, path: str, out: Report, location: str) -> None:
         if not isinstance(value, list):
             super().check(value, path, out, location)
             return
@@ -304,12 +319,15 @@ class _Mapping(_Checker):
         super().__init__(tp, strict)
         self.value = _compile(value_type, strict)
 
-    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+    def check(self, value: Any, path: str, out: Report, location: str) -> None:
         if not isinstance(value, dict):
             super().check(value, path, out, location)
             return
+        before = len(out)
         for key, item in value.items():
             self.value.check(item, f"{path}.{key}", out, location)
+        if len(out) != before:
+            out.echoes = True  # the paths hold the input's keys
 
 
 class _Optional(_Checker):
@@ -319,7 +337,7 @@ class _Optional(_Checker):
         super().__init__(tp, strict)
         self.inner = _compile(inner, strict)
 
-    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+    def check(self, value: Any, path: str, out: Report, location: str) -> None:
         if value is not None:
             self.inner.check(value, path, out, location)
 
@@ -331,7 +349,7 @@ class _Annotated(_Checker):
         super().__init__(tp, strict)
         self.base = _compile(base, strict)
 
-    def check(self, value: Any, path: str, out: list[Problem], location: str) -> None:
+    def check(self, value: Any, path: str, out: Report, location: str) -> None:
         before = len(out)
         self.base.check(value, path, out, location)
         if len(out) == before:  # the base fits: now the constraints (min_length, ge, ...)
@@ -394,5 +412,5 @@ def _build(tp: Any, strict: bool) -> _Checker:
     return _Leaf(tp, strict)
 
 
-def _collect(tp: Any, value: Any, path: str, out: list[Problem], strict: bool, location: str) -> None:
+def _collect(tp: Any, value: Any, path: str, out: Report, strict: bool, location: str) -> None:
     _compile(tp, strict).check(value, path, out, location)
