@@ -154,7 +154,9 @@ def test_the_cloud_map_registration_is_what_cloud_map_discovery_reads(stack: dic
         NamespaceId=stack["namespace_id"],
         Type=service["Type"],
         Description=service["Description"],
+        HealthCheckCustomConfig=service["HealthCheckCustomConfig"],  # health = true: the default
     )["Service"]
+    stack["cloud_map_service_id"] = created["Id"]
     attributes = dict(instance["InstanceAttributes"])
     assert attributes["URL"] == stack["template"]["Outputs"]["ApiUrl"]["Value"]
     attributes["URL"] = stack["outputs"]["ApiUrl"]
@@ -168,6 +170,55 @@ def test_the_cloud_map_registration_is_what_cloud_map_discovery_reads(stack: dic
         CloudMapDiscovery(f"{name}-ns", name, query={"stage": "prod"}, endpoint_url=endpoint, region=REGION).instances()
         == []
     )
+
+
+def test_the_deployed_function_reports_its_readiness_as_the_instances_health(
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The function as moto's CloudFormation made it, invoked with what the template's schedule sends
+    (Scheduler's context attributes filled in as Scheduler does), sets the health of the instance
+    registered above: the environment, the schedule's payload and the Cloud Map service fit together."""
+    import json
+
+    from lift.cloud_map_health import INSTANCE_ENV, SCHEDULE_ENV, SERVICE_ENV
+    from lift.services import CloudMapDiscovery
+    from lift.testing.context import lambda_context
+
+    if "cloud_map_service_id" not in stack:  # made by the registration test above
+        test_the_cloud_map_registration_is_what_cloud_map_discovery_reads(stack)
+    name, endpoint, service_id = stack["name"], stack["endpoint"], stack["cloud_map_service_id"]
+    lam = boto3.client("lambda", endpoint_url=endpoint, region_name=REGION)
+    env = lam.get_function_configuration(FunctionName=f"{name}-dev")["Environment"]["Variables"]
+    assert env[INSTANCE_ENV] == f"{name}-dev" and env[SCHEDULE_ENV] == f"{name}-dev-cloudmap-health"
+    monkeypatch.setenv(SCHEDULE_ENV, env[SCHEDULE_ENV])
+    monkeypatch.setenv(INSTANCE_ENV, env[INSTANCE_ENV])
+    monkeypatch.setenv(SERVICE_ENV, service_id)  # moto's CloudFormation made no Cloud Map service to Ref
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICEDISCOVERY", endpoint)
+    [schedule] = [
+        r["Properties"]
+        for r in stack["template"]["Resources"].values()
+        if r["Type"] == "AWS::Scheduler::Schedule" and r["Properties"]["Name"] == env[SCHEDULE_ENV]
+    ]
+    payload = schedule["Target"]["Input"]["Fn::Sub"]
+    for placeholder, value in {
+        "${AWS::AccountId}": "123456789012",
+        "${AWS::Region}": REGION,
+        "<aws.scheduler.execution-id>": str(uuid.uuid4()),
+        "<aws.scheduler.scheduled-time>": "2026-12-04T22:00:00Z",
+        "<aws.scheduler.schedule-arn>": f"arn:aws:scheduler:{REGION}:123456789012:schedule/default/{schedule['Name']}",
+    }.items():
+        payload = payload.replace(placeholder, value)
+    app, ready = stack["app"], {"ok": False}
+    app.health.add("connections-table", lambda: ready["ok"])
+    sd = boto3.client("servicediscovery", endpoint_url=endpoint, region_name=REGION)
+    discovery = CloudMapDiscovery(f"{name}-ns", name, query={"stage": "dev"}, endpoint_url=endpoint, region=REGION)
+    assert app.handler(json.loads(payload), lambda_context())["status"] == "UNHEALTHY"
+    assert sd.get_instances_health_status(ServiceId=service_id)["Status"] == {f"{name}-dev": "UNHEALTHY"}
+    assert discovery.instances() == []
+    ready["ok"] = True
+    assert app.handler(json.loads(payload), lambda_context())["status"] == "HEALTHY"
+    assert [i.id for i in discovery.instances()] == [f"{name}-dev"]
 
 
 def test_a_missing_namespace_is_a_clear_deploy_error(stack: dict[str, Any]) -> None:
