@@ -20,7 +20,8 @@ per record:
   context is made for a message that succeeds.
 - lift (ctx, body): `def handle(ctx: Context, body: Order)`: a Context per record (its SQSRecord
   is made only if the handler reads `ctx.record`).
-- lift (ctx, body) + middleware: the same with one global pass-through middleware around every record.
+- lift (ctx, body) + middleware: the same with one global pass-through middleware around every record;
+  + 3 middleware: three of them (what each further middleware adds).
 - powertools: `BatchProcessor(EventType.SQS)` + `process_partial_response`, the record handler
   decoding `record.body` with the same msgspec decoder (so both sides pay the same decoding).
 
@@ -77,9 +78,9 @@ def bare_loop(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
-def lift_handler(middleware: bool, with_ctx: bool = True) -> Any:
+def lift_handler(middleware: int, with_ctx: bool = True) -> Any:
     app = App(name="bench-batch")
-    if middleware:
+    for _ in range(middleware):  # pass-through middleware, each its own function
         app.use(lambda ctx, call_next: call_next(ctx))
 
     if with_ctx:
@@ -136,6 +137,11 @@ def main() -> None:
         default="cpu",
         help="cpu: time.process_time (default, robust on a shared machine); wall: perf_counter",
     )
+    parser.add_argument(
+        "--only",
+        help="run one variant (by prefix) --calls batches and exit, untimed: for callgrind "
+        '(bash bench/callgrind.sh bench/bench_batch.py "lift (ctx, body) + middleware")',
+    )
     args = parser.parse_args()
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -145,18 +151,29 @@ def main() -> None:
     context = lambda_context()
     variants: dict[str, Any] = {
         "bare loop": bare_loop,
-        "lift (body)": lift_handler(False, with_ctx=False),
-        "lift (ctx, body)": lift_handler(False),
-        "lift (ctx, body) + middleware": lift_handler(True),
+        "lift (body)": lift_handler(0, with_ctx=False),
+        "lift (ctx, body)": lift_handler(0),
+        "lift (ctx, body) + middleware": lift_handler(1),
+        "lift (ctx, body) + 3 middleware": lift_handler(3),
     }
     try:
-        variants["powertools BatchProcessor"] = powertools_handler()
+        if not args.only or args.only.startswith("powertools"):
+            variants["powertools BatchProcessor"] = powertools_handler()
     except ImportError:
         print("(powertools not installed: run bench/setup.sh and use .bench-venv/bin/python)", file=sys.stderr)
     for name, fn in variants.items():  # every variant must succeed on every record
         result = fn(event, context)
         if result != {"batchItemFailures": []}:
             raise SystemExit(f"{name}: unexpected result {result!r}")
+    if args.only:
+        fn = (
+            variants[args.only]
+            if args.only in variants
+            else next(v for k, v in variants.items() if k.startswith(args.only))
+        )
+        for _ in range(args.calls):
+            fn(event, context)
+        return
     samples: dict[str, list[float]] = {name: [] for name in variants}
     ratios: dict[str, list[float]] = {name: [] for name in variants}  # per round: vs the bare loop's
     for fn in variants.values():  # warm up

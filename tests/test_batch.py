@@ -581,3 +581,95 @@ def test_typed_records_under_two_middlewares_get_their_own_empty_200_result(logs
     ]
     lines = [r.getMessage() for r in logs.records if r.levelname in ("WARNING", "ERROR")]
     assert len(lines) == 1 and ids(event)[1] in lines[0] and "$.n" in lines[0]  # one line, naming the problem
+
+
+# -- under middleware: envelopes unwrapped when the record is read, one result per record --------
+def _envelope_batch() -> dict:
+    """Plain, SNS-wrapped, EventBridge-wrapped and invalid messages of one queue."""
+    event = events.sqs("jobs", [{"n": 1}])
+    event["Records"] += events.sqs_from_sns("jobs", "job-events", [{"n": 2}])["Records"]
+    bridged = events.eventbridge("shop", "JobPlaced", {"n": 3})
+    event["Records"] += events.sqs_from_eventbridge("jobs", [bridged])["Records"]
+    event["Records"] += events.sqs("jobs", [{"n": "four"}, {"n": 5}])["Records"]
+    return event
+
+
+@pytest.mark.parametrize("signature", ["ctx_body", "body", "loose", "untyped"])
+def test_middleware_sees_unwrapped_envelopes_and_handlers_get_the_inner_message(signature, logs) -> None:
+    app = App()
+    seen, got = [], []
+
+    def look(ctx: Context, call_next):
+        inner = ctx.record.inner
+        seen.append(type(inner).__name__ if inner is not None else None)
+        return call_next(ctx)
+
+    app.use(look)
+    if signature == "ctx_body":  # a model no envelope decodes into: bodies decoded before any scan
+
+        @app.sqs("jobs")
+        def work(ctx: Context, body: Job) -> None:
+            got.append(body.n)
+
+    elif signature == "body":
+
+        @app.sqs("jobs")
+        def work_body(body: Job) -> None:
+            got.append(body.n)
+
+    elif signature == "loose":  # an SNS notification would decode into Loose: bodies are scanned first
+
+        @app.sqs("jobs")
+        def work_loose(ctx: Context, body: Loose) -> None:
+            if body.n == -1:
+                raise ValueError("no n")
+            got.append(body.n)
+
+    else:
+
+        @app.sqs("jobs")
+        def work_untyped(ctx: Context, body: dict) -> None:
+            got.append(Job(**body).n if isinstance(body["n"], int) else int(body["n"]))
+
+    event = _envelope_batch()
+    result = TestClient(app).invoke(event)
+    assert failures(result) == [ids(event)[3]]  # "four" fails alone
+    assert got == [1, 2, 3, 5]
+    assert seen == [None, "SNSRecord", "EventBridgeEvent", None, None]
+    lines = [r for r in logs.records if r.levelname in ("WARNING", "ERROR")]
+    assert len(lines) == 1 and lines[0].record_id == ids(event)[3]
+
+
+def test_middleware_can_rewrite_the_body_before_the_typed_handler_decodes_it() -> None:
+    app = App()
+    got = []
+
+    def upgrade(ctx: Context, call_next):  # e.g. a schema migration: v1 bodies carry "count"
+        raw = ctx.record.raw
+        if '"count"' in raw["body"]:
+            raw["body"] = raw["body"].replace('"count"', '"n"')
+        return call_next(ctx)
+
+    app.use(upgrade)
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job) -> None:
+        got.append(body.n)
+
+    assert TestClient(app).sqs("jobs", [{"count": 1}, {"n": 2}]) == {"batchItemFailures": []}
+    assert got == [1, 2]
+
+
+def test_record_result_is_an_empty_200_response_whose_parts_are_its_own() -> None:
+    from lift.batch import RecordResult
+
+    first, second = RecordResult(7), RecordResult()
+    assert isinstance(first, Response) and (first.status, first.body, first.value) == (200, b"", 7)
+    assert (first.headers, first.cookies, second.value) == ({}, [], None)
+    first.headers["X-A"] = "1"
+    first.set_cookie("a", "b")
+    first.status = 503
+    assert second.headers == {} and second.cookies == [] and second.status == 200
+    assert first.headers == {"X-A": "1"} and len(first.cookies) == 1 and first.status == 503
+    second.headers = {"X-B": "2"}
+    assert second.headers == {"X-B": "2"}

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from lift.sources.record import Record
 
 __all__ = [
+    "MadeResult",
     "RecordResult",
     "await_result",
     "is_refusal",
@@ -42,44 +43,58 @@ _worker = _thread._local()  # threading.local without importing threading
 _run_async: Any = None
 
 
+_HEADERS = Response.__dict__["headers"]  # the slots of Response, read and set by RecordResult's properties
+_COOKIES = Response.__dict__["cookies"]
+
+
 class RecordResult(Response):
     """What `call_next(ctx)` returns for a record: an empty 200 Response carrying `value`,
     the handler's own return value (not encoded: nobody sends it over HTTP).
 
-    One is made per record that runs through middleware, so it is cheap to make: status and
-    body are class defaults (an instance keeps its own once set) and the headers dict and
-    cookies list are made when first read."""
+    One is made per record that runs through middleware, so it is cheap to make: slots only,
+    and the headers dict and cookies list are made when first read."""
 
-    # No __slots__: the instance dict holds what is set, the class the defaults.
-    status = 200
-    body = b""
-    _headers: dict[str, str] | None = None
-    _cookies: list[str] | None = None
+    __slots__ = ("value",)
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: Any = None) -> None:
+        self.status = 200
+        self.body = b""
         self.value = value
 
-    @property  # the slot of Response, made on first read here
+    @property  # the slot of Response, filled on first read here
     def headers(self) -> dict[str, str]:
-        headers = self._headers
-        if headers is None:
-            headers = self._headers = {}
-        return headers
+        try:
+            return _HEADERS.__get__(self)
+        except AttributeError:
+            headers: dict[str, str] = {}
+            _HEADERS.__set__(self, headers)
+            return headers
 
     @headers.setter
     def headers(self, value: dict[str, str]) -> None:
-        self._headers = value
+        _HEADERS.__set__(self, value)
 
     @property
     def cookies(self) -> list[str]:
-        cookies = self._cookies
-        if cookies is None:
-            cookies = self._cookies = []
-        return cookies
+        try:
+            return _COOKIES.__get__(self)
+        except AttributeError:
+            cookies: list[str] = []
+            _COOKIES.__set__(self, cookies)
+            return cookies
 
     @cookies.setter
     def cookies(self, value: list[str]) -> None:
-        self._cookies = value
+        _COOKIES.__set__(self, value)
+
+
+class MadeResult(RecordResult):
+    """The RecordResult the innermost link of a record chain makes, once per record: `MadeResult()`
+    is built by C code (no Python `__init__` call, about 450 instructions fewer), then its
+    status, body and value are set."""
+
+    __slots__ = ()
+    __init__ = object.__init__
 
 
 def await_result(coro: Any) -> Any:
@@ -131,6 +146,7 @@ def is_refusal(result: Any) -> bool:
     """Middleware (or the handler) answered with an error Response: the record did not succeed."""
     return (
         result is not None
+        and result.__class__ is not MadeResult
         and result.__class__ is not RecordResult
         and isinstance(result, Response)
         and result.status >= 400
@@ -185,7 +201,7 @@ def run_context(chain: Callable[[Context], Any], ctx: Context) -> bool:
     except Exception as exc:
         log_record_failure(ctx, ctx.record, exc)
         return False
-    if result is None or result.__class__ is RecordResult:  # the usual answers, without a call
+    if result is None or result.__class__ is MadeResult:  # the usual answers, without a call
         return True
     if is_refusal(result):
         log_refusal(ctx, ctx.record, result.status)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from lift import app as _lift_app
 from lift import serialization
-from lift.batch import RecordResult, await_result
+from lift.batch import MadeResult, RecordResult, await_result
 from lift.binding import _EMPTY, _identity, build_binder
 from lift.context import Context, Response
 from lift.sources import LazyModule
@@ -53,8 +53,14 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
     fast_decode = fast.decode if fast is not None else decode_json
 
     def get_record_body(ctx: Context) -> Any:
-        if ctx.__class__ is sqs.SQSContext:  # a plain message: its body, without making its record
+        cls = ctx.__class__
+        if cls is sqs.SQSContext:  # a plain message: its body, without making its record
             text = ctx.raw["body"]  # type: ignore[attr-defined]  # an SQSContext
+        elif cls is sqs.SQSEnvelopeContext:  # made only when `hint` rejects envelopes: one that decodes is plain
+            try:
+                return fast_decode(ctx.raw["body"])  # type: ignore[attr-defined]
+            except Exception:  # an envelope, or invalid: from the (unwrapped) record
+                text = ctx.record.json_text()
         else:
             text = ctx.record.json_text()
         if text is not None:
@@ -175,17 +181,22 @@ class EventHandler:
         if typed is None:
             return lambda ctx: RecordResult(fast(ctx))
         fn, get_body, fast_decode = typed
-        new = object.__new__
 
         def run_typed_record(ctx: Context) -> Any:
-            if ctx.__class__ is sqs.SQSContext:  # a plain message
+            cls = ctx.__class__
+            # a plain message (the dispatcher makes an SQSEnvelopeContext, which unwraps an envelope
+            # only when its record is read, only when this model rejects envelopes: a body that
+            # decodes into it is no envelope)
+            if cls is sqs.SQSEnvelopeContext or cls is sqs.SQSContext:
                 try:
                     body = fast_decode(ctx.raw["body"])  # type: ignore[attr-defined]  # an SQSContext
-                except Exception:  # invalid, nested too deeply, not text...
+                except Exception:  # invalid, nested too deeply, not text, an envelope...
                     body = get_body(ctx)  # raises the complete error (or gives the default)
             else:
                 body = get_body(ctx)
-            result = new(RecordResult)  # RecordResult(value) without its __init__ call
+            result = MadeResult()  # RecordResult(value), made by C code
+            result.status = 200
+            result.body = b""
             result.value = fn(ctx, body)
             return result
 

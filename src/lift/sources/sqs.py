@@ -7,7 +7,7 @@ import base64
 from typing import Any
 
 from lift import serialization
-from lift.batch import RecordResult, is_refusal, log_record_failure, log_refusal, process_batch, skip_record
+from lift.batch import MadeResult, is_refusal, log_record_failure, log_refusal, process_batch, skip_record
 from lift.context import Context, RecordContext, Response
 from lift.errors import BadRequest, LiftError, find_lift_error, lift_logger
 from lift.sources import LazyModule, eventbridge, sns
@@ -20,6 +20,7 @@ __all__ = [
     "ENVELOPES",
     "S3Relay",
     "SQSContext",
+    "SQSEnvelopeContext",
     "SQSRecord",
     "dispatcher",
     "encode_batch_response",
@@ -134,6 +135,27 @@ class SQSContext(RecordContext):
     record_type = SQSRecord
 
 
+class SQSEnvelopeContext(SQSContext):
+    """The context of a message whose body may carry an SNS notification or EventBridge event
+    (`envelope="auto"`): its `SQSRecord` is made, and the envelope unwrapped into `record.inner`,
+    when `ctx.record` is first read, so a message nobody reads the record of is never scanned.
+
+    The dispatcher makes one only for a handler whose typed body (if any) no envelope can decode
+    into (`rejects_envelopes`): body getters decode its raw body first, and read the unwrapped
+    record only when that fails."""
+
+    @property
+    def record(self) -> Any:
+        record = self._record
+        if record is None:
+            record = self._record = _record(self.raw, "auto")  # type: ignore[arg-type]
+        return record
+
+    @record.setter
+    def record(self, value: Any) -> None:
+        self._record = value
+
+
 def unwrap(record: SQSRecord, envelope: str | None) -> None:
     """Set `record.inner` when its body is an SNS notification or EventBridge event.
 
@@ -224,7 +246,9 @@ def dispatcher(app: Any) -> Any:
             blocked: set[Any] | None = None
             group = None
             ctx: Context
-            outer, chain = handler.outer, handler.chain
+            # the outermost middleware and the chain inside it, called from this loop (one frame fewer)
+            outer_mw, inner_chain = handler.outer if handler.outer is not None else (None, handler.chain)
+            context_type = SQSContext if handler.envelope is None or scan else SQSEnvelopeContext
             for raw in raws:
                 # Whatever a message holds (a body nested too deeply, a field of the wrong type), it
                 # fails alone: the handler's failures are caught below, the rest by the outer except.
@@ -260,23 +284,23 @@ def dispatcher(app: Any) -> Any:
                             if fifo:
                                 blocked = _block(blocked, group)
                             continue
-                    body = raw.get("body")
                     if (
-                        handler.envelope is not None
-                        and body.__class__ is str
+                        scan
+                        and (body := raw.get("body")).__class__ is str
+                        and ('ype"' in body)
                         and ('"TopicArn"' in body or '"detail-type"' in body)
                     ):
                         ctx = Context(app, event, context, "sqs", None, cold, None, _record(raw, handler.envelope))
-                    else:  # a plain message: its record is made only if someone reads it
-                        ctx = SQSContext(app, event, context, "sqs", None, cold, raw=raw)
+                    else:  # its record (and envelope) made only if someone reads it
+                        ctx = context_type(app, event, context, "sqs", None, cold, None, None, raw)
                     cold = False
                     # run_context(handler.chain, ctx), inlined; the outermost middleware called here
                     try:
-                        result = outer[0](ctx, outer[1]) if outer is not None else chain(ctx)
+                        result = outer_mw(ctx, inner_chain) if outer_mw is not None else inner_chain(ctx)
                     except Exception as exc:
                         log_record_failure(ctx, ctx.record, exc)
                         result = _FAILED
-                    if result is None or result.__class__ is RecordResult:
+                    if result is None or result.__class__ is MadeResult:
                         continue
                     if result is _FAILED or is_refusal(result):
                         if result is not _FAILED:
@@ -356,12 +380,19 @@ Plan = tuple[bool, Any, bool, Any, bool, bool, Any]
 def plan_for(handler: Any, fifo: bool) -> Plan:
     """How to run `handler`'s messages: (every message as a record through `process_batch`; the
     handler function and whether it takes ctx, with the body decoder, for the short way (None:
-    always the chain); scan bodies for envelopes; fifo; the handler)."""
+    always the chain); scan bodies for envelopes before running them; fifo; the handler).
+
+    Through the chain, bodies are scanned only when the handler's typed body is decoded from
+    the raw message and its model could decode an envelope; otherwise (`envelope="auto"`) each
+    message gets an `SQSEnvelopeContext`, which unwraps when its record is read."""
     envelope = handler.envelope
     by_record = bool(handler.concurrency) or envelope == "sns" or envelope == "eventbridge"
     shortcut = None if by_record else handler.body_shortcut
     if shortcut is None:
-        return (by_record, None, False, None, False, fifo, handler)
+        getters = getattr(getattr(handler, "binder", None), "getters", ())
+        models = [getter.model for getter in getters if hasattr(getter, "model")]  # typed bodies
+        scan = not by_record and envelope == "auto" and any(not rejects_envelopes(model) for model in models)
+        return (by_record, None, False, None, scan, fifo, handler)
     with_ctx, decode, model = shortcut
     scan = envelope == "auto" and not rejects_envelopes(model)
     return (False, handler.fn, with_ctx, decode, scan, fifo, handler)
