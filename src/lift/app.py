@@ -70,6 +70,7 @@ class Endpoint:
         # No middleware around a sync handler: an HTTP source may call `binder.call` itself and
         # encode a dict or list result straight into its response (App._http_handler).
         self.call = binder.call
+        self.call_tail = binder.call_tail  # call(ctx, value) for a route ending in its one parameter
         self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
 
     def all_middleware(self) -> list[Middleware]:
@@ -680,7 +681,7 @@ class App(Group, EventSources):
                                 request_id = Context(self, event, context, source, request).request_id
                             message = f"No route for {method} {path}"
                             error = {"code": "not_found", "message": message, "request_id": request_id, "details": None}
-                            text = _encode({"error": error}).decode("utf-8")
+                            text = _encode({"error": error}).decode()  # (UTF-8, the default: the quicker call)
                             if same_json:  # apigw_rest.json_response, inlined
                                 return {
                                     "statusCode": 404,
@@ -695,19 +696,19 @@ class App(Group, EventSources):
                 if request is None:
                     request = new(new_request)
                     request.event, request.method, request.path = event, method, path
-                if tail_value is not None:
-                    request.path_params = {entry.param_names[0]: tail_value}  # type: ignore[union-attr]
+                if tail_value is not None:  # (`path_params` makes its dict only if it is read)
+                    request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
                 if self.max_body_size != default_max_body:
                     request.max_body = self.max_body_size
                 cold = self._cold
                 if cold:
                     self._cold = False
                 ctx = new_context(self, event, context, source, request, cold)
-                endpoint = entry.methods.get(request.method) if entry is not None else None
+                endpoint = entry.methods.get(method) if entry is not None else None
                 if endpoint is not None and endpoint.direct:
                     ctx.route = entry.template  # type: ignore[union-attr]
                     try:
-                        result = endpoint.call(ctx)
+                        result = endpoint.call(ctx) if tail_value is None else endpoint.call_tail(ctx, tail_value)
                     except Exception as exc:
                         response = self.error_response(ctx, exc)
                     else:
@@ -719,10 +720,10 @@ class App(Group, EventSources):
                                     return {
                                         "statusCode": endpoint.status,
                                         "headers": {"Content-Type": "application/json"},
-                                        "body": body.decode("utf-8"),
+                                        "body": body.decode(),
                                         "isBase64Encoded": False,
                                     }
-                                return json_response(endpoint.status, body.decode("utf-8"), request)
+                                return json_response(endpoint.status, body.decode(), request)
                             response = Response._raw(body, endpoint.status, "application/json")
                         else:
                             response = to_response(result, endpoint.status)
@@ -777,9 +778,9 @@ class App(Group, EventSources):
             ctx.route = entry.template
             if values:
                 if len(values) == 1 and (not request.path_encoded or "%" not in values[0]):
-                    request.path_params = {entry.param_names[0]: values[0]}
+                    request._path_params = {entry.param_names[0]: values[0]}
                 else:
-                    request.path_params = _params(entry, values, request)
+                    request._path_params = _params(entry, values, request)
             endpoint = entry.methods.get(request.method)
             if endpoint is None and request.method == "HEAD":
                 endpoint = entry.methods.get("GET")

@@ -274,7 +274,7 @@ class AsgiApp:
             entry = router._param_tail.get(parent)
             if entry is not None:
                 if last and "%" not in last:
-                    request.path_params = {entry.param_names[0]: last}
+                    request._path_params = {entry.param_names[0]: last}
                 else:
                     entry = None
         endpoint = entry.methods.get(request.method) if entry is not None else None

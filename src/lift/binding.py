@@ -366,35 +366,43 @@ _compiled_calls: dict[tuple[Any, ...], types.CodeType] = {}
 class Binder:
     """Calls a handler with its arguments taken from a Context."""
 
-    __slots__ = ("fn", "getters", "names", "call", "is_async")
+    __slots__ = ("fn", "getters", "names", "call", "call_tail", "is_async")
 
-    def __init__(self, fn: Callable[..., Any], getters: list[Getter], names: list[str], keyword: bool) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], getters: list[Getter], names: list[str], keyword: bool, tail: str | None = None
+    ) -> None:
         self.fn = fn
         self.getters = getters
         self.names = names
         self.is_async = is_coroutine_function(fn)
         self.call = self._build_call(keyword)
+        # For a route whose one path parameter is `tail` (`/users/{id}`): `call_tail(ctx, value)`,
+        # the same call with that parameter's raw value given, not read from `path_params`.
+        self.call_tail: Callable[[Context, str], Any] | None = None
+        if tail is not None:
+            self.call_tail = self._build_call(keyword, tail)
 
-    def _build_call(self, keyword: bool) -> Callable[[Context], Any]:
+    def _build_call(self, keyword: bool, tail: str | None = None) -> Callable[..., Any]:
         """Generate one function that gathers every argument inline and calls the handler.
 
         `ctx` and path parameters are read in place (no getter call); the other kinds call
         their getter. Built once per handler, at registration; handlers of one shape (the same
         parameter names and kinds) share the compiled code, so most registrations only bind
-        a new namespace to it.
+        a new namespace to it. With `tail`, the function is `call(ctx, value)` and takes that
+        path parameter's raw value as its second argument.
         """
         namespace: dict[str, Any] = {"fn": self.fn, "_ERRORS": _CONVERSION_ERRORS, "_bad": bad_path_param}
-        shape: list[Any] = [keyword]
+        shape: list[Any] = [keyword, tail is not None]
         for i, (name, getter) in enumerate(zip(self.names, self.getters, strict=True)):
             inline = getattr(getter, "inline", None)
             if getter is _identity:
                 shape.append((name, 0))
             elif inline is not None and inline[2] is None:
                 namespace[f"n{i}"] = name
-                shape.append((name, 1))
+                shape.append((name, 4 if name == tail else 1))
             elif inline is not None:
                 namespace[f"n{i}"], namespace[f"c{i}"], namespace[f"l{i}"] = name, inline[2], inline[3]
-                shape.append((name, 2))
+                shape.append((name, 5 if name == tail else 2))
             else:
                 namespace[f"g{i}"] = getter
                 shape.append((name, 3))
@@ -402,15 +410,16 @@ class Binder:
         code = _compiled_calls.get(key)
         if code is None:
             code = _compiled_calls[key] = _compile_call(key)
-        call: Callable[[Context], Any] = types.FunctionType(code, namespace, "call")
+        call: Callable[..., Any] = types.FunctionType(code, namespace, "call")
         return call
 
 
 def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
-    """The code of `call(ctx)` for a handler of this shape: (keyword, (name, kind), ...), kind 0 ctx,
-    1 a str path parameter, 2 a converted path parameter, 3 any other getter."""
-    keyword, params = shape[0], shape[1:]
-    lines = ["def call(ctx):"]
+    """The code of `call(ctx)` for a handler of this shape: (keyword, tail, (name, kind), ...), kind 0
+    ctx, 1 a str path parameter, 2 a converted path parameter, 3 any other getter; with `tail`,
+    `call(ctx, p)`, where kinds 4 and 5 are kinds 1 and 2 for the path parameter given as `p`."""
+    keyword, tail, params = shape[0], shape[1], shape[2:]
+    lines = ["def call(ctx, p):" if tail else "def call(ctx):"]
     if any(kind in (1, 2) for _, kind in params):
         lines.append("    pp = ctx.request.path_params")
     args: list[str] = []
@@ -420,9 +429,11 @@ def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
             var = "ctx"
         elif kind == 1:
             var = f"pp[n{i}]"
-        elif kind == 2:
+        elif kind == 4:
+            var = "p"
+        elif kind in (2, 5):
             lines += [
-                f"    raw = pp[n{i}]",
+                f"    raw = pp[n{i}]" if kind == 2 else "    raw = p",
                 "    try:",
                 f"        {var} = c{i}(raw)",
                 "    except _ERRORS:",
@@ -489,7 +500,7 @@ def build_binder(
             )
         getters.append(getter)
         names.append(name)
-    return Binder(fn, getters, names, keyword)
+    return Binder(fn, getters, names, keyword, path_params[0] if len(path_params) == 1 else None)
 
 
 def _is_context(hint: Any) -> bool:

@@ -149,7 +149,11 @@ class Request:
     source = "http"
     path_encoded = False  # True where the source passes the path still percent-encoded
     max_body = 6 * 1024 * 1024  # bytes; reading a larger body is a 413 (the App sets its own limit)
-    path_params: dict[str, str] = {}
+    _path_params: dict[str, str] | None = None
+    # A route ending in its one parameter (`/users/{id}`, the commonest) keeps its name and value
+    # here, and `path_params` makes its dict only when someone reads it (see App._http_handler).
+    _tail_name: str | None = None
+    _tail_value: str | None = None
     _headers: Headers | None = None
     _query: QueryParams | None = None
     _cookies: dict[str, str] | None = None
@@ -174,6 +178,19 @@ class Request:
         return self.headers.getall("cookie")
 
     # -- lazily decoded fields ---------------------------------------------------
+    @property
+    def path_params(self) -> dict[str, str]:
+        """The matched route's path parameters by name (percent-decoded), `{}` for none."""
+        params = self._path_params
+        if params is None:
+            name = self._tail_name
+            params = self._path_params = {} if name is None else {name: self._tail_value}  # type: ignore[dict-item]
+        return params
+
+    @path_params.setter
+    def path_params(self, params: dict[str, str]) -> None:
+        self._path_params = params
+
     @property
     def headers(self) -> Headers:
         if self._headers is None:

@@ -77,3 +77,66 @@ def test_a_hook_added_on_the_instance_runs_after_every_source() -> None:
     for _name, event, _expected in interleaved():
         app.handler(event, lambda_context())
     assert seen == ["end"] * len(interleaved())
+
+
+def test_a_routes_one_parameter_reaches_every_handler_shape_on_the_direct_path_and_through_middleware() -> None:
+    """A route ending in its one parameter hands the handler its raw value directly (`call_tail`)
+    and makes `path_params` only when read: every parameter shape must see the same values as
+    under a middleware (the full chain), on every HTTP source."""
+
+    def build(app: App) -> App:
+        @app.get("/orgs/{slug}")
+        def org(ctx: Context, slug: str) -> dict:
+            return {"slug": slug, "params": ctx.path_params, "request": ctx.request.path_params}
+
+        @app.get("/teams/{team_id}")
+        def team(ctx: Context) -> dict:  # the parameter not taken: still in path_params
+            return {"params": ctx.path_params}
+
+        @app.get("/items/{item_id}")
+        def item(ctx: Context, *, item_id: int) -> dict:  # keyword-only, converted
+            return {"item": item_id}
+
+        @app.get("/bare/{name}")
+        def bare(name: str) -> list:  # no ctx at all
+            return [name]
+
+        return app
+
+    direct = build(App(name="direct"))
+    chained = App(name="chained")
+    chained.use(lambda ctx, call_next: call_next(ctx))
+    build(chained)
+    expected = {
+        "/orgs/acme": {"slug": "acme", "params": {"slug": "acme"}, "request": {"slug": "acme"}},
+        "/teams/7": {"params": {"team_id": "7"}},
+        "/items/12": {"item": 12},
+        "/items/x": None,  # 422
+        "/bare/ada": ["ada"],
+    }
+    for build_event in (events.apigw_rest, events.apigw_http, events.function_url, events.alb):
+        for path, body in expected.items():
+            answers = [app.handler(build_event("GET", path), lambda_context()) for app in (direct, chained)]
+            for out in answers:
+                if body is None:
+                    assert out["statusCode"] == 422, out
+                    assert json.loads(out["body"])["error"]["details"][0]["path"] == "$.item_id"
+                else:
+                    assert out["statusCode"] == 200, out
+                    assert json.loads(out["body"]) == body, (build_event.__name__, path)
+
+
+def test_path_params_set_by_middleware_replace_the_routes_own() -> None:
+    app = App(name="users")
+
+    def rewrite(ctx: Context, call_next):
+        assert ctx.path_params == {"user_id": "5"}
+        ctx.request.path_params = {"user_id": "6"}
+        return call_next(ctx)
+
+    @app.get("/users/{user_id}", middleware=[rewrite])
+    def get_user(ctx: Context, user_id: int) -> dict:
+        return {"id": user_id}
+
+    out = app.handler(events.apigw_rest("GET", "/users/5"), lambda_context())
+    assert json.loads(out["body"]) == {"id": 6}
