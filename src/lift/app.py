@@ -392,12 +392,16 @@ class App(Group, EventSources):
                 extra={"request_id": request_id, "details": err.details, "lift_ctx": ctx},
             )
         body = err.to_dict(request_id)
-        encoded = _encode(body)
+        try:
+            encoded = _encode(body)
+        except TypeError:  # details JSON cannot hold (an exception object, ...): sent as their text
+            body["error"]["details"] = serialization.jsonable(err.details)
+            encoded = _encode(body)
         # A validator's report that quotes nothing from the input (ValidationFailed.report) needs no
         # scan while it is unchanged; not after a custom handler has had it (and raised)
         card_free = None if custom else err._card_free
         if (card_free is None or card_free[0] is not err.details or card_free[1] is not err.message) and _may_hold_card(
-            err.message, err.details
+            err.message, body["error"]["details"]
         ):  # error bodies never carry a card number
             from lift.observability.redaction import redact_cards
 

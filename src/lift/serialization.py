@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["encode_json", "decode_json", "invalid_json", "to_builtins", "TOO_DEEP"]
+__all__ = ["encode_json", "decode_json", "invalid_json", "jsonable", "to_builtins", "TOO_DEEP"]
 
 
 def _enc_hook(obj: Any) -> Any:
@@ -27,6 +27,19 @@ _encoder = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
 _decoder = msgspec.json.Decoder()
 
 encode_json = _encoder.encode
+
+
+def _text_hook(obj: Any) -> Any:
+    try:
+        return _enc_hook(obj)
+    except TypeError:
+        return str(obj)
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with whatever JSON cannot hold replaced by its text (an exception object in an error's
+    details), so that an error body always encodes."""
+    return msgspec.json.decode(msgspec.json.Encoder(enc_hook=_text_hook, decimal_format="number").encode(value))
 
 
 # msgspec stops at the interpreter's recursion limit (RecursionError): a document nested that deep

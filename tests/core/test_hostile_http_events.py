@@ -268,3 +268,19 @@ def test_mutated_real_http_events_never_get_a_500_or_an_exception(index, data) -
     except Exception as exc:  # pragma: no cover - the failure this test exists to catch
         pytest.fail(f"{type(exc).__name__}: {exc} escaped app.handler for {original!r}")
     assert_answer(result, "alb" if "statusDescription" in result else source)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_error_details_json_cannot_hold_are_sent_as_text_never_an_escape(source) -> None:
+    """`details={"cause": exc}` is easy to write: the error keeps its status, each odd value its text."""
+    app = App()
+
+    @app.get("/pay")
+    def pay() -> dict:
+        raise Conflict("card declined", details={"cause": ValueError("4111111111111111 declined"), "at": {1, 2}})
+
+    result = app.handler(BUILDERS[source]("GET", "/pay"), lambda_context())
+    assert result["statusCode"] == 409
+    error = json.loads(result["body"])["error"]
+    assert error["code"] == "conflict"
+    assert error["details"] == {"cause": "411111******1111 declined", "at": [1, 2]}  # cards still masked
