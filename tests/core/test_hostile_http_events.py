@@ -284,3 +284,24 @@ def test_error_details_json_cannot_hold_are_sent_as_text_never_an_escape(source)
     error = json.loads(result["body"])["error"]
     assert error["code"] == "conflict"
     assert error["details"] == {"cause": "411111******1111 declined", "at": [1, 2]}  # cards still masked
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize(
+    ("body", "status", "answer"),
+    [
+        ('{"name": "a", "name": "b"}', 201, {"name": "b"}),  # duplicate keys: the last one wins, as in most parsers
+        ("name=a", 400, "invalid_json"),  # not JSON, sent as JSON
+        ("", 422, "validation_failed"),  # a required body that is empty
+        ('{"name": 5}', 422, "validation_failed"),
+        ('"' + "x" * (7 * 1024 * 1024) + '"', 413, "payload_too_large"),
+    ],
+    ids=["duplicate-keys", "not-json", "empty", "wrong-type", "7MB"],
+)
+def test_json_bodies_a_client_gets_wrong_are_4xx_on_every_source(source, body, status, answer) -> None:
+    event = BUILDERS[source]("POST", "/items", body=body, headers={"Content-Type": "application/json"})
+    result = APP.handler(event, lambda_context())
+    assert_answer(result, source)
+    assert result["statusCode"] == status
+    decoded = json.loads(result["body"])
+    assert decoded == answer if status < 400 else decoded["error"]["code"] == answer
