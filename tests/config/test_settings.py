@@ -389,3 +389,41 @@ def test_decrypt_false_reads_a_securestring_without_decrypting_it(aws, ssm, secr
     cfg = load(Raw)
     assert cfg.opened.get_secret_value() == "sk-live-4242"
     assert cfg.sealed.get_secret_value() != "sk-live-4242"  # what SSM returns without decryption
+
+
+def test_retry_on_recognises_a_rotated_redis_password(aws, secrets, names, redis_url) -> None:
+    """A real redis-server refuses the old password with WRONGPASS (redis-py's AuthenticationError)."""
+    import redis
+
+    admin = redis.Redis.from_url(redis_url)
+    user = f"lift-{names}"
+    admin.acl_setuser(user, enabled=True, passwords=["+pw-one"], keys=["*"], commands=["+ping"])
+    secrets.create_secret(Name=f"{names}/redis", SecretString=json.dumps({"password": "pw-one"}))
+
+    class Cfg(msgspec.Struct):
+        redis_password: SecretStr = Secret(f"{names}/redis#password")
+
+    settings = Settings(Cfg, ttl=None)
+    used = []
+
+    @settings.retry_on()
+    def ping() -> bool:
+        password = settings.get().redis_password.get_secret_value()
+        used.append(password)
+        client = redis.Redis.from_url(redis_url, username=user, password=password)
+        try:
+            return client.ping()
+        finally:
+            client.close()
+
+    try:
+        assert ping() is True
+        admin.acl_setuser(
+            user, enabled=True, reset_passwords=True, passwords=["+pw-two"], keys=["*"], commands=["+ping"]
+        )
+        secrets.put_secret_value(SecretId=f"{names}/redis", SecretString=json.dumps({"password": "pw-two"}))
+        assert ping() is True
+        assert used == ["pw-one", "pw-one", "pw-two"]
+    finally:
+        admin.acl_deluser(user)
+        admin.close()
