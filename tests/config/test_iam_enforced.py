@@ -202,3 +202,16 @@ def test_through_the_extension_a_denied_read_names_the_action_the_extension_call
         extension.stop()
     assert [field for field, _ in info.value.problems] == ["api_url", "signing_key"]  # the secret was allowed
     assert f"needs ssm:GetParameter on arn:aws:ssm:*:*:parameter/{p}/api/url" in str(info.value)
+
+
+def test_credentials_aws_rejects_are_not_reported_as_a_missing_grant(iam_moto, p) -> None:
+    import boto3
+
+    _seed(iam_moto, p)
+    unknown = boto3.session.Session(
+        aws_access_key_id="AKIAUNKNOWNUNKNOWN00", aws_secret_access_key="x", region_name="us-east-1"
+    )
+    with pytest.raises(ConfigError) as info:
+        Settings(_settings_class(p), backend=_backend(iam_moto, unknown)).get()
+    assert "AWS rejected the caller's credentials (InvalidClientTokenId)" in str(info.value)
+    assert "needs" not in str(info.value)

@@ -33,7 +33,16 @@ __all__ = [
 EXTENSION_PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 APPCONFIG_PORT_ENV = "AWS_APPCONFIG_EXTENSION_HTTP_PORT"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
-_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "KMSAccessDeniedException")
+_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "KMSAccessDeniedException")
+# The caller's credentials themselves were refused: no grant would help.
+_BAD_CREDENTIALS = (
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+)
 _NOT_FOUND = ("ParameterNotFound", "ResourceNotFoundException", "ParameterVersionNotFound")
 
 
@@ -64,6 +73,11 @@ class AccessDeniedError(FetchError):
 
 def _classify(code: str, message: str, action: str | None = None) -> FetchError:
     text = f"{code}: {message}" if message else code
+    refused = next((c for c in _BAD_CREDENTIALS if c == code or (code == "403" and f"<Code>{c}<" in message)), None)
+    if refused:
+        return FetchError(
+            f"AWS rejected the caller's credentials ({refused}): check the function's role and session, not its grants"
+        )
     # A bare "403" is an error body botocore could not parse (moto answers JSON-protocol
     # services with an XML error); its text still says AccessDenied.
     if code in _ACCESS_DENIED or "AccessDenied" in code or (code == "403" and "AccessDenied" in message):
