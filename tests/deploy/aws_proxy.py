@@ -1,12 +1,15 @@
 """An HTTP proxy on 127.0.0.1 between `lift` and moto server: it forwards every request to moto
 and passes moto's answer back unchanged, records the API actions it forwarded, and can hold one
-answer until the test releases it.
+answer until the test releases it, or answer one action in pages.
 
 Why: moto executes a change set inside the ExecuteChangeSet call, so a stack is never "in
 progress" long enough to press Ctrl-C during `lift deploy`'s wait. Holding moto's (real) answer
 to the first DescribeStacks after ExecuteChangeSet opens that window at a known point: the test
 interrupts `lift` while the answer is held (or cuts the network there). `drop` hangs up on one
-request unanswered, as a network blip does. Nothing is invented: every answer is moto's.
+request unanswered, as a network blip does. `page` splits moto's whole answer to a list action
+(moto 5 answers DescribeStackEvents in one piece) into pages linked by NextToken, as the API
+documents it does: the page size is the service's to choose, so a client must follow NextToken
+whatever it is. Nothing is invented: every answer is moto's, or a part of it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import http.client
 import socket
 import threading
 import urllib.parse
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -35,6 +39,8 @@ class AwsProxy:
         self._hold: tuple[str, str] | None = None
         self._cut = False
         self._drop: list[Any] | None = None  # [action, after, seen_after, times left]
+        self._pages: tuple[str, str, int] | None = None  # (action, list element, page size)
+        self.pages_served: list[int] = []  # the offset of each page answered (0: a first page)
         self._lock = threading.Lock()
         proxy = self
 
@@ -78,6 +84,35 @@ class AwsProxy:
                 return True
             return False
 
+    def page(self, action: str, element: str, size: int) -> None:
+        """Answer `action` in pages of `size` members of its `element` list (e.g. StackEvents),
+        with NextToken (here the offset) on every page but the last."""
+        with self._lock:
+            self._pages = (action, element, size)
+
+    def _paged(self, action: str, params: dict[str, str], data: bytes) -> bytes:
+        with self._lock:
+            if self._pages is None or action != self._pages[0]:
+                return data
+            _, element, size = self._pages
+            offset = int(params.get("NextToken") or 0)
+            self.pages_served.append(offset)
+        namespace = data.split(b'xmlns="', 1)[1].split(b'"', 1)[0].decode() if b'xmlns="' in data else ""
+        ns = f"{{{namespace}}}" if namespace else ""
+        ET.register_namespace("", namespace)
+        root = ET.fromstring(data)
+        result = next(iter(root))  # <ActionResult>
+        members = result.find(f"{ns}{element}")
+        if members is None:
+            return data
+        everything = list(members)
+        for member in everything:
+            members.remove(member)
+        members.extend(everything[offset : offset + size])
+        if offset + size < len(everything):
+            ET.SubElement(result, f"{ns}NextToken").text = str(offset + size)
+        return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
     def release(self) -> None:
         self._release.set()
 
@@ -114,7 +149,7 @@ class AwsProxy:
         if self._cut:  # a kept-alive connection from before the cut goes too
             _hang_up(request)
             return
-        action = ""
+        action, params = "", {}
         if body and "x-www-form-urlencoded" in request.headers.get("Content-Type", ""):
             params = dict(urllib.parse.parse_qsl(body.decode()))
             action = params.get("Action", "")
@@ -130,6 +165,8 @@ class AwsProxy:
         answer = upstream.getresponse()
         data = answer.read()
         upstream.close()
+        if action and answer.status == 200:
+            data = self._paged(action, params, data)
         if action and self._should_hold(action):
             self.held.set()
             self._release.wait(60)

@@ -81,6 +81,7 @@ class StackEvent:
     resource_type: str
     status: str
     reason: str
+    event_id: str = ""  # CloudFormation's EventId: where a later read of the events can stop
 
 
 @dataclass
@@ -395,7 +396,9 @@ class Aws:
 
         Ctrl-C raises KeyboardInterrupt out of here: `interrupted(plan)` then leaves AWS in a known state."""
         cfn = self.client("cloudformation")
-        self._seen = {e.timestamp + e.logical_id + e.status for e in self.events(plan.stack)}
+        newest = self.events(plan.stack, pages=1)[-1:]  # the event before this deployment's first one
+        self._before = newest[0].event_id if newest else None
+        self._seen = {e.event_id or e.timestamp + e.logical_id + e.status for e in newest}
         try:
             cfn.execute_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
         except Exception as exc:
@@ -413,12 +416,15 @@ class Aws:
         collected: list[StackEvent] = []
         while True:
             status = self.stack_status(stack) or "DELETE_COMPLETE"
-            for event in self.events(stack):
-                key = event.timestamp + event.logical_id + event.status
+            events = self.events(stack, after=self._before)
+            for event in events:
+                key = event.event_id or event.timestamp + event.logical_id + event.status
                 if key not in self._seen:
                     self._seen.add(key)
                     collected.append(event)
                     on_event(event)
+            if events and events[-1].event_id:
+                self._before = events[-1].event_id  # the next poll reads only what came after
             if status.endswith(_DONE):
                 return collected, status
             time.sleep(poll)
@@ -430,7 +436,7 @@ class Aws:
         deploy: it is deleted (with what moto had created of it)."""
         from lift.deploy.interrupts import holding_interrupts
 
-        events = self.events(plan.stack)
+        events = self.events(plan.stack, after=getattr(self, "_before", None))
         if plan.kind != "CREATE":
             status = self.stack_status(plan.stack) or ""
             return DeployOutcome(
@@ -462,7 +468,7 @@ class Aws:
         from lift.deploy.interrupts import holding_interrupts
 
         if not hasattr(self, "_seen"):
-            self._seen = set()
+            self._seen, self._before = set(), None
         with holding_interrupts():  # a second Ctrl-C must not cut these calls in half
             early = self._settle_interrupted(plan)
         if early is not None:
@@ -522,14 +528,29 @@ class Aws:
             return DeployOutcome("interrupted", status, reason, verdict=_as_it_stands(plan, status))
         return None
 
-    def events(self, stack: str) -> list[StackEvent]:
-        """The stack's events, oldest first."""
+    def events(self, stack: str, after: str | None = None, pages: int | None = None) -> list[StackEvent]:
+        """The stack's events, oldest first: those newer than the event `after` (an EventId).
+
+        DescribeStackEvents answers 100 events a page, newest first; its pages are read (NextToken)
+        only until the page holding `after`, so following a deployment never reads the stack's whole
+        history. `pages` caps the pages read (1: the newest events only). Without `after` and
+        `pages` every page is read: a stack that did not exist before the deployment."""
         from botocore.exceptions import ClientError
 
+        raw: list[dict[str, Any]] = []
         try:
-            raw = self.reader().describe_stack_events(StackName=stack)["StackEvents"]
+            for page in self.reader().get_paginator("describe_stack_events").paginate(StackName=stack):
+                found = page.get("StackEvents", [])
+                ids = [e.get("EventId") for e in found]
+                if after is not None and after in ids:
+                    raw += found[: ids.index(after)]
+                    break
+                raw += found
+                if pages is not None and (pages := pages - 1) <= 0:
+                    break
         except ClientError:
-            return []
+            if not raw:
+                return []
         events = [
             StackEvent(
                 str(e.get("Timestamp", "")),
@@ -537,6 +558,7 @@ class Aws:
                 e.get("ResourceType", ""),
                 e.get("ResourceStatus", ""),
                 e.get("ResourceStatusReason", "") or "",
+                e.get("EventId", ""),
             )
             for e in raw
         ]
@@ -585,9 +607,8 @@ class Aws:
             if status in (None, "DELETE_COMPLETE"):
                 return
             if status == "DELETE_FAILED":
-                raise DeployError(
-                    f"Deleting {stack} failed: {self.events(stack)[-1].reason if self.events(stack) else ''}"
-                )
+                newest = self.events(stack, pages=1)[-1:]
+                raise DeployError(f"Deleting {stack} failed: {newest[0].reason if newest else ''}")
             time.sleep(2)
         raise DeployError(f"{stack} was not deleted after 30 minutes")
 
