@@ -8,7 +8,7 @@ import time
 import pytest
 
 from lift import App, Context
-from lift.sources import source_of
+from lift.sources import apigw_rest, source_of
 from lift.testing import LambdaContext, TestClient, events, lambda_context
 
 SOURCES = ["rest", "http", "alb", "url"]
@@ -93,20 +93,7 @@ def test_fake_lambda_context() -> None:
 
 # -- builders: shaped like AWS's events -----------------------------------------------------------
 
-REST_KEYS = {
-    "resource",
-    "path",
-    "httpMethod",
-    "headers",
-    "multiValueHeaders",
-    "queryStringParameters",
-    "multiValueQueryStringParameters",
-    "pathParameters",
-    "stageVariables",
-    "requestContext",
-    "body",
-    "isBase64Encoded",
-}
+REST_KEYS = set(apigw_rest.EVENT_KEYS)  # the keys of a REST event as AWS documents them
 REST_CONTEXT_KEYS = {
     "accountId",
     "apiId",

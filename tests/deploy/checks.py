@@ -26,11 +26,12 @@ CHECKOV = Path(
 )
 
 
-def justified_checks() -> set[str]:
-    """The checkov check ids docs/deploy.md's "Checkov findings" table justifies."""
+def justified_checks(section: str = "Checkov findings") -> set[str]:
+    """The checkov check ids a table of docs/deploy.md justifies: the section "Checkov findings"
+    (CloudFormation) or "Terraform checkov findings"."""
     text = (ROOT / "docs" / "deploy.md").read_text()
-    section = text.split("## Checkov findings", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| (CKV_AWS_\d+) \|", section, flags=re.M))
+    found = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| (CKV2?_AWS_\d+) \|", found, flags=re.M))
 
 
 def checkov_failed(path: Path, framework: str, min_passed: int) -> set[str]:

@@ -94,6 +94,11 @@ def app_for(variant: str) -> App:
     return triggers_app() if variant.startswith("triggers") else full_app()
 
 
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    """A CloudFormation template's resources of type `kind`, by logical id."""
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
 @pytest.fixture
 def app() -> App:
     return full_app()

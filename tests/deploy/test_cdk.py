@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from lift.deploy.cloudformation import render as render_cfn
-from tests.deploy.test_cloudformation import CHECKOV, INSTALL_HINT, REGION, VARIANTS, _justified_checks
+from tests.deploy.checks import cfn_lint, checkov_failed, justified_checks
+from tests.deploy.test_cloudformation import REGION, VARIANTS
 from tests.deploy.test_terraform import EXAMPLES, _cfn_inventory, deployment_for, example_deployment
 from tests.services import ROOT
 
@@ -85,11 +86,8 @@ def test_the_example_apps_are_the_same_infrastructure_in_the_cdk(synthesized, ex
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_the_synthesized_template_passes_cfn_lint(synthesized, variant):
-    from cfnlint.api import ManualArgs, lint
-
     _, template, _ = synthesized[variant]
-    matches = lint(json.dumps(template), config=ManualArgs(regions=[REGION]))
-    assert [str(m) for m in matches] == []
+    assert cfn_lint(json.dumps(template), REGION) == []
 
 
 def test_the_code_comes_from_cdk_assets(synthesized):
@@ -132,8 +130,6 @@ def test_lift_synth_writes_a_cdk_app_that_synthesizes_a_stack_per_stage(tmp_path
     cfn-lint; without the stage's package it says which command makes it."""
     import runpy
 
-    from cfnlint.api import ManualArgs, lint
-
     from lift.deploy import build_deployment, load_config
     from tests.deploy.test_cli_synth import CONFIG, lift, project
 
@@ -165,19 +161,8 @@ def test_lift_synth_writes_a_cdk_app_that_synthesizes_a_stack_per_stage(tmp_path
     assert _cfn_inventory(template) == _cfn_inventory(ours)
     assert set(template["Resources"]) - set(ours["Resources"]) <= {"CDKMetadata"}
     assert template["Resources"]["Function"]["Properties"]["MemorySize"] == 1024
-    assert [str(m) for m in lint(json.dumps(template), config=ManualArgs(regions=[REGION]))] == []
+    assert cfn_lint(json.dumps(template), REGION) == []
     # checkov's CloudFormation checks: nothing beyond the findings justified for lift synth's templates
-    if not CHECKOV.exists():
-        pytest.fail(f"checkov is not installed at {CHECKOV}; {INSTALL_HINT}", pytrace=False)
     path = tmp_path / "notes-prod.template.json"
     path.write_text(json.dumps(template))
-    proc = subprocess.run(
-        [str(CHECKOV), "-f", str(path), "--framework", "cloudformation", "--quiet", "--compact", "-o", "json"]
-        + ["--skip-download"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    report = json.loads(proc.stdout)
-    assert report["summary"]["parsing_errors"] == 0 and report["summary"]["passed"] > 10
-    assert {c["check_id"] for c in report["results"]["failed_checks"]} - _justified_checks() == set()
+    assert checkov_failed(path, "cloudformation", min_passed=10) - justified_checks() == set()

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,20 +10,8 @@ import yaml
 
 from lift.deploy import build_deployment, config_from_dict
 from lift.deploy.cloudformation import render, to_json, to_yaml
-from tests.deploy.conftest import TRIGGERS_CONFIG, app_for
-from tests.services import ROOT
-
-INSTALL_HINT = "run `bash scripts/install-test-services.sh` (make test does it)"
-
-CHECKOV_VERSION = "3.3.30"  # scripts/install-test-services.sh installs it in a virtualenv of its own
-CHECKOV = Path(
-    os.environ.get("LIFT_TEST_CHECKOV")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    / "lift"
-    / f"checkov-{CHECKOV_VERSION}"
-    / "bin"
-    / "checkov"
-)
+from tests.deploy.checks import cfn_lint, checkov_failed, justified_checks
+from tests.deploy.conftest import TRIGGERS_CONFIG, app_for, resources_of
 
 REGION = "eu-west-1"
 VARIANTS = {
@@ -76,10 +61,6 @@ VARIANTS = {
 def template_for(variant: str, fmt: str = "cloudformation", stage: str = "dev") -> dict:
     config = config_from_dict({"region": REGION, **VARIANTS[variant]}, "pyproject.toml")
     return render(build_deployment(app_for(variant), config, stage), fmt)
-
-
-def resources_of(template: dict, kind: str) -> dict[str, dict]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
 def test_the_same_app_gives_byte_identical_templates() -> None:
@@ -208,11 +189,7 @@ def test_snapstart_triggers_invoke_the_published_alias() -> None:
 )
 def test_cfn_lint_finds_nothing(variant: str, fmt: str) -> None:
     """cfn-lint (errors and warnings); SAM templates are linted after aws-sam-translator's transform."""
-    from cfnlint.api import ManualArgs, lint
-
-    text = to_yaml(template_for(variant, fmt))
-    matches = lint(text, config=ManualArgs(regions=[REGION]))
-    assert [str(m) for m in matches] == []
+    assert cfn_lint(to_yaml(template_for(variant, fmt)), REGION) == []
 
 
 def test_sam_output_translates_to_plain_cloudformation() -> None:
@@ -224,39 +201,9 @@ def test_sam_output_translates_to_plain_cloudformation() -> None:
     assert "Transform" not in out
 
 
-def _justified_checks() -> set[str]:
-    text = (ROOT / "docs" / "deploy.md").read_text()
-    section = text.split("## Checkov findings", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| (CKV_AWS_\d+) \|", section, flags=re.M))
-
-
 def test_checkov_findings_are_all_justified_in_the_docs(tmp_path: Path) -> None:
-    checkov = CHECKOV
-    if not checkov.exists():
-        pytest.fail(f"checkov is not installed at {checkov}; {INSTALL_HINT}", pytrace=False)
     for variant in VARIANTS:
         (tmp_path / f"{variant}.json").write_text(to_json(template_for(variant)))
-    proc = subprocess.run(
-        [
-            str(checkov),
-            "-d",
-            str(tmp_path),
-            "--framework",
-            "cloudformation",
-            "--quiet",
-            "--compact",
-            "-o",
-            "json",
-            "--skip-download",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    reports = json.loads(proc.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
-    failed = {c["check_id"] for r in reports for c in r["results"]["failed_checks"]}
-    assert sum(r["summary"]["parsing_errors"] for r in reports) == 0
-    assert sum(r["summary"]["passed"] for r in reports) > 50  # checkov really read the templates
-    assert failed - _justified_checks() == set(), "checkov findings without a justification in docs/deploy.md"
-    assert _justified_checks() - failed == set(), "docs/deploy.md justifies checks that no longer fail"
+    failed = checkov_failed(tmp_path, "cloudformation", min_passed=50)
+    assert failed - justified_checks() == set(), "checkov findings without a justification in docs/deploy.md"
+    assert justified_checks() - failed == set(), "docs/deploy.md justifies checks that no longer fail"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
 import uuid
 import warnings
 import zipfile
@@ -22,8 +21,9 @@ from lift.deploy import build_deployment, config_from_dict
 from lift.deploy.cloudformation import render, to_json, to_yaml
 from lift.deploy.config import ConfigError
 from lift.deploy.model import ModelError
-from tests.deploy.conftest import full_app
-from tests.deploy.test_cloudformation import CHECKOV, INSTALL_HINT, REGION, _justified_checks
+from tests.deploy.checks import cfn_lint, checkov_failed, justified_checks
+from tests.deploy.conftest import full_app, resources_of
+from tests.deploy.test_cloudformation import REGION
 
 CANARY = {
     "strategy": "canary",
@@ -46,10 +46,6 @@ def sam_translated(t: dict) -> dict:
 
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     return transform(json.loads(json.dumps(t)), {}, None)
-
-
-def of_type(t: dict, kind: str) -> dict[str, dict]:
-    return {k: r for k, r in t["Resources"].items() if r["Type"] == kind}
 
 
 _TRIGGERS = (
@@ -147,9 +143,9 @@ def test_strategies_map_to_codedeploys_predefined_configurations(strategy, perce
     sam = template(release, "sam")
     assert sam["Resources"]["Function"]["Properties"]["DeploymentPreference"]["Type"] == expected
     cfn = template(release)
-    (group,) = of_type(cfn, "AWS::CodeDeploy::DeploymentGroup").values()
+    (group,) = resources_of(cfn, "AWS::CodeDeploy::DeploymentGroup").values()
     assert group["Properties"]["DeploymentConfigName"] == f"CodeDeployDefault.Lambda{expected}"
-    assert of_type(cfn, "AWS::CodeDeploy::DeploymentConfig") == {}
+    assert resources_of(cfn, "AWS::CodeDeploy::DeploymentConfig") == {}
 
 
 def test_custom_steps_get_a_deployment_config_of_their_own() -> None:
@@ -300,42 +296,15 @@ def test_a_hook_the_app_does_not_register_is_a_clear_error() -> None:
     ids=["canary", "custom-linear", "lift"],
 )
 def test_cfn_lint_finds_nothing_in_release_templates(release: dict, fmt: str) -> None:
-    from cfnlint.api import ManualArgs, lint
-
-    matches = lint(to_yaml(template(release, fmt, snapstart=True)), config=ManualArgs(regions=[REGION]))
-    assert [str(m) for m in matches] == []
+    assert cfn_lint(to_yaml(template(release, fmt, snapstart=True)), REGION) == []
 
 
 def test_checkov_finds_nothing_unjustified_in_codedeploy_templates(tmp_path: Path) -> None:
-    if not CHECKOV.exists():
-        pytest.fail(f"checkov is not installed at {CHECKOV}; {INSTALL_HINT}", pytrace=False)
     (tmp_path / "canary.json").write_text(to_json(template(CANARY)))
     (tmp_path / "linear.json").write_text(
         to_json(template({**CANARY, "strategy": "linear", "percent": 25, "interval": 120}))
     )
-    proc = subprocess.run(
-        [
-            str(CHECKOV),
-            "-d",
-            str(tmp_path),
-            "--framework",
-            "cloudformation",
-            "--quiet",
-            "--compact",
-            "-o",
-            "json",
-            "--skip-download",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    reports = json.loads(proc.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
-    failed = {c["check_id"] for r in reports for c in r["results"]["failed_checks"]}
-    assert sum(r["summary"]["parsing_errors"] for r in reports) == 0
-    assert sum(r["summary"]["passed"] for r in reports) > 20
-    assert failed - _justified_checks() == set()
+    assert checkov_failed(tmp_path, "cloudformation", min_passed=20) - justified_checks() == set()
 
 
 # -- moto's CloudFormation ------------------------------------------------------------------------

@@ -17,8 +17,9 @@ import pytest
 from lift.deploy import build_deployment, config_from_dict, load_config
 from lift.deploy.cloudformation import render as render_cfn
 from lift.deploy.terraform import render, to_files
+from tests.deploy.checks import checkov_failed, justified_checks
 from tests.deploy.conftest import full_app, triggers_app
-from tests.deploy.test_cloudformation import CHECKOV, INSTALL_HINT, REGION, VARIANTS
+from tests.deploy.test_cloudformation import REGION, VARIANTS
 from tests.services import ROOT
 
 PROVIDER = json.loads((Path(__file__).parent / "data" / "terraform_aws_provider.json").read_text())
@@ -586,44 +587,16 @@ def test_the_example_apps_are_the_same_infrastructure_in_terraform(example):
     assert cfn["functions"] and cfn["routes"] and cfn["iam"]  # it compared something
 
 
-def _justified_checks() -> set[str]:
-    text = (ROOT / "docs" / "deploy.md").read_text()
-    section = text.split("## Terraform checkov findings", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| (CKV2?_AWS_\d+) \|", section, flags=re.M))
-
-
 def test_checkov_terraform_findings_are_all_justified_in_the_docs(tmp_path: Path) -> None:
-    if not CHECKOV.exists():
-        pytest.fail(f"checkov is not installed at {CHECKOV}; {INSTALL_HINT}", pytrace=False)
     for variant in VARIANTS:
         folder = tmp_path / variant
         folder.mkdir()
         for name, text in to_files(render(deployment_for(variant))).items():
             (folder / name).write_text(text)
-    proc = subprocess.run(
-        [
-            str(CHECKOV),
-            "-d",
-            str(tmp_path),
-            "--framework",
-            "terraform_json",
-            "--quiet",
-            "--compact",
-            "-o",
-            "json",
-            "--skip-download",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    reports = json.loads(proc.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
-    failed = {c["check_id"] for r in reports for c in r["results"]["failed_checks"]}
-    assert sum(r["summary"]["parsing_errors"] for r in reports) == 0
-    assert sum(r["summary"]["passed"] for r in reports) > 50  # checkov really read the modules
-    assert failed - _justified_checks() == set(), "checkov findings without a justification in docs/deploy.md"
-    assert _justified_checks() - failed == set(), "docs/deploy.md justifies checks that no longer fail"
+    failed = checkov_failed(tmp_path, "terraform_json", min_passed=50)
+    justified = justified_checks("Terraform checkov findings")
+    assert failed - justified == set(), "checkov findings without a justification in docs/deploy.md"
+    assert justified - failed == set(), "docs/deploy.md justifies checks that no longer fail"
 
 
 def test_lift_synth_writes_the_terraform_module(tmp_path: Path) -> None:

@@ -22,10 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 from lift.context import Response
+from lift.sources.apigw_rest import EVENT_KEYS
 
 __all__ = ["LocalAuthorizer"]
 
 _log = logging.getLogger("lift.dev")
+_REST_REQUEST_KEYS = tuple(k for k in EVENT_KEYS if k not in ("body", "isBase64Encoded"))  # REQUEST authorizers
 
 
 class LocalAuthorizer:
@@ -94,19 +96,7 @@ class LocalAuthorizer:
             arn = self._arn(event, method, path)
             if self.config.type == "TOKEN":
                 return {"type": "TOKEN", "authorizationToken": identity[0], "methodArn": arn}
-            keep = (
-                "resource",
-                "path",
-                "httpMethod",
-                "headers",
-                "multiValueHeaders",
-                "queryStringParameters",
-                "multiValueQueryStringParameters",
-                "pathParameters",
-                "stageVariables",
-                "requestContext",
-            )
-            return {"type": "REQUEST", "methodArn": arn, **{k: event.get(k) for k in keep}}
+            return {"type": "REQUEST", "methodArn": arn, **{k: event.get(k) for k in _REST_REQUEST_KEYS}}
         http = event["requestContext"]["http"]
         method, path = http["method"], http["path"]
         request = {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")}

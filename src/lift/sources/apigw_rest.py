@@ -13,6 +13,23 @@ from lift.sources.http import JSON_FAST_PATH_BYTES, lambda_body, method_or_get, 
 
 NAME = "rest"
 
+# the top-level keys of a REST API proxy event (payload 1.0) as AWS documents them; a REQUEST
+# authorizer receives the same but the body (see lift.dev.authorizer)
+EVENT_KEYS = (
+    "resource",
+    "path",
+    "httpMethod",
+    "headers",
+    "multiValueHeaders",
+    "queryStringParameters",
+    "multiValueQueryStringParameters",
+    "pathParameters",
+    "stageVariables",
+    "requestContext",
+    "body",
+    "isBase64Encoded",
+)
+
 
 class RestRequest(Request):
     """A request from an API Gateway REST API (payload format 1.0)."""
