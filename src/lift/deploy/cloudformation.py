@@ -26,6 +26,7 @@ from lift.deploy.model import (
     TrafficShift,
     Value,
     WebSocketApi,
+    policy_document,
     rest_resources,
 )
 
@@ -62,19 +63,7 @@ def _arn(logical_id: str) -> dict[str, list[str]]:
 
 
 def _policy(statements: tuple[IamStatement, ...]) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": s.sid,
-                "Effect": s.effect,
-                "Action": list(s.actions),
-                "Resource": [sub(r) for r in s.resources] if len(s.resources) > 1 else sub(s.resources[0]),
-                **({"Condition": dict(s.condition)} if s.condition else {}),
-            }
-            for s in statements
-        ],
-    }
+    return policy_document(statements, sub, single_as_scalar=True)
 
 
 class _Template:
@@ -768,48 +757,13 @@ class _Template:
             props["SelfManagedEventSource"] = {"Endpoints": {"KafkaBootstrapServers": list(m.bootstrap_servers)}}
         else:
             props["EventSourceArn"] = _arn(m.source_id) if m.source_id else sub(m.source_arn)
-        props["BatchSize"] = m.batch_size
-        if m.kind in ("msk", "kafka", "mq"):
-            self.broker_mapping(m, props)
-            return
-        if m.batching_window:
-            props["MaximumBatchingWindowInSeconds"] = m.batching_window
-        if m.report_batch_item_failures:
-            props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
-        if m.max_concurrency:
-            props["ScalingConfig"] = {"MaximumConcurrency": m.max_concurrency}
-        if m.kind in ("kinesis", "dynamodb"):
-            props["StartingPosition"] = m.starting_position
-            props["BisectBatchOnFunctionError"] = m.bisect_on_error
-            props["MaximumRetryAttempts"] = m.retry_attempts
-            props["MaximumRecordAgeInSeconds"] = m.max_record_age
-            props["ParallelizationFactor"] = m.parallelization
-            if m.on_failure_arn is not None:
-                destination = _arn(m.on_failure_id) if m.on_failure_id else sub(m.on_failure_arn)
-                props["DestinationConfig"] = {"OnFailure": {"Destination": destination}}
+        props.update(m.settings(sub))
+        if m.kind in ("kinesis", "dynamodb") and m.on_failure_arn is not None:
+            destination = _arn(m.on_failure_id) if m.on_failure_id else sub(m.on_failure_arn)
+            props["DestinationConfig"] = {"OnFailure": {"Destination": destination}}
         # the role's policy must exist before Lambda checks it can read the source
-        role_id = self.d.by_id(m.function_id).role_id
+        role_id = self.d.function.role_id if m.broker else self.d.by_id(m.function_id).role_id
         self.add(m.id, "AWS::Lambda::EventSourceMapping", props, DependsOn=[role_id])
-
-    def broker_mapping(self, m: EventSourceMapping, props: dict[str, Any]) -> None:
-        """Kafka (MSK, self-managed) and Amazon MQ: topics or queues, credentials, VPC access."""
-        if m.batching_window:
-            props["MaximumBatchingWindowInSeconds"] = m.batching_window
-        if m.topics:
-            props["Topics"] = list(m.topics)
-            props["StartingPosition"] = m.starting_position
-        if m.queues:
-            props["Queues"] = list(m.queues)
-        if m.source_access:
-            props["SourceAccessConfigurations"] = [{"Type": t, "URI": sub(uri)} for t, uri in m.source_access]
-        if m.consumer_group_id:
-            key = "AmazonManagedKafkaEventSourceConfig" if m.kind == "msk" else "SelfManagedKafkaEventSourceConfig"
-            props[key] = {"ConsumerGroupId": m.consumer_group_id}
-        if m.report_batch_item_failures:
-            props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
-        if m.pollers:
-            props["ProvisionedPollerConfig"] = {"MinimumPollers": m.pollers[0], "MaximumPollers": m.pollers[1]}
-        self.add(m.id, "AWS::Lambda::EventSourceMapping", props, DependsOn=[self.d.function.role_id])
 
     def authorizer(self, a: Authorizer) -> None:
         fn_arn = self.target_sub()
@@ -849,17 +803,14 @@ class _Template:
         policies and outputs of the other triggers."""
         d = self.d
         for pool in d.user_pools:
-            lambda_config: dict[str, Any] = {}
-            for key, version in pool.triggers:
-                lambda_config[key] = (
-                    {"LambdaArn": self.target_arn(), "LambdaVersion": version} if version else self.target_arn()
-                )
-            if pool.kms_key_arn:
-                lambda_config["KMSKeyID"] = pool.kms_key_arn
             self.add(
                 pool.id,
                 "AWS::Cognito::UserPool",
-                {"UserPoolName": pool.name, "LambdaConfig": lambda_config, "UserPoolTags": dict(d.tags)},
+                {
+                    "UserPoolName": pool.name,
+                    "LambdaConfig": pool.lambda_config(self.target_arn()),
+                    "UserPoolTags": dict(d.tags),
+                },
                 DeletionPolicy="Retain",
                 UpdateReplacePolicy="Retain",
             )
@@ -885,18 +836,13 @@ class _Template:
                 "AWS::S3ObjectLambda::AccessPoint",
                 {
                     "Name": o.name,
-                    "ObjectLambdaConfiguration": {
-                        "SupportingAccessPoint": {
+                    "ObjectLambdaConfiguration": o.configuration(
+                        {
                             "Fn::Sub": "arn:${AWS::Partition}:s3:${AWS::Region}:${AWS::AccountId}:accesspoint/"
                             + f"${{{o.access_point_id}}}"
                         },
-                        "TransformationConfigurations": [
-                            {
-                                "Actions": ["GetObject"],
-                                "ContentTransformation": {"AwsLambda": {"FunctionArn": self.target_arn()}},
-                            }
-                        ],
-                    },
+                        self.target_arn(),
+                    ),
                 },
             )
         for rp in d.role_policies:

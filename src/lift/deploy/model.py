@@ -148,9 +148,13 @@ class IamStatement:
     condition: Mapping[str, Mapping[str, Any]] | None = None  # for actions that take no resource
 
 
-def policy_document(statements: Iterable[IamStatement], resource: Callable[[Value], Any]) -> dict[str, Any]:
-    """An IAM policy document of `statements`, each resource rendered by `resource` (the Terraform
-    and Pulumi renderers' own value mapping), for a role's inline policy and for role policies."""
+def policy_document(
+    statements: Iterable[IamStatement], resource: Callable[[Value], Any], single_as_scalar: bool = False
+) -> dict[str, Any]:
+    """An IAM policy document of `statements`, each resource rendered by `resource` (the renderer's
+    own value mapping), for a role's inline policy and for role policies. `single_as_scalar` writes
+    a statement's one resource as a scalar rather than a list of one (the CloudFormation templates'
+    spelling; IAM reads both the same)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -158,12 +162,30 @@ def policy_document(statements: Iterable[IamStatement], resource: Callable[[Valu
                 "Sid": s.sid,
                 "Effect": s.effect,
                 "Action": list(s.actions),
-                "Resource": [resource(r) for r in s.resources],
+                "Resource": resource(s.resources[0])
+                if single_as_scalar and len(s.resources) == 1
+                else [resource(r) for r in s.resources],
                 **({"Condition": dict(s.condition)} if s.condition else {}),
             }
             for s in statements
         ],
     }
+
+
+def provider_names(value: Any, renames: Mapping[str, str] | None = None) -> Any:
+    """`value` (dicts and lists built in CloudFormation's property names, as the model's `*_config`
+    helpers return them) with every key in the AWS provider's spelling, which Terraform and Pulumi
+    share: snake_case (`KMSKeyID` -> `kms_key_id`), or what `renames` says (a block's singular name)."""
+    if isinstance(value, dict):
+        return {
+            (renames or {}).get(k) or _SNAKE.sub("_", k).lower(): provider_names(v, renames) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [provider_names(v, renames) for v in value]
+    return value
+
+
+_SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 @dataclass(frozen=True)
@@ -427,6 +449,48 @@ class EventSourceMapping:
     consumer_group_id: str | None = None
     pollers: tuple[int, int] | None = None  # (min, max) provisioned pollers (Kafka partial failures)
 
+    @property
+    def broker(self) -> bool:
+        """Kafka (MSK, self-managed) or Amazon MQ: topics or queues, credentials, VPC access."""
+        return self.kind in ("msk", "kafka", "mq")
+
+    def settings(self, value: Callable[[Value], Any]) -> dict[str, Any]:
+        """The mapping's settings in CloudFormation's property names, from `BatchSize` on: all but
+        the function, the event source and the failure destination (references each renderer spells
+        itself); `value` renders a model value (the source access URIs)."""
+        out: dict[str, Any] = {"BatchSize": self.batch_size}
+        if self.batching_window:
+            out["MaximumBatchingWindowInSeconds"] = self.batching_window
+        if self.broker:
+            if self.topics:
+                out["Topics"] = list(self.topics)
+                out["StartingPosition"] = self.starting_position
+            if self.queues:
+                out["Queues"] = list(self.queues)
+            if self.source_access:
+                out["SourceAccessConfigurations"] = [{"Type": t, "URI": value(uri)} for t, uri in self.source_access]
+            if self.consumer_group_id:
+                managed = (
+                    "AmazonManagedKafkaEventSourceConfig" if self.kind == "msk" else "SelfManagedKafkaEventSourceConfig"
+                )
+                out[managed] = {"ConsumerGroupId": self.consumer_group_id}
+            if self.report_batch_item_failures:
+                out["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+            if self.pollers:
+                out["ProvisionedPollerConfig"] = {"MinimumPollers": self.pollers[0], "MaximumPollers": self.pollers[1]}
+            return out
+        if self.report_batch_item_failures:
+            out["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        if self.max_concurrency:
+            out["ScalingConfig"] = {"MaximumConcurrency": self.max_concurrency}
+        if self.kind in ("kinesis", "dynamodb"):
+            out["StartingPosition"] = self.starting_position
+            out["BisectBatchOnFunctionError"] = self.bisect_on_error
+            out["MaximumRetryAttempts"] = self.retry_attempts
+            out["MaximumRecordAgeInSeconds"] = self.max_record_age
+            out["ParallelizationFactor"] = self.parallelization
+        return out
+
 
 @dataclass(frozen=True)
 class EventRule:
@@ -599,6 +663,16 @@ class UserPool:
     def arn(self) -> Expr:
         return Expr(f"arn:{{partition}}:cognito-idp:{{region}}:{{account}}:userpool/{{ref:{self.id}}}")
 
+    def lambda_config(self, function_arn: Any) -> dict[str, Any]:
+        """The pool's `LambdaConfig` (CloudFormation's names): each trigger invokes `function_arn`,
+        with its `LambdaVersion` where the trigger takes one; custom senders decrypt with the key."""
+        config: dict[str, Any] = {}
+        for key, version in self.triggers:
+            config[key] = {"LambdaArn": function_arn, "LambdaVersion": version} if version else function_arn
+        if self.kms_key_arn:
+            config["KMSKeyID"] = self.kms_key_arn
+        return config
+
 
 @dataclass(frozen=True)
 class ObjectLambdaAccessPoint:
@@ -614,6 +688,16 @@ class ObjectLambdaAccessPoint:
     @property
     def arn(self) -> Expr:
         return Expr(f"arn:{{partition}}:s3-object-lambda:{{region}}:{{account}}:accesspoint/{self.name}")
+
+    def configuration(self, supporting_access_point: Any, function_arn: Any) -> dict[str, Any]:
+        """The `ObjectLambdaConfiguration` (CloudFormation's names): GetObject through the access
+        point `supporting_access_point` (its ARN) is answered by `function_arn`."""
+        return {
+            "SupportingAccessPoint": supporting_access_point,
+            "TransformationConfigurations": [
+                {"Actions": ["GetObject"], "ContentTransformation": {"AwsLambda": {"FunctionArn": function_arn}}}
+            ],
+        }
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from lift.deploy.model import (
     IamStatement,
     Value,
     policy_document,
+    provider_names,
     rest_resources,
 )
 
@@ -55,23 +56,6 @@ __all__ = ["LiftService"]
 def _route_name(key: str) -> str:
     words = [w.lower() for w in re.split(r"[^A-Za-z0-9]+", key.replace("+", " greedy")) if w]
     return "-".join(words) or "root"
-
-
-# the user pool's LambdaConfig key (CloudFormation) -> the lambda_config argument
-_COGNITO_KEYS = {
-    "PreSignUp": "pre_sign_up",
-    "PostConfirmation": "post_confirmation",
-    "PreAuthentication": "pre_authentication",
-    "PostAuthentication": "post_authentication",
-    "PreTokenGenerationConfig": "pre_token_generation_config",
-    "DefineAuthChallenge": "define_auth_challenge",
-    "CreateAuthChallenge": "create_auth_challenge",
-    "VerifyAuthChallengeResponse": "verify_auth_challenge_response",
-    "CustomMessage": "custom_message",
-    "UserMigration": "user_migration",
-    "CustomEmailSender": "custom_email_sender",
-    "CustomSMSSender": "custom_sms_sender",
-}
 
 
 class LiftService(pulumi.ComponentResource):
@@ -726,55 +710,23 @@ class LiftService(pulumi.ComponentResource):
             self.arns[t.id] = table.arn
 
     def mapping(self, m: EventSourceMapping) -> None:
-        if m.kind in ("msk", "kafka", "mq"):
-            self.broker_mapping(m)
-            return
         primary = m.function_id == self.d.function.id  # the others (the jobs worker) have no alias
         args: dict[str, Any] = {
             "function_name": self.target_arn if primary else self.functions[m.function_id].arn,
-            "event_source_arn": self.arns[m.source_id] if m.source_id else self.value(m.source_arn),
-            "batch_size": m.batch_size,
-            "maximum_batching_window_in_seconds": m.batching_window or None,
-            "function_response_types": ["ReportBatchItemFailures"] if m.report_batch_item_failures else None,
-            "scaling_config": {"maximum_concurrency": m.max_concurrency} if m.max_concurrency else None,
+            **provider_names(m.settings(self.value)),
         }
-        if m.kind in ("kinesis", "dynamodb"):
-            args.update(
-                starting_position=m.starting_position,
-                bisect_batch_on_function_error=m.bisect_on_error,
-                maximum_retry_attempts=m.retry_attempts,
-                maximum_record_age_in_seconds=m.max_record_age,
-                parallelization_factor=m.parallelization,
-            )
-            if m.on_failure_arn is not None:
-                destination = self.arns[m.on_failure_id] if m.on_failure_id else self.value(m.on_failure_arn)
-                args["destination_config"] = {"on_failure": {"destination_arn": destination}}
+        if m.kind == "kafka":
+            args["self_managed_event_source"] = {
+                "endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ",".join(m.bootstrap_servers)}
+            }
+        else:
+            args["event_source_arn"] = self.arns[m.source_id] if m.source_id else self.value(m.source_arn)
+        if m.queues:
+            args["queues"] = m.queues[0]  # pulumi_aws takes the one queue as a string
+        if m.kind in ("kinesis", "dynamodb") and m.on_failure_arn is not None:
+            destination = self.arns[m.on_failure_id] if m.on_failure_id else self.value(m.on_failure_arn)
+            args["destination_config"] = {"on_failure": {"destination_arn": destination}}
         options = pulumi.ResourceOptions(depends_on=[self.policies[self.d.by_id(m.function_id).role_id]])
-        self.add(aws.lambda_.EventSourceMapping, m.id, options, **args)
-
-    def broker_mapping(self, m: EventSourceMapping) -> None:
-        """Kafka (MSK, self-managed) and Amazon MQ: topics or queues, credentials, VPC access."""
-        group = {"consumer_group_id": m.consumer_group_id} if m.consumer_group_id else None
-        args: dict[str, Any] = {
-            "function_name": self.target_arn,
-            "event_source_arn": self.value(m.source_arn) if m.kind != "kafka" else None,
-            "self_managed_event_source": {"endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ",".join(m.bootstrap_servers)}}
-            if m.kind == "kafka"
-            else None,
-            "batch_size": m.batch_size,
-            "maximum_batching_window_in_seconds": m.batching_window or None,
-            "topics": list(m.topics) or None,
-            "starting_position": m.starting_position if m.topics else None,
-            "queues": m.queues[0] if m.queues else None,  # pulumi_aws takes the one queue as a string
-            "source_access_configurations": [{"type": t, "uri": self.value(u)} for t, u in m.source_access] or None,
-            "amazon_managed_kafka_event_source_config": group if m.kind == "msk" else None,
-            "self_managed_kafka_event_source_config": group if m.kind == "kafka" else None,
-            "function_response_types": ["ReportBatchItemFailures"] if m.report_batch_item_failures else None,
-            "provisioned_poller_config": {"minimum_pollers": m.pollers[0], "maximum_pollers": m.pollers[1]}
-            if m.pollers
-            else None,
-        }
-        options = pulumi.ResourceOptions(depends_on=[self.policies[self.d.function.role_id]])
         self.add(aws.lambda_.EventSourceMapping, m.id, options, **args)
 
     def authorizer(self, a: Authorizer) -> Any:
@@ -808,20 +760,12 @@ class LiftService(pulumi.ComponentResource):
         policies and outputs of the other triggers."""
         d = self.d
         for p in d.user_pools:
-            config: dict[str, Any] = {}
-            for key, version in p.triggers:
-                name = _COGNITO_KEYS[key]
-                config[name] = (
-                    {"lambda_arn": self.target_arn, "lambda_version": version} if version else self.target_arn
-                )
-            if p.kms_key_arn:
-                config["kms_key_id"] = p.kms_key_arn
             pool = self.add(
                 aws.cognito.UserPool,
                 p.id,
                 pulumi.ResourceOptions(protect=True),
                 name=p.name,
-                lambda_config=config,
+                lambda_config=provider_names(p.lambda_config(self.target_arn)),
                 tags=self.tags,
             )
             self.refs[p.id] = pool.id
@@ -849,15 +793,7 @@ class LiftService(pulumi.ComponentResource):
                 aws.s3control.ObjectLambdaAccessPoint,
                 o.id,
                 name=o.name,
-                configuration={
-                    "supporting_access_point": point.arn,
-                    "transformation_configurations": [
-                        {
-                            "actions": ["GetObject"],
-                            "content_transformation": {"aws_lambda": {"function_arn": self.target_arn}},
-                        }
-                    ],
-                },
+                configuration=provider_names(o.configuration(point.arn, self.target_arn)),
             )
         for rp in d.role_policies:
             policy = policy_document(rp.statements, self.value)

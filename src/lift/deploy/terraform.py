@@ -32,6 +32,7 @@ from lift.deploy.model import (
     IamStatement,
     Value,
     policy_document,
+    provider_names,
     rest_resources,
 )
 
@@ -767,56 +768,17 @@ class _Module:
         body: dict[str, Any] = {
             "function_name": self.target_arn if primary else f"${{aws_lambda_function.{_snake(m.function_id)}.arn}}",
             "event_source_arn": self._arn_of(m.source_id) if m.source_id else self.value(m.source_arn),
-            "batch_size": m.batch_size,
             "depends_on": [f"aws_iam_role_policy.{_snake(self.d.by_id(m.function_id).role_id)}_policy"],
+            **provider_names(m.settings(self.value), {"SourceAccessConfigurations": "source_access_configuration"}),
         }
-        if m.kind in ("msk", "kafka", "mq"):
-            self.broker_mapping(m, body)
-            return
-        if m.batching_window:
-            body["maximum_batching_window_in_seconds"] = m.batching_window
-        if m.report_batch_item_failures:
-            body["function_response_types"] = ["ReportBatchItemFailures"]
-        if m.max_concurrency:
-            body["scaling_config"] = {"maximum_concurrency": m.max_concurrency}
-        if m.kind in ("kinesis", "dynamodb"):
-            body["starting_position"] = m.starting_position
-            body["bisect_batch_on_function_error"] = m.bisect_on_error
-            body["maximum_retry_attempts"] = m.retry_attempts
-            body["maximum_record_age_in_seconds"] = m.max_record_age
-            body["parallelization_factor"] = m.parallelization
-            if m.on_failure_arn is not None:
-                destination = self._arn_of(m.on_failure_id) if m.on_failure_id else self.value(m.on_failure_arn)
-                body["destination_config"] = {"on_failure": {"destination_arn": destination}}
-        self.add("aws_lambda_event_source_mapping", _snake(m.id), body)
-
-    def broker_mapping(self, m: EventSourceMapping, body: dict[str, Any]) -> None:
-        """Kafka (MSK, self-managed) and Amazon MQ: topics or queues, credentials, VPC access."""
         if m.kind == "kafka":
             del body["event_source_arn"]
             body["self_managed_event_source"] = {
                 "endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ",".join(m.bootstrap_servers)}
             }
-        if m.batching_window:
-            body["maximum_batching_window_in_seconds"] = m.batching_window
-        if m.topics:
-            body["topics"] = list(m.topics)
-            body["starting_position"] = m.starting_position
-        if m.queues:
-            body["queues"] = list(m.queues)
-        if m.source_access:
-            body["source_access_configuration"] = [{"type": t, "uri": self.value(u)} for t, u in m.source_access]
-        if m.consumer_group_id:
-            key = (
-                "amazon_managed_kafka_event_source_config"
-                if m.kind == "msk"
-                else "self_managed_kafka_event_source_config"
-            )
-            body[key] = {"consumer_group_id": m.consumer_group_id}
-        if m.report_batch_item_failures:
-            body["function_response_types"] = ["ReportBatchItemFailures"]
-        if m.pollers:
-            body["provisioned_poller_config"] = {"minimum_pollers": m.pollers[0], "maximum_pollers": m.pollers[1]}
+        if m.kind in ("kinesis", "dynamodb") and m.on_failure_arn is not None:
+            destination = self._arn_of(m.on_failure_id) if m.on_failure_id else self.value(m.on_failure_arn)
+            body["destination_config"] = {"on_failure": {"destination_arn": destination}}
         self.add("aws_lambda_event_source_mapping", _snake(m.id), body)
 
     def authorizer(self, a: Authorizer) -> None:
@@ -852,20 +814,12 @@ class _Module:
         policies and outputs of the other triggers."""
         d = self.d
         for pool in d.user_pools:
-            config: dict[str, Any] = {}
-            for key, version in pool.triggers:
-                name = _COGNITO_KEYS[key]
-                config[name] = (
-                    {"lambda_arn": self.target_arn, "lambda_version": version} if version else self.target_arn
-                )
-            if pool.kms_key_arn:
-                config["kms_key_id"] = pool.kms_key_arn
             self.add(
                 "aws_cognito_user_pool",
                 _snake(pool.id),
                 {
                     "name": pool.name,
-                    "lambda_config": config,
+                    "lambda_config": provider_names(pool.lambda_config(self.target_arn)),
                     "tags": "${var.tags}",
                     "lifecycle": {"prevent_destroy": True},
                 },
@@ -894,15 +848,10 @@ class _Module:
                 _snake(o.id),
                 {
                     "name": o.name,
-                    "configuration": {
-                        "supporting_access_point": f"${{aws_s3_access_point.{point}.arn}}",
-                        "transformation_configuration": [
-                            {
-                                "actions": ["GetObject"],
-                                "content_transformation": {"aws_lambda": {"function_arn": self.target_arn}},
-                            }
-                        ],
-                    },
+                    "configuration": provider_names(
+                        o.configuration(f"${{aws_s3_access_point.{point}.arn}}", self.target_arn),
+                        {"TransformationConfigurations": "transformation_configuration"},
+                    ),
                 },
             )
         for rp in d.role_policies:
@@ -1133,23 +1082,6 @@ def _metric_alarm(props: dict[str, Any]) -> dict[str, Any]:
             queries.append(query)
         body["metric_query"] = queries
     return {k: v for k, v in body.items() if v is not None}
-
-
-# the user pool's LambdaConfig key (CloudFormation) -> the lambda_config argument
-_COGNITO_KEYS = {
-    "PreSignUp": "pre_sign_up",
-    "PostConfirmation": "post_confirmation",
-    "PreAuthentication": "pre_authentication",
-    "PostAuthentication": "post_authentication",
-    "PreTokenGenerationConfig": "pre_token_generation_config",
-    "DefineAuthChallenge": "define_auth_challenge",
-    "CreateAuthChallenge": "create_auth_challenge",
-    "VerifyAuthChallengeResponse": "verify_auth_challenge_response",
-    "CustomMessage": "custom_message",
-    "UserMigration": "user_migration",
-    "CustomEmailSender": "custom_email_sender",
-    "CustomSMSSender": "custom_sms_sender",
-}
 
 
 def _route_name(key: str) -> str:
