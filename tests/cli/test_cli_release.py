@@ -17,6 +17,8 @@ import zipfile
 import boto3
 import pytest
 
+from tests.deploy.conftest import gate_alarm
+
 APP = """
 from lift import App
 
@@ -73,17 +75,7 @@ def make_project(tmp_path, moto_endpoint):
     lam.create_alias(FunctionName=function, Name="live", FunctionVersion=old)
     lam.update_function_code(FunctionName=function, ZipFile=_zip("v2"))
     cw = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
-    cw.put_metric_alarm(
-        AlarmName=alarm,
-        Namespace="AWS/Lambda",
-        MetricName="Errors",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
-    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="quiet")
+    gate_alarm(cw, alarm)
     return service, function, alarm, old, lam, cw
 
 
@@ -207,16 +199,7 @@ def test_ctrl_c_mid_rollout_puts_every_region_back(tmp_path, moto_endpoint):
         text.replace('region = "us-east-1"', 'region = "us-east-1"\nregions = ["us-east-1", "eu-west-1"]')
     )
     # the gate alarm has to exist in each region (alarms are regional)
-    boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name="eu-west-1").put_metric_alarm(
-        AlarmName=alarm,
-        Namespace="AWS/Lambda",
-        MetricName="Errors",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
+    gate_alarm(boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name="eu-west-1"), alarm, ok=False)
     proc = release_in_the_background(tmp_path, moto_endpoint)
     wait_for_the_canary(proc, (lam, function), (west, function))
     code, stderr = interrupt(proc)

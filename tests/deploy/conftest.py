@@ -94,6 +94,23 @@ def app_for(variant: str) -> App:
     return triggers_app() if variant.startswith("triggers") else full_app()
 
 
+def gate_alarm(cloudwatch: Any, name: str, ok: bool = True) -> None:
+    """A release's gate alarm on the function's errors (a real alarm in moto's CloudWatch), set OK
+    unless `ok` is false (then in the state a new alarm starts in)."""
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    if ok:
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="quiet")
+
+
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     """A CloudFormation template's resources of type `kind`, by logical id."""
     return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}

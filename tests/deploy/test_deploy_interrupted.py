@@ -51,24 +51,15 @@ def project(tmp_path: Path, moto_endpoint: str) -> tuple[Path, str]:
     return tmp_path, f"{name}-dev"
 
 
-def interrupted_deploy(
-    cwd: Path, proxy: AwsProxy, hold: str, after: str, signum: int = signal.SIGINT
-) -> tuple[int, str]:
-    """Run `lift deploy dev --yes` through the proxy, press Ctrl-C (or send `signum`) while moto's
-    answer to the first `hold` after `after` is held, and return (exit code, stderr)."""
+def run_held(cwd: Path, proxy: AwsProxy, args: list[str], hold: str, after: str, act) -> tuple[int, str]:
+    """Run `lift *args` through the proxy; while moto's answer to the first `hold` after `after` is
+    held, `act(proc)` (a signal, or the network going), then release it. (exit code, stderr)."""
     proxy.hold(hold, after=after)
     env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url, "COLUMNS": "200", "NO_COLOR": "1"}
-    proc = subprocess.Popen(
-        [*LIFT, "deploy", "dev", "--yes", "--package", "package.zip"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = subprocess.Popen([*LIFT, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proxy.held.wait(90), f"lift never waited on {hold}: {proc.communicate(timeout=30)}"
-        proc.send_signal(signum)
+        act(proc)
         proxy.release()
         _out, stderr = proc.communicate(timeout=90)
     finally:
@@ -76,6 +67,15 @@ def interrupted_deploy(
             proc.kill()
             proc.communicate()
     return proc.returncode, " ".join(stderr.split())  # rich wraps long lines
+
+
+def interrupted_deploy(
+    cwd: Path, proxy: AwsProxy, hold: str, after: str, signum: int = signal.SIGINT
+) -> tuple[int, str]:
+    """`lift deploy dev --yes` pressed Ctrl-C (or sent `signum`) while moto's answer to the first
+    `hold` after `after` is held: (exit code, stderr)."""
+    deploy = ["deploy", "dev", "--yes", "--package", "package.zip"]
+    return run_held(cwd, proxy, deploy, hold, after, lambda proc: proc.send_signal(signum))
 
 
 def stack_status(moto_endpoint: str, stack: str) -> str | None:
@@ -177,46 +177,20 @@ def test_ctrl_c_during_destroy_says_where_the_delete_stands(project, proxy, moto
     cwd, stack = project
     first = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=cwd, env={"AWS_ENDPOINT_URL": moto_endpoint})
     assert first.returncode == 0, first.stderr
-    proxy.hold("DescribeStacks", after="DeleteStack")
-    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url, "COLUMNS": "200", "NO_COLOR": "1"}
-    proc = subprocess.Popen([*LIFT, "destroy", "dev", "--yes"], cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proxy.held.wait(90), proc.communicate(timeout=30)
-        proc.send_signal(signal.SIGINT)
-        proxy.release()
-        _out, stderr = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, stderr
+    ctrl_c = lambda proc: proc.send_signal(signal.SIGINT)  # noqa: E731
+    code, stderr = run_held(cwd, proxy, ["destroy", "dev", "--yes"], "DescribeStacks", "DeleteStack", ctrl_c)
+    assert code == 130, stderr
     # moto deletes inside DeleteStack: by the time lift looks, the delete has finished
-    assert f"Interrupted: the delete had finished; {stack} is deleted." in " ".join(stderr.split())
+    assert f"Interrupted: the delete had finished; {stack} is deleted." in stderr
     assert stack_status(moto_endpoint, stack) is None
 
 
 def test_losing_aws_mid_deploy_says_what_is_known_instead_of_a_traceback(project, proxy, moto_endpoint):
     """The network (or the session's credentials) goes while lift follows the stack."""
     cwd, stack = project
-    proxy.hold("DescribeStacks", after="ExecuteChangeSet")
-    env = {**os.environ, "AWS_ENDPOINT_URL": proxy.url, "COLUMNS": "200", "NO_COLOR": "1"}
-    proc = subprocess.Popen(
-        [*LIFT, "deploy", "dev", "--yes", "--package", "package.zip"],
-        cwd=cwd,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proxy.held.wait(90), proc.communicate(timeout=30)
-        proxy.cut()
-        _out, stderr = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    said = " ".join(stderr.split())
-    assert proc.returncode == 1, said
+    deploy = ["deploy", "dev", "--yes", "--package", "package.zip"]
+    code, said = run_held(cwd, proxy, deploy, "DescribeStacks", "ExecuteChangeSet", lambda proc: proxy.cut())
+    assert code == 1, said
     assert "Traceback" not in said
     assert f"Deploy outcome unknown (no status): lost contact with CloudFormation while following {stack}" in said
     assert "Its state cannot be read now; the create goes on in CloudFormation without lift" in said

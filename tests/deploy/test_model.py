@@ -227,3 +227,23 @@ def test_inspection_api_lists_stores_and_resources_without_creating_them() -> No
 
     assert app.resource_names == ["db"] and made == []
     assert app.stores == [own, shared]
+
+
+def test_provider_names_respell_cloudformation_data_for_terraform_and_pulumi() -> None:
+    from lift.deploy.model import ObjectLambdaAccessPoint, UserPool, provider_names
+
+    pool = UserPool("Pool", "shop", (("PreSignUp", None), ("CustomSMSSender", "V1_0")), kms_key_arn="arn:key")
+    assert provider_names(pool.lambda_config("fn")) == {
+        "pre_sign_up": "fn",
+        "custom_sms_sender": {"lambda_arn": "fn", "lambda_version": "V1_0"},
+        "kms_key_id": "arn:key",
+    }
+    point = ObjectLambdaAccessPoint("Olap", "redacted", "docs", "Ap", "redacted-source")
+    assert provider_names(
+        point.configuration("ap", "fn"), {"TransformationConfigurations": "transformation_configuration"}
+    ) == {
+        "supporting_access_point": "ap",
+        "transformation_configuration": [
+            {"actions": ["GetObject"], "content_transformation": {"aws_lambda": {"function_arn": "fn"}}}
+        ],
+    }

@@ -92,6 +92,27 @@ def run(deployment, **kwargs) -> tuple[Recorder, dict]:
     return recorder, outputs
 
 
+def run_written_program(out, project: str, stack: str, config: dict) -> Recorder:
+    """Runs the program `lift synth --format pulumi` wrote to `out` as the engine runs stack `stack`
+    of `project` with `config` (its Pulumi.<stack>.yaml), under the mocks."""
+    import runpy
+
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project=project, stack=stack, preview=False)
+    pulumi.runtime.set_all_config(config)
+
+    @pulumi.runtime.test
+    def program():
+        namespace = runpy.run_path(str(out / "__main__.py"), run_name="__main__")
+        return pulumi.Output.all(*(r.urn for r in namespace["service"].resources.values()))
+
+    try:
+        program()
+    finally:
+        pulumi.runtime.set_all_config({})
+    return recorder
+
+
 def of(recorder: Recorder, typ: str) -> list[dict]:
     return [r.inputs for r in recorder.resources if r.typ == typ]
 
@@ -540,7 +561,6 @@ def test_the_docs_example_program_runs(tmp_path, monkeypatch):
 def test_lift_synth_writes_a_pulumi_project_whose_program_runs_per_stack(tmp_path, monkeypatch):
     """`lift synth --format pulumi`: Pulumi.yaml, the program and a stack config per stage; the
     program runs under the mocks as stack `prod` with that stack's config, as the engine runs it."""
-    import runpy
 
     import yaml
 
@@ -574,20 +594,10 @@ def test_lift_synth_writes_a_pulumi_project_whose_program_runs_per_stack(tmp_pat
 
     prod["lift:timeout"] = "25"  # what `pulumi config set lift:timeout 25 -s prod` writes
     monkeypatch.chdir(out)  # the engine runs the program in its project directory
-    recorder = Recorder()
-    pulumi.runtime.set_mocks(recorder, project="notes", stack="prod", preview=False)
-    pulumi.runtime.set_all_config(prod)
-
-    @pulumi.runtime.test
-    def program():
-        namespace = runpy.run_path(str(out / "__main__.py"), run_name="__main__")
-        return pulumi.Output.all(*(r.urn for r in namespace["service"].resources.values()))
-
     try:
-        program()
+        recorder = run_written_program(out, "notes", "prod", prod)
     finally:
         sys.modules.pop("notes", None)
-        pulumi.runtime.set_all_config({})
     [function] = of(recorder, "aws:lambda/function:Function")
     assert function["name"] == "notes-prod" and function["handler"] == "notes.app"
     assert function["memorySize"] == 1024 and function["timeout"] == 25
@@ -599,7 +609,6 @@ def test_lift_synth_writes_a_pulumi_project_whose_program_runs_per_stack(tmp_pat
 def test_the_written_program_imports_an_app_from_a_src_layout(tmp_path, monkeypatch):
     """`[tool.lift] app = "notes.api:service.app"` under src/: the program puts src/ on sys.path and
     reaches the App through its dotted attribute."""
-    import runpy
 
     from lift.deploy import build_deployment, load_config
     from lift.deploy.projects import pulumi_project
@@ -625,19 +634,7 @@ def test_the_written_program_imports_an_app_from_a_src_layout(tmp_path, monkeypa
     for name in [m for m in sys.modules if m == "notes" or m.startswith("notes.")]:
         monkeypatch.delitem(sys.modules, name)  # the program imports it itself
     monkeypatch.chdir(out)
-    recorder = Recorder()
-    pulumi.runtime.set_mocks(recorder, project="notes", stack="dev", preview=False)
-    pulumi.runtime.set_all_config({"lift:artifact_path": ".lift/dev/package.zip"})
-
-    @pulumi.runtime.test
-    def program():
-        namespace = runpy.run_path(str(out / "__main__.py"), run_name="__main__")
-        return pulumi.Output.all(*(r.urn for r in namespace["service"].resources.values()))
-
-    try:
-        program()
-    finally:
-        pulumi.runtime.set_all_config({})
+    recorder = run_written_program(out, "notes", "dev", {"lift:artifact_path": ".lift/dev/package.zip"})
     [function] = of(recorder, "aws:lambda/function:Function")
     assert function["handler"] == "notes.api.service.app" and function["name"] == "notes-dev"
     assert function["code"].path == str(tmp_path / ".lift" / "dev" / "package.zip")

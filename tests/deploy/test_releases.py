@@ -16,6 +16,7 @@ import pytest
 from lift.deploy import dr
 from lift.deploy.regions import rollout
 from lift.deploy.releases import Release, plan_for, rollback_alias
+from tests.deploy.conftest import gate_alarm
 
 
 def _zip(text: str) -> bytes:
@@ -57,17 +58,7 @@ class Service:
         self.lam.create_alias(FunctionName=self.name, Name="live", FunctionVersion=self.old)
         self.lam.update_function_code(FunctionName=self.name, ZipFile=_zip("def handler(e, c):\n    return 2\n"))
         self.alarm = f"{self.name}-errors"
-        self.cw.put_metric_alarm(
-            AlarmName=self.alarm,
-            Namespace="AWS/Lambda",
-            MetricName="Errors",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-        )
-        self.cw.set_alarm_state(AlarmName=self.alarm, StateValue="OK", StateReason="quiet")
+        gate_alarm(self.cw, self.alarm)
 
     def alias(self) -> dict:
         return self.lam.get_alias(FunctionName=self.name, Name="live")

@@ -916,31 +916,14 @@ class _Template:
     def slo_alarms(self) -> None:
         """Each SLO's multi-window burn-rate alarms (to the alarms topic when there is one) and a
         dashboard of the stage's SLOs (see lift.deploy.slo)."""
-        from lift.deploy.slo import alarm_resources, dashboard_resource
+        from lift.deploy.slo import stage_resources
 
         d = self.d
         actions = [_ref(d.alarm_topic_id)] if d.alarm_topic_id else None
-        for slo in d.slos:
-            found = alarm_resources(
-                slo,
-                service=d.service,
-                namespace=d.metrics_namespace,
-                endpoints=d.slo_routes,
-                page_actions=actions,
-                ticket_actions=actions,
-            )
-            for logical_id, resource in found.items():
-                if logical_id in self.resources:
-                    raise ValueError(f"duplicate logical id {logical_id}")
-                self.resources[logical_id] = resource
-        self.resources["SloDashboard"] = dashboard_resource(
-            list(d.slos),
-            service=d.service,
-            stage=d.stage,
-            namespace=d.metrics_namespace,
-            endpoints=d.slo_routes,
-            region=d.region,
-        )
+        for logical_id, resource in stage_resources(d, actions).items():
+            if logical_id in self.resources:
+                raise ValueError(f"duplicate logical id {logical_id}")
+            self.resources[logical_id] = resource
 
     def domain(self, front: HttpFront) -> None:
         """The custom domain (regional, TLS 1.2) mapped to the API; point DNS at the DomainTarget output."""

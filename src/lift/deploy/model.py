@@ -55,6 +55,8 @@ __all__ = [
     "Output",
     "RestResource",
     "rest_resources",
+    "policy_document",
+    "provider_names",
     "ReleaseHookFunction",
     "TrafficShift",
     "Deployment",

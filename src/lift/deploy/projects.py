@@ -42,8 +42,9 @@ def _import_lines(module: str, attr: str) -> tuple[str, str]:
     return f"from {module} import {attr} as lift_app", ""
 
 
-def _preamble(project: Path, out: Path, app_root: Path, module: str, attr: str) -> str:
-    """The lines that put the App's import root on sys.path and import it."""
+def _preamble(project: Path, out: Path, app_root: Path, module: str, attr: str, provider: str) -> str:
+    """The lines that put the App's import root on sys.path and import it, and `provider`'s
+    (`pulumi` or `cdk`) LiftService."""
     to_project = _relative(project, out)
     to_root = _relative(app_root, project)
     import_app, bind = _import_lines(module, attr)
@@ -54,7 +55,7 @@ def _preamble(project: Path, out: Path, app_root: Path, module: str, attr: str) 
         f"sys.path.insert(0, str({where}))  # where {module} is imported from",
         "",
         "from lift.deploy import build_deployment, load_config  # noqa: E402",
-        "{provider_import}",
+        f"from lift.deploy.{provider} import LiftService  # noqa: E402",
         f"{import_app}  # noqa: E402",
     ]
     if bind:
@@ -77,12 +78,8 @@ def pulumi_project(
     files go, `module:attr` the App, importable from `app_root`."""
 
     stages = _stages(deployments)
-    first = stages[0]
-    service = first.service
-    handler = first.function.handler
-    preamble = _preamble(project, out, app_root, module, attr).replace(
-        "{provider_import}", "from lift.deploy.pulumi import LiftService  # noqa: E402"
-    )
+    service, handler = stages[0].service, stages[0].function.handler
+    preamble = _preamble(project, out, app_root, module, attr, "pulumi")
     bind_operator = "import operator\n" if "." in attr else ""
     main = f'''"""Pulumi program of the {service} Lift service, written by `lift synth --format pulumi`.
 
@@ -161,12 +158,8 @@ def cdk_project(
     `lift deploy`'s, `SERVICE-STAGE`, in the stage's region, with its tags) holding the stage's
     `LiftService`. `-c stage=prod` (or `prod,dev`) picks the stages to synthesize."""
     stages = _stages(deployments)
-    first = stages[0]
-    service = first.service
-    handler = first.function.handler
-    preamble = _preamble(project, out, app_root, module, attr).replace(
-        "{provider_import}", "from lift.deploy.cdk import LiftService  # noqa: E402"
-    )
+    service, handler = stages[0].service, stages[0].function.handler
+    preamble = _preamble(project, out, app_root, module, attr, "cdk")
     bind_operator = "import operator\n" if "." in attr else ""
     names = ", ".join(f'"{d.stage}"' for d in stages)
     app = f'''"""CDK app of the {service} Lift service, written by `lift synth --format cdk`.
