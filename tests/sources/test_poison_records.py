@@ -409,6 +409,7 @@ def _s3_without_bucket(event: dict[str, Any]) -> None:
         ("sns", lambda: events.sns("alerts", {"a": 1}), _sns_without_message),
         ("s3", lambda: events.s3("uploads", "in/a.txt"), _s3_without_object),
         ("s3", lambda: events.s3("uploads", "in/a.txt"), _s3_without_bucket),
+        ("sns", lambda: events.sns("alerts", {"a": 1}), lambda e: e["Records"][0]["Sns"].update(TopicArn=5)),
     ],
 )
 def test_a_malformed_async_record_fails_the_invocation_with_a_clear_error_and_one_warning(
@@ -430,3 +431,20 @@ def test_a_malformed_async_record_fails_the_invocation_with_a_clear_error_and_on
     assert ran == []
     warnings = [r.getMessage() for r in lift_warnings.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and warnings[0].startswith(f"Malformed {source} record 0 (request_id=req-malformed)")
+
+
+@pytest.mark.parametrize("resources", [5, [5], [None], {}])
+def test_a_schedule_whose_resources_name_no_rule_is_unmatched_with_one_error(resources, lift_warnings) -> None:
+    from lift.errors import UnmatchedEvent
+    from lift.testing import lambda_context
+
+    app = App()
+    app.schedule("nightly")(lambda ctx: None)
+    event = events.schedule("nightly")
+    event["resources"] = resources
+    with pytest.raises(UnmatchedEvent):
+        app.handler(event, lambda_context(aws_request_id="req-schedule"))
+    errors = [r.getMessage() for r in lift_warnings.records if r.levelno >= logging.WARNING]
+    assert errors == [
+        "Unmatched schedule event (request_id=req-schedule): No handler matches this schedule event: rule ''"
+    ]

@@ -76,7 +76,8 @@ class ScheduledEvent(EventBridgeEvent):
 def rule_of(event: dict[str, Any]) -> str:
     """The rule (or schedule) name from `resources`: `...:rule/nightly-report` -> `nightly-report`."""
     resources = event.get("resources") or ()
-    return resources[0].rsplit("/", 1)[-1] if resources else ""
+    first = resources[0] if resources.__class__ is list and resources else None
+    return first.rsplit("/", 1)[-1] if first.__class__ is str else ""  # (none, or not what AWS sends: no rule)
 
 
 def is_event(value: Any) -> bool:
