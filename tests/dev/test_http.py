@@ -110,3 +110,24 @@ def test_function_timeout_gives_api_gateways_504_and_a_real_remaining_time(dev_s
     assert status == 504 and json.loads(body) == {"message": "Endpoint request timed out"}
     logs = dev_server.get("/_lift/api/state")["logs"]
     assert any(log["level"] == "ERROR" and "Task timed out after 2.00 seconds" in log["message"] for log in logs)
+
+
+def test_concurrent_clients_each_get_their_own_answer(dev_server: DevServerProcess) -> None:
+    """Requests in flight together through the dev server: no params, query, header or body cross over."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> object:
+        if i % 2:
+            status, headers, body = dev_server.request(
+                "POST", "/echo", body=f"body-{i}".encode(), headers={"X-Custom": f"c{i}", "Content-Type": "text/plain"}
+            )
+            seen = (status, headers.get("x-echo"), body)
+            return True if seen == (201, f"c{i}", f"body-{i}".encode()) else (i, seen)
+        status, _, body = dev_server.request("GET", f"/hello/n{i}?tag=t{i}")
+        seen = (status, json.loads(body))
+        expected = (200, {"hello": f"n{i}", "version": "v1", "source": "rest", "query": [f"t{i}"]})
+        return True if seen == expected else (i, seen)
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(80)))
+    assert [r for r in results if r is not True] == []
