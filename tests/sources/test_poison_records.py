@@ -448,3 +448,41 @@ def test_a_schedule_whose_resources_name_no_rule_is_unmatched_with_one_error(res
     assert errors == [
         "Unmatched schedule event (request_id=req-schedule): No handler matches this schedule event: rule ''"
     ]
+
+
+@pytest.mark.parametrize("field", ["offset", "partition"])
+def test_a_kafka_record_with_a_non_numeric_position_fails_alone_as_given(field, lift_warnings) -> None:
+    """A partition or offset that is not a number (no AWS event has one) used to raise out of the whole
+    batch; the record now runs like any other, and when it fails it is reported with the value it came with."""
+    app = App()
+    ran: list[int] = []
+
+    @app.kafka("orders")
+    def on_record(body: Order) -> None:
+        ran.append(body.id)
+        if body.qty < 0:
+            raise ValueError("negative")
+
+    event = kafka_batch([{"id": 1, "qty": 1}, {"id": 2, "qty": -1}, {"id": 3, "qty": 1}])
+    bad = event["records"]["orders-1"][0]
+    bad[field] = "!!"
+    out = app.handler(event, None)
+    assert sorted(ran) == [1, 2, 3]
+    (failure,) = out["batchItemFailures"]
+    assert failure["itemIdentifier"] == (
+        {"partition": "orders-1", "offset": "!!"}
+        if field == "offset"
+        else {"partition": "orders-!!", "offset": bad["offset"]}
+    )
+
+
+def test_an_amazon_mq_message_that_is_not_base64_fails_the_invocation_with_a_clear_error(lift_warnings) -> None:
+    from lift.errors import BadRequest
+
+    app = App()
+    app.mq("orders")(lambda body: None)
+    event = trigger_events.amazon_mq("orders", [{"id": 1}])
+    event["messages"][0]["data"] = "!!not base64"
+    with pytest.raises(BadRequest) as raised:  # Amazon MQ has no partial answer: Lambda redelivers the batch
+        app.handler(event, None)
+    assert raised.value.code == "malformed_record"

@@ -19,6 +19,15 @@ from lift.sources.record import Record, malformed_record
 __all__ = ["KafkaRecord", "dispatch"]
 
 
+def _number(value: Any) -> Any:
+    """A partition or offset as the int Kafka gives; anything else (no AWS event has it) as it came, so
+    the record still runs and, if it fails, is reported as given (Lambda then retries the batch)."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return value
+
+
 class KafkaRecord(Record):
     """One Kafka record: `topic`, `partition`, `offset`, `timestamp`, `timestamp_type`, `key`
     (bytes), `key_text`, `value` (bytes), `text`, `headers` ({name: bytes})."""
@@ -35,11 +44,11 @@ class KafkaRecord(Record):
 
     @property
     def partition(self) -> int:
-        return int(self.raw.get("partition") or 0)
+        return _number(self.raw.get("partition"))
 
     @property
     def offset(self) -> int:
-        return int(self.raw.get("offset") or 0)
+        return _number(self.raw.get("offset"))
 
     @property
     def timestamp(self) -> int | None:

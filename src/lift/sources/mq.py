@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from lift.sources.record import Record
+from lift.sources.record import Record, malformed_record
 from lift.sources.triggers import run_handler
 
 __all__ = ["MQMessage", "dispatch"]
@@ -39,7 +39,11 @@ class MQMessage(Record):
 
     @property
     def data(self) -> bytes:
-        return base64.b64decode(self.raw.get("data") or "")
+        data = self.raw.get("data") or ""
+        try:
+            return base64.b64decode(data, validate=True)
+        except (ValueError, TypeError):  # binascii.Error is a ValueError
+            raise malformed_record("data", "base64", data) from None
 
     @property
     def text(self) -> str:
