@@ -120,16 +120,37 @@ def measure(apps: list[str], calls: int, kinds: list[str] | None = None, python:
     return results
 
 
+def bench_venv() -> Path:
+    """`.bench-venv` beside this checkout, else the main checkout's (for a git worktree)."""
+    own = HERE.parent / ".bench-venv"
+    if own.exists():
+        return own
+    try:
+        common = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return own
+    main = Path(common).parent / ".bench-venv"
+    return main if main.exists() else own
+
+
 def init_counts(apps: list[str]) -> dict[str, float]:
     """Instructions of `import <app>` (the framework's import and the 52 routes' registration)
     after `import awslambdaric.bootstrap`, i.e. what the Lambda runtime has loaded before it
     imports a handler; `app@lift-only` runs in .bench-venv/lift-only (no typing_extensions)."""
-    root = HERE.parent / ".bench-venv"
+    root = bench_venv()
     results = {}
     for key in apps:
         module, _, venv = key.partition("@")
         python = str(root / "lift-only" / "bin" / "python") if venv == "lift-only" else sys.executable
-        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": ""}
+        # this checkout's lift, ahead of the one the bench virtualenv installed (a git worktree's
+        # bench runs its own code in the main checkout's .bench-venv)
+        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "", "PYTHONPATH": str(HERE.parent / "src")}
         totals = []
         for code in ("import awslambdaric.bootstrap", f"import awslambdaric.bootstrap; import {module}"):
             subprocess.run([python, "-c", code], cwd=HERE / "apps", env=env, check=True)  # write the .pyc files

@@ -673,3 +673,40 @@ def test_record_result_is_an_empty_200_response_whose_parts_are_its_own() -> Non
     assert first.headers == {"X-A": "1"} and len(first.cookies) == 1 and first.status == 503
     second.headers = {"X-B": "2"}
     assert second.headers == {"X-B": "2"}
+
+
+def test_an_http_only_app_never_loads_the_record_machinery_and_a_record_app_does() -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        from lift import App, Context
+        from lift.testing import TestClient, events
+
+        app = App()
+
+        @app.get("/items/{item_id}")
+        def get_item(ctx: Context, item_id: int) -> dict:
+            return {"id": item_id}
+
+        assert TestClient(app).get("/items/7").json() == {"id": 7}
+        machinery = ("lift.batch", "lift.sources.handlers", "lift.sources.record")
+        print(sorted(m for m in machinery if m in sys.modules))
+
+        @app.sqs("jobs")
+        def work(body: dict) -> None:
+            pass
+
+        assert TestClient(app).invoke(events.sqs("jobs", [{"n": 1}])) == {"batchItemFailures": []}
+        print(sorted(m for m in machinery if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "['lift.batch', 'lift.sources.handlers', 'lift.sources.record']"]
+
+
+def test_event_handler_is_still_importable_from_the_registry() -> None:
+    from lift.sources import handlers, registry
+
+    assert registry.EventHandler is handlers.EventHandler

@@ -35,10 +35,10 @@ class LazyModule:
 
     __slots__ = ("_name", "_namespace", "_alias")
 
-    def __init__(self, name: str, namespace: dict[str, Any]) -> None:
+    def __init__(self, name: str, namespace: dict[str, Any], alias: str | None = None) -> None:
         self._name = name
         self._namespace = namespace
-        self._alias = name.rpartition(".")[2]
+        self._alias = alias or name.rpartition(".")[2]  # the global name it stands in for
 
     def __getattr__(self, attr: str) -> Any:
         import importlib

@@ -14,9 +14,12 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lift.batch import RecordResult, run_or_raise
 from lift.context import Context, Response
-from lift.sources.record import pattern_matcher
+from lift.sources import LazyModule
+
+# loaded when a trigger is registered or runs: an HTTP-only app never imports them
+_batch = LazyModule("lift.batch", globals(), "_batch")
+_record = LazyModule("lift.sources.record", globals(), "_record")
 
 __all__ = ["TRIGGER_SOURCES", "Triggers", "first_handler", "run_handler"]
 
@@ -54,8 +57,8 @@ def first_handler(handlers: list[Any], key: Any) -> Any:
 def run_handler(app: Any, handler: Any, event: Any, context: Any, source: str, record: Any) -> Any:
     """Run `record` through the handler's chain; the handler's return value (a failure is logged
     with the request id and raised)."""
-    result = run_or_raise(app, handler.chain, event, context, source, record)
-    return result.value if isinstance(result, RecordResult) else result
+    result = _batch.run_or_raise(app, handler.chain, event, context, source, record)
+    return result.value if isinstance(result, _batch.RecordResult) else result
 
 
 class Triggers:
@@ -122,7 +125,9 @@ class Triggers:
         """
         if response not in ("auto", "simple", "policy"):
             raise ValueError(f"response must be 'auto', 'simple' or 'policy', not {response!r}")
-        return self._trigger("authorizer", api, pattern_matcher(api), middleware, resource=resource, response=response)
+        return self._trigger(
+            "authorizer", api, _record.pattern_matcher(api), middleware, resource=resource, response=response
+        )
 
     # -- Cognito user pools ----------------------------------------------------------------
     def cognito(self, trigger: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
@@ -135,15 +140,15 @@ class Triggers:
     # -- streams and batches -----------------------------------------------------------------
     def firehose(self, stream: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """A Firehose transformation of delivery stream `stream` (name or glob), one call per record."""
-        return self._trigger("firehose", stream, pattern_matcher(stream), middleware)
+        return self._trigger("firehose", stream, _record.pattern_matcher(stream), middleware)
 
     def kafka(self, topic: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """Records of Kafka `topic` (MSK or self-managed; name or glob), one call per record."""
-        return self._trigger("kafka", topic, pattern_matcher(topic), middleware)
+        return self._trigger("kafka", topic, _record.pattern_matcher(topic), middleware)
 
     def cloudwatch_logs(self, log_group: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """The log events a subscription filter of `log_group` (name or glob) delivers, one call each."""
-        return self._trigger("cloudwatch_logs", log_group, pattern_matcher(log_group), middleware)
+        return self._trigger("cloudwatch_logs", log_group, _record.pattern_matcher(log_group), middleware)
 
     def ses(self, recipient: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """Mail received by an SES receipt rule for `recipient` (address or glob, e.g. `*@example.com`)."""
@@ -153,7 +158,7 @@ class Triggers:
 
     def mq(self, queue: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """Messages of Amazon MQ queue `queue` (ActiveMQ destination or RabbitMQ queue; name or glob)."""
-        return self._trigger("mq", queue, pattern_matcher(queue), middleware)
+        return self._trigger("mq", queue, _record.pattern_matcher(queue), middleware)
 
     # -- request/response triggers -------------------------------------------------------------
     def custom_resource(
@@ -163,16 +168,20 @@ class Triggers:
         always PUTs the answer to the `ResponseURL`, also when the handler fails or time runs out
         (`timeout_margin` seconds before the function's timeout)."""
         return self._trigger(
-            "custom_resource", resource_type, pattern_matcher(resource_type), middleware, timeout_margin=timeout_margin
+            "custom_resource",
+            resource_type,
+            _record.pattern_matcher(resource_type),
+            middleware,
+            timeout_margin=timeout_margin,
         )
 
     def appsync(self, field: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """An AppSync direct Lambda resolver for `Type.field` (glob: `Query.*`); batch resolvers too."""
-        return self._trigger("appsync", field, pattern_matcher(field), middleware)
+        return self._trigger("appsync", field, _record.pattern_matcher(field), middleware)
 
     def appsync_authorizer(self, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """An AppSync Lambda authorizer: return the caller (or True), raise Unauthorized to refuse."""
-        return self._trigger("appsync_authorizer", None, pattern_matcher(None), middleware)
+        return self._trigger("appsync_authorizer", None, _record.pattern_matcher(None), middleware)
 
     def bedrock_agent(
         self,
@@ -192,11 +201,11 @@ class Triggers:
     def s3_object_lambda(self, access_point: str = "*", *, middleware: Iterable[Middleware] = ()) -> Any:
         """An S3 Object Lambda GetObject: `body` is the original object; the return value is sent with
         `WriteGetObjectResponse`."""
-        return self._trigger("s3_object_lambda", access_point, pattern_matcher(access_point), middleware)
+        return self._trigger("s3_object_lambda", access_point, _record.pattern_matcher(access_point), middleware)
 
     def s3_batch(self, bucket: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """An S3 Batch Operations task on an object of `bucket` (name or glob)."""
-        return self._trigger("s3_batch", bucket, pattern_matcher(bucket), middleware)
+        return self._trigger("s3_batch", bucket, _record.pattern_matcher(bucket), middleware)
 
     def secrets_rotation(
         self, step: str = "*", *, secret: str = "*", middleware: Iterable[Middleware] = ()
@@ -212,4 +221,4 @@ class Triggers:
     def codepipeline(self, *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """A CodePipeline Lambda invoke action: Lift reports the job's success to CodePipeline, or
         its failure when the handler raises."""
-        return self._trigger("codepipeline", None, pattern_matcher(None), middleware)
+        return self._trigger("codepipeline", None, _record.pattern_matcher(None), middleware)
