@@ -34,6 +34,7 @@ _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HTTP_MODULES = {"rest": apigw_rest, "http": apigw_http, "alb": alb, "url": function_url}
 _SCHEMA_OPTIONS = frozenset({"request_schema", "response_schema", "validators", "validate_response"})
 _MAYBE_TOO_LARGE = 4 * 1024 * 1024  # bodies above this may pass Lambda's 6 MB limit once encoded
+_SHAPED_SOURCES = HTTP_SOURCES | {"lattice"}  # request sources whose malformed events are a 400 (event_shape)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -348,7 +349,7 @@ class App(Group, EventSources):
                 exc = inner
         err = find_lift_error(exc)
         request_id = ctx.request_id
-        if err is None and ctx.source in HTTP_SOURCES and (found := event_shape.problems(ctx.event, ctx.source)):
+        if err is None and ctx.source in _SHAPED_SOURCES and (found := event_shape.problems(ctx.event, ctx.source)):
             err = event_shape.malformed_event(ctx.source, found)  # a field of the wrong type: the event's fault
             _logger().warning(
                 "Malformed %s event (request_id=%s): %s: %s (%s: %s)",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from lift import App, Context, Response
 from lift.sources import source_of
 from lift.testing import events, lambda_context
@@ -48,3 +50,37 @@ def test_lattice_v1_request_with_a_base64_body() -> None:
 def test_unknown_lattice_path_is_a_404() -> None:
     out = _app().handler(events.vpc_lattice("GET", "/nowhere"), lambda_context())
     assert out["statusCode"] == 404 and json.loads(out["body"])["error"]["code"] == "not_found"
+
+
+# -- hostile Lattice requests: the caller's (or a hand-made event's) fault is a 4xx, never a 500 ------------
+def _echo_app() -> App:
+    app = App()
+
+    @app.route("/{path+}", methods=["GET", "POST"])
+    def echo(ctx: Context, path: str) -> dict:
+        return {"body": ctx.request.text, "headers": len(ctx.request.headers), "query": ctx.query.to_dict()}
+
+    return app
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_body_that_is_not_base64_is_a_400(version) -> None:
+    event = events.vpc_lattice("POST", "/orders", body="x", version="1.0" if version == "v1" else "2.0")
+    event["body"] = "!!not base64"
+    event["is_base64_encoded" if version == "v1" else "isBase64Encoded"] = True
+    out = _echo_app().handler(event, None)
+    assert out["statusCode"] == 400 and out["statusDescription"] == "400 Bad Request"
+    assert json.loads(out["body"])["error"]["code"] == "invalid_base64"
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize(("field", "value"), [("body", "caf\udcff"), ("headers", 5), ("method", 5)])
+def test_a_field_lattice_never_sends_is_a_400_malformed_event(version, field, value, caplog) -> None:
+    caplog.set_level("WARNING", logger="lift")
+    event = events.vpc_lattice("POST", "/orders", body="x", version="1.0" if version == "v1" else "2.0")
+    event[field] = value
+    out = _echo_app().handler(event, None)
+    assert out["statusCode"] == 400, out
+    error = json.loads(out["body"])["error"]
+    assert error["code"] == "malformed_event" and error["details"][0]["path"].startswith(f"$.{field}")
+    assert any(r.getMessage().startswith("Malformed lattice event") for r in caplog.records)

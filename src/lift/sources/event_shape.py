@@ -120,6 +120,24 @@ class _WebSocketEvent(msgspec.Struct):
     isBase64Encoded: bool | None = None
 
 
+_LatticeValues = dict[str, str | list[str]] | None
+
+
+class _LatticeEvent(msgspec.Struct):
+    """VPC Lattice request, v1 (`raw_path`, snake_case) and v2 (`path`, camelCase)."""
+
+    method: str | None = None
+    path: str | None = None
+    raw_path: str | None = None
+    headers: _LatticeValues = None
+    query_string_parameters: _LatticeValues = None
+    queryStringParameters: _LatticeValues = None
+    body: str | None = None
+    is_base64_encoded: bool | None = None
+    isBase64Encoded: bool | None = None
+    requestContext: dict[str, Any] | None = None
+
+
 _SHAPES: dict[str, Any] = {
     "rest": _RestEvent,
     "http": _HttpEvent,
@@ -127,6 +145,7 @@ _SHAPES: dict[str, Any] = {
     "alb": _AlbEvent,
     "sqs": _SqsMessage,
     "websocket": _WebSocketEvent,
+    "lattice": _LatticeEvent,
 }
 
 
@@ -146,7 +165,7 @@ def problems(event: Any, source: str) -> list[dict[str, str]]:
     where = _lone_surrogate(event, "$")
     if where is not None:  # JSON may escape one ("\\udcff"); no AWS service sends it, and no UTF-8 can carry it
         return [{"location": "event", "path": where, "message": "Text is not valid Unicode (a lone surrogate)"}]
-    if source != "sqs" and event.get("isBase64Encoded") and event.get("body"):
+    if source != "sqs" and (event.get("isBase64Encoded") or event.get("is_base64_encoded")) and event.get("body"):
         try:
             binascii.a2b_base64(event["body"], strict_mode=True)
         except (ValueError, TypeError):

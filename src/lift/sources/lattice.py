@@ -40,9 +40,16 @@ class LatticeRequest(Request):
     @property
     def body(self) -> bytes:
         if self._body is None and self.event.get("is_base64_encoded") and self.event.get("body"):
-            import base64
+            import binascii
 
-            self._body = base64.b64decode(self.event["body"])
+            try:  # strict, as Request.body decodes v2's (and every HTTP source's) base64 bodies
+                self._body = binascii.a2b_base64(self.event["body"], strict_mode=True)
+            except (ValueError, TypeError):
+                from lift.errors import BadRequest
+
+                raise BadRequest(
+                    "Request body is not valid base64", code="invalid_base64", details=[{"location": "body"}]
+                ) from None
         return super().body
 
     @property
