@@ -71,7 +71,7 @@ class Endpoint:
         # No middleware around a sync handler: an HTTP source may call `binder.call` itself and
         # encode a dict or list result straight into its response (App._http_handler).
         self.call = binder.call
-        self.call_tail = binder.call_tail  # call(ctx, value) for a route ending in its one parameter
+        self.call_direct = binder.call_direct  # call(ctx, value of the route's one trailing parameter or None)
         self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
 
     def all_middleware(self) -> list[Middleware]:
@@ -614,6 +614,7 @@ class App(Group, EventSources):
         request_classes.update({apigw_http: apigw_http.HttpApiRequest, function_url: function_url.FunctionUrlRequest})
         new_request, new = request_classes.get(module, Request), object.__new__
         same_json = rest or v2  # their answer for a JSON body is one dict (json_response), made inline
+        direct_calls = module in request_classes  # requests whose body is the event's (Binder.call_direct)
         api_domain = [("", False)]  # the last domain seen, and whether it is API Gateway's own (execute-api)
 
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
@@ -713,7 +714,10 @@ class App(Group, EventSources):
                 if endpoint is not None and endpoint.direct:
                     ctx.route = entry.template  # type: ignore[union-attr]
                     try:
-                        result = endpoint.call(ctx) if tail_value is None else endpoint.call_tail(ctx, tail_value)
+                        if direct_calls:
+                            result = endpoint.call_direct(ctx, tail_value)
+                        else:  # (a source of its own request class, VPC Lattice: `path_params` gives the value)
+                            result = endpoint.call(ctx)
                     except Exception as exc:
                         response = self.error_response(ctx, exc)
                     else:

@@ -217,6 +217,24 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
             raise LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {ctype!r}: send JSON")
         return codec.decode_json(data)
 
+    def get_body_direct(ctx: Context) -> Any:
+        """`get_body` for the direct path of an HTTP source (`Binder.call_direct`): no middleware
+        ran, so the request is the source's own, fresh, and its body comes from the event unread."""
+        event = ctx.event
+        raw = event.get("body")
+        if raw.__class__ is str and raw and len(raw) <= quarter and not event.get("isBase64Encoded"):
+            ctype = ctx.request.content_type  # type: ignore[union-attr]  # an HTTP context
+            if ctype is None or ctype == "application/json" or _is_json(ctype):
+                if not fast:
+                    fast.append(codec._decoder.decode)
+                try:
+                    return fast[0](raw)
+                except Exception as exc:
+                    codec.failed(raw, exc)
+                    raise
+        return get_body(ctx)
+
+    get_body.direct = get_body_direct  # type: ignore[attr-defined]
     return get_body
 
 
@@ -366,7 +384,7 @@ _compiled_calls: dict[tuple[Any, ...], types.CodeType] = {}
 class Binder:
     """Calls a handler with its arguments taken from a Context."""
 
-    __slots__ = ("fn", "getters", "names", "call", "call_tail", "is_async")
+    __slots__ = ("fn", "getters", "names", "call", "call_direct", "is_async")
 
     def __init__(
         self, fn: Callable[..., Any], getters: list[Getter], names: list[str], keyword: bool, tail: str | None = None
@@ -376,25 +394,27 @@ class Binder:
         self.names = names
         self.is_async = is_coroutine_function(fn)
         self.call = self._build_call(keyword)
-        # For a route whose one path parameter is `tail` (`/users/{id}`): `call_tail(ctx, value)`,
-        # the same call with that parameter's raw value given, not read from `path_params`.
-        self.call_tail: Callable[[Context, str], Any] | None = None
-        if tail is not None:
-            self.call_tail = self._build_call(keyword, tail)
+        # The same call for the direct path of an HTTP source (no middleware, a static route or
+        # one ending in its one parameter `tail`): `call_direct(ctx, value)`, with that parameter's
+        # raw value given (None for a static route) instead of read from `path_params`, and the
+        # getters' direct variants (a body read straight from the event).
+        self.call_direct: Callable[[Context, str | None], Any] = self._build_call(keyword, tail, direct=True)
 
-    def _build_call(self, keyword: bool, tail: str | None = None) -> Callable[..., Any]:
+    def _build_call(self, keyword: bool, tail: str | None = None, direct: bool = False) -> Callable[..., Any]:
         """Generate one function that gathers every argument inline and calls the handler.
 
         `ctx` and path parameters are read in place (no getter call); the other kinds call
         their getter. Built once per handler, at registration; handlers of one shape (the same
         parameter names and kinds) share the compiled code, so most registrations only bind
-        a new namespace to it. With `tail`, the function is `call(ctx, value)` and takes that
-        path parameter's raw value as its second argument.
+        a new namespace to it. With `direct`, the function is `call(ctx, p)`: `p` is the raw value
+        of path parameter `tail`, and a getter with a `direct` variant is called through it.
         """
         namespace: dict[str, Any] = {"fn": self.fn, "_ERRORS": _CONVERSION_ERRORS, "_bad": bad_path_param}
-        shape: list[Any] = [keyword, tail is not None]
+        shape: list[Any] = [keyword, direct]
         for i, (name, getter) in enumerate(zip(self.names, self.getters, strict=True)):
             inline = getattr(getter, "inline", None)
+            if direct and getattr(getter, "direct", None) is not None:
+                getter = getter.direct  # type: ignore[attr-defined]
             if getter is _identity:
                 shape.append((name, 0))
             elif inline is not None and inline[2] is None:
@@ -415,11 +435,11 @@ class Binder:
 
 
 def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
-    """The code of `call(ctx)` for a handler of this shape: (keyword, tail, (name, kind), ...), kind 0
-    ctx, 1 a str path parameter, 2 a converted path parameter, 3 any other getter; with `tail`,
+    """The code of `call(ctx)` for a handler of this shape: (keyword, direct, (name, kind), ...), kind 0
+    ctx, 1 a str path parameter, 2 a converted path parameter, 3 any other getter; with `direct`,
     `call(ctx, p)`, where kinds 4 and 5 are kinds 1 and 2 for the path parameter given as `p`."""
-    keyword, tail, params = shape[0], shape[1], shape[2:]
-    lines = ["def call(ctx, p):" if tail else "def call(ctx):"]
+    keyword, direct, params = shape[0], shape[1], shape[2:]
+    lines = ["def call(ctx, p):" if direct else "def call(ctx):"]
     if any(kind in (1, 2) for _, kind in params):
         lines.append("    pp = ctx.request.path_params")
     args: list[str] = []

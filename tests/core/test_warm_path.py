@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
 from lift import App, Context
 from lift.testing import events, lambda_context
+
+
+class NewUser(msgspec.Struct):
+    name: str
+    age: int
 
 
 def make_app() -> App:
@@ -140,3 +146,45 @@ def test_path_params_set_by_middleware_replace_the_routes_own() -> None:
 
     out = app.handler(events.apigw_rest("GET", "/users/5"), lambda_context())
     assert json.loads(out["body"]) == {"id": 6}
+
+
+def test_a_typed_body_reads_the_same_on_the_direct_path_and_through_middleware() -> None:
+    """The direct path reads a JSON body straight from the event (Binder.call_direct); base64,
+    form and mistyped bodies fall back to the general getter: every answer as under middleware."""
+
+    def build(app: App) -> App:
+        @app.post("/users", status=201)
+        def create(ctx: Context, body: NewUser) -> dict:
+            return {"name": body.name, "age": body.age}
+
+        @app.put("/users/{user_id}")
+        def replace(user_id: int, body: NewUser) -> dict:
+            return {"id": user_id, "name": body.name}
+
+        return app
+
+    direct, chained = build(App(name="direct")), App(name="chained")
+    chained.use(lambda ctx, call_next: call_next(ctx))
+    build(chained)
+    text = '{"name": "Ada", "age": 36}'
+    cases = [
+        ("POST", "/users", {"body": text, "headers": {"Content-Type": "application/json"}}, 201),
+        ("POST", "/users", {"body": text, "is_base64": True}, 201),  # (the builder encodes it)
+        (
+            "POST",
+            "/users",
+            {"body": "name=Ada&age=36", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+            201,
+        ),
+        ("POST", "/users", {"body": text, "headers": {"Content-Type": "text/csv"}}, 415),
+        ("POST", "/users", {"body": '{"name": 5}', "headers": {"Content-Type": "application/json"}}, 422),
+        ("PUT", "/users/3", {"body": text, "headers": {"Content-Type": "application/json; charset=utf-8"}}, 200),
+    ]
+    for build_event in (events.apigw_rest, events.apigw_http, events.function_url, events.alb):
+        for method, path, options, status in cases:
+            answers = [app.handler(build_event(method, path, **options), lambda_context()) for app in (direct, chained)]
+            assert [a["statusCode"] for a in answers] == [status, status], (build_event.__name__, method, options)
+            bodies = [json.loads(a["body"]) for a in answers]
+            for body in bodies:
+                body.get("error", {}).pop("request_id", None)
+            assert bodies[0] == bodies[1]
