@@ -466,3 +466,15 @@ def test_every_renderer_creates_the_custom_health_check_and_points_the_function_
     assert SERVICE_ENV not in off["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
     off_tf = render_tf(cloud_map_deployment(health=False))["main.tf.json"]["resource"]
     assert "health_check_custom_config" not in next(iter(off_tf["aws_service_discovery_service"].values()))
+
+
+def test_reporting_health_without_any_check_is_a_warning() -> None:
+    d = cloud_map_deployment()  # streaming_app registers no health check
+    [warning] = [w for w in d.warnings if "health checks" in w]
+    assert "app.health.add" in warning and "health = false" in warning
+    app = streaming_app()
+    app.health.add("orders-table", lambda: True)
+    config = {"region": REGION, "cloud_map": {"namespace": "shop"}}
+    checked = build_deployment(app, config_from_dict(config, "pyproject.toml"), "prod")
+    assert not [w for w in checked.warnings if "health checks" in w]
+    assert not [w for w in cloud_map_deployment(health=False).warnings if "health checks" in w]

@@ -2154,6 +2154,11 @@ class _Builder:
         )
         self.schedules.append(schedule)
         reg = dataclasses.replace(reg, health=True, health_schedule_id=schedule.id)
+        if not self.app.health.names:
+            self.warnings.append(
+                "cloud_map: the app has no health checks (app.health.add), so its instance is reported "
+                "HEALTHY whenever the function runs; add the checks /health/ready should run, or set health = false"
+            )
         self.environment[cloud_map_health.SCHEDULE_ENV] = schedule.name
         self.environment[cloud_map_health.SERVICE_ENV] = Expr(f"{{ref:{reg.id}}}")
         self.environment[cloud_map_health.INSTANCE_ENV] = reg.instance_id
