@@ -150,7 +150,12 @@ def init_counts(apps: list[str]) -> dict[str, float]:
         python = str(root / "lift-only" / "bin" / "python") if venv == "lift-only" else sys.executable
         # this checkout's lift, ahead of the one the bench virtualenv installed (a git worktree's
         # bench runs its own code in the main checkout's .bench-venv)
-        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "", "PYTHONPATH": str(HERE.parent / "src")}
+        env = {
+            **os.environ,
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "",
+            "PYTHONPATH": str(HERE.parent / "src"),
+        }
         totals = []
         for code in ("import awslambdaric.bootstrap", f"import awslambdaric.bootstrap; import {module}"):
             subprocess.run([python, "-c", code], cwd=HERE / "apps", env=env, check=True)  # write the .pyc files
