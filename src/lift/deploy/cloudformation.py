@@ -668,7 +668,7 @@ class _Template:
 
     def topics(self) -> None:
         for t in self.d.topics:
-            self.add(t.id, "AWS::SNS::Topic", {"TopicName": t.name, "KmsMasterKeyId": "alias/aws/sns"})
+            self.add(t.id, "AWS::SNS::Topic", {"TopicName": t.name, "KmsMasterKeyId": t.kms_key})
         for s in self.d.subscriptions:
             topic = _ref(s.topic_id) if s.topic_id else sub(s.topic_arn)
             self.add(
@@ -711,7 +711,7 @@ class _Template:
                 {
                     "Name": s.name,
                     "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
-                    "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
+                    "StreamEncryption": {"EncryptionType": "KMS", "KeyId": s.kms_key},
                 },
             )
 
@@ -862,9 +862,9 @@ class _Template:
 
     def rules(self) -> None:
         for r in self.d.rules:
-            props: dict[str, Any] = {"Name": r.name, "Description": r.description[:512], "State": "ENABLED"}
-            if r.bus != "default":
-                props["EventBusName"] = r.bus
+            props: dict[str, Any] = {"Name": r.name, "Description": r.description, "State": "ENABLED"}
+            if r.named_bus:
+                props["EventBusName"] = r.named_bus
             props["EventPattern"] = r.pattern
             props["Targets"] = [{"Id": "function", "Arn": self.target_arn()}]
             self.add(r.id, "AWS::Events::Rule", props)
@@ -981,7 +981,7 @@ def _global_table(props: dict[str, Any], table: Any) -> dict[str, Any]:
     """A table's properties as an AWS::DynamoDB::GlobalTable: the same keys, indexes and TTL, a
     stream (replication needs NEW_AND_OLD_IMAGES), and PITR on each replica."""
     out = {k: v for k, v in props.items() if k != "PointInTimeRecoverySpecification"}
-    out["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    out["StreamSpecification"] = {"StreamViewType": table.stream_view_type}
     out["Replicas"] = [
         {"Region": region, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": table.pitr}}
         for region in table.replicas

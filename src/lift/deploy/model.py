@@ -343,10 +343,11 @@ class Queue:
 
 @dataclass(frozen=True)
 class Topic:
-    """An SNS topic created by the deployment."""
+    """An SNS topic created by the deployment, encrypted with `kms_key`."""
 
     id: str
     name: str
+    kms_key: str = "alias/aws/sns"
 
 
 @dataclass(frozen=True)
@@ -370,10 +371,11 @@ class Bucket:
 
 @dataclass(frozen=True)
 class KinesisStream:
-    """A Kinesis data stream created by the deployment (on-demand, encrypted)."""
+    """A Kinesis data stream created by the deployment (on-demand, encrypted with `kms_key`)."""
 
     id: str
     name: str
+    kms_key: str = "alias/aws/kinesis"
 
     @property
     def arn(self) -> Expr:
@@ -404,6 +406,11 @@ class Table:
     used_by: str = ""  # what uses it (e.g. "idempotency, rate_limit")
     indexes: tuple[TableIndex, ...] = ()  # global secondary indexes
     replicas: tuple[str, ...] = ()  # a DynamoDB global table replicated in these regions (this one first)
+
+    @property
+    def stream_view_type(self) -> str | None:
+        """A global table replicates through its stream, which needs both images; else no stream."""
+        return "NEW_AND_OLD_IMAGES" if self.replicas else None
 
     @property
     def arn(self) -> Expr:
@@ -504,6 +511,14 @@ class EventRule:
     pattern: Mapping[str, Any]
     function_id: str
     description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "description", self.description[:512])  # EventBridge's limit
+
+    @property
+    def named_bus(self) -> str | None:
+        """The bus when it is not the account's default one (templates then leave it out)."""
+        return None if self.bus == "default" else self.bus
 
 
 @dataclass(frozen=True)

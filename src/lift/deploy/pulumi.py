@@ -631,7 +631,7 @@ class LiftService(pulumi.ComponentResource):
             created[q.id] = queue
             self.refs[q.id], self.arns[q.id] = queue.url, queue.arn
         for t in self.d.topics:
-            topic = self.add(aws.sns.Topic, t.id, name=t.name, kms_master_key_id="alias/aws/sns", tags=self.tags)
+            topic = self.add(aws.sns.Topic, t.id, name=t.name, kms_master_key_id=t.kms_key, tags=self.tags)
             self.refs[t.id] = self.arns[t.id] = topic.arn
 
     def subscriptions(self) -> None:
@@ -672,7 +672,7 @@ class LiftService(pulumi.ComponentResource):
                 name=s.name,
                 stream_mode_details={"stream_mode": "ON_DEMAND"},
                 encryption_type="KMS",
-                kms_key_id="alias/aws/kinesis",
+                kms_key_id=s.kms_key,
                 tags=self.tags,
             )
             self.arns[s.id] = stream.arn
@@ -700,7 +700,7 @@ class LiftService(pulumi.ComponentResource):
                 point_in_time_recovery={"enabled": t.pitr},
                 ttl={"attribute_name": t.ttl_attribute, "enabled": True} if t.ttl_attribute else None,
                 stream_enabled=True if t.replicas else None,  # a global table replicates through its stream
-                stream_view_type="NEW_AND_OLD_IMAGES" if t.replicas else None,
+                stream_view_type=t.stream_view_type,
                 replicas=[
                     {"region_name": r, "point_in_time_recovery": t.pitr} for r in t.replicas if r != self.d.region
                 ]
@@ -815,12 +815,12 @@ class LiftService(pulumi.ComponentResource):
 
     def rules_and_schedules(self) -> None:
         for r in self.d.rules:
-            bus = r.bus if r.bus != "default" else None
+            bus = r.named_bus
             rule = self.add(
                 aws.cloudwatch.EventRule,
                 r.id,
                 name=r.name,
-                description=r.description[:512],
+                description=r.description,
                 event_pattern=json.dumps(r.pattern, sort_keys=True),
                 event_bus_name=bus,
                 tags=self.tags,

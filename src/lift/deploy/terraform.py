@@ -672,7 +672,7 @@ class _Module:
             self.add(
                 "aws_sns_topic",
                 _snake(t.id),
-                {"name": t.name, "kms_master_key_id": "alias/aws/sns", "tags": "${var.tags}"},
+                {"name": t.name, "kms_master_key_id": t.kms_key, "tags": "${var.tags}"},
             )
         for s in self.d.subscriptions:
             topic = f"${{aws_sns_topic.{_snake(s.topic_id)}.arn}}" if s.topic_id else self.value(s.topic_arn)
@@ -721,7 +721,7 @@ class _Module:
                     "name": s.name,
                     "stream_mode_details": {"stream_mode": "ON_DEMAND"},
                     "encryption_type": "KMS",
-                    "kms_key_id": "alias/aws/kinesis",
+                    "kms_key_id": s.kms_key,
                     "tags": "${var.tags}",
                 },
             )
@@ -751,7 +751,7 @@ class _Module:
                 ]
             if t.replicas:  # a global table: this region's table plus a replica in each other region
                 body["stream_enabled"] = True
-                body["stream_view_type"] = "NEW_AND_OLD_IMAGES"
+                body["stream_view_type"] = t.stream_view_type
                 body["replica"] = [
                     {"region_name": r, "point_in_time_recovery": t.pitr} for r in t.replicas if r != self.d.region
                 ]
@@ -875,20 +875,20 @@ class _Module:
             name = _snake(r.id)
             rule: dict[str, Any] = {
                 "name": r.name,
-                "description": r.description[:512],
+                "description": r.description,
                 "event_pattern": json.dumps(r.pattern, sort_keys=True),
                 "tags": "${var.tags}",
             }
-            if r.bus != "default":
-                rule["event_bus_name"] = r.bus
+            if r.named_bus:
+                rule["event_bus_name"] = r.named_bus
             self.add("aws_cloudwatch_event_rule", name, rule)
             target: dict[str, Any] = {
                 "rule": f"${{aws_cloudwatch_event_rule.{name}.name}}",
                 "target_id": "function",
                 "arn": self.target_arn,
             }
-            if r.bus != "default":
-                target["event_bus_name"] = r.bus
+            if r.named_bus:
+                target["event_bus_name"] = r.named_bus
             self.add("aws_cloudwatch_event_target", name, target)
             self.permission(f"{name}_permission", "events.amazonaws.com", f"${{aws_cloudwatch_event_rule.{name}.arn}}")
         for s in self.d.schedules:
