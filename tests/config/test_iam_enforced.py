@@ -16,6 +16,7 @@ import msgspec
 import pytest
 from botocore.exceptions import ClientError
 
+from config.appconfigdata_server import Clock
 from lift.config import Boto3Backend, ConfigError, Parameter, Secret, SecretStr, Settings, iam_statements
 
 
@@ -150,7 +151,8 @@ def test_access_lost_on_refresh_keeps_the_last_values_for_max_stale_then_fails_l
     _seed(iam_moto, p)
     cls = _settings_class(p)
     reader = iam_moto.user(f"{p}-reader", _grants(cls))
-    settings = Settings(cls, ttl=0.2, max_stale=1.0, backend=_backend(iam_moto, reader))
+    clock = Clock()  # the settings' own clock, moved by the test: no sleeping, no race with load
+    settings = Settings(cls, ttl=300, max_stale=600, backend=_backend(iam_moto, reader), clock=clock)
     first = settings.get()
     iam_moto.client("iam").delete_user_policy(UserName=f"{p}-reader", PolicyName="grants")  # access revoked
 
@@ -161,7 +163,7 @@ def test_access_lost_on_refresh_keeps_the_last_values_for_max_stale_then_fails_l
     assert settings.get() is first
 
     # Past the ttl, get() keeps serving the last good values while the background refresh fails...
-    time.sleep(0.3)
+    clock.advance(301)
     with caplog.at_level(logging.WARNING, logger="lift.config"):
         assert settings.get() is first
         deadline = time.monotonic() + 10
@@ -170,8 +172,9 @@ def test_access_lost_on_refresh_keeps_the_last_values_for_max_stale_then_fails_l
             time.sleep(0.02)
     warning = next(r.getMessage() for r in caplog.records if "Refreshing AppSettings failed" in r.getMessage())
     assert "access denied reading Secrets Manager secret" in warning and "hunter2" not in warning
+    assert settings.get() is first  # still within ttl + max_stale
     # ...until ttl + max_stale has passed: then it refuses to serve them and raises.
-    time.sleep(1.0)
+    clock.advance(600)
     with pytest.raises(ConfigError, match="secretsmanager:GetSecretValue"):
         settings.get()
 

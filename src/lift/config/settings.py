@@ -293,11 +293,13 @@ class Settings(Generic[T]):
         max_stale: float | None = None,
         backend: Any = None,
         app: Any = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         declared_sources(cls)  # fail at declaration on a class that is not a settings class
         self.cls = cls
         self.ttl = ttl
         self.max_stale = max_stale
+        self._clock = clock  # seconds, monotonic (tests move it)
         self._backend = backend
         self._value: T | None = None
         self._versions: dict[str, str | None] = {}
@@ -321,7 +323,7 @@ class Settings(Generic[T]):
                     self._store(*_load(self.cls, self.backend))
                 return self._value  # type: ignore[return-value]
         if self.ttl is not None:
-            age = time.monotonic() - self._loaded_at
+            age = self._clock() - self._loaded_at
             if age > self.ttl:
                 if self.max_stale is not None and age > self.ttl + self.max_stale:
                     return self.refresh()  # past the grace period: fresh values or a ConfigError
@@ -348,7 +350,7 @@ class Settings(Generic[T]):
 
     def _store(self, value: T, versions: dict[str, str | None]) -> None:
         old = self._value
-        self._value, self._loaded_at = value, time.monotonic()
+        self._value, self._loaded_at = value, self._clock()
         self._versions = versions
         if old is not None:
             changed = [f.name for f in _fields(self.cls) if getattr(old, f.name) != getattr(value, f.name)]
