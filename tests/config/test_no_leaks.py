@@ -1,5 +1,6 @@
 """A secret loaded by lift.config never appears in anything the app writes: log lines, print
-output, error bodies, tracebacks (with locals), the dev server's output and its dashboard API."""
+output, error bodies, tracebacks (with locals), audit entries, the dev server's output and its
+dashboard API."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from lift import App, Context
 from lift.errors import BadRequest
 from lift.config import Parameter, Secret, SecretStr, Settings
 from lift.middleware.logging import RequestLogging
+from lift.audit import AuditTrail, MemoryAuditSink
 
 
 class Cfg(msgspec.Struct):
@@ -27,6 +29,8 @@ app = App(name="leaky")
 app.use(RequestLogging(log_event=True))
 settings = Settings(Cfg, app=app)
 log = logging.getLogger("leaky")
+trail_sink = MemoryAuditSink()
+AuditTrail(trail_sink, app=app, config_changes=False)
 
 
 @app.get("/config")
@@ -37,6 +41,13 @@ def show(ctx: Context) -> dict:
     print(f"stdout: {{cfg}} {{cfg.db_password}}", file=sys.stdout)
     print(f"stderr: {{cfg!r}}", file=sys.stderr)
     return {{"config": repr(cfg), "password": str(cfg.db_password)}}
+
+
+@app.get("/audit")
+def audit(ctx: Context) -> dict:
+    cfg = settings.get()
+    ctx.audit("config.read", target=str(cfg.db_password), details={{"cfg": cfg, "password": cfg.db_password}})
+    return {{"entries": [msgspec.to_builtins(e) for e in trail_sink.entries()]}}
 
 
 @app.get("/crash")
@@ -77,10 +88,10 @@ def test_no_output_of_an_app_that_logs_its_config_contains_a_secret(tmp_path, mo
     )
     try:
         bodies = []
-        for path in ("/config", "/crash", "/bad", "/locals", "/config?password=x"):
+        for path in ("/config", "/crash", "/bad", "/locals", "/config?password=x", "/audit"):
             status, headers, body = server.request("GET", path)
             bodies.append((path, status, body.decode()))
-        assert [status for _, status, _ in bodies] == [200, 500, 400, 200, 200]
+        assert [status for _, status, _ in bodies] == [200, 500, 400, 200, 200, 200]
         state = server.get("/_lift/api/state")
         details = [server.get(f"/_lift/api/invocations/{inv['id']}") for inv in state["invocations"] if "id" in inv]
         everything = "\n".join(
@@ -88,7 +99,8 @@ def test_no_output_of_an_app_that_logs_its_config_contains_a_secret(tmp_path, mo
         )
     finally:
         server.stop()
-    assert len(details) >= 5  # the dashboard's detail of each invocation was read
+    assert len(details) >= 6  # the dashboard's detail of each invocation was read
+    assert '"action": "config.read"' in everything or '"action":"config.read"' in everything  # the audit entry
     # The app really wrote its config everywhere (else this test could not fail)...
     assert "loaded config" in everything and "SecretStr('**********')" in everything
     assert "stdout: Cfg(" in everything and "stderr: Cfg(" in everything
