@@ -32,10 +32,11 @@ def canonical_context(context: dict[str, str]) -> bytes:
     `key=value` lines are unambiguous only when no key holds `=` or a newline and no value a
     newline; otherwise tenant "a\nlift:tenant=b" could stand for another (tenant, field) pair,
     so such a context is refused."""
-    for key, value in context.items():
-        if "=" in key or "\n" in key or "\n" in str(value):
-            raise ValueError(f"encryption context entry {key!r} may not contain a newline (nor '=' in its key)")
-    return "\n".join(f"{k}={context[k]}" for k in sorted(context)).encode("utf-8")
+    text = "\n".join([f"{k}={context[k]}" for k in sorted(context)])
+    if context and (text.count("\n") != len(context) - 1 or any("=" in k for k in context)):
+        bad = next((k for k, v in context.items() if "=" in k or "\n" in k or "\n" in str(v)), None)
+        raise ValueError(f"encryption context entry {bad!r} may not contain a newline (nor '=' in its key)")
+    return text.encode("utf-8")
 
 
 class KeyProvider(Protocol):
