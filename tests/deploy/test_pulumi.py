@@ -631,10 +631,17 @@ def test_the_written_program_imports_an_app_from_a_src_layout(tmp_path, monkeypa
     out.mkdir(parents=True)
     for name, text in files.items():
         (out / name).write_text(text)
-    for name in [m for m in sys.modules if m == "notes" or m.startswith("notes.")]:
-        monkeypatch.delitem(sys.modules, name)  # the program imports it itself
+
+    def forget_notes() -> None:  # not monkeypatch.delitem: its undo would put this `notes` back for later tests
+        for name in [m for m in sys.modules if m == "notes" or m.startswith("notes.")]:
+            del sys.modules[name]
+
+    forget_notes()  # the program imports it itself
     monkeypatch.chdir(out)
-    recorder = run_written_program(out, "notes", "dev", {"lift:artifact_path": ".lift/dev/package.zip"})
+    try:
+        recorder = run_written_program(out, "notes", "dev", {"lift:artifact_path": ".lift/dev/package.zip"})
+    finally:
+        forget_notes()
     [function] = of(recorder, "aws:lambda/function:Function")
     assert function["handler"] == "notes.api.service.app" and function["name"] == "notes-dev"
     assert function["code"].path == str(tmp_path / ".lift" / "dev" / "package.zip")
