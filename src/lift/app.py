@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 from lift import serialization
 from lift.binding import Binder, build_binder
 from lift.context import Context, Request, Response
-from lift.errors import InternalError, LiftError, MethodNotAllowed, NotFound, UnmatchedEvent, find_lift_error
+from lift.errors import (
+    InternalError,
+    LiftError,
+    MethodNotAllowed,
+    NotFound,
+    UnmatchedEvent,
+    ValidationFailed,
+    find_lift_error,
+)
 from lift.errors import lift_logger as _logger
 from lift.routing import PathEntry, Router, normalize_path
 from lift.sources import HTTP_SOURCES, RECORD_SOURCES, LazyModule, alb, apigw_http, apigw_rest, function_url, source_of
@@ -719,6 +727,19 @@ class App(Group, EventSources):
                         else:  # (a source of its own request class, VPC Lattice: `path_params` gives the value)
                             result = endpoint.call(ctx)
                     except Exception as exc:
+                        if (
+                            exc.__class__ is ValidationFailed
+                            and json_response is not None
+                            and (report := _plain_report(self, ctx, exc)) is not None
+                        ):  # an invalid body's 422, as error_response writes it, without a Response
+                            if rest:  # apigw_rest.json_response, inlined
+                                return {
+                                    "statusCode": 422,
+                                    "headers": {"Content-Type": "application/json"},
+                                    "body": report.decode("utf-8"),
+                                    "isBase64Encoded": False,
+                                }
+                            return json_response(422, report.decode("utf-8"), request)
                         response = self.error_response(ctx, exc)
                     else:
                         cls = result.__class__
@@ -867,6 +888,30 @@ class App(Group, EventSources):
 # is skipped.
 _NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
 _digit_run: Any = None
+
+
+# A validator's report as error_response writes it: the fixed head encoded once.
+_REPORT_CODE, _REPORT_MESSAGE = ValidationFailed.code, ValidationFailed.message
+_REPORT_HEAD = _encode({"error": {"code": _REPORT_CODE, "message": _REPORT_MESSAGE}})[:-2] + b',"request_id":'
+
+
+def _plain_report(app: App, ctx: Context, exc: Any) -> bytes | None:
+    """The error body of `exc`, a ValidationFailed, when it is a validator's card-free report as
+    made (ValidationFailed.report) and error_response would add nothing to it (no exception handler,
+    no INFO line, no headers, under Lambda's size limit); None otherwise."""
+    card_free = exc._card_free
+    if (
+        card_free is None
+        or card_free[0] is not exc.details
+        or exc.message is not _REPORT_MESSAGE
+        or exc.code is not _REPORT_CODE
+        or exc.headers
+        or app._exception_handlers
+        or _logger().isEnabledFor(20)  # INFO: error_response's 4xx line is wanted
+    ):
+        return None
+    body = b"".join((_REPORT_HEAD, _encode(ctx.request_id), b',"details":', _encode(exc.details), b"}}"))
+    return body if len(body) < _MAYBE_TOO_LARGE else None
 
 
 def _may_hold_card(message: Any, details: Any) -> bool:
