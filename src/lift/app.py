@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from lift import errors as _errors
 from lift import serialization
 from lift.binding import Binder, build_binder
 from lift.context import Context, Request, Response
@@ -683,8 +684,13 @@ class App(Group, EventSources):
                         and method != "HEAD"
                     ):
                         # The default 404, answered before a Context is made (it needs none)
-                        logger = _logger()
-                        if not logger.isEnabledFor(20):  # INFO: the 4xx log line is wanted (error_response)
+                        logger = _errors._lift_logger or _logger()
+                        # isEnabledFor(INFO) as logging caches it (None until asked; a False answer
+                        # holds for a disabled logger too, and a True one takes the full path below)
+                        info = logger._cache.get(20)
+                        if info is None:
+                            info = logger.isEnabledFor(20)
+                        if not info:  # INFO: the 4xx log line is wanted (error_response)
                             if self._cold:
                                 self._cold = False
                             request_id = getattr(context, "aws_request_id", None)

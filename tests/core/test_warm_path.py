@@ -5,6 +5,7 @@ one execution environment, must each get their own answer."""
 from __future__ import annotations
 
 import json
+import logging
 
 import msgspec
 import pytest
@@ -188,3 +189,31 @@ def test_a_typed_body_reads_the_same_on_the_direct_path_and_through_middleware()
             for body in bodies:
                 body.get("error", {}).pop("request_id", None)
             assert bodies[0] == bodies[1]
+
+
+def test_the_quick_404_follows_every_change_of_the_lift_loggers_level(caplog: pytest.LogCaptureFixture) -> None:
+    """The default 404 skips its INFO line through logging's own cache of the level: a level
+    set later (which clears that cache) is obeyed on the next request, and a disabled logger
+    still gets its 404 answered without a line."""
+    app = make_app()
+    event = events.apigw_rest("GET", "/nothing/here")
+    lines = []
+    for level in (logging.WARNING, logging.INFO, logging.WARNING, logging.INFO):
+        caplog.clear()
+        with caplog.at_level(level, logger="lift"):
+            out = app.handler(event, lambda_context())
+        assert out["statusCode"] == 404 and json.loads(out["body"])["error"]["code"] == "not_found"
+        lines.append([r.getMessage() for r in caplog.records if r.name == "lift"])
+    assert lines[0] == [] and lines[2] == []
+    assert (
+        [len(lines[1]), len(lines[3])] == [1, 1] and "404 not_found" in lines[1][0] and "404 not_found" in lines[3][0]
+    )
+    logger = logging.getLogger("lift")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lift"):
+        logger.disabled = True
+        try:
+            out = app.handler(event, lambda_context())
+        finally:
+            logger.disabled = False
+    assert out["statusCode"] == 404 and not [r for r in caplog.records if r.name == "lift"]
