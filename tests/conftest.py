@@ -16,6 +16,14 @@ import services as test_services
 
 test_services.use_dummy_aws_credentials()
 
+try:  # property tests: the same examples on every run (a CI run never fails on a newly drawn case), no deadline
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("lift", derandomize=True, deadline=None, database=None)
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "lift"))
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass
+
 STORE_BACKENDS = ["memory", "dynamodb", "redis"]
 TEST_TABLE = "lift-test"
 # Generous timeouts: on a busy 2-core machine DynamoDB Local (a JVM) can stall for seconds, and
