@@ -229,8 +229,7 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
                 try:
                     return fast[0](raw)
                 except Exception as exc:
-                    codec.failed(raw, exc)
-                    raise
+                    raise codec.error_for(raw, exc) from None  # (ValidationFailed / BadRequest)
         return get_body(ctx)
 
     get_body.direct = get_body_direct  # type: ignore[attr-defined]

@@ -35,6 +35,9 @@ class Report(list):  # type: ignore[type-arg]
 
 # What a typed decode raises for bad input (ValidationError is a DecodeError): a 4xx, never a 500.
 _INPUT_ERRORS = (msgspec.DecodeError, RecursionError)
+_ValidationError = msgspec.ValidationError
+_decode_untyped = msgspec.json.decode
+_report = ValidationFailed.report
 
 
 def is_pydantic_model(tp: Any) -> bool:
@@ -96,15 +99,24 @@ class ModelCodec:
         traceback of an invalid body); `exc` itself when it is not the input's fault.
         Raise it as `raise codec.error_for(data, exc) from None`, without naming it in a local:
         a local would tie the frame and the exception's traceback in a cycle, left to the GC."""
-        if isinstance(exc, msgspec.ValidationError):
+        if exc.__class__ is _ValidationError or isinstance(exc, _ValidationError):
             try:
-                raw = msgspec.json.decode(data)
+                raw = _decode_untyped(data)
             except msgspec.DecodeError as syntax:  # failed the type before reaching the bad syntax
                 return invalid_json(self.location, str(syntax))
             except RecursionError:
                 return invalid_json(self.location, TOO_DEEP)
-            found = self.problems(raw, exc)
-            return ValidationFailed.report(found, echoes=found.echoes)
+            found = Report()  # self.problems(raw, exc), its common case inlined
+            walk = self._walk
+            try:
+                if walk is None:
+                    walk = self._walk = _compile(self.type, self.strict).entry()
+                walk(raw, "$", found, self.location)
+            except Exception:
+                found = Report()
+            if not found:
+                found = self.problems(raw, exc)
+            return _report(found, echoes=found.echoes)
         if isinstance(exc, msgspec.DecodeError):
             return invalid_json(self.location, str(exc))
         if isinstance(exc, RecursionError):  # nested past the parser's depth limit: invalid input, not a 500
@@ -119,7 +131,7 @@ class ModelCodec:
             return msgspec.convert(value, self.type, strict=self.strict)
         except msgspec.ValidationError as exc:
             found = self.problems(value, exc)
-            raise ValidationFailed.report(found, echoes=found.echoes) from None
+            raise _report(found, echoes=found.echoes) from None
         except RecursionError:
             raise invalid_json(self.location, TOO_DEEP) from None
 
