@@ -105,6 +105,18 @@ class FieldCipher:
         if index_key is not None and len(index_key) < 32:
             raise ValueError("index_key must be at least 32 bytes of secret material")
         self._index_key: bytes | None = index_key
+        self._contexts: dict[tuple[str, str], tuple[dict[str, str], bytes]] = {}
+
+    def _context(self, tenant: str, field: str) -> tuple[dict[str, str], bytes]:
+        """The context of (tenant, field) and its canonical bytes, built and checked once."""
+        hit = self._contexts.get((tenant, field))
+        if hit is None:
+            context = self.context_for(tenant, field)
+            hit = (context, canonical_context(context))
+            if len(self._contexts) >= 4096:
+                self._contexts.clear()
+            self._contexts[(tenant, field)] = hit
+        return hit
 
     def context_for(self, tenant: str, field: str) -> dict[str, str]:
         return {**self.base_context, "lift:tenant": str(tenant), "lift:field": field}
@@ -112,8 +124,7 @@ class FieldCipher:
     def encrypt(self, value: str | bytes, *, tenant: str, field: str) -> str:
         """`value` sealed under a data key bound to (`tenant`, `field`): a `lift1:` string."""
         AESGCM = aesgcm()
-        context = self.context_for(tenant, field)
-        ctx_bytes = canonical_context(context)
+        context, ctx_bytes = self._context(tenant, field)
         key, wrapped = self.cache.sealing_key(ctx_bytes, lambda: self.provider.generate_data_key(context))
         if isinstance(value, str):
             kind, data = _STR, value.encode("utf-8")
@@ -144,8 +155,7 @@ class FieldCipher:
         nonce, sealed = raw[3 + size : 15 + size], raw[15 + size :]
         if len(nonce) != 12 or len(sealed) < 17:
             raise DecryptionError(f"{where}: the ciphertext is truncated")
-        context = self.context_for(tenant, field)
-        ctx_bytes = canonical_context(context)
+        context, ctx_bytes = self._context(tenant, field)
         try:
             key = self.cache.opening_key(wrapped, ctx_bytes, lambda: self.provider.decrypt_data_key(wrapped, context))
             plain = AESGCM(key).decrypt(nonce, sealed, ctx_bytes + header)
