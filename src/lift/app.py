@@ -43,6 +43,8 @@ _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _HTTP_MODULES = {"rest": apigw_rest, "http": apigw_http, "alb": alb, "url": function_url}
 _SCHEMA_OPTIONS = frozenset({"request_schema", "response_schema", "validators", "validate_response"})
 _MAYBE_TOO_LARGE = 4 * 1024 * 1024  # bodies above this may pass Lambda's 6 MB limit once encoded
+# return annotations that never hold a model, so never a PII field (lift.pii.carries_pii is not asked)
+_PLAIN_RETURNS = frozenset({dict, list, str, bytes, int, float, bool, type(None), Any, Response})
 _SHAPED_SOURCES = HTTP_SOURCES | {"lattice"}  # request sources whose malformed events are a 400 (event_shape)
 
 
@@ -140,6 +142,19 @@ def _link(mw: Middleware, call_next: Handler) -> Handler:
 
     call.__qualname__ = f"chain[{getattr(mw, '__qualname__', type(mw).__name__)}]"
     return call
+
+
+def _may_carry_pii(returns: Any) -> bool:
+    """Whether a route's return annotation holds a model with a PII field (lift.pii.carries_pii);
+    the usual plain annotations are answered without importing lift.pii."""
+    try:
+        if returns in _PLAIN_RETURNS:
+            return False
+    except TypeError:  # an unhashable annotation object: not a type, nothing to mask
+        return False
+    from lift.pii import carries_pii
+
+    return carries_pii(returns)
 
 
 def to_response(result: Any, status: int = 200) -> Response:
@@ -273,6 +288,10 @@ class App(Group, EventSources):
         **meta: Any,
     ) -> Endpoint:
         binder = build_binder(fn, path_params=path_params, max_body=self.max_body_size)
+        if binder.returns is not None and _may_carry_pii(binder.returns):
+            from lift.pii import mask_results
+
+            mask_results(binder)  # its results are masked for callers without the PII fields' roles
         return Endpoint(self, fn, template, methods, status, middleware, group, binder, **meta)
 
     def _route_decorator(

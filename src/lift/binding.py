@@ -382,7 +382,7 @@ _compiled_calls: dict[tuple[Any, ...], types.CodeType] = {}
 class Binder:
     """Calls a handler with its arguments taken from a Context."""
 
-    __slots__ = ("fn", "getters", "names", "call", "call_direct", "is_async")
+    __slots__ = ("fn", "getters", "names", "call", "call_direct", "is_async", "returns")
 
     def __init__(
         self, fn: Callable[..., Any], getters: list[Getter], names: list[str], keyword: bool, tail: str | None = None
@@ -391,6 +391,7 @@ class Binder:
         self.getters = getters
         self.names = names
         self.is_async = is_coroutine_function(fn)
+        self.returns: Any = None  # the handler's return annotation (build_binder sets it)
         self.call = self._build_call(keyword)
         # The same call for the direct path of an HTTP source (no middleware, a static route or
         # one ending in its one parameter `tail`): `call_direct(ctx, value)`, with that parameter's
@@ -518,7 +519,9 @@ def build_binder(
             )
         getters.append(getter)
         names.append(name)
-    return Binder(fn, getters, names, keyword, path_params[0] if len(path_params) == 1 else None)
+    binder = Binder(fn, getters, names, keyword, path_params[0] if len(path_params) == 1 else None)
+    binder.returns = hints.get("return")
+    return binder
 
 
 def _is_context(hint: Any) -> bool:

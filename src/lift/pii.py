@@ -4,23 +4,33 @@
 class Customer(msgspec.Struct):
     id: int
     email: Annotated[str, PII(roles={"support"})]   # shown to the "support" role only
-    phone: Annotated[str, PII]                       # shown to nobody through `visible`
+    phone: Annotated[str, PII]                       # shown to nobody
 
 @app.get("/customers/{cid}")
-def get_customer(ctx, cid: int) -> dict:
+def get_customer(ctx, cid: int) -> Customer:      # masked automatically: the annotation names the model
+    return load(cid)
+
+@app.get("/customers/{cid}/raw")
+def get_raw(ctx, cid: int) -> dict:               # an untyped result: mask it yourself
     return visible(load(cid), ctx)
 ```
 
-Log lines mask every PII field always (see lift.observability.redaction).
+A route whose return annotation holds a model with a PII field anywhere (`Customer`,
+`list[Customer]`, `Page[Customer]`, `Customer | None`, a model with a `Customer` field) has every
+result passed through `masked(result, ctx)` (what `visible` hides, types kept) before it is encoded (`carries_pii` decides once, at
+registration; other routes pay nothing). Models are msgspec Structs, dataclasses and pydantic
+models; a TypedDict result is a plain dict at run time, so it is not masked: use `visible` with a
+model there. Log lines mask every PII field always (see lift.observability.redaction).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 from lift.observability.redaction import MASK, PII, _as_fields, pii_fields
 
-__all__ = ["PII", "visible"]
+__all__ = ["PII", "visible", "masked", "carries_pii", "mask_results"]
 
 
 def visible(value: Any, ctx: Any = None, *, roles: frozenset[str] | set[str] | None = None) -> Any:
@@ -52,3 +62,127 @@ def _visible(value: Any, roles: frozenset[str], depth: int) -> Any:
         else:
             out[name] = _visible(field_value, roles, depth + 1)
     return out
+
+
+_carries: dict[Any, bool] = {}
+
+
+def carries_pii(hint: Any) -> bool:
+    """Whether a value of type `hint` can hold a PII-marked field: the type is, or contains (as an
+    argument of a generic, a union member or a field of a model, at any depth), a Struct, dataclass
+    or pydantic model with a `PII` field. Decided from the types alone, once per type."""
+    try:
+        return _carries_pii(hint, set())
+    except Exception:  # an annotation typing cannot read: nothing to decide on
+        return False
+
+
+def _carries_pii(hint: Any, seen: set[int]) -> bool:
+    if id(hint) in seen:
+        return False
+    seen.add(id(hint))
+    known = _carries.get(hint) if _hashable(hint) else None
+    if known is not None:
+        return known
+    origin = get_origin(hint)
+    if origin is Annotated:
+        found = _carries_pii(get_args(hint)[0], seen)
+    elif origin is not None or get_args(hint):
+        found = any(_carries_pii(arg, seen) for arg in get_args(hint) if arg is not Ellipsis)
+    elif isinstance(hint, type) and _is_model(hint):
+        if pii_fields(hint):
+            found = True
+        else:
+            hints = get_type_hints(hint, include_extras=True)
+            found = any(_carries_pii(h, seen) for name, h in hints.items() if not name.startswith("_"))
+    else:
+        found = False
+    if _hashable(hint) and len(_carries) < 4096:
+        _carries[hint] = found
+    return found
+
+
+def _hashable(hint: Any) -> bool:
+    try:
+        hash(hint)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_model(cls: type) -> bool:
+    return hasattr(cls, "__struct_fields__") or dataclasses.is_dataclass(cls) or hasattr(cls, "model_fields")
+
+
+def masked(value: Any, ctx: Any = None, *, roles: frozenset[str] | set[str] | None = None) -> Any:
+    """`value` with the PII fields masked that the caller may not see, as `visible` decides, but
+    keeping its types: a Struct stays that Struct (a copy, so its renames, tags and omitted
+    defaults encode as before), a dataclass or pydantic model a copy of itself; what holds no
+    masked field is returned as it is (no copy)."""
+    if roles is None:
+        principal = getattr(ctx, "principal", None)
+        roles = getattr(principal, "roles", frozenset()) if principal is not None else frozenset()
+    return _masked(value, frozenset(roles), 0)
+
+
+def _masked(value: Any, roles: frozenset[str], depth: int) -> Any:
+    if depth > 20 or value is None or isinstance(value, str | int | float | bool | bytes):
+        return value
+    if isinstance(value, list | tuple):
+        items = [_masked(v, roles, depth + 1) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return tuple(items) if type(value) is tuple else items
+    if isinstance(value, dict):
+        changed = {k: m for k, v in value.items() if (m := _masked(v, roles, depth + 1)) is not v}
+        return {**value, **changed} if changed else value
+    fields = _as_fields(value)
+    if fields is None:
+        return value
+    marked = pii_fields(type(value))
+    changes: dict[str, Any] = {}
+    for name, field_value in fields.items():
+        marker = marked.get(name)
+        if marker is not None and field_value is not None and not (marker.roles & roles):
+            changes[name] = MASK
+        else:
+            inner = _masked(field_value, roles, depth + 1)
+            if inner is not field_value:
+                changes[name] = inner
+    if not changes:
+        return value
+    cls = type(value)
+    if hasattr(cls, "__struct_fields__"):
+        import msgspec.structs
+
+        return msgspec.structs.replace(value, **changes)
+    if hasattr(cls, "model_copy"):  # pydantic: its own copy keeps aliases and serializers
+        return value.model_copy(update=changes)
+    import copy
+
+    clone = copy.copy(value)  # a dataclass, frozen or with slots: set on the copy without __init__
+    for name, new in changes.items():
+        object.__setattr__(clone, name, new)
+    return clone
+
+
+def mask_results(binder: Any) -> None:
+    """Make `binder`'s calls pass each result through `masked(result, ctx)`: the result of a route
+    whose return type carries PII (`carries_pii`), masked before it is encoded, on every path
+    (Lambda, ASGI, with and without middleware)."""
+    call, call_direct = binder.call, binder.call_direct
+    if binder.is_async:
+
+        async def masked_async(ctx: Any) -> Any:
+            return masked(await call(ctx), ctx)
+
+        binder.call = masked_async
+    else:
+
+        def masked_sync(ctx: Any) -> Any:
+            return masked(call(ctx), ctx)
+
+        def masked_direct(ctx: Any, value: Any) -> Any:
+            return masked(call_direct(ctx, value), ctx)
+
+        binder.call, binder.call_direct = masked_sync, masked_direct

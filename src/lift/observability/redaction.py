@@ -172,13 +172,16 @@ def pii_fields(model: type) -> dict[str, PII]:
 
 
 def _as_fields(value: Any) -> dict[str, Any] | None:
-    """A Struct or dataclass instance as a dict of its fields (None for anything else)."""
+    """A Struct, dataclass or pydantic model instance as a dict of its fields (None for anything else)."""
     cls = type(value)
     struct_fields = getattr(cls, "__struct_fields__", None)
     if struct_fields is not None:
         return {name: getattr(value, name) for name in struct_fields}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    model_fields = getattr(cls, "model_fields", None)  # a pydantic model
+    if model_fields is not None and not isinstance(value, type) and isinstance(model_fields, dict):
+        return {name: getattr(value, name) for name in model_fields}
     return None
 
 
