@@ -372,7 +372,9 @@ class App(Group, EventSources):
         custom = self._exception_handlers and self._exception_handler_for(type(exc))
         if custom:
             try:
-                return to_response(custom(ctx, exc), 500)
+                # a plain value keeps a LiftError's own status (a handler for NotFound that returns
+                # a dict answers 404); for any other exception it is sent with 500
+                return to_response(custom(ctx, exc), exc.status if isinstance(exc, LiftError) else 500)
             except Exception as inner:
                 exc = inner
         err = find_lift_error(exc)

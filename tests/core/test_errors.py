@@ -193,6 +193,26 @@ def test_exception_handler_registry() -> None:
     assert index.status_code == 409 and index.json()["error"]["message"] == "handled as conflict"
 
 
+def test_a_plain_value_from_a_lift_errors_handler_keeps_the_errors_status() -> None:
+    app = App()
+
+    @app.exception_handler(NotFound)
+    def not_found(ctx: Context, exc: NotFound) -> dict:
+        return {"missing": exc.message}
+
+    @app.exception_handler(ZeroDivisionError)
+    def division(ctx: Context, exc: ZeroDivisionError) -> dict:
+        return {"oops": "division"}
+
+    app.get("/orders/{oid}")(lambda oid: (_ for _ in ()).throw(NotFound(f"order {oid}")))
+    app.get("/crash")(lambda: 1 / 0)
+    client = TestClient(app)
+    res = client.get("/orders/7")
+    assert (res.status_code, res.json()) == (404, {"missing": "order 7"})
+    crash = client.get("/crash")
+    assert (crash.status_code, crash.json()) == (500, {"oops": "division"})
+
+
 def test_handler_for_exception_catches_unhandled_errors_but_not_lift_errors() -> None:
     app = App()
 

@@ -175,5 +175,5 @@ def test_an_exception_handler_for_validation_failed_answers_the_invalid_body() -
         return {"problems": [p["path"] for p in exc.details]}
 
     answer = app.handler(_INVALID, lambda_context())
-    assert answer["statusCode"] == 500  # a plain value from an exception handler: its default status
+    assert answer["statusCode"] == 422  # a plain value from a LiftError's handler keeps the error's status
     assert json.loads(answer["body"]) == {"problems": ["$.low", "$.high"]}
