@@ -82,8 +82,13 @@ class Endpoint:
         # No middleware around a sync handler: an HTTP source may call `binder.call` itself and
         # encode a dict or list result straight into its response (App._http_handler).
         self.call = binder.call
-        self.call_direct = binder.call_direct  # call(ctx, value of the route's one trailing parameter or None)
+        # call(ctx, value of the route's one trailing parameter or None): compiled on first use
+        self.call_direct: Callable[[Context, str | None], Any] = self._direct_first
         self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
+
+    def _direct_first(self, ctx: Context, value: str | None) -> Any:
+        call = self.call_direct = self.binder.compile_direct()
+        return call(ctx, value)
 
     def all_middleware(self) -> list[Middleware]:
         """Global, then each enclosing group's, then the route's own middleware."""

@@ -382,7 +382,7 @@ _compiled_calls: dict[tuple[Any, ...], types.CodeType] = {}
 class Binder:
     """Calls a handler with its arguments taken from a Context."""
 
-    __slots__ = ("fn", "getters", "names", "call", "call_direct", "is_async", "returns")
+    __slots__ = ("fn", "getters", "names", "call", "call_direct", "is_async", "returns", "_keyword", "_tail", "_direct")
 
     def __init__(
         self, fn: Callable[..., Any], getters: list[Getter], names: list[str], keyword: bool, tail: str | None = None
@@ -396,8 +396,29 @@ class Binder:
         # The same call for the direct path of an HTTP source (no middleware, a static route or
         # one ending in its one parameter `tail`): `call_direct(ctx, value)`, with that parameter's
         # raw value given (None for a static route) instead of read from `path_params`, and the
-        # getters' direct variants (a body read straight from the event).
-        self.call_direct: Callable[[Context, str | None], Any] = self._build_call(keyword, tail, direct=True)
+        # getters' direct variants (a body read straight from the event). Compiled on the route's
+        # first direct request (`compile_direct`), not at registration: most routes of a large app
+        # are never called by a given execution environment, and registration is cold-start time.
+        self._keyword, self._tail = keyword, tail
+        self._direct: Callable[[Context, str | None], Any] | None = None
+        self.call_direct: Callable[[Context, str | None], Any] = self._direct_first
+
+    def compile_direct(self) -> Callable[[Context, str | None], Any]:
+        """Compile the direct call if not yet done, and return `call_direct` as callers should use
+        it from now on (the compiled call, or whatever wraps it, e.g. lift.pii's masking)."""
+        if self._direct is None:
+            self._direct = self._build_call(self._keyword, self._tail, direct=True)
+            if self.call_direct == self._direct_first:
+                self.call_direct = self._direct
+        return self.call_direct
+
+    def _direct_first(self, ctx: Context, value: str | None) -> Any:
+        direct = self._direct
+        if direct is None:
+            self.compile_direct()
+            direct = self._direct
+            assert direct is not None
+        return direct(ctx, value)
 
     def _build_call(self, keyword: bool, tail: str | None = None, direct: bool = False) -> Callable[..., Any]:
         """Generate one function that gathers every argument inline and calls the handler.
