@@ -184,22 +184,32 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
     # report only when it fails
     fast: list[Any] = [] if codec.pydantic is None else [decode_json]
 
+    def get_body_direct(ctx: Context) -> Any:
+        """The common case, decided without reading the body twice: a JSON text body from the
+        event, decoded straight from the str (msgspec reads str and bytes alike). Called as is on the
+        direct path of an HTTP source (`Binder.call_direct`: no middleware ran, so the request is the
+        source's own, fresh, its body unread), and by `get_body` once it has checked that."""
+        req: Any = ctx.request
+        event = req.event
+        raw = event.get("body")
+        if raw.__class__ is str and raw and len(raw) <= quarter and not event.get("isBase64Encoded"):
+            ctype = req.content_type
+            if ctype is None or ctype == "application/json" or _is_json(ctype):
+                if not fast:
+                    fast.append(codec._decoder.decode)
+                try:
+                    return fast[0](raw)
+                except Exception as exc:
+                    raise codec.error_for(raw, exc) from None  # (ValidationFailed / BadRequest)
+        return read_body(ctx)
+
     def get_body(ctx: Context) -> Any:
         req = ctx.request
         if req is not None and req._body is None and (_plain_body.get(req.__class__) or _reads_event_body(type(req))):
-            # The common case, decided without reading the body twice: a JSON text body from the
-            # event, decoded straight from the str (msgspec reads str and bytes alike).
-            event = req.event
-            raw = event.get("body")
-            if raw.__class__ is str and raw and len(raw) <= quarter and not event.get("isBase64Encoded"):
-                ctype = req.content_type
-                if ctype is None or ctype == "application/json" or _is_json(ctype):
-                    if not fast:
-                        fast.append(codec._decoder.decode)
-                    try:
-                        return fast[0](raw)
-                    except Exception as exc:
-                        raise codec.error_for(raw, exc) from None  # (ValidationFailed / BadRequest)
+            return get_body_direct(ctx)
+        return read_body(ctx)
+
+    def read_body(ctx: Context) -> Any:
         req = _checked_request(ctx, max_body)
         data = req.body
         if not data:
@@ -215,22 +225,6 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
                 return form_body(data)
             raise LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {ctype!r}: send JSON")
         return codec.decode_json(data)
-
-    def get_body_direct(ctx: Context) -> Any:
-        """`get_body` for the direct path of an HTTP source (`Binder.call_direct`): no middleware
-        ran, so the request is the source's own, fresh, and its body comes from the event unread."""
-        event = ctx.event
-        raw = event.get("body")
-        if raw.__class__ is str and raw and len(raw) <= quarter and not event.get("isBase64Encoded"):
-            ctype = ctx.request.content_type  # type: ignore[union-attr]  # an HTTP context
-            if ctype is None or ctype == "application/json" or _is_json(ctype):
-                if not fast:
-                    fast.append(codec._decoder.decode)
-                try:
-                    return fast[0](raw)
-                except Exception as exc:
-                    raise codec.error_for(raw, exc) from None  # (ValidationFailed / BadRequest)
-        return get_body(ctx)
 
     get_body.direct = get_body_direct  # type: ignore[attr-defined]
     return get_body
