@@ -24,6 +24,8 @@ from lift.errors import (
     UnmatchedEvent,
     ValidationFailed,
     find_lift_error,
+    http_status,
+    is_http_status,
 )
 from lift.errors import lift_logger as _logger
 from lift.routing import PathEntry, Router, normalize_path
@@ -320,6 +322,8 @@ class App(Group, EventSources):
         **meta: Any,
     ) -> Endpoint:
         """Register `fn` for `path` and `methods` (GET by default); fails on conflicts."""
+        if status.__class__ is not int or not 100 <= status <= 599:
+            status = http_status(status)  # a clear TypeError/ValueError at registration, not a 502 per request
         verbs = tuple(m.upper() for m in (methods or ["GET"]))
         for verb in verbs:
             if verb not in _HTTP_METHODS:
@@ -406,6 +410,18 @@ class App(Group, EventSources):
                 extra={"request_id": request_id, "lift_ctx": ctx},
             )
             err = InternalError()
+        elif not (err.status.__class__ is int and 100 <= err.status <= 599) and not is_http_status(err.status):
+            _logger().error(
+                "%s %r carries status %r, not an HTTP status (100-599), in %s (request_id=%s): answered 500",
+                type(err).__name__,
+                err.code,
+                err.status,
+                _where(ctx),
+                request_id,
+                exc_info=exc,
+                extra={"request_id": request_id, "lift_ctx": ctx},
+            )
+            err = InternalError()
         elif err.status >= 500:
             _logger().error(
                 "%s %s in %s (request_id=%s): %s",
@@ -446,6 +462,23 @@ class App(Group, EventSources):
         if err.headers:
             resp.headers.update(err.headers)
         return resp
+
+    def status_fault(self, ctx: Context, response: Response) -> Response:
+        """The answer for a Response whose status was set, after it was made, to something no HTTP
+        client can be sent (API Gateway would answer 502): the error contract's 500, and one ERROR
+        line with the request id. A valid status that is not a plain int (`HTTPStatus`) is kept."""
+        if is_http_status(response.status):
+            response.status = int(response.status)
+            return response
+        request_id = ctx.request_id
+        _logger().error(
+            "Response status %r is not an HTTP status (100-599) in %s (request_id=%s): answered 500",
+            response.status,
+            _where(ctx),
+            request_id,
+            extra={"request_id": request_id, "lift_ctx": ctx},
+        )
+        return Response._raw(_encode(InternalError().to_dict(request_id)), 500, "application/json")
 
     # -- dispatch -------------------------------------------------------------------
     def handler(self, event: Any, context: Any = None) -> Any:
@@ -798,6 +831,9 @@ class App(Group, EventSources):
                         response = to_response(response)
                 else:
                     response = self.respond(ctx)
+                status = response.status
+                if status.__class__ is not int or not 100 <= status <= 599:  # (set after the Response was made)
+                    response = self.status_fault(ctx, response)
                 if response.__class__ is not Response:  # a streamed body: collected (lift.streaming)
                     from lift.sources.http import MAX_RESPONSE_BYTES
                     from lift.streaming import finish_for_lambda

@@ -335,6 +335,9 @@ class AsgiApp:
             response = await asyncio.get_running_loop().run_in_executor(
                 self.executor, self._respond_in_pool, ctx, chain, place
             )
+        status = response.status
+        if status.__class__ is not int or not 100 <= status <= 599:  # (set after the Response was made)
+            response = app.status_fault(ctx, response)
         if response.__class__ is not Response and hasattr(response, "chunks"):  # lift.streaming
             from lift.streaming import stream_to_asgi
 

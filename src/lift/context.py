@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 import msgspec
 
 from lift import serialization
+from lift.errors import http_status
 
 if TYPE_CHECKING:
     from lift.app import App
@@ -301,7 +302,8 @@ def is_text_content_type(content_type: str | None) -> bool:
 class Response:
     """A full HTTP response: status, headers, cookies and a body.
 
-    `body` may be bytes (sent as is), a str (text), or any JSON-encodable value.
+    `body` may be bytes (sent as is), a str (text), or any JSON-encodable value. `status` is an int
+    from 100 to 599: anything else (API Gateway would answer 502) is a TypeError/ValueError naming it.
     """
 
     __slots__ = ("status", "headers", "cookies", "body")
@@ -314,7 +316,7 @@ class Response:
         content_type: str | None = None,
         cookies: list[str] | None = None,
     ) -> None:
-        self.status = status
+        self.status = status if status.__class__ is int and 100 <= status <= 599 else http_status(status)
         self.headers: dict[str, str] = dict(headers) if headers else {}
         self.cookies: list[str] = list(cookies) if cookies else []
         if body is None:

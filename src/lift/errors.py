@@ -24,8 +24,26 @@ __all__ = [
     "ServiceUnavailable",
     "UnmatchedEvent",
     "find_lift_error",
+    "http_status",
+    "is_http_status",
     "lift_logger",
 ]
+
+
+def is_http_status(value: Any) -> bool:
+    """Whether `value` is a status API Gateway, ALB and ASGI servers can send: an int (not a bool;
+    `http.HTTPStatus` is one) from 100 to 599. Anything else makes API Gateway answer 502."""
+    return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
+
+
+def http_status(value: Any) -> int:
+    """`value` as an HTTP status (a plain int), or a clear error naming it: TypeError for a value
+    that is not an int, ValueError for one outside 100-599."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"HTTP status must be an int from 100 to 599, got {value!r} ({type(value).__name__})")
+    if not 100 <= value <= 599:
+        raise ValueError(f"HTTP status must be from 100 to 599, got {value!r}")
+    return int(value)
 
 
 class LiftError(Exception):
@@ -56,7 +74,7 @@ class LiftError(Exception):
         if isinstance(status, str) and not status.isdigit():  # LiftError("message")
             status, code, message = None, code, status if message is None else message
         if status is not None:
-            self.status = int(status)
+            self.status = http_status(int(status) if status.__class__ is str else status)
         if code is not None:
             self.code = code
         if message is not None:
@@ -64,6 +82,12 @@ class LiftError(Exception):
         self.details = details
         self.headers = headers
         super().__init__(self.message)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own `status` is checked once, when the class is made (`status = 999` fails here)."""
+        super().__init_subclass__(**kwargs)
+        if "status" in cls.__dict__:
+            cls.status = http_status(cls.__dict__["status"])
 
     def to_dict(self, request_id: str | None = None) -> dict[str, Any]:
         """The error body of the contract."""
