@@ -195,3 +195,57 @@ def test_without_an_authorizer_the_event_reaches_invoke_unchanged() -> None:
     assert got == [event]
     with pytest.raises(UnmatchedEvent):
         App().handler(events.apigw_token_authorizer(), lambda_context())
+
+
+MALFORMED_ARNS = [5, ["arn"], {"arn": "x"}, None, "", "not-an-arn", "arn:aws:s3:::bucket/key", "arn:aws:execute-api:"]
+AUTHORIZER_EVENTS = {
+    "rest-token": lambda: events.apigw_token_authorizer("Bearer allow"),
+    "rest-request": lambda: events.apigw_request_authorizer(headers={"Authorization": "Bearer allow"}),
+    "http-1.0": lambda: events.http_api_authorizer(headers={"Authorization": "Bearer allow"}, version="1.0"),
+    "http-2.0": lambda: events.http_api_authorizer(headers={"Authorization": "Bearer allow"}),
+    "websocket": lambda: events.websocket_authorizer(headers={"Authorization": "Bearer allow"}),
+}
+
+
+@pytest.mark.parametrize("bad", MALFORMED_ARNS, ids=repr)
+@pytest.mark.parametrize("kind", list(AUTHORIZER_EVENTS))
+def test_a_malformed_method_or_route_arn_is_denied_with_one_warning(kind: str, bad: object, caplog) -> None:
+    """An authorizer request whose methodArn/routeArn is not an execute-api ARN (no AWS service sends
+    one) is denied in the API's own format, without running the handler, and logged once."""
+    caplog.set_level("INFO", logger="lift")
+    seen: list = []
+    event = AUTHORIZER_EVENTS[kind]()
+    key = "routeArn" if "routeArn" in event else "methodArn"
+    event[key] = bad
+    out = _app(seen).handler(event, lambda_context(aws_request_id="req-authz"))
+    if kind == "http-2.0":
+        assert out == {"isAuthorized": False}
+    else:
+        assert out["policyDocument"]["Statement"] == [
+            {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": "*"}
+        ]
+        assert "context" not in out
+    assert seen == []  # the handler never saw it
+    lines = [r for r in caplog.records if r.name == "lift"]
+    assert [r.levelname for r in lines] == ["WARNING"]
+    assert "req-authz" in lines[0].getMessage() and f"$.{key}" in lines[0].getMessage()
+    assert lines[0].request_id == "req-authz"
+
+
+def test_an_authorizer_request_whose_request_context_is_not_an_object_is_denied(caplog) -> None:
+    caplog.set_level("INFO", logger="lift")
+    event = events.http_api_authorizer(headers={"Authorization": "Bearer allow"}, version="1.0")
+    event["requestContext"] = "prod"
+    out = _app().handler(event, lambda_context(aws_request_id="req-rc"))
+    assert out["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert [r.levelname for r in caplog.records if r.name == "lift"] == ["WARNING"]
+    assert "$.requestContext" in caplog.records[-1].getMessage()
+
+
+def test_a_simple_response_authorizer_denies_a_malformed_rest_arn_with_its_own_format() -> None:
+    event = events.http_api_authorizer(headers={"Authorization": "Bearer allow"})
+    event["routeArn"] = 42
+    assert _app(response="policy").handler(event, lambda_context())["policyDocument"]["Statement"][0]["Effect"] == (
+        "Deny"
+    )
+    assert _app(response="simple").handler(event, lambda_context()) == {"isAuthorized": False}

@@ -189,3 +189,33 @@ def test_secrets_rotation_steps() -> None:
     assert steps == [("createSecret", "db-password"), ("setSecret", "db-password"), ("testSecret", "db-password")]
     with pytest.raises(ValueError):
         app.secrets_rotation("rotate")
+
+
+@pytest.mark.parametrize(
+    ("version", "field", "bad"),
+    [("1.0", "s3BucketArn", 5), ("1.0", "s3BucketArn", ["arn:aws:s3:::my-bucket"]), ("1.0", "s3BucketArn", None),
+     ("2.0", "s3Bucket", {"name": "my-bucket"}), ("2.0", "s3Bucket", "")],
+)  # fmt: skip
+def test_an_s3_batch_task_without_a_bucket_as_text_fails_alone(version, field, bad, caplog) -> None:
+    """A task whose bucket (ARN) is not text fails alone (PermanentFailure naming the field), logged once
+    with the request id; the other tasks are answered."""
+    caplog.set_level("INFO", logger="lift")
+    app = App()
+
+    @app.s3_batch("my-bucket")
+    def task(ctx: Context, body: dict) -> str:
+        return f"copied {body['key']}"
+
+    event = events.s3_batch("my-bucket", ["a.jpg", "b.jpg", "c.jpg"], version=version)
+    event["tasks"][1][field] = bad
+    out = app.handler(event, lambda_context(aws_request_id="req-batch"))
+    ids = [t["taskId"] for t in event["tasks"]]
+    assert [(r["taskId"], r["resultCode"]) for r in out["results"]] == [
+        (ids[0], "Succeeded"),
+        (ids[1], "PermanentFailure"),
+        (ids[2], "Succeeded"),
+    ]
+    assert field in out["results"][1]["resultString"]
+    lines = [r for r in caplog.records if r.name == "lift" and r.levelname != "DEBUG"]
+    assert [r.levelname for r in lines] == ["WARNING"]
+    assert "req-batch" in lines[0].getMessage() and ids[1] in lines[0].getMessage()

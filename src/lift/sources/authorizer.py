@@ -12,6 +12,8 @@ returns) or a user id. Lift answers in the format the API expects:
 function fails with the message `Unauthorized`, as API Gateway requires); HTTP APIs answer
 403 with `isAuthorized: false` / a Deny policy. `Forbidden` answers 403 everywhere (a Deny
 policy). Any other exception fails the invocation: API Gateway answers 500.
+A request whose `methodArn`/`routeArn` is not an execute-api ARN (no AWS service sends one) is
+denied without running the handler, with one WARNING line: a malformed event never gets an Allow.
 
 The context holds the principal as flat claims (`sub`, `tenant_id`, `roles`, `scope`, then
 the other claims; lists and objects as JSON text, as API Gateway allows only scalars), which
@@ -24,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lift import serialization
-from lift.errors import find_lift_error
+from lift.errors import find_lift_error, lift_logger
 from lift.sources.record import Record
 from lift.sources.triggers import first_handler, run_handler
 
@@ -239,7 +241,42 @@ def _refusal_status(exc: BaseException) -> int | None:
     return None
 
 
+def malformed(event: dict[str, Any]) -> str | None:
+    """What makes `event` an authorizer request API Gateway never sends (its `methodArn`/`routeArn`
+    not an execute-api ARN with an API id and a stage, its `requestContext` not an object), else None."""
+    key = "methodArn" if "methodArn" in event else "routeArn"
+    arn = event.get(key)
+    if arn.__class__ is not str:
+        return f"$.{key}: expected an execute-api ARN, got {type(arn).__name__}"
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "execute-api" or not all(_arn_parts(arn)[:2]):
+        return f"$.{key}: not an execute-api ARN (arn:...:execute-api:region:account:api/stage/...): {arn[:200]!r}"
+    request_context = event.get("requestContext")
+    if request_context is not None and request_context.__class__ is not dict:
+        return f"$.requestContext: expected an object, got {type(request_context).__name__}"
+    return None
+
+
+def _deny_malformed(handlers: list[Any], event: dict[str, Any], context: Any, problem: str) -> dict[str, Any]:
+    """The answer to a malformed authorizer request: a denial in the format the API expects (never an
+    Allow, and no handler runs), and one WARNING line with the request id."""
+    request_id = getattr(context, "aws_request_id", None)
+    lift_logger().warning(
+        "Malformed authorizer event (request_id=%s): %s: denied",
+        request_id,
+        problem,
+        extra={"source": "authorizer", "request_id": request_id},
+    )
+    mode = handlers[0].options["response"] if handlers else "auto"
+    if mode == "simple" or (mode == "auto" and AuthorizerRequest(event).version == "2.0"):
+        return {"isAuthorized": False}
+    return policy("anonymous", "Deny", "*")
+
+
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, Any]:
+    problem = malformed(event)
+    if problem is not None:
+        return _deny_malformed(handlers, event, context, problem)
     record = AuthorizerRequest(event)
     handler = first_handler(handlers, record.api_id)
     if handler is None:

@@ -14,7 +14,8 @@ from urllib.parse import unquote_plus
 
 from lift import serialization
 from lift.batch import RecordResult, log_record_failure
-from lift.sources.record import Record
+from lift.errors import LiftError
+from lift.sources.record import Record, malformed_record
 
 __all__ = ["S3BatchTask", "TemporaryFailure", "dispatch"]
 
@@ -35,10 +36,17 @@ class S3BatchTask(Record):
 
     @property
     def bucket(self) -> str:
+        """`s3Bucket` (2.0), else the name in `s3BucketArn` (1.0); a task with neither as text is
+        malformed (a `malformed_record` BadRequest: that task fails alone)."""
         bucket = self.raw.get("s3Bucket")
-        if bucket:
+        if bucket and bucket.__class__ is str:
             return bucket
-        return (self.raw.get("s3BucketArn") or "").rsplit(":", 1)[-1]
+        if bucket is not None:
+            raise malformed_record("s3Bucket", "a bucket name", bucket)
+        arn = self.raw.get("s3BucketArn")
+        if arn.__class__ is not str or not arn:
+            raise malformed_record("s3BucketArn", "a bucket ARN", arn)
+        return arn.rsplit(":", 1)[-1]
 
     @property
     def key(self) -> str:
@@ -71,9 +79,17 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
     job = event.get("job") or {}
     for raw in event.get("tasks") or ():
         task = S3BatchTask(raw, job=job)
-        handler = next((h for h in handlers if h.match(task.bucket)), None)
+        try:
+            bucket = task.bucket
+        except LiftError as exc:  # a task without a bucket as text: it fails alone, logged once
+            ctx = app.new_context(event, context, "s3_batch")
+            ctx.record = task
+            log_record_failure(ctx, task, exc)
+            results.append({"taskId": task.task_id, "resultCode": "PermanentFailure", "resultString": exc.message})
+            continue
+        handler = next((h for h in handlers if h.match(bucket)), None)
         if handler is None:
-            raise app._unmatched_event("s3_batch", f"bucket {task.bucket!r}", context)
+            raise app._unmatched_event("s3_batch", f"bucket {bucket!r}", context)
         ctx = app.new_context(event, context, "s3_batch")
         ctx.record = task
         try:
