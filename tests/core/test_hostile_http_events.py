@@ -137,6 +137,39 @@ def test_text_no_utf8_can_carry_is_a_400_naming_the_field(source, field, caplog)
     assert [r.levelno for r in caplog.records if r.levelno >= logging.WARNING] == [logging.WARNING]
 
 
+@pytest.mark.parametrize("depth", [9, 40, 1500])
+@pytest.mark.parametrize("source", ["rest", "http", "url"])
+def test_text_no_utf8_can_carry_nested_at_any_depth_is_a_400_naming_its_path(source, depth, caplog) -> None:
+    """A lone surrogate deep in an authorizer's context (an HTTP API Lambda authorizer may return
+    nested objects), reached by a handler that echoes it: found at any depth, even past the
+    recursion limit, and named by a path whose middle levels are counted."""
+    caplog.set_level(logging.WARNING, logger="lift")
+    app = App(name="deep")
+
+    @app.get("/me")
+    def me(ctx: Context) -> dict:
+        return {"authorizer": ctx.request.event["requestContext"]["authorizer"]}
+
+    leaf = nested = {}
+    for level in range(depth):
+        nested = nested.setdefault(f"l{level}", {})
+    nested["name"] = "a\udcffb"
+    event = BUILDERS[source]("GET", "/me")
+    event["requestContext"]["authorizer"] = leaf if source == "rest" else {"lambda": leaf}
+    result = app.handler(event, lambda_context())
+    assert_answer(result, source)
+    assert result["statusCode"] == 400
+    error = json.loads(result["body"])["error"]
+    assert error["code"] == "malformed_event"
+    assert error["details"][0]["message"] == "Text is not valid Unicode (a lone surrogate)"
+    path = error["details"][0]["path"]
+    prefix = "$.requestContext.authorizer" + ("" if source == "rest" else ".lambda")
+    assert path.startswith(prefix + ".l0.l1") and path.endswith(f".l{depth - 1}.name")
+    keys = depth + (3 if source == "rest" else 4)  # requestContext, authorizer, (lambda,) l0..., name
+    assert len(path) < 200 and (keys <= 16 or f"[...{keys - 12} levels...]" in path)
+    assert [r.levelno for r in caplog.records if r.levelno >= logging.WARNING] == [logging.WARNING]
+
+
 @pytest.mark.parametrize("source", SOURCES)
 def test_invalid_utf8_bytes_in_a_base64_json_body_are_a_400(source) -> None:
     event = BUILDERS[source](

@@ -175,28 +175,58 @@ def problems(event: Any, source: str) -> list[dict[str, str]]:
     return []
 
 
-def _lone_surrogate(value: Any, path: str, depth: int = 0) -> str | None:
-    """The path of the first text in `value` that UTF-8 cannot encode (a lone surrogate), else None."""
-    if value.__class__ is str:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path
-        return None
-    if depth > 8:  # the fields a request reads are shallow; deeper nesting is a payload's own business
-        return None
-    if value.__class__ is dict:
-        for key, item in value.items():
-            name = f"{path}.{key}" if key.__class__ is str and key.isidentifier() else f"{path}[{key!r}]"
-            if key.__class__ is str and (found := _lone_surrogate(key, name)) is not None:
-                return found
-            if (found := _lone_surrogate(item, name, depth + 1)) is not None:
-                return found
-    elif value.__class__ is list:
-        for i, item in enumerate(value):
-            if (found := _lone_surrogate(item, f"{path}[{i}]", depth + 1)) is not None:
-                return found
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """The path of the first text in `value` (keys included, at any depth) that UTF-8 cannot encode
+    (a lone surrogate), else None. Iterative, so nesting deeper than the recursion limit is walked
+    too; it runs only once handling an event has failed, never on the warm path."""
+    stack: list[tuple[Any, Any]] = [(value, path)]  # (value, its path: a str, or (parent path, key))
+    while stack:
+        item, where = stack.pop()
+        cls = item.__class__
+        if cls is str:
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return _path_text(where)
+        elif cls is dict:
+            for key, child in reversed(item.items()):
+                if key.__class__ is str and not key.isascii():
+                    try:
+                        key.encode("utf-8")
+                    except UnicodeEncodeError:
+                        return _path_text((where, key))
+                stack.append((child, (where, key)))
+        elif cls is list or cls is tuple:
+            stack.extend((child, (where, i)) for i, child in reversed(list(enumerate(item))))
     return None
+
+
+class _Elided(int):
+    """How many levels of a long path `_path_text` leaves out."""
+
+
+def _path_text(where: Any) -> str:
+    """`$.a.b[0]['x y']` from the nested (parent, key) pairs `_lone_surrogate` keeps; past 16 levels
+    the middle ones are counted, not listed (the path goes into a log line and a 400 body)."""
+    keys = []
+    while where.__class__ is tuple:
+        where, key = where
+        keys.append(key)
+    keys.reverse()
+    if len(keys) > 16:
+        keys[8:-4] = [_Elided(len(keys) - 12)]
+    text = [where]
+    for key in keys:
+        if key.__class__ is _Elided:
+            text.append(f"[...{key} levels...]")
+        elif key.__class__ is int:
+            text.append(f"[{key}]")
+        elif key.__class__ is str and key.isidentifier():
+            text.append(f".{key}")
+        else:
+            text.append(f"[{key!r}]")
+    return "".join(text)
 
 
 def malformed_event(source: str, found: list[dict[str, str]]) -> Exception:
