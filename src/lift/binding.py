@@ -178,27 +178,39 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
             form.extend((codec_for(codec.type, "body", strict=False), _list_fields(codec.type)))
         return form[0].convert(_form_data(data, form[1]))
 
-    decode_json = codec.decode_json
     quarter = max_body // 4  # a str of at most this many characters is at most max_body bytes of UTF-8
     # msgspec's decoder called here (made on the first body: see ModelCodec), the codec's error
     # report only when it fails
-    fast: list[Any] = [] if codec.pydantic is None else [decode_json]
+    decode: Any = None if codec.pydantic is None else codec.decode_json
 
     def get_body_direct(ctx: Context) -> Any:
         """The common case, decided without reading the body twice: a JSON text body from the
         event, decoded straight from the str (msgspec reads str and bytes alike). Called as is on the
         direct path of an HTTP source (`Binder.call_direct`: no middleware ran, so the request is the
         source's own, fresh, its body unread), and by `get_body` once it has checked that."""
+        nonlocal decode
         req: Any = ctx.request
         event = req.event
         raw = event.get("body")
         if raw.__class__ is str and raw and len(raw) <= quarter and not event.get("isBase64Encoded"):
-            ctype = req.content_type
-            if ctype is None or ctype == "application/json" or _is_json(ctype):
-                if not fast:
-                    fast.append(codec._decoder.decode)
+            # The Content-Type as API Gateway, ALB and function URLs send it: the event's own headers,
+            # probed with the two spellings clients use (HTTP/1.1 `Content-Type`, HTTP/2 and the
+            # services that lowercase names `content-type`) before the request's case-insensitive
+            # lookup (which builds every header), unless middleware already loaded the headers.
+            headers = event.get("headers")
+            if headers.__class__ is dict and req._headers is None:
+                ctype = headers.get("Content-Type")
+                if ctype is None:
+                    ctype = headers.get("content-type")
+                    if ctype is None:
+                        ctype = req.content_type
+            else:
+                ctype = req.content_type
+            if ctype == "application/json" or ctype is None or _is_json(ctype):
+                if decode is None:
+                    decode = codec._decoder.decode
                 try:
-                    return fast[0](raw)
+                    return decode(raw)
                 except Exception as exc:
                     raise codec.error_for(raw, exc) from None  # (ValidationFailed / BadRequest)
         return read_body(ctx)
@@ -226,7 +238,15 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
             raise LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {ctype!r}: send JSON")
         return codec.decode_json(data)
 
+    def inline() -> tuple[Any, int, Any] | None:
+        """What the generated direct call needs to decode the commonest body itself (see
+        `_compile_call`, kind 6): msgspec's decode, the size bound and the error report."""
+        if codec.pydantic is not None:
+            return None
+        return codec._decoder.decode, quarter, codec.error_for
+
     get_body.direct = get_body_direct  # type: ignore[attr-defined]
+    get_body_direct.inline_body = inline  # type: ignore[attr-defined]
     return get_body
 
 
@@ -429,7 +449,12 @@ class Binder:
             inline = getattr(getter, "inline", None)
             if direct and getattr(getter, "direct", None) is not None:
                 getter = getter.direct  # type: ignore[attr-defined]
-            if getter is _identity:
+            body = getattr(getter, "inline_body", None) if direct else None
+            if body is not None and (body := body()) is not None:
+                namespace[f"g{i}"] = getter
+                namespace[f"d{i}"], namespace[f"q{i}"], namespace[f"e{i}"] = body
+                shape.append((name, 6))
+            elif getter is _identity:
                 shape.append((name, 0))
             elif inline is not None and inline[2] is None:
                 namespace[f"n{i}"] = name
@@ -451,7 +476,9 @@ class Binder:
 def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
     """The code of `call(ctx)` for a handler of this shape: (keyword, direct, (name, kind), ...), kind 0
     ctx, 1 a str path parameter, 2 a converted path parameter, 3 any other getter; with `direct`,
-    `call(ctx, p)`, where kinds 4 and 5 are kinds 1 and 2 for the path parameter given as `p`."""
+    `call(ctx, p)`, where kinds 4 and 5 are kinds 1 and 2 for the path parameter given as `p`, and
+    kind 6 a typed body whose commonest form (a JSON text body sent as `application/json`) is
+    decoded inline by msgspec, any other by its getter (`get_body_direct`)."""
     keyword, direct, params = shape[0], shape[1], shape[2:]
     lines = ["def call(ctx, p):" if direct else "def call(ctx):"]
     if any(kind in (1, 2) for _, kind in params):
@@ -472,6 +499,20 @@ def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
                 f"        {var} = c{i}(raw)",
                 "    except _ERRORS:",
                 f"        raise _bad(n{i}, l{i}, raw) from None",
+            ]
+        elif kind == 6:  # a typed JSON body: the commonest one decoded here, any other by its getter
+            lines += [
+                "    ev = ctx.request.event",
+                "    raw = ev.get('body')",
+                f"    if raw.__class__ is str and raw and len(raw) <= q{i} and not ev.get('isBase64Encoded') and "
+                "(h := ev.get('headers')).__class__ is dict and "
+                "(h.get('Content-Type') or h.get('content-type')) == 'application/json':",
+                "        try:",
+                f"            {var} = d{i}(raw)",
+                "        except Exception as exc:",
+                f"            raise e{i}(raw, exc) from None",
+                "    else:",
+                f"        {var} = g{i}(ctx)",
             ]
         else:
             lines.append(f"    {var} = g{i}(ctx)")

@@ -189,3 +189,40 @@ def test_the_default_404_without_a_lambda_context_takes_the_events_request_id(so
         assert error["request_id"] == expected
     else:
         assert len(error["request_id"]) == 36
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "url", "alb", "alb-multi"])
+def test_the_body_content_type_is_read_in_any_spelling_on_the_direct_path(source):
+    """The direct path probes the event's headers for `Content-Type` and `content-type` before the
+    case-insensitive lookup: every other spelling, and every type that is not exactly
+    `application/json`, still gets the answer the full chain gives."""
+    build = {
+        "rest": lambda m, p, b, h: events.apigw_rest(m, p, body=b, headers=h),
+        "http": lambda m, p, b, h: events.apigw_http(m, p, body=b, headers=h),
+        "url": lambda m, p, b, h: events.function_url(m, p, body=b, headers=h),
+        "alb": lambda m, p, b, h: events.alb(m, p, body=b, headers=h),
+        "alb-multi": lambda m, p, b, h: events.alb(m, p, body=b, headers=h, multi_value=True),
+    }[source]
+    good, bad = '{"name": "Ada", "age": 36}', '{"age": "old"}'
+    cases = [
+        (good, {"content-type": "application/json"}, 201),
+        (good, {"Content-type": "application/json"}, 201),
+        (good, {"CONTENT-TYPE": "application/json; charset=utf-8"}, 201),
+        (good, {"content-type": "application/problem+json"}, 201),
+        (good, {"CONTENT-TYPE": "text/csv"}, 415),
+        (good, {"Content-type": "application/xml"}, 415),
+        (good, {"content-type": "text/csv"}, 415),
+        (good, {}, 201),  # no Content-Type: read as JSON
+        (bad, {"content-type": "application/json"}, 422),
+        (bad, {"CONTENT-TYPE": "application/json"}, 422),
+        ("{not json", {"Content-type": "application/json"}, 400),
+    ]
+    for body, headers, status in cases:
+        event = build("POST", "/users", body, headers)
+        direct = DIRECT.handler(event, lambda_context())
+        full = FULL.handler(event, lambda_context())
+        assert direct["statusCode"] == status, (headers, direct)
+        assert comparable(direct) == comparable(full)
+        if status == 422:
+            paths = [d["path"] for d in msgspec.json.decode(direct["body"])["error"]["details"]]
+            assert paths == ["$.name", "$.age"]
