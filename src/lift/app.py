@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from lift import errors as _errors
 from lift import serialization
-from lift.binding import Binder, build_binder
+from lift.binding import Binder, InvalidBody, build_binder
 from lift.context import Context, Request, Response
 from lift.errors import (
     InternalError,
@@ -31,6 +31,7 @@ from lift.errors import lift_logger as _logger
 from lift.routing import PathEntry, Router, normalize_path
 from lift.sources import HTTP_SOURCES, RECORD_SOURCES, LazyModule, alb, apigw_http, apigw_rest, function_url, source_of
 from lift.sources.registry import EventSources
+from lift.validation import Report
 
 __all__ = ["App", "Group", "Endpoint", "Middleware"]
 
@@ -795,7 +796,7 @@ class App(Group, EventSources):
                         if (
                             exc.__class__ is ValidationFailed
                             and json_response is not None
-                            and (report := _plain_report(self, ctx, exc)) is not None
+                            and (report := _raised_report(self, ctx, exc)) is not None
                         ):  # an invalid body's 422, as error_response writes it, without a Response
                             if rest:  # apigw_rest.json_response, inlined
                                 return {
@@ -820,6 +821,23 @@ class App(Group, EventSources):
                                     }
                                 return json_response(endpoint.status, body.decode(), request)
                             response = Response._raw(body, endpoint.status, "application/json")
+                        elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): nothing was raised
+                            problem = result.problem
+                            if (
+                                problem.__class__ is Report
+                                and not problem.echoes
+                                and json_response is not None
+                                and (report := _plain_report(self, ctx, problem)) is not None
+                            ):  # its 422 as error_response writes it, without an exception or a Response
+                                if rest:  # apigw_rest.json_response, inlined
+                                    return {
+                                        "statusCode": 422,
+                                        "headers": {"Content-Type": "application/json"},
+                                        "body": report.decode("utf-8"),
+                                        "isBase64Encoded": False,
+                                    }
+                                return json_response(422, report.decode("utf-8"), request)
+                            response = self.error_response(ctx, result.error())
                         else:
                             response = to_response(result, endpoint.status)
                 elif entry is None and root.param is None and root.greedy is None and unrouted(path, root):
@@ -963,10 +981,9 @@ _REPORT_CODE, _REPORT_MESSAGE = ValidationFailed.code, ValidationFailed.message
 _REPORT_HEAD = _encode({"error": {"code": _REPORT_CODE, "message": _REPORT_MESSAGE}})[:-2] + b',"request_id":'
 
 
-def _plain_report(app: App, ctx: Context, exc: Any) -> bytes | None:
+def _raised_report(app: App, ctx: Context, exc: Any) -> bytes | None:
     """The error body of `exc`, a ValidationFailed, when it is a validator's card-free report as
-    made (ValidationFailed.report) and error_response would add nothing to it (no exception handler,
-    no INFO line, no headers, under Lambda's size limit); None otherwise."""
+    made (ValidationFailed.report) with no headers, and `_plain_report` can write it; None otherwise."""
     card_free = exc._card_free
     if (
         card_free is None
@@ -974,11 +991,26 @@ def _plain_report(app: App, ctx: Context, exc: Any) -> bytes | None:
         or exc.message is not _REPORT_MESSAGE
         or exc.code is not _REPORT_CODE
         or exc.headers
-        or app._exception_handlers
-        or _logger().isEnabledFor(20)  # INFO: error_response's 4xx line is wanted
     ):
         return None
-    body = b"".join((_REPORT_HEAD, _encode(ctx.request_id), b',"details":', _encode(exc.details), b"}}"))
+    return _plain_report(app, ctx, exc.details)
+
+
+def _plain_report(app: App, ctx: Context, details: list[Any]) -> bytes | None:
+    """The 422 body of a validator's card-free report `details` (problems quoting nothing from the
+    input) as error_response writes it, when error_response would add nothing to it (no exception
+    handler, no INFO line, under Lambda's size limit); None otherwise. For a context no middleware
+    has seen (its request id is still Lambda's)."""
+    if app._exception_handlers:
+        return None
+    logger = _errors._lift_logger or _logger()
+    info = logger._cache.get(20)  # isEnabledFor(INFO) as logging caches it (see the quick 404)
+    if info is None:
+        info = logger.isEnabledFor(20)
+    if info:  # error_response's 4xx line is wanted
+        return None
+    request_id = ctx._request_id or getattr(ctx.lambda_context, "aws_request_id", None) or ctx.request_id
+    body = b"".join((_REPORT_HEAD, _encode(request_id), b',"details":', _encode(details), b"}}"))
     return body if len(body) < _MAYBE_TOO_LARGE else None
 
 

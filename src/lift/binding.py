@@ -17,9 +17,9 @@ from typing import Any
 
 from lift.context import Context, Request
 from lift.errors import BadRequest, LiftError, PayloadTooLarge, ValidationFailed
-from lift.validation import codec_for
+from lift.validation import Report, codec_for
 
-__all__ = ["Header", "Binder", "build_binder", "path_converter"]
+__all__ = ["Header", "Binder", "InvalidBody", "build_binder", "path_converter"]
 
 Getter = Callable[[Context], Any]
 
@@ -158,6 +158,28 @@ def bad_path_param(name: str, label: str, raw: str) -> ValidationFailed:
     )
 
 
+class InvalidBody:
+    """What a direct call (`Binder.call_direct`) returns, instead of raising, when its typed body
+    fails to decode: `problem`, the body's Report (every problem: the details of its 422) or the
+    error to answer (a BadRequest for malformed JSON). The HTTP source answers it, or raises
+    nothing at all: an invalid body costs no exception object, raise or traceback on that path
+    until an exception handler or the log line needs one (`error()`)."""
+
+    __slots__ = ("problem",)
+
+    problem: Report | Exception
+
+    def error(self) -> Exception:
+        """The exception the general path raises for this body (a ValidationFailed or BadRequest)."""
+        problem = self.problem
+        if isinstance(problem, Report):
+            return ValidationFailed.report(problem, echoes=problem.echoes)
+        return problem
+
+
+_new = object.__new__
+
+
 def _is_json(content_type: str | None) -> bool:
     if not content_type:
         return True
@@ -238,12 +260,17 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Get
             raise LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {ctype!r}: send JSON")
         return codec.decode_json(data)
 
+    def invalid(raw: str, exc: Exception) -> InvalidBody:
+        out: InvalidBody = _new(InvalidBody)
+        out.problem = codec.report_for(raw, exc)
+        return out
+
     def inline() -> tuple[Any, int, Any] | None:
         """What the generated direct call needs to decode the commonest body itself (see
-        `_compile_call`, kind 6): msgspec's decode, the size bound and the error report."""
+        `_compile_call`, kind 6): msgspec's decode, the size bound and what a failure returns."""
         if codec.pydantic is not None:
             return None
-        return codec._decoder.decode, quarter, codec.error_for
+        return codec._decoder.decode, quarter, invalid
 
     get_body.direct = get_body_direct  # type: ignore[attr-defined]
     get_body_direct.inline_body = inline  # type: ignore[attr-defined]
@@ -410,7 +437,8 @@ class Binder:
         # The same call for the direct path of an HTTP source (no middleware, a static route or
         # one ending in its one parameter `tail`): `call_direct(ctx, value)`, with that parameter's
         # raw value given (None for a static route) instead of read from `path_params`, and the
-        # getters' direct variants (a body read straight from the event). Compiled on the route's
+        # getters' direct variants (a body read straight from the event; a body that fails its type
+        # is returned as an InvalidBody, for the caller to answer, not raised). Compiled on the route's
         # first direct request (`compile_direct`), not at registration: most routes of a large app
         # are never called by a given execution environment, and registration is cold-start time.
         self._keyword, self._tail = keyword, tail
@@ -478,7 +506,8 @@ def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
     ctx, 1 a str path parameter, 2 a converted path parameter, 3 any other getter; with `direct`,
     `call(ctx, p)`, where kinds 4 and 5 are kinds 1 and 2 for the path parameter given as `p`, and
     kind 6 a typed body whose commonest form (a JSON text body sent as `application/json`) is
-    decoded inline by msgspec, any other by its getter (`get_body_direct`)."""
+    decoded inline by msgspec, any other by its getter (`get_body_direct`); when that inline decode
+    fails, the call returns an InvalidBody instead of raising."""
     keyword, direct, params = shape[0], shape[1], shape[2:]
     lines = ["def call(ctx, p):" if direct else "def call(ctx):"]
     if any(kind in (1, 2) for _, kind in params):
@@ -510,7 +539,7 @@ def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
                 "        try:",
                 f"            {var} = d{i}(raw)",
                 "        except Exception as exc:",
-                f"            raise e{i}(raw, exc) from None",
+                f"            return e{i}(raw, exc)",  # an InvalidBody, answered by the caller
                 "    else:",
                 f"        {var} = g{i}(ctx)",
             ]

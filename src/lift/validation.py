@@ -8,6 +8,7 @@ Pydantic v2 models are supported when pydantic is already imported by the user's
 
 from __future__ import annotations
 
+import functools
 import sys
 import types
 import typing
@@ -70,13 +71,15 @@ class ModelCodec:
         if self.pydantic is None and not _plain_struct(tp):
             self._decoder = msgspec.json.Decoder(tp, strict=strict)
         # else: a Struct of plain scalar fields, whose decoder cannot fail to build: made on first
-        # use (`__getattr__`), so registering a route costs less (msgspec reads the class then)
+        # use (`_decoder` below), so registering a route costs less (msgspec reads the class then)
 
-    def __getattr__(self, name: str) -> Any:
-        if name != "_decoder" or "pydantic" not in self.__dict__ or self.pydantic is not None:
-            raise AttributeError(name)
-        decoder = self._decoder = msgspec.json.Decoder(self.type, strict=self.strict)
-        return decoder
+    @functools.cached_property
+    def _decoder(self) -> msgspec.json.Decoder[Any]:
+        """msgspec's decoder of the type, made on first use unless `__init__` made it. (A descriptor
+        rather than `__getattr__`, which would slow every other attribute read of the codec.)"""
+        if self.pydantic is not None:
+            raise AttributeError("_decoder")  # a pydantic model's codec decodes with pydantic
+        return msgspec.json.Decoder(self.type, strict=self.strict)
 
     def decode_json(self, data: bytes | str) -> Any:
         """Parse and validate JSON bytes; raises BadRequest (syntax) or ValidationFailed."""
@@ -99,6 +102,13 @@ class ModelCodec:
         traceback of an invalid body); `exc` itself when it is not the input's fault.
         Raise it as `raise codec.error_for(data, exc) from None`, without naming it in a local:
         a local would tie the frame and the exception's traceback in a cycle, left to the GC."""
+        found = self.report_for(data, exc)
+        return _report(found, echoes=found.echoes) if isinstance(found, Report) else found
+
+    def report_for(self, data: bytes | str, exc: Exception) -> Report | Exception:
+        """Every problem of `data`, whose typed decode raised `exc`, as a Report (the details of its
+        422); or, when it is not a problem of types, what `error_for` gives: a BadRequest (syntax, or
+        nested too deeply), or `exc` itself when it is not the input's fault."""
         if exc.__class__ is _ValidationError or isinstance(exc, _ValidationError):
             try:
                 raw = _decode_untyped(data)
@@ -116,7 +126,7 @@ class ModelCodec:
                 found = Report()
             if not found:
                 found = self.problems(raw, exc)
-            return _report(found, echoes=found.echoes)
+            return found
         if isinstance(exc, msgspec.DecodeError):
             return invalid_json(self.location, str(exc))
         if isinstance(exc, RecursionError):  # nested past the parser's depth limit: invalid input, not a 500
@@ -342,7 +352,6 @@ def _object_walk(obj: _Object) -> Callable[[Any, str, Report, str], None]:
         scope.update(
             {
                 f"_n{i}": name,
-                f"_a{i}": accepts,
                 f"_p{i}": f"$.{name}",
                 f"_s{i}": f".{name}",
                 f"_m{i}": f"Object missing required field `{name}`",
@@ -350,7 +359,11 @@ def _object_walk(obj: _Object) -> Callable[[Any, str, Report, str], None]:
                 f"_t{i}": checker.type,
             }
         )
-        lines += [f"    item = value.get(_n{i}, _MISSING)", f"    if item.__class__ not in _a{i}:"]
+        # the classes that fit as they are, tested by identity (a tuple's `in` compares each class)
+        for k, cls in enumerate(accepts):
+            scope[f"_a{i}_{k}"] = cls
+        fits = " and ".join(f"item.__class__ is not _a{i}_{k}" for k in range(len(accepts))) or "True"
+        lines += [f"    item = value.get(_n{i}, _MISSING)", f"    if {fits}:"]
         call = [f"_c{i}(item, _p{i} if top else path + _s{i}, out, location)"]
         if leaf is not None:  # a known mismatch's message (see _Leaf), without the call
             call = [

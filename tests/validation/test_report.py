@@ -8,13 +8,16 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import msgspec
 import pytest
 
 from lift import App, Context
+from lift.binding import InvalidBody
 from lift.errors import ValidationFailed
+from lift.observability.redaction import PII
+from lift.sources.apigw_rest import request_from_event as rest_request
 from lift.testing import events, lambda_context
 
 
@@ -47,6 +50,11 @@ class Camel(msgspec.Struct, rename="camel"):
 class Point:
     x: int
     y: int = 0
+
+
+class Customer(msgspec.Struct):
+    name: str
+    email: Annotated[str, PII]
 
 
 class Shape(TypedDict):
@@ -121,7 +129,16 @@ def test_dataclass_inside_a_typeddict_reports_nested_paths() -> None:
     ]
 
 
-def test_an_invalid_body_leaves_no_reference_cycle_behind() -> None:
+@pytest.mark.parametrize(
+    ("body", "ctype", "status"),
+    [
+        ('{"low": "1"}', "application/json", 422),
+        ('{"low": "1"}', "application/json; charset=utf-8", 422),  # (the body getter, not the inline decode)
+        ('{"low": 1,', "application/json", 400),
+        ('{"low": 1,', "application/json; charset=utf-8", 400),
+    ],
+)
+def test_an_invalid_body_leaves_no_reference_cycle_behind(body: str, ctype: str, status: int) -> None:
     """Each invalid request's exception, traceback and frames are freed at once, not left to the
     cyclic garbage collector (whose passes would cost every later request)."""
     app = App(name="report")
@@ -130,10 +147,10 @@ def test_an_invalid_body_leaves_no_reference_cycle_behind() -> None:
     def create(ctx: Context, body: Window) -> dict:
         return {}
 
-    event = events.apigw_rest("POST", "/windows", body='{"low": "1"}', headers={"Content-Type": "application/json"})
+    event = events.apigw_rest("POST", "/windows", body=body, headers={"Content-Type": ctype})
     context = lambda_context()
     for _ in range(3):
-        assert app.handler(event, context)["statusCode"] == 422
+        assert app.handler(event, context)["statusCode"] == status
     gc.collect()
     gc.disable()
     try:
@@ -177,3 +194,38 @@ def test_an_exception_handler_for_validation_failed_answers_the_invalid_body() -
     answer = app.handler(_INVALID, lambda_context())
     assert answer["statusCode"] == 422  # a plain value from a LiftError's handler keeps the error's status
     assert json.loads(answer["body"]) == {"problems": ["$.low", "$.high"]}
+
+
+def test_the_direct_call_returns_an_invalid_body_instead_of_raising() -> None:
+    """On the direct path (no middleware) a body that fails its type is handed back as an InvalidBody
+    holding every problem, with no exception made or raised; the App answers its 422 from it."""
+    app = _window_app()
+    endpoint = app.endpoints[0]
+    answer = app.handler(_INVALID, lambda_context())  # compiles the direct call
+    assert answer["statusCode"] == 422
+    ctx = app.new_context(_INVALID, lambda_context(), "rest", rest_request(_INVALID))
+    result = endpoint.binder.compile_direct()(ctx, None)
+    assert type(result) is InvalidBody
+    assert [p["path"] for p in result.problem] == ["$.low", "$.high"]
+    assert json.loads(answer["body"])["error"]["details"] == list(result.problem)
+    error = result.error()
+    assert type(error) is ValidationFailed and error.details is result.problem
+
+
+def test_an_invalid_body_of_a_route_whose_result_is_masked_is_still_a_422() -> None:
+    """A route returning a model with PII fields has its direct call wrapped (lift.pii): an invalid
+    body passes through the wrapper untouched and is answered with every problem."""
+    app = App(name="report")
+
+    @app.post("/windows", status=201)
+    def create(ctx: Context, body: Window) -> Customer:
+        return Customer(name="Ada", email="ada@example.com")
+
+    answer = app.handler(_INVALID, lambda_context())
+    assert answer["statusCode"] == 422
+    assert [d["path"] for d in json.loads(answer["body"])["error"]["details"]] == ["$.low", "$.high"]
+    good = events.apigw_rest(
+        "POST", "/windows", body='{"low": 1, "high": 2}', headers={"Content-Type": "application/json"}
+    )
+    answer = app.handler(good, lambda_context())
+    assert answer["statusCode"] == 201 and json.loads(answer["body"])["email"] != "ada@example.com"
