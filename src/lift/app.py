@@ -17,6 +17,7 @@ from lift import serialization
 from lift.binding import Binder, InvalidBody, build_binder
 from lift.context import Context, Request, Response
 from lift.errors import (
+    BadRequest,
     InternalError,
     LiftError,
     MethodNotAllowed,
@@ -28,7 +29,7 @@ from lift.errors import (
     is_http_status,
 )
 from lift.errors import lift_logger as _logger
-from lift.routing import PathEntry, Router, normalize_path
+from lift.routing import PathEntry, Router, has_dot_segment, normalize_path
 from lift.sources import HTTP_SOURCES, RECORD_SOURCES, LazyModule, alb, apigw_http, apigw_rest, function_url, source_of
 from lift.sources.registry import EventSources
 from lift.validation import Report
@@ -248,6 +249,7 @@ class App(Group, EventSources):
         self._not_found_endpoint = self._make_endpoint(_default_not_found, "", ("*",), 404, [], None)
         self._not_found_chain: Handler = self._not_found_endpoint.run
         self._method_chain: Handler = _method_not_allowed
+        self._dot_segment_chain: Handler = _dot_segment_refused
         self._compose_all()
         if type(self).handler is App.handler:  # (a subclass's own `handler` is left alone)
             self.handler = self._rest_first_handler()  # type: ignore[method-assign]
@@ -271,6 +273,7 @@ class App(Group, EventSources):
             endpoint.compose()
         self._not_found_chain = compose(self.middleware, self._not_found_endpoint.run)
         self._method_chain = compose(self.middleware, _method_not_allowed)
+        self._dot_segment_chain = compose(self.middleware, _dot_segment_refused)
         self._compose_event_handlers()
         self._note_plain_not_found()
 
@@ -730,7 +733,9 @@ class App(Group, EventSources):
                     parent, _, last = path.rpartition("/")
                     entry = param_tail.get(parent)
                     if entry is not None:
-                        if not last or "%" in last:
+                        # empty, escaped, or starting with a character below "/" ("."/".." are refused in
+                        # chain_for; "-5" just takes the general path): one str comparison, no index
+                        if last < "/" or "%" in last:
                             entry = None
                         else:
                             tail_value = last
@@ -840,7 +845,13 @@ class App(Group, EventSources):
                             response = self.error_response(ctx, result.error())
                         else:
                             response = to_response(result, endpoint.status)
-                elif entry is None and root.param is None and root.greedy is None and unrouted(path, root):
+                elif (
+                    entry is None
+                    and root.param is None
+                    and root.greedy is None
+                    and unrouted(path, root)
+                    and not (("." in path or "%" in path) and has_dot_segment(path))  # (refused in chain_for)
+                ):
                     try:  # no template starts with this path's first segment: the 404 without a second lookup
                         response = self._not_found_chain(ctx)
                     except Exception as exc:
@@ -886,7 +897,10 @@ class App(Group, EventSources):
         endpoint for a 404, None for a 405). Sets `ctx.route` and the path parameters; `lift.asgi`
         uses it to decide where a chain runs before running it."""
         request: Request = ctx.request  # type: ignore[assignment]  # an HTTP context: never None
-        entry, values = self.router.lookup(request.path)
+        path = request.path
+        if ("." in path or "%" in path) and has_dot_segment(path):  # a traversal waiting in a parameter: a 400
+            return self._dot_segment_chain, None
+        entry, values = self.router.lookup(path)
         endpoint: Endpoint | None
         if entry is None:
             chain, endpoint = self._not_found_chain, self._not_found_endpoint
@@ -1056,6 +1070,13 @@ def _default_not_found(ctx: Context) -> Response:
         return app.error_response(ctx, NotFound(message))
     body = {"error": {"code": "not_found", "message": message, "request_id": ctx.request_id, "details": None}}
     return Response._raw(_encode(body), 404, "application/json")
+
+
+def _dot_segment_refused(ctx: Context) -> Response:
+    """The 400 for a path with a `.` or `..` segment (`lift.routing.has_dot_segment`): no handler
+    gets a path parameter that climbs out of where it is used."""
+    message = "Path segments '.' and '..' are not allowed (also percent-encoded)"
+    return ctx.app.error_response(ctx, BadRequest(message))
 
 
 def _method_not_allowed(ctx: Context) -> Response:

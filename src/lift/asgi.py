@@ -273,7 +273,7 @@ class AsgiApp:
             parent, _, last = path.rpartition("/")
             entry = router._param_tail.get(parent)
             if entry is not None:
-                if last and "%" not in last:
+                if last >= "/" and "%" not in last:  # (not empty; ".."/"." are refused in App.chain_for)
                     request._path_params = {entry.param_names[0]: last}
                 else:
                     entry = None

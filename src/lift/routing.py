@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PathEntry", "Router", "RouteConflict", "normalize_path", "parse_template"]
+__all__ = ["PathEntry", "Router", "RouteConflict", "has_dot_segment", "normalize_path", "parse_template"]
 
 
 class RouteConflict(ValueError):
@@ -26,6 +26,26 @@ def normalize_path(path: str) -> str:
     if len(path) > 1 and path[-1] == "/":
         path = path.rstrip("/") or "/"
     return path
+
+
+def has_dot_segment(path: str) -> bool:
+    """Whether `path` has a `.` or `..` segment (a path traversal waiting in a parameter), also
+    percent-encoded (`%2e%2e`, `.%2E`, `..%2f`, and escapes of escapes such as `%252e`, decoded
+    up to four times) and with `\\` taken as a separator too. Callers test `"." in path or "%"
+    in path` first: a path with neither has none."""
+    for _ in range(4):
+        for segment in path.replace("\\", "/").split("/"):
+            if segment == "." or segment == "..":
+                return True
+        if "%" not in path:
+            return False
+        from urllib.parse import unquote
+
+        decoded = unquote(path)
+        if decoded == path:
+            return False
+        path = decoded
+    return False
 
 
 def parse_template(template: str) -> list[tuple[str, str]]:
@@ -54,6 +74,8 @@ def parse_template(template: str) -> list[tuple[str, str]]:
         else:
             if not part:
                 raise ValueError(f"Empty segment in path template {template!r}")
+            if part[0] == "." and (part == "." or part == ".."):
+                raise ValueError(f"Path template {template!r} has a {part!r} segment (requests with one are refused)")
             segments.append(("static", part))
     return segments
 

@@ -131,3 +131,13 @@ def test_concurrent_clients_each_get_their_own_answer(dev_server: DevServerProce
     with ThreadPoolExecutor(16) as pool:
         results = list(pool.map(one, range(80)))
     assert [r for r in results if r is not True] == []
+
+
+def test_dot_segments_in_the_path_are_a_400_before_the_handler(dev_server: DevServerProcess) -> None:
+    """`lift dev` hands the path to app.handler as sent: `..` (also `%2e%2e`, `..%2f`) is refused there."""
+    for path in ("/hello/..", "/hello/%2e%2e", "/hello/..%2f..%2fetc%2fpasswd", "/hello/.%2E"):
+        status, _, body = dev_server.request("GET", path)
+        assert status == 400, (path, body)
+        assert json.loads(body)["error"]["code"] == "bad_request"
+    status, _, body = dev_server.request("GET", "/hello/.ada")
+    assert status == 200 and json.loads(body)["hello"] == ".ada"

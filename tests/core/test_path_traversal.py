@@ -1,0 +1,191 @@
+"""A path with a `.` or `..` segment (also percent-encoded) is refused with a 400 before any handler runs.
+
+A greedy `{proxy+}` parameter (and a plain one, once `%2f` is decoded) would otherwise hand the handler
+`../../etc/passwd`. Every HTTP source, with and without middleware, and ASGI; `lift dev` is in
+tests/dev/test_http.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import pytest
+
+from lift import App, Context
+from lift.testing import events, lambda_context
+
+SOURCES = ["rest", "http", "alb", "url"]
+BUILDERS = {"rest": events.apigw_rest, "http": events.apigw_http, "alb": events.alb, "url": events.function_url}
+
+TRAVERSALS = [
+    "/files/../secret",
+    "/files/a/../../etc/passwd",
+    "/files/./x",
+    "/files/a/..",
+    "/files/%2e%2e/secret",
+    "/files/%2E%2e/secret",
+    "/files/.%2e/secret",
+    "/files/%2e/x",
+    "/files/..%2f..%2fetc%2fpasswd",
+    "/files/a%2f..%2f..%2fetc",
+    "/files/%252e%252e/secret",
+    "/files/..%5c..%5cwindows",
+    "/users/..",
+    "/users/.",
+    "/users/%2e%2e",
+    "/users/..%2fadmin",
+    "/users/../users/1",
+    "/nowhere/../users/1",
+    "/a/../b/1",
+]
+FINE = {
+    "/files/.hidden/a.txt": {"path": ".hidden/a.txt"},
+    "/files/v1.2/notes..txt": {"path": "v1.2/notes..txt"},
+    "/files/...": {"path": "..."},
+    "/users/.profile": {"user": ".profile"},
+    "/users/ada.lovelace@example.com": {"user": "ada.lovelace@example.com"},
+    "/users/%2e%2ex": {"user": "..x"},
+}
+
+
+def tag(ctx: Context, call_next):
+    response = call_next(ctx)
+    response.headers["X-Tag"] = "seen"
+    return response
+
+
+def make_app(calls: list[str], *, middleware: bool) -> App:
+    app = App(name="paths")
+    if middleware:
+        app.use(tag)
+
+    @app.get("/files/{path+}")
+    def read_file(ctx: Context, path: str) -> dict:
+        calls.append(path)
+        return {"path": path}
+
+    @app.get("/users/{user_id}")
+    def user(ctx: Context, user_id: str) -> dict:
+        calls.append(user_id)
+        return {"user": user_id}
+
+    @app.not_found
+    def not_found(ctx: Context) -> dict:
+        calls.append("not_found")
+        return {"missing": ctx.request.path}
+
+    return app
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
+@pytest.mark.parametrize("source", SOURCES)
+def test_dot_segments_are_a_400_before_any_handler_runs(source: str, middleware: bool, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="lift")
+    calls: list[str] = []
+    app = make_app(calls, middleware=middleware)
+    for path in TRAVERSALS:
+        caplog.clear()
+        result = app.handler(BUILDERS[source]("GET", path), lambda_context(aws_request_id="req-dots"))
+        assert result["statusCode"] == 400, (path, result)
+        error = json.loads(result["body"])["error"]
+        assert error["code"] == "bad_request" and error["request_id"] == "req-dots"
+        assert error["message"] == "Path segments '.' and '..' are not allowed (also percent-encoded)"
+        lines = [r for r in caplog.records if r.name == "lift"]
+        assert [r.levelname for r in lines] == ["INFO"] and "req-dots" in lines[0].getMessage()
+        if middleware:  # global middleware still runs around it, as for a 404 (CORS headers, ...)
+            headers = result.get("headers") or {k: v[0] for k, v in result["multiValueHeaders"].items()}
+            assert headers["X-Tag"] == "seen"
+    assert calls == []
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
+@pytest.mark.parametrize("source", SOURCES)
+def test_dots_that_are_not_whole_segments_still_route(source: str, middleware: bool) -> None:
+    calls: list[str] = []
+    app = make_app(calls, middleware=middleware)
+    for path, expected in FINE.items():
+        result = app.handler(BUILDERS[source]("GET", path), lambda_context())
+        assert result["statusCode"] == 200, (path, result)
+        assert json.loads(result["body"]) == expected
+
+
+def test_a_template_with_a_dot_segment_is_refused_at_registration() -> None:
+    app = App()
+    for template in ("/files/../x", "/a/./b", "/.."):
+        with pytest.raises(ValueError, match="segment"):
+            app.get(template)(lambda: {})
+    app.get("/files/v1.0/x")(lambda: {})  # a dot inside a segment is fine
+
+
+def test_has_dot_segment_decodes_escapes_and_escaped_escapes() -> None:
+    from lift.routing import has_dot_segment
+
+    assert all(has_dot_segment(path) for path in TRAVERSALS)
+    assert not any(has_dot_segment(path) for path in FINE)
+    assert has_dot_segment("/a/%25252e%25252e/b")  # three levels of escapes
+    assert not has_dot_segment("/tags/50%25off") and not has_dot_segment("/q/%zz/x")
+
+
+async def _asgi_get(app: App, raw_path: bytes) -> tuple[int, dict]:
+    """One request as uvicorn hands it over: `path` percent-decoded, `raw_path` as sent."""
+    from urllib.parse import unquote
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": unquote(raw_path.decode()),
+        "raw_path": raw_path,
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app.asgi(scope, receive, send)
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
+def test_asgi_refuses_dot_segments_too(middleware: bool) -> None:
+    calls: list[str] = []
+    app = make_app(calls, middleware=middleware)
+
+    async def go() -> list[tuple[int, dict]]:
+        return [await _asgi_get(app, path.encode()) for path in [*TRAVERSALS, *FINE]]
+
+    answers = asyncio.run(go())
+    for path, (status, body) in zip(TRAVERSALS, answers, strict=False):
+        assert status == 400 and body["error"]["code"] == "bad_request", (path, body)
+    assert [body for _, body in answers[len(TRAVERSALS) :]] == list(FINE.values())
+    assert calls == [body.get("path") or body.get("user") for body in FINE.values()]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_without_middleware_or_a_not_found_handler_an_unrouted_path_keeps_the_default_404(source: str) -> None:
+    """Documented: when no route starts with the path's first segment and nothing but the default 404
+    could answer, that 404 is sent (no handler runs either way); a path into a route is refused."""
+    calls: list[str] = []
+    app = App(name="plain")
+
+    @app.get("/files/{path+}")
+    def read_file(path: str) -> dict:
+        calls.append(path)
+        return {"path": path}
+
+    for path, status in (("/../etc/passwd", 404), ("/nope/../files/x", 404), ("/files/../../etc/passwd", 400)):
+        result = app.handler(BUILDERS[source]("GET", path), lambda_context())
+        assert result["statusCode"] == status, (path, result)
+    assert calls == []
