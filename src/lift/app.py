@@ -437,15 +437,25 @@ class App(Group, EventSources):
                 exc_info=exc,
                 extra={"request_id": request_id, "lift_ctx": ctx},
             )
-        elif _logger().isEnabledFor(20):  # INFO
-            _logger().info(
-                "%s %s in %s (request_id=%s): %s",
-                err.status,
-                err.code,
-                _where(ctx),
-                request_id,
-                err.message,
-                extra={"request_id": request_id, "details": err.details, "lift_ctx": ctx},
+        elif (logger := _logger()).isEnabledFor(20):  # INFO: the 4xx line
+            # logger.info(...) without its second level check and its search of the stack for the
+            # caller (findCaller: the same answer every time, found once): the record as it makes it
+            global _client_error_site
+            site = _client_error_site
+            if site is None:
+                site = _client_error_site = logger.findCaller()[:3]  # (this line, in error_response)
+            logger.handle(
+                logger.makeRecord(
+                    logger.name,
+                    20,
+                    site[0],
+                    site[1],
+                    "%s %s in %s (request_id=%s): %s",
+                    (err.status, err.code, _where(ctx), request_id, err.message),
+                    None,
+                    site[2],
+                    {"request_id": request_id, "details": err.details, "lift_ctx": ctx},
+                )
             )
         body = err.to_dict(request_id)
         try:
@@ -980,6 +990,10 @@ class App(Group, EventSources):
 
     _asgi: Any = None
 
+
+# (file, line, function) of error_response's 4xx INFO line, as logging's findCaller gives it: found
+# on the first line, then reused (the search costs a fifth of the record, the same answer every time)
+_client_error_site: tuple[str, int, str] | None = None
 
 # User input reaches an error body only through its message and details (the code is fixed,
 # the request id is AWS's or a UUID). They hold a card number only if they have 13 digits and

@@ -184,6 +184,25 @@ def test_the_invalid_body_line_is_logged_when_info_is_on(caplog: pytest.LogCaptu
     assert lines[0].details == json.loads(answer["body"])["error"]["details"]
 
 
+def test_every_invalid_body_line_names_its_request_and_where_lift_wrote_it(caplog: pytest.LogCaptureFixture) -> None:
+    """The 4xx line is built without logging's stack search: each line still carries its own request
+    id, the error's details and the place in Lift that wrote it (file, line, function), line after line."""
+    app = _window_app()
+    contexts = [lambda_context() for _ in range(3)]
+    with caplog.at_level("INFO", logger="lift"):
+        answers = [app.handler(_INVALID, context) for context in contexts]
+    lines = [r for r in caplog.records if r.name == "lift"]
+    assert [r.levelname for r in lines] == ["INFO"] * 3
+    for line, context, answer in zip(lines, contexts, answers, strict=True):
+        assert (
+            line.request_id == context.aws_request_id and f"(request_id={context.aws_request_id})" in line.getMessage()
+        )
+        assert line.getMessage().startswith("422 validation_failed in POST /windows")
+        assert line.details == json.loads(answer["body"])["error"]["details"]
+        assert (line.funcName, line.module) == ("error_response", "app") and line.pathname.endswith("app.py")
+        assert line.lineno == lines[0].lineno > 0
+
+
 def test_an_exception_handler_for_validation_failed_answers_the_invalid_body() -> None:
     app = _window_app()
 
