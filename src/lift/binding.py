@@ -123,7 +123,11 @@ _TYPE_LABELS: dict[Any, str] = {int: "integer", float: "number", uuid.UUID: "UUI
 
 def _type_label(tp: Any) -> str:
     label = _TYPE_LABELS.get(tp)
-    return label if label is not None else getattr(tp, "__name__", str(tp))
+    if label is not None:
+        return label
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):  # `int | None`: "integer | null", every member
+        return " | ".join("null" if arg is type(None) else _type_label(arg) for arg in typing.get_args(tp))
+    return getattr(tp, "__name__", str(tp))
 
 
 def _path_getter(name: str, tp: Any) -> Getter:

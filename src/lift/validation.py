@@ -347,8 +347,6 @@ def _object_walk(obj: _Object) -> Callable[[Any, str, Report, str], None]:
     for i, (name, checker, required) in enumerate(obj.fields):
         leaf = checker if type(checker) is _Leaf and checker.accepts is not None else None
         accepts: tuple[type, ...] = leaf.accepts if leaf is not None else ()  # type: ignore[assignment]
-        if type(checker) is _Optional and type(checker.inner) is _Leaf and checker.inner.accepts is not None:
-            accepts = (*checker.inner.accepts, type(None))  # `str | None` and the like: no call when it fits
         scope.update(
             {
                 f"_n{i}": name,
@@ -440,8 +438,18 @@ class _Optional(_Checker):
         self.inner = _compile(inner, strict)
 
     def check(self, value: Any, path: str, out: Report, location: str) -> None:
-        if value is not None:
-            self.inner.check(value, path, out, location)
+        if value is None:
+            return
+        before = len(out)
+        self.inner.check(value, path, out, location)
+        if len(out) == before + 1 and out[-1]["path"] == path and out[-1]["message"].startswith("Expected `"):
+            # the value itself is not of the inner type (`5` for `Address | None`): msgspec's message
+            # for the whole type names what is accepted (`object | null`), as its first error does
+            problem, echoes = out.pop(), out.echoes
+            super().check(value, path, out, location)
+            if len(out) == before:  # (msgspec took it after all: the inner problem stands)
+                out.append(problem)
+                out.echoes = echoes
 
 
 class _Annotated(_Checker):
@@ -510,6 +518,14 @@ def _build(tp: Any, strict: bool) -> _Checker:
     if origin in (typing.Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1 and len(args) == 2:
+            inner = _compile(rest[0], strict)
+            if type(inner) is _Leaf:  # `str | None`: a leaf of the whole type, whose message names it (`str | null`)
+                if inner.anything:
+                    return inner
+                leaf = _Leaf(tp, strict)
+                if inner.accepts is not None:
+                    leaf.accepts = (*inner.accepts, type(None))
+                return leaf
             return _Optional(tp, strict, rest[0])
     return _Leaf(tp, strict)
 

@@ -9,7 +9,7 @@ import dataclasses
 import subprocess
 import sys
 import textwrap
-from typing import Annotated, TypedDict
+from typing import Annotated, Optional, TypedDict
 
 import msgspec
 import pydantic
@@ -683,3 +683,24 @@ def test_an_unsupported_field_type_still_fails_at_registration() -> None:
 
     with pytest.raises(TypeError):
         app.post("/odd")(create)
+
+
+def test_a_bad_optional_header_names_the_whole_accepted_type() -> None:
+    app = App()
+
+    @app.get("/h")
+    def h(
+        limit: Annotated[int | None, Header("X-Limit")] = None,
+        page: Optional[int] = Header("X-Page", default=None),  # noqa: UP045  # (typing's spelling, too)
+    ) -> dict:
+        return {"limit": limit, "page": page}
+
+    client = TestClient(app)
+    bad = client.get("/h", headers={"X-Limit": "lots", "X-Page": "1"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"] == [
+        {"location": "header", "path": "$.x-limit", "message": "Expected integer | null, got 'lots'"}
+    ]
+    bad = client.get("/h", headers={"X-Page": "first"})
+    assert bad.json()["error"]["details"][0]["message"] == "Expected integer | null, got 'first'"
+    assert client.get("/h", headers={"X-Limit": "3"}).json() == {"limit": 3, "page": None}
