@@ -48,26 +48,21 @@ def report(app: Any, event: Any, context: Any) -> dict[str, Any]:
     failing = [f"{c.name} ({c.error or c.status})" for c in health.checks if c.critical and not c.ok]
     verdict = f"{status}, {len(health.checks)} checks" + (f", failing: {'; '.join(failing)}" if failing else "")
     extra = {"request_id": request_id, "cloud_map_status": status, "failing_checks": failing}
+    problem = None
     if not service_id or not instance_id:
+        problem = f"{SERVICE_ENV} and {INSTANCE_ENV} must name the service and instance"
+    else:
+        try:
+            _client().update_instance_custom_health_status(ServiceId=service_id, InstanceId=instance_id, Status=status)
+        except Exception as exc:  # throttled, denied, deleted, unreachable: logged, never a failed invocation
+            problem = f"Cloud Map refused it: {type(exc).__name__}: {str(exc)[:300]}"
+    if problem is not None:
         logger.error(
-            "cloud map health: %s not reported: %s and %s must name the service and instance (request %s)",
+            "cloud map health: instance %s of %s is %s, not reported: %s (request %s)",
+            instance_id or "(unset)",
+            service_id or "(unset)",
             verdict,
-            SERVICE_ENV,
-            INSTANCE_ENV,
-            request_id,
-            extra=extra,
-        )
-        return {"status": status, "failing": failing, "reported": False}
-    try:
-        _client().update_instance_custom_health_status(ServiceId=service_id, InstanceId=instance_id, Status=status)
-    except Exception as exc:  # throttled, denied, deleted, unreachable: logged, never a failed invocation
-        logger.error(
-            "cloud map health: instance %s of %s is %s, but Cloud Map refused it: %s: %s (request %s)",
-            instance_id,
-            service_id,
-            verdict,
-            type(exc).__name__,
-            str(exc)[:300],
+            problem,
             request_id,
             extra=extra,
         )

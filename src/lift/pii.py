@@ -37,31 +37,14 @@ def visible(value: Any, ctx: Any = None, *, roles: frozenset[str] | set[str] | N
     """`value` (a model, or a list/dict of them) as plain data with the PII fields masked that
     the caller may not see: a field's own `PII(roles=...)`, else none, decide; the caller's
     roles are `roles` or `ctx.principal.roles`."""
+    return _masking(value, _caller_roles(ctx, roles), 0, True)
+
+
+def _caller_roles(ctx: Any, roles: frozenset[str] | set[str] | None) -> frozenset[str]:
     if roles is None:
         principal = getattr(ctx, "principal", None)
         roles = getattr(principal, "roles", frozenset()) if principal is not None else frozenset()
-    return _visible(value, frozenset(roles), 0)
-
-
-def _visible(value: Any, roles: frozenset[str], depth: int) -> Any:
-    if depth > 20 or value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, list | tuple):
-        return [_visible(v, roles, depth + 1) for v in value]
-    if isinstance(value, dict):
-        return {k: _visible(v, roles, depth + 1) for k, v in value.items()}
-    fields = _as_fields(value)
-    if fields is None:
-        return value
-    marked = pii_fields(type(value))
-    out = {}
-    for name, field_value in fields.items():
-        marker = marked.get(name)
-        if marker is not None and field_value is not None and not (marker.roles & roles):
-            out[name] = MASK
-        else:
-            out[name] = _visible(field_value, roles, depth + 1)
-    return out
+    return frozenset(roles)
 
 
 _carries: dict[Any, bool] = {}
@@ -119,38 +102,47 @@ def masked(value: Any, ctx: Any = None, *, roles: frozenset[str] | set[str] | No
     keeping its types: a Struct stays that Struct (a copy, so its renames, tags and omitted
     defaults encode as before), a dataclass or pydantic model a copy of itself; what holds no
     masked field is returned as it is (no copy)."""
-    if roles is None:
-        principal = getattr(ctx, "principal", None)
-        roles = getattr(principal, "roles", frozenset()) if principal is not None else frozenset()
-    return _masked(value, frozenset(roles), 0)
+    return _masking(value, _caller_roles(ctx, roles), 0, False)
 
 
-def _masked(value: Any, roles: frozenset[str], depth: int) -> Any:
+def _masking(value: Any, roles: frozenset[str], depth: int, plain: bool) -> Any:
+    """The one walk behind `visible` (`plain`: lists, dicts and each model as a dict of its fields,
+    always new) and `masked` (types kept; a container or model is copied only when something in
+    it is masked). A PII field is masked when it is set and the caller has none of its roles."""
     if depth > 20 or value is None or isinstance(value, str | int | float | bool | bytes):
         return value
     if isinstance(value, list | tuple):
-        items = [_masked(v, roles, depth + 1) for v in value]
+        items = [_masking(v, roles, depth + 1, plain) for v in value]
+        if plain:
+            return items
         if all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return tuple(items) if type(value) is tuple else items
     if isinstance(value, dict):
-        changed = {k: m for k, v in value.items() if (m := _masked(v, roles, depth + 1)) is not v}
+        if plain:
+            return {k: _masking(v, roles, depth + 1, plain) for k, v in value.items()}
+        changed = {k: m for k, v in value.items() if (m := _masking(v, roles, depth + 1, plain)) is not v}
         return {**value, **changed} if changed else value
     fields = _as_fields(value)
     if fields is None:
         return value
     marked = pii_fields(type(value))
-    changes: dict[str, Any] = {}
+    out: dict[str, Any] = {}  # plain: every field; typed: the changed ones
     for name, field_value in fields.items():
         marker = marked.get(name)
         if marker is not None and field_value is not None and not (marker.roles & roles):
-            changes[name] = MASK
+            out[name] = MASK
         else:
-            inner = _masked(field_value, roles, depth + 1)
-            if inner is not field_value:
-                changes[name] = inner
-    if not changes:
-        return value
+            inner = _masking(field_value, roles, depth + 1, plain)
+            if plain or inner is not field_value:
+                out[name] = inner
+    if plain:
+        return out
+    return _replaced(value, out) if out else value
+
+
+def _replaced(value: Any, changes: dict[str, Any]) -> Any:
+    """A copy of the model `value` with `changes` set, of its own type."""
     cls = type(value)
     if hasattr(cls, "__struct_fields__"):
         import msgspec.structs
