@@ -9,8 +9,9 @@ lists the C functions a request spends them in (msgspec's encode and decode, dic
 attribute lookups, object creation, the eval loop itself).
 
 Usage: ``python bench/callgrind_request.py [--apps bare_msgspec,lift_app] [--kinds ...] [--calls 2000]
-[--top 25]``: one table of instructions per call (load-independent) and the ratio to the first
-app, then, with ``--top N``, each app's N costliest C functions per kind (inclusive, per call).
+[--top 25] [--log plain|json]``: one table of instructions per call (load-independent) and the ratio to
+the first app, then, with ``--top N``, each app's N costliest C functions per kind (inclusive, per call).
+``--log`` turns INFO logging on (a 4xx writes its line): a stdlib StreamHandler, or lift's JSON lines.
 """
 
 from __future__ import annotations
@@ -30,13 +31,27 @@ sys.path[:0] = [str(HERE / "apps"), str(HERE)]
 WARMUP = 300
 
 
-def child(module: str, kind: str, calls: int) -> None:
+def child(module: str, kind: str, calls: int, log: str = "off") -> None:
     import importlib
     from collections import deque
     from itertools import repeat
 
     from events import LambdaContext
     from instructions import all_events
+
+    if log != "off":  # INFO lines (a 4xx writes one) to /dev/null, as a deployed function would write them
+        import logging
+
+        sink = open(os.devnull, "w")  # (open for the child's whole life)
+        if log == "json":
+            from lift.observability.logging import configure
+
+            configure(stream=sink, level="INFO")
+        else:  # the standard library's handler, in the Lambda runtime's own format
+            handler = logging.StreamHandler(sink)
+            handler.setFormatter(logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(message)s"))
+            logging.getLogger().addHandler(handler)
+            logging.getLogger().setLevel(logging.INFO)
 
     app = importlib.import_module(module)
     events = all_events()
@@ -48,7 +63,7 @@ def child(module: str, kind: str, calls: int) -> None:
     deque(map(handler, repeat(event, calls), repeat(context, calls)), maxlen=0)  # the only measured code
 
 
-def run(python: str, module: str, kind: str, calls: int, out: str) -> int:
+def run(python: str, module: str, kind: str, calls: int, out: str, log: str = "off") -> int:
     args = [
         "valgrind",
         "--tool=callgrind",
@@ -62,6 +77,7 @@ def run(python: str, module: str, kind: str, calls: int, out: str) -> int:
         module,
         kind,
         str(calls),
+        log,
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
@@ -96,7 +112,7 @@ def top_functions(out: str, calls: int, top: int, inclusive: bool) -> list[tuple
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else "off")
         return
     from instructions import all_events
 
@@ -106,6 +122,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--top", type=int, default=0, help="also list each run's N costliest C functions")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument(
+        "--log",
+        choices=("off", "plain", "json"),
+        default="off",
+        help="INFO logging on, to /dev/null: a StreamHandler on the root logger (plain) or lift's JSON lines",
+    )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -116,7 +138,7 @@ def main() -> None:
         for app in apps:
             for kind in kinds:
                 out = os.path.join(tmp, "callgrind.out")
-                total = run(args.python, app, kind, args.calls, out)
+                total = run(args.python, app, kind, args.calls, out, args.log)
                 results.setdefault(app, {})[kind] = total / args.calls
                 if args.top:
                     print(f"\n## {app}: {kind} ({total / args.calls:.0f} instructions per call)")
