@@ -675,6 +675,162 @@ def test_record_result_is_an_empty_200_response_whose_parts_are_its_own() -> Non
     assert second.headers == {"X-B": "2"}
 
 
+# -- a handler's None under middleware: one shared result until something changes it ----------------
+@pytest.mark.parametrize("signature", ["ctx_body", "body", "untyped"])
+def test_records_whose_handler_returns_none_share_one_result_until_middleware_changes_it(signature) -> None:
+    app = App()
+    kept = []
+
+    def keep(ctx: Context, call_next):
+        result = call_next(ctx)
+        kept.append(result)
+        return result
+
+    app.use(keep)
+    if signature == "ctx_body":
+
+        @app.sqs("jobs")
+        def work(ctx: Context, body: Job) -> None:
+            pass
+
+    elif signature == "body":
+
+        @app.sqs("jobs")
+        def work_body(body: Job) -> None:
+            pass
+
+    else:
+
+        @app.sqs("jobs")
+        def work_untyped(ctx: Context, body: dict) -> None:
+            pass
+
+    assert TestClient(app).sqs("jobs", [{"n": 1}, {"n": 2}, {"n": 3}]) == {"batchItemFailures": []}
+    # no result object made per record: the three records got the same empty 200 result
+    assert kept[0] is kept[1] is kept[2]
+    assert isinstance(kept[0], Response) and (kept[0].status, kept[0].body, kept[0].value) == (200, b"", None)
+
+
+def test_stream_records_share_the_result_too_and_a_failure_still_stops_its_shard(logs) -> None:
+    app = App()
+    kept = []
+
+    def keep(ctx: Context, call_next):
+        result = call_next(ctx)
+        kept.append(result)
+        return result
+
+    app.use(keep)
+
+    @app.kinesis("clicks")
+    def click(ctx: Context, body: Job) -> None:
+        if body.n == 3:
+            raise ValueError("three")
+
+    event = events.kinesis("clicks", [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}])
+    result = TestClient(app).invoke(event)
+    sequence = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+    assert failures(result) == sequence[2:]  # the failed record and the rest of its shard
+    assert len(kept) == 2 and kept[0] is kept[1] and (kept[0].status, kept[0].value) == (200, None)
+
+
+def test_a_shared_result_changed_by_middleware_becomes_that_records_own(logs) -> None:
+    app = App()
+    seen = []
+
+    def outer(ctx: Context, call_next):
+        result = call_next(ctx)
+        seen.append((result.status, dict(result.headers), list(result.cookies), result.value))
+        return result
+
+    def inner(ctx: Context, call_next):
+        result = call_next(ctx)
+        n = ctx.record.payload()["n"]
+        if n == 1:
+            result.headers["X-N"] = "1"  # read back below, and by `outer`
+            assert result.headers == {"X-N": "1"}
+        elif n == 2:
+            result.status = 299
+            result.set_cookie("n", "2")
+            result.value = "two"
+            assert (result.status, result.value, len(result.cookies)) == (299, "two", 1)
+        return result
+
+    app.use(outer, inner)
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job) -> None:
+        pass
+
+    assert TestClient(app).sqs("jobs", [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}]) == {"batchItemFailures": []}
+    assert seen[0] == (200, {"X-N": "1"}, [], None)
+    assert seen[1][0] == 299 and seen[1][1] == {} and len(seen[1][2]) == 1 and seen[1][3] == "two"
+    assert seen[2] == seen[3] == (200, {}, [], None)  # the records after them start empty again
+    assert not [r for r in logs.records if r.levelname in ("WARNING", "ERROR")]
+
+
+def test_middleware_can_give_a_value_to_a_handler_that_returned_none() -> None:
+    app = App()
+
+    def default_answer(ctx: Context, call_next):
+        result = call_next(ctx)
+        if result.value is None:
+            result.value = {"answer": "default"}
+        return result
+
+    app.use(default_answer)
+
+    @app.invoke
+    def run(body: dict) -> None:
+        pass
+
+    client = TestClient(app)
+    assert client.invoke({"a": 1}) == {"answer": "default"}
+    assert client.invoke({"a": 2}) == {"answer": "default"}
+
+
+def test_middleware_may_run_the_chain_with_a_context_of_its_own() -> None:
+    app = App()
+    got = []
+
+    def rebuild(ctx: Context, call_next):  # a new context: the typed body is read from its record
+        return call_next(Context(ctx.app, ctx.event, ctx.lambda_context, "sqs", None, False, None, ctx.record))
+
+    app.use(rebuild)
+
+    @app.sqs("jobs")
+    def work(ctx: Context, body: Job) -> None:
+        got.append(body.n)
+
+    event = events.sqs("jobs", [{"n": 1}, {"n": "two"}, {"n": 3}])
+    assert failures(TestClient(app).invoke(event)) == [ids(event)[1]]
+    assert got == [1, 3]
+
+
+def test_records_running_at_the_same_time_each_get_their_own_result() -> None:
+    app = App()
+    both_answered = threading.Barrier(2, timeout=10)
+    seen = {}
+
+    def tag(ctx: Context, call_next):  # runs on the batch's worker threads, two records at once
+        result = call_next(ctx)
+        both_answered.wait()
+        n = str(ctx.record.payload()["n"])
+        result.headers["X-N"] = n
+        both_answered.wait()
+        seen[n] = dict(result.headers)
+        return result
+
+    app.use(tag)
+
+    @app.sqs("jobs", concurrency=2)
+    async def work(body: Job) -> None:
+        await asyncio.sleep(0)
+
+    assert TestClient(app).sqs("jobs", [{"n": 1}, {"n": 2}]) == {"batchItemFailures": []}
+    assert seen == {"1": {"X-N": "1"}, "2": {"X-N": "2"}}
+
+
 def test_an_http_only_app_never_loads_the_record_machinery_and_a_record_app_does() -> None:
     import subprocess
     import sys

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MadeResult",
     "RecordResult",
+    "SHARING_THREAD",
+    "UNCHANGED",
+    "UnchangedResult",
     "await_result",
     "is_refusal",
     "log_record_failure",
@@ -97,6 +100,80 @@ class MadeResult(RecordResult):
     __init__ = object.__init__
 
 
+_STATUS, _BODY, _VALUE = Response.__dict__["status"], Response.__dict__["body"], RecordResult.__dict__["value"]
+
+
+def _claim(result: RecordResult) -> None:
+    """Make a shared `UnchangedResult` the own `RecordResult` of the record whose middleware is
+    changing it; the records after it get a new shared one."""
+    if result.__class__ is UnchangedResult:
+        result.__class__ = RecordResult  # type: ignore[assignment]  # (same layout: allowed)
+        if UNCHANGED[0] is result:
+            UNCHANGED[0] = _unchanged()
+
+
+def _claiming(slot: Any) -> property:
+    """A slot read as is, whose first write claims the result (`_claim`)."""
+
+    def write(result: RecordResult, value: Any) -> None:
+        _claim(result)
+        slot.__set__(result, value)
+
+    return property(slot.__get__, write)
+
+
+def _claimed_part(name: str) -> property:
+    """`headers` or `cookies`: reading one may change it, so a read claims the result too."""
+
+    def read(result: RecordResult) -> Any:
+        _claim(result)
+        return getattr(result, name)
+
+    def write(result: RecordResult, value: Any) -> None:
+        _claim(result)
+        setattr(result, name, value)
+
+    return property(read, write)
+
+
+class UnchangedResult(RecordResult):
+    """What `call_next(ctx)` returns for a record whose handler returned None: one empty 200
+    `RecordResult` (value None) shared by such records, so the usual record under middleware
+    makes no result object (one was about 900 instructions of each record's cost).
+
+    Sharing is invisible to middleware: the first change (setting `status`, `body` or `value`,
+    reading `headers` or `cookies`, which may be changed in place) turns this object into that
+    record's own `RecordResult` (its class becomes `RecordResult`) and the records after it get
+    a new shared one. Only batch sources (SQS, Kinesis, DynamoDB streams, Kafka) use it, and only
+    on one thread (`SHARING_THREAD`): records that run at the same time elsewhere, and records of
+    sources whose answer is the handler's value, each get their own `RecordResult`."""
+
+    __slots__ = ()
+
+    status = _claiming(_STATUS)
+    body = _claiming(_BODY)
+    value = _claiming(_VALUE)
+    headers = _claimed_part("headers")
+    cookies = _claimed_part("cookies")
+
+
+def _unchanged() -> UnchangedResult:
+    result = UnchangedResult.__new__(UnchangedResult)
+    _STATUS.__set__(result, 200)
+    _BODY.__set__(result, b"")
+    _VALUE.__set__(result, None)
+    return result
+
+
+# The shared result of the records whose handler returned None (replaced when one is claimed);
+# the innermost link of a record chain reads it here. Batch sources use it only on SHARING_THREAD,
+# the thread that imported this module (Lambda's main thread), so no two records running at the
+# same time (`concurrency=N` lanes, the dev server's workers) ever hold it; the other sources,
+# whose answer is a record's value, never do.
+UNCHANGED = [_unchanged()]
+SHARING_THREAD = _thread.get_ident()
+
+
 def await_result(coro: Any) -> Any:
     """Run an async handler's coroutine: on the batch's loop inside a concurrent batch,
     else on the process-wide loop."""
@@ -146,6 +223,7 @@ def is_refusal(result: Any) -> bool:
     """Middleware (or the handler) answered with an error Response: the record did not succeed."""
     return (
         result is not None
+        and result.__class__ is not UnchangedResult
         and result.__class__ is not MadeResult
         and result.__class__ is not RecordResult
         and isinstance(result, Response)
@@ -201,7 +279,7 @@ def run_context(chain: Callable[[Context], Any], ctx: Context) -> bool:
     except Exception as exc:
         log_record_failure(ctx, ctx.record, exc)
         return False
-    if result is None or result.__class__ is MadeResult:  # the usual answers, without a call
+    if result is None or result.__class__ is UnchangedResult or result.__class__ is MadeResult:  # the usual answers
         return True
     if is_refusal(result):
         log_refusal(ctx, ctx.record, result.status)
@@ -247,7 +325,8 @@ def process_batch(
         return _process_concurrently(app, handler, records, event, context, source, lane_of, concurrency)
     failed: list[str] = []
     blocked: set[Any] | None = None  # the lanes with a failure: asked of each record only once one exists
-    chain = handler.chain
+    # on the thread whose records share one result (SHARING_THREAD), the chain that gives it
+    chain = handler.batch_chain if _thread.get_ident() == SHARING_THREAD else handler.chain
     cold = app._cold
     app._cold = False  # the first context is the cold start's
     for record in records:  # run_record, inlined: this loop is the per-record hot path
@@ -259,7 +338,7 @@ def process_batch(
         cold = False
         try:
             result = chain(ctx)
-            if result is None or not is_refusal(result):
+            if result is None or result.__class__ is UnchangedResult or not is_refusal(result):
                 continue
             log_refusal(ctx, record, result.status)
         except Exception as exc:

@@ -4,12 +4,13 @@ registration (names, globs, S3 filters)."""
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from lift import app as _lift_app
 from lift import serialization
-from lift.batch import MadeResult, RecordResult, await_result
+from lift.batch import UNCHANGED, MadeResult, RecordResult, await_result
 from lift.binding import _EMPTY, _identity, build_binder
 from lift.context import Context, Response
 from lift.sources import LazyModule
@@ -156,51 +157,56 @@ class EventHandler:
     def compose(self) -> None:
         """Global middleware, then the handler's own, around `run` (recomposed by `app.use`).
 
-        Without middleware the chain is the bare call: nobody needs the result wrapped.
+        Without middleware the chain is the bare call: nobody needs the result wrapped. With it,
+        three chains differ in their innermost link only (`_record_runner`): `chain` for every
+        caller; `batch_chain` and `outer` for batch sources, which read no record's result
+        beyond its class, on the thread whose records share one (`lift.batch.SHARING_THREAD`).
         """
         middleware = [*self.app.middleware, *self.middleware]
         self._fast = self._direct_call()
         if middleware:
-            inner = self._record_runner()
-            self.chain = _lift_app.compose(middleware, inner)
-            # (outermost middleware, the chain inside it): a batch source calls `mw(ctx, call_next)`
-            # itself, one call fewer per record than through `chain`
-            self.outer = (
-                middleware[0],
-                _lift_app.compose(middleware[1:], inner),
-            )
+            compose = _lift_app.compose
+            self.chain = compose(middleware, self._record_runner(plain=False, shared=False))
+            self.batch_chain = compose(middleware, self._record_runner(plain=False, shared=True))
+            # (outermost middleware, the chain inside it) for the SQS dispatcher, which calls
+            # `mw(ctx, call_next)` itself (one call fewer per record than through `chain`) with
+            # the context of a plain message (whose raw body its innermost link decodes first)
+            self.outer = (middleware[0], compose(middleware[1:], self._record_runner(plain=True, shared=True)))
         else:
-            self.chain = self._fast
+            self.chain = self.batch_chain = self._fast
             self.outer = None
         self.body_shortcut = None if middleware else self._body_shortcut()
 
-    def _record_runner(self) -> Callable[[Context], Any]:
-        """The innermost link under middleware: `run`, with a typed body decoded in the same frame."""
+    def _record_runner(self, plain: bool, shared: bool) -> Callable[[Context], Any]:
+        """The innermost link under middleware: the handler called with its body (a typed one
+        decoded in this frame), its value returned as a `RecordResult` for the middleware.
+
+        `plain`: the link of the chain the SQS dispatcher runs a plain message's context
+        through (an `SQSContext`): the body is decoded straight from the raw message, and the
+        body getter reads it only when that fails (an envelope, an invalid body, a context
+        middleware replaced), reporting every problem.
+        `shared`: a handler's None comes back as the shared `UnchangedResult` (no object per
+        record; it becomes the record's own when something changes it)."""
         fast = self._fast
         typed = getattr(fast, "typed", None)
         if typed is None:
-            return lambda ctx: RecordResult(fast(ctx))
-        fn, get_body, fast_decode = typed
-
-        def run_typed_record(ctx: Context) -> Any:
-            cls = ctx.__class__
-            # a plain message (the dispatcher makes an SQSEnvelopeContext, which unwraps an envelope
-            # only when its record is read, only when this model rejects envelopes: a body that
-            # decodes into it is no envelope)
-            if cls is sqs.SQSEnvelopeContext or cls is sqs.SQSContext:
-                try:
-                    body = fast_decode(ctx.raw["body"])  # type: ignore[attr-defined]  # an SQSContext
-                except Exception:  # invalid, nested too deeply, not text, an envelope...
-                    body = get_body(ctx)  # raises the complete error (or gives the default)
-            else:
-                body = get_body(ctx)
-            result = MadeResult()  # RecordResult(value), made by C code
-            result.status = 200
-            result.body = b""
-            result.value = fn(ctx, body)
-            return result
-
-        return run_typed_record
+            kind, fn, get_body, fast_decode = "call", fast, None, None
+        else:
+            fn, get_body, fast_decode, with_ctx = typed
+            kind = ("plain_" if plain else "") + ("ctx_body" if with_ctx else "body")
+        code = _runner_code.get((kind, shared))
+        if code is None:
+            code = _runner_code[kind, shared] = _compile_runner(kind, shared)
+        namespace = {
+            "fn": fn,
+            "get_body": get_body,
+            "decode": fast_decode,
+            "unchanged": UNCHANGED,
+            "MadeResult": MadeResult,
+            "Exception": Exception,
+        }
+        runner: Callable[[Context], Any] = types.FunctionType(code, namespace, "run_record")
+        return runner
 
     def _body_shortcut(self) -> tuple[bool, Callable[[Any], Any], Any] | None:
         """For `def handler(body: Model)` and `def handler(ctx: Context, body: Model)` (sync, no
@@ -234,7 +240,16 @@ class EventHandler:
         getters = binder.getters
         if len(getters) == 1:
             (g0,) = getters
-            return fn if g0 is _identity else lambda ctx: fn(g0(ctx))
+            if g0 is _identity:
+                return fn
+
+            def call_with_body(ctx: Context) -> Any:
+                return fn(g0(ctx))
+
+            fast_decode = getattr(g0, "fast_decode", None)
+            if fast_decode is not None:  # `fn(body: Model)`: under middleware, decoded in _record_runner's frame
+                call_with_body.typed = (fn, g0, fast_decode, False)  # type: ignore[attr-defined]
+            return call_with_body
         if len(getters) == 2:
             g0, g1 = getters
             fast_decode = getattr(g1, "fast_decode", None)
@@ -271,8 +286,44 @@ def _ctx_and_typed_body(
             return fn(ctx, body)
         return fn(ctx, get_body(ctx))
 
-    call_with_typed_body.typed = (fn, get_body, fast_decode)  # type: ignore[attr-defined]  # for _record_runner
+    call_with_typed_body.typed = (fn, get_body, fast_decode, True)  # type: ignore[attr-defined]  # for _record_runner
     return call_with_typed_body
+
+
+_runner_code: dict[tuple[str, bool], types.CodeType] = {}
+
+
+def _compile_runner(kind: str, shared: bool) -> types.CodeType:
+    """The code of a record handler's innermost link (`EventHandler._record_runner`), one per
+    shape, so that no record pays a test of what registration knew. `kind`: "call" (`fn(ctx)`
+    gathers the arguments itself), "ctx_body" (`fn(ctx, body)`) or "body" (`fn(body)`), the body
+    from its getter, or with "plain_" decoded from a plain SQS message first; `shared`: a None
+    comes back as the shared result."""
+    lines = ["def run_record(ctx):"]
+    if kind.startswith("plain_"):  # an SQSContext's raw body; an envelope, invalid body, no raw message: the getter
+        lines += [
+            "    try:",
+            '        body = decode(ctx.raw["body"])',
+            "    except Exception:",
+            "        body = get_body(ctx)",
+        ]
+    elif kind != "call":
+        lines.append("    body = get_body(ctx)")
+    if kind == "call":
+        lines.append("    value = fn(ctx)")
+    else:
+        lines.append("    value = fn(ctx, body)" if kind.endswith("ctx_body") else "    value = fn(body)")
+    if shared:
+        lines += ["    if value is None:", "        return unchanged[0]"]
+    lines += [
+        "    result = MadeResult()",  # RecordResult(value), made by C code
+        "    result.status = 200",
+        '    result.body = b""',
+        "    result.value = value",
+        "    return result",
+    ]
+    module = compile("\n".join(lines), "<lift record runner>", "exec")
+    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
 
 
 class WebSocketHandler(EventHandler):

@@ -4,10 +4,20 @@ the partial-batch response."""
 from __future__ import annotations
 
 import base64
+from _thread import get_ident
 from typing import Any
 
 from lift import serialization
-from lift.batch import MadeResult, is_refusal, log_record_failure, log_refusal, process_batch, skip_record
+from lift.batch import (
+    SHARING_THREAD,
+    MadeResult,
+    UnchangedResult,
+    is_refusal,
+    log_record_failure,
+    log_refusal,
+    process_batch,
+    skip_record,
+)
 from lift.context import Context, RecordContext, Response
 from lift.errors import BadRequest, LiftError, find_lift_error, lift_logger
 from lift.sources import LazyModule, eventbridge, sns
@@ -246,8 +256,12 @@ def dispatcher(app: Any) -> Any:
             blocked: set[Any] | None = None
             group = None
             ctx: Context
-            # the outermost middleware and the chain inside it, called from this loop (one frame fewer)
-            outer_mw, inner_chain = handler.outer if handler.outer is not None else (None, handler.chain)
+            # the outermost middleware and the chain inside it, called from this loop (one frame fewer),
+            # on the thread whose records share one result (lift.batch.UnchangedResult)
+            if handler.outer is not None and get_ident() == SHARING_THREAD:
+                outer_mw, inner_chain = handler.outer
+            else:
+                outer_mw, inner_chain = None, handler.chain
             context_type = SQSContext if handler.envelope is None or scan else SQSEnvelopeContext
             for raw in raws:
                 # Whatever a message holds (a body nested too deeply, a field of the wrong type), it
@@ -289,18 +303,20 @@ def dispatcher(app: Any) -> Any:
                         and (body := raw.get("body")).__class__ is str
                         and ('ype"' in body)
                         and ('"TopicArn"' in body or '"detail-type"' in body)
-                    ):
+                    ):  # its record made and unwrapped now: the chain whose body getter reads it
                         ctx = Context(app, event, context, "sqs", None, cold, None, _record(raw, handler.envelope))
+                        run_mw, run_chain = None, handler.chain
                     else:  # its record (and envelope) made only if someone reads it
                         ctx = context_type(app, event, context, "sqs", None, cold, None, None, raw)
+                        run_mw, run_chain = outer_mw, inner_chain
                     cold = False
                     # run_context(handler.chain, ctx), inlined; the outermost middleware called here
                     try:
-                        result = outer_mw(ctx, inner_chain) if outer_mw is not None else inner_chain(ctx)
+                        result = run_mw(ctx, run_chain) if run_mw is not None else run_chain(ctx)
                     except Exception as exc:
                         log_record_failure(ctx, ctx.record, exc)
                         result = _FAILED
-                    if result is None or result.__class__ is MadeResult:
+                    if result is None or result.__class__ is UnchangedResult or result.__class__ is MadeResult:
                         continue
                     if result is _FAILED or is_refusal(result):
                         if result is not _FAILED:
