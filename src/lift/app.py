@@ -30,7 +30,7 @@ from lift.errors import (
 )
 from lift.errors import lift_logger as _logger
 from lift.routing import PathEntry, Router, has_dot_segment, normalize_path
-from lift.sources import HTTP_SOURCES, RECORD_SOURCES, LazyModule, alb, apigw_http, apigw_rest, function_url, source_of
+from lift.sources import HTTP_SOURCES, RECORD_SOURCES, LazyModule, apigw_rest, source_of
 from lift.sources.registry import EventSources
 from lift.validation import Report
 
@@ -44,7 +44,16 @@ _F = TypeVar("_F", bound=Callable[..., Any])  # a decorated function keeps its o
 
 _encode = serialization.encode_json
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-_HTTP_MODULES = {"rest": apigw_rest, "http": apigw_http, "alb": alb, "url": function_url}
+# The HTTP sources besides REST, each imported with its dispatcher built on its first event
+# (App._first_http_event): a REST-only app never loads them (about 2.0M instructions of init).
+_LAZY_HTTP_MODULES = {"http": "lift.sources.apigw_http", "alb": "lift.sources.alb", "url": "lift.sources.function_url"}
+# each HTTP source module's request class: its body is the event's own (Binder.call_direct)
+_REQUEST_CLASSES = {
+    "lift.sources.apigw_rest": "RestRequest",
+    "lift.sources.apigw_http": "HttpApiRequest",
+    "lift.sources.function_url": "FunctionUrlRequest",
+    "lift.sources.alb": "AlbRequest",
+}
 _SCHEMA_OPTIONS = frozenset({"request_schema", "response_schema", "validators", "validate_response"})
 _MAYBE_TOO_LARGE = 4 * 1024 * 1024  # bodies above this may pass Lambda's 6 MB limit once encoded
 # return annotations that never hold a model, so never a PII field (lift.pii.carries_pii is not asked)
@@ -242,9 +251,9 @@ class App(Group, EventSources):
         self._handler_cache: dict[type[BaseException], Callable[[Context, Any], Any] | None] = {}
         self._cold = True
         self._invocation_hooks = ()  # (set on the instance too: read on every request, found quicker there)
-        self._dispatch: dict[str, Callable[[Any, Any, str], Any]] = {
-            name: self._http_handler(module) for name, module in _HTTP_MODULES.items()
-        }
+        self._dispatch: dict[str, Callable[[Any, Any, str], Any]] = {"rest": self._http_handler(apigw_rest)}
+        for source in _LAZY_HTTP_MODULES:
+            self._dispatch[source] = self._first_http_event
         self._init_event_sources()
         self._not_found_endpoint = self._make_endpoint(_default_not_found, "", ("*",), 404, [], None)
         self._not_found_chain: Handler = self._not_found_endpoint.run
@@ -673,6 +682,15 @@ class App(Group, EventSources):
         if self._health is not None:
             self._health.close()
 
+    def _first_http_event(self, event: Any, context: Any, source: str) -> Any:
+        """The first event of the HTTP API, an ALB or a function URL: its source module imported
+        and its dispatcher built now, in place of this method for the events after it."""
+        import importlib
+
+        dispatch = self._http_handler(importlib.import_module(_LAZY_HTTP_MODULES[source]))
+        self.register_source(source, dispatch)
+        return dispatch(event, context, source)
+
     def _http_handler(self, module: Any) -> Callable[[dict[str, Any], Any, str], dict[str, Any]]:
         """The dispatcher for one HTTP source: normalize, respond, encode for that service.
 
@@ -691,12 +709,14 @@ class App(Group, EventSources):
         # The event as AWS sends it (the service's own domain, no base path, plain field types) is
         # read here with subscripts, and its request made after the route lookup (a 404 needs none);
         # anything else goes through the source's `request_from_event`.
-        rest, v2 = module is apigw_rest, module is apigw_http or module is function_url
-        request_classes: dict[Any, type[Request]] = {apigw_rest: apigw_rest.RestRequest, alb: alb.AlbRequest}
-        request_classes.update({apigw_http: apigw_http.HttpApiRequest, function_url: function_url.FunctionUrlRequest})
-        new_request, new = request_classes.get(module, Request), object.__new__
+        name = module.__name__
+        rest, v2 = module is apigw_rest, name in ("lift.sources.apigw_http", "lift.sources.function_url")
+        alb = name == "lift.sources.alb"
+        request_class = _REQUEST_CLASSES.get(name)
+        new_request: type[Request] = getattr(module, request_class) if request_class is not None else Request
+        new = object.__new__
         same_json = rest or v2  # their answer for a JSON body is one dict (json_response), made inline
-        direct_calls = module in request_classes  # requests whose body is the event's (Binder.call_direct)
+        direct_calls = request_class is not None  # requests whose body is the event's (Binder.call_direct)
         api_domain = [("", False)]  # the last domain seen, and whether it is API Gateway's own (execute-api)
 
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
@@ -726,7 +746,7 @@ class App(Group, EventSources):
                             if domain != known[0]:
                                 known = api_domain[0] = (domain, ".execute-api." in domain)
                             plain = known[1]
-                    elif module is alb:
+                    elif alb:
                         path, method = event["path"], event["httpMethod"]
                         plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
                     else:
@@ -1000,7 +1020,7 @@ _client_error_site: tuple[str, int, str] | None = None
 # redaction's quick check matches: JSON leaves digits, spaces and dashes as they are, so text
 # that fails either test holds none, and the walk over the body (lift.observability.redaction)
 # is skipped.
-_NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
+_NOT_DIGITS = bytes(range(48)) + bytes(range(58, 256))  # every byte but the ASCII digits
 _digit_run: Any = None
 
 

@@ -61,3 +61,41 @@ def test_every_response_has_only_the_fields_the_service_accepts(source: str, mul
             if source in ("http", "url"):
                 assert all(isinstance(c, str) for c in out.get("cookies", []))
                 assert not any(k.lower() == "set-cookie" for k in out["headers"])
+
+
+def test_each_http_source_besides_rest_loads_on_its_first_event_and_every_kind_is_answered() -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys
+        from lift import App, Context
+        from lift.testing import TestClient
+
+        app = App()
+
+        @app.get("/items/{item_id}")
+        def get_item(ctx: Context, item_id: int) -> dict:
+            return {"id": item_id, "source": ctx.source}
+
+        lazy = ("lift.sources.apigw_http", "lift.sources.function_url", "lift.sources.alb")
+        loaded = lambda: sorted(m.rpartition(".")[2] for m in lazy if m in sys.modules)
+        print(loaded())
+        assert TestClient(app).get("/items/1").json() == {"id": 1, "source": "rest"}
+        print(loaded())
+        for source in ("http", "alb", "url", "http"):
+            client = TestClient(app, source=source)
+            assert client.get("/items/2").json() == {"id": 2, "source": source}, source
+            assert client.get("/nothing").status_code == 404 and client.get("/items/x").status_code == 422
+            print(loaded())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split("\n")[:6] == [
+        "[]",
+        "[]",  # a REST-only app never loads the other HTTP sources
+        "['apigw_http']",
+        "['alb', 'apigw_http']",
+        "['alb', 'apigw_http', 'function_url']",
+        "['alb', 'apigw_http', 'function_url']",
+    ]

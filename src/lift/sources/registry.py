@@ -17,7 +17,10 @@ from lift.errors import UnmatchedEvent, lift_logger
 from lift.sources import LazyModule
 from lift.sources.triggers import Triggers
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (annotations only: typing's aliases cost import time)
+    Middleware = Callable[[Context, Callable[[Context], Response]], Response]
+    _F = TypeVar("_F", bound=Callable[..., Any])  # a decorated function keeps its own type
+
     from lift.sources.dynamodb import DynamoDBRecord
     from lift.sources.handlers import EventHandler, Getter
     from lift.sources.kinesis import KinesisRecord
@@ -47,9 +50,6 @@ s3 = LazyModule("lift.sources.s3", globals())
 sns = LazyModule("lift.sources.sns", globals())
 sqs = LazyModule("lift.sources.sqs", globals())
 websocket = LazyModule("lift.sources.websocket", globals())
-Middleware = Callable[[Context, Callable[[Context], Response]], Response]
-_F = TypeVar("_F", bound=Callable[..., Any])  # a decorated function keeps its own type
-
 EVENT_SOURCES = ("sqs", "sns", "s3", "eventbridge", "schedule", "dynamodb", "kinesis", "websocket", "invoke")
 
 

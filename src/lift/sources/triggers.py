@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lift.context import Context, Response
 from lift.sources import LazyModule
+
+if TYPE_CHECKING:  # (annotations only: typing's aliases cost import time)
+    from lift.context import Context, Response
+
+    Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 
 # loaded when a trigger is registered or runs: an HTTP-only app never imports them
 _batch = LazyModule("lift.batch", globals(), "_batch")
 _record = LazyModule("lift.sources.record", globals(), "_record")
 
 __all__ = ["TRIGGER_SOURCES", "Triggers", "first_handler", "run_handler"]
-
-Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 
 # source -> (module under lift.sources, the decorator that registers it)
 TRIGGER_SOURCES: dict[str, tuple[str, str]] = {
