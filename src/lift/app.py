@@ -10,12 +10,12 @@ from __future__ import annotations
 import _thread
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from lift import errors as _errors
 from lift import serialization
 from lift.binding import Binder, InvalidBody, build_binder
-from lift.context import Context, Request, Response
+from lift.context import Context, LazyRequestContext, Request, Response
 from lift.errors import (
     BadRequest,
     InternalError,
@@ -251,6 +251,7 @@ class App(Group, EventSources):
         self._handler_cache: dict[type[BaseException], Callable[[Context, Any], Any] | None] = {}
         self._cold = True
         self._invocation_hooks = ()  # (set on the instance too: read on every request, found quicker there)
+        self._request_makers: dict[str, Callable[[Context], Request]] = {}  # source -> its lazy requests' maker
         self._dispatch: dict[str, Callable[[Any, Any, str], Any]] = {"rest": self._http_handler(apigw_rest)}
         for source in _LAZY_HTTP_MODULES:
             self._dispatch[source] = self._first_http_event
@@ -704,7 +705,8 @@ class App(Group, EventSources):
         json_response = getattr(module, "json_response", None)  # (status, text, request) -> the answer
         default_max_body = Request.max_body
         static_routes, param_tail, root = self.router._static, self.router._param_tail, self.router._root
-        new_context = Context
+        router = self.router
+        new_context, lazy_context = Context, LazyRequestContext
 
         # The event as AWS sends it (the service's own domain, no base path, plain field types) is
         # read here with subscripts, and its request made after the route lookup (a 404 needs none);
@@ -717,20 +719,57 @@ class App(Group, EventSources):
         new = object.__new__
         same_json = rest or v2  # their answer for a JSON body is one dict (json_response), made inline
         direct_calls = request_class is not None  # requests whose body is the event's (Binder.call_direct)
-        api_domain = [("", False)]  # the last domain seen, and whether it is API Gateway's own (execute-api)
+        known_domain, api_domain = "", False  # the last domain seen, and whether it is API Gateway's own (execute-api)
+
+        source_name, lazy = module.NAME, rest or v2  # (a lazy request needs the plain event: see `make_request`)
+
+        def lookup(path: str) -> tuple[PathEntry | None, str | None]:
+            """The route for `path` and its trailing parameter's value, from the router's one-probe
+            tables (None when it needs the full lookup, `respond`)."""
+            entry = static_routes.get(path)
+            if entry is not None:
+                return entry, None
+            parent, _, last = path.rpartition("/")
+            entry = param_tail.get(parent)
+            if entry is not None and last and "%" not in last:
+                return entry, last
+            return None, None
+
+        def make_request(ctx: Context) -> Request:
+            """The request of a context made on the direct path (`LazyRequestContext`), when first read:
+            the event was plain (read with subscripts) and its route one of `lookup`'s."""
+            event = ctx.event
+            request = new(new_request)
+            request.event = event
+            if rest:
+                request.method, request.path = event["httpMethod"], event["path"]
+            else:
+                request.method, request.path = event["requestContext"]["http"]["method"], event["rawPath"]
+            entry, tail_value = lookup(request.path)
+            if tail_value is not None:
+                request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
+            if self.max_body_size != default_max_body:
+                request.max_body = self.max_body_size
+            return request
+
+        if lazy:
+            self._request_makers[source_name] = make_request
 
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+            nonlocal known_domain, api_domain
             try:
                 request: Request | None = None
+                # REST/v2: the route template API Gateway matched, when it is not the path itself: the
+                # path is plain when the route it matches has that template (a base path mapping or a
+                # named stage adds segments, so no such path matches it), else when the domain is
+                # API Gateway's own; both are checked after the lookup
+                matched: Any = None
                 try:
                     if rest:  # the resource template differs from the path on a custom domain's base path mapping
                         path, method = event["path"], event["httpMethod"]
                         plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
-                        if plain and event["resource"] != path:
-                            domain, known = event["requestContext"]["domainName"], api_domain[0]
-                            if domain != known[0]:  # (one substring test per domain, not per request)
-                                known = api_domain[0] = (domain, ".execute-api." in domain)
-                            plain = known[1]
+                        if plain and (matched := event["resource"]) == path:
+                            matched = None
                     elif v2:  # apigw_http.plain_path, inlined: the `$default` stage, a route key's custom domain
                         rc, path = event["requestContext"], event["rawPath"]
                         method = rc["http"]["method"]
@@ -741,11 +780,8 @@ class App(Group, EventSources):
                             and not self.base_path
                             and rc["stage"] == "$default"
                         )
-                        if plain and " " in event["routeKey"]:
-                            domain, known = rc["domainName"], api_domain[0]
-                            if domain != known[0]:
-                                known = api_domain[0] = (domain, ".execute-api." in domain)
-                            plain = known[1]
+                        if plain and " " not in (matched := event["routeKey"]):
+                            matched = None  # `$default`: no template to strip a prefix by
                     elif alb:
                         path, method = event["path"], event["httpMethod"]
                         plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
@@ -755,8 +791,8 @@ class App(Group, EventSources):
                     plain = False
                 if not plain:
                     request = request_from_event(event, self.base_path)
-                if request is not None:
                     path, method = request.path, request.method
+                    matched = None
                 tail_value = None
                 entry = static_routes.get(path)
                 if entry is None:
@@ -765,63 +801,91 @@ class App(Group, EventSources):
                     if entry is not None:
                         # empty, escaped, or starting with a character below "/" ("."/".." are refused in
                         # chain_for; "-5" just takes the general path): one str comparison, no index
-                        if last < "/" or "%" in last:
-                            entry = None
+                        if last < "/" or "%" in last:  # (the router's full lookup decides)
+                            entry, last = None, ""
                         else:
                             tail_value = last
-                    elif (
-                        json_response is not None
-                        and self._plain_not_found
-                        and root.param is None
-                        and root.greedy is None
-                        and (first := path[1:].partition("/")[0])  # unrouted(path, root), inlined
-                        and first not in root.static
-                        and method != "HEAD"
-                    ):
-                        # The default 404, answered before a Context is made (it needs none)
-                        logger = _errors._lift_logger or _logger()
-                        # isEnabledFor(INFO) as logging caches it (None until asked; a False answer
-                        # holds for a disabled logger too, and a True one takes the full path below)
-                        info = logger._cache.get(20)
-                        if info is None:
-                            info = logger.isEnabledFor(20)
-                        if not info:  # INFO: the 4xx log line is wanted (error_response)
-                            if self._cold:
-                                self._cold = False
-                            request_id = getattr(context, "aws_request_id", None)
-                            if not request_id:
-                                if request is None:
-                                    request = new(new_request)
-                                    request.event, request.method, request.path = event, method, path
-                                request_id = Context(self, event, context, source, request).request_id
-                            message = f"No route for {method} {path}"
-                            error = {"code": "not_found", "message": message, "request_id": request_id, "details": None}
-                            text = _encode({"error": error}).decode()  # (UTF-8, the default: the quicker call)
-                            if same_json:  # apigw_rest.json_response, inlined
-                                return {
-                                    "statusCode": 404,
-                                    "headers": {"Content-Type": "application/json"},
-                                    "body": text,
-                                    "isBase64Encoded": False,
-                                }
+                if matched is not None and (
+                    entry is None or not (matched == entry.template if rest else matched.endswith(entry.template))
+                ):
+                    try:
+                        domain = event["requestContext"]["domainName"]
+                        if domain != known_domain:  # (one substring test per domain, not per request)
+                            known_domain, api_domain = domain, ".execute-api." in domain
+                        plain = api_domain
+                    except (KeyError, TypeError):
+                        plain = False
+                    if not plain:  # a custom domain's base path mapping: the source strips it
+                        request = request_from_event(event, self.base_path)
+                        path, method = request.path, request.method
+                        entry, tail_value = lookup(path)
+                        last = ""  # (a 404 there takes the general path)
+                if (
+                    entry is None
+                    and json_response is not None
+                    and self._plain_not_found
+                    and last  # neither table has the path, which is as the router's full lookup reads it (a
+                    and path[0] == "/"  # leading "/", no empty segment, not rejected above), and either every
+                    and "//" not in path  # route is in the tables or no template starts with its first segment
+                    and (
+                        (router._tables_complete and not (("." in path or "%" in path) and has_dot_segment(path)))
+                        or (root.param is None and root.greedy is None and unrouted(path, root))
+                    )  # (a dot segment is refused in chain_for, unless no route starts with its first segment)
+                    and method != "HEAD"
+                ):
+                    # The default 404, answered before a Context is made (it needs none)
+                    logger = _errors._lift_logger or _logger()
+                    # isEnabledFor(INFO) as logging caches it (None until asked; a False answer
+                    # holds for a disabled logger too, and a True one takes the full path below)
+                    try:
+                        info = logger._cache[20]
+                    except KeyError:
+                        info = logger.isEnabledFor(20)
+                    if not info:  # INFO: the 4xx log line is wanted (error_response)
+                        if self._cold:
+                            self._cold = False
+                        try:
+                            request_id = context.aws_request_id  # (Lambda's context object has it)
+                        except AttributeError:
+                            request_id = None
+                        if not request_id:
                             if request is None:
                                 request = new(new_request)
                                 request.event, request.method, request.path = event, method, path
-                            return json_response(404, text, request)
-                if request is None:
-                    request = new(new_request)
-                    request.event, request.method, request.path = event, method, path
-                if tail_value is not None:  # (`path_params` makes its dict only if it is read)
-                    request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
-                if self.max_body_size != default_max_body:
-                    request.max_body = self.max_body_size
+                            request_id = Context(self, event, context, source, request).request_id
+                        message = f"No route for {method} {path}"
+                        error = {"code": "not_found", "message": message, "request_id": request_id, "details": None}
+                        text = _encode({"error": error}).decode()  # (UTF-8, the default: the quicker call)
+                        if same_json:  # apigw_rest.json_response, inlined
+                            return {
+                                "statusCode": 404,
+                                "headers": {"Content-Type": "application/json"},
+                                "body": text,
+                                "isBase64Encoded": False,
+                            }
+                        if request is None:
+                            request = new(new_request)
+                            request.event, request.method, request.path = event, method, path
+                        return json_response(404, text, request)
+                endpoint: Any = entry.methods.get(method) if entry is not None else None
+                direct = endpoint is not None and endpoint.direct
                 cold = self._cold
                 if cold:
                     self._cold = False
-                ctx = new_context(self, event, context, source, request, cold)
-                endpoint = entry.methods.get(method) if entry is not None else None
-                if endpoint is not None and endpoint.direct:
-                    ctx.route = entry.template  # type: ignore[union-attr]
+                ctx: Context
+                if request is None and lazy and direct and source is source_name:
+                    # the handler may never read `ctx.request` (`get(ctx, id)`): it is made when first read
+                    ctx = lazy_context(self, event, context, source, None, cold, entry.template)  # type: ignore[union-attr]
+                else:
+                    if request is None:
+                        request = new(new_request)
+                        request.event, request.method, request.path = event, method, path
+                    if tail_value is not None:  # (`path_params` makes its dict only if it is read)
+                        request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
+                    if self.max_body_size != default_max_body:
+                        request.max_body = self.max_body_size
+                    ctx = new_context(self, event, context, source, request, cold, entry.template if direct else None)  # type: ignore[union-attr]
+                if direct:
                     try:
                         if direct_calls:
                             result = endpoint.call_direct(ctx, tail_value)
@@ -890,6 +954,8 @@ class App(Group, EventSources):
                         response = to_response(response)
                 else:
                     response = self.respond(ctx)
+                if request is None:  # (a lazy request: made now, as the answer needs it)
+                    request = cast(Request, ctx.request)
                 status = response.status
                 if status.__class__ is not int or not 100 <= status <= 599:  # (set after the Response was made)
                     response = self.status_fault(ctx, response)

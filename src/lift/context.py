@@ -17,7 +17,7 @@ from lift.errors import http_status
 if TYPE_CHECKING:
     from lift.app import App
 
-__all__ = ["Context", "Headers", "QueryParams", "RecordContext", "Request", "Response"]
+__all__ = ["Context", "Headers", "LazyRequestContext", "QueryParams", "RecordContext", "Request", "Response"]
 
 _T = TypeVar("_T")
 _MISSING: Any = object()
@@ -660,3 +660,25 @@ class RecordContext(Context):
     @record.setter
     def record(self, value: Any) -> None:
         self._record = value
+
+
+_request_field = Context.__dict__["request"]  # the Struct's own slot, under the property below
+
+
+class LazyRequestContext(Context):
+    """The context of an HTTP request on the App's direct path: its `Request` is made when
+    `ctx.request` (or anything reading it: headers, body, logging) is first read, by the maker
+    the App keeps for its source. A handler that takes only `ctx` and path parameters never
+    pays for a request object."""
+
+    @property  # type: ignore[misc]
+    def request(self) -> Request:
+        request: Request | None = _request_field.__get__(self)
+        if request is None:
+            request = self.app._request_makers[self.source](self)
+            _request_field.__set__(self, request)
+        return request
+
+    @request.setter
+    def request(self, value: Request | None) -> None:
+        _request_field.__set__(self, value)

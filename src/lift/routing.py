@@ -137,6 +137,9 @@ class Router:
         # "/a/b" -> the entry of "/a/b/{x}": static templates ending in one parameter, the
         # commonest REST shape, found with one dict lookup on the parent path.
         self._param_tail: dict[str, PathEntry] = {}
+        # True while every route is in `_static` or `_param_tail`: a path (starting with "/", no
+        # empty segment) that neither table has then matches no route at all
+        self._tables_complete = True
         self.entries: list[PathEntry] = []
 
     def entry_for(self, template: str) -> PathEntry:
@@ -170,6 +173,7 @@ class Router:
                 if node.greedy is None:
                     node.greedy, node.greedy_name, node.owner = PathEntry(template, names), value, template
                     self.entries.append(node.greedy)
+                    self._tables_complete = False
                 elif node.greedy_name != value:
                     raise RouteConflict(
                         f"Route {template} conflicts with {node.greedy.template}: greedy parameters "
@@ -183,6 +187,8 @@ class Router:
                 self._static[template] = node.entry
             elif len(names) == 1 and segments[-1][0] == "param":
                 self._param_tail[template.rpartition("/")[0]] = node.entry
+            else:
+                self._tables_complete = False
         return node.entry
 
     def lookup(self, path: str) -> tuple[PathEntry | None, list[str]]:

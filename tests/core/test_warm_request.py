@@ -1,0 +1,190 @@
+"""The warm request path's shortcuts: a request object made only when someone reads it, a path
+taken as API Gateway's own when the route it matches has the template API Gateway matched, and the
+default 404 answered from the router's two one-probe tables. Each must give the answer the full
+chain gives (a pass-through middleware forces it)."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from lift import App, Context
+from lift.context import LazyRequestContext, Request
+from lift.sources.apigw_http import HttpApiRequest
+from lift.sources.apigw_rest import RestRequest
+from lift.sources.function_url import FunctionUrlRequest
+from lift.testing import events, lambda_context
+
+BUILDERS = {
+    "rest": lambda m, p, b=None, h=None: events.apigw_rest(m, p, body=b, headers=h),
+    "http": lambda m, p, b=None, h=None: events.apigw_http(m, p, body=b, headers=h),
+    "url": lambda m, p, b=None, h=None: events.function_url(m, p, body=b, headers=h),
+    "alb": lambda m, p, b=None, h=None: events.alb(m, p, body=b, headers=h),
+}
+REQUEST_CLASSES = {"rest": RestRequest, "http": HttpApiRequest, "url": FunctionUrlRequest}
+_request_slot = Context.__dict__["request"]  # the field under LazyRequestContext's property
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "url"])
+def test_a_handler_that_reads_the_request_late_gets_the_events_own(source: str) -> None:
+    app = App(name="items")
+    seen: list[Context] = []
+
+    @app.get("/items/{item_id}")
+    def get_item(ctx: Context, item_id: str) -> dict:
+        seen.append(ctx)
+        return {"id": item_id}
+
+    event = BUILDERS[source]("GET", "/items/42", None, {"X-Trace": "abc"})
+    answer = app.handler(event, lambda_context())
+    assert (answer["statusCode"], msgspec.json.decode(answer["body"])) == (200, {"id": "42"})
+    ctx = seen[0]
+    assert isinstance(ctx, LazyRequestContext)
+    assert _request_slot.__get__(ctx) is None  # the handler never read it: never made
+    request = ctx.request
+    assert type(request) is REQUEST_CLASSES[source] and request.event is event
+    assert (request.method, request.path, request.path_params) == ("GET", "/items/42", {"item_id": "42"})
+    assert request.headers["x-trace"] == "abc" and ctx.headers.get("X-Trace") == "abc"
+    assert ctx.request is request and ctx.is_http and ctx.route == "/items/{item_id}"
+    other = Request(event, "GET", "/elsewhere")
+    ctx.request = other
+    assert ctx.request is other
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "url"])
+def test_a_request_made_late_keeps_the_apps_body_limit(source: str) -> None:
+    app = App(name="items", max_body_size=8)
+
+    @app.put("/items/{item_id}")
+    def put_item(ctx: Context, item_id: str) -> dict:
+        return {"id": item_id, "size": len(ctx.body)}
+
+    small = app.handler(BUILDERS[source]("PUT", "/items/1", "12345678"), lambda_context())
+    assert (small["statusCode"], msgspec.json.decode(small["body"])) == (200, {"id": "1", "size": 8})
+    large = app.handler(BUILDERS[source]("PUT", "/items/1", "123456789"), lambda_context())
+    assert large["statusCode"] == 413
+    assert msgspec.json.decode(large["body"])["error"]["code"] == "payload_too_large"
+
+
+def make_users(*, middleware: bool, walked_routes: bool) -> App:
+    """Static and one-trailing-parameter routes only (both tables hold every route), or with routes
+    only the router's tree walk finds (a parameter mid-path, a greedy tail)."""
+    app = App(name="users")
+    if middleware:
+        app.use(lambda ctx, call_next: call_next(ctx))
+
+    @app.get("/users")
+    def list_users(ctx: Context) -> list:
+        return []
+
+    @app.get("/users/{user_id}")
+    def get_user(ctx: Context, user_id: str) -> dict:
+        return {"id": user_id, "route": ctx.route, "params": ctx.path_params, "path": ctx.path}
+
+    @app.get("/v1/users/{user_id}")
+    def get_v1_user(ctx: Context, user_id: str) -> dict:
+        return {"v1": user_id}
+
+    if walked_routes:
+
+        @app.get("/teams/{team}/members")
+        def members(ctx: Context, team: str) -> dict:
+            return {"team": team}
+
+        @app.get("/files/{key+}")
+        def get_file(ctx: Context, key: str) -> dict:
+            return {"key": key}
+
+    return app
+
+
+ODD_PATHS = [
+    "/users/5",
+    "/users",
+    "/users/",
+    "/users/5/",
+    "//users",
+    "/users//5",
+    "/users/5%2F6",
+    "/nothing",
+    "/nothing/",
+    "/nothing/here",
+    "/nothing/here/there",
+    "/",
+    "/teams/7/members",
+    "/teams/7",
+    "/files/a/b.txt",
+    "/v1/users/5",
+    "/users/../x",  # a dot segment: a 400 wherever it is
+    "/users/%2e%2e/x",
+]
+
+
+def comparable(answer: dict) -> dict:
+    answer = dict(answer)
+    if answer.get("body", "").startswith("{") and "request_id" in answer["body"]:
+        answer["body"] = msgspec.json.decode(answer["body"])
+        answer["body"]["error"]["request_id"] = "-"
+    return answer
+
+
+@pytest.mark.parametrize("walked_routes", [False, True], ids=["tables", "walked"])
+@pytest.mark.parametrize("source", list(BUILDERS))
+def test_every_path_gets_the_full_chains_answer_with_or_without_routes_the_tables_miss(
+    source: str, walked_routes: bool
+) -> None:
+    direct = make_users(middleware=False, walked_routes=walked_routes)
+    full = make_users(middleware=True, walked_routes=walked_routes)
+    assert direct.router._tables_complete is not walked_routes
+    statuses = set()
+    for path in ODD_PATHS:
+        for method in ("GET", "HEAD"):
+            event = BUILDERS[source](method, path)
+            answer = direct.handler(event, lambda_context())
+            assert comparable(answer) == comparable(full.handler(event, lambda_context())), (method, path)
+            statuses.add(answer["statusCode"])
+    assert {200, 400, 404} <= statuses
+
+
+def test_a_path_without_its_leading_slash_is_routed_as_the_router_reads_it() -> None:
+    apps = []
+    for middleware in (False, True):
+        app = make_users(middleware=middleware, walked_routes=False)
+        app.get("/{page}")(lambda ctx, page: {"page": page})  # (a root parameter: the tree walk is asked)
+        apps.append(app)
+    event = events.apigw_rest("GET", "/users/5")
+    event["path"] = "users/5"  # (a hand-made event: AWS always sends the leading slash)
+    direct, full = (app.handler(event, lambda_context()) for app in apps)
+    assert comparable(direct) == comparable(full) and direct["statusCode"] == 200
+
+
+def test_a_rest_route_template_spelled_differently_from_the_apis_resource_is_found_on_every_domain() -> None:
+    app = make_users(middleware=False, walked_routes=False)
+    own = events.apigw_rest("GET", "/users/5", resource="/users/{id}", path_params={"id": "5"})
+    answer = app.handler(own, lambda_context())
+    assert msgspec.json.decode(answer["body"])["route"] == "/users/{user_id}"
+    # a custom domain's base path mapping `v1`: the resource (not the Lift template) tells what to strip
+    mapped = events.apigw_rest(
+        "GET", "/v1/users/5", resource="/users/{id}", path_params={"id": "5"}, domain="api.example.com"
+    )
+    body = msgspec.json.decode(app.handler(mapped, lambda_context())["body"])
+    assert (body["route"], body["path"], body["params"]) == ("/users/{user_id}", "/users/5", {"user_id": "5"})
+    # a custom domain without a mapping: the path is the route's own
+    unmapped = events.apigw_rest(
+        "GET", "/users/5", resource="/users/{user_id}", path_params={"user_id": "5"}, domain="api.example.com"
+    )
+    assert msgspec.json.decode(app.handler(unmapped, lambda_context())["body"])["path"] == "/users/5"
+
+
+def test_an_http_api_named_stage_is_stripped_even_where_a_route_matches_the_raw_path() -> None:
+    app = make_users(middleware=False, walked_routes=False)
+
+    @app.get("/prod/users/{user_id}")
+    def trap(ctx: Context, user_id: str) -> dict:
+        return {"trap": user_id}
+
+    event = events.apigw_http("GET", "/prod/users/5", route_key="GET /users/{user_id}")
+    event["requestContext"]["stage"] = "prod"
+    event["pathParameters"] = {"user_id": "5"}
+    body = msgspec.json.decode(app.handler(event, lambda_context())["body"])
+    assert (body["id"], body["route"]) == ("5", "/users/{user_id}")
