@@ -158,8 +158,8 @@ class EventHandler:
         """Global middleware, then the handler's own, around `run` (recomposed by `app.use`).
 
         Without middleware the chain is the bare call: nobody needs the result wrapped. With it,
-        three chains differ in their innermost link only (`_record_runner`): `chain` for every
-        caller; `batch_chain` and `outer` for batch sources, which read no record's result
+        up to three chains differ in their innermost link only (`_record_runner`): `chain` for every
+        caller; `batch_chain` and (SQS) `outer` for batch sources, which read no record's result
         beyond its class, on the thread whose records share one (`lift.batch.SHARING_THREAD`).
         """
         middleware = [*self.app.middleware, *self.middleware]
@@ -171,7 +171,11 @@ class EventHandler:
             # (outermost middleware, the chain inside it) for the SQS dispatcher, which calls
             # `mw(ctx, call_next)` itself (one call fewer per record than through `chain`) with
             # the context of a plain message (whose raw body its innermost link decodes first)
-            self.outer = (middleware[0], compose(middleware[1:], self._record_runner(plain=True, shared=True)))
+            self.outer = (
+                (middleware[0], compose(middleware[1:], self._record_runner(plain=True, shared=True)))
+                if self.source == "sqs"
+                else None
+            )
         else:
             self.chain = self.batch_chain = self._fast
             self.outer = None
