@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 VERSIONS=(${LIFT_OTHER_PYTHONS:-3.12 3.13})
 SUITES=(tests/core tests/sources tests/middleware tests/test_batch.py)
 # What those suites import: the runtime extras they exercise, pytest and its plugins, the models,
-# mypy (a user's strict type checker reading Lift's hints: tests/core/test_public_types.py).
-REQUIREMENTS=(-e ".[jwt,redis,dynamodb]" "pytest>=8" "pytest-timeout>=2" "hypothesis>=6" "pydantic>=2" "mypy>=1.10")
+# mypy (a user's strict type checker reading Lift's hints: tests/core/test_public_types.py), httpx (the
+# ASGI client of tests/core/test_status_contract.py).
+REQUIREMENTS=(-e ".[jwt,redis,dynamodb]" "pytest>=8" "pytest-timeout>=2" "hypothesis>=6" "pydantic>=2" "mypy>=1.10" "httpx>=0.27")
 
 find_python() {  # an interpreter of exactly version $1, or nothing
     local version=$1 candidate
