@@ -1,7 +1,7 @@
 """A path with a `.` or `..` segment (also percent-encoded) is refused with a 400 before any handler runs.
 
 A greedy `{proxy+}` parameter (and a plain one, once `%2f` is decoded) would otherwise hand the handler
-`../../etc/passwd`. Every HTTP source, with and without middleware, and ASGI; `lift dev` is in
+`../../etc/passwd`. Every HTTP source (VPC Lattice too), with and without middleware, and ASGI; `lift dev` is in
 tests/dev/test_http.py.
 """
 
@@ -17,7 +17,13 @@ from lift import App, Context
 from lift.testing import events, lambda_context
 
 SOURCES = ["rest", "http", "alb", "url"]
-BUILDERS = {"rest": events.apigw_rest, "http": events.apigw_http, "alb": events.alb, "url": events.function_url}
+BUILDERS = {
+    "rest": events.apigw_rest,
+    "http": events.apigw_http,
+    "alb": events.alb,
+    "url": events.function_url,
+    "lattice": events.vpc_lattice,
+}
 
 TRAVERSALS = [
     "/files/../secret",
@@ -80,7 +86,7 @@ def make_app(calls: list[str], *, middleware: bool) -> App:
 
 
 @pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
-@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("source", [*SOURCES, "lattice"])
 def test_dot_segments_are_a_400_before_any_handler_runs(source: str, middleware: bool, caplog) -> None:
     caplog.set_level(logging.INFO, logger="lift")
     calls: list[str] = []

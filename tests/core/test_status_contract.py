@@ -21,8 +21,14 @@ from lift.errors import LiftError, NotFound
 from lift.middleware import request_id
 from lift.testing import events, lambda_context
 
-SOURCES = ["rest", "http", "alb", "url"]
-BUILDERS = {"rest": events.apigw_rest, "http": events.apigw_http, "alb": events.alb, "url": events.function_url}
+SOURCES = ["rest", "http", "alb", "url", "lattice"]
+BUILDERS = {
+    "rest": events.apigw_rest,
+    "http": events.apigw_http,
+    "alb": events.alb,
+    "url": events.function_url,
+    "lattice": events.vpc_lattice,
+}
 
 
 @pytest.mark.parametrize("status", [0, 99, 600, 999, -200, 10**6])
