@@ -533,9 +533,10 @@ class App(Group, EventSources):
         method without its bound call (kept in step with `App.handler`)."""
         dispatch, app = self._dispatch, self
 
-        last_domain = [("", False)]  # the last HTTP API/function URL domain seen, and whether it is a URL's
+        url_domain, is_url = "", False  # the last HTTP API/function URL domain seen, and whether it is a URL's
 
         def handler(event: Any, context: Any = None) -> Any:  # App.handler's own steps, in one frame
+            nonlocal url_domain, is_url
             if type(event) is not dict:
                 source = source_of(event)
             elif "resource" in event and "httpMethod" in event and "methodArn" not in event:
@@ -544,19 +545,19 @@ class App(Group, EventSources):
                 finally:
                     if app._invocation_hooks:  # (a hook may be added during the request)
                         app._end_invocation(event)
+            elif "rawPath" in event and "routeArn" not in event:  # source_of's HTTP API/function URL test, inlined
+                try:  # an HTTP API's and a function URL's events differ in their domain only: one test per domain
+                    domain = event["requestContext"]["domainName"]
+                    if domain != url_domain:
+                        url_domain, is_url = domain, ".lambda-url." in domain
+                    source = "url" if is_url else "http"
+                except (KeyError, TypeError):
+                    source = source_of(event)
             elif "Records" in event:
                 try:
                     first = event["Records"][0]
                     source = RECORD_SOURCES[first["eventSource"] if "eventSource" in first else first["EventSource"]]
                 except (KeyError, IndexError, TypeError):
-                    source = source_of(event)
-            elif "rawPath" in event and "routeArn" not in event:  # source_of's HTTP API/function URL test, inlined
-                try:  # an HTTP API's and a function URL's events differ in their domain only: one test per domain
-                    domain, known = event["requestContext"]["domainName"], last_domain[0]
-                    if domain != known[0]:
-                        known = last_domain[0] = (domain, ".lambda-url." in domain)
-                    source = "url" if known[1] else "http"
-                except (KeyError, TypeError):
                     source = source_of(event)
             elif "httpMethod" in event and (rc := event.get("requestContext")).__class__ is dict and "elb" in rc:
                 source = "alb"  # (source_of's first HTTP test, inlined)
@@ -703,6 +704,7 @@ class App(Group, EventSources):
         """
         request_from_event, encode_response = module.request_from_event, module.encode_response
         json_response = getattr(module, "json_response", None)  # (status, text, request) -> the answer
+        event_json_response = getattr(module, "json_response_for_event", None)  # the same from the event
         default_max_body = Request.max_body
         static_routes, param_tail, root = self.router._static, self.router._param_tail, self.router._root
         router = self.router
@@ -720,8 +722,10 @@ class App(Group, EventSources):
         same_json = rest or v2  # their answer for a JSON body is one dict (json_response), made inline
         direct_calls = request_class is not None  # requests whose body is the event's (Binder.call_direct)
         known_domain, api_domain = "", False  # the last domain seen, and whether it is API Gateway's own (execute-api)
+        route_key_paths = _RouteKeyPaths()  # an HTTP API route key ("GET /users/{id}") -> its path template
 
-        source_name, lazy = module.NAME, rest or v2  # (a lazy request needs the plain event: see `make_request`)
+        # (a lazy request needs the plain event, and its answer must not need the request)
+        source_name, lazy = module.NAME, rest or v2 or (alb and event_json_response is not None)
 
         def lookup(path: str) -> tuple[PathEntry | None, str | None]:
             """The route for `path` and its trailing parameter's value, from the router's one-probe
@@ -741,10 +745,10 @@ class App(Group, EventSources):
             event = ctx.event
             request = new(new_request)
             request.event = event
-            if rest:
-                request.method, request.path = event["httpMethod"], event["path"]
-            else:
+            if v2:
                 request.method, request.path = event["requestContext"]["http"]["method"], event["rawPath"]
+            else:
+                request.method, request.path = event["httpMethod"], event["path"]
             entry, tail_value = lookup(request.path)
             if tail_value is not None:
                 request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
@@ -782,6 +786,8 @@ class App(Group, EventSources):
                         )
                         if plain and " " not in (matched := event["routeKey"]):
                             matched = None  # `$default`: no template to strip a prefix by
+                        elif matched.__class__ is not str:
+                            plain = False
                     elif alb:
                         path, method = event["path"], event["httpMethod"]
                         plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
@@ -806,7 +812,7 @@ class App(Group, EventSources):
                         else:
                             tail_value = last
                 if matched is not None and (
-                    entry is None or not (matched == entry.template if rest else matched.endswith(entry.template))
+                    entry is None or (matched if rest else route_key_paths[matched]) != entry.template
                 ):
                     try:
                         domain = event["requestContext"]["domainName"]
@@ -863,6 +869,8 @@ class App(Group, EventSources):
                                 "body": text,
                                 "isBase64Encoded": False,
                             }
+                        if lazy:  # (ALB)
+                            return event_json_response(404, text, event)  # type: ignore[misc]
                         if request is None:
                             request = new(new_request)
                             request.event, request.method, request.path = event, method, path
@@ -904,7 +912,7 @@ class App(Group, EventSources):
                                     "body": report.decode("utf-8"),
                                     "isBase64Encoded": False,
                                 }
-                            return json_response(422, report.decode("utf-8"), request)
+                            return json_response(422, report.decode("utf-8"), ctx.request)
                         response = self.error_response(ctx, exc)
                     else:
                         cls = result.__class__
@@ -918,6 +926,8 @@ class App(Group, EventSources):
                                         "body": body.decode(),
                                         "isBase64Encoded": False,
                                     }
+                                if lazy:  # (ALB: its answer's header mode is the event's)
+                                    return event_json_response(endpoint.status, body.decode(), event)  # type: ignore[misc]
                                 return json_response(endpoint.status, body.decode(), request)
                             response = Response._raw(body, endpoint.status, "application/json")
                         elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): nothing was raised
@@ -935,7 +945,7 @@ class App(Group, EventSources):
                                         "body": report.decode("utf-8"),
                                         "isBase64Encoded": False,
                                     }
-                                return json_response(422, report.decode("utf-8"), request)
+                                return json_response(422, report.decode("utf-8"), ctx.request)
                             response = self.error_response(ctx, result.error())
                         else:
                             response = to_response(result, endpoint.status)
@@ -1243,3 +1253,14 @@ def _background_loop() -> Any:
 
 
 __all__ += ["compose", "to_response", "run_async", "event_loop", "LiftError"]
+
+
+class _RouteKeyPaths(dict[str, str | None]):
+    """HTTP API route keys (`GET /users/{id}`) and their path part, each split once: an API has a
+    fixed set of them. (Kept to 1,024, as an invoker could send any.)"""
+
+    def __missing__(self, key: str) -> str | None:
+        path = key.partition(" ")[2] if key.__class__ is str else None
+        if len(self) < 1024:
+            self[key] = path
+        return path

@@ -10,6 +10,7 @@ import pytest
 
 from lift import App, Context
 from lift.context import LazyRequestContext, Request
+from lift.sources.alb import AlbRequest
 from lift.sources.apigw_http import HttpApiRequest
 from lift.sources.apigw_rest import RestRequest
 from lift.sources.function_url import FunctionUrlRequest
@@ -20,12 +21,19 @@ BUILDERS = {
     "http": lambda m, p, b=None, h=None: events.apigw_http(m, p, body=b, headers=h),
     "url": lambda m, p, b=None, h=None: events.function_url(m, p, body=b, headers=h),
     "alb": lambda m, p, b=None, h=None: events.alb(m, p, body=b, headers=h),
+    "alb-multi": lambda m, p, b=None, h=None: events.alb(m, p, body=b, headers=h, multi_value=True),
 }
-REQUEST_CLASSES = {"rest": RestRequest, "http": HttpApiRequest, "url": FunctionUrlRequest}
+REQUEST_CLASSES = {
+    "rest": RestRequest,
+    "http": HttpApiRequest,
+    "url": FunctionUrlRequest,
+    "alb": AlbRequest,
+    "alb-multi": AlbRequest,
+}
 _request_slot = Context.__dict__["request"]  # the field under LazyRequestContext's property
 
 
-@pytest.mark.parametrize("source", ["rest", "http", "url"])
+@pytest.mark.parametrize("source", list(REQUEST_CLASSES))
 def test_a_handler_that_reads_the_request_late_gets_the_events_own(source: str) -> None:
     app = App(name="items")
     seen: list[Context] = []
@@ -51,7 +59,7 @@ def test_a_handler_that_reads_the_request_late_gets_the_events_own(source: str) 
     assert ctx.request is other
 
 
-@pytest.mark.parametrize("source", ["rest", "http", "url"])
+@pytest.mark.parametrize("source", ["rest", "http", "url", "alb"])
 def test_a_request_made_late_keeps_the_apps_body_limit(source: str) -> None:
     app = App(name="items", max_body_size=8)
 
@@ -188,3 +196,15 @@ def test_an_http_api_named_stage_is_stripped_even_where_a_route_matches_the_raw_
     event["pathParameters"] = {"user_id": "5"}
     body = msgspec.json.decode(app.handler(event, lambda_context())["body"])
     assert (body["id"], body["route"]) == ("5", "/users/{user_id}")
+
+
+@pytest.mark.parametrize(
+    "route_key", [None, 5, ["GET /users/{user_id}"], {"GET ": 1}, "GET /users/{user_id}", "$default"]
+)
+def test_an_http_api_route_key_of_any_type_gets_the_full_chains_answer(route_key: object) -> None:
+    direct, full = (make_users(middleware=m, walked_routes=False) for m in (False, True))
+    event = events.apigw_http("GET", "/users/5", route_key="GET /users/{user_id}")
+    event["routeKey"] = route_key
+    answer = direct.handler(event, lambda_context())
+    assert comparable(answer) == comparable(full.handler(event, lambda_context()))
+    assert answer["statusCode"] in (200, 400)

@@ -70,13 +70,18 @@ def _status_description(status: int) -> str:
 
 def json_response(status: int, body: str, request: Request) -> dict[str, Any]:
     """The ALB response for a JSON body already encoded (the direct path of `App`)."""
+    return json_response_for_event(status, body, request.event)
+
+
+def json_response_for_event(status: int, body: str, event: dict[str, Any]) -> dict[str, Any]:
+    """`json_response` from the event itself: the direct path answers without a request object."""
     out: dict[str, Any] = {
         "statusCode": status,
         "statusDescription": _DESCRIPTIONS.get(status) or _status_description(status),
         "body": body,
         "isBase64Encoded": False,
     }
-    if "multiValueHeaders" in request.event:
+    if "multiValueHeaders" in event:
         out["multiValueHeaders"] = {"Content-Type": ["application/json"]}
     else:
         out["headers"] = {"Content-Type": "application/json"}
