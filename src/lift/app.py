@@ -859,9 +859,10 @@ class App(Group, EventSources):
                                 request = new(new_request)
                                 request.event, request.method, request.path = event, method, path
                             request_id = Context(self, event, context, source, request).request_id
-                        message = f"No route for {method} {path}"
-                        error = {"code": "not_found", "message": message, "request_id": request_id, "details": None}
-                        text = _encode({"error": error}).decode()  # (UTF-8, the default: the quicker call)
+                        # _default_not_found's body, written around its two encoded strings (a third of the cost)
+                        message = _encode(f"No route for {method} {path}")
+                        parts = (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
+                        text = b"".join(parts).decode()  # (UTF-8, the default: the quicker call)
                         if same_json:  # apigw_rest.json_response, inlined
                             return {
                                 "statusCode": 404,
@@ -1171,6 +1172,14 @@ def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, 
     if len(values) == 1:
         return {entry.param_names[0]: values[0]}
     return dict(zip(entry.param_names, values, strict=True))
+
+
+# the default 404's JSON body around its message and request id (the fast 404 in App._http_handler)
+_NOT_FOUND_HEAD, _NOT_FOUND_ID, _NOT_FOUND_TAIL = (
+    b'{"error":{"code":"not_found","message":',
+    b',"request_id":',
+    b',"details":null}}',
+)
 
 
 def _default_not_found(ctx: Context) -> Response:

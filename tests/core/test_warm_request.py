@@ -125,6 +125,8 @@ ODD_PATHS = [
     "/v1/users/5",
     "/users/../x",  # a dot segment: a 400 wherever it is
     "/users/%2e%2e/x",
+    '/nothing/a"b\\c',  # the 404's message: JSON-escaped
+    "/nothing/\u00e9\u2603",
 ]
 
 
