@@ -54,6 +54,8 @@ _REQUEST_CLASSES = {
     "lift.sources.function_url": "FunctionUrlRequest",
     "lift.sources.alb": "AlbRequest",
 }
+_ONE_VERB: dict[str, tuple[str, ...]] = {verb: (verb,) for verb in _HTTP_METHODS}
+_NO_MIDDLEWARE: tuple[Middleware, ...] = ()  # a route's own middleware when it has none (nothing to allocate)
 _SCHEMA_OPTIONS = frozenset({"request_schema", "response_schema", "validators", "validate_response"})
 _MAYBE_TOO_LARGE = 4 * 1024 * 1024  # bodies above this may pass Lambda's 6 MB limit once encoded
 # return annotations that never hold a model, so never a PII field (lift.pii.carries_pii is not asked)
@@ -76,7 +78,7 @@ class Endpoint:
         template: str,
         methods: tuple[str, ...],
         status: int,
-        middleware: list[Middleware],
+        middleware: Sequence[Middleware],
         group: Group | None,
         binder: Binder,
         **meta: Any,
@@ -90,18 +92,43 @@ class Endpoint:
         self.group = group
         self.binder = binder
         self.meta = meta
-        self.run: Handler = self._build_run()
+        self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
+        # `run` (the innermost link, also the chain when no middleware wraps it), `call` and
+        # `call_direct` (the handler's own result, for an HTTP source's direct path) are made on first
+        # use (`prepare`), not at registration: most routes of a large app are never called by a given
+        # execution environment, and registration is cold-start time. Until then each is a method of
+        # this endpoint that prepares it and hands the call on.
+        self.prepared = False
+        self.run: Handler = self._run_first
         self.chain: Handler = self.run
         # No middleware around a sync handler: an HTTP source may call `binder.call` itself and
-        # encode a dict or list result straight into its response (App._http_handler).
-        self.call = binder.call
-        # call(ctx, value of the route's one trailing parameter or None): compiled on first use
-        self.call_direct: Callable[[Context, str | None], Any] = self._direct_first
-        self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
+        # encode a dict or list result straight into its response (App._http_handler), or
+        # call_direct(ctx, value of the route's one trailing parameter or None) on its direct path.
+        self.call: Handler
+        self.call_direct: Callable[[Context, str | None], Any]
+        self.call = self.call_direct = self._call_first
 
-    def _direct_first(self, ctx: Context, value: str | None) -> Any:
+    def prepare(self) -> None:
+        """Make `run` and `call` (once; a middleware chain is composed around `run` by `compose`)."""
+        if self.prepared:
+            return
+        self.prepared = True
+        first = self.run
+        run = self.run = self._build_run()
+        if self.chain is first:  # (no middleware: `compose` made it `run`)
+            self.chain = run
+        self.call = self.binder.call
+
+    def _run_first(self, ctx: Context) -> Response:
+        self.prepare()
+        return self.run(ctx)
+
+    def _call_first(self, ctx: Context, *value: str | None) -> Any:
+        self.prepare()
+        if not value:
+            return self.call(ctx)
         call = self.call_direct = self.binder.compile_direct()
-        return call(ctx, value)
+        return call(ctx, *value)
 
     def all_middleware(self) -> list[Middleware]:
         """Global, then each enclosing group's, then the route's own middleware."""
@@ -112,8 +139,15 @@ class Endpoint:
         return chain
 
     def compose(self) -> None:
-        middleware = self.all_middleware()
-        self.chain = compose(middleware, self.run)
+        if not self.app.middleware and self.group is None and not self.middleware:
+            middleware: list[Middleware] = []  # (the common route: no list to build)
+        else:
+            middleware = self.all_middleware()
+        if middleware:
+            self.prepare()  # (the chain links `run` itself, not the method that would make it)
+            self.chain = compose(middleware, self.run)
+        else:
+            self.chain = self.run
         self.direct = not self.binder.is_async and "HEAD" not in self.methods and not middleware
 
     def _build_run(self) -> Handler:
@@ -257,6 +291,7 @@ class App(Group, EventSources):
             self._dispatch[source] = self._first_http_event
         self._init_event_sources()
         self._not_found_endpoint = self._make_endpoint(_default_not_found, "", ("*",), 404, [], None)
+        self._not_found_endpoint.prepare()
         self._not_found_chain: Handler = self._not_found_endpoint.run
         self._method_chain: Handler = _method_not_allowed
         self._dot_segment_chain: Handler = _dot_segment_refused
@@ -303,13 +338,18 @@ class App(Group, EventSources):
         template: str,
         methods: tuple[str, ...],
         status: int,
-        middleware: list[Middleware],
+        middleware: Sequence[Middleware],
         group: Group | None,
         path_params: Sequence[str] = (),
         **meta: Any,
     ) -> Endpoint:
         binder = build_binder(fn, path_params=path_params, max_body=self.max_body_size)
-        if binder.returns is not None and _may_carry_pii(binder.returns):
+        returns = binder.returns  # (`-> dict` and the like answered here, without a call)
+        if (
+            returns is not None
+            and not (returns.__class__ is type and returns in _PLAIN_RETURNS)
+            and _may_carry_pii(returns)
+        ):
             from lift.pii import mask_results
 
             mask_results(binder)  # its results are masked for callers without the PII fields' roles
@@ -338,11 +378,15 @@ class App(Group, EventSources):
         """Register `fn` for `path` and `methods` (GET by default); fails on conflicts."""
         if status.__class__ is not int or not 100 <= status <= 599:
             status = http_status(status)  # a clear TypeError/ValueError at registration, not a 502 per request
-        verbs = tuple(m.upper() for m in (methods or ["GET"]))
-        for verb in verbs:
-            if verb not in _HTTP_METHODS:
-                raise ValueError(f"Unknown HTTP method {verb!r} for route {path}")
-        middleware = list(middleware)
+        given: Any = methods
+        if given.__class__ is list and len(given) == 1 and given[0].__class__ is str and given[0] in _ONE_VERB:
+            verbs = _ONE_VERB[given[0]]  # app.get(...) and the like: one shared tuple
+        else:
+            verbs = tuple(m.upper() for m in (methods or ["GET"]))
+            for verb in verbs:
+                if verb not in _HTTP_METHODS:
+                    raise ValueError(f"Unknown HTTP method {verb!r} for route {path}")
+        middleware = list(middleware) if middleware else []
         checks = None
         if meta and not _SCHEMA_OPTIONS.isdisjoint(meta):  # request_schema=, validators=, ... (lift.schema)
             from lift.schema import route_validation
@@ -351,13 +395,21 @@ class App(Group, EventSources):
             middleware.append(checks)
         entry = self.router.entry_for(path)
         endpoint = self._make_endpoint(
-            fn, entry.template, verbs, status, middleware, group, path_params=entry.param_names, **meta
+            fn,
+            entry.template,
+            verbs,
+            status,
+            middleware or _NO_MIDDLEWARE,
+            group,
+            path_params=entry.param_names,
+            **meta,
         )
         if checks is not None:
             checks.endpoint = endpoint
         for verb in verbs:
             entry.add(verb, endpoint)
-        endpoint.compose()
+        if middleware or group is not None or self.middleware:  # (else the endpoint is as `compose` leaves it)
+            endpoint.compose()
         self.endpoints.append(endpoint)
         return endpoint
 
@@ -375,6 +427,7 @@ class App(Group, EventSources):
     def not_found(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Register the handler for paths no route matches (its result is sent with 404)."""
         self._not_found_endpoint = self._make_endpoint(fn, "", ("*",), 404, [], None)
+        self._not_found_endpoint.prepare()  # (`_note_plain_not_found` compares its `run`)
         self._compose_all()
         return fn
 

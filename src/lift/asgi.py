@@ -289,7 +289,10 @@ class AsgiApp:
                 return
         place = self._placements.get(chain)
         if place is None:
-            place = self._place(chain, endpoint)
+            if endpoint is not None and not endpoint.prepared:  # a route's first request: its chain made now,
+                endpoint.prepare()  # and placed by what it is (no middleware: the chain is its `run`)
+                chain = endpoint.chain
+            place = self._placements.get(chain) or self._place(chain, endpoint)
         if place.inline:
             if place.kind == AWAITED:
                 response = await self._respond_async(ctx, endpoint)

@@ -17,9 +17,9 @@ from typing import Any
 
 from lift.context import Context, Request
 from lift.errors import BadRequest, LiftError, PayloadTooLarge, ValidationFailed
-from lift.validation import Report, codec_for
+from lift.validation import Report, _plain_struct, codec_for
 
-__all__ = ["Header", "Binder", "InvalidBody", "build_binder", "path_converter"]
+__all__ = ["Header", "Binder", "RouteBinder", "Plan", "InvalidBody", "build_binder", "path_converter"]
 
 Getter = Callable[[Context], Any]
 
@@ -130,7 +130,23 @@ def _type_label(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+_path_getters: dict[tuple[str, Any], Getter] = {}
+
+
 def _path_getter(name: str, tp: Any) -> Getter:
+    """The getter of path parameter `name` typed `tp`: one per (name, type), shared by every route
+    (a 1,000-route app has a handful of distinct ones)."""
+    key = (name, tp)
+    try:
+        getter = _path_getters.get(key)
+    except TypeError:  # an unhashable annotation: path_converter refuses it
+        return _make_path_getter(name, tp)
+    if getter is None:
+        getter = _path_getters[key] = _make_path_getter(name, tp)
+    return getter
+
+
+def _make_path_getter(name: str, tp: Any) -> Getter:
     convert = path_converter(tp)
     if convert is None:
 
@@ -191,12 +207,13 @@ def _is_json(content_type: str | None) -> bool:
     return ct == "application/json" or ct.endswith("+json") or ct == "text/plain"
 
 
-def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any) -> Getter:
+def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec: Any = None) -> Getter:
     if tp is bytes:
         return lambda ctx: _checked_request(ctx, max_body).body
     if tp is str:
         return lambda ctx: _checked_request(ctx, max_body).text
-    codec = codec_for(Any if tp is _EMPTY else tp, "body")
+    if codec is None:
+        codec = codec_for(Any if tp is _EMPTY else tp, "body")
     form: list[Any] = []  # (codec, list fields), built when the first form body arrives
 
     def form_body(data: bytes) -> Any:
@@ -424,59 +441,56 @@ def unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
 _compiled_calls: dict[tuple[Any, ...], types.CodeType] = {}
 
 
-class Binder:
-    """Calls a handler with its arguments taken from a Context."""
+class Plan:
+    """What calling a handler of one signature shape takes: its parameter names, their getters and
+    the compiled code gathering them. Every handler of the same shape (parameter names and kinds,
+    annotations, path parameters, body limit) shares one Plan (`build_binder`), so registering the
+    1,000th `def get(ctx: Context, id: int)` builds nothing new.
 
-    __slots__ = ("fn", "getters", "names", "call", "call_direct", "is_async", "returns", "_keyword", "_tail", "_direct")
+    A typed body's getter (four closures) is made when a request first needs it; its type was checked
+    (its codec built) at registration, so a declaration's mistakes still raise there."""
 
-    def __init__(
-        self, fn: Callable[..., Any], getters: list[Getter], names: list[str], keyword: bool, tail: str | None = None
-    ) -> None:
-        self.fn = fn
-        self.getters = getters
+    __slots__ = ("names", "specs", "keyword", "tail", "_getters", "_call", "_direct")
+
+    def __init__(self, names: list[str], specs: list[Any], keyword: bool, tail: str | None, deferred: bool) -> None:
         self.names = names
-        self.is_async = is_coroutine_function(fn)
-        self.returns: Any = None  # the handler's return annotation (build_binder sets it)
-        self.call = self._build_call(keyword)
-        # The same call for the direct path of an HTTP source (no middleware, a static route or
-        # one ending in its one parameter `tail`): `call_direct(ctx, value)`, with that parameter's
-        # raw value given (None for a static route) instead of read from `path_params`, and the
-        # getters' direct variants (a body read straight from the event; a body that fails its type
-        # is returned as an InvalidBody, for the caller to answer, not raised). Compiled on the route's
-        # first direct request (`compile_direct`), not at registration: most routes of a large app
-        # are never called by a given execution environment, and registration is cold-start time.
-        self._keyword, self._tail = keyword, tail
-        self._direct: Callable[[Context, str | None], Any] | None = None
-        self.call_direct: Callable[[Context, str | None], Any] = self._direct_first
+        self.specs = specs  # a getter, or a typed body's deferred getter: (tp, max_body, has_default, default, codec)
+        self.keyword = keyword
+        self.tail = tail
+        self._getters: list[Getter] | None = None if deferred else specs
+        self._call: tuple[types.CodeType, dict[str, Any]] | None = None
+        self._direct: tuple[types.CodeType, dict[str, Any]] | None = None
 
-    def compile_direct(self) -> Callable[[Context, str | None], Any]:
-        """Compile the direct call if not yet done, and return `call_direct` as callers should use
-        it from now on (the compiled call, or whatever wraps it, e.g. lift.pii's masking)."""
-        if self._direct is None:
-            self._direct = self._build_call(self._keyword, self._tail, direct=True)
-            if self.call_direct == self._direct_first:
-                self.call_direct = self._direct
-        return self.call_direct
+    @property
+    def getters(self) -> list[Getter]:
+        getters = self._getters
+        if getters is None:
+            getters = self._getters = [_body_getter(*s) if s.__class__ is tuple else s for s in self.specs]
+        return getters
 
-    def _direct_first(self, ctx: Context, value: str | None) -> Any:
-        direct = self._direct
-        if direct is None:
-            self.compile_direct()
-            direct = self._direct
-            assert direct is not None
-        return direct(ctx, value)
+    def make_call(self, fn: Callable[..., Any], direct: bool) -> Callable[..., Any]:
+        """`call(ctx)` (or, with `direct`, `call(ctx, p)`: see `Binder`) for `fn`: the shape's code
+        (compiled once per shape) with `fn` in its namespace."""
+        made = self._direct if direct else self._call
+        if made is None:
+            made = self._prepare(direct)
+            if direct:
+                self._direct = made
+            else:
+                self._call = made
+        code, namespace = made
+        return types.FunctionType(code, {**namespace, "fn": fn}, "call")
 
-    def _build_call(self, keyword: bool, tail: str | None = None, direct: bool = False) -> Callable[..., Any]:
-        """Generate one function that gathers every argument inline and calls the handler.
+    def _prepare(self, direct: bool) -> tuple[types.CodeType, dict[str, Any]]:
+        """The code of the call and its namespace (without `fn`).
 
         `ctx` and path parameters are read in place (no getter call); the other kinds call
-        their getter. Built once per handler, at registration; handlers of one shape (the same
-        parameter names and kinds) share the compiled code, so most registrations only bind
-        a new namespace to it. With `direct`, the function is `call(ctx, p)`: `p` is the raw value
-        of path parameter `tail`, and a getter with a `direct` variant is called through it.
+        their getter. With `direct`, the function is `call(ctx, p)`: `p` is the raw value of path
+        parameter `tail`, and a getter with a `direct` variant is called through it.
         """
-        namespace: dict[str, Any] = {"fn": self.fn, "_ERRORS": _CONVERSION_ERRORS, "_bad": bad_path_param}
-        shape: list[Any] = [keyword, direct]
+        tail = self.tail if direct else None
+        namespace: dict[str, Any] = {"_ERRORS": _CONVERSION_ERRORS, "_bad": bad_path_param}
+        shape: list[Any] = [self.keyword, direct]
         for i, (name, getter) in enumerate(zip(self.names, self.getters, strict=True)):
             inline = getattr(getter, "inline", None)
             if direct and getattr(getter, "direct", None) is not None:
@@ -501,8 +515,95 @@ class Binder:
         code = _compiled_calls.get(key)
         if code is None:
             code = _compiled_calls[key] = _compile_call(key)
-        call: Callable[..., Any] = types.FunctionType(code, namespace, "call")
-        return call
+        return code, namespace
+
+
+class Binder:
+    """Calls a handler with its arguments taken from a Context.
+
+    `call(ctx)` gathers every argument inline and calls the handler: generated code, one function
+    per handler (handlers of one shape share the compiled code and their `Plan`).
+
+    `call_direct(ctx, value)` is the same call for the direct path of an HTTP source (no
+    middleware, a static route or one ending in its one parameter `tail`): that parameter's raw
+    value is given (None for a static route) instead of read from `path_params`, and the getters'
+    direct variants are used (a body read straight from the event; a body that fails its type is
+    returned as an InvalidBody, for the caller to answer, not raised). Made on first use
+    (`compile_direct`).
+    """
+
+    __slots__ = ("fn", "plan", "is_async", "returns", "call", "call_direct", "_direct")
+
+    def __init__(self, fn: Callable[..., Any], plan: Plan, returns: Any = None) -> None:
+        self.fn = fn
+        self.plan = plan
+        self.is_async = is_coroutine_function(fn)
+        self.returns: Any = returns  # the handler's return annotation
+        self._direct: Callable[[Context, str | None], Any] | None = None
+        self.call = plan.make_call(fn, False)
+
+    if typing.TYPE_CHECKING:
+        call: Callable[[Context], Any]
+        call_direct: Callable[[Context, str | None], Any]
+
+    @property
+    def getters(self) -> list[Getter]:
+        return self.plan.getters
+
+    @property
+    def names(self) -> list[str]:
+        return self.plan.names
+
+    def compile(self) -> Callable[[Context], Any]:
+        """`call`, made if not yet (a route's binder makes it on first use: `RouteBinder`)."""
+        try:
+            return _CALL.__get__(self, Binder)  # (the slot: AttributeError while unset)
+        except AttributeError:
+            call = self.call = self.plan.make_call(self.fn, False)
+            return call
+
+    def compile_direct(self) -> Callable[[Context, str | None], Any]:
+        """Compile the direct call if not yet done, and return `call_direct` as callers should use
+        it from now on (the compiled call, or whatever replaced it, e.g. lift.pii's masking)."""
+        direct = self._direct
+        if direct is None:
+            direct = self._direct = self.plan.make_call(self.fn, True)
+        try:
+            return _CALL_DIRECT.__get__(self, Binder)  # set: by us or a wrapper (lift.pii)
+        except AttributeError:
+            self.call_direct = direct
+            return direct
+
+
+_CALL: Any = Binder.__dict__["call"]  # the slots, read without falling back on __getattr__
+_CALL_DIRECT: Any = Binder.__dict__["call_direct"]
+
+
+class RouteBinder(Binder):
+    """The Binder of an HTTP route: `call` and `call_direct` are made on first read (a request, or
+    a wrapper such as lift.pii's), not at registration: most routes of a large app are never called
+    by a given execution environment, and registration is cold-start time; every check of the
+    handler's declaration was done by `build_binder`. (Its attributes are read once per route, by
+    its Endpoint: the `__getattr__` that makes them lazy costs nothing per request. Event sources'
+    binders, read per record, are plain Binders.)"""
+
+    __slots__ = ()
+
+    def __init__(self, fn: Callable[..., Any], plan: Plan, returns: Any = None) -> None:
+        self.fn = fn
+        self.plan = plan
+        self.is_async = is_coroutine_function(fn)
+        self.returns = returns
+        self._direct = None  # call, call_direct: unset until first read (__getattr__)
+
+    if not typing.TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:  # only for a slot not yet set
+            if name == "call":
+                return self.compile()
+            if name == "call_direct":
+                return self.compile_direct()
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
@@ -556,6 +657,9 @@ def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
     return code
 
 
+_plans: dict[tuple[Any, ...], Plan] = {}
+
+
 def build_binder(
     fn: Callable[..., Any],
     *,
@@ -566,18 +670,90 @@ def build_binder(
     """Inspect `fn` once and build its Binder.
 
     `body_source` lets event sources supply the `body` getter for records (default: the
-    HTTP request body).
+    HTTP request body). A plain function without defaults (the common route) is looked up by its
+    shape, so handlers of one shape share one `Plan`: the first one's checks hold for the others.
     """
     hints = _type_hints(fn)
-    getters: list[Getter] = []
+    if body_source is not None:  # an event source's handler: its call made now (read per record)
+        return Binder(fn, _plan(fn, hints, path_params, max_body, body_source), hints.get("return"))
+    key = _shape(fn, hints, path_params, max_body)
+    if key is None:
+        return RouteBinder(fn, _plan(fn, hints, path_params, max_body, None), hints.get("return"))
+    try:
+        plan = _plans.get(key)
+    except TypeError:  # an unhashable annotation (`Annotated[..., {...}]`): not shared
+        return RouteBinder(fn, _plan(fn, hints, path_params, max_body, None), hints.get("return"))
+    if plan is None:
+        plan = _plans[key] = _model_plan(fn, hints, key, path_params, max_body) or _plan(
+            fn, hints, path_params, max_body, None
+        )
+    return RouteBinder(fn, plan, hints.get("return"))
+
+
+_ANY_MODEL: Any = object()  # in a shape, the place of a `body` annotation (`_model_plan`)
+
+
+def _model_plan(
+    fn: Any, hints: dict[str, Any], key: tuple[Any, ...], path_params: Sequence[str], max_body: int
+) -> Plan | None:
+    """The plan of a handler with a typed `body` whose shape is known with another model (the
+    commonest new shape: a POST of its own model), made from that shape's plan: only the body's
+    type is checked; None when there is no such plan yet (or no typed body)."""
+    body = hints.get("body")
+    if body is None or body.__class__ is _ANNOTATED or "body" in path_params or _is_context(body):
+        return None
+    code = fn.__code__
+    n = code.co_argcount + code.co_kwonlyargcount
+    names = code.co_varnames[:n]
+    if "body" not in names:
+        return None
+    at = len(key) - n + names.index("body")
+    general = key[:at] + (_ANY_MODEL,) + key[at + 1 :]
+    template = _plans.get(general)
+    if template is None:  # the first of its shape: checked in full, then the template of the others
+        template = _plans[general] = _plan(fn, hints, path_params, max_body, None)
+    index = at - (len(key) - n)
+    if template.specs[index].__class__ is not tuple:  # (`body` is not a typed body there)
+        return None
+    codec = None
+    if body is not bytes and body is not str and not _plain_struct(body):
+        codec = codec_for(body, "body")  # (checks the type: raises TypeError for one msgspec cannot decode)
+    specs = template.specs.copy()
+    specs[index] = (body, max_body, False, _EMPTY, codec)  # (a shaped handler has no defaults)
+    return Plan(template.names, specs, template.keyword, template.tail, True)
+
+
+def _shape(fn: Any, hints: dict[str, Any], path_params: Sequence[str], max_body: int) -> tuple[Any, ...] | None:
+    """What the Plan of plain function `fn` depends on, as one flat tuple (its parameters' names
+    and annotations, which are keyword-only, the path parameters, the body limit); None for anything
+    else (defaults, a callable object, a method, a decorated function: `_plan` reads those alone)."""
+    if fn.__class__ is not types.FunctionType or fn.__defaults__ is not None or fn.__kwdefaults__ is not None:
+        return None
+    if getattr(fn, "__wrapped__", None) is not None:
+        return None
+    code = fn.__code__
+    npos, nkw = code.co_argcount, code.co_kwonlyargcount
+    names = code.co_varnames[: npos + nkw]
+    return (npos, nkw, max_body, *path_params, *names, *map(hints.get, names))
+
+
+def _plan(
+    fn: Callable[..., Any],
+    hints: dict[str, Any],
+    path_params: Sequence[str],
+    max_body: int,
+    body_source: Callable[[Any, bool, Any], Getter] | None,
+) -> Plan:
+    """Check each parameter of `fn` and choose its getter (raises TypeError for one Lift cannot give)."""
+    specs: list[Any] = []
     names: list[str] = []
-    keyword = False
-    qualname = getattr(fn, "__qualname__", repr(fn))
+    keyword = deferred = False
     for name, keyword_only, param_default in parameters(fn):
         keyword = keyword or keyword_only
         hint = hints.get(name, _EMPTY)
         hint, header = unwrap_header(hint, param_default)
         default = _EMPTY if isinstance(param_default, Header) else param_default
+        getter: Any
         if header is not None:
             getter = _header_getter(name, header, hint, default)
         elif _is_context(hint) or (name == "ctx" and hint is _EMPTY):
@@ -587,8 +763,12 @@ def build_binder(
         elif name == "body":
             if body_source is not None:
                 getter = body_source(hint, default is not _EMPTY, default)
-            else:
-                getter = _body_getter(hint, max_body, default is not _EMPTY, default)
+            else:  # the type checked (its codec built) now, the getter made on first use (Plan.getters)
+                codec = None
+                if hint is not bytes and hint is not str and not _plain_struct(hint):
+                    codec = codec_for(Any if hint is _EMPTY else hint, "body")
+                # (a Struct of plain scalar fields always has a codec: made with the getter)
+                getter, deferred = (hint, max_body, default is not _EMPTY, default, codec), True
         elif name == "query":
             getter = _query_getter(hint)
         elif hint is Request or name == "request":
@@ -596,21 +776,21 @@ def build_binder(
         elif default is not _EMPTY:
             getter = _constant(default)
         elif body_source is not None:  # a record or direct-invoke handler: no path, query or headers
+            qualname = getattr(fn, "__qualname__", repr(fn))
             raise TypeError(
                 f"Cannot inject parameter {name!r} of {qualname}: an event handler takes `ctx` (a Context) and "
                 f"`body` (the record's payload, decoded into its annotation: `body: Order`); name the payload "
                 f"parameter `body`, or give {name!r} a default"
             )
         else:
+            qualname = getattr(fn, "__qualname__", repr(fn))
             raise TypeError(
                 f"Cannot inject parameter {name!r} of {qualname}: it is not `ctx`, a path parameter "
                 f"({', '.join(path_params) or 'none'}), `body`, `query`, a Header(...) or defaulted"
             )
-        getters.append(getter)
+        specs.append(getter)
         names.append(name)
-    binder = Binder(fn, getters, names, keyword, path_params[0] if len(path_params) == 1 else None)
-    binder.returns = hints.get("return")
-    return binder
+    return Plan(names, specs, keyword, path_params[0] if len(path_params) == 1 else None, deferred)
 
 
 def _is_context(hint: Any) -> bool:

@@ -8,6 +8,7 @@ paths are found with one dict lookup. Trailing slashes are ignored: `/users/` is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["PathEntry", "Router", "RouteConflict", "has_dot_segment", "normalize_path", "parse_template"]
@@ -50,12 +51,19 @@ def has_dot_segment(path: str) -> bool:
 
 def parse_template(template: str) -> list[tuple[str, str]]:
     """Split a template into (kind, value) segments: kind is "static", "param" or "greedy"."""
+    return _segments(normalize_path(template), template)
+
+
+def _segments(path: str, template: str) -> list[tuple[str, str]]:
+    """parse_template of `template`, normalized as `path`."""
     segments: list[tuple[str, str]] = []
-    parts = normalize_path(template).strip("/").split("/") if template.strip("/") else []
+    parts = path.strip("/").split("/") if template.strip("/") else []
     for i, part in enumerate(parts):
-        if part.startswith("{") and part.endswith("}"):
+        if "{" not in part and "}" not in part and part:  # (the commonest segment, told apart first)
+            segments.append(("static", part))
+        elif part[:1] == "{" and part[-1:] == "}":
             name = part[1:-1]
-            if name.endswith("+"):
+            if name[-1:] == "+":
                 if i != len(parts) - 1:
                     raise ValueError(f"Greedy parameter {part} must be the last segment of {template!r}")
                 segments.append(("greedy", name[:-1]))
@@ -85,9 +93,9 @@ class PathEntry:
 
     __slots__ = ("template", "param_names", "methods", "allow")
 
-    def __init__(self, template: str, param_names: list[str]) -> None:
+    def __init__(self, template: str, param_names: Sequence[str]) -> None:
         self.template = template
-        self.param_names = param_names
+        self.param_names = tuple(param_names)  # (a tuple of str: left alone by the garbage collector)
         self.methods: dict[str, Any] = {}
         self.allow = ""
 
@@ -128,6 +136,24 @@ class _Node:
         self.owner: str | None = None  # template that introduced the param/greedy child
 
 
+_new = object.__new__
+
+
+def _node() -> _Node:
+    """`_Node()` without the call of `__init__` (a node per template segment: registration time)."""
+    node: _Node = _new(_Node)
+    node.static, node.param, node.param_name, node.greedy = _NO_CHILDREN, None, None, None
+    node.greedy_name = node.entry = node.owner = None
+    return node
+
+
+def _entry(template: str, names: list[str]) -> PathEntry:
+    """`PathEntry(template, names)` without the call of `__init__`."""
+    entry: PathEntry = _new(PathEntry)
+    entry.template, entry.param_names, entry.methods, entry.allow = template, tuple(names), {}, ""
+    return entry
+
+
 class Router:
     """Registers path templates and finds the entry (and parameters) for a path."""
 
@@ -144,10 +170,15 @@ class Router:
 
     def entry_for(self, template: str) -> PathEntry:
         """The entry for `template`, created on first use; ambiguous templates are refused."""
-        segments = parse_template(template)
         # The segments written back are the normalized template itself (parse_template refuses
         # empty segments and keeps each `{name}`/`{name+}` as written): no need to rebuild it.
-        template = normalize_path(template)
+        path = normalize_path(template)
+        stripped = path.strip("/")
+        if "{" in stripped or "}" in stripped or "//" in stripped or not template.strip("/"):
+            segments = _segments(path, template)  # (checks each segment: raises before the tree changes)
+        else:  # a static template with no empty segment: nothing to check
+            segments = [("static", part) for part in stripped.split("/")]
+        template = path
         node = self._root
         names: list[str] = []
         for kind, value in segments:
@@ -156,11 +187,11 @@ class Router:
                 if child is None:  # (a node made only when missing: registration allocates less)
                     if node.static is _NO_CHILDREN:
                         node.static = {}
-                    child = node.static[value] = _Node()
+                    child = node.static[value] = _node()
                 node = child
             elif kind == "param":
                 if node.param is None:
-                    node.param, node.param_name, node.owner = _Node(), value, template
+                    node.param, node.param_name, node.owner = _node(), value, template
                 elif node.param_name != value:
                     raise RouteConflict(
                         f"Route {template} conflicts with {node.owner}: parameter {{{value}}} and "
@@ -171,7 +202,7 @@ class Router:
             else:
                 names.append(value)
                 if node.greedy is None:
-                    node.greedy, node.greedy_name, node.owner = PathEntry(template, names), value, template
+                    node.greedy, node.greedy_name, node.owner = _entry(template, names), value, template
                     self.entries.append(node.greedy)
                     self._tables_complete = False
                 elif node.greedy_name != value:
@@ -181,7 +212,7 @@ class Router:
                     )
                 return node.greedy
         if node.entry is None:
-            node.entry = PathEntry(template, names)
+            node.entry = _entry(template, names)
             self.entries.append(node.entry)
             if not names:
                 self._static[template] = node.entry
