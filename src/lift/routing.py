@@ -59,7 +59,7 @@ def _segments(path: str, template: str) -> list[tuple[str, str]]:
     segments: list[tuple[str, str]] = []
     parts = path.strip("/").split("/") if template.strip("/") else []
     for i, part in enumerate(parts):
-        if "{" not in part and "}" not in part and part:  # (the commonest segment, told apart first)
+        if "{" not in part and "}" not in part and part and part[0] != ".":  # (the commonest segment, told apart first)
             segments.append(("static", part))
         elif part[:1] == "{" and part[-1:] == "}":
             name = part[1:-1]
@@ -174,9 +174,9 @@ class Router:
         # empty segments and keeps each `{name}`/`{name+}` as written): no need to rebuild it.
         path = normalize_path(template)
         stripped = path.strip("/")
-        if "{" in stripped or "}" in stripped or "//" in stripped or not template.strip("/"):
+        if "{" in stripped or "}" in stripped or "//" in stripped or "." in stripped or not template.strip("/"):
             segments = _segments(path, template)  # (checks each segment: raises before the tree changes)
-        else:  # a static template with no empty segment: nothing to check
+        else:  # a static template with no empty or dot segment: nothing to check
             segments = [("static", part) for part in stripped.split("/")]
         template = path
         node = self._root
