@@ -112,12 +112,14 @@ class Endpoint:
         """Make `run` and `call` (once; a middleware chain is composed around `run` by `compose`)."""
         if self.prepared:
             return
-        self.prepared = True
         first = self.run
         run = self.run = self._build_run()
         if self.chain is first:  # (no middleware: `compose` made it `run`)
             self.chain = run
         self.call = self.binder.call
+        # Last: a thread that finds it set finds everything above made (two threads meeting a route's
+        # first request at once may both make it; either's is the same call).
+        self.prepared = True
 
     def _run_first(self, ctx: Context) -> Response:
         self.prepare()
