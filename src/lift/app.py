@@ -93,13 +93,15 @@ class Endpoint:
         self.binder = binder
         self.meta = meta
         self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
-        # `run` (the innermost link, also the chain when no middleware wraps it), `call` and
-        # `call_direct` (the handler's own result, for an HTTP source's direct path) are made on first
-        # use (`prepare`), not at registration: most routes of a large app are never called by a given
-        # execution environment, and registration is cold-start time. Until then each is a method of
-        # this endpoint that prepares it and hands the call on.
+        # `run` (the innermost link), `chain` (the middleware composed around it, or `run` itself),
+        # `call` and `call_direct` (the handler's own result, for an HTTP source's direct path) are
+        # made on first use (`prepare`), not at registration: most routes of a large app are never
+        # called by a given execution environment, and registration is cold-start time. Until then
+        # `run` and `chain` are one method of this endpoint, `call` and `call_direct` another, each
+        # preparing the endpoint and handing the call on.
         self.prepared = False
-        self.run: Handler = self._run_first
+        self._links: list[Middleware] | None = None  # the middleware `compose` found, composed by `prepare`
+        self.run: Handler = self._chain_first
         self.chain: Handler = self.run
         # No middleware around a sync handler: an HTTP source may call `binder.call` itself and
         # encode a dict or list result straight into its response (App._http_handler), or
@@ -109,21 +111,22 @@ class Endpoint:
         self.call = self.call_direct = self._call_first
 
     def prepare(self) -> None:
-        """Make `run` and `call` (once; a middleware chain is composed around `run` by `compose`)."""
+        """Make `run`, `chain` (around `run`, the middleware `compose` found) and `call`, once."""
         if self.prepared:
             return
-        first = self.run
         run = self.run = self._build_run()
-        if self.chain is first:  # (no middleware: `compose` made it `run`)
-            self.chain = run
+        links = self._links
+        self.chain = compose(links, run) if links else run
         self.call = self.binder.call
         # Last: a thread that finds it set finds everything above made (two threads meeting a route's
         # first request at once may both make it; either's is the same call).
         self.prepared = True
 
-    def _run_first(self, ctx: Context) -> Response:
+    def _chain_first(self, ctx: Context) -> Response:
+        # (`run` and `chain` until prepared; only a chain calls it, never a middleware link: links
+        # are composed around the `run` that `prepare` makes)
         self.prepare()
-        return self.run(ctx)
+        return self.chain(ctx)
 
     def _call_first(self, ctx: Context, *value: str | None) -> Any:
         self.prepare()
@@ -141,15 +144,15 @@ class Endpoint:
         return chain
 
     def compose(self) -> None:
+        """Note the route's middleware (again, when some was added): its chain is composed now if the
+        route has been prepared, else by `prepare`, with the middleware found here."""
         if not self.app.middleware and self.group is None and not self.middleware:
             middleware: list[Middleware] = []  # (the common route: no list to build)
         else:
             middleware = self.all_middleware()
-        if middleware:
-            self.prepare()  # (the chain links `run` itself, not the method that would make it)
-            self.chain = compose(middleware, self.run)
-        else:
-            self.chain = self.run
+        self._links = middleware or None
+        if self.prepared:
+            self.chain = compose(middleware, self.run) if middleware else self.run
         self.direct = not self.binder.is_async and "HEAD" not in self.methods and not middleware
 
     def _build_run(self) -> Handler:
