@@ -611,14 +611,14 @@ class App(Group, EventSources):
                     source = "url" if is_url else "http"
                 except (KeyError, TypeError):
                     source = source_of(event)
+            elif "httpMethod" in event and (rc := event.get("requestContext")).__class__ is dict and "elb" in rc:
+                source = "alb"  # (source_of's first HTTP test, inlined)
             elif "Records" in event:
                 try:
                     first = event["Records"][0]
                     source = RECORD_SOURCES[first["eventSource"] if "eventSource" in first else first["EventSource"]]
                 except (KeyError, IndexError, TypeError):
                     source = source_of(event)
-            elif "httpMethod" in event and (rc := event.get("requestContext")).__class__ is dict and "elb" in rc:
-                source = "alb"  # (source_of's first HTTP test, inlined)
             else:
                 source = source_of(event)
             run = dispatch.get(source)
@@ -773,14 +773,16 @@ class App(Group, EventSources):
         # anything else goes through the source's `request_from_event`.
         name = module.__name__
         rest, v2 = module is apigw_rest, name in ("lift.sources.apigw_http", "lift.sources.function_url")
-        alb = name == "lift.sources.alb"
+        alb, url = name == "lift.sources.alb", name == "lift.sources.function_url"  # (App.handler sends a
+        # function URL's events, told by their domain, to its module's dispatcher)
         request_class = _REQUEST_CLASSES.get(name)
         new_request: type[Request] = getattr(module, request_class) if request_class is not None else Request
         new = object.__new__
         same_json = rest or v2  # their answer for a JSON body is one dict (json_response), made inline
         direct_calls = request_class is not None  # requests whose body is the event's (Binder.call_direct)
         known_domain, api_domain = "", False  # the last domain seen, and whether it is API Gateway's own (execute-api)
-        route_key_paths = _RouteKeyPaths()  # an HTTP API route key ("GET /users/{id}") -> its path template
+        v2_domain, v2_kind = "", 0  # the last HTTP API/URL domain seen: 0 a function URL's, 1 API Gateway's, 2 custom
+        route_key_paths: dict[str, str] = {}  # an HTTP API route key ("GET /users/{id}") -> its path template
 
         # (a lazy request needs the plain event, and its answer must not need the request)
         source_name, lazy = module.NAME, rest or v2 or (alb and event_json_response is not None)
@@ -818,7 +820,7 @@ class App(Group, EventSources):
             self._request_makers[source_name] = make_request
 
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
-            nonlocal known_domain, api_domain
+            nonlocal known_domain, api_domain, v2_domain, v2_kind
             try:
                 request: Request | None = None
                 # REST/v2: the route template API Gateway matched, when it is not the path itself: the
@@ -835,17 +837,17 @@ class App(Group, EventSources):
                     elif v2:  # apigw_http.plain_path, inlined: the `$default` stage, a route key's custom domain
                         rc, path = event["requestContext"], event["rawPath"]
                         method = rc["http"]["method"]
-                        plain = (
-                            path.__class__ is str
-                            and method.__class__ is str
-                            and path
-                            and not self.base_path
-                            and rc["stage"] == "$default"
-                        )
-                        if plain and " " not in (matched := event["routeKey"]):
-                            matched = None  # `$default`: no template to strip a prefix by
-                        elif matched.__class__ is not str:
-                            plain = False
+                        plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
+                        if plain and not url:  # (a function URL's path is its own) by its domain, one test per domain:
+                            domain = rc["domainName"]
+                            if domain != v2_domain:
+                                v2_domain = domain
+                                v2_kind = 0 if ".lambda-url." in domain else 1 if ".execute-api." in domain else 2
+                            if v2_kind:  # a function URL's path is its own; an API's own domain: its stage's
+                                matched = event["routeKey"]  # (of the right type: it is an HTTP API's event)
+                                plain = rc["stage"] == "$default" and matched.__class__ is str
+                                if v2_kind == 1 or " " not in matched:  # (a custom domain: by the route's template)
+                                    matched = None  # (`$default`: no template to strip a prefix by)
                     elif alb:
                         path, method = event["path"], event["httpMethod"]
                         plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
@@ -869,9 +871,15 @@ class App(Group, EventSources):
                             entry, last = None, ""
                         else:
                             tail_value = last
-                if matched is not None and (
-                    entry is None or (matched if rest else route_key_paths[matched]) != entry.template
-                ):
+                if matched is not None:
+                    if not rest:  # a route key, "GET /users/{id}": its path part
+                        try:
+                            matched = route_key_paths[matched]
+                        except KeyError:
+                            matched = _route_key_path(route_key_paths, matched)
+                    if entry is not None and matched == entry.template:
+                        matched = None
+                if matched is not None:
                     try:
                         domain = event["requestContext"]["domainName"]
                         if domain != known_domain:  # (one substring test per domain, not per request)
@@ -1322,12 +1330,10 @@ def _background_loop() -> Any:
 __all__ += ["compose", "to_response", "run_async", "event_loop", "LiftError"]
 
 
-class _RouteKeyPaths(dict[str, str | None]):
-    """HTTP API route keys (`GET /users/{id}`) and their path part, each split once: an API has a
-    fixed set of them. (Kept to 1,024, as an invoker could send any.)"""
-
-    def __missing__(self, key: str) -> str | None:
-        path = key.partition(" ")[2] if key.__class__ is str else None
-        if len(self) < 1024:
-            self[key] = path
-        return path
+def _route_key_path(known: dict[str, str], route_key: str) -> str:
+    """The path part of an HTTP API route key (`GET /users/{id}`), kept in `known` for the next
+    event: an API has a fixed set of route keys (1,024 at most are kept, as an invoker could send any)."""
+    path = route_key.partition(" ")[2]
+    if len(known) < 1024:
+        known[route_key] = path
+    return path
