@@ -192,7 +192,7 @@ def await_result(coro: Any) -> Any:
 
 def log_record_failure(ctx: Context, record: Record | None, exc: BaseException, record_id: Any = None) -> None:
     """One log line naming the source, record id and reason; a traceback for unexpected errors."""
-    if record is not None:
+    if record is not None and record_id is None:
         record_id = id_of(record)
     extra = {"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id, "lift_ctx": ctx}
     err = find_lift_error(exc)
@@ -288,16 +288,22 @@ def run_context(chain: Callable[[Context], Any], ctx: Context) -> bool:
 
 
 def run_or_raise(
-    app: App, chain: Callable[[Context], Any], event: Any, context: Any, source: str, record: Record | None
+    app: App,
+    chain: Callable[[Context], Any],
+    event: Any,
+    context: Any,
+    source: str,
+    record: Record | None,
+    record_id: Any = None,
 ) -> Any:
     """Run one record of an asynchronous source: a failure is logged and raised, so Lambda retries
-    the event and its DLQ or failure destination receives it."""
+    the event and its DLQ or failure destination receives it. `record_id` overrides the id logged."""
     ctx = app.new_context(event, context, source)
     ctx.record = record
     try:
         result = chain(ctx)
     except Exception as exc:
-        log_record_failure(ctx, record, exc)
+        log_record_failure(ctx, record, exc, record_id)
         raise
     if is_refusal(result):
         from lift.errors import LiftError
@@ -305,9 +311,68 @@ def run_or_raise(
         refused = LiftError(
             result.status, "refused", f"{source} record refused by middleware with status {result.status}"
         )
-        log_record_failure(ctx, record, refused)
+        log_record_failure(ctx, record, refused, record_id)
         raise refused
     return result
+
+
+def run_each_or_raise(
+    app: App,
+    items: Sequence[tuple[str, Callable[[Context], Any], Record]],
+    event: Any,
+    context: Any,
+    check: Callable[[Any], Any] | None = None,
+) -> list[Any]:
+    """Run every record of a multi-record asynchronous event (SNS, S3, SES) once: a failing record is
+    logged alone (one line with the request id and its id) and the others still run; then, if any
+    failed, raise `RecordsFailed` naming them, chained to the first failure, so Lambda's retry, DLQ
+    or on-failure destination still sees the invocation fail. `check(result)` may raise to fail a
+    record after its handler returned. Returns each record's result, in order.
+
+    A one-record event (what AWS sends in practice) is not wrapped: its own exception propagates."""
+    if len(items) == 1:
+        source, chain, record = items[0]
+        result = run_or_raise(app, chain, event, context, source, record)
+        if check is not None:
+            check(result)
+        return [result]
+    results: list[Any] = []
+    failures: list[tuple[str, BaseException]] = []
+    for source, chain, record in items:
+        record_id = async_id_of(record)
+        try:
+            result = run_or_raise(app, chain, event, context, source, record, record_id)
+        except Exception as exc:
+            failures.append((record_id, exc))
+            results.append(None)
+            continue
+        if check is not None:
+            try:
+                check(result)
+            except Exception as exc:  # a bad return value: this record fails, logged as a handler failure is
+                ctx = app.new_context(event, context, source)
+                ctx.record = record
+                log_record_failure(ctx, record, exc, record_id)
+                failures.append((record_id, exc))
+                results.append(None)
+                continue
+        results.append(result)
+    if failures:
+        from lift.errors import RecordsFailed
+
+        raise RecordsFailed(items[0][0], len(items), failures) from failures[0][1]
+    return results
+
+
+def async_id_of(record: Record) -> str:
+    """The id a failed record of a multi-record async event is named by: SNS MessageId, SES
+    messageId, and for S3 `s3://bucket/key` plus the object's sequencer (one event can name the
+    same key twice; the sequencer orders the two writes)."""
+    record_id = id_of(record)
+    sequencer = getattr(record, "sequencer", None)
+    if isinstance(sequencer, str) and sequencer:
+        return f"{record_id} (sequencer {sequencer})"
+    return record_id
 
 
 def process_batch(

@@ -23,6 +23,7 @@ __all__ = [
     "InternalError",
     "ServiceUnavailable",
     "UnmatchedEvent",
+    "RecordsFailed",
     "find_lift_error",
     "http_status",
     "is_http_status",
@@ -244,6 +245,24 @@ class UnmatchedEvent(_StatusError):
     status = 404
     code = "unmatched_event"
     message = "No handler matches this event"
+
+
+class RecordsFailed(Exception):
+    """Raised after every record of a multi-record asynchronous event (SNS, S3, SES) has run, when
+    some of them failed: names how many and their ids; `__cause__` is the first failure's exception.
+    `failures` holds `(record_id, exception)` pairs in event order. Lambda's async retry then
+    re-sends the whole event, the records that succeeded included (make handlers idempotent)."""
+
+    def __init__(self, source: str, total: int, failures: list[tuple[str, BaseException]]) -> None:
+        self.source = source
+        self.total = total
+        self.failures = failures
+        ids = ", ".join(record_id for record_id, _ in failures)
+        super().__init__(f"{len(failures)} of {total} {source} records failed: {ids}")
+
+    @property
+    def record_ids(self) -> list[str]:
+        return [record_id for record_id, _ in self.failures]
 
 
 def find_lift_error(exc: BaseException) -> LiftError | None:

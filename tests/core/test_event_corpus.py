@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lift import App, Context
-from lift.errors import UnmatchedEvent
+from lift.errors import RecordsFailed, UnmatchedEvent
 from lift.sources import source_of
 from lift.sources.cognito import TRIGGERS as COGNITO_TRIGGERS
 from lift.sources.rules import RULES, rules_matching
@@ -337,8 +337,14 @@ def test_every_real_async_sample_reaches_its_handler_and_a_failure_fails_the_inv
         if kind == "websocket":  # API Gateway waits for the answer: a 500 in its format
             out = _recording_app([], failing).handler(copy.deepcopy(event), lambda_context())
             assert out["statusCode"] == 500 and json.loads(out["body"])["error"]["code"] == "internal_error", name
-        else:
+        elif len(seen) == 1:
             with pytest.raises(RuntimeError, match="failed"):  # an asynchronous source: Lambda retries the event
                 _recording_app([], failing).handler(copy.deepcopy(event), lambda_context())
+        else:  # several records: each one ran once, then the invocation fails naming every failed one
+            ran: list = []
+            with pytest.raises(RecordsFailed, match=f"{len(seen)} of {len(seen)} ") as info:
+                _recording_app(ran, failing).handler(copy.deepcopy(event), lambda_context())
+            assert ran == seen and len(info.value.record_ids) == len(seen), name
+            assert isinstance(info.value.__cause__, RuntimeError), name
         count += 1
     assert count >= 1

@@ -15,6 +15,7 @@ import gzip
 import json
 from typing import Any
 
+from lift import batch as _batch
 from lift.sources.record import Record
 from lift.sources.triggers import run_handler
 
@@ -82,7 +83,11 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
     handler = next((h for h in handlers if h.match(group)), None)
     if handler is None:
         raise app._unmatched_event("cloudwatch_logs", f"log group {group!r}", context)
-    for raw in batch.get("logEvents") or ():
-        record = LogEvent(raw, batch=batch)
-        run_handler(app, handler, event, context, "cloudwatch_logs", record)
+    raws = batch.get("logEvents") or ()
+    if len(raws) == 1:
+        run_handler(app, handler, event, context, "cloudwatch_logs", LogEvent(raws[0], batch=batch))
+        return None
+    # several log events (the usual delivery): each is handled once, then any failure fails the invocation
+    items = [("cloudwatch_logs", handler.chain, LogEvent(raw, batch=batch)) for raw in raws]
+    _batch.run_each_or_raise(app, items, event, context)
     return None

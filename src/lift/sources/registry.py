@@ -380,8 +380,11 @@ class EventSources(Triggers):
 
     # -- dispatch: asynchronous sources (a failure raises, Lambda retries) ---------------
     def _run_all(self, items: list[tuple[str, EventHandler, Record]], event: Any, context: Any) -> None:
-        for source, handler, record in items:
+        if len(items) == 1:  # what AWS sends: run as is, its own exception propagates
+            source, handler, record = items[0]
             _batch.run_or_raise(self, handler.chain, event, context, source, record)
+            return
+        _batch.run_each_or_raise(self, [(s, h.chain, r) for s, h, r in items], event, context)
 
     def _dispatch_sns(self, event: dict[str, Any], context: Any, source: str) -> None:
         items: list[tuple[str, EventHandler, Record]] = []

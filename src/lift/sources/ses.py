@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lift import batch as _batch
 from lift.sources.record import Record, pattern_matcher
 from lift.sources.triggers import run_handler
 
@@ -83,16 +84,37 @@ class SESMail(Record):
         }
 
 
+def _check_disposition(result: Any) -> None:
+    value = result.value if isinstance(result, _batch.RecordResult) else result
+    if value is not None and value not in DISPOSITIONS:
+        raise ValueError(f"an SES handler returns None or one of {DISPOSITIONS}, not {value!r}")
+
+
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, str] | None:
-    disposition = None
-    for raw in event.get("Records") or ():
+    raws = event.get("Records") or ()
+    if len(raws) <= 1:  # what SES sends: one mail per invocation, its own exception propagates
+        disposition = None
+        for raw in raws:
+            record = SESMail(raw)
+            handler = next((h for h in handlers if h.match(record.recipients)), None)
+            if handler is None:
+                raise app._unmatched_event("ses", f"mail to {', '.join(record.recipients)}", context)
+            result = run_handler(app, handler, event, context, "ses", record)
+            if result is not None:
+                _check_disposition(result)
+                disposition = result
+        return {"disposition": disposition} if disposition is not None else None
+    # several mails: every one is handled once (a failure does not stop the others), then any failure raises
+    items = []
+    for raw in raws:
         record = SESMail(raw)
         handler = next((h for h in handlers if h.match(record.recipients)), None)
-        if handler is None:
+        if handler is None:  # decided before anything runs: nothing is handled twice on the retry
             raise app._unmatched_event("ses", f"mail to {', '.join(record.recipients)}", context)
-        result = run_handler(app, handler, event, context, "ses", record)
-        if result is not None:
-            if result not in DISPOSITIONS:
-                raise ValueError(f"an SES handler returns None or one of {DISPOSITIONS}, not {result!r}")
-            disposition = result
+        items.append(("ses", handler.chain, record))
+    disposition = None
+    for result in _batch.run_each_or_raise(app, items, event, context, _check_disposition):
+        value = result.value if isinstance(result, _batch.RecordResult) else result
+        if value is not None:
+            disposition = value
     return {"disposition": disposition} if disposition is not None else None
