@@ -83,7 +83,7 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
     handler = next((h for h in handlers if h.match(group)), None)
     if handler is None:
         raise app._unmatched_event("cloudwatch_logs", f"log group {group!r}", context)
-    raws = batch.get("logEvents") or ()
+    raws: list[Any] = batch.get("logEvents") or []
     if len(raws) == 1:
         run_handler(app, handler, event, context, "cloudwatch_logs", LogEvent(raws[0], batch=batch))
         return None
