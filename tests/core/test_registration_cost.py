@@ -206,3 +206,38 @@ def test_middleware_added_after_a_routes_first_request_wraps_it() -> None:
     assert client.get("/r0/2").json() == {"route": "/r0/{id}", "id": 2}
     assert client.get("/api/ping").json() == {"pong": True}
     assert seen == ["/r0/{id}", "/api/ping", "/api/ping"]
+
+
+def test_string_annotations_name_the_classes_get_type_hints_finds() -> None:
+    """This module reads its annotations as strings (`from __future__ import annotations`): a name
+    is the class of this module or of builtins that `typing.get_type_hints` finds, a name that is
+    not one still fails at registration with its message, and other strings are read by it."""
+    app = App(name="strings")
+
+    @app.put("/users/{user_id}")
+    def put_user(ctx: Context, user_id: int, body: NewUser) -> dict:
+        return {"id": user_id, "name": body.name}
+
+    @app.post("/counts")
+    def counts(body: dict[str, int] | None = None) -> dict:
+        return {"keys": sorted(body or {})}
+
+    assert put_user.__annotations__["user_id"] == "int"  # (the module's own reading)
+    client = TestClient(app)
+    assert client.put("/users/4", json={"name": "Ada", "age": 3}).json() == {"id": 4, "name": "Ada"}
+    assert client.put("/users/x", json={"name": "Ada", "age": 3}).status_code == 422
+    assert client.put("/users/4", json={"name": "Ada"}).status_code == 422
+    assert client.post("/counts", json={"b": 1}).json() == {"keys": ["b"]}
+    assert client.post("/counts", json={"b": "x"}).status_code == 422
+
+    with pytest.raises(TypeError, match="Cannot read the type hints of .*missing.*NoSuchModel"):
+
+        @app.post("/missing")
+        def missing(ctx: Context, body: NoSuchModel) -> dict:  # type: ignore[name-defined]  # noqa: F821
+            return {}
+
+    with pytest.raises(TypeError, match="Cannot inject parameter 'count'"):
+
+        @app.get("/bare/{item}")
+        def bare(ctx: Context, item: int, count: json) -> dict:  # type: ignore[valid-type]  # a module, not a class
+            return {}
