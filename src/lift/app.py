@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from lift import errors as _errors
 from lift import serialization
-from lift.binding import Binder, InvalidBody, build_binder
+from lift.binding import Binder, InvalidBody, Plan, build_binder
 from lift.context import Context, LazyRequestContext, Request, Response
 from lift.errors import (
     BadRequest,
@@ -286,6 +286,7 @@ class App(Group, EventSources):
         self.base_path = "" if base in ("", "/") else normalize_path(base)
         self.router = Router()
         self.endpoints: list[Endpoint] = []
+        self._plans: dict[tuple[Any, ...], Plan] = {}  # the routes' signature shapes (build_binder)
         self._exception_handlers: dict[type[BaseException], Callable[[Context, Any], Any]] = {}
         self._handler_cache: dict[type[BaseException], Callable[[Context, Any], Any] | None] = {}
         self._cold = True
@@ -348,7 +349,7 @@ class App(Group, EventSources):
         path_params: Sequence[str] = (),
         **meta: Any,
     ) -> Endpoint:
-        binder = build_binder(fn, path_params=path_params, max_body=self.max_body_size)
+        binder = build_binder(fn, path_params=path_params, max_body=self.max_body_size, plans=self._plans)
         returns = binder.returns  # (`-> dict` and the like answered here, without a call)
         if (
             returns is not None

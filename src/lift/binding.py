@@ -131,16 +131,17 @@ def _type_label(tp: Any) -> str:
 
 
 _path_getters: dict[tuple[str, Any], Getter] = {}
+_SHARED_PATH_TYPES = frozenset({str, int, float, bool, Decimal, uuid.UUID})
 
 
 def _path_getter(name: str, tp: Any) -> Getter:
-    """The getter of path parameter `name` typed `tp`: one per (name, type), shared by every route
-    (a 1,000-route app has a handful of distinct ones)."""
-    key = (name, tp)
-    try:
-        getter = _path_getters.get(key)
-    except TypeError:  # an unhashable annotation: path_converter refuses it
+    """The getter of path parameter `name` typed `tp`: for the built-in types, one per (name, type),
+    shared by every route (a 1,000-route app has a handful); a user's Enum gets its own (the cache
+    keeps no user class alive after its app, e.g. across `lift dev` reloads)."""
+    if tp is _EMPTY or tp.__class__ is not type or tp not in _SHARED_PATH_TYPES:
         return _make_path_getter(name, tp)
+    key = (name, tp)
+    getter = _path_getters.get(key)
     if getter is None:
         getter = _path_getters[key] = _make_path_getter(name, tp)
     return getter
@@ -657,34 +658,33 @@ def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
     return code
 
 
-_plans: dict[tuple[Any, ...], Plan] = {}
-
-
 def build_binder(
     fn: Callable[..., Any],
     *,
     path_params: Sequence[str] = (),
     max_body: int = 6 * 1024 * 1024,
     body_source: Callable[[Any, bool, Any], Getter] | None = None,
+    plans: dict[tuple[Any, ...], Plan] | None = None,
 ) -> Binder:
     """Inspect `fn` once and build its Binder.
 
     `body_source` lets event sources supply the `body` getter for records (default: the
-    HTTP request body). A plain function without defaults (the common route) is looked up by its
-    shape, so handlers of one shape share one `Plan`: the first one's checks hold for the others.
+    HTTP request body). With `plans` (an App's own, so nothing outlives the app), a plain function
+    without defaults (the common route) is looked up by its shape: handlers of one shape share one
+    `Plan`, the first one's checks holding for the others.
     """
     hints = _type_hints(fn)
     if body_source is not None:  # an event source's handler: its call made now (read per record)
         return Binder(fn, _plan(fn, hints, path_params, max_body, body_source), hints.get("return"))
-    key = _shape(fn, hints, path_params, max_body)
-    if key is None:
+    key = _shape(fn, hints, path_params, max_body) if plans is not None else None
+    if key is None or plans is None:
         return RouteBinder(fn, _plan(fn, hints, path_params, max_body, None), hints.get("return"))
     try:
-        plan = _plans.get(key)
+        plan = plans.get(key)
     except TypeError:  # an unhashable annotation (`Annotated[..., {...}]`): not shared
         return RouteBinder(fn, _plan(fn, hints, path_params, max_body, None), hints.get("return"))
     if plan is None:
-        plan = _plans[key] = _model_plan(fn, hints, key, path_params, max_body) or _plan(
+        plan = plans[key] = _model_plan(fn, hints, key, path_params, max_body, plans) or _plan(
             fn, hints, path_params, max_body, None
         )
     return RouteBinder(fn, plan, hints.get("return"))
@@ -694,7 +694,12 @@ _ANY_MODEL: Any = object()  # in a shape, the place of a `body` annotation (`_mo
 
 
 def _model_plan(
-    fn: Any, hints: dict[str, Any], key: tuple[Any, ...], path_params: Sequence[str], max_body: int
+    fn: Any,
+    hints: dict[str, Any],
+    key: tuple[Any, ...],
+    path_params: Sequence[str],
+    max_body: int,
+    plans: dict[tuple[Any, ...], Plan],
 ) -> Plan | None:
     """The plan of a handler with a typed `body` whose shape is known with another model (the
     commonest new shape: a POST of its own model), made from that shape's plan: only the body's
@@ -709,9 +714,9 @@ def _model_plan(
         return None
     at = len(key) - n + names.index("body")
     general = key[:at] + (_ANY_MODEL,) + key[at + 1 :]
-    template = _plans.get(general)
+    template = plans.get(general)
     if template is None:  # the first of its shape: checked in full, then the template of the others
-        template = _plans[general] = _plan(fn, hints, path_params, max_body, None)
+        template = plans[general] = _plan(fn, hints, path_params, max_body, None)
     index = at - (len(key) - n)
     if template.specs[index].__class__ is not tuple:  # (`body` is not a typed body there)
         return None

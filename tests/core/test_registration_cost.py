@@ -241,3 +241,34 @@ def test_string_annotations_name_the_classes_get_type_hints_finds() -> None:
         @app.get("/bare/{item}")
         def bare(ctx: Context, item: int, count: json) -> dict:  # type: ignore[valid-type]  # a module, not a class
             return {}
+
+
+def test_nothing_an_app_registered_outlives_it() -> None:
+    """The shapes' shared plans belong to their App: a model (or Enum) used only by a dropped app is
+    freed with it, as `lift dev` needs when it re-imports an app many times."""
+    import enum
+    import weakref
+
+    def build() -> tuple[weakref.ref[Any], weakref.ref[Any]]:
+        app = App(name="gone")
+        model = msgspec.defstruct("Gone", [("name", str)])
+        color = enum.Enum("Color", {"red": "red", "blue": "blue"})
+
+        def create(ctx: Context, body: Any) -> dict:
+            return {"name": body.name}
+
+        def paint(ctx: Context, color: Any) -> dict:
+            return {"color": color.name}
+
+        create.__annotations__["body"] = model
+        paint.__annotations__["color"] = color
+        app.post("/things")(create)
+        app.get("/paint/{color}")(paint)
+        client = TestClient(app)
+        assert client.post("/things", json={"name": "x"}).json() == {"name": "x"}
+        assert client.get("/paint/red").json() == {"color": "red"}
+        return weakref.ref(model), weakref.ref(color)
+
+    model, color = build()
+    gc.collect()
+    assert model() is None and color() is None
