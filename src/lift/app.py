@@ -513,6 +513,12 @@ class App(Group, EventSources):
             site = _client_error_site
             if site is None:
                 site = _client_error_site = logger.findCaller()[:3]  # (this line, in error_response)
+            extra = {"request_id": request_id, "details": err.details, "lift_ctx": ctx}
+            card_free = err._card_free
+            if not custom and card_free is not None and card_free[0] is err.details:
+                # a validator's report quoting nothing from the input, as made: JSON lines skip its
+                # redaction walk (no secret or card number can be in it; its 422 body is not scanned either)
+                extra["lift_clean"] = err.details
             logger.handle(
                 logger.makeRecord(
                     logger.name,
@@ -523,7 +529,7 @@ class App(Group, EventSources):
                     (err.status, err.code, _where(ctx), request_id, err.message),
                     None,
                     site[2],
-                    {"request_id": request_id, "details": err.details, "lift_ctx": ctx},
+                    extra,
                 )
             )
         body = err.to_dict(request_id)

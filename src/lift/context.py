@@ -140,6 +140,60 @@ class QueryParams(Mapping[str, str]):
         return f"QueryParams({self._values!r})"
 
 
+_UNDECIDED: Any = object()
+# name -> (the spellings probed first, the name between newlines as in `_lowered_names`)
+_spellings: dict[str, tuple[tuple[str, ...], str]] = {}
+
+
+def _spellings_of(name: str) -> tuple[tuple[str, ...], str]:
+    """`x-request-id` -> ((`X-Request-Id`, `x-request-id`, `X-Request-ID`), `\\nx-request-id\\n`)."""
+    found = _spellings.get(name)
+    if found is None:
+        title = "-".join(part.capitalize() for part in name.split("-"))
+        found = (
+            tuple(dict.fromkeys((title, name, title[:-2] + "ID" if title.endswith("-Id") else title))),
+            f"\n{name}\n",
+        )
+        if len(_spellings) < 256:
+            _spellings[name] = found
+    return found
+
+
+def _probe_headers(event: dict[str, Any], fields: tuple[str, ...], names: tuple[str, ...]) -> Any:
+    """`Request.first_header` read from the event's header dicts: the value, None when no name is
+    there under any spelling, `_UNDECIDED` when `headers` must decide (another spelling, a value of
+    another shape, a name that is not a string)."""
+    primary = event.get(fields[0])
+    multi = len(fields) > 1  # the first field holds lists (`multiValueHeaders`) when there is a second
+    if not primary and multi:
+        primary, multi = event.get(fields[1]), False
+    if not primary:
+        return None
+    if primary.__class__ is not dict:
+        return _UNDECIDED
+    lowered = None
+    for name in names:
+        spellings, between_newlines = _spellings.get(name) or _spellings_of(name)
+        for spelling in spellings:
+            value = primary.get(spelling)
+            if value is not None:
+                if multi:
+                    value = value[0] if value.__class__ is list and value else None
+                if value and value.__class__ is str:
+                    return value
+                return _UNDECIDED
+        if lowered is None:  # every header name once, lower-cased: is `name` there under another spelling?
+            # (the second dict too: REST adds its names the first lacks, for hand-edited events)
+            second = event.get(fields[1]) if multi else None
+            try:
+                lowered = "\n" + "\n".join([*primary, *second] if second else primary).lower() + "\n"
+            except TypeError:  # a header name that is not a string (a hand-made event)
+                return _UNDECIDED
+        if between_newlines in lowered:
+            return _UNDECIDED
+    return None
+
+
 class Request:
     """An HTTP request, normalized from any HTTP event source. Fields decode on first read.
 
@@ -159,11 +213,39 @@ class Request:
     _query: QueryParams | None = None
     _cookies: dict[str, str] | None = None
     _body: bytes | None = None
+    # The event's own header dicts `headers` is built from, the one holding every value first
+    # (`multiValueHeaders`, whose values are lists): named by the sources whose events carry them,
+    # so `first_header` can read one header without building `headers`.
+    header_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, event: dict[str, Any], method: str, path: str) -> None:
         self.event = event
         self.method = method
         self.path = path
+
+    def first_header(self, *names: str) -> Any:
+        """The first non-empty `headers.get(name)` of `names` (lower case), tried in order; None if none.
+
+        Reads the event's own header dict (`header_fields`) first, probing each name under the
+        spellings clients and AWS send (`x-correlation-id`, `X-Correlation-Id`, `X-Correlation-ID`),
+        and tells a name absent under every spelling from one lower-casing of the event's header
+        names: reading one header (the log formatter's correlation id) then builds no `headers`
+        (about 8k instructions). Headers already built (a middleware may have changed them), a name
+        under another spelling, or an event of another shape: `headers` decides, as it always did.
+        (One difference, in events no AWS service sends: a dict holding one name under two
+        spellings gives the probed spelling's value, where `headers` gives the first in the dict.)"""
+        fields = self.header_fields
+        event = self.event
+        if fields and self._headers is None and event.__class__ is dict:
+            found = _probe_headers(event, fields, names)
+            if found is not _UNDECIDED:
+                return found
+        headers = self.headers
+        for name in names:
+            value = headers.get(name)
+            if value:
+                return value
+        return None
 
     # -- what a source provides -------------------------------------------------
     def _load_headers(self) -> Headers:

@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from contextvars import ContextVar
+from itertools import filterfalse
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -47,7 +48,10 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)
     "taskName",
     "lift_ctx",
     "lift_fields",
+    "lift_clean",
 }
+# The keys of a validator's problems (`lift.validation.Problem`)
+_PROBLEM_KEYS = ("location", "path", "message")
 _LAMBDA_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
 _encoder = msgspec.json.Encoder(enc_hook=repr)
 
@@ -81,8 +85,12 @@ def _caller_correlation_id(ctx: Context) -> str | None:
     state = ctx._state
     if state is not None and state.get("correlation_id"):
         return state["correlation_id"]
-    if ctx.request is not None:
-        headers = ctx.request.headers
+    request = ctx.request
+    if request is not None:
+        first_header = getattr(request, "first_header", None)
+        if first_header is not None:  # a Request: the event's own header dict is probed first
+            return first_header(*CORRELATION_HEADERS)  # type: ignore[no-any-return]
+        headers = request.headers
         for name in CORRELATION_HEADERS:
             cid = headers.get(name)
             if cid:
@@ -90,15 +98,33 @@ def _caller_correlation_id(ctx: Context) -> str | None:
     return None
 
 
+# The function fields of the last Lambda context seen, by the four values they are made of: the
+# same for every invocation of an execution environment (Lambda makes a new context object each time)
+_last_function: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+
+
 def _function_fields(ctx: Context | None) -> dict[str, Any]:
+    """The function's name, version, memory and ARN (do not change the dict: it may be shared)."""
+    global _last_function
     lc = getattr(ctx, "lambda_context", None) if ctx is not None else None
     if lc is not None and getattr(lc, "function_name", None):
-        return {
-            "function_name": lc.function_name,
-            "function_version": getattr(lc, "function_version", None),
-            "function_memory_mb": _int_or_none(getattr(lc, "memory_limit_in_mb", None)),
-            "function_arn": getattr(lc, "invoked_function_arn", None),
+        key = (
+            lc.function_name,
+            getattr(lc, "function_version", None),
+            getattr(lc, "memory_limit_in_mb", None),
+            getattr(lc, "invoked_function_arn", None),
+        )
+        last = _last_function
+        if last is not None and last[0] == key:
+            return last[1]
+        fields = {
+            "function_name": key[0],
+            "function_version": key[1],
+            "function_memory_mb": _int_or_none(key[2]),
+            "function_arn": key[3],
         }
+        _last_function = (key, fields)
+        return fields
     name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
     if not name:
         return {}
@@ -124,6 +150,10 @@ class JsonFormatter(logging.Formatter):
         self.service = service
         self.redactor = redactor
         self._ctx_cache: tuple[Any, dict[str, Any]] | None = None
+        # Whether the `details` the App marks clean (`lift_clean`: a validator's report that quotes
+        # nothing from the input, the same it sends unscanned in its 422) need no walk: none of its
+        # problems' keys is sensitive to this redactor
+        self._problems_clean = redactor is None or not any(redactor.is_sensitive(k) for k in _PROBLEM_KEYS)
 
     def fields(self, record: logging.LogRecord) -> dict[str, Any]:
         """The dict that becomes the JSON line (useful to tests and other sinks)."""
@@ -157,12 +187,22 @@ class JsonFormatter(logging.Formatter):
         attrs = record.__dict__
         if "lift_fields" in attrs:  # Lift's own loggers pass every field there
             extra = attrs["lift_fields"]
-        else:
-            extra = {key: value for key, value in attrs.items() if key not in _STANDARD_ATTRS}
+        else:  # the record's attributes past the standard ones (the names tested in C, not in a loop here)
+            extra = {key: attrs[key] for key in filterfalse(_STANDARD_ATTRS.__contains__, attrs)}
         if extra:
-            for key, value in (self.redactor.redact(extra) if self.redactor else extra).items():
-                if key not in out:  # the fixed fields above always win
-                    out[key] = value
+            # the fixed fields above always win: a key they hold is neither redacted nor written
+            extra = {key: value for key, value in extra.items() if key not in out}
+            if extra:
+                redactor = self.redactor
+                if redactor is None:
+                    out.update(extra)
+                elif (clean := attrs.get("lift_clean")) is not None and self._problems_clean:
+                    # the App's 4xx line: its details are a card-free report (see _problems_clean)
+                    rest = redactor.redact({k: v for k, v in extra.items() if k != "details" or v is not clean})
+                    for key, value in extra.items():
+                        out[key] = value if key == "details" and value is clean else rest[key]
+                else:
+                    out.update(redactor.redact(extra))
         if record.exc_info and record.exc_info[0] is not None:
             out["exception"] = _exception_fields(record.exc_info)
         if record.stack_info:

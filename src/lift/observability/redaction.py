@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_SENSITIVE_KEYS",
     "PII",
     "mask_card_numbers",
+    "may_hold_card",
     "mask_pan",
     "redact_cards",
     "pii_fields",
@@ -82,6 +83,11 @@ _CARD_CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
 # line against 15k for the same with `\d`, which tests Unicode categories, and 16k for the exact
 # card pattern.)
 _QUICK_CHECK = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
+# Before it, a cheaper test that is true of every string it finds: each byte mapped to `d` (a digit,
+# space or dash) or `x`, then a search for 13 `d` in a row, all three steps C loops over bytes (about
+# 1k instructions for a 100-character log message holding a request id, against 10k for the regex).
+_RUN_BYTES = bytes(0x64 if 0x30 <= i <= 0x39 or i in (0x20, 0x2D) else 0x78 for i in range(256))
+_RUN_OF_13 = b"d" * 13
 # Track 1 (%B<PAN>^NAME^YYMM...?) and track 2 (;<PAN>=YYMM...?) as read from a magnetic stripe.
 _TRACK_DATA = re.compile(r"%?B\d{13,19}\^[^^]{0,26}\^\d{4}[^?\s]*\??|;?\d{13,19}=\d{4}[^?\s]*\??")
 _TRACK_MASK = "[track data]"
@@ -121,9 +127,19 @@ def _mask_card(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+def may_hold_card(text: str) -> bool:
+    """False when `text` cannot hold a card number or track data: no run of 13 or more digits,
+    spaces and dashes from digit to digit (every card number, split or not, is inside one)."""
+    return (
+        len(text) >= 13
+        and _RUN_OF_13 in text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES)
+        and _QUICK_CHECK.search(text) is not None
+    )
+
+
 def mask_card_numbers(text: str) -> str:
     """`text` with every card number masked to first-6/last-4 and track data removed."""
-    if len(text) < 13 or _QUICK_CHECK.search(text) is None:
+    if not may_hold_card(text):
         return text
     if "=" in text or "^" in text:
         text = _TRACK_DATA.sub(_TRACK_MASK, text)
@@ -216,14 +232,20 @@ class Redactor:
         if depth >= _MAX_DEPTH:
             return value
         if isinstance(value, dict):
+            # (the commonest cases inline: a key seen before, a scalar, a string too short or with no
+            # run of digits long enough for a card number; anything else as before)
             out = {}
+            known = self._cache
+            cards = self._cards
             for k, v in value.items():
                 if v is None:
                     out[k] = v
-                elif isinstance(k, str) and self.is_sensitive(k):
+                elif isinstance(k, str) and (hit if (hit := known.get(k)) is not None else self.is_sensitive(k)):
                     out[k] = MASK
                 elif v.__class__ in _SCALARS:
                     out[k] = v
+                elif v.__class__ is str:
+                    out[k] = mask_card_numbers(v) if cards and may_hold_card(v) else v
                 elif isinstance(v, str):
                     out[k] = self._redact_text(v)
                 else:
@@ -246,7 +268,7 @@ class Redactor:
         return self._redact_text(value)
 
     def _redact_text(self, value: str) -> str:
-        if self._cards and len(value) >= 13 and _QUICK_CHECK.search(value) is not None:
+        if self._cards and may_hold_card(value):
             return mask_card_numbers(value)
         return value
 

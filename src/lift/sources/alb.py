@@ -20,6 +20,7 @@ class AlbRequest(Request):
 
     source = NAME
     path_encoded = True
+    header_fields = ("multiValueHeaders", "headers")
 
     def _load_headers(self) -> Headers:
         multi = self.event.get("multiValueHeaders")

@@ -19,6 +19,7 @@ class HttpApiRequest(Request):
 
     source = NAME
     path_encoded = True
+    header_fields = ("headers",)
 
     def _load_headers(self) -> Headers:
         return Headers.from_single(self.event.get("headers"), comma_joined=True)

@@ -36,6 +36,7 @@ class RestRequest(Request):
 
     source = NAME
     path_encoded = True  # REST APIs pass `path` still percent-encoded: parameters are decoded
+    header_fields = ("multiValueHeaders", "headers")
 
     def _load_headers(self) -> Headers:
         multi = self.event.get("multiValueHeaders")
