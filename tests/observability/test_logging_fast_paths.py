@@ -198,3 +198,25 @@ def test_a_line_is_byte_identical_with_redaction_on_and_off_when_nothing_is_secr
     first.pop("timestamp"), second.pop("timestamp")
     assert first == second
     assert list(first) == list(second)
+
+
+def test_the_trace_id_is_the_invocations_read_once_per_request_unless_a_middleware_set_one(monkeypatch):
+    from lift.context import Context
+    from lift.observability import tracing
+
+    stream = io.StringIO()
+    lift_logging.configure(force=True, stream=stream)
+    first, second = "1-5759e988-bd862e3fe1be46a994272793", "1-6b136713-4d179ea2c40f428e8e85a7a9"
+    app = App("orders")
+    for root in (first, second):  # one invocation each: each request's lines carry its own trace
+        monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1")
+        ctx = Context(app, events.apigw_rest("GET", "/a"), lambda_context(), "rest")
+        token = lift_logging.bind_context(ctx)
+        log = lift_logging.logger_for(ctx)
+        log.info("before")
+        trace_token = tracing.set_current(tracing.parse_xray_header(f"Root=1-00000000-{'a' * 24};Sampled=1"))
+        log.info("after")  # a middleware's trace wins, line by line
+        tracing.reset_current(trace_token)
+        lift_logging.reset_context(token)
+    lines = [json.loads(x) for x in stream.getvalue().splitlines()]
+    assert [x["trace_id"] for x in lines] == [first, f"1-00000000-{'a' * 24}", second, f"1-00000000-{'a' * 24}"]

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from lift.observability.redaction import Redactor
-from lift.observability.tracing import current_trace_id
+from lift.observability.tracing import _current as _current_trace
+from lift.observability.tracing import current_trace_id, invocation_trace_id
 
 if TYPE_CHECKING:
     from lift.context import Context
@@ -149,7 +150,9 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.service = service
         self.redactor = redactor
-        self._ctx_cache: tuple[Any, dict[str, Any]] | None = None
+        # the last request's fields, made once per request: (its Context, the fields, the
+        # invocation's trace id from `_X_AMZN_TRACE_ID`, which Lambda sets before each invocation)
+        self._ctx_cache: tuple[Any, dict[str, Any], str | None] | None = None
         # Whether the `details` the App marks clean (`lift_clean`: a validator's report that quotes
         # nothing from the input, the same it sends unscanned in its 422) need no walk: none of its
         # problems' keys is sensitive to this redactor
@@ -168,7 +171,7 @@ class JsonFormatter(logging.Formatter):
         if ctx is not None:
             cached = self._ctx_cache
             if cached is None or cached[0] is not ctx:
-                cached = self._ctx_cache = (ctx, self._request_fields(ctx))
+                cached = self._ctx_cache = (ctx, self._request_fields(ctx), invocation_trace_id())
             out.update(cached[1])
             out["request_id"] = ctx.request_id
             out["correlation_id"] = cached[1].get("correlation_id") or ctx.request_id
@@ -178,10 +181,12 @@ class JsonFormatter(logging.Formatter):
                 out["user_id"] = ctx.user_id
             if _sampled.get():
                 out["sampled"] = True
+            trace = _current_trace.get()  # a middleware's trace, else the invocation's
+            trace_id = trace.root if trace is not None else cached[2]
         else:  # outside a request: the app and function of the last request seen, else the environment
             out["service"] = self.service or _config.app_service or _service_of(None)
             out.update(_config.function_fields or _function_fields(None))
-        trace_id = current_trace_id()
+            trace_id = current_trace_id()
         if trace_id:
             out["trace_id"] = trace_id
         attrs = record.__dict__

@@ -139,6 +139,11 @@ def current_trace_id() -> str | None:
     header = _current.get()
     if header is not None:
         return header.root
+    return invocation_trace_id()
+
+
+def invocation_trace_id() -> str | None:
+    """The trace id of Lambda's `_X_AMZN_TRACE_ID` (set for each invocation), ignoring any set by a middleware."""
     raw = os.environ.get(XRAY_ENV)
     if not raw:
         return None
