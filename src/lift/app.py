@@ -826,6 +826,17 @@ class App(Group, EventSources):
         if lazy:
             self._request_makers[source_name] = make_request
 
+        def answer_422(report: bytes, ctx: Context) -> dict[str, Any]:
+            """An invalid body's 422 from its encoded report (`_plain_report`), for this source."""
+            if rest:  # apigw_rest.json_response, inlined
+                return {
+                    "statusCode": 422,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": report.decode("utf-8"),
+                    "isBase64Encoded": False,
+                }
+            return json_response(422, report.decode("utf-8"), ctx.request)  # type: ignore[misc]
+
         def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
             nonlocal known_domain, api_domain, v2_domain, v2_kind
             try:
@@ -934,6 +945,8 @@ class App(Group, EventSources):
                             request_id = Context(self, event, context, source, request).request_id
                         # _default_not_found's body, written around its two encoded strings (a third of the cost)
                         message = _encode(f"No route for {method} {path}")
+                        if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
+                            message = _encode(_card_free(f"No route for {method} {path}"))  # (maybe a card number)
                         parts = (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
                         text = b"".join(parts).decode()  # (UTF-8, the default: the quicker call)
                         if same_json:  # apigw_rest.json_response, inlined
@@ -955,8 +968,15 @@ class App(Group, EventSources):
                 if cold:
                     self._cold = False
                 ctx: Context
-                if request is None and lazy and direct and source is source_name:
+                if (
+                    request is None
+                    and lazy
+                    and direct
+                    and source is source_name
+                    and (method == "GET" or method == "DELETE")
+                ):
                     # the handler may never read `ctx.request` (`get(ctx, id)`): it is made when first read
+                    # (a body's method reads it at once: made here, the cheaper way)
                     ctx = lazy_context(self, event, context, source, None, cold, entry.template)  # type: ignore[union-attr]
                 else:
                     if request is None:
@@ -979,14 +999,7 @@ class App(Group, EventSources):
                             and json_response is not None
                             and (report := _raised_report(self, ctx, exc)) is not None
                         ):  # an invalid body's 422, as error_response writes it, without a Response
-                            if rest:  # apigw_rest.json_response, inlined
-                                return {
-                                    "statusCode": 422,
-                                    "headers": {"Content-Type": "application/json"},
-                                    "body": report.decode("utf-8"),
-                                    "isBase64Encoded": False,
-                                }
-                            return json_response(422, report.decode("utf-8"), ctx.request)
+                            return answer_422(report, ctx)
                         response = self.error_response(ctx, exc)
                     else:
                         cls = result.__class__
@@ -1012,14 +1025,7 @@ class App(Group, EventSources):
                                 and json_response is not None
                                 and (report := _plain_report(self, ctx, problem)) is not None
                             ):  # its 422 as error_response writes it, without an exception or a Response
-                                if rest:  # apigw_rest.json_response, inlined
-                                    return {
-                                        "statusCode": 422,
-                                        "headers": {"Content-Type": "application/json"},
-                                        "body": report.decode("utf-8"),
-                                        "isBase64Encoded": False,
-                                    }
-                                return json_response(422, report.decode("utf-8"), ctx.request)
+                                return answer_422(report, ctx)
                             response = self.error_response(ctx, result.error())
                         else:
                             response = to_response(result, endpoint.status)
@@ -1171,6 +1177,7 @@ _client_error_site: tuple[str, int, str] | None = None
 # that fails either test holds none, and the walk over the body (lift.observability.redaction)
 # is skipped.
 _NOT_DIGITS = bytes(range(48)) + bytes(range(58, 256))  # every byte but the ASCII digits
+_DIGIT_MARKS = b"0" * 48 + b"1" * 10 + b"0" * 198  # a translate table: "1" for an ASCII digit, "0" for the rest
 _digit_run: Any = None
 
 
@@ -1210,6 +1217,15 @@ def _plain_report(app: App, ctx: Context, details: list[Any]) -> bytes | None:
     request_id = ctx._request_id or getattr(ctx.lambda_context, "aws_request_id", None) or ctx.request_id
     body = b"".join((_REPORT_HEAD, _encode(request_id), b',"details":', _encode(details), b"}}"))
     return body if len(body) < _MAYBE_TOO_LARGE else None
+
+
+def _card_free(message: str) -> str:
+    """`message` with any card number in it masked, as error bodies always are."""
+    if not _may_hold_card(message, None):
+        return message
+    from lift.observability.redaction import mask_card_numbers
+
+    return mask_card_numbers(message)
 
 
 def _may_hold_card(message: Any, details: Any) -> bool:
@@ -1258,8 +1274,8 @@ _NOT_FOUND_HEAD, _NOT_FOUND_ID, _NOT_FOUND_TAIL = (
 def _default_not_found(ctx: Context) -> Response:
     message = f"No route for {ctx.request.method} {ctx.request.path}" if ctx.request else "Not found"
     app = ctx.app
-    if app._exception_handlers or _logger().isEnabledFor(20):  # INFO: the 4xx log line is wanted
-        return app.error_response(ctx, NotFound(message))
+    if app._exception_handlers or _logger().isEnabledFor(20) or _may_hold_card(message, None):
+        return app.error_response(ctx, NotFound(message))  # the 4xx log line; a card number in the path masked
     body = {"error": {"code": "not_found", "message": message, "request_id": ctx.request_id, "details": None}}
     return Response._raw(_encode(body), 404, "application/json")
 
