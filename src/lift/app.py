@@ -802,7 +802,7 @@ class App(Group, EventSources):
                 return entry, None
             parent, _, last = path.rpartition("/")
             entry = param_tail.get(parent)
-            if entry is not None and last and "%" not in last:
+            if entry is not None and not (last < "/" or "%" in last):  # (handle_http's own test, inlined there)
                 return entry, last
             return None, None
 

@@ -106,6 +106,26 @@ def test_dot_segments_are_a_400_before_any_handler_runs(source: str, middleware:
     assert calls == []
 
 
+@pytest.mark.parametrize("base", ["", "/v1"], ids=["unmapped", "mapped"])
+def test_dot_segments_on_a_custom_domain_are_a_400_too(base: str) -> None:
+    """A REST API behind a custom domain (with or without a base path mapping): the route is found again
+    after the source strips the mapping, and a `..` trailing parameter is refused there too."""
+    calls: list[str] = []
+    app = make_app(calls, middleware=False)
+    for last in ("..", "."):
+        event = events.apigw_rest(
+            "GET",
+            f"{base}/users/{last}",
+            resource="/users/{user_id}",
+            path_params={"user_id": last},
+            domain="api.example.com",
+        )
+        result = app.handler(event, lambda_context(aws_request_id="req-domain"))
+        assert result["statusCode"] == 400, (base, last, result)
+        assert json.loads(result["body"])["error"]["code"] == "bad_request"
+    assert calls == []
+
+
 @pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
 @pytest.mark.parametrize("source", SOURCES)
 def test_dots_that_are_not_whole_segments_still_route(source: str, middleware: bool) -> None:
