@@ -194,6 +194,15 @@ def _probe_headers(event: dict[str, Any], fields: tuple[str, ...], names: tuple[
     return None
 
 
+def first_value(headers: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    """The first non-empty `headers.get(name)` of `names`, tried in order; None if none."""
+    for name in names:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
 class Request:
     """An HTTP request, normalized from any HTTP event source. Fields decode on first read.
 
@@ -240,12 +249,7 @@ class Request:
             found = _probe_headers(event, fields, names)
             if found is not _UNDECIDED:
                 return found
-        headers = self.headers
-        for name in names:
-            value = headers.get(name)
-            if value:
-                return value
-        return None
+        return first_value(self.headers, names)
 
     # -- what a source provides -------------------------------------------------
     def _load_headers(self) -> Headers:

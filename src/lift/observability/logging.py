@@ -91,11 +91,9 @@ def _caller_correlation_id(ctx: Context) -> str | None:
         first_header = getattr(request, "first_header", None)
         if first_header is not None:  # a Request: the event's own header dict is probed first
             return first_header(*CORRELATION_HEADERS)  # type: ignore[no-any-return]
-        headers = request.headers
-        for name in CORRELATION_HEADERS:
-            cid = headers.get(name)
-            if cid:
-                return cid
+        from lift.context import first_value
+
+        return first_value(request.headers, CORRELATION_HEADERS)  # type: ignore[no-any-return]
     return None
 
 
