@@ -944,9 +944,10 @@ class App(Group, EventSources):
                                 request.event, request.method, request.path = event, method, path
                             request_id = Context(self, event, context, source, request).request_id
                         # _default_not_found's body, written around its two encoded strings (a third of the cost)
-                        message = _encode(f"No route for {method} {path}")
+                        said = f"No route for {method} {path}"
+                        message = _encode(said)
                         if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
-                            message = _encode(_card_free(f"No route for {method} {path}"))  # (maybe a card number)
+                            message = _encode(_card_free(said))  # (maybe a card number)
                         parts = (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
                         text = b"".join(parts).decode()  # (UTF-8, the default: the quicker call)
                         if same_json:  # apigw_rest.json_response, inlined
