@@ -129,9 +129,11 @@ class Endpoint:
         return self.chain(ctx)
 
     def _call_first(self, ctx: Context, *value: str | None) -> Any:
-        self.prepare()
         if not value:
+            self.prepare()
             return self.call(ctx)
+        # the direct path needs only the direct call: `call`, `run` and `chain` (another compile of
+        # generated code) are made when some other path first needs them (`prepare`)
         call = self.call_direct = self.binder.compile_direct()
         return call(ctx, *value)
 

@@ -607,6 +607,86 @@ class RouteBinder(Binder):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
+# The calls of the commonest shapes (positional; `ctx` first, then a path parameter or a body),
+# written out as `call_source` generates them, so their code comes unmarshalled from this module's
+# .pyc instead of a compile() of generated text on a route's first request (about 0.4M instructions
+# each, in a cold start's first response). Each is checked to be the generated code, instruction
+# for instruction (tests/core/test_registration_cost.py). Their free names are the generated
+# namespace's (`Plan._prepare`), given as the function's globals.
+if not typing.TYPE_CHECKING:
+
+    def _call_0(ctx):
+        return fn(ctx)  # noqa: F821
+
+    def _call_0_direct(ctx, p):
+        return fn(ctx)  # noqa: F821
+
+    def _call_0_4(ctx, p):
+        return fn(ctx, p)  # noqa: F821
+
+    def _call_0_5(ctx, p):
+        raw = p
+        try:
+            a1 = c1(raw)  # noqa: F821
+        except _ERRORS:  # noqa: F821
+            raise _bad(n1, l1, raw) from None  # noqa: F821
+        return fn(ctx, a1)  # noqa: F821
+
+    def _call_0_6(ctx, p):
+        ev = ctx.request.event
+        raw = ev.get("body")
+        if (
+            raw.__class__ is str
+            and raw
+            and len(raw) <= q1  # noqa: F821
+            and not ev.get("isBase64Encoded")
+            and (h := ev.get("headers")).__class__ is dict
+            and (h.get("Content-Type") or h.get("content-type")) == "application/json"
+        ):
+            try:
+                a1 = d1(raw)  # noqa: F821
+            except Exception as exc:
+                return e1(raw, exc)  # noqa: F821
+        else:
+            a1 = g1(ctx)  # noqa: F821
+        return fn(ctx, a1)  # noqa: F821
+
+    def _call_0_1(ctx):
+        pp = ctx.request.path_params
+        return fn(ctx, pp[n1])  # noqa: F821
+
+    def _call_0_2(ctx):
+        pp = ctx.request.path_params
+        raw = pp[n1]  # noqa: F821
+        try:
+            a1 = c1(raw)  # noqa: F821
+        except _ERRORS:  # noqa: F821
+            raise _bad(n1, l1, raw) from None  # noqa: F821
+        return fn(ctx, a1)  # noqa: F821
+
+    def _call_0_3(ctx):
+        a1 = g1(ctx)  # noqa: F821
+        return fn(ctx, a1)  # noqa: F821
+
+    # (direct, kind of each parameter) -> its code, named `call` as the generated one is
+    _PRECOMPILED: dict[tuple[Any, ...], types.CodeType] = {
+        key: fn.__code__.replace(co_name="call", co_qualname="call")
+        for key, fn in (
+            ((False, 0), _call_0),
+            ((True, 0), _call_0_direct),
+            ((True, 0, 4), _call_0_4),
+            ((True, 0, 5), _call_0_5),
+            ((True, 0, 6), _call_0_6),
+            ((False, 0, 1), _call_0_1),
+            ((False, 0, 2), _call_0_2),
+            ((False, 0, 3), _call_0_3),
+        )
+    }
+    del _call_0, _call_0_direct, _call_0_4, _call_0_5, _call_0_6, _call_0_1, _call_0_2, _call_0_3
+else:
+    _PRECOMPILED: dict[tuple[Any, ...], types.CodeType] = {}
+
+
 def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
     """The code of `call(ctx)` for a handler of this shape: (keyword, direct, (name, kind), ...), kind 0
     ctx, 1 a str path parameter, 2 a converted path parameter, 3 any other getter; with `direct`,
@@ -614,6 +694,16 @@ def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
     kind 6 a typed body whose commonest form (a JSON text body sent as `application/json`) is
     decoded inline by msgspec, any other by its getter (`get_body_direct`); when that inline decode
     fails, the call returns an InvalidBody instead of raising."""
+    precompiled = _PRECOMPILED.get((shape[1], *(kind for _, kind in shape[2:]))) if not shape[0] else None
+    if precompiled is not None:
+        return precompiled
+    module = compile(call_source(shape), "<lift binder>", "exec")
+    code: types.CodeType = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    return code
+
+
+def call_source(shape: tuple[Any, ...]) -> str:
+    """The source of `call` for a handler of this shape (see `_compile_call`)."""
     keyword, direct, params = shape[0], shape[1], shape[2:]
     lines = ["def call(ctx, p):" if direct else "def call(ctx):"]
     if any(kind in (1, 2) for _, kind in params):
@@ -653,9 +743,7 @@ def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
             lines.append(f"    {var} = g{i}(ctx)")
         args.append(f"{name}={var}" if keyword else var)
     lines.append(f"    return fn({', '.join(args)})")
-    module = compile("\n".join(lines), "<lift binder>", "exec")
-    code: types.CodeType = next(c for c in module.co_consts if isinstance(c, types.CodeType))
-    return code
+    return "\n".join(lines)
 
 
 def build_binder(

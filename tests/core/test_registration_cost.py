@@ -4,14 +4,16 @@ answers for itself, and every mistake in a declaration still fails at registrati
 
 from __future__ import annotations
 
+import dis
 import gc
 import json
+import types
 from typing import Any
 
 import msgspec
 import pytest
 
-from lift import App, Context
+from lift import App, Context, binding
 from lift.testing import TestClient
 
 
@@ -272,3 +274,90 @@ def test_nothing_an_app_registered_outlives_it() -> None:
     model, color = build()
     gc.collect()
     assert model() is None and color() is None
+
+
+def _ops(code: types.CodeType) -> list[tuple[str, Any]]:
+    return [(op.opname, op.argval) for op in dis.get_instructions(code) if op.opname != "NOP"]
+
+
+@pytest.mark.parametrize("key", sorted(binding._PRECOMPILED, key=repr))
+def test_the_precompiled_calls_are_the_generated_code(key: tuple[Any, ...]) -> None:
+    """The calls of the commonest shapes come from binding.py's .pyc instead of a compile() on a
+    route's first request: each is, instruction for instruction, what the generator writes."""
+    direct, *kinds = key
+    shape = (False, direct, *((f"param{i}", kind) for i, kind in enumerate(kinds)))
+    module = compile(binding.call_source(shape), "<lift binder>", "exec")
+    generated = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    written = binding._PRECOMPILED[key]
+    assert _ops(written) == _ops(generated)
+    assert (written.co_name, written.co_varnames, written.co_argcount) == (
+        generated.co_name,
+        generated.co_varnames,
+        generated.co_argcount,
+    )
+    assert binding._compile_call(shape) is written
+
+
+def test_a_routes_first_requests_compile_nothing_for_the_common_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GET by a converted id, GET by a str id, a typed POST, and each through middleware: their first
+    requests answer without compiling generated code (the shapes' cache emptied, so no earlier test hides it)."""
+    compiled: list[str] = []
+
+    def counting_compile(source: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(str(source))
+        return compile(source, *args, **kwargs)
+
+    monkeypatch.setattr(binding, "compile", counting_compile, raising=False)
+    monkeypatch.setattr(binding, "_compiled_calls", {})
+    for wrapped in (False, True):
+        app = App(name="first-calls")
+        if wrapped:
+            app.use(lambda ctx, call_next: call_next(ctx))
+
+        @app.get("/first/{zq_id}")
+        def by_number(ctx: Context, zq_id: int) -> dict:
+            return {"id": zq_id}
+
+        @app.get("/named/{zq_name}")
+        def by_name(ctx: Context, zq_name: str) -> dict:
+            return {"name": zq_name}
+
+        @app.post("/first", status=201)
+        def create(ctx: Context, body: NewUser) -> dict:
+            return {"name": body.name}
+
+        client = TestClient(app)
+        assert client.get("/first/7").json() == {"id": 7}
+        assert client.get("/first/x").status_code == 422
+        assert client.get("/named/ada").json() == {"name": "ada"}
+        assert client.post("/first", json={"name": "Ada", "age": 3}).json() == {"name": "Ada"}
+        assert client.post("/first", json={"name": "Ada"}).status_code == 422
+    assert compiled == []
+
+
+def test_the_direct_path_compiles_only_the_direct_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shape with no precompiled call (a keyword-only parameter) compiles one call on a direct first
+    request, not also the call that other paths (middleware, HEAD, ASGI) use; HEAD then makes that."""
+    compiled: list[str] = []
+
+    def counting_compile(source: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(str(source))
+        return compile(source, *args, **kwargs)
+
+    monkeypatch.setattr(binding, "compile", counting_compile, raising=False)
+    monkeypatch.setattr(binding, "_compiled_calls", {})
+    app = App(name="direct-only")
+
+    @app.route("/kw/{zk_id}", methods=["GET", "HEAD"])
+    def keyword_only(ctx: Context, *, zk_id: int) -> dict:
+        return {"id": zk_id}
+
+    @app.get("/kw2/{zk_id}")
+    def keyword_only_get(ctx: Context, *, zk_id: int) -> dict:
+        return {"id": zk_id}
+
+    client = TestClient(app)
+    assert client.get("/kw2/4").json() == {"id": 4}
+    assert [source.splitlines()[0] for source in compiled] == ["def call(ctx, p):"]
+    assert client.request("HEAD", "/kw/5").status_code == 200
+    assert [source.splitlines()[0] for source in compiled] == ["def call(ctx, p):", "def call(ctx):"]
