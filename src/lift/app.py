@@ -71,6 +71,11 @@ def _env_int(name: str, default: int) -> int:
 class Endpoint:
     """One registered handler: its binder, middleware and the chain composed around it."""
 
+    # On an HTTP source's direct path, whether the Context gets its Request made only when first read
+    # (`LazyRequestContext`): yes unless the route's direct call reads it itself (a header, the query,
+    # a body the inline decode does not take), known once that call is made (its first request)
+    lazy_request = True
+
     def __init__(
         self,
         app: App,
@@ -135,6 +140,7 @@ class Endpoint:
         # the direct path needs only the direct call: `call`, `run` and `chain` (another compile of
         # generated code) are made when some other path first needs them (`prepare`)
         call = self.call_direct = self.binder.compile_direct()
+        self.lazy_request = not self.binder.plan.direct_reads_request
         return call(ctx, *value)
 
     def all_middleware(self) -> list[Middleware]:
@@ -971,15 +977,9 @@ class App(Group, EventSources):
                 if cold:
                     self._cold = False
                 ctx: Context
-                if (
-                    request is None
-                    and lazy
-                    and direct
-                    and source is source_name
-                    and (method == "GET" or method == "DELETE")
-                ):
-                    # the handler may never read `ctx.request` (`get(ctx, id)`): it is made when first read
-                    # (a body's method reads it at once: made here, the cheaper way)
+                if direct and request is None and endpoint.lazy_request and lazy and source is source_name:
+                    # the handler may never read `ctx.request` (`get(ctx, id)`, `create(ctx, body)`): it is
+                    # made when first read (a route whose call reads it at once gets it made here, the cheaper way)
                     ctx = lazy_context(self, event, context, source, None, cold, entry.template)  # type: ignore[union-attr]
                 else:
                     if request is None:

@@ -451,13 +451,16 @@ class Plan:
     A typed body's getter (four closures) is made when a request first needs it; its type was checked
     (its codec built) at registration, so a declaration's mistakes still raise there."""
 
-    __slots__ = ("names", "specs", "keyword", "tail", "_getters", "_call", "_direct")
+    __slots__ = ("names", "specs", "keyword", "tail", "_getters", "_call", "_direct", "direct_reads_request")
 
     def __init__(self, names: list[str], specs: list[Any], keyword: bool, tail: str | None, deferred: bool) -> None:
         self.names = names
         self.specs = specs  # a getter, or a typed body's deferred getter: (tp, max_body, has_default, default, codec)
         self.keyword = keyword
         self.tail = tail
+        # Whether the direct call (`call(ctx, p)`) reads `ctx.request` itself, for its common request:
+        # a getter other than ctx, the tail parameter and an inline typed body (known once it is made)
+        self.direct_reads_request = True
         self._getters: list[Getter] | None = None if deferred else specs
         self._call: tuple[types.CodeType, dict[str, Any]] | None = None
         self._direct: tuple[types.CodeType, dict[str, Any]] | None = None
@@ -513,6 +516,8 @@ class Plan:
                 namespace[f"g{i}"] = getter
                 shape.append((name, 3))
         key = tuple(shape)
+        if direct:
+            self.direct_reads_request = any(kind not in (0, 4, 5, 6) for _, kind in shape[2:])
         code = _compiled_calls.get(key)
         if code is None:
             code = _compiled_calls[key] = _compile_call(key)
@@ -633,16 +638,19 @@ if not typing.TYPE_CHECKING:
         return fn(ctx, a1)  # noqa: F821
 
     def _call_0_6(ctx, p):
-        ev = ctx.request.event
-        raw = ev.get("body")
-        if (
-            raw.__class__ is str
-            and raw
-            and len(raw) <= q1  # noqa: F821
-            and not ev.get("isBase64Encoded")
-            and (h := ev.get("headers")).__class__ is dict
-            and (h.get("Content-Type") or h.get("content-type")) == "application/json"
-        ):
+        ev = ctx.event
+        try:
+            raw = ev["body"]
+            inline = (
+                raw.__class__ is str
+                and raw
+                and len(raw) <= q1  # noqa: F821
+                and not ev["isBase64Encoded"]
+                and ((h := ev["headers"]).get("Content-Type") or h.get("content-type")) == "application/json"
+            )
+        except (LookupError, TypeError, AttributeError):
+            inline = False
+        if inline:
             try:
                 a1 = d1(raw)  # noqa: F821
             except Exception as exc:
@@ -726,12 +734,18 @@ def call_source(shape: tuple[Any, ...]) -> str:
                 f"        raise _bad(n{i}, l{i}, raw) from None",
             ]
         elif kind == 6:  # a typed JSON body: the commonest one decoded here, any other by its getter
+            # (the context's event is its request's on the direct path: reading it makes no request
+            # for a lazy context; the event's fields read with subscripts, an event without one, or
+            # with headers that are no mapping, taking the getter)
             lines += [
-                "    ev = ctx.request.event",
-                "    raw = ev.get('body')",
-                f"    if raw.__class__ is str and raw and len(raw) <= q{i} and not ev.get('isBase64Encoded') and "
-                "(h := ev.get('headers')).__class__ is dict and "
-                "(h.get('Content-Type') or h.get('content-type')) == 'application/json':",
+                "    ev = ctx.event",
+                "    try:",
+                "        raw = ev['body']",
+                f"        inline = raw.__class__ is str and raw and len(raw) <= q{i} and not ev['isBase64Encoded'] and "
+                "((h := ev['headers']).get('Content-Type') or h.get('content-type')) == 'application/json'",
+                "    except (LookupError, TypeError, AttributeError):",
+                "        inline = False",
+                "    if inline:",
                 "        try:",
                 f"            {var} = d{i}(raw)",
                 "        except Exception as exc:",

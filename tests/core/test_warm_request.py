@@ -210,3 +210,178 @@ def test_an_http_api_route_key_of_any_type_gets_the_full_chains_answer(route_key
     answer = direct.handler(event, lambda_context())
     assert comparable(answer) == comparable(full.handler(event, lambda_context()))
     assert answer["statusCode"] in (200, 400)
+
+
+class NewItem(msgspec.Struct):
+    name: str
+    qty: int
+
+
+class Paging(msgspec.Struct):
+    limit: int = 10
+
+
+def make_items(*, middleware: bool, seen: list[Context] | None = None, max_body_size: int | None = None) -> App:
+    """POST routes with a typed body: one that reads nothing else, one that reads the request
+    (headers, query, cookies, the raw body, path parameters) in its handler, one with a typed query."""
+    app = App(name="items", max_body_size=max_body_size)
+    if middleware:
+        app.use(lambda ctx, call_next: call_next(ctx))
+
+    @app.post("/items", status=201)
+    def create(ctx: Context, body: NewItem) -> dict:
+        if seen is not None:
+            seen.append(ctx)
+        return {"name": body.name, "qty": body.qty}
+
+    @app.post("/items/{item_id}")
+    def update(ctx: Context, item_id: str, body: NewItem) -> dict:
+        request = ctx.request
+        return {
+            "id": item_id,
+            "name": body.name,
+            "params": request.path_params,
+            "route": ctx.route,
+            "path": request.path,
+            "method": request.method,
+            "trace": ctx.headers.get("x-trace"),
+            "type": request.content_type,
+            "page": request.query.get("page"),
+            "cookie": request.cookies.get("session"),
+            "raw": ctx.body.decode(),
+            "text": request.text,
+        }
+
+    @app.post("/pages", status=201)
+    def page(ctx: Context, body: NewItem, query: Paging) -> dict:
+        if seen is not None:
+            seen.append(ctx)
+        return {"name": body.name, "limit": query.limit}
+
+    return app
+
+
+def _item_event(source: str, path: str, body: str | None, headers: dict | None, query: dict | None = None) -> dict:
+    builders = {
+        "rest": lambda: events.apigw_rest("POST", path, body=body, headers=headers, query=query),
+        "http": lambda: events.apigw_http("POST", path, body=body, headers=headers, query=query),
+        "url": lambda: events.function_url("POST", path, body=body, headers=headers, query=query),
+        "alb": lambda: events.alb("POST", path, body=body, headers=headers, query=query),
+        "alb-multi": lambda: events.alb("POST", path, body=body, headers=headers, query=query, multi_value=True),
+    }
+    return builders[source]()
+
+
+@pytest.mark.parametrize("source", list(REQUEST_CLASSES))
+def test_a_typed_body_route_makes_no_request_unless_one_is_read(source: str) -> None:
+    seen: list[Context] = []
+    app = make_items(middleware=False, seen=seen)
+    event = _item_event(source, "/items", '{"name": "nut", "qty": 3}', {"Content-Type": "application/json"})
+    for _ in range(2):  # the route's first request, then a prepared one
+        answer = app.handler(event, lambda_context())
+        assert (answer["statusCode"], msgspec.json.decode(answer["body"])) == (201, {"name": "nut", "qty": 3})
+    ctx = seen[-1]
+    assert isinstance(ctx, LazyRequestContext)
+    # (ALB's multi-value mode has no `headers`: its body's getter reads the request's, which makes it)
+    assert (_request_slot.__get__(ctx) is None) is (source != "alb-multi")
+    request = ctx.request  # made now, as the full chain makes it
+    assert type(request) is REQUEST_CLASSES[source] and request.event is event
+    assert (request.method, request.path, ctx.route) == ("POST", "/items", "/items")
+    assert msgspec.json.decode(request.body) == {"name": "nut", "qty": 3}
+
+
+@pytest.mark.parametrize("source", list(REQUEST_CLASSES))
+def test_a_typed_body_handler_reading_the_request_gets_the_full_chains_answer(source: str) -> None:
+    direct, full = make_items(middleware=False), make_items(middleware=True)
+    body = '{"name": "bolt", "qty": 9}'
+    headers = {"Content-Type": "application/json", "X-Trace": "t-1", "Cookie": "session=s3; other=o"}
+    event = _item_event(source, "/items/42", body, headers, {"page": "2"})
+    answers = []
+    for _ in range(2):
+        answer = direct.handler(event, lambda_context())
+        assert comparable(answer) == comparable(full.handler(event, lambda_context()))
+        answers.append(answer)
+    assert answers[0] == answers[1]
+    assert msgspec.json.decode(answers[0]["body"]) == {
+        "id": "42",
+        "name": "bolt",
+        "params": {"item_id": "42"},
+        "route": "/items/{item_id}",
+        "path": "/items/42",
+        "method": "POST",
+        "trace": "t-1",
+        "type": "application/json",
+        "page": "2",
+        "cookie": "s3",
+        "raw": body,
+        "text": body,
+    }
+
+
+def test_a_route_whose_call_reads_the_request_gets_it_made_at_once() -> None:
+    seen: list[Context] = []
+    app = make_items(middleware=False, seen=seen)
+    event = events.apigw_rest(
+        "POST",
+        "/pages",
+        body='{"name": "a", "qty": 1}',
+        headers={"Content-Type": "application/json"},
+        query={"limit": "5"},
+    )
+    for _ in range(2):
+        answer = app.handler(event, lambda_context())
+        assert (answer["statusCode"], msgspec.json.decode(answer["body"])) == (201, {"name": "a", "limit": 5})
+    assert type(seen[-1]) is Context and seen[-1].request.query.get("limit") == "5"
+
+
+def _odd_bodies(ct: str) -> list[tuple[str, object]]:
+    """Events the inline decode must leave to the body's getter, each changed from a valid POST
+    (`ct`: the Content-Type header's name as the source sends it)."""
+    good = '{"name": "nut", "qty": 3}'
+    import base64
+
+    encoded = base64.b64encode(good.encode()).decode()
+    return [
+        ("valid", lambda e: None),
+        ("base64", lambda e: e.update(body=encoded, isBase64Encoded=True)),
+        ("base64 not valid JSON when read as text", lambda e: e.update(body="MTIz", isBase64Encoded=True)),
+        ("base64 flag as text", lambda e: e.update(isBase64Encoded="true")),
+        ("no base64 flag", lambda e: e.pop("isBase64Encoded")),
+        ("empty body", lambda e: e.update(body="")),
+        ("null body", lambda e: e.update(body=None)),
+        ("no body", lambda e: e.pop("body", None)),
+        ("body not text", lambda e: e.update(body=5)),
+        ("long", lambda e: e.update(body='{"name": "' + "n" * 40 + '", "qty": 3}')),
+        ("too large", lambda e: e.update(body='{"name": "' + "n" * 160 + '", "qty": 3}')),
+        ("null headers", lambda e: e.update(headers=None)),
+        ("no headers", lambda e: e.pop("headers", None)),
+        ("headers a list", lambda e: e.update(headers=[["Content-Type", "application/json"]])),
+        ("headers text", lambda e: e.update(headers="Content-Type: application/json")),
+        ("charset", lambda e: e["headers"].update({ct: "application/json; charset=utf-8"})),
+        ("+json", lambda e: e["headers"].update({ct: "application/merge-patch+json"})),
+        (
+            "form",
+            lambda e: e.update(body="name=nut&qty=3") or e["headers"].update({ct: "application/x-www-form-urlencoded"}),
+        ),
+        ("csv", lambda e: e["headers"].update({ct: "text/csv"})),
+        ("not JSON", lambda e: e.update(body="{nope")),
+        ("invalid", lambda e: e.update(body='{"name": 1}')),
+    ]
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "url", "alb"])
+def test_every_body_the_inline_decode_leaves_gets_the_full_chains_answer(source: str) -> None:
+    # (a body of 41-160 characters is under the limit in bytes but not surely so in characters)
+    direct, full = (make_items(middleware=m, max_body_size=160) for m in (False, True))
+    statuses = {}
+    ct = "Content-Type" if source == "rest" else "content-type"  # (as each service sends the name)
+    for name, change in _odd_bodies(ct):
+        event = _item_event(source, "/items", '{"name": "nut", "qty": 3}', {ct: "application/json"})
+        change(event)
+        answer = direct.handler(event, lambda_context())
+        assert comparable(answer) == comparable(full.handler(event, lambda_context())), name
+        statuses[name] = answer["statusCode"]
+    assert statuses["valid"] == statuses["base64"] == statuses["charset"] == statuses["+json"] == 201
+    assert statuses["form"] == 201 and statuses["csv"] == 415 and statuses["not JSON"] == 400
+    assert statuses["empty body"] == statuses["null body"] == statuses["invalid"] == 422
+    assert statuses["long"] == 201 and statuses["too large"] == 413
