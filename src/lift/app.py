@@ -1029,7 +1029,10 @@ class App(Group, EventSources):
                                 and (report := _plain_report(self, ctx, problem)) is not None
                             ):  # its 422 as error_response writes it, without an exception or a Response
                                 return answer_422(report, ctx)
-                            response = self.error_response(ctx, result.error())
+                            try:  # raised as the general path raises it (a handler may log its traceback)
+                                result.raise_error()
+                            except Exception as exc:
+                                response = self.error_response(ctx, exc)
                         else:
                             response = to_response(result, endpoint.status)
                 elif (
@@ -1180,7 +1183,8 @@ _client_error_site: tuple[str, int, str] | None = None
 # that fails either test holds none, and the walk over the body (lift.observability.redaction)
 # is skipped.
 _NOT_DIGITS = bytes(range(48)) + bytes(range(58, 256))  # every byte but the ASCII digits
-_DIGIT_MARKS = b"0" * 48 + b"1" * 10 + b"0" * 198  # a translate table: "1" for an ASCII digit, "0" for the rest
+# a translate table: "1" for an ASCII digit or a non-ASCII byte (another script's digits, `_card_free`), "0" for the rest
+_DIGIT_MARKS = b"0" * 48 + b"1" * 10 + b"0" * 70 + b"1" * 128
 _digit_run: Any = None
 
 
@@ -1223,12 +1227,25 @@ def _plain_report(app: App, ctx: Context, details: list[Any]) -> bytes | None:
 
 
 def _card_free(message: str) -> str:
-    """`message` with any card number in it masked, as error bodies always are."""
+    """`message` (the default 404's, quoting the path as sent) with any card number in it masked, as
+    error bodies always are, also one the client percent-encoded, wrote with `+` between digits or in
+    another script's digits (`lift.observability.redaction.mask_path_card_numbers`). For messages
+    with 13 or more ASCII digits or non-ASCII bytes (the callers' quick test, `_DIGIT_MARKS`)."""
+    if "%" in message or "+" in message or not message.isascii():
+        from lift.observability.redaction import mask_path_card_numbers
+
+        return mask_path_card_numbers(message)
     if not _may_hold_card(message, None):
         return message
     from lift.observability.redaction import mask_card_numbers
 
     return mask_card_numbers(message)
+
+
+def _may_quote_card(message: str) -> bool:
+    """The default 404's quick test: False when `message` has fewer than 13 ASCII digits and
+    non-ASCII bytes, so it holds no card number in any form a client can send (`_card_free`)."""
+    return len(message) > 13 and _encode(message).translate(_DIGIT_MARKS).count(49) >= 13
 
 
 def _may_hold_card(message: Any, details: Any) -> bool:
@@ -1252,7 +1269,12 @@ def unrouted(path: str, root: Any) -> bool:
 
 def _where(ctx: Context) -> str:
     if ctx.request is not None:
-        return f"{ctx.request.method} {ctx.route or ctx.request.path}"
+        if ctx.route:
+            return f"{ctx.request.method} {ctx.route}"
+        path = ctx.request.path  # an unrouted path, as sent: log lines never quote a card number in it either
+        if path.__class__ is str and _may_quote_card(path):
+            path = _card_free(path)
+        return f"{ctx.request.method} {path}"
     return ctx.source
 
 
@@ -1277,8 +1299,10 @@ _NOT_FOUND_HEAD, _NOT_FOUND_ID, _NOT_FOUND_TAIL = (
 def _default_not_found(ctx: Context) -> Response:
     message = f"No route for {ctx.request.method} {ctx.request.path}" if ctx.request else "Not found"
     app = ctx.app
-    if app._exception_handlers or _logger().isEnabledFor(20) or _may_hold_card(message, None):
-        return app.error_response(ctx, NotFound(message))  # the 4xx log line; a card number in the path masked
+    if _may_quote_card(message):  # a card number in the path masked, in any form a client can send it
+        message = _card_free(message)
+    if app._exception_handlers or _logger().isEnabledFor(20):
+        return app.error_response(ctx, NotFound(message))  # the 4xx log line
     body = {"error": {"code": "not_found", "message": message, "request_id": ctx.request_id, "details": None}}
     return Response._raw(_encode(body), 404, "application/json")
 

@@ -13,7 +13,7 @@ import typing
 import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from lift.context import Context, Request
 from lift.errors import BadRequest, LiftError, PayloadTooLarge, ValidationFailed
@@ -186,9 +186,10 @@ class InvalidBody:
     nothing at all: an invalid body costs no exception object, raise or traceback on that path
     until an exception handler or the log line needs one (`error()`)."""
 
-    __slots__ = ("problem",)
+    __slots__ = ("problem", "cause")
 
     problem: Report | Exception
+    cause: Exception | None  # the decode's own error (msgspec's), which the general path's error is chained to
 
     def error(self) -> Exception:
         """The exception the general path raises for this body (a ValidationFailed or BadRequest)."""
@@ -196,6 +197,19 @@ class InvalidBody:
         if isinstance(problem, Report):
             return ValidationFailed.report(problem, echoes=problem.echoes)
         return problem
+
+    def raise_error(self) -> NoReturn:
+        """Raise `error()` as the general path raises it (`raise codec.error_for(raw, exc) from None`
+        in the body's getter): with a traceback, its context the decode's error, shown suppressed.
+        An exception handler that logs it with `exc_info` gets the same traceback either way."""
+        err = self.error()
+        cause = getattr(self, "cause", None)
+        if cause is not None and cause is not err:
+            err.__context__ = cause
+        try:
+            raise err from None
+        finally:
+            del err  # (no cycle between this frame and the traceback that holds it)
 
 
 _new = object.__new__
@@ -284,7 +298,7 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec:
 
     def invalid(raw: str, exc: Exception) -> InvalidBody:
         out: InvalidBody = _new(InvalidBody)
-        out.problem = codec.report_for(raw, exc)
+        out.problem, out.cause = codec.report_for(raw, exc), exc
         return out
 
     def inline() -> tuple[Any, int, Any] | None:

@@ -226,3 +226,48 @@ def test_the_body_content_type_is_read_in_any_spelling_on_the_direct_path(source
         if status == 422:
             paths = [d["path"] for d in msgspec.json.decode(direct["body"])["error"]["details"]]
             assert paths == ["$.name", "$.age"]
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "url", "alb"])
+def test_an_exception_handler_gets_the_invalid_body_error_raised_as_on_the_full_path(source, caplog):
+    """A handler for ValidationFailed (or BadRequest) that logs the error with `exc_info` gets a traceback
+    on the direct path too: the error is raised, chained (suppressed) to msgspec's decode error, as the
+    full path raises it."""
+    import logging
+
+    from lift.errors import BadRequest, ValidationFailed
+
+    build = {"rest": events.apigw_rest, "http": events.apigw_http, "url": events.function_url, "alb": events.alb}[
+        source
+    ]
+    log = logging.getLogger("tests.invalid_body")
+    seen: dict[bool, list[BaseException]] = {}
+    for middleware in (False, True):
+        app = make_app(middleware=middleware)
+        got = seen[middleware] = []
+
+        def on_error(ctx: Context, exc: BaseException, got: list = got) -> Response:
+            got.append(exc)
+            log.warning("refused %s", type(exc).__name__, exc_info=exc)
+            return Response.json({"refused": type(exc).__name__}, status=400)
+
+        app.exception_handler(ValidationFailed)(on_error)
+        app.exception_handler(BadRequest)(on_error)
+        for text in ('{"name": 1, "age": "x"}', "{not json"):
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="tests.invalid_body"):
+                answer = app.handler(
+                    build("POST", "/users", body=text, headers={"Content-Type": "application/json"}), lambda_context()
+                )
+            assert answer["statusCode"] == 400, answer
+            (record,) = [r for r in caplog.records if r.name == "tests.invalid_body"]
+            formatted = logging.Formatter().format(record)
+            assert "Traceback (most recent call last)" in formatted, (middleware, formatted)
+    for direct, full in zip(seen[False], seen[True], strict=True):
+        assert type(direct) is type(full) and type(direct) in (ValidationFailed, BadRequest)
+        assert direct.__traceback__ is not None and full.__traceback__ is not None
+        assert type(direct.__context__) is type(full.__context__)
+        assert isinstance(direct.__context__, msgspec.ValidationError | msgspec.DecodeError)
+        assert direct.__suppress_context__ and full.__suppress_context__
+        assert direct.__cause__ is None and full.__cause__ is None
+        assert (direct.message, direct.details) == (full.message, full.details)

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_SENSITIVE_KEYS",
     "PII",
     "mask_card_numbers",
+    "mask_path_card_numbers",
     "may_hold_card",
     "mask_pan",
     "redact_cards",
@@ -144,6 +145,42 @@ def mask_card_numbers(text: str) -> str:
     if "=" in text or "^" in text:
         text = _TRACK_DATA.sub(_TRACK_MASK, text)
     return _CARD_CANDIDATE.sub(_mask_card, text)
+
+
+# A `+` between two digits: a space as an HTML form (and many clients) write it in a URL.
+_PLUS_BETWEEN_DIGITS = re.compile(r"(?<=[0-9])\+(?=[0-9])")
+
+
+def mask_path_card_numbers(text: str) -> str:
+    """`text` (a URL path, or a message quoting one as sent) with every card number masked, also
+    one a client encoded: percent-escapes (`4111%201111...`, `%2D` or `%2d` between groups, escaped
+    digits, escapes of escapes such as `%2520`, decoded up to four times), `+` between digits, and
+    digits of other scripts (full-width `４１１１`, which NFKC folds, Arabic-Indic, ...). When the
+    decoded text holds a card number, that text is returned masked (the digits never come back
+    in any form); otherwise `text` as it was, with plain card numbers masked."""
+    decoded = text
+    if "%" in decoded:
+        from urllib.parse import unquote
+
+        for _ in range(4):
+            step = unquote(decoded)
+            if step == decoded:
+                break
+            decoded = step
+    if "+" in decoded:
+        decoded = _PLUS_BETWEEN_DIGITS.sub(" ", decoded)
+    if not decoded.isascii():
+        import unicodedata
+
+        decoded = "".join(
+            str(unicodedata.decimal(ch)) if not ch.isascii() and ch.isdecimal() else ch
+            for ch in unicodedata.normalize("NFKC", decoded)
+        )
+    if decoded != text:
+        masked = mask_card_numbers(decoded)
+        if masked != decoded:
+            return masked
+    return mask_card_numbers(text)
 
 
 class PII:
