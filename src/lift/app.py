@@ -1032,6 +1032,7 @@ class App(Group, EventSources):
                             try:  # raised as the general path raises it (a handler may log its traceback)
                                 result.raise_error()
                             except Exception as exc:
+                                problem = result = None  # (this frame, in its traceback, keeps no reference to it)
                                 response = self.error_response(ctx, exc)
                         else:
                             response = to_response(result, endpoint.status)

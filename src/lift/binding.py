@@ -202,14 +202,15 @@ class InvalidBody:
         """Raise `error()` as the general path raises it (`raise codec.error_for(raw, exc) from None`
         in the body's getter): with a traceback, its context the decode's error, shown suppressed.
         An exception handler that logs it with `exc_info` gets the same traceback either way."""
-        err = self.error()
-        cause = getattr(self, "cause", None)
+        err, cause = self.error(), getattr(self, "cause", None)
+        del self  # (this frame, in the error's traceback, holds no reference to it: no cycle to collect)
         if cause is not None and cause is not err:
             err.__context__ = cause
+        del cause
         try:
             raise err from None
         finally:
-            del err  # (no cycle between this frame and the traceback that holds it)
+            del err
 
 
 _new = object.__new__
@@ -299,6 +300,7 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec:
     def invalid(raw: str, exc: Exception) -> InvalidBody:
         out: InvalidBody = _new(InvalidBody)
         out.problem, out.cause = codec.report_for(raw, exc), exc
+        exc.__traceback__ = None  # (its frames lead back to the caller's, which holds `out`: no cycle)
         return out
 
     def inline() -> tuple[Any, int, Any] | None:

@@ -271,3 +271,27 @@ def test_an_exception_handler_gets_the_invalid_body_error_raised_as_on_the_full_
         assert direct.__suppress_context__ and full.__suppress_context__
         assert direct.__cause__ is None and full.__cause__ is None
         assert (direct.message, direct.details) == (full.message, full.details)
+
+
+@pytest.mark.parametrize("text", ['{"name": 1, "age": "x"}', "{not json"], ids=["invalid", "malformed"])
+def test_the_raised_invalid_body_error_leaves_no_reference_cycle_behind(text):
+    """Raised for an exception handler, the error's traceback holds no frame that refers back to it:
+    each request's error is freed at once, not left to the cyclic garbage collector."""
+    import gc
+
+    from lift.errors import BadRequest, ValidationFailed
+
+    app = make_app(middleware=False)
+    app.exception_handler(ValidationFailed)(lambda ctx, exc: Response.json({"refused": True}, status=400))
+    app.exception_handler(BadRequest)(lambda ctx, exc: Response.json({"refused": True}, status=400))
+    event = events.apigw_rest("POST", "/users", body=text, headers={"Content-Type": "application/json"})
+    for _ in range(3):
+        assert app.handler(event, lambda_context())["statusCode"] == 400
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            app.handler(event, lambda_context())
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
