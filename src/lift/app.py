@@ -606,10 +606,10 @@ class App(Group, EventSources):
         method without its bound call (kept in step with `App.handler`)."""
         dispatch, app = self._dispatch, self
 
-        url_domain, is_url = "", False  # the last HTTP API/function URL domain seen, and whether it is a URL's
+        url_domain, v2_source = "", "http"  # the last HTTP API/function URL domain seen, and its source
 
         def handler(event: Any, context: Any = None) -> Any:  # App.handler's own steps, in one frame
-            nonlocal url_domain, is_url
+            nonlocal url_domain, v2_source
             if type(event) is not dict:
                 source = source_of(event)
             elif "resource" in event and "httpMethod" in event and "methodArn" not in event:
@@ -622,12 +622,21 @@ class App(Group, EventSources):
                 try:  # an HTTP API's and a function URL's events differ in their domain only: one test per domain
                     domain = event["requestContext"]["domainName"]
                     if domain != url_domain:
-                        url_domain, is_url = domain, ".lambda-url." in domain
-                    source = "url" if is_url else "http"
+                        url_domain, v2_source = domain, "url" if ".lambda-url." in domain else "http"
                 except (KeyError, TypeError):
                     source = source_of(event)
+                else:  # its dispatcher (always registered: App.__init__) called at once, as REST's
+                    try:
+                        return dispatch[v2_source](event, context, v2_source)
+                    finally:
+                        if app._invocation_hooks:
+                            app._end_invocation(event)
             elif "httpMethod" in event and (rc := event.get("requestContext")).__class__ is dict and "elb" in rc:
-                source = "alb"  # (source_of's first HTTP test, inlined)
+                try:  # (source_of's first HTTP test, inlined) its dispatcher called at once
+                    return dispatch["alb"](event, context, "alb")
+                finally:
+                    if app._invocation_hooks:
+                        app._end_invocation(event)
             elif "Records" in event:
                 try:
                     first = event["Records"][0]
@@ -790,6 +799,8 @@ class App(Group, EventSources):
         rest, v2 = module is apigw_rest, name in ("lift.sources.apigw_http", "lift.sources.function_url")
         alb, url = name == "lift.sources.alb", name == "lift.sources.function_url"  # (App.handler sends a
         # function URL's events, told by their domain, to its module's dispatcher)
+        if alb:  # its status lines, for the answer written inline (alb.json_response_for_event)
+            status_lines, status_line = module.STATUS_LINES, module.status_line
         request_class = _REQUEST_CLASSES.get(name)
         new_request: type[Request] = getattr(module, request_class) if request_class is not None else Request
         new = object.__new__
@@ -1016,8 +1027,23 @@ class App(Group, EventSources):
                                         "body": body.decode(),
                                         "isBase64Encoded": False,
                                     }
-                                if lazy:  # (ALB: its answer's header mode is the event's)
-                                    return event_json_response(endpoint.status, body.decode(), event)  # type: ignore[misc]
+                                if alb:  # alb.json_response_for_event, inlined: the event's header mode
+                                    status = endpoint.status
+                                    if "multiValueHeaders" in event:
+                                        return {
+                                            "statusCode": status,
+                                            "statusDescription": status_lines.get(status) or status_line(status),
+                                            "body": body.decode(),
+                                            "isBase64Encoded": False,
+                                            "multiValueHeaders": {"Content-Type": ["application/json"]},
+                                        }
+                                    return {
+                                        "statusCode": status,
+                                        "statusDescription": status_lines.get(status) or status_line(status),
+                                        "body": body.decode(),
+                                        "isBase64Encoded": False,
+                                        "headers": {"Content-Type": "application/json"},
+                                    }
                                 return json_response(endpoint.status, body.decode(), request)
                             response = Response._raw(body, endpoint.status, "application/json")
                         elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): nothing was raised

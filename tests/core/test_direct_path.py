@@ -176,6 +176,25 @@ def test_a_subclass_keeps_its_own_handler_and_hooks_added_during_a_request_run_a
     assert ended == [event]
 
 
+@pytest.mark.parametrize("source", ["http", "url", "alb"])
+def test_a_hook_added_during_a_request_runs_at_its_end_on_every_http_source(source):
+    """App.handler calls the HTTP API's, a function URL's and an ALB's dispatchers at once, as REST's:
+    the invocation hooks still run after each, even one added while the request runs."""
+    build = {"http": events.apigw_http, "url": events.function_url, "alb": events.alb}[source]
+    app = App()
+    ended = []
+
+    @app.get("/hook")
+    def hook(ctx: Context) -> dict:
+        app.on_invocation_end(ended.append)
+        return {"source": ctx.source}
+
+    first, second = build("GET", "/hook"), build("GET", "/hook")
+    assert msgspec.json.decode(app.handler(first, lambda_context())["body"]) == {"source": source}
+    app.handler(second, lambda_context())
+    assert ended == [first, second]
+
+
 @pytest.mark.parametrize("source", ["rest", "http", "alb"])
 def test_the_default_404_without_a_lambda_context_takes_the_events_request_id(source):
     build = {"rest": events.apigw_rest, "http": events.apigw_http, "alb": events.alb}[source]

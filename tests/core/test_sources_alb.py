@@ -102,6 +102,35 @@ def test_status_description_for_every_status(status: int, description: str) -> N
     assert (out["statusCode"], out["statusDescription"]) == (status, description)
 
 
+def test_the_status_lines_written_without_lookup_are_the_standard_phrases() -> None:
+    from http import HTTPStatus
+
+    from lift.sources.alb import STATUS_LINES
+
+    assert STATUS_LINES == {s: f"{s} {HTTPStatus(s).phrase}" for s in STATUS_LINES}
+
+
+@pytest.mark.parametrize("multi_value", [False, True])
+def test_the_default_404_and_an_invalid_body_have_their_status_lines(multi_value: bool) -> None:
+    app = App()
+
+    @app.post("/typed")
+    def typed(body: dict[str, int]) -> dict:
+        return body
+
+    missing = app.handler(events.alb("GET", "/missing", multi_value=multi_value), lambda_context())
+    invalid = app.handler(
+        events.alb(
+            "POST", "/typed", body='{"a": "x"}', headers={"Content-Type": "application/json"}, multi_value=multi_value
+        ),
+        lambda_context(),
+    )
+    assert (missing["statusCode"], missing["statusDescription"]) == (404, "404 Not Found")
+    assert (invalid["statusCode"], invalid["statusDescription"]) == (422, "422 Unprocessable Entity")
+    key = "multiValueHeaders" if multi_value else "headers"
+    assert missing[key]["Content-Type"] == invalid[key]["Content-Type"]
+
+
 def test_unknown_status_code_still_has_a_description() -> None:
     app = App()
     app.get("/odd")(lambda: Response(None, 599))

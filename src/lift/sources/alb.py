@@ -60,7 +60,8 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> AlbRequest
 _new = object.__new__
 
 
-def _status_description(status: int) -> str:
+def status_line(status: int) -> str:
+    """The `statusDescription` ALB wants: "404 Not Found" (the status alone when it has no phrase)."""
     from http import HTTPStatus
 
     try:
@@ -78,7 +79,7 @@ def json_response_for_event(status: int, body: str, event: dict[str, Any]) -> di
     """`json_response` from the event itself: the direct path answers without a request object."""
     out: dict[str, Any] = {
         "statusCode": status,
-        "statusDescription": _DESCRIPTIONS.get(status) or _status_description(status),
+        "statusDescription": STATUS_LINES.get(status) or status_line(status),
         "body": body,
         "isBase64Encoded": False,
     }
@@ -89,7 +90,14 @@ def json_response_for_event(status: int, body: str, event: dict[str, Any]) -> di
     return out
 
 
-_DESCRIPTIONS = {200: "200 OK", 201: "201 Created"}
+# the statuses of the direct path's answers (App's default 404 and 422 included), without the import
+STATUS_LINES = {
+    200: "200 OK",
+    201: "201 Created",
+    204: "204 No Content",
+    404: "404 Not Found",
+    422: "422 Unprocessable Entity",
+}
 
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
@@ -97,7 +105,7 @@ def encode_response(resp: Response, request: Request | None, request_id: str | N
     resp, body, is_b64 = lambda_body(resp, request_id)
     out: dict[str, Any] = {
         "statusCode": resp.status,
-        "statusDescription": _status_description(resp.status),
+        "statusDescription": STATUS_LINES.get(resp.status) or status_line(resp.status),
         "body": body,
         "isBase64Encoded": is_b64,
     }

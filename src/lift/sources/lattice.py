@@ -67,7 +67,7 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> LatticeReq
 
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
-    from lift.sources.alb import _case_variant, _status_description
+    from lift.sources.alb import STATUS_LINES, _case_variant, status_line
 
     resp, body, is_b64 = lambda_body(resp, request_id)
     headers = dict(resp.headers)
@@ -75,7 +75,7 @@ def encode_response(resp: Response, request: Request | None, request_id: str | N
         headers[_case_variant("set-cookie", i)] = cookie
     return {
         "statusCode": resp.status,
-        "statusDescription": _status_description(resp.status),
+        "statusDescription": STATUS_LINES.get(resp.status) or status_line(resp.status),
         "headers": headers,
         "body": body,
         "isBase64Encoded": is_b64,
