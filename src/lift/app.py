@@ -16,13 +16,8 @@ from lift import errors as _errors
 from lift import serialization
 from lift.binding import Binder, InvalidBody, Plan, build_binder
 from lift.context import Context, LazyRequestContext, Request, Response
-from lift.errors import (
-    BadRequest,
-    InternalError,
+from lift.errors import (  # (BadRequest, NotFound, ...: read as _errors.X where raised, made on first use)
     LiftError,
-    MethodNotAllowed,
-    NotFound,
-    UnmatchedEvent,
     ValidationFailed,
     find_lift_error,
     http_status,
@@ -490,7 +485,7 @@ class App(Group, EventSources):
                 exc_info=exc,
                 extra={"request_id": request_id, "lift_ctx": ctx},
             )
-            err = InternalError()
+            err = _errors.InternalError()
         elif not (err.status.__class__ is int and 100 <= err.status <= 599) and not is_http_status(err.status):
             _logger().error(
                 "%s %r carries status %r, not an HTTP status (100-599), in %s (request_id=%s): answered 500",
@@ -502,7 +497,7 @@ class App(Group, EventSources):
                 exc_info=exc,
                 extra={"request_id": request_id, "lift_ctx": ctx},
             )
-            err = InternalError()
+            err = _errors.InternalError()
         elif err.status >= 500:
             _logger().error(
                 "%s %s in %s (request_id=%s): %s",
@@ -575,7 +570,7 @@ class App(Group, EventSources):
             request_id,
             extra={"request_id": request_id, "lift_ctx": ctx},
         )
-        return Response._raw(_encode(InternalError().to_dict(request_id)), 500, "application/json")
+        return Response._raw(_encode(_errors.InternalError().to_dict(request_id)), 500, "application/json")
 
     # -- dispatch -------------------------------------------------------------------
     def handler(self, event: Any, context: Any = None) -> Any:
@@ -1141,7 +1136,7 @@ class App(Group, EventSources):
         return chain, endpoint
 
     def _unmatched(self, event: Any, context: Any, source: str) -> Any:
-        err = UnmatchedEvent(f"No handler is registered for {source} events")
+        err = _errors.UnmatchedEvent(f"No handler is registered for {source} events")
         _logger().error("Unmatched %s event (request_id=%s)", source, getattr(context, "aws_request_id", None))
         raise err
 
@@ -1329,7 +1324,7 @@ def _default_not_found(ctx: Context) -> Response:
     if _may_quote_card(message):  # a card number in the path masked, in any form a client can send it
         message = _card_free(message)
     if app._exception_handlers or _logger().isEnabledFor(20):
-        return app.error_response(ctx, NotFound(message))  # the 4xx log line
+        return app.error_response(ctx, _errors.NotFound(message))  # the 4xx log line
     body = {"error": {"code": "not_found", "message": message, "request_id": ctx.request_id, "details": None}}
     return Response._raw(_encode(body), 404, "application/json")
 
@@ -1338,14 +1333,14 @@ def _dot_segment_refused(ctx: Context) -> Response:
     """The 400 for a path with a `.` or `..` segment (`lift.routing.has_dot_segment`): no handler
     gets a path parameter that climbs out of where it is used."""
     message = "Path segments '.' and '..' are not allowed (also percent-encoded)"
-    return ctx.app.error_response(ctx, BadRequest(message))
+    return ctx.app.error_response(ctx, _errors.BadRequest(message))
 
 
 def _method_not_allowed(ctx: Context) -> Response:
     allow = ctx.state.get("allow", "")
     if ctx.request is not None and ctx.request.method == "OPTIONS":
         return Response(None, 204, {"Allow": allow})
-    return ctx.app.error_response(ctx, MethodNotAllowed(allow, message=f"Method {ctx.method} not allowed"))
+    return ctx.app.error_response(ctx, _errors.MethodNotAllowed(allow, message=f"Method {ctx.method} not allowed"))
 
 
 # -- async handlers: one event loop for the whole execution environment ----------------

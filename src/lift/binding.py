@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from lift import errors as _errors  # (BadRequest, PayloadTooLarge: made on first use)
 from lift.context import Context, Request
-from lift.errors import BadRequest, LiftError, PayloadTooLarge, ValidationFailed
+from lift.errors import LiftError, ValidationFailed
 from lift.validation import Report, _plain_struct, codec_for
 
 __all__ = ["Header", "Binder", "RouteBinder", "Plan", "InvalidBody", "build_binder", "path_converter"]
@@ -352,9 +353,9 @@ def _form_data(data: bytes, lists: frozenset[str]) -> dict[str, Any]:
 def _checked_request(ctx: Context, max_body: int) -> Request:
     req = ctx.request
     if req is None:
-        raise BadRequest("This handler needs an HTTP request")
+        raise _errors.BadRequest("This handler needs an HTTP request")
     if req.body_size() > max_body:
-        raise PayloadTooLarge(f"Request body exceeds the {max_body}-byte limit")
+        raise _errors.PayloadTooLarge(f"Request body exceeds the {max_body}-byte limit")
     return req
 
 

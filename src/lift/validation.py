@@ -17,7 +17,8 @@ from typing import Any
 
 import msgspec
 
-from lift.errors import BadRequest, ValidationFailed
+from lift import errors as _errors  # (BadRequest: made on first use)
+from lift.errors import ValidationFailed
 from lift.serialization import TOO_DEEP, invalid_json
 
 __all__ = ["Problem", "Report", "ModelCodec", "codec_for", "is_pydantic_model"]
@@ -168,7 +169,7 @@ class ModelCodec:
         except pydantic.ValidationError as exc:
             errors = exc.errors(include_url=False)
             if any(e.get("type") == "json_invalid" for e in errors):
-                raise BadRequest("Request body is not valid JSON", code="invalid_json") from None
+                raise _errors.BadRequest("Request body is not valid JSON", code="invalid_json") from None
             raise ValidationFailed(
                 details=[
                     {"location": self.location, "path": _pydantic_path(e.get("loc", ())), "message": e.get("msg", "")}

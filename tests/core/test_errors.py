@@ -3,7 +3,11 @@ custom not-found, unhandled exceptions (500, logged, never leaked), 413 and the 
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
+import textwrap
 
 import msgspec
 import pytest
@@ -348,3 +352,68 @@ def test_response_just_under_the_limit_is_sent() -> None:
     app.get("/big")(lambda: "x" * (5 * 1024 * 1024))
     res = TestClient(app).get("/big")
     assert res.status_code == 200 and len(res.body) == 5 * 1024 * 1024
+
+
+# -- the error classes made on first use -------------------------------------------------------------
+
+
+def test_error_classes_keep_their_public_names() -> None:
+    """`from lift.errors import X`, `lift.errors.X` and `import *` give one class each, named
+    `lift.errors.X` (reprs, pickling), though they are made on first use."""
+    import pickle
+
+    import lift.errors as errors
+
+    namespace: dict[str, object] = {}
+    exec("from lift.errors import *", namespace)
+    for name in errors.__all__:
+        assert namespace[name] is getattr(errors, name)
+    for cls in (BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized):
+        assert cls is getattr(errors, cls.__name__) and cls.__module__ == "lift.errors"
+        assert issubclass(cls, LiftError)
+        again = pickle.loads(pickle.dumps(cls("gone")))
+        assert type(again) is cls and again.message == "gone"
+    assert repr(errors.RecordsFailed) == "<class 'lift.errors.RecordsFailed'>"
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchError'"):
+        errors.NoSuchError  # noqa: B018
+    with pytest.raises(ImportError):
+        exec("from lift.errors import NoSuchError", {})
+
+
+def test_a_first_request_makes_no_error_class_it_does_not_raise() -> None:
+    """`import lift`, an App, its first 200 and a default 404 create none of the 12 error classes
+    besides LiftError and ValidationFailed (about 1.4M instructions of a cold start); a handler that
+    raises one makes them then, and its answer is as always."""
+    code = textwrap.dedent("""
+        import json, sys
+        from lift import App, Context
+        from lift.testing import events, lambda_context
+
+        app = App(name="lazy-errors")
+
+        @app.get("/users/{id}")
+        def get_user(ctx: Context, id: int) -> dict:
+            return {"id": id}
+
+        @app.get("/gone/{id}")
+        def gone(ctx: Context, id: int) -> dict:
+            import lift.errors
+
+            raise lift.errors.NotFound("no such user", code="user_not_found")
+
+        def call(path, resource, params=None):
+            event = events.apigw_rest("GET", path, resource=resource, path_params=params)
+            return app.handler(event, lambda_context())
+
+        answer = call("/users/7", "/users/{id}", {"id": "7"})
+        print(json.dumps([answer["statusCode"], json.loads(answer["body"]), "lift.error_classes" in sys.modules]))
+        for path, resource, params in (("/nothing", "/{proxy+}", {"proxy": "nothing"}), ("/gone/1", "/gone/{id}", {"id": "1"})):
+            answer = call(path, resource, params)
+            code = json.loads(answer["body"])["error"]["code"]
+            print(json.dumps([answer["statusCode"], code, "lift.error_classes" in sys.modules]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    first, not_found, raised = (json.loads(line) for line in out.stdout.splitlines())
+    assert first == [200, {"id": 7}, False], out.stderr
+    assert not_found == [404, "not_found", False], out.stderr
+    assert raised == [404, "user_not_found", True], out.stderr

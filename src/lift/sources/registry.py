@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lift import app as _lift_app
+from lift import errors as _errors  # (UnmatchedEvent: made on first use)
 from lift.context import Context, Response
-from lift.errors import UnmatchedEvent, lift_logger
+from lift.errors import lift_logger
 from lift.sources import LazyModule
 from lift.sources.triggers import Triggers
 
@@ -304,7 +305,7 @@ class EventSources(Triggers):
     def _s3_handler_for(self, obj: S3Object) -> EventHandler | None:
         return next((h for h in self._handlers_by_source["s3"] if h.match(obj)), None)
 
-    def _unmatched_event(self, source: str, what: str, context: Any) -> UnmatchedEvent:
+    def _unmatched_event(self, source: str, what: str, context: Any) -> _errors.UnmatchedEvent:
         request_id = getattr(context, "aws_request_id", None)
         message = f"No handler matches this {source} event: {what}"
         lift_logger().error(
@@ -314,7 +315,7 @@ class EventSources(Triggers):
             message,
             extra={"source": source, "request_id": request_id},
         )
-        return UnmatchedEvent(message, details={"source": source, "key": what})
+        return _errors.UnmatchedEvent(message, details={"source": source, "key": what})
 
     # -- dispatch: batch sources ------------------------------------------------------------
     def _batches(
