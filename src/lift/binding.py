@@ -658,21 +658,22 @@ if not typing.TYPE_CHECKING:
         ev = ctx.event
         try:
             raw = ev["body"]
-            inline = (
+            if (
                 raw.__class__ is str
                 and raw
                 and len(raw) <= q1  # noqa: F821
                 and not ev["isBase64Encoded"]
                 and ((h := ev["headers"]).get("Content-Type") or h.get("content-type")) == "application/json"
-            )
-        except (LookupError, TypeError, AttributeError):
-            inline = False
-        if inline:
-            try:
-                a1 = d1(raw)  # noqa: F821
-            except Exception as exc:
-                return e1(raw, exc)  # noqa: F821
-        else:
+            ):
+                try:
+                    a1 = d1(raw)  # noqa: F821
+                except Exception as exc:
+                    return e1(raw, exc)  # noqa: F821
+            else:
+                raw = None
+        except (LookupError, TypeError, AttributeError):  # (an event without a field, headers no mapping)
+            raw = None
+        if raw is None:
             a1 = g1(ctx)  # noqa: F821
         return fn(ctx, a1)  # noqa: F821
 
@@ -753,21 +754,23 @@ def call_source(shape: tuple[Any, ...]) -> str:
         elif kind == 6:  # a typed JSON body: the commonest one decoded here, any other by its getter
             # (the context's event is its request's on the direct path: reading it makes no request
             # for a lazy context; the event's fields read with subscripts, an event without one, or
-            # with headers that are no mapping, taking the getter)
+            # with headers that are no mapping, taking the getter; the test in one `if`, where 3.11
+            # specializes each comparison)
             lines += [
                 "    ev = ctx.event",
                 "    try:",
                 "        raw = ev['body']",
-                f"        inline = raw.__class__ is str and raw and len(raw) <= q{i} and not ev['isBase64Encoded'] and "
-                "((h := ev['headers']).get('Content-Type') or h.get('content-type')) == 'application/json'",
+                f"        if raw.__class__ is str and raw and len(raw) <= q{i} and not ev['isBase64Encoded'] and "
+                "((h := ev['headers']).get('Content-Type') or h.get('content-type')) == 'application/json':",
+                "            try:",
+                f"                {var} = d{i}(raw)",
+                "            except Exception as exc:",
+                f"                return e{i}(raw, exc)",  # an InvalidBody, answered by the caller
+                "        else:",
+                "            raw = None",
                 "    except (LookupError, TypeError, AttributeError):",
-                "        inline = False",
-                "    if inline:",
-                "        try:",
-                f"            {var} = d{i}(raw)",
-                "        except Exception as exc:",
-                f"            return e{i}(raw, exc)",  # an InvalidBody, answered by the caller
-                "    else:",
+                "        raw = None",
+                "    if raw is None:",  # (the getter called outside the handler: never twice, nothing chained)
                 f"        {var} = g{i}(ctx)",
             ]
         else:
