@@ -875,11 +875,15 @@ class App(Group, EventSources):
                             if domain != v2_domain:
                                 v2_domain = domain
                                 v2_kind = 0 if ".lambda-url." in domain else 1 if ".execute-api." in domain else 2
-                            if v2_kind:  # a function URL's path is its own; an API's own domain: its stage's
-                                matched = event["routeKey"]  # (of the right type: it is an HTTP API's event)
-                                plain = rc["stage"] == "$default" and matched.__class__ is str
-                                if v2_kind == 1 or " " not in matched:  # (a custom domain: by the route's template)
-                                    matched = None  # (`$default`: no template to strip a prefix by)
+                            if v2_kind == 1:  # an API's own domain: its `$default` stage's paths are the routes'
+                                if rc["stage"] != "$default" or event["routeKey"].__class__ is not str:
+                                    plain = False  # (a route key of the wrong type: the source's 400)
+                            elif v2_kind:  # a custom domain: by the route key's template (a function URL's
+                                matched = event["routeKey"]  # path is its own)
+                                if rc["stage"] != "$default" or matched.__class__ is not str:
+                                    plain = False
+                                elif " " not in matched:  # `$default`: no template to strip a prefix by
+                                    matched = None
                     elif alb:
                         path, method = event["path"], event["httpMethod"]
                         plain = path.__class__ is str and method.__class__ is str and path and not self.base_path

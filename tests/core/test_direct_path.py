@@ -314,3 +314,30 @@ def test_the_raised_invalid_body_error_leaves_no_reference_cycle_behind(text):
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_an_http_api_event_answers_the_same_through_app_handler_and_a_subclass_handler():
+    """App.handler tells the HTTP API dispatcher when the domain is API Gateway's own; called without
+    that (a subclass's own `handler` goes through the method), the dispatcher reads the domain itself."""
+
+    class Passing(App):
+        def handler(self, event, context=None):
+            return super().handler(event, context)
+
+    def build(app: App) -> App:
+        @app.get("/users/{user_id}")
+        def user(ctx: Context, user_id: str) -> dict:
+            return {"id": user_id, "path": ctx.request.path, "route": ctx.route}
+
+        return app
+
+    own = events.apigw_http("GET", "/users/5", route_key="GET /users/{user_id}")
+    staged = events.apigw_http("GET", "/users/5", route_key="GET /users/{user_id}", stage="prod")
+    custom = events.apigw_http("GET", "/v1/users/5", route_key="GET /users/{user_id}")
+    custom["requestContext"]["domainName"] = "api.example.com"
+    url = events.function_url("GET", "/users/5")
+    for event in (own, staged, custom, url, own, custom):
+        event["pathParameters"] = {"user_id": "5"}
+        answers = [build(a).handler(event, lambda_context()) for a in (App(), Passing())]
+        assert answers[0] == answers[1]
+        assert msgspec.json.decode(answers[0]["body"]) == {"id": "5", "path": "/users/5", "route": "/users/{user_id}"}
