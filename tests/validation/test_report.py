@@ -335,3 +335,45 @@ def test_optional_messages_are_the_same_with_middleware_and_for_record_payloads(
     assert len(failures) == 1
     assert [r.levelname for r in caplog.records] == ["WARNING"]
     assert "Expected `str | null`, got `int`" in caplog.records[0].getMessage()
+
+
+def test_the_complete_report_is_loaded_by_the_first_invalid_body() -> None:
+    """`import lift`, registration and valid bodies do not load the problem walk (lift.problem_walk,
+    a cold start's first request seldom needs it); the first invalid body loads it and lists every
+    problem."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import json, sys
+        import msgspec
+        from lift import App, Context
+        from lift.testing import events, lambda_context
+
+        class NewUser(msgspec.Struct):
+            name: str
+            email: str
+            age: int
+
+        app = App(name="walk")
+
+        @app.post("/users", status=201)
+        def create(ctx: Context, body: NewUser) -> dict:
+            return {"name": body.name}
+
+        def post(body):
+            event = events.apigw_rest("POST", "/users", body=json.dumps(body), resource="/users",
+                                      headers={"Content-Type": "application/json"})
+            answer = app.handler(event, lambda_context())
+            return [answer["statusCode"], json.loads(answer["body"]), "lift.problem_walk" in sys.modules]
+
+        print(json.dumps(post({"name": "Ada", "email": "a@b.c", "age": 36})))
+        print(json.dumps(post({"name": "Ada", "age": "old"})))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    valid, invalid = (json.loads(line) for line in out.stdout.splitlines())
+    assert valid == [201, {"name": "Ada"}, False], out.stderr
+    status, body, loaded = invalid
+    assert (status, loaded) == (422, True)
+    assert [problem["path"] for problem in body["error"]["details"]] == ["$.email", "$.age"]
