@@ -864,7 +864,7 @@ class App(Group, EventSources):
                     if rest:  # the resource template differs from the path on a custom domain's base path mapping
                         path, method = event["path"], event["httpMethod"]
                         plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
-                        if plain and (matched := event["resource"]) == path:
+                        if (matched := event["resource"]) == path:  # (not plain: unused)
                             matched = None
                     elif v2:  # apigw_http.plain_path, inlined: the `$default` stage, a route key's custom domain
                         rc, path = event["requestContext"], event["rawPath"]
@@ -913,21 +913,19 @@ class App(Group, EventSources):
                             matched = route_key_paths[matched]
                         except KeyError:
                             matched = _route_key_path(route_key_paths, matched)
-                    if entry is not None and matched == entry.template:
-                        matched = None
-                if matched is not None:
-                    try:
-                        domain = event["requestContext"]["domainName"]
-                        if domain != known_domain:  # (one substring test per domain, not per request)
-                            known_domain, api_domain = domain, ".execute-api." in domain
-                        plain = api_domain
-                    except (KeyError, TypeError):
-                        plain = False
-                    if not plain:  # a custom domain's base path mapping: the source strips it
-                        request = request_from_event(event, self.base_path)
-                        path, method = request.path, request.method
-                        entry, tail_value = lookup(path)
-                        last = ""  # (a 404 there takes the general path)
+                    if entry is None or matched != entry.template:  # (else the path is the route's own)
+                        try:
+                            domain = event["requestContext"]["domainName"]
+                            if domain != known_domain:  # (one substring test per domain, not per request)
+                                known_domain, api_domain = domain, ".execute-api." in domain
+                            plain = api_domain
+                        except (KeyError, TypeError):
+                            plain = False
+                        if not plain:  # a custom domain's base path mapping: the source strips it
+                            request = request_from_event(event, self.base_path)
+                            path, method = request.path, request.method
+                            entry, tail_value = lookup(path)
+                            last = ""  # (a 404 there takes the general path)
                 if (
                     entry is None
                     and json_response is not None
@@ -1018,7 +1016,7 @@ class App(Group, EventSources):
                         cls = result.__class__
                         if cls is dict or cls is list:
                             body = _encode(result)
-                            if json_response is not None and len(body) < _MAYBE_TOO_LARGE:
+                            if len(body) < _MAYBE_TOO_LARGE:  # (REST, HTTP API, URL, ALB: a json_response each)
                                 if same_json:  # apigw_rest.json_response, inlined
                                     return {
                                         "statusCode": endpoint.status,
@@ -1043,7 +1041,8 @@ class App(Group, EventSources):
                                         "isBase64Encoded": False,
                                         "headers": {"Content-Type": "application/json"},
                                     }
-                                return json_response(endpoint.status, body.decode(), request)
+                                if json_response is not None:
+                                    return json_response(endpoint.status, body.decode(), request)
                             response = Response._raw(body, endpoint.status, "application/json")
                         elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): nothing was raised
                             problem = result.problem
