@@ -84,3 +84,49 @@ def test_a_field_lattice_never_sends_is_a_400_malformed_event(version, field, va
     error = json.loads(out["body"])["error"]
     assert error["code"] == "malformed_event" and error["details"][0]["path"].startswith(f"$.{field}")
     assert any(r.getMessage().startswith("Malformed lattice event") for r in caplog.records)
+
+
+# -- path parameters: percent-decoded as on every other HTTP source --------------------------------------
+ESCAPED = {
+    "/users/a%20b": "a b",
+    "/users/caf%C3%A9": "café",
+    "/users/a%2Fb": "a/b",  # an escaped "/" is part of the value, not a separator
+    "/users/a%2fb": "a/b",
+    "/users/50%25off": "50%off",
+    "/users/50%": "50%",  # an invalid escape stays as sent
+    "/users/%zz": "%zz",
+    "/users/%2e%2ex": "..x",
+    "/users/plain": "plain",
+    "/files/a%20b/c%2Fd": "a b/c/d",  # a greedy parameter: each escape decoded once
+    "/files/x%2520y": "x%20y",  # (an escaped escape: decoded once, as the other sources do)
+}
+
+
+def _params_app(middleware: bool) -> App:
+    app = App(name="params")
+    if middleware:
+        app.use(lambda ctx, call_next: call_next(ctx))
+
+    @app.get("/users/{user_id}")
+    def user(ctx: Context, user_id: str) -> dict:
+        return {"value": user_id, "params": ctx.path_params}
+
+    @app.get("/files/{key+}")
+    def file(ctx: Context, key: str) -> dict:
+        return {"value": key, "params": ctx.path_params}
+
+    return app
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
+@pytest.mark.parametrize("version", ["2.0", "1.0"])
+def test_path_parameters_are_percent_decoded_as_on_the_other_sources(version: str, middleware: bool) -> None:
+    app = _params_app(middleware)
+    for path, expected in ESCAPED.items():
+        out = app.handler(events.vpc_lattice("GET", path, version=version), lambda_context())
+        assert out["statusCode"] == 200, (path, out)
+        answer = json.loads(out["body"])
+        assert answer["value"] == expected, (path, answer)
+        assert list(answer["params"].values()) == [expected]
+        for build in (events.alb, events.apigw_http, events.function_url):  # one implementation, one answer
+            assert json.loads(app.handler(build("GET", path), lambda_context())["body"]) == answer, (build, path)
