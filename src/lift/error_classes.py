@@ -130,10 +130,11 @@ class UnmatchedEvent(_StatusError):
 
 
 class RecordsFailed(Exception):
-    """Raised after every record of a multi-record asynchronous event (SNS, S3, SES) has run, when
-    some of them failed: names how many and their ids; `__cause__` is the first failure's exception.
-    `failures` holds `(record_id, exception)` pairs in event order. Lambda's async retry then
-    re-sends the whole event, the records that succeeded included (make handlers idempotent)."""
+    """Raised after every record of a multi-record asynchronous event (SNS, S3, SES) or an Amazon MQ
+    batch has run, when some of them failed: names how many and their ids; `__cause__` is the first
+    failure's exception. `failures` holds `(record_id, exception)` pairs in event order. Lambda's async
+    retry (or the broker's redelivery) then re-sends the whole event, the records that succeeded
+    included (make handlers idempotent)."""
 
     def __init__(self, source: str, total: int, failures: list[tuple[str, BaseException]]) -> None:
         self.source = source

@@ -79,6 +79,30 @@ def test_kafka_records_with_partial_failures_per_partition() -> None:
     }
 
 
+def test_a_kafka_failure_holds_back_only_its_own_partition_and_loses_nothing() -> None:
+    """Kafka mappings take a partial batch response (`ReportBatchItemFailures`, which `lift deploy` turns on
+    with provisioned pollers): a failed record and the later records of its partition are reported (those
+    run on the retry, in order, once each), and every other partition's records run and are done."""
+    app = App()
+    ran: list = []
+
+    @app.kafka(topic="orders")
+    def order(ctx: Context, body: dict) -> None:
+        ran.append((ctx.record.partition, ctx.record.offset))
+        if body.get("fail"):
+            raise ValueError("refused")
+
+    event = events.kafka("orders", [{"n": 1}, {"fail": True}, {"n": 3}, {"n": 4}], partition=0)
+    event["records"].update(events.kafka("orders", [{"n": 5}, {"n": 6}], partition=1)["records"])
+    out = app.handler(event, lambda_context())
+    assert ran == [(0, 15), (0, 16), (1, 15), (1, 16)]  # partition 0 stops at its failure; partition 1 runs on
+    assert out == {
+        "batchItemFailures": [
+            {"itemIdentifier": {"partition": "orders-0", "offset": offset}} for offset in (16, 17, 18)
+        ]
+    }
+
+
 def test_cloudwatch_logs_decoded_into_log_events() -> None:
     app = App()
     seen: list = []

@@ -143,6 +143,61 @@ def test_amazon_mq_activemq_and_rabbitmq() -> None:
         app.handler(events.amazon_mq("orders", [{"fail": True}]), lambda_context())
 
 
+@pytest.mark.parametrize("broker", ["activemq", "rabbitmq"])
+def test_an_amazon_mq_batch_runs_every_message_then_fails_naming_the_failed_ones(broker, caplog) -> None:
+    """No partial batch response for Amazon MQ: the broker redelivers the whole batch when the invocation
+    fails, and after its redeliveries sends the batch to its dead-letter queue. Every message runs on each
+    attempt, so a poison message never keeps the ones after it from being handled; each failure is logged
+    alone, then `RecordsFailed` names the failed messages, chained to the first failure."""
+    import logging
+
+    from lift.errors import RecordsFailed
+
+    app = App()
+    seen: list = []
+
+    @app.mq("orders")
+    def order(ctx: Context, body: dict) -> None:
+        seen.append(body["n"])
+        if body["n"] in (2, 4):
+            raise ValueError(f"order {body['n']} refused")
+
+    build = events.amazon_mq if broker == "activemq" else events.rabbitmq
+    event = build("orders", [{"n": n} for n in range(1, 6)])
+    ids = (
+        [m["messageID"] for m in event["messages"]]
+        if broker == "activemq"
+        else [m["basicProperties"]["messageId"] for m in event["rmqMessagesByQueue"]["orders::/"]]
+    )
+    caplog.set_level(logging.INFO, logger="lift")
+    with pytest.raises(RecordsFailed) as raised:
+        app.handler(event, lambda_context(aws_request_id="req-mq"))
+    assert seen == [1, 2, 3, 4, 5]  # the messages after the first failure ran too
+    assert raised.value.record_ids == [ids[1], ids[3]]
+    assert str(raised.value).startswith("2 of 5 mq records failed")
+    assert isinstance(raised.value.__cause__, ValueError) and str(raised.value.__cause__) == "order 2 refused"
+    errors = [r.getMessage() for r in caplog.records if r.name == "lift" and r.levelname == "ERROR"]
+    assert len(errors) == 2 and all("req-mq" in line for line in errors)
+    assert ids[1] in errors[0] and ids[3] in errors[1]
+    seen.clear()  # a batch with no failure answers None, every message run once
+    assert app.handler(build("orders", [{"n": 1}, {"n": 3}]), lambda_context()) is None and seen == [1, 3]
+
+
+def test_an_amazon_mq_message_for_a_queue_without_a_handler_runs_no_message() -> None:
+    """A RabbitMQ batch may hold several queues: one without a handler is a configuration error that fails
+    the invocation before any message runs (each attempt then does the same, and nothing runs twice)."""
+    from lift.errors import UnmatchedEvent
+
+    app = App()
+    seen: list = []
+    app.mq("orders")(lambda body: seen.append(body))
+    event = events.rabbitmq("orders", [{"n": 1}])
+    event["rmqMessagesByQueue"].update(events.rabbitmq("audit", [{"n": 2}])["rmqMessagesByQueue"])
+    with pytest.raises(UnmatchedEvent):
+        app.handler(event, lambda_context())
+    assert seen == []
+
+
 def test_s3_batch_operations_answers_every_task() -> None:
     app = App()
 

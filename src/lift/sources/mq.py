@@ -4,9 +4,14 @@ per message.
 `body` is the message's base64-decoded `data` (JSON into a model, `str`, `bytes`);
 `ctx.record` gives `message_id`, `queue` (ActiveMQ destination, or the RabbitMQ queue),
 `properties` (RabbitMQ basicProperties / ActiveMQ properties), `redelivered`, `timestamp`.
-Amazon MQ mappings have no partial batch response: a failed message fails the invocation
-(the whole batch is retried, then sent to the mapping's failure destination); the messages
-after it are not run.
+Amazon MQ mappings have no partial batch response: when a handler fails, the invocation must
+fail, and the broker redelivers the whole batch (Lambda's redelivery policy: ActiveMQ's defaults,
+6 redeliveries, then the broker's dead-letter queue). So every message of the batch runs once per
+attempt, each failure logged alone, and then, if any failed, `RecordsFailed` names them (chained
+to the first failure): a poison message never keeps the messages after it from being handled, as
+stopping at it would (they would reach the dead-letter queue never run). The messages that
+succeeded run again on the redelivery: make handlers idempotent, as Lambda asks of every event
+source mapping. A one-message batch is unchanged: its handler's own exception propagates.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from lift.batch import run_each_or_raise
 from lift.sources.record import Record, malformed_record
-from lift.sources.triggers import run_handler
 
 __all__ = ["MQMessage", "dispatch"]
 
@@ -76,9 +81,12 @@ def _messages(event: dict[str, Any]) -> list[MQMessage]:
 
 
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> None:
-    for record in _messages(event):
+    items = []
+    for record in _messages(event):  # every message's handler found first: an unmatched queue runs none
         handler = next((h for h in handlers if h.match(record.queue)), None)
         if handler is None:
             raise app._unmatched_event("mq", f"queue {record.queue!r}", context)
-        run_handler(app, handler, event, context, "mq", record)
+        items.append(("mq", handler.chain, record))
+    if items:
+        run_each_or_raise(app, items, event, context)
     return None
