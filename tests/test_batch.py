@@ -676,10 +676,9 @@ def test_record_result_is_an_empty_200_response_whose_parts_are_its_own() -> Non
 
 
 # -- a handler's None under middleware: one shared result until something changes it ----------------
-@pytest.mark.parametrize("signature", ["ctx_body", "body", "untyped"])
-def test_records_whose_handler_returns_none_share_one_result_until_middleware_changes_it(signature) -> None:
-    app = App()
-    kept = []
+def app_keeping_results() -> tuple[App, list]:
+    """An App whose one middleware keeps every record's result (in the list returned with it)."""
+    app, kept = App(), []
 
     def keep(ctx: Context, call_next):
         result = call_next(ctx)
@@ -687,6 +686,12 @@ def test_records_whose_handler_returns_none_share_one_result_until_middleware_ch
         return result
 
     app.use(keep)
+    return app, kept
+
+
+@pytest.mark.parametrize("signature", ["ctx_body", "body", "untyped"])
+def test_records_whose_handler_returns_none_share_one_result_until_middleware_changes_it(signature) -> None:
+    app, kept = app_keeping_results()
     if signature == "ctx_body":
 
         @app.sqs("jobs")
@@ -712,15 +717,7 @@ def test_records_whose_handler_returns_none_share_one_result_until_middleware_ch
 
 
 def test_stream_records_share_the_result_too_and_a_failure_still_stops_its_shard(logs) -> None:
-    app = App()
-    kept = []
-
-    def keep(ctx: Context, call_next):
-        result = call_next(ctx)
-        kept.append(result)
-        return result
-
-    app.use(keep)
+    app, kept = app_keeping_results()
 
     @app.kinesis("clicks")
     def click(ctx: Context, body: Job) -> None:
