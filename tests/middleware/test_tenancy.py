@@ -51,10 +51,13 @@ def make_app(*middleware) -> App:
 @pytest.fixture
 def json_logs():
     """Lift's JSON logging on stdout for one test, then the root logger as it was."""
+    root = logging.getLogger()
+    level = root.level  # (configure sets the root level too: INFO, which every later test would inherit)
     handler = lift_logging.configure(force=True)
     lift_metrics._open.clear()
     yield
-    logging.getLogger().removeHandler(handler)
+    root.removeHandler(handler)
+    root.setLevel(level)
     lift_logging._config.handler = None
     lift_metrics._open.clear()
 
