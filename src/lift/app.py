@@ -295,7 +295,7 @@ class App(Group, EventSources):
         self._cold = True
         self._invocation_hooks = ()  # (set on the instance too: read on every request, found quicker there)
         self._request_makers: dict[str, Callable[[Context], Request]] = {}  # source -> its lazy requests' maker
-        self._dispatch: dict[str, Callable[[Any, Any, str], Any]] = {"rest": self._http_handler(apigw_rest)}
+        self._dispatch: dict[str, Callable[..., Any]] = {"rest": self._http_handler(apigw_rest)}
         for source in _LAZY_HTTP_MODULES:
             self._dispatch[source] = self._first_http_event
         self._init_event_sources()
@@ -601,10 +601,11 @@ class App(Group, EventSources):
         method without its bound call (kept in step with `App.handler`)."""
         dispatch, app = self._dispatch, self
 
-        url_domain, v2_source = "", "http"  # the last HTTP API/function URL domain seen, and its source
+        # the last HTTP API/function URL domain seen, its source, and whether it is API Gateway's own
+        url_domain, v2_source, v2_own = "", "http", False
 
         def handler(event: Any, context: Any = None) -> Any:  # App.handler's own steps, in one frame
-            nonlocal url_domain, v2_source
+            nonlocal url_domain, v2_source, v2_own
             if type(event) is not dict:
                 source = source_of(event)
             elif "resource" in event and "httpMethod" in event and "methodArn" not in event:
@@ -617,12 +618,13 @@ class App(Group, EventSources):
                 try:  # an HTTP API's and a function URL's events differ in their domain only: one test per domain
                     domain = event["requestContext"]["domainName"]
                     if domain != url_domain:
-                        url_domain, v2_source = domain, "url" if ".lambda-url." in domain else "http"
+                        url = ".lambda-url." in domain
+                        url_domain, v2_source, v2_own = domain, "url" if url else "http", ".execute-api." in domain
                 except (KeyError, TypeError):
                     source = source_of(event)
-                else:  # its dispatcher (always registered: App.__init__) called at once, as REST's
-                    try:
-                        return dispatch[v2_source](event, context, v2_source)
+                else:  # its dispatcher (always registered: App.__init__) called at once, as REST's, told
+                    try:  # whether the domain is API Gateway's own (it need not read it again; register_source)
+                        return dispatch[v2_source](event, context, v2_source, v2_own)
                     finally:
                         if app._invocation_hooks:
                             app._end_invocation(event)
@@ -761,16 +763,16 @@ class App(Group, EventSources):
         if self._health is not None:
             self._health.close()
 
-    def _first_http_event(self, event: Any, context: Any, source: str) -> Any:
+    def _first_http_event(self, event: Any, context: Any, source: str, own_domain: bool = False) -> Any:
         """The first event of the HTTP API, an ALB or a function URL: its source module imported
         and its dispatcher built now, in place of this method for the events after it."""
         import importlib
 
         dispatch = self._http_handler(importlib.import_module(_LAZY_HTTP_MODULES[source]))
         self.register_source(source, dispatch)
-        return dispatch(event, context, source)
+        return dispatch(event, context, source, own_domain)
 
-    def _http_handler(self, module: Any) -> Callable[[dict[str, Any], Any, str], dict[str, Any]]:
+    def _http_handler(self, module: Any) -> Callable[..., dict[str, Any]]:
         """The dispatcher for one HTTP source: normalize, respond, encode for that service.
 
         The commonest request, a route without middleware whose handler returns a dict or a
@@ -851,7 +853,9 @@ class App(Group, EventSources):
                 }
             return json_response(422, report.decode("utf-8"), ctx.request)  # type: ignore[misc]
 
-        def handle_http(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+        def handle_http(event: dict[str, Any], context: Any, source: str, own_domain: bool = False) -> dict[str, Any]:
+            """One event of this source (`own_domain`: App.handler found the event's domain to be an
+            HTTP API's own, execute-api, one; False: not known)."""
             nonlocal known_domain, api_domain, v2_domain, v2_kind
             try:
                 request: Request | None = None
@@ -871,11 +875,13 @@ class App(Group, EventSources):
                         method = rc["http"]["method"]
                         plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
                         if plain and not url:  # (a function URL's path is its own) by its domain, one test per domain:
-                            domain = rc["domainName"]
-                            if domain != v2_domain:
-                                v2_domain = domain
-                                v2_kind = 0 if ".lambda-url." in domain else 1 if ".execute-api." in domain else 2
-                            if v2_kind == 1:  # an API's own domain: its `$default` stage's paths are the routes'
+                            if not own_domain:  # (App.handler tells an API's own domain: not read twice)
+                                domain = rc["domainName"]
+                                if domain != v2_domain:
+                                    v2_domain = domain
+                                    v2_kind = 0 if ".lambda-url." in domain else 1 if ".execute-api." in domain else 2
+                                own_domain = v2_kind == 1
+                            if own_domain:  # an API's own domain: its `$default` stage's paths are the routes'
                                 if rc["stage"] != "$default" or event["routeKey"].__class__ is not str:
                                     plain = False  # (a route key of the wrong type: the source's 400)
                             elif v2_kind:  # a custom domain: by the route key's template (a function URL's
@@ -1096,6 +1102,7 @@ class App(Group, EventSources):
             except Exception as exc:  # outside the chain: a malformed event (`path: 5`), never an escape
                 return encode_response(self.error_response(Context(self, event, context, source), exc), None, None)
 
+        handle_http.takes_own_domain = True  # type: ignore[attr-defined]  # (register_source)
         return handle_http
 
     def respond(self, ctx: Context) -> Response:
@@ -1145,7 +1152,15 @@ class App(Group, EventSources):
 
     def register_source(self, source: str, dispatch: Callable[[Any, Any, str], Any]) -> None:
         """Route events of `source` to `dispatch(event, context, source)` (used by event sources)."""
-        self._dispatch[source] = dispatch
+        if (source == "http" or source == "url") and not getattr(dispatch, "takes_own_domain", False):
+            # App.handler calls an HTTP API's and a function URL's dispatchers with a fourth argument,
+            # whether the event's domain is API Gateway's own (the App's own dispatchers take it)
+            def dispatch_v2(event: Any, context: Any, source: str, own_domain: bool = False) -> Any:
+                return dispatch(event, context, source)
+
+            self._dispatch[source] = dispatch_v2
+        else:
+            self._dispatch[source] = dispatch
 
     def new_context(self, event: Any, context: Any, source: str, request: Request | None = None) -> Context:
         """A Context for one invocation, marking the first one as the cold start."""
