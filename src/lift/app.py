@@ -1006,8 +1006,9 @@ class App(Group, EventSources):
                     ctx = new_context(self, event, context, source, request, cold, entry.template if direct else None)  # type: ignore[union-attr]
                 if direct:
                     try:
-                        if direct_calls:
-                            result = endpoint.call_direct(ctx, tail_value)
+                        if direct_calls:  # (the call read first: a call of an attribute holding a function is
+                            call = endpoint.call_direct  # not specialized by 3.11's LOAD_METHOD, ~0.1k more)
+                            result = call(ctx, tail_value)
                         else:  # (a source of its own request class, VPC Lattice: `path_params` gives the value)
                             result = endpoint.call(ctx)
                     except Exception as exc:
