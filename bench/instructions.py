@@ -17,6 +17,7 @@ the other HTTP formats, as `bare_msgspec` does; apps without them answer every f
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -139,44 +140,81 @@ def bench_venv() -> Path:
     return main if main.exists() else own
 
 
+def _init_python(key: str) -> tuple[str, str]:
+    """(module, python) of an `app[@lift-only]` key."""
+    module, _, venv = key.partition("@")
+    python = str(bench_venv() / "lift-only" / "bin" / "python") if venv == "lift-only" else sys.executable
+    return module, python
+
+
+def _count_code(python: str, code: str) -> int:
+    """Instructions of `python -c code` in bench/apps, .pyc files written first (by a plain run)."""
+    # this checkout's lift, ahead of the one the bench virtualenv installed (a git worktree's
+    # bench runs its own code in the main checkout's .bench-venv)
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "",
+        "PYTHONPATH": str(HERE.parent / "src"),
+    }
+    subprocess.run([python, "-c", code], cwd=HERE / "apps", env=env, check=True)  # write the .pyc files
+    out = subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", python, "-c", code],
+        cwd=HERE / "apps",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+    if out.returncode != 0 or not found:
+        raise SystemExit(f"valgrind failed on {code!r}\n{out.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+RUNTIME = "import awslambdaric.bootstrap"  # what the Lambda runtime has loaded before the handler's module
+
+
 def init_counts(apps: list[str]) -> dict[str, float]:
     """Instructions of `import <app>` (the framework's import and the 52 routes' registration)
     after `import awslambdaric.bootstrap`, i.e. what the Lambda runtime has loaded before it
     imports a handler; `app@lift-only` runs in .bench-venv/lift-only (no typing_extensions)."""
-    root = bench_venv()
     results = {}
     for key in apps:
-        module, _, venv = key.partition("@")
-        python = str(root / "lift-only" / "bin" / "python") if venv == "lift-only" else sys.executable
-        # this checkout's lift, ahead of the one the bench virtualenv installed (a git worktree's
-        # bench runs its own code in the main checkout's .bench-venv)
-        env = {
-            **os.environ,
-            "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "",
-            "PYTHONPATH": str(HERE.parent / "src"),
-        }
-        totals = []
-        for code in ("import awslambdaric.bootstrap", f"import awslambdaric.bootstrap; import {module}"):
-            subprocess.run([python, "-c", code], cwd=HERE / "apps", env=env, check=True)  # write the .pyc files
-            out = subprocess.run(
-                [
-                    "valgrind",
-                    "--tool=cachegrind",
-                    "--cache-sim=no",
-                    "--cachegrind-out-file=/dev/null",
-                    python,
-                    "-c",
-                    code,
-                ],
-                cwd=HERE / "apps",
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            totals.append(int(re.search(r"I\s+refs:\s+([\d,]+)", out.stderr).group(1).replace(",", "")))
-        results[key] = totals[1] - totals[0]
+        module, python = _init_python(key)
+        results[key] = _count_code(python, f"{RUNTIME}; import {module}") - _count_code(python, RUNTIME)
     return results
+
+
+def init_stages(key: str) -> dict[str, int]:
+    """Where a cold start's instructions go, up to the first response of `GET /users/42`: each
+    stage's instructions (a count of the code up to it, less the count of the one before).
+    For Lift apps: msgspec's import, `import lift`, `App()`, then the rest of the app module (its 52
+    routes' registration and its own work, 13 models among it); for the others the app module at once."""
+    module, python = _init_python(key)
+    request = (
+        f"import sys; sys.path.insert(0, {str(HERE)!r}); from events import measured_events, LambdaContext; "
+        "event, context = measured_events()['GET /users/{id}'], LambdaContext()"
+    )
+    steps = [("runtime", RUNTIME)]
+    if module.startswith("lift"):
+        steps += [
+            ("msgspec import", f"{RUNTIME}; import msgspec"),
+            ("import lift", f"{RUNTIME}; import msgspec, lift"),
+            ("App()", f"{RUNTIME}; import msgspec, lift; lift.App(name='bench-service')"),
+        ]
+    steps.append(("app module" if len(steps) > 1 else "import + build", f"{RUNTIME}; import {module}"))
+    counts = {name: _count_code(python, code) for name, code in steps}
+    loaded = _count_code(python, f"{RUNTIME}; import {module}; {request}")
+    answered = _count_code(
+        python,
+        f"{RUNTIME}; import {module}; {request}; answer = {module}.handler(event, context); "
+        "assert answer['statusCode'] == 200, answer",
+    )
+    names = [name for name, _ in steps]
+    stages = {name: counts[name] - counts[before] for before, name in itertools.pairwise(names)}
+    stages["first request"] = answered - loaded
+    stages["init + first request"] = counts[names[-1]] - counts["runtime"] + stages["first request"]
+    return stages
 
 
 def table(results: dict, limit: str) -> str:
@@ -209,8 +247,19 @@ def main() -> None:
     parser.add_argument(
         "--init", action="store_true", help="count the import of each app in the Lambda runtime instead"
     )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="with --init: each stage of a cold start up to the first response (msgspec, import lift, App(), ...)",
+    )
     args = parser.parse_args()
     apps = args.apps.split(",")
+    if args.init and args.stages:
+        print("Where a cold start's instructions go, after the Lambda runtime's own imports (valgrind), in millions")
+        for key in apps:
+            stages = init_stages(key)
+            print(f"| {key} | " + " | ".join(f"{name} {n / 1e6:.2f}M" for name, n in stages.items()) + " |")
+        return
     if args.init:
         counts = init_counts(apps)
         base = counts.get("chalice_app")
