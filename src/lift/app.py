@@ -873,15 +873,17 @@ class App(Group, EventSources):
                     elif v2:  # apigw_http.plain_path, inlined: the `$default` stage, a route key's custom domain
                         rc, path = event["requestContext"], event["rawPath"]
                         method = rc["http"]["method"]
-                        plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
-                        if plain and not url:  # (a function URL's path is its own) by its domain, one test per domain:
-                            if not own_domain:  # (App.handler tells an API's own domain: not read twice)
-                                domain = rc["domainName"]
+                        if path.__class__ is str and method.__class__ is str and path and not self.base_path:
+                            plain = True  # (the test in one if: 3.11 specializes each comparison there)
+                            if not own_domain and not url:  # (App.handler tells an API's own domain: not
+                                domain = rc["domainName"]  # read twice; a function URL's path is its own)
                                 if domain != v2_domain:
                                     v2_domain = domain
                                     v2_kind = 0 if ".lambda-url." in domain else 1 if ".execute-api." in domain else 2
                                 own_domain = v2_kind == 1
-                            if own_domain:  # an API's own domain: its `$default` stage's paths are the routes'
+                            if url:
+                                pass
+                            elif own_domain:  # an API's own domain: its `$default` stage's paths are the routes'
                                 if rc["stage"] != "$default" or event["routeKey"].__class__ is not str:
                                     plain = False  # (a route key of the wrong type: the source's 400)
                             elif v2_kind:  # a custom domain: by the route key's template (a function URL's
@@ -890,9 +892,14 @@ class App(Group, EventSources):
                                     plain = False
                                 elif " " not in matched:  # `$default`: no template to strip a prefix by
                                     matched = None
+                        else:
+                            plain = False
                     elif alb:
                         path, method = event["path"], event["httpMethod"]
-                        plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
+                        if path.__class__ is str and method.__class__ is str and path and not self.base_path:
+                            plain = True
+                        else:
+                            plain = False
                     else:
                         plain = False
                 except (KeyError, TypeError):
