@@ -953,7 +953,7 @@ class App(Group, EventSources):
                     and method != "HEAD"
                 ):
                     # The default 404, answered before a Context is made (it needs none)
-                    logger = _errors._lift_logger or _logger()
+                    logger = _lift_log or _read_lift_logger()
                     # isEnabledFor(INFO) as logging caches it (None until asked; a False answer
                     # holds for a disabled logger too, and a True one takes the full path below)
                     try:
@@ -1256,6 +1256,17 @@ def _raised_report(app: App, ctx: Context, exc: Any) -> bytes | None:
     return _plain_report(app, ctx, exc.details)
 
 
+# The "lift" logger once read (lift.errors.lift_logger), for the quick 404 and 422: a global of this
+# module (lift.errors' own is read through a module with a __getattr__, which 3.11 does not specialize)
+_lift_log: Any = None
+
+
+def _read_lift_logger() -> Any:
+    global _lift_log
+    _lift_log = _logger()
+    return _lift_log
+
+
 def _plain_report(app: App, ctx: Context, details: list[Any]) -> bytes | None:
     """The 422 body of a validator's card-free report `details` (problems quoting nothing from the
     input) as error_response writes it, when error_response would add nothing to it (no exception
@@ -1263,7 +1274,7 @@ def _plain_report(app: App, ctx: Context, details: list[Any]) -> bytes | None:
     has seen (its request id is still Lambda's)."""
     if app._exception_handlers:
         return None
-    logger = _errors._lift_logger or _logger()
+    logger = _lift_log or _read_lift_logger()
     info = logger._cache.get(20)  # isEnabledFor(INFO) as logging caches it (see the quick 404)
     if info is None:
         info = logger.isEnabledFor(20)
