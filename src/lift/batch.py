@@ -194,6 +194,10 @@ def log_record_failure(ctx: Context, record: Record | None, exc: BaseException, 
     """One log line naming the source, record id and reason; a traceback for unexpected errors."""
     if record is not None and record_id is None:
         record_id = id_of(record)
+    try:  # a handler's failure (its own KeyError included) is never mistaken for a malformed event
+        exc._lift_record_failure = True  # type: ignore[attr-defined]
+    except AttributeError:  # (an exception class with __slots__)
+        pass
     extra = {"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id, "lift_ctx": ctx}
     err = find_lift_error(exc)
     if err is not None and err.status < 500:

@@ -62,6 +62,8 @@ class Headers(Mapping[str, str]):
         values: dict[str, list[str]] = {}
         for name, vals in (headers or {}).items():
             if vals:  # a name with no values (`[]` or null) is no header: h[name] would have nothing to give
+                if isinstance(vals, str):  # one value where AWS sends a list: never split into characters
+                    vals = [vals]
                 values.setdefault(name.lower(), []).extend(vals)
         return cls(values)
 

@@ -33,7 +33,13 @@ class AlbRequest(Request):
 
         multi = self.event.get("multiValueQueryStringParameters")
         if multi:
-            return QueryParams({unquote_plus(k): [unquote_plus(v) for v in vs] for k, vs in multi.items() if vs})
+            return QueryParams(
+                {
+                    unquote_plus(k): [unquote_plus(v) for v in ([vs] if vs.__class__ is str else vs)]
+                    for k, vs in multi.items()
+                    if vs
+                }
+            )
         single = self.event.get("queryStringParameters")
         if single:
             return QueryParams({unquote_plus(k): [unquote_plus(v)] for k, v in single.items()})

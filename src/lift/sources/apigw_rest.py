@@ -53,7 +53,8 @@ class RestRequest(Request):
     def _load_query(self) -> QueryParams:
         multi = self.event.get("multiValueQueryStringParameters")
         if multi:
-            return QueryParams({k: list(v) for k, v in multi.items() if v})  # (a null list: no parameter)
+            # (a null list: no parameter; a text where AWS sends a list is one value, never its characters)
+            return QueryParams({k: [v] if v.__class__ is str else list(v) for k, v in multi.items() if v})
         single = self.event.get("queryStringParameters")
         return QueryParams({k: [v] for k, v in single.items()}) if single else QueryParams()
 

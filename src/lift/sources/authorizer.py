@@ -12,8 +12,9 @@ returns) or a user id. Lift answers in the format the API expects:
 function fails with the message `Unauthorized`, as API Gateway requires); HTTP APIs answer
 403 with `isAuthorized: false` / a Deny policy. `Forbidden` answers 403 everywhere (a Deny
 policy). Any other exception fails the invocation: API Gateway answers 500.
-A request whose `methodArn`/`routeArn` is not an execute-api ARN (no AWS service sends one) is
-denied without running the handler, with one WARNING line: a malformed event never gets an Allow.
+A request whose `methodArn`/`routeArn` is not an execute-api ARN (no AWS service sends one), or
+with a field the handler reads of a type API Gateway never sends (`headers` not an object of text,
+a `null` token, ...: `lift.sources.event_shape`), is denied without running the handler, with one WARNING line: a malformed event never gets an Allow.
 
 The context holds the principal as flat claims (`sub`, `tenant_id`, `roles`, `scope`, then
 the other claims; lists and objects as JSON text, as API Gateway allows only scalars), which
@@ -254,6 +255,11 @@ def malformed(event: dict[str, Any]) -> str | None:
     request_context = event.get("requestContext")
     if request_context is not None and request_context.__class__ is not dict:
         return f"$.requestContext: expected an object, got {type(request_context).__name__}"
+    from lift.sources.event_shape import problems
+
+    found = problems(event, "authorizer")  # a field the handler reads, of a type API Gateway never sends
+    if found:
+        return f"{found[0]['path']}: {found[0]['message']}"
     return None
 
 

@@ -36,7 +36,11 @@ def action_matcher(path: str, method: str | None, action_group: str | None) -> C
 
 
 def _values(items: Any) -> dict[Any, Any]:
-    return {p.get("name"): p.get("value") for p in items or () if isinstance(p, dict)}
+    """`[{name, value}, ...]` as a dict; entries Bedrock never sends (not an object, a name that is not
+    text) are left out, so a corrupted event cannot make the handler's arguments fail to build."""
+    if items.__class__ is not list:
+        return {}
+    return {p["name"]: p.get("value") for p in items if p.__class__ is dict and p.get("name").__class__ is str}
 
 
 class AgentRequest(Record):
@@ -92,8 +96,9 @@ class AgentRequest(Record):
     @property
     def request_body(self) -> dict[str, Any]:
         """The request body's properties by name (OpenAPI form), {} when there is none."""
-        content = (self.raw.get("requestBody") or {}).get("content") or {}
-        for media in content.values():
+        body = self.raw.get("requestBody")
+        content = body.get("content") if body.__class__ is dict else None
+        for media in content.values() if content.__class__ is dict else ():
             if isinstance(media, dict):
                 return _values(media.get("properties"))
         return {}

@@ -76,7 +76,12 @@ class LogEvent(Record):
 
 
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> None:
-    batch = decode_logs(event)
+    try:
+        batch = decode_logs(event)
+    except Exception as exc:  # not base64, not gzip/zlib, not JSON: never what CloudWatch Logs sends
+        raise app._malformed_event(
+            "cloudwatch_logs", "$.awslogs.data", f"not a compressed subscription payload: {exc}", context
+        ) from None
     if batch.get("messageType") == "CONTROL_MESSAGE":
         return None
     group = batch.get("logGroup") or ""

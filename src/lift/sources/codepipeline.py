@@ -88,6 +88,8 @@ class CodePipelineJob(Record):
 
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> None:
     record = CodePipelineJob(event)
+    if record.job_id.__class__ is not str or not record.job_id:  # nothing to report the result to
+        raise app._malformed_event("codepipeline", "$['CodePipeline.job'].id", "expected a job id (text)", context)
     pipeline = getattr(app, "codepipeline_client", None) or client()
     try:
         result = run_handler(app, handlers[0], event, context, "codepipeline", record)

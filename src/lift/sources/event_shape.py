@@ -138,7 +138,53 @@ class _LatticeEvent(msgspec.Struct):
     requestContext: dict[str, Any] | None = None
 
 
+class _AuthorizerHttp(msgspec.Struct):
+    method: str | None = None
+    path: str | None = None
+    sourceIp: str | None = None
+
+
+class _AuthorizerContext(msgspec.Struct):
+    accountId: str | None = None
+    apiId: str | None = None
+    stage: str | None = None
+    requestId: str | None = None
+    connectionId: str | None = None
+    routeKey: str | None = None
+    eventType: str | None = None
+    domainName: str | None = None
+    httpMethod: str | None = None
+    http: _AuthorizerHttp | None = None
+    identity: _Identity | None = None
+
+
+class _AuthorizerEvent(msgspec.Struct):
+    """API Gateway Lambda authorizer request (REST TOKEN/REQUEST, HTTP API 1.0/2.0, WebSocket): the
+    fields `AuthorizerRequest` gives the handler; one of another type is denied, never allowed."""
+
+    type: str | None = None
+    version: str | None = None
+    methodArn: str | None = None
+    routeArn: str | None = None
+    authorizationToken: str | None = None
+    identitySource: str | list[str] | None = None
+    headers: _Map = None
+    multiValueHeaders: _MultiMap = None
+    queryStringParameters: _Map = None
+    multiValueQueryStringParameters: _MultiMap = None
+    pathParameters: _Map = None
+    stageVariables: _Map = None
+    cookies: list[str] | None = None
+    httpMethod: str | None = None
+    path: str | None = None
+    rawPath: str | None = None
+    rawQueryString: str | None = None
+    routeKey: str | None = None
+    requestContext: _AuthorizerContext | None = None
+
+
 _SHAPES: dict[str, Any] = {
+    "authorizer": _AuthorizerEvent,
     "rest": _RestEvent,
     "http": _HttpEvent,
     "url": _HttpEvent,

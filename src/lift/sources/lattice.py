@@ -18,7 +18,7 @@ NAME = "lattice"
 
 
 def _values(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return [str(v) for v in value if v is not None] if isinstance(value, list) else [str(value)]
 
 
 class LatticeRequest(Request):
@@ -32,13 +32,13 @@ class LatticeRequest(Request):
     def _load_headers(self) -> Headers:
         values: dict[str, list[str]] = {}
         for name, value in (self.event.get("headers") or {}).items():
-            if value is not None:
-                values.setdefault(name.lower(), []).extend(_values(value))
+            if value is not None and (found := _values(value)):  # (an empty list: no such header)
+                values.setdefault(name.lower(), []).extend(found)
         return Headers(values)
 
     def _load_query(self) -> QueryParams:
         query = self.event.get("queryStringParameters") or self.event.get("query_string_parameters") or {}
-        return QueryParams({k: _values(v) for k, v in query.items() if v is not None})
+        return QueryParams({k: found for k, v in query.items() if v is not None and (found := _values(v))})
 
     @property
     def body(self) -> bytes:

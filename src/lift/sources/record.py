@@ -15,7 +15,7 @@ import msgspec
 
 from lift import serialization
 
-__all__ = ["Record", "decode_json_or_text", "name_from_arn", "malformed_record", "pattern_matcher"]
+__all__ = ["Record", "arn_of", "decode_json_or_text", "name_from_arn", "malformed_record", "pattern_matcher"]
 
 
 class Record(msgspec.Struct, eq=False):
@@ -81,6 +81,12 @@ def malformed_record(field: str, expected: str, value: Any, problem: str | None 
         code="malformed_record",
         details=[{"location": field, "message": problem}],
     )
+
+
+def arn_of(raw: Any) -> str:
+    """A record's `eventSourceARN`; "" when it has none, or not as text (a record Lambda never sends)."""
+    arn = raw.get("eventSourceARN") if raw.__class__ is dict else None
+    return arn if arn.__class__ is str else ""
 
 
 def name_from_arn(arn: str | None) -> str:

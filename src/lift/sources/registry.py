@@ -328,14 +328,15 @@ class EventSources(Triggers):
         """The records grouped by source ARN (a mapping sends one queue/shard per batch), each
         group with its handler (or what `fallback(group)` offers for a group nobody handles);
         raises UnmatchedEvent before anything runs."""
-        arn = (raws[0].get("eventSourceARN") or "") if raws else ""
+        arn = _record.arn_of(raws[0]) if raws else ""
         groups: dict[str, list[dict[str, Any]]] | None = None
-        for raw in raws:
-            if raw.get("eventSourceARN") != arn:  # mixed ARNs: never sent by Lambda, handled anyway
-                groups = {}
-                for r in raws:
-                    groups.setdefault(r.get("eventSourceARN") or "", []).append(r)
-                break
+        try:
+            for raw in raws:
+                if raw.get("eventSourceARN") != arn:  # mixed ARNs: never sent by Lambda, handled anyway
+                    groups = _by_arn(raws)
+                    break
+        except AttributeError:  # a record that is not an object (never sent by Lambda): it fails alone
+            groups = _by_arn(raws)
         if groups is None:  # the normal case: one queue or stream
             handler = self._handler_for_arn(source, arn)
             if handler is not None:
@@ -422,6 +423,23 @@ class EventSources(Triggers):
         details = [{"location": "event", "path": f"$.Records[{index}]", "message": problem}]
         return BadRequest(f"Malformed {source} event", code="malformed_event", details=details)
 
+    def _malformed_event(self, source: str, path: str, problem: str, context: Any) -> Exception:
+        """The `BadRequest` (code `malformed_event`) for an event whose field at `path` is not what its
+        service sends, logged once at WARNING with the request id; raised, the invocation fails."""
+        from lift.errors import BadRequest
+
+        request_id = getattr(context, "aws_request_id", None)
+        lift_logger().warning(
+            "Malformed %s event (request_id=%s): %s: %s",
+            source,
+            request_id,
+            path,
+            problem,
+            extra={"source": source, "request_id": request_id},
+        )
+        details = [{"location": "event", "path": path, "message": problem}]
+        return BadRequest(f"Malformed {source} event", code="malformed_event", details=details)
+
     def _s3_items(self, raw_records: list[dict[str, Any]], context: Any) -> list[tuple[str, EventHandler, Record]]:
         items: list[tuple[str, EventHandler, Record]] = []
         for i, raw in enumerate(raw_records):
@@ -440,6 +458,9 @@ class EventSources(Triggers):
 
     def _dispatch_eventbridge(self, event: dict[str, Any], context: Any, source: str) -> None:
         key = (event.get("source") or "", event.get("detail-type") or "")
+        if key[0].__class__ is not str or key[1].__class__ is not str:  # never sent by EventBridge
+            field = "source" if key[0].__class__ is not str else "detail-type"
+            raise self._malformed_event("eventbridge", f"$['{field}']", "expected text", context)
         handler = self._handler_for("eventbridge", key)
         if handler is not None:
             _batch.run_or_raise(
@@ -482,9 +503,17 @@ class EventSources(Triggers):
     # -- dispatch: request/response sources ------------------------------------------------
     def _dispatch_websocket(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
         record = websocket.WebSocketEvent(event)
-        handler = self._handler_for("websocket", record.route_key)
-        if handler is None and record.event_type == "MESSAGE":
-            handler = self._handler_for("websocket", "$default")
+        try:
+            route_key = record.route_key
+            if route_key.__class__ is not str:  # (`"$connect".__eq__(7)` is NotImplemented: truthy)
+                raise self._malformed_event("websocket", "$.requestContext.routeKey", "expected text", context)
+            handler = self._handler_for("websocket", route_key)
+            if handler is None and record.event_type == "MESSAGE":
+                handler = self._handler_for("websocket", "$default")
+        except Exception as exc:  # a requestContext API Gateway never sends: answered 400 like HTTP
+            ctx = self.new_context(event, context, "websocket")  # type: ignore[attr-defined]
+            ctx.record = record
+            return websocket.encode_response(websocket.error_response(self, ctx, exc))
         if handler is None:
             raise self._unmatched_event("websocket", f"route {record.route_key!r}", context)
         ctx = self.new_context(event, context, "websocket")  # type: ignore[attr-defined]
@@ -508,6 +537,13 @@ class EventSources(Triggers):
             raise self._unmatched_event("invoke", f"a {kind} payload (no @app.invoke handler)", context)
         result = _batch.run_or_raise(self, handlers[0].chain, event, context, "invoke", None)
         return invoke.encode_result(result.value if isinstance(result, _batch.RecordResult) else result)
+
+
+def _by_arn(raws: list[Any]) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = {}
+    for raw in raws:
+        groups.setdefault(_record.arn_of(raw), []).append(raw)
+    return groups
 
 
 def _records_origin(event: Any) -> str | None:

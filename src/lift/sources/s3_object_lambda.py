@@ -100,6 +100,9 @@ def _encoded(value: Any) -> bytes:
 
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, int]:
     record = ObjectRequest(event)
+    for field in ("outputRoute", "outputToken"):  # what WriteGetObjectResponse answers to: without it, nothing can
+        if record.context.get(field).__class__ is not str or not record.context[field]:
+            raise app._malformed_event("s3_object_lambda", f"$.getObjectContext.{field}", "expected text", context)
     s3 = getattr(app, "s3_object_lambda_client", None) or client()
     route = {"RequestRoute": record.request_route, "RequestToken": record.request_token}
     handler = next((h for h in handlers if h.match(record.access_point)), None)

@@ -21,7 +21,7 @@ from lift.batch import (
 from lift.context import Context, RecordContext, Response
 from lift.errors import BadRequest, LiftError, find_lift_error, lift_logger
 from lift.sources import LazyModule, eventbridge, sns
-from lift.sources.record import Record, decode_json_or_text, malformed_record, name_from_arn
+from lift.sources.record import Record, arn_of, decode_json_or_text, malformed_record, name_from_arn
 
 s3 = LazyModule("lift.sources.s3", globals())
 event_shape = LazyModule("lift.sources.event_shape", globals())
@@ -230,8 +230,12 @@ def dispatcher(app: Any) -> Any:
     def dispatch_sqs(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
         raws = event["Records"]
         arn = raws[0].get("eventSourceARN") or ""
-        plan = plans.get(arn)
-        if plan is not None and raws[-1].get("eventSourceARN") == arn:  # one queue (see the docstring)
+        try:
+            plan = plans.get(arn)
+            one_queue = plan is not None and raws[-1].get("eventSourceARN") == arn  # (see the docstring)
+        except (TypeError, AttributeError):  # an ARN or last message of the wrong type (never sent by Lambda)
+            one_queue = False
+        if one_queue:
             batches: Any = ((plan, raws),)
         else:
             batches = _planned_batches(app, plans, raws, context)
@@ -477,7 +481,7 @@ def _planned_batches(
     """The messages grouped by queue, each group with its plan (cached for the queue's ARN)."""
     batches = []
     for handler, group in app._batches("sqs", raws, context, lambda group: _s3_relay(app, group)):
-        arn = group[0].get("eventSourceARN") or ""
+        arn = arn_of(group[0])
         plan = plan_for(handler, arn.endswith(".fifo"))
         if handler.__class__ is not S3Relay:  # decided again for every batch a queue nobody claims sends
             plans[arn] = plan
@@ -491,7 +495,9 @@ def _s3_relay(app: Any, raws: list[dict[str, Any]]) -> S3Relay | None:
     if not app._handlers_by_source["s3"]:
         return None
     for raw in raws:
-        body = raw.get("body") or ""
+        body = raw.get("body") if raw.__class__ is dict else None
+        if body.__class__ is not str:
+            return None
         # "aws:s3" as a value (not inside an ARN), also JSON-escaped inside an SNS message; "aws.s3" for
         # EventBridge; S3's test event
         if not ('"aws:s3\\"' in body or '"aws:s3"' in body or '"aws.s3"' in body or "s3:TestEvent" in body):

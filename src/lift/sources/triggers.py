@@ -47,6 +47,10 @@ TRIGGER_SOURCES: dict[str, tuple[str, str]] = {
 }
 
 
+# what reading an event field of the wrong type (or a missing one) raises in a trigger's module
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
+
 def _module(source: str) -> Any:
     return importlib.import_module(f"lift.sources.{TRIGGER_SOURCES[source][0]}")
 
@@ -99,7 +103,15 @@ class Triggers:
             raise self._unmatched_event(  # type: ignore[attr-defined]
                 source, f"no @app.{decorator} (or @app.invoke) handler is registered", context
             )
-        return _module(source).dispatch(self, handlers, event, context)
+        try:
+            return _module(source).dispatch(self, handlers, event, context)
+        except _SHAPE_ERRORS as exc:
+            if getattr(exc, "_lift_record_failure", False):  # raised by a handler (or its middleware): as is
+                raise
+            # raised by Lift reading a field of the wrong type or a missing one (never sent by AWS)
+            raise self._malformed_event(  # type: ignore[attr-defined]
+                source, "$", f"{type(exc).__name__}: {exc}", context
+            ) from None
 
     def _dispatch_lattice(self, event: Any, context: Any, source: str) -> Any:
         from lift.sources import lattice

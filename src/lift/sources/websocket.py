@@ -94,7 +94,8 @@ class WebSocketEvent(Record):
         if self._query is None:
             multi = self.raw.get("multiValueQueryStringParameters") or {}
             single = self.raw.get("queryStringParameters") or {}
-            values = {k: list(v) for k, v in multi.items() if v} or {k: [v] for k, v in single.items()}
+            values = {k: [v] if v.__class__ is str else list(v) for k, v in multi.items() if v}
+            values = values or {k: [v] for k, v in single.items()}
             self._query = QueryParams(values)
         return self._query
 

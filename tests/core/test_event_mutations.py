@@ -1,0 +1,503 @@
+"""Hostile mutations of every real AWS sample event, through every trigger.
+
+Each sample of the corpus (../shared/corpus/events, read in place; the module skips without it) is
+sent to one App with a handler for every trigger, then deterministic single-field mutations of it:
+every field at any depth (dict keys, and the first three items of each list) in turn removed, set to
+null, to a value of another JSON type (number, text, list, object, bool), to an empty text, list or
+object, or to a 1 MB text. Running all eleven on every field is about 160k calls (over two minutes on
+a loaded machine), so each field gets three of them (PER_FIELD): the kinds at indexes `(3 * field
+number + j + crc32(sample name)) % 11`, j = 0..2. Consecutive fields get the next kinds of the cycle
+and each sample starts elsewhere in it, so every kind meets every kind of field across the corpus
+(about 45k calls, the same on every run).
+Then the hand-picked hostile cases: bodies that are not UTF-8 or nest 10,000 levels, duplicate and
+oddly cased headers, multi-value headers that disagree with the single ones, a record that is not an
+object or has no id, a batch of 10,000 records.
+
+The contract each answer is held to (DESIGN.md, docs/event-sources.md):
+- HTTP (REST, HTTP API, ALB, function URL, VPC Lattice): a dict of the service's shape (statusCode
+  int, headers of text, body text, isBase64Encoded bool), below 500, an error body of the error
+  contract, no ERROR log line for a client's mistake and a WARNING with the request id for a
+  malformed event; nothing escapes `app.handler`.
+- Batches (SQS, Kinesis, DynamoDB streams): `{"batchItemFailures": [...]}`, never an exception; each
+  record runs at most once, every record not reported ran exactly once, the mutated record is the
+  only one reported (but for its shard's or FIFO group's later records, and "" for a record
+  without an id, which retries the batch as documented).
+- Other triggers: they return, or raise a Lift error (`LiftError`: `malformed_event`,
+  `UnmatchedEvent`; or `RecordsFailed` of Lift errors), never a KeyError/TypeError/... from Lift.
+- Authorizers: a field the handler reads, of a type API Gateway never sends, is denied (the handler
+  here allows everyone); nothing malformed is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lift import App, Context
+from lift.errors import LiftError, RecordsFailed
+from lift.sources import source_of
+from lift.testing import lambda_context
+
+CORPUS = Path("/work/shared/corpus/events")
+pytestmark = pytest.mark.skipif(not (CORPUS / "SOURCES.md").is_file(), reason="no event corpus here")
+
+HTTP = {"rest", "http", "alb", "url", "lattice"}
+BATCH = {"sqs", "kinesis", "dynamodb"}
+HUGE = "x" * (1 << 20)
+KINDS = (
+    "remove",
+    "null",
+    "number",
+    "text",
+    "list",
+    "object",
+    "bool",
+    "empty text",
+    "empty list",
+    "empty object",
+    "1 MB",
+)
+VALUES: dict[str, Any] = {
+    "null": None,
+    "number": 7,
+    "text": "x",
+    "list": [1],
+    "object": {"x": 1},
+    "bool": True,
+    "empty text": "",
+    "empty list": [],
+    "empty object": {},
+    "1 MB": HUGE,
+}
+COGNITO = ("pre_sign_up", "post_confirmation", "pre_authentication", "post_authentication", "pre_token_generation",
+           "define_auth_challenge", "create_auth_challenge", "verify_auth_challenge_response", "custom_message",
+           "user_migration", "custom_email_sender", "custom_sms_sender", "inbound_federation")  # fmt: skip
+# the fields an authorizer's handler reads (AuthorizerRequest): one of another type must be denied
+AUTHORIZER_READS = {
+    ("type",), ("version",), ("authorizationToken",), ("identitySource",), ("headers",), ("multiValueHeaders",),
+    ("queryStringParameters",), ("multiValueQueryStringParameters",), ("pathParameters",), ("stageVariables",),
+    ("cookies",), ("httpMethod",), ("path",), ("rawPath",), ("rawQueryString",), ("routeKey",),
+    ("requestContext", "apiId"), ("requestContext", "stage"), ("requestContext", "requestId"),
+    ("requestContext", "connectionId"), ("requestContext", "routeKey"), ("requestContext", "http"),
+    ("requestContext", "identity"),
+}  # fmt: skip
+
+
+def _samples() -> list[tuple[str, str]]:
+    if not CORPUS.is_dir():
+        return []
+    return [(str(p.relative_to(CORPUS)), p.read_text(encoding="utf-8-sig")) for p in sorted(CORPUS.rglob("*.json"))]
+
+
+SAMPLES = _samples()
+
+
+# -- the app: a handler for every trigger, recording which raw record each call got ----------------------
+class Recorder:
+    def __init__(self) -> None:
+        self.ran: list[int] = []  # id() of each record's raw dict, once per handler call
+
+        def record(ctx: Context, body: Any = None) -> None:
+            self.ran.append(id(ctx.record.raw) if ctx.record is not None else 0)
+
+        self.handler = record
+
+
+@pytest.fixture(scope="module")
+def server():
+    from tests.sources.recording_server import RecordingServer
+
+    server = RecordingServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def app(server) -> tuple[App, Recorder]:
+    import boto3
+    from botocore.config import Config
+
+    app, recorder = App(name="mutations"), Recorder()
+    config = Config(retries={"max_attempts": 1}, inject_host_prefix=False)
+    for service in ("codepipeline", "s3"):  # their answers go to a local server, never to AWS
+        client = boto3.client(
+            service, endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="x",
+            aws_secret_access_key="x", config=config,
+        )  # fmt: skip
+        setattr(app, "codepipeline_client" if service == "codepipeline" else "s3_object_lambda_client", client)
+
+    @app.route("/{path+}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+    def echo(ctx: Context, path: str) -> dict:  # reads every part of the request
+        request = ctx.request
+        return {
+            "query": request.query.to_dict(),
+            "headers": dict(request.headers.items()),
+            "cookies": request.cookies,
+            "ip": request.source_ip,
+            "url": request.url,
+            "text": request.text,
+        }
+
+    @app.route("/", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+    def root(ctx: Context) -> dict:
+        return {"length": len(ctx.body), "headers": dict(ctx.request.headers.items())}
+
+    for register in (app.sqs, app.kinesis, app.dynamodb_stream, app.sns, app.s3, app.schedule):
+        register("*")(recorder.handler)
+    app.eventbridge()(recorder.handler)
+    for route_key in ("$connect", "$disconnect", "$default"):
+        app.websocket(route_key)(recorder.handler)
+    app.authorizer()(lambda ctx: "user-1")  # allows everyone: only Lift can deny
+    for trigger in COGNITO:
+        app.cognito(trigger)(lambda ctx: None)
+    app.firehose()(lambda ctx: None)
+    app.kafka()(lambda ctx, body: None)
+    app.cloudwatch_logs()(lambda ctx, body: None)
+    app.ses()(lambda ctx: None)
+    app.mq()(lambda ctx, body: None)
+    app.appsync()(lambda ctx, body: {"ok": True})
+    app.appsync_authorizer()(lambda ctx: True)
+    app.bedrock_agent()(lambda ctx, body: {"ok": True})
+    app.s3_batch()(lambda ctx, body: "done")
+    app.secrets_rotation()(lambda ctx: None)
+    app.custom_resource()(lambda ctx, body: {"Done": "yes"})
+    app.codepipeline()(lambda ctx: None)
+    app.s3_object_lambda()(lambda ctx, body: "changed")
+    app.invoke(lambda body: "invoked")
+    return app, recorder
+
+
+def _local(event: Any, server) -> Any:
+    """The sample with its presigned URLs (custom resource answer, S3 Object Lambda input) pointed here."""
+    if isinstance(event, dict):
+        if isinstance(event.get("ResponseURL"), str):
+            event["ResponseURL"] = f"{server.url}/cfn"
+        context = event.get("getObjectContext")
+        if isinstance(context, dict) and isinstance(context.get("inputS3Url"), str):
+            context["inputS3Url"] = f"{server.url}/object"
+    return event
+
+
+# -- mutations ----------------------------------------------------------------------------------------------
+def fields(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """The path of every field: dict keys at any depth, and the first three items of each list."""
+    found: list[tuple] = []
+    if type(value) is dict:
+        for key, child in value.items():
+            found.append((*prefix, key))
+            found += fields(child, (*prefix, key))
+    elif type(value) is list:
+        for i, child in enumerate(value[:3]):
+            found.append((*prefix, i))
+            found += fields(child, (*prefix, i))
+    return found
+
+
+def mutate(event: Any, path: tuple, kind: str) -> Any:
+    """`event` with the field at `path` removed or replaced by the value of `kind` (in place)."""
+    parent = event
+    for key in path[:-1]:
+        parent = parent[key]
+    if kind == "remove":
+        del parent[path[-1]]
+    else:
+        value = VALUES[kind]
+        parent[path[-1]] = copy.deepcopy(value) if type(value) in (list, dict) else value
+    return event
+
+
+PER_FIELD = 3  # kinds of mutation each field gets (of the 11): see the module docstring
+
+
+def mutations(name: str, event: Any) -> list[tuple[tuple, str]]:
+    """PER_FIELD kinds per field, deterministic: see the module docstring."""
+    start = zlib.crc32(name.encode())
+    return [
+        (path, KINDS[(i * PER_FIELD + j + start) % len(KINDS)])
+        for i, path in enumerate(fields(event))
+        for j in range(PER_FIELD)
+    ]
+
+
+# -- the contract -------------------------------------------------------------------------------------------
+class LogLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def log_lines():
+    handler, logger = LogLines(), logging.getLogger("lift")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def http_problem(out: Any, source: str, logs: list[logging.LogRecord], request_id: str) -> str | None:
+    if type(out) is not dict or type(out.get("statusCode")) is not int:
+        return f"not a response: {str(out)[:200]}"
+    if type(out.get("body")) is not str or type(out.get("isBase64Encoded")) is not bool:
+        return f"body/isBase64Encoded of the wrong type: {str(out)[:200]}"
+    headers = out.get("headers") or {}
+    if type(headers) is not dict or any(type(k) is not str or type(v) is not str for k, v in headers.items()):
+        return f"headers not text: {headers!r}"[:300]
+    status = out["statusCode"]
+    if status >= 500:
+        return f"{status}: {out['body'][:200]}"
+    if source in ("alb", "lattice") and not out.get("statusDescription", "").startswith(str(status)):
+        return f"statusDescription {out.get('statusDescription')!r}"
+    if status >= 400 and out["body"] and not out.get("isBase64Encoded"):
+        error = json.loads(out["body"]).get("error")
+        if type(error) is not dict or set(error) != {"code", "message", "request_id", "details"}:
+            return f"error body not the contract: {out['body'][:200]}"
+        if error["code"] == "malformed_event" and not any(
+            r.levelno == logging.WARNING and request_id in r.getMessage() for r in logs
+        ):
+            return "malformed_event without a WARNING line naming the request id"
+    if any(r.levelno >= logging.ERROR for r in logs):
+        return f"ERROR logged for a {status}: {logs[-1].getMessage()[:200]}"
+    return None
+
+
+def batch_problem(
+    out: Any, exc: BaseException | None, source: str, raws: list, ran: list[int], mutated: int | None
+) -> str | None:
+    if exc is not None:
+        return f"raised {type(exc).__name__}: {exc}"[:300]
+    if type(out) is not dict or set(out) != {"batchItemFailures"}:
+        return f"not a batch answer: {str(out)[:200]}"
+    reported = [f["itemIdentifier"] for f in out["batchItemFailures"]]
+    counts = {i: ran.count(id(raw)) for i, raw in enumerate(raws)}
+    if any(n > 1 for n in counts.values()):
+        return f"a record ran twice: {counts}"
+    ids = [_id_of(source, raw) for raw in raws]
+    if not all(r == "" or (type(r) is str and r in ids) for r in reported):
+        return f"reported ids no record has: {reported} (records: {ids})"
+    ordered = source != "sqs" or any(
+        type(raw) is dict and type(raw.get("attributes")) is dict and raw["attributes"].get("MessageGroupId")
+        for raw in raws
+    )
+    for i in range(len(raws)):
+        if counts[i] == 0 and ids[i] not in reported and "" not in reported:
+            return f"record {i} neither ran nor was reported: {reported}"
+        if i == mutated or ids[i] not in reported:
+            continue
+        # only the mutated record is reported (ordered: and its later ones; a shared id cannot tell)
+        if (mutated is None or not ordered or i < mutated) and (mutated is None or ids.count(ids[i]) == 1):
+            return f"record {i} ({ids[i]}) reported though only record {mutated} was changed: {reported}"
+    return None
+
+
+def _id_of(source: str, raw: Any) -> Any:
+    try:
+        if source == "sqs":
+            return raw["messageId"]
+        if source == "kinesis":
+            return raw["kinesis"]["sequenceNumber"]
+        return raw["dynamodb"]["SequenceNumber"]
+    except (KeyError, TypeError, IndexError):
+        return None
+
+
+def other_problem(out: Any, exc: BaseException | None, source: str, event: Any, path: tuple, kind: str) -> str | None:
+    if exc is not None:
+        if isinstance(exc, LiftError) or type(exc).__name__ == "ClientError":  # (or the AWS API's own answer)
+            return None
+        if isinstance(exc, RecordsFailed) and all(isinstance(e, LiftError) for _, e in exc.failures):
+            return None
+        return f"raised {type(exc).__name__}: {exc}"[:300]
+    if source == "authorizer":
+        allowed = out.get("isAuthorized") is True or any(
+            s.get("Effect") == "Allow" for s in (out.get("policyDocument") or {}).get("Statement", [])
+        )
+        if allowed and path in AUTHORIZER_READS and kind not in ("remove", "null") and _wrong_type(path, kind, event):
+            return f"allowed with {path} set to a {kind}"
+    return None
+
+
+def _wrong_type(path: tuple, kind: str, original: Any) -> bool:
+    value = original
+    for key in path:
+        value = value[key]
+    new = VALUES[kind]
+    if path == ("identitySource",):  # text (REST) or a list of text (HTTP API)
+        return not (type(new) is str or (type(new) is list and all(type(v) is str for v in new)))
+    return type(new) is not type(value) and not (type(new) is int and type(value) is float)
+
+
+def check(app: App, recorder: Recorder, event: Any, original: Any, path: tuple | None, kind: str, logs) -> str | None:
+    """Send `event` (a mutation of `original`) and return what breaks the contract, or None."""
+    source = source_of(event)
+    raws = list(event["Records"]) if source in BATCH else []
+    recorder.ran.clear()
+    logs.records.clear()
+    context = lambda_context()
+    out = exc = None
+    try:
+        out = app.handler(event, context)
+    except Exception as e:  # judged below, by source
+        exc = e
+    if source in HTTP:
+        if exc is not None:
+            return f"raised {type(exc).__name__}: {exc}"[:300]
+        return http_problem(out, source, logs.records, context.aws_request_id)
+    if source in BATCH:
+        mutated = path[1] if path and len(path) > 1 and path[0] == "Records" else None
+        return batch_problem(out, exc, source, raws, recorder.ran, mutated)
+    if source == "websocket":
+        if exc is not None and not isinstance(exc, LiftError):
+            return f"raised {type(exc).__name__}: {exc}"[:300]
+        if exc is None and (
+            type(out) is not dict or type(out.get("statusCode")) is not int or out["statusCode"] >= 500
+        ):
+            return f"answer {str(out)[:200]}"
+        return None
+    return other_problem(out, exc, source, original, path or (), kind)
+
+
+def test_the_corpus_is_there() -> None:
+    assert len(SAMPLES) >= 480
+
+
+@pytest.mark.filterwarnings("error:NotImplemented should not be used:DeprecationWarning")  # a matcher's __eq__
+def test_every_single_field_mutation_of_every_real_sample_keeps_the_contract(app, server, log_lines) -> None:
+    app, recorder = app
+    broken: dict[str, str] = {}
+    count = 0
+    for name, text in SAMPLES:
+        original = _local(json.loads(text), server)
+        assert check(app, recorder, copy.deepcopy(original), original, None, "none", log_lines) is None, name
+        for path, kind in mutations(name, original):
+            event = mutate(_local(json.loads(text), server), path, kind)
+            count += 1
+            problem = check(app, recorder, event, original, path, kind, log_lines)
+            if problem is not None:
+                broken[f"{name} {path} -> {kind} ({source_of(event)})"] = problem
+    assert count > 10_000
+    assert broken == {}, f"{len(broken)} broken, e.g. {dict(list(broken.items())[:15])}"
+
+
+# -- the defects these mutations found, each kept as a named case -------------------------------------------
+PT = "powertools-lambda-python/"
+DEFECTS = [
+    # (id, sample, path, kind, what Lift must do now)
+    ("sqs-arn-number", PT + "sqsEvent.json", ("Records", 0, "eventSourceARN"), "number", "every record runs"),
+    ("sqs-arn-list", PT + "sqsEvent.json", ("Records", 0, "eventSourceARN"), "list", "every record runs"),
+    ("sqs-last-record-null", PT + "sqsEvent.json", ("Records", 1), "null", "the others run, '' reported"),
+    ("sqs-last-record-text", PT + "sqsEvent.json", ("Records", 1), "text", "the others run, '' reported"),
+    ("kinesis-arn-bool", PT + "kinesisStreamEvent.json", ("Records", 0, "eventSourceARN"), "bool", "every record runs"),
+    ("kinesis-record-list", PT + "kinesisStreamEvent.json", ("Records", 1), "list", "the others run, '' reported"),
+    ("dynamodb-arn-object", PT + "dynamoStreamEvent.json", ("Records", 1, "eventSourceARN"), "object",
+     "every record runs"),
+    ("dynamodb-record-number", PT + "dynamoStreamEvent.json", ("Records", 1), "number", "the others run, '' reported"),
+    ("eventbridge-detail-type-list", PT + "eventBridgeEvent.json", ("detail-type",), "list", "malformed_event"),
+    ("eventbridge-source-object", PT + "eventBridgeEvent.json", ("source",), "object", "malformed_event"),
+    ("cognito-trigger-number", PT + "cognitoPreSignUpEvent.json", ("triggerSource",), "number", "malformed_event"),
+    ("firehose-records-text", PT + "kinesisFirehosePutEvent.json", ("records",), "text", "malformed_event"),
+    ("firehose-record-null", PT + "kinesisFirehosePutEvent.json", ("records", 0), "null", "malformed_event"),
+    ("firehose-stream-arn-number", PT + "kinesisFirehosePutEvent.json", ("deliveryStreamArn",), "number",
+     "malformed_event"),
+    ("mq-messages-text", PT + "activeMQEvent.json", ("messages",), "text", "malformed_event"),
+    ("rabbitmq-queues-list", PT + "rabbitMQEvent.json", ("rmqMessagesByQueue",), "list", "malformed_event"),
+    ("kafka-records-list", PT + "kafkaEventMsk.json", ("records",), "list", "malformed_event"),
+    ("kafka-partition-object", PT + "kafkaEventMsk.json", ("records", "mytopic-0"), "object", "malformed_event"),
+    ("ses-recipient-number", PT + "sesEvent.json", ("Records", 0, "ses", "receipt", "recipients", 0), "number",
+     "malformed_event"),
+    ("ses-receipt-text", PT + "sesEvent.json", ("Records", 0, "ses", "receipt"), "text", "malformed_event"),
+    ("s3-batch-tasks-text", PT + "s3BatchOperationEventSchemaV1.json", ("tasks",), "text", "malformed_event"),
+    ("secrets-rotation-secret-number", PT + "secretsManagerEvent.json", ("SecretId",), "number", "malformed_event"),
+    ("cloudwatch-logs-data-text", PT + "cloudWatchLogEvent.json", ("awslogs", "data"), "text", "malformed_event"),
+    ("cloudwatch-logs-data-empty", PT + "cloudWatchLogEvent.json", ("awslogs", "data"), "empty text",
+     "malformed_event"),
+    ("cloudwatch-logs-data-null", PT + "cloudWatchLogEvent.json", ("awslogs", "data"), "null", "malformed_event"),
+    ("codepipeline-job-id-number", PT + "codePipelineEvent.json", ("CodePipeline.job", "id"), "number",
+     "malformed_event, nothing sent"),
+    ("codepipeline-job-null", PT + "codePipelineEvent.json", ("CodePipeline.job",), "null",
+     "malformed_event, nothing sent"),
+    ("object-lambda-context-null", PT + "s3ObjectEventIAMUser.json", ("getObjectContext",), "null",
+     "malformed_event, nothing sent"),
+    ("object-lambda-route-number", PT + "s3ObjectEventIAMUser.json", ("getObjectContext", "outputRoute"), "number",
+     "malformed_event, nothing sent"),
+    ("object-lambda-access-point-number", PT + "s3ObjectEventIAMUser.json", ("configuration", "accessPointArn"),
+     "number", "malformed_event"),
+    ("bedrock-request-body-number", PT + "bedrockAgentPostEvent.json", ("requestBody",), "number", "answered 200"),
+    ("bedrock-property-name-list", PT + "bedrockAgentPostEvent.json",
+     ("requestBody", "content", "application/json", "properties", 0, "name"), "list", "answered 200"),
+    ("websocket-route-key-list", "aws-lambda-go/apigw-websocket-request-disconnect.json",
+     ("requestContext", "routeKey"), "list", "400 malformed_event"),
+    ("websocket-route-key-number", "aws-lambda-go/apigw-websocket-request-disconnect.json",
+     ("requestContext", "routeKey"), "number", "400 malformed_event"),
+    ("lattice-header-empty-list", PT + "vpcLatticeV2EventWithHeaders.json", ("headers", "accept"), "empty list",
+     "answered 200, no such header"),
+    ("rest-multi-query-1mb-text", PT + "apiGatewayProxyEvent.json", ("multiValueQueryStringParameters", "parameter1"),
+     "1 MB", "answered 200, one value"),
+    ("rest-multi-header-1mb-text", PT + "apiGatewayProxyEvent.json", ("multiValueHeaders", "Header1"), "1 MB",
+     "answered 200, one value"),
+    ("authorizer-token-number", PT + "apiGatewayAuthorizerTokenEvent.json", ("authorizationToken",), "number",
+     "denied"),
+    ("authorizer-v2-headers-list", PT + "apiGatewayAuthorizerV2Event.json", ("headers",), "list", "denied"),
+    ("authorizer-v2-cookies-number", PT + "apiGatewayAuthorizerV2Event.json", ("cookies",), "number", "denied"),
+    ("authorizer-request-http-text", PT + "apiGatewayAuthorizerV2Event.json", ("requestContext", "http"), "text",
+     "denied"),
+]  # fmt: skip
+
+
+def _sample(name: str) -> Any:
+    return json.loads((CORPUS / name).read_text(encoding="utf-8-sig"))
+
+
+@pytest.mark.parametrize(("sample", "path", "kind", "expected"), [d[1:] for d in DEFECTS], ids=[d[0] for d in DEFECTS])
+def test_each_defect_the_mutations_found_stays_fixed(app, server, log_lines, sample, path, kind, expected) -> None:
+    app, recorder = app
+    original = _local(_sample(sample), server)
+    event = mutate(copy.deepcopy(original), path, kind)
+    raws = list(event["Records"]) if isinstance(event.get("Records"), list) else []
+    recorder.ran.clear()
+    server.requests.clear()
+    context = lambda_context()
+    if expected.startswith("malformed_event"):
+        with pytest.raises(LiftError) as info:
+            app.handler(event, context)
+        assert (info.value.status, info.value.code) == (400, "malformed_event")
+        warnings = [r.getMessage() for r in log_lines.records if r.levelno == logging.WARNING]
+        assert any(m.startswith("Malformed") and context.aws_request_id in m for m in warnings), warnings
+        if expected.endswith("nothing sent"):
+            assert server.requests == []  # no job result or object answer built from a malformed event
+        return
+    out = app.handler(event, context)
+    if expected == "every record runs":
+        assert out == {"batchItemFailures": []}
+        assert sorted(recorder.ran) == sorted(id(raw) for raw in raws)
+    elif expected == "the others run, '' reported":
+        assert out == {"batchItemFailures": [{"itemIdentifier": ""}]}  # Lambda retries the batch, as documented
+        assert recorder.ran == [id(raw) for raw in raws if type(raw) is dict]
+    elif expected == "answered 200":
+        assert out["response"]["httpStatusCode"] == 200
+    elif expected == "denied":
+        assert out.get("isAuthorized") is False or out["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+        assert any("Malformed authorizer event" in r.getMessage() for r in log_lines.records)
+    elif expected == "400 malformed_event":
+        assert out["statusCode"] == 400 and json.loads(out["body"])["error"]["code"] == "malformed_event"
+        assert recorder.ran == []  # no handler ran for a route key API Gateway never sends
+    else:
+        assert out["statusCode"] == 200, out
+        answer = json.loads(out["body"])
+        if expected == "answered 200, no such header":
+            assert "accept" not in answer["headers"]
+        elif path[0] == "multiValueQueryStringParameters":
+            assert answer["query"]["parameter1"] == [HUGE]  # one value, never a million characters
+        else:
+            assert answer["headers"]["header1"] == HUGE
