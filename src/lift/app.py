@@ -606,7 +606,7 @@ class App(Group, EventSources):
 
         def handler(event: Any, context: Any = None) -> Any:  # App.handler's own steps, in one frame
             nonlocal url_domain, v2_source, v2_own
-            if type(event) is not dict:
+            if event.__class__ is not dict:
                 source = source_of(event)
             elif "resource" in event and "httpMethod" in event and "methodArn" not in event:
                 try:  # the commonest event: its dispatcher (always registered) called at once
@@ -875,23 +875,19 @@ class App(Group, EventSources):
                         method = rc["http"]["method"]
                         if path.__class__ is str and method.__class__ is str and path and not self.base_path:
                             plain = True  # (the test in one if: 3.11 specializes each comparison there)
-                            if not own_domain and not url:  # (App.handler tells an API's own domain: not
-                                domain = rc["domainName"]  # read twice; a function URL's path is its own)
+                            if own_domain:  # (App.handler told) an API's own domain: its `$default` stage's
+                                if rc["stage"] != "$default" or event["routeKey"].__class__ is not str:  # paths
+                                    plain = False  # are the routes' (a route key of the wrong type: the source's 400)
+                            elif not url:  # (a function URL's path is its own) by its domain, one test per domain
+                                domain = rc["domainName"]
                                 if domain != v2_domain:
                                     v2_domain = domain
                                     v2_kind = 0 if ".lambda-url." in domain else 1 if ".execute-api." in domain else 2
-                                own_domain = v2_kind == 1
-                            if url:
-                                pass
-                            elif own_domain:  # an API's own domain: its `$default` stage's paths are the routes'
-                                if rc["stage"] != "$default" or event["routeKey"].__class__ is not str:
-                                    plain = False  # (a route key of the wrong type: the source's 400)
-                            elif v2_kind:  # a custom domain: by the route key's template (a function URL's
-                                matched = event["routeKey"]  # path is its own)
+                                matched = event["routeKey"]
                                 if rc["stage"] != "$default" or matched.__class__ is not str:
                                     plain = False
-                                elif " " not in matched:  # `$default`: no template to strip a prefix by
-                                    matched = None
+                                elif v2_kind != 2 or " " not in matched:  # a custom domain: by the route key's
+                                    matched = None  # template (`$default`: no template to strip a prefix by)
                         else:
                             plain = False
                     elif alb:
