@@ -30,6 +30,7 @@ The contract each answer is held to (DESIGN.md, docs/event-sources.md):
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import logging
@@ -37,6 +38,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from lift import App, Context
@@ -501,3 +503,196 @@ def test_each_defect_the_mutations_found_stays_fixed(app, server, log_lines, sam
             assert answer["query"]["parameter1"] == [HUGE]  # one value, never a million characters
         else:
             assert answer["headers"]["header1"] == HUGE
+
+
+# -- hand-picked hostile input through every real HTTP sample ----------------------------------------------
+class Item(msgspec.Struct):
+    name: str
+
+
+def _typed_app() -> App:
+    app = App(name="hostile-bodies")
+
+    @app.post("/typed", status=201)
+    def typed(body: Item) -> dict:
+        return {"name": body.name}
+
+    @app.post("/json")
+    def parsed(ctx: Context) -> dict:
+        return {"json": ctx.request.json(), "headers": dict(ctx.request.headers.items())}
+
+    return app
+
+
+TYPED = _typed_app()
+HTTP_SAMPLES = [(name, text) for name, text in SAMPLES if source_of(json.loads(text)) in HTTP]
+
+
+def retarget(event: dict, path: str, body: str, b64: bool = False) -> dict:
+    """The sample made a POST of `body` to `path` (every field its service sends kept as it was)."""
+    source = source_of(event)
+    event["body"] = body
+    if source in ("rest", "alb"):
+        event["httpMethod"], event["path"] = "POST", path
+        if source == "rest":
+            event["resource"], event["pathParameters"] = path, None
+    elif source in ("http", "url"):
+        event["rawPath"], event["routeKey"], event["pathParameters"] = path, "$default", None
+        event["requestContext"]["routeKey"] = "$default"
+        event["requestContext"]["http"].update(method="POST", path=path)
+    else:  # VPC Lattice v1 (snake_case) and v2
+        event["method"] = "POST"
+        event["raw_path" if "raw_path" in event else "path"] = path
+    event["is_base64_encoded" if "is_base64_encoded" in event else "isBase64Encoded"] = b64
+    return event
+
+
+DEEP_OBJECT = '{"a":' * 10_000 + "1" + "}" * 10_000  # 10,000 levels
+DEEP_ARRAY = "[" * 10_000 + "]" * 10_000
+HOSTILE_BODIES = {  # body, isBase64Encoded
+    "valid": ('{"name": "x"}', False),
+    "invalid UTF-8 in base64": (base64.b64encode(b'{"name": "\xff\xfe\xfd"}').decode(), True),
+    "a UTF-8 encoded lone surrogate in base64": (base64.b64encode(b'{"name": "\xed\xb3\xbf"}').decode(), True),
+    "an escaped lone surrogate": ('{"name": "\\udcff"}', False),
+    "a lone surrogate in the event's text": ('{"name": "\udcff"}', False),
+    "not base64": ("!!!not base64!!!", True),
+    "an object 10,000 levels deep": (DEEP_OBJECT, False),
+    "an array 10,000 levels deep": (DEEP_ARRAY, False),
+    "an object 10,000 levels deep in base64": (base64.b64encode(DEEP_OBJECT.encode()).decode(), True),
+}
+
+
+@pytest.mark.parametrize("route", ["/typed", "/json"])
+@pytest.mark.parametrize("body", list(HOSTILE_BODIES), ids=list(HOSTILE_BODIES))
+def test_hostile_bodies_through_every_real_http_sample_are_4xx_never_500(route, body, log_lines) -> None:
+    text, b64 = HOSTILE_BODIES[body]
+    broken = {}
+    for name, sample in HTTP_SAMPLES:
+        event = retarget(json.loads(sample), route, text, b64)
+        source = source_of(event)
+        log_lines.records.clear()
+        context = lambda_context()
+        out = TYPED.handler(event, context)
+        problem = http_problem(out, source, log_lines.records, context.aws_request_id)
+        if problem is None and (out["statusCode"] < 400) != (body == "valid"):
+            problem = f"answered {out['statusCode']}: {out['body'][:200]}"
+        if problem is not None:
+            broken[name] = problem
+    assert len(HTTP_SAMPLES) >= 150
+    assert broken == {}
+
+
+HEADER_CASES = {
+    "duplicate names in three casings": (
+        {"content-type": "application/json", "CONTENT-TYPE": "text/plain", "Content-Type": "application/json"},
+        None,
+    ),
+    "oddly cased names": ({"cOnTeNt-TyPe": "application/json", "X-FoRwArDeD-FoR": "1.2.3.4, 5.6.7.8"}, None),
+    "multi-value headers disagreeing with the single ones": (
+        {"Content-Type": "application/json", "X-Tag": "one"},
+        {"Content-Type": ["text/plain"], "X-Tag": ["two", "three"], "Only-Multi": ["m"]},
+    ),
+    "a header only in the multi-value map, with no values": ({"Content-Type": "application/json"}, {"X-Empty": []}),
+}
+
+
+@pytest.mark.parametrize("case", list(HEADER_CASES), ids=list(HEADER_CASES))
+def test_odd_headers_through_every_real_http_sample_get_a_well_formed_answer(case, log_lines) -> None:
+    single, multi = HEADER_CASES[case]
+    broken = {}
+    for name, sample in HTTP_SAMPLES:
+        event = retarget(json.loads(sample), "/json", '{"name": "x"}')
+        event["headers"] = dict(single)
+        if "multiValueHeaders" in event or multi is not None:
+            event["multiValueHeaders"] = copy.deepcopy(multi) if multi is not None else {}
+        log_lines.records.clear()
+        context = lambda_context()
+        out = TYPED.handler(event, context)
+        problem = http_problem(out, source_of(event), log_lines.records, context.aws_request_id)
+        if problem is None and out["statusCode"] == 200:
+            headers = json.loads(out["body"])["headers"]
+            if any(k != k.lower() for k in headers) or headers.get("content-type") not in (
+                "application/json", "text/plain", None,  # (ALB reads only multiValueHeaders when it has them)
+            ):  # fmt: skip
+                problem = f"headers read as {headers}"
+        if problem is not None:
+            broken[name] = problem
+    assert broken == {}
+
+
+# -- records: one bad record in a batch of 10,000 -----------------------------------------------------------
+class Order(msgspec.Struct):
+    order_id: str
+
+
+def _batch_app(seen: list) -> App:
+    app = App(name="big-batches")
+
+    @app.sqs("*")
+    def order(body: Order) -> None:
+        seen.append(body.order_id)
+
+    app.kinesis("*")(lambda ctx, body: seen.append(ctx.record.sequence_number))
+    app.dynamodb_stream("*")(lambda ctx, body: seen.append(ctx.record.sequence_number))
+    return app
+
+
+@pytest.mark.timeout(90)  # bounded: 10,000 records must never make the batch hang
+@pytest.mark.parametrize("source", ["sqs", "kinesis", "dynamodb"])
+def test_a_batch_of_10000_real_records_with_one_hostile_record(source, log_lines) -> None:
+    sample = {
+        "sqs": PT + "sqsEvent.json",
+        "kinesis": PT + "kinesisStreamEvent.json",
+        "dynamodb": PT + "dynamoStreamEvent.json",
+    }[source]
+    template = _sample(sample)["Records"][0]
+    records = []
+    for i in range(10_000):
+        record = copy.deepcopy(template)
+        if source == "sqs":
+            record["messageId"], record["body"] = f"m-{i}", json.dumps({"order_id": str(i)})
+        elif source == "kinesis":
+            record["kinesis"]["sequenceNumber"] = f"{i:08d}"
+        else:
+            record["dynamodb"]["SequenceNumber"] = f"{i:08d}"
+        records.append(record)
+    bad = 5_000
+    if source == "sqs":
+        records[bad]["body"] = '{"order_id":' * 10_000 + '"x"' + "}" * 10_000  # nests past the parser's limit
+    elif source == "kinesis":
+        records[bad]["kinesis"]["data"] = "!!! not base64 !!!"
+    else:
+        records[bad]["dynamodb"]["NewImage"] = {"id": {"X": 1}}  # not DynamoDB JSON
+    seen: list = []
+    out = _batch_app(seen).handler({"Records": records}, lambda_context())
+    ids = [_id_of(source, r) for r in records]
+    reported = [f["itemIdentifier"] for f in out["batchItemFailures"]]
+    if source == "sqs":
+        assert reported == [ids[bad]]  # a standard queue: that message alone
+        assert seen == [str(i) for i in range(10_000) if i != bad]
+    else:  # a stream: Lambda checkpoints at the failure, so it and its shard's later records are reported
+        assert reported == ids[bad:]
+        assert seen == ids[:bad]
+    assert [r.levelno for r in log_lines.records].count(logging.ERROR) == 0  # the record's fault: a WARNING
+
+
+@pytest.mark.parametrize("source", ["sqs", "kinesis", "dynamodb"])
+def test_a_failing_record_without_an_id_fails_the_batch_as_documented(source) -> None:
+    """A record AWS never sends (no messageId/sequenceNumber) cannot be named: "" makes Lambda retry the batch."""
+    names = {"sqs": "sqsEvent.json", "kinesis": "kinesisStreamEvent.json", "dynamodb": "dynamoStreamEvent.json"}
+    event = _sample(PT + names[source])
+    first, second = event["Records"][0], event["Records"][1]
+    if source == "sqs":
+        first["body"] = '{"order_id": "1"}'
+        del second["messageId"]
+        second["body"] = "[" * 10_000 + "]" * 10_000
+    elif source == "kinesis":
+        del second["kinesis"]["sequenceNumber"]
+        second["kinesis"]["data"] = "!!!"
+    else:
+        del second["dynamodb"]["SequenceNumber"]
+        second["dynamodb"]["NewImage"] = {"id": {"X": 1}}
+    seen: list = []
+    out = _batch_app(seen).handler(event, lambda_context())
+    assert out == {"batchItemFailures": [{"itemIdentifier": ""}]}
+    assert seen == (["1"] if source == "sqs" else [_id_of(source, first)])  # the good record ran, once
