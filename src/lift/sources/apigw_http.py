@@ -35,7 +35,9 @@ class HttpApiRequest(Request):
 
     def _cookie_headers(self) -> list[str]:
         cookies = self.event.get("cookies")
-        return ["; ".join(cookies)] if cookies else self.headers.getall("cookie")
+        if not cookies:
+            return self.headers.getall("cookie")
+        return [cookies] if cookies.__class__ is str else ["; ".join(cookies)]  # (text: one, not its characters)
 
     @property
     def content_type(self) -> str | None:

@@ -75,9 +75,19 @@ def _messages(event: dict[str, Any]) -> list[MQMessage]:
         return [
             MQMessage(raw, queue_name=key.split("::", 1)[0])
             for key, raws in (event.get("rmqMessagesByQueue") or {}).items()
-            for raw in raws or ()
+            for raw in _list(raws)
         ]
-    return [MQMessage(raw) for raw in event.get("messages") or ()]
+    return [MQMessage(raw) for raw in _list(event.get("messages"))]
+
+
+def _list(value: Any) -> list[Any]:
+    """The messages list Amazon MQ sends; anything else (a text would be walked character by character,
+    a million records for a 1 MB one) is a malformed event."""
+    if value is None:
+        return []
+    if value.__class__ is not list:
+        raise TypeError(f"expected a list of messages, got {type(value).__name__}")
+    return value
 
 
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> None:

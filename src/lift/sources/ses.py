@@ -49,7 +49,10 @@ class SESMail(Record):
 
     @property
     def destination(self) -> list[str]:
-        return list(self.mail.get("destination") or ())
+        destination = self.mail.get("destination") or []
+        if destination.__class__ is not list:  # (a text would be walked character by character)
+            raise TypeError(f"expected a list of addresses, got {type(destination).__name__}")
+        return list(destination)
 
     @property
     def common_headers(self) -> dict[str, Any]:
@@ -65,7 +68,10 @@ class SESMail(Record):
 
     @property
     def recipients(self) -> list[str]:
-        return list(self.receipt.get("recipients") or self.destination)
+        recipients = self.receipt.get("recipients") or self.destination
+        if recipients.__class__ is not list:  # (a text would be walked character by character)
+            raise TypeError(f"expected a list of recipients, got {type(recipients).__name__}")
+        return list(recipients)
 
     def verdict(self, name: str) -> str | None:
         """`spam`, `virus`, `spf`, `dkim` or `dmarc`: PASS, FAIL, GRAY or PROCESSING_FAILED."""
