@@ -131,3 +131,72 @@ def store_factory(request: pytest.FixtureRequest):
     yield factory
     for store in made:
         store.close()
+
+
+# -- global state every test leaves as it found it ------------------------------------------------------
+# A test that changes the logging setup or the environment and does not put it back makes the tests after
+# it depend on the order they run in (a lift logger left at INFO changed what tests/validation counted).
+# Checked after each test, restored either way, so a leak fails the test that leaks (at its teardown)
+# instead of a later one. Use monkeypatch / caplog.set_level, or restore in a fixture.
+def _global_state() -> dict[str, Any]:
+    import logging
+
+    import lift.errors
+
+    root, lift_log = logging.getLogger(), logging.getLogger("lift")
+    cached = lift.errors._lift_logger
+    return {
+        "root logger level": root.level,
+        "root logger handlers": list(root.handlers),
+        "lift logger": (lift_log.level, list(lift_log.handlers), lift_log.propagate, lift_log.disabled),
+        "logging.disable": logging.root.manager.disable,
+        "lift.errors._lift_logger": cached is None or cached is lift_log,
+        "environment": {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
+    }
+
+
+def _restore(state: dict[str, Any]) -> None:
+    import logging
+
+    import lift.errors
+
+    root, lift_log = logging.getLogger(), logging.getLogger("lift")
+    root.setLevel(state["root logger level"])
+    root.handlers[:] = state["root logger handlers"]
+    lift_log.setLevel(state["lift logger"][0])
+    lift_log.handlers[:] = state["lift logger"][1]
+    lift_log.propagate, lift_log.disabled = state["lift logger"][2:]
+    logging.disable(state["logging.disable"])
+    lift.errors._lift_logger = None
+    os.environ.clear()
+    os.environ.update(state["environment"])
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    changed = []
+    for key, was in before.items():
+        now = after[key]
+        if key == "environment":
+            changed += [
+                f"${name}: {was.get(name)!r} -> {now.get(name)!r}"
+                for name in sorted(set(was) | set(now))
+                if was.get(name) != now.get(name)
+            ]
+        elif now != was:
+            changed.append(f"{key}: {was!r} -> {now!r}")
+    return changed
+
+
+@pytest.fixture(autouse=True)
+def _leaves_global_state_as_found() -> Any:
+    before = _global_state()
+    yield
+    after = _global_state()
+    changed = _changes(before, after)
+    if changed:
+        _restore(before)
+        pytest.fail(
+            "the test left global state changed (restore it: monkeypatch, caplog.set_level or a fixture): "
+            + "; ".join(changed),
+            pytrace=False,
+        )

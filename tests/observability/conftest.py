@@ -25,6 +25,7 @@ _ENV = (
 def fresh_observability(monkeypatch: pytest.MonkeyPatch):
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
+    level = logging.getLogger().level  # (configure sets the root level: put back as it was)
     lift_logging.configure(force=True)
     lift_metrics.configure()
     lift_metrics._open.clear()
@@ -34,5 +35,5 @@ def fresh_observability(monkeypatch: pytest.MonkeyPatch):
     if lift_logging._config.handler is not None:
         root.removeHandler(lift_logging._config.handler)
         lift_logging._config.handler = None
-    root.setLevel(logging.WARNING)
+    root.setLevel(level)
     lift_metrics._open.clear()

@@ -24,10 +24,18 @@ ROOT = HERE.parents[1]
 
 
 def _load_app(marks: Path):
+    """stream_app.py imported in this process, recording into `marks` (it reads STREAM_MARKS on import)."""
+    previous = os.environ.get("STREAM_MARKS")
     os.environ["STREAM_MARKS"] = str(marks)
-    spec = importlib.util.spec_from_file_location("stream_app_inproc", HERE / "stream_app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec = importlib.util.spec_from_file_location("stream_app_inproc", HERE / "stream_app.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:  # (the environment as it was: no later test sees this one's file)
+        if previous is None:
+            del os.environ["STREAM_MARKS"]
+        else:
+            os.environ["STREAM_MARKS"] = previous
     return module
 
 
