@@ -187,10 +187,11 @@ class InvalidBody:
     nothing at all: an invalid body costs no exception object, raise or traceback on that path
     until an exception handler or the log line needs one (`error()`)."""
 
-    __slots__ = ("problem", "cause")
+    __slots__ = ("problem", "raw", "codec")
 
     problem: Report | Exception
-    cause: Exception | None  # the decode's own error (msgspec's), which the general path's error is chained to
+    raw: str  # the body the direct call decoded, and its codec: `raise_error` decodes it again for the
+    codec: Any  # decode's own error (msgspec's), which the general path's error is chained to
 
     def error(self) -> Exception:
         """The exception the general path raises for this body (a ValidationFailed or BadRequest)."""
@@ -203,11 +204,16 @@ class InvalidBody:
         """Raise `error()` as the general path raises it (`raise codec.error_for(raw, exc) from None`
         in the body's getter): with a traceback, its context the decode's error, shown suppressed.
         An exception handler that logs it with `exc_info` gets the same traceback either way."""
-        err, cause = self.error(), getattr(self, "cause", None)
+        err, raw, codec = self.error(), getattr(self, "raw", None), getattr(self, "codec", None)
         del self  # (this frame, in the error's traceback, holds no reference to it: no cycle to collect)
-        if cause is not None and cause is not err:
-            err.__context__ = cause
-        del cause
+        if codec is not None and raw is not None:
+            # the decode's error made again, not kept from the direct call: keeping it (and its traceback)
+            # would cost every invalid body, handled or not; an exception handler is the rare case
+            try:
+                codec._decoder.decode(raw)
+            except Exception as cause:
+                if cause is not err:
+                    err.__context__ = cause
         try:
             raise err from None
         finally:
@@ -300,8 +306,7 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec:
 
     def invalid(raw: str, exc: Exception) -> InvalidBody:
         out: InvalidBody = _new(InvalidBody)
-        out.problem, out.cause = codec.report_for(raw, exc), exc
-        exc.__traceback__ = None  # (its frames lead back to the caller's, which holds `out`: no cycle)
+        out.problem, out.raw, out.codec = codec.report_for(raw, exc), raw, codec
         return out
 
     def inline() -> tuple[Any, int, Any] | None:
