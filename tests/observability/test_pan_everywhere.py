@@ -24,6 +24,12 @@ VISA_SPACED = "4111 1111 1111 1111"
 MASTERCARD = "5555-5555-5555-4444"
 TRACK2 = ";4111111111111111=25121010000012300000?"
 CVV = "987"
+# VISA as a client may encode it in a URL path
+ENCODED_PATHS = [
+    "/nothing/4111%201111%201111%201111",
+    "/nothing/4111+1111+1111+1111",
+    "/nothing/4111%2d1111%2D1111-1111",
+]
 
 
 def _pan_app(*tracing) -> App:
@@ -95,10 +101,35 @@ def test_opentelemetry_spans_mask_card_numbers() -> None:
     client = TestClient(app)
     assert client.get(f"/charge/{VISA}").status_code == 500
     assert client.get(f"/nothing/{VISA}").status_code == 404
+    for encoded in ENCODED_PATHS:  # a number the client encoded: decoded, then masked
+        assert client.get(encoded).status_code == 404
     spans = exporter.get_finished_spans()
     dumped = "\n".join(span.to_json() for span in spans)
     assert "/charge/411111******1111" in dumped and "/nothing/411111******1111" in dumped  # url.path
+    assert dumped.count("/nothing/411111******1111") >= 2 * (1 + len(ENCODED_PATHS))  # (name and url.path)
     _no_card_data(dumped)
+    for encoded in ENCODED_PATHS:
+        assert encoded not in dumped
+
+
+def test_the_access_log_masks_a_card_number_the_client_encoded_in_the_path(capsys) -> None:
+    app = App("payments")
+    app.use(RequestLogging())
+
+    @app.get("/cards/{number}")
+    def card(ctx, number: str) -> dict:
+        return {"ok": True}
+
+    client = TestClient(app)
+    for path in [*ENCODED_PATHS, *(p.replace("/nothing/", "/cards/") for p in ENCODED_PATHS)]:
+        client.get(path)
+    out = capsys.readouterr().out
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    access = [line for line in lines if "path" in line]
+    assert len(access) == 2 * len(ENCODED_PATHS)
+    assert all(line["path"].endswith("/411111******1111") for line in access), access
+    for path in ENCODED_PATHS:
+        assert path not in out and path.replace("/nothing/", "/cards/") not in out
 
 
 def test_an_exception_through_the_span_is_recorded_masked() -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from lift.errors import find_lift_error
 from lift.observability import logging as lift_logging
 from lift.observability.coldstart import init_duration_ms
+from lift.observability.redaction import mask_path_card_numbers
 
 __all__ = ["RequestLogging", "request_logging", "record_id_of"]
 
@@ -118,16 +119,19 @@ class RequestLogging:
         request = ctx.request
         if request is not None:
             status = getattr(response, "status", 200)
+            path = request.path
+            if path.__class__ is str:  # the path as sent: a card number in it masked, also one the client encoded
+                path = mask_path_card_numbers(path)
             fields.update(
                 method=request.method,
-                path=request.path,
+                path=path,
                 route=ctx.route,
                 status=status,
                 source_ip=request.source_ip,
                 user_agent=request.headers.get("user-agent"),
             )
             level = logging.ERROR if status >= 500 else logging.INFO
-            message = f"{request.method} {ctx.route or request.path} {status}"
+            message = f"{request.method} {ctx.route or path} {status}"
         else:
             fields.update(record_id=record_id_of(ctx.record), outcome="ok")
             level, message = logging.INFO, f"{ctx.source} record processed"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lift.observability.redaction import mask_card_numbers
+from lift.observability.redaction import mask_card_numbers, mask_path_card_numbers
 from lift.observability.tracing import TraceHeader, current_trace_header, parse_traceparent, xray_to_w3c_trace_id
 
 __all__ = ["OTelTracer", "require_otel", "FAAS_TRIGGERS"]
@@ -83,10 +83,10 @@ class OTelTracer:
             "cloud.provider": "aws",
         }
         if request is not None:
-            name = f"{request.method} {ctx.route or mask_card_numbers(request.path)}"
+            name = f"{request.method} {ctx.route or mask_path_card_numbers(request.path)}"
             kind = trace.SpanKind.SERVER
             attributes["http.request.method"] = request.method
-            attributes["url.path"] = mask_card_numbers(request.path)
+            attributes["url.path"] = mask_path_card_numbers(request.path)  # (also one the client encoded)
             if ctx.route:
                 attributes["http.route"] = ctx.route
         else:

@@ -149,6 +149,9 @@ def mask_card_numbers(text: str) -> str:
 
 # A `+` between two digits: a space as an HTML form (and many clients) write it in a URL.
 _PLUS_BETWEEN_DIGITS = re.compile(r"(?<=[0-9])\+(?=[0-9])")
+# "1" for an ASCII digit or a non-ASCII byte (another script's digits), "0" for the rest: a path with
+# fewer than 13 of them holds no card number in any form (mask_path_card_numbers' quick test)
+_PATH_DIGIT_MARKS = b"0" * 48 + b"1" * 10 + b"0" * 70 + b"1" * 128
 
 
 def mask_path_card_numbers(text: str) -> str:
@@ -158,6 +161,8 @@ def mask_path_card_numbers(text: str) -> str:
     digits of other scripts (full-width `４１１１`, which NFKC folds, Arabic-Indic, ...). When the
     decoded text holds a card number, that text is returned masked (the digits never come back
     in any form); otherwise `text` as it was, with plain card numbers masked."""
+    if len(text) < 13 or text.encode("utf-8", "surrogatepass").translate(_PATH_DIGIT_MARKS).count(49) < 13:
+        return text
     decoded = text
     if "%" in decoded:
         from urllib.parse import unquote
