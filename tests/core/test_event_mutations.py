@@ -4,11 +4,12 @@ Each sample of the corpus (../shared/corpus/events, read in place; the module sk
 sent to one App with a handler for every trigger, then deterministic single-field mutations of it:
 every field at any depth (dict keys, and the first three items of each list) in turn removed, set to
 null, to a value of another JSON type (number, text, list, object, bool), to an empty text, list or
-object, or to a 1 MB text. Running all eleven on every field is about 160k calls (over two minutes on
-a loaded machine), so each field gets three of them (PER_FIELD): the kinds at indexes `(3 * field
-number + j + crc32(sample name)) % 11`, j = 0..2. Consecutive fields get the next kinds of the cycle
+object, to a 1 MB text, to text no UTF-8 can carry (a lone surrogate) or to hostile text (bad
+percent-escapes, `/../..`, a NUL). All thirteen on every field is about 190k calls, so each field
+gets three of them (PER_FIELD): the kinds at indexes `(3 * field number + j + crc32(sample name)) %
+13`, j = 0..2. Consecutive fields get the next kinds of the cycle
 and each sample starts elsewhere in it, so every kind meets every kind of field across the corpus
-(about 45k calls, the same on every run; `LIFT_MUTATIONS_PER_FIELD=11` runs every kind on every field).
+(about 45k calls, the same on every run; `LIFT_MUTATIONS_PER_FIELD=13` runs every kind on every field).
 Then the hand-picked hostile cases: bodies that are not UTF-8 or nest 10,000 levels, duplicate and
 oddly cased headers, multi-value headers that disagree with the single ones, a record that is not an
 object or has no id, a batch of 10,000 records.
@@ -65,6 +66,8 @@ KINDS = (
     "empty list",
     "empty object",
     "1 MB",
+    "lone surrogate",
+    "hostile text",
 )
 VALUES: dict[str, Any] = {
     "null": None,
@@ -77,6 +80,8 @@ VALUES: dict[str, Any] = {
     "empty list": [],
     "empty object": {},
     "1 MB": HUGE,
+    "lone surrogate": "a\udcffb",  # what a JSON "\\udcff" escape decodes to: text no UTF-8 can carry
+    "hostile text": "%ZZ%C3%28/../..\x00",  # bad percent-escapes, a path climbing out, a NUL
 }
 COGNITO = ("pre_sign_up", "post_confirmation", "pre_authentication", "post_authentication", "pre_token_generation",
            "define_auth_challenge", "create_auth_challenge", "verify_auth_challenge_response", "custom_message",
@@ -215,7 +220,7 @@ def mutate(event: Any, path: tuple, kind: str) -> Any:
     return event
 
 
-# kinds of mutation each field gets (of the 11): see the module docstring; 11 runs them all
+# kinds of mutation each field gets (of the 13): see the module docstring; 13 runs them all
 PER_FIELD = int(os.environ.get("LIFT_MUTATIONS_PER_FIELD", "3"))
 
 
@@ -442,6 +447,8 @@ DEFECTS = [
      "malformed_event, nothing sent"),
     ("object-lambda-route-number", PT + "s3ObjectEventIAMUser.json", ("getObjectContext", "outputRoute"), "number",
      "malformed_event, nothing sent"),
+    ("object-lambda-route-not-a-label", PT + "s3ObjectEventIAMUser.json", ("getObjectContext", "outputRoute"),
+     "hostile text", "malformed_event, nothing sent"),
     ("object-lambda-access-point-number", PT + "s3ObjectEventIAMUser.json", ("configuration", "accessPointArn"),
      "number", "malformed_event"),
     ("bedrock-request-body-number", PT + "bedrockAgentPostEvent.json", ("requestBody",), "number", "answered 200"),

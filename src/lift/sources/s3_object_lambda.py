@@ -12,6 +12,7 @@ answer goes through boto3's S3 client (`lift-lambda[aws]`), made once.
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from typing import Any
 
@@ -98,11 +99,18 @@ def _encoded(value: Any) -> bytes:
     return serialization.encode_json(value)
 
 
+_ROUTE = re.compile(r"[A-Za-z0-9.-]{1,255}")  # what S3 sends (`io-use1-001`), and all botocore accepts
+
+
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, int]:
     record = ObjectRequest(event)
     for field in ("outputRoute", "outputToken"):  # what WriteGetObjectResponse answers to: without it, nothing can
         if record.context.get(field).__class__ is not str or not record.context[field]:
             raise app._malformed_event("s3_object_lambda", f"$.getObjectContext.{field}", "expected text", context)
+    if not _ROUTE.fullmatch(record.request_route):  # the route is a host name label: no other text can be sent
+        raise app._malformed_event(
+            "s3_object_lambda", "$.getObjectContext.outputRoute", "not a host name label", context
+        )
     s3 = getattr(app, "s3_object_lambda_client", None) or client()
     route = {"RequestRoute": record.request_route, "RequestToken": record.request_token}
     handler = next((h for h in handlers if h.match(record.access_point)), None)
