@@ -26,11 +26,11 @@ services:
 	bash scripts/install-test-services.sh
 
 test: install services lint
-	$(PY) -m pytest
-	LIFT_MAIN_PYTHON=$(PY) bash scripts/test-other-pythons.sh
+	LIFT_STRICT_TEST_STATE=1 $(PY) -m pytest
+	LIFT_STRICT_TEST_STATE=1 LIFT_MAIN_PYTHON=$(PY) bash scripts/test-other-pythons.sh
 
 test-other-pythons:  # only the core suites on Python 3.12 and 3.13 (when found)
-	LIFT_MAIN_PYTHON=$(PY) bash scripts/test-other-pythons.sh
+	LIFT_STRICT_TEST_STATE=1 LIFT_MAIN_PYTHON=$(PY) bash scripts/test-other-pythons.sh
 
 lint: install
 	$(PY) -m ruff check .
