@@ -13,6 +13,7 @@ import pytest
 
 from lift import App
 from lift.testing import events, lambda_context, trigger_events
+from tests.core.asgi_get import asgi_get
 
 BUILDERS = {"rest": events.apigw_rest, "http": events.apigw_http, "alb": events.alb, "url": events.function_url}
 CARD_PATHS = ["/pay/4111111111111111", "/pay/4111-1111-1111-1111", "/5500005555555559"]
@@ -141,34 +142,8 @@ def test_the_asgi_adapter_masks_a_card_number_in_any_form(middleware: bool) -> N
     """ASGI servers decode the path (scope["path"]): `+`, spaces and other scripts' digits stay."""
     app = make_app(middleware)
 
-    async def get(raw_path: str) -> tuple[int, dict]:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": unquote(raw_path),
-            "raw_path": raw_path.encode(),
-            "root_path": "",
-            "query_string": b"",
-            "headers": [(b"host", b"testserver")],
-            "client": ("127.0.0.1", 5000),
-            "server": ("testserver", 80),
-        }
-        sent: list[dict] = []
-
-        async def receive() -> dict:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict) -> None:
-            sent.append(message)
-
-        await app.asgi(scope, receive, send)
-        return sent[0]["status"], json.loads(sent[1]["body"])
-
     async def go() -> list[tuple[int, dict]]:
-        return [await get(path) for path in ENCODED_PATHS]
+        return [await asgi_get(app, path.encode()) for path in ENCODED_PATHS]
 
     for path, (status, body) in zip(ENCODED_PATHS, asyncio.run(go()), strict=True):
         assert status == 404, (path, body)

@@ -15,6 +15,7 @@ import pytest
 
 from lift import App, Context
 from lift.testing import events, lambda_context
+from tests.core.asgi_get import asgi_get
 
 SOURCES = ["rest", "http", "alb", "url"]
 BUILDERS = {
@@ -154,43 +155,13 @@ def test_has_dot_segment_decodes_escapes_and_escaped_escapes() -> None:
     assert not has_dot_segment("/tags/50%25off") and not has_dot_segment("/q/%zz/x")
 
 
-async def _asgi_get(app: App, raw_path: bytes) -> tuple[int, dict]:
-    """One request as uvicorn hands it over: `path` percent-decoded, `raw_path` as sent."""
-    from urllib.parse import unquote
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": unquote(raw_path.decode()),
-        "raw_path": raw_path,
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    await app.asgi(scope, receive, send)
-    return sent[0]["status"], json.loads(sent[1]["body"])
-
-
 @pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
 def test_asgi_refuses_dot_segments_too(middleware: bool) -> None:
     calls: list[str] = []
     app = make_app(calls, middleware=middleware)
 
     async def go() -> list[tuple[int, dict]]:
-        return [await _asgi_get(app, path.encode()) for path in [*TRAVERSALS, *FINE]]
+        return [await asgi_get(app, path.encode()) for path in [*TRAVERSALS, *FINE]]
 
     answers = asyncio.run(go())
     for path, (status, body) in zip(TRAVERSALS, answers, strict=False):

@@ -1,0 +1,36 @@
+"""One GET through an App's ASGI adapter, as uvicorn hands it over (shared by the core tests)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import unquote
+
+from lift import App
+
+
+async def asgi_get(app: App, raw_path: bytes) -> tuple[int, dict]:
+    """One request as uvicorn hands it over: `path` percent-decoded, `raw_path` as sent."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": unquote(raw_path.decode()),
+        "raw_path": raw_path,
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app.asgi(scope, receive, send)
+    return sent[0]["status"], json.loads(sent[1]["body"])
