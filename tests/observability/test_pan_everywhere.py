@@ -17,7 +17,8 @@ from lift.errors import BadRequest
 from lift.middleware.logging import RequestLogging
 from lift.middleware.tracing import Tracing
 from lift.observability.redaction import PII, Redactor, mask_card_numbers
-from lift.testing import TestClient
+from lift.testing import TestClient, lambda_context
+from lift.testing.events import apigw_rest
 
 VISA = "4111111111111111"
 VISA_SPACED = "4111 1111 1111 1111"
@@ -80,6 +81,31 @@ def test_logs_metrics_and_error_bodies_mask_card_numbers(capsys) -> None:
     emf = next(line for line in lines if "_aws" in line)
     assert emf["card"] == "411111******1111"
     _no_card_data(out + failed.text + blocked.text)
+
+
+def test_a_request_id_that_reads_as_a_card_number_stays_whole_in_logs_and_metrics(capsys) -> None:
+    # one Lambda request id (a uuid) in ~20,000 has three all-digit groups that pass the card check
+    request_id = "41111111-1111-1111-1111-11111111111a"
+    app = App("payments")
+
+    @app.get("/ok")
+    def ok(ctx) -> dict:
+        ctx.metrics.add("Charges", 1)
+        ctx.logger.info("charged")
+        return {}
+
+    @app.get("/cards/{number}")
+    def card(ctx, number: str) -> dict:
+        raise BadRequest(f"card {number} is blocked")
+
+    answer = app.handler(apigw_rest("GET", "/ok"), lambda_context(aws_request_id=request_id))
+    assert answer["statusCode"] == 200
+    refused = app.handler(apigw_rest("GET", f"/cards/{VISA}"), lambda_context(aws_request_id=request_id))
+    error = json.loads(refused["body"])["error"]
+    assert error["message"] == "card 411111******1111 is blocked" and error["request_id"] == request_id
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert next(line for line in lines if "_aws" in line)["request_id"] == request_id
+    assert next(line for line in lines if line.get("message") == "charged")["request_id"] == request_id
 
 
 def test_opentelemetry_spans_mask_card_numbers() -> None:
@@ -180,6 +206,43 @@ def test_xray_segments_mask_card_numbers(xray_daemon, monkeypatch) -> None:
     assert doc["fault"] is True
     assert doc["http"]["request"]["url"].endswith("/charge/411111******1111")
     _no_card_data(data)
+
+
+@pytest.mark.parametrize("path", ENCODED_PATHS)
+def test_xray_segments_mask_a_card_number_the_client_encoded_in_the_path(xray_daemon, monkeypatch, path) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+    app = App("payments")
+    app.use(Tracing(mode="xray", daemon_address=f"127.0.0.1:{xray_daemon.getsockname()[1]}"))
+    assert TestClient(app).get(path).status_code == 404
+    data = xray_daemon.recv(65536).decode()
+    doc = json.loads(data.partition("\n")[2])
+    assert doc["name"] == "GET /nothing/411111******1111"
+    assert doc["http"]["request"]["url"] == "/nothing/411111******1111"
+    assert "1111%20" not in data and "1111+1111" not in data and "%2d1111" not in data
+
+
+def test_xray_ids_that_read_as_card_numbers_reach_the_daemon_unmasked(xray_daemon, monkeypatch) -> None:
+    # X-Ray ids are random hex: one in a few thousand is all digits and passes the card check. Masking
+    # it would send a subsegment whose parent (or own id, which its children name) X-Ray never saw.
+    parent = "4111111111111111"
+    root = "1-5759e988-411111111111111111111111"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={root};Parent={parent};Sampled=1")
+    from lift.observability.tracing import current_trace_header
+    from lift.observability.xray import XRayEmitter
+
+    emitter = XRayEmitter(f"127.0.0.1:{xray_daemon.getsockname()[1]}")
+    sub = emitter.begin(f"charge {VISA}", current_trace_header())
+    assert sub is not None
+    sub.doc["id"] = "5555555555554444"  # as new_span_id may make it
+    sub.record_exception(RuntimeError(f"declined {VISA}"))
+    sub.doc["cause"]["exceptions"][0]["id"] = "4111111111111111"
+    sub.close()
+    emitter.close()
+    doc = json.loads(xray_daemon.recv(65536).decode().partition("\n")[2])
+    assert (doc["id"], doc["trace_id"], doc["parent_id"]) == ("5555555555554444", root, parent)
+    assert doc["cause"]["exceptions"][0]["id"] == "4111111111111111"
+    assert doc["name"] == "charge 411111******1111"
+    assert doc["cause"]["exceptions"][0]["message"] == "declined 411111******1111"
 
 
 def test_the_dev_dashboard_log_view_masks_card_numbers() -> None:

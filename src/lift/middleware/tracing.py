@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lift.observability import tracing
+from lift.observability.redaction import mask_path_card_numbers
 
 __all__ = ["Tracing", "tracing_middleware"]
 
@@ -82,7 +83,9 @@ class Tracing:
     def _call_xray(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         request = ctx.request
         name = self.segment_name or (
-            f"{request.method} {ctx.route or request.path}" if request is not None else f"{ctx.source} record"
+            f"{request.method} {ctx.route or mask_path_card_numbers(request.path)}"
+            if request is not None
+            else f"{ctx.source} record"
         )
         sub = self._xray.begin(name)
         if sub is None:
@@ -101,7 +104,7 @@ class Tracing:
                 tracing.reset_current(token)
         _annotate(sub, ctx)
         if request is not None:
-            sub.set_http(request.method, request.path, getattr(response, "status", None))
+            sub.set_http(request.method, mask_path_card_numbers(request.path), getattr(response, "status", None))
         sub.close()
         return response
 

@@ -99,6 +99,25 @@ class Subsegment:
         self.close()
 
 
+_IDS = ("id", "trace_id", "parent_id")
+
+
+def _without_cards(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with every card number masked (no card number leaves in a trace), except in its ids:
+    those are X-Ray's random hex, never card data, and one whose digits happen to pass the card
+    check must reach the daemon as made, or the subsegment and its children's `Parent` disagree."""
+    clean: dict[str, Any] = redact_cards(doc)
+    for key in _IDS:
+        if key in doc:
+            clean[key] = doc[key]
+    cause = doc.get("cause")
+    if isinstance(cause, dict) and isinstance(cause.get("exceptions"), list):
+        for made, sent in zip(cause["exceptions"], clean["cause"]["exceptions"], strict=True):
+            if isinstance(made, dict) and "id" in made:
+                sent["id"] = made["id"]
+    return clean
+
+
 class XRayEmitter:
     """Sends subsegment documents to the X-Ray daemon (UDP; fire and forget)."""
 
@@ -114,7 +133,7 @@ class XRayEmitter:
         return Subsegment(self, name, trace, trace.parent)
 
     def send(self, doc: dict[str, Any]) -> None:
-        payload = _DAEMON_HEADER + msgspec.json.encode(redact_cards(doc))  # no card number leaves in a trace
+        payload = _DAEMON_HEADER + msgspec.json.encode(_without_cards(doc))
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
