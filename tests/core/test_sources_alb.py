@@ -111,6 +111,26 @@ def test_the_status_lines_written_without_lookup_are_the_standard_phrases() -> N
     assert STATUS_LINES == {s: f"{s} {renamed.get(s) or HTTPStatus(s).phrase}" for s in STATUS_LINES}
 
 
+def test_status_descriptions_use_rfc_9110_names_on_every_python() -> None:
+    # Python 3.13 renamed four phrases; an ALB answer must not depend on the Lambda runtime's version
+    app = App(max_body_size=16)
+
+    @app.post("/small")
+    def small(body: dict[str, int]) -> dict:
+        return body
+
+    app.get("/range")(lambda: Response(None, 416))
+    app.get("/long")(lambda: Response(None, 414))
+    big = app.handler(
+        events.alb("POST", "/small", body='{"a": ' + "1" * 40 + "}", headers={"Content-Type": "application/json"}),
+        lambda_context(),
+    )
+    assert (big["statusCode"], big["statusDescription"]) == (413, "413 Content Too Large")
+    for path, line in (("/range", "416 Range Not Satisfiable"), ("/long", "414 URI Too Long")):
+        out = app.handler(events.alb("GET", path), lambda_context())
+        assert out["statusDescription"] == line
+
+
 @pytest.mark.parametrize("multi_value", [False, True])
 def test_the_default_404_and_an_invalid_body_have_their_status_lines(multi_value: bool) -> None:
     app = App()

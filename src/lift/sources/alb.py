@@ -66,8 +66,21 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> AlbRequest
 _new = object.__new__
 
 
+# RFC 9110's names for the four statuses Python 3.13's HTTPStatus renamed (3.11 and 3.12 keep RFC 7231's):
+# the same statusDescription whichever runtime the function runs on
+_RFC9110_PHRASES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+
+
 def status_line(status: int) -> str:
     """The `statusDescription` ALB wants: "404 Not Found" (the status alone when it has no phrase)."""
+    phrase = _RFC9110_PHRASES.get(status)
+    if phrase is not None:
+        return f"{status} {phrase}"
     from http import HTTPStatus
 
     try:
@@ -97,7 +110,7 @@ def json_response_for_event(status: int, body: str, event: dict[str, Any]) -> di
 
 
 # the statuses of the direct path's answers (App's default 404 and 422 included), without the import
-# (422 by its RFC 9110 name, as Python 3.13's HTTPStatus has it, on every Python version)
+# (422 by its RFC 9110 name on every Python version, as status_line gives it)
 STATUS_LINES = {
     200: "200 OK",
     201: "201 Created",
