@@ -29,6 +29,7 @@ from pathlib import Path
 __all__ = [
     "DYNAMODB_LOCAL_VERSION",
     "ManagedProcess",
+    "PortTaken",
     "ServiceError",
     "dynamodb_local_jar",
     "free_port",
@@ -66,7 +67,11 @@ def _port_open(port: int) -> bool:
 
 
 class ManagedProcess:
-    """A server process we started: waits until it accepts connections, stops it on `stop()`."""
+    """A server process we started: waits until it accepts connections, stops it on `stop()`.
+
+    Ready means: the process is alive, the port answers `ready()`, and (where `/proc` shows it) the
+    listening socket on the port is this process's own, so a server someone else started on the same
+    port in the meantime is never taken for ours."""
 
     def __init__(self, name: str, argv: list[str], port: int, ready: Callable[[], bool], timeout: float = 30.0) -> None:
         self.name = name
@@ -78,11 +83,16 @@ class ManagedProcess:
         deadline = started + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServiceError(f"{name} exited with {self.process.returncode}: {self._log_tail()}")
+                log = self._log_tail()
+                self.stop()
+                error = PortTaken if _ADDRESS_IN_USE in log.lower() else ServiceError
+                raise error(f"{name} exited with {self.process.returncode}: {log}")
             try:
-                if _port_open(port) and ready():
-                    self.startup_seconds = time.monotonic() - started
-                    return
+                if _port_open(port) and ready() and _listens(self.process.pid, port) is not False:
+                    if self.process.poll() is None:
+                        self.startup_seconds = time.monotonic() - started
+                        return
+                    continue  # it answered for another process's server on the port: ours exited
             except OSError:
                 pass
             time.sleep(0.05)
@@ -91,7 +101,10 @@ class ManagedProcess:
 
     def _log_tail(self) -> str:
         self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")[-2000:]
+        try:
+            return Path(self.log.name).read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
 
     def stop(self) -> None:
         """Terminate the server (kill it after 10 s) and remove its log."""
@@ -107,6 +120,64 @@ class ManagedProcess:
             Path(self.log.name).unlink(missing_ok=True)
 
 
+class PortTaken(ServiceError):
+    """The server could not bind its port: another process took it after it was found free."""
+
+
+# what redis-server, werkzeug (moto) and Jetty (DynamoDB Local) say when the port is taken
+_ADDRESS_IN_USE = "in use"
+# A free port can be taken by another process between `free_port()` and the server binding it (a
+# moto or JVM start takes seconds; on a shared machine other test sessions start servers too):
+# each start tries this many ports before giving up
+_PORT_ATTEMPTS = 5
+
+
+def _start_on_a_free_port(
+    name: str,
+    argv_for: Callable[[int], list[str]],
+    ready_for: Callable[[int], Callable[[], bool]],
+    timeout: float,
+    ports: Iterable[int] | None,
+) -> ManagedProcess:
+    """`ManagedProcess` on the first of `ports` (default: free ports) nobody listens on that the
+    server could bind; a port someone listens on, or took while the server started, is skipped."""
+    candidates = iter(ports) if ports is not None else None
+    taken: list[str] = []
+    for _ in range(_PORT_ATTEMPTS):
+        port = next(candidates, None) if candidates is not None else None
+        if port is None:
+            port = free_port()
+        if _port_open(port):
+            taken.append(f"{port} (already served)")
+            continue
+        try:
+            return ManagedProcess(name, argv_for(port), port, ready=ready_for(port), timeout=timeout)
+        except PortTaken:
+            taken.append(f"{port} (taken while {name} started)")
+    raise ServiceError(f"{name} found no free port after {_PORT_ATTEMPTS} tries: {', '.join(taken)}")
+
+
+def _listens(pid: int, port: int) -> bool | None:
+    """Whether process `pid` holds the socket listening on 127.0.0.1:`port` (None where `/proc`
+    cannot tell: not Linux, or the tables unreadable)."""
+    inodes = set()
+    try:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as rows:
+                next(rows, None)
+                for row in rows:
+                    fields = row.split()
+                    # local address `hex ip:hex port`, state 0A = LISTEN, inode
+                    if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:
+                        inodes.add(f"socket:[{fields[9]}]")
+        if not inodes:
+            return False
+        fds = Path(f"/proc/{pid}/fd")
+        return any(os.readlink(fds / fd) in inodes for fd in os.listdir(fds))
+    except (OSError, ValueError):
+        return None
+
+
 # -- redis-server -------------------------------------------------------------------------------
 
 
@@ -120,15 +191,21 @@ def _redis_answers(port: int) -> bool:
         return sock.recv(16).startswith(b"+PONG")
 
 
-def start_redis() -> ManagedProcess:
-    """redis-server on a free port, without persistence."""
+def start_redis(*, ports: Iterable[int] | None = None) -> ManagedProcess:
+    """redis-server on a free port (or the first usable one of `ports`), without persistence."""
     binary = _redis_binary()
     if binary is None:
         raise ServiceError(f"redis-server is not installed; {INSTALL_HINT} (or apt-get install redis-server)")
-    port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    argv += ["--daemonize", "no", "--protected-mode", "yes"]
-    return ManagedProcess("redis", argv, port, ready=lambda: _redis_answers(port))
+
+    def argv(port: int) -> list[str]:
+        return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + [
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
+        ]
+
+    return _start_on_a_free_port("redis", argv, lambda port: lambda: _redis_answers(port), 30.0, ports)
 
 
 # -- DynamoDB Local -------------------------------------------------------------------------------
@@ -184,16 +261,22 @@ def _dynamodb_answers(port: int) -> bool:
         return sock.recv(64).startswith(b"HTTP/1.1")
 
 
-def start_dynamodb_local(dirs: Iterable[Path] | None = None) -> ManagedProcess:
-    """AWS's DynamoDB Local, in memory, with telemetry off."""
+def start_dynamodb_local(dirs: Iterable[Path] | None = None, *, ports: Iterable[int] | None = None) -> ManagedProcess:
+    """AWS's DynamoDB Local, in memory, with telemetry off, on a free port (or one of `ports`)."""
     java = shutil.which("java")
     if java is None:
         raise ServiceError(f"java is not installed (DynamoDB Local needs it); {INSTALL_HINT}")
     jar = dynamodb_local_jar(dirs)
-    port = free_port()
-    argv = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar)]
-    argv += ["-inMemory", "-port", str(port), "-disableTelemetry"]
-    return ManagedProcess("dynamodb-local", argv, port, ready=lambda: _dynamodb_answers(port), timeout=60.0)
+
+    def argv(port: int) -> list[str]:
+        return [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar)] + [
+            "-inMemory",
+            "-port",
+            str(port),
+            "-disableTelemetry",
+        ]
+
+    return _start_on_a_free_port("dynamodb-local", argv, lambda port: lambda: _dynamodb_answers(port), 60.0, ports)
 
 
 # -- moto server ---------------------------------------------------------------------------------
@@ -206,14 +289,16 @@ def _moto_answers(port: int) -> bool:
         return sock.recv(64).startswith(b"HTTP/1.")
 
 
-def start_moto_server() -> ManagedProcess:
+def start_moto_server(*, ports: Iterable[int] | None = None) -> ManagedProcess:
     """moto in server mode (every AWS API moto mocks: CloudFormation, Lambda, CloudWatch, Route 53,
-    KMS, SSM, S3, IAM, ...), in memory, on a free port."""
+    KMS, SSM, S3, IAM, ...), in memory, on a free port (or the first usable one of `ports`)."""
     if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
         raise ServiceError('moto server is not installed: pip install "moto[server]"')
-    port = free_port()
-    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    return ManagedProcess("moto", argv, port, ready=lambda: _moto_answers(port), timeout=60.0)
+
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+    return _start_on_a_free_port("moto", argv, lambda port: lambda: _moto_answers(port), 60.0, ports)
 
 
 def missing_reason(name: str, dirs: Iterable[Path] | None = None) -> str | None:
