@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -74,6 +75,16 @@ def moto_endpoint() -> str:
     yield from _session_server(
         "LIFT_TEST_MOTO_ENDPOINT", test_services.start_moto_server, "moto server", "http://127.0.0.1:{port}"
     )
+
+
+@pytest.fixture
+def dead_port() -> Any:
+    """A 127.0.0.1 port that refuses every connection for the whole test: bound here and never
+    listened on. (A port found free and let go, `free_port()`, can be taken by another process's
+    server before the test connects; a test of an unreachable server would then reach it.)"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import threading
 import time
 
@@ -137,12 +136,10 @@ def test_stale_while_revalidate_inline_refreshes_on_the_lock_winner(store_factor
 
 
 @pytest.mark.parametrize("kind", ["redis", "dynamodb"])
-def test_an_unreachable_store_degrades_to_uncached(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_store_degrades_to_uncached(kind: str, caplog: pytest.LogCaptureFixture, dead_port: int) -> None:
     from lift.stores import DynamoDBStore, RedisStore
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = dead_port
     if kind == "redis":
         store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.2)
     else:

@@ -319,15 +319,10 @@ def test_two_instances_share_responses_and_invalidations_through_l2(store_factor
     assert again.headers["x-cache"] == "miss" and a_calls["user:7"] == 2
 
 
-def test_a_failing_store_never_fails_the_request(caplog: pytest.LogCaptureFixture) -> None:
-    import socket
-
+def test_a_failing_store_never_fails_the_request(caplog: pytest.LogCaptureFixture, dead_port: int) -> None:
     from lift.stores import RedisStore
 
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    broken = Cache(RedisStore(f"redis://127.0.0.1:{port}/0", timeout=0.2), l1=False)
+    broken = Cache(RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.2), l1=False)
     app, calls = make_app(cache(ttl=30, store=broken))
     client = TestClient(app)
     first = lambda_context()

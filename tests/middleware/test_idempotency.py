@@ -8,7 +8,6 @@ import time
 
 import msgspec
 import pytest
-import services as test_services
 
 from lift import App, Context, Response
 from lift.errors import BadRequest
@@ -276,8 +275,8 @@ def test_a_crashed_invocation_blocks_the_key_only_until_its_lock_expires(store):
     assert orders.runs == 1
 
 
-def test_store_down_fails_closed_with_503():
-    dead = RedisStore(f"redis://127.0.0.1:{test_services.free_port()}/0", timeout=0.3)
+def test_store_down_fails_closed_with_503(dead_port):
+    dead = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.3)
     orders = Orders(dead)
     response = post(TestClient(orders.app), "k")
     assert response.status_code == 503
@@ -285,8 +284,8 @@ def test_store_down_fails_closed_with_503():
     assert orders.runs == 0
 
 
-def test_store_down_fails_open_when_configured(caplog):
-    dead = RedisStore(f"redis://127.0.0.1:{test_services.free_port()}/0", timeout=0.3)
+def test_store_down_fails_open_when_configured(caplog, dead_port):
+    dead = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.3)
     orders = Orders(dead, fail_open=True)
     assert post(TestClient(orders.app), "k").status_code == 201
     assert orders.runs == 1

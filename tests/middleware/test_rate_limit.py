@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-import services as test_services
 
 from lift import App, Context
 from lift.middleware.rate_limit import Limit, fixed_window, rate_limit, sliding_window
@@ -148,8 +147,8 @@ def test_behind_cloudfront_the_trusted_proxy_entry_is_the_client(source):
     assert from_client("198.51.100.2").status_code == 200
 
 
-def test_store_down_fails_open_with_an_error_log(caplog):
-    dead = RedisStore(f"redis://127.0.0.1:{test_services.free_port()}/0", timeout=0.3)
+def test_store_down_fails_open_with_an_error_log(caplog, dead_port):
+    dead = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.3)
     client = TestClient(make_app(rate_limit(1, FOREVER, store=dead)))
     with caplog.at_level(logging.ERROR, logger="lift.rate_limit"):
         responses = [client.get("/items") for _ in range(3)]
@@ -159,8 +158,8 @@ def test_store_down_fails_open_with_an_error_log(caplog):
     assert len(errors) == 3 and "request_id=" in errors[0].getMessage() and "fail_open" in errors[0].getMessage()
 
 
-def test_store_down_fails_closed_when_configured():
-    dead = RedisStore(f"redis://127.0.0.1:{test_services.free_port()}/0", timeout=0.3)
+def test_store_down_fails_closed_when_configured(dead_port):
+    dead = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.3)
     client = TestClient(make_app(rate_limit(1, FOREVER, store=dead, fail_closed=True)))
     response = client.get("/items")
     assert response.status_code == 503

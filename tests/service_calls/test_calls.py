@@ -16,7 +16,7 @@ from lift.middleware.tracing import Tracing
 from lift.services import ServiceClient, ServiceError, UpstreamNotFound, client_for
 from lift.testing import TestClient
 from tests.service_calls.apps import NewUser, Page, User, UserModel, users_app
-from tests.service_calls.serving import Served, free_port
+from tests.service_calls.serving import Served
 
 TRACE = "1-5759e988-bd862e3fe1be46a994272793"
 TRACEPARENT = "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"
@@ -59,7 +59,7 @@ def test_callee_404_is_not_found_with_its_message_in_details(users):
     client.close()
 
 
-def test_callee_failures_become_stable_codes_without_exception_text(users):
+def test_callee_failures_become_stable_codes_without_exception_text(users, dead_port):
     client = ServiceClient("users", base_url=users.url, retry=1, breaker=False)
     with pytest.raises(ServiceError) as caught:
         client.get("/boom")
@@ -74,7 +74,7 @@ def test_callee_failures_become_stable_codes_without_exception_text(users):
         client.get("/bad-shape", response=User)
     assert (caught.value.status, caught.value.code) == (502, "upstream_invalid_response")
 
-    down = ServiceClient("users", base_url=f"http://127.0.0.1:{free_port()}", retry=1, breaker=False)
+    down = ServiceClient("users", base_url=f"http://127.0.0.1:{dead_port}", retry=1, breaker=False)
     with pytest.raises(ServiceError) as caught:
         down.get("/users/1")
     assert (caught.value.status, caught.value.code) == (503, "upstream_unavailable")

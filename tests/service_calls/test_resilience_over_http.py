@@ -22,7 +22,7 @@ from lift.resilience import (
 from lift.services import ServiceClient, ServiceError
 from lift.testing import TestClient
 from lift.testing.context import lambda_context
-from tests.service_calls.serving import Served, free_port
+from tests.service_calls.serving import Served
 
 
 def fast_retry(attempts: int = 3, budget: RetryBudget | None = None) -> RetryPolicy:
@@ -143,10 +143,10 @@ def test_an_open_circuit_is_shared_through_a_store(users, store_factory):
     b.close()
 
 
-def test_a_failing_store_leaves_the_breaker_in_process(users):
+def test_a_failing_store_leaves_the_breaker_in_process(users, dead_port):
     from lift.stores import RedisStore
 
-    dead = RedisStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
+    dead = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.2)
     breaker = CircuitBreaker("users-alone", window=3, min_calls=3, failure_rate=0.6, store=dead, sync_interval=0)
     client = ServiceClient("users", base_url=users.url, retry=1, breaker=breaker)
     assert client.get("/users/1")["id"] == 1  # the store is unreachable: the call still goes through

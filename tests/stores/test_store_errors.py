@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-import services as test_services
 
 from lift.stores import (
     MemoryStore,
@@ -20,8 +19,8 @@ from lift.stores.dynamodb import DynamoDBStore
 from lift.stores.redis import RedisStore
 
 
-def test_redis_that_is_down_raises_store_unavailable():
-    store = RedisStore(f"redis://127.0.0.1:{test_services.free_port()}/0", timeout=0.5)
+def test_redis_that_is_down_raises_store_unavailable(dead_port):
+    store = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.5)
     with pytest.raises(StoreUnavailable):
         store.get("k")
     with pytest.raises(StoreUnavailable):
@@ -30,8 +29,8 @@ def test_redis_that_is_down_raises_store_unavailable():
         store.put_if_absent("k", 1, ttl=10)
 
 
-def test_dynamodb_that_is_down_raises_store_unavailable():
-    endpoint = f"http://127.0.0.1:{test_services.free_port()}"
+def test_dynamodb_that_is_down_raises_store_unavailable(dead_port):
+    endpoint = f"http://127.0.0.1:{dead_port}"
     store = DynamoDBStore("lift-test", endpoint_url=endpoint, timeout=0.5)
     with pytest.raises(StoreUnavailable):
         store.get("k")
