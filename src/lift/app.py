@@ -70,6 +70,10 @@ class Endpoint:
     # (`LazyRequestContext`): yes unless the route's direct call reads it itself (a header, the query,
     # a body the inline decode does not take), known once that call is made (its first request)
     lazy_request = True
+    # Until `prepare`/`compose` set them on the instance: not yet prepared, no middleware noted
+    # (class attributes: two stores fewer per route at registration, which is cold-start time)
+    prepared = False
+    _links: list[Middleware] | None = None
 
     def __init__(
         self,
@@ -99,8 +103,6 @@ class Endpoint:
         # called by a given execution environment, and registration is cold-start time. Until then
         # `run` and `chain` are one method of this endpoint, `call` and `call_direct` another, each
         # preparing the endpoint and handing the call on.
-        self.prepared = False
-        self._links: list[Middleware] | None = None  # the middleware `compose` found, composed by `prepare`
         self.run: Handler = self._chain_first
         self.chain: Handler = self.run
         # No middleware around a sync handler: an HTTP source may call `binder.call` itself and
@@ -395,20 +397,20 @@ class App(Group, EventSources):
             for verb in verbs:
                 if verb not in _HTTP_METHODS:
                     raise ValueError(f"Unknown HTTP method {verb!r} for route {path}")
-        middleware = list(middleware) if middleware else []
+        own: list[Middleware] | None = list(middleware) if middleware else None  # (no list for the common route)
         checks = None
         if meta and not _SCHEMA_OPTIONS.isdisjoint(meta):  # request_schema=, validators=, ... (lift.schema)
             from lift.schema import route_validation
 
             checks = route_validation(fn, meta)
-            middleware.append(checks)
+            own = [*(own or ()), checks]
         entry = self.router.entry_for(path)
         endpoint = self._make_endpoint(
             fn,
             entry.template,
             verbs,
             status,
-            middleware or _NO_MIDDLEWARE,
+            own or _NO_MIDDLEWARE,
             group,
             path_params=entry.param_names,
             **meta,
@@ -417,7 +419,7 @@ class App(Group, EventSources):
             checks.endpoint = endpoint
         for verb in verbs:
             entry.add(verb, endpoint)
-        if middleware or group is not None or self.middleware:  # (else the endpoint is as `compose` leaves it)
+        if own or group is not None or self.middleware:  # (else the endpoint is as `compose` leaves it)
             endpoint.compose()
         self.endpoints.append(endpoint)
         return endpoint

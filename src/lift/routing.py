@@ -88,6 +88,22 @@ def _segments(path: str, template: str) -> list[tuple[str, str]]:
     return segments
 
 
+def _plain_segments(stripped: str) -> list[tuple[str, str]] | None:
+    """The segments of a template made only of plain static segments and `{name}` parameters (the
+    commonest shape, `users/{user_id}`), told apart in one pass; None for anything else (a greedy or
+    `{name:type}` parameter, a segment mixing text and a parameter), which `_segments` reads and checks.
+    The caller has refused empty and dot segments already."""
+    segments: list[tuple[str, str]] = []
+    for part in stripped.split("/"):
+        if "{" not in part and "}" not in part:
+            segments.append(("static", part))
+        elif part[0] == "{" and part[-1] == "}" and (name := part[1:-1]).isidentifier():
+            segments.append(("param", name))
+        else:
+            return None
+    return segments
+
+
 class PathEntry:
     """One path template and the endpoints registered for it, by method."""
 
@@ -174,10 +190,12 @@ class Router:
         # empty segments and keeps each `{name}`/`{name+}` as written): no need to rebuild it.
         path = normalize_path(template)
         stripped = path.strip("/")
-        if "{" in stripped or "}" in stripped or "//" in stripped or "." in stripped or not template.strip("/"):
+        if "//" in stripped or "." in stripped or not template.strip("/"):
             segments = _segments(path, template)  # (checks each segment: raises before the tree changes)
-        else:  # a static template with no empty or dot segment: nothing to check
+        elif "{" not in stripped and "}" not in stripped:  # static, no empty or dot segment: nothing to check
             segments = [("static", part) for part in stripped.split("/")]
+        else:
+            segments = _plain_segments(stripped) or _segments(path, template)
         template = path
         node = self._root
         names: list[str] = []

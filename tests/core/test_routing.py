@@ -591,3 +591,44 @@ def test_a_leaf_node_gets_its_own_children_when_a_longer_route_arrives() -> None
     ab = router.entry_for("/a/c")
     assert router.lookup("/a/c") == (ab, []) and router.lookup("/b/c") == (None, [])
     assert router.lookup("/a") == (a, []) and router.lookup("/b") == (b, [])
+
+
+_TEMPLATES = [
+    "/users/{user_id}",
+    "/a/{x}/b/{y}",
+    "/{x}",
+    "/files/{path+}",
+    "/a/{x+}/b",
+    "/a/b{x}",
+    "/a/{x}b",
+    "/a/{1x}",
+    "/a/{}",
+    "/a/{x:int}",
+    "/a/{x}}",
+    "/a/{{x}",
+    "/a/}x{",
+    "/a//b",
+    "/a/../b",
+    "/a/./b",
+    "/v1.0/{id}",
+    "/a/{x-y}",
+    "/a/{ä}",
+]
+
+
+@pytest.mark.parametrize("template", _TEMPLATES)
+def test_registration_reads_each_template_as_parse_template_does(template: str) -> None:
+    """The router reads the commonest templates (static segments and `{name}`) in one quick pass:
+    whatever the template, registering it gives the parameters parse_template finds, or refuses it
+    with the same error, and leaves the router unchanged when it refuses."""
+    try:
+        expected: object = [value for kind, value in parse_template(template) if kind != "static"]
+    except ValueError as exc:
+        expected = (type(exc), str(exc))
+    router = Router()
+    try:
+        got: object = list(router.entry_for(template).param_names)
+    except ValueError as exc:
+        got = (type(exc), str(exc))
+        assert router.entries == [] and router.lookup("/a/1") == (None, [])
+    assert got == expected
