@@ -364,7 +364,9 @@ class App(Group, EventSources):
             from lift.pii import mask_results
 
             mask_results(binder)  # its results are masked for callers without the PII fields' roles
-        return Endpoint(self, fn, template, methods, status, middleware, group, binder, **meta)
+        if meta:
+            return Endpoint(self, fn, template, methods, status, middleware, group, binder, **meta)
+        return Endpoint(self, fn, template, methods, status, middleware, group, binder)
 
     def _route_decorator(
         self, path: str, methods: Iterable[str] | None, group: Group | None, options: dict[str, Any]
@@ -405,16 +407,14 @@ class App(Group, EventSources):
             checks = route_validation(fn, meta)
             own = [*(own or ()), checks]
         entry = self.router.entry_for(path)
-        endpoint = self._make_endpoint(
-            fn,
-            entry.template,
-            verbs,
-            status,
-            own or _NO_MIDDLEWARE,
-            group,
-            path_params=entry.param_names,
-            **meta,
-        )
+        if meta:
+            endpoint = self._make_endpoint(
+                fn, entry.template, verbs, status, own or _NO_MIDDLEWARE, group, entry.param_names, **meta
+            )
+        else:  # (the common route: a plain call, no keyword arguments to gather and pass on)
+            endpoint = self._make_endpoint(
+                fn, entry.template, verbs, status, own or _NO_MIDDLEWARE, group, entry.param_names
+            )
         if checks is not None:
             checks.endpoint = endpoint
         for verb in verbs:

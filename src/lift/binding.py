@@ -34,6 +34,7 @@ class _Empty:
 
 _EMPTY: Any = _Empty()
 _CO_COROUTINE = 0x80
+_NONE_TYPE = type(None)
 
 
 def parameters(fn: Callable[..., Any]) -> list[tuple[str, bool, Any]]:
@@ -620,7 +621,8 @@ class RouteBinder(Binder):
     def __init__(self, fn: Callable[..., Any], plan: Plan, returns: Any = None) -> None:
         self.fn = fn
         self.plan = plan
-        self.is_async = is_coroutine_function(fn)
+        code = fn.__code__ if fn.__class__ is types.FunctionType else None  # (a route's common handler: no call)
+        self.is_async = bool(code.co_flags & _CO_COROUTINE) if code is not None else is_coroutine_function(fn)
         self.returns = returns
         self._direct = None  # call, call_direct: unset until first read (__getattr__)
 
@@ -937,12 +939,10 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     fraction of the cost, which matters once per route of a large app at cold start."""
     annotations = getattr(fn, "__annotations__", None)  # what get_type_hints reads (wraps copies it)
     if type(annotations) is dict:
-        for v in annotations.values():
-            if v is None or type(v) is str:
-                break
-        else:
+        kinds = set(map(type, annotations.values()))  # (in C: a route's registration pays this once)
+        if str not in kinds and _NONE_TYPE not in kinds:
             return annotations  # nothing to evaluate or replace (read only: build_binder never writes it)
-        if not any(type(v) is str for v in annotations.values()):
+        if str not in kinds:
             return {k: type(None) if v is None else v for k, v in annotations.items()}
         named = _named_classes(fn, annotations)
         if named is not None:

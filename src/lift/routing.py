@@ -188,7 +188,8 @@ class Router:
         """The entry for `template`, created on first use; ambiguous templates are refused."""
         # The segments written back are the normalized template itself (parse_template refuses
         # empty segments and keeps each `{name}`/`{name+}` as written): no need to rebuild it.
-        path = normalize_path(template)
+        # (normalize_path's answer for a template already normalized, as Group.route passes them, without the call)
+        path = template if template[:1] == "/" and template[-1:] != "/" else normalize_path(template)
         stripped = path.strip("/")
         if "//" in stripped or "." in stripped or not template.strip("/"):
             segments = _segments(path, template)  # (checks each segment: raises before the tree changes)
@@ -205,7 +206,9 @@ class Router:
                 if child is None:  # (a node made only when missing: registration allocates less)
                     if node.static is _NO_CHILDREN:
                         node.static = {}
-                    child = node.static[value] = _node()
+                    child = node.static[value] = _new(_Node)  # (`_node()` written out: one call less per segment)
+                    child.static, child.param, child.param_name, child.greedy = _NO_CHILDREN, None, None, None
+                    child.greedy_name = child.entry = child.owner = None
                 node = child
             elif kind == "param":
                 if node.param is None:
@@ -230,8 +233,9 @@ class Router:
                     )
                 return node.greedy
         if node.entry is None:
-            node.entry = _entry(template, names)
-            self.entries.append(node.entry)
+            entry = node.entry = _new(PathEntry)  # (`_entry(template, names)` written out)
+            entry.template, entry.param_names, entry.methods, entry.allow = template, tuple(names), {}, ""
+            self.entries.append(entry)
             if not names:
                 self._static[template] = node.entry
             elif len(names) == 1 and segments[-1][0] == "param":
