@@ -779,11 +779,15 @@ class App(Group, EventSources):
     def _http_handler(self, module: Any) -> Callable[..., dict[str, Any]]:
         """The dispatcher for one HTTP source: normalize, respond, encode for that service.
 
-        The commonest request, a route without middleware whose handler returns a dict or a
-        list, takes a direct path: the router's one-lookup cases inline, the handler called
-        through its binder, and its JSON sent with `module.json_response` without a Response
-        object in between. Anything else (middleware, errors, other results, HEAD, encoded or
-        nested paths) goes through `respond` as before; both give the same answer.
+        Each source gets a function of its own (`handle_rest`, `handle_http_api`, `handle_url`,
+        `handle_alb`, `handle_other` for a source with its own request class, VPC Lattice) holding
+        only that source's event reading and answer: a small frame per request. Their common
+        request, a route without middleware whose handler returns a dict or a list, takes a direct
+        path: the router's one-lookup cases inline, a context whose request is made only when read,
+        the handler called through its binder, and its JSON answer written inline without a
+        Response object in between. Anything else goes through the shared functions below
+        (`not_found`, `general`, `answered`, `failed`, `finish`), which give the same answer the
+        full chain (`respond`) gives.
         """
         request_from_event, encode_response = module.request_from_event, module.encode_response
         json_response = getattr(module, "json_response", None)  # (status, text, request) -> the answer
@@ -792,16 +796,17 @@ class App(Group, EventSources):
         static_routes, param_tail, root = self.router._static, self.router._param_tail, self.router._root
         router = self.router
         new_context, lazy_context = Context, LazyRequestContext
+        app = self
 
         # The event as AWS sends it (the service's own domain, no base path, plain field types) is
-        # read here with subscripts, and its request made after the route lookup (a 404 needs none);
+        # read with subscripts, and its request made after the route lookup (a 404 needs none);
         # anything else goes through the source's `request_from_event`.
         name = module.__name__
         rest, v2 = module is apigw_rest, name in ("lift.sources.apigw_http", "lift.sources.function_url")
         alb, url = name == "lift.sources.alb", name == "lift.sources.function_url"  # (App.handler sends a
         # function URL's events, told by their domain, to its module's dispatcher)
-        if alb:  # its status lines, for the answer written inline (alb.json_response_for_event)
-            status_lines, status_line = module.STATUS_LINES, module.status_line
+        status_lines: dict[int, str] = getattr(module, "STATUS_LINES", {})  # (ALB: its answer written inline)
+        status_line: Callable[[int], str] = getattr(module, "status_line", str)
         request_class = _REQUEST_CLASSES.get(name)
         new_request: type[Request] = getattr(module, request_class) if request_class is not None else Request
         new = object.__new__
@@ -822,7 +827,7 @@ class App(Group, EventSources):
                 return entry, None
             parent, _, last = path.rpartition("/")
             entry = param_tail.get(parent)
-            if entry is not None and not (last < "/" or "%" in last):  # (handle_http's own test, inlined there)
+            if entry is not None and not (last < "/" or "%" in last):  # (the handlers' own test, inlined there)
                 return entry, last
             return None, None
 
@@ -839,8 +844,8 @@ class App(Group, EventSources):
             entry, tail_value = lookup(request.path)
             if tail_value is not None:
                 request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
-            if self.max_body_size != default_max_body:
-                request.max_body = self.max_body_size
+            if app.max_body_size != default_max_body:
+                request.max_body = app.max_body_size
             return request
 
         if lazy:
@@ -857,55 +862,269 @@ class App(Group, EventSources):
                 }
             return json_response(422, report.decode("utf-8"), ctx.request)  # type: ignore[misc]
 
-        def handle_http(event: dict[str, Any], context: Any, source: str, own_domain: bool = False) -> dict[str, Any]:
-            """One event of this source (`own_domain`: App.handler found the event's domain to be an
-            HTTP API's own, execute-api, one; False: not known)."""
-            nonlocal known_domain, api_domain, v2_domain, v2_kind
+        def custom_domain(event: dict[str, Any]) -> bool:
+            """Whether a REST/HTTP API event whose path is not its route's template came through a
+            custom domain (its base path mapping then strips a prefix): one substring test per domain."""
+            nonlocal known_domain, api_domain
             try:
-                request: Request | None = None
-                # REST/v2: the route template API Gateway matched, when it is not the path itself: the
-                # path is plain when the route it matches has that template (a base path mapping or a
-                # named stage adds segments, so no such path matches it), else when the domain is
-                # API Gateway's own; both are checked after the lookup
-                matched: Any = None
+                domain = event["requestContext"]["domainName"]
+                if domain != known_domain:  # (one substring test per domain, not per request)
+                    known_domain, api_domain = domain, ".execute-api." in domain
+                return not api_domain
+            except (KeyError, TypeError):
+                return True
+
+        def not_found(
+            event: dict[str, Any],
+            context: Any,
+            source: str,
+            request: Request | None,
+            method: str,
+            path: str,
+            last: str,
+            matched: str | None,
+        ) -> dict[str, Any]:
+            """A path neither one-probe table holds: the default 404 answered before a Context is made
+            (it needs none) when nothing can change it, else `general`. `matched`: the template API
+            Gateway matched, when it is not the path (a custom domain's base path mapping is stripped first)."""
+            nonlocal known_domain, api_domain
+            if matched is not None:  # (custom_domain, inlined)
                 try:
-                    if rest:  # the resource template differs from the path on a custom domain's base path mapping
-                        path, method = event["path"], event["httpMethod"]
-                        plain = path.__class__ is str and method.__class__ is str and path and not self.base_path
-                        if (matched := event["resource"]) == path:  # (not plain: unused)
-                            matched = None
-                    elif v2:  # apigw_http.plain_path, inlined: the `$default` stage, a route key's custom domain
-                        rc, path = event["requestContext"], event["rawPath"]
-                        method = rc["http"]["method"]
-                        if path.__class__ is str and method.__class__ is str and path and not self.base_path:
-                            plain = True  # (the test in one if: 3.11 specializes each comparison there)
-                            if own_domain:  # (App.handler told) an API's own domain: its `$default` stage's
-                                if rc["stage"] != "$default" or event["routeKey"].__class__ is not str:  # paths
-                                    plain = False  # are the routes' (a route key of the wrong type: the source's 400)
-                            elif not url:  # (a function URL's path is its own) by its domain, one test per domain
-                                domain = rc["domainName"]
-                                if domain != v2_domain:
-                                    v2_domain = domain
-                                    v2_kind = 0 if ".lambda-url." in domain else 1 if ".execute-api." in domain else 2
-                                matched = event["routeKey"]
-                                if rc["stage"] != "$default" or matched.__class__ is not str:
-                                    plain = False
-                                elif v2_kind != 2 or " " not in matched:  # a custom domain: by the route key's
-                                    matched = None  # template (`$default`: no template to strip a prefix by)
-                        else:
-                            plain = False
-                    elif alb:
-                        path, method = event["path"], event["httpMethod"]
-                        if path.__class__ is str and method.__class__ is str and path and not self.base_path:
-                            plain = True
-                        else:
-                            plain = False
-                    else:
-                        plain = False
+                    domain = event["requestContext"]["domainName"]
+                    if domain != known_domain:  # (one substring test per domain, not per request)
+                        known_domain, api_domain = domain, ".execute-api." in domain
+                    if not api_domain:
+                        return moved(event, context, source)
+                except (KeyError, TypeError):
+                    return moved(event, context, source)
+            if (
+                json_response is not None
+                and app._plain_not_found
+                and last  # neither table has the path, which is as the router's full lookup reads it (a
+                and path[0] == "/"  # leading "/", no empty segment, not rejected above), and either every
+                and "//" not in path  # route is in the tables or no template starts with its first segment
+                and (
+                    (router._tables_complete and not (("." in path or "%" in path) and has_dot_segment(path)))
+                    or (root.param is None and root.greedy is None and unrouted(path, root))
+                )  # (a dot segment is refused in chain_for, unless no route starts with its first segment)
+                and method != "HEAD"
+            ):
+                logger = _lift_log or _read_lift_logger()
+                # isEnabledFor(INFO) as logging caches it (None until asked; a False answer
+                # holds for a disabled logger too, and a True one takes the full path below)
+                try:
+                    info = logger._cache[20]
+                except KeyError:
+                    info = logger.isEnabledFor(20)
+                if not info:  # INFO: the 4xx log line is wanted (error_response)
+                    if app._cold:
+                        app._cold = False
+                    try:
+                        request_id = context.aws_request_id  # (Lambda's context object has it)
+                    except AttributeError:
+                        request_id = None
+                    if not request_id:
+                        if request is None:
+                            request = new(new_request)
+                            request.event, request.method, request.path = event, method, path
+                        request_id = Context(app, event, context, source, request).request_id
+                    # _default_not_found's body, written around its two encoded strings (a third of the cost)
+                    said = f"No route for {method} {path}"
+                    message = _encode(said)
+                    if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
+                        message = _encode(_card_free(said))  # (maybe a card number)
+                    parts = (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
+                    text = b"".join(parts).decode()  # (UTF-8, the default: the quicker call)
+                    if same_json:  # apigw_rest.json_response, inlined
+                        return {
+                            "statusCode": 404,
+                            "headers": {"Content-Type": "application/json"},
+                            "body": text,
+                            "isBase64Encoded": False,
+                        }
+                    if lazy:  # (ALB)
+                        return event_json_response(404, text, event)  # type: ignore[misc]
+                    if request is None:
+                        request = new(new_request)
+                        request.event, request.method, request.path = event, method, path
+                    return json_response(404, text, request)
+            return general(event, context, source, request, method, path, None, None)
+
+        def general(
+            event: dict[str, Any],
+            context: Any,
+            source: str,
+            request: Request | None,
+            method: str,
+            path: str,
+            entry: PathEntry | None,
+            tail_value: str | None,
+        ) -> dict[str, Any]:
+            """Any request but the handlers' own direct one: its Context, then the direct call, the
+            404 without a second lookup, or the full chain (`respond`)."""
+            endpoint: Any = entry.methods.get(method) if entry is not None else None
+            direct = endpoint is not None and endpoint.direct
+            cold = app._cold
+            if cold:
+                app._cold = False
+            if request is None:  # (the handlers' own direct path makes it lazily; here it is made now)
+                request = new(new_request)
+                request.event, request.method, request.path = event, method, path
+            if tail_value is not None:  # (`path_params` makes its dict only if it is read)
+                request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
+            if app.max_body_size != default_max_body:
+                request.max_body = app.max_body_size
+            ctx = new_context(app, event, context, source, request, cold, entry.template if direct else None)  # type: ignore[union-attr]
+            if direct:
+                try:
+                    if direct_calls:
+                        call = endpoint.call_direct
+                        result = call(ctx, tail_value)
+                    else:  # (a source of its own request class, VPC Lattice: `path_params` gives the value)
+                        result = endpoint.call(ctx)
+                except Exception as exc:
+                    return failed(ctx, exc, request, context)
+                try:
+                    return answered(ctx, result, endpoint.status, request, event, context)
+                finally:  # (no reference cycle through a failed body's error: see handle_rest)
+                    result = None
+            if (
+                entry is None
+                and root.param is None
+                and root.greedy is None
+                and unrouted(path, root)
+                and not (("." in path or "%" in path) and has_dot_segment(path))  # (refused in chain_for)
+            ):
+                try:  # no template starts with this path's first segment: the 404 without a second lookup
+                    response = app._not_found_chain(ctx)
+                except Exception as exc:
+                    response = app.error_response(ctx, exc)
+                if response.__class__ is not Response:
+                    response = to_response(response)
+            else:
+                response = app.respond(ctx)
+            return finish(ctx, response, request, context)
+
+        def failed(ctx: Context, exc: Exception, request: Request | None, context: Any) -> dict[str, Any]:
+            """The answer for an exception the handler's direct call raised."""
+            if (
+                exc.__class__ is ValidationFailed
+                and json_response is not None
+                and (report := _raised_report(app, ctx, exc)) is not None
+            ):  # an invalid body's 422, as error_response writes it, without a Response
+                return answer_422(report, ctx)
+            return finish(ctx, app.error_response(ctx, exc), request, context)
+
+        def answered(
+            ctx: Context, result: Any, status: int, request: Request | None, event: dict[str, Any], context: Any
+        ) -> dict[str, Any]:
+            """The answer for what the handler's direct call returned (`status`: the route's)."""
+            cls = result.__class__
+            if cls is dict or cls is list:
+                body = _encode(result)
+                if len(body) < _MAYBE_TOO_LARGE:  # (REST, HTTP API, URL, ALB: a json_response each)
+                    if same_json:  # apigw_rest.json_response, inlined
+                        return {
+                            "statusCode": status,
+                            "headers": {"Content-Type": "application/json"},
+                            "body": body.decode(),
+                            "isBase64Encoded": False,
+                        }
+                    if alb:
+                        return alb_answer(status, body, event)
+                    if json_response is not None:
+                        return json_response(status, body.decode(), request)
+                response = Response._raw(body, status, "application/json")
+            elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): nothing was raised
+                problem = result.problem
+                if (
+                    problem.__class__ is Report
+                    and not problem.echoes
+                    and json_response is not None
+                    and (report := _plain_report(app, ctx, problem)) is not None
+                ):  # its 422 as error_response writes it, without an exception or a Response
+                    return answer_422(report, ctx)
+                try:  # raised as the general path raises it (a handler may log its traceback)
+                    result.raise_error()
+                except Exception as exc:
+                    problem = result = None  # (this frame, in its traceback, keeps no reference to it)
+                    response = app.error_response(ctx, exc)
+            else:
+                response = to_response(result, status)
+            return finish(ctx, response, request, context)
+
+        def finish(ctx: Context, response: Response, request: Request | None, context: Any) -> dict[str, Any]:
+            """A Response encoded for this source: its status checked, a stream collected, HEAD's body dropped."""
+            if request is None:  # (a lazy request: made now, as the answer needs it)
+                request = cast(Request, ctx.request)
+            status = response.status
+            if status.__class__ is not int or not 100 <= status <= 599:  # (set after the Response was made)
+                response = app.status_fault(ctx, response)
+            if response.__class__ is not Response:  # a streamed body: collected (lift.streaming)
+                from lift.sources.http import MAX_RESPONSE_BYTES
+                from lift.streaming import finish_for_lambda
+
+                seconds = ctx.remaining_ms() / 1000 if context is not None else None
+                response = finish_for_lambda(response, request.method, MAX_RESPONSE_BYTES, ctx.request_id, seconds)
+            if request.method == "HEAD" and response.body:
+                response.headers.setdefault("Content-Length", str(len(response.body)))
+                response.body = b""
+            request_id = ctx._request_id
+            if request_id is None and len(response.body) > _MAYBE_TOO_LARGE:
+                request_id = ctx.request_id  # the 6 MB error body and log line carry it
+            return encode_response(response, request, request_id)
+
+        def malformed(event: Any, context: Any, source: str, exc: Exception) -> dict[str, Any]:
+            """An exception outside the chain: a malformed event (`path: 5`), never an escape."""
+            return encode_response(app.error_response(Context(app, event, context, source), exc), None, None)
+
+        def alb_answer(status: int, body: bytes, event: dict[str, Any]) -> dict[str, Any]:
+            """alb.json_response_for_event, inlined: the event's header mode."""
+            if "multiValueHeaders" in event:
+                return {
+                    "statusCode": status,
+                    "statusDescription": status_lines.get(status) or status_line(status),
+                    "body": body.decode(),
+                    "isBase64Encoded": False,
+                    "multiValueHeaders": {"Content-Type": ["application/json"]},
+                }
+            return {
+                "statusCode": status,
+                "statusDescription": status_lines.get(status) or status_line(status),
+                "body": body.decode(),
+                "isBase64Encoded": False,
+                "headers": {"Content-Type": "application/json"},
+            }
+
+        def route_key_moved(event: dict[str, Any], route_key: str, entry: PathEntry) -> bool:
+            """Whether an HTTP API event on a custom domain (a route key "GET /users/{id}") came
+            through a base path mapping: its path is not the route key's template, nor API Gateway's own."""
+            try:
+                template = route_key_paths[route_key]
+            except KeyError:
+                template = _route_key_path(route_key_paths, route_key)
+            return template != entry.template and custom_domain(event)
+
+        def moved(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+            """A REST/HTTP API event through a custom domain's base path mapping: the source strips it."""
+            request = request_from_event(event, app.base_path)
+            path = request.path
+            entry, tail_value = lookup(path)
+            return general(event, context, source, request, request.method, path, entry, tail_value)
+
+        def handle_rest(event: dict[str, Any], context: Any, source: str, own_domain: bool = False) -> dict[str, Any]:
+            """One API Gateway REST event (`own_domain`: App.handler's HTTP API hint, unused here)."""
+            try:
+                try:  # the resource API Gateway matched differs from the path on a base path mapping (checked below)
+                    path, method = event["path"], event["httpMethod"]
+                    plain = path.__class__ is str and method.__class__ is str and path and not app.base_path
+                    if (matched := event["resource"]) == path:  # (not plain: unused)
+                        matched = None
                 except (KeyError, TypeError):
                     plain = False
+                request: Request | None = None
                 if not plain:
-                    request = request_from_event(event, self.base_path)
+                    request = request_from_event(event, app.base_path)
                     path, method = request.path, request.method
                     matched = None
                 tail_value = None
@@ -920,198 +1139,471 @@ class App(Group, EventSources):
                             entry, last = None, ""
                         else:
                             tail_value = last
-                if matched is not None:
-                    if not rest:  # a route key, "GET /users/{id}": its path part
+                # the path is plain when the route it matches has the resource's template (a base path
+                # mapping or a named stage adds segments, so no such path matches it), else by its domain
+                if entry is None:
+                    if (  # the default 404, answered here when nothing can change it (see not_found, which tests the rest)
+                        last
+                        and app._plain_not_found
+                        and method != "HEAD"
+                        and path[0] == "/"
+                        and "//" not in path
+                        and router._tables_complete
+                        and not (("." in path or "%" in path) and has_dot_segment(path))
+                        and (  # API Gateway's own domain, the last one seen (not_found tests any other)
+                            matched is None
+                            or (
+                                (rc := event.get("requestContext")).__class__ is dict
+                                and rc.get("domainName") == known_domain
+                                and api_domain
+                            )
+                        )
+                        and _lift_log is not None
+                        and not _lift_log._cache.get(
+                            20, True
+                        )  # (INFO off, as logging caches it: no 4xx line is wanted)
+                    ):
                         try:
-                            matched = route_key_paths[matched]
-                        except KeyError:
-                            matched = _route_key_path(route_key_paths, matched)
-                    if entry is None or matched != entry.template:  # (else the path is the route's own)
-                        try:
-                            domain = event["requestContext"]["domainName"]
-                            if domain != known_domain:  # (one substring test per domain, not per request)
-                                known_domain, api_domain = domain, ".execute-api." in domain
-                            plain = api_domain
-                        except (KeyError, TypeError):
-                            plain = False
-                        if not plain:  # a custom domain's base path mapping: the source strips it
-                            request = request_from_event(event, self.base_path)
-                            path, method = request.path, request.method
-                            entry, tail_value = lookup(path)
-                            last = ""  # (a 404 there takes the general path)
-                if (
-                    entry is None
-                    and json_response is not None
-                    and self._plain_not_found
-                    and last  # neither table has the path, which is as the router's full lookup reads it (a
-                    and path[0] == "/"  # leading "/", no empty segment, not rejected above), and either every
-                    and "//" not in path  # route is in the tables or no template starts with its first segment
-                    and (
-                        (router._tables_complete and not (("." in path or "%" in path) and has_dot_segment(path)))
-                        or (root.param is None and root.greedy is None and unrouted(path, root))
-                    )  # (a dot segment is refused in chain_for, unless no route starts with its first segment)
-                    and method != "HEAD"
-                ):
-                    # The default 404, answered before a Context is made (it needs none)
-                    logger = _lift_log or _read_lift_logger()
-                    # isEnabledFor(INFO) as logging caches it (None until asked; a False answer
-                    # holds for a disabled logger too, and a True one takes the full path below)
-                    try:
-                        info = logger._cache[20]
-                    except KeyError:
-                        info = logger.isEnabledFor(20)
-                    if not info:  # INFO: the 4xx log line is wanted (error_response)
-                        if self._cold:
-                            self._cold = False
-                        try:
-                            request_id = context.aws_request_id  # (Lambda's context object has it)
+                            request_id = context.aws_request_id
                         except AttributeError:
                             request_id = None
-                        if not request_id:
-                            if request is None:
-                                request = new(new_request)
-                                request.event, request.method, request.path = event, method, path
-                            request_id = Context(self, event, context, source, request).request_id
-                        # _default_not_found's body, written around its two encoded strings (a third of the cost)
-                        said = f"No route for {method} {path}"
-                        message = _encode(said)
-                        if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
-                            message = _encode(_card_free(said))  # (maybe a card number)
-                        parts = (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
-                        text = b"".join(parts).decode()  # (UTF-8, the default: the quicker call)
-                        if same_json:  # apigw_rest.json_response, inlined
+                        if request_id:
+                            if app._cold:
+                                app._cold = False
+                            said = f"No route for {method} {path}"
+                            message = _encode(said)
+                            if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
+                                message = _encode(_card_free(said))  # (maybe a card number)
+                            text = b"".join(
+                                (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
+                            ).decode()
                             return {
                                 "statusCode": 404,
                                 "headers": {"Content-Type": "application/json"},
                                 "body": text,
                                 "isBase64Encoded": False,
                             }
-                        if lazy:  # (ALB)
-                            return event_json_response(404, text, event)  # type: ignore[misc]
-                        if request is None:
-                            request = new(new_request)
-                            request.event, request.method, request.path = event, method, path
-                        return json_response(404, text, request)
-                endpoint: Any = entry.methods.get(method) if entry is not None else None
-                direct = endpoint is not None and endpoint.direct
-                cold = self._cold
-                if cold:
-                    self._cold = False
-                ctx: Context
-                if direct and request is None and endpoint.lazy_request and lazy and source is source_name:
-                    # the handler may never read `ctx.request` (`get(ctx, id)`, `create(ctx, body)`): it is
-                    # made when first read (a route whose call reads it at once gets it made here, the cheaper way)
-                    ctx = lazy_context(self, event, context, source, None, cold, entry.template)  # type: ignore[union-attr]
-                else:
-                    if request is None:
-                        request = new(new_request)
-                        request.event, request.method, request.path = event, method, path
-                    if tail_value is not None:  # (`path_params` makes its dict only if it is read)
-                        request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
-                    if self.max_body_size != default_max_body:
-                        request.max_body = self.max_body_size
-                    ctx = new_context(self, event, context, source, request, cold, entry.template if direct else None)  # type: ignore[union-attr]
-                if direct:
-                    try:
-                        if direct_calls:  # (the call read first: a call of an attribute holding a function is
-                            call = endpoint.call_direct  # not specialized by 3.11's LOAD_METHOD, ~0.1k more)
-                            result = call(ctx, tail_value)
-                        else:  # (a source of its own request class, VPC Lattice: `path_params` gives the value)
-                            result = endpoint.call(ctx)
-                    except Exception as exc:
-                        if (
-                            exc.__class__ is ValidationFailed
-                            and json_response is not None
-                            and (report := _raised_report(self, ctx, exc)) is not None
-                        ):  # an invalid body's 422, as error_response writes it, without a Response
-                            return answer_422(report, ctx)
-                        response = self.error_response(ctx, exc)
-                    else:
-                        cls = result.__class__
-                        if cls is dict or cls is list:
-                            body = _encode(result)
-                            if len(body) < _MAYBE_TOO_LARGE:  # (REST, HTTP API, URL, ALB: a json_response each)
-                                if same_json:  # apigw_rest.json_response, inlined
-                                    return {
-                                        "statusCode": endpoint.status,
-                                        "headers": {"Content-Type": "application/json"},
-                                        "body": body.decode(),
-                                        "isBase64Encoded": False,
-                                    }
-                                if alb:  # alb.json_response_for_event, inlined: the event's header mode
-                                    status = endpoint.status
-                                    if "multiValueHeaders" in event:
-                                        return {
-                                            "statusCode": status,
-                                            "statusDescription": status_lines.get(status) or status_line(status),
-                                            "body": body.decode(),
-                                            "isBase64Encoded": False,
-                                            "multiValueHeaders": {"Content-Type": ["application/json"]},
-                                        }
-                                    return {
-                                        "statusCode": status,
-                                        "statusDescription": status_lines.get(status) or status_line(status),
-                                        "body": body.decode(),
-                                        "isBase64Encoded": False,
-                                        "headers": {"Content-Type": "application/json"},
-                                    }
-                                if json_response is not None:
-                                    return json_response(endpoint.status, body.decode(), request)
-                            response = Response._raw(body, endpoint.status, "application/json")
-                        elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): nothing was raised
-                            problem = result.problem
-                            if (
-                                problem.__class__ is Report
-                                and not problem.echoes
-                                and json_response is not None
-                                and (report := _plain_report(self, ctx, problem)) is not None
-                            ):  # its 422 as error_response writes it, without an exception or a Response
-                                return answer_422(report, ctx)
-                            try:  # raised as the general path raises it (a handler may log its traceback)
-                                result.raise_error()
-                            except Exception as exc:
-                                problem = result = None  # (this frame, in its traceback, keeps no reference to it)
-                                response = self.error_response(ctx, exc)
-                        else:
-                            response = to_response(result, endpoint.status)
-                elif (
-                    entry is None
-                    and root.param is None
-                    and root.greedy is None
-                    and unrouted(path, root)
-                    and not (("." in path or "%" in path) and has_dot_segment(path))  # (refused in chain_for)
+                    return not_found(event, context, source, request, method, path, last, matched)
+                if matched is not None and matched != entry.template and custom_domain(event):
+                    return moved(event, context, source)
+                endpoint = entry.methods.get(method)
+                if (
+                    request is not None
+                    or endpoint is None
+                    or not endpoint.direct
+                    or not endpoint.lazy_request
+                    or source is not source_name
                 ):
-                    try:  # no template starts with this path's first segment: the 404 without a second lookup
-                        response = self._not_found_chain(ctx)
-                    except Exception as exc:
-                        response = self.error_response(ctx, exc)
-                    if response.__class__ is not Response:
-                        response = to_response(response)
-                else:
-                    response = self.respond(ctx)
-                if request is None:  # (a lazy request: made now, as the answer needs it)
-                    request = cast(Request, ctx.request)
-                status = response.status
-                if status.__class__ is not int or not 100 <= status <= 599:  # (set after the Response was made)
-                    response = self.status_fault(ctx, response)
-                if response.__class__ is not Response:  # a streamed body: collected (lift.streaming)
-                    from lift.sources.http import MAX_RESPONSE_BYTES
-                    from lift.streaming import finish_for_lambda
+                    return general(event, context, source, request, method, path, entry, tail_value)
+                # the handler may never read `ctx.request` (`get(ctx, id)`, `create(ctx, body)`): made when first read
+                cold = app._cold
+                if cold:
+                    app._cold = False
+                ctx = lazy_context(app, event, context, source, None, cold, entry.template)
+                try:  # (the call read first: 3.11 does not specialize calling a function held in an attribute)
+                    call = endpoint.call_direct
+                    result = call(ctx, tail_value)
+                except Exception as exc:
+                    return failed(ctx, exc, None, context)
+                cls = result.__class__
+                if cls is dict or cls is list:
+                    body = _encode(result)
+                    if len(body) < _MAYBE_TOO_LARGE:  # apigw_rest.json_response, inlined
+                        return {
+                            "statusCode": endpoint.status,
+                            "headers": {"Content-Type": "application/json"},
+                            "body": body.decode(),
+                            "isBase64Encoded": False,
+                        }
+                elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): its 422, nothing raised
+                    problem = result.problem
+                    if (
+                        problem.__class__ is Report
+                        and not problem.echoes
+                        and (report := _plain_report(app, ctx, problem)) is not None
+                    ):
+                        return answer_422(report, ctx)
+                try:
+                    return answered(ctx, result, endpoint.status, None, event, context)
+                finally:  # (a failed body's error, raised there, refers to this frame: it keeps no reference to it)
+                    result = problem = None
+            except Exception as exc:
+                return malformed(event, context, source, exc)
 
-                    seconds = ctx.remaining_ms() / 1000 if context is not None else None
-                    response = finish_for_lambda(response, request.method, MAX_RESPONSE_BYTES, ctx.request_id, seconds)
-                if request.method == "HEAD" and response.body:
-                    response.headers.setdefault("Content-Length", str(len(response.body)))
-                    response.body = b""
-                request_id = ctx._request_id
-                if request_id is None and len(response.body) > _MAYBE_TOO_LARGE:
-                    request_id = ctx.request_id  # the 6 MB error body and log line carry it
-                return encode_response(response, request, request_id)
-            except Exception as exc:  # outside the chain: a malformed event (`path: 5`), never an escape
-                return encode_response(self.error_response(Context(self, event, context, source), exc), None, None)
+        def handle_http_api(
+            event: dict[str, Any], context: Any, source: str, own_domain: bool = False
+        ) -> dict[str, Any]:
+            """One HTTP API event (`own_domain`: App.handler found its domain to be API Gateway's own,
+            execute-api, one; False: not known). Plain on the `$default` stage; on a custom domain, when
+            the path is the route key's template (apigw_http.plain_path, inlined)."""
+            nonlocal v2_domain, v2_kind
+            try:
+                matched = None
+                try:
+                    rc, path = event["requestContext"], event["rawPath"]
+                    method = rc["http"]["method"]
+                    if path.__class__ is str and method.__class__ is str and path and not app.base_path:
+                        plain = True  # (the test in one if: 3.11 specializes each comparison there)
+                        if own_domain:  # an API's own domain: its `$default` stage's paths are the routes'
+                            if rc["stage"] != "$default" or event["routeKey"].__class__ is not str:
+                                plain = False  # (a route key of the wrong type: the source's 400)
+                        else:  # by its domain, one test per domain
+                            domain = rc["domainName"]
+                            if domain != v2_domain:
+                                v2_domain = domain
+                                v2_kind = 0 if ".lambda-url." in domain else 1 if ".execute-api." in domain else 2
+                            matched = event["routeKey"]
+                            if rc["stage"] != "$default" or matched.__class__ is not str:
+                                plain = False
+                            elif v2_kind != 2 or " " not in matched:  # a custom domain: by the route key's
+                                matched = None  # template (`$default`: no template to strip a prefix by)
+                    else:
+                        plain = False
+                except (KeyError, TypeError):
+                    plain = False
+                request: Request | None = None
+                if not plain:
+                    request = request_from_event(event, app.base_path)
+                    path, method = request.path, request.method
+                    matched = None
+                tail_value = None
+                entry = static_routes.get(path)
+                if entry is None:
+                    parent, _, last = path.rpartition("/")
+                    entry = param_tail.get(parent)
+                    if entry is not None:
+                        if last < "/" or "%" in last:  # (as handle_rest)
+                            entry, last = None, ""
+                        else:
+                            tail_value = last
+                if entry is None:
+                    if (  # the default 404, answered here when nothing can change it (see not_found, which tests the rest)
+                        last
+                        and app._plain_not_found
+                        and method != "HEAD"
+                        and path[0] == "/"
+                        and "//" not in path
+                        and router._tables_complete
+                        and not (("." in path or "%" in path) and has_dot_segment(path))
+                        and matched is None  # (a custom domain's route key: not_found tests it)
+                        and _lift_log is not None
+                        and not _lift_log._cache.get(
+                            20, True
+                        )  # (INFO off, as logging caches it: no 4xx line is wanted)
+                    ):
+                        try:
+                            request_id = context.aws_request_id
+                        except AttributeError:
+                            request_id = None
+                        if request_id:
+                            if app._cold:
+                                app._cold = False
+                            said = f"No route for {method} {path}"
+                            message = _encode(said)
+                            if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
+                                message = _encode(_card_free(said))  # (maybe a card number)
+                            text = b"".join(
+                                (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
+                            ).decode()
+                            return {
+                                "statusCode": 404,
+                                "headers": {"Content-Type": "application/json"},
+                                "body": text,
+                                "isBase64Encoded": False,
+                            }
+                    return not_found(event, context, source, request, method, path, last, matched)
+                if matched is not None and route_key_moved(event, matched, entry):
+                    return moved(event, context, source)
+                endpoint = entry.methods.get(method)
+                if (
+                    request is not None
+                    or endpoint is None
+                    or not endpoint.direct
+                    or not endpoint.lazy_request
+                    or source is not source_name
+                ):
+                    return general(event, context, source, request, method, path, entry, tail_value)
+                cold = app._cold
+                if cold:
+                    app._cold = False
+                ctx = lazy_context(app, event, context, source, None, cold, entry.template)
+                try:
+                    call = endpoint.call_direct
+                    result = call(ctx, tail_value)
+                except Exception as exc:
+                    return failed(ctx, exc, None, context)
+                cls = result.__class__
+                if cls is dict or cls is list:
+                    body = _encode(result)
+                    if len(body) < _MAYBE_TOO_LARGE:  # apigw_http.json_response, inlined
+                        return {
+                            "statusCode": endpoint.status,
+                            "headers": {"Content-Type": "application/json"},
+                            "body": body.decode(),
+                            "isBase64Encoded": False,
+                        }
+                elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): its 422, nothing raised
+                    problem = result.problem
+                    if (
+                        problem.__class__ is Report
+                        and not problem.echoes
+                        and (report := _plain_report(app, ctx, problem)) is not None
+                    ):
+                        return answer_422(report, ctx)
+                try:
+                    return answered(ctx, result, endpoint.status, None, event, context)
+                finally:  # (a failed body's error, raised there, refers to this frame: it keeps no reference to it)
+                    result = problem = None
+            except Exception as exc:
+                return malformed(event, context, source, exc)
 
-        handle_http.takes_own_domain = True  # type: ignore[attr-defined]  # (register_source)
-        return handle_http
+        def handle_url(event: dict[str, Any], context: Any, source: str, own_domain: bool = False) -> dict[str, Any]:
+            """One function URL event: its path is its own (`own_domain`, an execute-api domain: the
+            stage and route key tested as an HTTP API's)."""
+            try:
+                try:
+                    rc, path = event["requestContext"], event["rawPath"]
+                    method = rc["http"]["method"]
+                    plain = path.__class__ is str and method.__class__ is str and path and not app.base_path
+                    if own_domain and plain and (rc["stage"] != "$default" or event["routeKey"].__class__ is not str):
+                        plain = False
+                except (KeyError, TypeError):
+                    plain = False
+                request: Request | None = None
+                if not plain:
+                    request = request_from_event(event, app.base_path)
+                    path, method = request.path, request.method
+                tail_value = None
+                entry = static_routes.get(path)
+                if entry is None:
+                    parent, _, last = path.rpartition("/")
+                    entry = param_tail.get(parent)
+                    if entry is not None:
+                        if last < "/" or "%" in last:  # (as handle_rest)
+                            entry, last = None, ""
+                        else:
+                            tail_value = last
+                    if entry is None:
+                        if (  # the default 404, answered here when nothing can change it (see not_found, which tests the rest)
+                            last
+                            and app._plain_not_found
+                            and method != "HEAD"
+                            and path[0] == "/"
+                            and "//" not in path
+                            and router._tables_complete
+                            and not (("." in path or "%" in path) and has_dot_segment(path))
+                            and _lift_log is not None
+                            and not _lift_log._cache.get(
+                                20, True
+                            )  # (INFO off, as logging caches it: no 4xx line is wanted)
+                        ):
+                            try:
+                                request_id = context.aws_request_id
+                            except AttributeError:
+                                request_id = None
+                            if request_id:
+                                if app._cold:
+                                    app._cold = False
+                                said = f"No route for {method} {path}"
+                                message = _encode(said)
+                                if (
+                                    len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13
+                                ):  # ("/" + 13 digits)
+                                    message = _encode(_card_free(said))  # (maybe a card number)
+                                text = b"".join(
+                                    (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
+                                ).decode()
+                                return {
+                                    "statusCode": 404,
+                                    "headers": {"Content-Type": "application/json"},
+                                    "body": text,
+                                    "isBase64Encoded": False,
+                                }
+                        return not_found(event, context, source, request, method, path, last, None)
+                endpoint = entry.methods.get(method)
+                if (
+                    request is not None
+                    or endpoint is None
+                    or not endpoint.direct
+                    or not endpoint.lazy_request
+                    or source is not source_name
+                ):
+                    return general(event, context, source, request, method, path, entry, tail_value)
+                cold = app._cold
+                if cold:
+                    app._cold = False
+                ctx = lazy_context(app, event, context, source, None, cold, entry.template)
+                try:
+                    call = endpoint.call_direct
+                    result = call(ctx, tail_value)
+                except Exception as exc:
+                    return failed(ctx, exc, None, context)
+                cls = result.__class__
+                if cls is dict or cls is list:
+                    body = _encode(result)
+                    if len(body) < _MAYBE_TOO_LARGE:  # function_url.json_response, inlined
+                        return {
+                            "statusCode": endpoint.status,
+                            "headers": {"Content-Type": "application/json"},
+                            "body": body.decode(),
+                            "isBase64Encoded": False,
+                        }
+                elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): its 422, nothing raised
+                    problem = result.problem
+                    if (
+                        problem.__class__ is Report
+                        and not problem.echoes
+                        and (report := _plain_report(app, ctx, problem)) is not None
+                    ):
+                        return answer_422(report, ctx)
+                try:
+                    return answered(ctx, result, endpoint.status, None, event, context)
+                finally:  # (a failed body's error, raised there, refers to this frame: it keeps no reference to it)
+                    result = problem = None
+            except Exception as exc:
+                return malformed(event, context, source, exc)
+
+        def handle_alb(event: dict[str, Any], context: Any, source: str, own_domain: bool = False) -> dict[str, Any]:
+            """One Application Load Balancer event (its answer in the event's header mode)."""
+            try:
+                try:
+                    path, method = event["path"], event["httpMethod"]
+                    plain = path.__class__ is str and method.__class__ is str and path and not app.base_path
+                except (KeyError, TypeError):
+                    plain = False
+                request: Request | None = None
+                if not plain:
+                    request = request_from_event(event, app.base_path)
+                    path, method = request.path, request.method
+                tail_value = None
+                entry = static_routes.get(path)
+                if entry is None:
+                    parent, _, last = path.rpartition("/")
+                    entry = param_tail.get(parent)
+                    if entry is not None:
+                        if last < "/" or "%" in last:  # (as handle_rest)
+                            entry, last = None, ""
+                        else:
+                            tail_value = last
+                    if entry is None:
+                        if (  # the default 404, answered here when nothing can change it (see not_found, which tests the rest)
+                            last
+                            and app._plain_not_found
+                            and method != "HEAD"
+                            and path[0] == "/"
+                            and "//" not in path
+                            and router._tables_complete
+                            and not (("." in path or "%" in path) and has_dot_segment(path))
+                            and _lift_log is not None
+                            and not _lift_log._cache.get(
+                                20, True
+                            )  # (INFO off, as logging caches it: no 4xx line is wanted)
+                        ):
+                            try:
+                                request_id = context.aws_request_id
+                            except AttributeError:
+                                request_id = None
+                            if request_id:
+                                if app._cold:
+                                    app._cold = False
+                                said = f"No route for {method} {path}"
+                                message = _encode(said)
+                                if (
+                                    len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13
+                                ):  # ("/" + 13 digits)
+                                    message = _encode(_card_free(said))  # (maybe a card number)
+                                text = b"".join(
+                                    (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
+                                ).decode()
+                                return event_json_response(404, text, event)  # type: ignore[misc]
+                        return not_found(event, context, source, request, method, path, last, None)
+                endpoint = entry.methods.get(method)
+                if (
+                    request is not None
+                    or endpoint is None
+                    or not endpoint.direct
+                    or not endpoint.lazy_request
+                    or source is not source_name
+                ):
+                    return general(event, context, source, request, method, path, entry, tail_value)
+                cold = app._cold
+                if cold:
+                    app._cold = False
+                ctx = lazy_context(app, event, context, source, None, cold, entry.template)
+                try:
+                    call = endpoint.call_direct
+                    result = call(ctx, tail_value)
+                except Exception as exc:
+                    return failed(ctx, exc, None, context)
+                cls = result.__class__
+                if cls is dict or cls is list:
+                    body = _encode(result)
+                    if len(body) < _MAYBE_TOO_LARGE:  # alb.json_response_for_event, inlined: the event's header mode
+                        status = endpoint.status
+                        if "multiValueHeaders" in event:
+                            return {
+                                "statusCode": status,
+                                "statusDescription": status_lines.get(status) or status_line(status),
+                                "body": body.decode(),
+                                "isBase64Encoded": False,
+                                "multiValueHeaders": {"Content-Type": ["application/json"]},
+                            }
+                        return {
+                            "statusCode": status,
+                            "statusDescription": status_lines.get(status) or status_line(status),
+                            "body": body.decode(),
+                            "isBase64Encoded": False,
+                            "headers": {"Content-Type": "application/json"},
+                        }
+                elif cls is InvalidBody:  # the typed body failed (Binder.call_direct): its 422, nothing raised
+                    problem = result.problem
+                    if (
+                        problem.__class__ is Report
+                        and not problem.echoes
+                        and (report := _plain_report(app, ctx, problem)) is not None
+                    ):
+                        return answer_422(report, ctx)
+                try:
+                    return answered(ctx, result, endpoint.status, None, event, context)
+                finally:  # (a failed body's error, raised there, refers to this frame: it keeps no reference to it)
+                    result = problem = None
+            except Exception as exc:
+                return malformed(event, context, source, exc)
+
+        def handle_other(event: dict[str, Any], context: Any, source: str, own_domain: bool = False) -> dict[str, Any]:
+            """One event of a source read through its module's `request_from_event` (VPC Lattice)."""
+            try:
+                request = request_from_event(event, app.base_path)
+                path, method = request.path, request.method
+                tail_value = None
+                entry = static_routes.get(path)
+                if entry is None:
+                    parent, _, last = path.rpartition("/")
+                    entry = param_tail.get(parent)
+                    if entry is not None:
+                        if last < "/" or "%" in last:  # (as handle_rest)
+                            entry, last = None, ""
+                        else:
+                            tail_value = last
+                    if entry is None:
+                        return not_found(event, context, source, request, method, path, last, None)
+                return general(event, context, source, request, method, path, entry, tail_value)
+            except Exception as exc:
+                return malformed(event, context, source, exc)
+
+        handle: Callable[..., dict[str, Any]]
+        if rest:
+            handle = handle_rest
+        elif url:
+            handle = handle_url
+        elif v2:
+            handle = handle_http_api
+        elif alb and lazy:
+            handle = handle_alb
+        else:
+            handle = handle_other
+        handle.takes_own_domain = True  # type: ignore[attr-defined]  # (register_source)
+        return handle
 
     def respond(self, ctx: Context) -> Response:
         """Route an HTTP Context through its chain (used by every HTTP source and ASGI)."""

@@ -217,3 +217,54 @@ def test_the_quick_404_follows_every_change_of_the_lift_loggers_level(caplog: py
         finally:
             logger.disabled = False
     assert out["statusCode"] == 404 and not [r for r in caplog.records if r.name == "lift"]
+
+
+def not_found_cases() -> list[tuple[str, dict]]:
+    """404s of every HTTP source, API Gateway's own domains and custom ones (a base path mapping
+    strips "/v2": its 404 names the path the route table saw), HEAD, a card number in the path."""
+    mapped = events.apigw_rest("GET", "/v2/nothing", domain="api.example.com", path_params={"proxy": "nothing"})
+    mapped_v2 = _on_domain(events.apigw_http("GET", "/v2/nothing", route_key="ANY /{proxy+}"), "api.example.com")
+    mapped_v2["pathParameters"] = {"proxy": "nothing"}
+    return [
+        ("rest", events.apigw_rest("GET", "/nothing/here")),
+        ("rest, custom domain", mapped),
+        ("rest, HEAD", events.apigw_rest("HEAD", "/nothing/here")),
+        ("rest, card", events.apigw_rest("GET", "/pay/4111111111111111")),
+        ("rest, named stage route", events.apigw_rest("GET", "/users/5/more", resource="/users/{user_id}/more")),
+        ("http", events.apigw_http("GET", "/nothing/here")),
+        ("http, custom domain", mapped_v2),
+        ("http, named stage", events.apigw_http("GET", "/nothing/here", stage="beta")),
+        ("function url", events.function_url("GET", "/nothing/here")),
+        ("function url, card", events.function_url("GET", "/pay/4111-1111-1111-1111")),
+        ("alb", events.alb("GET", "/nothing/here")),
+        ("alb, multi-value headers", events.alb("GET", "/nothing/here", multi_value=True)),
+    ]
+
+
+@pytest.mark.parametrize("with_context", [True, False], ids=["lambda context", "no context"])
+def test_interleaved_404s_answer_as_each_event_alone_on_a_fresh_app(with_context: bool) -> None:
+    """A warm execution environment answers a 404 from what it learnt of earlier events (the last
+    domain seen, the logger's level): interleaved, each event of every source and domain gets the
+    answer a fresh app gives it as its first request."""
+    context = lambda_context() if with_context else None
+    cases = not_found_cases()
+    alone = {name: make_app().handler(event, context) for name, event in cases}
+    warm = make_app()
+    for _ in range(2):
+        for order in (cases, cases[::-1]):
+            for name, event in order:
+                out = warm.handler(event, context)
+                expected = alone[name]
+                assert out["statusCode"] == expected["statusCode"] == 404, (name, out)
+                body, expected_body = json.loads(out["body"] or "{}"), json.loads(expected["body"] or "{}")
+                if not with_context:  # (a request id of its own each time)
+                    body.get("error", {}).pop("request_id", None)
+                    expected_body.get("error", {}).pop("request_id", None)
+                assert body == expected_body, name
+                assert {k: v for k, v in out.items() if k != "body"} == {
+                    k: v for k, v in expected.items() if k != "body"
+                }, name
+    messages = {name: json.loads(alone[name]["body"] or "{}").get("error", {}).get("message") for name, _ in cases}
+    assert messages["rest"] == "No route for GET /nothing/here"
+    assert messages["rest, custom domain"] == messages["http, custom domain"] == "No route for GET /nothing"
+    assert "4111111111111111" not in str(messages) and "4111-1111-1111-1111" not in str(messages)
