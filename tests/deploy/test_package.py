@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lift.deploy.package import PackageError, build_package, check_package, resolve_requirements
+from lift.deploy.package import CORE_MODULES, PackageError, build_package, check_package, resolve_requirements
 
 APP = """
 import msgspec
@@ -92,6 +92,17 @@ def test_bytecode_is_unchecked_hash_so_the_read_only_task_dir_never_recompiles(p
 
 def test_the_check_imports_the_handler_from_the_unpacked_zip(packaged: dict) -> None:
     assert packaged["check"]["callable"] is True and packaged["check"]["tooling"] == []
+
+
+def test_the_packaged_lift_reads_the_modules_import_lift_loads_from_its_core_bundle(
+    project: Path, packaged: dict
+) -> None:
+    """Written by the target Python (3.12 here), read by it from the unpacked zip: no .pyc of those
+    modules is found and read one by one at cold start (lift/_core_bundle.py)."""
+    assert packaged["check"]["bundled"] == sorted(CORE_MODULES)
+    assert "lift's core modules bundled" in packaged["compile_note"]
+    with zipfile.ZipFile(project / packaged["path"]) as zf:
+        assert "lift/_core.cpython-312.bundle" in zf.namelist()
 
 
 def test_the_same_inputs_give_the_same_zip(project: Path, packaged: dict) -> None:

@@ -242,6 +242,7 @@ def _compile(build: Path, runtime: str, prefix: str = "/var/task") -> tuple[bool
             False,
             f"no Python {version} interpreter here: bytecode not precompiled (install python{version} to precompile)",
         )
+    bundle_note = write_core_bundle(build, interpreter, prefix) if (build / "lift" / "__init__.py").is_file() else ""
     proc = subprocess.run(
         [
             interpreter,
@@ -264,7 +265,81 @@ def _compile(build: Path, runtime: str, prefix: str = "/var/task") -> tuple[bool
     )
     if proc.returncode not in (0, 1):  # 1: some file did not compile (e.g. a py2 leftover in a dependency)
         return False, f"compileall failed: {proc.stderr.strip()[-500:]}"
-    return True, f"bytecode compiled by Python {version} ({interpreter}), unchecked-hash"
+    return True, f"bytecode compiled by Python {version} ({interpreter}), unchecked-hash{bundle_note}"
+
+
+# The modules `import lift` loads besides `lift` itself (tests/deploy/test_core_bundle.py keeps this
+# list equal to them): `write_core_bundle` puts their code in one file that the packaged
+# lift/__init__.py reads, instead of finding and reading each module's .pyc (lift/_core_bundle.py).
+CORE_MODULES = (
+    "lift.app",
+    "lift.binding",
+    "lift.context",
+    "lift.errors",
+    "lift.routing",
+    "lift.serialization",
+    "lift.sources",
+    "lift.sources.apigw_rest",
+    "lift.sources.http",
+    "lift.sources.registry",
+    "lift.sources.triggers",
+    "lift.validation",
+)
+
+_BUNDLE = r"""
+import importlib.util, marshal, os, sys
+root, prefix, version = sys.argv[1], sys.argv[2], sys.argv[3]
+codes = {}
+for name in sys.argv[4:]:
+    rel = name.replace(".", "/")
+    rel = rel + "/__init__.py" if os.path.isdir(os.path.join(root, rel)) else rel + ".py"
+    with open(os.path.join(root, rel), "rb") as f:
+        codes[name] = (rel.endswith("/__init__.py"), compile(f.read(), prefix + "/" + rel, "exec", dont_inherit=True))
+with open(os.path.join(root, "lift", "_core." + sys.implementation.cache_tag + ".bundle"), "wb") as f:
+    f.write(importlib.util.MAGIC_NUMBER + marshal.dumps((version, codes)))
+"""
+
+
+def write_core_bundle(build: Path, interpreter: str, prefix: str = "/var/task") -> str:
+    """Write `lift/_core.<cache tag>.bundle` in `build` (the code of CORE_MODULES compiled by
+    `interpreter`, the target Python) and make the packaged `lift/__init__.py` read it
+    (`packaged_init`). Returns a note for the package's result; without a bundle (the step failed)
+    the package works as before, each module read from its .pyc."""
+    import lift
+
+    init = build / "lift" / "__init__.py"
+    proc = subprocess.run(
+        [interpreter, "-I", "-S", "-c", _BUNDLE, str(build), prefix, lift.__version__, *CORE_MODULES],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        return f"; lift's core modules not bundled: {proc.stderr.strip()[-300:]}"
+    init.write_text(packaged_init(init.read_text(), lift.__version__))
+    return "; lift's core modules bundled"
+
+
+def packaged_init(original: str, version: str) -> str:
+    """`lift/__init__.py` as packaged: after its docstring, the bundle's loader (the source of
+    lift/_core_bundle.py) and its finder put first in `sys.meta_path`; then the original module,
+    whose imports the finder serves; last, the finder removed."""
+    import ast
+
+    tree = ast.parse(original)
+    has_doc = bool(tree.body) and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant)
+    split = tree.body[0].end_lineno or 0 if has_doc else 0
+    lines = original.splitlines(keepends=True)
+    loader = ast.parse(Path(__file__).parent.parent.joinpath("_core_bundle.py").read_text())
+    loader.body = loader.body[1:]  # (its docstring)
+    return (
+        "".join(lines[:split])
+        + "\n# Written by `lift package`: the modules `import lift` loads come from one file (lift/_core_bundle.py)\n"
+        + ast.unparse(loader)
+        + f"\n_core_finder = _core_bundle(__path__[0], {version!r})\n"
+        + "".join(lines[split:])
+        + "\nif _core_finder is not None:\n    _core_finder.leave()\ndel _sys, _core_bundle, _core_finder\n"
+    )
 
 
 def write_zip(build: Path, dest: Path) -> tuple[int, int]:
@@ -395,7 +470,14 @@ outside = sorted(
     m.__name__ for m in list(sys.modules.values())
     if getattr(m, "__file__", None) and "site-packages" in m.__file__ and not m.__file__.startswith(sys.argv[1])
 )
-print(json.dumps({"callable": callable(handler), "import_ms": round(elapsed, 1), "tooling": tooling, "outside": outside}))
+bundled = sorted(  # lift's modules read from its core bundle (lift/_core_bundle.py)
+    name for name, m in list(sys.modules.items())
+    if type(getattr(getattr(m, "__spec__", None), "loader", None)).__name__ == "CoreBundle"
+)
+print(json.dumps({
+    "callable": callable(handler), "import_ms": round(elapsed, 1), "tooling": tooling, "outside": outside,
+    "bundled": bundled,
+}))
 """
 
 
