@@ -141,13 +141,37 @@ def bench_venv() -> Path:
 
 
 def _init_python(key: str) -> tuple[str, str]:
-    """(module, python) of an `app[@lift-only]` key."""
+    """(module, python) of an `app[@lift-only[+package]]` key."""
     module, _, venv = key.partition("@")
-    python = str(bench_venv() / "lift-only" / "bin" / "python") if venv == "lift-only" else sys.executable
+    python = str(bench_venv() / "lift-only" / "bin" / "python") if venv.startswith("lift-only") else sys.executable
     return module, python
 
 
-def _count_code(python: str, code: str) -> int:
+_PACKAGED: dict[str, str] = {}
+
+
+def _lift_path(key: str) -> str:
+    """Where the measured app finds lift: this checkout's `src`, or for a `+package` key lift's runtime
+    part as `lift package` ships it (copied, its core bundle written by the measured Python)."""
+    if not key.endswith("+package"):
+        return str(HERE.parent / "src")
+    python = _init_python(key)[1]
+    if python not in _PACKAGED:
+        import tempfile
+
+        sys.path.insert(0, str(HERE.parent / "src"))  # (this checkout's packaging code)
+        from lift.deploy.package import _TOOLING, _copy_tree, write_core_bundle
+
+        root = Path(tempfile.mkdtemp(prefix="lift-bench-package-"))
+        _copy_tree(HERE.parent / "src" / "lift", root / "lift", skip_top=_TOOLING)
+        note = write_core_bundle(root, python, str(root))
+        if "bundled" not in note:
+            raise SystemExit(f"lift package's core bundle: {note}")
+        _PACKAGED[python] = str(root)
+    return _PACKAGED[python]
+
+
+def _count_code(python: str, code: str, lift_path: str | None = None) -> int:
     """Instructions of `python -c code` in bench/apps, .pyc files written first (by a plain run)."""
     # this checkout's lift, ahead of the one the bench virtualenv installed (a git worktree's
     # bench runs its own code in the main checkout's .bench-venv)
@@ -155,7 +179,7 @@ def _count_code(python: str, code: str) -> int:
         **os.environ,
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "",
-        "PYTHONPATH": str(HERE.parent / "src"),
+        "PYTHONPATH": lift_path or str(HERE.parent / "src"),
     }
     subprocess.run([python, "-c", code], cwd=HERE / "apps", env=env, check=True)  # write the .pyc files
     out = subprocess.run(
@@ -181,7 +205,8 @@ def init_counts(apps: list[str]) -> dict[str, float]:
     results = {}
     for key in apps:
         module, python = _init_python(key)
-        results[key] = _count_code(python, f"{RUNTIME}; import {module}") - _count_code(python, RUNTIME)
+        where = _lift_path(key)
+        results[key] = _count_code(python, f"{RUNTIME}; import {module}", where) - _count_code(python, RUNTIME, where)
     return results
 
 
@@ -191,6 +216,7 @@ def init_stages(key: str) -> dict[str, int]:
     For Lift apps: msgspec's import, `import lift`, `App()`, then the rest of the app module (its 52
     routes' registration and its own work, 13 models among it); for the others the app module at once."""
     module, python = _init_python(key)
+    where = _lift_path(key)
     request = (
         f"import sys; sys.path.insert(0, {str(HERE)!r}); from events import measured_events, LambdaContext; "
         "event, context = measured_events()['GET /users/{id}'], LambdaContext()"
@@ -203,12 +229,13 @@ def init_stages(key: str) -> dict[str, int]:
             ("App()", f"{RUNTIME}; import msgspec, lift; lift.App(name='bench-service')"),
         ]
     steps.append(("app module" if len(steps) > 1 else "import + build", f"{RUNTIME}; import {module}"))
-    counts = {name: _count_code(python, code) for name, code in steps}
-    loaded = _count_code(python, f"{RUNTIME}; import {module}; {request}")
+    counts = {name: _count_code(python, code, where) for name, code in steps}
+    loaded = _count_code(python, f"{RUNTIME}; import {module}; {request}", where)
     answered = _count_code(
         python,
         f"{RUNTIME}; import {module}; {request}; answer = {module}.handler(event, context); "
         "assert answer['statusCode'] == 200, answer",
+        where,
     )
     names = [name for name, _ in steps]
     stages = {name: counts[name] - counts[before] for before, name in itertools.pairwise(names)}

@@ -26,8 +26,8 @@ section() { printf '\n## %s\n\nLoad average before: %s\n\n' "$1" "$(cut -d' ' -f
 if command -v valgrind >/dev/null 2>&1; then
     section "Instructions per warm request (valgrind)"
     "$PY" "$ROOT/bench/instructions.py" --apps bare_msgspec,bare,lift_app,chalice_app | tee -a "$RESULTS"
-    "$PY" "$ROOT/bench/instructions.py" --init --apps chalice_app,lift_app,lift_app@lift-only,bare_msgspec | tee -a "$RESULTS"
-    "$PY" "$ROOT/bench/instructions.py" --init --stages --apps chalice_app,lift_app@lift-only,bare_msgspec | tee -a "$RESULTS"
+    "$PY" "$ROOT/bench/instructions.py" --init --apps chalice_app,lift_app,lift_app@lift-only,lift_app@lift-only+package,bare_msgspec | tee -a "$RESULTS"
+    "$PY" "$ROOT/bench/instructions.py" --init --stages --apps chalice_app,lift_app@lift-only,lift_app@lift-only+package,bare_msgspec | tee -a "$RESULTS"
 fi
 section "Cold start under awslambdaric"
 "$PY" "$ROOT/bench/cold_start.py" | tee -a "$RESULTS"
