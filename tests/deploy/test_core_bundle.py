@@ -133,3 +133,12 @@ def test_the_packaged_init_keeps_the_original_module_after_its_docstring() -> No
     assert text.startswith(original.split('"""', 2)[0] + '"""' + original.split('"""', 2)[1] + '"""')
     assert original.split('"""', 2)[2].strip() in text
     assert "_core_bundle(__path__[0], '1.2.3')" in text
+
+
+def test_a_bundle_for_each_python_shares_one_loader(packaged: Path) -> None:
+    """Bundling again (another target Python) writes its bundle and leaves the one loader in place."""
+    before = (packaged / "lift" / "__init__.py").read_text()
+    assert write_core_bundle(packaged, sys.executable, str(packaged)) == "; lift's core modules bundled"
+    assert (packaged / "lift" / "__init__.py").read_text() == before
+    assert before.count("def _core_bundle(") == 1
+    assert probe(packaged)["loaders"]["lift.app"] == "CoreBundle"

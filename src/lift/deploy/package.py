@@ -316,8 +316,13 @@ def write_core_bundle(build: Path, interpreter: str, prefix: str = "/var/task") 
     )
     if proc.returncode != 0:
         return f"; lift's core modules not bundled: {proc.stderr.strip()[-300:]}"
-    init.write_text(packaged_init(init.read_text(), lift.__version__))
+    text = init.read_text()
+    if _PACKAGED_MARK not in text:  # (a second bundle, for another Python, needs no second loader)
+        init.write_text(packaged_init(text, lift.__version__))
     return "; lift's core modules bundled"
+
+
+_PACKAGED_MARK = "# Written by `lift package`"
 
 
 def packaged_init(original: str, version: str) -> str:
@@ -334,7 +339,7 @@ def packaged_init(original: str, version: str) -> str:
     loader.body = loader.body[1:]  # (its docstring)
     return (
         "".join(lines[:split])
-        + "\n# Written by `lift package`: the modules `import lift` loads come from one file (lift/_core_bundle.py)\n"
+        + f"\n{_PACKAGED_MARK}: the modules `import lift` loads come from one file (lift/_core_bundle.py)\n"
         + ast.unparse(loader)
         + f"\n_core_finder = _core_bundle(__path__[0], {version!r})\n"
         + "".join(lines[split:])
