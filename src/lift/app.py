@@ -101,10 +101,11 @@ class Endpoint:
         # `call` and `call_direct` (the handler's own result, for an HTTP source's direct path) are
         # made on first use (`prepare`), not at registration: most routes of a large app are never
         # called by a given execution environment, and registration is cold-start time. Until then
-        # `run` and `chain` are one method of this endpoint, `call` and `call_direct` another, each
-        # preparing the endpoint and handing the call on.
-        self.run: Handler = self._chain_first
-        self.chain: Handler = self.run
+        # `run` and `chain` are this endpoint itself (its `__call__`), `call` and `call_direct` one
+        # method of it, each preparing the endpoint and handing the call on. (The endpoint, not a
+        # second bound method: one object fewer per route for the garbage collector to walk.)
+        self.run: Handler = self
+        self.chain: Handler = self
         # No middleware around a sync handler: an HTTP source may call `binder.call` itself and
         # encode a dict or list result straight into its response (App._http_handler), or
         # call_direct(ctx, value of the route's one trailing parameter or None) on its direct path.
@@ -124,7 +125,7 @@ class Endpoint:
         # first request at once may both make it; either's is the same call).
         self.prepared = True
 
-    def _chain_first(self, ctx: Context) -> Response:
+    def __call__(self, ctx: Context) -> Response:
         # (`run` and `chain` until prepared; only a chain calls it, never a middleware link: links
         # are composed around the `run` that `prepare` makes)
         self.prepare()

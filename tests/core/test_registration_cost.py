@@ -128,8 +128,9 @@ def test_routes_answer_on_every_path_after_a_lazy_registration() -> None:
 @pytest.mark.parametrize("middleware", [False, True])
 def test_registration_keeps_few_objects_per_route(middleware: bool) -> None:
     """A route costs a handful of objects the garbage collector tracks (35 when every call was built
-    at registration, 40 with a global middleware): what a request needs, its middleware chain
-    included, is made on the route's first request."""
+    at registration, 40 with a global middleware; 8.5 and 9.5 while an unprepared route's `run` was
+    a bound method of its own): what a request needs, its middleware chain included, is made on the
+    route's first request."""
     seen: list[str] = []
 
     def note(ctx: Context, call_next: Any) -> Any:
@@ -149,7 +150,7 @@ def test_registration_keeps_few_objects_per_route(middleware: bool) -> None:
         app.use(note)
     _register(app, 4, prefix="/first")  # the shapes' shared plans and code, made once
     per_route = (tracked_after(app) - tracked_after(None)) / 200
-    assert per_route < 14, per_route
+    assert per_route < (9 if middleware else 8), per_route
     client = TestClient(app)
     assert json.loads(client.get("/r99/3").body) == {"route": "/r99/{id}", "id": 3}
     assert client.post("/r98", json={"name": "x", "n": 1}).json()["model"] == "Model98"
