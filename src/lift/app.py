@@ -888,16 +888,8 @@ class App(Group, EventSources):
             """A path neither one-probe table holds: the default 404 answered before a Context is made
             (it needs none) when nothing can change it, else `general`. `matched`: the template API
             Gateway matched, when it is not the path (a custom domain's base path mapping is stripped first)."""
-            nonlocal known_domain, api_domain
-            if matched is not None:  # (custom_domain, inlined)
-                try:
-                    domain = event["requestContext"]["domainName"]
-                    if domain != known_domain:  # (one substring test per domain, not per request)
-                        known_domain, api_domain = domain, ".execute-api." in domain
-                    if not api_domain:
-                        return moved(event, context, source)
-                except (KeyError, TypeError):
-                    return moved(event, context, source)
+            if matched is not None and custom_domain(event):
+                return moved(event, context, source)
             if (
                 json_response is not None
                 and app._plain_not_found
@@ -1143,26 +1135,21 @@ class App(Group, EventSources):
                 # the path is plain when the route it matches has the resource's template (a base path
                 # mapping or a named stage adds segments, so no such path matches it), else by its domain
                 if entry is None:
+                    try:  # through API Gateway's own domain, the last one seen (not_found tests any other)
+                        own = matched is None or (event["requestContext"]["domainName"] == known_domain and api_domain)
+                    except (KeyError, TypeError):
+                        own = False
                     if (  # the default 404, answered here when nothing can change it (see not_found, which tests the rest)
-                        last
+                        own
+                        and last
                         and app._plain_not_found
                         and method != "HEAD"
                         and path[0] == "/"
                         and "//" not in path
                         and router._tables_complete
                         and not (("." in path or "%" in path) and has_dot_segment(path))
-                        and (  # API Gateway's own domain, the last one seen (not_found tests any other)
-                            matched is None
-                            or (
-                                (rc := event.get("requestContext")).__class__ is dict
-                                and rc.get("domainName") == known_domain
-                                and api_domain
-                            )
-                        )
-                        and _lift_log is not None
-                        and not _lift_log._cache.get(
-                            20, True
-                        )  # (INFO off, as logging caches it: no 4xx line is wanted)
+                        and _lift_log is not None  # INFO off, as logging caches it (no 4xx line is wanted)
+                        and not _lift_log._cache.get(20, True)
                     ):
                         try:
                             request_id = context.aws_request_id
@@ -1287,10 +1274,8 @@ class App(Group, EventSources):
                         and router._tables_complete
                         and not (("." in path or "%" in path) and has_dot_segment(path))
                         and matched is None  # (a custom domain's route key: not_found tests it)
-                        and _lift_log is not None
-                        and not _lift_log._cache.get(
-                            20, True
-                        )  # (INFO off, as logging caches it: no 4xx line is wanted)
+                        and _lift_log is not None  # INFO off, as logging caches it (no 4xx line is wanted)
+                        and not _lift_log._cache.get(20, True)
                     ):
                         try:
                             request_id = context.aws_request_id
@@ -1393,10 +1378,8 @@ class App(Group, EventSources):
                             and "//" not in path
                             and router._tables_complete
                             and not (("." in path or "%" in path) and has_dot_segment(path))
-                            and _lift_log is not None
-                            and not _lift_log._cache.get(
-                                20, True
-                            )  # (INFO off, as logging caches it: no 4xx line is wanted)
+                            and _lift_log is not None  # INFO off, as logging caches it (no 4xx line is wanted)
+                            and not _lift_log._cache.get(20, True)
                         ):
                             try:
                                 request_id = context.aws_request_id
@@ -1495,10 +1478,8 @@ class App(Group, EventSources):
                             and "//" not in path
                             and router._tables_complete
                             and not (("." in path or "%" in path) and has_dot_segment(path))
-                            and _lift_log is not None
-                            and not _lift_log._cache.get(
-                                20, True
-                            )  # (INFO off, as logging caches it: no 4xx line is wanted)
+                            and _lift_log is not None  # INFO off, as logging caches it (no 4xx line is wanted)
+                            and not _lift_log._cache.get(20, True)
                         ):
                             try:
                                 request_id = context.aws_request_id

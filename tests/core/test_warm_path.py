@@ -268,3 +268,22 @@ def test_interleaved_404s_answer_as_each_event_alone_on_a_fresh_app(with_context
     assert messages["rest"] == "No route for GET /nothing/here"
     assert messages["rest, custom domain"] == messages["http, custom domain"] == "No route for GET /nothing"
     assert "4111111111111111" not in str(messages) and "4111-1111-1111-1111" not in str(messages)
+
+
+def test_a_handler_reached_through_a_base_path_mapping_runs_once_whatever_fails_after_it() -> None:
+    """A custom domain's request whose path only matches once the mapping's prefix is stripped is
+    answered by its route once: a TypeError after the handler returned (a result JSON cannot
+    encode) is its 500, never taken for a domain that failed to read (which ran the handler again)."""
+    app = make_app()
+    calls = []
+
+    @app.get("/boom")
+    def boom(ctx: Context) -> object:
+        calls.append(ctx.path)
+        return object()
+
+    for seen in range(2):  # (the second: the domain is known)
+        event = events.apigw_rest("GET", "/v2/boom", resource="/boom", path_params=None, domain="api.example.com")
+        out = app.handler(event, lambda_context())
+        assert out["statusCode"] == 500, out
+        assert calls == ["/boom"] * (seen + 1)
