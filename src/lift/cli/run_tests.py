@@ -125,9 +125,18 @@ def _watch(args: list[str], env: dict[str, str], root: Path) -> int:
     except ImportError:
         fail('--watch needs watchfiles: pip install "lift-lambda[dev]"', USAGE)
     code = 0
-    err.print("[dim]watching for changes (Ctrl-C to stop)[/dim]")
+    armed = False
     try:
-        for changes in watchfiles.watch(root, watch_filter=watchfiles.PythonFilter()):
+        # "watching" is said once the watcher is armed (its first quiet 0.2 s, or a first change): a
+        # file saved after the line appears is always seen, however slowly the watcher started
+        for changes in watchfiles.watch(
+            root, watch_filter=watchfiles.PythonFilter(), rust_timeout=200, yield_on_timeout=True
+        ):
+            if not armed:
+                armed = True
+                err.print("[dim]watching for changes (Ctrl-C to stop)[/dim]")
+            if not changes:
+                continue
             files = affected_tests((Path(p) for _, p in changes), root)
             names = "all tests" if files is None else ", ".join(os.path.relpath(f, root) for f in files)
             err.print(f"[bold]rerunning {names}[/bold]", soft_wrap=True)
