@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from dev.dev_server_process import APP_SOURCE, DevServerProcess, write_project
@@ -102,3 +103,22 @@ def server_env() -> dict[str, str]:
     from dev.dev_server_process import ROOT
 
     return {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+def test_an_edit_saved_as_soon_as_the_watcher_started_is_seen(tmp_path: Path) -> None:
+    # start() returns once the watch is set up: an edit right after it is never missed (it was, on a
+    # loaded machine, while the watcher thread was still starting)
+    from lift.dev.watcher import SourceWatcher
+
+    seen: list[list[str]] = []
+    changed = threading.Event()
+    module = tmp_path / "module.py"
+    module.write_text("x = 1\n")
+    watcher = SourceWatcher(tmp_path, lambda paths: (seen.append(paths), changed.set()))
+    watcher.start()
+    try:
+        module.write_text("x = 2\n")
+        assert changed.wait(10), "the edit was not seen"
+        assert seen[0] == [str(module)]
+    finally:
+        watcher.stop()

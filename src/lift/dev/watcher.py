@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 __all__ = ["SourceWatcher"]
 
@@ -39,6 +40,7 @@ class SourceWatcher:
         self.root = root
         self.on_change = on_change
         self._stop = threading.Event()
+        self._armed = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -48,6 +50,9 @@ class SourceWatcher:
             raise RuntimeError('Hot reload needs watchfiles: pip install "lift-lambda[dev]"') from exc
         self._thread = threading.Thread(target=self._run, name="lift-dev-watcher", daemon=True)
         self._thread.start()
+        # back once the watch is set up (its first quiet 0.1 s), so an edit saved as soon as the
+        # server answers is never missed; a watcher that cannot start in 10 s is not waited for
+        self._armed.wait(10)
 
     def stop(self) -> None:
         self._stop.set()
@@ -55,10 +60,26 @@ class SourceWatcher:
     def _run(self) -> None:
         import watchfiles
 
+        try:
+            self._watch(watchfiles)
+        finally:
+            self._armed.set()  # (a watch that failed to start: nobody waits for it)
+
+    def _watch(self, watchfiles: Any) -> None:
         # debounce/step small: a save is picked up and the app re-imported in well under a second.
         for changes in watchfiles.watch(
-            self.root, watch_filter=_watched, stop_event=self._stop, debounce=50, step=20, raise_interrupt=False
+            self.root,
+            watch_filter=_watched,
+            stop_event=self._stop,
+            debounce=50,
+            step=20,
+            raise_interrupt=False,
+            rust_timeout=100,
+            yield_on_timeout=True,
         ):
+            self._armed.set()
+            if not changes:
+                continue
             paths = sorted({p for _, p in changes})
             try:
                 self.on_change(paths)
