@@ -17,10 +17,13 @@ import services as test_services
 
 test_services.use_dummy_aws_credentials()
 
-try:  # property tests: the same examples on every run (a CI run never fails on a newly drawn case), no deadline
+try:  # property tests: the same examples on every run (a CI run never fails on a newly drawn case), no deadline.
+    # HYPOTHESIS_PROFILE=explore draws new examples each run (1000 where a test sets no count) to hunt for new cases
+    # (a failure it finds is printed with its reproduce_failure blob; add it as an @example).
     from hypothesis import settings as _hypothesis_settings
 
     _hypothesis_settings.register_profile("lift", derandomize=True, deadline=None, database=None)
+    _hypothesis_settings.register_profile("explore", deadline=None, database=None, max_examples=1000, print_blob=True)
     _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "lift"))
 except ImportError:  # pragma: no cover - hypothesis is in the test extra
     pass
