@@ -43,6 +43,13 @@ def test_a_generated_id_whose_digits_pass_the_card_check_is_kept_whole(generated
     assert Redactor().redact({"order_id": generated, "note": text}) == {"order_id": generated, "note": text}
 
 
+def test_an_id_never_joins_the_digits_after_it_into_a_card_number() -> None:
+    text = f"{UUID} 0 items"  # `61-999884723221 0` passes the card check across the id's end
+    assert mask_card_numbers(text) == text
+    assert mask_card_numbers(f"{UUID} 0 items, card {VISA}") == f"{UUID} 0 items, card 411111******1111"
+    assert mask_card_numbers(f"{UUID}, 4111 1111 1111 1111") == f"{UUID}, 411111******1111"
+
+
 @pytest.mark.parametrize(
     ("text", "masked"),
     [

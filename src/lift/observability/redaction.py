@@ -123,11 +123,12 @@ def mask_pan(digits: str) -> str:
 
 # Generated ids whose digits can read as a card number by chance, never written around one: a uuid
 # (`0f9eddb5-0836-4ba7-af61-999884723221` holds `61-999884723221`, one uuid4 in ~800), an X-Ray trace
-# id, a W3C traceparent, and a hex token of 24 or more characters holding a letter (uuid.hex, md5/sha
+# id, a W3C traceparent, and a hex token of 24 to 128 characters holding a letter (uuid.hex, md5/sha
 # digests, ETags, X-Ray's 24-hex part, OpenTelemetry trace ids; one 32-hex token in ~700). A card
 # number inside one of these is part of an id another system must match (a request or message id in
-# a log line, an X-Ray annotation, an audit target), so it is kept. A number next to letters that are
-# not all hex (`card4111...`), or in a shorter hex token, is still masked.
+# a log line, an X-Ray annotation, an audit target), so it is kept, and the id is one opaque word: its
+# digits never join the ones after it (`<uuid> 5 items`) into a card number. A number next to letters
+# that are not all hex (`card4111...`), or in a shorter hex token, is still masked.
 _ID_TOKEN = re.compile(
     r"(?<![0-9A-Za-z])(?:"
     r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
@@ -136,38 +137,29 @@ _ID_TOKEN = re.compile(
     r"|[0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*"
     r")(?![0-9A-Za-z])"
 )
-# How far around a candidate an id is looked for: longer than any id above (a 64-hex sha256 digest),
-# and a bound on the work per candidate whatever the text
-_ID_REACH = 80
-
-
-def _inside_generated_id(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] (a card-number candidate) lies inside one of the ids of `_ID_TOKEN`."""
-    lo, hi = max(0, start - _ID_REACH), min(len(text), end + _ID_REACH)
-    for found in _ID_TOKEN.finditer(text, lo, hi):
-        if found.start() > start:
-            break
-        if found.end() < end:
-            continue
-        if found.end() == hi and hi < len(text) and text[hi].isalnum():
-            return False  # cut by the window: a longer token than any id (not known to be one)
-        if found.start() == lo and lo > 0 and text[lo - 1].isalnum():
-            return False
-        token = found.group(0)
-        return "-" in token or len(token) >= 24
-    return False
 
 
 def _mask_card(match: re.Match[str]) -> str:
     digits = "".join(ch for ch in match.group(0) if ch.isdigit())
-    if (
-        13 <= len(digits) <= 19
-        and digits[0] in _CARD_FIRST_DIGITS
-        and _luhn_ok(digits)
-        and not _inside_generated_id(match.string, match.start(), match.end())
-    ):
+    if 13 <= len(digits) <= 19 and digits[0] in _CARD_FIRST_DIGITS and _luhn_ok(digits):
         return mask_pan(digits)
     return match.group(0)
+
+
+def _mask_outside_ids(text: str) -> str:
+    """`text` with card numbers masked in everything but its generated ids (`_ID_TOKEN`), each
+    kept whole as one opaque word: neither masked inside nor joined to the digits next to it."""
+    out = []
+    pos = 0
+    for found in _ID_TOKEN.finditer(text):
+        token = found.group(0)
+        if "-" not in token and not 24 <= len(token) <= 128:
+            continue  # a short hex word (`cafe`, `a4111...`) or a blob longer than any digest: not an id
+        out.append(_CARD_CANDIDATE.sub(_mask_card, text[pos : found.start()]))
+        out.append(token)
+        pos = found.end()
+    out.append(_CARD_CANDIDATE.sub(_mask_card, text[pos:]))
+    return "".join(out)
 
 
 def may_hold_card(text: str) -> bool:
@@ -186,7 +178,12 @@ def mask_card_numbers(text: str) -> str:
         return text
     if "=" in text or "^" in text:
         text = _TRACK_DATA.sub(_TRACK_MASK, text)
-    return _CARD_CANDIDATE.sub(_mask_card, text)
+    masked = _CARD_CANDIDATE.sub(_mask_card, text)
+    if masked == text:
+        return text
+    # something read as a card number: again, with generated ids kept whole (rare: a card number,
+    # or one id in several hundred)
+    return _mask_outside_ids(text)
 
 
 # A `+` between two digits: a space as an HTML form (and many clients) write it in a URL.
