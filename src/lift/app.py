@@ -1105,6 +1105,36 @@ class App(Group, EventSources):
             entry, tail_value = lookup(path)
             return general(event, context, source, request, request.method, path, entry, tail_value)
 
+        def quick_404(method: str, path: str, last: str, context: Any) -> str | None:
+            """The default 404's body, when nothing can change it (not_found, which tests the rest, answers
+            when this is None): no middleware or exception handler, INFO off (no 4xx line is wanted)."""
+            if (
+                last
+                and app._plain_not_found
+                and method != "HEAD"
+                and path[0] == "/"
+                and "//" not in path
+                and router._tables_complete
+                and not (("." in path or "%" in path) and has_dot_segment(path))
+                and _lift_log is not None  # (as logging caches it)
+                and not _lift_log._cache.get(20, True)
+            ):
+                try:
+                    request_id = context.aws_request_id
+                except AttributeError:
+                    return None
+                if request_id:
+                    if app._cold:
+                        app._cold = False
+                    said = f"No route for {method} {path}"
+                    message = _encode(said)
+                    if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
+                        message = _encode(_card_free(said))  # (maybe a card number)
+                    return b"".join(
+                        (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
+                    ).decode()
+            return None
+
         def handle_rest(event: dict[str, Any], context: Any, source: str, own_domain: bool = False) -> dict[str, Any]:
             """One API Gateway REST event (`own_domain`: App.handler's HTTP API hint, unused here)."""
             try:
@@ -1139,38 +1169,13 @@ class App(Group, EventSources):
                         own = matched is None or (event["requestContext"]["domainName"] == known_domain and api_domain)
                     except (KeyError, TypeError):
                         own = False
-                    if (  # the default 404, answered here when nothing can change it (see not_found, which tests the rest)
-                        own
-                        and last
-                        and app._plain_not_found
-                        and method != "HEAD"
-                        and path[0] == "/"
-                        and "//" not in path
-                        and router._tables_complete
-                        and not (("." in path or "%" in path) and has_dot_segment(path))
-                        and _lift_log is not None  # INFO off, as logging caches it (no 4xx line is wanted)
-                        and not _lift_log._cache.get(20, True)
-                    ):
-                        try:
-                            request_id = context.aws_request_id
-                        except AttributeError:
-                            request_id = None
-                        if request_id:
-                            if app._cold:
-                                app._cold = False
-                            said = f"No route for {method} {path}"
-                            message = _encode(said)
-                            if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
-                                message = _encode(_card_free(said))  # (maybe a card number)
-                            text = b"".join(
-                                (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
-                            ).decode()
-                            return {
-                                "statusCode": 404,
-                                "headers": {"Content-Type": "application/json"},
-                                "body": text,
-                                "isBase64Encoded": False,
-                            }
+                    if own and (text := quick_404(method, path, last, context)) is not None:
+                        return {
+                            "statusCode": 404,
+                            "headers": {"Content-Type": "application/json"},
+                            "body": text,
+                            "isBase64Encoded": False,
+                        }
                     return not_found(event, context, source, request, method, path, last, matched)
                 if matched is not None and matched != entry.template and custom_domain(event):
                     return moved(event, context, source)
@@ -1265,38 +1270,14 @@ class App(Group, EventSources):
                         else:
                             tail_value = last
                 if entry is None:
-                    if (  # the default 404, answered here when nothing can change it (see not_found, which tests the rest)
-                        last
-                        and app._plain_not_found
-                        and method != "HEAD"
-                        and path[0] == "/"
-                        and "//" not in path
-                        and router._tables_complete
-                        and not (("." in path or "%" in path) and has_dot_segment(path))
-                        and matched is None  # (a custom domain's route key: not_found tests it)
-                        and _lift_log is not None  # INFO off, as logging caches it (no 4xx line is wanted)
-                        and not _lift_log._cache.get(20, True)
-                    ):
-                        try:
-                            request_id = context.aws_request_id
-                        except AttributeError:
-                            request_id = None
-                        if request_id:
-                            if app._cold:
-                                app._cold = False
-                            said = f"No route for {method} {path}"
-                            message = _encode(said)
-                            if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
-                                message = _encode(_card_free(said))  # (maybe a card number)
-                            text = b"".join(
-                                (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
-                            ).decode()
-                            return {
-                                "statusCode": 404,
-                                "headers": {"Content-Type": "application/json"},
-                                "body": text,
-                                "isBase64Encoded": False,
-                            }
+                    # (a custom domain's route key: not_found tests it)
+                    if matched is None and (text := quick_404(method, path, last, context)) is not None:
+                        return {
+                            "statusCode": 404,
+                            "headers": {"Content-Type": "application/json"},
+                            "body": text,
+                            "isBase64Encoded": False,
+                        }
                     return not_found(event, context, source, request, method, path, last, matched)
                 if matched is not None and route_key_moved(event, matched, entry):
                     return moved(event, context, source)
@@ -1370,39 +1351,13 @@ class App(Group, EventSources):
                         else:
                             tail_value = last
                     if entry is None:
-                        if (  # the default 404, answered here when nothing can change it (see not_found, which tests the rest)
-                            last
-                            and app._plain_not_found
-                            and method != "HEAD"
-                            and path[0] == "/"
-                            and "//" not in path
-                            and router._tables_complete
-                            and not (("." in path or "%" in path) and has_dot_segment(path))
-                            and _lift_log is not None  # INFO off, as logging caches it (no 4xx line is wanted)
-                            and not _lift_log._cache.get(20, True)
-                        ):
-                            try:
-                                request_id = context.aws_request_id
-                            except AttributeError:
-                                request_id = None
-                            if request_id:
-                                if app._cold:
-                                    app._cold = False
-                                said = f"No route for {method} {path}"
-                                message = _encode(said)
-                                if (
-                                    len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13
-                                ):  # ("/" + 13 digits)
-                                    message = _encode(_card_free(said))  # (maybe a card number)
-                                text = b"".join(
-                                    (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
-                                ).decode()
-                                return {
-                                    "statusCode": 404,
-                                    "headers": {"Content-Type": "application/json"},
-                                    "body": text,
-                                    "isBase64Encoded": False,
-                                }
+                        if (text := quick_404(method, path, last, context)) is not None:
+                            return {
+                                "statusCode": 404,
+                                "headers": {"Content-Type": "application/json"},
+                                "body": text,
+                                "isBase64Encoded": False,
+                            }
                         return not_found(event, context, source, request, method, path, last, None)
                 endpoint = entry.methods.get(method)
                 if (
@@ -1470,34 +1425,8 @@ class App(Group, EventSources):
                         else:
                             tail_value = last
                     if entry is None:
-                        if (  # the default 404, answered here when nothing can change it (see not_found, which tests the rest)
-                            last
-                            and app._plain_not_found
-                            and method != "HEAD"
-                            and path[0] == "/"
-                            and "//" not in path
-                            and router._tables_complete
-                            and not (("." in path or "%" in path) and has_dot_segment(path))
-                            and _lift_log is not None  # INFO off, as logging caches it (no 4xx line is wanted)
-                            and not _lift_log._cache.get(20, True)
-                        ):
-                            try:
-                                request_id = context.aws_request_id
-                            except AttributeError:
-                                request_id = None
-                            if request_id:
-                                if app._cold:
-                                    app._cold = False
-                                said = f"No route for {method} {path}"
-                                message = _encode(said)
-                                if (
-                                    len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13
-                                ):  # ("/" + 13 digits)
-                                    message = _encode(_card_free(said))  # (maybe a card number)
-                                text = b"".join(
-                                    (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
-                                ).decode()
-                                return event_json_response(404, text, event)  # type: ignore[misc]
+                        if (text := quick_404(method, path, last, context)) is not None:
+                            return event_json_response(404, text, event)  # type: ignore[misc]
                         return not_found(event, context, source, request, method, path, last, None)
                 endpoint = entry.methods.get(method)
                 if (
