@@ -299,6 +299,15 @@ def test_the_dev_dashboard_invocation_view_masks_card_numbers_but_replays_the_re
         ("id 4111111111111112", "id 4111111111111112"),  # Luhn fails
         ("%B4111111111111111^DOE/JOHN^2512101000000000?", "[track data]"),
         ("short 411111111111", "short 411111111111"),
+        # a card written in groups right after other numbers: found inside the longer run
+        ("qty 2 4111 1111 1111 1111", "qty 2 411111******1111"),
+        ("2 4111111111111111", "2 411111******1111"),
+        ("12 34 4111 1111 1111 1111 5 left", "12 34 411111******1111 5 left"),
+        ("order 20 3782 822463 10005 done", "order 20 378282*****0005 done"),
+        ("4111-1111-1111-1111 5555 5555 5555 4444", "411111******1111 555555******4444"),
+        # a list of small numbers or a long unbroken run is no card
+        ("1 2 3 4 5 6 7 8 9 1 2 3 4 5", "1 2 3 4 5 6 7 8 9 1 2 3 4 5"),
+        ("ref 24111111111111111", "ref 24111111111111111"),
     ],
 )
 def test_card_detection(text: str, masked: str) -> None:

@@ -78,7 +78,10 @@ _EXACT_SENSITIVE_KEYS = frozenset(
     }
 )
 
-_CARD_CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
+# A run of 13 or more digits, one space or dash allowed between two: a card number, or a longer run
+# that may hold one between its groups (`qty 2 4111 1111 1111 1111`: `_mask_card` looks inside)
+_CARD_CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,}[0-9](?![0-9])")
+_SEPARATED = re.compile(r"([ -])")
 # A run of 13+ digits, spaces and dashes from digit to digit: every card number is inside one.
 # (An ASCII character-class run is what `re` scans fastest: 9k instructions on a 58-character
 # line against 15k for the same with `\d`, which tests Unicode categories, and 16k for the exact
@@ -139,11 +142,47 @@ _ID_TOKEN = re.compile(
 )
 
 
+def _is_card(digits: str) -> bool:
+    return 13 <= len(digits) <= 19 and digits[0] in _CARD_FIRST_DIGITS and _luhn_ok(digits)
+
+
 def _mask_card(match: re.Match[str]) -> str:
-    digits = "".join(ch for ch in match.group(0) if ch.isdigit())
-    if 13 <= len(digits) <= 19 and digits[0] in _CARD_FIRST_DIGITS and _luhn_ok(digits):
+    text = match.group(0)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if _is_card(digits):
         return mask_pan(digits)
-    return match.group(0)
+    if len(digits) == len(text):
+        return text  # one unbroken run that is no card number (a longer one is an id or a timestamp)
+    return _mask_groups(_SEPARATED.split(text))
+
+
+def _mask_groups(parts: list[str]) -> str:
+    """A run of digit groups (`parts`: group, separator, group, ...) that is no card number as a
+    whole, with each card number written as groups inside it masked: the longest run of whole
+    groups of 3 or more digits (how cards are grouped: 4-4-4-4, 4-6-5, ...) from each group on,
+    so a count or a list of small numbers next to a card neither hides it nor reads as one."""
+    groups = parts[::2]
+    out: list[str] = []
+    i = 0
+    while i < len(groups):
+        found = 0
+        if len(groups[i]) >= 3:
+            j = i
+            digits = ""
+            while j < len(groups) and len(groups[j]) >= 3 and len(digits) + len(groups[j]) <= 19:
+                digits += groups[j]
+                j += 1
+                if _is_card(digits):
+                    found = j
+        if found:
+            out.append(mask_pan("".join(groups[i:found])))
+            i = found
+        else:
+            out.append(groups[i])
+            i += 1
+        if i < len(groups):
+            out.append(parts[2 * i - 1])
+    return "".join(out)
 
 
 def _mask_outside_ids(text: str) -> str:
