@@ -142,6 +142,11 @@ _ID_TOKEN = re.compile(
 )
 
 
+# What every id `_ID_TOKEN` keeps whole holds (a uuid's first groups, a run of 24 hex characters):
+# a text without it has no id to keep, and its first masking pass stands (a log line with a card)
+_ID_HINT = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-|[0-9A-Fa-f]{24}")
+
+
 def _is_card(digits: str) -> bool:
     return 13 <= len(digits) <= 19 and digits[0] in _CARD_FIRST_DIGITS and _luhn_ok(digits)
 
@@ -218,10 +223,10 @@ def mask_card_numbers(text: str) -> str:
     if "=" in text or "^" in text:
         text = _TRACK_DATA.sub(_TRACK_MASK, text)
     masked = _CARD_CANDIDATE.sub(_mask_card, text)
-    if masked == text:
-        return text
-    # something read as a card number: again, with generated ids kept whole (rare: a card number,
-    # or one id in several hundred)
+    if masked == text or _ID_HINT.search(text) is None:
+        return masked
+    # something read as a card number in a text that may hold a generated id: again, with the ids
+    # kept whole (rare: a card number next to an id, or one id in several hundred)
     return _mask_outside_ids(text)
 
 
