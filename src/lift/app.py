@@ -141,6 +141,15 @@ class Endpoint:
         self.lazy_request = not self.binder.plan.direct_reads_request
         return call(ctx, *value)
 
+    def rebind(self, binder: Binder) -> None:
+        """Take `binder` (the same handler's, made again: `App.max_body_size` changed); `run`, `chain`,
+        `call` and `call_direct` are made from it on the next request, as for a new route."""
+        self.binder = binder
+        self.__dict__.pop("prepared", None)
+        self.__dict__.pop("lazy_request", None)
+        self.run = self.chain = self
+        self.call = self.call_direct = self._call_first
+
     def all_middleware(self) -> list[Middleware]:
         """Global, then each enclosing group's, then the route's own middleware."""
         chain = list(self.app.middleware)
@@ -287,7 +296,7 @@ class App(Group, EventSources):
     ) -> None:
         super().__init__(self, "")
         self.name = name or os.environ.get("LIFT_NAME") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "lift"
-        self.max_body_size = max_body_size or _env_int("LIFT_MAX_BODY_SIZE", 6 * 1024 * 1024)
+        self._max_body_size = max_body_size or _env_int("LIFT_MAX_BODY_SIZE", 6 * 1024 * 1024)
         base = base_path if base_path is not None else os.environ.get("LIFT_BASE_PATH", "")
         self.base_path = "" if base in ("", "/") else normalize_path(base)
         self.router = Router()
@@ -344,6 +353,36 @@ class App(Group, EventSources):
             and not self._exception_handlers
         )
 
+    @property
+    def max_body_size(self) -> int:
+        """The largest request body accepted, in bytes (a 413 beyond it): `App(max_body_size=...)`,
+        `LIFT_MAX_BODY_SIZE`, or set here at any time (routes registered before take the new limit)."""
+        return self._max_body_size
+
+    @max_body_size.setter
+    def max_body_size(self, size: int) -> None:
+        if size.__class__ is not int or size <= 0:
+            raise ValueError(f"max_body_size must be a positive number of bytes, not {size!r}")
+        if size == self._max_body_size:
+            return
+        self._max_body_size = size
+        for endpoint in self.endpoints:  # a typed body's limit is part of its route's call: made again
+            entry = self.router.entry_for(endpoint.template)
+            endpoint.rebind(self._make_binder(endpoint.fn, entry.param_names))
+
+    def _make_binder(self, fn: Callable[..., Any], path_params: Sequence[str]) -> Binder:
+        binder = build_binder(fn, path_params=path_params, max_body=self._max_body_size, plans=self._plans)
+        returns = binder.returns  # (`-> dict` and the like answered here, without a call)
+        if (
+            returns is not None
+            and not (returns.__class__ is type and returns in _PLAIN_RETURNS)
+            and _may_carry_pii(returns)
+        ):
+            from lift.pii import mask_results
+
+            mask_results(binder)  # its results are masked for callers without the PII fields' roles
+        return binder
+
     def _make_endpoint(
         self,
         fn: Callable[..., Any],
@@ -355,16 +394,7 @@ class App(Group, EventSources):
         path_params: Sequence[str] = (),
         **meta: Any,
     ) -> Endpoint:
-        binder = build_binder(fn, path_params=path_params, max_body=self.max_body_size, plans=self._plans)
-        returns = binder.returns  # (`-> dict` and the like answered here, without a call)
-        if (
-            returns is not None
-            and not (returns.__class__ is type and returns in _PLAIN_RETURNS)
-            and _may_carry_pii(returns)
-        ):
-            from lift.pii import mask_results
-
-            mask_results(binder)  # its results are masked for callers without the PII fields' roles
+        binder = self._make_binder(fn, path_params)
         if meta:
             return Endpoint(self, fn, template, methods, status, middleware, group, binder, **meta)
         return Endpoint(self, fn, template, methods, status, middleware, group, binder)
@@ -845,8 +875,8 @@ class App(Group, EventSources):
             entry, tail_value = lookup(request.path)
             if tail_value is not None:
                 request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
-            if app.max_body_size != default_max_body:
-                request.max_body = app.max_body_size
+            if app._max_body_size != default_max_body:
+                request.max_body = app._max_body_size
             return request
 
         if lazy:
@@ -965,8 +995,8 @@ class App(Group, EventSources):
                 request.event, request.method, request.path = event, method, path
             if tail_value is not None:  # (`path_params` makes its dict only if it is read)
                 request._tail_name, request._tail_value = entry.param_names[0], tail_value  # type: ignore[union-attr]
-            if app.max_body_size != default_max_body:
-                request.max_body = app.max_body_size
+            if app._max_body_size != default_max_body:
+                request.max_body = app._max_body_size
             ctx = new_context(app, event, context, source, request, cold, entry.template if direct else None)  # type: ignore[union-attr]
             if direct:
                 try:

@@ -417,3 +417,26 @@ def test_a_first_request_makes_no_error_class_it_does_not_raise() -> None:
     assert first == [200, {"id": 7}, False], out.stderr
     assert not_found == [404, "not_found", False], out.stderr
     assert raised == [404, "user_not_found", True], out.stderr
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_body_limit_set_after_registration_applies_to_every_route(source: str) -> None:
+    app = App()
+
+    @app.post("/typed/{kind}")
+    def typed(kind: str, body: dict) -> dict:
+        return {"kind": kind, "keys": len(body)}
+
+    app.post("/raw")(lambda ctx: {"n": len(ctx.body)})
+    client = TestClient(app, source=source)
+    assert client.post("/typed/a", json={"a": "x" * 500}).status_code == 200  # prepared under the 6 MB default
+    app.max_body_size = 256
+    for path in ("/typed/a", "/raw"):
+        res = client.post(path, json={"a": "x" * 500})
+        assert res.status_code == 413, path
+        assert "256" in res.json()["error"]["message"]
+    assert client.post("/typed/b", json={"a": "x"}).json() == {"kind": "b", "keys": 1}
+    app.max_body_size = 4096
+    assert client.post("/typed/a", json={"a": "x" * 500}).json() == {"kind": "a", "keys": 1}
+    with pytest.raises(ValueError, match="max_body_size"):
+        app.max_body_size = 0
