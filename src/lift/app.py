@@ -582,9 +582,7 @@ class App(Group, EventSources):
         ):  # error bodies never carry a card number
             from lift.observability.redaction import redact_cards
 
-            clean = redact_cards(body)
-            clean["error"]["request_id"] = request_id  # Lambda's own id, sent as it came (see metrics.flush)
-            encoded = _encode(clean)
+            encoded = _encode(redact_cards(body))
         resp = Response._raw(encoded, err.status, "application/json")
         if err.headers:
             resp.headers.update(err.headers)
