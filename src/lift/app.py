@@ -903,6 +903,15 @@ class App(Group, EventSources):
             except (KeyError, TypeError):
                 return True
 
+        def not_found_body(method: str, path: str, request_id: str) -> str:
+            """_default_not_found's body, written around its two encoded strings (a third of the cost)."""
+            said = f"No route for {method} {path}"
+            message = _encode(said)
+            if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
+                message = _encode(_card_free(said))  # (maybe a card number)
+            parts = (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
+            return b"".join(parts).decode()  # (UTF-8, the default: the quicker call)
+
         def not_found(
             event: dict[str, Any],
             context: Any,
@@ -949,13 +958,7 @@ class App(Group, EventSources):
                             request = new(new_request)
                             request.event, request.method, request.path = event, method, path
                         request_id = Context(app, event, context, source, request).request_id
-                    # _default_not_found's body, written around its two encoded strings (a third of the cost)
-                    said = f"No route for {method} {path}"
-                    message = _encode(said)
-                    if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
-                        message = _encode(_card_free(said))  # (maybe a card number)
-                    parts = (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
-                    text = b"".join(parts).decode()  # (UTF-8, the default: the quicker call)
+                    text = not_found_body(method, path, request_id)
                     if same_json:  # apigw_rest.json_response, inlined
                         return {
                             "statusCode": 404,
@@ -1154,13 +1157,7 @@ class App(Group, EventSources):
                 if request_id:
                     if app._cold:
                         app._cold = False
-                    said = f"No route for {method} {path}"
-                    message = _encode(said)
-                    if len(path) > 13 and message.translate(_DIGIT_MARKS).count(49) >= 13:  # ("/" + 13 digits)
-                        message = _encode(_card_free(said))  # (maybe a card number)
-                    return b"".join(
-                        (_NOT_FOUND_HEAD, message, _NOT_FOUND_ID, _encode(request_id), _NOT_FOUND_TAIL)
-                    ).decode()
+                    return not_found_body(method, path, request_id)
             return None
 
         def handle_rest(event: dict[str, Any], context: Any, source: str, own_domain: bool = False) -> dict[str, Any]:
