@@ -198,12 +198,8 @@ def start_redis(*, ports: Iterable[int] | None = None) -> ManagedProcess:
         raise ServiceError(f"redis-server is not installed; {INSTALL_HINT} (or apt-get install redis-server)")
 
     def argv(port: int) -> list[str]:
-        return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + [
-            "--daemonize",
-            "no",
-            "--protected-mode",
-            "yes",
-        ]
+        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        return [*argv, "--daemonize", "no", "--protected-mode", "yes"]
 
     return _start_on_a_free_port("redis", argv, lambda port: lambda: _redis_answers(port), 30.0, ports)
 
