@@ -11,7 +11,11 @@ Variants: `.pyc` present (written by a warm-up run); no `.pyc` at all for the ap
 packages (`PYTHONDONTWRITEBYTECODE=1`, an empty `PYTHONPYCACHEPREFIX`), as a deployment package
 built without them. `lift_app@lift-only` runs in `.bench-venv/lift-only` (lift, msgspec and the
 runtime client only, no typing_extensions), `lift_app` in `.bench-venv` (typing_extensions
-present, as pydantic brings it).
+present, as pydantic brings it). A `+package` key runs the app as `lift package` ships it
+(bench/packaged.py: the folder is the task root, first on sys.path, holding lift, msgspec and, for
+`lift_app+package`, typing_extensions): its `.pyc` column is the compiled package (unchecked-hash
+.pyc, lift's core bundle), its no-.pyc column `lift package --no-compile`'s. `app@py3.12...` keys
+run on that Python (bench/venvs.py); `--python 3.12` measures Chalice and Lift there.
 
 Usage: ``.bench-venv/bin/python bench/cold_start.py [--rounds 11] [--apps ...] [--json]``.
 """
@@ -30,15 +34,27 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE / "apps"), str(HERE)]
 
-VENV_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
-LIFT_ONLY_PYTHON = ROOT / ".bench-venv" / "lift-only" / "bin" / "python"
 APPS = {
     "bare_msgspec": "hand-written, msgspec",
     "bare": "hand-written, stdlib json",
     "lift_app": "Lift (typing_extensions installed)",
     "lift_app@lift-only": "Lift (only lift + msgspec)",
+    "lift_app+package": "Lift, `lift package` (with typing_extensions)",
+    "lift_app@lift-only+package": "Lift, `lift package` (lift + msgspec)",
     "chalice_app": "Chalice",
 }
+NAMES = dict(APPS)
+
+
+def keys_for_python(version: str) -> dict[str, str]:
+    """The rows of `--python X.Y`: Chalice, the limit and Lift (installed and packaged) on that Python."""
+    return {
+        f"chalice_app@py{version}": f"Chalice (Python {version})",
+        f"bare_msgspec@py{version}-lift-only": f"hand-written, msgspec (Python {version})",
+        f"lift_app@py{version}-lift-only": f"Lift, only lift + msgspec (Python {version})",
+        f"lift_app@py{version}-lift-only+package": f"Lift, `lift package` (Python {version})",
+        f"lift_app@py{version}": f"Lift, typing_extensions installed (Python {version})",
+    }
 
 
 WITH_PYC = {"PYTHONDONTWRITEBYTECODE": ""}  # empty is unset: .pyc files are written and read
@@ -51,16 +67,23 @@ def loadavg() -> str:
         return "?"
 
 
-def spawn_to_first_response(key: str, env: dict[str, str]) -> float:
-    """Milliseconds from the runtime's spawn to the first response of one GET."""
+def spawn_to_first_response(key: str, env: dict[str, str], compiled: bool = True) -> float:
+    """Milliseconds from the runtime's spawn to the first response of one GET; a `+package` key's
+    app runs from its package, compiled or not."""
     from events import measured_events
+    from venvs import parse, python_of
 
     from lift.dev.runtime_api import RuntimeEmulator
 
-    module, _, venv = key.partition("@")
-    python = str(LIFT_ONLY_PYTHON if venv == "lift-only" else VENV_PYTHON)
+    module, _, packaged = parse(key)
+    python = python_of(key)
+    cwd = HERE / "apps"
+    if packaged:
+        import packaged as package
+
+        cwd = package.build(python, compiled=compiled)
     event = measured_events()["GET /users/{id}"]
-    emulator = RuntimeEmulator(f"{module}.handler", cwd=HERE / "apps", python=python, env=env, init_timeout=60)
+    emulator = RuntimeEmulator(f"{module}.handler", cwd=cwd, python=python, env=env, init_timeout=60)
     started = time.perf_counter()
     with emulator:
         result = emulator.invoke(event, timeout=60)
@@ -73,7 +96,7 @@ def spawn_to_first_response(key: str, env: dict[str, str]) -> float:
 def measure(keys: list[str], rounds: int) -> dict:
     """key -> variant -> median ms."""
     samples: dict[str, dict[str, list[float]]] = {k: {"pyc": [], "no_pyc": []} for k in keys}
-    for key in keys:  # write the .pyc files the first variant relies on
+    for key in keys:  # write the .pyc files the first variant relies on (a package has its own)
         spawn_to_first_response(key, WITH_PYC)
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch:
         for i in range(rounds):
@@ -81,12 +104,12 @@ def measure(keys: list[str], rounds: int) -> dict:
                 samples[key]["pyc"].append(spawn_to_first_response(key, WITH_PYC))
                 empty = tempfile.mkdtemp(dir=scratch, prefix=f"{i}-")
                 no_pyc = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": empty}
-                samples[key]["no_pyc"].append(spawn_to_first_response(key, no_pyc))
+                samples[key]["no_pyc"].append(spawn_to_first_response(key, no_pyc, compiled=False))
     return {k: {v: statistics.median(xs) for v, xs in variants.items()} for k, variants in samples.items()}
 
 
 def table(results: dict) -> list[str]:
-    chalice = results.get("chalice_app")
+    chalice = next((row for key, row in results.items() if key.startswith("chalice_app")), None)
     lines = [
         "| app | spawn -> first response (ms) | vs Chalice | no .pyc (ms) | vs Chalice |",
         "|---|---:|---:|---:|---:|",
@@ -96,17 +119,25 @@ def table(results: dict) -> list[str]:
         for variant in ("pyc", "no_pyc"):
             base = chalice[variant] if chalice else None
             cells += [f"{row[variant]:.1f}", f"{row[variant] / base:.2f}x" if base else "-"]
-        lines.append(f"| {APPS[key]} | " + " | ".join(cells) + " |")
+        lines.append(f"| {NAMES.get(key, key)} | " + " | ".join(cells) + " |")
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=11)
-    parser.add_argument("--apps", default=",".join(APPS))
+    parser.add_argument("--apps", default=None, help="comma-separated keys (default: every app of --python)")
+    parser.add_argument("--python", default=None, help="3.12 or 3.13: Chalice and Lift on that Python (bench/setup.sh)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    keys = [k for k in args.apps.split(",") if not k.endswith("@lift-only") or LIFT_ONLY_PYTHON.exists()]
+    from venvs import python_of
+
+    named = keys_for_python(args.python) if args.python else APPS
+    NAMES.update(named)
+    wanted = args.apps.split(",") if args.apps else list(named)
+    keys = [k for k in wanted if Path(python_of(k)).exists()]
+    if missing := sorted(set(wanted) - set(keys)):
+        print(f"not measured (no virtualenv: bash bench/setup.sh makes it): {', '.join(missing)}", file=sys.stderr)
     before = loadavg()
     results = measure(keys, args.rounds)
     after = loadavg()

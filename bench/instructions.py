@@ -121,58 +121,30 @@ def measure(apps: list[str], calls: int, kinds: list[str] | None = None, python:
     return results
 
 
-def bench_venv() -> Path:
-    """`.bench-venv` beside this checkout, else the main checkout's (for a git worktree)."""
-    own = HERE.parent / ".bench-venv"
-    if own.exists():
-        return own
-    try:
-        common = subprocess.run(
-            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return own
-    main = Path(common).parent / ".bench-venv"
-    return main if main.exists() else own
-
-
 def _init_python(key: str) -> tuple[str, str]:
-    """(module, python) of an `app[@lift-only[+package]]` key."""
-    module, _, venv = key.partition("@")
-    python = str(bench_venv() / "lift-only" / "bin" / "python") if venv.startswith("lift-only") else sys.executable
-    return module, python
+    """(module, python) of an `app[@venv][+package]` key (bench/venvs.py)."""
+    from venvs import parse, python_of
 
-
-_PACKAGED: dict[str, str] = {}
+    return parse(key)[0], python_of(key)
 
 
 def _lift_path(key: str) -> str:
-    """Where the measured app finds lift: this checkout's `src`, or for a `+package` key lift's runtime
-    part as `lift package` ships it (copied, its core bundle written by the measured Python)."""
-    if not key.endswith("+package"):
+    """Where the measured app finds lift (and runs): this checkout's `src` (the app from bench/apps),
+    or for a `+package` key the app's folder as `lift package` ships it (bench/packaged.py: lift,
+    msgspec, typing_extensions when the virtualenv has it, the app; compiled, with lift's core bundle,
+    by the measured Python)."""
+    from venvs import parse
+
+    if not parse(key)[2]:
         return str(HERE.parent / "src")
-    python = _init_python(key)[1]
-    if python not in _PACKAGED:
-        import tempfile
+    import packaged
 
-        sys.path.insert(0, str(HERE.parent / "src"))  # (this checkout's packaging code)
-        from lift.deploy.package import _TOOLING, _copy_tree, write_core_bundle
-
-        root = Path(tempfile.mkdtemp(prefix="lift-bench-package-"))
-        _copy_tree(HERE.parent / "src" / "lift", root / "lift", skip_top=_TOOLING)
-        note = write_core_bundle(root, python, str(root))
-        if "bundled" not in note:
-            raise SystemExit(f"lift package's core bundle: {note}")
-        _PACKAGED[python] = str(root)
-    return _PACKAGED[python]
+    return str(packaged.build(_init_python(key)[1]))
 
 
 def _count_code(python: str, code: str, lift_path: str | None = None) -> int:
-    """Instructions of `python -c code` in bench/apps, .pyc files written first (by a plain run)."""
+    """Instructions of `python -c code` in bench/apps (in the package's folder for a packaged app),
+    .pyc files written first (by a plain run)."""
     # this checkout's lift, ahead of the one the bench virtualenv installed (a git worktree's
     # bench runs its own code in the main checkout's .bench-venv)
     env = {
@@ -181,10 +153,11 @@ def _count_code(python: str, code: str, lift_path: str | None = None) -> int:
         "PYTHONDONTWRITEBYTECODE": "",
         "PYTHONPATH": lift_path or str(HERE.parent / "src"),
     }
-    subprocess.run([python, "-c", code], cwd=HERE / "apps", env=env, check=True)  # write the .pyc files
+    cwd = HERE / "apps" if lift_path is None or lift_path == str(HERE.parent / "src") else Path(lift_path)
+    subprocess.run([python, "-c", code], cwd=cwd, env=env, check=True)  # write the .pyc files
     out = subprocess.run(
         ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", python, "-c", code],
-        cwd=HERE / "apps",
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -244,6 +217,17 @@ def init_stages(key: str) -> dict[str, int]:
     return stages
 
 
+def same_python(a: str, b: str) -> bool:
+    """Whether two keys run on the same Python (`@py3.12...` keys on 3.12, the others on the bench's)."""
+    from venvs import parse
+
+    def version(key: str) -> str:
+        venv = parse(key)[1]
+        return venv.split("-")[0] if venv.startswith("py") else ""
+
+    return version(a) == version(b)
+
+
 def table(results: dict, limit: str) -> str:
     kinds = list(next(iter(results.values())))
     lines = [
@@ -289,9 +273,12 @@ def main() -> None:
         return
     if args.init:
         counts = init_counts(apps)
-        base = counts.get("chalice_app")
-        print("Instructions of the app's import after the Lambda runtime's own (valgrind); ratio vs Chalice")
+        print(
+            "Instructions of the app's import after the Lambda runtime's own (valgrind); ratio vs Chalice "
+            "on the same Python"
+        )
         for key, n in counts.items():
+            base = next((c for k, c in counts.items() if k.startswith("chalice_app") and same_python(k, key)), None)
             print(f"| {key} | {n / 1e6:.1f}M | {n / base:.2f}x |" if base else f"| {key} | {n / 1e6:.1f}M |")
         return
     results = measure(apps, args.calls, args.kinds.split(",") if args.kinds else None)

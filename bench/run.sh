@@ -5,7 +5,8 @@
 #   run.py               warm requests and init vs both hand-written handlers, Chalice, Powertools,
 #                        FastAPI+Mangum (CPU clock), peak RSS -> bench/results.md
 #   instructions.py      instructions per warm request (valgrind; load-independent), when valgrind exists
-#   cold_start.py        spawn to first response under awslambdaric + the Runtime API emulator
+#   cold_start.py        spawn to first response under awslambdaric + the Runtime API emulator, installed
+#                        and as `lift package` ships it; both also on Python 3.12 and 3.13 (Lambda's runtimes)
 #   bench_registration.py  registration cost per route at 1,000 routes vs Chalice
 #   bench_batch.py       per-record cost of an SQS batch, with and without pass-through middleware
 #   bench_synth.py       lift synth per provider (CloudFormation, SAM, Terraform, Pulumi, CDK), cdk synth,
@@ -28,9 +29,19 @@ if command -v valgrind >/dev/null 2>&1; then
     "$PY" "$ROOT/bench/instructions.py" --apps bare_msgspec,bare,lift_app,chalice_app | tee -a "$RESULTS"
     "$PY" "$ROOT/bench/instructions.py" --init --apps chalice_app,lift_app,lift_app@lift-only,lift_app@lift-only+package,bare_msgspec | tee -a "$RESULTS"
     "$PY" "$ROOT/bench/instructions.py" --init --stages --apps chalice_app,lift_app@lift-only,lift_app@lift-only+package,bare_msgspec | tee -a "$RESULTS"
+    for V in 3.12 3.13; do  # Lambda's Pythons (bench/setup.sh makes their virtualenvs when the interpreters exist)
+        if [[ -x "$ROOT/.bench-venv/py$V-lift-only/bin/python" ]]; then
+            "$PY" "$ROOT/bench/instructions.py" --init --apps "chalice_app@py$V,lift_app@py$V-lift-only,lift_app@py$V-lift-only+package,lift_app@py$V,bare_msgspec@py$V-lift-only" | tee -a "$RESULTS"
+        fi
+    done
 fi
 section "Cold start under awslambdaric"
 "$PY" "$ROOT/bench/cold_start.py" | tee -a "$RESULTS"
+for V in 3.12 3.13; do
+    if [[ -x "$ROOT/.bench-venv/py$V-lift-only/bin/python" ]]; then
+        "$PY" "$ROOT/bench/cold_start.py" --python "$V" --rounds 7 | tee -a "$RESULTS"
+    fi
+done
 section "Registration"
 "$PY" "$ROOT/bench/bench_registration.py" $(command -v valgrind >/dev/null && echo --instructions) | tee -a "$RESULTS"
 section "SQS batches"
