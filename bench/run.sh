@@ -27,7 +27,7 @@ section() { printf '\n## %s\n\nLoad average before: %s\n\n' "$1" "$(cut -d' ' -f
 if command -v valgrind >/dev/null 2>&1; then
     section "Instructions per warm request (valgrind)"
     "$PY" "$ROOT/bench/instructions.py" --apps bare_msgspec,bare,lift_app,chalice_app | tee -a "$RESULTS"
-    "$PY" "$ROOT/bench/instructions.py" --init --apps chalice_app,lift_app,lift_app@lift-only,lift_app@lift-only+package,bare_msgspec | tee -a "$RESULTS"
+    "$PY" "$ROOT/bench/instructions.py" --init --apps chalice_app,lift_app,lift_app+package,lift_app@lift-only,lift_app@lift-only+package,bare_msgspec,bare_msgspec@lift-only | tee -a "$RESULTS"
     "$PY" "$ROOT/bench/instructions.py" --init --stages --apps chalice_app,lift_app@lift-only,lift_app@lift-only+package,bare_msgspec | tee -a "$RESULTS"
     for V in 3.12 3.13; do  # Lambda's Pythons (bench/setup.sh makes their virtualenvs when the interpreters exist)
         if [[ -x "$ROOT/.bench-venv/py$V-lift-only/bin/python" ]]; then
@@ -39,7 +39,8 @@ section "Cold start under awslambdaric"
 "$PY" "$ROOT/bench/cold_start.py" | tee -a "$RESULTS"
 for V in 3.12 3.13; do
     if [[ -x "$ROOT/.bench-venv/py$V-lift-only/bin/python" ]]; then
-        "$PY" "$ROOT/bench/cold_start.py" --python "$V" --rounds 7 | tee -a "$RESULTS"
+        "$PY" "$ROOT/bench/cold_start.py" --python "$V" --rounds 5 \
+            --apps "chalice_app@py$V,lift_app@py$V-lift-only,lift_app@py$V-lift-only+package,lift_app@py$V" | tee -a "$RESULTS"
     fi
 done
 section "Registration"
