@@ -5,11 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import textwrap
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +15,7 @@ import pytest
 
 from lift import App, Context, Response
 from lift.errors import NotFound
+from tests.servers import uvicorn_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -203,37 +200,13 @@ asgi = app.asgi
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def uvicorn_server(tmp_path: Path):
     (tmp_path / "svc.py").write_text(textwrap.dedent(SERVICE))
-    port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
     env.pop("LIFT_WEBSOCKET_ENDPOINT", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "svc:asgi", "--port", str(port), "--log-level", "warning"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping/1", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode())
-            time.sleep(0.1)
-    yield port
-    proc.terminate()
-    proc.wait(10)
+    with uvicorn_process("svc:asgi", log=tmp_path / "uvicorn.log", cwd=tmp_path, env=env) as server:
+        yield server.port
 
 
 def test_under_uvicorn_http_and_websocket_connect_work(uvicorn_server: int) -> None:

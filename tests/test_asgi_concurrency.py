@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.servers import uvicorn_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,28 +57,9 @@ asgi = app.asgi
 def server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("concurrent")
     (root / "concurrent_svc.py").write_text(textwrap.dedent(SERVICE))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(ROOT / "src")])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "concurrent_svc:asgi", "--port", str(port), "--log-level", "error"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            break
-        except OSError:
-            assert proc.poll() is None, "uvicorn exited"
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    with uvicorn_process("concurrent_svc:asgi", log=root / "uvicorn.log", cwd=root, env=env) as server:
+        yield server.url
 
 
 def test_concurrent_clients_each_see_only_their_own_request(server: str) -> None:

@@ -12,9 +12,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -28,6 +25,7 @@ import pytest
 from lift import App, Context, Response
 from lift.asgi import PROBATION_RUNS, SUSPECT_RUNS, asgi_app
 from lift.errors import Conflict
+from tests.servers import uvicorn_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -414,40 +412,15 @@ asgi = app.asgi
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("dispatch")
     (tmp / "svc.py").write_text(textwrap.dedent(SERVICE))
-    port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp), str(ROOT / "src")])}
     for name in ("LIFT_WEBSOCKET_ENDPOINT", "LIFT_ASGI_DISPATCH", "LIFT_ASGI_THREADED", "LIFT_ASGI_INLINE_BUDGET_MS"):
         env.pop(name, None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "svc:asgi", "--port", str(port), "--log-level", "warning"],
-        cwd=tmp,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/fast/0", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode())
-            time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with uvicorn_process("svc:asgi", log=tmp / "uvicorn.log", cwd=tmp, env=env) as server:
+        yield server.url
 
 
 def _get(url: str, timeout: float = 10, method: str = "GET") -> dict:

@@ -11,7 +11,7 @@ from examples.shop import orders as orders_module
 from examples.shop import payments as payments_module
 from examples.shop import users as users_module
 from lift import Response
-from tests.service_calls.serving import Served
+from tests.servers import Served
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -116,7 +116,7 @@ def test_payments_down_gives_503_then_opens_the_circuit(shop):
     http, served, _ = shop
     breaker = orders_module.payments.breaker
     breaker.reset()
-    served["payments"].stop()
+    served["payments"].stop(keep_port=True)
     try:
         codes = [
             http.post("/orders", json={"user_id": 1, "amount_cents": 100}).json()["error"]["code"] for _ in range(6)

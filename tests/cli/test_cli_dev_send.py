@@ -6,56 +6,57 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.servers import LIFT_DEV_LISTENING, ServerProcess
+
 pytest.importorskip("uvicorn")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def start_lift_dev(project: Path, log: Path) -> ServerProcess:
+    """`lift dev --port 0 --no-reload` serving `project`, on the port it says it took."""
+    argv = [sys.executable, "-m", "lift.cli", "dev", "--port", "0", "--no-reload"]
+    return ServerProcess(argv, LIFT_DEV_LISTENING, log=log, cwd=project, env={**os.environ, "NO_COLOR": "1"})
+
+
+def get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
 
 
 @pytest.fixture
-def dev_server(events_project: Path):
-    """`lift dev --no-reload` on a free port, serving the events project; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "NO_COLOR": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lift.cli", "dev", "--port", str(port), "--no-reload"],
-        cwd=events_project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                assert json.loads(response.read()) == {"status": "ok"}
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.poll() is not None else ""
-                proc.kill()
-                pytest.fail(f"lift dev did not come up: {out}")
-            time.sleep(0.1)
-    yield url
-    os.killpg(proc.pid, signal.SIGINT)
+def dev_server(events_project: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`lift dev --no-reload` on a port of its own, serving the events project; yields its URL."""
+    server = start_lift_dev(events_project, tmp_path_factory.mktemp("dev") / "lift-dev.log")
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        assert get_json(f"{server.url}/health") == {"status": "ok"}, server.output()
+        yield server.url
+    finally:
+        server.stop(signal.SIGINT)
+
+
+def test_dev_port_0_takes_a_free_port_says_which_and_serves_on_it(events_project, tmp_path):
+    # another server already listens on the port a "find a free port" helper handed out
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        taken = other.getsockname()[1]
+        server = start_lift_dev(events_project, tmp_path / "lift-dev.log")
+        try:
+            assert server.port not in (0, taken)
+            assert get_json(f"{server.url}/health") == {"status": "ok"}  # lift dev's app answers there
+            assert get_json(f"{server.url}/_lift/api/state")["app"]["ref"] == "app:app"
+            output = server.output()
+        finally:
+            assert server.stop(signal.SIGINT) == 0
+    # the address line keeps its format, with the port taken (uvicorn's line too)
+    assert f"lift dev: serving app:app on http://127.0.0.1:{server.port} (rest payload); " in output
+    assert f"dashboard http://127.0.0.1:{server.port}/_lift/" in output
+    assert f"Uvicorn running on http://127.0.0.1:{server.port} (Press CTRL+C to quit)" in output
 
 
 def test_send_each_trigger_to_the_dev_server(cli, dev_server, events_project, tmp_path):
@@ -106,11 +107,10 @@ def test_send_to_an_unmatched_source_fails(cli, dev_server):
     assert result.stdout == ""  # no `null` result before the error
 
 
-def test_send_usage_errors_and_no_server(cli, tmp_path):
+def test_send_usage_errors_and_no_server(cli, tmp_path, dead_port):
     assert cli("send", "sqs", "orders").code == 2  # neither BODY nor --file
     assert cli("send", "event", "payments", "Settled", "{not json").code == 2
-    port = free_port()
-    result = cli("send", "sqs", "orders", "{}", "--url", f"http://127.0.0.1:{port}")
+    result = cli("send", "sqs", "orders", "{}", "--url", f"http://127.0.0.1:{dead_port}")
     assert result.code == 1
     assert "No dev server at" in result.stderr
 

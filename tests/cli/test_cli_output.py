@@ -7,15 +7,14 @@ import importlib.util
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.servers import LIFT_DEV_LISTENING, ServerProcess
 
 LOGGING_APP = """
     from lift import App, Context
@@ -92,41 +91,17 @@ def test_dev_with_an_app_whose_import_raises_exits_1_with_the_traceback(cli, tmp
     assert "RuntimeError: config missing" in result.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_dev_prints_each_log_line_once(chatty_project):
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lift.cli", "dev", "--port", str(port), "--no-reload"],
-        cwd=chatty_project,
-        env={**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+def test_dev_prints_each_log_line_once(chatty_project, tmp_path):
+    argv = [sys.executable, "-m", "lift.cli", "dev", "--port", "0", "--no-reload"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    server = ServerProcess(argv, LIFT_DEV_LISTENING, log=tmp_path / "lift-dev.log", cwd=chatty_project, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/orders/5", timeout=5) as response:
-                    assert json.loads(response.read()) == {"id": 5}
-                    break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "lift dev did not come up"
-                time.sleep(0.1)
-        time.sleep(0.5)  # let the log lines reach the pipe
+        with urllib.request.urlopen(f"{server.url}/orders/5", timeout=30) as response:
+            assert json.loads(response.read()) == {"id": 5}
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-    output = out.decode()
+        server.stop(signal.SIGINT)
+    # the handler logs before it returns, so its lines were written before the answer came back
+    output = server.output()
     assert output.count("a log message long enough") == 1, output
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -15,6 +13,8 @@ from pathlib import Path
 
 import boto3
 import pytest
+
+from tests.servers import Served
 
 APP = """
 from lift import App
@@ -114,21 +114,6 @@ def test_metrics_read_lambda_and_app_metrics(service: tuple[Path, str, dict[str,
     assert "invocations" in table.stdout and "app: OrdersCreated" in table.stdout
 
 
-def _serve(app: object) -> tuple[str, object]:
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    threading.Thread(target=server.run, daemon=True).start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server
-
-
 @pytest.mark.parametrize("healthy, code", [(True, 0), (False, 1)])
 def test_health_calls_the_deployed_ready_endpoint(tmp_path: Path, healthy: bool, code: int) -> None:
     from lift import App
@@ -136,13 +121,14 @@ def test_health_calls_the_deployed_ready_endpoint(tmp_path: Path, healthy: bool,
     app = App(name="svc")
     app.health.add("database", lambda: healthy, critical=True)
     app.health.mount(app)
-    url, server = _serve(app.asgi)
+    served = Served(app.asgi, log_level="error")
+    url = served.url
     try:
         root = project(tmp_path, "svc", str(healthy))
         result = lift("health", "dev", "--url", url, cwd=root)
         report = json.loads(lift("health", "dev", "--url", url, "--json", cwd=root).stdout)
     finally:
-        server.should_exit = True
+        served.stop()
     assert result.returncode == code, result.stdout + result.stderr
     assert "database" in result.stdout and "/health/ready" in result.stdout
     assert report["status_code"] == (200 if healthy else 503)

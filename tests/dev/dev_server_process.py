@@ -1,17 +1,18 @@
-"""Start the real dev server in a subprocess on a free port, against a project written to a tmp dir."""
+"""Start the real dev server in a subprocess on a port of its own (`--port 0`), against a project
+written to a tmp dir."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from tests.servers import LIFT_DEV_LISTENING, ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,12 +105,6 @@ def ws_default(ctx: Context) -> None:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def write_project(root: Path, source: str = APP_SOURCE) -> Path:
     pkg = root / "devdemo"
     pkg.mkdir(parents=True, exist_ok=True)
@@ -119,29 +114,25 @@ def write_project(root: Path, source: str = APP_SOURCE) -> Path:
 
 
 class DevServerProcess:
-    """`python -m lift.dev.server devdemo.app:app` running in `root`."""
+    """`python -m lift.dev.server devdemo.app:app --port 0` running in `root`, on the port it says it took."""
 
     def __init__(
         self, root: Path, *args: str, env: dict[str, str] | None = None, drop_env: tuple[str, ...] = ()
     ) -> None:
         self.root = root
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         full_env = {k: v for k, v in os.environ.items() if k not in drop_env}
-        full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
+        full_env.update(env or {})
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), full_env.get("PYTHONPATH")]))
         self.log_path = root / "devserver.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port", str(self.port), *args],
-            cwd=root,
-            env=full_env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        argv = [sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port", "0", *args]
+        self.server = ServerProcess(argv, LIFT_DEV_LISTENING, log=self.log_path, cwd=root, env=full_env)
+        self.proc = self.server.proc
+        self.port = self.server.port
+        self.base = self.server.url
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30) -> None:
+        """Until the dashboard's API answers (the socket listens already: a request waits for uvicorn)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -185,9 +176,4 @@ class DevServerProcess:
         raise AssertionError(f"condition not met in {timeout}s; last={last!r}\n{self.output()[-3000:]}")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
+        self.server.stop()

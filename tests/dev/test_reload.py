@@ -62,10 +62,8 @@ def test_an_app_that_never_imported_stops_the_server_with_its_traceback(tmp_path
     import subprocess
     import sys
 
-    from dev.dev_server_process import free_port
-
     write_project(tmp_path, APP_SOURCE + "\nraise RuntimeError('broken at import')\n")
-    argv = [sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port", str(free_port()), "--no-reload"]
+    argv = [sys.executable, "-m", "lift.dev.server", "devdemo.app:app", "--port", "0", "--no-reload"]
     proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, env=server_env())
     assert proc.returncode == 1, proc.stderr
     assert "RuntimeError: broken at import" in proc.stderr and "devdemo.app:app failed to import" in proc.stderr

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.servers import Served
 from tests.service_calls.apps import Recorder, users_app
-from tests.service_calls.serving import Served
 
 
 class UsersServer:

@@ -15,8 +15,8 @@ from lift.middleware.tenancy import tenancy
 from lift.middleware.tracing import Tracing
 from lift.services import ServiceClient, ServiceError, UpstreamNotFound, client_for
 from lift.testing import TestClient
+from tests.servers import Served
 from tests.service_calls.apps import NewUser, Page, User, UserModel, users_app
-from tests.service_calls.serving import Served
 
 TRACE = "1-5759e988-bd862e3fe1be46a994272793"
 TRACEPARENT = "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"

@@ -22,7 +22,7 @@ from lift.resilience import (
 from lift.services import ServiceClient, ServiceError
 from lift.testing import TestClient
 from lift.testing.context import lambda_context
-from tests.service_calls.serving import Served
+from tests.servers import Served
 
 
 def fast_retry(attempts: int = 3, budget: RetryBudget | None = None) -> RetryPolicy:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 from lift import App, Response
 from lift.streaming import ServerSentEvent
 from lift.testing import TestClient
+from tests.servers import LIFT_DEV_LISTENING, ServerProcess, uvicorn_process
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -39,23 +38,17 @@ def _load_app(marks: Path):
     return module
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
+def _wait_http(url: str, server: ServerProcess) -> None:
+    """Until `url` answers (the server listens already: this waits for the app behind it)."""
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text())
+    while True:
         try:
-            httpx.get(url, timeout=2)
+            httpx.get(url, timeout=10)
             return
         except httpx.HTTPError:
+            if server.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer: {server.output()}") from None
             time.sleep(0.1)
-    raise RuntimeError(f"server did not start: {log.read_text()}")
 
 
 def _wait_mark(marks: Path, text: str, timeout: float = 10) -> None:
@@ -72,39 +65,34 @@ def marks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("marks") / "marks.txt"
 
 
-def _start(args: list[str], marks: Path, cwd: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "STREAM_MARKS": str(marks), "PYTHONUNBUFFERED": "1"}
+def _server_env(marks: Path) -> dict[str, str]:
+    env = {**os.environ, "STREAM_MARKS": str(marks)}
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT / "src")])
-    out = open(log, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", *args, "--port", str(port)], cwd=cwd, env=env, stdout=out, stderr=out
-    )
-    base = f"http://127.0.0.1:{port}"
-    _wait_http(base + "/ndjson?n=1", proc, log)
-    return proc, base
-
-
-uvicorn_base_log: list[str] = []
+    return env
 
 
 @pytest.fixture(scope="module")
-def uvicorn_base(marks: Path, tmp_path_factory: pytest.TempPathFactory):
+def uvicorn_server(marks: Path, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("uvicorn")
-    proc, base = _start(["uvicorn", "stream_app:asgi", "--log-level", "warning"], marks, tmp, tmp / "log")
-    uvicorn_base_log[:] = [str(tmp / "log")]
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    server = uvicorn_process("stream_app:asgi", log=tmp / "log", cwd=tmp, env=_server_env(marks))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def uvicorn_base(uvicorn_server: ServerProcess) -> str:
+    _wait_http(uvicorn_server.url + "/ndjson?n=1", uvicorn_server)
+    return uvicorn_server.url
 
 
 @pytest.fixture(scope="module")
 def dev_base(marks: Path, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("dev")
-    proc, base = _start(["lift.dev.server", "stream_app:app", "--no-reload"], marks, tmp, tmp / "log")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    argv = [sys.executable, "-m", "lift.dev.server", "stream_app:app", "--no-reload", "--port", "0"]
+    server = ServerProcess(argv, LIFT_DEV_LISTENING, log=tmp / "log", cwd=tmp, env=_server_env(marks))
+    _wait_http(server.url + "/ndjson?n=1", server)
+    yield server.url
+    server.stop()
 
 
 # -- truly streamed: an endless generator's first chunks reach the client -----------------------
@@ -228,14 +216,18 @@ def test_sse_event_format(tmp_path: Path) -> None:
     )
 
 
-def test_a_generator_failing_mid_stream_breaks_the_response_and_is_logged(uvicorn_base: str) -> None:
+def test_a_generator_failing_mid_stream_breaks_the_response_and_is_logged(
+    uvicorn_base: str, uvicorn_server: ServerProcess
+) -> None:
     # never a complete-looking truncated body: the chunked response is left unfinished
     with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", f"{uvicorn_base}/broken", timeout=10) as resp:
         assert resp.status_code == 200
         for _ in resp.iter_bytes():
             pass
-    log = (Path(uvicorn_base_log[0])).read_text()
-    assert "Streamed response failed after its headers were sent (request_id=" in log
+    deadline = time.monotonic() + 10  # logged as the stream breaks: wait for the line, not a fixed time
+    while "Streamed response failed after its headers were sent (request_id=" not in uvicorn_server.output():
+        assert time.monotonic() < deadline, uvicorn_server.output()
+        time.sleep(0.02)
 
 
 def test_a_generator_failing_on_a_buffered_source_is_the_usual_500(tmp_path: Path) -> None:

@@ -8,14 +8,14 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import httpx
 
-from tests.streaming.test_streaming import HERE, ROOT, _free_port, _wait_http
+from tests.servers import UVICORN_LISTENING, ServerProcess
+from tests.streaming.test_streaming import HERE, ROOT, _wait_http
 
 SCRIPT = ROOT / "src" / "lift" / "run_asgi.sh"
 
@@ -24,20 +24,18 @@ def test_the_handler_script_serves_the_app_and_streams(tmp_path: Path) -> None:
     task = tmp_path / "task"  # what Lambda unpacks the zip to
     task.mkdir()
     shutil.copy(HERE / "stream_app.py", task / "stream_app.py")
-    port = _free_port()
     env = {
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "LAMBDA_TASK_ROOT": str(task),
-        "AWS_LWA_PORT": str(port),
+        "AWS_LWA_PORT": "0",  # any free port: the script's uvicorn says which it took
         "LIFT_ASGI_APP": "stream_app:app.asgi",  # what the model sets: "<module>:<attr>.asgi"
         "STREAM_MARKS": str(tmp_path / "marks.txt"),
     }
-    log = tmp_path / "log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(["/bin/sh", str(SCRIPT)], cwd=tmp_path, env=env, stdout=out, stderr=out)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(base + "/ndjson?n=1", proc, log)
+    with ServerProcess(
+        ["/bin/sh", str(SCRIPT)], UVICORN_LISTENING, log=tmp_path / "log", cwd=tmp_path, env=env
+    ) as server:
+        base = server.url
+        _wait_http(base + "/ndjson?n=1", server)
         with httpx.stream("GET", f"{base}/ndjson?n=4", timeout=10) as resp:
             assert resp.status_code == 200 and "content-length" not in resp.headers  # chunked
             assert [json.loads(line)["i"] for line in resp.iter_lines() if line] == [0, 1, 2, 3]
@@ -49,9 +47,6 @@ def test_the_handler_script_serves_the_app_and_streams(tmp_path: Path) -> None:
                 if len(events) == 2:
                     break
         assert events == [{"tick": 0}, {"tick": 1}]
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_the_package_holds_the_handler_script_as_an_executable(tmp_path: Path) -> None:

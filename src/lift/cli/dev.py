@@ -25,7 +25,9 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 def dev(
     app: str = typer.Argument(None, help="The app as module:attr (default: [tool.lift] app, or app.py/main.py)."),
-    port: int = typer.Option(8000, "--port", "-p", min=1, max=65535, help="Port on 127.0.0.1."),
+    port: int = typer.Option(
+        8000, "--port", "-p", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port, printed at start)."
+    ),
     reload: bool = typer.Option(True, "--reload/--no-reload", help="Reload when source files change."),
     payload: str = typer.Option("rest", "--payload", help="API Gateway payload for HTTP requests: rest or http."),
     profile: bool = typer.Option(False, "--profile", help="Profile requests; the dashboard shows the slowest."),
@@ -45,10 +47,10 @@ def dev(
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     if importlib.util.find_spec(ref.module.split(".")[0]) is None:
         fail(f"Cannot find module {ref.module!r} (looked in {root})", USAGE)
-    if port_in_use(port):
+    if port and port_in_use(port):
         fail(
             f"Port {port} is in use on 127.0.0.1",
-            hint=f"Stop the other server or pick another: lift dev --port {port + 1}",
+            hint=f"Stop the other server or pick another: lift dev --port {port + 1} (or --port 0: any free port)",
         )
     try:
         from lift.dev.server import AppNotLoaded, DevServerError, serve

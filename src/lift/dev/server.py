@@ -2,6 +2,8 @@
 
     python -m lift.dev.server service.app:app --port 8000 [--payload http] [--no-reload]
 
+`--port 0` takes any free port; the first line printed says which.
+
 HTTP requests become real API Gateway events (REST payload 1.0 or HTTP API 2.0) and go
 through `app.handler`, so local behaviour equals Lambda's. WebSocket clients talk to an
 emulated API Gateway WebSocket API (with a local Management API at `/@connections/{id}`),
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import mimetypes
@@ -770,15 +773,23 @@ def _static(name: str) -> Response:
     return Response(path.read_bytes(), 200, {"Cache-Control": "no-cache"}, content_type=ctype)
 
 
-def _check_port(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
+def _listen(host: str, port: int) -> socket.socket:
+    """The dev server's socket, bound and listening before the app loads: the port is the server's from
+    here on (no window between a check and the bind for another process to take it), and `port` 0
+    takes any free port (read back from the socket). A port in use is a clear error before the import."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's default backlog: a client connecting before uvicorn runs waits in it
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
             raise DevServerError(
-                f"Port {port} on {host} is in use ({exc.strerror}); pick another with --port"
+                f"Port {port} on {host} is in use ({exc.strerror}); pick another with --port (0: any free port)"
             ) from None
+        raise DevServerError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
 
 
 def serve(
@@ -795,33 +806,51 @@ def serve(
         import uvicorn
     except ImportError as exc:
         raise DevServerError('The dev server needs uvicorn: pip install "lift-lambda[dev]"') from exc
-    _check_port(host, port)
-    os.environ["LIFT_WEBSOCKET_ENDPOINT"] = f"http://{host}:{port}"
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    # a deployed function's environment copied here must not let local runs set the deployed
-    # instance's health in Cloud Map: locally the health schedule is an ordinary schedule name
-    os.environ.pop("LIFT_CLOUD_MAP_HEALTH_SCHEDULE", None)  # lift.cloud_map_health.SCHEDULE_ENV
-    _configure_console_logging()
-    server = DevServer(
-        app_ref,
-        payload=payload,
-        reload=reload,
-        host=host,
-        port=port,
-        profile_every=profile_every,
-        profile_memory=profile_memory,
-    )
-    server.start()
-    print(
-        f"lift dev: serving {app_ref} on http://{host}:{port} ({payload} payload); "
-        f"dashboard http://{host}:{port}/_lift/",
-        file=sys.stderr,
-    )
-    print(server.summary(), file=sys.stderr)
-    config = uvicorn.Config(
-        server, host=host, port=port, lifespan="on", log_level="info", access_log=True, timeout_graceful_shutdown=2
-    )
-    uvicorn.Server(config).run()
+    sock = _listen(host, port)
+    port = sock.getsockname()[1]  # the one it took, with --port 0
+    try:
+        os.environ["LIFT_WEBSOCKET_ENDPOINT"] = f"http://{host}:{port}"
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        # a deployed function's environment copied here must not let local runs set the deployed
+        # instance's health in Cloud Map: locally the health schedule is an ordinary schedule name
+        os.environ.pop("LIFT_CLOUD_MAP_HEALTH_SCHEDULE", None)  # lift.cloud_map_health.SCHEDULE_ENV
+        _configure_console_logging()
+        server = DevServer(
+            app_ref,
+            payload=payload,
+            reload=reload,
+            host=host,
+            port=port,
+            profile_every=profile_every,
+            profile_memory=profile_memory,
+        )
+        server.start()
+        print(
+            f"lift dev: serving {app_ref} on http://{host}:{port} ({payload} payload); "
+            f"dashboard http://{host}:{port}/_lift/",
+            file=sys.stderr,
+        )
+        print(server.summary(), file=sys.stderr)
+        config = uvicorn.Config(
+            server, host=host, port=port, lifespan="on", log_level="info", access_log=True, timeout_graceful_shutdown=2
+        )
+        _uvicorn_on(uvicorn.Server, host, port)(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _uvicorn_on(base: type, host: str, port: int) -> Any:
+    """uvicorn's Server, saying where it runs as it does for a port it binds itself (it does not
+    for sockets it is given)."""
+
+    class Server(base):  # type: ignore[misc,valid-type]
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            logging.getLogger("uvicorn.error").info(
+                "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, port
+            )
+
+    return Server
 
 
 class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -848,7 +877,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lift.dev.server", description=__doc__.split("\n\n")[0])
     parser.add_argument("app", help="the app as module:attr, e.g. service.app:app")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=int, default=8000, help="0: any free port (printed at start)")
     parser.add_argument(
         "--payload",
         choices=["rest", "http"],
