@@ -287,3 +287,31 @@ def test_a_handler_reached_through_a_base_path_mapping_runs_once_whatever_fails_
         out = app.handler(event, lambda_context())
         assert out["statusCode"] == 500, out
         assert calls == ["/boom"] * (seen + 1)
+
+
+ODD_PATHS = ['/say/"hi"', "/back\\slash/x", "/caf\u00e9/cr\u00e8me", "/emoji/\U0001f600", "/tab\tand\u2028line"]
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "url", "alb"])
+def test_the_quick_404_writes_the_same_text_as_the_middleware_chain(source: str) -> None:
+    """The default 404 answered inline (no middleware, INFO off, a Lambda context) is written around
+    its encoded message and request id; its body is the very text the full chain's 404 encodes, for
+    paths JSON must escape and paths outside ASCII too."""
+    build = {"rest": events.apigw_rest, "http": events.apigw_http, "url": events.function_url, "alb": events.alb}
+    direct, chained = make_app(), make_app()
+    chained.use(lambda ctx, call_next: call_next(ctx))
+    context = lambda_context()
+    for path in ODD_PATHS:
+        event = build[source]("GET", path)
+        sent = event.get("rawPath", event.get("path"))  # (HTTP API and function URL events carry it escaped)
+        quick = direct.handler(event, context)
+        full = chained.handler(build[source]("GET", path), context)
+        assert quick["statusCode"] == full["statusCode"] == 404, path
+        assert quick["body"] == full["body"], path  # (the same characters, escapes included)
+        error = json.loads(quick["body"])["error"]
+        assert error == {
+            "code": "not_found",
+            "message": f"No route for GET {sent}",
+            "request_id": context.aws_request_id,
+            "details": None,
+        }
