@@ -71,7 +71,8 @@ def build(python: str, *, compiled: bool = True) -> Path:
         version = subprocess.run(
             [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
         ).stdout.strip()
-        ok, note = _compile(root, f"python{version}")
+        # (the folder stands for /var/task: the code names its files where they are, as on Lambda)
+        ok, note = _compile(root, f"python{version}", prefix=str(root))
         if not ok or "lift's core modules bundled" not in note:
             raise SystemExit(f"lift package's compile step for {python}: {note}")
     check(python, root, compiled)

@@ -155,3 +155,19 @@ def test_requirements_drop_lift_and_the_runtime_sdk_unless_pinned() -> None:
         "httpx",
     ]
     assert resolve_requirements(["boto3==1.35.0"]) == ["boto3==1.35.0"]
+
+
+def test_bytecode_names_the_files_where_lambda_puts_them(project: Path, tmp_path: Path) -> None:
+    """The function's code under /var/task, a dependencies layer's under /opt (Lambda mounts a layer's
+    python/ at /opt/python): tracebacks name the real files without the import system rewriting every
+    code object's filename at cold start."""
+    build_package(
+        project, tmp_path / "code.zip", app_ref="tiny:app", architecture="x86_64", layer_dest=tmp_path / "layer.zip"
+    )
+    with zipfile.ZipFile(tmp_path / "layer.zip") as zf:
+        name = next(n for n in zf.namelist() if n.startswith("python/msgspec/__pycache__/__init__.cpython-312"))
+        layer_pyc = zf.read(name)
+    with zipfile.ZipFile(tmp_path / "code.zip") as zf:
+        code_pyc = zf.read("__pycache__/tiny.cpython-312.pyc")
+    assert b"/opt/python/msgspec/__init__.py" in layer_pyc and b"/var/task" not in layer_pyc
+    assert b"/var/task/tiny.py" in code_pyc

@@ -256,7 +256,7 @@ def _compile(build: Path, runtime: str, prefix: str = "/var/task") -> tuple[bool
             "-s",
             str(build),
             "-p",
-            "/var/task",
+            prefix,  # where Lambda puts these files: /var/task, or /opt for a layer
             str(build),
         ],
         capture_output=True,
