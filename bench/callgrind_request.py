@@ -9,8 +9,9 @@ lists the C functions a request spends them in (msgspec's encode and decode, dic
 attribute lookups, object creation, the eval loop itself).
 
 Usage: ``python bench/callgrind_request.py [--apps bare_msgspec,lift_app] [--kinds ...] [--calls 2000]
-[--top 25] [--log plain|json]``: one table of instructions per call (load-independent) and the ratio to
-the first app, then, with ``--top N``, each app's N costliest C functions per kind (inclusive, per call).
+[--top 25] [--log plain|json] [--cache]``: one table of instructions per call (load-independent) and the ratio to
+the first app, then, with ``--top N``, each app's N costliest C functions per kind (inclusive, per call);
+``--cache`` adds a table of L1 instruction and data misses and mispredicted branches per call (simulated).
 ``--log`` turns INFO logging on (a 4xx writes its line): a stdlib StreamHandler, or lift's JSON lines.
 """
 
@@ -63,13 +64,19 @@ def child(module: str, kind: str, calls: int, log: str = "off") -> None:
     deque(map(handler, repeat(event, calls), repeat(context, calls)), maxlen=0)  # the only measured code
 
 
-def run(python: str, module: str, kind: str, calls: int, out: str, log: str = "off") -> int:
+def run(
+    python: str, module: str, kind: str, calls: int, out: str, log: str = "off", cache: bool = False
+) -> dict[str, int]:
+    """The measured calls' totals: {"Ir": instructions}, plus with `cache` valgrind's cache and branch
+    simulation (I1mr/D1mr/D1mw: L1 instruction/data read/write misses, Bcm/Bim: mispredicted
+    conditional/indirect branches)."""
     args = [
         "valgrind",
         "--tool=callgrind",
         "--dump-instr=no",
         "--collect-atstart=no",
         "--toggle-collect=deque_init",
+        *(["--cache-sim=yes", "--branch-sim=yes"] if cache else []),
         f"--callgrind-out-file={out}",
         python,
         __file__,
@@ -83,10 +90,13 @@ def run(python: str, module: str, kind: str, calls: int, out: str, log: str = "o
     done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{module} {kind}: valgrind failed\n{done.stderr[-2000:]}")
+    names: list[str] = []
     with open(out) as f:
         for line in f:
+            if line.startswith("events:"):
+                names = line.split()[1:]
             if line.startswith("summary:") or line.startswith("totals:"):
-                return int(line.split()[1])
+                return dict(zip(names, map(int, line.split()[1:]), strict=False))
     raise SystemExit(f"{module} {kind}: no totals in {out}")
 
 
@@ -123,6 +133,11 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="also list each run's N costliest C functions")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="also simulate the caches and branch predictor (valgrind --cache-sim --branch-sim): misses per call",
+    )
+    parser.add_argument(
         "--log",
         choices=("off", "plain", "json"),
         default="off",
@@ -134,12 +149,16 @@ def main() -> None:
     apps = args.apps.split(",")
     kinds = args.kinds.split(",") if args.kinds else list(all_events())
     results: dict[str, dict[str, float]] = {}
+    caches: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for app in apps:
             for kind in kinds:
                 out = os.path.join(tmp, "callgrind.out")
-                total = run(args.python, app, kind, args.calls, out, args.log)
+                counts = run(args.python, app, kind, args.calls, out, args.log, args.cache)
+                total = counts["Ir"]
                 results.setdefault(app, {})[kind] = total / args.calls
+                if args.cache:
+                    caches.setdefault(app, {})[kind] = {name: n / args.calls for name, n in counts.items()}
                 if args.top:
                     print(f"\n## {app}: {kind} ({total / args.calls:.0f} instructions per call)")
                     for label, inclusive in (("inclusive", True), ("self", False)):
@@ -152,6 +171,17 @@ def main() -> None:
     for app, row in results.items():
         cells = [f"{row[k] / 1000:.1f}k ({row[k] / results[apps[0]][k]:.2f}x)" for k in kinds]
         print(f"| {app} | " + " | ".join(cells) + " |")
+    if caches:
+        print("\nPer call, valgrind's cache and branch simulation (32 KB 8-way L1 caches, 64-byte lines):")
+        print("L1 instruction misses / L1 data misses (read+write) / mispredicted branches (of them indirect)")
+        print("| app | " + " | ".join(kinds) + " |")
+        print("|---|" + "---:|" * len(kinds))
+        for app, row in caches.items():
+            cells = [
+                f"{c['I1mr']:.0f} / {c['D1mr'] + c['D1mw']:.0f} / {c['Bcm'] + c['Bim']:.0f} ({c['Bim']:.0f})"
+                for c in (row[k] for k in kinds)
+            ]
+            print(f"| {app} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
