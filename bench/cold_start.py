@@ -6,6 +6,9 @@ clock runs from the spawn of that process to the first response the emulator rec
 interpreter start, the runtime client's own imports, the app's import and build, and the first
 request. Rounds are interleaved across apps, so a slow spell of a shared machine hits them alike;
 the table shows medians and ratios to Chalice in the same run, and /proc/loadavg before and after.
+Beside the elapsed time, the runtime process's own CPU time (user + system, from its rusage when
+it is reaped; after the first response it only waits): on a loaded machine the elapsed time also
+counts the waits for a core, the CPU time much less so.
 
 Variants: `.pyc` present (written by a warm-up run); no `.pyc` at all for the app and its
 packages (`PYTHONDONTWRITEBYTECODE=1`, an empty `PYTHONPYCACHEPREFIX`), as a deployment package
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import sys
 import tempfile
@@ -67,9 +71,11 @@ def loadavg() -> str:
         return "?"
 
 
-def spawn_to_first_response(key: str, env: dict[str, str], compiled: bool = True) -> float:
-    """Milliseconds from the runtime's spawn to the first response of one GET; a `+package` key's
-    app runs from its package, compiled or not."""
+def spawn_to_first_response(key: str, env: dict[str, str], compiled: bool = True) -> tuple[float, float]:
+    """Milliseconds from the runtime's spawn to the first response of one GET, and the CPU time the
+    runtime process used (user + system, read when it is reaped: it waits for the next invocation
+    after the first response, and is killed); a `+package` key's app runs from its package, compiled
+    or not."""
     from events import measured_events
     from venvs import parse, python_of
 
@@ -84,39 +90,52 @@ def spawn_to_first_response(key: str, env: dict[str, str], compiled: bool = True
         cwd = package.build(python, compiled=compiled)
     event = measured_events()["GET /users/{id}"]
     emulator = RuntimeEmulator(f"{module}.handler", cwd=cwd, python=python, env=env, init_timeout=60)
+    cpu_before = children_cpu_ms()
     started = time.perf_counter()
     with emulator:
         result = emulator.invoke(event, timeout=60)
         elapsed = (time.perf_counter() - started) * 1000
     if not result.ok or result.payload.get("statusCode") != 200:
         raise SystemExit(f"{key}: the first request failed: {result.payload!r}\n{result.logs}")
-    return elapsed
+    return elapsed, children_cpu_ms() - cpu_before
+
+
+def children_cpu_ms() -> float:
+    """CPU time of this process's reaped children (the emulator's runtime process is its only one)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (used.ru_utime + used.ru_stime) * 1000
 
 
 def measure(keys: list[str], rounds: int) -> dict:
-    """key -> variant -> median ms."""
-    samples: dict[str, dict[str, list[float]]] = {k: {"pyc": [], "no_pyc": []} for k in keys}
+    """key -> variant -> median ms (`cpu_` variants: the runtime process's CPU time)."""
+    variants = ("pyc", "no_pyc", "cpu_pyc", "cpu_no_pyc")
+    samples: dict[str, dict[str, list[float]]] = {k: {v: [] for v in variants} for k in keys}
     for key in keys:  # write the .pyc files the first variant relies on (a package has its own)
         spawn_to_first_response(key, WITH_PYC)
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch:
         for i in range(rounds):
             for key in keys:
-                samples[key]["pyc"].append(spawn_to_first_response(key, WITH_PYC))
+                wall, cpu = spawn_to_first_response(key, WITH_PYC)
+                samples[key]["pyc"].append(wall)
+                samples[key]["cpu_pyc"].append(cpu)
                 empty = tempfile.mkdtemp(dir=scratch, prefix=f"{i}-")
                 no_pyc = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": empty}
-                samples[key]["no_pyc"].append(spawn_to_first_response(key, no_pyc, compiled=False))
+                wall, cpu = spawn_to_first_response(key, no_pyc, compiled=False)
+                samples[key]["no_pyc"].append(wall)
+                samples[key]["cpu_no_pyc"].append(cpu)
     return {k: {v: statistics.median(xs) for v, xs in variants.items()} for k, variants in samples.items()}
 
 
 def table(results: dict) -> list[str]:
     chalice = next((row for key, row in results.items() if key.startswith("chalice_app")), None)
     lines = [
-        "| app | spawn -> first response (ms) | vs Chalice | no .pyc (ms) | vs Chalice |",
-        "|---|---:|---:|---:|---:|",
+        "| app | spawn -> first response (ms) | vs Chalice | no .pyc (ms) | vs Chalice "
+        "| runtime CPU (ms) | vs Chalice | no .pyc | vs Chalice |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, row in results.items():
         cells = []
-        for variant in ("pyc", "no_pyc"):
+        for variant in ("pyc", "no_pyc", "cpu_pyc", "cpu_no_pyc"):
             base = chalice[variant] if chalice else None
             cells += [f"{row[variant]:.1f}", f"{row[variant] / base:.2f}x" if base else "-"]
         lines.append(f"| {NAMES.get(key, key)} | " + " | ".join(cells) + " |")
