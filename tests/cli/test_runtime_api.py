@@ -52,6 +52,24 @@ def test_users_api_under_awslambdaric_rest_and_http():
         assert rt.starts == 1
 
 
+def test_the_task_root_is_first_on_sys_path_once(tmp_path):
+    write_module(
+        tmp_path,
+        "paths",
+        """
+        import sys
+
+        def handler(event, context):
+            return sys.path
+        """,
+    )
+    with RuntimeEmulator("paths.handler", cwd=tmp_path) as rt:
+        result = rt.invoke({})
+    assert result.ok, result.payload
+    assert result.payload[0] == str(tmp_path)
+    assert result.payload.count(str(tmp_path)) == 1
+
+
 def test_import_error_is_reported_as_init_error(tmp_path):
     write_module(tmp_path, "broken", "import module_that_does_not_exist\n")
     with RuntimeEmulator("broken.handler", cwd=tmp_path) as rt:

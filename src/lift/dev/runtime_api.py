@@ -285,7 +285,9 @@ class RuntimeEmulator:
         self.init_error = None
         self.starts += 1
         self._process = subprocess.Popen(
-            [self.python, "-m", "awslambdaric", self.handler],
+            # -P: the task root comes first on sys.path once, from PYTHONPATH, as on Lambda (with -m alone it
+            # was there twice, and every import that looks past it paid a second failed lookup)
+            [self.python, "-P", "-m", "awslambdaric", self.handler],
             cwd=self.cwd,
             env=self.runtime_env(),
             stdin=subprocess.DEVNULL,
