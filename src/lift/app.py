@@ -1138,7 +1138,8 @@ class App(Group, EventSources):
 
         def quick_404(method: str, path: str, last: str, context: Any) -> str | None:
             """The default 404's body, when nothing can change it (not_found, which tests the rest, answers
-            when this is None): no middleware or exception handler, INFO off (no 4xx line is wanted)."""
+            when this is None): no middleware or exception handler, INFO off (no 4xx line is wanted).
+            (handle_rest writes the same tests out: change both together.)"""
             if (
                 last
                 and app._plain_not_found
@@ -1197,8 +1198,27 @@ class App(Group, EventSources):
                             own = False
                     except (KeyError, TypeError):
                         own = False
-                    if own:
-                        text = quick_404(method, path, last, context)
+                    if own:  # quick_404, written out for REST, the commonest source (one Python call less
+                        text = None  # on its 404: 15.50k -> 15.07k instructions; kept in step with quick_404)
+                        if (
+                            last
+                            and app._plain_not_found
+                            and method != "HEAD"
+                            and path[0] == "/"
+                            and "//" not in path
+                            and router._tables_complete
+                            and not (("." in path or "%" in path) and has_dot_segment(path))
+                            and _lift_log is not None  # (as logging caches it)
+                            and not _lift_log._cache.get(20, True)
+                        ):
+                            try:
+                                request_id = context.aws_request_id
+                            except AttributeError:
+                                request_id = None
+                            if request_id:
+                                if app._cold:
+                                    app._cold = False
+                                text = not_found_body(method, path, request_id)
                         if text is not None:
                             return {
                                 "statusCode": 404,

@@ -315,3 +315,30 @@ def test_the_quick_404_writes_the_same_text_as_the_middleware_chain(source: str)
             "request_id": context.aws_request_id,
             "details": None,
         }
+
+
+EDGE_REQUESTS = [
+    ("GET", "//users/5"),  # a leading "//": the router strips it and finds /users/{user_id}
+    ("GET", "users/5"),  # no leading "/": the same route
+    ("GET", "/nothing//here"),
+    ("GET", "/users/./5"),  # a dot segment: refused (400)
+    ("GET", "/users/%2e%2e/5"),
+    ("HEAD", "/nothing/here"),  # a HEAD's 404 has no body
+    ("GET", "/nothing/here"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), EDGE_REQUESTS)
+def test_rests_inline_404_answers_only_where_the_router_would_find_nothing(method: str, path: str) -> None:
+    """REST's dispatcher answers the default 404 before any Context is made, with quick_404's tests
+    written out; a path the router's full lookup reads differently (a leading or doubled "/", no
+    leading "/", a dot segment, HEAD) gets the answer the middleware chain gives it."""
+    direct, chained = make_app(), make_app()
+    chained.use(lambda ctx, call_next: call_next(ctx))
+    context = lambda_context()
+    for app in (direct, chained):  # (a first 404 teaches the dispatcher API Gateway's own domain)
+        assert app.handler(events.apigw_rest("GET", "/warm/up"), context)["statusCode"] == 404
+    quick = direct.handler(events.apigw_rest(method, path), context)
+    full = chained.handler(events.apigw_rest(method, path), context)
+    assert quick["statusCode"] == full["statusCode"], (path, quick, full)
+    assert quick["body"] == full["body"], path
