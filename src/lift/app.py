@@ -933,10 +933,10 @@ class App(Group, EventSources):
                 and last  # neither table has the path, which is as the router's full lookup reads it (a
                 and path[0] == "/"  # leading "/", no empty segment, not rejected above), and either every
                 and "//" not in path  # route is in the tables or no template starts with its first segment
-                and (
-                    (router._tables_complete and not (("." in path or "%" in path) and has_dot_segment(path)))
-                    or (root.param is None and root.greedy is None and unrouted(path, root))
-                )  # (a dot segment is refused in chain_for, unless no route starts with its first segment)
+                and not (("." in path or "%" in path) and has_dot_segment(path))  # (refused in chain_for: a 400
+                and (  # with or without middleware, routed prefix or not)
+                    router._tables_complete or (root.param is None and root.greedy is None and unrouted(path, root))
+                )
                 and method != "HEAD"
             ):
                 logger = _lift_log or _read_lift_logger()

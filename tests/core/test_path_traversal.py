@@ -107,6 +107,30 @@ def test_dot_segments_are_a_400_before_any_handler_runs(source: str, middleware:
     assert calls == []
 
 
+@pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
+@pytest.mark.parametrize("source", [*SOURCES, "lattice"])
+def test_dot_segments_under_a_prefix_no_route_has_are_a_400_with_the_default_404_too(
+    source: str, middleware: bool
+) -> None:
+    """With the default not-found answer, a path no route starts with is answered before a Context is made; a
+    dot segment there is still the 400 the middleware chain gives (it was a 404 without middleware)."""
+    app = App(name="paths")
+    if middleware:
+        app.use(tag)
+
+    @app.get("/users/{user_id}")
+    def user(ctx: Context, user_id: str) -> dict:
+        return {"user": user_id}
+
+    for path in ("/nothing/%2e%2e", "/nothing/..", "/nothing/./x", "/nowhere/../users/1", "/a/%2E%2e/b"):
+        for _ in range(3):  # cold and warm dispatchers answer alike
+            result = app.handler(BUILDERS[source]("GET", path), lambda_context(aws_request_id="req-dots"))
+            assert result["statusCode"] == 400, (path, result)
+            assert json.loads(result["body"])["error"]["code"] == "bad_request"
+    result = app.handler(BUILDERS[source]("GET", "/nothing/x.y"), lambda_context())
+    assert result["statusCode"] == 404  # a dot inside a segment is no dot segment
+
+
 @pytest.mark.parametrize("base", ["", "/v1"], ids=["unmapped", "mapped"])
 def test_dot_segments_on_a_custom_domain_are_a_400_too(base: str) -> None:
     """A REST API behind a custom domain (with or without a base path mapping): the route is found again
@@ -171,9 +195,9 @@ def test_asgi_refuses_dot_segments_too(middleware: bool) -> None:
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_without_middleware_or_a_not_found_handler_an_unrouted_path_keeps_the_default_404(source: str) -> None:
-    """Documented: when no route starts with the path's first segment and nothing but the default 404
-    could answer, that 404 is sent (no handler runs either way); a path into a route is refused."""
+def test_without_middleware_or_a_not_found_handler_a_dot_segment_is_still_a_400(source: str) -> None:
+    """The default 404 answered before a Context is made (no route starts with the path's first segment)
+    does not change the answer: a dot segment is a 400 there too, as the middleware chain answers it."""
     calls: list[str] = []
     app = App(name="plain")
 
@@ -182,7 +206,12 @@ def test_without_middleware_or_a_not_found_handler_an_unrouted_path_keeps_the_de
         calls.append(path)
         return {"path": path}
 
-    for path, status in (("/../etc/passwd", 404), ("/nope/../files/x", 404), ("/files/../../etc/passwd", 400)):
+    for path, status in (
+        ("/../etc/passwd", 400),
+        ("/nope/../files/x", 400),
+        ("/files/../../etc/passwd", 400),
+        ("/nope/x", 404),
+    ):
         result = app.handler(BUILDERS[source]("GET", path), lambda_context())
         assert result["statusCode"] == status, (path, result)
     assert calls == []
