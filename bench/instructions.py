@@ -153,10 +153,14 @@ def _count_code(python: str, code: str, lift_path: str | None = None) -> int:
         "PYTHONDONTWRITEBYTECODE": "",
         "PYTHONPATH": lift_path or str(HERE.parent / "src"),
     }
-    cwd = HERE / "apps" if lift_path is None or lift_path == str(HERE.parent / "src") else Path(lift_path)
-    subprocess.run([python, "-c", code], cwd=cwd, env=env, check=True)  # write the .pyc files
+    packaged = not (lift_path is None or lift_path == str(HERE.parent / "src"))
+    cwd = Path(lift_path) if packaged else HERE / "apps"
+    # a package's folder is on sys.path once, first, as /var/task is on Lambda (-c alone would put it there a
+    # second time, as "", and every import looking past it would pay a second failed lookup)
+    command = [python, *(["-P"] if packaged else []), "-c", code]
+    subprocess.run(command, cwd=cwd, env=env, check=True)  # write the .pyc files
     out = subprocess.run(
-        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", python, "-c", code],
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", *command],
         cwd=cwd,
         env=env,
         capture_output=True,
