@@ -440,23 +440,23 @@ class AsgiApp:
         response = self._respond_on_loop(ctx, chain)
         elapsed = perf_counter() - started
         after = usage()
+        why = None
         if after.ru_nvcsw > before.ru_nvcsw:  # it waited for something (a socket, a sleep, a lock), however briefly
-            place.blocked(f"a run waited, {elapsed * 1000:.2f} ms in all")
+            why = f"a run waited, {elapsed * 1000:.2f} ms in all"
         elif elapsed > self.inline_budget:
             cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
             if cpu > self.inline_budget:
-                if not place.excused and _collections() != collections:
-                    # The garbage collector ran during it: a full collection of a large heap takes
-                    # milliseconds, whichever request's allocation set it off. Its next run is
-                    # watched too and judged without this excuse.
-                    place.excused = True
-                    place.suspect_runs = max(place.suspect_runs, 1)
-                else:
-                    place.blocked(f"a run took {cpu * 1000:.1f} ms of CPU")
-            else:
-                place.excused = False
-        else:
+                why = f"a run took {cpu * 1000:.1f} ms of CPU"
+        if why is None:
             place.excused = False
+        elif not place.excused and _collections() != collections:
+            # The garbage collector ran during it: a full collection of a large heap takes milliseconds,
+            # whichever request's allocation set it off, and the finalizers it runs may wait or hand the
+            # GIL to other threads. Its next run is watched too and judged without this excuse.
+            place.excused = True
+            place.suspect_runs = max(place.suspect_runs, 1)
+        else:
+            place.blocked(why)
         return response
 
     async def _respond_async(self, ctx: Context, endpoint: Any) -> Response:
