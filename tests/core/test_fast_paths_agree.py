@@ -17,15 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lift import App, Context
-from lift.testing import events, lambda_context
+from lift.testing import lambda_context
+from tests.core.http_events import BUILDERS
 
-BUILDERS = {
-    "rest": events.apigw_rest,
-    "http": events.apigw_http,
-    "alb": events.alb,
-    "url": events.function_url,
-    "lattice": events.vpc_lattice,
-}
 SEGMENTS = [
     "users",
     "files",

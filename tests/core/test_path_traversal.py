@@ -16,15 +16,9 @@ import pytest
 from lift import App, Context
 from lift.testing import events, lambda_context
 from tests.core.asgi_get import asgi_get
+from tests.core.http_events import BUILDERS
 
 SOURCES = ["rest", "http", "alb", "url"]
-BUILDERS = {
-    "rest": events.apigw_rest,
-    "http": events.apigw_http,
-    "alb": events.alb,
-    "url": events.function_url,
-    "lattice": events.vpc_lattice,
-}
 
 TRAVERSALS = [
     "/files/../secret",

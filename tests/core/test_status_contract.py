@@ -19,16 +19,10 @@ import pytest
 from lift import App, Context, Response
 from lift.errors import LiftError, NotFound
 from lift.middleware import request_id
-from lift.testing import events, lambda_context
+from lift.testing import lambda_context
+from tests.core.http_events import BUILDERS
 
 SOURCES = ["rest", "http", "alb", "url", "lattice"]
-BUILDERS = {
-    "rest": events.apigw_rest,
-    "http": events.apigw_http,
-    "alb": events.alb,
-    "url": events.function_url,
-    "lattice": events.vpc_lattice,
-}
 
 
 @pytest.mark.parametrize("status", [0, 99, 600, 999, -200, 10**6])
