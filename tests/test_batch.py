@@ -280,6 +280,23 @@ def test_async_handler_runs_on_the_shared_loop() -> None:
     assert len(loops) == 3 and len(set(loops)) == 1
 
 
+def test_an_async_handlers_failure_is_logged_with_its_own_traceback_only(logs) -> None:
+    """The traceback operators read names the handler's exception alone: it was raised inside
+    run_async's `except RuntimeError` and so carried "no running event loop" as its context."""
+    app = App()
+
+    @app.sqs("jobs")
+    async def work(body: Job) -> None:
+        raise ValueError(f"job {body.n} refused")
+
+    event = events.sqs("jobs", [{"n": 1}])
+    assert failures(TestClient(app).invoke(event)) == ids(event)
+    (line,) = [r for r in logs.records if r.levelno == logging.ERROR]
+    assert isinstance(line.exc_info[1], ValueError) and line.exc_info[1].__context__ is None
+    text = logging.Formatter().formatException(line.exc_info)
+    assert "job 1 refused" in text and "no running event loop" not in text and "During handling" not in text
+
+
 def test_concurrency_runs_async_records_at_the_same_time() -> None:
     app = App()
     active, peak = [0], [0]

@@ -1860,11 +1860,10 @@ def event_loop() -> Any:
 def run_async(coro: Any) -> Any:
     """Run a coroutine on the shared loop; from inside a running loop, on a helper thread's loop."""
     asyncio, threading = _async_modules()
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        if threading.current_thread() is threading.main_thread():
-            return event_loop().run_until_complete(coro)
+    # (asyncio's test without the RuntimeError: run inside an `except`, a handler's exception would
+    # carry "no running event loop" as its context, printed in every traceback of its failure)
+    if asyncio._get_running_loop() is None and threading.current_thread() is threading.main_thread():
+        return event_loop().run_until_complete(coro)
     # Worker threads (ASGI, the dev server) share the helper thread's loop: one loop cannot
     # run_until_complete from several threads at once.
     return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
