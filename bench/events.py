@@ -90,17 +90,6 @@ def rest_event(method: str, path: str, resource: str, path_params: dict | None, 
     }
 
 
-# What the Lambda runtime's environment has that an app's import may read (`import lift` freezes the
-# objects loaded so far for the cycle collector when AWS_LAMBDA_RUNTIME_API is set): given to every
-# import timed or counted "in the Lambda runtime", as the Runtime API emulator gives it to cold_start.py's
-LAMBDA_RUNTIME_ENV = {
-    "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
-    "AWS_LAMBDA_FUNCTION_NAME": "bench-service",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
-    "AWS_REGION": "us-east-1",
-}
-
-
 class LambdaContext:
     """The attributes of the context object the Python Lambda runtime passes to a handler.
 

@@ -147,11 +147,8 @@ def _count_code(python: str, code: str, lift_path: str | None = None) -> int:
     .pyc files written first (by a plain run)."""
     # this checkout's lift, ahead of the one the bench virtualenv installed (a git worktree's
     # bench runs its own code in the main checkout's .bench-venv)
-    from events import LAMBDA_RUNTIME_ENV
-
     env = {
         **os.environ,
-        **LAMBDA_RUNTIME_ENV,  # (every code counted here starts with the runtime's imports: it runs in the runtime)
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "",
         "PYTHONPATH": lift_path or str(HERE.parent / "src"),

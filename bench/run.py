@@ -78,10 +78,6 @@ def init_once(key: str | None, pycache_prefix: str | None = None, preload: str =
     code = INIT_CHILD.format(apps_dir=str(APPS_DIR), import_line=import_line, preload=preload)
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    if preload == LAMBDA_RUNTIME_PRELOAD:
-        from events import LAMBDA_RUNTIME_ENV
-
-        env.update(LAMBDA_RUNTIME_ENV)  # (in the runtime: its environment too)
     args = [python]
     if pycache_prefix is not None:
         env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 import urllib.request
 from pathlib import Path
@@ -70,58 +68,6 @@ def test_the_task_root_is_first_on_sys_path_once(tmp_path):
     assert result.ok, result.payload
     assert result.payload[0] == str(tmp_path)
     assert result.payload.count(str(tmp_path)) == 1
-
-
-GC_PROBE = """
-    import gc
-    import weakref
-
-    from lift import App
-
-    app = App(name="gc-probe")
-
-
-    class Node:
-        pass
-
-
-    @app.invoke
-    def probe(body):
-        # a cycle made during an invocation: the collector still finds it once it is garbage
-        a, b = Node(), Node()
-        a.other, b.other = b, a
-        gone = []
-        weakref.finalize(a, gone.append, True)
-        del a, b
-        gc.collect()
-        return {"frozen": gc.get_freeze_count(), "cycle_collected": gone == [True]}
-
-
-    handler = app.handler
-    """
-
-
-@pytest.mark.parametrize("setting", [None, "0"])
-def test_in_the_lambda_runtime_import_lift_freezes_what_was_loaded_and_cycles_made_later_are_collected(
-    tmp_path, setting
-):
-    write_module(tmp_path, "gcprobe", GC_PROBE)
-    env = {} if setting is None else {"LIFT_GC_FREEZE": setting}
-    with RuntimeEmulator("gcprobe.handler", cwd=tmp_path, env=env) as rt:
-        result = rt.invoke({"probe": True})
-    assert result.ok, result.payload
-    assert result.payload["cycle_collected"] is True
-    if setting is None:  # the runtime's, msgspec's and Lift's modules' objects: tens of thousands
-        assert result.payload["frozen"] > 10_000
-    else:
-        assert result.payload["frozen"] == 0
-
-
-def test_outside_the_lambda_runtime_import_lift_leaves_the_collector_alone():
-    env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_RUNTIME_API"}
-    code = "import gc, lift; print(gc.get_freeze_count())"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "0"
 
 
 def test_import_error_is_reported_as_init_error(tmp_path):
