@@ -11,8 +11,8 @@ import msgspec
 import pytest
 
 from lift import App, Context, Response
-from lift.errors import Forbidden
-from lift.testing import TestClient, events
+from lift.errors import Forbidden, UnmatchedEvent
+from lift.testing import TestClient, events, lambda_context
 
 
 class Job(msgspec.Struct):
@@ -513,6 +513,37 @@ def test_batch_assembled_from_two_queues_runs_each_with_its_handler() -> None:
     event["Records"] += events.sqs("other", [{"n": 3}])["Records"]
     assert TestClient(app).invoke(event) == {"batchItemFailures": []}
     assert ran == [("jobs", 0, "jobs"), ("jobs", 1, "jobs"), ("jobs", 2, "jobs"), ("other", 3)]
+
+
+@pytest.mark.parametrize("source", ["sqs", "kinesis", "dynamodb"])
+def test_records_of_a_queue_or_stream_nobody_handles_fail_alone_in_a_mixed_batch(source, logs) -> None:
+    """A record of another queue or stream slipped into a batch (Lambda never mixes them) is reported
+    failed, logged once with the request id; it used to raise UnmatchedEvent and fail every record."""
+    app = App()
+    ran = []
+    if source == "sqs":
+        app.sqs("jobs")(lambda body: ran.append(body["n"]))
+        event = events.sqs("jobs", [{"n": 1}, {"n": 2}])
+        stray = events.sqs("elsewhere", [{"n": 3}])["Records"][0]
+        stray_id = stray["messageId"]
+    elif source == "kinesis":
+        app.kinesis("jobs")(lambda body: ran.append(body["n"]))
+        event = events.kinesis("jobs", [{"n": 1}, {"n": 2}])
+        stray = events.kinesis("elsewhere", [{"n": 3}])["Records"][0]
+        stray_id = stray["kinesis"]["sequenceNumber"]
+    else:
+        app.dynamodb_stream("jobs")(lambda body: ran.append(int(body["n"])))
+        event = events.dynamodb_stream("jobs", [{"keys": {"n": 1}}, {"keys": {"n": 2}}])
+        stray = events.dynamodb_stream("elsewhere", [{"keys": {"n": 3}}])["Records"][0]
+        stray_id = stray["dynamodb"]["SequenceNumber"]
+    event["Records"].insert(1, stray)
+    context = lambda_context()
+    assert app.handler(event, context) == {"batchItemFailures": [{"itemIdentifier": stray_id}]}
+    assert ran == [1, 2]
+    (line,) = [r for r in logs.records if r.levelno >= logging.WARNING]
+    assert "elsewhere" in line.getMessage() and context.aws_request_id in line.getMessage()
+    with pytest.raises(UnmatchedEvent, match="elsewhere"):  # a batch nobody handles at all: a clear error
+        app.handler({"Records": [stray]}, lambda_context())
 
 
 class Loose(msgspec.Struct):  # no required field: an SNS notification would decode into it

@@ -324,10 +324,15 @@ class EventSources(Triggers):
         raws: list[dict[str, Any]],
         context: Any,
         fallback: Callable[[list[dict[str, Any]]], Any] | None = None,
+        unrouted: list[dict[str, Any]] | None = None,
     ) -> list[tuple[EventHandler, list[dict[str, Any]]]]:
         """The records grouped by source ARN (a mapping sends one queue/shard per batch), each
-        group with its handler (or what `fallback(group)` offers for a group nobody handles);
-        raises UnmatchedEvent before anything runs."""
+        group with its handler (or what `fallback(group)` offers for a group nobody handles).
+
+        A batch no handler claims raises UnmatchedEvent before anything runs. In a batch mixing
+        ARNs (never sent by Lambda: hand-made, or another service's record slipped in), the records
+        of an ARN nobody handles are added to `unrouted` (logged once per ARN), to fail alone while
+        the others run; without `unrouted`, they raise as a batch nobody claims."""
         arn = _record.arn_of(raws[0]) if raws else ""
         groups: dict[str, list[dict[str, Any]]] | None = None
         try:
@@ -342,17 +347,24 @@ class EventSources(Triggers):
             if handler is not None:
                 return [(handler, raws)]
             groups = {arn: raws}
-        batches = []
+        batches, nobodys = [], []
         for group_arn, group in groups.items():
             handler = self._handler_for_arn(source, group_arn)
             if handler is None and fallback is not None:
                 handler = fallback(group)
             if handler is None:
-                what = "queue" if source == "sqs" else "stream of"
-                raise self._unmatched_event(
-                    source, f"{what} {_record.name_from_arn(group_arn)!r} ({group_arn})", context
-                )
-            batches.append((handler, group))
+                nobodys.append((group_arn, group))
+            else:
+                batches.append((handler, group))
+        if nobodys and (not batches or unrouted is None):
+            group_arn = nobodys[0][0]
+            what = "queue" if source == "sqs" else "stream of"
+            raise self._unmatched_event(source, f"{what} {_record.name_from_arn(group_arn)!r} ({group_arn})", context)
+        for group_arn, group in nobodys:  # (a mixed batch: the claimed records still run)
+            what = "queue" if source == "sqs" else "stream of"
+            name = _record.name_from_arn(group_arn)
+            self._unmatched_event(source, f"{what} {name!r} ({group_arn}): its {len(group)} record(s) fail", context)
+            unrouted += group  # type: ignore[operator]
         return batches
 
     def _dispatch_sqs(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
@@ -369,9 +381,11 @@ class EventSources(Triggers):
         lane_of: Callable[[Any], Any],
     ) -> dict[str, Any]:
         failed: list[str] = []
-        for handler, raws in self._batches(source, event["Records"], context):
+        unrouted: list[dict[str, Any]] = []
+        for handler, raws in self._batches(source, event["Records"], context, unrouted=unrouted):
             records = [record_class(raw) for raw in raws]
             failed += _batch.process_batch(self, handler, records, event, context, source, lane_of)
+        failed += [_batch.id_of(record_class(raw)) for raw in unrouted]
         return sqs.encode_batch_response(failed)
 
     def _dispatch_dynamodb(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
@@ -533,6 +547,9 @@ class EventSources(Triggers):
             if origin is not None:  # records of a service Lift has no decorator for: name it
                 what = f"records from {origin}, a source with no Lift decorator (handle it with @app.invoke)"
                 raise self._unmatched_event(origin, what, context)
+            if isinstance(event, dict) and event.get("Records") == []:  # (never sent by a service)
+                what = "an empty Records list, no record to tell its source (no @app.invoke handler)"
+                raise self._unmatched_event("invoke", what, context)
             kind = type(event).__name__
             raise self._unmatched_event("invoke", f"a {kind} payload (no @app.invoke handler)", context)
         result = _batch.run_or_raise(self, handlers[0].chain, event, context, "invoke", None)

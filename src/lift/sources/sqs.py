@@ -12,6 +12,7 @@ from lift.batch import (
     SHARING_THREAD,
     MadeResult,
     UnchangedResult,
+    id_of,
     is_refusal,
     log_record_failure,
     log_refusal,
@@ -221,9 +222,9 @@ def dispatcher(app: Any) -> Any:
 
     A batch comes from one queue: an event source mapping reads one queue, so Lambda never
     mixes them. Its first and last messages are checked (a hand-assembled batch of several
-    queues is grouped by queue, each group run with its own handler; a queue with no handler is
-    an error raised before any message runs), then every message runs with that queue's plan,
-    made once per queue ARN.
+    queues is grouped by queue, each group run with its own handler; the messages of a queue no
+    handler claims fail, the others run; a batch no handler claims is an error raised before any
+    message runs), then every message runs with that queue's plan, made once per queue ARN.
     """
     plans = app._batch_plans.setdefault("sqs", {})
 
@@ -235,14 +236,16 @@ def dispatcher(app: Any) -> Any:
             one_queue = plan is not None and raws[-1].get("eventSourceARN") == arn  # (see the docstring)
         except (TypeError, AttributeError):  # an ARN or last message of the wrong type (never sent by Lambda)
             one_queue = False
+        # the messages of a queue nobody handles, in a batch mixing queues: they fail, the others run
+        unrouted: list[Any] = []
         if one_queue:
             batches: Any = ((plan, raws),)
         else:
-            batches = _planned_batches(app, plans, raws, context)
+            batches = _planned_batches(app, plans, raws, context, unrouted)
         cold = app._cold
         if cold:
             app._cold = False
-        failed: list[str] = []
+        failed: list[str] = [id_of(SQSRecord(raw)) for raw in unrouted] if unrouted else []
         for (by_record, fn, with_ctx, decode, scan, fifo, handler), raws in batches:
             if by_record:  # concurrency or a fixed envelope: every message as a record
                 records = []
@@ -476,11 +479,12 @@ def rejects_envelopes(model: Any) -> bool:
 
 
 def _planned_batches(
-    app: Any, plans: dict[str, Plan], raws: list[dict[str, Any]], context: Any
+    app: Any, plans: dict[str, Plan], raws: list[dict[str, Any]], context: Any, unrouted: list[Any]
 ) -> list[tuple[Plan, list[dict[str, Any]]]]:
-    """The messages grouped by queue, each group with its plan (cached for the queue's ARN)."""
+    """The messages grouped by queue, each group with its plan (cached for the queue's ARN); the
+    messages of a queue nobody handles (in a batch mixing queues) added to `unrouted`."""
     batches = []
-    for handler, group in app._batches("sqs", raws, context, lambda group: _s3_relay(app, group)):
+    for handler, group in app._batches("sqs", raws, context, lambda group: _s3_relay(app, group), unrouted):
         arn = arn_of(group[0])
         plan = plan_for(handler, arn.endswith(".fifo"))
         if handler.__class__ is not S3Relay:  # decided again for every batch a queue nobody claims sends
