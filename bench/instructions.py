@@ -144,7 +144,11 @@ def _lift_path(key: str) -> str:
 
 def _count_code(python: str, code: str, lift_path: str | None = None) -> int:
     """Instructions of `python -c code` in bench/apps (in the package's folder for a packaged app),
-    .pyc files written first (by a plain run)."""
+    .pyc files written first (by a plain run), up to the end of `code`: the process then leaves with
+    `os._exit`, as a Lambda execution environment is never shut down before its first response
+    (Python's finalization, its last collection over every object and module teardown, would add
+    a cost that grows with what was imported and that no cold start pays)."""
+    code += "; import os as _os; _os._exit(0)"
     # this checkout's lift, ahead of the one the bench virtualenv installed (a git worktree's
     # bench runs its own code in the main checkout's .bench-venv)
     env = {
