@@ -80,6 +80,29 @@ def test_dynamodb_plain_values_and_typed_conversion() -> None:
     }
 
 
+class Payment(msgspec.Struct):
+    amount: Decimal
+    rate: float
+    cents: int
+
+
+def test_dynamodb_numbers_reach_a_decimal_field_with_every_digit() -> None:
+    """A DynamoDB number has up to 38 digits: it went through float on its way to a typed body, so a
+    `Decimal` field got 12345678901234568 for 12345678901234567.01."""
+    app = App()
+    got = []
+
+    @app.dynamodb_stream("payments")
+    def paid(body: Payment) -> None:
+        got.append(body)
+
+    image = {"amount": Decimal("12345678901234567.01"), "rate": Decimal("0.1"), "cents": 1234567890123456789012345}
+    out = TestClient(app).dynamodb_stream("payments", [{"keys": {"id": "p1"}, "new_image": image}])
+    assert out == {"batchItemFailures": []}
+    assert got == [Payment(Decimal("12345678901234567.01"), 0.1, 1234567890123456789012345)]
+    assert str(got[0].amount) == "12345678901234567.01" and type(got[0].rate) is float
+
+
 def test_dynamodb_keys_only_stream_gives_keys() -> None:
     app = App()
     got = []

@@ -99,7 +99,8 @@ class DynamoDBRecord(Record):
         return self.new_image or self.keys
 
     def model_input(self) -> Any:
-        """The image with numbers as int/float, so `int` and `float` fields validate."""
+        """The image with whole numbers as int (so `int` fields validate) and the others as exact
+        `Decimal` (a `float` field converts it, a `Decimal` field keeps every digit)."""
         return _image(self._image_raw(), plain_numbers=True)
 
 
@@ -126,8 +127,8 @@ def _number(text: str, plain: bool) -> Any:
         return Decimal(text)
     try:
         return int(text)
-    except ValueError:
-        return float(text)
+    except ValueError:  # never through float: "12345678901234567.01" would lose its cents
+        return Decimal(text)
 
 
 def from_attribute_value(value: dict[str, Any], plain_numbers: bool = False) -> Any:
