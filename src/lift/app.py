@@ -1597,6 +1597,9 @@ class App(Group, EventSources):
                 else:
                     request._path_params = _params(entry, values, request)
             endpoint = entry.methods.get(request.method)
+            if endpoint is None and not request.method.isupper():  # `get` is GET, as on VPC Lattice and `lift dev`
+                request.method = request.method.upper()
+                endpoint = entry.methods.get(request.method)
             if endpoint is None and request.method == "HEAD":
                 endpoint = entry.methods.get("GET")
             if endpoint is None:

@@ -56,10 +56,16 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class AsgiRequest(Request):
-    """A request read from an ASGI scope; the body is read before dispatch."""
+    """A request read from an ASGI scope; the body is read before dispatch.
+
+    Its path is the one the client sent, still percent-encoded (the scope's `raw_path`), as API
+    Gateway, ALB, function URLs and VPC Lattice hand it to a Lambda source: routed alike (an escaped
+    "/" stays inside its segment: `/files/a%2Fb` is one parameter `a/b`, never two segments) and
+    answered alike (a 404 names the path as sent); path parameters are decoded."""
 
     __slots__ = ()
     source = "asgi"
+    path_encoded = True
 
     def __init__(self, scope: Scope, body: bytes, path: str) -> None:
         # Request.__init__'s three fields, set here: one call less on every request.
@@ -257,7 +263,8 @@ class AsgiApp:
         if body is None:
             await send_response(send, _too_large(app.max_body_size))
             return
-        path = scope["path"]
+        raw_path = scope.get("raw_path")  # (the path as sent, as the Lambda sources route it: see AsgiRequest)
+        path = raw_path.decode("latin-1") if raw_path else _wire_path(scope["path"])
         root_path = scope.get("root_path")
         if root_path or app.base_path:
             path = _routed_path(path, root_path or "", app.base_path)
@@ -347,13 +354,14 @@ class AsgiApp:
             from lift.streaming import stream_to_asgi
 
             await stream_to_asgi(
-                send, receive, response, self.executor, head_only=request.method == "HEAD", request_id=ctx.request_id
+                send, receive, response, self.executor, head_only=scope["method"] == "HEAD", request_id=ctx.request_id
             )
             return
-        if request.method == "HEAD" and response.body:
+        head = scope["method"] == "HEAD"  # (the method on the wire: a `head` request routed as HEAD gets its body)
+        if head and response.body:
             response.headers.setdefault("Content-Length", str(len(response.body)))
             response.body = b""
-        await send_response(send, response)
+        await send_response(send, response, head)
 
     def _place(self, chain: Any, endpoint: Any) -> Placement:
         """The Placement of a chain seen for the first time: from the mode, the route's mark and its handler."""
@@ -546,6 +554,13 @@ def prewarm_resources(app: App) -> None:
                 )
 
 
+def _wire_path(path: str) -> str:
+    """A decoded path encoded again, for a server that gives no `raw_path` (ASGI makes it optional)."""
+    from urllib.parse import quote
+
+    return quote(path, safe="/!$&'()*+,;=:@")
+
+
 def _routed_path(path: str, root_path: str, base_path: str) -> str:
     """The path the router sees: without the server's mount point (root_path) or the app's base path."""
     for prefix in (root_path, base_path):
@@ -590,20 +605,35 @@ def _header_name(name: str) -> bytes:
     return encoded
 
 
-async def send_response(send: Send, response: Response) -> None:
-    """Write a Lift Response to an ASGI connection: one `http.response.start`, one body message."""
+async def send_response(send: Send, response: Response, head: bool = False) -> None:
+    """Write a Lift Response to an ASGI connection: one `http.response.start`, one body message.
+
+    The Content-Length sent is the body's own, unless `head` (the client's method is HEAD: the
+    response's header tells the length of the body a GET would get): a header that disagrees with
+    the body (a HEAD answer to a `head` request, which HTTP servers take for another method; a
+    handler's own mistake) would make the server cut the response off mid-way."""
     body = response.body
     headers = []
     has_length = False
     for name, value in response.headers.items():
         key = _HEADER_NAMES.get(name) or _header_name(name)
         if key == b"content-length":
+            if not head:
+                continue
             has_length = True
-        headers.append((key, (value if value.__class__ is str else str(value)).encode("latin-1")))
+        if value.__class__ is not str:
+            value = str(value)
+        try:
+            headers.append((key, value.encode("latin-1")))
+        except UnicodeEncodeError:  # (text Latin-1 cannot hold, `€`: its UTF-8, as a Lambda source hands it to AWS)
+            headers.append((key, value.encode("utf-8")))
     if not has_length:
         headers.append((b"content-length", b"%d" % len(body)))
     for cookie in response.cookies:
-        headers.append((b"set-cookie", cookie.encode("latin-1")))
+        try:
+            headers.append((b"set-cookie", cookie.encode("latin-1")))
+        except UnicodeEncodeError:
+            headers.append((b"set-cookie", cookie.encode("utf-8")))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -136,6 +136,26 @@ def _describe(endpoint: Any) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
+# what a static template segment may hold that clients send as it is (RFC 3986's unreserved characters
+# and sub-delims, ":" and "@"; "/" between segments): any other character reaches a Lambda source
+# percent-encoded (`/café` arrives as `/caf%C3%A9`), so such a segment is also registered as `encoded_forms` spell it
+_SAFE = "/!$&'()*+,;=:@"
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~" + _SAFE)
+
+
+def encoded_forms(text: str) -> tuple[str, ...]:
+    """How a client sends the static text `text` of a template on the wire: UTF-8 percent-encoded,
+    its hex digits in upper case (RFC 3986's advice, what browsers and HTTP libraries send) and in
+    lower case: `café` -> (`caf%C3%A9`, `caf%c3%a9`). API Gateway, ALB, function URLs and VPC Lattice
+    pass the path as the client sent it, still encoded: the router finds the route under either."""
+    from urllib.parse import quote
+
+    upper = quote(text, safe=_SAFE)
+    head, *escapes = upper.split("%")
+    lower = head + "".join("%" + part[:2].lower() + part[2:] for part in escapes)
+    return (upper,) if lower == upper else (upper, lower)
+
+
 _NO_CHILDREN: dict[str, Any] = {}  # shared by every node without static children: never written to
 
 
@@ -209,6 +229,9 @@ class Router:
                     child = node.static[value] = _new(_Node)  # (`_node()` written out: one call less per segment)
                     child.static, child.param, child.param_name, child.greedy = _NO_CHILDREN, None, None, None
                     child.greedy_name = child.entry = child.owner = None
+                    if not value.isascii() or not _PLAIN.issuperset(value):  # (`café`, `a b`: as clients send it)
+                        for spelling in encoded_forms(value):
+                            node.static.setdefault(spelling, child)
                 node = child
             elif kind == "param":
                 if node.param is None:
@@ -238,8 +261,15 @@ class Router:
             self.entries.append(entry)
             if not names:
                 self._static[template] = node.entry
+                if not template.isascii() or not _PLAIN.issuperset(template):
+                    for spelling in encoded_forms(template):
+                        self._static.setdefault(spelling, entry)
             elif len(names) == 1 and segments[-1][0] == "param":
-                self._param_tail[template.rpartition("/")[0]] = node.entry
+                parent = template.rpartition("/")[0]
+                self._param_tail[parent] = node.entry
+                if not parent.isascii() or not _PLAIN.issuperset(parent):
+                    for spelling in encoded_forms(parent):
+                        self._param_tail.setdefault(spelling, entry)
             else:
                 self._tables_complete = False
         return node.entry

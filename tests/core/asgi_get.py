@@ -8,13 +8,13 @@ from urllib.parse import unquote
 from lift import App
 
 
-async def asgi_get(app: App, raw_path: bytes) -> tuple[int, dict]:
+async def asgi_get(app: App, raw_path: bytes, method: str = "GET") -> tuple[int, dict]:
     """One request as uvicorn hands it over: `path` percent-decoded, `raw_path` as sent."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": unquote(raw_path.decode()),
         "raw_path": raw_path,

@@ -146,8 +146,8 @@ def test_dot_segments_in_the_path_are_a_400_before_the_handler(dev_server: DevSe
 
 
 def test_a_card_number_in_an_unknown_path_is_masked_in_any_form(dev_server: DevServerProcess) -> None:
-    """uvicorn decodes the path before `lift dev` makes the event: escaped separators, `+` and other scripts'
-    digits reach the 404 decoded; its message masks the number (tests/core/test_not_found_cards.py)."""
+    """`lift dev` hands the path on as sent, still percent-encoded, as API Gateway does: escaped separators,
+    `+` and other scripts' digits reach the 404 so; its message masks the number (tests/core/test_not_found_cards.py)."""
     full_width = "".join(chr(0xFF10 + int(d)) for d in "4111111111111111")
     for path in ("/pay/4111%201111%201111%201111", "/pay/4111+1111+1111+1111", "/pay/4111%2d1111%2D1111-1111"):
         for sent in (path, "/pay/" + quote(full_width)):
@@ -158,3 +158,33 @@ def test_a_card_number_in_an_unknown_path_is_masked_in_any_form(dev_server: DevS
                 str(unicodedata.decimal(ch)) for ch in unicodedata.normalize("NFKC", message) if ch.isdecimal()
             )
             assert "4111111111111111" not in digits, (sent, message)
+
+
+def test_the_path_reaches_the_app_as_sent_still_percent_encoded(dev_server: DevServerProcess) -> None:
+    """As API Gateway hands it on: an escaped "?" stays in the path (never the start of a query), an escaped
+    "/" stays inside its segment, and the parameter is decoded once."""
+    for sent, name in (
+        ("/hello/a%3Fb", "a?b"),
+        ("/hello/a%2Fb", "a/b"),
+        ("/hello/caf%C3%A9", "café"),
+        ("/hello/100%25", "100%"),
+    ):
+        status, _, body = dev_server.request("GET", sent + "?tag=t")
+        assert (status, json.loads(body)) == (
+            200,
+            {"hello": name, "version": "v1", "source": "rest", "query": ["t"]},
+        ), sent
+
+
+def test_a_method_in_lower_case_is_answered_whole(dev_server: DevServerProcess) -> None:
+    """`get` is GET; `head` is HEAD to the app, and to the HTTP server another method, whose answer must
+    carry the body its Content-Length declares (a HEAD's declared length with no body was cut off)."""
+    status, _, body = dev_server.request("get", "/hello/ada")
+    assert (status, json.loads(body)["hello"]) == (200, "ada")
+    assert dev_server.request("head", "/hello/ada")[::2] == (200, b"")
+    status, headers, body = dev_server.request("HEAD", "/hello/ada")
+    assert (status, body, int(headers["content-length"])) == (
+        200,
+        b"",
+        len(b'{"hello":"ada","version":"v1","source":"rest","query":[]}'),
+    )

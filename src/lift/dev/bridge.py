@@ -29,7 +29,7 @@ def event_from_request(scope: dict[str, Any], body: bytes, payload: str) -> dict
         query.setdefault(k, []).append(v)
     content_type = (headers.get("Content-Type") or [None])[-1]
     is_base64 = bool(body) and not is_text_content_type(content_type)
-    method, path = scope["method"], scope["path"] or "/"
+    method, path = scope["method"], _wire_path(scope)
     client_ip = (scope.get("client") or ("127.0.0.1", 0))[0]
     headers.setdefault("X-Forwarded-For", [client_ip])
     headers.setdefault("X-Forwarded-Proto", [scope.get("scheme", "http")])
@@ -45,6 +45,18 @@ def event_from_request(scope: dict[str, Any], body: bytes, payload: str) -> dict
         identity["sourceIp"] = client_ip
         identity["userAgent"] = (headers.get("User-Agent") or [None])[-1]
     return event
+
+
+def _wire_path(scope: dict[str, Any]) -> str:
+    """The path as the client sent it, still percent-encoded, as API Gateway hands it on: the server's
+    decoded `path` would turn `%3F` into a "?" the event builder takes for the query, and `%2F` into a
+    "/" between segments."""
+    raw = scope.get("raw_path")
+    if raw:
+        return raw.decode("latin-1")
+    from urllib.parse import quote
+
+    return quote(scope["path"] or "/", safe="/!$&'()*+,;=:@")
 
 
 def bad_gateway() -> Response:

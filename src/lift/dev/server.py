@@ -359,7 +359,7 @@ class DevServer:
 
             await stream_to_asgi(send, receive, streamed[0])
             return
-        await send_response(send, response)
+        await send_response(send, response, scope["method"] == "HEAD")
 
     def _invoke_streaming(self, event: Any, streamed: list[Any]) -> tuple[Any, str | None]:
         """`invoke`, with a streamed response handed to `streamed` to be sent chunk by chunk."""

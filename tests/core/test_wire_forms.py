@@ -1,0 +1,188 @@
+"""A request as clients put it on the wire routes the same on every HTTP source and over ASGI.
+
+API Gateway (REST and HTTP APIs), ALB, function URLs and VPC Lattice hand Lift the path still
+percent-encoded, as the client sent it (`/café` arrives as `/caf%C3%A9`, `/a b` as `/a%20b`), where
+an ASGI server hands over the decoded path (and the raw one beside it). An escaped slash (`%2F`) is
+part of its segment on every source. A method in lower case is that method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lift import App, Context
+from lift.testing import lambda_context
+from tests.core.asgi_get import asgi_get
+from tests.core.http_events import BUILDERS
+
+SOURCES = sorted(BUILDERS)
+
+
+def make_app() -> App:
+    app = App(name="wire")
+
+    @app.get("/café")
+    def cafe(ctx: Context) -> dict:
+        return {"route": "café"}
+
+    @app.get("/a b")
+    def spaced(ctx: Context) -> dict:
+        return {"route": "a b"}
+
+    @app.get("/menü/{item}")
+    def menu(ctx: Context, item: str) -> dict:
+        return {"route": "menü", "item": item}
+
+    @app.get("/shops/{shop}/thé")
+    def tea(ctx: Context, shop: str) -> dict:
+        return {"route": "thé", "shop": shop}
+
+    @app.get("/users/{user_id}")
+    def user(ctx: Context, user_id: int) -> dict:
+        return {"route": "users", "user_id": user_id}
+
+    @app.get("/names/{name}")
+    def name(ctx: Context, name: str) -> dict:
+        return {"route": "names", "name": name}
+
+    @app.post("/names/{name}")
+    def rename(ctx: Context, name: str) -> dict:
+        return {"route": "rename", "name": name}
+
+    @app.get("/files/{path+}")
+    def files(ctx: Context, path: str) -> dict:
+        return {"route": "files", "path": path}
+
+    return app
+
+
+APP = make_app()
+
+
+def with_method(source: str, event: dict[str, Any], method: str) -> dict[str, Any]:
+    """`event` with its request method written as `method` (where each source keeps it)."""
+    if source in ("http", "url"):
+        event["requestContext"]["http"]["method"] = method
+    elif source == "lattice":
+        event["method"] = method
+    else:
+        event["httpMethod"] = method
+        if "httpMethod" in event.get("requestContext", {}):
+            event["requestContext"]["httpMethod"] = method
+    return event
+
+
+def on_lambda(app: App, source: str, wire_path: str, method: str = "GET") -> tuple[int, Any]:
+    event = with_method(source, BUILDERS[source]("GET", wire_path), method)
+    out = app.handler(event, lambda_context())
+    body = out["body"]
+    return out["statusCode"], json.loads(body) if body else None
+
+
+def without_request_id(status: int, body: Any) -> tuple[int, Any]:
+    """An answer with its error's request id left out (each request has its own)."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = {"error": {k: v for k, v in body["error"].items() if k != "request_id"}}
+    return status, body
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize(
+    ("wire_path", "answer"),
+    [
+        ("/caf%C3%A9", {"route": "café"}),
+        ("/caf%c3%a9", {"route": "café"}),  # hex digits in lower case
+        ("/a%20b", {"route": "a b"}),
+        ("/men%C3%BC/tea", {"route": "menü", "item": "tea"}),
+        ("/men%C3%BC/caf%C3%A9", {"route": "menü", "item": "café"}),
+        ("/shops/7/th%C3%A9", {"route": "thé", "shop": "7"}),
+    ],
+)
+def test_a_static_route_with_text_clients_percent_encode_is_found_as_they_send_it(
+    source: str, wire_path: str, answer: dict
+) -> None:
+    assert on_lambda(APP, source, wire_path) == (200, answer)
+    assert asyncio.run(asgi_get(APP, wire_path.encode())) == (200, answer)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize(
+    ("wire_path", "answer"),
+    [
+        ("/names/a%2Fb", {"route": "names", "name": "a/b"}),
+        ("/names/a%2fb", {"route": "names", "name": "a/b"}),
+        ("/names/caf%C3%A9%2Fx", {"route": "names", "name": "café/x"}),
+        ("/files/a%2Fb/c", {"route": "files", "path": "a/b/c"}),
+    ],
+)
+def test_an_escaped_slash_stays_in_its_segment_over_asgi_as_on_every_lambda_source(
+    source: str, wire_path: str, answer: dict
+) -> None:
+    assert on_lambda(APP, source, wire_path) == (200, answer)
+    assert asyncio.run(asgi_get(APP, wire_path.encode())) == (200, answer)
+
+
+def test_an_escaped_slash_in_a_typed_parameter_is_its_422_over_asgi_as_on_lambda() -> None:
+    status, body = asyncio.run(asgi_get(APP, b"/users/1%2F2"))
+    assert (status, body["error"]["details"][0]["path"]) == (422, "$.user_id")
+    for source in SOURCES:
+        assert without_request_id(*on_lambda(APP, source, "/users/1%2F2")) == without_request_id(status, body), source
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize(("get", "post"), [("get", "post"), ("Get", "Post")])
+def test_a_method_in_lower_case_is_that_method_on_every_source_and_over_asgi(source: str, get: str, post: str) -> None:
+    assert on_lambda(APP, source, "/users/5", get) == (200, {"route": "users", "user_id": 5})
+    assert on_lambda(APP, source, "/names/x", post) == (200, {"route": "rename", "name": "x"})
+    assert asyncio.run(asgi_get(APP, b"/users/5", get)) == (200, {"route": "users", "user_id": 5})
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_head_and_a_refused_method_in_lower_case_answer_as_in_upper_case(source: str) -> None:
+    event = with_method(source, BUILDERS[source]("HEAD", "/users/5"), "head")
+    out = APP.handler(event, lambda_context())
+    headers = out.get("headers") or {k: v[0] for k, v in out["multiValueHeaders"].items()}
+    assert (out["statusCode"], out["body"], headers["Content-Length"]) == (
+        200,
+        "",
+        str(len(b'{"route":"users","user_id":5}')),
+    )
+    status, body = on_lambda(APP, source, "/users/5", "delete")
+    assert (status, body["error"]["code"], body["error"]["message"]) == (
+        405,
+        "method_not_allowed",
+        "Method DELETE not allowed",
+    )
+
+
+# -- any path, the same answer over ASGI as on every Lambda source ----------------------------------
+TEXT = st.sampled_from(["café", "a b", "menü", "thé", "names", "users", "files", "shops", "7", "x", "a/b", "é/"])
+
+
+@st.composite
+def wire_paths(draw: st.DrawFn) -> str:
+    """A path of 1-4 segments, each percent-encoded as a client sends it (upper- or lower-case hex),
+    a "/" inside a segment escaped as `%2F`."""
+    parts = []
+    for text in draw(st.lists(TEXT, min_size=1, max_size=4)):
+        encoded = quote(text, safe="")
+        if draw(st.booleans()):
+            encoded = encoded.lower() if "%" in encoded else encoded
+        parts.append(encoded)
+    return "/" + "/".join(parts)
+
+
+@settings(max_examples=60)
+@given(path=wire_paths())
+def test_any_encoded_path_answers_over_asgi_as_on_every_lambda_source(path: str) -> None:
+    status, body = asyncio.run(asgi_get(APP, path.encode()))
+    assert status < 500
+    for source in SOURCES:
+        assert without_request_id(*on_lambda(APP, source, path)) == without_request_id(status, body), (source, path)
