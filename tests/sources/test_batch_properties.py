@@ -3,7 +3,8 @@
 Each example takes records of the event corpus (../shared/corpus/events, read in place; the module
 skips without it) for one batch source (SQS standard and FIFO, Kinesis, DynamoDB streams, Kafka),
 gives each an id and a payload that is good (also with extra keys, non-ASCII text or a 300 KB
-value) or bad (not JSON, failing the model, nested past the parser's limit, not base64, missing,
+value) or bad (not JSON, failing the model, nested past the parser's limit, base64 with characters
+outside its alphabet (a lenient decoder would drop them and run the record), missing,
 of the wrong type, or one the handler raises on), sometimes reuses an earlier record's id or slips
 in a record of another service, and sends the batch through `app.handler` to one handler shape
 (sync, async, behind middleware, body only, `concurrency=2`). Held for every example:
@@ -18,6 +19,8 @@ in a record of another service, and sends the batch through `app.handler` to one
 - `ctx.record` shows the record's own fields (SQS receive count and group, Kinesis partition key,
   DynamoDB keys as plain values, Kafka partition/offset/key).
 
+Firehose transformations get the same records: every record is answered once, in order, by its
+recordId, `Ok` with the handler's result or `ProcessingFailed` with its data unchanged (base64 text).
 And S3 object keys: any key, URL-encoded as S3 writes it, reaches the handler decoded ('+' a
 space), direct and through SNS, SQS and SNS -> SQS.
 """
@@ -116,9 +119,18 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
+def _corrupt_b64(text: str) -> str:
+    """Base64 of `text` with two characters outside its alphabet: a lenient decoder drops them and
+    hands on the payload as if nothing were wrong."""
+    encoded = _b64(text)
+    return encoded[:4] + "!*" + encoded[4:]
+
+
 def _dynamodb_image(kind: str, seq: int, name: str) -> Any:
-    if kind in ("not JSON", "too deep", "not base64"):
+    if kind in ("not JSON", "too deep"):
         return {"id": {"X": "1"}, "seq": {"N": str(seq)}}  # not DynamoDB JSON
+    if kind == "not base64":  # a binary attribute the model does not even read
+        return _dynamodb_image("good", seq, name) | {"blob": {"B": _corrupt_b64("bytes")}}
     if kind == "wrong type":
         return "an image as text"
     document = _document(kind, seq, name)
@@ -160,7 +172,7 @@ def make_record(source: str, template: dict[str, Any], seq: int, ident: str, kin
         elif kind == "wrong type":
             record["data"] = {"data": 1}
         elif kind == "not base64":
-            record["data"] = "!!! not base64 !!!"
+            record["data"] = _corrupt_b64(_text("good", seq, name))
         else:
             record["data"] = _b64(_text(kind, seq, name))
     elif source == "dynamodb":
@@ -180,7 +192,7 @@ def make_record(source: str, template: dict[str, Any], seq: int, ident: str, kin
         elif kind == "wrong type":
             raw["value"] = 12
         elif kind == "not base64":
-            raw["value"] = "!!! not base64 !!!"
+            raw["value"] = _corrupt_b64(_text("good", seq, name))
         else:
             raw["value"] = _b64(_text(kind, seq, name))
     return raw
@@ -450,3 +462,75 @@ def test_any_s3_key_reaches_the_handler_url_decoded(key: str, safe: str, route: 
     assert seen == [key]
     if route in ("sqs", "sns-sqs"):
         assert out == {"batchItemFailures": []}
+
+
+# -- Firehose: every record answered, in order, a bad one ProcessingFailed alone ---------------------------
+FIREHOSE = [
+    json.loads(path.read_text(encoding="utf-8-sig"))
+    for path in sorted(CORPUS.rglob("*.json"))
+    if source_of(json.loads(path.read_text(encoding="utf-8-sig"))) == "firehose"
+]
+
+
+def _firehose_app(shape: str) -> tuple[App, Calls]:
+    if ("firehose", shape) in APPS:
+        return APPS["firehose", shape]
+    app, calls = App(name=f"firehose-{shape}"), Calls()
+    options: dict[str, Any] = {"middleware": [lambda ctx, call_next: call_next(ctx)]} if "middleware" in shape else {}
+
+    def transform(body: Order) -> dict[str, int]:
+        calls.seqs.append(body.seq)
+        if body.id < 0:
+            raise RuntimeError(f"record {body.seq} refused by the handler")
+        return {"seq": body.seq}
+
+    if shape.startswith("async"):
+
+        async def handler(body: Order) -> dict[str, int]:
+            await asyncio.sleep(0)
+            return transform(body)
+
+        app.firehose("*", **options)(handler)
+    else:
+        app.firehose("*", **options)(transform)
+    APPS["firehose", shape] = app, calls
+    return app, calls
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(
+    kinds=st.lists(st.sampled_from(GOOD + BAD), min_size=1, max_size=8),
+    shape=st.sampled_from(["sync", "async", "middleware", "async middleware"]),
+    data=st.data(),
+)
+def test_hostile_firehose_records_are_answered_in_order_and_fail_alone(kinds: list[str], shape: str, data: Any) -> None:
+    event = copy.deepcopy(data.draw(st.sampled_from(FIREHOSE)))
+    templates = [raw for e in FIREHOSE for raw in e["records"]]
+    records = []
+    for seq, kind in enumerate(kinds):
+        raw = copy.deepcopy(data.draw(st.sampled_from(templates)))
+        raw["recordId"] = f"r-{seq}"
+        name = data.draw(st.text(max_size=12))
+        if kind == "missing":
+            raw.pop("data", None)
+        elif kind == "wrong type":
+            raw["data"] = {"data": seq}
+        elif kind == "not base64":
+            raw["data"] = _corrupt_b64(_text("good", seq, name))
+        else:
+            raw["data"] = _b64(_text(kind, seq, name))
+        records.append(raw)
+    event["records"] = records
+    app, calls = _firehose_app(shape)
+    calls.seqs.clear()
+    out = app.handler(event, lambda_context())
+
+    assert list(out) == ["records"] and [a["recordId"] for a in out["records"]] == [r["recordId"] for r in records]
+    for seq, (kind, raw, answer) in enumerate(zip(kinds, records, out["records"], strict=True)):
+        assert type(answer["data"]) is str, answer  # Firehose reads base64 text only
+        if kind in GOOD:
+            assert answer["result"] == "Ok" and json.loads(base64.b64decode(answer["data"])) == {"seq": seq}
+        else:  # sent to the error output unchanged
+            assert answer["result"] == "ProcessingFailed", (kind, answer)
+            assert answer["data"] == (raw.get("data") if type(raw.get("data")) is str else "")
+    assert sorted(calls.seqs) == [i for i, kind in enumerate(kinds) if kind in GOOD or kind == "raises"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 from decimal import Decimal
 from typing import Any
 
@@ -146,12 +146,12 @@ def from_attribute_value(value: dict[str, Any], plain_numbers: bool = False) -> 
         return {k: from_attribute_value(v, plain_numbers) for k, v in data.items()}
     if kind == "L":
         return [from_attribute_value(v, plain_numbers) for v in data]
-    if kind == "B":
-        return base64.b64decode(data)
+    if kind == "B":  # strictly: a corrupt value fails its record (ValueError), never altered bytes
+        return binascii.a2b_base64(data, strict_mode=True)
     if kind == "SS":
         return set(data)
     if kind == "NS":
         return {_number(n, plain_numbers) for n in data}
     if kind == "BS":
-        return {base64.b64decode(b) for b in data}
+        return {binascii.a2b_base64(b, strict_mode=True) for b in data}
     raise ValueError(f"Unknown DynamoDB attribute type {kind!r}")

@@ -16,7 +16,7 @@ from typing import Any
 from lift import serialization
 from lift.batch import RecordResult, is_refusal, log_record_failure, log_refusal
 from lift.context import Context, Response
-from lift.sources.record import Record, name_from_arn
+from lift.sources.record import Record, base64_field, name_from_arn
 
 __all__ = ["Dropped", "FirehoseRecord", "FirehoseResult", "dispatch", "encode_data"]
 
@@ -50,7 +50,7 @@ class FirehoseRecord(Record):
 
     @property
     def data(self) -> bytes:
-        return base64.b64decode(self.raw.get("data") or "")
+        return base64_field(self.raw.get("data") or "", "data")
 
     @property
     def text(self) -> str:
@@ -99,7 +99,9 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
 def _transform(app: Any, handler: Any, event: Any, context: Any, record: FirehoseRecord) -> dict[str, Any]:
     ctx = app.new_context(event, context, "firehose")
     ctx.record = record
-    original = record.raw.get("data") or ""
+    original = record.raw.get("data")
+    if original.__class__ is not str:  # (never sent by Firehose) the answer's data must be base64 text
+        original = ""
     failed = {"recordId": record.record_id, "result": "ProcessingFailed", "data": original}
     try:
         result = handler.chain(ctx)

@@ -10,11 +10,10 @@ partition's order is kept.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from lift.batch import process_batch
-from lift.sources.record import Record, malformed_record
+from lift.sources.record import Record, base64_field
 
 __all__ = ["KafkaRecord", "dispatch"]
 
@@ -61,7 +60,7 @@ class KafkaRecord(Record):
     @property
     def key(self) -> bytes | None:
         key = self.raw.get("key")
-        return None if key is None else base64.b64decode(key)
+        return None if key is None else base64_field(key, "key")
 
     @property
     def key_text(self) -> str | None:
@@ -70,11 +69,7 @@ class KafkaRecord(Record):
 
     @property
     def value(self) -> bytes:
-        value = self.raw.get("value") or ""  # None: a tombstone
-        try:
-            return base64.b64decode(value)
-        except (ValueError, TypeError):  # binascii.Error is a ValueError: this record fails alone
-            raise malformed_record("value", "base64", value) from None
+        return base64_field(self.raw.get("value") or "", "value")  # None: a tombstone
 
     @property
     def text(self) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import binascii
 from typing import Any
 
-from lift.sources.record import Record, decode_json_or_text, malformed_record, name_from_arn
+from lift.sources.record import Record, base64_field, decode_json_or_text, name_from_arn
 
 __all__ = ["KinesisRecord"]
 
@@ -61,11 +60,7 @@ class KinesisRecord(Record):
     @property
     def data(self) -> bytes:
         if self._data is None:
-            data = self.raw["kinesis"].get("data")
-            try:
-                self._data = binascii.a2b_base64(data, strict_mode=True)
-            except (ValueError, TypeError):  # binascii.Error is a ValueError: this record fails alone
-                raise malformed_record("data", "base64", data) from None
+            self._data = base64_field(self.raw["kinesis"].get("data"), "data")
         return self._data
 
     @property

@@ -16,11 +16,10 @@ source mapping. A one-message batch is unchanged: its handler's own exception pr
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from lift.batch import run_each_or_raise
-from lift.sources.record import Record, malformed_record
+from lift.sources.record import Record, base64_field
 
 __all__ = ["MQMessage", "dispatch"]
 
@@ -44,11 +43,7 @@ class MQMessage(Record):
 
     @property
     def data(self) -> bytes:
-        data = self.raw.get("data") or ""
-        try:
-            return base64.b64decode(data, validate=True)
-        except (ValueError, TypeError):  # binascii.Error is a ValueError
-            raise malformed_record("data", "base64", data) from None
+        return base64_field(self.raw.get("data") or "", "data")
 
     @property
     def text(self) -> str:

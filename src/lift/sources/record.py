@@ -7,6 +7,7 @@ and `payload()` (the payload as parsed Python values, when it is already structu
 
 from __future__ import annotations
 
+import binascii
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -15,7 +16,15 @@ import msgspec
 
 from lift import serialization
 
-__all__ = ["Record", "arn_of", "decode_json_or_text", "name_from_arn", "malformed_record", "pattern_matcher"]
+__all__ = [
+    "Record",
+    "arn_of",
+    "base64_field",
+    "decode_json_or_text",
+    "name_from_arn",
+    "malformed_record",
+    "pattern_matcher",
+]
 
 
 class Record(msgspec.Struct, eq=False):
@@ -81,6 +90,15 @@ def malformed_record(field: str, expected: str, value: Any, problem: str | None 
         code="malformed_record",
         details=[{"location": field, "message": problem}],
     )
+
+
+def base64_field(value: Any, field: str) -> bytes:
+    """A record's base64 `field` decoded strictly (alphabet, padding, nothing after it): anything else
+    is a malformed record, failed alone, never altered bytes handed on as if they were the payload."""
+    try:
+        return binascii.a2b_base64(value, strict_mode=True)
+    except (ValueError, TypeError):  # binascii.Error is a ValueError; a value that is no text: TypeError
+        raise malformed_record(field, "base64", value) from None
 
 
 def arn_of(raw: Any) -> str:
