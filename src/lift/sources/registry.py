@@ -305,16 +305,19 @@ class EventSources(Triggers):
     def _s3_handler_for(self, obj: S3Object) -> EventHandler | None:
         return next((h for h in self._handlers_by_source["s3"] if h.match(obj)), None)
 
-    def _unmatched_event(self, source: str, what: str, context: Any) -> _errors.UnmatchedEvent:
+    def _unmatched_event(self, source: str, what: str, context: Any, log: bool = True) -> _errors.UnmatchedEvent:
+        """The UnmatchedEvent naming `what`, logged at ERROR with the request id (`log=False`: for a record
+        that fails alone, logged with its id where it fails)."""
         request_id = getattr(context, "aws_request_id", None)
         message = f"No handler matches this {source} event: {what}"
-        lift_logger().error(
-            "Unmatched %s event (request_id=%s): %s",
-            source,
-            request_id,
-            message,
-            extra={"source": source, "request_id": request_id},
-        )
+        if log:
+            lift_logger().error(
+                "Unmatched %s event (request_id=%s): %s",
+                source,
+                request_id,
+                message,
+                extra={"source": source, "request_id": request_id},
+            )
         return _errors.UnmatchedEvent(message, details={"source": source, "key": what})
 
     # -- dispatch: batch sources ------------------------------------------------------------

@@ -366,6 +366,7 @@ class S3Relay:
                     "sqs",
                     f"queue {record.queue!r} ({record.queue_arn}): an EventBridge event that is no S3 object event",
                     ctx.lambda_context,
+                    log=False,
                 )
             self._run(ctx, obj)
             return
@@ -377,8 +378,9 @@ class S3Relay:
                 return
             raise app._unmatched_event(
                 "sqs",
-                f"queue {record.queue!r} ({record.queue_arn}): a message that mentions S3 but is no S3 notification",
+                f"queue {record.queue!r} ({record.queue_arn}): a message that is no S3 notification",
                 ctx.lambda_context,
+                log=False,
             )
         for raw in raws:
             self._run(ctx, s3.S3Object(raw))
@@ -387,7 +389,9 @@ class S3Relay:
         app = self.app
         handler = app._s3_handler_for(obj)
         if handler is None:
-            raise app._unmatched_event("s3", f"{obj.event_name} s3://{obj.bucket}/{obj.key}", ctx.lambda_context)
+            raise app._unmatched_event(
+                "s3", f"{obj.event_name} s3://{obj.bucket}/{obj.key}", ctx.lambda_context, log=False
+            )
         result = handler.chain(Context(app, ctx.event, ctx.lambda_context, "s3", None, False, None, obj))
         if is_refusal(result):
             raise LiftError(result.status, "refused", f"s3 record refused by middleware with status {result.status}")
@@ -495,18 +499,20 @@ def _planned_batches(
 
 def _s3_relay(app: Any, raws: list[dict[str, Any]]) -> S3Relay | None:
     """An S3Relay for messages of a queue no `@app.sqs` handler claims, when the app has `@app.s3`
-    handlers and every message looks like an S3 notification (also inside an SNS envelope)."""
+    handlers and a message of the batch looks like an S3 notification (also inside an SNS envelope).
+    The queue's other messages fail alone (S3Relay.chain): one stray message never fails the S3
+    notifications it was delivered with."""
     if not app._handlers_by_source["s3"]:
         return None
     for raw in raws:
         body = raw.get("body") if raw.__class__ is dict else None
-        if body.__class__ is not str:
-            return None
         # "aws:s3" as a value (not inside an ARN), also JSON-escaped inside an SNS message; "aws.s3" for
         # EventBridge; S3's test event
-        if not ('"aws:s3\\"' in body or '"aws:s3"' in body or '"aws.s3"' in body or "s3:TestEvent" in body):
-            return None
-    return S3Relay(app)
+        if body.__class__ is str and (
+            '"aws:s3\\"' in body or '"aws:s3"' in body or '"aws.s3"' in body or "s3:TestEvent" in body
+        ):
+            return S3Relay(app)
+    return None
 
 
 def _report(
