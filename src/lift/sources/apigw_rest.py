@@ -114,7 +114,10 @@ def json_response(status: int, body: str, request: Request) -> dict[str, Any]:
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
     """The proxy-integration response API Gateway expects."""
     if resp.headers.get("Content-Type") == "application/json" and len(resp.body) < JSON_FAST_PATH_BYTES:
-        body, is_b64 = resp.body.decode("utf-8"), False
+        try:
+            body, is_b64 = resp.body.decode("utf-8"), False
+        except UnicodeDecodeError:  # (bytes labelled JSON that are not UTF-8: base64, as every source sends them)
+            resp, body, is_b64 = lambda_body(resp, request_id)
     else:
         resp, body, is_b64 = lambda_body(resp, request_id)
     out: dict[str, Any] = {"statusCode": resp.status, "headers": resp.headers, "body": body, "isBase64Encoded": is_b64}

@@ -202,25 +202,32 @@ def vpc_lattice(
     path: str = "/",
     *,
     body: Any = None,
-    headers: dict[str, str] | None = None,
-    query: dict[str, str] | None = None,
+    headers: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
     version: str = "2.0",
     is_base64: bool = False,
 ) -> dict[str, Any]:
-    """A VPC Lattice request to a Lambda target, event format `version` "2.0" or "1.0"."""
+    """A VPC Lattice request to a Lambda target, event format `version` "2.0" or "1.0". A header or
+    query value may be a list (v2 sends each one's values as a list; v1 keeps the last query value). Bytes that are not
+    UTF-8 are sent base64-encoded, as Lattice sends a binary body."""
     host = "orders-0123456789abcdef0.7d67968.vpc-lattice-svcs.us-east-1.on.aws"
-    text = _text(body)
     hdrs = {"host": host, "user-agent": "lift-testclient/1.0", "x-forwarded-for": "10.0.1.5"}
     if body is not None and not isinstance(body, str | bytes):
         hdrs["content-type"] = "application/json"
     hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
-    payload = _b64(text) if is_base64 else text
+    if isinstance(body, bytes) and not is_base64:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            is_base64 = True
+    payload = _b64(body) if is_base64 else _text(body)
+    values = {k: [str(x) for x in v] if isinstance(v, list | tuple) else [str(v)] for k, v in (query or {}).items()}
     if version == "1.0":
         return {
             "raw_path": path,
             "method": method,
             "headers": hdrs,
-            "query_string_parameters": dict(query or {}),
+            "query_string_parameters": {k: v[-1] for k, v in values.items() if v},
             "body": payload,
             "is_base64_encoded": is_base64,
         }
@@ -228,8 +235,8 @@ def vpc_lattice(
         "version": "2.0",
         "path": path,
         "method": method,
-        "headers": {k: [v] for k, v in hdrs.items()},
-        "queryStringParameters": {k: [v] for k, v in (query or {}).items()},
+        "headers": {k: [str(x) for x in v] if isinstance(v, list | tuple) else [v] for k, v in hdrs.items()},
+        "queryStringParameters": values,
         "body": payload,
         "isBase64Encoded": is_base64,
         "requestContext": {

@@ -1,0 +1,182 @@
+"""Properties: whatever headers, query parameters, cookies and body bytes a client sends, no HTTP
+source answers a 5xx, and each reaches `ctx.request` as sent (in the form each AWS service keeps it:
+REST keeps every value of a header, an HTTP API or function URL joins them with commas, ALB and VPC
+Lattice without multi-value headers keep the last). Over ASGI, header bytes arrive as the server read
+them (Latin-1), and a query string gives the same parameters as an HTTP API's `rawQueryString`."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lift import App, Context, Response
+from lift.testing import events, lambda_context
+from tests.core.http_events import BUILDERS
+
+SOURCES = sorted(BUILDERS)
+SEEN: dict[str, Any] = {}
+
+
+def make_app() -> App:
+    app = App(name="roundtrip")
+
+    @app.route("/echo", methods=["GET", "POST"])
+    def echo(ctx: Context) -> dict:
+        request = ctx.request
+        SEEN.update(
+            headers={name: (request.headers.getall(name), request.headers.get(name)) for name in request.headers},
+            query=request.query.to_dict(),
+            cookies=dict(request.cookies),
+            body=request.body,
+        )
+        return {"ok": True}
+
+    @app.post("/mirror")
+    def mirror(ctx: Context) -> Response:
+        """The request's body sent back as it came, labelled with the type the client asked for."""
+        return Response(ctx.request.body, content_type=ctx.headers.get("x-type"))
+
+    return app
+
+
+APP = make_app()
+# names as HTTP allows them (RFC 9110 tokens), under a prefix no builder sets
+NAMES = st.text("abcdefghijklmnopqrstuvwxyz0123456789-!#$%&'*+.^_`|~", min_size=1, max_size=8).map("x-".__add__)
+TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=10)
+COOKIE_NAMES = st.text("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789-_!#$&'*+.^`|~", min_size=1, max_size=8)
+COOKIE_VALUES = st.text("".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\'), max_size=10)
+
+
+def expected_header(source: str, values: list[str]) -> tuple[list[str], str] | str:
+    """What `(getall, get)` of a header sent with `values` gives on `source` (get alone where
+    getall depends on commas in the values)."""
+    if source in ("rest", "lattice"):
+        return values, values[0]
+    if source in ("http", "url"):
+        return ",".join(values)  # (API Gateway and function URLs join repeated headers with commas)
+    return [values[-1]], values[-1]  # (ALB without multi-value headers keeps the last)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@settings(max_examples=40)
+@given(
+    headers=st.dictionaries(NAMES, st.lists(TEXT, min_size=1, max_size=3), max_size=4),
+    query=st.dictionaries(TEXT.filter(bool), st.lists(TEXT, min_size=1, max_size=3), max_size=4),
+    cookies=st.dictionaries(COOKIE_NAMES, COOKIE_VALUES, max_size=4),
+    body=st.binary(max_size=64),
+)
+def test_any_header_query_cookie_and_body_reach_ctx_request_as_sent_on_every_source(
+    source: str, headers: dict, query: dict, cookies: dict, body: bytes
+) -> None:
+    if source == "alb":
+        query = {k: v[-1:] for k, v in query.items()}
+    sent_headers: dict[str, Any] = dict(headers)
+    cookie_pairs = [f"{k}={v}" for k, v in cookies.items()]
+    if source in ("http", "url"):
+        event = BUILDERS[source]("POST", "/echo", headers=sent_headers, query=query, cookies=cookie_pairs, body=body)
+    else:
+        if cookie_pairs:
+            sent_headers["cookie"] = "; ".join(cookie_pairs)
+        event = BUILDERS[source]("POST", "/echo", headers=sent_headers, query=query, body=body, is_base64=True)
+    SEEN.clear()
+    out = APP.handler(event, lambda_context())
+    assert out["statusCode"] == 200, out
+    for name, values in headers.items():
+        want = expected_header(source, values)
+        got = SEEN["headers"][name]
+        assert (got[1] if isinstance(want, str) else got) == want, name
+    assert SEEN["query"] == query
+    assert SEEN["cookies"] == cookies
+    assert SEEN["body"] == body
+
+
+async def asgi_call(app: App, query_string: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/echo",
+        "raw_path": b"/echo",
+        "root_path": "",
+        "query_string": query_string,
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app.asgi(scope, receive, send)
+    return sent[0]["status"]
+
+
+# bytes an HTTP/1.1 server passes in a header value: visible ASCII, space, tab and obs-text (0x80-0xff)
+HEADER_BYTES = st.binary(max_size=12).map(lambda b: bytes(c if c >= 0x20 and c != 0x7F else 0x20 for c in b).strip())
+
+
+@settings(max_examples=60)
+@given(
+    headers=st.lists(st.tuples(NAMES, HEADER_BYTES), max_size=5),
+    query=st.lists(st.tuples(TEXT, TEXT), max_size=5),
+    raw_query=st.text("abc=&%+;2F0zé", max_size=12),
+)
+def test_any_header_bytes_and_query_string_over_asgi_reach_ctx_request_as_on_an_http_api(
+    headers: list, query: list, raw_query: str
+) -> None:
+    # a query string as clients encode it, then odd fragments (lone "%", "+", ";", bare "=")
+    query_string = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in query)
+    query_string += "&" + quote(raw_query, safe="=&%+;") if raw_query else ""
+    wire_headers = [(name.encode(), value) for name, value in headers]
+    SEEN.clear()
+    assert asyncio.run(asgi_call(APP, query_string.encode(), wire_headers)) == 200
+    asgi_seen = dict(SEEN)
+    for name, value in headers:
+        assert value.decode("latin-1") in asgi_seen["headers"][name][0]
+    SEEN.clear()
+    event = events.apigw_http("GET", "/echo")
+    event["rawQueryString"] = query_string
+    assert APP.handler(event, lambda_context())["statusCode"] == 200
+    assert asgi_seen["query"] == SEEN["query"]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_base64_body_decodes_to_its_bytes_and_a_bad_one_is_a_400(source: str) -> None:
+    payload = bytes(range(256))
+    event = BUILDERS[source]("POST", "/echo", body=payload, is_base64=True)
+    SEEN.clear()
+    assert APP.handler(event, lambda_context())["statusCode"] == 200
+    assert SEEN["body"] == payload
+    for bad in ("@@@@", "QUJ", "QU JD", "=QUJD", "QU=JD"):
+        event["body"] = bad
+        out = APP.handler(event, lambda_context())
+        assert out["statusCode"] == 400 and '"invalid_base64"' in out["body"], (bad, out)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@settings(max_examples=30)
+@given(
+    body=st.binary(max_size=40),
+    content_type=st.sampled_from(["application/json", "text/plain; charset=utf-8", "image/png", "application/x"]),
+)
+def test_any_response_body_reaches_the_client_as_its_bytes_on_every_source(
+    source: str, body: bytes, content_type: str
+) -> None:
+    """Text goes as text, anything UTF-8 cannot carry as base64 (`isBase64Encoded`), whatever its label."""
+    event = BUILDERS[source]("POST", "/mirror", body=body, is_base64=True, headers={"x-type": content_type})
+    out = APP.handler(event, lambda_context())
+    assert out["statusCode"] == 200, out
+    sent = base64.b64decode(out["body"]) if out["isBase64Encoded"] else out["body"].encode("utf-8")
+    assert sent == body
