@@ -297,6 +297,35 @@ def test_an_async_handlers_failure_is_logged_with_its_own_traceback_only(logs) -
     assert "job 1 refused" in text and "no running event loop" not in text and "During handling" not in text
 
 
+def test_an_async_handler_whose_own_await_is_cancelled_fails_alone(logs) -> None:
+    """asyncio.CancelledError is a BaseException: from a handler's coroutine it passed every `except
+    Exception` and failed the whole batch (the records after it never ran), or escaped an HTTP request."""
+    app = App()
+    ran = []
+
+    @app.sqs("jobs")
+    async def work(body: Job) -> None:
+        if body.n == 1:
+            pending = asyncio.ensure_future(asyncio.sleep(10))
+            pending.cancel()
+            await pending
+        ran.append(body.n)
+
+    @app.get("/cancelled")
+    async def cancelled() -> dict:
+        await asyncio.sleep(0)
+        raise asyncio.CancelledError
+
+    event = events.sqs("jobs", [{"n": 0}, {"n": 1}, {"n": 2}])
+    assert failures(TestClient(app).invoke(event)) == [ids(event)[1]]
+    assert ran == [0, 2]
+    (line,) = [r for r in logs.records if r.levelno == logging.ERROR]
+    assert "cancelled" in line.getMessage() and ids(event)[1] in line.getMessage()
+    response = TestClient(app).get("/cancelled")
+    assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
+    assert TestClient(app).invoke(events.sqs("jobs", [{"n": 3}])) == {"batchItemFailures": []}  # the loop lives on
+
+
 def test_concurrency_runs_async_records_at_the_same_time() -> None:
     app = App()
     active, peak = [0], [0]

@@ -1860,13 +1860,22 @@ def event_loop() -> Any:
     return _loop
 
 
+class HandlerCancelled(RuntimeError):
+    """An async handler ended in `asyncio.CancelledError` (its own code cancelled what it awaited)."""
+
+
 def run_async(coro: Any) -> Any:
     """Run a coroutine on the shared loop; from inside a running loop, on a helper thread's loop."""
     asyncio, threading = _async_modules()
     # (asyncio's test without the RuntimeError: run inside an `except`, a handler's exception would
     # carry "no running event loop" as its context, printed in every traceback of its failure)
     if asyncio._get_running_loop() is None and threading.current_thread() is threading.main_thread():
-        return event_loop().run_until_complete(coro)
+        try:
+            return event_loop().run_until_complete(coro)
+        except asyncio.CancelledError as exc:  # (a BaseException: it would pass every `except Exception`)
+            # nothing cancels this loop's task from outside: the handler's own code was cancelled, a
+            # failure of that request or record alone (as it is on the helper thread's loop below)
+            raise HandlerCancelled("the async handler's coroutine was cancelled") from exc
     # Worker threads (ASGI, the dev server) share the helper thread's loop: one loop cannot
     # run_until_complete from several threads at once.
     return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
