@@ -3,16 +3,18 @@ methods in lower case, escaped slashes, response headers Latin-1 cannot hold, a 
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
 
 from lift import App, Context, Response
+from lift.testing import events, lambda_context
 from tests.servers import Served
 
 
 def make_app() -> App:
-    app = App(name="wire")
+    app = App(name="wire", max_body_size=100)
 
     @app.get("/users/{user_id}")
     def user(ctx: Context, user_id: int) -> dict:
@@ -30,6 +32,10 @@ def make_app() -> App:
     def cookie(ctx: Context) -> Response:
         return Response.text("ok").set_cookie("motto", "ça va €")
 
+    @app.post("/upload")
+    def upload(ctx: Context, body: bytes) -> dict:
+        return {"size": len(body)}
+
     @app.get("/length")
     def length(ctx: Context) -> Response:
         return Response.text("four", headers={"Content-Length": "40"})  # the handler's own mistake
@@ -44,11 +50,11 @@ def server() -> Served:
     served.stop()
 
 
-def exchange(server: Served, request_line: bytes) -> tuple[int, dict[bytes, list[bytes]], bytes]:
+def exchange(server: Served, request_line: bytes, body: bytes = b"") -> tuple[int, dict[bytes, list[bytes]], bytes]:
     """Send one request's bytes, read until the server closes: the status, headers and the whole body
     (but for HEAD, checked against its Content-Length: a response cut short fails here)."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(request_line + b"Host: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(request_line + b"Host: x\r\nConnection: close\r\n\r\n" + body)
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
@@ -88,3 +94,12 @@ def test_response_headers_latin1_cannot_hold_go_out_as_utf8(server: Served) -> N
 def test_a_content_length_the_body_disagrees_with_is_the_bodys_own(server: Served) -> None:
     status, headers, body = exchange(server, b"GET /length HTTP/1.1\r\n")
     assert (status, headers[b"content-length"], body) == (200, [b"4"], b"four")
+
+
+def test_a_body_over_the_limit_is_the_413_a_lambda_source_gives_it(server: Served) -> None:
+    sent = b"POST /upload HTTP/1.1\r\nContent-Type: application/octet-stream\r\nContent-Length: 101\r\n"
+    status, _, body = exchange(server, sent, b"x" * 101)
+    on_lambda = make_app().handler(events.apigw_rest("POST", "/upload", body="x" * 101), lambda_context())
+    error, lambda_error = json.loads(body)["error"], json.loads(on_lambda["body"])["error"]
+    assert (status, error["code"], error["message"]) == (413, "payload_too_large", lambda_error["message"])
+    assert on_lambda["statusCode"] == 413 and error["request_id"]

@@ -40,6 +40,7 @@ __all__ = [
     "AsgiRequest",
     "WebSocketGateway",
     "asgi_app",
+    "payload_too_large",
     "prewarm_resources",
     "read_body",
     "route_keys_of",
@@ -261,7 +262,7 @@ class AsgiApp:
             if len(body) > app.max_body_size:
                 body = None
         if body is None:
-            await send_response(send, _too_large(app.max_body_size))
+            await send_response(send, payload_too_large(app.max_body_size))
             return
         raw_path = scope.get("raw_path")  # (the path as sent, as the Lambda sources route it: see AsgiRequest)
         path = raw_path.decode("latin-1") if raw_path else _wire_path(scope["path"])
@@ -588,10 +589,12 @@ async def read_body(receive: Receive, limit: int, first: dict[str, Any] | None =
     return b"".join(chunks)
 
 
-def _too_large(limit: int) -> Response:
-    from lift.errors import LiftError
+def payload_too_large(limit: int) -> Response:
+    """The 413 for a body over `limit` bytes, refused before a request exists (its own request id):
+    the answer a Lambda source gives the same body (`Request.body`), code and message alike."""
+    from lift.errors import PayloadTooLarge
 
-    err = LiftError(413, "payload_too_large", f"The request body is larger than {limit} bytes")
+    err = PayloadTooLarge(f"Request body exceeds the {limit}-byte limit")
     return Response.json(err.to_dict(str(uuid.uuid4())), status=413)
 
 

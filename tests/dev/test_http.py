@@ -188,3 +188,16 @@ def test_a_method_in_lower_case_is_answered_whole(dev_server: DevServerProcess) 
         b"",
         len(b'{"hello":"ada","version":"v1","source":"rest","query":[]}'),
     )
+
+
+def test_a_body_over_lambdas_limit_is_the_413_the_app_gives_it(dev_server: DevServerProcess) -> None:
+    """Over 6 MiB no event can carry it: the dev server answers as app.asgi and a Lambda source answer a body
+    over the app's (default 6 MiB) limit, in the error contract."""
+    status, _, body = dev_server.request("POST", "/echo", b"x" * (6 * 1024 * 1024 + 1), {"Content-Type": "text/plain"})
+    error = json.loads(body)["error"]
+    assert (status, error["code"], error["message"]) == (
+        413,
+        "payload_too_large",
+        f"Request body exceeds the {6 * 1024 * 1024}-byte limit",
+    )
+    assert error["request_id"]

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lift import serialization
-from lift.asgi import WebSocketGateway, read_body, send_response
+from lift.asgi import WebSocketGateway, payload_too_large, read_body, send_response
 from lift.context import Response
 from lift.dev import registry
 from lift.dev.activity import Activity, LogCapture
@@ -324,7 +324,7 @@ class DevServer:
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = await read_body(receive, _MAX_EVENT_BYTES)
         if body is None:
-            await send_response(send, Response.json({"message": "Request Too Long"}, status=413))
+            await send_response(send, payload_too_large(_MAX_EVENT_BYTES))  # (as app.asgi and the app answer it)
             return
         if self.loader.app is None:
             await send_response(send, self._import_error_response(scope))
