@@ -1099,8 +1099,10 @@ class App(Group, EventSources):
             return encode_response(response, request, request_id)
 
         def malformed(event: Any, context: Any, source: str, exc: Exception) -> dict[str, Any]:
-            """An exception outside the chain: a malformed event (`path: 5`), never an escape."""
-            return encode_response(app.error_response(Context(app, event, context, source), exc), None, None)
+            """An exception outside the chain: a malformed event (`path: 5`), never an escape. (The
+            event goes to the encoder: ALB answers in the header mode the event arrived in.)"""
+            request = Request(event, "", "") if event.__class__ is dict else None
+            return encode_response(app.error_response(Context(app, event, context, source), exc), request, None)
 
         def alb_answer(status: int, body: bytes, event: dict[str, Any]) -> dict[str, Any]:
             """alb.json_response_for_event, inlined: the event's header mode."""

@@ -207,6 +207,20 @@ def test_wrong_typed_event_field_is_400_in_the_source_format_and_logged(source, 
     assert errors_in(error_logs) == []
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("httpMethod", []), ("path", 5), ("multiValueHeaders", "x"), ("multiValueQueryStringParameters", [1])],
+)
+def test_a_malformed_alb_event_with_multi_value_headers_is_answered_in_that_mode(field, value) -> None:
+    """A target group with multi-value headers on reads only `multiValueHeaders` in the answer: the 400 too."""
+    event = events.alb("GET", "/items/7?color=red", headers={"X-Forwarded-For": "1.2.3.4"}, multi_value=True)
+    _set(event, field, value)
+    result = call(event)
+    assert_source_shape(result, "alb")
+    assert result["statusCode"] == 400, result
+    assert result["multiValueHeaders"]["Content-Type"] == ["application/json"] and "headers" not in result
+
+
 @pytest.mark.parametrize("source", SOURCES)
 def test_a_well_formed_event_still_reads_every_field(source) -> None:
     response = TestClient(APP, source=source).get(
