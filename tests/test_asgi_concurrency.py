@@ -98,3 +98,30 @@ def test_hostile_bodies_under_uvicorn_get_structured_4xx(server: str) -> None:
             assert (response.status_code, response.json()["error"]["code"]) == (status, code), body[:20]
         assert client.post("/items", content=b'{"name": "a", "name": "b"}', headers=json_type).json()["n"] == "b"
         assert client.get("/sync/%C3%28").status_code == 422  # invalid UTF-8 in a path parameter: not an int
+
+
+def test_concurrent_failures_each_carry_their_own_request_id_and_problem(server: str) -> None:
+    """Client mistakes in flight together on sync and async routes and a typed body: each 4xx names its
+    own input, and its body's request id is the one its X-Request-Id header gives (the middleware's, made
+    per request when the client sends none), unique across all of them."""
+
+    async def main() -> list:
+        async with httpx.AsyncClient(base_url=server, timeout=60, limits=httpx.Limits(max_connections=50)) as client:
+
+            async def one(i: int, kind: str) -> tuple:
+                if kind == "post":
+                    response = await client.post("/items", json={"name": i})
+                else:
+                    response = await client.get(f"/{kind}/x{i}")
+                return i, kind, response.status_code, response.headers.get("x-request-id"), response.json()["error"]
+
+            return await asyncio.gather(*(one(i, kind) for i in range(60) for kind in ("sync", "async", "post")))
+
+    results = asyncio.run(main())
+    for i, kind, status, header_id, error in results:
+        assert (status, error["code"], error["request_id"]) == (422, "validation_failed", header_id), (i, kind)
+        problem = error["details"][0]
+        assert problem["path"] == ("$.name" if kind == "post" else "$.n"), (i, kind, problem)
+        if kind != "post":
+            assert f"'x{i}'" in problem["message"], (i, kind, problem)
+    assert len({header_id for _, _, _, header_id, _ in results}) == len(results)
