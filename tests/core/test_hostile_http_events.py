@@ -205,7 +205,7 @@ def test_a_rest_event_behind_a_custom_domain_with_a_null_path_is_not_a_500() -> 
     assert_answer(result, "rest")
 
 
-@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("source", [*SOURCES, "lattice"])
 @pytest.mark.parametrize(
     ("path", "name"),
     [

@@ -11,7 +11,7 @@ from lift import App, Context
 from lift.sources import apigw_rest, source_of
 from lift.testing import LambdaContext, TestClient, events, lambda_context
 
-SOURCES = ["rest", "http", "alb", "url"]
+SOURCES = ["rest", "http", "alb", "url", "lattice"]
 
 
 @pytest.fixture

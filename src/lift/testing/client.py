@@ -13,7 +13,13 @@ from lift.testing.context import lambda_context
 
 __all__ = ["TestClient", "TestResponse"]
 
-_BUILDERS = {"rest": events.apigw_rest, "http": events.apigw_http, "alb": events.alb, "url": events.function_url}
+_BUILDERS = {
+    "rest": events.apigw_rest,
+    "http": events.apigw_http,
+    "alb": events.alb,
+    "url": events.function_url,
+    "lattice": events.vpc_lattice,
+}
 
 
 class TestResponse:

@@ -38,6 +38,12 @@ def split_path(path: str) -> tuple[str, dict[str, list[str]]]:
     return path or "/", query
 
 
+def url_path(path: str) -> str:
+    """`path` as a client puts it on the wire: a %XX escape in it stays one (as a browser sends
+    "/a%2Fb"), other text is percent-encoded (`/café` -> `/caf%C3%A9`)."""
+    return _LONE_PERCENT.sub("%25", quote(path, safe="/:@!$&'()*+,;=-._~%"))
+
+
 def _merge_query(path: str, query: dict[str, Any] | None) -> tuple[str, dict[str, list[str]]]:
     path, parsed = split_path(path)
     for k, v in (query or {}).items():
@@ -184,8 +190,7 @@ def _v2(
         flat.setdefault("content-length", str(len(text)))
     request_time, epoch = _now()
     raw_query = urlencode([(k, v) for k, vs in q.items() for v in vs], quote_via=quote)
-    # the path is a URL path: a %XX escape in it stays one (as a browser sends "/a%2Fb"), other text is encoded
-    raw_path = _LONE_PERCENT.sub("%25", quote(path, safe="/:@!$&'()*+,;=-._~%"))
+    raw_path = url_path(path)
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,

@@ -207,9 +207,14 @@ def vpc_lattice(
     version: str = "2.0",
     is_base64: bool = False,
 ) -> dict[str, Any]:
-    """A VPC Lattice request to a Lambda target, event format `version` "2.0" or "1.0". A header or
-    query value may be a list (v2 sends each one's values as a list; v1 keeps the last query value). Bytes that are not
-    UTF-8 are sent base64-encoded, as Lattice sends a binary body."""
+    """A VPC Lattice request to a Lambda target, event format `version` "2.0" or "1.0". The path is a
+    URL path (a query string in it joins `query`; sent percent-encoded, as Lattice passes it on); a
+    header or query value may be a list (v2 sends each one's values as a list; v1 keeps the last query
+    value). Bytes that are not UTF-8 are sent base64-encoded, as Lattice sends a binary body."""
+    from lift.testing.events import _merge_query, url_path
+
+    path, values = _merge_query(path, query)
+    path = url_path(path)
     host = "orders-0123456789abcdef0.7d67968.vpc-lattice-svcs.us-east-1.on.aws"
     hdrs = {"host": host, "user-agent": "lift-testclient/1.0", "x-forwarded-for": "10.0.1.5"}
     if body is not None and not isinstance(body, str | bytes):
@@ -221,7 +226,6 @@ def vpc_lattice(
         except UnicodeDecodeError:
             is_base64 = True
     payload = _b64(body) if is_base64 else _text(body)
-    values = {k: [str(x) for x in v] if isinstance(v, list | tuple) else [str(v)] for k, v in (query or {}).items()}
     if version == "1.0":
         return {
             "raw_path": path,
