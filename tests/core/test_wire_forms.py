@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lift import App, Context
-from lift.testing import lambda_context
+from lift.testing import events, lambda_context
 from tests.core.asgi_get import asgi_get
 from tests.core.http_events import BUILDERS
 
@@ -186,3 +186,39 @@ def test_any_encoded_path_answers_over_asgi_as_on_every_lambda_source(path: str)
     assert status < 500
     for source in SOURCES:
         assert without_request_id(*on_lambda(APP, source, path)) == without_request_id(status, body), (source, path)
+
+
+# -- behind a custom domain's base path mapping (`/v1` -> the API's stage) ------------------------------
+def behind_custom_domain(source: str, raw_path: str, template: str, params: dict[str, str]) -> dict[str, Any]:
+    """The event API Gateway sends for `raw_path` under the mapping `/v1`, its route matched as `template`."""
+    if source == "rest":
+        event = events.apigw_rest("GET", raw_path, domain="api.example.com", resource=template)
+    else:
+        event = events.apigw_http("GET", raw_path, route_key=f"GET {template}")
+        event["requestContext"]["domainName"] = "api.example.com"
+    event["pathParameters"] = params
+    return event
+
+
+@pytest.mark.parametrize(
+    ("source", "params"),
+    [("rest", "as sent"), ("http", "as sent"), ("http", "decoded")],  # (HTTP APIs have sent both forms)
+)
+@pytest.mark.parametrize(
+    ("raw_path", "template", "as_sent", "decoded", "answer"),
+    [
+        ("/v1/names/a%2Fb", "/names/{name}", "a%2Fb", "a/b", {"route": "names", "name": "a/b"}),
+        ("/v1/names/100%2541", "/names/{name}", "100%2541", "100%41", {"route": "names", "name": "100%41"}),
+        ("/v1/names/caf%C3%A9", "/names/{name}", "caf%C3%A9", "café", {"route": "names", "name": "café"}),
+        ("/v1/files/a%2Fb/c", "/files/{path+}", "a%2Fb/c", "a/b/c", {"route": "files", "path": "a/b/c"}),
+        ("/v1/men%C3%BC/tea", "/menü/{item}", "tea", "tea", {"route": "menü", "item": "tea"}),
+    ],
+)
+def test_behind_a_custom_domain_an_escaped_path_answers_as_on_the_apis_own_domain(
+    source: str, params: str, raw_path: str, template: str, as_sent: str, decoded: str, answer: dict
+) -> None:
+    name = template.rsplit("{", 1)[1].strip("+}")
+    event = behind_custom_domain(source, raw_path, template, {name: as_sent if params == "as sent" else decoded})
+    out = APP.handler(event, lambda_context())
+    assert (out["statusCode"], json.loads(out["body"])) == (200, answer)
+    assert on_lambda(APP, source, raw_path.removeprefix("/v1")) == (200, answer)  # (the API's own domain)

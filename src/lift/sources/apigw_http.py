@@ -63,11 +63,9 @@ def routed_path(event: dict[str, Any], base_path: str) -> str:
             path = path[len(prefix) :] or "/"
     route_key = event.get("routeKey") or ctx.get("routeKey")
     if route_key and " " in route_key and ".execute-api." not in (ctx.get("domainName") or ""):
-        template = route_key.split(" ", 1)[1]
-        from urllib.parse import unquote
-
-        params = {k: unquote(v) for k, v in (event.get("pathParameters") or {}).items()}
-        path = relative_path(template, params, unquote(path) if "%" in path else path)
+        # (the path stays as sent, percent-encoded: relative_path finds its tail whether API Gateway
+        # decoded the parameters or not, so an escaped "/" or "%" is never decoded twice)
+        path = relative_path(route_key.split(" ", 1)[1], event.get("pathParameters"), path)
     return strip_base_path(path, base_path) if base_path else path
 
 

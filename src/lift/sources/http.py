@@ -109,6 +109,16 @@ def relative_path(template: str | None, params: dict[str, Any] | None, path: str
         rebuilt = template
     if rebuilt == "/" and template == "/":  # the API's root resource, under any base-path mapping
         return "/"
-    if rebuilt != path and rebuilt.startswith("/") and path.endswith(rebuilt):
+    if rebuilt == path or not rebuilt.startswith("/"):
+        return path
+    if path.endswith(rebuilt):  # (parameters as sent, still percent-encoded: REST)
         return rebuilt
+    if "%" in path:  # parameters decoded (HTTP APIs): the path's own tail that decodes to the rebuilt one,
+        from urllib.parse import unquote  # kept encoded, as the router and the parameters' decoding expect
+
+        tail = path
+        while (slash := tail.find("/", 1)) > 0:
+            tail = tail[slash:]
+            if unquote(tail) == rebuilt:
+                return tail
     return path
