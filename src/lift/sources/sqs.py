@@ -236,16 +236,16 @@ def dispatcher(app: Any) -> Any:
             one_queue = plan is not None and raws[-1].get("eventSourceARN") == arn  # (see the docstring)
         except (TypeError, AttributeError):  # an ARN or last message of the wrong type (never sent by Lambda)
             one_queue = False
-        # the messages of a queue nobody handles, in a batch mixing queues: they fail, the others run
-        unrouted: list[Any] = []
+        failed: list[str] = []
         if one_queue:
             batches: Any = ((plan, raws),)
-        else:
+        else:  # the messages of a queue nobody handles, in a batch mixing queues, fail; the others run
+            unrouted: list[Any] = []
             batches = _planned_batches(app, plans, raws, context, unrouted)
+            failed += [id_of(SQSRecord(raw)) for raw in unrouted]
         cold = app._cold
         if cold:
             app._cold = False
-        failed: list[str] = [id_of(SQSRecord(raw)) for raw in unrouted] if unrouted else []
         for (by_record, fn, with_ctx, decode, scan, fifo, handler), raws in batches:
             if by_record:  # concurrency or a fixed envelope: every message as a record
                 records = []
