@@ -7,8 +7,8 @@ value) or bad (not JSON, failing the model, nested past the parser's limit, base
 outside its alphabet (a lenient decoder would drop them and run the record), missing,
 of the wrong type, or one the handler raises on), sometimes reuses an earlier record's id or slips
 in a record of another service, and sends the batch through `app.handler` to one handler shape
-(sync, async, behind middleware, body only, `concurrency=2`); behind middleware, some good records
-are refused by it (a 409 Response). Held for every example:
+(sync, async, behind the app's or the handler's middleware, body only, `concurrency=2`); behind
+middleware, some good records are refused by it (a 409 Response). Held for every example:
 
 - nothing escapes `app.handler`; the answer is exactly `{"batchItemFailures": [{"itemIdentifier":
   ...}]}` (text ids; Kafka's `{"partition": "<topic>-<n>", "offset": n}`);
@@ -323,7 +323,9 @@ def make_app(source: str, shape: str) -> tuple[App, Calls]:
         return call_next(ctx)
 
     options: dict[str, Any] = {}
-    if "middleware" in shape:
+    if shape == "middleware":  # the app's own middleware
+        app.use(refuse)
+    elif shape == "async middleware":  # the handler's
         options["middleware"] = [refuse]
     if shape == "body only":
 
