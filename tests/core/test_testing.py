@@ -204,3 +204,15 @@ def test_builders_make_fresh_request_ids() -> None:
 def test_split_path() -> None:
     assert events.split_path("/a/b?x=1&x=2&y=") == ("/a/b", {"x": ["1", "2"], "y": [""]})
     assert events.split_path("?z=1") == ("/", {"z": ["1"]})
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_builders_send_the_path_percent_encoded_as_aws_does(source: str) -> None:
+    """API Gateway, ALB, function URLs and Lattice pass the path on as the client sent it: encoded
+    (a REST API's `/{proxy+}` parameter too: `{"proxy": "foo%20bar"}` for `/foo%20bar`)."""
+    for sent in ("/foo bar/café", "/foo%20bar/caf%C3%A9"):
+        event = TestClient(App(), source=source).build_event("GET", sent + "?q=a b")
+        path = event.get("rawPath") or event.get("path")
+        assert path == "/foo%20bar/caf%C3%A9", (sent, path)
+        if source == "rest":
+            assert event["pathParameters"] == {"proxy": "foo%20bar/caf%C3%A9"}

@@ -110,6 +110,7 @@ def apigw_rest(
 ) -> dict[str, Any]:
     """An API Gateway REST API proxy event (payload 1.0), as a `/{proxy+}` resource sends it."""
     path, q = _merge_query(path, query)
+    path = url_path(path)  # (as the client sent it: REST and ALB pass the path on still encoded)
     text, b64 = _body(body, is_base64)
     host = domain or f"abcdef1234.execute-api.{REGION}.amazonaws.com"
     mv_headers = _default_headers(host, text, headers)
@@ -280,6 +281,7 @@ def alb(
 ) -> dict[str, Any]:
     """An Application Load Balancer event (query left percent-encoded, as ALB sends it)."""
     path, q = _merge_query(path, query)
+    path = url_path(path)  # (as the client sent it: REST and ALB pass the path on still encoded)
     text, b64 = _body(body, is_base64)
     host = "lambda-alb-123578498.us-east-1.elb.amazonaws.com"
     mv = _default_headers(host, text, headers)
