@@ -97,6 +97,8 @@ class Endpoint:
         self.binder = binder
         self.meta = meta
         self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
+        # `direct and lazy_request`, kept in step with both: the one test of an HTTP source's direct path
+        self.lazy_direct = self.direct
         # `run` (the innermost link), `chain` (the middleware composed around it, or `run` itself),
         # `call` and `call_direct` (the handler's own result, for an HTTP source's direct path) are
         # made on first use (`prepare`), not at registration: most routes of a large app are never
@@ -139,6 +141,7 @@ class Endpoint:
         # generated code) are made when some other path first needs them (`prepare`)
         call = self.call_direct = self.binder.compile_direct()
         self.lazy_request = not self.binder.plan.direct_reads_request
+        self.lazy_direct = self.direct and self.lazy_request
         return call(ctx, *value)
 
     def rebind(self, binder: Binder) -> None:
@@ -147,6 +150,7 @@ class Endpoint:
         self.binder = binder
         self.__dict__.pop("prepared", None)
         self.__dict__.pop("lazy_request", None)
+        self.lazy_direct = self.direct
         self.run = self.chain = self
         self.call = self.call_direct = self._call_first
 
@@ -169,6 +173,7 @@ class Endpoint:
         if self.prepared:
             self.chain = compose(middleware, self.run) if middleware else self.run
         self.direct = not self.binder.is_async and "HEAD" not in self.methods and not middleware
+        self.lazy_direct = self.direct and self.lazy_request
 
     def _build_run(self) -> Handler:
         """The innermost link: call the handler, turn its result (or error) into a Response."""
@@ -1163,83 +1168,94 @@ class App(Group, EventSources):
                     return not_found_body(method, path, request_id)
             return None
 
+        def parsed(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
+            """A REST event not read with subscripts (a base path, a field missing or of another type):
+            the source's request made first, then handle_rest's steps (a 404 by `not_found`)."""
+            request = request_from_event(event, app.base_path)
+            path, method = request.path, request.method
+            entry, tail_value, last = static_routes.get(path), None, ""
+            if entry is None:
+                parent, _, last = path.rpartition("/")
+                entry = param_tail.get(parent)
+                if entry is not None:
+                    if last < "/" or "%" in last:  # (as handle_rest)
+                        entry, last = None, ""
+                    else:
+                        tail_value = last
+            if entry is None:
+                return not_found(event, context, source, request, method, path, last, None)
+            return general(event, context, source, request, method, path, entry, tail_value)
+
         def handle_rest(event: dict[str, Any], context: Any, source: str, own_domain: bool = False) -> dict[str, Any]:
             """One API Gateway REST event (`own_domain`: App.handler's HTTP API hint, unused here)."""
             try:
                 try:  # the resource API Gateway matched differs from the path on a base path mapping (checked below)
-                    path, method = event["path"], event["httpMethod"]
-                    plain = path.__class__ is str and method.__class__ is str and path and not app.base_path
-                    if (matched := event["resource"]) == path:  # (not plain: unused)
-                        matched = None
+                    path, method, matched = event["path"], event["httpMethod"], event["resource"]
                 except (KeyError, TypeError):
-                    plain = False
-                request: Request | None = None
-                if not plain:
-                    request = request_from_event(event, app.base_path)
-                    path, method = request.path, request.method
+                    path = None
+                # (one `if` of `or`s: 3.11 specializes each comparison there, and no flag is kept)
+                if path.__class__ is not str or method.__class__ is not str or not path or app.base_path:
+                    return parsed(event, context, source)
+                if matched == path:  # (not a base path mapping: nothing to test below)
                     matched = None
-                tail_value = None
                 entry = static_routes.get(path)
-                if entry is None:
+                if entry is not None:
+                    tail_value = None
+                else:
                     parent, _, last = path.rpartition("/")
                     entry = param_tail.get(parent)
-                    if entry is not None:
-                        # empty, escaped, or starting with a character below "/" ("."/".." are refused in
-                        # chain_for; "-5" just takes the general path): one str comparison, no index
-                        if last < "/" or "%" in last:  # (the router's full lookup decides)
-                            entry, last = None, ""
-                        else:
-                            tail_value = last
-                # the path is plain when the route it matches has the resource's template (a base path
-                # mapping or a named stage adds segments, so no such path matches it), else by its domain
-                if entry is None:
-                    try:  # through API Gateway's own domain, the last one seen (not_found tests any other)
-                        if matched is None or (event["requestContext"]["domainName"] == known_domain and api_domain):
-                            own = True  # (tests in an `if`: 3.11 specializes a comparison only before a jump)
-                        else:
+                    # empty, escaped, or starting with a character below "/" ("."/".." are refused in
+                    # chain_for; "-5" just takes the general path): one str comparison, no index
+                    if entry is None or last < "/" or "%" in last:  # (the router's full lookup decides)
+                        if entry is not None:
+                            last = ""
+                        # the path is plain when the route it matches has the resource's template (a base
+                        # path mapping or a named stage adds segments, so no such path matches it), else by
+                        # its domain
+                        try:  # through API Gateway's own domain, the last one seen (not_found tests any other)
+                            if matched is None or (
+                                event["requestContext"]["domainName"] == known_domain and api_domain
+                            ):
+                                own = True  # (tests in an `if`: 3.11 specializes a comparison only before a jump)
+                            else:
+                                own = False
+                        except (KeyError, TypeError):
                             own = False
-                    except (KeyError, TypeError):
-                        own = False
-                    if own:  # quick_404, written out for REST, the commonest source (one Python call less
-                        text = None  # on its 404: 15.50k -> 15.07k instructions; kept in step with quick_404)
-                        if (
-                            last
-                            and app._plain_not_found
-                            and method != "HEAD"
-                            and path[0] == "/"
-                            and "//" not in path
-                            and router._tables_complete
-                            and not (("." in path or "%" in path) and has_dot_segment(path))
-                            and _lift_log is not None  # (as logging caches it)
-                            and not _lift_log._cache.get(20, True)
-                        ):
-                            try:
-                                request_id = context.aws_request_id
-                            except AttributeError:
-                                request_id = None
-                            if request_id:
-                                if app._cold:
-                                    app._cold = False
-                                text = not_found_body(method, path, request_id)
-                        if text is not None:
-                            return {
-                                "statusCode": 404,
-                                "headers": {"Content-Type": "application/json"},
-                                "body": text,
-                                "isBase64Encoded": False,
-                            }
-                    return not_found(event, context, source, request, method, path, last, matched)
+                        if own:  # quick_404, written out for REST, the commonest source (one Python call less
+                            text = None  # on its 404: 15.50k -> 15.07k instructions; kept in step with quick_404)
+                            if (
+                                last
+                                and app._plain_not_found
+                                and method != "HEAD"
+                                and path[0] == "/"
+                                and "//" not in path
+                                and router._tables_complete
+                                and not (("." in path or "%" in path) and has_dot_segment(path))
+                                and _lift_log is not None  # (as logging caches it)
+                                and not _lift_log._cache.get(20, True)
+                            ):
+                                try:
+                                    request_id = context.aws_request_id
+                                except AttributeError:
+                                    request_id = None
+                                if request_id:
+                                    if app._cold:
+                                        app._cold = False
+                                    text = not_found_body(method, path, request_id)
+                            if text is not None:
+                                return {
+                                    "statusCode": 404,
+                                    "headers": {"Content-Type": "application/json"},
+                                    "body": text,
+                                    "isBase64Encoded": False,
+                                }
+                        return not_found(event, context, source, None, method, path, last, matched)
+                    tail_value = last
                 if matched is not None and matched != entry.template and custom_domain(event):
                     return moved(event, context, source)
                 endpoint = entry.methods.get(method)
-                if (
-                    request is not None
-                    or endpoint is None
-                    or not endpoint.direct
-                    or not endpoint.lazy_request
-                    or source is not source_name
-                ):
-                    return general(event, context, source, request, method, path, entry, tail_value)
+                if endpoint is None or not endpoint.lazy_direct or source is not source_name:
+                    return general(event, context, source, None, method, path, entry, tail_value)
                 # the handler may never read `ctx.request` (`get(ctx, id)`, `create(ctx, body)`): made when first read
                 cold = app._cold
                 if cold:
@@ -1334,13 +1350,7 @@ class App(Group, EventSources):
                 if matched is not None and route_key_moved(event, matched, entry):
                     return moved(event, context, source)
                 endpoint = entry.methods.get(method)
-                if (
-                    request is not None
-                    or endpoint is None
-                    or not endpoint.direct
-                    or not endpoint.lazy_request
-                    or source is not source_name
-                ):
+                if request is not None or endpoint is None or not endpoint.lazy_direct or source is not source_name:
                     return general(event, context, source, request, method, path, entry, tail_value)
                 cold = app._cold
                 if cold:
@@ -1412,13 +1422,7 @@ class App(Group, EventSources):
                             }
                         return not_found(event, context, source, request, method, path, last, None)
                 endpoint = entry.methods.get(method)
-                if (
-                    request is not None
-                    or endpoint is None
-                    or not endpoint.direct
-                    or not endpoint.lazy_request
-                    or source is not source_name
-                ):
+                if request is not None or endpoint is None or not endpoint.lazy_direct or source is not source_name:
                     return general(event, context, source, request, method, path, entry, tail_value)
                 cold = app._cold
                 if cold:
@@ -1481,13 +1485,7 @@ class App(Group, EventSources):
                             return event_json_response(404, text, event)  # type: ignore[misc]
                         return not_found(event, context, source, request, method, path, last, None)
                 endpoint = entry.methods.get(method)
-                if (
-                    request is not None
-                    or endpoint is None
-                    or not endpoint.direct
-                    or not endpoint.lazy_request
-                    or source is not source_name
-                ):
+                if request is not None or endpoint is None or not endpoint.lazy_direct or source is not source_name:
                     return general(event, context, source, request, method, path, entry, tail_value)
                 cold = app._cold
                 if cold:
