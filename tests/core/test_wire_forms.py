@@ -142,6 +142,8 @@ def test_a_method_in_lower_case_is_that_method_on_every_source_and_over_asgi(sou
     assert on_lambda(APP, source, "/users/5", get) == (200, {"route": "users", "user_id": 5})
     assert on_lambda(APP, source, "/names/x", post) == (200, {"route": "rename", "name": "x"})
     assert asyncio.run(asgi_get(APP, b"/users/5", get)) == (200, {"route": "users", "user_id": 5})
+    status, body = asyncio.run(asgi_get(APP, b"/nowhere", get))  # (no route: the 404 names the method as sent)
+    assert without_request_id(*on_lambda(APP, source, "/nowhere", get)) == without_request_id(status, body)
 
 
 @pytest.mark.parametrize("source", SOURCES)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import lambda_body, strip_base_path
+from lift.sources.http import lambda_body, method_or_get, strip_base_path
 
 NAME = "lattice"
 
@@ -66,7 +66,10 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> LatticeReq
     path = path.split("?", 1)[0]  # v1's raw_path may carry the query string
     if base_path:
         path = strip_base_path(path, base_path)
-    return LatticeRequest(event, (event.get("method") or "GET").upper(), path)
+    method = event.get("method") or None  # (in lower case: kept as sent, as every source keeps it; App routes it)
+    if method.__class__ is not str:
+        method = method_or_get(method)
+    return LatticeRequest(event, method, path)
 
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
