@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from lift import App, Context, Response
 from lift.testing import events, lambda_context
+from tests.core.asgi_get import asgi_request
 from tests.core.http_events import BUILDERS
 
 SOURCES = sorted(BUILDERS)
@@ -96,33 +97,6 @@ def test_any_header_query_cookie_and_body_reach_ctx_request_as_sent_on_every_sou
     assert SEEN["body"] == body
 
 
-async def asgi_call(app: App, query_string: bytes, headers: list[tuple[bytes, bytes]]) -> int:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/echo",
-        "raw_path": b"/echo",
-        "root_path": "",
-        "query_string": query_string,
-        "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    await app.asgi(scope, receive, send)
-    return sent[0]["status"]
-
-
 # bytes an HTTP/1.1 server passes in a header value: visible ASCII, space, tab and obs-text (0x80-0xff)
 HEADER_BYTES = st.binary(max_size=12).map(lambda b: bytes(c if c >= 0x20 and c != 0x7F else 0x20 for c in b).strip())
 
@@ -141,7 +115,7 @@ def test_any_header_bytes_and_query_string_over_asgi_reach_ctx_request_as_on_an_
     query_string += "&" + quote(raw_query, safe="=&%+;") if raw_query else ""
     wire_headers = [(name.encode(), value) for name, value in headers]
     SEEN.clear()
-    assert asyncio.run(asgi_call(APP, query_string.encode(), wire_headers)) == 200
+    assert asyncio.run(asgi_request(APP, b"/echo", query_string=query_string.encode(), headers=wire_headers))[0] == 200
     asgi_seen = dict(SEEN)
     for name, value in headers:
         assert value.decode("latin-1") in asgi_seen["headers"][name][0]
