@@ -1,13 +1,15 @@
 """Properties: whatever headers, query parameters, cookies and body bytes a client sends, no HTTP
 source answers a 5xx, and each reaches `ctx.request` as sent (in the form each AWS service keeps it:
-REST keeps every value of a header, an HTTP API or function URL joins them with commas, ALB and VPC
-Lattice without multi-value headers keep the last). Over ASGI, header bytes arrive as the server read
-them (Latin-1), and a query string gives the same parameters as an HTTP API's `rawQueryString`."""
+REST, VPC Lattice and ALB with multi-value headers ("alb-multi") keep every value of a header, an
+HTTP API or function URL joins them with commas, ALB without multi-value headers keeps the last).
+Over ASGI, header bytes arrive as the server read them (Latin-1), and a query string gives the same
+parameters as an HTTP API's `rawQueryString`."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +22,9 @@ from lift.testing import events, lambda_context
 from tests.core.asgi_get import asgi_request
 from tests.core.http_events import BUILDERS
 
-SOURCES = sorted(BUILDERS)
+# every HTTP source, and ALB with its target group's multi-value headers on
+VARIANTS = {**BUILDERS, "alb-multi": functools.partial(events.alb, multi_value=True)}
+SOURCES = sorted(VARIANTS)
 SEEN: dict[str, Any] = {}
 
 
@@ -57,7 +61,7 @@ COOKIE_VALUES = st.text("".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not 
 def expected_header(source: str, values: list[str]) -> tuple[list[str], str] | str:
     """What `(getall, get)` of a header sent with `values` gives on `source` (get alone where
     getall depends on commas in the values)."""
-    if source in ("rest", "lattice"):
+    if source in ("rest", "lattice", "alb-multi"):
         return values, values[0]
     if source in ("http", "url"):
         return ",".join(values)  # (API Gateway and function URLs join repeated headers with commas)
@@ -75,19 +79,20 @@ def expected_header(source: str, values: list[str]) -> tuple[list[str], str] | s
 def test_any_header_query_cookie_and_body_reach_ctx_request_as_sent_on_every_source(
     source: str, headers: dict, query: dict, cookies: dict, body: bytes
 ) -> None:
-    if source == "alb":
+    if source == "alb":  # (without multi-value headers ALB keeps a parameter's last value)
         query = {k: v[-1:] for k, v in query.items()}
     sent_headers: dict[str, Any] = dict(headers)
     cookie_pairs = [f"{k}={v}" for k, v in cookies.items()]
     if source in ("http", "url"):
-        event = BUILDERS[source]("POST", "/echo", headers=sent_headers, query=query, cookies=cookie_pairs, body=body)
+        event = VARIANTS[source]("POST", "/echo", headers=sent_headers, query=query, cookies=cookie_pairs, body=body)
     else:
         if cookie_pairs:
             sent_headers["cookie"] = "; ".join(cookie_pairs)
-        event = BUILDERS[source]("POST", "/echo", headers=sent_headers, query=query, body=body, is_base64=True)
+        event = VARIANTS[source]("POST", "/echo", headers=sent_headers, query=query, body=body, is_base64=True)
     SEEN.clear()
     out = APP.handler(event, lambda_context())
     assert out["statusCode"] == 200, out
+    assert ("multiValueHeaders" in out) == (source == "alb-multi")  # (the answer in the request's header mode)
     for name, values in headers.items():
         want = expected_header(source, values)
         got = SEEN["headers"][name]
@@ -129,7 +134,7 @@ def test_any_header_bytes_and_query_string_over_asgi_reach_ctx_request_as_on_an_
 @pytest.mark.parametrize("source", SOURCES)
 def test_a_base64_body_decodes_to_its_bytes_and_a_bad_one_is_a_400(source: str) -> None:
     payload = bytes(range(256))
-    event = BUILDERS[source]("POST", "/echo", body=payload, is_base64=True)
+    event = VARIANTS[source]("POST", "/echo", body=payload, is_base64=True)
     SEEN.clear()
     assert APP.handler(event, lambda_context())["statusCode"] == 200
     assert SEEN["body"] == payload
@@ -149,7 +154,7 @@ def test_any_response_body_reaches_the_client_as_its_bytes_on_every_source(
     source: str, body: bytes, content_type: str
 ) -> None:
     """Text goes as text, anything UTF-8 cannot carry as base64 (`isBase64Encoded`), whatever its label."""
-    event = BUILDERS[source]("POST", "/mirror", body=body, is_base64=True, headers={"x-type": content_type})
+    event = VARIANTS[source]("POST", "/mirror", body=body, is_base64=True, headers={"x-type": content_type})
     out = APP.handler(event, lambda_context())
     assert out["statusCode"] == 200, out
     sent = base64.b64decode(out["body"]) if out["isBase64Encoded"] else out["body"].encode("utf-8")
