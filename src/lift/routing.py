@@ -140,7 +140,12 @@ def _describe(endpoint: Any) -> str:
 # and sub-delims, ":" and "@"; "/" between segments): any other character reaches a Lambda source
 # percent-encoded (`/café` arrives as `/caf%C3%A9`), so such a segment is also registered as `encoded_forms` spell it
 _SAFE = "/!$&'()*+,;=:@"
-_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~" + _SAFE)
+
+
+def is_encoded_by_clients(text: str) -> bool:
+    """Whether clients send `text` percent-encoded: beyond ASCII, a space, a `%` or a `"` (the rare
+    text a route may hold that needs it; ASCII's other such characters, `<>[]^|`, are left out)."""
+    return not text.isascii() or " " in text or "%" in text or '"' in text
 
 
 def encoded_forms(text: str) -> tuple[str, ...]:
@@ -218,6 +223,9 @@ class Router:
         else:
             segments = _plain_segments(stripped) or _segments(path, template)
         template = path
+        encodes = (
+            not stripped.isascii() or " " in stripped or "%" in stripped or '"' in stripped
+        )  # (is_encoded_by_clients)
         node = self._root
         names: list[str] = []
         for kind, value in segments:
@@ -229,7 +237,7 @@ class Router:
                     child = node.static[value] = _new(_Node)  # (`_node()` written out: one call less per segment)
                     child.static, child.param, child.param_name, child.greedy = _NO_CHILDREN, None, None, None
                     child.greedy_name = child.entry = child.owner = None
-                    if not value.isascii() or not _PLAIN.issuperset(value):  # (`café`, `a b`: as clients send it)
+                    if encodes and is_encoded_by_clients(value):  # (`café`, `a b`: also as clients send it)
                         for spelling in encoded_forms(value):
                             node.static.setdefault(spelling, child)
                 node = child
@@ -261,13 +269,13 @@ class Router:
             self.entries.append(entry)
             if not names:
                 self._static[template] = node.entry
-                if not template.isascii() or not _PLAIN.issuperset(template):
+                if encodes:
                     for spelling in encoded_forms(template):
                         self._static.setdefault(spelling, entry)
             elif len(names) == 1 and segments[-1][0] == "param":
                 parent = template.rpartition("/")[0]
                 self._param_tail[parent] = node.entry
-                if not parent.isascii() or not _PLAIN.issuperset(parent):
+                if encodes:
                     for spelling in encoded_forms(parent):
                         self._param_tail.setdefault(spelling, entry)
             else:
