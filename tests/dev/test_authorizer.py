@@ -104,6 +104,8 @@ def test_guarded_routes_go_through_the_authorizer_like_api_gateway(tmp_path: Pat
         assert (status, json.loads(body)) == (403, expected)
         status, _, body = server.request("GET", "/docs/intro")  # public_routes: no authorizer
         assert status == 200 and json.loads(body) == {"page": "intro", "principal": False, "calls": 3}
+        status, _, body = server.request("get", "/docs/intro")  # (in lower case: the same method)
+        assert status == 200 and json.loads(body) == {"page": "intro", "principal": False, "calls": 3}
         assert server.request("GET", "/health/live")[0] == 200  # health routes stay public
         assert server.request("GET", "/nowhere")[0] == 401  # unknown paths are behind it too ($default)
         kinds = [i["kind"] for i in server.get("/_lift/api/state")["invocations"]]

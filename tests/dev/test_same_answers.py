@@ -24,6 +24,7 @@ REQUESTS = [
     ("GET", "/async/caf%C3%A9", None, {}),
     ("GET", "/boom", None, {}),  # 500, the exception's text kept out
     ("GET", "/nowhere/x", None, {}),
+    ("get", "/nowhere/x", None, {}),  # (the 404 names the method as sent)
     ("GET", "/hello/%2e%2e", None, {}),  # 400: a dot segment
     ("DELETE", "/async/5", None, {}),  # 405
     ("HEAD", "/async/5", None, {}),

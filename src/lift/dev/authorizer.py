@@ -55,7 +55,9 @@ class LocalAuthorizer:
         template = entry.template or "/"
         for spec in self.config.public_routes:
             verb, _, route = spec.strip().rpartition(" ")
-            if (route.strip() or "/") == template and (not verb.strip() or verb.strip().upper() in ("ANY", method)):
+            if (route.strip() or "/") == template and (
+                not verb.strip() or verb.strip().upper() in ("ANY", method.upper())
+            ):
                 return True
         if self.config.public_health:
             endpoint = entry.methods.get(method)

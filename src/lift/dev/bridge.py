@@ -39,11 +39,13 @@ def event_from_request(scope: dict[str, Any], body: bytes, payload: str) -> dict
         event = events.apigw_http(method, path, body=body_arg, headers=headers, query=query, is_base64=is_base64)
         event["requestContext"]["http"]["sourceIp"] = client_ip
         event["requestContext"]["http"]["userAgent"] = (headers.get("User-Agent") or [""])[-1]
+        event["requestContext"]["http"]["method"] = method  # (as sent, in any case, as API Gateway passes it on)
     else:
         event = events.apigw_rest(method, path, body=body_arg, headers=headers, query=query, is_base64=is_base64)
         identity = event["requestContext"]["identity"]
         identity["sourceIp"] = client_ip
         identity["userAgent"] = (headers.get("User-Agent") or [None])[-1]
+        event["httpMethod"] = event["requestContext"]["httpMethod"] = method
     return event
 
 
