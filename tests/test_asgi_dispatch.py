@@ -13,6 +13,9 @@ import gc
 import json
 import logging
 import os
+import resource
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -181,6 +184,7 @@ def test_every_response_shape_is_the_same_wherever_the_route_runs() -> None:
     threads = answers(asgi_app(shapes_app(), dispatch="threads"))
     on_loop = answers(asgi_app(shapes_app(), dispatch="loop"))
     auto_app = asgi_app(shapes_app())
+    auto_app.inline_budget = 0.05  # (a loaded machine's CPU clock, stolen time counted in, is not judged here)
     auto = answers(auto_app, repeat=PROBATION_RUNS + 1)  # the last answer comes from the loop
     assert on_loop == threads
     assert auto == threads
@@ -367,6 +371,53 @@ def test_a_garbage_collection_inside_a_watched_run_does_not_move_a_cheap_route()
     _drive(asgi, 3)
     assert asgi.placement("GET", "/sometimes").pinned
     del heap
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity (Linux)")
+def test_a_watched_run_the_os_preempted_is_judged_again_by_the_next_run() -> None:
+    """On a loaded machine the OS takes the CPU from the server mid-run, and a thread that wanted the GIL
+    meanwhile gets it handed over: the run waits to have it back, a voluntary switch as if it blocked.
+    Such a run is let off once; the next run is judged, and a route preempted while waiting on every run
+    still moves to the pool."""
+    cpu = min(os.sched_getaffinity(0))
+    hog = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"])
+    preempt = {"runs": 0, "seen": 0}
+
+    def preempted_and_waiting() -> None:
+        if preempt["runs"] <= 0:
+            return
+        preempt["runs"] -= 1
+        own = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {cpu})  # beside the hog: the OS preempts this thread within its time slice
+        try:
+            start = resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
+            deadline = time.monotonic() + 5
+            while resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw == start and time.monotonic() < deadline:
+                pass
+            preempt["seen"] += resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw > start
+        finally:
+            os.sched_setaffinity(0, own)
+        time.sleep(0.0005)  # and it waits
+
+    try:
+        app, mode = _promoted_app(preempted_and_waiting)
+        asgi = app.asgi
+        asgi.inline_budget = 0.5  # its CPU beside the hog is not what is judged here
+        _drive(asgi, PROBATION_RUNS + 1)  # on the loop now, its first runs there watched
+        assert asgi.placement("GET", "/sometimes").inline
+        mode["slow"] = True
+        preempt["runs"] = 1
+        assert _drive(asgi, 3) == [threading.main_thread().name] * 3
+        assert preempt["seen"] == 1  # (the run was preempted)
+        place = asgi.placement("GET", "/sometimes")
+        assert place.inline and not place.pinned, place
+        preempt["runs"] = 2  # preempted and waiting on two watched runs in a row: the second moves it
+        _drive(asgi, 3)
+        assert preempt["seen"] == 3
+        assert asgi.placement("GET", "/sometimes").pinned
+    finally:
+        hog.kill()
+        hog.wait()
 
 
 def test_a_slow_route_never_leaves_the_pool() -> None:

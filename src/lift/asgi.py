@@ -171,7 +171,7 @@ class Placement:
         self.pinned = pinned  # never moves (a `blocking=` mark, a forced mode, or seen blocking)
         self.cheap_runs = 0
         self.suspect_runs = 0
-        self.excused = False  # a watched run over the budget let off because the garbage collector ran in it
+        self.excused = False  # a watched run let off because the collector ran in it or the OS preempted it
 
     def ran_in_pool(self, seconds: float, budget: float, usage: tuple[Any, Any] | None) -> None:
         """Count a run in the pool: `seconds` of wall clock, and the thread's usage before and after."""
@@ -458,10 +458,13 @@ class AsgiApp:
                 why = f"a run took {cpu * 1000:.1f} ms of CPU"
         if why is None:
             place.excused = False
-        elif not place.excused and _collections() != collections:
+        elif not place.excused and (after.ru_nivcsw > before.ru_nivcsw or _collections() != collections):
             # The garbage collector ran during it: a full collection of a large heap takes milliseconds,
             # whichever request's allocation set it off, and the finalizers it runs may wait or hand the
-            # GIL to other threads. Its next run is watched too and judged without this excuse.
+            # GIL to other threads. Or the OS took the CPU from it (a loaded machine): a thread that
+            # wanted the GIL meanwhile (a pool worker finishing) gets it handed over, and the run waits
+            # to have it back, a voluntary switch as blocking would be. Its next run is watched too and
+            # judged without this excuse.
             place.excused = True
             place.suspect_runs = max(place.suspect_runs, 1)
         else:
