@@ -1614,7 +1614,7 @@ class App(Group, EventSources):
                 else:
                     request._path_params = _params(entry, values, request)
             endpoint = entry.methods.get(request.method)
-            if endpoint is None and not request.method.isupper():  # `get` is GET, as on VPC Lattice and `lift dev`
+            if endpoint is None and not request.method.isupper():  # `get` is GET (registered methods are upper case)
                 request.method = request.method.upper()
                 endpoint = entry.methods.get(request.method)
             if endpoint is None and request.method == "HEAD":
