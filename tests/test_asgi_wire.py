@@ -36,6 +36,14 @@ def make_app() -> App:
     def upload(ctx: Context, body: bytes) -> dict:
         return {"size": len(body)}
 
+    @app.get("/gone")
+    def gone(ctx: Context) -> Response:
+        return Response.text("nothing to see", status=204)  # (a body HTTP forbids: the handler's mistake)
+
+    @app.get("/unchanged")
+    def unchanged(ctx: Context) -> Response:
+        return Response.json({"etag": "x"}, status=304)
+
     @app.get("/length")
     def length(ctx: Context) -> Response:
         return Response.text("four", headers={"Content-Length": "40"})  # the handler's own mistake
@@ -103,3 +111,22 @@ def test_a_body_over_the_limit_is_the_413_a_lambda_source_gives_it(server: Serve
     error, lambda_error = json.loads(body)["error"], json.loads(on_lambda["body"])["error"]
     assert (status, error["code"], error["message"]) == (413, "payload_too_large", lambda_error["message"])
     assert on_lambda["statusCode"] == 413 and error["request_id"]
+
+
+@pytest.mark.parametrize(("path", "status"), [(b"/gone", 204), (b"/unchanged", 304)])
+def test_a_204_or_304_goes_out_without_a_body_and_the_connection_serves_the_next_request(
+    server: Served, path: bytes, status: int
+) -> None:
+    """A body there (or its Content-Length) made the server fail the response and drop the connection."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"GET "
+            + path
+            + b" HTTP/1.1\r\nHost: x\r\n\r\nGET /users/7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    first, _, second = data.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 %d " % status) and b"content-length" not in first.lower(), data
+    assert second.startswith(b"HTTP/1.1 200 OK") and second.endswith(b'{"user_id":7}'), data

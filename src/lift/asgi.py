@@ -617,14 +617,18 @@ async def send_response(send: Send, response: Response, head: bool = False) -> N
     The Content-Length sent is the body's own, unless `head` (the client's method is HEAD: the
     response's header tells the length of the body a GET would get): a header that disagrees with
     the body (a HEAD answer to a `head` request, which HTTP servers take for another method; a
-    handler's own mistake) would make the server cut the response off mid-way."""
+    handler's own mistake) would make the server cut the response off mid-way. A 204 or 304 has no
+    body (HTTP forbids one: the server would fail the response), nor a Content-Length for it."""
     body = response.body
+    status = response.status
     headers = []
     has_length = False
+    if status == 204 or status == 304:
+        body, has_length = b"", True
     for name, value in response.headers.items():
         key = _HEADER_NAMES.get(name) or _header_name(name)
         if key == b"content-length":
-            if not head:
+            if not head or has_length:
                 continue
             has_length = True
         if value.__class__ is not str:
@@ -640,7 +644,7 @@ async def send_response(send: Send, response: Response, head: bool = False) -> N
             headers.append((b"set-cookie", cookie.encode("latin-1")))
         except UnicodeEncodeError:
             headers.append((b"set-cookie", cookie.encode("utf-8")))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
