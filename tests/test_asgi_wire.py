@@ -44,6 +44,10 @@ def make_app() -> App:
     def unchanged(ctx: Context) -> Response:
         return Response.json({"etag": "x"}, status=304)
 
+    @app.get("/redirect")
+    def redirect(ctx: Context) -> Response:  # (echoes the client's text into a header: an injection's target)
+        return Response.redirect(ctx.query.get("next", "/"))
+
     @app.get("/length")
     def length(ctx: Context) -> Response:
         return Response.text("four", headers={"Content-Length": "40"})  # the handler's own mistake
@@ -130,3 +134,14 @@ def test_a_204_or_304_goes_out_without_a_body_and_the_connection_serves_the_next
     first, _, second = data.partition(b"\r\n\r\n")
     assert first.startswith(b"HTTP/1.1 %d " % status) and b"content-length" not in first.lower(), data
     assert second.startswith(b"HTTP/1.1 200 OK") and second.endswith(b'{"user_id":7}'), data
+
+
+def test_a_header_value_with_a_line_break_is_the_error_contracts_500_never_a_split_header(server: Served) -> None:
+    """`%0d%0a` decoded into a header by the handler: no server can send it (h11 dropped the connection,
+    the client got nothing); the answer is the 500 with the request id, and no injected header."""
+    status, headers, body = exchange(server, b"GET /redirect?next=/x%0d%0aSet-Cookie:%20stolen=1 HTTP/1.1\r\n")
+    error = json.loads(body)["error"]
+    assert (status, error["code"], error["message"]) == (500, "internal_error", "Internal server error")
+    assert b"set-cookie" not in headers and b"location" not in headers
+    status, headers, _ = exchange(server, b"GET /redirect?next=/home HTTP/1.1\r\n")
+    assert (status, headers[b"location"]) == (307, [b"/home"])

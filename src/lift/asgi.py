@@ -45,6 +45,7 @@ __all__ = [
     "read_body",
     "route_keys_of",
     "send_response",
+    "UnsendableHeader",
     "websocket_event",
 ]
 
@@ -362,7 +363,10 @@ class AsgiApp:
         if head and response.body:
             response.headers.setdefault("Content-Length", str(len(response.body)))
             response.body = b""
-        await send_response(send, response, head)
+        try:
+            await send_response(send, response, head)
+        except UnsendableHeader as exc:  # (raised before anything was sent: the error contract's 500 instead)
+            await send_response(send, app.error_response(ctx, exc))
 
     def _place(self, chain: Any, endpoint: Any) -> Placement:
         """The Placement of a chain seen for the first time: from the mode, the route's mark and its handler."""
@@ -611,6 +615,12 @@ def _header_name(name: str) -> bytes:
     return encoded
 
 
+class UnsendableHeader(ValueError):
+    """A response header (or cookie) with a line break or NUL in its value: no HTTP server can send it
+    (h11 refuses it and drops the connection), and it would split the header if one did. Raised by
+    `send_response` before anything is sent."""
+
+
 async def send_response(send: Send, response: Response, head: bool = False) -> None:
     """Write a Lift Response to an ASGI connection: one `http.response.start`, one body message.
 
@@ -633,6 +643,8 @@ async def send_response(send: Send, response: Response, head: bool = False) -> N
             has_length = True
         if value.__class__ is not str:
             value = str(value)
+        if not value.isprintable() and ("\r" in value or "\n" in value or "\0" in value):
+            raise UnsendableHeader(f"Response header {name!r} holds a line break or NUL, which HTTP cannot carry")
         try:
             headers.append((key, value.encode("latin-1")))
         except UnicodeEncodeError:  # (text Latin-1 cannot hold, `€`: its UTF-8, as a Lambda source hands it to AWS)
@@ -640,6 +652,8 @@ async def send_response(send: Send, response: Response, head: bool = False) -> N
     if not has_length:
         headers.append((b"content-length", b"%d" % len(body)))
     for cookie in response.cookies:
+        if not cookie.isprintable() and ("\r" in cookie or "\n" in cookie or "\0" in cookie):
+            raise UnsendableHeader("A Set-Cookie holds a line break or NUL, which HTTP cannot carry")
         try:
             headers.append((b"set-cookie", cookie.encode("latin-1")))
         except UnicodeEncodeError:

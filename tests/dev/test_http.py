@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import unicodedata
 from urllib.parse import quote
@@ -201,3 +202,30 @@ def test_a_body_over_lambdas_limit_is_the_413_the_app_gives_it(dev_server: DevSe
         f"Request body exceeds the {6 * 1024 * 1024}-byte limit",
     )
     assert error["request_id"]
+
+
+def test_a_function_answer_with_a_line_break_in_a_header_is_api_gateways_502(tmp_path) -> None:
+    """A header no HTTP server can send (the handler echoed `%0d%0a` into it): API Gateway's 502, never a
+    dropped connection or a split header."""
+    from dev.dev_server_process import write_project
+
+    write_project(
+        tmp_path,
+        "from lift import App, Context, Response\n"
+        "app = App(name='devdemo')\n"
+        "@app.get('/redirect')\n"
+        "def redirect(ctx: Context) -> Response:\n"
+        "    return Response.redirect(ctx.query.get('next', '/'))\n",
+    )
+    server = DevServerProcess(tmp_path, "--no-reload")
+    try:
+        status, headers, body = server.request("GET", "/redirect?next=/x%0d%0aSet-Cookie:%20stolen=1")
+        assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
+        assert headers.get("set-cookie") is None and headers.get("location") is None
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)  # (urllib would follow it)
+        connection.request("GET", "/redirect?next=/home")
+        answer = connection.getresponse()
+        assert (answer.status, answer.getheader("location")) == (307, "/home")
+        connection.close()
+    finally:
+        server.stop()

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lift import serialization
-from lift.asgi import WebSocketGateway, payload_too_large, read_body, send_response
+from lift.asgi import UnsendableHeader, WebSocketGateway, payload_too_large, read_body, send_response
 from lift.context import Response
 from lift.dev import registry
 from lift.dev.activity import Activity, LogCapture
@@ -359,7 +359,11 @@ class DevServer:
 
             await stream_to_asgi(send, receive, streamed[0])
             return
-        await send_response(send, response, scope["method"] == "HEAD")
+        try:
+            await send_response(send, response, scope["method"] == "HEAD")
+        except UnsendableHeader:  # (a result API Gateway cannot send either: its 502)
+            _log.error("The function's response has a header with a line break or NUL: answered 502")
+            await send_response(send, bad_gateway())
 
     def _invoke_streaming(self, event: Any, streamed: list[Any]) -> tuple[Any, str | None]:
         """`invoke`, with a streamed response handed to `streamed` to be sent chunk by chunk."""
