@@ -47,6 +47,7 @@ __all__ = [
     "send_response",
     "UnsendableHeader",
     "websocket_event",
+    "wire_path",
 ]
 
 Scope = dict[str, Any]
@@ -266,7 +267,7 @@ class AsgiApp:
             await send_response(send, payload_too_large(app.max_body_size))
             return
         raw_path = scope.get("raw_path")  # (the path as sent, as the Lambda sources route it: see AsgiRequest)
-        path = raw_path.decode("latin-1") if raw_path else _wire_path(scope["path"])
+        path = raw_path.decode("latin-1") if raw_path else wire_path(scope["path"])
         root_path = scope.get("root_path")
         if root_path or app.base_path:
             path = _routed_path(path, root_path or "", app.base_path)
@@ -562,11 +563,14 @@ def prewarm_resources(app: App) -> None:
                 )
 
 
-def _wire_path(path: str) -> str:
-    """A decoded path encoded again, for a server that gives no `raw_path` (ASGI makes it optional)."""
+def wire_path(path: str) -> str:
+    """A decoded path encoded again, for a server that gives no `raw_path` (ASGI makes it optional):
+    as a client sends it (lift.routing.WIRE_SAFE kept as it is)."""
     from urllib.parse import quote
 
-    return quote(path, safe="/!$&'()*+,;=:@")
+    from lift.routing import WIRE_SAFE
+
+    return quote(path, safe=WIRE_SAFE)
 
 
 def _routed_path(path: str, root_path: str, base_path: str) -> str:
@@ -621,6 +625,17 @@ class UnsendableHeader(ValueError):
     `send_response` before anything is sent."""
 
 
+def _header_value(value: str, name: str) -> bytes:
+    """A response header's (or cookie's) value as sent: Latin-1, or its UTF-8 for text Latin-1 cannot
+    hold (`€`, as a Lambda source hands it to AWS); UnsendableHeader for a line break or NUL."""
+    if not value.isprintable() and ("\r" in value or "\n" in value or "\0" in value):
+        raise UnsendableHeader(f"Response header {name!r} holds a line break or NUL, which HTTP cannot carry")
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
 async def send_response(send: Send, response: Response, head: bool = False) -> None:
     """Write a Lift Response to an ASGI connection: one `http.response.start`, one body message.
 
@@ -641,23 +656,11 @@ async def send_response(send: Send, response: Response, head: bool = False) -> N
             if not head or has_length:
                 continue
             has_length = True
-        if value.__class__ is not str:
-            value = str(value)
-        if not value.isprintable() and ("\r" in value or "\n" in value or "\0" in value):
-            raise UnsendableHeader(f"Response header {name!r} holds a line break or NUL, which HTTP cannot carry")
-        try:
-            headers.append((key, value.encode("latin-1")))
-        except UnicodeEncodeError:  # (text Latin-1 cannot hold, `€`: its UTF-8, as a Lambda source hands it to AWS)
-            headers.append((key, value.encode("utf-8")))
+        headers.append((key, _header_value(value if value.__class__ is str else str(value), name)))
     if not has_length:
         headers.append((b"content-length", b"%d" % len(body)))
     for cookie in response.cookies:
-        if not cookie.isprintable() and ("\r" in cookie or "\n" in cookie or "\0" in cookie):
-            raise UnsendableHeader("A Set-Cookie holds a line break or NUL, which HTTP cannot carry")
-        try:
-            headers.append((b"set-cookie", cookie.encode("latin-1")))
-        except UnicodeEncodeError:
-            headers.append((b"set-cookie", cookie.encode("utf-8")))
+        headers.append((b"set-cookie", _header_value(cookie, "Set-Cookie")))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

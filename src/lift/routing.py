@@ -139,7 +139,7 @@ def _describe(endpoint: Any) -> str:
 # what a static template segment may hold that clients send as it is (RFC 3986's unreserved characters
 # and sub-delims, ":" and "@"; "/" between segments): any other character reaches a Lambda source
 # percent-encoded (`/café` arrives as `/caf%C3%A9`), so such a segment is also registered as `encoded_forms` spell it
-_SAFE = "/!$&'()*+,;=:@"
+WIRE_SAFE = "/!$&'()*+,;=:@"
 
 
 def is_encoded_by_clients(text: str) -> bool:
@@ -155,7 +155,7 @@ def encoded_forms(text: str) -> tuple[str, ...]:
     pass the path as the client sent it, still encoded: the router finds the route under either."""
     from urllib.parse import quote
 
-    upper = quote(text, safe=_SAFE)
+    upper = quote(text, safe=WIRE_SAFE)
     head, *escapes = upper.split("%")
     lower = head + "".join("%" + part[:2].lower() + part[2:] for part in escapes)
     return (upper,) if lower == upper else (upper, lower)
@@ -223,9 +223,7 @@ class Router:
         else:
             segments = _plain_segments(stripped) or _segments(path, template)
         template = path
-        encodes = (
-            not stripped.isascii() or " " in stripped or "%" in stripped or '"' in stripped
-        )  # (is_encoded_by_clients)
+        encodes = is_encoded_by_clients(stripped)
         node = self._root
         names: list[str] = []
         for kind, value in segments:

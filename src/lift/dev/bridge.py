@@ -56,9 +56,9 @@ def _wire_path(scope: dict[str, Any]) -> str:
     raw = scope.get("raw_path")
     if raw:
         return raw.decode("latin-1")
-    from urllib.parse import quote
+    from lift.asgi import wire_path
 
-    return quote(scope["path"] or "/", safe="/!$&'()*+,;=:@")
+    return wire_path(scope["path"] or "/")
 
 
 def bad_gateway() -> Response:

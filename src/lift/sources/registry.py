@@ -359,12 +359,11 @@ class EventSources(Triggers):
                 nobodys.append((group_arn, group))
             else:
                 batches.append((handler, group))
+        what = "queue" if source == "sqs" else "stream of"
         if nobodys and (not batches or unrouted is None):
             group_arn = nobodys[0][0]
-            what = "queue" if source == "sqs" else "stream of"
             raise self._unmatched_event(source, f"{what} {_record.name_from_arn(group_arn)!r} ({group_arn})", context)
         for group_arn, group in nobodys:  # (a mixed batch: the claimed records still run)
-            what = "queue" if source == "sqs" else "stream of"
             name = _record.name_from_arn(group_arn)
             self._unmatched_event(source, f"{what} {name!r} ({group_arn}): its {len(group)} record(s) fail", context)
             unrouted += group  # type: ignore[operator]
