@@ -247,3 +247,50 @@ def test_provider_names_respell_cloudformation_data_for_terraform_and_pulumi() -
             {"actions": ["GetObject"], "content_transformation": {"aws_lambda": {"function_arn": "fn"}}}
         ],
     }
+
+
+def test_names_aws_refuses_fail_the_build_each_named_with_aws_rule() -> None:
+    app = App(name="names")
+
+    @app.sqs("orders.v2")  # '.' only in a FIFO queue's '.fifo'
+    def on_order(body: dict) -> None: ...
+
+    @app.sqs("q" * 81)
+    def on_long(body: dict) -> None: ...
+
+    @app.sns("alerts.topic")
+    def on_alert(body: str) -> None: ...
+
+    @app.schedule("nightly report", cron="0 3 * * ? *")
+    def nightly(ctx: Context) -> None: ...
+
+    with pytest.raises(ModelError) as refused:
+        build_deployment(app, config_from_dict({"region": "eu-west-1"}, "pyproject.toml"), "dev")
+    message = str(refused.value)
+    assert "SQS queue 'orders.v2' (9 characters): letters, digits, '-' and '_'" in message
+    assert f"SQS queue '{'q' * 81}' (81 characters)" in message and "at most 80 characters" in message
+    assert "SNS topic 'alerts.topic'" in message
+    assert "EventBridge Scheduler schedule 'nightly report'" in message
+    assert "dlq" not in message  # the names Lift derives from them are not reported again
+
+
+def test_names_lift_derives_fit_aws_limits_and_stay_distinct() -> None:
+    app = App(name="names")
+    longest = "q" * 76  # 80 with '-dlq': the DLQ's name would be 84
+    for name in (longest + "aaaa", longest + "bbbb", "p" * 75 + ".fifo"):
+
+        @app.sqs(name)
+        def on_message(body: dict) -> None: ...
+
+    @app.kinesis("clicks.v2")  # a valid stream name, not a valid queue name for its failure queue
+    def on_click(body: dict) -> None: ...
+
+    d = build_deployment(app, config_from_dict({"region": "eu-west-1"}, "pyproject.toml"), "dev")
+    dlqs = sorted(q.name for q in d.queues if q.is_dlq)
+    import re
+
+    assert len(set(dlqs)) == 4
+    for name in dlqs:
+        assert len(name) <= 80 and re.fullmatch(r"[A-Za-z0-9_-]+(\.fifo)?", name), name
+    assert next(n for n in dlqs if n.endswith(".fifo")).endswith("-dlq.fifo")
+    assert "names-dev-clicks-v2-failed" in dlqs

@@ -1013,6 +1013,7 @@ class _Builder:
         self._streaming()
         cloud_map = self._cloud_map(http)
         self._service_discovery()
+        self._check_names()
         alarms, alarm_topic_id = self._alarms()
         self._base_statements(websocket)
         release = self._release()
@@ -1113,6 +1114,29 @@ class _Builder:
             cloud_map=cloud_map,
         )
 
+    def _check_names(self) -> None:
+        """The names of what this stack creates are the app's (the queue `@app.sqs` consumes is found
+        by its name): one AWS refuses fails here, all of them named with AWS's rule, not halfway
+        through a deploy. Names Lift derives (DLQs, failure queues, rules) are made to fit."""
+        created = [
+            *(("SQS queue", q.name) for q in self.queues if not q.is_dlq),
+            *(("SNS topic", t.name) for t in self.topics),
+            *(("Kinesis stream", k.name) for k in self.streams),
+            *(("DynamoDB table", t.name) for t in self.tables),
+            *(("S3 bucket", b.name) for b in self.buckets),
+            *(("EventBridge Scheduler schedule", s.name) for s in self.schedules),
+        ]
+        refused = []
+        for kind, name in created:
+            pattern, longest, rule = _AWS_NAMES[kind]
+            if len(name) > longest or not pattern.fullmatch(name):
+                refused.append(f"{kind} {name!r} ({len(name)} characters): {rule}")
+        if refused:
+            raise ModelError(
+                "AWS refuses these names of resources the app registers (rename them in the app):\n  "
+                + "\n  ".join(dict.fromkeys(refused))
+            )
+
     def grant(self, sid: str, actions: Iterable[str], resources: Iterable[Value], reason: str) -> None:
         self.statements.append(IamStatement(logical_id(sid), tuple(actions), tuple(resources), reason=reason))
 
@@ -1186,7 +1210,7 @@ class _Builder:
             base = name[: -len(".fifo")] if fifo else name
             dlq = Queue(
                 self.ids("Queue", base, "Dlq"),
-                f"{base}-dlq.fifo" if fifo else f"{base}-dlq",
+                _fitted(base, 80, "-dlq.fifo" if fifo else "-dlq"),
                 fifo,
                 visibility,
                 is_dlq=True,
@@ -1400,7 +1424,7 @@ class _Builder:
                     )
                 failed = Queue(
                     self.ids("Queue", name, "Failed"),
-                    f"{self.function_name}-{name}-failed"[:80],
+                    _QUEUE_REFUSED.sub("-", f"{self.function_name}-{name}-failed")[:80],
                     False,
                     min(6 * self.s.timeout, 43200),
                     is_dlq=True,
@@ -2639,6 +2663,52 @@ def _toml_key(name: str) -> str:
 
 def _event_pattern_value(value: str) -> Any:
     return {"wildcard": value} if _GLOB.search(value) else value
+
+
+_QUEUE_REFUSED = re.compile(r"[^A-Za-z0-9_-]+")
+_AWS_NAMES: dict[str, tuple[re.Pattern[str], int, str]] = {
+    "SQS queue": (
+        re.compile(r"[A-Za-z0-9_-]+(\.fifo)?"),
+        80,
+        "letters, digits, '-' and '_' (a FIFO queue ends in '.fifo'), at most 80 characters",
+    ),
+    "SNS topic": (
+        re.compile(r"[A-Za-z0-9_-]+(\.fifo)?"),
+        256,
+        "letters, digits, '-' and '_' (a FIFO topic ends in '.fifo'), at most 256 characters",
+    ),
+    "Kinesis stream": (
+        re.compile(r"[A-Za-z0-9_.-]+"),
+        128,
+        "letters, digits, '.', '-' and '_', at most 128 characters",
+    ),
+    "DynamoDB table": (
+        re.compile(r"[A-Za-z0-9_.-]{3,}"),
+        255,
+        "letters, digits, '.', '-' and '_', 3 to 255 characters",
+    ),
+    "S3 bucket": (
+        re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+        63,
+        "lowercase letters, digits, '.' and '-', starting and ending with a letter or digit, 3 to 63 characters",
+    ),
+    "EventBridge Scheduler schedule": (
+        re.compile(r"[A-Za-z0-9_.-]+"),
+        64,
+        "letters, digits, '.', '-' and '_', at most 64 characters",
+    ),
+}
+
+
+def _fitted(name: str, limit: int, suffix: str) -> str:
+    """`name + suffix` in at most `limit` characters: a name too long is cut and keeps a hash of
+    itself, so two long names that share a beginning stay distinct."""
+    import hashlib
+
+    if len(name) + len(suffix) <= limit:
+        return name + suffix
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - len(suffix) - 9]}-{digest}{suffix}"
 
 
 def _rule_name(function_name: str, kind: str, label: str) -> str:
