@@ -20,9 +20,9 @@ from lift.context import Context, LazyRequestContext, Request, Response
 from lift.errors import (  # (BadRequest, NotFound, ...: read as _errors.X where raised, made on first use)
     LiftError,
     ValidationFailed,
+    final_status,
     find_lift_error,
-    http_status,
-    is_http_status,
+    is_final_status,
 )
 from lift.errors import lift_logger as _logger
 from lift.routing import PathEntry, Router, has_dot_segment, normalize_path
@@ -426,8 +426,8 @@ class App(Group, EventSources):
         **meta: Any,
     ) -> Endpoint:
         """Register `fn` for `path` and `methods` (GET by default); fails on conflicts."""
-        if status.__class__ is not int or not 100 <= status <= 599:
-            status = http_status(status)  # a clear TypeError/ValueError at registration, not a 502 per request
+        if status.__class__ is not int or not 200 <= status <= 599:
+            status = final_status(status)  # a clear TypeError/ValueError at registration, not a 502 per request
         given: Any = methods
         if given.__class__ is list and len(given) == 1 and given[0].__class__ is str and given[0] in _ONE_VERB:
             verbs = _ONE_VERB[given[0]]  # app.get(...) and the like: one shared tuple
@@ -525,9 +525,9 @@ class App(Group, EventSources):
                 extra={"request_id": request_id, "lift_ctx": ctx},
             )
             err = _errors.InternalError()
-        elif not (err.status.__class__ is int and 100 <= err.status <= 599) and not is_http_status(err.status):
+        elif not (err.status.__class__ is int and 200 <= err.status <= 599) and not is_final_status(err.status):
             _logger().error(
-                "%s %r carries status %r, not an HTTP status (100-599), in %s (request_id=%s): answered 500",
+                "%s %r carries status %r, not a final HTTP status (200-599), in %s (request_id=%s): answered 500",
                 type(err).__name__,
                 err.code,
                 err.status,
@@ -596,14 +596,15 @@ class App(Group, EventSources):
 
     def status_fault(self, ctx: Context, response: Response) -> Response:
         """The answer for a Response whose status was set, after it was made, to something no HTTP
-        client can be sent (API Gateway would answer 502): the error contract's 500, and one ERROR
-        line with the request id. A valid status that is not a plain int (`HTTPStatus`) is kept."""
-        if is_http_status(response.status):
+        client can be sent (API Gateway would answer 502), or to an informational 1xx (101 too: Lift
+        switches no protocol, and an ASGI server drops the connection on one): the error contract's
+        500, and one ERROR line with the request id. A valid status that is not a plain int (`HTTPStatus`) is kept."""
+        if is_final_status(response.status):
             response.status = int(response.status)
             return response
         request_id = ctx.request_id
         _logger().error(
-            "Response status %r is not an HTTP status (100-599) in %s (request_id=%s): answered 500",
+            "Response status %r is not a final HTTP status (200-599) in %s (request_id=%s): answered 500",
             response.status,
             _where(ctx),
             request_id,
@@ -1088,7 +1089,7 @@ class App(Group, EventSources):
             if request is None:  # (a lazy request: made now, as the answer needs it)
                 request = cast(Request, ctx.request)
             status = response.status
-            if status.__class__ is not int or not 100 <= status <= 599:  # (set after the Response was made)
+            if status.__class__ is not int or not 200 <= status <= 599:  # (set after the Response was made, or a 1xx)
                 response = app.status_fault(ctx, response)
             if response.__class__ is not Response:  # a streamed body: collected (lift.streaming)
                 from lift.sources.http import MAX_RESPONSE_BYTES

@@ -351,7 +351,7 @@ class AsgiApp:
                 self.executor, self._respond_in_pool, ctx, chain, place
             )
         status = response.status
-        if status.__class__ is not int or not 100 <= status <= 599:  # (set after the Response was made)
+        if status.__class__ is not int or not 200 <= status <= 599:  # (set after the Response was made, or a 1xx)
             response = app.status_fault(ctx, response)
         if response.__class__ is not Response and hasattr(response, "chunks"):  # lift.streaming
             from lift.streaming import stream_to_asgi

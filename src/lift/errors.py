@@ -41,7 +41,9 @@ __all__ = [
     "UnmatchedEvent",
     "RecordsFailed",
     "find_lift_error",
+    "final_status",
     "http_status",
+    "is_final_status",
     "is_http_status",
     "lift_logger",
 ]
@@ -61,6 +63,21 @@ def http_status(value: Any) -> int:
     if not 100 <= value <= 599:
         raise ValueError(f"HTTP status must be from 100 to 599, got {value!r}")
     return int(value)
+
+
+def is_final_status(value: Any) -> bool:
+    """Whether `value` is a status a handler can answer with: an HTTP status (`is_http_status`) from
+    200 to 599. A 1xx is informational, never a final answer: API Gateway answers 502 for one, an
+    ASGI server drops the connection (101 switches protocols, which only an upgrade may do)."""
+    return is_http_status(value) and value >= 200
+
+
+def final_status(value: Any) -> int:
+    """`value` as a final HTTP status (`http_status`, then a ValueError naming a 1xx)."""
+    status = http_status(value)
+    if status < 200:
+        raise ValueError(f"HTTP status {status} is informational (1xx): a handler's answer must be from 200 to 599")
+    return status
 
 
 class LiftError(Exception):

@@ -21,6 +21,7 @@ from lift.errors import LiftError, NotFound
 from lift.middleware import request_id
 from lift.testing import lambda_context
 from tests.core.http_events import BUILDERS
+from tests.servers import Served
 
 SOURCES = ["rest", "http", "alb", "url", "lattice"]
 
@@ -97,6 +98,10 @@ def make_app(*, middleware: bool) -> App:
         response.status = HTTPStatus.ACCEPTED  # valid, if not a plain int
         return response
 
+    @app.get("/informational/{status}")
+    def informational(ctx: Context, status: int) -> Response:
+        return Response({"ok": True}, status)  # (a 1xx passes the constructor: it is an HTTP status)
+
     @app.get("/error/{status}")
     def error(ctx: Context, status: int) -> dict:
         err = NotFound("no such thing")
@@ -164,3 +169,49 @@ def test_asgi_answers_a_bad_status_with_a_structured_500_and_one_error_line(
     assert [r.levelno for r in lines] == [logging.ERROR, logging.ERROR]
     assert "1000" in lines[0].getMessage() and "42" in lines[1].getMessage()
     assert mutated.json()["error"]["request_id"] in lines[0].getMessage()
+
+
+INFORMATIONAL = ["/informational/100", "/informational/101", "/informational/103", "/informational/199", "/error/101"]
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("path", INFORMATIONAL)
+def test_a_handler_answering_a_1xx_gets_a_structured_500_and_one_error_line_on_every_source(
+    source: str, middleware: bool, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 1xx is no final answer (101 switches protocols, which Lift never does): API Gateway would
+    answer the client 502 for one, an ASGI server drops the connection."""
+    caplog.set_level(logging.INFO, logger="lift")
+    app = make_app(middleware=middleware)
+    result = app.handler(BUILDERS[source]("GET", path), lambda_context(aws_request_id="req-1xx"))
+    assert (result["statusCode"], json.loads(result["body"])["error"]) == (
+        500,
+        {"code": "internal_error", "message": "Internal server error", "request_id": "req-1xx", "details": None},
+    )
+    assert path.rpartition("/")[2] in _one_error_line(caplog, "req-1xx").getMessage()
+
+
+@pytest.mark.parametrize("middleware", [False, True], ids=["direct", "middleware"])
+def test_a_1xx_answer_under_uvicorn_is_the_500_not_a_dropped_connection(
+    middleware: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="lift")
+    served = Served(make_app(middleware=middleware).asgi)
+    try:
+        with httpx.Client(base_url=served.url, timeout=10) as client:
+            responses = [client.get(path) for path in INFORMATIONAL]
+    finally:
+        served.stop()
+    lines = [r for r in caplog.records if r.name == "lift" and r.levelno >= logging.WARNING]
+    assert [r.levelno for r in lines] == [logging.ERROR] * len(INFORMATIONAL)
+    for path, response, line in zip(INFORMATIONAL, responses, lines, strict=True):
+        body = response.json()["error"]
+        assert (response.status_code, body["code"]) == (500, "internal_error"), path
+        assert body["request_id"] in line.getMessage() and path.rpartition("/")[2] in line.getMessage()
+
+
+def test_a_route_answering_a_1xx_is_refused_at_registration() -> None:
+    app = App()
+    with pytest.raises(ValueError, match="HTTP status 101 is informational"):
+        app.get("/switch", status=101)(lambda: {})

@@ -71,6 +71,11 @@ def boom(ctx: Context) -> dict:
     raise RuntimeError("secret detail")
 
 
+@app.get("/switch")
+def switch(ctx: Context) -> Response:
+    return Response(None, 101)  # (no upgrade: answered as the error contract's 500)
+
+
 @app.sqs("orders")
 def order(ctx: Context, body: dict) -> None:
     if body.get("fail"):

@@ -23,6 +23,7 @@ REQUESTS = [
     ("GET", "/async/abc", None, {}),  # 422: not an int
     ("GET", "/async/caf%C3%A9", None, {}),
     ("GET", "/boom", None, {}),  # 500, the exception's text kept out
+    ("GET", "/switch", None, {}),  # 500: a 101 without an upgrade
     ("GET", "/nowhere/x", None, {}),
     ("get", "/nowhere/x", None, {}),  # (the 404 names the method as sent)
     ("GET", "/hello/%2e%2e", None, {}),  # 400: a dot segment
@@ -83,7 +84,7 @@ def test_the_same_request_answers_alike_over_lift_dev_asgi_and_every_lambda_sour
 ) -> None:
     app, served = in_process
     answer = over_http(dev_server.base, method, path, body, headers)
-    assert answer[0] < 500 or path == "/boom"
+    assert answer[0] < 500 or path in ("/boom", "/switch")
     if answer[0] == 500:
         assert answer[2]["error"] == {"code": "internal_error", "message": "Internal server error", "details": None}
     assert over_http(served.url, method, path, body, headers) == answer, "app.asgi"
