@@ -571,3 +571,75 @@ def test_records_pass_through_the_http_only_middleware(store):
     payment = {"payment_id": "p-1", "amount": 10}
     app.handler(events.sqs("payments", [payment, payment]), lambda_context())
     assert charged == ["p-1", "p-1"]
+
+
+def test_a_large_response_is_replayed_whole(store):
+    """A 1.5 MB JSON answer (over DynamoDB's 400 KB item limit as it is) is kept compressed and replayed
+    byte for byte on every backend; before, DynamoDB refused to store it and the retry got 409s until the
+    lock expired, then ran the handler again."""
+    runs = []
+    app = App(name="reports")
+    app.use(idempotency(store))
+
+    @app.post("/reports")
+    def report(ctx: Context) -> dict:
+        runs.append(1)
+        return {"rows": [{"n": i, "label": f"row {i} of the report", "run": len(runs)} for i in range(30_000)]}
+
+    client = TestClient(app)
+    first = post(client, "big-1", path="/reports")
+    assert first.status_code == 200 and len(first.body) > 1_000_000
+    again = post(client, "big-1", path="/reports")
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.body == first.body
+    assert len(runs) == 1
+    reused = post(client, "big-1", item="other", path="/reports")  # the payload check holds on a packed record
+    assert reused.status_code == 422 and reused.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_a_response_too_large_to_keep_is_refused_never_run_again(store):
+    """1 MB of random bytes cannot be compressed under DynamoDB's item limit: a duplicate is told at once
+    that the first request completed (409 idempotency_outcome_not_kept), not that it is in progress, and
+    the handler never runs again, also after the lock's lifetime. Memory and Redis keep and replay it."""
+    import os
+
+    runs = []
+    app = App(name="exports")
+    app.use(idempotency(store))
+
+    @app.post("/exports")
+    def export(ctx: Context) -> Response:
+        runs.append(1)
+        return Response.binary(os.urandom(1_000_000))
+
+    client = TestClient(app)
+    headers = {"Idempotency-Key": "exp-1"}
+    first = client.post("/exports", json={}, headers=headers, context=lambda_context(timeout_ms=100))
+    assert first.status_code == 200
+    if type(store).__name__ != "DynamoDBStore":
+        again = client.post("/exports", json={}, headers=headers)
+        assert again.status_code == 200 and again.body == first.body
+    else:
+        time.sleep(1.2)  # past the lock's lifetime (the invocation's 0.1 s + 1 s)
+        again = client.post("/exports", json={}, headers=headers)
+        assert again.status_code == 409
+        assert again.json()["error"]["code"] == "idempotency_outcome_not_kept"
+        assert "Retry-After" not in again.headers
+    assert len(runs) == 1
+
+
+def test_an_idempotent_function_with_a_large_result_runs_once(store):
+    import os
+
+    runs = []
+
+    @idempotent(store=store, key="id", lock_timeout=0.2)
+    def render(event: dict) -> dict:
+        runs.append(1)
+        return {"pages": ["page " * 20] * 20_000, "noise": os.urandom(600_000).hex()}
+
+    first = render({"id": "doc-1"})
+    time.sleep(0.3)  # past the lock's lifetime
+    again = render({"id": "doc-1"})
+    assert again == (None if type(store).__name__ == "DynamoDBStore" else first)
+    assert len(runs) == 1

@@ -194,3 +194,15 @@ def test_concurrent_compare_and_set_loop_loses_no_update(store):
 def test_invalid_ttl_is_rejected(store):
     with pytest.raises(ValueError):
         store.put("k", 1, ttl=0)
+
+
+def test_a_value_as_large_as_the_stated_limit_is_kept(store):
+    """`value_limit` is what the backend really takes (DynamoDB: 400 KB per item, key and expiry included)."""
+    key = "big-" + "k" * 100
+    limit = store.value_limit(key)
+    if limit is None:
+        limit = 1_000_000
+    value = "x" * (limit - 2)  # JSON adds the two quotes
+    store.put(key, value, ttl=60)
+    assert store.get(key) == value
+    assert store.compare_and_set(key, value, value[:-1] + "y", ttl=60)

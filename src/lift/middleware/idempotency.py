@@ -36,6 +36,7 @@ import hashlib
 import logging
 import re
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -43,7 +44,7 @@ import msgspec
 
 from lift.context import Context, Response
 from lift.errors import BadRequest, Conflict, ServiceUnavailable, ValidationFailed
-from lift.stores.base import Store, StoreError, scoped_key
+from lift.stores.base import Store, StoreError, encode_value, scoped_key
 
 __all__ = [
     "IdempotencyInProgress",
@@ -51,6 +52,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "IdempotencyLedger",
     "IdempotencyMiddleware",
+    "IdempotencyOutcomeNotKept",
     "idempotency",
     "idempotent",
     "key_from_expression",
@@ -62,6 +64,8 @@ COMPLETED = "COMPLETED"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 _LOCK_MARGIN_S = 1.0
+_PACK_OVER = 64 * 1024  # bytes of JSON above which a completed record's outcome is kept zlib-compressed
+NOT_KEPT = object()  # the outcome of a completed call that was too large for the store to keep
 
 
 class IdempotencyInProgress(Conflict):
@@ -76,6 +80,14 @@ class IdempotencyKeyReused(ValidationFailed):
 
     code = "idempotency_key_reused"
     message = "This idempotency key was already used with a different payload"
+
+
+class IdempotencyOutcomeNotKept(Conflict):
+    """409: a request with this key already completed, but its response was too large to keep for a
+    replay (over the store's item limit, DynamoDB's 400 KB, even compressed); it is not run again."""
+
+    code = "idempotency_outcome_not_kept"
+    message = "A request with this idempotency key already completed; its response was too large to keep for a replay"
 
 
 class IdempotencyKeyMissing(BadRequest):
@@ -109,16 +121,39 @@ class IdempotencyLedger:
         if payload_hash is not None and record.get("hash") not in (None, payload_hash):
             raise IdempotencyKeyReused()
         if record.get("status") == COMPLETED:
-            return None, record.get("outcome")
+            return None, _kept_outcome(record)
         raise IdempotencyInProgress(headers={"Retry-After": "1"})
 
     def complete(self, key: str, lock: dict[str, Any], outcome: Any) -> bool:
-        """Swap our own lock for the completed record; False when the lock was lost meanwhile."""
-        done = {"status": COMPLETED, "hash": lock["hash"], "outcome": outcome}
+        """Swap our own lock for the completed record; False when the lock was lost meanwhile.
+
+        A large outcome is kept compressed; one still over the store's item limit is not kept, but the
+        record still says COMPLETED, so a duplicate is refused (never run again, never held as in progress)."""
+        done = self._completed(key, lock["hash"], outcome)
         if self.store.compare_and_set(key, lock, done, ttl=self.expires_after):
             return True
         _log.warning("idempotency lock for %s expired before the handler finished; outcome not stored", key)
         return False
+
+    def _completed(self, key: str, payload_hash: str | None, outcome: Any) -> dict[str, Any]:
+        done = {"status": COMPLETED, "hash": payload_hash, "outcome": outcome}
+        data = encode_value(outcome)
+        if len(data) <= _PACK_OVER:
+            return done
+        packed = base64.b64encode(zlib.compress(data, 1)).decode("ascii")
+        value_limit = getattr(self.store, "value_limit", None)
+        limit = value_limit(key) if value_limit is not None else None
+        if limit is not None and len(packed) + 256 > limit:
+            _log.warning(
+                "idempotency outcome for %s is %d bytes (%d compressed), over the store's limit of %d: "
+                "not kept, a duplicate is refused with 409 idempotency_outcome_not_kept",
+                key,
+                len(data),
+                len(packed),
+                limit,
+            )
+            return {"status": COMPLETED, "hash": payload_hash, "kept": False}
+        return {"status": COMPLETED, "hash": payload_hash, "packed": packed}
 
     def release(self, key: str, lock: dict[str, Any]) -> None:
         """Drop our lock (never someone else's) so that a retry runs again."""
@@ -126,6 +161,16 @@ class IdempotencyLedger:
             self.store.delete(key, expected=lock)
         except StoreError as exc:
             _log.error("could not release idempotency lock %s (it expires on its own): %s", key, exc)
+
+
+def _kept_outcome(record: dict[str, Any]) -> Any:
+    """The outcome a completed record holds (unpacked), or NOT_KEPT."""
+    packed = record.get("packed")
+    if packed is not None:
+        return msgspec.json.decode(zlib.decompress(base64.b64decode(packed)))
+    if record.get("kept") is False:
+        return NOT_KEPT
+    return record.get("outcome")
 
 
 def _lock_ttl(ctx: Any, lambda_context: Any, default: float) -> float:
@@ -232,6 +277,8 @@ class IdempotencyMiddleware:
                 ctx, ServiceUnavailable("Idempotency store unavailable, retry later", headers={"Retry-After": "1"})
             )
         if lock is None:
+            if outcome is NOT_KEPT:
+                return ctx.app.error_response(ctx, IdempotencyOutcomeNotKept())
             return _replay(outcome)
         try:
             response = call_next(ctx)
@@ -542,7 +589,10 @@ def _encode_outcome(result: Any) -> dict[str, Any]:
     return {"value": _builtins(result)}
 
 
-def _decode_outcome(outcome: dict[str, Any]) -> Any:
+def _decode_outcome(outcome: Any) -> Any:
+    if outcome is NOT_KEPT:  # the first call completed; it does not run again, its result is gone
+        _log.warning("duplicate call skipped: the first call's result was too large to keep, returning None")
+        return None
     if "response" in outcome:
         return _replay(outcome["response"])
     return outcome.get("value")

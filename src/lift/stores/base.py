@@ -133,5 +133,9 @@ class Store:
         """Seconds until `key` expires; None when it is missing or never expires."""
         raise NotImplementedError
 
+    def value_limit(self, key: str) -> int | None:
+        """The largest encoded value `key` can hold, in bytes; None when the backend has no practical limit."""
+        return None
+
     def close(self) -> None:
         """Release connections; the store may not be used afterwards."""

@@ -33,6 +33,8 @@ from lift.stores.base import (
 
 __all__ = ["DynamoDBStore", "create_table"]
 
+_ITEM_LIMIT = 400 * 1024  # DynamoDB's item size limit: attribute names and values, in bytes
+_ITEM_OVERHEAD = 64  # the names pk, v, expires_ms, expires_at and the two numbers
 _LIVE = "(attribute_not_exists(expires_ms) OR expires_ms > :now)"
 _ABSENT = "(attribute_not_exists(pk) OR expires_ms <= :now)"
 _UNAVAILABLE_CODES = {
@@ -260,6 +262,9 @@ class DynamoDBStore(Store):
         if item is None or "expires_ms" not in item:
             return None
         return max(0.0, int(item["expires_ms"]["N"]) / 1000 - time.time())
+
+    def value_limit(self, key: str) -> int | None:
+        return _ITEM_LIMIT - _ITEM_OVERHEAD - len((self.prefix + key).encode("utf-8"))
 
     def close(self) -> None:
         self.client.close()
