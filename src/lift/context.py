@@ -294,12 +294,19 @@ class Request:
 
     @property
     def cookies(self) -> dict[str, str]:
+        """The request's cookies by name (the first of a name wins, as browsers send the most specific
+        first). A pair without `=` (`Cookie: flag; a=b`, what a browser sends back for a cookie set
+        as `document.cookie = "flag"`) is the nameless cookie RFC 6265bis makes of it: `{"": "flag"}`,
+        as `=flag` is, on every source."""
         if self._cookies is None:
             cookies: dict[str, str] = {}
             for header in self._cookie_headers():
                 for part in header.split(";"):
-                    name, sep, value = part.strip().partition("=")
-                    if sep and name:
+                    name, sep, value = part.partition("=")
+                    if not sep:  # (a nameless cookie: its text is the value)
+                        name, value = "", name
+                    name, value = name.strip(), value.strip()
+                    if name or value:
                         cookies.setdefault(name, value.strip('"'))
             self._cookies = cookies
         return self._cookies

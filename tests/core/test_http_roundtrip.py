@@ -159,3 +159,33 @@ def test_any_response_body_reaches_the_client_as_its_bytes_on_every_source(
     assert out["statusCode"] == 200, out
     sent = base64.b64decode(out["body"]) if out["isBase64Encoded"] else out["body"].encode("utf-8")
     assert sent == body
+
+
+@pytest.mark.parametrize("source", [*SOURCES, "asgi"])
+@pytest.mark.parametrize(
+    ("sent", "cookies"),
+    [
+        (["cookie1", "a=b"], {"": "cookie1", "a": "b"}),  # (as browsers send a cookie set without "=")
+        (["a=b", "flag"], {"a": "b", "": "flag"}),
+        (["=v", "w"], {"": "v"}),  # (one nameless cookie: the first wins, as for any name)
+        (["a=", " b = c "], {"a": "", "b": "c"}),
+        (["a=1", "a=2", ""], {"a": "1"}),
+    ],
+)
+def test_a_cookie_without_a_value_is_the_nameless_cookie_on_every_source(
+    source: str, sent: list[str], cookies: dict[str, str]
+) -> None:
+    """RFC 6265bis: a cookie-pair without "=" is a cookie with an empty name; HTTP APIs and function
+    URLs hand each pair over in their `cookies` list, the others in the Cookie header."""
+    SEEN.clear()
+    if source == "asgi":
+        header = [(b"cookie", "; ".join(sent).encode())]
+        assert asyncio.run(asgi_request(APP, b"/echo", headers=header))[0] == 200
+    elif source in ("http", "url"):
+        event = VARIANTS[source]("GET", "/echo", cookies=sent)
+        assert event["cookies"] == sent
+        assert APP.handler(event, lambda_context())["statusCode"] == 200
+    else:
+        event = VARIANTS[source]("GET", "/echo", headers={"cookie": "; ".join(sent)})
+        assert APP.handler(event, lambda_context())["statusCode"] == 200
+    assert SEEN["cookies"] == cookies
