@@ -198,3 +198,39 @@ def test_deployment_records_within_one_second_keep_their_order_and_both_stay(mot
         aws.write_record(bucket, "svc/dev", record)
 
     assert [r["outcome"] for r in aws.records(bucket, "svc/dev")] == ["failed", "created", "updated"]
+
+
+def test_a_second_project_with_the_same_app_name_is_refused_and_leaves_the_first_as_it_was(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    name = f"twin{uuid.uuid4().hex[:8]}"
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    projects = {}
+    for project, route in (("billing", "/invoices"), ("search", "/query")):
+        root = projects[project] = tmp_path / project
+        root.mkdir()
+        (root / "app.py").write_text(APP.format(name=name).replace("/ping", route))
+        (root / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n')
+    package = str(tmp_path / "package.zip")  # one zip for both: what differs here is the template
+    assert lift("package", "--no-compile", "-o", package, cwd=projects["billing"], env=env).returncode == 0
+    first = lift("deploy", "dev", "--yes", "--package", package, cwd=projects["billing"], env=env)
+    assert first.returncode == 0, first.stderr
+    cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name="us-east-1")
+
+    def routes() -> set[str]:  # of the stack's template (moto lists no ApiGatewayV2 resource)
+        body = cfn.get_template(StackName=f"{name}-dev")["TemplateBody"]
+        resources = (body if isinstance(body, dict) else json.loads(body))["Resources"]
+        return {k for k, r in resources.items() if r["Type"] == "AWS::ApiGatewayV2::Route"}
+
+    assert "HttpApiRouteGetInvoices" in routes()
+    second = lift("deploy", "dev", "--yes", "--package", package, cwd=projects["search"], env=env)
+    assert second.returncode == 1
+    assert f"{name}-dev (us-east-1) was deployed from another project, 'billing' (this one is 'search')" in (
+        second.stderr.replace("\n", " ")
+    )
+    assert "HttpApiRouteGetInvoices" in routes() and "HttpApiRouteGetQuery" not in routes()
+    destroyed = lift("destroy", "dev", "--yes", cwd=projects["search"], env=env)
+    assert destroyed.returncode == 1 and "deleting it would delete that app" in destroyed.stderr.replace("\n", " ")
+    taken = lift("deploy", "dev", "--yes", "--take-over", "--package", package, cwd=projects["search"], env=env)
+    assert taken.returncode == 0, taken.stderr
+    assert "HttpApiRouteGetQuery" in routes()

@@ -260,6 +260,9 @@ def deploy(
     package_zip: Path = typer.Option(
         None, "--package", help="Deploy this zip (from lift package) instead of building one."
     ),
+    take_over: bool = typer.Option(
+        False, "--take-over", help="Deploy over a stack another project's deploy made (this project, renamed)."
+    ),
 ) -> None:
     """Deploy STAGE: package, upload, change set (the diff), confirm, execute and follow the events.
 
@@ -273,7 +276,7 @@ def deploy(
     aws = _aws(deployment, endpoint_url)
     console = Console(highlight=False)
     try:
-        prepared = _prepare(deployment, aws, console, app, package_zip, yes)
+        prepared = _prepare(deployment, aws, console, app, package_zip, yes, take_over)
     except KeyboardInterrupt:
         err.print(
             "\n[yellow]Interrupted before anything was deployed[/yellow]: no change set was executed "
@@ -329,11 +332,25 @@ def deploy(
         console.print(f"  {name}: {value}")
 
 
-def _prepare(deployment: Any, aws: Any, console: Console, app: str | None, package_zip: Path | None, yes: bool) -> Any:
+def _prepare(
+    deployment: Any,
+    aws: Any,
+    console: Console,
+    app: str | None,
+    package_zip: Path | None,
+    yes: bool,
+    take_over: bool = False,
+) -> Any:
     """Package, upload and make the change set, show it and confirm: (plan, package, template,
     bucket, prefix), or None when there is nothing to deploy. Exits when refused or declined."""
-    from lift.deploy.aws import DeployError
+    from lift.deploy.aws import PROJECT_TAG, DeployError, project_name
     from lift.deploy.cloudformation import render, to_json
+
+    project = project_name(Path.cwd())
+    consequence = "deploying would replace its resources with this app's"
+    claimed = None if take_over else aws.claimed_by(deployment.stack_name, project, consequence)
+    if claimed is not None:
+        fail(claimed)
 
     if package_zip is not None:
         result = _existing_package(package_zip)
@@ -357,7 +374,7 @@ def _prepare(deployment: Any, aws: Any, console: Console, app: str | None, packa
             deployment.stack_name,
             template_body,
             parameters,
-            dict(deployment.tags),
+            {**dict(deployment.tags), PROJECT_TAG: project},
             bucket,
             prefix,
             on_note=lambda note: err.print(f"[yellow]note:[/yellow] {note}"),
@@ -519,15 +536,22 @@ def destroy(
     yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking for confirmation."),
     region: str = REGION_OPTION,
     endpoint_url: str = ENDPOINT_OPTION,
+    take_over: bool = typer.Option(
+        False, "--take-over", help="Delete a stack another project's deploy made (this project, renamed)."
+    ),
 ) -> None:
     """Delete STAGE's stack (retained tables and buckets stay, and are listed)."""
-    from lift.deploy.aws import DeployError
+    from lift.deploy.aws import DeployError, project_name
     from lift.deploy.interrupts import terminate_as_interrupt
 
     terminate_as_interrupt()
 
     deployment = deployment_for(app, stage, region)
     aws = _aws(deployment, endpoint_url)
+    if not take_over:
+        claimed = aws.claimed_by(deployment.stack_name, project_name(Path.cwd()), "deleting it would delete that app")
+        if claimed is not None:
+            fail(claimed)
     if not yes:
         if not _interactive():
             fail("Not deleting without confirmation: pass --yes (no terminal to ask on)", USAGE)

@@ -31,6 +31,7 @@ __all__ = [
     "blocked_reason",
     "failure_verdict",
     "first_failure",
+    "project_name",
 ]
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -42,6 +43,10 @@ _TEMPLATE_BODY_LIMIT = 51200
 _LEFTOVER = ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
 # CloudFormation's own reason on the resources it stopped because another one failed: not the cause
 _CONSEQUENCES = ("Resource creation cancelled", "Resource update cancelled", "Resource deletion cancelled")
+
+
+# the stack tag naming the project whose `lift deploy` made the stack (see Aws.claimed_by)
+PROJECT_TAG = "lift:project"
 
 
 class DeployError(Exception):
@@ -283,6 +288,29 @@ class Aws:
             if "does not exist" in _error_text(exc):
                 return None
             raise
+
+    def claimed_by(self, stack: str, project: str, consequence: str) -> str | None:
+        """Why `project` must not deploy over (or destroy) `stack`, or None. Two apps of one name (and
+        stage) in one account share a stack name: a deploy of the second would replace every resource
+        of the first with its own. A stack another project's deploy tagged is refused; one without the
+        tag (made before Lift tagged stacks) is taken over by the deploy."""
+        from botocore.exceptions import ClientError
+
+        try:
+            found = self.reader().describe_stacks(StackName=stack)["Stacks"][0]
+        except ClientError as exc:
+            if "does not exist" in _error_text(exc):
+                return None
+            raise
+        owner = {t["Key"]: t["Value"] for t in found.get("Tags", [])}.get(PROJECT_TAG)
+        if owner is None or owner == project:
+            return None
+        return (
+            f"{stack} ({self.region}) was deployed from another project, {owner!r} (this one is {project!r}): "
+            f"{consequence}. Give this app a name of its own "
+            f'([tool.lift] name = "..." or stack_name = "..."), or pass --take-over if {owner!r} is this project '
+            f"under another name (its [project] name, else its directory's)"
+        )
 
     def plan(
         self,
@@ -644,6 +672,18 @@ def _as_it_stands(plan: Plan, status: str) -> str:
             f"back by itself. Follow it with `aws cloudformation describe-stack-events --stack-name {plan.stack}`."
         )
     return failure_verdict(plan.stack, status)
+
+
+def project_name(root: Path) -> str:
+    """The project a deploy comes from (tagged on its stack): pyproject.toml's [project] name, else
+    the name of the project's directory."""
+    import tomllib
+
+    try:
+        name = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError):
+        name = None
+    return name if isinstance(name, str) and name else root.resolve().name
 
 
 def git_commit(root: Path) -> str:
