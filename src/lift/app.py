@@ -940,7 +940,7 @@ class App(Group, EventSources):
                 and last  # neither table has the path, which is as the router's full lookup reads it (a
                 and path[0] == "/"  # leading "/", no empty segment, not rejected above), and either every
                 and "//" not in path  # route is in the tables or no template starts with its first segment
-                and not (("." in path or "%" in path) and has_dot_segment(path))  # (refused in chain_for: a 400
+                and not (("." in path or "%" in path) and router.needs_lookup(path))  # (refused in chain_for: a 400
                 and (  # with or without middleware, routed prefix or not)
                     router._tables_complete or (root.param is None and root.greedy is None and unrouted(path, root))
                 )
@@ -1024,7 +1024,7 @@ class App(Group, EventSources):
                 and root.param is None
                 and root.greedy is None
                 and unrouted(path, root)
-                and not (("." in path or "%" in path) and has_dot_segment(path))  # (refused in chain_for)
+                and not (("." in path or "%" in path) and router.needs_lookup(path))  # (refused in chain_for)
             ):
                 try:  # no template starts with this path's first segment: the 404 without a second lookup
                     response = app._not_found_chain(ctx)
@@ -1156,7 +1156,7 @@ class App(Group, EventSources):
                 and path[0] == "/"
                 and "//" not in path
                 and router._tables_complete
-                and not (("." in path or "%" in path) and has_dot_segment(path))
+                and not (("." in path or "%" in path) and router.needs_lookup(path))
                 and _lift_log is not None  # (as logging caches it)
                 and not _lift_log._cache.get(20, True)
             ):
@@ -1232,7 +1232,7 @@ class App(Group, EventSources):
                                 and path[0] == "/"
                                 and "//" not in path
                                 and router._tables_complete
-                                and not (("." in path or "%" in path) and has_dot_segment(path))
+                                and not (("." in path or "%" in path) and router.needs_lookup(path))
                                 and _lift_log is not None  # (as logging caches it)
                                 and not _lift_log._cache.get(20, True)
                             ):

@@ -8,10 +8,19 @@ paths are found with one dict lookup. Trailing slashes are ignored: `/users/` is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["PathEntry", "Router", "RouteConflict", "has_dot_segment", "normalize_path", "parse_template"]
+__all__ = [
+    "PathEntry",
+    "Router",
+    "RouteConflict",
+    "canonical_path",
+    "has_dot_segment",
+    "normalize_path",
+    "parse_template",
+]
 
 
 class RouteConflict(ValueError):
@@ -142,10 +151,30 @@ def _describe(endpoint: Any) -> str:
 WIRE_SAFE = "/!$&'()*+,;=:@"
 
 
+# a character a template may hold that some client percent-encodes: beyond RFC 3986's unreserved
+# characters and WIRE_SAFE (and the braces of a parameter). Browsers send `|`, `[`, `]` and `^` as
+# they are and encode `<`, `>`, `"` and a space; HTTP libraries (requests, httpx, curl's --path-as-is
+# aside) encode more: a route holding one is found under every spelling (`Router.lookup`)
+_ENCODED_BY_SOME_CLIENT = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/{}]").search
+SEGMENT_SAFE = WIRE_SAFE[1:]  # (the same, "/" aside: a "/" inside a segment is `%2F`)
+
+
 def is_encoded_by_clients(text: str) -> bool:
-    """Whether clients send `text` percent-encoded: beyond ASCII, a space, a `%` or a `"` (the rare
-    text a route may hold that needs it; ASCII's other such characters, `<>[]^|`, are left out)."""
-    return not text.isascii() or " " in text or "%" in text or '"' in text
+    """Whether some client sends `text` (a template, or its static text) percent-encoded: beyond
+    ASCII, or any ASCII character neither unreserved nor in WIRE_SAFE (`%`, a space, `"<>[]^|\\``)."""
+    return not text.isascii() or _ENCODED_BY_SOME_CLIENT(text) is not None
+
+
+def canonical_path(path: str) -> str:
+    """`path` (as sent, percent-encoded) spelled the one way `encoded_forms` registers static text
+    first: each segment decoded once and encoded again (UTF-8, hex in upper case, WIRE_SAFE kept, a
+    `%2F` still `%2F`), so `/caf%c3%A9`, `/a|b[1]`, `/a%7cb%5B1%5d` and `/%61|b%5B1]` each read as
+    one spelling, and a parameter decodes to the same text (`%2541` stays `%2541`)."""
+    from urllib.parse import quote_from_bytes, unquote_to_bytes
+
+    return "/".join(
+        quote_from_bytes(unquote_to_bytes(segment), SEGMENT_SAFE) if segment else segment for segment in path.split("/")
+    )
 
 
 def encoded_forms(text: str) -> tuple[str, ...]:
@@ -207,7 +236,16 @@ class Router:
         # True while every route is in `_static` or `_param_tail`: a path (starting with "/", no
         # empty segment) that neither table has then matches no route at all
         self._tables_complete = True
+        # True once a template holds text some client percent-encodes (`/café`, `/a|b`): a path with a
+        # "%" that no table holds may be such a route spelled another way (`lookup` reads it as one)
+        self.respelled = False
         self.entries: list[PathEntry] = []
+
+    def needs_lookup(self, path: str) -> bool:
+        """Whether a path (holding a "." or a "%") that the one-probe tables miss may still be refused
+        (a dot segment: a 400) or found (a route clients encode, in another spelling than the two
+        registered, such as mixed hex case across segments): a quick 404 must not answer it."""
+        return has_dot_segment(path) or (self.respelled and "%" in path)
 
     def entry_for(self, template: str) -> PathEntry:
         """The entry for `template`, created on first use; ambiguous templates are refused."""
@@ -224,6 +262,8 @@ class Router:
             segments = _plain_segments(stripped) or _segments(path, template)
         template = path
         encodes = is_encoded_by_clients(stripped)
+        if encodes:
+            self.respelled = True
         node = self._root
         names: list[str] = []
         for kind, value in segments:
@@ -281,7 +321,12 @@ class Router:
         return node.entry
 
     def lookup(self, path: str) -> tuple[PathEntry | None, list[str]]:
-        """The entry matching `path` and its parameter values (in template order)."""
+        """The entry matching `path` and its parameter values (in template order). A path with a "%",
+        when a template holds text clients encode, is read in its canonical spelling (`canonical_path`):
+        clients spell such text in more ways than the two registered (hex case per escape, `|` or `%7C`),
+        and a static segment must still win over a parameter whatever the spelling."""
+        if self.respelled and "%" in path:
+            path = canonical_path(path)
         if len(path) > 1 and path[-1] == "/":
             path = path.rstrip("/") or "/"
         entry = self._static.get(path)

@@ -224,3 +224,107 @@ def test_behind_a_custom_domain_an_escaped_path_answers_as_on_the_apis_own_domai
     out = APP.handler(event, lambda_context())
     assert (out["statusCode"], json.loads(out["body"])) == (200, answer)
     assert on_lambda(APP, source, raw_path.removeprefix("/v1")) == (200, answer)  # (the API's own domain)
+
+
+# -- text some clients encode and others send as it is (`|[]^` go raw from a browser) -------------------
+def make_odd_app() -> App:
+    """Routes holding ASCII text clients disagree on, and non-ASCII segments, with every route in the
+    router's one-probe tables (the 404 a Lambda source answers first, without the full lookup)."""
+    app = App(name="odd")
+
+    @app.get("/a|b")
+    def bar(ctx: Context) -> dict:
+        return {"route": "a|b"}
+
+    @app.get("/x[1]/{v}")
+    def bracket(ctx: Context, v: str) -> dict:
+        return {"route": "x[1]", "v": v}
+
+    @app.get("/p^q/<r>")
+    def caret(ctx: Context) -> dict:
+        return {"route": "p^q/<r>"}
+
+    @app.get("/café/thé/menü")
+    def three(ctx: Context) -> dict:
+        return {"route": "café/thé/menü"}
+
+    @app.get("/café/thé/{item}")
+    def item(ctx: Context, item: str) -> dict:
+        return {"route": "café/thé", "item": item}
+
+    return app
+
+
+ODD = make_odd_app()
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize(
+    ("wire_path", "answer"),
+    [
+        ("/a|b", {"route": "a|b"}),  # (a browser)
+        ("/a%7Cb", {"route": "a|b"}),  # (requests, httpx)
+        ("/a%7cb", {"route": "a|b"}),
+        ("/%61|b", {"route": "a|b"}),  # (an unreserved character encoded all the same)
+        ("/x[1]/7", {"route": "x[1]", "v": "7"}),
+        ("/x%5B1%5D/7", {"route": "x[1]", "v": "7"}),
+        ("/x%5b1]/a%7Cb", {"route": "x[1]", "v": "a|b"}),
+        ("/x[1]/%2541", {"route": "x[1]", "v": "%41"}),  # (a doubly-encoded "%41": decoded once)
+        ("/p^q/%3Cr%3E", {"route": "p^q/<r>"}),
+        ("/p%5Eq/%3cr%3E", {"route": "p^q/<r>"}),
+        ("/caf%C3%A9/th%c3%a9/men%C3%BC", {"route": "café/thé/menü"}),  # (hex case mixed across segments)
+        ("/caf%c3%A9/th%C3%a9/men%c3%BC", {"route": "café/thé/menü"}),  # (and within one)
+        ("/caf%C3%A9/th%c3%a9/tea", {"route": "café/thé", "item": "tea"}),
+        ("/caf%C3%A9/th%c3%a9/men%C3%BCs", {"route": "café/thé", "item": "menüs"}),
+    ],
+)
+def test_a_route_holding_text_some_clients_encode_is_found_however_they_spell_it(
+    source: str, wire_path: str, answer: dict
+) -> None:
+    assert on_lambda(ODD, source, wire_path) == (200, answer)
+    assert asyncio.run(asgi_get(ODD, wire_path.encode())) == (200, answer)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_an_unknown_path_spelled_like_a_route_is_the_same_404_everywhere(source: str) -> None:
+    for wire_path in ("/a%7Cc", "/caf%C3%A9/th%c3%a8/men%C3%BC", "/x%5B2%5D/7"):
+        status, body = asyncio.run(asgi_get(ODD, wire_path.encode()))
+        assert status == 404
+        assert without_request_id(*on_lambda(ODD, source, wire_path)) == without_request_id(status, body)
+
+
+@st.composite
+def odd_spellings(draw: st.DrawFn) -> tuple[str, dict]:
+    """A route's path as some client spells it: each character clients may encode sent as it is or
+    percent-encoded, each escape's hex digits in upper or lower case."""
+    path, answer = draw(
+        st.sampled_from(
+            [
+                ("/a|b", {"route": "a|b"}),
+                ("/x[1]/v|w", {"route": "x[1]", "v": "v|w"}),
+                ("/p^q/<r>", {"route": "p^q/<r>"}),
+                ("/café/thé/menü", {"route": "café/thé/menü"}),
+                ("/café/thé/é[", {"route": "café/thé", "item": "é["}),
+            ]
+        )
+    )
+    out = []
+    for char in path:
+        sent_as_is = char.isascii() and (char.isalnum() or char in "|[]^")  # (what a browser sends raw)
+        if char == "/" or (sent_as_is and draw(st.booleans())):
+            out.append(char)
+        else:
+            escape = quote(char, safe="")
+            if escape == char:
+                escape = f"%{ord(char):02X}"
+            out.append("".join(c.lower() if draw(st.booleans()) else c for c in escape))
+    return "".join(out), answer
+
+
+@settings(max_examples=60)
+@given(spelled=odd_spellings())
+def test_any_client_spelling_of_a_route_answers_it_on_every_source_and_over_asgi(spelled: tuple[str, dict]) -> None:
+    wire_path, answer = spelled
+    assert asyncio.run(asgi_get(ODD, wire_path.encode())) == (200, answer), wire_path
+    for source in SOURCES:
+        assert on_lambda(ODD, source, wire_path) == (200, answer), (source, wire_path)
