@@ -26,7 +26,7 @@ class SLO(msgspec.Struct, frozen=True, kw_only=True):
     routes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+        if not self.name or not (self.name.isascii() and self.name.replace("-", "").replace("_", "").isalnum()):
             raise ValueError(f"SLO name {self.name!r}: letters, digits, '-' and '_' only")
         if self.availability is None and self.latency_p99_ms is None:
             raise ValueError(f"SLO {self.name!r}: give availability= and/or latency_p99_ms=")
@@ -39,8 +39,9 @@ class SLO(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def error_budget(self) -> float:
-        """The fraction of requests allowed to fail over the window (0.001 for 99.9%)."""
-        return 1 - (self.availability or 100) / 100
+        """The fraction of requests allowed to fail over the window (0.001 for 99.9%), rounded off
+        float noise (1 - 0.999 is 0.0010000000000000009)."""
+        return round(1 - (self.availability or 100) / 100, 12)
 
     def route_keys(self) -> list[tuple[str | None, str]]:
         """(method or None for every method, route template) for each declared route."""

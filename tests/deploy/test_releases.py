@@ -287,7 +287,7 @@ def test_burn_rate_alarms_dashboard_and_front_door_pass_cfn_lint():
     )
     resources.update(dr.front_door_resources(door))
     fast_long = resources["SloCheckoutFastLongAlarm"]["Properties"]
-    assert fast_long["Threshold"] == pytest.approx(14.4 * 0.001)
+    assert fast_long["Threshold"] == 0.0144  # 14.4 x 0.1%, as documented (not 0.014399999999998414)
     assert fast_long["Metrics"][-1]["Expression"] == "(e0+e1+e2)/(r0+r1+r2)"  # POST /orders and both /orders/{id}
     rule = resources["SloCheckoutFastBurnAlarm"]["Properties"]["AlarmRule"]
     assert rule == "ALARM(shop-slo-checkout-fast-long) AND ALARM(shop-slo-checkout-fast-short)"
@@ -331,3 +331,42 @@ def test_lift_synth_puts_the_apps_slo_alarms_and_dashboard_in_the_template():
     dims = {d["Name"]: d["Value"] for d in resources["SloCoreLatency0Alarm"]["Properties"]["Dimensions"]}
     assert dims == {"service": app.name, "route": route, "method": method}
     assert [str(m) for m in lint(to_json(template), config=ManualArgs(regions=["eu-west-1"]))] == []
+
+
+def test_slo_alarm_thresholds_in_the_template_are_the_documented_burn_rate_times_budget():
+    from lift import App
+    from lift.deploy import build_deployment, config_from_dict
+    from lift.deploy.cloudformation import render
+
+    app = App(name="shop")
+
+    @app.get("/orders/{order_id}")
+    def get_order(order_id: int) -> dict:
+        return {}
+
+    app.slo("monthly", availability=99.9)  # 30 days: fast 14.4x, slow 6x
+    app.slo("four-weeks", availability=99.95, window_days=28)  # 0.02 x 672 h = 13.44x, 0.05 x 672 / 6 = 5.6x
+    app.slo("tight", availability=99.999)
+    config = config_from_dict({"region": "eu-west-1", "alarms_email": "oncall@example.com"}, "pyproject.toml")
+    resources = render(build_deployment(app, config, "prod"))["Resources"]
+    thresholds = {
+        k: r["Properties"]["Threshold"]
+        for k, r in resources.items()
+        if k.startswith("Slo") and "Threshold" in r["Properties"]
+    }
+    assert thresholds == {
+        "SloMonthlyFastLongAlarm": 0.0144,
+        "SloMonthlyFastShortAlarm": 0.0144,
+        "SloMonthlySlowLongAlarm": 0.006,
+        "SloMonthlySlowShortAlarm": 0.006,
+        "SloFourWeeksFastLongAlarm": 0.00672,
+        "SloFourWeeksFastShortAlarm": 0.00672,
+        "SloFourWeeksSlowLongAlarm": 0.0028,
+        "SloFourWeeksSlowShortAlarm": 0.0028,
+        "SloTightFastLongAlarm": 0.000144,
+        "SloTightFastShortAlarm": 0.000144,
+        "SloTightSlowLongAlarm": 0.00006,
+        "SloTightSlowShortAlarm": 0.00006,
+    }
+    with pytest.raises(ValueError, match="letters, digits"):
+        app.slo("latência", availability=99.9)  # its alarms' logical ids would not be ASCII

@@ -134,7 +134,7 @@ def alarm_resources(
     base = _logical("slo", slo.name)
     if slo.availability is not None:
         for alert in burn_alerts(slo):
-            threshold = alert.burn_rate * slo.error_budget
+            threshold = round(alert.burn_rate * slo.error_budget, 12)  # 14.4 x 0.001 is 0.0144, not ...0001
             window_ids = []
             for label, seconds in (("long", alert.long_seconds), ("short", alert.short_seconds)):
                 logical = f"{base}{_logical(alert.name, label)}Alarm"
