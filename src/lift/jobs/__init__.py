@@ -42,17 +42,25 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Job", "JobCancelled", "Jobs", "JobsForContext", "jobs_of"]
+__all__ = ["Job", "JobBusy", "JobCancelled", "Jobs", "JobsForContext", "jobs_of"]
 
 _log = logging.getLogger("lift.jobs")
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 TERMINAL = (SUCCEEDED, FAILED, CANCELLED)
+_SWAP_ATTEMPTS = 50  # compare-and-set attempts of a transition racing other writers of one job
+_LEASE_MARGIN_S = 1.0
 MAX_INLINE_RESULT = 300_000  # bytes of JSON kept in the job record (DynamoDB items stop at 400 KB)
 
 
 class JobCancelled(Exception):
-    """Raised by `progress()` when the job was cancelled: the job function stops there."""
+    """Raised by `progress()` when the job was cancelled (or another worker took it over after this
+    one's lease ran out): the job function stops there."""
+
+
+class JobBusy(Exception):
+    """A delivery of a job another worker is running (its lease has not run out): the record fails,
+    so the queue delivers it again later, when the job has finished or its worker has died."""
 
 
 class Job(msgspec.Struct, kw_only=True):
@@ -75,11 +83,13 @@ class Job(msgspec.Struct, kw_only=True):
     user_id: str | None = None
     connection_id: str | None = None
     body: Any = None
+    claim: str | None = None  # the running worker's token
+    lease_until: float | None = None  # when a running worker's invocation ends at the latest
 
     def public(self) -> dict[str, Any]:
-        """What clients see (the request body and the notification target stay private)."""
+        """What clients see (the request body, the notification target and the worker's lease stay private)."""
         data = msgspec.to_builtins(self)
-        for private in ("body", "connection_id", "user_id"):
+        for private in ("body", "connection_id", "user_id", "claim", "lease_until"):
             data.pop(private, None)
         return dict(data)
 
@@ -193,15 +203,35 @@ class Jobs:
     def _save(self, job: Job) -> None:
         self._store().put(f"job#{job.id}", msgspec.to_builtins(job), ttl=self.ttl)
 
+    def _read(self, job_id: str) -> tuple[Job, Any] | None:
+        """The job and the record it was read from (what `_swap` expects to find)."""
+        data = self._store().get(f"job#{job_id}")
+        return None if data is None else (msgspec.convert(data, Job), data)
+
+    def _swap(self, stored: Any, job: Job) -> Any:
+        """Write `job` only if its record is still `stored`: the record written, or None when another
+        writer (a cancel, another worker) changed it first. Every transition goes through here, so a
+        terminal status is never overwritten and two workers never both run a job."""
+        record = msgspec.to_builtins(job)
+        if self._store().compare_and_set(f"job#{job.id}", stored, record, ttl=self.ttl):
+            return record
+        return None
+
     def cancel(self, job_id: str) -> Job | None:
-        """Cancel a queued or running job (a running one stops at its next `progress()`)."""
-        job = self.get(job_id)
-        if job is None or job.status in TERMINAL:
-            return job
-        job.status, job.finished_at = CANCELLED, time.time()
-        self._save(job)
-        self._notify(job, "job.cancelled")
-        return job
+        """Cancel a queued or running job (a running one stops at its next `progress()`, and what it
+        returns afterwards is not recorded: the job stays cancelled)."""
+        for _ in range(_SWAP_ATTEMPTS):
+            found = self._read(job_id)
+            if found is None:
+                return None
+            job, stored = found
+            if job.status in TERMINAL:
+                return job
+            job.status, job.finished_at = CANCELLED, time.time()
+            if self._swap(stored, job) is not None:
+                self._notify(job, "job.cancelled")
+                return job
+        raise RuntimeError(f"job {job_id}: could not cancel it, its record kept changing")
 
     # -- starting ----------------------------------------------------------------------------------
     def start(
@@ -229,18 +259,31 @@ class Jobs:
             connection_id=notify_connection or (getattr(ctx, "connection_id", None) if ctx is not None else None),
             body=msgspec.to_builtins(body),
         )
+        self._save(job)  # before the key names it: a concurrent start that finds the key finds the job
         if idempotency_key is not None:
-            key = f"jobkey#{tenant or ''}#{name}#{idempotency_key}"
-            wrote, existing = self._store().put_if_absent_or_get(key, job.id, ttl=self.ttl)
-            if not wrote:
-                found = self.get(existing)
-                if found is not None:
-                    return found
-                self._store().put(key, job.id, ttl=self.ttl)
-        self._save(job)
+            first = self._first_job(f"jobkey#{tenant or ''}#{name}#{idempotency_key}", job)
+            if first is not None:
+                self._store().delete(f"job#{job.id}")
+                return first
         self._recent.append(job.id)
         self._enqueue(job)
         return job
+
+    def _first_job(self, key: str, job: Job) -> Job | None:
+        """The job an idempotency key already names, or None once `job` holds the key."""
+        store = self._store()
+        wrote, existing = store.put_if_absent_or_get(key, job.id, ttl=self.ttl)
+        for _ in range(_SWAP_ATTEMPTS):
+            if wrote:
+                return None
+            found = self.get(existing)
+            if found is not None:
+                return found
+            # the key's job has expired: take the key over, unless a concurrent start did first
+            wrote = store.compare_and_set(key, existing, job.id, ttl=self.ttl)
+            if not wrote:
+                wrote, existing = store.put_if_absent_or_get(key, job.id, ttl=self.ttl)
+        raise RuntimeError(f"job {job.name}: idempotency key {key!r} kept changing")
 
     def recent(self) -> list[Job]:
         """The jobs this process started lately, newest first (what the dev dashboard lists)."""
@@ -285,68 +328,94 @@ class Jobs:
     # -- running -----------------------------------------------------------------------------------
     def _run_message(self, ctx: Any, body: dict) -> None:  # the SQS handler of the jobs queue
         job_id = body.get("lift_job") if isinstance(body, dict) else None
-        job = self.get(job_id) if isinstance(job_id, str) else None
-        if job is None:
-            _log.warning("jobs: message for an unknown job %r dropped", job_id)
+        claimed = self._claim(job_id, ctx) if isinstance(job_id, str) else None
+        if claimed is None:
             return
-        if job.status in TERMINAL:
-            return  # a redelivery of a finished job, or a cancelled one
-        definition = self.definitions.get(job.name)
-        if definition is None:
-            self._finish(job, FAILED, error=f"no job named {job.name!r} in this app")
-            return
-        job.attempts += 1
-        job.status, job.started_at, job.error = RUNNING, job.started_at or time.time(), None
-        self._save(job)
+        job, stored, definition = claimed
         self._notify(job, "job.progress")
+        state = {"stored": stored}
         try:
             body_value = (
                 msgspec.convert(job.body, definition.body_type) if definition.body_type is not Any else job.body
             )
-            result = definition.call(ctx, body_value, self._progress(job))
+            result = definition.call(ctx, body_value, self._progress(job, state))
         except JobCancelled:
             return
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             _log.error("job %s (%s) attempt %d failed: %s", job.id, job.name, job.attempts, error, exc_info=True)
-            if self._is_cancelled(job.id):
-                return
             if job.attempts < job.max_attempts:
-                job.status, job.error = QUEUED, error
-                self._save(job)
-                raise  # the record fails: SQS delivers it again
-            self._finish(job, FAILED, error=error)
+                job.status, job.error, job.claim, job.lease_until = QUEUED, error, None, None
+                if self._swap(state["stored"], job) is not None:  # else cancelled meanwhile: nothing to retry
+                    raise  # the record fails: SQS delivers it again
+                return
+            self._finish(job, state["stored"], FAILED, error=error)
             return
-        self._finish(job, SUCCEEDED, result=result)
+        self._finish(job, state["stored"], SUCCEEDED, result=result)
 
-    def _progress(self, job: Job) -> Callable[..., None]:
+    def _claim(self, job_id: str, ctx: Any) -> tuple[Job, Any, _Definition] | None:
+        """Take the job for this worker (queued -> running, one compare-and-set: of concurrent
+        deliveries exactly one wins); None when there is nothing to run. A job another worker runs
+        raises JobBusy until its lease (that worker's invocation) runs out; then it is taken over."""
+        for _ in range(_SWAP_ATTEMPTS):
+            found = self._read(job_id)
+            if found is None:
+                _log.warning("jobs: message for an unknown job %r dropped", job_id)
+                return None
+            job, stored = found
+            if job.status in TERMINAL:
+                return None  # a redelivery of a finished job, or a cancelled one
+            now = time.time()
+            if job.status == RUNNING and job.lease_until is not None and job.lease_until > now:
+                raise JobBusy(f"job {job.id} is running on another worker until {job.lease_until:.0f}")
+            definition = self.definitions.get(job.name)
+            if definition is None:
+                self._finish(job, stored, FAILED, error=f"no job named {job.name!r} in this app")
+                return None
+            if job.status == RUNNING and job.attempts >= job.max_attempts:  # its last worker died
+                self._finish(job, stored, FAILED, error=f"the worker of attempt {job.attempts} stopped (timeout)")
+                return None
+            job.attempts += 1
+            job.status, job.started_at, job.error = RUNNING, job.started_at or now, None
+            job.claim = uuid.uuid4().hex
+            job.lease_until = now + _lease_seconds(ctx)
+            record = self._swap(stored, job)
+            if record is not None:
+                return job, record, definition
+        raise JobBusy(f"job {job_id}: its record kept changing while this worker tried to take it")
+
+    def _progress(self, job: Job, state: dict[str, Any]) -> Callable[..., None]:
         def progress(percent: float, message: str | None = None) -> None:
-            if self._is_cancelled(job.id):
-                raise JobCancelled(job.id)
             job.progress = max(0.0, min(100.0, float(percent)))
             job.message = message
-            self._save(job)
+            record = self._swap(state["stored"], job)
+            if record is None:  # cancelled, or taken over by another worker: stop here
+                raise JobCancelled(job.id)
+            state["stored"] = record
             self._notify(job, "job.progress")
 
         return progress
 
-    def _is_cancelled(self, job_id: str) -> bool:
-        current = self.get(job_id)
-        return current is not None and current.status == CANCELLED
-
-    def _finish(self, job: Job, status: str, *, result: Any = None, error: str | None = None) -> None:
+    def _finish(self, job: Job, stored: Any, status: str, *, result: Any = None, error: str | None = None) -> None:
         job.status, job.finished_at, job.error = status, time.time(), error
+        job.claim = job.lease_until = None
         if status == SUCCEEDED:
             job.progress = 100.0
             data = msgspec.to_builtins(result)
             encoded = msgspec.json.encode(data)
             if len(encoded) > MAX_INLINE_RESULT:
-                job.result_url = self._store_large_result(job, encoded)
+                try:
+                    job.result_url = self._store_large_result(job, encoded)
+                except Exception as exc:  # the job ran; say why its result is missing instead of running it again
+                    _log.error("job %s (%s): result not kept: %s", job.id, job.name, exc)
+                    job.status, job.error = FAILED, f"{type(exc).__name__}: {exc}"
                 job.result = None
             else:
                 job.result = data
-        self._save(job)
-        self._notify(job, f"job.{status}")
+        if self._swap(stored, job) is None:
+            _log.info("job %s: %s not recorded, the job was cancelled (or taken over) while it ran", job.id, status)
+            return
+        self._notify(job, f"job.{job.status}")
 
     def _store_large_result(self, job: Job, encoded: bytes) -> str:
         if not self.result_bucket:
@@ -406,6 +475,12 @@ class Jobs:
         cancel_job.__annotations__ = {"ctx": _context_type(), "job_id": str, "return": dict}
         app.get(f"{prefix.rstrip('/')}/{{job_id}}")(get_job)
         app.post(f"{prefix.rstrip('/')}/{{job_id}}/cancel")(cancel_job)
+
+
+def _lease_seconds(ctx: Any) -> float:
+    """How long a worker may hold a job: its invocation's remaining time (15 minutes without one)."""
+    remaining = getattr(ctx, "remaining_ms", None) if getattr(ctx, "lambda_context", None) is not None else None
+    return (remaining() / 1000 if remaining is not None else 900.0) + _LEASE_MARGIN_S
 
 
 def _context_type() -> Any:

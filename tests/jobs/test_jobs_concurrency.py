@@ -1,0 +1,175 @@
+"""Jobs under concurrency on memory, DynamoDB Local and redis-server: duplicate deliveries to several
+workers, cancel racing the worker, a worker that dies, concurrent starts with one idempotency key."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import boto3
+import pytest
+
+from lift import App, Context, Response
+from lift.testing import TestClient, events, lambda_context
+
+
+class Workers:
+    """App instances sharing one job store backend (each its own client, like Lambda instances)."""
+
+    def __init__(self, store_factory, queue: str) -> None:
+        self.store_factory, self.queue = store_factory, queue
+        self.runs: list[str] = []
+        self.release = threading.Event()
+        self.returned = []
+        self.lock = threading.Lock()
+
+    def app(self, transport: str = "local") -> App:
+        app = App("svc")
+        app.jobs.configure(store=self.store_factory(), queue=self.queue, transport=transport, retry_delay=0.01)
+        app.jobs.mount(app)
+
+        @app.job("export", max_attempts=3)
+        def export(ctx: Context, body: dict, progress) -> dict:
+            with self.lock:
+                self.runs.append(body["name"])
+                run = len(self.runs)
+            progress(10, "started")
+            self.release.wait(body.get("hold", 5))
+            if body.get("more", True):
+                progress(90, "almost")
+            return {"run": run}
+
+        @app.post("/exports")
+        def start(ctx: Context, body: dict) -> Response:
+            key = ctx.headers.get("idempotency-key")
+            return ctx.jobs.start("export", body, idempotency_key=key).accepted()
+
+        return app
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def sqs_queue(moto_endpoint, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", moto_endpoint)
+    queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+
+    def receive() -> str:
+        [message] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+        return message["Body"]
+
+    return queue, receive
+
+
+def test_duplicate_deliveries_to_several_workers_run_the_job_once(store_factory, sqs_queue):
+    """SQS delivers at least once: the same job message reaches four workers at the same moment. One
+    takes the job (a compare-and-set queued -> running); the others fail their record, so SQS delivers
+    it again later, and a delivery after the job finished does nothing. Before, all four ran it."""
+    queue, receive = sqs_queue
+    workers = Workers(store_factory, queue)
+    front = TestClient(workers.app(transport="sqs"))
+    job_id = front.post("/exports", json={"name": "q3"}).json()["job_id"]
+    message = receive()
+    apps = [workers.app() for _ in range(4)]
+    barrier = threading.Barrier(len(apps))
+    results: list[dict] = []
+
+    def deliver(app: App) -> None:
+        barrier.wait(10)
+        result = app.handler(events.sqs(queue, [message]), lambda_context(timeout_ms=60_000))
+        with workers.lock:
+            results.append(result or {})
+
+    threads = [threading.Thread(target=deliver, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: len(results) >= 3 or len(workers.runs) > 1)
+    workers.release.set()
+    for thread in threads:
+        thread.join(20)
+    assert workers.runs == ["q3"]
+    assert sorted(len(r.get("batchItemFailures", [])) for r in results) == [0, 1, 1, 1]
+    job = front.get(f"/jobs/{job_id}").json()
+    assert job["status"] == "succeeded" and job["attempts"] == 1 and job["result"] == {"run": 1}
+    assert "claim" not in job and "lease_until" not in job
+    late = apps[1].handler(events.sqs(queue, [message]), lambda_context())
+    assert not (late or {}).get("batchItemFailures") and workers.runs == ["q3"]
+
+
+def test_a_cancelled_job_stays_cancelled_when_its_function_returns(store_factory):
+    """Cancelled while its function runs past its last progress call: what the function returns later
+    is not recorded over the cancel the client was told about."""
+    workers = Workers(store_factory, "svc-jobs")
+    client = TestClient(workers.app())
+    job_id = client.post("/exports", json={"name": "big", "more": False}).json()["job_id"]
+    wait_for(lambda: client.get(f"/jobs/{job_id}").json()["progress"] == 10)
+    assert client.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelled"
+    workers.release.set()  # the function returns {"run": 1} without another progress call
+    time.sleep(0.3)
+    job = client.get(f"/jobs/{job_id}").json()
+    assert job["status"] == "cancelled" and job["result"] is None and job["progress"] == 10
+
+
+def test_a_job_whose_worker_died_is_taken_over_after_its_lease(store_factory, sqs_queue):
+    """A worker whose invocation ends (timeout) without finishing holds the job only for its own
+    lifetime: a redelivery before that fails (retried later), one after it runs the job again (attempt
+    2), and the first worker, if it was only stalled, can no longer write over the job."""
+    queue, receive = sqs_queue
+    workers = Workers(store_factory, queue)
+    front = TestClient(workers.app(transport="sqs"))
+    job_id = front.post("/exports", json={"name": "stalled", "hold": 10}).json()["job_id"]
+    message = receive()
+    stalled, rescuer = workers.app(), workers.app()
+    first = threading.Thread(
+        target=stalled.handler, args=(events.sqs(queue, [message]), lambda_context(timeout_ms=100)), daemon=True
+    )
+    first.start()
+    wait_for(lambda: len(workers.runs) == 1)
+    early = rescuer.handler(events.sqs(queue, [message]), lambda_context())
+    assert len(early["batchItemFailures"]) == 1 and len(workers.runs) == 1
+    time.sleep(1.2)  # the first worker's lease: its 0.1 s left + 1 s
+    rescued: list = []
+    second = threading.Thread(
+        target=lambda: rescued.append(rescuer.handler(events.sqs(queue, [message]), lambda_context()))
+    )
+    second.start()
+    wait_for(lambda: len(workers.runs) == 2)
+    workers.release.set()  # both functions now run on; only the rescuer's outcome counts
+    second.join(10)
+    first.join(10)
+    assert not (rescued[0] or {}).get("batchItemFailures")
+    job = front.get(f"/jobs/{job_id}").json()
+    assert job["status"] == "succeeded" and job["attempts"] == 2 and job["result"] == {"run": 2}
+
+
+def test_concurrent_starts_with_one_idempotency_key_make_one_job(store_factory):
+    workers = Workers(store_factory, "svc-jobs")
+    workers.release.set()
+    apps = [workers.app() for _ in range(6)]
+    barrier = threading.Barrier(len(apps))
+    ids: list[str] = []
+
+    def start(app: App) -> None:
+        barrier.wait(10)
+        answer = TestClient(app).post("/exports", json={"name": "once"}, headers={"Idempotency-Key": "exp-7"})
+        with workers.lock:
+            ids.append(answer.json()["job_id"])
+
+    threads = [threading.Thread(target=start, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert len(ids) == 6 and len(set(ids)) == 1
+    client = TestClient(apps[0])
+    wait_for(lambda: client.get(f"/jobs/{ids[0]}").json()["status"] == "succeeded")
+    time.sleep(0.1)
+    assert workers.runs == ["once"]
