@@ -171,3 +171,106 @@ def test_bytecode_names_the_files_where_lambda_puts_them(project: Path, tmp_path
         code_pyc = zf.read("__pycache__/tiny.cpython-312.pyc")
     assert b"/opt/python/msgspec/__init__.py" in layer_pyc and b"/var/task" not in layer_pyc
     assert b"/var/task/tiny.py" in code_pyc
+
+
+EVERY_TRIGGER_APP = """
+import msgspec
+import lift
+from lift import App, Context
+
+app = App(name="every")
+seen = []
+
+
+class Order(msgspec.Struct):
+    id: str
+    qty: int
+
+
+@app.get("/café/{name}")
+def cafe(name: str) -> dict:
+    return {"name": name}
+
+
+@app.sqs("orders")
+def on_order(body: Order) -> None:
+    if body.qty < 0:
+        raise ValueError("negative quantity")
+    seen.append(("sqs", body.id))
+
+
+@app.sns("alerts")
+def on_alert(body: str) -> None:
+    seen.append(("sns", body))
+
+
+@app.eventbridge(source="payments", detail_type="PaymentSettled")
+def on_settled(body: dict) -> None:
+    seen.append(("eventbridge", body["id"]))
+
+
+@app.schedule("nightly", cron="0 3 * * ? *")
+def nightly(ctx: Context) -> None:
+    seen.append(("schedule", "nightly"))
+
+
+@app.kinesis("clicks")
+def on_click(body: dict) -> None:
+    seen.append(("kinesis", body["n"]))
+
+
+@app.websocket("chat")
+def chat(ctx: Context, body: dict) -> None:
+    seen.append(("websocket", body["text"]))
+
+
+@app.invoke
+def direct(body: dict) -> dict:
+    return {"seen": seen, "lift": lift.__file__, "msgspec": msgspec.__file__}
+"""
+
+
+def test_the_packaged_zip_of_an_app_with_every_trigger_runs_under_the_runtime_client(tmp_path: Path) -> None:
+    """The zip itself, unpacked as Lambda does, under awslambdaric with nothing else on the path: lift
+    and msgspec come from the zip, and every trigger is served by the packaged code."""
+    pytest.importorskip("awslambdaric")
+    from lift.deploy.model import handler_from_app_ref
+    from lift.dev.runtime_api import RuntimeEmulator
+    from lift.testing import events
+
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "every.py").write_text(EVERY_TRIGGER_APP)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"  # the runtime client's Python
+    built = build_package(root, tmp_path / "package.zip", app_ref="every:app", runtime=version, architecture="x86_64")
+    task = tmp_path / "task"
+    zipfile.ZipFile(built.path).extractall(task)
+    handler = handler_from_app_ref("every:app")  # the handler lift deploy gives the function
+    with RuntimeEmulator(handler, cwd=task, timeout=10, env={"PYTHONPATH": str(task)}) as rt:
+        page = rt.invoke(events.apigw_rest("GET", "/café/crème"))
+        assert page.ok and page.payload["statusCode"] == 200, page.logs
+        assert json.loads(page.payload["body"]) == {"name": "crème"}
+        batch = events.sqs("orders", [{"id": "a", "qty": 1}, {"id": "b", "qty": -1}, "not json"])
+        ids = [r["messageId"] for r in batch["Records"]]
+        partial = rt.invoke(batch)
+        assert partial.payload == {"batchItemFailures": [{"itemIdentifier": ids[1]}, {"itemIdentifier": ids[2]}]}
+        for event in (
+            events.sns("alerts", "disk full"),
+            events.eventbridge("payments", "PaymentSettled", {"id": "p1"}),
+            events.schedule("nightly"),
+            events.kinesis("clicks", [{"n": 1}]),
+            events.websocket_message(json.dumps({"text": "hi"}), route_key="chat"),
+        ):
+            answer = rt.invoke(event)
+            assert answer.ok, answer.logs
+        report = rt.invoke({"report": True})
+        assert report.ok and rt.starts == 1
+    assert report.payload["seen"] == [
+        ["sqs", "a"],
+        ["sns", "disk full"],
+        ["eventbridge", "p1"],
+        ["schedule", "nightly"],
+        ["kinesis", 1],
+        ["websocket", "hi"],
+    ]
+    assert report.payload["lift"].startswith(str(task)) and report.payload["msgspec"].startswith(str(task))

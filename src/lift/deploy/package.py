@@ -129,6 +129,10 @@ def project_requirements(root: Path) -> list[str]:
     return []
 
 
+def _is_lift(name: str) -> bool:
+    return name.lower().replace("_", "-") in ("lift", "lift-lambda")
+
+
 def resolve_requirements(requirements: list[str]) -> list[str]:
     """The requirements pip installs: lift itself replaced by its runtime deps (lift is copied from this
     installation), boto3 and friends dropped unless pinned with `==` (the runtime provides them)."""
@@ -139,8 +143,7 @@ def resolve_requirements(requirements: list[str]) -> list[str]:
     out: list[str] = []
     for text in requirements:
         req = Requirement(text)
-        name = req.name.lower().replace("_", "-")
-        if name in ("lift", "lift-lambda"):
+        if _is_lift(req.name):
             try:
                 own = requires("lift-lambda")
             except PackageNotFoundError:
@@ -149,7 +152,7 @@ def resolve_requirements(requirements: list[str]) -> list[str]:
                 dep_req = Requirement(dep)
                 marker = dep_req.marker
                 wanted = marker is None or any(marker.evaluate({"extra": extra}) for extra in req.extras)
-                if wanted and dep_req.name.replace("_", "-") not in ("lift", "lift-lambda"):
+                if wanted and not _is_lift(dep_req.name):
                     out.append(str(dep_req).split(";")[0].strip())
             continue
         out.append(text)
@@ -399,10 +402,17 @@ def build_package(
 
     With `layer_dest`, the dependencies go to a layer zip there instead (under `python/`, which
     Lambda puts on sys.path from /opt): the function's zip keeps only the app and lift."""
+    from packaging.requirements import Requirement
+
     import lift
 
     root = Path(root).resolve()
-    reqs = resolve_requirements(project_requirements(root) if requirements is None else requirements)
+    wanted = project_requirements(root) if requirements is None else requirements
+    if not any(_is_lift(Requirement(text).name) for text in wanted):
+        # lift is always packaged, so its runtime dependencies (msgspec) are too: a project that does
+        # not declare lift-lambda (no [project] table) got a zip whose `import lift` failed on Lambda
+        wanted = ["lift-lambda", *wanted]
+    reqs = resolve_requirements(wanted)
     layer_result = None
     with tempfile.TemporaryDirectory(prefix="lift-package-") as tmp:
         build = Path(tmp) / "task"
