@@ -226,3 +226,40 @@ def test_cached_swr_serves_stale_while_one_refresh_runs() -> None:
         time.sleep(0.02)
     time.sleep(0.05)
     assert value() == 2 and len(calls) == 2
+
+
+def test_a_lock_that_expired_is_never_released_by_its_first_holder(store_factory) -> None:
+    """A computation outlives its L2 lock (lock_ttl): another instance takes the lock and computes. When
+    the first one finishes (uncacheable), it must not delete the second one's lock: a third instance
+    arriving then waits for the second's result instead of computing a third time."""
+    a, b, c = (Cache(store_factory(), l1=False, lock_ttl=0.6, lock_wait=3) for _ in range(3))
+    calls: list[str] = []
+    b_computing = threading.Event()
+    a_done = threading.Event()
+
+    def uncacheable(started: float):
+        calls.append("a")
+        b_computing.wait(5)  # outlives a's lock, which b takes meanwhile
+        return "a's answer", None
+
+    def slow(started: float):
+        calls.append("b")
+        b_computing.set()
+        a_done.wait(5)
+        time.sleep(0.2)
+        return "b's answer", new_entry("b's answer", 30, started_at=started)
+
+    def third(started: float):
+        calls.append("c")
+        return "c's answer", new_entry("c's answer", 30, started_at=started)
+
+    first = threading.Thread(target=lambda: (a.fetch("report", uncacheable), a_done.set()))
+    first.start()
+    time.sleep(0.7)  # a's lock has expired
+    second = threading.Thread(target=b.fetch, args=("report", slow))
+    second.start()
+    first.join(10)
+    state, entry, result = c.fetch("report", third)
+    second.join(10)
+    assert calls == ["a", "b"]
+    assert (state, entry.value) == ("hit", "b's answer")

@@ -83,6 +83,7 @@ class Cache:
             raise ValueError(f"refresh must be 'auto', 'inline' or 'background', not {refresh!r}")
         self.refresh = refresh
         self._flights: dict[str, _Flight] = {}
+        self._lock_tokens: dict[str, str] = {}  # key -> the token of the L2 lock this process holds
         self._flights_lock = threading.Lock()
         self._local_markers: dict[str, Any] = {"t": {}, "p": {}, "f": 0.0}
         self._markers_lock = threading.Lock()
@@ -315,14 +316,23 @@ class Cache:
         return True
 
     def _lock(self, key: str) -> bool:
+        token = uuid.uuid4().hex
         try:
-            return bool(self._l2("put_if_absent", self._store_key("l", key), uuid.uuid4().hex, ttl=self.lock_ttl))
+            taken = bool(self._l2("put_if_absent", self._store_key("l", key), token, ttl=self.lock_ttl))
         except _StoreFailed:
             return True  # no store: compute here
+        if taken:
+            self._lock_tokens[key] = token  # one flight per key in this process: never overwritten
+        return taken
 
     def _unlock(self, key: str) -> None:
+        """Release this process's lock, never another's: one that expired during a long computation
+        may have been taken by another process, whose followers must keep waiting for its result."""
+        token = self._lock_tokens.pop(key, None)
+        if token is None:
+            return
         try:
-            self._l2("delete", self._store_key("l", key))
+            self._l2("delete", self._store_key("l", key), expected=token)
         except _StoreFailed:
             pass
 
