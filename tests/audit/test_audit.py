@@ -142,6 +142,40 @@ def test_dynamodb_chain_is_shared_by_writers_append_only_and_verifiable(audit_ta
     assert int(item["expires_at"]["N"]) > 0  # the retention TTL
 
 
+def test_many_execution_environments_writing_one_chain_lose_no_entry(audit_table, dynamodb_endpoint) -> None:
+    """Eight Lambda instances append to one tenant's chain at the same moment: every entry is written, in
+    one gapless verifiable chain (before: 5 conflicts in a row dropped 12 of 40 entries with an ERROR)."""
+    import threading
+
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    trails = [
+        AuditTrail(DynamoDBAuditSink(audit_table, endpoint_url=dynamodb_endpoint), config_changes=False)
+        for _ in range(8)
+    ]
+    barrier = threading.Barrier(len(trails))
+    written: list[bool] = []
+
+    def write(trail: AuditTrail, n: int) -> None:
+        barrier.wait(10)
+        for i in range(4):
+            written.append(
+                trail.record("order.paid", tenant=tenant, target=f"order:{n}-{i}", principal="svc") is not None
+            )
+
+    threads = [threading.Thread(target=write, args=(trail, n)) for n, trail in enumerate(trails)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    entries = [
+        e for e in DynamoDBAuditSink(audit_table, endpoint_url=dynamodb_endpoint).entries() if e.tenant == tenant
+    ]
+    assert written == [True] * 32
+    assert sorted(e.seq for e in entries) == list(range(1, 33))
+    assert sorted(e.target for e in entries) == sorted(f"order:{n}-{i}" for n in range(8) for i in range(4))
+    assert verify_entries(entries) == (32, [])
+
+
 def _tamper(client, table: str, seq: int, change) -> None:
     key = {"pk": {"S": "acme#main"}, "seq": {"N": str(seq)}}
     if change is None:
