@@ -117,6 +117,12 @@ def test_bad_config_names_the_file_the_table_and_the_key(table: dict, expected: 
         ({"queues": {"q": {"batch_size": 50}}}, "a batch_size above 10 needs a batching_window"),
         ({"http": "alb"}, 'http = "alb" needs [tool.lift.alb]'),
         ({"domain": "api.example.com"}, "a custom domain needs certificate_arn"),
+        ({"environment": {"weird-key": "x"}}, "key 'environment.weird-key': Lambda takes letters, digits and '_'"),
+        ({"environment": {"X": "1"}}, "key 'environment.X': Lambda takes"),
+        ({"environment": {"AWS_REGION": "eu-west-1"}}, "the Lambda runtime sets this variable"),
+        ({"secrets": {"db-password": "arn:aws:ssm:eu-west-1:123456789012:parameter/db"}}, "key 'secrets.db-password'"),
+        ({"environment": {f"V{i}": "x" * 100 for i in range(40)}}, "over Lambda's 4 KB"),
+        ({"domain": "api.example.com", "certificate_arn": "api.example.com"}, "is not an ACM certificate ARN"),
     ],
 )
 def test_values_outside_aws_limits_are_refused_naming_the_stage(stage: dict, expected: str) -> None:

@@ -282,6 +282,7 @@ def test_a_stage_registers_its_url_in_cloud_map_with_its_stage_region_and_functi
     assert service["NamespaceId"] == {"Ref": "CloudMapNamespaceId"} and service["Type"] == "HTTP"
     assert "CloudMapNamespaceId" in t["Parameters"]  # lift deploy looks the id up by the name
     given = {"cloud_map": {"namespace": "shop", "namespace_id": "ns-0123456789abcdef"}, "domain": "feed.example.com"}
+    given["region"] = REGION  # the certificate's: a regional domain needs one of its own region
     given["certificate_arn"] = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0a1b2c3d-1111-2222-3333-444455556666"
     t2 = render_cfn(build_deployment(streaming_app(), config_from_dict(given, "pyproject.toml")))
     assert t2["Resources"]["CloudMapService"]["Properties"]["NamespaceId"] == "ns-0123456789abcdef"

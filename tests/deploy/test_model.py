@@ -294,3 +294,23 @@ def test_names_lift_derives_fit_aws_limits_and_stay_distinct() -> None:
         assert len(name) <= 80 and re.fullmatch(r"[A-Za-z0-9_-]+(\.fifo)?", name), name
     assert next(n for n in dlqs if n.endswith(".fifo")).endswith("-dlq.fifo")
     assert "names-dev-clicks-v2-failed" in dlqs
+
+
+def test_a_custom_domain_certificate_from_another_region_is_refused() -> None:
+    app = App(name="shop")
+
+    @app.get("/ping")
+    def ping() -> dict:
+        return {}
+
+    config = config_from_dict(
+        {
+            "region": "eu-west-1",
+            "domain": "api.example.com",
+            "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111",
+        },
+        "pyproject.toml",
+    )
+    with pytest.raises(ModelError, match="a certificate in us-east-1, but stage dev deploys to eu-west-1"):
+        build_deployment(app, config, "dev")
+    assert build_deployment(app, config, "dev", region="us-east-1").http.certificate_arn  # type: ignore[union-attr]

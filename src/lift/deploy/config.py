@@ -62,6 +62,32 @@ RUNTIMES = ("python3.11", "python3.12", "python3.13")
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922)
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$")
+# Lambda's rule for an environment variable's name, and the names its runtime sets (refused by Lambda)
+_ENV_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")
+_RESERVED_ENV = frozenset(
+    [
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    ]
+)
+ENVIRONMENT_LIMIT = 4096  # bytes of every variable's name and value together (Lambda's limit)
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(ssm|secretsmanager):[a-z0-9-]+:\d{12}:(parameter/.+|secret:.+)$")
 
 
@@ -502,6 +528,17 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
         raise bad("log_retention_days", f"{config.log_retention_days} is not a CloudWatch Logs retention period")
     if config.snapstart and config.runtime == "python3.11":
         raise bad("snapstart", "SnapStart for Python needs runtime python3.12 or later")
+    for table in ("environment", "secrets"):
+        for env in getattr(config, table):
+            if not _ENV_NAME.match(env):
+                raise bad(f"{table}.{env}", "Lambda takes letters, digits and '_', starting with a letter (2 or more)")
+            if env in _RESERVED_ENV:
+                raise bad(f"{table}.{env}", "the Lambda runtime sets this variable; a function cannot")
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in (*config.environment.items(), *config.secrets.items()))
+    if size > ENVIRONMENT_LIMIT - 512:  # room for the variables Lift adds (LIFT_NAME, LIFT_STAGE, endpoints)
+        raise bad("environment", f"{size} bytes of variables, over Lambda's 4 KB (less what Lift adds); use secrets")
+    if config.certificate_arn and not _CERTIFICATE_ARN.match(config.certificate_arn):
+        raise bad("certificate_arn", f"{config.certificate_arn!r} is not an ACM certificate ARN")
     for env, arn in config.secrets.items():
         if not _SECRET_ARN.match(arn):
             raise bad(f"secrets.{env}", f"{arn!r} is not an SSM parameter or Secrets Manager secret ARN")

@@ -1151,6 +1151,13 @@ class _Builder:
             return None
         if not routes and s.http != "url":
             return None
+        cert_region = s.certificate_arn.split(":")[3] if s.domain and s.certificate_arn else self.region
+        if cert_region != self.region:
+            raise ModelError(
+                f"{self.config.file or 'configuration'}: certificate_arn is a certificate in {cert_region}, but "
+                f"stage {self.stage} deploys to "
+                f"{self.region}: a regional API's custom domain needs an ACM certificate in its own region"
+            )
         alb = s.alb
         return HttpFront(
             id=self.ids("Http", "Api" if s.http in ("http", "rest") else s.http),
