@@ -544,6 +544,41 @@ def test_batch_assembled_from_two_queues_runs_each_with_its_handler() -> None:
     assert ran == [("jobs", 0, "jobs"), ("jobs", 1, "jobs"), ("jobs", 2, "jobs"), ("other", 3)]
 
 
+@pytest.mark.parametrize("handled", [True, False], ids=["its-handler", "nobody"])
+def test_a_message_of_another_queue_inside_a_known_queues_batch_goes_to_its_own_handler(handled, logs) -> None:
+    """The queue's plan is cached and the batch's first and last messages are that queue's: a message of
+    another queue between them runs with its own queue's handler, or fails alone when nobody handles
+    its queue (it used to run with the first queue's handler)."""
+    app = App()
+    ran = []
+
+    @app.sqs("jobs")
+    def job(ctx: Context, body: Job) -> None:
+        ran.append(("jobs", body.n, ctx.record.queue))
+
+    if handled:
+
+        @app.sqs("other")
+        def other(ctx: Context, body: Job) -> None:
+            ran.append(("other", body.n, ctx.record.queue))
+
+    assert app.handler(events.sqs("jobs", [{"n": 0}]), lambda_context()) == {"batchItemFailures": []}
+    event = events.sqs("jobs", [{"n": 1}, {"n": 3}])
+    stray = events.sqs("other", [{"n": 2}])["Records"][0]
+    event["Records"].insert(1, stray)
+    context = lambda_context()
+    answer = app.handler(event, context)
+    jobs = [("jobs", 0, "jobs"), ("jobs", 1, "jobs"), ("jobs", 3, "jobs")]
+    if handled:
+        assert answer == {"batchItemFailures": []}
+        assert ran == [*jobs, ("other", 2, "other")]
+    else:
+        assert answer == {"batchItemFailures": [{"itemIdentifier": stray["messageId"]}]}
+        assert ran == jobs
+        (line,) = [r for r in logs.records if r.levelno >= logging.WARNING]
+        assert "other" in line.getMessage() and context.aws_request_id in line.getMessage()
+
+
 @pytest.mark.parametrize("source", ["sqs", "kinesis", "dynamodb"])
 def test_records_of_a_queue_or_stream_nobody_handles_fail_alone_in_a_mixed_batch(source, logs) -> None:
     """A record of another queue or stream slipped into a batch (Lambda never mixes them) is reported

@@ -11,7 +11,7 @@ in a record of another service, and sends the batch through `app.handler` to one
 middleware, some good records are refused by it (a 409 Response). Held for every example:
 
 - nothing escapes `app.handler`; the answer is exactly `{"batchItemFailures": [{"itemIdentifier":
-  ...}]}` (text ids; Kafka's `{"partition": "<topic>-<n>", "offset": n}`);
+  ...}]}` (text ids; Kafka's `{"topic-partition": "<topic>-<n>", "offset": n}`);
 - the reported ids are exactly the bad records' and, for an ordered source, the records after a
   failure in its lane (FIFO message group, Kinesis shard, the DynamoDB stream, Kafka partition);
   a record of another service has no id there: it is reported as "" (Lambda retries the batch);
@@ -235,7 +235,7 @@ def batches(draw: st.DrawFn, source: str) -> Case:
         payload = "good" if kind == REFUSED else kind
         raws.append(make_record(source, draw(st.sampled_from(templates)), seq, ident, payload, name, lane))
         if source == "kafka":
-            ids.append({"partition": f"orders-{lane}", "offset": int(ident)})
+            ids.append({"topic-partition": f"orders-{lane}", "offset": int(ident)})
         else:
             ids.append(ident)
         lanes.append(ARNS["dynamodb"] if source == "dynamodb" else lane)
@@ -382,7 +382,7 @@ def test_hostile_batches_of_real_records_report_exactly_the_bad_records(source: 
         assert all(type(f) is dict and list(f) == ["itemIdentifier"] for f in failures), failures
         reported = [f["itemIdentifier"] for f in failures]
         if source == "kafka":
-            assert all(set(i) == {"partition", "offset"} and type(i["offset"]) is int for i in reported), reported
+            assert all(set(i) == {"topic-partition", "offset"} and type(i["offset"]) is int for i in reported), reported
         else:
             assert all(type(i) is str for i in reported), reported
         must_report, must_run = expected(case)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 
 import msgspec
 import pytest
@@ -69,8 +70,8 @@ def test_kafka_records_with_partial_failures_per_partition() -> None:
     out = app.handler(event, lambda_context())
     assert out == {
         "batchItemFailures": [
-            {"itemIdentifier": {"partition": "orders-0", "offset": 16}},
-            {"itemIdentifier": {"partition": "orders-0", "offset": 17}},
+            {"itemIdentifier": {"topic-partition": "orders-0", "offset": 16}},
+            {"itemIdentifier": {"topic-partition": "orders-0", "offset": 17}},
         ]
     }
     assert seen == [(15, "key-1", {"trace": b"abc"}, {"n": 1}), (16, "key-1", {"trace": b"abc"}, {"fail": True})]
@@ -98,9 +99,88 @@ def test_a_kafka_failure_holds_back_only_its_own_partition_and_loses_nothing() -
     assert ran == [(0, 15), (0, 16), (1, 15), (1, 16)]  # partition 0 stops at its failure; partition 1 runs on
     assert out == {
         "batchItemFailures": [
-            {"itemIdentifier": {"partition": "orders-0", "offset": offset}} for offset in (16, 17, 18)
+            {"itemIdentifier": {"topic-partition": "orders-0", "offset": offset}} for offset in (16, 17, 18)
         ]
     }
+
+
+def _kafka_app(ran: list) -> App:
+    app = App()
+
+    @app.kafka(topic="orders")
+    def order(ctx: Context, body: dict) -> None:
+        ran.append((ctx.record.partition, ctx.record.offset))
+
+    return app
+
+
+def test_a_kafka_record_that_is_not_an_object_fails_alone_and_holds_back_its_partition(caplog) -> None:
+    """It used to fail the whole invocation after the others ran (and the records after it in its
+    partition ran anyway): now it is named by the offset after its predecessor's, the rest of its
+    partition is reported unrun, the other partitions are done, and one WARNING names it."""
+    caplog.set_level(logging.INFO, logger="lift")
+    ran: list = []
+    app = _kafka_app(ran)
+    event = events.kafka("orders", [{"n": 1}, {"n": 2}, {"n": 3}], partition=0)
+    event["records"].update(events.kafka("orders", [{"n": 4}], partition=1)["records"])
+    event["records"]["orders-0"][1] = "not a record"  # offset 16's place
+    context = lambda_context()
+    out = app.handler(event, context)
+    assert out == {
+        "batchItemFailures": [{"itemIdentifier": {"topic-partition": "orders-0", "offset": o}} for o in (16, 17)]
+    }
+    assert ran == [(0, 15), (1, 15)]
+    (line,) = [r for r in caplog.records if "rejected" in r.getMessage()]
+    assert line.levelno == logging.WARNING
+    assert "orders-0@16" in line.getMessage() and context.aws_request_id in line.getMessage()
+
+
+def test_a_kafka_partition_whose_first_record_has_no_topic_runs_with_its_topics_handler() -> None:
+    ran: list = []
+    app = _kafka_app(ran)
+    event = events.kafka("orders", [{"n": 1}, {"n": 2}])
+    del event["records"]["orders-0"][0]["topic"]  # the event's key still names the partition's topic
+    assert app.handler(event, lambda_context()) == {"batchItemFailures": []}
+    assert ran == [(0, 15), (0, 16)]
+
+
+def test_a_kafka_partition_of_a_topic_nobody_handles_fails_alone(caplog) -> None:
+    ran: list = []
+    app = _kafka_app(ran)
+    event = events.kafka("orders", [{"n": 1}])
+    event["records"].update(events.kafka("audit", [{"n": 2}, {"n": 3}], partition=3)["records"])
+    out = app.handler(event, lambda_context())
+    assert out == {
+        "batchItemFailures": [{"itemIdentifier": {"topic-partition": "audit-3", "offset": o}} for o in (15, 16)]
+    }
+    assert ran == [(0, 15)]
+    assert [r.levelno for r in caplog.records if "audit" in r.getMessage()] == [logging.ERROR]
+
+
+def test_a_kafka_handler_without_partial_failures_fails_the_invocation_so_the_batch_is_retried(caplog) -> None:
+    """A mapping without ReportBatchItemFailures (on-demand pollers) ignores `batchItemFailures`: a failed
+    record would be dropped. `partial_failures=False` makes the invocation fail, naming the record."""
+    from lift.errors import RecordsFailed
+
+    app = App()
+    ran: list = []
+
+    @app.kafka(topic="orders", partial_failures=False)
+    def order(ctx: Context, body: dict) -> None:
+        ran.append((ctx.record.partition, ctx.record.offset))
+        if body.get("fail"):
+            raise ValueError("refused")
+
+    event = events.kafka("orders", [{"n": 1}, {"fail": True}, {"n": 3}], partition=0)
+    event["records"].update(events.kafka("orders", [{"n": 4}], partition=1)["records"])
+    context = lambda_context()
+    with pytest.raises(RecordsFailed) as raised:
+        app.handler(event, context)
+    assert raised.value.record_ids == ["orders-0@16", "orders-0@17"]
+    assert ran == [(0, 15), (0, 16), (1, 15)]
+    (line,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "orders-0@16" in line.getMessage() and context.aws_request_id in line.getMessage()
+    assert app.handler(events.kafka("orders", [{"n": 5}]), lambda_context()) == {"batchItemFailures": []}
 
 
 def test_cloudwatch_logs_decoded_into_log_events() -> None:

@@ -250,3 +250,30 @@ def test_message_attribute_values_follow_their_data_type() -> None:
     }
     assert TestClient(app).invoke(event) == {"batchItemFailures": []}
     assert got == [("100", b"\x00\x01\x02", "-")]
+
+
+def test_an_eventbridge_pipes_batch_from_a_queue_runs_its_handler_with_partial_failures(caplog) -> None:
+    """EventBridge Pipes hands a Lambda target its SQS source's messages as a JSON list (no `Records`)
+    and takes `batchItemFailures` back, naming each failed message by its `messageId`: the list runs
+    as an SQS batch (it used to reach only `@app.invoke`, with no partial failure)."""
+    from lift.testing import lambda_context
+
+    app = App()
+    seen: list[int] = []
+
+    @app.sqs("orders")
+    def on_order(ctx: Context, body: Order) -> None:
+        seen.append(body.id)
+        if body.qty < 0:
+            raise ValueError("negative quantity")
+
+    pipe_batch = events.sqs("orders", [{"id": 1, "qty": 1}, {"id": 2, "qty": -1}, {"id": 3, "qty": 1}])["Records"]
+    context = lambda_context()
+    assert app.handler(pipe_batch, context) == {"batchItemFailures": [{"itemIdentifier": pipe_batch[1]["messageId"]}]}
+    assert seen == [1, 2, 3]
+    (line,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert pipe_batch[1]["messageId"] in line.getMessage() and context.aws_request_id in line.getMessage()
+
+    invoked = App()  # an app without @app.sqs still gets the whole list in @app.invoke, as before
+    invoked.invoke(lambda body: len(body))
+    assert invoked.handler(pipe_batch, lambda_context()) == 3

@@ -3,17 +3,19 @@
 `body` is the record's base64-decoded `value` (JSON into a model, `str`, `bytes`); the record
 gives `key` (decoded), `headers` (a dict of decoded values), `topic`, `partition`, `offset`,
 `timestamp`. A failed record is reported in `batchItemFailures` as
-`{"itemIdentifier": {"partition": "<topic>-<partition>", "offset": <offset>}}` (the mapping
-needs `ReportBatchItemFailures`); the later records of its partition are failed unrun, so a
-partition's order is kept.
+`{"itemIdentifier": {"topic-partition": "<topic>-<partition>", "offset": <offset>}}`, the form Lambda's
+Kafka mappings take with `ReportBatchItemFailures` (provisioned mode only); the later records of its
+partition are failed unrun, so a partition's order is kept.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lift.batch import process_batch
-from lift.sources.record import Record, base64_field
+from lift.batch import log_record_failure, process_batch, skip_record
+from lift.context import Context
+from lift.errors import RecordsFailed
+from lift.sources.record import Record, base64_field, malformed_record
 
 __all__ = ["KafkaRecord", "dispatch"]
 
@@ -88,24 +90,91 @@ class KafkaRecord(Record):
         return self.value
 
 
-def _lane(record: Any) -> tuple[str, int]:
-    return (record.topic, record.partition)
-
-
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Run every partition's records in order with the handler of its topic; the answer names each failed
+    record as Lambda's Kafka mappings take it: `{"topic-partition": "<topic>-<partition>", "offset": n}`.
+
+    A partition of a topic nobody handles fails whole (logged once) while the others run; a batch nobody
+    handles is an error raised before anything runs. A record that is not an object fails alone, named
+    by the offset after its predecessor's, and holds back the rest of its partition, as a failure does."""
+    partitions = []
+    for key, raws in event["records"].items():
+        if raws.__class__ is not list:
+            # nothing in it can be named: the event is malformed (a 400 `malformed_event`, the batch retried)
+            raise TypeError(f"records[{key!r}] is {type(raws).__name__}, not a list")
+        if raws:
+            topic = _topic_of(key, raws)
+            partitions.append((key, topic, next((h for h in handlers if h.match(topic)), None), raws))
+    if partitions and all(handler is None for _, _, handler, _ in partitions):
+        raise app._unmatched_event("kafka", f"topic {partitions[0][1]!r}", context)
     failures: list[dict[str, Any]] = []
-    for raws in (event.get("records") or {}).values():
-        if not raws:
-            continue
-        topic = raws[0].get("topic") or ""
-        handler = next((h for h in handlers if h.match(topic)), None)
+    unanswerable: list[str] = []  # the failed records of handlers registered with partial_failures=False
+    for key, topic, handler, raws in partitions:
         if handler is None:
-            raise app._unmatched_event("kafka", f"topic {topic!r}", context)
-        records: list[Record] = [KafkaRecord(raw) for raw in raws]
-        failed = set(process_batch(app, handler, records, event, context, "kafka", _lane))
-        failures += [
-            {"itemIdentifier": {"partition": f"{r.topic}-{r.partition}", "offset": r.offset}}
-            for r in records
-            if isinstance(r, KafkaRecord) and r.record_id in failed
-        ]
+            app._unmatched_event("kafka", f"topic {topic!r} ({key}): its {len(raws)} record(s) fail", context)
+            failures += (_identifier(key, raws, i) for i in range(len(raws)))
+            continue
+        records: list[Record] = []
+        for raw in raws:
+            if raw.__class__ is not dict:
+                break
+            records.append(KafkaRecord(raw))
+        # one lane: after a failure the partition's later records fail unrun, so the failed ones are its last
+        failed = len(process_batch(app, handler, records, event, context, "kafka", _one_lane))
+        first_failed = len(records) - failed if failed else len(records)
+        if len(records) < len(raws):  # a record that is not an object: it and the records after it fail
+            index = len(records)
+            ctx = Context(app, event, context, "kafka")
+            bad = malformed_record(f"records[{key!r}][{index}]", "an object", raws[index])
+            log_record_failure(ctx, None, bad, _named(key, _identifier(key, raws, index)["itemIdentifier"]))
+            for raw in raws[index + 1 :]:
+                if raw.__class__ is dict:
+                    skip_record("kafka", KafkaRecord(raw), key)
+            if not failed:
+                first_failed = index
+        named = [_identifier(key, raws, i) for i in range(first_failed, len(raws))]
+        named = [item for i, item in enumerate(named) if not i or item != named[i - 1]]  # (each named once)
+        failures += named
+        if named and handler.options.get("partial_failures") is False:
+            unanswerable += (_named(key, item["itemIdentifier"]) for item in named)
+    if unanswerable:  # a mapping without ReportBatchItemFailures would drop them: Lambda retries the batch
+        total = sum(len(raws) for _, _, _, raws in partitions)
+        raise RecordsFailed(
+            "kafka", total, [(name, RuntimeError(f"kafka record {name} failed (logged)")) for name in unanswerable]
+        )
     return {"batchItemFailures": failures}
+
+
+def _named(key: Any, identifier: Any) -> str:
+    """A failed record's name in logs: `<topic>-<partition>@<offset>` (the partition alone when unknown)."""
+    return f"{key}@{identifier['offset']}" if identifier else str(key)
+
+
+def _one_lane(record: Any) -> int:
+    """The lane of every record of one partition's run (each partition is run on its own)."""
+    return 0
+
+
+def _topic_of(key: Any, raws: list[Any]) -> str:
+    """The topic of a partition's records: the first record's, or the event's `<topic>-<partition>` key's."""
+    first = raws[0]
+    topic = first.get("topic") if first.__class__ is dict else None
+    if topic.__class__ is str and topic:
+        return topic
+    return key.rpartition("-")[0] if key.__class__ is str else ""
+
+
+def _identifier(key: Any, raws: list[Any], index: int) -> dict[str, Any]:
+    """How Lambda knows record `index` of partition `key`: the key and the record's offset. A record that
+    is not an object is named by the offset after its predecessor's (so the retry starts at or before it),
+    or, first in its partition, the one before its successor's; with neither, "" (the batch is retried)."""
+    raw = raws[index]
+    if raw.__class__ is dict:
+        return {"itemIdentifier": {"topic-partition": key, "offset": _number(raw.get("offset"))}}
+    before = raws[index - 1].get("offset") if index and raws[index - 1].__class__ is dict else None
+    if before.__class__ is int:
+        return {"itemIdentifier": {"topic-partition": key, "offset": before + 1}}
+    after = raws[index + 1].get("offset") if index + 1 < len(raws) and raws[index + 1].__class__ is dict else None
+    if after.__class__ is int and after > 0:
+        return {"itemIdentifier": {"topic-partition": key, "offset": after - 1}}
+    return {"itemIdentifier": ""}

@@ -78,6 +78,11 @@ def _is_appsync_authorizer(e: dict[str, Any]) -> bool:
     )
 
 
+def _is_pipe_batch(e: Any) -> bool:
+    """A list of SQS messages: the batch EventBridge Pipes hands a Lambda target from an SQS source."""
+    return type(e) is list and bool(e) and type(e[0]) is dict and e[0].get("eventSource") == "aws:sqs"
+
+
 def _is_lattice(e: dict[str, Any]) -> bool:
     if "raw_path" in e and "method" in e:  # v1
         return True
@@ -122,6 +127,7 @@ RULES: tuple[Rule, ...] = (
     Rule("codepipeline", "`CodePipeline.job`", _dict_rule(lambda e: "CodePipeline.job" in e)),
     Rule("appsync", "`info.fieldName` and `arguments`; or a non-empty list of those (batch resolver)", lambda e: _is_appsync_resolver(e) or (type(e) is list and bool(e) and all(_is_appsync_resolver(x) for x in e))),
     Rule("appsync_authorizer", "`authorizationToken`, `requestContext.apiId` and `requestContext.queryString` (or `queryDocument`); no `methodArn`", _dict_rule(_is_appsync_authorizer)),
+    Rule("sqs", "a non-empty list whose first item's `eventSource` is `aws:sqs` (EventBridge Pipes from an SQS queue)", _is_pipe_batch),
     Rule("lattice", "`raw_path` and `method` (v1), or `method`, `path` and `requestContext.serviceNetworkArn` (v2)", _dict_rule(_is_lattice)),
 )  # fmt: skip
 

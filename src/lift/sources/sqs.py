@@ -220,21 +220,37 @@ def dispatcher(app: Any) -> Any:
     each message group in order: after a failure, the group's later messages are failed
     without being run.
 
+    EventBridge Pipes hands a Lambda target its SQS source's messages as a list (the event itself,
+    without `Records`) and takes the same `batchItemFailures` back, each message named by its
+    `messageId`: such a list runs here as a batch (to `@app.invoke` when there is no `@app.sqs`
+    handler, as before).
+
     A batch comes from one queue: an event source mapping reads one queue, so Lambda never
-    mixes them. Its first and last messages are checked (a hand-assembled batch of several
-    queues is grouped by queue, each group run with its own handler; the messages of a queue no
-    handler claims fail, the others run; a batch no handler claims is an error raised before any
-    message runs), then every message runs with that queue's plan, made once per queue ARN.
+    mixes them. Every message's ARN is compared with the first one's (about 340 instructions a
+    message); a batch of several queues (hand-assembled, or a message slipped in) is grouped by
+    queue, each group run with its own handler; the messages of a queue no handler claims fail,
+    the others run; a batch no handler claims is an error raised before any message runs. Then
+    every message runs with its queue's plan, made once per queue ARN.
     """
     plans = app._batch_plans.setdefault("sqs", {})
 
     def dispatch_sqs(event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
-        raws = event["Records"]
-        arn = raws[0].get("eventSourceARN") or ""
         try:
+            raws = event["Records"]
+        except TypeError:  # a list of messages: an EventBridge Pipes batch, answered alike (pipe_batch)
+            if not app._handlers_by_source["sqs"] and app._handlers_by_source["invoke"]:
+                return app._dispatch_invoke(event, context, "invoke")
+            raws = event
+        arn = raws[0].get("eventSourceARN") or ""
+        try:  # one queue, as Lambda sends: every message's ARN is the first one's
             plan = plans.get(arn)
-            one_queue = plan is not None and raws[-1].get("eventSourceARN") == arn  # (see the docstring)
-        except (TypeError, AttributeError):  # an ARN or last message of the wrong type (never sent by Lambda)
+            one_queue = plan is not None
+            if one_queue:  # (a loop of subscripts: the cheapest per message, cheaper than C's map/count)
+                for raw in raws:
+                    if raw["eventSourceARN"] != arn:
+                        one_queue = False
+                        break
+        except (TypeError, AttributeError, KeyError):  # a message without an ARN, or not an object (never sent)
             one_queue = False
         failed: list[str] = []
         if one_queue:
@@ -249,13 +265,20 @@ def dispatcher(app: Any) -> Any:
         for (by_record, fn, with_ctx, decode, scan, fifo, handler), raws in batches:
             if by_record:  # concurrency or a fixed envelope: every message as a record
                 records = []
+                held: set[Any] | None = None  # FIFO: the groups of the messages that could not be made records
                 for raw in raws:
                     try:
                         if fifo:
-                            raw["attributes"].get("MessageGroupId")  # a FIFO message names its group
+                            lane = _fifo_group(raw)
+                            if held is not None and lane in held:
+                                _skip(raw, held, lane)
+                                failed.append(raw["messageId"])
+                                continue
                         records.append(_record(raw, handler.envelope))
                     except Exception as exc:
                         failed.append(_malformed(app, raw, event, context, exc))
+                        if fifo:
+                            held = _block(held, _group_or_none(raw))
                 failed += process_batch(
                     app, handler, records, event, context, "sqs", group_of if fifo else None, handler.concurrency
                 )
@@ -276,8 +299,10 @@ def dispatcher(app: Any) -> Any:
                 try:
                     if fifo:
                         group = raw["attributes"].get("MessageGroupId")
+                        if group.__class__ is not str:  # unreadable: it fails, and every message after it
+                            raise malformed_record("attributes.MessageGroupId", "a string", group)
                         if blocked is not None and group in blocked:
-                            skip_record("sqs", SQSRecord(raw), f"message group {group!r}")
+                            _skip(raw, blocked, group)
                             failed.append(raw["messageId"])
                             continue
                     if decode is not None:
@@ -333,8 +358,8 @@ def dispatcher(app: Any) -> Any:
                             blocked = _block(blocked, group)
                 except Exception as exc:
                     failed.append(_malformed(app, raw, event, context, exc))
-                    if fifo and (bad_group := _group_or_none(raw)) is not None:
-                        blocked = _block(blocked, bad_group)
+                    if fifo:
+                        blocked = _block(blocked, _group_or_none(raw))
         if not failed:
             return {"batchItemFailures": []}
         return encode_batch_response(failed)
@@ -539,20 +564,49 @@ def _malformed(app: Any, raw: Any, event: Any, context: Any, exc: Exception) -> 
     return message_id if message_id.__class__ is str else ""  # "": Lambda retries the whole batch
 
 
-def _group_or_none(raw: Any) -> Any:
+def _fifo_group(raw: Any) -> str:
+    """A FIFO message's group; a malformed-record error when it cannot be read."""
+    group = raw["attributes"].get("MessageGroupId")
+    if group.__class__ is not str:
+        raise malformed_record("attributes.MessageGroupId", "a string", group)
+    return group
+
+
+def _group_or_none(raw: Any) -> str | None:
+    """The group of a FIFO message that failed unrun, None when it cannot be read."""
     try:
-        return raw["attributes"]["MessageGroupId"]
+        return _fifo_group(raw)
     except Exception:
         return None
 
 
-def _block(blocked: set[Any] | None, group: Any) -> set[Any]:
-    blocked = blocked if blocked is not None else set()
-    try:
-        blocked.add(group)
-    except TypeError:  # an unhashable group id (a malformed message): it has no group to keep in order
+class _EveryGroup:
+    """The groups held back once a FIFO message whose group cannot be read has failed: all of them (its
+    group, whichever it is, must not run ahead of it), as AWS asks of FIFO batches: stop at the failure."""
+
+    def __contains__(self, group: Any) -> bool:
+        return True
+
+    def add(self, group: Any) -> None:
         pass
+
+
+_EVERY_GROUP: Any = _EveryGroup()
+
+
+def _block(blocked: set[Any] | None, group: str | None) -> set[Any]:
+    """`blocked` with the group of a failed message added; every group when its group is unknown (None)."""
+    if group is None:
+        return _EVERY_GROUP
+    blocked = blocked if blocked is not None else set()
+    blocked.add(group)
     return blocked
+
+
+def _skip(raw: dict[str, Any], blocked: Any, group: str) -> None:
+    """Log a FIFO message failed unrun behind an earlier failure of its group (or of an unreadable one)."""
+    lane = "the batch (a message group could not be read)" if blocked is _EVERY_GROUP else f"message group {group!r}"
+    skip_record("sqs", SQSRecord(raw), lane)
 
 
 def encode_batch_response(failed_ids: list[str]) -> dict[str, Any]:

@@ -156,9 +156,16 @@ class Triggers:
         """A Firehose transformation of delivery stream `stream` (name or glob), one call per record."""
         return self._trigger("firehose", stream, _record.pattern_matcher(stream), middleware)
 
-    def kafka(self, topic: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
-        """Records of Kafka `topic` (MSK or self-managed; name or glob), one call per record."""
-        return self._trigger("kafka", topic, _record.pattern_matcher(topic), middleware)
+    def kafka(
+        self, topic: str = "*", *, middleware: Iterable[Middleware] = (), partial_failures: bool = True
+    ) -> Callable[[Any], Any]:
+        """Records of Kafka `topic` (MSK or self-managed; name or glob), one call per record. Failed
+        records are answered in `batchItemFailures`; `partial_failures=False` (a mapping without
+        `ReportBatchItemFailures`, which ignores that answer) fails the invocation instead, so the
+        batch is retried."""
+        return self._trigger(
+            "kafka", topic, _record.pattern_matcher(topic), middleware, partial_failures=partial_failures
+        )
 
     def cloudwatch_logs(self, log_group: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """The log events a subscription filter of `log_group` (name or glob) delivers, one call each."""
