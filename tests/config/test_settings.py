@@ -427,3 +427,76 @@ def test_retry_on_recognises_a_rotated_redis_password(aws, secrets, names, redis
     finally:
         admin.acl_deluser(user)
         admin.close()
+
+
+def test_many_calls_refused_at_once_after_a_rotation_reload_the_secret_once(
+    aws, ssm, secrets, names, monkeypatch
+) -> None:
+    """Twelve requests meet the rotated password at the same moment: one reload for all of them (before:
+    one Secrets Manager read per refused call, a herd against its rate limit), and each call then succeeds."""
+    import threading
+
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+    backend = Boto3Backend()
+    reads: list[str] = []
+    backend.client("secretsmanager").meta.events.register(
+        "before-call.secrets-manager.GetSecretValue", lambda **kw: reads.append("read")
+    )
+    settings = Settings(_settings_class(names), ttl=None, backend=backend)
+    settings.get()
+    assert len(reads) == 1
+    secrets.put_secret_value(SecretId=f"{names}/db", SecretString=json.dumps({"password": "new-pw"}))
+    barrier = threading.Barrier(12)
+
+    class AuthFailed(Exception):
+        pass
+
+    @settings.retry_on()
+    def connect() -> str:
+        password = settings.get().db_password.get_secret_value()
+        if password != "new-pw":
+            barrier.wait(10)  # all twelve are refused together
+            raise AuthFailed("password authentication failed for user app")
+        return "connected"
+
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(connect())) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert results == ["connected"] * 12
+    assert len(reads) == 2
+
+
+def test_values_past_their_grace_period_are_reloaded_once_for_concurrent_callers(
+    aws, ssm, secrets, names, monkeypatch
+) -> None:
+    import threading
+
+    _seed(ssm, secrets, names)
+    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
+    backend = Boto3Backend()
+    reads: list[str] = []
+    backend.client("secretsmanager").meta.events.register(
+        "before-call.secrets-manager.GetSecretValue", lambda **kw: reads.append("read")
+    )
+    now = [0.0]
+    settings = Settings(_settings_class(names), ttl=60, max_stale=60, backend=backend, clock=lambda: now[0])
+    settings.get()
+    now[0] = 500.0  # past ttl + max_stale: get() must reload in the caller's thread
+    barrier = threading.Barrier(8)
+    got: list[str] = []
+
+    def read() -> None:
+        barrier.wait(10)
+        got.append(settings.get().db_password.get_secret_value())
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert got == ["hunter2-db"] * 8
+    assert len(reads) == 2

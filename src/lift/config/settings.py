@@ -304,8 +304,9 @@ class Settings(Generic[T]):
         self._value: T | None = None
         self._versions: dict[str, str | None] = {}
         self._loaded_at = 0.0
+        self._loads = 0  # how many times the values were loaded: a reload skips when another thread did it
         self._lock = threading.Lock()
-        self._refreshing = False
+        self._refreshing = threading.Lock()  # held while a background refresh runs: at most one at a time
         if app is not None:
             _register(app, self)
 
@@ -323,12 +324,12 @@ class Settings(Generic[T]):
                     self._store(*_load(self.cls, self.backend))
                 return self._value  # type: ignore[return-value]
         if self.ttl is not None:
+            loads = self._loads
             age = self._clock() - self._loaded_at
             if age > self.ttl:
                 if self.max_stale is not None and age > self.ttl + self.max_stale:
-                    return self.refresh()  # past the grace period: fresh values or a ConfigError
-                if not self._refreshing:
-                    self._refreshing = True
+                    return self._reload(loads)  # past the grace period: fresh values or a ConfigError
+                if self._refreshing.acquire(blocking=False):
                     threading.Thread(target=self._background_refresh, name="lift-config-refresh", daemon=True).start()
         return value
 
@@ -340,17 +341,26 @@ class Settings(Generic[T]):
             self._store(*_load(self.cls, self.backend))
             return self._value  # type: ignore[return-value]
 
+    def _reload(self, loads: int) -> T:
+        """Reload unless another thread already did since the caller read the values of load `loads`:
+        many callers that find the values stale (or a credential rejected) at once cost one load."""
+        with self._lock:
+            if self._loads == loads:
+                self._store(*_load(self.cls, self.backend))
+            return self._value  # type: ignore[return-value]
+
     def _background_refresh(self) -> None:
         try:
             self.refresh()
         except Exception as exc:
             _log.warning("Refreshing %s failed; keeping the last values: %s", self.cls.__name__, exc)
         finally:
-            self._refreshing = False
+            self._refreshing.release()
 
     def _store(self, value: T, versions: dict[str, str | None]) -> None:
         old = self._value
         self._value, self._loaded_at = value, self._clock()
+        self._loads += 1
         self._versions = versions
         if old is not None:
             changed = [f.name for f in _fields(self.cls) if getattr(old, f.name) != getattr(value, f.name)]
@@ -379,12 +389,13 @@ class Settings(Generic[T]):
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(fn)
             def call(*args: Any, **kwargs: Any) -> Any:
+                loads = self._loads
                 try:
                     return fn(*args, **kwargs)
                 except Exception as exc:
                     if not matches(exc):
                         raise
-                    self.refresh()
+                    self._reload(loads)  # one reload however many calls were refused at once
                     return fn(*args, **kwargs)
 
             return call
