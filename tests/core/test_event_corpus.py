@@ -348,3 +348,34 @@ def test_every_real_async_sample_reaches_its_handler_and_a_failure_fails_the_inv
             assert isinstance(info.value.__cause__, RuntimeError), name
         count += 1
     assert count >= 1
+
+
+@pytest.mark.parametrize(
+    ("sample", "proxy", "wire_path"),
+    [  # real HTTP API captures (one API, 2020): API Gateway decoded the path but for the escaped "/"
+        (
+            "encode-space-in-resource-path-httpapi-v2.json",
+            "api/resourcepath/string/tmh/file name.xml",
+            "/api/resourcepath/string/tmh/file%20name.xml",
+        ),
+        (
+            "encode-slash-in-resource-path-httpapi-v2.json",
+            "api/resourcepath/encoding/a/b",
+            "/api/resourcepath/encoding/a%2Fb",
+        ),
+    ],
+)
+def test_an_http_api_sample_with_a_decoded_path_gives_the_parameter_api_gateway_gave(
+    sample: str, proxy: str, wire_path: str
+) -> None:
+    path = CORPUS / "aws-lambda-dotnet" / "Amazon.Lambda.AspNetCoreServer.Test" / sample
+    event = json.loads(path.read_text(encoding="utf-8-sig"))
+    assert event["pathParameters"] == {"proxy": proxy}  # (what API Gateway itself decoded)
+    app = App(name="decoded")
+
+    @app.get("/{proxy+}")
+    def anything(ctx: Context, proxy: str) -> dict:
+        return {"proxy": proxy, "path": ctx.path}
+
+    out = app.handler(event, lambda_context())  # (ctx.path: as the client sent it, as on every source)
+    assert (out["statusCode"], json.loads(out["body"])) == (200, {"proxy": proxy, "path": wire_path})

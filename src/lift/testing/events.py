@@ -22,6 +22,7 @@ __all__ = ["apigw_rest", "apigw_http", "alb", "function_url", "split_path"]
 
 ACCOUNT = "123456789012"
 _LONE_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
+_ESCAPED_SLASH = re.compile("%2[fF]")
 REGION = "us-east-1"
 SOURCE_IP = "203.0.113.7"
 USER_AGENT = "lift-testclient/1.0"
@@ -179,6 +180,7 @@ def _v2(
     stage: str,
     authorizer: dict[str, Any] | None,
     request_id: str | None,
+    decodes_path: bool = False,
 ) -> dict[str, Any]:
     path, q = _merge_query(path, query)
     text, b64 = _body(body, is_base64)
@@ -192,6 +194,8 @@ def _v2(
     request_time, epoch = _now()
     raw_query = urlencode([(k, v) for k, vs in q.items() for v in vs], quote_via=quote)
     raw_path = url_path(path)
+    if decodes_path:  # (an HTTP API: what it passes on is decoded, but for "%2F")
+        raw_path = "%2F".join(unquote(part) for part in _ESCAPED_SLASH.split(raw_path))
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -205,7 +209,7 @@ def _v2(
             "domainPrefix": host.split(".")[0],
             "http": {
                 "method": method.upper(),
-                "path": unquote(raw_path),  # API Gateway decodes it
+                "path": raw_path if decodes_path else unquote(raw_path),
                 "protocol": "HTTP/1.1",
                 "sourceIp": SOURCE_IP,
                 "userAgent": USER_AGENT,
@@ -243,9 +247,13 @@ def apigw_http(
     authorizer: dict[str, Any] | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API event (payload 2.0)."""
+    """An API Gateway HTTP API event (payload 2.0). `path` is the path a client sends (encoded as a
+    client encodes it); `rawPath` holds it as API Gateway passes it on: decoded, but for an escaped
+    "/" (`%2F`, kept as it is), as AWS's own samples show (`/tmh/file name.xml`, `/encoding/a%2Fb`)."""
     host = f"r3pmxmplak.execute-api.{REGION}.amazonaws.com"
-    return _v2(method, path, body, headers, query, cookies, is_base64, host, route_key, stage, authorizer, request_id)
+    return _v2(
+        method, path, body, headers, query, cookies, is_base64, host, route_key, stage, authorizer, request_id, True
+    )
 
 
 def function_url(
