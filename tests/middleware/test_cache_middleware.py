@@ -207,6 +207,26 @@ def test_handler_cache_control_and_vary_are_honoured() -> None:
     assert client.get("/headers/short").headers["x-cache"] == "miss"
 
 
+def test_vary_values_cannot_be_crafted_to_share_another_requests_entry() -> None:
+    """With vary=["X-Region", "X-Plan"], ("eu|pro", "") and ("eu", "pro|") are different requests: a client
+    sending the second must not be served the first one's cached answer, nor plant one for it (the
+    values were joined with `|` unescaped, so both made one key)."""
+    app = App(name="catalog")
+    app.use(cache(ttl=30, store=Cache(), vary=["X-Region", "X-Plan"], shared=True))
+
+    @app.get("/prices")
+    def prices(ctx: Context) -> dict:
+        return {"region": ctx.request.headers.get("x-region"), "plan": ctx.request.headers.get("x-plan")}
+
+    client = TestClient(app)
+    planted = client.get("/prices", headers={"X-Region": "eu", "X-Plan": "pro|"})
+    assert planted.json() == {"region": "eu", "plan": "pro|"}
+    victim = client.get("/prices", headers={"X-Region": "eu|pro", "X-Plan": ""})
+    assert victim.headers["x-cache"] == "miss" and victim.json() == {"region": "eu|pro", "plan": ""}
+    again = client.get("/prices", headers={"X-Region": "eu", "X-Plan": "pro|"})
+    assert again.headers["x-cache"] == "hit" and again.json() == planted.json()
+
+
 def test_vary_on_a_header_the_middleware_ignores_is_not_cached() -> None:
     app, calls = make_app(cache(ttl=30, store=Cache()))
     client = TestClient(app)

@@ -182,7 +182,7 @@ class CacheMiddleware:
                 pairs = sorted((k, v) for k, vs in query.to_dict().items() for v in vs)
                 name += "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
         header = request.headers._values.get  # lower-cased names -> [values]
-        varies = "|".join((header(h) or [""])[0] for h in self.vary) if self.vary else ""
+        varies = "|".join(_vary_part((header(h) or [""])[0]) for h in self.vary) if self.vary else ""
         who = ""
         if not self.shared:
             if ctx.user_id is not None:
@@ -272,6 +272,14 @@ def _response_from(entry: Any, state: str) -> Response:
     response.headers["Age"] = str(entry.age())
     response.headers["X-Cache"] = state
     return response
+
+
+def _vary_part(value: str) -> str:
+    """A vary header's value as one unambiguous part of the key: `|` (the separator) and `%` escaped, so
+    ("x|y", "") and ("x", "y|") are two keys, and no client can make its answer another's."""
+    if "|" in value or "%" in value:
+        return value.replace("%", "%25").replace("|", "%7C")
+    return value
 
 
 def _directives(header: str | None) -> dict[str, str | None]:
