@@ -643,3 +643,73 @@ def test_an_idempotent_function_with_a_large_result_runs_once(store):
     again = render({"id": "doc-1"})
     assert again == (None if type(store).__name__ == "DynamoDBStore" else first)
     assert len(runs) == 1
+
+
+def _post_in_a_process(backend: str, address: str, prefix: str, start, answers) -> None:
+    """One 'Lambda instance' in its own process: its own app and store client, one POST with the shared key."""
+    from lift.stores.dynamodb import DynamoDBStore
+
+    if backend == "redis":
+        store = RedisStore(address, prefix=prefix, timeout=15)
+    else:
+        store = DynamoDBStore("lift-test", endpoint_url=address, prefix=prefix, timeout=15)
+    app = App(name="payments")
+    app.use(idempotency(store))
+
+    @app.post("/payments", status=201)
+    def pay(ctx: Context) -> dict:
+        run = store.increment("handler-runs")  # counted in the shared store: every process sees it
+        time.sleep(0.5)  # still running while the other processes' requests arrive
+        return {"payment": "p-1", "run": run}
+
+    client = TestClient(app)
+    start.wait(60)
+    response = client.post("/payments", json={"amount": 42}, headers={"Idempotency-Key": "pay-once"})
+    answers.put((response.status_code, response.json()))
+
+
+@pytest.mark.parametrize("backend", ["redis", "dynamodb"])
+def test_processes_sending_one_key_at_once_run_the_handler_once(request, backend):
+    """Three processes (three Lambda instances) send the same request with one key at the same moment:
+    one runs it, the others get 409 idempotency_in_progress, and a retry after it finished is a replay."""
+    import multiprocessing
+    import uuid
+
+    from lift.stores.dynamodb import DynamoDBStore
+
+    address = request.getfixturevalue("redis_url" if backend == "redis" else "dynamodb_endpoint")
+    if backend == "dynamodb":
+        request.getfixturevalue("dynamodb_table")
+    spawn = multiprocessing.get_context("spawn")
+    start, answers = spawn.Event(), spawn.Queue()
+    prefix = f"idem-proc-{uuid.uuid4().hex[:8]}:"
+    processes = [
+        spawn.Process(target=_post_in_a_process, args=(backend, address, prefix, start, answers)) for _ in range(3)
+    ]
+    for process in processes:
+        process.start()
+    time.sleep(0.2)
+    start.set()
+    results = [answers.get(timeout=90) for _ in processes]
+    for process in processes:
+        process.join(30)
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201, 409, 409]
+    assert {body["error"]["code"] for status, body in results if status == 409} == {"idempotency_in_progress"}
+    store = (
+        RedisStore(address, prefix=prefix)
+        if backend == "redis"
+        else DynamoDBStore("lift-test", endpoint_url=address, prefix=prefix)
+    )
+    assert store.get("handler-runs") == 1
+    app = App(name="payments")
+    app.use(idempotency(store))
+
+    @app.post("/payments", status=201)
+    def pay(ctx: Context) -> dict:
+        raise AssertionError("a replay must not run the handler")
+
+    replay = TestClient(app).post("/payments", json={"amount": 42}, headers={"Idempotency-Key": "pay-once"})
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == next(body for status, body in results if status == 201)
+    store.close()
