@@ -460,3 +460,38 @@ def test_terraform_outputs_match_the_cloudformation_ones() -> None:
     assert outputs["user_pool_id"]["value"] == "${aws_cognito_user_pool.user_pool.id}"
     named = {o.name for o in d.outputs}
     assert named <= set(render(d)["Outputs"]) and len(named) == 8
+
+
+def test_an_app_with_more_routes_than_an_http_api_takes_keeps_default_and_public_routes() -> None:
+    """API Gateway takes 300 routes per HTTP API: a 400-route app got 400 Route resources (and a
+    deploy AWS refuses). $default reaches the App through the same integration and authorizer."""
+    from lift.deploy import terraform
+
+    app = triggers_app()
+    for i in range(400):
+
+        @app.get(f"/items{i}/{{item_id}}")
+        def item(item_id: str) -> dict:
+            return {}
+
+    d = deployment(app)
+    cfn_routes = {
+        p["RouteKey"]: p for k, p in of(render(d), "AWS::ApiGatewayV2::Route").items() if k.startswith("HttpApi")
+    }
+    assert sorted(cfn_routes) == [
+        "$default",
+        "GET /docs/{page}",
+        "GET /health",
+        "GET /health/live",
+        "GET /health/ready",
+    ]
+    assert cfn_routes["$default"]["AuthorizerId"] == {"Ref": "AuthorizerHttp"}
+    assert all("AuthorizerId" not in r for k, r in cfn_routes.items() if k != "$default")
+    tf_routes = terraform.render(d)["main.tf.json"]["resource"]["aws_apigatewayv2_route"]
+    assert sorted(r["route_key"] for k, r in tf_routes.items() if k.startswith("http_api")) == sorted(cfn_routes)
+    plain = App(name="plain")  # no authorizer: every route is $default's
+    for i in range(300):
+        plain.get(f"/items{i}")(lambda: {})
+    unguarded = build_deployment(plain, config_from_dict({"region": REGION}, "pyproject.toml"), "dev")
+    assert unguarded.http is not None and unguarded.http.route_keys() == ["$default"]
+    assert len(deployment().http.route_keys()) == 6  # type: ignore[union-attr]  # a small app keeps every route

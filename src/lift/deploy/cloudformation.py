@@ -419,7 +419,7 @@ class _Template:
             )
             target = {"Fn::Sub": f"integrations/${{{api}Integration}}"}
             route_ids = []
-            keys = [f"{r.method} {r.path}" for r in front.routes] + (["$default"] if front.catch_all else [])
+            keys = front.route_keys()
             public = {f"{r.method} {r.path}" for r in front.public_routes}
             for key in keys:
                 route_id = f"{api}Route{_route_id(key)}"

@@ -266,6 +266,19 @@ class HttpFront:
     authorizer_id: str | None = None  # the Authorizer every route uses, but `public_routes`
     public_routes: tuple[HttpRoute, ...] = ()  # routes (method ANY = every method) left without it
 
+    def route_keys(self) -> list[str]:
+        """An HTTP API's route keys: each registered route, and `$default` (the App answers 404/405).
+        An app with more routes than an HTTP API takes (HTTP_API_ROUTES) keeps only the routes that
+        differ from `$default` (public ones, which skip the authorizer): `$default` serves the others
+        alike, through the same integration and authorizer."""
+        routes = self.routes
+        if self.catch_all and len(routes) + 1 > HTTP_API_ROUTES:
+            routes = self.public_routes if self.authorizer_id else ()
+        return [f"{r.method} {r.path}" for r in routes] + (["$default"] if self.catch_all else [])
+
+
+HTTP_API_ROUTES = 300  # API Gateway's quota of routes per HTTP API, $default included
+
 
 @dataclass(frozen=True)
 class FunctionUrl:

@@ -376,7 +376,7 @@ class LiftService(pulumi.ComponentResource):
                 integration_uri=self.target_arn,
                 payload_format_version="2.0",
             )
-            keys = [f"{r.method} {r.path}" for r in front.routes] + (["$default"] if front.catch_all else [])
+            keys = front.route_keys()
             public = {f"{r.method} {r.path}" for r in front.public_routes}
             for key in keys:
                 guarded = front.authorizer_id is not None and key not in public

@@ -364,7 +364,7 @@ class _Module:
                     "payload_format_version": "2.0",
                 },
             )
-            keys = [f"{r.method} {r.path}" for r in front.routes] + (["$default"] if front.catch_all else [])
+            keys = front.route_keys()
             public = {f"{r.method} {r.path}" for r in front.public_routes}
             for key in keys:
                 route: dict[str, Any] = {
