@@ -370,3 +370,10 @@ def test_slo_alarm_thresholds_in_the_template_are_the_documented_burn_rate_times
     }
     with pytest.raises(ValueError, match="letters, digits"):
         app.slo("latência", availability=99.9)  # its alarms' logical ids would not be ASCII
+
+
+def test_linear_steps_are_multiples_of_the_percent_without_an_early_full_step():
+    tenth = [s.percent for s in plan_for("linear", percent=0.1).steps]
+    assert len(tenth) == 1000 and tenth[-2:] == [99.9, 100] and tenth.count(100) == 1
+    assert tenth[332] == 33.3 and tenth == sorted(set(tenth))  # ascending, no step twice
+    assert [s.percent for s in plan_for("linear", percent=33.3).steps] == [33.3, 66.6, 99.9, 100]

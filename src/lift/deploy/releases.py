@@ -66,11 +66,9 @@ def plan_for(
     if strategy == "canary":
         steps = (Step(percent, interval), Step(100, bake))
     elif strategy == "linear":
-        points = []
-        current = percent
-        while current < 100:
-            points.append(Step(round(current, 4), interval))
-            current += percent
+        points = []  # i x percent, not a running sum: 0.1 added 1000 times is 99.99999999999986, a 100% step early
+        while (current := round((len(points) + 1) * percent, 4)) < 100:
+            points.append(Step(current, interval))
         steps = (*points, Step(100, bake))
     else:
         steps = (Step(100, bake),)
