@@ -2686,37 +2686,31 @@ def _event_pattern_value(value: str) -> Any:
 
 
 _QUEUE_REFUSED = re.compile(r"[^A-Za-z0-9_-]+")
-_AWS_NAMES: dict[str, tuple[re.Pattern[str], int, str]] = {
-    "SQS queue": (
-        re.compile(r"[A-Za-z0-9_-]+(\.fifo)?"),
-        80,
-        "letters, digits, '-' and '_' (a FIFO queue ends in '.fifo'), at most 80 characters",
+
+
+def _name_rule(pattern: str, what: str, longest: int, shortest: int = 1) -> tuple[re.Pattern[str], int, str]:
+    """(the pattern a name matches, its longest length, the rule in words) of one kind of AWS name."""
+    size = f"at most {longest}" if shortest == 1 else f"{shortest} to {longest}"
+    return re.compile(pattern), longest, f"{what}, {size} characters"
+
+
+_LETTERS = "letters, digits, '.', '-' and '_'"
+_AWS_NAMES = {
+    "SQS queue": _name_rule(
+        r"[A-Za-z0-9_-]+(\.fifo)?", "letters, digits, '-' and '_' (a FIFO queue ends in '.fifo')", 80
     ),
-    "SNS topic": (
-        re.compile(r"[A-Za-z0-9_-]+(\.fifo)?"),
-        256,
-        "letters, digits, '-' and '_' (a FIFO topic ends in '.fifo'), at most 256 characters",
+    "SNS topic": _name_rule(
+        r"[A-Za-z0-9_-]+(\.fifo)?", "letters, digits, '-' and '_' (a FIFO topic ends in '.fifo')", 256
     ),
-    "Kinesis stream": (
-        re.compile(r"[A-Za-z0-9_.-]+"),
-        128,
-        "letters, digits, '.', '-' and '_', at most 128 characters",
-    ),
-    "DynamoDB table": (
-        re.compile(r"[A-Za-z0-9_.-]{3,}"),
-        255,
-        "letters, digits, '.', '-' and '_', 3 to 255 characters",
-    ),
-    "S3 bucket": (
-        re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+    "Kinesis stream": _name_rule(r"[A-Za-z0-9_.-]+", _LETTERS, 128),
+    "DynamoDB table": _name_rule(r"[A-Za-z0-9_.-]{3,}", _LETTERS, 255, 3),
+    "S3 bucket": _name_rule(
+        r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+        "lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
         63,
-        "lowercase letters, digits, '.' and '-', starting and ending with a letter or digit, 3 to 63 characters",
+        3,
     ),
-    "EventBridge Scheduler schedule": (
-        re.compile(r"[A-Za-z0-9_.-]+"),
-        64,
-        "letters, digits, '.', '-' and '_', at most 64 characters",
-    ),
+    "EventBridge Scheduler schedule": _name_rule(r"[A-Za-z0-9_.-]+", _LETTERS, 64),
 }
 
 
