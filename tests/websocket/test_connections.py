@@ -122,3 +122,43 @@ def test_fan_out_needs_a_store():
     app = App("nostore")
     with pytest.raises(RuntimeError, match="track_connections"):
         app.websocket_client.send_to_user("u1", {"hi": 1})
+
+
+def test_a_send_to_a_gone_connection_removes_it_from_the_store(store, monkeypatch):
+    """`ctx.ws.send` to a connection API Gateway answers 410 for (the client left without a
+    `$disconnect` reaching us) raises ConnectionGone and forgets it, as fan-outs do: a job's progress
+    pushes or a user's fan-out no longer target it. Before, only fan-outs removed it."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from sources.test_websocket import ManagementAPI
+
+    from lift.websocket import ConnectionGone
+
+    ManagementAPI.live, ManagementAPI.received = {"live-1="}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ManagementAPI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("LIFT_WEBSOCKET_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}/prod")
+    try:
+        app = ws_app(store)
+        outcomes: list[str] = []
+
+        @app.websocket("notify")
+        def notify(ctx: Context, body: dict) -> None:
+            try:
+                ctx.ws.send(body["to"], {"note": "hi"})
+                outcomes.append("sent")
+            except ConnectionGone:
+                outcomes.append("gone")
+
+        for cid in ("live-1=", "left-1="):
+            app.handler(events.websocket_connect(connection_id=cid, query={"user": "u9"}), lambda_context())
+        for cid in ("live-1=", "left-1="):
+            message = events.websocket_message({"to": cid}, route_key="notify", connection_id="live-1=")
+            app.handler(message, lambda_context())
+        assert outcomes == ["sent", "gone"]
+        assert store.get("left-1=") is None and store.get("live-1=") is not None
+        assert [c.id for c in store.by_user("u9")] == ["live-1="]
+    finally:
+        server.shutdown()
+        server.server_close()

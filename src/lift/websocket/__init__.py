@@ -108,11 +108,16 @@ class WebSocketClient:
         return code == "GoneException" or status == 410
 
     def send(self, connection_id: str, data: Any) -> None:
-        """Send `data` (bytes, str, or anything JSON-encodable); raises ConnectionGone."""
+        """Send `data` (bytes, str, or anything JSON-encodable); raises ConnectionGone, after removing
+        the connection from the tracked connection store (`track_connections`) when there is one."""
         try:
             self.client.post_to_connection(ConnectionId=connection_id, Data=_encode(data))
         except Exception as exc:
             if self._is_gone(exc):
+                if self.connections is not None:
+                    from lift.websocket.connections import forget
+
+                    forget(self.connections, connection_id)
                 raise ConnectionGone(connection_id) from exc
             raise
 

@@ -405,6 +405,17 @@ def _text(value: Any) -> str | None:
 _THROTTLED = {"TooManyRequestsException", "LimitExceededException", "ThrottlingException"}
 
 
+def forget(store: ConnectionStore, connection_id: str) -> None:
+    """Remove a connection API Gateway says is gone; a store failure is logged, never raised (the
+    entry expires on its own)."""
+    try:
+        store.delete(connection_id)
+    except Exception as exc:
+        import logging
+
+        logging.getLogger("lift.websocket").warning("gone connection %s not removed: %s", connection_id, exc)
+
+
 def fan_out(
     client: Any,
     store: ConnectionStore | None,
@@ -432,8 +443,8 @@ def fan_out(
             try:
                 client.send(connection.id, payload)
             except ConnectionGone:
-                if store is not None:
-                    store.delete(connection.id)
+                if store is not None and store is not getattr(client, "connections", None):  # else send did
+                    forget(store, connection.id)
                 with lock:
                     summary.removed.append(connection.id)
                 return
