@@ -213,3 +213,37 @@ def test_ctrl_c_mid_rollout_puts_every_region_back(tmp_path, moto_endpoint):
     assert f"[eu-west-1] rolled back to version {west_old}: interrupted (Ctrl-C)" in stderr
     assert f"[us-east-1] rolled back to version {old}: interrupted (Ctrl-C)" in stderr
     assert "version None" not in stderr
+
+
+def test_lift_dr_setup_makes_the_front_door_and_failover_needs_it(cli, tmp_path, moto_endpoint):
+    """`lift dr failover` on a stage whose front door was never made ended in botocore's traceback
+    (a record with HealthCheckId None), and no command made it; `lift dr setup` does, idempotently."""
+    from lift.deploy import dr
+
+    route53 = boto3.client("route53", endpoint_url=moto_endpoint)
+    zone = route53.create_hosted_zone(Name=f"{uuid.uuid4().hex[:6]}.example.com", CallerReference=uuid.uuid4().hex)
+    zone_id, record = zone["HostedZone"]["Id"], f"api.{zone['HostedZone']['Name']}".rstrip(".")
+    (tmp_path / "app.py").write_text(textwrap.dedent(APP.format(service=f"dr{uuid.uuid4().hex[:6]}")))
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.lift]\napp = "app:app"\n\n[tool.lift.stages.prod]\nregions = ["us-east-1", "eu-west-1"]\n\n'
+        f'[tool.lift.stages.prod.dr]\nzone_id = "{zone_id}"\nrecord = "{record}"\n'
+        'hosts = { "us-east-1" = "use1.example.com", "eu-west-1" = "euw1.example.com" }\n'
+    )
+    early = cli("dr", "failover", "prod", "--to", "eu-west-1", "--endpoint-url", moto_endpoint, cwd=tmp_path)
+    assert early.code == 2 and "no failover record for us-east-1, eu-west-1" in early.stderr.replace("\n", " ")
+    assert "lift dr setup" in early.stderr and "Traceback" not in early.stderr
+    made = cli("dr", "setup", "prod", "--endpoint-url", moto_endpoint, cwd=tmp_path)
+    assert made.code == 0, made
+    out = made.json()
+    assert out["serving"] == "us-east-1" and [r["role"] for r in out["regions"]] == ["PRIMARY", "SECONDARY"]
+    checks = out["health_checks"]
+    listed = route53.list_health_checks()["HealthChecks"]
+    assert {c["HealthCheckConfig"]["FullyQualifiedDomainName"] for c in listed if c["Id"] in checks.values()} == {
+        "use1.example.com",
+        "euw1.example.com",
+    }
+    door = dr.FrontDoor(zone_id, record, [dr.Region("us-east-1", "use1.example.com"), dr.Region("eu-west-1", "euw1")])
+    dr.failover(route53, door, "eu-west-1", verify=lambda region: True)
+    again = cli("dr", "setup", "prod", "--endpoint-url", moto_endpoint, cwd=tmp_path).json()
+    assert again["serving"] == "eu-west-1" and again["health_checks"] == checks  # the failover stays, no new check
+    assert len(route53.list_health_checks()["HealthChecks"]) == len(listed)

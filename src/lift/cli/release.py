@@ -259,6 +259,18 @@ def _door(deployment: Any) -> Any:
     return FrontDoor(config.zone_id, config.record, regions, config.mode)
 
 
+@dr_cli.command("setup")
+def dr_setup(stage: str = STAGE_ARGUMENT, app: str = APP_OPTION, endpoint_url: str = ENDPOINT_OPTION) -> None:
+    """Create the stage's front door: a Route 53 health check per region and the failover (or latency)
+    records; run again, it keeps the health checks and where a failover put the primary."""
+    from lift.deploy.dr import ensure_front_door, status
+
+    door = _door(deployment_for(app, stage))
+    route53 = _client("route53", "us-east-1", endpoint_url)
+    ensure_front_door(route53, door)
+    print_json({**status(route53, door), "health_checks": door.health_checks})
+
+
 @dr_cli.command("status")
 def dr_status(stage: str = STAGE_ARGUMENT, app: str = APP_OPTION, endpoint_url: str = ENDPOINT_OPTION) -> None:
     """Each region's health, the serving region and the global table's replication lag."""
@@ -304,7 +316,10 @@ def dr_drill(stage: str = STAGE_ARGUMENT, app: str = APP_OPTION, endpoint_url: s
     from lift.deploy.dr import drill
 
     deployment = deployment_for(app, stage)
-    report = drill(_client("route53", "us-east-1", endpoint_url), _door(deployment))
+    try:
+        report = drill(_client("route53", "us-east-1", endpoint_url), _door(deployment))
+    except ValueError as exc:
+        fail(str(exc), USAGE)
     typer.echo(json.dumps(report, indent=2))
     raise typer.Exit(0 if report["passed"] else 1)
 

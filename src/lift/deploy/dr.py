@@ -5,7 +5,7 @@ AWS does the detecting: every region's health check asks `/health/ready` every 1
 unhealthy after 3 failures in a row, so Route 53 stops answering with a dead region about 30
 seconds after it dies (plus the record's TTL in resolvers' caches: 60 s here). Nothing in Lift
 has to be running for that to happen. What Lift adds is the setup (`front_door_resources`, or
-`ensure_front_door` through the API), `status`, a planned `failover` (flip the records, check the
+`ensure_front_door` through the API, `lift dr setup`), `status`, a planned `failover` (flip the records, check the
 new primary answers, notify and record the incident) and `drill` (fail over and back, timed).
 """
 
@@ -110,15 +110,21 @@ def front_door_resources(door: FrontDoor) -> dict[str, dict[str, Any]]:
 
 
 def ensure_front_door(route53: Any, door: FrontDoor) -> FrontDoor:
-    """Create the health checks (idempotently, by caller reference) and upsert the records."""
+    """Create the health checks and upsert the records. Run again (`lift dr setup` after a change),
+    it keeps each region's health check and failover role from its record: one health check per
+    region however often it runs, and a failover stays where it was put."""
+    existing = {r["SetIdentifier"]: r for r in _records(route53, door)}
     changes = []
     for i, region in enumerate(door.regions):
+        found = existing.get(region.name, {})
+        if region.name not in door.health_checks and found.get("HealthCheckId"):
+            door.health_checks[region.name] = found["HealthCheckId"]
         if region.name not in door.health_checks:
             created = route53.create_health_check(
-                CallerReference=f"lift-{door.record}-{region.name}", HealthCheckConfig=_health_check_config(region)
+                CallerReference=f"lift-{door.record}-{region.name}"[:64], HealthCheckConfig=_health_check_config(region)
             )
             door.health_checks[region.name] = created["HealthCheck"]["Id"]
-        role = "PRIMARY" if i == 0 else "SECONDARY"
+        role = found.get("Failover") or ("PRIMARY" if i == 0 else "SECONDARY")
         record = _record_set(door, region, role, door.health_checks[region.name])
         changes.append({"Action": "UPSERT", "ResourceRecordSet": record})
     route53.change_resource_record_sets(HostedZoneId=door.zone_id, ChangeBatch={"Changes": changes})
@@ -226,10 +232,16 @@ def failover(
         raise ValueError(f"{to_region} is not one of the front door's regions: {[r.name for r in door.regions]}")
     started = time.monotonic()
     records = {r["SetIdentifier"]: r for r in _records(route53, door)}
+    missing = [r.name for r in door.regions if r.name not in records]
+    if missing:  # without its record (and health check) a region cannot take traffic, nor give it back
+        raise ValueError(
+            f"{door.record} has no failover record for {', '.join(missing)} in zone {door.zone_id}: "
+            "set the front door up first (lift dr setup STAGE)"
+        )
     previous = next((name for name, r in records.items() if r.get("Failover") == "PRIMARY"), None)
     changes = []
     for region in door.regions:
-        record = dict(records.get(region.name) or _record_set(door, region, None, door.health_checks.get(region.name)))
+        record = dict(records[region.name])
         record["Failover"] = "PRIMARY" if region.name == to_region else "SECONDARY"
         changes.append({"Action": "UPSERT", "ResourceRecordSet": record})
     route53.change_resource_record_sets(
