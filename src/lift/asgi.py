@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from lift import serialization
 from lift.app import to_response
 from lift.context import Context, Headers, QueryParams, Request, Response
+from lift.routing import canonical_path, is_encoded_by_clients
 
 if TYPE_CHECKING:
     from lift.app import App
@@ -80,7 +81,7 @@ class AsgiRequest(Request):
     def _load_headers(self) -> Headers:
         values: dict[str, list[str]] = {}
         for name, value in self.event["headers"]:
-            values.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+            values.setdefault(name.decode("latin-1").lower(), []).append(header_text(value))
         return Headers(values)
 
     @property
@@ -89,13 +90,13 @@ class AsgiRequest(Request):
         if self._headers is None:
             for name, value in self.event["headers"]:
                 if name == b"content-type":
-                    return value.decode("latin-1")
+                    return header_text(value)
             return None
         return self._headers.get("content-type")
 
     def _load_query(self) -> QueryParams:
         raw = self.event.get("query_string") or b""
-        return QueryParams.parse(raw.decode("latin-1")) if raw else QueryParams()
+        return QueryParams.parse(header_text(raw)) if raw else QueryParams()
 
     def _raw_body(self) -> str | None:
         return self._body.decode("utf-8", errors="replace") if self._body else None
@@ -113,6 +114,16 @@ class AsgiRequest(Request):
         host = self.headers.get("host", "localhost")
         query = (self.event.get("query_string") or b"").decode("latin-1")
         return f"{self.event.get('scheme', 'http')}://{host}{self.path}" + (f"?{query}" if query else "")
+
+
+def header_text(value: bytes) -> str:
+    """A header value's (or a query string's) bytes as text, as a Lambda source gets it from AWS:
+    UTF-8 (`é` sent as its two UTF-8 bytes is `é`, not `Ã©`), and Latin-1 for bytes that are not
+    UTF-8 (RFC 9110's obs-text), so no byte is ever lost or refused."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 def asgi_app(app: App, *, dispatch: str | None = None, threaded: bool | None = None) -> AsgiApp:
@@ -576,9 +587,23 @@ def wire_path(path: str) -> str:
 def _routed_path(path: str, root_path: str, base_path: str) -> str:
     """The path the router sees: without the server's mount point (root_path) or the app's base path."""
     for prefix in (root_path, base_path):
-        if prefix and (path == prefix or path.startswith(prefix + "/")):
-            path = path[len(prefix) :] or "/"
+        if prefix:
+            if path == prefix or path.startswith(prefix + "/"):
+                path = path[len(prefix) :] or "/"
+            elif "%" in path or "%" in prefix or is_encoded_by_clients(prefix):
+                path = _without_spelled_prefix(path, prefix.rstrip("/"))
     return path or "/"
+
+
+def _without_spelled_prefix(path: str, prefix: str) -> str:
+    """`path` (as sent, percent-encoded) without `prefix` spelled another way: decoded, as ASGI gives
+    `root_path` (Starlette's Mount("/café") with `/caf%C3%A9/...` on the wire), or in another hex case.
+    The prefix's segments are compared in their canonical spelling (lift.routing.canonical_path)."""
+    count = prefix.count("/")
+    parts = path.split("/", count + 1)
+    if not prefix or len(parts) <= count or canonical_path("/".join(parts[: count + 1])) != canonical_path(prefix):
+        return path
+    return "/" + parts[count + 1] if len(parts) > count + 1 else "/"
 
 
 async def read_body(receive: Receive, limit: int, first: dict[str, Any] | None = None) -> bytes | None:
@@ -807,8 +832,8 @@ class WebSocketGateway:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
-        headers = _multi_headers(scope)
-        query = _multi_query(scope)
+        headers = multi_headers(scope)
+        query = multi_query(scope)
         client = scope.get("client") or ("127.0.0.1", 0)
         user_agent = (headers.get("User-Agent") or headers.get("user-agent") or [None])[-1]
         host = (headers.get("Host") or headers.get("host") or ["127.0.0.1"])[-1]
@@ -990,18 +1015,21 @@ class InProcessManagementApi:
         return self._connection(ConnectionId).info()
 
 
-def _multi_headers(scope: Scope) -> dict[str, list[str]]:
+def multi_headers(scope: Scope) -> dict[str, list[str]]:
+    """The scope's headers as an API Gateway event's `multiValueHeaders` (names capitalized, values
+    as `header_text` reads them): the WebSocket events and lift dev's HTTP events are built from them."""
     values: dict[str, list[str]] = {}
     for name, value in scope.get("headers") or []:
         key = "-".join(p.capitalize() for p in name.decode("latin-1").split("-"))
-        values.setdefault(key, []).append(value.decode("latin-1"))
+        values.setdefault(key, []).append(header_text(value))
     return values
 
 
-def _multi_query(scope: Scope) -> dict[str, list[str]]:
+def multi_query(scope: Scope) -> dict[str, list[str]]:
+    """The scope's query string as `multiValueQueryStringParameters` (read as `header_text` reads it)."""
     from urllib.parse import parse_qsl
 
     values: dict[str, list[str]] = {}
-    for k, v in parse_qsl((scope.get("query_string") or b"").decode("latin-1"), keep_blank_values=True):
+    for k, v in parse_qsl(header_text(scope.get("query_string") or b""), keep_blank_values=True):
         values.setdefault(k, []).append(v)
     return values

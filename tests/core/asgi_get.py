@@ -16,6 +16,7 @@ async def asgi_request(
     query_string: bytes = b"",
     headers: list[tuple[bytes, bytes]] | None = None,
     body: bytes = b"",
+    root_path: str = "",
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """One request as uvicorn hands it over (`path` percent-decoded, `raw_path` as sent): the status,
     headers and body sent back."""
@@ -27,7 +28,7 @@ async def asgi_request(
         "scheme": "http",
         "path": unquote(raw_path.decode()),
         "raw_path": raw_path,
-        "root_path": "",
+        "root_path": root_path,
         "query_string": query_string,
         "headers": [(b"host", b"testserver"), *(headers or [])],
         "client": ("127.0.0.1", 5000),
@@ -45,7 +46,7 @@ async def asgi_request(
     return sent[0]["status"], sent[0]["headers"], sent[1]["body"]
 
 
-async def asgi_get(app: App, raw_path: bytes, method: str = "GET") -> tuple[int, dict]:
+async def asgi_get(app: App, raw_path: bytes, method: str = "GET", root_path: str = "") -> tuple[int, dict]:
     """One request's status and JSON body."""
-    status, _, body = await asgi_request(app, raw_path, method)
+    status, _, body = await asgi_request(app, raw_path, method, root_path=root_path)
     return status, json.loads(body)

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lift import App, Context, Response
+from lift.asgi import header_text
 from lift.testing import events, lambda_context
 from tests.core.asgi_get import asgi_request
 from tests.core.http_events import BUILDERS
@@ -123,7 +124,7 @@ def test_any_header_bytes_and_query_string_over_asgi_reach_ctx_request_as_on_an_
     assert asyncio.run(asgi_request(APP, b"/echo", query_string=query_string.encode(), headers=wire_headers))[0] == 200
     asgi_seen = dict(SEEN)
     for name, value in headers:
-        assert value.decode("latin-1") in asgi_seen["headers"][name][0]
+        assert header_text(value) in asgi_seen["headers"][name][0]
     SEEN.clear()
     event = events.apigw_http("GET", "/echo")
     event["rawQueryString"] = query_string
@@ -189,3 +190,26 @@ def test_a_cookie_without_a_value_is_the_nameless_cookie_on_every_source(
         event = VARIANTS[source]("GET", "/echo", headers={"cookie": "; ".join(sent)})
         assert APP.handler(event, lambda_context())["statusCode"] == 200
     assert SEEN["cookies"] == cookies
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("text", ["caf\u00e9", "\u20ac 5", "\u65e5\u672c", "plain", "a\u00ff"])
+def test_a_utf8_header_value_reads_the_same_over_asgi_as_on_every_lambda_source(source: str, text: str) -> None:
+    """AWS hands a Lambda source each header value as text decoded from UTF-8; an ASGI server hands
+    over the bytes, which Lift reads as UTF-8 too (not Latin-1: `é` is not `Ã©`)."""
+    SEEN.clear()
+    assert (
+        APP.handler(VARIANTS[source]("GET", "/echo", headers={"x-name": text}), lambda_context())["statusCode"] == 200
+    )
+    on_lambda = SEEN["headers"]["x-name"][1]
+    SEEN.clear()
+    wire = [(b"x-name", text.encode("utf-8"))]
+    assert asyncio.run(asgi_request(APP, b"/echo", headers=wire))[0] == 200
+    assert SEEN["headers"]["x-name"][1] == on_lambda == text
+
+
+def test_header_bytes_that_are_not_utf8_read_as_latin1_over_asgi() -> None:
+    SEEN.clear()
+    wire = [(b"x-name", b"caf\xe9 \xff"), (b"x-ok", "\u00e9".encode())]
+    assert asyncio.run(asgi_request(APP, b"/echo", headers=wire))[0] == 200
+    assert (SEEN["headers"]["x-name"][1], SEEN["headers"]["x-ok"][1]) == ("caf\u00e9 \u00ff", "\u00e9")

@@ -333,3 +333,23 @@ def test_any_client_spelling_of_a_route_answers_it_on_every_source_and_over_asgi
     assert asyncio.run(asgi_get(ODD, wire_path.encode())) == (200, answer), wire_path
     for source in SOURCES:
         assert on_lambda(ODD, source, wire_path) == (200, answer), (source, wire_path)
+
+
+@pytest.mark.parametrize(
+    ("root_path", "wire_path"),
+    [
+        ("/caf\u00e9", "/caf%C3%A9/users/5"),  # (decoded, as ASGI gives root_path: Starlette's Mount)
+        ("/caf\u00e9", "/caf%c3%a9/users/5"),
+        ("/caf%C3%A9", "/caf%c3%a9/users/5"),  # (as uvicorn's --root-path passes it on, another hex case)
+        ("/a b/x", "/a%20b/x/users/5"),
+        ("/a b/x/", "/a%20b/x/users/5"),
+        ("/50%", "/50%25/users/5"),
+    ],
+)
+def test_a_root_path_that_needs_encoding_is_stripped_as_clients_send_it(root_path: str, wire_path: str) -> None:
+    assert asyncio.run(asgi_get(APP, wire_path.encode(), root_path=root_path)) == (
+        200,
+        {"route": "users", "user_id": 5},
+    )
+    status, body = asyncio.run(asgi_get(APP, b"/elsewhere/users/5", root_path=root_path))
+    assert status == 404, body

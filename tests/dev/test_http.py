@@ -229,3 +229,23 @@ def test_a_function_answer_with_a_line_break_in_a_header_is_api_gateways_502(tmp
         connection.close()
     finally:
         server.stop()
+
+
+def test_a_utf8_header_value_and_a_nameless_cookie_read_as_on_the_lambda_sources(dev_server: DevServerProcess) -> None:
+    """A header's UTF-8 bytes reach `ctx.headers` as their text (AWS decodes them so for a Lambda
+    source), bytes that are not UTF-8 as Latin-1; a cookie without "=" is the nameless cookie."""
+    conn = http.client.HTTPConnection("127.0.0.1", int(dev_server.base.rsplit(":", 1)[1]), timeout=20)
+    try:
+        conn.putrequest("GET", "/whoami")
+        conn.putheader("User-Agent", "caf\u00e9 \u20ac".encode())
+        conn.putheader("Cookie", b"flag; a=b")
+        conn.endheaders()
+        data = json.loads(conn.getresponse().read())
+        conn.putrequest("GET", "/whoami")
+        conn.putheader("User-Agent", b"caf\xe9")
+        conn.endheaders()
+        latin = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+    assert (data["ua"], data["cookies"]) == ("caf\u00e9 \u20ac", {"": "flag", "a": "b"})
+    assert latin["ua"] == "caf\u00e9"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 from typing import Any
-from urllib.parse import parse_qsl
 
 from lift.context import Response, is_text_content_type
 
@@ -18,15 +17,10 @@ __all__ = ["bad_gateway", "event_from_request", "response_from_result"]
 
 def event_from_request(scope: dict[str, Any], body: bytes, payload: str) -> dict[str, Any]:
     """The API Gateway event for an ASGI HTTP request (`payload` "rest" or "http")."""
+    from lift.asgi import multi_headers, multi_query
     from lift.testing import events
 
-    headers: dict[str, list[str]] = {}
-    for name, value in scope.get("headers") or []:
-        key = "-".join(p.capitalize() for p in name.decode("latin-1").split("-"))
-        headers.setdefault(key, []).append(value.decode("latin-1"))
-    query: dict[str, list[str]] = {}
-    for k, v in parse_qsl((scope.get("query_string") or b"").decode("latin-1"), keep_blank_values=True):
-        query.setdefault(k, []).append(v)
+    headers, query = multi_headers(scope), multi_query(scope)
     content_type = (headers.get("Content-Type") or [None])[-1]
     is_base64 = bool(body) and not is_text_content_type(content_type)
     method, path = scope["method"], _wire_path(scope)
