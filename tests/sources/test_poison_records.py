@@ -222,7 +222,12 @@ def test_poison_record_fails_alone(source, shape, middleware, poison, lift_warni
 
 
 # -- wrong-typed fields ------------------------------------------------------------------------
+MISSING = object()  # the field is left out
+
 WRONG_SQS_FIELDS = [
+    ("body", MISSING),
+    # a lone surrogate, which UTF-8 cannot carry (the event's JSON can hold one escaped: "\\udcff")
+    ("body", '{"id": 2, "qty": 1, "note": "\udcff"}'),
     ("body", None),
     ("body", 7),
     ("body", {"id": 1, "qty": 1}),
@@ -250,7 +255,10 @@ def test_sqs_message_with_a_wrong_typed_field_fails_alone(field, value, fifo, sh
     seen: list[int] = []
     app.sqs("orders*")(make_handler(shape, seen))
     event = sqs_batch([{"id": 1, "qty": 1}, {"id": 2, "qty": 1}, {"id": 3, "qty": 1}], fifo=fifo)
-    event["Records"][1][field] = value
+    if value is MISSING:
+        del event["Records"][1][field]
+    else:
+        event["Records"][1][field] = value
 
     result = app.handler(event, None)
 
@@ -533,3 +541,21 @@ def test_an_amazon_mq_message_that_is_not_base64_fails_the_invocation_with_a_cle
     with pytest.raises(BadRequest) as raised:  # Amazon MQ has no partial answer: Lambda redelivers the batch
         app.handler(event, None)
     assert raised.value.code == "malformed_record"
+
+
+@pytest.mark.parametrize("source", ["sqs", "kinesis"])
+def test_another_services_record_in_a_batch_fails_alone_with_one_warning(source, lift_warnings) -> None:
+    """A record of another service in a batch (never sent by Lambda) is a malformed record: one WARNING,
+    the batch retried through its "" identifier (it has no id of this source), the others run once.
+    It used to log an ERROR with a KeyError traceback (and, for SQS, a second line for the same record)."""
+    app = App()
+    seen: list[int] = []
+    register(app, source, make_handler("body", seen))  # both services' records name the ARN "orders"
+    make, other = (sqs_batch, kinesis_batch) if source == "sqs" else (kinesis_batch, sqs_batch)
+    event = make([{"id": 1, "qty": 1}, {"id": 3, "qty": 1}])
+    stranger = other([{"id": 2, "qty": 1}])["Records"][0]
+    event["Records"].insert(1, stranger)
+    assert app.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": ""}]}
+    assert seen == [1, 3]
+    lines = [(r.levelno, r.getMessage()) for r in lift_warnings.records if r.levelno >= logging.WARNING]
+    assert [level for level, _ in lines] == [logging.WARNING], lines

@@ -55,8 +55,8 @@ def record_body(hint: Any, has_default: bool, default: Any) -> Getter:
 
     def get_record_body(ctx: Context) -> Any:
         cls = ctx.__class__
-        if cls is sqs.SQSContext:  # a plain message: its body, without making its record
-            text = ctx.raw["body"]  # type: ignore[attr-defined]  # an SQSContext
+        if cls is sqs.SQSContext:  # a plain message: its body, without making its record (None: missing)
+            text = ctx.raw.get("body")  # type: ignore[attr-defined]  # an SQSContext
         elif cls is sqs.SQSEnvelopeContext:  # made only when `hint` rejects envelopes: one that decodes is plain
             try:
                 return fast_decode(ctx.raw["body"])  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lift.sources.record import Record, base64_field, decode_json_or_text, name_from_arn
+from lift.sources.record import Record, base64_field, decode_json_or_text, malformed_record, name_from_arn
 
 __all__ = ["KinesisRecord"]
 
@@ -60,7 +60,10 @@ class KinesisRecord(Record):
     @property
     def data(self) -> bytes:
         if self._data is None:
-            self._data = base64_field(self.raw["kinesis"].get("data"), "data")
+            kinesis = self.raw.get("kinesis")
+            if kinesis.__class__ is not dict:  # (never sent by AWS: another service's record in the batch)
+                raise malformed_record("kinesis", "an object", kinesis)
+            self._data = base64_field(kinesis.get("data"), "data")
         return self._data
 
     @property

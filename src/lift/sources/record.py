@@ -92,6 +92,12 @@ def malformed_record(field: str, expected: str, value: Any, problem: str | None 
     )
 
 
+def not_utf8() -> Exception:
+    """The rejection of a record body holding text UTF-8 cannot carry (a lone surrogate, which the event's
+    JSON can escape as "\\udcff"): no AWS service sends one; it fails alone, logged at WARNING."""
+    return malformed_record("body", "UTF-8 text", None, "it holds a lone surrogate, which UTF-8 cannot carry")
+
+
 def base64_field(value: Any, field: str) -> bytes:
     """A record's base64 `field` decoded strictly (alphabet, padding, nothing after it): anything else
     is a malformed record, failed alone, never altered bytes handed on as if they were the payload."""

@@ -22,7 +22,7 @@ from lift.batch import (
 from lift.context import Context, RecordContext, Response
 from lift.errors import BadRequest, LiftError, find_lift_error, lift_logger
 from lift.sources import LazyModule, eventbridge, sns
-from lift.sources.record import Record, arn_of, decode_json_or_text, malformed_record, name_from_arn
+from lift.sources.record import Record, arn_of, decode_json_or_text, malformed_record, name_from_arn, not_utf8
 
 s3 = LazyModule("lift.sources.s3", globals())
 event_shape = LazyModule("lift.sources.event_shape", globals())
@@ -137,7 +137,16 @@ class SQSRecord(Record):
 
     def payload(self) -> Any:
         inner = self.inner
-        return decode_json_or_text(self.body) if inner is None else inner.payload()
+        if inner is not None:
+            return inner.payload()
+        body = self.body
+        value = decode_json_or_text(body)
+        if value is body and not body.isascii():  # not JSON: text as is, if UTF-8 can carry it
+            try:
+                body.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate (never sent by SQS): the message fails alone
+                raise not_utf8() from None
+        return value
 
 
 class SQSContext(RecordContext):
@@ -272,7 +281,7 @@ def dispatcher(app: Any) -> Any:
                             lane = _fifo_group(raw)
                             if held is not None and lane in held:
                                 _skip(raw, held, lane)
-                                failed.append(raw["messageId"])
+                                failed.append(_failed_id(raw))
                                 continue
                         records.append(_record(raw, handler.envelope))
                     except Exception as exc:
@@ -303,7 +312,7 @@ def dispatcher(app: Any) -> Any:
                             raise malformed_record("attributes.MessageGroupId", "a string", group)
                         if blocked is not None and group in blocked:
                             _skip(raw, blocked, group)
-                            failed.append(raw["messageId"])
+                            failed.append(_failed_id(raw))
                             continue
                     if decode is not None:
                         try:
@@ -326,7 +335,7 @@ def dispatcher(app: Any) -> Any:
                                 _report(app, ctx if with_ctx else None, raw, event, context, result)
                             except Exception as exc:
                                 _report(app, ctx if with_ctx else None, raw, event, context, exc)
-                            failed.append(raw["messageId"])
+                            failed.append(_failed_id(raw))
                             if fifo:
                                 blocked = _block(blocked, group)
                             continue
@@ -346,14 +355,14 @@ def dispatcher(app: Any) -> Any:
                     try:
                         result = run_mw(ctx, run_chain) if run_mw is not None else run_chain(ctx)
                     except Exception as exc:
-                        log_record_failure(ctx, ctx.record, exc)
+                        log_record_failure(ctx, ctx.record, _unencodable(exc, raw))
                         result = _FAILED
                     if result is None or result.__class__ is UnchangedResult or result.__class__ is MadeResult:
                         continue
                     if result is _FAILED or is_refusal(result):
                         if result is not _FAILED:
                             log_refusal(ctx, ctx.record, result.status)
-                        failed.append(raw["messageId"])
+                        failed.append(_failed_id(raw))
                         if fifo:
                             blocked = _block(blocked, group)
                 except Exception as exc:
@@ -548,7 +557,7 @@ def _report(
     if ctx is None:
         ctx = SQSContext(app, event, context, "sqs", raw=raw)
     if isinstance(outcome, Exception):
-        log_record_failure(ctx, ctx.record, outcome)
+        log_record_failure(ctx, ctx.record, _unencodable(outcome, raw))
     else:
         log_refusal(ctx, ctx.record, outcome.status)
 
@@ -562,6 +571,21 @@ def _malformed(app: Any, raw: Any, event: Any, context: Any, exc: Exception) -> 
     ctx = Context(app, event, context, "sqs")
     log_record_failure(ctx, None, exc, message_id)
     return message_id if message_id.__class__ is str else ""  # "": Lambda retries the whole batch
+
+
+def _unencodable(exc: Exception, raw: dict[str, Any]) -> Exception:
+    """A UnicodeEncodeError from a message holding a lone surrogate (which UTF-8 cannot carry, and SQS
+    never sends) as the malformed-record rejection it is (a WARNING), not a handler's crash (an ERROR)."""
+    if exc.__class__ is UnicodeEncodeError and (found := event_shape.problems(raw, "sqs")):
+        return BadRequest("Malformed SQS message", code="malformed_record", details=found)
+    return exc
+
+
+def _failed_id(raw: dict[str, Any]) -> str:
+    """The id a failed message is reported with ("" when it has none: Lambda then retries the batch),
+    read without raising, so a message without an id is logged once, where it failed."""
+    message_id = raw.get("messageId")
+    return message_id if message_id.__class__ is str else ""
 
 
 def _fifo_group(raw: Any) -> str:
