@@ -400,7 +400,7 @@ def process_batch(
     app._cold = False  # the first context is the cold start's
     for record in records:  # run_record, inlined: this loop is the per-record hot path
         if blocked is not None and (key := lane(lane_of, record)) in blocked:  # type: ignore[arg-type]
-            skip_record(source, record, key)
+            skip_record(source, record, key, context)
             failed.append(id_of(record))
             continue
         ctx = Context(app, event, context, source, None, cold, None, record)
@@ -420,15 +420,18 @@ def process_batch(
     return failed
 
 
-def skip_record(source: str, record: Record, lane: Any) -> None:
-    """Log a record failed unrun because an earlier one of its lane failed."""
+def skip_record(source: str, record: Record, lane: Any, context: Any = None) -> None:
+    """Log a record failed unrun because an earlier one of its lane failed, with the invocation's
+    request id (`context`: Lambda's context object)."""
     record_id = id_of(record)
+    request_id = getattr(context, "aws_request_id", None)
     _log().warning(
-        "%s record %s not run: an earlier record of %s failed (ordering kept)",
+        "%s record %s not run: an earlier record of %s failed (ordering kept) (request_id=%s)",
         source,
         record_id,
         lane,
-        extra={"source": source, "record_id": record_id},
+        request_id,
+        extra={"source": source, "record_id": record_id, "request_id": request_id},
     )
 
 
@@ -447,7 +450,7 @@ def _run_lane(
     try:
         for index, record in lane:
             if failed:
-                skip_record(source, record, "its lane")
+                skip_record(source, record, "its lane", context)
                 failed.append(index)
             elif not run_record(app, chain, event, context, source, record):
                 failed.append(index)

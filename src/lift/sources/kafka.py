@@ -129,7 +129,7 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
             log_record_failure(ctx, None, bad, _named(key, _identifier(key, raws, index)["itemIdentifier"]))
             for raw in raws[index + 1 :]:
                 if raw.__class__ is dict:
-                    skip_record("kafka", KafkaRecord(raw), key)
+                    skip_record("kafka", KafkaRecord(raw), key, context)
             if not failed:
                 first_failed = index
         named = [_identifier(key, raws, i) for i in range(first_failed, len(raws))]

@@ -280,7 +280,7 @@ def dispatcher(app: Any) -> Any:
                         if fifo:
                             lane = _fifo_group(raw)
                             if held is not None and lane in held:
-                                _skip(raw, held, lane)
+                                _skip(raw, held, lane, context)
                                 failed.append(_failed_id(raw))
                                 continue
                         records.append(_record(raw, handler.envelope))
@@ -311,7 +311,7 @@ def dispatcher(app: Any) -> Any:
                         if group.__class__ is not str:  # unreadable: it fails, and every message after it
                             raise malformed_record("attributes.MessageGroupId", "a string", group)
                         if blocked is not None and group in blocked:
-                            _skip(raw, blocked, group)
+                            _skip(raw, blocked, group, context)
                             failed.append(_failed_id(raw))
                             continue
                     if decode is not None:
@@ -627,10 +627,10 @@ def _block(blocked: set[Any] | None, group: str | None) -> set[Any]:
     return blocked
 
 
-def _skip(raw: dict[str, Any], blocked: Any, group: str) -> None:
+def _skip(raw: dict[str, Any], blocked: Any, group: str, context: Any) -> None:
     """Log a FIFO message failed unrun behind an earlier failure of its group (or of an unreadable one)."""
     lane = "the batch (a message group could not be read)" if blocked is _EVERY_GROUP else f"message group {group!r}"
-    skip_record("sqs", SQSRecord(raw), lane)
+    skip_record("sqs", SQSRecord(raw), lane, context)
 
 
 def encode_batch_response(failed_ids: list[str]) -> dict[str, Any]:
