@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 
-__all__ = ["DelayingProxy"]
+__all__ = ["DelayingProxy", "store_behind_proxy"]
 
 _TAIL = 1024  # bytes of the previous chunk kept, so that parts split across two reads still match
 
@@ -112,3 +112,24 @@ class _Connection:
                 sock.close()
             except OSError:
                 pass
+
+
+def store_behind_proxy(backend: str, request, prefix: str, timeout: float):
+    """(store, proxy): a DynamoDBStore or RedisStore with key `prefix` on the session's DynamoDB Local or
+    redis-server, reached through a DelayingProxy; the client times out after `timeout` s and retries."""
+    from urllib.parse import urlsplit
+
+    if backend == "dynamodb":
+        from lift.stores.dynamodb import DynamoDBStore
+
+        endpoint = urlsplit(request.getfixturevalue("dynamodb_endpoint"))
+        table = request.getfixturevalue("dynamodb_table")
+        proxy = DelayingProxy(endpoint.port, endpoint.hostname)
+        return DynamoDBStore(
+            table, endpoint_url=f"http://127.0.0.1:{proxy.port}", prefix=prefix, timeout=timeout
+        ), proxy
+    from lift.stores.redis import RedisStore
+
+    url = urlsplit(request.getfixturevalue("redis_url"))
+    proxy = DelayingProxy(url.port, url.hostname)
+    return RedisStore(f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix, timeout=timeout), proxy

@@ -173,3 +173,33 @@ def test_concurrent_starts_with_one_idempotency_key_make_one_job(store_factory):
     wait_for(lambda: client.get(f"/jobs/{ids[0]}").json()["status"] == "succeeded")
     time.sleep(0.1)
     assert workers.runs == ["once"]
+
+
+def test_a_claim_whose_answer_was_lost_is_still_this_workers(request):
+    """The worker's claim (queued -> running, a conditional PutItem) reaches DynamoDB but its answer is
+    lost; botocore's retry then finds the worker's own claim. That is the claim taken: the job runs and
+    succeeds (before: read as another worker's, every delivery failed with JobBusy and the job stayed
+    `running` until the lease ran out, 15 minutes on the local worker)."""
+    from delaying_proxy import store_behind_proxy
+
+    prefix = f"jobs-retry-{uuid.uuid4().hex[:8]}:"
+    store, proxy = store_behind_proxy("dynamodb", request, prefix, timeout=1.5)
+    try:
+        app = App("svc")
+        app.jobs.configure(store=store, queue="svc-jobs", transport="local", retry_delay=0.01)
+        app.jobs.mount(app)
+
+        @app.job("tally")
+        def tally(body: dict) -> dict:
+            return {"total": sum(body["values"])}
+
+        proxy.hold_answer_to((b"DynamoDB_20120810.PutItem", b"v = :expected", prefix.encode()), 3.5)
+        job = app.jobs.start("tally", {"values": [1, 2, 3]})
+        client = TestClient(app)
+        wait_for(lambda: client.get(f"/jobs/{job.id}").json()["status"] in ("succeeded", "failed"), timeout=10)
+        assert proxy.held == 1 and proxy.triggered == 3, "the claim, botocore's retry of it, the finish"
+        done = client.get(f"/jobs/{job.id}").json()
+        assert (done["status"], done["attempts"], done["result"]) == ("succeeded", 1, {"total": 6})
+    finally:
+        proxy.close()
+        store.close()

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
-from delaying_proxy import DelayingProxy
+from delaying_proxy import store_behind_proxy as behind_proxy
 
 from lift import App, Context
 from lift.middleware.idempotency import idempotency, idempotent
@@ -27,22 +26,10 @@ HELD_FOR = 3.5  # how long the proxy holds the lock write's answer
 def store_behind_proxy(request: pytest.FixtureRequest):
     """(store, proxy, the parts that identify the lock write) on a real server behind the proxy."""
     prefix = f"retry-{uuid.uuid4().hex[:12]}:"
+    store, proxy = behind_proxy(request.param, request, prefix, CLIENT_TIMEOUT)
     if request.param == "dynamodb":
-        from lift.stores.dynamodb import DynamoDBStore
-
-        endpoint = urlsplit(request.getfixturevalue("dynamodb_endpoint"))
-        table = request.getfixturevalue("dynamodb_table")
-        proxy = DelayingProxy(endpoint.port, endpoint.hostname)
-        store = DynamoDBStore(
-            table, endpoint_url=f"http://127.0.0.1:{proxy.port}", prefix=prefix, timeout=CLIENT_TIMEOUT
-        )
         lock_write = (b"DynamoDB_20120810.PutItem", b"attribute_not_exists(pk)", prefix.encode())
     else:
-        from lift.stores.redis import RedisStore
-
-        url = urlsplit(request.getfixturevalue("redis_url"))
-        proxy = DelayingProxy(url.port, url.hostname)
-        store = RedisStore(f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix, timeout=CLIENT_TIMEOUT)
         store.put_if_absent_or_get("warm-up", {"loads": "the script"}, ttl=5)  # EVALSHA now runs it at once
         script_sha = hashlib.sha1(redis_store._PUT_IF_ABSENT_OR_GET.encode()).hexdigest().encode()
         lock_write = (script_sha, prefix.encode())

@@ -213,9 +213,12 @@ class Jobs:
         writer (a cancel, another worker) changed it first. Every transition goes through here, so a
         terminal status is never overwritten and two workers never both run a job."""
         record = msgspec.to_builtins(job)
-        if self._store().compare_and_set(f"job#{job.id}", stored, record, ttl=self.ttl):
+        store, key = self._store(), f"job#{job.id}"
+        if store.compare_and_set(key, stored, record, ttl=self.ttl):
             return record
-        return None
+        # The write may have applied with its answer lost (a timeout): the store client's retry then
+        # finds our own record instead of `stored`. Ours carries this worker's claim, so it is no one else's.
+        return record if store.get(key) == record else None
 
     def cancel(self, job_id: str) -> Job | None:
         """Cancel a queued or running job (a running one stops at its next `progress()`, and what it
