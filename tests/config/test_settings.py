@@ -429,13 +429,8 @@ def test_retry_on_recognises_a_rotated_redis_password(aws, secrets, names, redis
         admin.close()
 
 
-def test_many_calls_refused_at_once_after_a_rotation_reload_the_secret_once(
-    aws, ssm, secrets, names, monkeypatch
-) -> None:
-    """Twelve requests meet the rotated password at the same moment: one reload for all of them (before:
-    one Secrets Manager read per refused call, a herd against its rate limit), and each call then succeeds."""
-    import threading
-
+def _seeded_counting_backend(ssm, secrets, names, monkeypatch) -> tuple[Boto3Backend, list[str]]:
+    """The seeded parameters and secret, and a boto3 backend whose GetSecretValue calls are counted."""
     _seed(ssm, secrets, names)
     monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
     backend = Boto3Backend()
@@ -443,6 +438,17 @@ def test_many_calls_refused_at_once_after_a_rotation_reload_the_secret_once(
     backend.client("secretsmanager").meta.events.register(
         "before-call.secrets-manager.GetSecretValue", lambda **kw: reads.append("read")
     )
+    return backend, reads
+
+
+def test_many_calls_refused_at_once_after_a_rotation_reload_the_secret_once(
+    aws, ssm, secrets, names, monkeypatch
+) -> None:
+    """Twelve requests meet the rotated password at the same moment: one reload for all of them (before:
+    one Secrets Manager read per refused call, a herd against its rate limit), and each call then succeeds."""
+    import threading
+
+    backend, reads = _seeded_counting_backend(ssm, secrets, names, monkeypatch)
     settings = Settings(_settings_class(names), ttl=None, backend=backend)
     settings.get()
     assert len(reads) == 1
@@ -475,13 +481,7 @@ def test_values_past_their_grace_period_are_reloaded_once_for_concurrent_callers
 ) -> None:
     import threading
 
-    _seed(ssm, secrets, names)
-    monkeypatch.setenv("LIFT_TEST_TABLE", "orders")
-    backend = Boto3Backend()
-    reads: list[str] = []
-    backend.client("secretsmanager").meta.events.register(
-        "before-call.secrets-manager.GetSecretValue", lambda **kw: reads.append("read")
-    )
+    backend, reads = _seeded_counting_backend(ssm, secrets, names, monkeypatch)
     now = [0.0]
     settings = Settings(_settings_class(names), ttl=60, max_stale=60, backend=backend, clock=lambda: now[0])
     settings.get()

@@ -573,20 +573,29 @@ def test_records_pass_through_the_http_only_middleware(store):
     assert charged == ["p-1", "p-1"]
 
 
+def _big_answer_app(store, path: str, answer) -> tuple[TestClient, list[int]]:
+    """A client of an app whose one POST route (under idempotency) returns `answer(run number)`."""
+    runs: list[int] = []
+    app = App(name="big")
+    app.use(idempotency(store))
+
+    @app.post(path)
+    def big(ctx: Context) -> object:
+        runs.append(1)
+        return answer(len(runs))
+
+    return TestClient(app), runs
+
+
 def test_a_large_response_is_replayed_whole(store):
     """A 1.5 MB JSON answer (over DynamoDB's 400 KB item limit as it is) is kept compressed and replayed
     byte for byte on every backend; before, DynamoDB refused to store it and the retry got 409s until the
     lock expired, then ran the handler again."""
-    runs = []
-    app = App(name="reports")
-    app.use(idempotency(store))
-
-    @app.post("/reports")
-    def report(ctx: Context) -> dict:
-        runs.append(1)
-        return {"rows": [{"n": i, "label": f"row {i} of the report", "run": len(runs)} for i in range(30_000)]}
-
-    client = TestClient(app)
+    client, runs = _big_answer_app(
+        store,
+        "/reports",
+        lambda run: {"rows": [{"n": i, "label": f"row {i} of the report", "run": run} for i in range(30_000)]},
+    )
     first = post(client, "big-1", path="/reports")
     assert first.status_code == 200 and len(first.body) > 1_000_000
     again = post(client, "big-1", path="/reports")
@@ -603,16 +612,7 @@ def test_a_response_too_large_to_keep_is_refused_never_run_again(store):
     the handler never runs again, also after the lock's lifetime. Memory and Redis keep and replay it."""
     import os
 
-    runs = []
-    app = App(name="exports")
-    app.use(idempotency(store))
-
-    @app.post("/exports")
-    def export(ctx: Context) -> Response:
-        runs.append(1)
-        return Response.binary(os.urandom(1_000_000))
-
-    client = TestClient(app)
+    client, runs = _big_answer_app(store, "/exports", lambda run: Response.binary(os.urandom(1_000_000)))
     headers = {"Idempotency-Key": "exp-1"}
     first = client.post("/exports", json={}, headers=headers, context=lambda_context(timeout_ms=100))
     assert first.status_code == 200
