@@ -187,6 +187,11 @@ def test_requests_with_credentials_but_no_user_are_keyed_by_the_credentials() ->
     assert client.get("/users/1", headers={"Authorization": "Bearer token-of-ann"}).headers["x-cache"] == "hit"
     assert client.get("/users/1", headers={"Cookie": "session=s1"}).headers["x-cache"] == "miss"
     assert calls["user:1"] == 4
+    # API keys API Gateway checked (usage plans): no user in Lift, yet one caller's answer is not another's
+    assert client.get("/users/1", headers={"X-Api-Key": "key-of-acme"}).headers["x-cache"] == "miss"
+    assert client.get("/users/1", headers={"X-Api-Key": "key-of-globex"}).headers["x-cache"] == "miss"
+    assert client.get("/users/1", headers={"X-Api-Key": "key-of-acme"}).headers["x-cache"] == "hit"
+    assert calls["user:1"] == 6
 
 
 def test_handler_cache_control_and_vary_are_honoured() -> None:

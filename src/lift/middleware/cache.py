@@ -7,7 +7,7 @@
 
 - Key: method (HEAD shares GET's entries), path, sorted query, the `vary` headers' values, and
   the scope: the tenant (`ctx.tenant_id`) whenever one is set, and the user (`ctx.user_id`, or
-  a hash of the request's credentials: `Authorization`/`Cookie`) unless `shared=True`. A
+  a hash of the request's credentials: `Authorization`/`Cookie`/`X-Api-Key`) unless `shared=True`. A
   response whose scope was set *after* the key was made (cache placed before tenancy or auth
   in the chain) is never stored, so a misordered chain costs hits, never a leak.
 - Stored: only cacheable statuses (200, 203, 204, 300, 301, 404, 405, 410, 414, 501), no
@@ -190,8 +190,9 @@ class CacheMiddleware:
             else:
                 credentials = header("authorization")
                 cookie = header("cookie")
-                if credentials or cookie:
-                    raw = f"{(credentials or [''])[0]}\n{(cookie or [''])[0]}"
+                api_key = header("x-api-key")  # API Gateway's usage-plan keys: validated there, never a user here
+                if credentials or cookie or api_key:
+                    raw = f"{(credentials or [''])[0]}\n{(cookie or [''])[0]}\n{(api_key or [''])[0]}"
                     who = "c:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
         if len(varies) > 64:
             varies = hashlib.sha256(varies.encode()).hexdigest()[:32]
