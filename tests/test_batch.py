@@ -975,3 +975,22 @@ def test_event_handler_is_still_importable_from_the_registry() -> None:
     from lift.sources import handlers, registry
 
     assert registry.EventHandler is handlers.EventHandler
+
+
+def test_a_message_delivered_twice_in_one_batch_is_reported_once() -> None:
+    """SQS delivers at least once: one batch can hold the same message twice (one messageId, two receipt
+    handles). When both copies fail, the answer names the id once (it named it twice)."""
+    app = App()
+    ran = []
+
+    @app.sqs("jobs")
+    def job(body: Job) -> None:
+        ran.append(body.n)
+        if body.n < 0:
+            raise ValueError("negative")
+
+    event = events.sqs("jobs", [{"n": -1}, {"n": 2}, {"n": -1}])
+    event["Records"][2]["messageId"] = event["Records"][0]["messageId"]
+    answer = app.handler(event, lambda_context())
+    assert answer == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert ran == [-1, 2, -1]

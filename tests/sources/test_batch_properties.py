@@ -386,7 +386,8 @@ def test_hostile_batches_of_real_records_report_exactly_the_bad_records(source: 
         else:
             assert all(type(i) is str for i in reported), reported
         must_report, must_run = expected(case)
-        assert sorted(map(repr, reported)) == sorted(map(repr, must_report)), (case.kinds, case.lanes)
+        # each id once (real samples repeat a sequence number: the answer names it once)
+        assert sorted(map(repr, reported)) == sorted(set(map(repr, must_report))), (case.kinds, case.lanes)
         assert sorted(calls.seqs) == sorted(must_run + _raised_on(case)), (case.kinds, case.lanes, calls.seqs)
         assert calls.wrong == []
 

@@ -133,7 +133,7 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
             if not failed:
                 first_failed = index
         named = [_identifier(key, raws, i) for i in range(first_failed, len(raws))]
-        named = [item for i, item in enumerate(named) if not i or item != named[i - 1]]  # (each named once)
+        named = list({repr(item): item for item in named}.values())  # each named once, in order
         failures += named
         if named and handler.options.get("partial_failures") is False:
             unanswerable += (_named(key, item["itemIdentifier"]) for item in named)

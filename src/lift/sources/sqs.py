@@ -637,6 +637,8 @@ def encode_batch_response(failed_ids: list[str]) -> dict[str, Any]:
     """The partial-batch response Lambda expects (needs `ReportBatchItemFailures` on the mapping)."""
     if not failed_ids:
         return {"batchItemFailures": []}
+    if len(failed_ids) > 1:  # each id once: a batch can hold one message twice (at-least-once delivery)
+        failed_ids = list(dict.fromkeys(failed_ids))
     # an id that is not text (never sent by AWS: a hand-made or corrupted record) is "", as a missing
     # one: Lambda retries the batch rather than reject an answer naming no record it knows
     return {"batchItemFailures": [{"itemIdentifier": i if i.__class__ is str else ""} for i in failed_ids]}
