@@ -314,3 +314,17 @@ def test_a_custom_domain_certificate_from_another_region_is_refused() -> None:
     with pytest.raises(ModelError, match="a certificate in us-east-1, but stage dev deploys to eu-west-1"):
         build_deployment(app, config, "dev")
     assert build_deployment(app, config, "dev", region="us-east-1").http.certificate_arn  # type: ignore[union-attr]
+
+
+def test_a_secrets_manager_secret_given_by_its_partial_arn_is_readable() -> None:
+    """The secret's full ARN ends in '-' and 6 random characters (…:secret:shop/db-AbCdEf): a policy on
+    the partial ARN users often copy (…:secret:shop/db) matched no secret, and GetSecretValue failed
+    with AccessDenied in the deployed function. AWS's advice: grant the partial ARN + '-??????'."""
+    app = App(name="shop")
+    partial = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/db"
+    config = config_from_dict({"region": "eu-west-1", "secrets": {"DB_SECRET": partial}}, "pyproject.toml")
+    d = build_deployment(app, config, "dev")
+    role = d.role(d.function.role_id)
+    [statement] = [s for s in role.statements if "secretsmanager:GetSecretValue" in s.actions]
+    assert [fmt(r) for r in statement.resources] == [partial, partial + "-??????"]
+    assert dict(d.function.environment)["DB_SECRET"] == partial

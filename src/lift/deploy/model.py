@@ -2597,8 +2597,9 @@ class _Builder:
             self.grant(
                 "Read parameters", ["ssm:GetParameter", "ssm:GetParameters"], [_given_arn(a) for a in ssm], "secrets"
             )
-        if secrets:
-            self.grant("Read secrets", ["secretsmanager:GetSecretValue"], [_given_arn(a) for a in secrets], "secrets")
+        if secrets:  # an ARN as given, and as the partial ARN it may be: the full one ends in '-' and 6 characters
+            arns = [_given_arn(arn) for a in secrets for arn in (a, f"{a}-??????")]
+            self.grant("Read secrets", ["secretsmanager:GetSecretValue"], arns, "secrets")
         self._settings_statements()
         for i, extra in enumerate(s.iam, start=1):
             self.statements.append(
