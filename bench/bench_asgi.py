@@ -23,7 +23,7 @@ mode is measured after its routes moved to the loop; `lift-threads` counts the t
 user-space instructions only (the kernel's part of a context switch is not counted).
 
     python bench/bench_asgi.py [--rounds 5] [--duration 5] [--connections 32]
-    python bench/bench_asgi.py --instructions [--frameworks raw,lift,...]
+    python bench/bench_asgi.py --instructions [--frameworks raw,lift,...] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ sys.path[:0] = [str(HERE), str(HERE / "apps")]
 
 FRAMEWORKS = ["raw", "lift", "lift-loop", "lift-threads", "starlette", "fastapi"]
 SERVER_CPU, LOAD_CPU = "0", "1"
+# The servers import the apps and this checkout's lift (not the one a venv has installed)
+SERVER_PATH = os.pathsep.join([str(HERE), str(HERE / "apps"), str(HERE.parent / "src")])
 POST_BODY = {"name": "Ada", "email": "ada@example.com", "age": 36}
 
 
@@ -180,7 +182,7 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         factory = "make_" + name.replace("-", "_")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE / "apps")])}
+        env = {**os.environ, "PYTHONPATH": SERVER_PATH}
         self.proc = subprocess.Popen(
             [
                 *pinned(SERVER_CPU),
@@ -270,7 +272,7 @@ def _one_request(conn: Any, kind: str, body: bytes, name: str) -> None:
         raise RuntimeError(f"{name} answered {resp.status}")
 
 
-def instructions(names: list[str], count: int = 2000) -> None:
+def instructions(names: list[str], count: int = 2000, keep: str | None = None) -> None:
     """Instructions the uvicorn process spends per request (valgrind's callgrind, load-independent).
 
     Each app is served by uvicorn under callgrind; a keep-alive client outside valgrind sends 300
@@ -278,6 +280,7 @@ def instructions(names: list[str], count: int = 2000) -> None:
     one after another and the counters dumped: everything the server process executed for them
     (httptools parsing, uvicorn, the app, the thread hop where there is one) divided by `count`.
     Valgrind runs code ~50x slower, so Lift's inline budget is raised to 100 ms for these runs.
+    `keep`: a directory where each dump is kept (NAME.get.out, NAME.post.out) for `callgrind_annotate`.
     """
     import http.client
 
@@ -286,7 +289,7 @@ def instructions(names: list[str], count: int = 2000) -> None:
     env = {
         **os.environ,
         "LIFT_ASGI_INLINE_BUDGET_MS": "100",
-        "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE / "apps")]),
+        "PYTHONPATH": SERVER_PATH,
     }
     body = json.dumps(POST_BODY).encode()
     per: dict[str, dict[str, float]] = {}
@@ -331,6 +334,9 @@ def instructions(names: list[str], count: int = 2000) -> None:
                         time.sleep(0.2)
                     summary = re.search(r"^summary:\s+(\d+)", dumped.read_text(errors="replace"), re.M)
                     per[name][kind] = int(summary.group(1)) / count
+                    if keep:
+                        Path(keep).mkdir(parents=True, exist_ok=True)
+                        shutil.copy(dumped, Path(keep) / f"{name}.{kind}.out")
                 conn.close()
             finally:
                 proc.terminate()
@@ -362,10 +368,11 @@ def main() -> None:
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     parser.add_argument("--output", default=str(HERE / "results_asgi.md"))
     parser.add_argument("--instructions", action="store_true", help="valgrind instructions per request under uvicorn")
+    parser.add_argument("--keep", help="with --instructions: keep the callgrind dumps in this directory")
     args = parser.parse_args()
     names = args.frameworks.split(",")
     if args.instructions:
-        instructions(names)
+        instructions(names, keep=args.keep)
         return
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(

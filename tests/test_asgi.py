@@ -261,6 +261,35 @@ def test_inline_dispatch_serves_the_same_responses() -> None:
     assert created.status_code == 201
 
 
+def test_an_http2_request_without_a_content_length_still_gets_its_body() -> None:
+    """HTTP/2 frames a body without a Content-Length (RFC 9113 8.1.1): a GET's body is read all the same."""
+    app = App(name="h2")
+
+    @app.get("/echo")
+    def echo(ctx: Context, body: bytes) -> dict:
+        return {"body": body.decode()}
+
+    sent: list[dict] = []
+
+    async def go() -> None:
+        messages = [
+            {"type": "http.request", "body": b"hel", "more_body": True},
+            {"type": "http.request", "body": b"lo", "more_body": False},
+        ]
+
+        async def receive() -> dict:
+            return messages.pop(0)
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "http_version": "2", "method": "GET", "path": "/echo", "raw_path": b"/echo"}
+        await app.asgi({**scope, "root_path": "", "query_string": b"", "headers": [(b"host", b"t")]}, receive, send)
+
+    run(go())
+    assert (sent[0]["status"], sent[1]["body"]) == (200, b'{"body":"hello"}')
+
+
 def test_websocket_is_refused_when_the_app_has_no_websocket_routes() -> None:
     app = make_app()
     sent: list[dict] = []

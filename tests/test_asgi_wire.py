@@ -36,6 +36,10 @@ def make_app() -> App:
     def upload(ctx: Context, body: bytes) -> dict:
         return {"size": len(body)}
 
+    @app.route("/echo", methods=["GET", "DELETE"])
+    def echo(ctx: Context, body: bytes) -> dict:
+        return {"body": body.decode()}
+
     @app.get("/gone")
     def gone(ctx: Context) -> Response:
         return Response.text("nothing to see", status=204)  # (a body HTTP forbids: the handler's mistake)
@@ -101,6 +105,16 @@ def test_response_headers_latin1_cannot_hold_go_out_as_utf8(server: Served) -> N
     assert headers[b"content-disposition"] == ["attachment; filename*=UTF-8''5 €.txt".encode()]
     status, headers, _ = exchange(server, b"GET /cookie HTTP/1.1\r\n")
     assert status == 200 and headers[b"set-cookie"][0].startswith("motto=ça va €;".encode())
+
+
+@pytest.mark.parametrize("method", [b"GET", b"DELETE"])
+def test_a_get_or_delete_gets_the_body_it_was_sent_whole_or_in_chunks(server: Served, method: bytes) -> None:
+    """(A request without a Content-Length or Transfer-Encoding has no body: Lift does not wait for one.)"""
+    sent = method + b" /echo HTTP/1.1\r\nContent-Length: 5\r\n"
+    assert exchange(server, sent, b"hello")[::2] == (200, b'{"body":"hello"}')
+    sent = method + b" /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+    assert exchange(server, sent, b"3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n")[::2] == (200, b'{"body":"hello"}')
+    assert exchange(server, method + b" /echo HTTP/1.1\r\n")[::2] == (200, b'{"body":""}')
 
 
 def test_a_content_length_the_body_disagrees_with_is_the_bodys_own(server: Served) -> None:

@@ -175,7 +175,7 @@ class Placement:
     a voluntary switch there is the handler waiting, never a GIL hand-off.
     """
 
-    __slots__ = ("inline", "pinned", "cheap_runs", "suspect_runs", "name", "kind", "excused")
+    __slots__ = ("inline", "pinned", "cheap_runs", "suspect_runs", "name", "kind", "excused", "fast")
 
     def __init__(self, name: str, inline: bool = False, pinned: bool = False, kind: int = 0) -> None:
         self.name = name
@@ -185,6 +185,17 @@ class Placement:
         self.cheap_runs = 0
         self.suspect_runs = 0
         self.excused = False  # a watched run let off because the collector ran in it or the OS preempted it
+        self.settle()
+
+    def settle(self) -> None:
+        """Note whether a run takes the quickest path (`fast`): a sync handler alone, on the loop, not
+        watched. Called after every change of `inline` or `suspect_runs`."""
+        self.fast = self.inline and not self.suspect_runs and self.kind == DIRECT
+
+    def suspect(self, runs: int = SUSPECT_RUNS) -> None:
+        """Watch the next `runs` runs on the loop (`getrusage` around each)."""
+        self.suspect_runs = runs
+        self.fast = False
 
     def ran_in_pool(self, seconds: float, budget: float, usage: tuple[Any, Any] | None) -> None:
         """Count a run in the pool: `seconds` of wall clock, and the thread's usage before and after."""
@@ -201,12 +212,13 @@ class Placement:
         self.cheap_runs += 1
         if self.cheap_runs >= PROBATION_RUNS:
             self.inline = True
-            self.suspect_runs = SUSPECT_RUNS  # its first runs on the loop are watched too
+            self.suspect()  # its first runs on the loop are watched too
 
     def blocked(self, why: str) -> None:
         """A run on the loop was seen blocking: this route uses the pool from now on."""
         self.inline = False
         self.pinned = True
+        self.settle()
         _log.warning("route %s blocked the event loop (%s): it runs in the thread pool from now on", self.name, why)
 
     def __repr__(self) -> str:
@@ -251,43 +263,43 @@ class AsgiApp:
             app.websocket_client = WebSocketClient(client=InProcessManagementApi(self.websockets))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            if self.websockets.connections and scope["path"].startswith("/@connections/"):
-                await self.websockets.management_api(scope, receive, send)
-            else:
-                await self.http(scope, receive, send)
-        elif scope["type"] == "websocket":
-            if not self._ws_client_checked:
-                self._use_in_process_websocket_client()
-            await self.websockets.serve(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self.lifespan(receive, send)
-
-    # -- HTTP ----------------------------------------------------------------------
-    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """One HTTP request: read the body, route, run the chain where its Placement says, send."""
-        app = self.app
-        message = await receive()
-        if message.get("more_body") or message["type"] != "http.request":
-            body = await read_body(receive, app.max_body_size, message)
-        else:
-            body = message.get("body", b"")
-            if len(body) > app.max_body_size:
-                body = None
-        if body is None:
-            await send_response(send, payload_too_large(app.max_body_size))
+        """One HTTP request: read the body, route, run the chain where its Placement says, send.
+        (Served here, the commonest scope, without a second coroutine; any other by `_serve_other`.)"""
+        if scope["type"] != "http" or (self.websockets.connections and scope["path"].startswith("/@connections/")):
+            await self._serve_other(scope, receive, send)
             return
+        app = self.app
+        method = scope["method"]
+        body: bytes | None = None
+        if method in _BODILESS and scope.get("http_version") in _HTTP_1:
+            # An HTTP/1 request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3;
+            # ASGI servers send header names in lower case): nothing to receive.
+            body = b""
+            for name, _ in scope["headers"]:
+                if name in _BODY_HEADERS:
+                    body = None
+                    break
+        if body is None:
+            message = await receive()
+            if message.get("more_body") or message["type"] != "http.request":
+                body = await read_body(receive, app._max_body_size, message)
+            else:
+                body = message.get("body", b"")
+                if len(body) > app._max_body_size:
+                    body = None
+            if body is None:
+                await send_response(send, payload_too_large(app._max_body_size))
+                return
         raw_path = scope.get("raw_path")  # (the path as sent, as the Lambda sources route it: see AsgiRequest)
         path = raw_path.decode("latin-1") if raw_path else wire_path(scope["path"])
         root_path = scope.get("root_path")
         if root_path or app.base_path:
             path = _routed_path(path, root_path or "", app.base_path)
         request = _new(AsgiRequest)  # AsgiRequest(scope, body, path) without the call
-        request.event, request.method, request.path, request._body = scope, scope["method"], path, body
+        request.event, request.method, request.path, request._body = scope, method, path, body
         cold = app._cold
         if cold:
             app._cold = False
-        ctx = Context(app, None, None, "asgi", request, cold)
         # The router's one-lookup cases (a static path, one trailing parameter) first, as the
         # Lambda path does; anything else goes through App.chain_for.
         router = app.router
@@ -300,11 +312,12 @@ class AsgiApp:
                     request._path_params = {entry.param_names[0]: last}
                 else:
                     entry = None
-        endpoint = entry.methods.get(request.method) if entry is not None else None
+        endpoint = entry.methods.get(method) if entry is not None else None
         if endpoint is not None:
-            ctx.route = entry.template  # type: ignore[union-attr]
+            ctx = Context(app, None, None, "asgi", request, cold, entry.template)  # type: ignore[union-attr]
             chain = endpoint.chain
         else:
+            ctx = Context(app, None, None, "asgi", request, cold)
             try:
                 chain, endpoint = app.chain_for(ctx)
             except Exception as exc:  # a path the router cannot decode: the error contract, never an escape
@@ -316,47 +329,47 @@ class AsgiApp:
                 endpoint.prepare()  # and placed by what it is (no middleware: the chain is its `run`)
                 chain = endpoint.chain
             place = self._placements.get(chain) or self._place(chain, endpoint)
-        if place.inline:
+        if place.fast and method != "HEAD":
+            # No middleware around a sync handler: a dict or list result goes out as JSON
+            # without a Response object in between (the commonest request).
+            started = perf_counter()
+            running = _get_running_loop()
+            _set_running_loop(None)  # the handler sees the loop's thread as a worker sees its own
+            try:
+                result = endpoint.call(ctx)
+            except Exception as exc:
+                result = app.error_response(ctx, exc)
+            finally:
+                _set_running_loop(running)
+            if app._invocation_hooks:
+                app._end_invocation(scope)
+            cls = result.__class__
+            if cls is dict or cls is list:
+                data = _encode(result)
+                if perf_counter() - started > self.inline_budget and not place.pinned:
+                    place.suspect()  # blocking, or the OS preempting us: the next runs tell
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": endpoint.status,
+                        "headers": [_JSON_TYPE, (b"content-length", b"%d" % len(data))],
+                    }
+                )
+                await send({"type": "http.response.body", "body": data})
+                return
+            response = result if cls is Response else self._result_response(ctx, result, endpoint.status)
+            if perf_counter() - started > self.inline_budget and not place.pinned:
+                place.suspect()
+        elif place.inline:
             if place.kind == AWAITED:
                 response = await self._respond_async(ctx, endpoint)
             elif place.suspect_runs:
                 response = self._respond_watched(ctx, chain, place)
-            elif place.kind == DIRECT and request.method != "HEAD":
-                # No middleware around a sync handler: a dict or list result goes out as JSON
-                # without a Response object in between (the commonest request).
-                started = perf_counter()
-                running = _get_running_loop()
-                _set_running_loop(None)  # the handler sees the loop's thread as a worker sees its own
-                try:
-                    result = endpoint.call(ctx)
-                except Exception as exc:
-                    result = app.error_response(ctx, exc)
-                finally:
-                    _set_running_loop(running)
-                if app._invocation_hooks:
-                    app._end_invocation(scope)
-                cls = result.__class__
-                if cls is dict or cls is list:
-                    data = _encode(result)
-                    if perf_counter() - started > self.inline_budget and not place.pinned:
-                        place.suspect_runs = SUSPECT_RUNS  # blocking, or the OS preempting us: the next runs tell
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": endpoint.status,
-                            "headers": [_JSON_TYPE, (b"content-length", b"%d" % len(data))],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": data})
-                    return
-                response = result if cls is Response else self._result_response(ctx, result, endpoint.status)
-                if perf_counter() - started > self.inline_budget and not place.pinned:
-                    place.suspect_runs = SUSPECT_RUNS
-            else:
+            else:  # a chain with middleware, or a HEAD request to a route without
                 started = perf_counter()
                 response = self._respond_on_loop(ctx, chain)
                 if perf_counter() - started > self.inline_budget and not place.pinned:
-                    place.suspect_runs = SUSPECT_RUNS
+                    place.suspect()
         else:
             response = await asyncio.get_running_loop().run_in_executor(
                 self.executor, self._respond_in_pool, ctx, chain, place
@@ -379,6 +392,21 @@ class AsgiApp:
             await send_response(send, response, head)
         except UnsendableHeader as exc:  # (raised before anything was sent: the error contract's 500 instead)
             await send_response(send, app.error_response(ctx, exc))
+
+    http = __call__
+
+    async def _serve_other(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A scope other than an HTTP request for the app: the local WebSocket Management API, a
+        WebSocket connection, the lifespan protocol."""
+        kind = scope["type"]
+        if kind == "http":
+            await self.websockets.management_api(scope, receive, send)
+        elif kind == "websocket":
+            if not self._ws_client_checked:
+                self._use_in_process_websocket_client()
+            await self.websockets.serve(scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
 
     def _place(self, chain: Any, endpoint: Any) -> Placement:
         """The Placement of a chain seen for the first time: from the mode, the route's mark and its handler."""
@@ -451,6 +479,7 @@ class AsgiApp:
     def _respond_watched(self, ctx: Context, chain: Any, place: Placement) -> Response:
         """A run on the loop after a slow one, with the thread's resource usage read around it."""
         place.suspect_runs -= 1
+        place.settle()
         usage = _thread_usage
         if usage is None:  # no per-thread usage here (not Linux): a second slow run is taken as blocking
             started = perf_counter()
@@ -482,7 +511,7 @@ class AsgiApp:
             # to have it back, a voluntary switch as blocking would be. Its next run is watched too and
             # judged without this excuse.
             place.excused = True
-            place.suspect_runs = max(place.suspect_runs, 1)
+            place.suspect(max(place.suspect_runs, 1))
         else:
             place.blocked(why)
         return response
@@ -530,6 +559,11 @@ class AsgiApp:
 
 
 _JSON_TYPE = (b"content-type", b"application/json")
+_HTTP_1 = ("1.1", "1.0")
+_BODILESS = ("GET", "HEAD", "DELETE", "OPTIONS")  # the methods whose requests seldom have a body
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")
+
+
 _new = object.__new__
 _encode = serialization.encode_json
 _get_running_loop = asyncio._get_running_loop
