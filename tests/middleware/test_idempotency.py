@@ -218,6 +218,32 @@ def test_keys_are_scoped_by_tenant(store):
     assert post(client, "k", **{"X-Test-Tenant": "acme"}).json() == acme.json()
 
 
+def test_keys_are_scoped_by_user(store):
+    """Idempotency keys are not secrets (they show in logs, proxies, client code): a user who sends another
+    user's key with the same body gets a run of their own, never the other's response replayed."""
+    runs: list[str] = []
+    app = App(name="payments")
+
+    def authenticate(ctx: Context, call_next):  # stands in for jwt_auth: the caller's user id
+        ctx.user_id = ctx.request.headers.get("x-test-user")
+        return call_next(ctx)
+
+    app.use(authenticate, idempotency(store))
+
+    @app.post("/payments", status=201)
+    def pay(ctx: Context) -> dict:
+        runs.append(ctx.user_id)
+        return {"payment": f"p-{len(runs)}", "card": f"card of {ctx.user_id}"}
+
+    client = TestClient(app)
+    ann = client.post("/payments", json={"amount": 5}, headers={"Idempotency-Key": "k-1", "X-Test-User": "ann"})
+    bob = client.post("/payments", json={"amount": 5}, headers={"Idempotency-Key": "k-1", "X-Test-User": "bob"})
+    assert bob.status_code == 201 and "Idempotent-Replayed" not in bob.headers
+    assert bob.json() == {"payment": "p-2", "card": "card of bob"} and runs == ["ann", "bob"]
+    again = client.post("/payments", json={"amount": 5}, headers={"Idempotency-Key": "k-1", "X-Test-User": "ann"})
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == ann.json()
+
+
 def test_keys_are_scoped_by_route(store):
     orders = Orders(store)
     client = TestClient(orders.app)

@@ -242,11 +242,15 @@ class IdempotencyMiddleware:
         self.name = name
 
     def record_key(self, ctx: Any, idempotency_key: str) -> str:
-        """The store key: tenant, then method and route template, then the client's key."""
+        """The store key: tenant, then method and route template, then the user (when auth set one),
+        then the client's key. Keys are not secrets: one user sending another's key (and body) must
+        not get the other's response replayed."""
         request = ctx.request
-        return scoped_key(
-            self.name, f"{request.method} {ctx.route or request.path}", idempotency_key, tenant_id=ctx.tenant_id
-        )
+        where = f"{request.method} {ctx.route or request.path}"
+        user = ctx.user_id
+        if user is not None:
+            return scoped_key(self.name, where, f"u:{user}", idempotency_key, tenant_id=ctx.tenant_id)
+        return scoped_key(self.name, where, idempotency_key, tenant_id=ctx.tenant_id)
 
     def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         request = ctx.request
