@@ -192,8 +192,11 @@ def await_result(coro: Any) -> Any:
 
 def log_record_failure(ctx: Context, record: Record | None, exc: BaseException, record_id: Any = None) -> None:
     """One log line naming the source, record id and reason; a traceback for unexpected errors."""
-    if record is not None and record_id is None:
-        record_id = id_of(record)
+    if record is not None:
+        if record_id is None:
+            record_id = id_of(record)
+        if exc.__class__ is UnicodeEncodeError:  # text the record holds, or the handler's own?
+            exc = record.rejection(exc)
     try:  # a handler's failure (its own KeyError included) is never mistaken for a malformed event
         exc._lift_record_failure = True  # type: ignore[attr-defined]
     except AttributeError:  # (an exception class with __slots__)

@@ -561,3 +561,23 @@ def test_another_services_record_in_a_batch_fails_alone_with_one_warning(source,
     assert seen == [1, 3]
     lines = [(r.levelno, r.getMessage()) for r in lift_warnings.records if r.levelno >= logging.WARNING]
     assert [level for level, _ in lines] == [logging.WARNING], lines
+
+
+@pytest.mark.parametrize("concurrency", [None, 2])
+def test_a_body_utf8_cannot_carry_is_a_warning_with_every_runner(concurrency, lift_warnings) -> None:
+    """A lone surrogate in a message body (the event's JSON can escape one; SQS never sends it) fails
+    its message alone as a malformed record naming `$.body`, also when records run `concurrency` at a
+    time (there it was an ERROR with a UnicodeEncodeError traceback)."""
+    app = App()
+    seen: list[int] = []
+
+    @app.sqs("orders", concurrency=concurrency)
+    async def on_order(body: Order) -> None:
+        seen.append(body.id)
+
+    event = sqs_batch([{"id": 1, "qty": 1}, {"id": 2, "qty": 1}, {"id": 3, "qty": 1}])
+    event["Records"][1]["body"] = '{"id": 2, "qty": 1, "note": "\udcff"}'
+    assert app.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert sorted(seen) == [1, 3]
+    lines = [(r.levelno, r.getMessage()) for r in lift_warnings.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and lines[0][0] == logging.WARNING and "$.body" in lines[0][1], lines

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["problems", "malformed_event"]
+__all__ = ["lone_surrogate", "problems", "malformed_event"]
 
 _Map = dict[str, str] | None
 _MultiMap = dict[str, list[str] | None] | None
@@ -219,6 +219,11 @@ def problems(event: Any, source: str) -> list[dict[str, str]]:
                 {"location": "event", "path": "$.body", "message": "isBase64Encoded is true but the body is not base64"}
             ]
     return []
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """The path (`$.body`, ...) of the first text in `value` UTF-8 cannot encode, else None."""
+    return _lone_surrogate(value, "$")
 
 
 def _lone_surrogate(value: Any, path: str) -> str | None:

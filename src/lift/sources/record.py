@@ -59,6 +59,18 @@ class Record(msgspec.Struct, eq=False):
     def to_dict(self) -> dict[str, Any]:
         return self.raw
 
+    def rejection(self, exc: BaseException) -> BaseException:
+        """What a failure of this record is reported as: a UnicodeEncodeError raised while it ran, when
+        the record holds text UTF-8 cannot carry (a lone surrogate, never sent by AWS), is its
+        malformed-record rejection (a WARNING naming where), not a crash; anything else is `exc`."""
+        if exc.__class__ is UnicodeEncodeError:
+            from lift.sources.event_shape import lone_surrogate
+
+            where = lone_surrogate(self.raw)
+            if where is not None:
+                return malformed_record(where, "UTF-8 text", None, "a lone surrogate, which UTF-8 cannot carry")
+        return exc
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.record_id}>"
 

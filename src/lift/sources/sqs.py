@@ -355,7 +355,7 @@ def dispatcher(app: Any) -> Any:
                     try:
                         result = run_mw(ctx, run_chain) if run_mw is not None else run_chain(ctx)
                     except Exception as exc:
-                        log_record_failure(ctx, ctx.record, _unencodable(exc, raw))
+                        log_record_failure(ctx, ctx.record, exc)
                         result = _FAILED
                     if result is None or result.__class__ is UnchangedResult or result.__class__ is MadeResult:
                         continue
@@ -557,7 +557,7 @@ def _report(
     if ctx is None:
         ctx = SQSContext(app, event, context, "sqs", raw=raw)
     if isinstance(outcome, Exception):
-        log_record_failure(ctx, ctx.record, _unencodable(outcome, raw))
+        log_record_failure(ctx, ctx.record, outcome)
     else:
         log_refusal(ctx, ctx.record, outcome.status)
 
@@ -571,14 +571,6 @@ def _malformed(app: Any, raw: Any, event: Any, context: Any, exc: Exception) -> 
     ctx = Context(app, event, context, "sqs")
     log_record_failure(ctx, None, exc, message_id)
     return message_id if message_id.__class__ is str else ""  # "": Lambda retries the whole batch
-
-
-def _unencodable(exc: Exception, raw: dict[str, Any]) -> Exception:
-    """A UnicodeEncodeError from a message holding a lone surrogate (which UTF-8 cannot carry, and SQS
-    never sends) as the malformed-record rejection it is (a WARNING), not a handler's crash (an ERROR)."""
-    if exc.__class__ is UnicodeEncodeError and (found := event_shape.problems(raw, "sqs")):
-        return BadRequest("Malformed SQS message", code="malformed_record", details=found)
-    return exc
 
 
 def _failed_id(raw: dict[str, Any]) -> str:
