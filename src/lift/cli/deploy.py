@@ -347,10 +347,8 @@ def _prepare(
     from lift.deploy.cloudformation import render, to_json
 
     project = project_name(Path.cwd())
-    consequence = "deploying would replace its resources with this app's"
+    consequence = "this deploy would remove resources of that app"
     claimed = None if take_over else aws.claimed_by(deployment.stack_name, project, consequence)
-    if claimed is not None:
-        fail(claimed)
 
     if package_zip is not None:
         result = _existing_package(package_zip)
@@ -381,6 +379,10 @@ def _prepare(
         )
     except DeployError as exc:
         fail(str(exc))
+    if claimed is not None and any(change.action == "Remove" for change in plan.changes):
+        # the same app from another directory (a copy, a CI checkout) removes nothing, and goes on
+        aws.discard(plan)
+        fail(claimed)
     if plan.empty:
         console.print(f"[green]no changes[/green]: {deployment.stack_name} is up to date")
         return None

@@ -290,10 +290,10 @@ class Aws:
             raise
 
     def claimed_by(self, stack: str, project: str, consequence: str) -> str | None:
-        """Why `project` must not deploy over (or destroy) `stack`, or None. Two apps of one name (and
-        stage) in one account share a stack name: a deploy of the second would replace every resource
-        of the first with its own. A stack another project's deploy tagged is refused; one without the
-        tag (made before Lift tagged stacks) is taken over by the deploy."""
+        """Why `project` must not deploy over (or destroy) `stack`, or None when the stack is this
+        project's. Two apps of one name (and stage) in one account share a stack name: a deploy of
+        the second would replace every resource of the first with its own. A stack without the tag
+        (made before Lift tagged stacks) is this project's."""
         from botocore.exceptions import ClientError
 
         try:
