@@ -503,6 +503,8 @@ class App(Group, EventSources):
                 exc = inner
         err = find_lift_error(exc)
         request_id = ctx.request_id
+        if err is not None and err.code == "invalid_json" and ctx.is_http:
+            err = _compressed_body(ctx.request) or err  # (a gzip body is no JSON syntax error)
         if err is None and ctx.source in _SHAPED_SOURCES and (found := event_shape.problems(ctx.event, ctx.source)):
             err = event_shape.malformed_event(ctx.source, found)  # a field of the wrong type: the event's fault
             _logger().warning(
@@ -1794,6 +1796,21 @@ def unrouted(path: str, root: Any) -> bool:
     (call only when the root has no parameter child)."""
     first = path[1:].partition("/")[0]
     return bool(first) and first not in root.static
+
+
+def _compressed_body(request: Any) -> LiftError | None:
+    """The 415 for a body sent with a Content-Encoding (gzip, br, ...) that did not parse: Lift reads a
+    request body as sent and never inflates one (a small gzip body can inflate past any size limit),
+    so the client learns to send it uncompressed, not that its JSON is malformed."""
+    encoding = request.headers.get("content-encoding") if request is not None else None
+    if not encoding or encoding.strip().lower() == "identity":
+        return None
+    return LiftError(
+        415,
+        "unsupported_content_encoding",
+        f"Request bodies sent with Content-Encoding {encoding!r} are not decoded: send the body uncompressed",
+        details=[{"location": "header", "path": "$.content-encoding", "message": f"Unsupported encoding {encoding!r}"}],
+    )
 
 
 def _where(ctx: Context) -> str:

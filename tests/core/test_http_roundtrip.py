@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import json
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -213,3 +215,100 @@ def test_header_bytes_that_are_not_utf8_read_as_latin1_over_asgi() -> None:
     wire = [(b"x-name", b"caf\xe9 \xff"), (b"x-ok", "\u00e9".encode())]
     assert asyncio.run(asgi_request(APP, b"/echo", headers=wire))[0] == 200
     assert (SEEN["headers"]["x-name"][1], SEEN["headers"]["x-ok"][1]) == ("caf\u00e9 \u00ff", "\u00e9")
+
+
+class Named(msgspec.Struct):
+    name: str
+
+
+def make_typed_app() -> App:
+    app = App(name="typed")
+
+    @app.post("/named")
+    def named(body: Named) -> dict:
+        return {"name": body.name}
+
+    @app.get("/query")
+    def query(ctx: Context) -> dict:
+        return {"query": ctx.query.to_dict()}
+
+    return app
+
+
+TYPED = make_typed_app()
+CONTENT_TYPES = st.sampled_from(
+    [
+        None,
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON;charset=UTF-8",
+        "application/json; charset=latin-1",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/vnd.api+json",
+        "multipart/form-data; boundary=x",
+        "image/png",
+        ";;",
+    ]
+)
+ENCODINGS = st.sampled_from([None, "identity", "gzip", "deflate", "br", "GZIP", "x-unknown"])
+BODIES = st.one_of(
+    st.sampled_from([b'{"name":"a"}', '{"name":"\u00e9"}'.encode(), b'{"name":1}', b"name=a", b"", b"\xef\xbb\xbf{}"]),
+    st.binary(max_size=40),
+)
+
+
+def answer_of(status: int, body: bytes) -> tuple[int, str | None]:
+    data = json.loads(body) if body else None
+    return status, data["error"]["code"] if isinstance(data, dict) and "error" in data else json.dumps(data)
+
+
+@settings(max_examples=60)
+@given(content_type=CONTENT_TYPES, encoding=ENCODINGS, body=BODIES)
+def test_any_body_with_any_content_type_or_encoding_answers_alike_and_never_a_5xx(
+    content_type: str | None, encoding: str | None, body: bytes
+) -> None:
+    """A typed body sent with a wrong, missing or odd Content-Type, a charset parameter or a
+    Content-Encoding (a gzip body is a 415 naming it, never a JSON syntax error): the same status and
+    error code on every source and over ASGI, and never a 5xx."""
+    import gzip
+
+    if encoding and encoding.lower() == "gzip":
+        body = gzip.compress(body)
+    headers = {k: v for k, v in (("content-type", content_type), ("content-encoding", encoding)) if v}
+    status, _, sent = asyncio.run(
+        asgi_request(
+            TYPED, b"/named", "POST", headers=[(k.encode(), v.encode()) for k, v in headers.items()], body=body
+        )
+    )
+    answer = answer_of(status, sent)
+    assert status < 500, answer
+    if encoding and encoding != "identity" and status >= 400:  # (never "invalid_json" for a compressed body)
+        assert answer[1] in ("unsupported_content_encoding", "unsupported_media_type", "validation_failed"), answer
+    for source in SOURCES:
+        out = TYPED.handler(
+            VARIANTS[source]("POST", "/named", body=body, headers=headers, is_base64=True), lambda_context()
+        )
+        got = answer_of(
+            out["statusCode"], base64.b64decode(out["body"]) if out["isBase64Encoded"] else out["body"].encode()
+        )
+        assert got == answer, (source, headers, body)
+
+
+QUERY_TEXT = st.text(st.sampled_from(list("ab=&;+% 2BFzé[]\x00")), max_size=30)
+
+
+@settings(max_examples=60)
+@given(raw=QUERY_TEXT, long_value=st.integers(0, 9000))
+def test_any_hostile_query_string_reads_alike_over_asgi_and_an_http_api_and_never_a_5xx(
+    raw: str, long_value: int
+) -> None:
+    """`;`, empty keys, `+`, repeated keys, a lone `%`, NUL, non-ASCII and very long values: the
+    parameters an HTTP API's rawQueryString gives are those ASGI gives for the same bytes."""
+    query_string = quote(raw, safe="=&;+%[]") + ("&long=" + "v" * long_value if long_value else "")
+    status, _, sent = asyncio.run(asgi_request(TYPED, b"/query", query_string=query_string.encode()))
+    assert status == 200, sent
+    event = events.apigw_http("GET", "/query")
+    event["rawQueryString"] = query_string
+    out = TYPED.handler(event, lambda_context())
+    assert (out["statusCode"], json.loads(out["body"])) == (200, json.loads(sent))
