@@ -203,3 +203,22 @@ def test_a_claim_whose_answer_was_lost_is_still_this_workers(request):
     finally:
         proxy.close()
         store.close()
+
+
+def test_a_hostile_job_id_is_a_404_on_every_store(store):
+    """Job ids are Lift's own (32 hex digits): anything else, however long or odd, is a 404 without a
+    store call (a 3000-character id was a 500 on DynamoDB, whose keys stop at 2048 bytes)."""
+    app = App("svc")
+    app.jobs.configure(store=store, transport="local")
+    app.jobs.mount(app)
+
+    @app.job("noop")
+    def noop() -> None:
+        return None
+
+    client = TestClient(app)
+    for job_id in ("x" * 3000, "%E2%98%83", "job%23other", "A" * 32):
+        assert client.get(f"/jobs/{job_id}").status_code == 404, job_id[:40]
+        assert client.post(f"/jobs/{job_id}/cancel").status_code == 404, job_id[:40]
+    real = app.jobs.start("noop")
+    assert client.get(f"/jobs/{real.id}").status_code == 200

@@ -33,6 +33,7 @@ import collections
 import inspect
 import logging
 import os
+import re
 import threading
 import time
 import typing
@@ -50,6 +51,7 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded"
 TERMINAL = (SUCCEEDED, FAILED, CANCELLED)
 _SWAP_ATTEMPTS = 50  # compare-and-set attempts of a transition racing other writers of one job
 _LEASE_MARGIN_S = 1.0
+_JOB_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: anything else names no job (and never reaches the store)
 MAX_INLINE_RESULT = 300_000  # bytes of JSON kept in the job record (DynamoDB items stop at 400 KB)
 
 
@@ -197,14 +199,16 @@ class Jobs:
 
     # -- state ----------------------------------------------------------------------------------
     def get(self, job_id: str) -> Job | None:
-        data = self._store().get(f"job#{job_id}")
-        return msgspec.convert(data, Job) if data is not None else None
+        found = self._read(job_id)
+        return found[0] if found is not None else None
 
     def _save(self, job: Job) -> None:
         self._store().put(f"job#{job.id}", msgspec.to_builtins(job), ttl=self.ttl)
 
     def _read(self, job_id: str) -> tuple[Job, Any] | None:
         """The job and the record it was read from (what `_swap` expects to find)."""
+        if not _JOB_ID.fullmatch(job_id):
+            return None
         data = self._store().get(f"job#{job_id}")
         return None if data is None else (msgspec.convert(data, Job), data)
 
