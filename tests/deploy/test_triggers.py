@@ -274,6 +274,22 @@ def test_mq_mapping_logs_in_with_its_secret_and_has_no_partial_failures() -> Non
     assert policy(t)["MqBrokerJobs"]["Resource"] == broker and policy(t)["MqSecretJobs"]["Resource"] == secret
 
 
+def test_a_kafka_mapping_without_partial_failures_needs_a_handler_that_fails_the_batch() -> None:
+    """A mapping without ReportBatchItemFailures ignores `batchItemFailures`: a handler answering there
+    would lose its failed records. `lift synth` refuses that pairing, naming the fix; with the handler
+    registered `partial_failures=False` (a failure fails the invocation) the mapping has neither
+    ReportBatchItemFailures nor provisioned pollers (before, a warning and the records lost)."""
+    off = {**TRIGGERS_CONFIG["kafka"], "orders": {**TRIGGERS_CONFIG["kafka"]["orders"], "partial_failures": False}}
+    config = config_from_dict({"region": REGION, **TRIGGERS_CONFIG, "kafka": off})
+    with pytest.raises(ModelError, match=r"partial_failures=False\), so a failure retries the batch"):
+        build_deployment(triggers_app(), config, "dev")
+    app = App(name="hooks")
+    app.kafka("orders", partial_failures=False)(lambda body: None)
+    app.kafka("audit")(lambda body: None)
+    (orders,) = [m for m in build_deployment(app, config, "dev").event_source_mappings if m.topics == ("orders",)]
+    assert not orders.report_batch_item_failures and orders.pollers is None
+
+
 def test_kafka_and_mq_need_their_cluster_and_broker() -> None:
     with pytest.raises(ModelError, match=r"\[tool.lift.kafka.orders\] cluster_arn = "):
         build_deployment(triggers_app(), config_from_dict({"region": REGION, **TRIGGERS_CONFIG, "kafka": {}}), "dev")

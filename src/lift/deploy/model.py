@@ -1834,9 +1834,13 @@ class _Builder:
                 pollers=(cfg.min_pollers, cfg.max_pollers) if cfg.partial_failures else None,
             )
             self.mappings.append(mapping)
-            if not cfg.partial_failures:
-                self.warnings.append(
-                    f"kafka {topic}: partial_failures = false: records the handler fails are not retried"
+            if not cfg.partial_failures and h.options.get("partial_failures") is not False:
+                # the mapping would ignore the handler's batchItemFailures: its failed records would be lost
+                raise ModelError(
+                    f"{self.where(f'kafka.{_toml_key(topic)}')} partial_failures = false, but "
+                    f"@app.kafka({topic!r}) answers failed records in batchItemFailures, which such a mapping "
+                    f"ignores (they would never be retried): register it with "
+                    f"@app.kafka({topic!r}, partial_failures=False), so a failure retries the batch"
                 )
             if cfg.cluster_arn:
                 cluster = cfg.cluster_arn
