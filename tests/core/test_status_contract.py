@@ -196,6 +196,7 @@ def test_a_handler_answering_a_1xx_gets_a_structured_500_and_one_error_line_on_e
 def test_a_1xx_answer_under_uvicorn_is_the_500_not_a_dropped_connection(
     middleware: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
+    pytest.importorskip("uvicorn", reason="uvicorn (the dev extra) is installed only where the tooling is tested")
     caplog.set_level(logging.INFO, logger="lift")
     served = Served(make_app(middleware=middleware).asgi)
     try:
