@@ -195,7 +195,7 @@ def log_record_failure(ctx: Context, record: Record | None, exc: BaseException, 
     if record is not None:
         if record_id is None:
             record_id = id_of(record)
-        if exc.__class__ is UnicodeEncodeError:  # text the record holds, or the handler's own?
+        if exc.__class__ is UnicodeEncodeError or record.raw.__class__ is not dict:  # the record's fault?
             exc = record.rejection(exc)
     try:  # a handler's failure (its own KeyError included) is never mistaken for a malformed event
         exc._lift_record_failure = True  # type: ignore[attr-defined]

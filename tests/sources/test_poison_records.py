@@ -581,3 +581,19 @@ def test_a_body_utf8_cannot_carry_is_a_warning_with_every_runner(concurrency, li
     assert sorted(seen) == [1, 3]
     lines = [(r.levelno, r.getMessage()) for r in lift_warnings.records if r.levelno >= logging.WARNING]
     assert len(lines) == 1 and lines[0][0] == logging.WARNING and "$.body" in lines[0][1], lines
+
+
+@pytest.mark.parametrize("source", ["kinesis", "dynamodb"])
+def test_a_stream_record_that_is_not_an_object_is_one_warning(source, lift_warnings) -> None:
+    """It has no sequence number, so the batch is retried ("" identifier, as documented), the other
+    records run once, and it is logged as the malformed record it is (it was an ERROR with an
+    AttributeError traceback)."""
+    app = App()
+    seen: list[int] = []
+    register(app, source, make_handler("body", seen))
+    event = (kinesis_batch if source == "kinesis" else dynamodb_batch)([{"id": 1, "qty": 1}, {"id": 3, "qty": 1}])
+    event["Records"].insert(1, "not a record")
+    assert app.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": ""}]}
+    assert seen == [1, 3]
+    lines = [(r.levelno, r.getMessage()) for r in lift_warnings.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and lines[0][0] == logging.WARNING and "not an object" in lines[0][1], lines

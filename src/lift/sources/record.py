@@ -60,9 +60,18 @@ class Record(msgspec.Struct, eq=False):
         return self.raw
 
     def rejection(self, exc: BaseException) -> BaseException:
-        """What a failure of this record is reported as: a UnicodeEncodeError raised while it ran, when
-        the record holds text UTF-8 cannot carry (a lone surrogate, never sent by AWS), is its
-        malformed-record rejection (a WARNING naming where), not a crash; anything else is `exc`."""
+        """What a failure of this record is reported as: when the record is not an object, or holds text
+        UTF-8 cannot carry (a lone surrogate) and its run raised UnicodeEncodeError (neither ever sent by
+        AWS), its malformed-record rejection (a WARNING naming where), not a crash; else `exc`."""
+        if self.raw.__class__ is not dict:
+            from lift.errors import BadRequest
+
+            problem = f"expected an object, got {type(self.raw).__name__}"
+            return BadRequest(
+                f"The record is not an object: {problem}",
+                code="malformed_record",
+                details=[{"location": "record", "message": problem}],
+            )
         if exc.__class__ is UnicodeEncodeError:
             from lift.sources.event_shape import lone_surrogate
 

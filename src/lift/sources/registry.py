@@ -364,9 +364,19 @@ class EventSources(Triggers):
             group_arn = nobodys[0][0]
             raise self._unmatched_event(source, f"{what} {_record.name_from_arn(group_arn)!r} ({group_arn})", context)
         for group_arn, group in nobodys:  # (a mixed batch: the claimed records still run)
+            unrouted += group  # type: ignore[operator]
+            if not group_arn and all(raw.__class__ is not dict for raw in group):  # not records: malformed
+                request_id = getattr(context, "aws_request_id", None)
+                lift_logger().warning(
+                    "%s record(s) rejected (request_id=%s): malformed_record: %d record(s) not an object",
+                    source,
+                    request_id,
+                    len(group),
+                    extra={"source": source, "request_id": request_id},
+                )
+                continue
             name = _record.name_from_arn(group_arn)
             self._unmatched_event(source, f"{what} {name!r} ({group_arn}): its {len(group)} record(s) fail", context)
-            unrouted += group  # type: ignore[operator]
         return batches
 
     def _dispatch_sqs(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
