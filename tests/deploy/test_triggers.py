@@ -511,3 +511,30 @@ def test_an_app_with_more_routes_than_an_http_api_takes_keeps_default_and_public
     unguarded = build_deployment(plain, config_from_dict({"region": REGION}, "pyproject.toml"), "dev")
     assert unguarded.http is not None and unguarded.http.route_keys() == ["$default"]
     assert len(deployment().http.route_keys()) == 6  # type: ignore[union-attr]  # a small app keeps every route
+
+
+def test_routes_whose_names_collapse_alike_each_get_a_resource_in_every_format() -> None:
+    """/a-b and /a_b (or /café and /caf) made the same logical id and resource name: lift synth and
+    lift deploy failed with 'duplicate logical id HttpApiRouteGetAB' (Terraform: a duplicate resource)."""
+    from lift.deploy import terraform
+
+    app = App(name="alike")
+    for path in ("/a-b", "/a_b", "/café/{name}", "/caf/{name}"):
+        app.get(path)(lambda: {})
+    for key in ("send-message", "send_message"):
+        app.websocket(key)(lambda: None)
+    d = build_deployment(app, config_from_dict({"region": REGION}, "pyproject.toml"), "dev")
+    expected = {
+        "$default",
+        "GET /a-b",
+        "GET /a_b",
+        "GET /café/{name}",
+        "GET /caf/{name}",
+        "send-message",
+        "send_message",
+    }
+    cfn = of(render(d), "AWS::ApiGatewayV2::Route")
+    assert sorted(p["RouteKey"] for p in cfn.values()) == sorted(expected)
+    assert {"HttpApiRouteGetAB", "HttpApiRouteGetAB2", "WebSocketApiRouteSendMessage2"} <= set(cfn)
+    tf = terraform.render(d)["main.tf.json"]["resource"]["aws_apigatewayv2_route"]
+    assert sorted(r["route_key"] for r in tf.values()) == sorted(expected)

@@ -26,6 +26,7 @@ from lift.deploy.model import (
     TrafficShift,
     Value,
     WebSocketApi,
+    distinct_names,
     policy_document,
     rest_resources,
 )
@@ -421,8 +422,9 @@ class _Template:
             route_ids = []
             keys = front.route_keys()
             public = {f"{r.method} {r.path}" for r in front.public_routes}
+            names = distinct_names(keys, _route_id)
             for key in keys:
-                route_id = f"{api}Route{_route_id(key)}"
+                route_id = f"{api}Route{names[key]}"
                 route_ids.append(route_id)
                 route: dict[str, Any] = {"ApiId": _ref(api), "RouteKey": key, "Target": target}
                 if front.authorizer_id and key not in public:
@@ -571,8 +573,10 @@ class _Template:
                     method(f"{api}{verb.title()}Root", resource, verb, False)
         # public routes of a guarded API: explicit resources (see lift.deploy.model.rest_resources)
         ids = {"": None}
-        for node in rest_resources(front.public_routes) if guarded else ():
-            rid = f"{api}Resource{_route_id(node.path)}"
+        nodes = rest_resources(front.public_routes) if guarded else []
+        names = distinct_names([node.path for node in nodes], _route_id)
+        for node in nodes:
+            rid = f"{api}Resource{names[node.path]}"
             ids[node.path] = rid
             parent = {"Fn::GetAtt": [api, "RootResourceId"]} if not node.parent else _ref(ids[node.parent])
             self.add(
@@ -629,8 +633,9 @@ class _Template:
             },
         )
         routes = []
+        names = distinct_names(ws.route_keys, _route_id)
         for key in ws.route_keys:
-            route_id = f"{api}Route{_route_id(key)}"
+            route_id = f"{api}Route{names[key]}"
             routes.append(route_id)
             route = {"ApiId": _ref(api), "RouteKey": key, "Target": {"Fn::Sub": f"integrations/${{{api}Integration}}"}}
             if ws.authorizer_id and key == "$connect":

@@ -922,6 +922,22 @@ class _Ids:
         return candidate
 
 
+def distinct_names(keys: Iterable[str], name_of: Callable[[str], str]) -> dict[str, str]:
+    """Each key's `name_of(key)` (a renderer's resource name for a route key or path), numbered from
+    2 when keys make the same name (`GET /a-b` and `GET /a_b`, `/café` and `/caf`): the names stay
+    unique, and unchanged where they already were."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for key in keys:
+        base = candidate = name_of(key)
+        n = 2
+        while candidate in used:
+            candidate, n = f"{base}{n}", n + 1
+        used.add(candidate)
+        names[key] = candidate
+    return names
+
+
 def handler_from_app_ref(app_ref: str | None) -> str:
     """`"pkg.app:app"` -> `"pkg.app.app"` (the Lambda handler string); default `app.app`."""
     module, _, attr = (app_ref or "app:app").partition(":")

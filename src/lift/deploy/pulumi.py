@@ -39,6 +39,7 @@ from lift.deploy.model import (
     HttpFront,
     IamStatement,
     Value,
+    distinct_names,
     policy_document,
     provider_names,
     rest_resources,
@@ -378,11 +379,12 @@ class LiftService(pulumi.ComponentResource):
             )
             keys = front.route_keys()
             public = {f"{r.method} {r.path}" for r in front.public_routes}
+            names = distinct_names(keys, _route_name)
             for key in keys:
                 guarded = front.authorizer_id is not None and key not in public
                 self.add(
                     aws.apigatewayv2.Route,
-                    f"{api_id}Route-{_route_name(key)}",
+                    f"{api_id}Route-{names[key]}",
                     api_id=self.api.id,
                     route_key=key,
                     target=pulumi.Output.concat("integrations/", integration.id),
@@ -541,8 +543,10 @@ class LiftService(pulumi.ComponentResource):
             method(f"{name}{verb.title()}Root", api.root_resource_id, verb, False)
         method(f"{name}AnyProxy", proxy.id, "ANY", guarded)
         created: dict[str, Any] = {"": api.root_resource_id}
-        for node in rest_resources(front.public_routes) if guarded else ():
-            rid = f"{name}Resource-{_route_name(node.path)}"
+        nodes = rest_resources(front.public_routes) if guarded else []
+        paths = distinct_names([node.path for node in nodes], _route_name)
+        for node in nodes:
+            rid = f"{name}Resource-{paths[node.path]}"
             resource = self.add(
                 aws.apigateway.Resource, rid, rest_api=api.id, parent_id=created[node.parent], path_part=node.part
             ).id
@@ -585,10 +589,11 @@ class LiftService(pulumi.ComponentResource):
             integration_type="AWS_PROXY",
             integration_uri=self.target_invoke_arn,
         )
+        names = distinct_names(ws.route_keys, _route_name)
         routes = [
             self.add(
                 aws.apigatewayv2.Route,
-                f"{ws.id}Route-{_route_name(key)}",
+                f"{ws.id}Route-{names[key]}",
                 api_id=api.id,
                 route_key=key,
                 target=pulumi.Output.concat("integrations/", integration.id),

@@ -31,6 +31,7 @@ from lift.deploy.model import (
     HttpFront,
     IamStatement,
     Value,
+    distinct_names,
     policy_document,
     provider_names,
     rest_resources,
@@ -366,6 +367,7 @@ class _Module:
             )
             keys = front.route_keys()
             public = {f"{r.method} {r.path}" for r in front.public_routes}
+            names = distinct_names(keys, _route_name)
             for key in keys:
                 route: dict[str, Any] = {
                     "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
@@ -375,7 +377,7 @@ class _Module:
                 if front.authorizer_id and key not in public:
                     route["authorization_type"] = "CUSTOM"
                     route["authorizer_id"] = f"${{aws_apigatewayv2_authorizer.{_snake(front.authorizer_id)}.id}}"
-                self.add("aws_apigatewayv2_route", f"{api}_route_{_route_name(key)}", route)
+                self.add("aws_apigatewayv2_route", f"{api}_route_{names[key]}", route)
             self.add(
                 "aws_apigatewayv2_stage",
                 f"{api}_stage",
@@ -552,8 +554,10 @@ class _Module:
             method(f"{api}_{verb.lower()}_root", root, verb, False)
         method(f"{api}_any_proxy", f"${{aws_api_gateway_resource.{api}_proxy.id}}", "ANY", guarded)
         names = {"": root}
-        for node in rest_resources(front.public_routes) if guarded else ():
-            rid = f"{api}_resource_{_route_name(node.path)}"
+        nodes = rest_resources(front.public_routes) if guarded else []
+        paths = distinct_names([node.path for node in nodes], _route_name)
+        for node in nodes:
+            rid = f"{api}_resource_{paths[node.path]}"
             self.add(
                 "aws_api_gateway_resource",
                 rid,
@@ -614,8 +618,9 @@ class _Module:
             },
         )
         routes = []
+        names = distinct_names(ws.route_keys, _route_name)
         for key in ws.route_keys:
-            name = f"{api}_route_{_route_name(key)}"
+            name = f"{api}_route_{names[key]}"
             routes.append(f"aws_apigatewayv2_route.{name}")
             route: dict[str, Any] = {
                 "api_id": f"${{aws_apigatewayv2_api.{api}.id}}",
