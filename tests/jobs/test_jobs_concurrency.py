@@ -69,7 +69,7 @@ def sqs_queue(moto_endpoint, monkeypatch):
     return queue, receive
 
 
-def test_duplicate_deliveries_to_several_workers_run_the_job_once(store_factory, sqs_queue):
+def test_duplicate_deliveries_to_several_workers_run_the_job_once(store_factory, sqs_queue, caplog):
     """SQS delivers at least once: the same job message reaches four workers at the same moment. One
     takes the job (a compare-and-set queued -> running); the others fail their record, so SQS delivers
     it again later, and a delivery after the job finished does nothing. Before, all four ran it."""
@@ -97,6 +97,8 @@ def test_duplicate_deliveries_to_several_workers_run_the_job_once(store_factory,
         thread.join(20)
     assert workers.runs == ["q3"]
     assert sorted(len(r.get("batchItemFailures", [])) for r in results) == [0, 1, 1, 1]
+    busy = [r for r in caplog.records if "job_busy" in r.getMessage()]  # a duplicate is not an error
+    assert len(busy) == 3 and {r.levelname for r in busy} == {"WARNING"}
     job = front.get(f"/jobs/{job_id}").json()
     assert job["status"] == "succeeded" and job["attempts"] == 1 and job["result"] == {"run": 1}
     assert "claim" not in job and "lease_until" not in job

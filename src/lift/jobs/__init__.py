@@ -43,6 +43,8 @@ from typing import Any
 
 import msgspec
 
+from lift.errors import Conflict
+
 __all__ = ["Job", "JobBusy", "JobCancelled", "Jobs", "JobsForContext", "jobs_of"]
 
 _log = logging.getLogger("lift.jobs")
@@ -60,9 +62,12 @@ class JobCancelled(Exception):
     one's lease ran out): the job function stops there."""
 
 
-class JobBusy(Exception):
+class JobBusy(Conflict):
     """A delivery of a job another worker is running (its lease has not run out): the record fails,
-    so the queue delivers it again later, when the job has finished or its worker has died."""
+    so the queue delivers it again later, when the job has finished or its worker has died. A 409,
+    so the record's failure is logged as a WARNING (a duplicate delivery is not an error)."""
+
+    code = "job_busy"
 
 
 class Job(msgspec.Struct, kw_only=True):
