@@ -80,3 +80,14 @@ def test_an_invalid_failure_report_fails_the_whole_batch_as_lambda_does() -> Non
     assert failed_ids({"batchItemFailures": [{"itemIdentifier": "not-in-batch"}]}, None, records) == ids
     assert failed_ids({"batchItemFailures": [{"itemIdentifier": ""}]}, None, records) == ids
     assert failed_ids(None, "RuntimeError: boom", records) == ids
+
+
+def test_an_eventbridge_pipes_list_gets_queue_semantics_too() -> None:
+    """A pipe from a queue hands the function a list of messages (the dev server's run_event sends every
+    SQS-sourced event here): its failed message comes back, as a list again, then goes to the DLQ.
+    A list used to crash the delivery (AttributeError: 'list' object has no attribute 'get')."""
+    _, queues, seen = make_queues(max_receive=2)
+    result, error = queues.deliver(events.sqs("jobs", [{"id": "ok"}, {"id": "bad", "fail": True}])["Records"])
+    assert error is None and len(result["batchItemFailures"]) == 1
+    wait_until(lambda: queues.snapshot()[0]["dlq"])
+    assert sorted(seen) == [("bad", 1), ("bad", 2), ("ok", 1)]

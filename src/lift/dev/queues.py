@@ -68,9 +68,11 @@ class LocalQueues:
         self._lock = threading.Lock()
         self.on_change: Callable[[], None] = lambda: None
 
-    def deliver(self, event: dict[str, Any]) -> tuple[Any, str | None]:
-        """Run an SQS event through the app and schedule redelivery of what failed."""
-        records = list(event.get("Records") or [])
+    def deliver(self, event: Any) -> tuple[Any, str | None]:
+        """Run an SQS event through the app and schedule redelivery of what failed. A list of messages
+        (what EventBridge Pipes hands a Lambda target from a queue) is redelivered as a list."""
+        pipe = isinstance(event, list)
+        records: list[dict[str, Any]] = list(event) if pipe else list(event.get("Records") or [])
         result, error = self.invoke(event)
         failed = failed_ids(result, error, records)
         retry: list[dict[str, Any]] = []
@@ -103,13 +105,14 @@ class LocalQueues:
                     state.redelivered += 1
                     retry.append(_received_again(record))
         if retry:
-            timer = threading.Timer(self.visibility_timeout, self._redeliver, args=({**event, "Records": retry},))
+            again = retry if pipe else {**event, "Records": retry}
+            timer = threading.Timer(self.visibility_timeout, self._redeliver, args=(again,))
             timer.daemon = True
             timer.start()
         self.on_change()
         return result, error
 
-    def _redeliver(self, event: dict[str, Any]) -> None:
+    def _redeliver(self, event: Any) -> None:
         try:
             self.deliver(event)
         except Exception:
