@@ -842,7 +842,7 @@ def _ws_context(
         "stage": stage,
         "connectedAt": epoch - 1500,
         "requestTimeEpoch": epoch,
-        "identity": {"sourceIp": SOURCE_IP},
+        "identity": {"sourceIp": SOURCE_IP, "userAgent": USER_AGENT},
         "requestId": base64.b64encode(uuid.uuid4().bytes[:10]).decode("ascii"),
         "domainName": host,
         "connectionId": connection_id or _connection_id(),

@@ -130,6 +130,7 @@ def http_api_authorizer(
     arn = _method_arn(method, path, stage, api)
     if version == "1.0":
         event = apigw_request_authorizer(method, path, headers=headers, query=query, stage=stage, api=api)
+        del event["multiValueHeaders"], event["multiValueQueryStringParameters"]  # (REST only)
         event["version"] = "1.0"
         event["identitySource"] = ",".join(identity_source or [headers.get("authorization", "")])
         event["authorizationToken"] = headers.get("authorization", "")
@@ -250,6 +251,8 @@ def vpc_lattice(
             "identity": {
                 "sourceVpcArn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/vpc-0b8276c84697e7339",
                 "type": "AWS_IAM",
+                "principal": f"arn:aws:sts::{ACCOUNT}:assumed-role/example-role/057d00f8b51257ba3c853a0f248943cf",
+                "sessionName": "057d00f8b51257ba3c853a0f248943cf",
             },
             "region": REGION,
             "timeEpoch": str(int(time.time() * 1_000_000)),
@@ -317,6 +320,17 @@ def cognito(
                 "code": "AYADeBEXAMPLE",
             }
         )
+    if prefix in ("DefineAuthChallenge", "CreateAuthChallenge", "VerifyAuthChallengeResponse"):
+        req["clientMetadata"] = {}
+        req["userNotFound"] = False
+    if prefix in ("DefineAuthChallenge", "CreateAuthChallenge"):  # the challenges answered so far
+        req["session"] = [{"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None}]
+    if prefix == "CreateAuthChallenge":
+        req["challengeName"] = "CUSTOM_CHALLENGE"
+    if prefix == "VerifyAuthChallengeResponse":
+        req.update({"privateChallengeParameters": {"answer": "42"}, "challengeAnswer": "42"})
+    if prefix == "PostAuthentication":
+        req["newDeviceUsed"] = False
     if prefix == "UserMigration":
         req = {"password": "secret", "validationData": None}
     req.update(request or {})
@@ -425,6 +439,7 @@ def ses(
     """An SES receipt-rule event (Lambda action) for one received mail."""
     recipients = recipients or ["orders@example.com"]
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())  # the mail's Date header (RFC 2822)
     message_id = uuid.uuid4().hex
     headers = [
         {"name": "From", "value": source},
@@ -441,7 +456,7 @@ def ses(
                     "mail": {
                         "timestamp": now, "source": source, "messageId": message_id, "destination": recipients,
                         "headersTruncated": False, "headers": headers,
-                        "commonHeaders": {"returnPath": source, "from": [source], "date": now, "to": recipients, "messageId": f"<{message_id}@example.com>", "subject": subject},
+                        "commonHeaders": {"returnPath": source, "from": [source], "date": date, "to": recipients, "messageId": f"<{message_id}@example.com>", "subject": subject},
                     },
                     "receipt": {
                         "timestamp": now, "processingTimeMillis": 574, "recipients": recipients,
