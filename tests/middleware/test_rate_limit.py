@@ -12,7 +12,7 @@ from lift import App, Context
 from lift.middleware.rate_limit import Limit, fixed_window, rate_limit, sliding_window
 from lift.stores import MemoryStore
 from lift.stores.redis import RedisStore
-from lift.testing import TestClient
+from lift.testing import TestClient, events, lambda_context
 
 FOREVER = 10**7  # a window long enough that no test crosses a window boundary
 
@@ -91,16 +91,51 @@ def test_tenants_never_share_counters(store):
     assert client.get("/items", headers=globex).status_code == 200
 
 
-def test_without_a_user_the_tenant_then_api_key_then_ip_is_counted():
-    client = TestClient(make_app(rate_limit(1, FOREVER, store=MemoryStore())))
+def test_without_a_user_the_tenant_then_a_checked_api_key_then_ip_is_counted():
+    app = make_app(rate_limit(1, FOREVER, store=MemoryStore()))
+    client = TestClient(app)
     assert client.get("/items", headers={"X-Test-Tenant": "acme"}).status_code == 200
     assert client.get("/items", headers={"X-Test-Tenant": "acme"}).status_code == 429
-    assert client.get("/items", headers={"X-Api-Key": "k-123"}).status_code == 200
-    assert client.get("/items", headers={"X-Api-Key": "k-123"}).status_code == 429
-    assert client.get("/items", headers={"X-Api-Key": "k-456"}).status_code == 200
+
+    def gateway_checked(key_id: str) -> int:  # a method with apiKeyRequired: API Gateway names the key
+        event = events.apigw_rest("GET", "/items", headers={"X-Api-Key": f"secret-of-{key_id}"})
+        event["requestContext"]["identity"].update(apiKey=f"secret-of-{key_id}", apiKeyId=key_id)
+        return app.handler(event, lambda_context())["statusCode"]
+
+    assert [gateway_checked("k-123"), gateway_checked("k-123"), gateway_checked("k-456")] == [200, 429, 200]
     # No identity at all: the client IP (the events' sourceIp) is the key.
     assert client.get("/items").status_code == 200
     assert client.get("/items").status_code == 429
+
+
+def test_an_api_key_header_nobody_checked_buys_no_fresh_quota():
+    """A client rotating X-Api-Key values is counted by its IP: a new value is not a new caller."""
+    client = TestClient(make_app(rate_limit(2, FOREVER, store=MemoryStore())))
+    statuses = [client.get("/items", headers={"X-Api-Key": f"guess-{n}"}).status_code for n in range(4)]
+    assert statuses == [200, 200, 429, 429]
+    other_ip = client.get("/items", headers={"X-Api-Key": "guess-9", "X-Forwarded-For": "203.0.113.9"})
+    assert other_ip.status_code == 429  # (X-Forwarded-For is believed only with trusted_proxies)
+
+
+def test_keys_checked_by_api_key_auth_are_counted_apart():
+    from lift.auth.api_keys import hash_api_key
+    from lift.middleware.auth import api_key_auth
+
+    app = App(name="rl-keys")
+    keys = {hash_api_key(k): {"name": k} for k in ("k-1", "k-2")}
+    app.use(api_key_auth(keys), rate_limit(1, FOREVER, store=MemoryStore()))
+
+    @app.get("/items")
+    def list_items(ctx: Context) -> dict:
+        return {"items": []}
+
+    client = TestClient(app)
+    assert [client.get("/items", headers={"X-Api-Key": k}).status_code for k in ("k-1", "k-1", "k-2")] == [
+        200,
+        429,
+        200,
+    ]
+    assert client.get("/items", headers={"X-Api-Key": "k-3"}).status_code == 401
 
 
 def test_per_route_by_default_and_global_when_asked():

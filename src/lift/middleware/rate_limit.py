@@ -3,11 +3,12 @@
     from lift.middleware.rate_limit import rate_limit
     app.use(rate_limit("100/minute", store=RedisStore(url), algorithm="sliding"))
 
-Who is counted: the user, else the tenant, else the API key, else the client IP (from API
-Gateway's `sourceIp`, or `X-Forwarded-For` when `trusted_proxies` says how many proxies in
-front may be believed). Counters are per route (default) or global, always tenant-scoped.
-Algorithms: `fixed` and `sliding` windows (one atomic increment per request on every
-backend), and `token_bucket` (a Lua script on Redis, a compare-and-set loop elsewhere).
+Who is counted: the user, else the tenant, else an API key someone checked (`api_key_auth`, or
+API Gateway's `apiKeyId`), else the client IP (from API Gateway's `sourceIp`, or
+`X-Forwarded-For` when `trusted_proxies` says how many proxies in front may be believed).
+Counters are per route (default) or global, always tenant-scoped. Algorithms: `fixed` and
+`sliding` windows (one atomic increment per request on every backend), and `token_bucket` (a
+Lua script on Redis, a compare-and-set loop elsewhere).
 
 Store failure: fails OPEN by default (the request goes through, an error is logged with the
 request id and the `RateLimitStoreErrors` metric is added); `fail_closed=True` answers 503.
@@ -15,7 +16,6 @@ request id and the `RateLimitStoreErrors` metric is added); `fail_closed=True` a
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import random
@@ -237,9 +237,8 @@ def _api_key_of(ctx: Any) -> str | None:
     key_id = (rc.get("identity") or {}).get("apiKeyId")
     if key_id:
         return key_id
-    raw = ctx.request.headers.get("x-api-key") if ctx.request is not None else None
-    if raw:  # never store a secret: only a digest of it
-        return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    # an X-Api-Key header nobody checked is not an identity: a client sending a new value with
+    # each request would get a new quota each time, so it is counted by its IP like any caller
     return None
 
 
