@@ -170,3 +170,36 @@ def test_kinesis_binary_data_reaches_a_bytes_body_unchanged() -> None:
     payload = b'{"messageType":"DATA_MESSAGE","logEvents":[]}'
     TestClient(app).invoke(events.kinesis("logs", [gzip.compress(payload)]))
     assert got == [payload]
+
+
+@pytest.mark.parametrize("kind", ["kinesis", "kafka"])
+def test_binary_data_for_a_str_body_fails_alone_and_loses_nothing(kind, caplog) -> None:
+    """Bytes that are not UTF-8 never reach a `body: str` with replacement characters: that record
+    fails alone (retried, or kept by the mapping's failure destination, as it came) with one WARNING."""
+    import gzip
+
+    app = App()
+    got: list[str] = []
+    register = app.kinesis("logs") if kind == "kinesis" else app.kafka("logs")
+
+    @register
+    def logs(body: str) -> None:
+        got.append(body)
+
+    binary = gzip.compress(b"not text")
+    if kind == "kinesis":
+        event = events.kinesis("logs", ["caf\u00e9", binary, "ok"])
+        expected = [{"itemIdentifier": r["kinesis"]["sequenceNumber"]} for r in event["Records"][1:]]
+    else:
+        event = events.kafka("logs", ["caf\u00e9", binary, "ok"])
+        (records,) = event["records"].values()
+        expected = [
+            {"itemIdentifier": {"topic-partition": f"logs-{r['partition']}", "offset": r["offset"]}} for r in records[1:]
+        ]
+    # (a shard or partition runs in order: the record after the failure is held back, reported too)
+    with caplog.at_level("WARNING", logger="lift"):
+        answer = TestClient(app).invoke(event)
+    assert answer == {"batchItemFailures": expected}
+    assert got == ["caf\u00e9"]
+    failed = [r for r in caplog.records if "UTF-8" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].levelname == "WARNING"

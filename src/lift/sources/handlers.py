@@ -103,7 +103,13 @@ def _record_text(ctx: Context) -> str:
     text = ctx.record.json_text()
     if text is None:
         return serialization.encode_json(ctx.record.payload()).decode("utf-8")
-    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    if isinstance(text, bytes):
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError as exc:  # binary data (gzip, protobuf...): never a lossy str
+            problem = f"byte {exc.start} is not UTF-8 (declare `body: bytes` for binary data)"
+            raise malformed_record("body", "UTF-8 text", None, problem) from None
+    return text
 
 
 def invoke_body(hint: Any, has_default: bool, default: Any) -> Getter:
