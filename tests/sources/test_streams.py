@@ -194,7 +194,8 @@ def test_binary_data_for_a_str_body_fails_alone_and_loses_nothing(kind, caplog) 
         event = events.kafka("logs", ["caf\u00e9", binary, "ok"])
         (records,) = event["records"].values()
         expected = [
-            {"itemIdentifier": {"topic-partition": f"logs-{r['partition']}", "offset": r["offset"]}} for r in records[1:]
+            {"itemIdentifier": {"topic-partition": f"logs-{r['partition']}", "offset": r["offset"]}}
+            for r in records[1:]
         ]
     # (a shard or partition runs in order: the record after the failure is held back, reported too)
     with caplog.at_level("WARNING", logger="lift"):
