@@ -83,6 +83,12 @@ def order(ctx: Context, body: dict) -> None:
     log.info("order %s ok (receive %s)", body.get("id"), ctx.record.receive_count)
 
 
+@app.kafka("payments")
+def payment(body: dict) -> None:
+    if body.get("fail"):
+        raise ValueError(f"cannot settle payment {body.get('id')}")
+
+
 @app.schedule("tick", rate="1 minute")
 def tick(ctx: Context) -> None:
     log.warning("tick fired for rule %s", ctx.record.rule)

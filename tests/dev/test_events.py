@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dev.dev_server_process import DevServerProcess
+from lift.testing.events import kafka as kafka_event
 from lift.testing.events import schedule as schedule_event
 from lift.testing.events import sqs as sqs_event
 
@@ -79,3 +80,13 @@ def test_the_cloud_map_health_schedule_is_never_reported_from_the_dev_server(dev
     assert status == 200 and out["result"] is None
     assert "UnmatchedEvent" in out["error"] and "shop-dev-cloudmap-health" in out["error"]
     assert "cloud map health" not in dev_server.output()
+
+
+def test_a_stream_batch_with_a_failed_record_shows_as_failed(dev_server: DevServerProcess) -> None:
+    """Kafka's batch (`records`, not `Records`) is judged by its batchItemFailures like any batch."""
+    for body, status in (({"id": "p-1"}, "ok"), ({"id": "p-2", "fail": True}, "failed")):
+        event = kafka_event("payments", [body])
+        _, out = dev_server.post_json("/_lift/events", event)
+        assert bool(out["result"]["batchItemFailures"]) is (status == "failed")
+        mine = [i for i in dev_server.get("/_lift/api/state")["invocations"] if i["kind"] == "kafka"]
+        assert mine[-1]["status"] == status

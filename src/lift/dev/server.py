@@ -256,7 +256,7 @@ class DevServer:
                         int((r.get("attributes") or {}).get("ApproximateReceiveCount") or 1) for r in records
                     ),
                 }
-            elif records and isinstance(result, dict) and result.get("batchItemFailures"):
+            elif isinstance(result, dict) and result.get("batchItemFailures"):  # (Kafka's are under "records")
                 status = "failed"
             key = f"{method} {target}"
         self.activity.record(
