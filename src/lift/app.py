@@ -7,11 +7,10 @@ router, handler signatures into binders, and middleware into one chain per endpo
 
 from __future__ import annotations
 
-import _thread
 import os
 from collections.abc import Callable, Iterable, Sequence
 from types import SimpleNamespace
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from lift import errors as _errors
 from lift import serialization
@@ -33,6 +32,7 @@ from lift.validation import Report
 __all__ = ["App", "Group", "Endpoint", "Middleware"]
 
 event_shape = LazyModule("lift.sources.event_shape", globals())  # read only once a request failed
+_async_loop = LazyModule("lift.async_loop", globals(), "_async_loop")  # read once an async handler is prepared
 
 Middleware = Callable[[Context, Callable[[Context], Response]], Response]
 Handler = Callable[[Context], Response]
@@ -185,7 +185,7 @@ class Endpoint:
             try:
                 result = call(ctx)
                 if is_async:
-                    result = run_async(result)
+                    result = _async_loop.run_async(result)  # (a global: no closure cell for sync routes' `run`)
                 cls = result.__class__
                 if cls is dict or cls is list:
                     response = new(Response)
@@ -1867,71 +1867,19 @@ def _method_not_allowed(ctx: Context) -> Response:
     return ctx.app.error_response(ctx, _errors.MethodNotAllowed(allow, message=f"Method {ctx.method} not allowed"))
 
 
-# -- async handlers: one event loop for the whole execution environment ----------------
-_asyncio_modules: Any = None
-
-
-def _async_modules() -> Any:
-    """(asyncio, threading), imported once: only apps with async handlers pay for them."""
-    global _asyncio_modules
-    if _asyncio_modules is None:
-        import asyncio
-        import threading
-
-        _asyncio_modules = (asyncio, threading)
-    return _asyncio_modules
-
-
-_loop: Any = None
-_thread_loop: Any = None
-_loop_lock = _thread.allocate_lock()
-
-
-def event_loop() -> Any:
-    """The process-wide loop async handlers run on (created once, reused forever)."""
-    import asyncio
-
-    global _loop
-    if _loop is None or _loop.is_closed():
-        _loop = asyncio.new_event_loop()
-    return _loop
-
-
-class HandlerCancelled(RuntimeError):
-    """An async handler ended in `asyncio.CancelledError` (its own code cancelled what it awaited)."""
-
-
-def run_async(coro: Any) -> Any:
-    """Run a coroutine on the shared loop; from inside a running loop, on a helper thread's loop."""
-    asyncio, threading = _async_modules()
-    # (asyncio's test without the RuntimeError: run inside an `except`, a handler's exception would
-    # carry "no running event loop" as its context, printed in every traceback of its failure)
-    if asyncio._get_running_loop() is None and threading.current_thread() is threading.main_thread():
-        try:
-            return event_loop().run_until_complete(coro)
-        except asyncio.CancelledError as exc:  # (a BaseException: it would pass every `except Exception`)
-            # nothing cancels this loop's task from outside: the handler's own code was cancelled, a
-            # failure of that request or record alone (as it is on the helper thread's loop below)
-            raise HandlerCancelled("the async handler's coroutine was cancelled") from exc
-    # Worker threads (ASGI, the dev server) share the helper thread's loop: one loop cannot
-    # run_until_complete from several threads at once.
-    return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
-
-
-def _background_loop() -> Any:
-    import asyncio
-
-    global _thread_loop
-    with _loop_lock:
-        if _thread_loop is None:
-            _thread_loop = asyncio.new_event_loop()
-            import threading
-
-            threading.Thread(target=_thread_loop.run_forever, name="lift-async", daemon=True).start()
-        return _thread_loop
-
-
 __all__ += ["compose", "to_response", "run_async", "event_loop", "LiftError"]
+
+if TYPE_CHECKING:
+    from lift.async_loop import HandlerCancelled as HandlerCancelled
+    from lift.async_loop import event_loop, run_async
+else:
+
+    def __getattr__(name: str) -> Any:
+        """`run_async`, `event_loop` and `HandlerCancelled`, still importable from here, from
+        lift.async_loop (imported on first use: an app of plain `def` handlers never loads it)."""
+        if name in ("run_async", "event_loop", "HandlerCancelled"):
+            return getattr(_async_loop, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _route_key_path(known: dict[str, str], route_key: str) -> str:

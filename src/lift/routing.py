@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "PathEntry",
@@ -23,8 +23,20 @@ __all__ = [
 ]
 
 
-class RouteConflict(ValueError):
-    """Two registrations that cannot both exist (duplicate or ambiguous routes)."""
+if TYPE_CHECKING:
+    from lift.route_conflict import RouteConflict
+else:
+
+    def __getattr__(name: str) -> Any:
+        if name == "RouteConflict":  # (made on first use: lift.route_conflict)
+            return _conflict_class()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _conflict_class() -> type[RouteConflict]:
+    from lift.route_conflict import RouteConflict
+
+    return RouteConflict
 
 
 def normalize_path(path: str) -> str:
@@ -127,7 +139,7 @@ class PathEntry:
     def add(self, method: str, endpoint: Any) -> None:
         if method in self.methods:
             other = self.methods[method]
-            raise RouteConflict(
+            raise _conflict_class()(
                 f"Duplicate route {method} {self.template}: {_describe(endpoint)} conflicts with {_describe(other)}"
             )
         self.methods[method] = endpoint
@@ -283,7 +295,7 @@ class Router:
                 if node.param is None:
                     node.param, node.param_name, node.owner = _node(), value, template
                 elif node.param_name != value:
-                    raise RouteConflict(
+                    raise _conflict_class()(
                         f"Route {template} conflicts with {node.owner}: parameter {{{value}}} and "
                         f"{{{node.param_name}}} occupy the same position"
                     )
@@ -296,7 +308,7 @@ class Router:
                     self.entries.append(node.greedy)
                     self._tables_complete = False
                 elif node.greedy_name != value:
-                    raise RouteConflict(
+                    raise _conflict_class()(
                         f"Route {template} conflicts with {node.greedy.template}: greedy parameters "
                         f"{{{value}+}} and {{{node.greedy_name}+}} occupy the same position"
                     )

@@ -179,3 +179,56 @@ def test_middleware_returning_a_plain_value_still_gives_a_valid_response() -> No
     for source in ("rest", "http", "alb", "url"):
         res = TestClient(app, source=source).get("/x", headers={"X-Maintenance": "1"})
         assert res.status_code == 200 and res.json() == {"maintenance": True}
+
+
+def test_a_sync_app_never_loads_the_async_loop_nor_the_route_conflict_class() -> None:
+    """An app of plain `def` handlers serves its requests without importing lift.async_loop or
+    lift.route_conflict (made on first use, not by every cold start's `import lift`); an async
+    route loads the loop and answers as always, and the names stay where users import them:
+    lift.app.run_async / event_loop / HandlerCancelled, lift.routing.RouteConflict."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import json, sys
+        from lift import App, Context
+        from lift.testing import TestClient
+
+        app = App(name="lazy-parts")
+
+        @app.get("/users/{id}")
+        def get_user(ctx: Context, id: int) -> dict:
+            return {"id": id}
+
+        client = TestClient(app)
+        answers = [client.get("/users/7").status_code, client.get("/nothing").status_code]
+        loaded = ["lift.async_loop" in sys.modules, "lift.route_conflict" in sys.modules]
+
+        @app.get("/later/{id}")
+        async def later(ctx: Context, id: int) -> dict:
+            return {"later": id}
+
+        answer = client.get("/later/3")
+        answers += [answer.status_code, answer.json()]
+        import lift.app, lift.async_loop, lift.routing
+        loaded += ["lift.async_loop" in sys.modules]
+        same = [
+            lift.app.run_async is lift.async_loop.run_async,
+            lift.app.event_loop is lift.async_loop.event_loop,
+            lift.app.HandlerCancelled is lift.async_loop.HandlerCancelled,
+        ]
+        try:
+            app.get("/users/{user_id}")(lambda ctx, user_id: {})
+        except lift.routing.RouteConflict as exc:
+            from lift.routing import RouteConflict
+            conflict = [type(exc) is RouteConflict, issubclass(RouteConflict, ValueError), str(exc)]
+        print(json.dumps([answers, loaded, same, conflict]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    answers, loaded, same, conflict = json.loads(out.stdout)
+    assert answers == [200, 404, 200, {"later": 3}]
+    assert loaded == [False, False, True]
+    assert same == [True, True, True]
+    assert conflict[:2] == [True, True] and "/users/{user_id}" in conflict[2] and "/users/{id}" in conflict[2]
