@@ -68,12 +68,19 @@ def _body(body: Any, is_base64: bool | None) -> tuple[str | None, bool]:
     return str(body), False
 
 
+def _content_length(text: str | None, is_base64: bool) -> str | None:
+    """The Content-Length a client sends with this body: its size in bytes, before any base64."""
+    if text is None:
+        return None
+    return str(len(base64.b64decode(text)) if is_base64 else len(text.encode("utf-8")))
+
+
 def _now() -> tuple[str, int]:
     now = datetime.now(UTC)
     return now.strftime("%d/%b/%Y:%H:%M:%S +0000"), int(now.timestamp() * 1000)
 
 
-def _default_headers(host: str, body: str | None, headers: dict[str, Any] | None) -> dict[str, list[str]]:
+def _default_headers(host: str, length: str | None, headers: dict[str, Any] | None) -> dict[str, list[str]]:
     base: dict[str, list[str]] = {
         "Accept": ["*/*"],
         "Host": [host],
@@ -83,6 +90,8 @@ def _default_headers(host: str, body: str | None, headers: dict[str, Any] | None
         "X-Forwarded-Port": ["443"],
         "X-Forwarded-Proto": ["https"],
     }
+    if length is not None:
+        base["Content-Length"] = [length]
     lower = {k.lower(): k for k in base}
     for name, value in (headers or {}).items():
         values = [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
@@ -114,7 +123,7 @@ def apigw_rest(
     path = url_path(path)  # (as the client sent it: REST and ALB pass the path on still encoded)
     text, b64 = _body(body, is_base64)
     host = domain or f"abcdef1234.execute-api.{REGION}.amazonaws.com"
-    mv_headers = _default_headers(host, text, headers)
+    mv_headers = _default_headers(host, _content_length(text, b64), headers)
     if resource is None:
         resource = "/{proxy+}" if path != "/" else "/"
         path_params = path_params if path_params is not None else ({"proxy": path.lstrip("/")} if path != "/" else None)
@@ -184,13 +193,12 @@ def _v2(
 ) -> dict[str, Any]:
     path, q = _merge_query(path, query)
     text, b64 = _body(body, is_base64)
-    mv = _default_headers(host, text, headers)
+    length = _content_length(text, b64)
+    mv = _default_headers(host, "0" if length is None and decodes_path else length, headers)  # (HTTP APIs send 0)
     flat = {k.lower(): ",".join(v) for k, v in mv.items()}
     cookie_list = list(cookies or [])
     if "cookie" in flat:
         cookie_list += [c.strip() for c in flat.pop("cookie").split(";") if c.strip()]
-    if text is not None:
-        flat.setdefault("content-length", str(len(text)))
     request_time, epoch = _now()
     raw_query = urlencode([(k, v) for k, vs in q.items() for v in vs], quote_via=quote)
     raw_path = url_path(path)
@@ -292,7 +300,7 @@ def alb(
     path = url_path(path)  # (as the client sent it: REST and ALB pass the path on still encoded)
     text, b64 = _body(body, is_base64)
     host = "lambda-alb-123578498.us-east-1.elb.amazonaws.com"
-    mv = _default_headers(host, text, headers)
+    mv = _default_headers(host, _content_length(text, b64), headers)
     mv = {k.lower(): v for k, v in mv.items()}
     enc_q = {quote(k, safe=""): [quote(v, safe="") for v in vs] for k, vs in q.items()}
     event: dict[str, Any] = {

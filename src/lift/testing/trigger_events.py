@@ -227,6 +227,8 @@ def vpc_lattice(
         except UnicodeDecodeError:
             is_base64 = True
     payload = _b64(body) if is_base64 else _text(body)
+    if body is not None:
+        hdrs.setdefault("content-length", str(len(base64.b64decode(payload)) if is_base64 else len(payload.encode())))
     if version == "1.0":
         return {
             "raw_path": path,

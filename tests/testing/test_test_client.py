@@ -1,0 +1,79 @@
+"""TestClient over every HTTP source: what the handler receives is what that service would send for
+the same request, and the TestResponse is what a client would see."""
+
+from __future__ import annotations
+
+import pytest
+
+from lift import App, Context, Response
+from lift.testing import TestClient
+
+SOURCES = ["rest", "http", "alb", "url", "lattice"]
+
+
+def _app() -> App:
+    app = App()
+
+    @app.route("/echo/{name}", methods=["GET", "POST"])
+    def echo(ctx: Context, name: str) -> dict:
+        req = ctx.request
+        return {
+            "name": name,
+            "query": {key: req.query.getall(key) for key in req.query},
+            "cookies": req.cookies,
+            "content_length": req.headers.get("content-length"),
+            "body": req.body.hex(),
+        }
+
+    @app.get("/cookies")
+    def cookies(ctx: Context) -> Response:
+        return Response({"ok": True}).set_cookie("a", "1").set_cookie("b", "2", max_age=60)
+
+    return app
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_binary_body_arrives_byte_for_byte_with_its_content_length(source: str) -> None:
+    client = TestClient(_app(), source=source)
+    raw = b"\xff\x00\xfebin"
+    got = client.post("/echo/x", body=raw, headers={"Content-Type": "application/octet-stream"}).json()
+    event = client.last_event or {}
+    assert bytes.fromhex(got["body"]) == raw
+    assert event.get("isBase64Encoded", event.get("is_base64_encoded")) is True
+    assert got["content_length"] == str(len(raw))  # bytes on the wire, not the base64 text's length
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_json_body_with_non_ascii_text_has_its_length_in_bytes(source: str) -> None:
+    client = TestClient(_app(), source=source)
+    got = client.post("/echo/x", json={"name": "café ☕"}).json()
+    body = bytes.fromhex(got["body"])
+    assert got["content_length"] == str(len(body)) and body.decode("utf-8") == '{"name":"café ☕"}'
+
+
+def test_an_http_api_get_has_content_length_zero_as_api_gateway_sends_it() -> None:
+    assert TestClient(_app(), source="http").get("/echo/x").json()["content_length"] == "0"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_non_ascii_paths_repeated_query_keys_and_cookies(source: str) -> None:
+    client = TestClient(_app(), source=source)
+    got = client.get("/echo/caf%C3%A9 ☕?tag=a&tag=b&empty=", cookies={"session": "s1", "theme": "dark"}).json()
+    assert got["name"] == "café ☕"
+    # an ALB without multi-value headers passes on the last value of a repeated key, as AWS documents
+    assert got["query"] == {"tag": ["b"] if source == "alb" else ["a", "b"], "empty": [""]}
+    assert got["cookies"] == {"session": "s1", "theme": "dark"}
+
+
+def test_an_alb_with_multi_value_headers_passes_every_value() -> None:
+    client = TestClient(_app(), source="alb", multi_value=True)
+    assert client.get("/echo/x?tag=a&tag=b").json()["query"] == {"tag": ["a", "b"]}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_the_response_has_status_headers_json_text_and_every_cookie(source: str) -> None:
+    resp = TestClient(_app(), source=source).get("/cookies")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"] == resp.headers["content-type"] == "application/json"
+    assert resp.json() == {"ok": True} and resp.text == '{"ok":true}'
+    assert [c.split(";")[0] for c in resp.cookies] == ["a=1", "b=2"]
