@@ -158,3 +158,36 @@ def test_the_deploy_model_lets_the_function_send_jobs_and_names_the_queue():
     assert any(t.name == "svc-state" for t in deployment.tables)  # the job store's table is created
     env = dict(render(deployment)["Resources"][deployment.function.id]["Properties"]["Environment"]["Variables"])
     assert env["LIFT_JOBS_QUEUE_URL"] == {"Fn::Sub": "${" + queue.id + "}"}  # the queue's URL (its Ref)
+
+
+def test_a_large_result_is_kept_in_s3_and_each_read_gives_a_working_link(moto_endpoint, monkeypatch):
+    """Over 300 KB the result goes to S3; GET /jobs/{id} gives a presigned link made at that read,
+    valid an hour at most (a link made when the job finished would outlive SigV4's 7-day limit
+    with a long ttl, and die with the worker's temporary credentials)."""
+    import urllib.parse
+    import urllib.request
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_endpoint)
+    bucket = f"results-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
+    app = App("svc")
+    app.jobs.configure(transport="local", result_bucket=bucket, ttl=30 * 24 * 3600)
+    app.jobs.mount(app)
+    rows = [{"n": i, "text": "x" * 40} for i in range(8000)]  # ~480 KB of JSON
+
+    @app.job("export")
+    def export(ctx: Context, progress) -> list:
+        return rows
+
+    @app.post("/exports")
+    def start(ctx: Context) -> Response:
+        return ctx.jobs.start("export", None).accepted()
+
+    client = TestClient(app)
+    job_id = client.post("/exports").json()["job_id"]
+    shown = wait_status(client, job_id, ("succeeded", "failed"))
+    assert shown["status"] == "succeeded" and shown["result"] is None and "result_key" not in shown
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(shown["result_url"]).query)
+    assert 0 < int(query["X-Amz-Expires"][0]) <= 3600
+    with urllib.request.urlopen(shown["result_url"], timeout=10) as answer:
+        assert json.loads(answer.read()) == rows

@@ -620,7 +620,7 @@ class DevServer:
         if jobs is None:
             return []
         try:
-            return [job.public() for job in jobs.recent()]
+            return [jobs.public(job) for job in jobs.recent()]
         except Exception as exc:  # a store that cannot be read must not break the dashboard
             return [{"id": "?", "name": "?", "status": f"unreadable: {exc}"}]
 

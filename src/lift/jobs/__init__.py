@@ -54,6 +54,7 @@ TERMINAL = (SUCCEEDED, FAILED, CANCELLED)
 _SWAP_ATTEMPTS = 50  # compare-and-set attempts of a transition racing other writers of one job
 _LEASE_MARGIN_S = 1.0
 _JOB_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: anything else names no job (and never reaches the store)
+RESULT_LINK_SECONDS = 3600  # how long a shown result link works (each GET /jobs/{id} makes a new one)
 MAX_INLINE_RESULT = 300_000  # bytes of JSON kept in the job record (DynamoDB items stop at 400 KB)
 
 
@@ -79,7 +80,8 @@ class Job(msgspec.Struct, kw_only=True):
     progress: float = 0.0
     message: str | None = None
     result: Any = None
-    result_url: str | None = None
+    result_url: str | None = None  # (made when shown, from result_key: a link that works when it is read)
+    result_key: str | None = None  # the S3 key of a result too large for the record
     error: str | None = None
     attempts: int = 0
     max_attempts: int = 3
@@ -96,7 +98,7 @@ class Job(msgspec.Struct, kw_only=True):
     def public(self) -> dict[str, Any]:
         """What clients see (the request body, the notification target and the worker's lease stay private)."""
         data = msgspec.to_builtins(self)
-        for private in ("body", "connection_id", "user_id", "claim", "lease_until"):
+        for private in ("body", "connection_id", "user_id", "claim", "lease_until", "result_key"):
             data.pop(private, None)
         return dict(data)
 
@@ -144,6 +146,7 @@ class Jobs:
         self._worker_registered = False
         self._queue_url: str | None = None
         self._sqs: Any = None
+        self._s3_client: Any = None
         self._recent: collections.deque[str] = collections.deque(maxlen=100)  # for the dev dashboard
 
     def configure(
@@ -417,7 +420,7 @@ class Jobs:
             encoded = msgspec.json.encode(data)
             if len(encoded) > MAX_INLINE_RESULT:
                 try:
-                    job.result_url = self._store_large_result(job, encoded)
+                    job.result_key = self._store_large_result(job, encoded)
                 except Exception as exc:  # the job ran; say why its result is missing instead of running it again
                     _log.error("job %s (%s): result not kept: %s", job.id, job.name, exc)
                     job.status, job.error = FAILED, f"{type(exc).__name__}: {exc}"
@@ -435,22 +438,40 @@ class Jobs:
                 f"job {job.id}: the result is {len(encoded)} bytes, over {MAX_INLINE_RESULT}; "
                 "configure app.jobs.configure(result_bucket=...) to keep large results in S3"
             )
-        import boto3
-
-        s3 = boto3.session.Session().client("s3")
         key = f"lift-jobs/{job.name}/{job.id}.json"
-        s3.put_object(Bucket=self.result_bucket, Key=key, Body=encoded, ContentType="application/json")
-        return str(
-            s3.generate_presigned_url(
-                "get_object", Params={"Bucket": self.result_bucket, "Key": key}, ExpiresIn=int(self.ttl)
+        self._s3().put_object(Bucket=self.result_bucket, Key=key, Body=encoded, ContentType="application/json")
+        return key
+
+    def _s3(self) -> Any:
+        if self._s3_client is None:
+            import boto3
+            from botocore.config import Config
+
+            # (SigV4 links: SigV2's are refused in every region opened since 2014)
+            self._s3_client = boto3.session.Session().client("s3", config=Config(signature_version="s3v4"))
+        return self._s3_client
+
+    def public(self, job: Job) -> dict[str, Any]:
+        """What clients see of `job`; a result kept in S3 as a presigned link made now, valid for
+        an hour at most and never past the job's expiry. (A link made when the job finished
+        would die with the worker's temporary credentials, and SigV4 refuses one over 7 days.)"""
+        data = job.public()
+        if job.result_key and self.result_bucket:
+            left = (job.finished_at or time.time()) + self.ttl - time.time()
+            data["result_url"] = str(
+                self._s3().generate_presigned_url(
+                    "get_object",
+                    Params={"Bucket": self.result_bucket, "Key": job.result_key},
+                    ExpiresIn=max(1, int(min(RESULT_LINK_SECONDS, left))),
+                )
             )
-        )
+        return data
 
     def _notify(self, job: Job, kind: str) -> None:
         """Push the job's state to the connection that started it, else to its user's connections."""
         if not job.connection_id and not job.user_id:
             return
-        message = {"type": kind, "job": job.public()}
+        message = {"type": kind, "job": self.public(job)}
         try:
             client = self.app.websocket_client
             store = getattr(self.app, "connection_store", None)
@@ -475,13 +496,13 @@ class Jobs:
             return job
 
         def get_job(ctx: Any, job_id: str) -> dict[str, Any]:
-            return visible(ctx, job_id).public()
+            return self.public(visible(ctx, job_id))
 
         def cancel_job(ctx: Any, job_id: str) -> dict[str, Any]:
             visible(ctx, job_id)
             job = self.cancel(job_id)
             assert job is not None
-            return job.public()
+            return self.public(job)
 
         get_job.__annotations__ = {"ctx": _context_type(), "job_id": str, "return": dict}
         cancel_job.__annotations__ = {"ctx": _context_type(), "job_id": str, "return": dict}
