@@ -1309,8 +1309,8 @@ class App(Group, EventSources):
                     method = rc["http"]["method"]
                     if path.__class__ is str and method.__class__ is str and path and not app.base_path:
                         plain = True  # (the test in one if: 3.11 specializes each comparison there)
-                        if not url and ("%" in path or " " in path or not path.isascii()):
-                            plain = False  # (API Gateway decoded it: apigw_http.as_sent encodes it again)
+                        if not url and "%" in path:  # (API Gateway decoded the path: a "%" left in it is the
+                            plain = False  # client's own, escaped again by apigw_http.as_sent)
                         elif own_domain:  # an API's own domain: its `$default` stage's paths are the routes'
                             if rc["stage"] != "$default" or event["routeKey"].__class__ is not str:
                                 plain = False  # (a route key of the wrong type: the source's 400)
