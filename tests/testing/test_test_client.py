@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lift import App, Context, Response
-from lift.testing import TestClient
+from lift.testing import TestClient, events
 
 SOURCES = ["rest", "http", "alb", "url", "lattice"]
 
@@ -49,6 +49,14 @@ def test_a_json_body_with_non_ascii_text_has_its_length_in_bytes(source: str) ->
     got = client.post("/echo/x", json={"name": "café ☕"}).json()
     body = bytes.fromhex(got["body"])
     assert got["content_length"] == str(len(body)) and body.decode("utf-8") == '{"name":"café ☕"}'
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_dict_body_is_sent_as_json_not_as_its_python_repr(source: str) -> None:
+    client = TestClient(_app(), source=source)
+    got = client.post("/echo/x", body={"sku": "A1", "ok": True}).json()
+    assert bytes.fromhex(got["body"]) == b'{"sku":"A1","ok":true}'
+    assert client.last_event is not None and events.apigw_rest("POST", "/", body=[1, None])["body"] == "[1,null]"
 
 
 def test_an_http_api_get_has_content_length_zero_as_api_gateway_sends_it() -> None:

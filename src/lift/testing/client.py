@@ -78,6 +78,8 @@ class TestClient:
     ) -> dict[str, Any]:
         """The exact event the request becomes for this client's source."""
         hdrs = dict(headers or {})
+        if json is None and body is not None and not isinstance(body, str | bytes):
+            json, body = body, None  # (a dict or list body is sent as JSON, never as its Python repr)
         if json is not None:
             body = serialization.encode_json(json).decode("utf-8")
             if not any(k.lower() == "content-type" for k in hdrs):

@@ -63,9 +63,10 @@ def _body(body: Any, is_base64: bool | None) -> tuple[str | None, bool]:
         if is_base64:
             return base64.b64encode(body).decode("ascii"), True
         return text, False
+    text = _text(body)  # (anything but text or bytes as JSON, as a client would send it)
     if is_base64:
-        return base64.b64encode(str(body).encode()).decode("ascii"), True
-    return str(body), False
+        return base64.b64encode(text.encode("utf-8")).decode("ascii"), True
+    return text, False
 
 
 def _content_length(text: str | None, is_base64: bool) -> str | None:
