@@ -85,3 +85,15 @@ def test_the_response_has_status_headers_json_text_and_every_cookie(source: str)
     assert resp.headers["Content-Type"] == resp.headers["content-type"] == "application/json"
     assert resp.json() == {"ok": True} and resp.text == '{"ok":true}'
     assert [c.split(";")[0] for c in resp.cookies] == ["a=1", "b=2"]
+
+
+def test_lambda_context_has_what_the_python_runtime_gives_a_handler() -> None:
+    from lift.testing import lambda_context
+
+    ctx = lambda_context()
+    # the attributes of awslambdaric's LambdaContext: a handler reading any of them works in tests too
+    assert ctx.identity.cognito_identity_id is None and ctx.identity.cognito_identity_pool_id is None
+    assert ctx.client_context is None and ctx.tenant_id is None
+    assert ctx.memory_limit_in_mb == "512"  # a string in the runtime (from AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
+    assert ctx.log_group_name and ctx.log_stream_name and ctx.function_version == "$LATEST"
+    assert ctx.invoked_function_arn.endswith(":function:test-function") and ctx.get_remaining_time_in_millis() > 0

@@ -5,23 +5,36 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["FrozenLambdaContext", "LambdaContext", "frozen_lambda_context", "lambda_context"]
+__all__ = ["CognitoIdentity", "FrozenLambdaContext", "LambdaContext", "frozen_lambda_context", "lambda_context"]
+
+
+@dataclass
+class CognitoIdentity:
+    """`context.identity`: set for calls from the AWS Mobile SDK with Cognito credentials, else Nones."""
+
+    cognito_identity_id: str | None = None
+    cognito_identity_pool_id: str | None = None
 
 
 @dataclass
 class LambdaContext:
-    """Has the attributes and methods of the context Lambda passes to a handler."""
+    """Has the attributes and methods of the context Lambda passes to a handler (the Python runtime's
+    `memory_limit_in_mb` is a string, read from an environment variable)."""
 
     function_name: str = "test-function"
     function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
+    memory_limit_in_mb: str | int = "512"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef"
     timeout_ms: int = 30_000
     region: str = "us-east-1"
     account_id: str = "123456789012"
+    identity: CognitoIdentity = field(default_factory=CognitoIdentity)
+    client_context: Any = None  # (the mobile SDK's client context; None otherwise)
+    tenant_id: str | None = None  # (set for functions in tenant isolation mode)
     _deadline: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
