@@ -73,6 +73,12 @@ def test_non_ascii_paths_repeated_query_keys_and_cookies(source: str) -> None:
     assert got["cookies"] == {"session": "s1", "theme": "dark"}
 
 
+@pytest.mark.parametrize("source", SOURCES)
+def test_cookies_join_a_cookie_header_given_with_them(source: str) -> None:
+    got = TestClient(_app(), source=source).get("/echo/x", headers={"cookie": "a=1"}, cookies={"b": "2"}).json()
+    assert got["cookies"] == {"a": "1", "b": "2"}
+
+
 def test_an_alb_with_multi_value_headers_passes_every_value() -> None:
     client = TestClient(_app(), source="alb", multi_value=True)
     assert client.get("/echo/x?tag=a&tag=b").json()["query"] == {"tag": ["a", "b"]}

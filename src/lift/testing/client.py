@@ -88,8 +88,9 @@ class TestClient:
             cookie_header = "; ".join(f"{k}={v}" for k, v in cookies.items())
             if self.source in ("http", "url"):
                 options.setdefault("cookies", [f"{k}={v}" for k, v in cookies.items()])
-            else:
-                hdrs["Cookie"] = cookie_header
+            else:  # (one Cookie header, as a browser sends: after the one given in `headers`, if any)
+                given = next((k for k in hdrs if k.lower() == "cookie"), None)
+                hdrs[given or "Cookie"] = f"{hdrs[given]}; {cookie_header}" if given else cookie_header
         merged = {**self.event_options, **options}
         return _BUILDERS[self.source](method, path, body=body, headers=hdrs, query=dict(query or {}), **merged)
 
