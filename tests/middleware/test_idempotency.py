@@ -659,13 +659,15 @@ def test_an_idempotent_function_with_a_large_result_runs_once(store):
 
     runs = []
 
-    @idempotent(store=store, key="id", lock_timeout=0.2)
+    # (a lock long enough for the run and the outcome's encoding on a loaded machine: with 0.2 s
+    # the lock could expire before the outcome was kept, and the second call ran it again)
+    @idempotent(store=store, key="id", lock_timeout=1.0)
     def render(event: dict) -> dict:
         runs.append(1)
         return {"pages": ["page " * 20] * 20_000, "noise": os.urandom(600_000).hex()}
 
     first = render({"id": "doc-1"})
-    time.sleep(0.3)  # past the lock's lifetime
+    time.sleep(1.1)  # past the lock's lifetime
     again = render({"id": "doc-1"})
     assert again == (None if type(store).__name__ == "DynamoDBStore" else first)
     assert len(runs) == 1
