@@ -79,6 +79,14 @@ def test_cookies_join_a_cookie_header_given_with_them(source: str) -> None:
     assert got["cookies"] == {"a": "1", "b": "2"}
 
 
+@pytest.mark.parametrize(("version", "expected"), [("1.0", ["1,2"]), ("2.0", ["1", "2"])])
+def test_a_repeated_header_on_vpc_lattice_reaches_the_handler(version: str, expected: list[str]) -> None:
+    app = App()
+    app.get("/h")(lambda ctx: {"h": ctx.request.headers.getall("x-a")})
+    got = TestClient(app, source="lattice", version=version).get("/h", headers={"X-A": ["1", "2"]}).json()
+    assert got["h"] == expected  # (v1 carries one string per header: its values joined; v2 a list)
+
+
 def test_an_alb_with_multi_value_headers_passes_every_value() -> None:
     client = TestClient(_app(), source="alb", multi_value=True)
     assert client.get("/echo/x?tag=a&tag=b").json()["query"] == {"tag": ["a", "b"]}

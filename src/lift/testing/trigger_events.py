@@ -233,7 +233,7 @@ def vpc_lattice(
         return {
             "raw_path": path,
             "method": method,
-            "headers": hdrs,
+            "headers": {k: ",".join(map(str, v)) if isinstance(v, list | tuple) else v for k, v in hdrs.items()},
             "query_string_parameters": {k: v[-1] for k, v in values.items() if v},
             "body": payload,
             "is_base64_encoded": is_base64,
