@@ -1,5 +1,5 @@
-"""TestClient over every HTTP source: what the handler receives is what that service would send for
-the same request, and the TestResponse is what a client would see."""
+"""TestClient (and the HTTP event builders) over every HTTP source: what the handler receives is
+what that service would send for the same request, and the TestResponse is what a client would see."""
 
 from __future__ import annotations
 
@@ -111,3 +111,10 @@ def test_lambda_context_has_what_the_python_runtime_gives_a_handler() -> None:
     assert ctx.memory_limit_in_mb == "512"  # a string in the runtime (from AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
     assert ctx.log_group_name and ctx.log_stream_name and ctx.function_version == "$LATEST"
     assert ctx.invoked_function_arn.endswith(":function:test-function") and ctx.get_remaining_time_in_millis() > 0
+
+
+def test_an_http_api_authorizer_raw_query_string_is_percent_encoded() -> None:
+    from urllib.parse import parse_qs
+
+    event = events.http_api_authorizer(query={"q": "a b&c=d", "name": "café"})
+    assert parse_qs(event["rawQueryString"]) == {"q": ["a b&c=d"], "name": ["café"]}

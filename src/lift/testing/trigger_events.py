@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote, urlencode
 
 __all__ = [
     "apigw_token_authorizer",
@@ -142,7 +143,7 @@ def http_api_authorizer(
         "identitySource": identity_source if identity_source is not None else [headers.get("authorization", "")],
         "routeKey": f"{method} {path}",
         "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
+        "rawQueryString": urlencode(query, quote_via=quote),  # (percent-encoded, as the client sent it)
         "cookies": [],
         "headers": headers,
         "queryStringParameters": query,
