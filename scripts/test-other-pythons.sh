@@ -5,6 +5,7 @@
 # python3.13, or under pyenv's versions), each in its own virtualenv (.venv-3.12, .venv-3.13)
 # holding only what those suites need. A version that is not found is reported as skipped.
 # The tooling (cli, dev, deploy) and the test servers' own tests run on the default interpreter only.
+# The versions' suites run at the same time, each printed whole when it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ find_python() {  # an interpreter of exactly version $1, or nothing
 
 status=0
 summary=()
+runs=()  # "<version> <venv> <log> <pid>" of each suite run started below
 for version in "${VERSIONS[@]}"; do
     python=$(find_python "$version")
     if [ -z "$python" ]; then
@@ -49,11 +51,20 @@ for version in "${VERSIONS[@]}"; do
         fi
         touch "$stamp"
     fi
+    # The versions' runs go side by side (each a single-threaded pytest, so two fit the CI's two
+    # cores; each session starts its own test servers on its own ports): this halves their time.
+    log=$(mktemp)
+    "$venv/bin/python" -m pytest -p no:cacheprovider "${SUITES[@]}" >"$log" 2>&1 &
+    runs+=("$version $venv $log $!")
+done
+
+for run in "${runs[@]}"; do
+    read -r version venv log pid <<<"$run"
+    wait "$pid"
+    result=$?
     exact=$("$venv/bin/python" -c "import platform; print(platform.python_version())")
     echo "== Python $exact ($venv): ${SUITES[*]}" >&2
-    log=$(mktemp)
-    "$venv/bin/python" -m pytest -p no:cacheprovider "${SUITES[@]}" 2>&1 | tee "$log"
-    result=${PIPESTATUS[0]}
+    cat "$log"
     counts=$(grep -E "^[0-9]+ (passed|failed)|^=+ .*(passed|failed)" "$log" | tail -1 | tr -d '=' | xargs)
     rm -f "$log"
     if [ "$result" -ne 0 ]; then
