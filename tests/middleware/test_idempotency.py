@@ -673,7 +673,7 @@ def test_an_idempotent_function_with_a_large_result_runs_once(store):
     assert len(runs) == 1
 
 
-def _post_in_a_process(backend: str, address: str, prefix: str, start, answers) -> None:
+def _post_in_a_process(backend: str, address: str, prefix: str, ready, start, answers) -> None:
     """One 'Lambda instance' in its own process: its own app and store client, one POST with the shared key."""
     from lift.stores.dynamodb import DynamoDBStore
 
@@ -687,12 +687,20 @@ def _post_in_a_process(backend: str, address: str, prefix: str, start, answers) 
     @app.post("/payments", status=201)
     def pay(ctx: Context) -> dict:
         run = store.increment("handler-runs")  # counted in the shared store: every process sees it
-        time.sleep(0.5)  # still running while the other processes' requests arrive
+        # Still running while the other processes' requests arrive, however slowly a loaded machine schedules
+        # them: wait until the other two have their answers (a bounded wait, so a run-twice defect fails the
+        # test rather than hanging it).
+        deadline = time.monotonic() + 20
+        while (store.get("answered") or 0) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
         return {"payment": "p-1", "run": run}
 
     client = TestClient(app)
+    ready.put(True)
     start.wait(60)
     response = client.post("/payments", json={"amount": 42}, headers={"Idempotency-Key": "pay-once"})
+    if response.status_code != 201:
+        store.increment("answered")
     answers.put((response.status_code, response.json()))
 
 
@@ -709,14 +717,16 @@ def test_processes_sending_one_key_at_once_run_the_handler_once(request, backend
     if backend == "dynamodb":
         request.getfixturevalue("dynamodb_table")
     spawn = multiprocessing.get_context("spawn")
-    start, answers = spawn.Event(), spawn.Queue()
+    ready, start, answers = spawn.Queue(), spawn.Event(), spawn.Queue()
     prefix = f"idem-proc-{uuid.uuid4().hex[:8]}:"
     processes = [
-        spawn.Process(target=_post_in_a_process, args=(backend, address, prefix, start, answers)) for _ in range(3)
+        spawn.Process(target=_post_in_a_process, args=(backend, address, prefix, ready, start, answers))
+        for _ in range(3)
     ]
     for process in processes:
         process.start()
-    time.sleep(0.2)
+    for _ in processes:  # every process has imported Lift and built its app: none starts ahead of the others
+        ready.get(timeout=90)
     start.set()
     results = [answers.get(timeout=90) for _ in processes]
     for process in processes:
