@@ -77,7 +77,7 @@ class Record(msgspec.Struct, eq=False):
 
             where = lone_surrogate(self.raw)
             if where is not None:
-                return malformed_record(where, "UTF-8 text", None, "a lone surrogate, which UTF-8 cannot carry")
+                return not_utf8(where)
         return exc
 
     def __repr__(self) -> str:
@@ -113,10 +113,10 @@ def malformed_record(field: str, expected: str, value: Any, problem: str | None 
     )
 
 
-def not_utf8() -> Exception:
-    """The rejection of a record body holding text UTF-8 cannot carry (a lone surrogate, which the event's
-    JSON can escape as "\\udcff"): no AWS service sends one; it fails alone, logged at WARNING."""
-    return malformed_record("body", "UTF-8 text", None, "it holds a lone surrogate, which UTF-8 cannot carry")
+def not_utf8(field: str = "body") -> Exception:
+    """The rejection of a record `field` holding text UTF-8 cannot carry (a lone surrogate, which the
+    event's JSON can escape as "\\udcff"): no AWS service sends one; it fails alone, logged at WARNING."""
+    return malformed_record(field, "UTF-8 text", None, "it holds a lone surrogate, which UTF-8 cannot carry")
 
 
 def base64_field(value: Any, field: str) -> bytes:
