@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -294,6 +295,28 @@ def test_names_lift_derives_fit_aws_limits_and_stay_distinct() -> None:
         assert len(name) <= 80 and re.fullmatch(r"[A-Za-z0-9_-]+(\.fifo)?", name), name
     assert next(n for n in dlqs if n.endswith(".fifo")).endswith("-dlq.fifo")
     assert "names-dev-clicks-v2-failed" in dlqs
+
+
+def test_two_long_stage_names_sharing_a_beginning_get_distinct_function_names(app: App) -> None:
+    """A 40-character service and two 32-character stages that differ only at the end: cut at Lambda's 64
+    characters, every function of one stage (the app's, the jobs worker, the release hooks) was named
+    like the other stage's, so deploying the second stage failed or clashed with the first."""
+    release = {"strategy": "linear", "percent": 20, "interval": 60, "pre_traffic": "smoke", "post_traffic": "settled"}
+    stages = {"a" * 31 + "x": {"release": release}, "a" * 31 + "y": {"release": release}}
+    config = config_from_dict({"name": "s" * 40, "region": "eu-west-1", "stages": stages}, "pyproject.toml")
+    names = {}
+    for stage in stages:
+        d = build_deployment(app, config, stage)
+        assert d.release is not None
+        names[stage] = [f.name for f in d.functions] + [h.name for h in d.release.hooks]
+    first, second = names.values()
+    assert len(first) == len(second) == 4  # the app's function, the jobs worker, two release hooks
+    for name in first + second:
+        assert len(name) <= 64 and re.fullmatch(r"[A-Za-z0-9_-]+", name), name
+    assert not set(first) & set(second)
+    assert all(name.startswith("CodeDeployHook_") for name in first[2:])  # CodeDeploy's policy needs the prefix
+    short = build_deployment(app, config_from_dict({"region": "eu-west-1"}, "pyproject.toml"), "prod")
+    assert short.function.name == "shop-prod"  # a name that fits is unchanged
 
 
 def test_a_custom_domain_certificate_from_another_region_is_refused() -> None:

@@ -992,7 +992,7 @@ class _Builder:
         self.function_id = self.ids("Function")
         self.role_id = self.ids("FunctionRole")
         self.log_group_id = self.ids("FunctionLogs")
-        self.function_name = f"{self.service}-{stage}"[:64]
+        self.function_name = _fitted(f"{self.service}-{stage}", 64, "")
         self.statements: list[IamStatement] = []
         self.queues: list[Queue] = []
         self.topics: list[Topic] = []
@@ -1323,7 +1323,7 @@ class _Builder:
         self.extra_functions.append(
             {
                 "id": worker_id,
-                "name": f"{self.function_name[:59]}-jobs",
+                "name": _fitted(self.function_name, 64, "-jobs"),
                 "log_group_id": self.ids("JobsFunctionLogs"),
                 "memory": cfg.memory or self.s.memory,
                 "timeout": cfg.timeout,
@@ -2146,7 +2146,7 @@ class _Builder:
         self.extra_functions.append(
             {
                 "id": stream_id,
-                "name": f"{self.function_name[:57]}-stream",
+                "name": _fitted(self.function_name, 64, "-stream"),
                 "handler": "lift/run_asgi.sh",
                 "log_group_id": self.ids("StreamFunctionLogs"),
                 "memory": cfg.memory or self.s.memory,
@@ -2486,7 +2486,7 @@ class _Builder:
         hooks, statements = [], []
         log_arns: list[Value] = []
         for phase, name in named:
-            function_name = f"CodeDeployHook_{self.function_name}"[:60] + f"-{phase}"
+            function_name = _fitted(f"CodeDeployHook_{self.function_name}", 64, f"-{phase}")
             log_group = LogGroup(
                 self.ids("ReleaseHook", phase, "Logs"), f"/aws/lambda/{function_name}", self.s.log_retention_days
             )
