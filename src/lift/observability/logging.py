@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from lift.observability.redaction import Redactor
+from lift.observability.redaction import Redactor, mask_card_numbers, may_hold_card
+from lift.observability.text import safe_repr, safe_str, utf8_text
 from lift.observability.tracing import _current as _current_trace
 from lift.observability.tracing import current_trace_id, invocation_trace_id
 
@@ -54,7 +55,36 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)
 # The keys of a validator's problems (`lift.validation.Problem`)
 _PROBLEM_KEYS = ("location", "path", "message")
 _LAMBDA_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
-_encoder = msgspec.json.Encoder(enc_hook=repr)
+# CloudWatch Logs takes events of at most 256 KB: a longer line would be cut (and be no JSON)
+MAX_LINE_BYTES = 256 * 1024 - 1
+# In a line over that size, each string is cut to this many characters and each list to as many items
+_SHRUNK_TEXT = 8192
+_SHRUNK_ITEMS = 100
+# The fields a line keeps when even its shrunk extras do not fit
+_CORE_FIELDS = (
+    "timestamp",
+    "level",
+    "message",
+    "logger",
+    "location",
+    "service",
+    "request_id",
+    "correlation_id",
+    "source",
+    "tenant_id",
+    "user_id",
+    "trace_id",
+    "exception",
+)
+
+
+def _unusual_value(value: Any) -> str:
+    """How a value JSON has no form for is written: its repr (never raising), card numbers masked."""
+    text = safe_repr(value)
+    return mask_card_numbers(text) if may_hold_card(text) else text
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_unusual_value)
 
 
 def level_from_env(default: str = "INFO") -> int:
@@ -159,10 +189,14 @@ class JsonFormatter(logging.Formatter):
     def fields(self, record: logging.LogRecord) -> dict[str, Any]:
         """The dict that becomes the JSON line (useful to tests and other sinks)."""
         ctx = record.__dict__.get("lift_ctx") or _current_ctx.get()
+        try:
+            message = record.getMessage()
+        except Exception as exc:  # a message or arguments that do not format: the line is still written
+            message = _unformatted_message(record, exc)
         out: dict[str, Any] = {
             "timestamp": _iso_utc(record.created),
             "level": record.levelname,
-            "message": record.getMessage(),
+            "message": message,
             "logger": record.name,
             "location": f"{record.funcName}:{record.lineno}",
         }
@@ -232,24 +266,83 @@ class JsonFormatter(logging.Formatter):
         return fields
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = self.fields(record)
+        """One JSON line, whatever the record holds: values that do not encode (lone surrogates,
+        objects whose repr raises) are written as safe text, and a line over `MAX_LINE_BYTES` is shrunk."""
         try:
-            return _encoder.encode(fields).decode("utf-8")
+            fields = self.fields(record)
+        except Exception as exc:  # (a field that breaks the redaction walk, say): the line without its extras
+            fields = _minimal_fields(record, exc)
+        try:
+            encoded = _encoder.encode(fields)
         except Exception:
-            return _encoder.encode(_json_safe(fields)).decode("utf-8")
+            encoded = _encoder.encode(_json_safe(fields))
+        if len(encoded) > MAX_LINE_BYTES:
+            encoded = _shrink(fields, len(encoded))
+        return encoded.decode("utf-8")
 
 
-def _json_safe(value: Any, depth: int = 0) -> Any:
-    """`value` with dict keys as strings and anything unusual as its repr."""
-    if value is None or isinstance(value, str | int | float | bool):
+def _json_safe(value: Any, depth: int = 0, limit: int | None = None) -> Any:
+    """`value` with dict keys as strings, text as UTF-8 and anything unusual as its repr; with
+    `limit`, strings cut to that many characters and lists to `_SHRUNK_ITEMS` items."""
+    if value is None or isinstance(value, int | float | bool):
         return value
+    if isinstance(value, str):
+        if limit is not None and len(value) > limit:
+            value = f"{value[:limit]}...[{len(value) - limit} more characters]"
+        return utf8_text(value)
     if depth > 20:
-        return repr(value)
+        return _json_safe(_unusual_value(value), depth, limit)
     if isinstance(value, dict):
-        return {str(k): _json_safe(v, depth + 1) for k, v in value.items()}
+        items = list(value.items())
+        if limit is not None:
+            items = items[:_SHRUNK_ITEMS]
+        return {_json_safe(safe_str(k), depth + 1, limit): _json_safe(v, depth + 1, limit) for k, v in items}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_json_safe(v, depth + 1) for v in value]
-    return repr(value)
+        values = list(value)
+        if limit is not None:
+            values = values[:_SHRUNK_ITEMS]
+        return [_json_safe(v, depth + 1, limit) for v in values]
+    if isinstance(value, bytes | bytearray | memoryview):  # (base64, as the line's first encoding writes them)
+        return value if limit is None else bytes(value)[:limit]
+    return _json_safe(_unusual_value(value), depth, limit)
+
+
+def _shrink(fields: dict[str, Any], size: int) -> bytes:
+    """A line over `MAX_LINE_BYTES` as one that fits: long strings and lists cut, else only the core fields."""
+    shrunk = _json_safe(fields, limit=_SHRUNK_TEXT)
+    shrunk["truncated"] = {"bytes": size}
+    encoded = _encoder.encode(shrunk)
+    if len(encoded) <= MAX_LINE_BYTES:
+        return encoded
+    core = {key: shrunk[key] for key in _CORE_FIELDS if key in shrunk}
+    core["truncated"] = {"bytes": size, "fields_dropped": sorted(set(shrunk) - set(core) - {"truncated"})[:100]}
+    return _encoder.encode(_json_safe(core, limit=1024))
+
+
+def _unformatted_message(record: logging.LogRecord, exc: Exception) -> str:
+    """The text of a record whose `msg % args` (or `str(msg)`) raised."""
+    return f"{safe_str(record.msg)} (log arguments {safe_repr(record.args)} did not format: {safe_str(exc)})"
+
+
+def _minimal_fields(record: logging.LogRecord, exc: Exception) -> dict[str, Any]:
+    """The line of a record whose fields could not be made: what is known for certain."""
+    try:
+        message = record.getMessage()
+    except Exception as format_exc:
+        message = _unformatted_message(record, format_exc)
+    fields: dict[str, Any] = {
+        "timestamp": _iso_utc(record.created),
+        "level": record.levelname,
+        "message": mask_card_numbers(utf8_text(message)),
+        "logger": record.name,
+        "location": f"{record.funcName}:{record.lineno}",
+    }
+    ctx = record.__dict__.get("lift_ctx") or _current_ctx.get()
+    request_id = getattr(ctx, "request_id", None)
+    if isinstance(request_id, str):
+        fields["request_id"] = request_id
+    fields["log_error"] = f"{type(exc).__name__}: {safe_str(exc)}"
+    return fields
 
 
 def _service_of(ctx: Context | None) -> str:
@@ -261,8 +354,8 @@ def _service_of(ctx: Context | None) -> str:
 def _exception_fields(exc_info: Any) -> dict[str, Any]:
     etype, value, tb = exc_info
     return {
-        "type": getattr(etype, "__qualname__", str(etype)),
-        "message": str(value),
+        "type": getattr(etype, "__qualname__", safe_str(etype)),
+        "message": safe_str(value),
         "traceback": "".join(traceback.format_exception(etype, value, tb)),
     }
 
