@@ -172,3 +172,22 @@ def test_guard_middleware_trips_a_routes_breaker():
     refused = client.get("/report")
     assert refused.status_code == 503 and refused.json()["error"]["code"] == "circuit_open"
     assert refused.headers["Retry-After"] == "60"
+
+
+def test_a_cancelled_bulkhead_waiter_leaks_no_slot():
+    bulkhead = Bulkhead("dep", limit=1, max_wait=30)
+
+    async def cancel_a_waiter() -> None:
+        bulkhead.acquire()  # the only slot, held
+        waiter = asyncio.create_task(bulkhead.acquire_async())
+        await asyncio.sleep(0)  # the waiter runs up to its wait for the slot
+        waiter.cancel()  # as a disconnected ASGI client or an outer timeout does
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        bulkhead.release()
+        await asyncio.sleep(0)  # a slot handed to the gone waiter would come back here, if at all
+
+    asyncio.run(cancel_a_waiter())
+    assert bulkhead.in_use == 0
+    bulkhead.acquire(timeout=0)  # free for the next caller
+    bulkhead.release()

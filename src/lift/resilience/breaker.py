@@ -200,6 +200,14 @@ class CircuitBreaker:
         if self._events:
             self._notify()
 
+    def abandon(self, probe: bool) -> None:
+        """A call made under `acquire()`'s permission that ended with no outcome (cancelled, or
+        failed before it was sent): a half-open trial slot goes back for another caller."""
+        if probe:
+            with self._lock:
+                if self._state == HALF_OPEN and self._probes > 0:
+                    self._probes -= 1
+
     def _add(self, outcome: int) -> None:
         ring, i = self._ring, self._next
         if self._count == self.window:

@@ -107,7 +107,7 @@ class Bulkhead:
             self._async_waiters.append(entry)
         try:
             await asyncio.wait_for(asyncio.shield(future), wait)
-        except TimeoutError:
+        except BaseException as stopped:  # timed out, or the waiter was cancelled: no slot leaks
             with self._lock:
                 try:
                     self._async_waiters.remove(entry)
@@ -118,7 +118,9 @@ class Bulkhead:
                 future.cancel()
                 if future.done() and not future.cancelled():
                     self.release()
-            raise self._full() from None
+            if isinstance(stopped, TimeoutError):
+                raise self._full() from None
+            raise
 
     async def __aenter__(self) -> Bulkhead:
         await self.acquire_async()

@@ -42,7 +42,7 @@ from lift.services.discovery import (
 from lift.services.errors import ServiceError, UpstreamTimeout, error_for_response
 from lift.services.propagation import current_context, headers_for
 
-__all__ = ["ServiceClient", "AsyncCalls", "Pools", "expand_path"]
+__all__ = ["ServiceClient", "AsyncCalls", "Pools", "ResponseTooLarge", "expand_path"]
 
 _log = logging.getLogger("lift.services")
 _monotonic = time.monotonic
@@ -202,6 +202,38 @@ class _Call:
     )
 
 
+class ResponseTooLarge(Exception):
+    """The callee's answer is longer than the client's `max_response_bytes`."""
+
+
+class _Body:
+    """One answer's body, read chunk by chunk: never past the call's deadline (a server that drips
+    a byte at a time resets httpx's read timeout on every byte) nor `max_response_bytes`."""
+
+    __slots__ = ("resp", "at", "limit", "size", "chunks")
+
+    def __init__(self, client: ServiceClient, call: _Call, resp: Any) -> None:
+        self.resp = resp
+        self.at = call.deadline.at
+        self.limit = limit = client.max_response_bytes
+        self.size = 0
+        self.chunks: list[bytes] = []
+        length = resp.headers.get("content-length")
+        if limit is not None and length and length.isdigit() and int(length) > limit:
+            raise ResponseTooLarge(length)
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.limit is not None and self.size > self.limit:
+            raise ResponseTooLarge(self.size)
+        if _monotonic() > self.at:
+            raise _httpx.ReadTimeout("the answer outlasted the call's deadline", request=self.resp.request)
+        self.chunks.append(chunk)
+
+    def done(self) -> None:
+        self.resp._content = b"".join(self.chunks)  # what httpx's read() keeps: .content, .json()
+
+
 class ServiceClient:
     """Calls to one service. Thread-safe; share one per service (app.service does)."""
 
@@ -224,8 +256,10 @@ class ServiceClient:
         metrics: bool = True,
         discovery_ttl: float = 30.0,
         pool: dict[str, Any] | None = None,
+        max_response_bytes: int | None = 10 * 1024 * 1024,
     ) -> None:
         self.name = name
+        self.max_response_bytes = max_response_bytes
         if discovery is None:
             discovery = StaticDiscovery(base_url) if base_url is not None else EnvDiscovery(name)
         elif base_url is not None:
@@ -385,8 +419,8 @@ class ServiceClient:
         if call.attempt >= policy.attempts:
             return None
         if exc is not None:
-            if not (call.idempotent or _not_sent(exc)):
-                return None
+            if not isinstance(exc, _httpx.TransportError) or not (call.idempotent or _not_sent(exc)):
+                return None  # an answer that was garbled or too large comes out the same again
             retry_after = None
         else:
             if not call.idempotent or status not in policy.statuses:
@@ -419,6 +453,24 @@ class ServiceClient:
                     "upstream_timeout",
                     f"Service {self.name} did not answer in time",
                     service=self.name,
+                    attempts=call.attempt,
+                )
+            elif isinstance(exc, ResponseTooLarge):
+                err = ServiceError(
+                    502,
+                    "upstream_too_large",
+                    f"Service {self.name} answered more than {self.max_response_bytes} bytes",
+                    service=self.name,
+                    upstream_status=status,
+                    attempts=call.attempt,
+                )
+            elif not isinstance(exc, _httpx.TransportError):  # undecodable body, too many redirects
+                err = ServiceError(
+                    502,
+                    "upstream_invalid_response",
+                    f"Service {self.name} answered in an unexpected shape",
+                    service=self.name,
+                    upstream_status=status,
                     attempts=call.attempt,
                 )
             else:
@@ -560,7 +612,7 @@ class ServiceClient:
             resp = exc = None
             start = _monotonic()
             try:
-                resp = http.request(
+                request = http.build_request(
                     call.method,
                     url,
                     content=call.content,
@@ -568,8 +620,20 @@ class ServiceClient:
                     headers=self._signed_headers(call, url),
                     timeout=attempt_timeout,
                 )
-            except _httpx.TransportError as error:
+                resp = http.send(request, stream=True)
+                try:
+                    body = _Body(self, call, resp)
+                    for chunk in resp.iter_bytes():
+                        body.add(chunk)
+                    body.done()
+                finally:
+                    resp.close()
+            except (_httpx.RequestError, ResponseTooLarge) as error:
                 exc = error
+            except BaseException:
+                if breaker is not None:
+                    breaker.abandon(probe)
+                raise
             finally:
                 if bulkhead is not None:
                     bulkhead.release()
@@ -669,7 +733,7 @@ class AsyncCalls:
             resp = exc = None
             start = _monotonic()
             try:
-                resp = await http.request(
+                request = http.build_request(
                     call.method,
                     url,
                     content=call.content,
@@ -677,8 +741,20 @@ class AsyncCalls:
                     headers=c._signed_headers(call, url),
                     timeout=attempt_timeout,
                 )
-            except _httpx.TransportError as error:
+                resp = await http.send(request, stream=True)
+                try:
+                    body = _Body(c, call, resp)
+                    async for chunk in resp.aiter_bytes():
+                        body.add(chunk)
+                    body.done()
+                finally:
+                    await resp.aclose()
+            except (_httpx.RequestError, ResponseTooLarge) as error:
                 exc = error
+            except BaseException:  # cancelled: the trial slot of a half-open circuit goes back
+                if breaker is not None:
+                    breaker.abandon(probe)
+                raise
             finally:
                 if bulkhead is not None:
                     bulkhead.release()

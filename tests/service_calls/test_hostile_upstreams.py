@@ -1,0 +1,163 @@
+"""Service calls against a callee that misbehaves on the wire: a socket server that sends a garbled
+body, drips its answer a byte at a time, answers more than the caller can hold, or never answers.
+Each case must end as the documented error (never an httpx exception, never past the deadline), and
+must leave the breaker usable."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from lift import App, Context
+from lift.resilience import CircuitBreaker, RetryPolicy, Timeouts
+from lift.services import ServiceClient, ServiceError, UpstreamTimeout
+from lift.testing import TestClient
+from tests.servers import listening_socket
+
+OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+
+
+class WireServer:
+    """Answers each request by its path with raw bytes: `routes[path](conn)` writes what it likes."""
+
+    def __init__(self, routes: dict[str, Callable[[socket.socket], None]]) -> None:
+        self.routes = routes
+        self.hits: dict[str, int] = {}
+        self.arrived = threading.Event()  # set when /hang got its request
+        self.release = threading.Event()  # lets /hang answer
+        self.sock = listening_socket()
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            path = data.split(b" ", 2)[1].decode().split("?")[0]
+            self.hits[path] = self.hits.get(path, 0) + 1
+            try:
+                self.routes[path](conn)
+            except OSError:  # the client hung up: what these tests want of it
+                pass
+
+    def stop(self) -> None:
+        self.release.set()
+        self.sock.close()
+
+
+def garbled_gzip(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\nnot-gzip!!")
+
+
+def drip(conn: socket.socket) -> None:
+    """A valid JSON string, one byte every 20 ms for 4 s: each byte resets a read timeout."""
+    body = b'"' + b"a" * 198 + b'"'
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n")
+    for byte in body:
+        conn.sendall(bytes([byte]))
+        time.sleep(0.02)
+
+
+def big_chunked(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b'"' + b"a" * 998 + b'"'
+    conn.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk))
+
+
+def big_declared(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n[")
+
+
+@pytest.fixture
+def wire() -> Iterator[WireServer]:
+    server = WireServer(
+        {
+            "/gzip": garbled_gzip,
+            "/drip": drip,
+            "/big": big_chunked,
+            "/declared": big_declared,
+            "/ok": lambda conn: conn.sendall(OK),
+        }
+    )
+    server.routes["/hang"] = lambda conn: (server.arrived.set(), server.release.wait(30), conn.sendall(OK))
+    yield server
+    server.stop()
+
+
+def test_a_garbled_body_is_a_502_for_the_callers_client_not_a_500(wire):
+    app = App(name="orders")
+    upstream = app.service("wire", base_url=wire.url, retry=RetryPolicy(3, base=0.001), breaker=False)
+
+    @app.get("/orders")
+    def orders(ctx: Context) -> dict:
+        return upstream.get("/gzip")
+
+    resp = TestClient(app).get("/orders")
+    assert resp.status_code == 502
+    error = resp.json()["error"]
+    assert error["code"] == "upstream_invalid_response"
+    assert "decompress" not in resp.text and "zlib" not in resp.text
+    assert wire.hits["/gzip"] == 1  # the same garbled answer would come again: not retried
+    app.shutdown()
+
+
+def test_a_dripping_answer_ends_at_the_deadline_sync_and_async(wire):
+    client = ServiceClient("wire", base_url=wire.url, timeout=Timeouts(total=0.3), retry=1, breaker=False)
+    with pytest.raises(UpstreamTimeout) as caught:
+        client.get("/drip")  # each byte comes well within a read timeout; the whole takes 4 s
+    assert (caught.value.status, caught.value.code) == (504, "upstream_timeout")
+    with pytest.raises(UpstreamTimeout):
+        asyncio.run(client.aio.get("/drip"))
+    client.close()
+
+
+def test_an_answer_larger_than_max_response_bytes_is_refused(wire):
+    client = ServiceClient("wire", base_url=wire.url, max_response_bytes=500, breaker=False)
+    for path in ("/big", "/declared"):  # chunked, counted as it comes; declared, refused at once
+        with pytest.raises(ServiceError) as caught:
+            client.get(path)
+        assert (caught.value.status, caught.value.code) == (502, "upstream_too_large")
+        assert wire.hits[path] == 1
+        with pytest.raises(ServiceError) as caught:
+            asyncio.run(client.aio.get(path))
+        assert caught.value.code == "upstream_too_large"
+    roomy = ServiceClient("wire", base_url=wire.url, max_response_bytes=1000, breaker=False)
+    assert roomy.get("/big") == "a" * 998
+    client.close()
+    roomy.close()
+
+
+def test_a_cancelled_half_open_trial_gives_its_slot_back(wire):
+    breaker = CircuitBreaker("wire", window=1, min_calls=1, open_for=0.0, half_open_calls=1)
+    breaker.record(breaker.acquire(), 0.0, True)  # opened; open_for=0: the next call is a trial
+    client = ServiceClient("wire", base_url=wire.url, breaker=breaker, retry=1)
+
+    async def cancel_a_trial() -> None:
+        trial = asyncio.create_task(client.aio.get("/hang"))
+        assert await asyncio.to_thread(wire.arrived.wait, 30)
+        trial.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await trial
+
+    asyncio.run(cancel_a_trial())
+    assert breaker.state == "half_open"
+    assert client.get("/ok") == {"ok": True}  # the slot came back: this is the trial, and it closes
+    assert breaker.state == "closed"
+    client.close()
