@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
 from contextvars import ContextVar
@@ -371,6 +372,8 @@ class JsonStreamHandler(logging.Handler):
         self._stream = stream
 
     def emit(self, record: logging.LogRecord) -> None:
+        if _sampling.open and record.levelno < _config.level and not _sampled.get():
+            return  # below the level, let through only for the sampled requests running now
         try:
             line = self.format(record)
             stream = self._stream or sys.stdout
@@ -390,6 +393,17 @@ class _Config:
 
 _config = _Config()
 _sampled: ContextVar[bool] = ContextVar("lift_log_sampled", default=False)
+
+
+class _Sampling:
+    """How many sampled requests are running: the root logger is at DEBUG while any is (requests
+    run side by side in the ASGI thread pool), and the handler drops the others' lines below the level."""
+
+    open = 0
+    lock = threading.Lock()
+
+
+_sampling = _Sampling()
 
 
 def configure(
@@ -448,19 +462,23 @@ def bind_context(ctx: Any) -> tuple[Any, Any, int | None]:
     ctx_token = _current_ctx.set(ctx)
     rate = _config.sample_rate
     if rate and _random() < rate:
-        root = logging.getLogger()
-        previous = root.level
-        root.setLevel(logging.DEBUG)
-        return ctx_token, _sampled.set(True), previous
+        with _sampling.lock:
+            _sampling.open += 1
+            if _sampling.open == 1:
+                logging.getLogger().setLevel(logging.DEBUG)
+        return ctx_token, _sampled.set(True), None
     return ctx_token, None, None
 
 
 def reset_context(token: tuple[Any, Any, int | None]) -> None:
-    ctx_token, sampled_token, previous_level = token
+    ctx_token, sampled_token, _ = token
     _current_ctx.reset(ctx_token)
     if sampled_token is not None:
         _sampled.reset(sampled_token)
-        logging.getLogger().setLevel(previous_level if previous_level is not None else _config.level)
+        with _sampling.lock:
+            _sampling.open -= 1
+            if _sampling.open == 0:  # the last sampled request running: the configured level again
+                logging.getLogger().setLevel(_config.level)
 
 
 def _random() -> float:
