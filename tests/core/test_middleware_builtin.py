@@ -187,14 +187,33 @@ def test_cors_wildcard_without_credentials() -> None:
 
 
 def test_cors_credentials_echo_the_origin_never_star() -> None:
-    client = TestClient(_app(cors("*", allow_credentials=True)))
-    res = client.get("/items", headers={"Origin": "https://anyone.example"})
-    assert res.headers["Access-Control-Allow-Origin"] == "https://anyone.example"
+    client = TestClient(_app(cors(["https://app.example"], allow_credentials=True)))
+    res = client.get("/items", headers={"Origin": "https://app.example"})
+    assert res.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert res.headers["Access-Control-Allow-Credentials"] == "true"
     assert "Origin" in res.headers["Vary"]
-    pre = _preflight(client, "https://anyone.example")
-    assert pre.headers["Access-Control-Allow-Origin"] == "https://anyone.example"
+    pre = _preflight(client, "https://app.example")
+    assert pre.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert pre.headers["Access-Control-Allow-Credentials"] == "true"
+    other = client.get("/items", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert "Access-Control-Allow-Credentials" not in other.headers
+
+
+def test_cors_refuses_any_origin_with_credentials() -> None:
+    # it echoed every Origin with Allow-Credentials: any site could call with the user's cookies
+    with pytest.raises(ValueError, match="allow_credentials"):
+        cors("*", allow_credentials=True)
+    with pytest.raises(ValueError, match="allow_credentials"):
+        cors(["https://app.example", "*"], allow_credentials=True)
+
+
+def test_cors_vary_origin_is_matched_as_a_token() -> None:
+    app = App()
+    app.use(cors(["https://app.example"]))
+    app.get("/v")(lambda: Response.json({}, headers={"Vary": "X-Origin-Region"}))
+    res = TestClient(app).get("/v", headers={"Origin": "https://app.example"})
+    assert res.headers["Vary"] == "X-Origin-Region, Origin"
 
 
 def test_cors_origin_pattern() -> None:
@@ -221,6 +240,32 @@ def test_cors_adds_headers_to_error_responses() -> None:
     assert res.headers["Access-Control-Allow-Origin"] == "https://app.example"
 
 
+def _guarded_app(*outer) -> App:
+    """`outer` middleware around an inner one that refuses (as auth, tenancy or limits do)."""
+
+    def deny(ctx: Context, call_next):
+        raise Forbidden("denied", headers={"X-Why": "policy"})
+
+    app = _app(*outer)
+    app.get("/guarded", middleware=[deny])(lambda: {})
+    return app
+
+
+@pytest.mark.parametrize("source", [*SOURCES, "lattice"])
+def test_cors_and_security_headers_on_an_error_raised_by_inner_middleware(source: str) -> None:
+    # the 403 went past both as an exception: no Access-Control-Allow-Origin (the browser hides the
+    # answer from the page) and no security headers
+    app = _guarded_app(request_id(), recover(), cors(["https://app.example"]), security_headers())
+    res = TestClient(app, source=source).get("/guarded", headers={"Origin": "https://app.example"})
+    assert res.status_code == 403
+    assert res.json()["error"]["code"] == "forbidden"
+    assert res.headers["X-Why"] == "policy"
+    assert res.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert res.headers["Vary"] == "Origin"
+    assert res.headers["X-Frame-Options"] == "DENY"
+    assert res.headers["X-Request-Id"] == res.json()["error"]["request_id"]
+
+
 def test_plain_options_without_preflight_headers_reaches_routing() -> None:
     res = TestClient(_app(cors("*"))).options("/items", headers={"Origin": "https://a.example"})
     assert res.status_code == 204
@@ -243,6 +288,12 @@ def test_security_headers_on_errors_and_404() -> None:
     client = TestClient(_app(security_headers()))
     assert client.get("/fail").headers["X-Frame-Options"] == "DENY"
     assert client.get("/missing").headers["X-Frame-Options"] == "DENY"
+
+
+def test_security_headers_on_an_error_without_recover() -> None:
+    res = TestClient(_guarded_app(security_headers())).get("/guarded")
+    assert res.status_code == 403
+    assert res.headers["Content-Security-Policy"] == DEFAULT_SECURITY_HEADERS["Content-Security-Policy"]
 
 
 def test_security_headers_overrides_and_handler_values_win() -> None:

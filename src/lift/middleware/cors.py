@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from lift.context import Context, Response
+from lift.middleware.recover import response_or_error
 
 __all__ = ["cors"]
 
@@ -25,9 +26,17 @@ def cors(
     """Allow cross-origin calls from `allow_origins` (a list, `"*"`) or `allow_origin_regex`.
 
     Preflights (`OPTIONS` with `Access-Control-Request-Method`) are answered here, also on
-    paths with no route. With credentials the origin is echoed, never `*`.
+    paths with no route. With credentials the origin is echoed, never `*`, and `"*"` is refused:
+    it would let every site make calls with the user's cookies. An error raised further in (a
+    401 from auth, a 413 from limits) is answered here with the CORS headers, so a browser can
+    read it.
     """
     origins = {allow_origins} if isinstance(allow_origins, str) else set(allow_origins)
+    if allow_credentials and "*" in origins:
+        raise ValueError(
+            'cors("*", allow_credentials=True) would let any site call with the user\'s credentials: '
+            "list the origins (or use allow_origin_regex)"
+        )
     any_origin = "*" in origins and not allow_credentials
     pattern = re.compile(allow_origin_regex) if allow_origin_regex else None
     methods = ", ".join(m.upper() for m in allow_methods)
@@ -42,7 +51,7 @@ def cors(
         current = response.header("Vary")
         if current is None:
             response.headers["Vary"] = "Origin"
-        elif "origin" not in current.lower():
+        elif not {v.strip().lower() for v in current.split(",")} & {"origin", "*"}:
             response.headers["Vary"] = f"{current}, Origin"
 
     def cors_middleware(ctx: Context, call_next: Callable[[Context], Response]) -> Response:
@@ -65,7 +74,7 @@ def cors(
             if echo_origin:
                 add_vary(response)
             return response
-        response = call_next(ctx)
+        response = response_or_error(ctx, call_next)  # an inner 401/403/413/429 gets the headers too
         if origin and allowed(origin):
             response.headers["Access-Control-Allow-Origin"] = origin if echo_origin else "*"
             if allow_credentials:
