@@ -28,6 +28,7 @@ class WireServer:
     def __init__(self, routes: dict[str, Callable[[socket.socket], None]]) -> None:
         self.routes = routes
         self.hits: dict[str, int] = {}
+        self.heads: list[bytes] = []  # each request's head, as received
         self.arrived = threading.Event()  # set when /hang got its request
         self.release = threading.Event()  # lets /hang answer
         self.sock = listening_socket()
@@ -50,6 +51,7 @@ class WireServer:
                 if not chunk:
                     return
                 data += chunk
+            self.heads.append(data.split(b"\r\n\r\n")[0])
             path = data.split(b" ", 2)[1].decode().split("?")[0]
             self.hits[path] = self.hits.get(path, 0) + 1
             try:
@@ -161,3 +163,25 @@ def test_a_cancelled_half_open_trial_gives_its_slot_back(wire):
     assert client.get("/ok") == {"ok": True}  # the slot came back: this is the trial, and it closes
     assert breaker.state == "closed"
     client.close()
+
+
+def test_a_malformed_inbound_correlation_id_is_not_passed_on(wire):
+    app = App(name="orders")
+    upstream = app.service("wire", base_url=wire.url, breaker=False)
+
+    @app.get("/orders")
+    def orders(ctx: Context) -> dict:
+        return {"request_id": ctx.request_id, **upstream.get("/ok")}
+
+    client = TestClient(app)
+    for name, value in [("X-Correlation-Id", "café"), ("X-Request-Id", "a\r\nX-Evil: 1"), ("X-Request-Id", "a" * 5000)]:
+        wire.heads.clear()
+        resp = client.get("/orders", headers={name: value})
+        assert resp.status_code == 200, (name, value, resp.text)
+        head = wire.heads[0].decode("latin-1").lower()
+        assert f"x-correlation-id: {resp.json()['request_id']}".lower() in head  # its own id instead
+        assert "x-evil" not in head and len(wire.heads) == 1
+    wire.heads.clear()
+    assert client.get("/orders", headers={"X-Correlation-Id": "chain-42"}).status_code == 200
+    assert "x-correlation-id: chain-42" in wire.heads[0].decode().lower()  # a well-formed one goes on
+    app.shutdown()

@@ -7,9 +7,14 @@ from collections.abc import Callable, Sequence
 
 from lift.context import Context, Response
 
-__all__ = ["request_id"]
+__all__ = ["request_id", "well_formed_id"]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:/=+-]{1,128}$")
+
+
+def well_formed_id(value: str) -> bool:
+    """True for an id safe to echo and pass on: 1-128 characters of `A-Za-z0-9._:/=+-`."""
+    return _SAFE_ID.match(value) is not None
 
 
 def request_id(

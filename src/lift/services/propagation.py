@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from lift.middleware.request_id import well_formed_id
 from lift.observability.tracing import outgoing_headers as _trace_headers
 
 __all__ = ["current_context", "bind_current", "headers_for", "PROPAGATED_HEADERS"]
@@ -55,9 +56,12 @@ def _correlation_id(ctx: Any) -> str:
     request = ctx.request
     if request is not None:
         headers = request.headers
-        cid = headers.get("x-correlation-id") or headers.get("x-request-id")
-        if cid:
-            return cid
+        # the client's own text: passed on only when well formed (a non-ASCII or CR/LF value
+        # cannot be a header, and would fail the call)
+        for name in ("x-correlation-id", "x-request-id"):
+            cid = headers.get(name)
+            if cid and well_formed_id(cid):
+                return cid
     return ctx.request_id
 
 
