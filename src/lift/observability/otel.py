@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.observability.redaction import mask_card_numbers, mask_path_card_numbers
+from lift.observability.text import safe_str
 from lift.observability.tracing import TraceHeader, current_trace_header, parse_traceparent, xray_to_w3c_trace_id
 
 __all__ = ["OTelTracer", "require_otel", "FAAS_TRIGGERS"]
@@ -105,7 +106,7 @@ class OTelTracer:
         """The exception event OpenTelemetry would record, with card numbers masked in its text."""
         import traceback
 
-        message = mask_card_numbers(str(exc))
+        message = mask_card_numbers(safe_str(exc))
         span.add_event(
             "exception",
             {

@@ -9,6 +9,7 @@ the OpenTelemetry and X-Ray span recorders live in `lift.observability.otel` / `
 from __future__ import annotations
 
 import os
+import re
 import sys
 from contextvars import ContextVar
 from typing import Any, NamedTuple
@@ -16,6 +17,7 @@ from typing import Any, NamedTuple
 __all__ = [
     "TraceHeader",
     "parse_xray_header",
+    "is_trace_id",
     "parse_traceparent",
     "current_trace_header",
     "current_trace_id",
@@ -59,18 +61,26 @@ class TraceHeader(NamedTuple):
 
 
 def _is_hex(text: str, length: int) -> bool:
-    if len(text) != length:
-        return False
-    try:
-        int(text, 16)
-    except ValueError:
-        return False
-    return True
+    """Exactly `length` hex digits (no sign, `0x`, `_` or spaces, which int(text, 16) would take)."""
+    return len(text) == length and _HEX.fullmatch(text) is not None
+
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def is_trace_id(root: str) -> bool:
+    """Whether `root` is an X-Ray trace id: `1-` + 8 hex digits (the epoch) + `-` + 24 hex digits."""
+    return len(root) == 35 and _TRACE_ID.match(root) is not None
+
+
+_TRACE_ID = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}")
 
 
 def parse_xray_header(value: str | None) -> TraceHeader | None:
-    """Parse `Root=...;Parent=...;Sampled=...` (either case, any order). None if no Root."""
-    if not value:
+    """Parse `Root=...;Parent=...;Sampled=...` (either case, any order). None without a valid
+    Root (a client's header is free text: nothing else reaches logs or outgoing calls); a Parent
+    that is not 16 hex digits is dropped."""
+    if not value or len(value) > _MAX_HEADER:
         return None
     fields: dict[str, str] = {}
     for part in value.split(";"):
@@ -78,11 +88,16 @@ def parse_xray_header(value: str | None) -> TraceHeader | None:
         if sep:
             fields[key.strip().lower()] = val.strip()
     root = fields.get("root")
-    if not root:
+    if not root or not is_trace_id(root):
         return None
+    parent = fields.get("parent")
     sampled_raw = fields.get("sampled")
-    sampled = None if sampled_raw in (None, "?") else sampled_raw == "1"
-    return TraceHeader(root, fields.get("parent") or None, sampled)
+    sampled = None if sampled_raw not in ("0", "1") else sampled_raw == "1"
+    return TraceHeader(root, parent if parent and _is_hex(parent, 16) else None, sampled)
+
+
+# X-Ray's header is at most a few hundred characters (Root, Parent, Sampled, Lineage, Self, ...)
+_MAX_HEADER = 1024
 
 
 def parse_traceparent(value: str | None) -> TraceHeader | None:
@@ -90,13 +105,19 @@ def parse_traceparent(value: str | None) -> TraceHeader | None:
     if not value:
         return None
     parts = value.strip().split("-")
-    if len(parts) < 4 or not _is_hex(parts[1], 32) or not _is_hex(parts[2], 16) or parts[1] == "0" * 32:
+    if (
+        len(parts) < 4
+        or not _is_hex(parts[0], 2)
+        or parts[0].lower() == "ff"  # (W3C: an invalid version)
+        or (parts[0] == "00" and len(parts) != 4)
+        or not _is_hex(parts[1], 32)
+        or not _is_hex(parts[2], 16)
+        or not _is_hex(parts[3][:2], 2)
+        or parts[1] == "0" * 32
+        or parts[2] == "0" * 16
+    ):
         return None
-    try:
-        flags = int(parts[3][:2], 16)
-    except ValueError:
-        return None
-    return TraceHeader(w3c_to_xray_trace_id(parts[1]), parts[2], bool(flags & 1))
+    return TraceHeader(w3c_to_xray_trace_id(parts[1].lower()), parts[2].lower(), bool(int(parts[3][:2], 16) & 1))
 
 
 def xray_to_w3c_trace_id(root: str) -> str | None:
@@ -152,7 +173,8 @@ def invocation_trace_id() -> str | None:
         header = parse_xray_header(raw)
         return header.root if header else None
     end = raw.find(";", start)
-    return raw[start + 5 :] if end < 0 else raw[start + 5 : end]
+    root = raw[start + 5 :] if end < 0 else raw[start + 5 : end]
+    return root if is_trace_id(root) else None
 
 
 def outgoing_headers() -> dict[str, str]:

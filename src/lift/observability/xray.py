@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from lift.observability.redaction import redact_cards
+from lift.observability.text import safe_str
 from lift.observability.tracing import TraceHeader, current_trace_header, new_span_id
 
 __all__ = ["XRayEmitter", "Subsegment", "daemon_address"]
@@ -80,7 +81,7 @@ class Subsegment:
     def record_exception(self, exc: BaseException) -> None:
         self.doc["fault"] = True
         self.doc["cause"] = {
-            "exceptions": [{"id": new_span_id(), "type": type(exc).__name__, "message": str(exc)[:500]}]
+            "exceptions": [{"id": new_span_id(), "type": type(exc).__name__, "message": safe_str(exc)[:500]}]
         }
 
     def close(self) -> None:
