@@ -62,7 +62,7 @@ class ServerSentEvent:
     def encode(self) -> bytes:
         lines: list[str] = []
         if self.comment is not None:
-            lines.extend(f": {line}" for line in self.comment.splitlines() or [""])
+            lines.extend(f": {line}" for line in _sse_lines(self.comment))
         if self.event is not None:
             lines.append(f"event: {_one_line(self.event)}")
         if self.id is not None:
@@ -72,8 +72,15 @@ class ServerSentEvent:
         if self.data is not None:
             data = self.data
             text = data if isinstance(data, str) else serialization.encode_json(data).decode("utf-8")
-            lines.extend(f"data: {line}" for line in text.splitlines() or [""])
+            lines.extend(f"data: {line}" for line in _sse_lines(text))
         return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def _sse_lines(text: str) -> list[str]:
+    """`text` cut at the only line ends SSE knows (CRLF, CR, LF): str.splitlines() also cuts at
+    U+2028, NEL, form feed..., which the client would read back as newlines (breaking the JSON of
+    a value holding one), and drops a final newline the client would otherwise get back."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _one_line(value: str) -> str:

@@ -235,3 +235,39 @@ def test_a_generator_failing_on_a_buffered_source_is_the_usual_500(tmp_path: Pat
     resp = TestClient(module.app).get("/broken")
     assert resp.status_code == 500
     assert resp.json()["error"]["code"] == "internal_error" and "database" not in resp.text
+
+
+def _sse_data(stream: str) -> list[str]:
+    """Each event's data as a browser's EventSource rebuilds it (the HTML spec's parsing: lines end
+    at CRLF, CR or LF; an event's `data:` lines are joined with LF)."""
+    events, data = [], []
+    for line in stream.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not line:
+            if data:
+                events.append("\n".join(data))
+            data = []
+        elif line.startswith("data:"):
+            value = line[5:]
+            data.append(value[1:] if value.startswith(" ") else value)
+    return events
+
+
+def test_sse_data_comes_back_exactly_as_sent() -> None:
+    texts = ["a\u2028b\u2029c", "x\x85y\x0cz\x1ew", "two\nlines", "crlf\r\nand\rcr", "ends with a newline\n", ""]
+    app = App()
+
+    @app.get("/events")
+    def events() -> Response:
+        return Response.sse([*texts, {"text": "a\u2028b"}, ServerSentEvent(comment="a\u2028b")])
+
+    received = _sse_data(TestClient(app).get("/events").text)
+    assert received[:6] == [
+        "a\u2028b\u2029c",
+        "x\x85y\x0cz\x1ew",
+        "two\nlines",
+        "crlf\nand\ncr",
+        "ends with a newline\n",
+        "",
+    ]
+    assert json.loads(received[6]) == {"text": "a\u2028b"}  # JSON split at U+2028 would not parse
+    assert len(received) == 7  # the comment is no data
