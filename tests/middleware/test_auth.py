@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import subprocess
@@ -354,6 +355,32 @@ def test_rest_iam_identity():
     result = TestClient(app).invoke(event)
     assert result["statusCode"] == 200
     assert '"method":"iam"' in result["body"].replace(" ", "")
+
+
+LATTICE_ROLE = "arn:aws:sts::123456789012:assumed-role/orders-caller/057d00f8b51257ba3c853a0f248943cf"
+
+
+def test_vpc_lattice_iam_caller_is_the_principal():
+    # a Lattice (format 2.0) request signed for an AWS_IAM auth policy: Lattice names the caller in
+    # requestContext.identity; gateway_auth answered 401 on every Lattice request
+    client = TestClient(make_app(gateway_auth()), source="lattice")
+    event = client.build_event("GET", "/me")
+    event["requestContext"]["identity"].update({"principal": LATTICE_ROLE, "principalOrgID": "o-abc123"})
+    result = client.invoke(event)
+    assert result["statusCode"] == 200
+    body = json.loads(result["body"])
+    assert (body["user_id"], body["method"]) == (LATTICE_ROLE, "iam")
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_vpc_lattice_without_iam_identity_is_401_whatever_the_headers_say(version):
+    # auth type NONE: Lattice sends only the source VPC; a client's own identity headers are not believed
+    client = TestClient(make_app(gateway_auth()), source="lattice")
+    spoofed = {"x-amzn-lattice-identity": f"Principal={LATTICE_ROLE}; Type=AWS_IAM", "x-amzn-oidc-identity": "admin"}
+    event = client.build_event("GET", "/me", headers=spoofed, version=version)
+    if version == "2.0":
+        event["requestContext"]["identity"] = {"sourceVpcArn": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0b8276c8"}
+    assert client.invoke(event)["statusCode"] == 401
 
 
 def test_no_authorizer_in_event_is_401():

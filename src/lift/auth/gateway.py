@@ -3,8 +3,10 @@
 API Gateway verifies the credentials before Lambda runs and passes the result along:
 REST APIs in `requestContext.authorizer` (a Lambda authorizer's `principalId` and context,
 or a Cognito authorizer's `claims`), HTTP APIs in `authorizer.jwt` (claims and scopes),
-`authorizer.lambda` or `authorizer.iam`, and IAM-signed REST calls in
-`requestContext.identity`. All become the same `Principal`.
+`authorizer.lambda` or `authorizer.iam`, IAM-signed REST calls in `requestContext.identity`, and VPC
+Lattice (event format 2.0) calls signed for an AWS_IAM auth policy in `requestContext.identity`.
+All become the same `Principal`. Headers are never read: a client can send any header, but
+only the service sets `requestContext`.
 """
 
 from __future__ import annotations
@@ -44,8 +46,11 @@ def gateway_principal(event: Mapping[str, Any], claim_map: ClaimMap) -> Principa
         if principal is not None:
             return principal
     identity = context.get("identity")
-    if isinstance(identity, Mapping) and identity.get("userArn"):
-        return _iam_principal(identity)
+    if isinstance(identity, Mapping):
+        if identity.get("userArn"):
+            return _iam_principal(identity)
+        if identity.get("type") == "AWS_IAM" and isinstance(identity.get("principal"), str) and identity["principal"]:
+            return _lattice_principal(identity)
     return None
 
 
@@ -70,6 +75,12 @@ def _lambda_principal(context: Mapping[str, Any], claim_map: ClaimMap) -> Princi
     if principal.user_id is None and claims.get("principalId") is not None:
         principal = replace(principal, user_id=str(claims["principalId"]))
     return principal
+
+
+def _lattice_principal(identity: Mapping[str, Any]) -> Principal:
+    """A VPC Lattice caller: `principal` is the IAM role or user ARN that signed the request."""
+    claims = {name: value for name, value in identity.items() if isinstance(value, str)}
+    return Principal(user_id=identity["principal"], claims=claims, method="iam")
 
 
 def _iam_principal(identity: Mapping[str, Any]) -> Principal | None:

@@ -44,7 +44,7 @@ __all__ = [
 
 logger = logging.getLogger("lift.auth")
 
-_GATEWAY_SOURCES = frozenset({"rest", "http", "url", "websocket"})
+_GATEWAY_SOURCES = frozenset({"rest", "http", "url", "websocket", "lattice"})
 
 
 class Authenticator(Protocol):
