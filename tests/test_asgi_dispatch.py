@@ -20,6 +20,7 @@ import textwrap
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -271,12 +272,27 @@ def _promoted_app(work) -> tuple[App, dict]:
     return app, mode
 
 
-def _drive(asgi, n: int) -> list[str]:
+def _drive(asgi, n: int, until: Callable[[str], bool] | None = None) -> list[str]:
+    """The threads that served `n` requests to /sometimes, or fewer: up to the first that `until` accepts."""
+
     async def go() -> list[str]:
+        threads: list[str] = []
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://t") as client:
-            return [(await client.get("/sometimes")).json()["thread"] for _ in range(n)]
+            for _ in range(n):
+                threads.append((await client.get("/sometimes")).json()["thread"])
+                if until is not None and until(threads[-1]):
+                    break
+        return threads
 
     return asyncio.run(go())
+
+
+def _on_the_loop(thread: str) -> bool:
+    return thread == threading.main_thread().name
+
+
+def _leading_runs_on_the_loop(threads: list[str]) -> int:
+    return next((i for i, t in enumerate(threads) if not _on_the_loop(t)), len(threads))
 
 
 def test_a_route_seen_blocking_on_the_loop_goes_back_to_the_pool_for_good(caplog: pytest.LogCaptureFixture) -> None:
@@ -286,12 +302,13 @@ def test_a_route_seen_blocking_on_the_loop_goes_back_to_the_pool_for_good(caplog
     assert asgi.placement("GET", "/sometimes").inline
     mode["slow"] = True
     with caplog.at_level(logging.WARNING, logger="lift.asgi"):
-        threads = _drive(asgi, 4)
-    main = threading.main_thread().name
+        threads = _drive(asgi, 5)
     # the first slow run could be the OS preempting the server: the next one is watched, seen
-    # waiting (a voluntary switch) and the route moves; from then on it runs in the pool
-    assert threads[:2] == [main, main]
-    assert all(t.startswith("lift-asgi") for t in threads[2:])
+    # waiting (a voluntary switch) and the route moves; from then on it runs in the pool. That
+    # watched run is let off once when the OS preempted it or the collector ran in it (a loaded
+    # machine, a large heap: see the two tests below), and then the one after it moves the route.
+    assert _leading_runs_on_the_loop(threads) in (2, 3), threads
+    assert all(t.startswith("lift-asgi") for t in threads[_leading_runs_on_the_loop(threads) :])
     place = asgi.placement("GET", "/sometimes")
     assert place.pinned and not place.inline
     assert any("blocked the event loop" in r.getMessage() and "/sometimes" in r.getMessage() for r in caplog.records)
@@ -308,14 +325,15 @@ def test_a_handler_that_waits_never_stays_on_the_loop_though_each_wait_is_within
         return {"thread": threading.current_thread().name}
 
     asgi = app.asgi
-    asgi.inline_budget = 0.05  # so that its probation passes even when a loaded machine wakes the sleep late
-    threads = _drive(asgi, PROBATION_RUNS + SUSPECT_RUNS + 8)
+    asgi.inline_budget = 0.05
+    # Its probation in the pool looks cheap, so it reaches the loop. (A loaded machine may wake one of
+    # its sleeps later than the budget, and its probation starts again: it is driven until it arrives.)
+    threads = _drive(asgi, 20 * PROBATION_RUNS, until=_on_the_loop)
+    assert len(threads) >= PROBATION_RUNS + 1 and threads.count(threading.main_thread().name) == 1
+    # There its first (watched) run is seen waiting: back in the pool for good
     place = asgi.placement("GET", "/sometimes")
     assert not place.inline and place.pinned
-    # its probation in the pool looks cheap, so it reaches the loop, where its first (watched) run
-    # is seen waiting: back in the pool for good
-    assert threads.count(threading.main_thread().name) == 1
-    assert all(t.startswith("lift-asgi") for t in threads[-8:])
+    assert all(t.startswith("lift-asgi") for t in _drive(asgi, SUSPECT_RUNS + 8))
 
 
 def test_a_route_burning_cpu_on_the_loop_goes_back_to_the_pool() -> None:
@@ -328,7 +346,10 @@ def test_a_route_burning_cpu_on_the_loop_goes_back_to_the_pool() -> None:
     asgi = app.asgi
     _drive(asgi, PROBATION_RUNS + 1)
     mode["slow"] = True
-    _drive(asgi, 2)
+    # its runs there are still watched: the first slow one moves it, or the second when the OS preempted
+    # the first (likely for 10 ms of CPU on a loaded machine) or the collector ran in it: let off once
+    threads = _drive(asgi, 4)
+    assert _leading_runs_on_the_loop(threads) in (1, 2), threads
     place = asgi.placement("GET", "/sometimes")
     assert place.pinned and not place.inline
 
