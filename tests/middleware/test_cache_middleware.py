@@ -296,13 +296,15 @@ def test_stale_while_revalidate_serves_stale_and_refreshes_once() -> None:
     time.sleep(0.4)
     stale = client.get("/users/1")
     assert stale.headers["x-cache"] == "stale" and stale.json()["call"] == 1
-    deadline = time.monotonic() + 5
-    while calls["user:1"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.05)
-    fresh = client.get("/users/1")
-    assert fresh.headers["x-cache"] == "hit" and fresh.json()["call"] == 2
+    for thread in threading.enumerate():  # the refresh, in the background: until it has kept its entry
+        if thread.name == "lift-cache-refresh":
+            thread.join(10)
     assert calls["user:1"] == 2
+    refreshed = time.monotonic()
+    fresh = client.get("/users/1")
+    assert fresh.json()["call"] == 2
+    # fresh for its 0.3 s (unless a loaded machine took longer than that to send the next request)
+    assert fresh.headers["x-cache"] == "hit" or time.monotonic() - refreshed >= 0.3
 
 
 def test_concurrent_misses_compute_once() -> None:
