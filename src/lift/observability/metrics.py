@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from lift.observability.redaction import redact_cards
+from lift.observability.text import safe_repr
 
 if TYPE_CHECKING:
     from lift.context import Context
@@ -77,6 +78,10 @@ _UNITS_BY_LOWER = {u.lower(): u for u in UNITS}
 _RESERVED_KEYS = frozenset({"_aws"})
 
 
+# (a metadata value changed after it was added into something JSON cannot hold: its text, not a lost flush)
+_encoder = msgspec.json.Encoder(enc_hook=safe_repr)
+
+
 class MetricsError(ValueError):
     """A metric, dimension or namespace that CloudWatch EMF would reject."""
 
@@ -104,8 +109,8 @@ def _check_dimension(name: Any, value: Any) -> tuple[str, str]:
         raise MetricsError(
             f"Dimension {name!r} value is {len(text)} characters; the limit is {MAX_DIMENSION_VALUE_LENGTH}"
         )
-    if not text.isascii():
-        raise MetricsError(f"Dimension {name!r} value must be ASCII")
+    if not text.isascii() or not text.isprintable():
+        raise MetricsError(f"Dimension {name!r} value {text[:40]!r} must be ASCII without control characters")
     return name, text
 
 
@@ -128,7 +133,16 @@ def _check_value(name: str, value: Any) -> float | int:
         raise MetricsError(f"Metric {name!r} value must be a number, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
         raise MetricsError(f"Metric {name!r} value must be finite, got {value!r}")
+    if value and not _SMALLEST <= abs(value) <= _LARGEST:
+        raise MetricsError(
+            f"Metric {name!r} value {safe_repr(value)[:40]} is outside what CloudWatch takes (0, or 2^-360 to 2^360)"
+        )
     return value
+
+
+# CloudWatch rejects values too small or too large: magnitudes from 2^-360 to 2^360 (and 0)
+_SMALLEST, _LARGEST = 2.0**-360, 2.0**360
+_PLAIN = (str, int, float, bool, type(None))
 
 
 class _MetricSet:
@@ -180,6 +194,11 @@ class Metrics:
         """A field printed with the metrics (searchable in Logs Insights) that is not a dimension."""
         if key in _RESERVED_KEYS:
             raise MetricsError(f"Metadata key {key!r} is reserved by EMF")
+        if value.__class__ not in _PLAIN:
+            try:
+                msgspec.json.encode(value)
+            except Exception as exc:  # printed at the flush: refused here, not with every metric of the invocation
+                raise MetricsError(f"Metadata {key!r} must be JSON-encodable: {exc}") from None
         self.metadata[key] = value
 
     def add(
@@ -268,7 +287,7 @@ class Metrics:
         if docs:
             stream = self._stream or sys.stdout
             docs = redact_cards(docs)  # dimension values and metadata are free text: no card number in them
-            stream.write("".join(msgspec.json.encode(d).decode("utf-8") + "\n" for d in docs))
+            stream.write("".join(_encoder.encode(d).decode("utf-8") + "\n" for d in docs))
             stream.flush()
         self._sets.clear()
         self._extra_dimensions.clear()

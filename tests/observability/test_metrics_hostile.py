@@ -1,0 +1,67 @@
+"""EMF values CloudWatch would drop are refused at the call that makes them, and nothing added
+later can cost the invocation its other metrics at the flush.
+
+CloudWatch: dimension values are ASCII without control characters; metric values are doubles
+from 2^-360 to 2^360 in magnitude (or 0), never NaN/Infinity (PutMetricData's MetricDatum and
+Dimension references)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lift import App
+from lift.observability.metrics import Metrics, MetricsError
+from lift.testing import TestClient
+from observability.emf_spec import emf_lines, metric_values, validate_emf
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda m: m.add("Ok", 1, dimensions={"user": "a\nb"}), "control characters"),
+        (lambda m: m.add_dimension("tab", "a\tb"), "control characters"),
+        (lambda m: m.add_dimension("del", "a\x7fb"), "control characters"),
+        (lambda m: m.add("Ok", 10**400), "outside what CloudWatch takes"),
+        (lambda m: m.add("Ok", 10**5000), "outside what CloudWatch takes"),
+        (lambda m: m.add("Ok", [1, 2.0**361]), "outside what CloudWatch takes"),
+        (lambda m: m.add("Ok", -1e-200), "outside what CloudWatch takes"),
+        (lambda m: m.add_metadata("order", object()), "JSON-encodable"),
+    ],
+)
+def test_values_cloudwatch_drops_fail_at_the_call(call, message):
+    m = Metrics("Shop", "svc")
+    with pytest.raises(MetricsError, match=message):
+        call(m)
+    assert not m.has_metrics
+
+
+def test_values_at_cloudwatch_limits_are_kept(capsys):
+    m = Metrics("Shop", "svc")
+    m.add("Zero", [0, 0.0], dimensions={"label": "a b ~!"})
+    m.add("Edge", [2.0**360, -(2.0**-360)])
+    docs = emf_lines(_flushed(m, capsys))
+    assert all(validate_emf(d) == [] for d in docs)
+    assert metric_values(docs, "Zero") == [0, 0.0]
+    assert metric_values(docs, "Edge") == [2.0**360, -(2.0**-360)]
+
+
+def _flushed(m: Metrics, capsys) -> str:
+    m.flush()
+    return capsys.readouterr().out
+
+
+def test_a_metadata_value_changed_after_it_was_added_loses_no_metric(capsys):
+    app = App("shop")
+
+    @app.get("/orders")
+    def orders(ctx) -> dict:
+        details: dict = {"step": 1}
+        ctx.metrics.add_metadata("details", details)
+        ctx.metrics.add("OrdersListed", 3, unit="Count")
+        details["handle"] = object()  # JSON has no form for it: its text is printed
+        return {}
+
+    assert TestClient(app).get("/orders").status_code == 200
+    docs = emf_lines(capsys.readouterr().out)
+    assert metric_values(docs, "OrdersListed") == [3]
+    assert docs[0]["details"]["step"] == 1 and "object" in docs[0]["details"]["handle"]
