@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import sys
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -23,6 +23,7 @@ from lift.routing import parse_template
 __all__ = ["openapi_spec", "openapi_path", "ERROR_SCHEMA"]
 
 _REF = "#/components/schemas/{name}"
+_COMPONENT_PREFIX = "#/components/schemas/"
 _EMPTY = inspect.Parameter.empty
 _HTTP = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH")
 
@@ -86,40 +87,64 @@ class _Schemas:
             (schema,), components = msgspec.json.schema_components([tp], ref_template=_REF)
         except (TypeError, ValueError):
             return self._pydantic(tp) if "pydantic" in sys.modules else {}
-        self.components.update(components)
-        return schema
+        return self.merge(components, _COMPONENT_PREFIX)(schema)
 
-    def embed(self, schema: dict[str, Any]) -> dict[str, Any]:
-        """A route's own JSON Schema (request_schema=/response_schema=) as OpenAPI 3.1 embeds it:
-        `$schema` dropped (the document's dialect is 2020-12), `$defs`/`definitions` moved into
-        components with their local `$ref`s rewritten to point there."""
-        defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
-        renamed = {}
-        for name, sub in defs.items():
-            target = (
-                name
-                if name not in self.components or self.components[name] == sub
-                else f"{name}_{len(self.components)}"
-            )
-            renamed[name] = target
-        body = {k: v for k, v in schema.items() if k not in ("$schema", "$defs", "definitions")}
+    def merge(self, defs: dict[str, Any], prefix: str) -> Callable[[Any], Any]:
+        """Add `defs` (named schemas whose `$ref`s start with `prefix`) to the components, and
+        return what rewrites a schema's `$ref`s to them. A name already taken by a different
+        schema (two models called `Item` in two modules, a model called `Error`) gets the first
+        free `<name>2`, `<name>3`...: one model never replaces another's schema."""
+        renamed: dict[str, str] = {}
 
         def rewrite(node: Any) -> Any:
             if isinstance(node, dict):
                 out = {k: rewrite(v) for k, v in node.items()}
                 ref = out.get("$ref")
-                if isinstance(ref, str):
-                    for prefix in ("#/$defs/", "#/definitions/"):
-                        if ref.startswith(prefix) and ref[len(prefix) :] in renamed:
-                            out["$ref"] = _REF.format(name=renamed[ref[len(prefix) :]])
+                if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :] in defs:
+                    name = ref[len(prefix) :]
+                    out["$ref"] = _REF.format(name=renamed.get(name, name))
                 return out
             if isinstance(node, list):
                 return [rewrite(v) for v in node]
             return node
 
+        changed = True
+        while changed:  # a rename changes the refs of the schemas that point to it: until stable
+            changed = False
+            for name, sub in defs.items():
+                taken = self.components.get(name)
+                if name not in renamed and taken is not None and taken != rewrite(sub):
+                    renamed[name] = self._free_name(name, sub, defs, renamed, rewrite)
+                    changed = True
         for name, sub in defs.items():
-            self.components[renamed[name]] = rewrite(sub)
-        return rewrite(body)
+            self.components[renamed.get(name, name)] = rewrite(sub)
+        return rewrite
+
+    def _free_name(
+        self, name: str, sub: Any, defs: dict[str, Any], renamed: dict[str, str], rewrite: Callable[[Any], Any]
+    ) -> str:
+        """`<name>2`, `<name>3`...: the one this same schema already has (a model used by two
+        routes), else the first name nobody has."""
+        n = 2
+        while True:
+            candidate = renamed[name] = f"{name}{n}"
+            taken = self.components.get(candidate)
+            if taken is None and candidate not in defs and list(renamed.values()).count(candidate) == 1:
+                return candidate
+            if taken is not None and taken == rewrite(sub):
+                return candidate
+            n += 1
+
+    def embed(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """A route's own JSON Schema (request_schema=/response_schema=) as OpenAPI 3.1 embeds it:
+        `$schema` dropped (the document's dialect is 2020-12), `$defs`/`definitions` moved into
+        components with their local `$ref`s rewritten to point there."""
+        body = {k: v for k, v in schema.items() if k not in ("$schema", "$defs", "definitions")}
+        if schema.get("definitions"):
+            body = self.merge(schema["definitions"], "#/definitions/")(body)
+        if schema.get("$defs"):
+            body = self.merge(schema["$defs"], "#/$defs/")(body)
+        return body
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         """The component a `$ref` schema points to (or the schema itself)."""
@@ -133,11 +158,10 @@ class _Schemas:
             schema = TypeAdapter(tp).json_schema(ref_template=_REF.replace("{name}", "{model}"))
         except Exception:
             return {}
-        self.components.update(schema.pop("$defs", {}))
+        schema = self.merge(schema.pop("$defs", {}), _COMPONENT_PREFIX)(schema)
         title = getattr(tp, "__name__", None)
         if isinstance(tp, type) and schema.get("type") == "object" and title:
-            self.components[title] = schema
-            return {"$ref": _REF.format(name=title)}
+            return self.merge({title: schema}, _COMPONENT_PREFIX)({"$ref": _REF.format(name=title)})
         return schema
 
 

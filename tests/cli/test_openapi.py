@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+import types
 import uuid
 from typing import Annotated, TypedDict
 
@@ -211,3 +213,65 @@ def test_route_options_tags_deprecated_and_hidden():
     assert list(spec["paths"]) == ["/visible"]
     operation = spec["paths"]["/visible"]["get"]
     assert operation["tags"] == ["admin"] and operation["deprecated"] is True
+
+
+def _recursive(name: str, module: str, fields: dict[str, type]) -> type:
+    """A msgspec model `module.name` with `fields` and `children: list[<itself>]`."""
+    annotations = {**fields, "children": f"list[{name}]"}
+    model = type(name, (msgspec.Struct,), {"__module__": module, "__annotations__": annotations, "children": []})
+    sys.modules.setdefault(module, types.ModuleType(module)).__dict__[name] = model  # for its annotation
+    return model
+
+
+OrdersNode = _recursive("Node", "orders_models", {"order_id": int})
+UsersNode = _recursive("Node", "users_models", {"email": str})
+
+
+class Error(msgspec.Struct):  # the app's own model called Error, beside the error contract's
+    reason: str
+
+
+def test_models_sharing_a_name_each_keep_their_own_schema():
+    app = App(name="shop")
+
+    @app.post("/orders/tree")
+    def order_tree(ctx: Context, body: OrdersNode) -> OrdersNode: ...
+
+    @app.post("/users/tree")
+    def user_tree(ctx: Context, body: UsersNode) -> list[UsersNode]: ...
+
+    @app.put("/orders/tree")
+    def replace_order_tree(ctx: Context, body: OrdersNode) -> Error: ...
+
+    @app.post("/raw", request_schema={"$defs": {"Node": {"type": "string"}}, "$ref": "#/$defs/Node"})
+    def raw(ctx: Context) -> None: ...
+
+    spec = openapi_spec(app)
+    validate(spec)
+    schemas = spec["components"]["schemas"]
+
+    def component(schema: dict) -> tuple[str, dict]:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return name, schemas[name]
+
+    def body(path: str, method: str) -> dict:
+        return spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+
+    def answer(path: str, method: str, status: str = "200") -> dict:
+        return spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+    orders_name, orders = component(body("/orders/tree", "post"))
+    users_name, users = component(body("/users/tree", "post"))
+    assert set(orders["properties"]) == {"order_id", "children"} and set(users["properties"]) == {"email", "children"}
+    assert orders["properties"]["children"]["items"] == ref(orders_name)  # each recursion to itself
+    assert users["properties"]["children"]["items"] == ref(users_name)
+    assert component(answer("/orders/tree", "post"))[0] == orders_name
+    assert answer("/users/tree", "post")["items"] == ref(users_name)
+    assert component(body("/orders/tree", "put"))[0] == orders_name  # a model used twice: one component
+    assert component(body("/raw", "post"))[1] == {"type": "string"}
+    assert set(component(answer("/orders/tree", "put"))[1]["properties"]) == {"reason"}
+    contract = component(
+        spec["paths"]["/orders/tree"]["post"]["responses"]["default"]["content"]["application/json"]["schema"]
+    )
+    assert contract == ("Error", schemas["Error"]) and set(schemas["Error"]["properties"]) == {"error"}
+    assert sum(1 for s in schemas.values() if s.get("title") == "Node") == 2
