@@ -265,6 +265,18 @@ def test_lambda_with_too_little_time_left_sheds_at_once():
     assert response.json()["error"]["code"] == "overloaded" and response.headers["Retry-After"] == "1"
 
 
+def test_only_health_paths_escape_shedding():
+    app = App(name="clinic")
+    app.use(LoadShedder(min_remaining_ms=500))
+    for path in ("/health", "/health/ready", "/healthcare/visits"):
+        app.get(path)(lambda: {"ok": True})
+    client = TestClient(app)
+    late = lambda_context(timeout_ms=300)
+    assert client.get("/health", context=late).status_code == 200
+    assert client.get("/health/ready", context=late).status_code == 200
+    assert client.get("/healthcare/visits", context=late).status_code == 503  # an ordinary route
+
+
 def test_calls_never_wait_past_the_lambda_deadline(users):
     app = App(name="deadline")
     users_client = app.service("users", base_url=users.url, timeout=10.0, retry=1, breaker=False)

@@ -57,7 +57,13 @@ class LoadShedder:
         return Overloaded(details={"reason": reason}, retry_after=self.retry_after)
 
     def _skipped(self, path: str | None) -> bool:
-        return path is not None and path.startswith(self.skip)
+        """`path` is one of `skip` or below one (`/health/ready`; `/healthcare` is not `/health`)."""
+        if path is None:
+            return False
+        for prefix in self.skip:
+            if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+                return True
+        return False
 
     # -- Lift middleware --------------------------------------------------------------
     def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
