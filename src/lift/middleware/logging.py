@@ -16,15 +16,18 @@ when a LiftError 4xx rejected it, ERROR otherwise.
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from lift.errors import find_lift_error
 from lift.observability import logging as lift_logging
 from lift.observability.coldstart import init_duration_ms
-from lift.observability.redaction import mask_path_card_numbers
+from lift.observability.redaction import MASK, Redactor, mask_path_card_numbers
 
 __all__ = ["RequestLogging", "request_logging", "record_id_of"]
 
@@ -89,7 +92,7 @@ class RequestLogging:
         start = time.perf_counter()
         try:
             if self.log_event and self.logger.isEnabledFor(logging.DEBUG):
-                self.logger.debug("event received", extra={"event": ctx.event})
+                self.logger.debug("event received", extra={"event": _event_for_log(ctx.event)})
             try:
                 response = call_next(ctx)
             except Exception as exc:
@@ -155,6 +158,66 @@ class RequestLogging:
             self.logger.warning(f"{ctx.source} record rejected", extra={"lift_fields": fields})
         else:
             self.logger.error(f"{ctx.source} record failed", extra={"lift_fields": fields})
+
+
+def _event_for_log(event: Any) -> Any:
+    """The event with the secrets inside its text masked too (the formatter masks those under
+    sensitive keys): JSON and form bodies (also base64), query strings, JSON record bodies."""
+    handler = lift_logging._config.handler
+    redactor = getattr(handler.formatter, "redactor", None) if handler is not None else None
+    return event if redactor is None else _masked_values(event, redactor, 0)
+
+
+def _masked_values(value: Any, redactor: Redactor, depth: int) -> Any:
+    if depth > 20:
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, str) and isinstance(key, str):
+                if key == "body" and value.get("isBase64Encoded") is True:
+                    item = _masked_base64(item, redactor)
+                elif not redactor.is_sensitive(key):
+                    item = _masked_text(item, redactor, form=key in _FORM_KEYS)
+            elif isinstance(item, dict | list):
+                item = _masked_values(item, redactor, depth + 1)
+            out[key] = item
+        return out
+    if isinstance(value, list):
+        return [_masked_values(item, redactor, depth + 1) for item in value]
+    return value
+
+
+# Event fields that may hold `a=1&b=2` text: a body sent as a form, a query string
+_FORM_KEYS = frozenset({"body", "rawQueryString", "querystring", "queryString"})
+
+
+def _masked_text(text: str, redactor: Redactor, form: bool) -> str:
+    """`text` with the values of its sensitive keys masked, when it is a JSON document or a form."""
+    start = text[:1] if text[:1] not in " \t\r\n" else text.lstrip()[:1]
+    if start in ("{", "["):
+        try:
+            parsed = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            return text
+        masked = redactor.redact(parsed)
+        return text if masked == parsed else msgspec.json.encode(masked).decode("utf-8")
+    if form and "=" in text:
+        from urllib.parse import parse_qsl, urlencode
+
+        pairs = parse_qsl(text, keep_blank_values=True)
+        if any(redactor.is_sensitive(k) for k, _ in pairs):
+            return urlencode([(k, MASK if redactor.is_sensitive(k) else v) for k, v in pairs], safe="*")
+    return text
+
+
+def _masked_base64(text: str, redactor: Redactor) -> str:
+    try:
+        decoded = base64.b64decode(text, validate=True).decode("utf-8")
+    except ValueError:  # (binascii.Error and UnicodeDecodeError are ValueErrors): not text, kept as sent
+        return text
+    masked = _masked_text(decoded, redactor, form=True)
+    return text if masked is decoded else base64.b64encode(masked.encode("utf-8")).decode("ascii")
 
 
 def request_logging(**options: Any) -> RequestLogging:
