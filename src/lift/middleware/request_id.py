@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 from lift.context import Context, Response
+from lift.observability.text import well_formed_id
 
 __all__ = ["request_id", "well_formed_id"]
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:/=+-]{1,128}$")
-
-
-def well_formed_id(value: str) -> bool:
-    """True for an id safe to echo and pass on: 1-128 characters of `A-Za-z0-9._:/=+-`."""
-    return _SAFE_ID.match(value) is not None
 
 
 def request_id(
@@ -32,7 +25,7 @@ def request_id(
         if req is not None:
             for name in accept:
                 value = req.headers.get(name)
-                if value and _SAFE_ID.match(value):
+                if value and well_formed_id(value):
                     ctx.request_id = value
                     break
         response = call_next(ctx)

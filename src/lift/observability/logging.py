@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from lift.observability.redaction import Redactor, mask_card_numbers, may_hold_card
-from lift.observability.text import safe_repr, safe_str, utf8_text
+from lift.observability.text import safe_repr, safe_str, utf8_text, well_formed_id
 from lift.observability.tracing import _current as _current_trace
 from lift.observability.tracing import current_trace_id, invocation_trace_id
 
@@ -114,17 +114,28 @@ def correlation_id_for(ctx: Context) -> str:
 
 
 def _caller_correlation_id(ctx: Context) -> str | None:
+    """The caller's id when it is well formed (the one `lift.services` passes on, so a trace across
+    services shares it): a client's free text (non-ASCII, a line break, 10 KB) is not an id."""
     state = ctx._state
     if state is not None and state.get("correlation_id"):
-        return state["correlation_id"]
+        return state["correlation_id"]  # type: ignore[no-any-return]
     request = ctx.request
     if request is not None:
         first_header = getattr(request, "first_header", None)
         if first_header is not None:  # a Request: the event's own header dict is probed first
-            return first_header(*CORRELATION_HEADERS)  # type: ignore[no-any-return]
-        from lift.context import first_value
+            value = first_header(*CORRELATION_HEADERS)
+        else:
+            from lift.context import first_value
 
-        return first_value(request.headers, CORRELATION_HEADERS)  # type: ignore[no-any-return]
+            value = first_value(request.headers, CORRELATION_HEADERS)
+        if value and well_formed_id(value):
+            return value  # type: ignore[no-any-return]
+        if value:  # not an id: the other header, as lift.services.propagation takes it
+            headers = request.headers
+            for name in CORRELATION_HEADERS:
+                other = headers.get(name)
+                if other and well_formed_id(other):
+                    return other  # type: ignore[no-any-return]
     return None
 
 

@@ -7,9 +7,18 @@ whose `__str__` raises, an object whose `__repr__` raises, a string holding lone
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-__all__ = ["safe_str", "safe_repr", "utf8_text"]
+__all__ = ["safe_str", "safe_repr", "utf8_text", "well_formed_id"]
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:/=+-]{1,128}")
+
+
+def well_formed_id(value: str) -> bool:
+    """True for a caller's id (request or correlation id) safe to log, echo and pass on:
+    1-128 characters of `A-Za-z0-9._:/=+-`, nothing after them (not even a line break)."""
+    return _SAFE_ID.fullmatch(value) is not None
 
 
 def utf8_text(text: str) -> str:
