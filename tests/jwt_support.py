@@ -21,17 +21,32 @@ class JWKSServer:
         self.document: dict[str, Any] = {"keys": []}
         self.requests = 0
         self.status = 200
+        self.trickle: float | None = None  # seconds between bytes: a provider sending its body slowly
+        self.closing = threading.Event()
+        self.hold: threading.Event | None = None  # when set: each answer waits (10 s at most) for it
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests += 1
+                if server.hold is not None:
+                    server.hold.wait(10)
                 body = json.dumps(server.document).encode()
                 self.send_response(server.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if server.trickle is None:
+                    self.wfile.write(body)
+                    return
+                for i in range(len(body)):  # until the body is sent, the client leaves or the server closes
+                    if server.closing.wait(server.trickle):
+                        return
+                    try:
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -45,6 +60,7 @@ class JWKSServer:
         self.document = {"keys": [key.jwk for key in keys]}
 
     def close(self) -> None:
+        self.closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
+import threading
+import time
 
 import pytest
 from jwt_support import SigningKey, claims
@@ -188,6 +191,59 @@ def test_urllib_fetcher_reads_the_served_document(jwks_server, rsa_key):
 def test_httpx_fetcher_reads_the_served_document(jwks_server, rsa_key):
     jwks_server.publish(rsa_key)
     assert fetch_json_httpx(jwks_server.url, 2.0)["keys"][0]["kid"] == "rsa-1"
+
+
+def _inside(thread: threading.Thread, function) -> bool:
+    """Whether `thread` is running `function` (anywhere on its stack) right now."""
+    frame = sys._current_frames().get(thread.ident)
+    while frame is not None:
+        if frame.f_code is function.__code__:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_concurrent_first_requests_fetch_the_key_set_once(jwks_server, rsa_key):
+    jwks_server.publish(rsa_key)
+    jwks_server.hold = threading.Event()  # the first fetch is answered once every request is waiting
+    verifier, client = verifier_for(jwks_server, timeout=30)
+    results: list[str] = []
+    workers = [
+        threading.Thread(target=lambda: results.append(verifier.verify(rsa_key.sign(claims()))["sub"]))
+        for _ in range(6)
+    ]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + 10  # (only reached if a worker never gets to the key set)
+    while not all(_inside(w, JWKSClient.get) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    jwks_server.hold.set()
+    for worker in workers:
+        worker.join(10)
+    assert results == ["user-123"] * 6
+    assert jwks_server.requests == 1 and client.fetch_count == 1
+
+
+NO_HTTPX = pytest.mark.skipif(importlib.util.find_spec("httpx") is None, reason="httpx not installed")
+
+
+@pytest.mark.parametrize("fetch", [fetch_json_urllib, pytest.param(fetch_json_httpx, marks=NO_HTTPX)])
+def test_a_provider_trickling_its_key_set_is_cut_off_at_the_timeout(jwks_server, rsa_key, fetch):
+    # one byte every 50 ms: each read comes well within the timeout, so the fetch went on for the whole
+    # ~25 s body (holding the key set's lock, so every request waited) and then accepted the token
+    jwks_server.publish(rsa_key)
+    jwks_server.trickle = 0.05
+    client = JWKSClient(jwks_server.url, timeout=0.5, fetch=fetch)
+    verifier = JWTVerifier(jwks=client, issuer="https://issuer.example.com", audience="orders-api")
+    with pytest.raises(InvalidCredentials, match="cannot fetch JWKS.*not complete within the timeout"):
+        verifier.verify(rsa_key.sign(claims()))
+
+
+@pytest.mark.parametrize("fetch", [fetch_json_urllib, pytest.param(fetch_json_httpx, marks=NO_HTTPX)])
+def test_a_key_set_over_the_size_limit_is_refused(jwks_server, rsa_key, fetch):
+    jwks_server.document = {"keys": [rsa_key.jwk], "padding": "x" * (1 << 20)}
+    with pytest.raises(ValueError, match="too large"):
+        fetch(jwks_server.url, 5.0)
 
 
 def test_tokens_of_a_withdrawn_key_stop_working_once_the_cache_ttl_passes(jwks_server, rsa_key):

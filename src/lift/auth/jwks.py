@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,26 +35,36 @@ class KeyNotFound(LookupError):
 
 
 def fetch_json_urllib(url: str, timeout: float) -> Any:
-    """GET `url` with the standard library and decode its JSON body."""
+    """GET `url` with the standard library and decode its JSON body, within `timeout` in all."""
     import urllib.request  # lazily: it pulls in http.client, email and ssl
 
+    deadline = time.monotonic() + timeout
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        body = response.read(MAX_JWKS_BYTES + 1)
-    if len(body) > MAX_JWKS_BYTES:
-        raise ValueError("JWKS response too large")
-    return json.loads(body)
+        return json.loads(_read_bounded(iter(lambda: response.read1(65536), b""), deadline))
 
 
 def fetch_json_httpx(url: str, timeout: float) -> Any:
-    """GET `url` with httpx and decode its JSON body."""
+    """GET `url` with httpx and decode its JSON body, within `timeout` in all."""
     import httpx
 
-    response = httpx.get(url, timeout=timeout, headers={"Accept": "application/json"})
-    response.raise_for_status()
-    if len(response.content) > MAX_JWKS_BYTES:
-        raise ValueError("JWKS response too large")
-    return response.json()
+    deadline = time.monotonic() + timeout
+    with httpx.stream("GET", url, timeout=timeout, headers={"Accept": "application/json"}) as response:
+        response.raise_for_status()
+        return json.loads(_read_bounded(response.iter_bytes(), deadline))
+
+
+def _read_bounded(chunks: Iterable[bytes], deadline: float) -> bytes:
+    """The body, refused past MAX_JWKS_BYTES or once `deadline` has passed (the HTTP client's timeout
+    bounds each read, not the whole: a provider sending a byte at a time held every request)."""
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > MAX_JWKS_BYTES:
+            raise ValueError("JWKS response too large")
+        if time.monotonic() > deadline:
+            raise TimeoutError("JWKS response not complete within the timeout")
+    return bytes(body)
 
 
 def fetch_json(url: str, timeout: float) -> Any:
