@@ -17,7 +17,7 @@ from lift import App, Context
 from lift.resilience import CircuitBreaker, RetryPolicy, Timeouts
 from lift.services import ServiceClient, ServiceError, UpstreamTimeout
 from lift.testing import TestClient
-from tests.servers import listening_socket
+from tests.servers import Served, listening_socket
 
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
 
@@ -185,3 +185,40 @@ def test_a_malformed_inbound_correlation_id_is_not_passed_on(wire):
     assert client.get("/orders", headers={"X-Correlation-Id": "chain-42"}).status_code == 200
     assert "x-correlation-id: chain-42" in wire.heads[0].decode().lower()  # a well-formed one goes on
     app.shutdown()
+
+
+def test_a_path_parameter_never_leaves_its_place_in_the_path():
+    callee = App(name="files")
+
+    @callee.get("/api/users/{name}/orders")
+    def orders(ctx: Context, name: str) -> dict:
+        return {"name": name}
+
+    @callee.get("/api/files/{path+}")
+    def files(ctx: Context, path: str) -> dict:
+        return {"path": path}
+
+    @callee.get("/api/orders")
+    def every_order(ctx: Context) -> dict:  # where /api/users/../orders would land
+        return {"every": "order"}
+
+    served = Served(callee.asgi)
+    try:
+        client = ServiceClient("files", base_url=f"{served.url}/api", breaker=False, retry=1)
+
+        def answer(template: str, **params: str) -> dict:
+            try:
+                return client.get(template, **params)
+            except ServiceError as err:  # a Lift callee refuses a dot segment, even encoded: a 400
+                return {"refused": err.upstream_status}
+
+        for value in ("x y?z#w", "..x", "a.b"):
+            assert answer("/users/{name}/orders", name=value) == {"name": value}
+        assert answer("/files/{path+}", path="dir/sub/f.txt") == {"path": "dir/sub/f.txt"}
+        for value in ("..", ".", "../../orders", "a/../b", "%2e%2e"):  # never resolved elsewhere
+            assert answer("/users/{name}/orders", name=value) in ({"name": value}, {"refused": 400})
+        for value in ("../../orders", "a/../../../orders", "./x/."):
+            assert answer("/files/{path+}", path=value) in ({"path": value}, {"refused": 400})
+        client.close()
+    finally:
+        served.stop()

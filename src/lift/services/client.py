@@ -85,7 +85,8 @@ def _compile(template: str) -> tuple[tuple[str, str | None, bool], ...]:
 
 
 def expand_path(template: str, params: Mapping[str, Any]) -> str:
-    """The template with each `{name}` replaced by its URL-quoted value (`{name+}` keeps `/`)."""
+    """The template with each `{name}` replaced by its URL-quoted value (`{name+}` keeps `/`); a value
+    never leaves its place in the path (`..` is sent as `%2E%2E`, not resolved to the parent)."""
     parts = _templates.get(template) or _compile(template)
     if len(parts) == 1:
         return template
@@ -98,8 +99,15 @@ def expand_path(template: str, params: Mapping[str, Any]) -> str:
             except KeyError:
                 raise TypeError(f"path parameter {name!r} of {template} is missing") from None
             text = str(value)
-            out.append(text if text.isalnum() and text.isascii() else quote(text, safe="/" if greedy else ""))
+            if not (text.isalnum() and text.isascii()):
+                text = quote(text, safe="/" if greedy else "")
+                if "." in text:  # a `.` or `..` segment would be resolved away: /users/.. is /
+                    text = "/".join(_DOT_SEGMENTS.get(segment, segment) for segment in text.split("/"))
+            out.append(text)
     return "".join(out)
+
+
+_DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
 
 
 # -- response types -----------------------------------------------------------------------------
