@@ -29,10 +29,17 @@ class CLIResult:
 
 
 def run_cli(
-    *args: str, cwd: str | os.PathLike[str] | None = None, stdin: str | None = None, timeout: float = 120
+    *args: str,
+    cwd: str | os.PathLike[str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 120,
+    columns: str | None = "200",
 ) -> CLIResult:
-    """`python -m lift.cli ARGS` with this interpreter (lift is installed in its environment)."""
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    """`python -m lift.cli ARGS` with this interpreter (lift is installed in its environment);
+    `columns=None`: no COLUMNS, as in a CI log or a pipe (Rich then assumes 80 columns)."""
+    env = {**os.environ, "COLUMNS": columns or "", "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    if columns is None:
+        del env["COLUMNS"]
     proc = subprocess.run(
         [sys.executable, "-m", "lift.cli", *args],
         cwd=cwd or ROOT,

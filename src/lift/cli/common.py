@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -14,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lift.cli.discovery import AppImportFailed, AppNotFound, AppRef, load_app
+from lift.cli.discovery import AppImportFailed, AppNotFound, AppRef, import_traceback, load_app
 
 __all__ = [
     "app_output_on_stderr",
@@ -31,7 +30,9 @@ __all__ = [
 FAILURE = 1  # the command ran and something failed
 USAGE = 2  # the command was called wrongly (bad argument, missing app, bad event file)
 
-err = Console(stderr=True, highlight=False)
+# soft_wrap: a message is one line whatever its length; Rich would otherwise break it at 80 columns
+# whenever stderr is not a terminal (CI logs, `2> file`), splitting an error over several lines
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = FAILURE, hint: str | None = None) -> NoReturn:
@@ -51,7 +52,7 @@ def load(ref: str | None) -> tuple[Any, AppRef]:
     except AppImportFailed as exc:
         cause = exc.__cause__
         if cause is not None:
-            print_raw("".join(traceback.format_exception(cause)).rstrip())
+            print_raw(import_traceback(cause))
         fail(str(exc), FAILURE)
 
 
@@ -79,14 +80,15 @@ def print_json(data: Any) -> None:
 def read_event_file(path: str) -> Any:
     """The JSON event in `path` (`-` for stdin); exits 2 with the reason when it is unusable."""
     if path == "-":
-        text = sys.stdin.read()
+        text = sys.stdin.read().removeprefix("\ufeff")
         where = "stdin"
     else:
         file = Path(path)
         if not file.is_file():
             fail(f"Event file {path} does not exist", USAGE)
         try:
-            text = file.read_text(encoding="utf-8")
+            # utf-8-sig: a byte order mark (Windows editors, AWS's .NET samples) is no JSON error
+            text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"Cannot read event file {path}: {exc}", USAGE)
         where = path

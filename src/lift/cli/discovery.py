@@ -6,13 +6,16 @@ import importlib
 import os
 import sys
 import tomllib
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AppNotFound", "AppImportFailed", "AppRef", "find_app_ref", "load_app"]
+__all__ = ["AppNotFound", "AppImportFailed", "AppRef", "find_app_ref", "import_traceback", "load_app"]
 
 _CANDIDATES = ("app", "main")
+_LIFT_DIR = str(Path(__file__).resolve().parents[1]) + os.sep
+_IMPORTLIB_DIR = str(Path(importlib.__file__).resolve().parent) + os.sep
 
 
 class AppNotFound(Exception):
@@ -102,3 +105,18 @@ def load_app(ref: str | None, cwd: str | os.PathLike[str] | None = None) -> tupl
     if not isinstance(app, App):
         raise AppNotFound(f"{app_ref} is a {type(app).__name__}, not a lift.App")
     return app, app_ref
+
+
+def import_traceback(exc: BaseException) -> str:
+    """The traceback of an app whose import raised, from the app's own first frame on: the frames
+    above it (Lift's loader, importlib) are not the user's and only hide where their code failed. A
+    SyntaxError has no frame of the user's: it shows as Python prints one (file, line, caret)."""
+    tb = exc.__traceback__
+    while tb is not None and _is_loader_frame(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+
+
+def _is_loader_frame(filename: str) -> bool:
+    path = os.path.realpath(filename) if not filename.startswith("<") else filename
+    return filename.startswith("<frozen ") or path.startswith((_LIFT_DIR, _IMPORTLIB_DIR))

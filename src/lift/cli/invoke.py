@@ -167,6 +167,7 @@ def invoke(
 
 
 def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
+    from lift.errors import UnmatchedEvent
     from lift.testing import lambda_context
 
     with app_output_on_stderr():
@@ -176,6 +177,9 @@ def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
         try:
             with app_output_on_stderr():
                 results.append(app.handler(event, lambda_context(function_name=app.name)))
+        except UnmatchedEvent as exc:  # the event names nothing the app registered: no code of theirs failed
+            print_json(error_document(exc))
+            fail(str(exc), hint="lift routes lists what the app registered")
         except Exception as exc:
             print_raw("".join(traceback.format_exception(exc)).rstrip())
             print_json(error_document(exc))

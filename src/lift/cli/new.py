@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import typer
@@ -10,7 +11,7 @@ import typer
 from lift.cli.common import USAGE, err, fail
 from lift.cli.templates import TEMPLATES, render
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_-]*[A-Za-z0-9])?$")  # a valid distribution name (PEP 508)
 
 
 def new(
@@ -22,16 +23,25 @@ def new(
     if template not in TEMPLATES:
         fail(f"Unknown template {template!r}; choose one of: {', '.join(TEMPLATES)}", USAGE)
     if not _NAME.match(name):
-        fail(f"Invalid project name {name!r}: use letters, digits, '-' and '_', starting with a letter", USAGE)
+        fail(
+            f"Invalid project name {name!r}: use letters, digits, '-' and '_', starting with a letter "
+            "and ending with a letter or digit",
+            USAGE,
+        )
     target = directory or Path(name)
+    if target.exists() and not target.is_dir():
+        fail(f"{target} already exists and is not a directory")
     if target.exists() and any(target.iterdir()):
         fail(f"{target} already exists and is not empty")
-    for relative, content in render(template, name).items():
-        path = target / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+    try:
+        for relative, content in render(template, name).items():
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        fail(f"Cannot create the project in {target}: {exc.strerror or exc} ({exc.filename or target})")
     err.print(f"[green]Created[/green] {target} from the [bold]{template}[/bold] template. Next:")
     err.print(
-        f'  cd {target}\n  python -m venv .venv && . .venv/bin/activate\n  pip install -e ".[dev]"\n  pytest\n  lift dev',
+        f'  cd {shlex.quote(str(target))}\n  python -m venv .venv && . .venv/bin/activate\n  pip install -e ".[dev]"\n  pytest\n  lift dev',
         markup=False,
     )

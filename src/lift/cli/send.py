@@ -57,7 +57,7 @@ def _body_from(body: str | None, file: Path | None) -> str:
         if body is not None:
             fail("Give the message BODY or --file, not both", USAGE)
         try:
-            return file.read_text(encoding="utf-8")
+            return file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"Cannot read {file}: {exc}", USAGE)
     if body is None:

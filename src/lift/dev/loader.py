@@ -15,9 +15,10 @@ import sys
 import sysconfig
 import threading
 import time
-import traceback
 from pathlib import Path
 from typing import Any
+
+from lift.cli.discovery import import_traceback
 
 __all__ = ["AppLoader", "AppRefError", "import_app"]
 
@@ -79,9 +80,7 @@ class AppLoader:
                 self.error_is_reference = isinstance(exc, AppRefError) or (
                     isinstance(exc, ModuleNotFoundError) and f"{module}.".startswith(f"{exc.name}.")
                 )
-                self.error = (
-                    str(exc) if isinstance(exc, AppRefError) else "".join(traceback.format_exception(exc)).rstrip()
-                )
+                self.error = str(exc) if isinstance(exc, AppRefError) else import_traceback(exc)
                 self.error_at = time.time()
                 if self.app is not None:  # with no app yet, the caller reports the error and stops
                     _log.error("Could not import %s (the last good app keeps serving):\n%s", self.app_ref, self.error)

@@ -1,0 +1,126 @@
+"""What a user sees when they get something wrong: one clear line and an exit code, their own
+traceback when their code fails, never Lift's internals."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lift.cli.root import cli as lift_cli
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "events"
+if not CORPUS.is_dir():  # a worktree: the corpus sits next to the repositories' parent
+    CORPUS = Path("/work/shared/corpus/events")
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("Error:")]
+
+
+def test_a_long_error_is_one_line_when_stderr_is_not_a_terminal(cli, tmp_path):
+    missing = tmp_path / ("a-rather-long-directory-name-" * 3) / "event.json"  # well past 80 columns
+    result = cli("invoke", str(missing), cwd=tmp_path, columns=None)
+    assert result.code == 2, result
+    assert _error_lines(result.stderr) == [f"Error: Event file {missing} does not exist"]
+    assert len(result.stderr.splitlines()) == 1
+
+
+IMPORT_RAISES = {
+    "app.py": "from lift import App\nimport settings\napp = App(name='x')\n",
+    "settings.py": "TABLE = {}['TABLE_NAME']\n",
+}
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", [["invoke", "-t", "sqs"], ["dev", "--port", "0", "--no-reload"]])
+def test_an_import_error_shows_the_users_traceback_not_lifts(cli, tmp_path, command):
+    project = _project(tmp_path, IMPORT_RAISES)
+    result = cli(*command, cwd=project, columns=None, timeout=60)
+    assert result.code == 1, result
+    traceback_lines = result.stderr[result.stderr.index("Traceback") :].splitlines()
+    files = [line.split('"')[1] for line in traceback_lines if line.startswith('  File "')]
+    assert files == [str(project / "app.py"), str(project / "settings.py")]  # no lift/, importlib, <frozen>
+    assert "KeyError: 'TABLE_NAME'" in result.stderr
+
+
+def test_a_syntax_error_in_the_app_shows_the_file_and_line_alone(cli, tmp_path):
+    project = _project(tmp_path, {"app.py": "from lift import App\napp = App(\n"})
+    result = cli("routes", cwd=project, columns=None)
+    assert result.code == 1, result
+    assert f'  File "{project / "app.py"}", line 2' in result.stderr
+    assert "Traceback" not in result.stderr and "lift/" not in result.stderr
+
+
+def test_an_event_no_handler_takes_is_one_error_line_without_a_traceback(cli, tmp_path):
+    project = _project(tmp_path, {"app.py": "from lift import App\napp = App(name='x')\n"})
+    result = cli("invoke", "-t", "sqs", "--queue", "orders", cwd=project, columns=None)
+    assert result.code == 1, result
+    assert result.json()["errorType"] == "UnmatchedEvent"  # stdout: what Lambda would report
+    assert "Traceback" not in result.stderr
+    assert _error_lines(result.stderr) == [
+        "Error: No handler matches this sqs event: queue 'orders' (arn:aws:sqs:us-east-1:123456789012:orders)"
+    ]
+
+
+def _bom_samples() -> list[Path]:
+    if not CORPUS.is_dir():
+        return []
+    found = sorted(p for p in CORPUS.rglob("*.json") if p.read_bytes().startswith(b"\xef\xbb\xbf"))
+    return found[:: max(1, len(found) // 12)]  # a dozen of the 106, across the sources they cover
+
+
+@pytest.mark.skipif(not _bom_samples(), reason="no event corpus here")
+def test_event_files_with_a_byte_order_mark_are_read(tmp_path, monkeypatch):
+    """The AWS .NET samples (and files saved by Windows editors) start with a UTF-8 BOM: each reaches
+    the app (an app with no handlers: the result, or UnmatchedEvent), never "not valid JSON"."""
+    (tmp_path / "app.py").write_text("from lift import App\napp = App(name='empty')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    runner = CliRunner()
+    outcomes = {}
+    for sample in _bom_samples():
+        result = runner.invoke(lift_cli, ["invoke", "app:app", str(sample)])
+        error = json.loads(result.stdout).get("errorType") if result.exit_code == 1 else None
+        outcomes[sample.name] = (result.exit_code, error)
+    assert len(outcomes) >= 10
+    assert {outcome for outcome in outcomes.values()} <= {(0, None), (1, "UnmatchedEvent")}, outcomes
+
+
+def test_new_refuses_a_name_pip_would_refuse(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ["orders-", "orders_", "1orders", "my orders", "café"]:
+        result = CliRunner().invoke(lift_cli, ["new", name])
+        assert result.exit_code == 2, (name, result.output)
+        assert result.output.startswith(f"Error: Invalid project name {name!r}"), result.output
+    assert list(tmp_path.iterdir()) == []
+    assert CliRunner().invoke(lift_cli, ["new", "orders-2"]).exit_code == 0
+
+
+def test_new_into_a_file_or_an_uncreatable_directory_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("keep me")
+    into_file = CliRunner().invoke(lift_cli, ["new", "demo", "--dir", "notes.txt"])
+    assert into_file.exit_code == 1, into_file.output
+    assert into_file.output == "Error: notes.txt already exists and is not a directory\n"
+    under_file = CliRunner().invoke(lift_cli, ["new", "demo", "--dir", "notes.txt/demo"])
+    assert under_file.exit_code == 1, under_file.output
+    assert under_file.output.startswith("Error: Cannot create the project in notes.txt/demo: Not a directory")
+    assert under_file.output.count("\n") == 1
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_new_prints_next_steps_a_shell_can_run_for_a_directory_with_spaces(cli, tmp_path):
+    result = cli("new", "demo", "--dir", "my projects/demo one", cwd=tmp_path)
+    assert result.code == 0, result
+    cd_line = next(line.strip() for line in result.stderr.splitlines() if line.strip().startswith("cd "))
+    assert shlex.split(cd_line) == ["cd", "my projects/demo one"]
+    assert (tmp_path / "my projects" / "demo one" / "app.py").is_file()
