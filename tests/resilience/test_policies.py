@@ -191,3 +191,21 @@ def test_a_cancelled_bulkhead_waiter_leaks_no_slot():
     assert bulkhead.in_use == 0
     bulkhead.acquire(timeout=0)  # free for the next caller
     bulkhead.release()
+
+
+def test_a_guarded_route_refused_by_its_bulkhead_keeps_the_half_open_trial():
+    breaker = CircuitBreaker("report", window=1, min_calls=1, open_for=0.0, half_open_calls=1)
+    breaker.record(breaker.acquire(), 0.0, True)  # opened; open_for=0: the next call is the trial
+    bulkhead = Bulkhead("report", 1)
+    app = App(name="reports")
+
+    @app.get("/report", middleware=[guard(breaker=breaker, bulkhead=bulkhead)])
+    def report(ctx: Context) -> dict:
+        return {"ok": True}
+
+    client = TestClient(app)
+    bulkhead.acquire()  # full
+    assert client.get("/report").json()["error"]["code"] == "bulkhead_full"
+    bulkhead.release()
+    assert client.get("/report").status_code == 200  # the trial runs, and closes the circuit
+    assert breaker.state == "closed"

@@ -26,7 +26,12 @@ def guard(*, breaker: CircuitBreaker | None = None, bulkhead: Bulkhead | None = 
     def guard_middleware(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         probe = breaker.acquire(ctx) if breaker is not None else False
         if bulkhead is not None:
-            bulkhead.acquire()
+            try:
+                bulkhead.acquire()
+            except BaseException:  # refused: a half-open trial slot goes back, the handler never ran
+                if breaker is not None:
+                    breaker.abandon(probe)
+                raise
         start = time.monotonic()
         failed = True
         try:
