@@ -3,14 +3,14 @@
     [tool.lift]
     app = "app:app"
     memory = 512
-    environment = { LOG_LEVEL = "INFO" }
+    environment = { LIFT_LOG_LEVEL = "INFO" }
 
     [tool.lift.queues.orders]
     batch_size = 25
 
     [tool.lift.stages.prod]
     memory = 1024
-    environment = { LOG_LEVEL = "WARNING" }
+    environment = { LIFT_LOG_LEVEL = "WARNING" }
 
 A stage's table overrides the base key by key; tables (`environment`, `tags`, `queues`, ...) merge
 recursively, lists and scalars are replaced. Every table is checked against its schema (msgspec

@@ -15,7 +15,15 @@ __all__ = ["parse_since", "fetch_logs", "render_line", "lambda_metrics", "check_
 
 _SINCE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-LEVEL_STYLES = {"DEBUG": "dim", "INFO": "green", "WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}
+LEVEL_STYLES = {
+    "DEBUG": "dim",
+    "INFO": "green",
+    "WARNING": "yellow",
+    "WARN": "yellow",  # (Lambda's JSON log format names)
+    "ERROR": "red",
+    "CRITICAL": "bold red",
+    "FATAL": "bold red",
+}
 _SHOWN = ("timestamp", "level", "message", "logger", "request_id")
 
 

@@ -88,6 +88,18 @@ def _unusual_value(value: Any) -> str:
 _encoder = msgspec.json.Encoder(enc_hook=_unusual_value)
 
 
+_LAMBDA_LEVEL_NAMES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+
+def lambda_json_format() -> bool:
+    """Whether the function is set to Lambda's JSON log format (`AWS_LAMBDA_LOG_FORMAT`)."""
+    return os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+
+
+def _lambda_level(record: logging.LogRecord, names: dict[str, str]) -> str:
+    return names.get(record.levelname, record.levelname)
+
+
 def level_from_env(default: str = "INFO") -> int:
     """The level from `LIFT_LOG_LEVEL`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `default`."""
     raw = (os.environ.get("LIFT_LOG_LEVEL") or os.environ.get("AWS_LAMBDA_LOG_LEVEL") or default).upper()
@@ -197,6 +209,10 @@ class JsonFormatter(logging.Formatter):
         # nothing from the input, the same it sends unscanned in its 422) need no walk: none of its
         # problems' keys is sensitive to this redactor
         self._problems_clean = redactor is None or not any(redactor.is_sensitive(k) for k in _PROBLEM_KEYS)
+        # Lambda's JSON log format filters stdout lines by their "level", known by Lambda's own names
+        # only (TRACE DEBUG INFO WARN ERROR FATAL; any other is taken for INFO): WARNING and
+        # CRITICAL lines would be dropped by an application log level of WARN or ERROR
+        self._level_names = _LAMBDA_LEVEL_NAMES if lambda_json_format() else None
 
     def fields(self, record: logging.LogRecord) -> dict[str, Any]:
         """The dict that becomes the JSON line (useful to tests and other sinks)."""
@@ -207,7 +223,7 @@ class JsonFormatter(logging.Formatter):
             message = _unformatted_message(record, exc)
         out: dict[str, Any] = {
             "timestamp": _iso_utc(record.created),
-            "level": record.levelname,
+            "level": record.levelname if self._level_names is None else _lambda_level(record, self._level_names),
             "message": message,
             "logger": record.name,
             "location": f"{record.funcName}:{record.lineno}",

@@ -1,0 +1,56 @@
+"""Lambda's advanced logging controls: with the JSON log format (`AWS_LAMBDA_LOG_FORMAT=JSON`)
+Lambda filters stdout lines by their "level", which it reads by its own names (TRACE, DEBUG,
+INFO, WARN, ERROR, FATAL; anything else counts as INFO). Before, Lift wrote WARNING and
+CRITICAL, which an application log level of WARN or ERROR would have dropped as INFO lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from lift import App
+from lift.errors import BadRequest
+from lift.middleware.logging import RequestLogging
+from lift.observability import logging as lift_logging
+from lift.testing import TestClient
+from observability.emf_spec import log_lines
+
+LAMBDA_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+
+
+def make_app() -> App:
+    app = App("svc")
+    app.use(RequestLogging())
+
+    @app.sqs("orders")
+    def on_order(ctx, body: str) -> None:
+        ctx.logger.info("info line")
+        ctx.logger.warning("warning line")
+        ctx.logger.critical("critical line")
+        raise BadRequest("rejected")
+
+    return app
+
+
+def test_json_log_format_writes_the_levels_lambda_filters_on(capsys, monkeypatch):
+    monkeypatch.setenv("AWS_LAMBDA_LOG_FORMAT", "JSON")
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "WARN")
+    TestClient(make_app()).sqs("orders", ["a"])
+    lines = log_lines(capsys.readouterr().out)
+    levels = {x["message"]: x["level"] for x in lines}
+    assert "info line" not in levels  # below the function's application log level
+    assert levels["warning line"] == "WARN"
+    assert levels["critical line"] == "FATAL"
+    assert levels["sqs record rejected"] == "WARN"
+    assert {x["level"] for x in lines} <= LAMBDA_LEVELS
+
+
+@pytest.mark.parametrize("log_format", [None, "Text"])
+def test_other_formats_keep_pythons_level_names(capsys, monkeypatch, log_format):
+    if log_format is None:
+        monkeypatch.delenv("AWS_LAMBDA_LOG_FORMAT", raising=False)
+    else:
+        monkeypatch.setenv("AWS_LAMBDA_LOG_FORMAT", log_format)
+    lift_logging.configure(level="WARNING", force=True)
+    lift_logging.get_logger().warning("careful")
+    lift_logging.get_logger().critical("stop")
+    assert [x["level"] for x in log_lines(capsys.readouterr().out)] == ["WARNING", "CRITICAL"]
