@@ -77,6 +77,15 @@ def drip(conn: socket.socket) -> None:
         time.sleep(0.02)
 
 
+def drip_head(conn: socket.socket) -> None:
+    """The status line and headers one byte every 20 ms (2 s in all), no body."""
+    for (
+        byte
+    ) in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 0\r\nX-Padding: ........\r\n\r\n":
+        conn.sendall(bytes([byte]))
+        time.sleep(0.02)
+
+
 def big_chunked(conn: socket.socket) -> None:
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
     chunk = b'"' + b"a" * 998 + b'"'
@@ -93,6 +102,7 @@ def wire() -> Iterator[WireServer]:
         {
             "/gzip": garbled_gzip,
             "/drip": drip,
+            "/drip-head": drip_head,
             "/big": big_chunked,
             "/declared": big_declared,
             "/ok": lambda conn: conn.sendall(OK),
@@ -127,6 +137,8 @@ def test_a_dripping_answer_ends_at_the_deadline_sync_and_async(wire):
     assert (caught.value.status, caught.value.code) == (504, "upstream_timeout")
     with pytest.raises(UpstreamTimeout):
         asyncio.run(client.aio.get("/drip"))
+    with pytest.raises(UpstreamTimeout):  # async calls bound the headers too
+        asyncio.run(client.aio.get("/drip-head"))
     client.close()
 
 

@@ -749,16 +749,20 @@ class AsyncCalls:
                     headers=c._signed_headers(call, url),
                     timeout=attempt_timeout,
                 )
-                resp = await http.send(request, stream=True)
-                try:
-                    body = _Body(c, call, resp)
-                    async for chunk in resp.aiter_bytes():
-                        body.add(chunk)
-                    body.done()
-                finally:
-                    await resp.aclose()
+                # the whole exchange within the deadline: headers dripped byte by byte too
+                async with asyncio.timeout(max(0.0, call.deadline.remaining())):
+                    resp = await http.send(request, stream=True)
+                    try:
+                        body = _Body(c, call, resp)
+                        async for chunk in resp.aiter_bytes():
+                            body.add(chunk)
+                        body.done()
+                    finally:
+                        await resp.aclose()
             except (_httpx.RequestError, ResponseTooLarge) as error:
                 exc = error
+            except TimeoutError:
+                exc = _httpx.ReadTimeout("no complete answer within the call's deadline", request=request)
             except BaseException:  # cancelled: the trial slot of a half-open circuit goes back
                 if breaker is not None:
                     breaker.abandon(probe)
