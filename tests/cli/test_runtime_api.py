@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+import time
 import urllib.request
 from pathlib import Path
 
@@ -308,3 +309,123 @@ def test_a_lift_app_under_awslambdaric_answers_errors_and_timeouts_as_lambda_rep
         fresh = rt.invoke(events.apigw_rest("GET", "/orders/6"))  # a new execution environment: a cold start again
         assert fresh.ok and json.loads(fresh.payload["body"]) == {"id": 6, "cold": True}
         assert rt.starts == 2
+
+
+def test_client_context_cognito_identity_and_trace_header_reach_the_handler(tmp_path):
+    write_module(
+        tmp_path,
+        "whoami",
+        """
+        import os
+
+        def handler(event, context):
+            cc, identity = context.client_context, context.identity
+            return {"custom": cc and cc.custom, "app": cc and cc.client.app_title, "env": cc and cc.env,
+                    "identity": [identity.cognito_identity_id, identity.cognito_identity_pool_id],
+                    "trace": os.environ.get("_X_AMZN_TRACE_ID")}
+    """,
+    )
+    trace = "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"
+    with RuntimeEmulator("whoami.handler", cwd=tmp_path) as rt:
+        result = rt.invoke(
+            {},
+            client_context={"client": {"app_title": "orders-ios"}, "custom": {"tenant": "t1"}, "env": {"locale": "fr"}},
+            cognito_identity={"cognitoIdentityId": "us-east-1:abc", "cognitoIdentityPoolId": "us-east-1:pool"},
+            trace_id=trace,
+        )
+        assert result.ok, result
+        assert result.payload == {
+            "custom": {"tenant": "t1"},
+            "app": "orders-ios",
+            "env": {"locale": "fr"},
+            "identity": ["us-east-1:abc", "us-east-1:pool"],
+            "trace": trace,
+        }
+        plain = rt.invoke({})  # the next invocation carries none of them
+        assert plain.payload["custom"] is None and plain.payload["identity"] == [None, None]
+        assert plain.payload["trace"] != trace
+
+
+def test_an_event_over_6mb_is_refused_before_the_function_runs(tmp_path):
+    write_module(
+        tmp_path,
+        "counted",
+        """
+        import pathlib
+
+        def handler(event, context):
+            with (pathlib.Path(__file__).parent / "calls").open("a") as calls:
+                calls.write("call\\n")
+            return len(event["data"])
+    """,
+    )
+    with RuntimeEmulator("counted.handler", cwd=tmp_path) as rt:
+        refused = rt.invoke({"data": "x" * (6 * 1024 * 1024)})
+        assert refused.kind == "rejected" and not refused.ok and refused.function_error is None
+        assert refused.error == {
+            "errorMessage": "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+            "errorType": "RequestTooLargeException",
+        }
+        assert rt.invoke({"data": "x" * 5_000_000}).payload == 5_000_000  # under the limit: runs
+        assert (tmp_path / "calls").read_text() == "call\n" and rt.starts == 1
+
+
+def test_an_error_posted_without_a_document_is_typed_by_its_error_type_header(tmp_path):
+    """A runtime may post any body to /invocation/{id}/error; Lambda types it by the
+    Lambda-Runtime-Function-Error-Type header (this handler posts as a custom runtime would)."""
+    write_module(
+        tmp_path,
+        "custom",
+        """
+        import os
+        import urllib.request
+
+        def handler(event, context):
+            url = (f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2018-06-01/runtime/invocation/"
+                   f"{context.aws_request_id}/error")
+            request = urllib.request.Request(url, data=b"disk full", method="POST",
+                                             headers={"Lambda-Runtime-Function-Error-Type": "Function.DiskFull"})
+            urllib.request.urlopen(request, timeout=5).read()
+            return "not reached by the caller"
+    """,
+    )
+    with RuntimeEmulator("custom.handler", cwd=tmp_path) as rt:
+        result = rt.invoke({})
+        assert result.kind == "error", result
+        assert result.error == {"errorMessage": "disk full", "errorType": "Function.DiskFull"}
+
+
+def test_result_logs_hold_every_line_the_invocation_printed_however_slow_the_reader(tmp_path):
+    """The lines are read from the runtime's pipe when the outcome arrives, not after a pause: a
+    consumer that takes its time (a slow terminal here) never leaves lines out of `result.logs`."""
+    write_module(
+        tmp_path,
+        "chatty",
+        """
+        def handler(event, context):
+            for i in range(event["lines"]):
+                print(f"line {i}")
+            return "done"
+    """,
+    )
+    slow_terminal = []
+
+    def sink(line: str) -> None:
+        slow_terminal.append(line)
+        time.sleep(0.002)
+
+    with RuntimeEmulator("chatty.handler", cwd=tmp_path, log_sink=sink) as rt:
+        result = rt.invoke({"lines": 300})
+        assert result.ok
+        printed = [line for line in result.logs.splitlines() if line.startswith("line ")]
+        assert printed == [f"line {i}" for i in range(300)]
+
+
+def test_lift_invoke_runtime_reports_an_event_over_6mb_as_lambda_refuses_it(cli, tmp_path):
+    write_module(tmp_path, "app", "from lift import App\napp = App(name='x')\n")
+    (tmp_path / "big.json").write_text(json.dumps({"data": "x" * (6 * 1024 * 1024)}))
+    result = cli("invoke", "--runtime", "app:app", "big.json", cwd=tmp_path)
+    assert result.code == 1, result
+    assert result.json()["errorType"] == "RequestTooLargeException"
+    assert "Traceback" not in result.stderr
+    assert "Error: Lambda refused the request: RequestTooLargeException: Request must be smaller" in result.stderr

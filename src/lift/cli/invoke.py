@@ -213,5 +213,11 @@ def _invoke_runtime(app_ref: str | None, event: Any, timeout: float, repeat: int
     print_json(results[0].payload if repeat == 1 else [r.payload for r in results])
     last = results[-1]
     if not last.ok:
-        labels = {"init_error": "Init error", "timeout": "Timeout", "exit": "Runtime exited", "error": "Handler error"}
+        labels = {
+            "init_error": "Init error",
+            "timeout": "Timeout",
+            "exit": "Runtime exited",
+            "error": "Handler error",
+            "rejected": "Lambda refused the request",
+        }
         fail(f"{labels[last.kind]}: {last.error.get('errorType')}: {last.error.get('errorMessage')}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import select
 import signal
 import socket
 import subprocess
@@ -32,6 +33,7 @@ __all__ = ["RuntimeEmulator", "InvokeResult", "RuntimeNotAvailable"]
 
 API_PREFIX = "/2018-06-01/runtime"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+MAX_REQUEST_BYTES = 6 * 1024 * 1024  # a synchronous Invoke's payload, refused before the function runs
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
@@ -45,7 +47,7 @@ class InvokeResult:
     """What a caller of Lambda's Invoke API would see for one invocation."""
 
     request_id: str
-    kind: str  # "response", "error", "init_error", "timeout" or "exit"
+    kind: str  # "response", "error", "init_error", "timeout", "exit", or "rejected" (the function never ran)
     payload: Any  # the decoded response, or the error document
     raw: bytes = b""
     duration_ms: float = 0.0
@@ -62,8 +64,9 @@ class InvokeResult:
 
     @property
     def function_error(self) -> str | None:
-        """The `X-Amz-Function-Error` header Lambda would send ("Unhandled" on any failure)."""
-        return None if self.ok else "Unhandled"
+        """The `X-Amz-Function-Error` header Lambda would send ("Unhandled" on any failure of the function;
+        none for a request Lambda refused, which is an error of the Invoke call itself)."""
+        return None if self.ok or self.kind == "rejected" else "Unhandled"
 
 
 @dataclass
@@ -72,6 +75,8 @@ class _Invocation:
     body: bytes
     timeout: float
     trace_id: str
+    client_context: str | None = None  # JSON, as the Lambda-Runtime-Client-Context header carries it
+    cognito_identity: str | None = None  # JSON, for Lambda-Runtime-Cognito-Identity
     deadline: float = 0.0  # monotonic, set when the runtime picks the event up
     picked_up: bool = False
     done: threading.Event = field(default_factory=threading.Event)
@@ -121,6 +126,10 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
         self.send_header("Lambda-Runtime-Deadline-Ms", str(deadline_ms))
         self.send_header("Lambda-Runtime-Invoked-Function-Arn", self.server.emulator.function_arn)
         self.send_header("Lambda-Runtime-Trace-Id", invocation.trace_id)
+        if invocation.client_context is not None:
+            self.send_header("Lambda-Runtime-Client-Context", invocation.client_context)
+        if invocation.cognito_identity is not None:
+            self.send_header("Lambda-Runtime-Cognito-Identity", invocation.cognito_identity)
         self.send_header("Content-Length", str(len(invocation.body)))
         self.end_headers()
         self.wfile.write(invocation.body)
@@ -143,7 +152,8 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
         if invocation is None or invocation.request_id != request_id or invocation.done.is_set():
             return self._reply(400, {"errorType": "InvalidRequestID", "errorMessage": "Invalid request ID"})
         if action == "error":
-            invocation.resolve("error", body)
+            document = _error_document(body, self.headers.get("Lambda-Runtime-Function-Error-Type"))
+            invocation.resolve("error", json.dumps(document).encode())
             return self._reply(202, {"status": "OK"})
         if len(body) > MAX_RESPONSE_BYTES:
             invocation.resolve(
@@ -216,6 +226,7 @@ class RuntimeEmulator:
         self._invoke_lock = threading.Lock()
         self._logs: list[str] = []
         self._logs_lock = threading.Lock()
+        self._log_pipe: _LogPipe | None = None  # the current runtime's stdout
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -295,7 +306,9 @@ class RuntimeEmulator:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        threading.Thread(target=self._read_logs, args=(self._process,), name="lift-runtime-logs", daemon=True).start()
+        assert self._process.stdout is not None
+        self._log_pipe = _LogPipe(self._process.stdout, self._log_line)
+        threading.Thread(target=self._read_logs, args=(self._log_pipe,), name="lift-runtime-logs", daemon=True).start()
 
     def _kill_runtime(self) -> None:
         process, self._process = self._process, None
@@ -307,22 +320,31 @@ class RuntimeEmulator:
             process.kill()
         process.wait(timeout=5)
 
-    def _read_logs(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
-        for raw in iter(process.stdout.readline, b""):
-            line = raw.decode("utf-8", "replace")
+    def _read_logs(self, pipe: _LogPipe) -> None:
+        """Collect the runtime's lines as they come (for `log_sink`), until its stdout closes."""
+        while True:
+            select.select([pipe.fd], [], [], 1.0)
             with self._logs_lock:
-                self._logs.append(line)
-            if self.log_sink is not None:
-                self.log_sink(line.rstrip("\n"))
+                if not pipe.pump():
+                    pipe.close()
+                    return
+
+    def _log_line(self, line: str) -> None:  # (called with _logs_lock held)
+        self._logs.append(line)
+        if self.log_sink is not None:
+            self.log_sink(line.rstrip("\n"))
 
     def _log_mark(self) -> int:
         with self._logs_lock:
             return len(self._logs)
 
     def _logs_since(self, mark: int) -> str:
-        time.sleep(0.02)  # let the reader thread catch up with the last lines
+        """The lines printed since `mark`. The runtime wrote an invocation's lines before it posted
+        the outcome, so they are all in the pipe by now: read what is left there, rather than wait
+        for the reader thread to get to it."""
         with self._logs_lock:
+            if self._log_pipe is not None:
+                self._log_pipe.pump()
             return "".join(self._logs[mark:])
 
     @property
@@ -332,16 +354,43 @@ class RuntimeEmulator:
             return "".join(self._logs)
 
     # -- invocation ---------------------------------------------------------------------
-    def invoke(self, event: Any, *, timeout: float | None = None) -> InvokeResult:
-        """Send one event and wait for the outcome, as a synchronous Lambda Invoke does."""
+    def invoke(
+        self,
+        event: Any,
+        *,
+        timeout: float | None = None,
+        client_context: Mapping[str, Any] | None = None,
+        cognito_identity: Mapping[str, Any] | None = None,
+        trace_id: str | None = None,
+    ) -> InvokeResult:
+        """Send one event and wait for the outcome, as a synchronous Lambda Invoke does.
+
+        `client_context` (`{"client": {...}, "custom": {...}, "env": {...}}`, what the Invoke API's
+        ClientContext carries) and `cognito_identity` (`{"cognitoIdentityId", "cognitoIdentityPoolId"}`)
+        reach the handler's `context.client_context` / `context.identity`; `trace_id` is the X-Ray
+        header (`Root=1-...;Parent=...;Sampled=1`) the runtime puts in `_X_AMZN_TRACE_ID`. An event
+        over 6 MB is refused as Lambda refuses it (kind "rejected"): the function never runs."""
         if self._server is None:
             raise RuntimeError("Start the emulator first (use it as a context manager)")
+        body = event if isinstance(event, bytes) else json.dumps(event).encode()
+        if len(body) > MAX_REQUEST_BYTES:
+            error = _error_doc(
+                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation",
+                "RequestTooLargeException",
+            )
+            return InvokeResult(str(uuid.uuid4()), "rejected", _decode(error), error)
         with self._invoke_lock:
             if self._process is None or self._process.poll() is not None:
                 self._kill_runtime()
                 self._start_runtime()  # Lambda re-initializes after a crash, timeout or init error
-            body = event if isinstance(event, bytes) else json.dumps(event).encode()
-            invocation = _Invocation(str(uuid.uuid4()), body, timeout or self.timeout, _trace_id())
+            invocation = _Invocation(
+                str(uuid.uuid4()),
+                body,
+                timeout or self.timeout,
+                trace_id or _trace_id(),
+                None if client_context is None else json.dumps(client_context),
+                None if cognito_identity is None else json.dumps(cognito_identity),
+            )
             mark = self._log_mark()
             started = time.monotonic()
             self._current = invocation
@@ -412,13 +461,47 @@ class RuntimeEmulator:
         return None
 
     def _init_failed(self, body: bytes, error_type: str | None) -> None:
-        document = _decode(body)
-        if not isinstance(document, dict):
-            document = _error_doc(str(document), error_type or "Runtime.Unknown")
+        document = _error_document(body, error_type)
         self.init_error = document
         current = self._current
         if current is not None:
             current.resolve("init_error", json.dumps(document).encode())
+
+
+class _LogPipe:
+    """The runtime's stdout, read without blocking into whole lines (a line cut by a read waits for
+    its end; at end of file the rest is a line). Callers hold the emulator's logs lock."""
+
+    def __init__(self, stdout: Any, on_line: Callable[[str], None]) -> None:
+        self.stdout = stdout
+        self.fd = stdout.fileno()
+        os.set_blocking(self.fd, False)
+        self.on_line = on_line
+        self.partial = b""
+        self.eof = False
+
+    def pump(self) -> bool:
+        """Read everything the pipe holds now; False once it is closed (end of file)."""
+        while not self.eof:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return True
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.eof = True
+                if self.partial:
+                    self.on_line(self.partial.decode("utf-8", "replace"))
+                    self.partial = b""
+                break
+            *lines, self.partial = (self.partial + chunk).split(b"\n")
+            for line in lines:
+                self.on_line(line.decode("utf-8", "replace") + "\n")
+        return False
+
+    def close(self) -> None:
+        self.stdout.close()
 
 
 def _require_runtime_client(python: str) -> None:
@@ -435,6 +518,18 @@ def _trace_id() -> str:
 
 def _error_doc(message: str, error_type: str) -> bytes:
     return json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+
+
+def _error_document(body: bytes, error_type: str | None) -> dict[str, Any]:
+    """What Lambda reports for a runtime's init or invocation error: the JSON document the runtime
+    posted, its type from the `Lambda-Runtime-Function-Error-Type` header when the document has none
+    (a runtime may post any body, or none)."""
+    document = _decode(body)
+    if not isinstance(document, dict):
+        document = {"errorMessage": "" if document is None else str(document)}
+    if not document.get("errorType"):
+        document["errorType"] = error_type or "Runtime.Unknown"
+    return document
 
 
 def _decode(raw: bytes) -> Any:
