@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 import threading
 
+import pytest
+
 from lift import App
 from lift.middleware.logging import RequestLogging
 from lift.observability import logging as lift_logging
@@ -63,3 +65,14 @@ def test_overlapping_sampled_and_unsampled_requests(capsys, monkeypatch):
     assert "debug of c" not in messages
     assert "after every request" not in messages
     assert {m for m in messages if m.startswith("GET")} == {"GET /r/{name} 200"}
+
+
+@pytest.mark.parametrize("rate", ["nan", "NaN", "-nan"])
+def test_a_sample_rate_that_is_not_a_number_samples_nothing(capsys, monkeypatch, rate):
+    # (min(1.0, max(0.0, nan)) is 1.0: every invocation was logged at DEBUG)
+    monkeypatch.setenv("LIFT_LOG_SAMPLE_RATE", rate)
+    app = App("svc")
+    app.use(RequestLogging(level="INFO"))
+    app.get("/d")(lambda ctx: ctx.logger.debug("debug detail") or {})
+    TestClient(app).get("/d")
+    assert "debug detail" not in {x["message"] for x in log_lines(capsys.readouterr().out)}

@@ -470,7 +470,8 @@ def configure(
             sample_rate = float(os.environ.get("LIFT_LOG_SAMPLE_RATE") or 0.0)
         except ValueError:
             sample_rate = 0.0
-    _config.sample_rate = max(0.0, min(1.0, sample_rate))
+    # (clamped to 0..1; NaN, which min/max would have made 1.0, samples nothing)
+    _config.sample_rate = sample_rate if 0.0 <= sample_rate <= 1.0 else 1.0 if sample_rate > 1.0 else 0.0
     _config.handler = handler
     _config.app_service = _config.function_fields = None
     return handler
