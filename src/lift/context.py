@@ -318,11 +318,9 @@ class Request:
             raw = self._raw_body()
             if not raw:
                 self._body = b""
-            elif len(raw) > self.max_body and self.body_size() > self.max_body:
-                from lift.errors import PayloadTooLarge
-
-                raise PayloadTooLarge(f"Request body exceeds the {self.max_body}-byte limit")
             elif self.event.get("isBase64Encoded"):
+                if len(raw) > self.max_body and self.body_size() > self.max_body:
+                    raise self._too_large()
                 import binascii  # on the first base64 body: a C module an app without one never loads
 
                 try:  # strict: characters outside the alphabet are an error, not skipped
@@ -334,15 +332,25 @@ class Request:
                         "Request body is not valid base64", code="invalid_base64", details=[{"location": "body"}]
                     ) from None
             else:
-                self._body = raw.encode("utf-8")
+                body = raw.encode("utf-8")
+                if len(body) > self.max_body:  # (bytes: 'é' is two, so the text's length would not do)
+                    raise self._too_large()
+                self._body = body
         return self._body
 
+    def _too_large(self) -> Exception:
+        from lift.errors import PayloadTooLarge
+
+        return PayloadTooLarge(f"Request body exceeds the {self.max_body}-byte limit")
+
     def body_size(self) -> int:
-        """The body's size in bytes, estimated without decoding it."""
+        """The body's size in bytes, without decoding base64 (its padding is not data)."""
         raw = self._raw_body()
         if not raw:
             return 0
-        return len(raw) * 3 // 4 if self.event.get("isBase64Encoded") else len(raw)
+        if self.event.get("isBase64Encoded"):
+            return max(0, len(raw) * 3 // 4 - raw.endswith("=") - raw.endswith("=="))
+        return len(raw) if raw.isascii() else len(raw.encode("utf-8", "surrogatepass"))
 
     @property
     def text(self) -> str:

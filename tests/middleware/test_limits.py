@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgspec
+import pytest
 
 from lift import App
 from lift.middleware.limits import limits
@@ -50,3 +51,44 @@ def test_another_content_type_is_a_415_listing_the_accepted_ones() -> None:
     assert ok.status_code == 200 and ok.json() == {"token": "abc"}
     charset = client.post("/cards", body='{"token": "t"}', headers={"Content-Type": "application/json; charset=utf-8"})
     assert charset.status_code == 200
+
+
+SOURCES = ["rest", "http", "alb", "url", "lattice"]
+
+
+def _sized_app() -> App:
+    app = App("sizes", max_body_size=12)
+
+    @app.post("/route", middleware=[limits(max_body=10)])
+    def route_limited(ctx) -> dict:
+        return {"size": len(ctx.body)}
+
+    @app.post("/app")
+    def app_limited(ctx) -> dict:
+        return {"size": len(ctx.body)}
+
+    return app
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_binary_body_of_exactly_the_limit_is_accepted(source: str) -> None:
+    # a base64 body's size was its text's length * 3/4, padding included: 10 bytes counted 12, a 413
+    client = TestClient(_sized_app(), source=source)
+    binary = {"Content-Type": "application/octet-stream"}
+    for path, limit in (("/route", 10), ("/app", 12)):
+        for size in range(limit - 2, limit + 1):
+            resp = client.post(path, body=b"\xff" * size, headers=binary)
+            assert (resp.status_code, resp.json()) == (200, {"size": size}), (path, size)
+        assert client.post(path, body=b"\xff" * (limit + 1), headers=binary).status_code == 413
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_text_body_is_measured_in_bytes_not_characters(source: str) -> None:
+    # 'é' is two bytes in UTF-8: 6 of them (12 bytes, 6 characters) passed a 10-byte limit
+    client = TestClient(_sized_app(), source=source)
+    text = {"Content-Type": "text/plain; charset=utf-8"}
+    over_route = client.post("/route", body="é" * 6, headers=text)
+    assert over_route.status_code == 413 and over_route.json()["error"]["details"] == {"limit": 10}
+    assert client.post("/route", body="é" * 5, headers=text).json() == {"size": 10}
+    assert client.post("/app", body="é" * 7, headers=text).status_code == 413
+    assert client.post("/app", body="é" * 6, headers=text).json() == {"size": 12}
