@@ -276,7 +276,9 @@ class JsonFormatter(logging.Formatter):
         if redactor is not None:  # card numbers in the text Lift writes: message, exception, stack
             message = out["message"]
             if len(message) >= 13:
-                out["message"] = redactor.redact_text(message)
+                message = out["message"] = redactor.redact_text(message)
+            if "?" in message and "=" in message:  # a URL's query (httpx, urllib3, botocore lines)
+                out["message"] = redactor.redact_query(message)
             if "exception" in out:
                 out["exception"] = redactor.redact(out["exception"])
             if "stack" in out:

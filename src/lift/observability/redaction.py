@@ -397,12 +397,31 @@ class Redactor:
             return mask_card_numbers(value)
         return value
 
+    def redact_query(self, text: str) -> str:
+        """`text` with the values of sensitive query parameters masked in every URL it holds
+        (`?token=abc&page=2` -> `?token=***&page=2`; a presigned URL's X-Amz-Security-Token and
+        X-Amz-Signature too)."""
+        return _QUERY_PARAM.sub(self._masked_param, text)
+
+    def _masked_param(self, match: re.Match[str]) -> str:
+        key = match.group(2)
+        name = key
+        if "%" in key or "+" in key:  # (urllib only then: not imported by every function that logs)
+            from urllib.parse import unquote_plus
+
+            name = unquote_plus(key)
+        if self.is_sensitive(name) and match.group(3):
+            return f"{match.group(1)}{key}={MASK}"
+        return match.group(0)
+
     def redact_fields(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Redact a flat mapping of log fields (the top level of a log line)."""
         return self.redact(fields)
 
 
 default_redactor = Redactor()
+# A query parameter in a URL: after `?` (or `&`/`;` following one), up to the next separator
+_QUERY_PARAM = re.compile(r"""([?&;])([^=&;?#\s"'<>]+)=([^&;#\s"'<>]*)""")
 
 
 def redact_cards(value: Any, depth: int = 0) -> Any:
