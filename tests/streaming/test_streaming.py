@@ -271,3 +271,24 @@ def test_sse_data_comes_back_exactly_as_sent() -> None:
     ]
     assert json.loads(received[6]) == {"text": "a\u2028b"}  # JSON split at U+2028 would not parse
     assert len(received) == 7  # the comment is no data
+
+
+def test_a_stream_returned_to_a_direct_invocation_is_collected() -> None:
+    from lift.testing.context import lambda_context
+
+    closed = []
+    app = App()
+
+    def rows():
+        try:
+            yield {"n": 1}
+            yield {"n": 2}
+        finally:
+            closed.append(True)
+
+    @app.invoke
+    def export(body: dict) -> Response:
+        return Response.ndjson(rows())
+
+    assert app.handler({"export": "all"}, lambda_context()) == '{"n":1}\n{"n":2}\n'
+    assert closed == [True]  # the generator ran to its end and was closed

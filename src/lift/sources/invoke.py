@@ -17,10 +17,15 @@ def encode_result(value: Any) -> Any:
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, Response):
+        if getattr(value, "chunks", None) is not None:  # a stream: collected, as a buffered HTTP source does
+            from lift.sources.http import MAX_RESPONSE_BYTES
+            from lift.streaming import collect
+
+            value = collect(value, MAX_RESPONSE_BYTES)  # type: ignore[arg-type]
         if not value.body:
             return None
-        ctype = value.content_type or ""
-        if "json" in ctype:
+        ctype = (value.content_type or "").split(";", 1)[0].strip().lower()
+        if ctype == "application/json" or ctype.endswith("+json"):  # not application/x-ndjson: lines
             return value.json_body()
         return value.body.decode("utf-8", "replace")
     return serialization.to_builtins(value)
