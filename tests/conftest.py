@@ -147,6 +147,29 @@ def store_factory(request: pytest.FixtureRequest):
         store.close()
 
 
+@pytest.fixture
+def breaker_clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The monotonic clock of lift.resilience.breaker, moved only by `breaker_clock.advance(seconds)`: a
+    circuit's open period is judged without waiting for it, and a loaded machine's delays between two
+    steps of a test never count as the period running out."""
+
+    class ManualClock:
+        def __init__(self, now: float) -> None:
+            self.now = now
+
+        def __call__(self) -> float:
+            return self.now
+
+        def advance(self, seconds: float) -> None:
+            self.now += seconds
+
+    from lift.resilience import breaker
+
+    clock = ManualClock(breaker._monotonic())
+    monkeypatch.setattr(breaker, "_monotonic", clock)
+    return clock
+
+
 # -- global state every test leaves as it found it ------------------------------------------------------
 # A test that changes the logging setup or the environment and does not put it back makes the tests after
 # it depend on the order they run in (a lift logger left at INFO changed what tests/validation counted).

@@ -102,14 +102,24 @@ def test_checks_run_in_parallel_with_per_check_timeouts(http_dependency):
     registry.add("slow-a", http_get(http_dependency + "/slow", timeout=5), timeout=0.3)
     registry.add("slow-b", lambda: time.sleep(1.0), timeout=0.3, critical=False)
     registry.add("fast", lambda: None)
-    started = time.perf_counter()
+    # two checks that each finish only once the other has started: both ok only when run at the same
+    # time (one after the other, the first would wait out its timeout), whatever the machine's load
+    started = {name: threading.Event() for name in ("meet-1", "meet-2")}
+
+    def meet(me: str, other: str):
+        def check() -> bool:
+            started[me].set()
+            return started[other].wait(10)
+
+        return check
+
+    registry.add("meet-1", meet("meet-1", "meet-2"), timeout=15)
+    registry.add("meet-2", meet("meet-2", "meet-1"), timeout=15)
     report = registry.run()
-    elapsed = time.perf_counter() - started
     checks = {c.name: c for c in report.checks}
     assert checks["slow-a"].status == "timeout" and "0.3s" in checks["slow-a"].error
     assert checks["slow-b"].status == "timeout"
-    assert checks["fast"].ok
-    assert elapsed < 0.9  # two 0.3 s timeouts in parallel, not one after the other
+    assert checks["fast"].ok and checks["meet-1"].ok and checks["meet-2"].ok
     assert report.http_status == 503
 
 

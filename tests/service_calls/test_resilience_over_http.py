@@ -87,7 +87,7 @@ def test_retries_stop_at_the_budget(users):
     client.close()
 
 
-def test_failing_callee_opens_the_circuit_and_recovers_half_open(users):
+def test_failing_callee_opens_the_circuit_and_recovers_half_open(users, breaker_clock):
     breaker = CircuitBreaker("users", window=4, min_calls=4, failure_rate=0.5, open_for=0.3, half_open_calls=2)
     client = ServiceClient("users", base_url=users.url, retry=1, breaker=breaker)
     changes: list[tuple[str, str]] = []
@@ -104,7 +104,7 @@ def test_failing_callee_opens_the_circuit_and_recovers_half_open(users):
     assert err.details["service"] == "users"
     assert users.rec.hits["/boom"] == 4  # the refused call never reached the callee
 
-    time.sleep(0.35)
+    breaker_clock.advance(0.35)
     assert client.get("/users/1")["name"] == "Ada"  # trial call 1
     assert breaker.state == "half_open"
     client.get("/users/2")  # trial call 2: closed again
