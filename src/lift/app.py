@@ -310,7 +310,9 @@ class App(Group, EventSources):
         self._plans: dict[tuple[Any, ...], Plan] = {}  # the routes' signature shapes (build_binder)
         self._exception_handlers: dict[type[BaseException], Callable[[Context, Any], Any]] = {}
         self._handler_cache: dict[type[BaseException], Callable[[Context, Any], Any] | None] = {}
-        self._cold = True
+        # Provisioned concurrency initialises the environment ahead of any request: its first one
+        # is no cold start (for logs, ColdStart, traces), as Lambda and X-Ray count them
+        self._cold = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
         self._invocation_hooks = ()  # (set on the instance too: read on every request, found quicker there)
         self._request_makers: dict[str, Callable[[Context], Request]] = {}  # source -> its lazy requests' maker
         self._dispatch: dict[str, Callable[..., Any]] = {"rest": self._http_handler(apigw_rest)}

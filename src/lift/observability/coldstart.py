@@ -20,7 +20,11 @@ def claim_cold_start() -> bool:
 
 def init_duration_ms() -> float | None:
     """Milliseconds from the process start to now (the init phase, when called at the first
-    invocation). Read from /proc; None where that is not available."""
+    invocation). Read from /proc; None where that is not available, and for a SnapStart restore
+    (the process started before the snapshot was taken) or provisioned concurrency (initialised
+    ahead of its first request): there the process's age is not an init duration."""
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in ("snap-start", "provisioned-concurrency"):
+        return None
     try:
         with open("/proc/self/stat", "rb") as f:
             stat = f.read().decode()
