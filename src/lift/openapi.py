@@ -292,20 +292,23 @@ class _Operation:
             params.append(param)
         return params
 
-    def _body(self, hint: Any, optional: bool) -> dict[str, Any]:
-        self.has_body = True
+    def _content(self, hint: Any) -> dict[str, Any]:
+        """The media type a body of type `hint` travels as: bytes raw, str as text, else JSON."""
         if hint is bytes:
-            content = {
+            return {
                 "application/octet-stream": {
                     "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
                 }
             }
-        elif hint is str:
-            content = {"text/plain": {"schema": {"type": "string"}}}
-        else:
+        if hint is str:
+            return {"text/plain": {"schema": {"type": "string"}}}
+        return {"application/json": {"schema": self.schemas.of(hint)}}
+
+    def _body(self, hint: Any, optional: bool) -> dict[str, Any]:
+        self.has_body = True
+        if hint not in (bytes, str):
             self.validates = True
-            content = {"application/json": {"schema": self.schemas.of(hint)}}
-        return {"required": not optional, "content": content}
+        return {"required": not optional, "content": self._content(hint)}
 
     def _responses(self, fn: Any) -> dict[str, Any]:
         status = self.endpoint.status
@@ -318,10 +321,7 @@ class _Operation:
         elif returns is Response or (isinstance(returns, type) and issubclass(returns, Response)):
             responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Response")}
         else:
-            if returns in (str, bytes):
-                content = {"text/plain": {"schema": {"type": "string"}}}
-            else:
-                content = {"application/json": {"schema": self.schemas.of(returns)}}
+            content = self._content(returns)  # a bytes return is sent as application/octet-stream
             responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Response"), "content": content}
         error = {"application/json": {"schema": {"$ref": _REF.format(name="Error")}}}
         if self.has_body:

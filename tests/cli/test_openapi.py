@@ -275,3 +275,29 @@ def test_models_sharing_a_name_each_keep_their_own_schema():
     )
     assert contract == ("Error", schemas["Error"]) and set(schemas["Error"]["properties"]) == {"error"}
     assert sum(1 for s in schemas.values() if s.get("title") == "Node") == 2
+
+
+def test_each_documented_response_media_type_is_the_one_served():
+    from lift.testing import TestClient
+
+    app = App(name="media")
+
+    @app.get("/raw")
+    def raw() -> bytes:
+        return b"\x00\x01"
+
+    @app.get("/text")
+    def text() -> str:
+        return "hi"
+
+    @app.get("/json")
+    def as_json() -> dict:
+        return {"a": 1}
+
+    spec = openapi_spec(app)
+    validate(spec)
+    client = TestClient(app)
+    for path in ("/raw", "/text", "/json"):
+        documented = list(spec["paths"][path]["get"]["responses"]["200"]["content"])
+        served = client.get(path).headers["content-type"].split(";")[0]
+        assert documented == [served], path
