@@ -213,3 +213,70 @@ def test_a_guarded_route_refused_by_its_bulkhead_keeps_the_half_open_trial():
     bulkhead.release()
     assert client.get("/report").status_code == 200  # the trial runs, and closes the circuit
     assert breaker.state == "closed"
+
+
+def test_half_open_admits_exactly_half_open_calls_among_many_threads():
+    breaker = CircuitBreaker("dep", window=1, min_calls=1, open_for=0.0, half_open_calls=3)
+    breaker.record(breaker.acquire(), 0.0, True)  # opened; open_for=0: half-open at the next call
+    start = threading.Barrier(32)
+    permits: list[bool] = []
+    refused: list[CircuitOpen] = []
+
+    def caller() -> None:
+        start.wait(30)
+        try:
+            permits.append(breaker.acquire())
+        except CircuitOpen as err:
+            refused.append(err)
+
+    threads = [threading.Thread(target=caller) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert permits == [True, True, True] and len(refused) == 29
+    for probe in permits:
+        breaker.record(probe, 0.0, False)
+    assert breaker.state == "closed"
+
+
+def test_threads_and_coroutines_share_a_bulkheads_slots_exactly():
+    bulkhead = Bulkhead("dep", limit=3, max_wait=30)
+    lock = threading.Lock()
+    inside = [0]
+    seen: list[int] = []
+
+    def enter() -> None:
+        with lock:
+            inside[0] += 1
+            seen.append(inside[0])
+
+    def leave() -> None:
+        with lock:
+            inside[0] -= 1
+
+    def thread_caller() -> None:
+        for _ in range(20):
+            with bulkhead:
+                enter()
+                time.sleep(0)
+                leave()
+
+    async def coroutine_caller() -> None:
+        for _ in range(20):
+            async with bulkhead:
+                enter()
+                await asyncio.sleep(0)
+                leave()
+
+    async def coroutines() -> None:
+        await asyncio.gather(*(coroutine_caller() for _ in range(6)))
+
+    threads = [threading.Thread(target=thread_caller) for _ in range(6)]
+    threads.append(threading.Thread(target=asyncio.run, args=(coroutines(),)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(seen) == 240 and max(seen) <= 3 and bulkhead.peak <= 3
+    assert bulkhead.in_use == 0 and bulkhead.rejected == 0
