@@ -9,6 +9,7 @@ no aws-xray-sdk, so no botocore at import.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from typing import Any
@@ -19,7 +20,7 @@ from lift.observability.redaction import redact_cards
 from lift.observability.text import safe_str
 from lift.observability.tracing import TraceHeader, current_trace_header, new_span_id
 
-__all__ = ["XRayEmitter", "Subsegment", "daemon_address"]
+__all__ = ["XRayEmitter", "Subsegment", "daemon_address", "segment_name"]
 
 _DAEMON_HEADER = b'{"format": "json", "version": 1}\n'
 DEFAULT_DAEMON = "127.0.0.1:2000"
@@ -36,6 +37,16 @@ def daemon_address(raw: str | None = None) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+# What X-Ray takes in a (sub)segment name: Unicode letters, numbers, whitespace and _ . : / % & # = + \ - @
+_NAME_REFUSED = re.compile(r"[^\w\s.:/%&#=+\\@-]")
+
+
+def segment_name(name: str) -> str:
+    """`name` as X-Ray takes it, at most 200 characters: any other character (a route's `{}`,
+    WebSocket's `$`, `?`, quotes, a masked card number's `*`) written `_`."""
+    return _NAME_REFUSED.sub("_", name[:200]).strip() or "lift"
+
+
 class Subsegment:
     """One unit of work inside the function's segment. Use as a context manager or call `close`."""
 
@@ -45,7 +56,7 @@ class Subsegment:
         self.emitter = emitter
         self._closed = False
         self.doc: dict[str, Any] = {
-            "name": name[:200],
+            "name": segment_name(name),
             "id": new_span_id(),
             "trace_id": trace.root,
             "parent_id": parent_id,
