@@ -106,6 +106,7 @@ def wire() -> Iterator[WireServer]:
             "/big": big_chunked,
             "/declared": big_declared,
             "/ok": lambda conn: conn.sendall(OK),
+            "/loop": lambda conn: conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"),
         }
     )
     server.routes["/hang"] = lambda conn: (server.arrived.set(), server.release.wait(30), conn.sendall(OK))
@@ -234,3 +235,19 @@ def test_a_path_parameter_never_leaves_its_place_in_the_path():
         client.close()
     finally:
         served.stop()
+
+
+def test_a_redirect_loop_is_a_502_whether_redirects_are_followed_or_not(wire):
+    plain = ServiceClient("wire", base_url=wire.url, breaker=False)
+    with pytest.raises(ServiceError) as caught:
+        plain.get("/loop")  # redirects are not followed: the 302 is the callee's answer
+    assert (caught.value.status, caught.value.code, caught.value.upstream_status) == (502, "upstream_rejected", 302)
+    following = ServiceClient(
+        "wire", base_url=wire.url, breaker=False, pool={"follow_redirects": True, "max_redirects": 3}
+    )
+    with pytest.raises(ServiceError) as caught:
+        following.get("/loop")
+    assert (caught.value.status, caught.value.code) == (502, "upstream_invalid_response")
+    assert wire.hits["/loop"] == 1 + 4  # plain: 1; following: the first and 3 redirects, not retried
+    plain.close()
+    following.close()
