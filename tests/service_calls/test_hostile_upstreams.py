@@ -251,3 +251,33 @@ def test_a_redirect_loop_is_a_502_whether_redirects_are_followed_or_not(wire):
     assert wire.hits["/loop"] == 1 + 4  # plain: 1; following: the first and 3 redirects, not retried
     plain.close()
     following.close()
+
+
+def test_the_callers_credentials_stay_home_unless_forwarding_is_asked(wire):
+    app = App(name="orders")
+    plain = app.service("plain", base_url=wire.url, breaker=False)
+    forwarding = app.service("forwarding", base_url=wire.url, breaker=False, forward_authorization=True)
+
+    @app.get("/orders")
+    def orders(ctx: Context) -> dict:
+        plain.get("/ok")
+        forwarding.get("/ok")
+        return {"request_id": ctx.request_id}
+
+    @app.get("/orders-async")
+    async def orders_async(ctx: Context) -> dict:
+        await plain.aio.get("/ok")
+        return {"request_id": ctx.request_id}
+
+    secret = {"Authorization": "Bearer user-token-1", "Cookie": "session=s3cret", "X-Api-Key": "k-9"}
+    client = TestClient(app)
+    answer = client.get("/orders", headers=secret).json()
+    answer_async = client.get("/orders-async", headers=secret).json()
+    plain_head, forwarded_head, async_head = (h.decode("latin-1").lower() for h in wire.heads)
+    for head in (plain_head, async_head):
+        assert "bearer user-token-1" not in head and "s3cret" not in head and "k-9" not in head
+    assert "authorization: bearer user-token-1" in forwarded_head  # asked for: only Authorization goes
+    assert "s3cret" not in forwarded_head and "k-9" not in forwarded_head
+    assert f"x-request-id: {answer['request_id']}" in plain_head
+    assert f"x-request-id: {answer_async['request_id']}" in async_head
+    app.shutdown()
