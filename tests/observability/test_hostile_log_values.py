@@ -11,7 +11,7 @@ import logging
 from lift import App
 from lift.middleware.logging import RequestLogging
 from lift.observability.logging import MAX_LINE_BYTES
-from lift.testing import TestClient, lambda_context
+from lift.testing import TestClient, events, lambda_context
 
 
 class UnprintableError(Exception):
@@ -99,6 +99,28 @@ def test_an_exception_whose_str_raises_is_one_error_line_with_the_request_id(cap
     assert failure[0]["exception"]["type"] == "UnprintableError"
     assert "UnprintableError" in failure[0]["exception"]["message"]
     assert "UnprintableError" in failure[0]["exception"]["traceback"]
+
+
+def test_a_record_failing_with_an_exception_whose_str_raises_is_logged_readably(capsys):
+    app = App("hostile")
+    app.use(RequestLogging())
+
+    @app.sqs("orders")
+    def on_order(ctx, body: str) -> None:
+        raise UnprintableError()
+
+    context = lambda_context()
+    with lift_handler_only():
+        result = TestClient(app).invoke(events.sqs("orders", ["a"]), context)
+    (failure,) = result["batchItemFailures"]
+    captured = capsys.readouterr()
+    assert "Logging error" not in captured.err
+    line = next(x for x in every_line(captured.out) if "exception" in x)
+    assert line["level"] == "ERROR" and line["request_id"] == context.aws_request_id
+    assert line["message"] == (
+        f"sqs record {failure['itemIdentifier']} failed (request_id={context.aws_request_id}): "
+        "UnprintableError: <UnprintableError str() failed: RuntimeError>"
+    )
 
 
 def test_lone_surrogates_and_unrepresentable_objects_still_make_a_json_line(capsys):

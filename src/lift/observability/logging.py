@@ -350,8 +350,16 @@ def _shrink(fields: dict[str, Any], size: int) -> bytes:
 
 
 def _unformatted_message(record: logging.LogRecord, exc: Exception) -> str:
-    """The text of a record whose `msg % args` (or `str(msg)`) raised."""
-    return f"{safe_str(record.msg)} (log arguments {safe_repr(record.args)} did not format: {safe_str(exc)})"
+    """The text of a record whose `msg % args` (or `str(msg)`) raised: formatted with each
+    argument's safe text (an exception whose str() raises, say), else the message as written
+    with its arguments quoted."""
+    msg, args = safe_str(record.msg), record.args
+    if isinstance(args, tuple) and args:
+        try:
+            return msg % tuple(a if a.__class__ in (int, float) else safe_str(a) for a in args)
+        except Exception:
+            pass
+    return f"{msg} (log arguments {safe_repr(args)} did not format: {safe_str(exc)})"
 
 
 def _minimal_fields(record: logging.LogRecord, exc: Exception) -> dict[str, Any]:
