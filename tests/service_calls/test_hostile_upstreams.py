@@ -281,3 +281,33 @@ def test_the_callers_credentials_stay_home_unless_forwarding_is_asked(wire):
     assert f"x-request-id: {answer['request_id']}" in plain_head
     assert f"x-request-id: {answer_async['request_id']}" in async_head
     app.shutdown()
+
+
+def _not_found(body: bytes) -> Callable[[socket.socket], None]:
+    head = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    return lambda conn: conn.sendall(head + body)
+
+
+def test_a_callees_error_body_cannot_bend_the_callers_error_contract(wire):
+    wire.routes["/typed"] = _not_found(b'{"error": {"code": ["x"], "message": {"html": "<b>"}, "request_id": 5}}')
+    wire.routes["/huge"] = _not_found(
+        b'{"error": {"code": "gone", "message": "%s", "details": {"blob": "%s"}}}' % (b"m" * 100_000, b"d" * 100_000)
+    )
+    app = App(name="orders")
+    upstream = app.service("wire", base_url=wire.url, breaker=False)
+
+    @app.get("/orders/{what}")
+    def orders(ctx: Context, what: str) -> dict:
+        return upstream.get(f"/{what}")
+
+    client = TestClient(app)
+    typed = client.get("/orders/typed")
+    assert typed.status_code == 404
+    error = typed.json()["error"]
+    assert error["message"] == "Not found by service wire" and "upstream" not in error["details"]
+
+    huge = client.get("/orders/huge")
+    assert huge.status_code == 404 and len(huge.body) < 4096  # was 200 KB: the callee's text twice
+    error = huge.json()["error"]
+    assert error["message"] == "m" * 1024 and error["details"]["upstream"] == {"code": "gone", "message": "m" * 1024}
+    app.shutdown()

@@ -80,7 +80,16 @@ def _upstream_error(body: bytes) -> Any:
     err = data.get("error") if isinstance(data, dict) else None
     if not isinstance(err, dict):
         return None
-    return {k: err[k] for k in ("code", "message", "request_id", "details") if k in err}
+    # what the caller's own client will read: only text where the contract has text, nothing huge
+    out = {k: v[:MAX_UPSTREAM_TEXT] for k in ("code", "message", "request_id") if isinstance(v := err.get(k), str)}
+    details = err.get("details")
+    if details is not None and len(msgspec.json.encode(details)) <= MAX_UPSTREAM_DETAILS:
+        out["details"] = details
+    return out or None
+
+
+MAX_UPSTREAM_TEXT = 1024  # characters of the callee's code, message and request id passed on
+MAX_UPSTREAM_DETAILS = 8192  # bytes of the callee's details (as JSON) passed on; larger are left out
 
 
 def error_for_response(
