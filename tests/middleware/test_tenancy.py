@@ -142,6 +142,29 @@ def test_malformed_tenant_ids_are_400(bad):
     assert response.json()["error"]["code"] == "invalid_tenant"
 
 
+@pytest.mark.parametrize("claim", [True, False, 1.5, ["acme"], {"id": "acme"}])
+def test_a_tenant_claim_that_is_not_text_or_a_number_is_400(claim):
+    # str(True) made every such token's caller tenant "True": one shared tenant across users
+    client = TestClient(make_app(auth(), tenancy(["claim:org"])))
+    response = client.get("/orders", headers=bearer(token(org=claim)))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_tenant"
+
+
+@pytest.mark.parametrize("claim", [True, 1.5])
+def test_an_identity_whose_tenant_claim_is_not_text_is_refused(claim):
+    # resolved from the principal (Cognito's custom:tenant_id): ClaimMap made str(True) its tenant
+    response = TestClient(make_app(auth(), tenancy())).get(
+        "/orders", headers=bearer(token(**{"custom:tenant_id": claim, "tenant_id": None}))
+    )
+    assert response.status_code == 401
+
+
+def test_a_numeric_tenant_claim_is_its_decimal_text():
+    response = TestClient(make_app(auth(), tenancy())).get("/orders", headers=bearer(token(tenant_id=4711)))
+    assert response.json() == {"tenant_id": "4711"}
+
+
 def test_allow_check_with_one_or_two_arguments():
     active = {"acme"}
     one_arg = TestClient(make_app(tenancy(["header:X-Tenant-Id"], allow=lambda t: t in active)))

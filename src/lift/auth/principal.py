@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from lift.auth.credentials import InvalidCredentials
+
 __all__ = ["Principal", "ClaimMap", "split_claim_list"]
 
 Match = Literal["all", "any"]
@@ -89,6 +91,8 @@ class ClaimMap:
         """Build the principal for `claims`; `scopes` given by API Gateway take precedence."""
         user = _first(claims, self.user)
         tenant = _first(claims, self.tenant)
+        if tenant is not None and tenant.__class__ not in (str, int):  # str(True) would be tenant "True"
+            raise InvalidCredentials(f"tenant claim is a {type(tenant).__name__}, not text")
         granted = split_claim_list(list(scopes)) if scopes else split_claim_list(_first(claims, self.scopes))
         return Principal(
             user_id=None if user is None else str(user),

@@ -107,7 +107,11 @@ class Tenancy:
             value = source.read(ctx)
             if value is None or value == "":
                 continue
-            value = str(value)
+            if value.__class__ is not str:
+                if value.__class__ is not int:  # true, 1.5, ["a"]: str() would make a tenant of it ("True")
+                    self._deny(ctx, f"tenant from {source.name} is a {type(value).__name__}, not text", None)
+                    raise BadRequest("Invalid tenant id", code="invalid_tenant")
+                value = str(value)
             if chosen is None:
                 chosen, chosen_from = value, source
             elif value != chosen:
