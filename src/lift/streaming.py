@@ -93,7 +93,7 @@ class StreamingResponse(Response):
     `body` stays empty until a buffered integration collects the chunks (`collect`).
     """
 
-    __slots__ = ("chunks",)
+    __slots__ = ("chunks", "request_id")
 
     def __init__(
         self,
@@ -104,6 +104,7 @@ class StreamingResponse(Response):
     ) -> None:
         super().__init__(None, status, headers, content_type)
         self.chunks = chunks
+        self.request_id: str | None = None  # set when handed to a server that streams it (logs)
 
     @property
     def is_async(self) -> bool:
@@ -329,6 +330,7 @@ def finish_for_lambda(
         return response
     sink = getattr(_local, "sink", None)
     if sink is not None and request_method != "HEAD":
+        response.request_id = request_id  # for the server's log line if the stream fails
         sink(response)
         headers = dict(response.headers)
         headers["X-Lift-Streamed"] = "1"
@@ -370,6 +372,7 @@ async def stream_to_asgi(
     `next()` on `executor`'s threads, never on the event loop.
     """
     executor = executor or _default_pool()
+    request_id = request_id or response.request_id
     headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
     headers.extend((b"set-cookie", c.encode("latin-1")) for c in response.cookies)
     await send({"type": "http.response.start", "status": response.status, "headers": headers})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -86,13 +87,18 @@ def uvicorn_base(uvicorn_server: ServerProcess) -> str:
 
 
 @pytest.fixture(scope="module")
-def dev_base(marks: Path, tmp_path_factory: pytest.TempPathFactory):
+def dev_server(marks: Path, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("dev")
     argv = [sys.executable, "-m", "lift.dev.server", "stream_app:app", "--no-reload", "--port", "0"]
     server = ServerProcess(argv, LIFT_DEV_LISTENING, log=tmp / "log", cwd=tmp, env=_server_env(marks))
     _wait_http(server.url + "/ndjson?n=1", server)
-    yield server.url
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def dev_base(dev_server: ServerProcess) -> str:
+    return dev_server.url
 
 
 # -- truly streamed: an endless generator's first chunks reach the client -----------------------
@@ -216,18 +222,23 @@ def test_sse_event_format(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("server", ["uvicorn_server", "dev_server"])
 def test_a_generator_failing_mid_stream_breaks_the_response_and_is_logged(
-    uvicorn_base: str, uvicorn_server: ServerProcess
+    server: str, request: pytest.FixtureRequest
 ) -> None:
+    process: ServerProcess = request.getfixturevalue(server)
+    _wait_http(process.url + "/ndjson?n=1", process)
     # never a complete-looking truncated body: the chunked response is left unfinished
-    with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", f"{uvicorn_base}/broken", timeout=10) as resp:
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", f"{process.url}/broken", timeout=10) as resp:
         assert resp.status_code == 200
         for _ in resp.iter_bytes():
             pass
+    logged = re.compile(r"Streamed response failed after its headers were sent \(request_id=([^)]*)\)")
     deadline = time.monotonic() + 10  # logged as the stream breaks: wait for the line, not a fixed time
-    while "Streamed response failed after its headers were sent (request_id=" not in uvicorn_server.output():
-        assert time.monotonic() < deadline, uvicorn_server.output()
+    while not logged.search(process.output()):
+        assert time.monotonic() < deadline, process.output()
         time.sleep(0.02)
+    assert {m.group(1) for m in logged.finditer(process.output())} - {"None", ""}, process.output()  # with its id
 
 
 def test_a_generator_failing_on_a_buffered_source_is_the_usual_500(tmp_path: Path) -> None:
