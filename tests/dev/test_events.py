@@ -90,3 +90,17 @@ def test_a_stream_batch_with_a_failed_record_shows_as_failed(dev_server: DevServ
         assert bool(out["result"]["batchItemFailures"]) is (status == "failed")
         mine = [i for i in dev_server.get("/_lift/api/state")["invocations"] if i["kind"] == "kafka"]
         assert mine[-1]["status"] == status
+
+
+def test_an_http_event_without_method_or_path_is_answered_not_a_500(dev_server: DevServerProcess) -> None:
+    """AWS's .NET sample of a WebSocket message sent through a REST proxy has "httpMethod": null and
+    "path": null (sent with `lift send raw`): the app answers it, and the dashboard lists it."""
+    from lift.testing.events import apigw_rest
+
+    event = apigw_rest("POST", "/hello/x", body="{}")
+    event["httpMethod"] = event["path"] = None
+    event["requestContext"]["httpMethod"] = None
+    status, out = dev_server.post_json("/_lift/events", event)
+    assert status == 200, out
+    assert out["error"] is None and isinstance(out["result"]["statusCode"], int)
+    assert dev_server.get("/_lift/api/state")["invocations"][-1]["method"] == "?"

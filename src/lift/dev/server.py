@@ -100,6 +100,10 @@ class DevServer:
             self.profiler = RequestProfiler(every=profile_every, memory=profile_memory)
         self.tests = TestRun(self.activity)
         self._import_costs: tuple[int, list[dict[str, Any]]] | None = None
+        self.running = 0  # invocations in progress (one may outlive its timeout: a thread cannot be stopped)
+        self._running_lock = threading.Lock()
+        self._in_flight: dict[int, int] = {}  # id(app) -> its invocations in progress
+        self._retiring: dict[int, Any] = {}  # apps replaced by a reload, closed once their invocations end
         self.authorizer = LocalAuthorizer(_authorizer_config(project_dir), payload)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -122,6 +126,7 @@ class DevServer:
         self.scheduler.start()
 
     def stop(self) -> None:
+        logging.getLogger().removeHandler(getattr(self, "log_capture", None))  # type: ignore[arg-type]
         self.scheduler.stop()
         if self.watcher is not None:
             self.watcher.stop()
@@ -140,11 +145,8 @@ class DevServer:
                 file=sys.stderr,
             )
             self.scheduler.refresh()
-            if old is not None and old is not self.loader.app and hasattr(old, "shutdown"):
-                try:
-                    old.shutdown()
-                except Exception:
-                    _log.exception("closing the previous app failed")
+            if old is not None and old is not self.loader.app:
+                self._retire(old)
         self.activity.publish(
             {"type": "reload", "ok": ok, "error": self.loader.error, "generation": self.loader.generation}
         )
@@ -167,11 +169,36 @@ class DevServer:
     # -- running events ----------------------------------------------------------------
     def invoke(self, event: Any) -> tuple[Any, str | None]:
         """Run one event through `app.handler` as Lambda would; records it for the dashboard."""
-        from lift.testing import lambda_context
-
         app = self.loader.app
         if app is None:
             return None, f"The app failed to import:\n{self.loader.error}"
+        with self._running_lock:
+            self.running += 1
+            self._in_flight[id(app)] = self._in_flight.get(id(app), 0) + 1
+        try:
+            return self._run_handler(app, event)
+        finally:
+            with self._running_lock:
+                self.running -= 1
+                left = self._in_flight.pop(id(app)) - 1
+                if left:
+                    self._in_flight[id(app)] = left
+                retired = None if left else self._retiring.pop(id(app), None)
+            if retired is not None:
+                _close_app(retired)
+
+    def _retire(self, old: Any) -> None:
+        """Close an app a reload replaced (its resources, health checks): now, or when the invocations
+        still running in it end; closing them under a running handler would fail its call midway."""
+        with self._running_lock:
+            if self._in_flight.get(id(old)):
+                self._retiring[id(old)] = old
+                return
+        _close_app(old)
+
+    def _run_handler(self, app: Any, event: Any) -> tuple[Any, str | None]:
+        from lift.testing import lambda_context
+
         context = lambda_context(function_name=getattr(app, "name", "lift-dev"), timeout_ms=int(self.timeout * 1000))
         started = time.perf_counter()
         result: Any = None
@@ -236,8 +263,7 @@ class DevServer:
                 status = result["statusCode"]
             elif error:
                 status = 502
-            method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
-            target = event.get("path") or event["requestContext"]["http"]["path"]
+            method, target = _http_method_and_path(event)
             key = f"{method} {self._template_for(target) or target}"
             kind = "http"
         else:
@@ -314,7 +340,7 @@ class DevServer:
                 self.activity.loop = loop
                 # invocations run in threads, like concurrent Lambda environments; asyncio's default
                 # pool (CPUs + 4) would make slow handlers queue behind each other
-                loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="lift-dev"))
+                loop.set_default_executor(_InvocationPool(max_workers=32, thread_name_prefix="lift-dev"))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await asyncio.get_running_loop().run_in_executor(None, self.stop)
@@ -350,6 +376,13 @@ class DevServer:
                 scope["path"],
             )
             response = Response.json({"message": "Endpoint request timed out"}, status=504)
+        except asyncio.CancelledError:  # Ctrl-C while the handler runs: uvicorn's graceful shutdown ran out
+            _log.warning("Stopped while %s %s was running: answered 503", scope["method"], scope["path"])
+            try:
+                await send_response(send, Response.json({"message": "Service Unavailable"}, status=503))
+            except Exception:  # the client is gone: there is no one to answer
+                pass
+            return  # (not re-raised: the server is stopping; uvicorn would print it as the app's crash)
         else:
             response = bad_gateway() if error is not None else response_from_result(result)
         if self.loader.error:
@@ -635,6 +668,22 @@ class DevServer:
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
 
 
+def _close_app(app: Any) -> None:
+    if hasattr(app, "shutdown"):
+        try:
+            app.shutdown()
+        except Exception:
+            _log.exception("closing the previous app failed")
+
+
+class _InvocationPool(ThreadPoolExecutor):
+    """The threads invocations run in. Stopping does not wait for them: a handler running past its
+    timeout cannot be stopped, and asyncio.run would wait for it before Ctrl-C could end `lift dev`."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
+
+
 class TestRun:
     """The dashboard's "run the tests": one pytest subprocess at a time, its output streamed as it comes."""
 
@@ -693,9 +742,15 @@ def _label_of(event: Any) -> str:
     """`GET /path` for an HTTP event, `SQS orders` for a record batch: how a profile is listed."""
     source = source_of(event)
     if source in ("rest", "http", "alb", "url") and isinstance(event, dict):
-        http = (event.get("requestContext") or {}).get("http") or {}
-        return f"{event.get('httpMethod') or http.get('method')} {event.get('path') or http.get('path')}"
+        return " ".join(_http_method_and_path(event))
     return f"{source.upper()} {_target_of(source, event)}"
+
+
+def _http_method_and_path(event: dict[str, Any]) -> tuple[str, str]:
+    """An HTTP event's method and path (payload 1.0 or 2.0); a sent event may lack either (a sample
+    with `"httpMethod": null`), which the dashboard shows as "?" rather than failing on."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return str(event.get("httpMethod") or http.get("method") or "?"), str(event.get("path") or http.get("path") or "?")
 
 
 class LocalManagementClient:
@@ -812,6 +867,7 @@ def serve(
         raise DevServerError('The dev server needs uvicorn: pip install "lift-lambda[dev]"') from exc
     sock = _listen(host, port)
     port = sock.getsockname()[1]  # the one it took, with --port 0
+    server: DevServer | None = None
     try:
         os.environ["LIFT_WEBSOCKET_ENDPOINT"] = f"http://{host}:{port}"
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -839,8 +895,15 @@ def serve(
             server, host=host, port=port, lifespan="on", log_level="info", access_log=True, timeout_graceful_shutdown=2
         )
         _uvicorn_on(uvicorn.Server, host, port)(config).run(sockets=[sock])
-    finally:
+    finally:  # (also when uvicorn re-raises the Ctrl-C it caught, as it does once stopped)
         sock.close()
+        if server is not None and server.running:
+            # a handler still running (past its timeout) is in a worker thread the interpreter would wait
+            # for at exit: Ctrl-C would leave the terminal hanging until the handler returns
+            print(f"lift dev: stopped; {server.running} invocation(s) still running were abandoned", file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
 
 
 def _uvicorn_on(base: type, host: str, port: int) -> Any:
