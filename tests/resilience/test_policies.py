@@ -280,3 +280,18 @@ def test_threads_and_coroutines_share_a_bulkheads_slots_exactly():
         t.join(60)
     assert len(seen) == 240 and max(seen) <= 3 and bulkhead.peak <= 3
     assert bulkhead.in_use == 0 and bulkhead.rejected == 0
+
+
+def test_only_trial_calls_decide_a_half_open_circuit():
+    breaker = CircuitBreaker("dep", window=1, min_calls=1, open_for=0.0, half_open_calls=1)
+    old_failure = breaker.acquire()  # started while closed, still running
+    old_success = breaker.acquire()
+    breaker.record(breaker.acquire(), 0.0, True)  # another call fails: open (half-open at once)
+    trial = breaker.acquire()
+    assert trial is True and breaker.state == "half_open" and breaker.opened == 1
+    breaker.record(old_failure, 12.0, True)  # its timeout is old news: it re-opens nothing
+    assert breaker.opened == 1
+    breaker.record(old_success, 0.0, False)  # nor does a late success close the circuit
+    assert breaker.state == "half_open"
+    breaker.record(trial, 0.01, False)  # the trial decides
+    assert breaker.state == "closed" and breaker.opened == 1

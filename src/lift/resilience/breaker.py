@@ -9,7 +9,7 @@
 The window is the last `window` calls (count-based, kept as a ring, O(1) per call). Once it holds
 `min_calls`, a failure rate or slow-call rate at or above its threshold opens the circuit for
 `open_for` seconds; then up to `half_open_calls` trial calls go through: one failure re-opens it,
-that many successes close it. State changes are logged (`lift.resilience`, WARNING when opening)
+that many successes close it (only trials count: a call from before the opening decides nothing). State changes are logged (`lift.resilience`, WARNING when opening)
 and reported to `on_change(breaker, old, new)` listeners and as the `CircuitStateChange` metric.
 
 Shared across execution environments (opt-in): with `store=` (any `lift.stores` backend: Redis,
@@ -181,7 +181,7 @@ class CircuitBreaker:
         """The outcome of a call made under `acquire()`'s permission."""
         slow = self.slow_call is not None and elapsed >= self.slow_call
         with self._lock:
-            if probe or self._state == HALF_OPEN:
+            if probe:
                 if self._state != HALF_OPEN:
                     return  # another trial already decided
                 if failed or slow:
