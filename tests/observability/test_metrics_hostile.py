@@ -65,3 +65,20 @@ def test_a_metadata_value_changed_after_it_was_added_loses_no_metric(capsys):
     docs = emf_lines(capsys.readouterr().out)
     assert metric_values(docs, "OrdersListed") == [3]
     assert docs[0]["details"]["step"] == 1 and "object" in docs[0]["details"]["handle"]
+
+
+def test_documents_too_long_for_one_log_event_are_split_without_losing_a_value(capsys):
+    # 100 metrics of 255-character names with 100 values each, under 30 dimensions of 1024
+    # characters, is within every EMF limit but one line of ~330 KB, which CloudWatch cuts
+    m = Metrics("Shop", "svc", default_dimensions={f"d{i}": f"{i % 10}" * 1024 for i in range(1, 30)})
+    names = [f"{i:03d}" + "m" * 252 for i in range(100)]
+    for name in names:
+        m.add(name, [v + 0.123456789 for v in range(100)])
+    m.add_metadata("note", "n" * 300_000)  # metadata alone over the limit: the metrics go without it
+    out = _flushed(m, capsys)
+    assert all(len(line.encode()) + 1 <= 256 * 1024 for line in out.splitlines())
+    docs = emf_lines(out)
+    assert all(validate_emf(d) == [] for d in docs)
+    for name in names:
+        assert metric_values(docs, name) == [v + 0.123456789 for v in range(100)]
+    assert all(d["d29"] == "9" * 1024 for d in docs)

@@ -42,6 +42,9 @@ MAX_DIMENSIONS = 30
 MAX_VALUES_PER_METRIC = 100
 MAX_NAME_LENGTH = 255
 MAX_DIMENSION_VALUE_LENGTH = 1024
+# The longest EMF line printed: Lambda's log delivery and CloudWatch Logs cut events at 256 KB
+# (CloudWatch takes 1 MB since 2025), and a cut document's metrics are lost
+MAX_EMF_BYTES = 256 * 1024 - 1
 
 UNITS = frozenset(
     {
@@ -287,7 +290,9 @@ class Metrics:
         if docs:
             stream = self._stream or sys.stdout
             docs = redact_cards(docs)  # dimension values and metadata are free text: no card number in them
-            stream.write("".join(_encoder.encode(d).decode("utf-8") + "\n" for d in docs))
+            parts = [part for doc in docs for part in _fitting(doc)]
+            docs = [doc for doc, _ in parts]
+            stream.write("".join(line.decode("utf-8") + "\n" for _, line in parts))
             stream.flush()
         self._sets.clear()
         self._extra_dimensions.clear()
@@ -297,6 +302,33 @@ class Metrics:
     def __repr__(self) -> str:
         count = sum(len(s.metrics) for s in self._sets.values())
         return f"<Metrics {self.namespace} {count} metrics>"
+
+
+def _fitting(doc: dict[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
+    """`doc` and its line, split in documents whose lines CloudWatch Logs takes whole (at most
+    `MAX_EMF_BYTES`: a longer line is cut, and its metrics lost): its metrics in halves, each with
+    the dimensions and metadata; a single metric too long with its metadata goes without it."""
+    line = _encoder.encode(doc)
+    if len(line) <= MAX_EMF_BYTES:
+        return [(doc, line)]
+    directive = doc["_aws"]["CloudWatchMetrics"][0]
+    definitions = directive["Metrics"]
+    names = {d["Name"] for d in definitions}
+    if len(definitions) > 1:
+        half = len(definitions) // 2
+        return [part for kept in (definitions[:half], definitions[half:]) for part in _fitting(_with(doc, names, kept))]
+    dimensions = {name for dimension_set in directive["Dimensions"] for name in dimension_set}
+    bare = {k: v for k, v in doc.items() if k in names or k in dimensions or k == "_aws"}
+    return [(bare, _encoder.encode(bare))] if len(bare) < len(doc) else [(doc, line)]
+
+
+def _with(doc: dict[str, Any], names: set[str], kept: list[dict[str, Any]]) -> dict[str, Any]:
+    """`doc` with only the metrics `kept` (of all its `names`)."""
+    keep = {d["Name"] for d in kept}
+    out = {k: v for k, v in doc.items() if k not in names or k in keep}
+    directive = doc["_aws"]["CloudWatchMetrics"][0]
+    out["_aws"] = {**doc["_aws"], "CloudWatchMetrics": [{**directive, "Metrics": kept}]}
+    return out
 
 
 def _chunks(metrics: dict[str, tuple[str, int, list[float | int]]]) -> list[dict[str, Any]]:
