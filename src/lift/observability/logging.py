@@ -277,8 +277,8 @@ class JsonFormatter(logging.Formatter):
             message = out["message"]
             if len(message) >= 13:
                 message = out["message"] = redactor.redact_text(message)
-            if "?" in message and "=" in message:  # a URL's query (httpx, urllib3, botocore lines)
-                out["message"] = redactor.redact_query(message)
+                if "?" in message and "=" in message:  # a URL's query (httpx, urllib3, botocore lines)
+                    out["message"] = redactor.redact_query(message)
             if "exception" in out:
                 out["exception"] = redactor.redact(out["exception"])
             if "stack" in out:
@@ -299,16 +299,18 @@ class JsonFormatter(logging.Formatter):
         """One JSON line, whatever the record holds: values that do not encode (lone surrogates,
         objects whose repr raises) are written as safe text, and a line over `MAX_LINE_BYTES` is shrunk."""
         try:
-            fields = self.fields(record)
-        except Exception as exc:  # (a field that breaks the redaction walk, say): the line without its extras
-            fields = _minimal_fields(record, exc)
-        try:
-            encoded = _encoder.encode(fields)
-        except Exception:
-            encoded = _encoder.encode(_json_safe(fields))
+            encoded = _encoder.encode(self.fields(record))
+        except Exception:  # (the common line pays for none of this)
+            encoded = _encoder.encode(_json_safe(self._safe_fields(record)))
         if len(encoded) > MAX_LINE_BYTES:
-            encoded = _shrink(fields, len(encoded))
+            encoded = _shrink(self._safe_fields(record), len(encoded))
         return encoded.decode("utf-8")
+
+    def _safe_fields(self, record: logging.LogRecord) -> dict[str, Any]:
+        try:
+            return self.fields(record)
+        except Exception as exc:  # (a field that breaks the redaction walk, say): the line without its extras
+            return _minimal_fields(record, exc)
 
 
 def _json_safe(value: Any, depth: int = 0, limit: int | None = None) -> Any:
@@ -409,7 +411,7 @@ class JsonStreamHandler(logging.Handler):
         self._stream = stream
 
     def emit(self, record: logging.LogRecord) -> None:
-        if _sampling.open and record.levelno < _config.level and not _sampled.get():
+        if _sampled_open and record.levelno < _config.level and not _sampled.get():
             return  # below the level, let through only for the sampled requests running now
         try:
             line = self.format(record)
@@ -432,15 +434,10 @@ _config = _Config()
 _sampled: ContextVar[bool] = ContextVar("lift_log_sampled", default=False)
 
 
-class _Sampling:
-    """How many sampled requests are running: the root logger is at DEBUG while any is (requests
-    run side by side in the ASGI thread pool), and the handler drops the others' lines below the level."""
-
-    open = 0
-    lock = threading.Lock()
-
-
-_sampling = _Sampling()
+# How many sampled requests are running: the root logger is at DEBUG while any is (requests run
+# side by side in the ASGI thread pool), and the handler drops the others' lines below the level
+_sampled_open = 0
+_sampling_lock = threading.Lock()
 
 
 def configure(
@@ -492,6 +489,7 @@ def bind_context(ctx: Any) -> tuple[Any, Any, int | None]:
 
     Returns a token for `reset_context`.
     """
+    global _sampled_open
     if _config.handler is None:
         configure()
     if _config.function_fields is None:  # once: lines outside a request name this app and function
@@ -500,22 +498,23 @@ def bind_context(ctx: Any) -> tuple[Any, Any, int | None]:
     ctx_token = _current_ctx.set(ctx)
     rate = _config.sample_rate
     if rate and _random() < rate:
-        with _sampling.lock:
-            _sampling.open += 1
-            if _sampling.open == 1:
+        with _sampling_lock:
+            _sampled_open += 1
+            if _sampled_open == 1:
                 logging.getLogger().setLevel(logging.DEBUG)
         return ctx_token, _sampled.set(True), None
     return ctx_token, None, None
 
 
 def reset_context(token: tuple[Any, Any, int | None]) -> None:
+    global _sampled_open
     ctx_token, sampled_token, _ = token
     _current_ctx.reset(ctx_token)
     if sampled_token is not None:
         _sampled.reset(sampled_token)
-        with _sampling.lock:
-            _sampling.open -= 1
-            if _sampling.open == 0:  # the last sampled request running: the configured level again
+        with _sampling_lock:
+            _sampled_open -= 1
+            if _sampled_open == 0:  # the last sampled request running: the configured level again
                 logging.getLogger().setLevel(_config.level)
 
 
