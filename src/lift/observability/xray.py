@@ -90,7 +90,18 @@ class Subsegment:
         self.doc["http"] = http
 
     def record_exception(self, exc: BaseException) -> None:
-        self.doc["fault"] = True
+        """The exception as the subsegment's cause: a client error (a 4xx LiftError, a record
+        rejected as malformed or invalid) flags `error` (429 also `throttle`), anything else `fault`."""
+        from lift.errors import find_lift_error
+
+        err = find_lift_error(exc)
+        status = err.status if err is not None else 500
+        if status.__class__ is int and 400 <= status < 500:
+            self.doc["error"] = True
+            if status == 429:
+                self.doc["throttle"] = True
+        else:
+            self.doc["fault"] = True
         self.doc["cause"] = {
             "exceptions": [{"id": new_span_id(), "type": type(exc).__name__, "message": safe_str(exc)[:500]}]
         }
