@@ -249,3 +249,15 @@ def test_a_utf8_header_value_and_a_nameless_cookie_read_as_on_the_lambda_sources
         conn.close()
     assert (data["ua"], data["cookies"]) == ("caf\u00e9 \u20ac", {"": "flag", "a": "b"})
     assert latin["ua"] == "caf\u00e9"
+
+
+def test_request_line_and_headers_over_api_gateways_10240_bytes_are_refused(dev_server: DevServerProcess) -> None:
+    """API Gateway refuses a request whose request line and header values exceed 10240 bytes (a quota
+    that cannot be raised) before the function runs: a cookie that grew too large fails locally too."""
+    fits = "a" * 9000
+    assert dev_server.request("GET", "/hello/ada", headers={"Cookie": f"session={fits}"})[0] == 200
+    status, _, body = dev_server.request("GET", "/hello/ada", headers={"Cookie": f"session={'a' * 10300}"})
+    assert status == 431
+    assert json.loads(body) == {"message": "Request line and header values are larger than 10240 bytes"}
+    status, _, _ = dev_server.request("GET", "/hello/ada?q=" + "b" * 10300)  # the request line counts too
+    assert status == 431

@@ -49,6 +49,9 @@ _log = logging.getLogger("lift.dev")
 _console = logging.getLogger("lift.dev.console")  # one line per record invocation; not on the dashboard
 STATIC_DIR = Path(__file__).parent / "static"
 _MAX_EVENT_BYTES = 6 * 1024 * 1024
+# API Gateway's quota (REST and HTTP APIs, not adjustable): "total combined size of request line and
+# header values", 10240 bytes; a larger request never reaches the function
+_MAX_REQUEST_LINE_AND_HEADERS = 10240
 
 
 class DevServerError(RuntimeError):
@@ -348,6 +351,17 @@ class DevServer:
                 return
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if _request_line_and_header_values(scope) > _MAX_REQUEST_LINE_AND_HEADERS:
+            await send_response(
+                send,
+                Response.json(
+                    {
+                        "message": f"Request line and header values are larger than {_MAX_REQUEST_LINE_AND_HEADERS} bytes"
+                    },
+                    status=431,
+                ),
+            )
+            return
         body = await read_body(receive, _MAX_EVENT_BYTES)
         if body is None:
             await send_response(send, payload_too_large(_MAX_EVENT_BYTES))  # (as app.asgi and the app answer it)
@@ -666,6 +680,14 @@ class DevServer:
             return registry_.run(use_cache=False).to_dict()
         except Exception as exc:
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _request_line_and_header_values(scope: dict[str, Any]) -> int:
+    """The bytes API Gateway counts against its 10240-byte quota: the request line and the header values."""
+    path = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string") or b""
+    line = len(scope["method"]) + 1 + len(path) + (len(query) + 1 if query else 0) + len(" HTTP/1.1")
+    return line + sum(len(value) for _, value in scope.get("headers") or [])
 
 
 def _close_app(app: Any) -> None:
