@@ -178,6 +178,19 @@ def test_skip_paths_exact_and_prefix():
     assert client.get("/me").status_code == 401
 
 
+@pytest.mark.parametrize("source", [*HTTP_SOURCES, "lattice"])
+def test_a_skipped_prefix_never_opens_a_parameterised_route_its_path_happens_to_match(source):
+    # skip=["/public/*"] compared the path: GET /public/orders ran /{tenant}/orders unauthenticated
+    app = make_app(hs_auth(skip=["/public/*", "/health"]))
+    app.get("/{tenant}/orders")(lambda tenant: {"orders_of": tenant})
+    client = TestClient(app, source=source)
+    assert client.get("/public/orders").status_code == 401
+    assert client.get("/acme/orders").status_code == 401
+    assert client.get("/public/orders", headers=bearer(token())).json() == {"orders_of": "public"}
+    assert client.get("/public/docs").json() == {"ok": True}
+    assert client.get("/health/").json() == {"ok": True, "anonymous": True}  # (a trailing slash: the same route)
+
+
 def test_optional_auth_lets_anonymous_through_but_rejects_bad_tokens():
     client = TestClient(make_app(hs_auth(optional=True)))
     assert client.get("/me").json() == {"anonymous": True}

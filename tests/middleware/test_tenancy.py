@@ -165,6 +165,13 @@ def test_a_numeric_tenant_claim_is_its_decimal_text():
     assert response.json() == {"tenant_id": "4711"}
 
 
+def test_skip_names_the_route_whatever_the_path_spelling():
+    app = make_app(tenancy(["header:X-Tenant-Id"], skip=["/orders"]))
+    client = TestClient(app, source="http")
+    assert client.get("/orders/").json() == {"tenant_id": None}  # the /orders route: skipped (was 400)
+    assert client.get("/tenants/acme/orders").status_code == 400  # not skipped: no tenant
+
+
 def test_allow_check_with_one_or_two_arguments():
     active = {"acme"}
     one_arg = TestClient(make_app(tenancy(["header:X-Tenant-Id"], allow=lambda t: t in active)))

@@ -133,7 +133,7 @@ class Authenticate:
         if request is None:
             if ctx.source != "websocket":
                 return call_next(ctx)  # queues, streams, schedules: no caller credentials
-        elif self._skipped(request.path):
+        elif self._skipped(ctx.route or request.path):  # the route that will run, not the path's spelling
             return call_next(ctx)
         principal = self._principal(ctx)
         if principal is None:
@@ -147,6 +147,8 @@ class Authenticate:
         return call_next(ctx)
 
     def _skipped(self, path: str) -> bool:
+        """`path` is the matched route's template: '/public/*' never skips '/{tenant}/orders' for a
+        request to /public/orders, and /health/ or /he%61lth is the /health route."""
         return path in self.skip_exact or (bool(self.skip_prefixes) and path.startswith(self.skip_prefixes))
 
     def _principal(self, ctx: Any) -> Principal | None:

@@ -83,7 +83,7 @@ class Tenancy:
         self.skip = frozenset(skip)
 
     def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
-        if ctx.request is not None and ctx.request.path in self.skip:
+        if ctx.request is not None and (ctx.route or ctx.request.path) in self.skip:  # (as auth's skip)
             return call_next(ctx)
         tenant_id = self.resolve(ctx)
         if tenant_id is None:
