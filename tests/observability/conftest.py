@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import pytest
 
@@ -37,3 +38,27 @@ def fresh_observability(monkeypatch: pytest.MonkeyPatch):
         lift_logging._config.handler = None
     root.setLevel(level)
     lift_metrics._open.clear()
+
+
+@pytest.fixture
+def xray_daemon():
+    """A UDP socket standing in for the X-Ray daemon (a recv waits at most 20 s: only when a
+    subsegment the test expects was never sent)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(20)
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
+def otel_exporter():
+    """An OpenTelemetry SDK provider recording finished spans in memory: (provider, exporter)."""
+    sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = sdk_trace.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter

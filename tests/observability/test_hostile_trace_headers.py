@@ -5,7 +5,6 @@ they are a valid trace, and an exception whose str() raises still closes its spa
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
@@ -98,37 +97,25 @@ class UnprintableError(Exception):
         raise RuntimeError("str() of this error fails")
 
 
-def test_an_exception_whose_str_raises_still_closes_the_xray_subsegment(monkeypatch):
-    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    daemon.bind(("127.0.0.1", 0))
-    daemon.settimeout(20)  # only reached when no subsegment is sent
-    try:
-        monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={ROOT};Parent={PARENT};Sampled=1")
-        app = App("svc")
-        app.use(Tracing(mode="xray", daemon_address=f"127.0.0.1:{daemon.getsockname()[1]}"))
+def test_an_exception_whose_str_raises_still_closes_the_xray_subsegment(xray_daemon, monkeypatch):
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={ROOT};Parent={PARENT};Sampled=1")
+    app = App("svc")
+    app.use(Tracing(mode="xray", daemon_address=f"127.0.0.1:{xray_daemon.getsockname()[1]}"))
 
-        @app.sqs("orders")
-        def on_order(ctx, body: str) -> None:
-            raise UnprintableError()
+    @app.sqs("orders")
+    def on_order(ctx, body: str) -> None:
+        raise UnprintableError()
 
-        result = TestClient(app).sqs("orders", ["a"])
-        assert len(result["batchItemFailures"]) == 1
-        doc = json.loads(daemon.recv(65536).partition(b"\n")[2])
-        assert doc["fault"] is True
-        (exc,) = doc["cause"]["exceptions"]
-        assert exc["type"] == "UnprintableError" and "str() failed" in exc["message"]
-    finally:
-        daemon.close()
+    result = TestClient(app).sqs("orders", ["a"])
+    assert len(result["batchItemFailures"]) == 1
+    doc = json.loads(xray_daemon.recv(65536).partition(b"\n")[2])
+    assert doc["fault"] is True
+    (exc,) = doc["cause"]["exceptions"]
+    assert exc["type"] == "UnprintableError" and "str() failed" in exc["message"]
 
 
-def test_an_exception_whose_str_raises_still_ends_the_otel_span():
-    sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    exporter = InMemorySpanExporter()
-    provider = sdk_trace.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+def test_an_exception_whose_str_raises_still_ends_the_otel_span(otel_exporter):
+    provider, exporter = otel_exporter
     app = App("svc")
     app.use(Tracing(tracer_provider=provider))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from typing import Annotated
 
 import msgspec
@@ -180,15 +179,6 @@ def test_an_exception_through_the_span_is_recorded_masked() -> None:
     assert span.events[0].attributes["exception.message"] == "gateway refused 411111******1111"
     assert "gateway refused 411111******1111" in span.events[0].attributes["exception.stacktrace"]
     _no_card_data(span.to_json())
-
-
-@pytest.fixture
-def xray_daemon():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(5)
-    yield sock
-    sock.close()
 
 
 def test_xray_segments_mask_card_numbers(xray_daemon, monkeypatch) -> None:

@@ -85,18 +85,10 @@ def test_batch_logs_a_line_per_record_and_flushes_metrics_once(capsys):
     assert len(docs) == 2
 
 
-def test_otel_span_per_record(capsys):
-    import pytest
-
-    sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
+def test_otel_span_per_record(capsys, otel_exporter):
     from lift.middleware.tracing import Tracing
 
-    exporter = InMemorySpanExporter()
-    provider = sdk_trace.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = otel_exporter
     app = App("orders")
     app.use(Tracing(tracer_provider=provider))
 

@@ -63,18 +63,6 @@ def test_headers_mode_continues_an_incoming_trace_outside_lambda():
     assert tracing.outgoing_headers() == {}  # reset after the request
 
 
-@pytest.fixture
-def otel_exporter():
-    sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    exporter = InMemorySpanExporter()
-    provider = sdk_trace.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return provider, exporter
-
-
 def test_otel_span_per_request_with_route_status_tenant_and_lambda_parent(otel_exporter, monkeypatch):
     provider, exporter = otel_exporter
     monkeypatch.setenv("_X_AMZN_TRACE_ID", LAMBDA_TRACE)
@@ -126,15 +114,6 @@ def test_otel_parent_from_incoming_traceparent(otel_exporter):
     (span,) = exporter.get_finished_spans()
     assert format(span.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
     assert format(span.parent.span_id, "016x") == "b7ad6b7169203331"
-
-
-@pytest.fixture
-def xray_daemon():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(2.0)
-    yield sock
-    sock.close()
 
 
 def receive_segments(sock, count):
