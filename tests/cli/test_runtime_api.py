@@ -429,3 +429,34 @@ def test_lift_invoke_runtime_reports_an_event_over_6mb_as_lambda_refuses_it(cli,
     assert result.json()["errorType"] == "RequestTooLargeException"
     assert "Traceback" not in result.stderr
     assert "Error: Lambda refused the request: RequestTooLargeException: Request must be smaller" in result.stderr
+
+
+def test_a_connection_reset_by_a_killed_runtime_prints_no_traceback(tmp_path, capfd):
+    """When the runtime is killed (timeout, init error, exit) its open connection is reset: that is
+    expected, and socketserver's 'Exception occurred during processing of request' traceback must not
+    show among the function's output (it did, now and then, after `lift invoke --runtime` init errors)."""
+    import socket
+    import struct
+    import threading
+    import time as clock
+
+    def connection_threads() -> int:
+        return sum(1 for t in threading.enumerate() if "process_request_thread" in t.name)
+
+    write_module(tmp_path, "idle", "def handler(event, context):\n    return 1\n")
+    with RuntimeEmulator("idle.handler", cwd=tmp_path) as rt:
+        assert rt.invoke({}).payload == 1  # the runtime now waits on /invocation/next
+        baseline = connection_threads()
+        host, port = rt.address.split(":")
+        sock = socket.create_connection((host, int(port)))
+        sock.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n")  # unfinished
+        deadline = clock.monotonic() + 30
+        while connection_threads() <= baseline and clock.monotonic() < deadline:  # its thread reads it
+            clock.sleep(0.01)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, as a killed process's connection
+        while connection_threads() > baseline and clock.monotonic() < deadline:  # handled
+            clock.sleep(0.01)
+        assert connection_threads() == baseline
+    err = capfd.readouterr().err
+    assert "Exception occurred during processing of request" not in err and "ConnectionResetError" not in err

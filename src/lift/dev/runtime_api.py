@@ -98,6 +98,13 @@ class _RuntimeAPIServer(ThreadingHTTPServer):
         self.emulator = emulator
         super().__init__(("127.0.0.1", 0), _RuntimeAPIHandler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A runtime killed (timeout, init error, exit) with a connection open resets it: expected,
+        and no reason to print socketserver's traceback among the function's output."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _RuntimeAPIHandler(BaseHTTPRequestHandler):
     """The Runtime API endpoints, with the headers the real service sends."""
