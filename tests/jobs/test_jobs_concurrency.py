@@ -111,11 +111,14 @@ def test_a_cancelled_job_stays_cancelled_when_its_function_returns(store_factory
     is not recorded over the cancel the client was told about."""
     workers = Workers(store_factory, "svc-jobs")
     client = TestClient(workers.app())
+    before = set(threading.enumerate())
     job_id = client.post("/exports", json={"name": "big", "more": False}).json()["job_id"]
+    local_worker = [t for t in threading.enumerate() if t not in before]  # (the local transport's thread)
     wait_for(lambda: client.get(f"/jobs/{job_id}").json()["progress"] == 10)
     assert client.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelled"
     workers.release.set()  # the function returns {"run": 1} without another progress call
-    time.sleep(0.3)
+    for thread in local_worker:  # until its outcome has been handled, however long a loaded machine takes
+        thread.join(20)
     job = client.get(f"/jobs/{job_id}").json()
     assert job["status"] == "cancelled" and job["result"] is None and job["progress"] == 10
 
@@ -166,6 +169,7 @@ def test_concurrent_starts_with_one_idempotency_key_make_one_job(store_factory):
             ids.append(answer.json()["job_id"])
 
     threads = [threading.Thread(target=start, args=(app,)) for app in apps]
+    before = set(threading.enumerate())
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -173,7 +177,8 @@ def test_concurrent_starts_with_one_idempotency_key_make_one_job(store_factory):
     assert len(ids) == 6 and len(set(ids)) == 1
     client = TestClient(apps[0])
     wait_for(lambda: client.get(f"/jobs/{ids[0]}").json()["status"] == "succeeded")
-    time.sleep(0.1)
+    for thread in set(threading.enumerate()) - before:  # every local worker the starts set off has ended
+        thread.join(20)
     assert workers.runs == ["once"]
 
 
