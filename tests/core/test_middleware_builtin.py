@@ -216,6 +216,22 @@ def test_cors_refuses_any_origin_with_credentials() -> None:
         cors(["https://app.example", "*"], allow_credentials=True)
 
 
+@pytest.mark.parametrize(
+    "origin",
+    ["https://app.example/", "https://App.example", "https://app.example/spa", "app.example", "https://app.example:x"],
+)
+def test_cors_refuses_an_origin_no_browser_sends(origin: str) -> None:
+    # browsers send scheme://host[:port] in lower case: these never matched, so every call was refused in silence
+    with pytest.raises(ValueError, match="would never match"):
+        cors([origin])
+
+
+def test_cors_accepts_origins_as_browsers_send_them() -> None:
+    client = TestClient(_app(cors(["http://localhost:3000", "http://[::1]:8080", "capacitor://localhost", "null"])))
+    for origin in ("http://localhost:3000", "http://[::1]:8080", "capacitor://localhost", "null"):
+        assert client.get("/items", headers={"Origin": origin}).headers["Access-Control-Allow-Origin"] == origin
+
+
 def test_cors_origin_pattern() -> None:
     client = TestClient(_app(cors([], allow_origin_regex=r"https://[a-z0-9-]+\.preview\.example")))
     ok = client.get("/items", headers={"Origin": "https://pr-42.preview.example"})

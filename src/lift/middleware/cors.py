@@ -32,6 +32,8 @@ def cors(
     read it.
     """
     origins = {allow_origins} if isinstance(allow_origins, str) else set(allow_origins)
+    for origin in origins:
+        _check_origin(origin)
     if allow_credentials and "*" in origins:
         raise ValueError(
             'cors("*", allow_credentials=True) would let any site call with the user\'s credentials: '
@@ -86,3 +88,22 @@ def cors(
         return response
 
     return cors_middleware
+
+
+def _check_origin(origin: str) -> None:
+    """An allowed origin is compared exactly with what browsers send: `scheme://host[:port]`, in
+    lower case, no path (so no trailing `/`). One written otherwise would never match: refused here."""
+    if origin in ("*", "null"):
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(origin)
+        valid = bool(parts.scheme and parts.hostname) and "@" not in parts.netloc and (parts.port or 0) >= 0
+    except ValueError:  # (a port that is not a number)
+        valid = False
+    if not valid or origin != f"{parts.scheme}://{parts.netloc}" or origin != origin.lower():
+        raise ValueError(
+            f"CORS origin {origin!r} would never match: write it as browsers send it, "
+            "scheme://host[:port] in lower case without a path or trailing slash"
+        )
