@@ -82,3 +82,49 @@ def test_documents_too_long_for_one_log_event_are_split_without_losing_a_value(c
     for name in names:
         assert metric_values(docs, name) == [v + 0.123456789 for v in range(100)]
     assert all(d["d29"] == "9" * 1024 for d in docs)
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"namespace": "AWS/Lambda"}, "not allowed"),
+        ({"namespace": "caf\u00e9"}, "printable ASCII"),
+        ({"default_dimensions": {"env": "prod\n"}}, "control characters"),
+        ({"default_dimensions": {f"d{i}": "v" for i in range(31)}}, "at most 30"),
+    ],
+)
+def test_bad_metrics_settings_fail_at_init_not_in_every_request(options, message):
+    # before: accepted here, then every request that recorded a metric answered 500
+    from lift.middleware.metrics import RequestMetrics
+
+    with pytest.raises(MetricsError, match=message):
+        RequestMetrics(route_metrics=True, **options)
+
+
+def test_a_bad_namespace_in_the_environment_fails_at_init(monkeypatch):
+    from lift.middleware.metrics import RequestMetrics
+
+    monkeypatch.setenv("LIFT_METRICS_NAMESPACE", "AWS/Lambda")
+    with pytest.raises(MetricsError, match="not allowed"):
+        RequestMetrics()
+
+
+@pytest.mark.parametrize("name", ["caf\u00e9-api", "orders\tv2", "AWS/orders", "x" * 300])
+def test_an_app_name_cloudwatch_refuses_still_gets_its_metrics(capsys, name):
+    from lift.middleware.metrics import RequestMetrics
+
+    app = App(name)
+    app.use(RequestMetrics(route_metrics=True))
+
+    @app.get("/orders")
+    def orders(ctx) -> dict:
+        ctx.metrics.add("OrdersListed", 1, unit="Count")
+        return {}
+
+    assert TestClient(app).get("/orders").status_code == 200
+    docs = emf_lines(capsys.readouterr().out)
+    assert all(validate_emf(d) == [] for d in docs)
+    assert metric_values(docs, "OrdersListed") == [1] and metric_values(docs, "Requests") == [1]
+    service = docs[0]["service"]
+    assert service.isascii() and service.isprintable() and len(service) <= 255
+    assert not docs[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"].startswith("AWS/")

@@ -35,8 +35,8 @@ class RequestMetrics:
         route_metrics: bool = False,
         cold_start: bool = True,
     ) -> None:
-        if namespace or default_dimensions:
-            lift_metrics.configure(namespace, default_dimensions)
+        if namespace or default_dimensions or os.environ.get("LIFT_METRICS_NAMESPACE"):
+            lift_metrics.configure(namespace, default_dimensions)  # (a MetricsError here, at init)
         self.route_metrics = route_metrics
         self.cold_start = cold_start
 

@@ -17,7 +17,7 @@ def request_id(
     """Use the caller's `X-Request-Id`/`X-Correlation-Id` (if well-formed) or Lambda's request id.
 
     The id becomes `ctx.request_id` (so logs and error bodies carry it) and is echoed in `header`.
-    For records, the message id is used when no Lambda context is present.
+    A record keeps Lambda's request id (one per invocation: every record of a batch shares it).
     """
 
     def request_id_middleware(ctx: Context, call_next: Callable[[Context], Response]) -> Response:

@@ -358,9 +358,26 @@ _settings: dict[str, Any] = {"namespace": None, "default_dimensions": None}
 
 
 def configure(namespace: str | None = None, default_dimensions: dict[str, Any] | None = None) -> None:
-    """Process-wide defaults for `ctx.metrics` (namespace, default dimensions)."""
+    """Process-wide defaults for `ctx.metrics` (namespace, default dimensions), checked here: a
+    `MetricsError` now, at init, rather than in every invocation that records a metric."""
+    if namespace is not None:
+        _check_namespace(namespace)
+    elif environ_namespace := os.environ.get("LIFT_METRICS_NAMESPACE"):
+        _check_namespace(environ_namespace)
+    dimensions = dict(default_dimensions) if default_dimensions else None
+    if dimensions:
+        Metrics._check_dimension_count({name: _check_dimension(name, value)[1] for name, value in dimensions.items()})
     _settings["namespace"] = namespace
-    _settings["default_dimensions"] = dict(default_dimensions) if default_dimensions else None
+    _settings["default_dimensions"] = dimensions
+
+
+def _derived_name(name: str) -> str:
+    """An app's name as a namespace and `service` dimension value CloudWatch takes: characters
+    other than printable ASCII written `_`, at most 255 (`café` -> `caf_`)."""
+    if name.isascii() and name.isprintable() and len(name) <= MAX_NAME_LENGTH and not name.startswith((":", "AWS/")):
+        return name
+    clean = "".join(c if " " <= c <= "~" else "_" for c in name[:MAX_NAME_LENGTH]).strip()
+    return "_" + clean[1:] if clean.startswith((":", "AWS/")) else clean or "lift"
 
 
 def metrics_for(ctx: Context) -> Metrics:
@@ -370,6 +387,8 @@ def metrics_for(ctx: Context) -> Metrics:
     if metrics is None:
         app = getattr(ctx, "app", None)
         service = getattr(app, "name", None) or os.environ.get("LIFT_SERVICE_NAME")
+        if service:  # (an app named "café" must not fail every invocation's metrics)
+            service = _derived_name(service)
         namespace = _settings["namespace"] or getattr(app, "metrics_namespace", None)
         metrics = Metrics(namespace, service, _settings["default_dimensions"])
         metrics.add_metadata("request_id", ctx.request_id)
