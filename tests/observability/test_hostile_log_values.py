@@ -169,3 +169,26 @@ def test_a_card_number_in_an_objects_repr_is_masked(capsys):
     line = next(x for x in every_line(capsys.readouterr().out) if x["message"] == "charged")
     assert "4111 1111 1111 1111" not in line["charge"]
     assert "411111******1111" in line["charge"]
+
+
+def test_cycles_deep_nesting_and_huge_numbers_still_make_a_line(capsys):
+    from lift.observability.logging import get_logger
+
+    deep: list = []
+    innermost = deep
+    for _ in range(10_000):
+        innermost.append([])
+        innermost = innermost[0]
+    cyclic: dict = {"a": 1}
+    cyclic["self"] = cyclic
+    log = get_logger()
+    with lift_handler_only():
+        log.info("deep", data=deep)
+        log.info("cyclic", data=cyclic)
+        log.info("huge", number=10**5000, nan=float("nan"))
+    captured = capsys.readouterr()
+    assert "Logging error" not in captured.err
+    lines = {x["message"]: x for x in every_line(captured.out)}
+    assert set(lines) == {"deep", "cyclic", "huge"}
+    assert lines["cyclic"]["data"]["a"] == 1
+    assert lines["huge"]["number"] == "<int of 16610 bits>" and lines["huge"]["nan"] is None

@@ -301,7 +301,10 @@ class JsonFormatter(logging.Formatter):
         try:
             encoded = _encoder.encode(self.fields(record))
         except Exception:  # (the common line pays for none of this)
-            encoded = _encoder.encode(_json_safe(self._safe_fields(record)))
+            try:
+                encoded = _encoder.encode(_json_safe(self._safe_fields(record)))
+            except Exception as exc:  # the last resort: what is known for certain
+                encoded = _encoder.encode(_json_safe(_minimal_fields(record, exc)))
         if len(encoded) > MAX_LINE_BYTES:
             encoded = _shrink(self._safe_fields(record), len(encoded))
         return encoded.decode("utf-8")
@@ -316,8 +319,10 @@ class JsonFormatter(logging.Formatter):
 def _json_safe(value: Any, depth: int = 0, limit: int | None = None) -> Any:
     """`value` with dict keys as strings, text as UTF-8 and anything unusual as its repr; with
     `limit`, strings cut to that many characters and lists to `_SHRUNK_ITEMS` items."""
-    if value is None or isinstance(value, int | float | bool):
+    if value is None or isinstance(value, float | bool):
         return value
+    if isinstance(value, int):  # (one past 4300 digits has no text: int_max_str_digits)
+        return value if value.bit_length() < 14_000 else f"<int of {value.bit_length()} bits>"
     if isinstance(value, str):
         if limit is not None and len(value) > limit:
             value = f"{value[:limit]}...[{len(value) - limit} more characters]"
