@@ -5,6 +5,8 @@ CRITICAL, which an application log level of WARN or ERROR would have dropped as 
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from lift import App
@@ -54,3 +56,25 @@ def test_other_formats_keep_pythons_level_names(capsys, monkeypatch, log_format)
     lift_logging.get_logger().warning("careful")
     lift_logging.get_logger().critical("stop")
     assert [x["level"] for x in log_lines(capsys.readouterr().out)] == ["WARNING", "CRITICAL"]
+
+
+def test_the_runtimes_json_handler_is_replaced_too(capsys):
+    # Under the advanced logging controls (JSON format, or an application log level), the Python
+    # runtime (awslambdaric) puts a LambdaLoggerHandlerWithFrameType with its JsonFormatter on the
+    # root logger, not a LambdaLoggerHandler. Before, Lift removed only the latter: every line
+    # came out twice, once without the request's fields.
+    bootstrap = pytest.importorskip("awslambdaric.bootstrap")
+    from awslambdaric.lambda_runtime_log_utils import JsonFormatter
+
+    runtime_handler = bootstrap.LambdaLoggerHandlerWithFrameType(bootstrap.StandardLogSink())
+    runtime_handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(runtime_handler)
+    try:
+        lift_logging.configure(force=True)
+        logging.getLogger("somelib").warning("only once")
+        assert runtime_handler not in root.handlers
+    finally:
+        root.removeHandler(runtime_handler)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and '"message":"only once"' in lines[0]

@@ -468,7 +468,9 @@ def configure(
     if _config.handler is not None:
         root.removeHandler(_config.handler)
     for old in list(root.handlers):
-        if type(old).__name__ == "LambdaLoggerHandler" or getattr(old, "lift_handler", False):
+        # the Python runtime's: LambdaLoggerHandler, or LambdaLoggerHandlerWithFrameType under
+        # the advanced logging controls (JSON format or an application log level)
+        if type(old).__name__.startswith("LambdaLoggerHandler") or getattr(old, "lift_handler", False):
             root.removeHandler(old)
     redactor = Redactor(redact_keys, extra_keys=extra_redact_keys) if redact else None
     handler = JsonStreamHandler(JsonFormatter(service, redactor), stream)
