@@ -124,3 +124,25 @@ def test_new_prints_next_steps_a_shell_can_run_for_a_directory_with_spaces(cli, 
     cd_line = next(line.strip() for line in result.stderr.splitlines() if line.strip().startswith("cd "))
     assert shlex.split(cd_line) == ["cd", "my projects/demo one"]
     assert (tmp_path / "my projects" / "demo one" / "app.py").is_file()
+
+
+def test_a_handler_that_exits_the_process_is_reported_as_lambda_reports_it(cli, tmp_path):
+    """sys.exit(0) in a handler ended `lift invoke` with exit 0 and nothing on stdout, as if it had
+    succeeded; Lambda reports Runtime.ExitError (as `lift invoke --runtime` does)."""
+    project = _project(
+        tmp_path,
+        {
+            "app.py": "import sys\nfrom lift import App\napp = App(name='x')\n\n"
+            "@app.invoke\ndef go(body: dict) -> None:\n    sys.exit(body['code'])\n"
+        },
+    )
+    for code in (0, 3):
+        (project / "event.json").write_text(json.dumps({"code": code}))
+        result = cli("invoke", "event.json", cwd=project, columns=None)
+        assert result.code == 1, result
+        error = result.json()
+        assert error["errorType"] == "Runtime.ExitError"
+        assert error["errorMessage"].endswith(f"Error: Runtime exited with error: exit status {code}")
+        assert _error_lines(result.stderr) == [
+            f"Error: The handler exited the process (sys.exit({code})): Lambda reports Runtime.ExitError"
+        ]

@@ -261,3 +261,30 @@ def test_request_line_and_headers_over_api_gateways_10240_bytes_are_refused(dev_
     assert json.loads(body) == {"message": "Request line and header values are larger than 10240 bytes"}
     status, _, _ = dev_server.request("GET", "/hello/ada?q=" + "b" * 10300)  # the request line counts too
     assert status == 431
+
+
+def test_a_handler_that_calls_sys_exit_is_api_gateways_502_and_the_server_keeps_serving(tmp_path) -> None:
+    """On Lambda the runtime exits (Runtime.ExitError) and API Gateway answers 502; the dev server
+    answered uvicorn's plain-text 500 with its 'Exception in ASGI application' traceback."""
+    from dev.dev_server_process import write_project
+
+    write_project(
+        tmp_path,
+        "import sys\n"
+        "from lift import App\n"
+        "app = App(name='devdemo')\n"
+        "@app.get('/exit')\n"
+        "def leave() -> dict:\n"
+        "    sys.exit(0)\n"
+        "@app.get('/ok')\n"
+        "def ok() -> dict:\n"
+        "    return {'ok': True}\n",
+    )
+    server = DevServerProcess(tmp_path, "--no-reload")
+    try:
+        status, _, body = server.request("GET", "/exit")
+        assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
+        assert server.request("GET", "/ok")[::2] == (200, b'{"ok":true}')
+        assert "Exception in ASGI application" not in server.output()
+    finally:
+        server.stop()

@@ -174,9 +174,20 @@ def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
         app, _ = load(app_ref)
     results = []
     for _ in range(repeat):
+        context = lambda_context(function_name=app.name)
         try:
             with app_output_on_stderr():
-                results.append(app.handler(event, lambda_context(function_name=app.name)))
+                results.append(app.handler(event, context))
+        except SystemExit as exc:  # the handler ended the process: Lambda reports the runtime's exit
+            status = exc.code if isinstance(exc.code, int) else 1 if exc.code else 0
+            print_json(
+                {
+                    "errorMessage": f"RequestId: {context.aws_request_id} Error: Runtime exited with error: "
+                    f"exit status {status}",
+                    "errorType": "Runtime.ExitError",
+                }
+            )
+            fail(f"The handler exited the process (sys.exit({exc.code!r})): Lambda reports Runtime.ExitError")
         except UnmatchedEvent as exc:  # the event names nothing the app registered: no code of theirs failed
             print_json(error_document(exc))
             fail(str(exc), hint="lift routes lists what the app registered")

@@ -213,7 +213,8 @@ class DevServer:
                 result = self.profiler.run(lambda: app.handler(event, context), context.aws_request_id, label)
             else:
                 result = app.handler(event, context)
-        except Exception as exc:
+        # (sys.exit() in a handler: on Lambda the runtime exits, Runtime.ExitError; not a dev server crash)
+        except (Exception, SystemExit) as exc:
             error = f"{type(exc).__name__}: {exc}"
             _log.error(
                 "invocation failed (request_id=%s)\n%s",
