@@ -16,7 +16,6 @@ when a LiftError 4xx rejected it, ERROR otherwise.
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections.abc import Callable
@@ -212,6 +211,8 @@ def _masked_text(text: str, redactor: Redactor, form: bool) -> str:
 
 
 def _masked_base64(text: str, redactor: Redactor) -> str:
+    import base64  # (log_event only: not imported by every function that logs)
+
     try:
         decoded = base64.b64decode(text, validate=True).decode("utf-8")
     except ValueError:  # (binascii.Error and UnicodeDecodeError are ValueErrors): not text, kept as sent
