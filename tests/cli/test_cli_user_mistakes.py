@@ -146,3 +146,18 @@ def test_a_handler_that_exits_the_process_is_reported_as_lambda_reports_it(cli, 
         assert _error_lines(result.stderr) == [
             f"Error: The handler exited the process (sys.exit({code})): Lambda reports Runtime.ExitError"
         ]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("localhost:8000", "must be an http:// address"),  # (no scheme: was "No dev server", exit 1)
+        ("http://[bad", "is not a valid URL (Invalid IPv6 URL)"),  # (was a ValueError traceback)
+        ("http://127.0.0.1:abc", "is not a valid URL"),
+    ],
+)
+def test_send_with_a_url_that_is_no_address_is_a_usage_error(url, reason):
+    result = CliRunner().invoke(lift_cli, ["send", "schedule", "nightly", "--url", url])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"Error: --url {url!r} {reason}"), result.output
+    assert result.output.count("\n") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ EVENTS_PATH = "/_lift/events"
 
 def post_event(url: str, event: Any) -> Any:
     """POST the raw Lambda event to the dev server and return the handler's result (exit 1 on error)."""
+    _check_url(url)
     target = url.rstrip("/") + EVENTS_PATH
     request = urllib.request.Request(
         target, data=json.dumps(event).encode(), method="POST", headers={"Content-Type": "application/json"}
@@ -50,6 +52,17 @@ def post_event(url: str, event: Any) -> Any:
         fail(f"The handler failed: {answer['error']}")
     print_json(answer["result"])
     return answer["result"]
+
+
+def _check_url(url: str) -> None:
+    """Exit 2 for a --url that is no http(s) address (`localhost:8000`, `http://[bad`)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError as exc:
+        fail(f"--url {url!r} is not a valid URL ({exc}); e.g. http://127.0.0.1:8000", USAGE)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        fail(f"--url {url!r} must be an http:// address, e.g. http://127.0.0.1:8000", USAGE)
 
 
 def _body_from(body: str | None, file: Path | None) -> str:
