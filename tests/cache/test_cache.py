@@ -236,18 +236,19 @@ def test_a_lock_that_expired_is_never_released_by_its_first_holder(store_factory
     # before c arrived, and c computed a third time without any defect)
     a, b, c = (Cache(store_factory(), l1=False, lock_ttl=ttl, lock_wait=10) for ttl in (0.6, 30, 30))
     calls: list[str] = []
-    b_computing = threading.Event()
+    a_computing, b_computing = threading.Event(), threading.Event()
     a_done = threading.Event()
 
     def uncacheable(started: float):
         calls.append("a")
-        b_computing.wait(5)  # outlives a's lock, which b takes meanwhile
+        a_computing.set()
+        b_computing.wait(20)  # outlives a's lock, which b takes meanwhile
         return "a's answer", None
 
     def slow(started: float):
         calls.append("b")
         b_computing.set()
-        a_done.wait(5)
+        a_done.wait(20)
         time.sleep(0.2)
         return "b's answer", new_entry("b's answer", 30, started_at=started)
 
@@ -257,7 +258,8 @@ def test_a_lock_that_expired_is_never_released_by_its_first_holder(store_factory
 
     first = threading.Thread(target=lambda: (a.fetch("report", uncacheable), a_done.set()))
     first.start()
-    time.sleep(0.7)  # a's lock has expired
+    assert a_computing.wait(20)  # a holds its lock (however late a loaded machine started it) ...
+    time.sleep(0.7)  # ... and it has expired
     second = threading.Thread(target=b.fetch, args=("report", slow))
     second.start()
     first.join(10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_create_table_is_idempotent(dynamodb_endpoint):
     create_table("lift-twice", endpoint_url=dynamodb_endpoint)
     create_table("lift-twice", endpoint_url=dynamodb_endpoint)
     store = DynamoDBStore("lift-twice", endpoint_url=dynamodb_endpoint)
-    assert store.put_if_absent("k", "v", ttl=5)
+    assert store.put_if_absent(f"k-{uuid.uuid4().hex}", "v", ttl=5)  # (a key of its own: the server may outlive a run)
     described = store.client.describe_time_to_live(TableName="lift-twice")
     assert described["TimeToLiveDescription"]["AttributeName"] == "expires_at"
 
