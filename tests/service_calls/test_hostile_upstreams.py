@@ -311,3 +311,17 @@ def test_a_callees_error_body_cannot_bend_the_callers_error_contract(wire):
     error = huge.json()["error"]
     assert error["message"] == "m" * 1024 and error["details"]["upstream"] == {"code": "gone", "message": "m" * 1024}
     app.shutdown()
+
+
+def test_every_sync_method_has_its_async_twin(wire):
+    client = ServiceClient("wire", base_url=wire.url, breaker=False)
+    verbs = ("get", "post", "put", "patch", "delete", "head")
+    assert all(callable(getattr(client.aio, verb, None)) for verb in verbs)
+
+    async def each() -> list:
+        return [await getattr(client.aio, verb)("/ok", raw=True) for verb in verbs]
+
+    answers = asyncio.run(each())
+    assert [a.request.method for a in answers] == [v.upper() for v in verbs]
+    assert all(a.status_code == 200 for a in answers)
+    client.close()

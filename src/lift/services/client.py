@@ -791,3 +791,6 @@ class AsyncCalls:
 
     async def delete(self, path: str, /, **kwargs: Any) -> Any:
         return await self.request("DELETE", path, **kwargs)
+
+    async def head(self, path: str, /, **kwargs: Any) -> Any:
+        return await self.request("HEAD", path, **kwargs)
