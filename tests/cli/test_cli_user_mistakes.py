@@ -161,3 +161,20 @@ def test_send_with_a_url_that_is_no_address_is_a_usage_error(url, reason):
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"Error: --url {url!r} {reason}"), result.output
     assert result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["events", "generate", "cognito", "--name", "pre_signup"],
+        ["invoke", "app:app", "-t", "cognito", "--name", "pre_signup"],
+        ["send", "trigger", "cognito", "pre_signup"],
+    ],
+)
+def test_an_unknown_cognito_trigger_is_a_usage_error_naming_the_known_ones(args, tmp_path, monkeypatch):
+    (tmp_path / "app.py").write_text("from lift import App\napp = App(name='x')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(lift_cli, args)  # (was a KeyError traceback)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: Unknown Cognito trigger 'pre_signup'; one of: pre_sign_up,")

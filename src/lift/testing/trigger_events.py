@@ -301,6 +301,8 @@ def cognito(
 ) -> dict[str, Any]:
     """A Cognito user-pool trigger event (`trigger` as in `@app.cognito`; version "2"/"3" for the
     pre token generation V2/V3 events)."""
+    if trigger_source is None and trigger not in _COGNITO_SOURCES:
+        raise ValueError(f"Unknown Cognito trigger {trigger!r}; one of: {', '.join(_COGNITO_SOURCES)}")
     source = trigger_source or _COGNITO_SOURCES[trigger]
     prefix = source.split("_", 1)[0]
     attrs = {
