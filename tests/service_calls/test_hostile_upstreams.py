@@ -149,10 +149,11 @@ def test_an_answer_larger_than_max_response_bytes_is_refused(wire):
         with pytest.raises(ServiceError) as caught:
             client.get(path)
         assert (caught.value.status, caught.value.code) == (502, "upstream_too_large")
-        assert wire.hits[path] == 1
+        assert wire.hits[path] == 1  # not retried
         with pytest.raises(ServiceError) as caught:
             asyncio.run(client.aio.get(path))
         assert caught.value.code == "upstream_too_large"
+    assert client.head("/declared", raw=True).headers["content-length"] == "100000000"  # HEAD: no body
     roomy = ServiceClient("wire", base_url=wire.url, max_response_bytes=1000, breaker=False)
     assert roomy.get("/big") == "a" * 998
     client.close()

@@ -226,8 +226,8 @@ class _Body:
         self.limit = limit = client.max_response_bytes
         self.size = 0
         self.chunks: list[bytes] = []
-        length = resp.headers.get("content-length")
-        if limit is not None and length and length.isdigit() and int(length) > limit:
+        length = resp.headers.get("content-length")  # (a HEAD answer's is the body it did not send)
+        if limit is not None and length and length.isdigit() and int(length) > limit and call.method != "HEAD":
             raise ResponseTooLarge(length)
 
     def add(self, chunk: bytes) -> None:
