@@ -54,3 +54,13 @@ def test_configuration_never_holds_the_key():
     key = secrets.token_urlsafe(32)
     assert key not in hash_api_key(key)
     assert hash_api_key(key).startswith("sha256:") and len(hash_api_key(key)) == 7 + 64
+
+
+def test_rotation_two_keys_for_one_caller_then_the_old_one_withdrawn():
+    old, new = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    during = APIKeyVerifier({hash_api_key(old): "billing", hash_api_key(new): "billing"})
+    assert during.verify(old) == during.verify(new)  # the same principal, whichever key the caller holds
+    after = APIKeyVerifier({hash_api_key(new): "billing"})
+    assert after.verify(new).user_id == "billing"
+    with pytest.raises(InvalidCredentials):
+        after.verify(old)

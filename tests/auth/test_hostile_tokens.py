@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import time
@@ -89,3 +91,52 @@ def test_numeric_time_claims_still_verify_and_are_cached(verifier_app) -> None:
         response = client.get("/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
         assert response.json() == {"sub": "user-123"}
+
+
+def _hs256_keyed_with(key: bytes) -> str:
+    """The algorithm-confusion token: HS256 with the verifier's public key as the HMAC secret
+    (built by hand: PyJWT refuses to use a PEM key as an HMAC secret)."""
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    signing_input = header + "." + _b64(json.dumps(claims()).encode())
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def _hostile_authorizations(rsa_key: SigningKey) -> dict[str, str]:
+    """Authorization values a client may send; none may pass, none may be a 500."""
+    body = _b64(json.dumps(claims()).encode())
+    not_utf8_header = _b64(b'{"alg":"RS256\xff"}')
+    return {
+        "alg none": "Bearer " + jwt.encode(claims(), None, algorithm="none"),
+        "alg confusion": "Bearer " + _hs256_keyed_with(rsa_key.public_pem),
+        "unknown kid (signed by the right key)": "Bearer " + rsa_key.sign(claims(), kid="no-such-key"),
+        "header not UTF-8": f"Bearer {not_utf8_header}.{body}.{_b64(b'sig')}",
+        "segments not base64": "Bearer !!!.@@@.###",
+        "four segments": "Bearer a.b.c.d",
+        "non-ASCII": "Bearer \u00e9.\u00e9.\u00e9",
+        "oversized (17 KB)": "Bearer " + "a" * (17 * 1024),
+        "wrong audience": "Bearer " + rsa_key.sign(claims(aud="another-api")),
+        "issuer with a suffix": "Bearer " + rsa_key.sign(claims(iss="https://issuer.example.com.evil")),
+        "expired past the leeway": "Bearer " + rsa_key.sign(claims(exp=int(time.time()) - 120)),
+    }
+
+
+@pytest.mark.parametrize("source", ["rest", "http", "alb", "url", "lattice"])
+def test_hostile_tokens_are_a_structured_401_with_one_warning(verifier_app, rsa_key, source, caplog) -> None:
+    app, kind, _ = verifier_app
+    client = TestClient(app, source=source)
+    for name, authorization in _hostile_authorizations(rsa_key).items():
+        if kind == "pem" and name.startswith("unknown kid"):
+            continue  # (one configured key: the kid names nothing, the signature decides)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="lift"):
+            response = client.get("/me", headers={"Authorization": authorization})
+        assert response.status_code == 401, name
+        error = response.json()["error"]
+        assert (error["code"], error["message"]) == ("unauthorized", "Invalid credentials"), name
+        assert response.headers["WWW-Authenticate"].startswith("Bearer"), name
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and warnings[0].name == "lift.auth", (name, warnings)
+        assert error["request_id"] in warnings[0].getMessage(), name
+        token = authorization.removeprefix("Bearer ")
+        assert all(token not in r.getMessage() for r in caplog.records), name
