@@ -105,6 +105,9 @@ def wire() -> Iterator[WireServer]:
             "/drip-head": drip_head,
             "/big": big_chunked,
             "/declared": big_declared,
+            "/not-modified": lambda conn: conn.sendall(
+                b"HTTP/1.1 304 Not Modified\r\nContent-Length: 100000000\r\n\r\n"
+            ),
             "/ok": lambda conn: conn.sendall(OK),
             "/loop": lambda conn: conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"),
         }
@@ -154,6 +157,7 @@ def test_an_answer_larger_than_max_response_bytes_is_refused(wire):
             asyncio.run(client.aio.get(path))
         assert caught.value.code == "upstream_too_large"
     assert client.head("/declared", raw=True).headers["content-length"] == "100000000"  # HEAD: no body
+    assert client.get("/not-modified", raw=True).status_code == 304  # nor a 304: its length is the resource's
     roomy = ServiceClient("wire", base_url=wire.url, max_response_bytes=1000, breaker=False)
     assert roomy.get("/big") == "a" * 998
     client.close()

@@ -226,8 +226,8 @@ class _Body:
         self.limit = limit = client.max_response_bytes
         self.size = 0
         self.chunks: list[bytes] = []
-        length = resp.headers.get("content-length")  # (a HEAD answer's is the body it did not send)
-        if limit is not None and length and length.isdigit() and int(length) > limit and call.method != "HEAD":
+        length = resp.headers.get("content-length")  # (for HEAD and 304: the body they do not send)
+        if limit is not None and length and length.isdigit() and int(length) > limit and _has_body(call, resp):
             raise ResponseTooLarge(length)
 
     def add(self, chunk: bytes) -> None:
@@ -240,6 +240,10 @@ class _Body:
 
     def done(self) -> None:
         self.resp._content = b"".join(self.chunks)  # what httpx's read() keeps: .content, .json()
+
+
+def _has_body(call: _Call, resp: Any) -> bool:
+    return call.method != "HEAD" and resp.status_code not in (204, 304)
 
 
 class ServiceClient:
