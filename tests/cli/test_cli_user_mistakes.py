@@ -178,3 +178,14 @@ def test_an_unknown_cognito_trigger_is_a_usage_error_naming_the_known_ones(args,
     result = CliRunner().invoke(lift_cli, args)  # (was a KeyError traceback)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("Error: Unknown Cognito trigger 'pre_signup'; one of: pre_sign_up,")
+
+
+def test_invoke_runtime_with_an_app_nested_in_an_attribute_says_how_to_name_it(tmp_path, monkeypatch):
+    """awslambdaric reads a handler setting as module.function: svc:box.app became 'svc.box.app', an
+    init error about a module 'svc.box' that the user never named."""
+    (tmp_path / "svc.py").write_text("from lift import App\nclass Box:\n    app = App(name='n')\nbox = Box()\n")
+    (tmp_path / "event.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(lift_cli, ["invoke", "--runtime", "svc:box.app", "event.json"])
+    assert result.exit_code == 2, result.output
+    assert "Name it in the module (handler = box.app) and pass svc:handler" in result.output

@@ -206,6 +206,12 @@ def _invoke_runtime(app_ref: str | None, event: Any, timeout: float, repeat: int
         ref = find_app_ref(app_ref)
     except AppNotFound as exc:
         fail(str(exc), USAGE)
+    if "." in ref.attr:  # Lambda's handler setting is module.function: the function is a module attribute
+        fail(
+            f"--runtime runs the app as Lambda does, from a handler setting module.function: {ref} is an "
+            f"attribute of an attribute. Name it in the module (handler = {ref.attr}) and pass {ref.module}:handler",
+            USAGE,
+        )
 
     results = []
     try:
