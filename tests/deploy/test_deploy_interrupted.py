@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import uuid
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -41,13 +42,33 @@ def proxy(moto_endpoint: str):
     proxy.close()
 
 
-@pytest.fixture
-def project(tmp_path: Path, moto_endpoint: str) -> tuple[Path, str]:
-    name = f"int{uuid.uuid4().hex[:8]}"
-    (tmp_path / "app.py").write_text(APP.format(name=name))
-    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n')
-    built = lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env={"AWS_ENDPOINT_URL": moto_endpoint})
+PYPROJECT = '[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n'
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Path:
+    """`lift package` of APP, built once for the module (it pip-installs the runtime's wheels: seconds
+    per build); each test's project gets a copy holding its own app.py."""
+    root = tmp_path_factory.mktemp("packaged")
+    (root / "app.py").write_text(APP.format(name="packaged"))
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    built = lift("package", "--no-compile", "-o", "package.zip", cwd=root, env={"AWS_ENDPOINT_URL": moto_endpoint})
     assert built.returncode == 0, built.stderr
+    return root / "package.zip"
+
+
+@pytest.fixture
+def project(tmp_path: Path, packaged: Path) -> tuple[Path, str]:
+    """A project of its own app name (its own stack on the shared moto server) and its package.zip:
+    the module's package with the project's app.py in place of the one it was built from."""
+    name = f"int{uuid.uuid4().hex[:8]}"
+    app = APP.format(name=name)
+    (tmp_path / "app.py").write_text(app)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    with zipfile.ZipFile(packaged) as built, zipfile.ZipFile(tmp_path / "package.zip", "w") as copy:
+        assert "app.py" in built.namelist()
+        for entry in built.infolist():
+            copy.writestr(entry, app if entry.filename == "app.py" else built.read(entry))
     return tmp_path, f"{name}-dev"
 
 
