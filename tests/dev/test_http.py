@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import textwrap
 import unicodedata
+from collections.abc import Iterator
 from urllib.parse import quote
 
-from dev.dev_server_process import DevServerProcess
+from dev.dev_server_process import DevServerProcess, write_project
 
 
 def test_get_becomes_a_rest_event_with_path_params_and_multi_value_query(dev_server: DevServerProcess) -> None:
@@ -207,18 +210,14 @@ def test_a_body_over_lambdas_limit_is_the_413_the_app_gives_it(dev_server: DevSe
 def test_a_function_answer_with_a_line_break_in_a_header_is_api_gateways_502(tmp_path) -> None:
     """A header no HTTP server can send (the handler echoed `%0d%0a` into it): API Gateway's 502, never a
     dropped connection or a split header."""
-    from dev.dev_server_process import write_project
-
-    write_project(
-        tmp_path,
-        "from lift import App, Context, Response\n"
-        "app = App(name='devdemo')\n"
-        "@app.get('/redirect')\n"
-        "def redirect(ctx: Context) -> Response:\n"
-        "    return Response.redirect(ctx.query.get('next', '/'))\n",
-    )
-    server = DevServerProcess(tmp_path, "--no-reload")
-    try:
+    app = """
+        from lift import App, Context, Response
+        app = App(name='devdemo')
+        @app.get('/redirect')
+        def redirect(ctx: Context) -> Response:
+            return Response.redirect(ctx.query.get('next', '/'))
+    """
+    with _serving(tmp_path, app) as server:
         status, headers, body = server.request("GET", "/redirect?next=/x%0d%0aSet-Cookie:%20stolen=1")
         assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
         assert headers.get("set-cookie") is None and headers.get("location") is None
@@ -227,8 +226,6 @@ def test_a_function_answer_with_a_line_break_in_a_header_is_api_gateways_502(tmp
         answer = connection.getresponse()
         assert (answer.status, answer.getheader("location")) == (307, "/home")
         connection.close()
-    finally:
-        server.stop()
 
 
 def test_a_utf8_header_value_and_a_nameless_cookie_read_as_on_the_lambda_sources(dev_server: DevServerProcess) -> None:
@@ -266,25 +263,30 @@ def test_request_line_and_headers_over_api_gateways_10240_bytes_are_refused(dev_
 def test_a_handler_that_calls_sys_exit_is_api_gateways_502_and_the_server_keeps_serving(tmp_path) -> None:
     """On Lambda the runtime exits (Runtime.ExitError) and API Gateway answers 502; the dev server
     answered uvicorn's plain-text 500 with its 'Exception in ASGI application' traceback."""
-    from dev.dev_server_process import write_project
-
-    write_project(
-        tmp_path,
-        "import sys\n"
-        "from lift import App\n"
-        "app = App(name='devdemo')\n"
-        "@app.get('/exit')\n"
-        "def leave() -> dict:\n"
-        "    sys.exit(0)\n"
-        "@app.get('/ok')\n"
-        "def ok() -> dict:\n"
-        "    return {'ok': True}\n",
-    )
-    server = DevServerProcess(tmp_path, "--no-reload")
-    try:
+    app = """
+        import sys
+        from lift import App
+        app = App(name='devdemo')
+        @app.get('/exit')
+        def leave() -> dict:
+            sys.exit(0)
+        @app.get('/ok')
+        def ok() -> dict:
+            return {'ok': True}
+    """
+    with _serving(tmp_path, app) as server:
         status, _, body = server.request("GET", "/exit")
         assert (status, json.loads(body)) == (502, {"message": "Internal server error"})
         assert server.request("GET", "/ok")[::2] == (200, b'{"ok":true}')
         assert "Exception in ASGI application" not in server.output()
+
+
+@contextlib.contextmanager
+def _serving(tmp_path, app_source: str) -> Iterator[DevServerProcess]:
+    """The dev server (no reload) on a project whose app module is `app_source`."""
+    write_project(tmp_path, textwrap.dedent(app_source))
+    server = DevServerProcess(tmp_path, "--no-reload")
+    try:
+        yield server
     finally:
         server.stop()
