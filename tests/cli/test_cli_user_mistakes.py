@@ -189,3 +189,20 @@ def test_invoke_runtime_with_an_app_nested_in_an_attribute_says_how_to_name_it(t
     result = CliRunner().invoke(lift_cli, ["invoke", "--runtime", "svc:box.app", "event.json"])
     assert result.exit_code == 2, result.output
     assert "Name it in the module (handler = box.app) and pass svc:handler" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LIFT_DEV_TIMEOUT", "30s", "LIFT_DEV_TIMEOUT='30s' must be a number above 0 (unset: 29)"),  # (a traceback)
+        ("LIFT_DEV_TIMEOUT", "0", "LIFT_DEV_TIMEOUT='0' must be a number above 0 (unset: 29)"),  # (every request 504)
+        ("LIFT_DEV_MAX_RECEIVE_COUNT", "2.5", "LIFT_DEV_MAX_RECEIVE_COUNT='2.5' must be a whole number above 0"),
+    ],
+)
+def test_a_dev_setting_that_is_no_usable_number_is_one_error_line(cli, tmp_path, monkeypatch, name, value, message):
+    project = _project(tmp_path, {"app.py": "from lift import App\napp = App(name='x')\n"})
+    monkeypatch.setenv(name, value)
+    result = cli("dev", "--port", "0", "--no-reload", cwd=project, columns=None, timeout=60)
+    assert result.code == 1, result
+    assert "Traceback" not in result.stderr
+    assert _error_lines(result.stderr)[0].startswith(f"Error: {message}")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from lift.dev.settings import env_number
 
 __all__ = ["LocalQueues", "queue_name"]
 
@@ -57,12 +58,11 @@ class LocalQueues:
         self, invoke: Invoke, max_receive_count: int | None = None, visibility_timeout: float | None = None
     ) -> None:
         self.invoke = invoke
-        self.max_receive_count = max_receive_count or int(os.environ.get("LIFT_DEV_MAX_RECEIVE_COUNT") or 3)
-        env_timeout = os.environ.get("LIFT_DEV_VISIBILITY_TIMEOUT")
+        self.max_receive_count = max_receive_count or int(env_number("LIFT_DEV_MAX_RECEIVE_COUNT", 3, integer=True))
         self.visibility_timeout = (
             visibility_timeout
             if visibility_timeout is not None
-            else float(env_timeout if env_timeout is not None else 1.0)
+            else env_number("LIFT_DEV_VISIBILITY_TIMEOUT", 1.0, allow_zero=True)
         )
         self._queues: dict[str, _QueueState] = {}
         self._lock = threading.Lock()

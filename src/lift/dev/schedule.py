@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import calendar
 import logging
-import os
 import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+from lift.dev.settings import env_number
 
 __all__ = ["Cron", "Rate", "ScheduleError", "Scheduler", "parse_expression"]
 
@@ -197,7 +198,7 @@ class Scheduler:
     ) -> None:
         self.schedules = schedules
         self.fire = fire
-        self.time_scale = time_scale or float(os.environ.get("LIFT_DEV_TIME_SCALE") or 1.0)
+        self.time_scale = time_scale or env_number("LIFT_DEV_TIME_SCALE", 1.0)
         self._origin_real = time.time()
         self._origin = datetime.now(UTC)
         self._jobs: dict[str, _Job] = {}

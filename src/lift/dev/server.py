@@ -41,6 +41,7 @@ from lift.dev.loader import AppLoader
 from lift.dev.queues import LocalQueues, failed_ids, queue_name
 from lift.dev.samples import sample_event, schedule_event
 from lift.dev.schedule import Scheduler
+from lift.dev.settings import SettingError, env_number
 from lift.sources import source_of
 
 __all__ = ["AppNotLoaded", "DevServer", "DevServerError", "main", "serve"]
@@ -95,7 +96,7 @@ class DevServer:
         self.watcher: Any = None
         self.started_at = time.time()
         # the function timeout: API Gateway's integration limit (29 s) unless LIFT_DEV_TIMEOUT says otherwise
-        self.timeout = float(os.environ.get("LIFT_DEV_TIMEOUT") or 29)
+        self.timeout = env_number("LIFT_DEV_TIMEOUT", 29)
         self.profiler: Any = None
         if profile_every:
             from lift.dev.profiling import RequestProfiler
@@ -898,15 +899,18 @@ def serve(
         # instance's health in Cloud Map: locally the health schedule is an ordinary schedule name
         os.environ.pop("LIFT_CLOUD_MAP_HEALTH_SCHEDULE", None)  # lift.cloud_map_health.SCHEDULE_ENV
         _configure_console_logging()
-        server = DevServer(
-            app_ref,
-            payload=payload,
-            reload=reload,
-            host=host,
-            port=port,
-            profile_every=profile_every,
-            profile_memory=profile_memory,
-        )
+        try:
+            server = DevServer(
+                app_ref,
+                payload=payload,
+                reload=reload,
+                host=host,
+                port=port,
+                profile_every=profile_every,
+                profile_memory=profile_memory,
+            )
+        except SettingError as exc:
+            raise DevServerError(str(exc)) from None
         server.start()
         print(
             f"lift dev: serving {app_ref} on http://{host}:{port} ({payload} payload); "
