@@ -30,7 +30,8 @@ def test_edit_reloads_broken_edit_keeps_last_good_app_then_recovers(tmp_path: Pa
         assert "failed to import" in headers["x-lift-reload-error"]
         error = server.get("/_lift/api/state")["app"]["error"]
         assert "SyntaxError" in error and "app.py" in error
-        assert "SyntaxError" in server.output()  # shown on the console too
+        # shown on the console too (written by the watcher's thread just after the state changed: waited for)
+        server.wait_for(lambda: "SyntaxError" in server.output(), timeout=10)
 
         app_file.write_text(APP_SOURCE.replace('VERSION = "v1"', 'VERSION = "v4"'))
         server.wait_for(lambda: _version(server)[0] == "v4", timeout=10, interval=0.05)
@@ -38,7 +39,7 @@ def test_edit_reloads_broken_edit_keeps_last_good_app_then_recovers(tmp_path: Pa
         assert "x-lift-reload-error" not in headers
         assert server.get("/_lift/api/state")["app"]["error"] is None
         assert server.proc.pid == pid and server.proc.poll() is None  # reloaded in-process
-        assert "reloaded devdemo.app:app" in server.output()
+        server.wait_for(lambda: "reloaded devdemo.app:app" in server.output(), timeout=10)
     finally:
         server.stop()
 
