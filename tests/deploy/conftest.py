@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -233,3 +234,18 @@ def event_loop_for_pulumi():
     yield
     asyncio.set_event_loop(None)
     loop.close()
+
+
+@pytest.fixture(scope="session")
+def packaged_app(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Path:
+    """`lift package` of tests/deploy/test_deploy_moto.py's APP, built once for the session (each build
+    pip-installs the runtime's wheels: seconds); `project_with_package` gives each test's project a copy
+    holding the project's own app.py."""
+    from tests.deploy.test_deploy_moto import APP, PYPROJECT, lift
+
+    root = tmp_path_factory.mktemp("packaged")
+    (root / "app.py").write_text(APP.format(name="packaged"))
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    built = lift("package", "--no-compile", "-o", "package.zip", cwd=root, env={"AWS_ENDPOINT_URL": moto_endpoint})
+    assert built.returncode == 0, built.stderr
+    return root / "package.zip"

@@ -16,14 +16,13 @@ import signal
 import subprocess
 import sys
 import uuid
-import zipfile
 from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.deploy.aws_proxy import AwsProxy
-from tests.deploy.test_deploy_moto import APP, lift
+from tests.deploy.test_deploy_moto import APP, lift, project_with_package
 
 # SIGINT as a terminal's Ctrl-C delivers it, even when the test runner was started with SIGINT
 # ignored (a background job), which a child would inherit and Python would then keep
@@ -42,33 +41,11 @@ def proxy(moto_endpoint: str):
     proxy.close()
 
 
-PYPROJECT = '[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n'
-
-
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Path:
-    """`lift package` of APP, built once for the module (it pip-installs the runtime's wheels: seconds
-    per build); each test's project gets a copy holding its own app.py."""
-    root = tmp_path_factory.mktemp("packaged")
-    (root / "app.py").write_text(APP.format(name="packaged"))
-    (root / "pyproject.toml").write_text(PYPROJECT)
-    built = lift("package", "--no-compile", "-o", "package.zip", cwd=root, env={"AWS_ENDPOINT_URL": moto_endpoint})
-    assert built.returncode == 0, built.stderr
-    return root / "package.zip"
-
-
 @pytest.fixture
-def project(tmp_path: Path, packaged: Path) -> tuple[Path, str]:
-    """A project of its own app name (its own stack on the shared moto server) and its package.zip:
-    the module's package with the project's app.py in place of the one it was built from."""
+def project(tmp_path: Path, packaged_app: Path) -> tuple[Path, str]:
+    """A project of its own app name (its own stack on the shared moto server) and its package.zip."""
     name = f"int{uuid.uuid4().hex[:8]}"
-    app = APP.format(name=name)
-    (tmp_path / "app.py").write_text(app)
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
-    with zipfile.ZipFile(packaged) as built, zipfile.ZipFile(tmp_path / "package.zip", "w") as copy:
-        assert "app.py" in built.namelist()
-        for entry in built.infolist():
-            copy.writestr(entry, app if entry.filename == "app.py" else built.read(entry))
+    project_with_package(tmp_path, APP.format(name=name), packaged_app)
     return tmp_path, f"{name}-dev"
 
 

@@ -6,8 +6,8 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import uuid
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -24,6 +24,21 @@ def ping() -> dict:
 """
 
 
+PYPROJECT = '[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n'
+
+
+def project_with_package(root: Path, app: str, packaged: Path) -> Path:
+    """A project in `root` (`app` as its app.py) and its package.zip: the session's build of APP
+    (fixture packaged_app) with this app.py in place of the one it was built from."""
+    (root / "app.py").write_text(app)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    with zipfile.ZipFile(packaged) as built, zipfile.ZipFile(root / "package.zip", "w") as copy:
+        assert "app.py" in built.namelist()
+        for entry in built.infolist():
+            copy.writestr(entry, app if entry.filename == "app.py" else built.read(entry))
+    return root / "package.zip"
+
+
 def lift(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **env}
     return subprocess.run(
@@ -31,17 +46,16 @@ def lift(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProc
     )
 
 
-def test_a_failing_deploy_prints_the_first_failing_reason_and_records_it(tmp_path: Path, moto_endpoint: str) -> None:
+def test_a_failing_deploy_prints_the_first_failing_reason_and_records_it(
+    tmp_path: Path, moto_endpoint: str, packaged_app: Path
+) -> None:
     name = f"fail{uuid.uuid4().hex[:8]}"
-    (tmp_path / "app.py").write_text(APP.format(name=name))
-    (tmp_path / "pyproject.toml").write_text(textwrap.dedent('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n'))
+    project_with_package(tmp_path, APP.format(name=name), packaged_app)
     env = {"AWS_ENDPOINT_URL": moto_endpoint}
     # the function's log group already exists (made by hand, or by an earlier function of that name)
     boto3.client("logs", endpoint_url=moto_endpoint, region_name="us-east-1").create_log_group(
         logGroupName=f"/aws/lambda/{name}-dev"
     )
-    built = lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env=env)
-    assert built.returncode == 0, built.stderr
     result = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
     assert result.returncode == 1
     assert "Deploy failed" in result.stderr and "log group already exists" in result.stderr
@@ -50,13 +64,13 @@ def test_a_failing_deploy_prints_the_first_failing_reason_and_records_it(tmp_pat
     assert "already exists" in history[0]["reason"]
 
 
-def test_each_deployment_is_appended_to_the_audit_trail(tmp_path: Path, moto_endpoint: str) -> None:
+def test_each_deployment_is_appended_to_the_audit_trail(tmp_path: Path, moto_endpoint: str, packaged_app: Path) -> None:
     from lift.audit import DynamoDBAuditSink, create_audit_table
 
     name = f"aud{uuid.uuid4().hex[:8]}"
     table = f"{name}-audit"
     create_audit_table(table, region="us-east-1", endpoint_url=moto_endpoint)
-    (tmp_path / "app.py").write_text(APP.format(name=name))
+    project_with_package(tmp_path, APP.format(name=name), packaged_app)
     (tmp_path / "pyproject.toml").write_text(
         f'[tool.lift]\napp = "app:app"\nregion = "us-east-1"\naudit_table = "{table}"\n'
     )
@@ -64,7 +78,6 @@ def test_each_deployment_is_appended_to_the_audit_trail(tmp_path: Path, moto_end
     boto3.client("logs", endpoint_url=moto_endpoint, region_name="us-east-1").create_log_group(
         logGroupName=f"/aws/lambda/{name}-dev"
     )  # the deploy fails on it, and a failed deploy is audited too
-    assert lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env=env).returncode == 0
     assert lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env).returncode == 1
     [entry] = list(DynamoDBAuditSink(table, region="us-east-1", endpoint_url=moto_endpoint).entries())
     assert (entry.action, entry.outcome, entry.target, entry.admin) == ("deploy.failed", "failure", f"{name}-dev", True)
@@ -85,13 +98,11 @@ def test_each_deployment_is_appended_to_the_audit_trail(tmp_path: Path, moto_end
 
 
 def test_deploy_without_yes_and_without_a_terminal_refuses_and_leaves_nothing(
-    tmp_path: Path, moto_endpoint: str
+    tmp_path: Path, moto_endpoint: str, packaged_app: Path
 ) -> None:
     name = f"ask{uuid.uuid4().hex[:8]}"
-    (tmp_path / "app.py").write_text(APP.format(name=name))
-    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n')
+    project_with_package(tmp_path, APP.format(name=name), packaged_app)
     env = {"AWS_ENDPOINT_URL": moto_endpoint}
-    assert lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env=env).returncode == 0
     result = lift("deploy", "dev", "--package", "package.zip", cwd=tmp_path, env=env)
     assert result.returncode == 2 and "pass --yes" in result.stderr
     cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name="us-east-1")
@@ -134,7 +145,7 @@ def test_dependencies_in_a_layer_are_packaged_checked_and_deployed(tmp_path: Pat
 
 
 def test_a_failed_create_leaves_nothing_and_a_failed_update_leaves_the_stack_as_it_was(
-    tmp_path: Path, moto_endpoint: str
+    tmp_path: Path, moto_endpoint: str, packaged_app: Path
 ) -> None:
     """moto 5 has no rollback: it executes a change set inside ExecuteChangeSet, answers the first
     failing resource's error there and keeps what it had created (its stack stays REVIEW_IN_PROGRESS,
@@ -147,9 +158,7 @@ def test_a_failed_create_leaves_nothing_and_a_failed_update_leaves_the_stack_as_
     sqs, logs = boto3.client("sqs", **kw), boto3.client("logs", **kw)
     cfn = boto3.client("cloudformation", **kw)
     consumer = f'\n\n@app.sqs("{name}-orders")\ndef on_order(body: dict) -> None: ...\n'
-    (tmp_path / "app.py").write_text(APP.format(name=name) + consumer)
-    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n')
-    assert lift("package", "--no-compile", "-o", "package.zip", cwd=tmp_path, env=env).returncode == 0
+    project_with_package(tmp_path, APP.format(name=name) + consumer, packaged_app)
     taken = sqs.create_queue(QueueName=f"{name}-orders")["QueueUrl"]  # someone else's queue of that name
 
     created = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
@@ -209,18 +218,16 @@ def extra() -> dict:
 
 
 def test_a_second_project_with_the_same_app_name_is_refused_and_leaves_the_first_as_it_was(
-    tmp_path: Path, moto_endpoint: str
+    tmp_path: Path, moto_endpoint: str, packaged_app: Path
 ) -> None:
     name = f"twin{uuid.uuid4().hex[:8]}"
     env = {"AWS_ENDPOINT_URL": moto_endpoint}
-    projects = {}
+    projects, packages = {}, {}
     for project, route in (("billing", "/invoices"), ("search", "/query")):
         root = projects[project] = tmp_path / project
         root.mkdir()
-        (root / "app.py").write_text(APP.format(name=name).replace("/ping", route))
-        (root / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n')
-    package = str(tmp_path / "package.zip")  # one zip for both: what differs here is the template
-    assert lift("package", "--no-compile", "-o", package, cwd=projects["billing"], env=env).returncode == 0
+        packages[project] = project_with_package(root, APP.format(name=name).replace("/ping", route), packaged_app)
+    package = str(packages["billing"])  # one zip for both: what differs here is the template
     first = lift("deploy", "dev", "--yes", "--package", package, cwd=projects["billing"], env=env)
     assert first.returncode == 0, first.stderr
     cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name="us-east-1")
