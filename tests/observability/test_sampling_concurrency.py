@@ -76,3 +76,22 @@ def test_a_sample_rate_that_is_not_a_number_samples_nothing(capsys, monkeypatch,
     app.get("/d")(lambda ctx: ctx.logger.debug("debug detail") or {})
     TestClient(app).get("/d")
     assert "debug detail" not in {x["message"] for x in log_lines(capsys.readouterr().out)}
+
+
+def test_a_batch_is_sampled_as_one_invocation(capsys, monkeypatch):
+    # "logs 10% of invocations at DEBUG": each record of a batch was drawn on its own, so one
+    # invocation's records came out partly at DEBUG (here: every other one)
+    draws = iter([0.0, 0.99] * 10)
+    monkeypatch.setattr(random, "random", lambda: next(draws))
+    app = App("svc")
+    app.use(RequestLogging(level="INFO", sample_rate=0.5))
+
+    @app.sqs("orders")
+    def on_order(ctx, body: str) -> None:
+        ctx.logger.debug("debug of " + body)
+
+    client = TestClient(app)
+    client.sqs("orders", ["a", "b", "c", "d"])  # the first draw (0.0): all four at DEBUG
+    client.sqs("orders", ["e", "f", "g", "h"])  # the next draw (0.99): none
+    messages = [x["message"] for x in log_lines(capsys.readouterr().out) if x["message"].startswith("debug of")]
+    assert messages == ["debug of a", "debug of b", "debug of c", "debug of d"]

@@ -504,7 +504,7 @@ def bind_context(ctx: Any) -> tuple[Any, Any, int | None]:
         _config.function_fields = _function_fields(ctx)
     ctx_token = _current_ctx.set(ctx)
     rate = _config.sample_rate
-    if rate and _random() < rate:
+    if rate and _sampled_invocation(ctx, rate):
         with _sampling_lock:
             _sampled_open += 1
             if _sampled_open == 1:
@@ -523,6 +523,22 @@ def reset_context(token: tuple[Any, Any, int | None]) -> None:
             _sampled_open -= 1
             if _sampled_open == 0:  # the last sampled request running: the configured level again
                 logging.getLogger().setLevel(_config.level)
+
+
+# The last invocation's event and whether it was sampled: every record of a batch (each bound on
+# its own, all sharing the invocation's event) gets the invocation's one draw
+_last_draw: tuple[Any, bool] | None = None
+
+
+def _sampled_invocation(ctx: Any, rate: float) -> bool:
+    global _last_draw
+    event = getattr(ctx, "event", None)
+    last = _last_draw
+    if last is not None and event is not None and last[0] is event:
+        return last[1]
+    sampled = _random() < rate
+    _last_draw = (event, sampled) if ctx.request is None else None  # (an HTTP request is its own invocation)
+    return sampled
 
 
 def _random() -> float:
