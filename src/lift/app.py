@@ -347,6 +347,7 @@ class App(Group, EventSources):
             endpoint.compose()
         self._not_found_chain = compose(self.middleware, self._not_found_endpoint.run)
         self._method_chain = compose(self.middleware, _method_not_allowed)
+        self._preflight_chains: dict[Endpoint, Handler] = {}
         self._dot_segment_chain = compose(self.middleware, _dot_segment_refused)
         self._compose_event_handlers()
         self._note_plain_not_found()
@@ -1629,9 +1630,22 @@ class App(Group, EventSources):
             if endpoint is None:
                 ctx.state["allow"] = entry.allow
                 chain = self._method_chain
+                if request.method == "OPTIONS":  # a CORS preflight: the asked-for route's own middleware too
+                    chain = self._preflight_chain(entry, request.headers.get("access-control-request-method"))
             else:
                 chain = endpoint.chain
         return chain, endpoint
+
+    def _preflight_chain(self, entry: PathEntry, wanted: str | None) -> Handler:
+        """The OPTIONS answer run through the middleware of the route a preflight asks about, so a
+        group's or route's `cors()` answers it (only global middleware ran: no CORS headers)."""
+        target = entry.methods.get(wanted.upper()) if wanted else None
+        if target is None or not (target.middleware or target.group is not None):
+            return self._method_chain
+        chain = self._preflight_chains.get(target)
+        if chain is None:
+            chain = self._preflight_chains[target] = compose(target.all_middleware(), _method_not_allowed)
+        return chain
 
     def _unmatched(self, event: Any, context: Any, source: str) -> Any:
         err = _errors.UnmatchedEvent(f"No handler is registered for {source} events")

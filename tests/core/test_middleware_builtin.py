@@ -282,6 +282,48 @@ def test_cors_and_security_headers_on_an_error_raised_by_inner_middleware(source
     assert res.headers["X-Request-Id"] == res.json()["error"]["request_id"]
 
 
+def _shop_app() -> App:
+    """cors() on a group, not globally: the way an app opens only its browser-facing routes."""
+    app = _app()
+    shop = app.group("/shop", middleware=[cors(["https://app.example"], allow_credentials=True), security_headers()])
+    shop.get("/cart")(lambda: {"items": 0})
+    shop.post("/cart")(lambda: {"added": True})
+    return app
+
+
+PREFLIGHT = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+
+
+@pytest.mark.parametrize("source", [*SOURCES, "lattice"])
+def test_cors_on_a_group_answers_the_preflight(source: str) -> None:
+    # the automatic OPTIONS answer ran only global middleware: 204 with Allow and no CORS header,
+    # so a browser refused every preflighted call (JSON POST, Authorization) to the group
+    client = TestClient(_shop_app(), source=source)
+    res = client.options("/shop/cart", headers={**PREFLIGHT, "Access-Control-Request-Headers": "content-type"})
+    assert res.status_code == 204
+    assert res.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert res.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "POST" in res.headers["Access-Control-Allow-Methods"]
+    assert res.headers["Vary"] == "Origin"
+    outside = client.options("/items", headers=PREFLIGHT)  # a route outside the group: no CORS there
+    assert outside.status_code == 204 and "Access-Control-Allow-Origin" not in outside.headers
+
+
+def test_cors_on_a_group_answers_the_preflight_under_asgi() -> None:
+    import asyncio
+
+    import httpx
+
+    async def preflight() -> httpx.Response:
+        transport = httpx.ASGITransport(app=_shop_app().asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await client.options("/shop/cart", headers=PREFLIGHT)
+
+    res = asyncio.run(preflight())
+    assert res.status_code == 204
+    assert res.headers["Access-Control-Allow-Origin"] == "https://app.example"
+
+
 def test_plain_options_without_preflight_headers_reaches_routing() -> None:
     res = TestClient(_app(cors("*"))).options("/items", headers={"Origin": "https://a.example"})
     assert res.status_code == 204
