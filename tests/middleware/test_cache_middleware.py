@@ -294,7 +294,8 @@ def test_stale_while_revalidate_serves_stale_and_refreshes_once() -> None:
     client = TestClient(app)
     client.get("/users/1")
     time.sleep(0.4)
-    asked = time.monotonic()  # the refresh this request sets off starts later: its entry is fresh until after asked + 0.3
+    # the refresh this request sets off starts later: its entry is fresh until after asked + 0.3
+    asked = time.monotonic()
     stale = client.get("/users/1")
     assert stale.headers["x-cache"] == "stale" and stale.json()["call"] == 1
     for thread in threading.enumerate():  # the refresh, in the background: until it has kept its entry
