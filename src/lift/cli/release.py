@@ -220,10 +220,14 @@ def slo_report(
             fail(f"--window takes days, e.g. 30d, not {window!r}", USAGE)
         days = int(window[:-1])
     cloudwatch = _client("cloudwatch", _regions(deployment, region)[0], endpoint_url)
-    namespace = getattr(the_app, "metrics_namespace", None) or the_app.name
     reports = [
         report(
-            cloudwatch, slo, service=the_app.name, namespace=namespace, endpoints=_endpoints(the_app), window_days=days
+            cloudwatch,
+            slo,
+            service=deployment.metrics_service,
+            namespace=deployment.metrics_namespace,
+            endpoints=_endpoints(the_app),
+            window_days=days,
         )
         for slo in slos
     ]

@@ -824,7 +824,8 @@ class Deployment:
     alarm_topic_id: str | None = None
     slos: tuple[Any, ...] = ()  # lift.slo.SLO declared with app.slo: burn-rate alarms (lift.deploy.slo)
     slo_routes: tuple[tuple[str, str], ...] = ()  # (method, route template) of the app, for the SLOs
-    metrics_namespace: str = ""  # where RequestMetrics writes (the service name unless configured)
+    metrics_namespace: str = ""  # where RequestMetrics writes (the app's name unless configured)
+    metrics_service: str = ""  # the `service` dimension value RequestMetrics writes (the app's name)
     artifact_bucket: str | None = None
     release: TrafficShift | None = None  # [release]: triggers invoke its alias (see TrafficShift)
     warnings: tuple[str, ...] = ()
@@ -1098,6 +1099,13 @@ class _Builder:
             extra_functions.append(extra)
             extra_logs.append(LogGroup(extra.log_group_id, f"/aws/lambda/{extra.name}", s.log_retention_days))
         tags = {"lift:service": self.service, "lift:stage": self.stage, **s.tags}
+        from lift.observability.metrics import metric_identity
+
+        # Where the deployed function's RequestMetrics write: the namespace set in code or by the stage's
+        # environment, and the app's name as the `service` dimension (not the stack's service name).
+        metrics_namespace, metrics_service = metric_identity(
+            self.app, {k: v for k, v in environment.items() if isinstance(v, str)}
+        )
         return Deployment(
             service=self.service,
             stage=self.stage,
@@ -1127,7 +1135,8 @@ class _Builder:
             slo_routes=tuple(
                 sorted({(m, e.template) for e in self.app.endpoints for m in e.methods if m not in ("HEAD", "OPTIONS")})
             ),
-            metrics_namespace=getattr(self.app, "metrics_namespace", None) or self.app.name,
+            metrics_namespace=metrics_namespace,
+            metrics_service=metrics_service or self.service,
             artifact_bucket=s.artifact_bucket,
             release=release,
             warnings=tuple(self.warnings),

@@ -123,12 +123,15 @@ def alarm_resources(
     *,
     service: str,
     namespace: str,
+    metrics_service: str | None = None,
     endpoints: Iterable[tuple[str, str]],
     page_actions: list[Any] | None = None,
     ticket_actions: list[Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """CloudFormation resources (logical id -> resource) for `slo`'s alerts: a metric-math alarm per
-    window and a composite alarm per burn rate (long AND short), plus latency alarms."""
+    window and a composite alarm per burn rate (long AND short), plus latency alarms. `service` names
+    them; `metrics_service` (else `service`) is the `service` dimension the app's metrics carry."""
+    svc = metrics_service or service
     routes = _routes(slo, endpoints)
     resources: dict[str, dict[str, Any]] = {}
     base = _logical("slo", slo.name)
@@ -147,7 +150,7 @@ def alarm_resources(
                             f"SLO {slo.name}: error ratio over {seconds // 60} min above {alert.burn_rate}x the "
                             f"budget of {slo.availability}%"
                         ),
-                        "Metrics": _ratio_metrics(namespace, service, routes, seconds),
+                        "Metrics": _ratio_metrics(namespace, svc, routes, seconds),
                         "Threshold": threshold,
                         "ComparisonOperator": "GreaterThanThreshold",
                         "EvaluationPeriods": 1,
@@ -177,7 +180,7 @@ def alarm_resources(
                 "AlarmDescription": f"SLO {slo.name}: p99 of {method} {route} above {slo.latency_p99_ms} ms",
                 "Namespace": namespace,
                 "MetricName": "Latency",
-                "Dimensions": _dimensions(service, route, method),
+                "Dimensions": _dimensions(svc, route, method),
                 "ExtendedStatistic": "p99",
                 "Period": 300,
                 "EvaluationPeriods": 3,
@@ -201,18 +204,27 @@ def alarm_resources(
 
 
 def dashboard_resource(
-    slos: list[SLO], *, service: str, stage: str, namespace: str, endpoints: Iterable[tuple[str, str]], region: str
+    slos: list[SLO],
+    *,
+    service: str,
+    stage: str,
+    namespace: str,
+    endpoints: Iterable[tuple[str, str]],
+    region: str,
+    metrics_service: str | None = None,
 ) -> dict[str, Any]:
-    """One CloudWatch dashboard per stage: each SLO's error ratio and p99 latency."""
+    """One CloudWatch dashboard per stage: each SLO's error ratio and p99 latency (`metrics_service`,
+    else `service`, is the `service` dimension the app's metrics carry)."""
     endpoints = list(endpoints)
+    svc = metrics_service or service
     widgets = []
     for row, slo in enumerate(slos):
         routes = _routes(slo, endpoints)
         ratio = [
-            [namespace, "ServerErrors", "service", service, "route", r, "method", m, {"id": f"e{i}", "visible": False}]
+            [namespace, "ServerErrors", "service", svc, "route", r, "method", m, {"id": f"e{i}", "visible": False}]
             for i, (m, r) in enumerate(routes)
         ] + [
-            [namespace, "Requests", "service", service, "route", r, "method", m, {"id": f"r{i}", "visible": False}]
+            [namespace, "Requests", "service", svc, "route", r, "method", m, {"id": f"r{i}", "visible": False}]
             for i, (m, r) in enumerate(routes)
         ]
         errors = "+".join(f"e{i}" for i in range(len(routes)))
@@ -234,7 +246,7 @@ def dashboard_resource(
                 },
             }
         )
-        latency = [[namespace, "Latency", "service", service, "route", r, "method", m] for m, r in routes]
+        latency = [[namespace, "Latency", "service", svc, "route", r, "method", m] for m, r in routes]
         widgets.append(
             {
                 "type": "metric",
@@ -274,6 +286,7 @@ def stage_resources(deployment: Any, actions: list[Any] | None = None) -> dict[s
             slo,
             service=deployment.service,
             namespace=deployment.metrics_namespace,
+            metrics_service=deployment.metrics_service,
             endpoints=deployment.slo_routes,
             page_actions=actions,
             ticket_actions=actions,
@@ -287,6 +300,7 @@ def stage_resources(deployment: Any, actions: list[Any] | None = None) -> dict[s
         service=deployment.service,
         stage=deployment.stage,
         namespace=deployment.metrics_namespace,
+        metrics_service=deployment.metrics_service,
         endpoints=deployment.slo_routes,
         region=deployment.region,
     )

@@ -22,6 +22,8 @@ from lift.observability.redaction import redact_cards
 from lift.observability.text import safe_repr
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lift.context import Context
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "MAX_DIMENSIONS",
     "MAX_VALUES_PER_METRIC",
     "metrics_for",
+    "metric_identity",
     "flush_invocation",
     "pending_invocations",
     "invocation_event",
@@ -380,16 +383,31 @@ def _derived_name(name: str) -> str:
     return "_" + clean[1:] if clean.startswith((":", "AWS/")) else clean or "lift"
 
 
+def metric_identity(app: Any, environ: Mapping[str, Any] | None = None) -> tuple[str, str | None]:
+    """The namespace and `service` dimension value `ctx.metrics` and `RequestMetrics` write `app`'s
+    metrics under, in a function whose environment is `environ` (the process's by default): what
+    SLO alarms, dashboards and `lift slo` must read."""
+    environ = os.environ if environ is None else environ
+    service = getattr(app, "name", None) or environ.get("LIFT_SERVICE_NAME")
+    if service:  # (an app named "café" must not fail every invocation's metrics)
+        service = _derived_name(service)
+    namespace = (
+        _settings["namespace"]
+        or getattr(app, "metrics_namespace", None)
+        or environ.get("LIFT_METRICS_NAMESPACE")
+        or service
+        or "Lift"
+    )
+    return namespace, service
+
+
 def metrics_for(ctx: Context) -> Metrics:
     """The collector behind `ctx.metrics`, shared by every record of the invocation."""
     key = id(invocation_event(ctx))
     metrics = _open.get(key)
     if metrics is None:
         app = getattr(ctx, "app", None)
-        service = getattr(app, "name", None) or os.environ.get("LIFT_SERVICE_NAME")
-        if service:  # (an app named "café" must not fail every invocation's metrics)
-            service = _derived_name(service)
-        namespace = _settings["namespace"] or getattr(app, "metrics_namespace", None)
+        namespace, service = metric_identity(app)
         metrics = Metrics(namespace, service, _settings["default_dimensions"])
         metrics.add_metadata("request_id", ctx.request_id)
         _open[key] = metrics
