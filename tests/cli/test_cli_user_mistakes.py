@@ -206,3 +206,16 @@ def test_a_dev_setting_that_is_no_usable_number_is_one_error_line(cli, tmp_path,
     assert result.code == 1, result
     assert "Traceback" not in result.stderr
     assert _error_lines(result.stderr)[0].startswith(f"Error: {message}")
+
+
+@pytest.mark.parametrize("command", [["routes", "queue:app"], ["dev", "queue.py", "--port", "0", "--no-reload"]])
+def test_an_app_module_named_like_the_standard_library_is_refused_with_the_reason(cli, tmp_path, command):
+    """queue.py (a queue consumer's natural name) took the standard library's place in `lift dev`: its
+    startup died in concurrent.futures with "module 'queue' has no attribute 'SimpleQueue'"."""
+    project = _project(tmp_path, {"queue.py": "from lift import App\napp = App(name='q')\n"})
+    result = cli(*command, cwd=project, columns=None, timeout=60)
+    assert result.code == 2, result
+    assert _error_lines(result.stderr) == [
+        "Error: The app module 'queue' has the name of a standard library module: one would be imported in "
+        f"place of the other (here and on Lambda). Rename queue.py (or the queue/ package) in {project}"
+    ]

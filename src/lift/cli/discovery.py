@@ -75,10 +75,23 @@ def find_app_ref(ref: str | None, cwd: str | os.PathLike[str] | None = None) -> 
         path = (root / module).resolve()
         if not path.is_file():
             raise AppNotFound(f"App file {module} does not exist")
+        _refuse_stdlib_name(path.stem, path.parent)
         return AppRef(path.stem, attr, path.parent)
     if not module or not all(part.isidentifier() for part in module.split(".")):
         raise AppNotFound(f"Invalid app reference {ref!r}: expected module:attr, e.g. myservice.app:app")
+    _refuse_stdlib_name(module, root)
     return AppRef(module, attr, root)
+
+
+def _refuse_stdlib_name(module: str, root: Path) -> None:
+    """An app module named like a standard library one (queue.py, email.py, types.py) is imported in
+    its place, or hides it from everything else in the process (the dev server, the Lambda runtime)."""
+    top = module.split(".")[0]
+    if top in sys.stdlib_module_names:
+        raise AppNotFound(
+            f"The app module {top!r} has the name of a standard library module: one would be imported in "
+            f"place of the other (here and on Lambda). Rename {top}.py (or the {top}/ package) in {root}"
+        )
 
 
 def load_app(ref: str | None, cwd: str | os.PathLike[str] | None = None) -> tuple[Any, AppRef]:
