@@ -224,6 +224,32 @@ def test_concurrent_first_requests_fetch_the_key_set_once(jwks_server, rsa_key):
     assert jwks_server.requests == 1 and client.fetch_count == 1
 
 
+def test_cached_keys_serve_while_an_expired_set_is_refetched_slowly(jwks_server, rsa_key):
+    # the refetch held the key set's lock for as long as the provider took (up to the timeout):
+    # every other request waited for it although its key was cached
+    clock = Clock()
+    jwks_server.publish(rsa_key)
+    verifier, client = verifier_for(jwks_server, clock, cache_ttl=60, timeout=30)
+    verifier.verify(rsa_key.sign(claims()))
+    clock.now += 120  # the set expired: the next request refetches it
+    jwks_server.hold = threading.Event()
+    refetching = threading.Thread(target=verifier.verify, args=(rsa_key.sign(claims()),))
+    refetching.start()
+    deadline = time.monotonic() + 10  # (until the refetch reached the provider)
+    while jwks_server.requests < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    served: list[str] = []
+    other = threading.Thread(target=lambda: served.append(verifier.verify(rsa_key.sign(claims()))["sub"]))
+    other.start()
+    other.join(10)  # (only waits this long if it waits for the refetch)
+    finished = not other.is_alive()
+    jwks_server.hold.set()
+    refetching.join(10)
+    other.join(10)
+    assert finished and served == ["user-123"]
+    assert client.fetch_count == 2
+
+
 NO_HTTPX = pytest.mark.skipif(importlib.util.find_spec("httpx") is None, reason="httpx not installed")
 
 

@@ -111,13 +111,20 @@ class JWKSClient:
 
     def get(self, kid: str | None) -> dict[str, Any]:
         """The JWK for `kid` (or the only key, when the token names none)."""
-        with self._lock:
+        if not self._lock.acquire(blocking=False):  # another request is fetching (the first time, a
+            key = self._lookup(kid)  # rotation or an expired set): a key already cached serves meanwhile,
+            if key is not None:  # instead of every request waiting up to the fetch's timeout
+                return key
+            self._lock.acquire()
+        try:
             if self._fetched_at is None or self._clock() - self._fetched_at >= self.cache_ttl:
                 self._refresh(reason="expired" if self._fetched_at is not None else "initial")
             key = self._lookup(kid)
             if key is None and self._may_refetch():
                 self._refresh(reason=f"unknown kid {kid!r}")
                 key = self._lookup(kid)
+        finally:
+            self._lock.release()
         if key is None:
             raise KeyNotFound(f"no key with kid {kid!r} in {self.url}")
         return key
