@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import uuid
 
 import pytest
 import services as test_services
@@ -182,12 +183,17 @@ def test_tables_from_the_deploy_model(lift_tables, dynamodb_local, lift_client):
 """
 
 
-def test_lift_tables_creates_the_apps_store_tables(pytester, monkeypatch):
+def test_lift_tables_creates_the_apps_store_tables(pytester, monkeypatch, dynamodb_endpoint):
     _clean_env(monkeypatch)
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
-    jar = test_services._services.dynamodb_local_jar([test_services.SERVICES_DIR])
-    monkeypatch.setenv("LIFT_DYNAMODB_LOCAL_JAR", str(jar))
+    # on this session's DynamoDB Local, given as a user's CI would give one (the plugin starting its own is
+    # test_fixtures_start_real_services_and_capture_output's: a second JVM start here proved nothing more),
+    # with a table name of this test's own, so that lift_tables is the one creating it
+    monkeypatch.setenv("LIFT_TEST_DYNAMODB_ENDPOINT", dynamodb_endpoint)
+    table = f"payments-{uuid.uuid4().hex[:8]}"
     pytester.makepyprojecttoml('[tool.lift]\napp = "app:app"\n\n[tool.lift.test]\nservices = ["dynamodb"]\n')
-    pytester.makepyfile(app=STORE_APP, test_store=STORE_TESTS)
+    pytester.makepyfile(
+        app=STORE_APP.replace("payments-state", table), test_store=STORE_TESTS.replace("payments-state", table)
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=1)
