@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,15 +83,18 @@ def _bom_samples() -> list[Path]:
 def test_event_files_with_a_byte_order_mark_are_read(tmp_path, monkeypatch):
     """The AWS .NET samples (and files saved by Windows editors) start with a UTF-8 BOM: each reaches
     the app (an app with no handlers: the result, or UnmatchedEvent), never "not valid JSON"."""
-    (tmp_path / "app.py").write_text("from lift import App\napp = App(name='empty')\n")
+    (tmp_path / "bom_samples_app.py").write_text("from lift import App\napp = App(name='empty')\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     runner = CliRunner()
     outcomes = {}
-    for sample in _bom_samples():
-        result = runner.invoke(lift_cli, ["invoke", "app:app", str(sample)])
-        error = json.loads(result.stdout).get("errorType") if result.exit_code == 1 else None
-        outcomes[sample.name] = (result.exit_code, error)
+    try:
+        for sample in _bom_samples():
+            result = runner.invoke(lift_cli, ["invoke", "bom_samples_app:app", str(sample)])
+            error = json.loads(result.stdout).get("errorType") if result.exit_code == 1 else None
+            outcomes[sample.name] = (result.exit_code, error)
+    finally:
+        sys.modules.pop("bom_samples_app", None)  # (imported in this process: no later test may find it)
     assert len(outcomes) >= 10
     assert {outcome for outcome in outcomes.values()} <= {(0, None), (1, "UnmatchedEvent")}, outcomes
 

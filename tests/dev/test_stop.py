@@ -121,3 +121,6 @@ def test_a_reload_closes_the_old_app_only_after_its_running_invocations_end(tmp_
         assert old_client.closed  # closed once its last invocation ended
     finally:
         server.stop()
+        sys.modules.pop("inflight_reload_app", None)
+        if str(server.loader.project_dir) in sys.path:  # (the loader put the project first on sys.path)
+            sys.path.remove(str(server.loader.project_dir))
