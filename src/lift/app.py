@@ -54,6 +54,7 @@ _ONE_VERB: dict[str, tuple[str, ...]] = {verb: (verb,) for verb in _HTTP_METHODS
 _NO_MIDDLEWARE: tuple[Middleware, ...] = ()  # a route's own middleware when it has none (nothing to allocate)
 _SCHEMA_OPTIONS = frozenset({"request_schema", "response_schema", "validators", "validate_response"})
 _MAYBE_TOO_LARGE = 4 * 1024 * 1024  # bodies above this may pass Lambda's 6 MB limit once encoded
+_ALB_MAYBE_TOO_LARGE = 400 * 1024  # ... and an ALB's 1 MB (its answer: the body escaped in JSON)
 # return annotations that never hold a model, so never a PII field (lift.pii.carries_pii is not asked)
 _PLAIN_RETURNS = frozenset({dict, list, str, bytes, int, float, bool, type(None), Any, Response})
 _SHAPED_SOURCES = HTTP_SOURCES | {"lattice"}  # request sources whose malformed events are a 400 (event_shape)
@@ -846,6 +847,7 @@ class App(Group, EventSources):
         rest, v2 = module is apigw_rest, name in ("lift.sources.apigw_http", "lift.sources.function_url")
         alb, url = name == "lift.sources.alb", name == "lift.sources.function_url"  # (App.handler sends a
         # function URL's events, told by their domain, to its module's dispatcher)
+        fast_limit = _ALB_MAYBE_TOO_LARGE if alb else _MAYBE_TOO_LARGE  # a JSON answer written inline below it
         status_lines: dict[int, str] = getattr(module, "STATUS_LINES", {})  # (ALB: its answer written inline)
         status_line: Callable[[int], str] = getattr(module, "status_line", str)
         request_class = _REQUEST_CLASSES.get(name)
@@ -1058,7 +1060,7 @@ class App(Group, EventSources):
             cls = result.__class__
             if cls is dict or cls is list:
                 body = _encode(result)
-                if len(body) < _MAYBE_TOO_LARGE:  # (REST, HTTP API, URL, ALB: a json_response each)
+                if len(body) < fast_limit:  # (REST, HTTP API, URL, ALB: a json_response each)
                     if same_json:  # apigw_rest.json_response, inlined
                         return {
                             "statusCode": status,
@@ -1097,17 +1099,18 @@ class App(Group, EventSources):
             if status.__class__ is not int or not 200 <= status <= 599:  # (set after the Response was made, or a 1xx)
                 response = app.status_fault(ctx, response)
             if response.__class__ is not Response:  # a streamed body: collected (lift.streaming)
-                from lift.sources.http import MAX_RESPONSE_BYTES
+                from lift.sources.http import ALB_MAX_RESPONSE_BYTES, MAX_RESPONSE_BYTES
                 from lift.streaming import finish_for_lambda
 
                 seconds = ctx.remaining_ms() / 1000 if context is not None else None
-                response = finish_for_lambda(response, request.method, MAX_RESPONSE_BYTES, ctx.request_id, seconds)
+                limit = ALB_MAX_RESPONSE_BYTES if alb else MAX_RESPONSE_BYTES
+                response = finish_for_lambda(response, request.method, limit, ctx.request_id, seconds)
             if request.method == "HEAD" and response.body:
                 response.headers.setdefault("Content-Length", str(len(response.body)))
                 response.body = b""
             request_id = ctx._request_id
-            if request_id is None and len(response.body) > _MAYBE_TOO_LARGE:
-                request_id = ctx.request_id  # the 6 MB error body and log line carry it
+            if request_id is None and len(response.body) > fast_limit:
+                request_id = ctx.request_id  # the 6 MB (ALB: 1 MB) error body and log line carry it
             return encode_response(response, request, request_id)
 
         def malformed(event: Any, context: Any, source: str, exc: Exception) -> dict[str, Any]:
@@ -1508,7 +1511,9 @@ class App(Group, EventSources):
                 cls = result.__class__
                 if cls is dict or cls is list:
                     body = _encode(result)
-                    if len(body) < _MAYBE_TOO_LARGE:  # alb.json_response_for_event, inlined: the event's header mode
+                    if (
+                        len(body) < _ALB_MAYBE_TOO_LARGE
+                    ):  # alb.json_response_for_event, inlined: the event's header mode
                         status = endpoint.status
                         if "multiValueHeaders" in event:
                             return {

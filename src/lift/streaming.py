@@ -229,7 +229,7 @@ def _overflow_response(over: _Overflow, text: bool, limit: int, request_id: str 
     from lift.sources.http import too_large_response
 
     if over.code == "response_too_large":
-        resp, _ = too_large_response(over.size if text else over.size * 4 // 3, request_id)
+        resp, _ = too_large_response(over.size if text else over.size * 4 // 3, request_id, limit)
         return resp
     lift_logger().error(
         "Streamed response still running near the function's timeout after %d bytes (request_id=%s)",

@@ -264,6 +264,8 @@ def http_problem(out: Any, source: str, logs: list[logging.LogRecord], request_i
     if type(headers) is not dict or any(type(k) is not str or type(v) is not str for k, v in headers.items()):
         return f"headers not text: {headers!r}"[:300]
     status = out["statusCode"]
+    if status == 500 and source == "alb" and '"code":"response_too_large"' in out["body"]:
+        return None  # the echo answers a 1 MB value back: over an ALB's 1 MB limit, the documented clear 500
     if status >= 500:
         return f"{status}: {out['body'][:200]}"
     if source in ("alb", "lattice") and not out.get("statusDescription", "").startswith(str(status)):

@@ -303,3 +303,26 @@ def test_a_stream_returned_to_a_direct_invocation_is_collected() -> None:
 
     assert app.handler({"export": "all"}, lambda_context()) == '{"n":1}\n{"n":2}\n'
     assert closed == [True]  # the generator ran to its end and was closed
+
+
+def test_an_alb_answer_over_its_1mb_limit_is_a_clear_500_not_the_albs_502() -> None:
+    app = App()
+
+    @app.get("/rows")
+    def rows() -> list:
+        return ["x" * 1000] * 1500  # 1.5 MB of JSON: fine for API Gateway, too much for an ALB
+
+    @app.get("/stream")
+    def stream() -> Response:
+        return Response.stream((b"y" * 1024 for _ in range(1500)), "text/plain")
+
+    @app.get("/small")
+    def small() -> list:
+        return ["x" * 1000] * 500
+
+    for path in ("/rows", "/stream"):
+        alb = TestClient(app, source="alb").get(path)
+        assert alb.status_code == 500 and alb.json()["error"]["code"] == "response_too_large", path
+        assert "1 MB" in alb.json()["error"]["message"]
+        assert TestClient(app, source="rest").get(path).status_code == 200  # 6 MB there
+    assert TestClient(app, source="alb").get("/small").status_code == 200

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.context import Headers, QueryParams, Request, Response
-from lift.sources.http import lambda_body, method_or_get, strip_base_path
+from lift.sources.http import ALB_MAX_RESPONSE_BYTES, lambda_body, method_or_get, strip_base_path
 
 NAME = "alb"
 
@@ -121,8 +121,8 @@ STATUS_LINES = {
 
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
-    """The ALB response, in the header mode the request arrived in."""
-    resp, body, is_b64 = lambda_body(resp, request_id)
+    """The ALB response, in the header mode the request arrived in (a body over its 1 MB limit: a 500)."""
+    resp, body, is_b64 = lambda_body(resp, request_id, ALB_MAX_RESPONSE_BYTES)
     out: dict[str, Any] = {
         "statusCode": resp.status,
         "statusDescription": STATUS_LINES.get(resp.status) or status_line(resp.status),

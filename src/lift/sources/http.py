@@ -13,11 +13,14 @@ __all__ = [
     "relative_path",
     "strip_base_path",
     "MAX_RESPONSE_BYTES",
+    "ALB_MAX_RESPONSE_BYTES",
     "too_large_response",
 ]
 
 # Lambda's synchronous response payload limit is 6 MB; keep room for the envelope.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 16 * 1024
+ALB_MAX_RESPONSE_BYTES = 1024 * 1024 - 16 * 1024  # an ALB refuses a Lambda response JSON over 1 MB (502)
+_LIMIT_NAMES = {ALB_MAX_RESPONSE_BYTES: "an Application Load Balancer's 1 MB limit"}
 # JSON bodies below this size are valid UTF-8 text and far from the limit: sent as they are.
 JSON_FAST_PATH_BYTES = 1024 * 1024
 
@@ -48,32 +51,35 @@ def encode_body(resp: Response) -> tuple[str, bool]:
     return base64.b64encode(body).decode("ascii"), True
 
 
-def lambda_body(resp: Response, request_id: str | None) -> tuple[Response, str, bool]:
-    """The body for Lambda's response dict (JSON on a fast path), replaced by a 500 when too large."""
+def lambda_body(resp: Response, request_id: str | None, limit: int = MAX_RESPONSE_BYTES) -> tuple[Response, str, bool]:
+    """The body for Lambda's response dict (JSON on a fast path), replaced by a 500 when larger than
+    `limit` (Lambda's 6 MB; an ALB's 1 MB)."""
     body = resp.body
-    if len(body) < MAX_RESPONSE_BYTES and resp.headers.get("Content-Type") == "application/json":
+    if len(body) < limit and resp.headers.get("Content-Type") == "application/json":
         try:
             return resp, body.decode("utf-8"), False
         except UnicodeDecodeError:
             pass
     text, is_b64 = encode_body(resp)
-    if len(text) > MAX_RESPONSE_BYTES:
-        resp, text = too_large_response(len(text), request_id)
+    if len(text) > limit:
+        resp, text = too_large_response(len(text), request_id, limit)
         is_b64 = False
     return resp, text, is_b64
 
 
-def too_large_response(size: int, request_id: str | None) -> tuple[Response, str]:
-    """The 500 that replaces a response Lambda would refuse, and its encoded body."""
+def too_large_response(size: int, request_id: str | None, limit: int = MAX_RESPONSE_BYTES) -> tuple[Response, str]:
+    """The 500 that replaces a response Lambda (or the ALB in front) would refuse, and its encoded body."""
     from lift.errors import LiftError, lift_logger
 
+    name = _LIMIT_NAMES.get(limit, "Lambda's 6 MB payload limit")
     lift_logger().error(
-        "Response of %d bytes exceeds Lambda's 6 MB payload limit (request_id=%s)",
+        "Response of %d bytes exceeds %s (request_id=%s)",
         size,
+        name,
         request_id,
         extra={"request_id": request_id},
     )
-    err = LiftError(500, "response_too_large", "The response is larger than Lambda's 6 MB payload limit")
+    err = LiftError(500, "response_too_large", f"The response is larger than {name}")
     resp = Response.json(err.to_dict(request_id), status=500)
     return resp, resp.body.decode("utf-8")
 
