@@ -72,10 +72,9 @@ class Endpoint:
     # (`LazyRequestContext`): yes unless the route's direct call reads it itself (a header, the query,
     # a body the inline decode does not take), known once that call is made (its first request)
     lazy_request = True
-    # Until `prepare`/`compose` set them on the instance: not yet prepared, no middleware noted
-    # (class attributes: two stores fewer per route at registration, which is cold-start time)
+    # Until `prepare` sets it on the instance: not yet prepared (a class attribute: one store fewer
+    # per route at registration, which is cold-start time)
     prepared = False
-    _links: list[Middleware] | None = None
 
     def __init__(
         self,
@@ -87,7 +86,7 @@ class Endpoint:
         middleware: Sequence[Middleware],
         group: Group | None,
         binder: Binder,
-        **meta: Any,
+        meta: dict[str, Any],
     ) -> None:
         self.app = app
         self.fn = fn
@@ -98,6 +97,10 @@ class Endpoint:
         self.group = group
         self.binder = binder
         self.meta = meta
+        # the middleware `compose` found (None: none). Stored here, though `compose` sets it again: an
+        # attribute every instance stores in `__init__` stays in the slots the class's instances share;
+        # one first stored later may no longer fit there, and each route would then get a dict of its own
+        self._links: list[Middleware] | None = None
         self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
         # `direct and lazy_request`, kept in step with both: the one test of an HTTP source's direct path
         self.lazy_direct = self.direct
@@ -167,8 +170,9 @@ class Endpoint:
     def compose(self) -> None:
         """Note the route's middleware (again, when some was added): its chain is composed now if the
         route has been prepared, else by `prepare`, with the middleware found here."""
-        if not self.app.middleware and self.group is None and not self.middleware:
-            middleware: list[Middleware] = []  # (the common route: no list to build)
+        if self.group is None and not self.middleware:  # (the common route: no list of its own to build)
+            # the app's own list, shared: composing copies it, and `use` composes every route again
+            middleware: list[Middleware] = self.app.middleware
         else:
             middleware = self.all_middleware()
         self._links = middleware or None
@@ -270,29 +274,62 @@ class Group:
         return Group(self.app, self.prefix + normalize_path(prefix), middleware, parent=self)
 
     def route(self, path: str, methods: Iterable[str] | None = None, **options: Any) -> Callable[[_F], _F]:
-        full = self.prefix + normalize_path(path) if path not in ("", "/") or not self.prefix else self.prefix
-        return self.app._route_decorator(full, methods, self, options)
+        full, app, group = self._full_path(path), self.app, self._own()
+
+        def register(fn: _F) -> _F:
+            app.add_route(full, fn, methods, group=group, **options)
+            return fn
+
+        return register
 
     def get(self, path: str, **options: Any) -> Callable[[_F], _F]:
-        return self.route(path, ["GET"], **options)
+        return self._one_verb(path, _ONE_VERB["GET"], options)
 
     def post(self, path: str, **options: Any) -> Callable[[_F], _F]:
-        return self.route(path, ["POST"], **options)
+        return self._one_verb(path, _ONE_VERB["POST"], options)
 
     def put(self, path: str, **options: Any) -> Callable[[_F], _F]:
-        return self.route(path, ["PUT"], **options)
+        return self._one_verb(path, _ONE_VERB["PUT"], options)
 
     def patch(self, path: str, **options: Any) -> Callable[[_F], _F]:
-        return self.route(path, ["PATCH"], **options)
+        return self._one_verb(path, _ONE_VERB["PATCH"], options)
 
     def delete(self, path: str, **options: Any) -> Callable[[_F], _F]:
-        return self.route(path, ["DELETE"], **options)
+        return self._one_verb(path, _ONE_VERB["DELETE"], options)
 
     def head(self, path: str, **options: Any) -> Callable[[_F], _F]:
-        return self.route(path, ["HEAD"], **options)
+        return self._one_verb(path, _ONE_VERB["HEAD"], options)
 
     def options(self, path: str, **options: Any) -> Callable[[_F], _F]:
-        return self.route(path, ["OPTIONS"], **options)
+        return self._one_verb(path, _ONE_VERB["OPTIONS"], options)
+
+    def _full_path(self, path: str) -> str:
+        """`path` under this group's prefix (the router normalizes a path without one)."""
+        prefix = self.prefix
+        if not prefix:
+            return path
+        return prefix + normalize_path(path) if path not in ("", "/") else prefix
+
+    def _own(self) -> Group | None:
+        """The group a route registered here belongs to (None: the app itself)."""
+        return None if self is self.app else self
+
+    def _one_verb(self, path: str, verbs: tuple[str, ...], options: dict[str, Any]) -> Callable[[_F], _F]:
+        """`route(path, [verb], **options)`; a route with no option but `status` (the commonest) is
+        registered without gathering and passing keyword arguments (registration is cold-start time)."""
+        if options and (len(options) > 1 or "status" not in options):
+            return self.route(path, list(verbs), **options)
+        app, status = self.app, options["status"] if options else 200
+        if self is app:  # (`_full_path` and `_own` of the app itself, without their calls)
+            full, group = path, None
+        else:
+            full, group = self._full_path(path), self
+
+        def register(fn: _F) -> _F:
+            app._add_route(full, fn, verbs, status, _NO_MIDDLEWARE, group, None)
+            return fn
+
+        return register
 
 
 class App(Group, EventSources):
@@ -320,7 +357,7 @@ class App(Group, EventSources):
         for source in _LAZY_HTTP_MODULES:
             self._dispatch[source] = self._first_http_event
         self._init_event_sources()
-        self._not_found_endpoint = self._make_endpoint(_default_not_found, "", ("*",), 404, [], None)
+        self._not_found_endpoint = self._make_endpoint(_default_not_found, 404)
         self._not_found_endpoint.prepare()
         self._not_found_chain: Handler = self._not_found_endpoint.run
         self._method_chain: Handler = _method_not_allowed
@@ -393,30 +430,9 @@ class App(Group, EventSources):
             mask_results(binder)  # its results are masked for callers without the PII fields' roles
         return binder
 
-    def _make_endpoint(
-        self,
-        fn: Callable[..., Any],
-        template: str,
-        methods: tuple[str, ...],
-        status: int,
-        middleware: Sequence[Middleware],
-        group: Group | None,
-        path_params: Sequence[str] = (),
-        **meta: Any,
-    ) -> Endpoint:
-        binder = self._make_binder(fn, path_params)
-        if meta:
-            return Endpoint(self, fn, template, methods, status, middleware, group, binder, **meta)
-        return Endpoint(self, fn, template, methods, status, middleware, group, binder)
-
-    def _route_decorator(
-        self, path: str, methods: Iterable[str] | None, group: Group | None, options: dict[str, Any]
-    ) -> Callable[[_F], _F]:
-        def register(fn: _F) -> _F:
-            self.add_route(path, fn, methods, group=None if group is self else group, **options)
-            return fn
-
-        return register
+    def _make_endpoint(self, fn: Callable[..., Any], status: int) -> Endpoint:
+        """The endpoint of the not-found handler `fn`: no template, any method."""
+        return Endpoint(self, fn, "", ("*",), status, [], None, self._make_binder(fn, ()), {})
 
     def add_route(
         self,
@@ -430,16 +446,29 @@ class App(Group, EventSources):
         **meta: Any,
     ) -> Endpoint:
         """Register `fn` for `path` and `methods` (GET by default); fails on conflicts."""
-        if status.__class__ is not int or not 200 <= status <= 599:
-            status = final_status(status)  # a clear TypeError/ValueError at registration, not a 502 per request
         given: Any = methods
         if given.__class__ is list and len(given) == 1 and given[0].__class__ is str and given[0] in _ONE_VERB:
-            verbs = _ONE_VERB[given[0]]  # app.get(...) and the like: one shared tuple
+            verbs = _ONE_VERB[given[0]]  # app.route(..., ["GET"]) and the like: one shared tuple
         else:
             verbs = tuple(m.upper() for m in (methods or ["GET"]))
             for verb in verbs:
                 if verb not in _HTTP_METHODS:
                     raise ValueError(f"Unknown HTTP method {verb!r} for route {path}")
+        return self._add_route(path, fn, verbs, status, middleware, group, meta)
+
+    def _add_route(
+        self,
+        path: str,
+        fn: Callable[..., Any],
+        verbs: tuple[str, ...],
+        status: int,
+        middleware: Iterable[Middleware],
+        group: Group | None,
+        meta: dict[str, Any] | None,
+    ) -> Endpoint:
+        """`add_route` with its methods read (`verbs`: upper case, known) and its options gathered."""
+        if status.__class__ is not int or not 200 <= status <= 599:
+            status = final_status(status)  # a clear TypeError/ValueError at registration, not a 502 per request
         own: list[Middleware] | None = list(middleware) if middleware else None  # (no list for the common route)
         checks = None
         if meta and not _SCHEMA_OPTIONS.isdisjoint(meta):  # request_schema=, validators=, ... (lift.schema)
@@ -448,14 +477,8 @@ class App(Group, EventSources):
             checks = route_validation(fn, meta)
             own = [*(own or ()), checks]
         entry = self.router.entry_for(path)
-        if meta:
-            endpoint = self._make_endpoint(
-                fn, entry.template, verbs, status, own or _NO_MIDDLEWARE, group, entry.param_names, **meta
-            )
-        else:  # (the common route: a plain call, no keyword arguments to gather and pass on)
-            endpoint = self._make_endpoint(
-                fn, entry.template, verbs, status, own or _NO_MIDDLEWARE, group, entry.param_names
-            )
+        binder = self._make_binder(fn, entry.param_names)
+        endpoint = Endpoint(self, fn, entry.template, verbs, status, own or _NO_MIDDLEWARE, group, binder, meta or {})
         if checks is not None:
             checks.endpoint = endpoint
         for verb in verbs:
@@ -478,7 +501,7 @@ class App(Group, EventSources):
 
     def not_found(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Register the handler for paths no route matches (its result is sent with 404)."""
-        self._not_found_endpoint = self._make_endpoint(fn, "", ("*",), 404, [], None)
+        self._not_found_endpoint = self._make_endpoint(fn, 404)
         self._not_found_endpoint.prepare()  # (`_note_plain_not_found` compares its `run`)
         self._compose_all()
         return fn

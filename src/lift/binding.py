@@ -616,11 +616,19 @@ class RouteBinder(Binder):
     its Endpoint: the `__getattr__` that makes them lazy costs nothing per request. Event sources'
     binders, read per record, are plain Binders.)"""
 
-    __slots__ = ()
+    # A handler of a known shape with a typed body of its own model has its Plan made on first read
+    # (`plan`): until then its shape's plan with another model, the body's place in it, its type and
+    # codec (`_model_plan`). Nothing a registration keeps beyond the binder itself.
+    __slots__ = ("_template", "_index", "_body", "_codec")
+    _template: Plan
+    _index: int
+    _body: Any
+    _codec: Any
 
-    def __init__(self, fn: Callable[..., Any], plan: Plan, returns: Any = None) -> None:
+    def __init__(self, fn: Callable[..., Any], plan: Plan | None, returns: Any = None) -> None:
         self.fn = fn
-        self.plan = plan
+        if plan is not None:
+            self.plan = plan
         code = fn.__code__ if fn.__class__ is types.FunctionType else None  # (a route's common handler: no call)
         self.is_async = bool(code.co_flags & _CO_COROUTINE) if code is not None else is_coroutine_function(fn)
         self.returns = returns
@@ -633,6 +641,12 @@ class RouteBinder(Binder):
                 return self.compile()
             if name == "call_direct":
                 return self.compile_direct()
+            if name == "plan":
+                template, index = self._template, self._index
+                specs = template.specs.copy()  # (a shaped handler has no defaults)
+                specs[index] = (self._body, template.specs[index][1], False, _EMPTY, self._codec)
+                plan = self.plan = Plan(template.names, specs, template.keyword, template.tail, True)
+                return plan
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
@@ -813,9 +827,16 @@ def build_binder(
     except TypeError:  # an unhashable annotation (`Annotated[..., {...}]`): not shared
         return RouteBinder(fn, _plan(fn, hints, path_params, max_body, None), hints.get("return"))
     if plan is None:
-        plan = plans[key] = _model_plan(fn, hints, key, path_params, max_body, plans) or _plan(
-            fn, hints, path_params, max_body, None
-        )
+        model = _model_plan(fn, hints, key, path_params, max_body, plans)
+        if model is not None:  # (a typed body of its own model: its Plan made on first use)
+            template, index, codec = model
+            body = hints["body"]
+            if template.specs[index][0] is body:  # (the first of its shape: its plan is the template)
+                return RouteBinder(fn, template, hints.get("return"))
+            binder = RouteBinder(fn, None, hints.get("return"))
+            binder._template, binder._index, binder._body, binder._codec = template, index, body, codec
+            return binder
+        plan = plans[key] = _plan(fn, hints, path_params, max_body, None)
     return RouteBinder(fn, plan, hints.get("return"))
 
 
@@ -829,10 +850,11 @@ def _model_plan(
     path_params: Sequence[str],
     max_body: int,
     plans: dict[tuple[Any, ...], Plan],
-) -> Plan | None:
-    """The plan of a handler with a typed `body` whose shape is known with another model (the
-    commonest new shape: a POST of its own model), made from that shape's plan: only the body's
-    type is checked; None when there is no such plan yet (or no typed body)."""
+) -> tuple[Plan, int, Any] | None:
+    """For a handler with a typed `body` (the commonest new shape: a POST of its own model), the plan
+    of its shape with another model, the body's place in it and the body's codec (None for a plain
+    Struct): only the body's type is checked (its codec built), its own Plan is made on first use
+    (`RouteBinder.plan`); None when the handler is of no such shape (then `_plan` reads it)."""
     body = hints.get("body")
     if body is None or body.__class__ is _ANNOTATED or "body" in path_params or _is_context(body):
         return None
@@ -852,9 +874,7 @@ def _model_plan(
     codec = None
     if body is not bytes and body is not str and not _plain_struct(body):
         codec = codec_for(body, "body")  # (checks the type: raises TypeError for one msgspec cannot decode)
-    specs = template.specs.copy()
-    specs[index] = (body, max_body, False, _EMPTY, codec)  # (a shaped handler has no defaults)
-    return Plan(template.names, specs, template.keyword, template.tail, True)
+    return template, index, codec
 
 
 def _shape(fn: Any, hints: dict[str, Any], path_params: Sequence[str], max_body: int) -> tuple[Any, ...] | None:

@@ -109,22 +109,6 @@ def _segments(path: str, template: str) -> list[tuple[str, str]]:
     return segments
 
 
-def _plain_segments(stripped: str) -> list[tuple[str, str]] | None:
-    """The segments of a template made only of plain static segments and `{name}` parameters (the
-    commonest shape, `users/{user_id}`), told apart in one pass; None for anything else (a greedy or
-    `{name:type}` parameter, a segment mixing text and a parameter), which `_segments` reads and checks.
-    The caller has refused empty and dot segments already."""
-    segments: list[tuple[str, str]] = []
-    for part in stripped.split("/"):
-        if "{" not in part and "}" not in part:
-            segments.append(("static", part))
-        elif part[0] == "{" and part[-1] == "}" and (name := part[1:-1]).isidentifier():
-            segments.append(("param", name))
-        else:
-            return None
-    return segments
-
-
 class PathEntry:
     """One path template and the endpoints registered for it, by method."""
 
@@ -266,32 +250,45 @@ class Router:
         # (normalize_path's answer for a template already normalized, as Group.route passes them, without the call)
         path = template if template[:1] == "/" and template[-1:] != "/" else normalize_path(template)
         stripped = path.strip("/")
-        if "//" in stripped or "." in stripped or not template.strip("/"):
-            segments = _segments(path, template)  # (checks each segment: raises before the tree changes)
-        elif "{" not in stripped and "}" not in stripped:  # static, no empty or dot segment: nothing to check
-            segments = [("static", part) for part in stripped.split("/")]
-        else:
-            segments = _plain_segments(stripped) or _segments(path, template)
-        template = path
-        encodes = is_encoded_by_clients(stripped)
+        parts = stripped.split("/") if stripped else []
+        # the commonest template, static segments and `{name}` parameters, checked here in one pass;
+        # anything else (an empty, dot, greedy or malformed segment) read and checked by `_segments`
+        plain = stripped and "//" not in stripped and "." not in stripped
+        if plain and ("{" in stripped or "}" in stripped):
+            for part in parts:
+                if part[0] == "{":
+                    if part[-1] != "}" or not part[1:-1].isidentifier():
+                        plain = False
+                        break
+                elif "{" in part or "}" in part:
+                    plain = False
+                    break
+        if not plain:
+            _segments(path, template)  # (checks each segment: raises before the tree changes)
+        encodes = not stripped.isascii() or _ENCODED_BY_SOME_CLIENT(stripped) is not None  # (is_encoded_by_clients)
         if encodes:
             self.respelled = True
+        template = path
         node = self._root
         names: list[str] = []
-        for kind, value in segments:
-            if kind == "static":
-                child = node.static.get(value)
+        # Each part is now known to be static text, `{name}` or a last `{name+}`
+        part = ""
+        for part in parts:
+            if part[0] != "{":
+                static = node.static
+                child = static.get(part)
                 if child is None:  # (a node made only when missing: registration allocates less)
-                    if node.static is _NO_CHILDREN:
-                        node.static = {}
-                    child = node.static[value] = _new(_Node)  # (`_node()` written out: one call less per segment)
+                    if static is _NO_CHILDREN:
+                        static = node.static = {}
+                    child = static[part] = _new(_Node)  # (`_node()` written out: one call less per segment)
                     child.static, child.param, child.param_name, child.greedy = _NO_CHILDREN, None, None, None
                     child.greedy_name = child.entry = child.owner = None
-                    if encodes and is_encoded_by_clients(value):  # (`café`, `a b`: also as clients send it)
-                        for spelling in encoded_forms(value):
-                            node.static.setdefault(spelling, child)
+                    if encodes and is_encoded_by_clients(part):  # (`café`, `a b`: also as clients send it)
+                        for spelling in encoded_forms(part):
+                            static.setdefault(spelling, child)
                 node = child
-            elif kind == "param":
+            elif part[-2] != "+":
+                value = part[1:-1]
                 if node.param is None:
                     node.param, node.param_name, node.owner = _node(), value, template
                 elif node.param_name != value:
@@ -302,6 +299,7 @@ class Router:
                 names.append(value)
                 node = node.param
             else:
+                value = part[1:-2]
                 names.append(value)
                 if node.greedy is None:
                     node.greedy, node.greedy_name, node.owner = _entry(template, names), value, template
@@ -322,7 +320,7 @@ class Router:
                 if encodes:
                     for spelling in encoded_forms(template):
                         self._static.setdefault(spelling, entry)
-            elif len(names) == 1 and segments[-1][0] == "param":
+            elif len(names) == 1 and part[0] == "{":
                 parent = template.rpartition("/")[0]
                 self._param_tail[parent] = node.entry
                 if encodes:
