@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from lift import errors as _errors
 from lift import serialization
-from lift.binding import Binder, InvalidBody, Plan, build_binder
+from lift.binding import Binder, InvalidBody, Plan, route_binder
 from lift.context import Context, LazyRequestContext, Request, Response
 from lift.errors import (  # (BadRequest, NotFound, ...: read as _errors.X where raised, made on first use)
     LiftError,
@@ -418,7 +418,7 @@ class App(Group, EventSources):
             endpoint.rebind(self._make_binder(endpoint.fn, entry.param_names))
 
     def _make_binder(self, fn: Callable[..., Any], path_params: Sequence[str]) -> Binder:
-        binder = build_binder(fn, path_params=path_params, max_body=self._max_body_size, plans=self._plans)
+        binder = route_binder(fn, path_params, self._max_body_size, self._plans)
         returns = binder.returns  # (`-> dict` and the like answered here, without a call)
         if (
             returns is not None

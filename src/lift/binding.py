@@ -816,10 +816,34 @@ def build_binder(
     without defaults (the common route) is looked up by its shape: handlers of one shape share one
     `Plan`, the first one's checks holding for the others.
     """
-    hints = _type_hints(fn)
     if body_source is not None:  # an event source's handler: its call made now (read per record)
+        hints = _type_hints(fn)
         return Binder(fn, _plan(fn, hints, path_params, max_body, body_source), hints.get("return"))
-    key = _shape(fn, hints, path_params, max_body) if plans is not None else None
+    return route_binder(fn, path_params, max_body, plans)
+
+
+def route_binder(
+    fn: Callable[..., Any], path_params: Sequence[str], max_body: int, plans: dict[tuple[Any, ...], Plan] | None
+) -> RouteBinder:
+    """`build_binder` of an HTTP route (its arguments given in place: an App calls it once per route,
+    and registration is cold-start time)."""
+    hints = _type_hints(fn)
+    # The shape (when `plans` is given): what the Plan of plain function `fn` depends on, as one flat
+    # tuple (its parameters' names and annotations, which are keyword-only, the path parameters, the
+    # body limit); None for anything else (defaults, a callable object, a method, a decorated
+    # function: `_plan` reads those alone)
+    key = None
+    if (
+        plans is not None
+        and fn.__class__ is _FUNCTION
+        and fn.__defaults__ is None
+        and fn.__kwdefaults__ is None
+        and getattr(fn, "__wrapped__", None) is None
+    ):
+        code = fn.__code__
+        npos, nkw = code.co_argcount, code.co_kwonlyargcount
+        names = code.co_varnames[: npos + nkw]
+        key = (npos, nkw, max_body, *path_params, *names, *map(hints.get, names))
     if key is None or plans is None:
         return RouteBinder(fn, _plan(fn, hints, path_params, max_body, None), hints.get("return"))
     try:
@@ -840,6 +864,7 @@ def build_binder(
     return RouteBinder(fn, plan, hints.get("return"))
 
 
+_FUNCTION = types.FunctionType
 _ANY_MODEL: Any = object()  # in a shape, the place of a `body` annotation (`_model_plan`)
 
 
@@ -875,20 +900,6 @@ def _model_plan(
     if body is not bytes and body is not str and not _plain_struct(body):
         codec = codec_for(body, "body")  # (checks the type: raises TypeError for one msgspec cannot decode)
     return template, index, codec
-
-
-def _shape(fn: Any, hints: dict[str, Any], path_params: Sequence[str], max_body: int) -> tuple[Any, ...] | None:
-    """What the Plan of plain function `fn` depends on, as one flat tuple (its parameters' names
-    and annotations, which are keyword-only, the path parameters, the body limit); None for anything
-    else (defaults, a callable object, a method, a decorated function: `_plan` reads those alone)."""
-    if fn.__class__ is not types.FunctionType or fn.__defaults__ is not None or fn.__kwdefaults__ is not None:
-        return None
-    if getattr(fn, "__wrapped__", None) is not None:
-        return None
-    code = fn.__code__
-    npos, nkw = code.co_argcount, code.co_kwonlyargcount
-    names = code.co_varnames[: npos + nkw]
-    return (npos, nkw, max_body, *path_params, *names, *map(hints.get, names))
 
 
 def _plan(
