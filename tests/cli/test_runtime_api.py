@@ -441,7 +441,8 @@ def test_a_connection_reset_by_a_killed_runtime_prints_no_traceback(tmp_path, ca
     import threading
 
     def connection_threads() -> set[threading.Thread]:
-        return {t for t in threading.enumerate() if "process_request_thread" in t.name}
+        # (is_alive: threading.enumerate() also lists a thread being started, which join() refuses)
+        return {t for t in threading.enumerate() if "process_request_thread" in t.name and t.is_alive()}
 
     # a "runtime" that exits at once: the only connection to the Runtime API is the test's own
     with RuntimeEmulator("none.handler", cwd=tmp_path, python=shutil.which("true")) as rt:

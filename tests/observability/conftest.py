@@ -26,16 +26,17 @@ _ENV = (
 def fresh_observability(monkeypatch: pytest.MonkeyPatch):
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
-    level = logging.getLogger().level  # (configure sets the root level: put back as it was)
+    root = logging.getLogger()
+    # (configure sets the root level and replaces the handler it finds: both put back as they were, so
+    # a handler installed before this test, by whatever ran before it in this process, is kept)
+    level, handlers, handler = root.level, list(root.handlers), lift_logging._config.handler
     lift_logging.configure(force=True)
     lift_metrics.configure()
     lift_metrics._open.clear()
     monkeypatch.setattr(coldstart, "_claimed", False)
     yield
-    root = logging.getLogger()
-    if lift_logging._config.handler is not None:
-        root.removeHandler(lift_logging._config.handler)
-        lift_logging._config.handler = None
+    root.handlers[:] = handlers
+    lift_logging._config.handler = handler
     root.setLevel(level)
     lift_metrics._open.clear()
 

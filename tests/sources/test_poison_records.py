@@ -222,7 +222,12 @@ def test_poison_record_fails_alone(source, shape, middleware, poison, lift_warni
 
 
 # -- wrong-typed fields ------------------------------------------------------------------------
-MISSING = object()  # the field is left out
+class _Missing:
+    def __repr__(self) -> str:  # a stable test id (pytest-xdist's workers must collect the same ids)
+        return "MISSING"
+
+
+MISSING = _Missing()  # the field is left out
 
 WRONG_SQS_FIELDS = [
     ("body", MISSING),
