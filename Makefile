@@ -26,7 +26,9 @@ services:
 	bash scripts/install-test-services.sh
 
 test: install services lint
-	LIFT_STRICT_TEST_STATE=1 $(PY) -m pytest
+	@# two pytest-xdist workers (the CI has two cores), each with its own test servers; a test module
+	@# stays on one worker, so its module-scoped fixtures are made once
+	LIFT_STRICT_TEST_STATE=1 $(PY) -m pytest -n 2 --dist loadfile
 	LIFT_STRICT_TEST_STATE=1 LIFT_MAIN_PYTHON=$(PY) bash scripts/test-other-pythons.sh
 
 test-other-pythons:  # only the core suites on Python 3.12 and 3.13 (when found)
