@@ -266,14 +266,8 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     """A test's captured output and log as UTF-8 text: tests feed Lift lone surrogates (hostile events), and
     a report holding one cannot be sent from a pytest-xdist worker (`make test` runs two), which then
     crashes the whole run; such characters are written as backslash escapes in the report only."""
+    from lift.observability.text import utf8_text
+
     outcome = yield
     report = outcome.get_result()
-    report.sections = [(title, _utf8(text)) for title, text in report.sections]
-
-
-def _utf8(text: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+    report.sections = [(title, utf8_text(text)) for title, text in report.sections]
