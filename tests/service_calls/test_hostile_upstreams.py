@@ -19,11 +19,13 @@ from lift.services import ServiceClient, ServiceError, UpstreamTimeout
 from lift.testing import TestClient
 from tests.servers import Served, listening_socket
 
-OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+OK = b'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
 
 
 class WireServer:
-    """Answers each request by its path with raw bytes: `routes[path](conn)` writes what it likes."""
+    """Answers each request by its path with raw bytes: `routes[path](conn)` writes what it likes, then
+    the connection is closed (every answer says `Connection: close`, so no client reuses a connection
+    this server has closed)."""
 
     def __init__(self, routes: dict[str, Callable[[socket.socket], None]]) -> None:
         self.routes = routes
@@ -61,17 +63,29 @@ class WireServer:
 
     def stop(self) -> None:
         self.release.set()
+        # shutdown() first: close() alone leaves the listener alive in the kernel while the accept
+        # thread is blocked in accept(), and with SO_REUSEPORT (listening_socket) the next test's
+        # server, bound to port 0, could be given the same port and have half its connections taken
+        # and answered by this stale server
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 
 def garbled_gzip(conn: socket.socket) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\nnot-gzip!!")
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\nnot-gzip!!"
+    )
 
 
 def drip(conn: socket.socket) -> None:
     """A valid JSON string, one byte every 20 ms for 4 s: each byte resets a read timeout."""
     body = b'"' + b"a" * 198 + b'"'
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n")
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+    )
     for byte in body:
         conn.sendall(bytes([byte]))
         time.sleep(0.02)
@@ -79,21 +93,23 @@ def drip(conn: socket.socket) -> None:
 
 def drip_head(conn: socket.socket) -> None:
     """The status line and headers one byte every 20 ms (2 s in all), no body."""
-    for (
-        byte
-    ) in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 0\r\nX-Padding: ........\r\n\r\n":
+    for byte in b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 0\r\nX-Padding: ........\r\n\r\n":
         conn.sendall(bytes([byte]))
         time.sleep(0.02)
 
 
 def big_chunked(conn: socket.socket) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     chunk = b'"' + b"a" * 998 + b'"'
     conn.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk))
 
 
 def big_declared(conn: socket.socket) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n[")
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n["
+    )
 
 
 @pytest.fixture
@@ -106,10 +122,12 @@ def wire() -> Iterator[WireServer]:
             "/big": big_chunked,
             "/declared": big_declared,
             "/not-modified": lambda conn: conn.sendall(
-                b"HTTP/1.1 304 Not Modified\r\nContent-Length: 100000000\r\n\r\n"
+                b"HTTP/1.1 304 Not Modified\r\nConnection: close\r\nContent-Length: 100000000\r\n\r\n"
             ),
             "/ok": lambda conn: conn.sendall(OK),
-            "/loop": lambda conn: conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"),
+            "/loop": lambda conn: conn.sendall(
+                b"HTTP/1.1 302 Found\r\nConnection: close\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"
+            ),
         }
     )
     server.routes["/hang"] = lambda conn: (server.arrived.set(), server.release.wait(30), conn.sendall(OK))
@@ -289,7 +307,10 @@ def test_the_callers_credentials_stay_home_unless_forwarding_is_asked(wire):
 
 
 def _not_found(body: bytes) -> Callable[[socket.socket], None]:
-    head = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    head = (
+        b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        % len(body)
+    )
     return lambda conn: conn.sendall(head + body)
 
 
