@@ -142,7 +142,7 @@ def _caller_correlation_id(ctx: Context) -> str | None:
             value = first_value(request.headers, CORRELATION_HEADERS)
         if value and well_formed_id(value):
             return value  # type: ignore[no-any-return]
-        if value:  # not an id: the other header, as lift.services.propagation takes it
+        if value:  # not an id: the other header
             headers = request.headers
             for name in CORRELATION_HEADERS:
                 other = headers.get(name)

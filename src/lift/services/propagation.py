@@ -13,7 +13,6 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-from lift.middleware.request_id import well_formed_id
 from lift.observability.tracing import outgoing_headers as _trace_headers
 
 __all__ = ["current_context", "bind_current", "headers_for", "PROPAGATED_HEADERS"]
@@ -50,19 +49,12 @@ def bind_current(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
 
 
 def _correlation_id(ctx: Any) -> str:
-    state = ctx._state
-    if state is not None and state.get("correlation_id"):
-        return state["correlation_id"]
-    request = ctx.request
-    if request is not None:
-        headers = request.headers
-        # the client's own text: passed on only when well formed (a non-ASCII or CR/LF value
-        # cannot be a header, and would fail the call)
-        for name in ("x-correlation-id", "x-request-id"):
-            cid = headers.get(name)
-            if cid and well_formed_id(cid):
-                return cid
-    return ctx.request_id
+    """The id a callee gets as X-Correlation-Id: the one this request's log lines carry (the caller's
+    well-formed X-Correlation-Id / X-Request-Id, else the request id), so a trace across services
+    shares it."""
+    from lift.observability.logging import correlation_id_for
+
+    return correlation_id_for(ctx)
 
 
 def headers_for(ctx: Any, forward_authorization: bool = False) -> dict[str, str]:
