@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from lift import App, Context, Response
-from lift.testing import TestClient, events, lambda_context
+from lift.testing import TestClient, events, frozen_lambda_context, lambda_context
 
 
 class Workers:
@@ -123,24 +123,48 @@ def test_a_cancelled_job_stays_cancelled_when_its_function_returns(store_factory
     assert job["status"] == "cancelled" and job["result"] is None and job["progress"] == 10
 
 
-def test_a_job_whose_worker_died_is_taken_over_after_its_lease(store_factory, sqs_queue):
+@pytest.fixture
+def lease_clock(monkeypatch):
+    """The clock job leases are set and judged by, moved only by `lease_clock.advance(seconds)`: a lease
+    runs out when the test says so, never because a loaded machine was slow between two steps."""
+
+    class ShiftedClock:
+        def __init__(self) -> None:
+            self.offset = 0.0
+
+        def __call__(self) -> float:
+            return time.time() + self.offset
+
+        def advance(self, seconds: float) -> None:
+            self.offset += seconds
+
+    import lift.jobs
+
+    clock = ShiftedClock()
+    monkeypatch.setattr(lift.jobs, "_lease_clock", clock)
+    return clock
+
+
+def test_a_job_whose_worker_died_is_taken_over_after_its_lease(store_factory, sqs_queue, lease_clock):
     """A worker whose invocation ends (timeout) without finishing holds the job only for its own
     lifetime: a redelivery before that fails (retried later), one after it runs the job again (attempt
     2), and the first worker, if it was only stalled, can no longer write over the job."""
     queue, receive = sqs_queue
     workers = Workers(store_factory, queue)
     front = TestClient(workers.app(transport="sqs"))
-    job_id = front.post("/exports", json={"name": "stalled", "hold": 10}).json()["job_id"]
+    job_id = front.post("/exports", json={"name": "stalled", "hold": 30}).json()["job_id"]
     message = receive()
     stalled, rescuer = workers.app(), workers.app()
-    first = threading.Thread(
-        target=stalled.handler, args=(events.sqs(queue, [message]), lambda_context(timeout_ms=100)), daemon=True
+    first = threading.Thread(  # its invocation has 60 s left when it takes the job: a lease of 61 s
+        target=stalled.handler,
+        args=(events.sqs(queue, [message]), frozen_lambda_context(remaining_ms=60_000)),
+        daemon=True,
     )
     first.start()
     wait_for(lambda: len(workers.runs) == 1)
     early = rescuer.handler(events.sqs(queue, [message]), lambda_context())
     assert len(early["batchItemFailures"]) == 1 and len(workers.runs) == 1
-    time.sleep(1.2)  # the first worker's lease: its 0.1 s left + 1 s
+    lease_clock.advance(62)  # the first worker's invocation has ended
     rescued: list = []
     second = threading.Thread(
         target=lambda: rescued.append(rescuer.handler(events.sqs(queue, [message]), lambda_context()))
@@ -148,8 +172,8 @@ def test_a_job_whose_worker_died_is_taken_over_after_its_lease(store_factory, sq
     second.start()
     wait_for(lambda: len(workers.runs) == 2)
     workers.release.set()  # both functions now run on; only the rescuer's outcome counts
-    second.join(10)
-    first.join(10)
+    second.join(20)
+    first.join(20)
     assert not (rescued[0] or {}).get("batchItemFailures")
     job = front.get(f"/jobs/{job_id}").json()
     assert job["status"] == "succeeded" and job["attempts"] == 2 and job["result"] == {"run": 2}
