@@ -186,3 +186,23 @@ def test_tracing_without_otel_imports_nothing_extra():
 def test_invalid_mode_is_a_clear_error():
     with pytest.raises(ValueError, match="otel"):
         Tracing(mode="zipkin")
+
+
+@pytest.mark.parametrize("raw", ["localhost", "127.0.0.1:70000", "127.0.0.1:", "udp:127.0.0.1:x tcp:127.0.0.1:2000"])
+def test_a_malformed_daemon_address_in_the_environment_warns_and_serves(raw, monkeypatch, caplog):
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", raw)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", LAMBDA_TRACE)
+    app = App("svc")
+    with caplog.at_level("WARNING", logger="lift.tracing"):
+        app.use(Tracing(mode="xray"))
+    app.get("/")(lambda ctx: {"ok": True})
+    assert TestClient(app).get("/").status_code == 200
+    warnings = [r for r in caplog.records if r.name == "lift.tracing"]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+    assert repr(raw) in warnings[0].getMessage() and "127.0.0.1:2000" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("raw", ["localhost", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:٢٠٠٠"])
+def test_a_malformed_daemon_address_argument_is_refused_at_start(raw):
+    with pytest.raises(ValueError, match="X-Ray daemon address"):
+        Tracing(mode="xray", daemon_address=raw)

@@ -27,14 +27,34 @@ DEFAULT_DAEMON = "127.0.0.1:2000"
 
 
 def daemon_address(raw: str | None = None) -> tuple[str, int]:
-    """Parse `AWS_XRAY_DAEMON_ADDRESS` (`host:port` or `tcp:h:p udp:h:p`) to the UDP address."""
+    """Parse `AWS_XRAY_DAEMON_ADDRESS` (`host:port` or `tcp:h:p udp:h:p`) to the UDP address.
+
+    Raises ValueError naming the value when it is not one of those forms (no port, a port that is
+    not a number from 1 to 65535)."""
     raw = raw or os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or DEFAULT_DAEMON
     chosen = raw.strip()
     for part in raw.split():
         if part.startswith("udp:"):
             chosen = part[4:]
     host, _, port = chosen.rpartition(":")
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536) or any(c.isspace() for c in host):
+        raise ValueError(
+            f"X-Ray daemon address {safe_str(raw)[:200]!r} is not host:port or 'tcp:host:port udp:host:port'"
+        )
     return host or "127.0.0.1", int(port)
+
+
+def _env_daemon_address() -> tuple[str, int]:
+    """The daemon address from the environment; a malformed one (Lambda sets it, so only a
+    hand-set value can be) is logged once as a WARNING and the default is used: tracing must
+    never stop the function from starting."""
+    try:
+        return daemon_address()
+    except ValueError as exc:
+        import logging
+
+        logging.getLogger("lift.tracing").warning("%s; sending segments to %s", exc, DEFAULT_DAEMON)
+        return daemon_address(DEFAULT_DAEMON)
 
 
 # What X-Ray takes in a (sub)segment name: Unicode letters, numbers, whitespace and _ . : / % & # = + \ - @
@@ -145,7 +165,12 @@ class XRayEmitter:
     """Sends subsegment documents to the X-Ray daemon (UDP; fire and forget)."""
 
     def __init__(self, address: str | tuple[str, int] | None = None) -> None:
-        self.address = address if isinstance(address, tuple) else daemon_address(address)
+        if isinstance(address, tuple):
+            self.address = address
+        elif address:
+            self.address = daemon_address(address)  # the app's own argument: its mistake raises
+        else:
+            self.address = _env_daemon_address()
         self._sock: socket.socket | None = None
 
     def begin(self, name: str, trace: TraceHeader | None = None) -> Subsegment | None:
@@ -162,7 +187,7 @@ class XRayEmitter:
                 self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 self._sock.setblocking(False)
             self._sock.sendto(payload, self.address)
-        except OSError:
+        except (OSError, OverflowError):
             pass  # tracing must never fail a request
 
     def close(self) -> None:
