@@ -293,3 +293,35 @@ def test_calls_never_wait_past_the_lambda_deadline(users):
     elapsed = time.monotonic() - start
     assert response.status_code == 504 and response.json()["error"]["code"] == "upstream_timeout"
     assert elapsed < 3.0  # 504 before the callee (1.2 s) answers: the 500 ms left, not the 10 s timeout
+
+
+@pytest.mark.parametrize(
+    ("sent", "passed_on"),
+    [("99999999999999999999", "86400"), ("Fri, 31 Dec 9999 23:59:59 GMT", "86400"), ("120", "120"), ("١٢٠", None)],
+)
+def test_a_callees_retry_after_reaches_the_client_bounded(sent, passed_on):
+    """A callee's 503 says when to come back; the caller's own 503 passes that on, but never more
+    than a day, and a value that is not delta-seconds (Unicode digits) or an HTTP date not at all."""
+    callee = App(name="maintenance")
+
+    @callee.get("/busy")
+    def busy(ctx: Context):
+        from lift.errors import ServiceUnavailable
+
+        raise ServiceUnavailable("down for maintenance", headers={"Retry-After": sent})
+
+    caller = App(name="front")
+    served = Served(callee.asgi)
+    client = ServiceClient("maintenance", base_url=served.url, retry=fast_retry(1), breaker=False)
+
+    @caller.get("/")
+    def front(ctx: Context):
+        return client.get("/busy")
+
+    try:
+        response = TestClient(caller).get("/")
+    finally:
+        client.close()
+        served.stop()
+    assert response.status_code == 503 and response.json()["error"]["code"] == "upstream_unavailable"
+    assert response.headers.get("retry-after") == passed_on

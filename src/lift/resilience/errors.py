@@ -13,11 +13,16 @@ from lift.errors import LiftError
 __all__ = ["ResilienceError", "CircuitOpen", "BulkheadFull", "DeadlineExceeded", "Overloaded", "retry_after_header"]
 
 
+MAX_RETRY_AFTER = 86400
+"""The longest `Retry-After` Lift answers with (a day): a callee's absurd one (`99999999999999999999`,
+a date in year 9999) is not passed on to clients as is."""
+
+
 def retry_after_header(seconds: float | None) -> dict[str, str] | None:
-    """`{"Retry-After": "<whole seconds, at least 1>"}`, or None when unknown."""
-    if seconds is None:
+    """`{"Retry-After": "<whole seconds, at least 1, at most a day>"}`, or None when unknown."""
+    if seconds is None or seconds != seconds:  # None or NaN
         return None
-    return {"Retry-After": str(max(1, int(seconds + 0.999)))}
+    return {"Retry-After": str(max(1, int(min(seconds, MAX_RETRY_AFTER) + 0.999)))}
 
 
 class ResilienceError(LiftError):
