@@ -129,6 +129,34 @@ def test_ids_trace_and_tenant_reach_the_callee_through_a_served_caller(users):
         orders.stop()
 
 
+@pytest.mark.parametrize(
+    ("sent", "passed_on"),
+    [
+        ("congo=t61rcWkgMzE, rojo=00f067aa0ba902b7,,", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"),
+        ("tenant@vendor=v1", "tenant@vendor=v1"),
+        ("Congo=upper-case-key", None),  # W3C: a malformed member discards the whole header
+        ("congo=a\x7fb", None),
+        (",".join(f"k{i}=v" for i in range(33)), None),  # more than 32 members
+    ],
+)
+def test_the_callers_tracestate_goes_on_with_its_traceparent(users, sent, passed_on):
+    import httpx
+
+    orders = Served(_orders_app(users.url).asgi)
+    try:
+        answer = httpx.get(f"{orders.url}/orders/1", headers={"traceparent": TRACEPARENT, "tracestate": sent})
+        assert answer.status_code == 200
+        seen = users.rec.seen[-1]
+        assert seen["traceparent"].split("-")[1] == "5759e988bd862e3fe1be46a994272793"
+        assert seen.get("tracestate") == passed_on
+        # a trace that came as X-Ray's header has no W3C state to continue: none is sent
+        xray = {"X-Amzn-Trace-Id": f"Root={TRACE};Parent=53995c3f42cd8ad8;Sampled=1", "tracestate": sent}
+        assert httpx.get(f"{orders.url}/orders/1", headers=xray).status_code == 200
+        assert users.rec.seen[-1]["traceparent"] == TRACEPARENT and "tracestate" not in users.rec.seen[-1]
+    finally:
+        orders.stop()
+
+
 def test_lambda_caller_sends_its_trace_and_records_call_metrics(users, monkeypatch, capsys):
     app = _orders_app(users.url)
     monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={TRACE};Parent=53995c3f42cd8ad8;Sampled=1")

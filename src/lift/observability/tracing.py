@@ -19,6 +19,7 @@ __all__ = [
     "parse_xray_header",
     "is_trace_id",
     "parse_traceparent",
+    "parse_tracestate",
     "current_trace_header",
     "current_trace_id",
     "outgoing_headers",
@@ -118,6 +119,27 @@ def parse_traceparent(value: str | None) -> TraceHeader | None:
     ):
         return None
     return TraceHeader(w3c_to_xray_trace_id(parts[1].lower()), parts[2].lower(), bool(int(parts[3][:2], 16) & 1))
+
+
+_tracestate_member: Any = None
+
+
+def parse_tracestate(value: str | None) -> str | None:
+    """A W3C `tracestate` to pass on with the `traceparent` of the same trace: its list-members
+    (`key=value`, comma-separated; empty ones dropped) as received, or None when there are none, more
+    than 32, or any member W3C's grammar refuses (the spec says to discard the whole header then)."""
+    global _tracestate_member
+    if not value or len(value) > 8192:
+        return None
+    if _tracestate_member is None:  # (compiled on first use: most apps never see a tracestate)
+        key = r"(?:[a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})"
+        val = r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
+        _tracestate_member = re.compile(f"{key}={val}")
+    members = [m.strip(" \t") for m in value.split(",")]
+    members = [m for m in members if m]
+    if not members or len(members) > 32 or not all(_tracestate_member.fullmatch(m) for m in members):
+        return None
+    return ",".join(members)
 
 
 def xray_to_w3c_trace_id(root: str) -> str | None:

@@ -3,7 +3,8 @@
 For the current request (`ctx=` given to the call, else the one `bind_current` made current):
 `X-Request-Id` (the caller's request id), `X-Correlation-Id` (the caller's caller's correlation
 id, else the request id: one id across the whole chain), the trace (`X-Amzn-Trace-Id` and W3C
-`traceparent`, see lift.observability.tracing), `X-Tenant-Id` (when tenancy set one) and, when
+`traceparent`, see lift.observability.tracing, with the caller's W3C `tracestate` when the call
+continues the caller's trace), `X-Tenant-Id` (when tenancy set one) and, when
 the client forwards it, the caller's `Authorization`. A header the call sets itself wins.
 """
 
@@ -13,11 +14,19 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from lift.observability.tracing import W3C_HEADER, parse_tracestate
 from lift.observability.tracing import outgoing_headers as _trace_headers
 
 __all__ = ["current_context", "bind_current", "headers_for", "PROPAGATED_HEADERS"]
 
-PROPAGATED_HEADERS = ("X-Request-Id", "X-Correlation-Id", "X-Amzn-Trace-Id", "traceparent", "X-Tenant-Id")
+PROPAGATED_HEADERS = (
+    "X-Request-Id",
+    "X-Correlation-Id",
+    "X-Amzn-Trace-Id",
+    "traceparent",
+    "tracestate",
+    "X-Tenant-Id",
+)
 
 _current: ContextVar[Any] = ContextVar("lift_service_ctx", default=None)
 
@@ -57,6 +66,20 @@ def _correlation_id(ctx: Any) -> str:
     return correlation_id_for(ctx)
 
 
+def _add_tracestate(out: dict[str, str], headers: Any) -> None:
+    """The caller's `tracestate`, passed on (W3C Trace Context) when the outgoing `traceparent`
+    continues the trace the caller's `traceparent` named; a malformed one is dropped whole."""
+    state = headers.get("tracestate")
+    incoming = headers.get(W3C_HEADER)
+    if not state or not incoming:
+        return
+    incoming = incoming.strip()
+    if incoming[3:35].lower() == out[W3C_HEADER][3:35]:
+        state = parse_tracestate(state)
+        if state:
+            out["tracestate"] = state
+
+
 def headers_for(ctx: Any, forward_authorization: bool = False) -> dict[str, str]:
     """The propagated headers for a call made on behalf of `ctx` (None: only the trace)."""
     out = _trace_headers()
@@ -64,6 +87,8 @@ def headers_for(ctx: Any, forward_authorization: bool = False) -> dict[str, str]
         return out
     out["X-Request-Id"] = ctx.request_id
     out["X-Correlation-Id"] = _correlation_id(ctx)
+    if ctx.request is not None and W3C_HEADER in out:
+        _add_tracestate(out, ctx.request.headers)
     tenant = ctx.tenant_id
     if tenant:
         out["X-Tenant-Id"] = str(tenant)
