@@ -30,6 +30,7 @@ who did, when the app tracks connections): `{"type": "job.progress" | "job.succe
 from __future__ import annotations
 
 import collections
+import hashlib
 import inspect
 import logging
 import os
@@ -44,6 +45,7 @@ from typing import Any
 import msgspec
 
 from lift.errors import Conflict
+from lift.stores.base import scoped_key
 
 __all__ = ["Job", "JobBusy", "JobCancelled", "Jobs", "JobsForContext", "jobs_of"]
 
@@ -56,6 +58,8 @@ _LEASE_MARGIN_S = 1.0
 _JOB_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: anything else names no job (and never reaches the store)
 RESULT_LINK_SECONDS = 3600  # how long a shown result link works (each GET /jobs/{id} makes a new one)
 MAX_INLINE_RESULT = 300_000  # bytes of JSON kept in the job record (DynamoDB items stop at 400 KB)
+MAX_TEXT = 2000  # characters of an error or progress message kept in the record (the rest is cut)
+_RECORD_HEADROOM = 32 * 1024  # what a started job's record may grow by (error, message, timestamps) on its store
 _lease_clock = time.time  # the clock workers' leases are set and judged by (one place, so tests can move it)
 
 
@@ -275,15 +279,32 @@ class Jobs:
             connection_id=notify_connection or (getattr(ctx, "connection_id", None) if ctx is not None else None),
             body=msgspec.to_builtins(body),
         )
+        self._check_fits(job)
         self._save(job)  # before the key names it: a concurrent start that finds the key finds the job
         if idempotency_key is not None:
-            first = self._first_job(f"jobkey#{tenant or ''}#{name}#{idempotency_key}", job)
+            first = self._first_job(_idempotency_store_key(tenant, name, idempotency_key), job)
             if first is not None:
                 self._store().delete(f"job#{job.id}")
                 return first
         self._recent.append(job.id)
         self._enqueue(job)
         return job
+
+    def _check_fits(self, job: Job) -> None:
+        """A 413 when the job's record would not fit its store (a DynamoDB item stops at 400 KB) with
+        room left for what the run adds: the caller's body is too large, not the service broken."""
+        limit = self._store().value_limit(f"job#{job.id}")
+        if limit is None:
+            return
+        size = len(msgspec.json.encode(msgspec.to_builtins(job)))
+        if size + _RECORD_HEADROOM > limit:
+            from lift.errors import PayloadTooLarge
+
+            raise PayloadTooLarge(
+                f"job {job.name}: its body is {size} bytes of JSON, over the {limit - _RECORD_HEADROOM} "
+                "its job store keeps",
+                details={"limit": limit - _RECORD_HEADROOM},
+            )
 
     def _first_job(self, key: str, job: Job) -> Job | None:
         """The job an idempotency key already names, or None once `job` holds the key."""
@@ -358,7 +379,7 @@ class Jobs:
         except JobCancelled:
             return
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = _cut(f"{type(exc).__name__}: {exc}")
             _log.error("job %s (%s) attempt %d failed: %s", job.id, job.name, job.attempts, error, exc_info=True)
             if job.attempts < job.max_attempts:
                 job.status, job.error, job.claim, job.lease_until = QUEUED, error, None, None
@@ -403,7 +424,7 @@ class Jobs:
     def _progress(self, job: Job, state: dict[str, Any]) -> Callable[..., None]:
         def progress(percent: float, message: str | None = None) -> None:
             job.progress = max(0.0, min(100.0, float(percent)))
-            job.message = message
+            job.message = None if message is None else _cut(str(message))
             record = self._swap(state["stored"], job)
             if record is None:  # cancelled, or taken over by another worker: stop here
                 raise JobCancelled(job.id)
@@ -419,7 +440,7 @@ class Jobs:
             job.progress = 100.0
             data = msgspec.to_builtins(result)
             encoded = msgspec.json.encode(data)
-            if len(encoded) > MAX_INLINE_RESULT:
+            if len(encoded) > self._inline_room(job):
                 try:
                     job.result_key = self._store_large_result(job, encoded)
                 except Exception as exc:  # the job ran; say why its result is missing instead of running it again
@@ -433,10 +454,20 @@ class Jobs:
             return
         self._notify(job, f"job.{job.status}")
 
+    def _inline_room(self, job: Job) -> int:
+        """How many bytes of result the job's record can hold: MAX_INLINE_RESULT, or less when the
+        record's other fields (a large body) leave less than that below the store's item limit."""
+        limit = self._store().value_limit(f"job#{job.id}")
+        if limit is None:
+            return MAX_INLINE_RESULT
+        others = len(msgspec.json.encode(msgspec.to_builtins(job)))
+        return min(MAX_INLINE_RESULT, limit - others)
+
     def _store_large_result(self, job: Job, encoded: bytes) -> str:
         if not self.result_bucket:
             raise ValueError(
-                f"job {job.id}: the result is {len(encoded)} bytes, over {MAX_INLINE_RESULT}; "
+                f"job {job.id}: the result is {len(encoded)} bytes, over the {max(0, self._inline_room(job))} "
+                "its record can hold; "
                 "configure app.jobs.configure(result_bucket=...) to keep large results in S3"
             )
         key = f"lift-jobs/{job.name}/{job.id}.json"
@@ -515,6 +546,21 @@ def _lease_seconds(ctx: Any) -> float:
     """How long a worker may hold a job: its invocation's remaining time (15 minutes without one)."""
     remaining = getattr(ctx, "remaining_ms", None) if getattr(ctx, "lambda_context", None) is not None else None
     return (remaining() / 1000 if remaining is not None else 900.0) + _LEASE_MARGIN_S
+
+
+def _cut(text: str) -> str:
+    """`text` kept to MAX_TEXT characters (an exception's or a progress message's text can be any size;
+    the job's record cannot)."""
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _idempotency_store_key(tenant: Any, name: str, idempotency_key: Any) -> str:
+    """The store key of a start's idempotency key: scoped by tenant (escaped, so no tenant's key can
+    name another's) and by job name; a key over 200 characters is kept as its SHA-256 (store keys are
+    bounded: DynamoDB's at 2,048 bytes)."""
+    text = str(idempotency_key)
+    part = "k:" + text if len(text) <= 200 else "h:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return scoped_key("jobkey", name, part, tenant_id=None if tenant is None else str(tenant))
 
 
 def _context_type() -> Any:
