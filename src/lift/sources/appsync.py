@@ -22,8 +22,9 @@ from typing import Any
 from lift.batch import RecordResult, log_record_failure
 from lift.context import Response
 from lift.errors import find_lift_error
+from lift.sources.invoke import encode_result
 from lift.sources.record import Record
-from lift.sources.triggers import run_handler
+from lift.sources.triggers import returned_wrong, run_handler
 
 __all__ = ["AppSyncAuthorization", "AuthorizerEvent", "ResolverEvent", "dispatch"]
 
@@ -89,9 +90,10 @@ class ResolverEvent(Record):
 
 
 def _value(result: Any) -> Any:
-    if isinstance(result, Response):
-        return result.json_body() if result.body else None
-    return result
+    """A resolver's return value as JSON data (models converted), what the Lambda runtime can send."""
+    if isinstance(result, Response) and not result.body:
+        return None
+    return encode_result(result)
 
 
 def _resolve(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> Any:
@@ -99,7 +101,11 @@ def _resolve(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
     handler = next((h for h in handlers if h.match(record.field)), None)
     if handler is None:
         raise app._unmatched_event("appsync", f"field {record.field!r}", context)
-    return _value(run_handler(app, handler, event, context, "appsync", record))
+    result = run_handler(app, handler, event, context, "appsync", record)
+    try:
+        return _value(result)
+    except Exception as exc:  # a value that does not encode: the handler's mistake, not the event's
+        raise returned_wrong(app, event, context, "appsync", record, exc) from None
 
 
 def _dispatch_batch(app: Any, handlers: list[Any], events: list[dict[str, Any]], context: Any) -> list[Any]:
@@ -113,11 +119,12 @@ def _dispatch_batch(app: Any, handlers: list[Any], events: list[dict[str, Any]],
         ctx.record = record
         try:
             result = handler.chain(ctx)
-        except Exception as exc:
+            value = _value(result.value if isinstance(result, RecordResult) else result)
+        except Exception as exc:  # (also a value that does not encode): this item alone is None
             log_record_failure(ctx, record, exc)
             answers.append(None)
             continue
-        answers.append(_value(result.value if isinstance(result, RecordResult) else result))
+        answers.append(value)
     return answers
 
 
@@ -193,7 +200,10 @@ def _authorize(app: Any, handler: Any, event: dict[str, Any], context: Any) -> d
         result = result.principal
     if result is None or result is False:
         return {"isAuthorized": False}
-    context_values = {} if result is True else principal_context(result)[1]
+    try:
+        context_values = {} if result is True else principal_context(result)[1]
+    except TypeError as exc:  # not a caller: the handler's mistake, not the event's
+        raise returned_wrong(app, event, context, "appsync_authorizer", record, exc) from None
     return {"isAuthorized": True, "resolverContext": context_values, **extra}
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from lift import serialization
 from lift.errors import find_lift_error, lift_logger
 from lift.sources.record import Record
-from lift.sources.triggers import first_handler, run_handler
+from lift.sources.triggers import first_handler, returned_wrong, run_handler
 
 __all__ = ["AuthorizerRequest", "AuthorizerUnauthorized", "dispatch", "policy", "principal_context"]
 
@@ -308,7 +308,10 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
         return policy("anonymous", "Deny", resource)
     if isinstance(result, Mapping) and ("policyDocument" in result or "isAuthorized" in result):
         return dict(result)  # the handler built the answer itself
-    principal_id, ctx = principal_context(result)
+    try:
+        principal_id, ctx = principal_context(result)
+    except TypeError as exc:  # not a caller: the handler's mistake, not the event's
+        raise returned_wrong(app, event, context, "authorizer", record, exc) from None
     if simple:
         return {"isAuthorized": True, "context": ctx}
     return policy(principal_id, "Allow", resource, ctx)

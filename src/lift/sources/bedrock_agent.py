@@ -24,6 +24,7 @@ from lift.batch import RecordResult, log_record_failure
 from lift.context import Response
 from lift.errors import find_lift_error
 from lift.sources.record import Record, pattern_matcher
+from lift.sources.triggers import returned_wrong
 
 __all__ = ["AgentRequest", "action_matcher", "dispatch"]
 
@@ -137,16 +138,20 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
             raise
         status, value = err.status, err.to_dict(ctx.request_id)
         state = "REPROMPT" if err.status < 500 else "FAILURE"
+    try:
+        body = _body_text(value)
+    except Exception as exc:  # a value that does not encode: the handler's mistake, not the event's
+        raise returned_wrong(app, event, context, "bedrock_agent", record, exc) from None
     if record.api_path is not None:
         response: dict[str, Any] = {
             "actionGroup": record.action_group,
             "apiPath": record.api_path,
             "httpMethod": record.http_method,
             "httpStatusCode": status,
-            "responseBody": {"application/json": {"body": _body_text(value)}},
+            "responseBody": {"application/json": {"body": body}},
         }
     else:
-        function_response: dict[str, Any] = {"responseBody": {"TEXT": {"body": _body_text(value)}}}
+        function_response: dict[str, Any] = {"responseBody": {"TEXT": {"body": body}}}
         if state is not None:
             function_response["responseState"] = state
         response = {

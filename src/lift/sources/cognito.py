@@ -17,7 +17,7 @@ from typing import Any
 from lift import serialization
 from lift.context import Response
 from lift.sources.record import Record
-from lift.sources.triggers import first_handler, run_handler
+from lift.sources.triggers import first_handler, returned_wrong, run_handler
 
 __all__ = ["TRIGGERS", "CognitoEvent", "dispatch", "trigger_matcher"]
 
@@ -119,11 +119,14 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
     if isinstance(result, Response):
         result = result.json_body() if result.body else None
     if result is not None:
-        part = serialization.to_builtins(result)
-        if not isinstance(part, dict):
-            raise TypeError(
-                f"a Cognito trigger returns its response part as a dict or model, not {type(result).__name__}"
-            )
+        try:
+            part = serialization.to_builtins(result)
+            if not isinstance(part, dict):
+                raise TypeError(
+                    f"a Cognito trigger returns its response part as a dict or model, not {type(result).__name__}"
+                )
+        except Exception as exc:  # the handler's mistake, not the event's
+            raise returned_wrong(app, event, context, "cognito", record, exc) from None
         event["response"] = {**(event.get("response") or {}), **part}
     elif event.get("response") is None:
         event["response"] = {}

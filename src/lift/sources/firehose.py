@@ -112,7 +112,11 @@ def _transform(app: Any, handler: Any, event: Any, context: Any, record: Firehos
         log_refusal(ctx, record, result.status)
         return failed
     value = result.value if isinstance(result, RecordResult) else result
-    return _answer(ctx, record, value, original)
+    try:
+        return _answer(ctx, record, value, original)
+    except Exception as exc:  # a value that does not encode: this record alone fails
+        log_record_failure(ctx, record, exc)
+        return failed
 
 
 def _answer(ctx: Context, record: FirehoseRecord, value: Any, original: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from lift import batch as _batch
 from lift.sources.record import Record, pattern_matcher
-from lift.sources.triggers import run_handler
+from lift.sources.triggers import returned_wrong, run_handler
 
 __all__ = ["DISPOSITIONS", "SESMail", "dispatch", "recipient_matcher"]
 
@@ -107,7 +107,10 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
                 raise app._unmatched_event("ses", f"mail to {', '.join(record.recipients)}", context)
             result = run_handler(app, handler, event, context, "ses", record)
             if result is not None:
-                _check_disposition(result)
+                try:
+                    _check_disposition(result)
+                except ValueError as exc:  # the handler's mistake, not the event's
+                    raise returned_wrong(app, event, context, "ses", record, exc) from None
                 disposition = result
         return {"disposition": disposition} if disposition is not None else None
     # several mails: every one is handled once (a failure does not stop the others), then any failure raises

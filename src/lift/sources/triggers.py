@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # (annotations only: typing's aliases cost import time)
 _batch = LazyModule("lift.batch", globals(), "_batch")
 _record = LazyModule("lift.sources.record", globals(), "_record")
 
-__all__ = ["TRIGGER_SOURCES", "Triggers", "first_handler", "run_handler"]
+__all__ = ["TRIGGER_SOURCES", "Triggers", "first_handler", "returned_wrong", "run_handler"]
 
 # source -> (module under lift.sources, the decorator that registers it)
 TRIGGER_SOURCES: dict[str, tuple[str, str]] = {
@@ -65,6 +65,16 @@ def run_handler(app: Any, handler: Any, event: Any, context: Any, source: str, r
     with the request id and raised)."""
     result = _batch.run_or_raise(app, handler.chain, event, context, source, record)
     return result.value if isinstance(result, _batch.RecordResult) else result
+
+
+def returned_wrong(app: Any, event: Any, context: Any, source: str, record: Any, exc: Exception) -> Exception:
+    """`exc`, raised reading what a handler returned (a value its service cannot take, or one that
+    does not encode): logged once as that handler's failure (ERROR, with the request id and the
+    record's id) and marked so, never taken for a malformed event. The caller raises it."""
+    ctx = app.new_context(event, context, source)
+    ctx.record = record
+    _batch.log_record_failure(ctx, record, exc)
+    return exc
 
 
 class Triggers:
