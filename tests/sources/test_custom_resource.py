@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import pytest
@@ -98,3 +99,51 @@ def test_an_unknown_resource_type_still_answers_failed(server: RecordingServer) 
     with pytest.raises(Exception):
         app.handler(_event(server, resource_type="Custom::Other"), lambda_context())
     assert _sent(server)["Status"] == "FAILED"
+
+
+class _Opaque:
+    """A value no JSON encoder knows."""
+
+
+@pytest.mark.parametrize(
+    ("returned", "why"),
+    [
+        (lambda: _Opaque(), "Cannot encode"),  # was: no PUT at all, the stack waited an hour
+        (lambda: "arn:aws:s3:::logs", "Data must be an object"),  # was: SUCCESS with "Data": "..." (refused)
+        (lambda: [1, 2], "Data must be an object"),
+        (lambda: {"Blob": "x" * 5000}, "at most 4096"),  # was: a 5 KB answer ("Response object is too long")
+        (lambda: CustomResourceResult({}, physical_resource_id=123), "PhysicalResourceId"),  # was sent as a number
+        (lambda: CustomResourceResult({}, physical_resource_id="p" * 1025), "PhysicalResourceId"),
+    ],
+    ids=["unencodable", "text", "list", "over-4096-bytes", "number-physical-id", "long-physical-id"],
+)
+def test_an_answer_cloudformation_would_refuse_is_sent_as_failed_naming_why(
+    server: RecordingServer, returned, why: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = App()
+    app.custom_resource()(lambda ctx: returned())
+    context = lambda_context()
+    caplog.set_level(logging.INFO, logger="lift")
+    out = app.handler(_event(server, "Update", physical_resource_id="thing-1"), context)
+    sent = _sent(server)  # exactly one PUT, whatever the handler returned
+    assert (sent["Status"], sent["PhysicalResourceId"], sent["Data"]) == ("FAILED", "thing-1", {})
+    assert why in sent["Reason"] and out == sent
+    assert len(server.requests[0]["body"]) <= 4096
+    (line,) = [r for r in caplog.records if r.name.startswith("lift")]
+    assert line.levelno == logging.ERROR and context.aws_request_id in line.getMessage()
+
+
+def test_a_long_failure_reason_is_cut_to_fit_cloudformations_4096_bytes(server: RecordingServer) -> None:
+    app = App()
+
+    @app.custom_resource()
+    def thing(ctx: Context) -> None:
+        raise RuntimeError("é" * 3000)  # 6 bytes each in the JSON answer: was an 18 KB answer CloudFormation refused
+
+    app.handler(_event(server), lambda_context())
+    sent = _sent(server)
+    assert len(server.requests[0]["body"]) <= 4096
+    assert (
+        sent["Status"] == "FAILED" and sent["Reason"].startswith("RuntimeError: éé") and sent["Reason"].endswith("...")
+    )
+    assert len(server.requests[0]["body"]) > 4000  # as much of the reason as fits

@@ -23,9 +23,9 @@ from typing import Any
 from lift import serialization
 from lift.errors import lift_logger
 from lift.sources.record import Record
-from lift.sources.triggers import first_handler, run_handler
+from lift.sources.triggers import first_handler, returned_wrong, run_handler
 
-__all__ = ["CustomResourceRequest", "CustomResourceResult", "dispatch", "send_response"]
+__all__ = ["CustomResourceRequest", "CustomResourceResult", "answer_for", "dispatch", "send_response"]
 
 TIMEOUT_MARGIN = 5.0  # seconds before the function's timeout when a FAILED answer is sent
 
@@ -82,10 +82,25 @@ class CustomResourceRequest(Record):
         return self.properties
 
 
-def send_response(
-    event: dict[str, Any], status: str, reason: str, physical_id: str, data: Any = None, no_echo: bool = False
-) -> dict[str, Any]:
-    """PUT the answer CloudFormation waits for to the event's `ResponseURL`; the answer sent."""
+MAX_ANSWER_BYTES = 4096  # CloudFormation refuses a longer answer ("Response object is too long")
+MAX_PHYSICAL_ID_BYTES = 1024
+
+
+def answer_for(
+    event: dict[str, Any], status: str, reason: str, physical_id: Any, data: Any = None, no_echo: bool = False
+) -> bytes:
+    """The JSON answer CloudFormation takes; a ValueError naming what it would refuse (a physical id
+    that is not a non-empty text of at most 1 KB, `Data` that is not an object, an answer over 4096
+    bytes). A FAILED answer's reason is cut to fit."""
+    if (
+        physical_id.__class__ is not str
+        or not physical_id
+        or len(physical_id.encode("utf-8", "replace")) > MAX_PHYSICAL_ID_BYTES
+    ):
+        raise ValueError(f"the PhysicalResourceId must be a non-empty text of at most 1 KB, not {physical_id!r:.200}")
+    data = serialization.to_builtins(data) if data is not None else {}
+    if data.__class__ is not dict:
+        raise ValueError(f"the custom resource's Data must be an object (a dict or model), not {type(data).__name__}")
     answer = {
         "Status": status,
         "Reason": reason,
@@ -94,41 +109,78 @@ def send_response(
         "RequestId": event.get("RequestId"),
         "LogicalResourceId": event.get("LogicalResourceId"),
         "NoEcho": no_echo,
-        "Data": serialization.to_builtins(data) if data is not None else {},
+        "Data": data,
     }
-    body = json.dumps(answer).encode("utf-8")
+    body = json.dumps(answer).encode("ascii")  # (ASCII: escapes even a lone surrogate of an error message)
+    excess = len(body) - MAX_ANSWER_BYTES
+    if excess > 0 and status == "FAILED" and reason:
+        answer["Reason"] = _cut(reason, len(json.dumps(reason)) - 2 - excess - 3) + "..."
+        body = json.dumps(answer).encode("ascii")
+    elif excess > 0:
+        raise ValueError(
+            f"the answer would be {len(body)} bytes; CloudFormation takes at most {MAX_ANSWER_BYTES} (make Data smaller)"
+        )
+    return body
+
+
+def _cut(text: str, size: int) -> str:
+    """The start of `text` that takes at most `size` bytes in a JSON string (escapes counted)."""
+    for end, char in enumerate(text):
+        size -= len(json.dumps(char)) - 2
+        if size < 0:
+            return text[:end]
+    return text
+
+
+def send_response(event: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """PUT the answer CloudFormation waits for to the event's `ResponseURL`; the answer sent."""
     # the presigned URL is signed without a content type: send an empty one
     request = urllib.request.Request(
         event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         response.read()
+    answer: dict[str, Any] = json.loads(body)
     return answer
 
 
 class _Answer:
-    """Sends exactly one answer per request, whichever of the handler and the timer comes first."""
+    """Sends exactly one answer per request, whichever of the handler and the timer comes first.
+    A SUCCESS CloudFormation would refuse is sent as FAILED, naming why (logged as the handler's
+    failure): the stack never waits an hour for an answer that never came."""
 
-    def __init__(self, event: dict[str, Any], default_id: str) -> None:
+    def __init__(self, app: Any, event: dict[str, Any], context: Any, record: CustomResourceRequest) -> None:
+        self.app = app
         self.event = event
-        self.default_id = default_id
+        self.context = context
+        self.record = record
+        self.default_id = _default_physical_id(record, context)
         self.lock = threading.Lock()
         self.sent: dict[str, Any] | None = None
 
     def send(
-        self, status: str, reason: str, physical_id: str | None = None, data: Any = None, no_echo: bool = False
+        self, status: str, reason: str, physical_id: Any = None, data: Any = None, no_echo: bool = False
     ) -> dict[str, Any] | None:
         with self.lock:
             if self.sent is not None:
                 return None
             self.sent = {}
+            event = self.event
             try:
-                self.sent = send_response(self.event, status, reason, physical_id or self.default_id, data, no_echo)
+                try:
+                    body = answer_for(event, status, reason, physical_id or self.default_id, data, no_echo)
+                except Exception as exc:  # what the handler returned: CloudFormation would refuse it
+                    returned_wrong(self.app, event, self.context, "custom_resource", self.record, exc)
+                    body = answer_for(event, "FAILED", f"{type(exc).__name__}: {exc}", self.default_id)
+                self.sent = send_response(event, body)
             except Exception:
+                request_id = getattr(self.context, "aws_request_id", None)
                 lift_logger().exception(
-                    "custom resource %s: sending %s to the ResponseURL failed",
-                    self.event.get("LogicalResourceId"),
+                    "custom resource %s: sending %s to the ResponseURL failed (request_id=%s)",
+                    event.get("LogicalResourceId"),
                     status,
+                    request_id,
+                    extra={"source": "custom_resource", "request_id": request_id},
                 )
             return self.sent
 
@@ -142,7 +194,7 @@ def _default_physical_id(record: CustomResourceRequest, context: Any) -> str:
 
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, Any] | None:
     record = CustomResourceRequest(event)
-    answer = _Answer(event, _default_physical_id(record, context))
+    answer = _Answer(app, event, context, record)
     handler = first_handler(handlers, record.resource_type)
     if handler is None:
         answer.send("FAILED", f"No handler for custom resource type {record.resource_type!r}")
