@@ -159,3 +159,49 @@ def test_a_header_value_with_a_line_break_is_the_error_contracts_500_never_a_spl
     assert b"set-cookie" not in headers and b"location" not in headers
     status, headers, _ = exchange(server, b"GET /redirect?next=/home HTTP/1.1\r\n")
     assert (status, headers[b"location"]) == (307, [b"/home"])
+
+
+def test_an_oversized_body_is_answered_through_the_apps_middleware_as_on_lambda() -> None:
+    """The 413 for a body over the limit comes from reading it, as on Lambda: CORS headers, the
+    request id the client sent, like every other error; a handler that never
+    reads the body answers as it would on Lambda; a route's lower `limits()` still applies."""
+    from lift.middleware import cors, request_id
+    from lift.middleware.limits import limits
+
+    app = App(name="wire-cors", max_body_size=100)
+    app.use(request_id(), cors(["https://shop.example"]))
+
+    @app.post("/upload")
+    def upload(ctx: Context, body: bytes) -> dict:
+        return {"size": len(body)}
+
+    @app.post("/ping")
+    def ping(ctx: Context) -> dict:
+        return {"pong": True}
+
+    @app.post("/small", middleware=[limits(max_body=10)])
+    def small(ctx: Context, body: bytes) -> dict:
+        return {"size": len(body)}
+
+    served = Served(app.asgi)
+    try:
+        head = b"Origin: https://shop.example\r\nX-Request-Id: req-413\r\nContent-Length: 101\r\n"
+        status, headers, body = exchange(served, b"POST /upload HTTP/1.1\r\n" + head, b"x" * 101)
+        error = json.loads(body)["error"]
+        assert (status, error["code"], error["request_id"]) == (413, "payload_too_large", "req-413")
+        assert headers[b"access-control-allow-origin"] == [b"https://shop.example"]
+        assert headers[b"x-request-id"] == [b"req-413"]
+        on_lambda = app.handler(
+            events.apigw_rest("POST", "/upload", body="x" * 101, headers={"Origin": "https://shop.example"}),
+            lambda_context(),
+        )
+        assert on_lambda["statusCode"] == 413
+        assert json.loads(on_lambda["body"])["error"]["message"] == error["message"]
+        status, _, body = exchange(served, b"POST /ping HTTP/1.1\r\n" + head, b"x" * 101)
+        assert (status, json.loads(body)) == (200, {"pong": True})
+        status, _, body = exchange(served, b"POST /small HTTP/1.1\r\n" + head, b"x" * 101)
+        assert (status, json.loads(body)["error"]["details"]) == (413, {"limit": 10})
+        status, _, body = exchange(served, b"POST /upload HTTP/1.1\r\nContent-Length: 100\r\n", b"x" * 100)
+        assert (status, json.loads(body)) == (200, {"size": 100})
+    finally:
+        served.stop()

@@ -287,15 +287,14 @@ class AsgiApp:
                 body = message.get("body", b"")
                 if len(body) > app._max_body_size:
                     body = None
-            if body is None:
-                await send_response(send, payload_too_large(app._max_body_size))
-                return
+            if body is None:  # over the limit: reading it is the 413, inside the chain (see _OversizedRequest)
+                scope[_BODY_LIMIT] = app._max_body_size
         raw_path = scope.get("raw_path")  # (the path as sent, as the Lambda sources route it: see AsgiRequest)
         path = raw_path.decode("latin-1") if raw_path else wire_path(scope["path"])
         root_path = scope.get("root_path")
         if root_path or app.base_path:
             path = _routed_path(path, root_path or "", app.base_path)
-        request = _new(AsgiRequest)  # AsgiRequest(scope, body, path) without the call
+        request = _new(AsgiRequest if body is not None else _OversizedRequest)  # AsgiRequest(...) without the call
         request.event, request.method, request.path, request._body = scope, method, path, body
         cold = app._cold
         if cold:
@@ -657,6 +656,36 @@ async def read_body(receive: Receive, limit: int, first: dict[str, Any] | None =
         if not message.get("more_body"):
             break
     return b"".join(chunks)
+
+
+_BODY_LIMIT = "lift.body_limit"  # (in the scope of a request whose body was over the app's limit)
+
+
+class _OversizedRequest(AsgiRequest):
+    """A request whose body was over the app's limit (read no further than the limit). Reading its
+    body raises the 413 there, as reading it does from a Lambda event (`Request.body`): middleware
+    (CORS, security headers, logging, metrics) and the error contract see it like any other request,
+    and a handler that never reads the body answers as it would on Lambda."""
+
+    __slots__ = ()
+
+    @property
+    def max_body(self) -> int:  # type: ignore[override]
+        return int(self.event[_BODY_LIMIT])
+
+    @max_body.setter
+    def max_body(self, value: int) -> None:  # (a route's `limits(max_body=...)` lowers it)
+        self.event[_BODY_LIMIT] = value
+
+    @property
+    def body(self) -> bytes:
+        raise self._too_large()
+
+    def _raw_body(self) -> str | None:
+        raise self._too_large()
+
+    def body_size(self) -> int:
+        return self.max_body + 1
 
 
 def payload_too_large(limit: int) -> Response:
