@@ -278,6 +278,25 @@ def test_a_successful_write_invalidates_its_resource_children_and_collection() -
     assert client.get("/users/420").headers["x-cache"] == "hit"
 
 
+def test_every_spelling_of_a_path_shares_its_entry_and_its_invalidation() -> None:
+    """`/users/%34%32` is `/users/42` to the router (and `%c3%a9` is `%C3%A9`): a write through one
+    spelling drops the cached GETs of the others. Before, each spelling had its own entry, so after
+    `PUT /users/%34%32` a `GET /users/42` was still served the old answer until its TTL ran out."""
+    app, calls = make_app(cache(ttl=30, store=Cache()))
+    client = TestClient(app)
+    assert client.get("/users/42").json()["call"] == 1
+    assert client.get("/users/%34%32").headers["x-cache"] == "hit"
+    assert client.put("/users/%34%32", json={}).status_code == 200
+    fresh = client.get("/users/42")
+    assert fresh.headers["x-cache"] == "miss" and fresh.json()["call"] == 2
+    client.get("/users/caf%c3%a9")
+    assert client.get("/users/caf%C3%A9").headers["x-cache"] == "hit"
+    client.put("/users/caf%C3%A9", json={})
+    assert client.get("/users/caf%c3%a9").headers["x-cache"] == "miss"
+    assert client.get("/users/a%2Fb").json()["id"] == "a/b"  # an encoded slash stays one segment
+    assert client.get("/users/a%252Fb").json()["id"] == "a%2Fb"
+
+
 def test_ctx_cache_invalidate_by_tag_from_a_write_route() -> None:
     app, calls = make_app(cache(ttl=30, store=Cache()))
     client = TestClient(app)

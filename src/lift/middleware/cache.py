@@ -175,7 +175,7 @@ class CacheMiddleware:
             name = self.key(ctx)
         else:
             query = request.query
-            name = request.path
+            name = _spelled_once(request.path)
             if len(query):
                 from urllib.parse import quote
 
@@ -243,7 +243,7 @@ class CacheMiddleware:
         headers = {k: v for k, v in response.headers.items() if k.lower() not in ("x-cache", "age", "etag")}
         headers["ETag"] = etag
         tags = self.tags(ctx) if callable(self.tags) else self.tags
-        path = request.path
+        path = _spelled_once(request.path)
         all_tags = (f"path:{entry_name(path)}", *tags, *ctx.state.get(_TAGS_STATE, ()))
         value = {"s": response.status, "h": headers, "b": body}
         size = len(body) + sum(len(k) + len(v) for k, v in headers.items()) + 200
@@ -254,10 +254,21 @@ class CacheMiddleware:
     # -- invalidation ---------------------------------------------------------------------
     def invalidate_path(self, path: str) -> None:
         """Drop the cached GETs of `path`, everything below it and its parent collection."""
-        name = entry_name(path)
+        name = entry_name(_spelled_once(path))
         self.cache.invalidate(prefix=name)
         parent = name.rstrip("/").rpartition("/")[0]
         self.cache.invalidate(tags=[f"path:{entry_name(parent)}"])
+
+
+def _spelled_once(path: str) -> str:
+    """The path in the one spelling the router reads it in (`routing.canonical_path`): `/users/%34%32`,
+    `/users/42`, `/caf%c3%a9` and `/caf%C3%A9` name one resource, so they share an entry, and a write
+    through any spelling drops the cached GETs of every other (a `%2F` stays a `%2F`)."""
+    if "%" not in path and path.isascii():
+        return path
+    from lift.routing import canonical_path
+
+    return canonical_path(path)
 
 
 def _response_from(entry: Any, state: str) -> Response:
