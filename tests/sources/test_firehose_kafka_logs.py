@@ -212,3 +212,53 @@ def test_cloudwatch_logs_failure_raises_so_lambda_retries() -> None:
 
     with pytest.raises(RuntimeError):
         app.handler(events.cloudwatch_logs(), lambda_context())
+
+
+def _compressed(chunks: int, chunk: bytes, wbits: int) -> str:
+    """`chunks` times `chunk`, compressed as a stream (never held whole in memory), base64."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    data = b"".join(packer.compress(chunk) for _ in range(chunks)) + packer.flush()
+    return base64.b64encode(data).decode("ascii")
+
+
+def test_a_cloudwatch_logs_compression_bomb_is_refused_before_it_fills_memory(caplog, monkeypatch) -> None:
+    from lift.errors import BadRequest
+    from lift.sources import cloudwatch_logs
+
+    assert cloudwatch_logs.MAX_DECOMPRESSED_BYTES == 64 * 1024 * 1024  # (lowered below: a quicker bomb)
+    monkeypatch.setattr(cloudwatch_logs, "MAX_DECOMPRESSED_BYTES", 4 * 1024 * 1024)
+    app = App()
+    ran: list = []
+    app.cloudwatch_logs()(lambda body: ran.append(body))
+    mb = b"\0" * (1024 * 1024)
+    bomb = {"awslogs": {"data": _compressed(5, mb, 31)}}  # 5 MB in 7 KB of gzip (1 GB would be 1.4 MB)
+    assert len(bomb["awslogs"]["data"]) < 10_000
+    context = lambda_context()
+    caplog.set_level(logging.INFO, logger="lift")
+    with pytest.raises(BadRequest) as info:  # was: decompressed whole (a 1 MB payload could need 1 GB)
+        app.handler(bomb, context)
+    assert info.value.code == "malformed_event" and ran == []
+    (line,) = [r for r in caplog.records if r.name.startswith("lift")]
+    assert line.levelno == logging.WARNING and context.aws_request_id in line.getMessage()
+    assert "decompresses to more than" in line.getMessage()
+
+
+@pytest.mark.parametrize("wbits", [31, 15], ids=["gzip", "zlib"])
+def test_a_cut_short_cloudwatch_logs_payload_is_a_malformed_event_and_both_compressions_decode(wbits: int) -> None:
+    from lift.errors import BadRequest
+
+    app = App()
+    seen: list = []
+    app.cloudwatch_logs()(lambda body: seen.append(body))
+    delivery = events.cloudwatch_logs("/aws/lambda/orders", [{"n": 1}, {"n": 2}])
+    from lift.sources.cloudwatch_logs import decode_logs
+
+    payload = json.dumps(decode_logs(delivery)).encode()
+    app.handler({"awslogs": {"data": _compressed(1, payload, wbits)}}, lambda_context())
+    assert seen == [{"n": 1}, {"n": 2}]
+    whole = base64.b64decode(_compressed(1, payload + b" " * 64, wbits))
+    cut = {"awslogs": {"data": base64.b64encode(whole[:-12]).decode()}}  # the JSON whole, the stream not
+    with pytest.raises(BadRequest, match="Malformed cloudwatch_logs event"):
+        app.handler(cut, lambda_context())

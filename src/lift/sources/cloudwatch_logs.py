@@ -11,7 +11,6 @@ delivery (asynchronous invocation): handlers should be idempotent.
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 from typing import Any
 
@@ -22,15 +21,25 @@ from lift.sources.triggers import run_handler
 __all__ = ["LogEvent", "decode_logs", "dispatch"]
 
 
+# What a delivery may decompress to: CloudWatch Logs' own deliveries are a few MB at most (the Lambda
+# payload limit, compressed); more is a compression bomb, refused before it fills the function's memory.
+MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+
+
 def decode_logs(event: dict[str, Any]) -> dict[str, Any]:
     """The subscription's payload: `{messageType, owner, logGroup, logStream, subscriptionFilters, logEvents}`
-    (gzip; account-level subscription policies may deliver it zlib-compressed)."""
-    data = base64.b64decode(event["awslogs"]["data"])
-    if data[:2] == b"\x1f\x8b":
-        return json.loads(gzip.decompress(data))
+    (gzip; account-level subscription policies may deliver it zlib-compressed). A ValueError when
+    it decompresses to more than MAX_DECOMPRESSED_BYTES or is cut short."""
     import zlib
 
-    return json.loads(zlib.decompress(data))
+    data = base64.b64decode(event["awslogs"]["data"])
+    stream = zlib.decompressobj(32 + zlib.MAX_WBITS)  # a gzip or zlib header, told apart by zlib
+    text = stream.decompress(data, MAX_DECOMPRESSED_BYTES + 1)
+    if len(text) > MAX_DECOMPRESSED_BYTES:
+        raise ValueError(f"it decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes")
+    if not stream.eof:
+        raise ValueError("the compressed data is cut short")
+    return json.loads(text)
 
 
 class LogEvent(Record):
