@@ -108,3 +108,38 @@ def test_an_unknown_format_exits_2_naming_every_format(tmp_path: Path) -> None:
     result = lift("synth", "--format", "helm", cwd=project(tmp_path, CONFIG))
     assert result.returncode == 2
     assert "cloudformation, sam, terraform, pulumi, cdk" in result.stderr and not (tmp_path / ".lift").exists()
+
+
+CROWDED_APP = """
+from lift import App
+
+app = App(name="crowd")
+
+
+@app.get("/crowd")
+def crowd() -> dict:
+    return {}
+
+
+for number in range(170):  # each consumed queue is 3 resources: the queue, its DLQ, the mapping
+    app.sqs(f"crowd-{number}")(lambda body: None)
+"""
+
+
+def test_a_template_over_cloudformations_500_resources_is_refused_before_any_deploy(tmp_path: Path) -> None:
+    (tmp_path / "crowd.py").write_text(CROWDED_APP)
+    (tmp_path / "pyproject.toml").write_text(CONFIG.replace("notes:app", "crowd:app"))
+    synth = lift("synth", "prod", cwd=tmp_path)
+    assert synth.returncode == 2, synth.stdout + synth.stderr
+    message = " ".join(synth.stderr.split())
+    assert "crowd-prod has 519 resources, CloudFormation takes at most 500" in message
+    assert "AWS::SQS::Queue 340" in message and "Split the app" in message
+    assert not (tmp_path / ".lift/prod/template.json").exists()
+    # lift deploy refuses it before packaging or calling AWS (every AWS call would fail: port 9)
+    deploy = lift("deploy", "prod", "--yes", "--endpoint-url", "http://127.0.0.1:9", cwd=tmp_path)
+    assert deploy.returncode == 2 and "CloudFormation takes at most 500" in " ".join(deploy.stderr.split())
+    assert "Traceback" not in deploy.stderr and not (tmp_path / ".lift/prod/package.zip").exists()
+    # Terraform has no such quota: the same app is a module
+    terraform = lift("synth", "prod", "--format", "terraform", cwd=tmp_path)
+    assert terraform.returncode == 0, terraform.stderr
+    assert (tmp_path / ".lift/prod/terraform/main.tf.json").exists()

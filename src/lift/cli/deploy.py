@@ -73,7 +73,8 @@ def synth(
         out.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (out / name).write_text(text, encoding="utf-8")
-        cfn = render(deployment, "cloudformation")  # the same model: its summary says what the files create
+        # the same model: its summary says what the files create (their formats have no stack quotas)
+        cfn = render(deployment, "cloudformation", check=False)
         info = summary(deployment, cfn)
         info["stack"], info["output"], info["files"] = deployment.stack_name, str(out), sorted(files)
         if as_json:
@@ -81,7 +82,7 @@ def synth(
             return
         print_summary(info)
         return
-    template = render(deployment, format)
+    template = rendered(deployment, format)
     out = output or Path(".lift") / deployment.stage
     out.mkdir(parents=True, exist_ok=True)
     (out / "template.json").write_text(to_json(template), encoding="utf-8")
@@ -92,6 +93,17 @@ def synth(
         print_json(info)
         return
     print_summary(info)
+
+
+def rendered(deployment: Any, format: str = "cloudformation") -> dict[str, Any]:
+    """The stage's template; one CloudFormation would refuse (too many resources) exits 2 saying why."""
+    from lift.deploy import ConfigError
+    from lift.deploy.cloudformation import render
+
+    try:
+        return render(deployment, format)
+    except ConfigError as exc:
+        fail(str(exc), USAGE)
 
 
 def _provider_project(
@@ -344,8 +356,9 @@ def _prepare(
     """Package, upload and make the change set, show it and confirm: (plan, package, template,
     bucket, prefix), or None when there is nothing to deploy. Exits when refused or declined."""
     from lift.deploy.aws import PROJECT_TAG, DeployError, project_name
-    from lift.deploy.cloudformation import render, to_json
+    from lift.deploy.cloudformation import to_json
 
+    template_body = to_json(rendered(deployment))  # refused before anything is built or uploaded
     project = project_name(Path.cwd())
     consequence = "this deploy would remove resources of that app"
     claimed = None if take_over else aws.claimed_by(deployment.stack_name, project, consequence)
@@ -356,7 +369,6 @@ def _prepare(
             result.layer = _existing_package(package_zip.with_name("layer.zip"))
     else:
         result, _ = build_package_for(app, deployment.stage, None)
-    template_body = to_json(render(deployment))
     prefix = f"{deployment.service}/{deployment.stage}"
     try:
         bucket = aws.artifact_bucket(deployment.artifact_bucket)

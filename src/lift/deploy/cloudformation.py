@@ -22,6 +22,7 @@ from lift.deploy.model import (
     FunctionUrl,
     HttpFront,
     IamStatement,
+    ModelError,
     ReleaseHookFunction,
     TrafficShift,
     Value,
@@ -31,7 +32,7 @@ from lift.deploy.model import (
     rest_resources,
 )
 
-__all__ = ["render", "to_json", "to_yaml", "summary"]
+__all__ = ["render", "to_json", "to_yaml", "summary", "check_quotas"]
 
 FORMATS = ("cloudformation", "sam")
 _PSEUDO = {
@@ -1024,11 +1025,51 @@ def _route_id(key: str) -> str:
     return text if key != "ANY /" else "AnyRoot"
 
 
-def render(deployment: Deployment, format: str = "cloudformation") -> dict[str, Any]:
-    """The template for `deployment` as a dict (`format`: "cloudformation" or "sam")."""
+def render(deployment: Deployment, format: str = "cloudformation", *, check: bool = True) -> dict[str, Any]:
+    """The template for `deployment` as a dict (`format`: "cloudformation" or "sam"). A template
+    CloudFormation would refuse for its size is a `ModelError` (`check_quotas`), unless `check` is
+    false (a template read only for its inventory)."""
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
-    return _Template(deployment, format).build()
+    template = _Template(deployment, format).build()
+    if check:
+        check_quotas(deployment, template)
+    return template
+
+
+# CloudFormation's quotas on one stack's template (cfn-lint checks the same numbers)
+STACK_RESOURCES = 500
+STACK_OUTPUTS = 200
+TEMPLATE_BYTES = 1_000_000  # a template read from S3, as `lift deploy` sends one over 51,200 bytes
+
+
+def check_quotas(deployment: Deployment, template: dict[str, Any]) -> None:
+    """Refuse, before anything is packaged or deployed, a template CloudFormation refuses at
+    CreateChangeSet: more than 500 resources or 200 outputs, or a body over 1 MB."""
+    problems = []
+    resources = template["Resources"]
+    if len(resources) > STACK_RESOURCES:
+        by_type: dict[str, int] = {}
+        for resource in resources.values():
+            by_type[resource["Type"]] = by_type.get(resource["Type"], 0) + 1
+        largest = sorted(by_type.items(), key=lambda item: (-item[1], item[0]))[:3]
+        problems.append(
+            f"{len(resources)} resources, CloudFormation takes at most {STACK_RESOURCES} in one stack "
+            f"(most: {', '.join(f'{kind} {count}' for kind, count in largest)})"
+        )
+    outputs = template.get("Outputs", {})
+    if len(outputs) > STACK_OUTPUTS:
+        problems.append(f"{len(outputs)} outputs, CloudFormation takes at most {STACK_OUTPUTS}")
+    size = len(to_json(template).encode())
+    if size > TEMPLATE_BYTES:
+        problems.append(f"{size} bytes of template, CloudFormation reads at most {TEMPLATE_BYTES}")
+    if problems:
+        raise ModelError(
+            f"The template of {deployment.stack_name} has {'; and '.join(problems)}. "
+            "Split the app into services of their own (one stack each), or consume existing queues, topics "
+            "and streams (`arn` in [tool.lift.queues.NAME], [tool.lift.topics.NAME], [tool.lift.streams.NAME]) "
+            "instead of creating them here"
+        )
 
 
 def to_json(template: dict[str, Any]) -> str:
