@@ -105,6 +105,10 @@ def test_bad_config_names_the_file_the_table_and_the_key(table: dict, expected: 
     assert expected in str(info.value)
 
 
+_DOOR = {"zone_id": "Z1", "record": "api.example.com", "hosts": {"us-east-1": "a", "eu-west-1": "b"}}
+_THREE_HOSTS = {"us-east-1": "a", "eu-west-1": "b", "ap-south-1": "c"}
+
+
 @pytest.mark.parametrize(
     "stage, expected",
     [
@@ -123,6 +127,15 @@ def test_bad_config_names_the_file_the_table_and_the_key(table: dict, expected: 
         ({"secrets": {"db-password": "arn:aws:ssm:eu-west-1:123456789012:parameter/db"}}, "key 'secrets.db-password'"),
         ({"environment": {f"V{i}": "x" * 100 for i in range(40)}}, "over Lambda's 4 KB"),
         ({"domain": "api.example.com", "certificate_arn": "api.example.com"}, "is not an ACM certificate ARN"),
+        ({"region": "eu_west_1"}, "key 'region': 'eu_west_1' is not an AWS region name"),
+        ({"regions": ["us-east-1", "EU-WEST-1"]}, "key 'regions': 'EU-WEST-1' is not an AWS region name"),
+        ({"regions": ["us-east-1", "us-east-1"]}, "names a region twice"),
+        # Route 53 takes one PRIMARY and one SECONDARY failover record of a name: `lift dr setup` got
+        # an InvalidChangeBatch (or a traceback for one host) after making the health checks
+        ({"dr": {**_DOOR, "hosts": {"us-east-1": "a.example.com"}}}, "needs a host in at least two regions, not 1"),
+        ({"dr": {**_DOOR, "hosts": _THREE_HOSTS}}, "active-passive failover takes one primary and one secondary"),
+        ({"dr": {**_DOOR, "hosts": {"us-east-1": "a", "eu-west": "b"}}}, "'eu-west' is not an AWS region name"),
+        ({"dr": {**_DOOR, "health_path": "health"}}, "key 'dr.health_path': 'health' must be a path"),
     ],
 )
 def test_values_outside_aws_limits_are_refused_naming_the_stage(stage: dict, expected: str) -> None:
@@ -132,6 +145,11 @@ def test_values_outside_aws_limits_are_refused_naming_the_stage(stage: dict, exp
         config.stage("prod")
     assert "pyproject.toml: [tool.lift.stages.prod]" in str(info.value)
     assert expected in str(info.value)
+
+
+def test_a_front_door_of_three_regions_is_active_active() -> None:
+    config = config_from_dict({"stages": {"prod": {"dr": {**_DOOR, "hosts": _THREE_HOSTS, "mode": "active-active"}}}})
+    assert sorted(config.stage("prod").dr.hosts) == ["ap-south-1", "eu-west-1", "us-east-1"]
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:

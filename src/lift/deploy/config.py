@@ -516,6 +516,11 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
     def bad(key: str, why: str) -> ConfigError:
         return ConfigError(f"{file}: {where}: key {key!r}: {why}")
 
+    for key, region in [("region", config.region), *(("regions", r) for r in config.regions)]:
+        if region is not None and not _REGION.fullmatch(region):
+            raise bad(key, f"{region!r} is not an AWS region name (e.g. eu-west-1)")
+    if len(set(config.regions)) != len(config.regions):
+        raise bad("regions", f"{config.regions} names a region twice")
     if config.runtime not in RUNTIMES:
         raise bad("runtime", f"{config.runtime!r} is not a supported runtime ({', '.join(RUNTIMES)})")
     if not 128 <= config.memory <= 10240:
@@ -619,6 +624,29 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
         raise bad("alb", 'http = "alb" needs [tool.lift.alb] listener_arn = "..."')
     if config.release is not None:
         _check_release(config.release, bad)
+    if config.dr is not None:
+        _check_dr(config.dr, bad)
+
+
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")  # us-east-1, us-gov-west-1, ap-southeast-5
+
+
+def _check_dr(dr: DrConfig, bad: Any) -> None:
+    """What Route 53 takes (one PRIMARY and one SECONDARY failover record of a name; latency records
+    on AWS region names), refused here rather than by `lift dr setup` halfway through."""
+    if len(dr.hosts) < 2:
+        raise bad("dr.hosts", f"a front door needs a host in at least two regions, not {len(dr.hosts)}")
+    if dr.mode == "active-passive" and len(dr.hosts) != 2:
+        raise bad(
+            "dr.hosts",
+            f"active-passive failover takes one primary and one secondary region, not {len(dr.hosts)} "
+            '(use mode = "active-active" for more)',
+        )
+    for region in dr.hosts:
+        if not _REGION.fullmatch(region):
+            raise bad(f"dr.hosts.{region}", f"{region!r} is not an AWS region name (e.g. eu-west-1)")
+    if not dr.health_path.startswith("/"):
+        raise bad("dr.health_path", f"{dr.health_path!r} must be a path starting with '/'")
 
 
 def _check_release(release: ReleaseConfig, bad: Any) -> None:

@@ -58,6 +58,8 @@ class FrontDoor:
             raise ValueError(f"front door mode must be active-passive or active-active, not {self.mode!r}")
         if len(self.regions) < 2:
             raise ValueError("a front door needs at least two regions")
+        if self.mode == "active-passive" and len(self.regions) > 2:
+            raise ValueError("active-passive failover records take one primary and one secondary region")
 
 
 def _health_check_config(region: Region) -> dict[str, Any]:
@@ -104,8 +106,6 @@ def front_door_resources(door: FrontDoor) -> dict[str, dict[str, Any]]:
         record["HostedZoneId"] = door.zone_id
         record["ResourceRecords"] = [r["Value"] for r in record["ResourceRecords"]]  # plain strings in templates
         resources[f"Record{logical}"] = {"Type": "AWS::Route53::RecordSet", "Properties": record}
-    if door.mode == "active-passive" and len(door.regions) > 2:
-        raise ValueError("active-passive failover records take one primary and one secondary region")
     return resources
 
 
