@@ -460,3 +460,29 @@ def test_a_connection_reset_by_a_killed_runtime_prints_no_traceback(tmp_path, ca
         assert not handler_thread.is_alive()
     err = capfd.readouterr().err
     assert "Exception occurred during processing of request" not in err and "ConnectionResetError" not in err
+
+
+def test_lift_invoke_in_process_refuses_what_lambda_refuses_over_6mb(cli, tmp_path):
+    """Without --runtime too: an event over 6 MB is refused before the app runs, and a response over
+    6 MB is Lambda's Function.ResponseSizeTooLarge (the function ran; Lambda would not deliver it)."""
+    write_module(
+        tmp_path,
+        "app",
+        "from lift import App\napp = App(name='x')\n\n"
+        "@app.invoke\ndef run(ctx, body: dict):\n    return {'data': 'x' * body['size']}\n",
+    )
+    (tmp_path / "big.json").write_text(json.dumps({"size": 1, "data": "x" * (6 * 1024 * 1024)}))
+    refused = cli("invoke", "app:app", "big.json", cwd=tmp_path)
+    assert refused.code == 1 and refused.json()["errorType"] == "RequestTooLargeException", refused
+    assert "Error: Lambda refused the request: RequestTooLargeException: Request must be smaller" in refused.stderr
+
+    (tmp_path / "asks.json").write_text(json.dumps({"size": 6 * 1024 * 1024}))
+    too_big = cli("invoke", "app:app", "asks.json", cwd=tmp_path)
+    assert too_big.code == 1 and too_big.json()["errorType"] == "Function.ResponseSizeTooLarge", too_big
+    assert (
+        "Error: Handler error: Function.ResponseSizeTooLarge: Response payload size (6291468 bytes)" in too_big.stderr
+    )
+    assert "Traceback" not in too_big.stderr
+
+    (tmp_path / "fits.json").write_text(json.dumps({"size": 10}))
+    assert cli("invoke", "app:app", "fits.json", cwd=tmp_path).json() == {"data": "x" * 10}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import traceback
 from pathlib import Path
 from typing import Any
@@ -167,9 +168,13 @@ def invoke(
 
 
 def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
+    from lift.dev.runtime_api import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, REQUEST_TOO_LARGE, response_too_large
     from lift.errors import UnmatchedEvent
     from lift.testing import lambda_context
 
+    if _payload_size(event) > MAX_REQUEST_BYTES:  # Lambda refuses it before the function runs, as --runtime does
+        print_json(REQUEST_TOO_LARGE)
+        fail(f"Lambda refused the request: {REQUEST_TOO_LARGE['errorType']}: {REQUEST_TOO_LARGE['errorMessage']}")
     with app_output_on_stderr():
         app, _ = load(app_ref)
     results = []
@@ -177,7 +182,7 @@ def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
         context = lambda_context(function_name=app.name)
         try:
             with app_output_on_stderr():
-                results.append(app.handler(event, context))
+                result = app.handler(event, context)
         except SystemExit as exc:  # the handler ended the process: Lambda reports the runtime's exit
             status = exc.code if isinstance(exc.code, int) else 1 if exc.code else 0
             print_json(
@@ -195,7 +200,21 @@ def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
             print_raw("".join(traceback.format_exception(exc)).rstrip())
             print_json(error_document(exc))
             fail(f"The handler raised {type(exc).__name__}: {exc}")
+        size = _payload_size(result)
+        if size > MAX_RESPONSE_BYTES:  # the function ran, but Lambda would not deliver its answer
+            error = response_too_large(size)
+            print_json(error)
+            fail(f"Handler error: {error['errorType']}: {error['errorMessage']}")
+        results.append(result)
     print_json(results[0] if repeat == 1 else results)
+
+
+def _payload_size(value: Any) -> int:
+    """The size of `value` as the runtime sends it (JSON, as awslambdaric serialises it)."""
+    try:
+        return len(json.dumps(value, default=str).encode())
+    except (TypeError, ValueError):  # (not JSON at all: printing it reports that)
+        return 0
 
 
 def _invoke_runtime(app_ref: str | None, event: Any, timeout: float, repeat: int) -> None:

@@ -34,6 +34,21 @@ __all__ = ["RuntimeEmulator", "InvokeResult", "RuntimeNotAvailable"]
 API_PREFIX = "/2018-06-01/runtime"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # a synchronous Invoke's payload, refused before the function runs
+REQUEST_TOO_LARGE = {
+    "errorMessage": f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation",
+    "errorType": "RequestTooLargeException",
+}  # (what Lambda answers a synchronous Invoke whose payload is too large)
+
+
+def response_too_large(size: int) -> dict[str, str]:
+    """What Lambda reports for a function whose response is over its 6 MB limit."""
+    return {
+        "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+        f"({MAX_RESPONSE_BYTES} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
@@ -163,16 +178,7 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
             invocation.resolve("error", json.dumps(document).encode())
             return self._reply(202, {"status": "OK"})
         if len(body) > MAX_RESPONSE_BYTES:
-            invocation.resolve(
-                "error",
-                json.dumps(
-                    {
-                        "errorMessage": f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload "
-                        f"size ({MAX_RESPONSE_BYTES} bytes).",
-                        "errorType": "Function.ResponseSizeTooLarge",
-                    }
-                ).encode(),
-            )
+            invocation.resolve("error", json.dumps(response_too_large(len(body))).encode())
             return self._reply(
                 413,
                 {
@@ -381,10 +387,7 @@ class RuntimeEmulator:
             raise RuntimeError("Start the emulator first (use it as a context manager)")
         body = event if isinstance(event, bytes) else json.dumps(event).encode()
         if len(body) > MAX_REQUEST_BYTES:
-            error = _error_doc(
-                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation",
-                "RequestTooLargeException",
-            )
+            error = json.dumps(REQUEST_TOO_LARGE).encode()
             return InvokeResult(str(uuid.uuid4()), "rejected", _decode(error), error)
         with self._invoke_lock:
             if self._process is None or self._process.poll() is not None:
