@@ -162,3 +162,54 @@ def test_a_send_to_a_gone_connection_removes_it_from_the_store(store, monkeypatc
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never answers (a stalled or partitioned database)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    held: list = []
+    stopped = threading.Event()
+
+    def accept() -> None:
+        while not stopped.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    stopped.set()
+    listener.close()
+    for sock in held:
+        sock.close()
+
+
+@pytest.mark.parametrize("backend", ["dynamodb", "redis"])
+def test_a_connect_whose_store_stops_answering_is_refused_within_the_stores_timeout(backend, silent_server):
+    """The connection store's server accepts but never answers: `$connect` is refused (500, nothing
+    stored) once the store's timeout has passed, as with DynamoDBStore and RedisStore. Before, the
+    DynamoDB store used botocore's defaults (60 s reads, up to 10 attempts): the `$connect` waited
+    minutes, past API Gateway's 29 s, and a fan-out from an HTTP route hung the same way."""
+    import threading
+
+    if backend == "dynamodb":
+        store = DynamoDBConnections(
+            "ws", endpoint_url=f"http://127.0.0.1:{silent_server}", region="us-east-1", timeout=0.3
+        )
+    else:
+        store = RedisConnections(f"redis://127.0.0.1:{silent_server}/0", timeout=0.3)
+    app = ws_app(store)
+    answers: list = []
+    connecting = threading.Thread(
+        target=lambda: answers.append(app.handler(events.websocket_connect(connection_id="S1="), lambda_context())),
+        daemon=True,
+    )
+    connecting.start()
+    connecting.join(30)  # (bounded: reached only when a store call waits on the silent server unbounded)
+    assert not connecting.is_alive(), "the $connect still waits on the silent store"
+    assert answers[0]["statusCode"] == 500

@@ -76,6 +76,28 @@ def _ttl_ms(ttl: float | None) -> str:
     return str(max(1, int(ttl * 1000)))
 
 
+def redis_client(url: str, timeout: float) -> Any:
+    """A redis-py client whose every wait is bounded by `timeout` seconds, retrying once on a lost
+    connection or a timeout (a restarted server, a stale pooled connection)."""
+    try:
+        import redis
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError('RedisStore and RedisConnections need redis-py: pip install "lift-lambda[redis]"') from exc
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    # One retry, as botocore does for DynamoDBStore (from_url alone gives none). A retried write may
+    # find its own first attempt applied: the features built on the store recognise their own writes
+    # (the idempotency lock's token).
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 1),
+        retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+    )
+
+
 class RedisStore(Store):
     """A store on one Redis server (or a cluster endpoint with single-key operations)."""
 
@@ -87,25 +109,7 @@ class RedisStore(Store):
         prefix: str = "lift:",
         timeout: float = 1.0,
     ) -> None:
-        if client is None:
-            try:
-                import redis
-            except ImportError as exc:  # pragma: no cover - depends on the environment
-                raise ImportError('RedisStore needs redis-py: pip install "lift-lambda[redis]"') from exc
-            from redis.backoff import ExponentialBackoff
-            from redis.retry import Retry
-
-            # One retry on a lost connection or a timeout, as botocore does for DynamoDBStore (from_url
-            # alone gives none). A retried write may find its own first attempt applied: the features
-            # built on the store recognise their own writes (the idempotency lock's token).
-            client = redis.Redis.from_url(
-                url or "redis://127.0.0.1:6379/0",
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 1),
-                retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
-            )
-        self.client = client
+        self.client = client if client is not None else redis_client(url or "redis://127.0.0.1:6379/0", timeout)
         self.prefix = prefix
         self._scripts: dict[str, Any] = {}
 

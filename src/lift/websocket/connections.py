@@ -181,20 +181,22 @@ class DynamoDBConnections(ConnectionStore):
         endpoint_url: str | None = None,
         region: str | None = None,
         ttl: float = DEFAULT_TTL,
+        timeout: float = 2.0,
     ) -> None:
         self.table = table
         self.ttl = ttl
         self._client = client
-        self._endpoint_url, self._region = endpoint_url, region
+        self._endpoint_url, self._region, self._timeout = endpoint_url, region, timeout
 
     @property
     def client(self) -> Any:
+        """The boto3 client, made on first use with DynamoDBStore's bounds (`timeout` seconds to connect
+        and to read, one retry): botocore's own (60 s, up to 10 attempts for DynamoDB) let a `$connect`
+        or a fan-out wait minutes on an endpoint that stopped answering."""
         if self._client is None:
-            import boto3
+            from lift.stores.dynamodb import _client
 
-            self._client = boto3.session.Session().client(
-                "dynamodb", endpoint_url=self._endpoint_url, region_name=self._region
-            )
+            self._client = _client(self._endpoint_url, self._region, self._timeout)
         return self._client
 
     def put(self, connection: Connection) -> None:
@@ -263,16 +265,20 @@ class RedisConnections(ConnectionStore):
     """Connections in Redis: `<prefix>c:<id>` holds the connection (expiring), `<prefix>u:<user>`,
     `<prefix>t:<tenant>` and `<prefix>all` are sets of ids, cleaned of expired ids when read."""
 
-    def __init__(self, url: str, *, prefix: str = "lift:ws:", ttl: float = DEFAULT_TTL, client: Any = None) -> None:
-        self.url, self.prefix, self.ttl = url, prefix, ttl
+    def __init__(
+        self, url: str, *, prefix: str = "lift:ws:", ttl: float = DEFAULT_TTL, client: Any = None, timeout: float = 1.0
+    ) -> None:
+        self.url, self.prefix, self.ttl, self.timeout = url, prefix, ttl, timeout
         self._client = client
 
     @property
     def client(self) -> Any:
+        """The redis-py client, made on first use with RedisStore's bounds (`timeout` seconds per wait, one
+        retry on a lost connection: a restarted server)."""
         if self._client is None:
-            import redis
+            from lift.stores.redis import redis_client
 
-            self._client = redis.Redis.from_url(self.url)
+            self._client = redis_client(self.url, self.timeout)
         return self._client
 
     def put(self, connection: Connection) -> None:
