@@ -148,6 +148,36 @@ def _caller_correlation_id(ctx: Context) -> str | None:
                 other = headers.get(name)
                 if other and well_formed_id(other):
                     return other  # type: ignore[no-any-return]
+    elif ctx.source in _ATTRIBUTED_SOURCES:
+        return _attribute_correlation_id(ctx.record)
+    return None
+
+
+_ATTRIBUTED_SOURCES = frozenset({"sqs", "sns"})
+_CORRELATION_ATTRIBUTES = ("correlationid", "requestid")  # (x-correlation-id, correlation_id, correlationId...)
+
+
+def _attribute_correlation_id(record: Any) -> str | None:
+    """An SQS or SNS message's correlation id: its message attribute named like the header
+    (`X-Correlation-Id`, `correlation_id`, `correlationId`, any case; else `X-Request-Id`'s names),
+    when it is a well-formed id, so one id follows a request across a queue or topic."""
+    attributes = getattr(record, "message_attributes", None)
+    if not attributes or attributes.__class__ is not dict:
+        return None
+    found: dict[str, str] = {}
+    for name in attributes:
+        if name.__class__ is str:
+            key = name.lower().removeprefix("x-").replace("-", "").replace("_", "")
+            if key in _CORRELATION_ATTRIBUTES and key not in found:
+                try:
+                    value = record.attribute(name)
+                except Exception:  # (an attribute AWS would not send: not an id)
+                    continue
+                if value.__class__ is str and well_formed_id(value):
+                    found[key] = value
+    for key in _CORRELATION_ATTRIBUTES:
+        if key in found:
+            return found[key]
     return None
 
 
