@@ -247,3 +247,39 @@ def test_lift_dr_setup_makes_the_front_door_and_failover_needs_it(cli, tmp_path,
     again = cli("dr", "setup", "prod", "--endpoint-url", moto_endpoint, cwd=tmp_path).json()
     assert again["serving"] == "eu-west-1" and again["health_checks"] == checks  # the failover stays, no new check
     assert len(route53.list_health_checks()["HealthChecks"]) == len(listed)
+
+
+def test_lift_dr_failover_notifies_the_stages_topic_from_its_own_region(cli, tmp_path, moto_endpoint):
+    """docs/disaster-recovery.md's stage: the topic in us-east-1, a failover to eu-west-1. The SNS
+    client was the target region's, SNS refused the topic's ARN there, and the command died with a
+    traceback after flipping the records, the incident entry lost. A front door in a zone that does
+    not hold its record is AWS's refusal in one line (exit 1), not a traceback."""
+    route53 = boto3.client("route53", endpoint_url=moto_endpoint)
+    zone = route53.create_hosted_zone(Name=f"{uuid.uuid4().hex[:6]}.example.com", CallerReference=uuid.uuid4().hex)
+    zone_id, record = zone["HostedZone"]["Id"], f"api.{zone['HostedZone']['Name']}".rstrip(".")
+    sns = boto3.client("sns", region_name="us-east-1", endpoint_url=moto_endpoint)
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=moto_endpoint)
+    topic = sns.create_topic(Name=f"dr-{uuid.uuid4().hex[:6]}")["TopicArn"]
+    queue = sqs.create_queue(QueueName=f"dr-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    (tmp_path / "app.py").write_text(textwrap.dedent(APP.format(service=f"dr{uuid.uuid4().hex[:6]}")))
+    config = (
+        '[tool.lift]\napp = "app:app"\n\n[tool.lift.stages.prod.dr]\n'
+        f'zone_id = "{zone_id}"\nrecord = "{record}"\nnotify_topic_arn = "{topic}"\n'
+        # closed local ports: the check of the new primary is refused at once, no DNS, no wait
+        'hosts = { "us-east-1" = "127.0.0.1:9", "eu-west-1" = "127.0.0.1:19" }\n'
+    )
+    (tmp_path / "pyproject.toml").write_text(config)
+    assert cli("dr", "setup", "prod", "--endpoint-url", moto_endpoint, cwd=tmp_path).code == 0
+    moved = cli("dr", "failover", "prod", "--to", "eu-west-1", "--endpoint-url", moto_endpoint, cwd=tmp_path)
+    assert moved.code == 1 and "Traceback" not in moved.stderr, moved  # 1: the new primary does not answer
+    entry = moved.json()
+    assert (entry["from"], entry["to"], entry["new_primary_answers"]) == ("us-east-1", "eu-west-1", False)
+    assert "notify_error" not in entry and "not notified" not in moved.stderr
+    [message] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    assert json.loads(message["Body"])["to"] == "eu-west-1"
+    (tmp_path / "pyproject.toml").write_text(config.replace(record, "api.elsewhere.example.org"))
+    refused = cli("dr", "setup", "prod", "--endpoint-url", moto_endpoint, cwd=tmp_path)
+    assert refused.code == 1 and "Traceback" not in refused.stderr, refused
+    assert "InvalidChangeBatch" in refused.stderr and "api.elsewhere.example.org" in refused.stderr

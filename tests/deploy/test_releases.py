@@ -377,3 +377,37 @@ def test_linear_steps_are_multiples_of_the_percent_without_an_early_full_step():
     assert len(tenth) == 1000 and tenth[-2:] == [99.9, 100] and tenth.count(100) == 1
     assert tenth[332] == 33.3 and tenth == sorted(set(tenth))  # ascending, no step twice
     assert [s.percent for s in plan_for("linear", percent=33.3).steps] == [33.3, 66.6, 99.9, 100]
+
+
+def test_dr_setup_again_points_a_kept_health_check_at_a_moved_host(moto_endpoint):
+    """`lift dr setup` after a change of `hosts`/`health_path` kept each region's health check as it
+    was: the record served the new host while Route 53 judged the region by the old one."""
+    route53 = boto3.client("route53", endpoint_url=moto_endpoint)
+    zone = route53.create_hosted_zone(Name=f"{uuid.uuid4().hex[:6]}.example.com", CallerReference=uuid.uuid4().hex)
+    record = f"api.{zone['HostedZone']['Name']}".rstrip(".")
+    first = dr.ensure_front_door(
+        route53,
+        dr.FrontDoor(
+            zone["HostedZone"]["Id"],
+            record,
+            [dr.Region("us-east-1", "use1.example.com"), dr.Region("eu-west-1", "euw1.example.com")],
+        ),
+    )
+    door = dr.FrontDoor(
+        zone["HostedZone"]["Id"],
+        record,
+        [dr.Region("us-east-1", "use1.example.com"), dr.Region("eu-west-1", "euw1-new.example.com", "/ready")],
+    )
+    again = dr.ensure_front_door(route53, door)
+    assert again.health_checks == first.health_checks  # kept, not one more
+    watched = {
+        region: route53.get_health_check(HealthCheckId=check)["HealthCheck"]["HealthCheckConfig"]
+        for region, check in again.health_checks.items()
+    }
+    assert (watched["eu-west-1"]["FullyQualifiedDomainName"], watched["eu-west-1"]["ResourcePath"]) == (
+        "euw1-new.example.com",
+        "/ready",
+    )
+    assert watched["us-east-1"]["FullyQualifiedDomainName"] == "use1.example.com"
+    [served] = [r for r in dr.status(route53, door)["regions"] if r["region"] == "eu-west-1"]
+    assert served["host"] == "euw1-new.example.com"

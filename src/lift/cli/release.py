@@ -4,6 +4,8 @@ command-line side of lift.deploy.releases, .regions, .slo and .dr (this module p
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -271,8 +273,10 @@ def dr_setup(stage: str = STAGE_ARGUMENT, app: str = APP_OPTION, endpoint_url: s
 
     door = _door(deployment_for(app, stage))
     route53 = _client("route53", "us-east-1", endpoint_url)
-    ensure_front_door(route53, door)
-    print_json({**status(route53, door), "health_checks": door.health_checks})
+    with _dr_errors(door):
+        ensure_front_door(route53, door)
+        found = status(route53, door)
+    print_json({**found, "health_checks": door.health_checks})
 
 
 @dr_cli.command("status")
@@ -283,12 +287,13 @@ def dr_status(stage: str = STAGE_ARGUMENT, app: str = APP_OPTION, endpoint_url: 
     deployment = deployment_for(app, stage)
     config = deployment.config.dr
     door = _door(deployment)
-    found = status(
-        _client("route53", "us-east-1", endpoint_url),
-        door,
-        cloudwatch_for=lambda r: _client("cloudwatch", r, endpoint_url),
-        table=config.global_table if config else None,
-    )
+    with _dr_errors(door):
+        found = status(
+            _client("route53", "us-east-1", endpoint_url),
+            door,
+            cloudwatch_for=lambda r: _client("cloudwatch", r, endpoint_url),
+            table=config.global_table if config else None,
+        )
     print_json(found)
 
 
@@ -300,17 +305,15 @@ def dr_failover(
     endpoint_url: str = ENDPOINT_OPTION,
 ) -> None:
     """A planned failover: flip the records, check the new primary answers, notify."""
-    from lift.deploy.dr import failover, sns_notifier
+    from lift.deploy.dr import failover
 
     deployment = deployment_for(app, stage)
     door = _door(deployment)
     topic = deployment.config.dr.notify_topic_arn
-    notify = sns_notifier(_client("sns", to, endpoint_url), topic) if topic else None
-    try:
-        entry = failover(_client("route53", "us-east-1", endpoint_url), door, to, notify=notify)
-    except ValueError as exc:
-        fail(str(exc), USAGE)
+    with _dr_errors(door):
+        entry = failover(_client("route53", "us-east-1", endpoint_url), door, to, notify=_notifier(topic, endpoint_url))
     print_json(entry)
+    _notify_failed(entry)
     raise typer.Exit(0 if entry["new_primary_answers"] else 1)
 
 
@@ -320,12 +323,38 @@ def dr_drill(stage: str = STAGE_ARGUMENT, app: str = APP_OPTION, endpoint_url: s
     from lift.deploy.dr import drill
 
     deployment = deployment_for(app, stage)
-    try:
-        report = drill(_client("route53", "us-east-1", endpoint_url), _door(deployment))
-    except ValueError as exc:
-        fail(str(exc), USAGE)
+    door = _door(deployment)
+    with _dr_errors(door):
+        report = drill(_client("route53", "us-east-1", endpoint_url), door)
     typer.echo(json.dumps(report, indent=2))
     raise typer.Exit(0 if report["passed"] else 1)
+
+
+@contextmanager
+def _dr_errors(door: Any) -> Iterator[None]:
+    """A front door command's mistakes exit 2 with what to do; AWS refusing a call exits 1 saying
+    which, never with a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ValueError as exc:
+        fail(str(exc), USAGE)
+    except (ClientError, BotoCoreError) as exc:
+        fail(f"Route 53 front door {door.record} (zone {door.zone_id}): {exc}")
+
+
+def _notifier(topic: str | None, endpoint_url: str | None) -> Any:
+    """Publishes the incident to the stage's topic, from a client in the topic's own region (SNS
+    takes a topic's ARN only there)."""
+    from lift.deploy.dr import sns_notifier
+
+    return sns_notifier(_client("sns", topic.split(":")[3], endpoint_url), topic) if topic else None
+
+
+def _notify_failed(entry: dict[str, Any]) -> None:
+    if "notify_error" in entry:
+        err.print(f"[yellow]The failover to {entry['to']} was not notified[/yellow]: {escape(entry['notify_error'])}")
 
 
 def register(cli: typer.Typer) -> None:

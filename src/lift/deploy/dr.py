@@ -119,7 +119,9 @@ def ensure_front_door(route53: Any, door: FrontDoor) -> FrontDoor:
         found = existing.get(region.name, {})
         if region.name not in door.health_checks and found.get("HealthCheckId"):
             door.health_checks[region.name] = found["HealthCheckId"]
-        if region.name not in door.health_checks:
+        if region.name in door.health_checks:
+            _aim_health_check(route53, door.health_checks[region.name], region)
+        else:
             created = route53.create_health_check(
                 CallerReference=f"lift-{door.record}-{region.name}"[:64], HealthCheckConfig=_health_check_config(region)
             )
@@ -129,6 +131,17 @@ def ensure_front_door(route53: Any, door: FrontDoor) -> FrontDoor:
         changes.append({"Action": "UPSERT", "ResourceRecordSet": record})
     route53.change_resource_record_sets(HostedZoneId=door.zone_id, ChangeBatch={"Changes": changes})
     return door
+
+
+def _aim_health_check(route53: Any, check_id: str, region: Region) -> None:
+    """Point a kept health check at the region's host and health path as configured now: a changed
+    `hosts` entry moves the record, and the check must follow it, or Route 53 would fail over on
+    the health of the old host."""
+    current = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    wanted = _health_check_config(region)
+    keys = ("FullyQualifiedDomainName", "ResourcePath", "Port")
+    if any(current.get(key) != wanted[key] for key in keys):
+        route53.update_health_check(HealthCheckId=check_id, **{key: wanted[key] for key in keys})
 
 
 def _records(route53: Any, door: FrontDoor) -> list[dict[str, Any]]:
@@ -261,7 +274,10 @@ def failover(
         "at": time.time(),
     }
     if notify is not None:
-        notify(f"Failover of {door.record} to {to_region}", entry)
+        try:
+            notify(f"Failover of {door.record} to {to_region}", entry)
+        except Exception as exc:  # the records are flipped: the incident entry outlives its message
+            entry["notify_error"] = f"{type(exc).__name__}: {exc}"
     return entry
 
 
