@@ -411,3 +411,30 @@ def test_dr_setup_again_points_a_kept_health_check_at_a_moved_host(moto_endpoint
     assert watched["us-east-1"]["FullyQualifiedDomainName"] == "use1.example.com"
     [served] = [r for r in dr.status(route53, door)["regions"] if r["region"] == "eu-west-1"]
     assert served["host"] == "euw1-new.example.com"
+
+
+def test_a_gate_alarm_that_does_not_exist_stops_the_release_before_any_traffic(service):
+    """`alarms = ["orders-prod-erors"]` (a typo, or a stack not deployed in this region yet): the
+    release went to 100% watched by nothing, since CloudWatch simply leaves unknown names out."""
+    plan = plan_for("canary", percent=10, interval=0, alarms=[service.alarm, "no-such-alarm"], poll_seconds=1)
+    result = Release(service.lam, service.cw, service.name, "live", plan).run()
+    assert result.verdict == "rolled_back", result.reason
+    assert "no-such-alarm does not exist in us-east-1" in result.reason and service.alarm not in result.reason
+    assert not [e for e in result.events if e["kind"] == "shift"]
+    alias = service.alias()
+    assert alias["FunctionVersion"] == service.old and not alias.get("RoutingConfig", {}).get(
+        "AdditionalVersionWeights"
+    )
+
+
+def test_the_gates_ask_cloudwatch_for_composite_alarms_too(service):
+    """The SLO burn-rate alarms are composite alarms, and DescribeAlarms without AlarmTypes answers
+    metric alarms only (moto has no composite alarms to show it): every request the gates send
+    names both types."""
+    sent = []
+    service.cw.meta.events.register(
+        "provide-client-params.cloudwatch.DescribeAlarms", lambda params, **_: sent.append(dict(params))
+    )
+    assert service.release().run().ok
+    assert sent and all(p["AlarmTypes"] == ["CompositeAlarm", "MetricAlarm"] for p in sent)
+    assert all(p["AlarmNames"] == [service.alarm] for p in sent)

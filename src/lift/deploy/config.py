@@ -655,6 +655,8 @@ def _check_release(release: ReleaseConfig, bad: Any) -> None:
         raise bad("release.alias", f"{release.alias!r} is not a Lambda alias name (letters, digits, '-', '_')")
     if not 0 < release.percent < 100:
         raise bad("release.percent", f"{release.percent} must be between 0 and 100")
+    if len(release.alarms) > 100:
+        raise bad("release.alarms", f"{len(release.alarms)} alarms: CloudWatch describes at most 100 at once")
     if not 1 <= release.hook_timeout <= 900:
         raise bad("release.hook_timeout", "must be 1-900 seconds (a Lambda timeout)")
     if release.engine == "codedeploy" and release.strategy in ("canary", "linear"):

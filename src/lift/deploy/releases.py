@@ -185,8 +185,14 @@ class Release:
     def check_gates(self) -> None:
         """Raise GateFailed when a gating alarm is in ALARM or the new version errs too often."""
         if self.plan.alarms:
-            found = self.cloudwatch.describe_alarms(AlarmNames=list(self.plan.alarms))
-            for alarm in found.get("MetricAlarms", []) + found.get("CompositeAlarms", []):
+            alarms = self._gate_alarms()
+            missing = sorted(set(self.plan.alarms) - {alarm["AlarmName"] for alarm in alarms})
+            if missing:  # a typo, another region, a stack not deployed yet: a gate that could never fire
+                raise GateFailed(
+                    f"gate alarm {', '.join(missing)} does not exist in {self._region() or 'this region'}: "
+                    "the release would be watched by nothing"
+                )
+            for alarm in alarms:
                 if alarm.get("StateValue") == "ALARM":
                     raise GateFailed(f"alarm {alarm['AlarmName']} is in ALARM: {alarm.get('StateReason', '')}")
         if self.plan.max_error_rate is not None and self.new_version is not None:
@@ -195,6 +201,15 @@ class Release:
                 raise GateFailed(
                     f"version {self.new_version} error rate {rate:.2%} is over {self.plan.max_error_rate:.2%}"
                 )
+
+    def _gate_alarms(self) -> list[dict[str, Any]]:
+        """The plan's alarms as CloudWatch describes them, metric and composite ones: DescribeAlarms
+        without AlarmTypes answers metric alarms only, so an SLO burn-rate (composite) alarm would
+        never be seen, however it fired."""
+        pages = self.cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmNames=list(self.plan.alarms), AlarmTypes=["CompositeAlarm", "MetricAlarm"]
+        )
+        return [alarm for page in pages for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])]
 
     def error_rate(self, minutes: int = 10) -> float | None:
         """The new version's Errors/Invocations over the last `minutes` (None without invocations)."""
