@@ -196,9 +196,31 @@ def test_concurrent_compare_and_set_loop_loses_no_update(store):
     assert store.get("doc") == {"n": threads * per_thread}
 
 
-def test_invalid_ttl_is_rejected(store):
-    with pytest.raises(ValueError):
-        store.put("k", 1, ttl=0)
+@pytest.mark.parametrize("ttl", [0, -1, float("nan"), float("inf")], ids=["zero", "negative", "nan", "inf"])
+def test_invalid_ttl_is_rejected(store, ttl):
+    """A ttl that is not a positive, finite number is a ValueError on every backend (before: NaN and
+    infinity were kept as never expiring in memory and an OverflowError/ValueError of int() elsewhere)."""
+    for write in (
+        lambda: store.put("k", 1, ttl=ttl),
+        lambda: store.put_if_absent("k", 1, ttl=ttl),
+        lambda: store.increment("n", 1, ttl=ttl),
+    ):
+        with pytest.raises(ValueError, match="positive, finite"):
+            write()
+    assert store.get("k") is None and store.get("n") is None
+
+
+def test_a_key_of_any_length_is_kept(store):
+    """Keys are any text on every backend: a 3000-character key (DynamoDB refuses partition keys over
+    2048 bytes: before, every operation on it was a StoreError there) reads back, and two long keys that
+    differ only at their end stay two keys."""
+    one, other = "k" * 2999 + "1", "k" * 2999 + "2"
+    store.put(one, {"n": 1})
+    assert store.put_if_absent(other, {"n": 2}) and not store.put_if_absent(one, {"n": 3})
+    assert store.get(one) == {"n": 1} and store.get(other) == {"n": 2}
+    assert store.compare_and_set(one, {"n": 1}, {"n": 4}, ttl=60) and 0 < store.ttl(one) <= 60
+    assert store.increment("\u00e9" * 1000) == 1 and store.increment("\u00e9" * 1000, 2) == 3
+    assert store.delete(one, expected={"n": 4}) and store.get(one) is None and store.get(other) == {"n": 2}
 
 
 def test_a_value_as_large_as_the_stated_limit_is_kept(store):

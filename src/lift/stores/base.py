@@ -8,6 +8,7 @@ one on every backend, even before the backend has physically removed it.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "StoreConfigurationError",
     "StoreError",
     "StoreUnavailable",
+    "check_ttl",
     "decode_value",
     "encode_value",
     "scoped_key",
@@ -61,9 +63,14 @@ def ttl_to_deadline(ttl: float | None, now: float | None = None) -> float | None
     """The epoch time (seconds) at which a key written now with `ttl` expires."""
     if ttl is None:
         return None
-    if ttl <= 0:
-        raise ValueError(f"ttl must be positive, got {ttl!r}")
+    check_ttl(ttl)
     return (time.time() if now is None else now) + ttl
+
+
+def check_ttl(ttl: float) -> None:
+    """A ValueError unless `ttl` is a positive, finite number of seconds (every backend says the same)."""
+    if not ttl > 0 or ttl == math.inf:  # (`not ttl > 0` is also true of NaN)
+        raise ValueError(f"ttl must be a positive, finite number of seconds, got {ttl!r}")
 
 
 def scoped_key(*parts: object, tenant_id: str | None = None) -> str:

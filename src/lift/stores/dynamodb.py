@@ -17,6 +17,7 @@ and turns TTL on.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from typing import Any
@@ -27,6 +28,7 @@ from lift.stores.base import (
     StoreConfigurationError,
     StoreError,
     StoreUnavailable,
+    check_ttl,
     decode_value,
     encode_value,
 )
@@ -35,6 +37,7 @@ __all__ = ["DynamoDBStore", "create_table"]
 
 _ITEM_LIMIT = 400 * 1024  # DynamoDB's item size limit: attribute names and values, in bytes
 _ITEM_OVERHEAD = 64  # the names pk, v, expires_ms, expires_at and the two numbers
+_MAX_PK_CHARS = 1024  # bytes of a partition key kept as it is (DynamoDB's limit is 2,048)
 _LIVE = "(attribute_not_exists(expires_ms) OR expires_ms > :now)"
 _ABSENT = "(attribute_not_exists(pk) OR expires_ms <= :now)"
 _UNAVAILABLE_CODES = {
@@ -128,10 +131,19 @@ class DynamoDBStore(Store):
             raise StoreUnavailable(f"dynamodb {operation}: {exc}") from exc
 
     def _key(self, key: str) -> dict[str, Any]:
-        return {"pk": {"S": self.prefix + key}}
+        return {"pk": {"S": self._pk(key)}}
+
+    def _pk(self, key: str) -> str:
+        """The item's partition key: `<prefix><key>`, or for a key over 1 KB its first 200 characters and
+        its SHA-256 (DynamoDB refuses a partition key over 2,048 bytes; the other backends take any key)."""
+        pk = self.prefix + key
+        if len(pk) <= _MAX_PK_CHARS // 4 or len(pk.encode("utf-8", "surrogatepass")) <= _MAX_PK_CHARS:
+            return pk
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{self.prefix}{key[:200]}#sha256:{digest}"
 
     def _item(self, key: str, value: Any, ttl: float | None, now: float) -> dict[str, Any]:
-        item = {"pk": {"S": self.prefix + key}, "v": {"B": encode_value(value)}}
+        item = {"pk": {"S": self._pk(key)}, "v": {"B": encode_value(value)}}
         item.update(_expiry(ttl, now))
         return item
 
@@ -231,7 +243,7 @@ class DynamoDBStore(Store):
                 pass
             # The item exists but has expired (DynamoDB has not removed it yet): restart it at
             # `amount`, unless a concurrent caller restarted it first, in which case add again.
-            item = {"pk": {"S": self.prefix + key}, "v": {"N": str(int(amount))}, **expiry}
+            item = {"pk": {"S": self._pk(key)}, "v": {"N": str(int(amount))}, **expiry}
             try:
                 self._call(
                     "put_item",
@@ -264,7 +276,7 @@ class DynamoDBStore(Store):
         return max(0.0, int(item["expires_ms"]["N"]) / 1000 - time.time())
 
     def value_limit(self, key: str) -> int | None:
-        return _ITEM_LIMIT - _ITEM_OVERHEAD - len((self.prefix + key).encode("utf-8"))
+        return _ITEM_LIMIT - _ITEM_OVERHEAD - len(self._pk(key).encode("utf-8", "surrogatepass"))
 
     def close(self) -> None:
         self.client.close()
@@ -278,8 +290,7 @@ def _value_of(item: dict[str, Any]) -> Any:
 def _expiry(ttl: float | None, now: float) -> dict[str, Any]:
     if ttl is None:
         return {}
-    if ttl <= 0:
-        raise ValueError(f"ttl must be positive, got {ttl!r}")
+    check_ttl(ttl)
     deadline = now + ttl
     return {"expires_ms": {"N": str(int(deadline * 1000))}, "expires_at": {"N": str(math.ceil(deadline))}}
 

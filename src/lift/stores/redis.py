@@ -17,6 +17,7 @@ from lift.stores.base import (
     StoreConfigurationError,
     StoreError,
     StoreUnavailable,
+    check_ttl,
     decode_value,
     encode_value,
 )
@@ -71,8 +72,7 @@ return {allowed, math.floor(tokens * 1000), wait}
 def _ttl_ms(ttl: float | None) -> str:
     if ttl is None:
         return ""
-    if ttl <= 0:
-        raise ValueError(f"ttl must be positive, got {ttl!r}")
+    check_ttl(ttl)
     return str(max(1, int(ttl * 1000)))
 
 
