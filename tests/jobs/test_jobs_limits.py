@@ -114,3 +114,36 @@ def test_idempotency_keys_of_any_length_are_kept_per_tenant(store, workers_done)
     assert theirs.status_code == ours.status_code == 202
     assert ours.json()["job_id"] != theirs.json()["job_id"]
     assert finished(client, ours.json()["job_id"], tenant="acme")["status"] == "succeeded"
+
+
+def test_a_start_whose_message_could_not_be_sent_can_be_retried_with_its_key(store, moto_endpoint, monkeypatch):
+    """The jobs queue cannot be reached when a job starts: the start fails, and the client's retry with
+    the same idempotency key, once the queue is back, starts a job a worker receives. Before, the failed
+    start left the job `queued` and its key naming it: every retry was a 202 for a job never sent."""
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", moto_endpoint)
+    queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    app = App("svc")
+    app.jobs.configure(store=store, queue=queue, transport="sqs")
+    app.jobs.mount(app)
+
+    @app.job("export")
+    def export(body: dict) -> dict:
+        return body
+
+    @app.post("/exports")
+    def start(ctx: Context, body: dict) -> Response:
+        return ctx.jobs.start("export", body, idempotency_key=ctx.headers.get("idempotency-key")).accepted()
+
+    client = TestClient(app)
+    headers = {"Idempotency-Key": "exp-1"}
+    assert client.post("/exports", json={"n": 1}, headers=headers).status_code == 500  # no such queue yet
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    retried = client.post("/exports", json={"n": 1}, headers=headers)
+    assert retried.status_code == 202
+    [message] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10)["Messages"]
+    assert message["Body"].startswith('{"lift_job":"' + retried.json()["job_id"] + '"')

@@ -281,13 +281,25 @@ class Jobs:
         )
         self._check_fits(job)
         self._save(job)  # before the key names it: a concurrent start that finds the key finds the job
-        if idempotency_key is not None:
-            first = self._first_job(_idempotency_store_key(tenant, name, idempotency_key), job)
+        key = None if idempotency_key is None else _idempotency_store_key(tenant, name, idempotency_key)
+        if key is not None:
+            first = self._first_job(key, job)
             if first is not None:
                 self._store().delete(f"job#{job.id}")
                 return first
+        try:
+            self._enqueue(job)
+        except Exception:
+            # No worker will ever see this job: forget it and free its key, so the caller's retry (with the
+            # same idempotency key) starts it anew instead of being handed a job that stays queued.
+            try:
+                self._store().delete(f"job#{job.id}")
+                if key is not None:
+                    self._store().delete(key, expected=job.id)
+            except Exception as exc:  # the send's error is the one to report
+                _log.warning("job %s was not sent and could not be forgotten: %s", job.id, exc)
+            raise
         self._recent.append(job.id)
-        self._enqueue(job)
         return job
 
     def _check_fits(self, job: Job) -> None:
