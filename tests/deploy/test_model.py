@@ -351,3 +351,34 @@ def test_a_secrets_manager_secret_given_by_its_partial_arn_is_readable() -> None
     [statement] = [s for s in role.statements if "secretsmanager:GetSecretValue" in s.actions]
     assert [fmt(r) for r in statement.resources] == [partial, partial + "-??????"]
     assert dict(d.function.environment)["DB_SECRET"] == partial
+
+
+def _slo_app(routes: int) -> App:
+    app = App(name="shop")
+    for number in range(routes):
+        app.get(f"/items{number}")(lambda: {})
+    return app
+
+
+@pytest.mark.parametrize(
+    "declare, expected",
+    [
+        # no routes = every route of the app: five are more than one alarm's 10 metrics
+        (lambda app: app.slo("all", availability=99.9), "SLO 'all' covers 5 routes"),
+        (lambda app: app.slo("lost", availability=99.9, routes=["GET /nowhere"]), "no route GET /nowhere in the app"),
+        (
+            lambda app: (
+                app.slo("check-out", availability=99.9, routes=["/items1"]),
+                app.slo("check_out", latency_p99_ms=300, routes=["/items2"]),
+            ),
+            "SLOs 'check-out' and 'check_out' would give their alarms the same ids",
+        ),
+    ],
+    ids=["every-route", "unknown-route", "same-ids"],
+)
+def test_an_slo_no_alarm_can_measure_is_a_model_error_in_every_format(declare, expected) -> None:
+    """These were a ValueError traceback out of the renderer (`lift synth` exit 1, any format)."""
+    app = _slo_app(5)
+    declare(app)
+    with pytest.raises(ModelError, match=re.escape(expected)):
+        build_deployment(app, config_from_dict({"region": "eu-west-1"}, "pyproject.toml"), "dev")

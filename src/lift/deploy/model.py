@@ -1044,6 +1044,7 @@ class _Builder:
         cloud_map = self._cloud_map(http)
         self._service_discovery()
         self._check_names()
+        slos, slo_routes = self._slos()
         alarms, alarm_topic_id = self._alarms()
         self._base_statements(websocket)
         release = self._release()
@@ -1131,10 +1132,8 @@ class _Builder:
             layers=layers,
             alarms_email=s.alarms_email,
             alarm_topic_id=alarm_topic_id,
-            slos=tuple(getattr(self.app, "slos", ())),
-            slo_routes=tuple(
-                sorted({(m, e.template) for e in self.app.endpoints for m in e.methods if m not in ("HEAD", "OPTIONS")})
-            ),
+            slos=slos,
+            slo_routes=slo_routes,
             metrics_namespace=metrics_namespace,
             metrics_service=metrics_service or self.service,
             artifact_bucket=s.artifact_bucket,
@@ -1174,6 +1173,21 @@ class _Builder:
                 "AWS refuses these names of resources the app registers (rename them in the app):\n  "
                 + "\n  ".join(dict.fromkeys(refused))
             )
+
+    def _slos(self) -> tuple[tuple[Any, ...], tuple[tuple[str, str], ...]]:
+        """The app's SLOs and the (method, route) pairs they may measure; an SLO no alarm can measure
+        is refused here, in every format, rather than as a traceback from a renderer."""
+        from lift.deploy.slo import check_slos
+
+        slos = tuple(getattr(self.app, "slos", ()))
+        routes = tuple(
+            sorted({(m, e.template) for e in self.app.endpoints for m in e.methods if m not in ("HEAD", "OPTIONS")})
+        )
+        try:
+            check_slos(slos, routes)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
+        return slos, routes
 
     def grant(self, sid: str, actions: Iterable[str], resources: Iterable[Value], reason: str) -> None:
         self.statements.append(IamStatement(logical_id(sid), tuple(actions), tuple(resources), reason=reason))

@@ -31,6 +31,7 @@ __all__ = [
     "SLOReport",
     "alarm_resources",
     "burn_alerts",
+    "check_slos",
     "dashboard_resource",
     "report",
     "stage_resources",
@@ -79,6 +80,22 @@ def _routes(slo: SLO, endpoints: Iterable[tuple[str, str]]) -> list[tuple[str, s
             f"at most {MAX_ROUTES} routes per SLO (routes=[...])"
         )
     return chosen
+
+
+def check_slos(slos: Iterable[SLO], endpoints: Iterable[tuple[str, str]]) -> None:
+    """ValueError, before any output is written, for an SLO no alarm can measure: routes the app
+    does not have or more than an alarm takes, or two SLOs whose resources would share ids
+    ("check-out" and "check_out")."""
+    endpoints = list(endpoints)
+    seen: dict[str, str] = {}
+    for slo in slos:
+        _routes(slo, endpoints)
+        base = _logical("slo", slo.name)
+        if base in seen:
+            raise ValueError(
+                f"SLOs {seen[base]!r} and {slo.name!r} would give their alarms the same ids ({base}...): rename one"
+            )
+        seen[base] = slo.name
 
 
 def _logical(*parts: str) -> str:
