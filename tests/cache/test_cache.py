@@ -65,6 +65,22 @@ def test_an_entry_written_by_one_instance_is_read_by_another(store_factory) -> N
     assert b.get("report") == {"rows": [1, 2]} and b.stats()["l2_hits"] == 1  # now from b's L1
 
 
+def test_an_entry_too_large_for_the_store_stays_in_l1_without_a_warning(store_factory, caplog) -> None:
+    """A 500 KB value: DynamoDB items stop at 400 KB, so it is kept in L1 only and counted as skipped;
+    Redis and memory keep it in L2 too. Before, every such put to DynamoDB failed and was logged as the
+    store failing ("cache store put failed") and counted in l2_errors, though the store was healthy."""
+    a, b = Cache(store_factory()), Cache(store_factory())
+    value = {"blob": "x" * 500_000}
+    with caplog.at_level(logging.WARNING, logger="lift"):
+        a.set("big", value, ttl=30)
+    assert a.get("big") == value and a.stats()["l2_errors"] == 0
+    assert not [r for r in caplog.records if "cache store" in r.getMessage()]
+    if a.store.value_limit("cache#e#big") is None:
+        assert b.get("big") == value and a.stats()["l2_skipped"] == 0
+    else:
+        assert b.get("big") is None and a.stats()["l2_skipped"] == 1
+
+
 def test_invalidation_by_key_tag_and_prefix_reaches_other_instances(store_factory) -> None:
     a = Cache(store_factory(), l1_ttl=0.3)
     b = Cache(store_factory(), l1_ttl=0.3)

@@ -90,6 +90,7 @@ class Cache:
         self.stale = 0
         self.l2_hits = 0
         self.l2_errors = 0
+        self.l2_skipped = 0
         self.invalidations = 0
         self._warned: dict[str, tuple[float, int]] = {}
 
@@ -183,10 +184,27 @@ class Cache:
         if self.l1 is not None:
             self.l1.put(key, self._for_l1(entry, now))
         if self.store is not None:
+            store_key, record = self._store_key("e", key), entry.to_record()
+            if not self._fits_l2(store_key, record):
+                self.l2_skipped += 1  # kept in L1 only: the store refuses it (not a failure to warn about)
+                return
             try:
-                self._l2("put", self._store_key("e", key), entry.to_record(), ttl=max(1.0, entry.stale_until - now))
+                self._l2("put", store_key, record, ttl=max(1.0, entry.stale_until - now))
             except _StoreFailed:
                 pass
+
+    def _fits_l2(self, store_key: str, record: dict[str, Any]) -> bool:
+        """Whether the store takes `record` (a DynamoDB item stops at 400 KB; Redis and memory take any)."""
+        limit_of = getattr(self.store, "value_limit", None)
+        limit = limit_of(store_key) if limit_of is not None else None
+        if limit is None:
+            return True
+        from lift.stores.base import encode_value
+
+        try:
+            return len(encode_value(record)) <= limit
+        except Exception:  # not JSON: the store's put says why (logged and counted as a failure)
+            return True
 
     def set(
         self, key: str, value: Any, ttl: float, *, swr: float = 0, tags: tuple[str, ...] = (), name: str | None = None
@@ -385,7 +403,13 @@ class Cache:
     def stats(self) -> dict[str, Any]:
         """Counters: L1 entries/bytes/hits/misses/evictions, L2 hits and errors, stale serves."""
         out: dict[str, Any] = dict(self.l1.stats()) if self.l1 is not None else {}
-        out.update(stale=self.stale, l2_hits=self.l2_hits, l2_errors=self.l2_errors, invalidations=self.invalidations)
+        out.update(
+            stale=self.stale,
+            l2_hits=self.l2_hits,
+            l2_errors=self.l2_errors,
+            l2_skipped=self.l2_skipped,
+            invalidations=self.invalidations,
+        )
         return out
 
 
