@@ -264,6 +264,31 @@ def test_only_cacheable_statuses_no_cookies_no_streams() -> None:
     assert calls["s:500"] == calls["s:503"] == calls["cookie"] == calls["stream"] == 2
 
 
+def test_a_cookie_set_as_a_plain_header_is_never_cached() -> None:
+    """`Set-Cookie` given in the headers (any case) rather than with `set_cookie` is a cookie too: the
+    response is not stored, so no caller is handed another's session. Before, the second caller of a
+    `shared=True` route got the first one's `Set-Cookie: session=s1` from the cache."""
+    app = App("cookies")
+    app.use(cache(ttl=60, store=Cache(), shared=True))
+    calls = {"n": 0}
+
+    @app.get("/login/{style}")
+    def login(style: str) -> Response:
+        calls["n"] += 1
+        cookie = f"session=s{calls['n']}"
+        if style == "argument":
+            return Response.json({"n": calls["n"]}, headers={"Set-Cookie": cookie})
+        response = Response.json({"n": calls["n"]})
+        response.headers["set-cookie"] = cookie
+        return response
+
+    client = TestClient(app)
+    for style in ("argument", "assigned"):
+        first, second = client.get(f"/login/{style}"), client.get(f"/login/{style}")
+        assert second.headers["x-cache"] == "miss"
+        assert first.headers["set-cookie"] != second.headers["set-cookie"]
+
+
 def test_a_successful_write_invalidates_its_resource_children_and_collection() -> None:
     app, calls = make_app(cache(ttl=30, store=Cache()))
     client = TestClient(app)

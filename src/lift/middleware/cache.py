@@ -207,6 +207,8 @@ class CacheMiddleware:
         assert request is not None
         if not isinstance(response, Response) or response.status not in self.statuses or response.cookies:
             return None
+        if response.header("set-cookie") is not None:  # a cookie set as a plain header is one too
+            return None
         if hasattr(response, "chunks"):  # streamed: never buffered into the cache
             return None
         if (ctx.tenant_id, ctx.user_id) != scope:
