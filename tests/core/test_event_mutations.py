@@ -288,7 +288,8 @@ def batch_problem(
 ) -> str | None:
     if exc is not None:
         return f"raised {type(exc).__name__}: {exc}"[:300]
-    if type(out) is not dict or set(out) != {"batchItemFailures"}:
+    # (a tumbling window's batch answers its state too: a dict)
+    if type(out) is not dict or set(out) - {"state"} != {"batchItemFailures"} or type(out.get("state", {})) is not dict:
         return f"not a batch answer: {str(out)[:200]}"
     reported = [f["itemIdentifier"] for f in out["batchItemFailures"]]
     counts = {i: ran.count(id(raw)) for i, raw in enumerate(raws)}

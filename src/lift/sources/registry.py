@@ -394,11 +394,21 @@ class EventSources(Triggers):
     ) -> dict[str, Any]:
         failed: list[str] = []
         unrouted: list[dict[str, Any]] = []
+        # a tumbling window's batch: its handlers update `ctx.event["state"]`, and Lambda takes the state back
+        # with the answer (an answer without one is a failed invocation: the shard would be retried forever)
+        window = event.get("window")
+        if window is not None and event.get("state").__class__ is not dict:
+            event["state"] = {}
         for handler, raws in self._batches(source, event["Records"], context, unrouted=unrouted):
             records = [record_class(raw) for raw in raws]
             failed += _batch.process_batch(self, handler, records, event, context, source, lane_of)
         failed += [_batch.id_of(record_class(raw)) for raw in unrouted]
-        return sqs.encode_batch_response(failed)
+        answer = sqs.encode_batch_response(failed)
+        if window is not None:
+            from lift.serialization import to_builtins
+
+            answer["state"] = to_builtins(event["state"])
+        return answer
 
     def _dispatch_dynamodb(self, event: dict[str, Any], context: Any, source: str) -> dict[str, Any]:
         return self._dispatch_stream(event, context, "dynamodb", dynamodb.DynamoDBRecord, _dynamodb_shard)
@@ -559,6 +569,10 @@ class EventSources(Triggers):
             if origin is not None:  # records of a service Lift has no decorator for: name it
                 what = f"records from {origin}, a source with no Lift decorator (handle it with @app.invoke)"
                 raise self._unmatched_event(origin, what, context)
+            if isinstance(event, dict) and event.get("Records") == [] and event.get("window") is not None:
+                # a stream's tumbling window with no new record (its last invocation, say): its state goes back
+                state = event.get("state")
+                return {"batchItemFailures": [], "state": state if state.__class__ is dict else {}}
             if isinstance(event, dict) and event.get("Records") == []:  # (never sent by a service)
                 what = "an empty Records list, no record to tell its source (no @app.invoke handler)"
                 raise self._unmatched_event("invoke", what, context)
