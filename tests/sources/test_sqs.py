@@ -277,3 +277,44 @@ def test_an_eventbridge_pipes_batch_from_a_queue_runs_its_handler_with_partial_f
     invoked = App()  # an app without @app.sqs still gets the whole list in @app.invoke, as before
     invoked.invoke(lambda body: len(body))
     assert invoked.handler(pipe_batch, lambda_context()) == 3
+
+
+class _Line(msgspec.Struct):
+    id: str
+    qty: int
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"envelope": "sns"}, {"envelope": "eventbridge"}, {"concurrency": 2}],
+    ids=["auto", "sns", "eb", "n2"],
+)
+def test_a_fifo_batchs_failures_are_reported_in_the_order_of_the_batch(options: dict) -> None:
+    from lift.testing import lambda_context
+
+    app = App()
+    ran: list[str] = []
+
+    if "concurrency" in options:
+
+        @app.sqs("orders.fifo", **options)
+        async def handle_async(body: _Line) -> None:
+            ran.append(body.id)
+            if body.qty < 0:
+                raise RuntimeError("refused")
+    else:
+
+        @app.sqs("orders.fifo", **options)
+        def handle(body: _Line) -> None:
+            ran.append(body.id)
+            if body.qty < 0:
+                raise RuntimeError("refused")
+
+    bodies = [{"id": str(i), "qty": -1 if i == 1 else 1} for i in range(6)]
+    event = events.sqs("orders.fifo", bodies, group_ids=["A", "A", "B", "C", "A", "B"])
+    event["Records"][3]["attributes"]["MessageGroupId"] = 5  # unreadable: it and every message after it fail unrun
+    ids = [r["messageId"] for r in event["Records"]]
+    out = app.handler(event, lambda_context())
+    # was [3, 4, 5, 1] with a fixed envelope or concurrency: the messages that could not run came first
+    assert [f["itemIdentifier"] for f in out["batchItemFailures"]] == [ids[1], ids[3], ids[4], ids[5]]
+    assert sorted(ran) == ["0", "1", "2"]

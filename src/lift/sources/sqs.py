@@ -274,6 +274,7 @@ def dispatcher(app: Any) -> Any:
         for (by_record, fn, with_ctx, decode, scan, fifo, handler), raws in batches:
             if by_record:  # concurrency or a fixed envelope: every message as a record
                 records = []
+                unrun: list[str] = []  # the messages that could not be made records, or held behind them
                 held: set[Any] | None = None  # FIFO: the groups of the messages that could not be made records
                 for raw in raws:
                     try:
@@ -281,16 +282,17 @@ def dispatcher(app: Any) -> Any:
                             lane = _fifo_group(raw)
                             if held is not None and lane in held:
                                 _skip(raw, held, lane, context)
-                                failed.append(_failed_id(raw))
+                                unrun.append(_failed_id(raw))
                                 continue
                         records.append(_record(raw, handler.envelope))
                     except Exception as exc:
-                        failed.append(_malformed(app, raw, event, context, exc))
+                        unrun.append(_malformed(app, raw, event, context, exc))
                         if fifo:
                             held = _block(held, _group_or_none(raw))
-                failed += process_batch(
+                ran_failed = process_batch(
                     app, handler, records, event, context, "sqs", group_of if fifo else None, handler.concurrency
                 )
+                failed += _in_batch_order(raws, unrun + ran_failed) if unrun and ran_failed else unrun + ran_failed
                 continue
             blocked: set[Any] | None = None
             group = None
@@ -571,6 +573,14 @@ def _malformed(app: Any, raw: Any, event: Any, context: Any, exc: Exception) -> 
     ctx = Context(app, event, context, "sqs")
     log_record_failure(ctx, None, exc, message_id)
     return message_id if message_id.__class__ is str else ""  # "": Lambda retries the whole batch
+
+
+def _in_batch_order(raws: list[Any], failed_ids: list[str]) -> list[str]:
+    """`failed_ids` in the order of their messages in the batch (a FIFO group's failures in its order)."""
+    position: dict[str, int] = {}
+    for index, raw in enumerate(raws):
+        position.setdefault(_failed_id(raw) if raw.__class__ is dict else "", index)
+    return sorted(failed_ids, key=lambda message_id: position.get(message_id, len(raws)))
 
 
 def _failed_id(raw: dict[str, Any]) -> str:
