@@ -283,3 +283,59 @@ def test_a_lock_that_expired_is_never_released_by_its_first_holder(store_factory
     second.join(10)
     assert calls == ["a", "b"]
     assert (state, entry.value) == ("hit", "b's answer")
+
+
+def test_a_waiter_whose_holder_finishes_between_two_reads_takes_its_result() -> None:
+    """Instance c waits for b's result (b holds the L2 lock). b keeps its entry and lets its lock go just
+    after c read the entry (not there yet) and before c reads the lock (gone): c reads the entry once
+    more and serves b's result. Before, c took the missing lock for "b gave up uncached" and computed a
+    second time (the stampede the lock exists to stop; seen as a flaky
+    test_a_lock_that_expired_is_never_released_by_its_first_holder[dynamodb])."""
+    from lift.stores import MemoryStore, Store
+
+    shared = MemoryStore()
+
+    class BetweenTwoReads(Store):
+        """c's view of the shared store: its second read of the entry lets b finish before answering."""
+
+        entry_reads = 0
+
+        def get(self, key: str):
+            value = shared.get(key)
+            if "#e#" in key:
+                self.entry_reads += 1
+                if self.entry_reads == 2:  # (the first is c's lookup before it tries the lock)
+                    b_may_finish.set()
+                    holder.join(20)  # b has kept its entry and let its lock go
+            return value
+
+        def put(self, key, value, ttl=None):
+            shared.put(key, value, ttl)
+
+        def put_if_absent(self, key, value, ttl=None):
+            return shared.put_if_absent(key, value, ttl)
+
+        def delete(self, key, expected=None):
+            return shared.delete(key, expected)
+
+    b, c = Cache(shared, l1=False), Cache(BetweenTwoReads(), l1=False, lock_wait=20)
+    calls: list[str] = []
+    b_computing, b_may_finish = threading.Event(), threading.Event()
+
+    def slow(started: float):
+        calls.append("b")
+        b_computing.set()
+        b_may_finish.wait(20)
+        return "b's answer", new_entry("b's answer", 30, started_at=started)
+
+    def second(started: float):
+        calls.append("c")
+        return "c's answer", new_entry("c's answer", 30, started_at=started)
+
+    holder = threading.Thread(target=b.fetch, args=("report", slow))
+    holder.start()
+    assert b_computing.wait(20)
+    state, entry, _ = c.fetch("report", second)
+    holder.join(20)
+    assert calls == ["b"]
+    assert (state, entry.value) == ("hit", "b's answer")

@@ -394,8 +394,11 @@ class Cache:
             if entry is not None and time.time() < entry.fresh_until:
                 return entry
             try:
-                if self._l2("get", self._store_key("l", key)) is None:  # the holder gave up uncached
-                    return None
+                if self._l2("get", self._store_key("l", key)) is None:
+                    # The holder let its lock go: after keeping its result (put, then unlock), or uncached.
+                    # Its result may have landed between the read above and this one: read once more.
+                    entry = self.lookup(key)
+                    return entry if entry is not None and time.time() < entry.fresh_until else None
             except _StoreFailed:
                 return None
         return None
