@@ -274,3 +274,19 @@ def test_the_packaged_zip_of_an_app_with_every_trigger_runs_under_the_runtime_cl
         ["websocket", "hi"],
     ]
     assert report.payload["lift"].startswith(str(task)) and report.payload["msgspec"].startswith(str(task))
+
+
+@pytest.mark.parametrize("outside", ["../shared", "/etc/hostname"], ids=["parent", "absolute"])
+def test_an_include_outside_the_project_is_refused_before_pip_runs(tmp_path: Path, outside: str) -> None:
+    """`include = ["../shared"]` was copied outside the build directory, so the zip silently lacked
+    it; an absolute path was a ValueError traceback."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "rules.py").write_text("RULES = 1\n")
+    (root / "tiny.py").write_text(APP)
+    (root / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT) + f'include = ["{outside}"]\n')
+    result = lift("package", "-o", "out.zip", cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"include: {outside} is outside the project" in " ".join(result.stderr.split())
+    assert not (root / "out.zip").exists()

@@ -179,7 +179,12 @@ def app_paths(root: Path, app_ref: str | None, include: list[str]) -> list[Path]
     if not paths:
         raise PackageError(f"Cannot find the app's module {module!r} in {root} or {root / 'src'}")
     for extra in include:
-        path = root / extra
+        path = Path(os.path.normpath(root / extra))  # a symlink inside the project stays as named
+        if not path.is_relative_to(root):  # "../shared", "/etc/...": it landed outside the zip, or failed
+            raise PackageError(
+                f"[tool.lift] include: {extra} is outside the project {root}: the package holds paths of the "
+                "project only (move or copy it into the project)"
+            )
         if not path.exists():
             raise PackageError(f"[tool.lift] include: {extra} does not exist in {root}")
         paths.append(path)
@@ -407,6 +412,7 @@ def build_package(
     import lift
 
     root = Path(root).resolve()
+    sources = app_paths(root, app_ref, include or [])  # a wrong path fails before pip runs
     wanted = project_requirements(root) if requirements is None else requirements
     if not any(_is_lift(Requirement(text).name) for text in wanted):
         # lift is always packaged, so its runtime dependencies (msgspec) are too: a project that does
@@ -423,7 +429,7 @@ def build_package(
         _prune(deps)
         lift_dir = Path(lift.__file__).parent
         _copy_tree(lift_dir, build / "lift", skip_top=_TOOLING)
-        for path in app_paths(root, app_ref, include or []):
+        for path in sources:
             _copy_tree(path, build / path.relative_to(root if not path.is_relative_to(root / "src") else root / "src"))
         compiled, note = _compile(build, runtime) if compile else (False, "bytecode not precompiled (--no-compile)")
         if layer_dest is not None:
