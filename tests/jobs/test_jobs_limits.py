@@ -147,3 +147,28 @@ def test_a_start_whose_message_could_not_be_sent_can_be_retried_with_its_key(sto
     assert retried.status_code == 202
     [message] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10)["Messages"]
     assert message["Body"].startswith('{"lift_job":"' + retried.json()["job_id"] + '"')
+
+
+def test_a_job_runs_as_the_tenant_and_user_that_started_it(store, workers_done):
+    """The worker's ctx carries the job's tenant and user, so a job the job starts belongs to that
+    tenant too: another tenant's GET of it is a 404. Before, the worker's ctx had no tenant, and a job
+    started from a job was stored without one: visible to every tenant."""
+    app = jobs_app(store)
+    seen: list = []
+
+    @app.job("parent")
+    def parent(ctx: Context) -> dict:
+        seen.append((ctx.tenant_id, ctx.user_id))
+        return {"child": ctx.jobs.start("export", {}).id}
+
+    @app.post("/parents")
+    def start_parent(ctx: Context) -> Response:
+        ctx.user_id = "u-7"
+        return ctx.jobs.start("parent").accepted()
+
+    client = TestClient(app)
+    job_id = client.post("/parents", headers={"X-Tenant": "acme"}).json()["job_id"]
+    child = finished(client, job_id, tenant="acme")["result"]["child"]
+    assert seen == [("acme", "u-7")]
+    assert finished(client, child, tenant="acme")["status"] == "succeeded"
+    assert client.get(f"/jobs/{child}", headers={"X-Tenant": "globex"}).status_code == 404

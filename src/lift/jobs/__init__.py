@@ -381,6 +381,8 @@ class Jobs:
         if claimed is None:
             return
         job, stored, definition = claimed
+        # The job runs as the tenant and user who started it: what it starts, caches or pushes is theirs.
+        ctx.tenant_id, ctx.user_id = job.tenant_id, job.user_id
         self._notify(job, "job.progress")
         state = {"stored": stored}
         try:
