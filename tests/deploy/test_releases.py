@@ -438,3 +438,19 @@ def test_the_gates_ask_cloudwatch_for_composite_alarms_too(service):
     assert service.release().run().ok
     assert sent and all(p["AlarmTypes"] == ["CompositeAlarm", "MetricAlarm"] for p in sent)
     assert all(p["AlarmNames"] == [service.alarm] for p in sent)
+
+
+def test_a_front_door_record_in_capitals_finds_the_records_route53_keeps_in_lower_case(moto_endpoint):
+    """Route 53 answers record names in lower case (moto keeps them as written, so the records are
+    made lower case here): `record = "API.example.com"` found none of them, so status showed no
+    roles and failover refused, saying the front door was never set up."""
+    route53 = boto3.client("route53", endpoint_url=moto_endpoint)
+    zone = route53.create_hosted_zone(Name=f"{uuid.uuid4().hex[:6]}.example.com", CallerReference=uuid.uuid4().hex)
+    record = f"api.{zone['HostedZone']['Name']}".rstrip(".")
+    regions = [dr.Region("us-east-1", "use1.example.com"), dr.Region("eu-west-1", "euw1.example.com")]
+    dr.ensure_front_door(route53, dr.FrontDoor(zone["HostedZone"]["Id"], record, regions))  # as AWS stores it
+    door = dr.FrontDoor(zone["HostedZone"]["Id"], record.upper(), regions)  # as the config spells it
+    assert [r["role"] for r in dr.status(route53, door)["regions"]] == ["PRIMARY", "SECONDARY"]
+    entry = dr.failover(route53, door, "eu-west-1", verify=lambda region: True)
+    assert (entry["from"], entry["to"]) == ("us-east-1", "eu-west-1")
+    assert dr.status(route53, door)["serving"] == "eu-west-1"

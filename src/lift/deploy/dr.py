@@ -145,9 +145,11 @@ def _aim_health_check(route53: Any, check_id: str, region: Region) -> None:
 
 
 def _records(route53: Any, door: FrontDoor) -> list[dict[str, Any]]:
-    name = door.record.rstrip(".") + "."
+    """The front door's records. DNS names are case-insensitive and Route 53 answers them in lower
+    case: `record = "API.example.com"` must still find "api.example.com."."""
+    name = door.record.rstrip(".").lower() + "."
     found = route53.list_resource_record_sets(HostedZoneId=door.zone_id, StartRecordName=name)["ResourceRecordSets"]
-    return [r for r in found if r["Name"] == name and r.get("SetIdentifier")]
+    return [r for r in found if r["Name"].lower() == name and r.get("SetIdentifier")]
 
 
 def _healthy(route53: Any, health_check_id: str) -> bool:
