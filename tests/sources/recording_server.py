@@ -5,12 +5,19 @@ not serve (CodePipeline job results, S3 WriteGetObjectResponse) as boto3 calls t
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class RecordingServer:
-    def __init__(self, answer: bytes = b"{}", content_type: str = "application/json") -> None:
+    def __init__(
+        self,
+        answer: bytes = b"{}",
+        content_type: str = "application/json",
+        refuse: Callable[[dict[str, Any]], tuple[int, bytes] | None] | None = None,
+    ) -> None:
+        """`refuse(request)`: a (status, body) to answer that request with instead (an AWS error), or None."""
         self.requests: list[dict[str, Any]] = []
         self.answer = answer
         server = self
@@ -19,14 +26,14 @@ class RecordingServer:
             def _record(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                server.requests.append(
-                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
-                )
-                self.send_response(200)
+                request = {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                server.requests.append(request)
+                status, answer = (refuse and refuse(request)) or (200, server.answer)
+                self.send_response(status)
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(server.answer)))
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(server.answer)
+                self.wfile.write(answer)
 
             do_GET = do_PUT = do_POST = _record
 

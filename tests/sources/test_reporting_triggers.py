@@ -96,3 +96,34 @@ def test_s3_object_lambda_transforms_the_original(server: RecordingServer) -> No
         assert (refused["x-amz-fwd-status"], refused["x-amz-fwd-error-code"]) == ("403", "forbidden")
     finally:
         original.close()
+
+
+def test_a_job_result_codepipeline_refuses_fails_the_job_naming_why(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    def refuse_success(request: dict) -> tuple[int, bytes] | None:  # as CodePipeline answers a bad output variable
+        if request["headers"].get("X-Amz-Target", "").endswith("PutJobSuccessResult"):
+            error = {"__type": "ValidationException", "message": "Invalid output variable key: 'build id'"}
+            return 400, json.dumps(error).encode()
+        return None
+
+    server = RecordingServer(refuse=refuse_success)
+    try:
+        app = App()
+        app.codepipeline_client = _client("codepipeline", server)
+        app.codepipeline()(lambda ctx: {"build id": "42"})
+        context = lambda_context()
+        caplog.set_level(logging.INFO, logger="lift")
+        with pytest.raises(Exception, match="ValidationException"):
+            app.handler(events.codepipeline_job(job_id="job-9"), context)
+        # was: the refused success was the last word, the job waited for its timeout (an hour by default)
+        assert [target for target, _ in _calls(server)] == [
+            "CodePipeline_20150709.PutJobSuccessResult",
+            "CodePipeline_20150709.PutJobFailureResult",
+        ]
+        failure = _calls(server)[1][1]
+        assert failure["jobId"] == "job-9" and "Invalid output variable key" in failure["failureDetails"]["message"]
+        (line,) = [r for r in caplog.records if r.name.startswith("lift")]
+        assert line.levelno == logging.ERROR and context.aws_request_id in line.getMessage()
+    finally:
+        server.close()

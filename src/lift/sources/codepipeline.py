@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from lift.sources.record import Record, decode_json_or_text
-from lift.sources.triggers import run_handler
+from lift.sources.triggers import returned_wrong, run_handler
 
 __all__ = ["CodePipelineJob", "ContinueJob", "dispatch"]
 
@@ -99,12 +99,20 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
             failureDetails={"type": "JobFailed", "message": f"{type(exc).__name__}: {exc}"[:5000]},
         )
         raise
-    if isinstance(result, ContinueJob):
-        pipeline.put_job_success_result(jobId=record.job_id, continuationToken=result.token)
-    elif isinstance(result, dict) and result:
-        pipeline.put_job_success_result(
-            jobId=record.job_id, outputVariables={str(k): str(v) for k, v in result.items()}
+    try:
+        if isinstance(result, ContinueJob):
+            pipeline.put_job_success_result(jobId=record.job_id, continuationToken=result.token)
+        elif isinstance(result, dict) and result:
+            pipeline.put_job_success_result(
+                jobId=record.job_id, outputVariables={str(k): str(v) for k, v in result.items()}
+            )
+        else:
+            pipeline.put_job_success_result(jobId=record.job_id)
+    except Exception as exc:  # a result CodePipeline refused (output variables it does not take, ...)
+        returned_wrong(app, event, context, "codepipeline", record, exc)
+        pipeline.put_job_failure_result(  # the job fails now, naming why, instead of waiting for its timeout
+            jobId=record.job_id,
+            failureDetails={"type": "JobFailed", "message": f"the job's result was refused: {exc}"[:5000]},
         )
-    else:
-        pipeline.put_job_success_result(jobId=record.job_id)
+        raise
     return None
