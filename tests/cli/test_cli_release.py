@@ -283,3 +283,16 @@ def test_lift_dr_failover_notifies_the_stages_topic_from_its_own_region(cli, tmp
     refused = cli("dr", "setup", "prod", "--endpoint-url", moto_endpoint, cwd=tmp_path)
     assert refused.code == 1 and "Traceback" not in refused.stderr, refused
     assert "InvalidChangeBatch" in refused.stderr and "api.elsewhere.example.org" in refused.stderr
+
+
+def test_release_and_rollback_of_a_stage_never_deployed_say_so_in_one_line(cli, tmp_path, moto_endpoint):
+    """Both were a botocore traceback (PublishVersion / GetAlias: function not found)."""
+    service = f"gone{uuid.uuid4().hex[:6]}"
+    (tmp_path / "app.py").write_text(textwrap.dedent(APP.format(service=service)))
+    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregion = "us-east-1"\n')
+    for command in ("release", "rollback"):
+        result = cli(command, "qa", "--endpoint-url", moto_endpoint, cwd=tmp_path)
+        assert result.code == 1 and "Traceback" not in result.stderr, result
+        message = " ".join(result.stderr.split())
+        assert f"[us-east-1] {service}-qa:live: " in message and "Function not found" in message
+        assert "is the stage deployed there? lift deploy STAGE" in message

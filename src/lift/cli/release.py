@@ -124,7 +124,8 @@ def release(
         fail("--version names one region's version; release several regions without it", USAGE)
     try:
         if len(regions) == 1:
-            result = release_for(regions[0]).run(version)
+            with _aws_refusals(f"[{regions[0]}] {function}:{alias}"):  # the alias is back on the old version
+                result = release_for(regions[0]).run(version)
             verdict = result.verdict
             payload = {"verdict": result.verdict, "reason": result.reason, "events": result.events}
         else:
@@ -179,7 +180,8 @@ def rollback(
     alias = deployment.config.release.alias if deployment.config.release else "live"
     for name in _regions(deployment, region):
         try:
-            old, new = rollback_alias(_client("lambda", name, endpoint_url), deployment.function.name, alias)
+            with _aws_refusals(f"[{name}] {deployment.function.name}:{alias}"):
+                old, new = rollback_alias(_client("lambda", name, endpoint_url), deployment.function.name, alias)
         except ValueError as exc:
             fail(f"{name}: {exc}")
         err.print(escape(f"[{name}] {deployment.function.name}:{alias} back from version {old} to {new}"))
@@ -331,17 +333,25 @@ def dr_drill(stage: str = STAGE_ARGUMENT, app: str = APP_OPTION, endpoint_url: s
 
 
 @contextmanager
-def _dr_errors(door: Any) -> Iterator[None]:
-    """A front door command's mistakes exit 2 with what to do; AWS refusing a call exits 1 saying
-    which, never with a traceback."""
+def _aws_refusals(what: str, *, mistakes: bool = False) -> Iterator[None]:
+    """AWS refusing a call (a function or alias not there, a record outside its zone, a throttle)
+    exits 1 naming `what` and AWS's reason, never with a traceback; with `mistakes`, a ValueError
+    (the command's own check) exits 2."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         yield
     except ValueError as exc:
+        if not mistakes:
+            raise
         fail(str(exc), USAGE)
     except (ClientError, BotoCoreError) as exc:
-        fail(f"Route 53 front door {door.record} (zone {door.zone_id}): {exc}")
+        hint = " (is the stage deployed there? lift deploy STAGE)" if "ResourceNotFound" in str(exc) else ""
+        fail(f"{what}: {exc}{hint}")
+
+
+def _dr_errors(door: Any) -> Any:
+    return _aws_refusals(f"Route 53 front door {door.record} (zone {door.zone_id})", mistakes=True)
 
 
 def _notifier(topic: str | None, endpoint_url: str | None) -> Any:
