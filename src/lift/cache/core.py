@@ -32,6 +32,7 @@ from lift.cache.lru import LRU, Entry
 __all__ = ["Cache", "Entry", "default_cache"]
 
 _MAX_KEY = 400  # longer keys are shortened with a hash (DynamoDB keys are at most 2 KB)
+_MARKER_BYTES = 64 * 1024  # the invalidation markers record stays about this small (one read per L2 hit)
 _WARN_EVERY = 10.0  # seconds between two warnings about the same failing store operation
 current_request = threading.local()  # `request_id` of the request this thread serves (set by the middleware)
 
@@ -463,13 +464,23 @@ def _add_markers(markers: dict[str, Any], tags: tuple[str, ...], prefix: str | N
         markers["t"][tag] = now
     if prefix is not None:
         markers["p"][prefix] = now
-    total = len(markers["t"]) + len(markers["p"])
-    if total > limit:  # fold the oldest half into the floor: entries older than it are void anyway
+    # Fold the oldest half into the floor (entries older than it are void anyway) while there are more
+    # than `limit` markers or their names pass _MARKER_BYTES: tags and prefixes can be as long as a
+    # client's path, and the record is read with every L2 entry and must fit one store item.
+    while True:
+        total = len(markers["t"]) + len(markers["p"])
+        if total == 0 or (total <= limit and _marker_bytes(markers) <= _MARKER_BYTES):
+            return
         times = sorted([*markers["t"].values(), *markers["p"].values()])
         floor = times[total // 2]
         markers["f"] = max(markers.get("f", 0.0), floor)
         markers["t"] = {k: v for k, v in markers["t"].items() if v > floor}
         markers["p"] = {k: v for k, v in markers["p"].items() if v > floor}
+
+
+def _marker_bytes(markers: dict[str, Any]) -> int:
+    """About what the markers take encoded: each name and its time (at most 4 bytes per character)."""
+    return sum(len(name) * 4 + 24 for kind in ("t", "p") for name in markers[kind])
 
 
 _default: Cache | None = None
