@@ -120,6 +120,11 @@ def test_slo_report_as_markdown(cli, tmp_path, moto_endpoint):
     # 1% errors against a 0.5% budget: the budget is overspent twice over, releases freeze (exit 1)
     assert result.code == 1, result
     assert "| orders | 99.5% | 99.000% | -100.0% |" in result.stdout and "FREEZE: error budget spent" in result.stdout
+    for window in ("0d", "91d"):  # 0d was read as the SLO's own 30 days, silently
+        refused = cli("slo", "report", "prod", "--endpoint-url", moto_endpoint, "--window", window, cwd=tmp_path)
+        assert refused.code == 2 and f"--window takes 1 to 90 days (an SLO's windows), e.g. 30d, not '{window}'" in (
+            " ".join(refused.stderr.split())
+        )
 
 
 # SIGINT as a terminal's Ctrl-C delivers it, even under a runner started with SIGINT ignored

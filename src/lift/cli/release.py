@@ -220,8 +220,9 @@ def slo_report(
         fail('The app declares no SLO: app.slo("checkout", availability=99.9, routes=[...])', USAGE)
     days = None
     if window:
-        if not window.endswith("d") or not window[:-1].isdigit():
-            fail(f"--window takes days, e.g. 30d, not {window!r}", USAGE)
+        if not window.endswith("d") or not window[:-1].isdigit() or not 1 <= int(window[:-1]) <= 90:
+            # 0d read the SLO's own window (30 days) without a word
+            fail(f"--window takes 1 to 90 days (an SLO's windows), e.g. 30d, not {window!r}", USAGE)
         days = int(window[:-1])
     cloudwatch = _client("cloudwatch", _regions(deployment, region)[0], endpoint_url)
     reports = [
