@@ -103,8 +103,9 @@ def test_release_with_a_firing_gate_exits_1_and_keeps_the_old_version(cli, tmp_p
 
 def test_slo_report_as_markdown(cli, tmp_path, moto_endpoint):
     service, *_rest, cw = make_project(tmp_path, moto_endpoint)
-    dims = [
+    dims = [  # what the prod function writes (its LIFT_STAGE is the stage dimension)
         {"Name": "service", "Value": service},
+        {"Name": "stage", "Value": "prod"},
         {"Name": "route", "Value": "/orders"},
         {"Name": "method", "Value": "POST"},
     ]

@@ -329,7 +329,7 @@ def test_lift_synth_puts_the_apps_slo_alarms_and_dashboard_in_the_template():
     assert fast["AlarmActions"] and "fast-long" in fast["AlarmRule"] and "fast-short" in fast["AlarmRule"]
     assert resources["SloDashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
     dims = {d["Name"]: d["Value"] for d in resources["SloCoreLatency0Alarm"]["Properties"]["Dimensions"]}
-    assert dims == {"service": app.name, "route": route, "method": method}
+    assert dims == {"service": app.name, "stage": "prod", "route": route, "method": method}
     assert [str(m) for m in lint(to_json(template), config=ManualArgs(regions=["eu-west-1"]))] == []
 
 

@@ -50,6 +50,15 @@ def _watched(resources: dict) -> set[tuple[str, str, frozenset]]:
     return found
 
 
+def deployed_environment(deployment, monkeypatch) -> None:
+    """This process takes the deployed function's environment (LIFT_STAGE, the stage's variables)."""
+    environment = dict(deployment.function.environment)
+    assert environment["LIFT_STAGE"] == deployment.stage
+    for key, value in environment.items():
+        if isinstance(value, str):
+            monkeypatch.setenv(key, value)
+
+
 @pytest.mark.parametrize(
     ("name", "in_code", "stage_environment"),
     [
@@ -74,9 +83,9 @@ def test_slo_alarms_watch_the_metrics_the_app_writes(capsys, monkeypatch, name, 
         config = config_from_dict(
             {"region": "eu-west-1", "stages": {"prod": {"environment": stage_environment}}}, "pyproject.toml"
         )
-        resources = stage_resources(build_deployment(app, config, "prod"))
-        for key, value in stage_environment.items():  # the deployed function's environment
-            monkeypatch.setenv(key, value)
+        deployment = build_deployment(app, config, "prod")
+        resources = stage_resources(deployment)
+        deployed_environment(deployment, monkeypatch)
         capsys.readouterr()
         assert TestClient(app).post("/orders", json={}).status_code == 201
         written = _written(capsys.readouterr().out)
@@ -85,3 +94,29 @@ def test_slo_alarms_watch_the_metrics_the_app_writes(capsys, monkeypatch, name, 
     watched = _watched(resources)
     assert {metric for _, metric, _ in watched} == {"Requests", "ServerErrors", "Latency"}
     assert watched <= written, watched - written
+
+
+def test_two_stages_in_one_account_alarm_on_their_own_metrics_only(capsys, monkeypatch) -> None:
+    """Staging and prod of one app in one account and region wrote the same metrics (same namespace,
+    same dimensions), so a burst of staging errors counted against prod's SLO and paged. Each stage's
+    function now writes its stage as a dimension and each stage's alarms read only their own."""
+    app = App(name="orders")
+    app.use(RequestMetrics(route_metrics=True))
+
+    @app.post("/orders", status=201)
+    def create(ctx: Context) -> dict:
+        return {}
+
+    app.slo("checkout", availability=99.9, latency_p99_ms=300, routes=["POST /orders"])
+    config = config_from_dict({"region": "eu-west-1", "stages": {"staging": {}, "prod": {}}}, "pyproject.toml")
+    watched, written = {}, {}
+    for stage in ("staging", "prod"):
+        deployment = build_deployment(app, config, stage)
+        watched[stage] = _watched(stage_resources(deployment))
+        with monkeypatch.context() as patch:
+            deployed_environment(deployment, patch)
+            capsys.readouterr()
+            assert TestClient(app).post("/orders", json={}).status_code == 201
+            written[stage] = _written(capsys.readouterr().out)
+    assert watched["staging"] <= written["staging"] and watched["prod"] <= written["prod"]
+    assert not watched["prod"] & written["staging"] and not watched["staging"] & written["prod"]

@@ -665,7 +665,14 @@ def metrics(
     deployment = deployment_for(app, stage, region)
     aws = _aws(deployment, endpoint_url)
     fn = deployment.function
-    numbers = lambda_metrics(aws, fn.name, namespace or deployment.service, window, f"/aws/lambda/{fn.name}")
+    numbers = lambda_metrics(
+        aws,
+        fn.name,
+        namespace or deployment.metrics_namespace or deployment.service,
+        window,
+        f"/aws/lambda/{fn.name}",
+        stage=deployment.metrics_stage or None,
+    )
     if as_json:
         print_json(numbers)
         return

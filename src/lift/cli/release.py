@@ -231,6 +231,7 @@ def slo_report(
             slo,
             service=deployment.metrics_service,
             namespace=deployment.metrics_namespace,
+            stage=deployment.metrics_stage or None,
             endpoints=_endpoints(the_app),
             window_days=days,
         )

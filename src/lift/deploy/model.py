@@ -826,6 +826,7 @@ class Deployment:
     slo_routes: tuple[tuple[str, str], ...] = ()  # (method, route template) of the app, for the SLOs
     metrics_namespace: str = ""  # where RequestMetrics writes (the app's name unless configured)
     metrics_service: str = ""  # the `service` dimension value RequestMetrics writes (the app's name)
+    metrics_stage: str = ""  # the `stage` dimension value it writes (LIFT_STAGE: the stage)
     artifact_bucket: str | None = None
     release: TrafficShift | None = None  # [release]: triggers invoke its alias (see TrafficShift)
     warnings: tuple[str, ...] = ()
@@ -1104,7 +1105,7 @@ class _Builder:
 
         # Where the deployed function's RequestMetrics write: the namespace set in code or by the stage's
         # environment, and the app's name as the `service` dimension (not the stack's service name).
-        metrics_namespace, metrics_service = metric_identity(
+        metrics_namespace, metrics_service, metrics_stage = metric_identity(
             self.app, {k: v for k, v in environment.items() if isinstance(v, str)}
         )
         return Deployment(
@@ -1136,6 +1137,7 @@ class _Builder:
             slo_routes=slo_routes,
             metrics_namespace=metrics_namespace,
             metrics_service=metrics_service or self.service,
+            metrics_stage=metrics_stage or "",
             artifact_bucket=s.artifact_bucket,
             release=release,
             warnings=tuple(self.warnings),

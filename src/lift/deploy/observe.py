@@ -76,10 +76,13 @@ def render_line(message: str) -> tuple[str | None, str]:
     return level or None, " ".join(parts)
 
 
-def lambda_metrics(aws: Any, function_name: str, namespace: str, window_s: int, log_group: str) -> dict[str, Any]:
+def lambda_metrics(
+    aws: Any, function_name: str, namespace: str, window_s: int, log_group: str, *, stage: str | None = None
+) -> dict[str, Any]:
     """The function's numbers over the last `window_s` seconds: invocations, errors, throttles,
     duration (average, max, p50, p99), cold starts (REPORT lines with an Init Duration) and every
-    metric the app itself emitted (EMF) in `namespace`, summed."""
+    metric the app itself emitted (EMF) in `namespace`, summed (with `stage`: only that stage's,
+    not another stage's of the same app writing to the same namespace)."""
     cw = aws.client("cloudwatch")
     end = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
     start = end - timedelta(seconds=window_s + 60)
@@ -129,10 +132,13 @@ def lambda_metrics(aws: Any, function_name: str, namespace: str, window_s: int, 
     for page in paginator.paginate(Namespace=namespace):
         for metric in page.get("Metrics", []):
             name = metric["MetricName"]
-            value = query(name, "Sum", namespace, metric.get("Dimensions", []))
+            dimensions = metric.get("Dimensions", [])
+            if stage and any(d["Name"] == "stage" and d["Value"] != stage for d in dimensions):
+                continue  # another stage's
+            value = query(name, "Sum", namespace, dimensions)
             if value is not None:
                 label = name + "".join(
-                    f" {d['Name']}={d['Value']}" for d in metric.get("Dimensions", []) if d["Name"] != "service"
+                    f" {d['Name']}={d['Value']}" for d in dimensions if d["Name"] not in ("service", "stage")
                 )
                 app_metrics[label] = app_metrics.get(label, 0) + value
     out["app_metrics"] = dict(sorted(app_metrics.items()))

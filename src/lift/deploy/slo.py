@@ -102,19 +102,23 @@ def _logical(*parts: str) -> str:
     return "".join(p[:1].upper() + p[1:] for part in parts for p in part.replace("_", "-").split("-") if p)
 
 
-def _dimensions(service: str, route: str, method: str) -> list[dict[str, str]]:
-    """The dimensions `RequestMetrics(route_metrics=True)` writes a route's metrics under."""
-    return [
-        {"Name": "service", "Value": service},
-        {"Name": "route", "Value": route},
-        {"Name": "method", "Value": method},
-    ]
+def _dimension_pairs(service: str, stage: str | None, route: str, method: str) -> list[tuple[str, str]]:
+    """The dimensions `RequestMetrics(route_metrics=True)` writes a route's metrics under (`stage`
+    when the function has `LIFT_STAGE`, as `lift deploy` sets it: see metrics.metric_identity)."""
+    pairs = [("service", service), ("stage", stage), ("route", route), ("method", method)]
+    return [(name, value) for name, value in pairs if value]
 
 
-def _ratio_metrics(namespace: str, service: str, routes: list[tuple[str, str]], period: int) -> list[dict[str, Any]]:
+def _dimensions(service: str, stage: str | None, route: str, method: str) -> list[dict[str, str]]:
+    return [{"Name": name, "Value": value} for name, value in _dimension_pairs(service, stage, route, method)]
+
+
+def _ratio_metrics(
+    namespace: str, service: str, stage: str | None, routes: list[tuple[str, str]], period: int
+) -> list[dict[str, Any]]:
     metrics: list[dict[str, Any]] = []
     for i, (method, route) in enumerate(routes):
-        dims = _dimensions(service, route, method)
+        dims = _dimensions(service, stage, route, method)
         for kind, name in (("e", "ServerErrors"), ("r", "Requests")):
             metrics.append(
                 {
@@ -141,13 +145,15 @@ def alarm_resources(
     service: str,
     namespace: str,
     metrics_service: str | None = None,
+    metrics_stage: str | None = None,
     endpoints: Iterable[tuple[str, str]],
     page_actions: list[Any] | None = None,
     ticket_actions: list[Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """CloudFormation resources (logical id -> resource) for `slo`'s alerts: a metric-math alarm per
     window and a composite alarm per burn rate (long AND short), plus latency alarms. `service` names
-    them; `metrics_service` (else `service`) is the `service` dimension the app's metrics carry."""
+    them; `metrics_service` (else `service`) and `metrics_stage` are the `service` and `stage`
+    dimensions the app's metrics carry."""
     svc = metrics_service or service
     routes = _routes(slo, endpoints)
     resources: dict[str, dict[str, Any]] = {}
@@ -167,7 +173,7 @@ def alarm_resources(
                             f"SLO {slo.name}: error ratio over {seconds // 60} min above {alert.burn_rate}x the "
                             f"budget of {slo.availability}%"
                         ),
-                        "Metrics": _ratio_metrics(namespace, svc, routes, seconds),
+                        "Metrics": _ratio_metrics(namespace, svc, metrics_stage, routes, seconds),
                         "Threshold": threshold,
                         "ComparisonOperator": "GreaterThanThreshold",
                         "EvaluationPeriods": 1,
@@ -197,7 +203,7 @@ def alarm_resources(
                 "AlarmDescription": f"SLO {slo.name}: p99 of {method} {route} above {slo.latency_p99_ms} ms",
                 "Namespace": namespace,
                 "MetricName": "Latency",
-                "Dimensions": _dimensions(svc, route, method),
+                "Dimensions": _dimensions(svc, metrics_stage, route, method),
                 "ExtendedStatistic": "p99",
                 "Period": 300,
                 "EvaluationPeriods": 3,
@@ -229,21 +235,23 @@ def dashboard_resource(
     endpoints: Iterable[tuple[str, str]],
     region: str,
     metrics_service: str | None = None,
+    metrics_stage: str | None = None,
 ) -> dict[str, Any]:
     """One CloudWatch dashboard per stage: each SLO's error ratio and p99 latency (`metrics_service`,
-    else `service`, is the `service` dimension the app's metrics carry)."""
+    else `service`, and `metrics_stage` are the `service` and `stage` dimensions the app's metrics carry)."""
     endpoints = list(endpoints)
     svc = metrics_service or service
+
+    def line(metric: str, method: str, route: str) -> list[Any]:
+        dims = [part for pair in _dimension_pairs(svc, metrics_stage, route, method) for part in pair]
+        return [namespace, metric, *dims]
+
     widgets = []
     for row, slo in enumerate(slos):
         routes = _routes(slo, endpoints)
         ratio = [
-            [namespace, "ServerErrors", "service", svc, "route", r, "method", m, {"id": f"e{i}", "visible": False}]
-            for i, (m, r) in enumerate(routes)
-        ] + [
-            [namespace, "Requests", "service", svc, "route", r, "method", m, {"id": f"r{i}", "visible": False}]
-            for i, (m, r) in enumerate(routes)
-        ]
+            [*line("ServerErrors", m, r), {"id": f"e{i}", "visible": False}] for i, (m, r) in enumerate(routes)
+        ] + [[*line("Requests", m, r), {"id": f"r{i}", "visible": False}] for i, (m, r) in enumerate(routes)]
         errors = "+".join(f"e{i}" for i in range(len(routes)))
         requests = "+".join(f"r{i}" for i in range(len(routes)))
         ratio.append([{"expression": f"({errors})/({requests})", "label": f"{slo.name} error ratio", "id": "ratio"}])
@@ -263,7 +271,7 @@ def dashboard_resource(
                 },
             }
         )
-        latency = [[namespace, "Latency", "service", svc, "route", r, "method", m] for m, r in routes]
+        latency = [line("Latency", m, r) for m, r in routes]
         widgets.append(
             {
                 "type": "metric",
@@ -304,6 +312,7 @@ def stage_resources(deployment: Any, actions: list[Any] | None = None) -> dict[s
             service=deployment.service,
             namespace=deployment.metrics_namespace,
             metrics_service=deployment.metrics_service,
+            metrics_stage=deployment.metrics_stage,
             endpoints=deployment.slo_routes,
             page_actions=actions,
             ticket_actions=actions,
@@ -318,6 +327,7 @@ def stage_resources(deployment: Any, actions: list[Any] | None = None) -> dict[s
         stage=deployment.stage,
         namespace=deployment.metrics_namespace,
         metrics_service=deployment.metrics_service,
+        metrics_stage=deployment.metrics_stage,
         endpoints=deployment.slo_routes,
         region=deployment.region,
     )
@@ -355,7 +365,7 @@ def _sum_series(results: list[dict[str, Any]], prefix: str) -> float:
 def _query(
     cloudwatch: Any,
     namespace: str,
-    service: str,
+    service: tuple[str, str | None],
     routes: list[tuple[str, str]],
     start: dt.datetime,
     end: dt.datetime,
@@ -365,7 +375,7 @@ def _query(
 ) -> list[dict[str, Any]]:
     queries = []
     for i, (method, route) in enumerate(routes):
-        dims = _dimensions(service, route, method)
+        dims = _dimensions(*service, route, method)
         for name in metrics:
             queries.append(
                 {
@@ -399,18 +409,21 @@ def report(
     endpoints: Iterable[tuple[str, str]],
     window_days: int | None = None,
     now: dt.datetime | None = None,
+    stage: str | None = None,
 ) -> SLOReport:
-    """Measure `slo` from CloudWatch over `window_days` (the SLO's own by default) ending `now`."""
+    """Measure `slo` from CloudWatch over `window_days` (the SLO's own by default) ending `now`, from
+    the metrics of `service` (and of `stage`, when the function writes a stage dimension)."""
     routes = _routes(slo, endpoints)
+    owner = (service, stage)
     days = window_days or slo.window_days
     end = now or dt.datetime.now(dt.UTC)
     start = end - dt.timedelta(days=days)
-    totals = _query(cloudwatch, namespace, service, routes, start, end, 3600, "Sum", ("Requests", "ServerErrors"))
+    totals = _query(cloudwatch, namespace, owner, routes, start, end, 3600, "Sum", ("Requests", "ServerErrors"))
     requests, errors = _sum_series(totals, "r"), _sum_series(totals, "s")
     recent = _query(
         cloudwatch,
         namespace,
-        service,
+        owner,
         routes,
         end - dt.timedelta(hours=1),
         end,
@@ -435,7 +448,7 @@ def report(
                 reasons.append(f"burning {burn:.1f}x the budget over the last hour (page at {fast}x)")
     p99 = None
     if slo.latency_p99_ms is not None:
-        latency = _query(cloudwatch, namespace, service, routes, start, end, 86400, "p99", ("Latency",))
+        latency = _query(cloudwatch, namespace, owner, routes, start, end, 86400, "p99", ("Latency",))
         values = [v for r in latency for v in r["Values"]]
         p99 = max(values) if values else None  # the worst day's p99 (percentiles do not add up across days)
         if p99 is not None and p99 > slo.latency_p99_ms:

@@ -383,11 +383,15 @@ def _derived_name(name: str) -> str:
     return "_" + clean[1:] if clean.startswith((":", "AWS/")) else clean or "lift"
 
 
-def metric_identity(app: Any, environ: Mapping[str, Any] | None = None) -> tuple[str, str | None]:
-    """The namespace and `service` dimension value `ctx.metrics` and `RequestMetrics` write `app`'s
-    metrics under, in a function whose environment is `environ` (the process's by default): what
-    SLO alarms, dashboards and `lift slo` must read."""
+def metric_identity(app: Any, environ: Mapping[str, Any] | None = None) -> tuple[str, str | None, str | None]:
+    """The namespace, `service` and `stage` dimension values `ctx.metrics` and `RequestMetrics` write
+    `app`'s metrics under, in a function whose environment is `environ` (the process's by default):
+    what SLO alarms, dashboards and `lift slo` must read. The stage is `LIFT_STAGE` (which `lift
+    deploy` sets), so two stages of one app in one account and region never share a metric."""
     environ = os.environ if environ is None else environ
+    stage = environ.get("LIFT_STAGE") or None
+    if stage:
+        stage = _derived_name(stage)
     service = getattr(app, "name", None) or environ.get("LIFT_SERVICE_NAME")
     if service:  # (an app named "café" must not fail every invocation's metrics)
         service = _derived_name(service)
@@ -398,7 +402,7 @@ def metric_identity(app: Any, environ: Mapping[str, Any] | None = None) -> tuple
         or service
         or "Lift"
     )
-    return namespace, service
+    return namespace, service, stage
 
 
 def metrics_for(ctx: Context) -> Metrics:
@@ -407,8 +411,11 @@ def metrics_for(ctx: Context) -> Metrics:
     metrics = _open.get(key)
     if metrics is None:
         app = getattr(ctx, "app", None)
-        namespace, service = metric_identity(app)
-        metrics = Metrics(namespace, service, _settings["default_dimensions"])
+        namespace, service, stage = metric_identity(app)
+        dimensions = _settings["default_dimensions"]
+        if stage:
+            dimensions = {"stage": stage, **(dimensions or {})}
+        metrics = Metrics(namespace, service, dimensions)
         metrics.add_metadata("request_id", ctx.request_id)
         _open[key] = metrics
         hook = getattr(app, "on_invocation_end", None)
