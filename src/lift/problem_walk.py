@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from lift.validation import Report, _fields, _join, _split_msgspec_error
+from lift.validation import MAX_PROBLEMS, Report, _fields, _join, _split_msgspec_error
 
 __all__ = ["checker_for"]
 
@@ -29,6 +29,11 @@ _FAST_LEAVES: dict[Any, tuple[type, ...]] = {str: (str,), int: (int,), float: (i
 _NEVER_FIT = frozenset({str, bool, type(None), list, dict})
 _mismatch: dict[tuple[Any, type], str] = {}
 _checkers: dict[tuple[Any, bool], _Checker] = {}
+
+
+class Enough(Exception):
+    """Raised by a walk that has found more than MAX_PROBLEMS: the caller reports the first of them
+    (lift.validation.bounded), and the rest of a huge value is not walked."""
 
 
 class _Checker:
@@ -129,6 +134,8 @@ def _object_walk(obj: _Object) -> Callable[[Any, str, Report, str], None]:
         "_generic": super(_Object, obj).check,  # msgspec's own check of the whole value
         "_mismatch": _mismatch,
         "_known": obj.known,
+        "_limit": MAX_PROBLEMS,
+        "Enough": Enough,
         "Report": Report,
     }
     lines = [
@@ -184,6 +191,8 @@ def _object_walk(obj: _Object) -> Callable[[Any, str, Report, str], None]:
             "            out.append({'location': location, 'path': path, "
             "'message': f'Object contains unknown field `{key}`'})",
             "            out.echoes = True",
+            "            if len(out) > _limit:",
+            "                raise Enough",
         ]
     if obj.whole:
         lines += ["    if len(out) == before:", "        _generic(value, path, out, location)"]
@@ -203,8 +212,11 @@ class _Items(_Checker):
         if not isinstance(value, list):
             super().check(value, path, out, location)
             return
+        check = self.item.check
         for i, item in enumerate(value):
-            self.item.check(item, f"{path}[{i}]", out, location)
+            check(item, f"{path}[{i}]", out, location)
+            if len(out) > MAX_PROBLEMS:
+                raise Enough
 
 
 class _Mapping(_Checker):
@@ -219,8 +231,12 @@ class _Mapping(_Checker):
             super().check(value, path, out, location)
             return
         before = len(out)
+        check = self.value.check
         for key, item in value.items():
-            self.value.check(item, f"{path}.{key}", out, location)
+            check(item, f"{path}.{key}", out, location)
+            if len(out) > MAX_PROBLEMS:
+                out.echoes = True
+                raise Enough
         if len(out) != before:
             out.echoes = True  # the paths hold the input's keys
 

@@ -81,8 +81,12 @@ class SchemaValidator:
 
     def problems(self, value: Any) -> list[dict[str, Any]]:
         """Every problem in `value`: location, path (`$.a[0]`), pointer (`/a/0`), message."""
-        found = []
+        from lift.validation import MAX_PROBLEMS, bounded
+
+        found: list[dict[str, Any]] = []
         for error in self._validator.iter_errors(value):
+            if len(found) > MAX_PROBLEMS:  # (`bounded` says the rest were left out)
+                break
             parts = list(error.instance_path)
             found.append(
                 {
@@ -92,6 +96,8 @@ class SchemaValidator:
                     "message": error.message,
                 }
             )
+        if len(found) > MAX_PROBLEMS:
+            bounded(found, self.location)[-1]["pointer"] = ""
         return found
 
     def validate(self, value: Any) -> None:

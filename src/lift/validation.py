@@ -20,9 +20,13 @@ from lift import errors as _errors  # (BadRequest: made on first use)
 from lift.errors import ValidationFailed
 from lift.serialization import TOO_DEEP, invalid_json
 
-__all__ = ["Problem", "Report", "ModelCodec", "codec_for", "is_pydantic_model"]
+__all__ = ["Problem", "Report", "ModelCodec", "codec_for", "is_pydantic_model", "MAX_PROBLEMS", "bounded"]
 
 Problem = dict[str, Any]  # {"location": ..., "path": "$.a[0].b", "message": ...}
+
+# The most problems one report lists: a body of 100,000 wrong items is a 422 of this many details and
+# one more saying the rest were left out, not a response past Lambda's 6 MB limit (or a log line as big).
+MAX_PROBLEMS = 100
 
 
 class Report(list):  # type: ignore[type-arg]
@@ -122,8 +126,8 @@ class ModelCodec:
                 if walk is None:
                     walk = self._walk = _compile(self.type, self.strict).entry()
                 walk(raw, "$", found, self.location)
-            except Exception:
-                found = Report()
+            except Exception:  # (a walk that found more than MAX_PROBLEMS stops with an exception)
+                found = bounded(found, self.location) if len(found) > MAX_PROBLEMS else Report()
             if not found:
                 found = self.problems(raw, exc)
             return found
@@ -154,7 +158,7 @@ class ModelCodec:
         try:
             walk(value, "$", found, self.location)
         except Exception:
-            found = Report()
+            found = bounded(found, self.location) if len(found) > MAX_PROBLEMS else Report()
         if not found:
             path, message = _split_msgspec_error(str(first))
             found.append({"location": self.location, "path": path, "message": message})
@@ -169,12 +173,27 @@ class ModelCodec:
             errors = exc.errors(include_url=False)
             if any(e.get("type") == "json_invalid" for e in errors):
                 raise _errors.BadRequest("Request body is not valid JSON", code="invalid_json") from None
-            raise ValidationFailed(
-                details=[
-                    {"location": self.location, "path": _pydantic_path(e.get("loc", ())), "message": e.get("msg", "")}
-                    for e in errors
-                ]
-            ) from None
+            details = [
+                {"location": self.location, "path": _pydantic_path(e.get("loc", ())), "message": e.get("msg", "")}
+                for e in errors[: MAX_PROBLEMS + 1]
+            ]
+            raise ValidationFailed(details=bounded(details, self.location)) from None
+
+
+_Problems = typing.TypeVar("_Problems", bound=list[Problem])
+
+
+def bounded(problems: _Problems, location: str) -> _Problems:
+    """`problems` cut to its first MAX_PROBLEMS, and one more saying the rest were left out (in place;
+    returned for the caller's convenience). A walk stops (`lift.problem_walk.Enough`) as soon as it
+    has found more than MAX_PROBLEMS: the rest of a huge body is not walked."""
+    if len(problems) > MAX_PROBLEMS:
+        del problems[MAX_PROBLEMS:]
+        problems.append({"location": location, "path": "$", "message": TOO_MANY_PROBLEMS})
+    return problems
+
+
+TOO_MANY_PROBLEMS = f"Too many problems: only the first {MAX_PROBLEMS} are listed"
 
 
 def _pydantic_adapter(tp: Any) -> Any:
