@@ -105,27 +105,52 @@ def masked(value: Any, ctx: Any = None, *, roles: frozenset[str] | set[str] | No
     return _masking(value, _caller_roles(ctx, roles), 0, False)
 
 
-def _masking(value: Any, roles: frozenset[str], depth: int, plain: bool) -> Any:
+_MAX_DEPTH = 32  # deeper than any response a client reads; past it, a container is masked whole
+_WALKING = object()  # in `seen` while a container's own walk is under way: meeting it again is a cycle
+
+
+def _masking(value: Any, roles: frozenset[str], depth: int, plain: bool, seen: dict[int, Any] | None = None) -> Any:
     """The one walk behind `visible` (`plain`: lists, dicts and each model as a dict of its fields,
     always new) and `masked` (types kept; a container or model is copied only when something in
-    it is masked). A PII field is masked when it is set and the caller has none of its roles."""
-    if depth > 20 or value is None or isinstance(value, str | int | float | bool | bytes):
+    it is masked). A PII field is masked when it is set and the caller has none of its roles.
+
+    It fails closed: a container deeper than `_MAX_DEPTH`, or one that holds itself (a cycle),
+    becomes `***` rather than be shown unwalked; a container met twice (shared, not a cycle) is
+    walked once (`seen`), so shared references cannot make the walk exponential."""
+    if value is None or isinstance(value, str | int | float | bool | bytes):
         return value
-    if isinstance(value, list | tuple):
-        items = [_masking(v, roles, depth + 1, plain) for v in value]
+    if seen is None:
+        seen = {}
+    done = seen.get(id(value))
+    if done is not None:
+        return MASK if done is _WALKING else done[0]
+    container = isinstance(value, list | tuple | dict)
+    fields = None if container else _as_fields(value)
+    if fields is None and not container:
+        return value  # a scalar of another type (datetime, UUID, Decimal...): nothing inside it
+    if depth > _MAX_DEPTH:
+        return MASK
+    seen[id(value)] = _WALKING
+    result = _masking_container(value, fields, roles, depth, plain, seen)
+    seen[id(value)] = (result,)
+    return result
+
+
+def _masking_container(
+    value: Any, fields: dict[str, Any] | None, roles: frozenset[str], depth: int, plain: bool, seen: dict[int, Any]
+) -> Any:
+    if fields is None and isinstance(value, list | tuple):
+        items = [_masking(v, roles, depth + 1, plain, seen) for v in value]
         if plain:
             return items
         if all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return tuple(items) if type(value) is tuple else items
-    if isinstance(value, dict):
+    if fields is None:  # a dict
         if plain:
-            return {k: _masking(v, roles, depth + 1, plain) for k, v in value.items()}
-        changed = {k: m for k, v in value.items() if (m := _masking(v, roles, depth + 1, plain)) is not v}
+            return {k: _masking(v, roles, depth + 1, plain, seen) for k, v in value.items()}
+        changed = {k: m for k, v in value.items() if (m := _masking(v, roles, depth + 1, plain, seen)) is not v}
         return {**value, **changed} if changed else value
-    fields = _as_fields(value)
-    if fields is None:
-        return value
     marked = pii_fields(type(value))
     out: dict[str, Any] = {}  # plain: every field; typed: the changed ones
     for name, field_value in fields.items():
@@ -133,7 +158,7 @@ def _masking(value: Any, roles: frozenset[str], depth: int, plain: bool) -> Any:
         if marker is not None and field_value is not None and not (marker.roles & roles):
             out[name] = MASK
         else:
-            inner = _masking(field_value, roles, depth + 1, plain)
+            inner = _masking(field_value, roles, depth + 1, plain, seen)
             if plain or inner is not field_value:
                 out[name] = inner
     if plain:

@@ -99,7 +99,7 @@ _TRACK_MASK = "[track data]"
 # UnionPay) or 8 (UnionPay): leaving out 0, 1, 7 and 9 keeps epoch timestamps in milliseconds or
 # microseconds (13 or 16 digits starting with 1) from being masked when they pass the Luhn check.
 _CARD_FIRST_DIGITS = frozenset("234568")
-_MAX_DEPTH = 10
+_MAX_DEPTH = 16  # past it, a container is written as MASK (its contents unseen)
 _SCALARS = frozenset({int, float, bool})
 
 
@@ -354,8 +354,8 @@ class Redactor:
         """A copy of `value` with sensitive entries masked; untouched values are returned as is."""
         if isinstance(value, str):
             return self._redact_text(value)
-        if depth >= _MAX_DEPTH:
-            return value
+        if depth >= _MAX_DEPTH:  # fail closed: what is too deep to look into is not shown at all
+            return value if value is None or value.__class__ in _SCALARS else MASK
         if isinstance(value, dict):
             # (the commonest cases inline: a key seen before, a scalar, a string too short or with no
             # run of digits long enough for a card number; anything else as before)
