@@ -382,3 +382,26 @@ def test_an_slo_no_alarm_can_measure_is_a_model_error_in_every_format(declare, e
     declare(app)
     with pytest.raises(ModelError, match=re.escape(expected)):
         build_deployment(app, config_from_dict({"region": "eu-west-1"}, "pyproject.toml"), "dev")
+
+
+def test_an_slo_on_routes_that_write_no_route_metrics_is_a_warning() -> None:
+    """The SLO's alarms watch Requests/ServerErrors per route; without RequestMetrics(route_metrics=
+    True) on those routes nothing writes them, and the alarms (missing data: not breaching) never fire."""
+    from lift.middleware.metrics import RequestMetrics
+
+    config = config_from_dict({"region": "eu-west-1"}, "pyproject.toml")
+    bare = _slo_app(2)
+    bare.slo("items", availability=99.9, routes=["GET /items0"])
+    [warning] = [w for w in build_deployment(bare, config, "dev").warnings if "SLO" in w]
+    assert (
+        "SLO routes GET /items0 write no route metrics" in warning and "RequestMetrics(route_metrics=True)" in warning
+    )
+    grouped = App(name="shop")  # a group's RequestMetrics measures its routes as well as a global one
+    api = grouped.group("/api", middleware=[RequestMetrics(route_metrics=True)])
+    api.get("/items")(lambda: {})
+    grouped.slo("items", availability=99.9, routes=["GET /api/items"])
+    assert not [w for w in build_deployment(grouped, config, "dev").warnings if "SLO" in w]
+    measured = _slo_app(2)
+    measured.use(RequestMetrics(route_metrics=True))
+    measured.slo("items", availability=99.9, routes=["/items1"])
+    assert not [w for w in build_deployment(measured, config, "dev").warnings if "SLO" in w]

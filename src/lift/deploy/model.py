@@ -1186,10 +1186,28 @@ class _Builder:
             sorted({(m, e.template) for e in self.app.endpoints for m in e.methods if m not in ("HEAD", "OPTIONS")})
         )
         try:
-            check_slos(slos, routes)
+            covered = check_slos(slos, routes)
         except ValueError as exc:
             raise ModelError(str(exc)) from None
+        unmeasured = sorted({f"{m} {p}" for pairs in covered.values() for m, p in pairs} - self._route_metrics())
+        if unmeasured:  # the alarms would watch metrics nothing writes, and never fire
+            self.warnings.append(
+                f"SLO routes {', '.join(unmeasured)} write no route metrics: their SLO alarms watch Requests and "
+                "ServerErrors per route, which only app.use(RequestMetrics(route_metrics=True)) writes "
+                "(lift.middleware.metrics), so they would never fire"
+            )
         return slos, routes
+
+    def _route_metrics(self) -> set[str]:
+        """The "METHOD /route" pairs whose middleware chain writes per-route metrics."""
+        from lift.middleware.metrics import RequestMetrics
+
+        return {
+            f"{method} {e.template}"
+            for e in self.app.endpoints
+            if any(isinstance(mw, RequestMetrics) and mw.route_metrics for mw in e.all_middleware())
+            for method in e.methods
+        }
 
     def grant(self, sid: str, actions: Iterable[str], resources: Iterable[Value], reason: str) -> None:
         self.statements.append(IamStatement(logical_id(sid), tuple(actions), tuple(resources), reason=reason))

@@ -82,20 +82,22 @@ def _routes(slo: SLO, endpoints: Iterable[tuple[str, str]]) -> list[tuple[str, s
     return chosen
 
 
-def check_slos(slos: Iterable[SLO], endpoints: Iterable[tuple[str, str]]) -> None:
-    """ValueError, before any output is written, for an SLO no alarm can measure: routes the app
-    does not have or more than an alarm takes, or two SLOs whose resources would share ids
-    ("check-out" and "check_out")."""
+def check_slos(slos: Iterable[SLO], endpoints: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """Each SLO's (method, route) pairs; ValueError, before any output is written, for an SLO no alarm
+    can measure: routes the app does not have or more than an alarm takes, or two SLOs whose
+    resources would share ids ("check-out" and "check_out")."""
     endpoints = list(endpoints)
     seen: dict[str, str] = {}
+    covered = {}
     for slo in slos:
-        _routes(slo, endpoints)
+        covered[slo.name] = _routes(slo, endpoints)
         base = _logical("slo", slo.name)
         if base in seen:
             raise ValueError(
                 f"SLOs {seen[base]!r} and {slo.name!r} would give their alarms the same ids ({base}...): rename one"
             )
         seen[base] = slo.name
+    return covered
 
 
 def _logical(*parts: str) -> str:
