@@ -302,3 +302,32 @@ def test_release_and_rollback_of_a_stage_never_deployed_say_so_in_one_line(cli, 
         message = " ".join(result.stderr.split())
         assert f"[us-east-1] {service}-qa:live: " in message and "Function not found" in message
         assert "is the stage deployed there? lift deploy STAGE" in message
+
+
+def test_slo_report_of_a_stage_in_two_regions_measures_each(cli, tmp_path, moto_endpoint):
+    """Only the first region's CloudWatch was read: eu-west-1 burning its whole budget showed
+    nowhere, and releases were not frozen."""
+    service = f"shop{uuid.uuid4().hex[:6]}"
+    (tmp_path / "app.py").write_text(textwrap.dedent(APP.format(service=service)))
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.lift]\napp = "app:app"\n\n[tool.lift.stages.prod]\nregions = ["us-east-1", "eu-west-1"]\n'
+    )
+    dims = [
+        {"Name": "service", "Value": service},
+        {"Name": "stage", "Value": "prod"},
+        {"Name": "route", "Value": "/orders"},
+        {"Name": "method", "Value": "POST"},
+    ]
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    for region, errors in (("us-east-1", 0), ("eu-west-1", 20)):  # 1% in eu-west-1, over the 0.5% budget
+        boto3.client("cloudwatch", region_name=region, endpoint_url=moto_endpoint).put_metric_data(
+            Namespace=service,
+            MetricData=[
+                {"MetricName": "Requests", "Dimensions": dims, "Value": 2000, "Timestamp": at},
+                {"MetricName": "ServerErrors", "Dimensions": dims, "Value": errors, "Timestamp": at},
+            ],
+        )
+    result = cli("slo", "report", "prod", "--endpoint-url", moto_endpoint, "--markdown", cwd=tmp_path)
+    assert result.code == 1, result  # eu-west-1's budget is spent: releases freeze
+    assert "| orders [us-east-1] | 99.5% | 100.000% | 100.0% |" in result.stdout
+    assert "| orders [eu-west-1] | 99.5% | 99.000% | -100.0% |" in result.stdout

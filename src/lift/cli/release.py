@@ -224,19 +224,22 @@ def slo_report(
             # 0d read the SLO's own window (30 days) without a word
             fail(f"--window takes 1 to 90 days (an SLO's windows), e.g. 30d, not {window!r}", USAGE)
         days = int(window[:-1])
-    cloudwatch = _client("cloudwatch", _regions(deployment, region)[0], endpoint_url)
-    reports = [
-        report(
-            cloudwatch,
-            slo,
-            service=deployment.metrics_service,
-            namespace=deployment.metrics_namespace,
-            stage=deployment.metrics_stage or None,
-            endpoints=_endpoints(the_app),
-            window_days=days,
-        )
-        for slo in slos
-    ]
+    regions = _regions(deployment, region)
+    reports = []
+    for name in regions:  # each region's functions write to its own CloudWatch: one was read, the first
+        cloudwatch = _client("cloudwatch", name, endpoint_url)
+        for slo in slos:
+            found = report(
+                cloudwatch,
+                slo,
+                service=deployment.metrics_service,
+                namespace=deployment.metrics_namespace,
+                stage=deployment.metrics_stage or None,
+                endpoints=_endpoints(the_app),
+                window_days=days,
+            )
+            found.region = name if len(regions) > 1 else None
+            reports.append(found)
     if as_json:
         print_json([r.to_dict() for r in reports])
     elif as_markdown:
@@ -247,7 +250,7 @@ def slo_report(
             table.add_column(column)
         for r in reports:
             table.add_row(
-                r.name,
+                r.label,
                 f"{r.objective}%" if r.objective else f"p99 {r.latency_objective_ms} ms",
                 f"{r.sli * 100:.3f}%" if r.sli is not None else "no traffic",
                 f"{r.budget_remaining * 100:.1f}%" if r.budget_remaining is not None else "-",

@@ -355,9 +355,14 @@ class SLOReport:
     latency_p99_ms: float | None
     freeze: bool
     reasons: list[str]
+    region: str | None = None  # set when the stage has several regions: each is measured apart
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.region is None else f"{self.name} [{self.region}]"
 
 
 def _sum_series(results: list[dict[str, Any]], prefix: str) -> float:
@@ -486,5 +491,5 @@ def markdown(reports: list[SLOReport], stage: str) -> str:
         p99 = f"{r.latency_p99_ms:.0f} ms" if r.latency_p99_ms is not None else "-"
         objective = f"{r.objective}%" if r.objective is not None else f"p99 {r.latency_objective_ms} ms"
         verdict = "FREEZE: " + "; ".join(r.reasons) if r.freeze else "ok"
-        lines.append(f"| {r.name} | {objective} | {sli} | {left} | {burn} | {p99} | {verdict} |")
+        lines.append(f"| {r.label} | {objective} | {sli} | {left} | {burn} | {p99} | {verdict} |")
     return "\n".join(lines) + "\n"
