@@ -55,6 +55,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "properties": {
         "location": {"type": "string", "enum": ["path", "query", "header", "body"]},
         "path": {"type": "string", "examples": ["$.items[2].qty"]},
+        "pointer": {
+            "type": "string",
+            "description": "The JSON Pointer (request_schema= problems)",
+            "examples": ["/items/2/qty"],
+        },
         "message": {"type": "string"},
     },
 }
@@ -375,6 +380,21 @@ def _http_endpoints(app: Any) -> Iterable[Any]:
             yield endpoint
 
 
+def _operation_id(fn: Any, method: str, used: set[str]) -> str:
+    """The handler's name; `<name>_<method>` for its other methods, then `<name>_<method>_2`, `_3`...
+    for more routes of one name (handlers in two modules, a name reused for each path): OpenAPI wants
+    every operationId unique (generated clients name their methods after them)."""
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    if name not in used:
+        return name
+    candidate = base = f"{name}_{method.lower()}"
+    n = 2
+    while candidate in used:
+        candidate = f"{base}_{n}"
+        n += 1
+    return candidate
+
+
 def openapi_spec(
     app: Any,
     *,
@@ -390,9 +410,7 @@ def openapi_spec(
     for endpoint in _http_endpoints(app):
         path = openapi_path(endpoint.template)
         for method in endpoint.methods:
-            operation_id = endpoint.fn.__name__
-            if operation_id in used_ids:
-                operation_id = f"{operation_id}_{method.lower()}"
+            operation_id = _operation_id(endpoint.fn, method, used_ids)
             used_ids.add(operation_id)
             paths.setdefault(path, {})[method.lower()] = _Operation(endpoint, method, schemas).build(operation_id)
     info: dict[str, Any] = {"title": title or app.name, "version": version}

@@ -301,3 +301,22 @@ def test_each_documented_response_media_type_is_the_one_served():
         documented = list(spec["paths"][path]["get"]["responses"]["200"]["content"])
         served = client.get(path).headers["content-type"].split(";")[0]
         assert documented == [served], path
+
+
+def test_handlers_sharing_a_name_get_unique_operation_ids():
+    """Three routes whose handlers are all called `show` (one name per module is common): OpenAPI
+    wants every operationId unique, and generated clients name their methods after them."""
+    app = App(name="names")
+    for prefix in ("a", "b", "c"):
+
+        @app.get(f"/{prefix}/{{item_id}}")
+        def show(item_id: int) -> dict: ...
+
+    @app.route("/multi", methods=["GET", "POST"])
+    def show_get() -> dict: ...  # (also the name the second `show` would take)
+
+    spec = openapi_spec(app)
+    validate(spec)
+    ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids)) == 5
+    assert spec["paths"]["/a/{item_id}"]["get"]["operationId"] == "show"
