@@ -190,6 +190,11 @@ class ExtensionBackend:
         raise FetchError(f"AppConfig agent HTTP {status}: {text}")
 
 
+def _selector(name: str) -> bool:
+    """True for a parameter name with a version or label selector (`/prod/url:3`; names hold no `:`)."""
+    return ":" in (name.partition(":parameter/")[2] if name.startswith("arn:") else name)
+
+
 def _secret_value(data: dict[str, Any]) -> Fetched:
     if data.get("SecretString") is not None:
         value: str | bytes = data["SecretString"]
@@ -256,6 +261,17 @@ class Boto3Backend:
         names = list(dict.fromkeys(names))
         out: dict[str, Fetched | FetchError] = {}
         ssm = self.client("ssm")
+        # A version or label selector (`/prod/url:3`, `/prod/url:live`): GetParameters answers with the
+        # bare name, which a batch could not tell from another version of it, so each is read alone.
+        for name in [n for n in names if _selector(n)]:
+            try:
+                param = self._call(ssm.get_parameter, "ssm:GetParameter", Name=name, WithDecryption=decrypt)
+            except FetchError as exc:
+                out[name] = exc
+                continue
+            param = param["Parameter"]
+            out[name] = Fetched(param["Value"], param.get("Type") == "SecureString", str(param.get("Version")))
+        names = [n for n in names if not _selector(n)]
         for i in range(0, len(names), 10):
             batch = names[i : i + 10]
             try:

@@ -75,6 +75,12 @@ class SecretStr:
     def __hash__(self) -> int:
         return hash(("SecretStr", self._value))
 
+    def __copy__(self) -> SecretStr:  # immutable: a copy is itself (copy/deepcopy of settings, pydantic copies)
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SecretStr:
+        return self
+
     def __reduce__(self) -> Any:  # pickling (multiprocessing, caches) must not write the value out
         raise TypeError("SecretStr cannot be pickled")
 

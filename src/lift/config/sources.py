@@ -84,9 +84,11 @@ class Parameter(Source):
         return ("ssm:GetParameter", "ssm:GetParameters")
 
     def resource_arn(self, region: str = "*", account: str = "*") -> str:
+        # IAM names the parameter itself: a version or label selector (`/prod/url:3`) is not part of it
         if self.name.startswith("arn:"):
-            return self.name
-        return f"arn:aws:ssm:{region}:{account}:parameter/{self.name.lstrip('/')}"
+            head, sep, path = self.name.partition(":parameter/")
+            return head + sep + path.partition(":")[0]
+        return f"arn:aws:ssm:{region}:{account}:parameter/{self.name.lstrip('/').partition(':')[0]}"
 
 
 class Secret(Source):

@@ -1,0 +1,54 @@
+"""lift.config: parameter version/label selectors read the version asked for (moto server), and loaded
+settings holding secrets can be copied."""
+
+from __future__ import annotations
+
+import copy
+
+import msgspec
+
+from lift.config import ConfigError, Parameter, SecretStr, iam_statements, load
+
+
+def test_a_version_or_label_selector_reads_that_version_next_to_the_current_one(aws, ssm, names) -> None:
+    name = f"/{names}/api/url"
+    ssm.put_parameter(Name=name, Value="https://v1.example.com", Type="String")
+    ssm.put_parameter(Name=name, Value="https://v2.example.com", Type="String", Overwrite=True)
+    ssm.label_parameter_version(Name=name, ParameterVersion=1, Labels=["stable"])
+
+    class Urls(msgspec.Struct):
+        current: str = Parameter(name)
+        first: str = Parameter(f"{name}:1")
+        stable: str = Parameter(f"{name}:stable")
+        latest: str = Parameter(f"{name}:2")
+
+    arn = f"arn:aws:ssm:eu-west-1:123456789012:parameter/{name.lstrip('/')}"
+    assert iam_statements(Urls, region="eu-west-1", account="123456789012")[0]["Resource"] == [arn]  # IAM: no selector
+
+    urls = load(Urls)
+    assert urls == Urls(
+        "https://v2.example.com", "https://v1.example.com", "https://v1.example.com", "https://v2.example.com"
+    )
+
+    class Missing(msgspec.Struct):
+        gone: str = Parameter(f"{name}:9")
+
+    try:
+        load(Missing)
+    except ConfigError as exc:
+        assert exc.problems == [
+            ("gone", f"SSM Parameter Store parameter '{name}:9' does not exist (check the name and the region)")
+        ]
+    else:
+        raise AssertionError("a version that does not exist loaded")
+
+
+def test_settings_holding_secrets_can_be_copied_and_the_copy_stays_masked() -> None:
+    class Keys(msgspec.Struct):
+        api_key: SecretStr
+        region: str
+
+    keys = Keys(SecretStr("sk-live-4242"), "eu-west-1")
+    for clone in (copy.copy(keys), copy.deepcopy(keys), copy.deepcopy({"keys": keys})["keys"]):
+        assert clone == keys and clone.api_key.get_secret_value() == "sk-live-4242"
+        assert "sk-live" not in repr(clone)
