@@ -213,3 +213,40 @@ def test_a_connect_whose_store_stops_answering_is_refused_within_the_stores_time
     connecting.join(30)  # (bounded: reached only when a store call waits on the silent server unbounded)
     assert not connecting.is_alive(), "the $connect still waits on the silent store"
     assert answers[0]["statusCode"] == 500
+
+
+def test_app_websocket_client_fans_out_to_a_tenant_with_some_connections_gone(store, monkeypatch):
+    """24 connections of two tenants, a third of them gone (410 from the Management API): a send to one
+    tenant through `app.websocket_client` (a script, a scheduled task) reaches exactly its live
+    connections, reports and forgets its gone ones, and never touches the other tenant's (on memory,
+    DynamoDB Local and redis-server, 16 sends at a time). Before, `app.websocket_client` had no
+    connection store outside `ctx.ws`: every fan-out raised "needs a connection store:
+    track_connections(app, store)" in an app that tracked its connections."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from sources.test_websocket import ManagementAPI
+
+    ids = {tenant: [f"{tenant}-{i}=" for i in range(12)] for tenant in ("acme", "globex")}
+    gone = {cid for cids in ids.values() for cid in cids[::3]}
+    monkeypatch.setattr(ManagementAPI, "live", {cid for cids in ids.values() for cid in cids} - gone)
+    monkeypatch.setattr(ManagementAPI, "received", [])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ManagementAPI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("LIFT_WEBSOCKET_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}/prod")
+    try:
+        app = ws_app(store)
+        for tenant, cids in ids.items():
+            for cid in cids:
+                event = events.websocket_connect(connection_id=cid, query={"user": f"u-{cid}", "tenant": tenant})
+                assert app.handler(event, lambda_context())["statusCode"] == 200
+        summary = app.websocket_client.send_to_tenant("acme", {"notice": "maintenance"})
+        acme_live = sorted(set(ids["acme"]) - gone)
+        assert sorted(summary.sent) == acme_live and summary.failed == {}
+        assert sorted(summary.removed) == sorted(set(ids["acme"]) & gone)
+        assert sorted(cid for _, cid, _ in ManagementAPI.received) == acme_live
+        assert sorted(c.id for c in store.by_tenant("acme")) == acme_live
+        assert sorted(c.id for c in store.by_tenant("globex")) == sorted(ids["globex"])  # untouched
+    finally:
+        server.shutdown()
+        server.server_close()

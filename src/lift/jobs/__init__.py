@@ -519,13 +519,10 @@ class Jobs:
             return
         message = {"type": kind, "job": self.public(job)}
         try:
-            client = self.app.websocket_client
-            store = getattr(self.app, "connection_store", None)
-            if store is not None and client.connections is None:
-                client.connections = store
+            client = self.app.websocket_client  # (with the app's connection store, when it tracks connections)
             if job.connection_id:
                 client.send(job.connection_id, message)
-            elif store is not None and job.user_id:
+            elif client.connections is not None and job.user_id:
                 client.send_to_user(job.user_id, message)
         except Exception as exc:  # a notification never fails the job
             _log.warning("job %s: update %s not delivered: %s", job.id, kind, exc)

@@ -267,11 +267,15 @@ class EventSources(Triggers):
     def websocket_client(self) -> Any:
         """A `lift.websocket.WebSocketClient` for `LIFT_WEBSOCKET_ENDPOINT` (or the one assigned),
         to push to connections from any handler."""
-        if self._websocket_client is None:
+        client = self._websocket_client
+        if client is None:
             from lift.websocket import WebSocketClient
 
-            self._websocket_client = WebSocketClient(endpoint=os.environ.get("LIFT_WEBSOCKET_ENDPOINT"))
-        return self._websocket_client
+            client = self._websocket_client = WebSocketClient(endpoint=os.environ.get("LIFT_WEBSOCKET_ENDPOINT"))
+        store = getattr(self, "connection_store", None)  # (track_connections): its fan-outs read it
+        if store is not None and client.connections is None:
+            client.connections = store
+        return client
 
     @websocket_client.setter
     def websocket_client(self, client: Any) -> None:
