@@ -168,19 +168,61 @@ def test_buffered_sources_collect_the_stream(source: str, tmp_path: Path) -> Non
     assert resp.text == '{"i":0}\n{"i":1}\n{"i":2}\n'
 
 
-@pytest.mark.parametrize("path", ["/forever/sse", "/forever/sync"])
-def test_an_endless_stream_on_a_buffered_source_is_a_500_before_the_function_times_out(
-    path: str, tmp_path: Path
-) -> None:
-    from lift.testing import lambda_context
+class _Clock:
+    """The clock lift.streaming reads (`time.monotonic`), moved by the stream itself: each chunk
+    takes half a second of it, whatever the machine's load."""
 
-    module = _load_app(tmp_path / "marks")
-    started = time.monotonic()
-    resp = TestClient(module.app).get(path + "?tag=buffered", context=lambda_context(timeout_ms=1500))
-    assert time.monotonic() - started < 1.5
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_an_endless_stream_on_a_buffered_source_is_a_500_before_the_function_times_out(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A function with 10 s left: its endless stream is stopped once less than 1 s is left (past its
+    deadline at 9 s), never at or after 10 s, with its cleanup run. Deterministic: the stream moves
+    the clock the collector reads, half a second per chunk; nothing sleeps."""
+    import asyncio
+
+    import lift.streaming
+    from lift.testing import frozen_lambda_context
+
+    clock, pulled, marks = _Clock(), [], []
+    monkeypatch.setattr(lift.streaming, "time", clock)
+    app = App()
+
+    @app.get("/forever")
+    def forever() -> Response:
+        def lines():
+            try:
+                while clock.now < 20:  # (ends by itself: a collector that never stops it fails, not hangs)
+                    clock.now += 0.5
+                    pulled.append(clock.now)
+                    yield "line\n"
+            finally:
+                marks.append("closed")
+
+        async def ticks():
+            try:
+                while clock.now < 20:
+                    await asyncio.sleep(0)  # (a real suspension: where a timeout can interrupt it)
+                    clock.now += 0.5
+                    pulled.append(clock.now)
+                    yield ServerSentEvent({"at": clock.now})
+            finally:
+                marks.append("closed")
+
+        return Response.sse(ticks()) if kind == "async" else Response.stream(lines(), "text/plain")
+
+    resp = TestClient(app).get("/forever", context=frozen_lambda_context(remaining_ms=10_000))
     assert resp.status_code == 500
     assert resp.json()["error"]["code"] == "stream_timeout"
-    assert "closed buffered" in (tmp_path / "marks").read_text()  # the generator's cleanup ran
+    assert marks == ["closed"]  # the generator's cleanup ran
+    assert 8.5 <= max(pulled) < 10.0  # ran until its deadline, stopped before the function's timeout
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream"])
