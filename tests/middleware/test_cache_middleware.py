@@ -249,6 +249,8 @@ def test_client_no_cache_recomputes_and_no_store_bypasses() -> None:
     assert client.get("/users/1").json()["call"] == 2  # the recomputed answer was stored
     bypass = client.get("/users/1", headers={"Cache-Control": "no-store"})
     assert bypass.json()["call"] == 3 and "x-cache" not in bypass.headers
+    for pragma in ("No-Cache", "no-cache, x-debug"):  # directive names are case-insensitive, and listed
+        assert client.get("/users/1", headers={"Pragma": pragma}).headers["x-cache"] == "miss", pragma
 
 
 def test_only_cacheable_statuses_no_cookies_no_streams() -> None:

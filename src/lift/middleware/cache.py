@@ -136,11 +136,14 @@ class CacheMiddleware:
         header = request.headers._values.get  # lower-cased names -> [values]
         bypass = False
         control = header("cache-control")
-        if control is not None or header("pragma") is not None:
+        pragma = header("pragma")
+        if control is not None or pragma is not None:
             client = _directives(control[0] if control else None)
             if "no-store" in client:
                 return call_next(ctx)
-            bypass = "no-cache" in client or client.get("max-age") == "0" or (header("pragma") or [""])[0] == "no-cache"
+            bypass = (
+                "no-cache" in client or client.get("max-age") == "0" or "no-cache" in _directives(pragma and pragma[0])
+            )
         scope = (ctx.tenant_id, ctx.user_id)
         key = self.key_for(ctx)
         current_request.request_id = ctx._request_id or getattr(ctx.lambda_context, "aws_request_id", None)
