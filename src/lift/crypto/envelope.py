@@ -127,9 +127,11 @@ class FieldCipher:
         context, ctx_bytes = self._context(tenant, field)
         key, wrapped = self.cache.sealing_key(ctx_bytes, lambda: self.provider.generate_data_key(context))
         if isinstance(value, str):
-            kind, data = _STR, value.encode("utf-8")
-        else:
+            kind, data = _STR, value.encode("utf-8", "surrogatepass")
+        elif isinstance(value, bytes | bytearray | memoryview):
             kind, data = _BYTES, bytes(value)
+        else:  # bytes(5) would be five zero bytes: the value lost without a word
+            raise TypeError(f"encrypt needs str or bytes, not {type(value).__name__}")
         header = bytes([_VERSION]) + len(wrapped).to_bytes(2, "big") + wrapped
         nonce = os.urandom(12)
         sealed = AESGCM(key).encrypt(nonce, bytes([kind]) + data, ctx_bytes + header)
@@ -165,7 +167,7 @@ class FieldCipher:
             raise DecryptionError(
                 f"{where}: authentication failed: the ciphertext was altered, or it belongs to another tenant or field"
             ) from None
-        return plain[1:].decode("utf-8") if plain[0] == _STR else plain[1:]
+        return plain[1:].decode("utf-8", "surrogatepass") if plain[0] == _STR else plain[1:]
 
     def search_token(self, value: str, *, tenant: str, field: str) -> str:
         """A deterministic HMAC of `value` for this tenant and field: equal values, equal tokens.

@@ -84,6 +84,8 @@ class KMSKeyProvider:
                     "KMS refused to unwrap the data key: the encryption context (tenant, field) does not match"
                     " the one it was encrypted under, or the ciphertext was altered"
                 ) from None
+            if code == "IncorrectKeyException":
+                raise KeyProviderError(f"the data key was wrapped under another KMS key than {self.key_id}") from None
             if "AccessDenied" in code:
                 raise KeyProviderError(
                     f"KMS denied {action} on {self.key_id}: grant it to the function's role"
@@ -101,10 +103,16 @@ class KMSKeyProvider:
         return resp["Plaintext"], resp["CiphertextBlob"]
 
     def decrypt_data_key(self, wrapped: bytes, context: dict[str, str]) -> bytes:
-        resp = self._call(
-            self.client.decrypt, "kms:Decrypt", CiphertextBlob=wrapped, EncryptionContext=context, KeyId=self.key_id
-        )
+        # A symmetric ciphertext names the key that wrapped it. A key id or ARN pins Decrypt to that key;
+        # an alias is a pointer that rotation moves (AWS's manual rotation re-points it to a new key), so
+        # pinning it would make every value sealed before the move unreadable: the role's grants decide.
+        pin = {} if _is_alias(self.key_id) else {"KeyId": self.key_id}
+        resp = self._call(self.client.decrypt, "kms:Decrypt", CiphertextBlob=wrapped, EncryptionContext=context, **pin)
         return resp["Plaintext"]
+
+
+def _is_alias(key_id: str) -> bool:
+    return key_id.startswith("alias/") or ":alias/" in key_id
 
 
 class LocalKeyProvider:
