@@ -142,7 +142,9 @@ class CacheMiddleware:
             if "no-store" in client:
                 return call_next(ctx)
             bypass = (
-                "no-cache" in client or client.get("max-age") == "0" or "no-cache" in _directives(pragma and pragma[0])
+                "no-cache" in client
+                or client.get("max-age") == "0"
+                or "no-cache" in _directives(pragma[0] if pragma else None)
             )
         scope = (ctx.tenant_id, ctx.user_id)
         key = self.key_for(ctx)
