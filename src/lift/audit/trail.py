@@ -13,6 +13,7 @@ from typing import Any
 
 from lift.audit.entry import GENESIS, AuditEntry, entry_hash
 from lift.audit.sinks import AuditSink, ConflictError
+from lift.observability.text import utf8_text
 
 __all__ = ["AuditTrail", "trail_for", "SYSTEM_TENANT"]
 
@@ -77,24 +78,26 @@ class AuditTrail:
         tenant: str | None = None,
         principal: str | None = None,
     ) -> AuditEntry | None:
-        """Append one entry; who/where come from `ctx` (principal, tenant, source IP, request id)."""
-        fields = _who(ctx)
-        if target is not None:
-            from lift.observability.redaction import default_redactor
+        """Append one entry; who/where come from `ctx` (principal, tenant, source IP, request id).
 
-            target = default_redactor.redact_text(str(target))  # `card:4111...` -> `card:411111******1111`
+        Every text is made UTF-8-encodable (a lone surrogate written as its escape) and every id a
+        string: a caller's hostile path or header never keeps its own failure from being recorded."""
+        from lift.observability.redaction import default_redactor
+
+        fields = {name: _text(value) for name, value in _who(ctx).items()}
+        action = utf8_text(str(action))
+        if target is not None:
+            target = _text(default_redactor.redact_text(str(target)))  # `card:4111...` -> `card:411111******1111`
         if tenant is not None:
-            fields["tenant"] = tenant
+            fields["tenant"] = _text(tenant)
         if principal is not None:
-            fields["principal"] = principal
+            fields["principal"] = _text(principal)
         if details:
             import msgspec
 
-            from lift.observability.redaction import default_redactor
-
             # Plain JSON first (a SecretStr becomes its mask, any other object its str()), then
             # masked: card numbers, CVV, secrets never reach the trail, and the entry always encodes.
-            details = default_redactor.redact(msgspec.to_builtins(details, enc_hook=str, str_keys=True))
+            details = _utf8_tree(default_redactor.redact(msgspec.to_builtins(details, enc_hook=str, str_keys=True)))
         try:
             return self._append(action, outcome, target, details, admin, fields)
         except Exception as exc:
@@ -192,6 +195,21 @@ class AuditTrail:
         if prefixes and any(route == p or route.startswith(p + "/") for p in prefixes):
             outcome = "success" if status < 400 else ("denied" if status in (401, 403) else "failure")
             self.record("admin.request", ctx=ctx, target=where, details=details, outcome=outcome, admin=True)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else utf8_text(value if isinstance(value, str) else str(value))
+
+
+def _utf8_tree(value: Any) -> Any:
+    """Plain JSON data (`details`) with every string, key included, encodable as UTF-8."""
+    if isinstance(value, str):
+        return utf8_text(value)
+    if isinstance(value, dict):
+        return {utf8_text(k): _utf8_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_utf8_tree(v) for v in value]
+    return value
 
 
 def _who(ctx: Any) -> dict[str, Any]:

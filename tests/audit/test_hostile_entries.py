@@ -1,0 +1,50 @@
+"""lift.audit: what a caller controls (a path, a query value) or an app passes (ids that are not
+strings) never keeps an entry from being written, nor makes the written chain unreadable."""
+
+from __future__ import annotations
+
+import msgspec
+
+from lift import App
+from lift.audit import AuditTrail, MemoryAuditSink, verify_entries
+from lift.audit.entry import AuditEntry
+from lift.testing import TestClient
+from lift.testing.events import apigw_http
+
+
+def _read_back(sink: MemoryAuditSink) -> list[AuditEntry]:
+    """The entries as a verifier reads them from a sink: JSON decoded into AuditEntry."""
+    return [msgspec.json.decode(msgspec.json.encode(e), type=AuditEntry) for e in sink.entries()]
+
+
+def test_a_probe_of_an_admin_path_holding_a_lone_surrogate_is_still_recorded() -> None:
+    sink = MemoryAuditSink()
+    app = App("payments")
+    trail = AuditTrail(sink, app=app, config_changes=False, fail_closed=True)
+    app.use(trail.middleware(admin=["/admin"]))
+
+    @app.get("/search")
+    def search(ctx) -> dict:
+        q = ctx.query.get("q", "")
+        ctx.audit("search", target=f"query:{q}", details={"q": q, q: 1})
+        return {"ok": True}
+
+    probe = apigw_http("GET", "/admin/users/x")
+    probe["rawPath"] = probe["requestContext"]["http"]["path"] = "/admin/users/\ud800x"  # as json.loads makes it
+    assert app.handler(probe, None)["statusCode"] == 400  # refused as a client error, and audited
+    assert TestClient(app).get("/search", query={"q": "caf\udce9"}).status_code == 200
+    entries = sorted(_read_back(sink), key=lambda e: e.seq)
+    assert [e.action for e in entries] == ["admin.request", "search"]
+    assert entries[0].target == "GET /admin/users/\\ud800x" and entries[0].outcome == "failure"
+    assert entries[1].target == "query:caf\\udce9" and entries[1].details == {"q": "caf\\udce9", "caf\\udce9": 1}
+    assert verify_entries(entries) == (2, [])
+
+
+def test_ids_that_are_not_strings_are_recorded_as_strings_and_the_chain_reads_back() -> None:
+    sink = MemoryAuditSink()
+    trail = AuditTrail(sink, config_changes=False, fail_closed=True)
+    trail.record("login.failed", tenant=42, principal=1001, target=7, outcome="failure")
+    trail.record("login.ok", tenant=42, principal=1001)
+    entries = _read_back(sink)
+    assert {(e.tenant, e.principal) for e in entries} == {("42", "1001")}
+    assert verify_entries(entries) == (2, [])
