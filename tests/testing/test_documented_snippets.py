@@ -1,9 +1,20 @@
-"""The testing snippets of README.md and docs/testing.md run as written: each is read from the
-document (not copied here) and run against an app that has what the snippet names."""
+"""The code blocks of README.md, docs/ and examples/ match the code: the testing snippets run as
+written against an app that has what they name, every python block names what Lift has and runs
+when it is self-contained, every `lift`/`make` command exists with its options. Each block is read
+from the document (not copied here)."""
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import importlib
+import importlib.util
+import inspect
+import os
 import re
+import shlex
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -86,3 +97,260 @@ def test_the_worked_example_of_docs_testing_runs_as_written(
     (pytester.path / "tests" / "test_orders.py").write_text(tests, encoding="utf-8")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "tests")
     result.assert_outcomes(passed=3)
+
+
+# Every fenced block of README.md, docs/*.md and examples/**/*.md, checked against the code:
+# - each ```python block parses, its `lift` imports exist, its calls of Lift's functions and of
+#   `app.<method>` bind to their signatures, and the `ctx.<name>` it reads exist;
+# - each block not in FRAGMENTS runs as written (in-process; the blocks of a document share one
+#   namespace, in order, that starts with `app = App("docs")`, the app the prose is about);
+# - each `lift ...` command of a ```bash block parses with the real CLI (commands and options),
+#   and each `make TARGET` names a target of the Makefile.
+
+DOCS = [
+    "README.md",
+    *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")),
+    *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "examples").rglob("*.md")),
+]
+
+# Blocks that do not run on their own, keyed by (document, a text only that block contains).
+FRAGMENTS: dict[tuple[str, str], str] = {
+    ("README.md", "jwt_auth(jwks_url=JWKS_URL"): "needs an identity provider (JWKS_URL, ISSUER)",
+    ("README.md", 'users = app.service("users"'): "calls a running users service",
+    ("docs/caching.md", 'RedisStore("redis://cache.internal'): "placeholders (jwt_auth(...)) and a Redis host",
+    ("docs/cli.md", "RuntimeEmulator("): "needs a project at path/to/project",
+    ("docs/configuration.md", "class AppSettings"): "reads SSM, Secrets Manager and AppConfig",
+    ("docs/deploy.md", "import pulumi"): "a Pulumi program: runs under the Pulumi engine",
+    ("docs/deploy.md", "import aws_cdk as cdk"): "a CDK app: needs your project (orders) and Node.js",
+    ("docs/event-sources.md", "Chat"): "fragment: the models (Chat...) are the reader's",
+    ("docs/event-sources.md", "client = TestClient(app)"): "needs the queue and WebSocket handlers above it",
+    ("docs/observability.md", "NewOrder"): "fragment: the reader's models and handlers",
+    ("docs/observability.md", 'ctx.metrics.add("Latency"'): "fragment: the body of a handler (ctx)",
+    ("docs/observability.md", "from lift.health import"): "checks a real table, Redis and billing service",
+    ("docs/observability.md", "psycopg.connect(DSN)"): "connects to a database",
+    ("docs/security-and-reliability.md", "store_from_url"): "connects to Redis and DynamoDB",
+    ("docs/security-and-reliability.md", 'rate_limit("100/minute"'): "fragment: a store and placeholders",
+    ("docs/security-and-reliability.md", "import idempotency, idempotent"): "fragment: stores and models",
+    ("docs/security-and-reliability.md", "JWTVerifier.cognito"): "needs keys, an identity provider and API keys",
+    ("docs/security-and-reliability.md", 'api_key_auth({"sha256:9f86'): "fragment: an elided hash",
+    ("docs/security-and-reliability.md", "ACTIVE_TENANTS"): "fragment: placeholders (jwt_auth(...))",
+    ("docs/services.md", "from users.app import app"): "needs the reader's users service",
+    ("docs/slo.md", "app.slo("): "fragment of the SLO page's app (RequestMetrics imported elsewhere)",
+    ("docs/validation.md", "ORDER = {"): "fragment: the reader's Order model and tenants",
+    ("docs/websockets-and-jobs.md", "ctx.ws.send_to_user"): "fragment: the body of a handler (ctx)",
+    ("docs/websockets-and-jobs.md", "app.jobs.configure"): "needs a DynamoDB table and an SQS queue",
+}
+
+# Modules whose import starts Node.js or loads hundreds of MB: their names are read from the source.
+_READ_NOT_IMPORTED = {"lift.deploy.cdk", "lift.deploy.pulumi"}
+
+
+def _fenced(doc: str, langs: str) -> list[tuple[int, str]]:
+    """(line, text) of the ```lang blocks of `doc`, `langs` a regex alternation of languages."""
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    return [
+        (text.count("\n", 0, m.start()) + 1, m.group(1))
+        for m in re.finditer(rf"^```(?:{langs})\n(.*?)^```", text, re.S | re.M)
+    ]
+
+
+def _is_fragment(doc: str, block: str) -> bool:
+    return any(d == doc and marker in block for d, marker in FRAGMENTS)
+
+
+def test_each_fragment_entry_names_one_python_block() -> None:
+    for doc, marker in FRAGMENTS:
+        found = [line for line, block in _fenced(doc, "python") if marker in block]
+        assert len(found) == 1, f"{doc}: {marker!r} is in the python blocks at lines {found}, not one"
+
+
+def _module_names(module: str) -> tuple[object, set[str] | None]:
+    """The module (or None when it is only read) and, when only read, its top-level names."""
+    if module in _READ_NOT_IMPORTED:
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin is not None, module
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+        names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)} | {
+            t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+        }
+        return None, names
+    return importlib.import_module(module), None
+
+
+def _dynamic_context_names() -> set[str]:
+    """Attributes Lift's own code sets on a context (`ctx.connection_attributes = {}`)."""
+    found: set[str] = set()
+    for path in (ROOT / "src" / "lift").rglob("*.py"):
+        found.update(re.findall(r"\bctx\.(\w+) = ", path.read_text(encoding="utf-8")))
+    return found
+
+
+def _problems(block: str, app: object, context_names: set[str]) -> list[str]:
+    """What in `block` does not match the code: imports, call signatures, context attributes."""
+    from lift import Context
+
+    try:
+        tree = compile(block, "<block>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    except SyntaxError as exc:
+        return [f"line {exc.lineno}: {exc.msg}"]
+    found: list[str] = []
+    names: dict[str, object] = {"app": app}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "lift":
+            assert node.module is not None
+            try:
+                module, only_read = _module_names(node.module)
+            except ImportError as exc:
+                found.append(f"line {node.lineno}: {exc}")
+                continue
+            for alias in node.names:
+                if only_read is not None:
+                    if alias.name not in only_read:
+                        found.append(f"line {node.lineno}: {node.module} has no {alias.name}")
+                elif hasattr(module, alias.name):
+                    names[alias.asname or alias.name] = getattr(module, alias.name)
+                elif importlib.util.find_spec(f"{node.module}.{alias.name}") is None:
+                    found.append(f"line {node.lineno}: {node.module} has no {alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "lift" and importlib.util.find_spec(alias.name) is None:
+                    found.append(f"line {node.lineno}: no module {alias.name}")
+
+    def resolve(expr: ast.expr) -> object:
+        if isinstance(expr, ast.Name):
+            return Context if expr.id == "ctx" else names.get(expr.id)
+        if not isinstance(expr, ast.Attribute):
+            return None
+        base = resolve(expr.value)
+        if base is None or base is Context:  # ctx.<name> is checked below
+            return None
+        try:
+            return getattr(base, expr.attr)
+        except AttributeError:
+            found.append(f"line {expr.lineno}: {ast.unparse(expr.value)} has no attribute {expr.attr}")
+            return None
+
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "ctx"
+            and not hasattr(Context, node.attr)
+            and node.attr not in context_names
+        ):
+            found.append(f"line {node.lineno}: Context has no attribute {node.attr}")
+        if not isinstance(node, ast.Call):
+            continue
+        function = resolve(node.func)
+        if not callable(function):
+            continue
+        if any(isinstance(a, ast.Starred) or (isinstance(a, ast.Constant) and a.value is Ellipsis) for a in node.args):
+            continue  # f(*args) or the prose's f(...): nothing to bind
+        if any(k.arg is None for k in node.keywords):
+            continue
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            continue
+        try:
+            signature.bind(*node.args, **{k.arg: k.value for k in node.keywords if k.arg})
+        except TypeError as exc:
+            found.append(f"line {node.lineno}: {ast.unparse(node.func)}(...): {exc}")
+    return found
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_python_blocks_name_what_lift_has(doc: str) -> None:
+    from lift import App
+
+    context_names = _dynamic_context_names()
+    problems = [
+        f"{doc}:{line}: {problem}"
+        for line, block in _fenced(doc, "python")
+        for problem in _problems(block, App("docs"), context_names)
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_self_contained_python_blocks_run_as_written(doc: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)  # a block that reaches AWS fails here, never calls it
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    module = types.ModuleType("docs_snippet")  # a real module, as the reader's file is: type hints resolve
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace = module.__dict__
+    exec("from lift import App, Context\napp = App('docs')", namespace)
+    for line, block in _fenced(doc, "python"):
+        if _is_fragment(doc, block):
+            continue
+        code = compile(block, f"{doc}:{line}", "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        result = eval(code, namespace)
+        if inspect.iscoroutine(result):
+            asyncio.run(result)
+
+
+def test_the_readme_first_app_answers_as_its_comments_say() -> None:
+    from lift.testing import TestClient
+
+    (block,) = [b for _, b in _fenced("README.md", "python") if 'app = App(name="users")' in b]
+    namespace: dict = {"__name__": "docs_snippet"}
+    exec(block, namespace)
+    client = TestClient(namespace["app"])
+    assert client.get("/users/1").json() == {"id": 1}
+    missing = client.get("/users/2")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+    assert "User 2 not found" in missing.text
+    bad_id = client.get("/users/abc")
+    assert bad_id.status_code == 422 and "$.user_id" in bad_id.text
+    bad_body = client.post("/users", json={"name": 3})
+    assert bad_body.status_code == 422
+    assert client.post("/users", json={"name": "Ada", "email": "a@x"}).status_code == 201
+
+
+def _commands(doc: str, program: str) -> list[tuple[int, list[str]]]:
+    """The `program ...` commands of the shell blocks of `doc`, split like a shell would."""
+    found = []
+    for line, block in _fenced(doc, "bash|sh|shell|console"):
+        for offset, text in enumerate(block.splitlines()):
+            for part in re.split(r"\|\||&&|[|;]", text.removeprefix("$ ")):
+                try:
+                    words = shlex.split(part, comments=True)
+                except ValueError:  # a line continued with `\`: not a command of ours
+                    continue
+                if words[:1] == [program]:
+                    cut = next((i for i, w in enumerate(words) if w in ("<", ">", "2>", ">>")), len(words))
+                    found.append((line + 1 + offset, words[1:cut]))
+    return found
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_documented_commands_exist_with_their_options(doc: str) -> None:
+    from lift.cli.root import command
+
+    root = command()
+    problems = []
+    for line, argv in _commands(doc, "lift"):
+        cmd, name, rest = root, "lift", argv
+        while hasattr(cmd, "commands") and rest and rest[0] in cmd.commands:
+            name, cmd, rest = rest[0], cmd.commands[rest[0]], rest[1:]
+        if hasattr(cmd, "commands") and rest and not rest[0].startswith("-"):
+            problems.append(f"{doc}:{line}: lift {' '.join(argv)}: {name} has no command {rest[0]}")
+            continue
+        try:
+            cmd.make_context(name, list(rest))
+        except Exception as exc:  # click's UsageError family (NoSuchOption, BadParameter...)
+            problems.append(f"{doc}:{line}: lift {' '.join(argv)}: {exc}")
+    targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M))
+    for line, argv in _commands(doc, "make"):
+        problems += [f"{doc}:{line}: make {target}: no such target" for target in argv if target not in targets]
+    assert problems == []
+
+
+def test_the_command_check_sees_a_wrong_option() -> None:
+    from lift.cli.root import command
+
+    with pytest.raises(Exception, match="No such option"):
+        command().commands["dev"].make_context("dev", ["--bogus"])
