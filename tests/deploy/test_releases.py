@@ -331,6 +331,16 @@ def test_lift_synth_puts_the_apps_slo_alarms_and_dashboard_in_the_template():
     dims = {d["Name"]: d["Value"] for d in resources["SloCoreLatency0Alarm"]["Properties"]["Dimensions"]}
     assert dims == {"service": app.name, "stage": "prod", "route": route, "method": method}
     assert [str(m) for m in lint(to_json(template), config=ManualArgs(regions=["eu-west-1"]))] == []
+    # named per stage (docs/releases.md gates on `orders-prod-slo-checkout-fast-burn`): the names were
+    # the service's alone, so staging and prod in one account and region overwrote each other's alarms
+    assert fast["AlarmName"] == "shop-prod-slo-core-fast-burn"
+    assert fast["AlarmRule"] == "ALARM(shop-prod-slo-core-fast-long) AND ALARM(shop-prod-slo-core-fast-short)"
+    names = {stage: _slo_alarm_names(render(build_deployment(app, config, stage))) for stage in ("prod", "staging")}
+    assert len(names["prod"]) == 7 and not names["prod"] & names["staging"]
+
+
+def _slo_alarm_names(template: dict) -> set[str]:
+    return {r["Properties"]["AlarmName"] for k, r in template["Resources"].items() if k.startswith("Slo") and "Alarm" in k}
 
 
 def test_slo_alarm_thresholds_in_the_template_are_the_documented_burn_rate_times_budget():

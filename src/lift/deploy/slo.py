@@ -311,7 +311,10 @@ def stage_resources(deployment: Any, actions: list[Any] | None = None) -> dict[s
     for slo in deployment.slos:
         found = alarm_resources(
             slo,
-            service=deployment.service,
+            # named per stage, as every other alarm of the stage (`orders-prod-slo-checkout-fast-burn`):
+            # two stages in one account and region wrote each other's alarms, and the gate named
+            # in docs/releases.md did not exist
+            service=f"{deployment.service}-{deployment.stage}",
             namespace=deployment.metrics_namespace,
             metrics_service=deployment.metrics_service,
             metrics_stage=deployment.metrics_stage,
