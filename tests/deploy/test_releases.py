@@ -340,7 +340,9 @@ def test_lift_synth_puts_the_apps_slo_alarms_and_dashboard_in_the_template():
 
 
 def _slo_alarm_names(template: dict) -> set[str]:
-    return {r["Properties"]["AlarmName"] for k, r in template["Resources"].items() if k.startswith("Slo") and "Alarm" in k}
+    return {
+        r["Properties"]["AlarmName"] for k, r in template["Resources"].items() if k.startswith("Slo") and "Alarm" in k
+    }
 
 
 def test_slo_alarm_thresholds_in_the_template_are_the_documented_burn_rate_times_budget():
