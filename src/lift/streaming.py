@@ -512,6 +512,8 @@ async def _pump_sync(send: Callable[[dict[str, Any]], Any], iterator: Iterator[A
                 if item is _DONE:
                     done = True
                 elif isinstance(item, _Failed):
+                    if parts:  # what the generator yielded before failing reaches the client first
+                        await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
                     raise item.exc
                 else:
                     slots.release()

@@ -270,11 +270,14 @@ def test_a_generator_failing_mid_stream_breaks_the_response_and_is_logged(
 ) -> None:
     process: ServerProcess = request.getfixturevalue(server)
     _wait_http(process.url + "/ndjson?n=1", process)
-    # never a complete-looking truncated body: the chunked response is left unfinished
+    # never a complete-looking truncated body: the chunked response is left unfinished, after what
+    # the generator yielded before it failed (sent, not dropped with the failure)
+    received = []
     with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", f"{process.url}/broken", timeout=10) as resp:
         assert resp.status_code == 200
-        for _ in resp.iter_bytes():
-            pass
+        for chunk in resp.iter_bytes():
+            received.append(chunk)
+    assert b"".join(received) == b"first line\n"
     logged = re.compile(r"Streamed response failed after its headers were sent \(request_id=([^)]*)\)")
     deadline = time.monotonic() + 10  # logged as the stream breaks: wait for the line, not a fixed time
     while not logged.search(process.output()):
@@ -368,3 +371,63 @@ def test_an_alb_answer_over_its_1mb_limit_is_a_clear_500_not_the_albs_502() -> N
         assert "1 MB" in alb.json()["error"]["message"]
         assert TestClient(app, source="rest").get(path).status_code == 200  # 6 MB there
     assert TestClient(app, source="alb").get("/small").status_code == 200
+
+
+def test_what_a_sync_generator_yielded_before_failing_is_sent_before_the_break(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The chunk a generator yields just before it raises reaches the client, then the response is
+    left unfinished (no final empty body). Deterministic: the event loop is held (in the watcher's
+    receive) until the generator has yielded, failed and been closed, so the chunk and the failure
+    arrive together, the case where the chunk was dropped."""
+    import asyncio
+    import threading
+
+    closed = threading.Event()
+
+    class Lines:
+        def __init__(self) -> None:
+            self.sent = False
+
+        def __iter__(self) -> Lines:
+            return self
+
+        def __next__(self) -> str:
+            if not self.sent:
+                self.sent = True
+                return "first line\n"
+            raise RuntimeError("database went away")
+
+        def close(self) -> None:
+            closed.set()
+
+    app = App()
+
+    @app.get("/broken")
+    def broken() -> Response:
+        return Response.stream(Lines(), "text/plain")
+
+    sent: list[dict] = []
+    calls = 0
+
+    async def receive() -> dict:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        assert closed.wait(10)  # (holds the loop: returns as soon as the generator is closed)
+        await asyncio.Event().wait()  # the client never leaves
+        raise AssertionError("unreachable")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "path": "/broken", "raw_path": b"/broken"}
+    with caplog.at_level("ERROR", logger="lift"):
+        asyncio.run(
+            app.asgi({**scope, "root_path": "", "query_string": b"", "headers": [(b"host", b"t")]}, receive, send)
+        )
+    assert sent[0]["status"] == 200
+    assert [m["body"] for m in sent[1:]] == [b"first line\n"]  # the chunk, and no end of the body
+    assert sent[-1]["more_body"] is True
+    assert "Streamed response failed after its headers were sent" in caplog.text
