@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import decimal
 import enum
+import string
 import uuid
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from lift import App, Context, Response
 from lift.middleware import cors, request_id
-from lift.routing import RouteConflict, Router, normalize_path, parse_template
+from lift.routing import WIRE_SAFE, RouteConflict, Router, is_encoded_by_clients, normalize_path, parse_template
 from lift.testing import TestClient
 
 
@@ -241,6 +242,18 @@ def test_trailing_slash_is_ignored_on_registration() -> None:
     assert TestClient(app).get("/reports/").json() == {"ok": True}
     with pytest.raises(RouteConflict):
         app.get("/reports")(lambda ctx: None)
+
+
+def test_text_some_client_percent_encodes_is_told_character_by_character() -> None:
+    """Clients send RFC 3986's unreserved characters, WIRE_SAFE and a parameter's braces as they are;
+    any other character (non-ASCII, `%`, a space, `"<>[]^|\\``, controls) reaches Lambda encoded by
+    some client, wherever it stands in the text."""
+    as_is = set(string.ascii_letters + string.digits + "-._~" + WIRE_SAFE + "{}")
+    for code in [*range(128), 0xE9, 0x2028, 0xFFFD, 0x1F600]:
+        char = chr(code)
+        for text in (char, f"/users/{char}", f"/a{char}b/{{id}}"):
+            assert is_encoded_by_clients(text) is (char not in as_is), (code, text)
+    assert not is_encoded_by_clients("")
 
 
 def test_normalize_path_rule() -> None:
