@@ -84,6 +84,24 @@ def test_a_changed_configuration_is_picked_up_on_the_next_poll(appconfigdata, cl
     assert _calls_since(appconfigdata, before) == ["GetLatestConfiguration:content"]  # same session, next token
 
 
+def test_a_deployment_that_is_not_valid_json_is_a_config_error_and_the_last_values_stay(
+    appconfigdata, clock, profile
+) -> None:
+    settings = _settings(profile, appconfigdata, clock)
+    assert settings.get().flags == Flags(new_checkout=False, max_items=10)
+    appconfigdata.deploy(*profile, b'{"new_checkout": tru', version_label="v2")  # a truncated document
+    clock.advance(61)
+    with pytest.raises(ConfigError) as failed:
+        settings.refresh()
+    assert failed.value.problems == [
+        (
+            "flags",
+            f"AppConfig profile 'flags' (application {profile[0]!r}, environment 'prod') is not valid application/json",
+        )
+    ]
+    assert settings.get().flags == Flags(new_checkout=False, max_items=10)
+
+
 def test_the_poll_interval_is_honoured(appconfigdata, clock, profile) -> None:
     settings = _settings(profile, appconfigdata, clock, appconfig_poll_interval=300)
     settings.get()

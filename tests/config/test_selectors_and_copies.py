@@ -52,3 +52,17 @@ def test_settings_holding_secrets_can_be_copied_and_the_copy_stays_masked() -> N
     for clone in (copy.copy(keys), copy.deepcopy(keys), copy.deepcopy({"keys": keys})["keys"]):
         assert clone == keys and clone.api_key.get_secret_value() == "sk-live-4242"
         assert "sk-live" not in repr(clone)
+
+
+def test_a_string_list_parameter_fills_a_list_field_item_by_item(aws, ssm, names) -> None:
+    ssm.put_parameter(Name=f"/{names}/origins", Value="https://a.example.com,https://b.example.com", Type="StringList")
+    ssm.put_parameter(Name=f"/{names}/ports", Value="8080,8443", Type="StringList")
+
+    class Web(msgspec.Struct):
+        origins: list[str] = Parameter(f"/{names}/origins")
+        ports: tuple[int, ...] = Parameter(f"/{names}/ports")
+        raw: str = Parameter(f"/{names}/origins")  # a str field keeps the text as stored
+
+    web = load(Web)
+    assert web.origins == ["https://a.example.com", "https://b.example.com"] and web.ports == (8080, 8443)
+    assert web.raw == "https://a.example.com,https://b.example.com"

@@ -53,6 +53,13 @@ class Fetched(msgspec.Struct, frozen=True):
     secure: bool = False
     version: str | None = None
     content_type: str | None = None
+    string_list: bool = False  # an SSM StringList: comma-separated items
+
+
+def _parameter(param: dict[str, Any]) -> Fetched:
+    """A Parameter of GetParameter(s) (or of the extension, which answers the same JSON)."""
+    kind = param.get("Type")
+    return Fetched(param["Value"], kind == "SecureString", str(param.get("Version")), string_list=kind == "StringList")
 
 
 class FetchError(Exception):
@@ -163,7 +170,7 @@ class ExtensionBackend:
             except FetchError as exc:
                 out[name] = exc
                 continue
-            out[name] = Fetched(param["Value"], param.get("Type") == "SecureString", str(param.get("Version")))
+            out[name] = _parameter(param)
         return out
 
     def secret(self, secret_id: str, version_stage: str | None = None) -> Fetched:
@@ -270,7 +277,7 @@ class Boto3Backend:
                 out[name] = exc
                 continue
             param = param["Parameter"]
-            out[name] = Fetched(param["Value"], param.get("Type") == "SecureString", str(param.get("Version")))
+            out[name] = _parameter(param)
         names = [n for n in names if not _selector(n)]
         for i in range(0, len(names), 10):
             batch = names[i : i + 10]
@@ -281,7 +288,7 @@ class Boto3Backend:
                     out[name] = exc
                 continue
             for param in resp.get("Parameters", []):
-                fetched = Fetched(param["Value"], param.get("Type") == "SecureString", str(param.get("Version")))
+                fetched = _parameter(param)
                 out[param["Name"]] = fetched
                 if param.get("ARN"):
                     out.setdefault(param["ARN"], fetched)

@@ -232,11 +232,17 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
                     (name, f"{source.describe()}: no key {source.key!r} in the secret's JSON (keys: {keys})")
                 )
                 continue
+        elif got.string_list and get_origin(annotations[name]) in (list, tuple, set, frozenset):
+            value = value.split(",")  # then converted item by item (`list[int]`: "1,2" -> [1, 2])
         elif isinstance(source, AppConfig):
-            if not isinstance(value, str) and (got.content_type or "").startswith("application/json"):
-                value = msgspec.json.decode(value)
-            elif isinstance(value, bytes):
-                value = value.decode("utf-8")
+            try:
+                if not isinstance(value, str) and (got.content_type or "").startswith("application/json"):
+                    value = msgspec.json.decode(value)
+                elif isinstance(value, bytes):
+                    value = value.decode("utf-8")
+            except (msgspec.DecodeError, UnicodeDecodeError):  # a bad deployment: one problem, the rest still told
+                problems.append((name, f"{source.describe()} is not valid {got.content_type or 'UTF-8 text'}"))
+                continue
         raw[name] = value
         versions[name] = got.version
 
