@@ -80,6 +80,13 @@ def test_unknown_service_is_a_usage_error(cli, tmp_path):
     assert "unknown ['postgres']" in result.stderr and "redis" in result.stderr
 
 
+def test_a_misspelt_test_key_is_a_usage_error(cli, tmp_path):
+    project = make_project(tmp_path, pyproject='[tool.lift.test]\nservice = ["redis"]\n')
+    result = cli("test", cwd=project)
+    assert result.code == 2
+    assert "unknown key 'service'" in result.stderr and "services" in result.stderr
+
+
 def test_affected_tests_follow_imports(tmp_path):
     (tmp_path / "tests").mkdir()
     uses = tmp_path / "tests" / "test_orders.py"

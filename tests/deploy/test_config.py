@@ -97,6 +97,7 @@ def test_no_config_file_gives_the_defaults(tmp_path: Path) -> None:
         ({"stages": {"Prod": {}}}, "invalid stage name 'Prod'"),
         ({"stages": {"prod": {"app": "x:app"}}}, "[tool.lift.stages.prod]: key 'app' is only allowed in [tool.lift]"),
         ({"name": 3}, "key 'name' must be a string"),
+        ({"test": {"service": ["redis"]}}, "pyproject.toml: [tool.lift.test]: unknown key 'service'"),
     ],
 )
 def test_bad_config_names_the_file_the_table_and_the_key(table: dict, expected: str) -> None:

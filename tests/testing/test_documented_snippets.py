@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import sys
+import tomllib
 import types
 from pathlib import Path
 
@@ -354,3 +355,15 @@ def test_the_command_check_sees_a_wrong_option() -> None:
 
     with pytest.raises(Exception, match="No such option"):
         command().commands["dev"].make_context("dev", ["--bogus"])
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_documented_lift_tables_are_ones_lift_reads(doc: str) -> None:
+    """Each ```toml block's [tool.lift] tables pass the strict configuration check (an unknown or
+    misspelt key, a wrong type, is a ConfigError)."""
+    from lift.deploy.config import config_from_dict
+
+    for line, block in _fenced(doc, "toml"):
+        data = tomllib.loads(block).get("tool", {}).get("lift")
+        if data is not None:
+            config_from_dict(data, f"{doc}:{line}")

@@ -37,7 +37,11 @@ def declared_services(root: Path) -> list[str]:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         fail(f"Cannot read {path}: {exc}", USAGE)
-    names = data.get("tool", {}).get("lift", {}).get("test", {}).get("services", [])
+    table = data.get("tool", {}).get("lift", {}).get("test", {})
+    unknown_keys = sorted(set(table) - {"services"}) if isinstance(table, dict) else []
+    if unknown_keys:  # `service = [...]` would otherwise start nothing, silently
+        fail(f"{path}: [tool.lift.test]: unknown key {unknown_keys[0]!r}; it has: services", USAGE)
+    names = table.get("services", []) if isinstance(table, dict) else None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         fail(f"{path}: [tool.lift.test] services must be a list of names ({', '.join(_SERVICES)})", USAGE)
     unknown = [n for n in names if n not in _SERVICES]

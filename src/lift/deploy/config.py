@@ -441,6 +441,8 @@ def config_from_dict(data: dict[str, Any], file: str = "", prefix: str = "tool.l
     test = data.pop("test", {})
     if not isinstance(test, dict):
         raise ConfigError(f"{file_label}: {table('test')} must be a table (services = [...])")
+    if set(test) - {"services"}:
+        raise ConfigError(f"{file_label}: {table('test')}: unknown key {sorted(set(test) - {'services'})[0]!r}")
     for key, value in (("app", app), ("name", name), ("default_stage", default_stage)):
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{file_label}: {table('')} key {key!r} must be a string, not {type(value).__name__}")
