@@ -1,13 +1,16 @@
-"""lift.config: parameter version/label selectors read the version asked for (moto server), and loaded
-settings holding secrets can be copied."""
+"""lift.config: parameter version/label selectors and StringLists (moto server), copies of loaded
+settings holding secrets, and retry_on around async calls."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 
 import msgspec
+import pytest
 
-from lift.config import ConfigError, Parameter, SecretStr, iam_statements, load
+from lift.config import ConfigError, Parameter, Secret, SecretStr, Settings, iam_statements, load
 
 
 def test_a_version_or_label_selector_reads_that_version_next_to_the_current_one(aws, ssm, names) -> None:
@@ -66,3 +69,33 @@ def test_a_string_list_parameter_fills_a_list_field_item_by_item(aws, ssm, names
     web = load(Web)
     assert web.origins == ["https://a.example.com", "https://b.example.com"] and web.ports == (8080, 8443)
     assert web.raw == "https://a.example.com,https://b.example.com"
+
+
+def test_retry_on_an_async_call_refreshes_a_rotated_secret_and_calls_again(aws, secrets, names) -> None:
+    secrets.create_secret(Name=f"{names}/db", SecretString=json.dumps({"password": "old-pw"}))
+
+    class Db(msgspec.Struct):
+        password: SecretStr = Secret(f"{names}/db#password")
+
+    settings = Settings(Db, ttl=None)
+    settings.get()
+    secrets.put_secret_value(SecretId=f"{names}/db", SecretString=json.dumps({"password": "new-pw"}))  # rotated
+    seen = []
+
+    @settings.retry_on()
+    async def connect() -> str:
+        password = settings.get().password.get_secret_value()
+        seen.append(password)
+        if password != "new-pw":
+            raise PermissionError("password authentication failed for user app")
+        return "connected"
+
+    assert asyncio.run(connect()) == "connected"
+    assert seen == ["old-pw", "new-pw"]
+
+    @settings.retry_on()
+    async def broken() -> None:
+        raise ValueError("unrelated")
+
+    with pytest.raises(ValueError):
+        asyncio.run(broken())

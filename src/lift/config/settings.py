@@ -384,6 +384,7 @@ class Settings(Generic[T]):
         """Decorate a call that uses the settings: on one of `errors` (by default any error whose
         code or text says AccessDenied / authentication failed), refresh and call it once more."""
         import functools
+        import inspect
 
         def matches(exc: BaseException) -> bool:
             if errors and not isinstance(exc, errors):
@@ -393,6 +394,22 @@ class Settings(Generic[T]):
             return bool(errors) or _looks_like_rotation(exc)
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if inspect.iscoroutinefunction(fn):  # the error is raised when awaited, not when called
+
+                @functools.wraps(fn)
+                async def call_async(*args: Any, **kwargs: Any) -> Any:
+                    loads = self._loads
+                    try:
+                        return await fn(*args, **kwargs)
+                    except Exception as exc:
+                        if not matches(exc):
+                            raise
+                        # (the reload blocks this loop for one fetch, as the first get() does)
+                        self._reload(loads)
+                        return await fn(*args, **kwargs)
+
+                return call_async
+
             @functools.wraps(fn)
             def call(*args: Any, **kwargs: Any) -> Any:
                 loads = self._loads
