@@ -92,6 +92,9 @@ class LiftError(Exception):
     message: str = "Internal server error"
     details: Any = None
     headers: dict[str, str] | None = None
+    # True on a 5xx whose maker has already written its one ERROR line (a response that failed its
+    # validation names each wrong field): `App.error_response` writes no second one.
+    logged: bool = False
     # Set by `ValidationFailed.report` to `(details, message)` when Lift's validator built the
     # report from field names, indices and type-only messages (no text taken from the input): the
     # error body then skips the card-number scan while both are still those objects.

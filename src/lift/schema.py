@@ -222,14 +222,16 @@ class RouteValidation:
         from lift.errors import lift_logger
 
         fields = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
+        request = ctx.request
         lift_logger().error(
             "Response of %s failed validation (request_id=%s): %s",
-            ctx.route or (ctx.request.path if ctx.request is not None else ctx.source),
+            f"{request.method} {ctx.route or request.path}" if request is not None else ctx.source,
             ctx.request_id,
             fields,
             extra={"request_id": ctx.request_id, "details": problems},
         )
         err = LiftError(500, "invalid_response", "The server produced an invalid response")
+        err.logged = True  # (the line above is the one line: error_response writes no other)
         return ctx.app.error_response(ctx, err)
 
 

@@ -173,6 +173,34 @@ def test_a_wrong_response_is_a_500_naming_the_field_in_the_log(
     assert "$.total" in caplog.text and error["request_id"] in caplog.text
 
 
+class Line(msgspec.Struct):
+    sku: str
+    qty: int
+
+
+@pytest.mark.parametrize("many", [1, 100_000])
+def test_a_wrong_response_writes_one_error_line_naming_the_route_and_each_field(
+    many: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The docs' one ERROR line (route, request id, each wrong field), not a second generic 500 line
+    with a traceback; bounded like a 422's report when the handler returns 100,000 wrong items."""
+    app = App()
+
+    @app.get("/lines/{order}", validate_response=True)
+    def lines(order: str) -> list[Line]:
+        return [{"sku": order, "qty": "two"}] * many  # type: ignore[list-item]
+
+    with caplog.at_level(logging.ERROR, logger="lift"):
+        resp = TestClient(app).get("/lines/o1")
+    assert resp.status_code == 500 and resp.json()["error"]["code"] == "invalid_response"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    line = errors[0].getMessage()
+    assert line.startswith("Response of GET /lines/{order} failed validation")
+    assert resp.json()["error"]["request_id"] in line and "$[0].qty: Expected `int`, got `str`" in line
+    assert len(line) < 10_000
+
+
 @pytest.mark.parametrize(
     ("stage", "setting", "route_option", "validated"),
     [
