@@ -99,3 +99,16 @@ def test_retry_on_an_async_call_refreshes_a_rotated_secret_and_calls_again(aws, 
 
     with pytest.raises(ValueError):
         asyncio.run(broken())
+
+
+def test_a_number_in_a_secrets_json_reads_as_its_text(aws, secrets, names) -> None:
+    """The shape RDS gives the secrets it manages: the port is a JSON number."""
+    rds = {"engine": "postgres", "host": "db.internal", "port": 5432, "username": "app", "password": "pw"}
+    secrets.create_secret(Name=f"{names}/rds", SecretString=json.dumps(rds))
+
+    class Db(msgspec.Struct):
+        host: SecretStr = Secret(f"{names}/rds#host")
+        port: SecretStr = Secret(f"{names}/rds#port")
+
+    db = load(Db)
+    assert (db.host.get_secret_value(), int(db.port.get_secret_value())) == ("db.internal", 5432)

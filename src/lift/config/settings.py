@@ -226,6 +226,8 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
                 doc = None
             if isinstance(doc, dict) and source.key in doc:
                 value = doc[source.key]
+                if isinstance(value, int | float):  # RDS's own secrets hold `"port": 5432`: its text, "5432"
+                    value = msgspec.json.encode(value).decode()
             else:
                 keys = sorted(doc) if isinstance(doc, dict) else "the secret is not a JSON object"
                 problems.append(
