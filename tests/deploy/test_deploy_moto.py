@@ -254,3 +254,28 @@ def test_a_second_project_with_the_same_app_name_is_refused_and_leaves_the_first
     same = lift("deploy", "dev", "--yes", "--package", package, cwd=copy, env=env)
     assert same.returncode == 0, same.stderr
     assert {"HttpApiRouteGetInvoices", "HttpApiRouteGetExtra"} <= routes()
+
+
+def test_a_stage_in_two_regions_is_deployed_in_both_and_a_second_deploy_changes_nothing(
+    tmp_path: Path, moto_endpoint: str, packaged_app: Path
+) -> None:
+    """`regions = ["us-east-1", "eu-west-1"]`: lift deploy made the first region's stack only, and
+    said nothing of the second."""
+    name = f"two{uuid.uuid4().hex[:8]}"
+    project_with_package(tmp_path, APP.format(name=name), packaged_app)
+    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregions = ["us-east-1", "eu-west-1"]\n')
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    first = lift("deploy", "prod", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.index("region us-east-1 (1 of 2)") < first.stdout.index("region eu-west-1 (2 of 2)")
+    for region in ("us-east-1", "eu-west-1"):
+        cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name=region)
+        [stack] = cfn.describe_stacks(StackName=f"{name}-prod")["Stacks"]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        function = boto3.client("lambda", endpoint_url=moto_endpoint, region_name=region).get_function(
+            FunctionName=f"{name}-prod"
+        )
+        assert function["Configuration"]["FunctionArn"].split(":")[3] == region
+    again = lift("deploy", "prod", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.count(f"no changes: {name}-prod is up to date") == 2

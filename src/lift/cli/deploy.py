@@ -285,8 +285,28 @@ def deploy(
 
     terminate_as_interrupt()  # a cancelled CI job (SIGTERM) gets the same cleanup as Ctrl-C
     deployment = deployment_for(app, stage, region)
-    aws = _aws(deployment, endpoint_url)
+    regions = [deployment.region] if region else list(deployment.regions)
     console = Console(highlight=False)
+    # every region of the stage, the first first (it holds the global tables the others replicate):
+    # only the first was deployed, and nothing said so; a region that fails stops the ones after it
+    for number, name in enumerate(regions, start=1):
+        if len(regions) > 1:
+            console.print(f"[bold]region {name}[/bold] ({number} of {len(regions)})")
+        in_region = deployment if name == deployment.region else deployment_for(app, stage, name)
+        _deploy_region(in_region, console, app, yes, endpoint_url, package_zip, take_over)
+
+
+def _deploy_region(
+    deployment: Any,
+    console: Console,
+    app: str | None,
+    yes: bool,
+    endpoint_url: str | None,
+    package_zip: Path | None,
+    take_over: bool,
+) -> None:
+    """`lift deploy` in the deployment's region: exits unless the stack is deployed (or unchanged)."""
+    aws = _aws(deployment, endpoint_url)
     try:
         prepared = _prepare(deployment, aws, console, app, package_zip, yes, take_over)
     except KeyboardInterrupt:
