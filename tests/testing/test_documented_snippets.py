@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -17,6 +18,7 @@ import shlex
 import sys
 import tomllib
 import types
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -206,6 +208,27 @@ def _a_request_context() -> object:
     return seen[0]
 
 
+class _InstanceOf:
+    """A name the block bound to what a Lift call returns: its methods are checked on the class."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+
+
+def _made_by(function: object) -> type | None:
+    """The Lift class a call of `function` returns (the class itself, or its return annotation)."""
+    if isinstance(function, type):
+        made: object = function
+    elif callable(function):
+        try:
+            made = typing.get_type_hints(function).get("return")
+        except Exception:  # an annotation naming what only a type checker imports
+            return None
+    else:
+        return None
+    return made if isinstance(made, type) and made.__module__.startswith("lift.") else None
+
+
 def _problems(block: str, app: object, ctx: object, context_names: set[str]) -> list[str]:
     """What in `block` does not match the code: imports, call signatures, context attributes."""
     try:
@@ -243,6 +266,11 @@ def _problems(block: str, app: object, ctx: object, context_names: set[str]) -> 
         base = resolve(expr.value)
         if base is None:
             return None
+        if isinstance(base, _InstanceOf):  # `store = DynamoDBStore(...)`, then `store.put(...)`
+            static = inspect.getattr_static(base.cls, expr.attr, None)
+            if isinstance(static, staticmethod | classmethod):
+                return getattr(base.cls, expr.attr)
+            return functools.partial(static, None) if inspect.isfunction(static) else None
         if base is ctx:  # ctx.<name> is checked below; some need what this app lacks (ws, jobs)
             try:
                 return getattr(ctx, expr.attr)
@@ -253,6 +281,15 @@ def _problems(block: str, app: object, ctx: object, context_names: set[str]) -> 
         except AttributeError:
             found.append(f"line {expr.lineno}: {ast.unparse(expr.value)} has no attribute {expr.attr}")
             return None
+
+    for node in sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assign)), key=lambda n: n.lineno):
+        made = _made_by(resolve(node.value.func)) if isinstance(node.value, ast.Call) else None
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                if made is None:
+                    names.pop(target.id, None)
+                else:
+                    names[target.id] = _InstanceOf(made)
 
     for node in ast.walk(tree):
         if (
