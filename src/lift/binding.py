@@ -107,37 +107,22 @@ def _convert_bool(raw: str) -> bool:
     raise ValueError(f"invalid boolean {raw!r}")
 
 
-def _convert_float(raw: str) -> float:
-    """A finite float: `nan`, `inf` and `1e999` are refused (JSON has no such number: the handler's
-    answer could not even say what it got)."""
+def _finite_float(raw: str) -> float:
+    """`float(raw)` for a finite number: "nan", "inf" and "1e999" are a client's mistake (a 422), not
+    a value that JSON cannot carry back (msgspec writes them as null)."""
     value = float(raw)
-    if value - value != 0.0:  # (NaN or an infinity)
+    if value - value != 0.0:  # (NaN and the infinities, without math.isfinite's import)
         raise ValueError(f"not a finite number: {raw!r}")
     return value
 
 
-def _convert_decimal(raw: str) -> Decimal:
-    """A finite Decimal: `NaN`, `sNaN` (which raises on any arithmetic: a 500 in the handler) and
-    `Infinity` are refused."""
+def _finite_decimal(raw: str) -> Decimal:
+    """`Decimal(raw)` for a finite number: "NaN", "sNaN" and "Infinity" are a client's mistake (a 422),
+    never a value whose JSON encoding fails (a 500) once the handler returns it."""
     value = Decimal(raw)
     if not value.is_finite():
         raise ValueError(f"not a finite number: {raw!r}")
     return value
-
-
-def _enum_converter(tp: type[enum.Enum]) -> Callable[[str], Any]:
-    """An Enum from a path segment: its value as the URL spells it. A str-valued Enum is its own
-    converter; one with other values (an IntEnum's `1`) is found by its value's text."""
-    members = list(tp)
-    if all(isinstance(m.value, str) for m in members):
-        return tp
-    by_text = {str(m.value): m for m in members}
-
-    def convert_enum(raw: str) -> Any:
-        member = by_text.get(raw)
-        return tp(raw) if member is None else member
-
-    return convert_enum
 
 
 def path_converter(tp: Any) -> Callable[[str], Any] | None:
@@ -146,14 +131,14 @@ def path_converter(tp: Any) -> Callable[[str], Any] | None:
         return None
     if tp is bool:
         return _convert_bool
+    if tp is float:
+        return _finite_float
+    if tp is Decimal:
+        return _finite_decimal
     if tp in (int, uuid.UUID):
         return tp
-    if tp is float:
-        return _convert_float
-    if tp is Decimal:
-        return _convert_decimal
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return _enum_converter(tp)
+        return tp
     raise TypeError(f"Unsupported path parameter type {tp!r}: use str, int, float, bool, Decimal, UUID or an Enum")
 
 
@@ -194,6 +179,7 @@ def _make_path_getter(name: str, tp: Any) -> Getter:
             return ctx.request.path_params[name]  # type: ignore[union-attr]  # routed: an HTTP request
 
         get_path_param.inline = ("path", name, None)  # type: ignore[attr-defined]
+        get_path_param.never_fails = True  # type: ignore[attr-defined]
         return get_path_param
     label = _type_label(tp)
 
@@ -448,11 +434,11 @@ def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
     many = _list_like(tp)
     base = _without_none(tp)
     convert = path_converter(base) if not many and base not in (str, _EMPTY) else None
+    if many:
+        return _header_list_getter(header, base)
 
     def get_header(ctx: Context) -> Any:
         headers = ctx.request.headers if ctx.request is not None else None
-        if many:
-            return headers.getall(header) if headers is not None else []
         value = headers.get(header) if headers is not None else None
         if value is None:
             if fallback is not _EMPTY:
@@ -482,6 +468,49 @@ def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
             ) from None
 
     return get_header
+
+
+def _header_list_getter(header: str, tp: Any) -> Getter:
+    """The getter of a list-typed header (`ids: list[int] = Header("X-Ids")`): every value of every
+    line, comma-separated values split apart on every source (an HTTP API joins repeated lines with
+    commas; RFC 9110 lets any hop do it), empty elements dropped, each converted to the element type
+    (`list[int]`: ints; a value that does not convert is a 422 naming its index, every one listed)."""
+    from lift.context import _UNSPLITTABLE
+
+    origin = typing.get_origin(tp)
+    args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+    item = _without_none(args[0]) if len(args) == 1 else str
+    convert = path_converter(item) if item not in (str, _EMPTY, Any) else None
+    label = _type_label(item)
+    split = header.lower() not in _UNSPLITTABLE
+    make = origin if origin in (set, frozenset, tuple) else list
+
+    def get_header_list(ctx: Context) -> Any:
+        request = ctx.request
+        if request is None:
+            return make()
+        values = request.headers.getall(header)
+        if split:
+            values = [part for value in values for part in (p.strip() for p in value.split(",")) if part]
+        if convert is None:
+            return make(values)
+        out, problems = [], []
+        for i, value in enumerate(values):
+            try:
+                out.append(convert(value))
+            except _CONVERSION_ERRORS:
+                problems.append(
+                    {
+                        "location": "header",
+                        "path": f"$.{header.lower()}[{i}]",
+                        "message": f"Expected {label}, got {value!r}",
+                    }
+                )
+        if problems:
+            raise ValidationFailed(details=problems)
+        return make(out)
+
+    return get_header_list
 
 
 _ANNOTATED = type(typing.Annotated[int, "x"])
@@ -555,6 +584,9 @@ class Plan:
         tail = self.tail if direct else None
         namespace: dict[str, Any] = {"_ERRORS": _CONVERSION_ERRORS, "_bad": bad_path_param}
         shape: list[Any] = [self.keyword, direct]
+        # Two or more arguments that can fail (a typed path parameter, query, header, body): the call
+        # lists every problem of the request in one 422, not the first one only (kind 7, `every_problem`)
+        every = sum(not getattr(getter, "never_fails", False) for getter in self.getters) > 1
         for i, (name, getter) in enumerate(zip(self.names, self.getters, strict=True)):
             inline = getattr(getter, "inline", None)
             if direct and getattr(getter, "direct", None) is not None:
@@ -575,6 +607,9 @@ class Plan:
             else:
                 namespace[f"g{i}"] = getter
                 shape.append((name, 3))
+        if every:
+            namespace["_VF"], namespace["_every"] = ValidationFailed, self.every_problem
+            shape.append(("", 7))
         key = tuple(shape)
         if direct:
             self.direct_reads_request = any(kind not in (0, 4, 5, 6) for _, kind in shape[2:])
@@ -582,6 +617,25 @@ class Plan:
         if code is None:
             code = _compiled_calls[key] = _compile_call(key)
         return code, namespace
+
+    def every_problem(self, ctx: Context, first: ValidationFailed) -> ValidationFailed:
+        """The 422 of a request one of whose arguments failed (`first`): every argument read again,
+        the problems of each listed in the order of the handler's parameters (`first`'s own kept
+        whatever another reading gives). Only on that failure: a valid request never comes here."""
+        found: list[Any] = []
+        for getter in self.getters:
+            if getattr(getter, "never_fails", False):
+                continue
+            try:
+                getter(ctx)
+            except ValidationFailed as exc:
+                found.extend(problem for problem in exc.details or () if problem not in found)
+            except Exception:  # (another error, a 400 or 415 say: answered once these are fixed)
+                continue
+        missing = [problem for problem in first.details or () if problem not in found]
+        if not found or (not missing and len(found) == len(first.details or ())):
+            return first
+        return ValidationFailed(details=missing + found)
 
 
 class Binder:
@@ -789,6 +843,9 @@ def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
 def call_source(shape: tuple[Any, ...]) -> str:
     """The source of `call` for a handler of this shape (see `_compile_call`)."""
     keyword, direct, params = shape[0], shape[1], shape[2:]
+    every = params[-1:] == (("", 7),)  # (every problem listed: the arguments gathered in one `try`)
+    if every:
+        params = params[:-1]
     lines = ["def call(ctx, p):" if direct else "def call(ctx):"]
     if any(kind in (1, 2) for _, kind in params):
         lines.append("    pp = ctx.request.path_params")
@@ -823,7 +880,10 @@ def call_source(shape: tuple[Any, ...]) -> str:
                 "            try:",
                 f"                {var} = d{i}(raw)",
                 "            except Exception as exc:",
-                f"                return e{i}(raw, exc)",  # an InvalidBody, answered by the caller
+                # an InvalidBody, answered by the caller; its error raised when every problem is listed
+                f"                raise e{i}(raw, exc).error() from None"
+                if every
+                else f"                return e{i}(raw, exc)",
                 "        else:",
                 "            raw = None",
                 "    except (LookupError, TypeError, AttributeError):",
@@ -834,6 +894,9 @@ def call_source(shape: tuple[Any, ...]) -> str:
         else:
             lines.append(f"    {var} = g{i}(ctx)")
         args.append(f"{name}={var}" if keyword else var)
+    if every:
+        lines = [lines[0], "    try:", *("    " + line for line in lines[1:])]
+        lines += ["    except _VF as exc:", "        raise _every(ctx, exc) from None"]
     lines.append(f"    return fn({', '.join(args)})")
     return "\n".join(lines)
 
@@ -1063,4 +1126,11 @@ def _request(ctx: Context) -> Request | None:
 
 
 def _constant(value: Any) -> Getter:
-    return lambda ctx: value
+    def constant(ctx: Context) -> Any:
+        return value
+
+    constant.never_fails = True  # type: ignore[attr-defined]
+    return constant
+
+
+_identity.never_fails = _request.never_fails = True  # type: ignore[attr-defined]

@@ -1,0 +1,169 @@
+"""Typed request arguments on every HTTP source, driven through `app.handler` with the events AWS
+sends: a request failing in several places (path, query, header, body) is one 422 listing every
+problem, in the order of the handler's parameters; list-typed headers give their element type; a
+`float` or `Decimal` argument is a finite number (NaN and the infinities are a 422, never a 500)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+import pytest
+
+from lift import App, Context, Header
+from lift.testing import lambda_context
+
+from .http_events import BUILDERS
+
+SOURCES = ["rest", "http", "url", "alb", "alb-multi", "lattice"]
+
+
+class Page(msgspec.Struct):
+    size: int
+    tags: list[int] = []
+
+
+class NewItem(msgspec.Struct):
+    name: str
+    qty: int
+
+
+def _event(source: str, method: str, path: str, **kw: object) -> dict:
+    if source == "alb-multi":
+        return BUILDERS["alb"](method, path, multi_value=True, **kw)
+    return BUILDERS[source](method, path, **kw)
+
+
+def _answer(app: App, event: dict) -> tuple[int, dict]:
+    out = app.handler(event, lambda_context())
+    return out["statusCode"], json.loads(out["body"]) if out["body"] else None
+
+
+@pytest.fixture(scope="module")
+def app() -> App:
+    app = App()
+
+    @app.get("/shops/{shop}/items/{item}")
+    def get_item(ctx: Context, shop: int, item: uuid.UUID, query: Page, count: int = Header("X-Count")) -> dict:
+        return {"shop": shop, "item": str(item), "size": query.size, "count": count}
+
+    @app.post("/shops/{shop}/items")
+    def add_item(ctx: Context, shop: int, body: NewItem, version: Annotated[int, Header("X-Version")]) -> dict:
+        return {"shop": shop, "name": body.name, "version": version}
+
+    @app.get("/ids")
+    def ids(ctx: Context, ids: list[int] = Header("X-Ids"), names: list[str] = Header("X-Names")) -> dict:
+        return {"ids": ids, "names": names}
+
+    @app.get("/one/{n}")
+    def one(ctx: Context, n: int) -> dict:
+        return {"n": n}
+
+    @app.get("/price/{amount}")
+    def price(ctx: Context, amount: Decimal, rate: float = Header("X-Rate", default=1.0)) -> dict:
+        return {"amount": amount, "rate": rate}
+
+    return app
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_bad_path_query_and_header_are_listed_together(app: App, source: str) -> None:
+    event = _event(source, "GET", "/shops/x/items/y", query={"size": "big", "tags": ["q"]}, headers={"X-Count": "n"})
+    status, body = _answer(app, event)
+    assert status == 422
+    assert body["error"]["code"] == "validation_failed"
+    assert [(d["location"], d["path"]) for d in body["error"]["details"]] == [
+        ("path", "$.shop"),
+        ("path", "$.item"),
+        ("query", "$.size"),
+        ("query", "$.tags[0]"),
+        ("header", "$.x-count"),
+    ]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_missing_header_and_a_bad_query_are_listed_together(app: App, source: str) -> None:
+    event = _event(source, "GET", f"/shops/7/items/{uuid.UUID(int=1)}", query={"tags": ["x"]})
+    status, body = _answer(app, event)
+    assert status == 422
+    assert [(d["location"], d["path"]) for d in body["error"]["details"]] == [
+        ("query", "$.size"),
+        ("query", "$.tags[0]"),
+        ("header", "$.x-count"),
+    ]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_bad_body_is_listed_with_the_path_and_header(app: App, source: str) -> None:
+    event = _event(
+        source,
+        "POST",
+        "/shops/x/items",
+        body='{"name": 5, "qty": "many"}',
+        headers={"Content-Type": "application/json", "X-Version": "v2"},
+    )
+    status, body = _answer(app, event)
+    assert status == 422
+    assert [(d["location"], d["path"]) for d in body["error"]["details"]] == [
+        ("path", "$.shop"),
+        ("body", "$.name"),
+        ("body", "$.qty"),
+        ("header", "$.x-version"),
+    ]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_valid_requests_still_reach_the_handler(app: App, source: str) -> None:
+    item = uuid.UUID(int=5)
+    event = _event(source, "GET", f"/shops/3/items/{item}", query={"size": "10"}, headers={"X-Count": "2"})
+    assert _answer(app, event) == (200, {"shop": 3, "item": str(item), "size": 10, "count": 2})
+    event = _event(
+        source,
+        "POST",
+        "/shops/3/items",
+        body='{"name": "pen", "qty": 1}',
+        headers={"Content-Type": "application/json", "X-Version": "4"},
+    )
+    assert _answer(app, event) == (200, {"shop": 3, "name": "pen", "version": 4})
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_single_typed_argument_keeps_its_one_problem(app: App, source: str) -> None:
+    status, body = _answer(app, _event(source, "GET", "/one/abc"))
+    assert status == 422
+    assert body["error"]["details"] == [{"location": "path", "path": "$.n", "message": "Expected integer, got 'abc'"}]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_list_typed_headers_give_their_element_type(app: App, source: str) -> None:
+    event = _event(source, "GET", "/ids", headers={"X-Ids": "1, 2,3", "X-Names": "a,b"})
+    assert _answer(app, event) == (200, {"ids": [1, 2, 3], "names": ["a", "b"]})
+    status, body = _answer(app, _event(source, "GET", "/ids", headers={"X-Ids": "1,two,3,four"}))
+    assert status == 422
+    assert [d["path"] for d in body["error"]["details"]] == ["$.x-ids[1]", "$.x-ids[3]"]
+    assert _answer(app, _event(source, "GET", "/ids")) == (200, {"ids": [], "names": []})
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("raw", ["NaN", "sNaN", "Infinity", "-inf"])
+def test_a_decimal_that_is_not_a_finite_number_is_a_422(app: App, source: str, raw: str) -> None:
+    status, body = _answer(app, _event(source, "GET", f"/price/{raw}"))
+    assert status == 422
+    assert body["error"]["details"] == [
+        {"location": "path", "path": "$.amount", "message": f"Expected Decimal, got {raw!r}"}
+    ]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("raw", ["nan", "inf", "-Infinity", "1e400"])
+def test_a_float_header_that_is_not_a_finite_number_is_a_422(app: App, source: str, raw: str) -> None:
+    status, body = _answer(app, _event(source, "GET", "/price/2.50", headers={"X-Rate": raw}))
+    assert status == 422
+    assert [(d["location"], d["path"]) for d in body["error"]["details"]] == [("header", "$.x-rate")]
+    assert _answer(app, _event(source, "GET", "/price/2.50", headers={"X-Rate": "0.5"})) == (
+        200,
+        {"amount": 2.50, "rate": 0.5},
+    )
