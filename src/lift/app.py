@@ -40,6 +40,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])  # a decorated function keeps its o
 
 _encode = serialization.encode_json
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_NO_BODY = (204, 304)  # the statuses HTTP forbids a body
 # The HTTP sources besides REST, each imported with its dispatcher built on its first event
 # (App._first_http_event): a REST-only app never loads them (about 2.0M instructions of init).
 _LAZY_HTTP_MODULES = {"http": "lift.sources.apigw_http", "alb": "lift.sources.alb", "url": "lift.sources.function_url"}
@@ -101,7 +102,8 @@ class Endpoint:
         # attribute every instance stores in `__init__` stays in the slots the class's instances share;
         # one first stored later may no longer fit there, and each route would then get a dict of its own
         self._links: list[Middleware] | None = None
-        self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware
+        # (a route answering 204 or 304 takes the general path, whose answer drops the body HTTP forbids them)
+        self.direct = not binder.is_async and "HEAD" not in methods and not app.middleware and status not in _NO_BODY
         # `direct and lazy_request`, kept in step with both: the one test of an HTTP source's direct path
         self.lazy_direct = self.direct
         # `run` (the innermost link), `chain` (the middleware composed around it, or `run` itself),
@@ -178,7 +180,9 @@ class Endpoint:
         self._links = middleware or None
         if self.prepared:
             self.chain = compose(middleware, self.run) if middleware else self.run
-        self.direct = not self.binder.is_async and "HEAD" not in self.methods and not middleware
+        self.direct = (
+            not self.binder.is_async and "HEAD" not in self.methods and not middleware and self.status not in _NO_BODY
+        )
         self.lazy_direct = self.direct and self.lazy_request
 
     def _build_run(self) -> Handler:
@@ -567,17 +571,16 @@ class App(Group, EventSources):
             )
             err = _errors.InternalError()
         elif err.status >= 500:
-            if not err.logged:  # (a maker that wrote its own line said more than this one would)
-                _logger().error(
-                    "%s %s in %s (request_id=%s): %s",
-                    err.status,
-                    err.code,
-                    _where(ctx),
-                    request_id,
-                    err.message,
-                    exc_info=exc,
-                    extra={"request_id": request_id, "lift_ctx": ctx},
-                )
+            _logger().error(
+                "%s %s in %s (request_id=%s): %s",
+                err.status,
+                err.code,
+                _where(ctx),
+                request_id,
+                err.message,
+                exc_info=exc,
+                extra={"request_id": request_id, "lift_ctx": ctx},
+            )
         elif (logger := _logger()).isEnabledFor(20):  # INFO: the 4xx line
             # logger.info(...) without its second level check and its search of the stack for the
             # caller (findCaller: the same answer every time, found once): the record as it makes it
@@ -641,6 +644,25 @@ class App(Group, EventSources):
             extra={"request_id": request_id, "lift_ctx": ctx},
         )
         return Response._raw(_encode(_errors.InternalError().to_dict(request_id)), 500, "application/json")
+
+    def sendable(self, ctx: Context, response: Response) -> Response:
+        """`response` with header values AWS can send: a value that is not text (`{"X-Count": 5}`) as its
+        text, as app.asgi sends it; a header or cookie holding a line break or NUL (a client's `%0d%0a`
+        echoed into a Location) is the error contract's 500 with its ERROR line, as app.asgi answers
+        it (API Gateway and ALB would answer 502, and no line of the app's would say why)."""
+        from lift.asgi import UnsendableHeader
+
+        headers = response.headers
+        lines = [(name, value if value.__class__ is str else str(value)) for name, value in headers.items()]
+        lines += [("Set-Cookie", cookie if cookie.__class__ is str else str(cookie)) for cookie in response.cookies]
+        for name, value in lines:
+            if not value.isprintable() and ("\r" in value or "\n" in value or "\0" in value):
+                error = UnsendableHeader(f"Response header {name!r} holds a line break or NUL, which HTTP cannot carry")
+                return self.error_response(ctx, error)
+        for name, value in lines[: len(headers)]:
+            headers[name] = value
+        response.cookies = [value for _, value in lines[len(headers) :]]
+        return response
 
     # -- dispatch -------------------------------------------------------------------
     def handler(self, event: Any, context: Any = None) -> Any:
@@ -1130,8 +1152,17 @@ class App(Group, EventSources):
                 limit = ALB_MAX_RESPONSE_BYTES if alb else MAX_RESPONSE_BYTES
                 response = finish_for_lambda(response, request.method, limit, ctx.request_id, seconds)
             if request.method == "HEAD" and response.body:
-                response.headers.setdefault("Content-Length", str(len(response.body)))
+                if status != 204 and status != 304:  # (the length of the body a GET would get)
+                    response.headers.setdefault("Content-Length", str(len(response.body)))
                 response.body = b""
+            elif status == 204 or status == 304:  # (HTTP forbids them a body: dropped, as app.asgi drops it)
+                response.body = b""
+            for value in response.headers.values():  # (text AWS can send: else `sendable` decides)
+                if value.__class__ is not str or not value.isprintable():
+                    response = app.sendable(ctx, response)
+                    break
+            if response.cookies:
+                response = app.sendable(ctx, response)
             request_id = ctx._request_id
             if request_id is None and len(response.body) > fast_limit:
                 request_id = ctx.request_id  # the 6 MB (ALB: 1 MB) error body and log line carry it
