@@ -131,17 +131,36 @@ def encode_response(resp: Response, request: Request | None, request_id: str | N
     }
     multi = request is not None and "multiValueHeaders" in request.event
     if multi:
-        multi_headers = {k: [v] for k, v in resp.headers.items()}
         if resp.cookies:
-            multi_headers["Set-Cookie"] = list(resp.cookies)
+            headers, cookies = headers_and_cookies(resp)
+            multi_headers = {k: [v] for k, v in headers.items()}
+            multi_headers["Set-Cookie"] = cookies
+        else:
+            multi_headers = {k: [v] for k, v in resp.headers.items()}
         out["multiValueHeaders"] = multi_headers
     else:
-        headers = dict(resp.headers)
-        for i, cookie in enumerate(resp.cookies):
-            # Without multi-value headers, distinct casings carry several cookies.
-            headers[_case_variant("set-cookie", i)] = cookie
-        out["headers"] = headers
+        out["headers"] = single_value_headers(resp)
     return out
+
+
+def headers_and_cookies(resp: Response) -> tuple[dict[str, str], list[str]]:
+    """The response's headers without any `Set-Cookie` one, and every cookie: a `Set-Cookie` header
+    the handler set (in any casing) first, then those of `set_cookie`; none is lost to the other."""
+    headers = dict(resp.headers)
+    cookies = [headers.pop(name) for name in [n for n in headers if n.lower() == "set-cookie"]]
+    cookies.extend(resp.cookies)
+    return headers, cookies
+
+
+def single_value_headers(resp: Response) -> dict[str, str]:
+    """The headers of an answer without multi-value headers (ALB's default mode, VPC Lattice): distinct
+    casings of `Set-Cookie` carry several cookies, a `Set-Cookie` header the handler set kept among them."""
+    if not resp.cookies:
+        return dict(resp.headers)
+    headers, cookies = headers_and_cookies(resp)
+    for i, cookie in enumerate(cookies):
+        headers[_case_variant("set-cookie", i)] = cookie
+    return headers
 
 
 def _case_variant(name: str, n: int) -> str:

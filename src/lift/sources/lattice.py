@@ -73,16 +73,13 @@ def request_from_event(event: dict[str, Any], base_path: str = "") -> LatticeReq
 
 
 def encode_response(resp: Response, request: Request | None, request_id: str | None = None) -> dict[str, Any]:
-    from lift.sources.alb import STATUS_LINES, _case_variant, status_line
+    from lift.sources.alb import STATUS_LINES, single_value_headers, status_line
 
     resp, body, is_b64 = lambda_body(resp, request_id)
-    headers = dict(resp.headers)
-    for i, cookie in enumerate(resp.cookies):  # single-value headers: distinct casings carry several cookies
-        headers[_case_variant("set-cookie", i)] = cookie
     return {
         "statusCode": resp.status,
         "statusDescription": STATUS_LINES.get(resp.status) or status_line(resp.status),
-        "headers": headers,
+        "headers": single_value_headers(resp),  # (distinct casings of Set-Cookie carry several cookies)
         "body": body,
         "isBase64Encoded": is_b64,
     }
