@@ -242,6 +242,8 @@ def _overflow_response(over: _Overflow, text: bool, limit: int, request_id: str 
 
 
 def _collect_sync(chunks: Iterable[Any], limit: int, deadline: float | None) -> bytes:
+    if deadline is not None:
+        return _collect_sync_until(iter(chunks), limit, deadline)
     parts: list[bytes] = []
     size = 0
     iterator = iter(chunks)
@@ -258,6 +260,65 @@ def _collect_sync(chunks: Iterable[Any], limit: int, deadline: float | None) -> 
         close = getattr(iterator, "close", None)
         if close is not None:
             close()
+    return b"".join(parts)
+
+
+def _collect_sync_until(iterator: Iterator[Any], limit: int, deadline: float) -> bytes:
+    """`_collect_sync` with a deadline that also holds while the generator blocks (an SSE feed
+    waiting for its next event): each `next()` runs on a thread of its own, asked for one chunk at a
+    time (never ahead of the collector), and the wait for it ends at the deadline. The generator is
+    closed on that thread: at once when it is idle, else as soon as its current `next()` returns."""
+    import contextvars
+    import queue
+
+    want: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: one more chunk; False: stop
+    got: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def produce() -> None:
+        try:
+            while want.get():
+                try:
+                    got.put(next(iterator))
+                except StopIteration:
+                    got.put(_DONE)
+                    return
+                except BaseException as exc:
+                    got.put(_Failed(exc))
+                    return
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name="lift-stream", daemon=True)
+    thread.start()
+    parts: list[bytes] = []
+    size = 0
+    blocked = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Overflow("stream_timeout", size)
+            want.put(True)
+            try:
+                item = got.get(timeout=left)
+            except queue.Empty:
+                blocked = True  # (its next() is still running: it closes the generator once that returns)
+                raise _Overflow("stream_timeout", size) from None
+            if item is _DONE:
+                break
+            if isinstance(item, _Failed):
+                raise item.exc
+            data = _as_bytes(item)
+            size += len(data)
+            if size > limit:
+                raise _Overflow("response_too_large", size)
+            parts.append(data)
+    finally:
+        want.put(False)
+        if not blocked:
+            thread.join()  # (idle or finished: the generator is closed before the answer leaves)
     return b"".join(parts)
 
 

@@ -225,6 +225,40 @@ def test_an_endless_stream_on_a_buffered_source_is_a_500_before_the_function_tim
     assert 8.5 <= max(pulled) < 10.0  # ran until its deadline, stopped before the function's timeout
 
 
+def test_a_sync_stream_blocked_waiting_for_its_next_event_is_stopped_at_its_deadline() -> None:
+    """A sync generator blocked in next() (an SSE feed waiting for events that do not come) is still a
+    500 stream_timeout before the function's timeout, not an invocation Lambda kills; it is closed
+    once its next() returns. The waits here end as soon as the code does what it should (the only
+    fixed wait is the 1.2 s deadline of a function with 1.5 s left)."""
+    import threading
+
+    from lift.testing import frozen_lambda_context
+
+    release, closed = threading.Event(), threading.Event()
+    app = App()
+
+    @app.get("/feed")
+    def feed() -> Response:
+        def events():
+            try:
+                yield "first"
+                release.wait(30)  # (blocks until the test lets it go: the collector must not wait for it)
+                yield "late"
+            finally:
+                closed.set()
+
+        return Response.sse(events())
+
+    try:
+        resp = TestClient(app).get("/feed", context=frozen_lambda_context(remaining_ms=1500))
+        assert resp.status_code == 500
+        assert resp.json()["error"]["code"] == "stream_timeout"
+        assert not closed.is_set()  # still in its next(): closed when that returns, never from another thread
+    finally:
+        release.set()
+    assert closed.wait(10)
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream"])
 def test_a_stream_past_lambdas_6mb_limit_is_a_clear_500_and_stops_the_generator(
     content_type: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
