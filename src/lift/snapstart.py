@@ -8,7 +8,8 @@ Python runtime; `pip install snapshot-restore-py` elsewhere):
 
 - before the snapshot: every registered resource is created (its imports and set-up are in the
   snapshot, so a restored environment does not pay for them);
-- after a restore: every resource is closed and re-created, and `random` is re-seeded from the OS.
+- after a restore: every resource is closed and re-created, `random` is re-seeded from the OS, and
+  the `on_restore` hooks run (the audit trail's writer id, unique per environment, is renewed).
 
 `install(app)` registers the hooks; App does it by itself when `AWS_LAMBDA_INITIALIZATION_TYPE`
 is `snap-start`.
@@ -18,11 +19,20 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["install", "before_snapshot", "after_restore"]
+__all__ = ["install", "before_snapshot", "after_restore", "on_restore"]
 
 _log = logging.getLogger("lift.snapstart")
+_restore_hooks: list[Callable[[], None]] = []
+
+
+def on_restore(hook: Callable[[], None]) -> Callable[[], None]:
+    """Call `hook()` after each restore: for state that must differ between copies (an id made at import)."""
+    if hook not in _restore_hooks:
+        _restore_hooks.append(hook)
+    return hook
 
 
 def before_snapshot(app: Any) -> list[str]:
@@ -41,6 +51,11 @@ def before_snapshot(app: Any) -> list[str]:
 def after_restore(app: Any) -> list[str]:
     """Re-seed `random`, then close and re-create every resource; returns the names that failed."""
     random.seed()
+    for hook in list(_restore_hooks):
+        try:
+            hook()
+        except Exception:
+            _log.warning("a restore hook failed", exc_info=True)
     failed = []
     registry = app.resources
     for name in registry.names:

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from lift.audit.entry import AuditEntry
+from lift.snapstart import on_restore
 
 __all__ = [
     "AuditSink",
@@ -55,6 +56,14 @@ class AuditSink:
 
 
 _WRITER_ID = uuid.uuid4().hex[:16]  # one per execution environment
+
+
+@on_restore
+def renew_writer_id() -> None:
+    """A new writer id: SnapStart restores many environments from one snapshot, which holds the id made
+    at import; copies sharing it would write the same chains' `seq` numbers (duplicates to a verifier)."""
+    global _WRITER_ID
+    _WRITER_ID = uuid.uuid4().hex[:16]
 
 
 class MemoryAuditSink(AuditSink):
@@ -182,6 +191,8 @@ class CloudWatchLogsAuditSink(AuditSink):
         self._created = False
 
     def append(self, entry: AuditEntry) -> None:
+        if not self.stream.endswith(_WRITER_ID):  # restored from a snapshot: this copy's own stream
+            self.stream, self._created = f"{self.stream[: -len(_WRITER_ID)]}{_WRITER_ID}", False
         if not self._created:
             try:
                 self.client.create_log_stream(logGroupName=self.log_group, logStreamName=self.stream)
