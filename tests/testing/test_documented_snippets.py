@@ -142,10 +142,8 @@ FRAGMENTS: dict[tuple[str, str], str] = {
     ("docs/security-and-reliability.md", 'api_key_auth({"sha256:9f86'): "fragment: an elided hash",
     ("docs/security-and-reliability.md", "ACTIVE_TENANTS"): "fragment: placeholders (jwt_auth(...))",
     ("docs/services.md", "from users.app import app"): "needs the reader's users service",
-    ("docs/slo.md", "app.slo("): "fragment of the SLO page's app (RequestMetrics imported elsewhere)",
     ("docs/validation.md", "ORDER = {"): "fragment: the reader's Order model and tenants",
     ("docs/websockets-and-jobs.md", "ctx.ws.send_to_user"): "fragment: the body of a handler (ctx)",
-    ("docs/websockets-and-jobs.md", "app.jobs.configure"): "needs a DynamoDB table and an SQS queue",
 }
 
 # Modules whose import starts Node.js or loads hundreds of MB: their names are read from the source.
