@@ -279,3 +279,11 @@ def test_a_stage_in_two_regions_is_deployed_in_both_and_a_second_deploy_changes_
     again = lift("deploy", "prod", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.count(f"no changes: {name}-prod is up to date") == 2
+    gone = lift("destroy", "prod", "--yes", cwd=tmp_path, env=env)  # both regions too, the first last
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert gone.stdout.index("in eu-west-1") < gone.stdout.index("in us-east-1")
+    for region in ("us-east-1", "eu-west-1"):
+        cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name=region)
+        assert f"{name}-prod" not in {
+            s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
+        }

@@ -574,13 +574,21 @@ def destroy(
         False, "--take-over", help="Delete a stack another project's deploy made (this project, renamed)."
     ),
 ) -> None:
-    """Delete STAGE's stack (retained tables and buckets stay, and are listed)."""
-    from lift.deploy.aws import DeployError, project_name
+    """Delete STAGE's stack in each of its regions (retained tables and buckets stay, and are listed)."""
     from lift.deploy.interrupts import terminate_as_interrupt
 
     terminate_as_interrupt()
 
     deployment = deployment_for(app, stage, region)
+    regions = [deployment.region] if region else list(deployment.regions)
+    for name in reversed(regions):  # the first region last: it holds the global tables the others replicate
+        in_region = deployment if name == deployment.region else deployment_for(app, stage, name)
+        _destroy_region(in_region, yes, endpoint_url, take_over)
+
+
+def _destroy_region(deployment: Any, yes: bool, endpoint_url: str | None, take_over: bool) -> None:
+    from lift.deploy.aws import DeployError, project_name
+
     aws = _aws(deployment, endpoint_url)
     if not take_over:
         claimed = aws.claimed_by(deployment.stack_name, project_name(Path.cwd()), "deleting it would delete that app")
@@ -609,7 +617,7 @@ def destroy(
             )
         raise typer.Exit(130) from None
     console = Console(highlight=False)
-    console.print(f"[green]deleted[/green]: {deployment.stack_name}")
+    console.print(f"[green]deleted[/green]: {deployment.stack_name} in {deployment.region}")
     for resource in retained:
         console.print(f"  retained (delete it yourself if it should go): {resource}")
 
