@@ -571,16 +571,17 @@ class App(Group, EventSources):
             )
             err = _errors.InternalError()
         elif err.status >= 500:
-            _logger().error(
-                "%s %s in %s (request_id=%s): %s",
-                err.status,
-                err.code,
-                _where(ctx),
-                request_id,
-                err.message,
-                exc_info=exc,
-                extra={"request_id": request_id, "lift_ctx": ctx},
-            )
+            if not err.logged:  # (a maker that wrote its own line said more than this one would)
+                _logger().error(
+                    "%s %s in %s (request_id=%s): %s",
+                    err.status,
+                    err.code,
+                    _where(ctx),
+                    request_id,
+                    err.message,
+                    exc_info=exc,
+                    extra={"request_id": request_id, "lift_ctx": ctx},
+                )
         elif (logger := _logger()).isEnabledFor(20):  # INFO: the 4xx line
             # logger.info(...) without its second level check and its search of the stack for the
             # caller (findCaller: the same answer every time, found once): the record as it makes it

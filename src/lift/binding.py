@@ -107,22 +107,37 @@ def _convert_bool(raw: str) -> bool:
     raise ValueError(f"invalid boolean {raw!r}")
 
 
-def _finite_float(raw: str) -> float:
-    """`float(raw)` for a finite number: "nan", "inf" and "1e999" are a client's mistake (a 422), not
-    a value that JSON cannot carry back (msgspec writes them as null)."""
+def _convert_float(raw: str) -> float:
+    """A finite float: `nan`, `inf` and `1e999` are refused (JSON has no such number: the handler's
+    answer could not even say what it got)."""
     value = float(raw)
-    if value - value != 0.0:  # (NaN and the infinities, without math.isfinite's import)
+    if value - value != 0.0:  # (NaN or an infinity)
         raise ValueError(f"not a finite number: {raw!r}")
     return value
 
 
-def _finite_decimal(raw: str) -> Decimal:
-    """`Decimal(raw)` for a finite number: "NaN", "sNaN" and "Infinity" are a client's mistake (a 422),
-    never a value whose JSON encoding fails (a 500) once the handler returns it."""
+def _convert_decimal(raw: str) -> Decimal:
+    """A finite Decimal: `NaN`, `sNaN` (which raises on any arithmetic: a 500 in the handler) and
+    `Infinity` are refused."""
     value = Decimal(raw)
     if not value.is_finite():
         raise ValueError(f"not a finite number: {raw!r}")
     return value
+
+
+def _enum_converter(tp: type[enum.Enum]) -> Callable[[str], Any]:
+    """An Enum from a path segment: its value as the URL spells it. A str-valued Enum is its own
+    converter; one with other values (an IntEnum's `1`) is found by its value's text."""
+    members = list(tp)
+    if all(isinstance(m.value, str) for m in members):
+        return tp
+    by_text = {str(m.value): m for m in members}
+
+    def convert_enum(raw: str) -> Any:
+        member = by_text.get(raw)
+        return tp(raw) if member is None else member
+
+    return convert_enum
 
 
 def path_converter(tp: Any) -> Callable[[str], Any] | None:
@@ -131,14 +146,14 @@ def path_converter(tp: Any) -> Callable[[str], Any] | None:
         return None
     if tp is bool:
         return _convert_bool
-    if tp is float:
-        return _finite_float
-    if tp is Decimal:
-        return _finite_decimal
     if tp in (int, uuid.UUID):
         return tp
+    if tp is float:
+        return _convert_float
+    if tp is Decimal:
+        return _convert_decimal
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp
+        return _enum_converter(tp)
     raise TypeError(f"Unsupported path parameter type {tp!r}: use str, int, float, bool, Decimal, UUID or an Enum")
 
 
