@@ -112,3 +112,17 @@ def test_a_number_in_a_secrets_json_reads_as_its_text(aws, secrets, names) -> No
 
     db = load(Db)
     assert (db.host.get_secret_value(), int(db.port.get_secret_value())) == ("db.internal", 5432)
+
+
+def test_a_fetched_secret_never_shows_its_value(aws, ssm, secrets, names) -> None:
+    from lift.config import Boto3Backend
+
+    secrets.create_secret(Name=f"{names}/api", SecretString="sk-live-4242")
+    ssm.put_parameter(Name=f"/{names}/signing", Value="sign-4242", Type="SecureString")
+    ssm.put_parameter(Name=f"/{names}/url", Value="https://api.example.com", Type="String")
+    backend = Boto3Backend()
+    fetched = [backend.secret(f"{names}/api"), *backend.parameters([f"/{names}/signing", f"/{names}/url"]).values()]
+    shown = " ".join(repr(f) for f in fetched) + repr(fetched)
+    assert "4242" not in shown and "https://api.example.com" in shown  # a plain value still shows
+    rich = [dict((k, v) for k, v in f.__rich_repr__()) for f in fetched]
+    assert "4242" not in repr(rich)

@@ -55,6 +55,15 @@ class Fetched(msgspec.Struct, frozen=True):
     content_type: str | None = None
     string_list: bool = False  # an SSM StringList: comma-separated items
 
+    def __repr__(self) -> str:  # a secret's value never shows (a traceback's locals, a debug line)
+        value = "**********" if self.secure else repr(self.value)
+        return f"Fetched(value={value}, secure={self.secure}, version={self.version!r})"
+
+    def __rich_repr__(self) -> Any:
+        yield "value", "**********" if self.secure else self.value
+        yield "secure", self.secure
+        yield "version", self.version
+
 
 def _parameter(param: dict[str, Any]) -> Fetched:
     """A Parameter of GetParameter(s) (or of the extension, which answers the same JSON)."""
