@@ -413,6 +413,26 @@ def test_documented_commands_exist_with_their_options(doc: str) -> None:
             cmd.make_context(name, list(rest))
         except Exception as exc:  # click's UsageError family (NoSuchOption, BadParameter...)
             problems.append(f"{doc}:{line}: lift {' '.join(argv)}: {exc}")
+    # `lift ...` in the prose's inline code: placeholders (STAGE, [-o DIR]) and left-out arguments
+    # are the prose's; a command or an option that does not exist is not.
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    for match in re.finditer(r"`lift ([^`\n]+)`", text):
+        try:
+            words = shlex.split(match.group(1))
+        except ValueError:
+            continue
+        cmd, name, rest = root, "lift", words
+        while hasattr(cmd, "commands") and rest and rest[0] in cmd.commands:
+            name, cmd, rest = rest[0], cmd.commands[rest[0]], rest[1:]
+        where = f"{doc}:{text.count(chr(10), 0, match.start()) + 1}: `lift {match.group(1)}`"
+        if hasattr(cmd, "commands") and rest and re.fullmatch(r"[a-z][a-z-]*", rest[0]):
+            problems.append(f"{where}: {name} has no command {rest[0]}")
+            continue
+        try:
+            cmd.make_context(name, list(rest))
+        except Exception as exc:
+            if type(exc).__name__ == "NoSuchOption":
+                problems.append(f"{where}: {exc}")
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M))
     for line, argv in _commands(doc, "make"):
         problems += [f"{doc}:{line}: make {target}: no such target" for target in argv if target not in targets]

@@ -472,7 +472,7 @@ def _register(app: Any, settings: Settings[Any]) -> None:
 
 
 def settings_of(app: Any) -> list[Settings[Any]]:
-    """The settings classes bound to `app` with `Settings(cls, app=app)` (for deploy and `lift info`)."""
+    """The settings classes bound to `app` with `Settings(cls, app=app)` (for deploy)."""
     return list(_by_app.get(app, ()))
 
 
