@@ -126,3 +126,8 @@ def test_a_fetched_secret_never_shows_its_value(aws, ssm, secrets, names) -> Non
     assert "4242" not in shown and "https://api.example.com" in shown  # a plain value still shows
     rich = [dict((k, v) for k, v in f.__rich_repr__()) for f in fetched]
     assert "4242" not in repr(rich)
+
+
+def test_a_secret_declared_without_its_id_fails_at_declaration() -> None:
+    with pytest.raises(ValueError, match="names no secret"):
+        Secret("#password")

@@ -103,6 +103,8 @@ class Secret(Source):
     ) -> None:
         super().__init__(name, default=default)
         self.secret_id, _, self.key = name.partition("#")
+        if not self.secret_id:
+            raise ValueError(f"Secret({name!r}) names no secret: write 'secret-id#key'")
         self.version_stage = version_stage
         self.kms_key = _check_kms_key(kms_key)
 
