@@ -137,6 +137,12 @@ _THREE_HOSTS = {"us-east-1": "a", "eu-west-1": "b", "ap-south-1": "c"}
         ({"dr": {**_DOOR, "hosts": _THREE_HOSTS}}, "active-passive failover takes one primary and one secondary"),
         ({"dr": {**_DOOR, "hosts": {"us-east-1": "a", "eu-west": "b"}}}, "'eu-west' is not an AWS region name"),
         ({"dr": {**_DOOR, "health_path": "health"}}, "key 'dr.health_path': 'health' must be a path"),
+        (
+            {"release": {"engine": "codedeploy", "alarms": [f"a{i}" for i in range(11)]}},
+            "key 'release.alarms': 11 alarms: a CodeDeploy deployment group takes at most 10",
+        ),
+        ({"release": {"alarms": ["a", "b", "a"]}}, "key 'release.alarms': names an alarm twice"),
+        ({"release": {"alarms": [f"a{i}" for i in range(101)]}}, "CloudWatch describes at most 100 at once"),
     ],
 )
 def test_values_outside_aws_limits_are_refused_naming_the_stage(stage: dict, expected: str) -> None:

@@ -659,6 +659,10 @@ def _check_release(release: ReleaseConfig, bad: Any) -> None:
         raise bad("release.percent", f"{release.percent} must be between 0 and 100")
     if len(release.alarms) > 100:
         raise bad("release.alarms", f"{len(release.alarms)} alarms: CloudWatch describes at most 100 at once")
+    if release.engine == "codedeploy" and len(release.alarms) > 10:  # the stack's create failed on AWS
+        raise bad("release.alarms", f"{len(release.alarms)} alarms: a CodeDeploy deployment group takes at most 10")
+    if len(set(release.alarms)) != len(release.alarms):  # CodeDeploy refuses a name twice in its list
+        raise bad("release.alarms", "names an alarm twice")
     if not 1 <= release.hook_timeout <= 900:
         raise bad("release.hook_timeout", "must be 1-900 seconds (a Lambda timeout)")
     if release.engine == "codedeploy" and release.strategy in ("canary", "linear"):
