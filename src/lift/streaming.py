@@ -241,9 +241,11 @@ def _overflow_response(over: _Overflow, text: bool, limit: int, request_id: str 
     return Response.json(err.to_dict(request_id), status=500)
 
 
-def _collect_sync(chunks: Iterable[Any], limit: int, deadline: float | None) -> bytes:
-    if deadline is not None:
-        return _collect_sync_until(iter(chunks), limit, deadline)
+def _collect_sync(
+    chunks: Iterable[Any], limit: int, deadline: float | None, stop: threading.Event | None = None, at: Any = None
+) -> bytes:
+    if deadline is not None and stop is None:
+        return _collect_sync_until(chunks, limit, deadline)
     parts: list[bytes] = []
     size = 0
     iterator = iter(chunks)
@@ -253,9 +255,11 @@ def _collect_sync(chunks: Iterable[Any], limit: int, deadline: float | None) -> 
             size += len(data)
             if size > limit:
                 raise _Overflow("response_too_large", size)
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and (time.monotonic() > deadline or stop.is_set()):  # type: ignore[union-attr]
                 raise _Overflow("stream_timeout", size)
             parts.append(data)
+            if at is not None:
+                at[0] = size
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
@@ -263,63 +267,33 @@ def _collect_sync(chunks: Iterable[Any], limit: int, deadline: float | None) -> 
     return b"".join(parts)
 
 
-def _collect_sync_until(iterator: Iterator[Any], limit: int, deadline: float) -> bytes:
+def _collect_sync_until(chunks: Iterable[Any], limit: int, deadline: float) -> bytes:
     """`_collect_sync` with a deadline that also holds while the generator blocks (an SSE feed
-    waiting for its next event): each `next()` runs on a thread of its own, asked for one chunk at a
-    time (never ahead of the collector), and the wait for it ends at the deadline. The generator is
-    closed on that thread: at once when it is idle, else as soon as its current `next()` returns."""
+    waiting for its next event): the loop runs on a thread of its own (with the request's context
+    variables), and the wait for it ends at the deadline. A generator still in its `next()` then is
+    closed by that thread as soon as `next()` returns."""
     import contextvars
-    import queue
 
-    want: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: one more chunk; False: stop
-    got: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    outcome: list[Any] = []
+    stop = threading.Event()
+    at = [0]  # bytes collected so far (for the log line of a generator stopped while blocked)
 
-    def produce() -> None:
+    def run() -> None:
         try:
-            while want.get():
-                try:
-                    got.put(next(iterator))
-                except StopIteration:
-                    got.put(_DONE)
-                    return
-                except BaseException as exc:
-                    got.put(_Failed(exc))
-                    return
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
+            outcome.append(_collect_sync(chunks, limit, deadline, stop, at))
+        except BaseException as exc:
+            outcome.append(_Failed(exc))
 
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name="lift-stream", daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="lift-stream", daemon=True)
     thread.start()
-    parts: list[bytes] = []
-    size = 0
-    blocked = False
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _Overflow("stream_timeout", size)
-            want.put(True)
-            try:
-                item = got.get(timeout=left)
-            except queue.Empty:
-                blocked = True  # (its next() is still running: it closes the generator once that returns)
-                raise _Overflow("stream_timeout", size) from None
-            if item is _DONE:
-                break
-            if isinstance(item, _Failed):
-                raise item.exc
-            data = _as_bytes(item)
-            size += len(data)
-            if size > limit:
-                raise _Overflow("response_too_large", size)
-            parts.append(data)
-    finally:
-        want.put(False)
-        if not blocked:
-            thread.join()  # (idle or finished: the generator is closed before the answer leaves)
-    return b"".join(parts)
+    thread.join(max(0.0, deadline - time.monotonic()))
+    if not outcome:  # blocked in its next() at the deadline
+        stop.set()
+        raise _Overflow("stream_timeout", at[0])
+    result = outcome[0]
+    if isinstance(result, _Failed):
+        raise result.exc
+    return result  # type: ignore[no-any-return]
 
 
 async def _collect_async(chunks: AsyncIterable[Any], limit: int, deadline: float | None) -> bytes:
