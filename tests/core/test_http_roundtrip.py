@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import json
 from typing import Any
 from urllib.parse import quote
@@ -23,10 +22,8 @@ from lift import App, Context, Response
 from lift.asgi import header_text
 from lift.testing import events, lambda_context
 from tests.core.asgi_get import asgi_request
-from tests.core.http_events import BUILDERS
+from tests.core.http_events import VARIANTS
 
-# every HTTP source, and ALB with its target group's multi-value headers on
-VARIANTS = {**BUILDERS, "alb-multi": functools.partial(events.alb, multi_value=True)}
 SOURCES = sorted(VARIANTS)
 SEEN: dict[str, Any] = {}
 

@@ -11,21 +11,13 @@ import pytest
 from lift import App, Context, Response
 from lift.testing import lambda_context
 
-from .http_events import BUILDERS
+from .http_events import VARIANTS, answer_headers
 
 SOURCES = ["rest", "http", "url", "alb", "alb-multi", "lattice"]
 
 
 def _event(source: str, method: str, path: str) -> dict:
-    if source == "alb-multi":
-        return BUILDERS["alb"](method, path, multi_value=True)
-    return BUILDERS[source](method, path)
-
-
-def _headers(out: dict) -> dict[str, str]:
-    if "multiValueHeaders" in out and "headers" not in out:
-        return {k.lower(): v[-1] for k, v in out["multiValueHeaders"].items()}
-    return {k.lower(): v for k, v in (out.get("headers") or {}).items()}
+    return VARIANTS[source](method, path)
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +52,14 @@ def test_no_body_for_204_and_304(app: App, source: str, method: str, path: str, 
     assert out["statusCode"] == status
     assert out["body"] == ""
     assert out["isBase64Encoded"] is False
-    assert "content-length" not in _headers(out)
+    assert "content-length" not in answer_headers(out)
 
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_head_of_a_304_has_no_content_length(app: App, source: str) -> None:
     out = app.handler(_event(source, "HEAD", "/fresh"), lambda_context())
     assert (out["statusCode"], out["body"]) == (304, "")
-    headers = _headers(out)
+    headers = answer_headers(out)
     assert "content-length" not in headers
     assert headers["etag"] == '"v1"'
 
@@ -79,4 +71,4 @@ def test_other_statuses_keep_their_body_and_head_its_length(app: App, source: st
     assert (out["statusCode"], body) == (200, b'{"ok":true}')
     out = app.handler(_event(source, "HEAD", "/full"), lambda_context())
     assert (out["statusCode"], out["body"]) == (200, "")
-    assert _headers(out)["content-length"] == "11"
+    assert answer_headers(out)["content-length"] == "11"

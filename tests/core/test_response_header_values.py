@@ -15,21 +15,13 @@ import pytest
 from lift import App, Context, Response
 from lift.testing import lambda_context
 
-from .http_events import BUILDERS
+from .http_events import VARIANTS, answer_headers
 
 SOURCES = ["rest", "http", "url", "alb", "alb-multi", "lattice"]
 
 
 def _event(source: str, path: str, query: dict | None = None) -> dict:
-    if source == "alb-multi":
-        return BUILDERS["alb"]("GET", path, multi_value=True, query=query)
-    return BUILDERS[source]("GET", path, query=query)
-
-
-def _headers(out: dict) -> dict[str, str]:
-    if "multiValueHeaders" in out and "headers" not in out:
-        return {k: v[-1] for k, v in out["multiValueHeaders"].items()}
-    return dict(out.get("headers") or {})
+    return VARIANTS[source]("GET", path, query=query)
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +51,8 @@ def app() -> App:
 def test_header_values_that_are_not_text_go_out_as_text(app: App, source: str) -> None:
     out = app.handler(_event(source, "/counted"), lambda_context())
     assert out["statusCode"] == 200
-    headers = _headers(out)
-    assert (headers["X-Count"], headers["X-Ratio"]) == ("5", "0.5")
+    headers = answer_headers(out)
+    assert (headers["x-count"], headers["x-ratio"]) == ("5", "0.5")
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -84,8 +76,8 @@ def test_a_line_break_or_nul_in_a_header_is_a_500_and_one_error_line(
         "request_id": "req-split",
         "details": None,
     }
-    assert all("\n" not in v and "\r" not in v for v in _headers(out).values())
-    assert not out.get("cookies") and "Location" not in _headers(out)
+    assert all("\n" not in v and "\r" not in v for v in answer_headers(out).values())
+    assert not out.get("cookies") and "location" not in answer_headers(out)
     lines = [r for r in caplog.records if r.name == "lift" and r.levelno >= logging.WARNING]
     assert len(lines) == 1 and lines[0].levelno == logging.ERROR
     assert "req-split" in lines[0].getMessage()
@@ -95,5 +87,5 @@ def test_a_line_break_or_nul_in_a_header_is_a_500_and_one_error_line(
 def test_tabs_and_non_ascii_text_are_sent_as_they_are(app: App, source: str) -> None:
     out = app.handler(_event(source, "/tab"), lambda_context())
     assert out["statusCode"] == 200
-    headers = _headers(out)
-    assert (headers["X-Note"], headers["X-City"]) == ("a\tb", "Zürich")
+    headers = answer_headers(out)
+    assert (headers["x-note"], headers["x-city"]) == ("a\tb", "Zürich")

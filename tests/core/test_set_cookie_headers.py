@@ -9,15 +9,13 @@ import pytest
 from lift import App, Context, Response
 from lift.testing import lambda_context
 
-from .http_events import BUILDERS
+from .http_events import VARIANTS
 
 SOURCES = ["rest", "http", "url", "alb", "alb-multi", "lattice"]
 
 
 def _event(source: str, path: str) -> dict:
-    if source == "alb-multi":
-        return BUILDERS["alb"]("GET", path, multi_value=True)
-    return BUILDERS[source]("GET", path)
+    return VARIANTS[source]("GET", path)
 
 
 def _delivered(out: dict) -> list[str]:

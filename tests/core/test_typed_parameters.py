@@ -16,7 +16,7 @@ import pytest
 from lift import App, Context, Header
 from lift.testing import lambda_context
 
-from .http_events import BUILDERS
+from .http_events import VARIANTS
 
 SOURCES = ["rest", "http", "url", "alb", "alb-multi", "lattice"]
 
@@ -32,9 +32,7 @@ class NewItem(msgspec.Struct):
 
 
 def _event(source: str, method: str, path: str, **kw: object) -> dict:
-    if source == "alb-multi":
-        return BUILDERS["alb"](method, path, multi_value=True, **kw)
-    return BUILDERS[source](method, path, **kw)
+    return VARIANTS[source](method, path, **kw)
 
 
 def _answer(app: App, event: dict) -> tuple[int, dict]:
