@@ -362,8 +362,9 @@ def test_self_contained_python_blocks_run_as_written(doc: str, monkeypatch: pyte
             asyncio.run(result)
 
 
+@pytest.mark.usefixtures("_root_logging_restored")
 def test_the_readme_first_app_answers_as_its_comments_say() -> None:
-    from lift.testing import TestClient
+    from lift.testing import TestClient, events
 
     (block,) = [b for _, b in _fenced("README.md", "python") if 'app = App(name="users")' in b]
     namespace: dict = {"__name__": "docs_snippet"}
@@ -378,6 +379,9 @@ def test_the_readme_first_app_answers_as_its_comments_say() -> None:
     bad_body = client.post("/users", json={"name": 3})
     assert bad_body.status_code == 422
     assert client.post("/users", json={"name": "Ada", "email": "a@x"}).status_code == 201
+    sent = events.sqs("orders", [{"name": "Ada", "email": "a@x"}, {"name": 3}])
+    bad_record = sent["Records"][1]["messageId"]
+    assert client.invoke(sent) == {"batchItemFailures": [{"itemIdentifier": bad_record}]}
 
 
 def _commands(doc: str, program: str) -> list[tuple[int, list[str]]]:
