@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 import weakref
@@ -254,9 +255,28 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
         return _pydantic_instance(cls, raw), versions
     try:
         instance = msgspec.convert(raw, cls, strict=False, dec_hook=_dec_hook)
-    except msgspec.ValidationError as exc:  # msgspec's message names the field, never the value
-        raise ConfigError(cls, [("(conversion)", str(exc))]) from None
+    except msgspec.ValidationError as exc:  # msgspec's message names the path, never the value
+        problems = _conversion_problems(raw, annotations) or [("(conversion)", _without_value(exc))]
+        raise ConfigError(cls, problems) from None
     return instance, versions
+
+
+def _without_value(exc: msgspec.ValidationError) -> str:
+    """msgspec's message without the one part that quotes the input (`Invalid enum value 'x'`)."""
+    return re.sub(r"Invalid enum value .*?(?= - at |$)", "not one of the allowed values", str(exc))
+
+
+def _conversion_problems(raw: dict[str, Any], annotations: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every field whose value does not convert to its type, each named (msgspec stops at the first)."""
+    problems = []
+    for name, value in raw.items():
+        try:
+            msgspec.convert(value, annotations[name], strict=False, dec_hook=_dec_hook)
+        except msgspec.ValidationError as exc:
+            problems.append((name, _without_value(exc)))
+        except Exception:  # a type msgspec cannot convert to alone: the whole-class message stands
+            return []
+    return problems
 
 
 def _pydantic_instance(cls: Any, raw: dict[str, Any]) -> Any:
