@@ -450,7 +450,7 @@ def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
     base = _without_none(tp)
     convert = path_converter(base) if not many and base not in (str, _EMPTY) else None
     if many:
-        return _header_list_getter(header, base)
+        return _header_list_getter(header, base, fallback)
 
     def get_header(ctx: Context) -> Any:
         headers = ctx.request.headers if ctx.request is not None else None
@@ -485,11 +485,12 @@ def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
     return get_header
 
 
-def _header_list_getter(header: str, tp: Any) -> Getter:
+def _header_list_getter(header: str, tp: Any, fallback: Any = _EMPTY) -> Getter:
     """The getter of a list-typed header (`ids: list[int] = Header("X-Ids")`): every value of every
     line, comma-separated values split apart on every source (an HTTP API joins repeated lines with
     commas; RFC 9110 lets any hop do it), empty elements dropped, each converted to the element type
-    (`list[int]`: ints; a value that does not convert is a 422 naming its index, every one listed)."""
+    (`list[int]`: ints; a value that does not convert is a 422 naming its index, every one listed).
+    No such header: the parameter's default when it has one (`= Header(default=None)`), else empty."""
     from lift.context import _UNSPLITTABLE
 
     origin = typing.get_origin(tp)
@@ -502,9 +503,9 @@ def _header_list_getter(header: str, tp: Any) -> Getter:
 
     def get_header_list(ctx: Context) -> Any:
         request = ctx.request
-        if request is None:
-            return make()
-        values = request.headers.getall(header)
+        values = request.headers.getall(header) if request is not None else None
+        if not values:
+            return make() if fallback is _EMPTY else fallback
         if split:
             values = [part for value in values for part in (p.strip() for p in value.split(",")) if part]
         if convert is None:

@@ -56,6 +56,10 @@ def app() -> App:
     def ids(ctx: Context, ids: list[int] = Header("X-Ids"), names: list[str] = Header("X-Names")) -> dict:
         return {"ids": ids, "names": names}
 
+    @app.get("/optional-ids")
+    def optional_ids(ctx: Context, ids: list[int] | None = Header("X-Ids", default=None)) -> dict:
+        return {"ids": ids}
+
     @app.get("/one/{n}")
     def one(ctx: Context, n: int) -> dict:
         return {"n": n}
@@ -165,3 +169,9 @@ def test_a_float_header_that_is_not_a_finite_number_is_a_422(app: App, source: s
         200,
         {"amount": 2.50, "rate": 0.5},
     )
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_missing_list_header_takes_its_default(app: App, source: str) -> None:
+    assert _answer(app, _event(source, "GET", "/optional-ids")) == (200, {"ids": None})
+    assert _answer(app, _event(source, "GET", "/optional-ids", headers={"X-Ids": "4,5"})) == (200, {"ids": [4, 5]})
