@@ -11,6 +11,7 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import json
 import logging
 import os
 import re
@@ -142,7 +143,6 @@ FRAGMENTS: dict[tuple[str, str], str] = {
     ("docs/security-and-reliability.md", 'api_key_auth({"sha256:9f86'): "fragment: an elided hash",
     ("docs/security-and-reliability.md", "ACTIVE_TENANTS"): "fragment: placeholders (jwt_auth(...))",
     ("docs/services.md", "from users.app import app"): "needs the reader's users service",
-    ("docs/validation.md", "ORDER = {"): "fragment: the reader's Order model and tenants",
     ("docs/websockets-and-jobs.md", "ctx.ws.send_to_user"): "fragment: the body of a handler (ctx)",
 }
 
@@ -394,6 +394,8 @@ def _commands(doc: str, program: str) -> list[tuple[int, list[str]]]:
                     words = shlex.split(part, comments=True)
                 except ValueError:  # a line continued with `\`: not a command of ours
                     continue
+                while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
+                    words = words[1:]  # AWS_PROFILE=sandbox lift deploy dev
                 if words[:1] == [program]:
                     cut = next((i for i, w in enumerate(words) if w in ("<", ">", "2>", ">>")), len(words))
                     found.append((line + 1 + offset, words[1:cut]))
@@ -460,3 +462,25 @@ def test_documented_lift_tables_are_ones_lift_reads(doc: str) -> None:
         data = tomllib.loads(block).get("tool", {}).get("lift")
         if data is not None:
             config_from_dict(data, f"{doc}:{line}")
+
+
+def test_the_schema_example_answers_the_documented_422() -> None:
+    from lift.testing import TestClient
+
+    (block,) = [b for _, b in _fenced("docs/validation.md", "python") if "request_schema=ORDER" in b]
+    module = types.ModuleType("docs_validation")  # the models' type hints resolve in a real module
+    sys.modules[module.__name__] = module
+    try:
+        exec(block, module.__dict__)
+        answer = TestClient(module.app).post("/orders", json={"customer": "", "items": [{"sku": "ABC-1", "qty": 0}]})
+        created = TestClient(module.app).post(
+            "/orders", json={"customer": "Ada", "items": [{"sku": "ABC-1", "qty": 2}]}
+        )
+    finally:
+        del sys.modules[module.__name__]
+    ((shown,),) = [[json.loads(b)] for _, b in _fenced("docs/validation.md", "json") if "validation_failed" in b]
+    got = answer.json()
+    assert answer.status_code == 422 and got["error"]["request_id"]
+    got["error"]["request_id"] = shown["error"]["request_id"]
+    assert got == shown
+    assert (created.status_code, created.json()) == (201, {"order_id": "o-1"})
