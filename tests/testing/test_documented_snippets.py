@@ -280,9 +280,22 @@ def _problems(block: str, app: object, ctx: object, context_names: set[str]) -> 
             found.append(f"line {expr.lineno}: {ast.unparse(expr.value)} has no attribute {expr.attr}")
             return None
 
-    for node in sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assign)), key=lambda n: n.lineno):
-        made = _made_by(resolve(node.value.func)) if isinstance(node.value, ast.Call) else None
-        for target in node.targets:
+    bindings = [(n.value, n.targets) for n in ast.walk(tree) if isinstance(n, ast.Assign)]
+    bindings += [  # with RuntimeEmulator(...) as rt: what __enter__ returns
+        (ast.Attribute(item.context_expr, "__enter__", lineno=item.context_expr.lineno), [item.optional_vars])
+        for n in ast.walk(tree)
+        if isinstance(n, ast.With)
+        for item in n.items
+        if item.optional_vars is not None
+    ]
+    for value, targets in sorted(bindings, key=lambda b: b[0].lineno):
+        made = None
+        if isinstance(value, ast.Call):
+            made = _made_by(resolve(value.func))
+        elif isinstance(value, ast.Attribute) and isinstance(value.value, ast.Call):
+            cls = _made_by(resolve(value.value.func))
+            made = _made_by(getattr(cls, "__enter__", None)) if cls is not None else None
+        for target in targets:
             if isinstance(target, ast.Name):
                 if made is None:
                     names.pop(target.id, None)
