@@ -48,3 +48,14 @@ def test_ids_that_are_not_strings_are_recorded_as_strings_and_the_chain_reads_ba
     entries = _read_back(sink)
     assert {(e.tenant, e.principal) for e in entries} == {("42", "1001")}
     assert verify_entries(entries) == (2, [])
+
+
+def test_a_card_number_used_as_a_key_of_the_details_is_masked() -> None:
+    sink = MemoryAuditSink()
+    trail = AuditTrail(sink, config_changes=False, fail_closed=True)
+    entry = trail.record(
+        "refunds.batch", details={"4111111111111111": "refunded", "by_card": {"5500 0000 0000 0004": 2}}
+    )
+    assert entry is not None
+    assert entry.details == {"411111******1111": "refunded", "by_card": {"550000******0004": 2}}
+    assert verify_entries(_read_back(sink)) == (1, [])

@@ -13,6 +13,7 @@ from typing import Any
 
 from lift.audit.entry import GENESIS, AuditEntry, entry_hash
 from lift.audit.sinks import AuditSink, ConflictError
+from lift.observability.redaction import mask_card_numbers
 from lift.observability.text import utf8_text
 
 __all__ = ["AuditTrail", "trail_for", "SYSTEM_TENANT"]
@@ -202,11 +203,12 @@ def _text(value: Any) -> str | None:
 
 
 def _utf8_tree(value: Any) -> Any:
-    """Plain JSON data (`details`) with every string, key included, encodable as UTF-8."""
+    """Plain JSON data (`details`, redacted) with every string, key included, encodable as UTF-8, and
+    card numbers masked in keys too (`{"4111...": "refunded"}`: the redactor masks values only)."""
     if isinstance(value, str):
         return utf8_text(value)
     if isinstance(value, dict):
-        return {utf8_text(k): _utf8_tree(v) for k, v in value.items()}
+        return {utf8_text(mask_card_numbers(k)): _utf8_tree(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_utf8_tree(v) for v in value]
     return value
