@@ -383,10 +383,20 @@ def _list_fields(tp: Any) -> frozenset[str]:
 
 
 def _form_data(data: bytes, lists: frozenset[str]) -> dict[str, Any]:
+    """An `application/x-www-form-urlencoded` body's fields. Bytes or percent-escapes that are not
+    UTF-8 (`name=%FF`) are a 400, as a JSON body's are: never a field silently holding U+FFFD."""
     form: dict[str, Any] = {}
     from urllib.parse import parse_qsl
 
-    for key, value in parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True):
+    try:
+        pairs = parse_qsl(data.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise _errors.BadRequest(
+            "Request body is not valid UTF-8 form data",
+            code="invalid_form",
+            details=[{"location": "body", "message": "bytes or percent-escapes that are not UTF-8"}],
+        ) from None
+    for key, value in pairs:
         if key in lists:
             form.setdefault(key, []).append(value)
         else:

@@ -60,6 +60,10 @@ def app() -> App:
     def optional_ids(ctx: Context, ids: list[int] | None = Header("X-Ids", default=None)) -> dict:
         return {"ids": ids}
 
+    @app.post("/form-items")
+    def form_item(ctx: Context, body: NewItem) -> dict:
+        return {"name": body.name, "qty": body.qty}
+
     @app.get("/one/{n}")
     def one(ctx: Context, n: int) -> dict:
         return {"n": n}
@@ -175,3 +179,20 @@ def test_a_float_header_that_is_not_a_finite_number_is_a_422(app: App, source: s
 def test_a_missing_list_header_takes_its_default(app: App, source: str) -> None:
     assert _answer(app, _event(source, "GET", "/optional-ids")) == (200, {"ids": None})
     assert _answer(app, _event(source, "GET", "/optional-ids", headers={"X-Ids": "4,5"})) == (200, {"ids": [4, 5]})
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("body", [b"name=%FF&qty=1", b"name=caf\xe9&qty=1", b"name=%C3%28&qty=1"])
+def test_a_form_body_that_is_not_utf8_is_a_400(app: App, source: str, body: bytes) -> None:
+    status, answer = _answer(app, _event(source, "POST", "/form-items", body=body, headers=FORM))
+    assert status == 400
+    assert answer["error"]["code"] == "invalid_form"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_utf8_form_body_is_read(app: App, source: str) -> None:
+    event = _event(source, "POST", "/form-items", body="name=caf%C3%A9+cr%C3%A8me&qty=2", headers=FORM)
+    assert _answer(app, event) == (200, {"name": "café crème", "qty": 2})
