@@ -651,3 +651,29 @@ def test_terraform_validate_accepts_every_module(tmp_path: Path) -> None:
     assert init.returncode == 0, init.stdout + init.stderr
     report = json.loads(terraform("validate", "-json").stdout)
     assert [d["summary"] for d in report["diagnostics"]] == [] and report["valid"]
+
+
+def test_user_text_is_literal_text_not_terraform_interpolation():
+    """Every string of a Terraform JSON module is a template: an environment value `Hello ${NAME}`
+    reached Terraform as an interpolation of an undeclared `NAME` (the module failed to plan), and an
+    IAM policy variable `${aws:username}` in [[tool.lift.iam]] likewise. They are escaped now ($${, %%{)."""
+    from lift import App
+
+    app = App(name="shop")
+    app.get("/x")(lambda: {})
+    config = config_from_dict(
+        {
+            "region": REGION,
+            "environment": {"GREETING": "Hello ${NAME} %{if x}! \U0001f600"},
+            "iam": [{"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::docs/${aws:username}/*"]}],
+        },
+        "pyproject.toml",
+    )
+    main = render(build_deployment(app, config, "dev"))["main.tf.json"]
+    variables = main["resource"]["aws_lambda_function"]["function"]["environment"]["variables"]
+    assert '"GREETING": "Hello $${NAME} %%{if x}! \U0001f600"' in variables  # the emoji as itself, not \\ud83d...
+    [policy] = [p["policy"] for p in main["resource"]["aws_iam_role_policy"].values() if "docs/" in p["policy"]]
+    assert "arn:aws:s3:::docs/$${aws:username}/*" in policy
+    text = json.dumps(main)
+    for name in ("NAME", "aws:username"):  # nowhere as an interpolation
+        assert text.count("${" + name + "}") == text.count("$${" + name + "}") > 0

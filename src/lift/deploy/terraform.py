@@ -104,12 +104,15 @@ class _Module:
         return f"{kind}.{name}"
 
     def value(self, value: Value) -> str:
+        """A model value as a Terraform string: its text literal (a model value is never Terraform
+        syntax: `${` and `%{` in an environment variable would be read as interpolations), its
+        placeholders as references."""
         if not isinstance(value, Expr):
-            return value
+            return _literal(value)
         out = []
         for part in value.parts():
             if isinstance(part, str):
-                out.append(part.replace("${", "$${"))
+                out.append(_literal(part))
             elif part[0] == "pseudo":
                 out.append(_PSEUDO[part[1]])
             else:
@@ -284,7 +287,11 @@ class _Module:
             "filename": "${var.artifact_path}",
             "source_code_hash": "${filebase64sha256(var.artifact_path)}",
             "logging_config": {"log_format": "Text", "log_group": f"${{{self.refs[fn.log_group_id]}}}"},
-            "environment": {"variables": "${merge(" + json.dumps(environment, sort_keys=True) + ", var.environment)}"},
+            "environment": {
+                "variables": "${merge("
+                + json.dumps(environment, sort_keys=True, ensure_ascii=False)
+                + ", var.environment)}"
+            },
             "tracing_config": {"mode": "Active" if fn.tracing else "PassThrough"},
             "tags": "${var.tags}",
             "depends_on": [f"aws_iam_role_policy.{_snake(fn.role_id)}_policy"],
@@ -333,7 +340,7 @@ class _Module:
                 "logging_config": {"log_format": "Text", "log_group": f"${{{self.refs[hook.log_group_id]}}}"},
                 "environment": {
                     "variables": "${merge("
-                    + json.dumps({k: self.value(v) for k, v in hook.environment}, sort_keys=True)
+                    + json.dumps({k: self.value(v) for k, v in hook.environment}, sort_keys=True, ensure_ascii=False)
                     + ", var.environment)}"
                 },
                 "tracing_config": {"mode": "Active" if fn.tracing else "PassThrough"},
