@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import builtins
 import functools
 import importlib
 import importlib.util
@@ -182,12 +183,13 @@ def _module_names(module: str) -> tuple[object, set[str] | None]:
     return importlib.import_module(module), None
 
 
-def _dynamic_context_names() -> set[str]:
+@functools.cache
+def _dynamic_context_names() -> frozenset[str]:
     """Attributes Lift's own code sets on a context (`ctx.connection_attributes = {}`)."""
     found: set[str] = set()
     for path in (ROOT / "src" / "lift").rglob("*.py"):
         found.update(re.findall(r"\bctx\.(\w+) = ", path.read_text(encoding="utf-8")))
-    return found
+    return frozenset(found)
 
 
 def _a_request_context() -> object:
@@ -227,7 +229,7 @@ def _made_by(function: object) -> type | None:
     return made if isinstance(made, type) and made.__module__.startswith("lift.") else None
 
 
-def _problems(block: str, app: object, ctx: object, context_names: set[str]) -> list[str]:
+def _problems(block: str, app: object, ctx: object, context_names: frozenset[str]) -> list[str]:
     """What in `block` does not match the code: imports, call signatures, context attributes."""
     try:
         tree = compile(block, "<block>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
@@ -497,3 +499,49 @@ def test_the_schema_example_answers_the_documented_422() -> None:
     got["error"]["request_id"] = shown["error"]["request_id"]
     assert got == shown
     assert (created.status_code, created.json()) == (201, {"order_id": "o-1"})
+
+
+@functools.cache
+def _public_names() -> frozenset[str]:
+    """Every name in an `__all__` of Lift's modules (read, not imported)."""
+    names: set[str] = set()
+    for path in (ROOT / "src" / "lift").rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+                names.update(ast.literal_eval(node.value))
+    return frozenset(names)
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """The names a block binds: imports, definitions, parameters, assignment targets."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+    return bound
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_blocks_import_the_lift_and_stdlib_names_they_use(doc: str) -> None:
+    """A fragment may lean on the reader's own names (models, handlers, URLs), never on a Lift or
+    standard-library name it does not import (here or in an earlier block of the same page)."""
+    public, stdlib = _public_names(), set(sys.stdlib_module_names)
+    known = {"app", "Context"}  # the page's app, as for the blocks that run
+    problems = []
+    for line, block in _fenced(doc, "python"):
+        try:
+            tree = compile(block, "<block>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        except SyntaxError:
+            continue  # test_python_blocks_name_what_lift_has reports it
+        bound = _bound_names(tree)
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        missing = sorted(n for n in used - bound - known - set(dir(builtins)) if n in public or n in stdlib)
+        problems += [f"{doc}:{line}: {name} is used but not imported" for name in missing]
+        known |= bound
+    assert problems == []
