@@ -23,6 +23,7 @@ import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -417,43 +418,41 @@ def _commands(doc: str, program: str) -> list[tuple[int, list[str]]]:
     return found
 
 
+def _command_problem(root: Any, words: list[str], prose: bool) -> str | None:
+    """Why `lift <words>` does not parse, or None. In the prose (`prose=True`), placeholders
+    (STAGE, [-o DIR]) and left-out arguments are allowed: only a command or an option that does
+    not exist counts."""
+    cmd, name, rest = root, "lift", words
+    while hasattr(cmd, "commands") and rest and rest[0] in cmd.commands:
+        name, cmd, rest = rest[0], cmd.commands[rest[0]], rest[1:]
+    if hasattr(cmd, "commands") and rest and re.fullmatch(r"[a-z][a-z-]*" if prose else r"[^-].*", rest[0]):
+        return f"{name} has no command {rest[0]}"
+    try:
+        cmd.make_context(name, list(rest))
+    except Exception as exc:  # click's UsageError family (NoSuchOption, BadParameter...)
+        if not prose or type(exc).__name__ == "NoSuchOption":
+            return str(exc)
+    return None
+
+
 @pytest.mark.parametrize("doc", DOCS)
 def test_documented_commands_exist_with_their_options(doc: str) -> None:
     from lift.cli.root import command
 
     root = command()
-    problems = []
-    for line, argv in _commands(doc, "lift"):
-        cmd, name, rest = root, "lift", argv
-        while hasattr(cmd, "commands") and rest and rest[0] in cmd.commands:
-            name, cmd, rest = rest[0], cmd.commands[rest[0]], rest[1:]
-        if hasattr(cmd, "commands") and rest and not rest[0].startswith("-"):
-            problems.append(f"{doc}:{line}: lift {' '.join(argv)}: {name} has no command {rest[0]}")
-            continue
-        try:
-            cmd.make_context(name, list(rest))
-        except Exception as exc:  # click's UsageError family (NoSuchOption, BadParameter...)
-            problems.append(f"{doc}:{line}: lift {' '.join(argv)}: {exc}")
-    # `lift ...` in the prose's inline code: placeholders (STAGE, [-o DIR]) and left-out arguments
-    # are the prose's; a command or an option that does not exist is not.
+    problems = [
+        f"{doc}:{line}: lift {' '.join(argv)}: {problem}"
+        for line, argv in _commands(doc, "lift")
+        if (problem := _command_problem(root, argv, prose=False))
+    ]
     text = (ROOT / doc).read_text(encoding="utf-8")
-    for match in re.finditer(r"`lift ([^`\n]+)`", text):
+    for match in re.finditer(r"`lift ([^`\n]+)`", text):  # the prose's inline code
         try:
             words = shlex.split(match.group(1))
         except ValueError:
             continue
-        cmd, name, rest = root, "lift", words
-        while hasattr(cmd, "commands") and rest and rest[0] in cmd.commands:
-            name, cmd, rest = rest[0], cmd.commands[rest[0]], rest[1:]
-        where = f"{doc}:{text.count(chr(10), 0, match.start()) + 1}: `lift {match.group(1)}`"
-        if hasattr(cmd, "commands") and rest and re.fullmatch(r"[a-z][a-z-]*", rest[0]):
-            problems.append(f"{where}: {name} has no command {rest[0]}")
-            continue
-        try:
-            cmd.make_context(name, list(rest))
-        except Exception as exc:
-            if type(exc).__name__ == "NoSuchOption":
-                problems.append(f"{where}: {exc}")
+        if problem := _command_problem(root, words, prose=True):
+            problems.append(f"{doc}:{text.count(chr(10), 0, match.start()) + 1}: `lift {match.group(1)}`: {problem}")
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M))
     for line, argv in _commands(doc, "make"):
         problems += [f"{doc}:{line}: make {target}: no such target" for target in argv if target not in targets]
