@@ -207,3 +207,22 @@ def test_checkov_findings_are_all_justified_in_the_docs(tmp_path: Path) -> None:
     failed = checkov_failed(tmp_path, "cloudformation", min_passed=50)
     assert failed - justified_checks() == set(), "checkov findings without a justification in docs/deploy.md"
     assert justified_checks() - failed == set(), "docs/deploy.md justifies checks that no longer fail"
+
+
+def test_an_iam_policy_variable_stays_literal_in_fn_sub() -> None:
+    """`arn:{partition}:s3:::docs-{region}/${aws:username}/*` in [[tool.lift.iam]]: the Fn::Sub the
+    placeholders need read `${aws:username}` as a reference to a resource of that name, and
+    CloudFormation refused the stack (cfn-lint E1019)."""
+    from lift import App
+
+    app = App(name="shop")
+    app.get("/x")(lambda: {})
+    resource = "arn:{partition}:s3:::docs-{region}/${aws:username}/*"
+    config = config_from_dict(
+        {"region": REGION, "iam": [{"actions": ["s3:GetObject"], "resources": [resource]}]}, "pyproject.toml"
+    )
+    template = render(build_deployment(app, config, "dev"))
+    statements = template["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    [granted] = [s["Resource"] for s in statements if s["Action"] == ["s3:GetObject"]]
+    assert granted == {"Fn::Sub": "arn:${AWS::Partition}:s3:::docs-${AWS::Region}/${!aws:username}/*"}
+    assert cfn_lint(to_json(template), REGION) == []

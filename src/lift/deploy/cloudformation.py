@@ -50,8 +50,11 @@ def sub(value: Value) -> Any:
     parts = value.parts()
     if all(isinstance(p, str) for p in parts):
         return value.template
+    # literal text stays literal: `${aws:username}` (an IAM policy variable) is `${!aws:username}` in
+    # Fn::Sub, else CloudFormation reads it as a reference to a resource of that name and refuses the stack
     text = "".join(
-        p if isinstance(p, str) else "${" + (_PSEUDO[p[1]] if p[0] == "pseudo" else p[1]) + "}" for p in parts
+        p.replace("${", "${!") if isinstance(p, str) else "${" + (_PSEUDO[p[1]] if p[0] == "pseudo" else p[1]) + "}"
+        for p in parts
     )
     return {"Fn::Sub": text}
 
