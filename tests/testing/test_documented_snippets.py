@@ -129,7 +129,6 @@ FRAGMENTS: dict[tuple[str, str], str] = {
     ("README.md", 'users = app.service("users"'): "calls a running users service",
     ("docs/caching.md", 'RedisStore("redis://cache.internal'): "placeholders (jwt_auth(...)) and a Redis host",
     ("docs/cli.md", "RuntimeEmulator("): "needs a project at path/to/project",
-    ("docs/configuration.md", "class AppSettings"): "reads SSM, Secrets Manager and AppConfig",
     ("docs/deploy.md", "import pulumi"): "a Pulumi program: runs under the Pulumi engine",
     ("docs/deploy.md", "import aws_cdk as cdk"): "a CDK app: needs your project (orders) and Node.js",
     ("docs/event-sources.md", "Chat"): "fragment: the models (Chat...) are the reader's",
