@@ -543,3 +543,23 @@ def test_blocks_import_the_lift_and_stdlib_names_they_use(doc: str) -> None:
         problems += [f"{doc}:{line}: {name} is used but not imported" for name in missing]
         known |= bound
     assert problems == []
+
+
+# LIFT_* names the docs show that no code reads by that exact name, and why.
+_ENV_BY_PATTERN = {
+    "LIFT_STORE_URL": "the reader's own variable, passed to store_from_url",
+    "LIFT_SERVICE_PAYMENTS_URL": "LIFT_SERVICE_<NAME>_URL for a service named payments",
+}
+
+
+def test_documented_lift_variables_are_read_by_the_code() -> None:
+    code = "\n".join(
+        path.read_text(encoding="utf-8") for folder in ("src", "tests") for path in (ROOT / folder).rglob("*.py")
+    )
+    documented = {
+        (doc, name)
+        for doc in DOCS
+        for name in re.findall(r"\bLIFT_[A-Z0-9_]*[A-Z0-9]\b", (ROOT / doc).read_text("utf-8"))
+    }
+    unread = sorted(f"{doc}: {name}" for doc, name in documented if name not in code and name not in _ENV_BY_PATTERN)
+    assert unread == []
