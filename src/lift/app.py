@@ -1106,7 +1106,10 @@ class App(Group, EventSources):
             """The answer for what the handler's direct call returned (`status`: the route's)."""
             cls = result.__class__
             if cls is dict or cls is list:
-                body = _encode(result)
+                try:
+                    body = _encode(result)
+                except Exception as exc:  # a value JSON cannot hold: the handler's 500, logged with its route
+                    return failed(ctx, exc, request, context)
                 if len(body) < fast_limit:  # (REST, HTTP API, URL, ALB: a json_response each)
                     if same_json:  # apigw_rest.json_response, inlined
                         return {
@@ -1135,7 +1138,10 @@ class App(Group, EventSources):
                     problem = result = None  # (this frame, in its traceback, keeps no reference to it)
                     response = app.error_response(ctx, exc)
             else:
-                response = to_response(result, status)
+                try:
+                    response = to_response(result, status)
+                except Exception as exc:
+                    return failed(ctx, exc, request, context)
             return finish(ctx, response, request, context)
 
         def finish(ctx: Context, response: Response, request: Request | None, context: Any) -> dict[str, Any]:
@@ -1334,7 +1340,10 @@ class App(Group, EventSources):
                     return shared.failed(ctx, exc, None, context)
                 cls = result.__class__
                 if cls is dict or cls is list:
-                    body = _encode(result)
+                    try:
+                        body = _encode(result)
+                    except Exception:  # (answered reports it as the handler's failure, naming the route)
+                        return shared.answered(ctx, result, endpoint.status, None, event, context)
                     if len(body) < _MAYBE_TOO_LARGE:  # apigw_rest.json_response, inlined
                         return {
                             "statusCode": endpoint.status,
@@ -1431,7 +1440,10 @@ class App(Group, EventSources):
                     return shared.failed(ctx, exc, None, context)
                 cls = result.__class__
                 if cls is dict or cls is list:
-                    body = _encode(result)
+                    try:
+                        body = _encode(result)
+                    except Exception:  # (answered reports it as the handler's failure, naming the route)
+                        return shared.answered(ctx, result, endpoint.status, None, event, context)
                     if len(body) < _MAYBE_TOO_LARGE:  # apigw_http.json_response, inlined
                         return {
                             "statusCode": endpoint.status,
@@ -1503,7 +1515,10 @@ class App(Group, EventSources):
                     return shared.failed(ctx, exc, None, context)
                 cls = result.__class__
                 if cls is dict or cls is list:
-                    body = _encode(result)
+                    try:
+                        body = _encode(result)
+                    except Exception:  # (answered reports it as the handler's failure, naming the route)
+                        return shared.answered(ctx, result, endpoint.status, None, event, context)
                     if len(body) < _MAYBE_TOO_LARGE:  # function_url.json_response, inlined
                         return {
                             "statusCode": endpoint.status,
@@ -1566,7 +1581,10 @@ class App(Group, EventSources):
                     return shared.failed(ctx, exc, None, context)
                 cls = result.__class__
                 if cls is dict or cls is list:
-                    body = _encode(result)
+                    try:
+                        body = _encode(result)
+                    except Exception:  # (answered reports it as the handler's failure, naming the route)
+                        return shared.answered(ctx, result, endpoint.status, None, event, context)
                     if (
                         len(body) < _ALB_MAYBE_TOO_LARGE
                     ):  # alb.json_response_for_event, inlined: the event's header mode
