@@ -563,3 +563,14 @@ def test_documented_lift_variables_are_read_by_the_code() -> None:
     }
     unread = sorted(f"{doc}: {name}" for doc, name in documented if name not in code and name not in _ENV_BY_PATTERN)
     assert unread == []
+
+
+def test_documented_extras_exist() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["optional-dependencies"]
+    shown = {
+        (doc, extra)
+        for doc in DOCS
+        for group in re.findall(r"lift-lambda\[([\w,-]+)\]", (ROOT / doc).read_text("utf-8"))
+        for extra in group.split(",")
+    }
+    assert shown and sorted(f"{doc}: lift-lambda[{extra}]" for doc, extra in shown if extra not in extras) == []
