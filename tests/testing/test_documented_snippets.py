@@ -114,8 +114,11 @@ def test_the_worked_example_of_docs_testing_runs_as_written(
 #   `app.<method>` bind to their signatures, and the `ctx.<name>` it reads exist;
 # - each block not in FRAGMENTS runs as written (in-process; the blocks of a document share one
 #   namespace, in order, that starts with `app = App("docs")`, the app the prose is about);
+# - a block uses no Lift or standard-library name it (or an earlier block of the page) does not import;
 # - each `lift ...` command of a ```bash block parses with the real CLI (commands and options),
-#   and each `make TARGET` names a target of the Makefile.
+#   the prose's inline `lift ...` names real commands and options, each `make TARGET` is a target;
+# - each ```toml block's [tool.lift] passes the strict configuration check;
+# - each LIFT_* variable and each lift-lambda[extra] the pages name exists.
 
 DOCS = [
     "README.md",
@@ -132,7 +135,7 @@ FRAGMENTS: dict[tuple[str, str], str] = {
     ("docs/deploy.md", "import pulumi"): "a Pulumi program: runs under the Pulumi engine",
     ("docs/deploy.md", "import aws_cdk as cdk"): "a CDK app: needs your project (orders) and Node.js",
     ("docs/event-sources.md", "Chat"): "fragment: the models (Chat...) are the reader's",
-    ("docs/event-sources.md", "client = TestClient(app)"): "needs the queue and WebSocket handlers above it",
+    ("docs/event-sources.md", "client = TestClient(app)"): "needs the $connect handler of the fragment above",
     ("docs/observability.md", "NewOrder"): "fragment: the reader's models and handlers",
     ("docs/observability.md", 'ctx.metrics.add("Latency"'): "fragment: the body of a handler (ctx)",
     ("docs/observability.md", "from lift.health import"): "checks a real table, Redis and billing service",
