@@ -534,8 +534,8 @@ class App(Group, EventSources):
                 exc = inner
         err = find_lift_error(exc)
         request_id = ctx.request_id
-        if err is not None and err.code == "invalid_json" and ctx.is_http:
-            err = _compressed_body(ctx.request) or err  # (a gzip body is no JSON syntax error)
+        if err is not None and (err.code == "invalid_json" or err.code == "invalid_form") and ctx.is_http:
+            err = _compressed_body(ctx.request) or err  # (a gzip body is no JSON or form syntax error)
         if err is None and ctx.source in _SHAPED_SOURCES and (found := event_shape.problems(ctx.event, ctx.source)):
             err = event_shape.malformed_event(ctx.source, found)  # a field of the wrong type: the event's fault
             _logger().warning(
