@@ -225,8 +225,11 @@ def _restore(state: dict[str, Any]) -> None:
     lift_log.propagate, lift_log.disabled = state["lift logger"][2:]
     logging.disable(state["logging.disable"])
     lift.errors._lift_logger = None
+    current_test = os.environ.get("PYTEST_CURRENT_TEST")  # pytest pops it after teardown
     os.environ.clear()
     os.environ.update(state["environment"])
+    if current_test is not None:
+        os.environ["PYTEST_CURRENT_TEST"] = current_test
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
