@@ -7,6 +7,9 @@ or another dependency would bring it into a package), and the app's modules. Com
 through `lift package`'s own `_compile` for the measured Python (unchecked-hash .pyc files and lift's
 core bundle); uncompiled, it is what `lift package --no-compile` ships (no .pyc, no bundle).
 
+msgspec's submodules a function does not use are imported on first use, as `lift package` makes
+them (`defer_msgspec_imports`).
+
 `bench/instructions.py` (`app@venv+package`) and `bench/cold_start.py` (`@...+package` rows) run the
 app from this folder, first on sys.path as /var/task is in Lambda, with the virtualenv's Python and
 its `awslambdaric`: the editable lift of the virtualenv comes after the folder, so the packaged lift
@@ -58,12 +61,16 @@ def build(python: str, *, compiled: bool = True) -> Path:
         return _BUILT[key]
     if str(SRC) not in sys.path:
         sys.path.insert(0, str(SRC))  # (this checkout's packaging code)
-    from lift.deploy.package import _TOOLING, _compile, _copy_tree
+    from lift.deploy.package import _TOOLING, _compile, _copy_tree, defer_msgspec_imports
 
     root = Path(tempfile.mkdtemp(prefix="lift-bench-task-"))
     atexit.register(shutil.rmtree, root, True)
     for path in _site_files(python).values():
         _copy_tree(path, root / path.name)  # (_copy_tree leaves out __pycache__ and .pyc files)
+    if not defer_msgspec_imports(root):  # (as build_package does to the dependencies pip installed)
+        raise SystemExit(
+            f"lift package would ship msgspec as installed for {python}: its files are not the known shape"
+        )
     _copy_tree(SRC / "lift", root / "lift", skip_top=_TOOLING)
     for module in APP_MODULES:
         shutil.copyfile(HERE / "apps" / module, root / module)

@@ -174,12 +174,16 @@ def test_bytecode_names_the_files_where_lambda_puts_them(project: Path, tmp_path
 
 
 EVERY_TRIGGER_APP = """
+import sys
+
 import msgspec
 import lift
 from lift import App, Context
 
 app = App(name="every")
 seen = []
+# what `import msgspec` and `import lift` loaded: the submodules no request uses are not among them
+loaded_at_init = sorted(name for name in sys.modules if name.startswith("msgspec."))
 
 
 class Order(msgspec.Struct):
@@ -226,6 +230,17 @@ def chat(ctx: Context, body: dict) -> None:
 
 @app.invoke
 def direct(body: dict) -> dict:
+    if body.get("msgspec"):  # its deferred submodules, used as msgspec's docs show
+        from msgspec import toml, yaml
+
+        return {
+            "loaded_at_init": loaded_at_init,
+            "type_info": type(msgspec.inspect.type_info(Order)).__name__,
+            "schema": msgspec.json.schema(Order)["$defs"]["Order"]["required"],
+            "components": sorted(msgspec.json.schema_components([Order])[1]),
+            "toml": toml.decode(b"a = 1"),
+            "yaml": yaml.__name__,
+        }
     return {"seen": seen, "lift": lift.__file__, "msgspec": msgspec.__file__}
 """
 
@@ -264,7 +279,24 @@ def test_the_packaged_zip_of_an_app_with_every_trigger_runs_under_the_runtime_cl
             answer = rt.invoke(event)
             assert answer.ok, answer.logs
         report = rt.invoke({"report": True})
-        assert report.ok and rt.starts == 1
+        deferred = rt.invoke({"msgspec": True})
+        assert report.ok and deferred.ok and rt.starts == 1, deferred.logs
+    assert deferred.payload == {
+        "loaded_at_init": [
+            "msgspec._core",
+            "msgspec._utils",
+            "msgspec._version",
+            "msgspec.json",
+            "msgspec.msgpack",
+            "msgspec.structs",
+        ],
+        "type_info": "StructType",
+        "schema": ["id", "qty"],
+        "components": ["Order"],
+        "toml": {"a": 1},
+        "yaml": "msgspec.yaml",
+    }
+    assert "msgspec's inspect, toml, yaml and JSON Schema modules imported on first use" in built.compile_note
     assert report.payload["seen"] == [
         ["sqs", "a"],
         ["sns", "disk full"],
@@ -290,3 +322,30 @@ def test_an_include_outside_the_project_is_refused_before_pip_runs(tmp_path: Pat
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert f"include: {outside} is outside the project" in " ".join(result.stderr.split())
     assert not (root / "out.zip").exists()
+
+
+def test_a_msgspec_of_another_shape_is_packaged_as_installed(tmp_path: Path) -> None:
+    """Only the statements `lift package` knows are rewritten: a msgspec whose __init__ already imports
+    its submodules lazily (or in another way) is left byte for byte as pip installed it."""
+    import shutil
+
+    import msgspec
+
+    from lift.deploy.package import defer_msgspec_imports
+
+    installed = Path(msgspec.__file__).parent
+    known = tmp_path / "known"
+    shutil.copytree(installed, known / "msgspec", ignore=shutil.ignore_patterns("__pycache__"))
+    assert defer_msgspec_imports(known)
+    assert "def __getattr__(name):" in (known / "msgspec" / "__init__.py").read_text()
+
+    other = tmp_path / "other"
+    shutil.copytree(installed, other / "msgspec", ignore=shutil.ignore_patterns("__pycache__"))
+    init = other / "msgspec" / "__init__.py"
+    statement = "from . import inspect, json, msgpack, structs, toml, yaml"
+    assert statement in init.read_text()
+    split = "from . import json, msgpack, structs, toml, yaml\nfrom . import inspect"
+    init.write_text(init.read_text().replace(statement, split))
+    before = {p.name: p.read_bytes() for p in (other / "msgspec").glob("*.py")}
+    assert defer_msgspec_imports(other) == ""
+    assert {p.name: p.read_bytes() for p in (other / "msgspec").glob("*.py")} == before

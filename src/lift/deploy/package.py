@@ -242,6 +242,73 @@ def _prune(build: Path) -> None:
         shutil.rmtree(bin_dir)
 
 
+# msgspec's `__init__` imports its `inspect`, `toml` and `yaml` submodules, and `msgspec.json` its
+# JSON Schema generator (which imports `inspect`, and with it `decimal`, `enum`, `textwrap`...), on
+# every `import msgspec`, though a function decoding and encoding JSON uses none of them: 7.5M-8.5M
+# instructions of every cold start (bench/README.md, "msgspec's eager submodules"), more than the
+# rest of Lift's own import. The packaged copy imports them on first use instead (a module
+# `__getattr__`, PEP 562): `msgspec.inspect`, `from msgspec import yaml`, `msgspec.json.schema(...)`
+# work as before. Only the statements below, found by their AST, are rewritten; a msgspec whose
+# files differ is packaged as installed.
+_MSGSPEC_LAZY = {
+    "__init__.py": ("", ("inspect", "toml", "yaml")),
+    "json.py": ("_json_schema", ("schema", "schema_components")),
+}
+_LAZY_NOTE = "# (written by `lift package`: imported on first use, see lift.deploy.package._MSGSPEC_LAZY)"
+
+
+def defer_msgspec_imports(deps: Path) -> str:
+    """Rewrite the installed msgspec in `deps` so its unused submodules load on first use (see
+    _MSGSPEC_LAZY); returns a note for the package's result ("" when msgspec is not there or its
+    files are not the shape this knows)."""
+    import ast
+
+    package = deps / "msgspec"
+    rewritten: dict[Path, str] = {}
+    for name, (module, lazy) in _MSGSPEC_LAZY.items():
+        path = package / name
+        if not path.is_file():
+            return ""
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        if any(isinstance(node, ast.FunctionDef) and node.name == "__getattr__" for node in tree.body):
+            return ""
+        found = [
+            node
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom)
+            and node.level == 1
+            and (node.module or "") == module
+            and set(lazy) <= {alias.name for alias in node.names}
+            and all(alias.asname is None for alias in node.names)
+        ]
+        if len(found) != 1 or found[0].end_lineno is None:
+            return ""
+        node = found[0]
+        kept = [alias.name for alias in node.names if alias.name not in lazy]
+        lines = source.splitlines(keepends=True)
+        if module:  # names of a submodule: read from it on first use, then kept
+            load = f"        from . import {module}\n\n        value = getattr({module}, name)\n"
+        else:  # submodules of this package
+            load = '        import importlib\n\n        value = importlib.import_module(f"{__name__}.{name}")\n'
+        replacement = (
+            (f"from .{module} import {', '.join(kept)}\n" if module and kept else "")
+            + (f"from . import {', '.join(kept)}\n" if not module and kept else "")
+            + f"\n\ndef __getattr__(name):  {_LAZY_NOTE}\n"
+            + f"    if name in {lazy!r}:\n"
+            + load
+            + "        globals()[name] = value\n"
+            + "        return value\n"
+            + '    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n\n\n'
+        )
+        new = "".join(lines[: node.lineno - 1]) + replacement + "".join(lines[node.end_lineno :])
+        ast.parse(new)  # (a rewrite that does not parse is a bug here: fail the package, not the function)
+        rewritten[path] = new
+    for path, text in rewritten.items():
+        path.write_text(text, encoding="utf-8")
+    return "; msgspec's inspect, toml, yaml and JSON Schema modules imported on first use"
+
+
 def _compile(build: Path, runtime: str, prefix: str = "/var/task") -> tuple[bool, str]:
     version = runtime.removeprefix("python")
     interpreter = find_interpreter(version)
@@ -427,11 +494,13 @@ def build_package(
         deps.mkdir(parents=True, exist_ok=True)
         _pip_install(reqs, deps, runtime, architecture)
         _prune(deps)
+        deferred = defer_msgspec_imports(deps)
         lift_dir = Path(lift.__file__).parent
         _copy_tree(lift_dir, build / "lift", skip_top=_TOOLING)
         for path in sources:
             _copy_tree(path, build / path.relative_to(root if not path.is_relative_to(root / "src") else root / "src"))
         compiled, note = _compile(build, runtime) if compile else (False, "bytecode not precompiled (--no-compile)")
+        note += deferred
         if layer_dest is not None:
             layer_root = deps.parent
             if compile and compiled:
