@@ -250,3 +250,51 @@ def test_app_websocket_client_fans_out_to_a_tenant_with_some_connections_gone(st
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_throttled_connection_is_tried_as_often_as_documented(store, monkeypatch):
+    """A send API Gateway keeps answering 429 (TooManyRequestsException) is tried 1 + 4 times, whether
+    by `ctx.ws.send` or in a fan-out, then reported: botocore's own retries ran inside Lift's, so a
+    fan-out sent it 15 times and took seconds longer than the docs say."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from sources.test_websocket import ManagementAPI
+
+    attempts: list[str] = []
+
+    class Throttling(ManagementAPI):
+        def do_POST(self) -> None:
+            cid = self._connection()
+            if cid != "busy=":
+                return super().do_POST()
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            attempts.append(cid)
+            body = b'{"message": "Too Many Requests"}'
+            self.send_response(429)
+            self.send_header("x-amzn-ErrorType", "TooManyRequestsException")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    monkeypatch.setattr(ManagementAPI, "live", {"live-1=", "busy="})
+    monkeypatch.setattr(ManagementAPI, "received", [])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Throttling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("LIFT_WEBSOCKET_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}/prod")
+    try:
+        app = ws_app(store)
+        for cid in ("live-1=", "busy="):
+            app.handler(events.websocket_connect(connection_id=cid, query={"user": "u1"}), lambda_context())
+        summary = app.websocket_client.send_to_user("u1", {"note": "hi"})
+        assert summary.sent == ["live-1="] and list(summary.failed) == ["busy="]
+        assert "TooManyRequestsException" in summary.failed["busy="]
+        assert len(attempts) == 5
+        attempts.clear()
+        with pytest.raises(Exception) as raised:
+            app.websocket_client.send("busy=", {"note": "hi"})
+        assert "TooManyRequests" in str(raised.value) and len(attempts) == 5
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -90,12 +90,14 @@ class WebSocketClient:
             raise ImportError('Sending to WebSocket connections needs boto3: pip install "lift-lambda[aws]"') from None
         from botocore.config import Config
 
-        # as many pooled connections as a fan-out sends at once (botocore's default pool is 10)
+        # As many pooled connections as a fan-out sends at once (botocore's default pool is 10), and
+        # no botocore retries: a throttled send is retried by `send` alone (botocore's own retries
+        # inside ours made a fan-out to an always-throttled connection send 15 times, not 5).
         return boto3.client(
             "apigatewaymanagementapi",
             endpoint_url=self.endpoint,
             region_name=self.region or _region_of(self.endpoint),
-            config=Config(max_pool_connections=64),
+            config=Config(max_pool_connections=64, retries={"total_max_attempts": 1}),
         )
 
     @staticmethod
@@ -107,19 +109,32 @@ class WebSocketClient:
         status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         return code == "GoneException" or status == 410
 
-    def send(self, connection_id: str, data: Any) -> None:
-        """Send `data` (bytes, str, or anything JSON-encodable); raises ConnectionGone, after removing
-        the connection from the tracked connection store (`track_connections`) when there is one."""
-        try:
-            self.client.post_to_connection(ConnectionId=connection_id, Data=_encode(data))
-        except Exception as exc:
-            if self._is_gone(exc):
-                if self.connections is not None:
-                    from lift.websocket.connections import forget
+    retries_throttles = True  # (fan_out leaves the retries of a throttled send to `send`)
 
-                    forget(self.connections, connection_id)
-                raise ConnectionGone(connection_id) from exc
-            raise
+    def send(self, connection_id: str, data: Any, *, retries: int = 4, base_delay: float = 0.05) -> None:
+        """Send `data` (bytes, str, or anything JSON-encodable); raises ConnectionGone, after removing
+        the connection from the tracked connection store (`track_connections`) when there is one. A
+        throttled send (429) is retried up to `retries` times with exponential backoff and full jitter."""
+        payload = _encode(data)
+        for attempt in range(retries + 1):
+            try:
+                self.client.post_to_connection(ConnectionId=connection_id, Data=payload)
+                return
+            except Exception as exc:
+                if self._is_gone(exc):
+                    if self.connections is not None:
+                        from lift.websocket.connections import forget
+
+                        forget(self.connections, connection_id)
+                    raise ConnectionGone(connection_id) from exc
+                from lift.websocket.connections import is_throttled
+
+                if attempt == retries or not is_throttled(exc):
+                    raise
+                import random
+                import time
+
+                time.sleep(random.uniform(0, base_delay * 2**attempt))
 
     def close(self, connection_id: str) -> bool:
         """Disconnect a client; False when it was already gone."""

@@ -411,6 +411,14 @@ def _text(value: Any) -> str | None:
 _THROTTLED = {"TooManyRequestsException", "LimitExceededException", "ThrottlingException"}
 
 
+def is_throttled(exc: BaseException) -> bool:
+    """Whether `exc` is API Gateway's answer to too many sends (429, TooManyRequestsException...)."""
+    response = getattr(exc, "response", None) or {}
+    code = (response.get("Error") or {}).get("Code")
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return code in _THROTTLED or status == 429
+
+
 def forget(store: ConnectionStore, connection_id: str) -> None:
     """Remove a connection API Gateway says is gone; a store failure is logged, never raised (the
     entry expires on its own)."""
@@ -444,10 +452,16 @@ def fan_out(
     summary = FanOutSummary(sent=[], failed={}, removed=[])
     lock = threading.Lock()
 
+    retried_by_client = getattr(client, "retries_throttles", False)  # (WebSocketClient.send retries itself)
+
     def send(connection: Connection) -> None:
-        for attempt in range(retries + 1):
+        own_retries = 0 if retried_by_client else retries
+        for attempt in range(own_retries + 1):
             try:
-                client.send(connection.id, payload)
+                if retried_by_client:
+                    client.send(connection.id, payload, retries=retries, base_delay=base_delay)
+                else:
+                    client.send(connection.id, payload)
             except ConnectionGone:
                 if store is not None and store is not getattr(client, "connections", None):  # else send did
                     forget(store, connection.id)
@@ -455,9 +469,7 @@ def fan_out(
                     summary.removed.append(connection.id)
                 return
             except Exception as exc:
-                code = ((getattr(exc, "response", None) or {}).get("Error") or {}).get("Code")
-                status = ((getattr(exc, "response", None) or {}).get("ResponseMetadata") or {}).get("HTTPStatusCode")
-                if (code in _THROTTLED or status == 429) and attempt < retries:
+                if is_throttled(exc) and attempt < own_retries:
                     time.sleep(random.uniform(0, base_delay * 2**attempt))
                     continue
                 with lock:
