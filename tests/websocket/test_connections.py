@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -90,6 +92,27 @@ def ws_app(store) -> App:
     return app
 
 
+@contextlib.contextmanager
+def management_api(monkeypatch, live: set[str], handler: type | None = None) -> Iterator[type]:
+    """A local API Gateway Management API (tests/sources/test_websocket.py's, or `handler`, a subclass
+    of it) answering for the `live` connections, with LIFT_WEBSOCKET_ENDPOINT pointing at it."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from sources.test_websocket import ManagementAPI
+
+    monkeypatch.setattr(ManagementAPI, "live", set(live))
+    monkeypatch.setattr(ManagementAPI, "received", [])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler or ManagementAPI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("LIFT_WEBSOCKET_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}/prod")
+    try:
+        yield ManagementAPI
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_connect_and_disconnect_keep_the_store(store):
     app = ws_app(store)
     ok = app.handler(
@@ -128,18 +151,9 @@ def test_a_send_to_a_gone_connection_removes_it_from_the_store(store, monkeypatc
     """`ctx.ws.send` to a connection API Gateway answers 410 for (the client left without a
     `$disconnect` reaching us) raises ConnectionGone and forgets it, as fan-outs do: a job's progress
     pushes or a user's fan-out no longer target it. Before, only fan-outs removed it."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    from sources.test_websocket import ManagementAPI
-
     from lift.websocket import ConnectionGone
 
-    ManagementAPI.live, ManagementAPI.received = {"live-1="}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ManagementAPI)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("LIFT_WEBSOCKET_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}/prod")
-    try:
+    with management_api(monkeypatch, {"live-1="}):
         app = ws_app(store)
         outcomes: list[str] = []
 
@@ -159,9 +173,6 @@ def test_a_send_to_a_gone_connection_removes_it_from_the_store(store, monkeypatc
         assert outcomes == ["sent", "gone"]
         assert store.get("left-1=") is None and store.get("live-1=") is not None
         assert [c.id for c in store.by_user("u9")] == ["live-1="]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -222,19 +233,9 @@ def test_app_websocket_client_fans_out_to_a_tenant_with_some_connections_gone(st
     DynamoDB Local and redis-server, 16 sends at a time). Before, `app.websocket_client` had no
     connection store outside `ctx.ws`: every fan-out raised "needs a connection store:
     track_connections(app, store)" in an app that tracked its connections."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    from sources.test_websocket import ManagementAPI
-
     ids = {tenant: [f"{tenant}-{i}=" for i in range(12)] for tenant in ("acme", "globex")}
     gone = {cid for cids in ids.values() for cid in cids[::3]}
-    monkeypatch.setattr(ManagementAPI, "live", {cid for cids in ids.values() for cid in cids} - gone)
-    monkeypatch.setattr(ManagementAPI, "received", [])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ManagementAPI)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("LIFT_WEBSOCKET_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}/prod")
-    try:
+    with management_api(monkeypatch, {cid for cids in ids.values() for cid in cids} - gone) as api:
         app = ws_app(store)
         for tenant, cids in ids.items():
             for cid in cids:
@@ -244,21 +245,15 @@ def test_app_websocket_client_fans_out_to_a_tenant_with_some_connections_gone(st
         acme_live = sorted(set(ids["acme"]) - gone)
         assert sorted(summary.sent) == acme_live and summary.failed == {}
         assert sorted(summary.removed) == sorted(set(ids["acme"]) & gone)
-        assert sorted(cid for _, cid, _ in ManagementAPI.received) == acme_live
+        assert sorted(cid for _, cid, _ in api.received) == acme_live
         assert sorted(c.id for c in store.by_tenant("acme")) == acme_live
         assert sorted(c.id for c in store.by_tenant("globex")) == sorted(ids["globex"])  # untouched
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_throttled_connection_is_tried_as_often_as_documented(store, monkeypatch):
     """A send API Gateway keeps answering 429 (TooManyRequestsException) is tried 1 + 4 times, whether
     by `ctx.ws.send` or in a fan-out, then reported: botocore's own retries ran inside Lift's, so a
     fan-out sent it 15 times and took seconds longer than the docs say."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
     from sources.test_websocket import ManagementAPI
 
     attempts: list[str] = []
@@ -278,12 +273,7 @@ def test_a_throttled_connection_is_tried_as_often_as_documented(store, monkeypat
             self.end_headers()
             self.wfile.write(body)
 
-    monkeypatch.setattr(ManagementAPI, "live", {"live-1=", "busy="})
-    monkeypatch.setattr(ManagementAPI, "received", [])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Throttling)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("LIFT_WEBSOCKET_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}/prod")
-    try:
+    with management_api(monkeypatch, {"live-1=", "busy="}, Throttling):
         app = ws_app(store)
         for cid in ("live-1=", "busy="):
             app.handler(events.websocket_connect(connection_id=cid, query={"user": "u1"}), lambda_context())
@@ -295,6 +285,3 @@ def test_a_throttled_connection_is_tried_as_often_as_documented(store, monkeypat
         with pytest.raises(Exception) as raised:
             app.websocket_client.send("busy=", {"note": "hi"})
         assert "TooManyRequests" in str(raised.value) and len(attempts) == 5
-    finally:
-        server.shutdown()
-        server.server_close()
