@@ -155,14 +155,17 @@ class ManagementAPI(BaseHTTPRequestHandler):
     def _connection(self) -> str:
         return unquote(self.path.rsplit("/@connections/", 1)[1])
 
-    def _gone(self) -> None:
-        body = json.dumps({"message": None}).encode()
-        self.send_response(410)
-        self.send_header("x-amzn-ErrorType", "GoneException")
+    def _error(self, status: int, error_type: str, message: str | None) -> None:
+        body = json.dumps({"message": message}).encode()
+        self.send_response(status)
+        self.send_header("x-amzn-ErrorType", error_type)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _gone(self) -> None:
+        self._error(410, "GoneException", None)
 
     def _ok(self, body: bytes = b"") -> None:
         self.send_response(200)

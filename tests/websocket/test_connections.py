@@ -265,13 +265,7 @@ def test_a_throttled_connection_is_tried_as_often_as_documented(store, monkeypat
                 return super().do_POST()
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             attempts.append(cid)
-            body = b'{"message": "Too Many Requests"}'
-            self.send_response(429)
-            self.send_header("x-amzn-ErrorType", "TooManyRequestsException")
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self._error(429, "TooManyRequestsException", "Too Many Requests")
 
     with management_api(monkeypatch, {"live-1=", "busy="}, Throttling):
         app = ws_app(store)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from lift import serialization
@@ -54,6 +55,36 @@ def _region_of(endpoint: str) -> str | None:
     if len(parts) > 3 and parts[1] == "execute-api":
         return parts[2]
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+_THROTTLED = {"TooManyRequestsException", "LimitExceededException", "ThrottlingException"}
+
+
+def _aws_error(exc: BaseException) -> tuple[str | None, int | None]:
+    """The error code and HTTP status of a botocore ClientError (None, None for anything else)."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None, None
+    return (response.get("Error") or {}).get("Code"), (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+
+
+def retry_throttled(call: Callable[[], Any], retries: int, base_delay: float) -> Any:
+    """`call()`, again up to `retries` times while API Gateway answers it with too many sends (429,
+    TooManyRequestsException...), after exponential backoff with full jitter; any other error, or the
+    last throttle, is raised."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            code, status = _aws_error(exc)
+            if attempt >= retries or not (code in _THROTTLED or status == 429):
+                raise
+            import random
+            import time
+
+            time.sleep(random.uniform(0, base_delay * 2**attempt))
+            attempt += 1
 
 
 class WebSocketClient:
@@ -102,11 +133,7 @@ class WebSocketClient:
 
     @staticmethod
     def _is_gone(exc: Exception) -> bool:
-        response = getattr(exc, "response", None)
-        if not isinstance(response, dict):
-            return False
-        code = (response.get("Error") or {}).get("Code")
-        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        code, status = _aws_error(exc)
         return code == "GoneException" or status == 410
 
     retries_throttles = True  # (fan_out leaves the retries of a throttled send to `send`)
@@ -116,25 +143,18 @@ class WebSocketClient:
         the connection from the tracked connection store (`track_connections`) when there is one. A
         throttled send (429) is retried up to `retries` times with exponential backoff and full jitter."""
         payload = _encode(data)
-        for attempt in range(retries + 1):
-            try:
-                self.client.post_to_connection(ConnectionId=connection_id, Data=payload)
-                return
-            except Exception as exc:
-                if self._is_gone(exc):
-                    if self.connections is not None:
-                        from lift.websocket.connections import forget
+        try:
+            retry_throttled(
+                lambda: self.client.post_to_connection(ConnectionId=connection_id, Data=payload), retries, base_delay
+            )
+        except Exception as exc:
+            if self._is_gone(exc):
+                if self.connections is not None:
+                    from lift.websocket.connections import forget
 
-                        forget(self.connections, connection_id)
-                    raise ConnectionGone(connection_id) from exc
-                from lift.websocket.connections import is_throttled
-
-                if attempt == retries or not is_throttled(exc):
-                    raise
-                import random
-                import time
-
-                time.sleep(random.uniform(0, base_delay * 2**attempt))
+                    forget(self.connections, connection_id)
+                raise ConnectionGone(connection_id) from exc
+            raise
 
     def close(self, connection_id: str) -> bool:
         """Disconnect a client; False when it was already gone."""

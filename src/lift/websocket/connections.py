@@ -408,17 +408,6 @@ def _text(value: Any) -> str | None:
 # -- fan-out -----------------------------------------------------------------------------------------
 
 
-_THROTTLED = {"TooManyRequestsException", "LimitExceededException", "ThrottlingException"}
-
-
-def is_throttled(exc: BaseException) -> bool:
-    """Whether `exc` is API Gateway's answer to too many sends (429, TooManyRequestsException...)."""
-    response = getattr(exc, "response", None) or {}
-    code = (response.get("Error") or {}).get("Code")
-    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
-    return code in _THROTTLED or status == 429
-
-
 def forget(store: ConnectionStore, connection_id: str) -> None:
     """Remove a connection API Gateway says is gone; a store failure is logged, never raised (the
     entry expires on its own)."""
@@ -443,10 +432,9 @@ def fan_out(
     """Send `data` to every connection with at most `concurrency` sends in flight: a gone (410)
     connection is removed from `store`, a throttled send is retried with exponential backoff and
     full jitter up to `retries` times, any other failure is reported, never raised."""
-    import random
     from concurrent.futures import ThreadPoolExecutor
 
-    from lift.websocket import ConnectionGone, _encode
+    from lift.websocket import ConnectionGone, _encode, retry_throttled
 
     payload = _encode(data)
     summary = FanOutSummary(sent=[], failed={}, removed=[])
@@ -455,29 +443,23 @@ def fan_out(
     retried_by_client = getattr(client, "retries_throttles", False)  # (WebSocketClient.send retries itself)
 
     def send(connection: Connection) -> None:
-        own_retries = 0 if retried_by_client else retries
-        for attempt in range(own_retries + 1):
-            try:
-                if retried_by_client:
-                    client.send(connection.id, payload, retries=retries, base_delay=base_delay)
-                else:
-                    client.send(connection.id, payload)
-            except ConnectionGone:
-                if store is not None and store is not getattr(client, "connections", None):  # else send did
-                    forget(store, connection.id)
-                with lock:
-                    summary.removed.append(connection.id)
-                return
-            except Exception as exc:
-                if is_throttled(exc) and attempt < own_retries:
-                    time.sleep(random.uniform(0, base_delay * 2**attempt))
-                    continue
-                with lock:
-                    summary.failed[connection.id] = f"{type(exc).__name__}: {exc}"
-                return
+        try:
+            if retried_by_client:
+                client.send(connection.id, payload, retries=retries, base_delay=base_delay)
+            else:
+                retry_throttled(lambda: client.send(connection.id, payload), retries, base_delay)
+        except ConnectionGone:
+            if store is not None and store is not getattr(client, "connections", None):  # else send did
+                forget(store, connection.id)
             with lock:
-                summary.sent.append(connection.id)
+                summary.removed.append(connection.id)
             return
+        except Exception as exc:
+            with lock:
+                summary.failed[connection.id] = f"{type(exc).__name__}: {exc}"
+            return
+        with lock:
+            summary.sent.append(connection.id)
 
     targets = list(connections)
     if len(targets) <= 1 or concurrency <= 1:
