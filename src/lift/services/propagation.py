@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-from lift.observability.tracing import W3C_HEADER, parse_tracestate
+from lift.observability.tracing import W3C_HEADER, parse_traceparent, parse_tracestate, xray_to_w3c_trace_id
 from lift.observability.tracing import outgoing_headers as _trace_headers
 
 __all__ = ["current_context", "bind_current", "headers_for", "PROPAGATED_HEADERS"]
@@ -70,11 +70,10 @@ def _add_tracestate(out: dict[str, str], headers: Any) -> None:
     """The caller's `tracestate`, passed on (W3C Trace Context) when the outgoing `traceparent`
     continues the trace the caller's `traceparent` named; a malformed one is dropped whole."""
     state = headers.get("tracestate")
-    incoming = headers.get(W3C_HEADER)
-    if not state or not incoming:
+    if not state:
         return
-    incoming = incoming.strip()
-    if incoming[3:35].lower() == out[W3C_HEADER][3:35]:
+    incoming = parse_traceparent(headers.get(W3C_HEADER))
+    if incoming is not None and xray_to_w3c_trace_id(incoming.root) == out[W3C_HEADER][3:35]:
         state = parse_tracestate(state)
         if state:
             out["tracestate"] = state
