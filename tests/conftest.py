@@ -170,17 +170,8 @@ def breaker_clock(monkeypatch: pytest.MonkeyPatch) -> Any:
     circuit's open period is judged without waiting for it, and a loaded machine's delays between two
     steps of a test never count as the period running out."""
 
-    class ManualClock:
-        def __init__(self, now: float) -> None:
-            self.now = now
-
-        def __call__(self) -> float:
-            return self.now
-
-        def advance(self, seconds: float) -> None:
-            self.now += seconds
-
     from lift.resilience import breaker
+    from tests.store_time import ManualClock
 
     clock = ManualClock(breaker._monotonic())
     monkeypatch.setattr(breaker, "_monotonic", clock)

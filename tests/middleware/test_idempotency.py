@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 import msgspec
 import pytest
@@ -23,7 +21,8 @@ from lift.middleware.idempotency import (
 )
 from lift.stores.base import scoped_key
 from lift.stores.redis import RedisStore
-from lift.testing import TestClient, events, lambda_context
+from lift.testing import FrozenLambdaContext, TestClient, events, lambda_context
+from tests.store_time import StoreTime
 
 
 def set_tenant_from_header(ctx: Context, call_next):
@@ -288,24 +287,21 @@ def test_the_lock_expires_with_the_invocation(store):
 def test_a_crashed_invocation_blocks_the_key_only_until_its_lock_expires(store):
     from lift.sources import apigw_rest
 
+    clock = StoreTime(store)
     orders = Orders(store)
     client = TestClient(orders.app)
-
-    def crashed_then_retried(attempt: int) -> tuple[str, int, object]:
-        key, runs = f"k-{attempt}", orders.runs
-        event = client.build_event("POST", "/orders", json={"item": "book"}, headers={"Idempotency-Key": key})
-        # A first invocation took the lock for its 1.5 s and died (timeout, crash): only its lock remains.
-        ctx = Context(orders.app, event, lambda_context(timeout_ms=1500), "rest")
-        ctx.route = "/orders"
-        ctx.request = apigw_rest.request_from_event(event)
-        orders.middleware.ledger.begin(orders.middleware.record_key(ctx, key), None, ctx.remaining_ms() / 1000)
-        return key, runs, post(client, key)  # a retry while the lock holds
-
-    _, started, (key, runs, retried) = _within_its_lock(crashed_then_retried, 1.5)
-    assert retried.status_code == 409
-    time.sleep(max(0.0, started + 1.6 - time.monotonic()))  # past the lock's lifetime
-    assert post(client, key).status_code == 201
-    assert orders.runs == runs + 1
+    event = client.build_event("POST", "/orders", json={"item": "book"}, headers={"Idempotency-Key": "k"})
+    # A first invocation took the lock for its 30 s and died (timeout, crash): only its lock remains.
+    ctx = Context(orders.app, event, FrozenLambdaContext(remaining_ms=30_000), "rest")
+    ctx.route = "/orders"
+    ctx.request = apigw_rest.request_from_event(event)
+    orders.middleware.ledger.begin(orders.middleware.record_key(ctx, "k"), None, ctx.remaining_ms() / 1000)
+    assert post(client, "k").status_code == 409  # a retry while the lock holds
+    clock.advance(25)
+    assert post(client, "k").status_code == 409  # (the lock lives the invocation's 30 s plus 1 s)
+    clock.advance(7)  # past the lock's lifetime
+    assert post(client, "k").status_code == 201
+    assert orders.runs == 1
 
 
 def test_store_down_fails_closed_with_503(dead_port):
@@ -645,57 +641,38 @@ def test_a_response_too_large_to_keep_is_refused_never_run_again(store):
     the handler never runs again, also after the lock's lifetime. Memory and Redis keep and replay it."""
     import os
 
+    clock = StoreTime(store)  # the lock (the invocation's 30 s + 1 s) lasts until the test moves time
     client, runs = _big_answer_app(store, "/exports", lambda run: Response.binary(os.urandom(1_000_000)))
-
-    def export(attempt: int):  # its lock lives the invocation's 0.1 s + 1 s
-        headers = {"Idempotency-Key": f"exp-{attempt}"}
-        return client.post("/exports", json={}, headers=headers, context=lambda_context(timeout_ms=100))
-
-    attempt, started, first = _within_its_lock(export, 1.1)
-    headers = {"Idempotency-Key": f"exp-{attempt}"}
+    headers = {"Idempotency-Key": "exp-1"}
+    first = client.post("/exports", json={}, headers=headers, context=FrozenLambdaContext(remaining_ms=30_000))
     assert first.status_code == 200
+    clock.advance(40)  # past the lock's lifetime, well within the completed record's hour
+    again = client.post("/exports", json={}, headers=headers)
     if type(store).__name__ != "DynamoDBStore":
-        again = client.post("/exports", json={}, headers=headers)
         assert again.status_code == 200 and again.body == first.body
     else:
-        time.sleep(max(0.0, started + 1.2 - time.monotonic()))  # past the lock's lifetime
-        again = client.post("/exports", json={}, headers=headers)
         assert again.status_code == 409
         assert again.json()["error"]["code"] == "idempotency_outcome_not_kept"
         assert "Retry-After" not in again.headers
-    assert len(runs) == attempt + 1  # once per key: never for the duplicate
+    assert len(runs) == 1  # once per key: never for the duplicate
 
 
 def test_an_idempotent_function_with_a_large_result_runs_once(store):
     import os
 
+    clock = StoreTime(store)
     runs = []
 
-    @idempotent(store=store, key="id", lock_timeout=1.0)
+    @idempotent(store=store, key="id", lock_timeout=30.0)
     def render(event: dict) -> dict:
         runs.append(1)
         return {"pages": ["page " * 20] * 20_000, "noise": os.urandom(600_000).hex()}
 
-    attempt, started, first = _within_its_lock(lambda attempt: render({"id": f"doc-{attempt}"}), 1.0)
-    time.sleep(max(0.0, started + 1.1 - time.monotonic()))  # past the lock's lifetime
-    again = render({"id": f"doc-{attempt}"})
+    first = render({"id": "doc-1"})
+    clock.advance(40)  # past the lock's lifetime
+    again = render({"id": "doc-1"})
     assert again == (None if type(store).__name__ == "DynamoDBStore" else first)
-    assert len(runs) == attempt + 1  # once per key: never for the duplicate
-
-
-def _within_its_lock(call: Callable[[int], Any], lock_seconds: float, attempts: int = 5) -> tuple[int, float, Any]:
-    """(attempt, when it started, result) of the first `call(attempt)` that finished within its lock.
-
-    A first call whose lock expired before its outcome was kept (a loaded machine, a DynamoDB Local still
-    warming up: seen taking over 1.1 s for a 1 MB answer beside two CPU hogs) lets a duplicate run again,
-    as it must, and a retry sent after the lock expired runs; what these tests judge is what happens within
-    the lock, so a call that outlived it is made again with a new key."""
-    for attempt in range(attempts):
-        started = time.monotonic()
-        result = call(attempt)
-        if time.monotonic() - started < lock_seconds - 0.1:
-            return attempt, started, result
-    pytest.fail(f"no call of {attempts} finished within its {lock_seconds} s lock")
+    assert len(runs) == 1  # once per key: never for the duplicate
 
 
 def _post_in_a_process(backend: str, address: str, prefix: str, ready, start, answers) -> None:

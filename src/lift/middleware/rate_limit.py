@@ -183,7 +183,7 @@ def _take_tokens_cas(
         if written:
             return allowed, left, wait
         time.sleep(random.random() * min(0.02, 0.001 * (attempt + 1)))  # jitter: let the winner through
-        now = max(now, time.time())
+        now = max(now, store.clock())
     raise StoreError(f"token bucket {key!r}: too much contention (100 compare-and-set attempts failed)")
 
 
@@ -330,7 +330,7 @@ class RateLimiter:
         """Count this request; None when the store failed and the limiter fails open."""
         limit = self.limit_for(ctx)
         try:
-            return self.hit(self.store, self.store_key(ctx), limit, time.time(), self.cost)
+            return self.hit(self.store, self.store_key(ctx), limit, self.store.clock(), self.cost)
         except StoreError as exc:
             _log.error(
                 "rate limit store failed (request_id=%s, fail_%s): %s",
@@ -368,8 +368,7 @@ class RateLimiter:
                 response.headers.setdefault(name, value)
         return response
 
-    @staticmethod
-    def _headers(decision: Decision) -> dict[str, str]:
+    def _headers(self, decision: Decision) -> dict[str, str]:
         reset = max(0, math.ceil(decision.reset_after))
         return {
             "RateLimit-Limit": str(decision.limit),
@@ -377,7 +376,7 @@ class RateLimiter:
             "RateLimit-Reset": str(reset),
             "X-RateLimit-Limit": str(decision.limit),
             "X-RateLimit-Remaining": str(decision.remaining),
-            "X-RateLimit-Reset": str(math.ceil(time.time()) + reset),
+            "X-RateLimit-Reset": str(math.ceil(self.store.clock()) + reset),
         }
 
 

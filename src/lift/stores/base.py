@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -92,7 +93,13 @@ def _escape(part: str) -> str:
 
 
 class Store:
-    """The interface every backend implements. All operations are atomic on the backend."""
+    """The interface every backend implements. All operations are atomic on the backend.
+
+    `clock` gives the epoch seconds expiries are judged by (and the rate limiter's windows): the
+    backends take `clock=` so that tests move time instead of sleeping through it.
+    """
+
+    clock: Callable[[], float] = staticmethod(time.time)
 
     def get(self, key: str) -> Any:
         """The value at `key`, or None when it is missing or expired."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lift.stores.base import (
@@ -99,8 +100,10 @@ class DynamoDBStore(Store):
         region: str | None = None,
         prefix: str = "",
         timeout: float = 2.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.table = table
+        self.clock = clock  # epoch seconds every expiry is judged by; tests move it instead of sleeping
         self.client = client if client is not None else _client(endpoint_url, region, timeout)
         self.prefix = prefix
 
@@ -147,16 +150,15 @@ class DynamoDBStore(Store):
         item.update(_expiry(ttl, now))
         return item
 
-    @staticmethod
-    def _now() -> dict[str, Any]:
-        return {":now": {"N": str(int(time.time() * 1000))}}
+    def _now(self) -> dict[str, Any]:
+        return {":now": {"N": str(int(self.clock() * 1000))}}
 
     def _read(self, key: str) -> dict[str, Any] | None:
         item = self._call("get_item", Key=self._key(key), ConsistentRead=True).get("Item")
         if item is None:
             return None
         expires = item.get("expires_ms")
-        if expires is not None and int(expires["N"]) <= time.time() * 1000:
+        if expires is not None and int(expires["N"]) <= self.clock() * 1000:
             return None
         return item
 
@@ -167,10 +169,10 @@ class DynamoDBStore(Store):
         return _value_of(item)
 
     def put(self, key: str, value: Any, ttl: float | None = None) -> None:
-        self._call("put_item", Item=self._item(key, value, ttl, time.time()))
+        self._call("put_item", Item=self._item(key, value, ttl, self.clock()))
 
     def put_if_absent(self, key: str, value: Any, ttl: float | None = None) -> bool:
-        now = time.time()
+        now = self.clock()
         try:
             self._call(
                 "put_item",
@@ -184,7 +186,7 @@ class DynamoDBStore(Store):
 
     def put_if_absent_or_get(self, key: str, value: Any, ttl: float | None = None) -> tuple[bool, Any]:
         for _ in range(10):
-            now = time.time()
+            now = self.clock()
             try:
                 self._call(
                     "put_item",
@@ -205,7 +207,7 @@ class DynamoDBStore(Store):
         raise StoreError(f"key {key!r} keeps expiring between the conditional put and the read")
 
     def compare_and_set(self, key: str, expected: Any, value: Any, ttl: float | None = None) -> bool:
-        now = time.time()
+        now = self.clock()
         try:
             self._call(
                 "put_item",
@@ -222,7 +224,7 @@ class DynamoDBStore(Store):
 
     def increment(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         while True:
-            now = time.time()
+            now = self.clock()
             expiry = _expiry(ttl, now)
             values = {":amount": {"N": str(int(amount))}, ":now": {"N": str(int(now * 1000))}}
             update = "ADD v :amount"
@@ -273,7 +275,7 @@ class DynamoDBStore(Store):
         item = self._read(key)
         if item is None or "expires_ms" not in item:
             return None
-        return max(0.0, int(item["expires_ms"]["N"]) / 1000 - time.time())
+        return max(0.0, int(item["expires_ms"]["N"]) / 1000 - self.clock())
 
     def value_limit(self, key: str) -> int | None:
         return _ITEM_LIMIT - _ITEM_OVERHEAD - len(self._pk(key).encode("utf-8", "surrogatepass"))

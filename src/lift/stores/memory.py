@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lift.stores.base import (
@@ -27,7 +28,8 @@ _SWEEP_EVERY = 1024
 class MemoryStore(Store):
     """A dict of JSON-encoded values with per-key expiry, guarded by a lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # epoch seconds every expiry is judged by; tests move it instead of sleeping
         self._items: dict[str, tuple[bytes, float | None]] = {}
         self._lock = threading.Lock()
         self._writes = 0
@@ -45,7 +47,7 @@ class MemoryStore(Store):
         self._items[key] = (data, deadline)
         self._writes += 1
         if self._writes % _SWEEP_EVERY == 0:
-            self._sweep(time.time())
+            self._sweep(self.clock())
 
     def _sweep(self, now: float) -> None:
         expired = [k for k, (_, deadline) in self._items.items() if deadline is not None and deadline <= now]
@@ -54,18 +56,18 @@ class MemoryStore(Store):
 
     def get(self, key: str) -> Any:
         with self._lock:
-            item = self._live(key, time.time())
+            item = self._live(key, self.clock())
         return None if item is None else decode_value(item[0])
 
     def put(self, key: str, value: Any, ttl: float | None = None) -> None:
-        data, deadline = encode_value(value), ttl_to_deadline(ttl)
+        data, deadline = encode_value(value), ttl_to_deadline(ttl, self.clock())
         with self._lock:
             self._write(key, data, deadline)
 
     def put_if_absent(self, key: str, value: Any, ttl: float | None = None) -> bool:
         data = encode_value(value)
         with self._lock:
-            now = time.time()
+            now = self.clock()
             if self._live(key, now) is not None:
                 return False
             self._write(key, data, ttl_to_deadline(ttl, now))
@@ -74,7 +76,7 @@ class MemoryStore(Store):
     def put_if_absent_or_get(self, key: str, value: Any, ttl: float | None = None) -> tuple[bool, Any]:
         data = encode_value(value)
         with self._lock:
-            now = time.time()
+            now = self.clock()
             item = self._live(key, now)
             if item is None:
                 self._write(key, data, ttl_to_deadline(ttl, now))
@@ -84,7 +86,7 @@ class MemoryStore(Store):
     def compare_and_set(self, key: str, expected: Any, value: Any, ttl: float | None = None) -> bool:
         old, data = encode_value(expected), encode_value(value)
         with self._lock:
-            now = time.time()
+            now = self.clock()
             item = self._live(key, now)
             if item is None or item[0] != old:
                 return False
@@ -93,7 +95,7 @@ class MemoryStore(Store):
 
     def increment(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         with self._lock:
-            now = time.time()
+            now = self.clock()
             item = self._live(key, now)
             if item is None:
                 current, deadline = 0, ttl_to_deadline(ttl, now)
@@ -108,7 +110,7 @@ class MemoryStore(Store):
     def delete(self, key: str, expected: Any = None) -> bool:
         old = None if expected is None else encode_value(expected)
         with self._lock:
-            item = self._live(key, time.time())
+            item = self._live(key, self.clock())
             if item is None or (old is not None and item[0] != old):
                 return False
             del self._items[key]
@@ -116,7 +118,7 @@ class MemoryStore(Store):
 
     def ttl(self, key: str) -> float | None:
         with self._lock:
-            now = time.time()
+            now = self.clock()
             item = self._live(key, now)
         if item is None or item[1] is None:
             return None

@@ -9,6 +9,7 @@ which Redis executes atomically.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lift.stores.base import (
@@ -108,7 +109,9 @@ class RedisStore(Store):
         client: Any = None,
         prefix: str = "lift:",
         timeout: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock  # epoch seconds of the token bucket's refills (expiry itself is the server's)
         self.client = client if client is not None else redis_client(url or "redis://127.0.0.1:6379/0", timeout)
         self.prefix = prefix
         self._scripts: dict[str, Any] = {}
@@ -177,7 +180,7 @@ class RedisStore(Store):
         self, key: str, capacity: float, refill_per_second: float, cost: float = 1, now: float | None = None
     ) -> tuple[bool, float, float]:
         """Atomically take `cost` tokens from a bucket; (allowed, tokens left, seconds until enough)."""
-        now_ms = int((time.time() if now is None else now) * 1000)
+        now_ms = int((self.clock() if now is None else now) * 1000)
         args = [capacity, refill_per_second, cost, now_ms]
         allowed, left, wait_ms = self._call(self._script(_TOKEN_BUCKET), keys=[self.prefix + key], args=args)
         return allowed == 1, left / 1000, wait_ms / 1000
