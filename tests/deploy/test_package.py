@@ -176,19 +176,32 @@ def test_bytecode_names_the_files_where_lambda_puts_them(project: Path, tmp_path
 EVERY_TRIGGER_APP = """
 import sys
 
+from typing import NamedTuple, NotRequired, TypedDict
+
 import msgspec
 import lift
 from lift import App, Context
 
 app = App(name="every")
 seen = []
-# what `import msgspec` and `import lift` loaded: the submodules no request uses are not among them
-loaded_at_init = sorted(name for name in sys.modules if name.startswith("msgspec."))
+# what `import msgspec` and `import lift` loaded: the submodules no request uses are not among them,
+# nor typing_extensions (in the zip, as pydantic or another dependency brings it)
+loaded_at_init = sorted(name for name in sys.modules if name.startswith(("msgspec.", "typing_extensions")))
 
 
 class Order(msgspec.Struct):
     id: str
     qty: int
+
+
+class Refund(TypedDict):
+    id: str
+    reason: NotRequired[str]
+
+
+class Point(NamedTuple):
+    x: int
+    y: "int"
 
 
 @app.get("/café/{name}")
@@ -240,8 +253,22 @@ def direct(body: dict) -> dict:
             "components": sorted(msgspec.json.schema_components([Order])[1]),
             "toml": toml.decode(b"a = 1"),
             "yaml": yaml.__name__,
+            # msgspec reads a TypedDict's Required/NotRequired keys, and its get_type_hints (which
+            # msgspec 0.23 keeps for other callers) imports typing_extensions' on its first call
+            "refunds": msgspec.json.decode(b'[{"id": "r1"}, {"id": "r2", "reason": "dup"}]', type=list[Refund]),
+            "missing": _error(lambda: msgspec.json.decode(b'{"reason": "x"}', type=Refund)),
+            "point": msgspec.json.decode(b"[1, 2]", type=Point),
+            "hints": str(msgspec._utils.get_type_hints(Refund)),
+            "typing_extensions": sys.modules["typing_extensions"].__file__,
         }
     return {"seen": seen, "lift": lift.__file__, "msgspec": msgspec.__file__}
+
+
+def _error(call):
+    try:
+        call()
+    except msgspec.ValidationError as exc:
+        return str(exc)
 """
 
 
@@ -256,6 +283,7 @@ def test_the_packaged_zip_of_an_app_with_every_trigger_runs_under_the_runtime_cl
     root = tmp_path / "project"
     root.mkdir()
     (root / "every.py").write_text(EVERY_TRIGGER_APP)
+    (root / "requirements.txt").write_text("lift-lambda\ntyping_extensions\n")
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"  # the runtime client's Python
     built = build_package(root, tmp_path / "package.zip", app_ref="every:app", runtime=version, architecture="x86_64")
     task = tmp_path / "task"
@@ -295,8 +323,14 @@ def test_the_packaged_zip_of_an_app_with_every_trigger_runs_under_the_runtime_cl
         "components": ["Order"],
         "toml": {"a": 1},
         "yaml": "msgspec.yaml",
+        "refunds": [{"id": "r1"}, {"id": "r2", "reason": "dup"}],
+        "missing": "Object missing required field `id`",
+        "point": [1, 2],
+        "hints": "{'id': <class 'str'>, 'reason': typing.NotRequired[str]}",
+        "typing_extensions": str(task / "typing_extensions.py"),
     }
-    assert "msgspec's inspect, toml, yaml and JSON Schema modules imported on first use" in built.compile_note
+    note = "msgspec's inspect, toml, yaml and JSON Schema modules and typing_extensions imported on first use"
+    assert note in built.compile_note
     assert report.payload["seen"] == [
         ["sqs", "a"],
         ["sns", "disk full"],
@@ -325,8 +359,9 @@ def test_an_include_outside_the_project_is_refused_before_pip_runs(tmp_path: Pat
 
 
 def test_a_msgspec_of_another_shape_is_packaged_as_installed(tmp_path: Path) -> None:
-    """Only the statements `lift package` knows are rewritten: a msgspec whose __init__ already imports
-    its submodules lazily (or in another way) is left byte for byte as pip installed it."""
+    """Only the statements `lift package` knows are rewritten: a msgspec file that already imports
+    lazily (or in another way) is left byte for byte as pip installed it, and the other rewrite is
+    still made."""
     import shutil
 
     import msgspec
@@ -334,18 +369,40 @@ def test_a_msgspec_of_another_shape_is_packaged_as_installed(tmp_path: Path) -> 
     from lift.deploy.package import defer_msgspec_imports
 
     installed = Path(msgspec.__file__).parent
-    known = tmp_path / "known"
-    shutil.copytree(installed, known / "msgspec", ignore=shutil.ignore_patterns("__pycache__"))
-    assert defer_msgspec_imports(known)
-    assert "def __getattr__(name):" in (known / "msgspec" / "__init__.py").read_text()
 
-    other = tmp_path / "other"
-    shutil.copytree(installed, other / "msgspec", ignore=shutil.ignore_patterns("__pycache__"))
-    init = other / "msgspec" / "__init__.py"
-    statement = "from . import inspect, json, msgpack, structs, toml, yaml"
-    assert statement in init.read_text()
+    def copy(name: str) -> Path:
+        shutil.copytree(installed, tmp_path / name / "msgspec", ignore=shutil.ignore_patterns("__pycache__"))
+        return tmp_path / name / "msgspec"
+
+    known = copy("known")
+    assert defer_msgspec_imports(known.parent) == (
+        "; msgspec's inspect, toml, yaml and JSON Schema modules and typing_extensions imported on first use"
+    )
+    assert "def __getattr__(name):" in (known / "__init__.py").read_text()
+    utils = (known / "_utils.py").read_text()
+    assert "from typing_extensions import NotRequired" not in utils and "as _get_type_hints" not in utils
+
+    def reshape(package: Path, file: str, statement: str, other: str) -> dict[str, bytes]:
+        path = package / file
+        assert path.read_text().count(statement) == 1
+        path.write_text(path.read_text().replace(statement, other))
+        return {p.name: p.read_bytes() for p in package.glob("*.py")}
+
+    package = copy("init")
     split = "from . import json, msgpack, structs, toml, yaml\nfrom . import inspect"
-    init.write_text(init.read_text().replace(statement, split))
-    before = {p.name: p.read_bytes() for p in (other / "msgspec").glob("*.py")}
-    assert defer_msgspec_imports(other) == ""
-    assert {p.name: p.read_bytes() for p in (other / "msgspec").glob("*.py")} == before
+    before = reshape(package, "__init__.py", "from . import inspect, json, msgpack, structs, toml, yaml", split)
+    assert defer_msgspec_imports(package.parent) == "; typing_extensions imported on first use"
+    after = {p.name: p.read_bytes() for p in package.glob("*.py")}
+    assert [name for name in before if before[name] != after[name]] == ["_utils.py"]
+
+    package = copy("utils")
+    hints = "from typing_extensions import get_type_hints as _get_type_hints\n"
+    before = reshape(
+        package, "_utils.py", hints, hints.replace("_get_type_hints", "_hints") + "    _get_type_hints = _hints\n"
+    )
+    assert (
+        defer_msgspec_imports(package.parent)
+        == "; msgspec's inspect, toml, yaml and JSON Schema modules imported on first use"
+    )
+    after = {p.name: p.read_bytes() for p in package.glob("*.py")}
+    assert sorted(name for name in before if before[name] != after[name]) == ["__init__.py", "json.py"]

@@ -258,9 +258,81 @@ _LAZY_NOTE = "# (written by `lift package`: imported on first use, see lift.depl
 
 
 def defer_msgspec_imports(deps: Path) -> str:
-    """Rewrite the installed msgspec in `deps` so its unused submodules load on first use (see
-    _MSGSPEC_LAZY); returns a note for the package's result ("" when msgspec is not there or its
-    files are not the shape this knows)."""
+    """Rewrite the installed msgspec in `deps` so what a function does not use loads on first use
+    (its submodules, see _MSGSPEC_LAZY; typing_extensions, see _defer_typing_extensions); returns a
+    note for the package's result ("" when msgspec is not there or none of its files has the shape
+    this knows). Each file whose statements are not the known ones is left as pip installed it."""
+    notes = [note for note in (_defer_submodules(deps), _defer_typing_extensions(deps)) if note]
+    return "; " + " and ".join(notes) + " imported on first use" if notes else ""
+
+
+def _imports(node: object, module: str, names: dict[str, str | None]) -> bool:
+    """Whether `node` is exactly `from <module> import <name> [as <asname>], ...` (absolute)."""
+    import ast
+
+    return (
+        isinstance(node, ast.ImportFrom)
+        and node.level == 0
+        and node.module == module
+        and {alias.name: alias.asname for alias in node.names} == names
+    )
+
+
+# With typing_extensions installed (pydantic and many libraries bring it), msgspec's `_utils` imports
+# it at `import msgspec` for `get_type_hints`, `Required` and `NotRequired`, and typing_extensions
+# imports `inspect` (with `ast`, `dis`, ...): 27M instructions of a packaged app's 85M cold start on
+# 3.11 (bench/README.md). On the Pythons Lambda runs (3.11+), typing_extensions' `Required` and
+# `NotRequired` are `typing`'s own (PEP 655 put them in typing in 3.11; typing_extensions re-exports
+# them there), so the packaged copy takes them from `typing`; and `get_type_hints` (which msgspec
+# calls when it first reads a NamedTuple's or a function's hints, never to decode JSON into a Struct)
+# imports typing_extensions on that first call, falling back to typing's as before.
+_LAZY_HINTS = """def _get_type_hints(obj, **kwargs):  {note}
+    global _get_type_hints
+    try:
+        from typing_extensions import get_type_hints as found
+    except Exception:
+        from typing import get_type_hints as found
+    _get_type_hints = found
+    return found(obj, **kwargs)
+"""
+_TYPING_REQUIRED = "from typing import NotRequired, Required  {note}\n"
+
+
+def _defer_typing_extensions(deps: Path) -> str:
+    import ast
+
+    path = deps / "msgspec" / "_utils.py"
+    if not path.is_file():
+        return ""
+    source = path.read_text(encoding="utf-8")
+    hints = {"get_type_hints": "_get_type_hints"}
+    required = {"NotRequired": None, "Required": None}
+    found: dict[str, ast.Try] = {}
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.Try) and len(node.body) == 1 and node.handlers and node.end_lineno):
+            continue
+        fallback = node.handlers[0].body[0]
+        if _imports(node.body[0], "typing_extensions", hints) and _imports(fallback, "typing", hints):
+            found.setdefault("hints", node)
+        elif _imports(node.body[0], "typing_extensions", required) and (
+            _imports(fallback, "typing", required)
+            or (isinstance(fallback, ast.Try) and _imports(fallback.body[0], "typing", required))
+        ):
+            found.setdefault("required", node)
+    if set(found) != {"hints", "required"}:
+        return ""
+    lines = source.splitlines(keepends=True)
+    replacements = {"hints": _LAZY_HINTS, "required": _TYPING_REQUIRED}
+    for key, node in sorted(found.items(), key=lambda item: -item[1].lineno):  # (bottom up: line numbers hold)
+        text = replacements[key].format(note="# (written by `lift package`, see lift.deploy.package._LAZY_HINTS)")
+        lines[node.lineno - 1 : node.end_lineno] = [text]
+    new = "".join(lines)
+    ast.parse(new)
+    path.write_text(new, encoding="utf-8")
+    return "typing_extensions"
+
+
+def _defer_submodules(deps: Path) -> str:
     import ast
 
     package = deps / "msgspec"
@@ -306,7 +378,7 @@ def defer_msgspec_imports(deps: Path) -> str:
         rewritten[path] = new
     for path, text in rewritten.items():
         path.write_text(text, encoding="utf-8")
-    return "; msgspec's inspect, toml, yaml and JSON Schema modules imported on first use"
+    return "msgspec's inspect, toml, yaml and JSON Schema modules"
 
 
 def _compile(build: Path, runtime: str, prefix: str = "/var/task") -> tuple[bool, str]:
