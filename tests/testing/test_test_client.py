@@ -118,3 +118,53 @@ def test_an_http_api_authorizer_raw_query_string_is_percent_encoded() -> None:
 
     event = events.http_api_authorizer(query={"q": "a b&c=d", "name": "café"})
     assert parse_qs(event["rawQueryString"]) == {"q": ["a b&c=d"], "name": ["café"]}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_fragment_never_reaches_the_app_as_a_client_never_sends_it(source: str) -> None:
+    client = TestClient(_app(), source=source)
+    assert client.get("/echo/x?tag=a#top").json()["query"] == {"tag": ["a"]}
+    assert client.get("/echo/page#section-2").json()["name"] == "page"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_header_and_query_values_are_sent_as_a_client_writes_them(source: str) -> None:
+    app = App()
+    app.get("/v")(lambda ctx: {"h": ctx.request.headers.getall("x-a"), "q": dict(ctx.request.query)})
+    got = TestClient(app, source=source).get(
+        "/v", headers={"X-A": b"caf\xc3\xa9"}, query={"on": True, "off": False, "none": None, "n": 5}
+    )
+    body = got.json()
+    assert body["h"] == ["café"]  # bytes as the text they encode, never "b'caf\\xc3\\xa9'"
+    assert body["q"] == {"on": "true", "off": "false", "none": "", "n": "5"}  # as httpx sends them
+
+
+def test_a_lattice_header_that_is_not_text_is_sent_as_text_in_both_formats() -> None:
+    for version in ("1.0", "2.0"):
+        event = events.vpc_lattice("GET", "/", headers={"X-N": 5, "X-B": b"\xff"}, version=version)
+        values = event["headers"]
+        assert {k: values[k] for k in ("x-n", "x-b")} == (
+            {"x-n": "5", "x-b": "\xff"} if version == "1.0" else {"x-n": ["5"], "x-b": ["\xff"]}
+        )
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_cookie_no_client_can_send_is_refused_not_split_into_two(source: str) -> None:
+    client = TestClient(_app(), source=source)
+    with pytest.raises(ValueError, match="';'"):
+        client.get("/echo/x", cookies={"session": "a;admin=1"})
+    with pytest.raises(ValueError, match="not a token"):
+        client.get("/echo/x", cookies={"a=b": "1"})
+    # '=' and spaces inside a value are fine: the app gets the value whole
+    assert client.get("/echo/x", cookies={"s": "k=v=w"}).json()["cookies"] == {"s": "k=v=w"}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_response_text_follows_the_charset_and_never_raises(source: str) -> None:
+    app = App()
+    app.get("/latin")(lambda: Response(b"caf\xe9", headers={"Content-Type": "text/plain; charset=ISO-8859-1"}))
+    app.get("/png")(lambda: Response.binary(b"\x89PNG\r\n\x1a\n\xff", "image/png"))
+    client = TestClient(app, source=source)
+    assert client.get("/latin").text == "café"
+    png = client.get("/png")
+    assert png.body == b"\x89PNG\r\n\x1a\n\xff" and png.text.startswith("\ufffdPNG")

@@ -42,13 +42,38 @@ class TestResponse:
 
     @property
     def text(self) -> str:
-        return self.body.decode("utf-8")
+        """The body as text, in the `charset` its Content-Type names (UTF-8 by default); bytes that
+        are not text in it show as U+FFFD, as a browser shows them."""
+        charset = "utf-8"
+        for param in (self.headers.get("content-type") or "").split(";")[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset" and value.strip().strip('"'):
+                charset = value.strip().strip('"')
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:  # (a charset Python does not know)
+            return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
         return serialization.decode_json(self.body)
 
     def __repr__(self) -> str:
         return f"<TestResponse {self.status_code} {self.body[:80]!r}>"
+
+
+_COOKIE_NAME_FORBIDDEN = frozenset('()<>@,;:\\"/[]?={} \t')
+
+
+def _check_cookies(cookies: Mapping[str, str]) -> None:
+    """Refuse a cookie no client can send: a `;` in a value would reach the app as two cookies."""
+    for name, value in cookies.items():
+        if not name or any(c in _COOKIE_NAME_FORBIDDEN or not " " < c < "\x7f" for c in name):
+            raise ValueError(f"cookie name {name!r} is not a token (RFC 6265): no client can send it")
+        if any(c == ";" or c < " " or c == "\x7f" for c in str(value)):
+            raise ValueError(
+                f"cookie {name!r} has a ';' or a control character in its value {value!r}: a Cookie header "
+                "cannot carry it (a client would send two cookies); encode the value, as browsers' code does"
+            )
 
 
 class TestClient:
@@ -85,6 +110,7 @@ class TestClient:
             if not any(k.lower() == "content-type" for k in hdrs):
                 hdrs["Content-Type"] = "application/json"
         if cookies:
+            _check_cookies(cookies)
             cookie_header = "; ".join(f"{k}={v}" for k, v in cookies.items())
             if self.source in ("http", "url"):
                 options.setdefault("cookies", [f"{k}={v}" for k, v in cookies.items()])

@@ -29,10 +29,11 @@ USER_AGENT = "lift-testclient/1.0"
 
 
 def split_path(path: str) -> tuple[str, dict[str, list[str]]]:
-    """Split `/a?x=1&x=2` into the path and its (decoded) multi-valued query."""
+    """Split `/a?x=1&x=2` into the path and its (decoded) multi-valued query. A `#fragment` is
+    dropped, as every client does: it never leaves the browser."""
     from urllib.parse import parse_qsl
 
-    path, _, raw = path.partition("?")
+    path, _, raw = path.partition("#")[0].partition("?")
     query: dict[str, list[str]] = {}
     for k, v in parse_qsl(raw, keep_blank_values=True):
         query.setdefault(k, []).append(v)
@@ -45,11 +46,34 @@ def url_path(path: str) -> str:
     return _LONE_PERCENT.sub("%25", quote(path, safe="/:@!$&'()*+,;=-._~%"))
 
 
+def wire_text(value: Any) -> str:
+    """A header or query value as the text a client sends, as httpx writes it: bytes decoded
+    (UTF-8, else Latin-1, as AWS passes header bytes on), `True`/`False` as `true`/`false`,
+    `None` as empty, anything else as its `str()`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(value).decode("latin-1")
+    return str(value)
+
+
+def wire_values(value: Any) -> list[str]:
+    """A header or query parameter's values as text: a list or tuple is one value per item."""
+    return [wire_text(v) for v in value] if isinstance(value, list | tuple) else [wire_text(value)]
+
+
 def _merge_query(path: str, query: dict[str, Any] | None) -> tuple[str, dict[str, list[str]]]:
     path, parsed = split_path(path)
     for k, v in (query or {}).items():
-        parsed.setdefault(k, []).extend(v if isinstance(v, list | tuple) else [str(v)])
-    return path, {k: [str(x) for x in vs] for k, vs in parsed.items()}
+        parsed.setdefault(k, []).extend(wire_values(v))
+    return path, parsed
 
 
 def _body(body: Any, is_base64: bool | None) -> tuple[str | None, bool]:
@@ -95,7 +119,7 @@ def _default_headers(host: str, length: str | None, headers: dict[str, Any] | No
         base["Content-Length"] = [length]
     lower = {k.lower(): k for k in base}
     for name, value in (headers or {}).items():
-        values = [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+        values = wire_values(value)
         existing = lower.get(name.lower())
         if existing:
             del base[existing]

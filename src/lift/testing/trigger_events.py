@@ -213,7 +213,7 @@ def vpc_lattice(
     URL path (a query string in it joins `query`; sent percent-encoded, as Lattice passes it on); a
     header or query value may be a list (v2 sends each one's values as a list; v1 keeps the last query
     value). Bytes that are not UTF-8 are sent base64-encoded, as Lattice sends a binary body."""
-    from lift.testing.events import _merge_query, url_path
+    from lift.testing.events import _merge_query, url_path, wire_values
 
     path, values = _merge_query(path, query)
     path = url_path(path)
@@ -230,11 +230,12 @@ def vpc_lattice(
     payload = _b64(body) if is_base64 else _text(body)
     if body is not None:
         hdrs.setdefault("content-length", str(len(base64.b64decode(payload)) if is_base64 else len(payload.encode())))
+    values_of = {k: wire_values(v) for k, v in hdrs.items()}
     if version == "1.0":
         return {
             "raw_path": path,
             "method": method,
-            "headers": {k: ",".join(map(str, v)) if isinstance(v, list | tuple) else v for k, v in hdrs.items()},
+            "headers": {k: ",".join(v) for k, v in values_of.items()},
             "query_string_parameters": {k: v[-1] for k, v in values.items() if v},
             "body": payload,
             "is_base64_encoded": is_base64,
@@ -243,7 +244,7 @@ def vpc_lattice(
         "version": "2.0",
         "path": path,
         "method": method,
-        "headers": {k: [str(x) for x in v] if isinstance(v, list | tuple) else [v] for k, v in hdrs.items()},
+        "headers": values_of,
         "queryStringParameters": values,
         "body": payload,
         "isBase64Encoded": is_base64,
