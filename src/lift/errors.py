@@ -238,5 +238,12 @@ def lift_logger() -> Any:
     if _lift_logger is None:
         import logging
 
+        if any(type(h).__name__.startswith("LambdaLoggerHandler") for h in logging.getLogger().handlers):
+            # Under Lambda's runtime client, whose root handler would write these lines in its own
+            # text (card numbers in clear, a traceback's last line run into the next print): Lift's
+            # JSON handler takes its place, as it does at the first `ctx.logger`
+            from lift.observability.logging import configure
+
+            configure()
         _lift_logger = logging.getLogger("lift")
     return _lift_logger

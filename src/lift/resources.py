@@ -206,7 +206,38 @@ def install_sigterm_handler(on_shutdown: Callable[[], Any]) -> bool:
                 raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, handle)
+    if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+        # Under Lambda's runtime client the main thread waits for the next event inside a C call that
+        # retries when a signal interrupts it, so a Python handler would run only after another event
+        # came, and Lambda's SIGKILL follows SIGTERM within 500 ms: a thread of ours takes SIGTERM instead
+        # (blocked here, so this thread and every thread started later leave it to that one)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        threading.Thread(
+            target=_shut_down_on_sigterm, args=(on_shutdown, previous), name="lift-sigterm", daemon=True
+        ).start()
     return True
+
+
+def _shut_down_on_sigterm(on_shutdown: Callable[[], Any], previous: Any) -> None:
+    """Wait for SIGTERM, run `on_shutdown` and any earlier Python handler, then end the process
+    (with status 0, as the handler on the main thread does)."""
+    import signal
+    import sys
+
+    signal.sigwait({signal.SIGTERM})
+    try:
+        on_shutdown()
+        if callable(previous):
+            previous(signal.SIGTERM, None)
+    except BaseException:
+        _log.exception("shutdown on SIGTERM failed")
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # (a closed or broken stream: nothing left to save)
+                pass
+        os._exit(0)
 
 
 # -- pool -------------------------------------------------------------------------------------

@@ -135,6 +135,11 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path == f"{API_PREFIX}/restore/next":
+            # SnapStart (AWS_LAMBDA_INITIALIZATION_TYPE=snap-start): the runtime ran its before-snapshot
+            # hooks and waits here while Lambda takes the snapshot; its answer is the restore, at once
+            # (locally, one copy), after which the runtime runs its after-restore hooks
+            return self._reply(200, {})
         if self.path != f"{API_PREFIX}/invocation/next":
             return self._reply(404, {"errorType": "InvalidRequest", "errorMessage": f"Unknown path {self.path}"})
         invocation = self.server.emulator._next_invocation()
@@ -161,7 +166,7 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         emulator = self.server.emulator
-        if self.path == f"{API_PREFIX}/init/error":
+        if self.path in (f"{API_PREFIX}/init/error", f"{API_PREFIX}/restore/error"):
             emulator._init_failed(body, self.headers.get("Lambda-Runtime-Function-Error-Type"))
             return self._reply(202, {"status": "OK"})
         prefix = f"{API_PREFIX}/invocation/"
@@ -268,6 +273,22 @@ class RuntimeEmulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def shutdown(self, grace: float = 0.5) -> int | None:
+        """Shut the execution environment down as Lambda does for a function with extensions:
+        SIGTERM to the runtime, SIGKILL if it is still running after `grace` seconds (Lambda gives
+        500 ms). Returns the runtime's exit status (negative: the signal that ended it), or None when
+        no runtime was running. The next `invoke` starts a fresh one (a cold start)."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return None
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self._kill_runtime()
+        self._process = None
+        return process.returncode
 
     def __enter__(self) -> RuntimeEmulator:
         return self.start()
