@@ -9,6 +9,8 @@ import asyncio
 import socket
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -98,6 +100,13 @@ def drip_head(conn: socket.socket) -> None:
         time.sleep(0.02)
 
 
+def continue_forever(conn: socket.socket) -> None:
+    """`100 Continue` every 10 ms for 4 s: each is a whole answer httpx skips, none is the final one."""
+    for _ in range(400):
+        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        time.sleep(0.01)
+
+
 def big_chunked(conn: socket.socket) -> None:
     conn.sendall(
         b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -119,6 +128,7 @@ def wire() -> Iterator[WireServer]:
             "/gzip": garbled_gzip,
             "/drip": drip,
             "/drip-head": drip_head,
+            "/continue": continue_forever,
             "/big": big_chunked,
             "/declared": big_declared,
             "/not-modified": lambda conn: conn.sendall(
@@ -161,6 +171,20 @@ def test_a_dripping_answer_ends_at_the_deadline_sync_and_async(wire):
         asyncio.run(client.aio.get("/drip"))
     with pytest.raises(UpstreamTimeout):  # async calls bound the headers too
         asyncio.run(client.aio.get("/drip-head"))
+    client.close()
+
+
+def test_a_sync_call_bounds_the_status_line_and_headers_too(wire):
+    """Each byte (or `100 Continue`) resets httpx's read timeout: a sync call waited the whole 2-4 s
+    on a 0.3 s deadline (on Lambda, until the function was killed) before these came to an end."""
+    client = ServiceClient("wire", base_url=wire.url, timeout=Timeouts(total=0.3), retry=1, breaker=False)
+    for path in ("/drip-head", "/continue"):
+        with pytest.raises(UpstreamTimeout) as caught:
+            client.get(path)
+        assert (caught.value.status, caught.value.code) == (504, "upstream_timeout")
+        with pytest.raises(UpstreamTimeout):
+            asyncio.run(client.aio.get(path))
+    assert client.get("/ok") == {"ok": True}  # the pool serves the next call as before
     client.close()
 
 
@@ -350,4 +374,49 @@ def test_every_sync_method_has_its_async_twin(wire):
     answers = asyncio.run(each())
     assert [a.request.method for a in answers] == [v.upper() for v in verbs]
     assert all(a.status_code == 200 for a in answers)
+    client.close()
+
+
+def _encoded(body: bytes, encoding: bytes) -> Callable[[socket.socket], None]:
+    head = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Encoding: %s\r\n"
+    return lambda conn: conn.sendall(head % encoding + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def _compress(data: bytes, wbits: int, times: int = 1) -> bytes:
+    for _ in range(times):
+        packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+        data = packer.compress(data) + packer.flush()
+    return data
+
+
+def test_a_compression_bomb_costs_no_more_memory_than_max_response_bytes(wire):
+    """`gzip, gzip` over 24 MB of zeros is 200 bytes: httpx inflated it whole (64 KB of gzip is 64 MB
+    at once) before the size was counted; on a 128 MB function a few KB of it was an out-of-memory."""
+    zeros = zlib.compressobj(9, zlib.DEFLATED, 31)
+    inner = b"".join(zeros.compress(bytes(1 << 20)) for _ in range(24)) + zeros.flush()
+    wire.routes["/bomb"] = _encoded(_compress(inner, 31), b"gzip, gzip")
+    wire.routes["/zlib"] = _encoded(_compress(b'{"deflate": "zlib"}', 15), b"deflate")
+    wire.routes["/raw-deflate"] = _encoded(_compress(b'{"deflate": "raw"}', -15), b"deflate")
+    wire.routes["/gzip-twice"] = _encoded(_compress(b'{"gzip": 2}', 31, times=2), b"gzip, x-gzip")
+    wire.routes["/thrice"] = _encoded(_compress(b"{}", 31, times=3), b"gzip, gzip, gzip")
+    wire.routes["/br"] = _encoded(b"\x0b\x01\x80{}\x03", b"br")
+    client = ServiceClient("wire", base_url=wire.url, max_response_bytes=1 << 20, breaker=False, retry=1)
+    assert client.get("/zlib") == {"deflate": "zlib"}
+    assert client.get("/raw-deflate") == {"deflate": "raw"}
+    assert asyncio.run(client.aio.get("/gzip-twice")) == {"gzip": 2}
+    for call in (lambda: client.get("/bomb"), lambda: asyncio.run(client.aio.get("/bomb"))):
+        tracemalloc.start()
+        try:
+            with pytest.raises(ServiceError) as caught:
+                call()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert (caught.value.status, caught.value.code) == (502, "upstream_too_large")
+        assert peak < 8 << 20, peak  # the 1 MB kept and a few 64 KB pieces; was 24 MB and more
+    for path in ("/thrice", "/br"):  # more layers than any server uses; an encoding never asked for
+        with pytest.raises(ServiceError) as caught:
+            client.get(path)
+        assert (caught.value.status, caught.value.code) == (502, "upstream_invalid_response")
+    assert "accept-encoding: gzip, deflate" in wire.heads[-1].decode().lower().split("\r\n")
     client.close()

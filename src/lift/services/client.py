@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
@@ -155,6 +157,7 @@ class Pools:
         if client is None:
             httpx = _load_httpx()
             client = self._sync = httpx.Client(**self.options)
+            _bound_sync_io(client)
         return client
 
     def for_loop(self, loop: Any) -> Any:
@@ -174,6 +177,79 @@ class Pools:
         entries, self._async = list(self._async.values()), {}
         for loop, client in entries:
             _close_async(loop, client)
+
+
+# The deadline of the sync call this thread is making: every socket read and write of the sync pool
+# waits at most until then. httpx's timeouts are per read, so a callee that drips its status line
+# or headers a byte at a time, or sends `100 Continue` forever, kept a sync call waiting past the
+# deadline (past Lambda's own, which then killed the function); asyncio.timeout bounds `aio` calls.
+_io_deadline: ContextVar[float | None] = ContextVar("lift_service_io_deadline", default=None)
+
+
+def _bound_sync_io(client: Any) -> None:
+    """Puts `_io_deadline` under each connection the client's pools open (httpx offers no public
+    hook: the transports keep their httpcore pool as `_pool`; one it does not know is left as is)."""
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)
+
+
+def _bounded(timeout: float | None, error: str) -> float | None:
+    at = _io_deadline.get()
+    if at is None:
+        return timeout
+    left = at - _monotonic()
+    if left <= 0:
+        import httpcore
+
+        raise getattr(httpcore, error)("no complete answer within the call's deadline")
+    return left if timeout is None or left < timeout else timeout
+
+
+class _DeadlineBackend:
+    """An httpcore network backend whose streams wait no longer than the current call's deadline."""
+
+    __slots__ = ("backend",)
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, *args: Any, **kwargs: Any) -> Any:
+        return _DeadlineStream(
+            self.backend.connect_tcp(host, port, _bounded(timeout, "ConnectTimeout"), *args, **kwargs)
+        )
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, *args: Any, **kwargs: Any) -> Any:
+        return _DeadlineStream(
+            self.backend.connect_unix_socket(path, _bounded(timeout, "ConnectTimeout"), *args, **kwargs)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self.backend.sleep(seconds)
+
+
+class _DeadlineStream:
+    __slots__ = ("stream",)
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, _bounded(timeout, "ReadTimeout"))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, _bounded(timeout, "WriteTimeout"))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+        return _DeadlineStream(self.stream.start_tls(ssl_context, server_hostname, _bounded(timeout, "ConnectTimeout")))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
 
 
 def _close_async(loop: Any, client: Any) -> None:
@@ -216,9 +292,11 @@ class ResponseTooLarge(Exception):
 
 class _Body:
     """One answer's body, read chunk by chunk: never past the call's deadline (a server that drips
-    a byte at a time resets httpx's read timeout on every byte) nor `max_response_bytes`."""
+    a byte at a time resets httpx's read timeout on every byte) nor `max_response_bytes`, counted
+    after decompression, which is done here a piece at a time (httpx inflates each network chunk
+    whole: a 64 KB chunk of gzip is 64 MB, and `gzip, gzip` makes 485 bytes 200 MB)."""
 
-    __slots__ = ("resp", "at", "limit", "size", "chunks")
+    __slots__ = ("resp", "at", "limit", "size", "chunks", "codings")
 
     def __init__(self, client: ServiceClient, call: _Call, resp: Any) -> None:
         self.resp = resp
@@ -226,11 +304,20 @@ class _Body:
         self.limit = limit = client.max_response_bytes
         self.size = 0
         self.chunks: list[bytes] = []
+        self.codings = _codings(resp) if resp.headers.get("content-encoding") else None
         length = resp.headers.get("content-length")  # (for HEAD and 304: the body they do not send)
         if limit is not None and length and length.isdigit() and int(length) > limit and _has_body(call, resp):
             raise ResponseTooLarge(length)
 
-    def add(self, chunk: bytes) -> None:
+    def add(self, raw: bytes) -> None:
+        """One chunk as it came off the wire (`iter_raw`)."""
+        if self.codings is None:
+            self._keep(raw)
+        else:
+            for piece in _inflate(self.codings, 0, raw, self.resp):
+                self._keep(piece)
+
+    def _keep(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.limit is not None and self.size > self.limit:
             raise ResponseTooLarge(self.size)
@@ -239,7 +326,72 @@ class _Body:
         self.chunks.append(chunk)
 
     def done(self) -> None:
+        codings = self.codings
+        if codings:
+            for i in range(len(codings)):  # what each layer still holds goes through the layers after it
+                for piece in _inflate(codings, i + 1, codings[i].flush(), self.resp):
+                    self._keep(piece)
         self.resp._content = b"".join(self.chunks)  # what httpx's read() keeps: .content, .json()
+
+
+_PIECE = 64 * 1024  # the most one decompression step may produce
+_MAX_CODINGS = 2  # content codings stacked on one answer (`gzip, gzip`): more is refused
+
+
+class _Unzip:
+    """One gzip or deflate layer, inflating at most `_PIECE` bytes per step."""
+
+    __slots__ = ("z", "deflate")
+
+    def __init__(self, gzip: bool) -> None:
+        self.z = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
+        self.deflate = not gzip  # until the first bytes say whether it has a zlib header
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        while data:
+            try:
+                out = self.z.decompress(data, _PIECE)
+            except zlib.error:
+                if not self.deflate:
+                    raise
+                self.z = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as many servers send it
+                self.deflate = False
+                continue
+            self.deflate = False
+            data = self.z.unconsumed_tail
+            if out:
+                yield out
+
+    def flush(self) -> bytes:
+        return self.z.flush()
+
+
+def _codings(resp: Any) -> list[_Unzip] | None:
+    """The decoders for the answer's `Content-Encoding`, the last applied first (None: identity)."""
+    out: list[_Unzip] = []
+    for token in reversed(resp.headers.get_list("content-encoding", split_commas=True)):
+        token = token.strip().lower()
+        if token in ("gzip", "x-gzip", "deflate"):
+            out.append(_Unzip(token != "deflate"))
+        elif token in ("br", "zstd", "compress", "x-compress"):  # never asked for (Accept-Encoding)
+            raise _httpx.DecodingError(f"an answer in {token!r}, which was not asked for", request=resp.request)
+        # identity, or a token no server means (httpx reads those as identity too)
+    if len(out) > _MAX_CODINGS:
+        raise _httpx.DecodingError(f"{len(out)} content codings on one answer", request=resp.request)
+    return out or None
+
+
+def _inflate(codings: list[_Unzip], i: int, data: bytes, resp: Any) -> Iterator[bytes]:
+    """`data` through the layers from `i` on, a bounded piece at a time."""
+    if i == len(codings):
+        if data:
+            yield data
+        return
+    try:
+        for piece in codings[i].pieces(data):
+            yield from _inflate(codings, i + 1, piece, resp)
+    except zlib.error as exc:
+        raise _httpx.DecodingError(f"an undecodable body: {exc}", request=resp.request) from None
 
 
 def _has_body(call: _Call, resp: Any) -> bool:
@@ -294,7 +446,8 @@ class ServiceClient:
         self.health = HealthTracker() if health is True else (health or None)
         self.auth = auth
         self.forward_authorization = forward_authorization
-        self.base_headers = {"Accept": "application/json", **(headers or {})}
+        # only what _Body can inflate a bounded piece at a time (httpx would add br and zstd when installed)
+        self.base_headers = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", **(headers or {})}
         self.metrics = metrics
         self.stats = {"calls": 0, "failures": 0, "retries": 0}
         options = {"timeout": self.timeouts.attempt, "follow_redirects": False, "headers": self.base_headers}
@@ -623,6 +776,7 @@ class ServiceClient:
             url = instance.url + call.path
             resp = exc = None
             start = _monotonic()
+            bound = _io_deadline.set(call.deadline.at)
             try:
                 request = http.build_request(
                     call.method,
@@ -635,7 +789,7 @@ class ServiceClient:
                 resp = http.send(request, stream=True)
                 try:
                     body = _Body(self, call, resp)
-                    for chunk in resp.iter_bytes():
+                    for chunk in resp.iter_raw():
                         body.add(chunk)
                     body.done()
                 finally:
@@ -647,6 +801,7 @@ class ServiceClient:
                     breaker.abandon(probe)
                 raise
             finally:
+                _io_deadline.reset(bound)
                 if bulkhead is not None:
                     bulkhead.release()
                 if self._tracks_outstanding:
@@ -758,7 +913,7 @@ class AsyncCalls:
                     resp = await http.send(request, stream=True)
                     try:
                         body = _Body(c, call, resp)
-                        async for chunk in resp.aiter_bytes():
+                        async for chunk in resp.aiter_raw():
                             body.add(chunk)
                         body.done()
                     finally:
