@@ -44,6 +44,7 @@ __all__ = [
     "payload_too_large",
     "prewarm_resources",
     "read_body",
+    "response_headers",
     "route_keys_of",
     "send_response",
     "UnsendableHeader",
@@ -379,9 +380,18 @@ class AsgiApp:
         if response.__class__ is not Response and hasattr(response, "chunks"):  # lift.streaming
             from lift.streaming import stream_to_asgi
 
-            await stream_to_asgi(
-                send, receive, response, self.executor, head_only=scope["method"] == "HEAD", request_id=ctx.request_id
-            )
+            try:
+                await stream_to_asgi(
+                    send,
+                    receive,
+                    response,
+                    self.executor,
+                    head_only=scope["method"] == "HEAD",
+                    request_id=ctx.request_id,
+                    on_error=lambda exc: app.error_response(ctx, exc),  # (failed before its first chunk)
+                )
+            except UnsendableHeader as exc:  # (raised before anything was sent: the error contract's 500)
+                await send_response(send, app.error_response(ctx, exc))
             return
         head = scope["method"] == "HEAD"  # (the method on the wire: a `head` request routed as HEAD gets its body)
         if head and response.body:
@@ -722,6 +732,20 @@ def _header_value(value: str, name: str) -> bytes:
         return value.encode("latin-1")
     except UnicodeEncodeError:
         return value.encode("utf-8")
+
+
+def response_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    """A streamed response's headers and cookies as `send_response` sends them (Latin-1, or UTF-8 for
+    text Latin-1 cannot hold); UnsendableHeader for a line break or NUL."""
+    headers = [
+        (
+            _HEADER_NAMES.get(name) or _header_name(name),
+            _header_value(value if value.__class__ is str else str(value), name),
+        )
+        for name, value in response.headers.items()
+    ]
+    headers.extend((b"set-cookie", _header_value(cookie, "Set-Cookie")) for cookie in response.cookies)
+    return headers
 
 
 async def send_response(send: Send, response: Response, head: bool = False) -> None:

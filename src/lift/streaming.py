@@ -392,6 +392,9 @@ def _default_pool() -> Any:
         return _pool
 
 
+OPEN_WITHIN = 0.05  # seconds a stream's status and headers wait for its first chunk (see stream_to_asgi)
+
+
 async def stream_to_asgi(
     send: Callable[[dict[str, Any]], Any],
     receive: Callable[[], Any],
@@ -399,29 +402,38 @@ async def stream_to_asgi(
     executor: Any = None,
     head_only: bool = False,
     request_id: str | None = None,
+    on_error: Callable[[BaseException], Response] | None = None,
 ) -> bool:
     """Send `response` chunk by chunk; True when it completed, False when the client left.
+
+    The status and headers go out with the first chunk, or `OPEN_WITHIN` seconds after the
+    stream started when the first chunk is not ready by then (an SSE feed waiting for its first
+    event opens at once): a stream that fails before its first chunk is answered with `on_error`'s
+    response (the app's error contract; by default its 500), as a buffered Lambda source answers
+    it, never with a 200 and a broken body. Headers are sent as `lift.asgi.send_response` sends
+    them (`UnsendableHeader`, raised before the stream starts, for a line break or NUL).
 
     A task watches `receive()` for `http.disconnect` and cancels the streaming task, so an
     async generator waiting between items is stopped at once. Sync iterators run their
     `next()` on `executor`'s threads, never on the event loop.
     """
+    from lift.asgi import response_headers
+
     executor = executor or _default_pool()
     request_id = request_id or response.request_id
-    headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
-    headers.extend((b"set-cookie", c.encode("latin-1")) for c in response.cookies)
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    try:
+        start = {"type": "http.response.start", "status": response.status, "headers": response_headers(response)}
+    except Exception:
+        await _close(response, executor)
+        raise
     if head_only:
-        if response.is_async:
-            aclose = getattr(response.chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        else:
-            await asyncio.get_running_loop().run_in_executor(executor, close_stream, response)
+        await _close(response, executor)
+        await send(start)
         await send({"type": "http.response.body", "body": b""})
         return True
 
-    streaming = asyncio.ensure_future(_pump(send, response, executor))
+    head = _Head(send, start)
+    streaming = asyncio.ensure_future(_pump(head, response, executor))
     disconnected = False
 
     async def watch_disconnect() -> None:
@@ -433,7 +445,15 @@ async def stream_to_asgi(
                 streaming.cancel()
                 return
 
+    async def open_soon() -> None:
+        await asyncio.sleep(OPEN_WITHIN)
+        try:
+            await head.open()
+        except _ClientGone:  # (the watcher sees the disconnect and stops the stream)
+            pass
+
     watcher = asyncio.ensure_future(watch_disconnect())
+    opener = asyncio.ensure_future(open_soon())
     try:
         await streaming
         return True
@@ -441,13 +461,19 @@ async def stream_to_asgi(
         if disconnected:
             return False
         raise
-    except OSError:  # the server refused a send: the client is gone
+    except _ClientGone:  # the server refused a send (uvicorn's ClientDisconnected is an OSError)
         return False
-    except Exception:
-        # the headers are gone: the only honest signal left is to end the response unfinished
-        # (the client sees a broken chunked body, never a complete-looking truncated one)
+    except Exception as exc:  # the generator's own failure (an OSError of its own included)
         from lift.errors import lift_logger
 
+        if not head.started:  # nothing sent yet: the error contract's answer, with its own status
+            opener.cancel()
+            from lift.asgi import send_response
+
+            await send_response(send, (on_error or _failed_before_first_chunk(request_id))(exc))
+            return False
+        # the headers are gone: the only honest signal left is to end the response unfinished
+        # (the client sees a broken chunked body, never a complete-looking truncated one)
         lift_logger().exception(
             "Streamed response failed after its headers were sent (request_id=%s)",
             request_id,
@@ -456,11 +482,77 @@ async def stream_to_asgi(
         return False
     finally:
         watcher.cancel()
+        opener.cancel()
         if not streaming.done():
             streaming.cancel()
 
 
-async def _pump(send: Callable[[dict[str, Any]], Any], response: StreamingResponse, executor: Any) -> None:
+class _Head:
+    """A stream's `http.response.start`, sent once: before its first chunk, or by the opener."""
+
+    __slots__ = ("send", "start", "started", "sent")
+
+    def __init__(self, send: Callable[[dict[str, Any]], Any], start: dict[str, Any]) -> None:
+        self.send, self.start, self.started = send, start, False
+        self.sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def open(self) -> None:
+        if self.started:
+            await self.sent  # (the opener is sending it: a chunk waits for it)
+            return
+        self.started = True
+        try:
+            await self.send(self.start)
+        except OSError as exc:
+            raise _ClientGone from exc
+        finally:
+            self.sent.set_result(None)
+
+    async def body(self, data: bytes, more: bool = True) -> None:
+        if not self.started or not self.sent.done():
+            await self.open()
+        try:
+            await self.send({"type": "http.response.body", "body": data, "more_body": more})
+        except OSError as exc:
+            raise _ClientGone from exc
+
+
+class _ClientGone(Exception):
+    """The server refused a send: the client has left (told apart from a generator's own OSError)."""
+
+
+def _failed_before_first_chunk(request_id: str | None) -> Callable[[BaseException], Response]:
+    """The error contract's answer for a stream that failed before its first chunk (the dev server's:
+    the app's handler has returned), as `App.error_response` writes it without a custom handler."""
+
+    def answer(exc: BaseException) -> Response:
+        from lift.errors import InternalError, find_lift_error, lift_logger
+
+        err = find_lift_error(exc)
+        if err is None:
+            lift_logger().error(
+                "Streamed response failed before its first chunk (request_id=%s)",
+                request_id,
+                exc_info=exc,
+                extra={"request_id": request_id},
+            )
+            err = InternalError()
+        return Response.json(err.to_dict(request_id), status=err.status)
+
+    return answer
+
+
+async def _close(response: StreamingResponse, executor: Any) -> None:
+    """Close a stream that will not be read (HEAD, or headers that cannot be sent): its cleanup runs."""
+    if response.is_async:
+        aclose = getattr(response.chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    else:
+        await asyncio.get_running_loop().run_in_executor(executor, close_stream, response)
+
+
+async def _pump(head: _Head, response: StreamingResponse, executor: Any) -> None:
     chunks = response.chunks
     if response.is_async:
         iterator = chunks.__aiter__()  # type: ignore[union-attr]
@@ -468,14 +560,14 @@ async def _pump(send: Callable[[dict[str, Any]], Any], response: StreamingRespon
             async for chunk in iterator:
                 data = _as_bytes(chunk)
                 if data:
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                    await head.body(data)
         finally:
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
                 await aclose()
     else:
-        await _pump_sync(send, iter(chunks))  # type: ignore[arg-type]
-    await send({"type": "http.response.body", "body": b""})
+        await _pump_sync(head, iter(chunks))  # type: ignore[arg-type]
+    await head.body(b"", more=False)
 
 
 _DONE = object()
@@ -488,7 +580,7 @@ class _Failed:
         self.exc = exc
 
 
-async def _pump_sync(send: Callable[[dict[str, Any]], Any], iterator: Iterator[Any]) -> None:
+async def _pump_sync(head: _Head, iterator: Iterator[Any]) -> None:
     """A sync generator, run on its own thread: each chunk is handed to the event loop as soon
     as it is produced (the loop sends whatever has arrived in one message), at most
     `_IN_FLIGHT` chunks ahead of the client. The thread also closes the generator (a generator
@@ -548,18 +640,18 @@ async def _pump_sync(send: Callable[[dict[str, Any]], Any], iterator: Iterator[A
                     done = True
                 elif isinstance(item, _Failed):
                     if parts:  # what the generator yielded before failing reaches the client first
-                        await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
+                        await head.body(b"".join(parts))
                     raise item.exc
                 else:
                     slots.release()
                     if size and size + len(item) > _BATCH_BYTES:  # small chunks travel together
-                        await send({"type": "http.response.body", "body": b"".join(parts), "more_body": True})
+                        await head.body(b"".join(parts))
                         parts, size = [], 0
                     parts.append(item)
                     size += len(item)
             if parts:
                 body = parts[0] if len(parts) == 1 else b"".join(parts)
-                await send({"type": "http.response.body", "body": body, "more_body": True})
+                await head.body(body)
             if done:
                 return
     finally:

@@ -406,7 +406,11 @@ class DevServer:
         if streamed and response.status < 500:
             from lift.streaming import stream_to_asgi
 
-            await stream_to_asgi(send, receive, streamed[0])
+            try:
+                await stream_to_asgi(send, receive, streamed[0])
+            except UnsendableHeader:  # (a result API Gateway cannot send either: its 502)
+                _log.error("The function's response has a header with a line break or NUL: answered 502")
+                await send_response(send, bad_gateway())
             return
         try:
             await send_response(send, response, scope["method"] == "HEAD")
