@@ -24,6 +24,7 @@ class JWKSServer:
         self.trickle: float | None = None  # seconds between bytes: a provider sending its body slowly
         self.closing = threading.Event()
         self.hold: threading.Event | None = None  # when set: each answer waits (10 s at most) for it
+        self.pems: dict[str, bytes] | None = None  # when set: GET /<kid> answers that PEM (an ALB's key endpoint)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,7 +33,9 @@ class JWKSServer:
                 if server.hold is not None:
                     server.hold.wait(10)
                 body = json.dumps(server.document).encode()
-                self.send_response(server.status)
+                if server.pems is not None:
+                    body = server.pems.get(self.path.rsplit("/", 1)[-1], b"")
+                self.send_response(server.status if body else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -18,7 +18,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["JWKSClient", "JWKSUnavailable", "KeyNotFound", "fetch_json", "fetch_json_urllib"]
+__all__ = [
+    "JWKSClient",
+    "JWKSUnavailable",
+    "KeyNotFound",
+    "check_key_url",
+    "fetch_bytes",
+    "fetch_json",
+    "fetch_json_urllib",
+]
 
 logger = logging.getLogger("lift.auth")
 
@@ -34,24 +42,34 @@ class KeyNotFound(LookupError):
     """No key in the (freshly checked) key set matches the token's key id."""
 
 
-def fetch_json_urllib(url: str, timeout: float) -> Any:
-    """GET `url` with the standard library and decode its JSON body, within `timeout` in all."""
+def fetch_bytes_urllib(url: str, timeout: float) -> bytes:
+    """GET `url` with the standard library: its body (at most MAX_JWKS_BYTES), within `timeout` in all."""
     import urllib.request  # lazily: it pulls in http.client, email and ssl
 
     deadline = time.monotonic() + timeout
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    request = urllib.request.Request(url, headers={"Accept": "application/json, */*"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(_read_bounded(iter(lambda: response.read1(65536), b""), deadline))
+        return _read_bounded(iter(lambda: response.read1(65536), b""), deadline)
+
+
+def fetch_bytes_httpx(url: str, timeout: float) -> bytes:
+    """GET `url` with httpx: its body (at most MAX_JWKS_BYTES), within `timeout` in all."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    with httpx.stream("GET", url, timeout=timeout, headers={"Accept": "application/json, */*"}) as response:
+        response.raise_for_status()
+        return _read_bounded(response.iter_bytes(), deadline)
+
+
+def fetch_json_urllib(url: str, timeout: float) -> Any:
+    """GET `url` with the standard library and decode its JSON body, within `timeout` in all."""
+    return json.loads(fetch_bytes_urllib(url, timeout))
 
 
 def fetch_json_httpx(url: str, timeout: float) -> Any:
     """GET `url` with httpx and decode its JSON body, within `timeout` in all."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    with httpx.stream("GET", url, timeout=timeout, headers={"Accept": "application/json"}) as response:
-        response.raise_for_status()
-        return json.loads(_read_bounded(response.iter_bytes(), deadline))
+    return json.loads(fetch_bytes_httpx(url, timeout))
 
 
 def _read_bounded(chunks: Iterable[bytes], deadline: float) -> bytes:
@@ -67,20 +85,26 @@ def _read_bounded(chunks: Iterable[bytes], deadline: float) -> bytes:
     return bytes(body)
 
 
-def fetch_json(url: str, timeout: float) -> Any:
-    """GET JSON with httpx when it is installed, else with urllib."""
+def fetch_bytes(url: str, timeout: float) -> bytes:
+    """GET a body with httpx when it is installed, else with urllib."""
     try:
         import httpx  # noqa: F401
     except ImportError:
-        return fetch_json_urllib(url, timeout)
-    return fetch_json_httpx(url, timeout)
+        return fetch_bytes_urllib(url, timeout)
+    return fetch_bytes_httpx(url, timeout)
 
 
-def _check_url(url: str) -> None:
+def fetch_json(url: str, timeout: float) -> Any:
+    """GET JSON with httpx when it is installed, else with urllib."""
+    return json.loads(fetch_bytes(url, timeout))
+
+
+def check_key_url(url: str) -> None:
+    """A ValueError unless `url` is https (http only on localhost): keys fetched in clear could be forged."""
     parts = urlsplit(url)
     if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
         return
-    raise ValueError(f"JWKS URL must be https (http only on localhost), got {url!r}")
+    raise ValueError(f"key URL must be https (http only on localhost), got {url!r}")
 
 
 class JWKSClient:
@@ -96,7 +120,7 @@ class JWKSClient:
         fetch: Callable[[str, float], Any] = fetch_json,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        _check_url(url)
+        check_key_url(url)
         self.url = url
         self.timeout = timeout
         self.cache_ttl = cache_ttl

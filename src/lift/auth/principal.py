@@ -22,7 +22,7 @@ class Principal:
     roles: frozenset[str] = frozenset()
     scopes: frozenset[str] = frozenset()
     claims: Mapping[str, Any] = field(default_factory=dict)
-    method: str = "jwt"  # "jwt", "api_key", "authorizer" or "iam"
+    method: str = "jwt"  # "jwt", "api_key", "authorizer", "iam" or "alb_oidc"
 
     def has_roles(self, roles: Iterable[str], match: Match = "all") -> bool:
         """True when the principal holds all (or, with match="any", at least one) of `roles`."""

@@ -28,11 +28,13 @@ if TYPE_CHECKING:
     from lift.auth.api_keys import APIKey, APIKeyVerifier
 
 __all__ = [
+    "ALBOIDCAuth",
     "Authenticate",
     "Authenticator",
     "JWTAuth",
     "APIKeyAuth",
     "GatewayAuth",
+    "alb_oidc_auth",
     "authenticate",
     "jwt_auth",
     "api_key_auth",
@@ -113,6 +115,26 @@ class GatewayAuth:
         if ctx.source not in _GATEWAY_SOURCES or not isinstance(ctx.event, Mapping):
             return None
         return gateway_principal(ctx.event, self.claim_map)
+
+
+class ALBOIDCAuth:
+    """The user an ALB's authenticate-oidc/-cognito action signed into `x-amzn-oidc-data`; read on ALB
+    events only (on any other source the header is whatever the client sent)."""
+
+    name = "alb_oidc"
+    challenge = "Bearer"
+
+    def __init__(self, verifier: Any, claim_map: ClaimMap | None = None) -> None:
+        self.verifier = verifier
+        self.claim_map = claim_map or ClaimMap()
+
+    def authenticate(self, ctx: Any) -> Principal | None:
+        if ctx.source != "alb" or ctx.request is None:
+            return None
+        token = ctx.request.headers.get("x-amzn-oidc-data")
+        if token is None:
+            return None
+        return self.claim_map.principal(self.verifier.verify(token), "alb_oidc")
 
 
 class Authenticate:
@@ -240,6 +262,25 @@ def gateway_auth(
 ) -> Authenticate:
     """Middleware trusting API Gateway's authorizer result (no token code in the function)."""
     return Authenticate(GatewayAuth(claim_map), skip=skip, optional=optional)
+
+
+def alb_oidc_auth(
+    signer: str | Iterable[str],
+    *,
+    region: str | None = None,
+    key_url: str | None = None,
+    claim_map: ClaimMap | None = None,
+    skip: Iterable[str] = (),
+    optional: bool = False,
+    **verify_options: Any,
+) -> Authenticate:
+    """Middleware trusting the user an ALB authenticated (its `x-amzn-oidc-data`), verified: signed by
+    the load balancer `signer` (its ARN) with the key from `key_url` (default: the ALB key endpoint of
+    the signer's region). `verify_options`: leeway, timeout, retry_unknown_after."""
+    from lift.auth.alb_oidc import ALBOIDCVerifier
+
+    verifier = ALBOIDCVerifier(signer, region=region, key_url=key_url, **verify_options)
+    return Authenticate(ALBOIDCAuth(verifier, claim_map), skip=skip, optional=optional)
 
 
 # -- authorization -------------------------------------------------------------------------
