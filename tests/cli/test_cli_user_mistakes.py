@@ -109,6 +109,18 @@ def test_new_refuses_a_name_pip_would_refuse(tmp_path, monkeypatch):
     assert CliRunner().invoke(lift_cli, ["new", "orders-2"]).exit_code == 0
 
 
+def test_new_refuses_the_name_of_a_package_the_project_installs(tmp_path, monkeypatch):
+    """`lift new msgspec` made a project pip cannot install (it needs msgspec>=0.18 and is msgspec
+    0.1.0); `lift new lift-lambda` one that installs in Lift's place, so its tests fail on `import lift`."""
+    monkeypatch.chdir(tmp_path)
+    for name in ["lift-lambda", "Lift_Lambda", "msgspec", "pytest", "click"]:  # (click: typer, of lift-lambda[dev])
+        result = CliRunner().invoke(lift_cli, ["new", name])
+        assert result.exit_code == 2, (name, result.output)
+        assert result.output.startswith(f"Error: Project name {name!r} is the name of a package the project installs")
+        assert result.output.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_new_into_a_file_or_an_uncreatable_directory_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "notes.txt").write_text("keep me")
