@@ -157,3 +157,93 @@ def random_after_seed(seed: int) -> float:
     import random
 
     return random.Random(seed).random()
+
+
+CORPUS = Path("/work/shared/corpus/events")  # real AWS samples, read in place (SOURCES.md there)
+
+EVERY_TRIGGER = """
+    import datetime
+    import decimal
+
+    from lift import App, Context
+
+    app = App(name="everything")
+    METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+    app.route("/", methods=METHODS)(lambda ctx: {"root": True})
+
+
+    @app.route("/{path+}", methods=METHODS)
+    def any_path(ctx: Context, path: str) -> dict:
+        ctx.logger.info("http", extra={"path": path})
+        return {"path": path, "at": datetime.datetime(2024, 1, 1), "amount": decimal.Decimal("1.10")}
+
+
+    for register in (app.sqs, app.sns, app.s3, app.schedule, app.dynamodb_stream, app.kinesis):
+        register("*")(lambda ctx: ctx.logger.info("record"))
+    app.eventbridge()(lambda ctx: None)
+    for route_key in ("$connect", "$disconnect", "$default"):
+        app.websocket(route_key)(lambda ctx: None)
+    app.authorizer()(lambda ctx: "user-1")
+    for trigger in ("pre_sign_up", "post_confirmation", "pre_authentication", "post_authentication",
+                    "pre_token_generation", "define_auth_challenge", "create_auth_challenge",
+                    "verify_auth_challenge_response", "custom_message", "user_migration", "custom_email_sender",
+                    "custom_sms_sender", "inbound_federation"):
+        app.cognito(trigger)(lambda ctx: None)
+    app.firehose()(lambda ctx: None)
+    app.kafka()(lambda ctx, body: None)
+    app.cloudwatch_logs()(lambda ctx, body: None)
+    app.ses()(lambda ctx: None)
+    app.mq()(lambda ctx, body: None)
+    app.appsync()(lambda ctx, body: {"ok": True})
+    app.appsync_authorizer()(lambda ctx: True)
+    app.bedrock_agent()(lambda ctx, body: {"ok": True})
+    app.s3_batch()(lambda ctx, body: "done")
+    app.secrets_rotation()(lambda ctx: None)
+
+
+    @app.invoke
+    def direct(body: object) -> dict:
+        return {"at": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc), "d": decimal.Decimal("2.5"),
+                "b": b"\\x00\\x01"}
+
+
+    handler = app.handler
+"""
+
+
+@pytest.mark.skipif(not (CORPUS / "SOURCES.md").is_file(), reason="no event corpus here")
+def test_every_real_sample_through_one_runtime_process(tmp_path):
+    """The 487 samples through one awslambdaric process: every one answered as a JSON result (no
+    invocation error, no 5xx), every line printed is one JSON object, and none crashes or
+    restarts the runtime. Then the samples no trigger claims, to an app without @app.invoke: each
+    an UnmatchedEvent invocation error with one ERROR line of Lift's naming its request id."""
+    from lift.sources import source_of
+
+    samples = [json.loads(path.read_text(encoding="utf-8-sig")) for path in sorted(CORPUS.rglob("*.json"))]
+    assert len(samples) >= 480
+    write_app(tmp_path, EVERY_TRIGGER)
+    wrong = {}
+    with RuntimeEmulator("fn.handler", cwd=tmp_path, env={"AWS_LAMBDA_LOG_FORMAT": "JSON"}) as rt:
+        for number, event in enumerate(samples):
+            result = rt.invoke(event)
+            status = result.payload.get("statusCode", 200) if isinstance(result.payload, dict) else 200
+            if not result.ok or status >= 500:
+                wrong[number] = (source_of(event), result.kind, str(result.payload)[:200])
+            json.loads(result.raw, parse_constant=lambda name: pytest.fail(f"{name} in a result"))
+            for line in json_lines(result.logs):
+                assert line.get("request_id") == result.request_id, line
+        assert wrong == {}
+        assert rt.invoke({"any": "payload"}).payload == {"at": "2024-01-01T00:00:00Z", "d": "2.5", "b": "AAE="}
+        assert rt.starts == 1
+
+    unclaimed = [event for event in samples if source_of(event) == "invoke"]
+    assert len(unclaimed) > 50
+    write_app(tmp_path, "from lift import App\napp = App(name='nothing')\nhandler = app.handler\n", "bare")
+    with RuntimeEmulator("bare.handler", cwd=tmp_path) as rt:
+        for event in unclaimed:
+            result = rt.invoke(event)
+            assert result.kind == "error" and result.error["errorType"] == "UnmatchedEvent", result.payload
+            (line,) = [line for line in result.logs.splitlines() if line.startswith("{")]
+            logged = json.loads(line)
+            assert logged["level"] == "ERROR" and logged["request_id"] == result.request_id
+        assert rt.starts == 1
