@@ -182,6 +182,26 @@ def test_behind_cloudfront_the_trusted_proxy_entry_is_the_client(source):
     assert from_client("198.51.100.2").status_code == 200
 
 
+def test_an_edge_optimized_rest_apis_own_cloudfront_hop_is_not_the_client():
+    """Your CloudFront -> an edge-optimized REST API: API Gateway's own edge appends its address after the
+    one it names as sourceIp (your CloudFront's), as in AWS's samples ("15.248.3.126, 130.176.209.21" with
+    sourceIp 15.248.3.126). The client is one trusted hop left of sourceIp, never AWS's edge, which every
+    caller through that edge shares (before, they all shared one quota)."""
+    app = make_app(rate_limit(1, FOREVER, store=MemoryStore(), trusted_proxies=1))
+    client = TestClient(app)
+    your_cloudfront, apigw_edge = "54.239.1.1", "130.176.209.21"
+
+    def from_client(ip: str) -> int:
+        event = client.build_event(
+            "GET", "/items", headers={"X-Forwarded-For": f"{ip}, {your_cloudfront}, {apigw_edge}"}
+        )
+        event["requestContext"]["identity"]["sourceIp"] = your_cloudfront
+        return app.handler(event, lambda_context())["statusCode"]
+
+    assert [from_client("198.51.100.1"), from_client("198.51.100.2")] == [200, 200]
+    assert from_client("198.51.100.1") == 429
+
+
 def test_store_down_fails_open_with_an_error_log(caplog, dead_port):
     dead = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.3)
     client = TestClient(make_app(rate_limit(1, FOREVER, store=dead)))

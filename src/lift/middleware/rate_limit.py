@@ -212,8 +212,15 @@ def client_ip(ctx: Any, trusted_proxies: int = 0) -> str | None:
     chain = [part.strip() for value in request.headers.getall("x-forwarded-for") for part in value.split(",")]
     chain = [part for part in chain if part]
     source_ip = _gateway_source_ip(ctx.event)
-    if source_ip and (not chain or chain[-1] != source_ip):
-        chain.append(source_ip)
+    if source_ip:
+        # An edge-optimized REST API's own CloudFront adds its edge address after the one API Gateway
+        # names as sourceIp: entries right of sourceIp are AWS's hops, never the client nor a proxy of ours.
+        for index in range(len(chain) - 1, -1, -1):
+            if chain[index] == source_ip:
+                del chain[index + 1 :]
+                break
+        else:
+            chain.append(source_ip)
     if not chain:
         return None
     return chain[max(0, len(chain) - 1 - trusted_proxies)]
