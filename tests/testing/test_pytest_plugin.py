@@ -143,6 +143,25 @@ def test_assert_batch_failures_reports_the_difference():
         assert_batch_failures({"statusCode": 200}, [])
 
 
+def test_assert_batch_failures_reads_success_as_lambda_does_and_names_a_repeated_id():
+    from lift.testing import assert_batch_failures
+
+    # Lambda's documented complete successes: an empty or null EventResponse, an empty or null list
+    for success in (None, {}, {"batchItemFailures": []}, {"batchItemFailures": None}):
+        assert_batch_failures(success, [])
+    one = {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert_batch_failures(one, "m-1")  # one id as a string, never its characters
+    with pytest.raises(AssertionError, match=r"not reported: \['m-2'\]"):
+        assert_batch_failures(one, "m-2")
+    twice = {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-1"}]}
+    with pytest.raises(
+        AssertionError, match=r"reported but not expected: \['m-1'\]; reported more than once: \['m-1'\]"
+    ):
+        assert_batch_failures(twice, ["m-1"])
+    with pytest.raises(AssertionError, match="without a string itemIdentifier"):
+        assert_batch_failures({"batchItemFailures": [{"itemIdentifier": None}]}, [])
+
+
 def test_plugin_import_is_light():
     import subprocess
     import sys
