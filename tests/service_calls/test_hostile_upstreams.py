@@ -17,7 +17,7 @@ import pytest
 
 from lift import App, Context
 from lift.resilience import CircuitBreaker, RetryPolicy, Timeouts
-from lift.services import ServiceClient, ServiceError, UpstreamTimeout
+from lift.services import ApiKey, ServiceClient, ServiceError, UpstreamTimeout
 from lift.testing import TestClient
 from tests.servers import Served, listening_socket
 
@@ -419,4 +419,57 @@ def test_a_compression_bomb_costs_no_more_memory_than_max_response_bytes(wire):
             client.get(path)
         assert (caught.value.status, caught.value.code) == (502, "upstream_invalid_response")
     assert "accept-encoding: gzip, deflate" in wire.heads[-1].decode().lower().split("\r\n")
+    client.close()
+
+
+def _answer(head: bytes) -> Callable[[socket.socket], None]:
+    return lambda conn: conn.sendall(b"HTTP/1.1 " + head + b"\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")
+
+
+def _sent(wire: WireServer, name: str) -> list[str | None]:
+    """The value of header `name` in each request the server got, in order (None: not sent)."""
+    out = []
+    for head in wire.heads:
+        lines = head.decode("latin-1").split("\r\n")[1:]
+        values = [line.split(":", 1)[1].strip() for line in lines if line.lower().startswith(name.lower() + ":")]
+        out.append(values[0] if values else None)
+    return out
+
+
+def test_a_cookie_one_answer_sets_never_goes_out_with_later_calls(wire):
+    """One pool serves every request of the environment: httpx kept the callee's `Set-Cookie` and sent
+    it with every later call, whichever user or tenant it was made for."""
+    wire.routes["/login"] = _answer(b"200 OK\r\nSet-Cookie: session=user-a; Path=/")
+    client = ServiceClient("wire", base_url=wire.url, breaker=False)
+    assert client.get("/login") == {} and client.get("/ok") == {"ok": True}
+
+    async def twice() -> None:
+        await client.aio.get("/login")
+        await client.aio.get("/ok")
+
+    asyncio.run(twice())
+    assert _sent(wire, "Cookie") == [None] * 4
+    client.close()
+
+
+def test_a_redirect_to_another_origin_carries_none_of_the_clients_credentials(wire):
+    """httpx drops `Authorization` on a redirect to another origin, but sent an `ApiKey`'s header (and
+    SigV4's session token) to whatever host the callee named."""
+    port = wire.url.rsplit(":", 1)[1].encode()
+    wire.routes["/away"] = _answer(b"307 Temporary Redirect\r\nLocation: http://localhost:%s/ok" % port)
+    wire.routes["/here"] = _answer(b"307 Temporary Redirect\r\nLocation: /ok")
+    client = ServiceClient(
+        "wire", base_url=wire.url, breaker=False, auth=ApiKey("svc-key"), pool={"follow_redirects": True}
+    )
+    assert client.get("/away") == {"ok": True} and client.get("/here") == {"ok": True}
+    assert asyncio.run(client.aio.get("/away")) == {"ok": True}
+    hosts = [host.split(":")[0] for host in _sent(wire, "Host")]
+    assert list(zip(hosts, _sent(wire, "x-api-key"), strict=True)) == [
+        ("127.0.0.1", "svc-key"),
+        ("localhost", None),  # another origin: no key
+        ("127.0.0.1", "svc-key"),
+        ("127.0.0.1", "svc-key"),  # the same origin keeps it
+        ("127.0.0.1", "svc-key"),
+        ("localhost", None),
+    ]
     client.close()

@@ -21,6 +21,7 @@ class Auth:
     """Adds credentials to a request about to be sent (its headers are a plain dict)."""
 
     signs_body = False  # True when the final URL and body are needed (SigV4)
+    headers: tuple[str, ...] = ()  # the headers it sets: never sent on to another origin by a redirect
 
     def apply(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> None:
         raise NotImplementedError
@@ -32,6 +33,7 @@ class ApiKey(Auth):
     def __init__(self, key: str | Callable[[], str], header: str = "x-api-key") -> None:
         self.key = key
         self.header = header
+        self.headers = (header,)
 
     def apply(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> None:
         headers[self.header] = self.key() if callable(self.key) else self.key
@@ -42,6 +44,7 @@ class BearerToken(Auth):
 
     def __init__(self, token: str | Callable[[], str]) -> None:
         self.token = token
+        self.headers = ("Authorization",)
 
     def apply(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> None:
         token = self.token() if callable(self.token) else self.token
@@ -52,6 +55,7 @@ class SigV4(Auth):
     """AWS Signature Version 4 for IAM-authorized APIs (`execute-api`, Lambda function URLs: `lambda`)."""
 
     signs_body = True
+    headers = ("Authorization", "X-Amz-Date", "X-Amz-Security-Token")
 
     def __init__(self, region: str | None = None, service: str = "execute-api", credentials: Any = None) -> None:
         self.region = region

@@ -147,16 +147,43 @@ def _decode_errors() -> tuple[type[BaseException], ...]:
 class Pools:
     """The httpx clients of one service: one sync client, one async client per event loop."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], private: tuple[str, ...] = ()) -> None:
         self.options = options
+        self.private = private  # headers (the client's credentials) that never follow a redirect elsewhere
         self._sync: Any = None
         self._async: dict[int, tuple[Any, Any]] = {}
+
+    def _options(self, hook: Callable[[Any], Any]) -> dict[str, Any]:
+        options = self.options
+        if "cookies" not in options:
+            # one pool serves every caller of the environment: a cookie one callee answer set must not
+            # go out with the calls made for other users and tenants (httpx keeps and sends them)
+            from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+            options = {**options, "cookies": CookieJar(DefaultCookiePolicy(allowed_domains=[]))}
+        if self.private and options.get("follow_redirects"):
+            hooks = dict(options.get("event_hooks") or {})
+            hooks["request"] = [*hooks.get("request", ()), hook]
+            options = {**options, "event_hooks": hooks}
+        return options
+
+    def _strip(self, request: Any) -> None:
+        """httpx drops `Authorization` when a redirect leaves the origin; an `ApiKey`'s header or
+        SigV4's session token it would send to whatever host the callee names."""
+        url = request.url
+        origin = (url.scheme, url.host, url.port)
+        if request.extensions.setdefault("lift_origin", origin) != origin:  # the extensions follow redirects
+            for name in self.private:
+                request.headers.pop(name, None)
+
+    async def _strip_async(self, request: Any) -> None:
+        self._strip(request)
 
     def sync(self) -> Any:
         client = self._sync
         if client is None:
             httpx = _load_httpx()
-            client = self._sync = httpx.Client(**self.options)
+            client = self._sync = httpx.Client(**self._options(self._strip))
             _bound_sync_io(client)
         return client
 
@@ -167,7 +194,7 @@ class Pools:
             for key, (old_loop, _) in list(self._async.items()):
                 if old_loop.is_closed():  # its connections died with their loop
                     del self._async[key]
-            entry = self._async[id(loop)] = (loop, httpx.AsyncClient(**self.options))
+            entry = self._async[id(loop)] = (loop, httpx.AsyncClient(**self._options(self._strip_async)))
         return entry[1]
 
     def close(self) -> None:
@@ -454,13 +481,14 @@ class ServiceClient:
         if self.timeouts.connect is not None:
             options["timeout"] = None  # set per attempt
         options.update(pool or {})
+        private = auth.headers if auth is not None else ()
         self.app = app
         self._resource = f"service:{name}"
         if app is not None:
-            app.resource(self._resource, lambda: Pools(options), close=Pools.close, prewarm=False)
+            app.resource(self._resource, lambda: Pools(options, private), close=Pools.close, prewarm=False)
             self._own_pools = None
         else:
-            self._own_pools = Pools(options)
+            self._own_pools = Pools(options, private)
         self.aio = AsyncCalls(self)
 
     # -- plumbing ---------------------------------------------------------------------------
