@@ -83,6 +83,18 @@ def test_signed_token_with_string_time_claim_is_401_every_time(verifier_app, cla
         assert response.json()["error"]["code"] == "unauthorized"
 
 
+@pytest.mark.parametrize(("claim", "value"), [("exp", 10**400), ("nbf", -(10**400))], ids=["exp", "nbf"])
+def test_signed_token_with_a_time_claim_no_float_holds_is_401_every_time(verifier_app, claim, value) -> None:
+    """exp=10**400 (valid JSON, an int Python keeps whole) passed PyJWT's checks, then the verified-token
+    cache compared it with a float: the same token's second request was a 500 (OverflowError)."""
+    app, _, sign = verifier_app
+    token = sign(claims(**{claim: value}))
+    client = TestClient(app)
+    for _ in range(2):
+        response = client.get("/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, response.text
+
+
 def test_numeric_time_claims_still_verify_and_are_cached(verifier_app) -> None:
     app, _, sign = verifier_app
     token = sign(claims(nbf=int(time.time()) - 5, exp=time.time() + 600.5))  # float exp is a NumericDate too

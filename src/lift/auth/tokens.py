@@ -214,6 +214,7 @@ def _unverified_header(token: str) -> dict[str, Any]:
 
 
 _NUMERIC_DATES = ("exp", "nbf", "iat")
+_MAX_DATE = 2**63  # far past any real date, and within what a float compares with
 
 
 def _check_numeric_dates(claims: Mapping[str, Any]) -> None:
@@ -224,6 +225,8 @@ def _check_numeric_dates(claims: Mapping[str, Any]) -> None:
         value = claims.get(name)
         if value is not None and (value.__class__ is bool or not isinstance(value, int | float)):
             raise InvalidCredentials(f"claim {name!r} is not a number (NumericDate)")
+        if value.__class__ is int and not -_MAX_DATE < value < _MAX_DATE:  # 10**400: no float holds it, and
+            raise InvalidCredentials(f"claim {name!r} is out of range")  # the cached token's check raised
 
 
 def _checked(algorithms: Iterable[str], allowed: frozenset[str], what: str) -> tuple[str, ...]:
