@@ -86,6 +86,35 @@ def test_breaker_call_wraps_any_function():
     assert asyncio.run(fresh.call_async(ok)) == "fine"
 
 
+def test_a_cancelled_call_async_is_no_failure_and_gives_its_trial_back():
+    """A caller that gave up (a client gone, a `wait_for` timeout of its own) was counted as the
+    dependency failing: a cancelled half-open trial re-opened the circuit, and cancellations alone
+    opened a closed one."""
+    closed = CircuitBreaker("dep", window=1, min_calls=1)
+    half_open = CircuitBreaker("dep", window=1, min_calls=1, open_for=0.0, half_open_calls=1)
+    outcomes(half_open, "x")  # opened; open_for=0: the next call is the one trial
+
+    async def hangs() -> None:
+        await asyncio.Event().wait()
+
+    async def ok() -> str:
+        return "fine"
+
+    async def cancel_one(breaker: CircuitBreaker) -> None:
+        call = asyncio.create_task(breaker.call_async(hangs))
+        await asyncio.sleep(0)  # the call is inside hangs(), its permission taken
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(cancel_one(closed))
+    assert closed.state == "closed" and closed.failure_ratio() == 0.0
+    asyncio.run(cancel_one(half_open))
+    assert half_open.state == "half_open"
+    assert asyncio.run(half_open.call_async(ok)) == "fine"  # the slot came back: this trial closes it
+    assert half_open.state == "closed"
+
+
 def test_full_jitter_backoff_stays_within_its_bounds():
     policy = RetryPolicy(5, base=0.1, cap=0.5)
     for retry, ceiling in ((1, 0.1), (2, 0.2), (3, 0.4), (4, 0.5)):

@@ -222,13 +222,17 @@ class CircuitBreaker:
         self._next = (i + 1) % self.window
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run `fn` under the breaker: any exception counts as a failure and is re-raised."""
+        """Run `fn` under the breaker: an exception counts as a failure and is re-raised; a call
+        cancelled or interrupted (CancelledError, KeyboardInterrupt) decides nothing."""
         probe = self.acquire()
         start = _monotonic()
         try:
             result = fn(*args, **kwargs)
-        except BaseException:
+        except Exception:
             self.record(probe, _monotonic() - start, True)
+            raise
+        except BaseException:  # cancelled, interrupted: no outcome, and a trial slot goes back
+            self.abandon(probe)
             raise
         self.record(probe, _monotonic() - start, False)
         return result
@@ -239,8 +243,11 @@ class CircuitBreaker:
         start = _monotonic()
         try:
             result = await fn(*args, **kwargs)
-        except BaseException:
+        except Exception:
             self.record(probe, _monotonic() - start, True)
+            raise
+        except BaseException:  # cancelled, interrupted: no outcome, and a trial slot goes back
+            self.abandon(probe)
             raise
         self.record(probe, _monotonic() - start, False)
         return result
