@@ -247,3 +247,42 @@ def test_every_real_sample_through_one_runtime_process(tmp_path):
             logged = json.loads(line)
             assert logged["level"] == "ERROR" and logged["request_id"] == result.request_id
         assert rt.starts == 1
+
+
+PLAIN_LOGGING = """
+    import logging
+
+    from lift import App, Context
+    from lift.errors import NotFound
+
+    app = App(name="plain")
+    log = logging.getLogger("mine")
+
+
+    @app.get("/items/{n}")
+    def item(ctx: Context, n: int) -> dict:
+        log.warning("looking up %s", n)
+        if n == 0:
+            raise NotFound("no item 0")
+        return {"n": n}
+
+
+    handler = app.handler
+"""
+
+
+def test_plain_logging_lines_keep_the_request_id_once_lifts_handler_replaces_the_runtimes(tmp_path):
+    """The runtime's handler wrote the request id in every line; once Lift's JSON handler had taken
+    its place (the first ctx.logger, or the core's first 4xx/5xx line), the lines of any other logger
+    in an app without RequestLogging had no request id, and named the function, not the app."""
+    write_app(tmp_path, PLAIN_LOGGING)
+    with RuntimeEmulator("fn.handler", cwd=tmp_path) as rt:
+        missing = rt.invoke(events.apigw_rest("GET", "/items/0"))
+        assert missing.payload["statusCode"] == 404
+        (not_found,) = [line for line in json_lines(missing.logs.split("\n", 1)[1]) if line["logger"] == "lift"]
+        assert not_found["request_id"] == missing.request_id
+        for n in (1, 2):
+            found = rt.invoke(events.apigw_http("GET", f"/items/{n}"))
+            (line,) = json_lines(found.logs)
+            assert line["message"] == f"looking up {n}" and line["logger"] == "mine"
+            assert line["request_id"] == found.request_id and line["service"] == "plain"

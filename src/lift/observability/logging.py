@@ -262,6 +262,8 @@ class JsonFormatter(logging.Formatter):
             cached = self._ctx_cache
             if cached is None or cached[0] is not ctx:
                 cached = self._ctx_cache = (ctx, self._request_fields(ctx), invocation_trace_id())
+                if _config.function_fields is None:  # (a request's line with no middleware binding it)
+                    _remember_function(ctx)
             out.update(cached[1])
             out["request_id"] = ctx.request_id
             out["correlation_id"] = cached[1].get("correlation_id") or ctx.request_id
@@ -276,6 +278,9 @@ class JsonFormatter(logging.Formatter):
         else:  # outside a request: the app and function of the last request seen, else the environment
             out["service"] = self.service or _config.app_service or _service_of(None)
             out.update(_config.function_fields or _function_fields(None))
+            request_id = _runtime_request_id()
+            if request_id:  # (a line of any logger during an invocation no middleware bound)
+                out["request_id"] = request_id
             trace_id = current_trace_id()
         if trace_id:
             out["trace_id"] = trace_id
@@ -420,6 +425,14 @@ def _minimal_fields(record: logging.LogRecord, exc: Exception) -> dict[str, Any]
     return fields
 
 
+def _runtime_request_id() -> str | None:
+    """The request id of the invocation Lambda's runtime client (awslambdaric) is running, which its
+    own log handler, replaced by Lift's, wrote in every line; None elsewhere."""
+    bootstrap = sys.modules.get("awslambdaric.bootstrap")
+    request_id = getattr(bootstrap, "_GLOBAL_AWS_REQUEST_ID", None)
+    return request_id if request_id.__class__ is str else None
+
+
 def _service_of(ctx: Context | None) -> str:
     app = getattr(ctx, "app", None) if ctx is not None else None
     name = getattr(app, "name", None)
@@ -521,6 +534,12 @@ def configure(
     return handler
 
 
+def _remember_function(ctx: Any) -> None:
+    """Once: lines outside a request name this app and function."""
+    _config.app_service = getattr(getattr(ctx, "app", None), "name", None)
+    _config.function_fields = _function_fields(ctx)
+
+
 def bind_context(ctx: Any) -> tuple[Any, Any, int | None]:
     """Make `ctx` the current request for every log line; decides debug sampling.
 
@@ -529,9 +548,8 @@ def bind_context(ctx: Any) -> tuple[Any, Any, int | None]:
     global _sampled_open
     if _config.handler is None:
         configure()
-    if _config.function_fields is None:  # once: lines outside a request name this app and function
-        _config.app_service = getattr(getattr(ctx, "app", None), "name", None)
-        _config.function_fields = _function_fields(ctx)
+    if _config.function_fields is None:
+        _remember_function(ctx)
     ctx_token = _current_ctx.set(ctx)
     rate = _config.sample_rate
     if rate and _sampled_invocation(ctx, rate):
