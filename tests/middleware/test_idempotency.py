@@ -111,6 +111,20 @@ def test_same_key_with_another_payload_is_422(store):
     assert orders.runs == 1
 
 
+def test_same_key_with_another_query_is_422_and_the_same_query_in_any_order_replays():
+    """POST /refunds?amount=100 then ?amount=5 with one key: the query is part of what was asked for.
+    Before, only path and body were compared: the second got the first's 100 refund replayed as its own."""
+    orders = Orders(None)
+    client = TestClient(orders.app)
+    key = {"Idempotency-Key": "r-1"}
+    assert client.post("/refunds?amount=100&currency=EUR", json={}, headers=key).status_code == 201
+    again = client.post("/refunds?currency=EUR&amount=100", json={}, headers=key)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    other = client.post("/refunds?amount=5&currency=EUR", json={}, headers=key)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert orders.runs == 1
+
+
 def test_without_payload_hashing_the_key_alone_decides(store):
     orders = Orders(store, hash_payload=False)
     client = TestClient(orders.app)

@@ -187,6 +187,15 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _request_digest(request: Any) -> str:
+    """What a request asks for: its path, its query (when it has one; in any order) and its body."""
+    data = request.path.encode() + b"\n" + request.body
+    query = request.query
+    if len(query):
+        data += b"\n?" + msgspec.json.encode(sorted(query.to_dict().items()))
+    return _digest(data)
+
+
 def _report_store_error(ctx: Any, exc: StoreError, fail_open: bool) -> None:
     request_id = getattr(ctx, "request_id", None)
     _log.error(
@@ -268,7 +277,7 @@ class IdempotencyMiddleware:
                 ctx, IdempotencyKeyMissing(f"The {self.header} header must be 1-255 visible ASCII characters")
             )
         key = self.record_key(ctx, client_key)
-        payload_hash = _digest(request.path.encode() + b"\n" + request.body) if self.hash_payload else None
+        payload_hash = _request_digest(request) if self.hash_payload else None
         try:
             lock, outcome = self.ledger.begin(key, payload_hash, _lock_ttl(ctx, None, self.lock_timeout))
         except (IdempotencyInProgress, IdempotencyKeyReused) as exc:
