@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import gc
 import logging
 import os
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsgiApp",
     "AsgiRequest",
+    "ClientLeft",
     "WebSocketGateway",
     "asgi_app",
     "payload_too_large",
@@ -283,7 +285,11 @@ class AsgiApp:
         if body is None:
             message = await receive()
             if message.get("more_body") or message["type"] != "http.request":
-                body = await read_body(receive, app._max_body_size, message)
+                try:
+                    body = await read_body(receive, app._max_body_size, message)
+                except ClientLeft:  # nothing to answer, and a handler must never see a truncated body
+                    _log.info("client left before its request body was complete: %s %s not run", method, scope["path"])
+                    return
             else:
                 body = message.get("body", b"")
                 if len(body) > app._max_body_size:
@@ -371,8 +377,10 @@ class AsgiApp:
                 if perf_counter() - started > self.inline_budget and not place.pinned:
                     place.suspect()
         else:
+            # in a copy of the request's context, as on the loop: a context variable one request sets
+            # in a pool thread is never seen by the next request that thread runs
             response = await asyncio.get_running_loop().run_in_executor(
-                self.executor, self._respond_in_pool, ctx, chain, place
+                self.executor, _copy_context().run, self._respond_in_pool, ctx, chain, place
             )
         status = response.status
         if status.__class__ is not int or not 200 <= status <= 599:  # (set after the Response was made, or a 1xx)
@@ -409,7 +417,10 @@ class AsgiApp:
         WebSocket connection, the lifespan protocol."""
         kind = scope["type"]
         if kind == "http":
-            await self.websockets.management_api(scope, receive, send)
+            try:
+                await self.websockets.management_api(scope, receive, send)
+            except ClientLeft:
+                pass
         elif kind == "websocket":
             if not self._ws_client_checked:
                 self._use_in_process_websocket_client()
@@ -574,6 +585,7 @@ _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
 
 _new = object.__new__
+_copy_context = contextvars.copy_context
 _encode = serialization.encode_json
 _get_running_loop = asyncio._get_running_loop
 _set_running_loop = asyncio._set_running_loop
@@ -649,14 +661,20 @@ def _without_spelled_prefix(path: str, prefix: str) -> str:
     return "/" + parts[count + 1] if len(parts) > count + 1 else "/"
 
 
+class ClientLeft(Exception):
+    """The client disconnected before its request body was complete (`read_body`): the request is
+    not run (a handler would get a truncated body) and nothing is answered."""
+
+
 async def read_body(receive: Receive, limit: int, first: dict[str, Any] | None = None) -> bytes | None:
-    """The whole request body, or None when it exceeds `limit` bytes (`first`: a message already received)."""
+    """The whole request body, or None when it exceeds `limit` bytes (`first`: a message already received);
+    ClientLeft when the client disconnects before its last part."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message, first = first or await receive(), None
         if message["type"] == "http.disconnect":
-            break
+            raise ClientLeft
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)

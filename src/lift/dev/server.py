@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lift import serialization
-from lift.asgi import UnsendableHeader, WebSocketGateway, payload_too_large, read_body, send_response
+from lift.asgi import ClientLeft, UnsendableHeader, WebSocketGateway, payload_too_large, read_body, send_response
 from lift.context import Response
 from lift.dev import registry
 from lift.dev.activity import Activity, LogCapture
@@ -330,12 +330,15 @@ class DevServer:
         elif kind == "http":
             self.activity.loop = asyncio.get_running_loop()
             path = scope["path"]
-            if path == "/_lift" or path.startswith("/_lift/"):
-                await self._internal(scope, receive, send)
-            elif "/@connections/" in path:
-                await self.websockets.management_api(scope, receive, send)
-            else:
-                await self._http(scope, receive, send)
+            try:
+                if path == "/_lift" or path.startswith("/_lift/"):
+                    await self._internal(scope, receive, send)
+                elif "/@connections/" in path:
+                    await self.websockets.management_api(scope, receive, send)
+                else:
+                    await self._http(scope, receive, send)
+            except ClientLeft:  # (mid-body: no event is made of a truncated body, and no one to answer)
+                _log.info("client left before its request body was complete: %s %s not run", scope["method"], path)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

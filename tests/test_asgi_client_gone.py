@@ -1,0 +1,122 @@
+"""app.asgi and the dev server under a real uvicorn, with clients that leave mid-upload, and handler
+threads reused across requests: what one request leaves behind never reaches another."""
+
+from __future__ import annotations
+
+import contextvars
+import socket
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lift import App, Context
+from tests.servers import Served
+
+UPLOADS = """
+from lift import App, Context
+
+app = App(name="uploads")
+RECEIVED = []
+
+
+@app.post("/upload")
+def upload(ctx: Context, body: bytes) -> dict:
+    RECEIVED.append(len(body))
+    return {"size": len(body)}
+"""
+
+
+@pytest.fixture(scope="module")
+def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[int], dict[str, Served]]]:
+    """The app above under uvicorn twice: as `app.asgi`, and behind the dev server (its own import)."""
+    from lift.dev.server import DevServer
+
+    root: Path = tmp_path_factory.mktemp("uploads")
+    (root / "gone_uploads.py").write_text(textwrap.dedent(UPLOADS))
+    dev = DevServer("gone_uploads:app", project_dir=root, reload=False)
+    dev.start()
+    module = sys.modules["gone_uploads"]
+    servers = {"asgi": Served(module.app.asgi), "dev": Served(dev, lifespan="on")}
+    try:
+        yield module.RECEIVED, servers
+    finally:
+        for served in servers.values():
+            served.stop()
+        dev.stop()
+        sys.modules.pop("gone_uploads", None)
+        if str(dev.loader.project_dir) in sys.path:
+            sys.path.remove(str(dev.loader.project_dir))
+
+
+def _post(port: int, head: bytes, body: bytes, *, leave: bool = False) -> bytes:
+    """POST /upload's bytes; the answer (read until the server closes), or none when the client `leave`s."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n" + head + body)
+        data = b""
+        while not leave and (chunk := sock.recv(65536)):
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize("where", ["asgi", "dev"])
+@pytest.mark.parametrize(
+    "framing",
+    [
+        pytest.param((b"Content-Length: 100\r\n\r\n", b"a" * 40), id="content-length"),
+        pytest.param((b"Transfer-Encoding: chunked\r\n\r\n", b"28\r\n" + b"a" * 40 + b"\r\n"), id="chunked"),
+    ],
+)
+def test_a_client_leaving_mid_upload_never_runs_the_handler_with_part_of_its_body(
+    uploads, where: str, framing: tuple[bytes, bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    received, servers = uploads
+    head, part = framing
+    port = servers[where].port
+    received.clear()
+    with caplog.at_level("INFO"):
+        _post(port, head, part, leave=True)
+        # (bounded: the line is written as soon as the server has seen the client leave)
+        deadline = time.monotonic() + 30
+        while "client left before its request body was complete" not in caplog.text:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.01)
+    assert received == []  # (was [40]: the handler ran with 40 bytes of a 100-byte upload)
+    assert "POST /upload not run" in caplog.text
+    assert "Traceback" not in caplog.text
+    # the whole body, on the next connection, is served as usual
+    answer = _post(port, b"Content-Length: 100\r\nConnection: close\r\n\r\n", b"a" * 100)
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"size":100}') and received == [100]
+
+
+VISITOR: contextvars.ContextVar[str | None] = contextvars.ContextVar("visitor", default=None)
+
+
+def test_a_context_variable_set_in_a_pool_thread_never_reaches_the_next_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LIFT_ASGI_THREADS", "1")  # one handler thread: every request runs on it
+    app = App(name="visitors")
+
+    @app.get("/visit/{name}", blocking=True)  # (always in the pool)
+    def visit(ctx: Context, name: str) -> dict:
+        before = VISITOR.get()
+        VISITOR.set(name)
+        return {"seen": before}
+
+    served = Served(app.asgi)
+    try:
+        answers = []
+        for name in ("alice", "bob", "carol"):
+            with socket.create_connection(("127.0.0.1", served.port), timeout=30) as sock:
+                sock.sendall(f"GET /visit/{name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+            answers.append(data.rpartition(b"\r\n\r\n")[2])
+    finally:
+        served.stop()
+    assert answers == [b'{"seen":null}'] * 3  # (was alice's name in bob's request, bob's in carol's)
