@@ -473,3 +473,28 @@ def test_a_redirect_to_another_origin_carries_none_of_the_clients_credentials(wi
         ("localhost", None),
     ]
     client.close()
+
+
+def test_an_answer_that_is_not_http_is_a_502_and_no_answer_a_503(wire):
+    """The callee was reached and answered garbage: a 502 `upstream_invalid_response` as documented,
+    not a 503 'could not be reached' (which tells the caller's own callers to come back later)."""
+    garbage = {
+        "/status": b"HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\n{}",
+        "/html": b"<html>hello</html>\r\n\r\n",
+        "/chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n",
+        "/short": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{}",
+        "/head": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 200_000 + b"\r\nContent-Length: 2\r\n\r\n{}",
+    }
+    for path, answer in garbage.items():
+        wire.routes[path] = lambda conn, answer=answer: conn.sendall(answer)
+    wire.routes["/nothing"] = lambda conn: None  # the connection closes with no answer
+    client = ServiceClient("wire", base_url=wire.url, breaker=False, retry=1)
+    for path in [*garbage, "/nothing"]:
+        expected = (503, "upstream_unavailable") if path == "/nothing" else (502, "upstream_invalid_response")
+        with pytest.raises(ServiceError) as caught:
+            client.get(path)
+        assert (caught.value.status, caught.value.code) == expected, path
+        with pytest.raises(ServiceError) as caught:
+            asyncio.run(client.aio.get(path))
+        assert (caught.value.status, caught.value.code) == expected, path
+    client.close()

@@ -657,7 +657,7 @@ class ServiceClient:
                     upstream_status=status,
                     attempts=call.attempt,
                 )
-            elif not isinstance(exc, _httpx.TransportError):  # undecodable body, too many redirects
+            elif not isinstance(exc, _httpx.TransportError) or _garbled(exc):  # undecodable, redirect loop
                 err = ServiceError(
                     502,
                     "upstream_invalid_response",
@@ -859,6 +859,20 @@ class ServiceClient:
 
     def __repr__(self) -> str:
         return f"<ServiceClient {self.name} via {type(self.discovery).__name__}>"
+
+
+def _garbled(exc: BaseException) -> bool:
+    """A protocol error raised by the HTTP parser (h11, h2): the callee answered, but not in HTTP (an
+    invalid status line or header block, a broken chunk, a body shorter than its Content-Length).
+    httpcore's own `RemoteProtocolError` without one means the connection closed before any answer."""
+    if not isinstance(exc, _httpx.RemoteProtocolError):
+        return False
+    seen = exc.__cause__ or exc.__context__
+    while seen is not None:
+        if type(seen).__module__.partition(".")[0] in ("h11", "h2"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _not_sent(exc: BaseException) -> bool:

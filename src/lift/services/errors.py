@@ -9,7 +9,7 @@
 | the callee answered 503 or 429        | `ServiceError`          | 503    | `upstream_unavailable`  |
 | no connection could be made           | `ServiceError`          | 503    | `upstream_unavailable`  |
 | discovery found no instance           | `ServiceError`          | 503    | `no_instances`          |
-| the callee's answer is not the type   | `ServiceError`          | 502    | `upstream_invalid_response` |
+| the callee's answer is not the type, or not HTTP | `ServiceError` | 502 | `upstream_invalid_response` |
 | it did not answer in time             | `UpstreamTimeout`       | 504    | `upstream_timeout`      |
 | the circuit is open / bulkhead full   | `CircuitOpen` / `BulkheadFull` (lift.resilience) | 503 | `circuit_open` / `bulkhead_full` |
 
