@@ -571,7 +571,8 @@ class App(Group, EventSources):
             )
             err = _errors.InternalError()
         elif err.status >= 500:
-            if not err.logged:  # (a maker that wrote its own line said more than this one would)
+            # (a maker, or a middleware for this request, that wrote its own line said more than this one would)
+            if not err.logged and not getattr(ctx, "_failure_logged", False):
                 _logger().error(
                     "%s %s in %s (request_id=%s): %s",
                     err.status,
@@ -582,7 +583,8 @@ class App(Group, EventSources):
                     exc_info=exc,
                     extra={"request_id": request_id, "lift_ctx": ctx},
                 )
-        elif (logger := _logger()).isEnabledFor(20):  # INFO: the 4xx line
+        elif not getattr(ctx, "_failure_logged", False) and (logger := _logger()).isEnabledFor(20):
+            # INFO: the 4xx line (unless a middleware wrote this request's line: auth's reason for its 401, say)
             # logger.info(...) without its second level check and its search of the stack for the
             # caller (findCaller: the same answer every time, found once): the record as it makes it
             global _client_error_site

@@ -201,6 +201,8 @@ def log_record_failure(ctx: Context, record: Record | None, exc: BaseException, 
         exc._lift_record_failure = True  # type: ignore[attr-defined]
     except AttributeError:  # (an exception class with __slots__)
         pass
+    if ctx._failure_logged:  # RequestLogging's access line for this record says it: one line per record
+        return
     extra = {"source": ctx.source, "record_id": record_id, "request_id": ctx.request_id, "lift_ctx": ctx}
     err = find_lift_error(exc)
     if err is not None and err.status < 500:
@@ -239,6 +241,8 @@ def is_refusal(result: Any) -> bool:
 
 
 def log_refusal(ctx: Context, record: Record, status: int) -> None:
+    if ctx._failure_logged:  # (said by RequestLogging's access line)
+        return
     record_id = id_of(record)
     _log().warning(
         "%s record %s refused with status %s (request_id=%s)",

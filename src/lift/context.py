@@ -592,6 +592,8 @@ class Context(msgspec.Struct, dict=True, eq=False):
         _metrics: Any = None
         _ws: Any = None
         _cache: Any = None
+        _failure_logged: bool = False
+        _held_lines: Any = ()
     user_id = None
     tenant_id = None
     claims = None
@@ -602,6 +604,10 @@ class Context(msgspec.Struct, dict=True, eq=False):
     _metrics = None
     _ws = None
     _cache = None
+    # One line per event (lift.observability.logging.hold_line): True once this event's failure line
+    # is written; the failure lines held for RequestLogging's access line (() none yet, None: not held)
+    _failure_logged = False
+    _held_lines = ()
 
     @property
     def record(self) -> Any:

@@ -42,7 +42,8 @@ def test_json_log_format_writes_the_levels_lambda_filters_on(capsys, monkeypatch
     assert "info line" not in levels  # below the function's application log level
     assert levels["warning line"] == "WARN"
     assert levels["critical line"] == "FATAL"
-    assert levels["sqs record rejected"] == "WARN"
+    (rejected,) = [x for x in lines if x["logger"] == "lift.access"]  # the record's one line
+    assert rejected["level"] == "WARN" and rejected["outcome"] == "error"
     assert {x["level"] for x in lines} <= LAMBDA_LEVELS
 
 

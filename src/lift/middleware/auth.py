@@ -200,6 +200,8 @@ def _invalid(challenge: str) -> str:
 
 
 def _log_failure(ctx: Any, method: str, reason: str, level: int) -> None:
+    """The request's one line: the error that follows writes no other (App.error_response)."""
+    ctx._failure_logged = True
     where = ctx.request.path if ctx.request is not None else ctx.source
     logger.log(
         level,
@@ -302,6 +304,7 @@ class Require:
             raise Unauthorized("Authentication required")
         held = principal.has_roles if self.kind == "roles" else principal.has_scopes
         if not held(self.names, self.match):
+            ctx._failure_logged = True  # (this is the request's line: the 403's own is not written)
             logger.info(
                 "authorization failed (request_id=%s): user %s lacks %s %s of %s",
                 ctx.request_id,

@@ -88,6 +88,8 @@ class RequestLogging:
 
     def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         token = lift_logging.bind_context(ctx)
+        if not self.access_log:
+            ctx._held_lines = None  # no access line to fold the event's failure line into
         start = time.perf_counter()
         try:
             if self.log_event and self.logger.isEnabledFor(logging.DEBUG):
@@ -106,6 +108,10 @@ class RequestLogging:
                 self._log_success(ctx, response, start)
             return response
         finally:
+            held = ctx._held_lines
+            if held:  # (no access line was written: the lines held for it go out as they are)
+                ctx._held_lines = None
+                _write_held(held)
             lift_logging.reset_context(token)
 
     def _common(self, ctx: Any, start: float) -> dict[str, Any]:
@@ -135,28 +141,100 @@ class RequestLogging:
             level = logging.ERROR if status >= 500 else logging.INFO
             message = f"{request.method} {ctx.route or path} {status}"
         else:
-            fields.update(record_id=record_id_of(ctx.record), outcome="ok")
-            level, message = logging.INFO, f"{ctx.source} record processed"
-        logger = self.logger
-        if logger.isEnabledFor(level):  # built directly: no stack walk for a fixed location
-            logger.handle(
-                logger.makeRecord(
-                    logger.name, level, __file__, 0, message, (), None, func="access_log", extra={"lift_fields": fields}
-                )
-            )
+            status = getattr(response, "status", 200)
+            if status.__class__ is int and status >= 400 and _batch().is_refusal(response):
+                # a middleware further in answered with an error: the record failed, and this is its line
+                _batch().log_refusal(ctx, ctx.record, status)
+                ctx._failure_logged = True  # (the batch's own call after this writes no second line)
+                fields.update(record_id=record_id_of(ctx.record), outcome="error", status=status)
+                level, message = logging.WARNING, f"{ctx.source} record refused"
+            else:
+                fields.update(record_id=record_id_of(ctx.record), outcome="ok")
+                level, message = logging.INFO, f"{ctx.source} record processed"
+        self._write(ctx, level, message, fields)
 
     def _log_failure(self, ctx: Any, start: float, exc: Exception) -> None:
         """The access line of a failed record: WARNING for a client error (a LiftError 4xx: the
-        record was rejected), ERROR otherwise. The traceback is in the core's failure line."""
+        record was rejected), ERROR otherwise, with the core's failure line folded in (its
+        message as `error`, the traceback of an unexpected error): one line for the record."""
+        _batch().log_record_failure(ctx, ctx.record, exc)  # held for this line
+        ctx._failure_logged = True  # (the batch's own call after this writes no second line)
         fields = self._common(ctx, start)
         fields.update(record_id=record_id_of(ctx.record), outcome="error")
         err = find_lift_error(exc)
         status = err.status if err is not None else 500
         fields.update(status=status, error_code=err.code if err is not None else type(exc).__name__)
         if status < 500:
-            self.logger.warning(f"{ctx.source} record rejected", extra={"lift_fields": fields})
+            self._write(ctx, logging.WARNING, f"{ctx.source} record rejected", fields)
         else:
-            self.logger.error(f"{ctx.source} record failed", extra={"lift_fields": fields})
+            self._write(ctx, logging.ERROR, f"{ctx.source} record failed", fields)
+
+    def _write(self, ctx: Any, level: int, message: str, fields: dict[str, Any]) -> None:
+        """The access line, with the event's own failure lines held while it ran (the core's 4xx/5xx
+        or record line, auth's reason) folded in: their fields, the first traceback, and the most
+        severe line's level when higher and its message (a request's as `error`: its own message
+        stays `GET /route status`; a record's as the message). One line per event."""
+        held = ctx._held_lines
+        ctx._held_lines = None
+        exc_info = clean = None
+        if held:
+            level, exc_info, clean, error = _fold(held, fields, level)
+            if ctx.request is None:
+                message = error
+            else:
+                fields["error"] = error
+        logger = self.logger
+        if logger.isEnabledFor(level):  # built directly: no stack walk for a fixed location
+            extra: dict[str, Any] = {"lift_fields": fields}
+            if clean is not None:
+                extra["lift_clean"] = clean
+            logger.handle(
+                logger.makeRecord(logger.name, level, __file__, 0, message, (), exc_info, "access_log", extra)
+            )
+        elif held:  # access lines are off at this level: the event's own lines are still written
+            _write_held(held)
+
+
+def _batch() -> Any:
+    from lift import batch  # (failures and refusals only)
+
+    return batch
+
+
+def _fold(held: list[logging.LogRecord], fields: dict[str, Any], level: int) -> tuple[int, Any, Any, str]:
+    """Fold the held lines into the access line's `fields` (the access line's own fields win;
+    `errors` lists the messages when there are several): the level, the first exception, a
+    validator's card-free `details` (see JsonFormatter) and the most severe line's message."""
+    exc_info = clean = None
+    top = held[0]
+    messages = []
+    for record in held:
+        for key, value in lift_logging.record_fields(record).items():
+            fields.setdefault(key, value)
+        if exc_info is None and record.exc_info and record.exc_info[0] is not None:
+            exc_info = record.exc_info
+        if (
+            clean is None
+            and (found := record.__dict__.get("lift_clean")) is not None
+            and fields.get("details") is found
+        ):
+            clean = found
+        if record.levelno > top.levelno:
+            top = record
+        try:
+            messages.append(record.getMessage())
+        except Exception as exc:  # (an argument whose str() raises): as the line itself would say it
+            messages.append(lift_logging.unformatted_message(record, exc))
+    if len(messages) > 1:
+        fields["errors"] = messages
+    return max(level, top.levelno), exc_info, clean, messages[held.index(top)]
+
+
+def _write_held(held: list[logging.LogRecord]) -> None:
+    handler = lift_logging._config.handler
+    if handler is not None:
+        for record in held:
+            handler.handle(record)
 
 
 def _event_for_log(event: Any) -> Any:

@@ -124,6 +124,7 @@ class Tenancy:
 
     @staticmethod
     def _deny(ctx: Any, reason: str, tenant_id: str | None) -> None:
+        ctx._failure_logged = True  # (this is the request's line: the 400/403's own is not written)
         logger.warning(
             "tenant check failed (request_id=%s, user=%s): %s",
             ctx.request_id,

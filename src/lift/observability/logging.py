@@ -38,6 +38,8 @@ __all__ = [
     "bind_context",
     "reset_context",
     "level_from_env",
+    "hold_line",
+    "record_fields",
     "correlation_id_for",
 ]
 
@@ -250,7 +252,7 @@ class JsonFormatter(logging.Formatter):
         try:
             message = record.getMessage()
         except Exception as exc:  # a message or arguments that do not format: the line is still written
-            message = _unformatted_message(record, exc)
+            message = unformatted_message(record, exc)
         out: dict[str, Any] = {
             "timestamp": _iso_utc(record.created),
             "level": record.levelname if self._level_names is None else _lambda_level(record, self._level_names),
@@ -351,6 +353,37 @@ class JsonFormatter(logging.Formatter):
             return _minimal_fields(record, exc)
 
 
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a record adds to its line: Lift's own loggers pass them as `lift_fields`, any
+    other logger as `extra=` (the record's attributes past the standard ones; as `fields` reads them)."""
+    attrs = record.__dict__
+    if "lift_fields" in attrs:
+        return attrs["lift_fields"]  # type: ignore[no-any-return]
+    return {key: attrs[key] for key in filterfalse(_STANDARD_ATTRS.__contains__, attrs)}  # (the names tested in C)
+
+
+# Lift's loggers whose lines say what became of the event itself: the core's error and
+# record-failure lines, auth's and tenancy's refusals. While RequestLogging runs they are held and
+# folded into its access line, so an event is one line (`hold_line`)
+EVENT_LOGGERS = frozenset({"lift", "lift.auth", "lift.tenancy"})
+
+
+def hold_line(record: logging.LogRecord) -> bool:
+    """Keep `record` for the access line of the request RequestLogging is running (True), when it
+    is that request's line (its `lift_ctx`, else the bound request) and the access line is written."""
+    ctx = _current_ctx.get()
+    if ctx is None or record.__dict__.get("lift_ctx", ctx) is not ctx:
+        return False
+    held = ctx._held_lines
+    if held is None:  # RequestLogging(access_log=False), or its access line is written already
+        return False
+    if held:
+        held.append(record)
+    else:
+        ctx._held_lines = [record]
+    return True
+
+
 def _json_safe(value: Any, depth: int = 0, limit: int | None = None) -> Any:
     """`value` with dict keys as strings, text as UTF-8 and anything unusual as its repr; with
     `limit`, strings cut to that many characters and lists to `_SHRUNK_ITEMS` items."""
@@ -391,7 +424,7 @@ def _shrink(fields: dict[str, Any], size: int) -> bytes:
     return _encoder.encode(_json_safe(core, limit=1024))
 
 
-def _unformatted_message(record: logging.LogRecord, exc: Exception) -> str:
+def unformatted_message(record: logging.LogRecord, exc: Exception) -> str:
     """The text of a record whose `msg % args` (or `str(msg)`) raised: formatted with each
     argument's safe text (an exception whose str() raises, say), else the message as written
     with its arguments quoted."""
@@ -409,7 +442,7 @@ def _minimal_fields(record: logging.LogRecord, exc: Exception) -> dict[str, Any]
     try:
         message = record.getMessage()
     except Exception as format_exc:
-        message = _unformatted_message(record, format_exc)
+        message = unformatted_message(record, format_exc)
     fields: dict[str, Any] = {
         "timestamp": _iso_utc(record.created),
         "level": record.levelname,
@@ -461,6 +494,8 @@ class JsonStreamHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if _sampled_open and record.levelno < _config.level and not _sampled.get():
             return  # below the level, let through only for the sampled requests running now
+        if record.name in EVENT_LOGGERS and hold_line(record):
+            return  # written as part of the request's access line
         try:
             line = self.format(record)
             stream = self._stream or sys.stdout
