@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from lift import errors as _errors
 from lift import serialization
-from lift.binding import Binder, InvalidBody, Plan, route_binder
+from lift.binding import Binder, InvalidBody, Plan, handler_name, route_binder
 from lift.context import Context, LazyRequestContext, Request, Response
 from lift.errors import (  # (BadRequest, NotFound, ...: read as _errors.X where raised, made on first use)
     LiftError,
@@ -210,7 +210,7 @@ class Endpoint:
         return run
 
     def __repr__(self) -> str:
-        return f"<Endpoint {'|'.join(self.methods)} {self.template} -> {self.fn.__qualname__}>"
+        return f"<Endpoint {'|'.join(self.methods)} {self.template} -> {handler_name(self.fn)}>"
 
 
 def compose(middleware: Iterable[Middleware], endpoint: Handler) -> Handler:

@@ -1094,6 +1094,8 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     """`typing.get_type_hints(fn, include_extras=True)`, read straight from `__annotations__`
     when no annotation is a string (no forward reference to evaluate): the common case, at a
     fraction of the cost, which matters once per route of a large app at cold start."""
+    if fn.__class__ is not types.FunctionType:
+        fn = _annotated(fn)
     annotations = getattr(fn, "__annotations__", None)  # what get_type_hints reads (wraps copies it)
     if type(annotations) is dict:
         kinds = set(map(type, annotations.values()))  # (in C: a route's registration pays this once)
@@ -1107,7 +1109,26 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn, include_extras=True)
     except Exception as exc:
-        raise TypeError(f"Cannot read the type hints of {fn.__qualname__}: {exc}") from exc
+        raise TypeError(f"Cannot read the type hints of {getattr(fn, '__qualname__', fn)!r}: {exc}") from exc
+
+
+def handler_name(fn: Any) -> str:
+    """A handler's name for messages: its `__qualname__`, through a partial or a callable object."""
+    return str(getattr(_annotated(fn), "__qualname__", None) or type(fn).__qualname__)
+
+
+def _annotated(fn: Any) -> Any:
+    """What holds the annotations of a handler that is not a plain function: a `functools.partial`'s
+    function (the partial's own parameters are read by `inspect.signature`), a callable object's
+    `__call__` (bound: `self` is not a parameter)."""
+    import functools
+
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if isinstance(fn, (types.FunctionType, types.MethodType, type, types.BuiltinFunctionType)):
+        return fn
+    call = getattr(type(fn), "__call__", None)  # noqa: B004 (the method itself, bound below)
+    return call.__get__(fn) if isinstance(call, types.FunctionType) else fn
 
 
 def _named_classes(fn: Any, annotations: dict[str, Any]) -> dict[str, Any] | None:

@@ -80,3 +80,61 @@ def test_an_invalid_body_lists_every_problem_with_the_unknown_field():
     }
     alone = TestClient(app).post("/users", json={"name": "Al", "age": 3, "nickname": "al"})
     assert [p["message"] for p in alone.json()["error"]["details"]] == ["Object contains unknown field `nickname`"]
+
+
+class ItemHandler:
+    """A handler kept as an object (its dependencies on `self`), registered as `app.get(...)(ItemHandler())`."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def __call__(self, item_id: int, ctx: Context) -> dict:
+        return {"item": f"{self.prefix}-{item_id}"}
+
+
+class AsyncItemHandler(ItemHandler):
+    async def __call__(self, item_id: int, ctx: Context) -> dict:  # type: ignore[override]
+        return {"async": f"{self.prefix}-{item_id}"}
+
+
+class OrderRecords:
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def __call__(self, body: Order) -> None:
+        self.seen.append(body.id)
+
+
+def test_callable_objects_and_partials_are_handlers_like_functions():
+    """A callable object (or a `functools.partial`) as a handler failed at registration with
+    `AttributeError: 'ItemHandler' object has no attribute '__qualname__'`: its annotations are on
+    `__call__` (or the partial's function), read there, typed and bound as a function's are."""
+    import functools
+
+    from lift.testing import events
+
+    def lookup(item_id: int, table: str) -> dict:
+        return {"table": table, "item": item_id}
+
+    app = App(name="objects")
+    app.get("/items/{item_id}")(ItemHandler("sku"))
+    app.get("/async/{item_id}")(AsyncItemHandler("a"))
+    app.get("/lookup/{item_id}")(functools.partial(lookup, table="items"))
+    records = OrderRecords()
+    app.sqs("orders")(records)
+    client = TestClient(app)
+    assert client.get("/items/7").json() == {"item": "sku-7"}
+    assert client.get("/async/8").json() == {"async": "a-8"}
+    assert client.get("/lookup/9").json() == {"table": "items", "item": 9}
+    invalid = client.get("/items/seven")
+    assert invalid.status_code == 422 and "item_id" in invalid.text
+    batch = events.sqs("orders", [{"id": 1}, {"id": "x"}])
+    failed = app.handler(batch, None)["batchItemFailures"]
+    assert records.seen == [1] and [f["itemIdentifier"] for f in failed] == [batch["Records"][1]["messageId"]]
+    assert [repr(e).rsplit("-> ", 1)[1] for e in app.endpoints] == [
+        "ItemHandler.__call__>",
+        "AsyncItemHandler.__call__>",
+        "test_callable_objects_and_partials_are_handlers_like_functions.<locals>.lookup>",
+    ]
+    with pytest.raises(TypeError, match=r"make OrderRecords.__call__ `async def`"):
+        app.sqs("other", concurrency=4)(OrderRecords())

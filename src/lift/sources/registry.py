@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lift import app as _lift_app
 from lift import errors as _errors  # (UnmatchedEvent: made on first use)
+from lift.binding import handler_name
 from lift.context import Context, Response
 from lift.errors import lift_logger
 from lift.sources import LazyModule
@@ -121,7 +122,7 @@ class EventSources(Triggers):
             if handler.concurrency < 1:
                 raise ValueError(f"concurrency must be >= 1, not {handler.concurrency}")
             if not handler.binder.is_async:
-                raise TypeError(f"concurrency= needs an async handler: make {fn.__qualname__} `async def`")
+                raise TypeError(f"concurrency= needs an async handler: make {handler_name(fn)} `async def`")
         for existing in self._handlers_by_source[source]:  # a handler Lift put in place gives way
             if existing.name == name and getattr(existing.fn, "lift_placeholder", False):
                 self._handlers_by_source[source].remove(existing)
@@ -246,7 +247,7 @@ class EventSources(Triggers):
             if self._handlers_by_source["invoke"]:
                 raise ValueError(
                     f"an @app.invoke handler is already registered: "
-                    f"{self._handlers_by_source['invoke'][0].fn.__qualname__}"
+                    f"{handler_name(self._handlers_by_source['invoke'][0].fn)}"
                 )
             self.add_event_handler("invoke", func, None, _always, middleware, body_source=_handlers.invoke_body)
             return func
