@@ -235,3 +235,31 @@ def test_an_app_module_named_like_the_standard_library_is_refused_with_the_reaso
         "Error: The app module 'queue' has the name of a standard library module: one would be imported in "
         f"place of the other (here and on Lambda). Rename queue.py (or the queue/ package) in {project}"
     ]
+
+
+def test_header_options_are_sent_as_given_repeated_and_never_overridden():
+    """`-H 'content-type: application/vnd.api+json'` with a JSON --body was replaced by the default
+    `Content-Type: application/json` (a name in another case was a second header, the later one
+    won), and `-H 'Cookie: a=1' -H 'Cookie: b=2'` sent only the last (curl sends both)."""
+    args = [
+        "events",
+        "generate",
+        "rest",
+        "-X",
+        "POST",
+        "--body",
+        '{"a": 1}',
+        "-H",
+        "content-type: application/vnd.api+json",
+    ]
+    event = json.loads(CliRunner().invoke(lift_cli, [*args, "-H", "Cookie: a=1", "-H", "cookie: b=2"]).stdout)
+    assert {k.lower(): v for k, v in event["multiValueHeaders"].items()}["content-type"] == ["application/vnd.api+json"]
+    assert {k.lower(): v for k, v in event["multiValueHeaders"].items()}["cookie"] == ["a=1", "b=2"]
+    http = json.loads(
+        CliRunner().invoke(lift_cli, ["events", "generate", "http", "-H", "Cookie: a=1", "-H", "Cookie: b=2"]).stdout
+    )
+    assert http["cookies"] == ["a=1", "b=2"]
+    ws = CliRunner().invoke(
+        lift_cli, ["events", "generate", "websocket", "--route", "$connect", "-H", "host: x.example"]
+    )
+    assert [v for k, v in json.loads(ws.stdout)["multiValueHeaders"].items() if k.lower() == "host"] == [["x.example"]]

@@ -168,3 +168,11 @@ def test_response_text_follows_the_charset_and_never_raises(source: str) -> None
     assert client.get("/latin").text == "café"
     png = client.get("/png")
     assert png.body == b"\x89PNG\r\n\x1a\n\xff" and png.text.startswith("\ufffdPNG")
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_path_without_its_slash_or_a_whole_url_is_sent_as_httpx_sends_it(source: str) -> None:
+    client = TestClient(_app(), source=source)
+    assert client.get("echo/x?tag=a").json() == client.get("/echo/x?tag=a").json()
+    got = client.get("https://api.example.com/echo/y?tag=b#top").json()
+    assert (got["name"], got["query"]) == ("y", {"tag": ["b"]})

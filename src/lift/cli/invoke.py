@@ -18,13 +18,16 @@ events_cli = typer.Typer(help="AWS-shaped sample events.", no_args_is_help=True,
 _SOURCE_HELP = f"Event source: {', '.join(SOURCES)}."
 
 
-def _headers(values: list[str] | None) -> dict[str, str]:
-    headers = {}
+def _headers(values: list[str] | None) -> dict[str, list[str]]:
+    """`-H` values by header name; a name given twice (in any case) sends both values, as curl does."""
+    headers: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
     for value in values or []:
         name, sep, content = value.partition(":")
         if not sep or not name.strip():
             fail(f"Header {value!r} must look like 'Name: value'", USAGE)
-        headers[name.strip()] = content.strip()
+        name = spelling.setdefault(name.strip().lower(), name.strip())
+        headers.setdefault(name, []).append(content.strip())
     return headers
 
 

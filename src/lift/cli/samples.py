@@ -29,7 +29,7 @@ class SampleOptions:
     source: str = "my.app"
     detail_type: str = "ExampleEvent"
     count: int = 1
-    headers: dict[str, str] | None = None
+    headers: dict[str, list[str]] | None = None
     via: str | None = None  # an envelope: sqs via "sns" or "eventbridge"; s3 via "sns", "eventbridge" or "sqs"
 
 
@@ -55,8 +55,8 @@ def _http(kind: str) -> Callable[[SampleOptions], dict[str, Any]]:
         body = None
         if o.body is not None:
             body = _text(o.body, None)
-            if not isinstance(o.body, str):
-                headers.setdefault("Content-Type", "application/json")
+            if not isinstance(o.body, str) and not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = ["application/json"]
         return getattr(events, kind)(o.method, o.path, body=body, headers=headers)
 
     return build

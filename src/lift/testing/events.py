@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal as _Decimal
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 from urllib.parse import quote_plus as _quote_plus
 
 __all__ = ["apigw_rest", "apigw_http", "alb", "function_url", "split_path"]
@@ -30,10 +30,15 @@ USER_AGENT = "lift-testclient/1.0"
 
 def split_path(path: str) -> tuple[str, dict[str, list[str]]]:
     """Split `/a?x=1&x=2` into the path and its (decoded) multi-valued query. A `#fragment` is
-    dropped, as every client does: it never leaves the browser."""
+    dropped, as every client does: it never leaves the browser. A path without its leading `/`
+    gets one, and a whole URL gives its path and query, as httpx sends them."""
     from urllib.parse import parse_qsl
 
-    path, _, raw = path.partition("#")[0].partition("?")
+    path = path.partition("#")[0]
+    if not path.startswith("/"):  # a URL (`https://api.example.com/a`) or a relative path (`a/b`): as httpx sends it
+        parts = urlsplit(path)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "") if parts.netloc else f"/{path}"
+    path, _, raw = path.partition("?")
     query: dict[str, list[str]] = {}
     for k, v in parse_qsl(raw, keep_blank_values=True):
         query.setdefault(k, []).append(v)
@@ -222,8 +227,9 @@ def _v2(
     mv = _default_headers(host, "0" if length is None and decodes_path else length, headers)  # (HTTP APIs send 0)
     flat = {k.lower(): ",".join(v) for k, v in mv.items()}
     cookie_list = list(cookies or [])
-    if "cookie" in flat:
-        cookie_list += [c.strip() for c in flat.pop("cookie").split(";") if c.strip()]
+    if flat.pop("cookie", None) is not None:  # (each Cookie header's pairs: never joined with a comma)
+        sent = [value for name, values in mv.items() if name.lower() == "cookie" for value in values]
+        cookie_list += [c.strip() for value in sent for c in value.split(";") if c.strip()]
     request_time, epoch = _now()
     raw_query = urlencode([(k, v) for k, vs in q.items() for v in vs], quote_via=quote)
     raw_path = url_path(path)
@@ -904,8 +910,10 @@ def websocket_connect(
         "X-Forwarded-Proto": ["https"],
     }
     for name, value in (headers or {}).items():
-        mv[name] = [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
-    q = {k: [str(x) for x in v] if isinstance(v, list | tuple) else [str(v)] for k, v in (query or {}).items()}
+        for given in [k for k in mv if k.lower() == name.lower()]:  # (a header given replaces the default)
+            del mv[given]
+        mv[name] = wire_values(value)
+    q = {k: wire_values(v) for k, v in (query or {}).items()}
     event: dict[str, Any] = {
         "headers": {k: v[-1] for k, v in mv.items()},
         "multiValueHeaders": mv,
