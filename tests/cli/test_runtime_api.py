@@ -486,3 +486,30 @@ def test_lift_invoke_in_process_refuses_what_lambda_refuses_over_6mb(cli, tmp_pa
 
     (tmp_path / "fits.json").write_text(json.dumps({"size": 10}))
     assert cli("invoke", "app:app", "fits.json", cwd=tmp_path).json() == {"data": "x" * 10}
+
+
+def test_a_runtime_ended_by_a_signal_is_reported_in_lambdas_words(tmp_path):
+    """Lambda reports a runtime killed by the kernel (out of memory) as "Runtime exited with error:
+    signal: killed" (a crash in a C extension as "signal: segmentation fault"); the emulator said
+    "exit status -9", which no one searching Lambda's messages would find. An unhandled
+    KeyboardInterrupt makes Python end itself with SIGINT: "signal: interrupt"."""
+    write_module(
+        tmp_path,
+        "dies",
+        """
+        import os, signal
+
+        def handler(event, context):
+            if event["how"] == "interrupt":
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), getattr(signal, event["how"]))
+    """,
+    )
+    with RuntimeEmulator("dies.handler", cwd=tmp_path) as rt:
+        for how, words in (("SIGKILL", "killed"), ("SIGTERM", "terminated"), ("interrupt", "interrupt")):
+            result = rt.invoke({"how": how})
+            assert result.kind == "exit" and result.error["errorType"] == "Runtime.ExitError", result
+            assert result.error["errorMessage"] == (
+                f"RequestId: {result.request_id} Error: Runtime exited with error: signal: {words}"
+            )
+        assert rt.invoke({"how": "SIGKILL"}).kind == "exit" and rt.starts == 4  # a fresh runtime each time

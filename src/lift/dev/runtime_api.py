@@ -469,8 +469,8 @@ class RuntimeEmulator:
                 invocation.resolve(
                     "exit",
                     _error_doc(
-                        f"RequestId: {invocation.request_id} Error: Runtime exited with error: exit status "
-                        f"{process.returncode}",
+                        f"RequestId: {invocation.request_id} Error: Runtime exited with error: "
+                        f"{_exit_description(process.returncode)}",
                         "Runtime.ExitError",
                     ),
                 )
@@ -545,6 +545,36 @@ def _require_runtime_client(python: str) -> None:
 
 def _trace_id() -> str:
     return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+
+
+# How Lambda (a Go program) words a runtime ended by a signal: "signal: killed" (an out-of-memory kill),
+# "signal: segmentation fault" (a C extension's crash), "signal: interrupt" (an unhandled KeyboardInterrupt)
+_SIGNAL_WORDS = {
+    signal.SIGHUP: "hangup",
+    signal.SIGINT: "interrupt",
+    signal.SIGQUIT: "quit",
+    signal.SIGILL: "illegal instruction",
+    signal.SIGTRAP: "trace/breakpoint trap",
+    signal.SIGABRT: "aborted",
+    signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGKILL: "killed",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGPIPE: "broken pipe",
+    signal.SIGALRM: "alarm clock",
+    signal.SIGTERM: "terminated",
+}
+
+
+def _exit_description(returncode: int) -> str:
+    """Lambda's words for how the runtime process ended: "exit status 3", "signal: killed"."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    number = -returncode
+    try:
+        return f"signal: {_SIGNAL_WORDS.get(signal.Signals(number), f'signal {number}')}"
+    except ValueError:
+        return f"signal: signal {number}"
 
 
 def _error_doc(message: str, error_type: str) -> bytes:
