@@ -498,3 +498,24 @@ def test_an_answer_that_is_not_http_is_a_502_and_no_answer_a_503(wire):
             asyncio.run(client.aio.get(path))
         assert (caught.value.status, caught.value.code) == expected, path
     client.close()
+
+
+class _SlowToBuild(dict):
+    """Headers httpx copies when it builds a pool: a pool that takes 0.4 s to make (as importing httpx
+    and loading the CA bundle can at a cold start on a busy machine)."""
+
+    def items(self):  # type: ignore[override]
+        time.sleep(0.4)
+        return super().items()
+
+
+def test_making_the_pool_is_not_counted_against_the_first_calls_deadline(wire):
+    """The deadline started before httpx was imported and the pool made: with `total=0.3`, the first
+    call of every cold start was a 504 'no time left' without a byte sent."""
+    client = ServiceClient(
+        "wire", base_url=wire.url, timeout=Timeouts(total=0.3), breaker=False, pool={"headers": _SlowToBuild()}
+    )
+    assert client.get("/ok") == {"ok": True}
+    assert asyncio.run(client.aio.get("/ok")) == {"ok": True}
+    assert wire.hits["/ok"] == 2
+    client.close()

@@ -771,10 +771,10 @@ class ServiceClient:
         plain JSON when `response` is None, or the httpx.Response with `raw=True`."""
         if path_params:
             params = {**path_params, **params}
-        call = self._prepare(method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw)
         if _httpx is None:
             _load_httpx()
-        http = self.pools().sync()
+        http = self.pools().sync()  # (made before the deadline starts: the first call's import is not its time)
+        call = self._prepare(method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw)
         breaker, bulkhead, balancer = self.breaker, self.bulkhead, self.balancer
         resp = exc = None
         while True:
@@ -908,10 +908,10 @@ class AsyncCalls:
         c = self.client
         if path_params:
             params = {**path_params, **params}
-        call = c._prepare(method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw)
         if _httpx is None:
             _load_httpx()
         http = c.pools().for_loop(asyncio.get_running_loop())
+        call = c._prepare(method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw)
         breaker, bulkhead, balancer = c.breaker, c.bulkhead, c.balancer
         resp = exc = None
         while True:
