@@ -13,6 +13,7 @@ from lift.middleware.rate_limit import Limit, fixed_window, rate_limit, sliding_
 from lift.stores import MemoryStore
 from lift.stores.redis import RedisStore
 from lift.testing import TestClient, events, lambda_context
+from tests.store_time import StoreTime
 
 FOREVER = 10**7  # a window long enough that no test crosses a window boundary
 
@@ -65,6 +66,24 @@ def test_fixed_window_opens_again_in_the_next_window(store):
     assert [fixed_window(store, "k", limit, now).allowed for now in (100.0, 105.0, 109.9)] == [True, True, False]
     again = fixed_window(store, "k", limit, 110.0)
     assert again.allowed and again.remaining == 1 and again.reset_after == 10
+
+
+def test_an_instance_whose_clock_runs_behind_still_counts_into_its_window(store_factory):
+    """Two Lambda instances, B's clock 1.5 s behind A's. A fills window N just before it ends; once A's
+    clock has moved on, B is still in window N and must find it full. Before, the window's counter
+    lived 1 s past A's end of the window: on Redis (expiry on the server's clock) B found it gone and
+    admitted a 4th request in window N."""
+    if store_factory.backend == "memory":
+        pytest.skip("one in-process store has one clock")
+    a, b = store_factory(), store_factory()
+    time_of = StoreTime(a, b)
+    time_of.clock.now = 1_000 * 600 + 599.5  # 0.5 s before a 10-minute window ends, on A's clock
+    b.clock = lambda: time_of.clock() - 1.5
+    limit = Limit(3, 600)
+    assert [fixed_window(a, "k", limit, a.clock()).allowed for _ in range(3)] == [True] * 3
+    time_of.advance(1.6)  # A is in window N+1; B (599.6 on its clock) is still in window N
+    assert not fixed_window(b, "k", limit, b.clock()).allowed
+    assert fixed_window(a, "k", limit, a.clock()).allowed
 
 
 def test_sub_second_windows_do_not_share_a_counter(store):

@@ -100,7 +100,7 @@ def fixed_window(store: Store, key: str, limit: Limit, now: float, cost: int = 1
     """Count hits in windows aligned to multiples of `window`; one atomic increment per hit."""
     index = math.floor(now / limit.window)
     reset = (index + 1) * limit.window - now
-    count = store.increment(f"{key}:{index}", cost, ttl=reset + 1)
+    count = store.increment(f"{key}:{index}", cost, ttl=reset + _linger(limit))
     if count <= limit.limit:
         return Decision(True, limit.limit, limit.limit - count, reset)
     return Decision(False, limit.limit, 0, reset, retry_after=reset)
@@ -115,7 +115,7 @@ def sliding_window(store: Store, key: str, limit: Limit, now: float, cost: int =
     """
     index = math.floor(now / limit.window)
     elapsed = now - index * limit.window
-    count = store.increment(f"{key}:{index}", cost, ttl=2 * limit.window - elapsed + 1)
+    count = store.increment(f"{key}:{index}", cost, ttl=2 * limit.window - elapsed + _linger(limit))
     previous = _previous_count(store, f"{key}:{index - 1}", elapsed)
     weight = 1 - elapsed / limit.window
     estimate = previous * weight + count
@@ -133,6 +133,14 @@ def sliding_window(store: Store, key: str, limit: Limit, now: float, cost: int =
     return Decision(False, limit.limit, 0, reset, retry_after=max(0.0, retry))
 
 
+def _linger(limit: Limit) -> float:
+    """How long a window's counter outlives the window (by the clock of whoever created it): instances
+    whose clocks run behind are still in that window and must find its count, not a fresh one (Redis
+    expires keys on its own clock). A window's length, at least 1 s and at most a minute."""
+    return min(max(limit.window, 1.0), _LINGER_S)
+
+
+_LINGER_S = 60.0
 _SETTLED_AFTER = 2.0  # seconds after a window closes before its count is final (clock skew)
 _closed_counts: weakref.WeakKeyDictionary[Store, dict[str, int]] = weakref.WeakKeyDictionary()
 
