@@ -907,6 +907,7 @@ def serve(
         os.environ.pop("LIFT_CLOUD_MAP_HEALTH_SCHEDULE", None)  # lift.cloud_map_health.SCHEDULE_ENV
         _configure_console_logging()
         try:
+            header_seconds = env_number("LIFT_DEV_HEADER_TIMEOUT", 10)
             server = DevServer(
                 app_ref,
                 payload=payload,
@@ -926,7 +927,14 @@ def serve(
         )
         print(server.summary(), file=sys.stderr)
         config = uvicorn.Config(
-            server, host=host, port=port, lifespan="on", log_level="info", access_log=True, timeout_graceful_shutdown=2
+            server,
+            host=host,
+            port=port,
+            lifespan="on",
+            log_level="info",
+            access_log=True,
+            timeout_graceful_shutdown=2,
+            http=_h11_with_header_timeout(header_seconds),
         )
         _uvicorn_on(uvicorn.Server, host, port)(config).run(sockets=[sock])
     finally:  # (also when uvicorn re-raises the Ctrl-C it caught, as it does once stopped)
@@ -938,6 +946,48 @@ def serve(
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(0)
+
+
+def _h11_with_header_timeout(seconds: float) -> type:
+    """uvicorn's HTTP/1.1 protocol, closing a connection whose request line and headers have not all
+    arrived `seconds` (LIFT_DEV_HEADER_TIMEOUT, 10) after it opened or after its last response: uvicorn
+    waits for them forever, so a client that sends a request's start and stalls (or trickles a header a
+    byte at a time) held the connection for good. A client that sent part of a request hears a 408."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class Protocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._await_headers()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._await_headers()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+            super().connection_lost(exc)
+
+        def _await_headers(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+            self._header_timer = self.loop.call_later(seconds, self._headers_overdue)
+
+        def _headers_overdue(self) -> None:
+            self._header_timer = None
+            if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+                return  # a request is in (its body, its handler or its answer under way)
+            if self.cycle is not None and not self.cycle.response_complete:
+                return
+            if self.conn.trailing_data[0]:  # (part of a request line or of its headers)
+                self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            self.transport.close()
+
+    return Protocol
 
 
 def _uvicorn_on(base: type, host: str, port: int) -> Any:
