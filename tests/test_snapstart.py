@@ -4,7 +4,11 @@ own hook registry (snapshot_restore_py), whose hooks are called in order as the 
 from __future__ import annotations
 
 import itertools
+import json
 import random
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import snapshot_restore_py
@@ -81,3 +85,35 @@ def test_without_snapstart_no_hooks_are_registered(hooks, monkeypatch: pytest.Mo
     app = App(name="plain")
     app.resource("db", Connection)
     assert hooks._before_snapshot_registry == [] and hooks._after_restore_registry == []
+
+
+def test_copies_restored_from_one_snapshot_draw_different_retry_jitter(tmp_path) -> None:
+    """A service client made at init holds its RetryPolicy in the snapshot. The policy drew its jitter
+    from a generator of its own, which the after-restore hook never re-seeded: every restored copy
+    waited the same "random" delays and retried a struggling callee in step. Two copies of one
+    initialised process (fork, as a restore copies memory) each run the after-restore hook."""
+    script = textwrap.dedent(
+        """
+        import json, os
+        from lift import App
+        from lift.snapstart import after_restore
+
+        app = App(name="snap")
+        policy = app.service("users", retry=5).retry  # made at init: in the snapshot
+        draws = []
+        for _ in range(2):
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # a copy restored from the snapshot
+                after_restore(app)
+                os.write(write, json.dumps([policy.backoff(4) for _ in range(5)]).encode())
+                os._exit(0)
+            os.close(write)
+            draws.append(json.loads(os.read(read, 65536)))
+            os.waitpid(pid, 0)
+        print(json.dumps(draws))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    first, second = json.loads(done.stdout)
+    assert len(set(first)) == 5 and first != second

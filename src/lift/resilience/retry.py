@@ -133,11 +133,14 @@ class RetryPolicy:
         self.budget = budget if budget is not None else RetryBudget()
         self.max_retry_after = max_retry_after
         self.statuses = frozenset(statuses)
-        self._random = random.Random()
 
     def backoff(self, retry: int) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2**retry)] for the `retry`-th retry (1-based)."""
-        return self._random.uniform(0.0, min(self.cap, self.base * (2 ** (retry - 1))))
+        """Full jitter: uniform in [0, min(cap, base * 2**retry)] for the `retry`-th retry (1-based).
+
+        Drawn from `random`'s shared generator, which lift.snapstart re-seeds after each restore: a
+        generator of the policy's own, made at init, would be in the snapshot, and every copy restored
+        from it would wait the same delays, retrying in step (what jitter is there to prevent)."""
+        return random.uniform(0.0, min(self.cap, self.base * (2 ** (retry - 1))))
 
     def delay(self, retry: int, retry_after: float | None = None) -> float | None:
         """How long to wait before retry number `retry`; None when `Retry-After` is too far away."""
