@@ -176,3 +176,14 @@ def test_a_path_without_its_slash_or_a_whole_url_is_sent_as_httpx_sends_it(sourc
     assert client.get("echo/x?tag=a").json() == client.get("/echo/x?tag=a").json()
     got = client.get("https://api.example.com/echo/y?tag=b#top").json()
     assert (got["name"], got["query"]) == ("y", {"tag": ["b"]})
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_repeated_header_and_query_keys_keep_every_value_as_httpx_sends_them(source: str) -> None:
+    app = App()
+    app.get("/r")(lambda ctx: {"h": ctx.request.headers.getall("x-a"), "q": ctx.request.query.getall("x")})
+    client = TestClient(app, source=source, **({"multi_value": True} if source == "alb" else {}))
+    pairs = client.get("/r", headers=[("X-A", "1"), ("X-A", "2")], query=[("x", "1"), ("x", "2")]).json()
+    cased = client.get("/r", headers={"X-A": "1", "x-a": "2"}).json()
+    assert pairs == {"h": ["1", "2"], "q": ["1", "2"]}
+    assert cased["h"] == ["1", "2"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lift import serialization
@@ -96,13 +96,13 @@ class TestClient:
         *,
         json: Any = None,
         body: Any = None,
-        headers: Mapping[str, Any] | None = None,
-        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        query: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
         cookies: Mapping[str, str] | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         """The exact event the request becomes for this client's source."""
-        hdrs = dict(headers or {})
+        hdrs: dict[str, Any] = events.grouped(headers, fold_case=True)
         if json is None and body is not None and not isinstance(body, str | bytes):
             json, body = body, None  # (a dict or list body is sent as JSON, never as its Python repr)
         if json is not None:
@@ -116,9 +116,9 @@ class TestClient:
                 options.setdefault("cookies", [f"{k}={v}" for k, v in cookies.items()])
             else:  # (one Cookie header, as a browser sends: after the one given in `headers`, if any)
                 given = next((k for k in hdrs if k.lower() == "cookie"), None)
-                hdrs[given or "Cookie"] = f"{hdrs[given]}; {cookie_header}" if given else cookie_header
+                hdrs[given or "Cookie"] = ["; ".join([*hdrs[given], cookie_header])] if given else [cookie_header]
         merged = {**self.event_options, **options}
-        return _BUILDERS[self.source](method, path, body=body, headers=hdrs, query=dict(query or {}), **merged)
+        return _BUILDERS[self.source](method, path, body=body, headers=hdrs, query=events.grouped(query), **merged)
 
     def request(self, method: str, path: str, **kwargs: Any) -> TestResponse:
         context = kwargs.pop("context", None) or lambda_context()

@@ -12,6 +12,7 @@ import json as _json
 import re
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal as _Decimal
 from typing import Any
@@ -74,10 +75,23 @@ def wire_values(value: Any) -> list[str]:
     return [wire_text(v) for v in value] if isinstance(value, list | tuple) else [wire_text(value)]
 
 
-def _merge_query(path: str, query: dict[str, Any] | None) -> tuple[str, dict[str, list[str]]]:
+def grouped(
+    items: Mapping[str, Any] | Iterable[tuple[str, Any]] | None, fold_case: bool = False
+) -> dict[str, list[str]]:
+    """Header (`fold_case`) or query values by name, from a mapping or from (name, value) pairs, as
+    httpx takes them: a name given twice (a header's in any case) keeps every value, in order."""
+    found: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
+    for name, value in items.items() if isinstance(items, Mapping) else items or ():
+        key = spelling.setdefault(name.lower(), name) if fold_case else name
+        found.setdefault(key, []).extend(wire_values(value))
+    return found
+
+
+def _merge_query(path: str, query: Any) -> tuple[str, dict[str, list[str]]]:
     path, parsed = split_path(path)
-    for k, v in (query or {}).items():
-        parsed.setdefault(k, []).extend(wire_values(v))
+    for k, values in grouped(query).items():
+        parsed.setdefault(k, []).extend(values)
     return path, parsed
 
 
@@ -123,13 +137,11 @@ def _default_headers(host: str, length: str | None, headers: dict[str, Any] | No
     if length is not None:
         base["Content-Length"] = [length]
     lower = {k.lower(): k for k in base}
-    for name, value in (headers or {}).items():
-        values = wire_values(value)
+    for name, values in grouped(headers, fold_case=True).items():
         existing = lower.get(name.lower())
-        if existing:
+        if existing:  # (a header given replaces the default)
             del base[existing]
         base[name] = values
-        lower[name.lower()] = name
     return base
 
 
@@ -909,11 +921,11 @@ def websocket_connect(
         "X-Forwarded-Port": ["443"],
         "X-Forwarded-Proto": ["https"],
     }
-    for name, value in (headers or {}).items():
+    for name, values in grouped(headers, fold_case=True).items():
         for given in [k for k in mv if k.lower() == name.lower()]:  # (a header given replaces the default)
             del mv[given]
-        mv[name] = wire_values(value)
-    q = {k: wire_values(v) for k, v in (query or {}).items()}
+        mv[name] = values
+    q = grouped(query)
     event: dict[str, Any] = {
         "headers": {k: v[-1] for k, v in mv.items()},
         "multiValueHeaders": mv,

@@ -213,7 +213,7 @@ def vpc_lattice(
     URL path (a query string in it joins `query`; sent percent-encoded, as Lattice passes it on); a
     header or query value may be a list (v2 sends each one's values as a list; v1 keeps the last query
     value). Bytes that are not UTF-8 are sent base64-encoded, as Lattice sends a binary body."""
-    from lift.testing.events import _merge_query, url_path, wire_values
+    from lift.testing.events import _merge_query, grouped, url_path, wire_values
 
     path, values = _merge_query(path, query)
     path = url_path(path)
@@ -221,7 +221,7 @@ def vpc_lattice(
     hdrs = {"host": host, "user-agent": "lift-testclient/1.0", "x-forwarded-for": "10.0.1.5"}
     if body is not None and not isinstance(body, str | bytes):
         hdrs["content-type"] = "application/json"
-    hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
+    hdrs.update({k.lower(): v for k, v in grouped(headers, fold_case=True).items()})
     if isinstance(body, bytes) and not is_base64:
         try:
             body.decode("utf-8")
