@@ -24,6 +24,13 @@ __all__ = ["XRayEmitter", "Subsegment", "daemon_address", "segment_name"]
 
 _DAEMON_HEADER = b'{"format": "json", "version": 1}\n'
 DEFAULT_DAEMON = "127.0.0.1:2000"
+# A segment document is at most 64 kB (X-Ray's limit, and the daemon's UDP buffer): a bigger
+# datagram is lost whole, so a document past it is sent shrunk (`_fitting`)
+MAX_DOCUMENT_BYTES = 64_000
+# Annotations as X-Ray indexes them: keys of at most 500 letters, digits and underscores, string
+# values of at most 1000 characters, at most 50 per trace
+_ANNOTATION_KEY_REFUSED = re.compile(r"[^A-Za-z0-9_]")
+MAX_ANNOTATIONS = 50
 
 
 def daemon_address(raw: str | None = None) -> tuple[str, int]:
@@ -89,8 +96,18 @@ class Subsegment:
         return self.doc["id"]
 
     def annotate(self, key: str, value: str | int | float | bool) -> None:
-        """An indexed annotation (searchable with filter expressions)."""
-        self.doc.setdefault("annotations", {})[key] = value
+        """An indexed annotation (searchable with filter expressions), as X-Ray takes one: any
+        character of the key other than a letter, digit or `_` written `_`, at most 500 of them; a
+        value other than a number or bool as its text, at most 1000 characters (a NaN or infinity
+        as text too); past 50 annotations, the others are not kept."""
+        annotations = self.doc.setdefault("annotations", {})
+        key = _ANNOTATION_KEY_REFUSED.sub("_", safe_str(key)[:500]) or "_"
+        if key not in annotations and len(annotations) >= MAX_ANNOTATIONS:
+            return
+        finite = value.__class__ is float and value == value and value not in (_INF, -_INF)
+        if value.__class__ is not bool and value.__class__ is not int and not finite:
+            value = safe_str(value)[:1000]
+        annotations[key] = value
 
     def add_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
         self.doc.setdefault("metadata", {}).setdefault(namespace, {})[key] = value
@@ -161,6 +178,47 @@ def _without_cards(doc: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+_INF = float("inf")
+
+
+def _metadata_value(value: Any) -> str:
+    """A metadata value JSON has no form for (an object, a set's member), as its text."""
+    return safe_str(value)
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_metadata_value)
+
+
+def _fitting(doc: dict[str, Any]) -> bytes:
+    """`doc` encoded within `MAX_DOCUMENT_BYTES`: past it, without its metadata, then with each
+    string cut to 1000 characters, else only its ids, name, times and flags; what was left out is
+    said under `metadata.lift.truncated` (the document's size as made)."""
+    encoded = _encoder.encode(doc)
+    limit = MAX_DOCUMENT_BYTES - len(_DAEMON_HEADER)
+    if len(encoded) <= limit:
+        return encoded
+    truncated = {"lift": {"truncated": {"bytes": len(encoded)}}}
+    shrunk = {**doc, "metadata": truncated}
+    for attempt in (shrunk, _cut(shrunk)):
+        encoded = _encoder.encode(attempt)
+        if len(encoded) <= limit:
+            return encoded
+    kept = ("name", "id", "trace_id", "parent_id", "type", "start_time", "end_time", "error", "fault", "throttle")
+    return _encoder.encode({**{key: doc[key] for key in kept if key in doc}, "metadata": truncated})
+
+
+def _cut(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return value[:1000]
+    if depth > 20:
+        return None
+    if isinstance(value, dict):
+        return {_cut(key, depth + 1): _cut(item, depth + 1) for key, item in list(value.items())[:100]}
+    if isinstance(value, list | tuple):
+        return [_cut(item, depth + 1) for item in value[:100]]
+    return value
+
+
 class XRayEmitter:
     """Sends subsegment documents to the X-Ray daemon (UDP; fire and forget)."""
 
@@ -181,7 +239,10 @@ class XRayEmitter:
         return Subsegment(self, name, trace, trace.parent)
 
     def send(self, doc: dict[str, Any]) -> None:
-        payload = _DAEMON_HEADER + msgspec.json.encode(_without_cards(doc))
+        try:
+            payload = _DAEMON_HEADER + _fitting(_without_cards(doc))
+        except Exception:  # (metadata whose walk fails): tracing must never fail a request
+            return
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
