@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 
@@ -318,13 +319,33 @@ def test_a_crashed_invocation_blocks_the_key_only_until_its_lock_expires(store):
     assert orders.runs == 1
 
 
-def test_store_down_fails_closed_with_503(dead_port):
+def test_store_down_fails_closed_with_503_and_one_log_line(dead_port, caplog):
     dead = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.3)
     orders = Orders(dead)
-    response = post(TestClient(orders.app), "k")
+    with caplog.at_level(logging.INFO, logger="lift"):
+        response = post(TestClient(orders.app), "k")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert orders.runs == 0
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "fail_closed" in lines[0] and response.json()["error"]["request_id"] in lines[0]
+
+
+def test_store_down_fails_a_record_alone_with_one_log_line_naming_it(dead_port, caplog):
+    """Before, the record's failure was said twice: the store error, then the batch's ERROR with a traceback."""
+    dead = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.3)
+    app = App(name="charges")
+
+    @app.sqs("orders")
+    @idempotent(store=dead, key="order_id")
+    def charge(ctx: Context, body: dict) -> dict:
+        return {"charged": body["order_id"]}
+
+    event = events.sqs(records=[events.sqs_message({"order_id": "o-1"}, message_id="m-1")])
+    with caplog.at_level(logging.INFO, logger="lift"):
+        assert app.handler(event, lambda_context()) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "sqs record m-1" in lines[0] and "fail_closed" in lines[0]
 
 
 def test_store_down_fails_open_when_configured(caplog, dead_port):

@@ -197,19 +197,33 @@ def _request_digest(request: Any) -> str:
 
 
 def _report_store_error(ctx: Any, exc: StoreError, fail_open: bool) -> None:
+    """The one line that says why: failing closed, the 503 or the failed record that follows writes no other."""
     request_id = getattr(ctx, "request_id", None)
     _log.error(
-        "idempotency store failed (request_id=%s, fail_%s): %s",
+        "idempotency store failed%s (request_id=%s, fail_%s): %s",
+        _which_record(ctx),
         request_id,
         "open" if fail_open else "closed",
         exc,
         extra={"request_id": request_id},
     )
+    if ctx is not None and not fail_open:
+        ctx._failure_logged = True
     if ctx is not None:
         try:
             ctx.metrics.add("IdempotencyStoreErrors", 1, "Count")
         except Exception:
             _log.debug("could not add the IdempotencyStoreErrors metric", exc_info=True)
+
+
+def _which_record(ctx: Any) -> str:
+    """' for sqs record <id>' when `ctx` is a record's, so its one failure line names it."""
+    record = getattr(ctx, "record", None)
+    if record is None:
+        return ""
+    from lift.batch import id_of
+
+    return f" for {ctx.source} record {id_of(record)}"
 
 
 # -- HTTP middleware ---------------------------------------------------------------------------

@@ -356,6 +356,7 @@ class RateLimiter:
             )
             _add_metric(ctx, "RateLimitStoreErrors")
             if self.fail_closed:
+                ctx._failure_logged = True  # (this is the request's line: the 503's own is not written)
                 raise ServiceUnavailable("Rate limiter unavailable", headers={"Retry-After": "1"}) from exc
             return None
 
