@@ -124,3 +124,49 @@ def test_a_reload_closes_the_old_app_only_after_its_running_invocations_end(tmp_
         sys.modules.pop("inflight_reload_app", None)
         if str(server.loader.project_dir) in sys.path:  # (the loader put the project first on sys.path)
             sys.path.remove(str(server.loader.project_dir))
+
+
+def test_a_request_arriving_as_a_reload_retires_the_old_app_runs_on_an_open_app(tmp_path):
+    """A request taken in the instant a saved edit replaces the app: it runs on the new app, never on
+    the old one after the reload found it idle and closed it (its handler would make the old app's
+    resources again, a connection nothing ever closes)."""
+    from lift.dev.server import DevServer
+    from lift.testing import events
+
+    (tmp_path / "inflight_reload_app.py").write_text(textwrap.dedent(IN_FLIGHT_APP))
+    server = DevServer("inflight_reload_app:app", project_dir=tmp_path, reload=False)
+    server.start()
+
+    class ReloadFirst:
+        """The server's lock, with the reload slipped in just before the request's invocation takes it."""
+
+        def __init__(self, lock: threading.Lock) -> None:
+            self.lock, self.pending = lock, True
+
+        def __enter__(self) -> None:
+            if self.pending:
+                self.pending = False
+                server.restart()  # what a saved edit does
+                sys.modules["inflight_reload_app"].GO.set()  # (the new module's handler need not wait)
+            self.lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            self.lock.release()
+
+    try:
+        sys.modules["inflight_reload_app"].GO.set()
+        old_app = server.loader.app
+        assert server.invoke(events.apigw_rest("GET", "/work"))[0]["statusCode"] == 200  # (its client is made)
+        old_client = old_app.resources.get("client")
+        server._running_lock = ReloadFirst(server._running_lock)
+        result, error = server.invoke(events.apigw_rest("GET", "/work"))
+        assert error is None and result["statusCode"] == 200
+        assert json.loads(result["body"]) == {"client_closed_during_the_call": False}  # (was True)
+        assert server.loader.app is not old_app and old_client.closed  # (the old app was idle: closed at once)
+        # and nothing ran on it after that: it made no client again, left open for good (as it did)
+        assert not old_app.resources.is_created("client")
+    finally:
+        server.stop()
+        sys.modules.pop("inflight_reload_app", None)
+        if str(server.loader.project_dir) in sys.path:
+            sys.path.remove(str(server.loader.project_dir))

@@ -173,10 +173,10 @@ class DevServer:
     # -- running events ----------------------------------------------------------------
     def invoke(self, event: Any) -> tuple[Any, str | None]:
         """Run one event through `app.handler` as Lambda would; records it for the dashboard."""
-        app = self.loader.app
-        if app is None:
-            return None, f"The app failed to import:\n{self.loader.error}"
-        with self._running_lock:
+        with self._running_lock:  # (the app read under the lock: a reload retiring it sees this invocation)
+            app = self.loader.app
+            if app is None:
+                return None, f"The app failed to import:\n{self.loader.error}"
             self.running += 1
             self._in_flight[id(app)] = self._in_flight.get(id(app), 0) + 1
         try:
