@@ -263,3 +263,27 @@ def test_header_options_are_sent_as_given_repeated_and_never_overridden():
         lift_cli, ["events", "generate", "websocket", "--route", "$connect", "-H", "host: x.example"]
     )
     assert [v for k, v in json.loads(ws.stdout)["multiValueHeaders"].items() if k.lower() == "host"] == [["x.example"]]
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ('{"amount": NaN}', "Error: Event file event.json is not valid JSON: NaN is not a JSON value"),
+        ('{"amount": -Infinity}', "Error: Event file event.json is not valid JSON: -Infinity is not a JSON value"),
+        ('{"amount": 1e999}', "Error: Event file event.json is not valid JSON: 1e999 is beyond the range of a number"),
+        ("[" * 100_000 + "]" * 100_000, "Error: Event file event.json is nested too deeply to read"),
+    ],
+    ids=["nan", "infinity", "overflow", "deep"],
+)
+def test_an_event_file_that_is_not_json_is_a_usage_error_not_a_traceback(tmp_path, monkeypatch, content, error):
+    """Python's json module reads NaN/Infinity (the app then got a float JSON has not, and stdout held
+    `NaN`, which no JSON tool reads), and a deeply nested file ended in a RecursionError traceback."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text("from lift import App\napp = App()\n\n@app.invoke\ndef handle(ctx):\n    return 1\n")
+    (tmp_path / "event.json").write_text(content)
+    result = CliRunner().invoke(lift_cli, ["invoke", "app:app", "event.json"])
+    assert (result.exit_code, result.stdout, _error_lines(result.stderr)) == (2, "", [error]), result.output
+    assert "Traceback" not in result.stderr
+    assert _error_lines(CliRunner().invoke(lift_cli, ["invoke", "app:app", str(tmp_path)]).stderr) == [
+        f"Error: Event file {tmp_path} is a directory"
+    ]

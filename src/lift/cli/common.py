@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,7 +86,7 @@ def read_event_file(path: str) -> Any:
     else:
         file = Path(path)
         if not file.is_file():
-            fail(f"Event file {path} does not exist", USAGE)
+            fail(f"Event file {path} {'is a directory' if file.is_dir() else 'does not exist'}", USAGE)
         try:
             # utf-8-sig: a byte order mark (Windows editors, AWS's .NET samples) is no JSON error
             text = file.read_text(encoding="utf-8-sig")
@@ -93,6 +94,26 @@ def read_event_file(path: str) -> Any:
             fail(f"Cannot read event file {path}: {exc}", USAGE)
         where = path
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except json.JSONDecodeError as exc:
         fail(f"Event file {where} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", USAGE)
+    except _NotJSON as exc:  # (Lambda's Invoke refuses these too: InvalidRequestContentException)
+        fail(f"Event file {where} is not valid JSON: {exc}", USAGE)
+    except RecursionError:
+        fail(f"Event file {where} is nested too deeply to read", USAGE)
+
+
+class _NotJSON(ValueError):
+    pass
+
+
+def _not_json(constant: str) -> Any:
+    """Python's json module reads NaN, Infinity and -Infinity, which JSON has not."""
+    raise _NotJSON(f"{constant} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # (1e999: a number no JSON parser AWS runs can hold)
+        raise _NotJSON(f"{text} is beyond the range of a number")
+    return value
