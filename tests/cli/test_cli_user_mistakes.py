@@ -279,7 +279,9 @@ def test_an_event_file_that_is_not_json_is_a_usage_error_not_a_traceback(tmp_pat
     """Python's json module reads NaN/Infinity (the app then got a float JSON has not, and stdout held
     `NaN`, which no JSON tool reads), and a deeply nested file ended in a RecursionError traceback."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "app.py").write_text("from lift import App\napp = App()\n\n@app.invoke\ndef handle(ctx):\n    return 1\n")
+    (tmp_path / "app.py").write_text(
+        "from lift import App\napp = App()\n\n@app.invoke\ndef handle(ctx):\n    return 1\n"
+    )
     (tmp_path / "event.json").write_text(content)
     result = CliRunner().invoke(lift_cli, ["invoke", "app:app", "event.json"])
     assert (result.exit_code, result.stdout, _error_lines(result.stderr)) == (2, "", [error]), result.output
