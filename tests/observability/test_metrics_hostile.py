@@ -128,3 +128,36 @@ def test_an_app_name_cloudwatch_refuses_still_gets_its_metrics(capsys, name):
     service = docs[0]["service"]
     assert service.isascii() and service.isprintable() and len(service) <= 255
     assert not docs[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"].startswith("AWS/")
+
+
+def test_route_metrics_of_a_route_or_method_cloudwatch_refuses_are_written_not_a_500(capsys):
+    """Before, `RequestMetrics(route_metrics=True)` turned every request to a route `/café/{id}`
+    (or one over 1024 characters), and any request whose method a client spelled outside ASCII,
+    into a 500 (the `route`/`method` dimension was refused), and the request's metrics were lost."""
+    from lift.middleware.metrics import RequestMetrics
+    from lift.testing import events, lambda_context
+
+    app = App("shop")
+    app.use(RequestMetrics(route_metrics=True))
+    long_path = "/" + "a" * 1100
+
+    @app.get("/café/{item}")
+    def item(ctx, item: str) -> dict:
+        return {"item": item}
+
+    @app.get(long_path)
+    def long(ctx) -> dict:
+        return {}
+
+    client = TestClient(app)
+    assert client.get("/café/1").status_code == 200
+    assert client.get(long_path).status_code == 200
+    event = events.function_url("GET", "/nowhere")
+    event["requestContext"]["http"]["method"] = "GÉT\x01"
+    assert app.handler(event, lambda_context())["statusCode"] in (404, 405)
+    docs = emf_lines(capsys.readouterr().out)
+    for doc in docs:
+        validate_emf(doc)
+    assert metric_values(docs, "Requests", route="/caf_/{item}", method="GET") == [1]
+    assert metric_values(docs, "Requests", route=long_path[:1024], method="GET") == [1]
+    assert metric_values(docs, "ServerErrors", route="unmatched", method="G_T_") == [0]

@@ -75,7 +75,11 @@ class RequestMetrics:
     @staticmethod
     def _add_request(ctx: Any, metrics: lift_metrics.Metrics, start: float, status: int) -> None:
         dims = {"route": ctx.route or "unmatched", "method": ctx.request.method}
-        metrics.add("Requests", 1, "Count", dimensions=dims)
+        try:
+            metrics.add("Requests", 1, "Count", dimensions=dims)
+        except lift_metrics.MetricsError:  # a route `/café` or a client's method CloudWatch would refuse
+            dims = {name: lift_metrics.dimension_value(str(value)) for name, value in dims.items()}
+            metrics.add("Requests", 1, "Count", dimensions=dims)
         metrics.add("Latency", round((time.perf_counter() - start) * 1000, 3), "Milliseconds", dimensions=dims)
         metrics.add("ClientErrors", 1 if 400 <= status < 500 else 0, "Count", dimensions=dims)
         metrics.add("ServerErrors", 1 if status >= 500 else 0, "Count", dimensions=dims)

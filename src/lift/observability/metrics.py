@@ -36,6 +36,7 @@ __all__ = [
     "metrics_for",
     "metric_identity",
     "flush_invocation",
+    "dimension_value",
     "pending_invocations",
     "invocation_event",
 ]
@@ -379,8 +380,19 @@ def _derived_name(name: str) -> str:
     other than printable ASCII written `_`, at most 255 (`café` -> `caf_`)."""
     if name.isascii() and name.isprintable() and len(name) <= MAX_NAME_LENGTH and not name.startswith((":", "AWS/")):
         return name
-    clean = "".join(c if " " <= c <= "~" else "_" for c in name[:MAX_NAME_LENGTH]).strip()
+    clean = _printable_ascii(name, MAX_NAME_LENGTH)
     return "_" + clean[1:] if clean.startswith((":", "AWS/")) else clean or "lift"
+
+
+def dimension_value(value: str) -> str:
+    """`value` as a dimension value CloudWatch takes, for the dimensions Lift fills from what it
+    did not choose (a route template, a client's method): characters other than printable ASCII
+    written `_`, at most 1024 (`/café/{id}` -> `/caf_/{id}`)."""
+    return _printable_ascii(value, MAX_DIMENSION_VALUE_LENGTH) or "_"
+
+
+def _printable_ascii(text: str, limit: int) -> str:
+    return "".join(c if " " <= c <= "~" else "_" for c in text[:limit]).strip()
 
 
 def metric_identity(app: Any, environ: Mapping[str, Any] | None = None) -> tuple[str, str | None, str | None]:
