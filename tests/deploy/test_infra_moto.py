@@ -18,6 +18,7 @@ from lift.deploy import build_deployment, config_from_dict
 from lift.deploy.cloudformation import render, to_json
 
 REGION = "us-east-1"
+LOOKUP = 30.0  # discovery lookups against moto on a loaded machine: not the 2 s meant for AWS
 
 
 def deployable_app(name: str) -> App:
@@ -131,7 +132,9 @@ def test_the_jobs_worker_is_its_own_function_consuming_the_jobs_queue(stack: dic
 def test_stack_output_discovery_finds_the_service_by_default(stack: dict[str, Any]) -> None:
     from lift.services import StackOutputDiscovery
 
-    found = StackOutputDiscovery.for_service(stack["name"], "dev", endpoint_url=stack["endpoint"], region=REGION)
+    found = StackOutputDiscovery.for_service(
+        stack["name"], "dev", endpoint_url=stack["endpoint"], region=REGION, timeout=LOOKUP
+    )
     [instance] = found.instances()  # no output key given: the one lift deploy writes
     # (moto's CloudFormation leaves the HTTP API's id unresolved in the URL; the key is what matters)
     assert instance.url == stack["outputs"]["ApiUrl"].rstrip("/") and instance.url.startswith("https://")
@@ -163,11 +166,15 @@ def test_the_cloud_map_registration_is_what_cloud_map_discovery_reads(stack: dic
     attributes["region"] = REGION
     attributes["FUNCTION_ARN"] = f"arn:aws:lambda:{REGION}:123456789012:function:{name}-dev"
     client.register_instance(ServiceId=created["Id"], InstanceId=instance["InstanceId"], Attributes=attributes)
-    found = CloudMapDiscovery(f"{name}-ns", name, query={"stage": "dev"}, endpoint_url=endpoint, region=REGION)
+    found = CloudMapDiscovery(
+        f"{name}-ns", name, query={"stage": "dev"}, endpoint_url=endpoint, region=REGION, timeout=LOOKUP
+    )
     [discovered] = found.instances()
     assert discovered.url == stack["outputs"]["ApiUrl"].rstrip("/") and discovered.id == f"{name}-dev"
     assert (
-        CloudMapDiscovery(f"{name}-ns", name, query={"stage": "prod"}, endpoint_url=endpoint, region=REGION).instances()
+        CloudMapDiscovery(
+            f"{name}-ns", name, query={"stage": "prod"}, endpoint_url=endpoint, region=REGION, timeout=LOOKUP
+        ).instances()
         == []
     )
 
@@ -212,7 +219,9 @@ def test_the_deployed_function_reports_its_readiness_as_the_instances_health(
     app, ready = stack["app"], {"ok": False}
     app.health.add("connections-table", lambda: ready["ok"])
     sd = boto3.client("servicediscovery", endpoint_url=endpoint, region_name=REGION)
-    discovery = CloudMapDiscovery(f"{name}-ns", name, query={"stage": "dev"}, endpoint_url=endpoint, region=REGION)
+    discovery = CloudMapDiscovery(
+        f"{name}-ns", name, query={"stage": "dev"}, endpoint_url=endpoint, region=REGION, timeout=LOOKUP
+    )
     assert app.handler(json.loads(payload), lambda_context())["status"] == "UNHEALTHY"
     assert sd.get_instances_health_status(ServiceId=service_id)["Status"] == {f"{name}-dev": "UNHEALTHY"}
     assert discovery.instances() == []

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from typing import Any
 
 import boto3
 import pytest
@@ -135,7 +136,8 @@ def test_cached_discovery_keeps_answers_for_the_ttl_and_serves_stale_on_error(in
     assert inner.calls == 2
 
 
-def test_cloud_map_discovery_on_moto(instances, moto_endpoint):
+def _cloud_map(moto_endpoint: str, prefix: str, **service: Any) -> tuple[Any, str, str]:
+    """A Cloud Map client on moto, a new HTTP namespace and its `users` service: (client, namespace, service id)."""
     from botocore.config import Config
 
     sd = boto3.client(
@@ -144,10 +146,15 @@ def test_cloud_map_discovery_on_moto(instances, moto_endpoint):
         region_name="us-east-1",
         config=Config(inject_host_prefix=False),
     )
-    namespace = f"shop-{uuid.uuid4().hex[:8]}.local"
+    namespace = f"{prefix}-{uuid.uuid4().hex[:8]}.local"
     op = sd.create_http_namespace(Name=namespace)["OperationId"]
     namespace_id = sd.get_operation(OperationId=op)["Operation"]["Targets"]["NAMESPACE"]
-    service_id = sd.create_service(Name="users", NamespaceId=namespace_id)["Service"]["Id"]
+    service_id = sd.create_service(Name="users", NamespaceId=namespace_id, **service)["Service"]["Id"]
+    return sd, namespace, service_id
+
+
+def test_cloud_map_discovery_on_moto(instances, moto_endpoint):
+    sd, namespace, service_id = _cloud_map(moto_endpoint, "shop")
     register_instance(service_id, "users-a", instances["a"].url, attributes={"stage": "prod"}, client=sd)
     register_instance(service_id, "users-b", instances["b"].url, attributes={"stage": "dev"}, client=sd)
 
@@ -183,20 +190,7 @@ def test_stack_output_discovery_on_moto(instances, moto_endpoint):
 
 
 def test_cloud_map_leaves_out_unhealthy_instances(instances, moto_endpoint):
-    from botocore.config import Config
-
-    sd = boto3.client(
-        "servicediscovery",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        config=Config(inject_host_prefix=False),
-    )
-    namespace = f"health-{uuid.uuid4().hex[:8]}.local"
-    op = sd.create_http_namespace(Name=namespace)["OperationId"]
-    namespace_id = sd.get_operation(OperationId=op)["Operation"]["Targets"]["NAMESPACE"]
-    service_id = sd.create_service(
-        Name="users", NamespaceId=namespace_id, HealthCheckCustomConfig={"FailureThreshold": 1}
-    )["Service"]["Id"]
+    sd, namespace, service_id = _cloud_map(moto_endpoint, "health", HealthCheckCustomConfig={"FailureThreshold": 1})
     register_instance(service_id, "users-a", instances["a"].url, client=sd)
     register_instance(service_id, "users-b", instances["b"].url, client=sd)
     sd.update_instance_custom_health_status(ServiceId=service_id, InstanceId="users-b", Status="UNHEALTHY")
@@ -204,3 +198,45 @@ def test_cloud_map_leaves_out_unhealthy_instances(instances, moto_endpoint):
     assert [i.id for i in found] == ["users-a"]
     everything = CloudMapDiscovery(namespace, "users", health="ALL", client=sd).instances()
     assert sorted(i.id for i in everything) == ["users-a", "users-b"]
+
+
+def test_one_instance_with_a_bad_weight_does_not_fail_the_lookup(instances, moto_endpoint, caplog):
+    """`float("lots")` failed the whole DiscoverInstances answer: every call to the service was a
+    503 no_instances because of one operator's typo on one instance."""
+    sd, namespace, service_id = _cloud_map(moto_endpoint, "weights")
+    register_instance(service_id, "users-a", instances["a"].url, attributes={"weight": "3"}, client=sd)
+    for name, weight in (("b", "lots"), ("c", "-2"), ("d", "nan")):
+        register_instance(service_id, f"users-{name}", instances["b"].url, attributes={"weight": weight}, client=sd)
+    with caplog.at_level("WARNING", logger="lift.services"):
+        found = CloudMapDiscovery(namespace, "users", client=sd).instances()
+    assert sorted((i.id, i.weight) for i in found) == [
+        ("users-a", 3.0),
+        ("users-b", 1.0),
+        ("users-c", 1.0),
+        ("users-d", 1.0),
+    ]
+    assert sorted(r.args[0] for r in caplog.records if "weight" in r.getMessage()) == ["users-b", "users-c", "users-d"]
+
+
+def test_a_discovery_api_that_never_answers_ends_in_a_503_after_two_short_tries():
+    """botocore's defaults (60 s to connect and to read, 5 tries) held every call for minutes where
+    Cloud Map or CloudFormation cannot be reached (a VPC with no route to them), far past Lambda's
+    deadline, instead of the documented 503 no_instances."""
+    from tests.service_calls.test_hostile_upstreams import WireServer
+
+    silent = WireServer({})
+    silent.routes["/"] = lambda conn: silent.release.wait(30)  # reads the request, never answers
+    try:
+        for discovery in (
+            CloudMapDiscovery("shop", "users", endpoint_url=silent.url, region="us-east-1", timeout=0.2),
+            StackOutputDiscovery("users-prod", endpoint_url=silent.url, region="us-east-1", timeout=0.2),
+        ):
+            silent.hits.clear()
+            client = ServiceClient("users", discovery=discovery, breaker=False)
+            with pytest.raises(ServiceError) as caught:
+                client.get("/whoami")
+            assert (caught.value.status, caught.value.code) == (503, "no_instances")
+            assert silent.hits == {"/": 2}  # two tries, each cut at 0.2 s
+            client.close()
+    finally:
+        silent.stop()

@@ -137,21 +137,53 @@ class EnvDiscovery(Discovery):
         raise NoInstances(f"service {self.name}: set {self.keys[0]} or {self.keys[1]}")
 
 
-def _boto3_client(service: str, client: Any, endpoint_url: str | None, region: str | None) -> Any:
+def _boto3_client(
+    service: str, client: Any, endpoint_url: str | None, region: str | None, timeout: float | None = None
+) -> Any:
     if client is not None:
         return client
     try:
         import boto3
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError(f'{service} discovery needs boto3: pip install "lift-lambda[aws]"') from exc
-    config = None
+    options: dict[str, Any] = {}
     if endpoint_url is not None:
         # DiscoverInstances is sent to `data-<endpoint>`; a custom endpoint (a local emulator,
         # a VPC endpoint) is used as given
+        options["inject_host_prefix"] = False
+    if timeout is not None:
+        # a lookup runs inside a call: botocore's defaults (60 s to connect, 60 s to read, 5 tries
+        # in legacy mode) held it for minutes where the API cannot be reached (a VPC without a
+        # route to it), far past Lambda's deadline; now at most 2 tries of `timeout`, then the last
+        # good answer (CachedDiscovery) or a 503 no_instances
+        options.update(
+            connect_timeout=timeout, read_timeout=timeout, retries={"mode": "standard", "total_max_attempts": 2}
+        )
+    config = None
+    if options:
         from botocore.config import Config
 
-        config = Config(inject_host_prefix=False)
+        config = Config(**options)
     return boto3.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
+
+
+LOOKUP_TIMEOUT = 2.0  # seconds to connect to, and to read from, Cloud Map or CloudFormation per try
+
+
+def _weight(item: dict[str, Any], attrs: dict[str, Any]) -> float:
+    """The instance's `weight` attribute; one that is not a finite number >= 0 is logged and read as 1
+    (one operator's typo must not fail every lookup of the service)."""
+    text = attrs.get("weight")
+    if not text:
+        return 1.0
+    try:
+        weight = float(text)
+    except (TypeError, ValueError):
+        weight = -1.0
+    if not 0 <= weight < float("inf"):
+        _log.warning("cloud map instance %s has weight %r, not a number >= 0: read as 1", item.get("InstanceId"), text)
+        return 1.0
+    return weight
 
 
 SERVICE_URL_OUTPUT = "ApiUrl"  # the stack output `lift deploy` writes the service's URL to
@@ -173,12 +205,14 @@ class StackOutputDiscovery(Discovery):
         client: Any = None,
         endpoint_url: str | None = None,
         region: str | None = None,
+        timeout: float = LOOKUP_TIMEOUT,
     ) -> None:
         self.stack = stack
         self.output = output
         self._client = client
         self._endpoint_url = endpoint_url
         self._region = region
+        self.timeout = timeout
 
     @classmethod
     def for_service(
@@ -189,7 +223,9 @@ class StackOutputDiscovery(Discovery):
         return cls(f"{service}-{stage}", output, **options)
 
     def instances(self) -> list[Instance]:
-        self._client = client = _boto3_client("cloudformation", self._client, self._endpoint_url, self._region)
+        self._client = client = _boto3_client(
+            "cloudformation", self._client, self._endpoint_url, self._region, self.timeout
+        )
         stacks = client.describe_stacks(StackName=self.stack).get("Stacks") or []
         for stack in stacks:
             for output in stack.get("Outputs") or []:
@@ -218,6 +254,7 @@ class CloudMapDiscovery(Discovery):
         client: Any = None,
         endpoint_url: str | None = None,
         region: str | None = None,
+        timeout: float = LOOKUP_TIMEOUT,
     ) -> None:
         self.namespace = namespace
         self.service = service
@@ -227,9 +264,12 @@ class CloudMapDiscovery(Discovery):
         self._client = client
         self._endpoint_url = endpoint_url
         self._region = region
+        self.timeout = timeout
 
     def instances(self) -> list[Instance]:
-        self._client = client = _boto3_client("servicediscovery", self._client, self._endpoint_url, self._region)
+        self._client = client = _boto3_client(
+            "servicediscovery", self._client, self._endpoint_url, self._region, self.timeout
+        )
         kwargs: dict[str, Any] = {"NamespaceName": self.namespace, "ServiceName": self.service}
         if self.health:
             kwargs["HealthStatus"] = self.health
@@ -249,7 +289,7 @@ class CloudMapDiscovery(Discovery):
             out.append(
                 Instance(
                     url,
-                    float(attrs.get("weight", 1) or 1),
+                    _weight(item, attrs),
                     item.get("InstanceId"),
                     attrs,
                     healthy=health in (None, "HEALTHY", "UNKNOWN"),
