@@ -198,6 +198,14 @@ def test_cognito_factory_sets_issuer_jwks_and_token_use():
     assert id_verifier.audience == "client-9"
 
 
+def test_cognito_id_tokens_without_a_client_id_are_refused_at_configuration():
+    """Every Cognito ID token carries aud (its app client); with no client_id to check it against,
+    PyJWT refused each one: every sign-in was a 401 ('Invalid audience' in the log)."""
+    with pytest.raises(ValueError, match="client_id"):
+        JWTVerifier.cognito("eu-west-1", "eu-west-1_AbC")
+    assert JWTVerifier.cognito("eu-west-1", "eu-west-1_AbC", token_use="access").audience is None
+
+
 def test_repeated_token_is_served_from_cache_but_still_expires():
     verifier = hs_verifier(leeway=0)
     tok = jwt.encode(claims(exp=int(time.time()) + 2), SECRET, algorithm="HS256")

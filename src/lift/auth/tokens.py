@@ -94,6 +94,9 @@ class JWTVerifier:
         cls, region: str, user_pool_id: str, client_id: str | None = None, token_use: str = "id", **options: Any
     ) -> JWTVerifier:
         """A verifier for a Cognito user pool's ID tokens (aud = client) or access tokens (client_id)."""
+        if token_use == "id" and not client_id:
+            # every ID token carries aud (the app client): with no audience to match, each would be a 401
+            raise ValueError("Cognito ID tokens are checked against their app client: pass client_id=")
         issuer = f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
         expect = {"token_use": token_use, **options.pop("expect", {})}
         if client_id and token_use == "access":
