@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -593,3 +594,26 @@ def test_under_uvicorn_ctx_ws_send_from_a_handler_on_the_loop_reaches_the_client
         got = [json.loads(ws.recv(timeout=10))["note"] for _ in range(5)]
     assert got == [str(n) for n in range(5)]
     assert _get(f"{server}/where?method=POST&path=/notify/x") == {"inline": True, "pinned": True}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("LIFT_ASGI_THREADS", "0", "LIFT_ASGI_THREADS='0' must be a whole number above 0"),
+        ("LIFT_ASGI_THREADS", "forty", "LIFT_ASGI_THREADS='forty' must be a whole number above 0"),
+        ("LIFT_ASGI_INLINE_BUDGET_MS", "one", "LIFT_ASGI_INLINE_BUDGET_MS='one' must be a number 0 or more"),
+        ("LIFT_ASGI_INLINE_BUDGET_MS", "nan", "LIFT_ASGI_INLINE_BUDGET_MS='nan' must be a number 0 or more"),
+    ],
+)
+def test_a_setting_that_is_no_usable_number_is_refused_when_app_asgi_is_made(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    """Not a 500 and an 'Exception in ASGI application' traceback on every request that needs the
+    thread pool (LIFT_ASGI_THREADS=0 was found only there), nor a bare float() error."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        asgi_app(App())
+    monkeypatch.setenv("LIFT_ASGI_INLINE_BUDGET_MS", "0")  # (0 is a budget: every route stays in the pool)
+    monkeypatch.setenv("LIFT_ASGI_THREADS", "3")
+    served = asgi_app(App())
+    assert served.inline_budget == 0 and served.threads == 3

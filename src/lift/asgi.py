@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from lift import serialization
 from lift.app import to_response
 from lift.context import Context, Headers, QueryParams, Request, Response
+from lift.env_settings import env_number
 from lift.routing import canonical_path, is_encoded_by_clients
 
 if TYPE_CHECKING:
@@ -235,8 +236,11 @@ class AsgiApp:
     def __init__(self, app: App, *, dispatch: str | None = None, threaded: bool | None = None) -> None:
         self.app = app
         self.dispatch = _dispatch_mode(dispatch, threaded)
-        budget_ms = os.environ.get("LIFT_ASGI_INLINE_BUDGET_MS")
-        self.inline_budget = float(budget_ms) / 1000 if budget_ms else _MAX_ON_LOOP_SECONDS
+        # (read here: a value that is no usable number is a clear error at once, not a 500 per request)
+        self.inline_budget = (
+            env_number("LIFT_ASGI_INLINE_BUDGET_MS", _MAX_ON_LOOP_SECONDS * 1000, allow_zero=True) / 1000
+        )
+        self.threads = int(env_number("LIFT_ASGI_THREADS", 40, integer=True))
         self._executor: ThreadPoolExecutor | None = None
         self._placements: dict[Any, Placement] = {}  # chain -> where it runs
         self.websockets = WebSocketGateway(lambda: app)
@@ -452,8 +456,7 @@ class AsgiApp:
     def executor(self) -> ThreadPoolExecutor:
         """The handler threads: `LIFT_ASGI_THREADS` of them (40, like Starlette's thread limiter)."""
         if self._executor is None:
-            size = int(os.environ.get("LIFT_ASGI_THREADS") or 40)
-            self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="lift-asgi")
+            self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="lift-asgi")
         return self._executor
 
     def _respond(self, ctx: Context, chain: Any) -> Response:
