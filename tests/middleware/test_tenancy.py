@@ -236,6 +236,34 @@ def test_websocket_connect_tenant_from_query_string():
     assert app.handler(spoofed, lambda_context())["statusCode"] == 403
 
 
+def test_websocket_messages_and_disconnect_after_a_tenant_checked_connect_still_run():
+    """The tenant comes with $connect (its query string); later messages and $disconnect carry none.
+    Before, required=True answered each of them 400 tenant_required: no message handler ever ran and the
+    app never heard of the disconnect. $connect without a tenant is still a 400."""
+    app = App(name="ws")
+    app.use(tenancy(["query:tenant"], metric_dimension=False))
+    seen = []
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> None:
+        seen.append(("connect", ctx.tenant_id))
+
+    @app.websocket("$default")
+    def message(ctx: Context) -> None:
+        seen.append(("message", ctx.tenant_id))
+
+    @app.websocket("$disconnect")
+    def disconnect(ctx: Context) -> None:
+        seen.append(("disconnect", ctx.tenant_id))
+
+    assert app.handler(events.websocket_connect(query={"tenant": "acme"}), lambda_context())["statusCode"] == 200
+    assert app.handler(events.websocket_message("hello"), lambda_context())["statusCode"] == 200
+    assert app.handler(events.websocket_disconnect(), lambda_context())["statusCode"] == 200
+    assert seen == [("connect", "acme"), ("message", None), ("disconnect", None)]
+    refused = app.handler(events.websocket_connect(), lambda_context())
+    assert refused["statusCode"] == 400 and "tenant_required" in refused["body"]
+
+
 # -- isolation in the stores -----------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["InvalidCredentials", "CredentialLocation", "parse_locations"]
+__all__ = ["InvalidCredentials", "CredentialLocation", "is_http_or_ws_connect", "parse_locations"]
 
 _KINDS = ("header", "cookie", "query")
 
@@ -69,6 +69,15 @@ def parse_locations(specs: str | list[str] | tuple[str, ...], scheme: str = "Bea
     if isinstance(specs, str):
         specs = (specs,)
     return tuple(CredentialLocation.parse(spec, scheme) for spec in specs)
+
+
+def is_http_or_ws_connect(ctx: Any) -> bool:
+    """An HTTP request or a WebSocket $connect: what carries a caller's credentials (and tenant). Later
+    WebSocket messages and $disconnect carry neither; the connection was checked when it opened."""
+    if ctx.request is not None:
+        return True
+    request_context = _event(ctx).get("requestContext") or {}
+    return request_context.get("eventType") == "CONNECT" or request_context.get("routeKey") == "$connect"
 
 
 def _event(ctx: Any) -> dict[str, Any]:

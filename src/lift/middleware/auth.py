@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lift.auth.credentials import InvalidCredentials, parse_locations
+from lift.auth.credentials import InvalidCredentials, is_http_or_ws_connect, parse_locations
 from lift.auth.gateway import gateway_principal
 from lift.auth.principal import ClaimMap, Match, Principal
 from lift.errors import Forbidden, Unauthorized
@@ -159,7 +159,7 @@ class Authenticate:
             return call_next(ctx)
         principal = self._principal(ctx)
         if principal is None:
-            if self.optional or not _is_ws_connect_or_http(ctx):
+            if self.optional or not is_http_or_ws_connect(ctx):
                 return call_next(ctx)
             _log_failure(ctx, "none", "no credentials", logging.INFO)
             raise Unauthorized("Authentication required", challenge=self.challenge)
@@ -183,14 +183,6 @@ class Authenticate:
             if principal is not None:
                 return principal
         return None
-
-
-def _is_ws_connect_or_http(ctx: Any) -> bool:
-    """HTTP requests and WebSocket $connect must authenticate; later WebSocket messages carry no credentials."""
-    if ctx.request is not None:
-        return True
-    request_context = (ctx.event.get("requestContext") or {}) if isinstance(ctx.event, Mapping) else {}
-    return request_context.get("eventType") == "CONNECT" or request_context.get("routeKey") == "$connect"
 
 
 def _invalid(challenge: str) -> str:

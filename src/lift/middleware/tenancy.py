@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lift.auth.credentials import CredentialLocation
+from lift.auth.credentials import CredentialLocation, is_http_or_ws_connect
 from lift.errors import BadRequest, Forbidden
 
 __all__ = ["Tenancy", "tenancy", "DEFAULT_SOURCES", "TENANT_ID_PATTERN"]
@@ -87,7 +87,7 @@ class Tenancy:
             return call_next(ctx)
         tenant_id = self.resolve(ctx)
         if tenant_id is None:
-            if self.required and (ctx.request is not None or ctx.source == "websocket"):
+            if self.required and is_http_or_ws_connect(ctx):
                 self._deny(ctx, "no tenant in request", None)
                 raise BadRequest("A tenant is required", code="tenant_required")
             return call_next(ctx)
