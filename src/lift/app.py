@@ -278,6 +278,10 @@ class Group:
         return Group(self.app, self.prefix + normalize_path(prefix), middleware, parent=self)
 
     def route(self, path: str, methods: Iterable[str] | None = None, **options: Any) -> Callable[[_F], _F]:
+        if path.__class__ is not str:
+            raise _errors.needs_arguments(
+                path, "@app.route takes a path", '@app.route("/path", methods=[...]) above it'
+            )
         full, app, group = self._full_path(path), self.app, self._own()
 
         def register(fn: _F) -> _F:
@@ -321,6 +325,10 @@ class Group:
     def _one_verb(self, path: str, verbs: tuple[str, ...], options: dict[str, Any]) -> Callable[[_F], _F]:
         """`route(path, [verb], **options)`; a route with no option but `status` (the commonest) is
         registered without gathering and passing keyword arguments (registration is cold-start time)."""
+        if path.__class__ is not str:
+            raise _errors.needs_arguments(
+                path, f"@app.{verbs[0].lower()} takes a path", f'@app.{verbs[0].lower()}("/path") above it'
+            )
         if options and (len(options) > 1 or "status" not in options):
             return self.route(path, list(verbs), **options)
         app, status = self.app, options["status"] if options else 200
@@ -815,6 +823,8 @@ class App(Group, EventSources):
     def job(self, name: str, *, max_attempts: int = 3) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Define long-running job `name`: `fn(ctx, body: Model, progress)`, started with
         `ctx.jobs.start(name, body)` and run outside the request (see lift.jobs)."""
+        if name.__class__ is not str:
+            raise _errors.needs_arguments(name, "@app.job takes the job's name", '@app.job("name") above it')
         return self.jobs.define(name, max_attempts=max_attempts)
 
     slos: list[Any] = []  # lift.slo.SLO, declared with app.slo

@@ -46,6 +46,7 @@ __all__ = [
     "is_final_status",
     "is_http_status",
     "lift_logger",
+    "needs_arguments",
 ]
 
 
@@ -226,6 +227,14 @@ def find_lift_error(exc: BaseException) -> LiftError | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def needs_arguments(given: Any, takes: str, usage: str) -> TypeError:
+    """The error for a decorator written without its arguments (`@app.get` above a function, where
+    `@app.get("/users")` was meant): it would have received the function as its path or name,
+    registered nothing and replaced the function with its inner `register`."""
+    name = getattr(given, "__name__", None) or type(given).__name__
+    return TypeError(f"{takes} in parentheses, not the function {name!r}: write {usage}")
 
 
 _lift_logger: Any = None

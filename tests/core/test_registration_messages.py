@@ -138,3 +138,32 @@ def test_callable_objects_and_partials_are_handlers_like_functions():
     ]
     with pytest.raises(TypeError, match=r"make OrderRecords.__call__ `async def`"):
         app.sqs("other", concurrency=4)(OrderRecords())
+
+
+@pytest.mark.parametrize(
+    ("decorator", "usage"),
+    [
+        ("get", '@app.get("/path")'),
+        ("delete", '@app.delete("/path")'),
+        ("route", '@app.route("/path", methods=[...])'),
+        ("websocket", '@app.websocket("$connect")'),
+        ("job", '@app.job("name")'),
+        ("sqs", '@app.sqs("orders")'),
+        ("firehose", '@app.sqs("orders")'),
+        ("authorizer", '@app.sqs("orders")'),
+    ],
+)
+def test_a_decorator_without_its_parentheses_is_an_error_at_registration(decorator, usage):
+    """`@app.get`, `@app.websocket` and `@app.job` above a function registered nothing and replaced
+    the function with their inner `register` (every request a 404, silently); the event-source
+    decorators failed with "'function' object is not iterable"."""
+    app = App(name="orders")
+
+    def handler(ctx: Context) -> None:
+        return None
+
+    with pytest.raises(TypeError) as raised:
+        getattr(app, decorator)(handler)
+    assert f"not the function 'handler': write {usage}" in str(raised.value)
+    if decorator in ("get", "delete", "route"):
+        assert TestClient(app).get("/").status_code == 404  # (nothing was registered)

@@ -153,6 +153,14 @@ def pattern_matcher(pattern: str | None) -> Callable[[str], bool]:
     """A precompiled test for `pattern`: exact text, or an fnmatch glob (`orders-*`); None matches all."""
     if pattern is None or pattern == "*":
         return _always
+    if pattern.__class__ is not str:  # (`@app.sqs` or `@app.firehose` above a function, without parentheses)
+        from lift.errors import needs_arguments
+
+        raise needs_arguments(
+            pattern,
+            "An event-source decorator takes its name or glob",
+            '@app.sqs("orders") above it (@app.firehose() for every stream)',
+        )
     if not _GLOB_CHARS.intersection(pattern):
         return pattern.__eq__
     import fnmatch  # only for glob patterns: an app of exact names never loads it

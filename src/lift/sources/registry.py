@@ -238,6 +238,10 @@ class EventSources(Triggers):
 
         Raise `Unauthorized`/`Forbidden` in `$connect` to refuse the connection with that status.
         """
+        if route_key.__class__ is not str:
+            raise _errors.needs_arguments(
+                route_key, "@app.websocket takes a route key", '@app.websocket("$connect") above it'
+            )
         return self._decorator("websocket", route_key, route_key.__eq__, middleware)
 
     def invoke(self, fn: Callable[..., Any] | None = None, *, middleware: Iterable[Middleware] = ()) -> Any:
