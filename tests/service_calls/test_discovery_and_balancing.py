@@ -236,6 +236,9 @@ def test_a_discovery_api_that_never_answers_ends_in_a_503_after_two_short_tries(
             with pytest.raises(ServiceError) as caught:
                 client.get("/whoami")
             assert (caught.value.status, caught.value.code) == (503, "no_instances")
+            arrived = time.monotonic() + 30  # (the server counts a request in its own thread)
+            while silent.hits.get("/", 0) < 2 and time.monotonic() < arrived:
+                time.sleep(0.01)
             assert silent.hits == {"/": 2}  # two tries, each cut at 0.2 s
             client.close()
     finally:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from lift import App, Context
-from lift.resilience import CircuitBreaker, RetryPolicy, Timeouts
-from lift.services import ApiKey, ServiceClient, ServiceError, UpstreamTimeout
+from lift.resilience import Bulkhead, BulkheadFull, CircuitBreaker, RetryPolicy, Timeouts
+from lift.services import ApiKey, HealthTracker, ServiceClient, ServiceError, UpstreamTimeout
 from lift.testing import TestClient
 from tests.servers import Served, listening_socket
 
@@ -184,7 +184,7 @@ def test_a_sync_call_bounds_the_status_line_and_headers_too(wire):
         assert (caught.value.status, caught.value.code) == (504, "upstream_timeout")
         with pytest.raises(UpstreamTimeout):
             asyncio.run(client.aio.get(path))
-    assert client.get("/ok") == {"ok": True}  # the pool serves the next call as before
+    assert client.get("/ok", timeout=30) == {"ok": True}  # the pool serves the next call as before
     client.close()
 
 
@@ -501,21 +501,75 @@ def test_an_answer_that_is_not_http_is_a_502_and_no_answer_a_503(wire):
 
 
 class _SlowToBuild(dict):
-    """Headers httpx copies when it builds a pool: a pool that takes 0.4 s to make (as importing httpx
-    and loading the CA bundle can at a cold start on a busy machine)."""
+    """Headers httpx copies when it builds a pool: building it moves the calls' clock 6 s on (as
+    importing httpx and loading the CA bundle take time at a cold start, without a real sleep)."""
+
+    def __init__(self, clock: list[float]) -> None:
+        super().__init__()
+        self.clock = clock
 
     def items(self):  # type: ignore[override]
-        time.sleep(0.4)
+        self.clock[0] += 6.0
         return super().items()
 
 
-def test_making_the_pool_is_not_counted_against_the_first_calls_deadline(wire):
-    """The deadline started before httpx was imported and the pool made: with `total=0.3`, the first
-    call of every cold start was a 504 'no time left' without a byte sent."""
+def test_making_the_pool_is_not_counted_against_the_first_calls_deadline(wire, monkeypatch):
+    """The deadline started before httpx was imported and the pool made: when that took longer than
+    `total`, the first call of a cold start was a 504 'no time left' without a byte sent."""
+    import lift.resilience.timeouts
+    import lift.services.client
+
+    offset = [0.0]
+    for module in (lift.resilience.timeouts, lift.services.client):
+        monkeypatch.setattr(module, "_monotonic", lambda: time.monotonic() + offset[0])
     client = ServiceClient(
-        "wire", base_url=wire.url, timeout=Timeouts(total=0.3), breaker=False, pool={"headers": _SlowToBuild()}
+        "wire", base_url=wire.url, timeout=Timeouts(total=5.0), breaker=False, pool={"headers": _SlowToBuild(offset)}
     )
     assert client.get("/ok") == {"ok": True}
     assert asyncio.run(client.aio.get("/ok")) == {"ok": True}
-    assert wire.hits["/ok"] == 2
+    assert wire.hits["/ok"] == 2 and offset[0] == 12.0
+    client.close()
+
+
+def test_a_health_probe_that_was_never_sent_goes_to_the_next_call(wire):
+    """An excluded instance gets exactly one probe call. When that call was refused by the bulkhead
+    before it was sent, or cancelled, the instance stayed marked as being probed: it never received
+    another call, however healthy it was again."""
+    state = {"a": b"500 Internal Server Error"}
+    wire.routes["/a/x"] = lambda conn: _answer(state["a"])(conn)
+    wire.routes["/a/hang"] = wire.routes["/hang"]
+    wire.routes["/b/x"] = wire.routes["/b/hang"] = _answer(b"200 OK")
+    bulkhead = Bulkhead("wire", 1)
+    client = ServiceClient(
+        "wire",
+        base_url=[f"{wire.url}/a", f"{wire.url}/b"],
+        health=HealthTracker(failures=1, probe_after=0.0),  # an excluded instance may be probed at once
+        bulkhead=bulkhead,
+        breaker=False,
+        retry=1,
+    )
+    with pytest.raises(ServiceError):
+        client.get("/x")  # round robin: a first, which fails and is excluded
+    bulkhead.acquire()  # full: the next call, a's probe, is refused before it is sent
+    with pytest.raises(BulkheadFull):
+        client.get("/x")
+    bulkhead.release()
+    state["a"] = b"200 OK"
+    assert client.get("/x") == {} and wire.hits["/a/x"] == 2  # the probe: a is back
+
+    state["a"] = b"500 Internal Server Error"
+    client.get("/x")  # b
+    with pytest.raises(ServiceError):
+        client.get("/x")  # a fails again: excluded
+
+    async def cancel_the_probe() -> None:
+        probe = asyncio.create_task(client.aio.get("/hang"))
+        assert await asyncio.to_thread(wire.arrived.wait, 30)  # a's probe reached a
+        probe.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await probe
+
+    asyncio.run(cancel_the_probe())
+    state["a"] = b"200 OK"
+    assert client.get("/x") == {} and wire.hits["/a/x"] == 4  # probed again, not left out for good
     client.close()

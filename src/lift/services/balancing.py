@@ -176,6 +176,14 @@ class HealthTracker:
     def excluded(self) -> list[str]:
         return [iid for iid, h in self._health.items() if h.excluded_until]
 
+    def abandon(self, instance: Instance) -> None:
+        """A call given `instance` ended with no outcome (refused by the bulkhead or breaker before it
+        was sent, or cancelled): if it was the probe of an excluded instance, the next call probes."""
+        h = self._health.get(instance.id)
+        if h is not None and h.probing:
+            with self._lock:
+                h.probing = False
+
     def record(self, instance: Instance, failed: bool) -> None:
         health = self._health
         h = health.get(instance.id)

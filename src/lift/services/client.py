@@ -699,6 +699,11 @@ class ServiceClient:
         retry_after = parse_retry_after(resp.headers.get("retry-after")) if status in (429, 503) else None
         raise error_for_response(self.name, status, resp.content, retry_after, call.attempt)
 
+    def _no_outcome(self, instance: Instance) -> None:
+        """The attempt given `instance` ended unsent or cancelled: a health probe goes to the next call."""
+        if self.health is not None:
+            self.health.abandon(instance)
+
     def _refused(self, call: _Call, err: ResilienceError) -> None:
         """A call the breaker or bulkhead refused (no request sent)."""
         self._observe(call, None, True, refused=err.code)
@@ -783,7 +788,10 @@ class ServiceClient:
             if bulkhead is not None:
                 try:
                     bulkhead.acquire()
-                except ResilienceError as err:
+                except BaseException as err:
+                    self._no_outcome(instance)
+                    if not isinstance(err, ResilienceError):
+                        raise
                     if call.attempt > 1:  # a retry refused: the caller learns how the last try went
                         call.attempt -= 1
                         return self._finish(call, resp, exc)
@@ -792,6 +800,7 @@ class ServiceClient:
             try:
                 probe = breaker.acquire(call.ctx) if breaker is not None else False
             except ResilienceError as err:
+                self._no_outcome(instance)
                 if bulkhead is not None:
                     bulkhead.release()
                 if call.attempt > 1:
@@ -827,6 +836,7 @@ class ServiceClient:
             except BaseException:
                 if breaker is not None:
                     breaker.abandon(probe)
+                self._no_outcome(instance)
                 raise
             finally:
                 _io_deadline.reset(bound)
@@ -920,7 +930,10 @@ class AsyncCalls:
             if bulkhead is not None:
                 try:
                     await bulkhead.acquire_async()
-                except ResilienceError as err:
+                except BaseException as err:
+                    c._no_outcome(instance)
+                    if not isinstance(err, ResilienceError):
+                        raise
                     if call.attempt > 1:  # a retry refused: the caller learns how the last try went
                         call.attempt -= 1
                         return c._finish(call, resp, exc)
@@ -929,6 +942,7 @@ class AsyncCalls:
             try:
                 probe = breaker.acquire(call.ctx) if breaker is not None else False
             except ResilienceError as err:
+                c._no_outcome(instance)
                 if bulkhead is not None:
                     bulkhead.release()
                 if call.attempt > 1:
@@ -967,6 +981,7 @@ class AsyncCalls:
             except BaseException:  # cancelled: the trial slot of a half-open circuit goes back
                 if breaker is not None:
                     breaker.abandon(probe)
+                c._no_outcome(instance)
                 raise
             finally:
                 if bulkhead is not None:
