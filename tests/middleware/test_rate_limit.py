@@ -221,6 +221,25 @@ def test_an_edge_optimized_rest_apis_own_cloudfront_hop_is_not_the_client():
     assert from_client("198.51.100.1") == 429
 
 
+def test_websocket_clients_are_counted_by_their_own_address():
+    """WebSocket messages have no headers: the client is requestContext.identity.sourceIp. Before, every
+    connection was counted as one 'anonymous' caller, so one chatty client got everyone's messages 429'd."""
+    app = App(name="rl-ws")
+    app.use(rate_limit(2, FOREVER, store=MemoryStore()))
+
+    @app.websocket("$default")
+    def message(ctx: Context) -> None:
+        return None
+
+    def send(ip: str) -> int:
+        event = events.websocket_message("hi")
+        event["requestContext"]["identity"]["sourceIp"] = ip
+        return app.handler(event, lambda_context())["statusCode"]
+
+    assert [send("198.51.100.1") for _ in range(3)] == [200, 200, 429]
+    assert [send("198.51.100.2") for _ in range(3)] == [200, 200, 429]
+
+
 def test_store_down_fails_open_with_an_error_log(caplog, dead_port):
     dead = RedisStore(f"redis://127.0.0.1:{dead_port}/0", timeout=0.3)
     client = TestClient(make_app(rate_limit(1, FOREVER, store=dead)))

@@ -215,8 +215,8 @@ def client_ip(ctx: Any, trusted_proxies: int = 0) -> str | None:
     front, so the client is the entry that many places left of the connecting address.
     """
     request = ctx.request
-    if request is None:
-        return None
+    if request is None:  # a WebSocket event names its client in requestContext (no headers past $connect)
+        return _gateway_source_ip(ctx.event) if ctx.source == "websocket" else None
     chain = [part.strip() for value in request.headers.getall("x-forwarded-for") for part in value.split(",")]
     chain = [part for part in chain if part]
     source_ip = _gateway_source_ip(ctx.event)
