@@ -289,3 +289,25 @@ def test_an_event_file_that_is_not_json_is_a_usage_error_not_a_traceback(tmp_pat
     assert _error_lines(CliRunner().invoke(lift_cli, ["invoke", "app:app", str(tmp_path)]).stderr) == [
         f"Error: Event file {tmp_path} is a directory"
     ]
+
+
+def test_routes_json_names_each_source_apart_from_its_options(tmp_path, monkeypatch):
+    """`lift routes --json` put a source's options into its path ("nightly (expression=rate(1 day))",
+    "orders (concurrency=4)"), so a script comparing `path` with the queue or rule name never matched."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "routes_json_app.py").write_text(
+        "from lift import App\napp = App()\n\n"
+        "@app.schedule('nightly', rate='1 day')\nasync def nightly(ctx):\n    pass\n\n"
+        "@app.sqs('orders', concurrency=4)\nasync def orders(ctx, body: dict):\n    pass\n\n"
+        "@app.get('/health')\ndef health():\n    return {}\n"
+    )
+    try:
+        result = CliRunner().invoke(lift_cli, ["routes", "routes_json_app:app", "--json"])
+        table = CliRunner().invoke(lift_cli, ["routes", "routes_json_app:app"])
+    finally:
+        sys.modules.pop("routes_json_app", None)  # (imported in this process: no later test may find it)
+    rows = {row["kind"]: row for row in json.loads(result.stdout)}
+    assert (rows["schedule"]["path"], rows["schedule"]["options"]) == ("nightly", {"expression": "rate(1 day)"})
+    assert (rows["sqs"]["path"], rows["sqs"]["options"]) == ("orders", {"concurrency": 4})
+    assert (rows["http"]["path"], rows["http"]["options"]) == ("/health", {})
+    assert "orders (concurrency=4)" in table.stdout  # (the table still shows them together)

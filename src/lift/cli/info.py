@@ -41,6 +41,7 @@ def route_rows(app: Any) -> list[dict[str, Any]]:
                 "handler": _handler_name(endpoint.fn),
                 "status": endpoint.status,
                 "middleware": [middleware_name(m) for m in endpoint.all_middleware()],
+                "options": {},
             }
         )
     rows.extend(_source_rows(app))
@@ -56,20 +57,21 @@ def _source_rows(app: Any) -> list[dict[str, Any]]:
         options = getattr(handler, "options", {}) or {}
         name = handler.name if handler.name is not None else "*"
         hidden = {"envelope", "cron", "rate"} if options.get("expression") else {"envelope"}
-        detail = ", ".join(
-            f"{k}={v}"
+        shown = {
+            k: v if isinstance(v, str | int | float | bool) else str(v)
             for k, v in options.items()
             if v not in (None, "", (), []) and k not in hidden and not callable(v)
-        )
+        }
         mws = [*global_mw, *getattr(handler, "middleware", [])]
         rows.append(
             {
                 "kind": source,
                 "methods": [source.upper()],
-                "path": f"{name} ({detail})" if detail else name,
+                "path": name,  # (the queue, topic, rule, ... as registered; its options apart, for scripts)
                 "handler": _handler_name(handler.fn),
                 "status": None,
                 "middleware": [middleware_name(m) for m in mws],
+                "options": shown,
             }
         )
     return rows
@@ -89,7 +91,9 @@ def routes(
     for column in ("Methods", "Path / source", "Handler", "Middleware"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(", ".join(row["methods"]), row["path"], row["handler"], ", ".join(row["middleware"]) or "-")
+        detail = ", ".join(f"{k}={v}" for k, v in row["options"].items())
+        path = f"{row['path']} ({detail})" if detail else row["path"]
+        table.add_row(", ".join(row["methods"]), path, row["handler"], ", ".join(row["middleware"]) or "-")
     Console(width=max(120, Console().width)).print(table)
     if not rows:
         err.print("[yellow]The app registers no routes or event sources yet.[/yellow]")
