@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,10 @@ def test_sigterm_at_shutdown_closes_resources_while_the_runtime_waits_for_an_eve
     with RuntimeEmulator("fn.handler", cwd=tmp_path, env=env) as rt:
         first, second = rt.invoke({}), rt.invoke({})
         assert first.ok and second.payload == first.payload  # one environment
+        waited_until = time.monotonic() + 30
+        while not rt._waiting and time.monotonic() < waited_until:
+            time.sleep(0.01)  # (until the runtime waits for its next event, where Lambda's SIGTERM finds it)
+        assert rt._waiting
         assert rt.shutdown(grace=30) == 0  # (ended by SIGTERM within the grace, not by SIGKILL)
         assert closed.read_text() == "closed"
         again = rt.invoke({})  # a new environment
@@ -286,3 +291,43 @@ def test_plain_logging_lines_keep_the_request_id_once_lifts_handler_replaces_the
             (line,) = json_lines(found.logs)
             assert line["message"] == f"looking up {n}" and line["logger"] == "mine"
             assert line["request_id"] == found.request_id and line["service"] == "plain"
+
+
+CHARGES = """
+    from lift import App, Context
+
+    app = App(name="charges")
+
+
+    @app.invoke
+    def charge(ctx: Context, body: dict) -> None:
+        raise ValueError(f"card {body['card']} declined")
+
+
+    @app.s3("receipts")
+    def on_receipt(ctx: Context) -> None:
+        raise RuntimeError("unreadable receipt")
+
+
+    handler = app.handler
+"""
+
+
+def test_card_numbers_are_masked_in_what_the_runtime_reports_of_a_failure(tmp_path):
+    """A handler's exception leaves the app for awslambdaric, which writes its message to the
+    function's log ("[ERROR] ValueError: ...") and returns it to the caller as errorMessage: the card
+    number was in clear there while Lift's own line of the same failure had it masked. So was an S3
+    object key holding one in the message naming a multi-record event's failed records."""
+    write_app(tmp_path, CHARGES)
+    with RuntimeEmulator("fn.handler", cwd=tmp_path) as rt:
+        declined = rt.invoke({"card": CARD})
+        assert declined.kind == "error" and declined.error["errorType"] == "ValueError"
+        assert declined.error["errorMessage"] == "card 411111******1111 declined"
+        assert CARD not in declined.logs and "411111******1111" in declined.logs
+
+        event = events.s3("receipts", f"in/{CARD}.pdf")
+        event["Records"].append(events.s3("receipts", "in/other.pdf")["Records"][0])
+        failed = rt.invoke(event)
+        assert failed.kind == "error" and failed.error["errorType"] == "RecordsFailed"
+        assert "s3://receipts/in/411111******1111.pdf" in failed.error["errorMessage"]
+        assert CARD not in failed.logs

@@ -315,6 +315,7 @@ def run_or_raise(
         result = chain(ctx)
     except Exception as exc:
         log_record_failure(ctx, record, exc, record_id)
+        mask_cards_in(exc)
         raise
     if is_refusal(result):
         from lift.errors import LiftError
@@ -371,8 +372,29 @@ def run_each_or_raise(
     if failures:
         from lift.errors import RecordsFailed
 
-        raise RecordsFailed(items[0][0], len(items), failures) from failures[0][1]
+        raise mask_cards_in(RecordsFailed(items[0][0], len(items), failures)) from failures[0][1]
     return results
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def mask_cards_in(exc: _E) -> _E:
+    """`exc`, about to leave the app for Lambda's runtime, with card numbers in its text arguments
+    masked: the runtime writes its message to the function's log and returns it to the caller
+    (`errorMessage`), where Lift's own lines have them masked. (A message made otherwise than from
+    its arguments, an OSError's file name, is left as it is.)"""
+    args = exc.args
+    for arg in args:
+        if arg.__class__ is str and len(arg) >= 13:
+            from lift.observability.redaction import mask_card_numbers
+
+            try:
+                exc.args = tuple(mask_card_numbers(a) if a.__class__ is str else a for a in args)
+            except Exception:  # (an exception class that refuses new arguments)
+                pass
+            break
+    return exc
 
 
 def async_id_of(record: Record) -> str:

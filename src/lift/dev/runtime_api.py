@@ -142,8 +142,8 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
             return self._reply(200, {})
         if self.path != f"{API_PREFIX}/invocation/next":
             return self._reply(404, {"errorType": "InvalidRequest", "errorMessage": f"Unknown path {self.path}"})
-        invocation = self.server.emulator._next_invocation()
-        if invocation is None:  # shutting down
+        invocation = self.server.emulator._next_invocation(self.connection)
+        if invocation is None:  # shutting down, or the runtime that asked is gone
             self.close_connection = True
             return None
         deadline_ms = int((time.time() + invocation.timeout) * 1000)
@@ -245,6 +245,8 @@ class RuntimeEmulator:
         self._logs: list[str] = []
         self._logs_lock = threading.Lock()
         self._log_pipe: _LogPipe | None = None  # the current runtime's stdout
+        self._waiting = 0  # requests for the next event being held (a runtime idle between invocations)
+        self._waiting_lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -478,18 +480,31 @@ class RuntimeEmulator:
         return invocation.result
 
     # -- called by the server ------------------------------------------------------------
-    def _next_invocation(self) -> _Invocation | None:
-        while not self._closed.is_set():
-            try:
-                invocation = self._pending.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if invocation.done.is_set():
-                continue
-            invocation.deadline = time.monotonic() + invocation.timeout
-            invocation.picked_up = True
-            return invocation
-        return None
+    def _next_invocation(self, connection: socket.socket) -> _Invocation | None:
+        """The next event for the runtime that asked on `connection`; None when the emulator closes or
+        that runtime is gone (ended while it waited: the event is left for the runtime started next)."""
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            while not self._closed.is_set():
+                try:
+                    invocation = self._pending.get(timeout=0.1)
+                except queue.Empty:
+                    if _peer_gone(connection):
+                        return None
+                    continue
+                if invocation.done.is_set():
+                    continue
+                if _peer_gone(connection):
+                    self._pending.put(invocation)
+                    return None
+                invocation.deadline = time.monotonic() + invocation.timeout
+                invocation.picked_up = True
+                return invocation
+            return None
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
 
     def _init_failed(self, body: bytes, error_type: str | None) -> None:
         document = _error_document(body, error_type)
@@ -533,6 +548,17 @@ class _LogPipe:
 
     def close(self) -> None:
         self.stdout.close()
+
+
+def _peer_gone(connection: socket.socket) -> bool:
+    """Whether the runtime on `connection` has closed it (ended): its end of file is waiting there.
+    (A runtime sends nothing else while it waits for an event.)"""
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:  # nothing to read: still there, waiting
+        return False
+    except OSError:
+        return True
 
 
 def _require_runtime_client(python: str) -> None:
