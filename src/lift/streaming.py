@@ -460,7 +460,10 @@ async def stream_to_asgi(
     except asyncio.CancelledError:
         if disconnected:
             return False
-        raise
+        # The server cancelled the response (its shutdown ran out of grace; the generator was closed with
+        # it): one warning, not the 'Exception in ASGI application' traceback per open stream.
+        await _cut_short(send, head, response, request_id)
+        return False
     except _ClientGone:  # the server refused a send (uvicorn's ClientDisconnected is an OSError)
         return False
     except Exception as exc:  # the generator's own failure (an OSError of its own included)
@@ -485,6 +488,30 @@ async def stream_to_asgi(
         opener.cancel()
         if not streaming.done():
             streaming.cancel()
+
+
+async def _cut_short(
+    send: Callable[[dict[str, Any]], Any], head: _Head, response: StreamingResponse, request_id: str | None
+) -> None:
+    """End a stream the server stopped: an SSE feed ends as a feed does (the client's EventSource
+    reconnects, to another instance); any other stream is left unfinished, so its client sees a broken
+    transfer, never a body that looks complete; nothing sent yet is a 503."""
+    from lift.errors import lift_logger
+
+    lift_logger().warning(
+        "Streamed response stopped by the server's shutdown (request_id=%s)",
+        request_id,
+        extra={"request_id": request_id},
+    )
+    try:
+        if not head.started:
+            from lift.asgi import send_response
+
+            await send_response(send, Response.json({"message": "Service Unavailable"}, status=503))
+        elif (response.content_type or "").startswith("text/event-stream"):
+            await head.body(b"", more=False)
+    except Exception:  # (the client is gone as well: nothing left to tell it)
+        pass
 
 
 class _Head:

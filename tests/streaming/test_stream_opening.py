@@ -17,13 +17,16 @@ from lift import streaming
 from tests.servers import Served
 
 STREAMS = """
+import asyncio
 import threading
+import time
 
 from lift import App, Context, Response
 from lift.errors import NotFound
 
 app = App(name="opening")
 GO = threading.Event()  # the SSE feed's first event waits for it
+CLOSED = threading.Event()  # /lines's generator was closed
 
 
 @app.get("/fails-first")
@@ -61,6 +64,31 @@ def feed(ctx: Context) -> Response:
         yield {"n": 1}
 
     return Response.sse(events())
+
+
+@app.get("/ticks")
+def ticks(ctx: Context) -> Response:
+    async def events():
+        n = 0
+        while True:  # (endless: only a disconnect or the server's shutdown ends it)
+            yield {"n": n}
+            n += 1
+            await asyncio.sleep(0.01)
+
+    return Response.sse(events())
+
+
+@app.get("/lines")
+def lines(ctx: Context) -> Response:
+    def rows():
+        try:
+            while True:
+                yield "line\\n"
+                time.sleep(0.01)
+        finally:
+            CLOSED.set()
+
+    return Response.stream(rows(), "text/plain")
 
 
 @app.get("/header")
@@ -156,3 +184,30 @@ def test_a_generators_own_socket_error_mid_stream_is_logged_not_taken_for_a_clie
         # (the line is written before the server ends the response: it is there once the client sees the break)
     assert "Streamed response failed after its headers were sent" in caplog.text
     assert "ConnectionRefusedError" in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/ticks", "/lines"])
+def test_streams_open_when_the_server_shuts_down_end_without_a_traceback(
+    streams, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """uvicorn cancels what still runs once its graceful shutdown's time is up: an SSE feed then ends as
+    a feed does (its EventSource reconnects elsewhere), any other stream is left broken (never a body
+    that looks complete); one warning each, never 'Exception in ASGI application' and a traceback."""
+    module = streams[0]
+    module.CLOSED.clear()
+    served = Served(module.app.asgi, timeout_graceful_shutdown=0.2)
+    try:
+        with caplog.at_level("WARNING"), httpx.stream("GET", served.url + path, timeout=30) as resp:
+            chunks = resp.iter_bytes()
+            assert next(chunks)  # streaming
+            served.server.should_exit = True  # what Ctrl-C or SIGTERM does
+            if path == "/ticks":
+                assert b"".join(chunks).endswith(b"\n\n")  # the feed ends, whole events only
+            else:
+                with pytest.raises(httpx.RemoteProtocolError):  # a download cut short shows as such
+                    b"".join(chunks)
+                assert module.CLOSED.wait(30)  # and its generator was closed
+    finally:
+        served.stop()
+    assert "Streamed response stopped by the server's shutdown" in caplog.text
+    assert "Exception in ASGI application" not in caplog.text and "Traceback" not in caplog.text
