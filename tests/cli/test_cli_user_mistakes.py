@@ -311,3 +311,16 @@ def test_routes_json_names_each_source_apart_from_its_options(tmp_path, monkeypa
     assert (rows["sqs"]["path"], rows["sqs"]["options"]) == ("orders", {"concurrency": 4})
     assert (rows["http"]["path"], rows["http"]["options"]) == ("/health", {})
     assert "orders (concurrency=4)" in table.stdout  # (the table still shows them together)
+
+
+def test_a_body_or_detail_with_nan_is_never_rewritten():
+    """`--body '{"a": NaN}'` was read as JSON by Python's json module and re-encoded, so the event
+    carried `{"a":null}`, a body the user never wrote; `lift send event ... '{"a": NaN}'` was sent."""
+    event = json.loads(
+        CliRunner().invoke(lift_cli, ["events", "generate", "rest", "-X", "POST", "--body", '{"a": NaN}']).stdout
+    )
+    assert event["body"] == '{"a": NaN}'  # (not JSON: sent as the text it is)
+    sent = CliRunner().invoke(
+        lift_cli, ["send", "event", "payments", "Settled", '{"a": NaN}', "--url", "http://127.0.0.1:9"]
+    )
+    assert (sent.exit_code, _error_lines(sent.stderr)) == (2, ["Error: DETAIL must be JSON: NaN is not a JSON value"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lift.cli.discovery import AppImportFailed, AppNotFound, AppRef, import_traceback, load_app
+from lift.cli.samples import NotJSON, loads_json
 
 __all__ = [
     "app_output_on_stderr",
@@ -94,26 +94,10 @@ def read_event_file(path: str) -> Any:
             fail(f"Cannot read event file {path}: {exc}", USAGE)
         where = path
     try:
-        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        return loads_json(text)
     except json.JSONDecodeError as exc:
         fail(f"Event file {where} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", USAGE)
-    except _NotJSON as exc:  # (Lambda's Invoke refuses these too: InvalidRequestContentException)
+    except NotJSON as exc:  # (Lambda's Invoke refuses these too: InvalidRequestContentException)
         fail(f"Event file {where} is not valid JSON: {exc}", USAGE)
     except RecursionError:
         fail(f"Event file {where} is nested too deeply to read", USAGE)
-
-
-class _NotJSON(ValueError):
-    pass
-
-
-def _not_json(constant: str) -> Any:
-    """Python's json module reads NaN, Infinity and -Infinity, which JSON has not."""
-    raise _NotJSON(f"{constant} is not a JSON value")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (math.inf, -math.inf):  # (1e999: a number no JSON parser AWS runs can hold)
-        raise _NotJSON(f"{text} is beyond the range of a number")
-    return value

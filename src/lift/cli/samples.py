@@ -7,6 +7,7 @@ dev server send the same AWS-shaped events.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,13 +34,34 @@ class SampleOptions:
     via: str | None = None  # an envelope: sqs via "sns" or "eventbridge"; s3 via "sns", "eventbridge" or "sqs"
 
 
+class NotJSON(ValueError):
+    """What Python's json module reads but JSON has not: NaN, Infinity, numbers beyond a double."""
+
+
+def _not_json(constant: str) -> Any:
+    raise NotJSON(f"{constant} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # (1e999: a number no JSON parser AWS runs can hold)
+        raise NotJSON(f"{text} is beyond the range of a number")
+    return value
+
+
+def loads_json(text: str) -> Any:
+    """`json.loads` of JSON alone: NaN, Infinity and 1e999 raise `NotJSON` (a ValueError), as
+    Lambda's Invoke and every AWS service refuse them; a nesting too deep raises RecursionError."""
+    return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+
+
 def parse_body(text: str | None) -> Any:
-    """JSON if the text is JSON, else the text itself."""
+    """JSON if the text is JSON, else the text itself (`{"a": NaN}` is text: sent as written)."""
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        return loads_json(text)
+    except (ValueError, RecursionError):
         return text
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from lift.cli.common import USAGE, fail, print_json, read_event_file
-from lift.cli.samples import SampleOptions, build_event
+from lift.cli.samples import SampleOptions, build_event, loads_json
 
 __all__ = ["send_cli", "post_event"]
 
@@ -111,9 +111,9 @@ def send_event(
 ) -> None:
     """Send an EventBridge event."""
     try:
-        parsed = json.loads(detail)
-    except ValueError as exc:
-        fail(f"DETAIL must be JSON: {exc}", USAGE)
+        parsed = loads_json(detail)
+    except (ValueError, RecursionError) as exc:
+        fail(f"DETAIL must be JSON: {exc or 'nested too deeply'}", USAGE)
     post_event(url, build_event("eventbridge", SampleOptions(source=source, detail_type=detail_type, body=parsed)))
 
 
