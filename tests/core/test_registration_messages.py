@@ -151,6 +151,9 @@ def test_callable_objects_and_partials_are_handlers_like_functions():
         ("sqs", '@app.sqs("orders")'),
         ("firehose", '@app.sqs("orders")'),
         ("authorizer", '@app.sqs("orders")'),
+        ("ses", '@app.sqs("orders")'),
+        ("secrets_rotation", '@app.sqs("orders")'),
+        ("cognito", '@app.cognito("pre_sign_up")'),
     ],
 )
 def test_a_decorator_without_its_parentheses_is_an_error_at_registration(decorator, usage):

@@ -41,6 +41,10 @@ TRIGGERS = {
 
 def trigger_matcher(trigger: str) -> Callable[[str], bool]:
     """A test of `triggerSource` for a trigger name or an exact trigger source."""
+    if trigger.__class__ is not str:  # (`@app.cognito` above a function, without its trigger)
+        from lift.errors import needs_arguments
+
+        raise needs_arguments(trigger, "@app.cognito takes a trigger", '@app.cognito("pre_sign_up") above it')
     prefix = TRIGGERS.get(trigger)
     if prefix is not None:
         return lambda source: source.split("_", 1)[0] == prefix

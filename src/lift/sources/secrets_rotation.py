@@ -23,9 +23,9 @@ _SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 
 
 def step_matcher(step: str, secret: str) -> Callable[[Any], bool]:
+    step_ok, secret_ok = pattern_matcher(step), pattern_matcher(secret)  # (first: a function given is named)
     if step != "*" and step not in STEPS:
         raise ValueError(f"step must be one of {STEPS} or '*', not {step!r}")
-    step_ok, secret_ok = pattern_matcher(step), pattern_matcher(secret)
     return lambda key: step_ok(key[0]) and secret_ok(key[1])
 
 

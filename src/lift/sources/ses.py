@@ -22,7 +22,7 @@ DISPOSITIONS = ("STOP_RULE", "STOP_RULE_SET", "CONTINUE")
 
 
 def recipient_matcher(recipient: str) -> Callable[[Any], bool]:
-    test = pattern_matcher(recipient.lower() if recipient else recipient)
+    test = pattern_matcher(recipient.lower() if recipient.__class__ is str else recipient)
     return lambda recipients: any(test(r.lower()) for r in recipients)
 
 
