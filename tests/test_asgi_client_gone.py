@@ -120,3 +120,49 @@ def test_a_context_variable_set_in_a_pool_thread_never_reaches_the_next_request(
     finally:
         served.stop()
     assert answers == [b'{"seen":null}'] * 3  # (was alice's name in bob's request, bob's in carol's)
+
+
+@pytest.mark.parametrize("path", ["/blocking", "/awaiting"])
+def test_a_request_still_running_when_the_server_shuts_down_is_a_503_without_a_traceback(
+    path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """uvicorn cancels what still runs once its graceful shutdown's time is up: the client gets the
+    error contract's 503 (it may retry elsewhere), not uvicorn's bare 500, and the log one warning."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    started, go = threading.Event(), threading.Event()
+    app = App(name="stopping")
+
+    @app.get("/blocking", blocking=True)
+    def blocking(ctx: Context) -> dict:
+        started.set()
+        go.wait(30)  # (bounded: released by the test)
+        return {"done": True}
+
+    @app.get("/awaiting")
+    async def awaiting(ctx: Context) -> dict:
+        started.set()
+        await asyncio.sleep(30)  # (cancelled by the server)
+        return {"done": True}
+
+    served = Served(app.asgi, timeout_graceful_shutdown=0.2)
+    answers: list[httpx.Response] = []
+    client = threading.Thread(target=lambda: answers.append(httpx.get(served.url + path, timeout=30)))
+    try:
+        with caplog.at_level("WARNING"):
+            client.start()
+            assert started.wait(30)
+            served.server.should_exit = True  # what Ctrl-C or SIGTERM does
+            client.join(30)
+    finally:
+        go.set()
+        served.stop()
+    (answer,) = answers
+    assert answer.status_code == 503  # (was uvicorn's 500 'Internal Server Error')
+    error = answer.json()["error"]
+    assert error["code"] == "service_unavailable" and error["request_id"] in caplog.text
+    assert f"Stopped while GET {path} was running" in caplog.text
+    assert "Exception in ASGI application" not in caplog.text and "Traceback" not in caplog.text

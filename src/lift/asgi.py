@@ -372,7 +372,10 @@ class AsgiApp:
                 place.suspect()
         elif place.inline:
             if place.kind == AWAITED:
-                response = await self._respond_async(ctx, endpoint)
+                try:
+                    response = await self._respond_async(ctx, endpoint)
+                except asyncio.CancelledError:  # (the server's shutdown ran out of grace)
+                    response = self._stopped(ctx)
             elif place.suspect_runs:
                 response = self._respond_watched(ctx, chain, place)
             else:  # a chain with middleware, or a HEAD request to a route without
@@ -383,9 +386,12 @@ class AsgiApp:
         else:
             # in a copy of the request's context, as on the loop: a context variable one request sets
             # in a pool thread is never seen by the next request that thread runs
-            response = await asyncio.get_running_loop().run_in_executor(
-                self.executor, _copy_context().run, self._respond_in_pool, ctx, chain, place
-            )
+            try:
+                response = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, _copy_context().run, self._respond_in_pool, ctx, chain, place
+                )
+            except asyncio.CancelledError:  # (the server's shutdown ran out of grace; the thread runs on)
+                response = self._stopped(ctx)
         status = response.status
         if status.__class__ is not int or not 200 <= status <= 599:  # (set after the Response was made, or a 1xx)
             response = app.status_fault(ctx, response)
@@ -492,6 +498,24 @@ class AsgiApp:
             return self._respond(ctx, chain)
         finally:
             _set_running_loop(running)
+
+    def _stopped(self, ctx: Context) -> Response:
+        """The answer for a request the server cancelled while its handler ran (uvicorn does once its
+        graceful shutdown's time is up): the error contract's 503, which a client may retry elsewhere,
+        and one WARNING; never uvicorn's bare 500 and an 'Exception in ASGI application' traceback."""
+        from lift.errors import ServiceUnavailable
+
+        request = ctx.request
+        request_id = ctx.request_id
+        _log.warning(
+            "Stopped while %s %s was running (the server's shutdown): answered 503 (request_id=%s)",
+            request.method,  # type: ignore[union-attr]
+            request.path,  # type: ignore[union-attr]
+            request_id,
+            extra={"request_id": request_id},
+        )
+        err = ServiceUnavailable("The server is shutting down; try again")
+        return Response.json(err.to_dict(request_id), status=503)
 
     def _result_response(self, ctx: Context, result: Any, status: int) -> Response:
         try:
