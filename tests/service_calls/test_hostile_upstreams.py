@@ -573,3 +573,26 @@ def test_a_health_probe_that_was_never_sent_goes_to_the_next_call(wire):
     state["a"] = b"200 OK"
     assert client.get("/x") == {} and wire.hits["/a/x"] == 4  # probed again, not left out for good
     client.close()
+
+
+def test_a_header_value_http_cannot_carry_is_the_callers_error_not_the_callees(wire):
+    """An idempotency key or header taken from the caller's input with CR/LF, NUL or non-ASCII in it:
+    httpx failed each attempt as a transport error, so the caller's client got a 503 'could not be
+    reached' after retries, and the breaker counted the callee as failing: a few such requests opened
+    the circuit for everyone."""
+    breaker = CircuitBreaker("wire", window=2, min_calls=2)
+    app = App(name="orders")
+    upstream = app.service("wire", base_url=wire.url, breaker=breaker)
+
+    @app.post("/orders")
+    def orders(ctx: Context, body: dict) -> dict:
+        return upstream.post("/ok", idempotency_key=body.get("key"), headers=body.get("headers"))
+
+    client = TestClient(app)
+    for bad in ({"key": "k\r\nX-Evil: 1"}, {"key": "a\x00b"}, {"headers": {"X-Note": "café"}}, {"key": "k\x7f"}):
+        resp = client.post("/orders", json=bad)
+        assert resp.status_code == 500, (bad, resp.text)
+        assert "could not be reached" not in resp.text
+    assert breaker.state == "closed" and breaker.failure_ratio() == 0.0 and "/ok" not in wire.hits
+    assert client.post("/orders", json={"key": "k-1", "headers": {"X-Note": "a\tb"}}).json() == {"ok": True}
+    app.shutdown()

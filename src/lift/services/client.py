@@ -143,6 +143,17 @@ def _decode_errors() -> tuple[type[BaseException], ...]:
     return errors
 
 
+def _check_header(service: str, name: str, value: Any) -> None:
+    """A header value the call sets (often taken from the caller's own input) that HTTP cannot carry
+    is the caller's mistake: a ValueError here, before any attempt. httpx raised it as a transport
+    error (or a UnicodeEncodeError) per attempt: a 503 'could not be reached', retried, and counted
+    against the callee by the breaker, so hostile input could open the circuit for everyone."""
+    if value.__class__ is str and not (
+        value.isascii() and (value.isprintable() or value.replace("\t", " ").isprintable())
+    ):
+        raise ValueError(f"header {name!r} of a call to service {service}: only printable ASCII can be sent")
+
+
 # -- pools --------------------------------------------------------------------------------------
 class Pools:
     """The httpx clients of one service: one sync client, one async client per event loop."""
@@ -556,8 +567,11 @@ class ServiceClient:
         if call.content is not None:
             out["Content-Type"] = "application/json"
         if idempotency_key is not None:
+            _check_header(self.name, "Idempotency-Key", idempotency_key)
             out["Idempotency-Key"] = idempotency_key
         if headers:
+            for key, value in headers.items():
+                _check_header(self.name, key, value)
             out.update(headers)
         if self.auth is not None and not self.auth.signs_body:
             self.auth.apply(method, "", out, call.content)
