@@ -187,3 +187,13 @@ def test_repeated_header_and_query_keys_keep_every_value_as_httpx_sends_them(sou
     cased = client.get("/r", headers={"X-A": "1", "x-a": "2"}).json()
     assert pairs == {"h": ["1", "2"], "q": ["1", "2"]}
     assert cased["h"] == ["1", "2"]
+
+
+def test_a_lambda_context_for_another_function_names_its_own_log_group() -> None:
+    from lift.testing import frozen_lambda_context, lambda_context
+
+    for ctx in (lambda_context(function_name="orders"), frozen_lambda_context(function_name="orders")):
+        assert ctx.log_group_name == "/aws/lambda/orders"  # (was /aws/lambda/test-function)
+        assert ctx.invoked_function_arn.endswith(":function:orders")
+    assert lambda_context().log_group_name == "/aws/lambda/test-function"
+    assert lambda_context(log_group_name="/custom/group").log_group_name == "/custom/group"

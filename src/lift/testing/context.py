@@ -27,7 +27,7 @@ class LambdaContext:
     function_version: str = "$LATEST"
     memory_limit_in_mb: str | int = "512"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/test-function"
+    log_group_name: str = ""  # (default: /aws/lambda/<function_name>, as Lambda names it)
     log_stream_name: str = "2026/11/22/[$LATEST]0123456789abcdef0123456789abcdef"
     timeout_ms: int = 30_000
     region: str = "us-east-1"
@@ -39,6 +39,8 @@ class LambdaContext:
 
     def __post_init__(self) -> None:
         self._deadline = time.monotonic() + self.timeout_ms / 1000
+        if not self.log_group_name:
+            self.log_group_name = f"/aws/lambda/{self.function_name}"
 
     @property
     def invoked_function_arn(self) -> str:
