@@ -107,9 +107,35 @@ def _convert_bool(raw: str) -> bool:
     raise ValueError(f"invalid boolean {raw!r}")
 
 
+def _convert_int(raw: str) -> int:
+    """An integer as a URL or header writes one: an optional `-` and ASCII digits (`-12`, `007`).
+    `int()` alone also takes `1_000`, `+1`, ` 1 ` and other scripts' digits (`١`): a client's
+    `/users/1_000` is a 422, never user 1000. (Generated calls test `isascii() and isdigit()`
+    first and call `int` itself: this runs for the rest.)"""
+    digits = raw[1:] if raw[:1] == "-" else raw
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"not an integer: {raw!r}")
+    return int(raw)
+
+
+def is_plain_number(raw: str) -> bool:
+    """Whether `raw` is a number as JSON writes one (leading zeros aside): ASCII, an optional `-`,
+    digits, optionally `.` and digits, optionally `e`/`E`, a sign and digits. `float()` and
+    `Decimal()` also take `+1`, `1_000.5`, ` 1.5`, `.5`, `5.` and other scripts' digits."""
+    if not raw.isascii():
+        return False
+    mantissa, e, exponent = raw.lower().partition("e")
+    if e and not (exponent[1:] if exponent[:1] in ("+", "-") else exponent).isdigit():
+        return False
+    whole, dot, fraction = (mantissa[1:] if mantissa[:1] == "-" else mantissa).partition(".")
+    return whole.isdigit() and (not dot or fraction.isdigit())
+
+
 def _convert_float(raw: str) -> float:
-    """A finite float: `nan`, `inf` and `1e999` are refused (JSON has no such number: the handler's
-    answer could not even say what it got)."""
+    """A finite float written as JSON writes numbers (`is_plain_number`): `nan`, `inf` and `1e999`
+    are refused (JSON has no such number: the handler's answer could not even say what it got)."""
+    if not is_plain_number(raw):
+        raise ValueError(f"not a number: {raw!r}")
     value = float(raw)
     if value - value != 0.0:  # (NaN or an infinity)
         raise ValueError(f"not a finite number: {raw!r}")
@@ -118,7 +144,9 @@ def _convert_float(raw: str) -> float:
 
 def _convert_decimal(raw: str) -> Decimal:
     """A finite Decimal: `NaN`, `sNaN` (which raises on any arithmetic: a 500 in the handler) and
-    `Infinity` are refused."""
+    `Infinity` are refused, and any text but a number as JSON writes one (`is_plain_number`)."""
+    if not is_plain_number(raw):
+        raise ValueError(f"not a number: {raw!r}")
     value = Decimal(raw)
     if not value.is_finite():
         raise ValueError(f"not a finite number: {raw!r}")
@@ -146,7 +174,9 @@ def path_converter(tp: Any) -> Callable[[str], Any] | None:
         return None
     if tp is bool:
         return _convert_bool
-    if tp in (int, uuid.UUID):
+    if tp is int:
+        return _convert_int
+    if tp is uuid.UUID:
         return tp
     if tp is float:
         return _convert_float
@@ -432,6 +462,9 @@ def _query_getter(tp: Any) -> Getter:
     if fields is None:
         raise TypeError(f"query: {tp!r} must be a msgspec Struct, dataclass, TypedDict or pydantic model")
     multi = frozenset(name for name, ftype, _ in fields if _list_like(ftype))
+    # (in the fields' order: a 422 lists the problems of the query in that order)
+    numbers = {name: found for name, ftype, _ in fields if (found := _number_converter(ftype)) is not None}
+    order = {name: i for i, (name, _, _) in enumerate(fields)}
 
     def get_query(ctx: Context) -> Any:
         q = ctx.request.query if ctx.request is not None else None
@@ -439,9 +472,56 @@ def _query_getter(tp: Any) -> Getter:
         if q:
             for key in q:
                 data[key] = q.getall(key) if key in multi else q[key]
+            if numbers and not numbers.keys().isdisjoint(data):
+                return codec.convert(_query_numbers(data, numbers, order, codec))
         return codec.convert(data)
 
     return get_query
+
+
+def _number_converter(tp: Any) -> tuple[Callable[[str], Any], str] | None:
+    """(converter, label) of a query field typed `int`, `float` or `Decimal` (also `X | None` and a
+    list of X), else None: such a field's text is converted by the path parameters' rules (ASCII
+    digits; msgspec's lax mode would also take `1e3` for an int and `nan` for a float, Decimal()
+    `1_000` and other scripts' digits)."""
+    if typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    tp = _without_none(tp)
+    if typing.get_origin(tp) in (list, set, frozenset, tuple):
+        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        tp = _without_none(args[0]) if len(args) == 1 else None
+    if tp is int or tp is float or tp is Decimal:
+        return path_converter(tp), _type_label(tp)  # type: ignore[return-value]
+    return None
+
+
+def _query_numbers(data: dict[str, Any], numbers: dict[str, Any], order: dict[str, int], codec: Any) -> dict[str, Any]:
+    """`data` with the text of its number fields converted (`_number_converter`); a text that is no
+    such number is a 422 naming it, with every other problem of the query (its field left out)."""
+    problems: list[dict[str, Any]] = []
+    for name, (convert, label) in numbers.items():
+        value = data.get(name)
+        if value is None:
+            continue
+        texts = value if value.__class__ is list else [value]
+        out = []
+        for i, text in enumerate(texts):
+            try:
+                out.append(convert(text))
+            except _CONVERSION_ERRORS:
+                where = f"$.{name}[{i}]" if value.__class__ is list else f"$.{name}"
+                problems.append({"location": "query", "path": where, "message": f"Expected {label}, got {text!r}"})
+        data[name] = out if value.__class__ is list else out[0] if out else value
+    if not problems:
+        return data
+    bad = {p["path"].partition("[")[0] for p in problems}
+    rest = {k: v for k, v in data.items() if f"$.{k}" not in bad}
+    try:
+        codec.convert(rest)
+    except ValidationFailed as exc:
+        problems += [p for p in exc.details or () if p.get("path", "").partition("[")[0] not in bad]
+    problems.sort(key=lambda p: order.get(p.get("path", "")[2:].partition("[")[0], len(order)))
+    raise ValidationFailed(details=problems)
 
 
 def _without_none(tp: Any) -> Any:
@@ -627,6 +707,9 @@ class Plan:
             elif inline is not None and inline[2] is None:
                 namespace[f"n{i}"] = name
                 shape.append((name, 4 if name == tail else 1))
+            elif inline is not None and inline[2] is _convert_int:  # (`int` itself for ASCII digits)
+                namespace[f"n{i}"], namespace[f"c{i}"], namespace[f"l{i}"] = name, _convert_int, inline[3]
+                shape.append((name, 9 if name == tail else 8))
             elif inline is not None:
                 namespace[f"n{i}"], namespace[f"c{i}"], namespace[f"l{i}"] = name, inline[2], inline[3]
                 shape.append((name, 5 if name == tail else 2))
@@ -638,7 +721,7 @@ class Plan:
             shape.append(("", 7))
         key = tuple(shape)
         if direct:
-            self.direct_reads_request = any(kind not in (0, 4, 5, 6) for _, kind in shape[2:])
+            self.direct_reads_request = any(kind not in (0, 4, 5, 6, 9) for _, kind in shape[2:])
         code = _compiled_calls.get(key)
         if code is None:
             code = _compiled_calls[key] = _compile_call(key)
@@ -792,6 +875,23 @@ if not typing.TYPE_CHECKING:
             raise _bad(n1, l1, raw) from None  # noqa: F821
         return fn(ctx, a1)  # noqa: F821
 
+    def _call_0_9(ctx, p):
+        raw = p
+        try:
+            a1 = int(raw) if raw.isdigit() and raw.isascii() else c1(raw)  # noqa: F821
+        except _ERRORS:  # noqa: F821
+            raise _bad(n1, l1, raw) from None  # noqa: F821
+        return fn(ctx, a1)  # noqa: F821
+
+    def _call_0_8(ctx):
+        pp = ctx.request.path_params
+        raw = pp[n1]  # noqa: F821
+        try:
+            a1 = int(raw) if raw.isdigit() and raw.isascii() else c1(raw)  # noqa: F821
+        except _ERRORS:  # noqa: F821
+            raise _bad(n1, l1, raw) from None  # noqa: F821
+        return fn(ctx, a1)  # noqa: F821
+
     def _call_0_6(ctx, p):
         ev = ctx.event
         try:
@@ -841,20 +941,22 @@ if not typing.TYPE_CHECKING:
             ((True, 0, 4), _call_0_4),
             ((True, 0, 5), _call_0_5),
             ((True, 0, 6), _call_0_6),
+            ((True, 0, 9), _call_0_9),
+            ((False, 0, 8), _call_0_8),
             ((False, 0, 1), _call_0_1),
             ((False, 0, 2), _call_0_2),
             ((False, 0, 3), _call_0_3),
         )
     }
-    del _call_0, _call_0_direct, _call_0_4, _call_0_5, _call_0_6, _call_0_1, _call_0_2, _call_0_3
+    del _call_0, _call_0_direct, _call_0_4, _call_0_5, _call_0_6, _call_0_8, _call_0_9, _call_0_1, _call_0_2, _call_0_3
 else:
     _PRECOMPILED: dict[tuple[Any, ...], types.CodeType] = {}
 
 
 def _compile_call(shape: tuple[Any, ...]) -> types.CodeType:
     """The code of `call(ctx)` for a handler of this shape: (keyword, direct, (name, kind), ...), kind 0
-    ctx, 1 a str path parameter, 2 a converted path parameter, 3 any other getter; with `direct`,
-    `call(ctx, p)`, where kinds 4 and 5 are kinds 1 and 2 for the path parameter given as `p`, and
+    ctx, 1 a str path parameter, 2 a converted path parameter (8 an `int` one), 3 any other getter; with
+    `direct`, `call(ctx, p)`, where kinds 4, 5 and 9 are kinds 1, 2 and 8 for the path parameter given as `p`, and
     kind 6 a typed body whose commonest form (a JSON text body sent as `application/json`) is
     decoded inline by msgspec, any other by its getter (`get_body_direct`); when that inline decode
     fails, the call returns an InvalidBody instead of raising."""
@@ -873,7 +975,7 @@ def call_source(shape: tuple[Any, ...]) -> str:
     if every:
         params = params[:-1]
     lines = ["def call(ctx, p):" if direct else "def call(ctx):"]
-    if any(kind in (1, 2) for _, kind in params):
+    if any(kind in (1, 2, 8) for _, kind in params):
         lines.append("    pp = ctx.request.path_params")
     args: list[str] = []
     for i, (name, kind) in enumerate(params):
@@ -889,6 +991,14 @@ def call_source(shape: tuple[Any, ...]) -> str:
                 f"    raw = pp[n{i}]" if kind == 2 else "    raw = p",
                 "    try:",
                 f"        {var} = c{i}(raw)",
+                "    except _ERRORS:",
+                f"        raise _bad(n{i}, l{i}, raw) from None",
+            ]
+        elif kind in (8, 9):  # an `int`: ASCII digits converted by `int` itself, any other text by c (`_convert_int`)
+            lines += [
+                f"    raw = pp[n{i}]" if kind == 8 else "    raw = p",
+                "    try:",
+                f"        {var} = int(raw) if raw.isdigit() and raw.isascii() else c{i}(raw)",
                 "    except _ERRORS:",
                 f"        raise _bad(n{i}, l{i}, raw) from None",
             ]

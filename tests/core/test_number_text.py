@@ -1,0 +1,114 @@
+"""Numbers in a path, query string or header are read by one rule on every HTTP source: an `int` is
+an optional `-` and ASCII digits; a `float` or `Decimal` is a number as JSON writes one (leading
+zeros allowed). Python's `int()`/`float()`/`Decimal()` also take `1_000`, `+1`, ` 1`, `.5` and
+other scripts' digits: a client's `/users/1_000` is a 422, never user 1000."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import msgspec
+import pytest
+
+from lift import App, Context, Header
+from lift.testing import lambda_context
+
+from .http_events import VARIANTS
+
+SOURCES = ["rest", "http", "url", "alb-multi", "lattice"]  # (single-value ALB keeps a repeated key's last value)
+
+# (as sent in a URL, as the handler would have got it from int())
+NOT_INTEGERS = [("1_000", "1_000"), ("%2B1", "+1"), ("%201", " 1"), ("1%20", "1 "), ("%D9%A1%D9%A2", "١٢"), ("-", "-")]
+NOT_NUMBERS = ["1_0.5", "%2B1.5", ".5", "5.", "%201.5", "%D9%A1.5", "1e", "1.5e%2B", "nan", "Infinity"]
+
+
+class Page(msgspec.Struct):
+    n: int = 0
+    ids: list[int] = []
+    rate: float | None = None
+    amount: Decimal = Decimal(0)
+
+
+@pytest.fixture(scope="module")
+def app() -> App:
+    app = App()
+
+    @app.get("/users/{user_id}")  # (a route ending in its parameter: the direct path)
+    def user(ctx: Context, user_id: int) -> dict:
+        return {"user_id": user_id}
+
+    @app.get("/users/{user_id}/orders")
+    def orders(ctx: Context, user_id: int) -> dict:
+        return {"user_id": user_id}
+
+    @app.get("/prices/{amount}/{rate}")
+    def price(ctx: Context, amount: Decimal, rate: float) -> dict:
+        return {"amount": str(amount), "rate": rate}
+
+    @app.get("/count")
+    def count(ctx: Context, n: int = Header("X-Count")) -> dict:
+        return {"n": n}
+
+    @app.get("/page")
+    def page(ctx: Context, query: Page) -> dict:
+        return {"n": query.n, "ids": query.ids, "rate": query.rate, "amount": str(query.amount)}
+
+    return app
+
+
+def _answer(app: App, source: str, path: str, **kw: object) -> tuple[int, dict]:
+    out = app.handler(VARIANTS[source]("GET", path, **kw), lambda_context())
+    return out["statusCode"], json.loads(out["body"])
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("sent", [sent for sent, _ in NOT_INTEGERS])
+def test_an_int_path_parameter_is_ascii_digits(app: App, source: str, sent: str) -> None:
+    got = dict(NOT_INTEGERS)[sent]
+    for path in (f"/users/{sent}", f"/users/{sent}/orders"):
+        status, body = _answer(app, source, path)
+        assert status == 422, path
+        assert body["error"]["details"] == [
+            {"location": "path", "path": "$.user_id", "message": f"Expected integer, got {got!r}"}
+        ]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_an_int_path_parameter_takes_a_sign_and_leading_zeros(app: App, source: str) -> None:
+    for path, expected in (("/users/42", 42), ("/users/-7", -7), ("/users/007/orders", 7), ("/users/0", 0)):
+        assert _answer(app, source, path) == (200, {"user_id": expected})
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_float_and_decimal_path_parameters_are_numbers_as_json_writes_them(app: App, source: str) -> None:
+    assert _answer(app, source, "/prices/-2.50/1E%2B2") == (200, {"amount": "-2.50", "rate": 100.0})
+    assert _answer(app, source, "/prices/007/0.5e-1") == (200, {"amount": "7", "rate": 0.05})
+    for sent in NOT_NUMBERS:
+        status, body = _answer(app, source, f"/prices/{sent}/{sent}")
+        assert status == 422, sent
+        assert [d["path"] for d in body["error"]["details"]] == ["$.amount", "$.rate"]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_an_int_header_is_ascii_digits(app: App, source: str) -> None:
+    assert _answer(app, source, "/count", headers={"X-Count": "12"}) == (200, {"n": 12})
+    for _, value in NOT_INTEGERS:
+        status, body = _answer(app, source, "/count", headers={"X-Count": value})
+        assert status == 422, value
+        assert [d["path"] for d in body["error"]["details"]] == ["$.x-count"]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_query_numbers_follow_the_same_rule(app: App, source: str) -> None:
+    query = {"n": "007", "ids": ["1", "-2"], "rate": "0.5", "amount": "2.50"}
+    assert _answer(app, source, "/page", query=query) == (200, {"n": 7, "ids": [1, -2], "rate": 0.5, "amount": "2.50"})
+    bad = {"n": "1e3", "ids": ["1", "+2"], "rate": "nan", "amount": "1_000"}
+    status, body = _answer(app, source, "/page", query=bad)
+    assert status == 422
+    assert body["error"]["details"] == [
+        {"location": "query", "path": "$.n", "message": "Expected integer, got '1e3'"},
+        {"location": "query", "path": "$.ids[1]", "message": "Expected integer, got '+2'"},
+        {"location": "query", "path": "$.rate", "message": "Expected number, got 'nan'"},
+        {"location": "query", "path": "$.amount", "message": "Expected Decimal, got '1_000'"},
+    ]
