@@ -126,10 +126,17 @@ class PathEntry:
                 f"Duplicate route {method} {self.template}: {_describe(endpoint)} conflicts with {_describe(other)}"
             )
         self.methods[method] = endpoint
+        # `allow`: every method the path answers, sorted: its own, HEAD beside GET (served by it) and
+        # OPTIONS (a 204 with `Allow` when no route answers it: App's 405 handler)
         if len(self.methods) == 1:  # the commonest entry: what the general case below gives, without its set
-            self.allow = "GET, HEAD" if method == "GET" else method
+            if method == "GET":
+                self.allow = "GET, HEAD, OPTIONS"
+            elif method == "OPTIONS":
+                self.allow = method
+            else:
+                self.allow = method + ", OPTIONS" if method < "OPTIONS" else "OPTIONS, " + method
             return
-        methods = set(self.methods)
+        methods = {*self.methods, "OPTIONS"}
         if "GET" in methods:
             methods.add("HEAD")
         self.allow = ", ".join(sorted(methods))

@@ -71,7 +71,7 @@ def test_routes_lists_registered_templates() -> None:
     app.get("/b/{id}")(lambda id: None)
     assert sorted(entry.template for entry in app.routes) == ["/a", "/b/{id}"]
     allow = {entry.template: entry.allow for entry in app.routes}
-    assert allow["/a"] == "GET, HEAD, POST"
+    assert allow["/a"] == "GET, HEAD, OPTIONS, POST"
 
 
 def test_add_route_returns_an_endpoint() -> None:

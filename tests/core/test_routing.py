@@ -192,7 +192,20 @@ def test_known_path_wrong_method_is_405_with_allow(app: App) -> None:
     assert res.status_code == 405
     assert res.json()["error"]["code"] == "method_not_allowed"
     allowed = {m.strip() for m in res.headers["Allow"].split(",")}
-    assert allowed == {"GET", "HEAD", "DELETE"}
+    assert allowed == {"GET", "HEAD", "DELETE", "OPTIONS"}
+
+
+@pytest.mark.parametrize("methods", [["GET"], ["POST"], ["DELETE", "PUT"], ["GET", "PATCH"], ["HEAD"]])
+def test_every_method_a_405_allows_is_answered(methods: list[str]) -> None:
+    app = App()
+    app.route("/things", methods=methods)(lambda ctx: {})
+    client = TestClient(app)
+    res = client.request("TRACE", "/things")
+    assert res.status_code == 405
+    allowed = [m.strip() for m in res.headers["Allow"].split(",")]
+    assert "OPTIONS" in allowed and ("HEAD" in allowed) == ("GET" in methods or "HEAD" in methods)
+    for method in allowed:
+        assert client.request(method, "/things").status_code != 405, method
 
 
 def test_head_is_served_by_get_without_a_body(app: App) -> None:
@@ -458,7 +471,7 @@ def test_options_without_preflight_on_known_path_lists_allowed_methods() -> None
     app.post("/things")(lambda ctx: {})
     res = TestClient(app).options("/things")
     assert res.status_code == 204
-    assert {m.strip() for m in res.headers["Allow"].split(",")} == {"GET", "HEAD", "POST"}
+    assert {m.strip() for m in res.headers["Allow"].split(",")} == {"GET", "HEAD", "OPTIONS", "POST"}
 
 
 # -- randomized comparison with a brute-force matcher ------------------------------------------------
@@ -579,15 +592,18 @@ def test_backtracking_end_to_end_binds_only_the_matched_parameters() -> None:
     assert res.json() == {"route": "catch_all", "params": {"path": "books/reviews"}}
 
 
-def test_allow_lists_every_method_of_a_path_with_head_beside_get() -> None:
+def test_allow_lists_every_method_of_a_path_with_head_beside_get_and_options() -> None:
     from lift.routing import PathEntry
 
     for methods, allow in (
-        (["GET"], "GET, HEAD"),
-        (["POST"], "POST"),
-        (["HEAD"], "HEAD"),
-        (["POST", "GET"], "GET, HEAD, POST"),
-        (["DELETE", "PUT"], "DELETE, PUT"),
+        (["GET"], "GET, HEAD, OPTIONS"),
+        (["POST"], "OPTIONS, POST"),
+        (["HEAD"], "HEAD, OPTIONS"),
+        (["DELETE"], "DELETE, OPTIONS"),
+        (["OPTIONS"], "OPTIONS"),
+        (["POST", "GET"], "GET, HEAD, OPTIONS, POST"),
+        (["DELETE", "PUT"], "DELETE, OPTIONS, PUT"),
+        (["OPTIONS", "PUT"], "OPTIONS, PUT"),
     ):
         entry = PathEntry("/x", [])
         for method in methods:

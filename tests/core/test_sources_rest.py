@@ -151,7 +151,7 @@ def test_binary_response_is_base64(app: App) -> None:
 def test_error_response_shape(app: App) -> None:
     out = app.handler(events.apigw_rest("DELETE", "/users/1", request_id="r-9"), lambda_context(aws_request_id="r-9"))
     assert out["statusCode"] == 405
-    assert out["headers"]["Allow"] == "GET, HEAD, POST"
+    assert out["headers"]["Allow"] == "GET, HEAD, OPTIONS, POST"
     assert json.loads(out["body"])["error"]["request_id"] == "r-9"
 
 
