@@ -373,7 +373,7 @@ class App(Group, EventSources):
         self._not_found_endpoint.prepare()
         self._not_found_chain: Handler = self._not_found_endpoint.run
         self._method_chain: Handler = _method_not_allowed
-        self._dot_segment_chain: Handler = _dot_segment_refused
+        self._bad_path_chain: Handler = _bad_path_refused
         self._compose_all()
         if type(self).handler is App.handler:  # (a subclass's own `handler` is left alone)
             self.handler = self._rest_first_handler()  # type: ignore[method-assign]
@@ -398,7 +398,7 @@ class App(Group, EventSources):
         self._not_found_chain = compose(self.middleware, self._not_found_endpoint.run)
         self._method_chain = compose(self.middleware, _method_not_allowed)
         self._preflight_chains: dict[Endpoint, Handler] = {}
-        self._dot_segment_chain = compose(self.middleware, _dot_segment_refused)
+        self._bad_path_chain = compose(self.middleware, _bad_path_refused)
         self._compose_event_handlers()
         self._note_plain_not_found()
 
@@ -1700,7 +1700,7 @@ class App(Group, EventSources):
         request: Request = ctx.request  # type: ignore[assignment]  # an HTTP context: never None
         path = request.path
         if ("." in path or "%" in path) and has_dot_segment(path):  # a traversal waiting in a parameter: a 400
-            return self._dot_segment_chain, None
+            return self._bad_path_chain, None
         entry, values = self.router.lookup(path)
         endpoint: Endpoint | None
         if entry is None:
@@ -1711,7 +1711,10 @@ class App(Group, EventSources):
                 if len(values) == 1 and (not request.path_encoded or "%" not in values[0]):
                     request._path_params = {entry.param_names[0]: values[0]}
                 else:
-                    request._path_params = _params(entry, values, request)
+                    params = _params(entry, values, request)
+                    if params is None:  # an escape that is not UTF-8 (`%FF`): a 400, as for a dot segment
+                        return self._bad_path_chain, None
+                    request._path_params = params
             endpoint = entry.methods.get(request.method)
             if endpoint is None and not request.method.isupper():  # `get` is GET (registered methods are upper case)
                 request.method = request.method.upper()
@@ -1931,11 +1934,15 @@ def _where(ctx: Context) -> str:
     return ctx.source
 
 
-def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, str]:
+def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, str] | None:
+    """The path parameters, each percent-decoded once; None when an escape is not UTF-8 (`%FF`)."""
     if request.path_encoded and "%" in request.path:
         from urllib.parse import unquote
 
-        values = [unquote(v) if "%" in v else v for v in values]
+        try:
+            values = [unquote(v, errors="strict") if "%" in v else v for v in values]
+        except UnicodeDecodeError:
+            return None
     if len(values) == 1:
         return {entry.param_names[0]: values[0]}
     return dict(zip(entry.param_names, values, strict=True))
@@ -1960,11 +1967,20 @@ def _default_not_found(ctx: Context) -> Response:
     return Response._raw(_encode(body), 404, "application/json")
 
 
-def _dot_segment_refused(ctx: Context) -> Response:
+def _bad_path_refused(ctx: Context) -> Response:
     """The 400 for a path with a `.` or `..` segment (`lift.routing.has_dot_segment`): no handler
-    gets a path parameter that climbs out of where it is used."""
-    message = "Path segments '.' and '..' are not allowed (also percent-encoded)"
-    return ctx.app.error_response(ctx, _errors.BadRequest(message))
+    gets a path parameter that climbs out of where it is used. Also for a path parameter whose
+    percent-escapes are not UTF-8 (`/users/%FF`): its value would be a guess (U+FFFD)."""
+    path = ctx.request.path if ctx.request is not None else ""
+    if ("." in path or "%" in path) and has_dot_segment(path):
+        message = "Path segments '.' and '..' are not allowed (also percent-encoded)"
+        return ctx.app.error_response(ctx, _errors.BadRequest(message))
+    error = _errors.BadRequest(
+        "Path is not valid UTF-8 once percent-decoded",
+        code="invalid_path_encoding",
+        details=[{"location": "path", "message": "Percent-escapes must encode UTF-8 text"}],
+    )
+    return ctx.app.error_response(ctx, error)
 
 
 def _method_not_allowed(ctx: Context) -> Response:

@@ -115,11 +115,16 @@ class QueryParams(Mapping[str, str]):
 
     @classmethod
     def parse(cls, raw: str) -> QueryParams:
-        """Parse a raw (percent-encoded) query string."""
+        """Parse a raw (percent-encoded) query string. An escape that is not UTF-8 (`%FF`) is the
+        client's malformed request, a 400 (`invalid_query_encoding`), never a silent U+FFFD."""
         from urllib.parse import parse_qsl
 
         values: dict[str, list[str]] = {}
-        for key, value in parse_qsl(raw, keep_blank_values=True):
+        try:
+            pairs = parse_qsl(raw, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise bad_query_encoding() from None
+        for key, value in pairs:
             values.setdefault(key, []).append(value)
         return cls(values)
 
@@ -140,6 +145,17 @@ class QueryParams(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"QueryParams({self._values!r})"
+
+
+def bad_query_encoding() -> Exception:
+    """The 400 for a query string whose percent-escapes do not decode as UTF-8 (`?q=%FF`)."""
+    from lift.errors import BadRequest
+
+    return BadRequest(
+        "Query string is not valid UTF-8 once percent-decoded",
+        code="invalid_query_encoding",
+        details=[{"location": "query", "message": "Percent-escapes must encode UTF-8 text"}],
+    )
 
 
 _UNDECIDED: Any = object()

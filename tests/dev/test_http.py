@@ -149,6 +149,13 @@ def test_dot_segments_in_the_path_are_a_400_before_the_handler(dev_server: DevSe
     assert status == 200 and json.loads(body)["hello"] == ".ada"
 
 
+def test_a_path_parameter_that_is_not_utf8_is_a_400(dev_server: DevServerProcess) -> None:
+    """`lift dev` hands the path on as sent: `%FF` in a parameter is the app's 400, never a U+FFFD."""
+    for path in ("/hello/%FF", "/hello/caf%C3"):
+        status, _, body = dev_server.request("GET", path)
+        assert (status, json.loads(body)["error"]["code"]) == (400, "invalid_path_encoding"), path
+
+
 def test_a_card_number_in_an_unknown_path_is_masked_in_any_form(dev_server: DevServerProcess) -> None:
     """`lift dev` hands the path on as sent, still percent-encoded, as API Gateway does: escaped separators,
     `+` and other scripts' digits reach the 404 so; its message masks the number (tests/core/test_not_found_cards.py)."""

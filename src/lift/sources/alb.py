@@ -29,20 +29,29 @@ class AlbRequest(Request):
         return Headers.from_single(self.event.get("headers"))
 
     def _load_query(self) -> QueryParams:
+        """ALB passes the query as the client sent it, percent-encoded: decoded here, strictly (an
+        escape that is not UTF-8 is a 400, as `QueryParams.parse` answers it on the other sources)."""
+        from functools import partial
         from urllib.parse import unquote_plus
 
-        multi = self.event.get("multiValueQueryStringParameters")
-        if multi:
-            return QueryParams(
-                {
-                    unquote_plus(k): [unquote_plus(v) for v in ([vs] if vs.__class__ is str else vs)]
-                    for k, vs in multi.items()
-                    if vs
-                }
-            )
-        single = self.event.get("queryStringParameters")
-        if single:
-            return QueryParams({unquote_plus(k): [unquote_plus(v)] for k, v in single.items()})
+        from lift.context import bad_query_encoding
+
+        decode = partial(unquote_plus, errors="strict")
+        try:
+            multi = self.event.get("multiValueQueryStringParameters")
+            if multi:
+                return QueryParams(
+                    {
+                        decode(k): [decode(v) for v in ([vs] if vs.__class__ is str else vs)]
+                        for k, vs in multi.items()
+                        if vs
+                    }
+                )
+            single = self.event.get("queryStringParameters")
+            if single:
+                return QueryParams({decode(k): [decode(v)] for k, v in single.items()})
+        except UnicodeDecodeError:
+            raise bad_query_encoding() from None
         return QueryParams()
 
     @property
