@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from lift import errors as _errors  # (BadRequest, PayloadTooLarge: made on first use)
 from lift.context import Context, Request
 from lift.errors import LiftError, ValidationFailed
-from lift.validation import Report, _plain_struct, codec_for
+from lift.validation import MAX_PROBLEMS, Report, _plain_struct, bounded, codec_for, unsupported_charset
 
 __all__ = ["Header", "Binder", "RouteBinder", "Plan", "InvalidBody", "build_binder", "path_converter"]
 
@@ -293,10 +293,23 @@ _new = object.__new__
 
 
 def _is_json(content_type: str | None) -> bool:
+    """Whether a body sent as `content_type` is read as JSON. JSON is UTF-8 (RFC 8259): a `charset`
+    parameter naming anything else (`utf-16`, `iso-8859-1`) is a 415, never a body misread."""
     if content_type == "application/json" or not content_type:  # (the commonest first, with no call)
         return True
-    ct = content_type.split(";", 1)[0].strip().lower()
-    return ct == "application/json" or ct.endswith("+json") or ct == "text/plain"
+    ct, _, params = content_type.partition(";")
+    ct = ct.strip().lower()
+    if not (ct == "application/json" or ct.endswith("+json") or ct == "text/plain"):
+        return False
+    if params and "charset" in params.lower():
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _JSON_CHARSETS:
+                raise unsupported_charset(value.strip().strip('"'))
+    return True
+
+
+_JSON_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
 def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec: Any = None) -> Getter:
@@ -347,7 +360,13 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec:
                 try:
                     return decode(raw)
                 except Exception as exc:
-                    raise codec.error_for(raw, exc) from None  # (ValidationFailed / BadRequest)
+                    if raw[0] != "\ufeff":
+                        raise codec.error_for(raw, exc) from None  # (ValidationFailed / BadRequest)
+                raw = raw[1:]  # a byte order mark before the JSON, which RFC 8259 lets a parser ignore
+                try:
+                    return decode(raw)
+                except Exception as exc:
+                    raise codec.error_for(raw, exc) from None
         return read_body(ctx)
 
     def get_body(ctx: Context) -> Any:
@@ -373,7 +392,15 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec:
             raise LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {ctype!r}: send JSON")
         return codec.decode_json(data)
 
-    def invalid(raw: str, exc: Exception) -> InvalidBody:
+    def invalid(raw: str, exc: Exception) -> Any:
+        """What the inline decode of `raw` gives once it failed with `exc`: the value, for JSON after a
+        byte order mark (RFC 8259 lets a parser ignore one), else an InvalidBody."""
+        if raw[0] == "\ufeff":
+            raw = raw[1:]
+            try:
+                return codec._decoder.decode(raw)
+            except Exception as again:
+                exc = again
         out: InvalidBody = _new(InvalidBody)
         out.problem, out.raw, out.codec = codec.report_for(raw, exc), raw, codec
         return out
@@ -511,6 +538,8 @@ def _query_numbers(data: dict[str, Any], numbers: dict[str, Any], order: dict[st
             except _CONVERSION_ERRORS:
                 where = f"$.{name}[{i}]" if value.__class__ is list else f"$.{name}"
                 problems.append({"location": "query", "path": where, "message": f"Expected {label}, got {text!r}"})
+                if len(problems) > MAX_PROBLEMS:  # (`bounded` cuts the report there: none is looked for beyond)
+                    break
         data[name] = out if value.__class__ is list else out[0] if out else value
     if not problems:
         return data
@@ -521,7 +550,7 @@ def _query_numbers(data: dict[str, Any], numbers: dict[str, Any], order: dict[st
     except ValidationFailed as exc:
         problems += [p for p in exc.details or () if p.get("path", "").partition("[")[0] not in bad]
     problems.sort(key=lambda p: order.get(p.get("path", "")[2:].partition("[")[0], len(order)))
-    raise ValidationFailed(details=problems)
+    raise ValidationFailed(details=bounded(problems, "query"))
 
 
 def _without_none(tp: Any) -> Any:
@@ -688,7 +717,7 @@ class Plan:
         parameter `tail`, and a getter with a `direct` variant is called through it.
         """
         tail = self.tail if direct else None
-        namespace: dict[str, Any] = {"_ERRORS": _CONVERSION_ERRORS, "_bad": bad_path_param}
+        namespace: dict[str, Any] = {"_ERRORS": _CONVERSION_ERRORS, "_bad": bad_path_param, "_IB": InvalidBody}
         shape: list[Any] = [self.keyword, direct]
         # Two or more arguments that can fail (a typed path parameter, query, header, body): the call
         # lists every problem of the request in one 422, not the first one only (kind 7, `every_problem`)
@@ -906,7 +935,9 @@ if not typing.TYPE_CHECKING:
                 try:
                     a1 = d1(raw)  # noqa: F821
                 except Exception as exc:
-                    return e1(raw, exc)  # noqa: F821
+                    a1 = e1(raw, exc)  # noqa: F821
+                    if a1.__class__ is _IB:  # noqa: F821
+                        return a1
             else:
                 raw = None
         except (LookupError, TypeError, AttributeError):  # (an event without a field, headers no mapping)
@@ -1016,10 +1047,11 @@ def call_source(shape: tuple[Any, ...]) -> str:
                 "            try:",
                 f"                {var} = d{i}(raw)",
                 "            except Exception as exc:",
-                # an InvalidBody, answered by the caller; its error raised when every problem is listed
-                f"                raise e{i}(raw, exc).error() from None"
-                if every
-                else f"                return e{i}(raw, exc)",
+                # the value (a body after a byte order mark), or an InvalidBody: answered by the caller,
+                # its error raised when every problem is listed
+                f"                {var} = e{i}(raw, exc)",
+                f"                if {var}.__class__ is _IB:",
+                f"                    raise {var}.error() from None" if every else f"                    return {var}",
                 "        else:",
                 "            raw = None",
                 "    except (LookupError, TypeError, AttributeError):",
