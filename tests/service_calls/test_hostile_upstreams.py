@@ -596,3 +596,26 @@ def test_a_header_value_http_cannot_carry_is_the_callers_error_not_the_callees(w
     assert breaker.state == "closed" and breaker.failure_ratio() == 0.0 and "/ok" not in wire.hits
     assert client.post("/orders", json={"key": "k-1", "headers": {"X-Note": "a\tb"}}).json() == {"ok": True}
     app.shutdown()
+
+
+def test_a_transport_that_answers_in_memory_still_works():
+    """`pool={"transport": httpx.MockTransport(...)}` (how apps test their calls without a server)
+    answers with a body httpx has already read: reading it raw raised httpx.StreamConsumed."""
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        size = int(request.url.params.get("size", "0"))
+        return httpx.Response(200, json={"path": request.url.path, "pad": "x" * size})
+
+    client = ServiceClient(
+        "mock",
+        base_url="http://users.internal",
+        pool={"transport": httpx.MockTransport(answer)},
+        max_response_bytes=500,
+    )
+    assert client.get("/users/{user_id}", user_id=7) == {"path": "/users/7", "pad": ""}
+    assert asyncio.run(client.aio.get("/users/{user_id}", user_id=8)) == {"path": "/users/8", "pad": ""}
+    with pytest.raises(ServiceError) as caught:  # the limit holds for it too
+        client.get("/big", query={"size": 1000})
+    assert caught.value.code == "upstream_too_large"
+    client.close()

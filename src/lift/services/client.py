@@ -347,6 +347,16 @@ class _Body:
         if limit is not None and length and length.isdigit() and int(length) > limit and _has_body(call, resp):
             raise ResponseTooLarge(length)
 
+    def read_already(self) -> bool:
+        """True for an answer httpx holds in memory already (a transport that answers in process, as
+        `httpx.MockTransport` does: its stream is consumed, `iter_raw` would raise): its content,
+        which httpx decoded, is counted as it is."""
+        if not self.resp.is_stream_consumed:
+            return False
+        self.codings = None
+        self._keep(self.resp.content)
+        return True
+
     def add(self, raw: bytes) -> None:
         """One chunk as it came off the wire (`iter_raw`)."""
         if self.codings is None:
@@ -840,8 +850,9 @@ class ServiceClient:
                 resp = http.send(request, stream=True)
                 try:
                     body = _Body(self, call, resp)
-                    for chunk in resp.iter_raw():
-                        body.add(chunk)
+                    if not body.read_already():
+                        for chunk in resp.iter_raw():
+                            body.add(chunk)
                     body.done()
                 finally:
                     resp.close()
@@ -983,8 +994,9 @@ class AsyncCalls:
                     resp = await http.send(request, stream=True)
                     try:
                         body = _Body(c, call, resp)
-                        async for chunk in resp.aiter_raw():
-                            body.add(chunk)
+                        if not body.read_already():
+                            async for chunk in resp.aiter_raw():
+                                body.add(chunk)
                         body.done()
                     finally:
                         await resp.aclose()
