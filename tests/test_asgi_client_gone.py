@@ -166,3 +166,48 @@ def test_a_request_still_running_when_the_server_shuts_down_is_a_503_without_a_t
     assert error["code"] == "service_unavailable" and error["request_id"] in caplog.text
     assert f"Stopped while GET {path} was running" in caplog.text
     assert "Exception in ASGI application" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_a_websocket_client_gone_while_connect_ran_still_gets_its_disconnect() -> None:
+    """$connect said yes (the app recorded the connection) but the client had left meanwhile: its
+    $disconnect still runs, as API Gateway's does, so the app forgets it (it never did before)."""
+    import base64
+    import os
+    import threading
+
+    started, left, gone = threading.Event(), threading.Event(), threading.Event()
+    codes: list[object] = []
+    app = App(name="sockets")
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> dict:
+        started.set()
+        assert left.wait(30)  # (bounded: the client has closed its socket by now)
+        time.sleep(0.2)  # (lets the server see it: without it the test can pass on the old code, never fail on the new)
+        return {"statusCode": 200}
+
+    @app.websocket("$disconnect")
+    def disconnect(ctx: Context) -> dict:
+        codes.append(ctx.event["requestContext"].get("disconnectStatusCode"))
+        gone.set()
+        return {"statusCode": 200}
+
+    @app.websocket("$default")
+    def default(ctx: Context) -> dict:
+        return {"statusCode": 200}
+
+    served = Served(app.asgi)
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        with socket.create_connection(("127.0.0.1", served.port), timeout=30) as sock:
+            sock.sendall(
+                f"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
+            assert started.wait(30)
+        left.set()
+        assert gone.wait(30)  # (was never)
+        assert codes == [1006] and not app.asgi.websockets.connections
+    finally:
+        left.set()
+        served.stop()

@@ -992,9 +992,13 @@ class WebSocketGateway:
                 del self.connections[conn_id]
                 await send({"type": "websocket.close", "code": 1008})
                 return
-        await send({"type": "websocket.accept"})
         close_code = 1000
-        try:
+        try:  # (from the accept on: a client gone by then still gets its $disconnect, as on API Gateway)
+            try:
+                await send({"type": "websocket.accept"})
+            except OSError:  # the client left while $connect ran (uvicorn's ClientDisconnected)
+                close_code = 1006  # (an abnormal closure, as API Gateway reports a dropped connection)
+                return
             while True:
                 message = await receive()
                 if message["type"] == "websocket.disconnect":
