@@ -197,3 +197,16 @@ def test_a_lambda_context_for_another_function_names_its_own_log_group() -> None
         assert ctx.invoked_function_arn.endswith(":function:orders")
     assert lambda_context().log_group_name == "/aws/lambda/test-function"
     assert lambda_context(log_group_name="/custom/group").log_group_name == "/custom/group"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_response_json_of_a_body_that_is_not_json_names_the_response(source: str) -> None:
+    """It raised the app's own BadRequest, "Request body is not valid JSON", about a response."""
+    app = App()
+    app.get("/t")(lambda: Response.text("hello"))
+    app.delete("/d")(lambda: None)
+    client = TestClient(app, source=source)
+    with pytest.raises(ValueError, match=r"response body is not JSON \(status 200, Content-Type text/plain.*'hello'"):
+        client.get("/t").json()
+    with pytest.raises(ValueError, match=r"status 204"):
+        client.delete("/d").json()

@@ -55,7 +55,16 @@ class TestResponse:
             return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        return serialization.decode_json(self.body)
+        """The body parsed as JSON; a ValueError naming the response when it is not JSON (never the
+        app's own 400 error about a request body)."""
+        try:
+            return serialization.decode_json(self.body)
+        except Exception as exc:  # (decode_json raises the app-facing BadRequest)
+            content_type = self.headers.get("content-type") or "none"
+            raise ValueError(
+                f"the response body is not JSON (status {self.status_code}, Content-Type {content_type}): "
+                f"{self.body[:80]!r}"
+            ) from exc
 
     def __repr__(self) -> str:
         return f"<TestResponse {self.status_code} {self.body[:80]!r}>"
