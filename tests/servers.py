@@ -21,6 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ __all__ = [
     "ServerDidNotStart",
     "ServerProcess",
     "listening_socket",
+    "served_as_asgi_and_dev",
     "uvicorn_process",
 ]
 
@@ -215,3 +218,30 @@ def uvicorn_process(
     """`python -m uvicorn APP` on a free port of 127.0.0.1 (info log level, no access log)."""
     argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
     return ServerProcess([*argv, "--no-access-log", *args], UVICORN_LISTENING, log=log, cwd=cwd, env=env)
+
+
+@contextmanager
+def served_as_asgi_and_dev(root: Path, module: str, source: str) -> Iterator[tuple[Any, dict[str, Served]]]:
+    """`source` written to `root/<module>.py`, imported by an in-process dev server, and its `app`
+    under uvicorn twice: as `app.asgi` ("asgi") and behind that dev server ("dev"). Yields the module
+    (one import, shared by both) and the two servers; everything is stopped and forgotten after."""
+    import textwrap
+
+    from lift.dev.server import DevServer
+
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+    dev = DevServer(f"{module}:app", project_dir=root, reload=False)
+    dev.start()
+    servers: dict[str, Served] = {}
+    try:
+        imported = sys.modules[module]
+        servers["asgi"] = Served(imported.app.asgi)
+        servers["dev"] = Served(dev, lifespan="on")
+        yield imported, servers
+    finally:
+        for served in servers.values():
+            served.stop()
+        dev.stop()
+        sys.modules.pop(module, None)
+        if str(dev.loader.project_dir) in sys.path:
+            sys.path.remove(str(dev.loader.project_dir))

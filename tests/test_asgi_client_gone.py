@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import contextvars
 import socket
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from lift import App, Context
-from tests.servers import Served
+from tests.servers import Served, served_as_asgi_and_dev
 
 UPLOADS = """
 from lift import App, Context
@@ -32,24 +29,9 @@ def upload(ctx: Context, body: bytes) -> dict:
 
 @pytest.fixture(scope="module")
 def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[int], dict[str, Served]]]:
-    """The app above under uvicorn twice: as `app.asgi`, and behind the dev server (its own import)."""
-    from lift.dev.server import DevServer
-
-    root: Path = tmp_path_factory.mktemp("uploads")
-    (root / "gone_uploads.py").write_text(textwrap.dedent(UPLOADS))
-    dev = DevServer("gone_uploads:app", project_dir=root, reload=False)
-    dev.start()
-    module = sys.modules["gone_uploads"]
-    servers = {"asgi": Served(module.app.asgi), "dev": Served(dev, lifespan="on")}
-    try:
+    """The app above under uvicorn twice: as `app.asgi`, and behind the dev server."""
+    with served_as_asgi_and_dev(tmp_path_factory.mktemp("uploads"), "gone_uploads", UPLOADS) as (module, servers):
         yield module.RECEIVED, servers
-    finally:
-        for served in servers.values():
-            served.stop()
-        dev.stop()
-        sys.modules.pop("gone_uploads", None)
-        if str(dev.loader.project_dir) in sys.path:
-            sys.path.remove(str(dev.loader.project_dir))
 
 
 def _post(port: int, head: bytes, body: bytes, *, leave: bool = False) -> bytes:

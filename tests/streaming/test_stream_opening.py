@@ -4,17 +4,14 @@ at once when the first chunk is not ready (an SSE feed opens before its first ev
 
 from __future__ import annotations
 
-import sys
-import textwrap
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import httpx
 import pytest
 
 from lift import streaming
-from tests.servers import Served
+from tests.servers import Served, served_as_asgi_and_dev
 
 STREAMS = """
 import asyncio
@@ -102,24 +99,9 @@ def header(ctx: Context) -> Response:
 
 @pytest.fixture(scope="module")
 def streams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ModuleType, dict[str, Served]]]:
-    """The app above under uvicorn twice: as `app.asgi`, and behind the dev server (its own import)."""
-    from lift.dev.server import DevServer
-
-    root: Path = tmp_path_factory.mktemp("opening")
-    (root / "opening_streams.py").write_text(textwrap.dedent(STREAMS))
-    dev = DevServer("opening_streams:app", project_dir=root, reload=False)
-    dev.start()
-    module = sys.modules["opening_streams"]
-    servers = {"asgi": Served(module.app.asgi), "dev": Served(dev, lifespan="on")}
-    try:
-        yield module, servers
-    finally:
-        for served in servers.values():
-            served.stop()
-        dev.stop()
-        sys.modules.pop("opening_streams", None)
-        if str(dev.loader.project_dir) in sys.path:
-            sys.path.remove(str(dev.loader.project_dir))
+    """The app above under uvicorn twice: as `app.asgi`, and behind the dev server."""
+    with served_as_asgi_and_dev(tmp_path_factory.mktemp("opening"), "opening_streams", STREAMS) as both:
+        yield both
 
 
 @pytest.fixture
