@@ -23,7 +23,7 @@ import re
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lift.errors import ServiceUnavailable, TooManyRequests
@@ -63,10 +63,15 @@ class Limit:
 
     limit: int
     window: float
+    # How long a window's counter outlives the window (by the clock of whoever created it): instances whose
+    # clocks run behind are still in that window and must find its count, not a fresh one (Redis expires
+    # keys on its own clock). A window's length, at least 1 s and at most a minute.
+    linger: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.limit < 1 or self.window <= 0:
             raise ValueError(f"a rate limit needs limit >= 1 and window > 0, got {self.limit}/{self.window}s")
+        object.__setattr__(self, "linger", min(max(float(self.window), 1.0), 60.0))
 
     @classmethod
     def parse(cls, spec: str | int | Limit, window: float | None = None) -> Limit:
@@ -100,7 +105,7 @@ def fixed_window(store: Store, key: str, limit: Limit, now: float, cost: int = 1
     """Count hits in windows aligned to multiples of `window`; one atomic increment per hit."""
     index = math.floor(now / limit.window)
     reset = (index + 1) * limit.window - now
-    count = store.increment(f"{key}:{index}", cost, ttl=reset + _linger(limit))
+    count = store.increment(f"{key}:{index}", cost, ttl=reset + limit.linger)
     if count <= limit.limit:
         return Decision(True, limit.limit, limit.limit - count, reset)
     return Decision(False, limit.limit, 0, reset, retry_after=reset)
@@ -115,7 +120,7 @@ def sliding_window(store: Store, key: str, limit: Limit, now: float, cost: int =
     """
     index = math.floor(now / limit.window)
     elapsed = now - index * limit.window
-    count = store.increment(f"{key}:{index}", cost, ttl=2 * limit.window - elapsed + _linger(limit))
+    count = store.increment(f"{key}:{index}", cost, ttl=2 * limit.window - elapsed + limit.linger)
     previous = _previous_count(store, f"{key}:{index - 1}", elapsed)
     weight = 1 - elapsed / limit.window
     estimate = previous * weight + count
@@ -133,14 +138,6 @@ def sliding_window(store: Store, key: str, limit: Limit, now: float, cost: int =
     return Decision(False, limit.limit, 0, reset, retry_after=max(0.0, retry))
 
 
-def _linger(limit: Limit) -> float:
-    """How long a window's counter outlives the window (by the clock of whoever created it): instances
-    whose clocks run behind are still in that window and must find its count, not a fresh one (Redis
-    expires keys on its own clock). A window's length, at least 1 s and at most a minute."""
-    return min(max(limit.window, 1.0), _LINGER_S)
-
-
-_LINGER_S = 60.0
 _SETTLED_AFTER = 2.0  # seconds after a window closes before its count is final (clock skew)
 _closed_counts: weakref.WeakKeyDictionary[Store, dict[str, int]] = weakref.WeakKeyDictionary()
 
@@ -220,13 +217,11 @@ def client_ip(ctx: Any, trusted_proxies: int = 0) -> str | None:
     chain = [part.strip() for value in request.headers.getall("x-forwarded-for") for part in value.split(",")]
     chain = [part for part in chain if part]
     source_ip = _gateway_source_ip(ctx.event)
-    if source_ip:
-        # An edge-optimized REST API's own CloudFront adds its edge address after the one API Gateway
-        # names as sourceIp: entries right of sourceIp are AWS's hops, never the client nor a proxy of ours.
-        for index in range(len(chain) - 1, -1, -1):
-            if chain[index] == source_ip:
-                del chain[index + 1 :]
-                break
+    if source_ip and (not chain or chain[-1] != source_ip):
+        if source_ip in chain:
+            # An edge-optimized REST API's own CloudFront adds its edge address after the one API Gateway
+            # names as sourceIp: entries right of sourceIp are AWS's hops, never the client nor a proxy of ours.
+            del chain[len(chain) - chain[::-1].index(source_ip) :]
         else:
             chain.append(source_ip)
     if not chain:
