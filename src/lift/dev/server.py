@@ -615,6 +615,11 @@ class DevServer:
                         await send({"type": "http.response.body", "body": b": keepalive\n\n", "more_body": True})
         except OSError:
             pass
+        except asyncio.CancelledError:  # Ctrl-C with the dashboard open: uvicorn's 2 s grace ran out
+            try:  # (the feed ends as a feed does: the page's EventSource reconnects to the next server)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            except Exception:
+                pass
         finally:
             self.activity.unsubscribe(queue)
             disconnected.cancel()
