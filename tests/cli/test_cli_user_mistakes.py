@@ -335,3 +335,22 @@ def test_lift_test_options_it_cannot_honour_are_one_usage_line(tmp_path, monkeyp
     cov = CliRunner().invoke(lift_cli, ["test", "--cov", "app"])
     assert (cov.exit_code, _error_lines(cov.stderr)) == (2, ["Error: --cov needs pytest-cov: pip install pytest-cov"])
     assert CliRunner().invoke(lift_cli, ["test", "--slowest", "-1"]).exit_code == 2
+
+
+def test_an_app_named_in_pyproject_is_found_in_a_src_layout(tmp_path, monkeypatch):
+    """`[tool.lift] app = "srcsvc.app:app"` with the package in src/ was "Cannot find module" (exit 2),
+    though app.py and main.py are looked for under src/ too."""
+    monkeypatch.chdir(tmp_path)
+    package = tmp_path / "src" / "srcsvc"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "app.py").write_text("from lift import App\napp = App()\napp.get('/x')(lambda: {'x': 1})\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.lift]\napp = "srcsvc.app:app"\n')
+    try:
+        result = CliRunner().invoke(lift_cli, ["invoke", "-t", "http", "--path", "/x"])
+    finally:
+        for name in ("srcsvc", "srcsvc.app"):
+            sys.modules.pop(name, None)  # (imported in this process: no later test may find it)
+        sys.path[:] = [p for p in sys.path if p != str(tmp_path / "src")]
+    assert result.exit_code == 0, result.output
+    assert json.loads(json.loads(result.stdout)["body"]) == {"x": 1}

@@ -80,7 +80,16 @@ def find_app_ref(ref: str | None, cwd: str | os.PathLike[str] | None = None) -> 
     if not module or not all(part.isidentifier() for part in module.split(".")):
         raise AppNotFound(f"Invalid app reference {ref!r}: expected module:attr, e.g. myservice.app:app")
     _refuse_stdlib_name(module, root)
-    return AppRef(module, attr, root)
+    return AppRef(module, attr, _module_root(module.split(".")[0], root))
+
+
+def _module_root(top: str, root: Path) -> Path:
+    """Where module `top` lives: `root`, or `root/src` for a src layout (`src/myservice/app.py` named
+    as `myservice.app:app`), as app.py and main.py are looked for in both."""
+    for base in (root, root / "src"):
+        if (base / f"{top}.py").is_file() or (base / top).is_dir():
+            return base
+    return root  # (installed, or not there: the import says which)
 
 
 def _refuse_stdlib_name(module: str, root: Path) -> None:
