@@ -238,7 +238,7 @@ def test_every_real_sample_through_one_runtime_process(tmp_path):
             for line in json_lines(result.logs):
                 assert line.get("request_id") == result.request_id, line
         assert wrong == {}
-        assert rt.invoke({"any": "payload"}).payload == {"at": "2024-01-01T00:00:00Z", "d": "2.5", "b": "AAE="}
+        assert rt.invoke({"any": "payload"}).payload == {"at": "2024-01-01T00:00:00Z", "d": 2.5, "b": "AAE="}
         assert rt.starts == 1
 
     unclaimed = [event for event in samples if source_of(event) == "invoke"]
@@ -331,3 +331,36 @@ def test_card_numbers_are_masked_in_what_the_runtime_reports_of_a_failure(tmp_pa
         assert failed.kind == "error" and failed.error["errorType"] == "RecordsFailed"
         assert "s3://receipts/in/411111******1111.pdf" in failed.error["errorMessage"]
         assert CARD not in failed.logs
+
+
+ITEMS = """
+    import decimal
+
+    from lift import App, Context
+
+    app = App(name="items")
+
+
+    @app.invoke
+    def read_item(ctx: Context, body: dict) -> dict:  # as boto3 reads an item from DynamoDB
+        return {"price": decimal.Decimal("9.99"), "stock": decimal.Decimal("3"), "ratio": float(body["ratio"])}
+
+
+    handler = app.handler
+"""
+
+
+def test_a_direct_invocations_result_has_numbers_where_the_handler_had_decimals(tmp_path):
+    """boto3 reads every DynamoDB number as a Decimal. An HTTP route answered them as JSON numbers, but
+    @app.invoke (and AppSync) results were made with msgspec.to_builtins, which writes a Decimal as text:
+    a Step Functions Choice on "price" or an AppSync Float field got "9.99". And a NaN went out as
+    `NaN`, which is no JSON (JSON.parse refuses it)."""
+    write_app(tmp_path, ITEMS)
+    with RuntimeEmulator("fn.handler", cwd=tmp_path) as rt:
+        result = rt.invoke({"ratio": "nan"})
+        assert result.ok, result.payload
+        assert json.loads(result.raw, parse_constant=lambda name: pytest.fail(f"{name} is no JSON")) == {
+            "price": 9.99,
+            "stock": 3,
+            "ratio": None,
+        }

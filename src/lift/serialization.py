@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["encode_json", "decode_json", "invalid_json", "jsonable", "to_builtins", "TOO_DEEP"]
+__all__ = ["encode_json", "decode_json", "decode_plain", "invalid_json", "jsonable", "to_builtins", "TOO_DEEP"]
 
 
 def _enc_hook(obj: Any) -> Any:
@@ -64,6 +64,9 @@ def decode_json(data: bytes | str) -> Any:
         raise invalid_json("body", str(exc)) from exc
     except RecursionError:
         raise invalid_json("body", TOO_DEEP) from None
+
+
+decode_plain = _decoder.decode  # JSON to plain Python values (no BadRequest: for JSON Lift encoded itself)
 
 
 def to_builtins(value: Any) -> Any:

@@ -28,4 +28,7 @@ def encode_result(value: Any) -> Any:
         if ctype == "application/json" or ctype.endswith("+json"):  # not application/x-ndjson: lines
             return value.json_body()
         return value.body.decode("utf-8", "replace")
-    return serialization.to_builtins(value)
+    # As an HTTP response body encodes it (a Decimal, what DynamoDB reads numbers as, is a number, not
+    # the text msgspec.to_builtins makes of it; NaN and infinities are null, which JSON can hold), then
+    # read back into the plain values Lambda's runtime serializes
+    return serialization.decode_plain(serialization.encode_json(value))
