@@ -619,3 +619,25 @@ def test_a_transport_that_answers_in_memory_still_works():
         client.get("/big", query={"size": 1000})
     assert caught.value.code == "upstream_too_large"
     client.close()
+
+
+def test_a_forwarded_authorization_that_http_cannot_carry_is_the_clients_401(wire):
+    """With forward_authorization, an Authorization the event holds with non-ASCII or control
+    characters (API Gateway passes header text through) failed inside httpx: a 500 with a
+    UnicodeEncodeError traceback for the client's own malformed credential."""
+    from lift.testing import events
+
+    app = App(name="orders")
+    upstream = app.service("wire", base_url=wire.url, breaker=False, forward_authorization=True)
+
+    @app.get("/orders")
+    def orders(ctx: Context) -> dict:
+        return upstream.get("/ok")
+
+    for value in ("Bearer café", "Bearer a\nb", "Bearer a\x00"):
+        answer = app.handler(events.apigw_http("GET", "/orders", headers={"authorization": value}), None)
+        assert answer["statusCode"] == 401, (value, answer)
+    assert "/ok" not in wire.hits
+    answer = app.handler(events.apigw_http("GET", "/orders", headers={"authorization": "Bearer ok-1"}), None)
+    assert answer["statusCode"] == 200 and "authorization: bearer ok-1" in wire.heads[-1].decode().lower()
+    app.shutdown()

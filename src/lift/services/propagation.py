@@ -94,5 +94,11 @@ def headers_for(ctx: Any, forward_authorization: bool = False) -> dict[str, str]
     if forward_authorization and ctx.request is not None:
         auth = ctx.request.headers.get("authorization")
         if auth:
+            if not (auth.isascii() and auth.isprintable()):
+                # the caller's client sent a credential HTTP cannot carry on (a JSON event can hold
+                # any text): its 401, not a UnicodeEncodeError in httpx and a 500
+                from lift.errors import Unauthorized
+
+                raise Unauthorized("Invalid credentials")
             out["Authorization"] = auth
     return out
