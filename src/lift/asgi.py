@@ -1071,7 +1071,7 @@ class WebSocketGateway:
         from urllib.parse import unquote
 
         conn_id = unquote(conn_id)
-        body = await read_body(receive, 128 * 1024 + 1) or b""
+        body = await read_body(receive, 128 * 1024)  # (None past API Gateway's 128 KB message quota)
         conn = self.connections.get(conn_id)
         method = scope["method"]
         if conn is None or conn.closed:
@@ -1079,7 +1079,7 @@ class WebSocketGateway:
                 {"message": "GoneException"}, status=410, headers={"x-amzn-ErrorType": "GoneException"}
             )
         elif method == "POST":
-            if len(body) > 128 * 1024:
+            if body is None:  # (was read as an empty body: the client got an empty message, the caller a 200)
                 response = Response.json({"message": "PayloadTooLargeException"}, status=413)
             else:
                 await conn.send(body)

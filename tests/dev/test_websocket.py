@@ -51,6 +51,19 @@ def test_messages_route_by_action_and_ctx_ws_send_delivers(dev_server: DevServer
     assert {"$connect", "echo", "$default", "$disconnect"} <= set(routes)
 
 
+def test_a_post_over_the_128_kb_message_quota_is_413_and_sends_nothing(dev_server: DevServerProcess) -> None:
+    from websockets.sync.client import connect
+
+    with connect(_ws_url(dev_server, "?token=letmein"), open_timeout=10) as ws:
+        (connection,) = dev_server.get("/_lift/api/state")["websockets"]
+        url = f"/@connections/{connection['connection_id']}"
+        status, _, body = dev_server.request("POST", url, b"x" * (200 * 1024))
+        assert status == 413 and json.loads(body) == {"message": "PayloadTooLargeException"}  # (was 200)
+        status, _, _ = dev_server.request("POST", url, b"y" * (128 * 1024))  # the quota itself is fine
+        assert status == 200
+        assert ws.recv(timeout=10) == "y" * (128 * 1024)  # the first message, never an empty one
+
+
 def test_posting_to_a_gone_connection_is_410(dev_server: DevServerProcess) -> None:
     status, _headers, body = dev_server.request("POST", "/@connections/AbCdEfGhIjKl=", b"x")
     assert status == 410
