@@ -7,6 +7,7 @@ all its events, so the whole module costs a few runtime starts.
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 import time
 from pathlib import Path
@@ -170,44 +171,20 @@ EVERY_TRIGGER = """
     import datetime
     import decimal
 
-    from lift import App, Context
+    from core.test_event_corpus import _answering_app  # (a handler for every trigger of the corpus)
+    from lift import Context
 
-    app = App(name="everything")
-    METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
-    app.route("/", methods=METHODS)(lambda ctx: {"root": True})
-
-
-    @app.route("/{path+}", methods=METHODS)
-    def any_path(ctx: Context, path: str) -> dict:
-        ctx.logger.info("http", extra={"path": path})
-        return {"path": path, "at": datetime.datetime(2024, 1, 1), "amount": decimal.Decimal("1.10")}
-
-
+    app = _answering_app()
     for register in (app.sqs, app.sns, app.s3, app.schedule, app.dynamodb_stream, app.kinesis):
         register("*")(lambda ctx: ctx.logger.info("record"))
     app.eventbridge()(lambda ctx: None)
     for route_key in ("$connect", "$disconnect", "$default"):
         app.websocket(route_key)(lambda ctx: None)
-    app.authorizer()(lambda ctx: "user-1")
-    for trigger in ("pre_sign_up", "post_confirmation", "pre_authentication", "post_authentication",
-                    "pre_token_generation", "define_auth_challenge", "create_auth_challenge",
-                    "verify_auth_challenge_response", "custom_message", "user_migration", "custom_email_sender",
-                    "custom_sms_sender", "inbound_federation"):
-        app.cognito(trigger)(lambda ctx: None)
-    app.firehose()(lambda ctx: None)
-    app.kafka()(lambda ctx, body: None)
-    app.cloudwatch_logs()(lambda ctx, body: None)
-    app.ses()(lambda ctx: None)
-    app.mq()(lambda ctx, body: None)
-    app.appsync()(lambda ctx, body: {"ok": True})
-    app.appsync_authorizer()(lambda ctx: True)
-    app.bedrock_agent()(lambda ctx, body: {"ok": True})
-    app.s3_batch()(lambda ctx, body: "done")
-    app.secrets_rotation()(lambda ctx: None)
 
 
     @app.invoke
-    def direct(body: object) -> dict:
+    def direct(ctx: Context, body: object) -> dict:
+        ctx.logger.info("invoked")
         return {"at": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc), "d": decimal.Decimal("2.5"),
                 "b": b"\\x00\\x01"}
 
@@ -228,7 +205,9 @@ def test_every_real_sample_through_one_runtime_process(tmp_path):
     assert len(samples) >= 480
     write_app(tmp_path, EVERY_TRIGGER)
     wrong = {}
-    with RuntimeEmulator("fn.handler", cwd=tmp_path, env={"AWS_LAMBDA_LOG_FORMAT": "JSON"}) as rt:
+    paths = os.pathsep.join([str(tmp_path), str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])
+    env = {"AWS_LAMBDA_LOG_FORMAT": "JSON", "PYTHONPATH": paths}
+    with RuntimeEmulator("fn.handler", cwd=tmp_path, env=env) as rt:
         for number, event in enumerate(samples):
             result = rt.invoke(event)
             status = result.payload.get("statusCode", 200) if isinstance(result.payload, dict) else 200
