@@ -1017,19 +1017,13 @@ def call_source(shape: tuple[Any, ...]) -> str:
             var = f"pp[n{i}]"
         elif kind == 4:
             var = "p"
-        elif kind in (2, 5):
+        elif kind in (2, 5, 8, 9):  # (8, 9: an `int`, ASCII digits converted by `int` itself, any other
+            # text by c, `_convert_int`)
+            convert = f"c{i}(raw)" if kind in (2, 5) else f"int(raw) if raw.isdigit() and raw.isascii() else c{i}(raw)"
             lines += [
-                f"    raw = pp[n{i}]" if kind == 2 else "    raw = p",
+                f"    raw = pp[n{i}]" if kind in (2, 8) else "    raw = p",
                 "    try:",
-                f"        {var} = c{i}(raw)",
-                "    except _ERRORS:",
-                f"        raise _bad(n{i}, l{i}, raw) from None",
-            ]
-        elif kind in (8, 9):  # an `int`: ASCII digits converted by `int` itself, any other text by c (`_convert_int`)
-            lines += [
-                f"    raw = pp[n{i}]" if kind == 8 else "    raw = p",
-                "    try:",
-                f"        {var} = int(raw) if raw.isdigit() and raw.isascii() else c{i}(raw)",
+                f"        {var} = {convert}",
                 "    except _ERRORS:",
                 f"        raise _bad(n{i}, l{i}, raw) from None",
             ]
