@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -392,10 +391,14 @@ class _Unzip:
     __slots__ = ("z", "deflate")
 
     def __init__(self, gzip: bool) -> None:
+        import zlib  # (only for an answer that is compressed: not at import)
+
         self.z = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
         self.deflate = not gzip  # until the first bytes say whether it has a zlib header
 
     def pieces(self, data: bytes) -> Iterator[bytes]:
+        import zlib
+
         while data:
             try:
                 out = self.z.decompress(data, _PIECE)
@@ -431,6 +434,8 @@ def _codings(resp: Any) -> list[_Unzip] | None:
 
 def _inflate(codings: list[_Unzip], i: int, data: bytes, resp: Any) -> Iterator[bytes]:
     """`data` through the layers from `i` on, a bounded piece at a time."""
+    import zlib
+
     if i == len(codings):
         if data:
             yield data
