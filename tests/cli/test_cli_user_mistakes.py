@@ -354,3 +354,23 @@ def test_an_app_named_in_pyproject_is_found_in_a_src_layout(tmp_path, monkeypatc
         sys.path[:] = [p for p in sys.path if p != str(tmp_path / "src")]
     assert result.exit_code == 0, result.output
     assert json.loads(json.loads(result.stdout)["body"]) == {"x": 1}
+
+
+def test_the_name_given_to_a_sample_is_the_one_its_handler_matches():
+    """`lift events generate s3_object_lambda --name my-ap` (and `lift send trigger s3_object_lambda
+    my-ap`, whose help names the access point) built an event for the access point my-olap, and
+    `bedrock_agent --name get_claim` one for the OpenAPI path /claims: neither reached the handler
+    registered for that name."""
+    from lift import App
+
+    app = App()
+    app.bedrock_agent("get_claim")(lambda ctx: {"ok": True})
+    olap = json.loads(
+        CliRunner().invoke(lift_cli, ["events", "generate", "s3_object_lambda", "--name", "my-ap"]).stdout
+    )
+    assert olap["configuration"]["accessPointArn"].endswith(":accesspoint/my-ap")
+    agent = json.loads(
+        CliRunner().invoke(lift_cli, ["events", "generate", "bedrock_agent", "--name", "get_claim"]).stdout
+    )
+    assert agent["function"] == "get_claim"
+    assert app.handler(agent, None)["response"]["function"] == "get_claim"

@@ -30,6 +30,14 @@ def _authorizer(o: Any) -> dict[str, Any]:
     return events.apigw_token_authorizer("Bearer example-token", method=o.method, path=o.path)
 
 
+def _bedrock_agent(o: Any) -> dict[str, Any]:
+    """--name get_claim: the function form (`@app.bedrock_agent("get_claim")`); else the OpenAPI form
+    for --path and --method (`/claims` by default)."""
+    if o.name and o.path == "/":
+        return events.bedrock_agent_function(o.name)
+    return events.bedrock_agent(o.path if o.path != "/" else "/claims", o.method)
+
+
 def _lattice(o: Any) -> dict[str, Any]:
     return events.vpc_lattice(o.method, o.path, body=o.body, headers=o.headers)
 
@@ -46,8 +54,8 @@ TRIGGER_SAMPLES: dict[str, Callable[[Any], Any]] = {
     "custom_resource": lambda o: events.custom_resource(o.event_name or "Create", resource_type=o.name or "Custom::Thing", properties=o.body if isinstance(o.body, dict) else None),
     "appsync": lambda o: events.appsync_resolver(o.name or "Query.getPost", o.body if isinstance(o.body, dict) else {"id": "1"}),
     "appsync_authorizer": lambda o: events.appsync_authorizer(),
-    "bedrock_agent": lambda o: events.bedrock_agent(o.path if o.path != "/" else "/claims", o.method),
-    "s3_object_lambda": lambda o: events.s3_object_lambda(),
+    "bedrock_agent": _bedrock_agent,
+    "s3_object_lambda": lambda o: events.s3_object_lambda(access_point=o.name or "my-olap"),
     "s3_batch": lambda o: events.s3_batch(o.name or "my-bucket", [o.key]),
     "secrets_rotation": lambda o: events.secrets_rotation(o.event_name or "createSecret", o.name or "my-secret"),
     "codepipeline": lambda o: events.codepipeline_job(o.body),
