@@ -27,7 +27,7 @@ __all__ = ["ALB_OIDC_HEADER", "ALBOIDCVerifier"]
 logger = logging.getLogger("lift.auth")
 
 ALB_OIDC_HEADER = "x-amzn-oidc-data"
-_KID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_KID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # (AWS names keys by UUID: no dots, no slashes)
 _MAX_KEYS = 64
 
 
