@@ -567,6 +567,33 @@ def test_sqs_redelivery_through_the_app_is_skipped_with_the_decorator(store):
     assert charged == ["p-1", "p-2"]
 
 
+@pytest.mark.parametrize("concurrency", [None, 4])
+def test_a_message_delivered_twice_in_one_batch_runs_once(store, concurrency):
+    """SQS can put one message (same messageId and body) twice in a batch. In order, the second is
+    skipped with the first's result; in concurrent lanes it is skipped, or, while the first still
+    runs, failed for redelivery (then skipped). Never charged twice, never the whole batch failed."""
+    import asyncio
+
+    app = App(name="payments")
+    charged: list[str] = []
+
+    @app.sqs("payments", concurrency=concurrency)
+    @idempotent(store=store, key="payment_id")
+    async def charge(ctx: Context, body: Payment) -> None:
+        charged.append(body.payment_id)
+        await asyncio.sleep(0)
+
+    message = events.sqs_message({"payment_id": "p-7", "amount": 3}, queue="payments")
+    other = events.sqs_message({"payment_id": "p-8", "amount": 4}, queue="payments")
+    result = app.handler(events.sqs("payments", records=[message, other, dict(message)]), lambda_context())
+    assert result["batchItemFailures"] in ([], [{"itemIdentifier": message["messageId"]}])
+    if concurrency is None:
+        assert result["batchItemFailures"] == []
+    again = app.handler(events.sqs("payments", records=[message]), lambda_context())  # the redelivery
+    assert again == {"batchItemFailures": []}
+    assert sorted(charged) == ["p-7", "p-8"]
+
+
 def test_sqs_duplicate_in_progress_fails_the_record_for_redelivery(store):
     app = App(name="payments")
     charged: list[str] = []
