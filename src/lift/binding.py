@@ -118,6 +118,19 @@ def _convert_int(raw: str) -> int:
     return int(raw)
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _convert_uuid(raw: str) -> uuid.UUID:
+    """A UUID as msgspec reads one in a body or query: 32 ASCII hex digits, dashed 8-4-4-4-12 or not.
+    `uuid.UUID()` alone also takes `{...}`, `urn:uuid:...`, dashes anywhere, `_` and other scripts'
+    digits (`/items/١١١...` would be item 11111111-1111-...)."""
+    digits = raw.replace("-", "") if len(raw) == 36 and raw[8] == raw[13] == raw[18] == raw[23] == "-" else raw
+    if len(digits) != 32 or not _HEX_DIGITS.issuperset(digits):
+        raise ValueError(f"not a UUID: {raw!r}")
+    return uuid.UUID(digits)
+
+
 def is_plain_number(raw: str) -> bool:
     """Whether `raw` is a number as JSON writes one (leading zeros aside): ASCII, an optional `-`,
     digits, optionally `.` and digits, optionally `e`/`E`, a sign and digits. `float()` and
@@ -177,7 +190,7 @@ def path_converter(tp: Any) -> Callable[[str], Any] | None:
     if tp is int:
         return _convert_int
     if tp is uuid.UUID:
-        return tp
+        return _convert_uuid
     if tp is float:
         return _convert_float
     if tp is Decimal:

@@ -1,4 +1,4 @@
-"""Numbers in a path, query string or header are read by one rule on every HTTP source: an `int` is
+"""Numbers (and UUIDs) in a path, query string or header are read by one rule on every HTTP source: an `int` is
 an optional `-` and ASCII digits; a `float` or `Decimal` is a number as JSON writes one (leading
 zeros allowed). Python's `int()`/`float()`/`Decimal()` also take `1_000`, `+1`, ` 1`, `.5` and
 other scripts' digits: a client's `/users/1_000` is a 422, never user 1000."""
@@ -6,6 +6,7 @@ other scripts' digits: a client's `/users/1_000` is a 422, never user 1000."""
 from __future__ import annotations
 
 import json
+import uuid
 from decimal import Decimal
 
 import msgspec
@@ -45,6 +46,10 @@ def app() -> App:
     @app.get("/prices/{amount}/{rate}")
     def price(ctx: Context, amount: Decimal, rate: float) -> dict:
         return {"amount": str(amount), "rate": rate}
+
+    @app.get("/items/{item}")
+    def get_item(ctx: Context, item: uuid.UUID, other: uuid.UUID | None = Header("X-Other", default=None)) -> dict:
+        return {"item": str(item), "other": str(other)}
 
     @app.get("/count")
     def count(ctx: Context, n: int = Header("X-Count")) -> dict:
@@ -112,3 +117,26 @@ def test_query_numbers_follow_the_same_rule(app: App, source: str) -> None:
         {"location": "query", "path": "$.rate", "message": "Expected number, got 'nan'"},
         {"location": "query", "path": "$.amount", "message": "Expected Decimal, got '1_000'"},
     ]
+
+
+ITEM = "12345678-1234-5678-9abc-def012345678"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_uuid_is_32_ascii_hex_digits_dashed_or_not(app: App, source: str) -> None:
+    for sent in (ITEM, ITEM.upper(), ITEM.replace("-", "")):
+        status, body = _answer(app, source, f"/items/{sent}", headers={"X-Other": sent})
+        assert (status, body) == (200, {"item": ITEM, "other": ITEM}), sent
+    arabic = "%D9%A1" * 32  # (uuid.UUID() reads 32 Arabic-Indic ones as 11111111-1111-...)
+    for sent in (
+        "%7B" + ITEM + "%7D",
+        "urn:uuid:" + ITEM,
+        "1234-5678" + ITEM.replace("-", "")[8:],
+        "1_" + "0" * 30,
+        arabic,
+    ):
+        status, body = _answer(app, source, f"/items/{sent}")
+        assert status == 422, sent
+        assert [d["path"] for d in body["error"]["details"]] == ["$.item"]
+    status, body = _answer(app, source, f"/items/{ITEM}", headers={"X-Other": "{" + ITEM + "}"})
+    assert status == 422 and [d["path"] for d in body["error"]["details"]] == ["$.x-other"]
