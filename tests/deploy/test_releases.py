@@ -466,3 +466,71 @@ def test_a_front_door_record_in_capitals_finds_the_records_route53_keeps_in_lowe
     entry = dr.failover(route53, door, "eu-west-1", verify=lambda region: True)
     assert (entry["from"], entry["to"]) == ("us-east-1", "eu-west-1")
     assert dr.status(route53, door)["serving"] == "eu-west-1"
+
+
+def test_an_slo_of_90_percent_or_less_gets_burn_alarms_that_can_fire(moto_endpoint):
+    """A fast burn of 14.4x a 10% budget is an error ratio of 144%: no alarm above it could ever fire.
+    Such a rate is capped at every request failing (an error ratio >= 1), in every format; a rate
+    below it keeps its documented threshold."""
+    from lift import App
+    from lift.deploy import build_deployment, config_from_dict
+    from lift.deploy.cloudformation import render
+    from lift.deploy.slo import burn_alerts, report
+    from lift.deploy.terraform import render as render_terraform
+    from lift.slo import SLO
+
+    app = App(name="shop")
+
+    @app.get("/orders")
+    def orders() -> dict:
+        return {}
+
+    app.slo("loose", availability=90)  # fast 14.4 x 0.1 = 1.44: capped; slow 6 x 0.1 = 0.6
+    app.slo("looser", availability=80)  # fast and slow (6 x 0.2 = 1.2) capped
+    app.slo("fine", availability=95)  # fast 14.4 x 0.05 = 0.72: as documented
+    config = config_from_dict({"region": "eu-west-1", "alarms_email": "oncall@example.com"}, "pyproject.toml")
+    deployment = build_deployment(app, config, "prod")
+    resources = render(deployment)["Resources"]
+    alarms = {
+        k: (r["Properties"]["Threshold"], r["Properties"]["ComparisonOperator"])
+        for k, r in resources.items()
+        if k.startswith("Slo") and k.endswith("LongAlarm")
+    }
+    assert alarms == {
+        "SloLooseFastLongAlarm": (1.0, "GreaterThanOrEqualToThreshold"),
+        "SloLooseSlowLongAlarm": (0.6, "GreaterThanThreshold"),
+        "SloLooserFastLongAlarm": (1.0, "GreaterThanOrEqualToThreshold"),
+        "SloLooserSlowLongAlarm": (1.0, "GreaterThanOrEqualToThreshold"),
+        "SloFineFastLongAlarm": (0.72, "GreaterThanThreshold"),
+        "SloFineSlowLongAlarm": (0.3, "GreaterThanThreshold"),
+    }
+    tf = render_terraform(deployment)["main.tf.json"]["resource"]["aws_cloudwatch_metric_alarm"]
+    capped = [a for a in tf.values() if a["alarm_name"].endswith("-slo-loose-fast-long")]
+    assert [(a["threshold"], a["comparison_operator"]) for a in capped] == [(1.0, "GreaterThanOrEqualToThreshold")]
+    assert [a.burn_rate for a in burn_alerts(SLO(name="loose", availability=90))] == [10.0, 6.0]
+    # `lift slo report`: every request failing in the last hour of a 90% SLO pages (and freezes releases)
+    cw = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    service = f"loose{uuid.uuid4().hex[:6]}"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    dims = [
+        {"Name": "service", "Value": service},
+        {"Name": "route", "Value": "/orders"},
+        {"Name": "method", "Value": "GET"},
+    ]
+    at = now - dt.timedelta(minutes=10)
+    cw.put_metric_data(
+        Namespace=service,
+        MetricData=[
+            {"MetricName": name, "Dimensions": dims, "Value": 50, "Timestamp": at, "Unit": "Count"}
+            for name in ("Requests", "ServerErrors")
+        ],
+    )
+    r = report(
+        cw,
+        SLO(name="loose", availability=90),
+        service=service,
+        namespace=service,
+        endpoints=[("GET", "/orders")],
+        now=now,
+    )
+    assert r.freeze and any("page at 10.0x" in reason for reason in r.reasons)

@@ -31,6 +31,7 @@ __all__ = [
     "SLOReport",
     "alarm_resources",
     "burn_alerts",
+    "burn_threshold",
     "check_slos",
     "dashboard_resource",
     "report",
@@ -52,12 +53,29 @@ class BurnAlert:
 
 
 def burn_alerts(slo: SLO) -> list[BurnAlert]:
-    """The fast (page) and slow (ticket) alerts for `slo`'s window."""
+    """The fast (page) and slow (ticket) alerts for `slo`'s window. A rate whose error ratio would
+    pass 100% (a budget of 1/rate or more: 90% availability over 30 days pages at 14.4 x 10%) is
+    capped at 1/budget, the rate of every request failing, so the alert can still fire."""
     hours = slo.window_days * 24
-    return [
-        BurnAlert("fast", 3600, 300, round(0.02 * hours / 1, 4), "page"),
-        BurnAlert("slow", 6 * 3600, 1800, round(0.05 * hours / 6, 4), "ticket"),
-    ]
+    budget = slo.error_budget
+    alerts = []
+    for name, long_seconds, short_seconds, rate, action in (
+        ("fast", 3600, 300, 0.02 * hours / 1, "page"),
+        ("slow", 6 * 3600, 1800, 0.05 * hours / 6, "ticket"),
+    ):
+        if budget and rate * budget >= 1:
+            rate = 1 / budget
+        alerts.append(BurnAlert(name, long_seconds, short_seconds, round(rate, 4), action))
+    return alerts
+
+
+def burn_threshold(slo: SLO, alert: BurnAlert) -> tuple[float, str]:
+    """The error-ratio threshold of `alert` and CloudWatch's comparison: above `burn rate x budget`,
+    or, for a rate capped at every request failing, an error ratio of 1 (>=, since none is above)."""
+    threshold = round(alert.burn_rate * slo.error_budget, 12)  # 14.4 x 0.001 is 0.0144, not ...0001
+    if threshold >= 0.9999:
+        return 1.0, "GreaterThanOrEqualToThreshold"
+    return threshold, "GreaterThanThreshold"
 
 
 def _routes(slo: SLO, endpoints: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -162,7 +180,7 @@ def alarm_resources(
     base = _logical("slo", slo.name)
     if slo.availability is not None:
         for alert in burn_alerts(slo):
-            threshold = round(alert.burn_rate * slo.error_budget, 12)  # 14.4 x 0.001 is 0.0144, not ...0001
+            threshold, comparison = burn_threshold(slo, alert)
             window_ids = []
             for label, seconds in (("long", alert.long_seconds), ("short", alert.short_seconds)):
                 logical = f"{base}{_logical(alert.name, label)}Alarm"
@@ -177,7 +195,7 @@ def alarm_resources(
                         ),
                         "Metrics": _ratio_metrics(namespace, svc, metrics_stage, routes, seconds),
                         "Threshold": threshold,
-                        "ComparisonOperator": "GreaterThanThreshold",
+                        "ComparisonOperator": comparison,
                         "EvaluationPeriods": 1,
                         "DatapointsToAlarm": 1,
                         "TreatMissingData": "notBreaching",
@@ -453,8 +471,9 @@ def report(
                 reasons.append(f"error budget spent ({remaining:.0%} left)")
         if requests_1h:
             burn = (errors_1h / requests_1h) / budget
-            fast = burn_alerts(slo)[0].burn_rate
-            if burn >= fast:
+            fast_alert = burn_alerts(slo)[0]
+            fast = fast_alert.burn_rate
+            if errors_1h / requests_1h >= burn_threshold(slo, fast_alert)[0]:
                 reasons.append(f"burning {burn:.1f}x the budget over the last hour (page at {fast}x)")
     p99 = None
     if slo.latency_p99_ms is not None:
