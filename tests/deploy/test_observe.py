@@ -146,3 +146,87 @@ def test_the_health_invoke_event_reaches_the_ready_route_of_a_lift_app() -> None
     answer = app.handler(health_event("dev"), None)
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"])["checks"]["queue"]["status"] == "ok"
+
+
+def two_region_project(root: Path, name: str) -> Path:
+    (root / "app.py").write_text(APP.format(name=name, healthy="True"))
+    (root / "pyproject.toml").write_text('[tool.lift]\napp = "app:app"\nregions = ["us-east-1", "eu-west-1"]\n')
+    return root
+
+
+def test_logs_and_metrics_read_every_region_of_the_stage(tmp_path: Path, moto_endpoint: str) -> None:
+    """Each region's function logs and counts in its own region: both are read (the first region's
+    alone were), in time order and marked with their region; `--region` reads one."""
+    name = f"obs{uuid.uuid4().hex[:8]}"
+    root, env = two_region_project(tmp_path, name), {"AWS_ENDPOINT_URL": moto_endpoint}
+    now = int(time.time() * 1000)
+    for region, invocations, age in (("us-east-1", 5, 1000), ("eu-west-1", 7, 3000)):
+        logs = boto3.client("logs", endpoint_url=moto_endpoint, region_name=region)
+        group = f"/aws/lambda/{name}-prod"
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName="s")
+        # eu-west-1's line is the older one: the lines of both regions come in time order
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName="s",
+            logEvents=[{"timestamp": now - age, "message": f"hello from {region}"}],
+        )
+        cw = boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name=region)
+        cw.put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": [{"Name": "FunctionName", "Value": f"{name}-prod"}],
+                    "Value": invocations,
+                    "Timestamp": datetime.now(UTC),
+                }
+            ],
+        )
+    shown = lift("logs", "prod", "--since", "1h", cwd=root, env=env)
+    assert shown.returncode == 0, shown.stderr
+    lines = [line for line in shown.stdout.splitlines() if "hello from" in line]
+    assert [line.split()[1:] for line in lines] == [
+        ["eu-west-1", "hello", "from", "eu-west-1"],
+        ["us-east-1", "hello", "from", "us-east-1"],
+    ]
+    one = lift("logs", "prod", "--since", "1h", "--region", "eu-west-1", "--json", cwd=root, env=env)
+    assert one.stdout.splitlines() == ["hello from eu-west-1"]
+    numbers = json.loads(lift("metrics", "prod", "--json", cwd=root, env=env).stdout)
+    assert [(n["region"], n["invocations"]) for n in numbers] == [("us-east-1", 5), ("eu-west-1", 7)]
+    single = json.loads(lift("metrics", "prod", "--json", "--region", "eu-west-1", cwd=root, env=env).stdout)
+    assert (single["region"], single["invocations"]) == ("eu-west-1", 7)
+    table = " ".join(lift("metrics", "prod", cwd=root, env=env).stdout.split())
+    assert f"{name}-prod in us-east-1, last 1h" in table and f"{name}-prod in eu-west-1, last 1h" in table
+
+
+def test_health_checks_every_region_of_the_stage(tmp_path: Path, moto_endpoint: str) -> None:
+    """Each region's stack has its own ApiUrl: a region that is not ready fails `lift health` even
+    when the first one is."""
+    from lift import App
+
+    name = f"obs{uuid.uuid4().hex[:8]}"
+    root, env = two_region_project(tmp_path, name), {"AWS_ENDPOINT_URL": moto_endpoint}
+    served = []
+    try:
+        for region, healthy in (("us-east-1", True), ("eu-west-1", False)):
+            app = App(name=name)
+            app.health.add("database", lambda healthy=healthy: healthy, critical=True)
+            app.health.mount(app)
+            served.append(Served(app.asgi, log_level="error"))
+            cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name=region)
+            template = {
+                "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-{region}"}}},
+                "Outputs": {"ApiUrl": {"Value": served[-1].url}},
+            }
+            cfn.create_stack(StackName=f"{name}-prod", TemplateBody=json.dumps(template))
+        result = lift("health", "prod", cwd=root, env=env)
+        reports = json.loads(lift("health", "prod", "--json", cwd=root, env=env).stdout)
+        first = lift("health", "prod", "--region", "us-east-1", cwd=root, env=env)
+    finally:
+        for server in served:
+            server.stop()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "(us-east-1)" in result.stdout and "(eu-west-1)" in result.stdout
+    assert [(r["region"], r["status_code"]) for r in reports] == [("us-east-1", 200), ("eu-west-1", 503)]
+    assert first.returncode == 0, first.stdout + first.stderr

@@ -246,6 +246,7 @@ def package_report(result: Any) -> dict[str, Any]:
 
 
 REGION_OPTION = typer.Option(None, "--region", help="AWS region (default: the stage's region).")
+READ_REGION_OPTION = typer.Option(None, "--region", help="One region instead of every region of the stage.")
 ENDPOINT_OPTION = typer.Option(
     None,
     "--endpoint-url",
@@ -255,10 +256,17 @@ ENDPOINT_OPTION = typer.Option(
 _STATUS_STYLE = {"COMPLETE": "green", "IN_PROGRESS": "cyan", "FAILED": "red"}
 
 
-def _aws(deployment: Any, endpoint_url: str | None) -> Any:
+def _aws(deployment: Any, endpoint_url: str | None, region: str | None = None) -> Any:
     from lift.deploy.aws import Aws
 
-    return Aws(deployment.region, endpoint_url)
+    return Aws(region or deployment.region, endpoint_url)
+
+
+def stage_regions(deployment: Any, region: str | None) -> list[str]:
+    """The regions a command reads: `--region`'s, else every region of the stage, the first first."""
+    if region:
+        return [region]
+    return list(deployment.regions) or [deployment.region]
 
 
 def deploy(
@@ -630,10 +638,11 @@ def logs(
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines (Ctrl-C stops)."),
     filter_pattern: str = typer.Option(None, "--filter", help="A CloudWatch Logs filter pattern."),
     raw: bool = typer.Option(False, "--json", help="Print the log messages as they are (Lift's JSON lines)."),
-    region: str = REGION_OPTION,
+    region: str = READ_REGION_OPTION,
     endpoint_url: str = ENDPOINT_OPTION,
 ) -> None:
-    """Print the stage's CloudWatch Logs, Lift's JSON lines rendered readably (level, request id)."""
+    """Print the stage's CloudWatch Logs, Lift's JSON lines rendered readably (level, request id), of
+    every region of the stage in time order (each line marked with its region when there are several)."""
     import sys
     import time
 
@@ -644,29 +653,37 @@ def logs(
     except ValueError as exc:
         fail(str(exc), USAGE)
     deployment = deployment_for(app, stage, region)
-    aws = _aws(deployment, endpoint_url)
+    regions = stage_regions(deployment, region)
     group = f"/aws/lambda/{function or deployment.function.name}"
     console = Console(highlight=False, soft_wrap=True)
-    start = int((time.time() - window) * 1000)
-    seen: set[str] = set()
+    first = int((time.time() - window) * 1000)
+    start = dict.fromkeys(regions, first)  # per region: its events' clocks are read apart
+    seen: set[tuple[str, str]] = set()
     try:
         while True:
-            try:
-                events = fetch_logs(aws, group, start, filter_pattern)
-            except Exception as exc:
-                fail(f"Cannot read {group}: {exc}")
-            for event in events:
-                if event.get("eventId") in seen:
+            events = []
+            for name in regions:
+                try:
+                    found = fetch_logs(_aws(deployment, endpoint_url, name), group, start[name], filter_pattern)
+                except Exception as exc:
+                    fail(f"Cannot read {group} in {name}: {exc}")
+                events += [(event["timestamp"], name, event) for event in found]
+            events.sort(key=lambda e: (e[0], e[1], e[2].get("eventId", "")))
+            for timestamp, name, event in events:
+                if (name, event.get("eventId", "")) in seen:
                     continue
-                seen.add(event.get("eventId", ""))
-                start = max(start, event["timestamp"])
+                seen.add((name, event.get("eventId", "")))
+                start[name] = max(start[name], timestamp)
                 if raw:
                     sys.stdout.write(event["message"].rstrip("\n") + "\n")
                     continue
                 level, text = render_line(event["message"])
-                when = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%H:%M:%S")
+                when = datetime.fromtimestamp(timestamp / 1000, UTC).strftime("%H:%M:%S")
+                where = f"[dim]{name}[/dim] " if len(regions) > 1 else ""
                 style = LEVEL_STYLES.get(level or "", "")
-                console.print(f"[dim]{when}[/dim] " + (f"[{style}]{escape(text)}[/{style}]" if style else escape(text)))
+                console.print(
+                    f"[dim]{when}[/dim] {where}" + (f"[{style}]{escape(text)}[/{style}]" if style else escape(text))
+                )
             if not follow:
                 return
             time.sleep(2)
@@ -680,10 +697,11 @@ def metrics(
     since: str = typer.Option("1h", "--since", help="The window: 30m, 1h, 1d."),
     namespace: str = typer.Option(None, "--namespace", help="The app's EMF namespace (default: the service name)."),
     as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON."),
-    region: str = REGION_OPTION,
+    region: str = READ_REGION_OPTION,
     endpoint_url: str = ENDPOINT_OPTION,
 ) -> None:
-    """Invocations, errors, throttles, duration p50/p99, cold starts and the app's own metrics."""
+    """Invocations, errors, throttles, duration p50/p99, cold starts and the app's own metrics, in
+    each region of the stage (each region's functions write to its own CloudWatch)."""
     from lift.deploy.observe import lambda_metrics, parse_since
 
     try:
@@ -691,27 +709,35 @@ def metrics(
     except ValueError as exc:
         fail(str(exc), USAGE)
     deployment = deployment_for(app, stage, region)
-    aws = _aws(deployment, endpoint_url)
+    regions = stage_regions(deployment, region)
     fn = deployment.function
-    numbers = lambda_metrics(
-        aws,
-        fn.name,
-        namespace or deployment.metrics_namespace or deployment.service,
-        window,
-        f"/aws/lambda/{fn.name}",
-        stage=deployment.metrics_stage or None,
-    )
-    if as_json:
-        print_json(numbers)
+    per_region = []
+    for name in regions:
+        try:
+            numbers = lambda_metrics(
+                _aws(deployment, endpoint_url, name),
+                fn.name,
+                namespace or deployment.metrics_namespace or deployment.service,
+                window,
+                f"/aws/lambda/{fn.name}",
+                stage=deployment.metrics_stage or None,
+            )
+        except Exception as exc:
+            fail(f"Cannot read the metrics of {fn.name} in {name}: {exc}")
+        per_region.append({"region": name, **numbers})
+    if as_json:  # one region: its numbers; several: a list of them, each with its region
+        print_json(per_region[0] if len(per_region) == 1 else per_region)
         return
-    table = Table("metric", "value", title=f"{fn.name}, last {since}")
-    for key in ("invocations", "errors", "throttles", "cold_starts"):
-        table.add_row(key.replace("_", " "), _number(numbers[key]))
-    for key in ("duration_avg_ms", "duration_p50_ms", "duration_p99_ms", "duration_max_ms"):
-        table.add_row(key.removeprefix("duration_").removesuffix("_ms") + " duration (ms)", _number(numbers[key]))
-    for name, value in numbers["app_metrics"].items():
-        table.add_row(f"app: {name}", _number(value))
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    for numbers in per_region:
+        table = Table("metric", "value", title=f"{fn.name} in {numbers['region']}, last {since}")
+        for key in ("invocations", "errors", "throttles", "cold_starts"):
+            table.add_row(key.replace("_", " "), _number(numbers[key]))
+        for key in ("duration_avg_ms", "duration_p50_ms", "duration_p99_ms", "duration_max_ms"):
+            table.add_row(key.removeprefix("duration_").removesuffix("_ms") + " duration (ms)", _number(numbers[key]))
+        for name, value in numbers["app_metrics"].items():
+            table.add_row(f"app: {name}", _number(value))
+        console.print(table)
 
 
 def _number(value: Any) -> str:
@@ -725,57 +751,73 @@ def health(
     app: str = APP_OPTION,
     url: str = typer.Option(None, "--url", help="The service's base URL (default: the stack's ApiUrl output)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-    region: str = REGION_OPTION,
+    region: str = READ_REGION_OPTION,
     endpoint_url: str = ENDPOINT_OPTION,
 ) -> None:
-    """Call the deployed /health/ready (or invoke the function with it when there is no HTTP front)."""
+    """Call the deployed /health/ready (or invoke the function with it when there is no HTTP front), in
+    every region of the stage; exits 1 when any region is not ready."""
+    deployment = deployment_for(app, stage, region)
+    regions = [None] if url is not None else stage_regions(deployment, region)
+    answers = [_region_health(deployment, name, url, endpoint_url) for name in regions]
+    if as_json:  # one region: its report; several: a list of them, each with its region
+        reports = [{"status_code": status, **report, "region": name} for name, status, report, _ in answers]
+        print_json(reports[0] if len(reports) == 1 else reports)
+    else:
+        for name, status, report, where in answers:
+            _print_health(status, report, f"{where} ({name})" if name and len(answers) > 1 else where)
+    if any(status != 200 for _, status, _, _ in answers):
+        raise typer.Exit(1)
+
+
+def _region_health(
+    deployment: Any, region: str | None, url: str | None, endpoint_url: str | None
+) -> tuple[str | None, int, dict[str, Any], str]:
+    """(region, status, report, where it was read) of one region's /health/ready: through the
+    stack's ApiUrl output there, else by invoking that region's function."""
+    import json as _json
+
     from lift.deploy.observe import check_health, health_event
 
-    deployment = deployment_for(app, stage, region)
     if url is None:
-        aws = _aws(deployment, endpoint_url)
-        url = aws.outputs(deployment.stack_name).get("ApiUrl")
+        aws = _aws(deployment, endpoint_url, region)
+        try:
+            url = aws.outputs(deployment.stack_name).get("ApiUrl")
+        except Exception as exc:
+            fail(f"Cannot read the stack {deployment.stack_name} in {region}: {exc}")
         if url is None:
-            import json as _json
-
             try:
                 answer = aws.client("lambda").invoke(
                     FunctionName=deployment.function.name, Payload=_json.dumps(health_event(deployment.stage)).encode()
                 )
                 payload = _json.loads(answer["Payload"].read() or b"{}")
             except Exception as exc:
-                fail(f"Cannot invoke {deployment.function.name}: {exc}")
+                fail(f"Cannot invoke {deployment.function.name} in {region}: {exc}")
             status, report = int(payload.get("statusCode", 0)), _json.loads(payload.get("body") or "{}")
-            return _print_health(status, report, as_json, f"invoke {deployment.function.name}")
+            return region, status, report, f"invoke {deployment.function.name}"
     target = url.rstrip("/") + "/health/ready"
     try:
         status, report = check_health(target)
     except OSError as exc:
         fail(f"Cannot reach {target}: {exc}")
-    _print_health(status, report, as_json, target)
+    return region, status, report, target
 
 
-def _print_health(status: int, report: dict[str, Any], as_json: bool, where: str) -> None:
-    if as_json:
-        print_json({"status_code": status, **report})
-    else:
-        console = Console(highlight=False)
-        colour = "green" if status == 200 else "red"
-        console.print(f"[{colour}]{report.get('status', status)}[/{colour}] ({status}) from {where}")
-        checks = report.get("checks") or {}
-        rows = checks.items() if isinstance(checks, dict) else ((c.get("name", "?"), c) for c in checks)
-        table = Table("check", "status", "ms", "detail")
-        for name, check in rows:
-            ok = check.get("status") in ("ok", "pass", "healthy")
-            table.add_row(
-                name,
-                f"[{'green' if ok else 'red'}]{check.get('status')}[/]",
-                _number(check.get("latency_ms")),
-                escape(str(check.get("error") or check.get("details") or "")),
-            )
-        console.print(table)
-    if status != 200:
-        raise typer.Exit(1)
+def _print_health(status: int, report: dict[str, Any], where: str) -> None:
+    console = Console(highlight=False)
+    colour = "green" if status == 200 else "red"
+    console.print(f"[{colour}]{report.get('status', status)}[/{colour}] ({status}) from {where}")
+    checks = report.get("checks") or {}
+    rows = checks.items() if isinstance(checks, dict) else ((c.get("name", "?"), c) for c in checks)
+    table = Table("check", "status", "ms", "detail")
+    for name, check in rows:
+        ok = check.get("status") in ("ok", "pass", "healthy")
+        table.add_row(
+            name,
+            f"[{'green' if ok else 'red'}]{check.get('status')}[/]",
+            _number(check.get("latency_ms")),
+            escape(str(check.get("error") or check.get("details") or "")),
+        )
+    console.print(table)
 
 
 def _short_arn(arn: str) -> str:

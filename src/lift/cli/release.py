@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lift.cli.common import USAGE, err, fail, print_json
-from lift.cli.deploy import APP_OPTION, STAGE_ARGUMENT, deployment_for
+from lift.cli.deploy import APP_OPTION, STAGE_ARGUMENT, deployment_for, stage_regions
 
 ENDPOINT_OPTION = typer.Option(None, "--endpoint-url", help="An AWS endpoint (moto server, LocalStack) instead of AWS.")
 REGION_OPTION = typer.Option(None, "--region", help="One region instead of every region of the stage.")
@@ -27,12 +27,6 @@ def _client(service: str, region: str, endpoint_url: str | None) -> Any:
     import boto3
 
     return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url)
-
-
-def _regions(deployment: Any, region: str | None) -> list[str]:
-    if region:
-        return [region]
-    return list(deployment.regions) or [deployment.region]
 
 
 def _print_event(console: Console, event: dict[str, Any]) -> None:
@@ -119,7 +113,7 @@ def release(
             on_event=lambda e: _print_event(console, e),
         )
 
-    regions = _regions(deployment, region)
+    regions = stage_regions(deployment, region)
     if len(regions) > 1 and version:
         fail("--version names one region's version; release several regions without it", USAGE)
     try:
@@ -178,7 +172,7 @@ def rollback(
 
     deployment = deployment_for(app, stage, region)
     alias = deployment.config.release.alias if deployment.config.release else "live"
-    for name in _regions(deployment, region):
+    for name in stage_regions(deployment, region):
         try:
             with _aws_refusals(f"[{name}] {deployment.function.name}:{alias}"):
                 old, new = rollback_alias(_client("lambda", name, endpoint_url), deployment.function.name, alias)
@@ -224,7 +218,7 @@ def slo_report(
             # 0d read the SLO's own window (30 days) without a word
             fail(f"--window takes 1 to 90 days (an SLO's windows), e.g. 30d, not {window!r}", USAGE)
         days = int(window[:-1])
-    regions = _regions(deployment, region)
+    regions = stage_regions(deployment, region)
     reports = []
     for name in regions:  # each region's functions write to its own CloudWatch: one was read, the first
         cloudwatch = _client("cloudwatch", name, endpoint_url)
