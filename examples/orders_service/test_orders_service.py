@@ -52,10 +52,11 @@ def test_orders_are_created_read_and_paid_through_the_queue(client: TestClient) 
 def test_the_model_has_http_sqs_schedule_and_the_store_table() -> None:
     d = build_deployment(module.app, load_config(HERE), "prod", handler="app.app")
     assert (d.function.memory, d.log_groups[0].retention_days, d.http.kind) == (1024, 90, "http")
-    assert [q.name for q in d.queues] == ["orders-service-payments", "orders-service-payments-dlq"]
+    # each stage's own queue, schedule and table (docs/deploy.md, "Stages in one account")
+    assert [q.name for q in d.queues] == ["orders-service-payments-prod", "orders-service-payments-prod-dlq"]
     assert d.queues[0].max_receive_count == 3
-    assert [s.name for s in d.schedules] == ["orders-service-nightly"]
-    assert [t.name for t in d.tables] == ["orders-service-state"]
+    assert [s.name for s in d.schedules] == ["orders-service-nightly-prod"]
+    assert [t.name for t in d.tables] == ["orders-service-state-prod"]
 
 
 def lift(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -98,17 +99,19 @@ def test_deploy_to_moto_creates_updates_reports_and_destroys(project: Path, moto
         512,
     )  # moto drops Architectures
     assert fn["Environment"]["Variables"]["LIFT_STAGE"] == stage
-    queue_url = aws["sqs"].get_queue_url(QueueName="orders-service-payments")["QueueUrl"]
+    queue_url = aws["sqs"].get_queue_url(QueueName=f"orders-service-payments-{stage}")["QueueUrl"]
     redrive = json.loads(
         aws["sqs"].get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"][
             "RedrivePolicy"
         ]
     )
-    assert redrive["maxReceiveCount"] == 3 and redrive["deadLetterTargetArn"].endswith(":orders-service-payments-dlq")
+    assert redrive["maxReceiveCount"] == 3 and redrive["deadLetterTargetArn"].endswith(
+        f":orders-service-payments-{stage}-dlq"
+    )
     mappings = aws["lambda"].list_event_source_mappings(FunctionName=f"orders-service-{stage}")["EventSourceMappings"]
-    assert [m["EventSourceArn"].rsplit(":", 1)[1] for m in mappings] == ["orders-service-payments"]
+    assert [m["EventSourceArn"].rsplit(":", 1)[1] for m in mappings] == [f"orders-service-payments-{stage}"]
     assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    table = aws["dynamodb"].describe_table(TableName="orders-service-state")["Table"]
+    table = aws["dynamodb"].describe_table(TableName=f"orders-service-state-{stage}")["Table"]
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     resources = {
         r["LogicalResourceId"]: r["ResourceStatus"]

@@ -36,13 +36,23 @@ def justified_checks(section: str = "Checkov findings") -> set[str]:
 
 def checkov_failed(path: Path, framework: str, min_passed: int) -> set[str]:
     """The ids of the checks checkov fails on `path` (a file, or every file below a folder) with
-    `framework` (cloudformation, terraform_json); asserts it parsed everything and really ran
+    `framework` (cloudformation, terraform_json, or both separated by a space); asserts it parsed everything and really ran
     (more than `min_passed` checks passed)."""
     if not CHECKOV.exists():
         pytest.fail(f"checkov is not installed at {CHECKOV}; {INSTALL_HINT}", pytrace=False)
     target = ["-d", str(path)] if path.is_dir() else ["-f", str(path)]
     proc = subprocess.run(
-        [str(CHECKOV), *target, "--framework", framework, "--quiet", "--compact", "-o", "json", "--skip-download"],
+        [
+            str(CHECKOV),
+            *target,
+            "--framework",
+            *framework.split(),
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+            "--skip-download",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -115,10 +115,10 @@ def test_alarms_email_the_errors_throttles_and_waiting_dlq_messages() -> None:
     assert set(alarms) == {
         "shop-dev-errors",
         "shop-dev-throttles",
-        "shop-orders-dlq-not-empty",
-        "shop-payments-dlq.fifo-not-empty",
+        "shop-orders-dev-dlq-not-empty",
+        "shop-payments-dev-dlq.fifo-not-empty",
         "shop-dev-shop-clicks-failed-not-empty",
-        "shop-jobs-dlq-not-empty",
+        "shop-jobs-dev-dlq-not-empty",
         "shop-dev-jobs-errors",  # the jobs worker and the streaming function alarm like the app's function
         "shop-dev-jobs-throttles",
         "shop-dev-stream-errors",
@@ -130,7 +130,7 @@ def test_alarms_email_the_errors_throttles_and_waiting_dlq_messages() -> None:
         [{"Name": "FunctionName", "Value": "shop-dev-jobs"}],
     )
     assert alarms["shop-dev-errors"]["Dimensions"] == [{"Name": "FunctionName", "Value": "shop-dev"}]
-    assert alarms["shop-orders-dlq-not-empty"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert alarms["shop-orders-dev-dlq-not-empty"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     email = t["Resources"]["AlarmTopicEmail"]["Properties"]
     assert (email["Protocol"], email["Endpoint"]) == ("email", "oncall@example.com")
     assert "AlarmTopic" not in template_for("http")["Resources"]

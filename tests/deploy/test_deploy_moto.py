@@ -159,7 +159,7 @@ def test_a_failed_create_leaves_nothing_and_a_failed_update_leaves_the_stack_as_
     cfn = boto3.client("cloudformation", **kw)
     consumer = f'\n\n@app.sqs("{name}-orders")\ndef on_order(body: dict) -> None: ...\n'
     project_with_package(tmp_path, APP.format(name=name) + consumer, packaged_app)
-    taken = sqs.create_queue(QueueName=f"{name}-orders")["QueueUrl"]  # someone else's queue of that name
+    taken = sqs.create_queue(QueueName=f"{name}-orders-dev")["QueueUrl"]  # someone else's queue of that name
 
     created = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
     assert created.returncode == 1
@@ -177,7 +177,7 @@ def test_a_failed_create_leaves_nothing_and_a_failed_update_leaves_the_stack_as_
     assert again.returncode == 0, again.stderr
     assert f"created: {stack} is CREATE_COMPLETE" in again.stdout
 
-    taken = sqs.create_queue(QueueName=f"{name}-payments")["QueueUrl"]
+    taken = sqs.create_queue(QueueName=f"{name}-payments-dev")["QueueUrl"]
     payments = f'\n\n@app.sqs("{name}-payments")\ndef on_payment(body: dict) -> None: ...\n'
     (tmp_path / "app.py").write_text(APP.format(name=name) + consumer + payments)
     updated = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)

@@ -24,7 +24,9 @@ def deployment(region: str = "us-east-1", **dr):
 def test_the_first_regions_template_creates_global_tables_replicated_to_every_region() -> None:
     t = render(deployment())
     tables = {k: r for k, r in t["Resources"].items() if r["Type"].startswith("AWS::DynamoDB::")}
-    store_tables = {k: r for k, r in tables.items() if r["Properties"]["TableName"] in ("shop-state", "shop-limits")}
+    store_tables = {
+        k: r for k, r in tables.items() if r["Properties"]["TableName"] in ("shop-state-prod", "shop-limits-prod")
+    }
     assert len(store_tables) == 2
     for resource in store_tables.values():
         props = resource["Properties"]
@@ -40,10 +42,10 @@ def test_the_first_regions_template_creates_global_tables_replicated_to_every_re
 
 def test_the_other_regions_use_their_replica_and_say_so() -> None:
     d = deployment(region="eu-west-1")
-    assert {t.name for t in d.tables} & {"shop-state", "shop-limits"} == set()
+    assert {t.name for t in d.tables} & {"shop-state-prod", "shop-limits-prod"} == set()
     assert any("shop-state: a replica of the global table the us-east-1 stack creates" in w for w in d.warnings)
     granted = {str(r) for role in d.roles for s in role.statements for r in s.resources}
-    assert "arn:{partition}:dynamodb:{region}:{account}:table/shop-state" in granted  # its own region's replica
+    assert "arn:{partition}:dynamodb:{region}:{account}:table/shop-state-prod" in granted  # its own region's replica
 
 
 @pytest.mark.parametrize("settings", [{"global_tables": False}, None])
@@ -65,7 +67,7 @@ def test_cfn_lint_accepts_the_global_tables() -> None:
 
 def test_terraform_carries_a_replica_block_per_other_region() -> None:
     tables = render_tf(deployment())["main.tf.json"]["resource"]["aws_dynamodb_table"]
-    state = next(t for t in tables.values() if t["name"] == "shop-state")
+    state = next(t for t in tables.values() if t["name"] == "shop-state-prod")
     assert state["replica"] == [{"region_name": "eu-west-1", "point_in_time_recovery": True}]
     assert (state["stream_enabled"], state["stream_view_type"]) == (True, "NEW_AND_OLD_IMAGES")
 
@@ -74,6 +76,6 @@ def test_pulumi_carries_the_replicas_too(event_loop_for_pulumi) -> None:
     from tests.deploy.test_pulumi import of, run
 
     recorder, _ = run(deployment())
-    state = next(t for t in of(recorder, "aws:dynamodb/table:Table") if t["name"] == "shop-state")
+    state = next(t for t in of(recorder, "aws:dynamodb/table:Table") if t["name"] == "shop-state-prod")
     assert state["replicas"] == [{"regionName": "eu-west-1", "pointInTimeRecovery": True}]
     assert (state["streamEnabled"], state["streamViewType"]) == (True, "NEW_AND_OLD_IMAGES")

@@ -21,7 +21,7 @@ def statements_of(d) -> dict:
 # -- the WebSocket connections table ---------------------------------------------------------------
 def test_tracked_connections_get_their_table_with_ttl_and_a_gsi_per_user_and_tenant(app: App) -> None:
     d = build_deployment(app, config_from_dict({"region": REGION}, "pyproject.toml"), "dev")
-    table = next(t for t in d.tables if t.name == "shop-connections")
+    table = next(t for t in d.tables if t.name == "shop-connections-dev")
     assert (table.partition_key, table.sort_key, table.ttl_attribute) == (("connection_id", "S"), None, "expires_at")
     assert [(i.name, i.partition_key, i.projection) for i in table.indexes] == [
         ("by-user", ("user_id", "S"), "ALL"),
@@ -37,12 +37,12 @@ def test_the_functions_get_exactly_the_calls_the_connections_store_makes(app: Ap
     statements = statements_of(d)
     items = statements["ConnectionsShopConnections"]
     assert items.actions == ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan")
-    assert [fmt(r) for r in items.resources] == [f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shop-connections"]
+    assert [fmt(r) for r in items.resources] == [f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shop-connections-dev"]
     query = statements["ConnectionsShopConnectionsIndexes"]
     assert query.actions == ("dynamodb:Query",)
     assert [fmt(r) for r in query.resources] == [
-        f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shop-connections/index/by-user",
-        f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shop-connections/index/by-tenant",
+        f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shop-connections-dev/index/by-user",
+        f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/shop-connections-dev/index/by-tenant",
     ]
     assert statements["WebSocketSend"].actions == ("execute-api:ManageConnections",)
     # no other statement touches the connections table
@@ -114,7 +114,7 @@ def test_jobs_run_in_a_worker_function_with_its_own_limits_and_the_http_function
     assert [g.name for g in d.log_groups] == ["/aws/lambda/svc-prod", "/aws/lambda/svc-prod-jobs"]
     [mapping] = d.event_source_mappings
     queue = d.by_id(mapping.source_id)
-    assert (mapping.function_id, mapping.batch_size, queue.name) == (worker.id, 1, "svc-jobs")
+    assert (mapping.function_id, mapping.batch_size, queue.name) == (worker.id, 1, "svc-jobs-prod")
     assert queue.visibility_timeout == 3600 >= worker.timeout  # 6x the worker's timeout, not the HTTP one's
     assert queue.max_receive_count == 5  # above max_attempts (3): the job is `failed` before its DLQ
     logs = statements_of(d)["WriteLogs"]
@@ -131,7 +131,7 @@ def test_the_jobs_queue_outlives_the_worker_timeout_and_the_job_attempts() -> No
     import pytest
 
     d = build_deployment(jobs_app(max_attempts=9), config_from_dict({}, "pyproject.toml"))
-    queue = next(q for q in d.queues if q.name == "svc-jobs")
+    queue = next(q for q in d.queues if q.name == "svc-jobs-dev")
     assert (queue.visibility_timeout, queue.max_receive_count) == (5400, 10)
     too_short = {"queues": {"svc-jobs": {"visibility_timeout": 300}}, "jobs": {"timeout": 900}}
     with pytest.raises(ModelError, match="below the jobs worker's timeout 900 s"):
@@ -409,7 +409,7 @@ def test_the_health_schedule_shares_the_scheduler_role_with_the_apps_own_schedul
 
     config = {"region": REGION, "cloud_map": {"namespace": "shop"}}
     d = build_deployment(app, config_from_dict(config, "pyproject.toml"), "prod")
-    assert sorted(s.name for s in d.schedules) == ["feed-prod-cloudmap-health", "nightly-report"]
+    assert sorted(s.name for s in d.schedules) == ["feed-prod-cloudmap-health", "nightly-report-prod"]
     assert len({s.role_id for s in d.schedules}) == 1
     assert [r.service for r in d.roles].count("scheduler.amazonaws.com") == 1
 

@@ -88,16 +88,24 @@ def stack(moto_endpoint: str) -> dict[str, Any]:
     }
 
 
-def test_the_connections_store_works_on_the_table_the_template_created(stack: dict[str, Any]) -> None:
+def test_the_connections_store_works_on_the_table_the_template_created(
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store the app names `<name>-connections`, made in the deployed function's environment,
+    works on the stage's table (`<name>-connections-dev`)."""
     import time
 
     from lift.websocket.connections import Connection, DynamoDBConnections
 
-    table = f"{stack['name']}-connections"
+    lam = boto3.client("lambda", endpoint_url=stack["endpoint"], region_name=REGION)
+    deployed = lam.get_function(FunctionName=f"{stack['name']}-dev")["Configuration"]["Environment"]["Variables"]
+    for key, value in deployed.items():
+        monkeypatch.setenv(key, value)
     client = boto3.client("dynamodb", endpoint_url=stack["endpoint"], region_name=REGION)
-    described = client.describe_table(TableName=table)["Table"]
+    described = client.describe_table(TableName=f"{stack['name']}-connections-dev")["Table"]
     assert {i["IndexName"] for i in described["GlobalSecondaryIndexes"]} == {"by-user", "by-tenant"}
-    store = DynamoDBConnections(table, client=client)
+    store = DynamoDBConnections(f"{stack['name']}-connections", client=client)
+    assert store.table_name == f"{stack['name']}-connections-dev"
     now = time.time()
     for cid, user, tenant in (("c1", "u1", "t1"), ("c2", "u1", "t2"), ("c3", "u2", "t1")):
         store.put(Connection(id=cid, user_id=user, tenant_id=tenant, connected_at=now, expires_at=now + 60))
@@ -118,7 +126,7 @@ def test_the_jobs_worker_is_its_own_function_consuming_the_jobs_queue(stack: dic
     assert worker["Concurrency"]["ReservedConcurrentExecutions"] == 2
     assert worker["Configuration"]["Handler"] == app_fn["Configuration"]["Handler"]
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
-    url = sqs.get_queue_url(QueueName=f"{name}-jobs")["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=f"{name}-jobs-dev")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert int(attributes["VisibilityTimeout"]) >= 900  # AWS refuses a mapping below the function timeout
     [mapping] = lam.list_event_source_mappings(FunctionName=f"{name}-dev-jobs")["EventSourceMappings"]

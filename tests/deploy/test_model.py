@@ -49,18 +49,18 @@ def test_every_registration_becomes_a_resource(app: App) -> None:
     assert d.http is not None and d.http.kind == "http"
     assert [(r.method, r.path) for r in d.http.routes] == [("POST", "/orders"), ("GET", "/orders/{order_id}")]
     assert {q.name for q in d.queues} == {
-        "shop-orders",
-        "shop-orders-dlq",
-        "shop-payments.fifo",
-        "shop-payments-dlq.fifo",
+        "shop-orders-prod",  # each stage's own (resource_suffix "-{stage}")
+        "shop-orders-prod-dlq",
+        "shop-payments-prod.fifo",
+        "shop-payments-prod-dlq.fifo",
         "shop-prod-shop-clicks-failed",
-        "shop-jobs",
-        "shop-jobs-dlq",
+        "shop-jobs-prod",
+        "shop-jobs-prod-dlq",
     }
-    assert [t.name for t in d.topics] == ["shop-alerts"]
-    assert [s.name for s in d.streams] == ["shop-clicks"]
-    assert sorted(t.name for t in d.tables) == ["shop-connections", "shop-limits", "shop-state"]
-    assert [s.name for s in d.schedules] == ["shop-nightly"]
+    assert [t.name for t in d.topics] == ["shop-alerts-prod"]
+    assert [s.name for s in d.streams] == ["shop-clicks-prod"]
+    assert sorted(t.name for t in d.tables) == ["shop-connections-prod", "shop-limits-prod", "shop-state-prod"]
+    assert [s.name for s in d.schedules] == ["shop-nightly-prod"]
     assert d.websocket is not None and d.websocket.route_keys == ("$connect", "$disconnect", "chat")
     assert [(m.kind, m.source_id) for m in d.event_source_mappings] == [
         ("sqs", "QueueShopOrders"),
@@ -76,12 +76,12 @@ def test_queues_get_a_dlq_and_batch_settings_from_config(app: App) -> None:
     d = build_deployment(app, CONFIG, "prod")
     orders = d.by_id("QueueShopOrders")
     dlq = d.by_id(orders.dlq_id)
-    assert dlq.is_dlq and dlq.name == "shop-orders-dlq" and orders.max_receive_count == 5
+    assert dlq.is_dlq and dlq.name == "shop-orders-prod-dlq" and orders.max_receive_count == 5
     assert orders.visibility_timeout == 6 * d.function.timeout
     mapping = next(m for m in d.event_source_mappings if m.source_id == orders.id)
     assert (mapping.batch_size, mapping.batching_window, mapping.report_batch_item_failures) == (25, 2, True)
     fifo = d.by_id("QueueShopPayments")
-    assert fifo.fifo and d.by_id(fifo.dlq_id).name == "shop-payments-dlq.fifo"
+    assert fifo.fifo and d.by_id(fifo.dlq_id).name == "shop-payments-prod-dlq.fifo"
     clicks = next(m for m in d.event_source_mappings if m.kind == "kinesis")
     assert (clicks.bisect_on_error, clicks.retry_attempts, clicks.max_record_age, clicks.starting_position) == (
         True,
@@ -93,7 +93,7 @@ def test_queues_get_a_dlq_and_batch_settings_from_config(app: App) -> None:
 
 
 def test_store_tables_have_ttl_pitr_and_are_kept(app: App) -> None:
-    table = next(t for t in build_deployment(app, CONFIG, "prod").tables if t.name == "shop-state")
+    table = next(t for t in build_deployment(app, CONFIG, "prod").tables if t.name == "shop-state-prod")
     assert (table.partition_key, table.ttl_attribute, table.pitr, table.retain) == (
         ("pk", "S"),
         "expires_at",
@@ -113,9 +113,9 @@ def test_iam_is_least_privilege_on_named_resources(app: App) -> None:
         "sqs:GetQueueAttributes",
         "sqs:ReceiveMessage",
     )
-    assert [fmt(r) for r in consume.resources] == ["arn:aws:sqs:eu-west-1:123456789012:shop-orders"]
+    assert [fmt(r) for r in consume.resources] == ["arn:aws:sqs:eu-west-1:123456789012:shop-orders-prod"]
     store = statements["StoreShopState"]
-    assert [fmt(r) for r in store.resources] == ["arn:aws:dynamodb:eu-west-1:123456789012:table/shop-state"]
+    assert [fmt(r) for r in store.resources] == ["arn:aws:dynamodb:eu-west-1:123456789012:table/shop-state-prod"]
     ws = statements["WebSocketSend"]
     assert ws.actions == ("execute-api:ManageConnections",)
     assert [fmt(r, WebSocketApi="abc123") for r in ws.resources] == [
@@ -139,9 +139,15 @@ def test_secrets_are_references_in_the_environment_never_values(app: App) -> Non
     )
 
 
-def test_the_schedule_input_reaches_the_handler_as_a_scheduled_event(app: App) -> None:
-    """What Scheduler sends (its context attributes filled in) is dispatched to @app.schedule."""
-    d = build_deployment(app, CONFIG, "prod")
+def test_the_schedule_input_reaches_the_handler_as_a_scheduled_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Scheduler sends (its context attributes filled in) is dispatched to @app.schedule, in the
+    deployed function (its environment) whose schedule is the stage's own `shop-nightly-prod`."""
+    from tests.deploy.conftest import full_app
+
+    d = build_deployment(full_app(), CONFIG, "prod")
+    for name, value in d.function.environment:
+        monkeypatch.setenv(name, str(value))
+    app = full_app()
     schedule = d.schedules[0]
     assert schedule.expression == "cron(0 3 * * ? *)"
     role = d.role(schedule.role_id)
@@ -150,13 +156,13 @@ def test_the_schedule_input_reaches_the_handler_as_a_scheduled_event(app: App) -
     for attribute, value in {
         "<aws.scheduler.execution-id>": "c1d2e3",
         "<aws.scheduler.scheduled-time>": "2026-12-04T03:00:00Z",
-        "<aws.scheduler.schedule-arn>": "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/shop-nightly",
+        "<aws.scheduler.schedule-arn>": "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/shop-nightly-prod",
     }.items():
         text = text.replace(attribute, value)
     seen = []
     app.use(lambda ctx, call_next: seen.append(ctx.record.rule) or call_next(ctx))
     app.handler(json.loads(text), None)
-    assert seen == ["shop-nightly"]
+    assert seen == ["shop-nightly-prod"]
 
 
 def test_the_same_app_gives_an_equal_model_and_stages_differ() -> None:

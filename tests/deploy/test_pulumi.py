@@ -425,7 +425,7 @@ def test_function_properties_and_its_iam_policy_document(runs):
 def test_queues_mappings_tables_and_schedules_carry_the_model_settings(runs):
     deployment, recorder, _ = runs["http"]
     queues = {q["name"]: q for q in of(recorder, "aws:sqs/queue:Queue")}
-    jobs_queue = next(q for q in deployment.queues if q.name == "shop-jobs")
+    jobs_queue = next(q for q in deployment.queues if q.name == "shop-jobs-dev")
     for q in deployment.queues:
         assert queues[q.name]["visibilityTimeoutSeconds"] == q.visibility_timeout
         assert queues[q.name]["messageRetentionSeconds"] == q.retention_seconds
@@ -445,18 +445,18 @@ def test_queues_mappings_tables_and_schedules_carry_the_model_settings(runs):
     worker = next(f for f in deployment.functions if f.name.endswith("-jobs"))
     assert all(
         m["functionName"].endswith(
-            worker.name if m["eventSourceArn"].endswith(":shop-jobs") else deployment.function.name
+            worker.name if m["eventSourceArn"].endswith(":shop-jobs-dev") else deployment.function.name
         )
         for m in mappings
     )
     tables = {t["name"]: t for t in of(recorder, "aws:dynamodb/table:Table")}
-    assert set(tables) == {"shop-state", "shop-limits", "shop-connections"}
-    gsis = tables["shop-connections"]["globalSecondaryIndexes"]
+    assert set(tables) == {"shop-state-dev", "shop-limits-dev", "shop-connections-dev"}
+    gsis = tables["shop-connections-dev"]["globalSecondaryIndexes"]
     assert [(i["name"], i["hashKey"], i["projectionType"]) for i in gsis] == [
         ("by-user", "user_id", "ALL"),
         ("by-tenant", "tenant_id", "ALL"),
     ]
-    table = tables["shop-state"]
+    table = tables["shop-state-dev"]
     assert table["billingMode"] == "PAY_PER_REQUEST" and table["pointInTimeRecovery"] == {"enabled": True}
     assert table["attributes"] == [{"name": "pk", "type": "S"}] and table["ttl"]["enabled"] is True
     [schedule] = of(recorder, "aws:scheduler/schedule:Schedule")
@@ -475,7 +475,7 @@ def test_snapstart_triggers_invoke_the_alias_and_rest_routes_everything(runs):
     permissions = of(recorder, "aws:lambda/permission:Permission")
     assert permissions and all(p["qualifier"] == "dev" for p in permissions)
     mappings = of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")
-    app_mappings = [m for m in mappings if not m["eventSourceArn"].endswith(":shop-jobs")]
+    app_mappings = [m for m in mappings if not m["eventSourceArn"].endswith(":shop-jobs-dev")]
     assert app_mappings and all(m["functionName"].endswith(":dev") for m in app_mappings)  # the alias's arn
     [jobs] = [m for m in mappings if m not in app_mappings]
     assert jobs["functionName"].endswith(":shop-dev-jobs")  # the worker (no SnapStart, no alias)
@@ -602,7 +602,7 @@ def test_lift_synth_writes_a_pulumi_project_whose_program_runs_per_stack(tmp_pat
     assert function["name"] == "notes-prod" and function["handler"] == "notes.app"
     assert function["memorySize"] == 1024 and function["timeout"] == 25
     assert function["code"].path == str(root / ".lift" / "prod" / "package.zip")
-    assert [q["name"] for q in of(recorder, "aws:sqs/queue:Queue")] == ["notes-imports-dlq", "notes-imports"]
+    assert [q["name"] for q in of(recorder, "aws:sqs/queue:Queue")] == ["notes-imports-prod-dlq", "notes-imports-prod"]
     assert [s["scheduleExpression"] for s in of(recorder, "aws:scheduler/schedule:Schedule")] == ["rate(1 day)"]
 
 

@@ -151,11 +151,11 @@ def test_the_deploy_model_lets_the_function_send_jobs_and_names_the_queue():
 
     app, _ = make_app(store=DynamoDBStore("svc-state", region="eu-west-1"), transport="sqs", queue="svc-jobs")
     deployment = build_deployment(app, config_from_dict({"region": "eu-west-1"}, "pyproject.toml"), "prod")
-    [queue] = [q for q in deployment.queues if q.name == "svc-jobs"]
+    [queue] = [q for q in deployment.queues if q.name == "svc-jobs-prod"]
     statements = {s.sid: s for s in deployment.role(deployment.function.role_id).statements}
     send = next(s for s in statements.values() if "sqs:SendMessage" in s.actions)
     assert send.resources == (queue.arn,)
-    assert any(t.name == "svc-state" for t in deployment.tables)  # the job store's table is created
+    assert any(t.name == "svc-state-prod" for t in deployment.tables)  # the job store's table is created
     env = dict(render(deployment)["Resources"][deployment.function.id]["Properties"]["Environment"]["Variables"])
     assert env["LIFT_JOBS_QUEUE_URL"] == {"Fn::Sub": "${" + queue.id + "}"}  # the queue's URL (its Ref)
 

@@ -59,6 +59,12 @@ def sub(value: Value) -> Any:
     return {"Fn::Sub": text}
 
 
+def _provisioned(fn: Function) -> dict[str, int]:
+    """Provisioned concurrency on the alias the triggers invoke: a release's shift moves the alias,
+    and the instances with it (weighted across both versions during a canary)."""
+    return {"ProvisionedConcurrentExecutions": int(fn.provisioned_concurrency or 0)}
+
+
 def _ref(logical_id: str) -> dict[str, str]:
     return {"Ref": logical_id}
 
@@ -234,6 +240,12 @@ class _Template:
         }
         if fn.reserved_concurrency is not None:
             props["ReservedConcurrentExecutions"] = fn.reserved_concurrency
+        if fn.ephemeral_storage != 512:
+            props["EphemeralStorage"] = {"Size": fn.ephemeral_storage}
+        if fn.subnets:
+            props["VpcConfig"] = {"SubnetIds": list(fn.subnets), "SecurityGroupIds": list(fn.security_groups)}
+            if fn.ipv6:
+                props["VpcConfig"]["Ipv6AllowedForDualStack"] = True
         layers: list[Any] = [sub(layer) for layer in fn.layers]
         if fn.dependencies_layer_id:
             layers.insert(0, _ref(fn.dependencies_layer_id))
@@ -249,6 +261,8 @@ class _Template:
             attributes: dict[str, Any] = {}
             if self.sam_publishes and fn.id == self.d.function.id:
                 props["AutoPublishAlias"] = self.alias
+                if fn.provisioned_concurrency:  # on the alias SAM publishes
+                    props["ProvisionedConcurrencyConfig"] = _provisioned(fn)
                 if self.release is not None:
                     props["DeploymentPreference"] = self.deployment_preference(self.release)
             elif fn.snapstart:
@@ -309,7 +323,8 @@ class _Template:
                 "FunctionName": _ref(fn.id),
                 "FunctionVersion": {"Fn::GetAtt": [f"{fn.id}Version", "Version"]},
                 "Name": self.alias,
-            },
+            }
+            | ({"ProvisionedConcurrencyConfig": _provisioned(fn)} if fn.provisioned_concurrency else {}),
             **attributes,
         )
 

@@ -310,6 +310,14 @@ class CloudMapConfig(_Strict):
     health_rate: str = "1 minute"  # an EventBridge Scheduler rate: "1 minute", "5 minutes", "1 hour"
 
 
+class VpcConfig(_Strict):
+    """`[tool.lift.vpc]`: the function's network interfaces in these subnets, with these security groups."""
+
+    subnets: list[str]  # subnet ids ("subnet-..."), 1-16, in two Availability Zones or more for resilience
+    security_groups: list[str]  # security group ids ("sg-..."), 1-5
+    ipv6: bool = False  # Ipv6AllowedForDualStack: outbound IPv6 in dual-stack subnets
+
+
 class StageConfig(_Strict):
     """The settings of one stage: the base `[tool.lift]` table merged with `[tool.lift.stages.S]`."""
 
@@ -320,6 +328,13 @@ class StageConfig(_Strict):
     memory: int = 512
     timeout: int = 30
     reserved_concurrency: int | None = None
+    # instances kept initialised on the alias the triggers invoke (the stage's, or the release's)
+    provisioned_concurrency: int | None = None
+    ephemeral_storage: int = 512  # MB of /tmp, 512-10240
+    vpc: VpcConfig | None = None
+    # appended to the names of the queues, topics, tables, streams, buckets and schedules the stack
+    # creates, so two stages of one app share none ("" keeps the names as the app writes them)
+    resource_suffix: str = "-{stage}"
     environment: dict[str, str] = {}
     secrets: dict[str, str] = {}  # env var -> SSM parameter or Secrets Manager secret ARN
     http: HttpKind = "http"
@@ -531,6 +546,29 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
         raise bad("timeout", f"{config.timeout} s is outside Lambda's 1-900 s")
     if config.reserved_concurrency is not None and config.reserved_concurrency < 0:
         raise bad("reserved_concurrency", "must be >= 0")
+    if config.provisioned_concurrency is not None and config.provisioned_concurrency < 1:
+        raise bad("provisioned_concurrency", "must be >= 1 (leave it out for none)")
+    if (
+        config.provisioned_concurrency is not None
+        and config.reserved_concurrency is not None
+        and config.provisioned_concurrency > config.reserved_concurrency
+    ):
+        raise bad(
+            "provisioned_concurrency",
+            f"{config.provisioned_concurrency} is above reserved_concurrency {config.reserved_concurrency}: "
+            "Lambda cannot keep more instances ready than the function may run",
+        )
+    if not 512 <= config.ephemeral_storage <= 10240:
+        raise bad("ephemeral_storage", f"{config.ephemeral_storage} MB is outside Lambda's 512-10240 MB of /tmp")
+    if config.vpc is not None:
+        _check_vpc(config.vpc, bad)
+    suffix = config.resource_suffix.replace("{stage}", "stage")
+    if suffix and not (_RESOURCE_SUFFIX.fullmatch(suffix) and len(suffix) <= 40):
+        raise bad(
+            "resource_suffix",
+            f"{config.resource_suffix!r}: lowercase letters, digits and '-' ({{stage}}: the stage's name), "
+            "at most 40, ending with a letter or digit (S3 bucket names take no other)",
+        )
     if config.log_retention_days not in LOG_RETENTION_DAYS:
         raise bad("log_retention_days", f"{config.log_retention_days} is not a CloudWatch Logs retention period")
     if config.snapstart and config.runtime == "python3.11":
@@ -631,6 +669,23 @@ def _check_values(config: StageConfig, file: str, where: str) -> None:
 
 
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")  # us-east-1, us-gov-west-1, ap-southeast-5
+_RESOURCE_SUFFIX = re.compile(r"[a-z0-9-]*[a-z0-9]")
+
+
+def _check_vpc(vpc: VpcConfig, bad: Any) -> None:
+    """Lambda's VpcConfig: 1-16 subnets and 1-5 security groups, by id (a name is refused by AWS at
+    deploy time); each given once."""
+    for key, ids, prefix, most in (
+        ("subnets", vpc.subnets, "subnet-", 16),
+        ("security_groups", vpc.security_groups, "sg-", 5),
+    ):
+        if not 1 <= len(ids) <= most:
+            raise bad(f"vpc.{key}", f"Lambda takes 1-{most} {key.replace('_', ' ')}, not {len(ids)}")
+        for value in ids:
+            if not re.fullmatch(rf"{prefix}[0-9a-f]{{8}}([0-9a-f]{{9}})?", value):
+                raise bad(f"vpc.{key}", f"{value!r} is not an id ({prefix}0123456789abcdef0)")
+        if len(set(ids)) != len(ids):
+            raise bad(f"vpc.{key}", "names an id twice")
 
 
 def _check_dr(dr: DrConfig, bad: Any) -> None:

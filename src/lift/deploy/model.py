@@ -220,6 +220,12 @@ class Function:
     resources: tuple[str, ...] = ()  # app.resource names (re-created after a SnapStart restore)
     description: str = ""
     dependencies_layer_id: str | None = None  # the DependenciesLayer holding its dependencies, if apart
+    ephemeral_storage: int = 512  # MB of /tmp
+    subnets: tuple[str, ...] = ()  # with security_groups: the function's network interfaces in a VPC
+    security_groups: tuple[str, ...] = ()
+    ipv6: bool = False  # outbound IPv6 in dual-stack subnets
+    # kept initialised on the deployment's `traffic_alias` (the app's function only)
+    provisioned_concurrency: int | None = None
 
     @property
     def arn(self) -> Expr:
@@ -849,10 +855,12 @@ class Deployment:
     @property
     def traffic_alias(self) -> str | None:
         """The alias every trigger invokes: the release alias, else the stage's name with SnapStart
-        (snapshots exist only for published versions), else None (triggers invoke $LATEST)."""
+        (snapshots exist only for published versions) or provisioned concurrency (kept on an alias),
+        else None (triggers invoke $LATEST)."""
         if self.release is not None:
             return self.release.alias
-        return self.stage if self.function.snapstart else None
+        fn = self.function
+        return self.stage if fn.snapstart or fn.provisioned_concurrency else None
 
     def role(self, role_id: str) -> Role:
         return next(r for r in self.roles if r.id == role_id)
@@ -995,6 +1003,10 @@ class _Builder:
         self.role_id = self.ids("FunctionRole")
         self.log_group_id = self.ids("FunctionLogs")
         self.function_name = _fitted(f"{self.service}-{stage}", 64, "")
+        # what the stack names `<name><suffix>` (lift.stage_names), and the app's names it checked
+        self.suffix = settings.resource_suffix.replace("{stage}", stage)
+        self.named: list[tuple[str, str]] = []
+        self.as_named: list[str] = []  # tables and queues the app uses by name that exist already (ARN)
         self.statements: list[IamStatement] = []
         self.queues: list[Queue] = []
         self.topics: list[Topic] = []
@@ -1045,9 +1057,11 @@ class _Builder:
         cloud_map = self._cloud_map(http)
         self._service_discovery()
         self._check_names()
+        self._stage_names_environment()
         slos, slo_routes = self._slos()
         alarms, alarm_topic_id = self._alarms()
         self._base_statements(websocket)
+        self._function_network_grant()
         release = self._release()
         log_group = LogGroup(self.log_group_id, f"/aws/lambda/{self.function_name}", s.log_retention_days)
         environment = {"LIFT_NAME": self.service, "LIFT_STAGE": self.stage}
@@ -1074,6 +1088,11 @@ class _Builder:
             layers=tuple(s.layers),
             resources=tuple(self.app.resource_names),
             description=f"{self.service} ({self.stage}), deployed by lift",
+            ephemeral_storage=s.ephemeral_storage,
+            subnets=tuple(s.vpc.subnets) if s.vpc else (),
+            security_groups=tuple(s.vpc.security_groups) if s.vpc else (),
+            ipv6=bool(s.vpc and s.vpc.ipv6),
+            provisioned_concurrency=s.provisioned_concurrency,
         )
         role = Role(self.role_id, "lambda.amazonaws.com", tuple(self.statements))
         layers = ()
@@ -1094,6 +1113,7 @@ class _Builder:
             extra = dataclasses.replace(
                 function,
                 snapstart=False,
+                provisioned_concurrency=None,
                 environment=tuple(sorted(env.items())),
                 layers=(*layers_first, *function.layers),
                 **spec,
@@ -1157,16 +1177,8 @@ class _Builder:
         """The names of what this stack creates are the app's (the queue `@app.sqs` consumes is found
         by its name): one AWS refuses fails here, all of them named with AWS's rule, not halfway
         through a deploy. Names Lift derives (DLQs, failure queues, rules) are made to fit."""
-        created = [
-            *(("SQS queue", q.name) for q in self.queues if not q.is_dlq),
-            *(("SNS topic", t.name) for t in self.topics),
-            *(("Kinesis stream", k.name) for k in self.streams),
-            *(("DynamoDB table", t.name) for t in self.tables),
-            *(("S3 bucket", b.name) for b in self.buckets),
-            *(("EventBridge Scheduler schedule", s.name) for s in self.schedules),
-        ]
         refused = []
-        for kind, name in created:
+        for kind, name in self.named:
             pattern, longest, rule = _AWS_NAMES[kind]
             if len(name) > longest or not pattern.fullmatch(name):
                 refused.append(f"{kind} {name!r} ({len(name)} characters): {rule}")
@@ -1175,6 +1187,25 @@ class _Builder:
                 "AWS refuses these names of resources the app registers (rename them in the app):\n  "
                 + "\n  ".join(dict.fromkeys(refused))
             )
+
+    def physical(self, kind: str, name: str, *, created: bool = True) -> str:
+        """The stage's name of a resource this stack creates and the app calls `name` (`kind`: a key of
+        lift.stage_names.LIMITS): `<name><resource_suffix>`, fitted to AWS's limit. `name` is checked
+        against AWS's rules as the app wrote it (`created`: a name this stack creates, not a lookup)."""
+        from lift.stage_names import physical_name
+
+        if created:
+            self.named.append((_KIND_LABELS[kind], name))
+        return physical_name(name, kind, self.suffix)
+
+    def _stage_names_environment(self) -> None:
+        """How the deployed function finds its stage's resources (lift.stage_names): the suffix the
+        stack added, and the names it uses as they are (existing tables and queues given by ARN)."""
+        if not self.suffix or not self.named:
+            return
+        self.environment["LIFT_RESOURCE_SUFFIX"] = self.suffix
+        if self.as_named:
+            self.environment["LIFT_RESOURCES_AS_NAMED"] = ",".join(sorted(set(self.as_named)))
 
     def _slos(self) -> tuple[tuple[Any, ...], tuple[tuple[str, str], ...]]:
         """The app's SLOs and the (method, route) pairs they may measure; an SLO no alarm can measure
@@ -1279,6 +1310,7 @@ class _Builder:
                 for i, arn in enumerate(arns):
                     self._sqs_mapping(name if len(arns) == 1 else f"{name}-{i + 1}", arn, None, cfg, fifo)
                 self.grant(f"Consume {name}", _SQS_CONSUME, arns, f"@app.sqs({name!r}) consumes it")
+                self.as_named.append(name)
                 continue
             visibility = cfg.visibility_timeout or visibility_default
             if visibility < self.s.timeout:
@@ -1287,15 +1319,16 @@ class _Builder:
                     f"{self.s.timeout} s (messages would be delivered twice while still being processed)"
                 )
             base = name[: -len(".fifo")] if fifo else name
+            physical = self.physical("queue", name)
             dlq = Queue(
                 self.ids("Queue", base, "Dlq"),
-                _fitted(base, 80, "-dlq.fifo" if fifo else "-dlq"),
+                _fitted(physical[: -len(".fifo")] if fifo else physical, 80, "-dlq.fifo" if fifo else "-dlq"),
                 fifo,
                 visibility,
                 is_dlq=True,
                 retention_seconds=1209600,
             )
-            queue = Queue(self.ids("Queue", base), name, fifo, visibility, dlq.id, cfg.max_receive_count)
+            queue = Queue(self.ids("Queue", base), physical, fifo, visibility, dlq.id, cfg.max_receive_count)
             self.queues += [queue, dlq]
             self._sqs_mapping(name, queue.arn, queue.id, cfg, fifo)
             self.grant(f"Consume {base}", _SQS_CONSUME, [queue.arn], f"@app.sqs({name!r}) consumes it")
@@ -1313,7 +1346,7 @@ class _Builder:
                 [Expr(f"arn:{{partition}}:s3:::{jobs.result_bucket}/lift-jobs/*")],
                 "large job results are written to S3 and shared by presigned URL",
             )
-        queue = next((q for q in self.queues if q.name == jobs.queue), None)
+        queue = next((q for q in self.queues if q.name == self.physical("queue", jobs.queue, created=False)), None)
         if self.s.jobs.worker:
             self._jobs_worker(jobs, queue)
         if queue is None:  # an existing queue given by ARN: its sender grants are the user's
@@ -1406,9 +1439,9 @@ class _Builder:
                     f"@app.sns({name!r}) is a pattern: {self.where(f'topics.{_toml_key(name)}')} arn = ... "
                     f"(or register one handler per topic)"
                 )
-            topic = Topic(self.ids("Topic", name), name)
+            topic = Topic(self.ids("Topic", name), self.physical("topic", name))
             self.topics.append(topic)
-            arn = Expr(f"arn:{{partition}}:sns:{{region}}:{{account}}:{name}")
+            arn = Expr(f"arn:{{partition}}:sns:{{region}}:{{account}}:{topic.name}")
             self.subscriptions.append(
                 TopicSubscription(self.ids("Subscription", name), self.function_id, arn, topic.id)
             )
@@ -1419,15 +1452,17 @@ class _Builder:
             cfg = self.s.buckets.get(name)
             if _GLOB.search(name):
                 raise ModelError(f"@app.s3({name!r}): deployment needs the exact bucket name")
+            bucket = name
             if cfg is not None and cfg.create:
-                self.buckets.append(Bucket(self.ids("Bucket", name), name))
+                bucket = self.physical("bucket", name)
+                self.buckets.append(Bucket(self.ids("Bucket", name), bucket))
             else:
                 self.warnings.append(
                     f"bucket {name}: an existing bucket; turn on its EventBridge notifications "
                     f"(or set [tool.lift.buckets.{_toml_key(name)}] create = true)"
                 )
             events, prefix, suffix = h.options.get("events"), h.options.get("prefix"), h.options.get("suffix")
-            detail: dict[str, Any] = {"bucket": {"name": [name]}}
+            detail: dict[str, Any] = {"bucket": {"name": [bucket]}}
             key_filters = []
             if prefix:
                 key_filters.append({"prefix": prefix})
@@ -1448,10 +1483,10 @@ class _Builder:
                 "default",
                 pattern,
                 self.function_id,
-                f"S3 object events of {name} for @app.s3",
+                f"S3 object events of {bucket} for @app.s3",
             )
             self.rules.append(rule)
-            resource = f"arn:{{partition}}:s3:::{name}/{prefix or ''}*"
+            resource = f"arn:{{partition}}:s3:::{bucket}/{prefix or ''}*"
             self.grant(
                 f"Read {name}",
                 ["s3:GetObject"],
@@ -1493,7 +1528,7 @@ class _Builder:
                 if cfg.arn:
                     arn: Value = _given_arn(cfg.arn)
                 elif kind == "kinesis" and not _GLOB.search(name):
-                    stream = KinesisStream(self.ids("Stream", name), name)
+                    stream = KinesisStream(self.ids("Stream", name), self.physical("stream", name))
                     self.streams.append(stream)
                     arn, source_id = stream.arn, stream.id
                 else:
@@ -1561,7 +1596,7 @@ class _Builder:
             self.schedules.append(
                 Schedule(
                     id=self.ids("Schedule", h.name),
-                    name=h.name,
+                    name=self.physical("schedule", h.name),
                     expression=expression,
                     function_id=self.function_id,
                     role_id=role_id,
@@ -1608,16 +1643,17 @@ class _Builder:
             cfg = self.s.tables.get(name) or TableConfig()
             if cfg.arn:
                 arn: Value = _given_arn(cfg.arn)
+                self.as_named.append(name)
             elif regions and self.region != regions[0]:
                 # a replica: the global table (and this region's replica) is created by the first region's stack
-                arn = table_arn(name)
+                arn = table_arn(self.physical("table", name))
                 self.warnings.append(
                     f"table {name}: a replica of the global table the {regions[0]} stack creates (deploy it first)"
                 )
             else:
                 table = Table(
                     self.ids("Table", name),
-                    name,
+                    self.physical("table", name),
                     ("pk", "S"),
                     ttl_attribute="expires_at",
                     pitr=cfg.pitr,
@@ -1931,6 +1967,25 @@ class _Builder:
                     )
             if cfg.cluster_arn or cfg.subnets:
                 self._vpc_network_grant()
+
+    def _function_network_grant(self) -> None:
+        """`[tool.lift.vpc]`: Lambda makes and removes the function's network interfaces with its role
+        (the actions of AWS's AWSLambdaVPCAccessExecutionRole; they take no resource)."""
+        if self.s.vpc is None:
+            return
+        self.grant(
+            "Function network",
+            [
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            ["*"],
+            "the function runs in the VPC's subnets ([tool.lift.vpc])",
+        )
 
     def _vpc_network_grant(self) -> None:
         if any(st.sid == "EventSourceNetwork" for st in self.statements):
@@ -2364,7 +2419,7 @@ class _Builder:
                 )
             return
         name = store.table
-        if any(t.name == name for t in self.tables):
+        if any(t.name == self.physical("table", name, created=False) for t in self.tables):
             raise ModelError(
                 f"table {name} is used both by a Lift store (key pk) and by DynamoDBConnections (key connection_id): "
                 "give the connections their own table"
@@ -2372,10 +2427,11 @@ class _Builder:
         cfg = self.s.tables.get(name) or TableConfig()
         if cfg.arn:
             arn: Value = _given_arn(cfg.arn)
+            self.as_named.append(name)
         else:
             table = Table(
                 self.ids("Table", name),
-                name,
+                self.physical("table", name),
                 ("connection_id", "S"),
                 ttl_attribute="expires_at",
                 pitr=cfg.pitr,
@@ -2759,6 +2815,14 @@ def _name_rule(pattern: str, what: str, longest: int, shortest: int = 1) -> tupl
 
 
 _LETTERS = "letters, digits, '.', '-' and '_'"
+_KIND_LABELS = {
+    "queue": "SQS queue",
+    "topic": "SNS topic",
+    "stream": "Kinesis stream",
+    "table": "DynamoDB table",
+    "bucket": "S3 bucket",
+    "schedule": "EventBridge Scheduler schedule",
+}
 _AWS_NAMES = {
     "SQS queue": _name_rule(
         r"[A-Za-z0-9_-]+(\.fifo)?", "letters, digits, '-' and '_' (a FIFO queue ends in '.fifo')", 80

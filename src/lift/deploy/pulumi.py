@@ -288,6 +288,11 @@ class LiftService(pulumi.ComponentResource):
             or None,
             snap_start={"apply_on": "PublishedVersions"} if fn.snapstart else None,
             publish=True if primary and self.d.traffic_alias else None,
+            ephemeral_storage={"size": fn.ephemeral_storage} if fn.ephemeral_storage != 512 else None,
+            vpc_config={"subnet_ids": list(fn.subnets), "security_group_ids": list(fn.security_groups)}
+            | ({"ipv6_allowed_for_dual_stack": True} if fn.ipv6 else {})
+            if fn.subnets
+            else None,
         )
         self.refs[fn.id] = function.name
         self.functions[fn.id] = function
@@ -311,6 +316,15 @@ class LiftService(pulumi.ComponentResource):
             )
             self.target_arn, self.target_invoke_arn = alias.arn, alias.invoke_arn
             self.target_name, self.qualifier = function.name, alias.name
+            if fn.provisioned_concurrency:  # on the alias: a release's shift moves it with its instances
+                self.add(
+                    aws.lambda_.ProvisionedConcurrencyConfig,
+                    f"{fn.id}Provisioned",
+                    None,
+                    function_name=function.name,
+                    qualifier=alias.name,
+                    provisioned_concurrent_executions=fn.provisioned_concurrency,
+                )
         else:
             self.target_arn, self.target_invoke_arn = function.arn, function.invoke_arn
             self.target_name, self.qualifier = function.name, None

@@ -298,6 +298,12 @@ class _Module:
         }
         if fn.reserved_concurrency is not None:
             body["reserved_concurrent_executions"] = fn.reserved_concurrency
+        if fn.ephemeral_storage != 512:
+            body["ephemeral_storage"] = {"size": fn.ephemeral_storage}
+        if fn.subnets:
+            body["vpc_config"] = {"subnet_ids": list(fn.subnets), "security_group_ids": list(fn.security_groups)}
+            if fn.ipv6:
+                body["vpc_config"]["ipv6_allowed_for_dual_stack"] = True
         layers = [f"${{{self.refs[fn.dependencies_layer_id]}}}"] if fn.dependencies_layer_id else []
         if layers or fn.layers:
             body["layers"] = layers + [self.value(layer) for layer in fn.layers]
@@ -318,6 +324,16 @@ class _Module:
                 alias["lifecycle"] = {"ignore_changes": ["function_version", "routing_config", "description"]}
             self.add("aws_lambda_alias", f"{name}_alias", alias)
             self.outputs["alias_arn"] = {"value": self.target_arn}
+            if fn.provisioned_concurrency:  # on the alias: a release's shift moves it with its instances
+                self.add(
+                    "aws_lambda_provisioned_concurrency_config",
+                    f"{name}_provisioned",
+                    {
+                        "function_name": self.fn_name,
+                        "qualifier": f"${{aws_lambda_alias.{name}_alias.name}}",
+                        "provisioned_concurrent_executions": fn.provisioned_concurrency,
+                    },
+                )
 
     def release_hooks(self) -> None:
         """The pre/post-traffic hook functions `lift release` invokes (same package, handler

@@ -357,7 +357,7 @@ class WebSocketHandler(EventHandler):
 
 
 def s3_matcher(bucket: str, events: Iterable[str] | None, prefix: str, suffix: str) -> Callable[[Any], bool]:
-    bucket_ok = pattern_matcher(bucket)
+    bucket_ok = pattern_matcher(bucket, "bucket")
     event_tests = [pattern_matcher(s3.normalize_event_name(e)) for e in (events or ())]
 
     def matches(obj: S3Object) -> bool:

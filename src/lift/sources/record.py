@@ -8,6 +8,7 @@ and `payload()` (the payload as parsed Python values, when it is already structu
 from __future__ import annotations
 
 import binascii
+import os
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -149,8 +150,9 @@ def name_from_arn(arn: str | None) -> str:
 _GLOB_CHARS = frozenset("*?[")
 
 
-def pattern_matcher(pattern: str | None) -> Callable[[str], bool]:
-    """A precompiled test for `pattern`: exact text, or an fnmatch glob (`orders-*`); None matches all."""
+def pattern_matcher(pattern: str | None, kind: str | None = None) -> Callable[[str], bool]:
+    """A precompiled test for `pattern`: exact text, or an fnmatch glob (`orders-*`); None matches all.
+    With `kind` (a `lift.stage_names` kind), an exact name also matches the stage's physical name of it."""
     if pattern is None or pattern == "*":
         return _always
     if pattern.__class__ is not str:  # (`@app.sqs` or `@app.firehose` above a function, without parentheses)
@@ -162,6 +164,12 @@ def pattern_matcher(pattern: str | None) -> Callable[[str], bool]:
             '@app.sqs("orders") above it (@app.firehose() for every stream)',
         )
     if not _GLOB_CHARS.intersection(pattern):
+        if kind is not None and os.environ.get("LIFT_RESOURCE_SUFFIX"):
+            from lift.stage_names import physical_name
+
+            physical = physical_name(pattern, kind)
+            if physical != pattern:
+                return frozenset((pattern, physical)).__contains__
         return pattern.__eq__
     import fnmatch  # only for glob patterns: an app of exact names never loads it
 

@@ -168,12 +168,17 @@ class EventSources(Triggers):
         if envelope not in sqs.ENVELOPES:
             raise ValueError(f"envelope must be one of {sqs.ENVELOPES}, not {envelope!r}")
         return self._decorator(
-            "sqs", queue, _record.pattern_matcher(queue), middleware, envelope=envelope, concurrency=concurrency
+            "sqs",
+            queue,
+            _record.pattern_matcher(queue, "queue"),
+            middleware,
+            envelope=envelope,
+            concurrency=concurrency,
         )
 
     def sns(self, topic: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[_F], _F]:
         """Handle notifications of `topic` (name or glob); a failure raises so Lambda retries."""
-        return self._decorator("sns", topic, _record.pattern_matcher(topic), middleware)
+        return self._decorator("sns", topic, _record.pattern_matcher(topic, "topic"), middleware)
 
     def s3(
         self,
@@ -222,7 +227,13 @@ class EventSources(Triggers):
             raise ValueError("schedule: give cron= or rate=, not both")
         expression = _handlers.schedule_expression("cron", cron) or _handlers.schedule_expression("rate", rate)
         return self._decorator(
-            "schedule", rule, _record.pattern_matcher(rule), middleware, expression=expression, cron=cron, rate=rate
+            "schedule",
+            rule,
+            _record.pattern_matcher(rule, "schedule"),
+            middleware,
+            expression=expression,
+            cron=cron,
+            rate=rate,
         )
 
     def dynamodb_stream(self, table: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[_F], _F]:
@@ -231,7 +242,7 @@ class EventSources(Triggers):
 
     def kinesis(self, stream: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[_F], _F]:
         """Handle the records of Kinesis `stream`; a failure checkpoints its shard."""
-        return self._decorator("kinesis", stream, _record.pattern_matcher(stream), middleware)
+        return self._decorator("kinesis", stream, _record.pattern_matcher(stream, "stream"), middleware)
 
     def websocket(self, route_key: str, *, middleware: Iterable[Middleware] = ()) -> Callable[[_F], _F]:
         """Handle a WebSocket route: `$connect`, `$disconnect`, `$default` or a custom route key.

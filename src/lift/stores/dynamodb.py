@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lift.stage_names import physical_name
 from lift.stores.base import (
     NotACounter,
     Store,
@@ -104,6 +105,8 @@ class DynamoDBStore(Store):
     ) -> None:
         self.table = table
         self.clock = clock  # epoch seconds every expiry is judged by; tests move it instead of sleeping
+        # the stage's own table when deployed by `lift deploy` (lift.stage_names): `orders` -> `orders-prod`
+        self.table_name = physical_name(table, "table")
         self.client = client if client is not None else _client(endpoint_url, region, timeout)
         self.prefix = prefix
 
@@ -116,7 +119,7 @@ class DynamoDBStore(Store):
         )
 
         try:
-            return getattr(self.client, operation)(TableName=self.table, **kwargs)
+            return getattr(self.client, operation)(TableName=self.table_name, **kwargs)
         except ClientError as exc:
             code = _error_code(exc)
             if code == "ConditionalCheckFailedException":
@@ -124,7 +127,7 @@ class DynamoDBStore(Store):
             if code in _UNAVAILABLE_CODES:
                 raise StoreUnavailable(f"dynamodb {operation}: {code}") from exc
             if code in _CONFIGURATION_CODES:
-                raise StoreConfigurationError(f"dynamodb {operation} on table {self.table!r}: {code}") from exc
+                raise StoreConfigurationError(f"dynamodb {operation} on table {self.table_name!r}: {code}") from exc
             if code == "ValidationException" and "incorrect data type" in str(exc):
                 raise NotACounter(f"dynamodb {operation}: the key does not hold a number") from exc
             raise StoreError(f"dynamodb {operation}: {code}: {exc}") from exc

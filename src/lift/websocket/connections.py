@@ -34,6 +34,8 @@ from typing import Any
 
 import msgspec
 
+from lift.stage_names import physical_name
+
 __all__ = [
     "Connection",
     "ConnectionStore",
@@ -184,6 +186,7 @@ class DynamoDBConnections(ConnectionStore):
         timeout: float = 2.0,
     ) -> None:
         self.table = table
+        self.table_name = physical_name(table, "table")  # the stage's own table when deployed (lift.stage_names)
         self.ttl = ttl
         self._client = client
         self._endpoint_url, self._region, self._timeout = endpoint_url, region, timeout
@@ -211,7 +214,7 @@ class DynamoDBConnections(ConnectionStore):
             item["tenant_id"] = {"S": connection.tenant_id}
         if connection.expires_at is not None:
             item["expires_at"] = {"N": str(int(connection.expires_at))}
-        self.client.put_item(TableName=self.table, Item=item)
+        self.client.put_item(TableName=self.table_name, Item=item)
 
     @staticmethod
     def _from_item(item: dict[str, Any]) -> Connection:
@@ -226,17 +229,17 @@ class DynamoDBConnections(ConnectionStore):
 
     def get(self, connection_id: str) -> Connection | None:
         found = self.client.get_item(
-            TableName=self.table, Key={"connection_id": {"S": connection_id}}, ConsistentRead=True
+            TableName=self.table_name, Key={"connection_id": {"S": connection_id}}, ConsistentRead=True
         )
         return self._alive(self._from_item(found["Item"])) if "Item" in found else None
 
     def delete(self, connection_id: str) -> None:
-        self.client.delete_item(TableName=self.table, Key={"connection_id": {"S": connection_id}})
+        self.client.delete_item(TableName=self.table_name, Key={"connection_id": {"S": connection_id}})
 
     def _query(self, index: str, attribute: str, value: str) -> list[Connection]:
         found: list[Connection] = []
         for page in self.client.get_paginator("query").paginate(
-            TableName=self.table,
+            TableName=self.table_name,
             IndexName=index,
             KeyConditionExpression="#a = :v",
             ExpressionAttributeNames={"#a": attribute},
@@ -252,7 +255,7 @@ class DynamoDBConnections(ConnectionStore):
         return self._query(TENANT_INDEX, "tenant_id", tenant_id)
 
     def all(self) -> Iterator[Connection]:
-        for page in self.client.get_paginator("scan").paginate(TableName=self.table):
+        for page in self.client.get_paginator("scan").paginate(TableName=self.table_name):
             for connection in map(self._from_item, page["Items"]):
                 if self._alive(connection):
                     yield connection
