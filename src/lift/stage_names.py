@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["AS_NAMED_ENV", "LIMITS", "SUFFIX_ENV", "fitted", "physical_name"]
+__all__ = ["AS_NAMED_ENV", "LIMITS", "SUFFIX_ENV", "StageTable", "fitted", "physical_name"]
 
 SUFFIX_ENV = "LIFT_RESOURCE_SUFFIX"
 AS_NAMED_ENV = "LIFT_RESOURCES_AS_NAMED"
@@ -44,3 +44,21 @@ def physical_name(name: str, kind: str, suffix: str | None = None) -> str:
         return name
     fifo = ".fifo" if kind in ("queue", "topic") and name.endswith(".fifo") else ""
     return fitted(name[: len(name) - len(fifo)], LIMITS[kind], suffix + fifo)
+
+
+class StageTable:
+    """For a store on a DynamoDB table: `table` is the name the app writes, `table_name` the one its
+    calls use (the stage's own when deployed), kept together when `table` is set."""
+
+    table_name: str
+    _table: str
+
+    @property
+    def table(self) -> str:
+        """The table's name as the app writes it (what `lift deploy` creates it from)."""
+        return self._table
+
+    @table.setter
+    def table(self, name: str) -> None:
+        self._table = name
+        self.table_name = physical_name(name, "table")

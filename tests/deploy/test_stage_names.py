@@ -233,7 +233,10 @@ def test_existing_tables_given_by_arn_keep_their_names_in_the_function() -> None
         for key, value in env.items():
             mp.setenv(key, value)
         assert DynamoDBStore("legacy", region=REGION).table_name == "legacy"
-        assert DynamoDBStore("fresh", region=REGION).table_name == "fresh-prod"
+        store = DynamoDBStore("fresh", region=REGION)
+        assert store.table_name == "fresh-prod"
+        store.table = "other"  # a table set later is the stage's too
+        assert (store.table, store.table_name) == ("other", "other-prod")
 
 
 @pytest.mark.parametrize("suffix", ["-Prod", "_prod", "-prod-", "x" * 41])

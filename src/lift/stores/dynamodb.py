@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lift.stage_names import physical_name
+from lift.stage_names import StageTable
 from lift.stores.base import (
     NotACounter,
     Store,
@@ -89,7 +89,7 @@ class _ConditionFailed(Exception):
         self.item = item
 
 
-class DynamoDBStore(Store):
+class DynamoDBStore(StageTable, Store):
     """A store on one DynamoDB table laid out as in the module docstring."""
 
     def __init__(
@@ -105,8 +105,6 @@ class DynamoDBStore(Store):
     ) -> None:
         self.table = table
         self.clock = clock  # epoch seconds every expiry is judged by; tests move it instead of sleeping
-        # the stage's own table when deployed by `lift deploy` (lift.stage_names): `orders` -> `orders-prod`
-        self.table_name = physical_name(table, "table")
         self.client = client if client is not None else _client(endpoint_url, region, timeout)
         self.prefix = prefix
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import msgspec
 
-from lift.stage_names import physical_name
+from lift.stage_names import StageTable
 
 __all__ = [
     "Connection",
@@ -172,7 +172,7 @@ def create_table(name: str, *, client: Any = None, endpoint_url: str | None = No
     client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
 
 
-class DynamoDBConnections(ConnectionStore):
+class DynamoDBConnections(StageTable, ConnectionStore):
     """Connections in a DynamoDB table (see `create_table`); queries by user and tenant use GSIs."""
 
     def __init__(
@@ -186,7 +186,6 @@ class DynamoDBConnections(ConnectionStore):
         timeout: float = 2.0,
     ) -> None:
         self.table = table
-        self.table_name = physical_name(table, "table")  # the stage's own table when deployed (lift.stage_names)
         self.ttl = ttl
         self._client = client
         self._endpoint_url, self._region, self._timeout = endpoint_url, region, timeout
