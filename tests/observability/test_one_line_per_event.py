@@ -212,3 +212,30 @@ def test_an_auth_failure_is_one_line_with_its_reason(with_access_log, capsys):
             and line["auth_failure"]
             and line["request_id"] == response.json()["error"]["request_id"]
         )
+
+
+@pytest.mark.parametrize("how", ["access_log=False", "lift.access off"])
+def test_without_an_access_line_the_failure_line_is_still_written(how, capsys):
+    import logging
+
+    app = App("orders")
+    app.use(RequestLogging(access_log=how != "access_log=False"))
+
+    @app.get("/orders")
+    def orders(ctx: Context) -> list:
+        raise RuntimeError("the ledger said no")
+
+    access = logging.getLogger("lift.access")
+    level = access.level
+    if how == "lift.access off":
+        access.setLevel(logging.CRITICAL)
+    try:
+        response = TestClient(app).get("/orders")
+    finally:
+        access.setLevel(level)
+    assert response.status_code == 500
+    (line,) = log_lines(capsys.readouterr().out)
+    assert line["logger"] == "lift" and line["level"] == "ERROR" and line["exception"]["type"] == "RuntimeError"
+    from lift.observability import logging as lift_logging
+
+    assert lift_logging.HELD == [0]  # nothing left held

@@ -30,6 +30,8 @@ from lift.observability.redaction import MASK, Redactor, mask_path_card_numbers
 
 __all__ = ["RequestLogging", "request_logging", "record_id_of"]
 
+_HELD = lift_logging.HELD  # (how many requests have lines held for their access line)
+
 _RECORD_ID_ATTRS = ("record_id", "message_id", "event_id", "id", "sequence_number")
 _RECORD_ID_KEYS = ("messageId", "MessageId", "eventID", "id", "eventId")
 
@@ -107,11 +109,12 @@ class RequestLogging:
             if self.access_log:
                 self._log_success(ctx, response, start)
             return response
-        finally:
-            held = ctx._held_lines
+        except BaseException:
+            held = lift_logging.take_held(ctx)
             if held:  # (no access line was written: the lines held for it go out as they are)
-                ctx._held_lines = None
                 _write_held(held)
+            raise
+        finally:
             lift_logging.reset_context(token)
 
     def _common(self, ctx: Any, start: float) -> dict[str, Any]:
@@ -151,7 +154,13 @@ class RequestLogging:
             else:
                 fields.update(record_id=record_id_of(ctx.record), outcome="ok")
                 level, message = logging.INFO, f"{ctx.source} record processed"
-        self._write(ctx, level, message, fields)
+        if _HELD[0] and ctx._held_lines:
+            self._write(ctx, level, message, fields)
+            return
+        logger = self.logger
+        if logger.isEnabledFor(level):  # built directly: no stack walk for a fixed location
+            extra = {"lift_fields": fields}
+            logger.handle(logger.makeRecord(logger.name, level, __file__, 0, message, (), None, "access_log", extra))
 
     def _log_failure(self, ctx: Any, start: float, exc: Exception) -> None:
         """The access line of a failed record: WARNING for a client error (a LiftError 4xx: the
@@ -174,8 +183,7 @@ class RequestLogging:
         or record line, auth's reason) folded in: their fields, the first traceback, and the most
         severe line's level when higher and its message (a request's as `error`: its own message
         stays `GET /route status`; a record's as the message). One line per event."""
-        held = ctx._held_lines
-        ctx._held_lines = None
+        held = lift_logging.take_held(ctx)
         exc_info = clean = None
         if held:
             level, exc_info, clean, error = _fold(held, fields, level)

@@ -39,6 +39,7 @@ __all__ = [
     "reset_context",
     "level_from_env",
     "hold_line",
+    "take_held",
     "record_fields",
     "correlation_id_for",
 ]
@@ -368,6 +369,12 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
 EVENT_LOGGERS = frozenset({"lift", "lift.auth", "lift.tenancy"})
 
 
+# How many requests have lines held (HELD[0]): RequestLogging looks at its context's only when
+# some have (a context's attribute costs more to read than this list's item)
+HELD = [0]
+_held_lock = threading.Lock()
+
+
 def hold_line(record: logging.LogRecord) -> bool:
     """Keep `record` for the access line of the request RequestLogging is running (True), when it
     is that request's line (its `lift_ctx`, else the bound request) and the access line is written."""
@@ -380,8 +387,21 @@ def hold_line(record: logging.LogRecord) -> bool:
     if held:
         held.append(record)
     else:
+        with _held_lock:
+            HELD[0] += 1
         ctx._held_lines = [record]
     return True
+
+
+def take_held(ctx: Any) -> list[logging.LogRecord] | None:
+    """The lines held for `ctx`'s access line, no longer held (None when there are none)."""
+    held = ctx._held_lines
+    if not held:
+        return None
+    ctx._held_lines = None
+    with _held_lock:
+        HELD[0] -= 1
+    return held  # type: ignore[no-any-return]
 
 
 def _json_safe(value: Any, depth: int = 0, limit: int | None = None) -> Any:
