@@ -18,7 +18,8 @@ from typing import Any, NoReturn
 from lift import errors as _errors  # (BadRequest, PayloadTooLarge: made on first use)
 from lift.context import Context, Request
 from lift.errors import LiftError, ValidationFailed
-from lift.validation import MAX_PROBLEMS, Report, _plain_struct, bounded, codec_for, unsupported_charset
+from lift.serialization import unsupported_charset
+from lift.validation import MAX_PROBLEMS, Report, _plain_struct, bounded, codec_for
 
 __all__ = ["Header", "Binder", "RouteBinder", "Plan", "InvalidBody", "build_binder", "path_converter"]
 

@@ -57,13 +57,60 @@ def invalid_json(location: str, problem: str) -> Exception:
 
 
 def decode_json(data: bytes | str) -> Any:
-    """Parse JSON; invalid JSON (or JSON nested too deeply) is a `BadRequest` (400), never a 500."""
+    """Parse JSON; invalid JSON (or JSON nested too deeply) is a `BadRequest` (400), never a 500. A
+    UTF-8 byte order mark before it is ignored (RFC 8259), and UTF-16 or UTF-32 bytes are a 415."""
     try:
         return _decoder.decode(data)
     except msgspec.DecodeError as exc:
-        raise invalid_json("body", str(exc)) from exc
+        bom_free = without_bom(data)
+        if bom_free is data:
+            if data.__class__ is bytes and (wide := wide_encoding(data)) is not None:
+                raise unsupported_charset(wide, declared=False) from None
+            raise invalid_json("body", str(exc)) from exc
     except RecursionError:
         raise invalid_json("body", TOO_DEEP) from None
+    return decode_json(bom_free)
+
+
+def unsupported_charset(charset: str, declared: bool = True) -> Exception:
+    """The 415 for a JSON body in another encoding than UTF-8: `declared` in its Content-Type, or
+    found in the body (UTF-16 or UTF-32 bytes: `ModelCodec.report_for`)."""
+    from lift.errors import LiftError
+
+    where = {"location": "header", "path": "$.content-type"} if declared else {"location": "body", "path": "$"}
+    return LiftError(
+        415,
+        "unsupported_charset",
+        f"JSON bodies must be UTF-8 (RFC 8259), not {charset}",
+        details=[{**where, "message": f"Unsupported charset {charset!r}"}],
+    )
+
+
+def without_bom(data: bytes | str) -> bytes | str:
+    """`data` without a leading UTF-8 byte order mark (`data` itself when it has none)."""
+    if data[:1] == "\ufeff":
+        return data[1:]
+    if data[:3] == b"\xef\xbb\xbf":
+        return data[3:]
+    return data
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """The encoding of JSON bytes in UTF-16 or UTF-32 ("UTF-16", "UTF-32": a byte order mark, or the
+    NUL bytes ASCII text has in them, RFC 4627's detection), else None."""
+    head = data[:4]
+    if len(head) < 2:
+        return None
+    if head in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "UTF-32"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "UTF-16"
+    zeros = tuple(byte == 0 for byte in head)
+    if zeros in ((True, True, True, False), (False, True, True, True)):
+        return "UTF-32"
+    if zeros in ((True, False, True, False), (False, True, False, True), (True, False), (False, True)):
+        return "UTF-16"
+    return None
 
 
 decode_plain = _decoder.decode  # JSON to plain Python values (no BadRequest: for JSON Lift encoded itself)

@@ -18,7 +18,7 @@ import msgspec
 
 from lift import errors as _errors  # (BadRequest: made on first use)
 from lift.errors import ValidationFailed
-from lift.serialization import TOO_DEEP, invalid_json
+from lift.serialization import TOO_DEEP, invalid_json, unsupported_charset, wide_encoding, without_bom
 
 __all__ = ["Problem", "Report", "ModelCodec", "codec_for", "is_pydantic_model", "MAX_PROBLEMS", "bounded"]
 
@@ -58,45 +58,6 @@ def _split_msgspec_error(message: str) -> tuple[str, str]:
     return path.rstrip("`"), text
 
 
-def unsupported_charset(charset: str, declared: bool = True) -> _errors.LiftError:
-    """The 415 for a JSON body in another encoding than UTF-8: `declared` in its Content-Type, or
-    found in the body (UTF-16 or UTF-32 bytes: `ModelCodec.report_for`)."""
-    where = {"location": "header", "path": "$.content-type"} if declared else {"location": "body", "path": "$"}
-    return _errors.LiftError(
-        415,
-        "unsupported_charset",
-        f"JSON bodies must be UTF-8 (RFC 8259), not {charset}",
-        details=[{**where, "message": f"Unsupported charset {charset!r}"}],
-    )
-
-
-def _without_bom(data: bytes | str) -> bytes | str:
-    """`data` without a leading UTF-8 byte order mark (`data` itself when it has none)."""
-    if data[:1] == "\ufeff":
-        return data[1:]
-    if data[:3] == b"\xef\xbb\xbf":
-        return data[3:]
-    return data
-
-
-def _wide_encoding(data: bytes) -> str | None:
-    """ "UTF-16" or "UTF-32" for JSON bytes in either (a byte order mark, or the NUL bytes that ASCII
-    text has in them: RFC 4627's detection), else None."""
-    head = data[:4]
-    if len(head) < 2:
-        return None
-    if head in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
-        return "UTF-32"
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return "UTF-16"
-    zeros = tuple(byte == 0 for byte in head)
-    if zeros in ((True, True, True, False), (False, True, True, True)):
-        return "UTF-32"
-    if zeros in ((True, False, True, False), (False, True, False, True), (True, False), (False, True)):
-        return "UTF-16"
-    return None
-
-
 def _join(path: str, sub: str) -> str:
     """Join a parent path with a msgspec sub-path (`$.a` + `$[0].b` -> `$.a[0].b`)."""
     return path + sub[1:] if sub.startswith("$") else path + sub
@@ -128,11 +89,11 @@ class ModelCodec:
         """Parse and validate JSON bytes; raises BadRequest (syntax) or ValidationFailed. A UTF-8 byte
         order mark before the JSON is ignored (RFC 8259 allows it); JSON in UTF-16 or UTF-32 is a 415."""
         if self.pydantic is not None:
-            return self._pydantic_call(self.pydantic.validate_json, _without_bom(data))
+            return self._pydantic_call(self.pydantic.validate_json, without_bom(data))
         try:
             return self._decoder.decode(data)
         except Exception as exc:
-            bom_free = _without_bom(data)
+            bom_free = without_bom(data)
             if bom_free is data:
                 self.failed(data, exc)
                 raise
@@ -157,7 +118,7 @@ class ModelCodec:
         422); or, when it is not a problem of types, what `error_for` gives: a BadRequest (syntax, or
         nested too deeply), or `exc` itself when it is not the input's fault; a 415 for JSON
         bytes in UTF-16 or UTF-32 (RFC 8259: JSON is UTF-8)."""
-        if data.__class__ is bytes and (wide := _wide_encoding(data)) is not None:
+        if data.__class__ is bytes and (wide := wide_encoding(data)) is not None:
             return unsupported_charset(wide, declared=False)
         if exc.__class__ is _ValidationError or isinstance(exc, _ValidationError):
             try:
