@@ -162,6 +162,22 @@ def test_every_claimed_sample_gets_its_services_answer() -> None:
     assert wrong == {}
 
 
+def test_every_amazon_mq_sample_reaches_the_mq_handler() -> None:
+    """AWS's own ActiveMQ example (and aws-lambda-go's) says `"eventSource": "aws:mq"` where the other
+    SDKs say `aws:amq`: both went to @app.invoke, as an unknown event, before."""
+    app = App()
+    seen: list[str] = []
+    app.mq()(lambda ctx, body: seen.append(body))
+    found = {name: event for name, event in SAMPLES if "mq" in name.lower() and name.endswith(".json")}
+    assert len(found) >= 8 and any(event.get("eventSource") == "aws:mq" for event in found.values())
+    for name, event in found.items():
+        seen.clear()
+        assert source_of(event) == "mq", name
+        assert app.handler(copy.deepcopy(event), lambda_context()) is None, name
+        expected = event.get("messages") or [m for ms in event["rmqMessagesByQueue"].values() for m in ms]
+        assert len(seen) == len(expected), name
+
+
 def test_custom_resource_and_codepipeline_samples_report_to_their_service() -> None:
     import boto3
     from botocore.config import Config

@@ -116,7 +116,7 @@ RULES: tuple[Rule, ...] = (
     # -- decided here (other_source), after the fast tests ---------------------------------
     Rule("ses", "`Records[0].eventSource` is `aws:ses`", _records("aws:ses")),
     Rule("kafka", "`eventSource` is `aws:kafka` (MSK) or `SelfManagedKafka` / `aws:SelfManagedKafka`, and `records`", _dict_rule(lambda e: e.get("eventSource") in KAFKA_SOURCES and "records" in e)),
-    Rule("mq", "`eventSource` is `aws:amq` (ActiveMQ) or `aws:rmq` (RabbitMQ)", _dict_rule(lambda e: e.get("eventSource") in ("aws:amq", "aws:rmq"))),
+    Rule("mq", "`eventSource` is `aws:amq` or `aws:mq` (ActiveMQ) or `aws:rmq` (RabbitMQ)", _dict_rule(lambda e: e.get("eventSource") in ("aws:amq", "aws:mq", "aws:rmq"))),
     Rule("cloudwatch_logs", "`awslogs.data`", _dict_rule(lambda e: type(e.get("awslogs")) is dict and "data" in e["awslogs"])),
     Rule("firehose", "`deliveryStreamArn` and `records`", _dict_rule(lambda e: "deliveryStreamArn" in e and "records" in e)),
     Rule("cognito", "`triggerSource` and `userPoolId`", _dict_rule(lambda e: "triggerSource" in e and "userPoolId" in e)),
