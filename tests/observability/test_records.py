@@ -103,3 +103,29 @@ def test_otel_span_per_record(capsys, otel_exporter):
     assert ok.attributes["faas.trigger"] == "pubsub" and ok.attributes["lift.source"] == "sqs"
     assert failed.status.status_code.name == "ERROR"
     assert failed.events[0].name == "exception"
+
+
+def test_an_sqs_records_span_links_to_its_producers_trace(otel_exporter):
+    """SQS carries the sender's trace in the `AWSTraceHeader` system attribute; before, the record's
+    span had no tie to it (a trace ended at the queue). Now the CONSUMER span links to it; a
+    malformed header (or none) gives no link and no failure."""
+    from lift.middleware.tracing import Tracing
+    from lift.testing import events
+
+    provider, exporter = otel_exporter
+    app = App("orders")
+    app.use(Tracing(tracer_provider=provider))
+
+    @app.sqs("orders")
+    def handle(ctx, body: str) -> None: ...
+
+    event = events.sqs("orders", ["a", "b", "c"])
+    producer = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    event["Records"][0]["attributes"]["AWSTraceHeader"] = producer
+    event["Records"][1]["attributes"]["AWSTraceHeader"] = "Root=not-a-trace;Parent=zz"
+    assert app.handler(event, lambda_context()) == {"batchItemFailures": []}
+    linked, malformed, plain = exporter.get_finished_spans()
+    (link,) = linked.links
+    assert format(link.context.trace_id, "032x") == "5759e988bd862e3fe1be46a994272793"
+    assert format(link.context.span_id, "016x") == "53995c3f42cd8ad8" and link.context.is_remote
+    assert not malformed.links and not plain.links

@@ -10,7 +10,13 @@ from typing import Any
 
 from lift.observability.redaction import mask_card_numbers, mask_path_card_numbers
 from lift.observability.text import safe_str
-from lift.observability.tracing import TraceHeader, current_trace_header, parse_traceparent, xray_to_w3c_trace_id
+from lift.observability.tracing import (
+    TraceHeader,
+    current_trace_header,
+    parse_traceparent,
+    parse_xray_header,
+    xray_to_w3c_trace_id,
+)
 
 __all__ = ["OTelTracer", "require_otel", "FAAS_TRIGGERS"]
 
@@ -47,14 +53,18 @@ class OTelTracer:
         self._trace = trace
         self.tracer = trace.get_tracer(tracer_name, tracer_provider=tracer_provider)
 
-    def parent_context(self, ctx: Any) -> Any:
-        """The OpenTelemetry context to parent the span on (None: a new root)."""
-        header: TraceHeader | None = None
-        if ctx.request is not None:
-            header = parse_traceparent(ctx.request.headers.get("traceparent"))
-        if header is None:
-            header = current_trace_header()
-        if header is None or not header.parent:
+    def producer_context(self, ctx: Any) -> Any:
+        """The trace of the producer of an SQS message (its `AWSTraceHeader` system attribute,
+        which SQS carries from the sender), for the record's span to link to; None without a valid one."""
+        raw = getattr(ctx.record, "raw", None)
+        attributes = raw.get("attributes") if raw.__class__ is dict else None
+        value = attributes.get("AWSTraceHeader") if attributes.__class__ is dict else None
+        header = parse_xray_header(value) if value.__class__ is str else None
+        return self._span_context(header) if header is not None else None
+
+    def _span_context(self, header: TraceHeader) -> Any:
+        """`header` (with a parent) as a remote OpenTelemetry SpanContext; None when it has no parent."""
+        if not header.parent:
             return None
         trace_hex = xray_to_w3c_trace_id(header.root)
         try:
@@ -64,12 +74,24 @@ class OTelTracer:
         if trace_hex is None or not span_id:
             return None
         trace = self._trace
-        span_ctx = trace.SpanContext(
+        return trace.SpanContext(
             trace_id=int(trace_hex, 16),
             span_id=span_id,
             is_remote=True,
             trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED if header.sampled else trace.TraceFlags.DEFAULT),
         )
+
+    def parent_context(self, ctx: Any) -> Any:
+        """The OpenTelemetry context to parent the span on (None: a new root)."""
+        header: TraceHeader | None = None
+        if ctx.request is not None:
+            header = parse_traceparent(ctx.request.headers.get("traceparent"))
+        if header is None:
+            header = current_trace_header()
+        span_ctx = self._span_context(header) if header is not None else None
+        if span_ctx is None:
+            return None
+        trace = self._trace
         return trace.set_span_in_context(trace.NonRecordingSpan(span_ctx))
 
     def start(self, ctx: Any) -> Any:
@@ -93,11 +115,13 @@ class OTelTracer:
         else:
             name = f"{ctx.source} process"
             kind = trace.SpanKind.CONSUMER
+        producer = self.producer_context(ctx) if ctx.source == "sqs" else None
         return self.tracer.start_as_current_span(
             name,
             context=self.parent_context(ctx),
             kind=kind,
             attributes=attributes,
+            links=[trace.Link(producer)] if producer is not None else None,
             record_exception=False,  # recorded by record_exception, with card numbers masked
             set_status_on_exception=False,
         )
