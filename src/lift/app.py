@@ -591,7 +591,7 @@ class App(Group, EventSources):
                     exc_info=exc,
                     extra={"request_id": request_id, "lift_ctx": ctx},
                 )
-        elif not getattr(ctx, "_failure_logged", False) and (logger := _logger()).isEnabledFor(20):
+        elif (logger := _logger()).isEnabledFor(20) and not getattr(ctx, "_failure_logged", False):
             # INFO: the 4xx line (unless a middleware wrote this request's line: auth's reason for its 401, say)
             # logger.info(...) without its second level check and its search of the stack for the
             # caller (findCaller: the same answer every time, found once): the record as it makes it
