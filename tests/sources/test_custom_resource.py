@@ -147,3 +147,62 @@ def test_a_long_failure_reason_is_cut_to_fit_cloudformations_4096_bytes(server: 
         sent["Status"] == "FAILED" and sent["Reason"].startswith("RuntimeError: éé") and sent["Reason"].endswith("...")
     )
     assert len(server.requests[0]["body"]) > 4000  # as much of the reason as fits
+
+
+def test_behind_the_cdk_provider_framework_the_answer_is_returned_and_a_failure_raised(
+    server: RecordingServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The CDK provider framework's onEvent gets CloudFormation's request without its ResponseURL
+    and answers CloudFormation itself from what the function returns (or raises). Such events went
+    to @app.invoke as unknown events."""
+    app = App()
+
+    @app.custom_resource("Custom::Bucket")
+    def bucket(ctx: Context, body: dict) -> object:
+        if body.get("Fail"):
+            raise RuntimeError("quota exceeded")
+        if ctx.record.request_type == "Create":
+            return CustomResourceResult({"Arn": f"arn:aws:s3:::{body['Name']}"}, physical_resource_id=body["Name"])
+        if body.get("Huge"):
+            return {"Blob": "x" * 5000}
+        return None
+
+    create = events.custom_resource(
+        "Create", resource_type="Custom::Bucket", properties={"Name": "logs"}, response_url=None
+    )
+    assert "ResponseURL" not in create and source_of(create) == "custom_resource"
+    assert app.handler(create, lambda_context()) == {"PhysicalResourceId": "logs", "Data": {"Arn": "arn:aws:s3:::logs"}}
+    delete = events.custom_resource(
+        "Delete", resource_type="Custom::Bucket", physical_resource_id="logs", response_url=None
+    )
+    assert app.handler(delete, lambda_context()) == {}  # the framework keeps the resource's id
+    failing = events.custom_resource(
+        "Update", resource_type="Custom::Bucket", properties={"Fail": 1}, response_url=None
+    )
+    with caplog.at_level(logging.ERROR, logger="lift"), pytest.raises(RuntimeError, match="quota exceeded"):
+        app.handler(failing, lambda_context())
+    huge = events.custom_resource("Update", resource_type="Custom::Bucket", properties={"Huge": 1}, response_url=None)
+    with pytest.raises(ValueError, match="CloudFormation takes at most 4096"):
+        app.handler(huge, lambda_context())
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2 and "quota exceeded" in errors[0].getMessage() + str(errors[0].exc_info)
+    assert server.requests == []  # nothing PUT anywhere
+
+
+def test_the_cdk_provider_framework_samples_of_the_corpus_are_custom_resources() -> None:
+    from pathlib import Path
+
+    corpus = Path("/work/shared/corpus/events")
+    local = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "events"
+    corpus = local if local.is_dir() else corpus
+    samples = sorted(corpus.rglob("*custom-resource-provider*.json")) if corpus.is_dir() else []
+    if not samples:
+        pytest.skip("no event corpus here")
+    app = App()
+    seen = []
+    app.custom_resource()(lambda ctx, body: seen.append(ctx.record.request_type) or {"Seen": body["Key1"]})
+    for path in samples:
+        event = json.loads(path.read_text())
+        answer = app.handler(event, lambda_context())
+        assert answer == {"Data": {"Seen": event["ResourceProperties"]["Key1"]}}, path.name
+    assert sorted(seen) == ["Create", "Delete", "Update"]

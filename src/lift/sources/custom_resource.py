@@ -1,5 +1,7 @@
 """CloudFormation custom resources: the handler creates, updates or deletes; Lift always PUTs the
-answer to the presigned `ResponseURL`, so a stack never hangs waiting for one.
+answer to the presigned `ResponseURL`, so a stack never hangs waiting for one. Behind the CDK
+provider framework (`onEvent`: events without a `ResponseURL`) the answer is returned instead, in
+that framework's shape, and a failure raised (`_provider_answer`).
 
 `body` is `ResourceProperties` (typed by hint); `ctx.record` gives `request_type`
 ("Create"/"Update"/"Delete"), `physical_resource_id`, `old_properties`, `resource_type`,
@@ -194,6 +196,8 @@ def _default_physical_id(record: CustomResourceRequest, context: Any) -> str:
 
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, Any] | None:
     record = CustomResourceRequest(event)
+    if "ResponseURL" not in event:
+        return _provider_answer(app, handlers, event, context, record)
     answer = _Answer(app, event, context, record)
     handler = first_handler(handlers, record.resource_type)
     if handler is None:
@@ -215,6 +219,35 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
     else:
         answer.send("SUCCESS", "", None, result)
     return answer.sent
+
+
+def _provider_answer(
+    app: Any, handlers: list[Any], event: dict[str, Any], context: Any, record: CustomResourceRequest
+) -> dict[str, Any]:
+    """The CDK provider framework's `onEvent` contract (its events have no `ResponseURL`: the
+    framework answers CloudFormation itself): the handler's result is returned as
+    `{"PhysicalResourceId", "Data", "NoEcho"}` (each only when set: the framework keeps the resource's
+    id, or uses the request id on Create), and a failure is raised, which the framework sends as FAILED
+    with its message. What CloudFormation would refuse is the handler's failure, as above."""
+    handler = first_handler(handlers, record.resource_type)
+    if handler is None:
+        raise app._unmatched_event("custom_resource", f"resource type {record.resource_type!r}", context)
+    result = run_handler(app, handler, event, context, "custom_resource", record)
+    if not isinstance(result, CustomResourceResult):
+        result = CustomResourceResult(result)
+    try:
+        fallback_id = record.physical_resource_id or record.record_id or "pending"
+        answer = json.loads(
+            answer_for(event, "SUCCESS", "", result.physical_resource_id or fallback_id, result.data, result.no_echo)
+        )
+    except Exception as exc:
+        raise returned_wrong(app, event, context, "custom_resource", record, exc) from None
+    out: dict[str, Any] = {"Data": answer["Data"]} if result.data is not None else {}
+    if result.physical_resource_id is not None:
+        out["PhysicalResourceId"] = answer["PhysicalResourceId"]
+    if result.no_echo:
+        out["NoEcho"] = True
+    return out
 
 
 def _start_timer(answer: _Answer, context: Any, margin: float) -> threading.Timer | None:

@@ -120,7 +120,7 @@ RULES: tuple[Rule, ...] = (
     Rule("cloudwatch_logs", "`awslogs.data`", _dict_rule(lambda e: type(e.get("awslogs")) is dict and "data" in e["awslogs"])),
     Rule("firehose", "`deliveryStreamArn` and `records`", _dict_rule(lambda e: "deliveryStreamArn" in e and "records" in e)),
     Rule("cognito", "`triggerSource` and `userPoolId`", _dict_rule(lambda e: "triggerSource" in e and "userPoolId" in e)),
-    Rule("custom_resource", "`RequestType`, `ResponseURL` and `StackId`", _dict_rule(lambda e: "RequestType" in e and "ResponseURL" in e and "StackId" in e)),
+    Rule("custom_resource", "`RequestType`, `StackId` and `ResponseURL` (or `LogicalResourceId`: the CDK provider framework's onEvent)", _dict_rule(lambda e: "RequestType" in e and "StackId" in e and ("ResponseURL" in e or "LogicalResourceId" in e))),
     Rule("s3_object_lambda", "`getObjectContext` and `xAmzRequestId`", _dict_rule(lambda e: "getObjectContext" in e and "xAmzRequestId" in e)),
     Rule("s3_batch", "`invocationSchemaVersion`, `job` and `tasks`", _dict_rule(lambda e: "invocationSchemaVersion" in e and "job" in e and "tasks" in e)),
     Rule("secrets_rotation", "`Step`, `SecretId` and `ClientRequestToken`", _dict_rule(lambda e: "Step" in e and "SecretId" in e and "ClientRequestToken" in e)),

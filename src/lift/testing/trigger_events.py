@@ -484,7 +484,7 @@ def amazon_mq(queue: str = "orders", messages: list[Any] | None = None) -> dict[
         "messages": [
             {
                 "messageID": f"ID:b-9bcfa592-423a-4942-879d-eb284b418fc8-1.mq.{REGION}.amazonaws.com-37557-1234520418293-4:1:1:1:{i + 1}",
-                "messageType": "jms/text-message", "deliveryMode": 1, "replyTo": None, "type": None, "expiration": "60000",
+                "messageType": "jms/text-message", "deliveryMode": 1, "replyTo": None, "type": None, "expiration": 60000,
                 "priority": 1, "correlationId": "myJMSCoID", "redelivered": False,
                 "destination": {"physicalName": queue}, "data": _b64(m), "timestamp": now, "brokerInTime": now, "brokerOutTime": now,
                 "properties": {"index": "1"},
@@ -524,10 +524,11 @@ def custom_resource(
     properties: dict[str, Any] | None = None,
     old_properties: dict[str, Any] | None = None,
     physical_resource_id: str | None = None,
-    response_url: str = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/response",
+    response_url: str | None = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/response",
     logical_resource_id: str = "MyThing",
 ) -> dict[str, Any]:
-    """A CloudFormation custom resource request (Create, Update or Delete)."""
+    """A CloudFormation custom resource request (Create, Update or Delete); with `response_url=None`,
+    as the CDK provider framework hands it to its `onEvent` function (no `ResponseURL`)."""
     stack = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/my-stack/{uuid.uuid4()}"
     event: dict[str, Any] = {
         "RequestType": request_type,
@@ -542,6 +543,8 @@ def custom_resource(
             **(properties or {}),
         },
     }
+    if response_url is None:
+        del event["ResponseURL"]
     if request_type != "Create":
         event["PhysicalResourceId"] = physical_resource_id or f"{logical_resource_id}-abc123"
     if request_type == "Update":
