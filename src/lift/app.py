@@ -1169,7 +1169,9 @@ class App(Group, EventSources):
 
                 seconds = ctx.remaining_ms() / 1000 if context is not None else None
                 limit = ALB_MAX_RESPONSE_BYTES if alb else MAX_RESPONSE_BYTES
-                response = finish_for_lambda(response, request.method, limit, ctx.request_id, seconds)
+                response = finish_for_lambda(
+                    response, request.method, limit, ctx.request_id, seconds, lambda exc: app.error_response(ctx, exc)
+                )
             if request.method == "HEAD" and response.body:
                 if status != 204 and status != 304:  # (the length of the body a GET would get)
                     response.headers.setdefault("Content-Length", str(len(response.body)))

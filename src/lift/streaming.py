@@ -93,7 +93,7 @@ class StreamingResponse(Response):
     `body` stays empty until a buffered integration collects the chunks (`collect`).
     """
 
-    __slots__ = ("chunks", "request_id")
+    __slots__ = ("chunks", "request_id", "on_error")
 
     def __init__(
         self,
@@ -105,6 +105,8 @@ class StreamingResponse(Response):
         super().__init__(None, status, headers, content_type)
         self.chunks = chunks
         self.request_id: str | None = None  # set when handed to a server that streams it (logs)
+        # set with it: the app's error contract (App.error_response) for a failure before the first chunk
+        self.on_error: Callable[[BaseException], Response] | None = None
 
     @property
     def is_async(self) -> bool:
@@ -358,14 +360,21 @@ class passthrough:
 
 
 def finish_for_lambda(
-    response: Response, request_method: str, limit: int, request_id: str | None, seconds: float | None = None
+    response: Response,
+    request_method: str,
+    limit: int,
+    request_id: str | None,
+    seconds: float | None = None,
+    on_error: Callable[[BaseException], Response] | None = None,
 ) -> Response:
-    """What a buffered Lambda integration sends for a streamed response."""
+    """What a buffered Lambda integration sends for a streamed response (`on_error`: the app's error
+    contract, for the server a stream is handed to)."""
     if not isinstance(response, StreamingResponse):
         return response
     sink = getattr(_local, "sink", None)
     if sink is not None and request_method != "HEAD":
         response.request_id = request_id  # for the server's log line if the stream fails
+        response.on_error = on_error  # (a failure before the first chunk: answered as on Lambda)
         sink(response)
         headers = dict(response.headers)
         headers["X-Lift-Streamed"] = "1"
@@ -421,6 +430,7 @@ async def stream_to_asgi(
 
     executor = executor or _default_pool()
     request_id = request_id or response.request_id
+    on_error = on_error or response.on_error
     try:
         start = {"type": "http.response.start", "status": response.status, "headers": response_headers(response)}
     except Exception:

@@ -44,6 +44,20 @@ def missing_first(ctx: Context) -> Response:
     return Response.ndjson(rows())
 
 
+@app.exception_handler(KeyError)
+def missing_key(ctx: Context, exc: KeyError) -> Response:
+    return Response.json({"missing": exc.args[0]}, status=404)
+
+
+@app.get("/custom-first")
+def custom_first(ctx: Context) -> Response:
+    def rows():
+        raise KeyError("export-7")
+        yield b"never"
+
+    return Response.stream(rows(), "text/plain")
+
+
 @app.get("/socket-fails")
 def socket_fails(ctx: Context) -> Response:
     def rows():
@@ -126,6 +140,8 @@ def test_a_stream_failing_before_its_first_chunk_is_the_error_contracts_answer_n
 
     resp = httpx.get(served.url + "/missing-first", timeout=30)
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"  # as on Lambda
+    resp = httpx.get(served.url + "/custom-first", timeout=30)  # the app's own exception handler answers
+    assert (resp.status_code, resp.json()) == (404, {"missing": "export-7"})
 
 
 @pytest.mark.parametrize("where", ["asgi", "dev"])
