@@ -161,8 +161,8 @@ def test_a_record_refused_by_a_middleware_is_one_warning_line(capsys):
     assert line["level"] == "WARNING" and line["outcome"] == "error" and line["status"] == 409
 
 
-@pytest.mark.parametrize("with_access_log", [True, False], ids=["access log", "no access log"])
-def test_an_http_failure_is_one_line(with_access_log, capsys):
+def logged_app(with_access_log: bool) -> App:
+    """An app with RequestLogging, or with Lift's JSON lines only (`configure`)."""
     app = App("orders")
     if with_access_log:
         app.use(RequestLogging())
@@ -170,6 +170,12 @@ def test_an_http_failure_is_one_line(with_access_log, capsys):
         from lift.observability import logging as lift_logging
 
         lift_logging.configure(force=True)
+    return app
+
+
+@pytest.mark.parametrize("with_access_log", [True, False], ids=["access log", "no access log"])
+def test_an_http_failure_is_one_line(with_access_log, capsys):
+    app = logged_app(with_access_log)
 
     @app.get("/orders/{order_id}")
     def get_order(ctx: Context, order_id: int) -> dict:
@@ -189,13 +195,7 @@ def test_an_http_failure_is_one_line(with_access_log, capsys):
 
 @pytest.mark.parametrize("with_access_log", [True, False], ids=["access log", "no access log"])
 def test_an_auth_failure_is_one_line_with_its_reason(with_access_log, capsys):
-    app = App("orders")
-    if with_access_log:
-        app.use(RequestLogging())
-    else:
-        from lift.observability import logging as lift_logging
-
-        lift_logging.configure(force=True)
+    app = logged_app(with_access_log)
     app.use(jwt_auth(secret=SECRET))
 
     @app.get("/orders")
