@@ -79,3 +79,29 @@ def test_the_runtimes_json_handler_is_replaced_too(capsys):
         root.removeHandler(runtime_handler)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 and '"message":"only once"' in lines[0]
+
+
+@pytest.mark.parametrize(
+    "log_format,log_level,expected",
+    [("JSON", "WARN", "WARN"), ("json", "error", "ERROR"), ("JSON", "INFO", None), ("Text", "ERROR", None)],
+)
+def test_metrics_pass_lambdas_application_log_level(log_format, log_level, expected, capsys, monkeypatch):
+    """Lambda takes a JSON line without `level` for INFO and, with the JSON format and an application
+    log level of WARN or above, drops it: before, every EMF line (metrics included) was lost there."""
+    from lift.observability import metrics as lift_metrics
+    from observability.emf_spec import emf_lines, validate_emf
+
+    monkeypatch.setenv("AWS_LAMBDA_LOG_FORMAT", log_format)
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", log_level)
+    lift_metrics.configure()
+    app = App("svc")
+
+    @app.sqs("orders")
+    def on_order(ctx, body: str) -> None:
+        ctx.metrics.add("Orders", 1, unit="Count")
+        ctx.metrics.add("Big", 1, dimensions={"k": "v" * 1000})
+
+    TestClient(app).sqs("orders", ["a"] * 300)  # (values past 100 per metric: split documents)
+    docs = emf_lines(capsys.readouterr().out)
+    assert len(docs) > 2 and all(validate_emf(doc) == [] for doc in docs)
+    assert [doc.get("level") for doc in docs] == [expected] * len(docs)

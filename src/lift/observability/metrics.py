@@ -294,6 +294,12 @@ class Metrics:
         if docs:
             stream = self._stream or sys.stdout
             docs = redact_cards(docs)  # dimension values and metadata are free text: no card number in them
+            level = _settings["lambda_level"]
+            if level is None:
+                level = _settings["lambda_level"] = _lambda_application_level()
+            if level:
+                for doc in docs:
+                    doc.setdefault("level", level)
             parts = [part for doc in docs for part in _fitting(doc)]
             docs = [doc for doc, _ in parts]
             stream.write("".join(line.decode("utf-8") + "\n" for _, line in parts))
@@ -322,7 +328,7 @@ def _fitting(doc: dict[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
         half = len(definitions) // 2
         return [part for kept in (definitions[:half], definitions[half:]) for part in _fitting(_with(doc, names, kept))]
     dimensions = {name for dimension_set in directive["Dimensions"] for name in dimension_set}
-    bare = {k: v for k, v in doc.items() if k in names or k in dimensions or k == "_aws"}
+    bare = {k: v for k, v in doc.items() if k in names or k in dimensions or k == "_aws" or k == "level"}
     return [(bare, _encoder.encode(bare))] if len(bare) < len(doc) else [(doc, line)]
 
 
@@ -358,7 +364,17 @@ def _chunks(metrics: dict[str, tuple[str, int, list[float | int]]]) -> list[dict
 # Keyed by the invocation's event object: every record of a batch shares it, and concurrent
 # requests (ASGI) each have their own.
 _open: dict[int, Metrics] = {}
-_settings: dict[str, Any] = {"namespace": None, "default_dimensions": None}
+_settings: dict[str, Any] = {"namespace": None, "default_dimensions": None, "lambda_level": None}
+
+
+def _lambda_application_level() -> str:
+    """The `level` EMF lines need under Lambda's advanced logging controls ("" when none): with the
+    JSON log format Lambda drops stdout lines below the function's application log level, and takes
+    a line without a `level` for INFO, so at WARN, ERROR or FATAL every metric would be lost."""
+    if os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() != "JSON":
+        return ""
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    return level if level in ("WARN", "ERROR", "FATAL") else ""
 
 
 def configure(namespace: str | None = None, default_dimensions: dict[str, Any] | None = None) -> None:
@@ -373,6 +389,7 @@ def configure(namespace: str | None = None, default_dimensions: dict[str, Any] |
         Metrics._check_dimension_count({name: _check_dimension(name, value)[1] for name, value in dimensions.items()})
     _settings["namespace"] = namespace
     _settings["default_dimensions"] = dimensions
+    _settings["lambda_level"] = None  # (read again from the environment at the next flush)
 
 
 def _derived_name(name: str) -> str:
