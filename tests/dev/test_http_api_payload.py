@@ -15,6 +15,10 @@ def test_http_api_payload_with_cookies_list_and_multi_value_query(tmp_path: Path
         status, _, body = server.request("GET", "/hello/eve?tag=x&tag=y")
         assert status == 200
         assert json.loads(body) == {"hello": "eve", "version": "v1", "source": "http", "query": ["x", "y"]}
+        status, _, body = server.request("GET", "/hello/eve?tag=caf%C3%A9&tag=a%2Bb")  # the query string as sent
+        assert json.loads(body)["query"] == ["café", "a+b"]
+        status, _, body = server.request("GET", "/hello/eve?tag=%FF")
+        assert (status, json.loads(body)["error"]["code"]) == (400, "invalid_query_encoding")
         status, _, body = server.request("GET", "/whoami", headers={"Cookie": "a=1; b=2"})
         assert json.loads(body)["cookies"] == {"a": "1", "b": "2"}
         assert json.loads(body)["event_source"] == "http"

@@ -31,6 +31,10 @@ def event_from_request(scope: dict[str, Any], body: bytes, payload: str) -> dict
     body_arg = body if body else None
     if payload == "http":
         event = events.apigw_http(method, path, body=body_arg, headers=headers, query=query, is_base64=is_base64)
+        if scope.get("query_string"):  # as an HTTP API passes it on: as sent (`%FF` the app's 400, not a U+FFFD)
+            from lift.asgi import header_text
+
+            event["rawQueryString"] = header_text(scope["query_string"])
         event["requestContext"]["http"]["sourceIp"] = client_ip
         event["requestContext"]["http"]["userAgent"] = (headers.get("User-Agent") or [""])[-1]
         event["requestContext"]["http"]["method"] = method  # (as sent, in any case, as API Gateway passes it on)
