@@ -192,3 +192,28 @@ def test_cycles_deep_nesting_and_huge_numbers_still_make_a_line(capsys):
     assert set(lines) == {"deep", "cyclic", "huge"}
     assert lines["cyclic"]["data"]["a"] == 1
     assert lines["huge"]["number"] == "<int of 16610 bits>" and lines["huge"]["nan"] is None
+
+
+def test_a_traceback_cut_to_fit_a_line_keeps_the_exception_that_was_raised(capsys):
+    """Before, a line over 256 KB cut the traceback to its first 8192 characters: the end, which
+    names the exception raised and the frame that raised it, was what got lost."""
+    from lift.observability import logging as lift_logging
+
+    def fail() -> None:
+        try:
+            raise ValueError("x" * 300_000)  # the cause: a huge first part of the traceback
+        except ValueError as exc:
+            raise RuntimeError("the final error") from exc
+
+    with lift_handler_only():
+        try:
+            fail()
+        except RuntimeError:
+            lift_logging.get_logger().exception("it failed")
+    (raw,) = capsys.readouterr().out.splitlines()
+    assert len(raw.encode()) + 1 <= 256 * 1024
+    line = json.loads(raw)
+    traceback = line["exception"]["traceback"]
+    assert line["truncated"]["bytes"] > 300_000 and len(traceback) <= 8192
+    assert traceback.startswith("Traceback (most recent call last):")
+    assert traceback.rstrip().endswith("RuntimeError: the final error") and "characters]..." in traceback

@@ -433,15 +433,28 @@ def _json_safe(value: Any, depth: int = 0, limit: int | None = None) -> Any:
 
 
 def _shrink(fields: dict[str, Any], size: int) -> bytes:
-    """A line over `MAX_LINE_BYTES` as one that fits: long strings and lists cut, else only the core fields."""
-    shrunk = _json_safe(fields, limit=_SHRUNK_TEXT)
+    """A line over `MAX_LINE_BYTES` as one that fits: long strings and lists cut, else only the core
+    fields. A traceback keeps its end (the exception raised, the frame that raised it) and its start."""
+    shrunk = _json_safe(_traceback_cut(fields, _SHRUNK_TEXT), limit=_SHRUNK_TEXT)
     shrunk["truncated"] = {"bytes": size}
     encoded = _encoder.encode(shrunk)
     if len(encoded) <= MAX_LINE_BYTES:
         return encoded
     core = {key: shrunk[key] for key in _CORE_FIELDS if key in shrunk}
     core["truncated"] = {"bytes": size, "fields_dropped": sorted(set(shrunk) - set(core) - {"truncated"})[:100]}
-    return _encoder.encode(_json_safe(core, limit=1024))
+    return _encoder.encode(_json_safe(_traceback_cut(core, 1024), limit=1024))
+
+
+def _traceback_cut(fields: dict[str, Any], limit: int) -> dict[str, Any]:
+    """`fields` with the exception's traceback at most `limit` characters: its first quarter and its end."""
+    exception = fields.get("exception")
+    text = exception.get("traceback") if isinstance(exception, dict) else None
+    if not isinstance(text, str) or len(text) <= limit:
+        return fields
+    head = limit // 4
+    tail = limit - head - 48
+    text = f"{text[:head]}\n...[{len(text) - head - tail} characters]...\n{text[-tail:]}"
+    return {**fields, "exception": {**exception, "traceback": text}}
 
 
 def unformatted_message(record: logging.LogRecord, exc: Exception) -> str:
