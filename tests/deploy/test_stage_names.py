@@ -216,7 +216,7 @@ def test_the_deployed_function_matches_its_stage_s_names_and_the_app_s(monkeypat
         app.handler(other, None)
 
 
-def test_existing_tables_given_by_arn_keep_their_names_in_the_function() -> None:
+def test_tables_the_stack_did_not_create_keep_their_names_in_the_function() -> None:
     from lift.stores.dynamodb import DynamoDBStore
 
     app = App(name="svc")
@@ -228,15 +228,18 @@ def test_existing_tables_given_by_arn_keep_their_names_in_the_function() -> None
     )
     assert [t.name for t in d.tables] == ["fresh-prod"]
     env = {k: str(v) for k, v in d.function.environment}
-    assert env["LIFT_RESOURCES_AS_NAMED"] == "legacy"
+    assert env["LIFT_STAGE_TABLES"] == "fresh"
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
         assert DynamoDBStore("legacy", region=REGION).table_name == "legacy"
+        assert DynamoDBStore("not-the-app-s", region=REGION).table_name == "not-the-app-s"  # made elsewhere
         store = DynamoDBStore("fresh", region=REGION)
         assert store.table_name == "fresh-prod"
-        store.table = "other"  # a table set later is the stage's too
-        assert (store.table, store.table_name) == ("other", "other-prod")
+        store.table = "legacy"  # a table set later is looked up again
+        assert (store.table, store.table_name) == ("legacy", "legacy")
+        store.table = "fresh"
+        assert store.table_name == "fresh-prod"
 
 
 @pytest.mark.parametrize("suffix", ["-Prod", "_prod", "-prod-", "x" * 41])

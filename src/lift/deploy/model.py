@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lift.deploy.config import ConfigError, ProjectConfig, StageConfig
+from lift.stage_names import fitted as _fitted
 
 __all__ = [
     "Expr",
@@ -1006,7 +1007,7 @@ class _Builder:
         # what the stack names `<name><suffix>` (lift.stage_names), and the app's names it checked
         self.suffix = settings.resource_suffix.replace("{stage}", stage)
         self.named: list[tuple[str, str]] = []
-        self.as_named: list[str] = []  # tables and queues the app uses by name that exist already (ARN)
+        self.stage_tables: list[str] = []  # the app's names of the tables this stage creates
         self.statements: list[IamStatement] = []
         self.queues: list[Queue] = []
         self.topics: list[Topic] = []
@@ -1196,16 +1197,18 @@ class _Builder:
 
         if created:
             self.named.append((_KIND_LABELS[kind], name))
+            if kind == "table":  # (the function's stores find it by the app's name: LIFT_STAGE_TABLES)
+                self.stage_tables.append(name)
         return physical_name(name, kind, self.suffix)
 
     def _stage_names_environment(self) -> None:
         """How the deployed function finds its stage's resources (lift.stage_names): the suffix the
-        stack added, and the names it uses as they are (existing tables and queues given by ARN)."""
+        stack added, and which tables it created (a store on any other table keeps its name)."""
         if not self.suffix or not self.named:
             return
         self.environment["LIFT_RESOURCE_SUFFIX"] = self.suffix
-        if self.as_named:
-            self.environment["LIFT_RESOURCES_AS_NAMED"] = ",".join(sorted(set(self.as_named)))
+        if self.stage_tables:
+            self.environment["LIFT_STAGE_TABLES"] = ",".join(sorted(set(self.stage_tables)))
 
     def _slos(self) -> tuple[tuple[Any, ...], tuple[tuple[str, str], ...]]:
         """The app's SLOs and the (method, route) pairs they may measure; an SLO no alarm can measure
@@ -1310,7 +1313,6 @@ class _Builder:
                 for i, arn in enumerate(arns):
                     self._sqs_mapping(name if len(arns) == 1 else f"{name}-{i + 1}", arn, None, cfg, fifo)
                 self.grant(f"Consume {name}", _SQS_CONSUME, arns, f"@app.sqs({name!r}) consumes it")
-                self.as_named.append(name)
                 continue
             visibility = cfg.visibility_timeout or visibility_default
             if visibility < self.s.timeout:
@@ -1643,7 +1645,6 @@ class _Builder:
             cfg = self.s.tables.get(name) or TableConfig()
             if cfg.arn:
                 arn: Value = _given_arn(cfg.arn)
-                self.as_named.append(name)
             elif regions and self.region != regions[0]:
                 # a replica: the global table (and this region's replica) is created by the first region's stack
                 arn = table_arn(self.physical("table", name))
@@ -2427,7 +2428,6 @@ class _Builder:
         cfg = self.s.tables.get(name) or TableConfig()
         if cfg.arn:
             arn: Value = _given_arn(cfg.arn)
-            self.as_named.append(name)
         else:
             table = Table(
                 self.ids("Table", name),
@@ -2840,17 +2840,6 @@ _AWS_NAMES = {
     ),
     "EventBridge Scheduler schedule": _name_rule(r"[A-Za-z0-9_.-]+", _LETTERS, 64),
 }
-
-
-def _fitted(name: str, limit: int, suffix: str) -> str:
-    """`name + suffix` in at most `limit` characters: a name too long is cut and keeps a hash of
-    itself, so two long names that share a beginning stay distinct."""
-    import hashlib
-
-    if len(name) + len(suffix) <= limit:
-        return name + suffix
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: limit - len(suffix) - 9]}-{digest}{suffix}"
 
 
 def _rule_name(function_name: str, kind: str, label: str) -> str:

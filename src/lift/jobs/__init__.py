@@ -357,11 +357,8 @@ class Jobs:
 
             self._sqs = boto3.session.Session().client("sqs")
         if self._queue_url is None:
-            from lift.stage_names import physical_name
-
             self._queue_url = (
-                os.environ.get("LIFT_JOBS_QUEUE_URL")
-                or self._sqs.get_queue_url(QueueName=physical_name(self.queue, "queue"))["QueueUrl"]
+                os.environ.get("LIFT_JOBS_QUEUE_URL") or self._sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
             )
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=message)
 
