@@ -196,8 +196,6 @@ def test_logs_and_metrics_read_every_region_of_the_stage(tmp_path: Path, moto_en
     assert [(n["region"], n["invocations"]) for n in numbers] == [("us-east-1", 5), ("eu-west-1", 7)]
     single = json.loads(lift("metrics", "prod", "--json", "--region", "eu-west-1", cwd=root, env=env).stdout)
     assert (single["region"], single["invocations"]) == ("eu-west-1", 7)
-    table = " ".join(lift("metrics", "prod", cwd=root, env=env).stdout.split())
-    assert f"{name}-prod in us-east-1, last 1h" in table and f"{name}-prod in eu-west-1, last 1h" in table
 
 
 def test_health_checks_every_region_of_the_stage(tmp_path: Path, moto_endpoint: str) -> None:
@@ -222,11 +220,9 @@ def test_health_checks_every_region_of_the_stage(tmp_path: Path, moto_endpoint: 
             cfn.create_stack(StackName=f"{name}-prod", TemplateBody=json.dumps(template))
         result = lift("health", "prod", cwd=root, env=env)
         reports = json.loads(lift("health", "prod", "--json", cwd=root, env=env).stdout)
-        first = lift("health", "prod", "--region", "us-east-1", cwd=root, env=env)
     finally:
         for server in served:
             server.stop()
     assert result.returncode == 1, result.stdout + result.stderr
     assert "(us-east-1)" in result.stdout and "(eu-west-1)" in result.stdout
     assert [(r["region"], r["status_code"]) for r in reports] == [("us-east-1", 200), ("eu-west-1", 503)]
-    assert first.returncode == 0, first.stdout + first.stderr
