@@ -235,11 +235,8 @@ def _provider_answer(
     result = run_handler(app, handler, event, context, "custom_resource", record)
     if not isinstance(result, CustomResourceResult):
         result = CustomResourceResult(result)
-    try:
-        fallback_id = record.physical_resource_id or record.record_id or "pending"
-        answer = json.loads(
-            answer_for(event, "SUCCESS", "", result.physical_resource_id or fallback_id, result.data, result.no_echo)
-        )
+    try:  # (what the handler gave is checked, not the request's own fields, which the framework adds)
+        answer = json.loads(answer_for({}, "SUCCESS", "", result.physical_resource_id or "-", result.data, result.no_echo))
     except Exception as exc:
         raise returned_wrong(app, event, context, "custom_resource", record, exc) from None
     out: dict[str, Any] = {"Data": answer["Data"]} if result.data is not None else {}
