@@ -236,7 +236,9 @@ def _provider_answer(
     if not isinstance(result, CustomResourceResult):
         result = CustomResourceResult(result)
     try:  # (what the handler gave is checked, not the request's own fields, which the framework adds)
-        answer = json.loads(answer_for({}, "SUCCESS", "", result.physical_resource_id or "-", result.data, result.no_echo))
+        answer = json.loads(
+            answer_for({}, "SUCCESS", "", result.physical_resource_id or "-", result.data, result.no_echo)
+        )
     except Exception as exc:
         raise returned_wrong(app, event, context, "custom_resource", record, exc) from None
     out: dict[str, Any] = {"Data": answer["Data"]} if result.data is not None else {}
