@@ -17,8 +17,9 @@ __all__ = ["LIMITS", "SUFFIX_ENV", "TABLES_ENV", "StageTable", "fitted", "physic
 SUFFIX_ENV = "LIFT_RESOURCE_SUFFIX"
 TABLES_ENV = "LIFT_STAGE_TABLES"
 
-# AWS's longest name per kind: SQS 80, SNS 256, DynamoDB 255, Kinesis 128, S3 63, Scheduler 64
-LIMITS = {"queue": 80, "topic": 256, "table": 255, "stream": 128, "bucket": 63, "schedule": 64}
+# AWS's longest name per kind: SQS 80, SNS 256, DynamoDB 255, Kinesis 128, S3 63, Scheduler 64,
+# S3 Object Lambda access points 45
+LIMITS = {"queue": 80, "topic": 256, "table": 255, "stream": 128, "bucket": 63, "schedule": 64, "access_point": 45}
 
 
 def fitted(name: str, limit: int, suffix: str, strip: str = "") -> str:
@@ -45,7 +46,7 @@ def physical_name(name: str, kind: str, suffix: str | None = None) -> str:
         return name
     fifo = ".fifo" if kind in ("queue", "topic") and name.endswith(".fifo") else ""
     # (S3 refuses '.' or '-' next to the '-' before the hash)
-    return fitted(name[: len(name) - len(fifo)], LIMITS[kind], suffix + fifo, ".-" if kind == "bucket" else "")
+    return fitted(name[: len(name) - len(fifo)], LIMITS[kind], suffix + fifo, ".-" if kind == "bucket" else "-")
 
 
 class StageTable:

@@ -318,12 +318,12 @@ def test_a_log_subscription_filter_after_its_permission() -> None:
     }
 
 
-def test_object_lambda_access_point_and_write_get_object_response() -> None:
+def test_object_lambda_access_point_and_write_get_object_response(monkeypatch: pytest.MonkeyPatch) -> None:
     t = template(http="rest", snapstart=True)
     [point] = of(t, "AWS::S3::AccessPoint").values()
-    assert point == {"Bucket": "hooks-documents", "Name": "redacted-source"}
+    assert point == {"Bucket": "hooks-documents", "Name": "redacted-dev-source"}  # each stage its own
     [ol] = of(t, "AWS::S3ObjectLambda::AccessPoint").values()
-    assert ol["Name"] == "redacted"
+    assert ol["Name"] == "redacted-dev"
     [transform] = ol["ObjectLambdaConfiguration"]["TransformationConfigurations"]
     assert transform["Actions"] == ["GetObject"]
     assert transform["ContentTransformation"]["AwsLambda"]["FunctionArn"] == {"Ref": "FunctionAlias"}  # SnapStart
@@ -332,9 +332,15 @@ def test_object_lambda_access_point_and_write_get_object_response() -> None:
         "Effect": "Allow",
         "Action": ["s3-object-lambda:WriteGetObjectResponse"],
         "Resource": {
-            "Fn::Sub": "arn:${AWS::Partition}:s3-object-lambda:${AWS::Region}:${AWS::AccountId}:accesspoint/redacted"
+            "Fn::Sub": "arn:${AWS::Partition}:s3-object-lambda:${AWS::Region}:${AWS::AccountId}:accesspoint/redacted-dev"
         },
     }
+    # the deployed function (its stage's suffix) takes the GetObject of its stage's access point, not another's
+    monkeypatch.setenv("LIFT_RESOURCE_SUFFIX", "-dev")
+    app = App(name="hooks")
+    app.s3_object_lambda("redacted")(lambda body: body)
+    [handler] = [h for h in app.event_handlers if h.source == "s3_object_lambda"]
+    assert [handler.match(p) for p in ("redacted-dev", "redacted", "redacted-prod")] == [True, True, False]
 
 
 def test_firehose_role_may_invoke_the_processor_or_a_warning_says_how() -> None:

@@ -2110,8 +2110,13 @@ class _Builder:
                     f"@app.s3_object_lambda({name!r}) needs the exact access point name and its bucket: "
                     f"{self.where(f'object_lambda.{_toml_key(name)}')} bucket = ..."
                 )
+            physical = self.physical("access_point", name)
             point = ObjectLambdaAccessPoint(
-                self.ids("ObjectLambda", name), name, cfg.bucket, self.ids("AccessPoint", name), f"{name}-source"[:50]
+                self.ids("ObjectLambda", name),
+                physical,
+                cfg.bucket,
+                self.ids("AccessPoint", name),
+                _fitted(physical, 50, "-source", "-"),
             )
             self.object_lambdas.append(point)
             self.grant(
@@ -2822,6 +2827,7 @@ _KIND_LABELS = {
     "table": "DynamoDB table",
     "bucket": "S3 bucket",
     "schedule": "EventBridge Scheduler schedule",
+    "access_point": "S3 Object Lambda access point",
 }
 _AWS_NAMES = {
     "SQS queue": _name_rule(
@@ -2839,6 +2845,12 @@ _AWS_NAMES = {
         3,
     ),
     "EventBridge Scheduler schedule": _name_rule(r"[A-Za-z0-9_.-]+", _LETTERS, 64),
+    "S3 Object Lambda access point": _name_rule(
+        r"[a-z0-9][a-z0-9-]{1,43}[a-z0-9]",
+        "lowercase letters, digits and '-', starting and ending with a letter or digit",
+        45,
+        3,
+    ),
 }
 
 

@@ -232,7 +232,9 @@ class Triggers:
     def s3_object_lambda(self, access_point: str = "*", *, middleware: Iterable[Middleware] = ()) -> Any:
         """An S3 Object Lambda GetObject: `body` is the original object; the return value is sent with
         `WriteGetObjectResponse`."""
-        return self._trigger("s3_object_lambda", access_point, _record.pattern_matcher(access_point), middleware)
+        return self._trigger(
+            "s3_object_lambda", access_point, _record.pattern_matcher(access_point, "access_point"), middleware
+        )
 
     def s3_batch(self, bucket: str = "*", *, middleware: Iterable[Middleware] = ()) -> Callable[[Any], Any]:
         """An S3 Batch Operations task on an object of `bucket` (name or glob)."""
