@@ -221,6 +221,22 @@ def test_front_door_health_checks_detect_a_dead_region_in_about_30_seconds():
     assert resources["RecordEuWest1"]["Properties"]["Failover"] == "SECONDARY"
 
 
+def put_route_counts(cw, service: str, method: str, at: dt.datetime, requests: int, errors: int) -> None:
+    """`requests` and `errors` (5xx) of `method /orders` at `at`, as RequestMetrics writes them."""
+    dims = [
+        {"Name": "service", "Value": service},
+        {"Name": "route", "Value": "/orders"},
+        {"Name": "method", "Value": method},
+    ]
+    cw.put_metric_data(
+        Namespace=service,
+        MetricData=[
+            {"MetricName": "Requests", "Dimensions": dims, "Value": requests, "Timestamp": at, "Unit": "Count"},
+            {"MetricName": "ServerErrors", "Dimensions": dims, "Value": errors, "Timestamp": at, "Unit": "Count"},
+        ],
+    )
+
+
 def test_slo_report_matches_a_hand_computation(moto_endpoint):
     from lift.deploy.slo import markdown, report
     from lift.slo import SLO
@@ -228,21 +244,10 @@ def test_slo_report_matches_a_hand_computation(moto_endpoint):
     cw = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
     service = f"shop{uuid.uuid4().hex[:6]}"
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    dims = [
-        {"Name": "service", "Value": service},
-        {"Name": "route", "Value": "/orders"},
-        {"Name": "method", "Value": "POST"},
-    ]
     # 10,000 requests over the last two days, 4 of them 5xx; in the last hour 1,000 requests and 2 errors
     for hours_ago, requests, errors in ((30, 5000, 1), (5, 4000, 1), (0, 1000, 2)):
         at = now - dt.timedelta(hours=hours_ago, minutes=10 if hours_ago == 0 else 0)
-        cw.put_metric_data(
-            Namespace=service,
-            MetricData=[
-                {"MetricName": "Requests", "Dimensions": dims, "Value": requests, "Timestamp": at, "Unit": "Count"},
-                {"MetricName": "ServerErrors", "Dimensions": dims, "Value": errors, "Timestamp": at, "Unit": "Count"},
-            ],
-        )
+        put_route_counts(cw, service, "POST", at, requests, errors)
     slo = SLO(name="checkout", availability=99.9, routes=("POST /orders",))
     r = report(
         cw, slo, service=service, namespace=service, endpoints=[("POST", "/orders"), ("GET", "/orders")], now=now
@@ -512,19 +517,7 @@ def test_an_slo_of_90_percent_or_less_gets_burn_alarms_that_can_fire(moto_endpoi
     cw = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
     service = f"loose{uuid.uuid4().hex[:6]}"
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    dims = [
-        {"Name": "service", "Value": service},
-        {"Name": "route", "Value": "/orders"},
-        {"Name": "method", "Value": "GET"},
-    ]
-    at = now - dt.timedelta(minutes=10)
-    cw.put_metric_data(
-        Namespace=service,
-        MetricData=[
-            {"MetricName": name, "Dimensions": dims, "Value": 50, "Timestamp": at, "Unit": "Count"}
-            for name in ("Requests", "ServerErrors")
-        ],
-    )
+    put_route_counts(cw, service, "GET", now - dt.timedelta(minutes=10), 50, 50)
     r = report(
         cw,
         SLO(name="loose", availability=90),
