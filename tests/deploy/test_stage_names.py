@@ -256,3 +256,32 @@ def test_an_app_name_aws_refuses_is_still_refused_before_the_suffix() -> None:
 
     with pytest.raises(ModelError, match="81 characters"):
         build_deployment(app, config_from_dict({"region": REGION}, "pyproject.toml"), "prod")
+
+
+def test_a_deploy_that_renames_an_older_stack_s_resources_says_how_to_keep_them() -> None:
+    """The change set of a stack deployed before per-stage names replaces its queues: lift deploy
+    says why, and how to keep the old names, before it asks."""
+    from rich.console import Console
+
+    from lift.cli.deploy import print_changes
+    from lift.deploy.aws import Change, Plan
+
+    plan = Plan(
+        "svc-prod",
+        "cs-1",
+        "UPDATE",
+        [
+            Change("Modify", "QueueOrders", "AWS::SQS::Queue", "True"),
+            Change("Modify", "Function", "AWS::Lambda::Function"),
+        ],
+    )
+    for suffix, hinted in (("-{stage}", True), ("", False)):
+        d = build_deployment(
+            suffixed_app(), config_from_dict({"region": REGION, "resource_suffix": suffix}, "pyproject.toml"), "prod"
+        )
+        console = Console(record=True, width=300)
+        print_changes(console, plan, d)
+        said = console.export_text()
+        assert "replaced (data in them is lost unless retained): QueueOrders" in said
+        assert ("QueueOrders now carry the stage in their names" in said) is hinted
+        assert ('set resource_suffix = "" in [tool.lift.stages.prod]' in said) is hinted

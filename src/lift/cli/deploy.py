@@ -427,7 +427,7 @@ def _prepare(
         console.print(f"[green]no changes[/green]: {deployment.stack_name} is up to date")
         return None
     try:
-        print_changes(console, plan)
+        print_changes(console, plan, deployment)
         if not yes:
             if not _interactive():
                 aws.discard(plan)
@@ -515,7 +515,7 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def print_changes(console: Console, plan: Any) -> None:
+def print_changes(console: Console, plan: Any, deployment: Any = None) -> None:
     table = Table("action", "resource", "type", "replacement", title=f"Changes to {plan.stack} ({plan.kind.lower()})")
     colours = {"Add": "green", "Modify": "yellow", "Remove": "red"}
     for change in plan.changes:
@@ -528,6 +528,25 @@ def print_changes(console: Console, plan: Any) -> None:
         console.print(
             f"[bold red]warning:[/bold red] replaced (data in them is lost unless retained): {', '.join(replaced)}"
         )
+        renamed = [i for i in replaced if i in _stage_named_ids(deployment)]
+        if renamed:  # a stack deployed before per-stage names: the upgrade renames what it created
+            stage = deployment.stage
+            console.print(
+                f"[bold red]warning:[/bold red] {', '.join(renamed)} now carry the stage in their names "
+                f"(resource_suffix, docs/deploy.md 'Stages in one account'); to keep the names this stack "
+                + escape(f'gave them, set resource_suffix = "" in [tool.lift.stages.{stage}]')
+            )
+
+
+def _stage_named_ids(deployment: Any) -> set[str]:
+    """The logical ids of what the stack names per stage (queues, topics, tables, streams, buckets,
+    schedules, Object Lambda access points), when the stage has a resource suffix."""
+    if deployment is None or not deployment.config.resource_suffix:
+        return set()
+    named = (*deployment.queues, *deployment.topics, *deployment.tables, *deployment.streams, *deployment.buckets)
+    ids = {r.id for r in (*named, *deployment.schedules)}
+    ids |= {i for o in deployment.object_lambda_access_points for i in (o.id, o.access_point_id)}
+    return ids
 
 
 def print_event(console: Console, event: Any) -> None:
