@@ -118,11 +118,25 @@ class DynamoDBLocal:
 
     def create_app_tables(self, app: Any, stage: str | None = None, root: Any = ".") -> list[str]:
         """Create the tables the deployment model gives `app` (its DynamoDB stores: keys, TTL), as
-        `lift deploy` would for `stage`; returns their names. Existing tables are left as they are."""
+        `lift deploy` would for `stage`, under the names the app's stores use in this process (a
+        stage's `resource_suffix` only when `LIFT_RESOURCE_SUFFIX` is set here, as on Lambda); returns
+        their names. Existing tables are left as they are."""
+        import os
+
+        import msgspec
+
         from lift.deploy.config import load_config
         from lift.deploy.model import build_deployment
+        from lift.stage_names import SUFFIX_ENV
 
-        deployment = build_deployment(app, load_config(root), stage)
+        config = load_config(root)
+        suffix = {"resource_suffix": os.environ.get(SUFFIX_ENV, "")}
+        config = msgspec.structs.replace(
+            config,
+            base={**config.base, **suffix},
+            stages={name: {**settings, **suffix} for name, settings in config.stages.items()},
+        )
+        deployment = build_deployment(app, config, stage)
         client = self.client()
         existing = set(client.list_tables()["TableNames"])
         for table in deployment.tables:
