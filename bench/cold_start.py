@@ -58,6 +58,7 @@ def keys_for_python(version: str) -> dict[str, str]:
         f"lift_app@py{version}-lift-only": f"Lift, only lift + msgspec (Python {version})",
         f"lift_app@py{version}-lift-only+package": f"Lift, `lift package` (Python {version})",
         f"lift_app@py{version}": f"Lift, typing_extensions installed (Python {version})",
+        f"lift_app@py{version}+package": f"Lift, `lift package` with typing_extensions (Python {version})",
     }
 
 

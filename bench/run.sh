@@ -31,7 +31,7 @@ if command -v valgrind >/dev/null 2>&1; then
     "$PY" "$ROOT/bench/instructions.py" --init --stages --apps chalice_app,lift_app@lift-only,lift_app@lift-only+package,bare_msgspec | tee -a "$RESULTS"
     for V in 3.12 3.13; do  # Lambda's Pythons (bench/setup.sh makes their virtualenvs when the interpreters exist)
         if [[ -x "$ROOT/.bench-venv/py$V-lift-only/bin/python" ]]; then
-            "$PY" "$ROOT/bench/instructions.py" --init --apps "chalice_app@py$V,lift_app@py$V-lift-only,lift_app@py$V-lift-only+package,lift_app@py$V,bare_msgspec@py$V-lift-only" | tee -a "$RESULTS"
+            "$PY" "$ROOT/bench/instructions.py" --init --apps "chalice_app@py$V,lift_app@py$V-lift-only,lift_app@py$V-lift-only+package,lift_app@py$V,lift_app@py$V+package,bare_msgspec@py$V-lift-only" | tee -a "$RESULTS"
         fi
     done
 fi
