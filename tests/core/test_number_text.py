@@ -20,7 +20,10 @@ from .http_events import VARIANTS
 SOURCES = ["rest", "http", "url", "alb-multi", "lattice"]  # (single-value ALB keeps a repeated key's last value)
 
 # (as sent in a URL, as the handler would have got it from int())
-NOT_INTEGERS = [("1_000", "1_000"), ("%2B1", "+1"), ("%201", " 1"), ("1%20", "1 "), ("%D9%A1%D9%A2", "١٢"), ("-", "-")]
+NOT_INTEGERS = [
+    ("1_000", "1_000"), ("%2B1", "+1"), ("%201", " 1"), ("1%20", "1 "), ("%D9%A1%D9%A2", "١٢"), ("-", "-"),
+    ("%C2%B2", "²"), ("1.0", "1.0"), ("1e3", "1e3"),
+]  # fmt: skip
 NOT_NUMBERS = ["1_0.5", "%2B1.5", ".5", "5.", "%201.5", "%D9%A1.5", "1e", "1.5e%2B", "nan", "Infinity"]
 
 
@@ -81,7 +84,11 @@ def test_an_int_path_parameter_is_ascii_digits(app: App, source: str, sent: str)
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_an_int_path_parameter_takes_a_sign_and_leading_zeros(app: App, source: str) -> None:
-    for path, expected in (("/users/42", 42), ("/users/-7", -7), ("/users/007/orders", 7), ("/users/0", 0)):
+    big = 10**30 + 7  # (beyond 64 bits)
+    for path, expected in (
+        ("/users/42", 42), ("/users/-7", -7), ("/users/007/orders", 7), ("/users/0", 0), ("/users/00", 0),
+        (f"/users/{big}", big), (f"/users/-{big}/orders", -big),
+    ):  # fmt: skip
         assert _answer(app, source, path) == (200, {"user_id": expected})
 
 
