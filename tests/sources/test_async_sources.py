@@ -234,6 +234,51 @@ def test_s3_via_sns_via_sqs_and_the_s3_test_event_are_handled() -> None:
     assert got == ["in/x.txt"]
 
 
+S3_TEST_EVENT = {
+    "Service": "Amazon S3",
+    "Event": "s3:TestEvent",
+    "Time": "2026-12-01T10:00:00.000Z",
+    "Bucket": "uploads",
+    "RequestId": "5582815E1AEA5ADF",
+    "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+}
+
+
+def test_the_s3_test_event_through_an_sns_topic_is_acknowledged(lift_logs) -> None:
+    """S3 -> SNS -> Lambda: S3 publishes its test event to the topic when the notification is configured.
+    It used to be an UnmatchedEvent (an ERROR line and a failed invocation, retried twice by Lambda)."""
+    app = App()
+    got = []
+
+    @app.s3("uploads")
+    def uploaded(body: S3Object) -> None:
+        got.append(body.key)
+
+    event = events.sns("uploads-topic", msgspec.json.encode(S3_TEST_EVENT).decode())
+    assert TestClient(app).invoke(event) is None
+    assert got == []
+    assert not [r for r in lift_logs.records if r.levelno >= logging.WARNING]
+    assert any("S3's test event: acknowledged" in m for m in lift_logs.messages(logging.INFO))
+    # the topic's real notifications still run, and a message that is neither still fails the invocation
+    assert TestClient(app).invoke(events.s3_via_sns("uploads-topic", "uploads", "in/x.txt")) is None
+    assert got == ["in/x.txt"]
+    with pytest.raises(UnmatchedEvent):
+        TestClient(app).invoke(events.sns("uploads-topic", '{"Event": "s3:TestEvent"}'))
+
+
+def test_a_message_that_only_mentions_the_s3_test_event_is_not_acknowledged() -> None:
+    """A queue relayed to @app.s3 handlers: only S3's own test document is acknowledged unrun. A message of
+    someone else's that merely holds the text "s3:TestEvent" was deleted as if it were one (lost unrun)."""
+    app = App()
+    app.s3("uploads")(lambda body: None)
+    event = events.s3_via_sqs("uploads-queue", "uploads", ["in/x.txt"])
+    for body in ({"kind": "s3:TestEvent", "order": 1}, {**S3_TEST_EVENT, "Service": "Billing"}, S3_TEST_EVENT):
+        event["Records"] += events.sqs("uploads-queue", [body])["Records"]
+    ids = [r["messageId"] for r in event["Records"]]
+    result = TestClient(app).invoke(event)
+    assert result == {"batchItemFailures": [{"itemIdentifier": ids[1]}, {"itemIdentifier": ids[2]}]}
+
+
 def test_sqs_handler_for_the_queue_wins_over_s3_routing() -> None:
     app = App()
     got = []

@@ -453,13 +453,18 @@ class EventSources(Triggers):
                 if handler is not None:
                     items.append(("sns", handler, sns.SNSRecord(raw)))
                     continue
-                s3_records = s3.records_in_message(raw["Sns"].get("Message") or "")
+                message = raw["Sns"].get("Message") or ""
+                s3_records = s3.records_in_message(message)
             except (KeyError, TypeError, AttributeError) as exc:
                 raise self._malformed_record_event("sns", i, exc, context) from None
             if not s3_records:
+                if self._handlers_by_source["s3"] and s3.is_test_event(message):  # S3 -> SNS, when configured
+                    lift_logger().info("sns message %s is S3's test event: acknowledged", raw["Sns"].get("MessageId"))
+                    continue
                 raise self._unmatched_event("sns", f"topic {topic!r}", context)
             items.extend(self._s3_items(s3_records, context))
-        self._run_all(items, event, context)
+        if items:
+            self._run_all(items, event, context)
 
     def _malformed_record_event(self, source: str, index: int, exc: Exception, context: Any) -> Exception:
         """The clear error for a record without the fields its service always sends (a hand-made or

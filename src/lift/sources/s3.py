@@ -8,7 +8,14 @@ from urllib.parse import unquote_plus
 from lift import serialization
 from lift.sources.record import Record
 
-__all__ = ["S3_EVENT_TYPES", "S3Object", "from_eventbridge", "normalize_event_name", "records_in_message"]
+__all__ = [
+    "S3_EVENT_TYPES",
+    "S3Object",
+    "from_eventbridge",
+    "is_test_event",
+    "normalize_event_name",
+    "records_in_message",
+]
 
 # EventBridge detail-types of S3 -> the notification event-name family they correspond to.
 S3_EVENT_TYPES = {
@@ -146,3 +153,16 @@ def records_in_message(message: str) -> list[dict[str, Any]] | None:
     if not all(type(r) is dict and r.get("eventSource") == "aws:s3" for r in records):
         return None
     return records
+
+
+def is_test_event(message: str) -> bool:
+    """True for the `s3:TestEvent` message S3 sends to a queue or topic when a notification is configured
+    (`{"Service": "Amazon S3", "Event": "s3:TestEvent", ...}`): the whole document, not a message that
+    merely mentions it, which is someone's data and must reach a handler or fail."""
+    if '"s3:TestEvent"' not in message:
+        return False
+    try:
+        doc = serialization.decode_json(message)
+    except Exception:
+        return False
+    return type(doc) is dict and doc.get("Event") == "s3:TestEvent" and doc.get("Service") == "Amazon S3"

@@ -409,7 +409,7 @@ class S3Relay:
         text = inner.message if isinstance(inner, sns.SNSRecord) else record.body
         raws = s3.records_in_message(text)
         if raws is None:
-            if '"s3:TestEvent"' in text:  # S3 sends one when a notification is configured: nothing to do
+            if s3.is_test_event(text):  # S3 sends one when a notification is configured: nothing to do
                 lift_logger().info("sqs message %s is S3's test event: acknowledged", record.message_id)
                 return
             raise app._unmatched_event(
