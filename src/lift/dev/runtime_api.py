@@ -49,7 +49,7 @@ def response_too_large(size: int) -> dict[str, str]:
     }
 
 
-REGION = "us-east-1"
+REGION = "us-east-1"  # the function's region when the environment names none
 ACCOUNT = "123456789012"
 
 
@@ -233,7 +233,11 @@ class RuntimeEmulator:
         self.memory_mb = memory_mb
         self.python = python or sys.executable
         self.log_sink = log_sink
-        self.function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        # the function's region: the one the developer's environment (or `env`) names, so the app's AWS calls
+        # go where they would from the function, and its ARN says so
+        names = {**os.environ, **self.extra_env}
+        self.region = names.get("AWS_REGION") or names.get("AWS_DEFAULT_REGION") or REGION
+        self.function_arn = f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{function_name}"
         self.init_error: dict[str, Any] | None = None
         self.starts = 0  # how many runtime processes were started (cold starts)
         self._server: _RuntimeAPIServer | None = None
@@ -302,7 +306,6 @@ class RuntimeEmulator:
         """The environment Lambda gives the runtime, pointed at this emulator."""
         env = dict(os.environ)  # AWS credentials pass through, like the execution role's on Lambda
         env.pop("_LAMBDA_TELEMETRY_LOG_FD", None)
-        version = f"{sys.version_info.major}.{sys.version_info.minor}"
         paths = [self.cwd, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         env.update(
             {
@@ -313,9 +316,11 @@ class RuntimeEmulator:
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
                 "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex,
                 "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-                "AWS_REGION": REGION,
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                # the runtime's Python, not this one's: awslambdaric reads it (on 3.12+ it polls for events on
+                # a thread and writes results' non-ASCII text as is), and so may the app
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{_python_version(self.python)}",
                 "LAMBDA_TASK_ROOT": self.cwd,
                 "LAMBDA_RUNTIME_DIR": str(Path(self.python).parent),
                 "_HANDLER": self.handler,
@@ -559,6 +564,21 @@ def _peer_gone(connection: socket.socket) -> bool:
         return False
     except OSError:
         return True
+
+
+_VERSIONS: dict[str, str] = {}
+
+
+def _python_version(python: str) -> str:
+    """`python`'s "major.minor" (asked once per interpreter)."""
+    if python == sys.executable:
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
+    if python not in _VERSIONS:
+        code = "import sys; print('%d.%d' % sys.version_info[:2])"
+        _VERSIONS[python] = subprocess.run(
+            [python, "-c", code], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+    return _VERSIONS[python]
 
 
 def _require_runtime_client(python: str) -> None:

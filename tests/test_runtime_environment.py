@@ -1,0 +1,97 @@
+"""What a function sees of its execution environment under AWS's runtime client (awslambdaric),
+against Lift's Runtime API emulator: the variables Lambda sets, and the process's life across
+invocations (oversized results, timeouts, async handlers)."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lift.dev.runtime_api import RuntimeEmulator
+
+pytest.importorskip("awslambdaric")
+
+ENV_PROBE = """
+    import os
+    import sys
+    import time
+
+    NAMES = (
+        "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_INITIALIZATION_TYPE", "_HANDLER",
+        "LAMBDA_TASK_ROOT", "TZ", "AWS_REGION", "AWS_DEFAULT_REGION",
+    )
+
+
+    def handler(event, context):
+        return {
+            "env": {name: os.environ.get(name) for name in NAMES},
+            "python": "%d.%d" % sys.version_info[:2],
+            "arn": context.invoked_function_arn,
+            "utc_offset": time.localtime().tm_gmtoff,
+            "text": "café",
+        }
+"""
+
+
+def write_module(tmp_path: Path, name: str, source: str) -> Path:
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    return tmp_path
+
+
+def test_the_reserved_variables_are_lambdas_and_the_region_is_the_developers(tmp_path):
+    """The function's region was always us-east-1, whatever AWS_REGION the developer had set, so an
+    app's AWS calls under `lift invoke --runtime` went to another region than the app's own."""
+    write_module(tmp_path, "probe", ENV_PROBE)
+    with RuntimeEmulator(
+        "probe.handler", cwd=tmp_path, function_name="orders", memory_mb=512, env={"AWS_REGION": "eu-west-1"}
+    ) as rt:
+        result = rt.invoke({})
+    assert result.ok, result.payload
+    env = result.payload["env"]
+    assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_python{result.payload['python']}"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "orders" and env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/orders"
+    assert "/[$LATEST]" in env["AWS_LAMBDA_LOG_STREAM_NAME"]
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    assert env["_HANDLER"] == "probe.handler" and env["LAMBDA_TASK_ROOT"] == str(tmp_path)
+    assert env["TZ"] == ":UTC" and result.payload["utc_offset"] == 0
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert result.payload["arn"] == "arn:aws:lambda:eu-west-1:123456789012:function:orders"
+
+
+def _other_python_with_the_runtime_client() -> str | None:
+    """An interpreter of another Python version with awslambdaric (the bench's, when it is installed)."""
+    mine = f"py{sys.version_info.major}.{sys.version_info.minor}"
+    bench = Path(sys.executable).resolve().parents[2] / ".bench-venv"
+    if not bench.is_dir():
+        bench = Path(sys.executable).parents[2] / ".bench-venv"
+    for name in ("py3.12", "py3.13"):
+        python = bench / name / "bin" / "python"
+        if (
+            name != mine
+            and python.exists()
+            and list((bench / name / "lib").glob("python3.*/site-packages/awslambdaric"))
+        ):
+            return str(python)
+    return None
+
+
+def test_aws_execution_env_names_the_runtimes_python_not_the_emulators(tmp_path):
+    """AWS_EXECUTION_ENV was the emulator's own Python: a 3.12 runtime started from a 3.11 `lift` was told
+    it ran on python3.11, so awslambdaric polled for events without its thread and wrote the results'
+    non-ASCII text as \\u escapes, unlike on Lambda."""
+    python = _other_python_with_the_runtime_client()
+    if python is None:
+        pytest.skip("no interpreter of another Python version with awslambdaric (the bench's virtualenvs)")
+    write_module(tmp_path, "probe", ENV_PROBE)
+    with RuntimeEmulator("probe.handler", cwd=tmp_path, python=python) as rt:
+        result = rt.invoke({})
+    assert result.ok, result.payload
+    assert result.payload["python"] != f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert result.payload["env"]["AWS_EXECUTION_ENV"] == f"AWS_Lambda_python{result.payload['python']}"
+    assert '"text": "café"'.encode() in result.raw  # as the runtime writes it on Lambda's python3.12+
