@@ -11,6 +11,7 @@ versions (moto has no AppConfig environments or deployments: `hosted` says which
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -83,7 +84,7 @@ class ExtensionEmulator:
             status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
             return status, f"{err['Code']}: {err.get('Message', '')}".encode(), "text/plain"
         resp.pop("ResponseMetadata", None)
-        body = json.dumps(resp, default=str).encode()
+        body = json.dumps(resp, default=_wire_json).encode()
         self.cache[key] = (time.monotonic(), 200, body, "application/json")
         return 200, body, "application/json"
 
@@ -104,3 +105,10 @@ class ExtensionEmulator:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _wire_json(value: object) -> str:
+    """A value as AWS's JSON protocol writes it: blobs (SecretBinary) in base64, dates as text."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return str(value)

@@ -15,7 +15,7 @@ settings.get().db_password.get_secret_value()        # loaded once per execution
 """
 
 from lift.config.backends import Boto3Backend, ExtensionBackend, extension_present
-from lift.config.secret import SecretStr
+from lift.config.secret import SecretBytes, SecretStr
 from lift.config.settings import (
     ConfigError,
     Settings,
@@ -36,6 +36,7 @@ __all__ = [
     "ExtensionBackend",
     "Parameter",
     "Secret",
+    "SecretBytes",
     "SecretStr",
     "Settings",
     "Source",

@@ -216,7 +216,10 @@ def _secret_value(data: dict[str, Any]) -> Fetched:
         value: str | bytes = data["SecretString"]
     else:
         raw = data.get("SecretBinary") or b""
-        value = base64.b64decode(raw) if isinstance(raw, str) else raw
+        try:  # AWS's JSON (the extension's answer) carries the blob in base64; boto3 gives bytes
+            value = base64.b64decode(raw, validate=True) if isinstance(raw, str) else raw
+        except ValueError:
+            raise FetchError("the SecretBinary in the answer is not base64") from None
     return Fetched(value, True, data.get("VersionId"))
 
 

@@ -1,11 +1,11 @@
-"""`SecretStr`: a value that never shows itself in a repr, a str(), a log line or a traceback."""
+"""`SecretStr` and `SecretBytes`: values that never show themselves in a repr, a str(), a log line or a traceback."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Any
 
-__all__ = ["SecretStr", "MASKED"]
+__all__ = ["SecretStr", "SecretBytes", "MASKED"]
 
 MASKED = "**********"
 
@@ -86,3 +86,58 @@ class SecretStr:
 
     def __getstate__(self) -> Any:
         raise TypeError("SecretStr cannot be pickled")
+
+
+class SecretBytes:
+    """A binary secret (a Secrets Manager `SecretBinary`: a key, a keystore). `get_secret_value()`
+    is the only way to the bytes; it shows, compares and refuses pickling as `SecretStr` does."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes | bytearray | memoryview) -> None:
+        if isinstance(value, SecretBytes):
+            value = value.get_secret_value()
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise TypeError(f"SecretBytes needs bytes, not {type(value).__name__}")
+        object.__setattr__(self, "_value", bytes(value))
+
+    def get_secret_value(self) -> bytes:
+        return self._value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("SecretBytes is immutable")
+
+    def __repr__(self) -> str:
+        return f"SecretBytes(b'{MASKED}')"
+
+    def __str__(self) -> str:
+        return MASKED
+
+    def __format__(self, spec: str) -> str:
+        return MASKED
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SecretBytes):
+            return hmac.compare_digest(self._value, other._value)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("SecretBytes", self._value))
+
+    def __copy__(self) -> SecretBytes:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SecretBytes:
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError("SecretBytes cannot be pickled")
+
+    def __getstate__(self) -> Any:
+        raise TypeError("SecretBytes cannot be pickled")

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar, get_args, get_origin
 import msgspec
 
 from lift.config.backends import AccessDeniedError, Fetched, FetchError, NotFoundError, default_backend
-from lift.config.secret import SecretStr
+from lift.config.secret import SecretBytes, SecretStr
 from lift.config.sources import MISSING, AppConfig, Env, Parameter, Secret, Source
 
 __all__ = ["ConfigError", "Settings", "load", "declared_sources", "iam_statements", "on_change"]
@@ -119,7 +119,7 @@ def iam_statements(
 
 
 def _is_secret_type(tp: Any) -> bool:
-    if tp is SecretStr:
+    if tp is SecretStr or tp is SecretBytes:
         return True
     # pydantic's SecretStr / SecretBytes, for settings classes that are pydantic models
     return getattr(tp, "__module__", "").startswith("pydantic") and getattr(tp, "__name__", "") in (
@@ -153,7 +153,20 @@ def _dec_hook(tp: type, obj: Any) -> Any:
     if tp is SecretStr:
         if isinstance(obj, str):
             return SecretStr(obj)
+        if isinstance(obj, bytes):  # a SecretBinary: its text when it is UTF-8
+            try:
+                return SecretStr(obj.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise msgspec.ValidationError(
+                    "the secret is binary (SecretBinary) and not UTF-8 text: type the field SecretBytes"
+                ) from None
         raise msgspec.ValidationError("expected a string secret")
+    if tp is SecretBytes:
+        if isinstance(obj, bytes):
+            return SecretBytes(obj)
+        if isinstance(obj, str):  # a SecretString (or a SecureString) read as its UTF-8 bytes
+            return SecretBytes(obj.encode("utf-8"))
+        raise msgspec.ValidationError("expected a binary or string secret")
     raise NotImplementedError
 
 
@@ -164,6 +177,16 @@ def load(cls: type[T], *, backend: Any = None) -> T:
 
 
 def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
+    """`cls` loaded, with each value's version; raises `ConfigError`. The error is raised here, from
+    a frame that holds no value: raised where the values are (`_loaded`), a traceback printed with
+    its locals (Rich, pytest --showlocals, an error tracker) would show every secret already read."""
+    outcome = _loaded(cls, backend)
+    if isinstance(outcome, ConfigError):
+        raise outcome
+    return outcome
+
+
+def _loaded(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]] | ConfigError:
     sources = declared_sources(cls)
     annotations = {f.name: f.type for f in _fields(cls)}
     problems: list[tuple[str, str]] = []
@@ -216,7 +239,11 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
             continue
         if (source.secure or got.secure) and not _wants_secret(annotations[name]):
             problems.append(
-                (name, f"{source.describe()} is a secret: type the field SecretStr so its value never reaches a log")
+                (
+                    name,
+                    f"{source.describe()} is a secret: type the field SecretStr (SecretBytes for binary data) so"
+                    " its value never reaches a log",
+                )
             )
             continue
         value: Any = got.value
@@ -250,14 +277,15 @@ def _load(cls: type[T], backend: Any) -> tuple[T, dict[str, str | None]]:
         versions[name] = got.version
 
     if problems:
-        raise ConfigError(cls, problems)
+        return ConfigError(cls, problems)
     if _is_pydantic(cls):
-        return _pydantic_instance(cls, raw), versions
+        instance = _pydantic_instance(cls, raw)
+        return instance if isinstance(instance, ConfigError) else (instance, versions)
     try:
         instance = msgspec.convert(raw, cls, strict=False, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:  # msgspec's message names the path, never the value
         problems = _conversion_problems(raw, annotations) or [("(conversion)", _without_value(exc))]
-        raise ConfigError(cls, problems) from None
+        return ConfigError(cls, problems)
     return instance, versions
 
 
@@ -280,8 +308,8 @@ def _conversion_problems(raw: dict[str, Any], annotations: dict[str, Any]) -> li
 
 
 def _pydantic_instance(cls: Any, raw: dict[str, Any]) -> Any:
-    """`cls.model_validate(raw)`; pydantic's own message would quote the input (a secret,
-    maybe), so the problems are rebuilt from the error's location and text only."""
+    """`cls.model_validate(raw)`, or the `ConfigError` to raise; pydantic's own message would quote the
+    input (a secret, maybe), so the problems are rebuilt from the error's location and text only."""
     from pydantic import ValidationError
 
     try:
@@ -291,7 +319,7 @@ def _pydantic_instance(cls: Any, raw: dict[str, Any]) -> Any:
             (".".join(str(part) for part in err["loc"]) or "(conversion)", err["msg"])
             for err in exc.errors(include_input=False, include_url=False, include_context=False)
         ]
-        raise ConfigError(cls, problems) from None
+        return ConfigError(cls, problems)
 
 
 def _problem(source: Source, exc: FetchError) -> str:
