@@ -350,12 +350,13 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec:
         return lambda ctx: _checked_request(ctx, max_body).text
     if codec is None:
         codec = codec_for(Any if tp is _EMPTY else tp, "body")
-    form: list[Any] = []  # (codec, list fields), built when the first form body arrives
+    form: list[Any] = []  # (codec, its text fields), built when the first form body arrives
 
     def form_body(data: bytes) -> Any:
         if not form:
-            form.extend((codec_for(codec.type, "body", strict=False), _list_fields(codec.type)))
-        return form[0].convert(_form_data(data, form[1]))
+            form.extend((codec_for(codec.type, "body", strict=False), _TextFields(_model_fields(codec.type) or [])))
+        form_codec, fields = form
+        return fields.convert(_form_data(data, fields.multi), form_codec, "body")
 
     quarter = max_body // 4  # a str of at most this many characters is at most max_body bytes of UTF-8
     # msgspec's decoder called here (made on the first body: see ModelCodec), the codec's error
@@ -460,14 +461,32 @@ def _reads_event_body(cls: type) -> bool:
     return known
 
 
-def _list_fields(tp: Any) -> frozenset[str]:
-    """Names of a model's list-like fields: repeated form keys fill them."""
+def _model_fields(tp: Any) -> list[tuple[str, Any, bool]] | None:
+    """(wire name, type, required) of each field of a model (also a pydantic one), else None."""
     from lift.validation import _fields
 
     fields = _fields(tp)
     if fields is None and isinstance(getattr(tp, "model_fields", None), dict):  # pydantic
         fields = [(n, f.annotation, f.is_required()) for n, f in tp.model_fields.items()]
-    return frozenset(name for name, ftype, _ in fields or () if _list_like(ftype))
+    return fields
+
+
+class _TextFields:
+    """How the text values of a query string or form body fill a model: the list-like fields take
+    every value of a repeated key, the number fields are read by the path parameters' rules
+    (`_number_converter`), and a 422 lists the problems in the fields' order."""
+
+    __slots__ = ("multi", "numbers", "order")
+
+    def __init__(self, fields: list[tuple[str, Any, bool]]) -> None:
+        self.multi = frozenset(name for name, ftype, _ in fields if _list_like(ftype))
+        self.numbers = {name: found for name, ftype, _ in fields if (found := _number_converter(ftype)) is not None}
+        self.order = {name: i for i, (name, _, _) in enumerate(fields)}
+
+    def convert(self, data: dict[str, Any], codec: Any, location: str) -> Any:
+        if self.numbers and not self.numbers.keys().isdisjoint(data):
+            data = _text_numbers(data, self.numbers, self.order, codec, location)
+        return codec.convert(data)
 
 
 def _form_data(data: bytes, lists: frozenset[str]) -> dict[str, Any]:
@@ -512,17 +531,11 @@ def _list_like(tp: Any) -> bool:
 
 def _query_getter(tp: Any) -> Getter:
     codec = codec_for(tp, "query", strict=False)
-    from lift.validation import _fields
-
-    fields = _fields(tp)
-    if fields is None and codec.pydantic is not None:
-        fields = [(n, f.annotation, f.is_required()) for n, f in tp.model_fields.items()]
+    fields = _model_fields(tp)
     if fields is None:
         raise TypeError(f"query: {tp!r} must be a msgspec Struct, dataclass, TypedDict or pydantic model")
-    multi = frozenset(name for name, ftype, _ in fields if _list_like(ftype))
-    # (in the fields' order: a 422 lists the problems of the query in that order)
-    numbers = {name: found for name, ftype, _ in fields if (found := _number_converter(ftype)) is not None}
-    order = {name: i for i, (name, _, _) in enumerate(fields)}
+    text = _TextFields(fields)
+    multi = text.multi
 
     def get_query(ctx: Context) -> Any:
         q = ctx.request.query if ctx.request is not None else None
@@ -530,8 +543,7 @@ def _query_getter(tp: Any) -> Getter:
         if q:
             for key in q:
                 data[key] = q.getall(key) if key in multi else q[key]
-            if numbers and not numbers.keys().isdisjoint(data):
-                return codec.convert(_query_numbers(data, numbers, order, codec))
+            return text.convert(data, codec, "query")
         return codec.convert(data)
 
     return get_query
@@ -553,9 +565,11 @@ def _number_converter(tp: Any) -> tuple[Callable[[str], Any], str] | None:
     return None
 
 
-def _query_numbers(data: dict[str, Any], numbers: dict[str, Any], order: dict[str, int], codec: Any) -> dict[str, Any]:
+def _text_numbers(
+    data: dict[str, Any], numbers: dict[str, Any], order: dict[str, int], codec: Any, location: str
+) -> dict[str, Any]:
     """`data` with the text of its number fields converted (`_number_converter`); a text that is no
-    such number is a 422 naming it, with every other problem of the query (its field left out)."""
+    such number is a 422 naming it, with every other problem of the query or form (its field left out)."""
     problems: list[dict[str, Any]] = []
     for name, (convert, label) in numbers.items():
         value = data.get(name)
@@ -568,7 +582,7 @@ def _query_numbers(data: dict[str, Any], numbers: dict[str, Any], order: dict[st
                 out.append(convert(text))
             except _CONVERSION_ERRORS:
                 where = f"$.{name}[{i}]" if value.__class__ is list else f"$.{name}"
-                problems.append({"location": "query", "path": where, "message": f"Expected {label}, got {text!r}"})
+                problems.append({"location": location, "path": where, "message": f"Expected {label}, got {text!r}"})
                 if len(problems) > MAX_PROBLEMS:  # (`bounded` cuts the report there: none is looked for beyond)
                     break
         data[name] = out if value.__class__ is list else out[0] if out else value
@@ -581,7 +595,7 @@ def _query_numbers(data: dict[str, Any], numbers: dict[str, Any], order: dict[st
     except ValidationFailed as exc:
         problems += [p for p in exc.details or () if p.get("path", "").partition("[")[0] not in bad]
     problems.sort(key=lambda p: order.get(p.get("path", "")[2:].partition("[")[0], len(order)))
-    raise ValidationFailed(details=bounded(problems, "query"))
+    raise ValidationFailed(details=bounded(problems, location))
 
 
 def _without_none(tp: Any) -> Any:
@@ -598,9 +612,9 @@ def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
     fallback = marker.default if marker.default is not _EMPTY else default
     many = _list_like(tp)
     base = _without_none(tp)
-    convert = path_converter(base) if not many and base not in (str, _EMPTY) else None
     if many:
         return _header_list_getter(header, base, fallback)
+    convert = _header_converter(header, base) if base not in (str, _EMPTY) else None
 
     def get_header(ctx: Context) -> Any:
         headers = ctx.request.headers if ctx.request is not None else None
@@ -635,6 +649,17 @@ def _header_getter(name: str, marker: Header, tp: Any, default: Any) -> Getter:
     return get_header
 
 
+def _header_converter(header: str, tp: Any) -> Callable[[str], Any] | None:
+    """`path_converter(tp)` for header `header`, refusing another type with a message naming the header."""
+    try:
+        return path_converter(tp)
+    except TypeError:
+        raise TypeError(
+            f"Unsupported type {tp!r} for header {header}: use str, int, float, bool, Decimal, UUID or an Enum, "
+            f"or a list of one"
+        ) from None
+
+
 def _header_list_getter(header: str, tp: Any, fallback: Any = _EMPTY) -> Getter:
     """The getter of a list-typed header (`ids: list[int] = Header("X-Ids")`): every value of every
     line, comma-separated values split apart on every source (an HTTP API joins repeated lines with
@@ -646,7 +671,7 @@ def _header_list_getter(header: str, tp: Any, fallback: Any = _EMPTY) -> Getter:
     origin = typing.get_origin(tp)
     args = [a for a in typing.get_args(tp) if a is not Ellipsis]
     item = _without_none(args[0]) if len(args) == 1 else str
-    convert = path_converter(item) if item not in (str, _EMPTY, Any) else None
+    convert = _header_converter(header, item) if item not in (str, _EMPTY, Any) else None
     label = _type_label(item)
     split = header.lower() not in _UNSPLITTABLE
     make = origin if origin in (set, frozenset, tuple) else list

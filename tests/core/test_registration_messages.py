@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
+from typing import Annotated, Literal
 
 import msgspec
 import pytest
 
-from lift import App, Context
+from lift import App, Context, Header
 from lift.errors import UnmatchedEvent
 from lift.testing import TestClient
 
@@ -170,3 +172,25 @@ def test_a_decorator_without_its_parentheses_is_an_error_at_registration(decorat
     assert f"not the function 'handler': write {usage}" in str(raised.value)
     if decorator in ("get", "delete", "route"):
         assert TestClient(app).get("/").status_code == 404  # (nothing was registered)
+
+
+def _bounded_header(ctx: Context, tier: Annotated[int, msgspec.Meta(ge=1)] = Header("X-Tier")) -> dict:
+    return {}
+
+
+def _literal_header(ctx: Context, tier: Literal["a", "b"] = Header("X-Tier")) -> dict:
+    return {}
+
+
+def _dates_header(ctx: Context, tier: list[datetime.date] = Header("X-Tier")) -> dict:
+    return {}
+
+
+@pytest.mark.parametrize("handler", [_bounded_header, _literal_header, _dates_header])
+def test_a_header_of_a_type_lift_cannot_read_names_the_header(handler):
+    """It failed as an "Unsupported path parameter type", though the parameter is a header."""
+    app = App(name="orders")
+    with pytest.raises(TypeError) as raised:
+        app.get("/orders")(handler)
+    message = str(raised.value)
+    assert "header X-Tier" in message and "path parameter" not in message
