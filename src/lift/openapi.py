@@ -279,10 +279,10 @@ class _Operation:
         marker_default = not (marker.default is _EMPTY or marker.default is getattr(binding, "_EMPTY", _EMPTY))
         has_default = marker_default or (default is not _EMPTY and not isinstance(default, Header))
         self.validates = True
-        return {
+        return {  # (a list-typed header is never required: without one the handler gets an empty list)
             "name": header,
             "in": "header",
-            "required": not has_default,
+            "required": not has_default and not binding._list_like(hint),
             "schema": self.schemas.of(str if hint is _EMPTY else hint),
         }
 
