@@ -279,3 +279,107 @@ def test_a_throttled_connection_is_tried_as_often_as_documented(store, monkeypat
         with pytest.raises(Exception) as raised:
             app.websocket_client.send("busy=", {"note": "hi"})
         assert "TooManyRequests" in str(raised.value) and len(attempts) == 5
+
+
+def test_a_message_over_api_gateways_128_kb_limit_is_refused_before_any_send(monkeypatch):
+    """API Gateway refuses a WebSocket message over 128 KB (PayloadTooLargeException) whoever it goes to:
+    `send` and every fan-out raise MessageTooLarge, naming the limit, before reaching the Management API.
+    Before, each connection's send failed on its own (a fan-out to 1,000 connections made 1,000 calls
+    and reported each as failed), and a message of exactly 128 KB still goes."""
+    from lift.websocket import MAX_MESSAGE_BYTES, MessageTooLarge
+
+    store = MemoryConnections()
+    with management_api(monkeypatch, {"a=", "b="}) as api:
+        app = ws_app(store)
+        for cid in ("a=", "b="):
+            app.handler(events.websocket_connect(connection_id=cid, query={"user": "u1", "tenant": "acme"}), None)
+        client = app.websocket_client
+        big = b"x" * (MAX_MESSAGE_BYTES + 1)
+        for attempt in (
+            lambda: client.send("a=", big),
+            lambda: client.send("a=", {"text": "y" * MAX_MESSAGE_BYTES}),
+            lambda: client.send_to_user("u1", big),
+            lambda: client.send_to_tenant("acme", big),
+            lambda: client.broadcast(big),
+            lambda: client.broadcast(["a=", "b="], big),
+        ):
+            with pytest.raises(MessageTooLarge, match="131072 byte"):
+                attempt()
+        assert api.received == []
+        client.send("a=", b"x" * MAX_MESSAGE_BYTES)
+        assert [len(data) for _, _, data in api.received] == [MAX_MESSAGE_BYTES]
+
+
+def test_a_broadcast_to_given_ids_sends_them_concurrently(monkeypatch):
+    """`ctx.ws.broadcast(ids, data)` (the old form) sends `concurrency` at a time like the fan-outs: the
+    Management API here holds each send until 4 are in flight at once. Before, it sent one connection
+    after another whatever `concurrency=` said, so a broadcast to thousands took thousands of round trips
+    end to end; the gone ones are still reported and forgotten."""
+    import threading
+
+    from sources.test_websocket import ManagementAPI
+
+    together = threading.Barrier(4, timeout=30)  # (bounded: waited out only when sends are serial)
+
+    class Gathering(ManagementAPI):
+        def do_POST(self) -> None:
+            if self._connection() in self.live:
+                together.wait()
+            return super().do_POST()
+
+    ids = [f"c{i}=" for i in range(10)]
+    store = MemoryConnections()
+    with management_api(monkeypatch, set(ids[:8]), Gathering):
+        app = ws_app(store)
+        for cid in ids:
+            app.handler(events.websocket_connect(connection_id=cid, query={"user": "u1"}), lambda_context())
+        result = app.websocket_client.broadcast(ids, {"note": "hi"}, concurrency=8)
+        assert sorted(result.sent) == ids[:8] and sorted(result.gone) == ids[8:] and result.failed == {}
+        assert sorted(c.id for c in store.by_user("u1")) == ids[:8]
+
+
+def test_a_job_result_too_large_for_a_message_is_pushed_without_it(monkeypatch):
+    """A job whose 200 KB result fits its record but not a WebSocket message (API Gateway's limit is
+    128 KB and it answers 413 above it, as this Management API does): the connection that started it
+    still hears `job.succeeded`, with `result_omitted` instead of the result, which GET /jobs/{id} has.
+    Before, that last push failed (logged) and the client never learned that the job had finished."""
+    import json
+    import threading
+
+    from sources.test_websocket import ManagementAPI
+
+    from lift.testing import TestClient
+    from lift.websocket import MAX_MESSAGE_BYTES
+
+    class Limited(ManagementAPI):
+        def do_POST(self) -> None:
+            if int(self.headers.get("Content-Length") or 0) > MAX_MESSAGE_BYTES:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                return self._error(413, "PayloadTooLargeException", "Payload too large")
+            return super().do_POST()
+
+    with management_api(monkeypatch, {"w1="}, Limited) as api:
+        app = App("reports")
+        app.jobs.configure(transport="local", retry_delay=0.01)
+        app.jobs.mount(app)
+        ran = threading.Event()
+
+        @app.job("big", max_attempts=1)
+        def big() -> dict:
+            ran.set()
+            return {"rows": "r" * 200_000}
+
+        @app.post("/big")
+        def start(ctx: Context) -> dict:
+            return {"job_id": ctx.jobs.start("big", notify_connection="w1=").id}
+
+        before = set(threading.enumerate())
+        client = TestClient(app)
+        job_id = client.post("/big").json()["job_id"]
+        for thread in set(threading.enumerate()) - before:
+            thread.join(30)  # the local worker (bounded: waited out only when it hangs)
+        assert ran.is_set()
+        pushes = [json.loads(data) for _, _, data in api.received]
+        assert [p["type"] for p in pushes] == ["job.progress", "job.succeeded"]
+        assert pushes[-1]["job"]["result_omitted"] is True and pushes[-1]["job"]["result"] is None
+        assert len(client.get(f"/jobs/{job_id}").json()["result"]["rows"]) == 200_000

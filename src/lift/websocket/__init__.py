@@ -15,7 +15,9 @@ from typing import Any
 
 from lift import serialization
 
-__all__ = ["BroadcastResult", "ConnectionGone", "WebSocketClient", "client_for"]
+__all__ = ["MAX_MESSAGE_BYTES", "BroadcastResult", "ConnectionGone", "MessageTooLarge", "WebSocketClient", "client_for"]
+
+MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's WebSocket message payload quota (a fixed limit)
 
 
 class ConnectionGone(Exception):
@@ -24,6 +26,18 @@ class ConnectionGone(Exception):
     def __init__(self, connection_id: str) -> None:
         super().__init__(f"WebSocket connection {connection_id} is gone")
         self.connection_id = connection_id
+
+
+class MessageTooLarge(ValueError):
+    """The message is over API Gateway's 128 KB WebSocket payload limit: no connection could receive it,
+    so nothing was sent (send a link or a smaller message instead)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            f"WebSocket message of {size} bytes is over API Gateway's {MAX_MESSAGE_BYTES} byte "
+            "(128 KB) limit; nothing was sent"
+        )
+        self.size = size
 
 
 class BroadcastResult:
@@ -42,11 +56,29 @@ _NO_DATA: Any = object()
 
 
 def _encode(data: Any) -> bytes:
+    """The message's bytes; MessageTooLarge past API Gateway's 128 KB limit (every connection would
+    refuse it: one clear error before any send instead of a PayloadTooLargeException per connection)."""
     if isinstance(data, bytes):
-        return data
-    if isinstance(data, str):
-        return data.encode("utf-8")
-    return serialization.encode_json(data)
+        payload = data
+    elif isinstance(data, str):
+        payload = data.encode("utf-8")
+    else:
+        payload = serialization.encode_json(data)
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(len(payload))
+    return payload
+
+
+def run_concurrently(fn: Callable[[Any], None], items: list[Any], concurrency: int) -> None:
+    """`fn(item)` for every item, at most `concurrency` at a time (on this thread for one item)."""
+    if len(items) <= 1 or concurrency <= 1:
+        for item in items:
+            fn(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(items)), thread_name_prefix="lift-ws") as pool:
+        list(pool.map(fn, items))
 
 
 def _region_of(endpoint: str) -> str | None:
@@ -141,7 +173,8 @@ class WebSocketClient:
     def send(self, connection_id: str, data: Any, *, retries: int = 4, base_delay: float = 0.05) -> None:
         """Send `data` (bytes, str, or anything JSON-encodable); raises ConnectionGone, after removing
         the connection from the tracked connection store (`track_connections`) when there is one. A
-        throttled send (429) is retried up to `retries` times with exponential backoff and full jitter."""
+        throttled send (429) is retried up to `retries` times with exponential backoff and full jitter.
+        A message over 128 KB raises MessageTooLarge without being sent."""
         payload = _encode(data)
         try:
             retry_throttled(
@@ -176,24 +209,32 @@ class WebSocketClient:
             raise
 
     def broadcast(self, connection_ids: Any, data: Any = _NO_DATA, *, filter: Any = None, concurrency: int = 16) -> Any:
-        """`broadcast(ids, data)`: send `data` to those connections (a BroadcastResult).
-        `broadcast(data, filter=fn)`: send to every stored connection `fn(connection)` accepts (all
-        when no filter) and return a FanOutSummary; needs `track_connections`."""
+        """`broadcast(ids, data)`: send `data` to those connections, `concurrency` at a time (a
+        BroadcastResult). `broadcast(data, filter=fn)`: send to every stored connection `fn(connection)`
+        accepts (all when no filter) and return a FanOutSummary; needs `track_connections`."""
         if data is _NO_DATA:
+            payload = _encode(connection_ids)  # (MessageTooLarge before the store is read)
             found = self._store("broadcast").all()
             targets = [c for c in found if filter is None or filter(c)]
-            return self._fan_out(targets, connection_ids, concurrency)
+            return self._fan_out(targets, payload, concurrency)
         payload = _encode(data)
         result = BroadcastResult()
-        for connection_id in connection_ids:
+        lock = threading.Lock()
+
+        def send(connection_id: str) -> None:
             try:
                 self.send(connection_id, payload)
             except ConnectionGone:
-                result.gone.append(connection_id)
+                with lock:
+                    result.gone.append(connection_id)
             except Exception as exc:
-                result.failed[connection_id] = exc
+                with lock:
+                    result.failed[connection_id] = exc
             else:
-                result.sent.append(connection_id)
+                with lock:
+                    result.sent.append(connection_id)
+
+        run_concurrently(send, list(connection_ids), concurrency)
         return result
 
     def send_to_user(self, user_id: str, data: Any, *, concurrency: int = 16) -> Any:

@@ -433,10 +433,9 @@ def fan_out(
 ) -> FanOutSummary:
     """Send `data` to every connection with at most `concurrency` sends in flight: a gone (410)
     connection is removed from `store`, a throttled send is retried with exponential backoff and
-    full jitter up to `retries` times, any other failure is reported, never raised."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from lift.websocket import ConnectionGone, _encode, retry_throttled
+    full jitter up to `retries` times, any other failure is reported, never raised. A message over
+    API Gateway's 128 KB limit raises MessageTooLarge before any send."""
+    from lift.websocket import ConnectionGone, _encode, retry_throttled, run_concurrently
 
     payload = _encode(data)
     summary = FanOutSummary(sent=[], failed={}, removed=[])
@@ -463,11 +462,5 @@ def fan_out(
         with lock:
             summary.sent.append(connection.id)
 
-    targets = list(connections)
-    if len(targets) <= 1 or concurrency <= 1:
-        for connection in targets:
-            send(connection)
-    else:
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(targets)), thread_name_prefix="lift-ws") as pool:
-            list(pool.map(send, targets))
+    run_concurrently(send, list(connections), concurrency)
     return summary
