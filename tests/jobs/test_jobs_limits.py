@@ -30,6 +30,8 @@ def jobs_app(store) -> App:
     def export(body: dict) -> dict:
         if body.get("fail"):
             raise ValueError("upstream said: " + "x" * body["fail"])
+        if body.get("opaque"):
+            return {"rows": threading.Lock()}  # (no JSON for it)
         return {"rows": "r" * body.get("result", 0)}
 
     @app.post("/exports")
@@ -172,3 +174,23 @@ def test_a_job_runs_as_the_tenant_and_user_that_started_it(store, workers_done):
     assert seen == [("acme", "u-7")]
     assert finished(client, child, tenant="acme")["status"] == "succeeded"
     assert client.get(f"/jobs/{child}", headers={"X-Tenant": "globex"}).status_code == 404
+
+
+def test_a_result_that_is_not_json_fails_the_job_with_the_reason(store, workers_done):
+    """A job function returning what JSON cannot hold (a lock in a dict): the job is `failed` at once,
+    saying why, and runs once. Before, the encoding error escaped the worker: the job stayed `running`
+    until its lease ran out (15 minutes) and was then run again."""
+    client = TestClient(jobs_app(store))
+    job = finished(client, client.post("/exports", json={"opaque": True}).json()["job_id"])
+    assert job["status"] == "failed" and job["attempts"] == 1 and job["result"] is None
+    assert job["error"].startswith("the result is not JSON: TypeError:") and "lock" in job["error"]
+
+
+def test_a_job_of_the_tenant_named_none_is_not_shown_to_requests_without_a_tenant(workers_done):
+    """A tenant whose id is the text "None": a request with no tenant gets a 404 for its job, as for any
+    other tenant's. Before, the tenant check compared str(None) with the job's tenant and showed it."""
+    client = TestClient(jobs_app(None))
+    job_id = client.post("/exports", json={}, headers={"X-Tenant": "None"}).json()["job_id"]
+    assert finished(client, job_id, tenant="None")["status"] == "succeeded"
+    assert client.get(f"/jobs/{job_id}").status_code == 404
+    assert client.post(f"/jobs/{job_id}/cancel").status_code == 404

@@ -452,8 +452,15 @@ class Jobs:
         job.claim = job.lease_until = None
         if status == SUCCEEDED:
             job.progress = 100.0
-            data = msgspec.to_builtins(result)
-            encoded = msgspec.json.encode(data)
+            try:
+                data = msgspec.to_builtins(result)
+                encoded = msgspec.json.encode(data)
+            except (TypeError, msgspec.EncodeError) as exc:
+                # The job ran: say why its result is missing (the error escaped before: the job stayed
+                # `running` until its lease ran out, then ran again).
+                _log.error("job %s (%s): its result is not JSON: %s", job.id, job.name, exc)
+                data, encoded = None, b""
+                job.status, job.error = FAILED, _cut(f"the result is not JSON: {type(exc).__name__}: {exc}")
             if len(encoded) > self._inline_room(job):
                 try:
                     job.result_key = self._store_large_result(job, encoded)
@@ -519,6 +526,10 @@ class Jobs:
             return
         message = {"type": kind, "job": self.public(job)}
         try:
+            if message["job"].get("result") is not None and len(_ws_encode(message)) > _ws_limit():
+                # (API Gateway refuses a message over 128 KB: the update goes without it, GET /jobs/{id} has it)
+                message["job"]["result"] = None
+                message["job"]["result_omitted"] = True
             client = self.app.websocket_client  # (with the app's connection store, when it tracks connections)
             if job.connection_id:
                 client.send(job.connection_id, message)
@@ -534,7 +545,9 @@ class Jobs:
 
         def visible(ctx: Any, job_id: str) -> Job:
             job = self.get(job_id)
-            if job is None or (job.tenant_id is not None and str(ctx.tenant_id) != job.tenant_id):
+            if job is None or (
+                job.tenant_id is not None and (ctx.tenant_id is None or str(ctx.tenant_id) != job.tenant_id)
+            ):
                 raise NotFound(f"job {job_id} not found")
             return job
 
@@ -572,6 +585,18 @@ def _idempotency_store_key(tenant: Any, name: str, idempotency_key: Any) -> str:
     text = str(idempotency_key)
     part = "k:" + text if len(text) <= 200 else "h:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return scoped_key("jobkey", name, part, tenant_id=None if tenant is None else str(tenant))
+
+
+def _ws_encode(message: Any) -> bytes:
+    from lift import serialization
+
+    return serialization.encode_json(message)
+
+
+def _ws_limit() -> int:
+    from lift.websocket import MAX_MESSAGE_BYTES
+
+    return MAX_MESSAGE_BYTES
 
 
 def _context_type() -> Any:
