@@ -43,7 +43,9 @@ _MISSING = object()
 class ServerSentEvent:
     """One server-sent event with its optional `event` name, `id` and `retry` (ms).
 
-    `data` may be a str (sent as is, one `data:` line per line) or any JSON-encodable value.
+    `data` may be a str (sent as is, one `data:` line per line) or any JSON-encodable value. An `id`
+    or `event` holding a line break (or an `id` holding NUL, which EventSource ignores) and a `retry`
+    that is not a non-negative int are a ValueError here, never an event the client reads otherwise.
     """
 
     __slots__ = ("data", "event", "id", "retry", "comment")
@@ -57,6 +59,14 @@ class ServerSentEvent:
         retry: int | None = None,
         comment: str | None = None,
     ) -> None:
+        if event is not None:
+            event = _one_line("event", event)
+        if id is not None:
+            id = _one_line("id", id)
+            if "\0" in id:
+                raise ValueError(f"A server-sent event's id cannot hold NUL (EventSource ignores it): {id!r}")
+        if retry is not None and (retry.__class__ is not int or retry < 0):
+            raise ValueError(f"A server-sent event's retry is a non-negative int of milliseconds, not {retry!r}")
         self.data, self.event, self.id, self.retry, self.comment = data, event, id, retry, comment
 
     def encode(self) -> bytes:
@@ -64,11 +74,11 @@ class ServerSentEvent:
         if self.comment is not None:
             lines.extend(f": {line}" for line in _sse_lines(self.comment))
         if self.event is not None:
-            lines.append(f"event: {_one_line(self.event)}")
+            lines.append(f"event: {self.event}")
         if self.id is not None:
-            lines.append(f"id: {_one_line(self.id)}")
+            lines.append(f"id: {self.id}")
         if self.retry is not None:
-            lines.append(f"retry: {int(self.retry)}")
+            lines.append(f"retry: {self.retry}")
         if self.data is not None:
             data = self.data
             text = data if isinstance(data, str) else serialization.encode_json(data).decode("utf-8")
@@ -83,8 +93,13 @@ def _sse_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def _one_line(value: str) -> str:
-    return str(value).replace("\r", " ").replace("\n", " ")
+def _one_line(field: str, value: Any) -> str:
+    """`value` as the text of SSE field `field` (an int id is its digits); a line break in it would
+    end the field there, so it is refused."""
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        raise ValueError(f"A server-sent event's {field} cannot hold a line break: {text!r}")
+    return text
 
 
 class StreamingResponse(Response):

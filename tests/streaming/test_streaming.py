@@ -363,6 +363,36 @@ def test_sse_data_comes_back_exactly_as_sent() -> None:
     assert len(received) == 7  # the comment is no data
 
 
+@pytest.mark.parametrize(
+    "field",
+    [{"id": "a\nb"}, {"id": "a\rb"}, {"id": "a\x00b"}, {"event": "a\nb"}, {"event": "tick\r"}]
+    + [{"retry": value} for value in (-5, 1.5, True, "abc")],
+    ids=[
+        "id-lf",
+        "id-cr",
+        "id-nul",
+        "event-lf",
+        "event-cr",
+        "retry-negative",
+        "retry-float",
+        "retry-bool",
+        "retry-text",
+    ],
+)
+def test_sse_fields_a_client_would_read_otherwise_are_refused_where_the_event_is_made(field: dict) -> None:
+    """An id or event name holding a line break went out with a space in its place (the client's
+    Last-Event-ID then named an id the server never sent), an id holding NUL went out and every
+    EventSource ignored it, and a retry that is no non-negative int went out as `retry: -5` (ignored by
+    clients), `retry: 1` for 1.5 or True, or failed mid-stream ("abc")."""
+    with pytest.raises(ValueError, match="server-sent event's"):
+        ServerSentEvent("d", **field)
+
+
+def test_sse_int_ids_and_a_zero_retry_are_sent_as_written() -> None:
+    assert ServerSentEvent("d", id=7, retry=0).encode() == b"id: 7\nretry: 0\ndata: d\n\n"
+    assert ServerSentEvent("d", event="tick", id="").encode() == b"event: tick\nid: \ndata: d\n\n"  # (resets the id)
+
+
 def test_a_stream_returned_to_a_direct_invocation_is_collected() -> None:
     from lift.testing.context import lambda_context
 
