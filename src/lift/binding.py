@@ -466,9 +466,15 @@ def _model_fields(tp: Any) -> list[tuple[str, Any, bool]] | None:
     from lift.validation import _fields
 
     fields = _fields(tp)
-    if fields is None and isinstance(getattr(tp, "model_fields", None), dict):  # pydantic
-        fields = [(n, f.annotation, f.is_required()) for n, f in tp.model_fields.items()]
+    if fields is None and isinstance(getattr(tp, "model_fields", None), dict):  # pydantic: by its alias
+        fields = [(_pydantic_wire_name(n, f), f.annotation, f.is_required()) for n, f in tp.model_fields.items()]
     return fields
+
+
+def _pydantic_wire_name(name: str, field: Any) -> str:
+    """The key a pydantic model field is read from: its validation alias or alias, else its name."""
+    alias = getattr(field, "validation_alias", None)
+    return alias if isinstance(alias, str) else getattr(field, "alias", None) or name
 
 
 class _TextFields:
