@@ -135,6 +135,86 @@ def test_a_kafka_record_that_is_not_an_object_fails_alone_and_holds_back_its_par
     assert "orders-0@16" in line.getMessage() and context.aws_request_id in line.getMessage()
 
 
+def test_kafka_headers_arrive_as_javas_signed_bytes_and_repeat_and_null_as_kafka_allows() -> None:
+    """Lambda writes a header value as Java's signed bytes ("é" is [-61, -87]): reading `headers` raised
+    ValueError (bytes must be in range(0, 256)), so every record carrying a non-ASCII header failed, and its
+    partition with it, on every retry. A null value read as b"None"; a repeated name kept only its last."""
+    got: list = []
+    app = App()
+
+    @app.kafka("orders")
+    def order(ctx: Context, body: dict) -> None:
+        got.append((ctx.record.headers, ctx.record.header_list))
+
+    event = events.kafka("orders", [{"n": 1}], headers={"customer": "Zoë Müller", "trace": "t-1"})
+    assert event["records"]["orders-0"][0]["headers"][0]["customer"][2:4] == [-61, -85]  # the builder, as AWS
+    event["records"]["orders-0"][0]["headers"] += [{"trace": [116, 45, 50]}, {"empty": None}]
+    assert app.handler(event, lambda_context()) == {"batchItemFailures": []}
+    headers = {"customer": "Zoë Müller".encode(), "trace": b"t-2", "empty": None}
+    pairs = [("customer", "Zoë Müller".encode()), ("trace", b"t-1"), ("trace", b"t-2"), ("empty", None)]
+    assert got == [(headers, pairs)]
+
+
+def test_a_kafka_header_that_is_no_byte_list_fails_its_record_alone_with_a_warning(caplog) -> None:
+    app = App()
+    app.kafka("orders")(lambda ctx, body: ctx.record.headers)
+    event = events.kafka("orders", [{"n": 1}, {"n": 2}], partition=0)
+    event["records"].update(events.kafka("orders", [{"n": 3}], partition=1)["records"])
+    event["records"]["orders-0"][1]["headers"] = [{"h": [104, 300]}]
+    out = app.handler(event, lambda_context())
+    assert out == {"batchItemFailures": [{"itemIdentifier": {"topic-partition": "orders-0", "offset": 16}}]}
+    (line,) = [r for r in caplog.records if "rejected" in r.getMessage()]
+    assert line.levelno == logging.WARNING and "headers['h']" in line.getMessage()
+
+
+class Order(msgspec.Struct):
+    order_id: str
+
+
+def test_a_kafka_tombstone_reaches_the_handler_as_none(caplog) -> None:
+    """A record without a value (null, or absent: a deletion on a compacted topic) was handed on as b"", so
+    `body: Order | None` failed it as invalid JSON, on every retry: its partition never moved again."""
+    got: list = []
+
+    def typed(ctx: Context, body: Order | None) -> None:
+        got.append(("typed", ctx.record.key_text, ctx.record.is_tombstone, body))
+
+    def untyped(body) -> None:  # type: ignore[no-untyped-def]
+        got.append(("untyped", body))
+
+    def as_str(body: str) -> None:
+        got.append(("str", body))
+
+    def as_bytes(body: bytes) -> None:
+        got.append(("bytes", body))
+
+    event = events.kafka("orders", [{"order_id": "a1"}, {"order_id": "gone"}, {"order_id": "b2"}])
+    records = event["records"]["orders-0"]
+    records[1]["value"] = None
+    del records[2]["value"]
+    for fn in (typed, untyped, as_str, as_bytes):
+        app = App()
+        app.kafka("orders")(fn)
+        assert app.handler(json.loads(json.dumps(event)), lambda_context()) == {"batchItemFailures": []}
+    assert got == [
+        ("typed", "key-1", False, Order("a1")), ("typed", "key-1", True, None), ("typed", "key-1", True, None),
+        ("untyped", {"order_id": "a1"}), ("untyped", None), ("untyped", None),
+        ("str", '{"order_id": "a1"}'), ("str", ""), ("str", ""),
+        ("bytes", b'{"order_id": "a1"}'), ("bytes", b""), ("bytes", b""),
+    ]  # fmt: skip
+
+    def strict(body: Order) -> None:  # a model that takes no None: the tombstone fails alone, saying why
+        got.append(body)
+
+    app = App()
+    app.kafka("orders")(strict)
+    out = app.handler(json.loads(json.dumps(event)), lambda_context())
+    offsets = [f["itemIdentifier"]["offset"] for f in out["batchItemFailures"]]
+    assert offsets == [16, 17]  # it, and its partition's later record, unrun (order kept)
+    (line,) = [r for r in caplog.records if "rejected" in r.getMessage()]
+    assert line.levelno == logging.WARNING and "got `null`" in line.getMessage()
+
+
 def test_a_kafka_partition_whose_first_record_has_no_topic_runs_with_its_topics_handler() -> None:
     ran: list = []
     app = _kafka_app(ran)

@@ -101,8 +101,9 @@ def _record_bytes(ctx: Context) -> bytes:
 
 def _record_text(ctx: Context) -> str:
     text = ctx.record.json_text()
-    if text is None:
-        return serialization.encode_json(ctx.record.payload()).decode("utf-8")
+    if text is None:  # a structured payload as JSON text; none at all (a Kafka tombstone) as ""
+        payload = ctx.record.payload()
+        return "" if payload is None else serialization.encode_json(payload).decode("utf-8")
     if isinstance(text, bytes):
         try:
             return text.decode("utf-8")

@@ -31,7 +31,8 @@ def _number(value: Any) -> Any:
 
 class KafkaRecord(Record):
     """One Kafka record: `topic`, `partition`, `offset`, `timestamp`, `timestamp_type`, `key`
-    (bytes), `key_text`, `value` (bytes), `text`, `headers` ({name: bytes})."""
+    (bytes), `key_text`, `value` (bytes), `is_tombstone`, `text`, `headers` ({name: bytes}),
+    `header_list` ([(name, bytes)])."""
 
     kind = "kafka"
 
@@ -71,23 +72,53 @@ class KafkaRecord(Record):
 
     @property
     def value(self) -> bytes:
-        return base64_field(self.raw.get("value") or "", "value")  # None: a tombstone
+        return base64_field(self.raw.get("value") or "", "value")  # b"" for a tombstone
+
+    @property
+    def is_tombstone(self) -> bool:
+        """True for a record without a value (null or absent: a deletion marker on a compacted topic)."""
+        return self.raw.get("value") is None
 
     @property
     def text(self) -> str:
         return self.value.decode("utf-8", "replace")
 
     @property
-    def headers(self) -> dict[str, bytes]:
-        """Headers by name; Lambda sends each value as a list of byte values."""
-        out: dict[str, bytes] = {}
+    def headers(self) -> dict[str, bytes | None]:
+        """Headers by name (the last one of a repeated name; `header_list` has them all)."""
+        return dict(self.header_list)
+
+    @property
+    def header_list(self) -> list[tuple[str, bytes | None]]:
+        """Every header as (name, value) in order, a name repeated as Kafka allows. Lambda sends each value as
+        a list of byte values, signed as Java's bytes are (-61 for 0xC3); None for a null value."""
+        out: list[tuple[str, bytes | None]] = []
         for header in self.raw.get("headers") or ():
+            if header.__class__ is not dict:
+                raise malformed_record("headers", "a list of objects", header)
             for name, value in header.items():
-                out[name] = bytes(value) if isinstance(value, list) else str(value).encode()
+                out.append((name, _header_bytes(name, value)))
         return out
 
-    def json_text(self) -> bytes:
-        return self.value
+    def json_text(self) -> bytes | None:
+        """The value, or None for a tombstone: an untyped `body` is None, `body: Model | None` gets None."""
+        return None if self.raw.get("value") is None else self.value
+
+
+def _header_bytes(name: str, value: Any) -> bytes | None:
+    """A header value as Lambda sends it (a list of byte values, signed or not) as bytes; text as UTF-8."""
+    if value is None or value.__class__ is bytes:
+        return value
+    if value.__class__ is str:
+        return value.encode("utf-8")
+    if value.__class__ is list:
+        try:
+            return bytes(value)
+        except (TypeError, ValueError):  # Java's signed bytes: -61 is 0xC3 (anything else: malformed)
+            if all(b.__class__ is int and -128 <= b <= 255 for b in value):
+                return bytes(b & 0xFF for b in value)
+    problem = "it holds a value outside -128..255" if value.__class__ is list else None
+    raise malformed_record(f"headers[{name!r}]", "a list of byte values", value, problem)
 
 
 def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -385,7 +385,10 @@ def kafka(
 ) -> dict[str, Any]:
     """An MSK (or self-managed Kafka) event with `values` as the records of one partition."""
     now = int(time.time() * 1000)
-    hdrs = [{name: list(value.encode("utf-8"))} for name, value in (headers or {}).items()]
+    # each header value as Lambda sends it: a list of Java's (signed) byte values, -61 for 0xC3
+    hdrs = [
+        {name: [b - 256 if b > 127 else b for b in value.encode("utf-8")]} for name, value in (headers or {}).items()
+    ]
     records = [
         {
             "topic": topic,
