@@ -95,3 +95,35 @@ def test_every_real_windowed_sample_gets_its_state_back() -> None:
         event = json.loads(path.read_text(encoding="utf-8-sig"))
         out = app.handler(copy.deepcopy(event), lambda_context())
         assert out == {"batchItemFailures": [], "state": event["state"]}, path.name
+
+
+def test_a_failed_record_leaves_the_window_state_as_it_found_it() -> None:
+    """A record that updated the state and then failed (raised, or was refused by middleware) left its update
+    in the state Lambda takes back, and Lambda runs that record again from that state: counted twice."""
+    from lift.context import Response
+
+    app = App()
+
+    @app.use
+    def refuse_vetoed(ctx: Context, call_next):  # type: ignore[no-untyped-def]
+        result = call_next(ctx)
+        return Response(status=409) if ctx.event["state"].get("veto") else result
+
+    @app.kinesis("clicks")
+    def click(ctx: Context, body: dict) -> None:
+        state = ctx.event["state"]
+        state["total"] = state.get("total", 0) + body["n"]
+        state.setdefault("seen", []).append(body["n"])
+        if body.get("fail"):
+            raise ValueError("after the update")
+        if body.get("veto"):
+            state["veto"] = True
+
+    for bad in ({"n": 5, "fail": True}, {"n": 5, "veto": True}):
+        event = _windowed(events.kinesis("clicks", [{"n": 1}, {"n": 2}, bad, {"n": 3}]), {"total": 10, "seen": []})
+        out = app.handler(event, lambda_context())
+        sequence = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+        assert out == {
+            "batchItemFailures": [{"itemIdentifier": s} for s in sequence[2:]],
+            "state": {"total": 13, "seen": [1, 2]},  # the failed record's +5 undone; the last one never ran
+        }, bad

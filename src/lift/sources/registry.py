@@ -421,7 +421,9 @@ class EventSources(Triggers):
             event["state"] = {}
         for handler, raws in self._batches(source, event["Records"], context, unrouted=unrouted):
             records = [record_class(raw) for raw in raws]
-            failed += _batch.process_batch(self, handler, records, event, context, source, lane_of)
+            # in a tumbling window, a failed record leaves the state as it found it: its retry counts once
+            runner = handler if window is None else _WindowStateKept(handler, event)
+            failed += _batch.process_batch(self, runner, records, event, context, source, lane_of)
         failed += [_batch.id_of(record_class(raw)) for raw in unrouted]
         answer = sqs.encode_batch_response(failed)
         if window is not None:
@@ -605,6 +607,36 @@ class EventSources(Triggers):
             raise self._unmatched_event("invoke", f"a {kind} payload (no @app.invoke handler)", context)
         result = _batch.run_or_raise(self, handlers[0].chain, event, context, "invoke", None)
         return invoke.encode_result(result.value if isinstance(result, _batch.RecordResult) else result)
+
+
+class _WindowStateKept:
+    """A stream handler run in a tumbling window's batch: when a record fails (raises, or middleware
+    refuses it), the changes it made to `ctx.event["state"]` are undone before the answer takes the
+    state back, since Lambda runs that record again from the returned state."""
+
+    def __init__(self, handler: EventHandler, event: dict[str, Any]) -> None:
+        self.chain = self._keeping(handler.chain, event)
+        self.batch_chain = self._keeping(handler.batch_chain, event)
+
+    @staticmethod
+    def _keeping(chain: Callable[[Context], Any], event: dict[str, Any]) -> Callable[[Context], Any]:
+        import copy
+
+        def run(ctx: Context) -> Any:
+            try:
+                before = copy.deepcopy(event["state"])
+            except Exception:  # (a value no copy can be made of: kept as the handlers leave it)
+                return chain(ctx)
+            try:
+                result = chain(ctx)
+            except BaseException:
+                event["state"] = before
+                raise
+            if _batch.is_refusal(result):
+                event["state"] = before
+            return result
+
+        return run
 
 
 def _by_arn(raws: list[Any]) -> dict[str, list[Any]]:
