@@ -4,6 +4,7 @@ invocations (oversized results, timeouts, async handlers)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -95,3 +96,40 @@ def test_aws_execution_env_names_the_runtimes_python_not_the_emulators(tmp_path)
     assert result.payload["python"] != f"{sys.version_info.major}.{sys.version_info.minor}"
     assert result.payload["env"]["AWS_EXECUTION_ENV"] == f"AWS_Lambda_python{result.payload['python']}"
     assert '"text": "café"'.encode() in result.raw  # as the runtime writes it on Lambda's python3.12+
+
+
+BIG_RESULTS = """
+    from lift import App, Context
+
+    app = App(name="exports")
+
+
+    @app.invoke
+    def export(ctx: Context, body: dict):
+        size = body["size"]
+        return {"rows": ["x" * 1000] * (size // 1000), "cold": ctx.cold_start} if body.get("rows") else "x" * size
+
+
+    handler = app.handler
+"""
+
+
+def test_a_result_over_lambdas_limit_fails_that_invocation_alone_and_the_runtime_goes_on(tmp_path):
+    """A Lift handler's result over 6 MB went to the runtime client, which Lambda answers 413: awslambdaric
+    died, so the next invocation was a cold start (the app's init again). Lift now fails the invocation
+    with Lambda's own error type and one log line, before the runtime posts anything."""
+    write_module(tmp_path, "exports", BIG_RESULTS)
+    with RuntimeEmulator("exports.handler", cwd=tmp_path, timeout=20) as rt:
+        assert rt.invoke({"size": 3_000_000}).payload == "x" * 3_000_000
+        for event in ({"size": 6_300_000}, {"size": 6_300_000, "rows": True}):
+            too_big = rt.invoke(event)
+            assert too_big.kind == "error" and too_big.function_error == "Unhandled"
+            assert too_big.error["errorType"] == "Function.ResponseSizeTooLarge"
+            assert too_big.error["errorMessage"].startswith("Response payload size (63")
+            assert too_big.error["errorMessage"].endswith("exceeded maximum allowed payload size (6291556 bytes).")
+            lifts = [json.loads(line) for line in too_big.logs.splitlines() if line.startswith("{")]
+            (line,) = [entry for entry in lifts if entry["level"] == "ERROR"]
+            assert line["request_id"] == too_big.request_id and "6291556" in line["message"]
+        after = rt.invoke({"size": 2000, "rows": True})
+        assert after.ok and after.payload == {"rows": ["x" * 1000] * 2, "cold": False}
+        assert rt.starts == 1

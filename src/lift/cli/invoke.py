@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -171,8 +171,9 @@ def invoke(
 
 
 def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
-    from lift.dev.runtime_api import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, REQUEST_TOO_LARGE, response_too_large
+    from lift.dev.runtime_api import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, REQUEST_TOO_LARGE
     from lift.errors import UnmatchedEvent
+    from lift.sources.invoke import ResponseSizeTooLarge
     from lift.testing import lambda_context
 
     if _payload_size(event) > MAX_REQUEST_BYTES:  # Lambda refuses it before the function runs, as --runtime does
@@ -199,17 +200,25 @@ def _invoke_in_process(app_ref: str | None, event: Any, repeat: int) -> None:
         except UnmatchedEvent as exc:  # the event names nothing the app registered: no code of theirs failed
             print_json(error_document(exc))
             fail(str(exc), hint="lift routes lists what the app registered")
+        except ResponseSizeTooLarge as exc:  # Lift's own check of the result: Lambda's words, no traceback
+            _fail_too_large(exc.size)
         except Exception as exc:
             print_raw("".join(traceback.format_exception(exc)).rstrip())
             print_json(error_document(exc))
             fail(f"The handler raised {type(exc).__name__}: {exc}")
         size = _payload_size(result)
         if size > MAX_RESPONSE_BYTES:  # the function ran, but Lambda would not deliver its answer
-            error = response_too_large(size)
-            print_json(error)
-            fail(f"Handler error: {error['errorType']}: {error['errorMessage']}")
+            _fail_too_large(size)
         results.append(result)
     print_json(results[0] if repeat == 1 else results)
+
+
+def _fail_too_large(size: int) -> NoReturn:
+    from lift.dev.runtime_api import response_too_large
+
+    error = response_too_large(size)
+    print_json(error)
+    fail(f"Handler error: {error['errorType']}: {error['errorMessage']}")
 
 
 def _payload_size(value: Any) -> int:

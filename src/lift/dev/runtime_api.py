@@ -32,7 +32,7 @@ from typing import Any
 __all__ = ["RuntimeEmulator", "InvokeResult", "RuntimeNotAvailable"]
 
 API_PREFIX = "/2018-06-01/runtime"
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # (6291556: the limit Lambda's errors name)
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # a synchronous Invoke's payload, refused before the function runs
 REQUEST_TOO_LARGE = {
     "errorMessage": f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation",
@@ -188,7 +188,7 @@ class _RuntimeAPIHandler(BaseHTTPRequestHandler):
                 413,
                 {
                     "errorType": "RequestEntityTooLarge",
-                    "errorMessage": "Response payload size exceeded maximum allowed payload size",
+                    "errorMessage": f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
                 },
             )
         invocation.resolve("response", body)

@@ -606,7 +606,17 @@ class EventSources(Triggers):
             kind = type(event).__name__
             raise self._unmatched_event("invoke", f"a {kind} payload (no @app.invoke handler)", context)
         result = _batch.run_or_raise(self, handlers[0].chain, event, context, "invoke", None)
-        return invoke.encode_result(result.value if isinstance(result, _batch.RecordResult) else result)
+        try:
+            return invoke.encode_result(result.value if isinstance(result, _batch.RecordResult) else result)
+        except invoke.ResponseSizeTooLarge as exc:  # the invocation fails alone: the runtime goes on
+            request_id = getattr(context, "aws_request_id", None)
+            lift_logger().error(
+                "invoke result refused (request_id=%s): %s",
+                request_id,
+                exc,
+                extra={"source": "invoke", "request_id": request_id, "size": exc.size},
+            )
+            raise
 
 
 class _WindowStateKept:
