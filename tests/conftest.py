@@ -90,6 +90,30 @@ def dead_port() -> Any:
         yield sock.getsockname()[1]
 
 
+@pytest.fixture
+def silent_server() -> Any:
+    """A TCP server that accepts connections and never answers (a stalled or partitioned database)."""
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    held: list = []
+    stopped = threading.Event()
+
+    def accept() -> None:
+        while not stopped.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    stopped.set()
+    listener.close()
+    for sock in held:
+        sock.close()
+
+
 @pytest.fixture(scope="session")
 def dynamodb_table(dynamodb_endpoint: str) -> str:
     """A Lift store table (see lift.stores.dynamodb) on the session's DynamoDB endpoint."""

@@ -192,6 +192,44 @@ def test_an_unreachable_store_degrades_to_uncached(kind: str, caplog: pytest.Log
     assert "serving without it" in caplog.text
 
 
+def test_a_store_that_stops_answering_costs_one_timeout_per_pause_not_one_per_operation(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis accepts connections but answers nothing (stalled): the first read waits out the store's
+    timeout, then for 5 seconds the cache skips its reads and writes at once (served computed, counted in
+    l2_errors), while invalidations are still tried. Before, every read, lock and write of every request
+    waited out the timeout again: a request took about 3 timeouts (6 s with RedisStore's defaults, 18 s
+    with DynamoDBStore's) for as long as the outage lasted."""
+    from lift.cache import core
+    from lift.stores import RedisStore
+
+    class Counted(RedisStore):  # the real store, its calls counted
+        calls = 0
+
+        def _call(self, operation, *args, **kwargs):
+            type(self).calls += 1
+            return super()._call(operation, *args, **kwargs)
+
+    clock = [1000.0]
+    monkeypatch.setattr(core, "_monotonic", lambda: clock[0])
+    cache = Cache(Counted(f"redis://127.0.0.1:{silent_server}/0", timeout=0.2), l1=False)
+    computed: list[int] = []
+
+    @cached(ttl=30, cache=cache)
+    def double(x: int) -> int:
+        computed.append(x)
+        return 2 * x
+
+    assert double(1) == 2 and Counted.calls == 1  # its read timed out: the pause starts
+    assert [double(2), double(1), double(3)] == [4, 2, 6] and Counted.calls == 1
+    assert computed == [1, 2, 1, 3]
+    cache.invalidate(tags=["x"])  # still tried (it fails here too)
+    assert Counted.calls == 2
+    clock[0] += 5.5  # the pause is over: the store is tried again
+    assert double(4) == 8 and Counted.calls == 3
+    assert cache.stats()["l2_errors"] == 16  # every operation of 5 computations and the invalidation: 4 tried
+
+
 # -- @cached ----------------------------------------------------------------------------------------
 class User(msgspec.Struct):
     id: int

@@ -175,31 +175,6 @@ def test_a_send_to_a_gone_connection_removes_it_from_the_store(store, monkeypatc
         assert [c.id for c in store.by_user("u9")] == ["live-1="]
 
 
-@pytest.fixture
-def silent_server():
-    """A TCP server that accepts connections and never answers (a stalled or partitioned database)."""
-    import socket
-    import threading
-
-    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
-    held: list = []
-    stopped = threading.Event()
-
-    def accept() -> None:
-        while not stopped.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield listener.getsockname()[1]
-    stopped.set()
-    listener.close()
-    for sock in held:
-        sock.close()
-
-
 @pytest.mark.parametrize("backend", ["dynamodb", "redis"])
 def test_a_connect_whose_store_stops_answering_is_refused_within_the_stores_timeout(backend, silent_server):
     """The connection store's server accepts but never answers: `$connect` is refused (500, nothing

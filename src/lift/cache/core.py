@@ -28,12 +28,15 @@ from collections.abc import Callable
 from typing import Any
 
 from lift.cache.lru import LRU, Entry
+from lift.stores.base import StoreUnavailable
 
 __all__ = ["Cache", "Entry", "default_cache"]
 
 _MAX_KEY = 400  # longer keys are shortened with a hash (DynamoDB keys are at most 2 KB)
 _MARKER_BYTES = 64 * 1024  # the invalidation markers record stays about this small (one read per L2 hit)
 _WARN_EVERY = 10.0  # seconds between two warnings about the same failing store operation
+_L2_PAUSE = 5.0  # seconds L2 reads and writes are skipped once the store was unreachable or timed out
+_monotonic = time.monotonic  # the clock of that pause (one place, so tests can move it)
 current_request = threading.local()  # `request_id` of the request this thread serves (set by the middleware)
 
 
@@ -94,6 +97,8 @@ class Cache:
         self.l2_skipped = 0
         self.invalidations = 0
         self._warned: dict[str, tuple[float, int]] = {}
+        self._l2_paused_until = 0.0  # (_monotonic) L2 reads and writes are skipped until then
+        self._l2_outage: Exception | None = None  # the error that started the pause
 
     # -- keys ---------------------------------------------------------------------------
     def _store_key(self, kind: str, key: str) -> str:
@@ -102,11 +107,22 @@ class Cache:
         return f"{self.namespace}#{kind}#{key}"
 
     # -- L2 access that never raises ------------------------------------------------------
-    def _l2(self, operation: str, *args: Any, **kwargs: Any) -> Any:
+    def _l2(self, operation: str, *args: Any, always: bool = False, **kwargs: Any) -> Any:
+        """The store's `operation`. For `_L2_PAUSE` seconds after the store was unreachable or timed out,
+        reads and writes are skipped at once (counted as failures): each would wait out the store's
+        timeout again, so a request made several (read, lock, write) and took seconds per operation
+        during an outage. Invalidations and lock releases (`always`) are still tried."""
+        outage = self._l2_outage
+        if outage is not None and not always and _monotonic() < self._l2_paused_until:
+            self.l2_errors += 1
+            self._warn(operation, outage)
+            raise _StoreFailed from outage
         try:
             return getattr(self.store, operation)(*args, **kwargs)
         except Exception as exc:
             self.l2_errors += 1
+            if isinstance(exc, StoreUnavailable):
+                self._l2_outage, self._l2_paused_until = exc, _monotonic() + _L2_PAUSE
             self._warn(operation, exc)
             raise _StoreFailed from exc
 
@@ -235,7 +251,7 @@ class Cache:
                 self.l1.delete(key)
             if self.store is not None:
                 try:
-                    self._l2("delete", self._store_key("e", key))
+                    self._l2("delete", self._store_key("e", key), always=True)
                 except _StoreFailed:
                     pass
         if not tags and prefix is None:
@@ -255,13 +271,13 @@ class Cache:
         key = self._store_key("m", "markers")
         try:
             for _ in range(20):
-                current = self._l2("get", key)
+                current = self._l2("get", key, always=True)
                 updated = {"t": {}, "p": {}, "f": 0.0} if current is None else _copy_markers(current)
                 _add_markers(updated, tags, prefix, now, self.max_markers)
                 if current is None:
-                    if self._l2("put_if_absent", key, updated):
+                    if self._l2("put_if_absent", key, updated, always=True):
                         return
-                elif self._l2("compare_and_set", key, current, updated):
+                elif self._l2("compare_and_set", key, current, updated, always=True):
                     return
             _log().warning("cache invalidation markers kept changing; gave up after 20 tries")
         except _StoreFailed:
@@ -277,7 +293,7 @@ class Cache:
         if self.store is not None:
             key = self._store_key("m", "markers")
             try:
-                self._l2("put", key, {"t": {}, "p": {}, "f": now})
+                self._l2("put", key, {"t": {}, "p": {}, "f": now}, always=True)
             except _StoreFailed:
                 pass
 
@@ -351,7 +367,7 @@ class Cache:
         if token is None:
             return
         try:
-            self._l2("delete", self._store_key("l", key), expected=token)
+            self._l2("delete", self._store_key("l", key), expected=token, always=True)
         except _StoreFailed:
             pass
 
