@@ -263,6 +263,49 @@ class _Optional(_Checker):
                 out.echoes = echoes
 
 
+class _Tagged(_Checker):
+    """A union of tagged Structs (`Cat | Dog`, maybe `| None`): the member the value's tag names is
+    walked like any model (every problem, a missing field at `$.<object>.<field>`); a missing tag is
+    reported at the tag field's own path, and a tag no member has is msgspec's message for it."""
+
+    __slots__ = ("tag_field", "members", "nullable")
+
+    def __init__(self, tp: Any, strict: bool, members: list[Any], nullable: bool) -> None:
+        super().__init__(tp, strict)
+        self.tag_field: str = members[0].__struct_config__.tag_field
+        self.nullable = nullable
+        self.members = {
+            m.__struct_config__.tag: (m.__struct_config__.tag.__class__, _compile(m, strict)) for m in members
+        }
+
+    def check(self, value: Any, path: str, out: Report, location: str) -> None:
+        if value is None and self.nullable:
+            return
+        if value.__class__ is dict:
+            tag = value.get(self.tag_field, _MISSING)
+            if tag is _MISSING:
+                message = f"Object missing required field `{self.tag_field}`"
+                out.append({"location": location, "path": f"{path}.{self.tag_field}", "message": message})
+                return
+            try:
+                found = self.members.get(tag)
+            except TypeError:  # (an unhashable tag: a list, an object)
+                found = None
+            if found is not None and tag.__class__ is found[0]:  # (True is no tag 1)
+                found[1].check(value, path, out, location)
+                return
+        super().check(value, path, out, location)
+
+
+def _tagged_members(args: tuple[Any, ...]) -> list[Any] | None:
+    """The members of a union of two or more tagged Structs sharing one tag field (None aside)."""
+    members = [a for a in args if a is not type(None)]
+    if len(members) < 2 or not all(isinstance(m, type) and issubclass(m, msgspec.Struct) for m in members):
+        return None
+    fields = {m.__struct_config__.tag_field for m in members}
+    return members if len(fields) == 1 and None not in fields else None
+
+
 class _Annotated(_Checker):
     __slots__ = ("base",)
 
@@ -314,6 +357,9 @@ def _build(tp: Any, strict: bool) -> _Checker:
                     leaf.accepts = (*inner.accepts, type(None))
                 return leaf
             return _Optional(tp, strict, rest[0])
+        members = _tagged_members(args)
+        if members is not None:
+            return _Tagged(tp, strict, members, len(members) < len(args))
     return _Leaf(tp, strict)
 
 

@@ -46,6 +46,30 @@ class Camel(msgspec.Struct, rename="camel"):
     age_years: int
 
 
+class Cat(msgspec.Struct, tag="cat", tag_field="kind", rename="camel"):
+    lives_left: int
+    owner_name: str
+
+
+class Dog(msgspec.Struct, tag="dog", tag_field="kind", rename="camel", forbid_unknown_fields=True):
+    bark_db: Annotated[int, msgspec.Meta(le=10)]
+
+
+class Version1(msgspec.Struct, tag=1):
+    x: int
+
+
+class Version2(msgspec.Struct, tag=2):
+    y: str
+
+
+class Zoo(msgspec.Struct, rename="camel"):
+    pets: list[Cat | Dog]
+    by_name: dict[str, Cat | Dog] = {}
+    star: Cat | Dog | None = None
+    versions: list[Version1 | Version2] = []
+
+
 @dataclasses.dataclass
 class Point:
     x: int
@@ -119,6 +143,43 @@ def test_renamed_and_odd_field_names_are_reported_as_sent() -> None:
 )
 def test_optional_unknown_and_whole_model_problems(body: Any, expected: list) -> None:
     assert report(Window, body) == expected
+
+
+def test_tagged_unions_report_every_problem_of_the_tagged_member_at_its_own_path() -> None:
+    """A union of tagged Structs was checked by msgspec alone: only its first problem was listed, and a
+    missing field (or tag) was reported at the object's path (`$.pets[1]`), where every other model
+    names the field (`$.pets[1].ownerName`)."""
+    body = {
+        "pets": [
+            {"kind": "cat", "livesLeft": "nine"},
+            {"kind": "dog", "barkDb": 11, "size": "xl"},
+            {"livesLeft": 1},
+            {"kind": "cow"},
+            {"kind": 5},
+            5,
+            {"kind": "cat", "livesLeft": 1, "ownerName": "ada"},
+        ],
+        "byName": {"rex": {"kind": "dog"}},
+        "star": {"kind": "cat", "ownerName": 7},
+        "versions": [{"type": True, "x": 1}, {"type": 2, "y": 3}],
+    }
+    assert report(Zoo, body) == [
+        ("$.pets[0].livesLeft", "Expected `int`, got `str`"),
+        ("$.pets[0].ownerName", "Object missing required field `ownerName`"),
+        ("$.pets[1].barkDb", "Expected `int` <= 10"),
+        ("$.pets[1]", "Object contains unknown field `size`"),
+        ("$.pets[2].kind", "Object missing required field `kind`"),
+        ("$.pets[3].kind", "Invalid value 'cow'"),
+        ("$.pets[4].kind", "Expected `str`, got `int`"),
+        ("$.pets[5]", "Expected `object`, got `int`"),
+        ("$.byName.rex.barkDb", "Object missing required field `barkDb`"),
+        ("$.star.livesLeft", "Object missing required field `livesLeft`"),
+        ("$.star.ownerName", "Expected `str`, got `int`"),
+        ("$.versions[0].type", "Expected `int`, got `bool`"),
+        ("$.versions[1].y", "Expected `str`, got `int`"),
+    ]
+    assert report(Cat | Dog, {"kind": "dog", "barkDb": 11}) == [("$.barkDb", "Expected `int` <= 10")]
+    assert report(Cat | Dog, {}) == [("$.kind", "Object missing required field `kind`")]
 
 
 def test_dataclass_inside_a_typeddict_reports_nested_paths() -> None:
