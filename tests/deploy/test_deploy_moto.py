@@ -287,3 +287,52 @@ def test_a_stage_in_two_regions_is_deployed_in_both_and_a_second_deploy_changes_
         assert f"{name}-prod" not in {
             s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"
         }
+
+
+def _queue_template(queue: str) -> str:
+    return json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": queue}}}})
+
+
+def test_a_deploy_of_a_stage_another_deploy_is_about_to_create_is_refused(
+    tmp_path: Path, moto_endpoint: str, packaged_app: Path
+) -> None:
+    """Two `lift deploy` of a new stage at once: the second took the first's change set, still at
+    its confirmation question, for a leftover and deleted it with its stack (then made its own under
+    the same second-resolution name, which the first then executed: it deployed the other's template)."""
+    from lift.deploy.aws import Aws
+
+    name = f"race{uuid.uuid4().hex[:8]}"
+    stack = f"{name}-dev"
+    project_with_package(tmp_path, APP.format(name=name), packaged_app)
+    first = Aws("us-east-1", endpoint_url=moto_endpoint)
+    waiting = first.plan(stack, _queue_template(f"{name}-first"), {}, {}, "unused", "unused")  # at its question
+
+    second = lift(
+        "deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env={"AWS_ENDPOINT_URL": moto_endpoint}
+    )
+    assert second.returncode == 1
+    said = " ".join(second.stderr.split())
+    assert f"Another lift deploy of {stack} is under way: its change set {waiting.change_set}" in said
+
+    outcome = first.execute(waiting, poll=0.1)  # the first deploy goes on with its own template
+    assert (outcome.outcome, outcome.stack_status) == ("created", "CREATE_COMPLETE")
+    assert {r["type"] for r in first.stack_resources(stack).values()} == {"AWS::SQS::Queue"}
+
+
+def test_a_failed_first_create_deletes_its_own_stack_never_one_made_again_since(moto_endpoint: str) -> None:
+    """A first create whose ExecuteChangeSet fails deletes the stack its change set made; when that
+    stack was deleted and made again by another deploy meanwhile, the other's stays."""
+    from lift.deploy.aws import Aws
+
+    stack = f"again{uuid.uuid4().hex[:8]}"
+    first = Aws("us-east-1", endpoint_url=moto_endpoint)
+    plan = first.plan(stack, _queue_template(f"{stack}-a"), {}, {}, "unused", "unused")
+    cfn = boto3.client("cloudformation", endpoint_url=moto_endpoint, region_name="us-east-1")
+    cfn.delete_stack(StackName=stack)  # (its change set then cannot run)
+    other = cfn.create_change_set(
+        StackName=stack, ChangeSetName="other", ChangeSetType="CREATE", TemplateBody=_queue_template(f"{stack}-b")
+    )["StackId"]
+
+    outcome = first.execute(plan, poll=0.1)
+    assert outcome.outcome == "failed" and "another deploy's now" in outcome.verdict
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"] == other

@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import secrets
 import subprocess
 import time
 from collections.abc import Callable
@@ -41,6 +42,9 @@ _TEMPLATE_BODY_LIMIT = 51200
 # a first create that failed (ROLLBACK_COMPLETE: CloudFormation allows only deleting it) or whose
 # change set was never executed (REVIEW_IN_PROGRESS: an empty stack): deleted before the next create
 _LEFTOVER = ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
+# a change set younger than this on a stack is another `lift deploy` at its question (or about to
+# execute): the next deploy refuses rather than delete or race it; an older one is a crashed deploy's
+_PENDING_SECONDS = 600
 # CloudFormation's own reason on the resources it stopped because another one failed: not the cause
 _CONSEQUENCES = ("Resource creation cancelled", "Resource update cancelled", "Resource deletion cancelled")
 
@@ -73,6 +77,9 @@ class Plan:
     change_set: str | None
     kind: str  # CREATE | UPDATE
     changes: list[Change]
+    # the stack this plan's change set belongs to (its ARN): what a failed or declined first create
+    # deletes, never another deploy's stack made under the same name since
+    stack_id: str = ""
 
     @property
     def empty(self) -> bool:
@@ -289,6 +296,17 @@ class Aws:
                 return None
             raise
 
+    def _stack_id(self, stack: str) -> str | None:
+        """The ARN of the stack called `stack` now (a stack deleted and made again has a new one)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return str(self.reader().describe_stacks(StackName=stack)["Stacks"][0]["StackId"])
+        except ClientError as exc:
+            if "does not exist" in _error_text(exc):
+                return None
+            raise
+
     def claimed_by(self, stack: str, project: str, consequence: str) -> str | None:
         """Why `project` must not deploy over (or destroy) `stack`, or None when the stack is this
         project's. Two apps of one name (and stage) in one account share a stack name: a deploy of
@@ -334,6 +352,17 @@ class Aws:
         blocked = blocked_reason(stack, status)
         if blocked is not None:
             raise DeployError(blocked)
+        pending = self._pending_change_set(stack)
+        if pending is not None:
+            raise DeployError(
+                f"Another lift deploy of {stack} is under way: its change set {pending['ChangeSetName']} "
+                f"({pending.get('ExecutionStatus') or pending.get('Status')}, made at "
+                f"{_utc(pending['CreationTime'])}) has not run yet. Wait until it has run (or was declined), then "
+                f"deploy again. If no deploy is running (one was killed), delete it: `aws cloudformation "
+                f"delete-change-set --stack-name {stack} --change-set-name {pending['ChangeSetName']}`"
+                + (f" and `aws cloudformation delete-stack --stack-name {stack}`" if status in _LEFTOVER else "")
+                + f"; lift deploy takes one older than {_PENDING_SECONDS // 60} minutes for a leftover."
+            )
         if status in _LEFTOVER:
             why = "a failed first create" if status == "ROLLBACK_COMPLETE" else "a change set never executed"
             on_note(f"{stack} is {status} ({why}): deleting the empty stack before creating it again")
@@ -341,7 +370,8 @@ class Aws:
             self._wait_deleted(stack)
             status = None
         kind = "UPDATE" if status not in (None, "REVIEW_IN_PROGRESS") else "CREATE"
-        name = "lift-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        # unique: two deploys in one second must not make (or execute) one change set of one name
+        name = f"lift-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(4)}"
         kwargs: dict[str, Any] = {
             "StackName": stack,
             "ChangeSetName": name,
@@ -358,7 +388,7 @@ class Aws:
             kwargs["TemplateURL"] = f"https://{bucket}.s3.{self.region}.amazonaws.com/{key}"
         try:
             try:
-                cfn.create_change_set(**kwargs)
+                stack_id = str(cfn.create_change_set(**kwargs).get("StackId") or "")
             except (ClientError, BotoCoreError) as exc:
                 if any(text in _error_text(exc) for text in _NO_CHANGES):
                     return Plan(stack, None, kind, [])
@@ -382,7 +412,42 @@ class Aws:
             )
             for rc in (c["ResourceChange"] for c in described.get("Changes", []) if "ResourceChange" in c)
         ]
-        return Plan(stack, name, kind, changes)
+        return Plan(stack, name, kind, changes, stack_id)
+
+    def _pending_change_set(self, stack: str) -> dict[str, Any] | None:
+        """A change set of the stack as it is now that another deploy made in the last
+        _PENDING_SECONDS and that has not run (being made, or waiting to execute), else None."""
+        from botocore.exceptions import ClientError
+
+        stack_id = self._stack_id(stack)
+        if stack_id is None:
+            return None
+        try:
+            summaries = [
+                summary
+                for page in self.reader().get_paginator("list_change_sets").paginate(StackName=stack)
+                for summary in page.get("Summaries", [])
+            ]
+        except ClientError as exc:
+            if "does not exist" in _error_text(exc):
+                return None
+            raise
+        now = datetime.now(UTC)
+        for summary in summaries:
+            created = summary.get("CreationTime")
+            waiting = summary.get("ExecutionStatus") in ("AVAILABLE", "UNAVAILABLE") and summary.get("Status") in (
+                "CREATE_PENDING",
+                "CREATE_IN_PROGRESS",
+                "CREATE_COMPLETE",
+            )
+            if (
+                summary.get("StackId") == stack_id  # (moto lists every stack's change sets)
+                and waiting
+                and isinstance(created, datetime)
+                and (now - created).total_seconds() < _PENDING_SECONDS
+            ):
+                return dict(summary)
+        return None
 
     def _wait_change_set(self, stack: str, name: str) -> dict[str, Any]:
         for _ in range(600):
@@ -399,7 +464,7 @@ class Aws:
         cfn = self.client("cloudformation")
         cfn.delete_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
         if plan.kind == "CREATE":
-            cfn.delete_stack(StackName=plan.stack)
+            cfn.delete_stack(StackName=plan.stack_id or plan.stack)
 
     def discard_interrupted(self, plan: Plan) -> None:
         """`discard` after a Ctrl-C, held against a second one; the change set may not exist yet."""
@@ -466,14 +531,24 @@ class Aws:
 
         events = self.events(plan.stack, after=getattr(self, "_before", None))
         if plan.kind != "CREATE":
+            try:  # it did not run: left there, the next deploy would take it for another one under way
+                self.client("cloudformation").delete_change_set(StackName=plan.stack, ChangeSetName=plan.change_set)
+            except Exception:
+                pass  # gone with the stack's update, or refused: then it stays, and ages
             status = self.stack_status(plan.stack) or ""
             return DeployOutcome(
                 "failed", status, reason, events, verdict=f"ExecuteChangeSet failed: {plan.stack} is still {status}."
             )
+        if plan.stack_id and self._stack_id(plan.stack) not in (None, plan.stack_id):
+            verdict = (
+                f"{plan.stack} is another deploy's now (its stack was made again since this one's change set): "
+                "left as it is."
+            )
+            return DeployOutcome("failed", self.stack_status(plan.stack) or "", reason, events, verdict=verdict)
         try:
             with holding_interrupts():
-                self.client("cloudformation").delete_stack(StackName=plan.stack)
-                self._wait_deleted(plan.stack)
+                self.client("cloudformation").delete_stack(StackName=plan.stack_id or plan.stack)
+                self._wait_deleted(plan.stack_id or plan.stack)
         except Exception as exc:
             status = self.stack_status(plan.stack) or ""
             verdict = (
@@ -658,6 +733,11 @@ class Aws:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/deployments/"):
             keys += [o["Key"] for o in page.get("Contents", [])]
         return [json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) for key in sorted(keys)]
+
+
+def _utc(when: Any) -> str:
+    """A time CloudFormation gave, in UTC to the second."""
+    return when.astimezone(UTC).strftime("%H:%M:%S UTC") if isinstance(when, datetime) else str(when)
 
 
 def _as_it_stands(plan: Plan, status: str) -> str:
