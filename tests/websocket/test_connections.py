@@ -358,3 +358,42 @@ def test_a_job_result_too_large_for_a_message_is_pushed_without_it(monkeypatch):
         assert [p["type"] for p in pushes] == ["job.progress", "job.succeeded"]
         assert pushes[-1]["job"]["result_omitted"] is True and pushes[-1]["job"]["result"] is None
         assert len(client.get(f"/jobs/{job_id}").json()["result"]["rows"]) == 200_000
+
+
+def test_a_fan_out_to_a_management_api_that_stops_answering_ends_within_its_timeout(silent_server):
+    """The Management API accepts connections and never answers: each send fails after the client's
+    `timeout=` (5 s by default) and the fan-out reports them all failed. Before, botocore's 60 s read
+    timeout held every send, so a fan-out to 1,000 connections (16 at a time) took an hour, far past API
+    Gateway's 29 s for the request that made it."""
+    import threading
+
+    from lift.websocket import WebSocketClient
+
+    store = MemoryConnections()
+    for i in range(20):
+        store.put(conn(f"s{i}=", "u1", "acme"))
+    client = WebSocketClient(f"http://127.0.0.1:{silent_server}/prod", region="us-east-1", timeout=0.3)
+    client.connections = store
+    summaries: list = []
+    fanning = threading.Thread(target=lambda: summaries.append(client.send_to_tenant("acme", {"n": 1})), daemon=True)
+    fanning.start()
+    fanning.join(30)  # (bounded: reached only when a send waits unbounded)
+    assert not fanning.is_alive(), "the fan-out still waits on the silent Management API"
+    assert summaries[0].sent == [] and len(summaries[0].failed) == 20
+    assert all("timeout" in error.lower() for error in summaries[0].failed.values())
+
+
+def test_a_fan_out_to_no_tenant_or_user_is_refused_not_sent_to_the_one_named_none(monkeypatch):
+    """`ctx.ws.send_to_tenant(ctx.tenant_id, ...)` in a request without a tenant: a ValueError saying so.
+    Before, the id became the text "None" and the message went to the connections of a tenant (or user)
+    of that name: another customer's clients."""
+    with management_api(monkeypatch, {"n1="}) as api:
+        app = ws_app(MemoryConnections())
+        app.handler(events.websocket_connect(connection_id="n1=", query={"user": "None", "tenant": "None"}), None)
+        client = app.websocket_client
+        for fan_out in (client.send_to_tenant, client.send_to_user):
+            for nobody in (None, ""):
+                with pytest.raises(ValueError, match="needs an id"):
+                    fan_out(nobody, {"secret": 1})
+        assert api.received == []
+        assert client.send_to_tenant("None", {"hello": 1}).sent == ["n1="]

@@ -123,10 +123,17 @@ class WebSocketClient:
     """Sends to, closes and inspects WebSocket connections of one API stage."""
 
     def __init__(
-        self, endpoint: str | None = None, *, region: str | None = None, client: Any = None, connections: Any = None
+        self,
+        endpoint: str | None = None,
+        *,
+        region: str | None = None,
+        client: Any = None,
+        connections: Any = None,
+        timeout: float = 5.0,
     ) -> None:
         self.endpoint = endpoint
         self.region = region
+        self.timeout = timeout  # seconds a send may wait to connect, and for its answer
         self._client = client
         self._lock = threading.Lock()
         self.connections = connections  # a lift.websocket.connections.ConnectionStore, for the fan-outs
@@ -155,12 +162,19 @@ class WebSocketClient:
 
         # As many pooled connections as a fan-out sends at once (botocore's default pool is 10), and
         # no botocore retries: a throttled send is retried by `send` alone (botocore's own retries
-        # inside ours made a fan-out to an always-throttled connection send 15 times, not 5).
+        # inside ours made a fan-out to an always-throttled connection send 15 times, not 5). Bounded
+        # waits: botocore's 60 s let each send to an endpoint that stopped answering hold a request (and
+        # a fan-out to 1,000 connections, 16 at a time, an hour) far past API Gateway's 29 s.
         return boto3.client(
             "apigatewaymanagementapi",
             endpoint_url=self.endpoint,
             region_name=self.region or _region_of(self.endpoint),
-            config=Config(max_pool_connections=64, retries={"total_max_attempts": 1}),
+            config=Config(
+                max_pool_connections=64,
+                retries={"total_max_attempts": 1},
+                connect_timeout=self.timeout,
+                read_timeout=self.timeout,
+            ),
         )
 
     @staticmethod
@@ -239,11 +253,12 @@ class WebSocketClient:
 
     def send_to_user(self, user_id: str, data: Any, *, concurrency: int = 16) -> Any:
         """Send `data` to every connection of `user_id` (a FanOutSummary); needs `track_connections`."""
-        return self._fan_out(self._store("send_to_user").by_user(str(user_id)), data, concurrency)
+        return self._fan_out(self._store("send_to_user").by_user(_named("send_to_user", user_id)), data, concurrency)
 
     def send_to_tenant(self, tenant_id: str, data: Any, *, concurrency: int = 16) -> Any:
         """Send `data` to every connection of `tenant_id` (a FanOutSummary); needs `track_connections`."""
-        return self._fan_out(self._store("send_to_tenant").by_tenant(str(tenant_id)), data, concurrency)
+        store = self._store("send_to_tenant")
+        return self._fan_out(store.by_tenant(_named("send_to_tenant", tenant_id)), data, concurrency)
 
     def _store(self, what: str) -> Any:
         if self.connections is None:
@@ -259,6 +274,14 @@ class WebSocketClient:
 
     def __repr__(self) -> str:
         return f"<WebSocketClient {self.endpoint}>"
+
+
+def _named(what: str, value: Any) -> str:
+    """A user or tenant id to fan out to; a ValueError for None or "" (`ctx.tenant_id` of a request without
+    a tenant), which str() made "None": the connections of a tenant or user of that name."""
+    if value is None or value == "":
+        raise ValueError(f"ctx.ws.{what} needs an id, got {value!r}")
+    return str(value)
 
 
 _clients: dict[str, WebSocketClient] = {}
