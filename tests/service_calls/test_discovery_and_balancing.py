@@ -243,3 +243,33 @@ def test_a_discovery_api_that_never_answers_ends_in_a_503_after_two_short_tries(
             client.close()
     finally:
         silent.stop()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0, "heavy"], ids=["nan", "inf", "negative", "text"])
+def test_a_weight_that_is_not_a_finite_number_is_refused_and_balancing_goes_on(instances, bad):
+    """`set_weight(id, nan)` was accepted: every running score became NaN and from then on one instance
+    got every call (`inf` did the same through inf - inf). Now it is a ValueError that changes nothing,
+    and so is such a weight given to `Instance` or `Weighted`."""
+    balancer = Weighted()
+    urls = [Instance(instances["a"].url, weight=3), Instance(instances["b"].url, weight=1)]
+    client = ServiceClient("users", base_url=urls, balancer=balancer)
+    assert who(client, 4) == {"a": 3, "b": 1}
+    with pytest.raises(ValueError, match="weight"):
+        balancer.set_weight(instances["b"].url, bad)
+    assert who(client, 8) == {"a": 6, "b": 2}
+    with pytest.raises(ValueError, match="weight"):
+        Instance(instances["a"].url, weight=bad)
+    with pytest.raises(ValueError, match="weight"):
+        Weighted({instances["a"].url: bad})
+    client.close()
+
+
+def test_a_bad_weight_in_the_environment_is_read_as_one(instances, caplog):
+    """`LIFT_SERVICE_<NAME>_URLS="...;weight=nan"`: logged and read as 1, as Cloud Map's attribute (it was
+    a NaN weight, and `;weight=abc` failed every call's lookup with 503 no_instances)."""
+    env = {"LIFT_SERVICE_USERS_URLS": f"{instances['a'].url};weight=nan, {instances['b'].url};weight=abc"}
+    client = ServiceClient("users", discovery=EnvDiscovery("users", environ=env), balancer="weighted")
+    with caplog.at_level("WARNING", logger="lift.services"):
+        assert who(client, 4) == {"a": 2, "b": 2}
+    assert "not a number >= 0: read as 1" in caplog.text
+    client.close()

@@ -325,3 +325,22 @@ def test_a_callees_retry_after_reaches_the_client_bounded(sent, passed_on):
         served.stop()
     assert response.status_code == 503 and response.json()["error"]["code"] == "upstream_unavailable"
     assert response.headers.get("retry-after") == passed_on
+
+
+@pytest.mark.parametrize("retry", [0, 1, None, False])
+def test_retry_zero_means_one_attempt_and_no_retry(users, retry):
+    """`app.service(..., retry=0)` raised `attempts must be at least 1` at registration; it means no
+    retry: one attempt at a failing callee, whose 503 the caller gets."""
+    users.rec.fail_first = 1
+    app = App(name="orders")
+    client = app.service("users-no-retry", base_url=users.url, retry=retry, breaker=False)
+    with pytest.raises(ServiceError) as caught:
+        client.get("/flaky")
+    assert caught.value.status == 503 and users.rec.hits["/flaky"] == 1 and client.stats["retries"] == 0
+    app.shutdown()
+
+
+@pytest.mark.parametrize("retry", [-1, 2.5, "3"])
+def test_a_retry_setting_that_is_not_a_count_is_refused_when_the_client_is_made(retry):
+    with pytest.raises(ValueError, match="retry="):
+        ServiceClient("users", base_url="http://127.0.0.1:9", retry=retry)

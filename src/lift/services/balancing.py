@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from lift.services.discovery import Instance
+from lift.services.discovery import Instance, checked_weight
 
 __all__ = ["Balancer", "RoundRobin", "Weighted", "LeastOutstanding", "HealthTracker", "balancer_named"]
 
@@ -54,15 +54,16 @@ class Weighted(Balancer):
     interleaved (weights 5,1,1 give a a b a c a a, not a a a a a b c)."""
 
     def __init__(self, weights: dict[str, float] | None = None) -> None:
-        self.weights: dict[str, float] = dict(weights or {})
+        self.weights: dict[str, float] = {key: checked_weight(w) for key, w in (weights or {}).items()}
         self._current: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def set_weight(self, instance_id: str, weight: float) -> None:
-        """Change an instance's weight at run time (0 takes it out of rotation)."""
-        if weight < 0:
-            raise ValueError("weights are >= 0")
-        self.weights[instance_id] = weight
+        """Change an instance's weight at run time (0 takes it out of rotation); a weight that is not a
+        finite number >= 0 (NaN, infinity, negative) is a ValueError and changes nothing."""
+        weight = checked_weight(weight)
+        with self._lock:
+            self.weights[instance_id] = weight
 
     def weight_of(self, instance: Instance) -> float:
         return self.weights.get(instance.id, instance.weight)

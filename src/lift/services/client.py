@@ -447,6 +447,20 @@ def _inflate(codings: list[_Unzip], i: int, data: bytes, resp: Any) -> Iterator[
         raise _httpx.DecodingError(f"an undecodable body: {exc}", request=resp.request) from None
 
 
+def _retry_policy(retry: int | RetryPolicy | None) -> RetryPolicy:
+    """`retry=`: a policy, or the number of attempts (3: two retries); 0, None or False: no retry
+    (`retry=0` raised `attempts must be at least 1` from RetryPolicy)."""
+    if isinstance(retry, RetryPolicy):
+        return retry
+    if retry is None or retry is False:
+        return RetryPolicy(1)
+    if retry is True:
+        retry = 3  # (the default)
+    if retry.__class__ is not int or retry < 0:
+        raise ValueError(f"retry= is a RetryPolicy or a number of attempts >= 0 (0: no retry), not {retry!r}")
+    return RetryPolicy(max(1, retry), budget=RetryBudget())
+
+
 def _has_body(call: _Call, resp: Any) -> bool:
     return call.method != "HEAD" and resp.status_code not in (204, 304)
 
@@ -487,9 +501,7 @@ class ServiceClient:
         self.balancer = balancer_named(balancer)
         self._tracks_outstanding = type(self.balancer).started is not Balancer.started
         self.timeouts = timeout if isinstance(timeout, Timeouts) else Timeouts(float(timeout))
-        if retry is None or retry is False:
-            retry = RetryPolicy(1)
-        self.retry = retry if isinstance(retry, RetryPolicy) else RetryPolicy(int(retry), budget=RetryBudget())
+        self.retry = _retry_policy(retry)
         if breaker is True:
             breaker = CircuitBreaker(name)
         elif isinstance(breaker, dict):

@@ -54,7 +54,7 @@ class Instance:
         healthy: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
-        self.weight = weight
+        self.weight = checked_weight(weight)
         self.id = id or self.url
         self.attributes = attributes or {}
         self.healthy = healthy
@@ -67,6 +67,20 @@ class Instance:
 
     def __repr__(self) -> str:
         return f"Instance({self.url!r}, weight={self.weight}, id={self.id!r})"
+
+
+def checked_weight(weight: Any) -> float:
+    """`weight` when it is a finite number >= 0; else a ValueError. A NaN or infinite weight would
+    poison smooth weighted round robin: its running scores become NaN, and from then on one instance
+    gets every call (or none does)."""
+    if weight.__class__ is not bool:
+        try:
+            value = float(weight)
+        except (TypeError, ValueError):
+            value = -1.0
+        if 0 <= value < float("inf"):  # (False for NaN)
+            return value
+    raise ValueError(f"an instance's weight is a finite number >= 0, not {weight!r}")
 
 
 def _as_instances(items: Iterable[str | Instance]) -> list[Instance]:
@@ -107,7 +121,10 @@ def parse_url_list(text: str) -> list[Instance]:
         for param in params:
             key, _, value = param.partition("=")
             if key.strip().lower() == "weight":
-                weight = float(value)
+                try:
+                    weight = checked_weight(value.strip())
+                except ValueError:
+                    _log.warning("%s has weight %r, not a number >= 0: read as 1", url, value.strip())
         out.append(Instance(url, weight))
     return out
 
@@ -177,13 +194,10 @@ def _weight(item: dict[str, Any], attrs: dict[str, Any]) -> float:
     if not text:
         return 1.0
     try:
-        weight = float(text)
-    except (TypeError, ValueError):
-        weight = -1.0
-    if not 0 <= weight < float("inf"):
+        return checked_weight(text)
+    except ValueError:
         _log.warning("cloud map instance %s has weight %r, not a number >= 0: read as 1", item.get("InstanceId"), text)
         return 1.0
-    return weight
 
 
 SERVICE_URL_OUTPUT = "ApiUrl"  # the stack output `lift deploy` writes the service's URL to
