@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -162,6 +163,9 @@ class Pools:
         self.private = private  # headers (the client's credentials) that never follow a redirect elsewhere
         self._sync: Any = None
         self._async: dict[int, tuple[Any, Any]] = {}
+        self._lock = threading.Lock()  # two threads making the first client would leak one of them
+        self._users: dict[int, int] = {}  # id(client) -> calls using it now
+        self._retired: set[int] = set()  # ids of closed pools' clients that calls still use
 
     def _options(self, hook: Callable[[Any], Any]) -> dict[str, Any]:
         options = self.options
@@ -190,30 +194,84 @@ class Pools:
         self._strip(request)
 
     def sync(self) -> Any:
+        """The sync client (made on first use). A call takes it with `take_sync` instead."""
         client = self._sync
         if client is None:
             httpx = _load_httpx()
-            client = self._sync = httpx.Client(**self._options(self._strip))
-            _bound_sync_io(client)
+            with self._lock:
+                client = self._sync
+                if client is None:
+                    client = httpx.Client(**self._options(self._strip))
+                    _bound_sync_io(client)
+                    self._sync = client
         return client
 
     def for_loop(self, loop: Any) -> Any:
+        """The async client of `loop` (made on first use). A call takes it with `take_async` instead."""
         entry = self._async.get(id(loop))
         if entry is None or entry[0] is not loop:
             httpx = _load_httpx()
-            for key, (old_loop, _) in list(self._async.items()):
-                if old_loop.is_closed():  # its connections died with their loop
-                    del self._async[key]
-            entry = self._async[id(loop)] = (loop, httpx.AsyncClient(**self._options(self._strip_async)))
+            with self._lock:
+                entry = self._async.get(id(loop))
+                if entry is None or entry[0] is not loop:
+                    for key, (old_loop, _) in list(self._async.items()):
+                        if old_loop.is_closed():  # its connections died with their loop
+                            del self._async[key]
+                    entry = (loop, httpx.AsyncClient(**self._options(self._strip_async)))
+                    self._async[id(loop)] = entry
         return entry[1]
 
+    def take_sync(self) -> Any:
+        """The sync client for one call, counted in use until `give_back` (taken and counted under the
+        lock: `close` in between would close it under the call)."""
+        while True:
+            with self._lock:
+                client = self._sync
+                if client is not None:
+                    self._users[id(client)] = self._users.get(id(client), 0) + 1
+                    return client
+            self.sync()
+
+    def take_async(self, loop: Any) -> Any:
+        """The async client of `loop` for one call, counted in use until `give_back`."""
+        while True:
+            with self._lock:
+                entry = self._async.get(id(loop))
+                if entry is not None and entry[0] is loop:
+                    client = entry[1]
+                    self._users[id(client)] = self._users.get(id(client), 0) + 1
+                    return client
+            self.for_loop(loop)
+
+    def give_back(self, client: Any) -> bool:
+        """A call is done with `client`; True when the caller must close it (`close` retired it while
+        calls were using it, and this was the last)."""
+        key = id(client)
+        with self._lock:
+            left = self._users[key] - 1
+            if left:
+                self._users[key] = left
+                return False
+            del self._users[key]
+            if key in self._retired:
+                self._retired.discard(key)
+                return True
+            return False
+
     def close(self) -> None:
-        if self._sync is not None:
-            self._sync.close()
-            self._sync = None
-        entries, self._async = list(self._async.values()), {}
+        """Close the pools. Calls from now on get new ones; a client that calls are still using (another
+        thread's, or a coroutine's) is closed by the last of them when it ends, so `app.shutdown()` or
+        `client.close()` from one thread never breaks, or strands until its timeout, another's call."""
+        with self._lock:
+            sync, self._sync = self._sync, None
+            entries, self._async = list(self._async.values()), {}
+            busy = {key for key in map(id, [sync, *(client for _, client in entries)]) if key in self._users}
+            self._retired |= busy
+        if sync is not None and id(sync) not in busy:
+            sync.close()
         for loop, client in entries:
-            _close_async(loop, client)
+            if id(client) not in busy:
+                _close_async(loop, client)
 
 
 # The deadline of the sync call this thread is making: every socket read and write of the sync pool
@@ -254,9 +312,26 @@ class _DeadlineBackend:
         self.backend = backend
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, *args: Any, **kwargs: Any) -> Any:
-        return _DeadlineStream(
-            self.backend.connect_tcp(host, port, _bounded(timeout, "ConnectTimeout"), *args, **kwargs)
-        )
+        timeout = _bounded(timeout, "ConnectTimeout")
+        if timeout is None or _is_address(host):
+            return _DeadlineStream(self.backend.connect_tcp(host, port, timeout, *args, **kwargs))
+        # The name is resolved here, within the connect timeout and the call's deadline: the backend's
+        # socket.create_connection runs getaddrinfo first, which no timeout bounds (a resolver that does
+        # not answer held the call through the system resolver's own timeouts and retries, past the
+        # deadline and past Lambda's).
+        until = _monotonic() + timeout
+        import httpcore
+
+        failure: Exception = httpcore.ConnectTimeout(f"no time left to connect to {host}")
+        for address in _resolve(host, port, timeout):
+            left = until - _monotonic()
+            if left <= 0:
+                break
+            try:
+                return _DeadlineStream(self.backend.connect_tcp(address, port, left, *args, **kwargs))
+            except httpcore.ConnectError as exc:  # the next address, as create_connection does
+                failure = exc
+        raise failure
 
     def connect_unix_socket(self, path: str, timeout: float | None = None, *args: Any, **kwargs: Any) -> Any:
         return _DeadlineStream(
@@ -265,6 +340,44 @@ class _DeadlineBackend:
 
     def sleep(self, seconds: float) -> None:
         self.backend.sleep(seconds)
+
+
+def _is_address(host: str) -> bool:
+    import socket
+
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        return True
+    return False
+
+
+def _resolve(host: str, port: int, timeout: float) -> list[str]:
+    """`host`'s addresses, waiting at most `timeout` seconds for them: getaddrinfo cannot be bounded
+    or interrupted, so it runs in a thread of its own, left behind when it outlasts the wait."""
+    import socket
+
+    import httpcore
+
+    found: list[Any] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except Exception as exc:
+            found.append(exc)
+        done.set()
+
+    threading.Thread(target=lookup, name="lift-resolve", daemon=True).start()
+    if not done.wait(timeout):
+        raise httpcore.ConnectTimeout(f"resolving {host} outlasted the call's connect timeout or deadline")
+    result = found[0]
+    if isinstance(result, Exception):
+        raise httpcore.ConnectError(f"cannot resolve {host}: {result}")
+    return list(dict.fromkeys(str(info[4][0]) for info in result))
 
 
 class _DeadlineStream:
@@ -327,6 +440,11 @@ class ResponseTooLarge(Exception):
     """The callee's answer is longer than the client's `max_response_bytes`."""
 
 
+class AnswerOverrun(Exception):
+    """The callee sent bytes past the end of its answer on a kept-alive connection (a lying
+    Content-Length): its answer is garbled (502 `upstream_invalid_response`), the connection closed."""
+
+
 class _Body:
     """One answer's body, read chunk by chunk: never past the call's deadline (a server that drips
     a byte at a time resets httpx's read timeout on every byte) nor `max_response_bytes`, counted
@@ -356,8 +474,14 @@ class _Body:
         self._keep(self.resp.content)
         return True
 
+    def stream(self) -> Any:
+        """The answer's chunks as they come off the wire. Not `iter_raw`, which hands the connection back
+        to the pool the moment the body ends: `done` must first see whether the callee sent more."""
+        self.resp.is_stream_consumed = True
+        return self.resp.stream
+
     def add(self, raw: bytes) -> None:
-        """One chunk as it came off the wire (`iter_raw`)."""
+        """One chunk as it came off the wire."""
         if self.codings is None:
             self._keep(raw)
         else:
@@ -379,6 +503,38 @@ class _Body:
                 for piece in _inflate(codings, i + 1, codings[i].flush(), self.resp):
                     self._keep(piece)
         self.resp._content = b"".join(self.chunks)  # what httpx's read() keeps: .content, .json()
+        parser = _h11_parser(self.resp)
+        if parser is not None and parser.trailing_data[0].strip(b"\r\n"):  # (RFC 9112: stray CRLFs are ignored)
+            import h11
+
+            if parser.their_state is h11.DONE:  # (not MUST_CLOSE: a connection that is not reused is harmless)
+                # The callee sent more than its answer's framing says (a Content-Length shorter than the
+                # body, bytes after the last chunk) on a connection it keeps alive. Left in the parser's
+                # buffer, they would be read as the answer to the next request sent on it: the next call,
+                # maybe for another user, would get this one's leftovers, or a whole answer the callee
+                # smuggled in them. The parser is marked failed: httpcore closes the connection.
+                parser.send_failed()
+                raise AnswerOverrun(len(parser.trailing_data[0]))
+
+
+def _h11_parser(resp: Any) -> Any:
+    """The h11 state of the connection `resp` came on (None: HTTP/2, an in-memory transport, or an
+    httpx/httpcore whose private layout differs: httpx offers no public way to it). The chain is httpx's
+    stream -> its transport's -> httpcore's pool stream -> the HTTP/1.1 connection's stream -> the
+    connection."""
+    layer = resp.stream
+    for _ in range(6):
+        parser = getattr(layer, "_h11_state", None)
+        if parser is not None:
+            return parser if hasattr(parser, "trailing_data") else None
+        layer = (
+            getattr(layer, "_connection", None)
+            or getattr(layer, "_httpcore_stream", None)
+            or getattr(layer, "_stream", None)
+        )
+        if layer is None:
+            return None
+    return None
 
 
 _PIECE = 64 * 1024  # the most one decompression step may produce
@@ -819,8 +975,19 @@ class ServiceClient:
             params = {**path_params, **params}
         if _httpx is None:
             _load_httpx()
-        http = self.pools().sync()  # (made before the deadline starts: the first call's import is not its time)
-        call = self._prepare(method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw)
+        pools = self.pools()
+        http = pools.take_sync()  # (made before the deadline starts: the first call's import is not its time)
+        try:
+            call = self._prepare(
+                method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw
+            )
+            return self._attempts(http, call)
+        finally:
+            if pools.give_back(http):  # closed while this call used it: closed now, after its last use
+                http.close()
+
+    def _attempts(self, http: Any, call: _Call) -> Any:
+        """The attempts of one sync call on `http`, until one is final."""
         breaker, bulkhead, balancer = self.breaker, self.bulkhead, self.balancer
         resp = exc = None
         while True:
@@ -868,12 +1035,12 @@ class ServiceClient:
                 try:
                     body = _Body(self, call, resp)
                     if not body.read_already():
-                        for chunk in resp.iter_raw():
+                        for chunk in body.stream():
                             body.add(chunk)
                     body.done()
                 finally:
                     resp.close()
-            except (_httpx.RequestError, ResponseTooLarge) as error:
+            except (_httpx.RequestError, ResponseTooLarge, AnswerOverrun) as error:
                 exc = error
             except BaseException:
                 if breaker is not None:
@@ -962,8 +1129,20 @@ class AsyncCalls:
             params = {**path_params, **params}
         if _httpx is None:
             _load_httpx()
-        http = c.pools().for_loop(asyncio.get_running_loop())
-        call = c._prepare(method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw)
+        pools = c.pools()
+        http = pools.take_async(asyncio.get_running_loop())
+        try:
+            call = c._prepare(method, path, params, body, query, headers, ctx, timeout, idempotency_key, response, raw)
+            return await self._attempts(http, call)
+        finally:
+            if pools.give_back(http):  # closed while this call used it: closed now, after its last use
+                await http.aclose()
+
+    async def _attempts(self, http: Any, call: _Call) -> Any:
+        """The attempts of one `aio` call on `http`, until one is final."""
+        import asyncio
+
+        c = self.client
         breaker, bulkhead, balancer = c.breaker, c.bulkhead, c.balancer
         resp = exc = None
         while True:
@@ -1012,12 +1191,12 @@ class AsyncCalls:
                     try:
                         body = _Body(c, call, resp)
                         if not body.read_already():
-                            async for chunk in resp.aiter_raw():
+                            async for chunk in body.stream():
                                 body.add(chunk)
                         body.done()
                     finally:
                         await resp.aclose()
-            except (_httpx.RequestError, ResponseTooLarge) as error:
+            except (_httpx.RequestError, ResponseTooLarge, AnswerOverrun) as error:
                 exc = error
             except TimeoutError:
                 exc = _httpx.ReadTimeout("no complete answer within the call's deadline", request=request)
