@@ -253,6 +253,27 @@ def test_client_no_cache_recomputes_and_no_store_bypasses() -> None:
         assert client.get("/users/1", headers={"Pragma": pragma}).headers["x-cache"] == "miss", pragma
 
 
+def test_every_line_of_a_repeated_cache_control_or_if_none_match_header_counts() -> None:
+    """A REST API (or ALB) request carrying `Cache-Control: max-age=60` and `Cache-Control: no-store` as two
+    lines (multiValueHeaders) bypasses the cache, as one `max-age=60, no-store` line does; a second
+    `If-None-Match` line naming the current ETag gives a 304. Before, only the first line was read: the
+    client's no-store was ignored and it was served the cached answer."""
+    from lift.testing import events
+
+    app, calls = make_app(cache(ttl=30, store=Cache()))
+
+    def get(headers: dict) -> dict:
+        return app.handler(events.apigw_rest("GET", "/users/1", headers=headers), lambda_context())
+
+    get({})
+    bypass = get({"Cache-Control": ["max-age=60", "no-store"]})
+    assert "X-Cache" not in bypass["headers"] and calls["user:1"] == 2
+    assert get({"Cache-Control": ["max-age=60"], "Pragma": ["x-debug", "no-cache"]})["headers"]["X-Cache"] == "miss"
+    assert calls["user:1"] == 3
+    etag = get({})["headers"]["ETag"]
+    assert get({"If-None-Match": ['"older"', etag]})["statusCode"] == 304
+
+
 def test_only_cacheable_statuses_no_cookies_no_streams() -> None:
     app, calls = make_app(cache(ttl=30, store=Cache()))
     client = TestClient(app)

@@ -138,13 +138,14 @@ class CacheMiddleware:
         control = header("cache-control")
         pragma = header("pragma")
         if control is not None or pragma is not None:
-            client = _directives(control[0] if control else None)
+            # (every line of a repeated header: REST APIs and ALBs pass each one, `max-age=60` then `no-store`)
+            client = _directives(", ".join(control) if control else None)
             if "no-store" in client:
                 return call_next(ctx)
             bypass = (
                 "no-cache" in client
                 or client.get("max-age") == "0"
-                or "no-cache" in _directives(pragma[0] if pragma else None)
+                or "no-cache" in _directives(", ".join(pragma) if pragma else None)
             )
         scope = (ctx.tenant_id, ctx.user_id)
         key = self.key_for(ctx)
@@ -169,7 +170,7 @@ class CacheMiddleware:
         if self.metrics:
             ctx.metrics.add(f"Cache{state.capitalize()}", 1, "Count")
         if_none_match = header("if-none-match")
-        return _conditional(if_none_match[0], response) if if_none_match else response
+        return _conditional(", ".join(if_none_match), response) if if_none_match else response
 
     # -- keys -----------------------------------------------------------------------------
     def key_for(self, ctx: Context) -> str:
