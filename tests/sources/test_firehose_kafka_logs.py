@@ -19,12 +19,17 @@ class Click(msgspec.Struct):
     page: str
 
 
-def _data(answer: dict) -> bytes:
-    return base64.b64decode(answer["data"])
+def _data(answer: dict, field: str = "data") -> bytes:
+    return base64.b64decode(answer[field])
 
 
-def test_firehose_answers_every_record_in_order() -> None:
+@pytest.mark.parametrize("msk", [False, True], ids=["direct", "msk"])
+def test_firehose_answers_every_record_in_order(msk: bool) -> None:
+    """From an Amazon MSK topic, Firehose puts each record's payload in `kafkaRecordValue` and refuses an answer
+    without it (Amazon Data Firehose guide, *Required parameters for data transformation*): Lift handed the
+    handler an empty payload and answered `data`, so every record of an MSK-fed delivery stream failed."""
     app = App()
+    field = "kafkaRecordValue" if msk else "data"
 
     @app.firehose("clicks")
     def transform(ctx: Context, body: Click):
@@ -39,17 +44,18 @@ def test_firehose_answers_every_record_in_order() -> None:
         return f"{body.page.upper()}\n"
 
     records = [{"page": "home"}, {"page": "drop"}, {"page": "bad"}, {"page": "same"}, {"page": "part"}, "not json"]
-    event = events.firehose("clicks", records)
+    event = events.firehose("clicks", records, msk=msk)
     assert source_of(event) == "firehose"
     out = app.handler(event, lambda_context())
     ids = [r["recordId"] for r in event["records"]]
-    originals = [r["data"] for r in event["records"]]
+    originals = [r[field] for r in event["records"]]
     assert [(a["recordId"], a["result"]) for a in out["records"]] == list(
         zip(ids, ["Ok", "Dropped", "ProcessingFailed", "Ok", "Ok", "ProcessingFailed"], strict=True)
     )
-    assert _data(out["records"][0]) == b"HOME\n"
-    assert [out["records"][i]["data"] for i in (1, 2, 3, 5)] == [originals[i] for i in (1, 2, 3, 5)]
-    assert json.loads(_data(out["records"][4])) == {"page": "part"}
+    assert [set(a) - {"metadata"} for a in out["records"]] == [{"recordId", "result", field}] * len(records)
+    assert _data(out["records"][0], field) == b"HOME\n"
+    assert [out["records"][i][field] for i in (1, 2, 3, 5)] == [originals[i] for i in (1, 2, 3, 5)]
+    assert json.loads(_data(out["records"][4], field)) == {"page": "part"}
     assert out["records"][4]["metadata"] == {"partitionKeys": {"page": "part"}}
     assert set(out) == {"records"}
 
@@ -342,3 +348,30 @@ def test_a_cut_short_cloudwatch_logs_payload_is_a_malformed_event_and_both_compr
     cut = {"awslogs": {"data": base64.b64encode(whole[:-12]).decode()}}  # the JSON whole, the stream not
     with pytest.raises(BadRequest, match="Malformed cloudwatch_logs event"):
         app.handler(cut, lambda_context())
+
+
+def test_every_real_firehose_sample_hands_over_its_payload_and_gets_it_back_in_its_own_field() -> None:
+    from tests.core.test_event_corpus import SAMPLES
+
+    found = [(name, event) for name, event in SAMPLES if source_of(event) == "firehose"]
+    if not found:
+        pytest.skip("no event corpus here")
+    for name, event in found:
+        field = "kafkaRecordValue" if "sourceMSKArn" in event else "data"
+        seen: list = []
+        app = App()
+
+        def transform(body: bytes, seen: list = seen) -> object:
+            seen.append(body)
+            return Dropped if len(seen) == 1 else None  # the first dropped, the others kept as they came
+
+        app.firehose()(transform)
+        out = app.handler(json.loads(json.dumps(event)), lambda_context())
+        assert seen == [base64.b64decode(r[field]) for r in event["records"]], name  # (body: bytes as sent)
+        results = ["Dropped"] + ["Ok"] * (len(event["records"]) - 1)
+        assert out == {
+            "records": [
+                {"recordId": r["recordId"], "result": result, field: r[field]}
+                for r, result in zip(event["records"], results, strict=True)
+            ]
+        }, name

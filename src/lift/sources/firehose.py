@@ -15,7 +15,7 @@ from typing import Any
 
 from lift import serialization
 from lift.batch import RecordResult, is_refusal, log_record_failure, log_refusal
-from lift.context import Context, Response
+from lift.context import Response
 from lift.sources.record import Record, base64_field, name_from_arn
 
 __all__ = ["Dropped", "FirehoseRecord", "FirehoseResult", "dispatch", "encode_data"]
@@ -39,7 +39,8 @@ class FirehoseResult:
 
 class FirehoseRecord(Record):
     """One record: `record_id`, `data` (bytes), `text`, `approximate_arrival_timestamp`, `stream`,
-    `kinesis_metadata` (when the delivery stream reads a Kinesis stream)."""
+    `kinesis_metadata` (when the delivery stream reads a Kinesis stream), `msk_metadata` (when it reads
+    an Amazon MSK topic)."""
 
     kind = "firehose"
     stream_arn: str = ""
@@ -49,8 +50,16 @@ class FirehoseRecord(Record):
         return self.raw.get("recordId")
 
     @property
+    def data_field(self) -> str:
+        """Where the record's payload is, and where its answer must put it: `data`, or `kafkaRecordValue` for
+        a delivery stream reading an Amazon MSK topic (Firehose refuses an MSK answer without it)."""
+        raw = self.raw
+        return "kafkaRecordValue" if "data" not in raw and "kafkaRecordValue" in raw else "data"
+
+    @property
     def data(self) -> bytes:
-        return base64_field(self.raw.get("data") or "", "data")
+        field = self.data_field
+        return base64_field(self.raw.get(field) or "", field)
 
     @property
     def text(self) -> str:
@@ -67,6 +76,10 @@ class FirehoseRecord(Record):
     @property
     def kinesis_metadata(self) -> dict[str, Any] | None:
         return self.raw.get("kinesisRecordMetadata")
+
+    @property
+    def msk_metadata(self) -> dict[str, Any] | None:
+        return self.raw.get("mskRecordMetadata")
 
     def json_text(self) -> bytes:
         return self.data
@@ -99,10 +112,11 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
 def _transform(app: Any, handler: Any, event: Any, context: Any, record: FirehoseRecord) -> dict[str, Any]:
     ctx = app.new_context(event, context, "firehose")
     ctx.record = record
-    original = record.raw.get("data")
+    field = record.data_field
+    original = record.raw.get(field)
     if original.__class__ is not str:  # (never sent by Firehose) the answer's data must be base64 text
         original = ""
-    failed = {"recordId": record.record_id, "result": "ProcessingFailed", "data": original}
+    failed = {"recordId": record.record_id, "result": "ProcessingFailed", field: original}
     try:
         result = handler.chain(ctx)
     except Exception as exc:
@@ -113,23 +127,23 @@ def _transform(app: Any, handler: Any, event: Any, context: Any, record: Firehos
         return failed
     value = result.value if isinstance(result, RecordResult) else result
     try:
-        return _answer(ctx, record, value, original)
+        return _answer(record, value, field, original)
     except Exception as exc:  # a value that does not encode: this record alone fails
         log_record_failure(ctx, record, exc)
         return failed
 
 
-def _answer(ctx: Context, record: FirehoseRecord, value: Any, original: str) -> dict[str, Any]:
+def _answer(record: FirehoseRecord, value: Any, field: str, original: str) -> dict[str, Any]:
     if value is Dropped:
-        return {"recordId": record.record_id, "result": "Dropped", "data": original}
+        return {"recordId": record.record_id, "result": "Dropped", field: original}
     if value is None:
-        return {"recordId": record.record_id, "result": "Ok", "data": original}
+        return {"recordId": record.record_id, "result": "Ok", field: original}
     keys = None
     if isinstance(value, FirehoseResult):
         value, keys = value.data, value.partition_keys
     if isinstance(value, Response):
         value = value.body
-    answer: dict[str, Any] = {"recordId": record.record_id, "result": "Ok", "data": encode_data(value)}
+    answer: dict[str, Any] = {"recordId": record.record_id, "result": "Ok", field: encode_data(value)}
     if keys:
         answer["metadata"] = {"partitionKeys": dict(keys)}
     return answer

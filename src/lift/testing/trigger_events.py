@@ -359,10 +359,12 @@ def cognito(
 
 
 # -- Firehose, Kafka, CloudWatch Logs --------------------------------------------------------------
-def firehose(stream: str = "my-stream", records: list[Any] | None = None) -> dict[str, Any]:
-    """A Firehose transformation event; each record's data is the bytes/str/JSON of `records`."""
+def firehose(stream: str = "my-stream", records: list[Any] | None = None, *, msk: bool = False) -> dict[str, Any]:
+    """A Firehose transformation event; each record's data is the bytes/str/JSON of `records`. With `msk`,
+    as a delivery stream reading an Amazon MSK topic sends it (`sourceMSKArn`, each record's payload in
+    `kafkaRecordValue`, which the answer must use too)."""
     now = int(time.time() * 1000)
-    return {
+    event: dict[str, Any] = {
         "invocationId": _request_id(),
         "deliveryStreamArn": f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{stream}",
         "region": REGION,
@@ -371,6 +373,14 @@ def firehose(stream: str = "my-stream", records: list[Any] | None = None) -> dic
             for i, r in enumerate(records if records is not None else [{"hello": "world"}])
         ],
     }  # fmt: skip
+    if msk:
+        event["sourceMSKArn"] = (
+            f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/demo-cluster-1/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5"
+        )
+        for i, record in enumerate(event["records"]):
+            record["kafkaRecordValue"] = record.pop("data")
+            record["mskRecordMetadata"] = {"offset": str(i), "partitionId": "0", "approximateArrivalTimestamp": now}
+    return event
 
 
 def kafka(
