@@ -753,10 +753,15 @@ class Context(msgspec.Struct, dict=True, eq=False):
     def audit(
         self, action: str, *, target: str | None = None, details: dict[str, Any] | None = None, outcome: str = "success"
     ) -> Any:
-        """Append an entry to the app's audit trail (`lift.audit`): who, what, when, request id, outcome."""
-        from lift.audit.trail import trail_for
+        """Append an entry to the app's audit trail (`lift.audit`; to each, when it has several): who,
+        what, when, request id, outcome. Returns the entry of the first trail."""
+        from lift.audit.trail import trails_for
 
-        return trail_for(self.app).record(action, ctx=self, target=target, details=details, outcome=outcome)
+        entries = [
+            trail.record(action, ctx=self, target=target, details=details, outcome=outcome)
+            for trail in trails_for(self.app)
+        ]
+        return entries[0]
 
     def resource(self, name: str) -> Any:
         """The shared resource registered with `app.resource(name, factory)`."""

@@ -12,7 +12,7 @@ from lift.audit.sinks import (
     MemoryAuditSink,
     create_audit_table,
 )
-from lift.audit.trail import AuditTrail, trail_for
+from lift.audit.trail import AuditTrail, trail_for, trails_for
 
 __all__ = [
     "AuditEntry",
@@ -27,5 +27,6 @@ __all__ = [
     "create_audit_table",
     "entry_hash",
     "trail_for",
+    "trails_for",
     "verify_entries",
 ]

@@ -76,15 +76,27 @@ def verify_entries(entries: Iterable[AuditEntry]) -> tuple[int, list[ChainProble
     problems: list[ChainProblem] = []
     for (tenant, chain), items in sorted(chains.items()):
         items.sort(key=lambda e: e.seq)
-        expected_seq, prev = 1, GENESIS
+        expected_seq, prev, last = 1, GENESIS, None
         for entry in items:
-            if entry.seq != expected_seq:
+            if entry.seq < expected_seq:
+                # The same entry delivered twice (a retried Kinesis put, Firehose's at-least-once
+                # delivery) changes nothing; another entry under a number already used is a forgery.
+                if (
+                    last is not None
+                    and (entry.id, entry.hash) == (last.id, last.hash)
+                    and entry_hash(entry) == entry.hash
+                ):
+                    count -= 1
+                    continue
+                problem = "another entry with the same seq" if last is not None else "seq below 1"
+                problems.append(ChainProblem(tenant, chain, entry.seq, problem))
+                continue
+            if entry.seq > expected_seq:
                 missing = f"{expected_seq}" if entry.seq == expected_seq + 1 else f"{expected_seq}-{entry.seq - 1}"
-                kind = "removed" if entry.seq > expected_seq else "duplicated"
-                problems.append(ChainProblem(tenant, chain, entry.seq, f"entries {missing} {kind} before it"))
+                problems.append(ChainProblem(tenant, chain, entry.seq, f"entries {missing} removed before it"))
             elif entry.prev_hash != prev:
                 problems.append(ChainProblem(tenant, chain, entry.seq, "prev_hash does not match the entry before it"))
             if entry_hash(entry) != entry.hash:
                 problems.append(ChainProblem(tenant, chain, entry.seq, "content changed (hash mismatch)"))
-            expected_seq, prev = entry.seq + 1, entry.hash
+            expected_seq, prev, last = entry.seq + 1, entry.hash, entry
     return count, problems

@@ -16,19 +16,24 @@ from lift.audit.sinks import AuditSink, ConflictError
 from lift.observability.redaction import mask_card_numbers
 from lift.observability.text import utf8_text
 
-__all__ = ["AuditTrail", "trail_for", "SYSTEM_TENANT"]
+__all__ = ["AuditTrail", "trail_for", "trails_for", "SYSTEM_TENANT"]
 
 SYSTEM_TENANT = "-"  # entries without a tenant (configuration changes, unauthenticated callers)
 _log = logging.getLogger("lift.audit")
-_trails: weakref.WeakKeyDictionary[Any, AuditTrail] = weakref.WeakKeyDictionary()
+_trails: weakref.WeakKeyDictionary[Any, list[AuditTrail]] = weakref.WeakKeyDictionary()
 
 
 def trail_for(app: Any) -> AuditTrail:
-    """The trail registered for `app` (`AuditTrail(sink, app=app)`)."""
-    trail = _trails.get(app)
-    if trail is None:
+    """The trail registered for `app` (`AuditTrail(sink, app=app)`; the first, when there are several)."""
+    return trails_for(app)[0]
+
+
+def trails_for(app: Any) -> list[AuditTrail]:
+    """Every trail registered for `app`, in order: `ctx.audit` appends to each."""
+    trails = _trails.get(app)
+    if not trails:
         raise RuntimeError("ctx.audit needs an audit trail: lift.audit.AuditTrail(sink, app=app)")
-    return trail
+    return trails
 
 
 def _now_iso() -> str:
@@ -59,12 +64,13 @@ class AuditTrail:
         self.retries = retries
         self._heads: dict[tuple[str, str], tuple[int, str]] = {}
         self._lock = threading.Lock()
-        if app is not None:
-            _trails[app] = self
+        if app is not None:  # a second trail (say CloudWatch Logs next to DynamoDB) receives entries too
+            _trails.setdefault(app, []).append(self)
         if config_changes:
             from lift.config.settings import on_change
 
-            on_change(self._config_changed)
+            # A trail of an app lives as long as the app (`_trails`), a free-standing one for good
+            on_change(_weak_listener(self) if app is not None else self._config_changed)
 
     # -- writing --------------------------------------------------------------------------
     def record(
@@ -98,7 +104,10 @@ class AuditTrail:
 
             # Plain JSON first (a SecretStr becomes its mask, any other object its str()), then
             # masked: card numbers, CVV, secrets never reach the trail, and the entry always encodes.
-            details = _utf8_tree(default_redactor.redact(msgspec.to_builtins(details, enc_hook=str, str_keys=True)))
+            # Bytes stay bytes until masked (to_builtins would write them in base64, which hides a
+            # card number from nobody): text holding a card number is masked, other bytes base64.
+            plain = msgspec.to_builtins(details, enc_hook=str, str_keys=True, builtin_types=_BLOBS)
+            details = _utf8_tree(default_redactor.redact(plain))
         try:
             return self._append(action, outcome, target, details, admin, fields)
         except Exception as exc:
@@ -198,15 +207,42 @@ class AuditTrail:
             self.record("admin.request", ctx=ctx, target=where, details=details, outcome=outcome, admin=True)
 
 
+def _weak_listener(trail: AuditTrail) -> Callable[[type, list[str]], None]:
+    """`trail`'s config-change hook, holding the trail weakly: the trail of an app that is gone (a
+    finished test's, a reloaded module's) is freed with it and stops writing, rather than record
+    every later change into its sink for the life of the process."""
+    ref = weakref.ref(trail)
+
+    def config_changed(settings_cls: type, fields: list[str]) -> None:
+        alive = ref()
+        if alive is None:
+            from lift.config.settings import _change_listeners
+
+            if config_changed in _change_listeners:
+                _change_listeners.remove(config_changed)
+            return
+        alive._config_changed(settings_cls, fields)
+
+    return config_changed
+
+
 def _text(value: Any) -> str | None:
     return None if value is None else utf8_text(value if isinstance(value, str) else str(value))
 
 
+_BLOBS = (bytes, bytearray, memoryview)
+
+
 def _utf8_tree(value: Any) -> Any:
     """Plain JSON data (`details`, redacted) with every string, key included, encodable as UTF-8, and
-    card numbers masked in keys too (`{"4111...": "refunded"}`: the redactor masks values only)."""
+    card numbers masked in keys too (`{"4111...": "refunded"}`: the redactor masks values only);
+    bytes as base64 text, as JSON writes them."""
     if isinstance(value, str):
         return utf8_text(value)
+    if isinstance(value, _BLOBS):
+        import base64
+
+        return base64.b64encode(value).decode()
     if isinstance(value, dict):
         return {utf8_text(mask_card_numbers(k)): _utf8_tree(v) for k, v in value.items()}
     if isinstance(value, list):

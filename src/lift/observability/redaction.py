@@ -376,10 +376,12 @@ class Redactor:
                 else:
                     out[k] = self.redact(v, depth + 1)
             return out
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple | set | frozenset):  # (a set is written as a JSON array)
             return [self.redact(v, depth + 1) for v in value]
         if value.__class__ in _SCALARS:
             return value
+        if isinstance(value, bytes | bytearray | memoryview):
+            return self._redact_bytes(value)
         fields = _as_fields(value)
         if fields is not None:  # a model: its PII fields are masked, the rest redacted as a dict
             for name in pii_fields(type(value)):
@@ -387,6 +389,15 @@ class Redactor:
                     fields[name] = MASK
             return self.redact(fields, depth)
         return value
+
+    def _redact_bytes(self, value: bytes | bytearray | memoryview) -> Any:
+        """Bytes as they are (JSON writes them in base64), or, when their text holds a card number,
+        that text masked: base64 hides a card number from nobody."""
+        if not self._cards or len(value) < 13:
+            return value
+        text = bytes(value).decode("utf-8", "replace")
+        masked = mask_card_numbers(text)
+        return value if masked == text else masked
 
     def redact_text(self, value: str) -> str:
         """`value` with card numbers masked (when card masking is on)."""
