@@ -252,6 +252,26 @@ def test_message_attribute_values_follow_their_data_type() -> None:
     assert got == [("100", b"\x00\x01\x02", "-")]
 
 
+def test_a_binary_attribute_that_is_not_base64_fails_its_message_alone_with_a_warning(caplog) -> None:
+    """It raised binascii.Error out of `ctx.record.attribute()`: an ERROR with a traceback, as if the handler
+    had a bug; a corrupted attribute is the message's fault, logged at WARNING naming the attribute."""
+    app = App()
+    got = []
+
+    @app.sqs("orders")
+    def on_order(ctx: Context) -> None:
+        got.append(ctx.record.attribute("blob"))
+
+    event = events.sqs("orders", [{"id": 1}, {"id": 2}])
+    for record, value in zip(event["Records"], ["AAEC", "AAE"], strict=True):  # (the second cut short)
+        record["messageAttributes"] = {"blob": {"binaryValue": value, "dataType": "Binary.gzip"}}
+    out = TestClient(app).invoke(event)
+    assert out == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert got == [b"\x00\x01\x02"]
+    (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.levelno == logging.WARNING and "messageAttributes.blob.binaryValue" in line.getMessage()
+
+
 def test_an_eventbridge_pipes_batch_from_a_queue_runs_its_handler_with_partial_failures(caplog) -> None:
     """EventBridge Pipes hands a Lambda target its SQS source's messages as a JSON list (no `Records`)
     and takes `batchItemFailures` back, naming each failed message by its `messageId`: the list runs

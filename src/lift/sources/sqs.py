@@ -3,7 +3,6 @@ the partial-batch response."""
 
 from __future__ import annotations
 
-import base64
 from _thread import get_ident
 from typing import Any
 
@@ -22,7 +21,15 @@ from lift.batch import (
 from lift.context import Context, RecordContext, Response
 from lift.errors import BadRequest, LiftError, find_lift_error, lift_logger
 from lift.sources import LazyModule, eventbridge, sns
-from lift.sources.record import Record, arn_of, decode_json_or_text, malformed_record, name_from_arn, not_utf8
+from lift.sources.record import (
+    Record,
+    arn_of,
+    base64_field,
+    decode_json_or_text,
+    malformed_record,
+    name_from_arn,
+    not_utf8,
+)
 
 s3 = LazyModule("lift.sources.s3", globals())
 event_shape = LazyModule("lift.sources.event_shape", globals())
@@ -96,7 +103,7 @@ class SQSRecord(Record):
         if attr is None:
             return default
         if (attr.get("dataType") or "").startswith("Binary") and attr.get("binaryValue") is not None:
-            return base64.b64decode(attr["binaryValue"])
+            return base64_field(attr["binaryValue"], f"messageAttributes.{name}.binaryValue")
         return attr.get("stringValue")
 
     @property
