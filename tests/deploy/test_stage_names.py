@@ -285,3 +285,20 @@ def test_a_deploy_that_renames_an_older_stack_s_resources_says_how_to_keep_them(
         assert "replaced (data in them is lost unless retained): QueueOrders" in said
         assert ("QueueOrders now carry the stage in their names" in said) is hinted
         assert ('set resource_suffix = "" in [tool.lift.stages.prod]' in said) is hinted
+
+
+def test_long_stream_names_get_failure_queues_of_their_own() -> None:
+    """Each stream's failure queue is `<function>-<stream>-failed`, cut to SQS's 80 characters: two
+    streams whose names share their first 80 characters got one queue name (CloudFormation refuses
+    the second queue)."""
+    app = App(name="svc")
+    common = "clickstream-" + "x" * 70
+    for stream in (f"{common}-web", f"{common}-mobile"):
+        app.kinesis(stream)(lambda body: None)
+    app.dynamodb_stream("orders")(lambda body: None)
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+    d = build_deployment(app, config_from_dict({"region": REGION, "streams": {"orders": {"arn": arn}}}, "x"), "prod")
+    failed = [q.name for q in d.queues if q.is_dlq]
+    assert len(failed) == len(set(failed)) == 3
+    assert all(len(name) <= 80 and name.startswith("svc-prod-") and name.endswith("-failed") for name in failed)
+    assert "svc-prod-orders-failed" in failed  # a name that fits is as before

@@ -1540,7 +1540,9 @@ class _Builder:
                     )
                 failed = Queue(
                     self.ids("Queue", name, "Failed"),
-                    _QUEUE_REFUSED.sub("-", f"{self.function_name}-{name}-failed")[:80],
+                    # cut with a hash: two long stream names that share their first 80 characters
+                    # must not name one failure queue (the second would fail the deploy)
+                    _fitted(_QUEUE_REFUSED.sub("-", f"{self.function_name}-{name}"), 80, "-failed", "-"),
                     False,
                     min(6 * self.s.timeout, 43200),
                     is_dlq=True,
