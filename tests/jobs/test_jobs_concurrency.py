@@ -253,3 +253,33 @@ def test_a_hostile_job_id_is_a_404_on_every_store(store):
         assert client.post(f"/jobs/{job_id}/cancel").status_code == 404, job_id[:40]
     real = app.jobs.start("noop")
     assert client.get(f"/jobs/{real.id}").status_code == 200
+
+
+def test_a_start_whose_idempotency_key_answer_was_lost_still_runs_its_job(request):
+    """`ctx.jobs.start(..., idempotency_key=...)`: the write naming the job under its key reaches DynamoDB
+    but its answer is lost, and botocore's retry finds the key already naming this very job. That is this
+    start's key: the job is sent and runs. Before, the start took it for an earlier start's job, deleted
+    its own record and returned it: a 202 whose job was never sent and whose status_url was a 404."""
+    from delaying_proxy import store_behind_proxy
+
+    prefix = f"jobs-key-{uuid.uuid4().hex[:8]}:"
+    store, proxy = store_behind_proxy("dynamodb", request, prefix, timeout=1.5)
+    try:
+        app = App("svc")
+        app.jobs.configure(store=store, queue="svc-jobs", transport="local", retry_delay=0.01)
+        app.jobs.mount(app)
+
+        @app.job("tally")
+        def tally(body: dict) -> dict:
+            return {"total": sum(body["values"])}
+
+        proxy.hold_answer_to((b"DynamoDB_20120810.PutItem", b"jobkey", prefix.encode()), 3.5)
+        job = app.jobs.start("tally", {"values": [1, 2, 3]}, idempotency_key="order-17")
+        assert proxy.held == 1 and proxy.triggered == 2, "the key's write and botocore's retry of it"
+        client = TestClient(app)
+        wait_for(lambda: client.get(f"/jobs/{job.id}").json().get("status") in ("succeeded", "failed"), timeout=10)
+        assert client.get(f"/jobs/{job.id}").json()["result"] == {"total": 6}
+        assert app.jobs.start("tally", {"values": [9]}, idempotency_key="order-17").id == job.id
+    finally:
+        proxy.close()
+        store.close()

@@ -323,7 +323,8 @@ class Jobs:
         store = self._store()
         wrote, existing = store.put_if_absent_or_get(key, job.id, ttl=self.ttl)
         for _ in range(_SWAP_ATTEMPTS):
-            if wrote:
+            # (the key naming this job: our own write, its answer lost and the store client's retry refused)
+            if wrote or existing == job.id:
                 return None
             found = self.get(existing)
             if found is not None:
