@@ -1424,8 +1424,8 @@ class App(Group, EventSources):
                     parent, _, last = path.rpartition("/")
                     entry = param_tail.get(parent)
                     if entry is not None:
-                        if last < "/" or "%" in last:  # (as handle_rest)
-                            entry, last = None, ""
+                        if last < "/" or "%" in last or "\0" in last:  # (as handle_rest; an HTTP API decodes
+                            entry, last = None, ""  # its `rawPath`: a `%00` is a NUL here, refused in chain_for)
                         else:
                             tail_value = last
                 if entry is None:
@@ -1710,11 +1710,11 @@ class App(Group, EventSources):
         else:
             ctx.route = entry.template
             if values:
-                if len(values) == 1 and (not request.path_encoded or "%" not in values[0]):
+                if len(values) == 1 and (not request.path_encoded or "%" not in values[0]) and "\0" not in values[0]:
                     request._path_params = {entry.param_names[0]: values[0]}
                 else:
                     params = _params(entry, values, request)
-                    if params is None:  # an escape that is not UTF-8 (`%FF`): a 400, as for a dot segment
+                    if params is None:  # an escape that is not UTF-8 (`%FF`), or `%00`: a 400, as for a dot segment
                         return self._bad_path_chain, None
                     request._path_params = params
             endpoint = entry.methods.get(request.method)
@@ -1937,7 +1937,8 @@ def _where(ctx: Context) -> str:
 
 
 def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, str] | None:
-    """The path parameters, each percent-decoded once; None when an escape is not UTF-8 (`%FF`)."""
+    """The path parameters, each percent-decoded once; None when an escape is not UTF-8 (`%FF`) or
+    is a NUL (`%00`: no file name, key or identifier holds one, and C code below stops at it)."""
     if request.path_encoded and "%" in request.path:
         from urllib.parse import unquote
 
@@ -1945,6 +1946,8 @@ def _params(entry: PathEntry, values: list[str], request: Request) -> dict[str, 
             values = [unquote(v, errors="strict") if "%" in v else v for v in values]
         except UnicodeDecodeError:
             return None
+    if any("\0" in v for v in values):  # (`%00`, or a NUL an HTTP API decoded into its `rawPath`)
+        return None
     if len(values) == 1:
         return {entry.param_names[0]: values[0]}
     return dict(zip(entry.param_names, values, strict=True))
@@ -1972,11 +1975,21 @@ def _default_not_found(ctx: Context) -> Response:
 def _bad_path_refused(ctx: Context) -> Response:
     """The 400 for a path with a `.` or `..` segment (`lift.routing.has_dot_segment`): no handler
     gets a path parameter that climbs out of where it is used. Also for a path parameter whose
-    percent-escapes are not UTF-8 (`/users/%FF`): its value would be a guess (U+FFFD)."""
+    percent-escapes are not UTF-8 (`/users/%FF`): its value would be a guess (U+FFFD); or encode a NUL
+    (`/files/a%00.txt`), which ends a name in C code (the OS, drivers) below a handler's checks."""
     path = ctx.request.path if ctx.request is not None else ""
     if ("." in path or "%" in path) and has_dot_segment(path):
         message = "Path segments '.' and '..' are not allowed (also percent-encoded)"
         return ctx.app.error_response(ctx, _errors.BadRequest(message))
+    from urllib.parse import unquote
+
+    if "\0" in path or ("%00" in path and "\0" in unquote(path)):
+        error = _errors.BadRequest(
+            "Path holds a NUL character (%00)",
+            code="invalid_path_encoding",
+            details=[{"location": "path", "message": "Percent-escapes must not encode a NUL character"}],
+        )
+        return ctx.app.error_response(ctx, error)
     error = _errors.BadRequest(
         "Path is not valid UTF-8 once percent-decoded",
         code="invalid_path_encoding",

@@ -36,6 +36,10 @@ def app() -> App:
     def search(ctx: Context) -> dict:
         return {"query": ctx.request.query.to_dict()}
 
+    @app.get("/deep/{rest+}")
+    def deep(ctx: Context, rest: str) -> dict:
+        return {"rest": rest}
+
     return app
 
 
@@ -91,3 +95,24 @@ def test_asgi_answers_the_same(app: App) -> None:
     assert (status, json.loads(body)["error"]["code"]) == (400, "invalid_query_encoding")
     status, _, body = asyncio.run(asgi_request(app, b"/files/caf%C3%A9", query_string=b"q=caf%C3%A9"))
     assert (status, json.loads(body)) == (200, {"name": "café"})
+
+
+NUL_PATHS = ["/files/%00", "/files/a%00b", "/files/a%00b/meta", "/deep/x/%00/y"]
+
+
+@pytest.mark.parametrize("source", [*PATH_SOURCES, "http"])
+def test_a_nul_in_a_path_parameter_is_a_400(app: App, source: str) -> None:
+    """`%00` decodes to a NUL no name holds (it ends a C string: the OS, a driver below the handler's
+    checks): a 400, as for `%FF`; an HTTP API decodes it into its `rawPath` itself, refused alike."""
+    for path in NUL_PATHS:
+        status, body = _answer(app, VARIANTS[source]("GET", path))
+        assert status == 400, path  # (was 200, the handler given "a\x00b")
+        assert body["error"]["code"] == "invalid_path_encoding"
+        assert body["error"]["message"] == "Path holds a NUL character (%00)"
+    assert _answer(app, VARIANTS[source]("GET", "/files/%2500")) == (200, {"name": "%00"})  # (an escaped "%": text)
+
+
+def test_asgi_refuses_a_nul_alike(app: App) -> None:
+    for path in NUL_PATHS[:3]:
+        status, _, body = asyncio.run(asgi_request(app, path.encode()))
+        assert (status, json.loads(body)["error"]["message"]) == (400, "Path holds a NUL character (%00)"), path
