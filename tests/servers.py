@@ -221,10 +221,14 @@ def uvicorn_process(
 
 
 @contextmanager
-def served_as_asgi_and_dev(root: Path, module: str, source: str) -> Iterator[tuple[Any, dict[str, Served]]]:
+def served_as_asgi_and_dev(
+    root: Path, module: str, source: str, *, http_payload: bool = False
+) -> Iterator[tuple[Any, dict[str, Served]]]:
     """`source` written to `root/<module>.py`, imported by an in-process dev server, and its `app`
-    under uvicorn twice: as `app.asgi` ("asgi") and behind that dev server ("dev"). Yields the module
-    (one import, shared by both) and the two servers; everything is stopped and forgotten after."""
+    under uvicorn twice: as `app.asgi` ("asgi") and behind that dev server ("dev", REST payloads).
+    Yields the module (one import, shared by both) and the servers; everything is stopped and
+    forgotten after. `http_payload`: a second dev server too, with HTTP API payloads ("dev-http",
+    on an import of its own)."""
     import textwrap
 
     from lift.dev.server import DevServer
@@ -232,16 +236,22 @@ def served_as_asgi_and_dev(root: Path, module: str, source: str) -> Iterator[tup
     (root / f"{module}.py").write_text(textwrap.dedent(source))
     dev = DevServer(f"{module}:app", project_dir=root, reload=False)
     dev.start()
+    devs = [dev]
     servers: dict[str, Served] = {}
     try:
         imported = sys.modules[module]
         servers["asgi"] = Served(imported.app.asgi)
         servers["dev"] = Served(dev, lifespan="on")
+        if http_payload:
+            devs.append(DevServer(f"{module}:app", project_dir=root, reload=False, payload="http"))
+            devs[-1].start()
+            servers["dev-http"] = Served(devs[-1], lifespan="on")
         yield imported, servers
     finally:
         for served in servers.values():
             served.stop()
-        dev.stop()
+        for each in devs:
+            each.stop()
         sys.modules.pop(module, None)
         if str(dev.loader.project_dir) in sys.path:
             sys.path.remove(str(dev.loader.project_dir))

@@ -287,19 +287,25 @@ class AsgiApp:
                     body = None
                     break
         if body is None:
-            message = await receive()
-            if message.get("more_body") or message["type"] != "http.request":
-                try:
-                    body = await read_body(receive, app._max_body_size, message)
-                except ClientLeft:  # nothing to answer, and a handler must never see a truncated body
-                    _log.info("client left before its request body was complete: %s %s not run", method, scope["path"])
-                    return
-            else:
-                body = message.get("body", b"")
-                if len(body) > app._max_body_size:
-                    body = None
+            unread = expects_too_much(scope, app._max_body_size)  # (never asked for: refused unread)
+            if not unread:
+                message = await receive()
+                if message.get("more_body") or message["type"] != "http.request":
+                    try:
+                        body = await read_body(receive, app._max_body_size, message)
+                    except ClientLeft:  # nothing to answer, and a handler must never see a truncated body
+                        _log.info(
+                            "client left before its request body was complete: %s %s not run", method, scope["path"]
+                        )
+                        return
+                else:
+                    body = message.get("body", b"")
+                    if len(body) > app._max_body_size:
+                        body = None
             if body is None:  # over the limit: reading it is the 413, inside the chain (see _OversizedRequest)
                 scope[_BODY_LIMIT] = app._max_body_size
+                if unread:  # (the body may still come: the connection cannot carry another request)
+                    send = closing(send)
         raw_path = scope.get("raw_path")  # (the path as sent, as the Lambda sources route it: see AsgiRequest)
         path = raw_path.decode("latin-1") if raw_path else wire_path(scope["path"])
         root_path = scope.get("root_path")
@@ -713,6 +719,38 @@ async def read_body(receive: Receive, limit: int, first: dict[str, Any] | None =
     return b"".join(chunks)
 
 
+def expects_too_much(scope: Scope, limit: int) -> bool:
+    """Whether the request announces a body over `limit` bytes (its Content-Length) and waits to be asked
+    for it (`Expect: 100-continue`): it is refused unread, as an ASGI server sends "100 Continue" on the
+    app's first receive. (A client that sends its body at once has it read up to the limit as before:
+    a connection closed on a body still arriving is reset, and the answer lost with it.)"""
+    length = expect = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+        elif name == b"expect":
+            expect = value
+    return (
+        expect is not None
+        and expect.lower() == b"100-continue"
+        and length is not None
+        and length.isdigit()
+        and int(length) > limit
+    )
+
+
+def closing(send: Send) -> Send:
+    """`send`, with `Connection: close` added to the response: the request's body was left unread, so
+    what the client sends next on the connection would be read as a new request."""
+
+    async def send_and_close(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
+        await send(message)
+
+    return send_and_close
+
+
 _BODY_LIMIT = "lift.body_limit"  # (in the scope of a request whose body was over the app's limit)
 
 
@@ -921,6 +959,17 @@ class Connection:
 
 
 Invoker = Callable[[dict[str, Any]], Awaitable[Any]]
+# API Gateway's WebSocket message quota (not adjustable): a larger message closes the connection with 1009
+MAX_WEBSOCKET_MESSAGE = 128 * 1024
+
+
+def _message_size(message: dict[str, Any]) -> int:
+    """A received WebSocket message's size in bytes (a text one's UTF-8; its length in characters when
+    that alone is over the quota)."""
+    text = message.get("text")
+    if text is None:
+        return len(message.get("bytes") or b"")
+    return len(text) if len(text) > MAX_WEBSOCKET_MESSAGE else len(text.encode("utf-8"))
 
 
 class WebSocketGateway:
@@ -1005,6 +1054,11 @@ class WebSocketGateway:
                     close_code = message.get("code", 1000)
                     break
                 conn.last_active_at = time.time()
+                if _message_size(message) > MAX_WEBSOCKET_MESSAGE:  # as API Gateway: no event, the connection closed
+                    _log.warning("WebSocket message over 128 KB: connection %s closed with 1009", conn_id)
+                    close_code = 1009
+                    await conn.close(1009)
+                    break
                 await self._on_message(conn, message, common)
         finally:
             self.connections.pop(conn_id, None)
@@ -1161,11 +1215,12 @@ def multi_headers(scope: Scope) -> dict[str, list[str]]:
     return values
 
 
-def multi_query(scope: Scope) -> dict[str, list[str]]:
-    """The scope's query string as `multiValueQueryStringParameters` (read as `header_text` reads it)."""
+def multi_query(scope: Scope, errors: str = "replace") -> dict[str, list[str]]:
+    """The scope's query string as `multiValueQueryStringParameters` (read as `header_text` reads it).
+    `errors`: what an escape that is not UTF-8 (`%FF`) decodes to (U+FFFD), or "strict" (UnicodeDecodeError)."""
     from urllib.parse import parse_qsl
 
     values: dict[str, list[str]] = {}
-    for k, v in parse_qsl(header_text(scope.get("query_string") or b""), keep_blank_values=True):
+    for k, v in parse_qsl(header_text(scope.get("query_string") or b""), keep_blank_values=True, errors=errors):
         values.setdefault(k, []).append(v)
     return values

@@ -16,11 +16,19 @@ __all__ = ["bad_gateway", "event_from_request", "response_from_result"]
 
 
 def event_from_request(scope: dict[str, Any], body: bytes, payload: str) -> dict[str, Any]:
-    """The API Gateway event for an ASGI HTTP request (`payload` "rest" or "http")."""
+    """The API Gateway event for an ASGI HTTP request (`payload` "rest" or "http"). A REST request whose
+    query string does not decode as UTF-8 (`?q=%FF`) raises the 400 the app answers it with on every
+    source that passes it on as sent (an HTTP API, ALB, function URLs): the answer, not a U+FFFD."""
     from lift.asgi import multi_headers, multi_query
     from lift.testing import events
 
-    headers, query = multi_headers(scope), multi_query(scope)
+    headers = multi_headers(scope)
+    try:  # (REST: API Gateway decodes the query; an escape that is not UTF-8 is the 400 `invalid_query_encoding`)
+        query = multi_query(scope, "strict" if payload == "rest" else "replace")
+    except UnicodeDecodeError:
+        from lift.context import bad_query_encoding
+
+        raise bad_query_encoding() from None
     content_type = (headers.get("Content-Type") or [None])[-1]
     is_base64 = bool(body) and not is_text_content_type(content_type)
     method, path = scope["method"], _wire_path(scope)

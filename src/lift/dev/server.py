@@ -26,12 +26,22 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from lift import serialization
-from lift.asgi import ClientLeft, UnsendableHeader, WebSocketGateway, payload_too_large, read_body, send_response
+from lift.asgi import (
+    ClientLeft,
+    UnsendableHeader,
+    WebSocketGateway,
+    closing,
+    expects_too_much,
+    payload_too_large,
+    read_body,
+    send_response,
+)
 from lift.context import Response
 from lift.dev import registry
 from lift.dev.activity import Activity, LogCapture
@@ -42,6 +52,7 @@ from lift.dev.queues import LocalQueues, failed_ids, queue_name
 from lift.dev.samples import sample_event, schedule_event
 from lift.dev.schedule import Scheduler
 from lift.dev.settings import SettingError, env_number
+from lift.errors import LiftError
 from lift.sources import source_of
 
 __all__ = ["AppNotLoaded", "DevServer", "DevServerError", "main", "serve"]
@@ -97,6 +108,9 @@ class DevServer:
         self.started_at = time.time()
         # the function timeout: API Gateway's integration limit (29 s) unless LIFT_DEV_TIMEOUT says otherwise
         self.timeout = env_number("LIFT_DEV_TIMEOUT", 29)
+        # how long a request's body may take to arrive once its headers have (a client trickling it held
+        # the connection, and the request, for good)
+        self.body_timeout = env_number("LIFT_DEV_BODY_TIMEOUT", 30)
         self.profiler: Any = None
         if profile_every:
             from lift.dev.profiling import RequestProfiler
@@ -367,14 +381,17 @@ class DevServer:
                 ),
             )
             return
-        body = await read_body(receive, _MAX_EVENT_BYTES)
+        body = await self._read_body(scope, receive, send)
         if body is None:
-            await send_response(send, payload_too_large(_MAX_EVENT_BYTES))  # (as app.asgi and the app answer it)
             return
         if self.loader.app is None:
             await send_response(send, self._import_error_response(scope))
             return
-        event = event_from_request(scope, body, self.payload)
+        try:
+            event = event_from_request(scope, body, self.payload)
+        except LiftError as err:  # (the app's own error body, as payload_too_large's 413)
+            await send_response(send, Response.json(err.to_dict(str(uuid.uuid4())), status=err.status))
+            return
         if LocalAuthorizer.registered(self.loader.app):  # API Gateway calls @app.authorizer first
             refused = await asyncio.get_running_loop().run_in_executor(
                 None, self.authorizer.check, self.loader.app, event, self.invoke
@@ -420,6 +437,31 @@ class DevServer:
         except UnsendableHeader:  # (a result API Gateway cannot send either: its 502)
             _log.error("The function's response has a header with a line break or NUL: answered 502")
             await send_response(send, bad_gateway())
+
+    async def _read_body(self, scope: dict[str, Any], receive: Any, send: Any) -> bytes | None:
+        """The request's body, or None once answered: a 413 for one over Lambda's 6 MB (refused unread, the
+        connection closed, when the client waits for "100 Continue" to send it), a 408 closing the
+        connection for one not all in `body_timeout` seconds after the headers."""
+        send_413 = send
+        if expects_too_much(scope, _MAX_EVENT_BYTES):
+            send_413 = closing(send)
+        else:
+            try:
+                body = await asyncio.wait_for(read_body(receive, _MAX_EVENT_BYTES), self.body_timeout)
+            except TimeoutError:
+                _log.warning(
+                    "request body not complete %s s after its headers: %s %s answered 408 (LIFT_DEV_BODY_TIMEOUT)",
+                    self.body_timeout,
+                    scope["method"],
+                    scope["path"],
+                )
+                message = f"Request body not received within {self.body_timeout:g} seconds"
+                await send_response(closing(send), Response.json({"message": message}, status=408))
+                return None
+            if body is not None:
+                return body
+        await send_response(send_413, payload_too_large(_MAX_EVENT_BYTES))  # (as app.asgi and the app answer it)
+        return None
 
     def _invoke_streaming(self, event: Any, streamed: list[Any]) -> tuple[Any, str | None]:
         """`invoke`, with a streamed response handed to `streamed` to be sent chunk by chunk."""
