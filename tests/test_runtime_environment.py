@@ -133,3 +133,51 @@ def test_a_result_over_lambdas_limit_fails_that_invocation_alone_and_the_runtime
         after = rt.invoke({"size": 2000, "rows": True})
         assert after.ok and after.payload == {"rows": ["x" * 1000] * 2, "cold": False}
         assert rt.starts == 1
+
+
+SLOW = """
+    import time
+
+    from lift import App, Context
+
+    app = App(name="reports")
+
+
+    @app.invoke
+    def build(ctx: Context, body: dict) -> dict:
+        ctx.metrics.add("ReportsStarted", 1, unit="Count")
+        if body.get("slow"):
+            time.sleep(60)
+        ctx.metrics.add("ReportsBuilt", 1, unit="Count")
+        return {"cold": ctx.cold_start}
+
+
+    handler = app.handler
+"""
+
+
+def test_a_handler_that_runs_into_its_timeout_still_leaves_its_metrics_and_a_line_saying_so(tmp_path):
+    """Lambda kills a function at its timeout: the metrics Lift held for the invocation's end were lost,
+    and nothing in the function's own logs said which request ran out of time. The watch flushes them
+    shortly before the deadline (here 1.5 s before it: no race with the kill however loaded the machine)."""
+    write_module(tmp_path, "reports", SLOW)
+    env = {"LIFT_TIMEOUT_FLUSH_MS": "1500"}
+    with RuntimeEmulator("reports.handler", cwd=tmp_path, timeout=2.0, env=env) as rt:
+        quick = rt.invoke({})  # in time: no warning, both metrics at its end
+        assert quick.ok and quick.payload == {"cold": True}
+        lines = [json.loads(line) for line in quick.logs.splitlines() if line.startswith("{")]
+        assert [line for line in lines if "ReportsBuilt" in line] and not [
+            line for line in lines if line.get("level") == "WARNING"
+        ]
+
+        slow = rt.invoke({"slow": True})
+        assert slow.kind == "timeout" and slow.error["errorType"] == "Sandbox.Timedout"
+        lines = [json.loads(line) for line in slow.logs.splitlines() if line.startswith("{")]
+        (emf,) = [line for line in lines if "_aws" in line]
+        assert emf["ReportsStarted"] == 1 and emf["request_id"] == slow.request_id
+        (warning,) = [line for line in lines if line.get("level") == "WARNING"]
+        assert warning["request_id"] == slow.request_id and "about to time out" in warning["message"]
+        assert f"{slow.request_id} Task timed out after 2.00 seconds" in slow.logs  # Lambda's own line
+
+        after = rt.invoke({})  # Lambda starts a new runtime: the next invocation works (a cold start)
+        assert after.ok and after.payload == {"cold": True} and rt.starts == 2

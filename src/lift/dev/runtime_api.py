@@ -436,6 +436,14 @@ class RuntimeEmulator:
             kind, raw = self._wait(invocation, started)
             self._current = None
             _drain(self._pending)
+            if kind == "timeout" and invocation.picked_up:  # the line Lambda itself logs
+                with self._logs_lock:
+                    if self._log_pipe is not None:
+                        self._log_pipe.pump()
+                    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+                    self._log_line(
+                        f"{stamp}Z {invocation.request_id} Task timed out after {invocation.timeout:.2f} seconds\n"
+                    )
             if kind in ("timeout", "exit", "init_error"):
                 self._kill_runtime()
             duration = (time.monotonic() - started) * 1000

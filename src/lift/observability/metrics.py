@@ -10,6 +10,7 @@ per metric) the flush splits into several EMF objects, so no value is lost.
 
 from __future__ import annotations
 
+import _thread
 import math
 import os
 import sys
@@ -183,6 +184,7 @@ class Metrics:
         self._sets: dict[tuple[tuple[str, str], ...], _MetricSet] = {}
         self._extra_dimensions: dict[str, str] = {}
         self._stream = stream
+        self._lock = _thread.allocate_lock()  # (a flush may come from the timeout watch's thread)
 
     # -- recording -------------------------------------------------------------------
     def set_default_dimension(self, name: str, value: Any) -> None:
@@ -237,19 +239,20 @@ class Metrics:
         if name in dims:
             raise MetricsError(f"Metric {name!r} has the same name as a dimension")
         key = tuple(sorted(dims.items()))
-        metric_set = self._sets.get(key)
-        if metric_set is None:
-            metric_set = self._sets[key] = _MetricSet(dims)
-        existing = metric_set.metrics.get(name)
-        if existing is None:
-            metric_set.metrics[name] = (unit, resolution, checked)
-            return
-        if existing[0] != unit or existing[1] != resolution:
-            raise MetricsError(
-                f"Metric {name!r} was added with unit {existing[0]}/resolution {existing[1]}; "
-                f"it cannot change to {unit}/{resolution} in the same invocation"
-            )
-        existing[2].extend(checked)
+        with self._lock:
+            metric_set = self._sets.get(key)
+            if metric_set is None:
+                metric_set = self._sets[key] = _MetricSet(dims)
+            existing = metric_set.metrics.get(name)
+            if existing is None:
+                metric_set.metrics[name] = (unit, resolution, checked)
+                return
+            if existing[0] != unit or existing[1] != resolution:
+                raise MetricsError(
+                    f"Metric {name!r} was added with unit {existing[0]}/resolution {existing[1]}; "
+                    f"it cannot change to {unit}/{resolution} in the same invocation"
+                )
+            existing[2].extend(checked)
 
     @staticmethod
     def _check_dimension_count(dims: dict[str, str]) -> None:
@@ -290,6 +293,10 @@ class Metrics:
 
     def flush(self) -> list[dict[str, Any]]:
         """Print the EMF lines and start over. Returns what was printed."""
+        with self._lock:
+            return self._flush()
+
+    def _flush(self) -> list[dict[str, Any]]:
         docs = self.to_emf()
         if docs:
             stream = self._stream or sys.stdout
@@ -450,7 +457,97 @@ def metrics_for(ctx: Context) -> Metrics:
         hook = getattr(app, "on_invocation_end", None)
         if hook is not None:
             hook(flush_invocation)  # the app flushes once the invocation ends
+        if _under_lambda_runtime is None or _under_lambda_runtime:
+            _watch_timeout(key, metrics, ctx)
     return metrics
+
+
+# -- the timeout watch (under a Lambda runtime) --------------------------------------------
+# Lambda kills a function that runs into its timeout: what it had not printed is lost. So while an
+# invocation's metrics wait for their flush, a thread (started with the first metrics) wakes shortly
+# before its deadline and, if they are still waiting, logs one WARNING line with the request id and
+# flushes what was recorded so far (values added later are flushed at the invocation's end, if it
+# ends). One invocation runs at a time in a runtime process: the watch holds the latest.
+_under_lambda_runtime: bool | None = None
+_watched: list[Any] = [None]  # (wake-up time, key, metrics, request id) of the latest invocation
+_watch_idle = [True]  # the thread waits for an invocation to watch (it is woken for the next one)
+_watch_wake: Any = None  # a threading.Event, once the thread runs
+_watch_margin: list[float | None] = [None]  # seconds before the deadline (LIFT_TIMEOUT_FLUSH_MS)
+
+
+def _watch_timeout(key: int, metrics: Metrics, ctx: Context) -> None:
+    global _under_lambda_runtime, _watch_wake
+    if _under_lambda_runtime is None:
+        _under_lambda_runtime = bool(os.environ.get("AWS_LAMBDA_RUNTIME_API"))
+        if not _under_lambda_runtime:
+            return
+        _watch_margin[0] = _margin_setting()
+    get = getattr(ctx.lambda_context, "get_remaining_time_in_millis", None)
+    if get is None:
+        return
+    left = get() / 1000
+    margin = _watch_margin[0]
+    if margin is None:  # LIFT_TIMEOUT_FLUSH_MS, or a tenth of the time left, between 0.1 and 0.5 s
+        margin = min(0.5, max(0.1, left / 10))
+    _watched[0] = (time.monotonic() + left - margin, key, metrics, ctx.request_id)
+    if _watch_wake is None:
+        import threading
+
+        _watch_wake = threading.Event()
+        _watch_idle[0] = False
+        threading.Thread(target=_watch_loop, name="lift-timeout-watch", daemon=True).start()
+    elif _watch_idle[0]:
+        _watch_idle[0] = False
+        _watch_wake.set()
+
+
+def _margin_setting() -> float | None:
+    text = os.environ.get("LIFT_TIMEOUT_FLUSH_MS", "").strip()
+    try:
+        value = float(text) / 1000 if text else None
+    except ValueError:
+        value = None
+    if value is None or not (0 < value < 900):
+        if text:
+            from lift.errors import lift_logger
+
+            lift_logger().warning("LIFT_TIMEOUT_FLUSH_MS=%r is not a number of milliseconds: ignored", text)
+        return None
+    return value
+
+
+def _watch_loop() -> None:
+    handled = None
+    while True:
+        entry = _watched[0]
+        if entry is None or entry is handled:
+            _watch_idle[0] = True
+            if _watched[0] is entry:  # (nothing new came while it said so)
+                _watch_wake.wait()
+            _watch_wake.clear()
+            _watch_idle[0] = False
+            continue
+        wake_at, key, metrics, request_id = entry
+        delay = wake_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        if _watched[0] is not entry:  # a later invocation: watch that one
+            continue
+        handled = entry
+        if _open.get(key) is not metrics:  # flushed at its end, in time
+            continue
+        try:
+            from lift.errors import lift_logger
+
+            lift_logger().warning(
+                "Invocation about to time out (request_id=%s): its metrics so far are flushed now",
+                request_id,
+                extra={"request_id": request_id},
+            )
+            metrics.flush()
+            metrics.add_metadata("request_id", request_id)
+        except Exception:  # (nothing here may end the watch)
+            pass
 
 
 def invocation_event(ctx: Context) -> Any:
