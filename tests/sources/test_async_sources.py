@@ -279,6 +279,25 @@ def test_a_message_that_only_mentions_the_s3_test_event_is_not_acknowledged() ->
     assert result == {"batchItemFailures": [{"itemIdentifier": ids[1]}, {"itemIdentifier": ids[2]}]}
 
 
+@pytest.mark.parametrize("event_name", ["s3:ObjectRestore:Completed", "s3:LifecycleTransition", "ObjectCreated:Put"])
+def test_s3_event_filters_match_event_names_with_or_without_the_s3_prefix(event_name: str) -> None:
+    """Restore, lifecycle, tiering and replication notifications name their event with S3's `s3:` prefix
+    (`s3:ObjectRestore:Completed`): no `events=` filter matched them, not even that exact name, so the event
+    failed as unmatched, was retried and went to the DLQ."""
+    bare = event_name.removeprefix("s3:")
+    family = bare.split(":")[0]
+    for events_filter in ([bare], [f"s3:{bare}"], [f"{family}*"], [f"s3:{family}*"]):
+        app = App()
+        got = []
+        app.s3("uploads", events=["ObjectRemoved:*", *events_filter])(lambda ctx: got.append(ctx.record.event_name))
+        app.handler(events.s3("uploads", "in/x.txt", event_name=event_name), lambda_context())
+        assert got == [event_name], events_filter
+    other = App()
+    other.s3("uploads", events=["ObjectRemoved:*"])(lambda ctx: None)
+    with pytest.raises(UnmatchedEvent):  # a filter that names another family still leaves it unmatched
+        other.handler(events.s3("uploads", "in/x.txt", event_name=event_name), lambda_context())
+
+
 def test_sqs_handler_for_the_queue_wins_over_s3_routing() -> None:
     app = App()
     got = []

@@ -364,7 +364,8 @@ def s3_matcher(bucket: str, events: Iterable[str] | None, prefix: str, suffix: s
     def matches(obj: S3Object) -> bool:
         if not bucket_ok(obj.bucket):
             return False
-        if event_tests and not any(test(obj.event_name) for test in event_tests):
+        # (lifecycle, tiering, replication and restore notifications name their event with S3's `s3:` prefix)
+        if event_tests and not any(test(s3.normalize_event_name(obj.event_name)) for test in event_tests):
             return False
         key = obj.key
         return key.startswith(prefix) and key.endswith(suffix)
