@@ -289,7 +289,9 @@ def test_s3_event_filters_match_event_names_with_or_without_the_s3_prefix(event_
     for events_filter in ([bare], [f"s3:{bare}"], [f"{family}*"], [f"s3:{family}*"]):
         app = App()
         got = []
-        app.s3("uploads", events=["ObjectRemoved:*", *events_filter])(lambda ctx: got.append(ctx.record.event_name))
+        app.s3("uploads", events=["ObjectRemoved:*", *events_filter])(
+            lambda ctx, got=got: got.append(ctx.record.event_name)
+        )
         app.handler(events.s3("uploads", "in/x.txt", event_name=event_name), lambda_context())
         assert got == [event_name], events_filter
     other = App()
