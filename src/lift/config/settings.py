@@ -330,11 +330,15 @@ def _problem(source: Source, exc: FetchError) -> str:
     return f"{source.describe()} could not be read: {exc}"
 
 
+_REFRESH_RETRY_SECONDS = 60.0  # a failed background refresh is tried again after min(ttl, this)
+
+
 class Settings(Generic[T]):
     """One settings class, loaded once per execution environment and cached for `ttl` seconds.
 
     `get()` loads on first use; after `ttl` it returns the cached value and refreshes in a
-    background thread (a failed refresh keeps the last good values and logs a warning). With
+    background thread (a failed refresh keeps the last good values, logs a warning and is tried
+    again after `min(ttl, 60)` seconds, not on the next request). With
     `max_stale`, values older than `ttl + max_stale` are never served: `get()` then refreshes in
     the caller's thread and raises `ConfigError` if that fails (e.g. the role lost access).
     `refresh()` reloads now, e.g. after a downstream AccessDenied or a rotated password;
@@ -360,6 +364,7 @@ class Settings(Generic[T]):
         self._value: T | None = None
         self._versions: dict[str, str | None] = {}
         self._loaded_at = 0.0
+        self._retry_at = 0.0  # after a failed background refresh: none starts again before this time
         self._loads = 0  # how many times the values were loaded: a reload skips when another thread did it
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()  # held while a background refresh runs: at most one at a time
@@ -385,7 +390,7 @@ class Settings(Generic[T]):
             if age > self.ttl:
                 if self.max_stale is not None and age > self.ttl + self.max_stale:
                     return self._reload(loads)  # past the grace period: fresh values or a ConfigError
-                if self._refreshing.acquire(blocking=False):
+                if self._clock() >= self._retry_at and self._refreshing.acquire(blocking=False):
                     threading.Thread(target=self._background_refresh, name="lift-config-refresh", daemon=True).start()
         return value
 
@@ -409,7 +414,15 @@ class Settings(Generic[T]):
         try:
             self.refresh()
         except Exception as exc:
-            _log.warning("Refreshing %s failed; keeping the last values: %s", self.cls.__name__, exc)
+            # Not again on the next request: a lost grant or a throttled API would otherwise cost a
+            # reload (and a warning line) per request, and more throttling.
+            self._retry_at = self._clock() + min(self.ttl or 0.0, _REFRESH_RETRY_SECONDS)
+            _log.warning(
+                "Refreshing %s failed; keeping the last values (next try in %.0f s): %s",
+                self.cls.__name__,
+                max(0.0, self._retry_at - self._clock()),
+                exc,
+            )
         finally:
             self._refreshing.release()
 
