@@ -411,3 +411,15 @@ def test_an_slo_on_routes_that_write_no_route_metrics_is_a_warning() -> None:
     measured.use(RequestMetrics(route_metrics=True))
     measured.slo("items", availability=99.9, routes=["/items1"])
     assert not [w for w in build_deployment(measured, config, "dev").warnings if "SLO" in w]
+
+
+@pytest.mark.parametrize(
+    "topics", [{}, {"alerts.fifo": {"arn": "arn:aws:sns:us-east-1:123456789012:alerts.fifo"}}], ids=["created", "given"]
+)
+def test_an_sns_fifo_topic_is_refused_since_it_cannot_invoke_a_function(topics: dict) -> None:
+    """SNS FIFO topics deliver to SQS queues only: the template's topic (without FifoTopic) and the
+    function's subscription failed in CloudFormation, after the upload."""
+    app = App(name="svc")
+    app.sns("alerts.fifo")(lambda body: None)
+    with pytest.raises(ModelError, match=r"@app.sns\('alerts.fifo'\): an SNS FIFO topic delivers only to SQS"):
+        build_deployment(app, config_from_dict({"region": "us-east-1", "topics": topics}, "pyproject.toml"), "prod")

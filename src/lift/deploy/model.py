@@ -1431,6 +1431,13 @@ class _Builder:
         for h in self.by_source.get("sns", []):
             name = h.name
             cfg = self.s.topics.get(name)
+            given = cfg.arn if cfg is not None and cfg.arn else ""
+            if name.endswith(".fifo") or given.endswith(".fifo"):  # SNS refuses the function's subscription
+                raise ModelError(
+                    f"@app.sns({name!r}): an SNS FIFO topic delivers only to SQS queues, never to a Lambda "
+                    "function: subscribe an SQS FIFO queue to the topic and consume that queue with "
+                    "@app.sqs('<queue>.fifo') (same order per message group, and partial batch failures)"
+                )
             if cfg is not None and cfg.arn:
                 self.subscriptions.append(
                     TopicSubscription(self.ids("Subscription", name), self.function_id, _given_arn(cfg.arn))
