@@ -393,3 +393,33 @@ def test_a_waiter_whose_holder_finishes_between_two_reads_takes_its_result() -> 
     holder.join(20)
     assert calls == ["b"]
     assert (state, entry.value) == ("hit", "b's answer")
+
+
+def test_a_stampede_lock_whose_answer_was_lost_is_still_this_instances(request) -> None:
+    """The write taking the L2 stampede lock reaches DynamoDB but its answer is lost, and botocore's retry
+    finds the lock held by this very instance's token: the lock is taken, the value computed once and the
+    lock let go. Before, the instance took its own lock for another's, waited out `lock_wait` for a result
+    no one was computing, then computed without it and never released the lock: every other instance
+    waited `lock_wait` too until the lock expired."""
+    import uuid
+
+    from delaying_proxy import store_behind_proxy
+
+    prefix = f"cache-lock-{uuid.uuid4().hex[:8]}:"
+    store, proxy = store_behind_proxy("dynamodb", request, prefix, timeout=1.5)
+    try:
+        cache = Cache(store, l1=False, lock_ttl=60, lock_wait=30)
+        computed: list[str] = []
+
+        def compute(started: float):
+            computed.append("v")
+            return "v", new_entry("v", 30, started_at=started)
+
+        proxy.hold_answer_to((b"DynamoDB_20120810.PutItem", b"cache#l#report", prefix.encode()), 3.5)
+        state, entry, result = cache.fetch("report", compute)
+        assert proxy.held == 1 and proxy.triggered >= 2, "the lock's write and botocore's retry of it"
+        assert (state, result, computed) == ("miss", "v", ["v"])
+        assert store.get("cache#l#report") is None  # let go
+    finally:
+        proxy.close()
+        store.close()

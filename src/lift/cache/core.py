@@ -353,9 +353,11 @@ class Cache:
     def _lock(self, key: str) -> bool:
         token = uuid.uuid4().hex
         try:
-            taken = bool(self._l2("put_if_absent", self._store_key("l", key), token, ttl=self.lock_ttl))
+            wrote, holder = self._l2("put_if_absent_or_get", self._store_key("l", key), token, ttl=self.lock_ttl)
         except _StoreFailed:
             return True  # no store: compute here
+        # (our token: our own write, its answer lost and the store client's retry refused)
+        taken = bool(wrote) or holder == token
         if taken:
             self._lock_tokens[key] = token  # one flight per key in this process: never overwritten
         return taken
