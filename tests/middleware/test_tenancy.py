@@ -313,3 +313,42 @@ def test_idempotency_records_are_isolated_per_tenant(store):
     spoof_headers = bearer(token(tenant_id="acme"), **key, **{"X-Tenant-Id": "globex"})
     assert client.post("/charges", json={"amount": 5}, headers=spoof_headers).status_code == 403
     assert charges == ["acme", "globex"]
+
+
+def _statuses(client: TestClient, tenants: list[str], **headers: str) -> list[int]:
+    return [client.get("/orders", headers={"X-Tenant-Id": t, **headers}).status_code for t in tenants]
+
+
+def test_a_made_up_tenant_header_gets_no_fresh_rate_limit_quota():
+    """`tenancy(resolve_from=["header:X-Tenant-Id"])` then `rate_limit(2)`: the limiter counted `tenant:<id>`
+    in that tenant's keys, so an anonymous client naming a new tenant with each request had a fresh quota
+    each time (here 6 requests, 6 made-up tenants, all 200). A tenant only the request names is not
+    counted as a caller: the client is (its IP here), across tenants."""
+    from lift.middleware.rate_limit import rate_limit
+    from lift.stores import MemoryStore
+
+    client = TestClient(
+        make_app(tenancy(resolve_from=["header:X-Tenant-Id"]), rate_limit(2, 3600, store=MemoryStore()))
+    )
+    assert _statuses(client, [f"made-up-{i}" for i in range(6)]) == [200, 200, 429, 429, 429, 429]
+
+
+def test_a_tenant_the_identity_or_allow_vouches_for_keeps_its_own_quota():
+    """A tenant from a verified claim, or one `allow` accepted, is still counted per tenant (one tenant's
+    traffic does not spend another's quota)."""
+    from lift.middleware.rate_limit import rate_limit
+    from lift.stores import MemoryStore
+
+    limiter = rate_limit(2, 3600, store=MemoryStore())
+    client = TestClient(make_app(auth(), tenancy(), limiter))
+    for tenant in ("acme", "globex"):
+        tok = token(sub=None, tenant_id=tenant)
+        assert _statuses(client, [tenant] * 3, Authorization=f"Bearer {tok}") == [200, 200, 429]
+
+    known = {"acme", "globex"}
+    limiter = rate_limit(2, 3600, store=MemoryStore())
+    client = TestClient(
+        make_app(tenancy(resolve_from=["header:X-Tenant-Id"], allow=lambda tenant_id: tenant_id in known), limiter)
+    )
+    assert _statuses(client, ["acme", "acme", "acme", "globex", "globex", "globex"]) == [200, 200, 429] * 2
+    assert _statuses(client, ["initech"]) == [403]

@@ -3,10 +3,11 @@
     from lift.middleware.rate_limit import rate_limit
     app.use(rate_limit("100/minute", store=RedisStore(url), algorithm="sliding"))
 
-Who is counted: the user, else the tenant, else an API key someone checked (`api_key_auth`, or
+Who is counted: the user, else the tenant (one a claim or `tenancy`'s `allow` vouched for, never one
+only the request names), else an API key someone checked (`api_key_auth`, or
 API Gateway's `apiKeyId`), else the client IP (from API Gateway's `sourceIp`, or
 `X-Forwarded-For` when `trusted_proxies` says how many proxies in front may be believed).
-Counters are per route (default) or global, always tenant-scoped. Algorithms: `fixed` and
+Counters are per route (default) or global, scoped by such a tenant. Algorithms: `fixed` and
 `sliding` windows (one atomic increment per request on every backend), and `token_bucket` (a
 Lua script on Redis, a compare-and-set loop elsewhere).
 
@@ -252,12 +253,24 @@ def _api_key_of(ctx: Any) -> str | None:
     return None
 
 
+def counted_tenant(ctx: Any) -> str | None:
+    """`ctx.tenant_id` when counters may be kept per tenant; None for a tenant only the request names
+    (`tenancy` from a header, query, path or callable, confirmed by no claim and no `allow`): a client
+    naming a new made-up tenant with each request would get a fresh quota each time."""
+    tenant_id = ctx.tenant_id
+    if tenant_id is not None and getattr(ctx, "_tenant_unverified", False):
+        return None
+    return tenant_id
+
+
 def caller_key(ctx: Any, trusted_proxies: int = 0) -> str:
-    """Who is counted: `user:<id>`, else `tenant:<id>`, else `key:<api key>`, else `ip:<address>`."""
+    """Who is counted: `user:<id>`, else `tenant:<id>` (one the identity or `allow` vouched for), else
+    `key:<api key>`, else `ip:<address>`."""
     if ctx.user_id:
         return f"user:{ctx.user_id}"
-    if ctx.tenant_id:
-        return f"tenant:{ctx.tenant_id}"
+    tenant_id = counted_tenant(ctx)
+    if tenant_id:
+        return f"tenant:{tenant_id}"
     api_key = _api_key_of(ctx)
     if api_key:
         return f"key:{api_key}"
@@ -334,7 +347,7 @@ class RateLimiter:
             where = f"{ctx.request.method} {ctx.route or '<unmatched>'}"
         else:
             where = ctx.source
-        return scoped_key(self.name, where, who, tenant_id=ctx.tenant_id)
+        return scoped_key(self.name, where, who, tenant_id=counted_tenant(ctx))
 
     def check(self, ctx: Any) -> Decision | None:
         """Count this request; None when the store failed and the limiter fails open."""

@@ -39,11 +39,13 @@ class Source:
     def __init__(self, spec: str | Resolver) -> None:
         if callable(spec):
             self.name, self.read = getattr(spec, "__name__", "callable"), spec
+            self.verified = False  # (a subdomain, say: what the request names)
             return
         kind, sep, name = spec.partition(":")
         if not sep or not name or kind not in ("claim", "header", "query", "path"):
             raise ValueError(f"tenant source must be claim:/header:/query:/path:<name> or a callable, got {spec!r}")
         self.name = spec
+        self.verified = kind == "claim"  # the authenticated identity says it, not the request
         if kind == "claim":
             self.read = lambda ctx: _claim(ctx, name)
         elif kind == "path":
@@ -85,24 +87,36 @@ class Tenancy:
     def __call__(self, ctx: Any, call_next: Callable[[Any], Any]) -> Any:
         if ctx.request is not None and (ctx.route or ctx.request.path) in self.skip:  # (as auth's skip)
             return call_next(ctx)
-        tenant_id = self.resolve(ctx)
+        tenant_id, verified = self._resolve(ctx)
         if tenant_id is None:
             if self.required and is_http_or_ws_connect(ctx):
                 self._deny(ctx, "no tenant in request", None)
                 raise BadRequest("A tenant is required", code="tenant_required")
             return call_next(ctx)
-        if self.allow is not None and not self.allow(ctx, tenant_id):
-            self._deny(ctx, "tenant not allowed", tenant_id)
-            raise Forbidden("Tenant not allowed", code="tenant_forbidden")
+        if self.allow is not None:
+            if not self.allow(ctx, tenant_id):
+                self._deny(ctx, "tenant not allowed", tenant_id)
+                raise Forbidden("Tenant not allowed", code="tenant_forbidden")
+            verified = True
         ctx.tenant_id = tenant_id
+        if not verified:
+            # Only the request names this tenant (a header, query, path or callable that no claim and no
+            # `allow` confirmed): a rate limiter must not give it a quota of its own, or a client naming a
+            # new made-up tenant with each request gets a fresh quota each time.
+            ctx._tenant_unverified = True
         if self.metric_dimension:
             _add_dimension(ctx, tenant_id)
         return call_next(ctx)
 
     def resolve(self, ctx: Any) -> str | None:
         """The tenant for `ctx`, or None; raises 403 when sources disagree, 400 when malformed."""
+        return self._resolve(ctx)[0]
+
+    def _resolve(self, ctx: Any) -> tuple[str | None, bool]:
+        """(the tenant, whether the identity says it: a `claim:` source gave it)."""
         chosen: str | None = None
         chosen_from: Source | None = None
+        verified = False
         for source in self.sources:
             value = source.read(ctx)
             if value is None or value == "":
@@ -112,6 +126,7 @@ class Tenancy:
                     self._deny(ctx, f"tenant from {source.name} is a {type(value).__name__}, not text", None)
                     raise BadRequest("Invalid tenant id", code="invalid_tenant")
                 value = str(value)
+            verified = verified or source.verified  # (sources that disagree are a 403 below)
             if chosen is None:
                 chosen, chosen_from = value, source
             elif value != chosen:
@@ -120,7 +135,7 @@ class Tenancy:
         if chosen is not None and not self.pattern.fullmatch(chosen):
             self._deny(ctx, f"malformed tenant id from {chosen_from.name}", None)  # type: ignore[union-attr]
             raise BadRequest("Invalid tenant id", code="invalid_tenant")
-        return chosen
+        return chosen, verified
 
     @staticmethod
     def _deny(ctx: Any, reason: str, tenant_id: str | None) -> None:
