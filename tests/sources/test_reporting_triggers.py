@@ -56,8 +56,9 @@ def test_codepipeline_job_success_failure_and_continuation(server: RecordingServ
     assert source_of(event) == "codepipeline"
     app.handler(event, lambda_context())
     app.handler(events.codepipeline_job({"wait": True}, job_id="job-2"), lambda_context())
-    with pytest.raises(RuntimeError):
-        app.handler(events.codepipeline_job({"fail": True}, job_id="job-3"), lambda_context())
+    # the failure is reported, and the invocation returns: CodePipeline invokes asynchronously, so a raised
+    # exception made Lambda run the failed action twice more (each retry's report refused: the job was over)
+    assert app.handler(events.codepipeline_job({"fail": True}, job_id="job-3"), lambda_context()) is None
     assert _calls(server) == [
         ("CodePipeline_20150709.PutJobSuccessResult", {"jobId": "job-1", "outputVariables": {"version": "1.2"}}),
         ("CodePipeline_20150709.PutJobSuccessResult", {"jobId": "job-2", "continuationToken": "step-2"}),
@@ -114,8 +115,7 @@ def test_a_job_result_codepipeline_refuses_fails_the_job_naming_why(caplog: pyte
         app.codepipeline()(lambda ctx: {"build id": "42"})
         context = lambda_context()
         caplog.set_level(logging.INFO, logger="lift")
-        with pytest.raises(Exception, match="ValidationException"):
-            app.handler(events.codepipeline_job(job_id="job-9"), context)
+        assert app.handler(events.codepipeline_job(job_id="job-9"), context) is None  # the job's over: no retry
         # was: the refused success was the last word, the job waited for its timeout (an hour by default)
         assert [target for target, _ in _calls(server)] == [
             "CodePipeline_20150709.PutJobSuccessResult",
@@ -125,5 +125,31 @@ def test_a_job_result_codepipeline_refuses_fails_the_job_naming_why(caplog: pyte
         assert failure["jobId"] == "job-9" and "Invalid output variable key" in failure["failureDetails"]["message"]
         (line,) = [r for r in caplog.records if r.name.startswith("lift")]
         assert line.levelno == logging.ERROR and context.aws_request_id in line.getMessage()
+    finally:
+        server.close()
+
+
+def test_a_failed_job_that_cannot_be_reported_fails_the_invocation_so_lambda_retries_it(caplog) -> None:
+    """Only when CodePipeline could not be told does the invocation fail, with the handler's own exception."""
+    import logging
+
+    def unavailable(request: dict) -> tuple[int, bytes] | None:
+        return 500, b'{"__type": "InternalFailure", "message": "down"}'
+
+    server = RecordingServer(refuse=unavailable)
+    try:
+        app = App()
+        app.codepipeline_client = _client("codepipeline", server)
+
+        @app.codepipeline()
+        def deploy(ctx: Context) -> None:
+            raise RuntimeError("tests failed")
+
+        with pytest.raises(RuntimeError, match="tests failed"):
+            app.handler(events.codepipeline_job(job_id="job-5"), lambda_context())
+        assert {target for target, _ in _calls(server)} == {
+            "CodePipeline_20150709.PutJobFailureResult"
+        }  # (+ boto3's retry)
+        assert [r.levelno for r in caplog.records if r.name.startswith("lift")] == [logging.ERROR]
     finally:
         server.close()

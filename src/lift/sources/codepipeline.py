@@ -5,8 +5,12 @@
 `continuation_token`, `encryption_key`. When the handler returns, Lift calls
 `PutJobSuccessResult` (a returned dict of strings becomes the action's output variables;
 return `ContinueJob(token)` to be invoked again with that continuation token); when it
-raises, `PutJobFailureResult` with the exception's message, then the exception fails the
-invocation too. The CodePipeline client is boto3's (`lift-lambda[aws]`), made once.
+raises, `PutJobFailureResult` with the exception's message (the exception logged at ERROR with
+the request id). Once CodePipeline has the job's result the invocation returns: CodePipeline
+invokes the function asynchronously, so a failed invocation would be retried by Lambda, running
+the action again for a job that is already over. Only when the result cannot be reported does
+the invocation fail (Lambda's retry reports it then). The CodePipeline client is boto3's
+(`lift-lambda[aws]`), made once.
 """
 
 from __future__ import annotations
@@ -93,12 +97,15 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
     pipeline = getattr(app, "codepipeline_client", None) or client()
     try:
         result = run_handler(app, handlers[0], event, context, "codepipeline", record)
-    except Exception as exc:
-        pipeline.put_job_failure_result(
-            jobId=record.job_id,
-            failureDetails={"type": "JobFailed", "message": f"{type(exc).__name__}: {exc}"[:5000]},
-        )
-        raise
+    except Exception as exc:  # (logged by run_handler) the job fails; the action is not run again
+        try:
+            pipeline.put_job_failure_result(
+                jobId=record.job_id,
+                failureDetails={"type": "JobFailed", "message": f"{type(exc).__name__}: {exc}"[:5000]},
+            )
+        except Exception:  # CodePipeline was not told: Lambda's retry runs the job again and reports it
+            raise exc from None
+        return None
     try:
         if isinstance(result, ContinueJob):
             pipeline.put_job_success_result(jobId=record.job_id, continuationToken=result.token)
@@ -114,5 +121,4 @@ def dispatch(app: Any, handlers: list[Any], event: dict[str, Any], context: Any)
             jobId=record.job_id,
             failureDetails={"type": "JobFailed", "message": f"the job's result was refused: {exc}"[:5000]},
         )
-        raise
     return None
