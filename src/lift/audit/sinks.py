@@ -10,6 +10,7 @@ writer id) and keeps its head in memory.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -64,6 +65,12 @@ def renew_writer_id() -> None:
     at import; copies sharing it would write the same chains' `seq` numbers (duplicates to a verifier)."""
     global _WRITER_ID
     _WRITER_ID = uuid.uuid4().hex[:16]
+
+
+# A forked process (gunicorn or uvicorn workers forked from a preloaded app, multiprocessing) is a
+# copy too: with its parent's id it would write the parent's chains' `seq` numbers over again.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=renew_writer_id)
 
 
 class MemoryAuditSink(AuditSink):
