@@ -212,6 +212,16 @@ def test_s3_via_sqs_reaches_the_s3_handler_with_sqs_batch_semantics(lift_logs) -
     assert any("ObjectCreated:Put s3://uploads/out/c.txt" in r.getMessage() for r in lift_logs.records)
 
 
+S3_TEST_EVENT = {
+    "Service": "Amazon S3",
+    "Event": "s3:TestEvent",
+    "Time": "2026-12-01T10:00:00.000Z",
+    "Bucket": "uploads",
+    "RequestId": "5582815E1AEA5ADF",
+    "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+}
+
+
 def test_s3_via_sns_via_sqs_and_the_s3_test_event_are_handled() -> None:
     app = App()
     got = []
@@ -221,27 +231,9 @@ def test_s3_via_sns_via_sqs_and_the_s3_test_event_are_handled() -> None:
         got.append(body.key)
 
     sns_body = events.sns_notification("uploads-topic", events.s3("uploads", "in/x.txt"))
-    test_event = {
-        "Service": "Amazon S3",
-        "Event": "s3:TestEvent",
-        "Time": "2026-12-01T10:00:00.000Z",
-        "Bucket": "uploads",
-        "RequestId": "5582815E1AEA5ADF",
-        "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
-    }
-    result = TestClient(app).invoke(events.sqs("uploads-queue", [sns_body, test_event]))
+    result = TestClient(app).invoke(events.sqs("uploads-queue", [sns_body, S3_TEST_EVENT]))
     assert result == {"batchItemFailures": []}
     assert got == ["in/x.txt"]
-
-
-S3_TEST_EVENT = {
-    "Service": "Amazon S3",
-    "Event": "s3:TestEvent",
-    "Time": "2026-12-01T10:00:00.000Z",
-    "Bucket": "uploads",
-    "RequestId": "5582815E1AEA5ADF",
-    "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
-}
 
 
 def test_the_s3_test_event_through_an_sns_topic_is_acknowledged(lift_logs) -> None:
