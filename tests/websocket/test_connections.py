@@ -397,3 +397,21 @@ def test_a_fan_out_to_no_tenant_or_user_is_refused_not_sent_to_the_one_named_non
                     fan_out(nobody, {"secret": 1})
         assert api.received == []
         assert client.send_to_tenant("None", {"hello": 1}).sent == ["n1="]
+
+
+def test_close_or_info_of_a_gone_connection_removes_it_from_the_store(store, monkeypatch):
+    """`ctx.ws.close(id)` and `ctx.ws.info(id)` on a connection API Gateway answers 410 for forget it, as
+    `send` does (on memory, DynamoDB Local and redis-server): its `$disconnect` already came or was lost.
+    Before, both left it stored, so every fan-out to its user or tenant tried it again for up to 2 hours."""
+    from lift.websocket import ConnectionGone
+
+    with management_api(monkeypatch, {"here="}):
+        app = ws_app(store)
+        for cid in ("here=", "left-a=", "left-b="):
+            app.handler(events.websocket_connect(connection_id=cid, query={"user": "u5"}), lambda_context())
+        client = app.websocket_client
+        assert client.close("left-a=") is False
+        with pytest.raises(ConnectionGone):
+            client.info("left-b=")
+        assert client.info("here=")["Identity"]["SourceIp"] == "203.0.113.7"
+        assert [c.id for c in store.by_user("u5")] == ["here="]

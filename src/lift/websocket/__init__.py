@@ -196,29 +196,37 @@ class WebSocketClient:
             )
         except Exception as exc:
             if self._is_gone(exc):
-                if self.connections is not None:
-                    from lift.websocket.connections import forget
-
-                    forget(self.connections, connection_id)
+                self._forget(connection_id)
                 raise ConnectionGone(connection_id) from exc
             raise
 
+    def _forget(self, connection_id: str) -> None:
+        """Remove a connection API Gateway says is gone from the tracked store (its `$disconnect` may
+        never come: it came, or was lost, before the store knew the connection)."""
+        if self.connections is not None:
+            from lift.websocket.connections import forget
+
+            forget(self.connections, connection_id)
+
     def close(self, connection_id: str) -> bool:
-        """Disconnect a client; False when it was already gone."""
+        """Disconnect a client; False when it was already gone (and then removed from the tracked store)."""
         try:
             self.client.delete_connection(ConnectionId=connection_id)
         except Exception as exc:
             if self._is_gone(exc):
+                self._forget(connection_id)
                 return False
             raise
         return True
 
     def info(self, connection_id: str) -> dict[str, Any]:
-        """The connection's `ConnectedAt`, `Identity` and `LastActiveAt`; raises ConnectionGone."""
+        """The connection's `ConnectedAt`, `Identity` and `LastActiveAt`; raises ConnectionGone (after
+        removing it from the tracked store)."""
         try:
             return self.client.get_connection(ConnectionId=connection_id)
         except Exception as exc:
             if self._is_gone(exc):
+                self._forget(connection_id)
                 raise ConnectionGone(connection_id) from exc
             raise
 
