@@ -1,5 +1,6 @@
-"""Processes forked from one initialised app (gunicorn/uvicorn workers forked after preloading it,
-multiprocessing) write distinct, verifiable chains to a stream sink (CloudWatch Logs on moto)."""
+"""Writers that share a stream sink write distinct, verifiable chains: processes forked from one
+initialised app (gunicorn/uvicorn workers forked after preloading it, multiprocessing), and trails
+of one process (one made per invocation, two in one app). CloudWatch Logs and Kinesis on moto."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import uuid
 
 import boto3
 
-from lift.audit import CloudWatchLogsAuditSink, verify_entries
+from lift import App
+from lift.audit import AuditTrail, CloudWatchLogsAuditSink, KinesisAuditSink, verify_entries
+from lift.testing import TestClient
 
 
 def test_forked_processes_write_their_own_verifiable_chains(moto_endpoint) -> None:
@@ -51,5 +54,32 @@ def test_forked_processes_write_their_own_verifiable_chains(moto_endpoint) -> No
     for entry in entries:
         chains.setdefault(entry.chain, set()).add(entry.principal)
     assert sorted(map(sorted, chains.values())) == [["child"], ["parent"]]
+    count, problems = verify_entries(entries)
+    assert (count, [str(p) for p in problems]) == (6, [])
+
+
+def test_trails_made_per_invocation_on_one_stream_write_verifiable_chains(moto_endpoint) -> None:
+    """Each trail kept the head of the process's one chain in its own memory: a trail made per
+    invocation (or a second trail on the same stream) wrote seq 1 again, and verify reported
+    every later entry as 'another entry with the same seq'."""
+    kinesis = boto3.client("kinesis", endpoint_url=moto_endpoint)
+    stream = f"audit-{uuid.uuid4().hex[:8]}"
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream)
+    sink = KinesisAuditSink(stream, client=kinesis)
+    app = App("payments")
+
+    @app.post("/refunds/{rid}")
+    def refund(ctx, rid: str) -> dict:
+        trail = AuditTrail(sink, config_changes=False, fail_closed=True)  # one per invocation
+        trail.record("refund.requested", ctx=ctx, tenant="acme", target=f"refund:{rid}")
+        trail.record("refund.issued", ctx=ctx, tenant="acme", target=f"refund:{rid}")
+        return {"ok": True}
+
+    client = TestClient(app)
+    for rid in ("r1", "r2", "r3"):
+        assert client.post(f"/refunds/{rid}").status_code == 200
+    entries = list(sink.entries())
+    assert sorted(e.target for e in entries) == ["refund:r1"] * 2 + ["refund:r2"] * 2 + ["refund:r3"] * 2
     count, problems = verify_entries(entries)
     assert (count, [str(p) for p in problems]) == (6, [])

@@ -4,8 +4,8 @@ A sink appends one entry of a chain and can tell the last entry of a chain (`hea
 writer continues it. DynamoDB holds one chain per tenant shared by every execution environment:
 the conditional put fails when another writer took the same `seq`, and the writer re-reads the
 head and tries again. Stream sinks (CloudWatch Logs, Kinesis, Firehose) cannot be read back
-cheaply, so each execution environment writes its own chain per tenant (chain id = a random
-writer id) and keeps its head in memory.
+cheaply, so each trail of each execution environment writes its own chain per tenant (chain id =
+a random writer id and the trail's number in the process) and keeps its head in memory.
 """
 
 from __future__ import annotations

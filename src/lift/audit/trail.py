@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
@@ -21,6 +22,7 @@ __all__ = ["AuditTrail", "trail_for", "trails_for", "SYSTEM_TENANT"]
 SYSTEM_TENANT = "-"  # entries without a tenant (configuration changes, unauthenticated callers)
 _log = logging.getLogger("lift.audit")
 _trails: weakref.WeakKeyDictionary[Any, list[AuditTrail]] = weakref.WeakKeyDictionary()
+_trail_numbers = itertools.count(1)  # each trail of this process: its own chain on a stream sink
 
 
 def trail_for(app: Any) -> AuditTrail:
@@ -64,6 +66,7 @@ class AuditTrail:
         self.retries = retries
         self._heads: dict[tuple[str, str], tuple[int, str]] = {}
         self._lock = threading.Lock()
+        self._number = next(_trail_numbers)
         if app is not None:  # a second trail (say CloudWatch Logs next to DynamoDB) receives entries too
             _trails.setdefault(app, []).append(self)
         if config_changes:
@@ -127,6 +130,10 @@ class AuditTrail:
     ) -> AuditEntry:
         tenant = str(fields.pop("tenant", None) or SYSTEM_TENANT)
         chain = self.sink.chain_id()
+        if not self.sink.shared_chain:
+            # A stream sink's head lives in this trail's memory only: another trail writing to the same
+            # stream (one made per invocation, two in one app) continues a chain of its own, never this one.
+            chain = f"{chain}.{self._number}"
         key = (tenant, chain)
         with self._lock:
             for attempt in range(self.retries):
