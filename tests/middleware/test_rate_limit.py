@@ -349,3 +349,42 @@ def test_processes_hammering_one_key_never_exceed_the_limit(request, backend):
     for p in processes:
         p.join(30)
     assert sum(allowed) == 20
+
+
+def _ws_app(limiter) -> App:
+    app = App(name="rl-ws-connect")
+    app.use(limiter)
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> None:
+        return None
+
+    return app
+
+
+def _connect(app: App, forwarded: str, source_ip: str) -> int:
+    event = events.websocket_connect(headers={"X-Forwarded-For": forwarded})
+    event["requestContext"]["identity"]["sourceIp"] = source_ip
+    return app.handler(event, lambda_context())["statusCode"]
+
+
+def test_websocket_connect_behind_a_trusted_proxy_counts_each_client():
+    """CloudFront -> a WebSocket API: `$connect` carries the handshake's X-Forwarded-For ("client, edge")
+    and API Gateway names the edge as sourceIp. `trusted_proxies=1` was ignored on WebSocket events (only
+    sourceIp was read), so every client connecting through one edge shared one quota: the second client
+    was refused. Now each client is counted by the entry the trusted proxy added, and a spoofed entry left
+    of it buys no new quota."""
+    edge = "130.176.0.10"
+    app = _ws_app(rate_limit(1, FOREVER, store=MemoryStore(), trusted_proxies=1))
+    assert _connect(app, f"198.51.100.1, {edge}", edge) == 200
+    assert _connect(app, f"198.51.100.2, {edge}", edge) == 200
+    assert _connect(app, f"9.9.9.9, 198.51.100.1, {edge}", edge) == 429
+
+
+def test_websocket_connect_without_trusted_proxies_ignores_x_forwarded_for():
+    """With no trusted proxy, a `$connect` client cannot get a new quota by sending a new X-Forwarded-For
+    (the address AWS saw, sourceIp, is counted), as for HTTP."""
+    app = _ws_app(rate_limit(1, FOREVER, store=MemoryStore()))
+    assert _connect(app, "1.1.1.1", "198.51.100.7") == 200
+    assert _connect(app, "2.2.2.2, 3.3.3.3", "198.51.100.7") == 429
+    assert _connect(app, "198.51.100.8", "198.51.100.8") == 200

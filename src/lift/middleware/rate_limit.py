@@ -212,10 +212,10 @@ def client_ip(ctx: Any, trusted_proxies: int = 0) -> str | None:
     a corporate proxy) added them: `trusted_proxies` is how many such proxies stand in
     front, so the client is the entry that many places left of the connecting address.
     """
-    request = ctx.request
-    if request is None:  # a WebSocket event names its client in requestContext (no headers past $connect)
-        return _gateway_source_ip(ctx.event) if ctx.source == "websocket" else None
-    chain = [part.strip() for value in request.headers.getall("x-forwarded-for") for part in value.split(",")]
+    forwarded = _forwarded_for(ctx)
+    if forwarded is None:
+        return None
+    chain = [part.strip() for value in forwarded for part in value.split(",")]
     chain = [part for part in chain if part]
     source_ip = _gateway_source_ip(ctx.event)
     if source_ip and (not chain or chain[-1] != source_ip):
@@ -228,6 +228,29 @@ def client_ip(ctx: Any, trusted_proxies: int = 0) -> str | None:
     if not chain:
         return None
     return chain[max(0, len(chain) - 1 - trusted_proxies)]
+
+
+def _forwarded_for(ctx: Any) -> list[str] | None:
+    """The request's `X-Forwarded-For` values; for a WebSocket event those of its raw headers, which
+    `$connect` carries (the handshake's) and later messages do not (their client is `sourceIp` alone).
+    None: an event with no client (a queue's record). `$connect` used only `sourceIp` before, so behind
+    CloudFront (`trusted_proxies=1`) every client connecting through one edge shared one quota."""
+    request = ctx.request
+    if request is not None:
+        return request.headers.getall("x-forwarded-for")
+    if ctx.source != "websocket" or not isinstance(ctx.event, Mapping):
+        return None
+    multi = ctx.event.get("multiValueHeaders")
+    if isinstance(multi, Mapping):
+        for name, values in multi.items():
+            if name.lower() == "x-forwarded-for" and isinstance(values, list):
+                return [value for value in values if isinstance(value, str)]
+    single = ctx.event.get("headers")
+    if isinstance(single, Mapping):
+        for name, value in single.items():
+            if name.lower() == "x-forwarded-for" and isinstance(value, str):
+                return [value]
+    return []
 
 
 def _gateway_source_ip(event: Any) -> str | None:
