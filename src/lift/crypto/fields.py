@@ -21,7 +21,15 @@ import msgspec
 
 from lift.crypto.envelope import FieldCipher
 
-__all__ = ["Encrypted", "encrypted_fields", "encrypt_model", "decrypt_model", "EncryptedRecords", "TOKEN_SUFFIX"]
+__all__ = [
+    "Encrypted",
+    "encrypted_fields",
+    "encrypt_model",
+    "decrypt_model",
+    "EncryptedRecords",
+    "TOKEN_SUFFIX",
+    "stored_name",
+]
 
 T = TypeVar("T")
 TOKEN_SUFFIX = "_token"
@@ -61,16 +69,36 @@ def encrypted_fields(model: type) -> dict[str, Encrypted]:
     return found
 
 
+_stored_names: dict[type, dict[str, str]] = {}
+
+
+def stored_name(model: type, field: str) -> str:
+    """The key `field` of `model` is stored under: a Struct's encoded name (`rename="camel"`,
+    `msgspec.field(name=...)`), else the field's own name. The encryption context names the field."""
+    names = _stored_names.get(model)
+    if names is None:
+        if isinstance(model, type) and issubclass(model, msgspec.Struct):
+            if model.__struct_config__.array_like:
+                raise TypeError(f"{model.__name__} is array_like: encrypted fields need a Struct encoded as an object")
+            names = {f.name: f.encode_name for f in msgspec.structs.fields(model)}
+        else:
+            names = {}
+        _stored_names[model] = names
+    return names.get(field, field)
+
+
 def encrypt_model(obj: Any, cipher: FieldCipher, *, tenant: str) -> dict[str, Any]:
     """`obj` as plain data with each encrypted field sealed (its JSON), plus search tokens."""
+    model = type(obj)
     data = msgspec.to_builtins(obj)
-    for name, marker in encrypted_fields(type(obj)).items():
-        value = data.get(name)
+    for name, marker in encrypted_fields(model).items():
+        key = stored_name(model, name)
+        value = data.get(key)
         if value is None:
             continue
         if marker.searchable:
-            data[name + TOKEN_SUFFIX] = cipher.search_token(_token_text(value), tenant=tenant, field=name)
-        data[name] = cipher.encrypt(msgspec.json.encode(value), tenant=tenant, field=name)
+            data[key + TOKEN_SUFFIX] = cipher.search_token(_token_text(value), tenant=tenant, field=name)
+        data[key] = cipher.encrypt(msgspec.json.encode(value), tenant=tenant, field=name)
     return data
 
 
@@ -78,10 +106,11 @@ def decrypt_model(model: type[T], data: dict[str, Any], cipher: FieldCipher, *, 
     """The `model` instance from what `encrypt_model` produced (raises `DecryptionError`)."""
     data = dict(data)
     for name, marker in encrypted_fields(model).items():
+        key = stored_name(model, name)
         if marker.searchable:
-            data.pop(name + TOKEN_SUFFIX, None)
-        if data.get(name) is not None:
-            data[name] = msgspec.json.decode(cipher.decrypt(data[name], tenant=tenant, field=name))
+            data.pop(key + TOKEN_SUFFIX, None)
+        if data.get(key) is not None:
+            data[key] = msgspec.json.decode(cipher.decrypt(data[key], tenant=tenant, field=name))
     return msgspec.convert(data, model)
 
 
@@ -95,6 +124,7 @@ class EncryptedRecords:
     def __init__(self, store: Any, model: type[T], cipher: FieldCipher, *, prefix: str = "") -> None:
         if not encrypted_fields(model):
             raise TypeError(f"{model.__name__} has no Encrypted[...] field")
+        stored_name(model, "")  # refuses an array_like Struct now, not at the first put
         self.store, self.model, self.cipher, self.prefix = store, model, cipher, prefix or f"{model.__name__}:"
 
     def _key(self, key: str, tenant: str) -> str:
@@ -106,7 +136,7 @@ class EncryptedRecords:
         """Seal and store `obj`; each searchable field's token is added to its index (see `find`)."""
         data = encrypt_model(obj, self.cipher, tenant=tenant)
         for name, marker in encrypted_fields(self.model).items():
-            token = data.get(name + TOKEN_SUFFIX)
+            token = data.get(stored_name(self.model, name) + TOKEN_SUFFIX)
             if marker.searchable and token is not None:
                 self._index_add(self._index_key(name, token, tenant), key)
         self.store.put(self._key(key, tenant), data, ttl)
@@ -132,7 +162,7 @@ class EncryptedRecords:
         found, stale = [], []
         for key in keys:
             data = self.store.get(self._key(key, tenant))
-            if data is None or data.get(field + TOKEN_SUFFIX) != token:
+            if data is None or data.get(stored_name(self.model, field) + TOKEN_SUFFIX) != token:
                 stale.append(key)
                 continue
             found.append(decrypt_model(self.model, data, self.cipher, tenant=tenant))
