@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import threading
 import time
 import uuid
@@ -37,6 +38,8 @@ _MARKER_BYTES = 64 * 1024  # the invalidation markers record stays about this sm
 _WARN_EVERY = 10.0  # seconds between two warnings about the same failing store operation
 _L2_PAUSE = 5.0  # seconds L2 reads and writes are skipped once the store was unreachable or timed out
 _monotonic = time.monotonic  # the clock of that pause (one place, so tests can move it)
+_MARKER_TRIES = 20  # compare-and-set attempts of an invalidation racing others on the markers record
+_FLOOR_MARGIN = 1.0  # seconds past now an invalidation that lost every race voids (covers clock skew)
 current_request = threading.local()  # `request_id` of the request this thread serves (set by the middleware)
 
 
@@ -270,7 +273,7 @@ class Cache:
     def _write_markers(self, tags: tuple[str, ...], prefix: str | None, now: float) -> None:
         key = self._store_key("m", "markers")
         try:
-            for _ in range(20):
+            for attempt in range(_MARKER_TRIES):
                 current = self._l2("get", key, always=True)
                 updated = {"t": {}, "p": {}, "f": 0.0} if current is None else _copy_markers(current)
                 _add_markers(updated, tags, prefix, now, self.max_markers)
@@ -279,7 +282,19 @@ class Cache:
                         return
                 elif self._l2("compare_and_set", key, current, updated, always=True):
                     return
-            _log().warning("cache invalidation markers kept changing; gave up after 20 tries")
+                # Another invalidation changed the record first: try again after a random pause, so that
+                # many concurrent writers do not keep colliding.
+                time.sleep(random.uniform(0, min(0.1, 0.005 * 2**attempt)))
+            # Still losing the race: void everything stored until a moment from now (the invalidations of
+            # every concurrent writer included, whatever its clock's skew) instead of losing this one.
+            # Entries are recomputed early, none is served stale. (Before, it gave up: its entries kept
+            # being served from L2 by every other environment until they expired.)
+            floor = time.time() + _FLOOR_MARGIN
+            self._l2("put", key, {"t": {}, "p": {}, "f": floor}, always=True)
+            _log().warning(
+                "cache invalidation markers kept changing (%d tries): every entry stored until now is void",
+                _MARKER_TRIES,
+            )
         except _StoreFailed:
             pass
 
