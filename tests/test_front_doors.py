@@ -177,6 +177,7 @@ CASES = [
         [("Origin", "https://x.example"), ("Access-Control-Request-Method", "GET")],
     ),
     case("cors-wildcard", "GET", "/anyone/thing", [("Origin", "https://x.example")]),
+    case("absolute-form", "GET", "http://doors.example/items/5?x=1"),  # (a proxy's form: servers must accept it)
     case("trailing-slash", "GET", "/items/5/"),
     case("double-slash", "GET", "//items/5"),
     case("empty-segment", "GET", "/items//5"),
@@ -382,16 +383,19 @@ def test_lift_dev_answers_a_body_that_never_finishes_with_a_408(doors: tuple[Any
     _, servers = doors
     dev = servers["dev"].asgi
     kept, dev.body_timeout = dev.body_timeout, 0.5
+    answers = []
     try:
-        with socket.create_connection(("127.0.0.1", servers["dev"].port), timeout=30) as sock:
-            sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"a" * 10)
-            answer = _read_until_closed(sock)  # (was never: the server waited for the other 90 bytes)
+        for target in (b"/upload", b"/_lift/events"):  # (the app's routes, and the dev server's own)
+            with socket.create_connection(("127.0.0.1", servers["dev"].port), timeout=30) as sock:
+                sock.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n%s" % (target, b"a" * 10))
+                answers.append(_read_until_closed(sock))  # (was never: the server waited for the other 90 bytes)
     finally:
         dev.body_timeout = kept
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
-    assert json.loads(body) == {"message": "Request body not received within 0.5 seconds"}
-    assert b"connection: close" in head.lower()
+    for answer in answers:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 "), answer[:200]
+        assert json.loads(body) == {"message": "Request body not received within 0.5 seconds"}
+        assert b"connection: close" in head.lower()
 
 
 @pytest.mark.parametrize("where", ["asgi", "dev"])

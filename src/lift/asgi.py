@@ -333,6 +333,8 @@ class AsgiApp:
             ctx = Context(app, None, None, "asgi", request, cold, entry.template)  # type: ignore[union-attr]
             chain = endpoint.chain
         else:
+            if path[:1] != "/" and "://" in path:  # an absolute-form target (`GET http://host/a`, RFC 9112 3.2.2)
+                request.path = path = _routed_path(origin_form(path), root_path or "", app.base_path)
             ctx = Context(app, None, None, "asgi", request, cold)
             try:
                 chain, endpoint = app.chain_for(ctx)
@@ -670,6 +672,15 @@ def wire_path(path: str) -> str:
     from lift.routing import WIRE_SAFE
 
     return quote(path, safe=WIRE_SAFE)
+
+
+def origin_form(target: str) -> str:
+    """The path of an absolute-form request target (`http://host/a/b` -> `/a/b`), which a server must
+    accept (RFC 9112 3.2.2) and an ASGI server passes on whole as `raw_path`: routed by its path, as
+    API Gateway, an ALB and `lift dev` route it."""
+    rest = target.partition("://")[2]
+    slash = rest.find("/")
+    return rest[slash:] if slash >= 0 else "/"
 
 
 def _routed_path(path: str, root_path: str, base_path: str) -> str:

@@ -438,7 +438,9 @@ class DevServer:
             _log.error("The function's response has a header with a line break or NUL: answered 502")
             await send_response(send, bad_gateway())
 
-    async def _read_body(self, scope: dict[str, Any], receive: Any, send: Any) -> bytes | None:
+    async def _read_body(
+        self, scope: dict[str, Any], receive: Any, send: Any, too_large: Response | None = None
+    ) -> bytes | None:
         """The request's body, or None once answered: a 413 for one over Lambda's 6 MB (refused unread, the
         connection closed, when the client waits for "100 Continue" to send it), a 408 closing the
         connection for one not all in `body_timeout` seconds after the headers."""
@@ -460,7 +462,8 @@ class DevServer:
                 return None
             if body is not None:
                 return body
-        await send_response(send_413, payload_too_large(_MAX_EVENT_BYTES))  # (as app.asgi and the app answer it)
+        # (by default as app.asgi and the app answer it)
+        await send_response(send_413, too_large or payload_too_large(_MAX_EVENT_BYTES))
         return None
 
     def _invoke_streaming(self, event: Any, streamed: list[Any]) -> tuple[Any, str | None]:
@@ -501,10 +504,12 @@ class DevServer:
         if sub == "stream":
             await self._stream(receive, send)
             return
-        body = await read_body(receive, _MAX_EVENT_BYTES)
+        body = await self._read_body(
+            scope, receive, send, Response.json({"error": "event larger than 6 MB"}, status=413)
+        )
         if body is None:
-            response = Response.json({"error": "event larger than 6 MB"}, status=413)
-        elif method == "GET" and sub == "":
+            return
+        if method == "GET" and sub == "":
             response = _static("dashboard.html")
         elif method == "GET" and sub.startswith("static/"):
             response = _static(sub[len("static/") :])
