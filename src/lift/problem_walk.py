@@ -49,7 +49,12 @@ class _Checker:
         try:
             msgspec.convert(value, self.type, strict=self.strict)
         except msgspec.ValidationError as exc:
-            sub, message = _split_msgspec_error(str(exc))
+            text = str(exc)
+            if self.strict and _KEY_PROBLEM in text:  # (JSON's object keys are text: see _json_fits)
+                text = _json_fits(value, self.type)
+                if not text:
+                    return
+            sub, message = _split_msgspec_error(text)
             out.append({"location": location, "path": _join(path, sub), "message": message})
             out.echoes = True  # msgspec's message may quote the value (an enum's, a literal's)
         except TypeError:
@@ -58,6 +63,22 @@ class _Checker:
     def entry(self) -> Callable[[Any, str, Report, str], None]:
         """The fastest callable doing `check`."""
         return self.check
+
+
+_KEY_PROBLEM = " - at `key` in `"
+
+
+def _json_fits(value: Any, tp: Any) -> str:
+    """ "" when the parsed JSON `value` decodes as `tp`, else msgspec's message. A strict convert takes
+    no text for an int key (`dict[int, int]`), where JSON decoding reads the key `"1"` as 1, so a
+    problem with a key is asked again of the JSON decoder the body was decoded with."""
+    try:
+        msgspec.json.decode(msgspec.json.encode(value), type=tp)
+    except msgspec.ValidationError as exc:
+        return str(exc)
+    except (TypeError, msgspec.EncodeError):
+        return ""
+    return ""
 
 
 class _Leaf(_Checker):
@@ -220,11 +241,13 @@ class _Items(_Checker):
 
 
 class _Mapping(_Checker):
-    __slots__ = ("value",)
+    __slots__ = ("value", "keys")
 
-    def __init__(self, tp: Any, strict: bool, value_type: Any) -> None:
+    def __init__(self, tp: Any, strict: bool, value_type: Any, key_type: Any = str) -> None:
         super().__init__(tp, strict)
         self.value = _compile(value_type, strict)
+        # a key of another type than text (`dict[int, ...]`, an enum, a Literal) is checked on its own
+        self.keys: Any = None if key_type in (str, Any) else dict[key_type, Any]
 
     def check(self, value: Any, path: str, out: Report, location: str) -> None:
         if not isinstance(value, dict):
@@ -232,13 +255,25 @@ class _Mapping(_Checker):
             return
         before = len(out)
         check = self.value.check
+        keys = self.keys
         for key, item in value.items():
+            if keys is not None and (problem := self._key_problem(key)):
+                out.append({"location": location, "path": path, "message": f"Invalid key {key!r}: {problem}"})
             check(item, f"{path}.{key}", out, location)
             if len(out) > MAX_PROBLEMS:
                 out.echoes = True
                 raise Enough
         if len(out) != before:
             out.echoes = True  # the paths hold the input's keys
+
+    def _key_problem(self, key: Any) -> str:
+        """msgspec's message for a key that is not of the mapping's key type, else ""."""
+        try:
+            msgspec.convert({key: None}, self.keys, strict=self.strict)
+        except msgspec.ValidationError as exc:
+            text = _json_fits({key: None}, self.keys) if self.strict else str(exc)
+            return text.rpartition(" - at `")[0] or text
+        return ""
 
 
 class _Optional(_Checker):
@@ -344,7 +379,7 @@ def _build(tp: Any, strict: bool) -> _Checker:
     if origin in (list, set, frozenset) or (origin is tuple and args[-1:] == (Ellipsis,)):
         return _Items(tp, strict, args[0] if args else Any)
     if origin is dict:
-        return _Mapping(tp, strict, args[1] if len(args) == 2 else Any)
+        return _Mapping(tp, strict, args[1] if len(args) == 2 else Any, args[0] if len(args) == 2 else str)
     if origin in (typing.Union, types.UnionType):
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1 and len(args) == 2:

@@ -55,6 +55,8 @@ def _split_msgspec_error(message: str) -> tuple[str, str]:
     text, sep, path = message.rpartition(" - at `")
     if not sep:
         return "$", message
+    if path.startswith("key` in `"):  # (a key of an object: "- at `key` in `$.scores`")
+        return path[9:].rstrip("`"), f"Invalid key: {text}"
     return path.rstrip("`"), text
 
 

@@ -6,6 +6,7 @@ left behind per invalid request."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 import gc
 import json
 from typing import Annotated, Any, TypedDict
@@ -68,6 +69,16 @@ class Zoo(msgspec.Struct, rename="camel"):
     by_name: dict[str, Cat | Dog] = {}
     star: Cat | Dog | None = None
     versions: list[Version1 | Version2] = []
+
+
+class Tier(enum.Enum):
+    gold = "gold"
+
+
+class Row(msgspec.Struct):
+    scores: dict[int, int]
+    name: str
+    tiers: dict[Tier, int] = {}
 
 
 @dataclasses.dataclass
@@ -180,6 +191,24 @@ def test_tagged_unions_report_every_problem_of_the_tagged_member_at_its_own_path
     ]
     assert report(Cat | Dog, {"kind": "dog", "barkDb": 11}) == [("$.barkDb", "Expected `int` <= 10")]
     assert report(Cat | Dog, {}) == [("$.kind", "Object missing required field `kind`")]
+
+
+def test_object_keys_of_another_type_than_text_are_read_as_json_reads_them() -> None:
+    """A valid object holding a `dict[int, ...]` was listed as invalid when another part of the body
+    failed (`"$.rows[0]key` in `$.scores"`, `Expected int, got str`): the report's strict check took no
+    text for an int key, where decoding JSON reads `"1"` as 1. A key that is wrong had that same broken
+    path; it is now reported at its object's path, naming the key."""
+    body = [
+        {"scores": {"1": 2, "-3": 4}, "name": "a", "tiers": {"gold": 1}},
+        {"scores": {"x": 2, "3": "y"}, "name": 5, "tiers": {"tin": 1}},
+    ]
+    assert report(list[Row], body) == [
+        ("$[1].scores", "Invalid key 'x': Expected `int`, got `str`"),
+        ("$[1].scores.3", "Expected `int`, got `str`"),
+        ("$[1].name", "Expected `str`, got `int`"),
+        ("$[1].tiers", "Invalid key 'tin': Invalid enum value 'tin'"),
+    ]
+    assert report(dict[int, int], {"7": 1, "seven": 2}) == [("$", "Invalid key 'seven': Expected `int`, got `str`")]
 
 
 def test_dataclass_inside_a_typeddict_reports_nested_paths() -> None:
