@@ -250,6 +250,19 @@ def test_cors_wildcard_allow_headers_echoes_the_request() -> None:
     assert res.headers["Access-Control-Allow-Headers"] == "X-Custom, Content-Type"
 
 
+def test_cors_wildcard_methods_with_credentials_echo_the_asked_method() -> None:
+    """With credentials a browser reads `Access-Control-Allow-Methods: *` as a method named "*" (Fetch
+    standard): a PATCH preflight answered `*` failed in the browser. The asked-for method is echoed."""
+    credentialed = TestClient(_app(cors(["https://a.example"], allow_methods="*", allow_credentials=True)))
+    res = _preflight(credentialed, "https://a.example", method="PATCH")
+    assert res.headers["Access-Control-Allow-Methods"] == "PATCH"  # (was "*")
+    assert res.headers["Access-Control-Allow-Credentials"] == "true"
+    res = _preflight(
+        TestClient(_app(cors(["https://a.example"], allow_methods="*"))), "https://a.example", method="PATCH"
+    )
+    assert res.headers["Access-Control-Allow-Methods"] == "*"  # (without credentials `*` means any method)
+
+
 def test_cors_adds_headers_to_error_responses() -> None:
     res = TestClient(_app(cors(["https://app.example"]))).get("/fail", headers={"Origin": "https://app.example"})
     assert res.status_code == 500

@@ -27,7 +27,9 @@ def cors(
 
     Preflights (`OPTIONS` with `Access-Control-Request-Method`) are answered here, also on
     paths with no route. With credentials the origin is echoed, never `*`, and `"*"` is refused:
-    it would let every site make calls with the user's cookies. An error raised further in (a
+    it would let every site make calls with the user's cookies; `allow_methods="*"` and
+    `allow_headers="*"` echo what the preflight asks for (a credentialed request reads `*` there
+    as a name, per the Fetch standard). An error raised further in (a
     401 from auth, a 413 from limits) is answered here with the CORS headers, so a browser can
     read it.
     """
@@ -42,6 +44,8 @@ def cors(
     any_origin = "*" in origins and not allow_credentials
     pattern = re.compile(allow_origin_regex) if allow_origin_regex else None
     methods = ", ".join(m.upper() for m in allow_methods)
+    # with credentials, browsers read `*` as a method named "*" (Fetch): the asked-for method is echoed
+    echo_method = allow_credentials and methods == "*"
     headers_allowed = ", ".join(allow_headers)
     exposed = ", ".join(expose_headers)
     echo_origin = not any_origin or pattern is not None or len(origins) > 1
@@ -65,7 +69,9 @@ def cors(
             response = Response(None, 204)
             if allowed(origin):
                 response.headers["Access-Control-Allow-Origin"] = origin if echo_origin else "*"
-                response.headers["Access-Control-Allow-Methods"] = methods
+                response.headers["Access-Control-Allow-Methods"] = (
+                    req.headers.get("access-control-request-method", methods) if echo_method else methods
+                )
                 requested = req.headers.get("access-control-request-headers")
                 response.headers["Access-Control-Allow-Headers"] = (
                     requested if requested and headers_allowed == "*" else headers_allowed
