@@ -250,7 +250,7 @@ def test_half_open_admits_exactly_half_open_calls_among_many_threads():
     breaker = CircuitBreaker("dep", window=1, min_calls=1, open_for=0.0, half_open_calls=3)
     breaker.record(breaker.acquire(), 0.0, True)  # opened; open_for=0: half-open at the next call
     start = threading.Barrier(32)
-    permits: list[bool] = []
+    permits: list[int] = []
     refused: list[CircuitOpen] = []
 
     def caller() -> None:
@@ -319,10 +319,33 @@ def test_only_trial_calls_decide_a_half_open_circuit():
     old_success = breaker.acquire()
     breaker.record(breaker.acquire(), 0.0, True)  # another call fails: open (half-open at once)
     trial = breaker.acquire()
-    assert trial is True and breaker.state == "half_open" and breaker.opened == 1
+    assert trial and breaker.state == "half_open" and breaker.opened == 1
     breaker.record(old_failure, 12.0, True)  # its timeout is old news: it re-opens nothing
     assert breaker.opened == 1
     breaker.record(old_success, 0.0, False)  # nor does a late success close the circuit
     assert breaker.state == "half_open"
     breaker.record(trial, 0.01, False)  # the trial decides
     assert breaker.state == "closed" and breaker.opened == 1
+
+
+def test_a_trial_from_an_earlier_half_open_period_decides_nothing(breaker_clock):
+    """half_open_calls=2: trials A and B go out, A fails and the circuit re-opens; in the next half-open
+    period trial C goes out, then B (still from the first period) succeeds. B was counted as one of this
+    period's two successes, so C alone closed the circuit; and had B been cancelled, its `abandon` freed a
+    slot of this period (a third trial in flight). Each trial now belongs to its own period."""
+    breaker = CircuitBreaker("dep", window=1, min_calls=1, open_for=1.0, half_open_calls=2)
+    breaker.record(breaker.acquire(), 0.0, True)  # open
+    breaker_clock.advance(1.0)
+    a, b = breaker.acquire(), breaker.acquire()
+    breaker.record(a, 0.0, True)  # re-opened
+    breaker_clock.advance(1.0)
+    c = breaker.acquire()
+    breaker.record(b, 0.0, False)  # late: from the period before
+    breaker.record(c, 0.0, False)
+    assert breaker.state == "half_open"  # one of the two trials this period asks for
+    breaker.abandon(b)  # (a stale give-back frees nothing)
+    d = breaker.acquire()
+    with pytest.raises(CircuitOpen):
+        breaker.acquire()
+    breaker.record(d, 0.0, False)
+    assert breaker.state == "closed"

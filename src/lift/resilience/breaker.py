@@ -84,6 +84,7 @@ class CircuitBreaker:
         self._state = CLOSED
         self._open_until = 0.0
         self._probes = 0  # half-open trial calls handed out
+        self._round = 0  # half-open periods so far: a trial permit is the number of its own
         self._probe_successes = 0
         self._next_sync = 0.0
         self._events: list[tuple[str, str, str, Any]] = []
@@ -110,6 +111,8 @@ class CircuitBreaker:
         if new == OPEN:
             self.opened += 1
             self._open_until = _monotonic() + self.open_for
+        elif new == HALF_OPEN:
+            self._round += 1
         if new != HALF_OPEN:
             self._probes = self._probe_successes = 0
         if new in (CLOSED, OPEN):
@@ -153,8 +156,9 @@ class CircuitBreaker:
         self._next = self._count = self._failures = self._slow = 0
 
     # -- calls ----------------------------------------------------------------------------
-    def acquire(self, ctx: Any = None) -> bool:
-        """Permission for one call: False for a normal call, True for a half-open trial.
+    def acquire(self, ctx: Any = None) -> int:
+        """Permission for one call: False for a normal call; for a half-open trial a true value, the
+        number of its half-open period (give it back to `record`/`abandon`).
 
         Raises `CircuitOpen` (503 with `Retry-After`) when the call must not be made."""
         if self.store is not None and self._state == CLOSED and _monotonic() >= self._next_sync:
@@ -173,17 +177,23 @@ class CircuitBreaker:
                 raise CircuitOpen(details={"dependency": self.name, "state": HALF_OPEN}, retry_after=1.0)
             else:
                 self._probes += 1
-                probe = True
+                probe = self._round
         self._notify()
         return probe
 
-    def record(self, probe: bool, elapsed: float, failed: bool, ctx: Any = None) -> None:
+    def _current(self, probe: int) -> bool:
+        """`probe` is a trial of this half-open period (not of one before the circuit re-opened)."""
+        return self._state == HALF_OPEN and (probe is True or probe == self._round)
+
+    def record(self, probe: int, elapsed: float, failed: bool, ctx: Any = None) -> None:
         """The outcome of a call made under `acquire()`'s permission."""
         slow = self.slow_call is not None and elapsed >= self.slow_call
         with self._lock:
             if probe:
-                if self._state != HALF_OPEN:
-                    return  # another trial already decided
+                if not self._current(probe):
+                    # another trial already decided; or this one began in an earlier half-open period
+                    # and ends in this one: counted, it closed the circuit with fewer trials than asked
+                    return
                 if failed or slow:
                     self._transition(OPEN, "trial call slow" if slow and not failed else "trial call failed", ctx)
                 else:
@@ -200,12 +210,12 @@ class CircuitBreaker:
         if self._events:
             self._notify()
 
-    def abandon(self, probe: bool) -> None:
+    def abandon(self, probe: int) -> None:
         """A call made under `acquire()`'s permission that ended with no outcome (cancelled, or
         failed before it was sent): a half-open trial slot goes back for another caller."""
         if probe:
             with self._lock:
-                if self._state == HALF_OPEN and self._probes > 0:
+                if self._current(probe) and self._probes > 0:  # (an earlier period's slot is gone)
                     self._probes -= 1
 
     def _add(self, outcome: int) -> None:

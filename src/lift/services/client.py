@@ -794,7 +794,7 @@ class ServiceClient:
         return headers
 
     def _after_attempt(
-        self, call: _Call, instance: Instance, probe: bool, elapsed: float, resp: Any, exc: BaseException | None
+        self, call: _Call, instance: Instance, probe: int, elapsed: float, resp: Any, exc: BaseException | None
     ) -> float | None:
         """Record the attempt; the delay before the next one, or None when this one is final."""
         status = resp.status_code if resp is not None else 0
