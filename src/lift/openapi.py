@@ -332,6 +332,10 @@ class _Operation:
         if self.has_body:
             responses["400"] = {"description": "The body is not valid JSON", "content": error}
             responses["413"] = {"description": _STATUS_TEXT[413], "content": error}
+            responses["415"] = {
+                "description": "The body is not JSON (or a form), or is sent in another charset or a content encoding",
+                "content": error,
+            }
         if self.validates:
             responses["422"] = {
                 "description": "A parameter or the body failed validation (details lists each problem with its path)",

@@ -303,6 +303,37 @@ def test_each_documented_response_media_type_is_the_one_served():
         assert documented == [served], path
 
 
+class Quantity(msgspec.Struct):
+    qty: int
+
+
+def test_every_status_a_body_route_answers_a_client_mistake_with_is_documented():
+    """A body sent as XML, in UTF-16 or gzip-encoded is a 415, which the document did not list."""
+    from lift.testing import TestClient
+
+    app = App(name="mistakes", max_body_size=64)
+
+    @app.post("/orders", status=201)
+    def create(body: Quantity) -> dict:
+        return {}
+
+    documented = set(openapi_spec(app)["paths"]["/orders"]["post"]["responses"])
+    client = TestClient(app)
+    json_type = {"Content-Type": "application/json"}
+    answers = {
+        client.post("/orders", body='{"qty": 1}', headers=json_type).status_code,
+        client.post("/orders", body="{", headers=json_type).status_code,
+        client.post("/orders", body='{"qty": "x"}', headers=json_type).status_code,
+        client.post("/orders", body='{"qty": 1}' + " " * 64, headers=json_type).status_code,
+        client.post("/orders", body="<order/>", headers={"Content-Type": "application/xml"}).status_code,
+        client.post(
+            "/orders", body='{"qty": 1}', headers={"Content-Type": "application/json; charset=utf-16"}
+        ).status_code,
+    }
+    assert answers == {201, 400, 413, 415, 422}
+    assert {str(status) for status in answers} <= documented
+
+
 def test_handlers_sharing_a_name_get_unique_operation_ids():
     """Three routes whose handlers are all called `show` (one name per module is common): OpenAPI
     wants every operationId unique, and generated clients name their methods after them."""
