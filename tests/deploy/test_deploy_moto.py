@@ -336,3 +336,34 @@ def test_a_failed_first_create_deletes_its_own_stack_never_one_made_again_since(
     outcome = first.execute(plan, poll=0.1)
     assert outcome.outcome == "failed" and "another deploy's now" in outcome.verdict
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"] == other
+
+
+def test_destroy_names_what_it_keeps_and_a_new_deploy_of_the_stage_says_they_block_it(
+    tmp_path: Path, moto_endpoint: str, packaged_app: Path
+) -> None:
+    """`lift destroy` keeps the stage's tables (retain): it listed them by logical id (and the
+    function's versions, which go with the function), and the stage's next deploy then failed in
+    CloudFormation on 'Table already exists' after uploading, saying nothing of why or what to do."""
+    name = f"kept{uuid.uuid4().hex[:8]}"
+    store = f'\nfrom lift.stores.dynamodb import DynamoDBStore\n\napp.add_store(DynamoDBStore("{name}-state"))\n'
+    project_with_package(tmp_path, APP.format(name=name) + store, packaged_app)
+    env = {"AWS_ENDPOINT_URL": moto_endpoint}
+    assert lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env).returncode == 0
+
+    gone = lift("destroy", "dev", "--yes", cwd=tmp_path, env=env)
+    assert gone.returncode == 0, gone.stderr
+    kept = [line.split(": ", 1)[1] for line in gone.stdout.splitlines() if "retained" in line]
+    assert kept == [f"{name}-state-dev (AWS::DynamoDB::Table)"]
+
+    again = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert again.returncode == 1
+    said = " ".join(again.stderr.split())
+    assert (
+        f"{name}-dev does not exist in us-east-1, but what it would create does: {name}-state-dev (DynamoDB table)"
+        in said
+    )
+    assert "To start empty, delete them" in said and "--change-set-type IMPORT" in said
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+    dynamodb.delete_table(TableName=f"{name}-state-dev")
+    fresh = lift("deploy", "dev", "--yes", "--package", "package.zip", cwd=tmp_path, env=env)
+    assert fresh.returncode == 0, fresh.stderr

@@ -390,6 +390,10 @@ def _prepare(
     project = project_name(Path.cwd())
     consequence = "this deploy would remove resources of that app"
     claimed = None if take_over else aws.claimed_by(deployment.stack_name, project, consequence)
+    try:
+        _refuse_kept_names(deployment, aws)
+    except DeployError as exc:
+        fail(str(exc))
 
     if package_zip is not None:
         result = _existing_package(package_zip)
@@ -441,6 +445,25 @@ def _prepare(
         err.print("\nNot deployed; the change set was deleted.")
         raise typer.Exit(130) from None
     return plan, result, template_body, bucket, prefix
+
+
+def _refuse_kept_names(deployment: Any, aws: Any) -> None:
+    """A first create (no stack yet) of a stage whose tables or buckets exist already, e.g. kept when
+    the stage was destroyed: refused before anything is uploaded, naming them and the ways out."""
+    from lift.deploy.aws import DeployError
+
+    if aws.stack_status(deployment.stack_name) not in (None, "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"):
+        return
+    taken = aws.kept_names([t.name for t in deployment.tables], [b.name for b in deployment.buckets])
+    if not taken:
+        return
+    raise DeployError(
+        f"{deployment.stack_name} does not exist in {deployment.region}, but what it would create does: "
+        f"{', '.join(taken)} (lift destroy keeps tables and buckets). CloudFormation cannot create a name that is "
+        "taken. To start empty, delete them (aws dynamodb delete-table / aws s3 rb --force); to keep their "
+        "data, import them into the stack first (aws cloudformation create-change-set --change-set-type IMPORT, "
+        "with the template of lift synth), or give the stage other names (resource_suffix)."
+    )
 
 
 def _record(

@@ -285,6 +285,32 @@ class Aws:
         s3.upload_file(str(zip_path), bucket, key)
         return key
 
+    def kept_names(self, tables: list[str], buckets: list[str]) -> list[str]:
+        """Of the tables (this region) and buckets a new stack would create, those that exist already,
+        e.g. kept (DeletionPolicy Retain) when an earlier stack of the stage was deleted: CloudFormation
+        cannot create them again, so the create would fail on the first one."""
+        from botocore.exceptions import ClientError
+
+        taken = []
+        for table in tables:
+            try:
+                self.client("dynamodb").describe_table(TableName=table)
+                taken.append(f"{table} (DynamoDB table)")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                    raise DeployError(f"Cannot check whether the table {table} exists: {_error_text(exc)}") from None
+        for bucket in buckets:
+            try:
+                self.client("s3").head_bucket(Bucket=bucket)
+                taken.append(f"{bucket} (S3 bucket)")
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in ("403", "AccessDenied"):  # another account's: a name no stack here can take
+                    taken.append(f"{bucket} (S3 bucket of another account)")
+                elif code not in ("404", "NoSuchBucket", "NotFound"):
+                    raise DeployError(f"Cannot check whether the bucket {bucket} exists: {_error_text(exc)}") from None
+        return taken
+
     # -- change sets ---------------------------------------------------------------------------
     def stack_status(self, stack: str) -> str | None:
         from botocore.exceptions import ClientError
@@ -688,17 +714,21 @@ class Aws:
 
     # -- destroy ----------------------------------------------------------------------------------
     def destroy(self, stack: str) -> list[str]:
-        """Delete the stack and wait; returns the retained resources (kept by DeletionPolicy) it leaves."""
+        """Delete the stack and wait; returns what it leaves (kept by DeletionPolicy), each as
+        `<physical name> (<type>)`: the names to delete by hand, or that the stage's next deploy finds."""
         cfn = self.client("cloudformation")
         if self.stack_status(stack) is None:
             raise DeployError(f"There is no stack {stack} in {self.region}")
         template = self.reader().get_template(StackName=stack)["TemplateBody"]
         if isinstance(template, str):
             template = json.loads(template)
+        made = self.stack_resources(stack)
         retained = [
-            f"{logical_id} ({resource['Type']})"
+            f"{made.get(logical_id, {}).get('physical_id') or logical_id} ({resource['Type']})"
             for logical_id, resource in template.get("Resources", {}).items()
-            if resource.get("DeletionPolicy") == "Retain"
+            if resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
+            # a retained version goes with its function: Lambda deletes a function's versions with it
+            and resource.get("Type") != "AWS::Lambda::Version"
         ]
         cfn.delete_stack(StackName=stack)
         self._wait_deleted(stack)
