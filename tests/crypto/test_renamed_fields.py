@@ -1,5 +1,7 @@
-"""Encrypted fields of Structs that encode under other names (`rename="camel"`, `field(name=...)`)
-are sealed like the others: the store (DynamoDB Local) never holds their plaintext."""
+"""Encrypted fields are sealed whatever the model's shape: Structs that encode under other names
+(`rename="camel"`, `field(name=...)`) and whole sub-models (`Encrypted[Payment]`); a model whose
+Encrypted field sits inside an unencrypted one is refused. The store (DynamoDB Local) never holds
+their plaintext; KMS on moto."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import msgspec
 import pytest
 
 from lift.crypto import Encrypted, EncryptedRecords, FieldCipher, KMSKeyProvider
-from lift.crypto.fields import encrypt_model
+from lift.crypto.fields import decrypt_model, encrypt_model
 
 PAN = "4111111111111111"
 
@@ -26,6 +28,32 @@ class Card(msgspec.Struct, rename="camel"):
 
 class Row(msgspec.Struct, array_like=True):
     card: Encrypted[str]
+
+
+class Payment(msgspec.Struct):
+    card: Encrypted[str]
+    amount: int = 0
+
+
+class Order(msgspec.Struct):
+    id: str
+    payment: Payment  # its card is marked, but only Order's own fields are sealed
+
+
+class Orders(msgspec.Struct):
+    id: str
+    payments: dict[str, list[Payment | None]]
+
+
+class Thread(msgspec.Struct):
+    text: Encrypted[str]
+    replies: list[Thread] = []
+
+
+class SealedOrder(msgspec.Struct):
+    id: str
+    payment: Encrypted[Payment]
+    refund: Encrypted[Payment] | None = None
 
 
 @pytest.fixture
@@ -66,3 +94,22 @@ def test_an_array_like_struct_is_refused_clearly(cipher) -> None:
         EncryptedRecords(MemoryStore(), Row, cipher)
     with pytest.raises(TypeError, match="array_like"):
         encrypt_model(Row(PAN), cipher, tenant="acme")
+
+
+def test_an_encrypted_field_inside_an_unencrypted_one_is_refused(cipher) -> None:
+    """Only a model's own fields were sealed: Order.payment.card reached the store in plaintext."""
+    from lift.stores import MemoryStore
+
+    with pytest.raises(TypeError, match=r"Order\.payment -> Payment\.card is marked Encrypted inside a field"):
+        encrypt_model(Order("o1", Payment(PAN)), cipher, tenant="acme")
+    with pytest.raises(TypeError, match=r"Orders\.payments -> Payment\.card is marked Encrypted"):
+        EncryptedRecords(MemoryStore(), Orders, cipher)
+    with pytest.raises(TypeError, match=r"Thread\.replies -> Thread\.text is marked Encrypted"):
+        EncryptedRecords(MemoryStore(), Thread, cipher)
+
+
+def test_a_whole_sub_model_marked_encrypted_is_sealed_and_opened(cipher) -> None:
+    order = SealedOrder("o1", Payment(PAN, 42))
+    data = encrypt_model(order, cipher, tenant="acme")
+    assert data["payment"].startswith("lift1:") and data["refund"] is None and PAN not in repr(data)
+    assert decrypt_model(SealedOrder, data, cipher, tenant="acme") == order

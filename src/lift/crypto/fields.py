@@ -15,6 +15,7 @@ records.find("email", "ada@example.com", tenant="acme")  # -> [Customer], throug
 
 from __future__ import annotations
 
+from dataclasses import is_dataclass
 from typing import Annotated, Any, TypeVar, get_args, get_origin, get_type_hints
 
 import msgspec
@@ -28,6 +29,7 @@ __all__ = [
     "decrypt_model",
     "EncryptedRecords",
     "TOKEN_SUFFIX",
+    "check_sealable",
     "stored_name",
 ]
 
@@ -87,9 +89,62 @@ def stored_name(model: type, field: str) -> str:
     return names.get(field, field)
 
 
+_unsealed: dict[type, str | None] = {}
+
+
+def check_sealable(model: type) -> None:
+    """Refuse a model with an `Encrypted` field inside a field that is not itself encrypted
+    (`payment: Payment` whose `card` is `Encrypted[str]`): only a model's own fields are sealed, so
+    that card number would be stored in plaintext. Sealing the whole field works:
+    `payment: Encrypted[Payment]`."""
+    if model not in _unsealed:
+        _unsealed[model] = _nested_marker(model, set())
+    where = _unsealed[model]
+    if where is not None:
+        raise TypeError(
+            f"{where} is marked Encrypted inside a field that is not: only {model.__name__}'s own fields are"
+            " sealed, so it would be stored in plaintext. Mark the field holding it Encrypted[...] (sealed whole)"
+        )
+
+
+def _nested_marker(model: type, seen: set[int]) -> str | None:
+    """`Outer.field -> Inner.card` for the first Encrypted field below an unencrypted field of `model`."""
+    if id(model) in seen:
+        return None
+    seen.add(id(model))
+    try:
+        hints = get_type_hints(model, include_extras=True)
+    except Exception:
+        return None
+    sealed = encrypted_fields(model)
+    for name, hint in hints.items():
+        if name in sealed or name.startswith("_"):
+            continue
+        for inner in _models_in(hint):
+            marked = encrypted_fields(inner)  # (a model holding itself too: the inner copies are not sealed)
+            if marked:
+                return f"{model.__name__}.{name} -> {inner.__name__}.{next(iter(marked))}"
+            deeper = _nested_marker(inner, seen)
+            if deeper is not None:
+                return f"{model.__name__}.{name} -> {deeper}"
+    return None
+
+
+def _models_in(hint: Any) -> list[type]:
+    """The Struct and dataclass types a field's type holds (in generics, unions, Annotated)."""
+    if isinstance(hint, type) and (issubclass(hint, msgspec.Struct) or is_dataclass(hint)):
+        return [hint]
+    found: list[type] = []
+    for arg in get_args(hint):
+        if arg is not Ellipsis and not isinstance(arg, Encrypted):
+            found += _models_in(arg)
+    return found
+
+
 def encrypt_model(obj: Any, cipher: FieldCipher, *, tenant: str) -> dict[str, Any]:
     """`obj` as plain data with each encrypted field sealed (its JSON), plus search tokens."""
     model = type(obj)
+    check_sealable(model)
     data = msgspec.to_builtins(obj)
     for name, marker in encrypted_fields(model).items():
         key = stored_name(model, name)
@@ -122,6 +177,7 @@ class EncryptedRecords:
     """Models of one type in a `lift.stores` store, encrypted field by field, keyed per tenant."""
 
     def __init__(self, store: Any, model: type[T], cipher: FieldCipher, *, prefix: str = "") -> None:
+        check_sealable(model)
         if not encrypted_fields(model):
             raise TypeError(f"{model.__name__} has no Encrypted[...] field")
         stored_name(model, "")  # refuses an array_like Struct now, not at the first put
