@@ -343,6 +343,11 @@ def _is_json(content_type: str | None) -> bool:
 _JSON_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 
+def unsupported_media_type(content_type: str) -> LiftError:
+    """The 415 for a body sent as `content_type` where JSON is read."""
+    return LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {content_type!r}: send JSON")
+
+
 def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec: Any = None) -> Getter:
     if tp is bytes:
         return lambda ctx: _checked_request(ctx, max_body).body
@@ -421,7 +426,7 @@ def _body_getter(tp: Any, max_body: int, has_default: bool, default: Any, codec:
         if ctype is not None and not _is_json(ctype):
             if ctype.split(";", 1)[0].strip().lower() == _FORM:
                 return form_body(data)
-            raise LiftError(415, "unsupported_media_type", f"Unsupported Content-Type {ctype!r}: send JSON")
+            raise unsupported_media_type(ctype)
         return codec.decode_json(data)
 
     def invalid(raw: str, exc: Exception) -> Any:

@@ -30,6 +30,7 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from lift.binding import _is_json, unsupported_media_type
 from lift.errors import LiftError, ValidationFailed
 
 __all__ = [
@@ -188,7 +189,12 @@ class RouteValidation:
     def _check_request(self, ctx: Any) -> None:
         body = None
         if self.request is not None:
-            body = ctx.request.json() if ctx.request.body else None
+            request = ctx.request
+            if request.body:
+                ctype = request.content_type
+                if ctype is not None and not _is_json(ctype):  # (a form is no JSON: not read as one)
+                    raise unsupported_media_type(ctype)
+                body = request.json()
             self.request.validate(body)
         if self.validators:
             getter = self._body_getter()

@@ -91,6 +91,23 @@ def test_a_valid_body_reaches_the_handler_and_an_invalid_one_is_a_422_listing_ev
     assert client.post("/orders").status_code == 422  # no body: null is not an object
 
 
+@pytest.mark.parametrize(
+    "ctype", ["application/x-www-form-urlencoded", "application/xml", "application/json; charset=utf-16"]
+)
+def test_a_body_that_is_not_json_is_a_415_on_a_schema_route(ctype: str) -> None:
+    """A form (which a typed body alone takes) or XML sent to a route with request_schema= was parsed as
+    JSON anyway: a 400 invalid_json saying "Input data was truncated" for `customer=ann`."""
+    app = App()
+
+    @app.post("/orders", request_schema=ORDER, status=201)
+    def create(body: Order) -> dict:
+        return {"n": len(body.items)}
+
+    answer = TestClient(app).post("/orders", body="customer=ann&items=1", headers={"Content-Type": ctype})
+    assert answer.status_code == 415
+    assert answer.json()["error"]["code"] in ("unsupported_media_type", "unsupported_charset")
+
+
 def test_json_schema_2020_12_is_the_default_dialect() -> None:
     app = App()
 
