@@ -181,3 +181,67 @@ def test_a_handler_that_runs_into_its_timeout_still_leaves_its_metrics_and_a_lin
 
         after = rt.invoke({})  # Lambda starts a new runtime: the next invocation works (a cold start)
         assert after.ok and after.payload == {"cold": True} and rt.starts == 2
+
+
+ASYNC_APP = """
+    import asyncio
+
+    from lift import App, Context
+
+    app = App(name="feeds")
+
+    # init binds things to the loop it makes current, as clients that open connections at import do
+    init_loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(init_loop)
+    ready = init_loop.create_future()
+    init_loop.call_soon(ready.set_result, "warm")  # (done once the loop runs: a connection being opened)
+    lock = asyncio.Lock()
+    finished = []
+
+
+    async def later(n):
+        await asyncio.sleep(0)
+        finished.append(n)
+
+
+    async def forever():
+        await asyncio.Event().wait()
+
+
+    @app.invoke
+    async def feed(ctx: Context, body: dict) -> dict:
+        async with lock:
+            state = await ready  # a future of the init loop: "attached to a different loop" on any other
+        if body.get("spawn"):
+            asyncio.ensure_future(later(body["spawn"]))
+        if body.get("forever"):
+            asyncio.ensure_future(forever())
+        return {"state": state, "same_loop": asyncio.get_running_loop() is init_loop, "finished": list(finished)}
+
+
+    handler = app.handler
+"""
+
+
+def test_async_handlers_share_init_loop_and_pending_tasks_are_reported_once(tmp_path):
+    """An async handler ran on a loop of Lift's own, not the one the app's init had made current, so a
+    future, lock or client connection made at init failed in every invocation ("attached to a different
+    loop"); and a task still pending when the handler returned was silently left to a later invocation
+    (lost if Lambda ended the environment first). Now the init loop is the handlers' loop, and each such
+    task is reported once, in one WARNING line."""
+    write_module(tmp_path, "feeds", ASYNC_APP)
+    with RuntimeEmulator("feeds.handler", cwd=tmp_path) as rt:
+        first = rt.invoke({})
+        assert first.ok, first.payload
+        assert first.payload == {"state": "warm", "same_loop": True, "finished": []}
+        spawned = rt.invoke({"spawn": 1, "forever": True})
+        assert spawned.ok and spawned.payload["same_loop"]
+        lines = [json.loads(line) for line in spawned.logs.splitlines() if line.startswith("{")]
+        (warning,) = [line for line in lines if line["level"] == "WARNING"]
+        assert "2 asyncio task(s) still pending" in warning["message"]
+        assert "forever" in warning["message"] and "later" in warning["message"]
+        assert warning["request_id"] == spawned.request_id
+        again = rt.invoke({})  # the task left over ran on the same loop; the one still waiting is not reported again
+        assert again.ok and again.payload["finished"] == [1] and again.payload["same_loop"]
+        assert not [line for line in again.logs.splitlines() if '"WARNING"' in line]
+        assert "Event loop is closed" not in rt.logs and rt.starts == 1
