@@ -349,3 +349,39 @@ def test_a_trial_from_an_earlier_half_open_period_decides_nothing(breaker_clock)
         breaker.acquire()
     breaker.record(d, 0.0, False)
     assert breaker.state == "closed"
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("make", "setting"),
+    [
+        (lambda: Timeouts(NAN), "Timeouts total"),
+        (lambda: Timeouts(INF), "Timeouts total"),
+        (lambda: Timeouts(5, NAN), "Timeouts attempt"),
+        (lambda: Timeouts(5, connect=-1), "Timeouts connect"),
+        (lambda: Timeouts(5, margin=NAN), "Timeouts margin"),
+        (lambda: Timeouts(5).deadline(None, NAN), "timeout"),
+        (lambda: RetryPolicy(3, base=NAN), "RetryPolicy base"),
+        (lambda: RetryPolicy(3, cap=-1), "RetryPolicy cap"),
+        (lambda: RetryPolicy(3, max_retry_after=NAN), "RetryPolicy max_retry_after"),
+        (lambda: RetryBudget(ratio=NAN), "RetryBudget ratio"),
+        (lambda: Bulkhead("b", 2, max_wait=NAN), "Bulkhead max_wait"),
+        (lambda: Bulkhead("b", 2, max_wait=-1), "Bulkhead max_wait"),
+        (lambda: CircuitBreaker("c", open_for=NAN), "CircuitBreaker open_for"),
+        (lambda: CircuitBreaker("c", open_for=-1), "CircuitBreaker open_for"),
+        (lambda: CircuitBreaker("c", slow_call=NAN), "CircuitBreaker slow_call"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_nan_or_negative_setting_is_refused_when_the_policy_is_made(make, setting):
+    """A NaN compares false with everything, so `if x < 0` let it through and it switched off what it set:
+    CircuitBreaker(open_for=nan) let calls through the moment it opened, slow_call=nan counted no call
+    slow, a NaN timeout or max_wait broke every call. Each is a ValueError naming the setting now."""
+    with pytest.raises(ValueError, match=setting):
+        make()
+
+
+def test_retry_after_may_be_waited_for_without_bound_only_when_asked():
+    assert RetryPolicy(3, max_retry_after=INF).delay(1, 30.0) == 30.0

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lift.resilience.errors import CircuitOpen
+from lift.resilience.timeouts import checked_number
 
 __all__ = ["CircuitBreaker", "CLOSED", "OPEN", "HALF_OPEN"]
 
@@ -68,12 +69,14 @@ class CircuitBreaker:
         self.window = window
         self.min_calls = min_calls
         self.failure_rate = failure_rate
-        self.slow_call = slow_call
+        self.slow_call = (
+            checked_number("CircuitBreaker slow_call", slow_call, positive=True) if slow_call is not None else None
+        )
         self.slow_rate = slow_rate
-        self.open_for = open_for
+        self.open_for = checked_number("CircuitBreaker open_for", open_for)
         self.half_open_calls = max(1, half_open_calls)
         self.store = store
-        self.sync_interval = sync_interval
+        self.sync_interval = checked_number("CircuitBreaker sync_interval", sync_interval)
         self.listeners: list[Callable[[CircuitBreaker, str, str], Any]] = [on_change] if on_change else []
         self._lock = threading.Lock()
         self._ring = bytearray(window)

@@ -20,6 +20,7 @@ from collections import deque
 from typing import Any
 
 from lift.resilience.errors import BulkheadFull
+from lift.resilience.timeouts import checked_number
 
 __all__ = ["Bulkhead"]
 
@@ -30,7 +31,7 @@ class Bulkhead:
             raise ValueError("a bulkhead needs limit >= 1")
         self.name = name
         self.limit = limit
-        self.max_wait = max_wait
+        self.max_wait = checked_number("Bulkhead max_wait", max_wait)
         self.in_use = 0
         self.peak = 0  # highest concurrency seen, for metrics and tests
         self.rejected = 0

@@ -22,6 +22,8 @@ import threading
 import time
 from email.utils import parsedate_to_datetime
 
+from lift.resilience.timeouts import checked_number
+
 __all__ = ["IDEMPOTENT_METHODS", "RetryBudget", "RetryPolicy", "parse_retry_after", "is_idempotent"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
@@ -57,7 +59,8 @@ class RetryBudget:
     """
 
     def __init__(self, ratio: float = 0.2, *, min_retries: int = 3, window: int = 10) -> None:
-        if ratio < 0 or min_retries < 0 or window < 1:
+        checked_number("RetryBudget ratio", ratio)
+        if min_retries < 0 or window < 1:
             raise ValueError("RetryBudget needs ratio >= 0, min_retries >= 0, window >= 1")
         self.ratio = ratio
         self.min_retries = min_retries
@@ -128,10 +131,10 @@ class RetryPolicy:
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.attempts = attempts
-        self.base = base
-        self.cap = cap
+        self.base = checked_number("RetryPolicy base", base)
+        self.cap = checked_number("RetryPolicy cap", cap)
         self.budget = budget if budget is not None else RetryBudget()
-        self.max_retry_after = max_retry_after
+        self.max_retry_after = checked_number("RetryPolicy max_retry_after", max_retry_after, infinite=True)
         self.statuses = frozenset(statuses)
 
     def backoff(self, retry: int) -> float:

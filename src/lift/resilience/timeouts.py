@@ -13,9 +13,25 @@ from __future__ import annotations
 import time
 from typing import Any
 
-__all__ = ["Deadline", "Timeouts", "remaining_seconds"]
+__all__ = ["Deadline", "Timeouts", "remaining_seconds", "checked_number"]
 
 _monotonic = time.monotonic
+
+
+def checked_number(name: str, value: Any, *, positive: bool = False, infinite: bool = False) -> float:
+    """`value` as a float when it is a number >= 0 (> 0 with `positive`; infinity only with `infinite`),
+    else a ValueError naming the setting. A NaN compares false with everything, so it slipped through
+    `if x < 0` checks and turned off what it set: a NaN `open_for` never kept a circuit open, a NaN
+    timeout or `max_wait` failed every call (or waited without bound)."""
+    if value.__class__ is not bool:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if (number > 0 if positive else number >= 0) and (infinite or number != float("inf")):
+            return number
+    kind = "a number > 0" if positive else "a number >= 0"
+    raise ValueError(f"{name} must be {kind}{'' if infinite else ' (finite)'}, not {value!r}")
 
 
 def remaining_seconds(ctx: Any) -> float | None:
@@ -62,17 +78,15 @@ class Timeouts:
         min_attempt: float = 0.01,
         connect: float | None = None,
     ) -> None:
-        if total <= 0 or (attempt is not None and attempt <= 0):
-            raise ValueError("timeouts must be positive")
-        self.total = total
-        self.attempt = attempt if attempt is not None else total
-        self.margin = margin
-        self.min_attempt = min_attempt
-        self.connect = connect
+        self.total = total = checked_number("Timeouts total", total, positive=True)
+        self.attempt = checked_number("Timeouts attempt", attempt, positive=True) if attempt is not None else total
+        self.margin = checked_number("Timeouts margin", margin)
+        self.min_attempt = checked_number("Timeouts min_attempt", min_attempt)
+        self.connect = checked_number("Timeouts connect", connect, positive=True) if connect is not None else None
 
     def deadline(self, ctx: Any = None, total: float | None = None) -> Deadline:
         """The deadline for one call made now on behalf of `ctx` (None: fixed budgets only)."""
-        budget = self.total if total is None else total
+        budget = self.total if total is None else checked_number("timeout", total)
         left = remaining_seconds(ctx)
         from_lambda = left is not None and left - self.margin < budget
         if from_lambda:
