@@ -33,6 +33,10 @@ __all__ = [
 EXTENSION_PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 APPCONFIG_PORT_ENV = "AWS_APPCONFIG_EXTENSION_HTTP_PORT"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+# The version a secret is read at unless a source names another: what AWS returns by default, asked
+# for by name so that every server answers the same (moto's default stayed on the first version
+# after a rotation moved AWSCURRENT with UpdateSecretVersionStage).
+CURRENT_STAGE = "AWSCURRENT"
 _ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "KMSAccessDeniedException")
 # The caller's credentials themselves were refused: no grant would help.
 _BAD_CREDENTIALS = (
@@ -183,9 +187,7 @@ class ExtensionBackend:
         return out
 
     def secret(self, secret_id: str, version_stage: str | None = None) -> Fetched:
-        params = {"secretId": secret_id}
-        if version_stage:
-            params["versionStage"] = version_stage
+        params = {"secretId": secret_id, "versionStage": version_stage or CURRENT_STAGE}
         data = self._json(f"/secretsmanager/get?{urlencode(params)}", "secretsmanager:GetSecretValue")
         return _secret_value(data)
 
@@ -311,9 +313,7 @@ class Boto3Backend:
         return out
 
     def secret(self, secret_id: str, version_stage: str | None = None) -> Fetched:
-        kwargs = {"SecretId": secret_id}
-        if version_stage:
-            kwargs["VersionStage"] = version_stage
+        kwargs = {"SecretId": secret_id, "VersionStage": version_stage or CURRENT_STAGE}
         return _secret_value(
             self._call(self.client("secretsmanager").get_secret_value, "secretsmanager:GetSecretValue", **kwargs)
         )
