@@ -527,3 +527,29 @@ def test_an_slo_of_90_percent_or_less_gets_burn_alarms_that_can_fire(moto_endpoi
         now=now,
     )
     assert r.freeze and any("page at 10.0x" in reason for reason in r.reasons)
+
+
+def test_dr_setup_gives_each_health_check_its_own_caller_reference_and_remakes_a_deleted_one(moto_endpoint):
+    """CallerReference was `lift-<record>-<region>` cut to 64 characters: one reference for every
+    region of a long record name (Route 53 refuses the second region's check, HealthCheckAlreadyExists)
+    and for a check made again after one was deleted (refused too). And a check deleted by hand made
+    every later `lift dr setup` fail on NoSuchHealthCheck."""
+    route53 = boto3.client("route53", endpoint_url=moto_endpoint)
+    zone = route53.create_hosted_zone(Name=f"{uuid.uuid4().hex[:6]}.example.com", CallerReference=uuid.uuid4().hex)
+    record = f"orders-api.payments-service.{'x' * 20}.{zone['HostedZone']['Name']}".rstrip(".")
+    regions = [dr.Region("us-east-1", "use1.example.com"), dr.Region("eu-west-1", "euw1.example.com")]
+    door = dr.ensure_front_door(route53, dr.FrontDoor(zone["HostedZone"]["Id"], record, regions))
+
+    def reference(check: str) -> str:
+        return route53.get_health_check(HealthCheckId=check)["HealthCheck"]["CallerReference"]
+
+    first = {region: reference(check) for region, check in door.health_checks.items()}
+    assert len(set(first.values())) == 2 and all(len(r) <= 64 for r in first.values())
+
+    route53.delete_health_check(HealthCheckId=door.health_checks["eu-west-1"])
+    again = dr.ensure_front_door(route53, dr.FrontDoor(zone["HostedZone"]["Id"], record, regions))
+    assert again.health_checks["us-east-1"] == door.health_checks["us-east-1"]
+    remade = again.health_checks["eu-west-1"]
+    assert remade != door.health_checks["eu-west-1"] and reference(remade) not in first.values()
+    records = route53.list_resource_record_sets(HostedZoneId=zone["HostedZone"]["Id"])["ResourceRecordSets"]
+    assert {r["SetIdentifier"]: r["HealthCheckId"] for r in records if r.get("SetIdentifier")} == again.health_checks

@@ -119,11 +119,13 @@ def ensure_front_door(route53: Any, door: FrontDoor) -> FrontDoor:
         found = existing.get(region.name, {})
         if region.name not in door.health_checks and found.get("HealthCheckId"):
             door.health_checks[region.name] = found["HealthCheckId"]
-        if region.name in door.health_checks:
-            _aim_health_check(route53, door.health_checks[region.name], region)
-        else:
+        if region.name in door.health_checks and not _aim_health_check(
+            route53, door.health_checks[region.name], region
+        ):
+            del door.health_checks[region.name]  # deleted meanwhile (by hand): made again below
+        if region.name not in door.health_checks:
             created = route53.create_health_check(
-                CallerReference=f"lift-{door.record}-{region.name}"[:64], HealthCheckConfig=_health_check_config(region)
+                CallerReference=_caller_reference(region), HealthCheckConfig=_health_check_config(region)
             )
             door.health_checks[region.name] = created["HealthCheck"]["Id"]
         role = found.get("Failover") or ("PRIMARY" if i == 0 else "SECONDARY")
@@ -133,15 +135,31 @@ def ensure_front_door(route53: Any, door: FrontDoor) -> FrontDoor:
     return door
 
 
-def _aim_health_check(route53: Any, check_id: str, region: Region) -> None:
+def _caller_reference(region: Region) -> str:
+    """CreateHealthCheck's CallerReference: one of its own for each check. Route 53 refuses a
+    reference it has seen (HealthCheckAlreadyExists) unless the settings are the same, and always
+    once that check is deleted; `lift-<record>-<region>` cut to 64 characters was one reference
+    for every region of a long record name, and could never be used again after a check was deleted."""
+    import uuid
+
+    return f"lift-{region.name}-{uuid.uuid4().hex}"
+
+
+def _aim_health_check(route53: Any, check_id: str, region: Region) -> bool:
     """Point a kept health check at the region's host and health path as configured now: a changed
     `hosts` entry moves the record, and the check must follow it, or Route 53 would fail over on
-    the health of the old host."""
-    current = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    the health of the old host. False when the check no longer exists."""
+    try:
+        current = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    except Exception as exc:
+        if type(exc).__name__ == "NoSuchHealthCheck" or "NoSuchHealthCheck" in str(exc):
+            return False
+        raise
     wanted = _health_check_config(region)
     keys = ("FullyQualifiedDomainName", "ResourcePath", "Port")
     if any(current.get(key) != wanted[key] for key in keys):
         route53.update_health_check(HealthCheckId=check_id, **{key: wanted[key] for key in keys})
+    return True
 
 
 def _records(route53: Any, door: FrontDoor) -> list[dict[str, Any]]:
