@@ -352,3 +352,13 @@ def test_a_tenant_the_identity_or_allow_vouches_for_keeps_its_own_quota():
     )
     assert _statuses(client, ["acme", "acme", "acme", "globex", "globex", "globex"]) == [200, 200, 429] * 2
     assert _statuses(client, ["initech"]) == [403]
+
+
+@pytest.mark.parametrize("container", [set, frozenset], ids=["set", "frozenset"])
+def test_allow_may_be_a_containers_membership_test(container):
+    """`allow=ACTIVE.__contains__` for a set: Python reads no signature for it, so it was called as
+    allow(ctx, tenant_id) and raised TypeError, a 500 for every request."""
+    active = container({"acme"})
+    client = TestClient(make_app(tenancy(resolve_from=["header:X-Tenant-Id"], allow=active.__contains__)))
+    assert client.get("/orders", headers={"X-Tenant-Id": "acme"}).json() == {"tenant_id": "acme"}
+    assert client.get("/orders", headers={"X-Tenant-Id": "globex"}).status_code == 403

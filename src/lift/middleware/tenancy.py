@@ -158,7 +158,10 @@ def _two_argument(allow: Callable[..., bool]) -> Callable[[Any, str], bool]:
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
         ]
     except (TypeError, ValueError):
-        return allow
+        # a builtin with no signature Python can read: in practice a container's membership test,
+        # `allow=ACTIVE_TENANTS.__contains__` (set and frozenset's have none), which takes the tenant alone
+        # (called with two arguments it raised TypeError: a 500 for every request)
+        return lambda ctx, tenant_id: allow(tenant_id)
     if len(params) == 1:
         return lambda ctx, tenant_id: allow(tenant_id)
     return allow
