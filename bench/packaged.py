@@ -7,8 +7,8 @@ or another dependency would bring it into a package), and the app's modules. Com
 through `lift package`'s own `_compile` for the measured Python (unchecked-hash .pyc files and lift's
 core bundle); uncompiled, it is what `lift package --no-compile` ships (no .pyc, no bundle).
 
-msgspec's submodules a function does not use are imported on first use, as `lift package` makes
-them (`defer_msgspec_imports`).
+msgspec's submodules a function does not use are imported on first use, and `uuid` without
+`platform`, as `lift package` makes them (`defer_msgspec_imports`).
 
 `bench/instructions.py` (`app@venv+package`) and `bench/cold_start.py` (`@...+package` rows) run the
 app from this folder, first on sys.path as /var/task is in Lambda, with the virtualenv's Python and

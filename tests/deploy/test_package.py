@@ -187,6 +187,8 @@ seen = []
 # what `import msgspec` and `import lift` loaded: the submodules no request uses are not among them,
 # nor typing_extensions (in the zip, as pydantic or another dependency brings it)
 loaded_at_init = sorted(name for name in sys.modules if name.startswith(("msgspec.", "typing_extensions")))
+# nor `platform`, which `uuid` (imported by msgspec) imports on Linux before 3.13 for one call
+platform_at_init = "platform" in sys.modules
 
 
 class Order(msgspec.Struct):
@@ -260,8 +262,26 @@ def direct(body: dict) -> dict:
             "point": msgspec.json.decode(b"[1, 2]", type=Point),
             "hints": str(msgspec._utils.get_type_hints(Refund)),
             "typing_extensions": sys.modules["typing_extensions"].__file__,
+            "platform_at_init": platform_at_init,
+            "uuid": _uuid_works(),
         }
     return {"seen": seen, "lift": lift.__file__, "msgspec": msgspec.__file__}
+
+
+def _uuid_works():
+    import platform
+    import uuid
+
+    node = uuid.getnode()
+    made = [uuid.uuid1(), uuid.uuid4(), uuid.uuid5(uuid.NAMESPACE_DNS, "lift")]
+    decoded = msgspec.json.decode(msgspec.json.encode(made), type=list[uuid.UUID])
+    return {
+        "round_trip": decoded == made,
+        "node": made[0].node == node,
+        "linux": uuid._LINUX,
+        "platform": [platform.system(), platform.python_version() == "%d.%d.%d" % sys.version_info[:3]],
+        "platform_is_real": hasattr(platform, "machine") and not hasattr(uuid, "platform"),
+    }
 
 
 def _error(call):
@@ -328,8 +348,19 @@ def test_the_packaged_zip_of_an_app_with_every_trigger_runs_under_the_runtime_cl
         "point": [1, 2],
         "hints": "{'id': <class 'str'>, 'reason': typing.NotRequired[str]}",
         "typing_extensions": str(task / "typing_extensions.py"),
+        "platform_at_init": False,
+        "uuid": {
+            "round_trip": True,
+            "node": True,
+            "linux": True,
+            "platform": ["Linux", True],
+            "platform_is_real": True,
+        },
     }
-    note = "msgspec's inspect, toml, yaml and JSON Schema modules and typing_extensions imported on first use"
+    note = (
+        "msgspec's inspect, toml, yaml and JSON Schema modules and typing_extensions imported on first use"
+        "; uuid imported without platform"
+    )
     assert note in built.compile_note
     assert report.payload["seen"] == [
         ["sqs", "a"],
@@ -377,6 +408,7 @@ def test_a_msgspec_of_another_shape_is_packaged_as_installed(tmp_path: Path) -> 
     known = copy("known")
     assert defer_msgspec_imports(known.parent) == (
         "; msgspec's inspect, toml, yaml and JSON Schema modules and typing_extensions imported on first use"
+        "; uuid imported without platform"
     )
     assert "def __getattr__(name):" in (known / "__init__.py").read_text()
     utils = (known / "_utils.py").read_text()
@@ -391,9 +423,12 @@ def test_a_msgspec_of_another_shape_is_packaged_as_installed(tmp_path: Path) -> 
     package = copy("init")
     split = "from . import json, msgpack, structs, toml, yaml\nfrom . import inspect"
     before = reshape(package, "__init__.py", "from . import inspect, json, msgpack, structs, toml, yaml", split)
-    assert defer_msgspec_imports(package.parent) == "; typing_extensions imported on first use"
+    assert defer_msgspec_imports(package.parent) == (
+        "; typing_extensions imported on first use; uuid imported without platform"
+    )
     after = {p.name: p.read_bytes() for p in package.glob("*.py")}
-    assert [name for name in before if before[name] != after[name]] == ["_utils.py"]
+    assert sorted(name for name in before if before[name] != after[name]) == ["__init__.py", "_utils.py"]
+    assert split in after["__init__.py"].decode()  # (its imports as they were, after the uuid preamble)
 
     package = copy("utils")
     hints = "from typing_extensions import get_type_hints as _get_type_hints\n"
@@ -403,6 +438,41 @@ def test_a_msgspec_of_another_shape_is_packaged_as_installed(tmp_path: Path) -> 
     assert (
         defer_msgspec_imports(package.parent)
         == "; msgspec's inspect, toml, yaml and JSON Schema modules imported on first use"
+        "; uuid imported without platform"
     )
     after = {p.name: p.read_bytes() for p in package.glob("*.py")}
     assert sorted(name for name in before if before[name] != after[name]) == ["__init__.py", "json.py"]
+
+
+def test_the_uuid_preamble_keeps_a_docstring_and_future_imports_first_and_leaves_platform_unloaded(
+    tmp_path: Path,
+) -> None:
+    """The preamble goes after a module's docstring and `from __future__` imports (which must stay
+    first), once however often the package is rewritten; the module then imports `uuid` without
+    `platform` on Linux before 3.13, and an app that imports `platform` itself gets the real one."""
+    import subprocess
+
+    from lift.deploy.package import defer_msgspec_imports
+
+    package = tmp_path / "msgspec"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '"""A msgspec-like package."""\n\nfrom __future__ import annotations\n\nX = 1\n'
+    )
+    assert defer_msgspec_imports(tmp_path) == "; uuid imported without platform"
+    assert defer_msgspec_imports(tmp_path) == ""  # (already written: not a second time)
+    text = (package / "__init__.py").read_text()
+    assert text.count("def _lift_import_uuid") == 1
+    assert text.index("from __future__") < text.index("def _lift_import_uuid") < text.index("X = 1")
+    probe = (
+        "import sys, msgspec; print(msgspec.__doc__, msgspec.X, 'uuid' in sys.modules, 'platform' in sys.modules);"
+        "import platform; print(platform.system(), hasattr(platform, 'machine'), hasattr(sys.modules['uuid'], 'platform'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {probe}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    assert out[0] == "A msgspec-like package. 1 True False"
+    assert out[1] == "Linux True False"

@@ -263,7 +263,8 @@ def defer_msgspec_imports(deps: Path) -> str:
     note for the package's result ("" when msgspec is not there or none of its files has the shape
     this knows). Each file whose statements are not the known ones is left as pip installed it."""
     notes = [note for note in (_defer_submodules(deps), _defer_typing_extensions(deps)) if note]
-    return "; " + " and ".join(notes) + " imported on first use" if notes else ""
+    lazy = "; " + " and ".join(notes) + " imported on first use" if notes else ""
+    return lazy + ("; uuid imported without platform" if _uuid_without_platform(deps) else "")
 
 
 def _imports(node: object, module: str, names: dict[str, str | None]) -> bool:
@@ -330,6 +331,68 @@ def _defer_typing_extensions(deps: Path) -> str:
     ast.parse(new)
     path.write_text(new, encoding="utf-8")
     return "typing_extensions"
+
+
+# msgspec's `_core` imports `uuid` at `import msgspec`, and on Linux before Python 3.13 `uuid` imports
+# all of `platform` (which compiles ten regular expressions at import) only to call
+# `platform.system()` once, for its `_LINUX`/`_AIX` flags; it uses `platform` for nothing else. That
+# is 6M-9M instructions of a cold start (bench/README.md), a seventh of a packaged app's init on 3.11
+# and 3.12, for a module the Lambda runtime has not loaded. The packaged msgspec/__init__.py
+# therefore starts by importing `uuid` with a one-function stand-in for `platform` in `sys.modules`
+# (`system()` is `os.uname().sysname`, what `platform.system()` returns on Linux), taken out again as
+# soon as `uuid` is loaded, so any later `import platform` loads the real module; `uuid` keeps no
+# reference to it. Nothing is done when `uuid` or `platform` is already loaded, or on 3.13+, whose
+# `uuid` does not import `platform` on Linux. (msgspec is imported at init, by the main thread.)
+_UUID_PREAMBLE = """def _lift_import_uuid():  {note}
+    import sys
+
+    if sys.version_info >= (3, 13) or sys.platform != "linux" or "uuid" in sys.modules or "platform" in sys.modules:
+        return
+    import os
+    import types
+
+    stand_in = types.ModuleType("platform")
+    stand_in.system = lambda: os.uname().sysname
+    sys.modules["platform"] = stand_in
+    try:
+        import uuid
+    finally:
+        if sys.modules.get("platform") is stand_in:
+            del sys.modules["platform"]
+    if getattr(uuid, "platform", None) is stand_in:
+        del uuid.platform
+
+
+_lift_import_uuid()
+del _lift_import_uuid
+
+
+"""
+
+
+def _uuid_without_platform(deps: Path) -> bool:
+    import ast
+
+    path = deps / "msgspec" / "__init__.py"
+    if not path.is_file():
+        return False
+    source = path.read_text(encoding="utf-8")
+    body = ast.parse(source).body
+    if any(isinstance(node, ast.FunctionDef) and node.name == "_lift_import_uuid" for node in body):
+        return False
+    # (after a docstring and `from __future__` imports, which must stay first)
+    start = 0
+    for node in body:
+        is_doc = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and node is body[0]
+        if not (is_doc or (isinstance(node, ast.ImportFrom) and node.module == "__future__")) or not node.end_lineno:
+            break
+        start = node.end_lineno
+    lines = source.splitlines(keepends=True)
+    preamble = _UUID_PREAMBLE.format(note="# (written by `lift package`, see lift.deploy.package._UUID_PREAMBLE)")
+    new = "".join(lines[:start]) + ("\n" if start else "") + preamble + "".join(lines[start:])
+    ast.parse(new)
+    path.write_text(new, encoding="utf-8")
+    return True
 
 
 def _defer_submodules(deps: Path) -> str:
