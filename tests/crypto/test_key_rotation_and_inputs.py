@@ -3,11 +3,14 @@ open (moto server), and values that are neither text nor bytes are refused inste
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import boto3
+import msgspec
 import pytest
 
+from lift.config import Secret, SecretBytes, SecretStr, load
 from lift.crypto import DecryptionError, FieldCipher, KMSKeyProvider, LocalKeyProvider
 
 PAN = "4111111111111111"
@@ -49,3 +52,25 @@ def test_bytes_like_values_and_any_python_text_round_trip() -> None:
         assert cipher.decrypt(cipher.encrypt(value, tenant="t", field="f"), tenant="t", field="f") == bytes(value)
     for text in ("", "ünïcødé 🔐", "x" * 1_000_000, "lone \ud800 surrogate"):
         assert cipher.decrypt(cipher.encrypt(text, tenant="t", field="f"), tenant="t", field="f") == text
+
+
+def test_a_local_master_key_loaded_as_secret_bytes_is_used(moto_endpoint, monkeypatch) -> None:
+    """The master key must come from a secret, but a lift.config SecretBytes (or a SecretStr) was
+    not accepted: AESGCM refused the wrapper, or a 32-character text passed the length check."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("LIFT_CONFIG_EXTENSION", "0")
+    name = f"master-{uuid.uuid4().hex[:8]}"
+    boto3.client("secretsmanager", endpoint_url=moto_endpoint).create_secret(Name=name, SecretBinary=os.urandom(32))
+
+    class Keys(msgspec.Struct):
+        master: SecretBytes = Secret(name)
+
+    cipher = FieldCipher(LocalKeyProvider(load(Keys).master))
+    sealed = cipher.encrypt("4111111111111111", tenant="acme", field="card")
+    assert FieldCipher(LocalKeyProvider(load(Keys).master)).decrypt(sealed, tenant="acme", field="card") == (
+        "4111111111111111"
+    )
+    with pytest.raises(TypeError, match="must be 32 bytes"):
+        LocalKeyProvider(SecretStr("x" * 32))
+    with pytest.raises(ValueError, match="must be 32 bytes"):
+        LocalKeyProvider(SecretBytes(b"short"))

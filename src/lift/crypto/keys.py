@@ -118,13 +118,17 @@ def _is_alias(key_id: str) -> bool:
 class LocalKeyProvider:
     """Data keys wrapped with a local 256-bit master key (AES-GCM): for tests, local development
     and teams holding their own key material. The master key must itself be a secret
-    (`lift.config` SecretStr from Secrets Manager, never source code)."""
+    (`lift.config` SecretBytes from a Secrets Manager SecretBinary, never source code)."""
 
-    def __init__(self, master_key: bytes, key_id: str = "local") -> None:
+    def __init__(self, master_key: bytes | Any, key_id: str = "local") -> None:
+        if hasattr(master_key, "get_secret_value"):  # lift.config's SecretBytes (a SecretBinary)
+            master_key = master_key.get_secret_value()
+        if not isinstance(master_key, bytes | bytearray):
+            raise TypeError(f"the master key must be 32 bytes (SecretBytes or bytes), not {type(master_key).__name__}")
         if len(master_key) != 32:
             raise ValueError("the master key must be 32 bytes (AES-256)")
         self.key_id = key_id
-        self._aead = aesgcm()(master_key)
+        self._aead = aesgcm()(bytes(master_key))
 
     @classmethod
     def generate(cls, key_id: str = "local") -> LocalKeyProvider:
