@@ -472,6 +472,8 @@ def test_snapstart_triggers_invoke_the_alias_and_rest_routes_everything(runs):
     assert function["reservedConcurrentExecutions"] == 5
     [alias] = of(recorder, "aws:lambda/alias:Alias")
     assert alias["name"] == "dev"
+    [rest_api] = of(recorder, "aws:apigateway/restApi:RestApi")
+    assert rest_api["binaryMediaTypes"] == ["*/*"]  # (binary bodies both ways, as lift dev and the ALB pass them)
     permissions = of(recorder, "aws:lambda/permission:Permission")
     assert permissions and all(p["qualifier"] == "dev" for p in permissions)
     mappings = of(recorder, "aws:lambda/eventSourceMapping:EventSourceMapping")

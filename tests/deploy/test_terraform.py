@@ -118,6 +118,15 @@ def test_references_point_at_resources_of_the_module():
     assert "artifact_path" in variables and "default" not in module["variables.tf.json"]["variable"]["artifact_path"]
 
 
+def test_a_rest_api_passes_binary_bodies_both_ways():
+    """Without binary media types a REST API mangles a binary upload into UTF-8 text and sends a binary
+    answer (base64 with isBase64Encoded, as Lift returns it) to the client as its base64 text."""
+    [rest_api] = render(deployment_for("rest-snapstart"))["main.tf.json"]["resource"][
+        "aws_api_gateway_rest_api"
+    ].values()
+    assert rest_api["binary_media_types"] == ["*/*"]
+
+
 def test_a_dependencies_layer_comes_from_its_own_zip_and_comes_first():
     deployment = deployment_for("url")
     module = render(deployment)

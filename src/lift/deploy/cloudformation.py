@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from lift.deploy.model import (
+    REST_BINARY_MEDIA_TYPES,
     Authorizer,
     CloudMapRegistration,
     Deployment,
@@ -559,7 +560,11 @@ class _Template:
         self.add(
             api,
             "AWS::ApiGateway::RestApi",
-            {"Name": f"{self.d.stack_name}-rest", "EndpointConfiguration": {"Types": ["REGIONAL"]}},
+            {
+                "Name": f"{self.d.stack_name}-rest",
+                "EndpointConfiguration": {"Types": ["REGIONAL"]},
+                "BinaryMediaTypes": REST_BINARY_MEDIA_TYPES,
+            },
         )
         self.add(
             f"{api}Proxy",

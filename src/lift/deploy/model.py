@@ -55,6 +55,7 @@ __all__ = [
     "RolePolicy",
     "Output",
     "RestResource",
+    "REST_BINARY_MEDIA_TYPES",
     "rest_resources",
     "policy_document",
     "provider_names",
@@ -769,6 +770,12 @@ class RestResource:
     part: str
     public_methods: tuple[str, ...]  # methods without the authorizer ("ANY" = every method)
     proxy_child: bool  # a `{proxy+}` child (with the authorizer) keeps deeper paths reaching the app
+
+
+# A REST API's binary media types: every one. Without them API Gateway passes a binary request body on
+# as (mangled) UTF-8 text and sends a base64-encoded answer (`isBase64Encoded`, as Lift returns every
+# binary body) to the client as its base64 text; HTTP APIs, function URLs and ALB need no setting.
+REST_BINARY_MEDIA_TYPES = ["*/*"]
 
 
 def rest_resources(public_routes: Iterable[HttpRoute]) -> list[RestResource]:

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lift.deploy.model import (
+    REST_BINARY_MEDIA_TYPES,
     Authorizer,
     CloudMapRegistration,
     Deployment,
@@ -376,6 +377,7 @@ class LiftService(pulumi.ComponentResource):
                 front.id,
                 name=f"{self.d.stack_name}-rest",
                 endpoint_configuration={"types": "REGIONAL"},
+                binary_media_types=REST_BINARY_MEDIA_TYPES,
                 tags=self.tags,
             )
         self.refs[front.id] = self.api.id

@@ -21,6 +21,7 @@ import json
 from typing import Any
 
 from lift.deploy.model import (
+    REST_BINARY_MEDIA_TYPES,
     Authorizer,
     CloudMapRegistration,
     Deployment,
@@ -530,6 +531,7 @@ class _Module:
             {
                 "name": f"{self.d.stack_name}-rest",
                 "endpoint_configuration": {"types": ["REGIONAL"]},
+                "binary_media_types": REST_BINARY_MEDIA_TYPES,
                 "tags": "${var.tags}",
                 "lifecycle": {"create_before_destroy": True},
             },
