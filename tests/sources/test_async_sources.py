@@ -44,6 +44,22 @@ def test_sns_typed_message_and_record_fields() -> None:
     assert got == [("sns", Alert("high"), "disk", "alerts", "3", event["Records"][0]["Sns"]["Timestamp"][:4])]
 
 
+def test_sns_attributes_of_every_type_are_given_as_documented() -> None:
+    app = App()
+    got = []
+    names = ("s", "n", "arr", "bin", "missing")
+    app.sns("alerts")(lambda ctx: got.append([ctx.record.attribute(name, "-") for name in names]))
+    event = events.sns("alerts", "hi")
+    event["Records"][0]["Sns"]["MessageAttributes"] = {
+        "s": {"Type": "String", "Value": "x"},
+        "n": {"Type": "Number", "Value": "100.5"},
+        "arr": {"Type": "String.Array", "Value": '["a",1,true]'},
+        "bin": {"Type": "Binary", "Value": "AAEC"},
+    }
+    assert TestClient(app).invoke(event) is None
+    assert got == [["x", "100.5", '["a",1,true]', b"\x00\x01\x02", "-"]]
+
+
 def test_sns_verbatim_aws_sample(aws_event) -> None:
     app = App()
     got = []
