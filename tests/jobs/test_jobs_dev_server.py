@@ -61,7 +61,8 @@ def announce(ctx: Context, tenant: str, body: dict) -> dict:
 
 @app.post("/stale")
 def stale(ctx: Context) -> dict:
-    store.put(Connection(id="gone-connection", user_id="u-stale", tenant_id="t-stale", connected_at=time.time()))
+    long_ago = time.time() - 3600  # (a 410 to a connection stored under 30 s ago keeps it: it may be connecting)
+    store.put(Connection(id="gone-connection", user_id="u-stale", tenant_id="t-stale", connected_at=long_ago))
     summary = ctx.ws.send_to_user("u-stale", {"hello": True})
     return {**summary.to_dict(), "still_stored": store.get("gone-connection") is not None}
 """

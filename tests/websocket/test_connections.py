@@ -49,6 +49,13 @@ def conn(cid: str, user: str | None, tenant: str | None, **attrs) -> Connection:
     return Connection(id=cid, user_id=user, tenant_id=tenant, connected_at=now, attributes=attrs, expires_at=now + 600)
 
 
+@pytest.fixture
+def settled(monkeypatch):
+    """Connections judged by an age an hour on: past CONNECTING_SECONDS, so a 410 for one is final (a
+    younger one may still be completing its $connect, and a 410 keeps it)."""
+    monkeypatch.setattr("lift.websocket.connections._age_clock", lambda: time.time() + 3600)
+
+
 def test_store_contract(store):
     store.put(conn("c1", "u1", "acme", room="lobby"))
     store.put(conn("c2", "u1", "acme"))
@@ -147,7 +154,7 @@ def test_fan_out_needs_a_store():
         app.websocket_client.send_to_user("u1", {"hi": 1})
 
 
-def test_a_send_to_a_gone_connection_removes_it_from_the_store(store, monkeypatch):
+def test_a_send_to_a_gone_connection_removes_it_from_the_store(store, monkeypatch, settled):
     """`ctx.ws.send` to a connection API Gateway answers 410 for (the client left without a
     `$disconnect` reaching us) raises ConnectionGone and forgets it, as fan-outs do: a job's progress
     pushes or a user's fan-out no longer target it. Before, only fan-outs removed it."""
@@ -201,7 +208,7 @@ def test_a_connect_whose_store_stops_answering_is_refused_within_the_stores_time
     assert answers[0]["statusCode"] == 500
 
 
-def test_app_websocket_client_fans_out_to_a_tenant_with_some_connections_gone(store, monkeypatch):
+def test_app_websocket_client_fans_out_to_a_tenant_with_some_connections_gone(store, monkeypatch, settled):
     """24 connections of two tenants, a third of them gone (410 from the Management API): a send to one
     tenant through `app.websocket_client` (a script, a scheduled task) reaches exactly its live
     connections, reports and forgets its gone ones, and never touches the other tenant's (on memory,
@@ -285,7 +292,7 @@ def test_a_message_over_api_gateways_128_kb_limit_is_refused_before_any_send(mon
         assert [len(data) for _, _, data in api.received] == [MAX_MESSAGE_BYTES]
 
 
-def test_a_broadcast_to_given_ids_sends_them_concurrently(monkeypatch):
+def test_a_broadcast_to_given_ids_sends_them_concurrently(monkeypatch, settled):
     """`ctx.ws.broadcast(ids, data)` (the old form) sends `concurrency` at a time like the fan-outs: the
     Management API here holds each send until 4 are in flight at once. Before, it sent one connection
     after another whatever `concurrency=` said, so a broadcast to thousands took thousands of round trips
@@ -399,7 +406,7 @@ def test_a_fan_out_to_no_tenant_or_user_is_refused_not_sent_to_the_one_named_non
         assert client.send_to_tenant("None", {"hello": 1}).sent == ["n1="]
 
 
-def test_close_or_info_of_a_gone_connection_removes_it_from_the_store(store, monkeypatch):
+def test_close_or_info_of_a_gone_connection_removes_it_from_the_store(store, monkeypatch, settled):
     """`ctx.ws.close(id)` and `ctx.ws.info(id)` on a connection API Gateway answers 410 for forget it, as
     `send` does (on memory, DynamoDB Local and redis-server): its `$disconnect` already came or was lost.
     Before, both left it stored, so every fan-out to its user or tenant tried it again for up to 2 hours."""
@@ -415,3 +422,30 @@ def test_close_or_info_of_a_gone_connection_removes_it_from_the_store(store, mon
             client.info("left-b=")
         assert client.info("here=")["Identity"]["SourceIp"] == "203.0.113.7"
         assert [c.id for c in store.by_user("u5")] == ["here="]
+
+
+def test_a_connection_still_completing_its_connect_is_not_forgotten_on_410(store, monkeypatch):
+    """Lift stores a connection when its `$connect` handler accepts it, before API Gateway has completed
+    the connection, and API Gateway answers 410 to sends until then. A fan-out (or `ctx.ws.send`) in that
+    window keeps the connection (reported failed) instead of forgetting it; once it is 30 s old a 410 is
+    final. Before, it was removed: the live connection was left out of every fan-out for its 2 hours."""
+    from lift.websocket import ConnectionGone
+    from lift.websocket.connections import CONNECTING_SECONDS
+
+    age = [0.0]
+    monkeypatch.setattr("lift.websocket.connections._age_clock", lambda: time.time() + age[0])
+    with management_api(monkeypatch, {"old="}) as api:  # "new=" is not live yet: its $connect runs
+        app = ws_app(store)
+        for cid in ("old=", "new="):
+            app.handler(events.websocket_connect(connection_id=cid, query={"user": "u7"}), lambda_context())
+        summary = app.websocket_client.send_to_user("u7", {"n": 1})
+        assert summary.sent == ["old="] and summary.removed == [] and list(summary.failed) == ["new="]
+        with pytest.raises(ConnectionGone):
+            app.websocket_client.send("new=", {"n": 2})
+        assert sorted(c.id for c in store.by_user("u7")) == ["new=", "old="]
+        api.live.add("new=")  # API Gateway completed it
+        assert sorted(app.websocket_client.send_to_user("u7", {"n": 3}).sent) == ["new=", "old="]
+        api.live.discard("new=")  # and it left without a $disconnect reaching the app
+        age[0] = CONNECTING_SECONDS
+        assert app.websocket_client.send_to_user("u7", {"n": 4}).removed == ["new="]
+        assert [c.id for c in store.by_user("u7")] == ["old="]

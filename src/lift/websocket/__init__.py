@@ -184,11 +184,21 @@ class WebSocketClient:
 
     retries_throttles = True  # (fan_out leaves the retries of a throttled send to `send`)
 
-    def send(self, connection_id: str, data: Any, *, retries: int = 4, base_delay: float = 0.05) -> None:
+    def send(
+        self,
+        connection_id: str,
+        data: Any,
+        *,
+        retries: int = 4,
+        base_delay: float = 0.05,
+        connected_at: float | None = None,
+    ) -> None:
         """Send `data` (bytes, str, or anything JSON-encodable); raises ConnectionGone, after removing
         the connection from the tracked connection store (`track_connections`) when there is one. A
         throttled send (429) is retried up to `retries` times with exponential backoff and full jitter.
-        A message over 128 KB raises MessageTooLarge without being sent."""
+        A message over 128 KB raises MessageTooLarge without being sent. A connection stored less than 30 s
+        ago is kept (API Gateway answers 410 until its `$connect` completes); `connected_at` (when it was
+        stored, if the caller knows) spares reading it."""
         payload = _encode(data)
         try:
             retry_throttled(
@@ -196,17 +206,17 @@ class WebSocketClient:
             )
         except Exception as exc:
             if self._is_gone(exc):
-                self._forget(connection_id)
+                self._forget(connection_id, connected_at)
                 raise ConnectionGone(connection_id) from exc
             raise
 
-    def _forget(self, connection_id: str) -> None:
+    def _forget(self, connection_id: str, connected_at: float | None = None) -> None:
         """Remove a connection API Gateway says is gone from the tracked store (its `$disconnect` may
         never come: it came, or was lost, before the store knew the connection)."""
         if self.connections is not None:
             from lift.websocket.connections import forget
 
-            forget(self.connections, connection_id)
+            forget(self.connections, connection_id, connected_at)
 
     def close(self, connection_id: str) -> bool:
         """Disconnect a client; False when it was already gone (and then removed from the tracked store)."""
@@ -256,7 +266,11 @@ class WebSocketClient:
                 with lock:
                     result.sent.append(connection_id)
 
-        run_concurrently(send, list(connection_ids), concurrency)
+        targets = list(connection_ids)
+        run_concurrently(send, targets, concurrency)
+        order = {connection_id: i for i, connection_id in enumerate(targets)}  # (the order given, not of answers)
+        result.sent.sort(key=order.__getitem__)
+        result.gone.sort(key=order.__getitem__)
         return result
 
     def send_to_user(self, user_id: str, data: Any, *, concurrency: int = 16) -> Any:

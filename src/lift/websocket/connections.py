@@ -48,6 +48,10 @@ __all__ = [
 ]
 
 DEFAULT_TTL = 2 * 60 * 60  # API Gateway closes every WebSocket connection after 2 hours
+# API Gateway answers a send with 410 until the connection's $connect has completed (its integration
+# timeout is 29 s), and Lift stores a connection just before: a 410 to a younger one is no proof it is gone.
+CONNECTING_SECONDS = 30.0
+_age_clock = time.time  # the clock a connection's age is judged by (one place, so tests can move it)
 
 
 class Connection(msgspec.Struct, kw_only=True):
@@ -410,10 +414,23 @@ def _text(value: Any) -> str | None:
 # -- fan-out -----------------------------------------------------------------------------------------
 
 
-def forget(store: ConnectionStore, connection_id: str) -> None:
-    """Remove a connection API Gateway says is gone; a store failure is logged, never raised (the
-    entry expires on its own)."""
+def connecting(connected_at: float | None) -> bool:
+    """Whether a connection stored at `connected_at` may still be completing its `$connect` (API Gateway
+    answers 410 to sends until then)."""
+    return connected_at is not None and _age_clock() - connected_at < CONNECTING_SECONDS
+
+
+def forget(store: ConnectionStore, connection_id: str, connected_at: float | None = None) -> None:
+    """Remove a connection API Gateway says is gone (410), unless it was stored less than
+    CONNECTING_SECONDS ago (`connected_at`, else read from the store): then its `$connect` may not have
+    completed yet, and removing it would hide a live connection from every fan-out for its 2 hours. A
+    store failure is logged, never raised (the entry expires on its own)."""
     try:
+        if connected_at is None:
+            found = store.get(connection_id)
+            connected_at = None if found is None else found.connected_at
+        if connecting(connected_at):
+            return
         store.delete(connection_id)
     except Exception as exc:
         import logging
@@ -432,7 +449,8 @@ def fan_out(
     base_delay: float = 0.05,
 ) -> FanOutSummary:
     """Send `data` to every connection with at most `concurrency` sends in flight: a gone (410)
-    connection is removed from `store`, a throttled send is retried with exponential backoff and
+    connection is removed from `store` (one stored under CONNECTING_SECONDS ago is kept and reported
+    failed: API Gateway answers 410 until a `$connect` completes), a throttled send is retried with exponential backoff and
     full jitter up to `retries` times, any other failure is reported, never raised. A message over
     API Gateway's 128 KB limit raises MessageTooLarge before any send."""
     from lift.websocket import ConnectionGone, _encode, retry_throttled, run_concurrently
@@ -446,14 +464,19 @@ def fan_out(
     def send(connection: Connection) -> None:
         try:
             if retried_by_client:
-                client.send(connection.id, payload, retries=retries, base_delay=base_delay)
+                client.send(
+                    connection.id, payload, retries=retries, base_delay=base_delay, connected_at=connection.connected_at
+                )
             else:
                 retry_throttled(lambda: client.send(connection.id, payload), retries, base_delay)
-        except ConnectionGone:
+        except ConnectionGone as gone:
             if store is not None and store is not getattr(client, "connections", None):  # else send did
-                forget(store, connection.id)
+                forget(store, connection.id, connection.connected_at)
             with lock:
-                summary.removed.append(connection.id)
+                if connecting(connection.connected_at):  # kept: it may still be completing its $connect
+                    summary.failed[connection.id] = f"ConnectionGone: {gone} (connected just now: kept)"
+                else:
+                    summary.removed.append(connection.id)
             return
         except Exception as exc:
             with lock:
