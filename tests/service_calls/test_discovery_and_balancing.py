@@ -15,6 +15,7 @@ import pytest
 from lift.services import (
     CachedDiscovery,
     CloudMapDiscovery,
+    Discovery,
     EnvDiscovery,
     HealthTracker,
     Instance,
@@ -272,4 +273,44 @@ def test_a_bad_weight_in_the_environment_is_read_as_one(instances, caplog):
     with caplog.at_level("WARNING", logger="lift.services"):
         assert who(client, 4) == {"a": 2, "b": 2}
     assert "not a number >= 0: read as 1" in caplog.text
+    client.close()
+
+
+class GatedDiscovery(Discovery):
+    """A provider (the public extension point) whose lookups after the first wait for `gate`: a Cloud Map
+    that has stopped answering."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+        self.calls = 0
+
+    def instances(self) -> list[Instance]:
+        self.calls += 1
+        if self.calls > 1:
+            self.waiting.set()
+            self.gate.wait(30)
+        return [Instance(self.url)]
+
+
+def test_while_one_call_refreshes_discovery_the_others_use_the_last_answer(instances):
+    """CachedDiscovery refreshed under a lock: once the answer expired, every call waited for the one
+    lookup in progress (up to two tries of 2 s on Cloud Map), whatever its own deadline. Now the one
+    that refreshes waits; the others are served the answer being replaced."""
+    inner = GatedDiscovery(instances["a"].url)
+    client = ServiceClient("users", discovery=CachedDiscovery(inner, ttl=0.0), breaker=False)
+    assert client.get("/whoami")["instance"] == "a"  # the first answer
+    refresher = threading.Thread(target=lambda: client.get("/whoami"), daemon=True)
+    refresher.start()
+    assert inner.waiting.wait(30)
+    other: list[object] = []
+    caller = threading.Thread(target=lambda: other.append(client.get("/whoami")), daemon=True)
+    caller.start()
+    caller.join(20)  # (runs out only when the call waits for the refresh)
+    refreshing = not inner.gate.is_set()
+    inner.gate.set()
+    refresher.join(30)
+    assert [answer["instance"] for answer in other] == ["a"] and refreshing
+    assert inner.calls == 2
     client.close()

@@ -329,22 +329,34 @@ class CachedDiscovery(Discovery):
         value = self._value
         if value is not None and time.monotonic() < self._expires:
             return value
-        with self._lock:
-            if self._value is not None and time.monotonic() < self._expires:
-                return self._value  # another thread refreshed it meanwhile
-            self.lookups += 1
-            try:
-                value = self.inner.instances()
-            except Exception as exc:
-                stale = self._value
-                if stale is not None and time.monotonic() - self._fetched < self.stale_for:
-                    _log.warning("discovery refresh failed (%s); serving the last answer", exc)
-                    self._expires = time.monotonic() + min(self.ttl, 5.0)
-                    return stale
-                raise
-            now = time.monotonic()
-            self._value, self._expires, self._fetched = value, now + self.ttl, now
+        # One caller refreshes; while it does, the others are served the answer it is replacing instead
+        # of all waiting on the lock for the lookup (up to two tries of 2 s on Cloud Map), whatever
+        # their own deadlines. Only with no answer yet do they wait for it.
+        if value is None:
+            self._lock.acquire()
+        elif not self._lock.acquire(blocking=False):
             return value
+        try:
+            return self._refresh()
+        finally:
+            self._lock.release()
+
+    def _refresh(self) -> list[Instance]:
+        if self._value is not None and time.monotonic() < self._expires:
+            return self._value  # another thread refreshed it meanwhile
+        self.lookups += 1
+        try:
+            value = self.inner.instances()
+        except Exception as exc:
+            stale = self._value
+            if stale is not None and time.monotonic() - self._fetched < self.stale_for:
+                _log.warning("discovery refresh failed (%s); serving the last answer", exc)
+                self._expires = time.monotonic() + min(self.ttl, 5.0)
+                return stale
+            raise
+        now = time.monotonic()
+        self._value, self._expires, self._fetched = value, now + self.ttl, now
+        return value
 
     def invalidate(self) -> None:
         self._expires = 0.0
