@@ -553,3 +553,20 @@ def test_dr_setup_gives_each_health_check_its_own_caller_reference_and_remakes_a
     assert remade != door.health_checks["eu-west-1"] and reference(remade) not in first.values()
     records = route53.list_resource_record_sets(HostedZoneId=zone["HostedZone"]["Id"])["ResourceRecordSets"]
     assert {r["SetIdentifier"]: r["HealthCheckId"] for r in records if r.get("SetIdentifier")} == again.health_checks
+
+
+def test_a_release_while_another_shifts_the_alias_leaves_that_shift_alone(service):
+    """Two `lift release` of one stage at once: the second read the alias mid-canary (version 1 with
+    10% on the first's new version), published, shifted and promoted its own, and the first's gates
+    then watched (and rolled back to) what the second had put there."""
+    theirs = service.lam.publish_version(FunctionName=service.name)["Version"]
+    split = {"AdditionalVersionWeights": {theirs: 0.1}}
+    service.lam.update_alias(FunctionName=service.name, Name="live", FunctionVersion=service.old, RoutingConfig=split)
+    versions = len(service.lam.list_versions_by_function(FunctionName=service.name)["Versions"])
+
+    result = service.release().run()
+    assert result.verdict == "refused" and not result.ok
+    assert f"is mid-shift (10% to version {theirs}, the rest on version {service.old})" in result.reason
+    alias = service.alias()
+    assert (alias["FunctionVersion"], alias["RoutingConfig"]) == (service.old, split)
+    assert len(service.lam.list_versions_by_function(FunctionName=service.name)["Versions"]) == versions

@@ -77,7 +77,8 @@ def plan_for(
 
 @dataclass
 class ReleaseResult:
-    """How a release ended: `promoted`, `rolled_back` or `interrupted`, why, and what happened when."""
+    """How a release ended: `promoted`, `rolled_back`, `interrupted` or `refused` (the alias was mid-shift:
+    another release's, left alone), why, and what happened when."""
 
     verdict: str
     reason: str
@@ -264,10 +265,22 @@ class Release:
     # -- the release --------------------------------------------------------------------------------------
     def run(self, new_version: str | None = None) -> ReleaseResult:
         """Publish a version (unless `new_version` is given) and shift the alias to it."""
+        current = self._current()
+        shifting = ((current or {}).get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        if current is not None and shifting:  # another release's shift: never take it over or undo it
+            self.new_version = new_version or ""  # (old_version stays None: rollback() must not touch it)
+            weights = ", ".join(f"{round(w * 100, 2):g}% to version {v}" for v, w in sorted(shifting.items()))
+            return self._result(
+                "refused",
+                f"{self.function}:{self.alias} is mid-shift ({weights}, the rest on version "
+                f"{current['FunctionVersion']}): another release is under way. Wait for its verdict; if none runs "
+                f"(one was killed mid-shift), put the alias on one version (aws lambda update-alias --function-name "
+                f"{self.function} --name {self.alias} --function-version {current['FunctionVersion']} "
+                "--routing-config AdditionalVersionWeights={}) and release again",
+            )
         if new_version is None:
             new_version = str(self.lambda_client.publish_version(FunctionName=self.function)["Version"])
         self.new_version = new_version
-        current = self._current()
         self.old_version = current["FunctionVersion"] if current else None
         self._event("start", strategy=self.plan.strategy, old_version=self.old_version, new_version=new_version)
         if current is None:
