@@ -7,6 +7,7 @@ Each parameter becomes a small getter `(ctx) -> value` chosen from its name and 
 
 from __future__ import annotations
 
+import datetime
 import enum
 import types
 import typing
@@ -215,16 +216,68 @@ def path_converter(tp: Any) -> Callable[[str], Any] | None:
         return _convert_decimal
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _enum_converter(tp)
-    raise TypeError(f"Unsupported path parameter type {tp!r}: use str, int, float, bool, Decimal, UUID or an Enum")
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:  # `Annotated[int, Meta(ge=1)]`: the base's text rule, then its constraints
+        return _constrained_converter(tp)
+    if origin is typing.Literal and all(v.__class__ in (str, int) for v in typing.get_args(tp)):
+        values = {str(v): v for v in typing.get_args(tp)}
+
+        def convert_literal(raw: str) -> Any:
+            return values[raw]  # (a KeyError is no value of the Literal: a ValueError below)
+
+        return lambda raw: _or_value_error(convert_literal, raw)
+    if tp in (datetime.date, datetime.datetime, datetime.time):
+        return lambda raw: msgspec.convert(raw, tp)  # (RFC 3339, as msgspec reads one in a body)
+    raise TypeError(
+        f"Unsupported path parameter type {tp!r}: use str, int, float, bool, Decimal, UUID, an Enum, a Literal, "
+        f"a date, datetime or time, or one of them Annotated with msgspec.Meta constraints"
+    )
+
+
+def _or_value_error(convert: Callable[[str], Any], raw: str) -> Any:
+    try:
+        return convert(raw)
+    except KeyError:
+        raise ValueError(raw) from None
+
+
+def _constrained_converter(tp: Any) -> Callable[[str], Any]:
+    """`Annotated[X, msgspec.Meta(...)]`: the text converted as X is, then checked by msgspec."""
+    base = typing.get_args(tp)[0]
+    inner = path_converter(base)
+
+    def convert_constrained(raw: str) -> Any:
+        return msgspec.convert(raw if inner is None else inner(raw), tp)
+
+    return convert_constrained
 
 
 _TYPE_LABELS: dict[Any, str] = {int: "integer", float: "number", uuid.UUID: "UUID", bool: "boolean"}
+
+
+_CONSTRAINTS = (
+    ("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="), ("multiple_of", "a multiple of"),
+    ("min_length", "of length >="), ("max_length", "of length <="), ("pattern", "matching"),
+)  # fmt: skip
 
 
 def _type_label(tp: Any) -> str:
     label = _TYPE_LABELS.get(tp)
     if label is not None:
         return label
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:  # `integer >= 1, <= 50`
+        base, *extras = typing.get_args(tp)
+        found = [
+            f"{text} {value!r}" if name == "pattern" else f"{text} {value}"
+            for meta in extras
+            if isinstance(meta, msgspec.Meta)
+            for name, text in _CONSTRAINTS
+            if (value := getattr(meta, name)) is not None
+        ]
+        return ", ".join([f"{_type_label(base)} {found[0]}" if found else _type_label(base), *found[1:]])
+    if origin is typing.Literal:
+        return " | ".join(repr(v) for v in typing.get_args(tp))
     if typing.get_origin(tp) in (typing.Union, types.UnionType):  # `int | None`: "integer | null", every member
         return " | ".join("null" if arg is type(None) else _type_label(arg) for arg in typing.get_args(tp))
     return getattr(tp, "__name__", str(tp))

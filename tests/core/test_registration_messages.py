@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 from pathlib import Path
-from typing import Annotated, Literal
 
 import msgspec
 import pytest
@@ -174,19 +172,19 @@ def test_a_decorator_without_its_parentheses_is_an_error_at_registration(decorat
         assert TestClient(app).get("/").status_code == 404  # (nothing was registered)
 
 
-def _bounded_header(ctx: Context, tier: Annotated[int, msgspec.Meta(ge=1)] = Header("X-Tier")) -> dict:
+def _mapping_header(ctx: Context, tier: dict[str, int] = Header("X-Tier")) -> dict:
     return {}
 
 
-def _literal_header(ctx: Context, tier: Literal["a", "b"] = Header("X-Tier")) -> dict:
+def _bytes_header(ctx: Context, tier: bytes = Header("X-Tier")) -> dict:
     return {}
 
 
-def _dates_header(ctx: Context, tier: list[datetime.date] = Header("X-Tier")) -> dict:
+def _nested_list_header(ctx: Context, tier: list[list[int]] = Header("X-Tier")) -> dict:
     return {}
 
 
-@pytest.mark.parametrize("handler", [_bounded_header, _literal_header, _dates_header])
+@pytest.mark.parametrize("handler", [_mapping_header, _bytes_header, _nested_list_header])
 def test_a_header_of_a_type_lift_cannot_read_names_the_header(handler):
     """It failed as an "Unsupported path parameter type", though the parameter is a header."""
     app = App(name="orders")

@@ -5,10 +5,11 @@ problem, in the order of the handler's parameters; list-typed headers give their
 
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 import pytest
@@ -72,7 +73,37 @@ def app() -> App:
     def price(ctx: Context, amount: Decimal, rate: float = Header("X-Rate", default=1.0)) -> dict:
         return {"amount": amount, "rate": rate}
 
+    @app.get("/reports/{year}/{kind}/{day}")
+    def report(
+        ctx: Context,
+        year: Annotated[int, msgspec.Meta(ge=2000, le=2100)],
+        kind: Literal["daily", "weekly"],
+        day: datetime.date,
+        code: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] | None = Header("X-Code", default=None),
+        level: Literal[1, 2] = Header("X-Level", default=1),
+    ) -> dict:
+        return {"year": year, "kind": kind, "day": day.isoformat(), "code": code, "level": level}
+
     return app
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_constrained_literal_and_date_path_and_header_parameters(app: App, source: str) -> None:
+    """`Annotated[int, Meta(...)]`, a `Literal` or a `date` as a path parameter or header failed at
+    registration ("Unsupported path parameter type"), though the OpenAPI document describes each."""
+    event = _event(source, "GET", "/reports/2024/daily/2024-02-29", headers={"X-Code": "ABC", "X-Level": "2"})
+    expected = {"year": 2024, "kind": "daily", "day": "2024-02-29", "code": "ABC", "level": 2}
+    assert _answer(app, event) == (200, expected)
+    event = _event(source, "GET", "/reports/1999/hourly/2023-02-29", headers={"X-Code": "abc", "X-Level": "3"})
+    status, body = _answer(app, event)
+    assert status == 422
+    assert [(d["path"], d["message"]) for d in body["error"]["details"]] == [
+        ("$.year", "Expected integer >= 2000, <= 2100, got '1999'"),
+        ("$.kind", "Expected 'daily' | 'weekly', got 'hourly'"),
+        ("$.day", "Expected date, got '2023-02-29'"),
+        ("$.x-code", "Expected str matching '^[A-Z]{3}$' | null, got 'abc'"),
+        ("$.x-level", "Expected 1 | 2, got '3'"),
+    ]
 
 
 @pytest.mark.parametrize("source", SOURCES)

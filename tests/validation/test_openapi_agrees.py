@@ -1,6 +1,7 @@
 """The OpenAPI document describes the parameters Lift enforces, exactly: for an app using every kind
-of typed parameter (path, `query: Model` with constraints, lists, enums, literals, optionals and
-renamed fields, `Header(...)` of each shape), every value the document's schema allows is accepted
+of typed parameter (path and `Header(...)` parameters of each type, constrained with msgspec.Meta,
+Literal, enum, date; `query: Model` with constraints, lists, enums, literals, optionals and renamed
+fields), every value the document's schema allows is accepted
 and every value it refuses is a 422, and a parameter is `required` exactly when leaving it out is
 a 422. Each value is sent as a client generated from the document would send it (a query list as
 repeated keys, a header list comma-separated), through `app.handler` with a REST API event. (One
@@ -49,7 +50,7 @@ app = App("agree")
 @app.get("/shops/{shop}/items/{item}/{color}")
 def find(
     ctx: Context,
-    shop: int,
+    shop: Annotated[int, Meta(ge=1)],
     item: uuid.UUID,
     color: Color,
     query: Search,
@@ -58,6 +59,11 @@ def find(
     ids: list[int] = Header("X-Ids"),
     tone: Color = Header("X-Tone", default=Color.red),
     tenant: str = Header("X-Tenant"),
+    level: Literal[1, 2] = Header("X-Level", default=1),
+    code: Annotated[str, Meta(pattern="^[A-Z]{3}$")] | None = Header("X-Code", default=None),
+    since: datetime.date | None = Header("X-Since", default=None),
+    limit: Annotated[int, Meta(ge=1, le=100)] = Header("X-Limit", default=10),
+    kinds: list[Literal["a", "b"]] = Header("X-Kinds"),
 ) -> dict:
     return {"shop": shop}
 
@@ -70,7 +76,7 @@ HEADERS: dict[str, Any] = {"X-Version": 2, "X-Tenant": "acme"}
 
 # (where, name, values the client may try: each one either allowed by the document or not)
 CANDIDATES: list[tuple[str, str, list[Any]]] = [
-    ("path", "shop", [0, -7, 2**70, "x", 1.5]),
+    ("path", "shop", [1, 0, -7, 2**70, "x", 1.5]),
     ("path", "item", [ITEM, ITEM.upper(), "{" + ITEM + "}", "nope"]),
     ("path", "color", ["red", "blue", "green"]),
     ("query", "term", [MISSING, "", "x y"]),
@@ -88,6 +94,11 @@ CANDIDATES: list[tuple[str, str, list[Any]]] = [
     ("header", "X-Ids", [MISSING, [1, 2], [7], ["a"], [1, 2.5]]),
     ("header", "X-Tone", [MISSING, "blue", "green"]),
     ("header", "X-Tenant", [MISSING, "acme", ""]),
+    ("header", "X-Level", [MISSING, 1, 2, 3, "one"]),
+    ("header", "X-Code", [MISSING, "ABC", "abc", "ABCD"]),
+    ("header", "X-Since", [MISSING, "2024-02-29", "2023-02-29", "soon"]),
+    ("header", "X-Limit", [MISSING, 1, 100, 0, 101]),
+    ("header", "X-Kinds", [MISSING, ["a"], ["a", "b"], ["c"]]),
 ]
 
 
