@@ -14,7 +14,7 @@ import pytest
 from lift import App
 from lift.resilience import RetryPolicy, Timeouts
 from lift.services import ServiceClient, ServiceError, UpstreamTimeout
-from tests.servers import listening_socket
+from tests.service_calls.test_hostile_upstreams import WireServer
 
 JSON = b"Content-Type: application/json\r\n"
 
@@ -25,30 +25,18 @@ def answer(body: bytes, length: int | None = None) -> bytes:
     return b"HTTP/1.1 200 OK\r\n" + JSON + b"Content-Length: %d\r\n\r\n" % declared + body
 
 
-class KeepAliveServer:
+class KeepAliveServer(WireServer):
     """Serves every request of a connection in turn, by path, with the raw bytes `routes[path]()`
     returns; the connection stays open until the client closes it. `connections` counts accepts."""
 
     def __init__(self, routes: dict[str, Callable[[], bytes]]) -> None:
-        self.routes = routes
         self.connections = 0
-        self.sock = listening_socket()
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         self.conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self.conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        super().__init__(routes)  # type: ignore[arg-type]
 
     def _serve(self, conn: socket.socket) -> None:
+        self.connections += 1
+        self.conns.append(conn)
         data = b""
         with conn:
             while True:
@@ -63,16 +51,12 @@ class KeepAliveServer:
                 head, _, data = data.partition(b"\r\n\r\n")
                 path = head.split(b" ", 2)[1].decode().split("?")[0]
                 try:
-                    conn.sendall(self.routes[path]())
+                    conn.sendall(self.routes[path]())  # type: ignore[call-arg]
                 except OSError:
                     return
 
     def stop(self) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
+        super().stop()
         for conn in self.conns:
             try:
                 conn.shutdown(socket.SHUT_RDWR)
