@@ -291,3 +291,28 @@ def test_a_call_in_flight_when_the_pools_close_gets_its_answer_sync_and_async(us
     loop.close()
     assert client.get("/users/{user_id}", user_id=2) == {"id": 2, "name": "Linus"}
     app.shutdown()
+
+
+def test_an_aio_call_cancelled_by_its_caller_gives_everything_back(users):
+    """`asyncio.wait_for(client.aio.get(...), 0.2)` at a callee that holds the answer: the cancelled call
+    gives back its bulkhead slot, its balancer count and its pool, so the next calls go through."""
+    from lift.resilience import Bulkhead
+    from lift.services import LeastOutstanding
+
+    balancer = LeastOutstanding()
+    client = ServiceClient(
+        "users", base_url=[users.url], breaker=False, bulkhead=Bulkhead("users", 1), balancer=balancer, retry=0
+    )
+
+    async def calls() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.aio.get("/gate"), 0.2)
+        assert client.bulkhead is not None and client.bulkhead.in_use == 0
+        assert set(balancer.outstanding.values()) == {0} and not client.pools()._users
+        assert (await client.aio.get("/users/{user_id}", user_id=1))["name"] == "Ada"
+
+    try:
+        asyncio.run(calls())
+    finally:
+        users.rec.gate.set()
+    client.close()
