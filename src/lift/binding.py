@@ -617,16 +617,24 @@ def _number_converter(tp: Any) -> tuple[Callable[[str], Any], str] | None:
     """(converter, label) of a query field typed `int`, `float` or `Decimal` (also `X | None` and a
     list of X), else None: such a field's text is converted by the path parameters' rules (ASCII
     digits; msgspec's lax mode would also take `1e3` for an int and `nan` for a float, Decimal()
-    `1_000` and other scripts' digits)."""
-    if typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    tp = _without_none(tp)
+    `1_000` and other scripts' digits). Constraints (`Annotated[int, Meta(ge=0)]`, at any level) are
+    msgspec's to check once the text is a number."""
+    tp = _bare(tp)
     if typing.get_origin(tp) in (list, set, frozenset, tuple):
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        tp = _without_none(args[0]) if len(args) == 1 else None
+        tp = _bare(args[0]) if len(args) == 1 else None
     if tp is int or tp is float or tp is Decimal:
         return path_converter(tp), _type_label(tp)  # type: ignore[return-value]
     return None
+
+
+def _bare(tp: Any) -> Any:
+    """`tp` without `Annotated[...]` and `| None`, in either order."""
+    for _ in range(2):
+        if typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        tp = _without_none(tp)
+    return tp
 
 
 def _text_numbers(
