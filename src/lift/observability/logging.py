@@ -573,6 +573,7 @@ def configure(
     `LIFT_LOG_SAMPLE_RATE`) is the share of invocations logged at DEBUG. Lambda's own root
     handler is replaced so every line is JSON.
     """
+    _quiet_botocore()
     if _config.handler is not None and not force:
         return _config.handler
     root = logging.getLogger()
@@ -600,6 +601,16 @@ def configure(
     _config.handler = handler
     _config.app_service = _config.function_fields = None
     return handler
+
+
+def _quiet_botocore() -> None:
+    """botocore logs at DEBUG every response body (a SecureString's value, a secret's SecretString, a
+    KMS data key's plaintext), every request's parameters and the signed headers (the session
+    token): at LIFT_LOG_LEVEL=DEBUG, or in an invocation sampled at DEBUG, they would reach the
+    function's logs. Its loggers start at INFO, unless the app set the `botocore` level itself."""
+    botocore = logging.getLogger("botocore")
+    if botocore.level == logging.NOTSET:
+        botocore.setLevel(logging.INFO)
 
 
 def _remember_function(ctx: Any) -> None:
