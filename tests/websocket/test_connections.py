@@ -449,3 +449,18 @@ def test_a_connection_still_completing_its_connect_is_not_forgotten_on_410(store
         age[0] = CONNECTING_SECONDS
         assert app.websocket_client.send_to_user("u7", {"n": 4}).removed == ["new="]
         assert [c.id for c in store.by_user("u7")] == ["old="]
+
+
+def test_lift_tables_makes_a_connections_table_its_fan_outs_can_query(dynamodb_endpoint, tmp_path):
+    """`DynamoDBLocal.create_app_tables` (the `lift_tables` fixture of a user's tests) makes a tracked
+    `DynamoDBConnections` table with the by-user and by-tenant indexes `lift deploy` gives it, so
+    `send_to_user`/`send_to_tenant` work in the user's tests. Before, it made the key only: every fan-out
+    failed with "The table does not have the specified index: by-user"."""
+    from lift.testing.pytest_plugin import DynamoDBLocal
+
+    name = f"chat-connections-{uuid.uuid4().hex[:8]}"
+    store = DynamoDBConnections(name, endpoint_url=dynamodb_endpoint, region=os.environ["AWS_DEFAULT_REGION"])
+    app = ws_app(store)
+    assert name in DynamoDBLocal(dynamodb_endpoint).create_app_tables(app, root=tmp_path)
+    app.handler(events.websocket_connect(connection_id="L1=", query={"user": "u1", "tenant": "acme"}), None)
+    assert [c.id for c in store.by_user("u1")] == ["L1="] and [c.id for c in store.by_tenant("acme")] == ["L1="]

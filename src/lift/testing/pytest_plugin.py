@@ -142,12 +142,24 @@ class DynamoDBLocal:
         for table in deployment.tables:
             if table.name in existing:
                 continue
-            keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
+            options: dict[str, Any] = {}
+            if table.indexes:  # (a DynamoDBConnections table: its by-user and by-tenant indexes)
+                options["GlobalSecondaryIndexes"] = [
+                    {
+                        "IndexName": index.name,
+                        "KeySchema": _key_schema(index.partition_key, index.sort_key),
+                        "Projection": {"ProjectionType": index.projection},
+                    }
+                    for index in table.indexes
+                ]
             client.create_table(
                 TableName=table.name,
-                KeySchema=[{"AttributeName": name, "KeyType": kind} for (name, _), kind in keys],
-                AttributeDefinitions=[{"AttributeName": name, "AttributeType": type_} for (name, type_), _ in keys],
+                KeySchema=_key_schema(table.partition_key, table.sort_key),
+                AttributeDefinitions=[
+                    {"AttributeName": name, "AttributeType": type_} for name, type_ in table.attributes
+                ],
                 BillingMode="PAY_PER_REQUEST",
+                **options,
             )
             if table.ttl_attribute:
                 client.update_time_to_live(
@@ -158,6 +170,11 @@ class DynamoDBLocal:
 
     def __repr__(self) -> str:
         return f"DynamoDBLocal({self.endpoint!r})"
+
+
+def _key_schema(partition_key: tuple[str, str], sort_key: tuple[str, str] | None) -> list[dict[str, str]]:
+    keys = [(partition_key[0], "HASH")] + ([(sort_key[0], "RANGE")] if sort_key else [])
+    return [{"AttributeName": name, "KeyType": kind} for name, kind in keys]
 
 
 class MotoServer:
