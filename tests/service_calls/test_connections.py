@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from lift import App
-from lift.resilience import RetryPolicy, Timeouts
+from lift.resilience import RetryPolicy
 from lift.services import ServiceClient, ServiceError, UpstreamTimeout
 from tests.service_calls.test_hostile_upstreams import WireServer
 
@@ -127,14 +127,14 @@ def test_stray_line_ends_after_an_answer_are_not_a_garbled_answer(keepalive):
 def test_a_content_length_longer_than_the_body_ends_at_the_deadline_and_spoils_no_later_call(keepalive):
     """Content-Length 100 for 2 bytes on a connection the callee keeps open: the call waits for the rest
     until its deadline (504 `upstream_timeout`, never longer), and the connection is not reused."""
-    client = ServiceClient("kept", base_url=keepalive.url, breaker=False, timeout=Timeouts(0.3), retry=0)
+    client = ServiceClient("kept", base_url=keepalive.url, breaker=False, retry=0)
     with pytest.raises(UpstreamTimeout):
-        client.get("/long")
+        client.get("/long", timeout=0.5)
     assert client.get("/me") == {"user": "me"}
 
     async def calls() -> None:
         with pytest.raises(UpstreamTimeout):
-            await client.aio.get("/long")
+            await client.aio.get("/long", timeout=0.5)
         assert await client.aio.get("/me") == {"user": "me"}
 
     asyncio.run(calls())
@@ -144,7 +144,7 @@ def test_a_content_length_longer_than_the_body_ends_at_the_deadline_and_spoils_n
 @pytest.fixture
 def stalled_resolver(monkeypatch) -> Iterator[tuple[str, threading.Event]]:
     """`stalled.invalid` resolves (to 127.0.0.1) only once the test sets the event: a resolver that does
-    not answer. Every other name resolves as usual."""
+    not answer. `missing.invalid` does not exist. Every other name resolves as usual."""
     release = threading.Event()
     asked = threading.Event()
     real = socket.getaddrinfo
@@ -154,6 +154,8 @@ def stalled_resolver(monkeypatch) -> Iterator[tuple[str, threading.Event]]:
             asked.set()
             release.wait(60)
             host = "127.0.0.1"
+        elif host in ("missing.invalid", b"missing.invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
@@ -168,12 +170,12 @@ def test_a_host_name_that_does_not_resolve_in_time_is_a_504_at_the_deadline(keep
     resolver still has not answered. `aio` calls were already bounded (asyncio.timeout)."""
     asked, release = stalled_resolver
     url = keepalive.url.replace("127.0.0.1", "stalled.invalid")
-    client = ServiceClient("stalled", base_url=url, breaker=False, timeout=Timeouts(0.3), retry=0)
+    client = ServiceClient("stalled", base_url=url, breaker=False, retry=0)
     outcome: list[BaseException | object] = []
 
     def call() -> None:
         try:
-            outcome.append(client.get("/me"))
+            outcome.append(client.get("/me", timeout=1.0))
         except BaseException as exc:
             outcome.append(exc)
 
@@ -186,7 +188,7 @@ def test_a_host_name_that_does_not_resolve_in_time_is_a_504_at_the_deadline(keep
 
     async def aio_call() -> None:
         with pytest.raises(UpstreamTimeout):
-            await asyncio.wait_for(client.aio.get("/me"), 30)
+            await asyncio.wait_for(client.aio.get("/me", timeout=1.0), 30)
         release.set()  # (asyncio.run waits for its executor's lookup thread at the end)
 
     asyncio.run(aio_call())  # the resolver answers from now on: the name works
@@ -194,11 +196,11 @@ def test_a_host_name_that_does_not_resolve_in_time_is_a_504_at_the_deadline(keep
     client.close()
 
 
-def test_a_name_that_resolves_is_connected_to_and_an_unknown_one_is_a_503(keepalive):
+def test_a_name_that_resolves_is_connected_to_and_an_unknown_one_is_a_503(keepalive, stalled_resolver):
     client = ServiceClient("local", base_url=keepalive.url.replace("127.0.0.1", "localhost"), breaker=False)
     assert client.get("/me") == {"user": "me"}
     client.close()
-    missing = ServiceClient("missing", base_url="http://no-such-host.invalid:1", breaker=False, retry=0)
+    missing = ServiceClient("missing", base_url="http://missing.invalid:1", breaker=False, retry=0)
     with pytest.raises(ServiceError) as caught:
         missing.get("/me")
     assert (caught.value.status, caught.value.code) == (503, "upstream_unavailable")
