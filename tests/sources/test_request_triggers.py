@@ -69,6 +69,61 @@ def test_bedrock_agent_function_form_and_errors() -> None:
     assert json.loads(response["responseBody"]["TEXT"]["body"])["error"]["code"] == "not_found"
 
 
+class Claim(msgspec.Struct):
+    id: str
+    amount: int
+    rate: float
+    urgent: bool
+    tags: list[str]
+
+
+def test_bedrock_agent_values_sent_as_text_fill_a_typed_model_by_their_declared_type() -> None:
+    """A Bedrock agent sends every parameter and body property as text beside its declared type
+    (`{"type": "integer", "value": "5"}`): a typed body field (`amount: int`) failed validation on every
+    call (a REPROMPT the agent could never satisfy). An untyped body still gets the values as sent."""
+    app = App()
+    got: list = []
+
+    @app.bedrock_agent("file_claim")
+    def typed(body: Claim) -> str:
+        got.append(body)
+        return "filed"
+
+    @app.bedrock_agent("/claims", "POST")
+    def openapi(ctx: Context, body: Claim) -> dict:
+        got.append((body, ctx.record.request_body["amount"], ctx.record.parameters))
+        return {}
+
+    @app.bedrock_agent("echo")
+    def untyped(body):  # type: ignore[no-untyped-def]  # (no hint: the values as sent)
+        got.append(body)
+        return "ok"
+
+    @app.bedrock_agent("echo_dict")
+    def as_dict(body: dict) -> str:  # a dict hint is a type: the values as declared
+        got.append(body)
+        return "ok"
+
+    values = {"id": "c-1", "amount": 1200, "rate": 2.5, "urgent": True, "tags": ["car", "glass"]}
+    claim = Claim("c-1", 1200, 2.5, True, ["car", "glass"])
+    out = app.handler(events.bedrock_agent_function("file_claim", parameters=values), lambda_context())
+    assert out["response"]["functionResponse"] == {"responseBody": {"TEXT": {"body": "filed"}}}
+    event = events.bedrock_agent("/claims", "POST", parameters={"amount": 7}, body=values)
+    assert app.handler(event, lambda_context())["response"]["httpStatusCode"] == 200
+    for function in ("echo", "echo_dict"):
+        app.handler(events.bedrock_agent_function(function, parameters={"amount": 7, "ok": False}), lambda_context())
+    assert got == [
+        claim, (claim, "1200", {"amount": "7"}), {"amount": "7", "ok": "false"}, {"amount": 7, "ok": False}
+    ]  # fmt: skip
+
+    # text that is not what its type says stays text: the model names it, the agent is asked again
+    wrong = events.bedrock_agent_function("file_claim", parameters=values)
+    wrong["parameters"][1]["value"] = "twelve hundred"
+    refused = app.handler(wrong, lambda_context())["response"]["functionResponse"]
+    assert refused["responseState"] == "REPROMPT"
+    assert "$.amount" in refused["responseBody"]["TEXT"]["body"]
+
+
 def test_appsync_direct_resolver_and_batch() -> None:
     app = App()
 

@@ -16,6 +16,8 @@ answers its status (OpenAPI) or `responseState: "REPROMPT"` for a 4xx / `"FAILUR
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -36,12 +38,51 @@ def action_matcher(path: str, method: str | None, action_group: str | None) -> C
     return lambda key: group_ok(key[0]) and path_ok(key[1]) and (verb is None or key[2] == verb)
 
 
-def _values(items: Any) -> dict[Any, Any]:
+def _values(items: Any, typed: bool = False) -> dict[Any, Any]:
     """`[{name, value}, ...]` as a dict; entries Bedrock never sends (not an object, a name that is not
-    text) are left out, so a corrupted event cannot make the handler's arguments fail to build."""
+    text) are left out, so a corrupted event cannot make the handler's arguments fail to build. With
+    `typed`, each value (Bedrock sends every one as text) is read as its declared `type` says."""
     if items.__class__ is not list:
         return {}
-    return {p["name"]: p.get("value") for p in items if p.__class__ is dict and p.get("name").__class__ is str}
+    read = _typed_value if typed else _as_sent
+    return {p["name"]: read(p) for p in items if p.__class__ is dict and p.get("name").__class__ is str}
+
+
+def _as_sent(item: dict[str, Any]) -> Any:
+    return item.get("value")
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _typed_value(item: dict[str, Any]) -> Any:
+    """A parameter's text as its declared type: `integer` an int, `number` an int or float, `boolean` a
+    bool, `array` (and `object`) the JSON it holds. Text that is not what its type says stays text, so the
+    handler's model reports it (a 422 the agent is asked to correct: REPROMPT)."""
+    value, kind = item.get("value"), item.get("type")
+    if value.__class__ is not str:
+        return value
+    if kind == "integer" or kind == "number":
+        if _INTEGER.fullmatch(value):
+            return int(value)
+        if kind == "number":
+            try:
+                number = float(value)
+            except ValueError:
+                return value
+            return number if math.isfinite(number) else value
+    elif kind == "boolean":
+        lowered = value.lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+    elif kind == "array" or kind == "object":
+        try:
+            decoded = serialization.decode_json(value)
+        except Exception:
+            return value
+        if decoded.__class__ is (list if kind == "array" else dict):
+            return decoded
+    return value
 
 
 class AgentRequest(Record):
@@ -97,15 +138,23 @@ class AgentRequest(Record):
     @property
     def request_body(self) -> dict[str, Any]:
         """The request body's properties by name (OpenAPI form), {} when there is none."""
+        return _values(self._body_properties())
+
+    def _body_properties(self) -> Any:
         body = self.raw.get("requestBody")
         content = body.get("content") if body.__class__ is dict else None
         for media in content.values() if content.__class__ is dict else ():
             if isinstance(media, dict):
-                return _values(media.get("properties"))
-        return {}
+                return media.get("properties")
+        return None
 
     def payload(self) -> Any:
         return self.request_body if self.api_path is not None else self.parameters
+
+    def model_input(self) -> Any:
+        """For a typed `body`: the values read as their declared types (`"5"` of an `integer` is 5)."""
+        items = self.raw.get("parameters") if self.api_path is None else self._body_properties()
+        return _values(items, typed=True)
 
 
 def _body_text(value: Any) -> str:

@@ -603,6 +603,22 @@ def appsync_authorizer(
 
 
 # -- Bedrock agents --------------------------------------------------------------------------------
+def _agent_values(values: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Parameters or body properties as a Bedrock agent sends them: every value as text, with its type."""
+    out = []
+    for name, value in (values or {}).items():
+        if isinstance(value, bool):
+            kind, text = "boolean", "true" if value else "false"
+        elif isinstance(value, int | float):
+            kind, text = "integer" if isinstance(value, int) else "number", str(value)
+        elif isinstance(value, list):
+            kind, text = "array", json.dumps(value)
+        else:
+            kind, text = "string", str(value)
+        out.append({"name": name, "type": kind, "value": text})
+    return out
+
+
 def _agent_event(action_group: str, parameters: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "messageVersion": "1.0",
@@ -610,7 +626,7 @@ def _agent_event(action_group: str, parameters: dict[str, Any] | None) -> dict[s
         "inputText": "Send reminders to all pending documents",
         "sessionId": "12345678912345",
         "actionGroup": action_group,
-        "parameters": [{"name": k, "type": "string", "value": str(v)} for k, v in (parameters or {}).items()],
+        "parameters": _agent_values(parameters),
         "sessionAttributes": {"tenant": "t-1"},
         "promptSessionAttributes": {},
     }
@@ -628,8 +644,7 @@ def bedrock_agent(
     event = _agent_event(action_group, parameters)
     event.update({"apiPath": api_path, "httpMethod": method})
     if body is not None:
-        props = [{"name": k, "type": "string", "value": str(v)} for k, v in body.items()]
-        event["requestBody"] = {"content": {"application/json": {"properties": props}}}
+        event["requestBody"] = {"content": {"application/json": {"properties": _agent_values(body)}}}
     return event  # fmt: skip
 
 
