@@ -10,14 +10,60 @@ __all__ = ["SecretStr", "SecretBytes", "MASKED"]
 MASKED = "**********"
 
 
-class SecretStr:
+class _Secret:
+    """What both secrets share: masked everywhere, immutable, compared in constant time, never pickled."""
+
+    __slots__ = ("_value",)
+    _value: Any
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __str__(self) -> str:
+        return MASKED
+
+    def __format__(self, spec: str) -> str:
+        return MASKED
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            return hmac.compare_digest(_as_bytes(self._value), _as_bytes(other._value))  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._value))
+
+    def __copy__(self) -> Any:  # immutable: a copy is itself (copy/deepcopy of settings, pydantic copies)
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self
+
+    def __reduce__(self) -> Any:  # pickling (multiprocessing, caches) must not write the value out
+        raise TypeError(f"{type(self).__name__} cannot be pickled")
+
+    def __getstate__(self) -> Any:
+        raise TypeError(f"{type(self).__name__} cannot be pickled")
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+
+
+class SecretStr(_Secret):
     """A secret string. `get_secret_value()` is the only way to the text.
 
     Not a `str` subclass on purpose: a subclass would leak through concatenation, `%s`
     formatting of its characters, slicing and JSON encoders that treat it as a string.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ()
 
     def __init__(self, value: str) -> None:
         if isinstance(value, SecretStr):
@@ -27,7 +73,7 @@ class SecretStr:
         object.__setattr__(self, "_value", value)
 
     def get_secret_value(self) -> str:
-        return self._value
+        return self._value  # type: ignore[no-any-return]
 
     def json(self) -> Any:
         """The secret parsed as JSON (a Secrets Manager secret holding key/value pairs)."""
@@ -49,50 +95,15 @@ class SecretStr:
             validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
         )
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("SecretStr is immutable")
-
     def __repr__(self) -> str:
         return f"SecretStr('{MASKED}')"
 
-    def __str__(self) -> str:
-        return MASKED
 
-    def __format__(self, spec: str) -> str:
-        return MASKED
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __len__(self) -> int:
-        return len(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, SecretStr):
-            return hmac.compare_digest(self._value.encode(), other._value.encode())
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(("SecretStr", self._value))
-
-    def __copy__(self) -> SecretStr:  # immutable: a copy is itself (copy/deepcopy of settings, pydantic copies)
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> SecretStr:
-        return self
-
-    def __reduce__(self) -> Any:  # pickling (multiprocessing, caches) must not write the value out
-        raise TypeError("SecretStr cannot be pickled")
-
-    def __getstate__(self) -> Any:
-        raise TypeError("SecretStr cannot be pickled")
-
-
-class SecretBytes:
+class SecretBytes(_Secret):
     """A binary secret (a Secrets Manager `SecretBinary`: a key, a keystore). `get_secret_value()`
     is the only way to the bytes; it shows, compares and refuses pickling as `SecretStr` does."""
 
-    __slots__ = ("_value",)
+    __slots__ = ()
 
     def __init__(self, value: bytes | bytearray | memoryview) -> None:
         if isinstance(value, SecretBytes):
@@ -102,42 +113,7 @@ class SecretBytes:
         object.__setattr__(self, "_value", bytes(value))
 
     def get_secret_value(self) -> bytes:
-        return self._value
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("SecretBytes is immutable")
+        return self._value  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"SecretBytes(b'{MASKED}')"
-
-    def __str__(self) -> str:
-        return MASKED
-
-    def __format__(self, spec: str) -> str:
-        return MASKED
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __len__(self) -> int:
-        return len(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, SecretBytes):
-            return hmac.compare_digest(self._value, other._value)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(("SecretBytes", self._value))
-
-    def __copy__(self) -> SecretBytes:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> SecretBytes:
-        return self
-
-    def __reduce__(self) -> Any:
-        raise TypeError("SecretBytes cannot be pickled")
-
-    def __getstate__(self) -> Any:
-        raise TypeError("SecretBytes cannot be pickled")
