@@ -464,3 +464,23 @@ def test_lift_tables_makes_a_connections_table_its_fan_outs_can_query(dynamodb_e
     assert name in DynamoDBLocal(dynamodb_endpoint).create_app_tables(app, root=tmp_path)
     app.handler(events.websocket_connect(connection_id="L1=", query={"user": "u1", "tenant": "acme"}), None)
     assert [c.id for c in store.by_user("u1")] == ["L1="] and [c.id for c in store.by_tenant("acme")] == ["L1="]
+
+
+def test_connection_attributes_are_kept_as_json_on_every_backend(store):
+    """What a `$connect` handler puts in `ctx.connection_attributes` is kept as JSON by every backend: a
+    tuple reads back as a list, and a value JSON cannot hold refuses the connection (500, nothing stored)
+    on memory as on DynamoDB and Redis. Before, MemoryConnections kept the objects themselves, so a
+    user's tests passed and every `$connect` failed once deployed."""
+    app = App("attrs")
+    track_connections(app, store)
+
+    @app.websocket("$connect")
+    def connect(ctx: Context) -> None:
+        ctx.connection_attributes["seat"] = ("row", 7)
+        if ctx.record.query.get("odd"):
+            ctx.connection_attributes["since"] = object()
+
+    assert app.handler(events.websocket_connect(connection_id="J1="), lambda_context())["statusCode"] == 200
+    assert store.get("J1=").attributes == {"seat": ["row", 7]}
+    odd = app.handler(events.websocket_connect(connection_id="J2=", query={"odd": "1"}), lambda_context())
+    assert odd["statusCode"] == 500 and store.get("J2=") is None

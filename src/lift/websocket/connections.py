@@ -117,8 +117,11 @@ class MemoryConnections(ConnectionStore):
         self._lock = threading.Lock()
 
     def put(self, connection: Connection) -> None:
+        # Kept as the other backends keep it, through JSON: attributes JSON cannot hold fail here as they
+        # do on DynamoDB and Redis (not first in production), and a tuple reads back as a list everywhere.
+        kept = msgspec.json.decode(msgspec.json.encode(connection), type=Connection)
         with self._lock:
-            self._items[connection.id] = connection
+            self._items[connection.id] = kept
 
     def get(self, connection_id: str) -> Connection | None:
         with self._lock:
