@@ -245,3 +245,49 @@ def test_async_handlers_share_init_loop_and_pending_tasks_are_reported_once(tmp_
         assert again.ok and again.payload["finished"] == [1] and again.payload["same_loop"]
         assert not [line for line in again.logs.splitlines() if '"WARNING"' in line]
         assert "Event loop is closed" not in rt.logs and rt.starts == 1
+
+
+WORKERS = """
+    import os
+
+    from lift import App, Context
+
+    app = App(name="workers")
+    served = []
+
+
+    @app.invoke
+    def run(ctx: Context, body: dict) -> dict:
+        served.append(body["n"])
+        return {"pid": os.getpid(), "served": list(served), "cold": ctx.cold_start}
+
+
+    handler = app.handler
+"""
+
+
+def test_managed_instances_concurrency_runs_worker_processes_each_one_invocation_at_a_time(tmp_path):
+    """Lambda Managed Instances (AWS_LAMBDA_MAX_CONCURRENCY): awslambdaric forks that many workers, each
+    importing the app and running one invocation at a time, as Lambda's Python runtime does; Lift keeps
+    no state across processes. The emulator hands out one invocation at a time (concurrent `invoke` calls
+    wait their turn), so each result is whole and each worker's first invocation is its cold start."""
+    import threading
+
+    write_module(tmp_path, "workers", WORKERS)
+    with RuntimeEmulator("workers.handler", cwd=tmp_path, env={"AWS_LAMBDA_MAX_CONCURRENCY": "2"}) as rt:
+        results: list = []
+        threads = [threading.Thread(target=lambda n=n: results.append(rt.invoke({"n": n}))) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(result.ok for result in results), [result.payload for result in results]
+        by_pid: dict[int, list] = {}
+        for result in results:
+            by_pid.setdefault(result.payload["pid"], []).append(result.payload)
+        assert 1 <= len(by_pid) <= 2 and rt.starts == 1
+        for payloads in by_pid.values():  # each worker's own memory: what it served, one at a time
+            payloads.sort(key=lambda p: len(p["served"]))
+            assert [p["cold"] for p in payloads] == [True] + [False] * (len(payloads) - 1)
+            assert [len(p["served"]) for p in payloads] == list(range(1, len(payloads) + 1))
+        assert sorted(n for p in results for n in [p.payload["served"][-1]]) == list(range(6))
