@@ -314,3 +314,16 @@ def test_while_one_call_refreshes_discovery_the_others_use_the_last_answer(insta
     assert [answer["instance"] for answer in other] == ["a"] and refreshing
     assert inner.calls == 2
     client.close()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"probe_after": float("nan")}, {"max_probe_after": float("nan")}, {"probe_after": -1.0}, {"failures": 0}],
+    ids=["nan-probe-after", "nan-max-probe-after", "negative-probe-after", "no-failures"],
+)
+def test_a_health_tracker_setting_that_would_exclude_for_good_is_refused(options):
+    """probe_after=nan made an excluded instance's exclusion end never (now >= nan is false): out of
+    rotation for good (a negative one, or failures=0, means nothing either). Such settings are a ValueError
+    when the tracker is made."""
+    with pytest.raises(ValueError, match="HealthTracker"):
+        HealthTracker(**options)

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from lift.resilience.timeouts import checked_number
 from lift.services.discovery import Instance, checked_weight
 
 __all__ = ["Balancer", "RoundRobin", "Weighted", "LeastOutstanding", "HealthTracker", "balancer_named"]
@@ -147,9 +148,12 @@ class HealthTracker:
     """Per-instance outcomes -> which instances may receive the next call."""
 
     def __init__(self, failures: int = 3, probe_after: float = 5.0, max_probe_after: float = 60.0) -> None:
+        if failures.__class__ is not int or failures < 1:
+            raise ValueError(f"HealthTracker failures must be an integer >= 1, not {failures!r}")
         self.failures = failures
-        self.probe_after = probe_after
-        self.max_probe_after = max_probe_after
+        # (a NaN exclusion never ended: the instance was out of rotation for good)
+        self.probe_after = checked_number("HealthTracker probe_after", probe_after)
+        self.max_probe_after = checked_number("HealthTracker max_probe_after", max_probe_after)
         self._health: dict[str, _Health] = {}
         self._lock = threading.Lock()
 
