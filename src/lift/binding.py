@@ -229,8 +229,8 @@ def path_converter(tp: Any) -> Callable[[str], Any] | None:
     if tp in (datetime.date, datetime.datetime, datetime.time):
         return lambda raw: msgspec.convert(raw, tp)  # (RFC 3339, as msgspec reads one in a body)
     raise TypeError(
-        f"Unsupported path parameter type {tp!r}: use str, int, float, bool, Decimal, UUID, an Enum, a Literal, "
-        f"a date, datetime or time, or one of them Annotated with msgspec.Meta constraints"
+        f"Unsupported parameter type {tp!r}: use str, int, float, bool, Decimal, UUID, an Enum, a Literal, "
+        f"a date, datetime or time, or one of them Annotated with msgspec.Meta constraints (a header: or a list of one)"
     )
 
 
@@ -245,6 +245,7 @@ def _constrained_converter(tp: Any) -> Callable[[str], Any]:
     """`Annotated[X, msgspec.Meta(...)]`: the text converted as X is, then checked by msgspec."""
     base = typing.get_args(tp)[0]
     inner = path_converter(base)
+    msgspec.json.Decoder(tp)  # (a constraint msgspec cannot check on the type, `ge` on a Decimal: a TypeError now)
 
     def convert_constrained(raw: str) -> Any:
         return msgspec.convert(raw if inner is None else inner(raw), tp)
@@ -301,7 +302,10 @@ def _path_getter(name: str, tp: Any) -> Getter:
 
 
 def _make_path_getter(name: str, tp: Any) -> Getter:
-    convert = path_converter(tp)
+    try:
+        convert = path_converter(tp)
+    except TypeError as exc:
+        raise TypeError(f"Path parameter {name}: {exc}") from None
     if convert is None:
 
         def get_path_param(ctx: Context) -> Any:
@@ -725,11 +729,8 @@ def _header_converter(header: str, tp: Any) -> Callable[[str], Any] | None:
     """`path_converter(tp)` for header `header`, refusing another type with a message naming the header."""
     try:
         return path_converter(tp)
-    except TypeError:
-        raise TypeError(
-            f"Unsupported type {tp!r} for header {header}: use str, int, float, bool, Decimal, UUID or an Enum, "
-            f"or a list of one"
-        ) from None
+    except TypeError as exc:
+        raise TypeError(f"Header {header}: {exc}") from None
 
 
 def _header_list_getter(header: str, tp: Any, fallback: Any = _EMPTY) -> Getter:

@@ -73,7 +73,7 @@ def test_a_mistake_in_a_handler_of_a_known_shape_still_fails_at_registration() -
     def fine(ctx: Context, item: int) -> dict:
         return {}
 
-    with pytest.raises(TypeError, match="Unsupported path parameter type"):
+    with pytest.raises(TypeError, match="Path parameter item: Unsupported parameter type"):
 
         @app.get("/b/{item}")
         def listed(ctx: Context, item: list) -> dict:  # same names as `fine`, a type no path segment has
