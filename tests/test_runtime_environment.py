@@ -5,6 +5,7 @@ invocations (oversized results, timeouts, async handlers)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -177,7 +178,10 @@ def test_a_handler_that_runs_into_its_timeout_still_leaves_its_metrics_and_a_lin
         assert emf["ReportsStarted"] == 1 and emf["request_id"] == slow.request_id
         (warning,) = [line for line in lines if line.get("level") == "WARNING"]
         assert warning["request_id"] == slow.request_id and "about to time out" in warning["message"]
-        assert f"{slow.request_id} Task timed out after 2.00 seconds" in slow.logs  # Lambda's own line
+        (platform,) = [line for line in slow.logs.splitlines() if "Task timed out" in line]  # Lambda's own line
+        assert re.fullmatch(
+            rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z {slow.request_id} Task timed out after 2.00 seconds", platform
+        )
 
         after = rt.invoke({})  # Lambda starts a new runtime: the next invocation works (a cold start)
         assert after.ok and after.payload == {"cold": True} and rt.starts == 2

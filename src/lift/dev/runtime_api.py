@@ -440,9 +440,10 @@ class RuntimeEmulator:
                 with self._logs_lock:
                     if self._log_pipe is not None:
                         self._log_pipe.pump()
-                    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+                    now = time.time()
+                    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
                     self._log_line(
-                        f"{stamp}Z {invocation.request_id} Task timed out after {invocation.timeout:.2f} seconds\n"
+                        f"{stamp} {invocation.request_id} Task timed out after {invocation.timeout:.2f} seconds\n"
                     )
             if kind in ("timeout", "exit", "init_error"):
                 self._kill_runtime()
