@@ -15,6 +15,7 @@ from lift.resilience import (
     BulkheadFull,
     CircuitBreaker,
     CircuitOpen,
+    LoadShedder,
     RetryBudget,
     RetryPolicy,
     Timeouts,
@@ -372,6 +373,10 @@ NAN, INF = float("nan"), float("inf")
         (lambda: CircuitBreaker("c", open_for=NAN), "CircuitBreaker open_for"),
         (lambda: CircuitBreaker("c", open_for=-1), "CircuitBreaker open_for"),
         (lambda: CircuitBreaker("c", slow_call=NAN), "CircuitBreaker slow_call"),
+        (lambda: LoadShedder(max_queue_ms=NAN), "LoadShedder max_queue_ms"),
+        (lambda: LoadShedder(min_remaining_ms=NAN), "LoadShedder min_remaining_ms"),
+        (lambda: LoadShedder(max_in_flight=0), "LoadShedder max_in_flight"),
+        (lambda: LoadShedder(retry_after=-1), "LoadShedder retry_after"),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )

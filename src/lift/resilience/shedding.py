@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lift.resilience.errors import Overloaded
+from lift.resilience.timeouts import checked_number
 
 __all__ = ["LoadShedder", "ARRIVAL_KEY"]
 
@@ -38,10 +39,15 @@ class LoadShedder:
         retry_after: float = 1.0,
         skip: tuple[str, ...] = ("/health",),
     ) -> None:
+        if max_in_flight is not None and (max_in_flight.__class__ is not int or max_in_flight < 1):
+            raise ValueError(f"LoadShedder max_in_flight must be an integer >= 1, not {max_in_flight!r}")
         self.max_in_flight = max_in_flight
-        self.max_queue_ms = max_queue_ms
-        self.min_remaining_ms = min_remaining_ms
-        self.retry_after = retry_after
+        # (a NaN limit shed nothing: every comparison with it is false)
+        self.max_queue_ms = None if max_queue_ms is None else checked_number("LoadShedder max_queue_ms", max_queue_ms)
+        self.min_remaining_ms = (
+            None if min_remaining_ms is None else checked_number("LoadShedder min_remaining_ms", min_remaining_ms)
+        )
+        self.retry_after = checked_number("LoadShedder retry_after", retry_after)
         self.skip = skip
         self.in_flight = 0
         self.shed = 0  # requests refused, for metrics and tests
