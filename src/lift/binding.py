@@ -741,13 +741,27 @@ def _header_list_getter(header: str, tp: Any, fallback: Any = _EMPTY) -> Getter:
     No such header: the parameter's default when it has one (`= Header(default=None)`), else empty."""
     from lift.context import _UNSPLITTABLE
 
+    constrained = None  # `Annotated[list[int], Meta(max_length=3)]`: the list, then its constraints
+    if typing.get_origin(tp) is typing.Annotated:
+        constrained, tp = tp, typing.get_args(tp)[0]
+        msgspec.json.Decoder(constrained)  # (a constraint msgspec cannot check: a TypeError now)
     origin = typing.get_origin(tp)
     args = [a for a in typing.get_args(tp) if a is not Ellipsis]
     item = _without_none(args[0]) if len(args) == 1 else str
     convert = _header_converter(header, item) if item not in (str, _EMPTY, Any) else None
     label = _type_label(item)
     split = header.lower() not in _UNSPLITTABLE
-    make = origin if origin in (set, frozenset, tuple) else list
+    kind = origin if origin in (set, frozenset, tuple) else list
+    make: Callable[..., Any] = kind
+    if constrained is not None:
+
+        def make(*values: Any) -> Any:
+            try:
+                return msgspec.convert(kind(*values), constrained)
+            except msgspec.ValidationError as exc:
+                message = str(exc).rpartition(" - at `")[0] or str(exc)
+                detail = {"location": "header", "path": f"$.{header.lower()}", "message": message}
+                raise ValidationFailed(details=[detail]) from None
 
     def get_header_list(ctx: Context) -> Any:
         request = ctx.request

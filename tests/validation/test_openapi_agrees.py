@@ -64,6 +64,7 @@ def find(
     since: datetime.date | None = Header("X-Since", default=None),
     limit: Annotated[int, Meta(ge=1, le=100)] = Header("X-Limit", default=10),
     kinds: list[Literal["a", "b"]] = Header("X-Kinds"),
+    few: Annotated[list[int], Meta(max_length=3)] = Header("X-Few"),
 ) -> dict:
     return {"shop": shop}
 
@@ -99,6 +100,7 @@ CANDIDATES: list[tuple[str, str, list[Any]]] = [
     ("header", "X-Since", [MISSING, "2024-02-29", "2023-02-29", "soon"]),
     ("header", "X-Limit", [MISSING, 1, 100, 0, 101]),
     ("header", "X-Kinds", [MISSING, ["a"], ["a", "b"], ["c"]]),
+    ("header", "X-Few", [MISSING, [1, 2, 3], [1, 2, 3, 4], ["x"]]),
 ]
 
 
