@@ -423,3 +423,24 @@ def test_an_sns_fifo_topic_is_refused_since_it_cannot_invoke_a_function(topics: 
     app.sns("alerts.fifo")(lambda body: None)
     with pytest.raises(ModelError, match=r"@app.sns\('alerts.fifo'\): an SNS FIFO topic delivers only to SQS"):
         build_deployment(app, config_from_dict({"region": "us-east-1", "topics": topics}, "pyproject.toml"), "prod")
+
+
+def test_registrations_that_make_the_same_sid_still_get_a_policy_iam_takes() -> None:
+    """IAM refuses a policy whose statement ids repeat ("Statement IDs (SID) in a single policy must be
+    unique"): a Kinesis stream and a table stream both called "orders", or queues "orders" and "Orders",
+    made the role's policy twice ReadStreamOrders / ConsumeOrders, and the deploy failed on the role."""
+    from lift.deploy.cloudformation import render
+
+    app = App(name="svc")
+    app.kinesis("orders")(lambda body: None)
+    app.dynamodb_stream("orders")(lambda body: None)
+    app.sqs("orders")(lambda body: None)
+    app.sqs("Orders")(lambda body: None)
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+    config = config_from_dict({"region": "us-east-1", "streams": {"orders": {"arn": arn}}}, "pyproject.toml")
+    d = build_deployment(app, config, "prod")
+    [role] = [r for r in d.roles if r.id == d.function.role_id]
+    sids = [s.sid for s in role.statements]
+    assert len(sids) == len(set(sids)) and {"ReadStreamOrders", "ReadStreamOrders2", "ConsumeOrders2"} <= set(sids)
+    [policy] = render(d)["Resources"][role.id]["Properties"]["Policies"]
+    assert [s["Sid"] for s in policy["PolicyDocument"]["Statement"]] == sids  # every renderer reads the model's

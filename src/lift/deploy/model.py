@@ -1102,7 +1102,7 @@ class _Builder:
             ipv6=bool(s.vpc and s.vpc.ipv6),
             provisioned_concurrency=s.provisioned_concurrency,
         )
-        role = Role(self.role_id, "lambda.amazonaws.com", tuple(self.statements))
+        role = Role(self.role_id, "lambda.amazonaws.com", _unique_sids(self.statements))
         layers = ()
         if s.dependencies_layer:
             layers = (
@@ -2868,6 +2868,23 @@ _AWS_NAMES = {
         3,
     ),
 }
+
+
+def _unique_sids(statements: list[IamStatement]) -> tuple[IamStatement, ...]:
+    """The statements with a Sid each of its own: IAM refuses a policy whose Sids repeat ("Statement
+    IDs (SID) in a single policy must be unique"), and registrations whose names differ only in case
+    or punctuation (@app.sqs("orders") and @app.sqs("Orders"), a Kinesis stream and a table stream
+    both called "orders") make the same Sid. A repeated one gets a number, as logical ids do."""
+    seen: set[str] = set()
+    unique = []
+    for statement in statements:
+        sid, n = statement.sid, 1
+        while sid in seen:
+            n += 1
+            sid = f"{statement.sid}{n}"
+        seen.add(sid)
+        unique.append(statement if sid == statement.sid else dataclasses.replace(statement, sid=sid))
+    return tuple(unique)
 
 
 def _rule_name(function_name: str, kind: str, label: str) -> str:
