@@ -459,7 +459,8 @@ def _refuse_kept_names(deployment: Any, aws: Any) -> None:
         return
     raise DeployError(
         f"{deployment.stack_name} does not exist in {deployment.region}, but what it would create does: "
-        f"{', '.join(taken)} (lift destroy keeps tables and buckets). CloudFormation cannot create a name that is "
+        f"{', '.join(taken)} (lift destroy keeps tables and buckets; a bucket name is global, so another region's "
+        "or account's bucket takes it too). CloudFormation cannot create a name that is "
         "taken. To start empty, delete them (aws dynamodb delete-table / aws s3 rb --force); to keep their "
         "data, import them into the stack first (aws cloudformation create-change-set --change-set-type IMPORT, "
         "with the template of lift synth), or give the stage other names (resource_suffix)."
