@@ -3,10 +3,13 @@ strings) never keeps an entry from being written, nor makes the written chain un
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import msgspec
 
 from lift import App
-from lift.audit import AuditTrail, MemoryAuditSink, verify_entries
+from lift.audit import AuditTrail, DynamoDBAuditSink, MemoryAuditSink, create_audit_table, verify_entries
 from lift.audit.entry import AuditEntry
 from lift.testing import TestClient
 from lift.testing.events import apigw_http
@@ -59,3 +62,21 @@ def test_a_card_number_used_as_a_key_of_the_details_is_masked() -> None:
     assert entry is not None
     assert entry.details == {"411111******1111": "refunded", "by_card": {"550000******0004": 2}}
     assert verify_entries(_read_back(sink)) == (1, [])
+
+
+def test_huge_details_and_target_are_cut_so_the_entry_is_still_written(dynamodb_endpoint) -> None:
+    """A caller's huge value in the details (a 500 KB body) made DynamoDB refuse the item (400 KB at
+    most): the entry was lost, the action unaudited, with only an ERROR line (or a failed request)."""
+    table = f"audit-{uuid.uuid4().hex[:8]}"
+    create_audit_table(table, endpoint_url=dynamodb_endpoint, region=os.environ["AWS_DEFAULT_REGION"])
+    sink = DynamoDBAuditSink(table, endpoint_url=dynamodb_endpoint, region=os.environ["AWS_DEFAULT_REGION"])
+    trail = AuditTrail(sink, config_changes=False, fail_closed=True)
+    trail.record("upload.rejected", tenant="acme", target="f" * 5000, details={"body": "x" * 500_000, "size": 7})
+    trail.record("batch.imported", tenant="acme", details={"ids": list(range(100_000))})
+    trail.record("small", tenant="acme", details={"body": "y" * 900})
+    first, second, third = sorted(sink.entries(), key=lambda e: e.seq)
+    assert first.details == {"body": "x" * 1024 + "...[500000 characters]", "size": 7}
+    assert first.target == "f" * 1024 + "...[5000 characters]"
+    assert second.details == {"truncated": True, "bytes": len(msgspec.json.encode({"ids": list(range(100_000))}))}
+    assert third.details == {"body": "y" * 900}  # small details are kept as they are
+    assert verify_entries([first, second, third]) == (3, [])

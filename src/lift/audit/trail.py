@@ -97,7 +97,7 @@ class AuditTrail:
         fields = {name: _text(value) for name, value in _who(ctx).items()}
         action = utf8_text(str(action))
         if target is not None:
-            target = _text(default_redactor.redact_text(str(target)))  # `card:4111...` -> `card:411111******1111`
+            target = _text(_cut(default_redactor.redact_text(str(target))))  # `card:4111...` -> `card:411111******1111`
         if tenant is not None:
             fields["tenant"] = _text(tenant)
         if principal is not None:
@@ -110,7 +110,7 @@ class AuditTrail:
             # Bytes stay bytes until masked (to_builtins would write them in base64, which hides a
             # card number from nobody): text holding a card number is masked, other bytes base64.
             plain = msgspec.to_builtins(details, enc_hook=str, str_keys=True, builtin_types=_BLOBS)
-            details = _utf8_tree(default_redactor.redact(plain))
+            details = _bounded(_utf8_tree(default_redactor.redact(plain)))
         try:
             return self._append(action, outcome, target, details, admin, fields)
         except Exception as exc:
@@ -238,6 +238,40 @@ def _text(value: Any) -> str | None:
 
 
 _BLOBS = (bytes, bytearray, memoryview)
+# An entry must fit every sink (a CloudWatch Logs event 256 KB, a DynamoDB item 400 KB): details over
+# this many bytes of JSON have their long texts cut, and are replaced whole if that is not enough.
+_MAX_DETAILS_BYTES = 32 * 1024
+_MAX_TEXT = 1024
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_TEXT else f"{text[:_MAX_TEXT]}...[{len(text)} characters]"
+
+
+def _bounded(details: Any) -> Any:
+    """`details` (plain JSON) small enough to be written: a huge value a caller sent (a body, a
+    header) must not make the sink refuse the entry, which would leave the action unaudited."""
+    import msgspec
+
+    size = len(msgspec.json.encode(details))
+    if size <= _MAX_DETAILS_BYTES:
+        return details
+    shorter = _cut_texts(details, 0)
+    if len(msgspec.json.encode(shorter)) <= _MAX_DETAILS_BYTES:
+        return shorter
+    return {"truncated": True, "bytes": size}
+
+
+def _cut_texts(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return _cut(value)
+    if depth > 32:
+        return "***"
+    if isinstance(value, dict):
+        return {_cut(k): _cut_texts(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut_texts(v, depth + 1) for v in value]
+    return value
 
 
 def _utf8_tree(value: Any) -> Any:
