@@ -146,3 +146,15 @@ def test_verify_finds_a_change_to_any_field_anywhere_in_the_chain() -> None:
         assert verify_entries(entries[:removed] + entries[removed + 1 :])[1]
     swapped = [msgspec.structs.replace(entries[1], seq=1), msgspec.structs.replace(entries[0], seq=2), entries[2]]
     assert verify_entries(swapped)[1]
+
+
+def test_secret_query_parameters_in_a_target_are_masked() -> None:
+    """A URL as the target (`ctx.audit("login", target=url)`) wrote its token into the trail."""
+    sink = MemoryAuditSink()
+    trail = AuditTrail(sink, config_changes=False, fail_closed=True)
+    entry = trail.record(
+        "link.opened", tenant="acme", target="https://app.example.com/reset?token=tok-sekrit&page=2&api_key=k-sekrit"
+    )
+    assert entry is not None
+    assert entry.target == "https://app.example.com/reset?token=***&page=2&api_key=***"
+    assert verify_entries(_read_back(sink)) == (1, [])

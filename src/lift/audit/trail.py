@@ -97,7 +97,8 @@ class AuditTrail:
         fields = {name: _text(value) for name, value in _who(ctx).items()}
         action = utf8_text(str(action))
         if target is not None:
-            target = _text(_cut(default_redactor.redact_text(str(target))))  # `card:4111...` -> `card:411111******1111`
+            # `card:4111...` -> `card:411111******1111`; `/login?token=abc` -> `/login?token=***`
+            target = _text(_cut(default_redactor.redact_query(default_redactor.redact_text(str(target)))))
         if tenant is not None:
             fields["tenant"] = _text(tenant)
         if principal is not None:
