@@ -618,8 +618,8 @@ def _query_getter(tp: Any) -> Getter:
 
 
 def _number_converter(tp: Any) -> tuple[Callable[[str], Any], str] | None:
-    """(converter, label) of a query field typed `int`, `float` or `Decimal` (also `X | None` and a
-    list of X), else None: such a field's text is converted by the path parameters' rules (ASCII
+    """(converter, label) of a query field typed `int`, `float`, `Decimal` or `bool` (also `X | None`
+    and a list of X), else None: such a field's text is converted by the path parameters' rules (ASCII
     digits; msgspec's lax mode would also take `1e3` for an int and `nan` for a float, Decimal()
     `1_000` and other scripts' digits). Constraints (`Annotated[int, Meta(ge=0)]`, at any level) are
     msgspec's to check once the text is a number."""
@@ -627,7 +627,7 @@ def _number_converter(tp: Any) -> tuple[Callable[[str], Any], str] | None:
     if typing.get_origin(tp) in (list, set, frozenset, tuple):
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
         tp = _bare(args[0]) if len(args) == 1 else None
-    if tp is int or tp is float or tp is Decimal:
+    if tp is int or tp is float or tp is Decimal or tp is bool:  # (a bool as a path's: an HTML checkbox's `on`)
         return path_converter(tp), _type_label(tp)  # type: ignore[return-value]
     return None
 

@@ -34,6 +34,11 @@ class Bounded(msgspec.Struct):
     n: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
+class Flags(msgspec.Struct):
+    agree: bool = False
+    opts: list[bool] = []
+
+
 class Page(msgspec.Struct):
     n: int = 0
     ids: list[int] = []
@@ -72,6 +77,14 @@ def app() -> App:
     @app.get("/bounded")
     def bounded(ctx: Context, query: Bounded) -> dict:
         return msgspec.to_builtins(query)
+
+    @app.get("/flags/{on}")
+    def get_flags(ctx: Context, on: bool, query: Flags, header: bool = Header("X-On", default=False)) -> dict:
+        return {"on": on, "agree": query.agree, "opts": query.opts, "header": header}
+
+    @app.post("/flags")
+    def post_flags(ctx: Context, body: Flags) -> dict:
+        return {"agree": body.agree, "opts": body.opts}
 
     @app.post("/page")
     def post_page(ctx: Context, body: Page) -> dict:
@@ -180,6 +193,27 @@ def test_constrained_query_numbers_follow_the_same_rule(app: App, source: str) -
     ]
     status, body = _answer(app, source, "/bounded", query={"ids": ["-1"]})
     assert (status, [d["path"] for d in body["error"]["details"]]) == (422, ["$.ids[0]"])  # (Meta's own check)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_bool_is_read_by_one_rule_in_a_path_query_header_and_form(app: App, source: str) -> None:
+    """A path or header bool took `yes`/`on`, a query or form bool did not: an HTML checkbox
+    (`agree=on`, what a browser sends for a checked box) was a 422 "Expected `bool`, got `str`"."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for yes, no in (("on", "off"), ("yes", "NO"), ("True", "false"), ("1", "0")):
+        query = {"agree": yes, "opts": [yes, no]}
+        answer = _answer(app, source, f"/flags/{yes}", query=query, headers={"X-On": yes})
+        assert answer == (200, {"on": True, "agree": True, "opts": [True, False], "header": True}), yes
+        sent = f"agree={yes}&opts={no}&opts={yes}"
+        assert _answer(app, source, "/flags", "POST", body=sent, headers=form) == (
+            200,
+            {"agree": True, "opts": [False, True]},
+        )
+    status, body = _answer(app, source, "/flags/maybe", query={"agree": "y", "opts": ["1", "2"]}, headers={"X-On": "t"})
+    assert status == 422
+    assert [(d["location"], d["path"]) for d in body["error"]["details"]] == [
+        ("path", "$.on"), ("query", "$.agree"), ("query", "$.opts[1]"), ("header", "$.x-on")
+    ]  # fmt: skip
 
 
 ITEM = "12345678-1234-5678-9abc-def012345678"

@@ -4,9 +4,10 @@ Literal, enum, date; `query: Model` with constraints, lists, enums, literals, op
 fields), every value the document's schema allows is accepted
 and every value it refuses is a 422, and a parameter is `required` exactly when leaving it out is
 a 422. Each value is sent as a client generated from the document would send it (a query list as
-repeated keys, a header list comma-separated), through `app.handler` with a REST API event. (One
-documented widening is left out: a UUID's 32 hex digits without dashes are accepted, as msgspec
-reads one in a body, where `format: uuid` wants the dashes.)"""
+repeated keys, a header list comma-separated), through `app.handler` with a REST API event. (The
+documented widenings are left out: a UUID's 32 hex digits without dashes are accepted, as msgspec
+reads one in a body, where `format: uuid` wants the dashes; a boolean is also `1`/`0`, `yes`/`no`,
+`on`/`off`.)"""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ CANDIDATES: list[tuple[str, str, list[Any]]] = [
     ("query", "tagIds", [MISSING, [1, 2], [0], [-1], [1, "x"]]),
     ("query", "sortBy", ["name", "date", "size"]),
     ("query", "color", ["red", "green"]),
-    ("query", "exact", [True, False, "yes"]),
+    ("query", "exact", [True, False, "maybe", 2]),
     ("query", "since", ["2024-02-29", "2023-02-29", "2024-1-2", "today", ""]),
     ("query", "ratio", [0, 0.5, 1, 0.999, "nan"]),
     ("query", "name", ["a", "ab", "abcde", "abcdef", "AB"]),
