@@ -90,6 +90,9 @@ def _readme_install_commands(readme: str) -> str:
     raise AssertionError(f"no pytest command in the README's dev loop:\n{block}")
 
 
+# (a pip install into a new virtualenv and the project's own test run: minutes on a busy machine, where
+# the suite's 120 s default stopped it; the commands below carry their own bounds)
+@pytest.mark.timeout(900)
 def test_new_project_installs_and_passes_its_tests_with_its_readme_commands(wheel_dir: Path, tmp_path: Path) -> None:
     created = subprocess.run(
         [sys.executable, "-m", "lift.cli", "new", "shop", "--template", "events"],
