@@ -58,7 +58,10 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("concurrent")
     (root / "concurrent_svc.py").write_text(textwrap.dedent(SERVICE))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(ROOT / "src")])}
-    with uvicorn_process("concurrent_svc:asgi", log=root / "uvicorn.log", cwd=root, env=env) as server:
+    # (keep-alive beyond uvicorn's 5 s: on a starved machine a pooled connection can sit idle that long, and
+    # a request sent as the server closes it fails as "Server disconnected", which is not what this tests)
+    keep_alive = ("--timeout-keep-alive", "120")
+    with uvicorn_process("concurrent_svc:asgi", *keep_alive, log=root / "uvicorn.log", cwd=root, env=env) as server:
         yield server.url
 
 
