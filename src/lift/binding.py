@@ -799,8 +799,9 @@ def unwrap_header(hint: Any, default: Any) -> tuple[Any, Header | None]:
     if hint.__class__ is _ANNOTATED:  # typing.get_origin(hint) is typing.Annotated, without the call
         base, *extras = typing.get_args(hint)
         for extra in extras:
-            if isinstance(extra, Header):
-                return base, extra
+            if isinstance(extra, Header):  # (the rest, `Meta(ge=1)`, stays on the type)
+                rest = [e for e in extras if e is not extra]
+                return (typing.Annotated[(base, *rest)] if rest else base), extra
     if isinstance(default, Header):
         return hint, default
     return hint, None

@@ -81,8 +81,9 @@ def app() -> App:
         day: datetime.date,
         code: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] | None = Header("X-Code", default=None),
         level: Literal[1, 2] = Header("X-Level", default=1),
+        limit: Annotated[int, msgspec.Meta(le=100), Header("X-Limit")] = 10,
     ) -> dict:
-        return {"year": year, "kind": kind, "day": day.isoformat(), "code": code, "level": level}
+        return {"year": year, "kind": kind, "day": day.isoformat(), "code": code, "level": level, "limit": limit}
 
     return app
 
@@ -92,9 +93,11 @@ def test_constrained_literal_and_date_path_and_header_parameters(app: App, sourc
     """`Annotated[int, Meta(...)]`, a `Literal` or a `date` as a path parameter or header failed at
     registration ("Unsupported path parameter type"), though the OpenAPI document describes each."""
     event = _event(source, "GET", "/reports/2024/daily/2024-02-29", headers={"X-Code": "ABC", "X-Level": "2"})
-    expected = {"year": 2024, "kind": "daily", "day": "2024-02-29", "code": "ABC", "level": 2}
+    expected = {"year": 2024, "kind": "daily", "day": "2024-02-29", "code": "ABC", "level": 2, "limit": 10}
     assert _answer(app, event) == (200, expected)
-    event = _event(source, "GET", "/reports/1999/hourly/2023-02-29", headers={"X-Code": "abc", "X-Level": "3"})
+    event = _event(
+        source, "GET", "/reports/1999/hourly/2023-02-29", headers={"X-Code": "abc", "X-Level": "3", "X-Limit": "101"}
+    )
     status, body = _answer(app, event)
     assert status == 422
     assert [(d["path"], d["message"]) for d in body["error"]["details"]] == [
@@ -103,6 +106,7 @@ def test_constrained_literal_and_date_path_and_header_parameters(app: App, sourc
         ("$.day", "Expected date, got '2023-02-29'"),
         ("$.x-code", "Expected str matching '^[A-Z]{3}$' | null, got 'abc'"),
         ("$.x-level", "Expected 1 | 2, got '3'"),
+        ("$.x-limit", "Expected integer <= 100, got '101'"),  # (Meta beside Header in one Annotated)
     ]
 
 

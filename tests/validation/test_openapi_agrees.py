@@ -66,6 +66,7 @@ def find(
     limit: Annotated[int, Meta(ge=1, le=100)] = Header("X-Limit", default=10),
     kinds: list[Literal["a", "b"]] = Header("X-Kinds"),
     few: Annotated[list[int], Meta(max_length=3)] = Header("X-Few"),
+    most: Annotated[int, Meta(le=5), Header("X-Most")] = 1,
 ) -> dict:
     return {"shop": shop}
 
@@ -102,6 +103,7 @@ CANDIDATES: list[tuple[str, str, list[Any]]] = [
     ("header", "X-Limit", [MISSING, 1, 100, 0, 101]),
     ("header", "X-Kinds", [MISSING, ["a"], ["a", "b"], ["c"]]),
     ("header", "X-Few", [MISSING, [1, 2, 3], [1, 2, 3, 4], ["x"]]),
+    ("header", "X-Most", [MISSING, 5, 6, "x"]),
 ]
 
 
