@@ -142,4 +142,5 @@ def test_deploy_to_moto_creates_updates_reports_and_destroys(project: Path, moto
 
     destroyed = lift("destroy", stage, "--yes", cwd=project, env=env)
     assert destroyed.returncode == 0, destroyed.stderr
-    assert "retained" in destroyed.stdout and "TableOrdersServiceState" in destroyed.stdout
+    # the table it keeps, by the name to find it under (orders-service-state-<stage>)
+    assert f"retained (delete it yourself if it should go): orders-service-state-{stage}" in destroyed.stdout
